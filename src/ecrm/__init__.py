@@ -1,0 +1,45 @@
+"""ecrm: typed, embeddable e-commerce CRM.
+
+RFM grades (P/G/S/B), store VIP tiers, repurchase cycles and lifecycle stages, and
+compliant customer touch, over a columnar :class:`OrderLog` of orders.
+"""
+
+from ecrm._errors import (
+    CurrencyMismatchError,
+    DataFormatError,
+    EcrmError,
+    EcrmErrorGroup,
+    InvalidTypeError,
+    InvalidValueError,
+    MissingDependencyError,
+    RowError,
+    SchemeError,
+    UnknownCustomerError,
+)
+from ecrm._money import Money
+from ecrm._order import DEFAULT_VALID_STATUSES, Order, OrderItem, OrderStatus
+from ecrm._orderlog import OrderItems, OrderLog
+from ecrm._time import DEFAULT_TZ
+from ecrm._version import __version__
+
+__all__ = [
+    "DEFAULT_TZ",
+    "DEFAULT_VALID_STATUSES",
+    "CurrencyMismatchError",
+    "DataFormatError",
+    "EcrmError",
+    "EcrmErrorGroup",
+    "InvalidTypeError",
+    "InvalidValueError",
+    "MissingDependencyError",
+    "Money",
+    "Order",
+    "OrderItem",
+    "OrderItems",
+    "OrderLog",
+    "OrderStatus",
+    "RowError",
+    "SchemeError",
+    "UnknownCustomerError",
+    "__version__",
+]

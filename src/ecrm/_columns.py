@@ -1,0 +1,256 @@
+"""Private helpers that coerce and validate input columns for the columnar tables.
+
+Every checker looks at a whole column at once (vectorised) and reports the bad rows as
+:class:`RowError` s; the caller raises them together as one :class:`DataFormatError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from ecrm._errors import DataFormatError, InvalidTypeError, InvalidValueError, RowError
+from ecrm._time import NAT_US, datetime_to_us, utc_offsets_us, zone_name
+
+#: At most this many bad rows are listed per column; the message says how many more.
+MAX_REPORTED: Final = 20
+
+IntArray = npt.NDArray[np.int64]
+
+
+class Problems:
+    """Collects :class:`RowError` s across columns and raises them together."""
+
+    def __init__(self, source: str, *, line_offset: int = 0) -> None:
+        self.source = source
+        self.line_offset = line_offset
+        self.errors: list[InvalidValueError] = []
+
+    def add_rows(self, rows: npt.NDArray[np.intp], column: str, values: Any, rule: str) -> None:
+        """Record ``rule`` broken at ``rows`` (0-based) of ``column``; ``values`` is indexable."""
+        rows = np.asarray(rows)
+        for r in rows[:MAX_REPORTED]:
+            self.errors.append(
+                RowError(self.source, int(r) + self.line_offset, column, _py(values[int(r)]), rule)
+            )
+        if len(rows) > MAX_REPORTED:
+            self.errors.append(
+                RowError(
+                    self.source,
+                    int(rows[MAX_REPORTED]) + self.line_offset,
+                    column,
+                    f"... and {len(rows) - MAX_REPORTED} more rows",
+                    rule,
+                )
+            )
+
+    def add(self, error: InvalidValueError) -> None:
+        self.errors.append(error)
+
+    def raise_if_any(self, what: str) -> None:
+        if self.errors:
+            raise DataFormatError(f"invalid {what} in {self.source}", self.errors)
+
+
+def _py(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def check_lengths(source: str, columns: dict[str, Any]) -> int:
+    """All non-None columns must have the same length; return it."""
+    lengths = {name: len(col) for name, col in columns.items() if col is not None}
+    distinct = set(lengths.values())
+    if len(distinct) > 1:
+        detail = ", ".join(f"{k}={v}" for k, v in lengths.items())
+        raise InvalidValueError("columns", f"must all have the same length ({detail})", source, show_value=False)
+    return distinct.pop() if distinct else 0
+
+
+def ids_column(values: Any, column: str, problems: Problems) -> npt.NDArray[Any]:
+    """Customer (or other) ids: an int64 array, or a str array; never mixed, never empty."""
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise InvalidValueError(column, "must be one-dimensional", f"shape {arr.shape}", show_value=True)
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.int64, copy=False)
+    if arr.dtype.kind == "b":
+        raise InvalidTypeError(f"{column} must hold str or int ids, got booleans")
+    if arr.dtype.kind == "f":
+        raise InvalidTypeError(
+            f"{column} must hold str or int ids, got floats (dtype {arr.dtype}); "
+            "convert whole-number ids with .astype('int64') or pass strings"
+        )
+    if arr.dtype.kind == "O":
+        kinds = {type(v) for v in arr.tolist()}
+        if kinds <= {int}:
+            return arr.astype(np.int64)
+        bad = [i for i, v in enumerate(arr.tolist()) if not isinstance(v, str)] if kinds - {str} else []
+        if bad:
+            problems.add_rows(np.asarray(bad), column, arr, "must be a non-empty str (ids in one column are all str or all int)")
+            return np.zeros(0, dtype="U1")
+        arr = arr.astype(str)
+    if arr.dtype.kind != "U":
+        raise InvalidTypeError(f"{column} must hold str or int ids, got dtype {arr.dtype}")
+    stripped = np.char.strip(arr) if arr.size else arr
+    empty = np.flatnonzero(stripped == "")
+    if empty.size:
+        problems.add_rows(empty, column, arr, "must not be empty")
+    return arr
+
+
+def fen_column(values: Any, column: str, problems: Problems, *, allow_none: bool = False) -> IntArray:
+    """Integer fen, >= 0. Floats are refused with a TypeError that says why."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "f":
+        raise InvalidTypeError(
+            f"{column} must be integer fen, got floats (dtype {arr.dtype}): floats cannot hold fen "
+            "exactly; convert yuan with Money.from_decimal or pass integer fen"
+        )
+    if arr.dtype.kind == "O":
+        pylist = arr.tolist()
+        if any(isinstance(v, float) for v in pylist):
+            raise InvalidTypeError(
+                f"{column} must be integer fen, got a float: floats cannot hold fen exactly"
+            )
+        bad = [i for i, v in enumerate(pylist) if isinstance(v, bool) or not isinstance(v, int)]
+        if bad:
+            problems.add_rows(np.asarray(bad), column, arr, "must be an integer number of fen")
+            return np.zeros(len(arr), dtype=np.int64)
+        arr = np.asarray(pylist, dtype=np.int64)
+    if arr.dtype.kind == "b" or arr.dtype.kind not in "iu":
+        raise InvalidTypeError(f"{column} must be integer fen, got dtype {arr.dtype}")
+    if arr.dtype.kind == "u" and arr.size and int(arr.max()) > np.iinfo(np.int64).max:
+        raise InvalidValueError(column, "must fit in int64 fen", int(arr.max()))
+    out = arr.astype(np.int64, copy=False)
+    negative = np.flatnonzero(out < 0)
+    if negative.size:
+        problems.add_rows(negative, column, out, "must be >= 0 fen")
+    return out
+
+
+def instants_column(
+    values: Any,
+    column: str,
+    tz: dt.tzinfo | None,
+    problems: Problems,
+    *,
+    allow_missing: bool = False,
+) -> IntArray:
+    """Instants as int64 epoch microseconds (UTC).
+
+    Accepts numpy ``datetime64`` (wall-clock time in ``tz``; ``tz`` is then required) or a
+    sequence of aware ``datetime`` s (naive ones need ``tz``). Missing values (NaT / None)
+    are errors unless ``allow_missing``, when they become ``NAT_US``.
+    """
+    arr = values if isinstance(values, np.ndarray) else None
+    if arr is not None and arr.dtype.kind == "M":
+        if tz is None:
+            raise InvalidValueError(
+                column,
+                "holds naive numpy datetime64 values; pass tz='Asia/Shanghai' (or the zone they are in)",
+                str(arr.dtype),
+            )
+        wall = arr.astype("datetime64[us]").view(np.int64)
+        missing = wall == NAT_US
+        if missing.any() and not allow_missing:
+            problems.add_rows(np.flatnonzero(missing), column, arr, "must not be NaT (missing)")
+        return wall_to_utc_us(wall, tz)
+    if arr is not None and arr.dtype.kind in "iufb":
+        raise InvalidTypeError(
+            f"{column} must be numpy datetime64 or a sequence of datetimes, got dtype {arr.dtype}"
+        )
+    seq: Sequence[Any] = arr.tolist() if arr is not None else list(values)
+    out = np.empty(len(seq), dtype=np.int64)
+    naive_rows: list[int] = []
+    missing_rows: list[int] = []
+    wrong_rows: list[int] = []
+    for i, v in enumerate(seq):
+        if v is None:
+            out[i] = NAT_US
+            missing_rows.append(i)
+        elif isinstance(v, dt.datetime):
+            if v.tzinfo is None or v.utcoffset() is None:
+                if tz is None:
+                    naive_rows.append(i)
+                    out[i] = NAT_US
+                else:
+                    out[i] = datetime_to_us(v.replace(tzinfo=tz))
+            else:
+                out[i] = datetime_to_us(v)
+        else:
+            wrong_rows.append(i)
+            out[i] = NAT_US
+    if naive_rows:
+        problems.add_rows(
+            np.asarray(naive_rows), column, seq,
+            "must be timezone-aware (or pass tz= to say which zone naive times are in)",
+        )
+    if missing_rows and not allow_missing:
+        problems.add_rows(np.asarray(missing_rows), column, seq, "must not be missing")
+    if wrong_rows:
+        problems.add_rows(np.asarray(wrong_rows), column, seq, "must be a datetime")
+    return out
+
+
+def wall_to_utc_us(wall: IntArray, tz: dt.tzinfo) -> IntArray:
+    """Convert wall-clock microseconds in ``tz`` to UTC microseconds (vectorised).
+
+    Ambiguous wall times (a DST fold) resolve to the earlier instant; times in a DST gap
+    move forward by the gap, like ``datetime.replace(tzinfo=...)`` with fold=0.
+    """
+    present = wall != NAT_US
+    first_guess = utc_offsets_us(np.where(present, wall, NAT_US), tz)
+    utc = wall - first_guess
+    second = utc_offsets_us(np.where(present, utc, NAT_US), tz)
+    utc = wall - second
+    return np.where(present, utc, NAT_US)
+
+
+def text_column(values: Any, column: str) -> npt.NDArray[np.str_]:
+    """Optional free-text column: a str array with ``""`` for missing values."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "U":
+        return arr
+    if arr.dtype.kind == "O" or arr.dtype.kind == "S":
+        pylist = arr.tolist()
+        return np.asarray(["" if v is None else str(v) for v in pylist], dtype=str)
+    raise InvalidTypeError(f"{column} must hold strings, got dtype {arr.dtype}")
+
+
+def factorize(ids: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[np.int32] | IntArray]:
+    """Dense codes for ``ids``: (sorted unique ids, code of each row).
+
+    Integer ids within a compact range use an O(n) direct-address table; others sort.
+    """
+    n = len(ids)
+    if n == 0:
+        return ids[:0], np.zeros(0, dtype=np.int32)
+    if ids.dtype.kind == "i":
+        lo, hi = int(ids.min()), int(ids.max())
+        span = hi - lo + 1
+        if span <= max(4 * n, 1 << 16):
+            shifted = ids - lo
+            present = np.zeros(span, dtype=bool)
+            present[shifted] = True
+            mapping = np.cumsum(present, dtype=np.int64) - 1
+            uniq = np.flatnonzero(present).astype(np.int64) + lo
+            codes = mapping[shifted]
+            return uniq, _narrow(codes, len(uniq))
+    uniq, inverse = np.unique(ids, return_inverse=True)
+    return uniq, _narrow(inverse.reshape(-1), len(uniq))
+
+
+def _narrow(codes: npt.NDArray[np.int64], n_unique: int) -> npt.NDArray[np.int32] | IntArray:
+    if n_unique < np.iinfo(np.int32).max:
+        return codes.astype(np.int32, copy=False)
+    return codes.astype(np.int64, copy=False)
+
+
+def zone_label(tz: dt.tzinfo) -> str:
+    return zone_name(tz)

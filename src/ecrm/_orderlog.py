@@ -1,0 +1,626 @@
+"""The columnar, validated, customer-indexed store of orders: :class:`OrderLog`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from ecrm._columns import (
+    Problems,
+    check_lengths,
+    factorize,
+    fen_column,
+    ids_column,
+    instants_column,
+    text_column,
+)
+from ecrm._errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
+from ecrm._money import DEFAULT_CURRENCY, Money
+from ecrm._order import (
+    DEFAULT_VALID_STATUSES,
+    STATUS_BY_CODE,
+    Order,
+    OrderItem,
+    OrderStatus,
+    parse_status,
+)
+from ecrm._time import NAT_US, as_zone, datetime_to_us, local_days, us_to_datetime, zone_name
+
+if TYPE_CHECKING:
+    from ecrm._io import CsvColumns, Progress
+
+__all__ = ["OrderItems", "OrderLog"]
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@attrs.frozen(eq=False, repr=False)
+class OrderItems:
+    """Columnar order lines (SKU, category, quantity, unit price), linked to orders by id.
+
+    Build with :meth:`from_arrays` and pass to :meth:`OrderLog.from_arrays`; inside a log,
+    ``order_rows`` gives the row of each line's order in the log's customer-sorted layout.
+
+    Attributes:
+        order_ids: shape (k,), the order each line belongs to.
+        skus: str, shape (k,).
+        categories: str, shape (k,); ``""`` when unknown.
+        quantities: int64, shape (k,), >= 1.
+        unit_price_fen: int64 fen, shape (k,), >= 0.
+        order_rows: int64, shape (k,), or ``None`` before the lines are attached to a log.
+    """
+
+    order_ids: npt.NDArray[Any]
+    skus: npt.NDArray[np.str_]
+    categories: npt.NDArray[np.str_]
+    quantities: IntArray
+    unit_price_fen: IntArray
+    order_rows: IntArray | None = None
+
+    @classmethod
+    def from_arrays(
+        cls,
+        *,
+        order_ids: Sequence[Any] | npt.NDArray[Any],
+        skus: Sequence[str] | npt.NDArray[Any],
+        unit_price_fen: Sequence[int] | npt.NDArray[Any],
+        quantities: Sequence[int] | npt.NDArray[Any] | None = None,
+        categories: Sequence[str | None] | npt.NDArray[Any] | None = None,
+        source: str = "<items>",
+    ) -> OrderItems:
+        """Validate and build order lines from equal-length columns.
+
+        Raises:
+            DataFormatError: empty ids or SKUs, quantity < 1, negative or non-integer prices.
+        """
+        n = check_lengths(
+            source,
+            {"order_ids": order_ids, "skus": skus, "unit_price_fen": unit_price_fen,
+             "quantities": quantities, "categories": categories},
+        )
+        problems = Problems(source)
+        oid = ids_column(order_ids, "order_ids", problems)
+        sku = text_column(skus, "skus")
+        empty = np.flatnonzero(np.char.strip(sku) == "") if n else np.zeros(0, np.intp)
+        if empty.size:
+            problems.add_rows(empty, "skus", sku, "must not be empty")
+        price = fen_column(unit_price_fen, "unit_price_fen", problems)
+        qty = (
+            np.ones(n, dtype=np.int64)
+            if quantities is None
+            else fen_column(quantities, "quantities", problems)
+        )
+        low = np.flatnonzero(qty < 1)
+        if low.size:
+            problems.add_rows(low, "quantities", qty, "must be >= 1")
+        cat = np.full(n, "", dtype="U1") if categories is None else text_column(categories, "categories")
+        problems.raise_if_any("order items")
+        return cls(oid, sku, cat, qty, price)
+
+    def __len__(self) -> int:
+        return len(self.skus)
+
+
+def _attach_items(items: OrderItems, order_ids: npt.NDArray[Any] | None, source: str) -> OrderItems:
+    if order_ids is None:
+        raise InvalidValueError(
+            "items", "need order_ids on the log to link each line to its order", None, show_value=False
+        )
+    item_ids = items.order_ids
+    if item_ids.dtype.kind != order_ids.dtype.kind:
+        item_ids = item_ids.astype(order_ids.dtype) if order_ids.dtype.kind == "U" else item_ids
+    sorter = np.argsort(order_ids, kind="stable")
+    sorted_ids = order_ids[sorter]
+    pos = np.searchsorted(sorted_ids, item_ids)
+    pos_clipped = np.minimum(pos, max(len(sorted_ids) - 1, 0))
+    found = (pos < len(sorted_ids)) & (sorted_ids[pos_clipped] == item_ids) if len(sorted_ids) else np.zeros(len(item_ids), bool)
+    missing = np.flatnonzero(~found)
+    if missing.size:
+        problems = Problems(source)
+        problems.add_rows(missing, "items.order_ids", item_ids, "must name an order in the log")
+        problems.raise_if_any("order items")
+    rows = sorter[pos_clipped].astype(np.int64)
+    perm = np.argsort(rows, kind="stable")
+    return OrderItems(
+        item_ids[perm], items.skus[perm], items.categories[perm],
+        items.quantities[perm], items.unit_price_fen[perm], rows[perm],
+    )
+
+
+@attrs.frozen(eq=False, repr=False)
+class OrderLog:
+    """Orders as validated numpy columns, indexed by customer once at construction.
+
+    Build it with a named constructor (:meth:`from_orders`, :meth:`from_arrays`,
+    :meth:`from_csv`, :meth:`from_pandas`, :meth:`from_polars`, :meth:`from_arrow`). Rows
+    are kept sorted by customer, then by ``placed_at`` (ties keep input order), so that
+    ``customer_starts[c]:customer_starts[c + 1]`` are the rows of customer code ``c`` in
+    time order and scoring many ``as_of`` dates costs only a pass over the columns.
+
+    Attributes:
+        tz: the store's time zone; "days" are calendar days in it.
+        currency: the ISO 4217 code of every amount in the log.
+        customer_ids: shape (n_customers,), the distinct customer ids, sorted (int64 or str).
+        customer_starts: int64, shape (n_customers + 1,), row offsets per customer code.
+        customer_codes: int32/int64, shape (n,), the customer code of each row.
+        placed_at_us: int64, shape (n,), epoch microseconds (UTC).
+        amount_fen: int64, shape (n,), order amounts in fen.
+        refunded_fen: int64, shape (n,), refunded fen (0 <= refunded <= amount).
+        status_codes: int8, shape (n,), ``OrderStatus.code`` of each row.
+        paid_at_us: int64, shape (n,), epoch microseconds or ``NAT_US``; ``None`` if unknown.
+        order_ids: shape (n,), or ``None`` when the source had no order ids.
+        provinces, channels: str, shape (n,) (``""`` when missing), or ``None``.
+        items: the order lines, or ``None``.
+    """
+
+    tz: dt.tzinfo
+    currency: str
+    customer_ids: npt.NDArray[Any]
+    customer_starts: IntArray
+    customer_codes: npt.NDArray[np.integer[Any]]
+    placed_at_us: IntArray
+    amount_fen: IntArray
+    refunded_fen: IntArray
+    status_codes: npt.NDArray[np.int8]
+    paid_at_us: IntArray | None = None
+    order_ids: npt.NDArray[Any] | None = None
+    provinces: npt.NDArray[np.str_] | None = None
+    channels: npt.NDArray[np.str_] | None = None
+    items: OrderItems | None = None
+    _cache: dict[Any, Any] = attrs.field(factory=dict, init=False, alias="_cache")
+
+    # -- constructors ---------------------------------------------------------------------
+    @classmethod
+    def from_arrays(
+        cls,
+        customer_ids: Sequence[Any] | npt.NDArray[Any],
+        placed_at: Sequence[dt.datetime] | npt.NDArray[Any],
+        amounts: Sequence[int] | npt.NDArray[Any],
+        *,
+        tz: str | dt.tzinfo | None = None,
+        statuses: Sequence[Any] | npt.NDArray[Any] | None = None,
+        order_ids: Sequence[Any] | npt.NDArray[Any] | None = None,
+        refunded: Sequence[int] | npt.NDArray[Any] | None = None,
+        paid_at: Sequence[dt.datetime | None] | npt.NDArray[Any] | None = None,
+        provinces: Sequence[str | None] | npt.NDArray[Any] | None = None,
+        channels: Sequence[str | None] | npt.NDArray[Any] | None = None,
+        items: OrderItems | None = None,
+        currency: str = DEFAULT_CURRENCY,
+        source: str = "<arrays>",
+    ) -> OrderLog:
+        """Build a log from equal-length columns.
+
+        Args:
+            customer_ids: str or int ids, shape (n,).
+            placed_at: numpy ``datetime64`` holding wall-clock times in ``tz``, or a sequence
+                of aware datetimes (naive ones need ``tz``).
+            amounts: integer fen, shape (n,), >= 0. Floats are refused.
+            tz: the store's time zone (also the zone of naive inputs); default
+                ``Asia/Shanghai`` for aware inputs, required for naive ones.
+            statuses: ``OrderStatus`` members or their names, shape (n,); default all PAID.
+            order_ids: unique order ids, shape (n,).
+            refunded: refunded integer fen, 0 <= refunded <= amount.
+            paid_at: like ``placed_at``; missing (NaT / None) means not paid.
+            provinces, channels: optional text columns.
+            items: order lines linked by ``order_ids``.
+            currency: the currency of every amount.
+            source: a name for error messages.
+
+        Raises:
+            InvalidValueError: columns of different lengths.
+            InvalidTypeError: float money, non-datetime times.
+            DataFormatError: every bad cell (row, column, value, rule) at once.
+        """
+        n = check_lengths(
+            source,
+            {"customer_ids": customer_ids, "placed_at": placed_at, "amounts": amounts,
+             "statuses": statuses, "order_ids": order_ids, "refunded": refunded,
+             "paid_at": paid_at, "provinces": provinces, "channels": channels},
+        )
+        zone = as_zone(tz) if tz is not None else None
+        problems = Problems(source)
+        ids = ids_column(customer_ids, "customer_ids", problems)
+        placed = instants_column(placed_at, "placed_at", zone, problems)
+        amount = fen_column(amounts, "amounts", problems)
+        status = _status_column(statuses, n, problems)
+        refund = (
+            np.zeros(n, dtype=np.int64) if refunded is None else fen_column(refunded, "refunded", problems)
+        )
+        if refunded is not None and len(refund) == n and len(amount) == n:
+            over = np.flatnonzero(refund > amount)
+            if over.size:
+                problems.add_rows(over, "refunded", refund, "must be <= the order amount")
+        paid = None if paid_at is None else instants_column(paid_at, "paid_at", zone, problems, allow_missing=True)
+        oids = None if order_ids is None else ids_column(order_ids, "order_ids", problems)
+        if oids is not None and len(oids) == n:
+            _check_unique(oids, "order_ids", problems)
+        prov = None if provinces is None else text_column(provinces, "provinces")
+        chan = None if channels is None else text_column(channels, "channels")
+        problems.raise_if_any("orders")
+        return cls._build(
+            zone or as_zone(None), currency, ids, placed, amount, refund, status, paid, oids, prov, chan, items, source
+        )
+
+    @classmethod
+    def from_orders(cls, orders: Iterable[Order], *, tz: str | dt.tzinfo | None = None) -> OrderLog:
+        """Build a log from :class:`Order` values.
+
+        Args:
+            orders: the orders; all in one currency.
+            tz: the store's time zone (default ``Asia/Shanghai``).
+
+        Raises:
+            InvalidTypeError: an element is not an ``Order``.
+            InvalidValueError: mixed currencies or duplicate order ids.
+        """
+        zone = as_zone(tz)
+        rows = list(orders)
+        currency = rows[0].amount.currency if rows else DEFAULT_CURRENCY
+        customer: list[Any] = []
+        placed: list[int] = []
+        amount: list[int] = []
+        refunded: list[int] = []
+        status: list[int] = []
+        paid: list[int] = []
+        oids: list[str] = []
+        prov: list[str] = []
+        chan: list[str] = []
+        item_oid: list[str] = []
+        item_sku: list[str] = []
+        item_cat: list[str] = []
+        item_qty: list[int] = []
+        item_price: list[int] = []
+        for i, o in enumerate(rows):
+            if not isinstance(o, Order):
+                raise InvalidTypeError(f"orders[{i}] must be an Order, got {type(o).__name__} {o!r}")
+            if o.amount.currency != currency:
+                raise InvalidValueError(
+                    f"orders[{i}].amount.currency", f"must be {currency} like the first order", o.amount.currency
+                )
+            customer.append(o.customer_id)
+            placed.append(datetime_to_us(o.placed_at))
+            amount.append(o.amount.fen)
+            refunded.append(o.refunded_amount.fen)
+            status.append(o.status.code)
+            paid.append(NAT_US if o.paid_at is None else datetime_to_us(o.paid_at))
+            oids.append(o.order_id)
+            prov.append(o.province or "")
+            chan.append(o.channel or "")
+            for it in o.items:
+                item_oid.append(o.order_id)
+                item_sku.append(it.sku)
+                item_cat.append(it.category or "")
+                item_qty.append(it.quantity)
+                item_price.append(it.unit_price.fen)
+        problems = Problems("<orders>")
+        kinds = {type(c) for c in customer}
+        if len(kinds) > 1:
+            raise InvalidTypeError("customer_id values must be all str or all int, got a mix of str and int")
+        ids = np.asarray(customer, dtype=np.int64 if kinds == {int} else str)
+        oid_arr = np.asarray(oids, dtype=str)
+        _check_unique(oid_arr, "order_id", problems)
+        problems.raise_if_any("orders")
+        items = None
+        if item_oid:
+            items = OrderItems(
+                np.asarray(item_oid, dtype=str), np.asarray(item_sku, dtype=str),
+                np.asarray(item_cat, dtype=str), np.asarray(item_qty, dtype=np.int64),
+                np.asarray(item_price, dtype=np.int64),
+            )
+        paid_arr = np.asarray(paid, dtype=np.int64)
+        return cls._build(
+            zone, currency, ids,
+            np.asarray(placed, dtype=np.int64), np.asarray(amount, dtype=np.int64),
+            np.asarray(refunded, dtype=np.int64), np.asarray(status, dtype=np.int8),
+            paid_arr, oid_arr,
+            np.asarray(prov, dtype=str) if any(prov) else None,
+            np.asarray(chan, dtype=str) if any(chan) else None,
+            items, "<orders>",
+        )
+
+    @classmethod
+    def from_csv(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        columns: CsvColumns | Mapping[str, str] | None = None,
+        tz: str | dt.tzinfo | None = None,
+        currency: str = DEFAULT_CURRENCY,
+        chunk_rows: int = 1_000_000,
+        progress: Progress | None = None,
+        encoding: str = "utf-8-sig",
+    ) -> OrderLog:
+        """Stream a CSV file of orders in chunks; see :func:`ecrm.read_orders_csv`."""
+        from ecrm._io import read_orders_csv
+
+        return read_orders_csv(
+            path, columns=columns, tz=tz, currency=currency, chunk_rows=chunk_rows,
+            progress=progress, encoding=encoding,
+        )
+
+    @classmethod
+    def from_pandas(cls, frame: Any, *, columns: Mapping[str, str] | None = None,
+                    tz: str | dt.tzinfo | None = None, currency: str = DEFAULT_CURRENCY) -> OrderLog:
+        """Build from a pandas DataFrame (needs the ``pandas`` extra); see :mod:`ecrm._frames`."""
+        from ecrm._frames import orders_from_pandas
+
+        return orders_from_pandas(frame, columns=columns, tz=tz, currency=currency)
+
+    @classmethod
+    def from_polars(cls, frame: Any, *, columns: Mapping[str, str] | None = None,
+                    tz: str | dt.tzinfo | None = None, currency: str = DEFAULT_CURRENCY) -> OrderLog:
+        """Build from a polars DataFrame (needs the ``polars`` extra)."""
+        from ecrm._frames import orders_from_polars
+
+        return orders_from_polars(frame, columns=columns, tz=tz, currency=currency)
+
+    @classmethod
+    def from_arrow(cls, table: Any, *, columns: Mapping[str, str] | None = None,
+                   tz: str | dt.tzinfo | None = None, currency: str = DEFAULT_CURRENCY) -> OrderLog:
+        """Build from a pyarrow Table or RecordBatch (needs the ``arrow`` extra)."""
+        from ecrm._frames import orders_from_arrow
+
+        return orders_from_arrow(table, columns=columns, tz=tz, currency=currency)
+
+    @classmethod
+    def _build(
+        cls,
+        tz: dt.tzinfo,
+        currency: str,
+        ids: npt.NDArray[Any],
+        placed: IntArray,
+        amount: IntArray,
+        refunded: IntArray,
+        status: npt.NDArray[np.int8],
+        paid: IntArray | None,
+        order_ids: npt.NDArray[Any] | None,
+        provinces: npt.NDArray[np.str_] | None,
+        channels: npt.NDArray[np.str_] | None,
+        items: OrderItems | None,
+        source: str,
+    ) -> OrderLog:
+        Money(0, currency)  # validates the currency code
+        uniq, codes = factorize(ids)
+        n_customers = len(uniq)
+        if len(codes) and (np.all(codes[1:] >= codes[:-1]) and _sorted_within(codes, placed)):
+            perm = None
+        else:
+            perm = np.lexsort((placed, codes))
+        take: Callable[[Any], Any] = (lambda a: a) if perm is None else (lambda a: a[perm])
+        codes_s = take(codes)
+        starts = np.zeros(n_customers + 1, dtype=np.int64)
+        np.cumsum(np.bincount(codes_s, minlength=n_customers), out=starts[1:])
+        oids_s = None if order_ids is None else take(order_ids)
+        log = cls(
+            tz=tz,
+            currency=currency,
+            customer_ids=uniq,
+            customer_starts=starts,
+            customer_codes=codes_s,
+            placed_at_us=take(placed),
+            amount_fen=take(amount),
+            refunded_fen=take(refunded),
+            status_codes=take(status).astype(np.int8, copy=False),
+            paid_at_us=None if paid is None else take(paid),
+            order_ids=oids_s,
+            provinces=None if provinces is None else take(provinces),
+            channels=None if channels is None else take(channels),
+            items=None if items is None else _attach_items(items, oids_s, source),
+        )
+        return log
+
+    # -- sizes and lookups ----------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.placed_at_us)
+
+    @property
+    def n_customers(self) -> int:
+        """Number of distinct customers with at least one order (of any status)."""
+        return len(self.customer_ids)
+
+    def __repr__(self) -> str:
+        span = ""
+        if len(self):
+            lo = us_to_datetime(int(self.placed_at_us.min()), self.tz).date()
+            hi = us_to_datetime(int(self.placed_at_us.max()), self.tz).date()
+            span = f", from {lo} to {hi}"
+        return (
+            f"OrderLog({len(self):,} orders, {self.n_customers:,} customers{span}, "
+            f"tz={zone_name(self.tz)!r}, currency={self.currency!r})"
+        )
+
+    def customer_code(self, customer_id: Any) -> int:
+        """The dense code of ``customer_id``.
+
+        Raises:
+            UnknownCustomerError: the customer has no order in the log.
+        """
+        ids = self.customer_ids
+        try:
+            key = np.asarray(customer_id, dtype=ids.dtype)
+        except (TypeError, ValueError):
+            raise UnknownCustomerError(f"customer {customer_id!r} is not in this log") from None
+        pos = int(np.searchsorted(ids, key))
+        if pos >= len(ids) or ids[pos] != key or type(customer_id) is bool:
+            raise UnknownCustomerError(f"customer {customer_id!r} is not in this log")
+        return pos
+
+    def customer_rows(self, customer_id: Any) -> slice:
+        """The rows of one customer, in time order."""
+        c = self.customer_code(customer_id)
+        return slice(int(self.customer_starts[c]), int(self.customer_starts[c + 1]))
+
+    # -- derived columns ------------------------------------------------------------------
+    def valid_mask(self, statuses: Iterable[OrderStatus] | None = None) -> BoolArray:
+        """Which rows are valid orders: status in ``statuses`` and not fully refunded.
+
+        ``statuses`` defaults to :data:`DEFAULT_VALID_STATUSES`. The default mask is cached.
+        """
+        wanted = DEFAULT_VALID_STATUSES if statuses is None else frozenset(parse_status(s) for s in statuses)
+        key = ("valid", wanted)
+        cached = self._cache.get(key)
+        if cached is None:
+            codes = np.asarray(sorted(s.code for s in wanted), dtype=np.int8)
+            fully_refunded = (self.refunded_fen > 0) & (self.refunded_fen >= self.amount_fen)
+            cached = np.isin(self.status_codes, codes) & ~fully_refunded
+            cached.flags.writeable = False
+            self._cache[key] = cached
+        return cached  # type: ignore[no-any-return]
+
+    @property
+    def net_fen(self) -> IntArray:
+        """``amount_fen − refunded_fen`` per row (cached)."""
+        cached = self._cache.get("net")
+        if cached is None:
+            cached = self.amount_fen - self.refunded_fen
+            cached.flags.writeable = False
+            self._cache["net"] = cached
+        return cached  # type: ignore[no-any-return]
+
+    @property
+    def placed_day(self) -> IntArray:
+        """Local calendar day (days since 1970-01-01 in ``tz``) of each row (cached)."""
+        cached = self._cache.get("day")
+        if cached is None:
+            cached = local_days(self.placed_at_us, self.tz)
+            cached.flags.writeable = False
+            self._cache["day"] = cached
+        return cached  # type: ignore[no-any-return]
+
+    @property
+    def statuses(self) -> tuple[OrderStatus, ...]:
+        """The status enum of each row code (index with ``status_codes``)."""
+        return STATUS_BY_CODE
+
+    def instant_us(self, when: dt.datetime, field: str = "as_of") -> int:
+        """Epoch microseconds of an aware datetime (validated)."""
+        from ecrm._time import require_aware
+
+        return datetime_to_us(require_aware(when, field))
+
+    # -- selection and rows ---------------------------------------------------------------
+    def select(self, mask: BoolArray) -> OrderLog:
+        """A new log with the rows where ``mask`` is true (customers left without rows drop out).
+
+        Args:
+            mask: bool, shape (n,).
+        """
+        mask = np.asarray(mask)
+        if mask.dtype != np.bool_ or mask.shape != (len(self),):
+            raise InvalidValueError("mask", f"must be a bool array of shape ({len(self)},)", f"{mask.dtype} {mask.shape}")
+        rows = np.flatnonzero(mask)
+        kept_codes = self.customer_codes[rows]
+        present = np.zeros(self.n_customers, dtype=bool)
+        present[kept_codes] = True
+        remap = np.cumsum(present) - 1
+        new_codes = remap[kept_codes].astype(self.customer_codes.dtype, copy=False)
+        n_new = int(present.sum())
+        starts = np.zeros(n_new + 1, dtype=np.int64)
+        np.cumsum(np.bincount(new_codes, minlength=n_new), out=starts[1:])
+        items = None
+        if self.items is not None and self.items.order_rows is not None:
+            row_map = np.full(len(self), -1, dtype=np.int64)
+            row_map[rows] = np.arange(len(rows))
+            new_rows = row_map[self.items.order_rows]
+            keep = new_rows >= 0
+            it = self.items
+            items = OrderItems(it.order_ids[keep], it.skus[keep], it.categories[keep],
+                               it.quantities[keep], it.unit_price_fen[keep], new_rows[keep])
+        return OrderLog(
+            tz=self.tz, currency=self.currency,
+            customer_ids=self.customer_ids[present], customer_starts=starts,
+            customer_codes=new_codes, placed_at_us=self.placed_at_us[rows],
+            amount_fen=self.amount_fen[rows], refunded_fen=self.refunded_fen[rows],
+            status_codes=self.status_codes[rows],
+            paid_at_us=None if self.paid_at_us is None else self.paid_at_us[rows],
+            order_ids=None if self.order_ids is None else self.order_ids[rows],
+            provinces=None if self.provinces is None else self.provinces[rows],
+            channels=None if self.channels is None else self.channels[rows],
+            items=items,
+        )
+
+    def order_at(self, row: int) -> Order:
+        """The :class:`Order` value of one row (for display and tests; slow in bulk)."""
+        cid = self.customer_ids[int(self.customer_codes[row])]
+        oid = str(self.order_ids[row]) if self.order_ids is not None else f"row-{row}"
+        items: tuple[OrderItem, ...] = ()
+        if self.items is not None and self.items.order_rows is not None:
+            lo, hi = np.searchsorted(self.items.order_rows, [row, row + 1])
+            it = self.items
+            items = tuple(
+                OrderItem(
+                    sku=str(it.skus[k]),
+                    unit_price=Money(int(it.unit_price_fen[k]), self.currency),
+                    quantity=int(it.quantities[k]),
+                    category=str(it.categories[k]) or None,
+                )
+                for k in range(int(lo), int(hi))
+            )
+        paid = None
+        if self.paid_at_us is not None and self.paid_at_us[row] != NAT_US:
+            paid = us_to_datetime(int(self.paid_at_us[row]), self.tz)
+        refunded = int(self.refunded_fen[row])
+        return Order(
+            order_id=oid,
+            customer_id=cid.item() if isinstance(cid, np.generic) else cid,
+            placed_at=us_to_datetime(int(self.placed_at_us[row]), self.tz),
+            amount=Money(int(self.amount_fen[row]), self.currency),
+            status=STATUS_BY_CODE[int(self.status_codes[row])],
+            paid_at=paid,
+            refunded=Money(refunded, self.currency) if refunded else None,
+            items=items,
+            province=(str(self.provinces[row]) or None) if self.provinces is not None else None,
+            channel=(str(self.channels[row]) or None) if self.channels is not None else None,
+        )
+
+    def __iter__(self) -> Iterator[Order]:
+        """Iterate the orders as :class:`Order` values, by customer then time."""
+        for row in range(len(self)):
+            yield self.order_at(row)
+
+
+def _sorted_within(codes: npt.NDArray[Any], placed: IntArray) -> bool:
+    same = codes[1:] == codes[:-1]
+    return bool(np.all(placed[1:][same] >= placed[:-1][same]))
+
+
+def _status_column(values: Any, n: int, problems: Problems) -> npt.NDArray[np.int8]:
+    if values is None:
+        return np.full(n, OrderStatus.PAID.code, dtype=np.int8)
+    arr = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
+    if arr.dtype.kind in "iu":
+        bad = np.flatnonzero((arr < 0) | (arr >= len(STATUS_BY_CODE)))
+        if bad.size:
+            problems.add_rows(bad, "statuses", arr, f"must be a status code 0..{len(STATUS_BY_CODE) - 1}")
+        return arr.astype(np.int8)
+    if arr.dtype.kind == "O":
+        arr = np.asarray([v.value if isinstance(v, OrderStatus) else ("" if v is None else str(v)) for v in arr.tolist()], dtype=str)
+    if arr.dtype.kind != "U":
+        raise InvalidTypeError(f"statuses must hold OrderStatus members or names, got dtype {arr.dtype}")
+    uniq, inverse = np.unique(arr, return_inverse=True)
+    codes = np.empty(len(uniq), dtype=np.int8)
+    for k, text in enumerate(uniq.tolist()):
+        try:
+            codes[k] = parse_status(text).code
+        except InvalidValueError as exc:
+            problems.add_rows(np.flatnonzero(inverse.reshape(-1) == k), "statuses", arr, exc.rule)
+            codes[k] = 0
+    return codes[inverse.reshape(-1)]
+
+
+def _check_unique(values: npt.NDArray[Any], column: str, problems: Problems) -> None:
+    if len(values) < 2:
+        return
+    order = np.argsort(values, kind="stable")
+    s = values[order]
+    dup = np.flatnonzero(s[1:] == s[:-1])
+    if dup.size:
+        rows = np.sort(order[dup + 1])
+        problems.add_rows(rows, column, values, "must be unique (this id appears earlier)")

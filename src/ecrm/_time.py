@@ -1,0 +1,198 @@
+"""Time zones, aware datetimes and vectorised local-day arithmetic.
+
+ecrm stores instants as int64 microseconds since the Unix epoch (UTC). Calendar maths
+("1 month before as_of") happens on aware datetimes in the store's zone through
+``dateutil.relativedelta``; day counts are whole calendar days in that zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from typing import Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import numpy.typing as npt
+
+from ecrm._errors import InvalidTypeError, InvalidValueError
+
+__all__ = [
+    "DEFAULT_TZ",
+    "NAT_US",
+    "US_PER_DAY",
+    "as_zone",
+    "datetime_to_us",
+    "local_day",
+    "local_days",
+    "require_aware",
+    "us_to_datetime",
+    "utc_offsets_us",
+]
+
+DEFAULT_TZ: Final = "Asia/Shanghai"
+US_PER_SECOND: Final = 1_000_000
+US_PER_DAY: Final = 86_400 * US_PER_SECOND
+#: The "no time" sentinel in int64 microsecond columns (same bit pattern as NaT).
+NAT_US: Final = np.iinfo(np.int64).min
+
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def as_zone(tz: str | dt.tzinfo | None, field: str = "tz") -> dt.tzinfo:
+    """Return a tzinfo for ``tz`` (an IANA name or a tzinfo); ``None`` gives the default.
+
+    Raises:
+        InvalidValueError: ``tz`` names no known zone.
+    """
+    if tz is None:
+        return _zone(DEFAULT_TZ)
+    if isinstance(tz, dt.tzinfo):
+        return tz
+    if isinstance(tz, str):
+        try:
+            return _zone(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidValueError(field, "must name an IANA time zone such as 'Asia/Shanghai'", tz) from None
+    raise InvalidTypeError(f"{field} must be a zone name or tzinfo, got {type(tz).__name__} {tz!r}")
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def zone_name(tz: dt.tzinfo) -> str:
+    """A printable name of a tzinfo (the IANA key when there is one)."""
+    return getattr(tz, "key", None) or str(tz)
+
+
+def require_aware(value: object, field: str) -> dt.datetime:
+    """Check that ``value`` is a timezone-aware ``datetime`` and return it.
+
+    Raises:
+        InvalidTypeError: not a datetime (a ``date`` is refused too: it has no zone).
+        InvalidValueError: a naive datetime.
+    """
+    if not isinstance(value, dt.datetime):
+        raise InvalidTypeError(
+            f"{field} must be a timezone-aware datetime, got {type(value).__name__} {value!r}"
+        )
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        raise InvalidValueError(
+            field,
+            "must be timezone-aware (attach a zone, e.g. datetime(..., tzinfo=ZoneInfo('Asia/Shanghai')))",
+            value,
+        )
+    return value
+
+
+def datetime_to_us(value: dt.datetime) -> int:
+    """Microseconds since the epoch of an aware datetime (exact integer arithmetic)."""
+    delta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * US_PER_SECOND + delta.microseconds
+
+
+def us_to_datetime(us: int, tz: dt.tzinfo) -> dt.datetime:
+    """The aware datetime in ``tz`` of an epoch-microsecond instant."""
+    return (_EPOCH + dt.timedelta(microseconds=int(us))).astimezone(tz)
+
+
+def local_day(value: dt.datetime, tz: dt.tzinfo) -> int:
+    """Whole days since 1970-01-01 of ``value``'s calendar date in ``tz``."""
+    return value.astimezone(tz).date().toordinal() - _EPOCH_ORDINAL
+
+
+_EPOCH_ORDINAL: Final = dt.date(1970, 1, 1).toordinal()
+
+
+def day_to_date(day: int) -> dt.date:
+    """The calendar date of a local day number (days since 1970-01-01)."""
+    return dt.date.fromordinal(int(day) + _EPOCH_ORDINAL)
+
+
+def date_to_day(value: dt.date) -> int:
+    """The local day number (days since 1970-01-01) of a calendar date."""
+    return value.toordinal() - _EPOCH_ORDINAL
+
+
+def _offset_us(tz: dt.tzinfo, us: int) -> int:
+    off = us_to_datetime(us, dt.UTC).astimezone(tz).utcoffset()
+    assert off is not None
+    return (off.days * 86_400 + off.seconds) * US_PER_SECOND + off.microseconds
+
+
+def _transitions(tz: dt.tzinfo, lo_us: int, hi_us: int) -> tuple[list[int], list[int]]:
+    """UTC instants where ``tz``'s offset changes within [lo, hi], and the offsets from them.
+
+    Samples the offset once per 12 hours and bisects each change to the exact microsecond;
+    real zones never change offset twice within 12 hours.
+    """
+    step = 12 * 3600 * US_PER_SECOND
+    starts = [lo_us]
+    offsets = [_offset_us(tz, lo_us)]
+    t = lo_us
+    current = offsets[0]
+    while t < hi_us:
+        nxt = min(t + step, hi_us)
+        off = _offset_us(tz, nxt)
+        if off != current:
+            a, b = t, nxt  # offset(a) == current, offset(b) != current
+            while b - a > 1:
+                mid = (a + b) // 2
+                if _offset_us(tz, mid) == current:
+                    a = mid
+                else:
+                    b = mid
+            starts.append(b)
+            offsets.append(off)
+            current = off
+        t = nxt
+    return starts, offsets
+
+
+def utc_offsets_us(us: npt.NDArray[np.int64], tz: dt.tzinfo) -> npt.NDArray[np.int64]:
+    """The UTC offset of ``tz`` at each instant, in microseconds (vectorised).
+
+    Args:
+        us: int64 epoch microseconds, shape (n,). ``NAT_US`` entries get offset 0.
+        tz: the zone.
+
+    Returns:
+        int64 array, shape (n,).
+    """
+    us = np.asarray(us, dtype=np.int64)
+    out = np.zeros(us.shape, dtype=np.int64)
+    present = us != NAT_US
+    if not present.any():
+        return out
+    vals = us[present]
+    lo, hi = int(vals.min()), int(vals.max())
+    fixed = _fixed_offset(tz)
+    if fixed is not None:
+        out[present] = fixed
+        return out
+    starts, offsets = _transitions(tz, lo, hi)
+    if len(starts) == 1:
+        out[present] = offsets[0]
+        return out
+    idx = np.searchsorted(np.asarray(starts[1:], dtype=np.int64), vals, side="right")
+    out[present] = np.asarray(offsets, dtype=np.int64)[idx]
+    return out
+
+
+def _fixed_offset(tz: dt.tzinfo) -> int | None:
+    if isinstance(tz, dt.timezone):
+        off = tz.utcoffset(None)
+        return (off.days * 86_400 + off.seconds) * US_PER_SECOND + off.microseconds
+    return None
+
+
+def local_days(us: npt.NDArray[np.int64], tz: dt.tzinfo) -> npt.NDArray[np.int64]:
+    """Whole local calendar days since 1970-01-01 in ``tz`` of each instant (vectorised).
+
+    ``NAT_US`` entries map to ``NAT_US``.
+    """
+    us = np.asarray(us, dtype=np.int64)
+    days = (us + utc_offsets_us(us, tz)) // US_PER_DAY
+    return np.where(us == NAT_US, NAT_US, days)
