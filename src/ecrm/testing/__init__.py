@@ -1,0 +1,26 @@
+"""Hypothesis strategies and fakes for testing code that uses ecrm.
+
+Strategies are plural nouns with keyword-only options (``orders(min_size=1)``,
+``order_logs(max_customers=20)``). They are registered with hypothesis through its
+entry point, so ``st.from_type(ecrm.Order)`` works once ``ecrm[testing]`` is installed.
+"""
+
+from ecrm.testing._core import (
+    aware_datetimes,
+    customer_ids,
+    moneys,
+    order_items,
+    order_logs,
+    order_statuses,
+    orders,
+)
+
+__all__ = [
+    "aware_datetimes",
+    "customer_ids",
+    "moneys",
+    "order_items",
+    "order_logs",
+    "order_statuses",
+    "orders",
+]

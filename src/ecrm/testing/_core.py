@@ -1,0 +1,171 @@
+"""Strategies for the core values: money, times, orders and order logs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from hypothesis import strategies as st
+
+from ecrm._money import DEFAULT_CURRENCY, Money
+from ecrm._order import Order, OrderItem, OrderStatus
+from ecrm._orderlog import OrderLog
+from ecrm._time import as_zone
+
+__all__ = [
+    "aware_datetimes",
+    "customer_ids",
+    "moneys",
+    "order_items",
+    "order_logs",
+    "order_statuses",
+    "orders",
+]
+
+_DEFAULT_MIN = dt.datetime(2020, 1, 1)
+_DEFAULT_MAX = dt.datetime(2026, 12, 31)
+_ZONES = ("Asia/Shanghai", "UTC", "America/New_York", "Europe/Berlin", "Australia/Lord_Howe")
+
+
+def moneys(
+    *, min_fen: int = 0, max_fen: int = 10_000_000, currency: str = DEFAULT_CURRENCY
+) -> st.SearchStrategy[Money]:
+    """``Money`` values between ``min_fen`` and ``max_fen`` (inclusive) in ``currency``."""
+    return st.builds(Money, st.integers(min_value=min_fen, max_value=max_fen), st.just(currency))
+
+
+def aware_datetimes(
+    *,
+    min_value: dt.datetime = _DEFAULT_MIN,
+    max_value: dt.datetime = _DEFAULT_MAX,
+    zones: tuple[str, ...] | None = None,
+) -> st.SearchStrategy[dt.datetime]:
+    """Aware datetimes (whole seconds) in one of ``zones`` (default: a few, DST ones included).
+
+    ``min_value`` / ``max_value`` are naive wall-clock bounds.
+    """
+    tzs = st.sampled_from([as_zone(z) for z in (zones or _ZONES)])
+    return st.datetimes(min_value=min_value, max_value=max_value, timezones=tzs).map(
+        lambda d: d.replace(microsecond=0)
+    )
+
+
+def customer_ids(*, max_customers: int = 50, kind: str = "str") -> st.SearchStrategy[str | int]:
+    """Customer ids drawn from a small pool so that customers repeat (``kind``: str or int)."""
+    if kind == "int":
+        return st.integers(min_value=1, max_value=max_customers)
+    return st.integers(min_value=1, max_value=max_customers).map(lambda i: f"c{i:04d}")
+
+
+def order_statuses(*, valid_only: bool = False) -> st.SearchStrategy[OrderStatus]:
+    """``OrderStatus`` members (only PAID / SHIPPED / COMPLETED when ``valid_only``)."""
+    if valid_only:
+        return st.sampled_from([OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED])
+    return st.sampled_from(list(OrderStatus))
+
+
+def order_items(*, currency: str = DEFAULT_CURRENCY, max_fen: int = 500_000) -> st.SearchStrategy[OrderItem]:
+    """Order lines with SKUs from a small catalogue."""
+    return st.builds(
+        OrderItem,
+        sku=st.sampled_from([f"SKU-{i:03d}" for i in range(12)]),
+        unit_price=moneys(max_fen=max_fen, currency=currency),
+        quantity=st.integers(min_value=1, max_value=5),
+        category=st.sampled_from(["skincare", "snacks", "tea", "apparel", None]),
+    )
+
+
+@st.composite
+def _orders(
+    draw: st.DrawFn,
+    *,
+    customers: st.SearchStrategy[Any],
+    placed_at: st.SearchStrategy[dt.datetime],
+    statuses: st.SearchStrategy[OrderStatus],
+    currency: str,
+    max_fen: int,
+    order_id: str | None,
+) -> Order:
+    amount = draw(moneys(max_fen=max_fen, currency=currency))
+    refund_fen = draw(st.one_of(st.just(0), st.integers(min_value=0, max_value=amount.fen)))
+    when = draw(placed_at)
+    status = draw(statuses)
+    paid = None
+    if status not in (OrderStatus.UNPAID, OrderStatus.CLOSED):
+        paid = when + dt.timedelta(minutes=draw(st.integers(min_value=0, max_value=120)))
+    return Order(
+        order_id=order_id or f"o-{draw(st.uuids()).hex[:16]}",
+        customer_id=draw(customers),
+        placed_at=when,
+        amount=amount,
+        status=status,
+        paid_at=paid,
+        refunded=Money(refund_fen, currency) if refund_fen else None,
+        items=draw(st.lists(order_items(currency=currency), max_size=3)),
+        province=draw(st.sampled_from([None, "浙江省", "广东", "北京市", "四川省"])),
+    )
+
+
+def orders(
+    *,
+    customers: st.SearchStrategy[Any] | None = None,
+    placed_at: st.SearchStrategy[dt.datetime] | None = None,
+    statuses: st.SearchStrategy[OrderStatus] | None = None,
+    currency: str = DEFAULT_CURRENCY,
+    max_fen: int = 1_000_000,
+) -> st.SearchStrategy[Order]:
+    """Valid :class:`Order` values (refunds never exceed the amount; ids are random)."""
+    return _orders(
+        customers=customers if customers is not None else customer_ids(),
+        placed_at=placed_at if placed_at is not None else aware_datetimes(),
+        statuses=statuses if statuses is not None else order_statuses(),
+        currency=currency,
+        max_fen=max_fen,
+        order_id=None,
+    )
+
+
+@st.composite
+def _order_logs(
+    draw: st.DrawFn,
+    *,
+    min_size: int,
+    max_size: int,
+    max_customers: int,
+    placed_at: st.SearchStrategy[dt.datetime],
+    statuses: st.SearchStrategy[OrderStatus],
+    tz: str,
+    customer_kind: str,
+) -> OrderLog:
+    n = draw(st.integers(min_value=min_size, max_value=max_size))
+    rows = []
+    cust = customer_ids(max_customers=max_customers, kind=customer_kind)
+    for i in range(n):
+        o = draw(_orders(customers=cust, placed_at=placed_at, statuses=statuses,
+                         currency=DEFAULT_CURRENCY, max_fen=500_000, order_id=f"o{i:06d}"))
+        rows.append(o)
+    return OrderLog.from_orders(rows, tz=tz)
+
+
+def order_logs(
+    *,
+    min_size: int = 0,
+    max_size: int = 40,
+    max_customers: int = 12,
+    placed_at: st.SearchStrategy[dt.datetime] | None = None,
+    statuses: st.SearchStrategy[OrderStatus] | None = None,
+    tz: str = "Asia/Shanghai",
+    customer_kind: str = "str",
+) -> st.SearchStrategy[OrderLog]:
+    """Small :class:`OrderLog` s with repeat customers, mixed statuses and refunds."""
+    return _order_logs(
+        min_size=min_size,
+        max_size=max_size,
+        max_customers=max_customers,
+        placed_at=placed_at if placed_at is not None else aware_datetimes(
+            min_value=dt.datetime(2023, 1, 1), max_value=dt.datetime(2025, 6, 30)
+        ),
+        statuses=statuses if statuses is not None else order_statuses(),
+        tz=tz,
+        customer_kind=customer_kind,
+    )

@@ -1,0 +1,39 @@
+"""Registers ecrm's strategies with hypothesis (called through the ``hypothesis`` entry point).
+
+Each area registers the types it owns; ``st.from_type(ecrm.Order)`` then draws from
+:func:`ecrm.testing.orders`.
+"""
+
+from __future__ import annotations
+
+
+def _hypothesis_setup_hook() -> None:
+    from hypothesis import strategies as st
+
+    from ecrm._money import Money
+    from ecrm._order import Order, OrderItem, OrderStatus
+    from ecrm._orderlog import OrderLog
+    from ecrm.testing import _core
+
+    st.register_type_strategy(Money, _core.moneys())
+    st.register_type_strategy(Order, _core.orders())
+    st.register_type_strategy(OrderItem, _core.order_items())
+    st.register_type_strategy(OrderStatus, _core.order_statuses())
+    st.register_type_strategy(OrderLog, _core.order_logs())
+    for register in _AREA_HOOKS:
+        register()
+
+
+def _register_rfm() -> None:
+    from hypothesis import strategies as st
+
+    try:
+        from ecrm.rfm import RfmScheme
+        from ecrm.testing._rfm import rfm_schemes
+    except ImportError:  # the area is not built yet
+        return
+    st.register_type_strategy(RfmScheme, rfm_schemes())
+
+
+# Later areas (tiers, lifecycle, touch) append their own register functions here.
+_AREA_HOOKS = [_register_rfm]
