@@ -1,0 +1,318 @@
+"""Tier flow: level-to-level transitions between two dates, monthly upgrade rates, what-if.
+
+All functions are vectorised over the whole log (one pass over the columns per date).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+from dateutil.relativedelta import relativedelta
+
+from ecrm._errors import CurrencyMismatchError, InvalidValueError
+from ecrm._order import OrderStatus
+from ecrm._orderlog import OrderLog
+from ecrm._time import datetime_to_us, require_aware
+from ecrm.tiers._ladder import (
+    OptedIn,
+    TierLadder,
+    TierResult,
+    _cumulate,
+    _format_table,
+    _window_start_us,
+    resolve_opted_in,
+)
+from ecrm.tiers._membership import DowngradePolicy
+
+__all__ = ["TierFlow", "UpgradeRate", "WhatIf", "monthly_upgrade_rate", "tier_flow", "what_if"]
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+
+def _levels_at(
+    orders: OrderLog,
+    ladder: TierLadder,
+    when: dt.datetime,
+    opted_in: OptedIn,
+    statuses: Iterable[OrderStatus] | None,
+    policy: DowngradePolicy | None,
+    qualified: bool,
+) -> tuple[IntArray, npt.NDArray[np.bool_]]:
+    """Level of every log customer at ``when`` and whether they are known (ordered) by then."""
+    lo = _window_start_us(when, orders, policy)
+    spend, count, known = _cumulate(orders, datetime_to_us(when), lo, statuses)
+    q = ladder.levels_of(spend, count)
+    if qualified:
+        return q, known
+    opted = resolve_opted_in(orders, opted_in, when)
+    return np.where(opted, q, 0), known
+
+
+def _check(orders: OrderLog, ladder: TierLadder) -> None:
+    if orders.currency != ladder.currency:
+        raise CurrencyMismatchError(
+            "orders.currency", f"must be the ladder's currency {ladder.currency}", orders.currency
+        )
+
+
+def _matrix(a: IntArray, b: IntArray, rows: int, cols: int) -> IntArray:
+    flat = np.bincount(a * cols + b, minlength=rows * cols)
+    return flat.reshape(rows, cols).astype(np.int64, copy=False)
+
+
+@attrs.frozen(eq=False)
+class TierFlow:
+    """How customers moved between levels from ``start`` to ``end``.
+
+    The customers are those with an order (any status) placed before ``end``; a customer
+    who first ordered after ``start`` starts at level 0.
+
+    Attributes:
+        ladder: the ladder evaluated.
+        start, end: the two instants.
+        customer_ids: shape (k,).
+        level_start, level_end: int64, shape (k,).
+        matrix: int64, shape (n + 1, n + 1): ``matrix[i, j]`` customers at level ``i`` at
+            ``start`` and level ``j`` at ``end``; it sums to ``k``.
+    """
+
+    ladder: TierLadder
+    start: dt.datetime
+    end: dt.datetime
+    customer_ids: npt.NDArray[Any] = attrs.field(repr=False)
+    level_start: IntArray = attrs.field(repr=False)
+    level_end: IntArray = attrs.field(repr=False)
+    matrix: IntArray = attrs.field(repr=False)
+
+    @property
+    def n_customers(self) -> int:
+        """Number of customers in the flow (the matrix total)."""
+        return len(self.customer_ids)
+
+    @property
+    def upgraded(self) -> int:
+        """Customers whose level rose (above the diagonal)."""
+        return int(np.triu(self.matrix, 1).sum())
+
+    @property
+    def downgraded(self) -> int:
+        """Customers whose level fell (below the diagonal)."""
+        return int(np.tril(self.matrix, -1).sum())
+
+    @property
+    def unchanged(self) -> int:
+        """Customers on the diagonal."""
+        return int(np.trace(self.matrix))
+
+    def table(self) -> str:
+        """The transition matrix as text: rows = level at start, columns = level at end."""
+        n = self.matrix.shape[0]
+        header = ("start \\ end", *(str(j) for j in range(n)))
+        rows = [header]
+        for i in range(n):
+            rows.append((f"{i} {self.ladder.name_of(i)}", *(str(int(v)) for v in self.matrix[i])))
+        return _format_table(rows)
+
+
+def tier_flow(
+    orders: OrderLog,
+    ladder: TierLadder,
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    opted_in: OptedIn,
+    statuses: Iterable[OrderStatus] | None = None,
+    policy: DowngradePolicy | None = None,
+    qualified: bool = False,
+) -> TierFlow:
+    """The level-to-level transition matrix of a shop between ``start`` and ``end``.
+
+    Args:
+        orders: the order log.
+        ladder: the ladder.
+        start, end: aware instants, ``start < end``; levels are evaluated as
+            :meth:`TierLadder.evaluate_log` does at each.
+        opted_in: who has joined (see :meth:`TierLadder.evaluate_log`); a mapping of
+            memberships is resolved at each instant.
+        statuses: valid statuses (default PAID, SHIPPED, COMPLETED).
+        policy: downgrade policy for the evaluation (default never).
+        qualified: use qualified levels (ignore opt-in) instead of member levels.
+
+    Raises:
+        InvalidValueError: ``start`` is not before ``end``; naive datetimes.
+        CurrencyMismatchError: the log and the ladder use different currencies.
+    """
+    s = require_aware(start, "start")
+    e = require_aware(end, "end")
+    if not s < e:
+        raise InvalidValueError("start", f"must be before end ({e})", s)
+    _check(orders, ladder)
+    ls, _ = _levels_at(orders, ladder, s, opted_in, statuses, policy, qualified)
+    le, known = _levels_at(orders, ladder, e, opted_in, statuses, policy, qualified)
+    keep = np.flatnonzero(known)
+    ls, le = ls[keep], le[keep]
+    n = ladder.top_level + 1
+    return TierFlow(ladder, s, e, orders.customer_ids[keep], ls, le, _matrix(ls, le, n, n))
+
+
+@attrs.frozen(eq=False)
+class UpgradeRate:
+    """Per calendar month: members at the month's start and how many moved up during it.
+
+    Attributes:
+        months: the first day of each month (store zone).
+        members: int64, shape (m,): customers at level >= 1 at the month's start.
+        upgraded: int64, shape (m,): of those, how many were at a higher level at its end.
+    """
+
+    months: tuple[dt.date, ...]
+    members: IntArray = attrs.field(repr=False)
+    upgraded: IntArray = attrs.field(repr=False)
+
+    @property
+    def rate(self) -> FloatArray:
+        """``upgraded / members`` per month; NaN for a month with no members."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.members > 0, self.upgraded / np.maximum(self.members, 1), np.nan)
+
+    def table(self) -> str:
+        """Month, members, upgraded and rate as text."""
+        rows = [("month", "members", "upgraded", "rate")]
+        for m, a, u, r in zip(self.months, self.members, self.upgraded, self.rate, strict=True):
+            rows.append((m.strftime("%Y-%m"), str(int(a)), str(int(u)),
+                         "-" if np.isnan(r) else f"{r:.1%}"))
+        return _format_table(rows)
+
+
+def monthly_upgrade_rate(
+    orders: OrderLog,
+    ladder: TierLadder,
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    opted_in: OptedIn,
+    statuses: Iterable[OrderStatus] | None = None,
+    policy: DowngradePolicy | None = None,
+) -> UpgradeRate:
+    """The share of members who moved up during each calendar month.
+
+    The months are the calendar months in the log's zone from the month holding ``start``
+    up to the last one beginning before ``end``. For each month ``[m, m + 1 month)`` the
+    denominator is the customers at level >= 1 at ``m`` and the numerator those of them at
+    a higher level at ``m + 1 month``. Levels are evaluated once per month boundary.
+
+    Raises:
+        InvalidValueError: ``start`` is not before ``end``; naive datetimes.
+    """
+    s = require_aware(start, "start").astimezone(orders.tz)
+    e = require_aware(end, "end")
+    if not s < e:
+        raise InvalidValueError("start", f"must be before end ({e})", s)
+    _check(orders, ladder)
+    first = s.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    bounds = [first]
+    # Month starts are wall-clock midnights of day 1 in the store zone; relativedelta from the
+    # first one avoids drifting through month-end clipping.
+    while bounds[-1] < e:
+        bounds.append(first + relativedelta(months=len(bounds)))
+    levels = [_levels_at(orders, ladder, b, opted_in, statuses, policy, False)[0] for b in bounds]
+    members = []
+    upgraded = []
+    for a, b in itertools.pairwise(levels):
+        was = a >= 1
+        members.append(int(was.sum()))
+        upgraded.append(int((was & (b > a)).sum()))
+    return UpgradeRate(
+        tuple(b.date() for b in bounds[:-1]),
+        np.asarray(members, dtype=np.int64),
+        np.asarray(upgraded, dtype=np.int64),
+    )
+
+
+@attrs.frozen(eq=False)
+class WhatIf:
+    """Levels under the current and a proposed ladder, side by side.
+
+    Attributes:
+        current, proposed: the two :class:`TierResult` (same customers, same order).
+        moves: int64, shape (n_current + 1, n_proposed + 1): ``moves[i, j]`` customers at
+            level ``i`` now who would be at level ``j`` under the proposal.
+        flow_current, flow_proposed: the :class:`TierFlow` from ``start`` to ``as_of``
+            under each ladder, when ``start`` was given.
+    """
+
+    current: TierResult
+    proposed: TierResult
+    moves: IntArray = attrs.field(repr=False)
+    flow_current: TierFlow | None = attrs.field(default=None, repr=False)
+    flow_proposed: TierFlow | None = attrs.field(default=None, repr=False)
+
+    @property
+    def raised(self) -> int:
+        """Customers the proposal would put at a higher level number."""
+        return int(np.count_nonzero(self.proposed.level > self.current.level))
+
+    @property
+    def lowered(self) -> int:
+        """Customers the proposal would put at a lower level number."""
+        return int(np.count_nonzero(self.proposed.level < self.current.level))
+
+    @property
+    def unchanged(self) -> int:
+        """Customers at the same level number under both ladders."""
+        return int(np.count_nonzero(self.proposed.level == self.current.level))
+
+    def table(self) -> str:
+        """Customers per level under both ladders, side by side."""
+        cur, new = self.current.counts(), self.proposed.counts()
+        rows = [("level", "current", "customers", "proposed", "customers")]
+        for lv in range(max(len(cur), len(new))):
+            rows.append((
+                str(lv),
+                self.current.ladder.name_of(lv) if lv in cur else "-",
+                str(cur[lv]) if lv in cur else "-",
+                self.proposed.ladder.name_of(lv) if lv in new else "-",
+                str(new[lv]) if lv in new else "-",
+            ))
+        return _format_table(rows)
+
+
+def what_if(
+    orders: OrderLog,
+    current: TierLadder,
+    proposed: TierLadder,
+    *,
+    as_of: dt.datetime,
+    opted_in: OptedIn,
+    start: dt.datetime | None = None,
+    statuses: Iterable[OrderStatus] | None = None,
+    policy: DowngradePolicy | None = None,
+) -> WhatIf:
+    """What a proposed ladder would do to the shop's levels before applying it.
+
+    Evaluates both ladders on the same log at ``as_of`` (and, with ``start``, the flow
+    from ``start`` to ``as_of`` under each).
+
+    Raises:
+        CurrencyMismatchError: a ladder's currency differs from the log's.
+        InvalidValueError: naive datetimes; ``start`` not before ``as_of``.
+    """
+    kw: dict[str, Any] = {"as_of": as_of, "opted_in": opted_in, "statuses": statuses,
+                          "policy": policy}
+    cur = current.evaluate_log(orders, **kw)
+    new = proposed.evaluate_log(orders, **kw)
+    moves = _matrix(cur.level, new.level, current.top_level + 1, proposed.top_level + 1)
+    fc = fp = None
+    if start is not None:
+        fc = tier_flow(orders, current, start=start, end=as_of, opted_in=opted_in,
+                       statuses=statuses, policy=policy)
+        fp = tier_flow(orders, proposed, start=start, end=as_of, opted_in=opted_in,
+                       statuses=statuses, policy=policy)
+    return WhatIf(cur, new, moves, fc, fp)
