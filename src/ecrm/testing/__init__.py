@@ -14,13 +14,19 @@ from ecrm.testing._core import (
     order_statuses,
     orders,
 )
+from ecrm.testing._rfm import rfm_schemes
+from ecrm.testing._tiers import memberships, tier_ladders, tiers
 
 __all__ = [
     "aware_datetimes",
     "customer_ids",
+    "memberships",
     "moneys",
     "order_items",
     "order_logs",
     "order_statuses",
     "orders",
+    "rfm_schemes",
+    "tier_ladders",
+    "tiers",
 ]

@@ -35,5 +35,18 @@ def _register_rfm() -> None:
     st.register_type_strategy(RfmScheme, rfm_schemes())
 
 
+def _register_tiers() -> None:
+    from hypothesis import strategies as st
+
+    try:
+        from ecrm.testing._tiers import memberships, tier_ladders, tiers
+        from ecrm.tiers import Membership, Tier, TierLadder
+    except ImportError:  # the area is not built yet
+        return
+    st.register_type_strategy(Tier, tiers())
+    st.register_type_strategy(TierLadder, tier_ladders())
+    st.register_type_strategy(Membership, memberships())
+
+
 # Later areas (tiers, lifecycle, touch) append their own register functions here.
-_AREA_HOOKS = [_register_rfm]
+_AREA_HOOKS = [_register_rfm, _register_tiers]

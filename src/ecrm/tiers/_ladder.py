@@ -339,7 +339,7 @@ class TierResult:
         potential: bool, shape (k,): qualifies but has not opted in.
     """
 
-    ladder: TierLadder
+    ladder: TierLadder = attrs.field(repr=False)
     as_of: dt.datetime
     currency: str
     customer_ids: npt.NDArray[Any] = attrs.field(repr=False)
