@@ -1,0 +1,324 @@
+"""Repurchase cycles per SKU or per category, for a whole shop in one vectorised pass."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any, Literal
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from ecrm._errors import InvalidValueError
+from ecrm._order import OrderStatus
+from ecrm._orderlog import OrderItems, OrderLog
+from ecrm.lifecycle._cycle import (
+    METHODS,
+    SAME_DAY,
+    Bands,
+    Fallback,
+    Method,
+    RepurchaseCycle,
+    SameDay,
+    check_choice,
+    check_fallback,
+    check_log,
+    check_min_repurchasers,
+    repurchase_cycle,
+)
+from ecrm.lifecycle._kernels import (
+    NONE_DAYS,
+    AsOf,
+    GroupQuantiles,
+    as_of_for,
+    km_quantiles,
+    observed_quantiles,
+    subject_events,
+    valid_before,
+)
+
+__all__ = ["CycleTable", "cycles_by"]
+
+IntArray = npt.NDArray[np.int64]
+By = Literal["sku", "category"]
+
+
+@attrs.frozen(eq=False)
+class CycleTable:
+    """Repurchase cycles of every SKU (or category) of a shop, with the scope that answered.
+
+    Row ``i`` describes ``keys[i]``. Groups with fewer than ``min_repurchasers``
+    repurchasers take their boundaries from the next scope: SKU → its category → the store
+    → the given default; ``scopes[i]`` says which one answered.
+
+    Attributes:
+        by: "sku" or "category".
+        keys: str, shape (n,), sorted: every SKU / non-empty category in the log's lines.
+        p_days: int64, shape (n, 3): P50, P70, P90 in days, −1 where no scope had any.
+        estimate_days: int64, shape (n, 3): the group's own P50/P70/P90 (−1 without any
+            repurchaser of the group).
+        n_first_time_buyers: int64, shape (n,): customers who bought the group before ``as_of``.
+        n_repurchasers: int64, shape (n,): those who bought it again on a later purchase.
+        scopes: str, shape (n,): "sku:<key>", "category:<name>", "store" or the default's scope.
+        categories: str, shape (n,), the category used as each SKU's fallback ("" when none);
+            ``None`` for a table by category.
+        store: the store-wide cycle (no fallback applied), the next-to-last scope.
+        method, same_day, min_repurchasers, as_of: as passed.
+    """
+
+    by: str
+    keys: npt.NDArray[np.str_]
+    p_days: IntArray
+    estimate_days: IntArray
+    n_first_time_buyers: IntArray
+    n_repurchasers: IntArray
+    scopes: npt.NDArray[np.str_]
+    categories: npt.NDArray[np.str_] | None
+    store: RepurchaseCycle
+    method: str
+    same_day: str
+    min_repurchasers: int
+    as_of: dt.datetime
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            self.index(key)
+        except KeyError:
+            return False
+        return True
+
+    def index(self, key: object) -> int:
+        """The row of ``key``.
+
+        Raises:
+            KeyError: the key is not in the table.
+        """
+        if not isinstance(key, str):
+            raise KeyError(key)
+        pos = int(np.searchsorted(self.keys, key))
+        if pos >= len(self.keys) or self.keys[pos] != key:
+            raise KeyError(key)
+        return pos
+
+    @property
+    def p50_days(self) -> IntArray:
+        """int64, shape (n,): P50 per row (−1 where none)."""
+        return self.p_days[:, 0]
+
+    def bands(self, key: str) -> Bands:
+        """The boundaries that answered for ``key``.
+
+        Raises:
+            KeyError: unknown key.
+            InvalidValueError: no scope had any repurchaser and no default was given.
+        """
+        return self.cycle(key).bands
+
+    def cycle(self, key: str) -> RepurchaseCycle:
+        """The cycle of one key as a :class:`RepurchaseCycle` (without a curve)."""
+        i = self.index(key)
+        p = [int(v) for v in self.p_days[i]]
+        est = self.estimate_days[i]
+        n_buyers = int(self.n_first_time_buyers[i])
+        n_rep = int(self.n_repurchasers[i])
+        return RepurchaseCycle(
+            p50_days=None if p[0] == NONE_DAYS else p[0],
+            p70_days=None if p[1] == NONE_DAYS else p[1],
+            p90_days=None if p[2] == NONE_DAYS else p[2],
+            n_first_time_buyers=n_buyers,
+            n_repurchasers=n_rep,
+            repurchase_rate=n_rep / n_buyers if n_buyers else 0.0,
+            curve_days=(),
+            curve_share=(),
+            method=self.method,
+            same_day=self.same_day,
+            scope=str(self.scopes[i]),
+            min_repurchasers=self.min_repurchasers,
+            estimate=None if est[0] == NONE_DAYS else Bands(int(est[0]), int(est[1]), int(est[2])),
+            as_of=self.as_of,
+        )
+
+
+def _items_of(log: OrderLog, by: str) -> OrderItems:
+    items = log.items
+    if items is None or items.order_rows is None:
+        raise InvalidValueError(
+            "orders.items",
+            f"are needed for cycles by {by} (build the log with order lines)",
+            None,
+            show_value=False,
+        )
+    return items
+
+
+def group_quantiles(
+    log: OrderLog,
+    items: OrderItems,
+    labels: npt.NDArray[np.str_],
+    keys: npt.NDArray[np.str_],
+    when: AsOf,
+    statuses: Any,
+    same_day: str,
+    method: str,
+) -> GroupQuantiles:
+    """P50/P70/P90 per key, where a customer's purchase days in a group are the days they
+    bought a line whose label is that key. ``labels`` are per line; ``keys`` sorted."""
+    assert items.order_rows is not None
+    rows_all = items.order_rows
+    ok = valid_before(log, when.us, statuses)[rows_all]
+    if len(keys):
+        pos = np.minimum(np.searchsorted(keys, labels), len(keys) - 1)
+        ok &= keys[pos] == labels
+    else:
+        pos = np.zeros(len(labels), dtype=np.intp)
+    lines = np.flatnonzero(ok)
+    g = pos[lines].astype(np.int64)
+    rows = rows_all[lines]
+    order = np.argsort(g, kind="stable")  # lines stay in log-row order (customer, time)
+    g, rows = g[order], rows[order]
+    c = log.customer_codes[rows]
+    day = log.placed_day[rows]
+    n = len(g)
+    same = np.zeros(n, dtype=bool)
+    if n:
+        same[1:] = (g[1:] == g[:-1]) & (c[1:] == c[:-1])
+        if np.any(same[1:] & (day[1:] < day[:-1])):  # a DST change at midnight (rare)
+            o2 = np.lexsort((day, c, g))
+            g, rows, c, day = g[o2], rows[o2], c[o2], day[o2]
+            same[1:] = (g[1:] == g[:-1]) & (c[1:] == c[:-1])
+    count_each = None
+    if same_day == "count":
+        # Several lines of one order are one purchase of the group.
+        count_each = np.ones(n, dtype=bool)
+        count_each[1:] = rows[1:] != rows[:-1]
+    ev = subject_events(~same, day, count_each=count_each)
+    subject_group = g[ev.starts]
+    if method == "observed":
+        return observed_quantiles(subject_group, ev.has_second, ev.interval_days, len(keys))
+    time = when.day - ev.first_day
+    time[ev.has_second] = ev.interval_days
+    q, _runs = km_quantiles(subject_group, time, ev.has_second, len(keys))
+    return q
+
+
+def _sku_categories(items: OrderItems, skus: npt.NDArray[np.str_]) -> npt.NDArray[np.str_]:
+    """Each SKU's category: the smallest non-empty category among its lines ("" if none)."""
+    out = np.full(len(skus), "", dtype=items.categories.dtype if len(items) else "U1")
+    has = items.categories != ""
+    if not has.any() or not len(skus):
+        return out
+    s = np.searchsorted(skus, items.skus[has])
+    cats = items.categories[has]
+    order = np.lexsort((cats, s))
+    s, cats = s[order], cats[order]
+    first = np.ones(len(s), dtype=bool)
+    first[1:] = s[1:] != s[:-1]
+    out[s[first]] = cats[first]
+    return out
+
+
+def cycles_by(
+    orders: OrderLog,
+    *,
+    by: By = "sku",
+    as_of: dt.datetime,
+    method: Method = "observed",
+    same_day: SameDay = "merge",
+    min_repurchasers: int = 30,
+    fallback: Fallback = None,
+    statuses: Iterable[OrderStatus] | None = None,
+) -> CycleTable:
+    """Repurchase cycles of every SKU or category of a shop, with fallback for thin groups.
+
+    A customer's purchase days within a group are the days they bought a line of that group
+    (a valid order placed before ``as_of``). The quantiles per group are those of
+    :func:`repurchase_cycle` (same ``method`` and ``same_day``). Groups with fewer than
+    ``min_repurchasers`` repurchasers take the first scope that has enough: SKU → its
+    category → the store → ``fallback``; without a fallback, the store's own estimate
+    answers even when thin.
+
+    Args:
+        orders: an order log with order lines (``items``).
+        by: "sku" or "category" (lines with an empty category are left out).
+        as_of, method, same_day, min_repurchasers, fallback, statuses: as for
+            :func:`repurchase_cycle`.
+
+    Returns:
+        A :class:`CycleTable`, one row per SKU / category found in the log's lines.
+
+    Raises:
+        InvalidValueError: the log has no order lines, unknown ``by`` / ``method`` /
+            ``same_day``, ``min_repurchasers < 1``.
+    """
+    log = check_log(orders)
+    when = as_of_for(log, as_of)
+    check_choice("by", by, ("sku", "category"))
+    check_choice("method", method, METHODS)
+    check_choice("same_day", same_day, SAME_DAY)
+    min_rep = check_min_repurchasers(min_repurchasers)
+    fb = check_fallback(fallback)
+    items = _items_of(log, by)
+    store = repurchase_cycle(
+        log, as_of=when.when, method=method, same_day=same_day,
+        min_repurchasers=min_rep, statuses=statuses,
+    )
+    labels = items.skus if by == "sku" else items.categories
+    keys = np.unique(labels)
+    if by == "category":
+        keys = keys[keys != ""]
+    own = group_quantiles(log, items, labels, keys, when, statuses, same_day, method)
+    n = len(keys)
+    p = np.full((n, 3), NONE_DAYS, dtype=np.int64)
+    scopes = np.full(n, "", dtype=object)
+    decided = np.zeros(n, dtype=bool)
+
+    def take(rows: npt.NDArray[np.bool_], values: Any, scope: Any) -> None:
+        rows = rows & ~decided
+        p[rows] = values[rows] if np.ndim(values) == 2 else values
+        scopes[rows] = scope[rows] if isinstance(scope, np.ndarray) else scope
+        decided[rows] = True
+
+    own_scopes = np.asarray([f"{by}:{k}" for k in keys.tolist()], dtype=object)
+    take(own.n_events >= min_rep, own.p, own_scopes)
+    categories = None
+    if by == "sku":
+        categories = _sku_categories(items, keys)
+        cat_keys = np.unique(categories[categories != ""])
+        cat = group_quantiles(
+            log, items, items.categories, cat_keys, when, statuses, same_day, method
+        )
+        ci = np.minimum(np.searchsorted(cat_keys, categories), max(len(cat_keys) - 1, 0))
+        if len(cat_keys):
+            has_cat = (categories != "") & (cat_keys[ci] == categories)
+            cat_ok = has_cat & (cat.n_events[ci] >= min_rep)
+            cat_scopes = np.asarray([f"category:{k}" for k in categories.tolist()], dtype=object)
+            take(cat_ok, cat.p[ci], cat_scopes)
+    store_p = np.asarray(
+        [NONE_DAYS] * 3 if store.estimate is None else store.estimate.as_tuple(), dtype=np.int64
+    )
+    all_rows = np.ones(n, dtype=bool)
+    if store.n_repurchasers >= min_rep:
+        take(all_rows, store_p, "store")
+    if fb is not None:
+        bands, scope = fb
+        take(all_rows, np.asarray(bands.as_tuple(), dtype=np.int64), scope)
+    take(all_rows, store_p, "store")
+    return CycleTable(
+        by=by,
+        keys=keys,
+        p_days=p,
+        estimate_days=own.p,
+        n_first_time_buyers=own.n_subjects,
+        n_repurchasers=own.n_events,
+        scopes=scopes.astype(str) if n else np.zeros(0, dtype="U1"),
+        categories=categories,
+        store=store,
+        method=method,
+        same_day=same_day,
+        min_repurchasers=min_rep,
+        as_of=when.when,
+    )
