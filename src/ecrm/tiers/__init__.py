@@ -4,7 +4,34 @@ Level 0 is 店铺客户, the store customer, who is not a member; levels 1..n ar
 tiers of a :class:`TierLadder`. See docs/tiers.md.
 """
 
+from ecrm.tiers._benefits import (
+    Benefit,
+    BenefitCatalog,
+    BenefitError,
+    BenefitKind,
+)
+from ecrm.tiers._coupons import (
+    Coupon,
+    CouponCatalog,
+    CouponCatalogError,
+    CouponScope,
+    GiftPackRules,
+    coupon_problems,
+)
 from ecrm.tiers._flow import TierFlow, UpgradeRate, WhatIf, monthly_upgrade_rate, tier_flow, what_if
+from ecrm.tiers._giftpack import (
+    Claimed,
+    ClaimResult,
+    Gift,
+    GiftPack,
+    GiftPackError,
+    IssuedCoupon,
+    MemberRecord,
+    RefusalReason,
+    Refused,
+    claim_gift_pack,
+    validate_gift_pack,
+)
 from ecrm.tiers._ladder import (
     TAOBAO_STORE_VIP,
     Condition,
@@ -15,6 +42,10 @@ from ecrm.tiers._ladder import (
     TierResult,
     TierRuleError,
     format_discount,
+)
+from ecrm.tiers._ledger_sqlite import (
+    LedgerStoreError,
+    SqliteLedgerStore,
 )
 from ecrm.tiers._membership import (
     ChangeReason,
@@ -27,19 +58,61 @@ from ecrm.tiers._membership import (
     MembershipReplay,
     replay_memberships,
 )
+from ecrm.tiers._points import (
+    EntryKind,
+    InMemoryLedgerStore,
+    InsufficientPointsError,
+    LedgerConflictError,
+    LedgerEntry,
+    LedgerStore,
+    PointsLedger,
+    PointsLot,
+    PointsRules,
+    TaskReward,
+)
 
 __all__ = [
     "TAOBAO_STORE_VIP",
+    "Benefit",
+    "BenefitCatalog",
+    "BenefitError",
+    "BenefitKind",
     "ChangeReason",
+    "ClaimResult",
+    "Claimed",
     "Condition",
+    "Coupon",
+    "CouponCatalog",
+    "CouponCatalogError",
+    "CouponScope",
     "DowngradePolicy",
+    "EntryKind",
     "EntryRuleError",
+    "Gift",
+    "GiftPack",
+    "GiftPackError",
+    "GiftPackRules",
+    "InMemoryLedgerStore",
+    "InsufficientPointsError",
+    "IssuedCoupon",
     "LadderError",
+    "LedgerConflictError",
+    "LedgerEntry",
+    "LedgerStore",
+    "LedgerStoreError",
     "LevelChange",
+    "MemberRecord",
     "Membership",
     "MembershipError",
     "MembershipEvent",
     "MembershipReplay",
+    "PointsLedger",
+    "PointsLot",
+    "PointsRules",
+    "RefusalReason",
+    "Refused",
+    "SqliteLedgerStore",
+    "TaskReward",
     "Tier",
     "TierDecision",
     "TierFlow",
@@ -48,9 +121,12 @@ __all__ = [
     "TierRuleError",
     "UpgradeRate",
     "WhatIf",
+    "claim_gift_pack",
+    "coupon_problems",
     "format_discount",
     "monthly_upgrade_rate",
     "replay_memberships",
     "tier_flow",
+    "validate_gift_pack",
     "what_if",
 ]

@@ -1,0 +1,301 @@
+"""The new-member gift pack (新会员礼包): its limits, validation and the claim window."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable, Sequence
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from ecrm._errors import EcrmErrorGroup, InvalidTypeError, InvalidValueError
+from ecrm._time import require_aware
+from ecrm.tiers._coupons import Coupon, CouponScope, GiftPackRules, coupon_problems
+
+__all__ = [
+    "ClaimResult",
+    "Claimed",
+    "Gift",
+    "GiftPack",
+    "GiftPackError",
+    "IssuedCoupon",
+    "MemberRecord",
+    "RefusalReason",
+    "Refused",
+    "claim_gift_pack",
+    "validate_gift_pack",
+]
+
+
+class GiftPackError(EcrmErrorGroup):
+    """A gift pack breaks one or more limits; every violation is listed with its path."""
+
+
+@attrs.frozen
+class Gift:
+    """A physical or virtual gift (礼品) in a gift pack or a benefit."""
+
+    gift_id: str = attrs.field(validator=attrs.validators.instance_of(str))
+    name: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+
+    def __attrs_post_init__(self) -> None:
+        if not self.gift_id.strip():
+            raise InvalidValueError("gift_id", "must not be empty", self.gift_id)
+
+
+def validate_gift_pack(
+    coupons: Sequence[Coupon], gifts: Sequence[Gift] = (), *, rules: GiftPackRules | None = None
+) -> list[InvalidValueError]:
+    """Every limit a gift pack of ``coupons`` and ``gifts`` breaks, all at once.
+
+    Args:
+        coupons: the coupons of the pack, in order.
+        gifts: the gifts of the pack.
+        rules: the limits (default :class:`GiftPackRules` ()).
+
+    Returns:
+        One :class:`InvalidValueError` per violation, in a stable order (pack-level
+        limits first, then each coupon in order, then each gift), each with its path in
+        ``field``: ``coupons``, ``coupons[1].face_value``, ``coupons[2].scope``, ``gifts``.
+        Empty when the pack is valid.
+
+    Raises:
+        InvalidTypeError: an element is not a :class:`Coupon` / :class:`Gift`.
+    """
+    rules = GiftPackRules() if rules is None else rules
+    problems: list[InvalidValueError] = []
+    if len(coupons) > rules.max_coupons:
+        problems.append(
+            InvalidValueError(
+                "coupons", f"must hold at most {rules.max_coupons} coupons", len(coupons)
+            )
+        )
+    if len(gifts) > rules.max_gifts:
+        problems.append(
+            InvalidValueError("gifts", f"must hold at most {rules.max_gifts} gifts", len(gifts))
+        )
+    seen: set[str] = set()
+    for i, coupon in enumerate(coupons):
+        if not isinstance(coupon, Coupon):
+            raise InvalidTypeError(
+                f"coupons[{i}] must be a Coupon, got {type(coupon).__name__} {coupon!r}"
+            )
+        if coupon.coupon_id in seen:
+            problems.append(
+                InvalidValueError(
+                    f"coupons[{i}].coupon_id", "must not repeat in a pack", coupon.coupon_id
+                )
+            )
+        seen.add(coupon.coupon_id)
+        problems.extend(coupon_problems(coupon, rules, path=f"coupons[{i}]."))
+        if rules.store_coupons_only and coupon.scope is not CouponScope.STORE:
+            problems.append(
+                InvalidValueError(
+                    f"coupons[{i}].scope",
+                    "must be CouponScope.STORE (店铺优惠券): a gift pack holds store coupons only",
+                    coupon.scope,
+                )
+            )
+    gift_ids: set[str] = set()
+    for i, gift in enumerate(gifts):
+        if not isinstance(gift, Gift):
+            raise InvalidTypeError(f"gifts[{i}] must be a Gift, got {type(gift).__name__}")
+        if gift.gift_id in gift_ids:
+            problems.append(
+                InvalidValueError(f"gifts[{i}].gift_id", "must not repeat in a pack", gift.gift_id)
+            )
+        gift_ids.add(gift.gift_id)
+    return problems
+
+
+def _coupon_tuple(value: Iterable[Coupon]) -> tuple[Coupon, ...]:
+    return tuple(value)
+
+
+def _gift_tuple(value: Iterable[Gift]) -> tuple[Gift, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class GiftPack:
+    """A new-member gift pack (新会员礼包): at most 3 store coupons and at most 1 gift.
+
+    Construction is strict: a pack that breaks any limit of ``rules`` raises one
+    :class:`GiftPackError` that lists every violation with its path. Re-check a pack under
+    other limits with ``attrs.evolve(pack, rules=other)`` or :func:`validate_gift_pack`.
+
+    Raises:
+        GiftPackError: one or more limits are broken.
+    """
+
+    coupons: tuple[Coupon, ...] = attrs.field(default=(), converter=_coupon_tuple)
+    gifts: tuple[Gift, ...] = attrs.field(default=(), converter=_gift_tuple)
+    rules: GiftPackRules = attrs.field(
+        factory=GiftPackRules, kw_only=True, validator=attrs.validators.instance_of(GiftPackRules)
+    )
+    name: str = attrs.field(default="新会员礼包", kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        problems = validate_gift_pack(self.coupons, self.gifts, rules=self.rules)
+        if problems:
+            raise GiftPackError("invalid gift pack", problems)
+
+
+@runtime_checkable
+class MemberRecord(Protocol):
+    """What :func:`claim_gift_pack` needs to know of a membership record.
+
+    ``ecrm.tiers.Membership`` fits; so does any object with these attributes.
+    """
+
+    @property
+    def joined_at(self) -> dt.datetime | None: ...
+
+
+class RefusalReason(enum.Enum):
+    """Why a gift pack claim was refused."""
+
+    NOT_A_MEMBER = "not_a_member"
+    """The customer has not joined (or joined after, or left before, the claim instant)."""
+    ALREADY_CLAIMED = "already_claimed"
+    """The pack was claimed before for this membership."""
+    TOO_LATE = "too_late"
+    """The claim window (24 hours after joining, half-open) has closed."""
+
+
+@attrs.frozen
+class IssuedCoupon:
+    """A coupon handed to a member, with its concrete half-open validity window."""
+
+    coupon: Coupon
+    valid_from: dt.datetime
+    valid_until: dt.datetime
+
+
+@attrs.frozen
+class Claimed:
+    """A successful claim: what the member receives."""
+
+    pack: GiftPack
+    joined_at: dt.datetime
+    claimed_at: dt.datetime
+    coupons: tuple[IssuedCoupon, ...]
+    gifts: tuple[Gift, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Always ``True`` (lets callers branch without ``isinstance``)."""
+        return True
+
+
+@attrs.frozen
+class Refused:
+    """A refused claim: the reason as an enum and a message an operator can show."""
+
+    reason: RefusalReason
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        """Always ``False``."""
+        return False
+
+
+ClaimResult = Claimed | Refused
+
+
+def _joined_at(member: dt.datetime | MemberRecord | None, at: dt.datetime) -> dt.datetime | None:
+    """The join instant of the membership period holding ``at``, or ``None`` (not a member)."""
+    if member is None:
+        return None
+    if isinstance(member, dt.datetime):
+        return require_aware(member, "member")
+    if not hasattr(member, "joined_at"):
+        raise InvalidTypeError(
+            "member must be a join datetime or a membership record with joined_at, "
+            f"got {type(member).__name__}"
+        )
+    at_utc = at.astimezone(dt.UTC)
+    periods = getattr(member, "periods", None)
+    if callable(periods):
+        # A record that knows every period (ecrm.tiers.Membership): a re-joined member's
+        # window counts from the join of the period that holds ``at``.
+        for start, end in periods():
+            start = require_aware(start, "member.periods")
+            ends_later = end is None or at_utc < end.astimezone(dt.UTC)
+            if start.astimezone(dt.UTC) <= at_utc and ends_later:
+                return start
+        return None
+    joined = member.joined_at
+    if joined is None:
+        return None
+    joined = require_aware(joined, "member.joined_at")
+    left = getattr(member, "left_at", None)
+    if left is not None and require_aware(left, "member.left_at").astimezone(dt.UTC) <= at_utc:
+        return None
+    return joined
+
+
+def claim_gift_pack(
+    pack: GiftPack,
+    *,
+    member: dt.datetime | MemberRecord | None,
+    at: dt.datetime,
+    already_claimed: bool = False,
+) -> ClaimResult:
+    """Claim ``pack`` at ``at`` for a member who joined at ``member``.
+
+    The window is half-open: ``joined_at <= at < joined_at + rules.claim_window``, so with
+    the default 24 hours a claim 23:59:59 after joining succeeds and one exactly 24:00:00
+    after is :attr:`RefusalReason.TOO_LATE`. Reasons are checked in the order
+    NOT_A_MEMBER, ALREADY_CLAIMED, TOO_LATE (the first that applies is reported).
+
+    Args:
+        pack: the gift pack.
+        member: the join instant (aware), a membership record with ``joined_at`` (and
+            optionally ``left_at``: a member who has left is not a member), or ``None``.
+        at: the claim instant (aware).
+        already_claimed: whether this membership has claimed the pack before.
+
+    Returns:
+        :class:`Claimed` with the issued coupons' concrete windows, or :class:`Refused`.
+
+    Raises:
+        InvalidTypeError: ``at`` or ``member`` has the wrong type.
+        InvalidValueError: a naive datetime.
+    """
+    if not isinstance(pack, GiftPack):
+        raise InvalidTypeError(f"pack must be a GiftPack, got {type(pack).__name__}")
+    require_aware(at, "at")
+    if not isinstance(already_claimed, bool):
+        raise InvalidTypeError(
+            f"already_claimed must be a bool, got {type(already_claimed).__name__}"
+        )
+    joined = _joined_at(member, at)
+    if joined is None or at.astimezone(dt.UTC) < joined.astimezone(dt.UTC):
+        return Refused(
+            RefusalReason.NOT_A_MEMBER,
+            "only members can claim the new-member gift pack; join (领卡) first",
+        )
+    if already_claimed:
+        return Refused(
+            RefusalReason.ALREADY_CLAIMED, "the new-member gift pack has already been claimed"
+        )
+    # Elapsed time, not wall-clock: a DST shift inside the window does not stretch it.
+    deadline = (joined.astimezone(dt.UTC) + pack.rules.claim_window).astimezone(joined.tzinfo)
+    if at.astimezone(dt.UTC) >= deadline.astimezone(dt.UTC):
+        return Refused(
+            RefusalReason.TOO_LATE,
+            f"the gift pack can be claimed within {_hours(pack.rules.claim_window)} of "
+            f"joining (joined {joined.isoformat()}, window closed {deadline.isoformat()})",
+        )
+    issued = tuple(IssuedCoupon(c, *c.window(at)) for c in pack.coupons)
+    return Claimed(pack, joined, at, issued, pack.gifts)
+
+
+def _hours(window: dt.timedelta) -> str:
+    seconds = int(window.total_seconds())
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} hours"
+    return str(window)
