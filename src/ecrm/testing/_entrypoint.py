@@ -15,11 +15,13 @@ def _hypothesis_setup_hook() -> None:
     from ecrm._orderlog import OrderLog
     from ecrm.testing import _core
 
-    st.register_type_strategy(Money, _core.moneys())
-    st.register_type_strategy(Order, _core.orders())
-    st.register_type_strategy(OrderItem, _core.order_items())
-    st.register_type_strategy(OrderStatus, _core.order_statuses())
-    st.register_type_strategy(OrderLog, _core.order_logs())
+    # Deferred: when the user imports ecrm.testing before hypothesis, this hook runs while
+    # ecrm.testing._core is still half-imported (it is what imports hypothesis).
+    st.register_type_strategy(Money, st.deferred(lambda: _core.moneys()))
+    st.register_type_strategy(Order, st.deferred(lambda: _core.orders()))
+    st.register_type_strategy(OrderItem, st.deferred(lambda: _core.order_items()))
+    st.register_type_strategy(OrderStatus, st.deferred(lambda: _core.order_statuses()))
+    st.register_type_strategy(OrderLog, st.deferred(lambda: _core.order_logs()))
     for register in _AREA_HOOKS:
         register()
 

@@ -1,0 +1,436 @@
+"""Scoring an :class:`~ecrm.OrderLog` with an RFM scheme: :func:`score` and its result."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import warnings
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from ecrm._errors import InvalidTypeError, UnknownCustomerError
+from ecrm._money import Money
+from ecrm._order import OrderStatus
+from ecrm._orderlog import OrderLog
+from ecrm._time import (
+    datetime_to_us,
+    local_day,
+    local_days,
+    require_aware,
+    us_to_datetime,
+    zone_name,
+)
+from ecrm.rfm._grade import Grade
+from ecrm.rfm._kernels import grade_codes, score_lower_edges, score_recency, window_metrics
+from ecrm.rfm._scheme import TAOBAO_PGSB, Bins, RfmScheme, describe_duration
+
+__all__ = ["RfmResult", "RfmRow", "UndersizedShopWarning", "score"]
+
+IntArray = npt.NDArray[np.int64]
+
+
+class UndersizedShopWarning(UserWarning):
+    """The shop has fewer scored customers than the scheme was made for
+    (``RfmScheme.min_customers``); its grades may say little. Tune the scheme or fit one
+    with :func:`ecrm.rfm.quantile_scheme`."""
+
+
+@attrs.frozen
+class RfmRow:
+    """One scored customer, as plain Python values.
+
+    Attributes:
+        customer_id: the id as the shop has it (str or int).
+        last_order_at: the last valid order in the window, in the store's zone.
+        recency_days: whole local calendar days from that order's day to ``as_of``'s day.
+        frequency: valid orders in the window.
+        monetary: net valid spend in the window.
+        r, f, m: the component scores.
+        total: the weighted total.
+        grade: the P/G/S/B grade.
+    """
+
+    customer_id: str | int
+    last_order_at: dt.datetime
+    recency_days: int
+    frequency: int
+    monetary: Money
+    r: int
+    f: int
+    m: int
+    total: int
+    grade: Grade
+
+
+def _lookup(ids: npt.NDArray[Any], customer_id: object) -> int | None:
+    """The position of ``customer_id`` in the sorted array ``ids``, or ``None``."""
+    if isinstance(customer_id, bool) or len(ids) == 0:
+        return None
+    if ids.dtype.kind in "iu":
+        if not isinstance(customer_id, int | np.integer):
+            return None
+    elif not isinstance(customer_id, str):
+        return None
+    pos = int(np.searchsorted(ids, customer_id))
+    if pos < len(ids) and ids[pos] == customer_id:
+        return pos
+    return None
+
+
+def _py(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _when(value: dt.datetime) -> str:
+    """A short local timestamp: the date alone at midnight, else date and time."""
+    if (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
+        return value.strftime("%Y-%m-%d")
+    if value.second or value.microsecond:
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return value.strftime("%Y-%m-%d %H:%M")
+
+
+def describe_count_bin(bins: Bins, k: int, var: str) -> str:
+    """The rule of integer bin ``k`` in words (``"4 <= F <= 5"``, ``"F >= 6"``, ``"F = 3"``)."""
+    lo = bins.edges[k]
+    if k == len(bins.edges) - 1:
+        return f"{var} >= {lo}"
+    hi = bins.edges[k + 1] - 1
+    return f"{var} = {lo}" if lo == hi else f"{lo} <= {var} <= {hi}"
+
+
+def describe_money_bin(bins: Bins, k: int, var: str, currency: str) -> str:
+    """The rule of monetary bin ``k`` in words (``"¥500.00 <= M < ¥1,000.00"``)."""
+    lo = str(Money(bins.edges[k], currency))
+    if k == len(bins.edges) - 1:
+        return f"{var} >= {lo}" if k else f"any {var}"
+    hi = str(Money(bins.edges[k + 1], currency))
+    return f"{var} < {hi}" if k == 0 else f"{lo} <= {var} < {hi}"
+
+
+@attrs.frozen(eq=False, repr=False)
+class RfmResult:
+    """RFM scores of every customer with a valid order in the window, keyed by customer.
+
+    Every array has shape (n,) for the n scored customers, in ``customer_ids`` order (the
+    log's sorted order). Customers of the log without a valid order in the window are
+    not scored; their ids are in ``unscored_customer_ids``.
+
+    Attributes:
+        customer_ids: the scored customers, sorted (int64 or str).
+        last_order_us: int64 epoch microseconds of each one's last valid order in the window.
+        recency_days: int64, whole local calendar days (in ``tz``) from that order's day to
+            ``as_of``'s day (0 = the same day).
+        frequency: int64, valid orders in the window (>= 1).
+        monetary_fen: int64, net fen (amount − refunded) of those orders.
+        r, f, m: int64 component scores.
+        total: int64, ``w_r·r + w_f·f + w_m·m``.
+        grade: int8 :attr:`Grade.code` of each total (:meth:`grades` gives the members).
+        unscored_customer_ids: customers in the log with no valid order in the window.
+        as_of: the moment scored (aware).
+        scheme: the scheme used.
+        tz: the store's zone; currency: the log's currency.
+        undersized: fewer scored customers than ``scheme.min_customers``.
+    """
+
+    customer_ids: npt.NDArray[Any]
+    last_order_us: IntArray
+    recency_days: IntArray
+    frequency: IntArray
+    monetary_fen: IntArray
+    r: IntArray
+    f: IntArray
+    m: IntArray
+    total: IntArray
+    grade: npt.NDArray[np.int8]
+    unscored_customer_ids: npt.NDArray[Any]
+    as_of: dt.datetime
+    scheme: RfmScheme
+    tz: dt.tzinfo
+    currency: str
+    undersized: bool
+
+    def __len__(self) -> int:
+        return len(self.customer_ids)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{g.value}={n:,}" for g, n in self.grade_counts().items())
+        return (
+            f"RfmResult({len(self):,} scored, {len(self.unscored_customer_ids):,} unscored, "
+            f"as_of={self.as_of.isoformat()}, scheme={self.scheme.name!r}, {counts})"
+        )
+
+    # -- whole-result views ---------------------------------------------------------------
+    def grades(self) -> list[Grade]:
+        """The :class:`Grade` of each scored customer (shape (n,), as a list)."""
+        members = [Grade.from_code(c) for c in range(4)]
+        return [members[c] for c in self.grade.tolist()]
+
+    def grade_counts(self) -> dict[Grade, int]:
+        """How many scored customers hold each grade; all four grades, P first."""
+        counts = np.bincount(self.grade.astype(np.int64), minlength=4)
+        return {g: int(counts[g.code]) for g in Grade}
+
+    def rows(self) -> Iterator[RfmRow]:
+        """Iterate the scored customers as :class:`RfmRow` values (slow in bulk)."""
+        for i in range(len(self)):
+            yield self._row_at(i)
+
+    def row(self, customer_id: str | int) -> RfmRow:
+        """The scores of one customer.
+
+        Raises:
+            UnknownCustomerError: the customer is not scored (unknown to the log, or without
+                a valid order in the window; the message says which).
+        """
+        pos = _lookup(self.customer_ids, customer_id)
+        if pos is None:
+            if _lookup(self.unscored_customer_ids, customer_id) is not None:
+                raise UnknownCustomerError(
+                    f"customer {customer_id!r} is not scored: no valid order in the window"
+                )
+            raise UnknownCustomerError(f"customer {customer_id!r} is not in this result")
+        return self._row_at(pos)
+
+    def is_scored(self, customer_id: str | int) -> bool:
+        """Whether the customer has a score (a valid order in the window)."""
+        return _lookup(self.customer_ids, customer_id) is not None
+
+    def _row_at(self, i: int) -> RfmRow:
+        return RfmRow(
+            customer_id=_py(self.customer_ids[i]),
+            last_order_at=us_to_datetime(int(self.last_order_us[i]), self.tz),
+            recency_days=int(self.recency_days[i]),
+            frequency=int(self.frequency[i]),
+            monetary=Money(int(self.monetary_fen[i]), self.currency),
+            r=int(self.r[i]),
+            f=int(self.f[i]),
+            m=int(self.m[i]),
+            total=int(self.total[i]),
+            grade=Grade.from_code(int(self.grade[i])),
+        )
+
+    # -- explanations ---------------------------------------------------------------------
+    def explain(self, customer_id: str | int) -> str:
+        """Why the customer got its scores and grade, in words, one line per component.
+
+        Raises:
+            UnknownCustomerError: the customer is neither scored nor unscored here.
+        """
+        s = self.scheme
+        local = self.as_of.astimezone(self.tz)
+        window = describe_duration(s.window)
+        head = (
+            f"customer {customer_id!r} as of {_when(local)} ({zone_name(self.tz)}), "
+            f"scheme {s.name}"
+        )
+        pos = _lookup(self.customer_ids, customer_id)
+        if pos is None:
+            if _lookup(self.unscored_customer_ids, customer_id) is None:
+                raise UnknownCustomerError(f"customer {customer_id!r} is not in this result")
+            start = local - s.window
+            return (
+                f"{head}:\n"
+                f"not scored: no valid order in the {window} window "
+                f"[{_when(start)}, {_when(local)})"
+            )
+        row = self._row_at(pos)
+        last_local = row.last_order_at
+        k_r = s.recency.scores.index(row.r)
+        rule_r = s.recency.describe(k_r)
+        if k_r < len(s.recency.within):
+            since = _when(local - s.recency.within[k_r])
+            rule_r += f" (on or after {since})"
+        else:
+            if s.recency.within:
+                before = _when(local - s.recency.within[-1])
+                rule_r += f" (before {before})"
+            rule_r += f", within the {window} window"
+        days = row.recency_days
+        ago = "the same day as as_of" if days == 0 else (
+            f"{days} day before as_of" if days == 1 else f"{days} days before as_of"
+        )
+        k_f = s.frequency.scores.index(row.f)
+        k_m = s.monetary.scores.index(row.m)
+        orders = "valid order" if row.frequency == 1 else "valid orders"
+        w_r, w_f, w_m = s.weights
+        grade = row.grade
+        return "\n".join(
+            [
+                f"{head}:",
+                f"R = {row.r}: last valid order {_when(last_local)}, {ago}, {rule_r}",
+                f"F = {row.f}: {row.frequency} {orders} in the {window} window, "
+                f"{describe_count_bin(s.frequency, k_f, 'F')}",
+                f"M = {row.m}: {row.monetary} net valid spend in the {window} window, "
+                f"{describe_money_bin(s.monetary, k_m, 'M', self.currency)}",
+                f"total = {w_r}×{row.r} + {w_f}×{row.f} + {w_m}×{row.m} = {row.total}",
+                f"grade {grade.value} ({grade.zh} {grade.en}): {s.describe_grade(grade)}",
+            ]
+        )
+
+    # -- export ---------------------------------------------------------------------------
+    def to_csv(
+        self, path_or_file: str | os.PathLike[str] | IO[str], *, include_unscored: bool = False
+    ) -> None:
+        """Write one line per customer: ``customer_id, last_order_at, recency_days,
+        frequency, monetary_fen, r, f, m, total, grade``.
+
+        Args:
+            path_or_file: a path (written as UTF-8) or an open text file.
+            include_unscored: also write unscored customers, with empty score cells.
+        """
+        if isinstance(path_or_file, str | os.PathLike):
+            with open(path_or_file, "w", encoding="utf-8", newline="") as fh:
+                self._write_csv(fh, include_unscored)
+        else:
+            self._write_csv(path_or_file, include_unscored)
+
+    def _write_csv(self, fh: IO[str], include_unscored: bool) -> None:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(
+            ["customer_id", "last_order_at", "recency_days", "frequency", "monetary_fen",
+             "r", "f", "m", "total", "grade"]
+        )
+        letters = np.array([Grade.from_code(c).value for c in range(4)])
+        cols = [
+            self.customer_ids.tolist(),
+            [us_to_datetime(u, self.tz).isoformat() for u in self.last_order_us.tolist()],
+            self.recency_days.tolist(),
+            self.frequency.tolist(),
+            self.monetary_fen.tolist(),
+            self.r.tolist(),
+            self.f.tolist(),
+            self.m.tolist(),
+            self.total.tolist(),
+            letters[self.grade].tolist() if len(self) else [],
+        ]
+        writer.writerows(zip(*cols, strict=True))
+        if include_unscored:
+            writer.writerows([cid, "", "", 0, 0, "", "", "", "", ""]
+                             for cid in self.unscored_customer_ids.tolist())
+
+    def to_csv_text(self, *, include_unscored: bool = False) -> str:
+        """The CSV of :meth:`to_csv` as a string."""
+        buf = io.StringIO()
+        self._write_csv(buf, include_unscored)
+        return buf.getvalue()
+
+
+def _frozen(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    a.flags.writeable = False
+    return a
+
+
+def score(
+    orders: OrderLog,
+    *,
+    as_of: dt.datetime,
+    scheme: RfmScheme = TAOBAO_PGSB,
+    statuses: Iterable[OrderStatus] | None = None,
+    warn_undersized: bool = True,
+) -> RfmResult:
+    """Score every customer of ``orders`` with ``scheme`` as of ``as_of``.
+
+    The evaluation window is half-open, ``[as_of − scheme.window, as_of)``, computed with
+    ``relativedelta`` on ``as_of`` converted to the store's zone (``orders.tz``), so
+    month-end clipping applies (Mar 31 − 1 month = Feb 28/29). Only valid orders count
+    (``orders.valid_mask(statuses)``: status in ``statuses`` and not fully refunded).
+    R is scored from the last valid order in the window, F is the number of valid orders
+    in it, M the sum of their net amounts (``amount − refunded``, so a partial refund
+    lowers M) in integer fen. Customers without a valid order in the window are not
+    scored: they are listed in ``RfmResult.unscored_customer_ids``.
+
+    Runs in a few vectorised passes over the log's columns (no per-customer Python loop);
+    scoring many ``as_of`` dates on one log costs one such pass each.
+
+    Args:
+        orders: the order log.
+        as_of: the scoring moment, timezone-aware; orders at or after it are ignored.
+        scheme: the scheme (default :data:`TAOBAO_PGSB`).
+        statuses: which statuses count as valid (default ``DEFAULT_VALID_STATUSES``).
+        warn_undersized: emit :class:`UndersizedShopWarning` when the shop has fewer scored
+            customers than ``scheme.min_customers`` (``RfmResult.undersized`` is set either
+            way).
+
+    Returns:
+        An :class:`RfmResult`.
+
+    Raises:
+        InvalidTypeError: ``orders`` is not an OrderLog, ``scheme`` not an RfmScheme, or
+            ``as_of`` not a datetime.
+        InvalidValueError: ``as_of`` is naive, or a status is unknown.
+    """
+    if not isinstance(orders, OrderLog):
+        raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
+    if not isinstance(scheme, RfmScheme):
+        raise InvalidTypeError(f"scheme must be an RfmScheme, got {type(scheme).__name__}")
+    as_of = require_aware(as_of, "as_of")
+    tz = orders.tz
+    local = as_of.astimezone(tz)
+    end_us = datetime_to_us(local)
+    start_us = datetime_to_us(local - scheme.window)
+    valid = orders.valid_mask(statuses)
+    frequency, monetary, last = window_metrics(
+        orders.customer_starts, orders.placed_at_us, orders.net_fen, valid, start_us, end_us
+    )
+    scored = frequency > 0
+    all_scored = bool(scored.all())
+    ids = orders.customer_ids
+    if all_scored:
+        unscored_ids = ids[:0].copy()
+    else:
+        unscored_ids = ids[~scored]
+        ids, frequency = ids[scored], frequency[scored]
+        monetary, last = monetary[scored], last[scored]
+    thresholds = np.asarray(
+        [datetime_to_us(local - d) for d in scheme.recency.within], dtype=np.int64
+    )
+    r = score_recency(last, thresholds, np.asarray(scheme.recency.scores, dtype=np.int64))
+    f = score_lower_edges(
+        frequency,
+        np.asarray(scheme.frequency.edges, dtype=np.int64),
+        np.asarray(scheme.frequency.scores, dtype=np.int64),
+    )
+    m = score_lower_edges(
+        monetary,
+        np.asarray(scheme.monetary.edges, dtype=np.int64),
+        np.asarray(scheme.monetary.scores, dtype=np.int64),
+    )
+    w_r, w_f, w_m = scheme.weights
+    total = w_r * r + w_f * f + w_m * m
+    grade = grade_codes(total, np.asarray(scheme.grade_cutoffs, dtype=np.int64))
+    recency_days = local_day(as_of, tz) - local_days(last, tz)
+    n_scored = len(ids)
+    undersized = n_scored < scheme.min_customers
+    if undersized and warn_undersized:
+        warnings.warn(
+            f"the shop has {n_scored:,} scored customers, fewer than the "
+            f"{scheme.min_customers:,} that scheme {scheme.name!r} was made for; its grades "
+            "may say little (tune the scheme or use quantile_scheme())",
+            UndersizedShopWarning,
+            stacklevel=2,
+        )
+    return RfmResult(
+        customer_ids=_frozen(ids if not all_scored else ids.copy()),
+        last_order_us=_frozen(last),
+        recency_days=_frozen(recency_days.astype(np.int64, copy=False)),
+        frequency=_frozen(frequency),
+        monetary_fen=_frozen(monetary),
+        r=_frozen(r),
+        f=_frozen(f),
+        m=_frozen(m),
+        total=_frozen(total),
+        grade=_frozen(grade),
+        unscored_customer_ids=_frozen(unscored_ids),
+        as_of=as_of,
+        scheme=scheme,
+        tz=tz,
+        currency=orders.currency,
+        undersized=undersized,
+    )
