@@ -5,6 +5,7 @@ Strategies are plural nouns with keyword-only options (``orders(min_size=1)``,
 entry point, so ``st.from_type(ecrm.Order)`` works once ``ecrm[testing]`` is installed.
 """
 
+from ecrm.testing._benefits import coupon_catalogs, coupons, gift_packs, ledger_operations
 from ecrm.testing._core import (
     aware_datetimes,
     customer_ids,
@@ -19,7 +20,11 @@ from ecrm.testing._tiers import memberships, tier_ladders, tiers
 
 __all__ = [
     "aware_datetimes",
+    "coupon_catalogs",
+    "coupons",
     "customer_ids",
+    "gift_packs",
+    "ledger_operations",
     "memberships",
     "moneys",
     "order_items",

@@ -50,5 +50,18 @@ def _register_tiers() -> None:
     st.register_type_strategy(Membership, memberships())
 
 
+def _register_benefits() -> None:
+    from hypothesis import strategies as st
+
+    try:
+        from ecrm.testing._benefits import coupon_catalogs, coupons, gift_packs
+        from ecrm.tiers import Coupon, CouponCatalog, GiftPack
+    except ImportError:  # the area is not built yet
+        return
+    st.register_type_strategy(Coupon, coupons())
+    st.register_type_strategy(CouponCatalog, coupon_catalogs())
+    st.register_type_strategy(GiftPack, gift_packs())
+
+
 # Later areas (tiers, lifecycle, touch) append their own register functions here.
-_AREA_HOOKS = [_register_rfm, _register_tiers]
+_AREA_HOOKS = [_register_rfm, _register_tiers, _register_benefits]
