@@ -204,7 +204,7 @@ class Coupon:
                     "and valid_from are both needed when valid_days is not given",
                     fixed,
                 )
-            if not self.valid_from < self.valid_until:
+            if not self.valid_from.astimezone(dt.UTC) < self.valid_until.astimezone(dt.UTC):
                 raise InvalidValueError(
                     "valid_until",
                     f"must be after valid_from {self.valid_from.isoformat()} (empty window)",
