@@ -15,6 +15,7 @@ from ecrm.testing._core import (
     order_statuses,
     orders,
 )
+from ecrm.testing._lifecycle import cycle_bands, purchase_histories, repurchase_cycles
 from ecrm.testing._rfm import rfm_schemes
 from ecrm.testing._tiers import memberships, tier_ladders, tiers
 
@@ -23,6 +24,7 @@ __all__ = [
     "coupon_catalogs",
     "coupons",
     "customer_ids",
+    "cycle_bands",
     "gift_packs",
     "ledger_operations",
     "memberships",
@@ -31,6 +33,8 @@ __all__ = [
     "order_logs",
     "order_statuses",
     "orders",
+    "purchase_histories",
+    "repurchase_cycles",
     "rfm_schemes",
     "tier_ladders",
     "tiers",

@@ -63,5 +63,17 @@ def _register_benefits() -> None:
     st.register_type_strategy(GiftPack, gift_packs())
 
 
+def _register_lifecycle() -> None:
+    from hypothesis import strategies as st
+
+    try:
+        from ecrm.lifecycle import Bands, RepurchaseCycle
+        from ecrm.testing._lifecycle import cycle_bands, repurchase_cycles
+    except ImportError:  # the area is not built yet
+        return
+    st.register_type_strategy(Bands, cycle_bands())
+    st.register_type_strategy(RepurchaseCycle, repurchase_cycles())
+
+
 # Later areas (tiers, lifecycle, touch) append their own register functions here.
-_AREA_HOOKS = [_register_rfm, _register_tiers, _register_benefits]
+_AREA_HOOKS = [_register_rfm, _register_tiers, _register_benefits, _register_lifecycle]

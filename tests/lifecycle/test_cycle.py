@@ -1,0 +1,386 @@
+"""repurchase_cycle: hand-worked examples, edge cases, the plain and textbook references,
+properties, snapshots and bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from lifecycle_helpers import (
+    QS,
+    SH,
+    day,
+    histories,
+    km_p,
+    km_subjects,
+    log_of,
+    order,
+    purchases,
+    reference_cycle,
+)
+
+from ecrm import InvalidTypeError, InvalidValueError, OrderLog, OrderStatus
+from ecrm.lifecycle import CYCLE_SCHEMA_VERSION, Bands, RepurchaseCycle, repurchase_cycle
+from ecrm.testing import purchase_histories, repurchase_cycles
+
+AS_OF = day(200)
+US = dt.timedelta(microseconds=1)
+
+
+def young_shop() -> OrderLog:
+    """5 repurchasers (3 after 7 days, 2 after 30), 5 recent buyers, 1 old one-timer."""
+    spec: dict[str, list[int]] = {f"r{i}": [0, 7] for i in range(3)}
+    spec |= {f"s{i}": [0, 30] for i in range(2)}
+    spec |= {f"n{i}": [50] for i in range(5)}
+    spec["old"] = [0]
+    return histories(spec)
+
+
+# -- hand-worked examples ------------------------------------------------------------------
+
+
+def test_observed_quantiles_of_ten_intervals() -> None:
+    """Intervals 1..10: at least 50% within 5 days, 70% within 7, 90% within 9."""
+    log = histories({f"c{i}": [0, i] for i in range(1, 11)} | {"x": [3], "y": [4]})
+    c = repurchase_cycle(log, as_of=AS_OF, min_repurchasers=1)
+    assert (c.p50_days, c.p70_days, c.p90_days) == (5, 7, 9)
+    assert (c.n_first_time_buyers, c.n_repurchasers) == (12, 10)
+    assert c.repurchase_rate == pytest.approx(10 / 12)
+    assert c.curve_days == tuple(range(1, 11))
+    assert c.curve_share == pytest.approx([i / 10 for i in range(1, 11)])
+    assert c.scope == "store"
+    assert c.estimate == Bands(5, 7, 9)
+
+
+def test_quantile_needs_at_least_q_not_more_than_q() -> None:
+    """4 repurchasers at 1, 2, 3, 4 days: 50% is reached at 2 days exactly (2 of 4)."""
+    log = histories({f"c{i}": [0, i] for i in range(1, 5)})
+    c = repurchase_cycle(log, as_of=AS_OF, min_repurchasers=1)
+    # 50% of 4 = 2 -> 2 days; 70% of 4 = 2.8 -> 3 of them -> 3 days; 90% = 3.6 -> 4 days.
+    assert (c.p50_days, c.p70_days, c.p90_days) == (2, 3, 4)
+
+
+def test_young_shop_observed_is_shorter_than_kaplan_meier() -> None:
+    """Recent buyers have not had time to repurchase: observed P50 7 days, KM P50 30 days.
+
+    KM by hand at as_of = day 60: t=7: 11 at risk, 3 events, S = 8/11;
+    t=30: 3 at risk (the 5 recent buyers were censored at 10), 2 events, S = 8/11 · 1/3.
+    F(7) = 3/11, F(30) = 25/33; 0.5 · F(30) = 25/66 > 3/11, so P50 = 30.
+    """
+    log = young_shop()
+    as_of = day(60)
+    obs = repurchase_cycle(log, as_of=as_of, min_repurchasers=1)
+    km = repurchase_cycle(log, as_of=as_of, method="kaplan-meier", min_repurchasers=1)
+    assert (obs.p50_days, obs.p70_days, obs.p90_days) == (7, 30, 30)
+    assert (km.p50_days, km.p70_days, km.p90_days) == (30, 30, 30)
+    assert km.n_first_time_buyers == obs.n_first_time_buyers == 11
+    assert km.n_repurchasers == obs.n_repurchasers == 5
+    assert km.curve_days == (7, 30)
+    assert km.curve_share == pytest.approx([float(Fraction(3, 11) / Fraction(25, 33)), 1.0])
+    assert obs.curve_share == pytest.approx([0.6, 1.0])
+
+
+def test_kaplan_meier_counts_censored_at_the_event_time_as_at_risk() -> None:
+    """A customer censored at 10 days is still at risk for an event at 10 days."""
+    log = histories({"a": [0, 10], "b": [0, 20], "c": [90]})  # c censored at 10 (as_of day 100)
+    km = repurchase_cycle(log, as_of=day(100), method="kaplan-meier", min_repurchasers=1)
+    # t=10: 3 at risk, 1 event, S=2/3; t=20: 1 at risk, S=0. F(10)=1/3 < 1/2 -> P50 = 20.
+    assert km.p50_days == 20
+    assert km.curve_share == pytest.approx([1 / 3, 1.0])
+
+
+# -- edge cases ---------------------------------------------------------------------------
+
+
+def test_no_repurchaser_gives_no_bands_without_fallback() -> None:
+    log = histories({"a": [0], "b": [3], "c": [9]})
+    for method in ("observed", "kaplan-meier"):
+        c = repurchase_cycle(log, as_of=AS_OF, method=method)  # type: ignore[arg-type]
+        assert (c.p50_days, c.p70_days, c.p90_days) == (None, None, None)
+        assert (c.n_first_time_buyers, c.n_repurchasers, c.repurchase_rate) == (3, 0, 0.0)
+        assert c.curve_days == ()
+        assert c.estimate is None
+        assert not c.has_bands
+        with pytest.raises(InvalidValueError, match="no 5221 boundaries"):
+            _ = c.bands
+
+
+def test_no_repurchaser_with_fallback_takes_the_fallback() -> None:
+    log = histories({"a": [0], "b": [3]})
+    c = repurchase_cycle(log, as_of=AS_OF, fallback=(20, 30, 45))
+    assert (c.p50_days, c.p70_days, c.p90_days, c.scope) == (20, 30, 45, "default")
+    category = RepurchaseCycle(
+        p50_days=11, p70_days=12, p90_days=13, n_first_time_buyers=100, n_repurchasers=40,
+        repurchase_rate=0.4, curve_days=(), curve_share=(), method="observed",
+        same_day="merge", scope="category:tea", min_repurchasers=30, estimate=Bands(11, 12, 13),
+        as_of=AS_OF,
+    )
+    c2 = repurchase_cycle(log, as_of=AS_OF, fallback=category)
+    assert (c2.bands, c2.scope) == (Bands(11, 12, 13), "category:tea")
+    assert c2.n_first_time_buyers == 2  # the counts stay the store's own
+
+
+def test_thin_sample_uses_fallback_but_keeps_its_own_estimate() -> None:
+    log = histories({"a": [0, 5], "b": [0, 9], "c": [1]})
+    c = repurchase_cycle(log, as_of=AS_OF, min_repurchasers=3, fallback=Bands(20, 30, 45))
+    assert c.bands == Bands(20, 30, 45)
+    assert c.scope == "default"
+    assert c.estimate == Bands(5, 9, 9)
+    thin = repurchase_cycle(log, as_of=AS_OF, min_repurchasers=3)
+    assert thin.bands == Bands(5, 9, 9)
+    assert thin.scope == "store"
+    enough = repurchase_cycle(log, as_of=AS_OF, min_repurchasers=2, fallback=Bands(20, 30, 45))
+    assert enough.bands == Bands(5, 9, 9)
+    assert enough.scope == "store"
+
+
+def test_empty_log_and_one_customer() -> None:
+    empty = OrderLog.from_orders([])
+    c = repurchase_cycle(empty, as_of=AS_OF)
+    assert (c.n_first_time_buyers, c.n_repurchasers, c.p50_days) == (0, 0, None)
+    one = histories({"solo": [4]})
+    assert repurchase_cycle(one, as_of=AS_OF).n_first_time_buyers == 1
+    twice = histories({"solo": [4, 15, 16]})
+    for method in ("observed", "kaplan-meier"):
+        c1 = repurchase_cycle(twice, as_of=AS_OF, method=method, min_repurchasers=1)  # type: ignore[arg-type]
+        assert c1.bands == Bands(11, 11, 11)
+
+
+def test_every_order_on_one_day() -> None:
+    """Same-day orders are one purchase day (merge) or separate purchases, 0 days apart."""
+    log = log_of([order(c, day(3, h)) for c in ("a", "b") for h in (9, 13, 20)])
+    merged = repurchase_cycle(log, as_of=AS_OF)
+    assert merged.n_repurchasers == 0
+    assert merged.p50_days is None
+    counted = repurchase_cycle(log, as_of=AS_OF, same_day="count", min_repurchasers=1)
+    assert counted.n_repurchasers == 2
+    assert counted.bands == Bands(0, 0, 0)
+
+
+def test_orders_at_or_after_as_of_are_ignored() -> None:
+    as_of = day(10)
+    log = log_of([order("a", day(0)), order("a", as_of), order("b", day(0)),
+                  order("b", as_of - US), order("c", as_of + dt.timedelta(days=3))])
+    c = repurchase_cycle(log, as_of=as_of, min_repurchasers=1)
+    assert (c.n_first_time_buyers, c.n_repurchasers) == (2, 1)
+    assert c.bands == Bands(10, 10, 10)
+
+
+@pytest.mark.parametrize(
+    ("status", "refunded", "counts"),
+    [
+        (OrderStatus.REFUNDED, 0, False),
+        (OrderStatus.COMPLETED, 10_000, False),  # fully refunded
+        (OrderStatus.CLOSED, 0, False),
+        (OrderStatus.UNPAID, 0, False),
+        (OrderStatus.SHIPPED, 5_000, True),  # partly refunded is still a purchase
+        (OrderStatus.COMPLETED, 0, True),
+    ],
+)
+def test_invalid_second_orders_are_not_repurchases(
+    status: OrderStatus, refunded: int, counts: bool
+) -> None:
+    log = log_of([order("a", day(0)), order("a", day(6), status=status, refunded=refunded),
+                  order("a", day(20))])
+    c = repurchase_cycle(log, as_of=AS_OF, min_repurchasers=1)
+    assert c.p50_days == (6 if counts else 20)
+
+
+def test_statuses_parameter_decides_what_is_valid() -> None:
+    log = log_of([order("a", day(0)), order("a", day(2), status=OrderStatus.UNPAID)])
+    assert repurchase_cycle(log, as_of=AS_OF).n_repurchasers == 0
+    c = repurchase_cycle(log, as_of=AS_OF, min_repurchasers=1,
+                         statuses=[OrderStatus.PAID, OrderStatus.UNPAID])
+    assert c.bands == Bands(2, 2, 2)
+
+
+def test_days_are_local_calendar_days_of_the_store() -> None:
+    """23:50 and 00:10 the next night in Shanghai are 1 purchase day apart."""
+    late = dt.datetime(2024, 3, 1, 23, 50, tzinfo=SH)
+    early = dt.datetime(2024, 3, 2, 0, 10, tzinfo=SH)
+    log = log_of([order("a", late), order("a", early)])
+    assert repurchase_cycle(log, as_of=AS_OF, min_repurchasers=1).bands == Bands(1, 1, 1)
+    # In UTC both moments fall on 2024-03-01: one purchase day.
+    utc = log_of([order("a", late), order("a", early)], tz="UTC")
+    assert repurchase_cycle(utc, as_of=AS_OF).n_repurchasers == 0
+
+
+def test_dst_zone_days() -> None:
+    ny = ZoneInfo("America/New_York")
+    log = log_of([order("a", dt.datetime(2024, 3, 9, 23, 30, tzinfo=ny)),
+                  order("a", dt.datetime(2024, 3, 11, 0, 30, tzinfo=ny))], tz=ny)
+    c = repurchase_cycle(log, as_of=dt.datetime(2024, 4, 1, tzinfo=ny), min_repurchasers=1)
+    assert c.bands == Bands(2, 2, 2)
+
+
+# -- against the plain and textbook references ---------------------------------------------
+
+as_of_days = st.integers(min_value=0, max_value=140).map(lambda n: day(n, 0))
+
+
+@given(log=purchase_histories(), as_of=as_of_days,
+       same_day=st.sampled_from(["merge", "count"]))
+def test_observed_matches_plain_recomputation(log: OrderLog, as_of: dt.datetime,
+                                              same_day: str) -> None:
+    ref = reference_cycle(log, as_of, same_day=same_day).get(None, ((None,) * 3, 0, 0))
+    c = repurchase_cycle(log, as_of=as_of, same_day=same_day, min_repurchasers=1)  # type: ignore[arg-type]
+    assert ((c.p50_days, c.p70_days, c.p90_days), c.n_first_time_buyers, c.n_repurchasers) == ref
+
+
+@given(log=purchase_histories(), as_of=as_of_days,
+       same_day=st.sampled_from(["merge", "count"]))
+def test_kaplan_meier_matches_textbook(log: OrderLog, as_of: dt.datetime, same_day: str) -> None:
+    ref = reference_cycle(log, as_of, method="kaplan-meier", same_day=same_day)
+    expected = ref.get(None, ((None,) * 3, 0, 0))
+    c = repurchase_cycle(log, as_of=as_of, method="kaplan-meier", same_day=same_day,  # type: ignore[arg-type]
+                         min_repurchasers=1)
+    got = ((c.p50_days, c.p70_days, c.p90_days), c.n_first_time_buyers, c.n_repurchasers)
+    assert got == expected
+
+
+@given(intervals=st.lists(st.integers(min_value=1, max_value=60), min_size=1, max_size=25))
+def test_without_censoring_kaplan_meier_equals_observed(intervals: list[int]) -> None:
+    """When everybody repurchased, F(t) is the observed share and the quantiles agree."""
+    log = histories({f"c{i}": [0, iv] for i, iv in enumerate(intervals)})
+    obs = repurchase_cycle(log, as_of=AS_OF, min_repurchasers=1)
+    km = repurchase_cycle(log, as_of=AS_OF, method="kaplan-meier", min_repurchasers=1)
+    assert obs.bands == km.bands
+    assert km.curve_share == pytest.approx(obs.curve_share)
+
+
+# -- properties -----------------------------------------------------------------------------
+
+
+@given(log=purchase_histories(), as_of=as_of_days,
+       method=st.sampled_from(["observed", "kaplan-meier"]),
+       same_day=st.sampled_from(["merge", "count"]))
+def test_quantiles_are_ordered(log: OrderLog, as_of: dt.datetime, method: str,
+                               same_day: str) -> None:
+    c = repurchase_cycle(log, as_of=as_of, method=method, same_day=same_day,  # type: ignore[arg-type]
+                         min_repurchasers=1)
+    if c.n_repurchasers:
+        assert c.p50_days is not None
+        assert c.p70_days is not None
+        assert c.p90_days is not None
+        assert 0 <= c.p50_days <= c.p70_days <= c.p90_days
+        assert list(c.curve_days) == sorted(set(c.curve_days))
+        assert list(c.curve_share) == sorted(c.curve_share)
+        assert c.curve_share[-1] == 1.0
+    else:
+        assert c.p50_days is None
+        assert c.curve_days == ()
+
+
+@given(log=purchase_histories(), seed=st.integers(min_value=0, max_value=2**32 - 1),
+       method=st.sampled_from(["observed", "kaplan-meier"]))
+def test_cycle_does_not_depend_on_row_order(log: OrderLog, seed: int, method: str) -> None:
+    rows = list(log)
+    random.Random(seed).shuffle(rows)
+    shuffled = OrderLog.from_orders(rows, tz=log.tz)
+    kw = {"as_of": day(90), "method": method, "min_repurchasers": 1}
+    assert repurchase_cycle(shuffled, **kw) == repurchase_cycle(log, **kw)  # type: ignore[arg-type]
+
+
+@given(log=purchase_histories(min_customers=2), first=st.integers(min_value=0, max_value=120))
+def test_a_customer_who_never_repurchases(log: OrderLog, first: int) -> None:
+    """Observed quantiles do not move; Kaplan–Meier ones move only as one more censored
+    subject (at the days from its purchase to as_of) in the textbook estimate."""
+    as_of = day(121, 0)
+    rows = [*log, order("newcomer", day(first))]
+    bigger = OrderLog.from_orders(rows, tz=log.tz)
+    before = repurchase_cycle(log, as_of=as_of, min_repurchasers=1)
+    after = repurchase_cycle(bigger, as_of=as_of, min_repurchasers=1)
+    assert after.n_first_time_buyers == before.n_first_time_buyers + 1
+    assert (after.estimate, after.n_repurchasers) == (before.estimate, before.n_repurchasers)
+    km_after = repurchase_cycle(bigger, as_of=as_of, method="kaplan-meier", min_repurchasers=1)
+    subjects = km_subjects(purchases(log, as_of), as_of.date())
+    with_one_more = [*subjects, ((as_of.date() - day(first).date()).days, False)]
+    assert (km_after.p50_days, km_after.p70_days, km_after.p90_days) == tuple(
+        km_p(with_one_more, q) for q in QS
+    )
+    events = [t for t, e in subjects if e]
+    if events and (as_of.date() - day(first).date()).days < min(events):
+        km_before = repurchase_cycle(log, as_of=as_of, method="kaplan-meier", min_repurchasers=1)
+        assert km_after.estimate == km_before.estimate  # censored before any event: no effect
+
+
+# -- snapshots ------------------------------------------------------------------------------
+
+
+@given(cycle=repurchase_cycles())
+def test_snapshot_round_trip_is_exact(cycle: RepurchaseCycle) -> None:
+    back = RepurchaseCycle.from_json(cycle.to_json())
+    assert back == cycle
+    assert back.as_of.utcoffset() == cycle.as_of.utcoffset()
+    assert back.to_json() == cycle.to_json()
+
+
+def test_snapshot_of_a_real_cycle_is_versioned() -> None:
+    c = repurchase_cycle(young_shop(), as_of=day(60), method="kaplan-meier", min_repurchasers=1)
+    data = c.to_dict()
+    assert data["schema_version"] == CYCLE_SCHEMA_VERSION == 1
+    assert data["kind"] == "ecrm.RepurchaseCycle"
+    assert data["tz"] == "Asia/Shanghai"
+    back = RepurchaseCycle.from_json(c.to_json())
+    assert back == c
+    assert back.as_of.tzinfo is SH
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("not json", "must be JSON"),
+        ("[1, 2]", "must be a JSON object"),
+        ('{"kind": "other"}', "snapshot.kind"),
+        ('{"kind": "ecrm.RepurchaseCycle", "schema_version": 99}', "schema_version"),
+        ('{"kind": "ecrm.RepurchaseCycle", "schema_version": 1}', "missing the field"),
+    ],
+)
+def test_bad_snapshots_are_refused(text: str, match: str) -> None:
+    with pytest.raises(InvalidValueError, match=match):
+        RepurchaseCycle.from_json(text)
+
+
+# -- bands and bad input --------------------------------------------------------------------
+
+
+def test_bands() -> None:
+    b = Bands(10, 20, 30)
+    assert [b.band(d) for d in (0, 10, 11, 20, 21, 30, 31)] == [
+        "active", "active", "silent", "silent", "sleeping", "sleeping", "churned"]
+    assert Bands.of((1, 2, 3)) == Bands(1, 2, 3)
+    assert Bands.of(b) is b
+    with pytest.raises(InvalidValueError, match="p50_days <= p70_days <= p90_days"):
+        Bands(10, 5, 30)
+    with pytest.raises(InvalidValueError, match="p50_days must be >= 0"):
+        Bands(-1, 5, 30)
+    with pytest.raises(InvalidTypeError):
+        Bands(1.5, 5, 30)  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError):
+        Bands.of([1, 2, 3])  # type: ignore[arg-type]
+
+
+def test_bad_arguments_are_refused() -> None:
+    log = histories({"a": [0, 3]})
+    with pytest.raises(InvalidTypeError, match="orders must be an OrderLog"):
+        repurchase_cycle([], as_of=AS_OF)  # type: ignore[arg-type]
+    with pytest.raises(InvalidValueError, match="timezone-aware"):
+        repurchase_cycle(log, as_of=dt.datetime(2024, 5, 1))
+    with pytest.raises(InvalidTypeError, match="as_of"):
+        repurchase_cycle(log, as_of=dt.date(2024, 5, 1))  # type: ignore[arg-type]
+    with pytest.raises(InvalidValueError, match="method must be one of"):
+        repurchase_cycle(log, as_of=AS_OF, method="median")  # type: ignore[arg-type]
+    with pytest.raises(InvalidValueError, match="same_day must be one of"):
+        repurchase_cycle(log, as_of=AS_OF, same_day="split")  # type: ignore[arg-type]
+    with pytest.raises(InvalidValueError, match="min_repurchasers must be >= 1"):
+        repurchase_cycle(log, as_of=AS_OF, min_repurchasers=0)
+    with pytest.raises(InvalidTypeError, match="fallback must be"):
+        repurchase_cycle(log, as_of=AS_OF, fallback=30)  # type: ignore[arg-type]
+    empty = repurchase_cycle(histories({"a": [0]}), as_of=AS_OF)
+    with pytest.raises(InvalidValueError, match="no 5221 boundaries"):
+        repurchase_cycle(log, as_of=AS_OF, fallback=empty, min_repurchasers=5)
