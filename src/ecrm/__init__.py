@@ -16,6 +16,7 @@ from ecrm._errors import (
     SchemeError,
     UnknownCustomerError,
 )
+from ecrm._io import CsvColumns, Progress, read_orders_csv
 from ecrm._money import Money
 from ecrm._order import DEFAULT_VALID_STATUSES, Order, OrderItem, OrderStatus
 from ecrm._orderlog import OrderItems, OrderLog
@@ -25,6 +26,7 @@ from ecrm._version import __version__
 __all__ = [
     "DEFAULT_TZ",
     "DEFAULT_VALID_STATUSES",
+    "CsvColumns",
     "CurrencyMismatchError",
     "DataFormatError",
     "EcrmError",
@@ -38,8 +40,10 @@ __all__ = [
     "OrderItems",
     "OrderLog",
     "OrderStatus",
+    "Progress",
     "RowError",
     "SchemeError",
     "UnknownCustomerError",
     "__version__",
+    "read_orders_csv",
 ]

@@ -67,6 +67,11 @@ _STATUS_ALIASES: Final = {
     "已退款": OrderStatus.REFUNDED,
     "交易关闭": OrderStatus.CLOSED,
     "已关闭": OrderStatus.CLOSED,
+    # the long labels of Taobao seller-centre order exports (订单状态)
+    "买家已付款，等待卖家发货": OrderStatus.PAID,
+    "卖家已发货，等待买家确认": OrderStatus.SHIPPED,
+    "卖家部分发货": OrderStatus.SHIPPED,
+    "付款以前，卖家或买家主动关闭交易": OrderStatus.CLOSED,
 }
 
 #: Statuses that count as valid (paid) orders unless a function is told otherwise.

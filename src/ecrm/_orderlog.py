@@ -330,10 +330,10 @@ class OrderLog:
         cls,
         path: str | os.PathLike[str],
         *,
-        columns: CsvColumns | Mapping[str, str] | None = None,
+        columns: CsvColumns | Mapping[str, Any] | None = None,
         tz: str | dt.tzinfo | None = None,
         currency: str = DEFAULT_CURRENCY,
-        chunk_rows: int = 1_000_000,
+        chunk_rows: int = 100_000,
         progress: Progress | None = None,
         encoding: str = "utf-8-sig",
     ) -> OrderLog:
@@ -346,7 +346,7 @@ class OrderLog:
         )
 
     @classmethod
-    def from_pandas(cls, frame: Any, *, columns: Mapping[str, str] | None = None,
+    def from_pandas(cls, frame: Any, *, columns: CsvColumns | Mapping[str, Any] | None = None,
                     tz: str | dt.tzinfo | None = None, currency: str = DEFAULT_CURRENCY) -> OrderLog:
         """Build from a pandas DataFrame (needs the ``pandas`` extra); see :mod:`ecrm._frames`."""
         from ecrm._frames import orders_from_pandas
@@ -354,7 +354,7 @@ class OrderLog:
         return orders_from_pandas(frame, columns=columns, tz=tz, currency=currency)
 
     @classmethod
-    def from_polars(cls, frame: Any, *, columns: Mapping[str, str] | None = None,
+    def from_polars(cls, frame: Any, *, columns: CsvColumns | Mapping[str, Any] | None = None,
                     tz: str | dt.tzinfo | None = None, currency: str = DEFAULT_CURRENCY) -> OrderLog:
         """Build from a polars DataFrame (needs the ``polars`` extra)."""
         from ecrm._frames import orders_from_polars
@@ -362,7 +362,7 @@ class OrderLog:
         return orders_from_polars(frame, columns=columns, tz=tz, currency=currency)
 
     @classmethod
-    def from_arrow(cls, table: Any, *, columns: Mapping[str, str] | None = None,
+    def from_arrow(cls, table: Any, *, columns: CsvColumns | Mapping[str, Any] | None = None,
                    tz: str | dt.tzinfo | None = None, currency: str = DEFAULT_CURRENCY) -> OrderLog:
         """Build from a pyarrow Table or RecordBatch (needs the ``arrow`` extra)."""
         from ecrm._frames import orders_from_arrow

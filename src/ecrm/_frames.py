@@ -1,0 +1,384 @@
+"""Building an :class:`~ecrm.OrderLog` from pandas, polars and pyarrow tables.
+
+pandas, polars and pyarrow are optional: each is imported inside the function that needs
+it, never at ``import ecrm``; a missing one raises :class:`~ecrm.MissingDependencyError`
+naming the extra to install. Every frame is turned into plain numpy columns and passed
+through :meth:`OrderLog.from_arrays`, so validation and error messages are shared.
+
+Frames hold one row per order; item columns (``sku`` …) are not read (build lines with
+:meth:`OrderItems.from_arrays`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from ecrm._columns import Problems, instants_column, wall_to_utc_us
+from ecrm._errors import (
+    DataFormatError,
+    InvalidValueError,
+    MissingDependencyError,
+    RowError,
+)
+from ecrm._io import CsvColumns, coerce_columns, parse_fen, parse_instants
+from ecrm._money import DEFAULT_CURRENCY, Money
+from ecrm._time import NAT_US, as_zone
+
+if TYPE_CHECKING:
+    from ecrm._orderlog import OrderLog
+
+__all__ = ["orders_from_arrow", "orders_from_pandas", "orders_from_polars"]
+
+IntArray = npt.NDArray[np.int64]
+
+#: Logical field -> the ``from_arrays`` argument (and the column name its errors use).
+_ARG: Final = {
+    "customer_id": "customer_ids",
+    "placed_at": "placed_at",
+    "amount": "amounts",
+    "status": "statuses",
+    "order_id": "order_ids",
+    "refunded": "refunded",
+    "paid_at": "paid_at",
+    "province": "provinces",
+    "channel": "channels",
+}
+_REQUIRED: Final = ("customer_id", "placed_at", "amount")
+
+
+@attrs.frozen
+class _Col:
+    """A frame column normalised to numpy.
+
+    kind: ``"int"`` (int64 ``data``, ``nulls`` mask or None), ``"float"``, ``"instant"``
+    (int64 us with ``NAT_US`` for nulls; ``aware`` says whether they are UTC or wall time),
+    or ``"objects"`` (an object array of Python values, ``None`` for nulls).
+    """
+
+    kind: str
+    data: npt.NDArray[Any]
+    nulls: npt.NDArray[np.bool_] | None = None
+    aware: bool = False
+
+
+def orders_from_pandas(
+    frame: Any,
+    *,
+    columns: CsvColumns | Mapping[str, Any] | None = None,
+    tz: str | dt.tzinfo | None = None,
+    currency: str = DEFAULT_CURRENCY,
+) -> OrderLog:
+    """Build an :class:`~ecrm.OrderLog` from a pandas ``DataFrame`` (one row per order).
+
+    Args:
+        frame: the orders; column names as in ``columns`` (canonical names by default).
+        columns: which frame column holds each field (:class:`~ecrm.CsvColumns` or a
+            mapping ``{field: column}``); ``amount_unit="yuan"`` applies to text and
+            ``Decimal`` columns (and whole-yuan integers).
+        tz: the store's time zone; required when a time column is naive (``datetime64``
+            without a zone, ``date``), which is then wall time in ``tz``. Zone-aware
+            columns are converted exactly. Default ``Asia/Shanghai`` otherwise.
+        currency: the currency of every amount.
+
+    Returns:
+        The validated log (see :meth:`OrderLog.from_arrays`).
+
+    Raises:
+        MissingDependencyError: pandas is not installed.
+        InvalidValueError: a required column is missing; naive times without ``tz``.
+        InvalidTypeError: float money columns (as :meth:`OrderLog.from_arrays`).
+        DataFormatError: every bad cell (0-based row, frame column, value, rule).
+    """
+    try:
+        import pandas as pd
+    except ImportError:
+        raise MissingDependencyError.for_extra("pandas", "dev", "OrderLog.from_pandas") from None
+
+    def get(name: str) -> _Col:
+        s = frame[name]
+        dtype = s.dtype
+        if isinstance(dtype, pd.DatetimeTZDtype):
+            utc = s.dt.tz_convert("UTC").dt.tz_localize(None)
+            return _Col("instant", _dt64_us(utc.to_numpy()), aware=True)
+        if pd.api.types.is_datetime64_dtype(dtype):
+            return _Col("instant", _dt64_us(s.to_numpy()), aware=False)
+        if pd.api.types.is_bool_dtype(dtype):
+            return _Col("objects", np.asarray(s.astype(object).tolist(), dtype=object))
+        if pd.api.types.is_integer_dtype(dtype):
+            nulls = s.isna().to_numpy()
+            if nulls.any():
+                return _Col("int", s.fillna(0).to_numpy(dtype=np.int64), nulls)
+            return _Col("int", s.to_numpy(dtype=np.int64))
+        if pd.api.types.is_float_dtype(dtype):
+            return _Col("float", s.to_numpy())
+        values = [None if _is_na(v, pd) else v for v in s.tolist()]
+        return _Col("objects", _objects(values))
+
+    return _from_columns(
+        [str(c) for c in frame.columns], get, columns, tz, currency, "<pandas>"
+    )
+
+
+def _is_na(value: Any, pd: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def orders_from_polars(
+    frame: Any,
+    *,
+    columns: CsvColumns | Mapping[str, Any] | None = None,
+    tz: str | dt.tzinfo | None = None,
+    currency: str = DEFAULT_CURRENCY,
+) -> OrderLog:
+    """Build an :class:`~ecrm.OrderLog` from a polars ``DataFrame`` (one row per order).
+
+    Arguments, results and errors as :func:`orders_from_pandas`; ``Datetime`` columns with
+    a ``time_zone`` are converted exactly, naive ``Datetime`` and ``Date`` columns need ``tz``.
+
+    Raises:
+        MissingDependencyError: polars is not installed.
+    """
+    try:
+        import polars as pl
+    except ImportError:
+        raise MissingDependencyError.for_extra("polars", "dev", "OrderLog.from_polars") from None
+
+    def get(name: str) -> _Col:
+        s = frame.get_column(name)
+        dtype = s.dtype
+        if dtype == pl.Date:
+            s = s.cast(pl.Datetime("us"))
+            dtype = s.dtype
+        if isinstance(dtype, pl.Datetime):
+            us = s.dt.epoch("us").fill_null(NAT_US).to_numpy().astype(np.int64, copy=False)
+            return _Col("instant", us, aware=dtype.time_zone is not None)
+        if dtype.is_integer():
+            nulls = s.is_null().to_numpy()
+            data = s.fill_null(0).cast(pl.Int64).to_numpy()
+            return _Col("int", data, nulls if nulls.any() else None)
+        if dtype.is_float():
+            return _Col("float", s.to_numpy())
+        return _Col("objects", _objects(s.to_list()))
+
+    return _from_columns(list(frame.columns), get, columns, tz, currency, "<polars>")
+
+
+def orders_from_arrow(
+    table: Any,
+    *,
+    columns: CsvColumns | Mapping[str, Any] | None = None,
+    tz: str | dt.tzinfo | None = None,
+    currency: str = DEFAULT_CURRENCY,
+) -> OrderLog:
+    """Build an :class:`~ecrm.OrderLog` from a pyarrow ``Table`` or ``RecordBatch``.
+
+    Arguments, results and errors as :func:`orders_from_pandas`; ``timestamp`` columns with
+    a zone are converted exactly, naive ``timestamp`` and ``date`` columns need ``tz``.
+
+    Raises:
+        MissingDependencyError: pyarrow is not installed.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError:
+        raise MissingDependencyError.for_extra("pyarrow", "dev", "OrderLog.from_arrow") from None
+
+    def get(name: str) -> _Col:
+        col = table.column(name)
+        typ = col.type
+        if pa.types.is_date(typ):
+            col = col.cast(pa.timestamp("us"))
+            typ = col.type
+        if pa.types.is_timestamp(typ):
+            ints = pc.fill_null(col.cast(pa.timestamp("us", tz=typ.tz)).cast(pa.int64()), NAT_US)
+            return _Col("instant", np.asarray(ints, dtype=np.int64), aware=typ.tz is not None)
+        if pa.types.is_integer(typ):
+            nulls = np.asarray(pc.is_null(col), dtype=bool)
+            data = np.asarray(pc.fill_null(col.cast(pa.int64()), 0), dtype=np.int64)
+            return _Col("int", data, nulls if nulls.any() else None)
+        if pa.types.is_floating(typ):
+            return _Col("float", np.asarray(col))
+        return _Col("objects", _objects(col.to_pylist()))
+
+    names = list(table.schema.names)
+    return _from_columns(names, get, columns, tz, currency, "<arrow>")
+
+
+def _objects(values: list[Any]) -> npt.NDArray[np.object_]:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _dt64_us(values: npt.NDArray[Any]) -> IntArray:
+    return values.astype("datetime64[us]").view(np.int64)
+
+
+# -- shared conversion -----------------------------------------------------------------------
+def _from_columns(
+    names: list[str],
+    get: Callable[[str], _Col],
+    columns: CsvColumns | Mapping[str, Any] | None,
+    tz: str | dt.tzinfo | None,
+    currency: str,
+    source: str,
+) -> OrderLog:
+    from ecrm._orderlog import OrderLog
+
+    cols = coerce_columns(columns)
+    Money(0, currency)
+    zone = as_zone(tz)
+    found = _find(names, cols)
+    problems = Problems(source)
+    args: dict[str, Any] = {}
+    for field, name in found.items():
+        col = get(name)
+        if field in ("placed_at", "paid_at"):
+            args[_ARG[field]] = _instants(col, name, field, tz, zone, problems)
+        elif field in ("amount", "refunded"):
+            args[_ARG[field]] = _money(col, name, field, cols, problems)
+        elif col.kind == "int" and col.nulls is None:
+            args[_ARG[field]] = col.data
+        elif col.kind in ("int", "float"):
+            args[_ARG[field]] = _objects(
+                [None if col.nulls is not None and col.nulls[i] else v
+                 for i, v in enumerate(col.data.tolist())]
+            )
+        else:
+            args[_ARG[field]] = col.data
+    ours = list(problems.errors)
+    try:
+        log = OrderLog.from_arrays(tz="UTC", currency=currency, source=source, **args)
+    except DataFormatError as exc:
+        renamed = {_ARG[f]: n for f, n in found.items()}
+        theirs = [_rename(e, renamed) for e in exc.exceptions]
+        raise DataFormatError(exc.message, [*ours, *theirs]) from None
+    if ours:
+        raise DataFormatError(f"invalid orders in {source}", ours)
+    return attrs.evolve(log, tz=zone)
+
+
+def _rename(err: Exception, renamed: dict[str, str]) -> Any:
+    if isinstance(err, RowError) and err.column in renamed:
+        return RowError(err.source, err.line, renamed[err.column], err.value, err.rule)
+    return err
+
+
+def _find(names: list[str], cols: CsvColumns) -> dict[str, str]:
+    """Logical field -> frame column name, for the fields a frame can hold."""
+    stripped = {n.strip(): n for n in names}
+    out: dict[str, str] = {}
+    for field in _ARG:
+        for cand in cols.candidates(field):
+            if cand in stripped:
+                out[field] = stripped[cand]
+                break
+        else:
+            if cols.is_promised(field) and cols.candidates(field):
+                wanted = " or ".join(repr(c) for c in cols.candidates(field))
+                raise InvalidValueError(
+                    "columns",
+                    f"need a column {wanted} for {field}; the frame has {names}",
+                    field,
+                    show_value=False,
+                )
+    return out
+
+
+def _instants(
+    col: _Col, name: str, field: str, tz: str | dt.tzinfo | None, zone: dt.tzinfo,
+    problems: Problems,
+) -> npt.NDArray[np.datetime64]:
+    """A time column as UTC ``datetime64[us]`` (``from_arrays`` is then called with UTC)."""
+    allow_missing = field == "paid_at"
+    if col.kind == "instant":
+        us = col.data
+        if not col.aware:
+            if tz is None:
+                raise InvalidValueError(
+                    name,
+                    "holds naive date-times; pass tz='Asia/Shanghai' (or the zone they are in)",
+                    "naive",
+                    show_value=False,
+                )
+            us = wall_to_utc_us(us, zone)
+    elif col.kind == "objects":
+        values = col.data.tolist()
+        if values and all(isinstance(v, str) or v is None for v in values):
+            text = np.asarray(["" if v is None else v for v in values], dtype=str)
+            us, bad = parse_instants(text, zone)
+            if bad:
+                problems.add_rows(np.asarray(bad), name, values, "must be a date-time")
+                us[np.asarray(bad)] = 0
+        else:
+            dates = [
+                dt.datetime.combine(v, dt.time()) if type(v) is dt.date else v for v in values
+            ]
+            inner = Problems(problems.source)
+            us = instants_column(dates, name, as_zone(tz) if tz is not None else None, inner,
+                                 allow_missing=True)
+            for err in inner.errors:
+                problems.add(err)
+            if inner.errors:
+                us = np.where(us == NAT_US, 0, us) if not allow_missing else us
+    else:
+        raise InvalidValueError(name, "must hold date-times", f"dtype {col.data.dtype}")
+    return np.asarray(us, dtype=np.int64).view("datetime64[us]")
+
+
+def _money(col: _Col, name: str, field: str, cols: CsvColumns, problems: Problems) -> Any:
+    """A money column as int64 fen; floats pass through for ``from_arrays`` to refuse.
+
+    Missing refunds mean no refund (0). Missing or bad amounts are reported here and stand
+    in as a huge placeholder, so that no follow-up error (refund > amount) is invented.
+    """
+    scale = 100 if cols.amount_unit == "yuan" else 1
+    if col.kind == "float":
+        return col.data
+    if col.kind == "int":
+        fen = col.data * scale
+        missing = col.nulls if col.nulls is not None else np.zeros(len(fen), dtype=bool)
+        bad = np.zeros(len(fen), dtype=bool)
+        values: list[Any] = [
+            None if m else v for m, v in zip(missing.tolist(), col.data.tolist(), strict=True)
+        ]
+    else:
+        values = col.data.tolist()
+        if any(isinstance(v, float) for v in values):
+            return col.data
+        text = np.asarray(
+            ["" if v is None else (format(v, "f") if isinstance(v, decimal.Decimal) else str(v))
+             for v in values],
+            dtype=str,
+        )
+        is_int = np.asarray([isinstance(v, int) and not isinstance(v, bool) for v in values],
+                            dtype=bool)
+        fen, bad_cells = parse_fen(text, "fen" if scale == 1 else cols.amount_unit)
+        fen = np.where(is_int & (fen >= 0), fen * scale, fen)
+        negative_int = np.flatnonzero(is_int & (fen == -2) & np.char.startswith(text, "-"))
+        fen[negative_int] = np.asarray([values[i] for i in negative_int.tolist()],
+                                       dtype=np.int64) * scale
+        for i, rule in bad_cells:
+            if not is_int[i]:
+                problems.add(RowError(problems.source, i, name, values[i], rule))
+        missing = fen == -1
+        bad = (fen == -2) & ~is_int
+    if field == "refunded":
+        return np.where(missing | bad, 0, fen)
+    rows = np.flatnonzero(missing)
+    if rows.size:
+        problems.add_rows(rows, name, values, "must not be missing")
+    return np.where(missing | bad, np.iinfo(np.int64).max // 4, fen)

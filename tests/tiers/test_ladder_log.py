@@ -1,0 +1,215 @@
+"""``TierLadder.evaluate_log``: the vectorised shop-wide evaluation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+from dateutil.relativedelta import relativedelta
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ecrm import (
+    DEFAULT_VALID_STATUSES,
+    CurrencyMismatchError,
+    InvalidTypeError,
+    InvalidValueError,
+    Money,
+    OrderLog,
+    OrderStatus,
+    UnknownCustomerError,
+)
+from ecrm.testing import aware_datetimes, order_logs, tier_ladders
+from ecrm.tiers import TAOBAO_STORE_VIP, DowngradePolicy, Membership, TierLadder
+
+TZ = ZoneInfo("Asia/Shanghai")
+VIP = TAOBAO_STORE_VIP
+
+
+def at(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=TZ)  # type: ignore[misc,arg-type]
+
+
+def small_log() -> OrderLog:
+    """a: 3 valid orders of ¥30 (count fires); b: ¥150 valid + a fully refunded one;
+    c: only a closed order; d: first order after as_of; e: ¥250 with ¥60 partly refunded."""
+    rows = [
+        ("a", at(2024, 1, 1), 3000, "paid", 0),
+        ("a", at(2024, 2, 1), 3000, "completed", 0),
+        ("a", at(2024, 3, 1), 3000, "shipped", 0),
+        ("b", at(2024, 1, 5), 15000, "paid", 0),
+        ("b", at(2024, 6, 1), 60000, "completed", 60000),
+        ("c", at(2024, 2, 2), 5000, "closed", 0),
+        ("d", at(2025, 1, 1), 999999, "paid", 0),
+        ("e", at(2024, 5, 1), 25000, "completed", 6000),
+    ]
+    cid, placed, amount, status, refunded = zip(*rows, strict=True)
+    return OrderLog.from_arrays(cid, placed, amount, statuses=status, refunded=refunded, tz=TZ)
+
+
+AS_OF = at(2024, 12, 1)
+
+
+def test_small_log_by_hand() -> None:
+    r = VIP.evaluate_log(small_log(), as_of=AS_OF, opted_in={"a", "e"})
+    assert r.customer_ids.tolist() == ["a", "b", "c", "e"]  # d ordered only after as_of
+    assert r.spend_fen.tolist() == [9000, 15000, 0, 19000]
+    assert r.orders.tolist() == [3, 1, 0, 1]
+    assert r.qualified_level.tolist() == [1, 1, 0, 1]
+    assert r.level.tolist() == [1, 0, 0, 1]
+    assert r.potential.tolist() == [False, True, False, False]
+    assert r.counts() == {0: 2, 1: 2, 2: 0, 3: 0, 4: 0}
+    assert r.counts(qualified=True) == {0: 1, 1: 3, 2: 0, 3: 0, 4: 0}
+    assert r.share() == {0: 0.5, 1: 0.5, 2: 0.0, 3: 0.0, 4: 0.0}
+    assert r.n_potential == 1
+    assert r.explain("b").startswith("b: level 0 店铺客户: qualifies for level 1 普通会员")
+
+
+def test_orders_at_exactly_as_of_are_the_future() -> None:
+    log = small_log()
+    before = VIP.evaluate_log(log, as_of=at(2024, 3, 1), opted_in=True)
+    after = VIP.evaluate_log(log, as_of=at(2024, 3, 1, 0, 0, 1), opted_in=True)
+    assert before.decision("a").orders == 2
+    assert after.decision("a").orders == 3
+
+
+def test_opted_in_shapes_agree() -> None:
+    log = small_log()
+    ids = log.customer_ids
+    mask = np.isin(ids, ["a", "e"])
+    memberships = {
+        "a": Membership("a").join(at(2024, 3, 2), Money(9000), 3),
+        "e": Membership("e").join(at(2024, 5, 2), Money(19000), 1),
+        "b": Membership("b").join(at(2024, 1, 6), Money(15000), 1).leave(at(2024, 2, 1)),
+    }
+    results = [
+        VIP.evaluate_log(log, as_of=AS_OF, opted_in=x).level.tolist()
+        for x in ({"a", "e"}, ["e", "a", "zz"], mask, memberships)
+    ]
+    assert results == [[1, 0, 0, 1]] * 4
+    assert VIP.evaluate_log(log, as_of=AS_OF, opted_in=False).level.tolist() == [0, 0, 0, 0]
+    assert VIP.evaluate_log(log, as_of=AS_OF, opted_in=True).level.tolist() == [1, 1, 0, 1]
+
+
+def test_bad_opted_in() -> None:
+    log = small_log()
+    with pytest.raises(InvalidValueError, match="shape"):
+        VIP.evaluate_log(log, as_of=AS_OF, opted_in=np.ones(2, dtype=bool))
+    with pytest.raises(InvalidTypeError):
+        VIP.evaluate_log(log, as_of=AS_OF, opted_in="a")
+    with pytest.raises(InvalidTypeError):
+        VIP.evaluate_log(log, as_of=AS_OF, opted_in=3)  # type: ignore[arg-type]
+
+
+def test_bad_as_of_and_currency() -> None:
+    log = small_log()
+    with pytest.raises(InvalidValueError):
+        VIP.evaluate_log(log, as_of=dt.datetime(2024, 1, 1), opted_in=True)
+    usd = OrderLog.from_arrays(["a"], [at(2024, 1, 1)], [100], currency="USD")
+    with pytest.raises(CurrencyMismatchError):
+        VIP.evaluate_log(usd, as_of=AS_OF, opted_in=True)
+
+
+def test_unknown_customer() -> None:
+    r = VIP.evaluate_log(small_log(), as_of=AS_OF, opted_in=True)
+    with pytest.raises(UnknownCustomerError):
+        r.explain("d")
+    with pytest.raises(UnknownCustomerError):
+        r.decision(7)
+
+
+def test_custom_statuses() -> None:
+    # counting only COMPLETED orders: a keeps 1 order, e keeps its ¥190
+    r = VIP.evaluate_log(small_log(), as_of=AS_OF, opted_in=True,
+                         statuses=[OrderStatus.COMPLETED])
+    assert r.orders.tolist() == [1, 0, 0, 1]
+    assert r.spend_fen.tolist() == [3000, 0, 0, 19000]
+
+
+def test_empty_log() -> None:
+    empty = OrderLog.from_orders([], tz=TZ)
+    r = VIP.evaluate_log(empty, as_of=AS_OF, opted_in=True)
+    assert len(r) == 0
+    assert r.counts() == {0: 0, 1: 0, 2: 0, 3: 0, 4: 0}
+    assert r.share()[0] == 0.0
+
+
+def test_rolling_window_counts_only_recent_orders() -> None:
+    # the window of 3 months before 2024-06-15 is [2024-03-15, 2024-06-15): e's order only
+    r = VIP.evaluate_log(small_log(), as_of=at(2024, 6, 15), opted_in=True,
+                         policy=DowngradePolicy.rolling_window(3))
+    assert dict(zip(r.customer_ids.tolist(), r.orders.tolist(), strict=True)) == {
+        "a": 0, "b": 0, "c": 0, "e": 1
+    }
+
+
+def _plain(log: OrderLog, ladder: TierLadder, as_of: dt.datetime, lo: dt.datetime | None,
+           opted: set[Any]) -> dict[Any, tuple[int, int, int, int]]:
+    """Recompute from Order values, one at a time."""
+    spend: dict[Any, int] = {}
+    count: dict[Any, int] = {}
+    for o in log:
+        if o.placed_at >= as_of:
+            continue
+        spend.setdefault(o.customer_id, 0)
+        count.setdefault(o.customer_id, 0)
+        valid = o.status in DEFAULT_VALID_STATUSES and not (
+            o.refunded_amount.fen > 0 and o.refunded_amount.fen >= o.amount.fen
+        )
+        if valid and (lo is None or o.placed_at >= lo):
+            spend[o.customer_id] += o.amount.fen - o.refunded_amount.fen
+            count[o.customer_id] += 1
+    out = {}
+    for cid, s in spend.items():
+        q = 0
+        for t in ladder.tiers:
+            if s >= t.min_spend.fen or count[cid] >= t.min_orders:
+                q = t.level
+        out[cid] = (s, count[cid], q, q if cid in opted else 0)
+    return out
+
+
+@given(
+    order_logs(max_size=30, max_customers=8),
+    tier_ladders(max_levels=4, max_fen=600_000, max_orders=6),
+    aware_datetimes(min_value=dt.datetime(2023, 1, 1), max_value=dt.datetime(2025, 8, 1)),
+    st.data(),
+    st.sampled_from([None, 1, 6, 12]),
+)
+def test_evaluate_log_matches_a_plain_recomputation(
+    log: OrderLog, ladder: TierLadder, as_of: dt.datetime, data: st.DataObject,
+    window: int | None,
+) -> None:
+    ids = log.customer_ids.tolist()
+    opted = set(data.draw(st.lists(st.sampled_from(ids), unique=True))) if ids else set()
+    policy = DowngradePolicy.never() if window is None else DowngradePolicy.rolling_window(window)
+    r = ladder.evaluate_log(log, as_of=as_of, opted_in=opted, policy=policy)
+    lo = None if window is None else as_of.astimezone(log.tz) - relativedelta(months=window)
+    expected = _plain(log, ladder, as_of, lo, opted)
+    got = {
+        cid: (int(s), int(c), int(q), int(lv))
+        for cid, s, c, q, lv in zip(r.customer_ids.tolist(), r.spend_fen, r.orders,
+                                    r.qualified_level, r.level, strict=True)
+    }
+    assert got == expected
+    assert np.array_equal(r.potential, (r.qualified_level > 0) & ~r.opted_in)
+    assert sum(r.counts().values()) == len(r)
+    for cid in list(got)[:2]:
+        d = r.decision(cid)
+        assert (d.qualified_level, d.level) == expected[cid][2:]
+
+
+@given(order_logs(max_size=20, max_customers=5),
+       aware_datetimes(min_value=dt.datetime(2023, 1, 1), max_value=dt.datetime(2025, 8, 1)),
+       st.integers(1, 400))
+def test_levels_never_fall_as_time_passes_under_never(
+    log: OrderLog, as_of: dt.datetime, days: int
+) -> None:
+    early = VIP.evaluate_log(log, as_of=as_of, opted_in=True)
+    late = VIP.evaluate_log(log, as_of=as_of + dt.timedelta(days=days), opted_in=True)
+    late_level = dict(zip(late.customer_ids.tolist(), late.level.tolist(), strict=True))
+    for cid, level in zip(early.customer_ids.tolist(), early.level.tolist(), strict=True):
+        assert late_level[cid] >= level
