@@ -165,16 +165,19 @@ def _duration_problem(value: object) -> str | None:
     return None
 
 
-def describe_duration(value: relativedelta) -> str:
-    """A duration in words: ``"1 month"``, ``"7 months"``, ``"1 year"``, ``"30 days"``."""
+def _count_unit(value: relativedelta) -> tuple[int, str]:
     months = value.years * 12 + value.months
     if months:
-        if months % 12 == 0:
-            n, unit = months // 12, "year"
-        else:
-            n, unit = months, "month"
-    else:
-        n, unit = value.days, "day"
+        return (months // 12, "year") if months % 12 == 0 else (months, "month")
+    return value.days, "day"
+
+
+def describe_duration(value: relativedelta, *, adjective: bool = False) -> str:
+    """A duration in words: ``"1 month"``, ``"7 months"``, ``"1 year"``, ``"30 days"``;
+    as an adjective ``"1-year"``, ``"90-day"``."""
+    n, unit = _count_unit(value)
+    if adjective:
+        return f"{n}-{unit}"
     return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
 
 

@@ -225,7 +225,7 @@ class RfmResult:
         """
         s = self.scheme
         local = self.as_of.astimezone(self.tz)
-        window = describe_duration(s.window)
+        window = describe_duration(s.window, adjective=True)
         head = (
             f"customer {customer_id!r} as of {_when(local)} ({zone_name(self.tz)}), "
             f"scheme {s.name}"
