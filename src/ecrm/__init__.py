@@ -4,6 +4,18 @@ RFM grades (P/G/S/B), store VIP tiers, repurchase cycles and lifecycle stages, a
 compliant customer touch, over a columnar :class:`OrderLog` of orders.
 """
 
+from ecrm._customers import (
+    FAKE_PHONE_PREFIX,
+    Birthday,
+    Customer,
+    CustomerTable,
+    Gender,
+    is_fake_phone,
+    mask_email,
+    mask_phone,
+    normalize_email,
+    normalize_phone,
+)
 from ecrm._errors import (
     CurrencyMismatchError,
     DataFormatError,
@@ -16,6 +28,7 @@ from ecrm._errors import (
     SchemeError,
     UnknownCustomerError,
 )
+from ecrm._events import Event, EventKind, EventLog
 from ecrm._io import CsvColumns, Progress, read_orders_csv
 from ecrm._money import Money
 from ecrm._order import DEFAULT_VALID_STATUSES, Order, OrderItem, OrderStatus
@@ -26,11 +39,19 @@ from ecrm._version import __version__
 __all__ = [
     "DEFAULT_TZ",
     "DEFAULT_VALID_STATUSES",
+    "FAKE_PHONE_PREFIX",
+    "Birthday",
     "CsvColumns",
     "CurrencyMismatchError",
+    "Customer",
+    "CustomerTable",
     "DataFormatError",
     "EcrmError",
     "EcrmErrorGroup",
+    "Event",
+    "EventKind",
+    "EventLog",
+    "Gender",
     "InvalidTypeError",
     "InvalidValueError",
     "MissingDependencyError",
@@ -45,5 +66,10 @@ __all__ = [
     "SchemeError",
     "UnknownCustomerError",
     "__version__",
+    "is_fake_phone",
+    "mask_email",
+    "mask_phone",
+    "normalize_email",
+    "normalize_phone",
     "read_orders_csv",
 ]

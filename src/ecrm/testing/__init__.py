@@ -15,16 +15,28 @@ from ecrm.testing._core import (
     order_statuses,
     orders,
 )
+from ecrm.testing._customers import (
+    birthdays,
+    customer_tables,
+    customers,
+    event_logs,
+    events,
+)
 from ecrm.testing._lifecycle import cycle_bands, purchase_histories, repurchase_cycles
 from ecrm.testing._rfm import rfm_schemes
 from ecrm.testing._tiers import memberships, tier_ladders, tiers
 
 __all__ = [
     "aware_datetimes",
+    "birthdays",
     "coupon_catalogs",
     "coupons",
     "customer_ids",
+    "customer_tables",
+    "customers",
     "cycle_bands",
+    "event_logs",
+    "events",
     "gift_packs",
     "ledger_operations",
     "memberships",

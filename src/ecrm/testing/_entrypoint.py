@@ -75,5 +75,33 @@ def _register_lifecycle() -> None:
     st.register_type_strategy(RepurchaseCycle, repurchase_cycles())
 
 
+def _register_customers() -> None:
+    from hypothesis import strategies as st
+
+    try:
+        from ecrm._customers import Birthday, Customer, CustomerTable
+        from ecrm._events import Event, EventLog
+        from ecrm.testing._customers import (
+            birthdays,
+            customer_tables,
+            customers,
+            event_logs,
+            events,
+        )
+    except ImportError:  # the area is not built yet
+        return
+    st.register_type_strategy(Birthday, birthdays())
+    st.register_type_strategy(Customer, customers())
+    st.register_type_strategy(CustomerTable, customer_tables())
+    st.register_type_strategy(Event, events())
+    st.register_type_strategy(EventLog, event_logs())
+
+
 # Later areas (tiers, lifecycle, touch) append their own register functions here.
-_AREA_HOOKS = [_register_rfm, _register_tiers, _register_benefits, _register_lifecycle]
+_AREA_HOOKS = [
+    _register_rfm,
+    _register_tiers,
+    _register_benefits,
+    _register_lifecycle,
+    _register_customers,
+]

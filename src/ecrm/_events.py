@@ -1,0 +1,474 @@
+"""Behaviour events (browse / cart / favorite): :class:`Event` and :class:`EventLog`."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import enum
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Final
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from ecrm._columns import (
+    Problems,
+    check_lengths,
+    factorize,
+    ids_column,
+    instants_column,
+    text_column,
+)
+from ecrm._errors import (
+    DataFormatError,
+    InvalidTypeError,
+    InvalidValueError,
+    RowError,
+    UnknownCustomerError,
+)
+from ecrm._time import as_zone, datetime_to_us, require_aware, us_to_datetime, zone_name
+
+__all__ = ["Event", "EventKind", "EventLog"]
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+class EventKind(enum.Enum):
+    """What a customer did without (necessarily) ordering. The value is the name in files."""
+
+    BROWSE = "browse"  # visited the shop or an item page (浏览)
+    CART = "cart"  # added an item to the cart (加购)
+    FAVORITE = "favorite"  # favourited an item or the shop (收藏)
+
+    @property
+    def code(self) -> int:
+        """The small integer stored in :attr:`EventLog.kind_codes` (0, 1, 2)."""
+        return _KIND_CODES[self]
+
+
+_KIND_CODES: Final = {k: i for i, k in enumerate(EventKind)}
+KIND_BY_CODE: Final = tuple(EventKind)
+_KIND_ALIASES: Final = {
+    **{k.value: k for k in EventKind},
+    "visit": EventKind.BROWSE,
+    "view": EventKind.BROWSE,
+    "pv": EventKind.BROWSE,
+    "浏览": EventKind.BROWSE,
+    "访问": EventKind.BROWSE,
+    "add_to_cart": EventKind.CART,
+    "加购": EventKind.CART,
+    "加入购物车": EventKind.CART,
+    "favourite": EventKind.FAVORITE,
+    "fav": EventKind.FAVORITE,
+    "收藏": EventKind.FAVORITE,
+}
+
+
+def parse_event_kind(value: object, field: str = "kind") -> EventKind:
+    """An :class:`EventKind` from a member, its value/name or a Chinese label (``加购``).
+
+    Raises:
+        InvalidValueError: the text names no kind.
+    """
+    if isinstance(value, EventKind):
+        return value
+    if isinstance(value, str):
+        found = _KIND_ALIASES.get(value.strip().lower())
+        if found is not None:
+            return found
+    raise InvalidValueError(
+        field, "must be browse, cart or favorite (or 浏览 / 加购 / 收藏)", value
+    )
+
+
+def _check_customer_id(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidTypeError(
+            f"customer_id must be a str or int, got {type(value).__name__} {value!r}"
+        )
+    if isinstance(value, str) and not value.strip():
+        raise InvalidValueError("customer_id", "must not be empty", value)
+
+
+def _check_sku(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, str):
+        raise InvalidTypeError(
+            f"sku must be a string ('' for the shop itself), got {type(value).__name__}"
+        )
+
+
+@attrs.frozen
+class Event:
+    """One behaviour event.
+
+    Args:
+        customer_id: who (str or int).
+        at: when (timezone-aware).
+        kind: an :class:`EventKind` (or its name / Chinese label).
+        sku: the item concerned, ``""`` for the shop itself (a shop visit or follow).
+    """
+
+    customer_id: str | int = attrs.field(validator=_check_customer_id)
+    at: dt.datetime = attrs.field()
+    kind: EventKind = attrs.field(converter=parse_event_kind)
+    sku: str = attrs.field(default="", validator=_check_sku)
+
+    @at.validator
+    def _check_at(self, attribute: attrs.Attribute[Any], value: object) -> None:
+        require_aware(value, "at")
+
+
+@attrs.frozen(eq=False, repr=False)
+class EventLog:
+    """Behaviour events as validated numpy columns, sorted by customer then time.
+
+    ``customer_starts[c]:customer_starts[c + 1]`` are the rows of customer code ``c`` in
+    time order, like :class:`ecrm.OrderLog`.
+
+    Attributes:
+        tz: the store's time zone.
+        customer_ids: shape (n_customers,), sorted unique ids (int64 or str).
+        customer_starts: int64, shape (n_customers + 1,), CSR row offsets per customer.
+        customer_codes: int32/int64, shape (n,).
+        at_us: int64, shape (n,), epoch microseconds (UTC).
+        kind_codes: int8, shape (n,), :attr:`EventKind.code`.
+        skus: str, shape (n,), ``""`` for shop-level events.
+    """
+
+    tz: dt.tzinfo
+    customer_ids: npt.NDArray[Any]
+    customer_starts: IntArray
+    customer_codes: npt.NDArray[np.integer[Any]]
+    at_us: IntArray
+    kind_codes: npt.NDArray[np.int8]
+    skus: npt.NDArray[np.str_]
+
+    # -- constructors -----------------------------------------------------------------
+    @classmethod
+    def from_events(cls, events: Iterable[Event], *, tz: str | dt.tzinfo | None = None) -> EventLog:
+        """Build a log from :class:`Event` values.
+
+        Raises:
+            InvalidTypeError: an element is not an ``Event``, or ids mix str and int.
+        """
+        rows = list(events)
+        for i, e in enumerate(rows):
+            if not isinstance(e, Event):
+                raise InvalidTypeError(
+                    f"events[{i}] must be an Event, got {type(e).__name__} {e!r}"
+                )
+        kinds = {type(e.customer_id) for e in rows}
+        if len(kinds) > 1:
+            raise InvalidTypeError(
+                "customer_id values must be all str or all int, got a mix of str and int"
+            )
+        ids = np.asarray([e.customer_id for e in rows], dtype=np.int64 if kinds == {int} else str)
+        return cls._build(
+            as_zone(tz),
+            ids.reshape(len(rows)),
+            np.asarray([datetime_to_us(e.at) for e in rows], dtype=np.int64),
+            np.asarray([e.kind.code for e in rows], dtype=np.int8),
+            np.asarray([e.sku for e in rows], dtype=str).reshape(len(rows)),
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        customer_ids: Sequence[Any] | npt.NDArray[Any],
+        at: Sequence[dt.datetime] | npt.NDArray[Any],
+        kinds: Sequence[Any] | npt.NDArray[Any],
+        *,
+        skus: Sequence[str | None] | npt.NDArray[Any] | None = None,
+        tz: str | dt.tzinfo | None = None,
+        source: str = "<arrays>",
+    ) -> EventLog:
+        """Validate and build a log from equal-length columns.
+
+        Args:
+            customer_ids: str or int ids, shape (n,).
+            at: numpy ``datetime64`` wall-clock times in ``tz``, or aware datetimes.
+            kinds: :class:`EventKind` members, their names / labels, or int codes 0–2.
+            skus: item SKUs (``None`` / ``""`` for shop-level events).
+            tz: the store's zone (default ``Asia/Shanghai``; required for naive times).
+            source: a name for error messages.
+
+        Raises:
+            InvalidValueError: columns of different lengths.
+            DataFormatError: every bad cell (row, column, value, rule) at once.
+        """
+        n = check_lengths(
+            source, {"customer_ids": customer_ids, "at": at, "kinds": kinds, "skus": skus}
+        )
+        zone = as_zone(tz) if tz is not None else None
+        problems = Problems(source)
+        ids = (
+            ids_column(customer_ids, "customer_ids", problems) if n else np.zeros(0, dtype=np.int64)
+        )
+        times = instants_column(at, "at", zone, problems)
+        codes = _kind_column(kinds, n, problems)
+        sku = np.full(n, "", dtype="U1") if skus is None or n == 0 else text_column(skus, "skus")
+        problems.raise_if_any("events")
+        return cls._build(zone or as_zone(None), ids, times, codes, sku)
+
+    @classmethod
+    def from_csv(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        columns: Mapping[str, str] | None = None,
+        tz: str | dt.tzinfo | None = None,
+        encoding: str = "utf-8-sig",
+    ) -> EventLog:
+        """Read events from a CSV file with a header (stdlib :mod:`csv`).
+
+        Columns (``columns`` maps a field to another header): ``customer_id``, ``at``
+        (ISO 8601; naive times are in ``tz``), ``kind`` (browse / cart / favorite, or
+        浏览 / 加购 / 收藏) and optionally ``sku``. Ids are kept as text.
+
+        Raises:
+            DataFormatError: every bad cell with file, line (header = line 1), column, value
+                and rule, or a missing required column. No log is returned.
+        """
+        zone = as_zone(tz)
+        source = os.fspath(path)
+        fields = ("customer_id", "at", "kind", "sku")
+        mapping = {f: f for f in fields}
+        if columns:
+            unknown = sorted(set(columns) - set(fields))
+            if unknown:
+                raise InvalidValueError(
+                    "columns", f"may only map the fields {', '.join(fields)}", unknown
+                )
+            mapping.update(columns)
+        errors: list[InvalidValueError] = []
+        ids: list[str] = []
+        times: list[int] = []
+        codes: list[int] = []
+        skus: list[str] = []
+        with open(path, newline="", encoding=encoding) as fh:
+            reader = csv.reader(fh)
+            header = [h.strip() for h in next(reader, [])]
+            missing = [mapping[f] for f in fields[:3] if mapping[f] not in header]
+            if missing:
+                raise DataFormatError(
+                    f"invalid events in {source}",
+                    [
+                        RowError(source, 1, m, header, "the header must have this column")
+                        for m in missing
+                    ],
+                )
+            pos = {f: header.index(mapping[f]) for f in fields if mapping[f] in header}
+            for record in reader:
+                if not any(v.strip() for v in record):
+                    continue
+                line = reader.line_num
+
+                def cell(f: str, record: list[str] = record) -> str:
+                    k = pos.get(f)
+                    return record[k].strip() if k is not None and k < len(record) else ""
+
+                cid = cell("customer_id")
+                if not cid:
+                    errors.append(
+                        RowError(source, line, mapping["customer_id"], cid, "must not be empty")
+                    )
+                text = cell("at")
+                try:
+                    when = dt.datetime.fromisoformat(text)
+                    if when.tzinfo is None:
+                        when = when.replace(tzinfo=zone)
+                    us = datetime_to_us(when)
+                except ValueError:
+                    errors.append(
+                        RowError(
+                            source,
+                            line,
+                            mapping["at"],
+                            text,
+                            "must be an ISO 8601 date-time such as 2025-06-01 10:00:00",
+                        )
+                    )
+                    us = 0
+                try:
+                    code = parse_event_kind(cell("kind")).code
+                except InvalidValueError as exc:
+                    errors.append(RowError(source, line, mapping["kind"], cell("kind"), exc.rule))
+                    code = 0
+                ids.append(cid)
+                times.append(us)
+                codes.append(code)
+                skus.append(cell("sku"))
+        if errors:
+            raise DataFormatError(f"invalid events in {source}", errors)
+        n = len(ids)
+        return cls._build(
+            zone,
+            np.asarray(ids, dtype=str).reshape(n),
+            np.asarray(times, dtype=np.int64),
+            np.asarray(codes, dtype=np.int8),
+            np.asarray(skus, dtype=str).reshape(n),
+        )
+
+    @classmethod
+    def _build(
+        cls,
+        tz: dt.tzinfo,
+        ids: npt.NDArray[Any],
+        at_us: IntArray,
+        kind_codes: npt.NDArray[np.int8],
+        skus: npt.NDArray[np.str_],
+    ) -> EventLog:
+        uniq, codes = factorize(ids)
+        if len(codes) > 1:
+            perm = np.lexsort((at_us, codes))
+            codes, at_us, kind_codes, skus = codes[perm], at_us[perm], kind_codes[perm], skus[perm]
+        starts = np.zeros(len(uniq) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(codes, minlength=len(uniq)), out=starts[1:])
+        if skus.dtype.kind != "U":
+            skus = skus.astype(str)
+        log = cls(tz, uniq, starts, codes, at_us, kind_codes.astype(np.int8, copy=False), skus)
+        for value in (uniq, starts, codes, at_us, log.kind_codes, skus):
+            value.flags.writeable = False
+        return log
+
+    # -- sizes and lookups ------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.at_us)
+
+    @property
+    def n_customers(self) -> int:
+        """Number of distinct customers with at least one event."""
+        return len(self.customer_ids)
+
+    @property
+    def kinds(self) -> tuple[EventKind, ...]:
+        """The :class:`EventKind` of each code (index with :attr:`kind_codes`)."""
+        return KIND_BY_CODE
+
+    def __repr__(self) -> str:
+        counts = np.bincount(self.kind_codes, minlength=len(EventKind)) if len(self) else [0, 0, 0]
+        detail = ", ".join(f"{int(c):,} {k.value}" for k, c in zip(EventKind, counts, strict=True))
+        return (
+            f"EventLog({len(self):,} events ({detail}), {self.n_customers:,} customers, "
+            f"tz={zone_name(self.tz)!r})"
+        )
+
+    def customer_code(self, customer_id: Any) -> int:
+        """The dense code of ``customer_id``.
+
+        Raises:
+            UnknownCustomerError: the customer has no event in the log.
+        """
+        ids = self.customer_ids
+        if isinstance(customer_id, bool) or not isinstance(
+            customer_id, str | int | np.integer | np.str_
+        ):
+            raise UnknownCustomerError(f"customer {customer_id!r} is not in this log")
+        if (ids.dtype.kind == "U") != isinstance(customer_id, str | np.str_):
+            raise UnknownCustomerError(f"customer {customer_id!r} is not in this log")
+        pos = int(np.searchsorted(ids, customer_id))
+        if pos >= len(ids) or ids[pos] != customer_id:
+            raise UnknownCustomerError(f"customer {customer_id!r} is not in this log")
+        return pos
+
+    def customer_rows(self, customer_id: Any) -> slice:
+        """The rows of one customer, in time order."""
+        c = self.customer_code(customer_id)
+        return slice(int(self.customer_starts[c]), int(self.customer_starts[c + 1]))
+
+    def event_at(self, row: int) -> Event:
+        """The :class:`Event` of one row."""
+        cid = self.customer_ids[int(self.customer_codes[row])]
+        return Event(
+            customer_id=cid.item() if isinstance(cid, np.generic) else cid,
+            at=us_to_datetime(int(self.at_us[row]), self.tz),
+            kind=KIND_BY_CODE[int(self.kind_codes[row])],
+            sku=str(self.skus[row]),
+        )
+
+    def __iter__(self) -> Iterator[Event]:
+        """The events as :class:`Event` values, by customer then time."""
+        for row in range(len(self)):
+            yield self.event_at(row)
+
+    # -- queries ----------------------------------------------------------------------
+    def window_mask(
+        self,
+        kind: EventKind | str | None = None,
+        *,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> BoolArray:
+        """bool, shape (n,): events of ``kind`` (any kind when ``None``) with
+        ``start <= at < end`` (either bound may be omitted)."""
+        mask = np.ones(len(self), dtype=bool)
+        if kind is not None:
+            mask &= self.kind_codes == parse_event_kind(kind).code
+        if start is not None:
+            mask &= self.at_us >= datetime_to_us(require_aware(start, "start"))
+        if end is not None:
+            mask &= self.at_us < datetime_to_us(require_aware(end, "end"))
+        return mask
+
+    def customers_with(
+        self,
+        kind: EventKind | str | None = None,
+        *,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> npt.NDArray[Any]:
+        """The sorted ids of customers with at least one ``kind`` event in ``[start, end)``.
+
+        Returns:
+            shape (k,), the dtype of :attr:`customer_ids`.
+        """
+        rows = self.window_mask(kind, start=start, end=end)
+        present = np.zeros(self.n_customers, dtype=bool)
+        present[self.customer_codes[rows]] = True
+        return self.customer_ids[present]
+
+    def select(self, mask: BoolArray) -> EventLog:
+        """A new log with the rows where ``mask`` (bool, shape (n,)) is true."""
+        mask = np.asarray(mask)
+        if mask.dtype != np.bool_ or mask.shape != (len(self),):
+            raise InvalidValueError(
+                "mask",
+                f"must be a bool array of shape ({len(self)},)",
+                f"{mask.dtype} {mask.shape}",
+            )
+        ids = self.customer_ids[self.customer_codes[mask]]
+        return EventLog._build(
+            self.tz, ids, self.at_us[mask], self.kind_codes[mask], self.skus[mask]
+        )
+
+
+def _kind_column(values: Any, n: int, problems: Problems) -> npt.NDArray[np.int8]:
+    arr = values if isinstance(values, np.ndarray) else np.asarray(list(values), dtype=object)
+    if arr.dtype.kind in "iu":
+        bad = np.flatnonzero((arr < 0) | (arr >= len(EventKind)))
+        if bad.size:
+            problems.add_rows(
+                bad, "kinds", arr, f"must be an event kind code 0..{len(EventKind) - 1}"
+            )
+        return arr.astype(np.int8)
+    if arr.dtype.kind == "O":
+        arr = np.asarray(
+            [
+                v.value if isinstance(v, EventKind) else ("" if v is None else str(v))
+                for v in arr.tolist()
+            ],
+            dtype=str,
+        ).reshape(n)
+    if arr.dtype.kind != "U":
+        raise InvalidTypeError(f"kinds must hold EventKind members or names, got dtype {arr.dtype}")
+    uniq, inverse = np.unique(arr, return_inverse=True)
+    codes = np.zeros(len(uniq), dtype=np.int8)
+    for k, text in enumerate(uniq.tolist()):
+        try:
+            codes[k] = parse_event_kind(text, "kinds").code
+        except InvalidValueError as exc:
+            problems.add_rows(np.flatnonzero(inverse.reshape(-1) == k), "kinds", arr, exc.rule)
+    return codes[inverse.reshape(-1)]

@@ -1,0 +1,510 @@
+"""Customer profiles: validation, masking, the columnar table and its CSV reader."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import attrs
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ecrm
+from ecrm import (
+    Birthday,
+    Customer,
+    CustomerTable,
+    DataFormatError,
+    Gender,
+    InvalidTypeError,
+    InvalidValueError,
+    UnknownCustomerError,
+)
+from ecrm.testing import birthdays, customer_tables, customers
+
+SH = ZoneInfo("Asia/Shanghai")
+NAT = np.iinfo(np.int64).min
+
+
+# -- contact data ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("13800138000", "13800138000"),
+        ("138 0013 8000", "13800138000"),
+        ("138-0013-8000", "13800138000"),
+        ("+86 138 0013 8000", "13800138000"),
+        ("0086-13800138000", "13800138000"),
+        ("8613800138000", "13800138000"),
+        ("(199) 0000-1111", "19900001111"),
+    ],
+)
+def test_phone_is_normalised_to_eleven_digits(raw: str, expected: str) -> None:
+    assert ecrm.normalize_phone(raw) == expected
+    assert Customer(1, phone=raw).phone == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "1380013800",
+        "138001380001",
+        "12800138000",
+        "23800138000",
+        "1380013800a",
+        "",
+        "+1 13800138000",
+    ],
+)
+def test_bad_phone_is_refused_without_showing_it(raw: str) -> None:
+    with pytest.raises(InvalidValueError) as info:
+        ecrm.normalize_phone(raw)
+    assert info.value.field == "phone"
+    if len(raw) > 7:
+        assert raw not in str(info.value)
+
+
+def test_empty_phone_means_unknown() -> None:
+    assert Customer(1, phone="").phone is None
+    assert Customer(1, phone="  ").phone is None
+
+
+@pytest.mark.parametrize(
+    "raw", ["plain", "a@b", "a b@example.com", "a@@example.com", "@example.com", "a@.com"]
+)
+def test_bad_email_is_refused(raw: str) -> None:
+    with pytest.raises(InvalidValueError) as info:
+        Customer(1, email=raw)
+    assert info.value.field == "email"
+
+
+def test_email_domain_is_lower_cased_and_local_part_kept() -> None:
+    assert Customer(1, email=" Li.Na@Example.COM ").email == "Li.Na@example.com"
+
+
+def test_masks() -> None:
+    assert ecrm.mask_phone("13800138000") == "138****8000"
+    assert ecrm.mask_email("alice@example.com") == "a***@example.com"
+    assert ecrm.mask_phone(None) == ""
+    assert ecrm.mask_email("") == ""
+
+
+def test_repr_masks_phone_and_email() -> None:
+    c = Customer("c1", name="王芳", phone="13912345678", email="wangfang@example.com")
+    text = repr(c)
+    assert "13912345678" not in text
+    assert "wangfang" not in text
+    assert "139****5678" in text
+    assert "w***@example.com" in text
+
+
+@given(customers())
+def test_repr_never_shows_full_contact_data(c: Customer) -> None:
+    text = repr(c)
+    if c.phone:
+        assert c.phone not in text
+    if c.email:
+        local = c.email.split("@")[0]
+        assert f"{local}@" not in text or len(local) <= 1
+
+
+def test_fake_phone_range() -> None:
+    assert ecrm.FAKE_PHONE_PREFIX == "1540"
+    assert ecrm.is_fake_phone("15400000000")
+    assert ecrm.is_fake_phone("+86 154 0999 9999")
+    assert not ecrm.is_fake_phone("15410000000")
+    assert not ecrm.is_fake_phone("13800138000")
+    assert not ecrm.is_fake_phone("not a phone")
+    assert not ecrm.is_fake_phone(None)
+
+
+# -- other fields -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("kwargs", "error", "field"),
+    [
+        ({"customer_id": ""}, InvalidValueError, None),
+        ({"customer_id": True}, InvalidTypeError, None),
+        ({"customer_id": 1.5}, InvalidTypeError, None),
+        ({"gender": "robot"}, InvalidValueError, "gender"),
+        ({"tz": "Mars/Olympus"}, InvalidValueError, "tz"),
+        ({"tz": 8}, InvalidTypeError, None),
+        ({"member_since": dt.datetime(2025, 1, 1)}, InvalidValueError, "member_since"),
+        ({"member_since": dt.date(2025, 1, 1)}, InvalidTypeError, None),
+        ({"tags": "vip"}, InvalidTypeError, None),
+        ({"tags": {""}}, InvalidValueError, "tags"),
+        ({"blocked": 1}, InvalidTypeError, None),
+        ({"marketing_opt_in": "yes"}, InvalidTypeError, None),
+        ({"birthday": "13-01"}, InvalidValueError, "birthday"),
+        ({"birthday": 19900101}, InvalidTypeError, None),
+        ({"name": 5}, InvalidTypeError, None),
+    ],
+)
+def test_each_bad_field_is_named(
+    kwargs: dict[str, object], error: type[Exception], field: str | None
+) -> None:
+    args: dict[str, object] = {"customer_id": 1, **kwargs}
+    with pytest.raises(error) as info:
+        Customer(**args)  # type: ignore[arg-type]
+    if field is not None:
+        assert isinstance(info.value, InvalidValueError)
+        assert info.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("text", "gender"),
+    [
+        ("女", Gender.FEMALE),
+        ("M", Gender.MALE),
+        ("", Gender.UNKNOWN),
+        ("female", Gender.FEMALE),
+        (None, Gender.UNKNOWN),
+    ],
+)
+def test_gender_aliases(text: str | None, gender: Gender) -> None:
+    assert Customer(1, gender=text).gender is gender
+
+
+def test_birthday_rules() -> None:
+    assert Birthday(2, 29).year is None
+    assert Birthday(2, 29, 2000) == Birthday.parse("2000-02-29")
+    assert Birthday.parse("--02-29") == Birthday.parse("02-29") == Birthday(2, 29)
+    for bad in [
+        (2, 29, 1900),
+        (2, 30, None),
+        (4, 31, None),
+        (13, 1, None),
+        (0, 1, None),
+        (1, 0, None),
+    ]:
+        with pytest.raises(InvalidValueError):
+            Birthday(*bad)
+    with pytest.raises(InvalidValueError):
+        Birthday.parse("1990/01/01")
+    assert str(Birthday(3, 5)) == "--03-05"
+    assert str(Birthday(3, 5, 1999)) == "1999-03-05"
+    assert Customer(1, birthday=dt.date(1990, 5, 17)).birthday == Birthday(5, 17, 1990)
+
+
+def test_feb_29_is_celebrated_on_feb_28_in_common_years_only() -> None:
+    b = Birthday(2, 29)
+    assert b.falls_on(dt.date(2025, 2, 28))
+    assert not b.falls_on(dt.date(2024, 2, 28))
+    assert b.falls_on(dt.date(2024, 2, 29))
+    assert not b.falls_on(dt.date(2025, 3, 1))
+    assert not Birthday(2, 28).falls_on(dt.date(2024, 2, 29))
+
+
+def test_age() -> None:
+    assert Birthday(5, 17, 1990).age_on(dt.date(2025, 5, 16)) == 34
+    assert Birthday(5, 17, 1990).age_on(dt.date(2025, 5, 17)) == 35
+    assert Birthday(2, 29, 2000).age_on(dt.date(2025, 2, 28)) == 24
+    assert Birthday(2, 29, 2000).age_on(dt.date(2025, 3, 1)) == 25
+    assert Birthday(5, 17).age_on(dt.date(2025, 5, 17)) is None
+
+
+def test_is_member_is_half_open() -> None:
+    joined = dt.datetime(2025, 3, 1, 10, tzinfo=SH)
+    c = Customer(1, member_since=joined)
+    assert not c.is_member(joined)
+    assert c.is_member(joined + dt.timedelta(microseconds=1))
+    assert not Customer(1).is_member(joined)
+
+
+# -- CustomerTable ------------------------------------------------------------------------
+def _sample_rows() -> list[Customer]:
+    return [
+        Customer(
+            "c3",
+            name="张伟",
+            gender="m",
+            birthday=Birthday(2, 29, 1992),
+            tags={"vip", "茶友"},
+            province="浙江省",
+            member_since=dt.datetime(2025, 1, 1, 9, tzinfo=SH),
+        ),
+        Customer(
+            "c1",
+            phone="13800138000",
+            email="a@example.com",
+            birthday="12-31",
+            occupation="医生",
+            tz="Asia/Tokyo",
+            blocked=True,
+        ),
+        Customer("c2", marketing_opt_in=False, tags={"vip"}),
+    ]
+
+
+def test_table_is_sorted_by_id_and_round_trips() -> None:
+    rows = _sample_rows()
+    table = CustomerTable.from_customers(rows)
+    assert list(table.customer_ids) == ["c1", "c2", "c3"]
+    assert len(table) == 3
+    assert list(table) == sorted(rows, key=lambda c: str(c.customer_id))
+    assert table.row("c3") == rows[0]
+    assert "c2" in table
+    assert "c9" not in table
+    with pytest.raises(UnknownCustomerError):
+        table.row("c9")
+    with pytest.raises(UnknownCustomerError):
+        table.row(3)
+
+
+def test_table_accessors_by_hand() -> None:
+    table = CustomerTable.from_customers(_sample_rows())
+    assert table.birth_months.tolist() == [12, 0, 2]
+    assert table.birth_days.tolist() == [31, 0, 29]
+    assert table.birth_years.tolist() == [0, 0, 1992]
+    assert table.ages_on(dt.date(2025, 3, 1)).tolist() == [-1, -1, 33]
+    assert table.ages_on(dt.date(2025, 2, 28)).tolist() == [-1, -1, 32]
+    assert table.has_tag("vip").tolist() == [False, True, True]
+    assert table.has_tag("nobody").tolist() == [False, False, False]
+    assert table.gender_codes.tolist() == [0, 0, Gender.MALE.code]
+    assert table.blocked.tolist() == [True, False, False]
+    assert table.marketing_opt_in.tolist() == [True, False, True]
+    assert table.zones.tolist() == ["Asia/Tokyo", "", ""]
+    assert table.occupations.tolist() == ["医生", "", ""]
+    assert table.birthday_on(dt.date(2025, 2, 28)).tolist() == [False, False, True]
+    assert table.birthday_on(dt.date(2024, 2, 28)).tolist() == [False, False, False]
+    assert table.member_since_us[0] == NAT
+    assert table.members(dt.datetime(2025, 1, 1, 9, tzinfo=SH)).tolist() == [False, False, False]
+    assert table.members(dt.datetime(2025, 1, 2, tzinfo=SH)).tolist() == [False, False, True]
+    assert table.index_of(["c2", "zz", "c1", "c3"]).tolist() == [1, -1, 0, 2]
+    assert table.index_of([1, 2]).tolist() == [-1, -1]
+
+
+def test_table_repr_has_no_contact_data() -> None:
+    table = CustomerTable.from_customers(_sample_rows())
+    assert "13800138000" not in repr(table)
+    assert repr(table) == "CustomerTable(3 customers, 1 members, tz='Asia/Shanghai')"
+
+
+def test_duplicate_ids_are_reported() -> None:
+    with pytest.raises(DataFormatError) as info:
+        CustomerTable.from_customers([Customer(1), Customer(2), Customer(1)])
+    assert [e.line for e in info.value.problems] == [2]  # type: ignore[attr-defined]
+    with pytest.raises(DataFormatError) as info:
+        CustomerTable.from_arrays(["a", "b", "a", "b"])
+    assert sorted(e.line for e in info.value.problems) == [2, 3]  # type: ignore[attr-defined]
+
+
+def test_from_arrays_reports_every_bad_cell_at_once() -> None:
+    with pytest.raises(DataFormatError) as info:
+        CustomerTable.from_arrays(
+            ["a", "b", "a"],
+            phones=["123", "13800138000", None],
+            emails=["x", "", None],
+            genders=["f", "x", "m"],
+            birthdays=["02-30", None, "1990-02-29"],
+            zones=["Mars/X", "", None],
+        )
+    found = {(e.field, e.line) for e in info.value.problems}  # type: ignore[attr-defined]
+    assert found == {
+        ("phones", 0),
+        ("emails", 0),
+        ("genders", 1),
+        ("birthdays", 0),
+        ("birthdays", 2),
+        ("zones", 0),
+        ("customer_ids", 2),
+    }
+    assert "13800138000" not in str(info.value)
+
+
+def test_from_arrays_vectorised_birthdays_and_member_since() -> None:
+    table = CustomerTable.from_arrays(
+        np.array([3, 1, 2]),
+        birth_years=[2000, 0, 0],
+        birth_months=[2, 0, 7],
+        birth_days=[29, 0, 1],
+        member_since=np.array(["2025-01-01T08:00", "NaT", "NaT"], dtype="datetime64[us]"),
+        genders=np.array([1, 2, 0]),
+        tags=[["vip"], [], None],
+    )
+    assert table.customer_ids.tolist() == [1, 2, 3]
+    assert table.row(3).birthday == Birthday(2, 29, 2000)
+    assert table.row(3).member_since == dt.datetime(2025, 1, 1, 8, tzinfo=SH)
+    assert table.row(3).gender is Gender.FEMALE
+    assert table.row(3).tags == {"vip"}
+    assert table.row(2).birthday == Birthday(7, 1)
+    with pytest.raises(DataFormatError) as info:
+        CustomerTable.from_arrays(
+            [1, 2, 3, 4],
+            birth_years=[1999, 0, 0, 1900],
+            birth_months=[2, 13, 0, 2],
+            birth_days=[29, 1, 5, 29],
+        )
+    assert {(e.field, e.line) for e in info.value.problems} == {  # type: ignore[attr-defined]
+        ("birth_years", 0),
+        ("birth_months", 1),
+        ("birth_months", 2),
+        ("birth_years", 3),
+    }
+
+
+def test_from_arrays_length_mismatch() -> None:
+    with pytest.raises(InvalidValueError, match="same length"):
+        CustomerTable.from_arrays([1, 2], phones=["13800138000"])
+
+
+def test_empty_table() -> None:
+    table = CustomerTable.from_customers([])
+    assert len(table) == 0
+    assert table.index_of([1]).tolist() == [-1]
+    assert CustomerTable.from_arrays([]).customer_ids.size == 0
+
+
+def test_select() -> None:
+    table = CustomerTable.from_customers(_sample_rows())
+    sub = table.select(np.array([True, False, True]))
+    assert list(sub.customer_ids) == ["c1", "c3"]
+    assert sub.row("c3") == table.row("c3")
+    with pytest.raises(InvalidValueError):
+        table.select(np.array([True]))
+
+
+@given(customer_tables(max_size=12))
+def test_vectorised_accessors_match_plain_python(table: CustomerTable) -> None:
+    day = dt.date(2025, 2, 28)
+    rows = list(table)
+    ages = [
+        (-1 if c.birthday is None or c.birthday.year is None else c.birthday.age_on(day))
+        for c in rows
+    ]
+    assert table.ages_on(day).tolist() == ages
+    assert table.birthday_on(day).tolist() == [
+        c.birthday is not None and c.birthday.falls_on(day) for c in rows
+    ]
+    assert table.birth_months.tolist() == [c.birthday.month if c.birthday else 0 for c in rows]
+    assert table.gender_codes.tolist() == [list(Gender).index(c.gender) for c in rows]
+    for tag in ("vip", "茶友", "absent"):
+        assert table.has_tag(tag).tolist() == [tag in c.tags for c in rows]
+    as_of = dt.datetime(2024, 1, 1, tzinfo=SH)
+    assert table.members(as_of).tolist() == [c.is_member(as_of) for c in rows]
+    ids = list(table.customer_ids)
+    assert ids == sorted(ids)
+    assert table.index_of(ids).tolist() == list(range(len(ids)))
+
+
+@given(st.lists(customers(), max_size=10, unique_by=lambda c: c.customer_id))
+def test_from_customers_round_trips_and_ignores_input_order(rows: list[Customer]) -> None:
+    table = CustomerTable.from_customers(rows)
+    # The table answers member_since in the store zone: compare instants in that zone (a
+    # DST-gap time in another zone never compares equal across zones, PEP 495).
+    expected = [
+        attrs.evolve(c, member_since=c.member_since and c.member_since.astimezone(SH))
+        for c in sorted(rows, key=lambda c: str(c.customer_id))
+    ]
+    assert list(table) == expected
+    again = CustomerTable.from_customers(list(reversed(rows)))
+    assert list(again) == list(table)
+
+
+@given(birthdays())
+def test_birthday_text_round_trip(b: Birthday) -> None:
+    assert Birthday.parse(str(b)) == b
+
+
+def test_from_type_draws_registered_strategies() -> None:
+    @settings(max_examples=5)
+    @given(st.from_type(Customer), st.from_type(CustomerTable))
+    def check(c: Customer, t: CustomerTable) -> None:
+        assert isinstance(c, Customer)
+        assert isinstance(t, CustomerTable)
+
+    check()
+
+
+# -- CSV ----------------------------------------------------------------------------------
+def test_from_csv(tmp_path: Path) -> None:
+    path = tmp_path / "customers.csv"
+    path.write_text(
+        "customer_id,name,phone,email,gender,birthday,occupation,province,tags,member_since,blocked,extra\n"
+        "c1,王芳,138 0013 8000,a@example.com,女,1990-05-17,教师,浙江省,vip;茶友,"
+        "2025-01-01 10:00,否,x\n"
+        "\n"
+        "c2,,,,,--02-29,,,,,,\n",
+        encoding="utf-8",
+    )
+    table = CustomerTable.from_csv(path)
+    assert table.row("c1") == Customer(
+        "c1",
+        name="王芳",
+        phone="13800138000",
+        email="a@example.com",
+        gender=Gender.FEMALE,
+        birthday=Birthday(5, 17, 1990),
+        occupation="教师",
+        province="浙江省",
+        tags={"vip", "茶友"},
+        member_since=dt.datetime(2025, 1, 1, 10, tzinfo=SH),
+    )
+    assert table.row("c2") == Customer("c2", birthday=Birthday(2, 29))
+
+
+def test_from_csv_reports_every_bad_cell_with_line_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "customer_id,phone,email,gender,birthday,tz,member_since,blocked\n"
+        "c1,13800138000,,,,,,\n"
+        "c2,12345,nope,robot,02-30,Mars/X,yesterday,maybe\n"
+        ",,,,,,,\n"
+        "c1,,,,,,,\n"
+        ",13800138001,,,,,,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataFormatError) as info:
+        CustomerTable.from_csv(path)
+    problems = info.value.problems
+    got = {(e.line, e.column) for e in problems}  # type: ignore[attr-defined]
+    assert got == {
+        (3, "phone"),
+        (3, "email"),
+        (3, "gender"),
+        (3, "birthday"),
+        (3, "tz"),
+        (3, "member_since"),
+        (3, "blocked"),
+        (5, "customer_id"),
+        (6, "customer_id"),
+    }
+    text = str(info.value)
+    assert str(path) in text
+    assert "13800138001" not in text
+    assert "12345" not in text  # masked: phone cells never appear in full
+
+
+def test_from_csv_column_mapping_and_missing_id_column(tmp_path: Path) -> None:
+    path = tmp_path / "mapped.csv"
+    path.write_text("买家,手机\nc1,13800138000\n", encoding="utf-8")
+    table = CustomerTable.from_csv(path, columns={"customer_id": "买家", "phone": "手机"})
+    assert table.row("c1").phone == "13800138000"
+    with pytest.raises(DataFormatError) as info:
+        CustomerTable.from_csv(path)
+    assert [(e.line, e.column) for e in info.value.problems] == [(1, "customer_id")]  # type: ignore[attr-defined]
+    with pytest.raises(InvalidValueError):
+        CustomerTable.from_csv(path, columns={"nickname": "买家"})
+
+
+def test_from_pandas() -> None:
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(
+        {
+            "customer_id": [2, 1],
+            "phone": ["13800138000", None],
+            "gender": ["m", None],
+            "member_since": pd.to_datetime(["2025-01-01 10:00", None]).tz_localize("Asia/Shanghai"),
+        }
+    )
+    table = CustomerTable.from_pandas(frame)
+    assert table.customer_ids.tolist() == [1, 2]
+    assert table.row(2) == Customer(
+        2,
+        phone="13800138000",
+        gender=Gender.MALE,
+        member_since=dt.datetime(2025, 1, 1, 10, tzinfo=SH),
+    )
+    assert table.row(1) == Customer(1)
