@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, runtime_checkable
 
 import attrs
 import numpy as np
@@ -30,7 +30,7 @@ from ecrm._errors import (
 from ecrm._money import DEFAULT_CURRENCY, Money, check_fen
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
-from ecrm._time import datetime_to_us, require_aware
+from ecrm._time import NAT_US, datetime_to_us, require_aware
 
 if TYPE_CHECKING:
     from ecrm.tiers._membership import DowngradePolicy, Membership
@@ -41,6 +41,7 @@ __all__ = [
     "TAOBAO_STORE_VIP",
     "Condition",
     "LadderError",
+    "MemberTable",
     "OptedIn",
     "Tier",
     "TierDecision",
@@ -58,10 +59,28 @@ MIN_DISCOUNT_PERMILLE: Final = 700
 #: 1000‰ = no discount.
 MAX_DISCOUNT_PERMILLE: Final = 1000
 
+
+
+@runtime_checkable
+class MemberTable(Protocol):
+    """Anything with ``customer_ids`` and ``member_since_us`` columns (a CustomerTable).
+
+    ``member_since_us`` holds int64 epoch microseconds of joining, ``NAT_US`` for
+    non-members.
+    """
+
+    @property
+    def customer_ids(self) -> npt.NDArray[Any]: ...
+
+    @property
+    def member_since_us(self) -> IntArray: ...
+
+
 #: Who has opted in (joined) for :meth:`TierLadder.evaluate_log`: ``True``/``False`` for
 #: everyone, a bool array aligned with ``orders.customer_ids``, a collection of customer ids,
-#: or a mapping of customer id to :class:`~ecrm.tiers.Membership` (member at ``as_of``).
-OptedIn = bool | BoolArray | Collection[Any] | Mapping[Any, "Membership"]
+#: a mapping of customer id to :class:`~ecrm.tiers.Membership` (member at ``as_of``), or a
+#: customer table with ``member_since_us`` (joined at or before ``as_of``).
+OptedIn = bool | BoolArray | Collection[Any] | Mapping[Any, "Membership"] | MemberTable
 
 
 class Condition(enum.Enum):
@@ -579,8 +598,9 @@ class TierLadder:
             as_of: aware evaluation instant; orders at or after it are ignored.
             opted_in: who has joined: ``True``/``False`` for everyone, a bool array of shape
                 ``(orders.n_customers,)`` aligned with ``orders.customer_ids``, a collection
-                of customer ids, or a mapping of id to :class:`~ecrm.tiers.Membership`
-                (those that are members at ``as_of``).
+                of customer ids, a mapping of id to :class:`~ecrm.tiers.Membership`
+                (those that are members at ``as_of``), or a customer table with
+                ``member_since_us`` (a ``CustomerTable``: joined at or before ``as_of``).
             statuses: which statuses count as valid (default PAID, SHIPPED, COMPLETED).
             policy: downgrade policy; default never (cumulative over all history).
 
@@ -704,6 +724,11 @@ def resolve_opted_in(orders: OrderLog, opted_in: OptedIn, as_of: dt.datetime) ->
                 opted_in.shape,
             )
         return opted_in
+    if isinstance(opted_in, MemberTable):
+        since = np.asarray(opted_in.member_since_us, dtype=np.int64)
+        joined = (since != NAT_US) & (since <= datetime_to_us(as_of))
+        table_ids = np.asarray(opted_in.customer_ids)
+        return _isin_ids(orders.customer_ids, table_ids[joined].tolist())
     if isinstance(opted_in, Mapping):
         ids = [cid for cid, m in opted_in.items() if m.is_member_at(as_of)]
     elif isinstance(opted_in, (str, bytes)) or not isinstance(opted_in, Iterable):
