@@ -106,7 +106,8 @@ def test_window_compares_instants_across_zones() -> None:
     # 08:00 in Shanghai is 00:00 UTC: until 00:00:01 UTC is one second later, not earlier.
     start = dt.datetime(2026, 1, 1, 8, tzinfo=SH)
     until = dt.datetime(2026, 1, 1, 0, 0, 1, tzinfo=dt.UTC)
-    assert Coupon("C", face_value=Money(1), valid_from=start, valid_until=until).valid_until == until
+    one_second = Coupon("C", face_value=Money(1), valid_from=start, valid_until=until)
+    assert one_second.valid_until == until
     with pytest.raises(InvalidValueError):
         Coupon("C", face_value=Money(1), valid_from=start,
                valid_until=dt.datetime(2026, 1, 1, 7, 59, tzinfo=SH))

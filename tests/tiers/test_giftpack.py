@@ -81,7 +81,11 @@ def test_three_violations_are_raised_together_with_their_paths() -> None:
     with pytest.raises(GiftPackError) as info:
         GiftPack(items)
     error = info.value
-    assert [p.field for p in error.problems] == ["coupons", "coupons[1].face_value", "coupons[2].scope"]
+    assert [p.field for p in error.problems] == [
+        "coupons",
+        "coupons[1].face_value",
+        "coupons[2].scope",
+    ]
     assert isinstance(error, EcrmErrorGroup)
     assert isinstance(error, ExceptionGroup)
     assert isinstance(error, ValueError)
@@ -195,12 +199,14 @@ def test_window_is_elapsed_time_in_any_zone() -> None:
 
 def test_custom_claim_window() -> None:
     pack = GiftPack([coupon("A")], rules=GiftPackRules(claim_window=dt.timedelta(hours=48)))
-    assert isinstance(claim_gift_pack(pack, member=JOINED, at=JOINED + dt.timedelta(hours=30)), Claimed)
+    at = JOINED + dt.timedelta(hours=30)
+    assert isinstance(claim_gift_pack(pack, member=JOINED, at=at), Claimed)
 
 
 def test_claim_with_a_membership_record() -> None:
     member = Membership("c1").join(JOINED, spend=Money(20_000), orders=3)
-    assert isinstance(claim_gift_pack(PACK, member=member, at=JOINED + dt.timedelta(hours=1)), Claimed)
+    at = JOINED + dt.timedelta(hours=1)
+    assert isinstance(claim_gift_pack(PACK, member=member, at=at), Claimed)
     left = member.leave(JOINED + dt.timedelta(hours=2))
     result = claim_gift_pack(PACK, member=left, at=JOINED + dt.timedelta(hours=3))
     assert isinstance(result, Refused)

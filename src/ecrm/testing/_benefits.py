@@ -197,6 +197,7 @@ def _ledger_scripts(
     at = draw(aware_datetimes(min_value=dt.datetime(2024, 1, 1), max_value=dt.datetime(2025, 1, 1)))
     n = draw(st.integers(min_value=min_size, max_value=max_size))
     ops: list[LedgerOperation] = []
+    earned: list[str] = []
     for i in range(n):
         at = at + dt.timedelta(
             minutes=draw(st.sampled_from([0, 1, 90, 60 * 24 * 3, 60 * 24 * 20, 60 * 24 * 45]))
@@ -213,6 +214,7 @@ def _ledger_scripts(
         if kind == "earn_for_order":
             args = {"customer_id": customer, "order_id": f"{customer}-o{order}",
                     "net_spend": _order_net(order)}
+            earned.append(f"{customer}-o{order}")
         elif kind == "earn_for_task":
             args = {"customer_id": customer, "task": draw(st.sampled_from(["share", "review"])),
                     "occurrence": f"t{draw(st.integers(0, 5))}"}
@@ -221,7 +223,9 @@ def _ledger_scripts(
                     "benefit_id": draw(st.sampled_from([b.benefit_id for b in _LEDGER_CATALOG])),
                     "redemption_id": f"r{i}"}
         elif kind == "reverse_for_refund":
-            args = {"order_id": f"{customer}-o{order}"}
+            # Mostly refund an order posted before; sometimes one that earned nothing.
+            known = earned and draw(st.integers(min_value=0, max_value=4)) > 0
+            args = {"order_id": draw(st.sampled_from(earned)) if known else f"{customer}-o{order}"}
             if draw(st.booleans()):
                 args["refund_id"] = f"rf{i}"
                 args["points"] = draw(st.integers(min_value=0, max_value=300))
