@@ -213,3 +213,22 @@ def test_levels_never_fall_as_time_passes_under_never(
     late_level = dict(zip(late.customer_ids.tolist(), late.level.tolist(), strict=True))
     for cid, level in zip(early.customer_ids.tolist(), early.level.tolist(), strict=True):
         assert late_level[cid] >= level
+
+
+def test_opted_in_from_a_customer_table() -> None:
+    import attrs as _attrs
+
+    from ecrm._time import NAT_US, datetime_to_us
+
+    @_attrs.frozen
+    class Table:
+        customer_ids: np.ndarray[Any, Any]
+        member_since_us: np.ndarray[Any, Any]
+
+    since = [datetime_to_us(at(2024, 3, 2)), NAT_US, datetime_to_us(at(2025, 1, 1)),
+             datetime_to_us(at(2024, 6, 1))]
+    table = Table(np.asarray(["a", "b", "d", "e"]), np.asarray(since, dtype=np.int64))
+    r = VIP.evaluate_log(small_log(), as_of=AS_OF, opted_in=table)
+    # a joined before as_of; b never; d joins after as_of (and is not a customer yet); e joined
+    assert r.opted_in.tolist() == [True, False, False, True]
+    assert r.level.tolist() == [1, 0, 0, 1]
