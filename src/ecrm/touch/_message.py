@@ -1,0 +1,320 @@
+"""Messages, recipients and the masking of personal contact data.
+
+A :class:`Message` is a fully rendered, addressed, classified candidate send. Flows create
+them; the :class:`~ecrm.touch.SendPolicy` decides whether, and when, they go out; the
+outbox stores them durably under their idempotency ``key``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from collections.abc import Mapping
+from typing import Any, Final
+
+import attrs
+
+from ecrm._errors import InvalidTypeError, InvalidValueError
+from ecrm._time import as_zone, require_aware
+
+__all__ = [
+    "ChannelKind",
+    "Message",
+    "MessageClass",
+    "Recipient",
+    "mask_email",
+    "mask_phone",
+    "normalize_phone",
+]
+
+
+class MessageClass(enum.Enum):
+    """What a message is for; the send policy has one rule set per class.
+
+    ``TRANSACTIONAL`` (payment reminder, logistics) and ``CARE`` (tutorials, follow-ups,
+    greetings) are not marketing; ``MARKETING`` (broadcasts, coupons pushes) is.
+    """
+
+    TRANSACTIONAL = "transactional"
+    CARE = "care"
+    MARKETING = "marketing"
+
+
+class ChannelKind(enum.Enum):
+    """The kind of channel a message goes out on."""
+
+    SMS = "sms"
+    EMAIL = "email"
+    IN_APP = "in_app"
+    COUPON = "coupon"
+    POSTER = "poster"
+
+
+_PHONE_SEPARATORS: Final = re.compile(r"[\s\-()]")
+_PHONE_DIGITS: Final = re.compile(r"\+?[0-9]{5,20}")
+
+
+def normalize_phone(value: str, field: str = "phone") -> str:
+    """Return ``value`` without spaces, dashes, brackets and a leading ``+86`` / ``0086``.
+
+    >>> normalize_phone("+86 138-0000-0000")
+    '13800000000'
+
+    Raises:
+        InvalidTypeError: ``value`` is not a string.
+        InvalidValueError: what is left is not 5 to 20 digits (an optional leading ``+``).
+    """
+    if not isinstance(value, str):
+        raise InvalidTypeError(f"{field} must be a string, got {type(value).__name__}")
+    compact = _PHONE_SEPARATORS.sub("", value)
+    for prefix in ("+86", "0086"):
+        if compact.startswith(prefix) and len(compact) - len(prefix) == 11:
+            compact = compact[len(prefix) :]
+    if not _PHONE_DIGITS.fullmatch(compact):
+        raise InvalidValueError(field, "must be 5 to 20 digits with an optional leading +",
+                                mask_phone(value))
+    return compact
+
+
+def mask_phone(value: str) -> str:
+    """Mask the middle of a phone number for logs: ``13800000000`` → ``138****0000``.
+
+    Numbers of 7 or fewer characters keep only their last two characters.
+
+    >>> mask_phone("13800000000")
+    '138****0000'
+    """
+    if len(value) <= 7:
+        return "*" * max(len(value) - 2, 0) + value[-2:]
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+def mask_email(value: str) -> str:
+    """Mask the local part of an e-mail address: ``alice@example.com`` → ``a***@example.com``.
+
+    >>> mask_email("alice@example.com")
+    'a***@example.com'
+    """
+    local, at, domain = value.partition("@")
+    if not at:
+        return mask_phone(value)
+    return (local[:1] + "***" if local else "***") + "@" + domain
+
+
+def _check_customer_id(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise InvalidTypeError(
+            f"customer_id must be a str or int, got {type(value).__name__} {value!r}"
+        )
+    if isinstance(value, str) and not value:
+        raise InvalidValueError("customer_id", "must not be empty", value)
+
+
+def _phone(value: object) -> str | None:
+    return None if value is None else normalize_phone(value)  # type: ignore[arg-type]
+
+
+def _check_email(instance: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise InvalidTypeError(f"email must be a string, got {type(value).__name__}")
+    local, at, domain = value.partition("@")
+    if not (local and at and "." in domain and not any(c.isspace() for c in value)):
+        raise InvalidValueError("email", "must look like name@example.com", mask_email(value))
+
+
+def _check_tz(instance: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is not None:
+        if not isinstance(value, str):
+            raise InvalidTypeError(f"tz must be an IANA zone name, got {type(value).__name__}")
+        as_zone(value, "tz")
+
+
+@attrs.frozen(repr=False)
+class Recipient:
+    """Who a message goes to: the customer and their contact points.
+
+    Phone and e-mail are masked in ``repr`` (and therefore in logs).
+
+    >>> Recipient("c1", phone="138 0000 0000", tz="Asia/Shanghai")
+    Recipient(customer_id='c1', phone='138****0000', email=None, tz='Asia/Shanghai')
+
+    Attributes:
+        customer_id: the shop's customer id (str or int).
+        phone: mainland mobile or other number, normalised by :func:`normalize_phone`.
+        email: e-mail address.
+        tz: the recipient's IANA time zone, or ``None`` when unknown (the policy then
+            falls back to the store zone).
+    """
+
+    customer_id: str | int = attrs.field(validator=_check_customer_id)
+    phone: str | None = attrs.field(default=None, converter=_phone)
+    email: str | None = attrs.field(default=None, validator=_check_email)
+    tz: str | None = attrs.field(default=None, validator=_check_tz)
+
+    def __repr__(self) -> str:
+        phone = None if self.phone is None else mask_phone(self.phone)
+        email = None if self.email is None else mask_email(self.email)
+        return (
+            f"Recipient(customer_id={self.customer_id!r}, phone={phone!r}, "
+            f"email={email!r}, tz={self.tz!r})"
+        )
+
+
+def _aware(field: str) -> Any:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is not None:
+            require_aware(value, field)
+
+    return check
+
+
+def _nonempty(field: str) -> Any:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, str):
+            raise InvalidTypeError(f"{field} must be a string, got {type(value).__name__}")
+        if not value.strip():
+            raise InvalidValueError(field, "must not be empty", value)
+
+    return check
+
+
+def _metadata(value: Mapping[str, str] | tuple[tuple[str, str], ...] | None) -> tuple[
+    tuple[str, str], ...
+]:
+    if value is None:
+        return ()
+    items = value.items() if isinstance(value, Mapping) else value
+    out = []
+    for k, v in items:
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise InvalidTypeError(f"metadata keys and values must be strings, got {k!r}: {v!r}")
+        out.append((k, v))
+    return tuple(sorted(out))
+
+
+@attrs.frozen(repr=False)
+class Message:
+    """One rendered, addressed, classified message: a candidate send.
+
+    Attributes:
+        key: the idempotency key, a natural key such as ``"care:shipped:order-123"``;
+            the outbox stores one message per key and adapters that honour idempotency
+            get it as the provider's idempotency key.
+        message_type: what kind of message (``"payment_reminder"``, ``"shipped"``).
+        message_class: transactional, care or marketing (selects the policy rules).
+        channel: the channel kind it goes out on.
+        recipient: who gets it.
+        body: the rendered text (for SMS: the composed text, signature included).
+        created_at: when the flow created it (aware).
+        subject: the e-mail subject, if any.
+        dedupe_key: with ``message_type`` identifies "the same message" for the policy's
+            dedupe rule (``"order-123"`` → one payment reminder per order); ``None``
+            disables dedupe for this message.
+        not_before: the earliest moment it may go out (aware), or ``None``.
+        metadata: extra string pairs for adapters (``{"coupon": "NEW10"}``), stored sorted.
+    """
+
+    key: str = attrs.field(validator=_nonempty("key"))
+    message_type: str = attrs.field(validator=_nonempty("message_type"))
+    message_class: MessageClass = attrs.field(validator=attrs.validators.instance_of(MessageClass))
+    channel: ChannelKind = attrs.field(validator=attrs.validators.instance_of(ChannelKind))
+    recipient: Recipient = attrs.field(validator=attrs.validators.instance_of(Recipient))
+    body: str = attrs.field(validator=attrs.validators.instance_of(str))
+    created_at: dt.datetime = attrs.field(validator=_aware("created_at"))
+    subject: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(str))
+    )
+    dedupe_key: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(str))
+    )
+    not_before: dt.datetime | None = attrs.field(default=None, validator=_aware("not_before"))
+    metadata: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_metadata)
+
+    @property
+    def address(self) -> str:
+        """The channel address: the phone for SMS, the e-mail for EMAIL, else the customer id.
+
+        Opt-outs are recorded against this address. ``""`` when the recipient has no
+        address for the channel.
+        """
+        if self.channel is ChannelKind.SMS:
+            return self.recipient.phone or ""
+        if self.channel is ChannelKind.EMAIL:
+            return self.recipient.email or ""
+        return str(self.recipient.customer_id)
+
+    @property
+    def masked_address(self) -> str:
+        """:attr:`address` masked for logs."""
+        if self.channel is ChannelKind.EMAIL:
+            return mask_email(self.address)
+        if self.channel is ChannelKind.SMS:
+            return mask_phone(self.address)
+        return self.address
+
+    def meta(self, name: str, default: str | None = None) -> str | None:
+        """The metadata value ``name`` (``default`` when absent)."""
+        for k, v in self.metadata:
+            if k == name:
+                return v
+        return default
+
+    def __repr__(self) -> str:
+        return (
+            f"Message(key={self.key!r}, message_type={self.message_type!r}, "
+            f"message_class={self.message_class.name}, channel={self.channel.name}, "
+            f"recipient={self.recipient!r}, body={self.body!r})"
+        )
+
+    # -- serialisation (the outbox stores messages as JSON) -----------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (datetimes as ISO 8601 strings with offsets)."""
+        r = self.recipient
+        return {
+            "key": self.key,
+            "message_type": self.message_type,
+            "message_class": self.message_class.value,
+            "channel": self.channel.value,
+            "recipient": {
+                "customer_id": r.customer_id,
+                "phone": r.phone,
+                "email": r.email,
+                "tz": r.tz,
+            },
+            "body": self.body,
+            "created_at": self.created_at.isoformat(),
+            "subject": self.subject,
+            "dedupe_key": self.dedupe_key,
+            "not_before": None if self.not_before is None else self.not_before.isoformat(),
+            "metadata": dict(self.metadata),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Message:
+        """Rebuild a message from :meth:`to_dict` output.
+
+        Raises:
+            InvalidValueError: a field is missing or invalid.
+        """
+        try:
+            r = data["recipient"]
+            nb = data.get("not_before")
+            return cls(
+                key=data["key"],
+                message_type=data["message_type"],
+                message_class=MessageClass(data["message_class"]),
+                channel=ChannelKind(data["channel"]),
+                recipient=Recipient(r["customer_id"], r.get("phone"), r.get("email"), r.get("tz")),
+                body=data["body"],
+                created_at=dt.datetime.fromisoformat(data["created_at"]),
+                subject=data.get("subject"),
+                dedupe_key=data.get("dedupe_key"),
+                not_before=None if nb is None else dt.datetime.fromisoformat(nb),
+                metadata=data.get("metadata") or {},
+            )
+        except (KeyError, TypeError) as exc:
+            raise InvalidValueError("message", f"is not a valid message dict ({exc})",
+                                    show_value=False) from exc

@@ -1,0 +1,644 @@
+"""The send policy: a pure, explainable decision per candidate message.
+
+``SendPolicy.decide(message, now=..., context=...)`` returns :class:`Send`,
+:class:`Defer` (with the next allowed moment) or :class:`Skip` (with the reason), each
+carrying a ``trace`` of the rule checks made. Everything the decision depends on (send
+history, opt-outs, block list, membership) comes in through :class:`PolicyContext`; the
+policy itself does no I/O and never reads the clock.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import enum
+import re
+from collections.abc import Container, Iterable, Sequence
+from typing import Any, Final, Protocol, TypeAlias, runtime_checkable
+
+import attrs
+
+from ecrm._errors import InvalidTypeError, InvalidValueError
+from ecrm._time import DEFAULT_TZ, as_zone, datetime_to_us, require_aware
+from ecrm.touch._message import ChannelKind, Message, MessageClass
+from ecrm.touch._optout import OptOutLookup
+
+__all__ = [
+    "ClassRules",
+    "Decision",
+    "Defer",
+    "FrequencyCap",
+    "LocalTimeRange",
+    "OnBlocked",
+    "PolicyContext",
+    "RuleCheck",
+    "Send",
+    "SendHistory",
+    "SendLog",
+    "SendPolicy",
+    "Skip",
+]
+
+_MINUTES_PER_DAY: Final = 1440
+_MINUTE: Final = dt.timedelta(minutes=1)
+_UTC: Final = dt.UTC
+
+
+class OnBlocked(enum.Enum):
+    """What to do with a message that may not go out now: wait for the next allowed
+    moment, or drop it."""
+
+    DEFER = "defer"
+    SKIP = "skip"
+
+
+# -- local time ranges ------------------------------------------------------------------
+_HHMM: Final = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–~]\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def _check_time(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, dt.time):
+        raise InvalidTypeError(f"{attribute.name} must be a datetime.time, got {value!r}")
+    if value.tzinfo is not None or value.second or value.microsecond:
+        raise InvalidValueError(attribute.name, "must be a naive whole-minute local time", value)
+
+
+@attrs.frozen
+class LocalTimeRange:
+    """A half-open range of local wall-clock time ``[start, end)``, minute precision.
+
+    ``end <= start`` wraps past midnight (``22:00–06:00``); ``end == 00:00`` means
+    "until midnight".
+
+    >>> r = LocalTimeRange.parse("12:00-13:30")
+    >>> r.contains(dt.time(12, 0)), r.contains(dt.time(13, 30))
+    (True, False)
+    """
+
+    start: dt.time = attrs.field(validator=_check_time)
+    end: dt.time = attrs.field(validator=_check_time)
+
+    def __attrs_post_init__(self) -> None:
+        if self.start == self.end:
+            raise InvalidValueError("end", f"must differ from start {self.start:%H:%M}",
+                                    self.end)
+
+    @classmethod
+    def parse(cls, text: str) -> LocalTimeRange:
+        """Build from ``"HH:MM-HH:MM"``.
+
+        Raises:
+            InvalidValueError: not in that form or not a valid time.
+        """
+        m = _HHMM.match(text) if isinstance(text, str) else None
+        if m is None:
+            raise InvalidValueError("time range", "must look like '12:00-13:30'", text)
+        h1, m1, h2, m2 = (int(g) for g in m.groups())
+        try:
+            return cls(dt.time(h1 % 24 if h1 == 24 else h1, m1), dt.time(h2 % 24, m2))
+        except ValueError as exc:
+            raise InvalidValueError("time range", f"has an invalid time ({exc})", text) from None
+
+    @property
+    def start_minute(self) -> int:
+        return self.start.hour * 60 + self.start.minute
+
+    @property
+    def end_minute(self) -> int:
+        return self.end.hour * 60 + self.end.minute
+
+    def minute_flags(self) -> list[bool]:
+        """1440 flags, ``True`` for each minute of the day inside the range."""
+        s, e = self.start_minute, self.end_minute
+        if s < e:
+            return [s <= m < e for m in range(_MINUTES_PER_DAY)]
+        return [m >= s or m < e for m in range(_MINUTES_PER_DAY)]
+
+    def contains(self, t: dt.time) -> bool:
+        """Whether the local time ``t`` is inside (by its minute)."""
+        m = t.hour * 60 + t.minute
+        s, e = self.start_minute, self.end_minute
+        return s <= m < e if s < e else (m >= s or m < e)
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}–{self.end:%H:%M}"
+
+
+def _time_range(value: LocalTimeRange | str | None) -> LocalTimeRange | None:
+    if value is None or isinstance(value, LocalTimeRange):
+        return value
+    return LocalTimeRange.parse(value)
+
+
+def _time_ranges(values: Iterable[LocalTimeRange | str]) -> tuple[LocalTimeRange, ...]:
+    if isinstance(values, str):
+        values = [values]
+    return tuple(v if isinstance(v, LocalTimeRange) else LocalTimeRange.parse(v) for v in values)
+
+
+@attrs.frozen
+class FrequencyCap:
+    """At most ``max_count`` messages of a class per customer per channel in any rolling
+    ``window`` (a send at ``t`` counts for moments in ``[t, t + window)``)."""
+
+    max_count: int = attrs.field(validator=[attrs.validators.instance_of(int),
+                                            attrs.validators.ge(1)])
+    window: dt.timedelta = attrs.field(validator=attrs.validators.instance_of(dt.timedelta))
+
+    @window.validator
+    def _positive(self, attribute: attrs.Attribute[dt.timedelta], value: dt.timedelta) -> None:
+        if value <= dt.timedelta(0):
+            raise InvalidValueError("window", "must be a positive duration", value)
+
+    def __str__(self) -> str:
+        return f"{self.max_count} per {self.window}"
+
+
+def _caps(values: Iterable[FrequencyCap]) -> tuple[FrequencyCap, ...]:
+    caps = tuple(values)
+    for i, c in enumerate(caps):
+        if not isinstance(c, FrequencyCap):
+            raise InvalidTypeError(f"caps[{i}] must be a FrequencyCap, got {c!r}")
+    return caps
+
+
+def _opt_timedelta(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dt.timedelta):
+        raise InvalidTypeError(f"{attribute.name} must be a timedelta or None, got {value!r}")
+    if value < dt.timedelta(0):
+        raise InvalidValueError(attribute.name, "must not be negative", value)
+
+
+@attrs.frozen
+class ClassRules:
+    """The rules for one message class.
+
+    Attributes:
+        respect_opt_out: skip addresses opted out of marketing on the message's channel
+            (always on for marketing in the defaults; care may honour it too).
+        respect_block_list: skip customers on the shop's block list (恶意客户).
+        requires_consent: skip customers without a recorded consent.
+        members_only: skip non-members (marketing to members only).
+        allowed: the local window when sending is allowed (``"08:00-21:00"``), or ``None``
+            for any time.
+        blocked: local ranges the shop blocks (rest ``"12:00-13:30"``, commute).
+        caps: frequency caps, counted per customer, channel and class.
+        dedupe: skip a message whose ``(message_type, dedupe_key)`` was already sent.
+        on_blocked: defer to the next allowed minute, or skip, when time rules or caps
+            forbid sending now.
+        max_lateness: skip instead of sending/deferring when the send would happen more
+            than this after the message's ``not_before`` (or ``created_at``); ``None``:
+            never stale.
+    """
+
+    respect_opt_out: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
+    respect_block_list: bool = attrs.field(default=True,
+                                           validator=attrs.validators.instance_of(bool))
+    requires_consent: bool = attrs.field(default=False,
+                                         validator=attrs.validators.instance_of(bool))
+    members_only: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    allowed: LocalTimeRange | None = attrs.field(default=None, converter=_time_range)
+    blocked: tuple[LocalTimeRange, ...] = attrs.field(default=(), converter=_time_ranges)
+    caps: tuple[FrequencyCap, ...] = attrs.field(default=(), converter=_caps)
+    dedupe: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
+    on_blocked: OnBlocked = attrs.field(default=OnBlocked.DEFER,
+                                        validator=attrs.validators.instance_of(OnBlocked))
+    max_lateness: dt.timedelta | None = attrs.field(default=None, validator=_opt_timedelta)
+    # derived: which minutes of the local day are allowed, and how far to the next one
+    _flags: bytes = attrs.field(init=False, repr=False, eq=False)
+    _skip: tuple[int, ...] = attrs.field(init=False, repr=False, eq=False)
+
+    @_flags.default
+    def _compute_flags(self) -> bytes:
+        flags = self.allowed.minute_flags() if self.allowed else [True] * _MINUTES_PER_DAY
+        for r in self.blocked:
+            flags = [a and not b for a, b in zip(flags, r.minute_flags(), strict=True)]
+        if not any(flags):
+            raise InvalidValueError(
+                "blocked", f"leave no allowed minute in the day (allowed {self.allowed})",
+                tuple(str(r) for r in self.blocked),
+            )
+        return bytes(flags)
+
+    @_skip.default
+    def _compute_skip(self) -> tuple[int, ...]:
+        # minutes from each minute of the day to the next allowed one (0 when allowed)
+        out = [0] * _MINUTES_PER_DAY
+        nxt = None
+        for m in range(2 * _MINUTES_PER_DAY - 1, -1, -1):
+            if self._flags[m % _MINUTES_PER_DAY]:
+                nxt = m
+            if m < _MINUTES_PER_DAY:
+                assert nxt is not None
+                out[m] = nxt - m
+        return tuple(out)
+
+    @property
+    def has_time_rules(self) -> bool:
+        """Whether some minute of the day is not allowed."""
+        return self.allowed is not None or bool(self.blocked)
+
+    def allows_minute(self, minute_of_day: int) -> bool:
+        """Whether local minute ``minute_of_day`` (0–1439) is allowed."""
+        return bool(self._flags[minute_of_day])
+
+    def allows_local(self, local: dt.datetime | dt.time) -> bool:
+        """Whether the local wall-clock time ``local`` is in an allowed minute."""
+        return bool(self._flags[local.hour * 60 + local.minute])
+
+    def next_allowed(self, at: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+        """The first allowed whole minute at or after ``at`` (aware), in ``zone``.
+
+        Walks wall-clock time in the zone, so windows hold across midnight and DST: a
+        wall time skipped by a spring-forward gap is never returned, and the returned
+        instant is always later than or equal to ``at``.
+        """
+        t = at.astimezone(_UTC)
+        if t.second or t.microsecond:
+            t = t.replace(second=0, microsecond=0) + _MINUTE
+        flags, skip = self._flags, self._skip
+        for _ in range(4 * _MINUTES_PER_DAY):
+            local = t.astimezone(zone)
+            m = local.hour * 60 + local.minute
+            if flags[m]:
+                return local
+            wall = local.replace(tzinfo=None) + dt.timedelta(minutes=skip[m])
+            cand = wall.replace(tzinfo=zone).astimezone(_UTC)
+            if cand <= t or cand.astimezone(zone).replace(tzinfo=None) != wall:
+                t = t + _MINUTE  # a DST gap or fold: walk real minutes instead
+            else:
+                t = cand
+        raise AssertionError("no allowed minute within 4 days")  # pragma: no cover
+
+
+def _marketing_rules() -> ClassRules:
+    return ClassRules(
+        respect_opt_out=True, members_only=True, allowed=LocalTimeRange(dt.time(8), dt.time(21)),
+        caps=(FrequencyCap(1, dt.timedelta(days=1)), FrequencyCap(3, dt.timedelta(days=7))),
+        on_blocked=OnBlocked.DEFER, max_lateness=dt.timedelta(hours=24),
+    )
+
+
+def _care_rules() -> ClassRules:
+    return ClassRules(
+        respect_opt_out=False, allowed=LocalTimeRange(dt.time(8), dt.time(21)),
+        on_blocked=OnBlocked.DEFER, max_lateness=dt.timedelta(days=2),
+    )
+
+
+def _transactional_rules() -> ClassRules:
+    return ClassRules(respect_opt_out=False, on_blocked=OnBlocked.DEFER)
+
+
+# -- history ---------------------------------------------------------------------------
+@runtime_checkable
+class SendHistory(Protocol):
+    """What was already sent: the policy's view for frequency caps and dedupe."""
+
+    def sent_times(self, customer_id: str | int, channel: ChannelKind,
+                   message_class: MessageClass, since: dt.datetime) -> Sequence[dt.datetime]:
+        """Send times strictly after ``since`` for this customer, channel and class,
+        ascending."""
+        ...
+
+    def has_sent(self, message_type: str, dedupe_key: str) -> bool:
+        """Whether a message of ``message_type`` with ``dedupe_key`` was sent."""
+        ...
+
+
+class SendLog:
+    """An in-memory :class:`SendHistory` (backtests, tests, a snapshot of the outbox)."""
+
+    def __init__(self) -> None:
+        self._times: dict[tuple[str | int, ChannelKind, MessageClass], list[int]] = {}
+        self._zone: dict[tuple[str | int, ChannelKind, MessageClass], list[dt.datetime]] = {}
+        self._dedupe: set[tuple[str, str]] = set()
+
+    def record(self, message: Message, at: dt.datetime) -> None:
+        """Remember that ``message`` was sent at ``at``."""
+        us = datetime_to_us(require_aware(at, "at"))
+        key = (message.recipient.customer_id, message.channel, message.message_class)
+        times = self._times.setdefault(key, [])
+        stamps = self._zone.setdefault(key, [])
+        i = bisect.bisect_right(times, us)
+        times.insert(i, us)
+        stamps.insert(i, at)
+        if message.dedupe_key is not None:
+            self._dedupe.add((message.message_type, message.dedupe_key))
+
+    def sent_times(self, customer_id: str | int, channel: ChannelKind,
+                   message_class: MessageClass, since: dt.datetime) -> Sequence[dt.datetime]:
+        key = (customer_id, channel, message_class)
+        times = self._times.get(key)
+        if not times:
+            return ()
+        i = bisect.bisect_right(times, datetime_to_us(since))
+        return self._zone[key][i:]
+
+    def has_sent(self, message_type: str, dedupe_key: str) -> bool:
+        return (message_type, dedupe_key) in self._dedupe
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._times.values())
+
+    def __repr__(self) -> str:
+        return f"SendLog({len(self)} sends)"
+
+
+class _NoHistory:
+    def sent_times(self, customer_id: str | int, channel: ChannelKind,
+                   message_class: MessageClass, since: dt.datetime) -> Sequence[dt.datetime]:
+        return ()
+
+    def has_sent(self, message_type: str, dedupe_key: str) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "NO_HISTORY"
+
+
+_NO_HISTORY: Final = _NoHistory()
+
+
+@attrs.frozen
+class PolicyContext:
+    """Everything outside the message that a decision needs (no I/O happens in the policy).
+
+    Attributes:
+        history: past sends (caps, dedupe); default: nothing sent.
+        opt_outs: marketing opt-outs per (address, channel); ``None`` means "not known",
+            and then classes that respect opt-outs skip everything (compliance first).
+        blocked: customer ids on the shop's block list.
+        members: member customer ids; ``None`` = unknown (members-only classes skip).
+        consented: customer ids with a recorded consent; ``None`` = unknown (classes that
+            require consent skip).
+    """
+
+    history: SendHistory = attrs.field(default=_NO_HISTORY)
+    opt_outs: OptOutLookup | None = None
+    blocked: Container[str | int] = attrs.field(default=frozenset())
+    members: Container[str | int] | None = None
+    consented: Container[str | int] | None = None
+
+
+# -- decisions -------------------------------------------------------------------------
+@attrs.frozen
+class RuleCheck:
+    """One rule the policy checked: its name, whether it passed, and why."""
+
+    rule: str
+    passed: bool
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{'ok  ' if self.passed else 'FAIL'} {self.rule}: {self.detail}"
+
+
+@attrs.frozen
+class Send:
+    """Send now."""
+
+    trace: tuple[RuleCheck, ...] = ()
+
+    def explain(self) -> str:
+        return "\n".join(["send now", *(f"  {c}" for c in self.trace)])
+
+
+@attrs.frozen
+class Defer:
+    """Do not send now; try again at ``until`` (an allowed minute, in the recipient's zone)."""
+
+    until: dt.datetime
+    reason: str
+    trace: tuple[RuleCheck, ...] = ()
+
+    def explain(self) -> str:
+        return "\n".join([f"defer until {self.until.isoformat()}: {self.reason}",
+                          *(f"  {c}" for c in self.trace)])
+
+
+@attrs.frozen
+class Skip:
+    """Never send this message."""
+
+    reason: str
+    trace: tuple[RuleCheck, ...] = ()
+
+    def explain(self) -> str:
+        return "\n".join([f"skip: {self.reason}", *(f"  {c}" for c in self.trace)])
+
+
+Decision: TypeAlias = Send | Defer | Skip
+
+# Passing checks are shared constants: a decision allocates only for what failed.
+_OK_BLOCK: Final = RuleCheck("block_list", True, "not on the block list")
+_OK_CONSENT: Final = RuleCheck("consent", True, "consent recorded")
+_OK_OPT_OUT: Final = RuleCheck("opt_out", True, "not opted out on this channel")
+_OK_MEMBER: Final = RuleCheck("members_only", True, "is a member")
+_OK_DEDUPE: Final = RuleCheck("dedupe", True, "not sent before")
+_OK_FRESH: Final = RuleCheck("max_lateness", True, "not stale")
+_OK_CAPS: Final = RuleCheck("frequency_cap", True, "under every cap")
+_OK_WINDOW: Final = RuleCheck("time_window", True, "inside the allowed local time")
+_OK_NO_WINDOW: Final = RuleCheck("time_window", True, "no time rules for this class")
+_OK_NOT_BEFORE: Final = RuleCheck("not_before", True, "due")
+
+
+def _check_rules(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, ClassRules):
+        raise InvalidTypeError(f"{attribute.name} must be ClassRules, got {value!r}")
+
+
+def _check_store_tz(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        as_zone(value, "store_tz")  # type: ignore[arg-type]
+
+
+@attrs.frozen
+class SendPolicy:
+    """Per-class rules plus the store's time zone; decides each candidate message.
+
+    Defaults: marketing goes to members who have not opted out, 08:00–21:00 local time,
+    at most 1 per day and 3 per 7 days per channel, deferred at most 24 h; care messages
+    08:00–21:00, deferred at most 2 days; transactional messages at any time. All
+    classes honour the block list and dedupe.
+
+    >>> import datetime as dt
+    >>> from ecrm.touch import ChannelKind, Message, MessageClass, Recipient
+    >>> policy = SendPolicy()
+    >>> msg = Message("mkt:1212:c1", "broadcast", MessageClass.MARKETING, ChannelKind.SMS,
+    ...               Recipient("c1", phone="13800000000"), "【小林茶铺】上新回T退订",
+    ...               created_at=dt.datetime(2026, 12, 12, 13, tzinfo=dt.UTC))
+    >>> policy.decide(msg, now=msg.created_at, context=PolicyContext(members={"c1"})).reason
+    'opt-out list not provided: cannot prove the address did not opt out'
+
+    Attributes:
+        transactional, care, marketing: the rules for each class.
+        store_tz: the zone used when the recipient's is unknown; ``None`` means classes
+            with time rules skip recipients without a zone.
+    """
+
+    transactional: ClassRules = attrs.field(factory=_transactional_rules, validator=_check_rules)
+    care: ClassRules = attrs.field(factory=_care_rules, validator=_check_rules)
+    marketing: ClassRules = attrs.field(factory=_marketing_rules, validator=_check_rules)
+    store_tz: str | None = attrs.field(default=DEFAULT_TZ, validator=_check_store_tz)
+    _by_class: dict[MessageClass, ClassRules] = attrs.field(init=False, repr=False, eq=False)
+
+    @_by_class.default
+    def _index(self) -> dict[MessageClass, ClassRules]:
+        return {
+            MessageClass.TRANSACTIONAL: self.transactional,
+            MessageClass.CARE: self.care,
+            MessageClass.MARKETING: self.marketing,
+        }
+
+    def rules_for(self, message_class: MessageClass) -> ClassRules:
+        """The rules of ``message_class``."""
+        return self._by_class[message_class]
+
+    def zone_for(self, message: Message) -> dt.tzinfo | None:
+        """The zone the time rules use: the recipient's, else the store's, else ``None``."""
+        tz = message.recipient.tz or self.store_tz
+        return None if tz is None else as_zone(tz)
+
+    def decide(self, message: Message, *, now: dt.datetime,
+               context: PolicyContext = PolicyContext()) -> Decision:
+        """Decide whether ``message`` may be sent at ``now``.
+
+        Checks, in order: block list, consent, opt-out, membership, dedupe, staleness,
+        ``not_before``, frequency caps, local time rules; the first hard refusal skips,
+        soft ones (time, caps, not yet due) defer to the next allowed minute or skip per
+        the class's ``on_blocked``; a deferral beyond ``max_lateness`` skips.
+
+        Args:
+            message: the candidate.
+            now: the decision instant (aware).
+            context: history, opt-outs, block list, membership.
+
+        Returns:
+            :class:`Send`, :class:`Defer` (``until`` in the recipient's zone, a whole
+            allowed minute) or :class:`Skip`; each with its ``trace``.
+        """
+        if now.tzinfo is None:
+            require_aware(now, "now")
+        rules = self._by_class[message.message_class]
+        trace: list[RuleCheck] = []
+        cid = message.recipient.customer_id
+
+        if rules.respect_block_list:
+            if cid in context.blocked:
+                return _skip("block_list", "customer is on the shop's block list", trace)
+            trace.append(_OK_BLOCK)
+        if rules.requires_consent:
+            if context.consented is None:
+                return _skip("consent", "consent records not provided", trace)
+            if cid not in context.consented:
+                return _skip("consent", "no consent recorded for the customer", trace)
+            trace.append(_OK_CONSENT)
+        if rules.respect_opt_out:
+            if context.opt_outs is None:
+                return _skip("opt_out", "opt-out list not provided: cannot prove the "
+                             "address did not opt out", trace)
+            address = message.address
+            if not address:
+                return _skip("opt_out", f"recipient has no {message.channel.name} address",
+                             trace)
+            if context.opt_outs.is_opted_out(address, message.channel):
+                return _skip("opt_out", f"address opted out of marketing on "
+                             f"{message.channel.name}", trace)
+            trace.append(_OK_OPT_OUT)
+        if rules.members_only:
+            if context.members is None:
+                return _skip("members_only", "membership not provided", trace)
+            if cid not in context.members:
+                return _skip("members_only", "customer is not a member", trace)
+            trace.append(_OK_MEMBER)
+        history = context.history
+        if rules.dedupe and message.dedupe_key is not None:
+            if history.has_sent(message.message_type, message.dedupe_key):
+                return _skip("dedupe", f"a {message.message_type} for "
+                             f"{message.dedupe_key!r} was already sent", trace)
+            trace.append(_OK_DEDUPE)
+
+        origin = message.not_before or message.created_at
+        lateness = rules.max_lateness
+        if lateness is not None:
+            if now - origin > lateness:
+                return _skip("max_lateness", f"stale: due {origin.isoformat()}, more than "
+                             f"{lateness} ago", trace)
+            trace.append(_OK_FRESH)
+
+        earliest = now
+        why = ""
+        if message.not_before is not None and message.not_before > now:
+            earliest, why = message.not_before, "not due yet"
+            trace.append(RuleCheck("not_before", False, f"due at {earliest.isoformat()}"))
+        if rules.caps:
+            capped = False
+            for cap in rules.caps:
+                times = history.sent_times(cid, message.channel, message.message_class,
+                                           now - cap.window)
+                if len(times) >= cap.max_count:
+                    free_at = times[len(times) - cap.max_count] + cap.window
+                    detail = f"{len(times)} sent in the last {cap.window} (cap {cap.max_count})"
+                    trace.append(RuleCheck("frequency_cap", False, detail))
+                    capped = True
+                    if rules.on_blocked is OnBlocked.SKIP:
+                        return _skip_traced(f"frequency cap reached: {detail}", trace)
+                    if free_at > earliest:
+                        earliest, why = free_at, f"frequency cap reached: {detail}"
+            if not capped:
+                trace.append(_OK_CAPS)
+
+        if rules.has_time_rules:
+            zone = self.zone_for(message)
+            if zone is None:
+                return _skip("time_window", "no time zone known for the recipient or store",
+                             trace)
+            if earliest is now:
+                local = now.astimezone(zone)
+                if rules._flags[local.hour * 60 + local.minute]:
+                    trace.append(_OK_WINDOW)
+                    return Send(tuple(trace))
+                trace.append(RuleCheck("time_window", False,
+                                       f"{local:%H:%M} local is outside the allowed time"))
+                if rules.on_blocked is OnBlocked.SKIP:
+                    return _skip_traced(f"outside the allowed local time ({local:%H:%M})", trace)
+                why = why or f"outside the allowed local time ({local:%H:%M} {_zname(zone)})"
+            until = rules.next_allowed(earliest, zone)
+        else:
+            if earliest is now:
+                trace.append(_OK_NO_WINDOW)
+                return Send(tuple(trace))
+            until = earliest
+            if until.second or until.microsecond:
+                until = until.replace(second=0, microsecond=0) + _MINUTE
+        if rules.on_blocked is OnBlocked.SKIP:
+            return _skip_traced(why, trace)
+        if lateness is not None and until - origin > lateness:
+            trace.append(RuleCheck("max_lateness", False,
+                                   f"next allowed moment {until.isoformat()} is more than "
+                                   f"{lateness} after {origin.isoformat()}"))
+            return _skip_traced(f"{why}; deferring would be too late", trace)
+        return Defer(until, why, tuple(trace))
+
+    def decide_many(self, messages: Iterable[Message], *, now: dt.datetime,
+                    context: PolicyContext = PolicyContext()) -> list[Decision]:
+        """:meth:`decide` for each message at the same ``now``, in order."""
+        require_aware(now, "now")
+        decide = self.decide
+        return [decide(m, now=now, context=context) for m in messages]
+
+
+def _zname(zone: dt.tzinfo) -> str:
+    return str(getattr(zone, "key", zone))
+
+
+def _skip(rule: str, reason: str, trace: list[RuleCheck]) -> Skip:
+    trace.append(RuleCheck(rule, False, reason))
+    return Skip(reason, tuple(trace))
+
+
+def _skip_traced(reason: str, trace: list[RuleCheck]) -> Skip:
+    return Skip(reason, tuple(trace))
