@@ -69,7 +69,10 @@ DEFAULT_CHUNK_ROWS: Final = 100_000
 
 
 class Progress(Protocol):
-    """A callback told how far a CSV read has come, once per chunk and once at the end.
+    """A callback told how far a CSV read has come.
+
+    It is called after each chunk (at least once, even for a header-only file); the last
+    call has ``bytes_done == bytes_total``.
 
     Args:
         rows_done: data rows read so far (not counting the header).
@@ -917,6 +920,10 @@ def _group_lines(
         counts_sorted = sizes[group]
     count = np.empty(n, dtype=np.int64)
     count[order] = counts_sorted
+    # rows without an order id (already reported) do not form one big order together
+    no_id = np.flatnonzero(oids == "")
+    first[no_id] = no_id
+    count[no_id] = 1
     rows = np.arange(n)
     repeat = np.flatnonzero(first != rows)
     for field, arr in order_cols.items():

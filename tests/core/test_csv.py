@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from loading_helpers import assert_same_log
 
 from ecrm import (
     CsvColumns,
@@ -25,7 +26,6 @@ from ecrm import (
     RowError,
     read_orders_csv,
 )
-from ecrm._time import NAT_US
 from ecrm.testing import orders
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -55,33 +55,6 @@ def _errors(path: Path, **kw: Any) -> list[RowError]:
 
 def _cells(errs: list[RowError]) -> list[tuple[int, str, Any]]:
     return [(e.line, e.column, e.value) for e in errs]
-
-
-def assert_same_log(a: OrderLog, b: OrderLog) -> None:
-    """Two logs hold the same orders in the same layout (``None`` text == all empty)."""
-    assert len(a) == len(b)
-    assert a.currency == b.currency
-    assert list(a.customer_ids) == list(b.customer_ids)
-    for name in ("customer_starts", "customer_codes", "placed_at_us", "amount_fen",
-                 "refunded_fen", "status_codes"):
-        assert np.array_equal(getattr(a, name), getattr(b, name)), name
-    for name in ("paid_at_us",):
-        x, y = getattr(a, name), getattr(b, name)
-        x = np.full(len(a), NAT_US) if x is None else x
-        y = np.full(len(b), NAT_US) if y is None else y
-        assert np.array_equal(x, y), name
-    for name in ("order_ids", "provinces", "channels"):
-        x, y = getattr(a, name), getattr(b, name)
-        xs = [""] * len(a) if x is None else [str(v) for v in x]
-        ys = [""] * len(b) if y is None else [str(v) for v in y]
-        assert xs == ys, name
-    ia, ib = a.items, b.items
-    if ia is None or ib is None:
-        assert (ia is None or len(ia) == 0)
-        assert (ib is None or len(ib) == 0)
-        return
-    for name in ("order_ids", "skus", "categories", "quantities", "unit_price_fen", "order_rows"):
-        assert [str(v) for v in getattr(ia, name)] == [str(v) for v in getattr(ib, name)], name
 
 
 # -- reading good files -------------------------------------------------------------------
@@ -392,6 +365,14 @@ def test_progress_is_called_with_growing_counts(tmp_path: Path) -> None:
     assert [b for _, b, _ in calls] == sorted(b for _, b, _ in calls)
     assert calls[-1] == (data_rows, size, size)
     assert calls[0][0] == 40
+
+
+def test_progress_is_called_even_for_a_header_only_file(tmp_path: Path) -> None:
+    path = _write(tmp_path, HEADER + "\n")
+    calls: list[tuple[int, int, int]] = []
+    read_orders_csv(path, progress=lambda r, b, t: calls.append((r, b, t)))
+    size = path.stat().st_size
+    assert calls == [(0, size, size)]
 
 
 # -- order lines -------------------------------------------------------------------------

@@ -26,7 +26,7 @@ pd = pytest.importorskip("pandas")
 pl = pytest.importorskip("polars")
 pa = pytest.importorskip("pyarrow")
 
-from tests.core.test_csv import assert_same_log  # noqa: E402
+from loading_helpers import assert_same_log  # noqa: E402
 
 SH = ZoneInfo("Asia/Shanghai")
 
