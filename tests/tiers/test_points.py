@@ -298,6 +298,33 @@ def test_reversal_retry_is_a_no_op() -> None:
     assert len(ledger.entries()) == 2
 
 
+def test_points_that_expired_unused_are_not_asked_back() -> None:
+    ledger = new_ledger(PointsRules(expiry_months=1))
+    ledger.earn_for_order("c1", "o1", Money(10_000), at=at(2026, 1, 1))  # 100, exp Feb 1
+    ledger.earn_for_order("c1", "o2", Money(8_000), at=at(2026, 1, 25))  # 80, exp Feb 25
+    ledger.redeem("c1", "mug", "r1", at=at(2026, 1, 26))  # 30 from o1 → 70 left in o1
+    entry = ledger.reverse_for_refund("o1", at=at(2026, 2, 10))
+    # 70 of o1 expired on Feb 1 unused; only the 30 the customer spent are asked back,
+    # and they come from o2's lot.
+    assert [(e.key, e.points) for e in ledger.entries("c1")][-2:] == [
+        ("expire:earn:o1", -70),
+        ("reverse:o1", -30),
+    ]
+    assert (entry.points, entry.unrecovered) == (-30, 0)
+    assert ledger.balance("c1", at(2026, 2, 10)) == 50
+    with pytest.raises(InvalidValueError, match="must be <= 0"):
+        ledger.reverse_for_refund("o1", at=at(2026, 2, 11), refund_id="x", points=1)
+
+
+def test_numpy_integer_customer_ids_are_plain_ints() -> None:
+    np = pytest.importorskip("numpy")
+    ledger = new_ledger()
+    entry = ledger.earn_for_order(np.int64(7), "o1", Money(1000), at=at(2026, 1, 1))
+    assert entry.customer_id == 7
+    assert type(entry.customer_id) is int
+    assert ledger.balance(7, at(2026, 1, 1)) == 10
+
+
 def test_reversing_an_order_that_earned_nothing_here_is_an_error() -> None:
     with pytest.raises(InvalidValueError, match="has no earn entry"):
         new_ledger().reverse_for_refund("o404", at=at(2026, 1, 1))
@@ -388,7 +415,9 @@ def _check_invariants(ledger: PointsLedger, script: LedgerScript) -> None:
         assert running[entry.customer_id] >= 0, f"negative after {entry}"
         if entry.kind is EntryKind.EARN:
             earned[entry.key] = entry.points
-        if entry.kind is EntryKind.REVERSE:
+        if entry.kind in (EntryKind.REVERSE, EntryKind.EXPIRE):
+            # What an order's points became: asked back (taken or unrecovered) or expired,
+            # never more in total than the order earned.
             asked_back[entry.ref] += -entry.points + entry.unrecovered
             assert asked_back[entry.ref] <= earned[entry.ref]
     for customer in script.customers:

@@ -10,7 +10,8 @@ order earned, first from that order's own lot, then from the customer's other lo
 first, but never more than the customer has at that moment. Whatever cannot be taken back
 is recorded as ``unrecovered`` on the REVERSE entry and is *not* carried as a debt: later
 earnings are the customer's in full. So no sequence of refunds and redemptions drives a
-balance negative.
+balance negative. Points of the order that expired unused are not asked back (they were
+of no benefit to the customer).
 
 The service is clock-free: every operation takes an explicit aware ``at``. Storage sits
 behind the small :class:`LedgerStore` protocol (:class:`InMemoryLedgerStore` here,
@@ -23,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import enum
+import numbers
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Final, Protocol, TypeAlias, runtime_checkable
@@ -65,6 +67,8 @@ class EntryKind(enum.Enum):
 
 
 def _check_customer(value: object, field: str = "customer_id") -> CustomerId:
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool | int):
+        value = int(value)  # numpy integers from an OrderLog's customer_ids
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise InvalidTypeError(
             f"{field} must be a str or int customer id, got {type(value).__name__} {value!r}"
@@ -559,14 +563,14 @@ class PointsLedger:
         Points come back from the order's own lot first, then from the customer's other
         lots oldest first, but never more than the customer has: the rest is recorded as
         ``unrecovered`` on the entry and not carried forward (the balance never goes
-        negative).
+        negative). Points of the order that expired unused are not asked back.
 
         Args:
             order_id: an order with an EARN entry.
             at: when.
             refund_id: names one of several partial refunds of the order.
             points: points to take back for a partial refund; default: everything the
-                order earned that earlier reversals have not asked back.
+                order earned that has neither been asked back nor expired.
 
         Raises:
             InvalidValueError: the order earned nothing in this ledger, ``points`` exceeds
@@ -597,21 +601,27 @@ class PointsLedger:
                 raise LedgerConflictError(
                     key, f"was posted asking back {asked} points, not {points}", points
                 )
+            # Due expiries first: points of this order that expired unused were no benefit
+            # to the customer, so they are not asked back.
+            lots = self._prepare(earned.customer_id, at)
             entries = self.store.entries_for(earned.customer_id)
             already = sum(
                 -e.points + e.unrecovered
                 for e in entries
                 if e.kind is EntryKind.REVERSE and e.ref == earn_key
             )
-            left = earned.points - already
+            expired = -sum(
+                e.points for e in entries if e.kind is EntryKind.EXPIRE and e.ref == earn_key
+            )
+            left = max(earned.points - already - expired, 0)
             asked = left if points is None else points
             if asked > left:
                 raise InvalidValueError(
                     "points",
-                    f"must be <= {left}, the points of {order_id!r} not yet reversed",
+                    f"must be <= {left}, the points of {order_id!r} neither reversed nor "
+                    "expired yet",
                     points,
                 )
-            lots = self._prepare(earned.customer_id, at)
             balance = sum(lot.remaining for lot in lots.values())
             taken = min(asked, balance)
             return self.store.append(
