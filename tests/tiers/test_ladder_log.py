@@ -253,3 +253,13 @@ def test_opted_in_from_a_customer_table() -> None:
     # a joined before as_of; b never; d joins after as_of (and is not a customer yet); e joined
     assert r.opted_in.tolist() == [True, False, False, True]
     assert r.level.tolist() == [1, 0, 0, 1]
+
+
+def test_opted_in_ids_of_the_wrong_kind_are_refused() -> None:
+    with pytest.raises(InvalidTypeError, match="must be str"):
+        VIP.evaluate_log(small_log(), as_of=AS_OF, opted_in={1, 2})
+    int_log = OrderLog.from_arrays([10, 11], [at(2024, 1, 1), at(2024, 1, 2)], [100, 20_000])
+    with pytest.raises(InvalidTypeError, match="must be int"):
+        VIP.evaluate_log(int_log, as_of=AS_OF, opted_in=["10"])
+    r = VIP.evaluate_log(int_log, as_of=AS_OF, opted_in=np.asarray([11, 99]))
+    assert r.level.tolist() == [0, 2]

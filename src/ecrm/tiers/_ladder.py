@@ -742,20 +742,23 @@ def resolve_opted_in(orders: OrderLog, opted_in: OptedIn, as_of: dt.datetime) ->
 
 
 def _isin_ids(customer_ids: npt.NDArray[Any], ids: list[Any]) -> BoolArray:
-    out = np.zeros(len(customer_ids), dtype=bool)
+    """Which of ``customer_ids`` are in ``ids``; ids of the wrong kind are an error, since a
+    str id never matches an int-id log (a silent "nobody opted in" would mislead)."""
     if not ids or not len(customer_ids):
-        return out
-    kind = customer_ids.dtype.kind
-    if kind == "U":
-        wanted = np.asarray([i for i in ids if isinstance(i, str)], dtype=str)
+        return np.zeros(len(customer_ids), dtype=bool)
+    if customer_ids.dtype.kind == "U":
+        bad = [i for i in ids if not isinstance(i, str)]
+        kind = "str"
     else:
-        wanted = np.asarray(
-            [i for i in ids if isinstance(i, (int, np.integer)) and not isinstance(i, bool)],
-            dtype=np.int64,
+        bad = [i for i in ids if isinstance(i, bool) or not isinstance(i, int | np.integer)]
+        kind = "int"
+    if bad:
+        raise InvalidTypeError(
+            f"opted_in ids must be {kind} like the log's customer ids, got "
+            f"{type(bad[0]).__name__} {bad[0]!r}"
         )
-    if wanted.size:
-        out = np.isin(customer_ids, wanted)
-    return out
+    wanted = np.asarray(ids, dtype=str if kind == "str" else np.int64)
+    return np.isin(customer_ids, wanted)
 
 
 def _preset() -> TierLadder:
