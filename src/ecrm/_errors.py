@@ -116,7 +116,7 @@ class RowError(InvalidValueError):
         return (type(self), (self.source, self.line, self.column, self.value, self.rule))
 
 
-class EcrmErrorGroup(EcrmError, ExceptionGroup[InvalidValueError], ValueError):
+class EcrmErrorGroup(EcrmError, ExceptionGroup[InvalidValueError], ValueError):  # noqa: N818
     """Several violations found by one batch check, raised together.
 
     It is an :class:`ExceptionGroup`, so ``except*`` works, an :class:`EcrmError` and a
@@ -124,19 +124,26 @@ class EcrmErrorGroup(EcrmError, ExceptionGroup[InvalidValueError], ValueError):
     ``str()`` lists every violation, one per line.
     """
 
+    summary: str
+
     def __new__(cls, message: str, exceptions: Sequence[InvalidValueError]) -> Self:
-        return super().__new__(cls, message, exceptions)
+        lines = [f"{message} ({len(exceptions)} problem(s)):"]
+        lines.extend(f"  - {exc}" for exc in exceptions)
+        self = super().__new__(cls, "\n".join(lines), exceptions)
+        self.summary = message
+        return self
 
     def __init__(self, message: str, exceptions: Sequence[InvalidValueError]) -> None:
-        super().__init__(message, exceptions)
+        super().__init__(self.message, exceptions)
 
     def derive(self, excs: Sequence[InvalidValueError]) -> Self:  # type: ignore[override]
-        return type(self)(self.message, excs)
+        return type(self)(self.summary, excs)
 
     def __str__(self) -> str:
-        lines = [f"{self.message} ({len(self.exceptions)} problem(s)):"]
-        lines.extend(f"  - {exc}" for exc in self.exceptions)
-        return "\n".join(lines)
+        return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.summary, list(self.exceptions)))
 
     @property
     def problems(self) -> tuple[InvalidValueError, ...]:

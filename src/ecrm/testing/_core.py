@@ -42,10 +42,14 @@ def aware_datetimes(
 ) -> st.SearchStrategy[dt.datetime]:
     """Aware datetimes (whole seconds) in one of ``zones`` (default: a few, DST ones included).
 
+    Wall times that do not exist (inside a DST gap) are never drawn.
+
     ``min_value`` / ``max_value`` are naive wall-clock bounds.
     """
     tzs = st.sampled_from([as_zone(z) for z in (zones or _ZONES)])
-    return st.datetimes(min_value=min_value, max_value=max_value, timezones=tzs).map(
+    return st.datetimes(
+        min_value=min_value, max_value=max_value, timezones=tzs, allow_imaginary=False
+    ).map(
         lambda d: d.replace(microsecond=0)
     )
 

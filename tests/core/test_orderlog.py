@@ -1,0 +1,245 @@
+"""OrderLog: validated columns, a customer-sorted layout, and the same log from every constructor."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ecrm import (
+    DataFormatError,
+    InvalidTypeError,
+    InvalidValueError,
+    Money,
+    Order,
+    OrderItem,
+    OrderItems,
+    OrderLog,
+    OrderStatus,
+    UnknownCustomerError,
+)
+from ecrm._time import NAT_US, datetime_to_us
+from ecrm.testing import order_logs, orders
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def _order(oid: str, cid: str | int, day: int, fen: int, **kw: object) -> Order:
+    return Order(
+        order_id=oid,
+        customer_id=cid,
+        placed_at=dt.datetime(2024, 5, day, 10, tzinfo=SH),
+        amount=Money(fen),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_rows_are_sorted_by_customer_then_time() -> None:
+    log = OrderLog.from_orders(
+        [_order("a", "z", 3, 100), _order("b", "a", 9, 200), _order("c", "z", 1, 300), _order("d", "a", 2, 400)]
+    )
+    assert log.customer_ids.tolist() == ["a", "z"]
+    assert log.customer_starts.tolist() == [0, 2, 4]
+    assert log.order_ids is not None
+    assert log.order_ids.tolist() == ["d", "b", "c", "a"]
+    assert log.amount_fen.tolist() == [400, 200, 300, 100]
+    assert log.customer_rows("z") == slice(2, 4)
+    assert log.customer_code("z") == 1
+
+
+def test_from_arrays_equals_from_orders() -> None:
+    rows = [_order("a", 7, 3, 100), _order("b", 5, 9, 200, status="closed"), _order("c", 7, 1, 300)]
+    expected = OrderLog.from_orders(rows)
+    got = OrderLog.from_arrays(
+        [7, 5, 7],
+        [r.placed_at for r in rows],
+        [100, 200, 300],
+        statuses=["paid", "closed", "paid"],
+        order_ids=["a", "b", "c"],
+    )
+    assert got.customer_ids.tolist() == expected.customer_ids.tolist() == [5, 7]
+    for col in ("placed_at_us", "amount_fen", "refunded_fen", "status_codes", "customer_codes"):
+        assert getattr(got, col).tolist() == getattr(expected, col).tolist(), col
+    assert got.order_ids is not None
+    assert got.order_ids.tolist() == ["b", "c", "a"]
+
+
+def test_datetime64_input_is_wall_time_in_tz() -> None:
+    log = OrderLog.from_arrays(["c"], np.array(["2024-05-01T08:00"], dtype="datetime64[m]"), [1], tz="Asia/Shanghai")
+    assert int(log.placed_at_us[0]) == datetime_to_us(dt.datetime(2024, 5, 1, 0, tzinfo=dt.UTC))
+    ny = OrderLog.from_arrays(["c"], np.array(["2024-07-01T08:00"], dtype="datetime64[s]"), [1], tz="America/New_York")
+    assert int(ny.placed_at_us[0]) == datetime_to_us(dt.datetime(2024, 7, 1, 12, tzinfo=dt.UTC))
+    assert ny.placed_day.tolist() == [(dt.date(2024, 7, 1) - dt.date(1970, 1, 1)).days]
+
+
+def test_naive_inputs_need_tz() -> None:
+    with pytest.raises(InvalidValueError, match=r"naive numpy datetime64.*tz="):
+        OrderLog.from_arrays(["c"], np.array(["2024-05-01"], dtype="datetime64[D]"), [1])
+    with pytest.raises(DataFormatError) as info:
+        OrderLog.from_arrays(["c", "d"], [dt.datetime(2024, 5, 1, tzinfo=SH), dt.datetime(2024, 5, 1)], [1, 2])
+    (problem,) = info.value.problems
+    assert "row 1" in str(problem)
+    assert "timezone-aware" in str(problem)
+
+
+def test_every_bad_cell_is_reported_at_once_and_nothing_is_built() -> None:
+    t = np.array(["2024-05-01", "NaT", "2024-05-03", "2024-05-04"], dtype="datetime64[s]")
+    with pytest.raises(DataFormatError) as info:
+        OrderLog.from_arrays(
+            ["a", "", "c", "d"], t, [100, 200, -5, 50], tz="UTC",
+            statuses=["paid", "paid", "paid", "lost"], order_ids=["o1", "o2", "o3", "o1"],
+            refunded=[0, 300, 0, 0],
+        )
+    found = {(p.field, p.value) for p in info.value.problems}
+    assert ("customer_ids", "") in found
+    assert ("placed_at", None) in found or any(p.field == "placed_at" for p in info.value.problems)
+    assert ("amounts", -5) in found
+    assert ("statuses", "lost") in found
+    assert ("order_ids", "o1") in found
+    assert ("refunded", 300) in found
+    rows = sorted(p.line for p in info.value.problems)  # type: ignore[attr-defined]
+    assert rows == [1, 1, 1, 2, 3, 3]
+
+
+def test_float_money_and_float_ids_are_type_errors() -> None:
+    t = [dt.datetime(2024, 5, 1, tzinfo=SH)]
+    with pytest.raises(InvalidTypeError, match="amounts must be integer fen, got floats"):
+        OrderLog.from_arrays(["a"], t, np.array([1.5]))
+    with pytest.raises(InvalidTypeError, match="float"):
+        OrderLog.from_arrays(["a"], t, [1.0])
+    with pytest.raises(InvalidTypeError, match="ids"):
+        OrderLog.from_arrays(np.array([1.0]), t, [1])
+
+
+def test_mismatched_lengths_name_every_column() -> None:
+    with pytest.raises(InvalidValueError, match=r"customer_ids=2, placed_at=1, amounts=2"):
+        OrderLog.from_arrays(["a", "b"], [dt.datetime(2024, 5, 1, tzinfo=SH)], [1, 2])
+
+
+def test_valid_mask_and_net() -> None:
+    rows = [
+        _order("a", "c", 1, 1000),
+        _order("b", "c", 2, 1000, status=OrderStatus.REFUNDED),
+        _order("c", "c", 3, 1000, refunded=Money(1000)),
+        _order("d", "c", 4, 1000, refunded=Money(300)),
+        _order("e", "c", 5, 1000, status="unpaid"),
+        _order("f", "c", 6, 0),
+        _order("g", "c", 7, 1000, status="closed"),
+        _order("h", "c", 8, 1000, status="completed"),
+    ]
+    log = OrderLog.from_orders(rows)
+    assert log.valid_mask().tolist() == [True, False, False, True, False, True, False, True]
+    assert log.net_fen.tolist() == [1000, 1000, 0, 700, 1000, 0, 1000, 1000]
+    assert log.valid_mask([OrderStatus.UNPAID]).tolist() == [False, False, False, False, True, False, False, False]
+    assert [o.is_valid() for o in rows] == log.valid_mask().tolist()
+
+
+def test_items_link_to_their_orders() -> None:
+    rows = [
+        _order("a", "c2", 1, 300, items=[OrderItem(sku="tea", unit_price=Money(100), quantity=3, category="tea")]),
+        _order("b", "c1", 2, 50, items=[OrderItem(sku="nut", unit_price=Money(20)), OrderItem(sku="pea", unit_price=Money(30))]),
+    ]
+    log = OrderLog.from_orders(rows)
+    assert log.items is not None
+    assert log.items.order_rows is not None
+    assert log.items.order_rows.tolist() == [0, 0, 1]
+    assert log.items.skus.tolist() == ["nut", "pea", "tea"]
+    assert list(log) == sorted(rows, key=lambda o: (str(o.customer_id), o.placed_at))
+
+
+def test_items_from_arrays_must_name_known_orders() -> None:
+    items = OrderItems.from_arrays(order_ids=["a", "zz"], skus=["s1", "s2"], unit_price_fen=[1, 2])
+    with pytest.raises(DataFormatError, match="must name an order in the log"):
+        OrderLog.from_arrays(["c", "d"], [dt.datetime(2024, 1, 1, tzinfo=SH)] * 2, [1, 2], order_ids=["a", "b"], items=items)
+
+
+def test_order_items_validation() -> None:
+    with pytest.raises(DataFormatError) as info:
+        OrderItems.from_arrays(order_ids=["a", "b"], skus=["", "s"], unit_price_fen=[-1, 2], quantities=[1, 0])
+    assert {p.field for p in info.value.problems} == {"skus", "unit_price_fen", "quantities"}
+
+
+def test_unknown_customer() -> None:
+    log = OrderLog.from_orders([_order("a", "c", 1, 1)])
+    with pytest.raises(UnknownCustomerError, match="'x' is not in this log"):
+        log.customer_code("x")
+    with pytest.raises(KeyError):
+        log.customer_rows(3)
+
+
+@pytest.mark.parametrize("ids", [[10**12, 5, 10**12], [3, 1, 3], [-4, 2, -4]])
+def test_int_ids_sparse_and_compact(ids: list[int]) -> None:
+    t = [dt.datetime(2024, 1, d, tzinfo=SH) for d in (1, 2, 3)]
+    log = OrderLog.from_arrays(ids, t, [1, 2, 3])
+    assert log.customer_ids.tolist() == sorted(set(ids))
+    assert log.customer_ids.dtype == np.int64
+    assert [log.customer_ids[c] for c in log.customer_codes] == sorted(ids, key=lambda i: (i, ids.index(i)))
+
+
+def test_empty_log() -> None:
+    log = OrderLog.from_arrays([], np.array([], dtype="datetime64[s]"), np.array([], dtype=np.int64), tz="UTC")
+    assert len(log) == 0
+    assert log.n_customers == 0
+    assert log.customer_starts.tolist() == [0]
+    assert "0 orders" in repr(log)
+
+
+def test_select_keeps_layout_and_drops_empty_customers() -> None:
+    log = OrderLog.from_orders(
+        [_order("a", "x", 1, 1, items=[OrderItem(sku="s", unit_price=Money(1))]), _order("b", "y", 2, 2), _order("c", "y", 3, 3)]
+    )
+    sub = log.select(log.amount_fen >= 2)
+    assert sub.customer_ids.tolist() == ["y"]
+    assert sub.customer_starts.tolist() == [0, 2]
+    assert sub.items is not None
+    assert len(sub.items) == 0
+    with pytest.raises(InvalidValueError, match="bool array"):
+        log.select(np.array([1, 0, 1]))
+
+
+def test_paid_at_missing_is_nat() -> None:
+    t = [dt.datetime(2024, 1, 1, tzinfo=SH)] * 2
+    log = OrderLog.from_arrays(["a", "b"], t, [1, 2], paid_at=[t[0], None])
+    assert log.paid_at_us is not None
+    assert log.paid_at_us.tolist() == [datetime_to_us(t[0]), NAT_US]
+
+
+def test_mixed_id_types_are_refused() -> None:
+    with pytest.raises(InvalidTypeError, match="all str or all int"):
+        OrderLog.from_orders([_order("a", "x", 1, 1), _order("b", 3, 1, 1)])
+
+
+@given(order_logs(max_size=30), st.randoms(use_true_random=False))
+def test_layout_is_independent_of_input_order(log: OrderLog, rnd: object) -> None:
+    rows = list(log)
+    rnd.shuffle(rows)  # type: ignore[attr-defined]
+    again = OrderLog.from_orders(rows, tz=log.tz)
+    assert again.customer_ids.tolist() == log.customer_ids.tolist()
+    assert again.customer_starts.tolist() == log.customer_starts.tolist()
+    # within a customer, time order (ties may come in either input order)
+    for col in ("placed_at_us", "customer_codes"):
+        assert getattr(again, col).tolist() == getattr(log, col).tolist()
+    assert sorted(again.amount_fen.tolist()) == sorted(log.amount_fen.tolist())
+
+
+@given(st.lists(orders(), max_size=25, unique_by=lambda o: o.order_id))
+def test_round_trip_through_the_log(rows: list[Order]) -> None:
+    log = OrderLog.from_orders(rows)
+    assert len(log) == len(rows)
+    back = {o.order_id: o for o in log}
+    for o in rows:
+        b = back[o.order_id]
+        # compare instants: PEP 495 makes fold=1 datetimes unequal across zones
+        assert datetime_to_us(b.placed_at) == datetime_to_us(o.placed_at)
+        assert (b.amount, b.status, b.refunded_amount, b.items, b.province) == (
+            o.amount, o.status, o.refunded_amount, o.items, o.province,
+        )
+        assert (b.paid_at is None) == (o.paid_at is None)
+        if o.paid_at is not None and b.paid_at is not None:
+            assert datetime_to_us(b.paid_at) == datetime_to_us(o.paid_at)
+    # starts are CSR offsets over customer codes
+    assert np.all(np.diff(log.customer_starts) > 0)
+    codes = log.customer_codes
+    assert np.all(codes[1:] >= codes[:-1])
