@@ -193,3 +193,17 @@ def test_generated_schemes_are_valid_and_rebuild(scheme: RfmScheme) -> None:
 @given(st.from_type(RfmScheme))
 def test_from_type_draws_schemes(scheme: RfmScheme) -> None:
     assert isinstance(scheme, RfmScheme)
+
+
+def test_cutoff_order_is_checked_even_when_weights_are_broken() -> None:
+    with pytest.raises(SchemeErrorGroup) as info:
+        _scheme(weights=(1, 0, 4), grade_cutoffs=(36, 40, 17))
+    assert [p.field for p in info.value.problems] == ["weights[1]", "grade_cutoffs[1]"]
+
+
+def test_table_lists_missing_scores_as_dashes() -> None:
+    scheme = _scheme(frequency=Bins(edges=(1, 3), scores=(1, 5)))
+    lines = scheme.table().splitlines()
+    assert lines[2].split()[:3] == ["4", "within", "3"]
+    assert "-" in lines[2].split()
+    assert describe_duration(relativedelta(days=90), adjective=True) == "90-day"

@@ -17,6 +17,7 @@ import attrs
 from dateutil.relativedelta import relativedelta
 
 from ecrm._errors import EcrmErrorGroup, InvalidValueError, SchemeError
+from ecrm._money import Money
 from ecrm.rfm._grade import Grade
 
 __all__ = [
@@ -25,7 +26,9 @@ __all__ = [
     "RecencyBins",
     "RfmScheme",
     "SchemeErrorGroup",
+    "describe_count_bin",
     "describe_duration",
+    "describe_money_bin",
 ]
 
 
@@ -141,6 +144,24 @@ class Bins:
         while k + 1 < len(self.edges) and self.edges[k + 1] <= value:
             k += 1
         return k
+
+
+def describe_count_bin(bins: Bins, k: int, var: str) -> str:
+    """The rule of integer bin ``k`` in words (``"4 <= F <= 5"``, ``"F >= 6"``, ``"F = 3"``)."""
+    lo = bins.edges[k]
+    if k == len(bins.edges) - 1:
+        return f"{var} >= {lo}"
+    hi = bins.edges[k + 1] - 1
+    return f"{var} = {lo}" if lo == hi else f"{lo} <= {var} <= {hi}"
+
+
+def describe_money_bin(bins: Bins, k: int, var: str, currency: str) -> str:
+    """The rule of monetary bin ``k`` in words (``"¥500.00 <= M < ¥1,000.00"``)."""
+    lo = str(Money(bins.edges[k], currency))
+    if k == len(bins.edges) - 1:
+        return f"{var} >= {lo}" if k else f"any {var}"
+    hi = str(Money(bins.edges[k + 1], currency))
+    return f"{var} < {hi}" if k == 0 else f"{lo} <= {var} < {hi}"
 
 
 # -- calendar durations -------------------------------------------------------------------
@@ -376,8 +397,7 @@ class RfmScheme:
             problems.append(
                 SchemeError("grade_cutoffs", "must hold 3 lower bounds (P, G, S)", cut)
             )
-        elif _check_ints(cut, "grade_cutoffs", 0, problems) and parts_ok and weights_ok:
-            lo, hi = self.min_total, self.max_total
+        elif _check_ints(cut, "grade_cutoffs", 0, problems):
             p, g, s = cut
             if not p > g:
                 problems.append(
@@ -387,6 +407,10 @@ class RfmScheme:
                 problems.append(
                     SchemeError("grade_cutoffs[2]", f"(S) must be less than G's {g}", s)
                 )
+        if len(cut) == 3 and all(type(c) is int for c in cut) and parts_ok and weights_ok:
+            # The total's range is only known once bins and weights are sound.
+            lo, hi = self.min_total, self.max_total
+            p, g, s = cut
             if p > hi:
                 problems.append(
                     SchemeError(
@@ -431,6 +455,49 @@ class RfmScheme:
         if total >= s:
             return Grade.S
         return Grade.B
+
+    def table(self, currency: str = "CNY") -> str:
+        """The scheme as a text table: one line per score, then the total and the grades.
+
+        >>> print(TAOBAO_PGSB.table())
+        score  R (last valid order)  F (valid orders)  M (net valid spend)
+        5      within 1 month        F >= 6            M >= ¥2,000.00
+        4      within 3 months       4 <= F <= 5       ¥1,000.00 <= M < ¥2,000.00
+        3      within 4 months       F = 3             ¥500.00 <= M < ¥1,000.00
+        2      within 7 months       F = 2             ¥300.00 <= M < ¥500.00
+        1      more than 7 months    F = 1             M < ¥300.00
+        total = 1×R + 3×F + 4×M (8..40), window 1 year
+        P 铂金 Platinum  total >= 36
+        G 黄金 Gold      26 <= total <= 35
+        S 白银 Silver    17 <= total <= 25
+        B 青铜 Bronze    total <= 16
+        """
+        cells: dict[int, list[str]] = {}
+        for k, sc in enumerate(self.recency.scores):
+            cells.setdefault(sc, ["-", "-", "-"])[0] = self.recency.describe(k)
+        for k, sc in enumerate(self.frequency.scores):
+            cells.setdefault(sc, ["-", "-", "-"])[1] = describe_count_bin(self.frequency, k, "F")
+        for k, sc in enumerate(self.monetary.scores):
+            cells.setdefault(sc, ["-", "-", "-"])[2] = describe_money_bin(
+                self.monetary, k, "M", currency
+            )
+        header = ["score", "R (last valid order)", "F (valid orders)", "M (net valid spend)"]
+        rows = [header] + [[str(sc), *cells[sc]] for sc in sorted(cells, reverse=True)]
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        lines = [
+            "  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3]
+            for r in rows
+        ]
+        w_r, w_f, w_m = self.weights
+        lines.append(
+            f"total = {w_r}×R + {w_f}×F + {w_m}×M ({self.min_total}..{self.max_total}), "
+            f"window {describe_duration(self.window)}"
+        )
+        for g in Grade:
+            # CJK names take two terminal columns each.
+            label = f"{g.value} {g.zh} {g.en}"
+            lines.append(label + " " * max(1, 17 - len(label) - len(g.zh)) + self.describe_grade(g))
+        return "\n".join(lines)
 
     def describe_grade(self, grade: Grade) -> str:
         """The total range of ``grade`` in words (``"26 <= total <= 35"``)."""

@@ -28,7 +28,13 @@ from ecrm._time import (
 )
 from ecrm.rfm._grade import Grade
 from ecrm.rfm._kernels import grade_codes, score_lower_edges, score_recency, window_metrics
-from ecrm.rfm._scheme import TAOBAO_PGSB, Bins, RfmScheme, describe_duration
+from ecrm.rfm._scheme import (
+    TAOBAO_PGSB,
+    RfmScheme,
+    describe_count_bin,
+    describe_duration,
+    describe_money_bin,
+)
 
 __all__ = ["RfmResult", "RfmRow", "UndersizedShopWarning", "score"]
 
@@ -94,24 +100,6 @@ def _when(value: dt.datetime) -> str:
     if value.second or value.microsecond:
         return value.strftime("%Y-%m-%d %H:%M:%S")
     return value.strftime("%Y-%m-%d %H:%M")
-
-
-def describe_count_bin(bins: Bins, k: int, var: str) -> str:
-    """The rule of integer bin ``k`` in words (``"4 <= F <= 5"``, ``"F >= 6"``, ``"F = 3"``)."""
-    lo = bins.edges[k]
-    if k == len(bins.edges) - 1:
-        return f"{var} >= {lo}"
-    hi = bins.edges[k + 1] - 1
-    return f"{var} = {lo}" if lo == hi else f"{lo} <= {var} <= {hi}"
-
-
-def describe_money_bin(bins: Bins, k: int, var: str, currency: str) -> str:
-    """The rule of monetary bin ``k`` in words (``"¥500.00 <= M < ¥1,000.00"``)."""
-    lo = str(Money(bins.edges[k], currency))
-    if k == len(bins.edges) - 1:
-        return f"{var} >= {lo}" if k else f"any {var}"
-    hi = str(Money(bins.edges[k + 1], currency))
-    return f"{var} < {hi}" if k == 0 else f"{lo} <= {var} < {hi}"
 
 
 @attrs.frozen(eq=False, repr=False)
