@@ -384,3 +384,29 @@ def test_bad_arguments_are_refused() -> None:
     empty = repurchase_cycle(histories({"a": [0]}), as_of=AS_OF)
     with pytest.raises(InvalidValueError, match="no 5221 boundaries"):
         repurchase_cycle(log, as_of=AS_OF, fallback=empty, min_repurchasers=5)
+
+
+@pytest.mark.parametrize("counting", [True, False])
+def test_both_quantile_paths_match_the_reference(counting: bool,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small day ranges use a counting sort, large ones a comparison sort: same answers."""
+    from ecrm.lifecycle import _kernels, cycles_by
+
+    if not counting:
+        monkeypatch.setattr(_kernels, "_COUNTING_CELLS", 0)
+    rnd = random.Random(7)
+    rows = []
+    for c in range(60):
+        for _ in range(rnd.randint(1, 4)):
+            sku = rnd.choice(["A", "B", "C"])
+            rows.append(order(f"c{c}", day(rnd.randint(0, 150), rnd.randint(0, 23)),
+                              skus=[(sku, "x" if sku != "C" else "y")]))
+    log = log_of(rows)
+    as_of = day(140)
+    ref = reference_cycle(log, as_of)[None]
+    c = repurchase_cycle(log, as_of=as_of, min_repurchasers=1)
+    assert ((c.p50_days, c.p70_days, c.p90_days), c.n_first_time_buyers, c.n_repurchasers) == ref
+    per_sku = reference_cycle(log, as_of, group_of=lambda o: {it.sku for it in o.items})
+    t = cycles_by(log, by="sku", as_of=as_of, min_repurchasers=1)
+    assert {k: tuple(t.estimate_days[t.index(k)].tolist()) for k in "ABC"} == {
+        k: v[0] for k, v in per_sku.items()}

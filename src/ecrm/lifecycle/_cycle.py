@@ -355,8 +355,9 @@ def repurchase_cycle(
     if method == "observed":
         q = observed_quantiles(group, ev.has_second, ev.interval_days, 1)
         if len(ev.interval_days):
-            days, counts = np.unique(ev.interval_days, return_counts=True)
-            share = np.cumsum(counts) / len(ev.interval_days)
+            counts = np.bincount(ev.interval_days)
+            days = np.flatnonzero(counts)
+            share = np.cumsum(counts[days]) / len(ev.interval_days)
         else:
             days, share = np.zeros(0, np.int64), np.zeros(0)
     else:

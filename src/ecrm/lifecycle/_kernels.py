@@ -26,6 +26,8 @@ QUANTILES_PCT: Final = (50, 70, 90)
 #: Kaplan–Meier shares are floats; a share within this relative distance of q · F(t_max)
 #: counts as reaching it, so exact ties (F = 0.5 in exact arithmetic) are not lost to rounding.
 KM_REL_TOL: Final = 1e-9
+#: Up to this many (group, day) cells, observed quantiles use a counting sort.
+_COUNTING_CELLS: Final = 1 << 22
 #: "No value" in int64 result columns.
 NONE_DAYS: Final = -1
 
@@ -93,19 +95,22 @@ def subject_events(
     ends[-1] = n
     new_day = new_subject.copy()
     new_day[1:] |= day[1:] != day[:-1]
-    n_days = np.add.reduceat(new_day.astype(np.int64), starts)
     first_day = day[starts]
     last_day = day[ends - 1]
+    # Every subject start is a day start (and an event), so subject k's days (events) are
+    # the run of day (event) positions from its start to the next subject's start.
+    day_pos = np.flatnonzero(new_day)
+    n_days = np.diff(np.append(np.flatnonzero(new_subject[day_pos]), len(day_pos)))
     if count_each is None:
-        events = new_day
+        event_pos = day_pos
         n_events = n_days
     else:
-        events = count_each | new_subject
-        n_events = np.add.reduceat(events.astype(np.int64), starts)
-    has_second = n_events >= 2
-    # Rank of each subject's first event among all events: the second event is the next one.
-    event_pos = np.flatnonzero(events)
+        event_pos = np.flatnonzero(count_each | new_subject)
     first_event_idx = np.flatnonzero(new_subject[event_pos])
+    if count_each is not None:
+        n_events = np.diff(np.append(first_event_idx, len(event_pos)))
+    has_second = n_events >= 2
+    # The second event of a subject is the event right after its first.
     second_rows = event_pos[first_event_idx[has_second] + 1]
     interval = day[second_rows] - first_day[has_second]
     return SubjectEvents(starts, first_day, last_day, n_days, has_second, interval.astype(np.int64))
@@ -159,13 +164,24 @@ def observed_quantiles(
     g = subject_group[has_second]
     n_events = np.bincount(g, minlength=n_groups).astype(np.int64)
     p = np.full((n_groups, 3), NONE_DAYS, dtype=np.int64)
-    if len(g):
-        span = int(interval.max()) + 1
-        order = np.argsort(g.astype(np.int64) * span + interval, kind="stable")
+    has = n_events > 0
+    if not len(g):
+        return GroupQuantiles(p, n_subjects, n_events)
+    span = int(interval.max()) + 1
+    key = g.astype(np.int64) * span + interval
+    if n_groups * span <= _COUNTING_CELLS:
+        # Intervals are small whole days: a counting sort beats a comparison sort.
+        cum = np.cumsum(
+            np.bincount(key, minlength=n_groups * span).reshape(n_groups, span), axis=1
+        )[has]
+        for j, pct in enumerate(QUANTILES_PCT):
+            k = _ceil_rank(n_events[has], pct)
+            p[has, j] = np.argmax(cum >= k[:, None], axis=1)
+    else:
+        order = np.argsort(key, kind="stable")
         sorted_iv = interval[order]
         starts = np.zeros(n_groups, dtype=np.int64)
         np.cumsum(n_events[:-1], out=starts[1:])
-        has = n_events > 0
         for j, pct in enumerate(QUANTILES_PCT):
             k = _ceil_rank(n_events[has], pct)
             p[has, j] = sorted_iv[starts[has] + k - 1]

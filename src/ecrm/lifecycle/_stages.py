@@ -59,19 +59,22 @@ _BOUNDARY_BY_STAGE: Final = ("", "", "", "P50", "P70", "P90")
 _NO_DAYS: Final = -1
 
 
-def customer_universe(log: OrderLog, as_of_us: int, customers: Any) -> npt.NDArray[Any]:
-    """Customers known at ``as_of``: any order placed before it, plus ``customers``."""
-    seen = np.zeros(log.n_customers, dtype=bool)
-    seen[log.customer_codes[log.placed_at_us < as_of_us]] = True
+def customer_universe(
+    log: OrderLog, as_of_us: int, customers: Any
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64] | None]:
+    """Customers known at ``as_of`` (any order placed before it, plus ``customers``), and
+    when no ``customers`` were added, the position of each log customer code among them."""
+    # Rows are in time order per customer: known at as_of <=> the first row is before it.
+    seen = log.placed_at_us[log.customer_starts[:-1]] < as_of_us
     known = log.customer_ids[seen]
     if customers is None:
-        return known
+        return known, np.cumsum(seen, dtype=np.int64) - 1
     extra = getattr(customers, "customer_ids", customers)
     extra = np.asarray(extra)
     if extra.ndim != 1:
         raise InvalidValueError("customers", "must be a 1-d array of customer ids", extra.shape)
     if len(extra) == 0:
-        return known
+        return known, np.cumsum(seen, dtype=np.int64) - 1
     kinds = {extra.dtype.kind}
     if len(log.customer_ids):
         kinds.add(log.customer_ids.dtype.kind)
@@ -83,8 +86,8 @@ def customer_universe(log: OrderLog, as_of_us: int, customers: Any) -> npt.NDArr
     if extra.dtype.kind == "u":
         extra = extra.astype(np.int64)
     if len(known) == 0:
-        return np.unique(extra)
-    return np.union1d(known, extra.astype(known.dtype) if known.dtype.kind == "U" else extra)
+        return np.unique(extra), None
+    return np.union1d(known, extra.astype(known.dtype) if known.dtype.kind == "U" else extra), None
 
 
 @attrs.frozen
@@ -101,10 +104,13 @@ def compute_stages(
 ) -> tuple[StageComputation, int]:
     when = as_of_for(log, as_of)
     codes, ev = store_events(log, when.us, statuses, "merge")
-    ids = customer_universe(log, when.us, customers)
+    ids, code_pos = customer_universe(log, when.us, customers)
     n = len(ids)
     # Position of each buyer among the known customers (buyers are always known).
-    pos = np.searchsorted(ids, log.customer_ids[codes]) if n else np.zeros(0, np.intp)
+    if code_pos is not None:
+        pos = code_pos[codes]
+    else:
+        pos = np.searchsorted(ids, log.customer_ids[codes]) if n else np.zeros(0, np.intp)
     last_day = np.full(n, _NO_DAYS, dtype=np.int64)
     n_days = np.zeros(n, dtype=np.int64)
     last_day[pos] = ev.last_day
