@@ -276,20 +276,24 @@ def _py(value: Any) -> Any:
 
 
 # -- cell parsers (vectorised with per-cell fallback) ---------------------------------------
-_FLOATISH: Final = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][+-]?\d+|inf|nan)", re.I)
-_SIGNED_INT: Final = re.compile(r"[+-]?\d+")
-_YUAN: Final = re.compile(r"\+?(\d*)(?:\.(\d*))?")
+_FLOATISH: Final = re.compile(
+    r"[+-]?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][+-]?\d+|inf|nan)", re.IGNORECASE | re.ASCII
+)
+_SIGNED_INT: Final = re.compile(r"[+-]?\d+", re.ASCII)
+_YUAN: Final = re.compile(r"\+?(\d*)(?:\.(\d*))?", re.ASCII)
 _TS: Final = re.compile(
     r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})"
     r"(?:(?:T|\s+)(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6}))?)?)?"
     r"\s*(Z|UTC|[+-]\d{2}(?::?\d{2})?)?",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
 _EPOCH_ORDINAL: Final = dt.date(1970, 1, 1).toordinal()
 _TS_RULE: Final = (
     "must be a date-time like 2024-05-01 12:00:00, 2024/05/01 12:00 or "
-    "2024-05-01T12:00:00+08:00 (a date alone means local midnight)"
+    "2024-05-01T12:00:00+08:00 (a date alone means local midnight; years 1900-2199)"
 )
+_MIN_WALL_US: Final = (dt.date(1900, 1, 1).toordinal() - dt.date(1970, 1, 1).toordinal()) * US_PER_DAY
+_MAX_WALL_US: Final = (dt.date(2200, 1, 1).toordinal() - dt.date(1970, 1, 1).toordinal()) * US_PER_DAY
 
 
 def _strip(arr: StrArray) -> StrArray:
@@ -374,16 +378,16 @@ def _ascii(arr: StrArray) -> BoolArray:
 
 
 def _fen_rule(text: str) -> str:
-    if _SIGNED_INT.fullmatch(text) and text.startswith("-"):
+    if text.startswith("-") and text[1:].isdecimal() and text[1:].isascii():
         return "must be >= 0 fen"
     if _FLOATISH.fullmatch(text):
         return (
             "must be an integer number of fen (amount_unit='fen'); this looks like a decimal "
             "or float: if the file holds yuan, pass amount_unit='yuan'"
         )
-    if _SIGNED_INT.fullmatch(text):
+    if text.isdecimal() and text.isascii():
         return "must fit in int64 fen"
-    return "must be an integer number of fen"
+    return "must be an integer number of fen (digits 0-9 only)"
 
 
 def _yuan_rule(text: str) -> str:
@@ -427,6 +431,12 @@ def parse_instants(arr: StrArray, tz: dt.tzinfo) -> tuple[IntArray, list[int]]:
                 continue
             wall[i], has_offset = parsed
             aware[i] = has_offset
+    # far-away years are typos, and would overflow zone arithmetic near year 1 or 9999
+    far = (wall != NAT_US) & ((wall < _MIN_WALL_US) | (wall >= _MAX_WALL_US))
+    if far.any():
+        far_rows = np.flatnonzero(far)
+        wall[far_rows] = NAT_US
+        bad = sorted({*bad, *far_rows.tolist()})
     naive = (wall != NAT_US) & ~aware
     if naive.all():
         return wall_to_utc_us(wall, tz), bad
@@ -568,16 +578,17 @@ def _resolve(header_row: list[str], cols: CsvColumns, source: str) -> _Layout:
         required.append("order_id")
     for field in required:
         if field not in index:
-            wanted = " or ".join(repr(c) for c in cols.candidates(field))
             if field in _REQUIRED:
-                why = "is required"
+                why = f"is required (for {field})"
             elif field == "order_id":
-                why = "is required when the file has item lines (a sku column)"
+                why = "is required (for order_id) when the file has item lines (a sku column)"
             else:
-                why = "was named in columns="
+                why = f"was named in columns= (for {field})"
+            others = cols.candidates(field)[1:]
+            also = f" (nor {', '.join(repr(c) for c in others)})" if others else ""
             problems.add(
                 1, cols.candidates(field)[0], tuple(names),
-                f"({field}: {wanted}) {why} but is missing from the header; the headers found are",
+                f"{why} but is missing from the header{also}; the headers found are shown",
             )
     problems.raise_if_any("header")
     return _Layout(index, header, len(names))
