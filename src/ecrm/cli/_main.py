@@ -1,0 +1,112 @@
+"""The ``ecrm`` command: argument parsing, dispatch and user-facing error handling."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from ecrm._errors import EcrmError
+from ecrm._time import as_zone
+from ecrm._version import __version__
+
+__all__ = ["main", "parse_as_of"]
+
+Handler = Callable[[argparse.Namespace, TextIO], int]
+
+
+class UsageError(Exception):
+    """A problem with the command line itself (exit status 2)."""
+
+
+def parse_as_of(text: str, tz: str | None) -> dt.datetime:
+    """Read ``--as-of``: a date (midnight in the store zone) or an ISO datetime.
+
+    A datetime without an offset is wall time in the store zone.
+
+    Raises:
+        UsageError: the text is neither.
+    """
+    zone = as_zone(tz)
+    try:
+        if len(text.strip()) == 10:
+            day = dt.date.fromisoformat(text.strip())
+            return dt.datetime(day.year, day.month, day.day, tzinfo=zone)
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(
+            f"--as-of must be a date like 2025-12-01 or a datetime like 2025-12-01T08:00+08:00, got {text!r}"
+        ) from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+
+
+class TerminalProgress:
+    """A one-line progress display on stderr for long reads (silent when not a terminal)."""
+
+    def __init__(self, label: str, stream: TextIO | None = None) -> None:
+        self.label = label
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = self.stream.isatty()
+
+    def __call__(self, rows_done: int, bytes_done: int, bytes_total: int) -> None:
+        if not self.enabled:
+            return
+        share = f" {bytes_done / bytes_total:6.1%}" if bytes_total else ""
+        self.stream.write(f"\r{self.label}: {rows_done:,} rows{share}")
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _parser() -> argparse.ArgumentParser:
+    from ecrm.cli import _commands
+
+    parser = argparse.ArgumentParser(
+        prog="ecrm",
+        description="E-commerce CRM: RFM grades, VIP tiers, repurchase cycles and customer touch.",
+    )
+    parser.add_argument("--version", action="version", version=f"ecrm {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for register in _commands.REGISTRY:
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
+    """Run the ``ecrm`` command; returns the exit status (0 ok, 1 bad data, 2 bad usage).
+
+    User errors (bad files, bad values, missing extras) print one clear message on stderr,
+    never a traceback.
+    """
+    out = stdout if stdout is not None else sys.stdout
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed usage / --version
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(out)
+        return 2
+    try:
+        return handler(args, out)
+    except UsageError as exc:
+        print(f"ecrm {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except EcrmError as exc:
+        print(f"ecrm {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        print(f"ecrm {args.command}: error: {exc.strerror}: {exc.filename}", file=sys.stderr)
+        return 1
+    except UnicodeDecodeError as exc:
+        print(f"ecrm {args.command}: error: the file is not UTF-8 text ({exc.reason})", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"ecrm {args.command}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,123 @@
+"""The ecrm command: exit codes, clear messages without tracebacks, and the same numbers as the API."""
+
+import csv
+import datetime as dt
+import re
+import subprocess
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ecrm import OrderLog
+from ecrm.cli import main
+from ecrm.cli._main import parse_as_of
+from ecrm.rfm import score
+
+SH = ZoneInfo("Asia/Shanghai")
+ROWS = [
+    # order_id, customer_id, placed_at, amount (fen), status
+    ("o1", "alice", "2025-11-20 10:00:00", "250000", "completed"),
+    ("o2", "alice", "2025-10-02 09:00:00", "10000", "completed"),
+    ("o3", "bob", "2025-03-01 12:00:00", "5000", "paid"),
+    ("o4", "carol", "2025-11-30 23:59:59", "80000", "refunded"),
+    ("o5", "dave", "2024-11-30 23:59:59", "80000", "completed"),  # before the 1-year window
+]
+
+
+def _write(path: Path, rows: list[tuple[str, ...]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["order_id", "customer_id", "placed_at", "amount", "status"])
+        w.writerows(rows)
+    return path
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ecrm", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_rfm_prints_grades_and_writes_scores(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    orders = _write(tmp_path / "orders.csv", ROWS)
+    out = tmp_path / "scores.csv"
+    assert main(["rfm", str(orders), "--as-of", "2025-12-01", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    # alice: R=5 (10 days), F=1 (2 orders → score 2), M=¥2,600 → 5: total 5 + 6 + 20 = 31 → G
+    # bob: R: 2025-03-01 is 9 months back → 1; F=1 → 1; M=¥50 → 1: total 8 → B
+    grade_lines = {
+        m.group(1): m.group(2) for m in re.finditer(r"^([PGSB])\s+\S+\s+([\d,]+)\s", text, re.M)
+    }
+    assert grade_lines == {"P": "0", "G": "1", "S": "0", "B": "1"}
+    assert "unscored                  2" in text  # carol (refunded) and dave (too old)
+    with out.open(encoding="utf-8") as fh:
+        scored = {row["customer_id"]: row for row in csv.DictReader(fh)}
+    assert set(scored) == {"alice", "bob"}
+    assert scored["alice"]["total"] == "31"
+    assert scored["bob"]["total"] == "8"
+
+
+def test_rfm_matches_the_api(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    orders = _write(tmp_path / "orders.csv", ROWS)
+    log = OrderLog.from_csv(orders)
+    result = score(log, as_of=dt.datetime(2025, 12, 1, tzinfo=SH), warn_undersized=False)
+    assert main(["rfm", str(orders), "--as-of", "2025-12-01T00:00+08:00"]) == 0
+    text = capsys.readouterr().out
+    for grade, n in result.grade_counts().items():
+        assert any(line.startswith(grade.value) and f" {n:,} " in f"{line} " for line in text.splitlines())
+
+
+def test_bad_row_is_a_clear_error_without_traceback(tmp_path: Path) -> None:
+    bad = _write(tmp_path / "bad.csv", [*ROWS[:2], ("o9", "eve", "2025-13-40 10:00", "-5", "lost")])
+    proc = _run("rfm", str(bad), "--as-of", "2025-12-01")
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert "bad.csv:4" in proc.stderr  # header is line 1
+    assert "placed_at" in proc.stderr
+    assert "'-5'" in proc.stderr or "-5" in proc.stderr
+    assert "lost" in proc.stderr
+
+
+def test_missing_file_and_bad_date_and_bad_zone(tmp_path: Path) -> None:
+    proc = _run("rfm", str(tmp_path / "nope.csv"), "--as-of", "2025-12-01")
+    assert proc.returncode == 1
+    assert "nope.csv" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    orders = _write(tmp_path / "orders.csv", ROWS)
+    proc = _run("rfm", str(orders), "--as-of", "yesterday")
+    assert proc.returncode == 2
+    assert "--as-of must be a date" in proc.stderr
+    proc = _run("rfm", str(orders), "--as-of", "2025-12-01", "--tz", "Mars/Base")
+    assert proc.returncode == 1
+    assert "Mars/Base" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_as_of_is_a_usage_error(tmp_path: Path) -> None:
+    proc = _run("rfm", str(tmp_path / "x.csv"))
+    assert proc.returncode == 2
+    assert "--as-of" in proc.stderr
+
+
+def test_version() -> None:
+    from ecrm import __version__
+
+    proc = _run("--version")
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == f"ecrm {__version__}"
+
+
+def test_demo_runs_and_writes_scores(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--customers", "300", "--out-dir", str(tmp_path / "demo")]) == 0
+    text = capsys.readouterr().out
+    assert "小林茶铺" in text
+    assert "grade P (" in text or "grade G (" in text or "grade S (" in text or "grade B (" in text
+    assert (tmp_path / "demo" / "rfm_scores.csv").exists()
+
+
+def test_parse_as_of() -> None:
+    assert parse_as_of("2025-12-01", None) == dt.datetime(2025, 12, 1, tzinfo=SH)
+    assert parse_as_of("2025-12-01T08:00", "UTC") == dt.datetime(2025, 12, 1, 8, tzinfo=dt.UTC)
+    assert parse_as_of("2025-12-01T08:00+08:00", "UTC") == dt.datetime(2025, 12, 1, tzinfo=dt.UTC)
