@@ -182,3 +182,29 @@ def test_what_if_with_the_same_ladder_changes_nothing(
     assert np.array_equal(np.diag(w.moves), per_level)
     assert int(w.moves.sum()) == len(w.current)
     assert w.current.counts() == w.proposed.counts()
+
+
+def test_monthly_upgrade_rate_for_listed_months() -> None:
+    listed = monthly_upgrade_rate(
+        _log(), VIP, opted_in=True,
+        months=[dt.date(2024, 4, 20), at(2024, 3, 31), dt.date(2024, 1, 1)],
+    )
+    assert listed.months == (dt.date(2024, 4, 1), dt.date(2024, 3, 1), dt.date(2024, 1, 1))
+    # same numbers as the start/end form (test_monthly_upgrade_rate_by_hand)
+    assert listed.members.tolist() == [3, 3, 0]
+    assert listed.upgraded.tolist() == [1, 1, 0]
+
+
+def test_monthly_upgrade_rate_bad_arguments() -> None:
+    with pytest.raises(InvalidValueError, match="together"):
+        monthly_upgrade_rate(_log(), VIP, opted_in=True, months=[dt.date(2024, 1, 1)],
+                             start=at(2024, 1, 1))
+    with pytest.raises(InvalidValueError, match="required"):
+        monthly_upgrade_rate(_log(), VIP, opted_in=True, start=at(2024, 1, 1))
+    with pytest.raises(InvalidValueError, match="at least one"):
+        monthly_upgrade_rate(_log(), VIP, opted_in=True, months=[])
+    with pytest.raises(InvalidValueError, match="before end"):
+        monthly_upgrade_rate(_log(), VIP, opted_in=True, start=at(2024, 2, 1),
+                             end=at(2024, 1, 1))
+    with pytest.raises(InvalidValueError, match="date or datetime"):
+        monthly_upgrade_rate(_log(), VIP, opted_in=True, months=["2024-01"])  # type: ignore[list-item]

@@ -6,7 +6,6 @@ All functions are vectorised over the whole log (one pass over the columns per d
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Iterable
 from typing import Any
 
@@ -195,42 +194,72 @@ def monthly_upgrade_rate(
     orders: OrderLog,
     ladder: TierLadder,
     *,
-    start: dt.datetime,
-    end: dt.datetime,
     opted_in: OptedIn,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    months: Iterable[dt.date] | None = None,
     statuses: Iterable[OrderStatus] | None = None,
     policy: DowngradePolicy | None = None,
 ) -> UpgradeRate:
     """The share of members who moved up during each calendar month.
 
-    The months are the calendar months in the log's zone from the month holding ``start``
-    up to the last one beginning before ``end``. For each month ``[m, m + 1 month)`` the
-    denominator is the customers at level >= 1 at ``m`` and the numerator those of them at
-    a higher level at ``m + 1 month``. Levels are evaluated once per month boundary.
+    Give the months either as ``start`` and ``end`` (every calendar month in the log's zone
+    from the month holding ``start`` up to the last one beginning before ``end``) or as
+    ``months``, a list of dates or aware datetimes each naming its calendar month (any day
+    of it). For each month ``[m, m + 1 month)`` (midnights of day 1 in the store zone) the
+    denominator is the customers at level >= 1 at ``m`` and the numerator those of them at a
+    higher level at ``m + 1 month``. Levels are evaluated once per distinct month boundary.
 
     Raises:
-        InvalidValueError: ``start`` is not before ``end``; naive datetimes.
+        InvalidValueError: both or neither of ``months`` and ``start``/``end``; ``start``
+            not before ``end``; naive datetimes; an empty ``months``.
     """
-    s = require_aware(start, "start").astimezone(orders.tz)
-    e = require_aware(end, "end")
-    if not s < e:
-        raise InvalidValueError("start", f"must be before end ({e})", s)
     _check(orders, ladder)
-    first = s.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    bounds = [first]
-    # Month starts are wall-clock midnights of day 1 in the store zone; relativedelta from the
-    # first one avoids drifting through month-end clipping.
-    while bounds[-1] < e:
-        bounds.append(first + relativedelta(months=len(bounds)))
-    levels = [_levels_at(orders, ladder, b, opted_in, statuses, policy, False)[0] for b in bounds]
+    tz = orders.tz
+    if months is not None:
+        if start is not None or end is not None:
+            raise InvalidValueError(
+                "months", "must not be given together with start/end", None, show_value=False
+            )
+        firsts = []
+        for i, m in enumerate(months):
+            if isinstance(m, dt.datetime):
+                m = require_aware(m, f"months[{i}]").astimezone(tz).date()
+            elif not isinstance(m, dt.date):
+                raise InvalidValueError(f"months[{i}]", "must be a date or datetime", m)
+            firsts.append(dt.datetime(m.year, m.month, 1, tzinfo=tz))
+        if not firsts:
+            raise InvalidValueError("months", "must name at least one month", [])
+    else:
+        if start is None or end is None:
+            raise InvalidValueError(
+                "start", "and end (or months) are required", None, show_value=False
+            )
+        s = require_aware(start, "start").astimezone(tz)
+        e = require_aware(end, "end")
+        if not s < e:
+            raise InvalidValueError("start", f"must be before end ({e})", s)
+        first = s.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        # relativedelta from the first month avoids drifting through month-end clipping
+        firsts = [first]
+        while (nxt := first + relativedelta(months=len(firsts))) < e:
+            firsts.append(nxt)
+    cache: dict[dt.datetime, IntArray] = {}
+
+    def levels(when: dt.datetime) -> IntArray:
+        if when not in cache:
+            cache[when] = _levels_at(orders, ladder, when, opted_in, statuses, policy, False)[0]
+        return cache[when]
+
     members = []
     upgraded = []
-    for a, b in itertools.pairwise(levels):
+    for m in firsts:
+        a, b = levels(m), levels(m + relativedelta(months=1))
         was = a >= 1
         members.append(int(was.sum()))
         upgraded.append(int((was & (b > a)).sum()))
     return UpgradeRate(
-        tuple(b.date() for b in bounds[:-1]),
+        tuple(m.date() for m in firsts),
         np.asarray(members, dtype=np.int64),
         np.asarray(upgraded, dtype=np.int64),
     )
