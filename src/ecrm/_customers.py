@@ -463,6 +463,9 @@ class Customer:
                 value = sorted(value)
             elif field.name == "birthday":
                 value = str(value)
+            elif field.name == "gender":
+                parts.append(f"gender=Gender.{value.name}")
+                continue
             parts.append(f"{field.name}={value!r}")
         return f"Customer({', '.join(parts)})"
 

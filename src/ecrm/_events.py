@@ -322,7 +322,7 @@ class EventLog:
         skus: npt.NDArray[np.str_],
     ) -> EventLog:
         uniq, codes = factorize(ids)
-        if len(codes) > 1:
+        if len(codes) > 1 and not _in_customer_time_order(codes, at_us):
             perm = np.lexsort((at_us, codes))
             codes, at_us, kind_codes, skus = codes[perm], at_us[perm], kind_codes[perm], skus[perm]
         starts = np.zeros(len(uniq) + 1, dtype=np.int64)
@@ -443,6 +443,13 @@ class EventLog:
         return EventLog._build(
             self.tz, ids, self.at_us[mask], self.kind_codes[mask], self.skus[mask]
         )
+
+
+def _in_customer_time_order(codes: npt.NDArray[np.integer[Any]], at_us: IntArray) -> bool:
+    if not bool(np.all(codes[1:] >= codes[:-1])):
+        return False
+    same = codes[1:] == codes[:-1]
+    return bool(np.all(at_us[1:][same] >= at_us[:-1][same]))
 
 
 def _kind_column(values: Any, n: int, problems: Problems) -> npt.NDArray[np.int8]:
