@@ -263,3 +263,29 @@ def test_opted_in_ids_of_the_wrong_kind_are_refused() -> None:
         VIP.evaluate_log(int_log, as_of=AS_OF, opted_in=["10"])
     r = VIP.evaluate_log(int_log, as_of=AS_OF, opted_in=np.asarray([11, 99]))
     assert r.level.tolist() == [0, 2]
+
+
+@given(light_logs(), st.data())
+def test_replayed_members_agree_with_evaluate_log_under_never(
+    log: OrderLog, data: st.DataObject
+) -> None:
+    """Joining at t0 and re-evaluating at t1 gives evaluate_log's level at t1 (never policy)."""
+    from ecrm.tiers import MembershipEvent, replay_memberships
+
+    ids = log.customer_ids.tolist()
+    joiners = data.draw(st.lists(st.sampled_from(ids), unique=True)) if ids else []
+    t0 = at(2024, 1, 1)
+    t1 = at(2025, 12, 1)
+    events = [MembershipEvent(cid, t0, "join") for cid in joiners]
+    replay = replay_memberships(log, events, evaluations=[t1])
+    r = VIP.evaluate_log(log, as_of=t1, opted_in=set(replay.memberships))
+    level = dict(zip(r.customer_ids.tolist(), r.level.tolist(), strict=True))
+    for cid, m in replay.memberships.items():
+        assert m.level == level[cid]
+    before = VIP.evaluate_log(log, as_of=t0, opted_in=True)
+    qualified_at_t0 = {
+        c for c, q in zip(before.customer_ids.tolist(), before.qualified_level.tolist(),
+                          strict=True) if q > 0
+    }
+    assert set(replay.memberships) == qualified_at_t0 & set(joiners)
+    assert {e.customer_id for e, _ in replay.refused} == set(joiners) - qualified_at_t0
