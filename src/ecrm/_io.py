@@ -279,7 +279,6 @@ def _py(value: Any) -> Any:
 _FLOATISH: Final = re.compile(
     r"[+-]?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][+-]?\d+|inf|nan)", re.IGNORECASE | re.ASCII
 )
-_SIGNED_INT: Final = re.compile(r"[+-]?\d+", re.ASCII)
 _YUAN: Final = re.compile(r"\+?(\d*)(?:\.(\d*))?", re.ASCII)
 _TS: Final = re.compile(
     r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})"
@@ -448,49 +447,92 @@ def parse_instants(arr: StrArray, tz: dt.tzinfo) -> tuple[IntArray, list[int]]:
 
 
 def _fast_wall_us(arr: StrArray, out: IntArray) -> BoolArray:
-    """Parse the zero-padded naive ISO-like cells with numpy; return which were parsed.
+    """Parse the zero-padded naive ISO-like cells with integer maths; return which were parsed.
 
-    Accepts ``YYYY-MM-DD``, ``YYYY-MM-DD HH:MM[:SS[.ffffff]]`` (``T`` or space, ``-`` or
-    ``/``). Everything else (offsets, unpadded fields) is left to the per-cell parser.
+    Accepts ``YYYY-MM-DD`` and ``YYYY-MM-DD HH:MM[:SS[.ffffff]]`` (``T`` or space, ``-`` or
+    ``/``) with valid fields and years 1900-2199. Everything else (offsets, unpadded fields,
+    impossible dates) is left to the exact per-cell parser, which also words the errors.
     """
     n = len(arr)
     width = arr.dtype.itemsize // 4
     done = np.zeros(n, dtype=bool)
-    if width < 10:
+    if width < 10 or n == 0:
         return done
-    cp = np.ascontiguousarray(arr).view(np.uint32).reshape(n, width).copy()
-    length = (cp != 0).sum(axis=1)
-    digit = (cp >= 48) & (cp <= 57)
-    sep4 = cp[:, 4]
-    ok = digit[:, [0, 1, 2, 3, 5, 6, 8, 9]].all(axis=1) & ((sep4 == 45) | (sep4 == 47))
-    ok &= cp[:, 7] == sep4
+    cp = np.ascontiguousarray(arr).view(np.uint32).reshape(n, width)
+    length = np.strings.str_len(arr)
+
+    def digit(j: int) -> IntArray:
+        return cp[:, j].astype(np.int64) - 48
+
+    def number(*cols: int) -> tuple[IntArray, BoolArray]:
+        value = np.zeros(n, dtype=np.int64)
+        ok = np.ones(n, dtype=bool)
+        for j in cols:
+            d = digit(j)
+            ok &= (d >= 0) & (d <= 9)
+            value = value * 10 + d
+        return value, ok
+
+    year, ok_y = number(0, 1, 2, 3)
+    month, ok_m = number(5, 6)
+    day, ok_d = number(8, 9)
+    sep = cp[:, 4]
+    ok = ok_y & ok_m & ok_d & ((sep == 45) | (sep == 47)) & (cp[:, 7] == sep)
+    ok &= (year >= 1900) & (year <= 2199) & (month >= 1) & (month <= 12) & (day >= 1)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = _MONTH_DAYS[np.clip(month, 1, 12)] + ((month == 2) & leap)
+    ok &= day <= month_days
+    hour = np.zeros(n, dtype=np.int64)
+    minute = np.zeros(n, dtype=np.int64)
+    second = np.zeros(n, dtype=np.int64)
+    micro = np.zeros(n, dtype=np.int64)
     good = ok & (length == 10)
     if width >= 16:
-        timed = ok & ((cp[:, 10] == 32) | (cp[:, 10] == 84)) & (cp[:, 13] == 58)
-        timed &= digit[:, [11, 12, 14, 15]].all(axis=1)
+        hour, ok_h = number(11, 12)
+        minute, ok_mi = number(14, 15)
+        timed = ok & ok_h & ok_mi & ((cp[:, 10] == 32) | (cp[:, 10] == 84)) & (cp[:, 13] == 58)
+        timed &= (hour <= 23) & (minute <= 59)
         good |= timed & (length == 16)
         if width >= 19:
-            secs = timed & (cp[:, 16] == 58) & digit[:, 17] & digit[:, 18]
+            second, ok_s = number(17, 18)
+            secs = timed & ok_s & (cp[:, 16] == 58) & (second <= 59)
             good |= secs & (length == 19)
             if width >= 21:
-                tail = cp[:, 20:26]
                 frac = secs & (cp[:, 19] == 46) & (length >= 21) & (length <= 26)
-                frac &= (digit[:, 20:26] | (tail == 0)).all(axis=1)
+                for k in range(6):
+                    j = 20 + k
+                    d = digit(j) if j < width else np.zeros(n, dtype=np.int64)
+                    inside = length > j
+                    frac &= ~inside | ((d >= 0) & (d <= 9))
+                    micro = micro * 10 + np.where(inside, d, 0)
                 good |= frac
+    # a date alone is midnight; shorter cells read the NUL padding as (garbage) fields
+    hour = np.where(length >= 16, hour, 0)
+    minute = np.where(length >= 16, minute, 0)
+    second = np.where(length >= 19, second, 0)
+    micro = np.where(length >= 21, micro, 0)
     idx = np.flatnonzero(good)
     if idx.size == 0:
         return done
-    sub = cp[idx]
-    sub[:, 4] = 45
-    sub[:, 7] = 45
-    texts = sub.view(np.dtype(f"U{width}")).reshape(-1)
-    try:
-        parsed = texts.astype("datetime64[us]")
-    except ValueError:  # an out-of-range field somewhere: let the exact parser say which
-        return done
-    out[idx] = parsed.view(np.int64)
+    days = _days_from_civil(year[idx], month[idx], day[idx])
+    seconds = ((days * 24 + hour[idx]) * 60 + minute[idx]) * 60 + second[idx]
+    out[idx] = seconds * US_PER_SECOND + micro[idx]
     done[idx] = True
     return done
+
+
+_MONTH_DAYS: Final = np.asarray([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int64)
+
+
+def _days_from_civil(y: IntArray, m: IntArray, d: IntArray) -> IntArray:
+    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's algorithm)."""
+    y = y - (m <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    mp = np.where(m > 2, m - 3, m + 9)
+    doy = (153 * mp + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return np.asarray(era * 146097 + doe - 719468, dtype=np.int64)
 
 
 def _slow_us(text: str) -> tuple[int, bool] | None:

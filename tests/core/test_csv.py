@@ -492,3 +492,38 @@ def test_valid_orders_written_to_csv_read_back_to_the_same_log(
     path = tmp_path_factory.mktemp("prop") / "orders.csv"
     _to_csv(path, rows)
     assert_same_log(read_orders_csv(path, chunk_rows=chunk_rows), OrderLog.from_orders(rows))
+
+
+# -- the vectorised timestamp path agrees with the exact per-cell parser ------------------
+@given(st.lists(
+    st.tuples(
+        st.integers(1890, 2210), st.integers(0, 13), st.integers(0, 32),
+        st.integers(0, 25), st.integers(0, 61), st.integers(0, 61),
+        st.text("0123456789", min_size=0, max_size=7),
+        st.sampled_from(["-", "/"]), st.sampled_from([" ", "T"]), st.integers(0, 4),
+    ),
+    min_size=1, max_size=40,
+))
+def test_fast_timestamp_path_agrees_with_the_exact_parser(
+    parts: list[tuple[int, int, int, int, int, int, str, str, str, int]],
+) -> None:
+    from ecrm._io import _as_text, _fast_wall_us, _slow_us
+    from ecrm._time import NAT_US
+
+    texts = []
+    for y, mo, d, h, mi, s, frac, sep, tsep, shape in parts:
+        date = f"{y:04d}{sep}{mo:02d}{sep}{d:02d}"
+        texts.append([date, f"{date}{tsep}{h:02d}:{mi:02d}", f"{date}{tsep}{h:02d}:{mi:02d}:{s:02d}",
+                      f"{date}{tsep}{h:02d}:{mi:02d}:{s:02d}.{frac}",
+                      f"{date}{tsep}{h:02d}:{mi:02d}:{s:02d}+08:00"][shape])
+    wall = np.full(len(texts), NAT_US, dtype=np.int64)
+    done = _fast_wall_us(_as_text(texts), wall)
+    lo = (dt.date(1900, 1, 1) - dt.date(1970, 1, 1)).days * 86_400_000_000
+    hi = (dt.date(2200, 1, 1) - dt.date(1970, 1, 1)).days * 86_400_000_000
+    for text, fast_done, fast_us in zip(texts, done.tolist(), wall.tolist(), strict=True):
+        exact = _slow_us(text)
+        if fast_done:  # whatever the fast path takes, it reads exactly like the exact parser
+            assert exact == (fast_us, False), text
+        elif exact is not None and not exact[1]:
+            # zero-padded naive text that the fast path left alone must be out of range
+            assert not lo <= exact[0] < hi, text
