@@ -562,9 +562,11 @@ def _slow_us(text: str) -> tuple[int, bool] | None:
     return us - sign * (oh * 60 + om) * 60 * US_PER_SECOND, True
 
 
-def parse_statuses(arr: StrArray) -> tuple[npt.NDArray[np.int8], list[tuple[int, str]]]:
+def parse_statuses(
+    cells: Sequence[str] | StrArray,
+) -> tuple[npt.NDArray[np.int8], list[tuple[int, str]]]:
     """Status cells to ``OrderStatus.code`` (int8); bad cells as (position, rule)."""
-    texts: list[str] = arr.tolist()
+    texts: list[str] = cells.tolist() if isinstance(cells, np.ndarray) else list(cells)
     out = np.zeros(len(texts), dtype=np.int8)
     bad: list[tuple[int, str]] = []
     # a file has a handful of distinct statuses: parse each once, then map with a dict
@@ -813,6 +815,12 @@ def _parse_chunk(
     for field, j in layout.index.items():
         column = [r[j] for r in rows]
         name = layout.header[field]
+        if field == "status":  # a few distinct texts: a dict beats a numpy text column
+            codes, bad_status = parse_statuses(column)
+            for i, rule in bad_status:
+                problems.add(int(lines[i]), name, column[i], rule)
+            chunks.add(field, codes)
+            continue
         cells = _as_text(column) if n else np.zeros(0, dtype="U1")
         if field in ("order_id", "customer_id"):
             ids = parse_ids(cells)
@@ -845,11 +853,6 @@ def _parse_chunk(
             problems.add_rows(zero, lines, name, cells, "must be a whole number >= 1")
             qty = np.where(qty == -1, 1, qty)
             chunks.add(field, qty)
-        elif field == "status":
-            codes, bad_status = parse_statuses(cells)
-            for i, rule in bad_status:
-                problems.add(int(lines[i]), name, str(cells[i]), rule)
-            chunks.add(field, codes)
         else:
             text = _strip(cells)
             if field == "province" and n and bool(np.any(np.strings.find(text, " ") >= 0)):
