@@ -1043,6 +1043,17 @@ def _text_column(values: Any, n: int) -> npt.NDArray[np.str_]:
     raise InvalidTypeError(f"text columns must hold strings, got dtype {arr.dtype}")
 
 
+class _Masked:
+    """Indexable view of contact texts that hands out masked values only (for error reports)."""
+
+    def __init__(self, texts: npt.NDArray[np.str_], mask: Any) -> None:
+        self._texts = texts
+        self._mask = mask
+
+    def __getitem__(self, i: int) -> str:
+        return str(self._mask(str(self._texts[i])))
+
+
 def _contact_column(
     values: Any, n: int, column: str, normalize: Any, mask: Any, problems: Problems
 ) -> npt.NDArray[np.str_]:
@@ -1050,7 +1061,9 @@ def _contact_column(
         return np.full(n, "", dtype="U1")
     texts = _text_column(values, n)
     uniq, inverse = np.unique(texts, return_inverse=True)
+    inverse = inverse.reshape(-1)
     out = np.empty(len(uniq), dtype=object)
+    bad: dict[str, list[int]] = {}  # rule -> codes of the distinct values that break it
     for k, text in enumerate(uniq.tolist()):
         if not text.strip():
             out[k] = ""
@@ -1058,9 +1071,11 @@ def _contact_column(
         try:
             out[k] = normalize(text, column)
         except InvalidValueError as exc:
-            rows = np.flatnonzero(inverse.reshape(-1) == k)
-            problems.add_rows(rows, column, np.full(n, mask(text), dtype=object), exc.rule)
+            bad.setdefault(exc.rule, []).append(k)
             out[k] = ""
+    for rule, codes in bad.items():
+        rows = np.flatnonzero(np.isin(inverse, codes))
+        problems.add_rows(rows, column, _Masked(texts, mask), rule)
     return np.asarray(out[inverse.reshape(-1)].tolist(), dtype=str).reshape(n)
 
 

@@ -508,3 +508,37 @@ def test_from_pandas() -> None:
         member_since=dt.datetime(2025, 1, 1, 10, tzinfo=SH),
     )
     assert table.row(1) == Customer(1)
+
+
+def test_public_names_are_exported() -> None:
+    import ecrm.testing
+
+    mine = {
+        "FAKE_PHONE_PREFIX",
+        "Birthday",
+        "Customer",
+        "CustomerTable",
+        "Event",
+        "EventKind",
+        "EventLog",
+        "Gender",
+        "is_fake_phone",
+        "mask_email",
+        "mask_phone",
+        "normalize_email",
+        "normalize_phone",
+    }
+    assert mine <= set(ecrm.__all__)
+    assert all(hasattr(ecrm, name) for name in mine)
+    strategies = {"birthdays", "customer_tables", "customers", "event_logs", "events"}
+    assert strategies <= set(ecrm.testing.__all__)
+
+
+def test_contact_errors_in_bulk_are_masked_and_capped() -> None:
+    phones = ["12345678901"] * 50 + ["13800138000"] * 50
+    with pytest.raises(DataFormatError) as info:
+        CustomerTable.from_arrays(list(range(100)), phones=phones)
+    problems = info.value.problems
+    assert len(problems) == 21  # 20 listed, then "... and 30 more rows"
+    assert "12345678901" not in str(info.value)
+    assert problems[0].value == "123****8901"
