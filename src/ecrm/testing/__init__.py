@@ -25,29 +25,47 @@ from ecrm.testing._customers import (
 from ecrm.testing._lifecycle import cycle_bands, purchase_histories, repurchase_cycles
 from ecrm.testing._rfm import rfm_schemes
 from ecrm.testing._tiers import memberships, tier_ladders, tiers
+from ecrm.testing._touch import (
+    class_rules,
+    emails,
+    local_time_ranges,
+    messages,
+    phone_numbers,
+    recipients,
+    send_policies,
+    time_zone_names,
+)
 
 __all__ = [
     "aware_datetimes",
     "birthdays",
+    "class_rules",
     "coupon_catalogs",
     "coupons",
     "customer_ids",
     "customer_tables",
     "customers",
     "cycle_bands",
+    "emails",
     "event_logs",
     "events",
     "gift_packs",
     "ledger_operations",
+    "local_time_ranges",
     "memberships",
+    "messages",
     "moneys",
     "order_items",
     "order_logs",
     "order_statuses",
     "orders",
+    "phone_numbers",
     "purchase_histories",
+    "recipients",
     "repurchase_cycles",
     "rfm_schemes",
+    "send_policies",
     "tier_ladders",
     "tiers",
+    "time_zone_names",
 ]

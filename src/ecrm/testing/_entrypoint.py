@@ -50,6 +50,18 @@ def _register_tiers() -> None:
     st.register_type_strategy(Membership, memberships())
 
 
+def _register_lifecycle() -> None:
+    from hypothesis import strategies as st
+
+    try:
+        from ecrm.lifecycle import Bands, RepurchaseCycle
+        from ecrm.testing._lifecycle import cycle_bands, repurchase_cycles
+    except ImportError:  # the area is not built yet
+        return
+    st.register_type_strategy(Bands, cycle_bands())
+    st.register_type_strategy(RepurchaseCycle, repurchase_cycles())
+
+
 def _register_benefits() -> None:
     from hypothesis import strategies as st
 
@@ -61,18 +73,6 @@ def _register_benefits() -> None:
     st.register_type_strategy(Coupon, coupons())
     st.register_type_strategy(CouponCatalog, coupon_catalogs())
     st.register_type_strategy(GiftPack, gift_packs())
-
-
-def _register_lifecycle() -> None:
-    from hypothesis import strategies as st
-
-    try:
-        from ecrm.lifecycle import Bands, RepurchaseCycle
-        from ecrm.testing._lifecycle import cycle_bands, repurchase_cycles
-    except ImportError:  # the area is not built yet
-        return
-    st.register_type_strategy(Bands, cycle_bands())
-    st.register_type_strategy(RepurchaseCycle, repurchase_cycles())
 
 
 def _register_customers() -> None:
@@ -97,11 +97,27 @@ def _register_customers() -> None:
     st.register_type_strategy(EventLog, event_logs())
 
 
+def _register_touch() -> None:
+    from hypothesis import strategies as st
+
+    try:
+        from ecrm.testing import _touch
+        from ecrm.touch import ClassRules, LocalTimeRange, Message, Recipient, SendPolicy
+    except ImportError:  # the area is not built yet
+        return
+    st.register_type_strategy(Message, st.deferred(lambda: _touch.messages()))
+    st.register_type_strategy(Recipient, st.deferred(lambda: _touch.recipients()))
+    st.register_type_strategy(SendPolicy, st.deferred(lambda: _touch.send_policies()))
+    st.register_type_strategy(ClassRules, st.deferred(lambda: _touch.class_rules()))
+    st.register_type_strategy(LocalTimeRange, st.deferred(lambda: _touch.local_time_ranges()))
+
+
 # Later areas (tiers, lifecycle, touch) append their own register functions here.
 _AREA_HOOKS = [
     _register_rfm,
     _register_tiers,
-    _register_benefits,
     _register_lifecycle,
+    _register_benefits,
     _register_customers,
+    _register_touch,
 ]

@@ -195,6 +195,19 @@ def _metadata(value: Mapping[str, str] | tuple[tuple[str, str], ...] | None) -> 
     return tuple(sorted(out))
 
 
+def _encode_time(value: dt.datetime) -> str:
+    """ISO 8601 with the offset, plus the IANA zone in brackets (RFC 9557) when known."""
+    key = getattr(value.tzinfo, "key", None)
+    return value.isoformat() + (f"[{key}]" if key else "")
+
+
+def _decode_time(text: str) -> dt.datetime:
+    iso, _, zone = text.partition("[")
+    value = dt.datetime.fromisoformat(iso)
+    # back in its own zone, so the value compares equal even in a DST fold
+    return value.astimezone(as_zone(zone[:-1])) if zone else value
+
+
 @attrs.frozen(repr=False)
 class Message:
     """One rendered, addressed, classified message: a candidate send.
@@ -285,10 +298,10 @@ class Message:
                 "tz": r.tz,
             },
             "body": self.body,
-            "created_at": self.created_at.isoformat(),
+            "created_at": _encode_time(self.created_at),
             "subject": self.subject,
             "dedupe_key": self.dedupe_key,
-            "not_before": None if self.not_before is None else self.not_before.isoformat(),
+            "not_before": None if self.not_before is None else _encode_time(self.not_before),
             "metadata": dict(self.metadata),
         }
 
@@ -309,12 +322,12 @@ class Message:
                 channel=ChannelKind(data["channel"]),
                 recipient=Recipient(r["customer_id"], r.get("phone"), r.get("email"), r.get("tz")),
                 body=data["body"],
-                created_at=dt.datetime.fromisoformat(data["created_at"]),
+                created_at=_decode_time(data["created_at"]),
                 subject=data.get("subject"),
                 dedupe_key=data.get("dedupe_key"),
-                not_before=None if nb is None else dt.datetime.fromisoformat(nb),
+                not_before=None if nb is None else _decode_time(nb),
                 metadata=data.get("metadata") or {},
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise InvalidValueError("message", f"is not a valid message dict ({exc})",
                                     show_value=False) from exc

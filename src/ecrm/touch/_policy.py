@@ -107,12 +107,12 @@ class LocalTimeRange:
     def end_minute(self) -> int:
         return self.end.hour * 60 + self.end.minute
 
-    def minute_flags(self) -> list[bool]:
-        """1440 flags, ``True`` for each minute of the day inside the range."""
+    def minute_spans(self) -> tuple[tuple[int, int], ...]:
+        """The range as half-open spans of minutes of the day (two when it wraps)."""
         s, e = self.start_minute, self.end_minute
         if s < e:
-            return [s <= m < e for m in range(_MINUTES_PER_DAY)]
-        return [m >= s or m < e for m in range(_MINUTES_PER_DAY)]
+            return ((s, e),)
+        return tuple(span for span in ((s, _MINUTES_PER_DAY), (0, e)) if span[0] < span[1])
 
     def contains(self, t: dt.time) -> bool:
         """Whether the local time ``t`` is inside (by its minute)."""
@@ -212,9 +212,15 @@ class ClassRules:
 
     @_flags.default
     def _compute_flags(self) -> bytes:
-        flags = self.allowed.minute_flags() if self.allowed else [True] * _MINUTES_PER_DAY
+        if self.allowed is None:
+            flags = bytearray(b"\x01" * _MINUTES_PER_DAY)
+        else:
+            flags = bytearray(_MINUTES_PER_DAY)
+            for s, e in self.allowed.minute_spans():
+                flags[s:e] = b"\x01" * (e - s)
         for r in self.blocked:
-            flags = [a and not b for a, b in zip(flags, r.minute_flags(), strict=True)]
+            for s, e in r.minute_spans():
+                flags[s:e] = bytes(e - s)
         if not any(flags):
             raise InvalidValueError(
                 "blocked", f"leave no allowed minute in the day (allowed {self.allowed})",
@@ -226,13 +232,16 @@ class ClassRules:
     def _compute_skip(self) -> tuple[int, ...]:
         # minutes from each minute of the day to the next allowed one (0 when allowed)
         out = [0] * _MINUTES_PER_DAY
-        nxt = None
-        for m in range(2 * _MINUTES_PER_DAY - 1, -1, -1):
-            if self._flags[m % _MINUTES_PER_DAY]:
-                nxt = m
-            if m < _MINUTES_PER_DAY:
-                assert nxt is not None
-                out[m] = nxt - m
+        doubled = self._flags * 2
+        m = 0
+        while m < _MINUTES_PER_DAY:
+            closed = doubled.find(0, m)
+            if closed == -1 or closed >= _MINUTES_PER_DAY:
+                break
+            opened = doubled.find(1, closed)  # exists: some minute is allowed
+            stop = min(opened, _MINUTES_PER_DAY)
+            out[closed:stop] = range(opened - closed, opened - stop, -1)
+            m = opened
         return tuple(out)
 
     @property

@@ -1,0 +1,341 @@
+"""The outbox state machine (SQLite and in memory) and the dispatcher."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import attrs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ecrm import InvalidValueError
+from ecrm.testing import messages
+from ecrm.touch import (
+    Accepted,
+    Backoff,
+    ChannelKind,
+    Dispatcher,
+    DispatchReport,
+    Failed,
+    InMemoryOptOutRegistry,
+    InMemoryOutbox,
+    ManualClock,
+    Message,
+    MessageClass,
+    MockChannel,
+    Outbox,
+    OutboxError,
+    OutboxState,
+    PolicyContext,
+    Recipient,
+    RecordingChannel,
+    SendPolicy,
+    SqliteOutbox,
+)
+
+T0 = dt.datetime(2026, 11, 11, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
+LEASE = dt.timedelta(minutes=5)
+
+
+def _msg(i: int, *, cls: MessageClass = MessageClass.CARE, at: dt.datetime = T0,
+         cid: str | int | None = None, dedupe: str | None = None) -> Message:
+    return Message(f"care:shipped:order-{i}", "shipped", cls, ChannelKind.SMS,
+                   Recipient(cid if cid is not None else f"c{i}", phone=f"138{i:08d}"),
+                   f"【小林茶铺】订单{i}已发货", created_at=at, dedupe_key=dedupe)
+
+
+@pytest.fixture(params=["sqlite", "memory"])
+def outbox(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Outbox]:
+    if request.param == "sqlite":
+        box = SqliteOutbox(tmp_path / "outbox.sqlite")
+        yield box
+        box.close()
+    else:
+        yield InMemoryOutbox()
+
+
+def test_enqueue_is_idempotent_by_key(outbox: Outbox) -> None:
+    assert outbox.enqueue(_msg(1)) is True
+    changed = attrs.evolve(_msg(1), body="different text")
+    assert outbox.enqueue(changed) is False  # first write wins
+    entry = outbox.get("care:shipped:order-1")
+    assert entry is not None
+    assert entry.message == _msg(1)
+    assert entry.state is OutboxState.PENDING
+    assert entry.due_at == T0
+    assert outbox.enqueue_many([_msg(1), _msg(2), _msg(2), _msg(3)]) == 2
+    assert outbox.counts()[OutboxState.PENDING] == 3
+    assert outbox.get("nope") is None
+
+
+def test_claim_only_due_messages_in_due_order(outbox: Outbox) -> None:
+    outbox.enqueue(_msg(1), due_at=T0 + dt.timedelta(minutes=10))
+    outbox.enqueue(_msg(2), due_at=T0)
+    outbox.enqueue(_msg(3), due_at=T0 + dt.timedelta(hours=1))
+    claimed = outbox.claim(now=T0 + dt.timedelta(minutes=10), lease=LEASE, limit=10)
+    assert [e.key for e in claimed] == ["care:shipped:order-2", "care:shipped:order-1"]
+    assert all(e.state is OutboxState.CLAIMED and e.attempts == 1 for e in claimed)
+    assert claimed[0].lease_until == T0 + dt.timedelta(minutes=15)
+    # claimed messages are not claimed again while the lease holds
+    assert outbox.claim(now=T0 + dt.timedelta(minutes=14), lease=LEASE, limit=10) == []
+
+
+def test_an_expired_lease_is_reclaimed_and_counted_as_a_possible_duplicate(
+    outbox: Outbox,
+) -> None:
+    outbox.enqueue(_msg(1))
+    (first,) = outbox.claim(now=T0, lease=LEASE)
+    (again,) = outbox.claim(now=T0 + LEASE, lease=LEASE)  # lease expired: "crashed"
+    assert again.key == first.key
+    assert again.attempts == 2
+    assert again.possible_duplicates == 1
+    assert outbox.possible_duplicates() == 1
+    # the first claim's late outcome is ignored; the new claim's is recorded
+    assert outbox.mark_sent(first, at=T0, provider_id="x") is False
+    assert outbox.mark_sent(again, at=T0 + LEASE, provider_id="y") is True
+    entry = outbox.get(first.key)
+    assert entry is not None
+    assert (entry.state, entry.provider_id, entry.sent_at) == (
+        OutboxState.SENT, "y", T0 + LEASE)
+    assert outbox.claim(now=T0 + 10 * LEASE, lease=LEASE) == []
+
+
+def test_failed_retry_dead_release_and_skip(outbox: Outbox) -> None:
+    for i in range(4):
+        outbox.enqueue(_msg(i))
+    a, b, c, d = outbox.claim(now=T0, lease=LEASE, limit=4)
+    assert outbox.mark_failed(a, at=T0, reason="timeout", retry_at=T0 + dt.timedelta(hours=1))
+    assert outbox.mark_failed(b, at=T0, reason="bad number", retry_at=None)
+    assert outbox.release(c, until=T0 + dt.timedelta(hours=2), reason="quiet hours")
+    assert outbox.skip(d, at=T0, reason="opted out")
+    states = {k: outbox.get(k) for k in (a.key, b.key, c.key, d.key)}
+    sa, sb, sc, sd = (states[k] for k in (a.key, b.key, c.key, d.key))
+    assert sa is not None
+    assert sb is not None
+    assert sc is not None
+    assert sd is not None
+    assert (sa.state, sa.last_error, sa.due_at) == (OutboxState.RETRY, "timeout",
+                                                    T0 + dt.timedelta(hours=1))
+    assert (sb.state, sb.last_error) == (OutboxState.DEAD, "bad number")
+    assert (sc.state, sc.attempts, sc.due_at) == (OutboxState.PENDING, 0,
+                                                  T0 + dt.timedelta(hours=2))
+    assert (sd.state, sd.attempts) == (OutboxState.SKIPPED, 0)
+    assert outbox.counts() == {
+        OutboxState.PENDING: 1, OutboxState.CLAIMED: 0, OutboxState.SENT: 0,
+        OutboxState.RETRY: 1, OutboxState.DEAD: 1, OutboxState.SKIPPED: 1,
+    }
+    # terminal rows never come back; outcomes on unclaimed rows are refused
+    assert outbox.mark_sent(b, at=T0, provider_id=None) is False
+    later = outbox.claim(now=T0 + dt.timedelta(days=1), lease=LEASE, limit=10)
+    assert sorted(e.key for e in later) == sorted([a.key, c.key])
+
+
+def test_bad_claim_arguments(outbox: Outbox) -> None:
+    with pytest.raises(InvalidValueError):
+        outbox.claim(now=T0, lease=dt.timedelta(0))
+    with pytest.raises(InvalidValueError):
+        outbox.claim(now=T0, lease=LEASE, limit=0)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        outbox.enqueue(_msg(1), due_at=dt.datetime(2026, 1, 1))
+    assert outbox.counts()[OutboxState.PENDING] == 0
+
+
+def test_sqlite_outbox_survives_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "o.sqlite"
+    with SqliteOutbox(path) as box:
+        box.enqueue(_msg(1))
+        box.enqueue(_msg(2, cid=7))
+        (e,) = box.claim(now=T0, lease=LEASE)
+        box.mark_sent(e, at=T0, provider_id="p1")
+    with SqliteOutbox(path) as box:
+        assert box.counts()[OutboxState.SENT] == 1
+        assert box.counts()[OutboxState.PENDING] == 1
+        got = box.get("care:shipped:order-2")
+        assert got is not None
+        assert got.message.recipient.customer_id == 7
+
+
+def test_sqlite_outbox_rejects_a_foreign_file(tmp_path: Path) -> None:
+    bad = tmp_path / "not.sqlite"
+    bad.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(OutboxError, match="cannot open outbox"):
+        SqliteOutbox(bad)
+
+
+def test_sqlite_outbox_is_a_send_history(tmp_path: Path) -> None:
+    with SqliteOutbox(tmp_path / "o.sqlite") as box:
+        box.enqueue(_msg(1, cls=MessageClass.MARKETING, cid="c1", dedupe="o-1"))
+        box.enqueue(_msg(2, cls=MessageClass.MARKETING, cid="c1"))
+        for e in box.claim(now=T0, lease=LEASE, limit=2):
+            box.mark_sent(e, at=T0 + dt.timedelta(minutes=int(e.key[-1])), provider_id=None)
+        times = box.sent_times("c1", ChannelKind.SMS, MessageClass.MARKETING,
+                               T0 + dt.timedelta(seconds=30))
+        assert times == [T0 + dt.timedelta(minutes=1), T0 + dt.timedelta(minutes=2)]
+        assert box.sent_times("c1", ChannelKind.EMAIL, MessageClass.MARKETING, T0) == []
+        assert box.has_sent("shipped", "o-1")
+        assert not box.has_sent("shipped", "o-2")
+
+
+@settings(max_examples=30)
+@given(st.lists(messages(), max_size=12))
+def test_enqueue_is_idempotent_for_any_messages(msgs: list[Message]) -> None:
+    box = InMemoryOutbox()
+    first = [box.enqueue(m) for m in msgs]
+    again = [box.enqueue(m) for m in msgs]
+    expected_new: list[bool] = []
+    seen: set[str] = set()
+    for m in msgs:
+        expected_new.append(m.key not in seen)
+        seen.add(m.key)
+    assert first == expected_new
+    assert not any(again)
+    assert len(box) == len(seen)
+
+
+@settings(max_examples=15)
+@given(st.lists(messages(), max_size=8))
+def test_sqlite_enqueue_is_idempotent_for_any_messages(
+    tmp_path_factory: pytest.TempPathFactory, msgs: list[Message]
+) -> None:
+    with SqliteOutbox(tmp_path_factory.mktemp("o") / "o.sqlite") as box:
+        n_new = box.enqueue_many(msgs)
+        assert n_new == len({m.key for m in msgs})
+        assert box.enqueue_many(msgs) == 0
+        for m in msgs:
+            got = box.get(m.key)
+            assert got is not None
+            assert got.message == next(x for x in msgs if x.key == m.key)  # round trip
+
+
+# -- dispatcher -------------------------------------------------------------------------
+def test_dispatcher_sends_everything_due(outbox: Outbox) -> None:
+    outbox.enqueue_many([_msg(i) for i in range(5)])
+    outbox.enqueue(_msg(9), due_at=T0 + dt.timedelta(days=1))
+    channel = RecordingChannel()
+    report = Dispatcher(outbox, channel, clock=ManualClock(T0), batch_size=2).run_once()
+    assert report == DispatchReport(claimed=5, sent=5)
+    assert channel.keys == [f"care:shipped:order-{i}" for i in range(5)]
+    e = outbox.get("care:shipped:order-0")
+    assert e is not None
+    assert e.provider_id == "rec-1"
+
+
+def test_transient_failures_retry_with_exponential_backoff_then_dead_letter(
+    outbox: Outbox,
+) -> None:
+    outbox.enqueue(_msg(1))
+    clock = ManualClock(T0)
+    channel = MockChannel(lambda m: Failed("gateway busy", transient=True))
+    backoff = Backoff(base=dt.timedelta(seconds=30), factor=2,
+                      max_delay=dt.timedelta(minutes=10))
+    d = Dispatcher(outbox, channel, clock=clock, max_attempts=4, backoff=backoff)
+    waits = []
+    for _ in range(3):
+        assert d.run_once() == DispatchReport(claimed=1, retried=1)
+        e = outbox.get("care:shipped:order-1")
+        assert e is not None
+        assert e.state is OutboxState.RETRY
+        waits.append(e.due_at - clock.now())
+        assert d.run_once() == DispatchReport()  # not due yet
+        clock.set(e.due_at)
+    assert waits == [dt.timedelta(seconds=s) for s in (30, 60, 120)]
+    assert d.run_once() == DispatchReport(claimed=1, dead=1)
+    e = outbox.get("care:shipped:order-1")
+    assert e is not None
+    assert (e.state, e.attempts, e.last_error) == (OutboxState.DEAD, 4, "gateway busy")
+
+
+def test_permanent_failures_dead_letter_at_once(outbox: Outbox) -> None:
+    outbox.enqueue(_msg(1))
+    d = Dispatcher(outbox, MockChannel(lambda m: Failed("no such number", transient=False)),
+                   clock=ManualClock(T0))
+    assert d.run_once() == DispatchReport(claimed=1, dead=1)
+
+
+def test_an_adapter_exception_is_a_transient_failure(outbox: Outbox) -> None:
+    def boom(m: Message) -> Accepted:
+        raise RuntimeError("socket on fire")
+
+    outbox.enqueue(_msg(1))
+    d = Dispatcher(outbox, MockChannel(boom), clock=ManualClock(T0))
+    assert d.run_once() == DispatchReport(claimed=1, retried=1)
+    e = outbox.get("care:shipped:order-1")
+    assert e is not None
+    assert e.last_error is not None
+    assert "socket on fire" in e.last_error
+
+
+def test_dispatcher_with_policy_defers_skips_and_caps(outbox: Outbox) -> None:
+    night = dt.datetime(2026, 11, 11, 15, 0, tzinfo=dt.UTC)  # 23:00 in Shanghai
+    outbox.enqueue(_msg(1, cls=MessageClass.MARKETING, cid="c1", at=night))
+    outbox.enqueue(_msg(2, cls=MessageClass.MARKETING, cid="c2", at=night))
+    outbox.enqueue(_msg(3, cls=MessageClass.MARKETING, cid="c1", at=night))
+    optouts = InMemoryOptOutRegistry([("13800000002", ChannelKind.SMS)])
+    clock = ManualClock(night)
+    channel = RecordingChannel()
+    d = Dispatcher(outbox, channel, clock=clock, policy=SendPolicy(),
+                   context=PolicyContext(opt_outs=optouts, members={"c1", "c2"}))
+    assert d.run_once() == DispatchReport(claimed=3, deferred=2, skipped=1)
+    e2 = outbox.get("care:shipped:order-2")
+    assert e2 is not None
+    assert e2.state is OutboxState.SKIPPED
+    e1 = outbox.get("care:shipped:order-1")
+    assert e1 is not None
+    assert e1.due_at == dt.datetime(2026, 11, 12, 0, 0, tzinfo=dt.UTC)
+    clock.set(e1.due_at)  # 08:00 Shanghai
+    # c1 has two marketing SMS; the default cap is one per day: the second would wait
+    # until 08:00 the day after, 33 h after it was made: over the 24 h lateness, skipped
+    assert d.run_once() == DispatchReport(claimed=2, sent=1, skipped=1)
+    assert channel.keys == ["care:shipped:order-1"]
+    e3 = outbox.get("care:shipped:order-3")
+    assert e3 is not None
+    assert e3.state is OutboxState.SKIPPED
+    assert e3.last_error is not None
+    assert "too late" in e3.last_error
+
+
+def test_run_loops_until_stopped(outbox: Outbox) -> None:
+    outbox.enqueue_many([_msg(i) for i in range(3)])
+    sleeps: list[float] = []
+    stop: Callable[[], bool] = lambda: len(sleeps) >= 2  # noqa: E731
+    d = Dispatcher(outbox, RecordingChannel(), clock=ManualClock(T0))
+    total = d.run(should_stop=stop, idle_sleep=0.5, sleep=sleeps.append)
+    assert total.sent == 3
+    assert sleeps == [0.5, 0.5]
+
+
+def test_dispatcher_rejects_bad_settings(outbox: Outbox) -> None:
+    for kwargs in ({"max_attempts": 0}, {"batch_size": 0}, {"lease": dt.timedelta(0)}):
+        with pytest.raises(InvalidValueError):
+            Dispatcher(outbox, RecordingChannel(), **kwargs)  # type: ignore[arg-type]
+
+
+def test_backoff_caps_and_validates() -> None:
+    b = Backoff()
+    assert b.delay(1) == dt.timedelta(seconds=30)
+    assert b.delay(200) == dt.timedelta(hours=1)
+    with pytest.raises(InvalidValueError):
+        b.delay(0)
+    with pytest.raises(InvalidValueError):
+        Backoff(base=dt.timedelta(0))
+
+
+def test_concurrent_sqlite_outboxes_never_claim_the_same_message(tmp_path: Path) -> None:
+    path = tmp_path / "o.sqlite"
+    a, b = SqliteOutbox(path), SqliteOutbox(path)
+    a.enqueue_many([_msg(i) for i in range(50)])
+    got: list[str] = []
+    for _ in range(30):
+        for box in (a, b):
+            got += [e.key for e in box.claim(now=T0, lease=LEASE, limit=1)]
+    assert len(got) == len(set(got)) == 50
+    a.close()
+    b.close()
+    with sqlite3.connect(path) as conn:
+        (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+    conn.close()
+    assert mode == "wal"

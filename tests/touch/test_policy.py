@@ -1,0 +1,371 @@
+"""The send policy: hand-worked decisions and properties over every zone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ecrm import InvalidValueError
+from ecrm.testing import aware_datetimes, messages, phone_numbers, send_policies, time_zone_names
+from ecrm.touch import (
+    ChannelKind,
+    ClassRules,
+    Defer,
+    FrequencyCap,
+    InMemoryOptOutRegistry,
+    LocalTimeRange,
+    Message,
+    MessageClass,
+    OnBlocked,
+    PolicyContext,
+    Recipient,
+    Send,
+    SendLog,
+    SendPolicy,
+    Skip,
+)
+
+SH = ZoneInfo("Asia/Shanghai")
+NY = ZoneInfo("America/New_York")
+
+
+def _msg(
+    at: dt.datetime,
+    *,
+    cls: MessageClass = MessageClass.MARKETING,
+    tz: str | None = "Asia/Shanghai",
+    cid: str = "c1",
+    phone: str = "13800000000",
+    key: str = "k1",
+    mtype: str = "broadcast",
+    dedupe: str | None = None,
+    not_before: dt.datetime | None = None,
+) -> Message:
+    return Message(key, mtype, cls, ChannelKind.SMS, Recipient(cid, phone=phone, tz=tz),
+                   "【小林茶铺】上新啦回T退订", created_at=at, dedupe_key=dedupe,
+                   not_before=not_before)
+
+
+def _ctx(**kw: object) -> PolicyContext:
+    base: dict[str, object] = {"opt_outs": InMemoryOptOutRegistry(), "members": {"c1", "c2"}}
+    base.update(kw)
+    return PolicyContext(**base)  # type: ignore[arg-type]
+
+
+NO_CAPS = attrs.evolve(SendPolicy().marketing, caps=())
+POLICY = SendPolicy(marketing=NO_CAPS)
+
+
+# -- hand-worked examples ---------------------------------------------------------------
+def test_marketing_inside_the_window_is_sent_with_a_trace() -> None:
+    now = dt.datetime(2026, 12, 12, 10, 0, tzinfo=SH)
+    d = POLICY.decide(_msg(now), now=now, context=_ctx())
+    assert isinstance(d, Send)
+    assert [c.rule for c in d.trace] == [
+        "block_list", "opt_out", "members_only", "max_lateness", "time_window"
+    ]
+    assert all(c.passed for c in d.trace)
+
+
+def test_marketing_at_21_00_is_deferred_to_08_00_next_day() -> None:
+    now = dt.datetime(2026, 12, 12, 21, 0, tzinfo=SH)  # the window is [08:00, 21:00)
+    d = POLICY.decide(_msg(now), now=now, context=_ctx())
+    assert isinstance(d, Defer)
+    assert d.until == dt.datetime(2026, 12, 13, 8, 0, tzinfo=SH)
+    assert "outside the allowed local time" in d.reason
+    assert d.trace[-1].rule == "time_window"
+    assert not d.trace[-1].passed
+
+
+def test_20_59_30_is_inside_the_window() -> None:
+    now = dt.datetime(2026, 12, 12, 20, 59, 30, tzinfo=SH)
+    assert isinstance(POLICY.decide(_msg(now), now=now, context=_ctx()), Send)
+
+
+def test_window_uses_the_recipients_zone_not_the_stores() -> None:
+    # 10:00 in Shanghai is 21:00 the day before in New York: outside NY's window
+    now = dt.datetime(2026, 12, 12, 10, 0, tzinfo=SH)
+    d = POLICY.decide(_msg(now, tz="America/New_York"), now=now, context=_ctx())
+    assert isinstance(d, Defer)
+    assert d.until == dt.datetime(2026, 12, 12, 8, 0, tzinfo=NY)
+    assert d.until.utcoffset() == dt.timedelta(hours=-5)
+
+
+def test_zone_falls_back_to_the_store_and_skips_when_none_is_known() -> None:
+    now = dt.datetime(2026, 12, 12, 23, 0, tzinfo=dt.UTC)  # 07:00 next day in Shanghai
+    d = POLICY.decide(_msg(now, tz=None), now=now, context=_ctx())
+    assert isinstance(d, Defer)
+    assert d.until == dt.datetime(2026, 12, 13, 8, 0, tzinfo=SH)
+    no_store = attrs.evolve(POLICY, store_tz=None)
+    s = no_store.decide(_msg(now, tz=None), now=now, context=_ctx())
+    assert isinstance(s, Skip)
+    assert "no time zone" in s.reason
+
+
+def test_transactional_needs_no_zone_and_ignores_opt_outs() -> None:
+    now = dt.datetime(2026, 12, 12, 3, 0, tzinfo=SH)
+    optouts = InMemoryOptOutRegistry([("13800000000", ChannelKind.SMS)])
+    policy = attrs.evolve(POLICY, store_tz=None)
+    msg = _msg(now, cls=MessageClass.TRANSACTIONAL, tz=None)
+    assert isinstance(policy.decide(msg, now=now, context=_ctx(opt_outs=optouts)), Send)
+
+
+def test_blocked_hours_defer_past_the_lunch_break() -> None:
+    rules = attrs.evolve(NO_CAPS, blocked=("12:00-13:30", "17:30-19:00"))
+    policy = SendPolicy(marketing=rules)
+    now = dt.datetime(2026, 12, 12, 12, 10, tzinfo=SH)
+    d = policy.decide(_msg(now), now=now, context=_ctx())
+    assert isinstance(d, Defer)
+    assert d.until == dt.datetime(2026, 12, 12, 13, 30, tzinfo=SH)
+    now = dt.datetime(2026, 12, 12, 20, 59, 59, tzinfo=SH)  # next minute is 21:00: closed
+    d = policy.decide(_msg(now), now=now, context=_ctx())
+    assert isinstance(d, Send)
+
+
+def test_skip_policy_skips_instead_of_deferring() -> None:
+    policy = SendPolicy(marketing=attrs.evolve(NO_CAPS, on_blocked=OnBlocked.SKIP))
+    now = dt.datetime(2026, 12, 12, 22, 0, tzinfo=SH)
+    d = policy.decide(_msg(now), now=now, context=_ctx())
+    assert isinstance(d, Skip)
+    assert "22:00" in d.reason
+
+
+def test_max_lateness_turns_a_long_deferral_into_a_skip() -> None:
+    policy = SendPolicy(marketing=attrs.evolve(NO_CAPS, max_lateness=dt.timedelta(hours=6)))
+    created = dt.datetime(2026, 12, 12, 20, 0, tzinfo=SH)
+    now = dt.datetime(2026, 12, 12, 21, 30, tzinfo=SH)
+    d = policy.decide(_msg(created), now=now, context=_ctx())
+    assert isinstance(d, Skip)  # 08:00 next day is 12 h after creation
+    assert "too late" in d.reason
+    later = dt.datetime(2026, 12, 13, 3, 0, tzinfo=SH)
+    stale = policy.decide(_msg(created), now=later, context=_ctx())
+    assert isinstance(stale, Skip)
+    assert stale.reason.startswith("stale")
+
+
+def test_opt_out_block_list_and_membership_skip_marketing() -> None:
+    now = dt.datetime(2026, 12, 12, 10, 0, tzinfo=SH)
+    optouts = InMemoryOptOutRegistry([("+86 138 0000 0000", ChannelKind.SMS)])
+    assert "opted out" in _reason(POLICY.decide(_msg(now), now=now,
+                                                context=_ctx(opt_outs=optouts)))
+    # an opt-out on another channel does not count
+    email_only = InMemoryOptOutRegistry([("13800000000", ChannelKind.EMAIL)])
+    assert isinstance(POLICY.decide(_msg(now), now=now, context=_ctx(opt_outs=email_only)),
+                      Send)
+    assert "block list" in _reason(POLICY.decide(_msg(now), now=now,
+                                                 context=_ctx(blocked={"c1"})))
+    assert "not a member" in _reason(POLICY.decide(_msg(now, cid="c9"), now=now,
+                                                   context=_ctx()))
+    assert "membership not provided" in _reason(POLICY.decide(_msg(now), now=now,
+                                                              context=_ctx(members=None)))
+    assert "opt-out list not provided" in _reason(POLICY.decide(
+        _msg(now), now=now, context=PolicyContext(members={"c1"})))
+
+
+def test_consent_rule() -> None:
+    policy = SendPolicy(marketing=attrs.evolve(NO_CAPS, requires_consent=True))
+    now = dt.datetime(2026, 12, 12, 10, 0, tzinfo=SH)
+    assert "consent records" in _reason(policy.decide(_msg(now), now=now, context=_ctx()))
+    assert "no consent" in _reason(policy.decide(_msg(now), now=now,
+                                                 context=_ctx(consented={"c2"})))
+    assert isinstance(policy.decide(_msg(now), now=now, context=_ctx(consented={"c1"})), Send)
+
+
+def _reason(d: object) -> str:
+    assert isinstance(d, Skip), d
+    return d.reason
+
+
+def test_dedupe_one_payment_reminder_per_order() -> None:
+    now = dt.datetime(2026, 12, 12, 10, 0, tzinfo=SH)
+    log = SendLog()
+    first = _msg(now, cls=MessageClass.TRANSACTIONAL, mtype="payment_reminder", dedupe="o-1")
+    assert isinstance(POLICY.decide(first, now=now, context=_ctx(history=log)), Send)
+    log.record(first, now)
+    again = attrs.evolve(first, key="k2")
+    assert "already sent" in _reason(POLICY.decide(again, now=now, context=_ctx(history=log)))
+    other_order = attrs.evolve(first, key="k3", dedupe_key="o-2")
+    assert isinstance(POLICY.decide(other_order, now=now, context=_ctx(history=log)), Send)
+
+
+def test_frequency_cap_defers_until_the_oldest_send_leaves_the_window() -> None:
+    rules = attrs.evolve(NO_CAPS, caps=(FrequencyCap(2, dt.timedelta(days=7)),),
+                         max_lateness=None)
+    policy = SendPolicy(marketing=rules)
+    log = SendLog()
+    t1 = dt.datetime(2026, 12, 1, 10, 0, tzinfo=SH)
+    t2 = dt.datetime(2026, 12, 3, 22, 30, tzinfo=SH)  # recorded sends, times as given
+    log.record(_msg(t1, key="a"), t1)
+    log.record(_msg(t2, key="b"), t2)
+    now = dt.datetime(2026, 12, 5, 10, 0, tzinfo=SH)
+    d = policy.decide(_msg(now, key="c"), now=now, context=_ctx(history=log))
+    assert isinstance(d, Defer)
+    assert d.until == dt.datetime(2026, 12, 8, 10, 0, tzinfo=SH)  # t1 + 7 days, allowed
+    # other customers and other channels are not capped
+    assert isinstance(policy.decide(_msg(now, key="d", cid="c2"), now=now,
+                                    context=_ctx(history=log)), Send)
+    # when the freed moment is outside the window, it moves to the next allowed minute
+    log2 = SendLog()
+    t3 = dt.datetime(2026, 12, 1, 20, 59, 30, tzinfo=SH)
+    log2.record(_msg(t3, key="x"), t3)
+    log2.record(_msg(t3, key="y"), t3)
+    d2 = policy.decide(_msg(now, key="z"), now=now, context=_ctx(history=log2))
+    assert isinstance(d2, Defer)
+    assert d2.until == dt.datetime(2026, 12, 9, 8, 0, tzinfo=SH)
+
+
+def test_not_before_defers_to_the_next_whole_minute() -> None:
+    now = dt.datetime(2026, 12, 12, 10, 0, tzinfo=SH)
+    nb = dt.datetime(2026, 12, 12, 10, 30, 15, tzinfo=SH)
+    d = POLICY.decide(_msg(now, cls=MessageClass.TRANSACTIONAL, not_before=nb), now=now,
+                      context=_ctx())
+    assert isinstance(d, Defer)
+    assert d.until == dt.datetime(2026, 12, 12, 10, 31, tzinfo=SH)
+
+
+def test_window_wrapping_midnight() -> None:
+    night = attrs.evolve(NO_CAPS, allowed="22:00-02:00", max_lateness=None)
+    policy = SendPolicy(marketing=night)
+    now = dt.datetime(2026, 12, 12, 1, 59, tzinfo=SH)
+    assert isinstance(policy.decide(_msg(now), now=now, context=_ctx()), Send)
+    now = dt.datetime(2026, 12, 12, 2, 0, tzinfo=SH)
+    d = policy.decide(_msg(now), now=now, context=_ctx())
+    assert isinstance(d, Defer)
+    assert d.until == dt.datetime(2026, 12, 12, 22, 0, tzinfo=SH)
+
+
+def test_deferral_across_a_spring_forward_gap() -> None:
+    # New York, 2026-03-08: 02:00 → 03:00. A window opening at 02:30 first opens at 03:00.
+    rules = attrs.evolve(NO_CAPS, allowed="02:30-21:00", max_lateness=None)
+    policy = SendPolicy(marketing=rules)
+    now = dt.datetime(2026, 3, 8, 1, 45, tzinfo=NY)
+    d = policy.decide(_msg(now, tz="America/New_York"), now=now, context=_ctx())
+    assert isinstance(d, Defer)
+    assert d.until.astimezone(dt.UTC) == dt.datetime(2026, 3, 8, 7, 0, tzinfo=dt.UTC)
+    assert d.until.astimezone(NY).strftime("%H:%M %Z") == "03:00 EDT"
+
+
+def test_deferral_across_a_fall_back_fold() -> None:
+    # New York, 2026-11-01: 02:00 EDT → 01:00 EST. Window 08:00–21:00 from 23:00 the day before.
+    now = dt.datetime(2026, 10, 31, 23, 0, tzinfo=NY)
+    d = POLICY.decide(_msg(now, tz="America/New_York"), now=now, context=_ctx())
+    assert isinstance(d, Defer)
+    assert d.until.astimezone(dt.UTC) == dt.datetime(2026, 11, 1, 13, 0, tzinfo=dt.UTC)
+
+
+def test_explain_lists_each_check() -> None:
+    now = dt.datetime(2026, 12, 12, 22, 0, tzinfo=SH)
+    text = POLICY.decide(_msg(now), now=now, context=_ctx()).explain()
+    assert text.splitlines()[0].startswith("defer until 2026-12-13T08:00:00+08:00")
+    assert "FAIL time_window" in text
+
+
+# -- construction errors ------------------------------------------------------------------
+def test_rules_that_leave_no_allowed_minute_are_refused() -> None:
+    with pytest.raises(InvalidValueError, match="no allowed minute"):
+        ClassRules(allowed="08:00-21:00", blocked=("07:00-22:00",))
+
+
+@pytest.mark.parametrize("text", ["8-21", "08:00", "25:00-26:00", "08:00-08:00", "08:61-09:00"])
+def test_bad_time_ranges_are_refused(text: str) -> None:
+    with pytest.raises(InvalidValueError):
+        LocalTimeRange.parse(text)
+
+
+def test_bad_policy_values_are_refused() -> None:
+    with pytest.raises(InvalidValueError):
+        SendPolicy(store_tz="Mars/Olympus")
+    with pytest.raises(InvalidValueError):
+        FrequencyCap(1, dt.timedelta(0))
+    with pytest.raises(ValueError, match="max_count"):
+        FrequencyCap(0, dt.timedelta(days=1))
+    with pytest.raises(InvalidValueError):
+        ClassRules(max_lateness=dt.timedelta(hours=-1))
+    with pytest.raises(ValueError, match="timezone-aware"):
+        POLICY.decide(_msg(dt.datetime(2026, 1, 1, tzinfo=SH)), now=dt.datetime(2026, 1, 1))
+
+
+# -- properties ---------------------------------------------------------------------------
+def _allowed_at(policy: SendPolicy, message: Message, instant: dt.datetime) -> bool:
+    """Independent recomputation: is ``instant`` inside the class's allowed local time?"""
+    rules = policy.rules_for(message.message_class)
+    tz = message.recipient.tz or policy.store_tz
+    assert tz is not None
+    local = instant.astimezone(ZoneInfo(tz)).time()
+    if rules.allowed is not None and not _in(rules.allowed, local):
+        return False
+    return not any(_in(r, local) for r in rules.blocked)
+
+
+def _in(r: LocalTimeRange, t: dt.time) -> bool:
+    t = t.replace(second=0, microsecond=0)
+    if r.start < r.end or r.end == dt.time(0):
+        return r.start <= t and (r.end == dt.time(0) or t < r.end)
+    return t >= r.start or t < r.end
+
+
+@st.composite
+def _scenarios(draw: st.DrawFn) -> tuple[SendPolicy, Message, PolicyContext, dt.datetime]:
+    policy = draw(send_policies(store_tz=st.sampled_from(
+        ("Asia/Shanghai", "America/New_York", "Pacific/Chatham", "Australia/Lord_Howe", None)
+    )))
+    msg = draw(messages(message_class=MessageClass.MARKETING, channel=ChannelKind.SMS))
+    # decide within two days of creation (so lateness rules matter but do not always skip)
+    now = msg.created_at + dt.timedelta(minutes=draw(st.integers(min_value=0, max_value=2880)))
+    opted = draw(st.lists(phone_numbers(), max_size=3))
+    if draw(st.booleans()):
+        opted.append(msg.address)
+    blocked = draw(st.sets(st.sampled_from(["c0001", "c0002", msg.recipient.customer_id])))
+    members = draw(st.sets(st.sampled_from(["c0001", "c0003", msg.recipient.customer_id])))
+    ctx = PolicyContext(opt_outs=InMemoryOptOutRegistry((p, ChannelKind.SMS) for p in opted),
+                        blocked=blocked, members=members)
+    return policy, msg, ctx, now
+
+
+@given(_scenarios())
+def test_marketing_is_never_sent_to_opted_out_or_blocked_or_in_quiet_hours(
+    scenario: tuple[SendPolicy, Message, PolicyContext, dt.datetime],
+) -> None:
+    policy, msg, ctx, now = scenario
+    d = policy.decide(msg, now=now, context=ctx)
+    if isinstance(d, Send):
+        assert ctx.opt_outs is not None
+        assert not ctx.opt_outs.is_opted_out(msg.address, ChannelKind.SMS)
+        assert msg.recipient.customer_id not in ctx.blocked
+        assert _allowed_at(policy, msg, now)
+
+
+@given(_scenarios())
+def test_defer_until_is_the_next_allowed_minute(
+    scenario: tuple[SendPolicy, Message, PolicyContext, dt.datetime],
+) -> None:
+    policy, msg, _, now = scenario
+    ctx = PolicyContext(opt_outs=InMemoryOptOutRegistry(), members={msg.recipient.customer_id})
+    d = policy.decide(msg, now=now, context=ctx)
+    if not isinstance(d, Defer):
+        return
+    assert d.until > now
+    assert d.until.second == 0
+    assert d.until.microsecond == 0
+    assert _allowed_at(policy, msg, d.until)
+    earliest = max(now, msg.not_before or now)
+    if earliest == now:
+        # no allowed whole minute between now and until (walk real UTC minutes)
+        t = now.astimezone(dt.UTC).replace(second=0, microsecond=0)
+        if t < now:
+            t += dt.timedelta(minutes=1)
+        while t < d.until:
+            assert not _allowed_at(policy, msg, t), t
+            t += dt.timedelta(minutes=1)
+
+
+@given(time_zone_names(), aware_datetimes(), st.sampled_from(list(MessageClass)))
+def test_decisions_are_pure(tz: str, now: dt.datetime, cls: MessageClass) -> None:
+    msg = _msg(now, cls=cls, tz=tz)
+    ctx = _ctx()
+    assert POLICY.decide(msg, now=now, context=ctx) == POLICY.decide(msg, now=now, context=ctx)
