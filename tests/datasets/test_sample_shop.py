@@ -198,6 +198,10 @@ def test_recent_unpaid_orders_for_payment_reminders(shop: SampleShop) -> None:
     assert last_hour.sum() >= 3
     assert (unpaid & (age_us > 3600 * US)).sum() >= 3
     assert (age_us[unpaid] <= 48 * 3600 * US).all()
+    assert o.channels is not None
+    flash = o.channels == "flash_sale"
+    assert (unpaid & flash & (age_us <= 25 * 60 * US)).sum() >= 1
+    assert not (unpaid & flash & (age_us > 30 * 60 * US)).any()  # closed at 30 minutes
 
 
 def test_channels_and_provinces(shop: SampleShop) -> None:
@@ -239,6 +243,19 @@ def test_profiles_have_the_documented_variety(shop: SampleShop) -> None:
     assert c.tag_names
     assert c.tag_matrix.any()
     assert {"浙江省", "浙江"} & set(c.provinces.tolist())
+
+
+def test_entry_rule_is_the_default_ladders_lowest_level() -> None:
+    from ecrm import Money
+    from ecrm.tiers import TAOBAO_STORE_VIP
+
+    at_spend = TAOBAO_STORE_VIP.evaluate(Money(MEMBER_ENTRY_MIN_SPEND_FEN), 0, opted_in=True)
+    at_count = TAOBAO_STORE_VIP.evaluate(Money(0), MEMBER_ENTRY_MIN_ORDERS, opted_in=True)
+    below = TAOBAO_STORE_VIP.evaluate(
+        Money(MEMBER_ENTRY_MIN_SPEND_FEN - 1), MEMBER_ENTRY_MIN_ORDERS - 1, opted_in=True
+    )
+    assert at_spend.level == at_count.level == 1
+    assert below.level == 0
 
 
 def test_members_met_the_entry_rule_when_they_joined(shop: SampleShop) -> None:

@@ -433,31 +433,33 @@ class _Generator:
         keep = wall < self.as_of_wall
         cust = buyers[rows_c[keep]]
         wall = wall[keep]
-        # Extra unpaid orders: some within the last hour (payment reminders due now), some
+        # Extra unpaid orders: some within the last hour (payment reminders due now; a
+        # quarter of them flash-sale orders under 25 minutes old, which close at 30), some
         # within the last two days.
         n_now, n_recent = max(3, n // 400), max(3, n // 200)
+        n_flash = max(1, n_now // 4)
         extra_c = rng.choice(buyers if nb else np.arange(n), size=n_now + n_recent)
-        extra_wall = (
-            np.concatenate(
-                [
-                    self.as_of_wall - rng.integers(US_PER_MINUTE, US_PER_HOUR, size=n_now),
-                    self.as_of_wall - rng.integers(US_PER_HOUR, 48 * US_PER_HOUR, size=n_recent),
-                ]
-            )
-            // 1_000_000
-            * 1_000_000
+        ago = np.concatenate(
+            [
+                rng.integers(US_PER_MINUTE, 25 * US_PER_MINUTE, size=n_flash),
+                rng.integers(US_PER_MINUTE, US_PER_HOUR, size=n_now - n_flash),
+                rng.integers(US_PER_HOUR, 48 * US_PER_HOUR, size=n_recent),
+            ]
         )
+        extra_wall = (self.as_of_wall - ago) // 1_000_000 * 1_000_000
         cust = np.concatenate([cust, extra_c])
         wall = np.concatenate([wall, extra_wall])
-        is_extra = np.zeros(len(cust), dtype=bool)
-        is_extra[-len(extra_c) :] = True
+        extra = np.zeros(len(cust), dtype=np.int8)  # 0 base, 1 flash sale now, 2 other unpaid
+        extra[len(cust) - len(extra_c) :] = 2
+        extra[len(cust) - len(extra_c) : len(cust) - len(extra_c) + n_flash] = 1
         placed = wall_to_utc_us(wall, self.zone)
         # Lay the rows out by customer, then time, as the OrderLog keeps them: the base rows
         # already are (one sorted run), so this stable sort only merges in the extra rows, and
         # the log, its order ids and its lines need no sorting of their own.
         seconds = (placed - (self.start_us - 2 * US_PER_DAY)) // 1_000_000
         layout = np.argsort((cust.astype(np.int64) << 27) | seconds, kind="stable")
-        cust, placed, is_extra = cust[layout], placed[layout], is_extra[layout]
+        cust, placed, extra = cust[layout], placed[layout], extra[layout]
+        is_extra = extra > 0
         k = len(cust)
 
         # Lines: the first is the customer's usual item (or its category), the others any item.
@@ -474,6 +476,7 @@ class _Generator:
         sku[first_line] = np.where(usual, home, same_cat)
         qty = rng.choice(3, size=n_items, p=[0.85, 0.12, 0.03]) + 1
         channel = rng.choice(len(_CHANNELS), size=k, p=_weights([c[1] for c in _CHANNELS]))
+        channel[extra == 1] = 3
         flash = channel == 3
         member_discount = rng.random(k) < 0.15
         price = self.price_of_sku[sku]
@@ -509,6 +512,10 @@ class _Generator:
         paid = placed + paid_delay
         unpaid = is_extra | (paid >= self.as_of_us)
         status[unpaid] = OrderStatus.UNPAID.code
+        # An unpaid flash-sale order closes 30 minutes after it was placed.
+        expired = unpaid & flash & (age > 30 * US_PER_MINUTE)
+        status[expired] = OrderStatus.CLOSED.code
+        closed |= expired
         refunded[unpaid] = 0
         paid = np.where(unpaid | closed, np.iinfo(np.int64).min, paid)
 
