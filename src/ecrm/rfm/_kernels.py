@@ -1,10 +1,12 @@
 """Private numpy kernels of RFM scoring: pure functions over arrays, no ecrm types.
 
 All of them run in a few vectorised passes over the columns; none loops over customers
-in Python. Money stays int64 fen throughout (``np.add.reduceat`` on int64 is exact).
+in Python. Money stays int64 fen throughout (int64 prefix sums are exact).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +22,7 @@ NO_ORDER_US = np.iinfo(np.int64).min
 
 def window_metrics(
     starts: IntArray,
+    codes: npt.NDArray[np.integer[Any]],
     placed_us: IntArray,
     net_fen: IntArray,
     valid: BoolArray,
@@ -29,8 +32,9 @@ def window_metrics(
     """Per-customer frequency, monetary value and last order of valid orders in a window.
 
     Args:
-        starts: int64, shape (c + 1,), CSR row offsets per customer; every customer has at
-            least one row (``starts`` strictly increasing).
+        starts: int64, shape (c + 1,), CSR row offsets per customer.
+        codes: int, shape (n,), the customer code of each row (non-decreasing, matching
+            ``starts``).
         placed_us: int64, shape (n,), epoch microseconds of each row.
         net_fen: int64, shape (n,), net fen (amount − refunded) of each row.
         valid: bool, shape (n,), which rows are valid orders.
@@ -47,11 +51,32 @@ def window_metrics(
     mask = placed_us >= start_us
     mask &= placed_us < end_us
     mask &= valid
-    offsets = starts[:-1]
-    frequency = np.add.reduceat(mask, offsets, dtype=np.int64)
-    monetary = np.add.reduceat(np.where(mask, net_fen, 0), offsets)
-    last = np.maximum.reduceat(np.where(mask, placed_us, NO_ORDER_US), offsets)
-    return frequency, monetary.astype(np.int64, copy=False), last.astype(np.int64, copy=False)
+    # Work on the k counted rows only. They stay in (customer, placed_at) order, so each
+    # customer's counted rows are one run of ``rows`` (bounds from a count per customer),
+    # and the last row of a run is the latest order.
+    rows = np.flatnonzero(mask)
+    frequency = np.bincount(codes[rows], minlength=n_customers).astype(np.int64, copy=False)
+    bounds = np.zeros(n_customers + 1, dtype=np.int64)
+    np.cumsum(frequency, out=bounds[1:])
+    # Exact int64 running sum of net fen; a difference of two prefix sums per customer.
+    prefix = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(net_fen[rows], out=prefix[1:])
+    monetary = prefix[bounds[1:]] - prefix[bounds[:-1]]
+    last = np.full(n_customers, NO_ORDER_US, dtype=np.int64)
+    has = frequency > 0
+    last[has] = placed_us[rows[bounds[1:][has] - 1]]
+    return frequency, monetary, last
+
+
+def _count_at_or_above(values: IntArray, edges: IntArray) -> npt.NDArray[np.intp]:
+    """How many of ``edges`` (ascending) are <= each value."""
+    if len(edges) > 16:
+        return np.searchsorted(edges, values, side="right")
+    # A handful of edges: one comparison pass each beats a binary search per value.
+    out = np.zeros(values.shape, dtype=np.intp)
+    for edge in edges.tolist():
+        out += values >= edge
+    return out
 
 
 def score_lower_edges(values: IntArray, edges: IntArray, scores: IntArray) -> IntArray:
@@ -65,8 +90,7 @@ def score_lower_edges(values: IntArray, edges: IntArray, scores: IntArray) -> In
     Returns:
         int64 scores, shape (c,).
     """
-    idx = np.searchsorted(edges, values, side="right") - 1
-    return scores[idx]
+    return scores[_count_at_or_above(values, edges[1:])]
 
 
 def score_recency(last_us: IntArray, thresholds_us: IntArray, scores: IntArray) -> IntArray:
@@ -82,9 +106,8 @@ def score_recency(last_us: IntArray, thresholds_us: IntArray, scores: IntArray) 
         int64 scores, shape (c,).
     """
     # The number of thresholds later than the order is the index of the first one met.
-    ascending = thresholds_us[::-1]
-    later = len(ascending) - np.searchsorted(ascending, last_us, side="right")
-    return scores[later]
+    met = _count_at_or_above(last_us, thresholds_us[::-1])
+    return scores[len(thresholds_us) - met]
 
 
 def grade_codes(total: IntArray, cutoffs_desc: IntArray) -> npt.NDArray[np.int8]:
@@ -94,4 +117,4 @@ def grade_codes(total: IntArray, cutoffs_desc: IntArray) -> npt.NDArray[np.int8]
         total: int64, shape (c,).
         cutoffs_desc: int64, shape (3,), the lowest totals of P, G and S (descending).
     """
-    return np.searchsorted(cutoffs_desc[::-1], total, side="right").astype(np.int8)
+    return _count_at_or_above(total, cutoffs_desc[::-1]).astype(np.int8)

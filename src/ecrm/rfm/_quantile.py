@@ -119,7 +119,7 @@ def quantile_scheme(
         raise InvalidTypeError(f"window must be a relativedelta, got {window!r}")
     start_us = datetime_to_us(local - window)
     frequency, monetary, last = window_metrics(
-        orders.customer_starts, orders.placed_at_us, orders.net_fen,
+        orders.customer_starts, orders.customer_codes, orders.placed_at_us, orders.net_fen,
         orders.valid_mask(statuses), start_us, end_us,
     )
     scored = frequency > 0

@@ -365,7 +365,8 @@ def score(
     start_us = datetime_to_us(local - scheme.window)
     valid = orders.valid_mask(statuses)
     frequency, monetary, last = window_metrics(
-        orders.customer_starts, orders.placed_at_us, orders.net_fen, valid, start_us, end_us
+        orders.customer_starts, orders.customer_codes, orders.placed_at_us, orders.net_fen,
+        valid, start_us, end_us,
     )
     scored = frequency > 0
     all_scored = bool(scored.all())
