@@ -14,7 +14,15 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._errors import DataFormatError, InvalidTypeError, InvalidValueError, RowError
-from ecrm._time import NAT_US, datetime_to_us, utc_offsets_us, zone_name
+from ecrm._time import (
+    NAT_US,
+    US_PER_DAY,
+    _fixed_offset,
+    _transitions,
+    datetime_to_us,
+    utc_offsets_us,
+    zone_name,
+)
 
 #: At most this many bad rows are listed per column; the message says how many more.
 MAX_REPORTED: Final = 20
@@ -205,11 +213,31 @@ def wall_to_utc_us(wall: IntArray, tz: dt.tzinfo) -> IntArray:
     move forward by the gap, like ``datetime.replace(tzinfo=...)`` with fold=0.
     """
     present = wall != NAT_US
+    all_present = bool(present.all())
+    if len(wall) and (all_present or present.any()):
+        # Fast path: one UTC offset over the whole range (a day's margin covers every
+        # wall time's UTC instant) makes both passes below equal ``wall - offset``.
+        vals = wall if all_present else wall[present]
+        offset = _single_offset(tz, int(vals.min()) - US_PER_DAY, int(vals.max()) + US_PER_DAY)
+        if offset is not None:
+            return wall - offset if all_present else np.where(present, wall - offset, NAT_US)
     first_guess = utc_offsets_us(np.where(present, wall, NAT_US), tz)
     utc = wall - first_guess
     second = utc_offsets_us(np.where(present, utc, NAT_US), tz)
     utc = wall - second
     return np.where(present, utc, NAT_US)
+
+
+def _single_offset(tz: dt.tzinfo, lo_us: int, hi_us: int) -> int | None:
+    """The UTC offset of ``tz`` if it is the same at every instant in [lo, hi], else None."""
+    fixed = _fixed_offset(tz)
+    if fixed is not None:
+        return fixed
+    try:
+        _starts, offsets = _transitions(tz, lo_us, hi_us)
+    except (OverflowError, ValueError):  # near datetime's limits: let the general path decide
+        return None
+    return offsets[0] if len(offsets) == 1 else None
 
 
 def text_column(values: Any, column: str) -> npt.NDArray[np.str_]:
@@ -238,12 +266,50 @@ def factorize(ids: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[np.i
             shifted = ids - lo
             present = np.zeros(span, dtype=bool)
             present[shifted] = True
-            mapping = np.cumsum(present, dtype=np.int64) - 1
+            # int32 codes straight from the table when they fit: no int64 detour
+            small = span < np.iinfo(np.int32).max
+            mapping = np.cumsum(present, dtype=np.int32 if small else np.int64) - 1
             uniq = np.flatnonzero(present).astype(np.int64) + lo
             codes = mapping[shifted]
             return uniq, _narrow(codes, len(uniq))
     uniq, inverse = np.unique(ids, return_inverse=True)
     return uniq, _narrow(inverse.reshape(-1), len(uniq))
+
+
+def customer_time_order(
+    codes: npt.NDArray[np.integer[Any]], placed: IntArray, n_codes: int
+) -> npt.NDArray[np.intp] | None:
+    """The row order by customer code, then ``placed``, ties in input order; ``None`` if
+    the rows are already in that order.
+
+    The same permutation as ``np.lexsort((placed, codes))``, computed faster: a stable sort
+    by time (skipped when the rows are already in time order, as exports usually are), then
+    a stable LSD radix sort of the dense codes in 16-bit digits (numpy's stable sort of
+    ``uint16`` is a radix sort), which is O(n) where a comparison sort of the codes is not.
+
+    Args:
+        codes: int32/int64, shape (n,), dense codes in ``[0, n_codes)``.
+        placed: int64, shape (n,).
+        n_codes: the number of distinct codes.
+    """
+    n = len(codes)
+    if n < 2:
+        return None
+    if bool(np.all(codes[1:] >= codes[:-1])):
+        same = codes[1:] == codes[:-1]
+        if bool(np.all(placed[1:][same] >= placed[:-1][same])):
+            return None
+    if n_codes > 1 << 32:  # pragma: no cover - more customers than any shop has
+        return np.lexsort((placed, codes))
+    by_time: npt.NDArray[np.intp] | None = None
+    if not bool(np.all(placed[1:] >= placed[:-1])):
+        by_time = np.argsort(placed, kind="stable")
+        codes = codes[by_time]
+    order = np.argsort((codes & 0xFFFF).astype(np.uint16), kind="stable")
+    if n_codes > 1 << 16:
+        high = (codes[order] >> 16).astype(np.uint16)
+        order = order[np.argsort(high, kind="stable")]
+    return order if by_time is None else by_time[order]
 
 
 def _narrow(codes: npt.NDArray[np.int64], n_unique: int) -> npt.NDArray[np.int32] | IntArray:

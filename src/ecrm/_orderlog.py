@@ -14,6 +14,7 @@ import numpy.typing as npt
 from ecrm._columns import (
     Problems,
     check_lengths,
+    customer_time_order,
     factorize,
     fen_column,
     ids_column,
@@ -389,14 +390,22 @@ class OrderLog:
         Money(0, currency)  # validates the currency code
         uniq, codes = factorize(ids)
         n_customers = len(uniq)
-        if len(codes) and (np.all(codes[1:] >= codes[:-1]) and _sorted_within(codes, placed)):
-            perm = None
-        else:
-            perm = np.lexsort((placed, codes))
+        perm = customer_time_order(codes, placed, n_customers)
         take: Callable[[Any], Any] = (lambda a: a) if perm is None else (lambda a: a[perm])
-        codes_s = take(codes)
+        counts = np.bincount(codes, minlength=n_customers)
         starts = np.zeros(n_customers + 1, dtype=np.int64)
-        np.cumsum(np.bincount(codes_s, minlength=n_customers), out=starts[1:])
+        np.cumsum(counts, out=starts[1:])
+        # Sorted codes are runs of each code: a sequential repeat, not a random gather.
+        codes_s: npt.NDArray[np.integer[Any]] = (
+            codes if perm is None
+            else np.repeat(np.arange(n_customers, dtype=codes.dtype), counts)
+        )
+        # Most logs have no refunds: skip gathering a column of zeros.
+        refunded_s = (
+            np.zeros(len(refunded), dtype=np.int64)
+            if perm is not None and not refunded.any()
+            else take(refunded)
+        )
         oids_s = None if order_ids is None else take(order_ids)
         log = cls(
             tz=tz,
@@ -406,7 +415,7 @@ class OrderLog:
             customer_codes=codes_s,
             placed_at_us=take(placed),
             amount_fen=take(amount),
-            refunded_fen=take(refunded),
+            refunded_fen=refunded_s,
             status_codes=take(status).astype(np.int8, copy=False),
             paid_at_us=None if paid is None else take(paid),
             order_ids=oids_s,
@@ -584,11 +593,6 @@ class OrderLog:
         """Iterate the orders as :class:`Order` values, by customer then time."""
         for row in range(len(self)):
             yield self.order_at(row)
-
-
-def _sorted_within(codes: npt.NDArray[Any], placed: IntArray) -> bool:
-    same = codes[1:] == codes[:-1]
-    return bool(np.all(placed[1:][same] >= placed[:-1][same]))
 
 
 def _status_column(values: Any, n: int, problems: Problems) -> npt.NDArray[np.int8]:
