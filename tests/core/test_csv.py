@@ -298,6 +298,25 @@ def test_quoted_newlines_keep_physical_line_numbers(tmp_path: Path) -> None:
         assert _cells(errs) == [(5, "amount", "-5"), (8, "status", "nope")], chunk_rows
 
 
+def test_blank_lines_multi_line_cells_and_ragged_rows_keep_line_numbers_in_any_chunking(
+    tmp_path: Path,
+) -> None:
+    text = (HEADER + ",channel\n"
+            "\n"                                                   # line 2: blank
+            'o1,c1,2024-05-01,5,paid,"app\n(mini\nprogram)"\n'     # lines 3-5
+            "\n\n"                                                 # lines 6-7: blank
+            "o2,c2,2024-05-01,5,paid\n"                            # line 8: 5 fields
+            'o3,c3,2024-05-01,x,paid,"a\nb"\n'                      # lines 9-10
+            "o4,c4,2024-13-01,5,paid,tmall\n")                     # line 11
+    path = _write(tmp_path, text)
+    for chunk_rows in range(1, 7):
+        errs = _errors(path, chunk_rows=chunk_rows)
+        assert _cells(errs) == [
+            (8, "<row>", "o2,c2,2024-05-01,5,paid"), (9, "amount", "x"),
+            (11, "placed_at", "2024-13-01"),
+        ], chunk_rows
+
+
 def test_missing_required_column_names_it_and_lists_the_headers_found(tmp_path: Path) -> None:
     path = _write(tmp_path, "order_id,buyer,placed_at,status\no1,c1,2024-05-01,paid\n")
     errs = _errors(path)

@@ -9,8 +9,10 @@ import sys
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import attrs
 import numpy as np
 import pytest
+from hypothesis import given
 
 from ecrm import (
     CsvColumns,
@@ -21,6 +23,7 @@ from ecrm import (
     OrderLog,
     OrderStatus,
 )
+from ecrm.testing import order_logs
 
 pd = pytest.importorskip("pandas")
 pl = pytest.importorskip("polars")
@@ -174,3 +177,21 @@ def test_importing_ecrm_imports_no_data_frame_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@given(log=order_logs(max_size=25))
+def test_any_log_survives_a_round_trip_through_each_frame_library(log: OrderLog) -> None:
+    placed = pd.to_datetime(pd.Series(log.placed_at_us, dtype="int64"), unit="us", utc=True)
+    frame = pd.DataFrame({
+        "order_id": log.order_ids,
+        "customer_id": log.customer_ids[log.customer_codes],
+        "placed_at": placed.dt.tz_convert("Asia/Shanghai"),
+        "amount": log.amount_fen,
+        "status": [log.statuses[c].value for c in log.status_codes.tolist()],
+        "refunded": log.refunded_fen,
+    })
+    expected = attrs.evolve(log, paid_at_us=None, provinces=None, channels=None, items=None)
+    assert_same_log(OrderLog.from_pandas(frame, tz=log.tz), expected)
+    assert_same_log(OrderLog.from_polars(pl.from_pandas(frame), tz=log.tz), expected)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    assert_same_log(OrderLog.from_arrow(table, tz=log.tz), expected)
