@@ -331,6 +331,14 @@ def test_snapshot_of_a_real_cycle_is_versioned() -> None:
     assert back.as_of.tzinfo is SH
 
 
+def test_snapshot_with_a_fixed_offset_as_of() -> None:
+    as_of = dt.datetime(2024, 7, 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    c = repurchase_cycle(young_shop(), as_of=as_of, min_repurchasers=1)
+    back = RepurchaseCycle.from_json(c.to_json())
+    assert back == c
+    assert back.as_of.utcoffset() == dt.timedelta(hours=8)
+
+
 @pytest.mark.parametrize(
     ("text", "match"),
     [

@@ -104,3 +104,15 @@ def test_plot_without_matplotlib(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_public_surface_is_exactly_all() -> None:
     public = {n for n in dir(ecrm.lifecycle) if not n.startswith("_")}
     assert set(ecrm.lifecycle.__all__) == public
+
+
+def test_types_are_registered_with_hypothesis() -> None:
+    from hypothesis import find
+    from hypothesis import strategies as st
+
+    from ecrm.lifecycle import Bands, RepurchaseCycle
+
+    b = find(st.from_type(Bands), lambda b: b.p90_days > b.p50_days)
+    assert b.p50_days <= b.p70_days <= b.p90_days
+    c = find(st.from_type(RepurchaseCycle), lambda c: c.has_bands)
+    assert c.bands.p50_days <= c.bands.p90_days

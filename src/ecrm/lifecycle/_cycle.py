@@ -14,7 +14,7 @@ import numpy.typing as npt
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
-from ecrm._time import as_zone, require_aware, zone_name
+from ecrm._time import as_zone, require_aware
 from ecrm.lifecycle._kernels import (
     NONE_DAYS,
     as_of_for,
@@ -194,7 +194,8 @@ class RepurchaseCycle:
             "min_repurchasers": self.min_repurchasers,
             "estimate": None if self.estimate is None else list(self.estimate.as_tuple()),
             "as_of": self.as_of.isoformat(),
-            "tz": zone_name(self.as_of.tzinfo) if self.as_of.tzinfo else None,
+            # An IANA zone is kept by name; other tzinfos come back as the fixed offset.
+            "tz": getattr(self.as_of.tzinfo, "key", None),
         }
 
     def to_json(self) -> str:
