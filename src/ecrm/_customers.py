@@ -870,11 +870,9 @@ class CustomerTable:
         for key in ("names", "phones", "emails", "occupations", "provinces", "cities", "zones"):
             if columns[key].dtype.kind != "U":
                 columns[key] = columns[key].astype(str)
-        table = cls(tz=tz, customer_ids=ids, **columns)
-        for value in attrs.astuple(table, recurse=False):
-            if isinstance(value, np.ndarray):
-                value.flags.writeable = False
-        return table
+        # Read-only views: the table cannot be changed through its columns, and the
+        # caller's own arrays (kept without a copy where possible) stay writeable.
+        return cls(tz=tz, customer_ids=_frozen(ids), **{k: _frozen(v) for k, v in columns.items()})
 
     # -- sizes and lookups ------------------------------------------------------------
     def __len__(self) -> int:
@@ -1030,6 +1028,15 @@ class CustomerTable:
 
 
 # -- column helpers -----------------------------------------------------------------------
+def _frozen(value: Any) -> Any:
+    """A read-only view of an array (other values unchanged)."""
+    if isinstance(value, np.ndarray):
+        view = value.view()
+        view.flags.writeable = False
+        return view
+    return value
+
+
 def _text_column(values: Any, n: int) -> npt.NDArray[np.str_]:
     if values is None:
         return np.full(n, "", dtype="U1")

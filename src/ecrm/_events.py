@@ -329,10 +329,16 @@ class EventLog:
         np.cumsum(np.bincount(codes, minlength=len(uniq)), out=starts[1:])
         if skus.dtype.kind != "U":
             skus = skus.astype(str)
-        log = cls(tz, uniq, starts, codes, at_us, kind_codes.astype(np.int8, copy=False), skus)
-        for value in (uniq, starts, codes, at_us, log.kind_codes, skus):
-            value.flags.writeable = False
-        return log
+        # Read-only views: the caller's own arrays (kept without a copy) stay writeable.
+        return cls(
+            tz,
+            _frozen(uniq),
+            _frozen(starts),
+            _frozen(codes),
+            _frozen(at_us),
+            _frozen(kind_codes.astype(np.int8, copy=False)),
+            _frozen(skus),
+        )
 
     # -- sizes and lookups ------------------------------------------------------------
     def __len__(self) -> int:
@@ -443,6 +449,12 @@ class EventLog:
         return EventLog._build(
             self.tz, ids, self.at_us[mask], self.kind_codes[mask], self.skus[mask]
         )
+
+
+def _frozen(column: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    view = column.view()
+    view.flags.writeable = False
+    return view
 
 
 def _in_customer_time_order(codes: npt.NDArray[np.integer[Any]], at_us: IntArray) -> bool:

@@ -542,3 +542,14 @@ def test_contact_errors_in_bulk_are_masked_and_capped() -> None:
     assert len(problems) == 21  # 20 listed, then "... and 30 more rows"
     assert "12345678901" not in str(info.value)
     assert problems[0].value == "123****8901"
+
+
+def test_columns_are_read_only_but_callers_arrays_are_untouched() -> None:
+    names = np.array(["王芳", "李娜"])
+    ids = np.array([1, 2])
+    table = CustomerTable.from_arrays(ids, names=names)
+    assert names.flags.writeable
+    assert ids.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        table.names[0] = "x"
+    names[0] = "张伟"  # the caller may still change their own array

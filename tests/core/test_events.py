@@ -219,3 +219,13 @@ def test_from_type_draws_registered_strategies() -> None:
         assert isinstance(log, EventLog)
 
     check()
+
+
+def test_columns_are_read_only_but_callers_arrays_are_untouched() -> None:
+    ids = np.array([1, 2])
+    skus = np.array(["a", "b"])
+    log = EventLog.from_arrays(ids, [at(1), at(2)], ["cart", "browse"], skus=skus)
+    assert ids.flags.writeable
+    assert skus.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        log.at_us[0] = 0
