@@ -1016,15 +1016,12 @@ class CustomerTable:
                 f"must be a bool array of shape ({len(self)},)",
                 f"{mask.dtype} {mask.shape}",
             )
-        values = {
-            f.name: (
-                getattr(self, f.name)
-                if f.name in ("tz", "tag_names")
-                else getattr(self, f.name)[mask]
-            )
+        columns = {
+            f.name: (getattr(self, f.name) if f.name == "tag_names" else getattr(self, f.name)[mask])
             for f in attrs.fields(CustomerTable)
+            if f.name not in ("tz", "customer_ids")
         }
-        return CustomerTable(**values)
+        return CustomerTable._build(self.tz, self.customer_ids[mask], "<select>", **columns)
 
 
 # -- column helpers -----------------------------------------------------------------------

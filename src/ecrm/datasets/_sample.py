@@ -249,7 +249,7 @@ _HOUR_WEIGHTS: Final = (
 )
 
 
-@attrs.frozen(eq=False)
+@attrs.frozen(eq=False, repr=False)
 class SampleShop:
     """A deterministic synthetic Taobao shop: orders, customers and behaviour events.
 
@@ -272,6 +272,13 @@ class SampleShop:
     store_name: str
     catalogue: tuple[CatalogueItem, ...]
     seed: int
+
+    def __repr__(self) -> str:
+        return (
+            f"SampleShop({self.store_name}, {len(self.customers):,} customers, "
+            f"{len(self.orders):,} orders, {len(self.events):,} events, "
+            f"as_of={self.as_of.isoformat()}, seed={self.seed})"
+        )
 
     @property
     def sale_618(self) -> tuple[dt.datetime, dt.datetime]:
