@@ -173,7 +173,7 @@ class CsvColumns:
             paid_at=("订单付款时间", "付款时间"),
             refunded=("退款金额",),
             province=("收货地址省份", "省份", "收货地址"),
-            channel=("订单来源", "channel"),
+            channel=("订单来源",),
             sku=None,
             category=None,
             quantity=None,
