@@ -13,7 +13,7 @@ from dateutil.relativedelta import relativedelta
 from ecrm._errors import InvalidTypeError, InvalidValueError, SchemeError
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
-from ecrm._time import US_PER_DAY, datetime_to_us, require_aware
+from ecrm._time import US_PER_DAY, datetime_to_us, require_aware, utc_offsets_us
 from ecrm.rfm._kernels import window_metrics
 from ecrm.rfm._scheme import TAOBAO_PGSB, Bins, RecencyBins, RfmScheme, day_span
 
@@ -82,8 +82,9 @@ def quantile_scheme(
     ``k / bins``), values strictly greater than ``c`` go up a bin, so the edge is ``c + 1``;
     edges that would be empty (above the maximum) are dropped, the first F edge is 1 and
     the first M edge 0. R uses the age of the last valid order in whole days rounded up
-    (``⌈(as_of − last) / 24 h⌉``, 1 … 366): customers at most ``c`` days old get a better
-    score, as ``RecencyBins.days``; a cut at or above the oldest age is dropped.
+    (``⌈(as_of − last) / 1 day⌉`` on the store's wall clock, 1 … 366): customers at most
+    ``c`` days old get a better score, as ``RecencyBins.days``; a cut at or above the
+    oldest age is dropped.
 
     Ties: cuts are observed values taken at fixed sorted positions, duplicates removed,
     so the result is deterministic and independent of row order. With fewer distinct
@@ -129,7 +130,11 @@ def quantile_scheme(
             f"{len(orders)} orders", show_value=True,
         )
     frequency, monetary, last = frequency[scored], monetary[scored], last[scored]
-    age_days = -((last - end_us) // US_PER_DAY)  # ceil((end − last) / day), >= 1
+    # Ages on the store's wall clock, as RecencyBins.days counts them (as_of − c days is
+    # wall-clock arithmetic): ceil((wall(as_of) − wall(last)) / 1 day), >= 1 in practice.
+    wall_last = last + utc_offsets_us(last, orders.tz)
+    wall_end = end_us + int(utc_offsets_us(np.asarray([end_us], dtype=np.int64), orders.tz)[0])
+    age_days = np.maximum(-((wall_last - wall_end) // US_PER_DAY), 1)
 
     f_edges = [1] + [c + 1 for c in quantile_cuts(frequency, bins) if c + 1 <= frequency.max()]
     m_edges = [0] + [c + 1 for c in quantile_cuts(monetary, bins) if c + 1 <= monetary.max()]
