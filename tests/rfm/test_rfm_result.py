@@ -119,3 +119,11 @@ def test_to_csv_to_a_file_with_unscored(result: RfmResult) -> None:
     assert rows[-1] == ["c", "", "", "0", "0", "", "", "", "", ""]
     assert buf.getvalue().startswith(EXPECTED_CSV)
     assert result.to_csv_text() == EXPECTED_CSV
+
+
+def test_format_grades(result: RfmResult) -> None:
+    lines = result.format_grades().splitlines()
+    assert len(lines) == 6
+    assert lines[2].split() == ["G", "黄金", "Gold", "26", "<=", "total", "<=", "35", "1", "50.0%"]
+    assert lines[3].split()[-2:] == ["0", "0.0%"]
+    assert lines[5].split()[-1] == "1"  # c is unscored

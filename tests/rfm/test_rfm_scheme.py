@@ -11,7 +11,7 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ecrm import EcrmError, SchemeError
+from ecrm import EcrmError, InvalidTypeError, SchemeError
 from ecrm.rfm import TAOBAO_PGSB, Bins, Grade, RecencyBins, RfmScheme, SchemeErrorGroup
 from ecrm.rfm._scheme import day_span, describe_duration
 from ecrm.testing import rfm_schemes
@@ -207,3 +207,17 @@ def test_table_lists_missing_scores_as_dashes() -> None:
     assert lines[2].split()[:3] == ["4", "within", "3"]
     assert "-" in lines[2].split()
     assert describe_duration(relativedelta(days=90), adjective=True) == "90-day"
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: Bins(edges=3, scores=(1,)),
+        lambda: RecencyBins(MONTH, (2, 1)),
+        lambda: _scheme(grade_cutoffs=36),
+        lambda: _scheme(weights="134"),
+    ],
+)
+def test_non_sequences_are_refused_with_a_type_error(build: Any) -> None:
+    with pytest.raises(InvalidTypeError, match="must be a sequence"):
+        build()

@@ -16,7 +16,7 @@ from typing import Any, Final
 import attrs
 from dateutil.relativedelta import relativedelta
 
-from ecrm._errors import EcrmErrorGroup, InvalidValueError, SchemeError
+from ecrm._errors import EcrmErrorGroup, InvalidTypeError, InvalidValueError, SchemeError
 from ecrm._money import Money
 from ecrm.rfm._grade import Grade
 
@@ -44,11 +44,17 @@ def _raise(what: str, problems: list[InvalidValueError]) -> None:
         raise SchemeErrorGroup(f"invalid {what}", problems)
 
 
+def _sequence(values: object, what: str) -> tuple[Any, ...]:
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise InvalidTypeError(f"{what} must be a sequence, got {type(values).__name__} {values!r}")
+    return tuple(values)
+
+
 def _int_tuple(values: Iterable[Any]) -> tuple[Any, ...]:
     # Keep non-integers as they are so that validation can name them; integers (also
     # numpy integers) become plain ints.
     out: list[Any] = []
-    for v in values:
+    for v in _sequence(values, "bin edges, scores, weights and grade cut-offs"):
         if isinstance(v, bool | float):
             out.append(v)
             continue
@@ -227,7 +233,7 @@ def day_span(value: relativedelta) -> tuple[int, int]:
 
 
 def _durations(values: Iterable[Any]) -> tuple[relativedelta, ...]:
-    return tuple(values)
+    return _sequence(values, "recency durations (within)")
 
 
 @attrs.frozen

@@ -165,6 +165,27 @@ class RfmResult:
         counts = np.bincount(self.grade.astype(np.int64), minlength=4)
         return {g: int(counts[g.code]) for g in Grade}
 
+    def format_grades(self) -> str:
+        """The grade table as aligned text: each grade's range, customers and share, then
+        the unscored count (for terminals and reports).
+
+        The Chinese names take two terminal columns per character; columns are padded for
+        that.
+        """
+        counts = self.grade_counts()
+        n = len(self)
+        ranges = {g: self.scheme.describe_grade(g) for g in Grade}
+        width = max(len(r) for r in ranges.values())
+        lines = [f"{'grade':<17}{'range':<{width}}  {'customers':>10}  {'share':>6}"]
+        for g in Grade:
+            label = f"{g.value} {g.zh} {g.en}"
+            pad = " " * max(1, 17 - len(label) - len(g.zh))
+            share = f"{counts[g] / n:.1%}" if n else "-"
+            lines.append(f"{label}{pad}{ranges[g]:<{width}}  {counts[g]:>10,}  {share:>6}")
+        unscored = len(self.unscored_customer_ids)
+        lines.append(f"{'unscored (no valid order in the window)':<{17 + width}}  {unscored:>10,}")
+        return "\n".join(lines)
+
     def rows(self) -> Iterator[RfmRow]:
         """Iterate the scored customers as :class:`RfmRow` values (slow in bulk)."""
         for i in range(len(self)):
