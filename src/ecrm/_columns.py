@@ -85,6 +85,8 @@ def ids_column(values: Any, column: str, problems: Problems) -> npt.NDArray[Any]
     arr = np.asarray(values)
     if arr.ndim != 1:
         raise InvalidValueError(column, "must be one-dimensional", f"shape {arr.shape}", show_value=True)
+    if arr.size == 0 and arr.dtype.kind == "f":  # np.asarray([]) is float64
+        return arr.astype(np.int64)
     if arr.dtype.kind in "iu":
         return arr.astype(np.int64, copy=False)
     if arr.dtype.kind == "b":
@@ -115,6 +117,8 @@ def ids_column(values: Any, column: str, problems: Problems) -> npt.NDArray[Any]
 def fen_column(values: Any, column: str, problems: Problems, *, allow_none: bool = False) -> IntArray:
     """Integer fen, >= 0. Floats are refused with a TypeError that says why."""
     arr = np.asarray(values)
+    if arr.size == 0 and arr.dtype.kind == "f":
+        arr = arr.astype(np.int64)
     if arr.dtype.kind == "f":
         raise InvalidTypeError(
             f"{column} must be integer fen, got floats (dtype {arr.dtype}): floats cannot hold fen "
@@ -317,6 +321,3 @@ def _narrow(codes: npt.NDArray[np.int64], n_unique: int) -> npt.NDArray[np.int32
         return codes.astype(np.int32, copy=False)
     return codes.astype(np.int64, copy=False)
 
-
-def zone_label(tz: dt.tzinfo) -> str:
-    return zone_name(tz)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import decimal
 import numbers
+import operator
 from collections.abc import Iterable
 from typing import Final, SupportsIndex
 
@@ -37,10 +38,10 @@ def check_fen(value: object, field: str = "amount_fen") -> int:
         isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral)
     ):
         raise InvalidTypeError(f"{field}: " + _FLOAT_MESSAGE.format(value=value))
-    if isinstance(value, numbers.Integral) or isinstance(value, SupportsIndex):
+    if isinstance(value, numbers.Integral | SupportsIndex):
         try:
-            return int(value.__index__())  # type: ignore[union-attr]
-        except (AttributeError, TypeError):
+            return operator.index(value)
+        except TypeError:
             pass
     raise InvalidTypeError(
         f"{field} must be an integer number of fen, got {type(value).__name__} {value!r}"
@@ -52,6 +53,10 @@ def _check_currency(instance: Money, attribute: attrs.Attribute[str], value: str
         raise InvalidValueError(
             "currency", "must be a three-letter upper-case ISO 4217 code", value
         )
+
+
+def _to_fen(value: object) -> int:
+    return check_fen(value, "fen")
 
 
 @attrs.frozen(order=False, repr=False)
@@ -73,7 +78,7 @@ class Money:
     floor division take integers only. Comparison across currencies raises.
     """
 
-    fen: int = attrs.field(converter=lambda v: check_fen(v, "fen"))
+    fen: int = attrs.field(converter=_to_fen)
     currency: str = attrs.field(default=DEFAULT_CURRENCY, validator=_check_currency)
 
     # -- constructors -------------------------------------------------------------------

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Final
+from collections.abc import Callable, Iterable
+from typing import Any, Final
 
 import attrs
 
 from ecrm._errors import CurrencyMismatchError, InvalidTypeError, InvalidValueError
 from ecrm._money import Money
 from ecrm._time import require_aware
+
+_Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
 __all__ = ["DEFAULT_VALID_STATUSES", "Order", "OrderItem", "OrderStatus", "parse_status"]
 
@@ -95,8 +98,8 @@ def parse_status(value: object, field: str = "status") -> OrderStatus:
     raise InvalidValueError(field, f"must be one of {known} (or a Taobao status name)", value)
 
 
-def _money_field(field: str) -> object:
-    def check(instance: object, attribute: attrs.Attribute[Money], value: Money) -> None:
+def _money_field(field: str) -> _Validator:
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if not isinstance(value, Money):
             raise InvalidTypeError(
                 f"{field} must be Money (e.g. Money(1250) or Money.from_decimal('12.50')), "
@@ -108,8 +111,8 @@ def _money_field(field: str) -> object:
     return check
 
 
-def _check_text(field: str, *, optional: bool = False) -> object:
-    def check(instance: object, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+def _check_text(field: str, *, optional: bool = False) -> _Validator:
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value is None and optional:
             return
         if not isinstance(value, str):
@@ -131,10 +134,10 @@ def _check_customer_id(instance: object, attribute: attrs.Attribute[str | int], 
 class OrderItem:
     """One line of an order: a SKU, its category, a quantity and the unit price paid."""
 
-    sku: str = attrs.field(validator=_check_text("sku"))  # type: ignore[arg-type]
-    unit_price: Money = attrs.field(validator=_money_field("unit_price"))  # type: ignore[arg-type]
+    sku: str = attrs.field(validator=_check_text("sku"))
+    unit_price: Money = attrs.field(validator=_money_field("unit_price"))
     quantity: int = attrs.field(default=1)
-    category: str | None = attrs.field(default=None, validator=_check_text("category", optional=True))  # type: ignore[arg-type]
+    category: str | None = attrs.field(default=None, validator=_check_text("category", optional=True))
 
     @quantity.validator
     def _check_quantity(self, attribute: attrs.Attribute[int], value: int) -> None:
@@ -147,6 +150,10 @@ class OrderItem:
     def line_total(self) -> Money:
         """``unit_price × quantity``."""
         return self.unit_price * self.quantity
+
+
+def _to_items(value: Iterable[OrderItem]) -> tuple[OrderItem, ...]:
+    return tuple(value)
 
 
 @attrs.frozen
@@ -169,16 +176,16 @@ class Order:
         InvalidValueError / InvalidTypeError naming the field.
     """
 
-    order_id: str = attrs.field(validator=_check_text("order_id"))  # type: ignore[arg-type]
+    order_id: str = attrs.field(validator=_check_text("order_id"))
     customer_id: str | int = attrs.field(validator=_check_customer_id)
     placed_at: dt.datetime = attrs.field()
-    amount: Money = attrs.field(validator=_money_field("amount"))  # type: ignore[arg-type]
+    amount: Money = attrs.field(validator=_money_field("amount"))
     status: OrderStatus = attrs.field(default=OrderStatus.PAID, converter=parse_status)
     paid_at: dt.datetime | None = attrs.field(default=None)
     refunded: Money | None = attrs.field(default=None)
-    items: tuple[OrderItem, ...] = attrs.field(default=(), converter=tuple)
-    province: str | None = attrs.field(default=None, validator=_check_text("province", optional=True))  # type: ignore[arg-type]
-    channel: str | None = attrs.field(default=None, validator=_check_text("channel", optional=True))  # type: ignore[arg-type]
+    items: tuple[OrderItem, ...] = attrs.field(default=(), converter=_to_items)
+    province: str | None = attrs.field(default=None, validator=_check_text("province", optional=True))
+    channel: str | None = attrs.field(default=None, validator=_check_text("channel", optional=True))
 
     @placed_at.validator
     def _check_placed_at(self, attribute: attrs.Attribute[dt.datetime], value: dt.datetime) -> None:
@@ -193,7 +200,7 @@ class Order:
     def _check_refunded(self, attribute: attrs.Attribute[Money | None], value: Money | None) -> None:
         if value is None:
             return
-        _money_field("refunded")(self, attribute, value)  # type: ignore[operator]
+        _money_field("refunded")(self, attribute, value)
         if value.currency != self.amount.currency:
             raise CurrencyMismatchError(
                 "refunded", f"must be in the order's currency {self.amount.currency}", value.currency

@@ -235,7 +235,7 @@ class OrderLog:
             np.zeros(n, dtype=np.int64) if refunded is None else fen_column(refunded, "refunded", problems)
         )
         if refunded is not None and len(refund) == n and len(amount) == n:
-            over = np.flatnonzero(refund > amount)
+            over = np.flatnonzero((refund > amount) & (amount >= 0))
             if over.size:
                 problems.add_rows(over, "refunded", refund, "must be <= the order amount")
         paid = None if paid_at is None else instants_column(paid_at, "paid_at", zone, problems, allow_missing=True)
@@ -481,7 +481,7 @@ class OrderLog:
             cached = np.isin(self.status_codes, codes) & ~fully_refunded
             cached.flags.writeable = False
             self._cache[key] = cached
-        return cached  # type: ignore[no-any-return]
+        return cached
 
     @property
     def net_fen(self) -> IntArray:
@@ -491,7 +491,7 @@ class OrderLog:
             cached = self.amount_fen - self.refunded_fen
             cached.flags.writeable = False
             self._cache["net"] = cached
-        return cached  # type: ignore[no-any-return]
+        return cached
 
     @property
     def placed_day(self) -> IntArray:
@@ -501,7 +501,7 @@ class OrderLog:
             cached = local_days(self.placed_at_us, self.tz)
             cached.flags.writeable = False
             self._cache["day"] = cached
-        return cached  # type: ignore[no-any-return]
+        return cached
 
     @property
     def statuses(self) -> tuple[OrderStatus, ...]:
