@@ -21,7 +21,6 @@ from ecrm._time import (
     _transitions,
     datetime_to_us,
     utc_offsets_us,
-    zone_name,
 )
 
 #: At most this many bad rows are listed per column; the message says how many more.
