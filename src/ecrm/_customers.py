@@ -808,7 +808,7 @@ class CustomerTable:
             import pandas as pd
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise MissingDependencyError.for_extra(
-                "pandas", "dev", "CustomerTable.from_pandas"
+                "pandas", "pandas", "CustomerTable.from_pandas"
             ) from exc
         if not isinstance(frame, pd.DataFrame):
             raise InvalidTypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")

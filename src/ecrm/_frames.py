@@ -99,7 +99,7 @@ def orders_from_pandas(
     try:
         import pandas as pd
     except ImportError:
-        raise MissingDependencyError.for_extra("pandas", "dev", "OrderLog.from_pandas") from None
+        raise MissingDependencyError.for_extra("pandas", "pandas", "OrderLog.from_pandas") from None
 
     def get(name: str) -> _Col:
         s = frame[name]
@@ -153,7 +153,7 @@ def orders_from_polars(
     try:
         import polars as pl
     except ImportError:
-        raise MissingDependencyError.for_extra("polars", "dev", "OrderLog.from_polars") from None
+        raise MissingDependencyError.for_extra("polars", "polars", "OrderLog.from_polars") from None
 
     def get(name: str) -> _Col:
         s = frame.get_column(name)
@@ -194,7 +194,7 @@ def orders_from_arrow(
         import pyarrow as pa
         import pyarrow.compute as pc
     except ImportError:
-        raise MissingDependencyError.for_extra("pyarrow", "dev", "OrderLog.from_arrow") from None
+        raise MissingDependencyError.for_extra("pyarrow", "arrow", "OrderLog.from_arrow") from None
 
     def get(name: str) -> _Col:
         col = table.column(name)
