@@ -164,7 +164,7 @@ def test_a_missing_required_column_is_named() -> None:
 
 def test_a_missing_package_raises_missing_dependency(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "polars", None)
-    with pytest.raises(MissingDependencyError, match="pip install 'ecrm\\[dev\\]'"):
+    with pytest.raises(MissingDependencyError, match="pip install 'ecrm\\[polars\\]'"):
         OrderLog.from_polars(object())
 
 
