@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from rfm_helpers import at, log_of, order
 
-from ecrm import Money, OrderStatus, UnknownCustomerError
+from ecrm import Money, OrderLog, OrderStatus, UnknownCustomerError
+from ecrm._time import us_to_datetime
 from ecrm.rfm import Grade, RfmResult, RfmRow, score
+from ecrm.rfm._score import _isoformat
+from ecrm.testing import order_logs
 
 AS_OF = at(2024, 6, 1)
 
@@ -127,3 +133,21 @@ def test_format_grades(result: RfmResult) -> None:
     assert lines[2].split() == ["G", "黄金", "Gold", "26", "<=", "total", "<=", "35", "1", "50.0%"]
     assert lines[3].split()[-2:] == ["0", "0.0%"]
     assert lines[5].split()[-1] == "1"  # c is unscored
+
+
+@given(
+    log=st.sampled_from(["Asia/Shanghai", "America/New_York", "Australia/Lord_Howe", "UTC"])
+    .flatmap(lambda tz: order_logs(max_size=15, tz=tz)),
+    micro=st.integers(min_value=0, max_value=999_999),
+)
+def test_csv_timestamps_are_isoformat_in_the_store_zone(log: OrderLog, micro: int) -> None:
+    res = score(log, as_of=at(2025, 7, 1, 0, 0, 0) + dt.timedelta(microseconds=micro),
+                warn_undersized=False)
+    shifted = _isoformat(res.last_order_us + micro, res.tz).tolist()
+    assert shifted == [
+        us_to_datetime(int(u) + micro, res.tz).isoformat() for u in res.last_order_us
+    ]
+    lines = res.to_csv_text().splitlines()[1:]
+    assert [line.split(",")[1] for line in lines] == [
+        row.last_order_at.isoformat() for row in res.rows()
+    ]

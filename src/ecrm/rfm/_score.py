@@ -24,6 +24,7 @@ from ecrm._time import (
     local_days,
     require_aware,
     us_to_datetime,
+    utc_offsets_us,
     zone_name,
 )
 from ecrm.rfm._grade import Grade
@@ -309,7 +310,7 @@ class RfmResult:
         letters = np.array([Grade.from_code(c).value for c in range(4)])
         cols = [
             self.customer_ids.tolist(),
-            [us_to_datetime(u, self.tz).isoformat() for u in self.last_order_us.tolist()],
+            _isoformat(self.last_order_us, self.tz).tolist(),
             self.recency_days.tolist(),
             self.frequency.tolist(),
             self.monetary_fen.tolist(),
@@ -329,6 +330,29 @@ class RfmResult:
         buf = io.StringIO()
         self._write_csv(buf, include_unscored)
         return buf.getvalue()
+
+
+def _offset_text(offset_us: int) -> str:
+    sign = "-" if offset_us < 0 else "+"
+    seconds = abs(offset_us) // 1_000_000
+    hh, rest = divmod(seconds, 3600)
+    mm, ss = divmod(rest, 60)
+    return f"{sign}{hh:02d}:{mm:02d}" + (f":{ss:02d}" if ss else "")
+
+
+def _isoformat(us: IntArray, tz: dt.tzinfo) -> npt.NDArray[np.str_]:
+    """``datetime.isoformat()`` in ``tz`` of each instant, vectorised (same text)."""
+    if len(us) == 0:
+        return np.zeros(0, dtype="U1")
+    offsets = utc_offsets_us(us, tz)
+    wall = (us + offsets).astype("datetime64[us]")
+    text = np.datetime_as_string(wall, unit="s").astype("U26")
+    fraction = (us % 1_000_000) != 0
+    if fraction.any():
+        text[fraction] = np.datetime_as_string(wall[fraction], unit="us")
+    kinds, inverse = np.unique(offsets, return_inverse=True)
+    suffix = np.asarray([_offset_text(int(k)) for k in kinds])[inverse.reshape(-1)]
+    return np.char.add(text, suffix)
 
 
 def _frozen(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
