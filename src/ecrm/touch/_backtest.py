@@ -1,0 +1,378 @@
+"""Dry run / backtest: replay the flows day by day through the send policy; nothing is sent.
+
+Each local day ``[d 00:00, d+1 00:00)`` the flows are asked for the messages that fell due
+in it; every candidate is decided by the :class:`~ecrm.touch.SendPolicy` at its due moment
+on a simulated clock, a deferred one again at its ``until`` (possibly on a later day), and
+sends are recorded in an in-memory :class:`~ecrm.touch.SendLog` so frequency caps and
+dedupe work as they would live. The report counts per day what would have happened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+from collections import Counter
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from typing import Any, TypeAlias
+
+import attrs
+import numpy as np
+
+from ecrm._customers import CustomerTable
+from ecrm._errors import InvalidTypeError, InvalidValueError
+from ecrm._money import Money
+from ecrm._orderlog import OrderLog
+from ecrm._time import NAT_US, as_zone, datetime_to_us
+from ecrm.lifecycle import CycleTable
+from ecrm.touch._compose import sms_segments
+from ecrm.touch._flows import (
+    DEFAULT_HOLIDAYS,
+    CouponGrants,
+    FlowContext,
+    Holiday,
+    birthday_greetings,
+    coupon_expiry_reminders,
+    delivery_notices,
+    gift_pack_notices,
+    holiday_greetings,
+    payment_reminders,
+    receipt_confirmations,
+    refund_notices,
+    repurchase_reminders,
+    satisfaction_follow_ups,
+    shipping_notices,
+    usage_tutorials,
+    win_back_offers,
+)
+from ecrm.touch._flows_events import OrderEvents, order_events_from_log
+from ecrm.touch._message import ChannelKind, Message
+from ecrm.touch._outbox import Outbox
+from ecrm.touch._policy import Defer, PolicyContext, Send, SendLog, SendPolicy, Skip
+
+__all__ = ["BacktestDay", "BacktestReport", "Flow", "backtest", "standard_flows"]
+
+#: A flow for the backtest: ``flow(since, as_of)`` → the candidates due in ``(since, as_of]``.
+Flow: TypeAlias = Callable[[dt.datetime, dt.datetime], Sequence[Message]]
+Counts: TypeAlias = tuple[tuple[str, int], ...]
+
+
+def _counts(counter: Mapping[str, int]) -> Counts:
+    return tuple(sorted((k, int(v)) for k, v in counter.items() if v))
+
+
+def standard_flows(
+    orders: OrderLog,
+    *,
+    ctx: FlowContext,
+    events: OrderEvents | None = None,
+    cycles: CycleTable | None = None,
+    coupons: CouponGrants | None = None,
+    first_order_coupon: str | None = None,
+    holidays: Iterable[Holiday] = DEFAULT_HOLIDAYS,
+) -> dict[str, Flow]:
+    """The daily care flows of the playbook over one shop, ready for :func:`backtest`.
+
+    Args:
+        orders: the order log (payment reminders, first orders, win-back, repurchase).
+        ctx: addressing and templates; flows that need customers (birthday, holiday,
+            gift pack) are left out when ``ctx.customers`` is ``None``.
+        events: logistics events (default: :func:`order_events_from_log` of ``orders``).
+        cycles: item cycles for repurchase reminders (left out when ``None``).
+        coupons: granted coupons for expiry reminders (left out when ``None``).
+        first_order_coupon: the coupon granted after the first order ships.
+        holidays: the holiday list.
+
+    Returns:
+        flow name → :data:`Flow`, in a fixed order.
+    """
+    ev = events if events is not None else order_events_from_log(orders)
+    hol = tuple(holidays)
+    flows: dict[str, Flow] = {
+        "payment_reminder": lambda s, a: payment_reminders(orders, since=s, as_of=a, ctx=ctx),
+        "shipping": lambda s, a: shipping_notices(ev, since=s, as_of=a, ctx=ctx),
+        "delivery": lambda s, a: delivery_notices(ev, since=s, as_of=a, ctx=ctx),
+        "receipt_confirmed": lambda s, a: receipt_confirmations(ev, since=s, as_of=a, ctx=ctx),
+        "refund": lambda s, a: refund_notices(ev, since=s, as_of=a, ctx=ctx),
+        "usage_tutorial": lambda s, a: usage_tutorials(orders, ev, since=s, as_of=a, ctx=ctx,
+                                                       coupon=first_order_coupon),
+        "satisfaction": lambda s, a: satisfaction_follow_ups(orders, ev, since=s, as_of=a,
+                                                             ctx=ctx),
+        "win_back": lambda s, a: win_back_offers(orders, since=s, as_of=a, ctx=ctx),
+    }
+    if ctx.customers is not None:
+        flows["birthday"] = lambda s, a: birthday_greetings(since=s, as_of=a, ctx=ctx)
+        flows["holiday"] = lambda s, a: holiday_greetings(since=s, as_of=a, ctx=ctx,
+                                                          holidays=hol)
+        flows["gift_pack"] = lambda s, a: gift_pack_notices(since=s, as_of=a, ctx=ctx)
+    if cycles is not None:
+        flows["repurchase"] = lambda s, a: repurchase_reminders(orders, cycles, since=s,
+                                                                as_of=a, ctx=ctx)
+    if coupons is not None:
+        flows["coupon_expiry"] = lambda s, a: coupon_expiry_reminders(coupons, since=s,
+                                                                      as_of=a, ctx=ctx)
+    return flows
+
+
+@attrs.frozen
+class BacktestDay:
+    """What one local day of the replay would have done.
+
+    Attributes:
+        day: the local date.
+        candidates: messages the flows produced for the day, per flow.
+        sent: messages that would have gone out that day, per flow.
+        sent_by_channel: the same per channel kind (``"sms"``, ``"coupon"`` …).
+        segments: billed SMS segments of the day's sends.
+        cost: ``segments × price_per_segment``.
+        deferrals: Defer decisions made that day (one message may be deferred twice).
+        skips: skipped messages by the rule that refused them (``opt_out``,
+            ``frequency_cap``, ``time_window``, ``max_lateness``, ``expired`` …).
+        collisions: customers targeted by two or more flows that day.
+        cap_hits: decisions where a frequency cap was reached.
+    """
+
+    day: dt.date
+    candidates: Counts
+    sent: Counts
+    sent_by_channel: Counts
+    segments: int
+    cost: Money
+    deferrals: int
+    skips: Counts
+    collisions: int
+    cap_hits: int
+
+    @property
+    def n_candidates(self) -> int:
+        return sum(v for _, v in self.candidates)
+
+    @property
+    def n_sent(self) -> int:
+        return sum(v for _, v in self.sent)
+
+    @property
+    def n_skipped(self) -> int:
+        return sum(v for _, v in self.skips)
+
+
+def _merge(rows: Iterable[Counts]) -> Counts:
+    total: Counter[str] = Counter()
+    for r in rows:
+        for k, v in r:
+            total[k] += v
+    return _counts(total)
+
+
+@attrs.frozen
+class BacktestReport:
+    """The day-by-day result of :func:`backtest`; totals are sums of the day rows.
+
+    Attributes:
+        days: one :class:`BacktestDay` per local day, in order.
+        pending: messages still deferred past the last day (not counted as sent).
+        price_per_segment: the SMS price used.
+    """
+
+    days: tuple[BacktestDay, ...]
+    pending: int
+    price_per_segment: Money
+
+    @property
+    def candidates(self) -> Counts:
+        return _merge(d.candidates for d in self.days)
+
+    @property
+    def sent(self) -> Counts:
+        return _merge(d.sent for d in self.days)
+
+    @property
+    def sent_by_channel(self) -> Counts:
+        return _merge(d.sent_by_channel for d in self.days)
+
+    @property
+    def skips(self) -> Counts:
+        return _merge(d.skips for d in self.days)
+
+    @property
+    def segments(self) -> int:
+        return sum(d.segments for d in self.days)
+
+    @property
+    def cost(self) -> Money:
+        return self.price_per_segment * self.segments
+
+    @property
+    def deferrals(self) -> int:
+        return sum(d.deferrals for d in self.days)
+
+    @property
+    def collisions(self) -> int:
+        return sum(d.collisions for d in self.days)
+
+    @property
+    def cap_hits(self) -> int:
+        return sum(d.cap_hits for d in self.days)
+
+    def table(self, *, by_flow: bool = True) -> str:
+        """A text table: one line per day and a total, then per-flow and skip totals."""
+        head = ("day", "cand", "sent", "segs", "cost", "defer", "skip", "collide", "caps")
+        lines = [head]
+        for d in self.days:
+            lines.append((d.day.isoformat(), str(d.n_candidates), str(d.n_sent),
+                          str(d.segments), str(d.cost), str(d.deferrals), str(d.n_skipped),
+                          str(d.collisions), str(d.cap_hits)))
+        lines.append(("total", str(sum(v for _, v in self.candidates)),
+                      str(sum(v for _, v in self.sent)), str(self.segments), str(self.cost),
+                      str(self.deferrals), str(sum(v for _, v in self.skips)),
+                      str(self.collisions), str(self.cap_hits)))
+        widths = [max(len(r[i]) for r in lines) for i in range(len(head))]
+        out = ["  ".join(c.rjust(w) if i else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+               for r in lines]
+        if by_flow:
+            sent = dict(self.sent)
+            out.append("")
+            out.append("flow: candidates → sent")
+            for name, n in self.candidates:
+                out.append(f"  {name}: {n} → {sent.get(name, 0)}")
+            out.append("skipped by rule: " + (", ".join(f"{k} {v}" for k, v in self.skips)
+                                              or "none"))
+            out.append("sent by channel: " + (", ".join(
+                f"{k} {v}" for k, v in self.sent_by_channel) or "none"))
+            if self.pending:
+                out.append(f"still deferred after the last day: {self.pending}")
+        return "\n".join(out)
+
+    def __str__(self) -> str:
+        return self.table()
+
+
+class _MembersAt:
+    """Container of the customers who had joined before an instant (vectorised table)."""
+
+    def __init__(self, table: CustomerTable, at_us: int) -> None:
+        self._table = table
+        self._at = at_us
+
+    def __contains__(self, customer_id: object) -> bool:
+        row = int(self._table.index_of(np.asarray([customer_id]))[0])
+        if row < 0:
+            return False
+        since = int(self._table.member_since_us[row])
+        return since != NAT_US and since < self._at
+
+
+def _failed_rule(trace: Sequence[Any]) -> str:
+    failed = [c.rule for c in trace if not c.passed]
+    return failed[-1] if failed else "unknown"
+
+
+def _expires(message: Message) -> dt.datetime | None:
+    text = message.meta("expires_at")
+    return None if text is None else dt.datetime.fromisoformat(text)
+
+
+def backtest(
+    flows: Mapping[str, Flow],
+    *,
+    start: dt.date,
+    end: dt.date,
+    policy: SendPolicy | None = None,
+    context: PolicyContext | None = None,
+    customers: CustomerTable | None = None,
+    tz: str | dt.tzinfo | None = None,
+    price_per_segment: Money | None = None,
+    outbox: Outbox | None = None,
+) -> BacktestReport:
+    """Replay ``flows`` over the local days ``start ≤ d < end``; nothing is sent.
+
+    Args:
+        flows: name → :data:`Flow` (:func:`standard_flows` builds the default set).
+        start, end: the local dates (``end`` exclusive).
+        policy: the policy to test (default :class:`SendPolicy`).
+        context: opt-outs, block list, consent, membership; its ``history`` is replaced by
+            the replay's own :class:`SendLog`. When ``members`` is ``None`` and
+            ``customers`` is given, membership is read from ``customers`` as of each
+            decision's day (members who joined later are not members yet).
+        customers: see ``context``.
+        tz: the zone of the days (default the policy's store zone).
+        price_per_segment: SMS price (default ¥0).
+        outbox: optional; every candidate is also enqueued there (under its key) for
+            inspection. Nothing is dispatched.
+
+    Returns:
+        A :class:`BacktestReport`.
+
+    Raises:
+        InvalidValueError: ``end`` before ``start``.
+    """
+    if not isinstance(start, dt.date) or not isinstance(end, dt.date):
+        raise InvalidTypeError("start and end must be dates")
+    if end < start:
+        raise InvalidValueError("end", f"must not be before start {start}", end)
+    policy = policy or SendPolicy()
+    zone = as_zone(tz if tz is not None else policy.store_tz)
+    price = price_per_segment or Money(0)
+    history = SendLog()
+    base = attrs.evolve(context or PolicyContext(), history=history)
+    heap: list[tuple[int, int, str, Message]] = []
+    seq = 0
+    days: list[BacktestDay] = []
+    d = start
+    while d < end:
+        since = dt.datetime.combine(d, dt.time(0), zone)
+        as_of = dt.datetime.combine(d + dt.timedelta(days=1), dt.time(0), zone)
+        members: Container[str | int] | None = base.members
+        if members is None and customers is not None:
+            members = _MembersAt(customers, datetime_to_us(since))
+        ctx = attrs.evolve(base, members=members)
+        cand: Counter[str] = Counter()
+        flows_of: dict[str | int, set[str]] = {}
+        since_us = datetime_to_us(since)
+        for name, flow in flows.items():
+            msgs = list(flow(since, as_of))
+            cand[name] += len(msgs)
+            if outbox is not None:
+                outbox.enqueue_many(msgs)
+            for m in msgs:
+                flows_of.setdefault(m.recipient.customer_id, set()).add(name)
+                due = datetime_to_us(m.not_before or m.created_at)
+                heapq.heappush(heap, (max(due, since_us), seq, name, m))
+                seq += 1
+        sent: Counter[str] = Counter()
+        by_channel: Counter[str] = Counter()
+        skips: Counter[str] = Counter()
+        segments = deferrals = cap_hits = 0
+        end_us = datetime_to_us(as_of)
+        while heap and heap[0][0] < end_us:
+            at_us, _, name, m = heapq.heappop(heap)
+            now = dt.datetime.fromtimestamp(at_us / 1e6, dt.UTC)
+            expires = _expires(m)
+            if expires is not None and expires <= now:
+                skips["expired"] += 1
+                continue
+            decision = policy.decide(m, now=now, context=ctx)
+            cap_hits += any(c.rule == "frequency_cap" and not c.passed for c in decision.trace)
+            if isinstance(decision, Send):
+                history.record(m, now)
+                sent[name] += 1
+                by_channel[m.channel.value] += 1
+                if m.channel is ChannelKind.SMS:
+                    segments += sms_segments(len(m.body))
+            elif isinstance(decision, Defer):
+                deferrals += 1
+                if expires is not None and decision.until >= expires:
+                    skips["expired"] += 1
+                    continue
+                heapq.heappush(heap, (datetime_to_us(decision.until), seq, name, m))
+                seq += 1
+            elif isinstance(decision, Skip):
+                skips[_failed_rule(decision.trace)] += 1
+        days.append(BacktestDay(
+            day=d, candidates=_counts(cand), sent=_counts(sent),
+            sent_by_channel=_counts(by_channel), segments=segments, cost=price * segments,
+            deferrals=deferrals, skips=_counts(skips),
+            collisions=sum(1 for v in flows_of.values() if len(v) > 1), cap_hits=cap_hits,
+        ))
+        d += dt.timedelta(days=1)
+    return BacktestReport(tuple(days), len(heap), price)

@@ -1,0 +1,301 @@
+"""Campaign effect: a deterministic hash-based holdout and the treated-vs-holdout report.
+
+Holdout assignment hashes ``campaign_id`` and the customer id with BLAKE2b (8-byte
+digest, big-endian) into a uniform number in [0, 1): the same customer lands in the same
+group for a campaign on every run, platform and Python version, whatever the order of the
+audience, and different campaigns draw independent holdouts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable
+from fractions import Fraction
+from typing import Any, Final
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from ecrm._errors import InvalidTypeError, InvalidValueError
+from ecrm._money import Money
+from ecrm._order import OrderStatus
+from ecrm._orderlog import OrderLog
+from ecrm._time import NAT_US, US_PER_DAY, datetime_to_us, require_aware
+
+__all__ = ["CampaignReport", "campaign_effect", "holdout_mask", "holdout_score", "split_audience"]
+
+_TWO_64: Final = float(2**64)
+
+
+def _check_campaign(campaign_id: object) -> str:
+    if not isinstance(campaign_id, str) or not campaign_id.strip():
+        raise InvalidValueError("campaign_id", "must be a non-empty text", campaign_id)
+    return campaign_id
+
+
+def _check_share(share: object) -> float:
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+        raise InvalidValueError("holdout_share", "must be a number in [0, 1]", share)
+    return float(share)
+
+
+def holdout_score(campaign_id: str, customer_id: str | int) -> float:
+    """The customer's uniform draw in [0, 1) for ``campaign_id``.
+
+    ``blake2b(f"{campaign_id}\\x1f{type}:{customer_id}", digest_size=8)`` read as a
+    big-endian unsigned integer, divided by 2**64 (``type`` is ``s`` or ``i`` so the
+    string ``"5"`` and the integer 5 differ).
+
+    >>> round(holdout_score("1212-push", 42), 6) == round(holdout_score("1212-push", 42), 6)
+    True
+    """
+    _check_campaign(campaign_id)
+    if isinstance(customer_id, bool) or not isinstance(customer_id, str | int | np.integer):
+        raise InvalidTypeError(f"customer_id must be a str or int, got {customer_id!r}")
+    tag = "s" if isinstance(customer_id, str) else "i"
+    text = f"{campaign_id}\x1f{tag}:{customer_id}".encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") / _TWO_64
+
+
+def holdout_mask(campaign_id: str, customer_ids: Any, holdout_share: float) -> npt.NDArray[
+        np.bool_]:
+    """bool, shape (n,): which customers are held out (score < ``holdout_share``).
+
+    One BLAKE2b per customer (about 1 µs each); the result depends only on the
+    campaign and each id, never on the order or the other ids.
+    """
+    cid = _check_campaign(campaign_id)
+    share = _check_share(holdout_share)
+    ids = np.asarray(customer_ids)
+    tag = "s" if ids.dtype.kind == "U" else "i"
+    if ids.dtype.kind not in "Uiu" and len(ids):
+        raise InvalidTypeError(f"customer_ids must be str or int, got dtype {ids.dtype}")
+    head = f"{cid}\x1f{tag}:"
+    blake = hashlib.blake2b
+    scores = np.fromiter(
+        (int.from_bytes(blake((head + str(c)).encode(), digest_size=8).digest(), "big")
+         for c in ids.tolist()),
+        dtype=np.uint64, count=len(ids),
+    )
+    threshold = min(int(share * 2**64), 2**64 - 1) if share < 1 else None
+    if threshold is None:
+        return np.ones(len(ids), dtype=bool)
+    return scores < np.uint64(threshold)
+
+
+def split_audience(campaign_id: str, audience: Any,
+                   holdout_share: float = 0.1) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    """``(treated, holdout)``: the audience's unique ids split by :func:`holdout_mask`."""
+    ids = np.unique(np.asarray(audience))
+    held = holdout_mask(campaign_id, ids, holdout_share)
+    return ids[~held], ids[held]
+
+
+def _ratio(num: int, den: int) -> Fraction | None:
+    return None if den == 0 else Fraction(num, den)
+
+
+def _pct(value: Fraction | None) -> str:
+    return "n/a" if value is None else f"{float(value) * 100:.2f}%"
+
+
+@attrs.frozen
+class CampaignReport:
+    """Treated vs holdout for one campaign. Exact counts and money; ratios as ``Fraction``.
+
+    Definitions:
+        response: a valid order placed in ``[t0, t0 + days)``, ``t0`` = the customer's
+            send time (treated) or the campaign start (holdout, and treated without one).
+        rate: responders / group size. uplift: treated rate − holdout rate (absolute),
+            and / holdout rate (relative; ``None`` when the holdout rate is 0).
+        revenue: net fen (amount − refunded) of the responding valid orders in the window.
+        incremental revenue: treated revenue − holdout revenue × n_treated / n_holdout
+            (the holdout's revenue per head scaled to the treated group), rounded to the
+            fen half to even; ``None`` without a holdout.
+        cost: billed SMS segments × price per segment.
+        roi: (incremental revenue − cost) / cost; ``None`` when the cost is 0 or there is
+            no holdout.
+    """
+
+    campaign_id: str
+    start: dt.datetime
+    days: int
+    n_treated: int
+    n_holdout: int
+    responders_treated: int
+    responders_holdout: int
+    revenue_treated: Money
+    revenue_holdout: Money
+    segments: int
+    price_per_segment: Money
+
+    @property
+    def rate_treated(self) -> Fraction | None:
+        return _ratio(self.responders_treated, self.n_treated)
+
+    @property
+    def rate_holdout(self) -> Fraction | None:
+        return _ratio(self.responders_holdout, self.n_holdout)
+
+    @property
+    def uplift(self) -> Fraction | None:
+        """Absolute uplift: treated rate − holdout rate."""
+        t, h = self.rate_treated, self.rate_holdout
+        return None if t is None or h is None else t - h
+
+    @property
+    def relative_uplift(self) -> Fraction | None:
+        """Uplift / holdout rate."""
+        u, h = self.uplift, self.rate_holdout
+        return None if u is None or not h else u / h
+
+    @property
+    def cost(self) -> Money:
+        return self.price_per_segment * self.segments
+
+    @property
+    def incremental_revenue(self) -> Money | None:
+        if self.n_holdout == 0:
+            return None
+        expected = Fraction(self.revenue_holdout.fen * self.n_treated, self.n_holdout)
+        return Money(self.revenue_treated.fen - round(expected), self.revenue_treated.currency)
+
+    @property
+    def roi(self) -> Fraction | None:
+        inc, cost = self.incremental_revenue, self.cost.fen
+        return None if inc is None or cost == 0 else Fraction(inc.fen - cost, cost)
+
+    def table(self) -> str:
+        """A two-column text table of the figures."""
+        rows = [
+            ("campaign", self.campaign_id),
+            ("window", f"{self.start.isoformat()} + {self.days} days"),
+            ("treated / holdout", f"{self.n_treated:,} / {self.n_holdout:,}"),
+            ("responders", f"{self.responders_treated:,} / {self.responders_holdout:,}"),
+            ("response rate", f"{_pct(self.rate_treated)} / {_pct(self.rate_holdout)}"),
+            ("uplift (abs / rel)", f"{_pct(self.uplift)} / {_pct(self.relative_uplift)}"),
+            ("revenue", f"{self.revenue_treated} / {self.revenue_holdout}"),
+            ("incremental revenue", str(self.incremental_revenue or "n/a")),
+            ("cost", f"{self.cost} ({self.segments:,} segments × {self.price_per_segment})"),
+            ("ROI", _pct(self.roi)),
+        ]
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+    def explain(self) -> str:
+        """The figures in words."""
+        if self.uplift is None:
+            return f"{self.campaign_id}: no holdout or no treated customers, no uplift."
+        inc = self.incremental_revenue
+        word = "more" if self.uplift >= 0 else "fewer"
+        return (
+            f"{self.campaign_id}: {_pct(self.rate_treated)} of {self.n_treated:,} treated "
+            f"customers ordered within {self.days} days vs {_pct(self.rate_holdout)} of "
+            f"{self.n_holdout:,} held out: {_pct(abs(self.uplift))} {word}. "
+            f"Incremental revenue {inc} for a cost of {self.cost}; ROI {_pct(self.roi)}."
+        )
+
+
+def campaign_effect(
+    orders: OrderLog,
+    *,
+    campaign_id: str,
+    treated: Any,
+    holdout: Any,
+    start: dt.datetime,
+    days: int = 7,
+    sent_at: Any = None,
+    segments: int = 0,
+    price_per_segment: Money | None = None,
+    statuses: Iterable[OrderStatus] | None = None,
+) -> CampaignReport:
+    """Measure a campaign against its holdout.
+
+    Args:
+        orders: the order log covering the response windows.
+        campaign_id: the campaign's name.
+        treated: ids of the customers the campaign targeted (send or not: intent to treat).
+        holdout: ids held out (:func:`split_audience`).
+        start: the campaign start (aware): the holdout's window starts here.
+        days: the response window in days (24 h each), >= 1.
+        sent_at: optional aware datetimes or int64 µs per treated id (NAT / ``None`` →
+            ``start``).
+        segments: billed SMS segments of the campaign (``sum(sms.segments)``).
+        price_per_segment: the price of one segment (default ¥0).
+        statuses: which statuses count as valid.
+
+    Raises:
+        InvalidValueError: ``days`` < 1, negative segments, a customer in both groups,
+            or ``sent_at`` of the wrong length.
+    """
+    _check_campaign(campaign_id)
+    t0 = datetime_to_us(require_aware(start, "start"))
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise InvalidValueError("days", "must be an int >= 1", days)
+    if isinstance(segments, bool) or not isinstance(segments, int) or segments < 0:
+        raise InvalidValueError("segments", "must be an int >= 0", segments)
+    price = price_per_segment if price_per_segment is not None else Money(0, orders.currency)
+    if not isinstance(price, Money):
+        raise InvalidTypeError(f"price_per_segment must be Money, got {price!r}")
+    t_ids = np.asarray(treated)
+    h_ids = np.unique(np.asarray(holdout))
+    t_start = np.full(len(t_ids), t0, dtype=np.int64)
+    if sent_at is not None:
+        raw = np.asarray(sent_at)
+        if raw.shape != t_ids.shape:
+            raise InvalidValueError("sent_at", f"must have one entry per treated id "
+                                    f"({len(t_ids)})", raw.shape)
+        if raw.dtype == object:
+            raw = np.asarray([NAT_US if v is None else datetime_to_us(require_aware(v, "sent_at"))
+                              for v in raw.tolist()], dtype=np.int64)
+        t_start = np.where(raw == NAT_US, t0, raw).astype(np.int64)
+    # one start per treated customer: the earliest send
+    if len(t_ids):
+        order = np.lexsort((t_start, t_ids))
+        t_ids, t_start = t_ids[order], t_start[order]
+        first = np.ones(len(t_ids), dtype=bool)
+        first[1:] = t_ids[1:] != t_ids[:-1]
+        t_ids, t_start = t_ids[first], t_start[first]
+    both = np.intersect1d(t_ids, h_ids)
+    if len(both):
+        raise InvalidValueError("holdout", "must not share customers with treated",
+                                _as_py(both[:5]))
+    span = days * US_PER_DAY
+    rt, revt = _responses(orders, t_ids, t_start, span, statuses)
+    rh, revh = _responses(orders, h_ids, np.full(len(h_ids), t0, dtype=np.int64), span,
+                          statuses)
+    return CampaignReport(
+        campaign_id=campaign_id, start=start, days=days,
+        n_treated=len(t_ids), n_holdout=len(h_ids),
+        responders_treated=rt, responders_holdout=rh,
+        revenue_treated=Money(revt, orders.currency), revenue_holdout=Money(revh, orders.currency),
+        segments=segments, price_per_segment=price,
+    )
+
+
+def _as_py(values: npt.NDArray[Any]) -> list[Any]:
+    return [v.item() if isinstance(v, np.generic) else v for v in values.tolist()]
+
+
+def _responses(orders: OrderLog, ids: npt.NDArray[Any], starts: npt.NDArray[np.int64],
+               span: int, statuses: Iterable[OrderStatus] | None) -> tuple[int, int]:
+    """(responders, revenue fen) of ``ids`` with windows ``[starts, starts + span)``."""
+    if not len(ids) or not len(orders):
+        return 0, 0
+    log_ids = orders.customer_ids
+    if (log_ids.dtype.kind == "U") != (ids.dtype.kind == "U"):
+        return 0, 0
+    pos = np.searchsorted(log_ids, ids)
+    pos_c = np.minimum(pos, len(log_ids) - 1)
+    known = log_ids[pos_c] == ids
+    # per-order start of its customer's window (-1: not in the group)
+    start_of = np.full(orders.n_customers, NAT_US, dtype=np.int64)
+    start_of[pos_c[known]] = starts[known]
+    row_start = start_of[orders.customer_codes]
+    placed = orders.placed_at_us
+    hit = (orders.valid_mask(statuses) & (row_start != NAT_US) & (placed >= row_start)
+           & (placed < row_start + span))
+    responders = len(np.unique(orders.customer_codes[hit]))
+    return responders, int(orders.net_fen[hit].sum())

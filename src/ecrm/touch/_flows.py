@@ -1,0 +1,889 @@
+"""Care flows (events and logs in → candidate :class:`Message` s out; the policy decides).
+
+Every flow is a pure function run at an evaluation moment ``as_of`` after a previous run
+at ``since``: it returns the messages that fell due in ``since < due <= as_of``, so runs
+over consecutive windows never produce a message twice, and the natural idempotency key
+(``care:payment_reminder:order-123``) makes a repeated run harmless in the outbox.
+Selection is vectorised numpy; the Python loop only renders the messages produced.
+Customers without an address on the context's channel get no message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, Final, TypeAlias
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from ecrm._customers import CustomerTable
+from ecrm._errors import InvalidTypeError, InvalidValueError
+from ecrm._money import Money
+from ecrm._order import OrderStatus
+from ecrm._orderlog import OrderLog
+from ecrm._time import (
+    DEFAULT_TZ,
+    NAT_US,
+    as_zone,
+    datetime_to_us,
+    local_days,
+    require_aware,
+    us_to_datetime,
+)
+from ecrm.lifecycle import CycleTable, due_repurchase_reminders, inactive_customers
+from ecrm.touch._compose import STANDARD_VARIABLES, SmsComposer, Template
+from ecrm.touch._flows_events import OrderEventKind, OrderEvents
+from ecrm.touch._message import ChannelKind, Message, MessageClass, Recipient
+from ecrm.touch._outbox import Dispatcher, DispatchReport
+
+__all__ = [
+    "DEFAULT_HOLIDAYS",
+    "DEFAULT_TEMPLATES",
+    "CouponGrants",
+    "FlowContext",
+    "Guard",
+    "Holiday",
+    "birthday_greetings",
+    "coupon_expiry_reminders",
+    "delivery_notices",
+    "gift_pack_notices",
+    "holiday_greetings",
+    "order_guard",
+    "payment_reminders",
+    "receipt_confirmations",
+    "refund_notices",
+    "repurchase_reminders",
+    "run_guarded",
+    "satisfaction_follow_ups",
+    "shipping_notices",
+    "still_due",
+    "usage_tutorials",
+    "why_not_due",
+    "win_back_offers",
+]
+
+IntArray = npt.NDArray[np.int64]
+_US_PER_MINUTE: Final = 60_000_000
+_EXTRA_VARIABLES: Final = STANDARD_VARIABLES | {"parcels", "count", "holiday", "offer"}
+
+
+def _t(text: str) -> Template:
+    return Template(text, variables=_EXTRA_VARIABLES)
+
+
+#: The default Chinese template of each message type (override per type in
+#: :class:`FlowContext`). Variables: the standard ones plus ``parcels``, ``count``,
+#: ``holiday`` and ``offer``.
+DEFAULT_TEMPLATES: Final[Mapping[str, Template]] = MappingProxyType({
+    "payment_reminder": _t("{customer_name}，您的订单{order_id}还未付款，库存有限，请尽快支付哦"),
+    "shipped": _t("{customer_name}，您的订单{order_id}已发货，{carrier}单号{tracking_number}"),
+    "multi_warehouse_shipped": _t(
+        "{customer_name}，您的订单{order_id}分{parcels}个包裹从不同仓库发出，请分别查收"),
+    "delivered": _t("{customer_name}，您的订单{order_id}已送达，请及时查收"),
+    "receipt_confirmed": _t("{customer_name}，感谢您确认收货，期待您的评价"),
+    "receipt_confirmed_invite": _t(
+        "{customer_name}，感谢您确认收货！点击{member_card_link}领取会员卡，享会员专属价"),
+    "return_received": _t("{customer_name}，我们已收到订单{order_id}的退货，将尽快为您退款"),
+    "refunded": _t("{customer_name}，订单{order_id}的退款{amount}已原路退回，请查收"),
+    "usage_tutorial": _t("{customer_name}，您购买的{item_name}已发货，使用教程：{link}"),
+    "first_order_coupon": _t("{customer_name}，首单专享优惠券{coupon}已发放，下次购物可用"),
+    "satisfaction_follow_up": _t(
+        "{customer_name}，订单{order_id}的商品用得还满意吗？欢迎告诉我们您的感受"),
+    "birthday": _t("{customer_name}，{store_name}祝您生日快乐！"),
+    "holiday": _t("{customer_name}，{store_name}祝您{holiday}快乐！"),
+    "repurchase": _t("{customer_name}，您上次买的{item_name}快用完了吧？点击{link}一键回购"),
+    "coupon_expiry": _t("{customer_name}，您有{count}张优惠券将于{coupon_expires_on}到期，别浪费哦"),
+    "gift_pack": _t("{customer_name}，欢迎入会！新会员礼包请在24小时内领取：{link}"),
+    "win_back": _t("{customer_name}，好久不见！回店享{offer}：{link}"),
+    "new_arrivals": _t("{customer_name}，{store_name}上新：{item_name}，抢先看{link}"),
+    "broadcast": _t("{customer_name}，{store_name}专属福利，点击{link}查看"),
+})
+
+
+def _templates(value: Mapping[str, Template] | None) -> Mapping[str, Template]:
+    merged = dict(DEFAULT_TEMPLATES)
+    for k, v in (value or {}).items():
+        if not isinstance(v, Template):
+            raise InvalidTypeError(f"templates[{k!r}] must be a Template, got {v!r}")
+        merged[k] = v
+    return MappingProxyType(merged)
+
+
+def _check_time(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, dt.time) or value.tzinfo is not None:
+        raise InvalidTypeError(f"{attribute.name} must be a naive datetime.time, got {value!r}")
+
+
+@attrs.frozen
+class FlowContext:
+    """What every flow needs to address and render its messages.
+
+    >>> ctx = FlowContext(SmsComposer("【小林茶铺】"))
+    >>> ctx.channel.name, ctx.send_time.isoformat()
+    ('SMS', '10:00:00')
+
+    Attributes:
+        composer: the SMS composer (its signature also gives ``store_name``).
+        customers: names, phones, e-mails, zones and membership (``None``: recipients
+            carry only the customer id, so only IN_APP / COUPON messages can be addressed).
+        channel: the channel the flows write for (SMS by default).
+        templates: per message type, overriding :data:`DEFAULT_TEMPLATES`.
+        link, member_card_link: the shop and member-card links put in texts.
+        fallback_name: the greeting when a customer's name is unknown (``"亲"``).
+        send_time: the local time day-level reminders (birthday, repurchase, win-back)
+            fall due on their day.
+        tz: the store's zone (local days and ``send_time``).
+        item_names: display names per SKU or category (default: the key itself).
+    """
+
+    composer: SmsComposer = attrs.field(validator=attrs.validators.instance_of(SmsComposer))
+    customers: CustomerTable | None = attrs.field(
+        default=None, validator=attrs.validators.optional(
+            attrs.validators.instance_of(CustomerTable)))
+    channel: ChannelKind = attrs.field(default=ChannelKind.SMS,
+                                       validator=attrs.validators.instance_of(ChannelKind))
+    templates: Mapping[str, Template] = attrs.field(default=None, converter=_templates)
+    link: str = "m.tb.cn/xlcp"
+    member_card_link: str = "m.tb.cn/xlcard"
+    fallback_name: str = "亲"
+    send_time: dt.time = attrs.field(default=dt.time(10), validator=_check_time)
+    tz: str = attrs.field(default=DEFAULT_TZ)
+    item_names: Mapping[str, str] = attrs.field(factory=dict, converter=MappingProxyType)
+
+    @tz.validator
+    def _check_tz(self, attribute: attrs.Attribute[Any], value: str) -> None:
+        as_zone(value, "tz")
+
+    @property
+    def zone(self) -> dt.tzinfo:
+        """The store zone as a tzinfo."""
+        return as_zone(self.tz)
+
+    def template(self, message_type: str) -> Template:
+        """The template of ``message_type``.
+
+        Raises:
+            InvalidValueError: no template for it.
+        """
+        try:
+            return self.templates[message_type]
+        except KeyError:
+            raise InvalidValueError("message_type", "has no template in the context",
+                                    message_type) from None
+
+
+def _window(since: dt.datetime, as_of: dt.datetime) -> tuple[int, int]:
+    s = datetime_to_us(require_aware(since, "since"))
+    a = datetime_to_us(require_aware(as_of, "as_of"))
+    if s > a:
+        raise InvalidValueError("since", f"must not be after as_of {as_of.isoformat()}",
+                                since.isoformat())
+    return s, a
+
+
+def _key_prefix(message_class: MessageClass) -> str:
+    return "mkt" if message_class is MessageClass.MARKETING else "care"
+
+
+def _as_list(values: Any) -> list[Any]:
+    return [v.item() if isinstance(v, np.generic) else v for v in np.asarray(values).tolist()]
+
+
+def _emit(
+    ctx: FlowContext,
+    message_type: str,
+    message_class: MessageClass,
+    customer_ids: Any,
+    due_us: IntArray,
+    as_of: dt.datetime,
+    *,
+    parts: Sequence[str],
+    values: Sequence[Mapping[str, object]] | None = None,
+    dedupe: Sequence[str] | None = None,
+    metadata: Sequence[Mapping[str, str]] | None = None,
+    template: str | Sequence[str] | None = None,
+    channel: ChannelKind | None = None,
+) -> list[Message]:
+    """Render one message per row (the only per-message Python loop of the flows)."""
+    ids = _as_list(customer_ids)
+    n = len(ids)
+    if n == 0:
+        return []
+    channel = channel or ctx.channel
+    table = ctx.customers
+    rows = table.index_of(np.asarray(customer_ids)) if table is not None else np.full(n, -1)
+    zone = ctx.zone
+    prefix = _key_prefix(message_class)
+    out: list[Message] = []
+    for i in range(n):
+        row = int(rows[i])
+        phone = email = tz = name = ""
+        if table is not None and row >= 0:
+            phone, email = str(table.phones[row]), str(table.emails[row])
+            tz, name = str(table.zones[row]), str(table.names[row])
+        if (channel is ChannelKind.SMS and not phone) or (
+                channel is ChannelKind.EMAIL and not email):
+            continue
+        tkey = template if isinstance(template, str) or template is None else template[i]
+        tmpl = ctx.template(tkey or message_type)
+        merged: dict[str, object] = {"customer_name": name or ctx.fallback_name,
+                                     "link": ctx.link, "member_card_link": ctx.member_card_link,
+                                     "store_name": ctx.composer.signature[1:-1]}
+        if values is not None:
+            merged.update(values[i])
+        if channel is ChannelKind.SMS:
+            body = ctx.composer.render(tmpl, merged, message_class).text
+        else:
+            body = tmpl.render(merged)
+        due = us_to_datetime(int(due_us[i]), zone)
+        out.append(Message(
+            key=f"{prefix}:{message_type}:{parts[i]}",
+            message_type=message_type,
+            message_class=message_class,
+            channel=channel,
+            recipient=Recipient(ids[i], phone=phone or None, email=email or None, tz=tz or None),
+            body=body,
+            created_at=as_of,
+            dedupe_key=None if dedupe is None else dedupe[i],
+            not_before=due,
+            metadata=None if metadata is None else metadata[i],
+        ))
+    return out
+
+
+def _due_days(since: dt.datetime, as_of: dt.datetime,
+              ctx: FlowContext) -> list[tuple[dt.date, dt.datetime]]:
+    """Local dates whose ``send_time`` falls in ``(since, as_of]``, with that moment."""
+    _window(since, as_of)
+    zone = ctx.zone
+    d = since.astimezone(zone).date()
+    last = as_of.astimezone(zone).date()
+    out = []
+    while d <= last:
+        due = dt.datetime.combine(d, ctx.send_time, zone)
+        if since < due <= as_of:
+            out.append((d, due))
+        d += dt.timedelta(days=1)
+    return out
+
+
+def _minutes(field: str, value: object, lo: int, hi: int) -> int:
+    if not isinstance(value, dt.timedelta):
+        raise InvalidTypeError(f"{field} must be a timedelta, got {type(value).__name__}")
+    minutes = value / dt.timedelta(minutes=1)
+    if not lo <= minutes <= hi:
+        raise InvalidValueError(field, f"must be between {lo} and {hi} minutes", value)
+    return round(value / dt.timedelta(microseconds=1))
+
+
+_UNPAID: Final = OrderStatus.UNPAID.code
+_CLOSED: Final = OrderStatus.CLOSED.code
+FlashSale: TypeAlias = str | npt.NDArray[np.bool_] | None
+
+
+# -- payment reminder (催付) ------------------------------------------------------------
+def payment_reminders(
+    orders: OrderLog,
+    *,
+    since: dt.datetime,
+    as_of: dt.datetime,
+    ctx: FlowContext,
+    delay: dt.timedelta = dt.timedelta(minutes=30),
+    flash_sale_delay: dt.timedelta = dt.timedelta(minutes=25),
+    flash_sale: FlashSale = "flash_sale",
+    flash_sale_closes_after: dt.timedelta = dt.timedelta(minutes=30),
+) -> list[Message]:
+    """Payment reminders (催付) for orders still unpaid ``delay`` after placing.
+
+    An order is reminded at ``placed_at + delay`` (flash-sale orders at
+    ``placed_at + min(delay, flash_sale_delay)``, since they close after 30 min) when that
+    moment is in ``(since, as_of]`` and the order is still unpaid **as of** ``as_of``:
+    not CLOSED, and either UNPAID without a payment time or paid after ``as_of`` (a
+    replayed log knows later payments). An order paid or closed before the reminder
+    moment never gets one. Orders paid between the flow run and the send are stopped by
+    :func:`still_due` / :func:`order_guard` at dispatch time. Flash-sale reminders carry
+    ``expires_at`` metadata (the closing moment) so a late deferral is dropped.
+
+    Args:
+        orders: the order log (``paid_at`` optional; its ``channels`` column marks
+            flash-sale orders when ``flash_sale`` is a channel name).
+        since, as_of: the window of reminder moments, ``since < t <= as_of`` (aware).
+        ctx: addressing and templates (``payment_reminder``).
+        delay: 10 to 2880 minutes (default 30).
+        flash_sale_delay: 10 to 25 minutes (default 25).
+        flash_sale: the channel name of flash-sale orders, a bool mask (shape (n,)) of
+            them, or ``None`` for none.
+        flash_sale_closes_after: when flash-sale orders close (the reminder's expiry).
+
+    Returns:
+        TRANSACTIONAL messages keyed ``care:payment_reminder:order-<id>``, deduped per
+        order, ``not_before`` = the reminder moment, in reminder-time order.
+
+    Raises:
+        InvalidValueError: a delay out of range, ``since`` after ``as_of``, a mask of the
+            wrong shape, or a log without order ids.
+    """
+    s, a = _window(since, as_of)
+    d = _minutes("delay", delay, 10, 2880)
+    fd = min(_minutes("flash_sale_delay", flash_sale_delay, 10, 25), d)
+    close_us = int(flash_sale_closes_after / dt.timedelta(microseconds=1))
+    if orders.order_ids is None:
+        raise InvalidValueError("orders", "need an order_id column for payment reminders",
+                                repr(orders), show_value=False)
+    n = len(orders)
+    if flash_sale is None:
+        flash = np.zeros(n, dtype=bool)
+    elif isinstance(flash_sale, str):
+        flash = (orders.channels == flash_sale) if orders.channels is not None else np.zeros(
+            n, dtype=bool)
+    else:
+        flash = np.asarray(flash_sale)
+        if flash.dtype != np.bool_ or flash.shape != (n,):
+            raise InvalidValueError("flash_sale", f"must be a bool mask of shape ({n},)",
+                                    f"{flash.dtype} {flash.shape}")
+    remind = orders.placed_at_us + np.where(flash, fd, d)
+    paid = orders.paid_at_us if orders.paid_at_us is not None else np.full(n, NAT_US)
+    status = orders.status_codes
+    unpaid = np.where(paid == NAT_US, status == _UNPAID, paid > a) & (status != _CLOSED)
+    rows = np.flatnonzero(unpaid & (remind > s) & (remind <= a))
+    rows = rows[np.argsort(remind[rows], kind="stable")]
+    oids = [str(x) for x in _as_list(orders.order_ids[rows])]
+    placed = orders.placed_at_us[rows]
+    fl = flash[rows]
+    zone = ctx.zone
+    meta = [
+        {"order_id": o, **({"expires_at": us_to_datetime(int(p) + close_us, zone).isoformat()}
+                           if f else {})}
+        for o, p, f in zip(oids, placed, fl, strict=True)
+    ]
+    return _emit(
+        ctx, "payment_reminder", MessageClass.TRANSACTIONAL,
+        orders.customer_ids[orders.customer_codes[rows]], remind[rows], as_of,
+        parts=[f"order-{o}" for o in oids], values=[{"order_id": o} for o in oids],
+        dedupe=[f"order-{o}" for o in oids], metadata=meta,
+    )
+
+
+# -- the dispatch-time re-check ----------------------------------------------------------
+Guard: TypeAlias = Callable[[Message, dt.datetime], "str | None"]
+
+
+def why_not_due(message: Message, *, now: dt.datetime,
+                status: OrderStatus | None = None) -> str | None:
+    """Why ``message`` must not go out at ``now`` any more, or ``None`` when it still may.
+
+    A message past its ``expires_at`` metadata (a flash sale that closed, a broadcast
+    window that ended) is no longer due. A payment reminder is due only while its order
+    is UNPAID: pass the order's current ``status`` (``None`` = unknown, which is not due).
+
+    >>> import datetime as dt
+    >>> from ecrm.touch import ChannelKind, Message, MessageClass, Recipient
+    >>> t = dt.datetime(2025, 6, 1, 10, 30, tzinfo=dt.UTC)
+    >>> m = Message("care:payment_reminder:order-1", "payment_reminder",
+    ...             MessageClass.TRANSACTIONAL, ChannelKind.IN_APP, Recipient("c1"), "请付款",
+    ...             created_at=t, metadata={"order_id": "1"})
+    >>> why_not_due(m, now=t, status=OrderStatus.PAID)
+    'order 1 is paid now'
+    >>> still_due(m, now=t, status=OrderStatus.UNPAID)
+    True
+    """
+    require_aware(now, "now")
+    expires = message.meta("expires_at")
+    if expires is not None and dt.datetime.fromisoformat(expires) <= now:
+        return f"expired at {expires}"
+    if message.message_type == "payment_reminder":
+        oid = message.meta("order_id", "?")
+        if status is None:
+            return f"order {oid} state unknown"
+        if status is not OrderStatus.UNPAID:
+            return f"order {oid} is {status.value} now"
+    return None
+
+
+def still_due(message: Message, *, now: dt.datetime, status: OrderStatus | None = None) -> bool:
+    """Whether ``message`` may still go out at ``now`` (see :func:`why_not_due`)."""
+    return why_not_due(message, now=now, status=status) is None
+
+
+def order_guard(status_of: Callable[[str], OrderStatus | None]) -> Guard:
+    """A dispatch-time guard: ``guard(message, now)`` → skip reason or ``None``.
+
+    ``status_of(order_id)`` returns the order's current status (from the shop's order
+    system; ``None`` when unknown). Only payment reminders look it up.
+    """
+    if not callable(status_of):
+        raise InvalidTypeError(f"status_of must be callable, got {type(status_of).__name__}")
+
+    def guard(message: Message, now: dt.datetime) -> str | None:
+        status = None
+        if message.message_type == "payment_reminder":
+            status = status_of(message.meta("order_id") or "")
+        return why_not_due(message, now=now, status=status)
+
+    return guard
+
+
+def run_guarded(dispatcher: Dispatcher, guard: Guard, *,
+                max_messages: int | None = None) -> DispatchReport:
+    """Like :meth:`Dispatcher.run_once`, but each claimed message is re-checked first.
+
+    A message the guard refuses (an order paid between enqueue and send, an expired
+    window) is marked SKIPPED in the outbox with the guard's reason and never reaches
+    the channel; the rest go through :meth:`Dispatcher.dispatch` (policy included).
+    """
+    outbox, clock = dispatcher.outbox, dispatcher.clock
+    counts = dict.fromkeys(("sent", "retried", "dead", "deferred", "skipped", "lost_claim"), 0)
+    claimed = 0
+    while max_messages is None or claimed < max_messages:
+        limit = dispatcher.batch_size if max_messages is None else min(
+            dispatcher.batch_size, max_messages - claimed)
+        entries = outbox.claim(now=clock.now(), lease=dispatcher.lease, limit=limit)
+        if not entries:
+            break
+        claimed += len(entries)
+        for entry in entries:
+            now = clock.now()
+            reason = guard(entry.message, now)
+            if reason is not None:
+                ok = outbox.skip(entry, at=now, reason=reason)
+                counts["skipped" if ok else "lost_claim"] += 1
+            else:
+                counts[dispatcher.dispatch(entry)] += 1
+    return DispatchReport(claimed, counts["sent"], counts["retried"], counts["dead"],
+                          counts["deferred"], counts["skipped"], counts["lost_claim"])
+
+
+# -- logistics -------------------------------------------------------------------------
+def _event_messages(events: OrderEvents, rows: npt.NDArray[np.intp], ctx: FlowContext,
+                    as_of: dt.datetime, message_types: Sequence[str],
+                    message_class: MessageClass, *, templates: Sequence[str] | None = None,
+                    delay_us: int = 0) -> list[Message]:
+    oids = [str(x) for x in events.order_ids[rows].tolist()]
+    values: list[dict[str, object]] = []
+    for i, r in enumerate(rows.tolist()):
+        values.append({
+            "order_id": oids[i],
+            "tracking_number": str(events.tracking_numbers[r]) or "见订单详情",
+            "carrier": str(events.carriers[r]) or "快递",
+            "parcels": int(events.warehouses[r]),
+            "amount": Money(int(events.amount_fen[r]), events.currency),
+        })
+    out: list[Message] = []
+    # _emit takes one message type; group the rows by type, keep time order overall
+    by_type: dict[str, list[int]] = {}
+    for i, t in enumerate(message_types):
+        by_type.setdefault(t, []).append(i)
+    for mtype, idx in by_type.items():
+        sel = rows[idx]
+        out += _emit(
+            ctx, mtype, message_class, events.customer_ids[sel],
+            events.at_us[sel] + delay_us, as_of,
+            parts=[f"order-{oids[i]}" for i in idx], values=[values[i] for i in idx],
+            dedupe=[f"order-{oids[i]}" for i in idx],
+            metadata=[{"order_id": oids[i]} for i in idx],
+            template=None if templates is None else [templates[i] for i in idx],
+        )
+    out.sort(key=lambda m: (m.not_before or m.created_at, m.key))
+    return out
+
+
+def shipping_notices(events: OrderEvents, *, since: dt.datetime, as_of: dt.datetime,
+                     ctx: FlowContext) -> list[Message]:
+    """Shipped (已发货) and multi-warehouse shipped (分仓发货) notices.
+
+    A SHIPPED event with ``warehouses > 1`` counts as multi-warehouse. TRANSACTIONAL,
+    keyed ``care:shipped:order-<id>`` / ``care:multi_warehouse_shipped:order-<id>``,
+    due at the event time, for events in ``(since, as_of]``.
+    """
+    _window(since, as_of)
+    rows = events.between(since, as_of, (OrderEventKind.SHIPPED,
+                                         OrderEventKind.MULTI_WAREHOUSE_SHIPPED))
+    multi = (events.kind_codes[rows] == OrderEventKind.MULTI_WAREHOUSE_SHIPPED.code) | (
+        events.warehouses[rows] > 1)
+    types = ["multi_warehouse_shipped" if m else "shipped" for m in multi.tolist()]
+    return _event_messages(events, rows, ctx, as_of, types, MessageClass.TRANSACTIONAL)
+
+
+def delivery_notices(events: OrderEvents, *, since: dt.datetime, as_of: dt.datetime,
+                     ctx: FlowContext) -> list[Message]:
+    """Delivered (已送达) notices: TRANSACTIONAL, ``care:delivered:order-<id>``."""
+    _window(since, as_of)
+    rows = events.between(since, as_of, (OrderEventKind.DELIVERED,))
+    return _event_messages(events, rows, ctx, as_of, ["delivered"] * len(rows),
+                           MessageClass.TRANSACTIONAL)
+
+
+def receipt_confirmations(events: OrderEvents, *, since: dt.datetime, as_of: dt.datetime,
+                          ctx: FlowContext) -> list[Message]:
+    """Thanks for confirming receipt (确认收货), inviting non-members to claim the member card.
+
+    Customers who were not members at the event time (per ``ctx.customers``; everyone
+    when the context has no table) get the ``receipt_confirmed_invite`` text with the
+    member-card link. CARE, ``care:receipt_confirmed:order-<id>``.
+    """
+    _window(since, as_of)
+    rows = events.between(since, as_of, (OrderEventKind.RECEIPT_CONFIRMED,))
+    member = np.zeros(len(rows), dtype=bool)
+    table = ctx.customers
+    if table is not None and len(rows):
+        pos = table.index_of(events.customer_ids[rows])
+        since_us = np.where(pos >= 0, table.member_since_us[np.maximum(pos, 0)], NAT_US)
+        member = (since_us != NAT_US) & (since_us < events.at_us[rows])
+    templates = ["receipt_confirmed" if m else "receipt_confirmed_invite"
+                 for m in member.tolist()]
+    return _event_messages(events, rows, ctx, as_of, ["receipt_confirmed"] * len(rows),
+                           MessageClass.CARE, templates=templates)
+
+
+def refund_notices(events: OrderEvents, *, since: dt.datetime, as_of: dt.datetime,
+                   ctx: FlowContext) -> list[Message]:
+    """Return received (退货已收到) and refund done (退款成功) notices: TRANSACTIONAL,
+    ``care:return_received:order-<id>`` / ``care:refunded:order-<id>``."""
+    _window(since, as_of)
+    rows = events.between(since, as_of, (OrderEventKind.RETURN_RECEIVED,
+                                         OrderEventKind.REFUNDED))
+    types = [OrderEventKind.REFUNDED.value if k == OrderEventKind.REFUNDED.code
+             else OrderEventKind.RETURN_RECEIVED.value for k in events.kind_codes[rows].tolist()]
+    return _event_messages(events, rows, ctx, as_of, types, MessageClass.TRANSACTIONAL)
+
+
+# -- first purchase: tutorial, coupon, satisfaction follow-up ----------------------------
+def _first_order_ids(orders: OrderLog) -> npt.NDArray[np.str_]:
+    """str, shape (k,): the order id of each customer's first valid order."""
+    if orders.order_ids is None:
+        raise InvalidValueError("orders", "need an order_id column", repr(orders),
+                                show_value=False)
+    valid = np.flatnonzero(orders.valid_mask())
+    codes = orders.customer_codes[valid]
+    first = np.ones(len(valid), dtype=bool)
+    first[1:] = codes[1:] != codes[:-1]  # rows are sorted by customer then placed_at
+    return np.sort(orders.order_ids[valid[first]].astype(str))
+
+
+def _first_item_names(orders: OrderLog, order_ids: npt.NDArray[np.str_],
+                      ctx: FlowContext) -> list[str]:
+    items = orders.items
+    if items is None or items.order_rows is None or orders.order_ids is None or not len(
+            order_ids):
+        return ["宝贝"] * len(order_ids)
+    log_ids = orders.order_ids.astype(str)
+    sorter = np.argsort(log_ids, kind="stable")
+    pos = sorter[np.minimum(np.searchsorted(log_ids, order_ids, sorter=sorter),
+                            len(log_ids) - 1)]
+    line = np.searchsorted(items.order_rows, pos)
+    ok = (line < len(items.order_rows)) & (
+        items.order_rows[np.minimum(line, len(items.order_rows) - 1)] == pos)
+    skus = items.skus[np.minimum(line, len(items.skus) - 1)]
+    return [ctx.item_names.get(str(s), str(s)) if k else "宝贝"
+            for s, k in zip(skus.tolist(), ok.tolist(), strict=True)]
+
+
+def _first_shipments(orders: OrderLog, events: OrderEvents, since: int, as_of: int,
+                     delay_us: int) -> npt.NDArray[np.intp]:
+    kinds = np.asarray([OrderEventKind.SHIPPED.code,
+                        OrderEventKind.MULTI_WAREHOUSE_SHIPPED.code], dtype=np.int8)
+    due = events.at_us + delay_us
+    rows = np.flatnonzero(np.isin(events.kind_codes, kinds) & (due > since) & (due <= as_of))
+    firsts = _first_order_ids(orders)
+    rows = rows[np.isin(events.order_ids[rows], firsts)]
+    # one per order even if the feed repeats the shipping event
+    _, keep = np.unique(events.order_ids[rows], return_index=True)
+    return rows[np.sort(keep)]
+
+
+def usage_tutorials(orders: OrderLog, events: OrderEvents, *, since: dt.datetime,
+                    as_of: dt.datetime, ctx: FlowContext,
+                    coupon: str | None = None) -> list[Message]:
+    """Usage tutorial (使用教程) when a customer's first valid order ships, and, when a
+    ``coupon`` (template id) is given, a coupon grant on the COUPON channel (the
+    playbook's first-order coupon).
+
+    The first valid order is read from ``orders`` (as the log knows it). CARE messages
+    keyed ``care:usage_tutorial:order-<id>`` and ``care:first_order_coupon:order-<id>``.
+    """
+    s, a = _window(since, as_of)
+    rows = _first_shipments(orders, events, s, a, 0)
+    oids = events.order_ids[rows]
+    names = _first_item_names(orders, oids, ctx)
+    parts = [f"order-{o}" for o in oids.tolist()]
+    values = [{"order_id": o, "item_name": nm, "coupon": coupon or ""}
+              for o, nm in zip(oids.tolist(), names, strict=True)]
+    out = _emit(ctx, "usage_tutorial", MessageClass.CARE, events.customer_ids[rows],
+                events.at_us[rows], as_of, parts=parts, values=values, dedupe=parts,
+                metadata=[{"order_id": o} for o in oids.tolist()])
+    if coupon:
+        out += _emit(ctx, "first_order_coupon", MessageClass.CARE, events.customer_ids[rows],
+                     events.at_us[rows], as_of, parts=parts, values=values, dedupe=parts,
+                     metadata=[{"order_id": o, "coupon": coupon} for o in oids.tolist()],
+                     channel=ChannelKind.COUPON)
+    return out
+
+
+def satisfaction_follow_ups(orders: OrderLog, events: OrderEvents, *, since: dt.datetime,
+                            as_of: dt.datetime, ctx: FlowContext,
+                            after: dt.timedelta = dt.timedelta(days=3)) -> list[Message]:
+    """Satisfaction follow-up (满意度回访) ``after`` (default 3 days) the first valid order
+    shipped; due moments in ``(since, as_of]``. CARE,
+    ``care:satisfaction_follow_up:order-<id>``."""
+    s, a = _window(since, as_of)
+    if not isinstance(after, dt.timedelta) or after < dt.timedelta(0):
+        raise InvalidValueError("after", "must be a timedelta >= 0", after)
+    delay = int(after / dt.timedelta(microseconds=1))
+    rows = _first_shipments(orders, events, s, a, delay)
+    oids = events.order_ids[rows].tolist()
+    parts = [f"order-{o}" for o in oids]
+    return _emit(ctx, "satisfaction_follow_up", MessageClass.CARE, events.customer_ids[rows],
+                 events.at_us[rows] + delay, as_of, parts=parts,
+                 values=[{"order_id": o} for o in oids], dedupe=parts,
+                 metadata=[{"order_id": o} for o in oids])
+
+
+# -- greetings -----------------------------------------------------------------------------
+def _need_customers(ctx: FlowContext, flow: str) -> CustomerTable:
+    if ctx.customers is None:
+        raise InvalidValueError("ctx.customers", f"must be given for {flow}", None,
+                                show_value=False)
+    return ctx.customers
+
+
+def birthday_greetings(*, since: dt.datetime, as_of: dt.datetime, ctx: FlowContext,
+                       message_class: MessageClass = MessageClass.CARE) -> list[Message]:
+    """Birthday greetings on each local day whose ``ctx.send_time`` is in ``(since, as_of]``.
+
+    The year is ignored; Feb 29 birthdays are greeted on Feb 28 in common years (and on
+    Feb 29 in leap years). Keyed ``care:birthday:customer-<id>:<year>`` (once a year).
+    """
+    table = _need_customers(ctx, "birthday greetings")
+    out: list[Message] = []
+    for day, due in _due_days(since, as_of, ctx):
+        rows = np.flatnonzero(table.birthday_on(day))
+        ids = _as_list(table.customer_ids[rows])
+        out += _emit(ctx, "birthday", message_class, table.customer_ids[rows],
+                     np.full(len(rows), datetime_to_us(due), dtype=np.int64), as_of,
+                     parts=[f"customer-{c}:{day.year}" for c in ids],
+                     dedupe=[f"customer-{c}:{day.year}" for c in ids])
+    return out
+
+
+@attrs.frozen
+class Holiday:
+    """A holiday to greet on: ``month``/``day`` every year, or only in ``year``.
+
+    Lunar holidays (春节, 中秋) move: list them per year (``Holiday(1, 29, "春节", 2025)``).
+    """
+
+    month: int
+    day: int
+    name: str
+    year: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        try:
+            dt.date(self.year or 2024, self.month, self.day)
+        except (TypeError, ValueError):
+            raise InvalidValueError("holiday", "must be a real date",
+                                    (self.year, self.month, self.day)) from None
+
+    def falls_on(self, day: dt.date) -> bool:
+        """Whether it is this holiday on ``day``."""
+        return (day.month, day.day) == (self.month, self.day) and self.year in (None, day.year)
+
+
+#: Fixed-date public holidays (元旦, 劳动节, 国庆节); add lunar ones per year.
+DEFAULT_HOLIDAYS: Final = (
+    Holiday(1, 1, "元旦"),
+    Holiday(5, 1, "劳动节"),
+    Holiday(10, 1, "国庆节"),
+)
+
+
+def holiday_greetings(*, since: dt.datetime, as_of: dt.datetime, ctx: FlowContext,
+                      holidays: Iterable[Holiday] = DEFAULT_HOLIDAYS,
+                      audience: Any = None,
+                      message_class: MessageClass = MessageClass.MARKETING) -> list[Message]:
+    """Holiday greetings to ``audience`` (ids; default every customer of ``ctx.customers``)
+    on each holiday whose ``ctx.send_time`` is in ``(since, as_of]``.
+
+    MARKETING by default (a mass send: opt-outs and caps apply), keyed
+    ``mkt:holiday:customer-<id>:<date>``.
+    """
+    days = list(holidays)
+    for h in days:
+        if not isinstance(h, Holiday):
+            raise InvalidTypeError(f"holidays must hold Holiday values, got {h!r}")
+    if audience is None:
+        audience = _need_customers(ctx, "holiday greetings").customer_ids
+    ids_arr = np.unique(np.asarray(audience))
+    ids = _as_list(ids_arr)
+    out: list[Message] = []
+    for day, due in _due_days(since, as_of, ctx):
+        names = [h.name for h in days if h.falls_on(day)]
+        if not names:
+            continue
+        parts = [f"customer-{c}:{day.isoformat()}" for c in ids]
+        out += _emit(ctx, "holiday", message_class, ids_arr,
+                     np.full(len(ids), datetime_to_us(due), dtype=np.int64), as_of,
+                     parts=parts, dedupe=parts,
+                     values=[{"holiday": "、".join(names)}] * len(ids))
+    return out
+
+
+# -- lifecycle-driven ----------------------------------------------------------------------
+def repurchase_reminders(orders: OrderLog, cycles: CycleTable, *, since: dt.datetime,
+                         as_of: dt.datetime, ctx: FlowContext) -> list[Message]:
+    """Repurchase reminders at the item's cycle (:func:`ecrm.lifecycle.due_repurchase_reminders`)
+    on each local day whose ``ctx.send_time`` is in ``(since, as_of]``.
+
+    MARKETING, keyed ``mkt:repurchase:customer-<id>:<sku or category>:<date>``; the
+    item name comes from ``ctx.item_names`` (default the key).
+    """
+    out: list[Message] = []
+    for day, due in _due_days(since, as_of, ctx):
+        rem = due_repurchase_reminders(orders, on=day, cycles=cycles)
+        ids = _as_list(rem.customer_ids)
+        keys = [str(k) for k in rem.keys.tolist()]
+        parts = [f"customer-{c}:{k}:{day.isoformat()}" for c, k in zip(ids, keys, strict=True)]
+        out += _emit(ctx, "repurchase", MessageClass.MARKETING, rem.customer_ids,
+                     np.full(len(ids), datetime_to_us(due), dtype=np.int64), as_of,
+                     parts=parts, dedupe=parts,
+                     values=[{"item_name": ctx.item_names.get(k, k)} for k in keys],
+                     metadata=[{"item": k} for k in keys])
+    return out
+
+
+def win_back_offers(orders: OrderLog, *, since: dt.datetime, as_of: dt.datetime,
+                    ctx: FlowContext, days: int = 30, offer: str = "满100返50") -> list[Message]:
+    """Win-back (好久不见, 满100返50) to customers who reach ``days`` (default 30) days
+    without a purchase on a local day whose ``ctx.send_time`` is in ``(since, as_of]``.
+
+    Uses :func:`ecrm.lifecycle.inactive_customers` with ``exact=True`` (the list of that
+    day, orders before its midnight), so each inactivity spell fires once. MARKETING,
+    keyed ``mkt:win_back:customer-<id>:<last purchase date>``.
+    """
+    zone = ctx.zone
+    out: list[Message] = []
+    for day, due in _due_days(since, as_of, ctx):
+        midnight = dt.datetime.combine(day, dt.time(0), zone)
+        lst = inactive_customers(orders, as_of=midnight, days=days, exact=True)
+        ids = _as_list(lst.customer_ids)
+        last = (day - dt.timedelta(days=days)).isoformat()
+        parts = [f"customer-{c}:{last}" for c in ids]
+        out += _emit(ctx, "win_back", MessageClass.MARKETING, lst.customer_ids,
+                     np.full(len(ids), datetime_to_us(due), dtype=np.int64), as_of,
+                     parts=parts, dedupe=parts, values=[{"offer": offer}] * len(ids),
+                     metadata=[{"offer": offer}] * len(ids))
+    return out
+
+
+def gift_pack_notices(*, since: dt.datetime, as_of: dt.datetime, ctx: FlowContext,
+                      after: dt.timedelta = dt.timedelta(minutes=10),
+                      claim_window: dt.timedelta = dt.timedelta(hours=24)) -> list[Message]:
+    """New-member gift-pack notices (新会员礼包), ``after`` joining (default 10 min).
+
+    Members of ``ctx.customers`` whose ``member_since + after`` is in ``(since, as_of]``;
+    ``after`` must be inside the 24 h claim window. The message expires
+    (``expires_at``) when the claim window closes. CARE, ``care:gift_pack:customer-<id>``.
+    """
+    s, a = _window(since, as_of)
+    if not isinstance(after, dt.timedelta) or not dt.timedelta(0) <= after < claim_window:
+        raise InvalidValueError("after", f"must be >= 0 and inside the claim window "
+                                f"{claim_window}", after)
+    table = _need_customers(ctx, "gift-pack notices")
+    delay = int(after / dt.timedelta(microseconds=1))
+    window = int(claim_window / dt.timedelta(microseconds=1))
+    joined = table.member_since_us
+    due = joined + delay
+    rows = np.flatnonzero((joined != NAT_US) & (due > s) & (due <= a))
+    rows = rows[np.argsort(due[rows], kind="stable")]
+    ids = _as_list(table.customer_ids[rows])
+    zone = ctx.zone
+    return _emit(ctx, "gift_pack", MessageClass.CARE, table.customer_ids[rows], due[rows],
+                 as_of, parts=[f"customer-{c}" for c in ids],
+                 dedupe=[f"customer-{c}" for c in ids],
+                 metadata=[{"expires_at": us_to_datetime(int(j) + window, zone).isoformat()}
+                           for j in joined[rows].tolist()])
+
+
+# -- coupons -------------------------------------------------------------------------------
+@attrs.frozen(eq=False)
+class CouponGrants:
+    """Coupons granted to customers, with their validity end (columnar).
+
+    Attributes:
+        customer_ids: shape (n,), int64 or str.
+        coupon_ids: str, shape (n,).
+        valid_until_us: int64, shape (n,), the end of validity (exclusive), epoch µs.
+        used: bool, shape (n,), already redeemed.
+    """
+
+    customer_ids: npt.NDArray[Any]
+    coupon_ids: npt.NDArray[np.str_]
+    valid_until_us: IntArray
+    used: npt.NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return len(self.valid_until_us)
+
+    @classmethod
+    def from_arrays(cls, customer_ids: Any, coupon_ids: Any, valid_until: Any, *,
+                    used: Any = None) -> CouponGrants:
+        """Build from equal-length columns; ``valid_until`` holds aware datetimes or
+        int64 epoch microseconds.
+
+        Raises:
+            InvalidValueError: columns of different lengths.
+        """
+        ids = np.asarray(customer_ids)
+        n = len(ids)
+        until = np.asarray(valid_until)
+        if until.dtype == object:
+            until = np.asarray([datetime_to_us(require_aware(v, "valid_until"))
+                                for v in until.tolist()], dtype=np.int64)
+        used_arr = np.zeros(n, dtype=bool) if used is None else np.asarray(used, dtype=bool)
+        coupons = np.asarray(coupon_ids, dtype=str)
+        for name, col in (("coupon_ids", coupons), ("valid_until", until), ("used", used_arr)):
+            if col.shape != (n,):
+                raise InvalidValueError(name, f"must have {n} entries like customer_ids",
+                                        col.shape)
+        return cls(ids, coupons, until.astype(np.int64), used_arr)
+
+
+def coupon_expiry_reminders(grants: CouponGrants, *, since: dt.datetime, as_of: dt.datetime,
+                            ctx: FlowContext,
+                            notice: dt.timedelta = dt.timedelta(days=3)) -> list[Message]:
+    """"You have 3 coupons expiring" (优惠券到期提醒): unused coupons whose
+    ``valid_until − notice`` is in ``(since, as_of]``, one message per customer and
+    local due day with the count and the earliest expiry date.
+
+    MARKETING, keyed ``mkt:coupon_expiry:customer-<id>:<due date>``.
+    """
+    s, a = _window(since, as_of)
+    if not isinstance(notice, dt.timedelta) or notice <= dt.timedelta(0):
+        raise InvalidValueError("notice", "must be a positive timedelta", notice)
+    due = grants.valid_until_us - int(notice / dt.timedelta(microseconds=1))
+    rows = np.flatnonzero(~grants.used & (due > s) & (due <= a))
+    if not len(rows):
+        return []
+    zone = ctx.zone
+    days = local_days(due[rows], zone)
+    uniq, inv = np.unique(grants.customer_ids[rows], return_inverse=True)
+    inv = inv.reshape(-1)
+    order = np.lexsort((due[rows], days, inv))
+    g_c, g_d = inv[order], days[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (g_c[1:] != g_c[:-1]) | (g_d[1:] != g_d[:-1])
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.append(starts, len(order)))
+    lead = rows[order[starts]]
+    ids = _as_list(uniq[g_c[starts]])
+    ends = [us_to_datetime(int(u), zone).date() for u in grants.valid_until_us[lead].tolist()]
+    dues = [us_to_datetime(int(u), zone).date() for u in due[lead].tolist()]
+    parts = [f"customer-{c}:{d.isoformat()}" for c, d in zip(ids, dues, strict=True)]
+    return _emit(ctx, "coupon_expiry", MessageClass.MARKETING, uniq[g_c[starts]], due[lead],
+                 as_of, parts=parts, dedupe=parts,
+                 values=[{"count": int(k), "coupon_expires_on": f"{e.month}月{e.day}日"}
+                         for k, e in zip(counts.tolist(), ends, strict=True)],
+                 metadata=[{"count": str(int(k))} for k in counts.tolist()])

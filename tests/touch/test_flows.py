@@ -1,0 +1,472 @@
+"""Care flows against hand-worked examples, and their properties."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ecrm import (
+    Customer,
+    Event,
+    EventKind,
+    EventLog,
+    Money,
+    Order,
+    OrderItem,
+    OrderLog,
+    OrderStatus,
+)
+from ecrm._customers import CustomerTable
+from ecrm.touch import (
+    ChannelKind,
+    CouponGrants,
+    FlowContext,
+    Holiday,
+    InMemoryOutbox,
+    ManualClock,
+    MessageClass,
+    OrderEvent,
+    OrderEventKind,
+    OrderEvents,
+    RecordingChannel,
+    SmsComposer,
+    Template,
+    birthday_greetings,
+    broadcast,
+    cart_abandoners,
+    coupon_expiry_reminders,
+    delivery_notices,
+    gift_pack_notices,
+    holiday_greetings,
+    order_events_from_log,
+    order_guard,
+    payment_reminders,
+    receipt_confirmations,
+    refund_notices,
+    run_guarded,
+    sale_window,
+    satisfaction_follow_ups,
+    shipping_notices,
+    usage_tutorials,
+    win_back_offers,
+)
+from ecrm.touch import Dispatcher as _Dispatcher
+
+SH = ZoneInfo("Asia/Shanghai")
+T0 = dt.datetime(2025, 6, 1, 10, 0, tzinfo=SH)
+MIN = dt.timedelta(minutes=1)
+SEC = dt.timedelta(seconds=1)
+COMPOSER = SmsComposer("【小林茶铺】")
+
+
+def customers(*extra: Customer) -> CustomerTable:
+    base = [
+        Customer("c1", name="小林", phone="13800000001"),
+        Customer("c2", name="小王", phone="13800000002",
+                 member_since=dt.datetime(2025, 1, 1, tzinfo=SH)),
+        Customer("c3", phone="13800000003", birthday="02-29"),
+        Customer("c4", name="无号"),  # no phone: no SMS
+    ]
+    return CustomerTable.from_customers([*base, *extra])
+
+
+CTX = FlowContext(COMPOSER, customers=customers())
+
+
+def order(oid: str, cid: str, placed: dt.datetime, *, status: OrderStatus = OrderStatus.UNPAID,
+          paid: dt.datetime | None = None, channel: str | None = None,
+          fen: int = 10_000) -> Order:
+    return Order(oid, cid, placed, Money(fen), status=status, paid_at=paid, channel=channel)
+
+
+# -- payment reminders ----------------------------------------------------------------
+def reminders(log: OrderLog, as_of: dt.datetime, **kw: object) -> list[str]:
+    msgs = payment_reminders(log, since=as_of - dt.timedelta(hours=2), as_of=as_of, ctx=CTX,
+                             **kw)  # type: ignore[arg-type]
+    return [m.key for m in msgs]
+
+
+def test_payment_reminder_boundary_29_59_vs_30_00() -> None:
+    log = OrderLog.from_orders([order("A1", "c1", T0)])
+    assert reminders(log, T0 + 30 * MIN - SEC) == []
+    assert reminders(log, T0 + 30 * MIN) == ["care:payment_reminder:order-A1"]
+
+
+def test_payment_reminder_message_is_transactional_due_at_the_reminder_time() -> None:
+    log = OrderLog.from_orders([order("A1", "c1", T0)])
+    (m,) = payment_reminders(log, since=T0, as_of=T0 + dt.timedelta(hours=1), ctx=CTX)
+    assert m.message_class is MessageClass.TRANSACTIONAL
+    assert m.not_before == T0 + 30 * MIN
+    assert m.dedupe_key == "order-A1"
+    assert m.meta("order_id") == "A1"
+    assert m.body == "【小林茶铺】小林，您的订单A1还未付款，库存有限，请尽快支付哦"
+    assert m.recipient.phone == "13800000001"
+
+
+def test_flash_sale_orders_are_reminded_at_25_minutes() -> None:
+    log = OrderLog.from_orders([order("F1", "c1", T0, channel="flash_sale"),
+                                order("N1", "c2", T0, channel="taobao")])
+    assert reminders(log, T0 + 25 * MIN - SEC) == []
+    assert reminders(log, T0 + 25 * MIN) == ["care:payment_reminder:order-F1"]
+    (m,) = payment_reminders(log, since=T0, as_of=T0 + 25 * MIN, ctx=CTX)
+    assert m.meta("expires_at") == (T0 + 30 * MIN).isoformat()
+
+
+def test_flash_sale_by_mask_and_shorter_general_delay_wins() -> None:
+    log = OrderLog.from_orders([order("F1", "c1", T0)])
+    keys = reminders(log, T0 + 25 * MIN, flash_sale=np.array([True]))
+    assert keys == ["care:payment_reminder:order-F1"]
+    # a general delay of 15 min is shorter than the flash-sale delay: 15 min for both
+    assert reminders(log, T0 + 15 * MIN, delay=15 * MIN, flash_sale=np.array([True])) == keys
+
+
+def test_paid_at_29_minutes_gets_no_reminder() -> None:
+    log = OrderLog.from_orders([order("A1", "c1", T0, status=OrderStatus.PAID,
+                                      paid=T0 + 29 * MIN)])
+    assert reminders(log, T0 + 30 * MIN) == []
+
+
+def test_paid_after_the_evaluation_moment_was_unpaid_then() -> None:
+    # a replayed log knows the order was paid at 45 min: at 30 min it was still unpaid
+    log = OrderLog.from_orders([order("A1", "c1", T0, status=OrderStatus.PAID,
+                                      paid=T0 + 45 * MIN)])
+    assert reminders(log, T0 + 30 * MIN) == ["care:payment_reminder:order-A1"]
+    assert reminders(log, T0 + 50 * MIN) == []  # paid by then: late evaluation sends none
+
+
+def test_closed_orders_get_no_reminder() -> None:
+    log = OrderLog.from_orders([order("A1", "c1", T0, status=OrderStatus.CLOSED)])
+    assert reminders(log, T0 + 30 * MIN) == []
+
+
+def test_customer_without_phone_gets_no_sms() -> None:
+    log = OrderLog.from_orders([order("A1", "c4", T0)])
+    assert reminders(log, T0 + 30 * MIN) == []
+
+
+@pytest.mark.parametrize("minutes", [9, 2881, 0, -30])
+def test_delay_outside_10_to_2880_minutes_is_an_error(minutes: int) -> None:
+    log = OrderLog.from_orders([order("A1", "c1", T0)])
+    with pytest.raises(ValueError, match="delay must be between 10 and 2880 minutes"):
+        payment_reminders(log, since=T0, as_of=T0, ctx=CTX, delay=minutes * MIN)
+
+
+@pytest.mark.parametrize("minutes", [10, 2880])
+def test_delay_bounds_are_allowed(minutes: int) -> None:
+    log = OrderLog.from_orders([order("A1", "c1", T0)])
+    at = T0 + minutes * MIN
+    keys = [m.key for m in payment_reminders(log, since=at - MIN, as_of=at, ctx=CTX,
+                                             delay=minutes * MIN)]
+    assert keys == ["care:payment_reminder:order-A1"]
+
+
+def test_flash_sale_delay_over_25_minutes_is_an_error() -> None:
+    log = OrderLog.from_orders([order("A1", "c1", T0)])
+    with pytest.raises(ValueError, match="flash_sale_delay must be between 10 and 25"):
+        payment_reminders(log, since=T0, as_of=T0, ctx=CTX, flash_sale_delay=26 * MIN)
+
+
+def test_since_after_as_of_is_an_error() -> None:
+    log = OrderLog.from_orders([order("A1", "c1", T0)])
+    with pytest.raises(ValueError, match="since must not be after as_of"):
+        payment_reminders(log, since=T0 + MIN, as_of=T0, ctx=CTX)
+
+
+def test_consecutive_windows_partition_the_reminders() -> None:
+    orders = [order(f"A{i}", "c1", T0 + i * 7 * MIN) for i in range(20)]
+    log = OrderLog.from_orders(orders)
+    end = T0 + dt.timedelta(hours=4)
+    whole = [m.key for m in payment_reminders(log, since=T0, as_of=end, ctx=CTX)]
+    cuts = [T0 + k * 13 * MIN for k in range(19)] + [end]
+    parts = [m.key for a, b in itertools.pairwise(cuts)
+             for m in payment_reminders(log, since=a, as_of=b, ctx=CTX)]
+    assert parts == whole
+    assert len(whole) == 20
+
+
+@settings(deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 300), st.sampled_from(list(OrderStatus)),
+                          st.one_of(st.none(), st.integers(0, 300))), min_size=1, max_size=12),
+       st.integers(0, 400))
+def test_no_reminder_for_an_order_paid_or_closed_before_the_reminder_time(
+    rows: list[tuple[int, OrderStatus, int | None]], as_of_min: int
+) -> None:
+    orders = []
+    for i, (placed, status, paid) in enumerate(rows):
+        paid_at = None if paid is None or status is OrderStatus.UNPAID else T0 + (
+            placed + paid) * MIN
+        orders.append(order(f"A{i}", "c1", T0 + placed * MIN, status=status, paid=paid_at))
+    log = OrderLog.from_orders(orders)
+    as_of = T0 + as_of_min * MIN
+    msgs = payment_reminders(log, since=T0 - dt.timedelta(days=1), as_of=as_of, ctx=CTX)
+    by_id = {o.order_id: o for o in orders}
+    for m in msgs:
+        o = by_id[m.meta("order_id") or ""]
+        remind_at = o.placed_at + 30 * MIN
+        assert m.not_before == remind_at <= as_of
+        assert o.status is not OrderStatus.CLOSED
+        assert o.paid_at is None or o.paid_at > as_of  # never paid before the evaluation
+    # and every order unpaid at as_of with its reminder time passed got exactly one
+    expected = sorted(
+        o.order_id for o in orders
+        if o.placed_at + 30 * MIN <= as_of and o.status is not OrderStatus.CLOSED
+        and ((o.paid_at is None and o.status is OrderStatus.UNPAID)
+             or (o.paid_at is not None and o.paid_at > as_of))
+    )
+    assert sorted(m.meta("order_id") or "" for m in msgs) == expected
+
+
+def test_dispatch_time_guard_skips_an_order_paid_after_enqueue() -> None:
+    log = OrderLog.from_orders([order("A1", "c1", T0), order("A2", "c2", T0)])
+    msgs = payment_reminders(log, since=T0, as_of=T0 + 30 * MIN, ctx=CTX)
+    outbox = InMemoryOutbox()
+    outbox.enqueue_many(msgs)
+    status = {"A1": OrderStatus.PAID, "A2": OrderStatus.UNPAID}  # A1 paid meanwhile
+    channel = RecordingChannel()
+    clock = ManualClock(T0 + 31 * MIN)
+    report = run_guarded(_Dispatcher(outbox, channel, clock=clock), order_guard(status.get))
+    assert (report.claimed, report.sent, report.skipped) == (2, 1, 1)
+    assert [m.meta("order_id") for m in channel.sent] == ["A2"]
+
+
+def test_guard_drops_an_expired_flash_sale_reminder() -> None:
+    log = OrderLog.from_orders([order("F1", "c1", T0, channel="flash_sale")])
+    (m,) = payment_reminders(log, since=T0, as_of=T0 + 25 * MIN, ctx=CTX)
+    guard = order_guard(lambda oid: OrderStatus.UNPAID)
+    assert guard(m, T0 + 29 * MIN) is None
+    assert guard(m, T0 + 30 * MIN) == f"expired at {(T0 + 30 * MIN).isoformat()}"
+
+
+# -- logistics --------------------------------------------------------------------------
+def ev(oid: str, cid: str, kind: OrderEventKind, at: dt.datetime, **kw: object) -> OrderEvent:
+    return OrderEvent(oid, cid, kind, at, **kw)  # type: ignore[arg-type]
+
+
+EVENTS = OrderEvents.from_events([
+    ev("A1", "c1", OrderEventKind.SHIPPED, T0, tracking_number="SF1", carrier="顺丰"),
+    ev("A2", "c2", OrderEventKind.SHIPPED, T0 + MIN, warehouses=2),
+    ev("A3", "c1", OrderEventKind.MULTI_WAREHOUSE_SHIPPED, T0 + 2 * MIN, warehouses=3),
+    ev("A1", "c1", OrderEventKind.DELIVERED, T0 + dt.timedelta(days=2)),
+    ev("A1", "c1", OrderEventKind.RECEIPT_CONFIRMED, T0 + dt.timedelta(days=3)),
+    ev("A2", "c2", OrderEventKind.RECEIPT_CONFIRMED, T0 + dt.timedelta(days=3)),
+    ev("A3", "c1", OrderEventKind.RETURN_RECEIVED, T0 + dt.timedelta(days=4)),
+    ev("A3", "c1", OrderEventKind.REFUNDED, T0 + dt.timedelta(days=5), amount=Money(1250)),
+])
+WEEK = (T0 - MIN, T0 + dt.timedelta(days=7))
+
+
+def test_shipping_notices_single_and_multi_warehouse() -> None:
+    msgs = shipping_notices(EVENTS, since=WEEK[0], as_of=WEEK[1], ctx=CTX)
+    assert [m.key for m in msgs] == ["care:shipped:order-A1",
+                                     "care:multi_warehouse_shipped:order-A2",
+                                     "care:multi_warehouse_shipped:order-A3"]
+    assert msgs[0].body == "【小林茶铺】小林，您的订单A1已发货，顺丰单号SF1"
+    assert msgs[2].body == "【小林茶铺】小林，您的订单A3分3个包裹从不同仓库发出，请分别查收"
+    assert all(m.message_class is MessageClass.TRANSACTIONAL for m in msgs)
+
+
+def test_delivery_receipt_and_refund_notices() -> None:
+    (d,) = delivery_notices(EVENTS, since=WEEK[0], as_of=WEEK[1], ctx=CTX)
+    assert d.key == "care:delivered:order-A1"
+    rc = receipt_confirmations(EVENTS, since=WEEK[0], as_of=WEEK[1], ctx=CTX)
+    by_order = {m.meta("order_id"): m for m in rc}
+    # c1 is not a member: invited to claim the card; c2 joined in January: plain thanks
+    assert "领取会员卡" in by_order["A1"].body
+    assert "m.tb.cn/xlcard" in by_order["A1"].body
+    assert "领取会员卡" not in by_order["A2"].body
+    assert {m.message_class for m in rc} == {MessageClass.CARE}
+    rf = refund_notices(EVENTS, since=WEEK[0], as_of=WEEK[1], ctx=CTX)
+    assert [m.key for m in rf] == ["care:return_received:order-A3", "care:refunded:order-A3"]
+    assert "¥12.50" in rf[1].body
+
+
+def test_event_window_is_half_open_at_since() -> None:
+    assert shipping_notices(EVENTS, since=T0, as_of=T0, ctx=CTX) == []
+    assert [m.key for m in shipping_notices(EVENTS, since=T0 - SEC, as_of=T0, ctx=CTX)] == [
+        "care:shipped:order-A1"]
+
+
+def test_keys_are_stable_across_runs() -> None:
+    a = [m.key for m in shipping_notices(EVENTS, since=WEEK[0], as_of=WEEK[1], ctx=CTX)]
+    b = [m.key for m in shipping_notices(EVENTS, since=WEEK[0], as_of=WEEK[1], ctx=CTX)]
+    assert a == b
+
+
+def test_order_event_rejects_bad_values() -> None:
+    with pytest.raises(ValueError, match="kind must be one of"):
+        OrderEvent("A1", "c1", "teleported", T0)
+    with pytest.raises(ValueError, match="warehouses must be >= 1"):
+        OrderEvent("A1", "c1", "shipped", T0, warehouses=0)
+    with pytest.raises(ValueError, match="at must be timezone-aware"):
+        OrderEvent("A1", "c1", "shipped", dt.datetime(2025, 1, 1))
+
+
+# -- first purchase ---------------------------------------------------------------------
+def first_purchase_log() -> tuple[OrderLog, OrderEvents]:
+    item = OrderItem("TEA-LJ", Money(10_000), 1)
+    log = OrderLog.from_orders([
+        Order("B1", "c1", T0, Money(10_000), status=OrderStatus.COMPLETED, paid_at=T0,
+              items=(item,)),
+        Order("B2", "c1", T0 + dt.timedelta(days=10), Money(10_000),
+              status=OrderStatus.SHIPPED, paid_at=T0 + dt.timedelta(days=10), items=(item,)),
+    ])
+    events = OrderEvents.from_events([
+        ev("B1", "c1", OrderEventKind.SHIPPED, T0 + dt.timedelta(days=1)),
+        ev("B2", "c1", OrderEventKind.SHIPPED, T0 + dt.timedelta(days=11)),
+    ])
+    return log, events
+
+
+def test_usage_tutorial_and_coupon_only_for_the_first_order() -> None:
+    log, events = first_purchase_log()
+    ctx = FlowContext(COMPOSER, customers=customers(), item_names={"TEA-LJ": "西湖龙井"})
+    msgs = usage_tutorials(log, events, since=T0, as_of=T0 + dt.timedelta(days=30), ctx=ctx,
+                           coupon="NEW5")
+    assert [(m.key, m.channel) for m in msgs] == [
+        ("care:usage_tutorial:order-B1", ChannelKind.SMS),
+        ("care:first_order_coupon:order-B1", ChannelKind.COUPON),
+    ]
+    assert "西湖龙井" in msgs[0].body
+    assert msgs[1].meta("coupon") == "NEW5"
+
+
+def test_satisfaction_follow_up_three_days_after_shipping() -> None:
+    log, events = first_purchase_log()
+    shipped = T0 + dt.timedelta(days=1)
+    due = shipped + dt.timedelta(days=3)
+    assert satisfaction_follow_ups(log, events, since=shipped, as_of=due - SEC, ctx=CTX) == []
+    (m,) = satisfaction_follow_ups(log, events, since=shipped, as_of=due, ctx=CTX)
+    assert m.key == "care:satisfaction_follow_up:order-B1"
+    assert m.not_before == due
+
+
+# -- greetings ---------------------------------------------------------------------------
+def day_window(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime.combine(day, dt.time(0), SH)
+    return start, start + dt.timedelta(days=1)
+
+
+@pytest.mark.parametrize(("day", "greeted"), [
+    (dt.date(2025, 2, 28), True), (dt.date(2025, 3, 1), False),
+    (dt.date(2024, 2, 29), True), (dt.date(2024, 2, 28), False),
+])
+def test_feb_29_birthday(day: dt.date, greeted: bool) -> None:
+    since, as_of = day_window(day)
+    msgs = birthday_greetings(since=since, as_of=as_of, ctx=CTX)
+    assert [m.key for m in msgs] == ([f"care:birthday:customer-c3:{day.year}"] if greeted
+                                     else [])
+    if greeted:
+        assert msgs[0].not_before == dt.datetime.combine(day, dt.time(10), SH)
+        assert msgs[0].body == "【小林茶铺】亲，小林茶铺祝您生日快乐！"
+
+
+def test_holiday_greetings_configurable_list() -> None:
+    since, as_of = day_window(dt.date(2025, 10, 1))
+    msgs = holiday_greetings(since=since, as_of=as_of, ctx=CTX)
+    assert [m.key for m in msgs] == ["mkt:holiday:customer-c1:2025-10-01",
+                                     "mkt:holiday:customer-c2:2025-10-01",
+                                     "mkt:holiday:customer-c3:2025-10-01"]
+    assert msgs[0].body.endswith("祝您国庆节快乐！回T退订")
+    mid = holiday_greetings(since=since, as_of=as_of, ctx=CTX, audience=["c2"],
+                            holidays=[Holiday(10, 1, "中秋", 2025)])
+    assert [m.key for m in mid] == ["mkt:holiday:customer-c2:2025-10-01"]
+    assert holiday_greetings(since=since, as_of=as_of, ctx=CTX,
+                             holidays=[Holiday(10, 1, "中秋", 2026)]) == []
+    with pytest.raises(ValueError, match="holiday must be a real date"):
+        Holiday(2, 30, "x")
+
+
+# -- win-back, gift pack, coupons -------------------------------------------------------
+def test_win_back_fires_once_on_day_30() -> None:
+    log = OrderLog.from_orders([order("W1", "c1", T0, status=OrderStatus.COMPLETED, paid=T0)])
+    d30 = T0.date() + dt.timedelta(days=30)
+    for day, n in ((d30 - dt.timedelta(days=1), 0), (d30, 1), (d30 + dt.timedelta(days=1), 0)):
+        since, as_of = day_window(day)
+        msgs = win_back_offers(log, since=since, as_of=as_of, ctx=CTX)
+        assert len(msgs) == n
+    (m,) = win_back_offers(log, since=day_window(d30)[0], as_of=day_window(d30)[1], ctx=CTX)
+    assert m.key == "mkt:win_back:customer-c1:2025-06-01"
+    assert "好久不见" in m.body
+    assert "满100返50" in m.body
+    assert m.body.endswith("回T退订")
+
+
+def test_gift_pack_notice_within_the_claim_window() -> None:
+    joined = dt.datetime(2025, 1, 1, tzinfo=SH)
+    ctx = CTX
+    (m,) = gift_pack_notices(since=joined, as_of=joined + 10 * MIN, ctx=ctx)
+    assert m.key == "care:gift_pack:customer-c2"
+    assert m.meta("expires_at") == (joined + dt.timedelta(hours=24)).isoformat()
+    assert gift_pack_notices(since=joined, as_of=joined + 10 * MIN - SEC, ctx=ctx) == []
+    with pytest.raises(ValueError, match="after must be >= 0 and inside the claim window"):
+        gift_pack_notices(since=joined, as_of=joined, ctx=ctx, after=dt.timedelta(hours=24))
+
+
+def test_coupon_expiry_groups_per_customer_and_day() -> None:
+    until = dt.datetime(2025, 6, 10, tzinfo=SH)
+    grants = CouponGrants.from_arrays(
+        ["c1", "c1", "c1", "c2", "c2"], ["K1", "K2", "K3", "K1", "K2"],
+        [until, until + dt.timedelta(hours=5), until + dt.timedelta(hours=6), until, until],
+        used=[False, False, False, True, False],
+    )
+    msgs = coupon_expiry_reminders(grants, since=until - dt.timedelta(days=4),
+                                   as_of=until - dt.timedelta(days=2), ctx=CTX)
+    assert [(m.key, m.meta("count")) for m in msgs] == [
+        ("mkt:coupon_expiry:customer-c1:2025-06-07", "3"),
+        ("mkt:coupon_expiry:customer-c2:2025-06-07", "1"),
+    ]
+    assert "3张优惠券将于6月10日到期" in msgs[0].body
+
+
+# -- broadcasts --------------------------------------------------------------------------
+def test_broadcast_in_a_window_with_expiry() -> None:
+    start = dt.datetime(2025, 12, 12, 18, tzinfo=SH)
+    msgs = broadcast(["c2", "c1", "c2"], campaign_id="1212", window=(start, start.replace(
+        hour=20)), ctx=CTX)
+    assert [m.key for m in msgs] == ["mkt:broadcast:1212:customer-c1",
+                                     "mkt:broadcast:1212:customer-c2"]
+    assert msgs[0].not_before == start
+    assert msgs[0].meta("expires_at") == start.replace(hour=20).isoformat()
+    with pytest.raises(ValueError, match="window must end after it starts"):
+        broadcast(["c1"], campaign_id="x", window=(start, start), ctx=CTX)
+
+
+def test_618_carters_who_bought_are_excluded() -> None:
+    start, end = sale_window(2025, 6, 1, 19)
+    events = EventLog.from_events([
+        *[Event(c, start + dt.timedelta(days=2), EventKind.CART) for c in ("c1", "c2", "c3")],
+        Event("c4", end, EventKind.CART),  # after the sale
+        Event("c5", start + dt.timedelta(days=3), EventKind.BROWSE),
+    ])
+    log = OrderLog.from_orders([
+        order("S1", "c1", start + dt.timedelta(days=5), status=OrderStatus.PAID,
+              paid=start + dt.timedelta(days=5)),
+        order("S2", "c2", start + dt.timedelta(days=5), status=OrderStatus.CLOSED),  # not valid
+        order("S3", "c3", end, status=OrderStatus.PAID, paid=end),  # after the window
+    ])
+    assert cart_abandoners(events, log, start=start, end=end).tolist() == ["c2", "c3"]
+
+
+def test_simulated_events_from_a_log() -> None:
+    log, _ = first_purchase_log()
+    events = order_events_from_log(log)
+    kinds = [(e.order_id, e.kind) for e in (events.event_at(i) for i in range(len(events)))]
+    assert ("B1", OrderEventKind.RECEIPT_CONFIRMED) in kinds
+    assert ("B2", OrderEventKind.SHIPPED) in kinds
+    assert ("B2", OrderEventKind.DELIVERED) not in kinds  # B2 is only shipped
+    assert np.all(np.diff(events.at_us) >= 0)
+
+
+def test_flows_without_a_customer_table_address_in_app_only() -> None:
+    ctx = FlowContext(COMPOSER, channel=ChannelKind.IN_APP,
+                      templates={"shipped": Template("订单{order_id}已发货")})
+    msgs = shipping_notices(EVENTS, since=WEEK[0], as_of=T0, ctx=ctx)
+    assert [(m.address, m.body) for m in msgs] == [("c1", "订单A1已发货")]
+    assert shipping_notices(EVENTS, since=WEEK[0], as_of=T0,
+                            ctx=FlowContext(COMPOSER)) == []  # SMS without phones
