@@ -177,3 +177,23 @@ def test_cancelled_lines_do_not_count() -> None:
                   order("a", day(9), skus=[("X", "c")])])
     t = cycles_by(log, by="sku", as_of=AS_OF, min_repurchasers=1)
     assert t.p_days.tolist() == [[9, 9, 9]]
+
+
+@given(labels=st.lists(st.text(max_size=6), max_size=60))
+def test_factorize_matches_sorting_the_strings(labels: list[str]) -> None:
+    from ecrm.lifecycle._by import factorize
+
+    arr = np.asarray(labels, dtype=str)
+    keys, codes = factorize(arr)
+    expected_keys, expected_codes = np.unique(arr, return_inverse=True)
+    assert keys.tolist() == expected_keys.tolist()
+    assert codes.tolist() == expected_codes.reshape(-1).tolist()
+
+
+def test_factorize_survives_hash_collisions(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ecrm.lifecycle import _by
+
+    monkeypatch.setattr(_by, "_HASH_MUL", np.uint64(0))  # only the last character counts
+    keys, codes = _by.factorize(np.asarray(["ab", "cb", "ab", "x"]))
+    assert keys.tolist() == ["ab", "cb", "x"]
+    assert codes.tolist() == [0, 1, 0, 2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import attrs
 import numpy as np
@@ -155,28 +155,60 @@ def _items_of(log: OrderLog, by: str) -> OrderItems:
     return items
 
 
+#: Multiplier of the polynomial hash that factorises label columns.
+_HASH_MUL: Final = np.uint64(0x100000001B3)
+
+
+def factorize(labels: npt.NDArray[np.str_]) -> tuple[npt.NDArray[np.str_], IntArray]:
+    """Sorted distinct labels and the code of each label (``keys[codes] == labels``).
+
+    Strings compare slowly, so each label is first hashed (a polynomial over its UTF-32
+    code units, vectorised per character position) and the distinct hashes are found among
+    integers; the result is checked exactly, and a hash collision falls back to sorting
+    the strings themselves.
+    """
+    n = len(labels)
+    labels = np.ascontiguousarray(labels)
+    width = labels.dtype.itemsize // 4
+    if n == 0 or labels.dtype.kind != "U" or width == 0:
+        keys = np.unique(labels)
+        return keys, np.searchsorted(keys, labels).astype(np.int64)
+    units = labels.view(np.uint32).reshape(n, width)
+    h = np.zeros(n, dtype=np.uint64)
+    for j in range(width):
+        np.multiply(h, _HASH_MUL, out=h)
+        np.bitwise_xor(h, units[:, j], out=h)
+    distinct = np.unique(h)
+    inverse = np.searchsorted(distinct, h)
+    first = np.empty(len(distinct), dtype=np.int64)
+    first[inverse] = np.arange(n)  # any row of each hash is a representative
+    reps = labels[first]
+    if not np.array_equal(reps[inverse], labels):  # a collision: fall back to strings
+        keys = np.unique(labels)
+        return keys, np.searchsorted(keys, labels).astype(np.int64)
+    order = np.argsort(reps, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return reps[order], rank[inverse]
+
+
 def group_quantiles(
     log: OrderLog,
     items: OrderItems,
-    labels: npt.NDArray[np.str_],
-    keys: npt.NDArray[np.str_],
+    codes: IntArray,
+    n_groups: int,
     when: AsOf,
     statuses: Any,
     same_day: str,
     method: str,
 ) -> GroupQuantiles:
-    """P50/P70/P90 per key, where a customer's purchase days in a group are the days they
-    bought a line whose label is that key. ``labels`` are per line; ``keys`` sorted."""
+    """P50/P70/P90 per group, where a customer's purchase days in a group are the days they
+    bought a line of that group. ``codes``: int64 group of each line, −1 to leave it out."""
     assert items.order_rows is not None
     rows_all = items.order_rows
-    ok = valid_before(log, when.us, statuses)[rows_all]
-    if len(keys):
-        pos = np.minimum(np.searchsorted(keys, labels), len(keys) - 1)
-        ok &= keys[pos] == labels
-    else:
-        pos = np.zeros(len(labels), dtype=np.intp)
+    ok = valid_before(log, when.us, statuses)[rows_all] & (codes >= 0)
     lines = np.flatnonzero(ok)
-    g = pos[lines].astype(np.int64)
+    g = codes[lines]
     rows = rows_all[lines]
     order = np.argsort(g, kind="stable")  # lines stay in log-row order (customer, time)
     g, rows = g[order], rows[order]
@@ -198,26 +230,23 @@ def group_quantiles(
     ev = subject_events(~same, day, count_each=count_each)
     subject_group = g[ev.starts]
     if method == "observed":
-        return observed_quantiles(subject_group, ev.has_second, ev.interval_days, len(keys))
+        return observed_quantiles(subject_group, ev.has_second, ev.interval_days, n_groups)
     time = when.day - ev.first_day
     time[ev.has_second] = ev.interval_days
-    q, _runs = km_quantiles(subject_group, time, ev.has_second, len(keys))
+    q, _runs = km_quantiles(subject_group, time, ev.has_second, n_groups)
     return q
 
 
-def _sku_categories(items: OrderItems, skus: npt.NDArray[np.str_]) -> npt.NDArray[np.str_]:
-    """Each SKU's category: the smallest non-empty category among its lines ("" if none)."""
-    out = np.full(len(skus), "", dtype=items.categories.dtype if len(items) else "U1")
-    has = items.categories != ""
-    if not has.any() or not len(skus):
-        return out
-    s = np.searchsorted(skus, items.skus[has])
-    cats = items.categories[has]
-    order = np.lexsort((cats, s))
-    s, cats = s[order], cats[order]
-    first = np.ones(len(s), dtype=bool)
-    first[1:] = s[1:] != s[:-1]
-    out[s[first]] = cats[first]
+def _sku_categories(sku_codes: IntArray, n_skus: int, cat_codes: IntArray) -> IntArray:
+    """Each SKU's category code: the smallest non-empty one among its lines (−1 if none).
+
+    ``cat_codes`` are −1 for lines without a category; codes follow the sorted names, so
+    the smallest code is the smallest name.
+    """
+    out = np.full(n_skus, np.iinfo(np.int64).max, dtype=np.int64)
+    has = cat_codes >= 0
+    np.minimum.at(out, sku_codes[has], cat_codes[has])
+    out[out == np.iinfo(np.int64).max] = -1
     return out
 
 
@@ -266,11 +295,15 @@ def cycles_by(
         log, as_of=when.when, method=method, same_day=same_day,
         min_repurchasers=min_rep, statuses=statuses,
     )
-    labels = items.skus if by == "sku" else items.categories
-    keys = np.unique(labels)
-    if by == "category":
-        keys = keys[keys != ""]
-    own = group_quantiles(log, items, labels, keys, when, statuses, same_day, method)
+    cat_names, cat_codes = factorize(items.categories)
+    if len(cat_names) and cat_names[0] == "":  # "" sorts first: lines without a category
+        cat_names = cat_names[1:]
+        cat_codes = cat_codes - 1
+    if by == "sku":
+        keys, codes = factorize(items.skus)
+    else:
+        keys, codes = cat_names, cat_codes
+    own = group_quantiles(log, items, codes, len(keys), when, statuses, same_day, method)
     n = len(keys)
     p = np.full((n, 3), NONE_DAYS, dtype=np.int64)
     scopes = np.full(n, "", dtype=object)
@@ -286,15 +319,15 @@ def cycles_by(
     take(own.n_events >= min_rep, own.p, own_scopes)
     categories = None
     if by == "sku":
-        categories = _sku_categories(items, keys)
-        cat_keys = np.unique(categories[categories != ""])
-        cat = group_quantiles(
-            log, items, items.categories, cat_keys, when, statuses, same_day, method
-        )
-        ci = np.minimum(np.searchsorted(cat_keys, categories), max(len(cat_keys) - 1, 0))
-        if len(cat_keys):
-            has_cat = (categories != "") & (cat_keys[ci] == categories)
-            cat_ok = has_cat & (cat.n_events[ci] >= min_rep)
+        sku_cat = _sku_categories(codes, n, cat_codes)
+        categories = np.full(n, "", dtype=cat_names.dtype if len(cat_names) else "U1")
+        categories[sku_cat >= 0] = cat_names[sku_cat[sku_cat >= 0]]
+        if len(cat_names):
+            cat = group_quantiles(
+                log, items, cat_codes, len(cat_names), when, statuses, same_day, method
+            )
+            ci = np.maximum(sku_cat, 0)
+            cat_ok = (sku_cat >= 0) & (cat.n_events[ci] >= min_rep)
             cat_scopes = np.asarray([f"category:{k}" for k in categories.tolist()], dtype=object)
             take(cat_ok, cat.p[ci], cat_scopes)
     store_p = np.asarray(

@@ -14,7 +14,7 @@ from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._time import date_to_day, local_day, require_aware
-from ecrm.lifecycle._by import CycleTable, _items_of
+from ecrm.lifecycle._by import CycleTable, _items_of, factorize
 from ecrm.lifecycle._cycle import Bands, RepurchaseCycle, check_log
 from ecrm.lifecycle._kernels import NONE_DAYS, as_of_for, store_events
 
@@ -123,41 +123,38 @@ def due_repurchase_reminders(
     on_date, on_day = _on_day(log, on)
     items = _items_of(log, cycles.by)
     assert items.order_rows is not None
-    labels = items.skus if cycles.by == "sku" else items.categories
     keys = cycles.keys
+    n_keys = len(keys)
+    names, codes = factorize(items.skus if cycles.by == "sku" else items.categories)
+    # Each distinct label's row in the table (−1 when absent or without a P50).
+    name_row = np.full(len(names), -1, dtype=np.int64)
+    if n_keys and len(names):
+        at = np.minimum(np.searchsorted(keys, names), n_keys - 1)
+        found = (keys[at] == names) & (cycles.p_days[at, 0] != NONE_DAYS)
+        name_row[found] = at[found]
+    g_all = name_row[codes] if len(codes) else np.zeros(0, dtype=np.int64)
     rows_all = items.order_rows
-    ok = (log.valid_mask(statuses) & (log.placed_day < on_day))[rows_all]
-    if len(keys):
-        pos = np.minimum(np.searchsorted(keys, labels), len(keys) - 1)
-        ok &= (keys[pos] == labels) & (cycles.p_days[pos, 0] != NONE_DAYS)
-    else:
-        ok[:] = False
-        pos = np.zeros(len(labels), dtype=np.intp)
+    ok = (log.valid_mask(statuses) & (log.placed_day < on_day))[rows_all] & (g_all >= 0)
     lines = np.flatnonzero(ok)
-    g = pos[lines].astype(np.int64)
+    g = g_all[lines]
     rows = rows_all[lines]
-    c = log.customer_codes[rows].astype(np.int64)
     day = log.placed_day[rows]
-    # (customer, key) pairs, last day of each: one sort, one reduceat.
-    order = np.lexsort((day, g, c))
-    c, g, day = c[order], g[order], day[order]
-    new = np.ones(len(c), dtype=bool)
-    if len(c):
-        new[1:] = (c[1:] != c[:-1]) | (g[1:] != g[:-1])
-    starts = np.flatnonzero(new)
-    ends = np.append(starts[1:], len(c)).astype(np.int64)
-    last = day[ends - 1] if len(c) else np.zeros(0, np.int64)
-    pc, pg = c[starts], g[starts]
-    p50 = cycles.p_days[pg, 0] if len(keys) else np.zeros(0, np.int64)
-    due = last + p50 == on_day
+    # Due: a purchase of the key exactly P50 days before `on`, and none after it.
+    target = on_day - cycles.p_days[g, 0] if n_keys else np.zeros(0, dtype=np.int64)
+    pair = log.customer_codes[rows].astype(np.int64) * max(n_keys, 1) + g
+    candidates = np.unique(pair[day == target])
+    later = np.unique(pair[day > target])
+    due_pairs = candidates[~np.isin(candidates, later, assume_unique=True)]
+    pc, pg = np.divmod(due_pairs, max(n_keys, 1))
+    p50 = cycles.p_days[pg, 0] if n_keys else np.zeros(0, dtype=np.int64)
     return DueReminders(
         on=on_date,
         by=cycles.by,
-        customer_ids=log.customer_ids[pc[due]],
-        keys=keys[pg[due]],
-        last_purchase_days=last[due].astype(np.int64),
-        p50_days=p50[due].astype(np.int64),
-        scopes=cycles.scopes[pg[due]],
+        customer_ids=log.customer_ids[pc],
+        keys=keys[pg],
+        last_purchase_days=(on_day - p50).astype(np.int64),
+        p50_days=p50.astype(np.int64),
+        scopes=cycles.scopes[pg],
     )
 
 
