@@ -197,3 +197,12 @@ def test_factorize_survives_hash_collisions(monkeypatch: pytest.MonkeyPatch) -> 
     keys, codes = _by.factorize(np.asarray(["ab", "cb", "ab", "x"]))
     assert keys.tolist() == ["ab", "cb", "x"]
     assert codes.tolist() == [0, 1, 0, 2]
+
+
+def test_statuses_may_be_a_one_shot_iterator() -> None:
+    log = log_of([order("a", day(0), skus=[("X", "c")]),
+                  order("a", day(4), skus=[("X", "c")], status=OrderStatus.UNPAID)])
+    wanted = (s for s in (OrderStatus.PAID, OrderStatus.UNPAID))
+    t = cycles_by(log, by="sku", as_of=AS_OF, min_repurchasers=1, statuses=wanted)
+    assert t.p_days.tolist() == [[4, 4, 4]]
+    assert t.store.bands == Bands(4, 4, 4)

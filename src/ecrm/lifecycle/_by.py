@@ -291,6 +291,7 @@ def cycles_by(
     min_rep = check_min_repurchasers(min_repurchasers)
     fb = check_fallback(fallback)
     items = _items_of(log, by)
+    statuses = None if statuses is None else tuple(statuses)  # used three times
     store = repurchase_cycle(
         log, as_of=when.when, method=method, same_day=same_day,
         min_repurchasers=min_rep, statuses=statuses,

@@ -348,6 +348,7 @@ def stage_transitions(
     b = as_of_for(log, end, "end")
     if b.us < a.us:
         raise InvalidValueError("end", f"must not be before start {start.isoformat()}", end)
+    statuses = None if statuses is None else tuple(statuses)  # used twice
     at_end, _ = compute_stages(log, end, bands, customers, statuses)
     at_start, _ = compute_stages(log, start, bands, customers, statuses)
     from_codes = np.full(len(at_end.customer_ids), Stage.PROSPECT.code, dtype=np.int8)
