@@ -50,8 +50,14 @@ def test_scores_agree_with_a_plain_python_recomputation(
         assert (row.r, row.f, row.m) == (want["r"], want["f"], want["m"]), cid
         assert row.total == want["total"], cid
         assert row.grade.value == want["grade"], cid
+    for cid in expected:  # lookups by id find the same rows
+        assert res.row(cid) == got[cid]
+        assert res.explain(cid).startswith(f"customer {cid!r} as of")
     all_ids = {o.customer_id for o in orders_}
     assert set(res.unscored_customer_ids.tolist()) == all_ids - set(expected)
+    for cid in all_ids - set(expected):
+        assert "not scored: no valid order" in res.explain(cid)
+        assert not res.is_scored(cid)
 
 
 @given(
