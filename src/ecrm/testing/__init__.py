@@ -22,6 +22,7 @@ from ecrm.testing._customers import (
     event_logs,
     events,
 )
+from ecrm.testing._flows import coupon_grants, order_event_columns, order_events
 from ecrm.testing._lifecycle import cycle_bands, purchase_histories, repurchase_cycles
 from ecrm.testing._rfm import rfm_schemes
 from ecrm.testing._tiers import memberships, tier_ladders, tiers
@@ -41,6 +42,7 @@ __all__ = [
     "birthdays",
     "class_rules",
     "coupon_catalogs",
+    "coupon_grants",
     "coupons",
     "customer_ids",
     "customer_tables",
@@ -55,6 +57,8 @@ __all__ = [
     "memberships",
     "messages",
     "moneys",
+    "order_event_columns",
+    "order_events",
     "order_items",
     "order_logs",
     "order_statuses",

@@ -112,6 +112,19 @@ def _register_touch() -> None:
     st.register_type_strategy(LocalTimeRange, st.deferred(lambda: _touch.local_time_ranges()))
 
 
+def _register_flows() -> None:
+    from hypothesis import strategies as st
+
+    try:
+        from ecrm.testing import _flows
+        from ecrm.touch import CouponGrants, OrderEvent, OrderEvents
+    except ImportError:  # the area is not built yet
+        return
+    st.register_type_strategy(OrderEvent, st.deferred(lambda: _flows.order_events()))
+    st.register_type_strategy(OrderEvents, st.deferred(lambda: _flows.order_event_columns()))
+    st.register_type_strategy(CouponGrants, st.deferred(lambda: _flows.coupon_grants()))
+
+
 # Later areas (tiers, lifecycle, touch) append their own register functions here.
 _AREA_HOOKS = [
     _register_rfm,
@@ -120,4 +133,5 @@ _AREA_HOOKS = [
     _register_benefits,
     _register_customers,
     _register_touch,
+    _register_flows,
 ]
