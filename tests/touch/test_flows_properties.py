@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import Counter
 
 from hypothesis import given, settings
@@ -47,7 +48,7 @@ def test_event_flows_partition_over_windows_and_follow_the_events(
     bounds = [LO, *sorted(cuts), HI]
     for flow, kinds in FLOWS.items():
         whole = flow(events, since=LO, as_of=HI, ctx=CTX)
-        pieces = [m for a, b in zip(bounds, bounds[1:], strict=False)
+        pieces = [m for a, b in itertools.pairwise(bounds)
                   for m in flow(events, since=a, as_of=b, ctx=CTX)]
         assert sorted(m.key for m in pieces) == sorted(m.key for m in whole)
         # one message per event of the flow's kinds, due at the event, keyed by its order
@@ -56,7 +57,8 @@ def test_event_flows_partition_over_windows_and_follow_the_events(
                          if int(events.kind_codes[i]) in codes)
         assert Counter(m.dedupe_key for m in whole) == expect
         for m in whole:
-            assert m.not_before is not None and LO < m.not_before <= HI
+            assert m.not_before is not None
+            assert LO < m.not_before <= HI
             assert m.key.endswith(f":{m.dedupe_key}")
             assert m.key.startswith(f"care:{m.message_type}:")
 
@@ -77,6 +79,7 @@ def test_coupon_expiry_counts_every_unused_coupon_once(grants: CouponGrants, day
 def test_flow_types_are_registered_with_hypothesis(
     event: OrderEvent, events: OrderEvents, grants: CouponGrants
 ) -> None:
-    assert isinstance(event, OrderEvent) and event.at.tzinfo is not None
+    assert isinstance(event, OrderEvent)
+    assert event.at.tzinfo is not None
     assert isinstance(events, OrderEvents)
     assert len(grants.coupon_ids) == len(grants)
