@@ -158,7 +158,7 @@ def test_render_fills_store_name_from_signature() -> None:
 
 def test_cost_forecast_is_exact() -> None:
     texts = [COMPOSER.compose("好" * n, MessageClass.CARE) for n in (10, 64, 65, 200)]
-    # 16, 70, 71, 206 characters → 1 + 1 + 2 + 4 = 8 segments at ¥0.045
+    # 16, 70, 71, 206 characters → 1 + 1 + 2 + 4 = 8 segments, 135 chars → 3; at ¥0.05
     forecast = COMPOSER.forecast([*texts, "x" * 135], Money.from_decimal("0.05"))
     assert forecast == SmsCostForecast(5, 8 + 3, Money(5 * 11))
     with pytest.raises(TypeError):

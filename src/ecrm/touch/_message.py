@@ -40,6 +40,10 @@ class MessageClass(enum.Enum):
     CARE = "care"
     MARKETING = "marketing"
 
+    # Members are singletons compared by identity; the identity hash is a C call, where
+    # Enum's default hashes the name in Python (a hot path for the policy and history).
+    __hash__ = object.__hash__
+
 
 class ChannelKind(enum.Enum):
     """The kind of channel a message goes out on."""
@@ -49,6 +53,8 @@ class ChannelKind(enum.Enum):
     IN_APP = "in_app"
     COUPON = "coupon"
     POSTER = "poster"
+
+    __hash__ = object.__hash__  # see MessageClass
 
 
 _PHONE_SEPARATORS: Final = re.compile(r"[\s\-()]")

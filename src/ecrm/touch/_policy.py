@@ -19,7 +19,7 @@ from typing import Any, Final, Protocol, TypeAlias, runtime_checkable
 import attrs
 
 from ecrm._errors import InvalidTypeError, InvalidValueError
-from ecrm._time import DEFAULT_TZ, as_zone, datetime_to_us, require_aware
+from ecrm._time import DEFAULT_TZ, as_zone, require_aware
 from ecrm.touch._message import ChannelKind, Message, MessageClass
 from ecrm.touch._optout import OptOutLookup
 
@@ -209,6 +209,7 @@ class ClassRules:
     # derived: which minutes of the local day are allowed, and how far to the next one
     _flags: bytes = attrs.field(init=False, repr=False, eq=False)
     _skip: tuple[int, ...] = attrs.field(init=False, repr=False, eq=False)
+    _has_time_rules: bool = attrs.field(init=False, repr=False, eq=False)
 
     @_flags.default
     def _compute_flags(self) -> bytes:
@@ -247,6 +248,10 @@ class ClassRules:
     @property
     def has_time_rules(self) -> bool:
         """Whether some minute of the day is not allowed."""
+        return self._has_time_rules
+
+    @_has_time_rules.default
+    def _compute_has_time_rules(self) -> bool:
         return self.allowed is not None or bool(self.blocked)
 
     def allows_minute(self, minute_of_day: int) -> bool:
@@ -321,30 +326,26 @@ class SendLog:
     """An in-memory :class:`SendHistory` (backtests, tests, a snapshot of the outbox)."""
 
     def __init__(self) -> None:
-        self._times: dict[tuple[str | int, ChannelKind, MessageClass], list[int]] = {}
-        self._zone: dict[tuple[str | int, ChannelKind, MessageClass], list[dt.datetime]] = {}
+        self._times: dict[tuple[str | int, ChannelKind, MessageClass], list[dt.datetime]] = {}
         self._dedupe: set[tuple[str, str]] = set()
 
     def record(self, message: Message, at: dt.datetime) -> None:
         """Remember that ``message`` was sent at ``at``."""
-        us = datetime_to_us(require_aware(at, "at"))
+        require_aware(at, "at")
         key = (message.recipient.customer_id, message.channel, message.message_class)
         times = self._times.setdefault(key, [])
-        stamps = self._zone.setdefault(key, [])
-        i = bisect.bisect_right(times, us)
-        times.insert(i, us)
-        stamps.insert(i, at)
+        times.insert(bisect.bisect_right(times, at), at)
         if message.dedupe_key is not None:
             self._dedupe.add((message.message_type, message.dedupe_key))
 
     def sent_times(self, customer_id: str | int, channel: ChannelKind,
                    message_class: MessageClass, since: dt.datetime) -> Sequence[dt.datetime]:
-        key = (customer_id, channel, message_class)
-        times = self._times.get(key)
+        times = self._times.get((customer_id, channel, message_class))
         if not times:
             return ()
-        i = bisect.bisect_right(times, datetime_to_us(since))
-        return self._zone[key][i:]
+        if times[-1] <= since:
+            return ()
+        return times[bisect.bisect_right(times, since):]
 
     def has_sent(self, message_type: str, dedupe_key: str) -> bool:
         return (message_type, dedupe_key) in self._dedupe
@@ -493,6 +494,11 @@ class SendPolicy:
     marketing: ClassRules = attrs.field(factory=_marketing_rules, validator=_check_rules)
     store_tz: str | None = attrs.field(default=DEFAULT_TZ, validator=_check_store_tz)
     _by_class: dict[MessageClass, ClassRules] = attrs.field(init=False, repr=False, eq=False)
+    # caches for the hot path (pure functions of their keys, so they do not affect equality)
+    _zones: dict[str, dt.tzinfo] = attrs.field(init=False, repr=False, eq=False, factory=dict)
+    _minutes: dict[tuple[dt.datetime, dt.tzinfo], int] = attrs.field(
+        init=False, repr=False, eq=False, factory=dict
+    )
 
     @_by_class.default
     def _index(self) -> dict[MessageClass, ClassRules]:
@@ -509,7 +515,23 @@ class SendPolicy:
     def zone_for(self, message: Message) -> dt.tzinfo | None:
         """The zone the time rules use: the recipient's, else the store's, else ``None``."""
         tz = message.recipient.tz or self.store_tz
-        return None if tz is None else as_zone(tz)
+        if tz is None:
+            return None
+        zone = self._zones.get(tz)
+        if zone is None:
+            zone = self._zones[tz] = as_zone(tz)
+        return zone
+
+    def _local_minute(self, now: dt.datetime, zone: dt.tzinfo) -> int:
+        # many decisions share one `now` (a dispatcher tick): convert once per zone
+        key = (now, zone)
+        minute = self._minutes.get(key)
+        if minute is None:
+            if len(self._minutes) > 256:
+                self._minutes.clear()
+            local = now.astimezone(zone)
+            minute = self._minutes[key] = local.hour * 60 + local.minute
+        return minute
 
     def decide(self, message: Message, *, now: dt.datetime,
                context: PolicyContext = PolicyContext()) -> Decision:
@@ -549,11 +571,13 @@ class SendPolicy:
             if context.opt_outs is None:
                 return _skip("opt_out", "opt-out list not provided: cannot prove the "
                              "address did not opt out", trace)
-            address = message.address
+            channel = message.channel
+            address = (message.recipient.phone if channel is ChannelKind.SMS
+                       else message.address) or ""
             if not address:
                 return _skip("opt_out", f"recipient has no {message.channel.name} address",
                              trace)
-            if context.opt_outs.is_opted_out(address, message.channel):
+            if context.opt_outs.is_opted_out(address, channel):
                 return _skip("opt_out", f"address opted out of marketing on "
                              f"{message.channel.name}", trace)
             trace.append(_OK_OPT_OUT)
@@ -600,21 +624,25 @@ class SendPolicy:
             if not capped:
                 trace.append(_OK_CAPS)
 
-        if rules.has_time_rules:
-            zone = self.zone_for(message)
+        if rules._has_time_rules:
+            tz = message.recipient.tz or self.store_tz
+            zone = None if tz is None else (self._zones.get(tz) or self.zone_for(message))
             if zone is None:
                 return _skip("time_window", "no time zone known for the recipient or store",
                              trace)
             if earliest is now:
-                local = now.astimezone(zone)
-                if rules._flags[local.hour * 60 + local.minute]:
+                minute = self._minutes.get((now, zone))
+                if minute is None:
+                    minute = self._local_minute(now, zone)
+                if rules._flags[minute]:
                     trace.append(_OK_WINDOW)
                     return Send(tuple(trace))
+                hhmm = f"{minute // 60:02d}:{minute % 60:02d}"
                 trace.append(RuleCheck("time_window", False,
-                                       f"{local:%H:%M} local is outside the allowed time"))
+                                       f"{hhmm} local is outside the allowed time"))
                 if rules.on_blocked is OnBlocked.SKIP:
-                    return _skip_traced(f"outside the allowed local time ({local:%H:%M})", trace)
-                why = why or f"outside the allowed local time ({local:%H:%M} {_zname(zone)})"
+                    return _skip_traced(f"outside the allowed local time ({hhmm})", trace)
+                why = why or f"outside the allowed local time ({hhmm} {_zname(zone)})"
             until = rules.next_allowed(earliest, zone)
         else:
             if earliest is now:
