@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 
 from ecrm import Money
+from ecrm._errors import InvalidValueError
 from ecrm.testing import ledger_operations
 from ecrm.testing._benefits import LedgerScript
 from ecrm.tiers import (
@@ -131,6 +132,15 @@ def test_an_error_after_the_first_insert_rolls_the_whole_operation_back(tmp_path
         assert entry.seq == 4  # the expiry got 3; no gap left by the rolled-back inserts
 
 
+def test_synchronous_setting_is_checked_and_applied(tmp_path: Path) -> None:
+    with pytest.raises(InvalidValueError, match="synchronous"):
+        SqliteLedgerStore(tmp_path / "p.db", synchronous="OFF")  # type: ignore[arg-type]
+    with SqliteLedgerStore(tmp_path / "p.db", synchronous="NORMAL") as store:
+        assert store._conn.execute("PRAGMA synchronous").fetchone() == (1,)
+    with SqliteLedgerStore(tmp_path / "p.db") as store:
+        assert store._conn.execute("PRAGMA synchronous").fetchone() == (2,)
+
+
 def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "notes.db"
     path.write_bytes(b"this is not sqlite" * 100)
@@ -140,14 +150,15 @@ def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
 
 # -- two processes -----------------------------------------------------------------------------
 
-N_ORDERS = 90
+N_ORDERS = 150
 
 
 def _writer(path: str, name: str, barrier: Any, queue: Any) -> None:
     """Post N_ORDERS shared orders (same keys in both processes) and own orders/redemptions."""
     problems: list[str] = []
     try:
-        store = SqliteLedgerStore(path)
+        # NORMAL keeps the test fast (no fsync per commit); locking is the same as FULL.
+        store = SqliteLedgerStore(path, synchronous="NORMAL")
         ledger = PointsLedger(store, PointsRules(expiry_months=None), catalog=CATALOG)
         barrier.wait()
         for n in range(N_ORDERS):
@@ -188,7 +199,7 @@ def test_two_processes_writing_at_once(tmp_path: Path) -> None:
         assert len(entries) == 3 * N_ORDERS + 3 * redemptions
         ledger = PointsLedger(store, PointsRules(expiry_months=None), catalog=CATALOG)
         end = T0 + dt.timedelta(days=1)
-        # Shared: orders of ¥10.00 + n fen … floor to 10 points each (n < 100) or 11.
+        # Shared: an order of ¥10.00 + n fen earns 10 points (n < 100), 11 from n = 100.
         shared_earned = sum((1_000 + n) // 100 for n in range(N_ORDERS))
         assert ledger.balance("shared", end) == shared_earned - 30 * redemptions
         for name in ("p1", "p2"):
@@ -220,7 +231,10 @@ def _outcome(result: object) -> object:
 @settings(max_examples=25)
 @given(ledger_operations(max_size=25))
 def test_memory_and_sqlite_stores_give_identical_entries(script: LedgerScript) -> None:
-    with tempfile.TemporaryDirectory() as tmp, SqliteLedgerStore(Path(tmp) / "p.db") as sqlite:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        SqliteLedgerStore(Path(tmp) / "p.db", synchronous="NORMAL") as sqlite,
+    ):
         memory_ledger, memory_results = script.run(InMemoryLedgerStore())
         sqlite_ledger, sqlite_results = script.run(sqlite)
         assert [_outcome(r) for r in sqlite_results] == [_outcome(r) for r in memory_results]
