@@ -60,6 +60,14 @@ class Gateway(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.fixture(autouse=True)
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proxy from the environment must not intercept the local test server."""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+                 "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
@@ -106,6 +114,17 @@ def test_body_template_and_nested_provider_id(server: str) -> None:
 def test_body_callable_and_non_json_answer(server: str) -> None:
     ch = HttpSmsChannel(server + "/ok-text", body=lambda m: {"n": m.recipient.phone})
     assert ch.send(_msg()) == Accepted(None)
+
+
+def test_explicit_proxies_are_used(server: str) -> None:
+    # everything goes through the "proxy", which is our server answering 404 for the
+    # absolute URL it is asked for: the request did go through it
+    Gateway.received.clear()
+    ch = HttpSmsChannel("http://sms.invalid/ok", proxies={"http": server}, timeout=5)
+    r = ch.send(_msg())
+    assert isinstance(r, Failed)
+    assert "HTTP 404" in r.reason
+    assert Gateway.received[0]["path"] == "http://sms.invalid/ok"
 
 
 @pytest.mark.parametrize(("path", "transient"),

@@ -69,6 +69,8 @@ class HttpSmsChannel:
         idempotency_header: header carrying ``message.key`` so a gateway that honours
             it dedupes retries (``None`` to leave it out).
         headers: further headers.
+        proxies: ``{"https": "http://proxy:3128"}``; ``None`` (default) uses the
+            ``*_proxy`` environment variables as read now, ``{}`` uses no proxy.
 
     Answers map to receipts: 2xx → :class:`Accepted` (provider id from the JSON, ``None``
     when absent or the body is not JSON); 5xx, 408, 425, 429, timeouts and connection
@@ -85,6 +87,7 @@ class HttpSmsChannel:
         timeout: float = 10.0,
         idempotency_header: str | None = "Idempotency-Key",
         headers: Mapping[str, str] | None = None,
+        proxies: Mapping[str, str] | None = None,
     ) -> None:
         parsed = urllib.parse.urlsplit(url) if isinstance(url, str) else None
         if parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -102,6 +105,10 @@ class HttpSmsChannel:
         self.timeout = float(timeout)
         self.idempotency_header = idempotency_header
         self._headers = dict(headers or {})
+        # an opener of our own: the module-level one caches the proxy settings forever
+        self._opener = urllib.request.build_opener(
+            *(() if proxies is None else (urllib.request.ProxyHandler(dict(proxies)),))
+        )
 
     def payload(self, message: Message) -> dict[str, Any]:
         """The JSON body that :meth:`send` would post for ``message``."""
@@ -143,7 +150,7 @@ class HttpSmsChannel:
         except (InvalidValueError, KeyError, TypeError, ValueError) as exc:
             return Failed(f"cannot build the gateway request: {exc}", transient=False)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with self._opener.open(request, timeout=self.timeout) as response:
                 raw = response.read()
                 status = response.status
         except urllib.error.HTTPError as exc:

@@ -360,8 +360,8 @@ class SqliteOutbox:
     def release(self, entry: OutboxEntry, *, until: dt.datetime, reason: str) -> bool:
         u_us = datetime_to_us(require_aware(until, "until"))
         return self._finish(entry, "UPDATE outbox SET state = 'pending', ready_us = ?, due_us = ?,"
-                            " claim_token = NULL, attempts = attempts - 1, last_error = ?,"
-                            " updated_us = ?", (u_us, u_us, f"deferred: {reason}", u_us))
+                            " claim_token = NULL, attempts = attempts - 1, last_error = ?",
+                            (u_us, u_us, f"deferred: {reason}"))
 
     def skip(self, entry: OutboxEntry, *, at: dt.datetime, reason: str) -> bool:
         us = datetime_to_us(require_aware(at, "at"))
