@@ -112,8 +112,9 @@ def test_bad_arguments() -> None:
         quantile_scheme(log, as_of=dt.datetime(2024, 6, 1))
     with pytest.raises(InvalidTypeError, match="window"):
         quantile_scheme(log, as_of=AS_OF, window=dt.timedelta(days=365))  # type: ignore[arg-type]
-    with pytest.raises(SchemeError, match=r"weights\[0\]"):
-        quantile_scheme(log, as_of=AS_OF, weights=(0, 3, 4))
+    for weights in [(0, 3, 4), (1, 3), (1.0, 3, 4)]:
+        with pytest.raises(SchemeError, match=r"^weights must be 3 ints >= 1"):
+            quantile_scheme(log, as_of=AS_OF, weights=weights)  # type: ignore[arg-type]
 
 
 def test_custom_window() -> None:

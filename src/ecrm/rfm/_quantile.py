@@ -148,12 +148,11 @@ def quantile_scheme(
     freq_bins = Bins(edges=tuple(f_edges), scores=tuple(range(1, len(f_edges) + 1)))
     mon_bins = Bins(edges=tuple(m_edges), scores=tuple(range(1, len(m_edges) + 1)))
     w = tuple(weights)
+    if len(w) != 3 or not all(type(x) is int and x >= 1 for x in w):
+        raise SchemeError("weights", "must be 3 ints >= 1 (R, F, M)", w)
     if grade_cutoffs is None:
-        try:
-            lo = w[0] * 1 + w[1] * 1 + w[2] * 1
-            hi = w[0] * len(recency.scores) + w[1] * len(f_edges) + w[2] * len(m_edges)
-        except TypeError:
-            lo = hi = 0  # bad weights: the scheme reports them
+        lo = w[0] + w[1] + w[2]
+        hi = w[0] * len(recency.scores) + w[1] * len(f_edges) + w[2] * len(m_edges)
         if hi - lo < 3:
             raise SchemeError(
                 "grade_cutoffs",
