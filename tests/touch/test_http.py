@@ -116,6 +116,15 @@ def test_body_callable_and_non_json_answer(server: str) -> None:
     assert ch.send(_msg()) == Accepted(None)
 
 
+def test_fake_sample_numbers_never_reach_the_gateway(server: str) -> None:
+    Gateway.received.clear()
+    fake = _msg(phone="15400000001")
+    assert HttpSmsChannel(server + "/ok").send(fake) == Failed(
+        "number is in the reserved fake range of the sample data", transient=False)
+    assert Gateway.received == []
+    assert HttpSmsChannel(server + "/ok", allow_fake_numbers=True).send(fake) == Accepted("msg-1")
+
+
 def test_explicit_proxies_are_used(server: str) -> None:
     # everything goes through the "proxy", which is our server answering 404 for the
     # absolute URL it is asked for: the request did go through it

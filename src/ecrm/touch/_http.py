@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from ecrm._customers import is_fake_phone
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm.touch._channel import Accepted, Failed, Receipt
 from ecrm.touch._message import ChannelKind, Message
@@ -71,6 +72,9 @@ class HttpSmsChannel:
         headers: further headers.
         proxies: ``{"https": "http://proxy:3128"}``; ``None`` (default) uses the
             ``*_proxy`` environment variables as read now, ``{}`` uses no proxy.
+        allow_fake_numbers: send to the reserved fake range of the sample data
+            (``154…``); by default such numbers fail permanently without a request, so a
+            sample shop can never reach a real gateway.
 
     Answers map to receipts: 2xx → :class:`Accepted` (provider id from the JSON, ``None``
     when absent or the body is not JSON); 5xx, 408, 425, 429, timeouts and connection
@@ -88,6 +92,7 @@ class HttpSmsChannel:
         idempotency_header: str | None = "Idempotency-Key",
         headers: Mapping[str, str] | None = None,
         proxies: Mapping[str, str] | None = None,
+        allow_fake_numbers: bool = False,
     ) -> None:
         parsed = urllib.parse.urlsplit(url) if isinstance(url, str) else None
         if parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -105,6 +110,7 @@ class HttpSmsChannel:
         self.timeout = float(timeout)
         self.idempotency_header = idempotency_header
         self._headers = dict(headers or {})
+        self.allow_fake_numbers = bool(allow_fake_numbers)
         # an opener of our own: the module-level one caches the proxy settings forever
         self._opener = urllib.request.build_opener(
             *(() if proxies is None else (urllib.request.ProxyHandler(dict(proxies)),))
@@ -145,6 +151,9 @@ class HttpSmsChannel:
                           transient=False)
         if not message.recipient.phone:
             return Failed("recipient has no phone number", transient=False)
+        if not self.allow_fake_numbers and is_fake_phone(message.recipient.phone):
+            return Failed("number is in the reserved fake range of the sample data",
+                          transient=False)
         try:
             request = self._request(message)
         except (InvalidValueError, KeyError, TypeError, ValueError) as exc:
