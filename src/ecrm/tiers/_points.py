@@ -372,32 +372,43 @@ class _Lot:
 
 
 def _replay(entries: Sequence[LedgerEntry]) -> dict[str, _Lot]:
-    """The lots of one customer after ``entries`` (in seq order), oldest first."""
+    """The lots of one customer after ``entries`` (in seq order), oldest first.
+
+    Linear in the number of entries: lots only ever shrink, so everything before the
+    first lot with points left is empty for good and FIFO consumption starts there.
+    """
     lots: dict[str, _Lot] = {}
+    order: list[_Lot] = []
+    head = 0  # order[:head] are empty
+
+    def consume(points: int) -> None:
+        nonlocal head
+        while points > 0 and head < len(order):
+            lot = order[head]
+            take = min(lot.remaining, points)
+            lot.remaining -= take
+            points -= take
+            if lot.remaining == 0:
+                head += 1
+
     for entry in entries:
-        if entry.kind is EntryKind.EARN:
-            lots[entry.key] = _Lot(
-                entry.key, entry.at, entry.expires_at, entry.points, entry.points
-            )
-        elif entry.kind is EntryKind.REDEEM:
-            _consume(lots.values(), -entry.points)
-        elif entry.kind is EntryKind.EXPIRE:
+        kind = entry.kind
+        if kind is EntryKind.EARN:
+            lot = _Lot(entry.key, entry.at, entry.expires_at, entry.points, entry.points)
+            lots[entry.key] = lot
+            order.append(lot)
+        elif kind is EntryKind.REDEEM:
+            consume(-entry.points)
+        elif kind is EntryKind.EXPIRE:
             lots[entry.ref].remaining += entry.points
         else:
-            first = lots[entry.ref]
-            own = min(first.remaining, -entry.points)
-            first.remaining -= own
-            _consume(lots.values(), -entry.points - own)
+            own_lot = lots[entry.ref]
+            own = min(own_lot.remaining, -entry.points)
+            own_lot.remaining -= own
+            consume(-entry.points - own)
+        while head < len(order) and order[head].remaining == 0:
+            head += 1
     return lots
-
-
-def _consume(lots: Iterable[_Lot], points: int) -> None:
-    for lot in lots:
-        if points <= 0:
-            return
-        take = min(lot.remaining, points)
-        lot.remaining -= take
-        points -= take
 
 
 def _is_due(lot: _Lot, at: dt.datetime) -> bool:
