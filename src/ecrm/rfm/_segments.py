@@ -185,7 +185,7 @@ class SegmentResult:
 
     def format_table(self) -> str:
         """The table as aligned text, one line per segment (for terminals and reports)."""
-        lines = [f"{'segment':<10} {'':<22} {'count':>9} {'share':>7} "
+        lines = [f"{'segment':<12} {'':<22} {'count':>9} {'share':>7} "
                  f"{'R':>5} {'F':>5} {'M':>5} {'monetary':>18}"]
         for row in self.table():
             def fmt(x: float | None) -> str:
@@ -193,7 +193,7 @@ class SegmentResult:
             zh = row.segment.zh
             # CJK characters take two columns in a terminal; pad by display width.
             lines.append(
-                f"{zh}{' ' * (10 - 2 * len(zh))} {row.segment.en:<22} {row.count:>9,} "
+                f"{zh}{' ' * (12 - 2 * len(zh))} {row.segment.en:<22} {row.count:>9,} "
                 f"{row.share:>7.1%} {fmt(row.mean_r):>5} {fmt(row.mean_f):>5} "
                 f"{fmt(row.mean_m):>5} {row.monetary!s:>18}"
             )
