@@ -15,7 +15,9 @@ from lifecycle_helpers import (
     QS,
     SH,
     day,
+    first_intervals,
     histories,
+    km_curve,
     km_p,
     km_subjects,
     log_of,
@@ -241,6 +243,22 @@ def test_kaplan_meier_matches_textbook(log: OrderLog, as_of: dt.datetime, same_d
                          min_repurchasers=1)
     got = ((c.p50_days, c.p70_days, c.p90_days), c.n_first_time_buyers, c.n_repurchasers)
     assert got == expected
+    curve = km_curve(km_subjects(purchases(log, as_of, same_day=same_day),
+                                 as_of.astimezone(log.tz).date()))
+    assert c.curve_days == tuple(t for t, _ in curve)
+    if curve:
+        f_max = curve[-1][1]
+        assert c.curve_share == pytest.approx([float(f / f_max) for _, f in curve], rel=1e-12)
+
+
+@given(log=purchase_histories(), as_of=as_of_days)
+def test_observed_curve_is_the_share_of_repurchasers(log: OrderLog, as_of: dt.datetime) -> None:
+    intervals = sorted(first_intervals(purchases(log, as_of)).values())
+    c = repurchase_cycle(log, as_of=as_of, min_repurchasers=1)
+    days = sorted(set(intervals))
+    assert c.curve_days == tuple(days)
+    assert c.curve_share == pytest.approx(
+        [sum(v <= d for v in intervals) / len(intervals) for d in days], rel=1e-12)
 
 
 @given(intervals=st.lists(st.integers(min_value=1, max_value=60), min_size=1, max_size=25))
