@@ -5,11 +5,13 @@ Run from the repository root::
     python benchmarks/touch.py            # 1,000,000 decisions; 20,000 outbox messages
     python benchmarks/touch.py --quick    # a small smoke run
 
-Decisions: ``SendPolicy.decide`` over a pre-built mix of messages (60 % marketing SMS,
-25 % care, 15 % transactional; recipients in four zones, some without a zone; 2 % opted
-out, 1 % blocked, 80 % members) at one instant per "tick" of 10,000 messages, with a
-send history holding earlier sends for a fifth of the customers (so the caps are
-consulted). Message construction is not counted. Target: 1,000,000 in under 5 s.
+Decisions: ``SendPolicy.decide_many`` over a pre-built pool of 100,000 messages (60 %
+marketing SMS, 25 % care, 15 % transactional; recipients in four zones, some without a
+zone; 2 % opted out, 1 % blocked, 80 % members; made up to 12 h before the first tick) at
+one instant per "tick" of 10,000 messages (ticks 37 minutes apart, through 18 hours), with
+a send history holding earlier sends for a fifth of the messages (so caps and dedupe are
+consulted). Message construction is not counted. Wall and CPU time are both printed (on
+a shared machine the CPU time is the fairer number). Target: 1,000,000 in under 5 s.
 
 Outbox: ``SqliteOutbox.enqueue_many`` in batches of 1,000 (messages/s), then a
 ``Dispatcher`` with a ``RecordingChannel`` draining everything (claim → send → mark,
@@ -56,7 +58,7 @@ def _messages(n: int, n_customers: int, rng: random.Random) -> list[Message]:
         r = rng.random()
         cls = (MessageClass.MARKETING if r < 0.6 else
                MessageClass.CARE if r < 0.85 else MessageClass.TRANSACTIONAL)
-        created = T0 + dt.timedelta(minutes=rng.randrange(0, 24 * 60))
+        created = T0 - dt.timedelta(minutes=rng.randrange(0, 12 * 60))
         out.append(Message(
             f"m{i}", "broadcast" if cls is MessageClass.MARKETING else "shipped", cls,
             ChannelKind.SMS, recipients[rng.randrange(n_customers)], "【小林茶铺】上新回T退订",
@@ -68,7 +70,7 @@ def _messages(n: int, n_customers: int, rng: random.Random) -> list[Message]:
 def bench_decisions(n: int, seed: int = 7) -> None:
     rng = random.Random(seed)
     n_customers = max(n // 10, 100)
-    base = _messages(min(n, 200_000), n_customers, rng)
+    base = _messages(min(n, 100_000), n_customers, rng)
     optouts = InMemoryOptOutRegistry(
         (m.address, ChannelKind.SMS) for m in rng.sample(base, len(base) // 50)
     )
@@ -84,16 +86,17 @@ def bench_decisions(n: int, seed: int = 7) -> None:
     tick = 10_000
     outcomes: collections.Counter[str] = collections.Counter()
     done = 0
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     while done < n:
-        now = T0 + dt.timedelta(minutes=37 * (done // tick))
+        # ticks walk through the day (quiet hours included), at most 18 h after T0
+        now = T0 + dt.timedelta(minutes=(37 * (done // tick)) % (18 * 60))
         start = done % len(base)
         batch = base[start:start + min(tick, n - done)]
         for d in policy.decide_many(batch, now=now, context=context):
             outcomes[type(d).__name__] += 1
         done += len(batch)
-    elapsed = time.perf_counter() - started
-    print(f"decisions: {n:,} in {elapsed:.2f} s = {n / elapsed:,.0f}/s "
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(f"decisions: {n:,} in {elapsed:.2f} s wall, {cpu:.2f} s CPU = {n / elapsed:,.0f}/s "
           f"({elapsed / n * 1e6:.2f} µs each); "
           + ", ".join(f"{k} {v:,}" for k, v in sorted(outcomes.items())))
 

@@ -499,6 +499,9 @@ class SendPolicy:
     _minutes: dict[tuple[dt.datetime, dt.tzinfo], int] = attrs.field(
         init=False, repr=False, eq=False, factory=dict
     )
+    _next: dict[tuple[dt.datetime, dt.tzinfo, MessageClass], dt.datetime] = attrs.field(
+        init=False, repr=False, eq=False, factory=dict
+    )
 
     @_by_class.default
     def _index(self) -> dict[MessageClass, ClassRules]:
@@ -643,7 +646,13 @@ class SendPolicy:
                 if rules.on_blocked is OnBlocked.SKIP:
                     return _skip_traced(f"outside the allowed local time ({hhmm})", trace)
                 why = why or f"outside the allowed local time ({hhmm} {_zname(zone)})"
-            until = rules.next_allowed(earliest, zone)
+            # a tick defers many messages from the same instant in the same zone
+            key = (earliest, zone, message.message_class)
+            until = self._next.get(key)
+            if until is None:
+                if len(self._next) > 4096:
+                    self._next.clear()
+                until = self._next[key] = rules.next_allowed(earliest, zone)
         else:
             if earliest is now:
                 trace.append(_OK_NO_WINDOW)
