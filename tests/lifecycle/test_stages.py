@@ -61,9 +61,14 @@ def test_explain_names_the_dates_and_the_rule() -> None:
     assert r.explain("d21") == (
         "customer 'd21' is SLEEPING (睡眠) on 2024-04-10: last purchase day 2024-03-20, "
         "21 day(s) ago, 2 purchase day(s); 5221 bands P50=10 P70=20 P90=30 (scope default); "
-        "P70 < 21 <= P90 (crossed P70 on 2024-04-10)"
+        "P70 < 21 <= P90 (crossed P70 on 2024-04-10; churned from 2024-04-20)"
     )
-    assert r.explain("new5").endswith("5 <= P50 and only one purchase day")
+    assert r.explain("new5").endswith(
+        "5 <= P50 and only one purchase day (silent from 2024-04-16 without another purchase)")
+    assert r.explain("d11").endswith(
+        "P50 < 11 <= P70 (crossed P50 on 2024-04-10; sleeping from 2024-04-20)")
+    assert r.explain("d0").endswith("0 <= P50 (silent from 2024-04-21 without a purchase)")
+    assert r.explain("d31").endswith("31 > P90 (crossed P90 on 2024-04-10)")
     assert r.explain("refunded").endswith(
         "PROSPECT (潜客) on 2024-04-10: no valid order before as_of")
     with pytest.raises(UnknownCustomerError, match="'nobody'"):

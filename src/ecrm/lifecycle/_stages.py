@@ -221,10 +221,13 @@ class StageResult:
             return last + dt.timedelta(days=p + 1)
 
         rule = {
-            Stage.NEW: f"; {d} <= P50 and only one purchase day",
-            Stage.ACTIVE: f"; {d} <= P50",
-            Stage.SILENT: f"; P50 < {d} <= P70 (crossed P50 on {crossed(b.p50_days)})",
-            Stage.SLEEPING: f"; P70 < {d} <= P90 (crossed P70 on {crossed(b.p70_days)})",
+            Stage.NEW: f"; {d} <= P50 and only one purchase day "
+                       f"(silent from {crossed(b.p50_days)} without another purchase)",
+            Stage.ACTIVE: f"; {d} <= P50 (silent from {crossed(b.p50_days)} without a purchase)",
+            Stage.SILENT: f"; P50 < {d} <= P70 (crossed P50 on {crossed(b.p50_days)}; "
+                          f"sleeping from {crossed(b.p70_days)})",
+            Stage.SLEEPING: f"; P70 < {d} <= P90 (crossed P70 on {crossed(b.p70_days)}; "
+                            f"churned from {crossed(b.p90_days)})",
             Stage.CHURNED: f"; {d} > P90 (crossed P90 on {crossed(b.p90_days)})",
         }[st]
         return head + why + rule
