@@ -441,6 +441,40 @@ def test_balance_is_the_sum_of_entries_and_never_negative(script: LedgerScript) 
     _check_invariants(ledger, script)
 
 
+def naive_lots(entries: tuple[LedgerEntry, ...]) -> list[tuple[str, int]]:
+    """FIFO lots recomputed the slow, obvious way: (earn key, points left), oldest first."""
+    left: dict[str, int] = {}
+    for e in entries:
+        if e.kind is EntryKind.EARN:
+            left[e.key] = e.points
+            continue
+        need = -e.points
+        if e.kind is EntryKind.EXPIRE:
+            assert left[e.ref] == need, "an expiry takes exactly what is left of its lot"
+            left[e.ref] = 0
+            continue
+        if e.kind is EntryKind.REVERSE:
+            own = min(left[e.ref], need)
+            left[e.ref] -= own
+            need -= own
+        for key in left:
+            take = min(left[key], need)
+            left[key] -= take
+            need -= take
+        assert need == 0, "a debit never exceeds what the lots hold"
+    return [(k, v) for k, v in left.items() if v > 0]
+
+
+@given(ledger_operations(max_size=40))
+def test_lots_match_a_naive_fifo_recomputation(script: LedgerScript) -> None:
+    ledger, _ = script.run(InMemoryLedgerStore())
+    ledger.expire(script.end)
+    for customer in script.customers:
+        expected = naive_lots(ledger.entries(customer))
+        got = [(lot.key, lot.remaining) for lot in ledger.lots(customer, script.end)]
+        assert got == expected
+
+
 @given(ledger_operations(max_size=30))
 def test_replaying_the_same_script_returns_the_original_entries(script: LedgerScript) -> None:
     ledger, first = script.run(InMemoryLedgerStore())
