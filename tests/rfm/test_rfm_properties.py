@@ -16,7 +16,7 @@ from ecrm.testing import aware_datetimes, order_logs, orders, rfm_schemes
 
 ZONES = ("Asia/Shanghai", "UTC", "America/New_York", "Australia/Lord_Howe")
 as_ofs = aware_datetimes(min_value=dt.datetime(2023, 3, 1), max_value=dt.datetime(2025, 9, 30))
-logs = st.sampled_from(ZONES).flatmap(lambda tz: order_logs(max_size=20, max_customers=6, tz=tz))
+logs = st.sampled_from(ZONES).flatmap(lambda tz: order_logs(max_size=16, max_customers=6, tz=tz))
 schemes = st.one_of(st.just(TAOBAO_PGSB), rfm_schemes())
 
 COLUMNS = ("customer_ids", "last_order_us", "recency_days", "frequency", "monetary_fen",

@@ -131,7 +131,7 @@ def test_segments_needs_a_result() -> None:
         segments("scores")  # type: ignore[arg-type]
 
 
-@given(order_logs(max_size=25, max_customers=8))
+@given(order_logs(max_size=15, max_customers=6))
 def test_segments_agree_with_a_plain_recomputation(log: OrderLog) -> None:
     res = score(log, as_of=at(2025, 7, 1), warn_undersized=False)
     seg = segments(res)
