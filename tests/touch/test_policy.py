@@ -258,6 +258,22 @@ def test_deferral_across_a_fall_back_fold() -> None:
     assert d.until.astimezone(dt.UTC) == dt.datetime(2026, 11, 1, 13, 0, tzinfo=dt.UTC)
 
 
+def test_decisions_in_a_fold_are_not_confused_by_the_caches() -> None:
+    # 01:30 EDT and 01:30 EST on 2026-11-01 are equal wall times an hour apart: in
+    # Shanghai they are 13:30 and 14:30, both allowed, but the blocked hour 14:00-15:00
+    # stops the second one only
+    policy = SendPolicy(marketing=attrs.evolve(NO_CAPS, blocked=("14:00-15:00",)))
+    first = dt.datetime(2026, 11, 1, 1, 30, tzinfo=NY)
+    second = first.replace(fold=1)
+    assert second - first == dt.timedelta(0)  # intra-zone arithmetic ignores fold...
+    assert second.astimezone(dt.UTC) - first.astimezone(dt.UTC) == dt.timedelta(hours=1)
+    m = _msg(first.astimezone(dt.UTC) - dt.timedelta(hours=1))
+    assert isinstance(policy.decide(m, now=first, context=_ctx()), Send)
+    d = policy.decide(m, now=second, context=_ctx())
+    assert isinstance(d, Defer)
+    assert d.until == dt.datetime(2026, 11, 1, 15, 0, tzinfo=SH)
+
+
 def test_explain_lists_each_check() -> None:
     now = dt.datetime(2026, 12, 12, 22, 0, tzinfo=SH)
     text = POLICY.decide(_msg(now), now=now, context=_ctx()).explain()

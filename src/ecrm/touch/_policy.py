@@ -554,8 +554,10 @@ class SendPolicy:
             :class:`Send`, :class:`Defer` (``until`` in the recipient's zone, a whole
             allowed minute) or :class:`Skip`; each with its ``trace``.
         """
-        if now.tzinfo is None:
-            require_aware(now, "now")
+        if now.tzinfo is not _UTC:
+            # UTC keys the caches safely: equal wall times in a DST fold are equal (and
+            # hash alike) within their own zone although they are different instants
+            now = require_aware(now, "now").astimezone(_UTC)
         rules = self._by_class[message.message_class]
         trace: list[RuleCheck] = []
         cid = message.recipient.customer_id
@@ -647,7 +649,8 @@ class SendPolicy:
                     return _skip_traced(f"outside the allowed local time ({hhmm})", trace)
                 why = why or f"outside the allowed local time ({hhmm} {_zname(zone)})"
             # a tick defers many messages from the same instant in the same zone
-            key = (earliest, zone, message.message_class)
+            key = (earliest if earliest is now else earliest.astimezone(_UTC), zone,
+                   message.message_class)
             until = self._next.get(key)
             if until is None:
                 if len(self._next) > 4096:
@@ -672,7 +675,7 @@ class SendPolicy:
     def decide_many(self, messages: Iterable[Message], *, now: dt.datetime,
                     context: PolicyContext = PolicyContext()) -> list[Decision]:
         """:meth:`decide` for each message at the same ``now``, in order."""
-        require_aware(now, "now")
+        now = require_aware(now, "now").astimezone(_UTC)
         decide = self.decide
         return [decide(m, now=now, context=context) for m in messages]
 
