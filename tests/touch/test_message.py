@@ -91,7 +91,7 @@ def test_bad_messages_are_refused(kwargs: dict[str, object]) -> None:
 
 def test_recipient_validation() -> None:
     with pytest.raises(InvalidTypeError):
-        Recipient(True)  # type: ignore[arg-type]
+        Recipient(True)
     with pytest.raises(InvalidValueError):
         Recipient("")
     with pytest.raises(InvalidValueError, match="IANA"):

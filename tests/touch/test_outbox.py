@@ -311,7 +311,7 @@ def test_run_loops_until_stopped(outbox: Outbox) -> None:
 def test_dispatcher_rejects_bad_settings(outbox: Outbox) -> None:
     for kwargs in ({"max_attempts": 0}, {"batch_size": 0}, {"lease": dt.timedelta(0)}):
         with pytest.raises(InvalidValueError):
-            Dispatcher(outbox, RecordingChannel(), **kwargs)  # type: ignore[arg-type]
+            Dispatcher(outbox, RecordingChannel(), **kwargs)
 
 
 def test_backoff_caps_and_validates() -> None:
