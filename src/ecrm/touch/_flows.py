@@ -551,8 +551,8 @@ def refund_notices(events: OrderEvents, *, since: dt.datetime, as_of: dt.datetim
 
 
 # -- first purchase: tutorial, coupon, satisfaction follow-up ----------------------------
-def _first_order_ids(orders: OrderLog) -> npt.NDArray[np.str_]:
-    """str, shape (k,): the order id of each customer's first valid order."""
+def _first_orders(orders: OrderLog) -> tuple[npt.NDArray[Any], IntArray]:
+    """The order id of each customer's first valid order, sorted, with its log row."""
     if orders.order_ids is None:
         raise InvalidValueError("orders", "need an order_id column", repr(orders),
                                 show_value=False)
@@ -560,38 +560,50 @@ def _first_order_ids(orders: OrderLog) -> npt.NDArray[np.str_]:
     codes = orders.customer_codes[valid]
     first = np.ones(len(valid), dtype=bool)
     first[1:] = codes[1:] != codes[:-1]  # rows are sorted by customer then placed_at
-    return np.sort(orders.order_ids[valid[first]].astype(str))
+    rows = valid[first].astype(np.int64)
+    ids = orders.order_ids[rows]
+    order = np.argsort(ids, kind="stable")
+    return ids[order], rows[order]
 
 
-def _first_item_names(orders: OrderLog, order_ids: npt.NDArray[np.str_],
-                      ctx: FlowContext) -> list[str]:
+def _same_kind(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> tuple[npt.NDArray[Any],
+                                                                   npt.NDArray[Any]]:
+    if (a.dtype.kind == "U") == (b.dtype.kind == "U"):
+        return a, b
+    return a.astype(str), b.astype(str)
+
+
+def _item_names(orders: OrderLog, log_rows: IntArray, ctx: FlowContext) -> list[str]:
+    """The display name of the first line of each log row (``"宝贝"`` without lines)."""
     items = orders.items
-    if items is None or items.order_rows is None or orders.order_ids is None or not len(
-            order_ids):
-        return ["宝贝"] * len(order_ids)
-    log_ids = orders.order_ids.astype(str)
-    sorter = np.argsort(log_ids, kind="stable")
-    pos = sorter[np.minimum(np.searchsorted(log_ids, order_ids, sorter=sorter),
-                            len(log_ids) - 1)]
-    line = np.searchsorted(items.order_rows, pos)
-    ok = (line < len(items.order_rows)) & (
-        items.order_rows[np.minimum(line, len(items.order_rows) - 1)] == pos)
-    skus = items.skus[np.minimum(line, len(items.skus) - 1)]
+    if items is None or items.order_rows is None or not len(items.order_rows):
+        return ["宝贝"] * len(log_rows)
+    line = np.minimum(np.searchsorted(items.order_rows, log_rows), len(items.order_rows) - 1)
+    ok = items.order_rows[line] == log_rows
     return [ctx.item_names.get(str(s), str(s)) if k else "宝贝"
-            for s, k in zip(skus.tolist(), ok.tolist(), strict=True)]
+            for s, k in zip(items.skus[line].tolist(), ok.tolist(), strict=True)]
 
 
 def _first_shipments(orders: OrderLog, events: OrderEvents, since: int, as_of: int,
-                     delay_us: int) -> npt.NDArray[np.intp]:
+                     delay_us: int) -> tuple[npt.NDArray[np.intp], IntArray]:
+    """Event rows shipping a customer's first valid order (one per order), with the
+    order's log row."""
     kinds = np.asarray([OrderEventKind.SHIPPED.code,
                         OrderEventKind.MULTI_WAREHOUSE_SHIPPED.code], dtype=np.int8)
     due = events.at_us + delay_us
     rows = np.flatnonzero(np.isin(events.kind_codes, kinds) & (due > since) & (due <= as_of))
-    firsts = _first_order_ids(orders)
-    rows = rows[np.isin(events.order_ids[rows], firsts)]
+    rows = rows[np.argsort(due[rows], kind="stable")]
+    first_ids, first_rows = _first_orders(orders)
+    ev_ids, first_ids = _same_kind(events.order_ids[rows], first_ids)
+    if not len(first_ids):
+        return rows[:0], np.zeros(0, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(first_ids, ev_ids), len(first_ids) - 1)
+    hit = first_ids[pos] == ev_ids
+    rows, pos = rows[hit], pos[hit]
     # one per order even if the feed repeats the shipping event
-    _, keep = np.unique(events.order_ids[rows], return_index=True)
-    return rows[np.sort(keep)]
+    _, keep = np.unique(pos, return_index=True)
+    keep = np.sort(keep)
+    return rows[keep], first_rows[pos[keep]]
 
 
 def usage_tutorials(orders: OrderLog, events: OrderEvents, *, since: dt.datetime,
@@ -605,19 +617,19 @@ def usage_tutorials(orders: OrderLog, events: OrderEvents, *, since: dt.datetime
     keyed ``care:usage_tutorial:order-<id>`` and ``care:first_order_coupon:order-<id>``.
     """
     s, a = _window(since, as_of)
-    rows = _first_shipments(orders, events, s, a, 0)
-    oids = events.order_ids[rows]
-    names = _first_item_names(orders, oids, ctx)
-    parts = [f"order-{o}" for o in oids.tolist()]
+    rows, log_rows = _first_shipments(orders, events, s, a, 0)
+    oids = [str(o) for o in events.order_ids[rows].tolist()]
+    names = _item_names(orders, log_rows, ctx)
+    parts = [f"order-{o}" for o in oids]
     values = [{"order_id": o, "item_name": nm, "coupon": coupon or ""}
-              for o, nm in zip(oids.tolist(), names, strict=True)]
+              for o, nm in zip(oids, names, strict=True)]
     out = _emit(ctx, "usage_tutorial", MessageClass.CARE, events.customer_ids[rows],
                 events.at_us[rows], as_of, parts=parts, values=values, dedupe=parts,
-                metadata=[{"order_id": o} for o in oids.tolist()])
+                metadata=[{"order_id": o} for o in oids])
     if coupon:
         out += _emit(ctx, "first_order_coupon", MessageClass.CARE, events.customer_ids[rows],
                      events.at_us[rows], as_of, parts=parts, values=values, dedupe=parts,
-                     metadata=[{"order_id": o, "coupon": coupon} for o in oids.tolist()],
+                     metadata=[{"order_id": o, "coupon": coupon} for o in oids],
                      channel=ChannelKind.COUPON)
     return out
 
@@ -632,8 +644,8 @@ def satisfaction_follow_ups(orders: OrderLog, events: OrderEvents, *, since: dt.
     if not isinstance(after, dt.timedelta) or after < dt.timedelta(0):
         raise InvalidValueError("after", "must be a timedelta >= 0", after)
     delay = int(after / dt.timedelta(microseconds=1))
-    rows = _first_shipments(orders, events, s, a, delay)
-    oids = events.order_ids[rows].tolist()
+    rows, _ = _first_shipments(orders, events, s, a, delay)
+    oids = [str(o) for o in events.order_ids[rows].tolist()]
     parts = [f"order-{o}" for o in oids]
     return _emit(ctx, "satisfaction_follow_up", MessageClass.CARE, events.customer_ids[rows],
                  events.at_us[rows] + delay, as_of, parts=parts,

@@ -118,10 +118,11 @@ class OrderEvent:
 
 @attrs.frozen(eq=False)
 class OrderEvents:
-    """Order events as columns, sorted by time (then input order).
+    """Order events as columns, in input order; :meth:`between` finds a time window
+    through a cached stable time sort (one argsort when the columns are built).
 
     Attributes:
-        order_ids: str, shape (n,) (ids are kept as text: ``str(order_id)``).
+        order_ids: shape (n,), int64 when every order id is an int, else str.
         customer_ids: shape (n,), int64 or str as given.
         kind_codes: int8, shape (n,), :attr:`OrderEventKind.code`.
         at_us: int64, shape (n,), epoch microseconds (UTC).
@@ -131,7 +132,7 @@ class OrderEvents:
         currency: the currency of ``amount_fen``.
     """
 
-    order_ids: npt.NDArray[np.str_]
+    order_ids: npt.NDArray[Any]
     customer_ids: npt.NDArray[Any]
     kind_codes: npt.NDArray[np.int8]
     at_us: IntArray
@@ -140,6 +141,16 @@ class OrderEvents:
     warehouses: IntArray
     amount_fen: IntArray
     currency: str = "CNY"
+    _time_order: npt.NDArray[np.intp] = attrs.field(init=False, repr=False)
+    _sorted_at: IntArray = attrs.field(init=False, repr=False)
+
+    @_time_order.default
+    def _sort(self) -> npt.NDArray[np.intp]:
+        return np.argsort(self.at_us, kind="stable")
+
+    @_sorted_at.default
+    def _sorted(self) -> IntArray:
+        return self.at_us[self._time_order]
 
     def __len__(self) -> int:
         return len(self.at_us)
@@ -169,8 +180,10 @@ class OrderEvents:
         n = len(rows)
         ids = np.asarray([e.customer_id for e in rows],
                          dtype=np.int64 if kinds == {int} else str).reshape(n)
+        int_orders = all(type(e.order_id) is int for e in rows)
         return cls._build(
-            np.asarray([str(e.order_id) for e in rows], dtype=str).reshape(n),
+            np.asarray([e.order_id if int_orders else str(e.order_id) for e in rows],
+                       dtype=np.int64 if int_orders else str).reshape(n),
             ids,
             np.asarray([e.kind.code for e in rows], dtype=np.int8),
             np.asarray([datetime_to_us(e.at) for e in rows], dtype=np.int64),
@@ -182,13 +195,12 @@ class OrderEvents:
         )
 
     @classmethod
-    def _build(cls, order_ids: npt.NDArray[np.str_], customer_ids: npt.NDArray[Any],
+    def _build(cls, order_ids: npt.NDArray[Any], customer_ids: npt.NDArray[Any],
                kind_codes: npt.NDArray[np.int8], at_us: IntArray,
                tracking: npt.NDArray[np.str_], carriers: npt.NDArray[np.str_],
                warehouses: IntArray, amount_fen: IntArray, currency: str) -> OrderEvents:
-        order = np.argsort(at_us, kind="stable")
-        cols: list[Any] = [c[order] for c in (order_ids, customer_ids, kind_codes, at_us,
-                                              tracking, carriers, warehouses, amount_fen)]
+        cols: list[Any] = [order_ids, customer_ids, kind_codes, at_us, tracking, carriers,
+                           warehouses, amount_fen]
         for c in cols:
             c.flags.writeable = False
         return cls(cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7],
@@ -197,9 +209,10 @@ class OrderEvents:
     def event_at(self, i: int, tz: dt.tzinfo | str | None = None) -> OrderEvent:
         """Row ``i`` as an :class:`OrderEvent` (``at`` in ``tz``, default the store zone)."""
         cid = self.customer_ids[i]
+        oid = self.order_ids[i]
         fen = int(self.amount_fen[i])
         return OrderEvent(
-            str(self.order_ids[i]),
+            oid.item() if isinstance(oid, np.generic) else oid,
             cid.item() if isinstance(cid, np.generic) else cid,
             KIND_BY_CODE[int(self.kind_codes[i])],
             us_to_datetime(int(self.at_us[i]), as_zone(tz)),
@@ -216,9 +229,11 @@ class OrderEvents:
         Returns:
             intp, shape (k,).
         """
-        lo = np.searchsorted(self.at_us, datetime_to_us(require_aware(since, "since")), "right")
-        hi = np.searchsorted(self.at_us, datetime_to_us(require_aware(as_of, "as_of")), "right")
-        rows = np.arange(lo, hi, dtype=np.intp)
+        lo = np.searchsorted(self._sorted_at, datetime_to_us(require_aware(since, "since")),
+                             "right")
+        hi = np.searchsorted(self._sorted_at, datetime_to_us(require_aware(as_of, "as_of")),
+                             "right")
+        rows = self._time_order[lo:hi]
         if kinds is not None:
             codes = np.asarray([k.code for k in kinds], dtype=np.int8)
             rows = rows[np.isin(self.kind_codes[rows], codes)]
@@ -249,10 +264,12 @@ def order_events_from_log(
     ``paid_at + deliver_after`` and RECEIPT_CONFIRMED at ``paid_at + confirm_after`` for
     completed ones; REFUNDED (amount = refunded fen) at ``paid_at + refund_after`` for
     orders with a refund (RETURN_RECEIVED a day before, for shipped ones). Tracking
-    numbers are ``"SIM<order_id>"``. Vectorised; no per-order Python loop.
+    numbers and carriers are left empty (texts say 见订单详情). Vectorised; no per-order
+    Python loop.
 
     Returns:
-        :class:`OrderEvents` sorted by time.
+        :class:`OrderEvents` (grouped by kind; :meth:`OrderEvents.between` is in time
+        order).
 
     Raises:
         InvalidValueError: the log has no ``paid_at`` or ``order_ids`` column.
@@ -301,15 +318,11 @@ def order_events_from_log(
         at_l.append(at[rows])
     rows = np.concatenate(rows_l)
     kinds = np.concatenate(kinds_l)
-    oid = orders.order_ids[rows].astype(str)
     fen = np.where(kinds == OrderEventKind.REFUNDED.code, orders.refunded_fen[rows], 0)
     wh = np.where(kinds == OrderEventKind.MULTI_WAREHOUSE_SHIPPED.code, 2, 1).astype(np.int64)
-    ship_like = np.isin(kinds, [OrderEventKind.SHIPPED.code,
-                                OrderEventKind.MULTI_WAREHOUSE_SHIPPED.code])
-    tracking = np.where(ship_like, np.char.add("SIM", oid), "").astype(str)
+    blank = np.full(len(rows), "", dtype="<U1")
     return OrderEvents._build(
-        oid, orders.customer_ids[orders.customer_codes[rows]], kinds,
-        np.concatenate(at_l).astype(np.int64), tracking,
-        np.where(ship_like, "模拟快递", "").astype(str), wh, fen.astype(np.int64),
+        orders.order_ids[rows], orders.customer_ids[orders.customer_codes[rows]], kinds,
+        np.concatenate(at_l).astype(np.int64), blank, blank.copy(), wh, fen.astype(np.int64),
         orders.currency,
     )
