@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given
 
-from ecrm import Money
+from ecrm import Money, Order, OrderStatus
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm.testing import ledger_operations
 from ecrm.testing._benefits import LedgerScript
@@ -83,6 +83,20 @@ def test_order_points_per_yuan_floor_and_flat(
     assert entry.key == "earn:o1"
     assert entry.ref == "o1"
     assert entry.seq == 1
+
+
+def test_earn_for_an_order_uses_its_net_amount() -> None:
+    ledger = new_ledger()
+    order = Order("T1", "c1", at(2026, 1, 1), Money(30_000), refunded=Money(10_050))
+    entry = ledger.earn_for(order, at=at(2026, 1, 2))
+    assert (entry.customer_id, entry.key, entry.points) == ("c1", "earn:T1", 199)
+    unpaid = Order("T2", "c1", at(2026, 1, 1), Money(30_000), status=OrderStatus.UNPAID)
+    with pytest.raises(InvalidValueError, match="'T2' must be paid"):
+        ledger.earn_for(unpaid, at=at(2026, 1, 2))
+    refunded = Order("T3", "c1", at(2026, 1, 1), Money(300), refunded=Money(300))
+    with pytest.raises(InvalidValueError, match="not fully refunded"):
+        ledger.earn_for(refunded, at=at(2026, 1, 2))
+    assert len(ledger.entries()) == 1
 
 
 def test_earned_points_expire_12_calendar_months_later_in_the_store_zone() -> None:

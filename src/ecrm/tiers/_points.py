@@ -34,6 +34,7 @@ from dateutil.relativedelta import relativedelta
 
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._money import Money
+from ecrm._order import Order
 from ecrm._time import DEFAULT_TZ, as_zone, require_aware
 from ecrm.tiers._benefits import BenefitCatalog
 
@@ -466,6 +467,26 @@ class PointsLedger:
         _check_ref(order_id, "order_id")
         points = self.rules.points_for_order(net_spend)
         return self._earn(customer_id, f"earn:{order_id}", order_id, points, at)
+
+    def earn_for(self, order: Order, *, at: dt.datetime) -> LedgerEntry:
+        """Post the points of an :class:`~ecrm.Order` (its net amount, key ``earn:<order_id>``).
+
+        Raises:
+            InvalidValueError: the order is not valid (unpaid, closed or fully refunded):
+                such an order earns no points.
+            LedgerConflictError: the key was posted with other content.
+        """
+        if not isinstance(order, Order):
+            raise InvalidTypeError(f"order must be an Order, got {type(order).__name__}")
+        if not order.is_valid():
+            raise InvalidValueError(
+                "order",
+                f"{order.order_id!r} must be paid and not fully refunded to earn points "
+                f"(status {order.status.name}, refunded {order.refunded_amount})",
+                order.order_id,
+                show_value=False,
+            )
+        return self.earn_for_order(order.customer_id, order.order_id, order.net_amount, at=at)
 
     def earn_for_task(
         self, customer_id: CustomerId, task: str, occurrence: str, *, at: dt.datetime
