@@ -146,6 +146,9 @@ def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(LedgerStoreError, match="cannot open points ledger"):
         SqliteLedgerStore(path)
+    with pytest.raises(LedgerStoreError, match="cannot open points ledger") as info:
+        SqliteLedgerStore(tmp_path / "no" / "such" / "dir" / "p.db")
+    assert isinstance(info.value, OSError)
 
 
 # -- two processes -----------------------------------------------------------------------------

@@ -84,6 +84,9 @@ class SqliteLedgerStore:
             self._conn = sqlite3.connect(
                 self.path, timeout=timeout_s, isolation_level=None, check_same_thread=False
             )
+        except sqlite3.Error as exc:
+            raise LedgerStoreError(f"cannot open points ledger {self.path!r}: {exc}") from exc
+        try:
             self._conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
             self._set_wal()
             self._conn.execute(f"PRAGMA synchronous = {synchronous}")
@@ -92,7 +95,8 @@ class SqliteLedgerStore:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         self._conn.execute(statement)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, LedgerStoreError) as exc:
+            self._conn.close()
             raise LedgerStoreError(f"cannot open points ledger {self.path!r}: {exc}") from exc
 
     def _set_wal(self) -> None:
