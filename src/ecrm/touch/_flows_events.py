@@ -118,8 +118,9 @@ class OrderEvent:
 
 @attrs.frozen(eq=False)
 class OrderEvents:
-    """Order events as columns, in input order; :meth:`between` finds a time window
-    through a cached stable time sort (one argsort when the columns are built).
+    """Order events as columns, in input order. :meth:`between` finds a time window by
+    binary search when the events are in time order (a feed usually is), else by one
+    vectorised comparison over all events; no sort is paid when the columns are built.
 
     Attributes:
         order_ids: shape (n,), int64 when every order id is an int, else str.
@@ -141,16 +142,11 @@ class OrderEvents:
     warehouses: IntArray
     amount_fen: IntArray
     currency: str = "CNY"
-    _time_order: npt.NDArray[np.intp] = attrs.field(init=False, repr=False)
-    _sorted_at: IntArray = attrs.field(init=False, repr=False)
+    _in_time_order: bool = attrs.field(init=False, repr=False)
 
-    @_time_order.default
-    def _sort(self) -> npt.NDArray[np.intp]:
-        return np.argsort(self.at_us, kind="stable")
-
-    @_sorted_at.default
-    def _sorted(self) -> IntArray:
-        return self.at_us[self._time_order]
+    @_in_time_order.default
+    def _check_order(self) -> bool:
+        return bool(np.all(self.at_us[1:] >= self.at_us[:-1]))
 
     def __len__(self) -> int:
         return len(self.at_us)
@@ -229,11 +225,15 @@ class OrderEvents:
         Returns:
             intp, shape (k,).
         """
-        lo = np.searchsorted(self._sorted_at, datetime_to_us(require_aware(since, "since")),
-                             "right")
-        hi = np.searchsorted(self._sorted_at, datetime_to_us(require_aware(as_of, "as_of")),
-                             "right")
-        rows = self._time_order[lo:hi]
+        s = datetime_to_us(require_aware(since, "since"))
+        a = datetime_to_us(require_aware(as_of, "as_of"))
+        at = self.at_us
+        if self._in_time_order:
+            lo, hi = np.searchsorted(at, s, "right"), np.searchsorted(at, a, "right")
+            rows = np.arange(lo, hi, dtype=np.intp)
+        else:
+            rows = np.flatnonzero((at > s) & (at <= a))
+            rows = rows[np.argsort(at[rows], kind="stable")]
         if kinds is not None:
             codes = np.asarray([k.code for k in kinds], dtype=np.int8)
             rows = rows[np.isin(self.kind_codes[rows], codes)]
