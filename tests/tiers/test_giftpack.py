@@ -110,6 +110,17 @@ def test_validate_is_the_non_raising_form() -> None:
     assert problems == []
 
 
+def test_validate_checks_an_existing_pack_under_other_rules() -> None:
+    pack = GiftPack([coupon("A", 9_000), coupon("B")], [Gift("mug")])
+    assert validate_gift_pack(pack) == []
+    stricter = GiftPackRules(max_coupons=1, max_gifts=0, max_face_value=Money(5_000))
+    assert [p.field for p in validate_gift_pack(pack, rules=stricter)] == [
+        "coupons",
+        "gifts",
+        "coupons[0].face_value",
+    ]
+
+
 def test_limits_are_parameters() -> None:
     rules = GiftPackRules(max_coupons=5, max_gifts=2, store_coupons_only=False)
     pack = GiftPack(

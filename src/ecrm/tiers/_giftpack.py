@@ -45,12 +45,16 @@ class Gift:
 
 
 def validate_gift_pack(
-    coupons: Sequence[Coupon], gifts: Sequence[Gift] = (), *, rules: GiftPackRules | None = None
+    coupons: Sequence[Coupon] | GiftPack,
+    gifts: Sequence[Gift] = (),
+    *,
+    rules: GiftPackRules | None = None,
 ) -> list[InvalidValueError]:
     """Every limit a gift pack of ``coupons`` and ``gifts`` breaks, all at once.
 
     Args:
-        coupons: the coupons of the pack, in order.
+        coupons: the coupons of the pack, in order; or a whole :class:`GiftPack` (then
+            ``gifts`` is taken from it), to check it under other ``rules``.
         gifts: the gifts of the pack.
         rules: the limits (default :class:`GiftPackRules` ()).
 
@@ -64,6 +68,9 @@ def validate_gift_pack(
         InvalidTypeError: an element is not a :class:`Coupon` / :class:`Gift`.
     """
     rules = GiftPackRules() if rules is None else rules
+    if isinstance(coupons, GiftPack):
+        pack = coupons
+        coupons, gifts = pack.coupons, pack.gifts
     problems: list[InvalidValueError] = []
     if len(coupons) > rules.max_coupons:
         problems.append(
