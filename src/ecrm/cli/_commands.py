@@ -3,13 +3,41 @@
 from __future__ import annotations
 
 import argparse
+import decimal
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from ecrm.cli._main import TerminalProgress, parse_as_of
+from ecrm.cli._main import TerminalProgress, UsageError, parse_as_of
 
-__all__ = ["REGISTRY", "format_grade_table"]
+__all__ = ["REGISTRY", "StepProgress", "format_grade_table"]
+
+
+class StepProgress:
+    """``[3/7] membership tiers`` on one stderr line while a report is built (TTY only).
+
+    Pass it as ``progress=`` to :func:`ecrm.report.build_report`; :meth:`done` ends the
+    line.
+    """
+
+    def __init__(self, label: str, stream: TextIO | None = None) -> None:
+        self._terminal = TerminalProgress(label, stream)
+        self.enabled = self._terminal.enabled
+        self._shown = False
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        # \x1b[K clears the rest of the line left by a longer previous label
+        self._terminal.stream.write(f"\r{self._terminal.label}: [{done}/{total}] {step}\x1b[K")
+        self._terminal.stream.flush()
+        self._shown = True
+
+    def done(self) -> None:
+        if self._shown:
+            self._terminal.done()
+            self._shown = False
 
 
 def format_grade_table(result: Any) -> str:
@@ -69,6 +97,134 @@ def _add_rfm(sub: Any) -> None:
     p.set_defaults(handler=_rfm)
 
 
+def _check_output(path: str, option: str) -> Path:
+    """Refuse an output path whose directory is missing before any long work starts."""
+    from ecrm._errors import InvalidValueError
+
+    target = Path(path)
+    parent = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise InvalidValueError(option, "must name a file, not a directory", path)
+    if not parent.is_dir():
+        raise InvalidValueError(option, "must be in an existing directory", path)
+    return target
+
+
+def _sms_price(text: str) -> Any:
+    from ecrm._money import Money
+
+    try:
+        price = Money.from_decimal(text)
+    except (ValueError, TypeError, decimal.InvalidOperation):
+        raise UsageError(f"--sms-price must be an amount in yuan like 0.05, got {text!r}") from None
+    if price.fen < 0:
+        raise UsageError(f"--sms-price must not be negative, got {text!r}")
+    return price
+
+
+def _load_customers(path: str | None, tz: str | None) -> Any:
+    if path is None:
+        return None
+    from ecrm._customers import CustomerTable
+
+    return CustomerTable.from_csv(path, tz=tz)
+
+
+def _load_events(path: str | None, tz: str | None) -> Any:
+    if path is None:
+        return None
+    from ecrm._events import EventLog
+
+    return EventLog.from_csv(path, tz=tz)
+
+
+def _report(args: argparse.Namespace, out: TextIO) -> int:
+    from ecrm.report import build_report, render_html
+
+    as_of = parse_as_of(args.as_of, args.tz)
+    target = _check_output(args.output, "-o")
+    price = _sms_price(args.sms_price)
+    log = _load_orders(args.file, args.tz)
+    customers = _load_customers(args.customers, args.tz)
+    events = _load_events(args.events, args.tz)
+    progress = StepProgress("building the report")
+    try:
+        report = build_report(
+            log, as_of=as_of, customers=customers, events=events, cycle_method=args.method,
+            store_name=args.store_name, source=Path(args.file).name, sms_price=price,
+            progress=progress,
+        )
+        progress("drawing charts", len(report.sections), len(report.sections))
+        page = render_html(report)
+    finally:
+        progress.done()
+    write_text(target, page)
+    print(f"wrote {target} ({len(page.encode('utf-8')):,} bytes, {len(report.sections)} "
+          f"sections, {len(report.charts)} charts) for {log!r}", file=out)
+    return 0
+
+
+def write_text(target: Path, text: str) -> None:
+    """Write ``text`` as UTF-8 through a temporary file, so a failure leaves no half file."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _add_report(sub: Any) -> None:
+    p = sub.add_parser(
+        "report",
+        help="write the shop report as one self-contained HTML file",
+        description="Build the CRM report of FILE as of DATE: headline numbers, P/G/S/B "
+        "grades, RFM segments, the repurchase cycle, lifecycle stages, tiers, provinces, "
+        "products and tomorrow's planned touches, as one HTML file that works offline.",
+    )
+    p.add_argument("file", metavar="FILE.csv", help="orders CSV (see docs/loading.md for columns)")
+    p.add_argument("--as-of", required=True, metavar="DATE", help="report as of this date/datetime")
+    p.add_argument("-o", "--output", required=True, metavar="report.html", help="the HTML file to write")
+    p.add_argument("--tz", default=None, metavar="ZONE", help="store time zone (default Asia/Shanghai)")
+    p.add_argument("--customers", default=None, metavar="customers.csv",
+                   help="customer profiles: membership (opt-in), phones, opt-outs, block list")
+    p.add_argument("--events", default=None, metavar="events.csv",
+                   help="browse / cart / favourite events (customers without orders)")
+    p.add_argument("--method", choices=("observed", "kaplan-meier"), default="observed",
+                   help="repurchase-cycle estimate (default observed)")
+    p.add_argument("--store-name", default="", metavar="NAME", help="shop name (SMS signature, title)")
+    p.add_argument("--sms-price", default="0.05", metavar="YUAN",
+                   help="price of one billed SMS segment in yuan (default 0.05)")
+    p.set_defaults(handler=_report)
+
+
+def _cycle(args: argparse.Namespace, out: TextIO) -> int:
+    from ecrm.lifecycle import format_cycle_report, repurchase_cycle, stages
+
+    as_of = parse_as_of(args.as_of, args.tz)
+    log = _load_orders(args.file, args.tz)
+    cycle = repurchase_cycle(log, as_of=as_of, method=args.method)
+    st = stages(log, as_of=as_of, cycle=cycle) if cycle.has_bands else None
+    print(f"{log!r}", file=out)
+    print(format_cycle_report(cycle, st), file=out)
+    return 0
+
+
+def _add_cycle(sub: Any) -> None:
+    p = sub.add_parser(
+        "cycle",
+        help="estimate the repurchase cycle (5221 bands) and count lifecycle stages",
+        description="Estimate P50 / P70 / P90 of the first-repurchase interval of FILE and "
+        "count the customers in each lifecycle stage as of DATE.",
+    )
+    p.add_argument("file", metavar="FILE.csv", help="orders CSV (see docs/loading.md for columns)")
+    p.add_argument("--as-of", required=True, metavar="DATE", help="as of this date/datetime")
+    p.add_argument("--tz", default=None, metavar="ZONE", help="store time zone (default Asia/Shanghai)")
+    p.add_argument("--method", choices=("observed", "kaplan-meier"), default="observed",
+                   help="observed intervals, or Kaplan-Meier with censoring (default observed)")
+    p.set_defaults(handler=_cycle)
+
+
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
     from ecrm.cli._demo import run_demo
 
@@ -87,4 +243,4 @@ def _add_demo(sub: Any) -> None:
     p.set_defaults(handler=_demo)
 
 
-REGISTRY = [_add_demo, _add_rfm]
+REGISTRY: list[Callable[[Any], None]] = [_add_cycle, _add_demo, _add_report, _add_rfm]

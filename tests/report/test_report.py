@@ -1,0 +1,313 @@
+"""build_report / render_html: figures against plain recomputations, escaping, determinism,
+offline pages, and the page without matplotlib."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sys
+from collections import Counter
+from html import unescape
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+from dateutil.relativedelta import relativedelta
+
+import ecrm.report
+from ecrm import Money, Order, OrderItem, OrderLog, OrderStatus
+from ecrm._errors import InvalidTypeError, InvalidValueError, MissingDependencyError
+from ecrm.datasets import sample_shop
+from ecrm.report import (
+    BarChart,
+    Metric,
+    Report,
+    Section,
+    Table,
+    build_report,
+    plan_day,
+    render_html,
+)
+from ecrm.rfm import score
+
+SH = ZoneInfo("Asia/Shanghai")
+AS_OF = dt.datetime(2025, 12, 1, tzinfo=SH)
+VALID = {OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED}
+SECTIONS = ["overview", "grades", "segments", "cycle", "lifecycle", "tiers", "provinces",
+            "products", "touches"]
+
+
+@pytest.fixture(scope="module")
+def shop():  # type: ignore[no-untyped-def]
+    return sample_shop(400, seed=3)
+
+
+@pytest.fixture(scope="module")
+def shop_report(shop):  # type: ignore[no-untyped-def]
+    return build_report(shop.orders, as_of=shop.as_of, customers=shop.customers,
+                        events=shop.events, store_name=shop.store_name, source="sample")
+
+
+@pytest.fixture(scope="module")
+def shop_page(shop_report):  # type: ignore[no-untyped-def]
+    return render_html(shop_report)
+
+
+def _valid(o: Order) -> bool:
+    refunded = o.refunded.fen if o.refunded is not None else 0
+    return o.status in VALID and not (refunded > 0 and refunded >= o.amount.fen)
+
+
+def _net(o: Order) -> int:
+    return o.amount.fen - (o.refunded.fen if o.refunded is not None else 0)
+
+
+def plain_grades(log: OrderLog, as_of: dt.datetime) -> Counter[str]:
+    """The P/G/S/B grade of every customer, straight from DESIGN 3.1, one order at a time."""
+    start = as_of - relativedelta(years=1)
+    by_customer: dict[object, list[Order]] = {}
+    for o in log:
+        if _valid(o) and start <= o.placed_at < as_of:
+            by_customer.setdefault(o.customer_id, []).append(o)
+    grades: Counter[str] = Counter()
+    for orders in by_customer.values():
+        last = max(o.placed_at for o in orders)
+        r = next((s for s, months in ((5, 1), (4, 3), (3, 4), (2, 7))
+                  if last >= as_of - relativedelta(months=months)), 1)
+        n = len(orders)
+        f = 5 if n >= 6 else 4 if n >= 4 else n
+        m_fen = sum(_net(o) for o in orders)
+        m = next((s for s, fen in ((5, 200_000), (4, 100_000), (3, 50_000), (2, 30_000))
+                  if m_fen >= fen), 1)
+        total = r + 3 * f + 4 * m
+        grades["P" if total >= 36 else "G" if total >= 26 else "S" if total >= 17 else "B"] += 1
+    return grades
+
+
+def _at(y: int, m: int, d: int, h: int = 12) -> dt.datetime:
+    return dt.datetime(y, m, d, h, tzinfo=SH)
+
+
+def _order(i: int, customer: str, placed: dt.datetime, fen: int, *, status: str = "completed",
+           sku: str = "TEA", province: str = "浙江省") -> Order:
+    return Order(order_id=f"o{i}", customer_id=customer, placed_at=placed, amount=Money(fen),
+                 status=status, items=[OrderItem(sku, Money(fen), 1, "tea")], province=province)
+
+
+def small_log() -> OrderLog:
+    """Hand-checked shop: see the expectations in each test."""
+    return OrderLog.from_orders([
+        _order(1, "alice", _at(2025, 10, 2), 10_000, sku="TEA"),
+        _order(2, "alice", _at(2025, 11, 20), 250_000, sku="POT"),
+        _order(3, "bob", _at(2025, 3, 1), 5_000, province="上海市"),
+        _order(4, "carol", _at(2025, 11, 30), 80_000, status="refunded"),
+        _order(5, "dave", _at(2024, 11, 15), 80_000, sku="CUP"),
+        _order(6, "erin", _at(2025, 11, 3), 12_000, sku="CUP", province="上海市"),
+        _order(7, "erin", _at(2025, 11, 4), 3_000, sku="TEA", province="上海市"),
+        _order(8, "frank", _at(2025, 11, 30, 23) + dt.timedelta(minutes=50), 9_900,
+               status="unpaid"),
+    ])
+
+
+def test_public_surface() -> None:
+    assert set(ecrm.report.__all__) == {
+        "DEFAULT_SMS_PRICE", "BarChart", "Chart", "CycleChart", "Metric", "Progress", "Report",
+        "Section", "Table", "build_report", "plan_day", "render_html"}
+
+
+def test_sections_in_order(shop_report: Report, shop_page: str, read_tables) -> None:  # type: ignore[no-untyped-def]
+    assert [s.key for s in shop_report.sections] == SECTIONS
+    assert read_tables(shop_page).section_ids == SECTIONS
+
+
+def test_grade_counts_match_score_and_a_plain_recomputation(shop, shop_page: str,  # type: ignore[no-untyped-def]
+                                                            read_tables) -> None:
+    rows = read_tables(shop_page).tables["Grade distribution"]
+    in_page = {r[0]: int(r[3].replace(",", "")) for r in rows[1:] if r[0]}
+    api = {g.value: n for g, n in score(shop.orders, as_of=shop.as_of,
+                                        warn_undersized=False).grade_counts().items()}
+    plain = plain_grades(shop.orders, shop.as_of)
+    assert in_page == api == {g: plain.get(g, 0) for g in "PGSB"}
+    assert sum(in_page.values()) > 0
+
+
+def test_small_shop_grades_and_headline(read_tables) -> None:  # type: ignore[no-untyped-def]
+    report = build_report(small_log(), as_of=AS_OF)
+    page = render_html(report, charts=False)
+    tables = read_tables(page).tables
+    grades = {r[0]: r[3] for r in tables["Grade distribution"][1:] if r[0]}
+    # alice R5 F2(2 orders) M5(¥2,600): 5+6+20 = 31 → G; bob 1+3+4 = 8 → B;
+    # erin R5 F2 M1(¥150): 5+6+4 = 15 → B; carol refunded, dave too old: unscored
+    assert grades == {"P": "0", "G": "1", "S": "0", "B": "2"}
+    months = {r[0]: r for r in tables["Store figures by month (valid orders, net of refunds)"][1:]}
+    # November 2025: alice ¥2,500 (returning), erin ¥120 + ¥30 (new); carol refunded, frank unpaid
+    assert months["2025-11"][1:7] == ["¥2,650.00", "3", "2", "¥883.33", "1", "1"]
+    # October 2025: alice's first order; November 2024: dave's
+    assert months["2025-10"][1:7] == ["¥100.00", "1", "1", "¥100.00", "1", "0"]
+    assert months["2024-11"][1:7] == ["¥800.00", "1", "1", "¥800.00", "1", "0"]
+    sales = report.section("overview").metrics[0]
+    assert sales == Metric("sales", "¥2,650.00", [("vs 2025-10", "+2550.0%"),
+                                                   ("vs 2024-11", "+231.2%")])
+
+
+def test_small_shop_tiers_without_customers_are_potential_members(read_tables) -> None:  # type: ignore[no-untyped-def]
+    page = render_html(build_report(small_log(), as_of=AS_OF), charts=False)
+    rows = read_tables(page).tables["Tier share"]
+    by_level = {r[0]: r for r in rows[1:]}
+    # nobody joined: all 6 customers at level 0; qualified: alice ¥2,600 → 4, erin ¥150 → 1,
+    # dave ¥800 → 3; bob ¥50 and carol (refunded) and frank (unpaid) qualify for nothing
+    assert by_level["0"][2] == "6"
+    assert [by_level[str(lv)][4] for lv in range(5)] == ["3", "1", "0", "1", "1"]
+    assert [by_level[str(lv)][5] for lv in range(1, 5)] == ["1", "0", "1", "1"]
+    assert "potential members" in page
+
+
+def test_small_shop_products_and_provinces(read_tables) -> None:  # type: ignore[no-untyped-def]
+    tables = read_tables(render_html(build_report(small_log(), as_of=AS_OF),
+                                     charts=False)).tables
+    first = tables["New customers' first purchase (their first valid order ever)"]
+    # first valid orders in the year: alice TEA, bob TEA, erin CUP (dave's is too old)
+    assert {r[1]: r[3] for r in first[1:]} == {"TEA": "2", "CUP": "1"}
+    second = tables["First repurchase (customers' second valid order)"]
+    assert {r[1]: r[3] for r in second[1:]} == {"POT": "1", "TEA": "1"}
+    prov = tables["Orders and buyers per province"]
+    # valid orders in the year: alice 2 (浙江省), bob 1 and erin 2 (上海市)
+    assert {r[0]: (r[1], r[3]) for r in prov[1:]} == {"上海市": ("3", "2"), "浙江省": ("2", "1")}
+
+
+def test_tomorrows_payment_reminder_is_planned(read_tables) -> None:  # type: ignore[no-untyped-def]
+    report = build_report(small_log(), as_of=AS_OF)
+    touches = report.section("touches")
+    assert touches.title == "Tomorrow's planned touches (2025-12-01)"
+    flows = {r[0]: r[1:] for r in touches.tables[0].rows}
+    # frank's order placed 23:50 and unpaid: the 30-minute reminder falls on Dec 1
+    assert flows["payment_reminder"] == ("1", "1")
+    assert any("in-app message box" in n for n in touches.notes)
+
+
+def test_plan_day() -> None:
+    assert plan_day(AS_OF) == dt.date(2025, 12, 1)
+    assert plan_day(AS_OF + dt.timedelta(seconds=1)) == dt.date(2025, 12, 2)
+
+
+def test_untrusted_text_is_escaped() -> None:
+    evil = "<script>alert(1)</script>"
+    log = OrderLog.from_orders([
+        _order(1, evil, _at(2025, 11, 2), 10_000, sku="<img src=x onerror=alert(2)>",
+               province=evil),
+        _order(2, evil, _at(2025, 11, 9), 10_000, sku="a&b\"c'", province=evil),
+    ])
+    report = build_report(log, as_of=AS_OF, store_name=evil, source='"><b>x</b>')
+    page = render_html(report)
+    assert page.count("<script") == 1  # only the page's own script in <head>
+    assert "alert(1)</script>" not in page
+    assert "<img" not in page
+    assert "<b>x" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;img src=x onerror=alert(2)&gt;" in page
+    assert "a&amp;b&quot;c&#x27;" in page
+
+
+def test_chart_labels_are_escaped_and_not_mathtext() -> None:
+    pytest.importorskip("matplotlib")
+    chart = BarChart("<b>t</b>", ["<script>x</script>", "$\\alpha$ & $5"], [1, 2])
+    report = Report("r", "s", AS_OF, "Asia/Shanghai", "", [Section("k", "K", charts=[chart])])
+    page = render_html(report)
+    svg = page[page.index("<svg"):page.index("</svg>")]
+    assert "<script" not in svg
+    assert "<b>" not in svg
+    assert "&lt;script&gt;x&lt;/script&gt;" in svg
+    assert ">$\\alpha$ &amp; $5</text>" in svg  # shown as typed, not rendered as maths
+
+
+def test_same_input_same_bytes(shop, shop_page: str) -> None:  # type: ignore[no-untyped-def]
+    again = build_report(shop.orders, as_of=shop.as_of, customers=shop.customers,
+                         events=shop.events, store_name=shop.store_name, source="sample")
+    assert render_html(again) == shop_page
+
+
+def test_page_is_offline(shop_page: str) -> None:
+    urls = set(re.findall(r"https?://[^\s\"'<>)]+", shop_page))
+    assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+    for url in urls:  # only as XML namespaces
+        assert shop_page.count(url) == shop_page.count(f'="{url}"')
+    assert not re.search(r"<(link|img|iframe|object|embed)\b", shop_page)
+    assert not re.search(r"\s(src|srcset)=", shop_page)
+    assert "@import" not in shop_page
+    assert "@font-face" not in shop_page
+    assert re.findall(r"url\((?!#)", shop_page) == []
+    assert "default-src 'none'" in unescape(shop_page)  # the CSP blocks any request
+
+
+def test_every_chart_is_an_inline_svg(shop_report: Report, shop_page: str) -> None:
+    pytest.importorskip("matplotlib")
+    assert len(shop_report.charts) >= 6
+    assert shop_page.count('<figure class="chart"') == len(shop_report.charts)
+    assert shop_page.count("<svg") == len(shop_report.charts)
+    assert "<?xml" not in shop_page
+    assert "<!DOCTYPE svg" not in shop_page
+    ids = re.findall(r'\sid="([^"]+)"', shop_page)
+    assert len(ids) == len(set(ids))  # several SVGs in one page: no id is repeated
+
+
+def test_without_matplotlib_tables_and_a_hint(shop_report: Report,  # type: ignore[no-untyped-def]
+                                              monkeypatch, read_tables) -> None:
+    monkeypatch.setattr("ecrm.report._html.charts_available", lambda: False)
+    page = render_html(shop_report)
+    assert "<svg" not in page
+    assert "pip install 'ecrm[plot]'" in unescape(page)
+    assert page.count("data-chart-missing=") == len(shop_report.charts)
+    assert "Grade distribution" in read_tables(page).tables
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(MissingDependencyError, match="plot"):
+        render_html(shop_report, charts=True)
+
+
+def test_customers_give_membership_and_prospects(shop, shop_report: Report) -> None:  # type: ignore[no-untyped-def]
+    tiers = shop_report.section("tiers")
+    members = int(shop.customers.members(shop.as_of).sum())
+    rows = {r[0]: r for r in tiers.tables[0].rows}
+    level0 = int(rows["0"][2].replace(",", ""))
+    total = int(rows[""][2].replace(",", ""))
+    ordered = shop.customers.members(shop.as_of)[
+        np.isin(shop.customers.customer_ids, shop.orders.customer_ids)].sum()
+    assert total - level0 == int(ordered) <= members
+    stage_rows = {r[1]: r[3] for r in shop_report.section("lifecycle").tables[0].rows}
+    assert stage_rows["total"] == f"{len(shop.customers):,}"  # every profile has a stage
+    classes = {r[0]: r[2] for r in shop_report.section("overview").tables[1].rows}
+    assert classes["恶意客户"] == f"{int(shop.customers.blocked.sum()):,}"
+
+
+def test_progress_reports_every_step() -> None:
+    seen: list[tuple[str, int, int]] = []
+    build_report(small_log(), as_of=AS_OF, progress=lambda *a: seen.append(a))
+    assert [d for _, d, _ in seen] == list(range(len(seen)))
+    assert seen[-1] == ("done", len(seen) - 1, len(seen) - 1)
+
+
+def test_no_repurchaser_no_stages() -> None:
+    log = OrderLog.from_orders([_order(1, "a", _at(2025, 11, 2), 10_000)])
+    report = build_report(log, as_of=AS_OF)
+    assert "lifecycle" not in [s.key for s in report.sections]
+    assert any("no 5221 boundaries" in n for n in report.section("cycle").notes)
+    render_html(report)
+
+
+@pytest.mark.parametrize(("kwargs", "error"), [
+    ({"as_of": dt.datetime(2025, 12, 1)}, InvalidValueError),
+    ({"as_of": AS_OF, "cycle_method": "median"}, InvalidValueError),
+    ({"as_of": AS_OF, "customers": ["a"]}, InvalidTypeError),
+    ({"as_of": AS_OF, "sms_price": 0.05}, InvalidTypeError),
+])
+def test_bad_arguments(kwargs, error) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(error):
+        build_report(small_log(), **kwargs)
+    with pytest.raises(InvalidTypeError):
+        build_report([], as_of=AS_OF)  # type: ignore[arg-type]
+
+
+def test_table_rows_must_match_the_header() -> None:
+    with pytest.raises(InvalidValueError, match=r"rows\[1\]"):
+        Table("t", ["a", "b"], [("1", "2"), ("3",)])
+    with pytest.raises(InvalidValueError, match="values"):
+        BarChart("c", ["a"], [1.0, 2.0])
