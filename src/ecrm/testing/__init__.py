@@ -25,6 +25,7 @@ from ecrm.testing._customers import (
 from ecrm.testing._flows import coupon_grants, order_event_columns, order_events
 from ecrm.testing._lifecycle import cycle_bands, purchase_histories, repurchase_cycles
 from ecrm.testing._rfm import rfm_schemes
+from ecrm.testing._segments import leaf_predicates, predicates
 from ecrm.testing._tiers import memberships, tier_ladders, tiers
 from ecrm.testing._touch import (
     class_rules,
@@ -52,6 +53,7 @@ __all__ = [
     "event_logs",
     "events",
     "gift_packs",
+    "leaf_predicates",
     "ledger_operations",
     "local_time_ranges",
     "memberships",
@@ -64,6 +66,7 @@ __all__ = [
     "order_statuses",
     "orders",
     "phone_numbers",
+    "predicates",
     "purchase_histories",
     "recipients",
     "repurchase_cycles",

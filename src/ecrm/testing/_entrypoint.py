@@ -125,6 +125,17 @@ def _register_flows() -> None:
     st.register_type_strategy(CouponGrants, st.deferred(lambda: _flows.coupon_grants()))
 
 
+def _register_segments() -> None:
+    from hypothesis import strategies as st
+
+    try:
+        from ecrm.segments import Predicate
+        from ecrm.testing import _segments
+    except ImportError:  # the area is not built yet
+        return
+    st.register_type_strategy(Predicate, st.deferred(lambda: _segments.predicates()))
+
+
 # Later areas (tiers, lifecycle, touch) append their own register functions here.
 _AREA_HOOKS = [
     _register_rfm,
@@ -134,4 +145,5 @@ _AREA_HOOKS = [
     _register_customers,
     _register_touch,
     _register_flows,
+    _register_segments,
 ]

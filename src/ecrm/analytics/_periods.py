@@ -1,0 +1,180 @@
+"""Calendar periods (month / quarter / year) in the store zone, and period-over-period changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from fractions import Fraction
+from typing import Any
+
+import attrs
+from dateutil.relativedelta import relativedelta
+
+from ecrm._errors import InvalidTypeError, InvalidValueError
+from ecrm._time import as_zone, require_aware
+
+__all__ = ["Change", "Freq", "Period", "change", "periods"]
+
+
+class Freq(enum.Enum):
+    """How long a reporting period is."""
+
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+
+    @property
+    def months(self) -> int:
+        """Calendar months per period (1, 3, 12)."""
+        return {Freq.MONTH: 1, Freq.QUARTER: 3, Freq.YEAR: 12}[self]
+
+
+def _freq(value: object) -> Freq:
+    if isinstance(value, Freq):
+        return value
+    try:
+        return Freq(value)
+    except ValueError:
+        raise InvalidValueError("freq", "must be month, quarter or year", value) from None
+
+
+@attrs.frozen(order=True)
+class Period:
+    """A half-open calendar period ``[start, end)`` in the store zone.
+
+    Attributes:
+        start, end: aware local midnights (day 1 of a month).
+        freq: month, quarter or year.
+    """
+
+    start: dt.datetime
+    end: dt.datetime
+    freq: Freq
+
+    @property
+    def label(self) -> str:
+        """``2025-03``, ``2025Q1`` or ``2025``."""
+        s = self.start
+        if self.freq is Freq.MONTH:
+            return f"{s.year:04d}-{s.month:02d}"
+        if self.freq is Freq.QUARTER:
+            return f"{s.year:04d}Q{(s.month - 1) // 3 + 1}"
+        return f"{s.year:04d}"
+
+    def shifted(self, n: int) -> Period:
+        """The period ``n`` steps later (negative: earlier), same length."""
+        tz = self.start.tzinfo
+        months = self.freq.months * n
+        s = _local_first(self.start.replace(tzinfo=None) + relativedelta(months=months), tz)
+        e = _local_first(self.end.replace(tzinfo=None) + relativedelta(months=months), tz)
+        return Period(s, e, self.freq)
+
+    def previous(self) -> Period:
+        """The period just before (period over period)."""
+        return self.shifted(-1)
+
+    def year_ago(self) -> Period:
+        """The same period one year earlier (year over year)."""
+        return self.shifted(-12 // self.freq.months)
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def _local_first(naive: dt.datetime, tz: Any) -> dt.datetime:
+    return dt.datetime(naive.year, naive.month, 1, tzinfo=tz)
+
+
+def _floor(day: dt.date, freq: Freq) -> tuple[int, int]:
+    month = day.month - (day.month - 1) % freq.months
+    return day.year, month
+
+
+def _local_date(value: object, tz: dt.tzinfo, field: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return require_aware(value, field).astimezone(tz).date()
+    if isinstance(value, dt.date):
+        return value
+    raise InvalidTypeError(
+        f"{field} must be a date or an aware datetime, got {type(value).__name__} {value!r}"
+    )
+
+
+def periods(
+    start: dt.date | dt.datetime,
+    end: dt.date | dt.datetime,
+    freq: Freq | str = Freq.MONTH,
+    *,
+    tz: str | dt.tzinfo | None = None,
+) -> tuple[Period, ...]:
+    """The calendar periods from the one holding ``start`` up to the last one beginning
+    before ``end``.
+
+    >>> [p.label for p in periods(dt.date(2025, 2, 10), dt.date(2025, 5, 1))]
+    ['2025-02', '2025-03', '2025-04']
+    >>> [p.label for p in periods(dt.date(2024, 11, 1), dt.date(2025, 4, 1), "quarter")]
+    ['2024Q4', '2025Q1']
+
+    Args:
+        start, end: dates (local) or aware datetimes (converted to ``tz``); ``start < end``.
+        freq: ``"month"``, ``"quarter"`` or ``"year"`` (quarters start in Jan/Apr/Jul/Oct).
+        tz: the store zone (default Asia/Shanghai); pass ``orders.tz``.
+
+    Raises:
+        InvalidValueError: ``start`` is not before ``end``; unknown ``freq``.
+    """
+    zone = as_zone(tz)
+    f = _freq(freq)
+    lo = _local_date(start, zone, "start")
+    hi = _local_date(end, zone, "end")
+    if isinstance(end, dt.datetime) and end.astimezone(zone).time() != dt.time(0):
+        hi = hi + dt.timedelta(days=1)  # a period beginning on end's day begins before end
+    if not lo < hi:
+        raise InvalidValueError("start", f"must be before end ({hi})", lo)
+    y, m = _floor(lo, f)
+    first = dt.datetime(y, m, 1, tzinfo=zone)
+    out = [Period(first, _local_first(dt.datetime(y, m, 1) + relativedelta(months=f.months),
+                                      zone), f)]
+    while out[-1].end.date() < hi:
+        out.append(out[-1].shifted(1))
+    return tuple(out)
+
+
+@attrs.frozen
+class Change:
+    """A value against its base: absolute change and relative change.
+
+    Attributes:
+        value: this period's value (``None`` when unknown).
+        base: the comparison period's value (``None`` when missing).
+        absolute: ``value − base`` (``None`` when either is missing).
+        relative: ``absolute / base`` (``None`` when the base is 0 or missing).
+    """
+
+    value: int | Fraction | None
+    base: int | Fraction | None
+    absolute: int | Fraction | None
+    relative: Fraction | None
+
+    def format(self, *, percent_points: bool = False) -> str:
+        """``+12.5%`` (relative), or for rates ``+3.1pt`` (absolute, percentage points)."""
+        if percent_points:
+            if self.absolute is None:
+                return "-"
+            return f"{float(self.absolute) * 100:+.1f}pt"
+        if self.relative is None:
+            return "-"
+        return f"{float(self.relative):+.1%}"
+
+
+def change(value: int | Fraction | None, base: int | Fraction | None) -> Change:
+    """The :class:`Change` of ``value`` against ``base``.
+
+    >>> change(120, 100).relative, change(5, 0).relative, change(5, None).absolute
+    (Fraction(1, 5), None, None)
+    """
+    if value is None or base is None:
+        return Change(value, base, None, None)
+    absolute = value - base
+    relative = None if base == 0 else Fraction(absolute) / Fraction(base)
+    return Change(value, base, absolute, relative)

@@ -1,0 +1,209 @@
+"""Product preference: what new customers buy first, what brings them back, what returners buy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from fractions import Fraction
+from typing import Any, Literal
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from ecrm._errors import InvalidTypeError, InvalidValueError
+from ecrm._money import Money
+from ecrm._order import OrderStatus
+from ecrm._orderlog import OrderLog
+from ecrm._time import datetime_to_us, local_days, require_aware
+from ecrm.analytics._text import format_rows
+
+__all__ = ["PreferenceRow", "PreferenceTable", "ProductPreference", "product_preference"]
+
+IntArray = npt.NDArray[np.int64]
+By = Literal["sku", "category"]
+
+
+@attrs.frozen
+class PreferenceRow:
+    """One SKU (or category) in a preference table.
+
+    Attributes:
+        key: the SKU or category (``""`` for lines without a category).
+        customers: customers in the scope who bought it (each counted once).
+        orders: orders in the scope with a line of it.
+        quantity: units bought.
+        sales_fen: line value (quantity × unit price) in fen, before refunds.
+        share: ``customers / scope customers``; shares add up to more than 1 when
+            customers buy several things.
+    """
+
+    key: str
+    customers: int
+    orders: int
+    quantity: int
+    sales_fen: int
+    share: Fraction
+
+
+@attrs.frozen
+class PreferenceTable:
+    """The top items of one scope.
+
+    Attributes:
+        scope: ``first_purchase``, ``first_repurchase`` or ``repurchase``.
+        by: ``sku`` or ``category``.
+        customers: customers in the scope (the share denominator).
+        rows: the top items, most customers first (then quantity, then key).
+        currency: the log's currency.
+    """
+
+    scope: str
+    by: str
+    customers: int
+    rows: tuple[PreferenceRow, ...]
+    currency: str
+
+    def table(self) -> list[dict[str, Any]]:
+        """One dict per row: ``rank`` and the :class:`PreferenceRow` fields."""
+        return [{"rank": i + 1, **attrs.asdict(r)} for i, r in enumerate(self.rows)]
+
+    def format_table(self) -> str:
+        """The rows as text."""
+        head = ["#", self.by, "customers", "share", "orders", "quantity", "sales"]
+        lines = [head]
+        for i, r in enumerate(self.rows):
+            lines.append([str(i + 1), r.key or "-", f"{r.customers:,}", f"{float(r.share):.1%}",
+                          f"{r.orders:,}", f"{r.quantity:,}", str(Money(r.sales_fen,
+                                                                      self.currency))])
+        return format_rows(lines, left=2)
+
+
+@attrs.frozen
+class ProductPreference:
+    """The three preference tables of a window.
+
+    Attributes:
+        start, end: the window ``[start, end)``.
+        first_purchase: lines of new customers' first purchase day (first purchase day ever
+            in the window).
+        first_repurchase: lines of the second purchase day, when it is in the window.
+        repurchase: lines of every purchase day after the first, in the window.
+    """
+
+    start: dt.datetime
+    end: dt.datetime
+    first_purchase: PreferenceTable
+    first_repurchase: PreferenceTable
+    repurchase: PreferenceTable
+
+
+def product_preference(
+    orders: OrderLog,
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    by: By = "sku",
+    top: int = 10,
+    statuses: Iterable[OrderStatus] | None = None,
+) -> ProductPreference:
+    """What customers buy on their first purchase day, their second, and later ones.
+
+    Purchase days are a customer's valid orders by local calendar day, counted over the
+    whole log (the first purchase day is the first ever, not the first in the window).
+    A scope takes the order lines of its purchase days that fall in ``[start, end)``.
+
+    Args:
+        orders: the order log; needs order lines (``orders.items``).
+        start, end: aware window bounds, ``start < end``.
+        by: ``"sku"`` or ``"category"``.
+        top: rows per table (the most-bought first).
+        statuses: which statuses count as valid.
+
+    Raises:
+        InvalidValueError: the log has no order lines; ``start >= end``; bad ``by``/``top``.
+    """
+    if not isinstance(orders, OrderLog):
+        raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
+    s = require_aware(start, "start")
+    e = require_aware(end, "end")
+    if not s < e:
+        raise InvalidValueError("start", f"must be before end ({e.isoformat()})", s.isoformat())
+    if by not in ("sku", "category"):
+        raise InvalidValueError("by", "must be 'sku' or 'category'", by)
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise InvalidValueError("top", "must be an int >= 1", top)
+    items = orders.items
+    if items is None or items.order_rows is None:
+        raise InvalidValueError("orders.items", "are needed for product preference", None,
+                                show_value=False)
+    valid = orders.valid_mask(None if statuses is None else list(statuses))
+    vrows = np.flatnonzero(valid)
+    codes = np.asarray(orders.customer_codes, dtype=np.int64)[vrows]
+    days = local_days(orders.placed_at_us[vrows], orders.tz)
+    new_customer = np.ones(len(vrows), dtype=bool)
+    new_day = np.ones(len(vrows), dtype=bool)
+    if len(vrows) > 1:
+        new_customer[1:] = codes[1:] != codes[:-1]
+        new_day[1:] = new_customer[1:] | (days[1:] != days[:-1])
+    # Ordinal of each row's purchase day within its customer (1 = first purchase day).
+    run = np.cumsum(new_day)
+    base = np.maximum.accumulate(np.where(new_customer, run - 1, 0))
+    ordinal = np.zeros(len(orders), dtype=np.int64)
+    ordinal[vrows] = run - base
+    at = orders.placed_at_us
+    in_window = (at >= datetime_to_us(s)) & (at < datetime_to_us(e))
+    line_rows = np.asarray(items.order_rows)
+    keys = np.asarray(items.skus if by == "sku" else items.categories).astype(str)
+    all_codes = np.asarray(orders.customer_codes, dtype=np.int64)
+    scopes = {
+        "first_purchase": ordinal == 1,
+        "first_repurchase": ordinal == 2,
+        "repurchase": ordinal >= 2,
+    }
+    tables = {}
+    for name, rows_mask in scopes.items():
+        row_in = rows_mask & in_window
+        tables[name] = _table(name, by, top, row_in, line_rows, keys, items.quantities,
+                              items.unit_price_fen, all_codes, orders.currency)
+    return ProductPreference(s, e, tables["first_purchase"], tables["first_repurchase"],
+                             tables["repurchase"])
+
+
+def _table(
+    scope: str, by: str, top: int, row_in: npt.NDArray[np.bool_], line_rows: IntArray,
+    keys: npt.NDArray[np.str_], quantities: IntArray, prices: IntArray, codes: IntArray,
+    currency: str,
+) -> PreferenceTable:
+    n_customers = len(np.unique(codes[row_in]))
+    lines = np.flatnonzero(row_in[line_rows])
+    if len(lines) == 0:
+        return PreferenceTable(scope, by, n_customers, (), currency)
+    uniq, k = np.unique(keys[lines], return_inverse=True)
+    k = k.reshape(-1).astype(np.int64)
+    n_k = len(uniq)
+    rows = line_rows[lines]
+    cust = codes[rows]
+    qty = np.asarray(quantities, dtype=np.int64)[lines]
+    value = qty * np.asarray(prices, dtype=np.int64)[lines]
+    quantity = np.zeros(n_k, dtype=np.int64)
+    np.add.at(quantity, k, qty)
+    sales = np.zeros(n_k, dtype=np.int64)
+    np.add.at(sales, k, value)
+    n_rows = int(rows.max()) + 1
+    n_cust = int(cust.max()) + 1
+    by_customer = np.bincount(np.unique(k * n_cust + cust) // n_cust, minlength=n_k)
+    by_order = np.bincount(np.unique(k * n_rows + rows) // n_rows, minlength=n_k)
+    order = np.lexsort((uniq, -quantity, -by_customer))[:top]
+    out = tuple(
+        PreferenceRow(
+            key=str(uniq[i]),
+            customers=int(by_customer[i]),
+            orders=int(by_order[i]),
+            quantity=int(quantity[i]),
+            sales_fen=int(sales[i]),
+            share=Fraction(int(by_customer[i]), n_customers),
+        )
+        for i in order
+    )
+    return PreferenceTable(scope, by, n_customers, out, currency)

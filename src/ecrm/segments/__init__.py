@@ -1,0 +1,90 @@
+"""Custom audiences (自定义人群): typed predicates over customer attributes and behaviour.
+
+Build a predicate from leaves (``OccupationIn(["医生", "教师"])``, ``Carted(last_days=30)``)
+and ``&`` / ``|`` / ``~``; store it as JSON with :func:`predicate_to_json`; evaluate it over a
+whole shop with :func:`audience`. See docs/segments.md.
+"""
+
+from ecrm.segments._audience import Audience, AudienceContext, Clause, Explanation, audience
+from ecrm.segments._builtins import (
+    blocked_customers,
+    carted_618_not_bought,
+    carted_not_bought,
+    favorited_not_bought,
+    high_potential_returning,
+    lapsed_customers,
+    no_sale_customers,
+    non_ordering_visitors,
+)
+from ecrm.segments._json import (
+    SCHEMA_VERSION,
+    PredicateFormatError,
+    predicate_from_json,
+    predicate_from_str,
+    predicate_to_json,
+    predicate_to_str,
+)
+from ecrm.segments._predicates import (
+    AgeBetween,
+    And,
+    BirthdayBetween,
+    Blocked,
+    Carted,
+    Favorited,
+    FavoritedNotBought,
+    GenderIn,
+    HasTags,
+    MemberLevelIn,
+    Not,
+    OccupationIn,
+    Or,
+    Ordered,
+    Predicate,
+    ProvinceIn,
+    Repurchased,
+    RfmGradeIn,
+    StageIn,
+    Visited,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AgeBetween",
+    "And",
+    "Audience",
+    "AudienceContext",
+    "BirthdayBetween",
+    "Blocked",
+    "Carted",
+    "Clause",
+    "Explanation",
+    "Favorited",
+    "FavoritedNotBought",
+    "GenderIn",
+    "HasTags",
+    "MemberLevelIn",
+    "Not",
+    "OccupationIn",
+    "Or",
+    "Ordered",
+    "Predicate",
+    "PredicateFormatError",
+    "ProvinceIn",
+    "Repurchased",
+    "RfmGradeIn",
+    "StageIn",
+    "Visited",
+    "audience",
+    "blocked_customers",
+    "carted_618_not_bought",
+    "carted_not_bought",
+    "favorited_not_bought",
+    "high_potential_returning",
+    "lapsed_customers",
+    "no_sale_customers",
+    "non_ordering_visitors",
+    "predicate_from_json",
+    "predicate_from_str",
+    "predicate_to_json",
+    "predicate_to_str",
+]

@@ -1,0 +1,122 @@
+"""Built-in audiences: the customer classes of the source documents and common campaign lists.
+
+Each is a function returning an ordinary :class:`Predicate`, so it can be combined,
+serialised and edited like any other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from ecrm._errors import InvalidValueError
+from ecrm.lifecycle import Stage
+from ecrm.rfm import Grade
+from ecrm.segments._predicates import (
+    Blocked,
+    Carted,
+    FavoritedNotBought,
+    Not,
+    Ordered,
+    Predicate,
+    Repurchased,
+    RfmGradeIn,
+    StageIn,
+    Visited,
+)
+
+__all__ = [
+    "blocked_customers",
+    "carted_618_not_bought",
+    "carted_not_bought",
+    "favorited_not_bought",
+    "high_potential_returning",
+    "lapsed_customers",
+    "no_sale_customers",
+    "non_ordering_visitors",
+]
+
+
+def non_ordering_visitors() -> Predicate:
+    """非订购客户: visited the shop (a BROWSE event) but never placed an order of any status.
+
+    >>> print(non_ordering_visitors().describe())
+    (visited ever) and (not (placed an order (any status) ever))
+    """
+    return Visited() & Not(Ordered(valid_only=False))
+
+
+def no_sale_customers() -> Predicate:
+    """无销售客户: added to the cart but never made a sale (no *valid* order ever).
+
+    Unlike :func:`non_ordering_visitors`, an unpaid or closed order does not take a
+    customer out: it was no sale.
+    """
+    return Carted() & Not(Ordered())
+
+
+def lapsed_customers(days: int = 365) -> Predicate:
+    """无订购客户: old customers with a valid order, but none in the last ``days`` days.
+
+    Raises:
+        InvalidValueError: ``days`` is not an int >= 1.
+    """
+    return Ordered() & Not(Ordered(last_days=days))
+
+
+def blocked_customers() -> Predicate:
+    """恶意客户: customers on the shop's block list (``CustomerTable.blocked``)."""
+    return Blocked()
+
+
+def carted_not_bought(start: dt.date | dt.datetime, end: dt.date | dt.datetime) -> Predicate:
+    """Carted in ``[start, end)`` without a valid order placed in that same window."""
+    return Carted(start=start, end=end) & Not(Ordered(start=start, end=end))
+
+
+def carted_618_not_bought(year: int) -> Predicate:
+    """Carted during the 6.18 sale of ``year`` — ``[June 1, June 19)`` local — without a
+    valid order in that window.
+
+    >>> print(carted_618_not_bought(2025).describe())
+    (carted in [2025-06-01, 2025-06-19)) and (not (placed a valid order in [2025-06-01, 2025-06-19)))
+
+    Raises:
+        InvalidValueError: ``year`` is not an int in 2000..2100.
+    """
+    if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
+        raise InvalidValueError("year", "must be an int in 2000..2100", year)
+    return carted_not_bought(dt.date(year, 6, 1), dt.date(year, 6, 19))
+
+
+def favorited_not_bought(last_days: int | None = None) -> Predicate:
+    """Favourited an item they never bought (that SKU), or the shop without any valid order.
+
+    Args:
+        last_days: only favourites of the last ``last_days`` days (default: all history).
+    """
+    return FavoritedNotBought(last_days=last_days)
+
+
+def high_potential_returning(
+    *,
+    lookback_days: int = 365,
+    stages: Iterable[Stage | str] = (Stage.ACTIVE, Stage.SILENT),
+    grades: Iterable[Grade | str] = (Grade.P, Grade.G, Grade.S),
+) -> Predicate:
+    """High-potential returning customers: worth a repurchase nudge now.
+
+    The rule, every part a parameter: at least 2 purchase days in the last
+    ``lookback_days`` days (a returning customer), lifecycle stage in ``stages`` (default
+    ACTIVE or SILENT: within P70 of the last purchase, not yet sleeping), RFM grade in
+    ``grades`` (default S or better), and not blocked.
+
+    >>> print(high_potential_returning().describe())
+    (>= 2 purchase days in the last 365 days) and (stage in {active, silent}) and (RFM grade in {P, G, S}) and (not (blocked))
+    """
+    return (
+        Repurchased(last_days=lookback_days)
+        & StageIn(tuple(stages))
+        & RfmGradeIn(tuple(grades))
+        & Not(Blocked())
+    )

@@ -1,0 +1,567 @@
+"""Audience predicates: typed, frozen, composable with ``&``, ``|``, ``~``, and JSON-serialisable.
+
+A predicate is a tree. Leaves test one customer attribute (``OccupationIn``) or one kind of
+behaviour inside a half-open window (``Carted(start=..., end=...)``); :class:`And`,
+:class:`Or` and :class:`Not` combine them. Predicates hold no data: :func:`ecrm.segments.audience`
+evaluates one over a shop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from typing import Any, ClassVar, Final
+
+import attrs
+
+from ecrm._customers import Gender, parse_gender
+from ecrm._errors import InvalidTypeError, InvalidValueError
+from ecrm.analytics._province import normalize_province
+from ecrm.lifecycle import Stage
+from ecrm.rfm import Grade
+
+__all__ = [
+    "AgeBetween",
+    "And",
+    "BirthdayBetween",
+    "Blocked",
+    "Carted",
+    "Favorited",
+    "FavoritedNotBought",
+    "GenderIn",
+    "HasTags",
+    "MemberLevelIn",
+    "Not",
+    "OccupationIn",
+    "Or",
+    "Ordered",
+    "Predicate",
+    "ProvinceIn",
+    "Repurchased",
+    "RfmGradeIn",
+    "StageIn",
+    "Visited",
+]
+
+
+class Predicate:
+    """Base of every audience predicate; combine with ``&`` (and), ``|`` (or), ``~`` (not).
+
+    >>> from ecrm.segments import OccupationIn, Blocked
+    >>> p = OccupationIn(["医生", "教师"]) & ~Blocked()
+    >>> p
+    And(args=(OccupationIn(values=('医生', '教师')), Not(arg=Blocked())))
+    >>> print(p.describe())
+    (occupation in {医生, 教师}) and (not (blocked))
+    """
+
+    __slots__ = ()
+
+    def __and__(self, other: Predicate) -> Predicate:
+        _check_operand(other, "&")
+        left = self.args if isinstance(self, And) else (self,)
+        right = other.args if isinstance(other, And) else (other,)
+        return And(left + right)
+
+    def __or__(self, other: Predicate) -> Predicate:
+        _check_operand(other, "|")
+        left = self.args if isinstance(self, Or) else (self,)
+        right = other.args if isinstance(other, Or) else (other,)
+        return Or(left + right)
+
+    def __invert__(self) -> Predicate:
+        return Not(self)
+
+    def describe(self) -> str:
+        """The predicate in words (one line)."""
+        raise NotImplementedError
+
+    def children(self) -> tuple[Predicate, ...]:
+        """The direct sub-predicates (empty for a leaf)."""
+        return ()
+
+
+def _check_operand(other: object, op: str) -> None:
+    if not isinstance(other, Predicate):
+        raise InvalidTypeError(
+            f"both sides of {op} must be predicates, got {type(other).__name__} {other!r}"
+        )
+
+
+def _predicates(values: Iterable[Predicate]) -> tuple[Predicate, ...]:
+    items = tuple(values)
+    for i, item in enumerate(items):
+        if not isinstance(item, Predicate):
+            raise InvalidTypeError(
+                f"args[{i}] must be a Predicate, got {type(item).__name__} {item!r}"
+            )
+    if not items:
+        raise InvalidValueError("args", "must hold at least one predicate", [])
+    return items
+
+
+@attrs.frozen
+class And(Predicate):
+    """All of ``args`` hold."""
+
+    args: tuple[Predicate, ...] = attrs.field(converter=_predicates)
+
+    def describe(self) -> str:
+        return " and ".join(f"({a.describe()})" for a in self.args)
+
+    def children(self) -> tuple[Predicate, ...]:
+        return self.args
+
+
+@attrs.frozen
+class Or(Predicate):
+    """At least one of ``args`` holds."""
+
+    args: tuple[Predicate, ...] = attrs.field(converter=_predicates)
+
+    def describe(self) -> str:
+        return " or ".join(f"({a.describe()})" for a in self.args)
+
+    def children(self) -> tuple[Predicate, ...]:
+        return self.args
+
+
+def _predicate(value: object) -> Predicate:
+    if not isinstance(value, Predicate):
+        raise InvalidTypeError(f"arg must be a Predicate, got {type(value).__name__} {value!r}")
+    return value
+
+
+@attrs.frozen
+class Not(Predicate):
+    """``arg`` does not hold."""
+
+    arg: Predicate = attrs.field(converter=_predicate)
+
+    def describe(self) -> str:
+        return f"not ({self.arg.describe()})"
+
+    def children(self) -> tuple[Predicate, ...]:
+        return (self.arg,)
+
+
+# -- attribute leaves -----------------------------------------------------------------------
+def _texts(field: str, values: Any) -> tuple[str, ...]:
+    if isinstance(values, str):
+        values = [values]
+    try:
+        items = list(values)
+    except TypeError:
+        raise InvalidTypeError(
+            f"{field} must be a collection of strings, got {type(values).__name__}"
+        ) from None
+    for i, v in enumerate(items):
+        if not isinstance(v, str) or not v.strip():
+            raise InvalidValueError(f"{field}[{i}]", "must be a non-empty string", v)
+    if not items:
+        raise InvalidValueError(field, "must name at least one value", [])
+    return tuple(dict.fromkeys(v.strip() for v in items))  # first-seen order, no repeats
+
+
+def _value_texts(values: Any) -> tuple[str, ...]:
+    return _texts("values", values)
+
+
+def _tag_texts(values: Any) -> tuple[str, ...]:
+    return _texts("tags", values)
+
+
+def _set_text(values: tuple[str, ...]) -> str:
+    return "{" + ", ".join(values) + "}"
+
+
+def _genders(values: Any) -> tuple[Gender, ...]:
+    if isinstance(values, str | Gender):
+        values = [values]
+    out: list[Gender] = []
+    for i, v in enumerate(values):
+        if v is None:
+            raise InvalidValueError(f"values[{i}]", "must name a gender", v)
+        out.append(parse_gender(v, f"values[{i}]"))
+    if not out:
+        raise InvalidValueError("values", "must name at least one gender", [])
+    return tuple(dict.fromkeys(out))
+
+
+@attrs.frozen
+class GenderIn(Predicate):
+    """The customer's gender is one of ``values`` (``"female"``, ``"男"``, :class:`Gender`)."""
+
+    field: ClassVar[str] = "gender"
+    values: tuple[Gender, ...] = attrs.field(converter=_genders)
+
+    def describe(self) -> str:
+        return f"gender in {_set_text(tuple(g.value for g in self.values))}"
+
+
+def _opt_age(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidTypeError(f"age bound must be an int, got {type(value).__name__} {value!r}")
+    if not 0 <= value <= 150:
+        raise InvalidValueError("age", "bounds must be 0..150", value)
+    return value
+
+
+@attrs.frozen
+class AgeBetween(Predicate):
+    """Whole years of age on the ``as_of`` day (store zone) in ``[min_age, max_age]``.
+
+    Either bound may be ``None`` (open). Customers whose birth year is unknown never match.
+    """
+
+    field: ClassVar[str] = "age"
+    min_age: int | None = attrs.field(default=None, converter=_opt_age)
+    max_age: int | None = attrs.field(default=None, converter=_opt_age)
+
+    def __attrs_post_init__(self) -> None:
+        if self.min_age is None and self.max_age is None:
+            raise InvalidValueError("age", "needs min_age or max_age", None, show_value=False)
+        if self.min_age is not None and self.max_age is not None and self.min_age > self.max_age:
+            raise InvalidValueError(
+                "age", "min_age must not exceed max_age", (self.min_age, self.max_age)
+            )
+
+    def describe(self) -> str:
+        lo = "" if self.min_age is None else f"{self.min_age} <= "
+        hi = "" if self.max_age is None else f" <= {self.max_age}"
+        return f"{lo}age{hi}"
+
+
+_MONTH_DAY_RE: Final = re.compile(r"(\d{2})-(\d{2})")
+_DAYS_IN_MONTH: Final = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _month_day(value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidTypeError(f"month-day must be a 'MM-DD' string, got {value!r}")
+    m = _MONTH_DAY_RE.fullmatch(value)
+    if m is None or not 1 <= int(m.group(1)) <= 12:
+        raise InvalidValueError("birthday", "bounds must be 'MM-DD'", value)
+    if not 1 <= int(m.group(2)) <= _DAYS_IN_MONTH[int(m.group(1)) - 1]:
+        raise InvalidValueError("birthday", "bounds must be a real month and day", value)
+    return value
+
+
+@attrs.frozen
+class BirthdayBetween(Predicate):
+    """The birthday's month and day lies in ``[start, end]`` (both ``"MM-DD"``, inclusive).
+
+    When ``start`` is after ``end`` the window wraps the year end (``"12-20"`` to
+    ``"01-10"``). The year is ignored; a Feb 29 birthday falls inside a window when
+    ``02-29`` does (so ``"02-01"``–``"02-28"`` leaves it out). Unknown birthdays never match.
+    """
+
+    field: ClassVar[str] = "birthday"
+    start: str = attrs.field(converter=_month_day)
+    end: str = attrs.field(converter=_month_day)
+
+    def describe(self) -> str:
+        return f"birthday between {self.start} and {self.end}"
+
+
+@attrs.frozen
+class OccupationIn(Predicate):
+    """The customer's occupation is one of ``values`` (exact text, e.g. ``医生``, ``教师``)."""
+
+    field: ClassVar[str] = "occupation"
+    values: tuple[str, ...] = attrs.field(converter=_value_texts)
+
+    def describe(self) -> str:
+        return f"occupation in {_set_text(self.values)}"
+
+
+def _provinces(values: Any) -> tuple[str, ...]:
+    texts = _value_texts(values)
+    out = []
+    for i, v in enumerate(texts):
+        name = normalize_province(v)
+        if name is None:
+            raise InvalidValueError(f"values[{i}]", "must name a province", v)
+        out.append(name)
+    return tuple(dict.fromkeys(out))
+
+
+@attrs.frozen
+class ProvinceIn(Predicate):
+    """The customer's profile province is one of ``values``.
+
+    Values and the profile column are both normalised (``浙江``, ``Zhejiang``, ``33`` →
+    ``浙江省``, see :func:`ecrm.analytics.normalize_province`); the predicate stores full names.
+    """
+
+    field: ClassVar[str] = "province"
+    values: tuple[str, ...] = attrs.field(converter=_provinces)
+
+    def describe(self) -> str:
+        return f"province in {_set_text(self.values)}"
+
+
+def _levels(values: Any) -> tuple[int, ...]:
+    if isinstance(values, int):
+        values = [values]
+    out = []
+    for i, v in enumerate(values):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise InvalidValueError(f"values[{i}]", "must be a level >= 0", v)
+        out.append(v)
+    if not out:
+        raise InvalidValueError("values", "must name at least one level", [])
+    return tuple(sorted(set(out)))
+
+
+@attrs.frozen
+class MemberLevelIn(Predicate):
+    """The customer's member level at ``as_of`` is one of ``values``.
+
+    Levels come from the context's ladder (default ``TAOBAO_STORE_VIP``) with opt-in from
+    the customer table (``member_since``); level 0 is a non-member (store customer,
+    potential member or someone who never ordered).
+    """
+
+    field: ClassVar[str] = "member_level"
+    values: tuple[int, ...] = attrs.field(converter=_levels)
+
+    def describe(self) -> str:
+        return f"member level in {_set_text(tuple(str(v) for v in self.values))}"
+
+
+@attrs.frozen
+class HasTags(Predicate):
+    """The customer carries any (or, with ``require_all``, every) tag of ``tags``."""
+
+    field: ClassVar[str] = "tags"
+    tags: tuple[str, ...] = attrs.field(converter=_tag_texts)
+    require_all: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+
+    def describe(self) -> str:
+        return f"has {'all' if self.require_all else 'any'} of tags {_set_text(self.tags)}"
+
+
+@attrs.frozen
+class Blocked(Predicate):
+    """The customer is on the shop's block list (恶意客户)."""
+
+    field: ClassVar[str] = "blocked"
+
+    def describe(self) -> str:
+        return "blocked"
+
+
+# -- behaviour leaves -----------------------------------------------------------------------
+def _bound(value: object) -> dt.date | dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidValueError("window", "bounds must be dates or aware datetimes", value)
+        return value
+    if isinstance(value, dt.date):
+        return value
+    raise InvalidTypeError(
+        f"window bound must be a date or an aware datetime, got {type(value).__name__} {value!r}"
+    )
+
+
+def _last_days(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidValueError("last_days", "must be an int >= 1", value)
+    return value
+
+
+def _check_window(start: Any, end: Any, last_days: int | None) -> None:
+    if last_days is not None and (start is not None or end is not None):
+        raise InvalidValueError(
+            "window", "takes either last_days or start/end, not both", None, show_value=False
+        )
+    if start is not None and end is not None and type(start) is type(end) and not start < end:
+        raise InvalidValueError("window", "start must be before end", (str(start), str(end)))
+
+
+@attrs.frozen
+class _Behaviour(Predicate):
+    """A behaviour inside the half-open window ``[start, end)``, always cut at ``as_of``.
+
+    Give ``start``/``end`` (dates are local midnights in the store zone; aware datetimes
+    are instants; either may be ``None`` for open) or ``last_days`` (``[as_of − N days,
+    as_of)``, calendar days in the store zone). With none of them the window is all
+    history before ``as_of``.
+    """
+
+    start: dt.date | dt.datetime | None = attrs.field(default=None, converter=_bound, kw_only=True)
+    end: dt.date | dt.datetime | None = attrs.field(default=None, converter=_bound, kw_only=True)
+    last_days: int | None = attrs.field(default=None, converter=_last_days, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        _check_window(self.start, self.end, self.last_days)
+
+    def _window_text(self) -> str:
+        if self.last_days is not None:
+            return f" in the last {self.last_days} days"
+        if self.start is None and self.end is None:
+            return " ever"
+        lo = "-∞" if self.start is None else self.start.isoformat()
+        hi = "as_of" if self.end is None else self.end.isoformat()
+        return f" in [{lo}, {hi})"
+
+
+@attrs.frozen
+class Visited(_Behaviour):
+    """At least one BROWSE event (浏览) in the window."""
+
+    field: ClassVar[str] = "visited"
+
+    def describe(self) -> str:
+        return "visited" + self._window_text()
+
+
+@attrs.frozen
+class Carted(_Behaviour):
+    """At least one CART event (加购) in the window."""
+
+    field: ClassVar[str] = "carted"
+
+    def describe(self) -> str:
+        return "carted" + self._window_text()
+
+
+@attrs.frozen
+class Favorited(_Behaviour):
+    """At least one FAVORITE event (收藏) in the window."""
+
+    field: ClassVar[str] = "favorited"
+
+    def describe(self) -> str:
+        return "favorited" + self._window_text()
+
+
+@attrs.frozen
+class FavoritedNotBought(_Behaviour):
+    """Favourited something in the window that they never bought before ``as_of``.
+
+    An item favourite (non-empty SKU) counts when the customer has no valid order line of
+    that SKU before ``as_of``; a shop favourite (empty SKU) counts when the customer has
+    no valid order at all. Needs the log's order lines (``OrderLog.items``).
+    """
+
+    field: ClassVar[str] = "favorited_not_bought"
+
+    def describe(self) -> str:
+        return "favorited an item never bought" + self._window_text()
+
+
+@attrs.frozen
+class Ordered(_Behaviour):
+    """Placed at least one order in the window: a valid one (default) or any status."""
+
+    field: ClassVar[str] = "ordered"
+    valid_only: bool = attrs.field(
+        default=True, validator=attrs.validators.instance_of(bool), kw_only=True
+    )
+
+    def describe(self) -> str:
+        kind = "a valid order" if self.valid_only else "an order (any status)"
+        return f"placed {kind}" + self._window_text()
+
+
+def _min_days(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+        raise InvalidValueError("min_days", "must be an int >= 2", value)
+    return value
+
+
+@attrs.frozen
+class Repurchased(_Behaviour):
+    """At least ``min_days`` (default 2) distinct purchase days (valid orders) in the window."""
+
+    field: ClassVar[str] = "repurchased"
+    min_days: int = attrs.field(default=2, converter=_min_days, kw_only=True)
+
+    def describe(self) -> str:
+        return f">= {self.min_days} purchase days" + self._window_text()
+
+
+def _grades(values: Any) -> tuple[Grade, ...]:
+    if isinstance(values, str | Grade):
+        values = [values]
+    out = []
+    for i, v in enumerate(values):
+        try:
+            out.append(v if isinstance(v, Grade) else Grade(v))
+        except ValueError:
+            raise InvalidValueError(f"values[{i}]", "must be a grade P, G, S or B", v) from None
+    if not out:
+        raise InvalidValueError("values", "must name at least one grade", [])
+    return tuple(sorted(set(out), key=lambda g: -g.code))
+
+
+@attrs.frozen
+class RfmGradeIn(Predicate):
+    """The customer's RFM grade at ``as_of`` (context's scheme) is one of ``values``.
+
+    Customers without a valid order in the scheme's window have no grade and never match.
+    """
+
+    field: ClassVar[str] = "rfm_grade"
+    values: tuple[Grade, ...] = attrs.field(converter=_grades)
+
+    def describe(self) -> str:
+        return f"RFM grade in {_set_text(tuple(g.value for g in self.values))}"
+
+
+def _stages(values: Any) -> tuple[Stage, ...]:
+    if isinstance(values, str | Stage):
+        values = [values]
+    out = []
+    for i, v in enumerate(values):
+        try:
+            out.append(v if isinstance(v, Stage) else Stage(v))
+        except ValueError:
+            names = ", ".join(s.value for s in Stage)
+            raise InvalidValueError(f"values[{i}]", f"must be a stage ({names})", v) from None
+    if not out:
+        raise InvalidValueError("values", "must name at least one stage", [])
+    return tuple(sorted(set(out), key=lambda s: s.code))
+
+
+@attrs.frozen
+class StageIn(Predicate):
+    """The customer's lifecycle stage at ``as_of`` (5221 bands) is one of ``values``.
+
+    Customers in the table who never bought are PROSPECT.
+    """
+
+    field: ClassVar[str] = "stage"
+    values: tuple[Stage, ...] = attrs.field(converter=_stages)
+
+    def describe(self) -> str:
+        return f"stage in {_set_text(tuple(s.value for s in self.values))}"
+
+
+LEAF_TYPES: Final[tuple[type[Predicate], ...]] = (
+    GenderIn,
+    AgeBetween,
+    BirthdayBetween,
+    OccupationIn,
+    ProvinceIn,
+    MemberLevelIn,
+    HasTags,
+    Blocked,
+    Visited,
+    Carted,
+    Favorited,
+    FavoritedNotBought,
+    Ordered,
+    Repurchased,
+    RfmGradeIn,
+    StageIn,
+)

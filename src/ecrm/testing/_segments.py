@@ -1,0 +1,130 @@
+"""Strategies for audience predicates (:mod:`ecrm.segments`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from hypothesis import strategies as st
+
+from ecrm._customers import Gender
+from ecrm.lifecycle import Stage
+from ecrm.rfm import Grade
+from ecrm.segments import (
+    AgeBetween,
+    And,
+    BirthdayBetween,
+    Blocked,
+    Carted,
+    Favorited,
+    FavoritedNotBought,
+    GenderIn,
+    HasTags,
+    MemberLevelIn,
+    Not,
+    OccupationIn,
+    Or,
+    Ordered,
+    Predicate,
+    ProvinceIn,
+    Repurchased,
+    RfmGradeIn,
+    StageIn,
+    Visited,
+)
+
+__all__ = ["leaf_predicates", "predicates"]
+
+_OCCUPATIONS = ("医生", "教师", "学生", "工程师")
+_PROVINCES = ("浙江省", "浙江", "广东省", "上海市", "Zhejiang", "44")
+_TAGS = ("茶友", "直播粉丝", "学生党", "vip", "gift")
+
+
+def _subset(values: Any) -> st.SearchStrategy[list[Any]]:
+    return st.lists(st.sampled_from(values), min_size=1, max_size=3, unique=True)
+
+
+@st.composite
+def _windows(draw: st.DrawFn) -> dict[str, Any]:
+    shape = draw(st.sampled_from(["ever", "last", "dates", "instants", "open_start"]))
+    if shape == "last":
+        return {"last_days": draw(st.integers(min_value=1, max_value=800))}
+    if shape == "ever":
+        return {}
+    lo = draw(st.dates(min_value=dt.date(2023, 1, 1), max_value=dt.date(2025, 6, 1)))
+    hi = lo + dt.timedelta(days=draw(st.integers(min_value=1, max_value=400)))
+    if shape == "dates":
+        return {"start": lo, "end": hi}
+    if shape == "open_start":
+        return {"end": hi}
+    offset = dt.timezone(dt.timedelta(hours=draw(st.integers(min_value=-8, max_value=9))))
+    return {"start": dt.datetime(lo.year, lo.month, lo.day, 6, tzinfo=offset),
+            "end": dt.datetime(hi.year, hi.month, hi.day, 18, tzinfo=offset)}
+
+
+@st.composite
+def _month_days(draw: st.DrawFn) -> str:
+    month = draw(st.integers(min_value=1, max_value=12))
+    last = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[month - 1]
+    return f"{month:02d}-{draw(st.integers(min_value=1, max_value=last)):02d}"
+
+
+@st.composite
+def _ages(draw: st.DrawFn) -> AgeBetween:
+    lo = draw(st.none() | st.integers(min_value=0, max_value=80))
+    hi = draw(st.none() | st.integers(min_value=lo or 0, max_value=100))
+    if lo is None and hi is None:
+        hi = 40
+    return AgeBetween(lo, hi)
+
+
+def leaf_predicates(*, behaviour: bool = True, derived: bool = True) -> st.SearchStrategy[
+    Predicate
+]:
+    """Single-clause predicates of every kind.
+
+    Args:
+        behaviour: include behaviour clauses (visited, carted, ordered, ...).
+        derived: include clauses that need a ladder, an RFM score or a cycle.
+    """
+    options: list[st.SearchStrategy[Predicate]] = [
+        _subset(list(Gender)).map(GenderIn),
+        _ages(),
+        st.builds(BirthdayBetween, _month_days(), _month_days()),
+        _subset(_OCCUPATIONS).map(OccupationIn),
+        _subset(_PROVINCES).map(ProvinceIn),
+        st.builds(HasTags, _subset(_TAGS), require_all=st.booleans()),
+        st.just(Blocked()),
+    ]
+    if behaviour:
+        options += [
+            _windows().map(lambda w: Visited(**w)),
+            _windows().map(lambda w: Carted(**w)),
+            _windows().map(lambda w: Favorited(**w)),
+            _windows().map(lambda w: FavoritedNotBought(**w)),
+            st.builds(lambda w, v: Ordered(**w, valid_only=v), _windows(), st.booleans()),
+            st.builds(lambda w, k: Repurchased(**w, min_days=k), _windows(),
+                      st.integers(min_value=2, max_value=4)),
+        ]
+    if derived:
+        options += [
+            _subset([0, 1, 2, 3, 4]).map(MemberLevelIn),
+            _subset(list(Grade)).map(RfmGradeIn),
+            _subset(list(Stage)).map(StageIn),
+        ]
+    return st.one_of(options)
+
+
+def predicates(
+    *, max_leaves: int = 6, behaviour: bool = True, derived: bool = True
+) -> st.SearchStrategy[Predicate]:
+    """Predicate trees of ``And`` / ``Or`` / ``Not`` over :func:`leaf_predicates`."""
+    return st.recursive(
+        leaf_predicates(behaviour=behaviour, derived=derived),
+        lambda children: st.one_of(
+            st.lists(children, min_size=1, max_size=3).map(And),
+            st.lists(children, min_size=1, max_size=3).map(Or),
+            children.map(Not),
+        ),
+        max_leaves=max_leaves,
+    )

@@ -1,0 +1,167 @@
+"""Predicate values: construction rules, combination, JSON schema errors, public surface."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+import ecrm.segments
+from ecrm import Gender, InvalidTypeError, InvalidValueError
+from ecrm.lifecycle import Stage
+from ecrm.rfm import Grade
+from ecrm.segments import (
+    AgeBetween,
+    And,
+    BirthdayBetween,
+    Blocked,
+    Carted,
+    GenderIn,
+    HasTags,
+    MemberLevelIn,
+    Not,
+    OccupationIn,
+    Or,
+    Ordered,
+    PredicateFormatError,
+    ProvinceIn,
+    Repurchased,
+    RfmGradeIn,
+    StageIn,
+    Visited,
+    predicate_from_json,
+    predicate_from_str,
+    predicate_to_json,
+)
+
+
+def test_public_surface_is_exactly_all() -> None:
+    # isort-style, as ruff's RUF022 keeps it: CONSTANTS, then Classes, then functions.
+    def kind(name: str) -> tuple[int, str]:
+        return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
+
+    public = {n for n in dir(ecrm.segments) if not n.startswith("_")}
+    assert public == set(ecrm.segments.__all__)
+    assert list(ecrm.segments.__all__) == sorted(ecrm.segments.__all__, key=kind)
+    for name in ecrm.segments.__all__:
+        value = getattr(ecrm.segments, name)
+        if callable(value):
+            assert value.__doc__, name
+
+
+def test_operators_flatten_and_nest() -> None:
+    a, b, c = OccupationIn(["医生"]), Blocked(), Visited()
+    assert a & b & c == And((a, b, c))
+    assert a | b | c == Or((a, b, c))
+    assert ~a == Not(a)
+    assert (a & b) | c == Or((And((a, b)), c))
+    with pytest.raises(InvalidTypeError, match="both sides of &"):
+        a & "x"  # type: ignore[operator]
+
+
+def test_doctor_or_teacher_json_is_the_documented_shape() -> None:
+    p = OccupationIn(["医生", "教师"])
+    assert predicate_to_json(p) == {
+        "version": 1, "predicate": {"field": "occupation", "in": ["医生", "教师"]}}
+
+
+def test_values_are_normalised() -> None:
+    assert ProvinceIn(["浙江", "Zhejiang", "33", "广东"]).values == ("浙江省", "广东省")
+    assert GenderIn(["女", "m"]).values == (Gender.FEMALE, Gender.MALE)
+    assert RfmGradeIn(["S", "P"]).values == (Grade.P, Grade.S)
+    assert StageIn(["churned", Stage.NEW]).values == (Stage.NEW, Stage.CHURNED)
+    assert MemberLevelIn([3, 1, 3]).values == (1, 3)
+    assert OccupationIn("医生").values == ("医生",)
+
+
+@pytest.mark.parametrize(
+    ("make", "field", "match"),
+    [
+        (lambda: ProvinceIn(["火星"]), "values[0]", "must name a province"),
+        (lambda: OccupationIn([]), "values", "at least one"),
+        (lambda: OccupationIn(["医生", ""]), "values[1]", "non-empty"),
+        (lambda: AgeBetween(40, 30), "age", "min_age must not exceed"),
+        (lambda: AgeBetween(), "age", "needs min_age or max_age"),
+        (lambda: BirthdayBetween("02-30", "03-01"), "birthday", "real month and day"),
+        (lambda: BirthdayBetween("2-3", "03-01"), "birthday", "MM-DD"),
+        (lambda: Carted(last_days=0), "last_days", ">= 1"),
+        (lambda: Carted(last_days=3, start=dt.date(2025, 1, 1)), "window", "not both"),
+        (lambda: Carted(start=dt.date(2025, 2, 1), end=dt.date(2025, 1, 1)), "window", "before"),
+        (lambda: Carted(start=dt.datetime(2025, 1, 1)), "window", "aware"),
+        (lambda: Repurchased(min_days=1), "min_days", ">= 2"),
+        (lambda: RfmGradeIn(["X"]), "values[0]", "grade"),
+        (lambda: StageIn(["dead"]), "values[0]", "stage"),
+        (lambda: MemberLevelIn([-1]), "values[0]", "level"),
+        (lambda: And([]), "args", "at least one"),
+    ],
+)
+def test_bad_values_name_the_field(make, field, match) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidValueError, match=match) as info:
+        make()
+    assert info.value.field == field
+
+
+def test_non_predicates_are_type_errors() -> None:
+    with pytest.raises(InvalidTypeError):
+        Not("x")  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError):
+        And([Blocked(), 3])  # type: ignore[list-item]
+    with pytest.raises(InvalidTypeError):
+        HasTags(5)  # type: ignore[arg-type]
+
+
+def test_windows_and_dates_round_trip() -> None:
+    p = Carted(start=dt.date(2025, 6, 1), end=dt.datetime(2025, 6, 19, tzinfo=dt.UTC)) \
+        & Ordered(valid_only=False, last_days=7) & Repurchased(min_days=3)
+    doc = predicate_to_json(p)
+    assert doc["predicate"]["args"][0] == {
+        "field": "carted", "start": "2025-06-01", "end": "2025-06-19T00:00:00+00:00"}
+    assert doc["predicate"]["args"][1] == {"field": "ordered", "last_days": 7, "valid": False}
+    assert predicate_from_json(doc) == p
+
+
+@pytest.mark.parametrize(
+    ("doc", "path", "match"),
+    [
+        ({"version": 2, "predicate": {"field": "blocked"}}, "version", "must be 1"),
+        ({"predicate": {"field": "blocked"}}, "version", "must be 1"),
+        ({"version": 1}, "predicate", "required"),
+        ({"version": 1, "predicate": {"field": "blocked"}, "x": 1}, "x", "not a key"),
+        ({"version": 1, "predicate": {"op": "xor", "args": []}}, "predicate.op", "and, or, not"),
+        ({"version": 1, "predicate": {"field": "job", "in": ["医生"]}}, "predicate.field",
+         "must be one of"),
+        ({"version": 1, "predicate": {"op": "and", "args": [
+            {"field": "blocked"}, {"field": "occupation", "in": "医生"}]}},
+         "predicate.args[1].in", "non-empty list"),
+        ({"version": 1, "predicate": {"op": "or", "args": [
+            {"field": "blocked"}, {"op": "not", "arg": {"field": "province", "in": ["浙江", "x"]}}
+        ]}}, "predicate.args[1].arg.in[1]", "must name a province"),
+        ({"version": 1, "predicate": {"field": "carted", "last_days": 3, "when": 1}},
+         "predicate.when", "not a key"),
+        ({"version": 1, "predicate": {"field": "carted", "start": "2025-13-01"}},
+         "predicate.start", "ISO date"),
+        ({"version": 1, "predicate": {"field": "carted", "start": "2025-01-01T00:00"}},
+         "predicate.start", "UTC offset"),
+        ({"version": 1, "predicate": {"field": "ordered", "valid": "yes"}},
+         "predicate.valid", "true or false"),
+        ({"version": 1, "predicate": {"field": "tags", "any": ["a"], "all": ["b"]}},
+         "predicate", "exactly one"),
+        ({"version": 1, "predicate": {"field": "age", "min": 50, "max": 20}},
+         "predicate", "min_age must not exceed"),
+        ({"version": 1, "predicate": {"op": "not"}}, "predicate.arg", "required"),
+        ({"version": 1, "predicate": {"op": "and", "field": "x"}}, "predicate", "not both"),
+        ({"version": 1, "predicate": []}, "predicate", "must be an object"),
+        ({"version": 1, "predicate": {"in": []}}, "predicate", "'op' or a 'field'"),
+    ],
+)
+def test_bad_documents_name_the_path(doc, path, match) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(PredicateFormatError, match=match) as info:
+        predicate_from_json(doc)
+    assert info.value.field == path
+    assert isinstance(info.value, ValueError)
+
+
+def test_bad_json_text() -> None:
+    with pytest.raises(PredicateFormatError, match="must be JSON text"):
+        predicate_from_str("{nope")
+    assert predicate_from_str('{"version":1,"predicate":{"field":"blocked"}}') == Blocked()
