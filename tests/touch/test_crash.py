@@ -28,6 +28,7 @@ from ecrm.touch import ChannelKind, Message, MessageClass, OutboxState, Recipien
 
 WORKER = Path(__file__).with_name("crash_worker.py")
 N_ROUNDS = 10  # two workers per round, both killed: 20 kills
+INITIAL = 3000  # messages enqueued up front
 BATCH = 500  # messages added whenever fewer than LOW are left, so kills hit busy workers
 LOW = 400
 LEASE_S = 3.0
@@ -67,7 +68,8 @@ def test_kill9_at_random_points_loses_nothing_and_counts_every_duplicate(
 ) -> None:
     db, provider, jsonl = tmp_path / "outbox.sqlite", tmp_path / "p.sqlite", tmp_path / "p.jsonl"
     outbox = SqliteOutbox(db)
-    total = 0
+    assert outbox.enqueue_many(_messages(0, INITIAL)) == INITIAL
+    total = INITIAL
     rng = random.Random(20261111)
     kills = 0
     killed_while_busy = 0
