@@ -23,6 +23,7 @@ from ecrm import (
     OrderStatus,
 )
 from ecrm._customers import CustomerTable
+from ecrm.lifecycle import cycles_by
 from ecrm.touch import (
     ChannelKind,
     CouponGrants,
@@ -43,17 +44,22 @@ from ecrm.touch import (
     coupon_expiry_reminders,
     delivery_notices,
     gift_pack_notices,
+    high_potential_returning,
     holiday_greetings,
+    new_arrivals,
     order_events_from_log,
     order_guard,
     payment_reminders,
     receipt_confirmations,
     refund_notices,
+    repurchase_reminders,
     run_guarded,
     sale_window,
     satisfaction_follow_ups,
     shipping_notices,
+    still_due,
     usage_tutorials,
+    why_not_due,
     win_back_offers,
 )
 from ecrm.touch import Dispatcher as _Dispatcher
@@ -472,3 +478,99 @@ def test_flows_without_a_customer_table_address_in_app_only() -> None:
     assert [(m.address, m.body) for m in msgs] == [("c1", "订单A1已发货")]
     assert shipping_notices(EVENTS, since=WEEK[0], as_of=T0,
                             ctx=FlowContext(COMPOSER)) == []  # SMS without phones
+
+
+# -- repurchase, audiences, guards -------------------------------------------------------
+def test_repurchase_reminder_at_the_item_cycle() -> None:
+    tea = OrderItem("TEA-LJ", Money(16_800), 1)
+    may1 = dt.datetime(2025, 5, 1, 12, tzinfo=SH)
+    orders = [Order(f"R{i}{k}", f"r{i}", may1 + dt.timedelta(days=10 * k), Money(16_800),
+                    status=OrderStatus.COMPLETED, paid_at=may1, items=(tea,))
+              for i in range(3) for k in range(2)]
+    orders.append(Order("C1", "c1", dt.datetime(2025, 6, 1, 12, tzinfo=SH), Money(16_800),
+                        status=OrderStatus.COMPLETED, paid_at=may1, items=(tea,)))
+    log = OrderLog.from_orders(orders)
+    cycles = cycles_by(log, by="sku", as_of=dt.datetime(2025, 6, 2, tzinfo=SH),
+                       min_repurchasers=1)
+    ctx = FlowContext(COMPOSER, channel=ChannelKind.IN_APP, item_names={"TEA-LJ": "西湖龙井"})
+    # every repurchaser came back after 10 days: P50 = 10; c1 bought June 1 → due June 11
+    june11 = day_window(dt.date(2025, 6, 11))
+    (m,) = repurchase_reminders(log, cycles, since=june11[0], as_of=june11[1], ctx=ctx)
+    assert m.key == "mkt:repurchase:customer-c1:TEA-LJ:2025-06-11"
+    assert m.message_class is MessageClass.MARKETING
+    assert "西湖龙井" in m.body
+    assert m.not_before == dt.datetime(2025, 6, 11, 10, tzinfo=SH)
+    may21 = day_window(dt.date(2025, 5, 21))
+    keys = [m.key for m in repurchase_reminders(log, cycles, since=may21[0], as_of=may21[1],
+                                                ctx=ctx)]
+    assert keys == [f"mkt:repurchase:customer-r{i}:TEA-LJ:2025-05-21" for i in range(3)]
+
+
+def test_high_potential_returning_by_hand() -> None:
+    as_of = dt.datetime(2025, 12, 1, tzinfo=SH)
+    recent = as_of - dt.timedelta(days=5)
+    old = as_of - dt.timedelta(days=300)
+    log = OrderLog.from_orders([
+        # h1: F=2 (2), R within a month (5), M ¥2,400 (5): 5 + 6 + 20 = 31 → in
+        order("1", "h1", recent, status=OrderStatus.PAID, paid=recent, fen=120_000),
+        order("2", "h1", recent, status=OrderStatus.PAID, paid=recent, fen=120_000),
+        # h2: one order only: not returning
+        order("3", "h2", recent, status=OrderStatus.PAID, paid=recent, fen=500_000),
+        # h3: F=2, R 10 months (1), M ¥20 (1): 1 + 6 + 4 = 11 → out
+        order("4", "h3", old, status=OrderStatus.PAID, paid=old, fen=1_000),
+        order("5", "h3", old, status=OrderStatus.PAID, paid=old, fen=1_000),
+        # h4: F=3 (3), R (5), M ¥60 (1): 5 + 9 + 4 = 18 → in
+        *[order(f"6{i}", "h4", recent, status=OrderStatus.PAID, paid=recent, fen=2_000)
+          for i in range(3)],
+    ])
+    assert high_potential_returning(log, as_of=as_of).tolist() == ["h1", "h4"]
+    assert high_potential_returning(log, as_of=as_of, min_total=19).tolist() == ["h1"]
+
+
+def test_why_not_due_paths() -> None:
+    log = OrderLog.from_orders([order("A1", "c1", T0)])
+    (m,) = payment_reminders(log, since=T0, as_of=T0 + 30 * MIN, ctx=CTX)
+    now = T0 + 31 * MIN
+    assert why_not_due(m, now=now) == "order A1 state unknown"
+    assert why_not_due(m, now=now, status=OrderStatus.CLOSED) == "order A1 is closed now"
+    assert still_due(m, now=now, status=OrderStatus.UNPAID)
+    (b,) = birthday_greetings(since=day_window(dt.date(2025, 2, 28))[0],
+                              as_of=day_window(dt.date(2025, 2, 28))[1], ctx=CTX)
+    assert still_due(b, now=now)  # no order, no expiry: always still due
+
+
+def test_new_arrivals_and_coupon_grant_validation() -> None:
+    start = dt.datetime(2025, 12, 1, 18, tzinfo=SH)
+    (m,) = new_arrivals(["c1"], campaign_id="tea-1201", item_name="福鼎白茶",
+                        window=(start, start + dt.timedelta(hours=2)), ctx=CTX)
+    assert m.key == "mkt:new_arrivals:tea-1201:customer-c1"
+    assert m.body == "【小林茶铺】小林，小林茶铺上新：福鼎白茶，抢先看m.tb.cn/xlcp回T退订"
+    assert m.meta("campaign") == "tea-1201"
+    with pytest.raises(ValueError, match="item_name must not be empty"):
+        new_arrivals(["c1"], campaign_id="x", item_name=" ", window=(start, start + MIN),
+                     ctx=CTX)
+    with pytest.raises(ValueError, match="campaign_id must be a non-empty text"):
+        broadcast(["c1"], campaign_id="a:b", window=(start, start + MIN), ctx=CTX)
+    with pytest.raises(ValueError, match="coupon_ids must have 2 entries"):
+        CouponGrants.from_arrays(["c1", "c2"], ["K1"], [start, start])
+
+
+def test_birthdays_over_a_multi_day_window_fall_on_each_day() -> None:
+    table = customers(Customer("c5", phone="13800000005", birthday="03-01"))
+    ctx = FlowContext(COMPOSER, customers=table, send_time=dt.time(9, 30))
+    since = dt.datetime(2025, 2, 27, 12, tzinfo=SH)
+    msgs = birthday_greetings(since=since, as_of=since + dt.timedelta(days=3), ctx=ctx)
+    assert [(m.recipient.customer_id, m.not_before) for m in msgs] == [
+        ("c3", dt.datetime(2025, 2, 28, 9, 30, tzinfo=SH)),
+        ("c5", dt.datetime(2025, 3, 1, 9, 30, tzinfo=SH)),
+    ]
+
+
+def test_templates_can_be_overridden_and_must_be_templates() -> None:
+    ctx = FlowContext(COMPOSER, customers=customers(),
+                      templates={"birthday": Template("{customer_name}生日快乐")})
+    since, as_of = day_window(dt.date(2024, 2, 29))
+    (m,) = birthday_greetings(since=since, as_of=as_of, ctx=ctx)
+    assert m.body == "【小林茶铺】亲生日快乐"
+    with pytest.raises(TypeError, match="templates\\['birthday'\\] must be a Template"):
+        FlowContext(COMPOSER, templates={"birthday": "x"})  # type: ignore[dict-item]
