@@ -19,6 +19,7 @@ from ecrm.touch import (
     FlowContext,
     InMemoryOptOutRegistry,
     InMemoryOutbox,
+    ManualClock,
     Message,
     MessageClass,
     PolicyContext,
@@ -93,6 +94,19 @@ def test_pending_deferrals_past_the_last_day() -> None:
     r = backtest(flows, start=D1, end=D1 + dt.timedelta(days=1), context=CTX)
     assert (r.days[0].deferrals, r.pending, r.days[0].n_sent) == (1, 1, 0)
     assert "still deferred after the last day: 1" in r.table()
+
+
+def test_injected_clock_follows_the_replay() -> None:
+    seen: list[dt.datetime] = []
+    clock = ManualClock(at(1, 0))
+
+    def flow(since: dt.datetime, as_of: dt.datetime) -> list[Message]:
+        seen.append(clock.now())
+        return listed([msg("mkt:a:1", "c1", at(1, 7))])(since, as_of)
+
+    backtest({"a": flow}, start=D1, end=D1 + dt.timedelta(days=2), context=CTX, clock=clock)
+    assert seen == [at(2, 0), at(3, 0)]  # each day's flows run at the end of their window
+    assert clock.now() == at(3, 0)
 
 
 def test_end_before_start_is_an_error() -> None:

@@ -22,8 +22,9 @@ from ecrm._customers import CustomerTable
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._money import Money
 from ecrm._orderlog import OrderLog
-from ecrm._time import NAT_US, as_zone, datetime_to_us
+from ecrm._time import NAT_US, as_zone, datetime_to_us, us_to_datetime
 from ecrm.lifecycle import CycleTable
+from ecrm.touch._clock import ManualClock
 from ecrm.touch._compose import sms_segments
 from ecrm.touch._flows import (
     DEFAULT_HOLIDAYS,
@@ -283,6 +284,7 @@ def backtest(
     tz: str | dt.tzinfo | None = None,
     price_per_segment: Money | None = None,
     outbox: Outbox | None = None,
+    clock: ManualClock | None = None,
 ) -> BacktestReport:
     """Replay ``flows`` over the local days ``start ≤ d < end``; nothing is sent.
 
@@ -299,6 +301,9 @@ def backtest(
         price_per_segment: SMS price (default ¥0).
         outbox: optional; every candidate is also enqueued there (under its key) for
             inspection. Nothing is dispatched.
+        clock: optional injected clock, moved to each simulated moment (the end of each
+            day's flow window before the flows run, then each decision), so flows or
+            context callables that read it see the replay's time.
 
     Returns:
         A :class:`BacktestReport`.
@@ -329,6 +334,8 @@ def backtest(
         cand: Counter[str] = Counter()
         flows_of: dict[str | int, set[str]] = {}
         since_us = datetime_to_us(since)
+        if clock is not None:
+            clock.set(as_of)
         for name, flow in flows.items():
             msgs = list(flow(since, as_of))
             cand[name] += len(msgs)
@@ -346,7 +353,9 @@ def backtest(
         end_us = datetime_to_us(as_of)
         while heap and heap[0][0] < end_us:
             at_us, _, name, m = heapq.heappop(heap)
-            now = dt.datetime.fromtimestamp(at_us / 1e6, dt.UTC)
+            now = us_to_datetime(at_us, dt.UTC)
+            if clock is not None:
+                clock.set(now)
             expires = _expires(m)
             if expires is not None and expires <= now:
                 skips["expired"] += 1
