@@ -24,6 +24,7 @@ from ecrm import (
 )
 from ecrm._customers import CustomerTable
 from ecrm.lifecycle import cycles_by
+from ecrm.tiers import Coupon, IssuedCoupon
 from ecrm.touch import (
     ChannelKind,
     CouponGrants,
@@ -574,3 +575,17 @@ def test_templates_can_be_overridden_and_must_be_templates() -> None:
     assert m.body == "【小林茶铺】亲生日快乐"
     with pytest.raises(TypeError, match="templates\\['birthday'\\] must be a Template"):
         FlowContext(COMPOSER, templates={"birthday": "x"})  # type: ignore[dict-item]
+
+
+def test_coupon_grants_from_issued_gift_pack_coupons() -> None:
+    claimed = dt.datetime(2025, 6, 1, 9, tzinfo=SH)
+    c10 = Coupon("NEW10", face_value=Money(1_000), threshold=Money(9_900), valid_days=7)
+    issued = [("c1", IssuedCoupon(c10, claimed, claimed + dt.timedelta(days=7)))] * 2
+    grants = CouponGrants.from_issued(issued)
+    assert grants.coupon_ids.tolist() == ["NEW10", "NEW10"]
+    msgs = coupon_expiry_reminders(grants, since=claimed, as_of=claimed + dt.timedelta(days=5),
+                                   ctx=CTX)
+    assert [(m.key, m.meta("count")) for m in msgs] == [
+        ("mkt:coupon_expiry:customer-c1:2025-06-05", "2")]
+    with pytest.raises(TypeError, match="issued\\[0\\] must be"):
+        CouponGrants.from_issued([("c1", c10)])  # type: ignore[list-item]

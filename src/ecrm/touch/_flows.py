@@ -34,6 +34,7 @@ from ecrm._time import (
     us_to_datetime,
 )
 from ecrm.lifecycle import CycleTable, due_repurchase_reminders, inactive_customers
+from ecrm.tiers import IssuedCoupon
 from ecrm.touch._compose import STANDARD_VARIABLES, SmsComposer, Template
 from ecrm.touch._flows_events import OrderEventKind, OrderEvents
 from ecrm.touch._message import ChannelKind, Message, MessageClass, Recipient
@@ -861,6 +862,28 @@ class CouponGrants:
                 raise InvalidValueError(name, f"must have {n} entries like customer_ids",
                                         col.shape)
         return cls(ids, coupons, until.astype(np.int64), used_arr)
+
+    @classmethod
+    def from_issued(cls, issued: Iterable[tuple[str | int, IssuedCoupon]], *,
+                    used: Iterable[bool] | None = None) -> CouponGrants:
+        """Build from ``(customer_id, IssuedCoupon)`` pairs (a gift-pack claim's coupons).
+
+        Raises:
+            InvalidTypeError: an element is not such a pair.
+        """
+        pairs = list(issued)
+        for i, p in enumerate(pairs):
+            if not (isinstance(p, tuple) and len(p) == 2 and isinstance(p[1], IssuedCoupon)):
+                raise InvalidTypeError(f"issued[{i}] must be (customer_id, IssuedCoupon), "
+                                       f"got {p!r}")
+        kinds = {type(c) for c, _ in pairs}
+        ids = np.asarray([c for c, _ in pairs],
+                         dtype=np.int64 if kinds == {int} else str).reshape(len(pairs))
+        return cls.from_arrays(
+            ids, [ic.coupon.coupon_id for _, ic in pairs],
+            np.asarray([datetime_to_us(ic.valid_until) for _, ic in pairs], dtype=np.int64),
+            used=None if used is None else list(used),
+        )
 
 
 def coupon_expiry_reminders(grants: CouponGrants, *, since: dt.datetime, as_of: dt.datetime,
