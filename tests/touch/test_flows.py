@@ -44,6 +44,8 @@ from ecrm.touch import (
     cart_abandoners,
     coupon_expiry_reminders,
     delivery_notices,
+    double_twelve_audience,
+    double_twelve_push,
     gift_pack_notices,
     high_potential_returning,
     holiday_greetings,
@@ -589,3 +591,25 @@ def test_coupon_grants_from_issued_gift_pack_coupons() -> None:
         ("mkt:coupon_expiry:customer-c1:2025-06-05", "2")]
     with pytest.raises(TypeError, match="issued\\[0\\] must be"):
         CouponGrants.from_issued([("c1", c10)])  # type: ignore[list-item]
+
+
+def test_double_twelve_push_to_high_potential_and_618_carters() -> None:
+    nov = dt.datetime(2025, 11, 20, 12, tzinfo=SH)
+    june5 = dt.datetime(2025, 6, 5, 12, tzinfo=SH)
+    table = customers(Customer("h1", phone="13800000011"), Customer("c5", phone="13800000005"))
+    log = OrderLog.from_orders([
+        order("H1", "h1", nov, status=OrderStatus.PAID, paid=nov, fen=150_000),
+        order("H2", "h1", nov, status=OrderStatus.PAID, paid=nov, fen=150_000),
+        order("J1", "c3", june5, status=OrderStatus.PAID, paid=june5),  # carted and bought
+    ])
+    events = EventLog.from_events([Event(c, june5, EventKind.CART) for c in ("c2", "c3")]
+                                  + [Event("c5", june5, EventKind.BROWSE)])
+    assert double_twelve_audience(log, events, year=2025).tolist() == ["c2", "h1"]
+    ctx = FlowContext(COMPOSER, customers=table)
+    msgs = double_twelve_push(log, events, year=2025, ctx=ctx)
+    assert [m.key for m in msgs] == ["mkt:double_12:1212-2025:customer-c2",
+                                     "mkt:double_12:1212-2025:customer-h1"]
+    assert msgs[0].not_before == dt.datetime(2025, 12, 12, 18, tzinfo=SH)
+    assert msgs[0].meta("expires_at") == dt.datetime(2025, 12, 12, 20, tzinfo=SH).isoformat()
+    assert "满200减30" in msgs[0].body
+    assert double_twelve_push(log, events, year=2025, ctx=ctx, holdout_share=1.0) == []

@@ -71,6 +71,8 @@ from ecrm.touch._flows import (
 from ecrm.touch._flows_broadcast import (
     broadcast,
     cart_abandoners,
+    double_twelve_audience,
+    double_twelve_push,
     high_potential_returning,
     new_arrivals,
     sale_window,
@@ -201,6 +203,8 @@ __all__ = [
     "cart_abandoners",
     "coupon_expiry_reminders",
     "delivery_notices",
+    "double_twelve_audience",
+    "double_twelve_push",
     "gift_pack_notices",
     "handle_reply",
     "high_potential_returning",

@@ -101,6 +101,7 @@ DEFAULT_TEMPLATES: Final[Mapping[str, Template]] = MappingProxyType({
     "win_back": _t("{customer_name}，好久不见！回店享{offer}：{link}"),
     "new_arrivals": _t("{customer_name}，{store_name}上新：{item_name}，抢先看{link}"),
     "broadcast": _t("{customer_name}，{store_name}专属福利，点击{link}查看"),
+    "double_12": _t("{customer_name}，12.12狂欢夜专属福利，今晚20点前下单享{offer}：{link}"),
 })
 
 

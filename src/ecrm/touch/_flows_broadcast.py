@@ -19,12 +19,15 @@ from ecrm._events import EventKind, EventLog
 from ecrm._orderlog import OrderLog
 from ecrm._time import as_zone, datetime_to_us, require_aware
 from ecrm.rfm import score
+from ecrm.touch._campaign import split_audience
 from ecrm.touch._flows import FlowContext, _as_list, _emit
 from ecrm.touch._message import Message, MessageClass
 
 __all__ = [
     "broadcast",
     "cart_abandoners",
+    "double_twelve_audience",
+    "double_twelve_push",
     "high_potential_returning",
     "new_arrivals",
     "sale_window",
@@ -139,3 +142,34 @@ def cart_abandoners(events: EventLog, orders: OrderLog, *, start: dt.datetime,
     if len(carted) and len(bought) and (carted.dtype.kind == "U") != (bought.dtype.kind == "U"):
         raise InvalidTypeError("event and order logs must use the same kind of customer ids")
     return carted[~np.isin(carted, bought)]
+
+
+def double_twelve_audience(orders: OrderLog, events: EventLog, *, year: int,
+                           tz: str | dt.tzinfo | None = None) -> npt.NDArray[Any]:
+    """The 12.12 push audience: :func:`high_potential_returning` as of Dec 12 18:00 local
+    plus the :func:`cart_abandoners` of that year's 6.18 sale (June 1 to June 19).
+
+    Returns:
+        Sorted unique ids.
+    """
+    zone = as_zone(tz if tz is not None else orders.tz)
+    start = dt.datetime(year, 12, 12, 18, tzinfo=zone)
+    june = sale_window(year, 6, 1, 19, zone)
+    return np.union1d(high_potential_returning(orders, as_of=start),
+                      cart_abandoners(events, orders, start=june[0], end=june[1]))
+
+
+def double_twelve_push(orders: OrderLog, events: EventLog, *, year: int, ctx: FlowContext,
+                       offer: str = "满200减30", holdout_share: float = 0.0) -> list[Message]:
+    """The 12.12 push: :func:`double_twelve_audience` in the window Dec 12 18:00–20:00
+    (store zone), campaign ``"1212-<year>"``, template ``double_12``; customers in the
+    campaign's hash holdout (:func:`~ecrm.touch.split_audience`, ``holdout_share``) are
+    left out so :func:`~ecrm.touch.campaign_effect` can measure the push.
+    """
+    zone = ctx.zone
+    start = dt.datetime(year, 12, 12, 18, tzinfo=zone)
+    campaign = f"1212-{year}"
+    treated, _ = split_audience(campaign, double_twelve_audience(orders, events, year=year,
+                                                                 tz=zone), holdout_share)
+    return broadcast(treated, campaign_id=campaign, window=(start, start.replace(hour=20)),
+                     ctx=ctx, message_type="double_12", values={"offer": offer})
