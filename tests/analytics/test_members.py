@@ -1,0 +1,101 @@
+"""Member metrics against per-customer scalar evaluation and ecrm.tiers' monthly upgrade rate."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+import pytest
+from analytics_helpers import is_valid, net
+
+from ecrm import InvalidTypeError, InvalidValueError, Money
+from ecrm._time import NAT_US
+from ecrm.analytics import member_metrics, periods
+from ecrm.datasets import sample_shop
+from ecrm.tiers import TAOBAO_STORE_VIP, monthly_upgrade_rate
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(scope="module")
+def shop():  # type: ignore[no-untyped-def]
+    return sample_shop(300, seed=2)
+
+
+def test_levels_sales_activity_joins_match_plain_python(shop) -> None:  # type: ignore[no-untyped-def]
+    ps = periods(dt.date(2025, 8, 1), dt.date(2025, 12, 1), tz=TZ)
+    m = member_metrics(shop.orders, shop.customers, ps)
+    orders = list(shop.orders)
+    since = {int(c): int(s) for c, s in zip(shop.customers.customer_ids,
+                                            shop.customers.member_since_us, strict=True)}
+    for p, row in zip(ps, m.rows, strict=True):
+        e_us = int(p.end.timestamp() * 1_000_000)
+        spend: dict[int, int] = defaultdict(int)
+        count: dict[int, int] = defaultdict(int)
+        known = set()
+        for o in orders:
+            if o.placed_at < p.end:
+                known.add(o.customer_id)
+                if is_valid(o):
+                    spend[o.customer_id] += net(o)
+                    count[o.customer_id] += 1
+        level = {}
+        for c in known:
+            joined = since.get(c, NAT_US) != NAT_US and since[c] <= e_us
+            level[c] = TAOBAO_STORE_VIP.evaluate(Money(spend[c]), count[c], opted_in=joined).level
+        counts = [sum(1 for v in level.values() if v == lv) for lv in range(5)]
+        sales = [0] * 5
+        active: list[set[int]] = [set() for _ in range(5)]
+        for o in orders:
+            if is_valid(o) and p.start <= o.placed_at < p.end:
+                sales[level[o.customer_id]] += net(o)
+                active[level[o.customer_id]].add(o.customer_id)
+        assert list(row.customers_by_level) == counts
+        assert list(row.sales_by_level_fen) == sales
+        assert list(row.active_by_level) == [len(a) for a in active]
+        s_us = int(p.start.timestamp() * 1_000_000)
+        assert row.joins == sum(1 for v in since.values() if v != NAT_US and s_us <= v < e_us)
+        assert row.leaves == 0
+    assert m.leaves_known is False
+    assert sum(r.joins for r in m.rows) > 0
+
+
+def test_upgrades_agree_with_monthly_upgrade_rate(shop) -> None:  # type: ignore[no-untyped-def]
+    ps = periods(dt.date(2025, 3, 1), dt.date(2025, 12, 1), tz=TZ)
+    m = member_metrics(shop.orders, shop.customers, ps)
+    rate = monthly_upgrade_rate(shop.orders, TAOBAO_STORE_VIP, opted_in=shop.customers,
+                                months=[p.start for p in ps])
+    assert [r.members_at_start for r in m.rows] == rate.members.tolist()
+    assert [r.upgraded for r in m.rows] == rate.upgraded.tolist()
+    assert sum(r.upgraded for r in m.rows) > 0
+
+
+def test_shares_and_tables(shop) -> None:  # type: ignore[no-untyped-def]
+    ps = periods(dt.date(2025, 10, 1), dt.date(2025, 12, 1), "quarter", tz=TZ)
+    m = member_metrics(shop.orders, shop.customers, ps)
+    r = m.rows[0]
+    assert r.members == sum(r.customers_by_level[1:])
+    assert sum(r.tier_share(lv) or 0 for lv in range(1, 5)) == 1
+    assert sum(r.sales_share(lv) or 0 for lv in range(5)) == 1
+    assert r.activity(4) == Fraction(r.active_by_level[4], r.customers_by_level[4])
+    rows = m.table()
+    assert [d["level"] for d in rows] == [0, 1, 2, 3, 4]
+    assert rows[0]["name"] == "店铺客户"
+    assert rows[0]["tier_share"] is None
+    assert rows[4]["name"] == "至尊VIP"
+    assert m.period_table()[0]["period"] == "2025Q4"
+    text = m.format_table()
+    assert text.splitlines()[0].split()[:3] == ["period", "level", "name"]
+    assert len(text.splitlines()) == 6
+    assert r.flow.n_customers == int(r.flow.matrix.sum())
+
+
+def test_bad_arguments(shop) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidValueError, match="at least one period"):
+        member_metrics(shop.orders, shop.customers, [])
+    with pytest.raises(InvalidTypeError):
+        member_metrics(shop.orders, "customers", [])  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError):
+        member_metrics(shop.orders, shop.customers, ["2025-01"])  # type: ignore[list-item]

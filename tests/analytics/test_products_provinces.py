@@ -1,0 +1,179 @@
+"""Product preference and province distribution against plain-Python recomputations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from fractions import Fraction
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from analytics_helpers import is_valid, net
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ecrm.analytics
+from ecrm import InvalidValueError, OrderItems, OrderLog
+from ecrm.analytics import normalize_province, product_preference, province_distribution
+from ecrm.datasets import sample_shop
+from ecrm.testing import order_logs
+
+TZ = ZoneInfo("Asia/Shanghai")
+START = dt.datetime(2025, 6, 1, tzinfo=TZ)
+END = dt.datetime(2025, 12, 1, tzinfo=TZ)
+
+
+@pytest.fixture(scope="module")
+def shop():  # type: ignore[no-untyped-def]
+    return sample_shop(400, seed=4)
+
+
+def preference_reference(log: OrderLog, start: dt.datetime, end: dt.datetime,
+                         by: str) -> dict[str, list[tuple[Any, ...]]]:
+    per: dict[Any, list[Any]] = defaultdict(list)
+    for o in log:
+        if is_valid(o):
+            per[o.customer_id].append(o)
+    scopes: dict[str, list[Any]] = {"first_purchase": [], "first_repurchase": [],
+                                    "repurchase": []}
+    for orders in per.values():
+        orders.sort(key=lambda o: o.placed_at)
+        days = sorted({o.placed_at.astimezone(TZ).date() for o in orders})
+        for o in orders:
+            n = days.index(o.placed_at.astimezone(TZ).date()) + 1
+            if not start <= o.placed_at < end:
+                continue
+            if n == 1:
+                scopes["first_purchase"].append(o)
+            if n == 2:
+                scopes["first_repurchase"].append(o)
+            if n >= 2:
+                scopes["repurchase"].append(o)
+    out = {}
+    for name, orders in scopes.items():
+        n_customers = len({o.customer_id for o in orders})
+        cust: dict[str, set[Any]] = defaultdict(set)
+        ords: dict[str, set[str]] = defaultdict(set)
+        qty: dict[str, int] = defaultdict(int)
+        sales: dict[str, int] = defaultdict(int)
+        for o in orders:
+            for it in o.items:
+                key = it.sku if by == "sku" else (it.category or "")
+                cust[key].add(o.customer_id)
+                ords[key].add(o.order_id)
+                qty[key] += it.quantity
+                sales[key] += it.quantity * it.unit_price.fen
+        rows = [(k, len(cust[k]), len(ords[k]), qty[k], sales[k],
+                 Fraction(len(cust[k]), n_customers)) for k in cust]
+        rows.sort(key=lambda r: (-r[1], -r[3], r[0]))
+        out[name] = [(n_customers, *r) for r in rows]
+    return out
+
+
+def _rows(table) -> list[tuple[Any, ...]]:  # type: ignore[no-untyped-def]
+    return [(table.customers, r.key, r.customers, r.orders, r.quantity, r.sales_fen, r.share)
+            for r in table.rows]
+
+
+@pytest.mark.parametrize("by", ["sku", "category"])
+def test_sample_preferences(shop, by: str) -> None:  # type: ignore[no-untyped-def]
+    got = product_preference(shop.orders, start=START, end=END, by=by, top=50)  # type: ignore[arg-type]
+    want = preference_reference(shop.orders, START, END, by)
+    for name in want:
+        table = getattr(got, name)
+        assert _rows(table) == want[name], name
+        assert table.scope == name
+        assert len(table.rows) > 0
+    top3 = product_preference(shop.orders, start=START, end=END, by=by, top=3)  # type: ignore[arg-type]
+    assert _rows(top3.repurchase) == want["repurchase"][:3]
+    assert top3.first_purchase.table()[0]["rank"] == 1
+    assert top3.first_purchase.format_table().splitlines()[0].split()[:2] == ["#", by]
+
+
+WHEN = st.datetimes(min_value=dt.datetime(2025, 1, 1), max_value=dt.datetime(2025, 12, 31),
+                    timezones=st.just(TZ))
+
+
+@settings(max_examples=30)
+@given(order_logs(max_size=25, max_customers=6, placed_at=WHEN))
+def test_random_logs(log: OrderLog) -> None:
+    if log.items is None:
+        with pytest.raises(InvalidValueError, match=r"orders\.items are needed"):
+            product_preference(log, start=START, end=END)
+        return
+    got = product_preference(log, start=START, end=END, top=100)
+    want = preference_reference(log, START, END, "sku")
+    for name in want:
+        assert _rows(getattr(got, name)) == want[name]
+
+
+def test_preference_errors(shop) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidValueError, match="before end"):
+        product_preference(shop.orders, start=END, end=START)
+    with pytest.raises(InvalidValueError, match="'sku' or 'category'"):
+        product_preference(shop.orders, start=START, end=END, by="brand")  # type: ignore[arg-type]
+    with pytest.raises(InvalidValueError, match="top"):
+        product_preference(shop.orders, start=START, end=END, top=0)
+
+
+def distribution_reference(log: OrderLog, start: dt.datetime | None, end: dt.datetime | None
+                           ) -> list[tuple[Any, ...]]:
+    cust: dict[str, set[Any]] = defaultdict(set)
+    orders: dict[str, int] = defaultdict(int)
+    sales: dict[str, int] = defaultdict(int)
+    for o in log:
+        if not is_valid(o) or (start and o.placed_at < start) or (end and o.placed_at >= end):
+            continue
+        name = normalize_province(o.province) or "未知"
+        cust[name].add(o.customer_id)
+        orders[name] += 1
+        sales[name] += net(o)
+    total = sum(sales.values())
+    rows = [(k, len(cust[k]), orders[k], sales[k], Fraction(sales[k], total) if total else None)
+            for k in cust]
+    rows.sort(key=lambda r: (r[0] == "未知", -r[3], -r[2], r[0]))
+    return rows
+
+
+def test_sample_provinces(shop) -> None:  # type: ignore[no-untyped-def]
+    for start, end in ((None, None), (START, END)):
+        d = province_distribution(shop.orders, start=start, end=end)
+        got = [(r.province, r.customers, r.orders, r.sales_fen, r.sales_share) for r in d.rows]
+        assert got == distribution_reference(shop.orders, start, end)
+    # Mixed spellings in the sample all resolve: 浙江 / 浙江省 / Zhejiang are one row.
+    names = [r.province for r in d.rows]
+    assert len(names) == len(set(names))
+    assert all(n.endswith(("省", "市", "区")) or n == "未知" for n in names)
+    assert d.table()[0]["province"] == d.rows[0].province
+
+
+def test_unknown_provinces_are_counted_apart() -> None:
+    log = OrderLog.from_arrays(
+        ["a", "b", "c", "d"], [START] * 4, [100, 200, 400, 800],
+        provinces=["浙江", "Zhejiang", "火星", ""], tz=TZ)
+    d = province_distribution(log)
+    assert [(r.province, r.customers, r.orders, r.sales_fen) for r in d.rows] == [
+        ("浙江省", 2, 2, 300), ("未知", 2, 2, 1200)]
+    assert d.unknown_spellings == ("火星",)
+    assert "浙江省" in d.format_table()
+    with pytest.raises(InvalidValueError, match="provinces"):
+        province_distribution(OrderLog.from_arrays(["a"], [START], [1], tz=TZ))
+
+
+def test_public_surface_is_exactly_all() -> None:
+    def kind(name: str) -> tuple[int, str]:
+        return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
+
+    public = {n for n in dir(ecrm.analytics) if not n.startswith("_")}
+    assert public == set(ecrm.analytics.__all__)
+    assert list(ecrm.analytics.__all__) == sorted(ecrm.analytics.__all__, key=kind)
+    for name in ecrm.analytics.__all__:
+        value = getattr(ecrm.analytics, name)
+        if callable(value):
+            assert value.__doc__, name
+
+
+def test_items_type_is_used() -> None:
+    """Guard: the sample's order lines are what the preference tables read."""
+    assert isinstance(sample_shop(50).orders.items, OrderItems)
