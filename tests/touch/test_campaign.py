@@ -146,6 +146,8 @@ def test_no_holdout_means_no_uplift() -> None:
 def test_bad_campaign_inputs() -> None:
     with pytest.raises(ValueError, match="holdout must not share customers with treated"):
         campaign_effect(_log(), campaign_id="c", treated=["c1"], holdout=["c1"], start=S)
+    with pytest.raises(TypeError, match="customer ids must be of the order log's kind"):
+        campaign_effect(_log(), campaign_id="c", treated=[1, 2], holdout=[], start=S)
     with pytest.raises(ValueError, match="days must be an int >= 1"):
         campaign_effect(_log(), campaign_id="c", treated=["c1"], holdout=[], start=S, days=0)
     with pytest.raises(ValueError, match="sent_at must have one entry per treated id"):

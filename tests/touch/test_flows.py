@@ -613,3 +613,12 @@ def test_double_twelve_push_to_high_potential_and_618_carters() -> None:
     assert msgs[0].meta("expires_at") == dt.datetime(2025, 12, 12, 20, tzinfo=SH).isoformat()
     assert "满200减30" in msgs[0].body
     assert double_twelve_push(log, events, year=2025, ctx=ctx, holdout_share=1.0) == []
+
+
+def test_receipt_confirmations_with_an_empty_customer_table() -> None:
+    ctx = FlowContext(COMPOSER, customers=CustomerTable.from_customers([]),
+                      channel=ChannelKind.IN_APP)
+    msgs = receipt_confirmations(EVENTS, since=WEEK[0], as_of=WEEK[1], ctx=ctx)
+    assert [m.key for m in msgs] == ["care:receipt_confirmed:order-A1",
+                                     "care:receipt_confirmed:order-A2"]
+    assert all("领取会员卡" in m.body for m in msgs)  # nobody is known as a member

@@ -286,7 +286,9 @@ def _responses(orders: OrderLog, ids: npt.NDArray[Any], starts: npt.NDArray[np.i
         return 0, 0
     log_ids = orders.customer_ids
     if (log_ids.dtype.kind == "U") != (ids.dtype.kind == "U"):
-        return 0, 0
+        raise InvalidTypeError(
+            f"customer ids must be of the order log's kind "
+            f"({'str' if log_ids.dtype.kind == 'U' else 'int'}), got dtype {ids.dtype}")
     pos = np.searchsorted(log_ids, ids)
     pos_c = np.minimum(pos, len(log_ids) - 1)
     known = log_ids[pos_c] == ids

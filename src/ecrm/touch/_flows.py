@@ -530,7 +530,7 @@ def receipt_confirmations(events: OrderEvents, *, since: dt.datetime, as_of: dt.
     rows = events.between(since, as_of, (OrderEventKind.RECEIPT_CONFIRMED,))
     member = np.zeros(len(rows), dtype=bool)
     table = ctx.customers
-    if table is not None and len(rows):
+    if table is not None and len(rows) and len(table):
         pos = table.index_of(events.customer_ids[rows])
         since_us = np.where(pos >= 0, table.member_since_us[np.maximum(pos, 0)], NAT_US)
         member = (since_us != NAT_US) & (since_us < events.at_us[rows])
