@@ -195,7 +195,7 @@ _SCHEMA: Final = (
         last_error TEXT
     )""",
     # ready_us: when a row can be claimed (due time, or lease expiry); NULL once terminal
-    "CREATE INDEX IF NOT EXISTS outbox_ready ON outbox(ready_us) WHERE ready_us IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS outbox_ready ON outbox(ready_us, key) WHERE ready_us IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS outbox_sent ON outbox(customer, channel, class, sent_us)"
     " WHERE state = 'sent'",
     "CREATE INDEX IF NOT EXISTS outbox_dedupe ON outbox(message_type, dedupe_key)"
