@@ -36,6 +36,7 @@ from ecrm.touch import (
     SendPolicy,
     SqliteOutbox,
 )
+from ecrm.touch._outbox import _CLAIM
 
 T0 = dt.datetime(2026, 11, 11, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
 LEASE = dt.timedelta(minutes=5)
@@ -344,10 +345,7 @@ def test_concurrent_sqlite_outboxes_never_claim_the_same_message(tmp_path: Path)
 def test_claim_reads_the_ready_index_without_sorting(tmp_path: Path) -> None:
     """Claiming must not sort every due row (that made draining quadratic)."""
     with SqliteOutbox(tmp_path / "o.sqlite") as box:
-        plan = box._conn.execute(
-            "EXPLAIN QUERY PLAN SELECT key, state FROM outbox WHERE ready_us IS NOT NULL"
-            " AND ready_us <= ? ORDER BY ready_us, key LIMIT ?", (0, 1),
-        ).fetchall()
+        plan = box._conn.execute("EXPLAIN QUERY PLAN " + _CLAIM, (0, 1)).fetchall()
     details = " ".join(str(row[-1]) for row in plan)
     assert "outbox_ready" in details
     assert "TEMP B-TREE" not in details

@@ -201,6 +201,9 @@ _SCHEMA: Final = (
     "CREATE INDEX IF NOT EXISTS outbox_dedupe ON outbox(message_type, dedupe_key)"
     " WHERE state = 'sent' AND dedupe_key IS NOT NULL",
 )
+# the (ready_us, key) index serves this without sorting every due row
+_CLAIM: Final = ("SELECT key, state FROM outbox WHERE ready_us IS NOT NULL AND ready_us <= ?"
+                 " ORDER BY ready_us, key LIMIT ?")
 _COLUMNS: Final = ("message, state, due_us, attempts, possible_duplicates, ready_us, "
                    "claim_token, sent_us, provider_id, last_error")
 
@@ -310,10 +313,7 @@ class SqliteOutbox:
         now_us = datetime_to_us(now)
         lease_us = datetime_to_us(now + lease)
         with self._tx() as cur:
-            due = cur.execute(
-                "SELECT key, state FROM outbox WHERE ready_us IS NOT NULL AND ready_us <= ?"
-                " ORDER BY ready_us, key LIMIT ?", (now_us, limit),
-            ).fetchall()
+            due = cur.execute(_CLAIM, (now_us, limit)).fetchall()
             out = []
             for key, state in due:
                 reclaimed = 1 if state == OutboxState.CLAIMED.value else 0
