@@ -139,15 +139,29 @@ def test_small_shop_grades_and_headline(read_tables) -> None:  # type: ignore[no
     # alice R5 F2(2 orders) M5(¥2,600): 5+6+20 = 31 → G; bob 1+3+4 = 8 → B;
     # erin R5 F2 M1(¥150): 5+6+4 = 15 → B; carol refunded, dave too old: unscored
     assert grades == {"P": "0", "G": "1", "S": "0", "B": "2"}
-    months = {r[0]: r for r in tables["Store figures by month (valid orders, net of refunds)"][1:]}
-    # November 2025: alice ¥2,500 (returning), erin ¥120 + ¥30 (new); carol refunded, frank unpaid
-    assert months["2025-11"][1:7] == ["¥2,650.00", "3", "2", "¥883.33", "1", "1"]
+    months = {r[0]: r for r in tables[
+        "Store figures by month (valid orders, net of refunds), newest first"][1:]}
+    # November 2025: alice ¥2,500 (returning), erin ¥120 + ¥30 (new, on two days);
+    # carol refunded, frank unpaid. Columns: sales, orders, buyers, avg, new, new sales,
+    # returning, returning sales, repurchase rate (buyers with 2+ purchase days in the month)
+    assert months["2025-11"][1:10] == ["¥2,650.00", "3", "2", "¥883.33", "1", "¥150.00", "1",
+                                       "¥2,500.00", "50.0%"]
     # October 2025: alice's first order; November 2024: dave's
-    assert months["2025-10"][1:7] == ["¥100.00", "1", "1", "¥100.00", "1", "0"]
-    assert months["2024-11"][1:7] == ["¥800.00", "1", "1", "¥800.00", "1", "0"]
-    sales = report.section("overview").metrics[0]
-    assert sales == Metric("sales", "¥2,650.00", [("vs 2025-10", "+2550.0%"),
-                                                   ("vs 2024-11", "+231.2%")])
+    assert months["2025-10"][1:10] == ["¥100.00", "1", "1", "¥100.00", "1", "¥100.00", "0",
+                                       "¥0.00", "0.0%"]
+    assert months["2024-11"][1:10] == ["¥800.00", "1", "1", "¥800.00", "1", "¥800.00", "0",
+                                       "¥0.00", "0.0%"]
+    assert len(months) == 13
+    metrics = {m.label: m for m in report.section("overview").metrics}
+    assert metrics["sales"] == Metric("sales", "¥2,650.00", [("vs 2025-10", "+2550.0%"),
+                                                             ("vs 2024-11", "+231.2%")])
+    assert metrics["repurchase rate"] == Metric(
+        "repurchase rate", "50.0%", [("vs 2025-10", "+50.0pt"), ("vs 2024-11", "+50.0pt")])
+
+
+def _table(tables: dict[str, list[list[str]]], prefix: str) -> list[list[str]]:
+    (hit,) = [rows for caption, rows in tables.items() if caption.startswith(prefix)]
+    return hit
 
 
 def test_small_shop_tiers_without_customers_are_potential_members(read_tables) -> None:  # type: ignore[no-untyped-def]
@@ -165,12 +179,14 @@ def test_small_shop_tiers_without_customers_are_potential_members(read_tables) -
 def test_small_shop_products_and_provinces(read_tables) -> None:  # type: ignore[no-untyped-def]
     tables = read_tables(render_html(build_report(small_log(), as_of=AS_OF),
                                      charts=False)).tables
-    first = tables["New customers' first purchase (their first valid order ever)"]
-    # first valid orders in the year: alice TEA, bob TEA, erin CUP (dave's is too old)
+    first = _table(tables, "New customers' first purchase")
+    # first purchase days in the year: alice TEA, bob TEA, erin CUP (dave's is too old)
     assert {r[1]: r[3] for r in first[1:]} == {"TEA": "2", "CUP": "1"}
-    second = tables["First repurchase (customers' second valid order)"]
+    assert _table(tables, "New customers' first purchase (their first purchase day ever): 3 ")
+    second = _table(tables, "First repurchase")
+    # second purchase days: alice POT (Nov 20), erin TEA (Nov 4)
     assert {r[1]: r[3] for r in second[1:]} == {"POT": "1", "TEA": "1"}
-    prov = tables["Orders and buyers per province"]
+    prov = tables["Orders, buyers and sales per province"]
     # valid orders in the year: alice 2 (浙江省), bob 1 and erin 2 (上海市)
     assert {r[0]: (r[1], r[3]) for r in prov[1:]} == {"上海市": ("3", "2"), "浙江省": ("2", "1")}
 
@@ -274,6 +290,12 @@ def test_customers_give_membership_and_prospects(shop, shop_report: Report) -> N
     assert total - level0 == int(ordered) <= members
     stage_rows = {r[1]: r[3] for r in shop_report.section("lifecycle").tables[0].rows}
     assert stage_rows["total"] == f"{len(shop.customers):,}"  # every profile has a stage
+    nov = [dt.datetime(2025, 11, 1, tzinfo=SH), dt.datetime(2025, 12, 1, tzinfo=SH)]
+    lo, hi = (int(t.timestamp()) * 1_000_000 for t in nov)
+    since = shop.customers.member_since_us
+    joined = int(((since >= lo) & (since < hi)).sum())
+    (member_table,) = [t for t in tiers.tables if t.caption.startswith("Members in 2025-11")]
+    assert f"; {joined:,} joined," in member_table.caption
     classes = {r[0]: r[2] for r in shop_report.section("overview").tables[1].rows}
     assert classes["恶意客户"] == f"{int(shop.customers.blocked.sum()):,}"
 

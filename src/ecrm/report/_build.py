@@ -9,12 +9,10 @@ display text, so the renderer and the tests read the same numbers.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 from collections.abc import Callable
 from typing import Any, Final
 
 import numpy as np
-import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
 from ecrm._customers import CustomerTable
@@ -22,8 +20,15 @@ from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._events import EventKind, EventLog
 from ecrm._money import Money
 from ecrm._orderlog import OrderLog
-from ecrm._time import as_zone, datetime_to_us, require_aware
+from ecrm._time import as_zone, require_aware
 from ecrm._version import __version__
+from ecrm.analytics import (
+    member_metrics,
+    periods,
+    product_preference,
+    province_distribution,
+    store_metrics,
+)
 from ecrm.lifecycle import RepurchaseCycle, Stage, StageResult, cycles_by, repurchase_cycle
 from ecrm.lifecycle import stages as lifecycle_stages
 from ecrm.report._model import BarChart, CycleChart, Metric, Report, Section, Table
@@ -77,94 +82,81 @@ def plan_day(as_of: dt.datetime) -> dt.date:
 
 
 # -- headline ---------------------------------------------------------------------------
-class _Period:
-    """Store figures of one half-open window of valid orders (vectorised)."""
-
-    def __init__(self, log: OrderLog, first_valid_us: npt.NDArray[np.int64],
-                 start: dt.datetime, end: dt.datetime) -> None:
-        a, b = datetime_to_us(start), datetime_to_us(end)
-        placed = log.placed_at_us
-        rows = log.valid_mask() & (placed >= a) & (placed < b)
-        codes = log.customer_codes[rows]
-        net = log.net_fen[rows]
-        buyers = np.unique(codes)
-        new_buyer = (first_valid_us[buyers] >= a) & (first_valid_us[buyers] < b)
-        new_row = (first_valid_us[codes] >= a) & (first_valid_us[codes] < b)
-        self.sales_fen = int(net.sum())
-        self.orders = int(rows.sum())
-        self.buyers = len(buyers)
-        self.new_buyers = int(new_buyer.sum())
-        self.returning_buyers = self.buyers - self.new_buyers
-        self.new_sales_fen = int(net[new_row].sum())
-        self.returning_sales_fen = self.sales_fen - self.new_sales_fen
-
-    @property
-    def aov_fen(self) -> int:
-        return self.sales_fen // self.orders if self.orders else 0
+_HEADLINE: Final = (
+    # (analytics metric, label, kind)
+    ("sales_fen", "sales", "money"),
+    ("orders", "orders", "count"),
+    ("customers", "buyers", "count"),
+    ("average_order_fen", "average order value", "money"),
+    ("new_customers", "new customers", "count"),
+    ("new_sales_fen", "new-customer sales", "money"),
+    ("returning_customers", "returning customers", "count"),
+    ("returning_sales_fen", "returning-customer sales", "money"),
+    ("repurchase_rate", "repurchase rate", "rate"),
+)
+_MONTHS_SHOWN: Final = 13
 
 
-def _first_valid_us(log: OrderLog) -> npt.NDArray[np.int64]:
-    """Per customer code: the instant of the first valid order ever (max int64 if none)."""
-    first = np.full(log.n_customers, np.iinfo(np.int64).max, dtype=np.int64)
-    valid = log.valid_mask()
-    # rows are sorted by customer, then time: the first valid row of a code is its minimum
-    np.minimum.at(first, log.customer_codes[valid], log.placed_at_us[valid])
-    return first
+def _value(value: Any, kind: str, currency: str) -> str:
+    if value is None:
+        return "-"
+    if kind == "money":
+        return str(Money(round(value), currency))
+    if kind == "rate":
+        return f"{float(value):.1%}"
+    return f"{int(value):,}"
 
 
 def _headline(log: OrderLog, as_of: dt.datetime, zone: dt.tzinfo,
               events: EventLog | None, customers: CustomerTable | None) -> Section:
     local = as_of.astimezone(zone)
     end = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    start = end - relativedelta(months=1)
-    prev = (start - relativedelta(months=1), start)
-    yoy = (start - relativedelta(years=1), end - relativedelta(years=1))
-    first = _first_valid_us(log)
-    cur = _Period(log, first, start, end)
-    before = _Period(log, first, *prev)
-    year_ago = _Period(log, first, *yoy)
-    cur_label = _month_label(start)
-    against = ((f"vs {_month_label(prev[0])}", before), (f"vs {_month_label(yoy[0])}", year_ago))
-    currency = log.currency
-
-    def metric(label: str, value: Callable[[_Period], int], money: bool) -> Metric:
-        text = str(Money(value(cur), currency)) if money else f"{value(cur):,}"
-        return Metric(label, text, [(k, _change(value(cur), value(p))) for k, p in against])
-
-    metrics = [
-        metric("sales", lambda p: p.sales_fen, True),
-        metric("orders", lambda p: p.orders, False),
-        metric("buyers", lambda p: p.buyers, False),
-        metric("average order value", lambda p: p.aov_fen, True),
-        metric("new customers", lambda p: p.new_buyers, False),
-        metric("returning customers", lambda p: p.returning_buyers, False),
-        metric("new-customer sales", lambda p: p.new_sales_fen, True),
-        metric("returning-customer sales", lambda p: p.returning_sales_fen, True),
-    ]
+    start = end - relativedelta(months=_MONTHS_SHOWN)
+    months = periods(start, end, "month", tz=zone)
+    sm = store_metrics(log, months)
+    cur, prev, year_ago = sm.rows[-1], sm.previous[-1], sm.year_ago[-1]
+    currency = sm.currency
+    metrics = []
+    for name, label, kind in _HEADLINE:
+        pts = kind == "rate"
+        comparisons = [
+            (f"vs {prev.period.label}", sm.changes(name, "previous")[-1].format(
+                percent_points=pts)),
+            (f"vs {year_ago.period.label}", sm.changes(name, "year_ago")[-1].format(
+                percent_points=pts)),
+        ]
+        metrics.append(Metric(label, _value(getattr(cur, name), kind, currency), comparisons))
     rows = []
-    for label, p in ((cur_label, cur), (_month_label(prev[0]), before),
-                     (_month_label(yoy[0]), year_ago)):
-        rows.append((label, str(Money(p.sales_fen, currency)), f"{p.orders:,}", f"{p.buyers:,}",
-                     str(Money(p.aov_fen, currency)), f"{p.new_buyers:,}",
-                     f"{p.returning_buyers:,}", _pct(p.returning_sales_fen, p.sales_fen)))
+    sales_pop = sm.changes("sales_fen", "previous")
+    sales_yoy = sm.changes("sales_fen", "year_ago")
+    for k in range(len(sm.rows) - 1, -1, -1):
+        r = sm.rows[k]
+        rows.append((r.period.label, *(_value(getattr(r, name), kind, currency)
+                                       for name, _, kind in _HEADLINE),
+                     sales_pop[k].format(), sales_yoy[k].format()))
     table = Table(
-        "Store figures by month (valid orders, net of refunds)",
-        ["month", "sales", "orders", "buyers", "avg order", "new", "returning",
-         "returning share of sales"],
-        rows, [False, True, True, True, True, True, True, True],
+        "Store figures by month (valid orders, net of refunds), newest first",
+        ["month", "sales", "orders", "buyers", "avg order", "new", "new sales", "returning",
+         "returning sales", "repurchase rate", "sales vs month before",
+         "sales vs year before"],
+        rows, [False, *(True for _ in range(11))],
     )
+    chart = BarChart("Sales per month (yuan)", [r.period.label for r in sm.rows],
+                     [r.sales_fen / 100 for r in sm.rows], value_label="yuan")
     tables = [table]
     if events is not None:
         tables.append(_customer_classes(log, events, customers))
     return Section(
-        "overview", f"Headline numbers: {cur_label}",
+        "overview", f"Headline numbers: {cur.period.label}",
         summary=(f"The last complete calendar month before {as_of.isoformat()} "
-                 f"({cur_label}), against the month before and the same month a year "
+                 f"({cur.period.label}), against the month before and the same month a year "
                  "earlier."),
-        metrics=metrics, tables=tables,
+        metrics=metrics, charts=[chart], tables=tables,
         notes=["A new customer placed their first valid order ever in the month; a returning "
-               "customer had ordered before it. Sales are amount minus refunds of valid "
-               "(paid, shipped or completed, not fully refunded) orders."],
+               "customer had ordered before it. Repurchase rate: the share of the month's "
+               "buyers with two or more purchase days in it. Sales are amount minus refunds "
+               "of valid (paid, shipped or completed, not fully refunded) orders. Computed "
+               "by ecrm.analytics.store_metrics."],
     )
 
 
@@ -316,6 +308,17 @@ def _tiers(log: OrderLog, ladder: TierLadder, as_of: dt.datetime,
     start = as_of - relativedelta(months=1)
     flow = tier_flow(log, ladder, start=start, end=as_of, opted_in=opted)
     flow_rows = [(f"{i} {names[i]}", *(f"{int(v):,}" for v in flow.matrix[i])) for i in levels]
+    tables = [
+        Table("Tier share", ["level", "name", "customers", "share", "qualified", "potential"],
+              rows, [False, False, True, True, True, True]),
+        Table(f"Tier flow from {start.date().isoformat()} to {as_of.date().isoformat()}"
+              f" (rows: level at start; columns: level at end): {flow.upgraded:,} "
+              f"upgraded, {flow.downgraded:,} downgraded",
+              ["start \\ end", *(str(lv) for lv in levels)], flow_rows,
+              [False, *(True for _ in levels)]),
+    ]
+    if customers is not None:
+        tables.append(_member_table(log, customers, ladder, as_of, names))
     notes = []
     if customers is None:
         notes.append("No customers file was given, so nobody counts as having joined "
@@ -330,116 +333,106 @@ def _tiers(log: OrderLog, ladder: TierLadder, as_of: dt.datetime,
                 f"({_pct(members, n)}); {int(res.potential.sum()):,} potential members "
                 "qualify for a level but have not joined.",
         charts=[chart],
-        tables=[
-            Table("Tier share", ["level", "name", "customers", "share", "qualified",
-                                 "potential"], rows,
-                  [False, False, True, True, True, True]),
-            Table(f"Tier flow from {start.date().isoformat()} to {as_of.date().isoformat()}"
-                  f" (rows: level at start; columns: level at end): {flow.upgraded:,} "
-                  f"upgraded, {flow.downgraded:,} downgraded",
-                  ["start \\ end", *(str(lv) for lv in levels)], flow_rows,
-                  [False, *(True for _ in levels)]),
-        ],
+        tables=tables,
         notes=[*notes, "A customer qualifies for a level when any of its conditions "
                "(cumulative spend or order count) holds."],
     )
 
 
+def _member_table(log: OrderLog, customers: CustomerTable, ladder: TierLadder,
+                  as_of: dt.datetime, names: dict[int, str]) -> Table:
+    """Contribution and activity per level in the last complete month (ecrm.analytics)."""
+    local = as_of.astimezone(log.tz)
+    end = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    month = periods(end - relativedelta(months=1), end, "month", tz=log.tz)[-1:]
+    mm = member_metrics(log, customers, month, ladder=ladder)
+    r = mm.rows[0]
+
+    def pct(x: Any) -> str:
+        return "-" if x is None else f"{float(x):.1%}"
+
+    rows = [(str(lv), names[lv], f"{r.customers_by_level[lv]:,}",
+             "-" if lv == 0 else pct(r.tier_share(lv)),
+             str(Money(r.sales_by_level_fen[lv], mm.currency)), pct(r.sales_share(lv)),
+             f"{r.active_by_level[lv]:,}", pct(r.activity(lv)))
+            for lv in range(len(r.customers_by_level))]
+    return Table(
+        f"Members in {r.period.label}: contribution and activity per level; {r.joins:,} "
+        f"joined, {r.upgraded:,} of {r.members_at_start:,} members upgraded",
+        ["level", "name", "customers", "share of members", "sales", "share of sales",
+         "bought", "activity"],
+        rows, [False, False, True, True, True, True, True, True],
+    )
+
+
 # -- provinces and products -------------------------------------------------------------
-def _analytics() -> Any:
-    if importlib.util.find_spec("ecrm.analytics") is None:
-        return None
-    import ecrm.analytics
-
-    return ecrm.analytics
-
-
 def _provinces(log: OrderLog, as_of: dt.datetime) -> Section:
     if log.provinces is None:
         return Section("provinces", "Provinces",
                        notes=["The orders have no province column."])
     start = as_of - relativedelta(years=1)
-    placed = log.placed_at_us
-    rows_in = log.valid_mask() & (placed >= datetime_to_us(start)) & (placed < datetime_to_us(
-        as_of))
-    names = np.asarray(log.provinces)[rows_in]
-    codes = log.customer_codes[rows_in]
-    notes = []
-    normalize = _province_normalizer()
-    if normalize is not None:
-        names = np.asarray(normalize(names), dtype=str)
-    else:
-        notes.append("Province names are shown as written in the orders (full names, short "
-                     "names and pinyin are not merged without ecrm.analytics).")
-    names = np.where(names == "", "(unknown)", names)
-    # buyers per province: unique (province, customer) pairs
-    keys, inverse = np.unique(names, return_inverse=True)
-    pairs = np.unique(inverse.astype(np.int64) * max(log.n_customers, 1) + codes)
-    buyers = np.bincount(pairs // max(log.n_customers, 1), minlength=len(keys))
-    orders = np.bincount(inverse, minlength=len(keys))
-    order_ix = sorted(range(len(keys)), key=lambda i: (-int(orders[i]), str(keys[i])))
-    total = int(orders.sum())
-    top = order_ix[:15]
-    chart = BarChart("Orders per province (top 15)", [str(keys[i]) for i in top],
-                     [float(orders[i]) for i in top], value_label="orders", horizontal=True)
-    rows = [(str(keys[i]), f"{int(orders[i]):,}", _pct(int(orders[i]), total),
-             f"{int(buyers[i]):,}") for i in order_ix]
+    dist = province_distribution(log, start=start, end=as_of)
+    total = sum(r.orders for r in dist.rows)
+    top = dist.rows[:15]
+    chart = BarChart("Orders per province (top 15)", [r.province for r in top],
+                     [float(r.orders) for r in top], value_label="orders", horizontal=True)
+    rows = [(r.province, f"{r.orders:,}", _pct(r.orders, total), f"{r.customers:,}",
+             str(Money(r.sales_fen, dist.currency)),
+             "-" if r.sales_share is None else f"{float(r.sales_share):.1%}")
+            for r in dist.rows]
+    notes = ["Full names, short names, pinyin and Taobao's legacy codes are merged "
+             "(ecrm.analytics.normalize_provinces)."]
+    if dist.unknown_spellings:
+        shown = ", ".join(dist.unknown_spellings[:10])
+        more = len(dist.unknown_spellings) - 10
+        notes.append(f"Counted as 未知 (unknown): {shown}" + (f" and {more} more" if more > 0
+                                                             else "") + ".")
     return Section(
         "provinces", "Provinces",
         summary=f"Delivery provinces of the valid orders in the year before "
                 f"{as_of.date().isoformat()}.",
         charts=[chart] if top else [],
-        tables=[Table("Orders and buyers per province", ["province", "orders", "share",
-                                                          "buyers"], rows,
-                      [False, True, True, True])],
+        tables=[Table("Orders, buyers and sales per province",
+                      ["province", "orders", "share", "buyers", "sales", "sales share"], rows,
+                      [False, True, True, True, True, True])],
         notes=notes,
     )
 
 
-def _province_normalizer() -> Callable[[Any], Any] | None:
-    mod = _analytics()
-    fn = getattr(mod, "normalize_provinces", None) if mod is not None else None
-    return fn if callable(fn) else None
+_SCOPES: Final = (
+    ("first_purchase", "New customers' first purchase (their first purchase day ever)"),
+    ("first_repurchase", "First repurchase (customers' second purchase day)"),
+    ("repurchase", "Returning customers' repurchases (every purchase day after the first)"),
+)
 
 
 def _products(log: OrderLog, as_of: dt.datetime) -> Section:
-    items = log.items
-    if items is None:
+    if log.items is None:
         return Section("products", "Product preferences",
                        notes=["The orders have no order lines (sku column)."])
     start = as_of - relativedelta(years=1)
-    valid = log.valid_mask() & (log.placed_at_us < datetime_to_us(as_of))
-    # rank of each valid order among its customer's valid orders (rows are customer-sorted)
-    vrows = np.flatnonzero(valid)
-    vcodes = log.customer_codes[vrows]
-    first_of_code = np.searchsorted(vcodes, vcodes, side="left")
-    rank = np.full(len(log), -1, dtype=np.int64)
-    rank[vrows] = np.arange(len(vrows)) - first_of_code
-    in_year = valid & (log.placed_at_us >= datetime_to_us(start))
-    line_rank = rank[items.order_rows]
-    line_in = in_year[items.order_rows]
-    skus = np.asarray(items.skus)
+    pref = product_preference(log, start=start, end=as_of, by="sku", top=_TOP_N)
+    skus = np.asarray(log.items.skus)
     uniq, first_line = np.unique(skus, return_index=True)
-    category = dict(zip(uniq.tolist(), np.asarray(items.categories)[first_line].tolist(),
+    category = dict(zip(uniq.tolist(), np.asarray(log.items.categories)[first_line].tolist(),
                         strict=True))
     tables = []
-    for caption, sel in (
-        ("New customers' first purchase (their first valid order ever)", line_rank == 0),
-        ("First repurchase (customers' second valid order)", line_rank == 1),
-        ("Returning customers' repurchases (every order after the first)", line_rank >= 1),
-    ):
-        keys, n = np.unique(skus[sel & line_in], return_counts=True)
-        order = sorted(range(len(keys)), key=lambda i: (-int(n[i]), str(keys[i])))[:_TOP_N]
-        total = int(n.sum())
-        rows = [(str(k + 1), str(keys[i]), category[str(keys[i])], f"{int(n[i]):,}",
-                 _pct(int(n[i]), total)) for k, i in enumerate(order)]
-        tables.append(Table(caption, ["#", "sku", "category", "order lines", "share"], rows,
-                            [True, False, False, True, True]))
+    for scope, caption in _SCOPES:
+        t = getattr(pref, scope)
+        rows = [(str(k + 1), r.key, category.get(r.key, ""), f"{r.customers:,}",
+                 f"{float(r.share):.1%}", f"{r.orders:,}", f"{r.quantity:,}",
+                 str(Money(r.sales_fen, t.currency))) for k, r in enumerate(t.rows)]
+        tables.append(Table(f"{caption}: {t.customers:,} customers", [
+            "#", "sku", "category", "customers", "share", "orders", "units", "line value"],
+            rows, [True, False, False, True, True, True, True, True]))
     return Section(
         "products", "Product preferences",
-        summary=f"Top {_TOP_N} items in the valid orders of the year before "
-                f"{as_of.date().isoformat()}, by which purchase of the customer it was.",
+        summary=f"Top {_TOP_N} items bought in the year before {as_of.date().isoformat()}, "
+                "by which purchase day of the customer it was (ecrm.analytics."
+                "product_preference).",
         tables=tables,
+        notes=["share = customers who bought the item / customers in the scope; a customer "
+               "who buys several items counts for each."],
     )
 
 
