@@ -33,8 +33,8 @@ from ecrm.rfm import score
 SH = ZoneInfo("Asia/Shanghai")
 AS_OF = dt.datetime(2025, 12, 1, tzinfo=SH)
 VALID = {OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED}
-SECTIONS = ["overview", "grades", "segments", "cycle", "lifecycle", "tiers", "provinces",
-            "products", "touches"]
+SECTIONS = ["overview", "grades", "segments", "cycle", "lifecycle", "audiences", "tiers",
+            "provinces", "products", "touches"]
 
 
 @pytest.fixture(scope="module")
@@ -296,8 +296,16 @@ def test_customers_give_membership_and_prospects(shop, shop_report: Report) -> N
     joined = int(((since >= lo) & (since < hi)).sum())
     (member_table,) = [t for t in tiers.tables if t.caption.startswith("Members in 2025-11")]
     assert f"; {joined:,} joined," in member_table.caption
-    classes = {r[0]: r[2] for r in shop_report.section("overview").tables[1].rows}
+    classes = {r[0]: r[2] for r in shop_report.section("audiences").tables[0].rows}
     assert classes["恶意客户"] == f"{int(shop.customers.blocked.sum()):,}"
+    # 非订购: a browse event and no order of any status, recomputed with plain sets
+    ev = shop.events
+    ids = ev.customer_ids.tolist()
+    browsed = {ids[c] for c, k in zip(ev.customer_codes.tolist(), ev.kind_codes.tolist(),
+                                      strict=True) if ev.kinds[k].value == "browse"}
+    ordered = set(shop.orders.customer_ids.tolist())
+    assert classes["非订购客户"] == f"{len(browsed - ordered):,}"
+    assert len(classes) == 7
 
 
 def test_progress_reports_every_step() -> None:

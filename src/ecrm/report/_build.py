@@ -17,7 +17,7 @@ from dateutil.relativedelta import relativedelta
 
 from ecrm._customers import CustomerTable
 from ecrm._errors import InvalidTypeError, InvalidValueError
-from ecrm._events import EventKind, EventLog
+from ecrm._events import EventLog
 from ecrm._money import Money
 from ecrm._orderlog import OrderLog
 from ecrm._time import as_zone, require_aware
@@ -33,6 +33,17 @@ from ecrm.lifecycle import RepurchaseCycle, Stage, StageResult, cycles_by, repur
 from ecrm.lifecycle import stages as lifecycle_stages
 from ecrm.report._model import BarChart, CycleChart, Metric, Report, Section, Table
 from ecrm.rfm import RfmResult, score, segments
+from ecrm.segments import (
+    AudienceContext,
+    audience,
+    blocked_customers,
+    carted_618_not_bought,
+    favorited_not_bought,
+    high_potential_returning,
+    lapsed_customers,
+    no_sale_customers,
+    non_ordering_visitors,
+)
 from ecrm.tiers import TAOBAO_STORE_VIP, TierLadder, tier_flow
 
 __all__ = ["DEFAULT_SMS_PRICE", "Progress", "build_report", "plan_day"]
@@ -47,6 +58,7 @@ _STEPS: Final = (
     "headline numbers",
     "RFM grades",
     "repurchase cycle and stages",
+    "customer classes and audiences",
     "membership tiers",
     "provinces",
     "product preferences",
@@ -107,8 +119,7 @@ def _value(value: Any, kind: str, currency: str) -> str:
     return f"{int(value):,}"
 
 
-def _headline(log: OrderLog, as_of: dt.datetime, zone: dt.tzinfo,
-              events: EventLog | None, customers: CustomerTable | None) -> Section:
+def _headline(log: OrderLog, as_of: dt.datetime, zone: dt.tzinfo) -> Section:
     local = as_of.astimezone(zone)
     end = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     start = end - relativedelta(months=_MONTHS_SHOWN)
@@ -143,15 +154,12 @@ def _headline(log: OrderLog, as_of: dt.datetime, zone: dt.tzinfo,
     )
     chart = BarChart("Sales per month (yuan)", [r.period.label for r in sm.rows],
                      [r.sales_fen / 100 for r in sm.rows], value_label="yuan")
-    tables = [table]
-    if events is not None:
-        tables.append(_customer_classes(log, events, customers))
     return Section(
         "overview", f"Headline numbers: {cur.period.label}",
         summary=(f"The last complete calendar month before {as_of.isoformat()} "
                  f"({cur.period.label}), against the month before and the same month a year "
                  "earlier."),
-        metrics=metrics, charts=[chart], tables=tables,
+        metrics=metrics, charts=[chart], tables=[table],
         notes=["A new customer placed their first valid order ever in the month; a returning "
                "customer had ordered before it. Repurchase rate: the share of the month's "
                "buyers with two or more purchase days in it. Sales are amount minus refunds "
@@ -160,21 +168,51 @@ def _headline(log: OrderLog, as_of: dt.datetime, zone: dt.tzinfo,
     )
 
 
-def _customer_classes(log: OrderLog, events: EventLog,
-                      customers: CustomerTable | None) -> Table:
-    ordered = log.customer_ids
-    browsed = np.setdiff1d(events.customers_with(EventKind.BROWSE), ordered)
-    carted = np.setdiff1d(events.customers_with(EventKind.CART), ordered)
-    favorited = np.setdiff1d(events.customers_with(EventKind.FAVORITE), ordered)
-    rows = [
-        ("非订购客户", "visited, never ordered", f"{len(browsed):,}"),
-        ("无销售客户", "added to cart, never ordered", f"{len(carted):,}"),
-        ("收藏未购", "favourited, never ordered", f"{len(favorited):,}"),
+def _audiences(log: OrderLog, as_of: dt.datetime, zone: dt.tzinfo,
+               customers: CustomerTable | None, events: EventLog | None,
+               cycle: RepurchaseCycle) -> Section:
+    """The built-in custom audiences (自定义人群) of ecrm.segments, counted at ``as_of``."""
+    title = "Customer classes and audiences"
+    if customers is None:
+        return Section("audiences", title, notes=[
+            "Audiences are counted over the customer table: pass --customers (and --events "
+            "for the browse / cart / favourite classes)."])
+    local = as_of.astimezone(zone)
+    year_618 = local.year if local.date() >= dt.date(local.year, 6, 19) else local.year - 1
+    wanted: list[tuple[str, str, Any, bool]] = [
+        ("非订购客户", "visited, never ordered", non_ordering_visitors(), True),
+        ("无销售客户", "carted, never bought", no_sale_customers(), True),
+        ("无订购客户", "bought before, nothing in the last year", lapsed_customers(365), False),
+        ("恶意客户", "on the block list", blocked_customers(), False),
+        (f"{year_618} 6.18 加购未购", "carted in the 6.18 sale without buying in it",
+         carted_618_not_bought(year_618), True),
+        ("收藏未购", "favourited an item never bought", favorited_not_bought(), True),
+        ("高潜回头客", "high-potential returning customers", high_potential_returning(), False),
     ]
-    if customers is not None:
-        rows.append(("恶意客户", "on the block list", f"{int(customers.blocked.sum()):,}"))
-    return Table("Customers without orders (from the events file)",
-                 ["class", "meaning", "customers"], rows, [False, False, True])
+    context = AudienceContext(cycle=cycle if cycle.has_bands else None)
+    rows = []
+    skipped = []
+    n = len(customers)
+    for zh, en, predicate, needs_events in wanted:
+        if needs_events and events is None:
+            skipped.append(zh)
+            continue
+        found = audience(predicate, customers=customers, orders=log, events=events,
+                         as_of=as_of, context=context)
+        rows.append((zh, en, f"{found.count:,}", _pct(found.count, n), predicate.describe()))
+    notes = ["Built-in audiences of ecrm.segments over every customer of the customer table "
+             "(docs/segments.md); each is a JSON-serialisable predicate the shop can edit."]
+    if skipped:
+        notes.append(f"Not counted without an events file: {', '.join(skipped)}.")
+    return Section(
+        "audiences", title,
+        summary=f"Customer classes of the source documents and ready-made audiences, of "
+                f"{n:,} customers on {local.date().isoformat()}.",
+        tables=[Table("Customers per class and audience",
+                      ["class", "meaning", "customers", "share", "rule"], rows,
+                      [False, False, True, True, False])],
+        notes=notes,
+    )
 
 
 # -- RFM --------------------------------------------------------------------------------
@@ -558,8 +596,9 @@ def build_report(
     Sections, in order: ``overview`` (headline numbers of the last complete month against
     the month before and a year before), ``grades`` (P/G/S/B), ``segments`` (RFM
     segments), ``cycle`` (5221 boundaries and the repurchase curve), ``lifecycle`` (stage
-    counts; left out when nobody repurchased), ``tiers`` (tier share, potential members,
-    last month's tier flow), ``provinces``, ``products`` (first purchase, first
+    counts; left out when nobody repurchased), ``audiences`` (customer classes and the
+    built-in audiences of ecrm.segments; needs ``customers``), ``tiers`` (tier share,
+    potential members, last month's tier flow and member contribution), ``provinces``, ``products`` (first purchase, first
     repurchase, repurchases) and ``touches`` (a dry run of the care flows on the next day
     with its SMS cost).
 
@@ -568,7 +607,8 @@ def build_report(
         as_of: aware; the report describes the shop just before this moment.
         customers: profiles; gives membership (opt-in), prospects, phone numbers, opt-outs
             and the block list. Without it nobody counts as a member.
-        events: browse / cart / favourite events (customers without orders).
+        events: browse / cart / favourite events (the audiences of visitors, carts and
+            favourites).
         ladder: the store VIP ladder.
         cycle_method: ``"observed"`` or ``"kaplan-meier"``.
         store_name: the shop's name (SMS signature 【…】 and title); default ``"本店"``.
@@ -611,7 +651,7 @@ def build_report(
 
     sections: list[Section] = []
     step()
-    sections.append(_headline(orders, as_of, zone, events, customers))
+    sections.append(_headline(orders, as_of, zone))
     step()
     sections += _grades(score(orders, as_of=as_of, warn_undersized=False))
     step()
@@ -621,6 +661,8 @@ def build_report(
         known = customers.customer_ids if customers is not None else None
         st = lifecycle_stages(orders, as_of=as_of, cycle=cycle, customers=known)
     sections += _cycle_sections(cycle, st)
+    step()
+    sections.append(_audiences(orders, as_of, zone, customers, events, cycle))
     step()
     sections.append(_tiers(orders, ladder, as_of, customers))
     step()
