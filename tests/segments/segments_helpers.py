@@ -86,7 +86,7 @@ class Reference:
             return c.gender in p.values
         if isinstance(p, AgeBetween):
             age = c.birthday.age_on(self.as_of.astimezone(self.tz).date()) if c.birthday else None
-            if age is None:
+            if age is None or age < 0:  # unknown, or born after as_of
                 return False
             return (p.min_age is None or age >= p.min_age) and (
                 p.max_age is None or age <= p.max_age)

@@ -16,7 +16,7 @@ from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._time import datetime_to_us, require_aware
 from ecrm.analytics._province import UNKNOWN_PROVINCE, normalize_provinces
-from ecrm.analytics._text import format_rows
+from ecrm.analytics._text import distinct, factorize_text, format_rows
 
 __all__ = ["ProvinceDistribution", "ProvinceRow", "province_distribution"]
 
@@ -101,20 +101,22 @@ def province_distribution(
     if end is not None:
         rows = rows & (orders.placed_at_us < datetime_to_us(require_aware(end, "end")))
     raw = np.asarray(orders.provinces)[rows]
-    names = normalize_provinces(raw, legacy_codes=legacy_codes)
-    unknown = names == ""
-    spellings = tuple(sorted({str(v) for v in np.unique(raw[unknown]) if str(v)}))
-    names = np.where(unknown, UNKNOWN_PROVINCE, names)
+    # Normalise each distinct spelling once, then count by integer province codes.
+    spellings_u, spelling_codes = factorize_text(raw)
+    names_u = normalize_provinces(spellings_u, legacy_codes=legacy_codes)
+    unknown_u = names_u == ""
+    spellings = tuple(sorted(str(v) for v in spellings_u[unknown_u] if str(v)))
+    uniq = np.unique(np.where(unknown_u, UNKNOWN_PROVINCE, names_u))
+    k = np.searchsorted(uniq, np.where(unknown_u, UNKNOWN_PROVINCE, names_u))[spelling_codes]
+    k = k.astype(np.int64)
     codes = np.asarray(orders.customer_codes, dtype=np.int64)[rows]
     net = np.asarray(orders.net_fen, dtype=np.int64)[rows]
-    uniq, k = np.unique(names, return_inverse=True)
-    k = k.reshape(-1).astype(np.int64)
     n_k = len(uniq)
     sales = np.zeros(n_k, dtype=np.int64)
     np.add.at(sales, k, net)
     n_orders = np.bincount(k, minlength=n_k)
     n_cust = int(codes.max()) + 1 if len(codes) else 1
-    customers = np.bincount(np.unique(k * n_cust + codes) // n_cust, minlength=n_k)
+    customers = np.bincount(distinct(k * n_cust + codes) // n_cust, minlength=n_k)
     total = int(sales.sum())
     order = sorted(range(n_k), key=lambda i: (uniq[i] == UNKNOWN_PROVINCE, -int(sales[i]),
                                               -int(n_orders[i]), str(uniq[i])))

@@ -16,7 +16,7 @@ from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._time import datetime_to_us, local_days, require_aware
-from ecrm.analytics._text import format_rows
+from ecrm.analytics._text import distinct, factorize_text, format_rows
 
 __all__ = ["PreferenceRow", "PreferenceTable", "ProductPreference", "product_preference"]
 
@@ -154,7 +154,8 @@ def product_preference(
     at = orders.placed_at_us
     in_window = (at >= datetime_to_us(s)) & (at < datetime_to_us(e))
     line_rows = np.asarray(items.order_rows)
-    keys = np.asarray(items.skus if by == "sku" else items.categories).astype(str)
+    # Factorise the keys once (strings are slow to sort); scopes then work on int codes.
+    key_names, key_codes = factorize_text(items.skus if by == "sku" else items.categories)
     all_codes = np.asarray(orders.customer_codes, dtype=np.int64)
     scopes = {
         "first_purchase": ordinal == 1,
@@ -164,24 +165,27 @@ def product_preference(
     tables = {}
     for name, rows_mask in scopes.items():
         row_in = rows_mask & in_window
-        tables[name] = _table(name, by, top, row_in, line_rows, keys, items.quantities,
-                              items.unit_price_fen, all_codes, orders.currency)
+        tables[name] = _table(name, by, top, row_in, line_rows, key_names, key_codes,
+                              items.quantities, items.unit_price_fen, all_codes,
+                              orders.currency)
     return ProductPreference(s, e, tables["first_purchase"], tables["first_repurchase"],
                              tables["repurchase"])
 
 
 def _table(
     scope: str, by: str, top: int, row_in: npt.NDArray[np.bool_], line_rows: IntArray,
-    keys: npt.NDArray[np.str_], quantities: IntArray, prices: IntArray, codes: IntArray,
-    currency: str,
+    key_names: npt.NDArray[np.str_], key_codes: IntArray, quantities: IntArray,
+    prices: IntArray, codes: IntArray, currency: str,
 ) -> PreferenceTable:
-    n_customers = len(np.unique(codes[row_in]))
+    in_rows = np.flatnonzero(row_in)
+    # Rows are customer-sorted, so distinct customers are where the code changes.
+    scope_codes = codes[in_rows]
+    n_customers = int(np.count_nonzero(np.diff(scope_codes) != 0)) + 1 if len(in_rows) else 0
     lines = np.flatnonzero(row_in[line_rows])
     if len(lines) == 0:
         return PreferenceTable(scope, by, n_customers, (), currency)
-    uniq, k = np.unique(keys[lines], return_inverse=True)
-    k = k.reshape(-1).astype(np.int64)
-    n_k = len(uniq)
+    n_k = len(key_names)
+    k = key_codes[lines]
     rows = line_rows[lines]
     cust = codes[rows]
     qty = np.asarray(quantities, dtype=np.int64)[lines]
@@ -192,12 +196,14 @@ def _table(
     np.add.at(sales, k, value)
     n_rows = int(rows.max()) + 1
     n_cust = int(cust.max()) + 1
-    by_customer = np.bincount(np.unique(k * n_cust + cust) // n_cust, minlength=n_k)
-    by_order = np.bincount(np.unique(k * n_rows + rows) // n_rows, minlength=n_k)
-    order = np.lexsort((uniq, -quantity, -by_customer))[:top]
+    by_customer = np.bincount(distinct(k * n_cust + cust) // n_cust, minlength=n_k)
+    by_order = np.bincount(distinct(k * n_rows + rows) // n_rows, minlength=n_k)
+    present = np.flatnonzero(by_customer > 0)
+    order = present[np.lexsort((key_names[present], -quantity[present],
+                                -by_customer[present]))][:top]
     out = tuple(
         PreferenceRow(
-            key=str(uniq[i]),
+            key=str(key_names[i]),
             customers=int(by_customer[i]),
             orders=int(by_order[i]),
             quantity=int(quantity[i]),

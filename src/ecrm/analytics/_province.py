@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._errors import InvalidTypeError, InvalidValueError
+from ecrm.analytics._text import factorize_text
 
 __all__ = [
     "PROVINCES",
@@ -218,7 +219,10 @@ def normalize_provinces(
         return np.zeros(0, dtype="<U8")
     if arr.dtype == object:
         arr = np.asarray(["" if v is None else str(v) for v in arr.tolist()])
-    uniq, inverse = np.unique(arr, return_inverse=True)
-    names = [_normalize(v.item() if isinstance(v, np.generic) else v, legacy) or ""
-             for v in uniq]
-    return np.asarray(names, dtype="<U8")[inverse.reshape(-1)]
+    if arr.dtype.kind in "iu":
+        uniq_num, inverse = np.unique(arr, return_inverse=True)
+        names = [_normalize(int(v), legacy) or "" for v in uniq_num]
+        return np.asarray(names, dtype="<U8")[inverse.reshape(-1)]
+    uniq, codes = factorize_text(arr)
+    names = [_normalize(str(v), legacy) or "" for v in uniq]
+    return np.asarray(names, dtype="<U8")[codes]

@@ -406,15 +406,22 @@ def _favorited_not_bought(p: FavoritedNotBought, shop: _Shop) -> BoolArray:
     fav_sku = ev.skus[rows]
     keep = fav_u >= 0
     fav_u, fav_sku = fav_u[keep], fav_sku[keep]
-    line_ok = shop.valid[line_rows]
-    line_u = shop.order_cust[line_rows[line_ok]]
+    # Only the lines of customers who favourited something can matter: select them with
+    # integer indexing first, so the string work is on a small subset.
+    faved = np.zeros(shop.n, dtype=bool)
+    faved[fav_u] = True
+    line_u_all = shop.order_cust[line_rows]
+    line_ok = shop.valid[line_rows] & (line_u_all >= 0)
+    line_ok[line_ok] = faved[line_u_all[line_ok]]
+    line_u = line_u_all[line_ok]
     line_sku = line_skus[line_ok]
     all_skus = np.concatenate([fav_sku.astype(str), line_sku.astype(str)])
     _, codes = np.unique(all_skus, return_inverse=True)
+    codes = codes.reshape(-1).astype(np.int64)
     k = int(codes.max()) + 1 if len(codes) else 1
     fav_key = fav_u * k + codes[: len(fav_u)]
     line_key = line_u * k + codes[len(fav_u):]
-    bought_item = np.isin(fav_key, line_key[line_u >= 0])
+    bought_item = np.isin(fav_key, line_key)
     has_valid = shop.mark(shop.order_cust, shop.valid)
     shop_level = fav_sku == ""
     hit_rows = np.where(shop_level, ~has_valid[fav_u], ~bought_item)

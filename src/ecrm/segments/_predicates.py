@@ -214,7 +214,8 @@ def _opt_age(value: object) -> int | None:
 class AgeBetween(Predicate):
     """Whole years of age on the ``as_of`` day (store zone) in ``[min_age, max_age]``.
 
-    Either bound may be ``None`` (open). Customers whose birth year is unknown never match.
+    Either bound may be ``None`` (open). Customers whose birth year is unknown (or after
+    ``as_of``) never match.
     """
 
     field: ClassVar[str] = "age"
