@@ -452,7 +452,9 @@ _OK_FRESH: Final = RuleCheck("max_lateness", True, "not stale")
 _OK_CAPS: Final = RuleCheck("frequency_cap", True, "under every cap")
 _OK_WINDOW: Final = RuleCheck("time_window", True, "inside the allowed local time")
 _OK_NO_WINDOW: Final = RuleCheck("time_window", True, "no time rules for this class")
-_OK_NOT_BEFORE: Final = RuleCheck("not_before", True, "due")
+_NO_ZONE: Final = RuleCheck("time_window", False, "no time zone known for the recipient or store")
+# the order of the static checks (a prefix of passed checks ends before a stage)
+_BLOCK, _CONSENT, _OPT_OUT, _MEMBERS, _DEDUPE, _FRESH, _END = range(7)
 
 
 def _check_rules(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -502,6 +504,16 @@ class SendPolicy:
     _next: dict[tuple[dt.datetime, dt.tzinfo, MessageClass], dt.datetime] = attrs.field(
         init=False, repr=False, eq=False, factory=dict
     )
+    _prefixes: dict[tuple[MessageClass, int, bool], tuple[RuleCheck, ...]] = attrs.field(
+        init=False, repr=False, eq=False, factory=dict
+    )
+    _sends: dict[tuple[MessageClass, bool], Send] = attrs.field(
+        init=False, repr=False, eq=False, factory=dict
+    )
+    _closed: dict[tuple[int, dt.tzinfo], tuple[tuple[RuleCheck], str, str]] = attrs.field(
+        init=False, repr=False, eq=False, factory=dict
+    )
+    _isos: dict[dt.datetime, str] = attrs.field(init=False, repr=False, eq=False, factory=dict)
 
     @_by_class.default
     def _index(self) -> dict[MessageClass, ClassRules]:
@@ -558,99 +570,104 @@ class SendPolicy:
             # UTC keys the caches safely: equal wall times in a DST fold are equal (and
             # hash alike) within their own zone although they are different instants
             now = require_aware(now, "now").astimezone(_UTC)
-        rules = self._by_class[message.message_class]
-        trace: list[RuleCheck] = []
+        cls = message.message_class
+        rules = self._by_class[cls]
         cid = message.recipient.customer_id
-
-        if rules.respect_block_list:
-            if cid in context.blocked:
-                return _skip("block_list", "customer is on the shop's block list", trace)
-            trace.append(_OK_BLOCK)
+        # Passing checks are static per class, so the trace of what passed is a cached
+        # prefix and a plain Send is a cached object: the common path allocates nothing.
+        if rules.respect_block_list and cid in context.blocked:
+            return self._refuse(cls, _BLOCK, False, "block_list",
+                                "customer is on the shop's block list")
         if rules.requires_consent:
             if context.consented is None:
-                return _skip("consent", "consent records not provided", trace)
+                return self._refuse(cls, _CONSENT, False, "consent",
+                                    "consent records not provided")
             if cid not in context.consented:
-                return _skip("consent", "no consent recorded for the customer", trace)
-            trace.append(_OK_CONSENT)
+                return self._refuse(cls, _CONSENT, False, "consent",
+                                    "no consent recorded for the customer")
         if rules.respect_opt_out:
             if context.opt_outs is None:
-                return _skip("opt_out", "opt-out list not provided: cannot prove the "
-                             "address did not opt out", trace)
+                return self._refuse(cls, _OPT_OUT, False, "opt_out", "opt-out list not "
+                                    "provided: cannot prove the address did not opt out")
             channel = message.channel
             address = (message.recipient.phone if channel is ChannelKind.SMS
                        else message.address) or ""
             if not address:
-                return _skip("opt_out", f"recipient has no {message.channel.name} address",
-                             trace)
+                return self._refuse(cls, _OPT_OUT, False, "opt_out",
+                                    f"recipient has no {channel.name} address")
             if context.opt_outs.is_opted_out(address, channel):
-                return _skip("opt_out", f"address opted out of marketing on "
-                             f"{message.channel.name}", trace)
-            trace.append(_OK_OPT_OUT)
+                return self._refuse(cls, _OPT_OUT, False, "opt_out",
+                                    f"address opted out of marketing on {channel.name}")
         if rules.members_only:
             if context.members is None:
-                return _skip("members_only", "membership not provided", trace)
+                return self._refuse(cls, _MEMBERS, False, "members_only",
+                                    "membership not provided")
             if cid not in context.members:
-                return _skip("members_only", "customer is not a member", trace)
-            trace.append(_OK_MEMBER)
+                return self._refuse(cls, _MEMBERS, False, "members_only",
+                                    "customer is not a member")
         history = context.history
-        if rules.dedupe and message.dedupe_key is not None:
-            if history.has_sent(message.message_type, message.dedupe_key):
-                return _skip("dedupe", f"a {message.message_type} for "
-                             f"{message.dedupe_key!r} was already sent", trace)
-            trace.append(_OK_DEDUPE)
-
+        deduped = False
+        dedupe_key = message.dedupe_key
+        if rules.dedupe and dedupe_key is not None:
+            deduped = True
+            if history.has_sent(message.message_type, dedupe_key):
+                return self._refuse(cls, _DEDUPE, False, "dedupe", f"a {message.message_type} "
+                                    f"for {dedupe_key!r} was already sent")
         origin = message.not_before or message.created_at
         lateness = rules.max_lateness
-        if lateness is not None:
-            if now - origin > lateness:
-                return _skip("max_lateness", f"stale: due {origin.isoformat()}, more than "
-                             f"{lateness} ago", trace)
-            trace.append(_OK_FRESH)
+        if lateness is not None and now - origin > lateness:
+            return self._refuse(cls, _FRESH, deduped, "max_lateness",
+                                f"stale: due {origin.isoformat()}, more than {lateness} ago")
 
+        extra: list[RuleCheck] | None = None  # checks beyond the static prefix
         earliest = now
         why = ""
         if message.not_before is not None and message.not_before > now:
             earliest, why = message.not_before, "not due yet"
-            trace.append(RuleCheck("not_before", False, f"due at {earliest.isoformat()}"))
+            extra = [RuleCheck("not_before", False, f"due at {earliest.isoformat()}")]
+        caps_ok: tuple[RuleCheck, ...] = ()
         if rules.caps:
             capped = False
             for cap in rules.caps:
-                times = history.sent_times(cid, message.channel, message.message_class,
-                                           now - cap.window)
+                times = history.sent_times(cid, message.channel, cls, now - cap.window)
                 if len(times) >= cap.max_count:
                     free_at = times[len(times) - cap.max_count] + cap.window
                     detail = f"{len(times)} sent in the last {cap.window} (cap {cap.max_count})"
-                    trace.append(RuleCheck("frequency_cap", False, detail))
+                    extra = extra or []
+                    extra.append(RuleCheck("frequency_cap", False, detail))
                     capped = True
                     if rules.on_blocked is OnBlocked.SKIP:
-                        return _skip_traced(f"frequency cap reached: {detail}", trace)
+                        return Skip(f"frequency cap reached: {detail}",
+                                    self._prefix(cls, _END, deduped) + tuple(extra))
                     if free_at > earliest:
                         earliest, why = free_at, f"frequency cap reached: {detail}"
             if not capped:
-                trace.append(_OK_CAPS)
+                caps_ok = (_OK_CAPS,)
+        window: tuple[RuleCheck, ...] = ()
 
         if rules._has_time_rules:
             tz = message.recipient.tz or self.store_tz
             zone = None if tz is None else (self._zones.get(tz) or self.zone_for(message))
             if zone is None:
-                return _skip("time_window", "no time zone known for the recipient or store",
-                             trace)
+                return Skip("no time zone known for the recipient or store",
+                            self._prefix(cls, _END, deduped) + tuple(extra or ()) + caps_ok
+                            + (_NO_ZONE,))
             if earliest is now:
                 minute = self._minutes.get((now, zone))
                 if minute is None:
                     minute = self._local_minute(now, zone)
                 if rules._flags[minute]:
-                    trace.append(_OK_WINDOW)
-                    return Send(tuple(trace))
-                hhmm = f"{minute // 60:02d}:{minute % 60:02d}"
-                trace.append(RuleCheck("time_window", False,
-                                       f"{hhmm} local is outside the allowed time"))
+                    return self._send(cls, deduped)
+                closed = self._closed.get((minute, zone))
+                if closed is None:
+                    closed = self._closed_texts(minute, zone)
+                window, short, long = closed
                 if rules.on_blocked is OnBlocked.SKIP:
-                    return _skip_traced(f"outside the allowed local time ({hhmm})", trace)
-                why = why or f"outside the allowed local time ({hhmm} {_zname(zone)})"
+                    return Skip(short, self._prefix(cls, _END, deduped) + tuple(extra or ())
+                                + caps_ok + window)
+                why = why or long
             # a tick defers many messages from the same instant in the same zone
-            key = (earliest if earliest is now else earliest.astimezone(_UTC), zone,
-                   message.message_class)
+            key = (earliest if earliest is now else earliest.astimezone(_UTC), zone, cls)
             until = self._next.get(key)
             if until is None:
                 if len(self._next) > 4096:
@@ -658,19 +675,75 @@ class SendPolicy:
                 until = self._next[key] = rules.next_allowed(earliest, zone)
         else:
             if earliest is now:
-                trace.append(_OK_NO_WINDOW)
-                return Send(tuple(trace))
+                return self._send(cls, deduped)
             until = earliest
             if until.second or until.microsecond:
                 until = until.replace(second=0, microsecond=0) + _MINUTE
+        trace = self._prefix(cls, _END, deduped) + tuple(extra or ()) + caps_ok + window
         if rules.on_blocked is OnBlocked.SKIP:
-            return _skip_traced(why, trace)
+            return Skip(why, trace)
         if lateness is not None and until - origin > lateness:
-            trace.append(RuleCheck("max_lateness", False,
-                                   f"next allowed moment {until.isoformat()} is more than "
-                                   f"{lateness} after {origin.isoformat()}"))
-            return _skip_traced(f"{why}; deferring would be too late", trace)
-        return Defer(until, why, tuple(trace))
+            late = RuleCheck("max_lateness", False,
+                             f"next allowed moment {self._iso(until)} is more than "
+                             f"{lateness} after {origin.isoformat()}")
+            return Skip(f"{why}; deferring would be too late", (*trace, late))
+        return Defer(until, why, trace)
+
+    def _closed_texts(self, minute: int, zone: dt.tzinfo) -> tuple[
+        tuple[RuleCheck], str, str
+    ]:
+        """The trace entry and reasons for "closed at local ``minute`` in ``zone``"."""
+        if len(self._closed) > 4096:
+            self._closed.clear()
+        hhmm = f"{minute // 60:02d}:{minute % 60:02d}"
+        texts = (
+            (RuleCheck("time_window", False, f"{hhmm} local is outside the allowed time"),),
+            f"outside the allowed local time ({hhmm})",
+            f"outside the allowed local time ({hhmm} {_zname(zone)})",
+        )
+        self._closed[(minute, zone)] = texts
+        return texts
+
+    def _iso(self, value: dt.datetime) -> str:
+        text = self._isos.get(value)
+        if text is None:
+            if len(self._isos) > 4096:
+                self._isos.clear()
+            text = self._isos[value] = value.isoformat()
+        return text
+
+    def _prefix(self, cls: MessageClass, stage: int, deduped: bool) -> tuple[RuleCheck, ...]:
+        """The passing checks of ``cls`` before ``stage`` (cached; static per class)."""
+        key = (cls, stage, deduped)
+        prefix = self._prefixes.get(key)
+        if prefix is None:
+            rules = self._by_class[cls]
+            enabled = (
+                (_BLOCK, rules.respect_block_list, _OK_BLOCK),
+                (_CONSENT, rules.requires_consent, _OK_CONSENT),
+                (_OPT_OUT, rules.respect_opt_out, _OK_OPT_OUT),
+                (_MEMBERS, rules.members_only, _OK_MEMBER),
+                (_DEDUPE, deduped, _OK_DEDUPE),
+                (_FRESH, rules.max_lateness is not None, _OK_FRESH),
+            )
+            prefix = self._prefixes[key] = tuple(
+                check for at, on, check in enabled if on and at < stage
+            )
+        return prefix
+
+    def _refuse(self, cls: MessageClass, stage: int, deduped: bool, rule: str,
+                reason: str) -> Skip:
+        return Skip(reason, (*self._prefix(cls, stage, deduped), RuleCheck(rule, False, reason)))
+
+    def _send(self, cls: MessageClass, deduped: bool) -> Send:
+        key = (cls, deduped)
+        send = self._sends.get(key)
+        if send is None:
+            rules = self._by_class[cls]
+            tail: tuple[RuleCheck, ...] = (_OK_CAPS,) if rules.caps else ()
+            tail += (_OK_WINDOW if rules._has_time_rules else _OK_NO_WINDOW,)
+            send = self._sends[key] = Send(self._prefix(cls, _END, deduped) + tail)
+        return send
 
     def decide_many(self, messages: Iterable[Message], *, now: dt.datetime,
                     context: PolicyContext = PolicyContext()) -> list[Decision]:
@@ -682,12 +755,3 @@ class SendPolicy:
 
 def _zname(zone: dt.tzinfo) -> str:
     return str(getattr(zone, "key", zone))
-
-
-def _skip(rule: str, reason: str, trace: list[RuleCheck]) -> Skip:
-    trace.append(RuleCheck(rule, False, reason))
-    return Skip(reason, tuple(trace))
-
-
-def _skip_traced(reason: str, trace: list[RuleCheck]) -> Skip:
-    return Skip(reason, tuple(trace))
