@@ -48,21 +48,32 @@ def _font_list() -> list[str]:
 
 
 def _bar(fig: Any, chart: BarChart) -> None:
+    from matplotlib.ticker import StrMethodFormatter
+
     n = len(chart.labels)
     labels = list(chart.labels)
     ax = fig.subplots()
+    thousands = StrMethodFormatter("{x:,.0f}")
     if chart.horizontal:
         pos = list(range(n))[::-1]  # first label on top
         bars = ax.barh(pos, chart.values, color=_BAR_COLOR)
         ax.set_yticks(pos, labels)
         ax.set_xlabel(chart.value_label)
+        ax.xaxis.set_major_formatter(thousands)
         ax.margins(x=0.12)
     else:
         bars = ax.bar(range(n), chart.values, color=_BAR_COLOR)
         ax.set_xticks(range(n), labels)
+        if n > 6:  # long runs of labels (months) would overlap
+            ax.tick_params(axis="x", labelrotation=45)
+            for label in ax.get_xticklabels():
+                label.set_horizontalalignment("right")
+                label.set_rotation_mode("anchor")
         ax.set_ylabel(chart.value_label)
+        ax.yaxis.set_major_formatter(thousands)
         ax.margins(y=0.12)
-    ax.bar_label(bars, labels=[f"{v:,.0f}" for v in chart.values], padding=2, fontsize=8)
+    ax.bar_label(bars, labels=[f"{v:,.0f}" for v in chart.values], padding=2,
+                 fontsize=7 if n > 8 else 8)
     ax.set_title(chart.title)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)

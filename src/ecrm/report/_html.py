@@ -32,7 +32,7 @@ h1 { margin: 0 0 .3rem; font-size: 1.6rem; }
 .meta { color: var(--muted); margin: 0; }
 nav { margin-top: .6rem; display: flex; flex-wrap: wrap; gap: .3rem .9rem; }
 nav a { color: var(--accent); text-decoration: none; }
-main { max-width: 1100px; margin: 0 auto; padding: 1rem 2rem 3rem; }
+main { max-width: 1280px; margin: 0 auto; padding: 1rem 2rem 3rem; }
 section { background: #fff; border: 1px solid var(--line); border-radius: 8px;
           margin: 1.2rem 0; padding: 1rem 1.4rem; }
 h2 { margin: .2rem 0 .5rem; font-size: 1.25rem; }
@@ -52,9 +52,10 @@ figcaption { color: var(--muted); font-size: .85rem; }
 table { border-collapse: collapse; font-size: .9rem; min-width: 50%; }
 caption { text-align: left; font-weight: 600; padding: .3rem 0; }
 th, td { border-bottom: 1px solid var(--line); padding: .3rem .7rem; text-align: left;
-         white-space: nowrap; }
+         vertical-align: top; }
 th { background: #eef2f7; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td:first-child, th:first-child { white-space: nowrap; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .notes { color: var(--muted); font-size: .85rem; padding-left: 1.2rem; }
 .no-charts { background: #fff8e1; border: 1px solid #f0d58c; border-radius: 6px;
              padding: .6rem .9rem; }
