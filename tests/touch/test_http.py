@@ -43,7 +43,7 @@ class Gateway(BaseHTTPRequestHandler):
             "/ok-text": (200, b"queued"),
             "/500": (500, b'{"error": "internal"}'),
             "/503": (503, b"busy"),
-            "/400": (400, b'{"error": "invalid mobile"}'),
+            "/400": (400, b'{"error": "invalid mobile 13812345678"}'),
             "/429": (429, b"slow down"),
             "/slow": (200, b'{"id": "late"}'),
         }.get(self.path, (404, b"no"))
@@ -149,7 +149,7 @@ def test_error_statuses(server: str, path: str, transient: bool) -> None:
 def test_400_reason_includes_the_gateway_text(server: str) -> None:
     r = HttpSmsChannel(server + "/400").send(_msg())
     assert isinstance(r, Failed)
-    assert "invalid mobile" in r.reason
+    assert "invalid mobile 138****5678" in r.reason  # the echoed number is masked
 
 
 def test_timeout_is_transient(server: str) -> None:

@@ -44,7 +44,7 @@ class Handler:
         if address.startswith("busy"):
             return "450 mailbox busy, try later"
         if address.startswith("nobody"):
-            return "550 no such user"
+            return f"550 no such user {address}"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -161,6 +161,7 @@ def test_4xx_is_transient_and_5xx_permanent(plain: tuple[Handler, int]) -> None:
     assert isinstance(gone, Failed)
     assert not gone.transient
     assert "550" in gone.reason
+    assert "nobody@" not in gone.reason
 
 
 def test_wrong_password_is_permanent_and_verify_raises(plain: tuple[Handler, int]) -> None:

@@ -14,7 +14,7 @@ from typing import Any, Final
 from ecrm._customers import is_fake_phone
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm.touch._channel import Accepted, Failed, Receipt
-from ecrm.touch._message import ChannelKind, Message
+from ecrm.touch._message import ChannelKind, Message, mask_contacts
 
 __all__ = ["HttpSmsChannel"]
 
@@ -164,7 +164,7 @@ class HttpSmsChannel:
                 status = response.status
         except urllib.error.HTTPError as exc:
             with exc:
-                detail = exc.read(500).decode("utf-8", errors="replace")
+                detail = mask_contacts(exc.read(500).decode("utf-8", errors="replace"))
             transient = exc.code >= 500 or exc.code in _TRANSIENT_4XX
             return Failed(f"gateway answered HTTP {exc.code}: {detail}", transient=transient)
         except urllib.error.URLError as exc:

@@ -23,6 +23,7 @@ __all__ = [
     "Message",
     "MessageClass",
     "Recipient",
+    "mask_contacts",
     "mask_email",
     "mask_phone",
     "normalize_phone",
@@ -106,6 +107,22 @@ def mask_email(value: str) -> str:
     if not at:
         return mask_phone(value)
     return (local[:1] + "***" if local else "***") + "@" + domain
+
+
+_EMAILS: Final = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_DIGIT_RUNS: Final = re.compile(r"\+?\d{7,}")
+
+
+def mask_contacts(text: str) -> str:
+    """``text`` with e-mail addresses and runs of 7+ digits (phone numbers) masked.
+
+    For provider answers that echo what they were sent:
+
+    >>> mask_contacts("550 <alice@example.com>: invalid mobile 13812345678")
+    '550 <a***@example.com>: invalid mobile 138****5678'
+    """
+    text = _EMAILS.sub(lambda m: mask_email(m.group(0)), text)
+    return _DIGIT_RUNS.sub(lambda m: mask_phone(m.group(0)), text)
 
 
 def _check_customer_id(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:

@@ -12,7 +12,7 @@ from typing import Final, Literal
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm.touch._channel import Accepted, Failed, Receipt
 from ecrm.touch._errors import ChannelError
-from ecrm.touch._message import ChannelKind, Message, mask_email
+from ecrm.touch._message import ChannelKind, Message, mask_contacts, mask_email
 
 __all__ = ["SmtpEmailChannel"]
 
@@ -26,7 +26,8 @@ def _smtp_failure(exc: BaseException) -> Failed:
         codes = [code for code, _ in exc.recipients.values()]
         transient = bool(codes) and all(400 <= c < 500 for c in codes)
         detail = "; ".join(
-            f"{mask_email(r)}: {c} {m.decode(errors='replace') if isinstance(m, bytes) else m}"
+            f"{mask_email(r)}: {c} "
+            + mask_contacts(m.decode(errors="replace") if isinstance(m, bytes) else str(m))
             for r, (c, m) in exc.recipients.items()
         )
         return Failed(f"recipient refused: {detail}", transient=transient)
@@ -34,7 +35,7 @@ def _smtp_failure(exc: BaseException) -> Failed:
         raw = exc.smtp_error
         text = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
         transient = 400 <= exc.smtp_code < 500
-        return Failed(f"SMTP {exc.smtp_code} {text}", transient=transient)
+        return Failed(f"SMTP {exc.smtp_code} {mask_contacts(text)}", transient=transient)
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         return Failed(f"SMTP server does not support it: {exc}", transient=False)
     if isinstance(exc, ssl.SSLCertVerificationError):
