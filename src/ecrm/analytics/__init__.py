@@ -1,4 +1,4 @@
-"""Shop analytics (DESIGN 3.7): store, member, product and province metrics.
+"""Shop analytics (DESIGN 3.7): store, member, product and province metrics, campaign effect.
 
 Every definition is a parameter: who is a new customer, the repurchase-rate denominator,
 the ladder, the periods. Results are frozen values with ``table()`` (rows as dicts, for a
@@ -31,11 +31,16 @@ from ecrm.analytics._store import (
     store_metrics,
 )
 
+# Campaign effect (response rate and ROI against a holdout) lives with the campaigns in
+# ecrm.touch; it is re-exported here so that the report finds every metric in one place.
+from ecrm.touch import CampaignReport, campaign_effect
+
 __all__ = [
     "METRICS",
     "PROVINCES",
     "TAOBAO_LEGACY_PROVINCE_CODES",
     "UNKNOWN_PROVINCE",
+    "CampaignReport",
     "Change",
     "Freq",
     "MemberMetrics",
@@ -51,6 +56,7 @@ __all__ = [
     "ProvinceRow",
     "RepurchaseBase",
     "StoreMetrics",
+    "campaign_effect",
     "change",
     "member_metrics",
     "normalize_province",
