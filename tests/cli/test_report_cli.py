@@ -196,10 +196,14 @@ class _Tty:
 
 def test_step_progress_only_on_a_terminal() -> None:
     tty = _Tty()
-    p = StepProgress("report", tty)  # type: ignore[arg-type]
-    p("tiers", 3, 7)
+    p = StepProgress("report", tty, extra_steps=1)  # type: ignore[arg-type]
+    p("headline", 0, 2)
+    p("tiers", 1, 2)
+    p("done", 2, 2)  # build_report's last call: nothing to show
+    p.step("drawing charts")
     p.done()
-    assert tty.text == "\rreport: [3/7] tiers\x1b[K\n"
+    assert tty.text == ("\rreport: [1/3] headline\x1b[K\rreport: [2/3] tiers\x1b[K"
+                        "\rreport: [3/3] drawing charts\x1b[K\n")
     with open(os.devnull, "w") as devnull:
         quiet = StepProgress("report", devnull)
         quiet("tiers", 3, 7)

@@ -15,29 +15,39 @@ __all__ = ["REGISTRY", "StepProgress", "format_grade_table"]
 
 
 class StepProgress:
-    """``[3/7] membership tiers`` on one stderr line while a report is built (TTY only).
+    """``[3/9] membership tiers`` on one stderr line while a report is built (TTY only).
 
-    Pass it as ``progress=`` to :func:`ecrm.report.build_report`; :meth:`done` ends the
-    line.
+    Pass it as ``progress=`` to :func:`ecrm.report.build_report`; ``extra_steps`` counts
+    the caller's own steps after it (shown with :meth:`step`); :meth:`done` ends the line.
     """
 
-    def __init__(self, label: str, stream: TextIO | None = None) -> None:
+    def __init__(self, label: str, stream: TextIO | None = None, *, extra_steps: int = 0) -> None:
         self._terminal = TerminalProgress(label, stream)
         self.enabled = self._terminal.enabled
-        self._shown = False
+        self._extra = extra_steps
+        self._total = extra_steps
+        self._shown = 0
 
     def __call__(self, step: str, done: int, total: int) -> None:
+        self._total = total + self._extra
+        if done < total:  # build_report's last call (done == total) only says it finished
+            self.step(step)
+
+    def step(self, label: str) -> None:
+        """Show the next step."""
+        self._shown += 1
         if not self.enabled:
             return
+        stream = self._terminal.stream
         # \x1b[K clears the rest of the line left by a longer previous label
-        self._terminal.stream.write(f"\r{self._terminal.label}: [{done}/{total}] {step}\x1b[K")
-        self._terminal.stream.flush()
-        self._shown = True
+        stream.write(f"\r{self._terminal.label}: [{self._shown}/{max(self._total, self._shown)}]"
+                     f" {label}\x1b[K")
+        stream.flush()
 
     def done(self) -> None:
-        if self._shown:
+        if self._shown and self.enabled:
             self._terminal.done()
-            self._shown = False
+        self._shown = 0
 
 
 def format_grade_table(result: Any) -> str:
@@ -147,14 +157,14 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     log = _load_orders(args.file, args.tz)
     customers = _load_customers(args.customers, args.tz)
     events = _load_events(args.events, args.tz)
-    progress = StepProgress("building the report")
+    progress = StepProgress("building the report", extra_steps=1)
     try:
         report = build_report(
             log, as_of=as_of, customers=customers, events=events, cycle_method=args.method,
             store_name=args.store_name, source=Path(args.file).name, sms_price=price,
             progress=progress,
         )
-        progress("drawing charts", len(report.sections), len(report.sections))
+        progress.step("drawing charts")
         page = render_html(report)
     finally:
         progress.done()

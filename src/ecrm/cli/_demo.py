@@ -169,12 +169,12 @@ def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path) -> int:
           f"final states {states}", file=out)
 
     # -- the report ------------------------------------------------------------------
-    progress = StepProgress("building the report")
+    progress = StepProgress("building the report", extra_steps=1)
     try:
         report = build_report(log, as_of=as_of, customers=customers, events=shop.events,
                               store_name=shop.store_name, source="sample shop",
                               sms_price=price, progress=progress)
-        progress("drawing charts", len(report.sections), len(report.sections))
+        progress.step("drawing charts")
         page = render_html(report)
     finally:
         progress.done()
