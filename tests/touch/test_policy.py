@@ -135,6 +135,19 @@ def test_skip_policy_skips_instead_of_deferring() -> None:
     assert "22:00" in d.reason
 
 
+def test_skip_rules_still_wait_for_a_message_that_is_not_due_yet() -> None:
+    policy = SendPolicy(marketing=attrs.evolve(NO_CAPS, on_blocked=OnBlocked.SKIP))
+    now = dt.datetime(2026, 12, 12, 10, 0, tzinfo=SH)
+    due_open = dt.datetime(2026, 12, 12, 18, 0, 30, tzinfo=SH)
+    d = policy.decide(_msg(now, not_before=due_open), now=now, context=_ctx())
+    assert isinstance(d, Defer)
+    assert d.until == dt.datetime(2026, 12, 12, 18, 1, tzinfo=SH)
+    due_closed = dt.datetime(2026, 12, 12, 22, 0, tzinfo=SH)
+    s = policy.decide(_msg(now, not_before=due_closed), now=now, context=_ctx())
+    assert isinstance(s, Skip)
+    assert s.reason == "not due yet; due at a blocked local time"
+
+
 def test_max_lateness_turns_a_long_deferral_into_a_skip() -> None:
     policy = SendPolicy(marketing=attrs.evolve(NO_CAPS, max_lateness=dt.timedelta(hours=6)))
     created = dt.datetime(2026, 12, 12, 20, 0, tzinfo=SH)

@@ -555,7 +555,9 @@ class SendPolicy:
         Checks, in order: block list, consent, opt-out, membership, dedupe, staleness,
         ``not_before``, frequency caps, local time rules; the first hard refusal skips,
         soft ones (time, caps, not yet due) defer to the next allowed minute or skip per
-        the class's ``on_blocked``; a deferral beyond ``max_lateness`` skips.
+        the class's ``on_blocked`` (a message not due yet is deferred to its due minute
+        even under SKIP, unless that minute is blocked); a deferral beyond
+        ``max_lateness`` skips.
 
         Args:
             message: the candidate.
@@ -676,12 +678,12 @@ class SendPolicy:
         else:
             if earliest is now:
                 return self._send(cls, deduped)
-            until = earliest
-            if until.second or until.microsecond:
-                until = until.replace(second=0, microsecond=0) + _MINUTE
+            until = _ceil_minute(earliest)
         trace = self._prefix(cls, _END, deduped) + tuple(extra or ()) + caps_ok + window
-        if rules.on_blocked is OnBlocked.SKIP:
-            return Skip(why, trace)
+        if rules.on_blocked is OnBlocked.SKIP and until != _ceil_minute(earliest):
+            # only "not due yet" gets here under SKIP (closed time and caps returned above):
+            # wait for the due minute if it is allowed, but never past it
+            return Skip(f"{why}; due at a blocked local time", trace)
         if lateness is not None and until - origin > lateness:
             late = RuleCheck("max_lateness", False,
                              f"next allowed moment {self._iso(until)} is more than "
@@ -751,6 +753,12 @@ class SendPolicy:
         now = require_aware(now, "now").astimezone(_UTC)
         decide = self.decide
         return [decide(m, now=now, context=context) for m in messages]
+
+
+def _ceil_minute(value: dt.datetime) -> dt.datetime:
+    if value.second or value.microsecond:
+        return value.replace(second=0, microsecond=0) + _MINUTE
+    return value
 
 
 def _zname(zone: dt.tzinfo) -> str:
