@@ -230,6 +230,9 @@ def test_frequency_cap_defers_until_the_oldest_send_leaves_the_window() -> None:
     d2 = policy.decide(_msg(now, key="z"), now=now, context=_ctx(history=log2))
     assert isinstance(d2, Defer)
     assert d2.until == dt.datetime(2026, 12, 9, 8, 0, tzinfo=SH)
+    assert [(c.rule, c.passed) for c in d2.trace[-2:]] == [
+        ("frequency_cap", False), ("time_window", False)]
+    assert d2.trace[-1].detail == "21:00 local is outside the allowed time; next allowed 08:00"
 
 
 def test_not_before_defers_to_the_next_whole_minute() -> None:

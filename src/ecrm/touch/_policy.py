@@ -452,6 +452,7 @@ _OK_FRESH: Final = RuleCheck("max_lateness", True, "not stale")
 _OK_CAPS: Final = RuleCheck("frequency_cap", True, "under every cap")
 _OK_WINDOW: Final = RuleCheck("time_window", True, "inside the allowed local time")
 _OK_NO_WINDOW: Final = RuleCheck("time_window", True, "no time rules for this class")
+_OK_WINDOW_THEN: Final = RuleCheck("time_window", True, "the due minute is allowed")
 _NO_ZONE: Final = RuleCheck("time_window", False, "no time zone known for the recipient or store")
 # the order of the static checks (a prefix of passed checks ends before a stage)
 _BLOCK, _CONSENT, _OPT_OUT, _MEMBERS, _DEDUPE, _FRESH, _END = range(7)
@@ -675,6 +676,13 @@ class SendPolicy:
                 if len(self._next) > 4096:
                     self._next.clear()
                 until = self._next[key] = rules.next_allowed(earliest, zone)
+            if earliest is not now:
+                if until == _ceil_minute(earliest):
+                    window = (_OK_WINDOW_THEN,)
+                else:
+                    window = (RuleCheck("time_window", False, f"{_ceil_minute(earliest).astimezone(zone):%H:%M}"
+                                        f" local is outside the allowed time; next allowed "
+                                        f"{until:%H:%M}"),)
         else:
             if earliest is now:
                 return self._send(cls, deduped)
