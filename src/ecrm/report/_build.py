@@ -45,6 +45,16 @@ from ecrm.segments import (
     non_ordering_visitors,
 )
 from ecrm.tiers import TAOBAO_STORE_VIP, TierLadder, tier_flow
+from ecrm.touch import (
+    ChannelKind,
+    FlowContext,
+    InMemoryOptOutRegistry,
+    OrderEvents,
+    PolicyContext,
+    SmsComposer,
+    backtest,
+    standard_flows,
+)
 
 __all__ = ["DEFAULT_SMS_PRICE", "Progress", "build_report", "plan_day"]
 
@@ -69,17 +79,6 @@ _TOP_N: Final = 10
 
 def _pct(part: float, whole: float) -> str:
     return f"{part / whole:.1%}" if whole else "-"
-
-
-def _change(now: float, before: float) -> str:
-    """Relative change as text: ``+4.2%``, ``-10.0%``, ``new`` (from 0) or ``0.0%``."""
-    if before == 0:
-        return "0.0%" if now == 0 else "new"
-    return f"{(now - before) / before:+.1%}"
-
-
-def _month_label(start: dt.datetime) -> str:
-    return f"{start.year}-{start.month:02d}"
 
 
 def plan_day(as_of: dt.datetime) -> dt.date:
@@ -475,9 +474,7 @@ def _products(log: OrderLog, as_of: dt.datetime) -> Section:
 
 
 # -- touches ----------------------------------------------------------------------------
-def _no_order_events(currency: str) -> Any:
-    from ecrm.touch import OrderEvents
-
+def _no_order_events(currency: str) -> OrderEvents:
     text = np.zeros(0, dtype="<U1")
     ints = np.zeros(0, dtype=np.int64)
     return OrderEvents(order_ids=text, customer_ids=text, kind_codes=np.zeros(0, dtype=np.int8),
@@ -502,16 +499,6 @@ def _guarded(name: str, flow: Callable[[dt.datetime, dt.datetime], Any],
 def _touches(log: OrderLog, as_of: dt.datetime, zone: dt.tzinfo, tz_name: str,
              customers: CustomerTable | None, cycle_ok: bool, store_name: str,
              price: Money) -> Section:
-    from ecrm.touch import (
-        ChannelKind,
-        FlowContext,
-        InMemoryOptOutRegistry,
-        PolicyContext,
-        SmsComposer,
-        backtest,
-        standard_flows,
-    )
-
     day = plan_day(as_of.astimezone(zone))
     channel = ChannelKind.SMS if customers is not None else ChannelKind.IN_APP
     ctx = FlowContext(SmsComposer(f"【{store_name}】"), customers=customers, channel=channel,
