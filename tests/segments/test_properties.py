@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from zoneinfo import ZoneInfo
 
@@ -100,3 +101,34 @@ def test_random_shops_match_plain_python(shop, ps: list[Predicate]) -> None:  # 
         a = audience(p, customers=customers, orders=orders, events=events, as_of=AS_OF,
                      context=CTX)
         assert a.customer_ids.tolist() == ref.ids(p), p
+
+
+@settings(max_examples=25)
+@given(st.from_type(AudienceContext))
+def test_derived_clauses_partition_the_shop_under_any_context(ctx: AudienceContext) -> None:
+    """Whatever the ladder, scheme and bands: every customer has exactly one level and one
+    stage, and at most one grade — held only by customers with a valid order."""
+    from ecrm.lifecycle import Stage
+    from ecrm.rfm import Grade
+    from ecrm.segments import MemberLevelIn, Ordered, RfmGradeIn, StageIn
+
+    shop = _small_shop()
+
+    def mask(p: Predicate) -> np.ndarray:
+        return audience(p, customers=shop.customers, orders=shop.orders, as_of=shop.as_of,
+                        context=ctx).mask
+
+    levels = [mask(MemberLevelIn([lv])) for lv in range(ctx.ladder.top_level + 1)]
+    assert (np.sum(levels, axis=0) == 1).all()
+    stages_ = [mask(StageIn([s])) for s in Stage]
+    assert (np.sum(stages_, axis=0) == 1).all()
+    grades = [mask(RfmGradeIn([g])) for g in Grade]
+    assert (np.sum(grades, axis=0) <= 1).all()
+    assert not (np.any(grades, axis=0) & ~mask(Ordered())).any()
+
+
+@functools.cache
+def _small_shop():  # type: ignore[no-untyped-def]
+    from ecrm.datasets import sample_shop
+
+    return sample_shop(120, seed=5)

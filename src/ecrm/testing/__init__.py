@@ -25,7 +25,7 @@ from ecrm.testing._customers import (
 from ecrm.testing._flows import coupon_grants, order_event_columns, order_events
 from ecrm.testing._lifecycle import cycle_bands, purchase_histories, repurchase_cycles
 from ecrm.testing._rfm import rfm_schemes
-from ecrm.testing._segments import leaf_predicates, predicates
+from ecrm.testing._segments import audience_contexts, leaf_predicates, predicates
 from ecrm.testing._tiers import memberships, tier_ladders, tiers
 from ecrm.testing._touch import (
     class_rules,
@@ -39,6 +39,7 @@ from ecrm.testing._touch import (
 )
 
 __all__ = [
+    "audience_contexts",
     "aware_datetimes",
     "birthdays",
     "class_rules",

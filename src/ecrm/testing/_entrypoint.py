@@ -129,11 +129,14 @@ def _register_segments() -> None:
     from hypothesis import strategies as st
 
     try:
-        from ecrm.segments import Predicate
+        from ecrm.segments import AudienceContext, Predicate
         from ecrm.testing import _segments
     except ImportError:  # the area is not built yet
         return
     st.register_type_strategy(Predicate, st.deferred(lambda: _segments.predicates()))
+    st.register_type_strategy(
+        AudienceContext, st.deferred(lambda: _segments.audience_contexts())
+    )
 
 
 # Later areas (tiers, lifecycle, touch) append their own register functions here.

@@ -13,6 +13,7 @@ from ecrm.rfm import Grade
 from ecrm.segments import (
     AgeBetween,
     And,
+    AudienceContext,
     BirthdayBetween,
     Blocked,
     Carted,
@@ -33,7 +34,7 @@ from ecrm.segments import (
     Visited,
 )
 
-__all__ = ["leaf_predicates", "predicates"]
+__all__ = ["audience_contexts", "leaf_predicates", "predicates"]
 
 _OCCUPATIONS = ("医生", "教师", "学生", "工程师")
 _PROVINCES = ("浙江省", "浙江", "广东省", "上海市", "Zhejiang", "44")
@@ -127,4 +128,19 @@ def predicates(
             children.map(Not),
         ),
         max_leaves=max_leaves,
+    )
+
+
+@st.composite
+def audience_contexts(draw: st.DrawFn, *, currency: str = "CNY") -> AudienceContext:
+    """:class:`AudienceContext` s with a random ladder, RFM scheme and 5221 bands (or the
+    shop's own cycle), and the default valid statuses."""
+    from ecrm.testing._lifecycle import cycle_bands
+    from ecrm.testing._rfm import rfm_schemes
+    from ecrm.testing._tiers import tier_ladders
+
+    return AudienceContext(
+        ladder=draw(tier_ladders(max_levels=4, currency=currency)),
+        rfm_scheme=draw(rfm_schemes()),
+        cycle=draw(st.none() | cycle_bands()),
     )
