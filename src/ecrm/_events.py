@@ -17,6 +17,7 @@ from ecrm._columns import (
     Problems,
     check_lengths,
     factorize,
+    find_id,
     ids_column,
     instants_column,
     text_column,
@@ -368,15 +369,8 @@ class EventLog:
         Raises:
             UnknownCustomerError: the customer has no event in the log.
         """
-        ids = self.customer_ids
-        if isinstance(customer_id, bool) or not isinstance(
-            customer_id, str | int | np.integer | np.str_
-        ):
-            raise UnknownCustomerError(f"customer {customer_id!r} is not in this log")
-        if (ids.dtype.kind == "U") != isinstance(customer_id, str | np.str_):
-            raise UnknownCustomerError(f"customer {customer_id!r} is not in this log")
-        pos = int(np.searchsorted(ids, customer_id))
-        if pos >= len(ids) or ids[pos] != customer_id:
+        pos = find_id(self.customer_ids, customer_id)
+        if pos is None:
             raise UnknownCustomerError(f"customer {customer_id!r} is not in this log")
         return pos
 

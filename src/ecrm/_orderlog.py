@@ -17,6 +17,7 @@ from ecrm._columns import (
     customer_time_order,
     factorize,
     fen_column,
+    find_id,
     ids_column,
     instants_column,
     text_column,
@@ -451,13 +452,8 @@ class OrderLog:
         Raises:
             UnknownCustomerError: the customer has no order in the log.
         """
-        ids = self.customer_ids
-        try:
-            key = np.asarray(customer_id, dtype=ids.dtype)
-        except (TypeError, ValueError):
-            raise UnknownCustomerError(f"customer {customer_id!r} is not in this log") from None
-        pos = int(np.searchsorted(ids, key))
-        if pos >= len(ids) or ids[pos] != key or type(customer_id) is bool:
+        pos = find_id(self.customer_ids, customer_id)
+        if pos is None:
             raise UnknownCustomerError(f"customer {customer_id!r} is not in this log")
         return pos
 

@@ -243,3 +243,18 @@ def test_round_trip_through_the_log(rows: list[Order]) -> None:
     assert np.all(np.diff(log.customer_starts) > 0)
     codes = log.customer_codes
     assert np.all(codes[1:] >= codes[:-1])
+
+
+def test_lookups_never_truncate_or_cross_id_types() -> None:
+    t = [dt.datetime(2024, 1, 1, tzinfo=SH)] * 2
+    log = OrderLog.from_arrays(["alice", "3"], t, [1, 2])
+    with pytest.raises(UnknownCustomerError):
+        log.customer_code("alice-smith")  # a longer id must not match its prefix
+    with pytest.raises(UnknownCustomerError):
+        log.customer_code(3)  # an int id never matches the str id "3"
+    ints = OrderLog.from_arrays([1, 2], t, [1, 2])
+    with pytest.raises(UnknownCustomerError):
+        ints.customer_code("1")
+    with pytest.raises(UnknownCustomerError):
+        ints.customer_code(True)
+    assert ints.customer_code(np.int64(2)) == 1

@@ -11,6 +11,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm._columns import find_id
 from ecrm._errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
@@ -177,13 +178,8 @@ class StageResult:
         return ids
 
     def _index(self, customer_id: Any) -> int:
-        ids = self.customer_ids
-        try:
-            key = np.asarray(customer_id, dtype=ids.dtype)
-        except (TypeError, ValueError):
-            raise UnknownCustomerError(f"customer {customer_id!r} is not in this result") from None
-        pos = int(np.searchsorted(ids, key))
-        if pos >= len(ids) or ids[pos] != key or isinstance(customer_id, bool):
+        pos = find_id(self.customer_ids, customer_id)
+        if pos is None:
             raise UnknownCustomerError(f"customer {customer_id!r} is not in this result")
         return pos
 

@@ -14,6 +14,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm._columns import find_id
 from ecrm._errors import InvalidTypeError, UnknownCustomerError
 from ecrm._money import Money
 from ecrm._order import OrderStatus
@@ -75,19 +76,6 @@ class RfmRow:
     grade: Grade
 
 
-def _lookup(ids: npt.NDArray[Any], customer_id: object) -> int | None:
-    """The position of ``customer_id`` in the sorted array ``ids``, or ``None``."""
-    if isinstance(customer_id, bool) or len(ids) == 0:
-        return None
-    if ids.dtype.kind in "iu":
-        if not isinstance(customer_id, int | np.integer):
-            return None
-    elif not isinstance(customer_id, str):
-        return None
-    pos = int(np.searchsorted(ids, customer_id))
-    if pos < len(ids) and ids[pos] == customer_id:
-        return pos
-    return None
 
 
 def _py(value: Any) -> Any:
@@ -199,9 +187,9 @@ class RfmResult:
             UnknownCustomerError: the customer is not scored (unknown to the log, or without
                 a valid order in the window; the message says which).
         """
-        pos = _lookup(self.customer_ids, customer_id)
+        pos = find_id(self.customer_ids, customer_id)
         if pos is None:
-            if _lookup(self.unscored_customer_ids, customer_id) is not None:
+            if find_id(self.unscored_customer_ids, customer_id) is not None:
                 raise UnknownCustomerError(
                     f"customer {customer_id!r} is not scored: no valid order in the window"
                 )
@@ -210,7 +198,7 @@ class RfmResult:
 
     def is_scored(self, customer_id: str | int) -> bool:
         """Whether the customer has a score (a valid order in the window)."""
-        return _lookup(self.customer_ids, customer_id) is not None
+        return find_id(self.customer_ids, customer_id) is not None
 
     def _row_at(self, i: int) -> RfmRow:
         return RfmRow(
@@ -240,9 +228,9 @@ class RfmResult:
             f"customer {customer_id!r} as of {_when(local)} ({zone_name(self.tz)}), "
             f"scheme {s.name}"
         )
-        pos = _lookup(self.customer_ids, customer_id)
+        pos = find_id(self.customer_ids, customer_id)
         if pos is None:
-            if _lookup(self.unscored_customer_ids, customer_id) is None:
+            if find_id(self.unscored_customer_ids, customer_id) is None:
                 raise UnknownCustomerError(f"customer {customer_id!r} is not in this result")
             start = local - s.window
             return (

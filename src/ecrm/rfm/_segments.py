@@ -11,9 +11,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm._columns import find_id
 from ecrm._errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
 from ecrm._money import Money
-from ecrm.rfm._score import RfmResult, _lookup
+from ecrm.rfm._score import RfmResult
 
 __all__ = ["Segment", "SegmentResult", "SegmentRow", "segments"]
 
@@ -145,7 +146,7 @@ class SegmentResult:
         Raises:
             UnknownCustomerError: the customer is not scored.
         """
-        pos = _lookup(self.customer_ids, customer_id)
+        pos = find_id(self.customer_ids, customer_id)
         if pos is None:
             raise UnknownCustomerError(f"customer {customer_id!r} is not a scored customer here")
         return Segment.from_code(int(self.segment[pos]))

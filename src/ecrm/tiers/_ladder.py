@@ -19,6 +19,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm._columns import find_id
 from ecrm._errors import (
     CurrencyMismatchError,
     EcrmErrorGroup,
@@ -390,15 +391,9 @@ class TierResult:
         return int(self.potential.sum())
 
     def _index(self, customer_id: Any) -> int:
-        ids = self.customer_ids
-        try:
-            key = np.asarray(customer_id, dtype=ids.dtype)
-        except (TypeError, ValueError):
-            key = None
-        if key is not None and type(customer_id) is not bool:
-            pos = int(np.searchsorted(ids, key))
-            if pos < len(ids) and ids[pos] == key:
-                return pos
+        pos = find_id(self.customer_ids, customer_id)
+        if pos is not None:
+            return pos
         raise UnknownCustomerError(f"customer {customer_id!r} has no order before {self.as_of}")
 
     def decision(self, customer_id: Any) -> TierDecision:
