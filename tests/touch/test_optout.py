@@ -15,6 +15,7 @@ from ecrm.touch import (
     ChannelKind,
     InMemoryOptOutRegistry,
     OptOutRegistry,
+    OutboxError,
     SqliteOptOutRegistry,
     handle_reply,
 )
@@ -74,6 +75,13 @@ def test_sqlite_registry_is_durable(tmp_path: Path) -> None:
         assert reopened.opt_in("13800000000", ChannelKind.SMS)
         assert not reopened.opt_in("13800000000", ChannelKind.SMS)
         assert not reopened.is_opted_out("13800000000", ChannelKind.SMS)
+
+
+def test_a_foreign_file_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "not.sqlite"
+    bad.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(OutboxError, match="cannot open opt-out registry"):
+        SqliteOptOutRegistry(bad)
 
 
 def test_bad_addresses_are_refused_and_record_nothing(tmp_path: Path) -> None:

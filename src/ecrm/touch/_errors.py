@@ -38,4 +38,5 @@ def _rebuild_channel_error(message: str, transient: bool) -> ChannelError:
 
 
 class OutboxError(EcrmError):
-    """The outbox store is unusable (wrong schema, unreadable row)."""
+    """A touch store (the outbox, the opt-out registry) is unusable: not a database, a
+    wrong schema, an unreadable row."""

@@ -15,6 +15,7 @@ import attrs
 
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._time import require_aware
+from ecrm.touch._errors import OutboxError
 from ecrm.touch._message import ChannelKind, mask_email, mask_phone, normalize_phone
 
 __all__ = [
@@ -117,6 +118,9 @@ class SqliteOptOutRegistry:
     Args:
         path: the database file (created with its table if missing).
         timeout: seconds to wait for another writer's lock.
+
+    Raises:
+        OutboxError: the file is not a usable SQLite database.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
@@ -124,13 +128,17 @@ class SqliteOptOutRegistry:
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
                                      check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS opt_outs ("
-            " channel TEXT NOT NULL, address TEXT NOT NULL,"
-            " opted_out_at TEXT NOT NULL, source TEXT NOT NULL,"
-            " PRIMARY KEY (channel, address))"
-        )
+        try:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS opt_outs ("
+                " channel TEXT NOT NULL, address TEXT NOT NULL,"
+                " opted_out_at TEXT NOT NULL, source TEXT NOT NULL,"
+                " PRIMARY KEY (channel, address))"
+            )
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise OutboxError(f"cannot open opt-out registry {str(self.path)!r}: {exc}") from exc
 
     def opt_out(self, address: str, channel: ChannelKind, *, at: dt.datetime,
                 source: str = "reply") -> bool:

@@ -239,13 +239,17 @@ class SqliteOutbox:
         try:
             self._conn = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None,
                                          check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise OutboxError(f"cannot open outbox {str(self.path)!r}: {exc}") from exc
+        try:
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute(f"PRAGMA synchronous = {synchronous}")
             with self._tx() as cur:
                 for statement in _SCHEMA:
                     cur.execute(statement)
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
+            self._conn.close()  # no half-open outbox left behind
             raise OutboxError(f"cannot open outbox {str(self.path)!r}: {exc}") from exc
 
     @contextlib.contextmanager
