@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -86,11 +87,13 @@ def test_claim_only_due_messages_in_due_order(outbox: Outbox) -> None:
 
 
 def test_an_expired_lease_is_reclaimed_and_counted_as_a_possible_duplicate(
-    outbox: Outbox,
+    outbox: Outbox, caplog: pytest.LogCaptureFixture
 ) -> None:
     outbox.enqueue(_msg(1))
     (first,) = outbox.claim(now=T0, lease=LEASE)
-    (again,) = outbox.claim(now=T0 + LEASE, lease=LEASE)  # lease expired: "crashed"
+    with caplog.at_level(logging.WARNING, logger="ecrm.touch"):
+        (again,) = outbox.claim(now=T0 + LEASE, lease=LEASE)  # lease expired: "crashed"
+    assert "reclaimed care:shipped:order-1" in caplog.text
     assert again.key == first.key
     assert again.attempts == 2
     assert again.possible_duplicates == 1

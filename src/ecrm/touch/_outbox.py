@@ -168,6 +168,11 @@ def _due(message: Message, due_at: dt.datetime | None) -> dt.datetime:
     return message.not_before or message.created_at
 
 
+def _log_reclaim(key: str) -> None:
+    log.warning("reclaimed %s after its lease expired: the earlier attempt may have been sent",
+                key)
+
+
 def _token() -> str:
     return os.urandom(8).hex()
 
@@ -321,6 +326,8 @@ class SqliteOutbox:
             out = []
             for key, state in due:
                 reclaimed = 1 if state == OutboxState.CLAIMED.value else 0
+                if reclaimed:
+                    _log_reclaim(key)
                 token = _token()
                 cur.execute(
                     "UPDATE outbox SET state = 'claimed', ready_us = ?, claim_token = ?,"
@@ -331,11 +338,7 @@ class SqliteOutbox:
                 row = cur.execute(f"SELECT {_COLUMNS} FROM outbox WHERE key = ?",
                                   (key,)).fetchone()
                 out.append(row)
-        entries = [self._row(r) for r in out]
-        for e in entries:
-            if e.possible_duplicates and e.attempts > 1:
-                log.debug("claimed %s (attempt %d)", e.key, e.attempts)
-        return entries
+        return [self._row(r) for r in out]
 
     def _finish(self, entry: OutboxEntry, sql: str, args: tuple[Any, ...]) -> bool:
         with self._tx() as cur:
@@ -517,6 +520,7 @@ class InMemoryOutbox:
                     continue  # stale heap entry
                 if row.state is OutboxState.CLAIMED:
                     row.possible_duplicates += 1
+                    _log_reclaim(key)
                 row.state = OutboxState.CLAIMED
                 row.ready_us = lease_us
                 row.claim_token = _token()
