@@ -321,22 +321,3 @@ def _narrow(codes: npt.NDArray[np.int64], n_unique: int) -> npt.NDArray[np.int32
     return codes.astype(np.int64, copy=False)
 
 
-
-def find_id(ids: npt.NDArray[Any], key: object) -> int | None:
-    """The position of id ``key`` in the sorted unique id array ``ids``, or ``None``.
-
-    An int id never matches a str id (nor the reverse) and a bool is never an id; a long
-    str key is compared whole (no truncation to the array's string width).
-    """
-    if isinstance(key, bool | np.bool_) or len(ids) == 0:
-        return None
-    if ids.dtype.kind in "iu":
-        if not isinstance(key, int | np.integer):
-            return None
-        key = int(key)
-    elif not isinstance(key, str):
-        return None
-    pos = int(np.searchsorted(ids, key))
-    if pos < len(ids) and ids[pos] == key:
-        return pos
-    return None

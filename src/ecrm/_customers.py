@@ -27,6 +27,7 @@ from ecrm._errors import (
     MissingDependencyError,
     RowError,
 )
+from ecrm._ids import check_customer_id
 from ecrm._time import NAT_US, as_zone, datetime_to_us, require_aware, us_to_datetime, zone_name
 
 __all__ = [
@@ -341,15 +342,6 @@ def _tags_converter(value: object) -> object:
     return value
 
 
-def _check_customer_id(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise InvalidTypeError(
-            f"customer_id must be a str or int, got {type(value).__name__} {value!r}"
-        )
-    if isinstance(value, str) and not value.strip():
-        raise InvalidValueError("customer_id", "must not be empty", value)
-
-
 def _check_bool(field: str) -> Any:
     def check(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
         if not isinstance(value, bool):
@@ -388,7 +380,7 @@ class Customer:
         InvalidValueError / InvalidTypeError naming the field.
     """
 
-    customer_id: str | int = attrs.field(validator=_check_customer_id)
+    customer_id: str | int = attrs.field(validator=check_customer_id)
     name: str | None = attrs.field(default=None, converter=_empty_to_none, validator=_text("name"))
     phone: str | None = attrs.field(
         default=None, converter=_phone_converter, validator=_text("phone")

@@ -17,7 +17,6 @@ from ecrm._columns import (
     Problems,
     check_lengths,
     factorize,
-    find_id,
     ids_column,
     instants_column,
     text_column,
@@ -29,6 +28,7 @@ from ecrm._errors import (
     RowError,
     UnknownCustomerError,
 )
+from ecrm._ids import check_customer_id, find_id
 from ecrm._time import as_zone, datetime_to_us, require_aware, us_to_datetime, zone_name
 
 __all__ = ["Event", "EventKind", "EventLog"]
@@ -85,15 +85,6 @@ def parse_event_kind(value: object, field: str = "kind") -> EventKind:
     )
 
 
-def _check_customer_id(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise InvalidTypeError(
-            f"customer_id must be a str or int, got {type(value).__name__} {value!r}"
-        )
-    if isinstance(value, str) and not value.strip():
-        raise InvalidValueError("customer_id", "must not be empty", value)
-
-
 def _check_sku(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, str):
         raise InvalidTypeError(
@@ -112,7 +103,7 @@ class Event:
         sku: the item concerned, ``""`` for the shop itself (a shop visit or follow).
     """
 
-    customer_id: str | int = attrs.field(validator=_check_customer_id)
+    customer_id: str | int = attrs.field(validator=check_customer_id)
     at: dt.datetime = attrs.field()
     kind: EventKind = attrs.field(converter=parse_event_kind)
     sku: str = attrs.field(default="", validator=_check_sku)

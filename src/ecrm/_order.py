@@ -14,6 +14,7 @@ from typing import Any, Final
 import attrs
 
 from ecrm._errors import CurrencyMismatchError, InvalidTypeError, InvalidValueError
+from ecrm._ids import check_customer_id
 from ecrm._money import Money
 from ecrm._time import require_aware
 
@@ -123,13 +124,6 @@ def _check_text(field: str, *, optional: bool = False) -> _Validator:
     return check
 
 
-def _check_customer_id(instance: object, attribute: attrs.Attribute[str | int], value: str | int) -> None:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise InvalidTypeError(f"customer_id must be a str or int, got {type(value).__name__} {value!r}")
-    if isinstance(value, str) and not value.strip():
-        raise InvalidValueError("customer_id", "must not be empty", value)
-
-
 @attrs.frozen
 class OrderItem:
     """One line of an order: a SKU, its category, a quantity and the unit price paid."""
@@ -177,7 +171,7 @@ class Order:
     """
 
     order_id: str = attrs.field(validator=_check_text("order_id"))
-    customer_id: str | int = attrs.field(validator=_check_customer_id)
+    customer_id: str | int = attrs.field(validator=check_customer_id)
     placed_at: dt.datetime = attrs.field()
     amount: Money = attrs.field(validator=_money_field("amount"))
     status: OrderStatus = attrs.field(default=OrderStatus.PAID, converter=parse_status)

@@ -17,12 +17,12 @@ from ecrm._columns import (
     customer_time_order,
     factorize,
     fen_column,
-    find_id,
     ids_column,
     instants_column,
     text_column,
 )
 from ecrm._errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
+from ecrm._ids import find_id
 from ecrm._money import DEFAULT_CURRENCY, Money
 from ecrm._order import (
     DEFAULT_VALID_STATUSES,

@@ -11,8 +11,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._columns import find_id
 from ecrm._errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
+from ecrm._ids import find_id
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._time import day_to_date

@@ -14,8 +14,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._columns import find_id
 from ecrm._errors import InvalidTypeError, UnknownCustomerError
+from ecrm._ids import find_id
 from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog

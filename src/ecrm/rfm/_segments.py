@@ -11,8 +11,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._columns import find_id
 from ecrm._errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
+from ecrm._ids import find_id
 from ecrm._money import Money
 from ecrm.rfm._score import RfmResult
 

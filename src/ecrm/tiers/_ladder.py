@@ -19,7 +19,6 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._columns import find_id
 from ecrm._errors import (
     CurrencyMismatchError,
     EcrmErrorGroup,
@@ -28,6 +27,7 @@ from ecrm._errors import (
     SchemeError,
     UnknownCustomerError,
 )
+from ecrm._ids import find_id
 from ecrm._money import DEFAULT_CURRENCY, Money, check_fen
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
