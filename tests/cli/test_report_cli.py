@@ -64,8 +64,12 @@ def test_report_writes_one_html_file(orders_csv: Path, tmp_path: Path,
                                      capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "report.html"
     customers = _customers_csv(tmp_path / "customers.csv")
+    events = tmp_path / "events.csv"
+    events.write_text("customer_id,at,kind,sku\n<script>,2025-11-05 10:00:00,browse,\n"
+                      "<script>,2025-11-05 10:01:00,favorite,TEA-LJ\n", encoding="utf-8")
     assert main(["report", str(orders_csv), "--as-of", "2025-12-01", "-o", str(out),
-                 "--customers", str(customers), "--store-name", "小林茶铺"]) == 0
+                 "--customers", str(customers), "--events", str(events),
+                 "--store-name", "小林茶铺"]) == 0
     text = capsys.readouterr().out
     page = out.read_text(encoding="utf-8")
     assert f"wrote {out} ({len(page.encode('utf-8')):,} bytes" in text
@@ -80,6 +84,9 @@ def test_report_writes_one_html_file(orders_csv: Path, tmp_path: Path,
         assert row in page
     assert page.count("<script") == 1  # the page's own; the customer "<script>" is data
     assert "潜客" in page  # the customers file adds prospects (customers without orders)
+    # "<script>" browsed and favourited without ordering: 非订购 and 收藏未购, 1 of 2
+    assert '<td>非订购客户</td><td>visited, never ordered</td><td class="num">1</td>' in page
+    assert '<td>收藏未购</td><td>favourited an item never bought</td><td class="num">1</td>' in page
     assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind
 
 
