@@ -5,6 +5,8 @@ the ladder, the periods. Results are frozen values with ``table()`` (rows as dic
 report to render) and ``format_table()`` (text). See docs/analytics.md.
 """
 
+import typing as _typing
+
 from ecrm.analytics._distribution import ProvinceDistribution, ProvinceRow, province_distribution
 from ecrm.analytics._members import MemberMetrics, MemberPeriod, member_metrics
 from ecrm.analytics._periods import Change, Freq, Period, change, periods
@@ -31,9 +33,8 @@ from ecrm.analytics._store import (
     store_metrics,
 )
 
-# Campaign effect (response rate and ROI against a holdout) lives with the campaigns in
-# ecrm.touch; it is re-exported here so that the report finds every metric in one place.
-from ecrm.touch import CampaignReport, campaign_effect
+if _typing.TYPE_CHECKING:
+    from ecrm.touch import CampaignReport, campaign_effect
 
 __all__ = [
     "METRICS",
@@ -66,3 +67,21 @@ __all__ = [
     "province_distribution",
     "store_metrics",
 ]
+
+# Campaign effect (response rate and ROI against a holdout) lives with the campaigns in
+# ecrm.touch; it is re-exported here, lazily: importing analytics (and segments, which
+# uses its province table) must not import touch's channel adapters, nor depend on touch
+# importing first.
+_FROM_TOUCH = ("CampaignReport", "campaign_effect")
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name in _FROM_TOUCH:
+        import ecrm.touch
+
+        return getattr(ecrm.touch, name)
+    raise AttributeError(f"module 'ecrm.analytics' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_FROM_TOUCH))
