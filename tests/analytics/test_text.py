@@ -39,3 +39,14 @@ def test_format_rows_counts_cjk_as_two_columns() -> None:
 def test_campaign_effect_is_the_touch_one() -> None:
     assert ecrm.analytics.CampaignReport is ecrm.touch.CampaignReport
     assert ecrm.analytics.campaign_effect is ecrm.touch.campaign_effect
+
+
+def test_importing_analytics_and_segments_does_not_import_touch() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, ecrm.analytics, ecrm.segments; "
+            "print('ecrm.touch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"

@@ -232,12 +232,36 @@ def test_events_needed_for_event_clauses(shop):  # type: ignore[no-untyped-def]
 
 
 def test_a_big_shop_is_fast() -> None:
-    """Vectorised: 20,000 customers and a dozen clauses in well under a second."""
+    """Vectorised: 20,000 customers and a dozen clauses in about a tenth of a second
+    (the bound is loose for busy CI machines)."""
     big = sample_shop(20_000, seed=3)
     p = (OccupationIn(["医生", "教师"]) | HasTags(["茶友"])) & ~Blocked() & Repurchased(
         last_days=365) & Carted(last_days=180) & ProvinceIn(["浙江", "广东"])
     t0 = time.perf_counter()
     a = audience(p, customers=big.customers, orders=big.orders, events=big.events,
                  as_of=big.as_of)
-    assert time.perf_counter() - t0 < 2.0
+    assert time.perf_counter() - t0 < 5.0
     assert 0 <= a.count <= len(big.customers)
+
+
+def test_ids_of_another_kind_than_the_table_are_refused(shop) -> None:  # type: ignore[no-untyped-def]
+    from ecrm import InvalidValueError, OrderLog
+
+    log = OrderLog.from_arrays(["a"], [shop.as_of - dt.timedelta(days=1)], [100])
+    with pytest.raises(InvalidValueError, match="id kind") as info:
+        audience(Ordered(), customers=shop.customers, orders=log, as_of=shop.as_of)
+    assert info.value.field == "orders.customer_ids"
+
+
+def test_bad_arguments(shop) -> None:  # type: ignore[no-untyped-def]
+    from ecrm import InvalidTypeError, InvalidValueError
+
+    with pytest.raises(InvalidTypeError, match="predicate"):
+        audience("x", customers=shop.customers, orders=shop.orders, as_of=shop.as_of)  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match="customers"):
+        audience(Blocked(), customers=shop.orders, orders=shop.orders, as_of=shop.as_of)  # type: ignore[arg-type]
+    with pytest.raises(InvalidValueError, match="as_of"):
+        audience(Blocked(), customers=shop.customers, orders=shop.orders,
+                 as_of=dt.datetime(2025, 1, 1))
+    a = run(shop, Blocked())
+    assert repr(a).startswith("Audience(2 of 300 customers, as_of=2025-12-01T00:00:00+08:00")
