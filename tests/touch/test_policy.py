@@ -348,7 +348,8 @@ def _scenarios(draw: st.DrawFn) -> tuple[SendPolicy, Message, PolicyContext, dt.
     )))
     msg = draw(messages(message_class=MessageClass.MARKETING, channel=ChannelKind.SMS))
     # decide within two days of creation (so lateness rules matter but do not always skip)
-    now = msg.created_at + dt.timedelta(minutes=draw(st.integers(min_value=0, max_value=2880)))
+    delay = dt.timedelta(minutes=draw(st.integers(min_value=0, max_value=2880)))
+    now = (msg.created_at.astimezone(dt.UTC) + delay).astimezone(msg.created_at.tzinfo)
     opted = draw(st.lists(phone_numbers(), max_size=3))
     if draw(st.booleans()):
         opted.append(msg.address)

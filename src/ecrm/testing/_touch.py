@@ -125,7 +125,10 @@ def _messages(
         body=draw(_BODIES),
         created_at=c,
         dedupe_key=draw(_DEDUPE),
-        not_before=None if delay is None else c + dt.timedelta(seconds=delay),
+        # add in UTC: wall-clock arithmetic could land in a DST gap (a time that never was)
+        not_before=None if delay is None else (
+            c.astimezone(dt.UTC) + dt.timedelta(seconds=delay)
+        ).astimezone(c.tzinfo),
     )
 
 
