@@ -56,7 +56,7 @@ def parse_report(page: str) -> _Tables:
     return parser
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def read_tables():  # type: ignore[no-untyped-def]
     """``read_tables(page)`` → the parsed tables and section ids of a report page."""
     return parse_report

@@ -1,0 +1,43 @@
+"""Properties of build_report / render_html over random shops (ecrm.testing.order_logs)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ecrm import OrderLog
+from ecrm.report import build_report, render_html
+from ecrm.rfm import score
+from ecrm.testing import order_logs
+
+SH = ZoneInfo("Asia/Shanghai")
+AS_OFS = st.sampled_from([dt.datetime(2025, 7, 1, tzinfo=SH),
+                          dt.datetime(2024, 12, 31, 18, 30, tzinfo=SH),
+                          dt.datetime(2024, 3, 1, tzinfo=SH)])
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(log=order_logs(min_size=0, max_size=30, max_customers=8), as_of=AS_OFS)
+def test_any_shop_gives_a_page_whose_grades_match_score(read_tables, log: OrderLog,  # type: ignore[no-untyped-def]
+                                                        as_of: dt.datetime) -> None:
+    report = build_report(log, as_of=as_of)
+    page = render_html(report, charts=False)
+    parsed = read_tables(page)
+    assert parsed.section_ids == [s.key for s in report.sections]
+    rows = parsed.tables["Grade distribution"]
+    in_page = {r[0]: int(r[3].replace(",", "")) for r in rows[1:] if r[0]}
+    expected = {g.value: n for g, n in score(log, as_of=as_of,
+                                             warn_undersized=False).grade_counts().items()}
+    assert in_page == expected
+    assert page.count("<script") == 1
+    # every month row of the headline table adds up: new + returning buyers = buyers
+    months = parsed.tables[
+        "Store figures by month (valid orders, net of refunds), newest first"]
+    header = months[0]
+    for row in months[1:]:
+        cell = dict(zip(header, row, strict=True))
+        assert int(cell["new"].replace(",", "")) + int(cell["returning"].replace(",", "")) \
+            == int(cell["buyers"].replace(",", ""))
