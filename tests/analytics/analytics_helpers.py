@@ -60,11 +60,12 @@ def store_reference(
             is_new = not any(o.placed_at >= lb for o in prior)
         if is_new:
             new.add(c)
+    days: dict[Any, set[dt.date]] = defaultdict(set)
+    for o in inside:
+        days[o.customer_id].add(o.placed_at.astimezone(tz).date())
+    multi = {c for c in customers if len(days[c]) >= 2}
     if base == "in_period":
-        days: dict[Any, set[dt.date]] = defaultdict(set)
-        for o in inside:
-            days[o.customer_id].add(o.placed_at.astimezone(tz).date())
-        num = sum(1 for c in customers if len(days[c]) >= 2)
+        num = len(multi)
         den = len(customers)
     elif base == "previous_period":
         before = {o.customer_id for o in valid if prev[0] <= o.placed_at < prev[1]}
@@ -83,6 +84,8 @@ def store_reference(
         "returning_sales_fen": sum(net(o) for o in inside if o.customer_id not in new),
         "repurchasers": num,
         "repurchase_base": den,
+        "new_repurchasers": len(multi & new),
+        "returning_repurchasers": len(multi - new),
         "attributed_sales_fen": None if attributed is None else sum(
             net(o) for o in inside if o.order_id in attributed),
     }

@@ -26,7 +26,7 @@ from ecrm.testing import order_logs
 TZ = ZoneInfo("Asia/Shanghai")
 FIELDS = ["sales_fen", "orders", "customers", "new_customers", "new_orders", "new_sales_fen",
           "returning_customers", "returning_sales_fen", "repurchasers", "repurchase_base",
-          "attributed_sales_fen"]
+          "new_repurchasers", "returning_repurchasers", "attributed_sales_fen"]
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +126,7 @@ def test_hand_worked_month() -> None:
     assert r.average_order_fen == 2000
     assert r.new_average_order_fen == 2000
     assert r.repurchase_rate == Fraction(1, 2)  # b has two purchase days, a one
+    assert (r.new_repurchase_rate, r.returning_repurchase_rate) == (1, 0)
     assert r.returning_share == Fraction(1, 2)
     assert r.attributed_share is None
     prev = store_metrics(log, jan, repurchase_base="previous_period").rows[0]

@@ -79,6 +79,8 @@ class PeriodMetrics:
             period, not only the first).
         returning_customers, returning_orders, returning_sales_fen: of returning customers.
         repurchasers, repurchase_base: numerator and denominator of the repurchase rate.
+        new_repurchasers, returning_repurchasers: new / returning customers with at least
+            two purchase days in the period (the per-group rates are always in-period).
         attributed_sales_fen: sales of CRM-attributed orders (``None`` without attribution).
     """
 
@@ -94,6 +96,8 @@ class PeriodMetrics:
     returning_sales_fen: int
     repurchasers: int
     repurchase_base: int
+    new_repurchasers: int
+    returning_repurchasers: int
     attributed_sales_fen: int | None
 
     @property
@@ -115,6 +119,16 @@ class PeriodMetrics:
     def repurchase_rate(self) -> Fraction | None:
         """``repurchasers / repurchase_base``; ``None`` when the base is 0."""
         return _ratio(self.repurchasers, self.repurchase_base)
+
+    @property
+    def new_repurchase_rate(self) -> Fraction | None:
+        """Share of new customers with at least two purchase days in the period."""
+        return _ratio(self.new_repurchasers, self.new_customers)
+
+    @property
+    def returning_repurchase_rate(self) -> Fraction | None:
+        """Share of returning customers with at least two purchase days in the period."""
+        return _ratio(self.returning_repurchasers, self.returning_customers)
 
     @property
     def returning_share(self) -> Fraction | None:
@@ -143,6 +157,8 @@ METRICS: Final = (
     ("returning_sales_fen", "money"),
     ("returning_average_order_fen", "money"),
     ("repurchase_rate", "rate"),
+    ("new_repurchase_rate", "rate"),
+    ("returning_repurchase_rate", "rate"),
     ("attributed_sales_fen", "money"),
     ("attributed_share", "rate"),
 )
@@ -159,6 +175,8 @@ _LABELS: Final = {
     "returning_sales_fen": "ret. sales",
     "returning_average_order_fen": "ret. AOV",
     "repurchase_rate": "repurchase",
+    "new_repurchase_rate": "new rep.",
+    "returning_repurchase_rate": "ret. rep.",
     "attributed_sales_fen": "CRM sales",
     "attributed_share": "CRM share",
 }
@@ -436,8 +454,11 @@ def _compute(
     new_c = per_period(ones, g_new)
     new_s = per_period(g_sales, g_new)
     new_o = per_period(g_orders, g_new)
+    multi = g_days >= 2
+    new_rep = per_period(ones, g_new & multi)
+    all_rep = per_period(ones, multi)
     if base is RepurchaseBase.IN_PERIOD:
-        rep_num = per_period(ones, g_days >= 2)
+        rep_num = all_rep
         rep_den = customers
     elif base is RepurchaseBase.PREVIOUS_PERIOD:
         again = (g_p > 0) & np.isin(g_key - 1, g_key)
@@ -466,6 +487,8 @@ def _compute(
             returning_sales_fen=int(sales[i] - new_s[i]),
             repurchasers=int(rep_num[i]),
             repurchase_base=int(rep_den[i]),
+            new_repurchasers=int(new_rep[i]),
+            returning_repurchasers=int(all_rep[i] - new_rep[i]),
             attributed_sales_fen=None if attributed is None else int(attributed[i]),
         )
         for i in range(n_p)
