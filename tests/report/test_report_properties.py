@@ -41,3 +41,24 @@ def test_any_shop_gives_a_page_whose_grades_match_score(read_tables, log: OrderL
         cell = dict(zip(header, row, strict=True))
         assert int(cell["new"].replace(",", "")) + int(cell["returning"].replace(",", "")) \
             == int(cell["buyers"].replace(",", ""))
+
+
+TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=20)
+
+
+@settings(max_examples=60, deadline=None)
+@given(caption=TEXT, cells=st.lists(st.tuples(TEXT, TEXT), max_size=4), title=TEXT)
+def test_any_text_round_trips_through_the_page(read_tables, caption: str,  # type: ignore[no-untyped-def]
+                                               cells: list[tuple[str, str]],
+                                               title: str) -> None:
+    """Whatever the data holds, the browser reads back exactly that text: nothing is markup."""
+    from ecrm.report import Report, Section, Table
+
+    table = Table(caption, ["a", "b"], cells)
+    report = Report(title, "s", dt.datetime(2025, 1, 1, tzinfo=SH), "Asia/Shanghai", "",
+                    [Section("k", title, tables=[table])])
+    page = render_html(report, charts=False)
+    parsed = read_tables(page)
+    assert parsed.tables[caption] == [["a", "b"], *([a, b] for a, b in cells)]
+    assert page.count("<script") == 1
+    assert page.count("<table>") == 1
