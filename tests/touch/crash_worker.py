@@ -1,6 +1,7 @@
 """A dispatcher process for the kill -9 test (run as a script, killed at random points).
 
 Usage: crash_worker.py OUTBOX_DB PROVIDER_DB JSONL_PATH LEASE_SECONDS [drain]
+       crash_worker.py produce OUTBOX_DB BATCHES BATCH_SIZE
 
 Each send goes first to a :class:`~ecrm.touch.JsonLinesChannel` (a provider that does
 not dedupe: every call is a line), then to a SQLite "provider" that honours the
@@ -17,11 +18,14 @@ import time
 
 from ecrm.touch import (
     Accepted,
+    ChannelKind,
     Dispatcher,
     JsonLinesChannel,
     Message,
+    MessageClass,
     OutboxState,
     Receipt,
+    Recipient,
     SqliteOutbox,
 )
 
@@ -58,7 +62,24 @@ class DedupingProvider:
         return Accepted(f"p:{message.key}")
 
 
+def produce(db: str, batches: int, size: int) -> None:
+    """Enqueue ``batches`` batches, printing each batch number once it is committed."""
+    at = dt.datetime(2026, 11, 1, 10, tzinfo=dt.UTC)
+    outbox = SqliteOutbox(db)
+    print("ready", flush=True)
+    for b in range(batches):
+        outbox.enqueue_many(
+            Message(f"p:{b}:{i}", "shipped", MessageClass.CARE, ChannelKind.SMS,
+                    Recipient(f"c{i}", phone="13800000000"), "x", created_at=at)
+            for i in range(size)
+        )
+        print(b, flush=True)
+
+
 def main() -> None:
+    if sys.argv[1] == "produce":
+        produce(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        return
     db, provider, jsonl, lease_s = sys.argv[1:5]
     drain = len(sys.argv) > 5 and sys.argv[5] == "drain"
     outbox = SqliteOutbox(db)

@@ -126,3 +126,36 @@ def test_kill9_at_random_points_loses_nothing_and_counts_every_duplicate(
     print(f"\n{total} messages, {kills} kills, {counted} reclaims counted, "
           f"{duplicates} duplicate calls to the plain provider")
     outbox.close()
+
+
+@pytest.mark.crash
+def test_kill9_of_a_producer_leaves_whole_batches_and_every_acknowledged_one(
+    tmp_path: Path,
+) -> None:
+    """enqueue_many is one transaction: a killed producer leaves whole batches only, and
+    every batch it reported as done is there; running it again fills in the rest once."""
+    db = tmp_path / "outbox.sqlite"
+    rng = random.Random(618)
+    size, batches = 200, 200
+    partial = 0
+    for _ in range(3):
+        proc = subprocess.Popen([sys.executable, str(WORKER), "produce", str(db), str(batches),
+                                 str(size)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        _wait_ready(proc)
+        time.sleep(rng.uniform(0.02, 0.15))
+        proc.send_signal(signal.SIGKILL)
+        out, _ = proc.communicate(timeout=30)
+        acknowledged = [int(x) for x in out.split()]
+        with SqliteOutbox(db) as box:
+            keys = [e.key for e in box.entries()]
+        per_batch = collections.Counter(k.split(":")[1] for k in keys)
+        assert all(n == size for n in per_batch.values())  # no half batch
+        assert {str(b) for b in acknowledged} <= set(per_batch)  # nothing acknowledged lost
+        partial += len(keys) < batches * size
+    assert partial  # the kills did interrupt the producer
+    done = subprocess.run([sys.executable, str(WORKER), "produce", str(db), str(batches),
+                           str(size)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with SqliteOutbox(db) as box:
+        assert len(box) == batches * size  # the rerun added each missing message once
