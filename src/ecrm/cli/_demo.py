@@ -32,6 +32,11 @@ def _fresh(out_dir: Path) -> dict[str, Path]:
     return paths
 
 
+def _width(text: str) -> int:
+    """Terminal columns of ``text``: CJK characters take two."""
+    return sum(2 if ord(c) >= 0x2E80 else 1 for c in text)
+
+
 def _tiers_text(result: Any) -> str:
     ladder = result.ladder
     names = {0: ladder.store_customer_name, **{t.level: t.name for t in ladder.tiers}}
@@ -39,7 +44,7 @@ def _tiers_text(result: Any) -> str:
     lines = [f"{'level':<6}{'name':<10}{'customers':>11}"]
     for level, n in counts.items():
         name = names[level]
-        lines.append(f"{level:<6}{name}{' ' * max(1, 10 - 2 * len(name))}{n:>11,}")
+        lines.append(f"{level:<6}{name}{' ' * max(1, 10 - _width(name))}{n:>11,}")
     lines.append(f"potential members (qualify, not joined): {int(result.potential.sum()):,}")
     return "\n".join(lines)
 
@@ -156,7 +161,7 @@ def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path) -> int:
         for step in range(49):
             clock.set(day_start + dt.timedelta(minutes=30 * step))
             sent = sent + dispatcher.run_once()
-        states = {k.value: v for k, v in outbox.counts().items() if v}
+        states = ", ".join(f"{v:,} {k.value}" for k, v in outbox.counts().items() if v)
 
     print(f"\ntouches planned for {day.isoformat()} (dry run, policy decides, "
           f"SMS at {price}/segment):", file=out)
@@ -166,7 +171,7 @@ def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path) -> int:
           "effect", file=out)
     print(f"outbox: {n_planned:,} messages; dispatched through the send policy: "
           f"{sent.sent:,} written, {sent.skipped:,} skipped, {sent.deferred:,} deferred; "
-          f"final states {states}", file=out)
+          f"final states: {states or 'none'}", file=out)
 
     # -- the report ------------------------------------------------------------------
     progress = StepProgress("building the report", extra_steps=1)
