@@ -392,7 +392,8 @@ class OrderLog:
         uniq, codes = factorize(ids)
         n_customers = len(uniq)
         perm = customer_time_order(codes, placed, n_customers)
-        take: Callable[[Any], Any] = (lambda a: a) if perm is None else (lambda a: a[perm])
+        # Already in order: copy anyway, so a caller changing its arrays never changes the log.
+        take: Callable[[Any], Any] = (lambda a: a.copy()) if perm is None else (lambda a: a[perm])
         counts = np.bincount(codes, minlength=n_customers)
         starts = np.zeros(n_customers + 1, dtype=np.int64)
         np.cumsum(counts, out=starts[1:])
@@ -424,7 +425,18 @@ class OrderLog:
             channels=None if channels is None else take(channels),
             items=None if items is None else _attach_items(items, oids_s, source),
         )
+        log._freeze_columns()
         return log
+
+    def _freeze_columns(self) -> None:
+        """Make every column read-only: the log is a value, shared freely between results."""
+        for value in attrs.astuple(self, recurse=False):
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+        if self.items is not None:
+            for value in attrs.astuple(self.items, recurse=False):
+                if isinstance(value, np.ndarray):
+                    value.flags.writeable = False
 
     # -- sizes and lookups ----------------------------------------------------------------
     def __len__(self) -> int:
@@ -540,7 +552,7 @@ class OrderLog:
             it = self.items
             items = OrderItems(it.order_ids[keep], it.skus[keep], it.categories[keep],
                                it.quantities[keep], it.unit_price_fen[keep], new_rows[keep])
-        return OrderLog(
+        sub = OrderLog(
             tz=self.tz, currency=self.currency,
             customer_ids=self.customer_ids[present], customer_starts=starts,
             customer_codes=new_codes, placed_at_us=self.placed_at_us[rows],
@@ -552,6 +564,8 @@ class OrderLog:
             channels=None if self.channels is None else self.channels[rows],
             items=items,
         )
+        sub._freeze_columns()
+        return sub
 
     def order_at(self, row: int) -> Order:
         """The :class:`Order` value of one row (for display and tests; slow in bulk)."""

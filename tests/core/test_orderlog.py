@@ -258,3 +258,15 @@ def test_lookups_never_truncate_or_cross_id_types() -> None:
     with pytest.raises(UnknownCustomerError):
         ints.customer_code(True)
     assert ints.customer_code(np.int64(2)) == 1
+
+
+def test_the_log_does_not_share_writable_memory_with_the_caller() -> None:
+    amounts = np.array([100, 200], dtype=np.int64)
+    t = np.array(["2024-01-01", "2024-01-02"], dtype="datetime64[s]")
+    log = OrderLog.from_arrays(np.array([1, 2]), t, amounts, tz="UTC")  # already sorted
+    amounts[0] = 999
+    assert log.amount_fen.tolist() == [100, 200]
+    with pytest.raises(ValueError, match="read-only"):
+        log.amount_fen[0] = 5
+    with pytest.raises(ValueError, match="read-only"):
+        log.select(log.amount_fen > 0).placed_at_us[0] = 0
