@@ -265,3 +265,27 @@ def test_bad_arguments(shop) -> None:  # type: ignore[no-untyped-def]
                  as_of=dt.datetime(2025, 1, 1))
     a = run(shop, Blocked())
     assert repr(a).startswith("Audience(2 of 300 customers, as_of=2025-12-01T00:00:00+08:00")
+
+
+def test_str_ids_are_looked_up_whole_and_never_cross_kinds() -> None:
+    """``in`` / ``explain`` on a str-id shop: a longer id sharing a prefix, an int and a
+    bool are not members (no truncation to the id column's width, no int/str crossing)."""
+    from ecrm import Customer, CustomerTable, OrderLog, UnknownCustomerError
+
+    as_of = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
+    customers = CustomerTable.from_customers(
+        [Customer("ab", occupation="医生"), Customer("abc"), Customer("1", occupation="医生")])
+    log = OrderLog.from_arrays(["ab"], [as_of - dt.timedelta(days=1)], [100])
+    a = audience(OccupationIn(["医生"]), customers=customers, orders=log, as_of=as_of)
+    assert a.customer_ids.tolist() == ["1", "ab"]
+    assert "ab" in a
+    assert "1" in a
+    assert np.str_("ab") in a
+    assert "abc" not in a  # in the universe, not selected
+    for other in ("abcd", "abX", "a", 1, True, np.int64(1), None, 1.0):
+        assert other not in a
+    with pytest.raises(UnknownCustomerError):
+        a.explain("abcd")
+    with pytest.raises(UnknownCustomerError):
+        a.explain(1)
+    assert a.explain("abc").held is False

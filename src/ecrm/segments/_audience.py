@@ -17,6 +17,7 @@ import numpy.typing as npt
 from ecrm._customers import CustomerTable
 from ecrm._errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
 from ecrm._events import EventKind, EventLog
+from ecrm._ids import find_id
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._time import datetime_to_us, local_days, require_aware
@@ -168,13 +169,8 @@ class Audience:
             return False
 
     def _row(self, customer_id: object) -> int:
-        ids = self.universe_ids
-        if isinstance(customer_id, bool) or not isinstance(
-            customer_id, str | int | np.integer | np.str_
-        ) or (ids.dtype.kind == "U") != isinstance(customer_id, str | np.str_):
-            raise UnknownCustomerError(f"customer {customer_id!r} is not in the universe")
-        pos = int(np.searchsorted(ids, customer_id))
-        if pos >= len(ids) or ids[pos] != customer_id:
+        pos = find_id(self.universe_ids, customer_id)
+        if pos is None:
             raise UnknownCustomerError(f"customer {customer_id!r} is not in the universe")
         return pos
 
