@@ -107,6 +107,19 @@ def test_customers_argument_adds_prospects() -> None:
     assert empty.counts[Stage.PROSPECT] == 1
 
 
+def test_customer_ids_longer_than_the_logs_stay_whole() -> None:
+    """The log's ids are one character wide; a passed-in "visitor" is not cut to "v"."""
+    log = histories({"a": [90], "v": [95]})
+    r = stages(log, as_of=AS_OF, cycle=BANDS, customers=["visitor", "a"])
+    assert r.customer_ids.tolist() == ["a", "v", "visitor"]
+    assert [r.stage_of(c).name for c in ("a", "v", "visitor")] == ["NEW", "NEW", "PROSPECT"]
+    assert r.explain("visitor").endswith("no valid order before as_of")
+    t = stage_transitions(log, start=day(92), end=AS_OF, cycle=BANDS, customers=["visitor"])
+    assert t.customer_ids.tolist() == ["a", "v", "visitor"]
+    assert t.from_codes.tolist() == [Stage.NEW.code, Stage.PROSPECT.code, Stage.PROSPECT.code]
+    assert t.to_codes.tolist() == [Stage.NEW.code, Stage.NEW.code, Stage.PROSPECT.code]
+
+
 def test_bad_cycle_and_as_of() -> None:
     log = histories({"a": [0]})
     no_bands = repurchase_cycle(log, as_of=AS_OF)

@@ -88,7 +88,8 @@ def customer_universe(
         extra = extra.astype(np.int64)
     if len(known) == 0:
         return np.unique(extra), None
-    return np.union1d(known, extra.astype(known.dtype) if known.dtype.kind == "U" else extra), None
+    # No cast to the log's string width: a longer id passed in must stay whole.
+    return np.union1d(known, extra), None
 
 
 @attrs.frozen
