@@ -1,9 +1,18 @@
 """The exportable member rules text of a ladder, in the shape Taobao's generated rules show.
 
-The source document's generated text reads (entry rule, each level's two conditions, then
-"满足以上会员等级条件中任意一个条件即可,解释权归本店铺所有。"). Its entry rule says 大于 ("more
-than") while its level conditions say 达到 ("reaches"); ecrm evaluates ``>=`` everywhere, so
-the text says 达到 in both places to match what the code does.
+The source document's generated text (after the join agreement) reads::
+
+    入会规则
+    您需要在本店累计消费金额大于100.0元或者消费次数大于3次，才可以申请成为本店会员，解释权归本店铺所有
+    普通会员：1、累计在本店铺消费金额达到100.0元2、累计在本店铺消费次数达3次
+    …（one line per level）…
+    满足以上会员等级条件中任意一个条件即可，解释权归本店铺所有。
+
+ecrm writes the same lines with the same words, with two differences: its entry rule says
+达到 ("reaches") where the source says 大于 ("more than"), because ecrm evaluates ``>=``
+everywhere and the source's own level-1 line says 达到 for the same threshold; and a space
+separates a level's two numbered conditions (the source runs them together). The source
+shows no discounts; ecrm appends a 会员折扣 block with each level's discount.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["rules_text"]
 
 _ANY_ZH = "满足以上会员等级条件中任意一个条件即可，解释权归本店铺所有。"
-_RIGHTS_ZH = "解释权归本店铺所有。"
+_RIGHTS_ZH = "解释权归本店铺所有"
 
 
 def _yuan_zh(money: Money) -> str:
@@ -40,12 +49,11 @@ def _zh(ladder: TierLadder) -> str:
         "入会规则",
         f"您需要在本店累计消费金额达到{_yuan_zh(first.min_spend)}或者消费次数达到"
         f"{first.min_orders}次，才可以申请成为本店会员，{_RIGHTS_ZH}",
-        "会员等级",
     ]
     for t in ladder.tiers:
         lines.append(
-            f"{t.name}：1、累计在本店铺消费金额达到{_yuan_zh(t.min_spend)} 或 "
-            f"2、累计在本店铺消费次数达到{t.min_orders}次"
+            f"{t.name}：1、累计在本店铺消费金额达到{_yuan_zh(t.min_spend)} "
+            f"2、累计在本店铺消费次数达{t.min_orders}次"
         )
     lines.append(_ANY_ZH)
     lines.append("会员折扣")
@@ -72,7 +80,6 @@ def _en(ladder: TierLadder) -> str:
         f"To apply for membership you need a cumulative spend of at least {first.min_spend} or "
         f"at least {first.min_orders} orders in this store. "
         "The store reserves the right of interpretation.",
-        "Member levels",
     ]
     for t in ladder.tiers:
         lines.append(
