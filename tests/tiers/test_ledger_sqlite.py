@@ -24,6 +24,7 @@ from ecrm.tiers import (
     EntryKind,
     Gift,
     InMemoryLedgerStore,
+    InsufficientPointsError,
     LedgerConflictError,
     LedgerEntry,
     LedgerStore,
@@ -220,6 +221,60 @@ def test_two_processes_writing_at_once(tmp_path: Path) -> None:
         finally:
             conn.close()
         assert count == distinct == len(entries)
+
+
+def _spender(path: str, name: str, barrier: Any, queue: Any) -> None:
+    """Try TRIES redemptions of the 30-point mug from the shared customer "tight"."""
+    outcomes: list[str] = []
+    try:
+        store = SqliteLedgerStore(path, synchronous="NORMAL")
+        ledger = PointsLedger(store, PointsRules(expiry_months=None), catalog=CATALOG)
+        barrier.wait()
+        for n in range(TRIES):
+            try:
+                ledger.redeem("tight", "mug", f"{name}-{n}", at=T0 + dt.timedelta(hours=1))
+                outcomes.append("redeemed")
+            except InsufficientPointsError:
+                outcomes.append("refused")
+        store.close()
+    except Exception as exc:  # e.g. "database is locked": reported, fails the test
+        outcomes.append(f"{type(exc).__name__}: {exc}")
+    queue.put((name, outcomes))
+
+
+TRIES = 12
+
+
+def test_two_processes_spending_one_balance_never_overspend(tmp_path: Path) -> None:
+    # 100 points and a 30-point mug: whichever process wins each race, exactly three
+    # redemptions fit. A store that let both processes read the balance before either
+    # wrote would let both spend the same points (a negative balance); one that upgraded a
+    # read transaction to a write would fail with "database is locked".
+    path = str(tmp_path / "tight.db")
+    with SqliteLedgerStore(path) as store:
+        ledger = PointsLedger(store, PointsRules(expiry_months=None), catalog=CATALOG)
+        ledger.earn_for_order("tight", "seed", Money(10_000), at=T0)
+        assert ledger.balance("tight", T0 + dt.timedelta(hours=1)) == 100
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(2)
+    queue = ctx.Queue()
+    procs = [
+        ctx.Process(target=_spender, args=(path, name, barrier, queue)) for name in ("p1", "p2")
+    ]
+    for proc in procs:
+        proc.start()
+    reports = dict(queue.get(timeout=120) for _ in procs)
+    for proc in procs:
+        proc.join(timeout=60)
+        assert proc.exitcode == 0
+    outcomes = reports["p1"] + reports["p2"]
+    assert sorted(set(outcomes)) == ["redeemed", "refused"], outcomes
+    assert outcomes.count("redeemed") == 3
+    assert outcomes.count("refused") == 2 * TRIES - 3
+    with SqliteLedgerStore(path) as store:
+        ledger = PointsLedger(store, PointsRules(expiry_months=None), catalog=CATALOG)
+        assert ledger.balance("tight", T0 + dt.timedelta(hours=2)) == 10
+        assert [e.points for e in store.entries_for("tight")] == [100, -30, -30, -30]
 
 
 # -- same script, same entries -------------------------------------------------------------------
