@@ -341,3 +341,99 @@ def test_table_rows_must_match_the_header() -> None:
         Table("t", ["a", "b"], [("1", "2"), ("3",)])
     with pytest.raises(InvalidValueError, match="values"):
         BarChart("c", ["a"], [1.0, 2.0])
+
+
+# -- every section of the issue on the hand-checked shop --------------------------------
+# Valid orders of small_log(): alice 2025-10-02 ¥100, 2025-11-20 ¥2,500; bob 2025-03-01 ¥50;
+# dave 2024-11-15 ¥800; erin 2025-11-03 ¥120, 2025-11-04 ¥30. carol's order is refunded,
+# frank's unpaid.
+NAMES = ["alice", "bob", "carol", "dave", "erin", "frank"]
+
+
+def _members(store_joined: dt.datetime | None = dt.datetime(2024, 1, 1, tzinfo=SH)):  # type: ignore[no-untyped-def]
+    from ecrm import Customer, CustomerTable
+
+    return CustomerTable.from_customers([
+        Customer(n, phone=f"1380013800{i}", member_since=store_joined)
+        for i, n in enumerate(NAMES)])
+
+
+def test_small_shop_rfm_segments_against_the_mean_reference() -> None:
+    seg = build_report(small_log(), as_of=AS_OF).section("segments")
+    # scores (R, F, M): alice (5, 2, 5), bob (1, 1, 1), erin (5, 2, 1); the reference is
+    # the mean: R 11/3, F 5/3, M 7/3. alice is high on all three → 重要价值; erin high R
+    # and F, low M → 一般价值; bob low on all → 一般挽留.
+    rows = {r[0]: r for r in seg.tables[0].rows}
+    assert len(rows) == 8
+    assert {k: r[2] for k, r in rows.items() if r[2] != "0"} == {
+        "重要价值客户": "1", "一般价值客户": "1", "一般挽留客户": "1"}
+    assert rows["重要价值客户"][4:] == ("5.00", "2.00", "5.00", "¥2,600.00")
+    assert rows["一般价值客户"][4:] == ("5.00", "2.00", "1.00", "¥150.00")
+    assert rows["一般挽留客户"][4:] == ("1.00", "1.00", "1.00", "¥50.00")
+    assert seg.notes == ("Reference (mean R, F, M scores): 3.67, 1.67, 2.33.",)
+
+
+def test_small_shop_repurchase_curve_shows_the_5221_boundaries() -> None:
+    report = build_report(small_log(), as_of=AS_OF)
+    cycle = report.section("cycle")
+    # first purchase days: alice, bob, dave, erin (4); repurchasers: erin after 1 day,
+    # alice after 49 days. Half of them within 1 day; 70% and 90% need 49 days.
+    values = {m.label: m.value for m in cycle.metrics}
+    assert values == {"first-time buyers": "4", "repurchasers": "2",
+                      "repurchase rate": "50.0%", "P50": "1 days", "P70": "49 days",
+                      "P90": "49 days"}
+    (chart,) = cycle.charts
+    assert isinstance(chart, ecrm.report.CycleChart)
+    pytest.importorskip("matplotlib")
+    page = render_html(report)
+    start = page.index('<section id="cycle"')
+    svg = page[page.index("<svg", start):page.index("</svg>", start)]
+    for label in ("P50=1d", "P70=49d", "P90=49d"):  # the boundary lines are labelled
+        assert label in svg
+
+
+def test_small_shop_lifecycle_funnel() -> None:
+    # P50 = 1, P70 = P90 = 49 days (above); days since the last purchase day at
+    # 2025-12-01: alice 11, erin 27 → silent; bob 275, dave 381 → churned;
+    # carol and frank have no valid order → prospect.
+    life = build_report(small_log(), as_of=AS_OF).section("lifecycle")
+    counts = {r[1]: r[3] for r in life.tables[0].rows}
+    assert counts == {"prospect": "2", "new": "0", "active": "0", "silent": "2",
+                      "sleeping": "0", "churned": "2", "total": "6"}
+    (chart,) = life.charts
+    assert chart.values == (2.0, 0.0, 0.0, 2.0, 0.0, 2.0)  # type: ignore[union-attr]
+
+
+def test_small_shop_tier_share_and_flow_with_members() -> None:
+    tiers = build_report(small_log(), as_of=AS_OF, customers=_members()).section("tiers")
+    # everyone joined in 2024. Cumulative valid spend at 2025-11-01: alice ¥100 → 1,
+    # dave ¥800 → 3, others 0; at 2025-12-01: alice ¥2,600 → 4, erin ¥150 → 1, dave 3.
+    share = {r[0]: r[2] for r in tiers.tables[0].rows}
+    assert share == {"0": "3", "1": "1", "2": "0", "3": "1", "4": "1", "": "6"}
+    flow = tiers.tables[1]
+    assert flow.caption.endswith(": 2 upgraded, 0 downgraded")
+    matrix = [[int(v) for v in r[1:]] for r in flow.rows]
+    assert matrix == [[3, 1, 0, 0, 0],   # bob, carol, frank stay; erin 0 → 1
+                      [0, 0, 0, 0, 1],   # alice 1 → 4
+                      [0, 0, 0, 0, 0],
+                      [0, 0, 0, 1, 0],   # dave stays at 3
+                      [0, 0, 0, 0, 0]]
+
+
+def test_small_shop_tomorrows_touches_are_costed_per_sms_segment() -> None:
+    # frank's unpaid order gets the payment reminder by SMS (he has a phone number).
+    # A 4-character shop name keeps it in one billed message; an 80-character one
+    # pushes the text past 70 characters: billed per 67 characters, so 2 or more.
+    short = build_report(small_log(), as_of=AS_OF, customers=_members(None),
+                         store_name="小林茶铺", sms_price=Money(7)).section("touches")
+    values = {m.label: m.value for m in short.metrics}
+    assert values["planned sends"] == "1"
+    assert values["SMS segments"] == "1"
+    assert values["SMS cost"] == "¥0.07"
+    long = build_report(small_log(), as_of=AS_OF, customers=_members(None),
+                        store_name="小林茶铺" * 20, sms_price=Money(7)).section("touches")
+    values = {m.label: m.value for m in long.metrics}
+    segments = int(values["SMS segments"])
+    assert segments >= 2
+    assert values["SMS cost"] == str(Money(7 * segments))
+    assert any("× ¥0.07 per segment" in n for n in long.notes)

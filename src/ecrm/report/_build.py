@@ -417,7 +417,7 @@ def _provinces(log: OrderLog, as_of: dt.datetime) -> Section:
              str(Money(r.sales_fen, dist.currency)),
              "-" if r.sales_share is None else f"{float(r.sales_share):.1%}")
             for r in dist.rows]
-    notes = ["Full names, short names, pinyin and Taobao's legacy codes are merged "
+    notes = ["Full names, short names, pinyin and GB/T 2260 area codes are merged "
              "(ecrm.analytics.normalize_provinces)."]
     if dist.unknown_spellings:
         shown = ", ".join(dist.unknown_spellings[:10])
