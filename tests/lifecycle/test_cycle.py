@@ -436,3 +436,48 @@ def test_both_quantile_paths_match_the_reference(counting: bool,
     t = cycles_by(log, by="sku", as_of=as_of, min_repurchasers=1)
     assert {k: tuple(t.estimate_days[t.index(k)].tolist()) for k in "ABC"} == {
         k: v[0] for k, v in per_sku.items()}
+
+
+# -- Kaplan–Meier precision with many groups -------------------------------------------------
+
+
+def _tie_group(n: int) -> tuple[list[int], list[bool]]:
+    """n buyers: one repurchase at 1 day, one at 2 days, the rest censored at 3 days.
+
+    F(1) = 1/n and F(2) = 2/n exactly, so 0.5 · F(t_max) = F(1): P50 is 1 day.
+    """
+    return [1, 2] + [3] * (n - 2), [True, True] + [False] * (n - 2)
+
+
+def _near_miss_group(m: int) -> tuple[list[int], list[bool]]:
+    """5 repurchases at 1 day among n = 5m + 6 buyers, 4m + 1 censored at 1 day, then 1 of
+    the m left repurchases at 2 days: F(1) falls short of 0.5 · F(2) by 1 / (2nm) only."""
+    n = 5 * m + 6
+    c1 = n - 5 - m
+    return [1] * (5 + c1) + [2] + [3] * (m - 1), [True] * 5 + [False] * c1 + [True] + [
+        False] * (m - 1)
+
+
+@pytest.mark.parametrize(
+    ("n_before", "last"),
+    [(100_000, _tie_group(3001)), (0, _tie_group(3001)), (4_000_000, _near_miss_group(20_000))],
+)
+def test_kaplan_meier_quantiles_of_one_group_do_not_depend_on_the_groups_before(
+    n_before: int, last: tuple[list[int], list[bool]]
+) -> None:
+    """A per-SKU table with many groups: the last group's quantiles equal the textbook ones
+    (an offset by group index or a sum over all groups must not round them away)."""
+    import numpy as np
+
+    from ecrm.lifecycle._kernels import km_quantiles
+
+    time, event = last
+    expected = tuple(km_p(list(zip(time, event, strict=True)), q) for q in QS)
+    n_full = min(n_before, 100_000)  # groups with subjects (1 at 1 day, 1 at 2 days each)
+    group = np.concatenate([np.repeat(np.arange(n_full), 2), np.full(len(time), n_before)])
+    times = np.concatenate([np.tile([1, 2], n_full), time]).astype(np.int64)
+    events = np.concatenate([np.ones(2 * n_full, dtype=bool), event])
+    q, _runs = km_quantiles(group.astype(np.int64), times, events, n_before + 1)
+    assert tuple(q.p[n_before].tolist()) == expected
+    if n_full:
+        assert q.p[:n_full].tolist() == [[1, 2, 2]] * n_full  # F(1) = 1/2, F(2) = 1

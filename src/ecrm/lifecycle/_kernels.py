@@ -198,6 +198,29 @@ class KmRuns:
     share_max: FloatArray  # F(t_max) of the run's group, per run
 
 
+def _segmented_cumsum(
+    values: FloatArray, seg_start: IntArray, seg_len: IntArray
+) -> FloatArray:
+    """Cumulative sums that restart at every segment, each summed on its own.
+
+    One global cumsum minus each segment's offset would lose the low digits of a group's
+    sum to the magnitude of all the groups before it (with a million SKUs, enough to
+    move a Kaplan–Meier quantile that sits exactly on q · F(t_max)). Instead, the k-th
+    value of every segment is added to its (k−1)-th at once: one vectorised step per
+    rank, as many steps as the longest segment has values (distinct event days).
+    """
+    out = values.copy()
+    if len(values) == 0:
+        return out
+    rank = np.arange(len(values), dtype=np.int64) - np.repeat(seg_start, seg_len)
+    by_rank = np.argsort(rank, kind="stable")
+    bounds = np.searchsorted(rank[by_rank], np.arange(int(rank.max()) + 2))
+    for k in range(1, len(bounds) - 1):
+        pos = by_rank[bounds[k]:bounds[k + 1]]
+        out[pos] += out[pos - 1]
+    return out
+
+
 def km_runs(
     subject_group: IntArray, time: IntArray, event: BoolArray, n_groups: int
 ) -> KmRuns:
@@ -234,13 +257,11 @@ def km_runs(
     full = d == at_risk
     with np.errstate(divide="ignore"):
         log_term = np.where(full, 0.0, np.log1p(-d / at_risk))
-    csum = np.cumsum(log_term)
     first_run = np.ones(len(g_run), dtype=bool)
     first_run[1:] = g_run[1:] != g_run[:-1]
     run_group_start = np.flatnonzero(first_run)
-    before = np.concatenate(([0.0], csum))[run_group_start]
     runs_per_group = np.diff(np.append(run_group_start, len(g_run)))
-    log_s = csum - np.repeat(before, runs_per_group)
+    log_s = _segmented_cumsum(log_term, run_group_start, runs_per_group)
     share = np.where(full, 1.0, -np.expm1(log_s))
     last_run = np.append(run_group_start[1:], len(g_run)) - 1
     share_max = np.repeat(share[last_run], runs_per_group)
@@ -256,14 +277,15 @@ def km_quantiles(
     runs = km_runs(subject_group, time, event, n_groups)
     p = np.full((n_groups, 3), NONE_DAYS, dtype=np.int64)
     if len(runs.time):
-        # F is nondecreasing within a group and in [0, 1]: 2·group + F orders all runs.
-        key = 2.0 * runs.group + runs.share
         first_run = np.ones(len(runs.group), dtype=bool)
         first_run[1:] = runs.group[1:] != runs.group[:-1]
-        groups = runs.group[first_run]
-        fmax = runs.share_max[first_run]
+        group_start = np.flatnonzero(first_run)
+        groups = runs.group[group_start]
         for j, pct in enumerate(QUANTILES_PCT):
-            target = 2.0 * groups + fmax * (pct / 100.0 - KM_REL_TOL)
-            idx = np.searchsorted(key, target, side="left")
+            # Each run is compared with its own group's target (no offset that would round
+            # small shares away). F is nondecreasing within a group and its last run reaches
+            # the target, so the runs short of it come first: count them.
+            short = runs.share < runs.share_max * (pct / 100.0 - KM_REL_TOL)
+            idx = group_start + np.add.reduceat(short.astype(np.int64), group_start)
             p[groups, j] = runs.time[idx]
     return GroupQuantiles(p, n_subjects, n_events), runs
