@@ -170,8 +170,17 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
         progress.done()
     write_text(target, page)
     print(f"wrote {target} ({len(page.encode('utf-8')):,} bytes, {len(report.sections)} "
-          f"sections, {len(report.charts)} charts) for {log!r}", file=out)
+          f"sections, {charts_text(len(report.charts))}) for {log!r}", file=out)
     return 0
+
+
+def charts_text(n: int) -> str:
+    """``"7 charts"``, or that they are not drawn when matplotlib (the plot extra) is missing."""
+    from ecrm.report._charts import charts_available
+
+    if charts_available():
+        return f"{n} charts"
+    return f"{n} charts not drawn: pip install 'ecrm[plot]' to draw them"
 
 
 def write_text(target: Path, text: str) -> None:

@@ -59,7 +59,12 @@ def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path) -> int:
     from ecrm._customers import is_fake_phone
     from ecrm._errors import InvalidValueError
     from ecrm._money import Money
-    from ecrm.cli._commands import StepProgress, format_grade_table, write_text
+    from ecrm.cli._commands import (
+        StepProgress,
+        charts_text,
+        format_grade_table,
+        write_text,
+    )
     from ecrm.datasets import sample_shop
     from ecrm.lifecycle import cycles_by, format_cycle_report, repurchase_cycle, stages
     from ecrm.report import build_report, plan_day, render_html
@@ -192,6 +197,6 @@ def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path) -> int:
     print(f"  {paths['messages.jsonl']}  the dry-run channel ({sent.sent:,} messages, "
           "phones masked; nothing was sent)", file=out)
     print(f"  {paths['report.html']}  the HTML report ({len(page.encode('utf-8')):,} bytes, "
-          f"{len(report.charts)} charts; open it in a browser)", file=out)
+          f"{charts_text(len(report.charts))}; open it in a browser)", file=out)
     print(f"done in {time.perf_counter() - started:.1f} s", file=out)
     return 0
