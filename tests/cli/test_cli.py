@@ -117,6 +117,34 @@ def test_demo_runs_and_writes_scores(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert (tmp_path / "demo" / "rfm_scores.csv").exists()
 
 
+def test_default_demo_runs_under_a_minute_and_says_where_everything_went(
+        tmp_path: Path) -> None:
+    """The README's first command, as a user runs it (a fresh process, default size)."""
+    import sqlite3
+    import time
+
+    out_dir = tmp_path / "demo"
+    t0 = time.perf_counter()
+    proc = _run("demo", "--out-dir", str(out_dir))
+    took = time.perf_counter() - t0
+    assert proc.returncode == 0, proc.stderr
+    assert took < 60, f"ecrm demo took {took:.1f} s"
+    wrote = proc.stdout[proc.stdout.index("\nwrote:\n"):]
+    for name in ("rfm_scores.csv", "outbox.sqlite", "messages.jsonl", "report.html"):
+        assert f"  {out_dir / name}  " in wrote
+        assert (out_dir / name).stat().st_size > 0
+    with (out_dir / "rfm_scores.csv").open(encoding="utf-8") as fh:
+        rows = sum(1 for _ in fh) - 1
+    assert f"per-customer RFM scores ({rows:,} rows)" in wrote
+    with sqlite3.connect(out_dir / "outbox.sqlite") as db:
+        (n,) = db.execute("select count(*) from outbox").fetchone()
+    assert f"SQLite outbox ({n:,} messages)" in wrote
+    lines = (out_dir / "messages.jsonl").read_text(encoding="utf-8").splitlines()
+    assert f"the dry-run channel ({len(lines):,} messages" in wrote
+    size = (out_dir / "report.html").stat().st_size
+    assert f"the HTML report ({size:,} bytes" in wrote
+
+
 def test_parse_as_of() -> None:
     assert parse_as_of("2025-12-01", None) == dt.datetime(2025, 12, 1, tzinfo=SH)
     assert parse_as_of("2025-12-01T08:00", "UTC") == dt.datetime(2025, 12, 1, 8, tzinfo=dt.UTC)
