@@ -191,6 +191,41 @@ def test_invalid_second_orders_are_not_repurchases(
                   order("a", day(20))])
     c = repurchase_cycle(log, as_of=AS_OF, min_repurchasers=1)
     assert c.p50_days == (6 if counts else 20)
+    km = repurchase_cycle(log, as_of=AS_OF, method="kaplan-meier", min_repurchasers=1)
+    assert km.bands == Bands(*(3 * (6 if counts else 20,)))  # one subject, one event
+    only_two = log_of([order("a", day(0)),
+                       order("a", day(6), status=status, refunded=refunded),
+                       order("b", day(0)), order("b", day(8))])
+    # Without a valid second order, a is censored at 200 days: KM still answers by b alone
+    # (t=8: 2 at risk, 1 event, F = 1/2 = F(t_max)); with it, t=6 and t=8 split 1/2, 1.
+    km2 = repurchase_cycle(only_two, as_of=AS_OF, method="kaplan-meier", min_repurchasers=1)
+    assert km2.bands == (Bands(6, 8, 8) if counts else Bands(8, 8, 8))
+    assert km2.n_repurchasers == (2 if counts else 1)
+    assert km2.curve_share == ((0.5, 1.0) if counts else (1.0,))
+
+
+def test_edge_cases_under_kaplan_meier_by_hand() -> None:
+    """The issue's edge cases again with method="kaplan-meier", each worked by hand."""
+    km = {"method": "kaplan-meier", "min_repurchasers": 1}
+    # No repurchaser at all: every subject censored, no event, no boundaries.
+    none = repurchase_cycle(histories({"a": [0], "b": [3]}), as_of=AS_OF, **km)  # type: ignore[arg-type]
+    assert (none.p50_days, none.n_first_time_buyers, none.n_repurchasers) == (None, 2, 0)
+    # One customer, censored (no repurchase) or with one event at 11 days.
+    assert repurchase_cycle(histories({"solo": [4]}), as_of=AS_OF, **km).p50_days is None  # type: ignore[arg-type]
+    # Every order on one day: merged, nobody repurchased; counted, both at 0 days (F(0) = 1).
+    one_day = log_of([order(c, day(3, h)) for c in ("a", "b") for h in (9, 13, 20)])
+    assert repurchase_cycle(one_day, as_of=AS_OF, **km).p50_days is None  # type: ignore[arg-type]
+    counted = repurchase_cycle(one_day, as_of=AS_OF, same_day="count", **km)  # type: ignore[arg-type]
+    assert (counted.bands, counted.curve_days, counted.curve_share) == (Bands(0, 0, 0), (0,), (1.0,))
+    # Orders at or after as_of: a's second order (at as_of) is not seen, so a is censored at
+    # 10 days; b repurchased at 10 days (1 µs before as_of). At t=10 both are at risk,
+    # 1 event: S = 1/2, F = 1/2 = F(t_max), every quantile 10 days.
+    as_of = day(10)
+    after = log_of([order("a", day(0)), order("a", as_of), order("b", day(0)),
+                    order("b", as_of - US), order("c", as_of + dt.timedelta(days=3))])
+    c = repurchase_cycle(after, as_of=as_of, **km)  # type: ignore[arg-type]
+    assert (c.bands, c.n_first_time_buyers, c.n_repurchasers) == (Bands(10, 10, 10), 2, 1)
+    assert c.repurchase_rate == 0.5
 
 
 def test_statuses_parameter_decides_what_is_valid() -> None:
@@ -302,6 +337,62 @@ def test_cycle_does_not_depend_on_row_order(log: OrderLog, seed: int, method: st
     shuffled = OrderLog.from_orders(rows, tz=log.tz)
     kw = {"as_of": day(90), "method": method, "min_repurchasers": 1}
     assert repurchase_cycle(shuffled, **kw) == repurchase_cycle(log, **kw)  # type: ignore[arg-type]
+
+
+def _columns_shuffled(log: OrderLog, seed: int) -> OrderLog:
+    """The same shop built column-wise with its orders and its order lines each in a new
+    random order (the way a CSV or a DataFrame might hold them)."""
+    import numpy as np
+
+    from ecrm import OrderItems
+
+    rnd = random.Random(seed)
+    orders = list(log)
+    rnd.shuffle(orders)
+    lines = [(o.order_id, it) for o in orders for it in o.items]
+    rnd.shuffle(lines)
+    items = OrderItems.from_arrays(
+        order_ids=[oid for oid, _ in lines], skus=[it.sku for _, it in lines],
+        unit_price_fen=[it.unit_price.fen for _, it in lines],
+        quantities=[it.quantity for _, it in lines],
+        categories=[it.category or "" for _, it in lines],
+    )
+    return OrderLog.from_arrays(
+        np.asarray([o.customer_id for o in orders]), [o.placed_at for o in orders],
+        [o.amount.fen for o in orders], tz=log.tz, statuses=[o.status for o in orders],
+        order_ids=[o.order_id for o in orders],
+        refunded=[o.refunded_amount.fen for o in orders], items=items,
+    )
+
+
+@given(log=purchase_histories(), seed=st.integers(min_value=0, max_value=2**32 - 1),
+       method=st.sampled_from(["observed", "kaplan-meier"]),
+       same_day=st.sampled_from(["merge", "count"]),
+       as_of=st.integers(min_value=0, max_value=140).map(lambda n: day(n, 0)))
+def test_cycles_and_stages_do_not_depend_on_the_order_of_columns(
+    log: OrderLog, seed: int, method: str, same_day: str, as_of: dt.datetime
+) -> None:
+    """Orders and lines shuffled column-wise: the store cycle, every SKU's and category's
+    cycle and every stage are the same."""
+    from ecrm.lifecycle import cycles_by, stages
+
+    shuffled = _columns_shuffled(log, seed)
+    kw = {"as_of": as_of, "method": method, "same_day": same_day, "min_repurchasers": 2}
+    a = repurchase_cycle(log, **kw)  # type: ignore[arg-type]
+    assert repurchase_cycle(shuffled, **kw) == a  # type: ignore[arg-type]
+    for by in ("sku", "category"):
+        t1 = cycles_by(log, by=by, **kw)  # type: ignore[arg-type]
+        t2 = cycles_by(shuffled, by=by, **kw)  # type: ignore[arg-type]
+        assert t2.keys.tolist() == t1.keys.tolist()
+        assert t2.p_days.tolist() == t1.p_days.tolist()
+        assert t2.estimate_days.tolist() == t1.estimate_days.tolist()
+        assert t2.scopes.tolist() == t1.scopes.tolist()
+        assert t2.n_repurchasers.tolist() == t1.n_repurchasers.tolist()
+    bands = a.bands if a.has_bands else Bands(7, 14, 30)
+    s1, s2 = stages(log, as_of=as_of, cycle=bands), stages(shuffled, as_of=as_of, cycle=bands)
+    assert s2.customer_ids.tolist() == s1.customer_ids.tolist()
+    assert s2.stage_codes.tolist() == s1.stage_codes.tolist()
+    assert s2.days_since_last.tolist() == s1.days_since_last.tolist()
 
 
 @given(log=purchase_histories(min_customers=2), first=st.integers(min_value=0, max_value=120))

@@ -184,3 +184,28 @@ def test_transition_rows_and_columns_are_the_two_stage_counts(
     expected = list(at_start.counts.values())
     expected[Stage.PROSPECT.code] += newcomers
     assert row_sums == expected
+
+
+def test_stage_edge_cases_by_hand() -> None:
+    """One customer; every order on one day; orders after as_of; a refunded second order."""
+    one = stages(histories({"solo": [95]}), as_of=AS_OF, cycle=BANDS)
+    assert (one.customer_ids.tolist(), one.stage_of("solo"), one.days_since_last.tolist()) == (
+        ["solo"], Stage.NEW, [5])
+    same_day = log_of([order(c, day(97, h)) for c in ("a", "b") for h in (9, 13, 20)])
+    r = stages(same_day, as_of=AS_OF, cycle=BANDS)
+    assert [s.name for s in r.stage] == ["NEW", "NEW"]  # three orders, one purchase day
+    assert r.n_purchase_days.tolist() == [1, 1]
+    # a: bought on day 85 and again after as_of; b: only after as_of (unknown at as_of).
+    later = log_of([order("a", day(85)), order("a", day(100, 13)), order("b", day(101))])
+    r2 = stages(later, as_of=AS_OF, cycle=BANDS)
+    assert r2.customer_ids.tolist() == ["a"]
+    assert (r2.stage_of("a"), int(r2.days_since_last[0])) == (Stage.SILENT, 15)
+    # A refunded (or fully refunded) second order is no purchase: the last purchase day
+    # stays day 60, 40 days ago (> P90 = 30) with one purchase day -> CHURNED, not ACTIVE.
+    for status, refunded in ((OrderStatus.REFUNDED, 0), (OrderStatus.COMPLETED, 10_000)):
+        log = log_of([order("c", day(60)), order("c", day(98), status=status, refunded=refunded)])
+        r3 = stages(log, as_of=AS_OF, cycle=BANDS)
+        assert (r3.stage_of("c"), r3.days_since_last.tolist(), r3.n_purchase_days.tolist()) == (
+            Stage.CHURNED, [40], [1])
+    partly = log_of([order("c", day(60)), order("c", day(98), refunded=4_000)])
+    assert stages(partly, as_of=AS_OF, cycle=BANDS).stage_of("c") is Stage.ACTIVE
