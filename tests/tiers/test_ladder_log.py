@@ -23,7 +23,7 @@ from ecrm import (
     UnknownCustomerError,
 )
 from ecrm.testing import aware_datetimes, order_logs, tier_ladders
-from ecrm.tiers import TAOBAO_STORE_VIP, DowngradePolicy, Membership, TierLadder
+from ecrm.tiers import TAOBAO_STORE_VIP, Condition, DowngradePolicy, Membership, TierLadder
 
 TZ = ZoneInfo("Asia/Shanghai")
 VIP = TAOBAO_STORE_VIP
@@ -167,6 +167,34 @@ def test_rolling_window_counts_only_recent_orders() -> None:
     }
 
 
+def test_rolling_window_keeps_members_at_level_one_at_least() -> None:
+    # Window [2024-03-15, 2024-06-15): a's three orders (count fires) and b's ¥150 lie
+    # before it, b's later order is fully refunded; c never met the entry rule; e's ¥190
+    # net lies inside the window and meets level 1 by spend.
+    r = VIP.evaluate_log(small_log(), as_of=at(2024, 6, 15), opted_in={"a", "b", "c"},
+                         policy=DowngradePolicy.rolling_window(3))
+    assert r.customer_ids.tolist() == ["a", "b", "c", "e"]
+    assert r.spend_fen.tolist() == [0, 0, 0, 19_000]
+    assert r.qualified_level.tolist() == [1, 1, 0, 1]
+    assert r.level.tolist() == [1, 1, 0, 0]
+    assert r.potential.tolist() == [False, False, False, True]
+    assert r.kept is not None
+    assert r.kept.tolist() == [True, True, False, False]
+    d = r.decision("a")
+    assert (d.level, d.qualified_level, d.fired, d.potential) == (1, 1, Condition.NONE, False)
+    assert (d.next_level, d.spend_to_next, d.orders_to_next) == (2, Money(20_000), 5)
+    assert "never goes below level 1" in r.explain("a")
+    e = r.decision("e")
+    assert (e.level, e.qualified_level, e.fired, e.potential) == (0, 1, Condition.SPEND, True)
+    # The same customers re-evaluated one by one as members agree.
+    for cid, level in (("a", 1), ("b", 1)):
+        m = Membership(cid, policy=DowngradePolicy.rolling_window(3))
+        m = m.join(at(2024, 3, 2), Money(15_000), 3).reevaluate(at(2024, 6, 15), Money(0), 0)
+        assert m.level == level
+    # Without a policy nobody is kept.
+    assert VIP.evaluate_log(small_log(), as_of=at(2024, 6, 15), opted_in=True).kept is None
+
+
 def _plain(log: OrderLog, ladder: TierLadder, as_of: dt.datetime, lo: dt.datetime | None,
            opted: set[Any]) -> dict[Any, tuple[int, int, int, int]]:
     """Recompute from Order values, one at a time."""
@@ -189,6 +217,11 @@ def _plain(log: OrderLog, ladder: TierLadder, as_of: dt.datetime, lo: dt.datetim
         for t in ladder.tiers:
             if s >= t.min_spend.fen or count[cid] >= t.min_orders:
                 q = t.level
+        if lo is not None and q == 0:
+            # A rolling re-evaluation keeps anyone whose whole history meets the entry
+            # rule at level 1 (Membership.reevaluate never drops a member below 1).
+            whole = _plain(log, ladder, as_of, None, set())[cid]
+            q = 1 if whole[2] > 0 else 0
         out[cid] = (s, count[cid], q, q if cid in opted else 0)
     return out
 
@@ -289,3 +322,25 @@ def test_replayed_members_agree_with_evaluate_log_under_never(
     }
     assert set(replay.memberships) == qualified_at_t0 & set(joiners)
     assert {e.customer_id for e, _ in replay.refused} == set(joiners) - qualified_at_t0
+
+
+@given(light_logs(), st.data(), st.sampled_from([1, 3, 12]),
+       st.sampled_from([at(2024, 7, 1), at(2025, 3, 15), at(2025, 12, 1)]))
+def test_replayed_members_agree_with_evaluate_log_under_a_rolling_window(
+    log: OrderLog, data: st.DataObject, months: int, t1: dt.datetime
+) -> None:
+    """Joining at t0 and a rolling re-evaluation at t1 give evaluate_log's level at t1."""
+    from ecrm.tiers import MembershipEvent, replay_memberships
+
+    policy = DowngradePolicy.rolling_window(months)
+    ids = log.customer_ids.tolist()
+    joiners = data.draw(st.lists(st.sampled_from(ids), unique=True)) if ids else []
+    t0 = at(2024, 1, 1)
+    events = [MembershipEvent(cid, t0, "join") for cid in joiners]
+    replay = replay_memberships(log, events, evaluations=[t1], policy=policy)
+    r = VIP.evaluate_log(log, as_of=t1, opted_in=dict(replay.memberships), policy=policy)
+    level = dict(zip(r.customer_ids.tolist(), r.level.tolist(), strict=True))
+    for cid, m in replay.memberships.items():
+        assert m.level == level[cid] >= 1
+    for cid in set(level) - set(replay.memberships):
+        assert level[cid] == 0

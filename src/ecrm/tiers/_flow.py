@@ -22,8 +22,8 @@ from ecrm.tiers._ladder import (
     OptedIn,
     TierLadder,
     TierResult,
-    _cumulate,
     _format_table,
+    _qualify,
     _window_start_us,
     resolve_opted_in,
 )
@@ -46,8 +46,7 @@ def _levels_at(
 ) -> tuple[IntArray, npt.NDArray[np.bool_]]:
     """Level of every log customer at ``when`` and whether they are known (ordered) by then."""
     lo = _window_start_us(when, orders, policy)
-    spend, count, known = _cumulate(orders, datetime_to_us(when), lo, statuses)
-    q = ladder.levels_of(spend, count)
+    _, _, q, known, _ = _qualify(ladder, orders, datetime_to_us(when), lo, statuses)
     if qualified:
         return q, known
     opted = resolve_opted_in(orders, opted_in, when)

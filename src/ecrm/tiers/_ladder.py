@@ -274,7 +274,9 @@ class TierDecision:
         name: the name of ``level``.
         qualified_level: the highest level whose conditions the customer meets, opted in
             or not.
-        fired: which condition of ``qualified_level`` holds (``NONE`` at level 0).
+        fired: which condition of ``qualified_level`` holds (``NONE`` at level 0, and at
+            level 1 when a rolling-window result keeps a customer there, see
+            :meth:`TierLadder.evaluate_log`).
         potential: qualifies for a level but has not opted in (潜在会员).
         opted_in: whether the customer has joined.
         spend: the cumulative valid spend evaluated.
@@ -317,7 +319,17 @@ class TierDecision:
             if self.fired in (Condition.COUNT, Condition.BOTH):
                 held.append(f"{self.orders} orders >= {tier.min_orders}")
             why = " and ".join(held)
-            if self.opted_in:
+            if self.fired is Condition.NONE:
+                # Only TierResult.decision under a rolling window: the window's totals meet
+                # no level, but the whole history meets the entry rule.
+                why = (
+                    f"window spend {self.spend} < {tier.min_spend} and {self.orders} orders "
+                    f"< {tier.min_orders}, but the whole history meets the entry rule and a "
+                    "rolling re-evaluation never goes below level 1"
+                )
+            if self.opted_in and self.fired is Condition.NONE:
+                parts.append(f"level {q} {tier.name}: {why}")
+            elif self.opted_in:
                 parts.append(
                     f"level {q} {tier.name}: {why} ({self.fired.value} condition fired; "
                     "any one condition is enough)"
@@ -353,10 +365,14 @@ class TierResult:
         customer_ids: shape (k,), sorted, like ``OrderLog.customer_ids``.
         spend_fen: int64 fen, shape (k,): cumulative net spend of valid orders.
         orders: int64, shape (k,): number of valid orders.
-        qualified_level: int64, shape (k,): the highest level met (ANY-of).
+        qualified_level: int64, shape (k,): the highest level met (ANY-of); under a
+            rolling window at least 1 where ``kept``.
         level: int64, shape (k,): ``qualified_level`` where opted in, else 0.
         opted_in: bool, shape (k,).
         potential: bool, shape (k,): qualifies but has not opted in.
+        kept: bool, shape (k,), or ``None`` without a rolling window: the window's totals
+            meet no level but the whole history meets the entry rule, so the qualified
+            level is 1 (a rolling re-evaluation never drops a member below level 1).
     """
 
     ladder: TierLadder = attrs.field(repr=False)
@@ -369,6 +385,7 @@ class TierResult:
     level: IntArray = attrs.field(repr=False)
     opted_in: BoolArray = attrs.field(repr=False)
     potential: BoolArray = attrs.field(repr=False)
+    kept: BoolArray | None = attrs.field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.customer_ids)
@@ -403,9 +420,24 @@ class TierResult:
             UnknownCustomerError: the customer had no order before ``as_of``.
         """
         i = self._index(customer_id)
-        return self.ladder.evaluate(
-            Money(int(self.spend_fen[i]), self.currency), int(self.orders[i]),
-            opted_in=bool(self.opted_in[i]),
+        spend = Money(int(self.spend_fen[i]), self.currency)
+        decision = self.ladder.evaluate(spend, int(self.orders[i]), opted_in=bool(self.opted_in[i]))
+        if self.kept is None or not self.kept[i]:
+            return decision
+        # Kept at level 1 by a rolling window: the distance is to level 2 from here.
+        ladder = self.ladder
+        level = 1 if decision.opted_in else 0
+        has_next = ladder.top_level > 1
+        nxt = ladder.tiers[1] if has_next else None
+        return attrs.evolve(
+            decision,
+            level=level,
+            name=ladder.name_of(level),
+            qualified_level=1,
+            potential=not decision.opted_in,
+            next_level=nxt.level if nxt else None,
+            spend_to_next=Money(nxt.min_spend.fen - spend.fen, self.currency) if nxt else None,
+            orders_to_next=nxt.min_orders - decision.orders if nxt else None,
         )
 
     def explain(self, customer_id: Any) -> str:
@@ -584,9 +616,11 @@ class TierLadder:
         """Evaluate every customer of a log at ``as_of`` (vectorised).
 
         Cumulative valid spend (net of partial refunds) and valid order count are summed
-        over all orders placed before ``as_of`` (under a rolling-window downgrade policy,
-        over the window ``[as_of − months, as_of)`` instead: the level a re-evaluation at
-        ``as_of`` assigns).
+        over all orders placed before ``as_of``. Under a rolling-window downgrade policy they
+        are summed over the window ``[as_of − months, as_of)`` instead and the level is the
+        one a re-evaluation at ``as_of`` assigns a member (:meth:`Membership.reevaluate`):
+        the window's level, but never below level 1 for a customer who meets the entry rule
+        on their whole history before ``as_of``.
 
         Args:
             orders: the shop's order log (same currency as the ladder).
@@ -613,8 +647,9 @@ class TierLadder:
             )
         opted = resolve_opted_in(orders, opted_in, when)
         lo_us = _window_start_us(when, orders, policy)
-        spend, count, known = _cumulate(orders, datetime_to_us(when), lo_us, statuses)
-        q = self.levels_of(spend, count)
+        spend, count, q, known, kept = _qualify(
+            self, orders, datetime_to_us(when), lo_us, statuses
+        )
         keep = np.flatnonzero(known)
         q = q[keep]
         opt = opted[keep]
@@ -629,6 +664,7 @@ class TierLadder:
             level=np.where(opt, q, 0),
             opted_in=opt,
             potential=(q > 0) & ~opt,
+            kept=None if kept is None else kept[keep],
         )
 
     # -- exports ---------------------------------------------------------------------------
@@ -705,6 +741,32 @@ def _cumulate(
     # Rows are in time order within a customer, so the first row is the earliest order.
     known = placed[starts] < hi_us
     return spend, count, known
+
+
+def _qualify(
+    ladder: TierLadder,
+    orders: OrderLog,
+    hi_us: int,
+    lo_us: int | None,
+    statuses: Iterable[OrderStatus] | None,
+) -> tuple[IntArray, IntArray, IntArray, BoolArray, BoolArray | None]:
+    """Per-customer spend, count, qualified level, known flag (see :func:`_cumulate`) and
+    which customers a window keeps at level 1 (``None`` without a window).
+
+    With a window (``lo_us`` set, a rolling downgrade policy) the level is the window's,
+    floored at 1 for customers whose whole history before ``hi_us`` meets the entry rule:
+    a rolling re-evaluation never drops a member below level 1 (leaving is the customer's
+    own act), exactly as :meth:`Membership.reevaluate` does.
+    """
+    spend, count, known = _cumulate(orders, hi_us, lo_us, statuses)
+    q = ladder.levels_of(spend, count)
+    if lo_us is None:
+        return spend, count, q, known, None
+    all_spend, all_count, _ = _cumulate(orders, hi_us, None, statuses)
+    first = ladder.tiers[0]
+    entered = (all_spend >= first.min_spend.fen) | (all_count >= first.min_orders)
+    kept = entered & (q == 0)
+    return spend, count, np.where(kept, 1, q).astype(np.int64, copy=False), known, kept
 
 
 def resolve_opted_in(orders: OrderLog, opted_in: OptedIn, as_of: dt.datetime) -> BoolArray:
