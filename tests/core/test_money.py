@@ -1,7 +1,9 @@
 """Money: exact integer fen, no floats, no currency mixing."""
 
 import decimal
+import fractions
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -108,3 +110,59 @@ def test_allocate_sums_back(values: list[Money], ratios: list[int]) -> None:
     assert sum(parts, Money(0)) == total
     exact = [total.fen * r / sum(ratios) for r in ratios]
     assert all(abs(p.fen - e) < 1 + 1e-9 for p, e in zip(parts, exact, strict=True))
+
+
+# -- money never becomes a float ----------------------------------------------------------
+FLOATY = [1.5, 2.0, np.float64(2.0), np.float32(0.5), fractions.Fraction(1, 2),
+          decimal.Decimal("0.5")]
+_OPS = st.sampled_from(["add", "sub", "mul", "rmul", "floordiv", "neg", "abs", "sum",
+                        "allocate"])
+
+
+@given(
+    start=moneys(min_fen=-10**9, max_fen=10**9),
+    steps=st.lists(st.tuples(_OPS, moneys(min_fen=-10**6, max_fen=10**6),
+                             st.integers(min_value=1, max_value=9)), max_size=12),
+    floaty=st.sampled_from(FLOATY),
+)
+def test_money_never_becomes_a_float(
+    start: Money, steps: list[tuple[str, Money, int]], floaty: object
+) -> None:
+    value, expected = start, start.fen  # expected: the same program on plain Python ints
+    for op, other, k in steps:
+        if op == "add":
+            value, expected = value + other, expected + other.fen
+        elif op == "sub":
+            value, expected = value - other, expected - other.fen
+        elif op == "mul":
+            value, expected = value * k, expected * k
+        elif op == "rmul":
+            value, expected = np.int64(k) * value, expected * k
+        elif op == "floordiv":
+            value, expected = value // k, expected // k
+        elif op == "neg":
+            value, expected = -value, -expected
+        elif op == "abs":
+            value, expected = abs(value), abs(expected)
+        elif op == "sum":
+            value, expected = sum([value, other, other]), expected + 2 * other.fen
+        else:
+            value = value.allocate([k, 1])[0]
+            expected = expected * k // (k + 1) + (1 if expected * k % (k + 1) else 0)
+        assert isinstance(value, Money)
+        assert type(value.fen) is int, (op, type(value.fen))
+        assert value.fen == expected, op
+    # Every way of bringing a non-integer number in is refused, never rounded.
+    for attempt in (
+        lambda: Money(floaty),  # type: ignore[arg-type]
+        lambda: value + floaty,
+        lambda: floaty + value,
+        lambda: value - floaty,
+        lambda: value * floaty,
+        lambda: floaty * value,
+        lambda: value // floaty,
+        lambda: value / 2,  # true division has no exact answer in fen
+        lambda: float(value),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(TypeError):
+            attempt()

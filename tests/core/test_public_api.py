@@ -60,7 +60,8 @@ def _visible(module: types.ModuleType) -> set[str]:
 def test_top_level_all_is_exactly_the_core_surface() -> None:
     assert set(ecrm.__all__) == TOP_LEVEL
     assert _visible(ecrm) == TOP_LEVEL - {"__version__"}
-    assert isinstance(ecrm.__version__, str) and ecrm.__version__
+    assert isinstance(ecrm.__version__, str)
+    assert ecrm.__version__
 
 
 def test_testing_all_is_exactly_the_strategies() -> None:
