@@ -546,3 +546,39 @@ def test_fast_timestamp_path_agrees_with_the_exact_parser(
         elif exact is not None and not exact[1]:
             # zero-padded naive text that the fast path left alone must be out of range
             assert not lo <= exact[0] < hi, text
+
+
+def test_from_csv_with_the_issue_s_bad_rows_reports_each_and_returns_no_log(
+    tmp_path: Path,
+) -> None:
+    # The four kinds the issue names: bad date, negative / float-looking money where integer
+    # fen is declared, unknown status, empty customer. One good row proves the rest is read.
+    path = _write(tmp_path, HEADER + "\n" + "\n".join([
+        "o1,c1,2024-05-01 10:00:00,100,paid",
+        "o2,c2,2024-05-32 10:00:00,100,paid",
+        "o3,c3,2024-05-02 10:00:00,-100,paid",
+        "o4,c4,2024-05-02 10:00:00,12.50,paid",
+        "o5,c5,2024-05-02 10:00:00,100,teleported",
+        "o6,,2024-05-02 10:00:00,100,paid",
+    ]) + "\n")
+    log = None
+    with pytest.raises(DataFormatError) as info:
+        log = OrderLog.from_csv(path, tz="Asia/Shanghai")
+    assert log is None
+    errs = list(info.value.exceptions)
+    assert [(e.source, e.line, e.column, e.value) for e in errs] == [  # type: ignore[attr-defined]
+        (str(path), 3, "placed_at", "2024-05-32 10:00:00"),
+        (str(path), 4, "amount", "-100"),
+        (str(path), 5, "amount", "12.50"),
+        (str(path), 6, "status", "teleported"),
+        (str(path), 7, "customer_id", ""),
+    ]
+    rules = [e.rule for e in errs]  # type: ignore[attr-defined]
+    assert rules[0].startswith("must be a date-time like")
+    assert rules[1] == "must be >= 0 fen"
+    assert rules[2].startswith("must be an integer number of fen")
+    assert rules[3].startswith("must be one of unpaid, paid")
+    assert rules[4] == "must not be empty"
+    text = str(info.value)
+    for e in errs:  # the message a user sees names every one of them
+        assert f"{path}:{e.line}: column {e.column!r}" in text  # type: ignore[attr-defined]

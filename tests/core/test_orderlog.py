@@ -270,3 +270,15 @@ def test_the_log_does_not_share_writable_memory_with_the_caller() -> None:
         log.amount_fen[0] = 5
     with pytest.raises(ValueError, match="read-only"):
         log.select(log.amount_fen > 0).placed_at_us[0] = 0
+
+
+def test_nat_placed_at_names_the_row_and_the_rule() -> None:
+    t = np.array(["2024-05-01T10:00", "NaT", "2024-05-03T10:00"], dtype="datetime64[m]")
+    with pytest.raises(DataFormatError) as info:
+        OrderLog.from_arrays(["a", "b", "c"], t, [1, 2, 3], tz="Asia/Shanghai")
+    (problem,) = info.value.problems
+    assert (problem.field, problem.line) == ("placed_at", 1)  # type: ignore[attr-defined]
+    assert problem.rule == "must not be NaT (missing)"
+    assert "row 1: column 'placed_at' must not be NaT" in str(info.value)
+    with pytest.raises(DataFormatError, match="row 0: column 'placed_at' must not be missing"):
+        OrderLog.from_arrays(["a"], [None], [1])  # type: ignore[list-item]
