@@ -93,6 +93,40 @@ def test_plot_returns_a_figure() -> None:
     plt.close("all")
 
 
+def test_plot_draws_the_curve_and_the_5221_boundaries() -> None:
+    """The step curve is the cumulative share (intervals 1..10: i/10 at day i); a dashed
+    vertical line at each of P50/P70/P90 = 5/7/9 days meets the dotted 0.5/0.7/0.9 share."""
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    log = histories({f"c{i}": [0, i] for i in range(1, 11)} | {"x": [50]})
+    for method in ("observed", "kaplan-meier"):
+        cycle = repurchase_cycle(log, as_of=AS_OF, method=method,  # type: ignore[arg-type]
+                                 min_repurchasers=1)
+        ax = plot_repurchase_curve(cycle).axes[0]
+        curve, *bounds = ax.lines
+        assert list(curve.get_xdata()) == list(range(1, 11))
+        assert list(curve.get_ydata()) == pytest.approx([i / 10 for i in range(1, 11)])
+        assert curve.get_drawstyle() == "steps-post"
+        vertical, horizontal = bounds[0::2], bounds[1::2]
+        assert [tuple(v.get_xdata()) for v in vertical] == [(5, 5), (7, 7), (9, 9)]
+        assert [v.get_linestyle() for v in vertical] == ["--"] * 3
+        assert [tuple(h.get_ydata()) for h in horizontal] == [(0.5, 0.5), (0.7, 0.7), (0.9, 0.9)]
+        assert [t.get_text() for t in ax.texts] == ["P50=5d", "P70=7d", "P90=9d"]
+        assert ax.get_legend().get_texts()[0].get_text() == f"{method} (store)"
+        assert ax.get_title() == "Repurchase curve as of 2024-04-10"
+    # A fallback answered: the lines are the fallback's boundaries, the curve the shop's own.
+    thin = repurchase_cycle(log, as_of=AS_OF, min_repurchasers=50, fallback=(20, 30, 45))
+    ax = plot_repurchase_curve(thin).axes[0]
+    assert [tuple(v.get_xdata()) for v in ax.lines[1::2]] == [(20, 20), (30, 30), (45, 45)]
+    assert len(ax.lines[0].get_xdata()) == 10
+    # Nobody repurchased, no fallback: an empty plot, no curve and no boundaries.
+    empty = plot_repurchase_curve(repurchase_cycle(histories({"a": [1]}), as_of=AS_OF))
+    assert (len(empty.axes[0].lines), empty.axes[0].get_legend()) == (0, None)
+    plt.close("all")
+
+
 def test_plot_without_matplotlib(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
