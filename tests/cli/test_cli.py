@@ -59,6 +59,39 @@ def test_rfm_prints_grades_and_writes_scores(tmp_path: Path, capsys: pytest.Capt
     assert scored["bob"]["total"] == "8"
 
 
+def test_rfm_prints_the_segment_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    orders = _write(tmp_path / "orders.csv", ROWS)
+    assert main(["rfm", str(orders), "--as-of", "2025-12-01"]) == 0
+    text = capsys.readouterr().out
+    # Means over the two scored customers: R (5+1)/2 = 3, F (2+1)/2 = 1.5, M (5+1)/2 = 3.
+    # alice (5, 2, 5) is above on all three: important value; bob (1, 1, 1): general win-back.
+    counts = {m.group(1): int(m.group(2))
+              for m in re.finditer(r"^\S+ ([a-z -]+?)\s+(\d+)\s+[\d.]+%", text, re.M)}
+    assert counts == {
+        "important value": 1, "important development": 0, "important retention": 0,
+        "important win-back": 0, "general value": 0, "general development": 0,
+        "general retention": 0, "general win-back": 1,
+    }
+    assert "重要价值客户 important value" in text
+    assert "一般挽留客户 general win-back" in text
+
+
+def test_tz_names_the_zone_of_the_file_s_wall_times(tmp_path: Path) -> None:
+    # erin's order is at 20:00 wall time on 2024-11-30. As of midnight 2025-12-01 in +08:00
+    # (16:00 UTC on 2025-11-30), the 1-year window opens at 2024-11-30 16:00 UTC:
+    # read as Shanghai time (12:00 UTC) the order is outside it; read as UTC, inside.
+    orders = _write(tmp_path / "orders.csv", [("o1", "erin", "2024-11-30 20:00:00", "100", "paid")])
+    scored = {}
+    for zone in ("Asia/Shanghai", "UTC"):
+        out = tmp_path / f"{zone.replace('/', '_')}.csv"
+        proc = _run("rfm", str(orders), "--as-of", "2025-12-01T00:00+08:00", "--tz", zone,
+                    "--out", str(out))
+        assert proc.returncode == 0, proc.stderr
+        with out.open(encoding="utf-8") as fh:
+            scored[zone] = [row["customer_id"] for row in csv.DictReader(fh)]
+    assert scored == {"Asia/Shanghai": [], "UTC": ["erin"]}
+
+
 def test_rfm_matches_the_api(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     orders = _write(tmp_path / "orders.csv", ROWS)
     log = OrderLog.from_csv(orders)
@@ -110,11 +143,21 @@ def test_version() -> None:
 
 
 def test_demo_runs_and_writes_scores(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ecrm.datasets import sample_shop
+
     assert main(["demo", "--customers", "300", "--out-dir", str(tmp_path / "demo")]) == 0
     text = capsys.readouterr().out
     assert "小林茶铺" in text
     assert "grade P (" in text or "grade G (" in text or "grade S (" in text or "grade B (" in text
-    assert (tmp_path / "demo" / "rfm_scores.csv").exists()
+    # The printed grade table is the API's grading of the same sample shop.
+    shop = sample_shop(300, seed=0)
+    result = score(shop.orders, as_of=shop.as_of, warn_undersized=False)
+    printed = {m.group(1): int(m.group(2).replace(",", ""))
+               for m in re.finditer(r"^([PGSB])\s+\S+\s+([\d,]+)\s", text, re.M)}
+    assert printed == {g.value: n for g, n in result.grade_counts().items()}
+    assert re.search(rf"^unscored\s+{len(result.unscored_customer_ids):,}\s", text, re.M)
+    with (tmp_path / "demo" / "rfm_scores.csv").open(encoding="utf-8") as fh:
+        assert sum(1 for _ in csv.DictReader(fh)) == len(result)
 
 
 def test_default_demo_runs_under_a_minute_and_says_where_everything_went(
