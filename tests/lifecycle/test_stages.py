@@ -71,6 +71,12 @@ def test_explain_names_the_dates_and_the_rule() -> None:
     assert r.explain("d31").endswith("31 > P90 (crossed P90 on 2024-04-10)")
     assert r.explain("refunded").endswith(
         "PROSPECT (潜客) on 2024-04-10: no valid order before as_of")
+    # as_of given in UTC: 2024-04-10 20:00 UTC is 2024-04-11 04:00 in the store (Shanghai),
+    # so d21 is 22 days past its last purchase day, on the store's date 2024-04-11.
+    utc = stages(edge_shop(), as_of=dt.datetime(2024, 4, 10, 20, tzinfo=dt.UTC), cycle=BANDS)
+    assert utc.explain("d21").startswith(
+        "customer 'd21' is SLEEPING (睡眠) on 2024-04-11: last purchase day 2024-03-20, "
+        "22 day(s) ago")
     with pytest.raises(UnknownCustomerError, match="'nobody'"):
         r.explain("nobody")
     with pytest.raises(UnknownCustomerError):

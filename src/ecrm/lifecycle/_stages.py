@@ -203,7 +203,8 @@ class StageResult:
         b = self.bands
         cid = self.customer_ids[i]
         cid = cid.item() if isinstance(cid, np.generic) else cid
-        head = f"customer {cid!r} is {st.name} ({st.label_zh}) on {self.as_of.date()}"
+        # The store's local day of as_of (the day the days are counted to), not as_of's own.
+        head = f"customer {cid!r} is {st.name} ({st.label_zh}) on {day_to_date(self._as_of_day)}"
         if st is Stage.PROSPECT:
             return head + ": no valid order before as_of"
         d = int(self.days_since_last[i])
