@@ -152,6 +152,21 @@ def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     assert isinstance(info.value, OSError)
 
 
+def test_a_closed_store_raises_its_own_error(tmp_path: Path) -> None:
+    store = SqliteLedgerStore(tmp_path / "p.db")
+    ledger = ledger_on(store)
+    ledger.earn_for_order("c1", "o1", Money(10_000), at=T0)
+    store.close()
+    for read in (store.customers, store.all_entries, lambda: store.get("earn:o1"),
+                 lambda: store.entries_for("c1")):
+        with pytest.raises(LedgerStoreError, match="points ledger"):
+            read()
+    with pytest.raises(LedgerStoreError):
+        ledger.earn_for_order("c1", "o2", Money(10_000), at=T0)
+    with SqliteLedgerStore(tmp_path / "p.db") as again:
+        assert [e.key for e in again.all_entries()] == ["earn:o1"]
+
+
 # -- two processes -----------------------------------------------------------------------------
 
 N_ORDERS = 150

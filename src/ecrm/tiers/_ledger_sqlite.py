@@ -181,10 +181,13 @@ class SqliteLedgerStore:
 
     def customers(self) -> list[CustomerId]:
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT customer, customer_is_int FROM points_entries "
-                "GROUP BY customer, customer_is_int ORDER BY MIN(seq)"
-            ).fetchall()
+            try:
+                rows = self._conn.execute(
+                    "SELECT customer, customer_is_int FROM points_entries "
+                    "GROUP BY customer, customer_is_int ORDER BY MIN(seq)"
+                ).fetchall()
+            except sqlite3.Error as exc:
+                raise LedgerStoreError(f"cannot read points ledger {self.path!r}: {exc}") from exc
         return [int(c) if is_int else str(c) for c, is_int in rows]
 
     def append(self, entry: LedgerEntry) -> LedgerEntry:
