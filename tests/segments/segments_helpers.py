@@ -109,9 +109,9 @@ class Reference:
         if isinstance(p, MemberLevelIn):
             return self.lookups["level"].get(cid, 0) in p.values
         if isinstance(p, RfmGradeIn):
-            return self.lookups["grade"].get(cid) in p.values
+            return self.lookups[self.at_key("grade", p.at)].get(cid) in p.values
         if isinstance(p, StageIn):
-            return self.lookups["stage"].get(cid) in p.values
+            return self.lookups[self.at_key("stage", p.at)].get(cid) in p.values
         kinds = {Visited: EventKind.BROWSE, Carted: EventKind.CART, Favorited: EventKind.FAVORITE}
         for cls, kind in kinds.items():
             if type(p) is cls:
@@ -133,6 +133,12 @@ class Reference:
                     return True
             return False
         raise AssertionError(f"no reference for {p!r}")
+
+    @staticmethod
+    def at_key(name: str, at: dt.date | dt.datetime | None) -> str:
+        """``lookups`` key of a grade / stage table: ``"grade"`` at as_of, else
+        ``"grade@<at.isoformat()>"`` (the test computes the table at that instant)."""
+        return name if at is None else f"{name}@{at.isoformat()}"
 
     def ids(self, p: Predicate) -> list[Any]:
         return sorted(c.customer_id for c in self.customers if self.holds(p, c))

@@ -289,3 +289,74 @@ def test_str_ids_are_looked_up_whole_and_never_cross_kinds() -> None:
     with pytest.raises(UnknownCustomerError):
         a.explain(1)
     assert a.explain("abc").held is False
+
+
+JUNE_1 = dt.date(2025, 6, 1)
+
+
+def _tables_at(shop, at: dt.datetime) -> dict[str, dict[object, object]]:  # type: ignore[no-untyped-def]
+    rfm = score(shop.orders, as_of=at, warn_undersized=False)
+    st = stages(shop.orders, as_of=at, cycle=BANDS, customers=shop.customers.customer_ids)
+    return {
+        "grade": {c.item(): Grade.from_code(int(g))
+                  for c, g in zip(rfm.customer_ids, rfm.grade, strict=True)},
+        "stage": {c.item(): Stage(list(Stage)[int(s)])
+                  for c, s in zip(st.customer_ids, st.stage_codes, strict=True)},
+    }
+
+
+@pytest.mark.parametrize("p", [
+    RfmGradeIn(["P", "G"], at=JUNE_1),
+    StageIn(["active", "new"], at=JUNE_1),
+    RfmGradeIn(["P", "G"], at=JUNE_1) & RfmGradeIn(["B"]),  # fell from P/G to B
+    StageIn(["active"], at=JUNE_1) & StageIn(["sleeping", "churned"]),
+    RfmGradeIn(["P"], at=JUNE_1) & ~Ordered(last_days=60),
+], ids=lambda p: p.describe())
+def test_grade_and_stage_at_an_earlier_day(shop, ref, p) -> None:  # type: ignore[no-untyped-def]
+    tables = _tables_at(shop, dt.datetime(2025, 6, 1, tzinfo=shop.orders.tz))
+    for name, table in tables.items():
+        ref.lookups[ref.at_key(name, JUNE_1)] = table
+    got = run(shop, p).customer_ids.tolist()
+    assert got == ref.ids(p)
+    assert got  # the sample shop has such customers: the comparison is not vacuous
+
+
+def test_at_is_a_local_midnight_cut_to_as_of_and_scored_once_per_instant(  # type: ignore[no-untyped-def]
+        shop, monkeypatch) -> None:
+    import ecrm.segments._audience as mod
+
+    seen: dict[str, list[dt.datetime]] = {"score": [], "stages": [], "cycle": []}
+
+    def record(name, real):  # type: ignore[no-untyped-def]
+        def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+            seen[name].append(kwargs["as_of"])
+            return real(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(mod, "score", record("score", mod.score))
+    monkeypatch.setattr(mod, "stages", record("stages", mod.stages))
+    monkeypatch.setattr(mod, "repurchase_cycle", record("cycle", mod.repurchase_cycle))
+    midnight = dt.datetime(2025, 6, 1, tzinfo=shop.orders.tz)
+    p = (RfmGradeIn(["P"], at=JUNE_1) | RfmGradeIn(["G"], at=midnight.astimezone(dt.UTC))
+         | RfmGradeIn(["S"], at=dt.date(2030, 1, 1)) | RfmGradeIn(["B"])
+         | StageIn(["active"], at=JUNE_1))
+    audience(p, customers=shop.customers, orders=shop.orders, as_of=shop.as_of)
+    # one scoring at 2025-06-01 00:00 Shanghai (the date and the same instant in UTC),
+    # one at as_of (no `at`, and a later `at` is cut to as_of)
+    assert sorted(t.timestamp() for t in seen["score"]) == [midnight.timestamp(),
+                                                           shop.as_of.timestamp()]
+    # the stage at June 1 uses the shop's own cycle estimated at June 1 (no cycle given)
+    assert [t.timestamp() for t in seen["cycle"]] == [midnight.timestamp()]
+    assert [t.timestamp() for t in seen["stages"]] == [midnight.timestamp()]
+    later = run(shop, RfmGradeIn(["P"], at=dt.date(2030, 1, 1)))
+    assert later.customer_ids.tolist() == run(shop, RfmGradeIn(["P"])).customer_ids.tolist()
+
+
+def test_bad_at() -> None:
+    from ecrm import InvalidTypeError, InvalidValueError
+
+    with pytest.raises(InvalidValueError, match="at must be a date or an aware datetime"):
+        RfmGradeIn(["P"], at=dt.datetime(2025, 6, 1))
+    with pytest.raises(InvalidTypeError, match="at must be"):
+        StageIn(["active"], at="2025-06-01")  # type: ignore[arg-type]
+    assert RfmGradeIn(["P"], at=JUNE_1).describe() == "RFM grade in {P} at 2025-06-01"

@@ -120,6 +120,18 @@ def test_windows_and_dates_round_trip() -> None:
     assert predicate_from_json(doc) == p
 
 
+def test_grade_and_stage_at_round_trip() -> None:
+    p = RfmGradeIn(["P"], at=dt.date(2025, 6, 1)) & RfmGradeIn(["B"]) \
+        & StageIn(["active"], at=dt.datetime(2025, 6, 1, 8, tzinfo=dt.UTC))
+    doc = predicate_to_json(p)
+    assert doc["predicate"]["args"] == [
+        {"field": "rfm_grade", "in": ["P"], "at": "2025-06-01"},
+        {"field": "rfm_grade", "in": ["B"]},
+        {"field": "stage", "in": ["active"], "at": "2025-06-01T08:00:00+00:00"},
+    ]
+    assert predicate_from_json(doc) == p
+
+
 @pytest.mark.parametrize(
     ("doc", "path", "match"),
     [
@@ -142,6 +154,12 @@ def test_windows_and_dates_round_trip() -> None:
          "predicate.start", "ISO date"),
         ({"version": 1, "predicate": {"field": "carted", "start": "2025-01-01T00:00"}},
          "predicate.start", "UTC offset"),
+        ({"version": 1, "predicate": {"field": "rfm_grade", "in": ["P"], "at": "June"}},
+         "predicate.at", "ISO date"),
+        ({"version": 1, "predicate": {"field": "stage", "in": ["new"], "at": "2025-06-01T00:00"}},
+         "predicate.at", "UTC offset"),
+        ({"version": 1, "predicate": {"field": "stage", "in": ["new"], "last_days": 3}},
+         "predicate.last_days", "not a key"),
         ({"version": 1, "predicate": {"field": "ordered", "valid": "yes"}},
          "predicate.valid", "true or false"),
         ({"version": 1, "predicate": {"field": "tags", "any": ["a"], "all": ["b"]}},

@@ -243,6 +243,14 @@ class _Shop:
         hi = self.as_of_us if leaf.end is None else min(self._us(leaf.end), self.as_of_us)
         return lo, hi
 
+    def at(self, value: dt.date | dt.datetime | None) -> dt.datetime:
+        """The instant a grade or stage is evaluated at: ``value`` cut to ``as_of``."""
+        if value is None:
+            return self.as_of
+        if not isinstance(value, dt.datetime):
+            value = dt.datetime(value.year, value.month, value.day, tzinfo=self.tz)
+        return min(value, self.as_of, key=datetime_to_us)
+
     def _us(self, value: dt.date | dt.datetime) -> int:
         if isinstance(value, dt.datetime):
             return datetime_to_us(value)
@@ -340,9 +348,9 @@ def _leaf(p: Predicate, shop: _Shop, cache: dict[str, Any]) -> BoolArray:
     if isinstance(p, MemberLevelIn):
         return np.isin(_levels(shop, cache), list(p.values))
     if isinstance(p, RfmGradeIn):
-        return np.isin(_grade_codes(shop, cache), [g.code for g in p.values])
+        return np.isin(_grade_codes(shop, cache, shop.at(p.at)), [g.code for g in p.values])
     if isinstance(p, StageIn):
-        return np.isin(_stage_codes(shop, cache), [s.code for s in p.values])
+        return np.isin(_stage_codes(shop, cache, shop.at(p.at)), [s.code for s in p.values])
     if isinstance(p, Visited):
         return shop.events_of(EventKind.BROWSE, p)
     if isinstance(p, Carted):
@@ -447,26 +455,28 @@ def _levels(shop: _Shop, cache: dict[str, Any]) -> IntArray:
     return cache["levels"]  # type: ignore[no-any-return]
 
 
-def _grade_codes(shop: _Shop, cache: dict[str, Any]) -> IntArray:
-    if "grades" not in cache:
-        result = score(shop.orders, as_of=shop.as_of, scheme=shop.ctx.rfm_scheme,
+def _grade_codes(shop: _Shop, cache: dict[str, Any], at: dt.datetime) -> IntArray:
+    key = f"grades@{datetime_to_us(at)}"  # one scoring per instant, shared by clauses
+    if key not in cache:
+        result = score(shop.orders, as_of=at, scheme=shop.ctx.rfm_scheme,
                        statuses=shop.ctx.statuses, warn_undersized=False)
-        cache["grades"] = _to_universe(shop, result.customer_ids, result.grade, -1)
-    return cache["grades"]  # type: ignore[no-any-return]
+        cache[key] = _to_universe(shop, result.customer_ids, result.grade, -1)
+    return cache[key]  # type: ignore[no-any-return]
 
 
-def _stage_codes(shop: _Shop, cache: dict[str, Any]) -> IntArray:
-    if "stages" not in cache:
+def _stage_codes(shop: _Shop, cache: dict[str, Any], at: dt.datetime) -> IntArray:
+    key = f"stages@{datetime_to_us(at)}"
+    if key not in cache:
         cycle = shop.ctx.cycle
         if cycle is None:
-            cycle = repurchase_cycle(shop.orders, as_of=shop.as_of,
+            cycle = repurchase_cycle(shop.orders, as_of=at,
                                      fallback=shop.ctx.cycle_fallback,
                                      statuses=shop.ctx.statuses)
         ids = shop.customers.customer_ids
-        result = stages(shop.orders, as_of=shop.as_of, cycle=cycle,
+        result = stages(shop.orders, as_of=at, cycle=cycle,
                         customers=ids if len(ids) else None, statuses=shop.ctx.statuses)
-        cache["stages"] = _to_universe(shop, result.customer_ids, result.stage_codes, 0)
-    return cache["stages"]  # type: ignore[no-any-return]
+        cache[key] = _to_universe(shop, result.customer_ids, result.stage_codes, 0)
+    return cache[key]  # type: ignore[no-any-return]
 
 
 def audience(

@@ -95,10 +95,10 @@ def _node(p: Predicate) -> dict[str, Any]:
         out["in"] = list(p.values)
     elif isinstance(p, HasTags):
         out["all" if p.require_all else "any"] = list(p.tags)
-    elif isinstance(p, RfmGradeIn):
-        out["in"] = [g.value for g in p.values]
-    elif isinstance(p, StageIn):
-        out["in"] = [s.value for s in p.values]
+    elif isinstance(p, RfmGradeIn | StageIn):
+        out["in"] = [v.value for v in p.values]
+        if p.at is not None:
+            out["at"] = _bound_json(p.at)
     elif isinstance(p, _Behaviour):
         out.update(_behaviour_json(p))
         if isinstance(p, Ordered):
@@ -208,6 +208,16 @@ def _in_reader(cls: Callable[[Any], Predicate]) -> _LeafReader:
     return read
 
 
+def _at_reader(cls: type[RfmGradeIn | StageIn]) -> _LeafReader:
+    def read(node: Mapping[str, Any], path: str) -> Predicate:
+        _keys(node, path, {"field", "in", "at"})
+        values = _list(node, "in", path)
+        at = _parse_bound(node, "at", path)
+        return _build(lambda: cls(values, at=at), f"{path}.in")
+
+    return read
+
+
 def _tags(node: Mapping[str, Any], path: str) -> Predicate:
     _keys(node, path, {"field", "any", "all"})
     if ("any" in node) == ("all" in node):
@@ -275,8 +285,8 @@ _READERS: Final[Mapping[str, _LeafReader]] = {
     "favorited_not_bought": _behaviour(FavoritedNotBought),
     "ordered": _ordered,
     "repurchased": _repurchased,
-    "rfm_grade": _in_reader(RfmGradeIn),
-    "stage": _in_reader(StageIn),
+    "rfm_grade": _at_reader(RfmGradeIn),
+    "stage": _at_reader(StageIn),
 }
 
 

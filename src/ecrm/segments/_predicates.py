@@ -505,18 +505,38 @@ def _grades(values: Any) -> tuple[Grade, ...]:
     return tuple(sorted(set(out), key=lambda g: -g.code))
 
 
+def _at(value: object) -> dt.date | dt.datetime | None:
+    if isinstance(value, dt.datetime) and (value.tzinfo is None or value.utcoffset() is None):
+        raise InvalidValueError("at", "must be a date or an aware datetime", value)
+    if value is None or isinstance(value, dt.date):
+        return value
+    raise InvalidTypeError(
+        f"at must be a date or an aware datetime, got {type(value).__name__} {value!r}"
+    )
+
+
+def _at_text(at: dt.date | dt.datetime | None) -> str:
+    return "" if at is None else f" at {at.isoformat()}"
+
+
 @attrs.frozen
 class RfmGradeIn(Predicate):
-    """The customer's RFM grade at ``as_of`` (context's scheme) is one of ``values``.
+    """The customer's RFM grade (context's scheme) is one of ``values``.
 
-    Customers without a valid order in the scheme's window have no grade and never match.
+    The grade is scored over the scheme's window (default the year) ending at ``at``: a
+    date is the local midnight starting that day in the store zone, an aware datetime an
+    instant; ``None`` (default) is the audience's ``as_of``, and a later ``at`` is cut to
+    it. ``RfmGradeIn(["P"], at=date(2025, 6, 1)) & RfmGradeIn(["B"])`` finds customers who
+    fell from P to B. Customers without a valid order in that window have no grade and
+    never match.
     """
 
     field: ClassVar[str] = "rfm_grade"
     values: tuple[Grade, ...] = attrs.field(converter=_grades)
+    at: dt.date | dt.datetime | None = attrs.field(default=None, converter=_at, kw_only=True)
 
     def describe(self) -> str:
-        return f"RFM grade in {_set_text(tuple(g.value for g in self.values))}"
+        return f"RFM grade in {_set_text(tuple(g.value for g in self.values))}{_at_text(self.at)}"
 
 
 def _stages(values: Any) -> tuple[Stage, ...]:
@@ -536,16 +556,20 @@ def _stages(values: Any) -> tuple[Stage, ...]:
 
 @attrs.frozen
 class StageIn(Predicate):
-    """The customer's lifecycle stage at ``as_of`` (5221 bands) is one of ``values``.
+    """The customer's lifecycle stage (5221 bands) at ``at`` is one of ``values``.
 
-    Customers in the table who never bought are PROSPECT.
+    ``at`` is read as for :class:`RfmGradeIn` (default: the audience's ``as_of``; a later
+    one is cut to it); only orders before it count, and with no cycle in the context the
+    shop's own cycle is estimated at that instant. Customers in the table without a valid
+    order before it are PROSPECT.
     """
 
     field: ClassVar[str] = "stage"
     values: tuple[Stage, ...] = attrs.field(converter=_stages)
+    at: dt.date | dt.datetime | None = attrs.field(default=None, converter=_at, kw_only=True)
 
     def describe(self) -> str:
-        return f"stage in {_set_text(tuple(s.value for s in self.values))}"
+        return f"stage in {_set_text(tuple(s.value for s in self.values))}{_at_text(self.at)}"
 
 
 LEAF_TYPES: Final[tuple[type[Predicate], ...]] = (

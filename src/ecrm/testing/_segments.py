@@ -64,6 +64,19 @@ def _windows(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @st.composite
+def _instants(draw: st.DrawFn) -> dt.date | dt.datetime | None:
+    """``at`` of a grade or stage clause: mostly ``None`` (as_of), else a date or an instant."""
+    shape = draw(st.sampled_from(["as_of", "as_of", "date", "instant"]))
+    if shape == "as_of":
+        return None
+    day = draw(st.dates(min_value=dt.date(2023, 1, 1), max_value=dt.date(2025, 12, 31)))
+    if shape == "date":
+        return day
+    offset = dt.timezone(dt.timedelta(hours=draw(st.integers(min_value=-8, max_value=9))))
+    return dt.datetime(day.year, day.month, day.day, 12, tzinfo=offset)
+
+
+@st.composite
 def _month_days(draw: st.DrawFn) -> str:
     month = draw(st.integers(min_value=1, max_value=12))
     last = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[month - 1]
@@ -110,8 +123,8 @@ def leaf_predicates(*, behaviour: bool = True, derived: bool = True) -> st.Searc
     if derived:
         options += [
             _subset([0, 1, 2, 3, 4]).map(MemberLevelIn),
-            _subset(list(Grade)).map(RfmGradeIn),
-            _subset(list(Stage)).map(StageIn),
+            st.builds(lambda v, at: RfmGradeIn(v, at=at), _subset(list(Grade)), _instants()),
+            st.builds(lambda v, at: StageIn(v, at=at), _subset(list(Stage)), _instants()),
         ]
     return st.one_of(options)
 
