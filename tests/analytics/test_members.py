@@ -99,3 +99,46 @@ def test_bad_arguments(shop) -> None:  # type: ignore[no-untyped-def]
         member_metrics(shop.orders, "customers", [])  # type: ignore[arg-type]
     with pytest.raises(InvalidTypeError):
         member_metrics(shop.orders, shop.customers, ["2025-01"])  # type: ignore[list-item]
+
+
+def test_membership_records_give_joins_and_leaves() -> None:
+    """Hand-worked: four customers with ¥150 each by 10 September (level 1 qualifies).
+    a joined in September and spends ¥500 more on 5 November (¥650 → level 3); b joined
+    5 October and left 10 November; c joined 20 October, left 25 October, re-joined
+    3 November; d never joined."""
+    from ecrm import OrderLog
+    from ecrm.tiers import Membership
+
+    def at(m: int, d: int) -> dt.datetime:
+        return dt.datetime(2025, m, d, 12, tzinfo=TZ)
+
+    log = OrderLog.from_arrays(["a", "a", "b", "c", "d"],
+                               [at(9, 10), at(11, 5), at(9, 10), at(9, 10), at(9, 10)],
+                               [15_000, 50_000, 15_000, 15_000, 15_000], tz=TZ)
+    spend = Money(15_000)
+    records = {
+        "a": Membership("a").join(at(9, 15), spend, 1),
+        "b": Membership("b").join(at(10, 5), spend, 1).leave(at(11, 10)),
+        "c": Membership("c").join(at(10, 20), spend, 1).leave(at(10, 25)).join(
+            at(11, 3), spend, 1),
+        "d": Membership("d"),
+    }
+    oct_, nov = periods(dt.date(2025, 10, 1), dt.date(2025, 12, 1), tz=TZ)
+    m = member_metrics(log, records, [oct_, nov])
+    assert m.leaves_known is True
+    first, second = m.rows
+    assert (first.joins, first.leaves) == (2, 1)    # b, c joined; c left
+    assert first.customers_by_level == (2, 2, 0, 0, 0)   # a, b members; c, d not
+    assert (second.joins, second.leaves) == (1, 1)  # c re-joined; b left
+    assert second.customers_by_level == (2, 1, 0, 1, 0)  # a at 3, c at 1; b, d not
+    assert second.members_at_start == 2  # a and b on 1 November
+    assert second.upgraded == 1          # a: 1 → 3 (b left: a downgrade to 0)
+    assert second.flow.matrix.tolist() == [[1, 1, 0, 0, 0],   # d stays, c re-joins
+                                           [1, 0, 0, 1, 0],   # b leaves, a upgrades
+                                           [0] * 5, [0] * 5, [0] * 5]
+    assert m.period_table()[1]["leaves"] == 1
+    table = member_metrics(log, {}, [nov])  # no records: nobody is a member
+    assert table.rows[0].customers_by_level == (4, 0, 0, 0, 0)
+    assert table.leaves_known is True
+    with pytest.raises(InvalidTypeError, match=r"customers\['a'\] must be a Membership"):
+        member_metrics(log, {"a": "gold"}, [nov])  # type: ignore[dict-item]

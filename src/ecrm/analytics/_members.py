@@ -1,8 +1,9 @@
-"""Member metrics per period: tier share, tier flow, contribution and activity per tier, joins."""
+"""Member metrics per period: tier share, tier flow, contribution and activity per tier, joins
+and leaves."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from typing import Any
 
@@ -18,7 +19,7 @@ from ecrm._orderlog import OrderLog
 from ecrm._time import NAT_US, datetime_to_us
 from ecrm.analytics._periods import Period
 from ecrm.analytics._text import format_rows
-from ecrm.tiers import TAOBAO_STORE_VIP, TierFlow, TierLadder, tier_flow
+from ecrm.tiers import TAOBAO_STORE_VIP, Membership, TierFlow, TierLadder, tier_flow
 
 __all__ = ["MemberMetrics", "MemberPeriod", "member_metrics"]
 
@@ -33,16 +34,19 @@ def _ratio(num: int, den: int) -> Fraction | None:
 class MemberPeriod:
     """Member numbers of one period ``[start, end)``; per-level tuples are indexed by level.
 
-    Levels are those at the period's end (opt-in from the customer table); level 0 holds
-    the store customers who are not members (they had an order before the end).
+    Levels are those at the period's end (opt-in from the customer table or the membership
+    records); level 0 holds the store customers who are not members (they had an order
+    before the end).
 
     Attributes:
         period: the period.
         customers_by_level: customers at each level at the end (level 0: non-members).
         sales_by_level_fen: valid net sales in the period by the customers of each level.
         active_by_level: customers of each level with a valid order in the period.
-        joins: customers whose ``member_since`` falls in the period.
-        leaves: members who left in the period (0 when the data has no leave dates).
+        joins: customers whose ``member_since`` falls in the period (with membership
+            records: membership periods that began in it, re-joins included).
+        leaves: membership periods that ended in the period (always 0 from a customer
+            table, which has no leave dates).
         flow: the level transition matrix from start to end (``ecrm.tiers.tier_flow``).
         members_at_start: customers at level >= 1 at the start (the upgrade-rate base).
         upgraded: of those, how many were at a higher level at the end.
@@ -89,8 +93,8 @@ class MemberMetrics:
         ladder: the ladder evaluated.
         rows: one :class:`MemberPeriod` per period.
         currency: the log's currency.
-        leaves_known: whether the data had leave dates (a ``CustomerTable`` has none, so
-            ``leaves`` is 0 and this is ``False``).
+        leaves_known: whether the data had leave dates: ``True`` for membership records,
+            ``False`` for a ``CustomerTable`` (none, so ``leaves`` is 0).
     """
 
     ladder: TierLadder = attrs.field(repr=False)
@@ -158,22 +162,25 @@ def _pct(value: Fraction | None) -> str:
 
 def member_metrics(
     orders: OrderLog,
-    customers: CustomerTable,
+    customers: CustomerTable | Mapping[Any, Membership],
     periods: Iterable[Period],
     *,
     ladder: TierLadder = TAOBAO_STORE_VIP,
     statuses: Iterable[OrderStatus] | None = None,
 ) -> MemberMetrics:
-    """Tier share, tier flow, contribution and activity per tier, and joins, per period.
+    """Tier share, tier flow, contribution and activity per tier, joins and leaves, per period.
 
     Levels are evaluated with ``ladder.evaluate_log`` at each period's end with opt-in from
-    ``customers`` (``member_since``); the flow and upgrades come from
-    :func:`ecrm.tiers.tier_flow` over ``[start, end)``. Each period costs two vectorised
-    ladder evaluations and one pass over the log.
+    ``customers``; the flow and upgrades come from :func:`ecrm.tiers.tier_flow` over
+    ``[start, end)``. Each period costs two vectorised ladder evaluations and one pass over
+    the log.
 
     Args:
         orders: the order log.
-        customers: the customer table (opt-in dates; joins).
+        customers: the customer table (opt-in from ``member_since``; joins, no leaves), or
+            a mapping of customer id to :class:`~ecrm.tiers.Membership` records (e.g.
+            ``replay_memberships(...).memberships``): members at an instant are those
+            whose record says so, joins and leaves come from their membership periods.
         periods: the periods, e.g. :func:`ecrm.analytics.periods`.
         ladder: the tier ladder (default ``TAOBAO_STORE_VIP``).
         statuses: which statuses count as valid.
@@ -185,8 +192,16 @@ def member_metrics(
     """
     if not isinstance(orders, OrderLog):
         raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
-    if not isinstance(customers, CustomerTable):
-        raise InvalidTypeError(f"customers must be a CustomerTable, got {type(customers).__name__}")
+    records = None
+    if isinstance(customers, Mapping):
+        records = dict(customers)
+        for cid, record in records.items():
+            if not isinstance(record, Membership):
+                raise InvalidTypeError(f"customers[{cid!r}] must be a Membership, got "
+                                       f"{type(record).__name__}")
+    elif not isinstance(customers, CustomerTable):
+        raise InvalidTypeError("customers must be a CustomerTable or a mapping of id to "
+                               f"Membership, got {type(customers).__name__}")
     if not isinstance(ladder, TierLadder):
         raise InvalidTypeError(f"ladder must be a TierLadder, got {type(ladder).__name__}")
     wanted = tuple(periods)
@@ -200,12 +215,21 @@ def member_metrics(
     codes = np.asarray(orders.customer_codes, dtype=np.int64)
     net = np.asarray(orders.net_fen, dtype=np.int64)
     n_levels = ladder.top_level + 1
-    since = customers.member_since_us
-    joined = since[since != NAT_US]
+    if isinstance(customers, CustomerTable):
+        since = customers.member_since_us
+        joined = since[since != NAT_US]
+        left = np.zeros(0, dtype=np.int64)
+    else:
+        assert records is not None  # a Mapping, checked above
+        spans = [span for r in records.values() for span in r.periods()]
+        joined = np.asarray([datetime_to_us(a) for a, _ in spans], dtype=np.int64)
+        left = np.asarray([datetime_to_us(b) for _, b in spans if b is not None],
+                          dtype=np.int64)
+    opted: Any = customers if records is None else records
     rows = []
     for p in wanted:
         s_us, e_us = datetime_to_us(p.start), datetime_to_us(p.end)
-        result = ladder.evaluate_log(orders, as_of=p.end, opted_in=customers,
+        result = ladder.evaluate_log(orders, as_of=p.end, opted_in=opted,
                                      statuses=status_list)
         # evaluate_log covers the customers with an order before the end, in log order.
         level = np.zeros(orders.n_customers, dtype=np.int64)
@@ -220,7 +244,7 @@ def member_metrics(
         bought = np.zeros(orders.n_customers, dtype=bool)
         bought[codes[rows_in]] = True
         active = np.bincount(level[bought & known], minlength=n_levels)
-        flow = tier_flow(orders, ladder, start=p.start, end=p.end, opted_in=customers,
+        flow = tier_flow(orders, ladder, start=p.start, end=p.end, opted_in=opted,
                          statuses=status_list)
         m = flow.matrix
         rows.append(MemberPeriod(
@@ -229,9 +253,9 @@ def member_metrics(
             sales_by_level_fen=tuple(int(x) for x in sales),
             active_by_level=tuple(int(x) for x in active),
             joins=int(np.count_nonzero((joined >= s_us) & (joined < e_us))),
-            leaves=0,
+            leaves=int(np.count_nonzero((left >= s_us) & (left < e_us))),
             flow=flow,
             members_at_start=int(m[1:, :].sum()),
             upgraded=int(np.triu(m, 1)[1:, :].sum()),
         ))
-    return MemberMetrics(ladder, tuple(rows), orders.currency, leaves_known=False)
+    return MemberMetrics(ladder, tuple(rows), orders.currency, leaves_known=records is not None)
