@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import ecrm
 from ecrm import InvalidTypeError, InvalidValueError
 from ecrm.testing import messages
 from ecrm.touch import (
@@ -24,17 +27,25 @@ from ecrm.touch import (
 AT = dt.datetime(2026, 11, 11, 10, tzinfo=dt.UTC)
 
 
+def test_phone_and_mask_functions_are_the_cores() -> None:
+    # one phone rule in all of ecrm: touch re-exports the core's functions, not look-alikes
+    assert normalize_phone is ecrm.normalize_phone
+    assert mask_phone is ecrm.mask_phone
+    assert mask_email is ecrm.mask_email
+
+
 @pytest.mark.parametrize(
     ("raw", "norm"),
     [("13800000000", "13800000000"), ("+86 138-0000-0000", "13800000000"),
-     ("0086 13800000000", "13800000000"), ("(010) 1234-5678", "01012345678"),
-     ("+1 212 555 0100", "+12125550100")],
+     ("0086 13800000000", "13800000000"), ("8613912345678", "13912345678")],
 )
-def test_normalize_phone(raw: str, norm: str) -> None:
-    assert normalize_phone(raw) == norm
+def test_recipient_phones_are_normalised_mainland_mobiles(raw: str, norm: str) -> None:
+    assert Recipient("c1", phone=raw).phone == norm
 
 
-@pytest.mark.parametrize("raw", ["", "abc", "12", "+", "1" * 21])
+# SMS follows mainland China's rules: landlines, foreign and short numbers are refused
+@pytest.mark.parametrize("raw", ["", "abc", "12", "+", "1" * 21, "(010) 1234-5678",
+                                 "+1 212 555 0100", "12800000000", "1380000000"])
 def test_bad_phones_are_refused_with_the_number_masked(raw: str) -> None:
     with pytest.raises(InvalidValueError) as info:
         Recipient("c1", phone=raw)
@@ -45,7 +56,7 @@ def test_bad_phones_are_refused_with_the_number_masked(raw: str) -> None:
 def test_masks() -> None:
     assert mask_phone("13800000000") == "138****0000"
     assert mask_phone("13812345678") == "138****5678"
-    assert mask_phone("12345") == "***45"
+    assert mask_phone("12345") == "*****"  # short numbers are hidden whole
     assert mask_email("alice@example.com") == "a***@example.com"
     assert mask_email("@example.com") == "***@example.com"
 
@@ -114,11 +125,47 @@ def test_address_per_channel_and_metadata() -> None:
     assert m.meta("missing", "d") == "d"
 
 
+def _same_time(a: dt.datetime | None, b: dt.datetime | None) -> bool:
+    """Same instant, same offset, same zone name (independent of datetime ``==``)."""
+    if a is None or b is None:
+        return a is b
+    return (a.timestamp() == b.timestamp() and a.utcoffset() == b.utcoffset()
+            and getattr(a.tzinfo, "key", None) == getattr(b.tzinfo, "key", None))
+
+
 @given(messages())
 def test_message_dict_round_trip(m: Message) -> None:
     back = Message.from_dict(m.to_dict())
     assert back == m
-    assert back.created_at.utcoffset() == m.created_at.utcoffset()
+    assert _same_time(back.created_at, m.created_at)
+    assert _same_time(back.not_before, m.not_before)
+
+
+# 2024-10-27 in Berlin: 02:00-03:00 happens twice (CEST +02:00, then CET +01:00)
+@pytest.mark.parametrize("fold", [0, 1])
+@pytest.mark.parametrize("zone", ["cached", "no_cache", "fixed"])
+def test_round_trip_in_a_dst_fold_keeps_instant_offset_and_zone(fold: int, zone: str) -> None:
+    tz: dt.tzinfo = {
+        "cached": ZoneInfo("Europe/Berlin"),
+        # a distinct tzinfo object: datetime == would call fold times unequal (PEP 495)
+        "no_cache": ZoneInfo.no_cache("Europe/Berlin"),
+        "fixed": dt.timezone(dt.timedelta(hours=2 - fold)),
+    }[zone]
+    at = dt.datetime(2024, 10, 27, 2, 0, tzinfo=tz, fold=fold)
+    m = Message("k", "t", MessageClass.CARE, ChannelKind.IN_APP, Recipient("c1"), "x",
+                created_at=at, not_before=at + dt.timedelta(minutes=30))
+    back = Message.from_dict(m.to_dict())
+    assert back == m
+    assert hash(back) == hash(m)
+    assert back.created_at.utcoffset() == dt.timedelta(hours=2 - fold)
+    assert back.created_at.timestamp() == at.timestamp()
+    assert back.created_at.fold == (fold if zone != "fixed" else 0)
+    if zone != "fixed":
+        assert back.created_at.tzinfo == ZoneInfo("Europe/Berlin")
+    # a message created an hour later (the other pass through 02:00) is a different one
+    other = attrs.evolve(m, created_at=at.replace(fold=1 - fold) if zone != "fixed" else
+                         at + dt.timedelta(hours=1))
+    assert other != m
 
 
 def test_from_dict_reports_bad_input() -> None:

@@ -212,7 +212,17 @@ def test_sqlite_enqueue_is_idempotent_for_any_messages(
         for m in msgs:
             got = box.get(m.key)
             assert got is not None
-            assert got.message == next(x for x in msgs if x.key == m.key)  # round trip
+            first = next(x for x in msgs if x.key == m.key)  # the first write wins
+            assert got.message == first  # round trip (times compared as instants)
+            # and the stored time is the same instant at the same offset in the same zone
+            # (a DST fold once made datetime == call equal times unequal across zones)
+            for back, sent in ((got.message.created_at, first.created_at),
+                               (got.message.not_before, first.not_before)):
+                assert (back is None) == (sent is None)
+                if back is not None and sent is not None:
+                    assert back.timestamp() == sent.timestamp()
+                    assert back.utcoffset() == sent.utcoffset()
+                    assert str(back.tzinfo) == str(sent.tzinfo)
 
 
 # -- dispatcher -------------------------------------------------------------------------
@@ -352,3 +362,33 @@ def test_claim_reads_the_ready_index_without_sorting(tmp_path: Path) -> None:
     details = " ".join(str(row[-1]) for row in plan)
     assert "outbox_ready" in details
     assert "TEMP B-TREE" not in details
+
+
+def test_a_guard_skips_refused_messages_before_the_policy_and_the_channel(
+    outbox: Outbox,
+) -> None:
+    outbox.enqueue_many([_msg(i) for i in range(4)])
+    asked: list[tuple[str, dt.datetime]] = []
+
+    def guard(m: Message, now: dt.datetime) -> str | None:
+        asked.append((m.key, now))
+        return "order paid meanwhile" if m.key.endswith(("-1", "-3")) else None
+
+    channel = RecordingChannel()
+    clock = ManualClock(T0 + dt.timedelta(minutes=1))
+    report = Dispatcher(outbox, channel, clock=clock, guard=guard).run_once()
+    assert report == DispatchReport(claimed=4, sent=2, skipped=2)
+    assert channel.keys == ["care:shipped:order-0", "care:shipped:order-2"]
+    assert sorted(k for k, _ in asked) == [f"care:shipped:order-{i}" for i in range(4)]
+    assert {t for _, t in asked} == {clock.now()}  # asked at the dispatcher's clock
+    for i in (1, 3):
+        e = outbox.get(f"care:shipped:order-{i}")
+        assert e is not None
+        assert e.state is OutboxState.SKIPPED
+        assert e.last_error == "skipped: order paid meanwhile"
+    assert Dispatcher(outbox, channel, clock=clock, guard=guard).run_once() == DispatchReport()
+
+
+def test_a_guard_must_be_callable(outbox: Outbox) -> None:
+    with pytest.raises(TypeError, match="guard must be callable"):
+        Dispatcher(outbox, RecordingChannel(), guard="no")  # type: ignore[arg-type]

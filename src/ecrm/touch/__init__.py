@@ -7,6 +7,8 @@ stores them under their idempotency key and a :class:`Dispatcher` sends them thr
 :class:`Channel`, retrying transient failures and surviving crashes.
 """
 
+# the core's own functions, re-exported for convenience (one rule for phones in all of ecrm)
+from ecrm._customers import mask_email, mask_phone, normalize_phone
 from ecrm.touch._backtest import (
     BacktestDay,
     BacktestReport,
@@ -48,7 +50,6 @@ from ecrm.touch._flows import (
     DEFAULT_TEMPLATES,
     CouponGrants,
     FlowContext,
-    Guard,
     Holiday,
     birthday_greetings,
     coupon_expiry_reminders,
@@ -60,7 +61,6 @@ from ecrm.touch._flows import (
     receipt_confirmations,
     refund_notices,
     repurchase_reminders,
-    run_guarded,
     satisfaction_follow_ups,
     shipping_notices,
     still_due,
@@ -90,9 +90,6 @@ from ecrm.touch._message import (
     MessageClass,
     Recipient,
     mask_contacts,
-    mask_email,
-    mask_phone,
-    normalize_phone,
 )
 from ecrm.touch._optout import (
     DEFAULT_OPT_OUT_KEYWORDS,
@@ -107,6 +104,7 @@ from ecrm.touch._outbox import (
     Backoff,
     Dispatcher,
     DispatchReport,
+    Guard,
     InMemoryOutbox,
     Outbox,
     OutboxEntry,
@@ -223,7 +221,6 @@ __all__ = [
     "receipt_confirmations",
     "refund_notices",
     "repurchase_reminders",
-    "run_guarded",
     "safe_send",
     "sale_window",
     "satisfaction_follow_ups",

@@ -15,8 +15,10 @@ from typing import Any, Final
 
 import attrs
 
+from ecrm._customers import mask_email, mask_phone, normalize_phone
 from ecrm._errors import InvalidTypeError, InvalidValueError
-from ecrm._time import as_zone, require_aware
+from ecrm._ids import check_customer_id
+from ecrm._time import as_zone, datetime_to_us, require_aware
 
 __all__ = [
     "ChannelKind",
@@ -24,9 +26,6 @@ __all__ = [
     "MessageClass",
     "Recipient",
     "mask_contacts",
-    "mask_email",
-    "mask_phone",
-    "normalize_phone",
 ]
 
 
@@ -58,57 +57,6 @@ class ChannelKind(enum.Enum):
     __hash__ = object.__hash__  # see MessageClass
 
 
-_PHONE_SEPARATORS: Final = re.compile(r"[\s\-()]")
-_PHONE_DIGITS: Final = re.compile(r"\+?[0-9]{5,20}")
-
-
-def normalize_phone(value: str, field: str = "phone") -> str:
-    """Return ``value`` without spaces, dashes, brackets and a leading ``+86`` / ``0086``.
-
-    >>> normalize_phone("+86 138-0000-0000")
-    '13800000000'
-
-    Raises:
-        InvalidTypeError: ``value`` is not a string.
-        InvalidValueError: what is left is not 5 to 20 digits (an optional leading ``+``).
-    """
-    if not isinstance(value, str):
-        raise InvalidTypeError(f"{field} must be a string, got {type(value).__name__}")
-    compact = _PHONE_SEPARATORS.sub("", value)
-    for prefix in ("+86", "0086"):
-        if compact.startswith(prefix) and len(compact) - len(prefix) == 11:
-            compact = compact[len(prefix) :]
-    if not _PHONE_DIGITS.fullmatch(compact):
-        raise InvalidValueError(field, "must be 5 to 20 digits with an optional leading +",
-                                mask_phone(value))
-    return compact
-
-
-def mask_phone(value: str) -> str:
-    """Mask the middle of a phone number for logs: ``13800000000`` → ``138****0000``.
-
-    Numbers of 7 or fewer characters keep only their last two characters.
-
-    >>> mask_phone("13800000000")
-    '138****0000'
-    """
-    if len(value) <= 7:
-        return "*" * max(len(value) - 2, 0) + value[-2:]
-    return value[:3] + "*" * (len(value) - 7) + value[-4:]
-
-
-def mask_email(value: str) -> str:
-    """Mask the local part of an e-mail address: ``alice@example.com`` → ``a***@example.com``.
-
-    >>> mask_email("alice@example.com")
-    'a***@example.com'
-    """
-    local, at, domain = value.partition("@")
-    if not at:
-        return mask_phone(value)
-    return (local[:1] + "***" if local else "***") + "@" + domain
-
-
 _EMAILS: Final = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _DIGIT_RUNS: Final = re.compile(r"\+?\d{7,}")
 
@@ -116,7 +64,8 @@ _DIGIT_RUNS: Final = re.compile(r"\+?\d{7,}")
 def mask_contacts(text: str) -> str:
     """``text`` with e-mail addresses and runs of 7+ digits (phone numbers) masked.
 
-    For provider answers that echo what they were sent:
+    For provider answers that echo what they were sent (the masks are the core's
+    :func:`ecrm.mask_email` and :func:`ecrm.mask_phone`):
 
     >>> mask_contacts("550 <alice@example.com>: invalid mobile 13812345678")
     '550 <a***@example.com>: invalid mobile 138****5678'
@@ -125,16 +74,9 @@ def mask_contacts(text: str) -> str:
     return _DIGIT_RUNS.sub(lambda m: mask_phone(m.group(0)), text)
 
 
-def _check_customer_id(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise InvalidTypeError(
-            f"customer_id must be a str or int, got {type(value).__name__} {value!r}"
-        )
-    if isinstance(value, str) and not value:
-        raise InvalidValueError("customer_id", "must not be empty", value)
-
-
 def _phone(value: object) -> str | None:
+    # SMS here follows mainland China's rules, so a phone is a mainland mobile: the core's
+    # ecrm.normalize_phone (the same rule the customer table uses)
     return None if value is None else normalize_phone(value)  # type: ignore[arg-type]
 
 
@@ -166,13 +108,14 @@ class Recipient:
 
     Attributes:
         customer_id: the shop's customer id (str or int).
-        phone: mainland mobile or other number, normalised by :func:`normalize_phone`.
+        phone: a mainland China mobile number (SMS follows mainland rules), normalised to
+            its 11 digits by :func:`ecrm.normalize_phone` (``+86`` / spaces / dashes dropped).
         email: e-mail address.
         tz: the recipient's IANA time zone, or ``None`` when unknown (the policy then
             falls back to the store zone).
     """
 
-    customer_id: str | int = attrs.field(validator=_check_customer_id)
+    customer_id: str | int = attrs.field(validator=check_customer_id)
     phone: str | None = attrs.field(default=None, converter=_phone)
     email: str | None = attrs.field(default=None, validator=_check_email)
     tz: str | None = attrs.field(default=None, validator=_check_tz)
@@ -231,6 +174,16 @@ def _decode_time(text: str) -> dt.datetime:
     return value.astimezone(as_zone(zone[:-1])) if zone else value
 
 
+def _instant(value: dt.datetime | None) -> int | None:
+    """The eq/hash key of a message time: its instant (epoch microseconds).
+
+    Plain datetime ``==`` compares two values in the *same* tzinfo object by wall time
+    (ignoring ``fold``) and, per PEP 495, never finds an ambiguous time in a DST fold equal
+    to one in another tzinfo object, even an equal zone. Comparing instants is exact.
+    """
+    return None if value is None else datetime_to_us(value)
+
+
 @attrs.frozen(repr=False)
 class Message:
     """One rendered, addressed, classified message: a candidate send.
@@ -251,6 +204,9 @@ class Message:
             disables dedupe for this message.
         not_before: the earliest moment it may go out (aware), or ``None``.
         metadata: extra string pairs for adapters (``{"coupon": "NEW10"}``), stored sorted.
+
+    Two messages are equal when every field is, the times compared as instants (so a
+    message read back from the outbox equals the one enqueued, even in a DST fold).
     """
 
     key: str = attrs.field(validator=_nonempty("key"))
@@ -259,14 +215,16 @@ class Message:
     channel: ChannelKind = attrs.field(validator=attrs.validators.instance_of(ChannelKind))
     recipient: Recipient = attrs.field(validator=attrs.validators.instance_of(Recipient))
     body: str = attrs.field(validator=attrs.validators.instance_of(str))
-    created_at: dt.datetime = attrs.field(validator=_aware("created_at"))
+    created_at: dt.datetime = attrs.field(validator=_aware("created_at"), eq=_instant)
     subject: str | None = attrs.field(
         default=None, validator=attrs.validators.optional(attrs.validators.instance_of(str))
     )
     dedupe_key: str | None = attrs.field(
         default=None, validator=attrs.validators.optional(attrs.validators.instance_of(str))
     )
-    not_before: dt.datetime | None = attrs.field(default=None, validator=_aware("not_before"))
+    not_before: dt.datetime | None = attrs.field(
+        default=None, validator=_aware("not_before"), eq=_instant
+    )
     metadata: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_metadata)
 
     @property

@@ -13,10 +13,11 @@ from typing import Final, Protocol, runtime_checkable
 
 import attrs
 
+from ecrm._customers import mask_email, mask_phone, normalize_phone
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._time import require_aware
 from ecrm.touch._errors import OutboxError
-from ecrm.touch._message import ChannelKind, mask_email, mask_phone, normalize_phone
+from ecrm.touch._message import ChannelKind
 
 __all__ = [
     "DEFAULT_OPT_OUT_KEYWORDS",

@@ -9,10 +9,11 @@ import smtplib
 import ssl
 from typing import Final, Literal
 
+from ecrm._customers import mask_email
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm.touch._channel import Accepted, Failed, Receipt
 from ecrm.touch._errors import ChannelError
-from ecrm.touch._message import ChannelKind, Message, mask_contacts, mask_email
+from ecrm.touch._message import ChannelKind, Message, mask_contacts
 
 __all__ = ["SmtpEmailChannel"]
 
