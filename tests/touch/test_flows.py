@@ -56,7 +56,6 @@ from ecrm.touch import (
     receipt_confirmations,
     refund_notices,
     repurchase_reminders,
-    run_guarded,
     sale_window,
     satisfaction_follow_ups,
     shipping_notices,
@@ -239,7 +238,7 @@ def test_dispatch_time_guard_skips_an_order_paid_after_enqueue() -> None:
     status = {"A1": OrderStatus.PAID, "A2": OrderStatus.UNPAID}  # A1 paid meanwhile
     channel = RecordingChannel()
     clock = ManualClock(T0 + 31 * MIN)
-    report = run_guarded(_Dispatcher(outbox, channel, clock=clock), order_guard(status.get))
+    report = _Dispatcher(outbox, channel, clock=clock, guard=order_guard(status.get)).run_once()
     assert (report.claimed, report.sent, report.skipped) == (2, 1, 1)
     assert [m.meta("order_id") for m in channel.sent] == ["A2"]
 

@@ -38,14 +38,13 @@ from ecrm.tiers import IssuedCoupon
 from ecrm.touch._compose import STANDARD_VARIABLES, SmsComposer, Template
 from ecrm.touch._flows_events import OrderEventKind, OrderEvents
 from ecrm.touch._message import ChannelKind, Message, MessageClass, Recipient
-from ecrm.touch._outbox import Dispatcher, DispatchReport
+from ecrm.touch._outbox import Guard
 
 __all__ = [
     "DEFAULT_HOLIDAYS",
     "DEFAULT_TEMPLATES",
     "CouponGrants",
     "FlowContext",
-    "Guard",
     "Holiday",
     "birthday_greetings",
     "coupon_expiry_reminders",
@@ -57,7 +56,6 @@ __all__ = [
     "receipt_confirmations",
     "refund_notices",
     "repurchase_reminders",
-    "run_guarded",
     "satisfaction_follow_ups",
     "shipping_notices",
     "still_due",
@@ -370,9 +368,6 @@ def payment_reminders(
 
 
 # -- the dispatch-time re-check ----------------------------------------------------------
-Guard: TypeAlias = Callable[[Message, dt.datetime], "str | None"]
-
-
 def why_not_due(message: Message, *, now: dt.datetime,
                 status: OrderStatus | None = None) -> str | None:
     """Why ``message`` must not go out at ``now`` any more, or ``None`` when it still may.
@@ -426,36 +421,6 @@ def order_guard(status_of: Callable[[str], OrderStatus | None]) -> Guard:
         return why_not_due(message, now=now, status=status)
 
     return guard
-
-
-def run_guarded(dispatcher: Dispatcher, guard: Guard, *,
-                max_messages: int | None = None) -> DispatchReport:
-    """Like :meth:`Dispatcher.run_once`, but each claimed message is re-checked first.
-
-    A message the guard refuses (an order paid between enqueue and send, an expired
-    window) is marked SKIPPED in the outbox with the guard's reason and never reaches
-    the channel; the rest go through :meth:`Dispatcher.dispatch` (policy included).
-    """
-    outbox, clock = dispatcher.outbox, dispatcher.clock
-    counts = dict.fromkeys(("sent", "retried", "dead", "deferred", "skipped", "lost_claim"), 0)
-    claimed = 0
-    while max_messages is None or claimed < max_messages:
-        limit = dispatcher.batch_size if max_messages is None else min(
-            dispatcher.batch_size, max_messages - claimed)
-        entries = outbox.claim(now=clock.now(), lease=dispatcher.lease, limit=limit)
-        if not entries:
-            break
-        claimed += len(entries)
-        for entry in entries:
-            now = clock.now()
-            reason = guard(entry.message, now)
-            if reason is not None:
-                ok = outbox.skip(entry, at=now, reason=reason)
-                counts["skipped" if ok else "lost_claim"] += 1
-            else:
-                counts[dispatcher.dispatch(entry)] += 1
-    return DispatchReport(claimed, counts["sent"], counts["retried"], counts["dead"],
-                          counts["deferred"], counts["skipped"], counts["lost_claim"])
 
 
 # -- logistics -------------------------------------------------------------------------

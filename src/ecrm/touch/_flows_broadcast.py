@@ -2,7 +2,8 @@
 
 A broadcast message is due at the window start and carries the window end as its
 ``expires_at`` metadata: the send policy may defer it (quiet hours, caps) but the
-backtest and :func:`~ecrm.touch.run_guarded` drop it once the window has closed.
+backtest, and a :class:`~ecrm.touch.Dispatcher` given ``guard=order_guard(...)``, drop it
+once the window has closed.
 """
 
 from __future__ import annotations

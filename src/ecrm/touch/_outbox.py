@@ -43,6 +43,7 @@ __all__ = [
     "Backoff",
     "DispatchReport",
     "Dispatcher",
+    "Guard",
     "InMemoryOutbox",
     "Outbox",
     "OutboxEntry",
@@ -703,6 +704,10 @@ class DispatchReport:
 
 _ContextSource = PolicyContext | Callable[[], PolicyContext] | None
 
+#: A dispatch-time re-check: ``guard(message, now)`` returns why ``message`` must not go
+#: out at ``now`` (an order paid since it was enqueued, a closed sale window), or ``None``.
+Guard = Callable[[Message, dt.datetime], "str | None"]
+
 
 class Dispatcher:
     """Claims due messages from an outbox, sends them and records the outcomes.
@@ -713,6 +718,9 @@ class Dispatcher:
         clock: the time source (default the system clock).
         policy: if given, each claimed message is decided again at send time (a Skip
             becomes ``SKIPPED``, a Defer releases it until the allowed moment).
+        guard: if given, ``guard(message, now)`` is asked first for each claimed message;
+            a reason (a string) marks it ``SKIPPED`` with that reason, and it never reaches
+            the policy or the channel. See :func:`~ecrm.touch.order_guard`.
         context: the policy context, or a callable building a fresh one per run. When
             its ``history`` is left empty and the outbox is a ``SendHistory`` (both
             built-in outboxes are), the outbox's sent messages are used.
@@ -731,6 +739,7 @@ class Dispatcher:
         *,
         clock: Clock | None = None,
         policy: SendPolicy | None = None,
+        guard: Guard | None = None,
         context: _ContextSource = None,
         max_attempts: int = 5,
         backoff: Backoff | None = None,
@@ -745,10 +754,13 @@ class Dispatcher:
             raise InvalidValueError("lease", "must be a positive timedelta", lease)
         if policy is not None and not isinstance(policy, SendPolicy):
             raise InvalidTypeError(f"policy must be a SendPolicy, got {type(policy).__name__}")
+        if guard is not None and not callable(guard):
+            raise InvalidTypeError(f"guard must be callable, got {type(guard).__name__}")
         self.outbox = outbox
         self.channel = channel
         self.clock: Clock = clock or SystemClock()
         self.policy = policy
+        self.guard = guard
         self._context = context
         self.max_attempts = max_attempts
         self.backoff = backoff or Backoff()
@@ -766,6 +778,13 @@ class Dispatcher:
         """Handle one claimed entry; returns the outcome name (``"sent"``, ``"retried"``,
         ``"dead"``, ``"deferred"``, ``"skipped"``, or ``"lost_claim"``)."""
         message = entry.message
+        if self.guard is not None:
+            now = self.clock.now()
+            reason = self.guard(message, now)
+            if reason is not None:
+                ok = self.outbox.skip(entry, at=now, reason=reason)
+                log.info("skipped %s (guard): %s", message.key, reason)
+                return "skipped" if ok else "lost_claim"
         if self.policy is not None:
             decision = self.policy.decide(message, now=self.clock.now(),
                                           context=context or self._policy_context())
