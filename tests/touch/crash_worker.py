@@ -1,7 +1,14 @@
 """A dispatcher process for the kill -9 test (run as a script, killed at random points).
 
 Usage: crash_worker.py OUTBOX_DB PROVIDER_DB JSONL_PATH LEASE_SECONDS [drain]
+       crash_worker.py zygote OUTBOX_DB PROVIDER_DB JSONL_PATH LEASE_SECONDS
        crash_worker.py produce OUTBOX_DB BATCHES BATCH_SIZE
+
+``zygote`` imports ecrm once and then, per ``fork`` line on stdin, forks a dispatcher
+process (which opens its own SQLite connections and prints ``ready PID``); ``wait PID``
+reaps one and prints how it ended; ``drain`` drains in the zygote and exits. Forking an
+imported interpreter takes milliseconds where starting Python and importing numpy takes
+about a second on a loaded 2-core CI machine, so the test can afford many kills.
 
 Each send goes first to a :class:`~ecrm.touch.JsonLinesChannel` (a provider that does
 not dedupe: every call is a line), then to a SQLite "provider" that honours the
@@ -12,9 +19,11 @@ worker exits once nothing is left to do.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 import sys
 import time
+import warnings
 
 from ecrm.touch import (
     Accepted,
@@ -76,17 +85,14 @@ def produce(db: str, batches: int, size: int) -> None:
         print(b, flush=True)
 
 
-def main() -> None:
-    if sys.argv[1] == "produce":
-        produce(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
-        return
-    db, provider, jsonl, lease_s = sys.argv[1:5]
-    drain = len(sys.argv) > 5 and sys.argv[5] == "drain"
+def dispatch(db: str, provider: str, jsonl: str, lease_s: str, *, drain: bool) -> None:
+    """Open the outbox and the providers, print ``ready PID``, then dispatch (forever, or
+    until nothing is left when ``drain``)."""
     outbox = SqliteOutbox(db)
     channel = Tee(JsonLinesChannel(jsonl), DedupingProvider(provider))
     dispatcher = Dispatcher(outbox, channel, lease=dt.timedelta(seconds=float(lease_s)),
                             max_attempts=10_000, batch_size=1)
-    print("ready", flush=True)
+    print(f"ready {os.getpid()}", flush=True)
     while True:
         report = dispatcher.run_once(max_messages=50)
         if drain and report.claimed == 0:
@@ -97,6 +103,42 @@ def main() -> None:
                 break
         if report.claimed == 0:
             time.sleep(0.02)
+    outbox.close()
+
+
+def zygote(db: str, provider: str, jsonl: str, lease_s: str) -> None:
+    """Fork dispatchers on request (see the module docstring); no SQLite is opened here
+    before a fork, so no connection crosses one."""
+    # 3.12+ warns about fork in a process with threads; the zygote has only its own
+    warnings.simplefilter("ignore", DeprecationWarning)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        command, *args = line.split()
+        if command == "fork":
+            pid = os.fork()
+            if pid == 0:  # the child: dispatch until killed
+                try:
+                    dispatch(db, provider, jsonl, lease_s, drain=False)
+                finally:
+                    os._exit(1)  # never run the zygote's loop or its exit handlers
+        elif command == "wait":
+            _, status = os.waitpid(int(args[0]), 0)
+            signal_number = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
+            print(f"signal {signal_number}", flush=True)
+        elif command == "drain":
+            dispatch(db, provider, jsonl, lease_s, drain=True)
+            return
+
+
+def main() -> None:
+    if sys.argv[1] == "produce":
+        produce(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        return
+    if sys.argv[1] == "zygote":
+        zygote(*sys.argv[2:6])
+        return
+    db, provider, jsonl, lease_s = sys.argv[1:5]
+    dispatch(db, provider, jsonl, lease_s, drain=len(sys.argv) > 5 and sys.argv[5] == "drain")
 
 
 if __name__ == "__main__":

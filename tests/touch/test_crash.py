@@ -3,6 +3,8 @@ was in flight (and counted).
 
 Real processes, real SQLite files: two dispatcher processes at a time work on one outbox
 and are killed with SIGKILL at random moments, over and over; then one drains the rest.
+The dispatchers are forked from a zygote process that imported ecrm once, so 40 kills
+cost seconds, not a Python start-up each.
 Every send goes to a non-deduping provider (a JSON-lines file: every call is a line)
 and then to a deduping one (a SQLite table keyed by the idempotency key).
 """
@@ -10,6 +12,7 @@ and then to a deduping one (a SQLite table keyed by the idempotency key).
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime as dt
 import json
 import os
@@ -27,11 +30,15 @@ import pytest
 from ecrm.touch import ChannelKind, Message, MessageClass, OutboxState, Recipient, SqliteOutbox
 
 WORKER = Path(__file__).with_name("crash_worker.py")
-N_ROUNDS = 10  # two workers per round, both killed: 20 kills
+N_ROUNDS = 20  # two dispatchers per round, both killed: 40 kills
+MAX_LIFE_S = 0.25  # each is killed after a random 0-0.25 s of work
 INITIAL = 3000  # messages enqueued up front
-BATCH = 500  # messages added whenever fewer than LOW are left, so kills hit busy workers
-LOW = 400
+# messages added whenever fewer than LOW are waiting at the start of a round, so that the
+# kills hit busy dispatchers (two of them send well under LOW in one round of <= 0.5 s)
+BATCH = 2000
+LOW = 2000
 LEASE_S = 3.0
+TIMEOUT_S = 60.0  # for any one answer of a worker (a loaded CI machine is slow, not stuck)
 
 
 def _messages(start: int, n: int) -> list[Message]:
@@ -44,15 +51,7 @@ def _messages(start: int, n: int) -> list[Message]:
     ]
 
 
-def _start(paths: tuple[Path, Path, Path], *extra: str) -> subprocess.Popen[str]:
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen(
-        [sys.executable, str(WORKER), *(str(p) for p in paths), str(LEASE_S), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )
-
-
-def _wait_ready(proc: subprocess.Popen[str], timeout: float = 60.0) -> None:
+def _wait_ready(proc: subprocess.Popen[str], timeout: float = TIMEOUT_S) -> None:
     assert proc.stdout is not None
     ready, _, _ = select.select([proc.stdout], [], [], timeout)
     line = proc.stdout.readline() if ready else ""
@@ -60,6 +59,77 @@ def _wait_ready(proc: subprocess.Popen[str], timeout: float = 60.0) -> None:
         proc.kill()
         _, err = proc.communicate()
         pytest.fail(f"worker did not start: {line!r} {err}")
+
+
+class _Zygote:
+    """The test's side of ``crash_worker.py zygote``: forks dispatchers on request.
+
+    Lines are read from the raw pipe (select + os.read) with a timeout, never through a
+    buffered reader whose read-ahead would hide a line from select.
+    """
+
+    def __init__(self, paths: tuple[Path, Path, Path], stderr: Path) -> None:
+        env = dict(os.environ, PYTHONUNBUFFERED="1", OPENBLAS_NUM_THREADS="1",
+                   OMP_NUM_THREADS="1")  # no native threads in the process that forks
+        self._err_path = stderr
+        self._err = stderr.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(WORKER), "zygote", *(str(p) for p in paths), str(LEASE_S)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err, env=env,
+        )
+        self._buf = b""
+        self.children: set[int] = set()
+        assert self.line() == "ready"
+
+    def line(self) -> str:
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + TIMEOUT_S
+        while b"\n" not in self._buf:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([fd], [], [], max(left, 0.0))
+            chunk = os.read(fd, 4096) if ready else b""
+            if not chunk:
+                self.close()
+                pytest.fail(f"zygote stopped answering: {self._err_path.read_text()}")
+            self._buf += chunk
+        line, _, self._buf = self._buf.partition(b"\n")
+        return line.decode().strip()
+
+    def tell(self, command: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command.encode() + b"\n")
+        self.proc.stdin.flush()
+
+    def fork(self) -> int:
+        self.tell("fork")
+        word, pid = self.line().split()
+        assert word == "ready"
+        self.children.add(int(pid))
+        return int(pid)
+
+    def kill9(self, pid: int) -> None:
+        os.kill(pid, signal.SIGKILL)
+        self.tell(f"wait {pid}")
+        assert self.line() == f"signal {int(signal.SIGKILL)}"  # died of the kill, not before
+        self.children.discard(pid)
+
+    def drain(self) -> None:
+        self.tell("drain")
+        self.proc.wait(timeout=300)
+        assert self.proc.returncode == 0, self._err_path.read_text()
+
+    def close(self) -> None:
+        for pid in self.children:  # only the processes this test started
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                stream.close()
+        self._err.close()
 
 
 @pytest.mark.crash
@@ -73,28 +143,24 @@ def test_kill9_at_random_points_loses_nothing_and_counts_every_duplicate(
     rng = random.Random(20261111)
     kills = 0
     killed_while_busy = 0
-    for _ in range(N_ROUNDS):
-        counts = outbox.counts()
-        if counts[OutboxState.PENDING] + counts[OutboxState.CLAIMED] < LOW:
-            assert outbox.enqueue_many(_messages(total, BATCH)) == BATCH
-            total += BATCH
-        procs = [_start((db, provider, jsonl)) for _ in range(2)]
-        for p in procs:
-            _wait_ready(p)
-        for p in procs:
-            time.sleep(rng.uniform(0.0, 0.05))
-            p.send_signal(signal.SIGKILL)
-            p.wait(timeout=30)
-            assert p.returncode == -signal.SIGKILL
-            kills += 1
-            if outbox.counts()[OutboxState.PENDING] > 0:
-                killed_while_busy += 1
-            for stream in (p.stdout, p.stderr):
-                assert stream is not None
-                stream.close()
-    drain = _start((db, provider, jsonl), "drain")
-    _, err = drain.communicate(timeout=120)
-    assert drain.returncode == 0, err
+    zygote = _Zygote((db, provider, jsonl), tmp_path / "zygote.err")
+    try:
+        for _ in range(N_ROUNDS):
+            counts = outbox.counts()
+            if counts[OutboxState.PENDING] + counts[OutboxState.CLAIMED] < LOW:
+                assert outbox.enqueue_many(_messages(total, BATCH)) == BATCH
+                total += BATCH
+            pids = [zygote.fork() for _ in range(2)]  # two dispatchers race for claims
+            for pid in pids:
+                time.sleep(rng.uniform(0.0, MAX_LIFE_S))
+                zygote.kill9(pid)
+                kills += 1
+                if outbox.counts()[OutboxState.PENDING] > 0:
+                    killed_while_busy += 1
+        sent_before_drain = outbox.counts()[OutboxState.SENT]  # by the killed dispatchers
+        zygote.drain()
+    finally:
+        zygote.close()
 
     expected = {m.key for m in _messages(0, total)}
     counts = outbox.counts()
@@ -123,8 +189,8 @@ def test_kill9_at_random_points_loses_nothing_and_counts_every_duplicate(
             entry = outbox.get(key)
             assert entry is not None
             assert entry.possible_duplicates >= c - 1
-    print(f"\n{total} messages, {kills} kills, {counted} reclaims counted, "
-          f"{duplicates} duplicate calls to the plain provider")
+    print(f"\n{total} messages ({sent_before_drain} sent before the drain), {kills} kills, "
+          f"{counted} reclaims counted, {duplicates} duplicate calls to the plain provider")
     outbox.close()
 
 
