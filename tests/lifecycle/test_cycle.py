@@ -406,6 +406,7 @@ def test_a_customer_who_never_repurchases(log: OrderLog, first: int) -> None:
     after = repurchase_cycle(bigger, as_of=as_of, min_repurchasers=1)
     assert after.n_first_time_buyers == before.n_first_time_buyers + 1
     assert (after.estimate, after.n_repurchasers) == (before.estimate, before.n_repurchasers)
+    assert (after.curve_days, after.curve_share) == (before.curve_days, before.curve_share)
     km_after = repurchase_cycle(bigger, as_of=as_of, method="kaplan-meier", min_repurchasers=1)
     subjects = km_subjects(purchases(log, as_of), as_of.date())
     with_one_more = [*subjects, ((as_of.date() - day(first).date()).days, False)]
