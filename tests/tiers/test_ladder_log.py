@@ -23,7 +23,14 @@ from ecrm import (
     UnknownCustomerError,
 )
 from ecrm.testing import aware_datetimes, order_logs, tier_ladders
-from ecrm.tiers import TAOBAO_STORE_VIP, Condition, DowngradePolicy, Membership, TierLadder
+from ecrm.tiers import (
+    TAOBAO_STORE_VIP,
+    Condition,
+    DowngradePolicy,
+    Membership,
+    Tier,
+    TierLadder,
+)
 
 TZ = ZoneInfo("Asia/Shanghai")
 VIP = TAOBAO_STORE_VIP
@@ -291,11 +298,34 @@ def test_opted_in_from_a_customer_table() -> None:
 def test_opted_in_ids_of_the_wrong_kind_are_refused() -> None:
     with pytest.raises(InvalidTypeError, match="must be str"):
         VIP.evaluate_log(small_log(), as_of=AS_OF, opted_in={1, 2})
+    with pytest.raises(InvalidTypeError, match="got int 7"):
+        VIP.evaluate_log(small_log(), as_of=AS_OF, opted_in=["a", "b", 7, "e"])
     int_log = OrderLog.from_arrays([10, 11], [at(2024, 1, 1), at(2024, 1, 2)], [100, 20_000])
     with pytest.raises(InvalidTypeError, match="must be int"):
         VIP.evaluate_log(int_log, as_of=AS_OF, opted_in=["10"])
     r = VIP.evaluate_log(int_log, as_of=AS_OF, opted_in=np.asarray([11, 99]))
     assert r.level.tolist() == [0, 2]
+    for bad in ([10, True], [np.int64(10), np.bool_(True)], [10, 11.0]):
+        with pytest.raises(InvalidTypeError, match="must be int"):
+            VIP.evaluate_log(int_log, as_of=AS_OF, opted_in=bad)
+
+
+def test_levels_of_with_few_and_many_levels_counts_thresholds_met() -> None:
+    # Up to 16 levels one comparison pass per level; beyond, a binary search: same answer.
+    for n in (1, 4, 16, 17, 30):
+        ladder = TierLadder([
+            Tier(i, f"L{i}", Money(1_000 * i), 2 * i, max(700, 1_000 - 10 * i))
+            for i in range(1, n + 1)
+        ])
+        spend = np.asarray([0, 999, 1_000, 1_001, 5_000, 10**9], dtype=np.int64)
+        count = np.asarray([0, 1, 0, 2, 13, 0], dtype=np.int64)
+        expected = [
+            max([0] + [i for i in range(1, n + 1) if s >= 1_000 * i or c >= 2 * i])
+            for s, c in zip(spend.tolist(), count.tolist(), strict=True)
+        ]
+        got = ladder.levels_of(spend, count)
+        assert got.dtype == np.int64
+        assert got.tolist() == expected
 
 
 @given(light_logs(), st.data())

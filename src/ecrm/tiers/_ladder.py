@@ -600,9 +600,9 @@ class TierLadder:
             raise InvalidTypeError(
                 f"spend_fen and orders must be integer arrays, got {s.dtype} and {c.dtype}"
             )
-        by_spend = np.searchsorted(self._spend_fen, s, side="right")
-        by_count = np.searchsorted(self._min_orders, c, side="right")
-        return np.maximum(by_spend, by_count).astype(np.int64, copy=False)
+        return np.maximum(
+            _count_at_or_below(self._spend_fen, s), _count_at_or_below(self._min_orders, c)
+        )
 
     def evaluate_log(
         self,
@@ -690,6 +690,20 @@ class TierLadder:
         return _format_table(rows)
 
 
+def _count_at_or_below(edges: IntArray, values: npt.NDArray[Any]) -> IntArray:
+    """How many of ``edges`` (strictly ascending) are <= each value, int64 of values' shape.
+
+    A ladder has a handful of levels: one comparison pass per edge is several times faster
+    than a binary search per value.
+    """
+    if len(edges) > 16:
+        return np.searchsorted(edges, values, side="right").astype(np.int64, copy=False)
+    out = np.zeros(np.shape(values), dtype=np.int64)
+    for edge in edges.tolist():
+        out += values >= edge
+    return out
+
+
 def _display_width(text: str) -> int:
     # CJK characters take two columns in a terminal.
     return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
@@ -736,7 +750,8 @@ def _cumulate(
     # Exact int64 sums per customer over the customer-sorted layout: every customer has at
     # least one row, so the CSR starts are strictly increasing and reduceat is well-defined.
     starts = orders.customer_starts[:-1]
-    spend = np.add.reduceat(np.where(take, orders.net_fen, 0), starts).astype(np.int64, copy=False)
+    # net × take (bool upcast to int64) is exact and about twice as fast as np.where.
+    spend = np.add.reduceat(orders.net_fen * take, starts).astype(np.int64, copy=False)
     count = np.add.reduceat(take.view(np.int8), starts, dtype=np.int64)
     # Rows are in time order within a customer, so the first row is the earliest order.
     known = placed[starts] < hi_us
@@ -804,12 +819,18 @@ def _isin_ids(customer_ids: npt.NDArray[Any], ids: list[Any]) -> BoolArray:
     if not ids or not len(customer_ids):
         return np.zeros(len(customer_ids), dtype=bool)
     if customer_ids.dtype.kind == "U":
-        bad = [i for i in ids if not isinstance(i, str)]
         kind = "str"
+
+        def wrong(t: type) -> bool:
+            return not issubclass(t, str)
     else:
-        bad = [i for i in ids if isinstance(i, bool) or not isinstance(i, int | np.integer)]
         kind = "int"
-    if bad:
+
+        def wrong(t: type) -> bool:
+            return issubclass(t, bool | np.bool_) or not issubclass(t, int | np.integer)
+    # Check the few distinct types, not every id (opt-in sets hold 100,000s of ids).
+    if any(wrong(t) for t in set(map(type, ids))):
+        bad = [i for i in ids if wrong(type(i))]
         raise InvalidTypeError(
             f"opted_in ids must be {kind} like the log's customer ids, got "
             f"{type(bad[0]).__name__} {bad[0]!r}"
