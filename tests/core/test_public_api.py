@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 import subprocess
 import sys
 import textwrap
 import types
+from pathlib import Path
 
 import pytest
 
@@ -129,3 +131,51 @@ def test_from_type_works_through_the_entry_point_in_a_fresh_interpreter() -> Non
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["10", "['int']"]
+
+
+# -- docs/testing.md lists every strategy and the types registered for from_type ----------
+DOC = Path(__file__).resolve().parents[2] / "docs" / "testing.md"
+_ROW = re.compile(r"^\| (?P<strategies>`.+?) \| .* \|\s*(?P<registered>`\w+`)?\s*\|$", re.M)
+
+
+def _documented() -> tuple[set[str], set[str]]:
+    strategies: set[str] = set()
+    registered: set[str] = set()
+    for row in _ROW.finditer(DOC.read_text(encoding="utf-8")):
+        strategies |= set(re.findall(r"`(\w+)\(", row["strategies"]))
+        if row["registered"]:
+            registered.add(row["registered"].strip("`"))
+    return strategies, registered
+
+
+def _public_type(name: str) -> type:
+    for package in ("ecrm", "ecrm.rfm", "ecrm.tiers", "ecrm.lifecycle", "ecrm.segments",
+                    "ecrm.touch"):
+        module = importlib.import_module(package)
+        if name in module.__all__:
+            found = getattr(module, name)
+            assert isinstance(found, type)
+            return found
+    raise AssertionError(f"{name} is not a public type")
+
+
+def test_docs_testing_lists_every_strategy() -> None:
+    strategies, _ = _documented()
+    assert strategies == TESTING
+
+
+def test_every_type_the_docs_call_registered_draws_through_from_type() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    _, registered = _documented()
+    assert len(registered) >= 25
+    kinds = [_public_type(name) for name in sorted(registered)]
+
+    @settings(max_examples=3, database=None)
+    @given(st.data())
+    def draw_each(data: st.DataObject) -> None:
+        for kind in kinds:
+            assert isinstance(data.draw(st.from_type(kind)), kind), kind
+
+    draw_each()
