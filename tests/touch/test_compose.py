@@ -99,6 +99,25 @@ def test_segments_refuse_empty() -> None:
         sms_segments(0)
 
 
+@given(st.text(min_size=1, max_size=120).filter(str.strip),
+       st.text(st.characters(blacklist_characters="订】", blacklist_categories=("Z", "C")),
+               min_size=1, max_size=400),
+       st.sampled_from(list(MessageClass)))
+def test_billed_segments_never_fall_as_the_body_grows(
+    body: str, more: str, cls: MessageClass
+) -> None:
+    # `more` holds no space, no 订 and no 】: the longer body cannot end with the opt-out
+    # text (which would save appending it), complete a leading signature (which would save
+    # adding it) or lose characters to stripping
+    try:
+        longer = COMPOSER.compose(body + more, cls)
+    except SmsTooLongError:
+        return
+    shorter = COMPOSER.compose(body, cls)
+    assert longer.chars >= shorter.chars
+    assert longer.segments >= shorter.segments
+
+
 def test_signature_counts_toward_length() -> None:
     body = "好" * 64  # 64 + 6 (【小林茶铺】) = 70: still one message
     sms = COMPOSER.compose(body, MessageClass.CARE)

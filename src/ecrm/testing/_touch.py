@@ -94,8 +94,9 @@ def messages(
     channels = st.just(channel) if channel else st.sampled_from(
         [ChannelKind.SMS, ChannelKind.EMAIL, ChannelKind.IN_APP]
     )
-    return _messages(classes, channels, recipient or recipients(),
-                     created_at or aware_datetimes(), key_prefix)
+    return _messages(classes, channels,
+                     recipient if recipient is not None else recipients(),
+                     created_at if created_at is not None else aware_datetimes(), key_prefix)
 
 
 _BODIES = st.text(min_size=1, max_size=80).filter(str.strip)
