@@ -30,7 +30,9 @@ def shop():  # type: ignore[no-untyped-def]
 
 
 def preference_reference(log: OrderLog, start: dt.datetime, end: dt.datetime,
-                         by: str) -> dict[str, list[tuple[Any, ...]]]:
+                         by: str, lookback: int | None = None) -> dict[str, list[tuple[Any, ...]]]:
+    """``lookback`` None: purchase days counted from the first ever; else the count starts
+    again at a purchase day more than ``lookback`` days after the previous one."""
     per: dict[Any, list[Any]] = defaultdict(list)
     for o in log:
         if is_valid(o):
@@ -40,8 +42,12 @@ def preference_reference(log: OrderLog, start: dt.datetime, end: dt.datetime,
     for orders in per.values():
         orders.sort(key=lambda o: o.placed_at)
         days = sorted({o.placed_at.astimezone(TZ).date() for o in orders})
+        ordinal = {}
+        for i, day in enumerate(days):
+            again = lookback is not None and i > 0 and (day - days[i - 1]).days > lookback
+            ordinal[day] = 1 if i == 0 or again else ordinal[days[i - 1]] + 1
         for o in orders:
-            n = days.index(o.placed_at.astimezone(TZ).date()) + 1
+            n = ordinal[o.placed_at.astimezone(TZ).date()]
             if not start <= o.placed_at < end:
                 continue
             if n == 1:
@@ -91,19 +97,63 @@ def test_sample_preferences(shop, by: str) -> None:  # type: ignore[no-untyped-d
     assert top3.first_purchase.format_table().splitlines()[0].split()[:2] == ["#", by]
 
 
+@pytest.mark.parametrize("lookback", [30, 90])
+def test_sample_preferences_first_in_window(shop, lookback: int) -> None:  # type: ignore[no-untyped-def]
+    got = product_preference(shop.orders, start=START, end=END, top=50,
+                             new_definition="first_in_window", lookback_days=lookback)
+    want = preference_reference(shop.orders, START, END, "sku", lookback)
+    ever = preference_reference(shop.orders, START, END, "sku")
+    for name in want:
+        assert _rows(getattr(got, name)) == want[name], name
+    # customers back after a long gap are new again: more first purchases than "ever"
+    assert want["first_purchase"][0][0] > ever["first_purchase"][0][0]
+
+
+def test_first_in_window_by_hand() -> None:
+    """c buys TEA on 1 Jan, CUP on 1 Feb, POT on 1 Jul 2025 (150 days later): with a
+    90-day lookback the July day is a first purchase again; ever, it is the third."""
+    from ecrm import Money, Order, OrderItem
+
+    def order(i: int, month: int, sku: str) -> Order:
+        return Order(order_id=f"o{i}", customer_id="c", amount=Money(1000),
+                     placed_at=dt.datetime(2025, month, 1, 12, tzinfo=TZ), status="paid",
+                     items=[OrderItem(sku, Money(1000), 1)])
+
+    log = OrderLog.from_orders([order(1, 1, "TEA"), order(2, 2, "CUP"), order(3, 7, "POT")])
+    july = {"start": dt.datetime(2025, 7, 1, tzinfo=TZ), "end": END}
+    ever = product_preference(log, **july)
+    assert [r.key for r in ever.first_purchase.rows] == []
+    assert [r.key for r in ever.repurchase.rows] == ["POT"]
+    again = product_preference(log, **july, new_definition="first_in_window", lookback_days=90)
+    assert [r.key for r in again.first_purchase.rows] == ["POT"]
+    assert [r.key for r in again.repurchase.rows] == []
+    # 150 days is not more than a 150-day lookback: still a repurchase
+    same = product_preference(log, **july, new_definition="first_in_window", lookback_days=150)
+    assert [r.key for r in same.repurchase.rows] == ["POT"]
+    with pytest.raises(InvalidValueError, match="new_definition"):
+        product_preference(log, **july, new_definition="first")
+    with pytest.raises(InvalidValueError, match="lookback_days"):
+        product_preference(log, **july, lookback_days=0)
+
+
 WHEN = st.datetimes(min_value=dt.datetime(2025, 1, 1), max_value=dt.datetime(2025, 12, 31),
                     timezones=st.just(TZ))
 
 
 @settings(max_examples=30)
-@given(order_logs(max_size=25, max_customers=6, placed_at=WHEN))
-def test_random_logs(log: OrderLog) -> None:
+@given(order_logs(max_size=25, max_customers=6, placed_at=WHEN),
+       st.none() | st.integers(min_value=1, max_value=120))
+def test_random_logs(log: OrderLog, lookback: int | None) -> None:
     if log.items is None:
         with pytest.raises(InvalidValueError, match=r"orders\.items are needed"):
             product_preference(log, start=START, end=END)
         return
-    got = product_preference(log, start=START, end=END, top=100)
-    want = preference_reference(log, START, END, "sku")
+    if lookback is None:
+        got = product_preference(log, start=START, end=END, top=100)
+    else:
+        got = product_preference(log, start=START, end=END, top=100,
+                                 new_definition="first_in_window", lookback_days=lookback)
+    want = preference_reference(log, START, END, "sku", lookback)
     for name in want:
         assert _rows(getattr(got, name)) == want[name]
 

@@ -16,6 +16,7 @@ from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._time import datetime_to_us, local_days, require_aware
+from ecrm.analytics._store import NewCustomerDefinition, _enum
 from ecrm.analytics._text import distinct, factorize_text, format_rows
 
 __all__ = ["PreferenceRow", "PreferenceTable", "ProductPreference", "product_preference"]
@@ -105,12 +106,17 @@ def product_preference(
     end: dt.datetime,
     by: By = "sku",
     top: int = 10,
+    new_definition: NewCustomerDefinition | str = NewCustomerDefinition.FIRST_ORDER_EVER,
+    lookback_days: int = 365,
     statuses: Iterable[OrderStatus] | None = None,
 ) -> ProductPreference:
     """What customers buy on their first purchase day, their second, and later ones.
 
     Purchase days are a customer's valid orders by local calendar day, counted over the
-    whole log (the first purchase day is the first ever, not the first in the window).
+    whole log. With ``FIRST_ORDER_EVER`` (default) the first purchase day is the first
+    ever, not the first in the window; with ``FIRST_IN_WINDOW`` a purchase day with no
+    valid order in the ``lookback_days`` calendar days before it starts the count again
+    (a customer back after a long absence is new again, as in :func:`store_metrics`).
     A scope takes the order lines of its purchase days that fall in ``[start, end)``.
 
     Args:
@@ -118,10 +124,13 @@ def product_preference(
         start, end: aware window bounds, ``start < end``.
         by: ``"sku"`` or ``"category"``.
         top: rows per table (the most-bought first).
+        new_definition: who is new (see :class:`NewCustomerDefinition`).
+        lookback_days: the gap of ``FIRST_IN_WINDOW``, in calendar days.
         statuses: which statuses count as valid.
 
     Raises:
-        InvalidValueError: the log has no order lines; ``start >= end``; bad ``by``/``top``.
+        InvalidValueError: the log has no order lines; ``start >= end``; bad ``by``/``top``,
+            definition name or ``lookback_days`` < 1.
     """
     if not isinstance(orders, OrderLog):
         raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
@@ -133,6 +142,9 @@ def product_preference(
         raise InvalidValueError("by", "must be 'sku' or 'category'", by)
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise InvalidValueError("top", "must be an int >= 1", top)
+    definition = _enum(new_definition, NewCustomerDefinition, "new_definition")
+    if isinstance(lookback_days, bool) or not isinstance(lookback_days, int) or lookback_days < 1:
+        raise InvalidValueError("lookback_days", "must be an int >= 1", lookback_days)
     items = orders.items
     if items is None or items.order_rows is None:
         raise InvalidValueError("orders.items", "are needed for product preference", None,
@@ -143,12 +155,18 @@ def product_preference(
     days = local_days(orders.placed_at_us[vrows], orders.tz)
     new_customer = np.ones(len(vrows), dtype=bool)
     new_day = np.ones(len(vrows), dtype=bool)
+    restart = new_customer.copy()
     if len(vrows) > 1:
         new_customer[1:] = codes[1:] != codes[:-1]
         new_day[1:] = new_customer[1:] | (days[1:] != days[:-1])
-    # Ordinal of each row's purchase day within its customer (1 = first purchase day).
+        restart = new_customer.copy()
+        if definition is NewCustomerDefinition.FIRST_IN_WINDOW:
+            # No valid order in [day - lookback, day): the previous purchase day is further.
+            restart[1:] |= new_day[1:] & (days[1:] - days[:-1] > lookback_days)
+    # Ordinal of each row's purchase day within its customer (1 = first purchase day),
+    # counted from the last restart.
     run = np.cumsum(new_day)
-    base = np.maximum.accumulate(np.where(new_customer, run - 1, 0))
+    base = np.maximum.accumulate(np.where(restart, run - 1, 0))
     ordinal = np.zeros(len(orders), dtype=np.int64)
     ordinal[vrows] = run - base
     at = orders.placed_at_us
