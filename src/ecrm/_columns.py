@@ -102,6 +102,12 @@ def ids_column(values: Any, column: str, problems: Problems) -> npt.NDArray[Any]
         bad = [i for i, v in enumerate(arr.tolist()) if not isinstance(v, str)] if kinds - {str} else []
         if bad:
             problems.add_rows(np.asarray(bad), column, arr, "must be a non-empty str (ids in one column are all str or all int)")
+            # Empty strings beside them are reported too: every bad cell at once.
+            empty_rows = [
+                i for i, v in enumerate(arr.tolist()) if isinstance(v, str) and not v.strip()
+            ]
+            if empty_rows:
+                problems.add_rows(np.asarray(empty_rows), column, arr, "must not be empty")
             return np.zeros(0, dtype="U1")
         arr = arr.astype(str)
     if arr.dtype.kind != "U":

@@ -206,6 +206,55 @@ class EventLog:
         return cls._build(zone or as_zone(None), ids, times, codes, sku)
 
     @classmethod
+    def from_pandas(
+        cls,
+        frame: Any,
+        *,
+        columns: Mapping[str, str] | None = None,
+        tz: str | dt.tzinfo | None = None,
+    ) -> EventLog:
+        """Build from a pandas ``DataFrame`` with columns ``customer_id``, ``at``, ``kind``
+        and optionally ``sku`` (``columns`` maps a field to another column name).
+
+        ``at`` may be zone-aware (converted exactly) or naive (wall time in ``tz``, which is
+        then required). Needs the optional ``pandas`` package; it is imported only here.
+
+        Raises:
+            MissingDependencyError: pandas is not installed.
+            InvalidValueError: a required column is missing; naive times without ``tz``.
+            DataFormatError: every bad cell (0-based row, frame column, value, rule).
+        """
+        from ecrm._frames import events_from_frame
+
+        return events_from_frame("pandas", frame, columns=columns, tz=tz)
+
+    @classmethod
+    def from_polars(
+        cls,
+        frame: Any,
+        *,
+        columns: Mapping[str, str] | None = None,
+        tz: str | dt.tzinfo | None = None,
+    ) -> EventLog:
+        """Build from a polars ``DataFrame``; arguments and errors as :meth:`from_pandas`."""
+        from ecrm._frames import events_from_frame
+
+        return events_from_frame("polars", frame, columns=columns, tz=tz)
+
+    @classmethod
+    def from_arrow(
+        cls,
+        table: Any,
+        *,
+        columns: Mapping[str, str] | None = None,
+        tz: str | dt.tzinfo | None = None,
+    ) -> EventLog:
+        """Build from a pyarrow ``Table``; arguments and errors as :meth:`from_pandas`."""
+        from ecrm._frames import events_from_frame
+
+        return events_from_frame("arrow", table, columns=columns, tz=tz)
+
+    @classmethod
     def from_csv(
         cls,
         path: str | os.PathLike[str],

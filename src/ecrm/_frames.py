@@ -1,11 +1,11 @@
-"""Building an :class:`~ecrm.OrderLog` from pandas, polars and pyarrow tables.
+"""Building :class:`~ecrm.OrderLog` and :class:`~ecrm.EventLog` from pandas, polars, pyarrow.
 
 pandas, polars and pyarrow are optional: each is imported inside the function that needs
 it, never at ``import ecrm``; a missing one raises :class:`~ecrm.MissingDependencyError`
 naming the extra to install. Every frame is turned into plain numpy columns and passed
-through :meth:`OrderLog.from_arrays`, so validation and error messages are shared.
+through the ``from_arrays`` constructor, so validation and error messages are shared.
 
-Frames hold one row per order; item columns (``sku`` …) are not read (build lines with
+Order frames hold one row per order; item columns (``sku`` …) are not read (build lines with
 :meth:`OrderItems.from_arrays`).
 """
 
@@ -32,9 +32,10 @@ from ecrm._money import DEFAULT_CURRENCY, Money
 from ecrm._time import NAT_US, as_zone
 
 if TYPE_CHECKING:
+    from ecrm._events import EventLog
     from ecrm._orderlog import OrderLog
 
-__all__ = ["orders_from_arrow", "orders_from_pandas", "orders_from_polars"]
+__all__ = ["events_from_frame", "orders_from_arrow", "orders_from_pandas", "orders_from_polars"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -96,34 +97,8 @@ def orders_from_pandas(
         InvalidTypeError: float money columns (as :meth:`OrderLog.from_arrays`).
         DataFormatError: every bad cell (0-based row, frame column, value, rule).
     """
-    try:
-        import pandas as pd
-    except ImportError:
-        raise MissingDependencyError.for_extra("pandas", "pandas", "OrderLog.from_pandas") from None
-
-    def get(name: str) -> _Col:
-        s = frame[name]
-        dtype = s.dtype
-        if isinstance(dtype, pd.DatetimeTZDtype):
-            utc = s.dt.tz_convert("UTC").dt.tz_localize(None)
-            return _Col("instant", _dt64_us(utc.to_numpy()), aware=True)
-        if pd.api.types.is_datetime64_dtype(dtype):
-            return _Col("instant", _dt64_us(s.to_numpy()), aware=False)
-        if pd.api.types.is_bool_dtype(dtype):
-            return _Col("objects", np.asarray(s.astype(object).tolist(), dtype=object))
-        if pd.api.types.is_integer_dtype(dtype):
-            nulls = s.isna().to_numpy()
-            if nulls.any():
-                return _Col("int", s.fillna(0).to_numpy(dtype=np.int64), nulls)
-            return _Col("int", s.to_numpy(dtype=np.int64))
-        if pd.api.types.is_float_dtype(dtype):
-            return _Col("float", s.to_numpy())
-        values = [None if _is_na(v, pd) else v for v in s.tolist()]
-        return _Col("objects", _objects(values))
-
-    return _from_columns(
-        [str(c) for c in frame.columns], get, columns, tz, currency, "<pandas>"
-    )
+    names, get = _pandas_columns(frame, "OrderLog.from_pandas")
+    return _from_columns(names, get, columns, tz, currency, "<pandas>")
 
 
 def _is_na(value: Any, pd: Any) -> bool:
@@ -150,10 +125,65 @@ def orders_from_polars(
     Raises:
         MissingDependencyError: polars is not installed.
     """
+    names, get = _polars_columns(frame, "OrderLog.from_polars")
+    return _from_columns(names, get, columns, tz, currency, "<polars>")
+
+
+def orders_from_arrow(
+    table: Any,
+    *,
+    columns: CsvColumns | Mapping[str, Any] | None = None,
+    tz: str | dt.tzinfo | None = None,
+    currency: str = DEFAULT_CURRENCY,
+) -> OrderLog:
+    """Build an :class:`~ecrm.OrderLog` from a pyarrow ``Table`` or ``RecordBatch``.
+
+    Arguments, results and errors as :func:`orders_from_pandas`; ``timestamp`` columns with
+    a zone are converted exactly, naive ``timestamp`` and ``date`` columns need ``tz``.
+
+    Raises:
+        MissingDependencyError: pyarrow is not installed.
+    """
+    names, get = _arrow_columns(table, "OrderLog.from_arrow")
+    return _from_columns(names, get, columns, tz, currency, "<arrow>")
+
+
+def _pandas_columns(frame: Any, purpose: str) -> tuple[list[str], Callable[[str], _Col]]:
+    """The frame's column names and a reader of one column as a :class:`_Col`."""
+    try:
+        import pandas as pd
+    except ImportError:
+        raise MissingDependencyError.for_extra("pandas", "pandas", purpose) from None
+
+    def get(name: str) -> _Col:
+        s = frame[name]
+        dtype = s.dtype
+        if isinstance(dtype, pd.DatetimeTZDtype):
+            utc = s.dt.tz_convert("UTC").dt.tz_localize(None)
+            return _Col("instant", _dt64_us(utc.to_numpy()), aware=True)
+        if pd.api.types.is_datetime64_dtype(dtype):
+            return _Col("instant", _dt64_us(s.to_numpy()), aware=False)
+        if pd.api.types.is_bool_dtype(dtype):
+            return _Col("objects", np.asarray(s.astype(object).tolist(), dtype=object))
+        if pd.api.types.is_integer_dtype(dtype):
+            nulls = s.isna().to_numpy()
+            if nulls.any():
+                return _Col("int", s.fillna(0).to_numpy(dtype=np.int64), nulls)
+            return _Col("int", s.to_numpy(dtype=np.int64))
+        if pd.api.types.is_float_dtype(dtype):
+            return _Col("float", s.to_numpy())
+        values = [None if _is_na(v, pd) else v for v in s.tolist()]
+        return _Col("objects", _objects(values))
+
+    return [str(c) for c in frame.columns], get
+
+
+def _polars_columns(frame: Any, purpose: str) -> tuple[list[str], Callable[[str], _Col]]:
+    """The frame's column names and a reader of one column as a :class:`_Col`."""
     try:
         import polars as pl
     except ImportError:
-        raise MissingDependencyError.for_extra("polars", "polars", "OrderLog.from_polars") from None
+        raise MissingDependencyError.for_extra("polars", "polars", purpose) from None
 
     def get(name: str) -> _Col:
         s = frame.get_column(name)
@@ -172,29 +202,16 @@ def orders_from_polars(
             return _Col("float", s.to_numpy())
         return _Col("objects", _objects(s.to_list()))
 
-    return _from_columns(list(frame.columns), get, columns, tz, currency, "<polars>")
+    return list(frame.columns), get
 
 
-def orders_from_arrow(
-    table: Any,
-    *,
-    columns: CsvColumns | Mapping[str, Any] | None = None,
-    tz: str | dt.tzinfo | None = None,
-    currency: str = DEFAULT_CURRENCY,
-) -> OrderLog:
-    """Build an :class:`~ecrm.OrderLog` from a pyarrow ``Table`` or ``RecordBatch``.
-
-    Arguments, results and errors as :func:`orders_from_pandas`; ``timestamp`` columns with
-    a zone are converted exactly, naive ``timestamp`` and ``date`` columns need ``tz``.
-
-    Raises:
-        MissingDependencyError: pyarrow is not installed.
-    """
+def _arrow_columns(table: Any, purpose: str) -> tuple[list[str], Callable[[str], _Col]]:
+    """The table's column names and a reader of one column as a :class:`_Col`."""
     try:
         import pyarrow as pa
         import pyarrow.compute as pc
     except ImportError:
-        raise MissingDependencyError.for_extra("pyarrow", "arrow", "OrderLog.from_arrow") from None
+        raise MissingDependencyError.for_extra("pyarrow", "arrow", purpose) from None
 
     def get(name: str) -> _Col:
         col = table.column(name)
@@ -213,8 +230,7 @@ def orders_from_arrow(
             return _Col("float", np.asarray(col))
         return _Col("objects", _objects(col.to_pylist()))
 
-    names = list(table.schema.names)
-    return _from_columns(names, get, columns, tz, currency, "<arrow>")
+    return list(table.schema.names), get
 
 
 def _objects(values: list[Any]) -> npt.NDArray[np.object_]:
@@ -265,7 +281,7 @@ def _from_columns(
     except DataFormatError as exc:
         renamed = {_ARG[f]: n for f, n in found.items()}
         theirs = [_rename(e, renamed) for e in exc.exceptions]
-        raise DataFormatError(exc.message, [*ours, *theirs]) from None
+        raise DataFormatError(exc.summary, [*ours, *theirs]) from None
     if ours:
         raise DataFormatError(f"invalid orders in {source}", ours)
     return attrs.evolve(log, tz=zone)
@@ -382,3 +398,81 @@ def _money(col: _Col, name: str, field: str, cols: CsvColumns, problems: Problem
     if rows.size:
         problems.add_rows(rows, name, values, "must not be missing")
     return np.where(missing | bad, np.iinfo(np.int64).max // 4, fen)
+
+
+# -- behaviour events ------------------------------------------------------------------------
+_EVENT_FIELDS: Final = ("customer_id", "at", "kind", "sku")
+_EVENT_ARG: Final = {"customer_id": "customer_ids", "at": "at", "kind": "kinds", "sku": "skus"}
+
+
+def events_from_frame(
+    library: str,
+    frame: Any,
+    *,
+    columns: Mapping[str, str] | None = None,
+    tz: str | dt.tzinfo | None = None,
+) -> EventLog:
+    """Build an :class:`~ecrm.EventLog` from a pandas / polars frame or a pyarrow table.
+
+    Args:
+        library: ``"pandas"``, ``"polars"`` or ``"arrow"``.
+        frame: one row per event, with columns ``customer_id``, ``at``, ``kind`` and
+            optionally ``sku`` (``columns`` maps a field to another column name).
+        columns: ``{field: column}`` for columns named otherwise.
+        tz: the store's zone; required when ``at`` is naive (then wall time in ``tz``).
+            Zone-aware columns are converted exactly. Default ``Asia/Shanghai`` otherwise.
+
+    Raises:
+        MissingDependencyError: the library is not installed.
+        InvalidValueError: a required column is missing; naive times without ``tz``.
+        DataFormatError: every bad cell (0-based row, frame column, value, rule).
+    """
+    from ecrm._events import EventLog
+
+    readers = {"pandas": _pandas_columns, "polars": _polars_columns, "arrow": _arrow_columns}
+    names, get = readers[library](frame, f"EventLog.from_{library}")
+    source = f"<{library}>"
+    mapping = {f: f for f in _EVENT_FIELDS}
+    if columns:
+        unknown = sorted(set(columns) - set(_EVENT_FIELDS))
+        if unknown:
+            raise InvalidValueError(
+                "columns", f"may only map the fields {', '.join(_EVENT_FIELDS)}", unknown
+            )
+        mapping.update(columns)
+    stripped = {n.strip(): n for n in names}
+    for field in _EVENT_FIELDS[:3]:
+        if mapping[field] not in stripped:
+            raise InvalidValueError(
+                "columns",
+                f"need a column {mapping[field]!r} for {field}; the frame has {names}",
+                field,
+                show_value=False,
+            )
+    zone = as_zone(tz)
+    problems = Problems(source)
+    args: dict[str, Any] = {}
+    found = {f: stripped[mapping[f]] for f in _EVENT_FIELDS if mapping[f] in stripped}
+    for field, name in found.items():
+        col = get(name)
+        if field == "at":
+            args["at"] = _instants(col, name, field, tz, zone, problems)
+        elif len(col.data) == 0:  # an empty frame's text columns may come typed float
+            args[_EVENT_ARG[field]] = _objects([])
+        elif col.kind == "int" and col.nulls is not None:  # nullable ints: None where null
+            args[_EVENT_ARG[field]] = _objects(
+                [None if null else v for null, v in zip(col.nulls.tolist(), col.data.tolist(),
+                                                        strict=True)]
+            )
+        else:
+            args[_EVENT_ARG[field]] = col.data
+    ours = list(problems.errors)
+    try:
+        log = EventLog.from_arrays(tz="UTC", source=source, **args)
+    except DataFormatError as exc:
+        renamed = {_EVENT_ARG[f]: n for f, n in found.items()}
+        theirs = [_rename(e, renamed) for e in exc.exceptions]
+        raise DataFormatError(exc.summary, [*ours, *theirs]) from None
+    if ours:
+        raise DataFormatError(f"invalid events in {source}", ours)
+    return attrs.evolve(log, tz=zone)
