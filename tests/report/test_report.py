@@ -437,3 +437,20 @@ def test_small_shop_tomorrows_touches_are_costed_per_sms_segment() -> None:
     assert segments >= 2
     assert values["SMS cost"] == str(Money(7 * segments))
     assert any("× ¥0.07 per segment" in n for n in long.notes)
+
+
+def test_each_charted_section_draws_its_chart(shop_report: Report, shop_page: str) -> None:
+    """Grades, curve, funnel, tiers, provinces, the month's sales and tomorrow's sends each
+    have a chart, drawn inside their own section."""
+    pytest.importorskip("matplotlib")
+    charted = ["overview", "grades", "cycle", "lifecycle", "tiers", "provinces", "touches"]
+    assert [s.key for s in shop_report.sections if s.charts] == charted
+    for key in charted:
+        start = shop_page.index(f'<section id="{key}"')
+        body = shop_page[start:shop_page.index("</section>", start)]
+        assert body.count("<svg") == len(shop_report.section(key).charts), key
+    provinces = shop_report.section("provinces")
+    (chart,) = provinces.charts
+    table = {r[0]: int(r[1].replace(",", "")) for r in provinces.tables[0].rows}
+    assert dict(zip(chart.labels, chart.values, strict=True)) == {  # type: ignore[union-attr]
+        k: float(v) for k, v in list(table.items())[:15]}
