@@ -485,12 +485,33 @@ CSV_FIELDS: Final = (
 )
 
 
+_FRAME_COLUMNS: Final = {
+    "customer_id": "customer_ids",
+    "name": "names",
+    "phone": "phones",
+    "email": "emails",
+    "gender": "genders",
+    "birthday": "birthdays",
+    "occupation": "occupations",
+    "province": "provinces",
+    "city": "cities",
+    "tz": "zones",
+    "zone": "zones",
+    "member_since": "member_since",
+    "blocked": "blocked",
+    "marketing_opt_in": "marketing_opt_in",
+    "tags": "tags",
+}
+"""Frame column name -> :meth:`CustomerTable.from_arrays` argument (singular names too)."""
+
+
 @attrs.frozen(eq=False, repr=False)
 class CustomerTable:
     """Customer profiles as validated numpy columns, one row per customer, sorted by id.
 
-    Build it with :meth:`from_customers`, :meth:`from_arrays`, :meth:`from_csv` or
-    :meth:`from_pandas`. Text columns hold ``""`` for unknown values.
+    Build it with :meth:`from_customers`, :meth:`from_arrays`, :meth:`from_csv`,
+    :meth:`from_pandas`, :meth:`from_polars` or :meth:`from_arrow`. Text columns hold ``""``
+    for unknown values.
 
     Attributes:
         tz: the store's time zone (used for naive inputs and for dates of instants).
@@ -794,7 +815,14 @@ class CustomerTable:
         """Build from a pandas DataFrame whose columns are named like :meth:`from_arrays`'s
         arguments (``customer_id`` or ``customer_ids``, ``name`` or ``names``, …).
 
-        Needs the optional ``pandas`` package; it is imported only here.
+        ``member_since`` may be zone-aware (converted exactly) or naive (wall time in
+        ``tz``). Needs the optional ``pandas`` package; it is imported only here.
+
+        Raises:
+            MissingDependencyError: pandas is not installed.
+            InvalidTypeError: ``frame`` is not a pandas DataFrame.
+            InvalidValueError: there is no customer id column.
+            DataFormatError: every bad cell (0-based row, column, value, rule) at once.
         """
         try:
             import pandas as pd
@@ -804,41 +832,90 @@ class CustomerTable:
             ) from exc
         if not isinstance(frame, pd.DataFrame):
             raise InvalidTypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
-        plural = {
-            "customer_id": "customer_ids",
-            "name": "names",
-            "phone": "phones",
-            "email": "emails",
-            "gender": "genders",
-            "birthday": "birthdays",
-            "occupation": "occupations",
-            "province": "provinces",
-            "city": "cities",
-            "tz": "zones",
-            "zone": "zones",
-            "member_since": "member_since",
-            "blocked": "blocked",
-            "marketing_opt_in": "marketing_opt_in",
-            "tags": "tags",
-        }
-        kwargs: dict[str, Any] = {}
+        columns: dict[str, Any] = {}
         for column in frame.columns:
-            key = plural.get(str(column), str(column))
             series = frame[column]
-            if key == "member_since" and isinstance(series.dtype, pd.DatetimeTZDtype):
+            opt_in = _FRAME_COLUMNS.get(str(column)) == "member_since"
+            if opt_in and isinstance(series.dtype, pd.DatetimeTZDtype):
                 values: Any = [None if pd.isna(v) else v.to_pydatetime() for v in series]
-            elif key == "member_since" and series.dtype.kind == "M":
+            elif opt_in and series.dtype.kind == "M":
                 values = series.to_numpy(dtype="datetime64[us]")
             else:
                 values = [
                     None if (v is None or (isinstance(v, float) and v != v)) else v
                     for v in series.tolist()
                 ]
-            kwargs[key] = values
+            columns[str(column)] = values
+        return cls._from_frame_columns(columns, tz, "<pandas>")
+
+    @classmethod
+    def from_polars(cls, frame: Any, *, tz: str | dt.tzinfo | None = None) -> CustomerTable:
+        """Build from a polars DataFrame; columns, arguments and errors as :meth:`from_pandas`.
+
+        Raises:
+            MissingDependencyError: polars is not installed.
+        """
+        try:
+            import polars as pl
+        except ImportError:
+            raise MissingDependencyError.for_extra(
+                "polars", "polars", "CustomerTable.from_polars"
+            ) from None
+        if not isinstance(frame, pl.DataFrame):
+            raise InvalidTypeError(f"frame must be a polars DataFrame, got {type(frame).__name__}")
+        columns: dict[str, Any] = {}
+        for name in frame.columns:
+            series = frame.get_column(name)
+            opt_in = _FRAME_COLUMNS.get(name) == "member_since"
+            if opt_in and isinstance(series.dtype, pl.Datetime) and series.dtype.time_zone is None:
+                # Naive: wall time in tz, as numpy datetime64 (NaT = missing).
+                columns[name] = series.dt.cast_time_unit("us").to_numpy()
+            else:  # aware datetimes come back aware; nulls as None
+                columns[name] = series.to_list()
+        return cls._from_frame_columns(columns, tz, "<polars>")
+
+    @classmethod
+    def from_arrow(cls, table: Any, *, tz: str | dt.tzinfo | None = None) -> CustomerTable:
+        """Build from a pyarrow Table; columns, arguments and errors as :meth:`from_pandas`.
+
+        Raises:
+            MissingDependencyError: pyarrow is not installed.
+        """
+        try:
+            import pyarrow as pa
+        except ImportError:
+            raise MissingDependencyError.for_extra(
+                "pyarrow", "arrow", "CustomerTable.from_arrow"
+            ) from None
+        if not isinstance(table, pa.Table | pa.RecordBatch):
+            raise InvalidTypeError(f"table must be a pyarrow Table, got {type(table).__name__}")
+        columns: dict[str, Any] = {}
+        for name in table.schema.names:
+            col = table.column(name)
+            opt_in = _FRAME_COLUMNS.get(name) == "member_since"
+            if opt_in and pa.types.is_timestamp(col.type) and col.type.tz is None:
+                columns[name] = col.cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)
+            elif opt_in and pa.types.is_timestamp(col.type):
+                # Convert through UTC so the values are exact, whatever tz database pyarrow uses.
+                utc = col.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_pylist()
+                columns[name] = [
+                    None if v is None else dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+                    + dt.timedelta(microseconds=v)
+                    for v in utc
+                ]
+            else:
+                columns[name] = col.to_pylist()
+        return cls._from_frame_columns(columns, tz, "<arrow>")
+
+    @classmethod
+    def _from_frame_columns(
+        cls, columns: dict[str, Any], tz: str | dt.tzinfo | None, source: str
+    ) -> CustomerTable:
+        kwargs = {_FRAME_COLUMNS.get(name, name): values for name, values in columns.items()}
         if "customer_ids" not in kwargs:
-            raise InvalidValueError("frame", "needs a customer_id column", list(frame.columns))
+            raise InvalidValueError("frame", "needs a customer_id column", list(columns))
         ids = kwargs.pop("customer_ids")
-        return cls.from_arrays(ids, tz=tz, source="<pandas>", **kwargs)
+        return cls.from_arrays(ids, tz=tz, source=source, **kwargs)
 
     @classmethod
     def _build(

@@ -1,9 +1,10 @@
-"""EventLog.from_pandas / from_polars / from_arrow: the same log as from_events, same errors."""
+"""EventLog and CustomerTable from pandas / polars / arrow: the same values, the same errors."""
 
 from __future__ import annotations
 
 import datetime as dt
 import sys
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -11,9 +12,13 @@ import pytest
 from hypothesis import given
 
 from ecrm import (
+    Customer,
+    CustomerTable,
     DataFormatError,
     EventKind,
     EventLog,
+    Gender,
+    InvalidTypeError,
     InvalidValueError,
     MissingDependencyError,
     OrderLog,
@@ -142,3 +147,79 @@ def test_order_frames_list_each_problem_once() -> None:
     assert text.count("problem(s)") == 1
     assert sorted((p.line, p.column) for p in info.value.problems) == [  # type: ignore[attr-defined]
         (0, "customer_id"), (2, "customer_id")]
+
+
+# -- customer tables from frames ------------------------------------------------------------
+PROFILES: dict[str, list[Any]] = {
+    "customer_id": ["c2", "c1", "c3"],
+    "name": ["王芳", None, "Li Lei"],
+    "phone": ["+86 138 0013 8000", None, "13900139000"],
+    "email": [None, "a@example.com", None],
+    "gender": ["女", None, "m"],
+    "birthday": ["02-29", None, "1990-07-01"],
+    "province": ["浙江省", None, None],
+    "zone": [None, "Europe/Berlin", None],
+    "tags": [["tea"], [], ["tea", "vip"]],
+    "member_since": [dt.datetime(2025, 1, 1, 10, tzinfo=SH), None,
+                     dt.datetime(2025, 3, 1, tzinfo=dt.UTC)],
+    "blocked": [False, True, False],
+}
+EXPECTED_ROWS = {
+    "c1": Customer("c1", email="a@example.com", tz="Europe/Berlin", blocked=True),
+    "c2": Customer("c2", name="王芳", phone="13800138000", gender=Gender.FEMALE,
+                   birthday="02-29", province="浙江省", tags=("tea",),
+                   member_since=dt.datetime(2025, 1, 1, 10, tzinfo=SH)),
+    "c3": Customer("c3", name="Li Lei", phone="13900139000", gender=Gender.MALE,
+                   birthday="1990-07-01", tags=("tea", "vip"),
+                   member_since=dt.datetime(2025, 3, 1, tzinfo=dt.UTC)),
+}
+
+
+def _profile_frames() -> dict[str, Any]:
+    frame = pd.DataFrame(PROFILES)
+    frame["member_since"] = pd.to_datetime(
+        [None if v is None else v.astimezone(dt.UTC) for v in PROFILES["member_since"]], utc=True
+    ).tz_convert("Asia/Shanghai")
+    return {
+        "pandas": frame,
+        "polars": pl.from_pandas(frame),
+        "arrow": pa.Table.from_pandas(frame, preserve_index=False),
+    }
+
+
+@pytest.mark.parametrize("library", ["pandas", "polars", "arrow"])
+def test_customer_tables_from_each_frame_library(library: str) -> None:
+    frame = _profile_frames()[library]
+    table: CustomerTable = getattr(CustomerTable, f"from_{library}")(frame)
+    assert table.customer_ids.tolist() == ["c1", "c2", "c3"]
+    for cid, want in EXPECTED_ROWS.items():
+        assert table.row(cid) == want, cid
+
+
+@pytest.mark.parametrize("library", ["pandas", "polars", "arrow"])
+def test_naive_opt_in_times_are_wall_time_in_tz(library: str) -> None:
+    frame = pd.DataFrame({"customer_id": [1, 2],
+                          "member_since": pd.to_datetime(["2025-01-01 10:00", None])})
+    frames = {"pandas": frame, "polars": pl.from_pandas(frame),
+              "arrow": pa.Table.from_pandas(frame, preserve_index=False)}
+    table = getattr(CustomerTable, f"from_{library}")(frames[library], tz="Asia/Shanghai")
+    assert table.row(1).member_since == dt.datetime(2025, 1, 1, 10, tzinfo=SH)
+    assert table.row(2).member_since is None
+
+
+@pytest.mark.parametrize("library", ["pandas", "polars", "arrow"])
+def test_customer_frame_errors(library: str) -> None:
+    frame = pd.DataFrame({"customer_id": ["a", "a", ""], "gender": ["f", "x", None]})
+    frames = {"pandas": frame, "polars": pl.from_pandas(frame),
+              "arrow": pa.Table.from_pandas(frame, preserve_index=False)}
+    build = getattr(CustomerTable, f"from_{library}")
+    with pytest.raises(DataFormatError) as info:
+        build(frames[library])
+    assert f"<{library}>" in str(info.value)
+    assert {p.line for p in info.value.problems} >= {1, 2}  # type: ignore[attr-defined]
+    with pytest.raises(InvalidValueError, match="needs a customer_id column"):
+        build(frames[library].drop("customer_id") if library == "polars"
+              else frames[library].drop(columns=["customer_id"]) if library == "pandas"
+              else frames[library].drop_columns(["customer_id"]))
+    with pytest.raises(InvalidTypeError):
+        build({"customer_id": [1]})
