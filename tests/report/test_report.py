@@ -418,6 +418,11 @@ def test_small_shop_tier_share_and_flow_with_members() -> None:
                       [0, 0, 0, 0, 0],
                       [0, 0, 0, 1, 0],   # dave stays at 3
                       [0, 0, 0, 0, 0]]
+    (members,) = [t for t in tiers.tables if t.caption.startswith("Members in 2025-11")]
+    # November: nobody joined; of alice and dave (members on 1 November) alice upgraded
+    assert members.caption == (
+        "Members in 2025-11: contribution and activity per level; 0 joined, 1 of 2 members "
+        "upgraded (leaves not counted: the customers file has no leave dates)")
 
 
 def test_small_shop_tomorrows_touches_are_costed_per_sms_segment() -> None:

@@ -395,7 +395,9 @@ def _member_table(log: OrderLog, customers: CustomerTable, ladder: TierLadder,
             for lv in range(len(r.customers_by_level))]
     return Table(
         f"Members in {r.period.label}: contribution and activity per level; {r.joins:,} "
-        f"joined, {r.upgraded:,} of {r.members_at_start:,} members upgraded",
+        f"joined, {r.upgraded:,} of {r.members_at_start:,} members upgraded"
+        + ("" if mm.leaves_known else " (leaves not counted: the customers file has no "
+           "leave dates)"),
         ["level", "name", "customers", "share of members", "sales", "share of sales",
          "bought", "activity"],
         rows, [False, False, True, True, True, True, True, True],
