@@ -5,6 +5,7 @@ import datetime as dt
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -192,3 +193,14 @@ def test_parse_as_of() -> None:
     assert parse_as_of("2025-12-01", None) == dt.datetime(2025, 12, 1, tzinfo=SH)
     assert parse_as_of("2025-12-01T08:00", "UTC") == dt.datetime(2025, 12, 1, 8, tzinfo=dt.UTC)
     assert parse_as_of("2025-12-01T08:00+08:00", "UTC") == dt.datetime(2025, 12, 1, tzinfo=dt.UTC)
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    proc = subprocess.run(
+        f"{sys.executable} -m ecrm demo --customers 300 --out-dir demo-pipe | head -1",
+        shell=True, capture_output=True, text=True, timeout=120, check=False,
+        cwd=tempfile.mkdtemp(),
+    )
+    assert proc.stdout.startswith("sample shop")
+    assert "Traceback" not in proc.stderr
+    assert "BrokenPipe" not in proc.stderr
