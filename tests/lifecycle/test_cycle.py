@@ -395,11 +395,21 @@ def test_cycles_and_stages_do_not_depend_on_the_order_of_columns(
     assert s2.days_since_last.tolist() == s1.days_since_last.tolist()
 
 
-@given(log=purchase_histories(min_customers=2), first=st.integers(min_value=0, max_value=120))
-def test_a_customer_who_never_repurchases(log: OrderLog, first: int) -> None:
+@given(log=purchase_histories(min_customers=2), data=st.data())
+def test_a_customer_who_never_repurchases(log: OrderLog, data: st.DataObject) -> None:
     """Observed quantiles do not move; Kaplan–Meier ones move only as one more censored
-    subject (at the days from its purchase to as_of) in the textbook estimate."""
+    subject (at the days from its purchase to as_of) in the textbook estimate.
+
+    The newcomer's censoring time is often drawn equal to an event time, where the textbook
+    keeps a subject censored at t in the risk set of t."""
     as_of = day(121, 0)
+    subjects = km_subjects(purchases(log, as_of), as_of.date())
+    events = sorted({t for t, e in subjects if e})
+    at_an_event = [121 - t for t in events if t >= 1]  # censored at t <=> first day 121 - t
+    first = data.draw(st.sampled_from(at_an_event) | st.integers(0, 120) if at_an_event
+                      else st.integers(0, 120), label="first purchase day of the newcomer")
+    censored_at = (as_of.date() - day(first).date()).days
+    assert censored_at == 121 - first
     rows = [*log, order("newcomer", day(first))]
     bigger = OrderLog.from_orders(rows, tz=log.tz)
     before = repurchase_cycle(log, as_of=as_of, min_repurchasers=1)
@@ -408,15 +418,20 @@ def test_a_customer_who_never_repurchases(log: OrderLog, first: int) -> None:
     assert (after.estimate, after.n_repurchasers) == (before.estimate, before.n_repurchasers)
     assert (after.curve_days, after.curve_share) == (before.curve_days, before.curve_share)
     km_after = repurchase_cycle(bigger, as_of=as_of, method="kaplan-meier", min_repurchasers=1)
-    subjects = km_subjects(purchases(log, as_of), as_of.date())
-    with_one_more = [*subjects, ((as_of.date() - day(first).date()).days, False)]
+    with_one_more = [*subjects, (censored_at, False)]
     assert (km_after.p50_days, km_after.p70_days, km_after.p90_days) == tuple(
         km_p(with_one_more, q) for q in QS
     )
-    events = [t for t, e in subjects if e]
-    if events and (as_of.date() - day(first).date()).days < min(events):
+    curve = km_curve(with_one_more)
+    assert km_after.curve_days == tuple(t for t, _ in curve)
+    if curve:
+        assert km_after.curve_share == pytest.approx(
+            [float(f / curve[-1][1]) for _, f in curve], rel=1e-12)
+    assert km_after.n_repurchasers == before.n_repurchasers
+    if events and censored_at < events[0]:
         km_before = repurchase_cycle(log, as_of=as_of, method="kaplan-meier", min_repurchasers=1)
         assert km_after.estimate == km_before.estimate  # censored before any event: no effect
+        assert km_after.curve_share == km_before.curve_share
 
 
 # -- snapshots ------------------------------------------------------------------------------

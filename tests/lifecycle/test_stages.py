@@ -137,10 +137,19 @@ def test_bad_cycle_and_as_of() -> None:
         stages(log, as_of=dt.datetime(2024, 4, 1), cycle=BANDS)
 
 
-@given(log=purchase_histories(), bands=cycle_bands(max_days=60),
-       as_of=st.integers(min_value=0, max_value=140).map(lambda n: day(n, 0)))
-def test_stages_partition_the_known_customers(log: OrderLog, bands: Bands,
-                                              as_of: dt.datetime) -> None:
+@given(log=purchase_histories(), as_of=st.integers(min_value=0, max_value=140).map(
+    lambda n: day(n, 0)), data=st.data())
+def test_stages_partition_the_known_customers(log: OrderLog, as_of: dt.datetime,
+                                              data: st.DataObject) -> None:
+    """Every known customer is in exactly one stage, the one the plain rule gives.
+
+    Half the time the boundaries are drawn from the customers' own days since their last
+    purchase, so that d == P50 / P70 / P90 (the band edges) is exercised, not left to luck."""
+    since = sorted({(as_of.astimezone(SH).date() - max(d)).days
+                    for d in purchases(log, as_of).values()})
+    on_edges = st.lists(st.sampled_from(since), min_size=3, max_size=3).map(
+        lambda e: Bands(*sorted(e))) if since else cycle_bands(max_days=60)
+    bands = data.draw(on_edges | cycle_bands(max_days=60), label="bands")
     r = stages(log, as_of=as_of, cycle=bands)
     known = sorted({o.customer_id for o in log if o.placed_at < as_of})
     assert r.customer_ids.tolist() == known
