@@ -165,6 +165,13 @@ def test_cycles_by_matches_the_reference(
         for i, k in enumerate(t.keys.tolist())
     }
     assert got == expected
+    if by == "sku":  # each SKU falls back to the smallest non-empty category of its lines
+        cats: dict[str, set[str]] = {}
+        for o in log:
+            for it in o.items:
+                cats.setdefault(it.sku, set()).update({it.category} if it.category else set())
+        assert t.categories is not None
+        assert t.categories.tolist() == [min(cats[k], default="") for k in t.keys.tolist()]
     store = repurchase_cycle(log, as_of=as_of, method=method, same_day=same_day,  # type: ignore[arg-type]
                              min_repurchasers=min_rep)
     assert t.store == store

@@ -387,6 +387,9 @@ def test_cycles_and_stages_do_not_depend_on_the_order_of_columns(
         assert t2.p_days.tolist() == t1.p_days.tolist()
         assert t2.estimate_days.tolist() == t1.estimate_days.tolist()
         assert t2.scopes.tolist() == t1.scopes.tolist()
+        assert (t2.categories is None) == (t1.categories is None)
+        if t1.categories is not None and t2.categories is not None:
+            assert t2.categories.tolist() == t1.categories.tolist()
         assert t2.n_repurchasers.tolist() == t1.n_repurchasers.tolist()
     bands = a.bands if a.has_bands else Bands(7, 14, 30)
     s1, s2 = stages(log, as_of=as_of, cycle=bands), stages(shuffled, as_of=as_of, cycle=bands)

@@ -20,7 +20,10 @@ _CATALOGUE = {
     "TEA-1": "tea", "TEA-2": "tea", "TEA-3": "tea",
     "SNK-1": "snacks", "SNK-2": "snacks",
     "MISC-1": "",
+    "GIFT-1": "gifts",
 }
+#: SKUs whose lines carry one of several categories (shops re-file products): drawn per line.
+_REFILED = {"GIFT-1": ("gifts", "tea")}
 _INVALID = (OrderStatus.UNPAID, OrderStatus.REFUNDED, OrderStatus.CLOSED)
 
 
@@ -46,6 +49,7 @@ def _histories(
     status: list[str] = []
     line_oid: list[str] = []
     line_sku: list[str] = []
+    line_cat: list[str] = []
     skus = sorted(_CATALOGUE)
     for c in range(n_customers):
         cid: Any = c + 1 if customer_kind == "int" else f"c{c:04d}"
@@ -77,12 +81,15 @@ def _histories(
                 for sku in draw(st.lists(st.sampled_from(skus), min_size=1, max_size=2)):
                     line_oid.append(oid)
                     line_sku.append(sku)
+                    refiled = _REFILED.get(sku)
+                    line_cat.append(_CATALOGUE[sku] if refiled is None
+                                    else draw(st.sampled_from(refiled)))
     order_ids = [f"o{i:06d}" for i in range(len(placed))]
     lines = None
     if items:
         lines = OrderItems.from_arrays(
             order_ids=line_oid, skus=line_sku, unit_price_fen=[100] * len(line_sku),
-            categories=[_CATALOGUE[s] for s in line_sku],
+            categories=line_cat,
         )
     return OrderLog.from_arrays(
         cust, placed, amount, tz=zone, statuses=status, order_ids=order_ids,
@@ -112,7 +119,8 @@ def purchase_histories(
         invalid: also draw unpaid / closed / refunded and fully refunded orders (and
             partly refunded valid ones).
         items: attach order lines from a small catalogue of SKUs in categories
-            "tea", "snacks" and "" (unknown).
+            "tea", "snacks" and "" (unknown), and one SKU ("GIFT-1") whose lines are
+            filed under "gifts" or "tea" (a SKU's category may differ line by line).
         customer_kind: "str" ids ("c0000") or "int" ids.
     """
     return _histories(
