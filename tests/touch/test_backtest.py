@@ -102,7 +102,7 @@ def test_injected_clock_follows_the_replay() -> None:
 
     def flow(since: dt.datetime, as_of: dt.datetime) -> list[Message]:
         seen.append(clock.now())
-        return listed([msg("mkt:a:1", "c1", at(1, 7))])(since, as_of)
+        return list(listed([msg("mkt:a:1", "c1", at(1, 7))])(since, as_of))
 
     backtest({"a": flow}, start=D1, end=D1 + dt.timedelta(days=2), context=CTX, clock=clock)
     assert seen == [at(2, 0), at(3, 0)]  # each day's flows run at the end of their window

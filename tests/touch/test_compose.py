@@ -100,7 +100,7 @@ def test_segments_refuse_empty() -> None:
 
 
 @given(st.text(min_size=1, max_size=120).filter(str.strip),
-       st.text(st.characters(blacklist_characters="订】", blacklist_categories=("Z", "C")),
+       st.text(st.characters(exclude_characters="订】", exclude_categories=("Z", "C")),
                min_size=1, max_size=400),
        st.sampled_from(list(MessageClass)))
 def test_billed_segments_never_fall_as_the_body_grows(

@@ -621,3 +621,12 @@ def test_receipt_confirmations_with_an_empty_customer_table() -> None:
     assert [m.key for m in msgs] == ["care:receipt_confirmed:order-A1",
                                      "care:receipt_confirmed:order-A2"]
     assert all("领取会员卡" in m.body for m in msgs)  # nobody is known as a member
+
+
+def test_flow_context_keeps_a_read_only_copy_of_item_names() -> None:
+    names = {"TEA-LJ": "西湖龙井"}
+    ctx = FlowContext(COMPOSER, item_names=names)
+    names["TEA-LJ"] = "changed later"
+    assert ctx.item_names == {"TEA-LJ": "西湖龙井"}
+    with pytest.raises(TypeError):
+        ctx.item_names["x"] = "y"  # type: ignore[index]

@@ -383,6 +383,7 @@ def test_marketing_is_never_sent_to_opted_out_or_blocked_or_in_quiet_hours(
         assert not ctx.opt_outs.is_opted_out(msg.address, ChannelKind.SMS)
         assert msg.recipient.customer_id not in ctx.blocked
         if policy.marketing.members_only:
+            assert ctx.members is not None
             assert msg.recipient.customer_id in ctx.members
         assert _allowed_at(policy, msg, now)
 

@@ -112,6 +112,11 @@ def _templates(value: Mapping[str, Template] | None) -> Mapping[str, Template]:
     return MappingProxyType(merged)
 
 
+def _read_only_names(value: Mapping[str, str]) -> Mapping[str, str]:
+    # a read-only copy: the caller changing their dict later must not change the context
+    return MappingProxyType(dict(value))
+
+
 def _check_time(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, dt.time) or value.tzinfo is not None:
         raise InvalidTypeError(f"{attribute.name} must be a naive datetime.time, got {value!r}")
@@ -151,7 +156,7 @@ class FlowContext:
     fallback_name: str = "亲"
     send_time: dt.time = attrs.field(default=dt.time(10), validator=_check_time)
     tz: str = attrs.field(default=DEFAULT_TZ)
-    item_names: Mapping[str, str] = attrs.field(factory=dict, converter=MappingProxyType)
+    item_names: Mapping[str, str] = attrs.field(factory=dict, converter=_read_only_names)
 
     @tz.validator
     def _check_tz(self, attribute: attrs.Attribute[Any], value: str) -> None:
