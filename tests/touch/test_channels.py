@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ecrm import InvalidValueError
+from ecrm import InvalidValueError, Money
+from ecrm.tiers import Coupon, CouponCatalog
 from ecrm.touch import (
     Accepted,
     Channel,
@@ -152,3 +153,25 @@ def test_coupon_grant_channel() -> None:
     assert isinstance(wrong, Failed)
     assert not wrong.transient
     assert granted == [("c1", "NEW10")]
+
+
+def test_coupon_grant_channel_issues_from_the_membership_catalogue() -> None:
+    catalog = CouponCatalog([
+        Coupon("C20-200", face_value=Money(2_000), threshold=Money(20_000), valid_days=7),
+        Coupon("C5", face_value=Money(500), valid_days=3),
+    ])
+    issued: list[tuple[str | int, Coupon]] = []
+
+    def issue(customer: str | int, coupon_id: str, m: Message) -> str:
+        coupon = catalog.get(coupon_id)  # InvalidValueError when it is not in the catalogue
+        issued.append((customer, coupon))
+        return f"{customer}:{coupon.coupon_id}:{len(issued)}"
+
+    ch = CouponGrantChannel(issue)
+    assert ch.send(_msg(1, ChannelKind.COUPON, coupon="C5")) == Accepted("c1:C5:1")
+    assert issued == [("c1", catalog.get("C5"))]
+    unknown = ch.send(_msg(2, ChannelKind.COUPON, coupon="C99"))
+    assert isinstance(unknown, Failed)
+    assert not unknown.transient  # retrying cannot make a missing coupon appear
+    assert "C99" in unknown.reason
+    assert len(issued) == 1
