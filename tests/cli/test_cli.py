@@ -204,3 +204,39 @@ def test_a_closed_pipe_ends_quietly() -> None:
     assert proc.stdout.startswith("sample shop")
     assert "Traceback" not in proc.stderr
     assert "BrokenPipe" not in proc.stderr
+
+
+SMALL = Path(__file__).resolve().parents[2] / "examples" / "data" / "orders_small.csv"
+
+
+def test_cycle_plot_is_saved_as_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "curve.png"
+    assert main(["cycle", str(SMALL), "--as-of", "2025-06-01", "--plot", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"saved the repurchase curve to {png}" in capsys.readouterr().out
+
+
+def test_cycle_plot_without_matplotlib_names_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    png = tmp_path / "curve.png"
+    assert main(["cycle", str(SMALL), "--as-of", "2025-06-01", "--plot", str(png)]) == 1
+    assert "ecrm[plot]" in capsys.readouterr().err
+    assert not png.exists()
+
+
+def test_cycle_plot_into_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
+    proc = _run("cycle", str(SMALL), "--as-of", "2025-06-01", "--plot", str(tmp_path / "no" / "c.png"))
+    assert proc.returncode == 2
+    assert "does not exist" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_cycle_when_nobody_repurchased(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    once = _write(tmp_path / "once.csv", [r for r in ROWS if r[1] != "alice"])
+    assert main(["cycle", str(once), "--as-of", "2025-12-01"]) == 0
+    text = capsys.readouterr().out
+    assert "none" in text.lower()

@@ -226,7 +226,24 @@ def _cycle(args: argparse.Namespace, out: TextIO) -> int:
     st = stages(log, as_of=as_of, cycle=cycle) if cycle.has_bands else None
     print(f"{log!r}", file=out)
     print(format_cycle_report(cycle, st), file=out)
+    if args.plot:
+        _save_cycle_plot(cycle, Path(args.plot))
+        print(f"\nsaved the repurchase curve to {args.plot}", file=out)
     return 0
+
+
+def _save_cycle_plot(cycle: Any, path: Path) -> None:
+    from ecrm.lifecycle import plot_repurchase_curve
+
+    if not path.parent.is_dir():
+        raise UsageError(f"--plot: the folder {str(path.parent)!r} does not exist")
+    fig = plot_repurchase_curve(cycle)  # MissingDependencyError names the plot extra
+    import matplotlib.pyplot as plt
+
+    try:
+        fig.savefig(path, dpi=120)
+    finally:
+        plt.close(fig)
 
 
 def _add_cycle(sub: Any) -> None:
@@ -241,6 +258,8 @@ def _add_cycle(sub: Any) -> None:
     p.add_argument("--tz", default=None, metavar="ZONE", help="store time zone (default Asia/Shanghai)")
     p.add_argument("--method", choices=("observed", "kaplan-meier"), default="observed",
                    help="observed intervals, or Kaplan-Meier with censoring (default observed)")
+    p.add_argument("--plot", default=None, metavar="curve.png",
+                   help="also save the repurchase curve with the 5221 boundaries (needs ecrm[plot])")
     p.set_defaults(handler=_cycle)
 
 
