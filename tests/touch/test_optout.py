@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,18 @@ def test_registry_holds_exactly_the_numbers_that_replied_a_keyword(
     assert len(reg) == len(expected)
     for n, _ in replies:
         assert reg.is_opted_out(n, ChannelKind.SMS) == (n in expected)
+
+
+def test_a_locked_sqlite_registry_raises_outbox_error(tmp_path: Path) -> None:
+    path = tmp_path / "optouts.sqlite"
+    with SqliteOptOutRegistry(path, timeout=0.05) as reg:
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(OutboxError, match="busy or unusable"):
+                reg.opt_out("13800000000", ChannelKind.SMS, at=AT)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert not reg.is_opted_out("13800000000", ChannelKind.SMS)
+        assert reg.opt_out("13800000000", ChannelKind.SMS, at=AT)

@@ -392,3 +392,21 @@ def test_a_guard_skips_refused_messages_before_the_policy_and_the_channel(
 def test_a_guard_must_be_callable(outbox: Outbox) -> None:
     with pytest.raises(TypeError, match="guard must be callable"):
         Dispatcher(outbox, RecordingChannel(), guard="no")  # type: ignore[arg-type]
+
+
+def test_a_locked_sqlite_outbox_raises_outbox_error_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "o.sqlite"
+    with SqliteOutbox(path, busy_timeout=0.05) as box:
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        try:
+            with pytest.raises(OutboxError, match="busy or unusable") as info:
+                box.enqueue_many([_msg(1), _msg(2)])
+            assert isinstance(info.value.__cause__, sqlite3.OperationalError)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert len(box) == 0  # nothing half-applied
+        assert box.enqueue_many([_msg(1), _msg(2)]) == 2  # and it works once released

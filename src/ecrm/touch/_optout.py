@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import sqlite3
 import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Final, Protocol, runtime_checkable
 
@@ -145,7 +146,7 @@ class SqliteOptOutRegistry:
                 source: str = "reply") -> bool:
         require_aware(at, "at")
         norm = _address(address, channel)
-        with self._lock:
+        with self._lock, self._errors():
             cur = self._conn.execute(
                 "INSERT OR IGNORE INTO opt_outs VALUES (?, ?, ?, ?)",
                 (channel.value, norm, at.isoformat(), source),
@@ -154,11 +155,22 @@ class SqliteOptOutRegistry:
 
     def opt_in(self, address: str, channel: ChannelKind) -> bool:
         norm = _address(address, channel)
-        with self._lock:
+        with self._lock, self._errors():
             cur = self._conn.execute(
                 "DELETE FROM opt_outs WHERE channel = ? AND address = ?", (channel.value, norm)
             )
             return cur.rowcount == 1
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        # one autocommit statement: on an error it did not happen
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise OutboxError(
+                f"opt-out registry {str(self.path)!r} is busy or unusable: {exc}; "
+                "nothing changed"
+            ) from exc
 
     def is_opted_out(self, address: str, channel: ChannelKind) -> bool:
         try:

@@ -219,6 +219,12 @@ def _customer(cid: str | int) -> str:
     return json.dumps(cid, ensure_ascii=False)
 
 
+def _rollback(cur: sqlite3.Cursor) -> None:
+    # SQLite may already have rolled back on its own (a full disk); nothing more to undo
+    with contextlib.suppress(sqlite3.Error):
+        cur.execute("ROLLBACK")
+
+
 class SqliteOutbox:
     """An :class:`Outbox` in a SQLite file (WAL mode), safe for several processes.
 
@@ -260,15 +266,28 @@ class SqliteOutbox:
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Cursor]:
+        """One write transaction; SQLite's errors (a write lock still held by another
+        process after ``busy_timeout``, a full disk) become :class:`OutboxError`, and
+        nothing of the transaction is kept."""
         with self._lock:
             cur = self._conn.cursor()
-            cur.execute("BEGIN IMMEDIATE")
+            try:
+                cur.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise OutboxError(
+                    f"outbox {str(self.path)!r} is busy or unusable: {exc}; nothing changed"
+                ) from exc
             try:
                 yield cur
+                cur.execute("COMMIT")
+            except sqlite3.Error as exc:
+                _rollback(cur)
+                raise OutboxError(
+                    f"outbox {str(self.path)!r}: {exc}; nothing changed"
+                ) from exc
             except BaseException:
-                cur.execute("ROLLBACK")
+                _rollback(cur)
                 raise
-            cur.execute("COMMIT")
 
     def _row(self, row: Sequence[Any]) -> OutboxEntry:
         (message, state, due_us, attempts, dups, ready_us, token, sent_us, pid, err) = row
