@@ -26,9 +26,8 @@ from ecrm._errors import (
     InvalidTypeError,
     InvalidValueError,
     RowError,
-    UnknownCustomerError,
 )
-from ecrm._ids import check_customer_id, find_id
+from ecrm._ids import check_customer_id, customer_code_in, customer_rows_in
 from ecrm._time import as_zone, datetime_to_us, require_aware, us_to_datetime, zone_name
 
 __all__ = ["Event", "EventKind", "EventLog"]
@@ -409,15 +408,11 @@ class EventLog:
         Raises:
             UnknownCustomerError: the customer has no event in the log.
         """
-        pos = find_id(self.customer_ids, customer_id)
-        if pos is None:
-            raise UnknownCustomerError(f"customer {customer_id!r} is not in this log")
-        return pos
+        return customer_code_in(self.customer_ids, customer_id)
 
     def customer_rows(self, customer_id: Any) -> slice:
         """The rows of one customer, in time order."""
-        c = self.customer_code(customer_id)
-        return slice(int(self.customer_starts[c]), int(self.customer_starts[c + 1]))
+        return customer_rows_in(self.customer_ids, self.customer_starts, customer_id)
 
     def event_at(self, row: int) -> Event:
         """The :class:`Event` of one row."""

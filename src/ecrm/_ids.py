@@ -12,9 +12,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import InvalidTypeError, InvalidValueError
+from ecrm._errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
 
-__all__ = ["check_customer_id", "find_id"]
+__all__ = ["check_customer_id", "customer_code_in", "customer_rows_in", "find_id"]
 
 
 def check_customer_id(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -45,3 +45,27 @@ def find_id(ids: npt.NDArray[Any], key: object) -> int | None:
     if pos < len(ids) and ids[pos] == key:
         return pos
     return None
+
+
+def customer_code_in(ids: npt.NDArray[Any], customer_id: Any) -> int:
+    """The position of ``customer_id`` in the sorted unique id array ``ids``.
+
+    Raises:
+        UnknownCustomerError: the id is not in ``ids``.
+    """
+    pos = find_id(ids, customer_id)
+    if pos is None:
+        raise UnknownCustomerError(f"customer {customer_id!r} is not in this log")
+    return pos
+
+
+def customer_rows_in(
+    ids: npt.NDArray[Any], starts: npt.NDArray[np.int64], customer_id: Any
+) -> slice:
+    """The rows of one customer in a log grouped by customer (CSR offsets ``starts``).
+
+    Raises:
+        UnknownCustomerError: the id is not in ``ids``.
+    """
+    c = customer_code_in(ids, customer_id)
+    return slice(int(starts[c]), int(starts[c + 1]))

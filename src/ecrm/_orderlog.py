@@ -21,8 +21,8 @@ from ecrm._columns import (
     instants_column,
     text_column,
 )
-from ecrm._errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
-from ecrm._ids import find_id
+from ecrm._errors import InvalidTypeError, InvalidValueError
+from ecrm._ids import customer_code_in, customer_rows_in
 from ecrm._money import DEFAULT_CURRENCY, Money
 from ecrm._order import (
     DEFAULT_VALID_STATUSES,
@@ -464,15 +464,11 @@ class OrderLog:
         Raises:
             UnknownCustomerError: the customer has no order in the log.
         """
-        pos = find_id(self.customer_ids, customer_id)
-        if pos is None:
-            raise UnknownCustomerError(f"customer {customer_id!r} is not in this log")
-        return pos
+        return customer_code_in(self.customer_ids, customer_id)
 
     def customer_rows(self, customer_id: Any) -> slice:
         """The rows of one customer, in time order."""
-        c = self.customer_code(customer_id)
-        return slice(int(self.customer_starts[c]), int(self.customer_starts[c + 1]))
+        return customer_rows_in(self.customer_ids, self.customer_starts, customer_id)
 
     # -- derived columns ------------------------------------------------------------------
     def valid_mask(self, statuses: Iterable[OrderStatus] | None = None) -> BoolArray:
