@@ -24,7 +24,6 @@ from ecrm._errors import (
     DataFormatError,
     InvalidTypeError,
     InvalidValueError,
-    MissingDependencyError,
     RowError,
 )
 from ecrm._ids import check_customer_id
@@ -503,6 +502,8 @@ _FRAME_COLUMNS: Final = {
     "tags": "tags",
 }
 """Frame column name -> :meth:`CustomerTable.from_arrays` argument (singular names too)."""
+_TIMES: Final = ("member_since",)
+"""Frame columns read as instants (naive ones are wall time in ``tz``)."""
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -824,28 +825,9 @@ class CustomerTable:
             InvalidValueError: there is no customer id column.
             DataFormatError: every bad cell (0-based row, column, value, rule) at once.
         """
-        try:
-            import pandas as pd
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise MissingDependencyError.for_extra(
-                "pandas", "pandas", "CustomerTable.from_pandas"
-            ) from exc
-        if not isinstance(frame, pd.DataFrame):
-            raise InvalidTypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
-        columns: dict[str, Any] = {}
-        for column in frame.columns:
-            series = frame[column]
-            opt_in = _FRAME_COLUMNS.get(str(column)) == "member_since"
-            if opt_in and isinstance(series.dtype, pd.DatetimeTZDtype):
-                values: Any = [None if pd.isna(v) else v.to_pydatetime() for v in series]
-            elif opt_in and series.dtype.kind == "M":
-                values = series.to_numpy(dtype="datetime64[us]")
-            else:
-                values = [
-                    None if (v is None or (isinstance(v, float) and v != v)) else v
-                    for v in series.tolist()
-                ]
-            columns[str(column)] = values
+        from ecrm._frames import customer_columns
+
+        columns = customer_columns("pandas", frame, "CustomerTable.from_pandas", times=_TIMES)
         return cls._from_frame_columns(columns, tz, "<pandas>")
 
     @classmethod
@@ -855,23 +837,9 @@ class CustomerTable:
         Raises:
             MissingDependencyError: polars is not installed.
         """
-        try:
-            import polars as pl
-        except ImportError:
-            raise MissingDependencyError.for_extra(
-                "polars", "polars", "CustomerTable.from_polars"
-            ) from None
-        if not isinstance(frame, pl.DataFrame):
-            raise InvalidTypeError(f"frame must be a polars DataFrame, got {type(frame).__name__}")
-        columns: dict[str, Any] = {}
-        for name in frame.columns:
-            series = frame.get_column(name)
-            opt_in = _FRAME_COLUMNS.get(name) == "member_since"
-            if opt_in and isinstance(series.dtype, pl.Datetime) and series.dtype.time_zone is None:
-                # Naive: wall time in tz, as numpy datetime64 (NaT = missing).
-                columns[name] = series.dt.cast_time_unit("us").to_numpy()
-            else:  # aware datetimes come back aware; nulls as None
-                columns[name] = series.to_list()
+        from ecrm._frames import customer_columns
+
+        columns = customer_columns("polars", frame, "CustomerTable.from_polars", times=_TIMES)
         return cls._from_frame_columns(columns, tz, "<polars>")
 
     @classmethod
@@ -881,30 +849,9 @@ class CustomerTable:
         Raises:
             MissingDependencyError: pyarrow is not installed.
         """
-        try:
-            import pyarrow as pa
-        except ImportError:
-            raise MissingDependencyError.for_extra(
-                "pyarrow", "arrow", "CustomerTable.from_arrow"
-            ) from None
-        if not isinstance(table, pa.Table | pa.RecordBatch):
-            raise InvalidTypeError(f"table must be a pyarrow Table, got {type(table).__name__}")
-        columns: dict[str, Any] = {}
-        for name in table.schema.names:
-            col = table.column(name)
-            opt_in = _FRAME_COLUMNS.get(name) == "member_since"
-            if opt_in and pa.types.is_timestamp(col.type) and col.type.tz is None:
-                columns[name] = col.cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)
-            elif opt_in and pa.types.is_timestamp(col.type):
-                # Convert through UTC so the values are exact, whatever tz database pyarrow uses.
-                utc = col.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_pylist()
-                columns[name] = [
-                    None if v is None else dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-                    + dt.timedelta(microseconds=v)
-                    for v in utc
-                ]
-            else:
-                columns[name] = col.to_pylist()
+        from ecrm._frames import customer_columns
+
+        columns = customer_columns("arrow", table, "CustomerTable.from_arrow", times=_TIMES)
         return cls._from_frame_columns(columns, tz, "<arrow>")
 
     @classmethod

@@ -1,9 +1,11 @@
-"""Building :class:`~ecrm.OrderLog` and :class:`~ecrm.EventLog` from pandas, polars, pyarrow.
+"""Building :class:`~ecrm.OrderLog`, :class:`~ecrm.EventLog` and
+:class:`~ecrm.CustomerTable` from pandas, polars, pyarrow.
 
 pandas, polars and pyarrow are optional: each is imported inside the function that needs
 it, never at ``import ecrm``; a missing one raises :class:`~ecrm.MissingDependencyError`
-naming the extra to install. Every frame is turned into plain numpy columns and passed
-through the ``from_arrays`` constructor, so validation and error messages are shared.
+naming the extra to install. Every frame is turned into plain numpy columns (or Python
+values) and passed through the ``from_arrays`` constructor, so validation and error
+messages are shared.
 
 Order frames hold one row per order; item columns (``sku`` …) are not read (build lines with
 :meth:`OrderItems.from_arrays`).
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -23,19 +25,26 @@ import numpy.typing as npt
 from ecrm._columns import Problems, instants_column, wall_to_utc_us
 from ecrm._errors import (
     DataFormatError,
+    InvalidTypeError,
     InvalidValueError,
     MissingDependencyError,
     RowError,
 )
 from ecrm._io import CsvColumns, coerce_columns, parse_fen, parse_instants
 from ecrm._money import DEFAULT_CURRENCY, Money
-from ecrm._time import NAT_US, as_zone
+from ecrm._time import NAT_US, as_zone, us_to_datetime
 
 if TYPE_CHECKING:
     from ecrm._events import EventLog
     from ecrm._orderlog import OrderLog
 
-__all__ = ["events_from_frame", "orders_from_arrow", "orders_from_pandas", "orders_from_polars"]
+__all__ = [
+    "customer_columns",
+    "events_from_frame",
+    "orders_from_arrow",
+    "orders_from_pandas",
+    "orders_from_polars",
+]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -59,14 +68,29 @@ class _Col:
     """A frame column normalised to numpy.
 
     kind: ``"int"`` (int64 ``data``, ``nulls`` mask or None), ``"float"``, ``"instant"``
-    (int64 us with ``NAT_US`` for nulls; ``aware`` says whether they are UTC or wall time),
-    or ``"objects"`` (an object array of Python values, ``None`` for nulls).
+    (int64 us with ``NAT_US`` for nulls; ``aware`` says whether they are UTC or wall time;
+    ``dates`` that they were calendar dates, read as midnight wall time), or ``"objects"``
+    (an object array of Python values, ``None`` for nulls).
     """
 
     kind: str
     data: npt.NDArray[Any]
     nulls: npt.NDArray[np.bool_] | None = None
     aware: bool = False
+    dates: bool = False
+
+
+@attrs.frozen
+class _Frame:
+    """A frame seen through its library: column names and two readers of a column by name.
+
+    ``column`` normalises to a :class:`_Col` (order and event logs); ``values`` gives the
+    column's Python values with ``None`` for nulls (customer tables).
+    """
+
+    names: list[str]
+    column: Callable[[str], _Col]
+    values: Callable[[str], list[Any]]
 
 
 def orders_from_pandas(
@@ -94,11 +118,12 @@ def orders_from_pandas(
     Raises:
         MissingDependencyError: pandas is not installed.
         InvalidValueError: a required column is missing; naive times without ``tz``.
-        InvalidTypeError: float money columns (as :meth:`OrderLog.from_arrays`).
+        InvalidTypeError: ``frame`` is not a pandas DataFrame; float money columns (as
+            :meth:`OrderLog.from_arrays`).
         DataFormatError: every bad cell (0-based row, frame column, value, rule).
     """
-    names, get = _pandas_columns(frame, "OrderLog.from_pandas")
-    return _from_columns(names, get, columns, tz, currency, "<pandas>")
+    f = _pandas_frame(frame, "OrderLog.from_pandas")
+    return _from_columns(f, columns, tz, currency, "<pandas>")
 
 
 def _is_na(value: Any, pd: Any) -> bool:
@@ -125,8 +150,8 @@ def orders_from_polars(
     Raises:
         MissingDependencyError: polars is not installed.
     """
-    names, get = _polars_columns(frame, "OrderLog.from_polars")
-    return _from_columns(names, get, columns, tz, currency, "<polars>")
+    f = _polars_frame(frame, "OrderLog.from_polars")
+    return _from_columns(f, columns, tz, currency, "<polars>")
 
 
 def orders_from_arrow(
@@ -144,19 +169,22 @@ def orders_from_arrow(
     Raises:
         MissingDependencyError: pyarrow is not installed.
     """
-    names, get = _arrow_columns(table, "OrderLog.from_arrow")
-    return _from_columns(names, get, columns, tz, currency, "<arrow>")
+    f = _arrow_frame(table, "OrderLog.from_arrow")
+    return _from_columns(f, columns, tz, currency, "<arrow>")
 
 
-def _pandas_columns(frame: Any, purpose: str) -> tuple[list[str], Callable[[str], _Col]]:
-    """The frame's column names and a reader of one column as a :class:`_Col`."""
+def _pandas_frame(frame: Any, purpose: str) -> _Frame:
+    """Read a pandas ``DataFrame`` (``purpose`` names the caller in a missing-package error)."""
     try:
         import pandas as pd
     except ImportError:
         raise MissingDependencyError.for_extra("pandas", "pandas", purpose) from None
+    if not isinstance(frame, pd.DataFrame):
+        raise InvalidTypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
+    labels = {str(c): c for c in frame.columns}
 
     def get(name: str) -> _Col:
-        s = frame[name]
+        s = frame[labels[name]]
         dtype = s.dtype
         if isinstance(dtype, pd.DatetimeTZDtype):
             utc = s.dt.tz_convert("UTC").dt.tz_localize(None)
@@ -175,25 +203,35 @@ def _pandas_columns(frame: Any, purpose: str) -> tuple[list[str], Callable[[str]
         values = [None if _is_na(v, pd) else v for v in s.tolist()]
         return _Col("objects", _objects(values))
 
-    return [str(c) for c in frame.columns], get
+    def values(name: str) -> list[Any]:
+        # Only None and float NaN are nulls here, as CustomerTable.from_pandas always read.
+        return [
+            None if (v is None or (isinstance(v, float) and v != v)) else v
+            for v in frame[labels[name]].tolist()
+        ]
+
+    return _Frame(list(labels), get, values)
 
 
-def _polars_columns(frame: Any, purpose: str) -> tuple[list[str], Callable[[str], _Col]]:
-    """The frame's column names and a reader of one column as a :class:`_Col`."""
+def _polars_frame(frame: Any, purpose: str) -> _Frame:
+    """Read a polars ``DataFrame`` (``purpose`` names the caller in a missing-package error)."""
     try:
         import polars as pl
     except ImportError:
         raise MissingDependencyError.for_extra("polars", "polars", purpose) from None
+    if not isinstance(frame, pl.DataFrame):
+        raise InvalidTypeError(f"frame must be a polars DataFrame, got {type(frame).__name__}")
 
     def get(name: str) -> _Col:
         s = frame.get_column(name)
         dtype = s.dtype
-        if dtype == pl.Date:
+        dates = dtype == pl.Date
+        if dates:
             s = s.cast(pl.Datetime("us"))
             dtype = s.dtype
         if isinstance(dtype, pl.Datetime):
             us = s.dt.epoch("us").fill_null(NAT_US).to_numpy().astype(np.int64, copy=False)
-            return _Col("instant", us, aware=dtype.time_zone is not None)
+            return _Col("instant", us, aware=dtype.time_zone is not None, dates=dates)
         if dtype.is_integer():
             nulls = s.is_null().to_numpy()
             data = s.fill_null(0).cast(pl.Int64).to_numpy()
@@ -202,26 +240,33 @@ def _polars_columns(frame: Any, purpose: str) -> tuple[list[str], Callable[[str]
             return _Col("float", s.to_numpy())
         return _Col("objects", _objects(s.to_list()))
 
-    return list(frame.columns), get
+    def values(name: str) -> list[Any]:
+        return list(frame.get_column(name).to_list())
+
+    return _Frame(list(frame.columns), get, values)
 
 
-def _arrow_columns(table: Any, purpose: str) -> tuple[list[str], Callable[[str], _Col]]:
-    """The table's column names and a reader of one column as a :class:`_Col`."""
+def _arrow_frame(table: Any, purpose: str) -> _Frame:
+    """Read a pyarrow ``Table`` or ``RecordBatch`` (``purpose`` as :func:`_pandas_frame`)."""
     try:
         import pyarrow as pa
         import pyarrow.compute as pc
     except ImportError:
         raise MissingDependencyError.for_extra("pyarrow", "arrow", purpose) from None
+    if not isinstance(table, pa.Table | pa.RecordBatch):
+        raise InvalidTypeError(f"table must be a pyarrow Table, got {type(table).__name__}")
 
     def get(name: str) -> _Col:
         col = table.column(name)
         typ = col.type
-        if pa.types.is_date(typ):
+        dates = pa.types.is_date(typ)
+        if dates:
             col = col.cast(pa.timestamp("us"))
             typ = col.type
         if pa.types.is_timestamp(typ):
             ints = pc.fill_null(col.cast(pa.timestamp("us", tz=typ.tz)).cast(pa.int64()), NAT_US)
-            return _Col("instant", np.asarray(ints, dtype=np.int64), aware=typ.tz is not None)
+            return _Col("instant", np.asarray(ints, dtype=np.int64), aware=typ.tz is not None,
+                        dates=dates)
         if pa.types.is_integer(typ):
             nulls = np.asarray(pc.is_null(col), dtype=bool)
             data = np.asarray(pc.fill_null(col.cast(pa.int64()), 0), dtype=np.int64)
@@ -230,7 +275,13 @@ def _arrow_columns(table: Any, purpose: str) -> tuple[list[str], Callable[[str],
             return _Col("float", np.asarray(col))
         return _Col("objects", _objects(col.to_pylist()))
 
-    return list(table.schema.names), get
+    def values(name: str) -> list[Any]:
+        return list(table.column(name).to_pylist())
+
+    return _Frame(list(table.schema.names), get, values)
+
+
+_READERS: Final = {"pandas": _pandas_frame, "polars": _polars_frame, "arrow": _arrow_frame}
 
 
 def _objects(values: list[Any]) -> npt.NDArray[np.object_]:
@@ -245,8 +296,7 @@ def _dt64_us(values: npt.NDArray[Any]) -> IntArray:
 
 # -- shared conversion -----------------------------------------------------------------------
 def _from_columns(
-    names: list[str],
-    get: Callable[[str], _Col],
+    frame: _Frame,
     columns: CsvColumns | Mapping[str, Any] | None,
     tz: str | dt.tzinfo | None,
     currency: str,
@@ -257,11 +307,11 @@ def _from_columns(
     cols = coerce_columns(columns)
     Money(0, currency)
     zone = as_zone(tz)
-    found = _find(names, cols)
+    found = _find(frame.names, cols)
     problems = Problems(source)
     args: dict[str, Any] = {}
     for field, name in found.items():
-        col = get(name)
+        col = frame.column(name)
         if field in ("placed_at", "paid_at"):
             args[_ARG[field]] = _instants(col, name, field, tz, zone, problems)
         elif field in ("amount", "refunded"):
@@ -424,13 +474,14 @@ def events_from_frame(
 
     Raises:
         MissingDependencyError: the library is not installed.
+        InvalidTypeError: ``frame`` is not that library's frame (or table).
         InvalidValueError: a required column is missing; naive times without ``tz``.
         DataFormatError: every bad cell (0-based row, frame column, value, rule).
     """
     from ecrm._events import EventLog
 
-    readers = {"pandas": _pandas_columns, "polars": _polars_columns, "arrow": _arrow_columns}
-    names, get = readers[library](frame, f"EventLog.from_{library}")
+    read = _READERS[library](frame, f"EventLog.from_{library}")
+    names = read.names
     source = f"<{library}>"
     mapping = {f: f for f in _EVENT_FIELDS}
     if columns:
@@ -454,7 +505,7 @@ def events_from_frame(
     args: dict[str, Any] = {}
     found = {f: stripped[mapping[f]] for f in _EVENT_FIELDS if mapping[f] in stripped}
     for field, name in found.items():
-        col = get(name)
+        col = read.column(name)
         if field == "at":
             args["at"] = _instants(col, name, field, tz, zone, problems)
         elif len(col.data) == 0:  # an empty frame's text columns may come typed float
@@ -476,3 +527,39 @@ def events_from_frame(
     if ours:
         raise DataFormatError(f"invalid events in {source}", ours)
     return attrs.evolve(log, tz=zone)
+
+
+# -- customer profiles -----------------------------------------------------------------------
+def customer_columns(
+    library: str, frame: Any, purpose: str, *, times: Collection[str]
+) -> dict[str, Any]:
+    """A frame's columns as :meth:`~ecrm.CustomerTable.from_arrays` takes them.
+
+    Args:
+        library: ``"pandas"``, ``"polars"`` or ``"arrow"``.
+        frame: the frame (a pyarrow ``Table`` or ``RecordBatch`` for ``"arrow"``).
+        purpose: the caller, named in a missing-package error.
+        times: the columns read as instants when they hold date-times (not dates).
+
+    Returns:
+        ``{column name: values}``: a ``times`` column of naive date-times as a
+        ``datetime64[us]`` array (wall time, ``NaT`` for nulls), of zone-aware ones as a
+        list of UTC datetimes (``None`` for nulls); every other column as a list of Python
+        values with ``None`` for nulls.
+
+    Raises:
+        MissingDependencyError: the library is not installed.
+        InvalidTypeError: ``frame`` is not that library's frame.
+    """
+    read = _READERS[library](frame, purpose)
+    out: dict[str, Any] = {}
+    for name in read.names:
+        col = read.column(name) if name in times else None
+        if col is None or col.kind != "instant" or col.dates:
+            out[name] = read.values(name)
+        elif col.aware:
+            out[name] = [None if v == NAT_US else us_to_datetime(v, dt.UTC)
+                         for v in col.data.tolist()]
+        else:
+            out[name] = col.data.view("datetime64[us]")
+    return out
