@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._columns import Problems, check_lengths, ids_column, instants_column
+from ecrm._enums import parse_alias
 from ecrm._errors import (
     DataFormatError,
     InvalidTypeError,
@@ -181,15 +182,10 @@ def parse_gender(value: object, field: str = "gender") -> Gender:
     Raises:
         InvalidValueError: the text names no gender.
     """
-    if isinstance(value, Gender):
-        return value
     if value is None:
         return Gender.UNKNOWN
-    if isinstance(value, str):
-        found = _GENDER_ALIASES.get(value.strip().lower())
-        if found is not None:
-            return found
-    raise InvalidValueError(field, "must be female, male or unknown (or f / m / 女 / 男)", value)
+    rule = "must be female, male or unknown (or f / m / 女 / 男)"
+    return parse_alias(Gender, _GENDER_ALIASES, value, field, rule)
 
 
 _DAYS_IN_MONTH: Final = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)

@@ -21,6 +21,7 @@ from ecrm._columns import (
     instants_column,
     text_column,
 )
+from ecrm._enums import parse_alias
 from ecrm._errors import (
     DataFormatError,
     InvalidTypeError,
@@ -73,15 +74,8 @@ def parse_event_kind(value: object, field: str = "kind") -> EventKind:
     Raises:
         InvalidValueError: the text names no kind.
     """
-    if isinstance(value, EventKind):
-        return value
-    if isinstance(value, str):
-        found = _KIND_ALIASES.get(value.strip().lower())
-        if found is not None:
-            return found
-    raise InvalidValueError(
-        field, "must be browse, cart or favorite (or 浏览 / 加购 / 收藏)", value
-    )
+    rule = "must be browse, cart or favorite (or 浏览 / 加购 / 收藏)"
+    return parse_alias(EventKind, _KIND_ALIASES, value, field, rule)
 
 
 def _check_sku(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:

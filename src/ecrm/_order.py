@@ -13,6 +13,7 @@ from typing import Any, Final
 
 import attrs
 
+from ecrm._enums import parse_alias
 from ecrm._errors import CurrencyMismatchError, InvalidTypeError, InvalidValueError
 from ecrm._ids import check_customer_id
 from ecrm._money import Money
@@ -77,6 +78,9 @@ _STATUS_ALIASES: Final = {
     "卖家部分发货": OrderStatus.SHIPPED,
     "付款以前，卖家或买家主动关闭交易": OrderStatus.CLOSED,
 }
+_STATUS_RULE: Final = (
+    f"must be one of {', '.join(s.value for s in OrderStatus)} (or a Taobao status name)"
+)
 
 #: Statuses that count as valid (paid) orders unless a function is told otherwise.
 DEFAULT_VALID_STATUSES: Final = frozenset({OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED})
@@ -89,14 +93,7 @@ def parse_status(value: object, field: str = "status") -> OrderStatus:
     Raises:
         InvalidValueError: the text names no status.
     """
-    if isinstance(value, OrderStatus):
-        return value
-    if isinstance(value, str):
-        found = _STATUS_ALIASES.get(value.strip().lower())
-        if found is not None:
-            return found
-    known = ", ".join(s.value for s in OrderStatus)
-    raise InvalidValueError(field, f"must be one of {known} (or a Taobao status name)", value)
+    return parse_alias(OrderStatus, _STATUS_ALIASES, value, field, _STATUS_RULE)
 
 
 def _money_field(field: str) -> _Validator:
