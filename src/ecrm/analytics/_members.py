@@ -12,12 +12,12 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._customers import CustomerTable
-from ecrm._errors import InvalidTypeError, InvalidValueError
+from ecrm._errors import InvalidTypeError
 from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._time import NAT_US, datetime_to_us
-from ecrm.analytics._periods import Period
+from ecrm.analytics._periods import Period, check_periods
 from ecrm.analytics._text import format_rows
 from ecrm.tiers import TAOBAO_STORE_VIP, Membership, TierFlow, TierLadder, tier_flow
 
@@ -204,12 +204,7 @@ def member_metrics(
                                f"Membership, got {type(customers).__name__}")
     if not isinstance(ladder, TierLadder):
         raise InvalidTypeError(f"ladder must be a TierLadder, got {type(ladder).__name__}")
-    wanted = tuple(periods)
-    if not wanted:
-        raise InvalidValueError("periods", "must hold at least one period", [])
-    for i, p in enumerate(wanted):
-        if not isinstance(p, Period):
-            raise InvalidTypeError(f"periods[{i}] must be a Period, got {type(p).__name__}")
+    wanted = check_periods(periods)
     status_list = None if statuses is None else list(statuses)
     valid = orders.valid_mask(status_list)
     codes = np.asarray(orders.customer_codes, dtype=np.int64)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Iterable
 from fractions import Fraction
 from typing import Any
 
@@ -13,7 +14,7 @@ from dateutil.relativedelta import relativedelta
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._time import as_zone, require_aware
 
-__all__ = ["Change", "Freq", "Period", "change", "periods"]
+__all__ = ["Change", "Freq", "Period", "change", "check_periods", "periods"]
 
 
 class Freq(enum.Enum):
@@ -80,6 +81,25 @@ class Period:
     def __str__(self) -> str:
         return self.label
 
+
+
+def check_periods(periods: Iterable[Any], *, same_freq: bool = False) -> tuple[Period, ...]:
+    """``periods`` as a non-empty tuple of :class:`Period` (all of one freq if ``same_freq``).
+
+    Raises:
+        InvalidValueError: no periods; with ``same_freq``, a period of another freq than the
+            first.
+        InvalidTypeError: an element is not a :class:`Period`.
+    """
+    wanted = tuple(periods)
+    if not wanted:
+        raise InvalidValueError("periods", "must hold at least one period", [])
+    for i, p in enumerate(wanted):
+        if not isinstance(p, Period):
+            raise InvalidTypeError(f"periods[{i}] must be a Period, got {type(p).__name__}")
+        if same_freq and p.freq is not wanted[0].freq:
+            raise InvalidValueError(f"periods[{i}]", f"must be a {wanted[0].freq.value}", p.label)
+    return wanted
 
 def _local_first(naive: dt.datetime, tz: Any) -> dt.datetime:
     return dt.datetime(naive.year, naive.month, 1, tzinfo=tz)

@@ -17,7 +17,7 @@ from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._time import datetime_to_us, local_days
-from ecrm.analytics._periods import Change, Period, change
+from ecrm.analytics._periods import Change, Period, change, check_periods
 from ecrm.analytics._text import format_rows
 
 __all__ = [
@@ -342,14 +342,7 @@ def store_metrics(
     """
     if not isinstance(orders, OrderLog):
         raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
-    wanted = tuple(periods)
-    if not wanted:
-        raise InvalidValueError("periods", "must hold at least one period", [])
-    for i, p in enumerate(wanted):
-        if not isinstance(p, Period):
-            raise InvalidTypeError(f"periods[{i}] must be a Period, got {type(p).__name__}")
-        if p.freq is not wanted[0].freq:
-            raise InvalidValueError(f"periods[{i}]", f"must be a {wanted[0].freq.value}", p.label)
+    wanted = check_periods(periods, same_freq=True)
     definition = _enum(new_definition, NewCustomerDefinition, "new_definition")
     base = _enum(repurchase_base, RepurchaseBase, "repurchase_base")
     if isinstance(lookback_days, bool) or not isinstance(lookback_days, int) or lookback_days < 1:
