@@ -7,7 +7,7 @@ Every checker looks at a whole column at once (vectorised) and reports the bad r
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -77,6 +77,24 @@ def check_lengths(source: str, columns: dict[str, Any]) -> int:
         detail = ", ".join(f"{k}={v}" for k, v in lengths.items())
         raise InvalidValueError("columns", f"must all have the same length ({detail})", source, show_value=False)
     return distinct.pop() if distinct else 0
+
+
+def field_columns(fields: Sequence[str], columns: Mapping[str, str] | None) -> dict[str, str]:
+    """Field -> the column (or header) holding it: the field's own name unless ``columns``
+    maps it to another.
+
+    Raises:
+        InvalidValueError: ``columns`` maps a name that is not one of ``fields``.
+    """
+    mapping = {f: f for f in fields}
+    if columns:
+        unknown = sorted(set(columns) - set(fields))
+        if unknown:
+            raise InvalidValueError(
+                "columns", f"may only map the fields {', '.join(fields)}", unknown
+            )
+        mapping.update(columns)
+    return mapping
 
 
 def ids_column(values: Any, column: str, problems: Problems) -> npt.NDArray[Any]:

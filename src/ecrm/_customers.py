@@ -19,7 +19,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._columns import Problems, check_lengths, ids_column, instants_column
+from ecrm._columns import Problems, check_lengths, field_columns, ids_column, instants_column
 from ecrm._enums import parse_alias
 from ecrm._errors import (
     DataFormatError,
@@ -766,14 +766,7 @@ class CustomerTable:
         """
         zone = as_zone(tz)
         source = os.fspath(path)
-        mapping = {f: f for f in CSV_FIELDS}
-        if columns:
-            unknown = sorted(set(columns) - set(CSV_FIELDS))
-            if unknown:
-                raise InvalidValueError(
-                    "columns", f"may only map the fields {', '.join(CSV_FIELDS)}", unknown
-                )
-            mapping.update(columns)
+        mapping = field_columns(CSV_FIELDS, columns)
         with open(path, newline="", encoding=encoding) as fh:
             reader = csv.reader(fh)
             header = next(reader, None)

@@ -17,6 +17,7 @@ from ecrm._columns import (
     Problems,
     check_lengths,
     factorize,
+    field_columns,
     ids_column,
     instants_column,
     text_column,
@@ -269,14 +270,7 @@ class EventLog:
         zone = as_zone(tz)
         source = os.fspath(path)
         fields = ("customer_id", "at", "kind", "sku")
-        mapping = {f: f for f in fields}
-        if columns:
-            unknown = sorted(set(columns) - set(fields))
-            if unknown:
-                raise InvalidValueError(
-                    "columns", f"may only map the fields {', '.join(fields)}", unknown
-                )
-            mapping.update(columns)
+        mapping = field_columns(fields, columns)
         errors: list[InvalidValueError] = []
         ids: list[str] = []
         times: list[int] = []

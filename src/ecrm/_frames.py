@@ -22,7 +22,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._columns import Problems, instants_column, wall_to_utc_us
+from ecrm._columns import Problems, field_columns, instants_column, wall_to_utc_us
 from ecrm._errors import (
     DataFormatError,
     InvalidTypeError,
@@ -483,14 +483,7 @@ def events_from_frame(
     read = _READERS[library](frame, f"EventLog.from_{library}")
     names = read.names
     source = f"<{library}>"
-    mapping = {f: f for f in _EVENT_FIELDS}
-    if columns:
-        unknown = sorted(set(columns) - set(_EVENT_FIELDS))
-        if unknown:
-            raise InvalidValueError(
-                "columns", f"may only map the fields {', '.join(_EVENT_FIELDS)}", unknown
-            )
-        mapping.update(columns)
+    mapping = field_columns(_EVENT_FIELDS, columns)
     stripped = {n.strip(): n for n in names}
     for field in _EVENT_FIELDS[:3]:
         if mapping[field] not in stripped:
