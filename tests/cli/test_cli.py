@@ -240,3 +240,30 @@ def test_cycle_when_nobody_repurchased(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["cycle", str(once), "--as-of", "2025-12-01"]) == 0
     text = capsys.readouterr().out
     assert "none" in text.lower()
+
+
+TAOBAO = Path(__file__).resolve().parents[2] / "examples" / "data" / "orders_taobao.csv"
+
+
+def test_a_taobao_export_is_read_as_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ecrm import CsvColumns
+
+    as_of = dt.datetime(2025, 1, 1, tzinfo=SH)
+    expected = score(OrderLog.from_csv(TAOBAO, columns=CsvColumns.taobao()), as_of=as_of,
+                     warn_undersized=False)
+    for fmt in ("auto", "taobao"):
+        out = tmp_path / f"{fmt}.csv"
+        assert main(["rfm", str(TAOBAO), "--as-of", "2025-01-01", "--format", fmt, "--out", str(out)]) == 0
+        with out.open(encoding="utf-8") as fh:
+            totals = {row["customer_id"]: int(row["total"]) for row in csv.DictReader(fh)}
+        assert totals == dict(zip(expected.customer_ids.tolist(), expected.total.tolist(), strict=True))
+    capsys.readouterr()
+    # told it is canonical, the Taobao headers are missing columns: a clear error
+    assert main(["rfm", str(TAOBAO), "--as-of", "2025-01-01", "--format", "canonical"]) == 1
+    assert "customer_id" in capsys.readouterr().err
+
+
+def test_auto_keeps_canonical_files_canonical(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    orders = _write(tmp_path / "orders.csv", ROWS)
+    assert main(["cycle", str(orders), "--as-of", "2025-12-01", "--format", "auto"]) == 0
+    assert "repurchasers" in capsys.readouterr().out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import decimal
 import warnings
 from collections.abc import Callable
@@ -63,12 +64,34 @@ def format_grade_table(result: Any) -> str:
     return "\n".join(lines)
 
 
-def _load_orders(path: str, tz: str | None) -> Any:
+_FORMAT_HELP = (
+    "column layout of FILE: canonical (order_id, customer_id, placed_at, amount … in fen), "
+    "taobao (a Taobao / Tmall order export: 订单编号, 买家会员名 … in yuan) or auto "
+    "(taobao when the header has 买家会员名 and no customer_id; the default)"
+)
+
+
+def _csv_columns(path: str, fmt: str) -> Any:
+    """The :class:`ecrm.CsvColumns` for ``--format`` (``None`` = the canonical names)."""
+    from ecrm._io import CsvColumns
+
+    if fmt == "canonical":
+        return None
+    if fmt == "taobao":
+        return CsvColumns.taobao()
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    names = {h.strip() for h in header}
+    return CsvColumns.taobao() if "买家会员名" in names and "customer_id" not in names else None
+
+
+def _load_orders(path: str, tz: str | None, fmt: str = "auto") -> Any:
     from ecrm._orderlog import OrderLog
 
+    columns = _csv_columns(path, fmt)
     progress = TerminalProgress(f"reading {path}")
     try:
-        return OrderLog.from_csv(path, tz=tz, progress=progress)
+        return OrderLog.from_csv(path, columns=columns, tz=tz, progress=progress)
     finally:
         progress.done()
 
@@ -77,7 +100,7 @@ def _rfm(args: argparse.Namespace, out: TextIO) -> int:
     from ecrm.rfm import UndersizedShopWarning, score, segments
 
     as_of = parse_as_of(args.as_of, args.tz)
-    log = _load_orders(args.file, args.tz)
+    log = _load_orders(args.file, args.tz, args.format)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UndersizedShopWarning)
         result = score(log, as_of=as_of)
@@ -103,6 +126,7 @@ def _add_rfm(sub: Any) -> None:
     p.add_argument("file", metavar="FILE.csv", help="orders CSV (see docs/loading.md for columns)")
     p.add_argument("--as-of", required=True, metavar="DATE", help="score as of this date/datetime")
     p.add_argument("--tz", default=None, metavar="ZONE", help="store time zone (default Asia/Shanghai)")
+    p.add_argument("--format", choices=("auto", "canonical", "taobao"), default="auto", help=_FORMAT_HELP)
     p.add_argument("--out", default=None, metavar="scores.csv", help="write per-customer scores here")
     p.set_defaults(handler=_rfm)
 
@@ -154,7 +178,7 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     as_of = parse_as_of(args.as_of, args.tz)
     target = _check_output(args.output, "-o")
     price = _sms_price(args.sms_price)
-    log = _load_orders(args.file, args.tz)
+    log = _load_orders(args.file, args.tz, args.format)
     customers = _load_customers(args.customers, args.tz)
     events = _load_events(args.events, args.tz)
     progress = StepProgress("building the report", extra_steps=1)
@@ -205,6 +229,7 @@ def _add_report(sub: Any) -> None:
     p.add_argument("--as-of", required=True, metavar="DATE", help="report as of this date/datetime")
     p.add_argument("-o", "--output", required=True, metavar="report.html", help="the HTML file to write")
     p.add_argument("--tz", default=None, metavar="ZONE", help="store time zone (default Asia/Shanghai)")
+    p.add_argument("--format", choices=("auto", "canonical", "taobao"), default="auto", help=_FORMAT_HELP)
     p.add_argument("--customers", default=None, metavar="customers.csv",
                    help="customer profiles: membership (opt-in), phones, opt-outs, block list")
     p.add_argument("--events", default=None, metavar="events.csv",
@@ -221,7 +246,7 @@ def _cycle(args: argparse.Namespace, out: TextIO) -> int:
     from ecrm.lifecycle import format_cycle_report, repurchase_cycle, stages
 
     as_of = parse_as_of(args.as_of, args.tz)
-    log = _load_orders(args.file, args.tz)
+    log = _load_orders(args.file, args.tz, args.format)
     cycle = repurchase_cycle(log, as_of=as_of, method=args.method)
     st = stages(log, as_of=as_of, cycle=cycle) if cycle.has_bands else None
     print(f"{log!r}", file=out)
@@ -256,6 +281,7 @@ def _add_cycle(sub: Any) -> None:
     p.add_argument("file", metavar="FILE.csv", help="orders CSV (see docs/loading.md for columns)")
     p.add_argument("--as-of", required=True, metavar="DATE", help="as of this date/datetime")
     p.add_argument("--tz", default=None, metavar="ZONE", help="store time zone (default Asia/Shanghai)")
+    p.add_argument("--format", choices=("auto", "canonical", "taobao"), default="auto", help=_FORMAT_HELP)
     p.add_argument("--method", choices=("observed", "kaplan-meier"), default="observed",
                    help="observed intervals, or Kaplan-Meier with censoring (default observed)")
     p.add_argument("--plot", default=None, metavar="curve.png",
