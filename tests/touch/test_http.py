@@ -24,6 +24,7 @@ from ecrm.touch import (
     Message,
     MessageClass,
     Recipient,
+    json_body_error,
 )
 
 AT = dt.datetime(2026, 11, 11, 10, tzinfo=dt.UTC)
@@ -348,3 +349,48 @@ def test_an_untrusted_certificate_is_permanent(tmp_path: Path) -> None:
         httpd.shutdown()
         httpd.server_close()
         thread.join()
+
+
+@pytest.mark.parametrize(
+    ("answer", "verdict"),
+    [(None, None),  # not JSON: the status decides
+     (["queued"], None),
+     ({"id": "m1"}, None),
+     ({"code": 0, "id": "m1"}, None),
+     ({"code": "000000"}, None),
+     ({"Code": "OK", "BizId": "1"}, None),
+     ({"Response": {"SendStatusSet": [], "RequestId": "r"}}, None),
+     ({"success": True}, None),
+     ({"error": None}, None),
+     ({"code": 1}, False),
+     ({"Code": "isv.SMS_TEMPLATE_ILLEGAL"}, False),
+     ({"Code": "isv.BUSINESS_LIMIT_CONTROL"}, True),
+     ({"Response": {"Error": {"Code": "LimitExceeded.PhoneNumberDailyLimit"}}}, True),
+     ({"Response": {"Error": {"Code": "AuthFailure.SignatureFailure"}}}, False),
+     ({"success": False, "msg": "bad template"}, False),
+     ({"ok": False}, False),
+     ({"status": "FAILED"}, False),
+     ({"error": "rate limit exceeded"}, True),
+     ({"errors": [{"detail": "server busy"}]}, True)],
+)
+def test_json_body_error_verdicts(answer: Any, verdict: bool | None) -> None:
+    """None: accepted; True / False: a failure, transient or not (worked out by hand
+    from the documented rules)."""
+    failure = json_body_error(answer)
+    if verdict is None:
+        assert failure is None
+    else:
+        assert isinstance(failure, Failed)
+        assert failure.transient is verdict
+
+
+def test_an_https_handshake_that_stalls_is_cut_at_the_deadline() -> None:
+    # the server accepts and never answers the TLS ClientHello
+    with dripping_server(b"", b"\x16" * 20, interval_s=0.5, read_request=False) as port:
+        started = time.monotonic()
+        r = HttpSmsChannel(f"https://127.0.0.1:{port}/send", timeout=2).send(_msg())
+        took = elapsed(started)
+    assert isinstance(r, Failed)
+    assert r.transient
+    assert "timed out after 2 s" in r.reason
+    assert took < 3.0

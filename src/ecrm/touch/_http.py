@@ -55,7 +55,8 @@ def json_body_error(answer: Any) -> Failed | None:
       (Tencent Cloud's shape: ``{"Response": {"Error": {"Code": …}}}``);
     * ``success`` or ``ok`` set to ``false``;
     * ``status`` equal to ``error``, ``fail``, ``failed`` or ``failure``;
-    * a ``code`` / ``Code`` that is not ``0``, ``200``, ``OK``/``Ok``, ``success``.
+    * a ``code`` / ``Code`` that is not ``0`` (or ``000000``), ``200``, ``OK``/``Ok``,
+      ``success``.
 
     Anything else (a body that is not JSON, an object with none of these members) is a
     success. A failure is transient when its code or text speaks of a limit, throttling,
@@ -91,7 +92,8 @@ def json_body_error(answer: Any) -> Failed | None:
             problem = problem or {"status": status}
         for name in ("code", "Code"):
             code = scope.get(name)
-            if code is not None and str(code).lower() not in _SUCCESS_CODES:
+            if code is not None and str(code).lower() not in _SUCCESS_CODES \
+                    and str(code).strip("0"):  # "0", "000000": success in many gateways
                 problem = problem or {name: code}
         if problem is not None:
             break
