@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from touch_servers import self_signed_cert, server_context
 
 from ecrm import InvalidValueError, MissingDependencyError
 from ecrm.touch import (
@@ -75,6 +76,14 @@ class FakeVendor:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.endpoint = f"127.0.0.1:{self.httpd.server_address[1]}"
+
+
+@pytest.fixture(autouse=True)
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proxy from the environment must not intercept the local test server."""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+                 "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="module")
@@ -364,3 +373,43 @@ def test_a_missing_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatch, modules:
         monkeypatch.setitem(sys.modules, name, None)  # import of it raises ImportError
     with pytest.raises(MissingDependencyError, match=rf"ecrm\[{extra}\]"):
         build()
+
+
+def test_bad_template_params_fail_that_message_permanently(vendor: FakeVendor) -> None:
+    vendor.script = _aliyun_answer("OK", "OK", "B1")
+    ali = _aliyun(vendor, template_params=lambda m: {"n": 1})
+    receipt = ali.send(_msg())
+    assert isinstance(receipt, Failed)
+    assert not receipt.transient
+    assert "template_params" in receipt.reason
+    tc = _tencent(vendor, template_params=lambda m: "not a list")
+    receipt = tc.send(_msg())
+    assert isinstance(receipt, Failed)
+    assert not receipt.transient
+    assert vendor.requests == []
+
+
+@pytest.fixture(scope="module")
+def https_vendor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The fake vendor behind TLS with a self-signed certificate no SDK trusts."""
+    fake = FakeVendor()
+    cert = self_signed_cert(tmp_path_factory.mktemp("vendor-tls"))
+    fake.httpd.socket = server_context(cert).wrap_socket(fake.httpd.socket, server_side=True)
+    thread = threading.Thread(target=fake.httpd.serve_forever, daemon=True)
+    thread.start()
+    yield fake.endpoint
+    fake.httpd.shutdown()
+    fake.httpd.server_close()
+    thread.join()
+
+
+def test_an_untrusted_certificate_is_permanent_for_both_vendors(https_vendor: str) -> None:
+    ali = AliyunSmsChannel("id", ALI_SECRET, sign_name="s", template="SMS_1",
+                           endpoint=https_vendor, timeout=5)
+    tc = TencentSmsChannel("id", TC_SECRET, sdk_app_id="1", sign_name="s", template="1",
+                           endpoint=https_vendor, timeout=5)
+    for channel in (ali, tc):
+        receipt = channel.send(_msg())
+        assert isinstance(receipt, Failed)
+        assert not receipt.transient, receipt.reason
+        assert "certificate" in receipt.reason

@@ -148,9 +148,13 @@ class AliyunSmsChannel(VendorSmsChannel[Mapping[str, str]]):
                                 protocol=protocol, read_timeout=millis, connect_timeout=millis)
         self._client: Any = sdk.Client(config)
 
+    def _group_key(self, params: Mapping[str, str]) -> str:
+        as_mapping(params, "template_params")  # a bad one fails its message, permanently
+        return ""  # SendBatchSms takes parameters per number
+
     def _send_group(self, template: str, params: Sequence[Mapping[str, str]],
                     messages: Sequence[Message]) -> list[Receipt]:
-        values = [dict(as_mapping(p, "template_params")) for p in params]
+        values = [dict(p) for p in params]
         phones = [m.recipient.phone or "" for m in messages]
         try:
             if len(messages) == 1:

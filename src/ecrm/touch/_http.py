@@ -413,9 +413,12 @@ class HttpSmsChannel:
         except Exception as exc:
             return self._failed(f"body_error raised {type(exc).__name__}: {exc}",
                                 transient=False)
-        if failure is not None:
-            return self._failed(failure.reason, transient=failure.transient)
-        return Accepted(self._provider_id(decoded))
+        if failure is None:
+            return Accepted(self._provider_id(decoded))
+        if not isinstance(failure, Failed):
+            return self._failed(f"body_error returned {type(failure).__name__}, not a Failed "
+                                f"or None", transient=False)
+        return self._failed(failure.reason, transient=failure.transient)
 
     def __repr__(self) -> str:
         return f"HttpSmsChannel({self._redact(self.url)!r}, timeout={self.timeout:g})"
