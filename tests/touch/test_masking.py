@@ -179,8 +179,8 @@ def test_http_gateway_answers_never_leak(gateway: str, caplog: pytest.LogCapture
 
 
 class LineSmtp:
-    """A minimal SMTP server on a real socket whose chosen reply carries the leaky text:
-    at the greeting, or to RCPT TO."""
+    """A minimal SMTP server on a real socket (AUTH PLAIN accepted) whose chosen reply
+    carries the leaky text: at the greeting, or to RCPT TO."""
 
     def __init__(self) -> None:
         self.stage = "greeting"
@@ -214,7 +214,9 @@ class LineSmtp:
                 for raw in lines:
                     verb = raw.decode(errors="replace").strip().split(" ")[0].upper()
                     if verb in ("EHLO", "HELO"):
-                        conn.sendall(b"250 fake\r\n")
+                        conn.sendall(b"250-fake\r\n250 AUTH PLAIN\r\n")
+                    elif verb == "AUTH":
+                        conn.sendall(b"235 2.7.0 accepted\r\n")
                     elif verb == "RCPT":
                         conn.sendall(f"550 {text}\r\n".encode())
                     elif verb == "QUIT":
@@ -248,8 +250,8 @@ def test_smtp_replies_never_leak(smtp_server: LineSmtp, caplog: pytest.LogCaptur
     text, leaks = sample
     smtp_server.stage, smtp_server.text = stage, text.replace("{secret}", secret)
     ch = SmtpEmailChannel("127.0.0.1", smtp_server.port, sender="care@shop.example",
-                          security="plain", timeout=5)
-    ch._secrets = (secret,)  # as if it were the password (login needs TLS in this test)
+                          security="plain", username="shop", password=secret,
+                          allow_plaintext_login=True, timeout=5)
     mail = Message("care:k1", "shipped", MessageClass.CARE, ChannelKind.EMAIL,
                    Recipient("c1", email="alice@example.com"), "已发货", created_at=AT,
                    subject="发货")
