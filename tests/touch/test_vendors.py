@@ -413,3 +413,13 @@ def test_an_untrusted_certificate_is_permanent_for_both_vendors(https_vendor: st
         assert isinstance(receipt, Failed)
         assert not receipt.transient, receipt.reason
         assert "certificate" in receipt.reason
+
+
+def test_a_number_goes_at_most_once_per_request(vendor: FakeVendor) -> None:
+    vendor.script = _statuses(("+8613812345678", "Ok"), ("+8613912345678", "Ok"))
+    results = _tencent(vendor).send_many([_msg("13812345678", "k1"),
+                                          _msg("13812345678", "k2"),
+                                          _msg("13912345678", "k3")])
+    assert all(isinstance(r, Accepted) for _, r in results)
+    assert [r["body"]["PhoneNumberSet"] for r in vendor.requests] == [
+        ["+8613812345678", "+8613912345678"], ["+8613812345678"]]
