@@ -5,10 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-import shutil
 import socket
 import ssl
-import subprocess
 import time
 import warnings
 from collections.abc import Iterator
@@ -17,7 +15,7 @@ from typing import Any
 
 import attrs
 import pytest
-from touch_servers import dripping_server, elapsed
+from touch_servers import dripping_server, elapsed, self_signed_cert, server_context
 
 from ecrm import InvalidValueError
 from ecrm.touch import (
@@ -72,23 +70,11 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 made with the openssl command line."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
-    d = tmp_path_factory.mktemp("tls")
-    key, crt = d / "key.pem", d / "cert.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-keyout", str(key), "-out", str(crt), "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=60,
-    )
-    return crt, key
+    return self_signed_cert(tmp_path_factory.mktemp("tls"))
 
 
 def _server_context(cert: tuple[Path, Path]) -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(str(cert[0]), str(cert[1]))
-    return ctx
+    return server_context(cert)
 
 
 def _client_context(cert: tuple[Path, Path]) -> ssl.SSLContext:
