@@ -5,16 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-import shutil
 import socket
 import ssl
-import subprocess
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
+from touch_servers import dripping_server, elapsed, self_signed_cert, server_context
 
 from ecrm import InvalidValueError
 from ecrm.touch import (
@@ -69,23 +70,11 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 made with the openssl command line."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
-    d = tmp_path_factory.mktemp("tls")
-    key, crt = d / "key.pem", d / "cert.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-keyout", str(key), "-out", str(crt), "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=60,
-    )
-    return crt, key
+    return self_signed_cert(tmp_path_factory.mktemp("tls"))
 
 
 def _server_context(cert: tuple[Path, Path]) -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(str(cert[0]), str(cert[1]))
-    return ctx
+    return server_context(cert)
 
 
 def _client_context(cert: tuple[Path, Path]) -> ssl.SSLContext:
@@ -130,7 +119,8 @@ def _msg(to: str | None = "alice@example.com", channel: ChannelKind = ChannelKin
 def test_plain_send_with_auth_delivers_the_mail(plain: tuple[Handler, int]) -> None:
     handler, port = plain
     ch = SmtpEmailChannel("127.0.0.1", port, sender=SENDER, security="plain",
-                          username="shop", password="s3cret", timeout=10)
+                          username="shop", password="s3cret", timeout=10,
+                          allow_plaintext_login=True)
     receipt = ch.send(_msg())
     assert isinstance(receipt, Accepted)
     (env,) = handler.envelopes
@@ -167,7 +157,7 @@ def test_4xx_is_transient_and_5xx_permanent(plain: tuple[Handler, int]) -> None:
 def test_wrong_password_is_permanent_and_verify_raises(plain: tuple[Handler, int]) -> None:
     _, port = plain
     ch = SmtpEmailChannel("127.0.0.1", port, sender=SENDER, security="plain",
-                          username="shop", password="wrong")
+                          username="shop", password="wrong", allow_plaintext_login=True)
     r = ch.send(_msg())
     assert isinstance(r, Failed)
     assert not r.transient
@@ -243,3 +233,107 @@ def test_bad_configuration_is_refused() -> None:
         SmtpEmailChannel("h", 25, sender=SENDER, username="u")
     with pytest.raises(InvalidValueError, match="timeout"):
         SmtpEmailChannel("h", 25, sender=SENDER, timeout=0)
+
+
+def test_login_without_tls_is_refused_unless_opted_in() -> None:
+    with pytest.raises(InvalidValueError, match="allow_plaintext_login"):
+        SmtpEmailChannel("127.0.0.1", 25, sender=SENDER, security="plain",
+                         username="shop", password="s3cret")
+    # no login, no password on the wire: plain stays allowed without the opt-in
+    SmtpEmailChannel("127.0.0.1", 25, sender=SENDER, security="plain")
+
+
+def test_starttls_that_the_server_does_not_offer_never_logs_in(
+    plain: tuple[Handler, int],
+) -> None:
+    handler, port = plain
+    ch = SmtpEmailChannel("127.0.0.1", port, sender=SENDER, security="starttls",
+                          username="shop", password="s3cret")
+    r = ch.send(_msg())
+    assert isinstance(r, Failed)
+    assert not r.transient
+    assert "STARTTLS" in r.reason
+    assert handler.envelopes == []
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [("subject", attrs.evolve(_msg(), subject="发货\r\nBcc: victim@example.com")),
+     ("key", attrs.evolve(_msg(), key="k1\nBcc: victim@example.com"))],
+)
+def test_header_injection_is_a_permanent_failure_and_sends_nothing(
+    plain: tuple[Handler, int], field: str, message: Message
+) -> None:
+    handler, port = plain
+    r = SmtpEmailChannel("127.0.0.1", port, sender=SENDER, security="plain").send(message)
+    assert isinstance(r, Failed)
+    assert not r.transient
+    assert field in r.reason
+    assert "CR or LF" in r.reason
+    assert "victim@example.com" not in r.reason
+    assert handler.envelopes == []
+
+
+def test_a_sender_with_a_line_break_is_refused() -> None:
+    with pytest.raises(InvalidValueError, match="sender"):
+        SmtpEmailChannel("h", 25, sender="care@shop.example\r\nBcc: x@y.cn")
+
+
+@pytest.mark.parametrize(
+    ("first", "drip"),
+    [(b"", b"220 slow.example ESMTP ready\r\n"),  # the greeting dripped
+     (b"220-slow.example\r\n", b"220-still going\r\n" * 5)],  # a multi-line greeting
+)
+def test_the_timeout_bounds_the_whole_exchange_against_a_dripping_server(
+    first: bytes, drip: bytes
+) -> None:
+    """One byte every 0.5 s never trips a 2 s socket timeout; the total deadline does."""
+    with dripping_server(first, drip, interval_s=0.5, read_request=False) as port:
+        ch = SmtpEmailChannel("127.0.0.1", port, sender=SENDER, security="plain", timeout=2)
+        started = time.monotonic()
+        r = ch.send(_msg())
+        took = elapsed(started)
+        assert isinstance(r, Failed)
+        assert r.transient
+        assert "timed out after 2 s" in r.reason
+        assert 1.9 <= took < 3.0
+        if first:  # verify() shares the code path; once is enough
+            return
+        started = time.monotonic()
+        with pytest.raises(ChannelError, match="timed out") as info:
+            ch.verify()
+        assert info.value.transient
+        assert elapsed(started) < 3.0
+
+
+def test_an_implicit_tls_handshake_that_stalls_is_cut_at_the_deadline() -> None:
+    # the server accepts and says nothing: the client's TLS handshake waits on it
+    with dripping_server(b"", b"\x16" * 20, interval_s=0.5, read_request=False) as port:
+        ch = SmtpEmailChannel("127.0.0.1", port, sender=SENDER, security="tls", timeout=2)
+        started = time.monotonic()
+        r = ch.send(_msg())
+        assert isinstance(r, Failed)
+        assert r.transient
+        assert elapsed(started) < 3.0
+
+
+def test_reasons_are_masked_with_the_password(plain: tuple[Handler, int]) -> None:
+    class Echo(Handler):
+        async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                              rcpt_options: list[str]) -> str:
+            return f"550 {address} unknown; call 13812345678; you logged in with s3cret"
+
+    handler = Echo()
+    controller = _start(handler, authenticator=_authenticator, auth_require_tls=False)
+    try:
+        ch = SmtpEmailChannel("127.0.0.1", controller.port, sender=SENDER, security="plain",
+                              username="shop", password="s3cret",
+                              allow_plaintext_login=True)
+        r = ch.send(_msg())
+    finally:
+        controller.stop()
+    assert isinstance(r, Failed)
+    assert "550" in r.reason
+    for leaked in ("alice@example.com", "13812345678", "s3cret"):
+        assert leaked not in r.reason
+    assert "138****5678" in r.reason

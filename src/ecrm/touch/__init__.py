@@ -9,6 +9,7 @@ stores them under their idempotency key and a :class:`Dispatcher` sends them thr
 
 # the core's own functions, re-exported for convenience (one rule for phones in all of ecrm)
 from ecrm._customers import mask_email, mask_phone, normalize_phone
+from ecrm.touch._aliyun import AliyunSmsChannel
 from ecrm.touch._backtest import (
     BacktestDay,
     BacktestReport,
@@ -83,7 +84,7 @@ from ecrm.touch._flows_events import (
     OrderEvents,
     order_events_from_log,
 )
-from ecrm.touch._http import HttpSmsChannel
+from ecrm.touch._http import HttpSmsChannel, json_body_error
 from ecrm.touch._message import (
     ChannelKind,
     Message,
@@ -127,6 +128,7 @@ from ecrm.touch._policy import (
     Skip,
 )
 from ecrm.touch._smtp import SmtpEmailChannel
+from ecrm.touch._tencent import TencentSmsChannel
 
 __all__ = [
     "DEFAULT_HOLIDAYS",
@@ -134,6 +136,7 @@ __all__ = [
     "DEFAULT_TEMPLATES",
     "STANDARD_VARIABLES",
     "Accepted",
+    "AliyunSmsChannel",
     "Backoff",
     "BacktestDay",
     "BacktestReport",
@@ -195,6 +198,7 @@ __all__ = [
     "SystemClock",
     "Template",
     "TemplateError",
+    "TencentSmsChannel",
     "backtest",
     "birthday_greetings",
     "broadcast",
@@ -210,6 +214,7 @@ __all__ = [
     "holdout_mask",
     "holdout_score",
     "holiday_greetings",
+    "json_body_error",
     "mask_contacts",
     "mask_email",
     "mask_phone",

@@ -12,6 +12,7 @@ from typing import Protocol, TypeAlias, runtime_checkable
 import attrs
 
 from ecrm._errors import EcrmError, InvalidTypeError, InvalidValueError
+from ecrm._redact import redact
 from ecrm.touch._message import ChannelKind, Message
 
 __all__ = [
@@ -97,17 +98,18 @@ def safe_send(channel: Channel, message: Message) -> Receipt:
 
     An :class:`~ecrm.touch.ChannelError` keeps its ``transient`` flag; an ecrm
     ``InvalidValueError`` is permanent (bad data will not get better); anything else is
-    transient, so a retry limit still ends it in the dead letters.
+    transient, so a retry limit still ends it in the dead letters. The exception's text
+    goes through :func:`ecrm._redact.redact` (no phone or e-mail in a stored reason).
     """
     try:
         receipt = channel.send(message)
     except InvalidValueError as exc:
-        return Failed(f"{type(exc).__name__}: {exc}", transient=False)
+        return Failed(redact(f"{type(exc).__name__}: {exc}"), transient=False)
     except EcrmError as exc:
         transient = bool(getattr(exc, "transient", True))
-        return Failed(f"{type(exc).__name__}: {exc}", transient=transient)
+        return Failed(redact(f"{type(exc).__name__}: {exc}"), transient=transient)
     except Exception as exc:
-        return Failed(f"adapter raised {type(exc).__name__}: {exc}", transient=True)
+        return Failed(redact(f"adapter raised {type(exc).__name__}: {exc}"), transient=True)
     if not isinstance(receipt, (Accepted, Failed)):
         return Failed(f"adapter returned {type(receipt).__name__}, not a Receipt", transient=False)
     return receipt
@@ -259,9 +261,10 @@ class CouponGrantChannel:
         try:
             grant_id = self._grant(message.recipient.customer_id, coupon, message)
         except InvalidValueError as exc:
-            return Failed(f"coupon {coupon!r} not granted: {exc}", transient=False)
+            return Failed(redact(f"coupon {coupon!r} not granted: {exc}"), transient=False)
         except Exception as exc:
-            return Failed(f"coupon grant failed: {type(exc).__name__}: {exc}", transient=True)
+            return Failed(redact(f"coupon grant failed: {type(exc).__name__}: {exc}"),
+                          transient=True)
         return Accepted(str(grant_id))
 
     def __repr__(self) -> str:
