@@ -23,7 +23,6 @@ pandas, polars and pyarrow are imported on first use; a missing one raises
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
@@ -217,7 +216,7 @@ def isoformat_us(us: npt.NDArray[np.int64], tz: dt.tzinfo) -> npt.NDArray[np.str
 
 
 def _text(col: Column) -> list[str]:
-    """Each cell of ``col`` as CSV text ("" where missing)."""
+    """Each cell of ``col`` as CSV text, quoted where CSV needs it ("" where missing)."""
     v = col.values
     missing = col.missing
     if col.kind == "instant":
@@ -230,16 +229,47 @@ def _text(col: Column) -> list[str]:
         text = _BOOL_TEXT[v.astype(np.int64)].tolist() if len(v) else []
     elif col.kind == "float":
         text = [repr(x) for x in v.tolist()]
+    elif col.kind == "int":
+        text = list(map(str, v.tolist()))
     else:
-        text = [str(x) for x in v.tolist()]
+        text = list(map(str, v.tolist()))
+        # One C-speed scan decides whether any cell needs quoting at all.
+        if any(c in "\x00".join(text) for c in _SPECIAL):
+            text = [_quote(t) for t in text]
     if missing is not None:
         for i in np.flatnonzero(missing).tolist():
             text[i] = ""
     return text
 
 
+_SPECIAL: Final = (",", '"', "\n", "\r")
+#: Rows written per block: memory stays bounded by the block, not the result.
+_CSV_BLOCK_ROWS: Final = 100_000
+
+
+def _quote(text: str) -> str:
+    """A CSV cell as ``csv.writer`` (QUOTE_MINIMAL) writes it."""
+    if any(c in text for c in _SPECIAL):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _rows_of(table: Mapping[str, Column], start: int, stop: int) -> str:
+    cells = [
+        _text(Column(c.kind, c.values[start:stop],
+                     None if c.missing is None else c.missing[start:stop], c.tz))
+        for c in table.values()
+    ]
+    if len(cells) == 1:  # csv.writer writes a lone empty cell as "" so the row is not blank
+        lines = [t or '""' for t in cells[0]]
+    else:
+        lines = list(map(",".join, zip(*cells, strict=True)))
+    return "\n".join(lines) + "\n" if lines else ""
+
+
 def table_csv(columns: Mapping[str, Any], path_or_file: str | os.PathLike[str] | IO[str]) -> None:
-    """Write the declared columns as CSV: a header line, then one line per row (UTF-8, ``\\n``)."""
+    """Write the declared columns as CSV: a header line, then one line per row (UTF-8, ``\\n``,
+    cells quoted only where needed, as ``csv.writer`` does)."""
     table = _table(columns)
     if isinstance(path_or_file, str | os.PathLike):
         with open(path_or_file, "w", encoding="utf-8", newline="") as fh:
@@ -249,10 +279,11 @@ def table_csv(columns: Mapping[str, Any], path_or_file: str | os.PathLike[str] |
 
 
 def _write_csv(table: Mapping[str, Column], fh: IO[str]) -> None:
-    writer = csv.writer(fh, lineterminator="\n")
-    writer.writerow(list(table))
-    cells = [_text(c) for c in table.values()]
-    writer.writerows(zip(*cells, strict=True))
+    header = [_quote(name) for name in table]
+    fh.write((",".join(header) if len(header) != 1 else header[0] or '""') + "\n")
+    n = _n_rows(table)
+    for start in range(0, n, _CSV_BLOCK_ROWS):
+        fh.write(_rows_of(table, start, min(n, start + _CSV_BLOCK_ROWS)))
 
 
 # -- Python values ------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from results_shop import AS_OF, SH, at, shop_customers, shop_log
 
 from ecrm import MissingDependencyError, Money, OrderLog
-from ecrm._results import ResultFrame
+from ecrm._results import ResultFrame, table_csv
 from ecrm.analytics import (
     member_metrics,
     periods,
@@ -528,3 +528,27 @@ def test_to_csv_text_is_a_deprecated_alias() -> None:
     result.to_csv(buf)
     with pytest.warns(DeprecationWarning, match="to_csv"):
         assert result.to_csv_text() == buf.getvalue()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    texts=st.lists(st.text(alphabet=st.sampled_from('ab,"\n\r 店'), max_size=6), max_size=12),
+    single=st.booleans(),
+)
+def test_csv_quoting_is_what_csv_writer_writes(texts: list[str], single: bool) -> None:
+    """Cells with commas, quotes or line breaks are quoted as the csv module quotes them (and
+    a lone carriage return too, which csv.writer leaves bare and csv.reader then splits), and
+    read back equal."""
+    columns: dict[str, Any] = {"name": np.asarray(texts, dtype=str)}
+    if not single:
+        columns["n"] = np.arange(len(texts), dtype=np.int64)
+    buf = io.StringIO()
+    table_csv(columns, buf)
+    want = io.StringIO()
+    writer = csv.writer(want, lineterminator="\n")
+    writer.writerow(list(columns))
+    writer.writerows(zip(*[c.tolist() for c in columns.values()], strict=True))
+    if not any("\r" in t for t in texts):
+        assert buf.getvalue() == want.getvalue()
+    back = list(csv.reader(io.StringIO(buf.getvalue())))
+    assert [row[0] for row in back[1:]] == texts
