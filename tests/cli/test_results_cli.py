@@ -151,6 +151,34 @@ def test_rfm_report_is_unchanged_without_the_new_flags(shop: Path) -> None:
     assert "RFM segments" in run.stdout
 
 
+def test_rfm_include_unscored_without_an_output_is_a_usage_error(shop: Path) -> None:
+    run = _run(shop, "rfm", "orders.csv", "--as-of", AS_OF, "--include-unscored")
+    assert run.returncode == 2
+    assert run.stderr == (
+        "ecrm rfm: --include-unscored needs --out or --json (the text report counts them)\n"
+    )
+
+
+def test_cycle_json_is_the_snapshot_and_the_stage_counts(shop: Path) -> None:
+    # First-time buyers a, b, e; a repurchased after 48 days (04-02 → 05-20).
+    run = _run(shop, "cycle", "orders.csv", "--as-of", AS_OF, "--json")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {
+        "command": "cycle",
+        "as_of": "2024-06-01T00:00:00+08:00",
+        "cycle": {
+            "kind": "ecrm.RepurchaseCycle", "schema_version": 1, "p50_days": 48,
+            "p70_days": 48, "p90_days": 48, "n_first_time_buyers": 3, "n_repurchasers": 1,
+            "repurchase_rate": 1 / 3, "curve_days": [48], "curve_share": [1.0],
+            "method": "observed", "same_day": "merge", "scope": "store",
+            "min_repurchasers": 30, "estimate": [48, 48, 48],
+            "as_of": "2024-06-01T00:00:00+08:00", "tz": "Asia/Shanghai",
+        },
+        "stages": {"prospect": 1, "new": 0, "active": 1, "silent": 0, "sleeping": 0,
+                   "churned": 2},
+    }
+
+
 # -- ecrm tiers ----------------------------------------------------------------------------
 def test_tiers_writes_levels_potential_members_and_distances(shop: Path) -> None:
     run = _run(shop, "tiers", "orders.csv", "--as-of", AS_OF, "--customers", "customers.csv")

@@ -105,6 +105,8 @@ def _rfm(args: argparse.Namespace, out: TextIO) -> int:
     as_of = parse_as_of(args.as_of, args.tz)
     if args.json and args.out == "-":
         raise UsageError("--json and --out - both write to stdout; give --out a file name")
+    if args.include_unscored and not (args.json or args.out):
+        raise UsageError("--include-unscored needs --out or --json (the text report counts them)")
     if args.out:
         check_out(args.out)
     log = _load_orders(args.file, args.tz, args.format)
@@ -286,11 +288,21 @@ def _cycle(args: argparse.Namespace, out: TextIO) -> int:
     log = _load_orders(args.file, args.tz, args.format)
     cycle = repurchase_cycle(log, as_of=as_of, method=args.method)
     st = stages(log, as_of=as_of, cycle=cycle) if cycle.has_bands else None
-    print(f"{log!r}", file=out)
-    print(format_cycle_report(cycle, st), file=out)
+    if args.json:
+        from ecrm.cli._output import json_text
+
+        out.write(json_text({
+            "command": "cycle",
+            "as_of": as_of,
+            "cycle": cycle.to_dict(),
+            "stages": None if st is None else {s.value: n for s, n in st.counts.items()},
+        }))
+    else:
+        print(f"{log!r}", file=out)
+        print(format_cycle_report(cycle, st), file=out)
     if args.plot:
         _save_cycle_plot(cycle, Path(args.plot))
-        print(f"\nsaved the repurchase curve to {args.plot}", file=out)
+        print(f"\nsaved the repurchase curve to {args.plot}", file=sys.stderr if args.json else out)
     return 0
 
 
@@ -321,6 +333,8 @@ def _add_cycle(sub: Any) -> None:
     p.add_argument("--format", choices=("auto", "canonical", "taobao"), default="auto", help=_FORMAT_HELP)
     p.add_argument("--method", choices=("observed", "kaplan-meier"), default="observed",
                    help="observed intervals, or Kaplan-Meier with censoring (default observed)")
+    p.add_argument("--json", action="store_true",
+                   help="print the cycle (with its curve) and the stage counts as JSON")
     p.add_argument("--plot", default=None, metavar="curve.png",
                    help="also save the repurchase curve with the 5221 boundaries (needs ecrm[plot])")
     p.set_defaults(handler=_cycle)
