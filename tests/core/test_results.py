@@ -35,6 +35,7 @@ from ecrm.analytics import (
     province_distribution,
     store_metrics,
 )
+from ecrm.datasets import sample_shop
 from ecrm.lifecycle import (
     cycles_by,
     due_repurchase_reminders,
@@ -486,9 +487,9 @@ def test_csv_to_a_path_writes_utf8(tmp_path: Path) -> None:
 
 @settings(max_examples=25, deadline=None)
 @given(
-    log=st.sampled_from(["Asia/Shanghai", "America/New_York", "UTC"]).flatmap(
-        lambda tz: order_logs(max_size=20, tz=tz)
-    ),
+    log=st.tuples(
+        st.sampled_from(["Asia/Shanghai", "America/New_York", "UTC"]), st.sampled_from(["str", "int"])
+    ).flatmap(lambda p: order_logs(max_size=20, tz=p[0], customer_kind=p[1])),
     kind=st.sampled_from(["rfm", "stages", "tiers", "cycle", "flow"]),
 )
 def test_frames_agree_on_random_logs(log: OrderLog, kind: str) -> None:
@@ -552,3 +553,33 @@ def test_csv_quoting_is_what_csv_writer_writes(texts: list[str], single: bool) -
         assert buf.getvalue() == want.getvalue()
     back = list(csv.reader(io.StringIO(buf.getvalue())))
     assert [row[0] for row in back[1:]] == texts
+
+
+def test_the_four_frames_agree_on_the_sample_shop() -> None:
+    """Every result type on a real-sized synthetic shop (int ids, nulls, CJK text)."""
+    shop = sample_shop(200, seed=3)
+    log, as_of, customers = shop.orders, shop.as_of, shop.customers
+    start = as_of - dt.timedelta(days=120)
+    rfm = score(log, as_of=as_of, warn_undersized=False)
+    cycle = repurchase_cycle(log, as_of=as_of)
+    table = cycles_by(log, by="category", as_of=as_of, min_repurchasers=5)
+    months = periods(start, as_of)
+    results: list[ResultFrame] = [
+        rfm, segments(rfm),
+        TAOBAO_STORE_VIP.evaluate_log(log, as_of=as_of, opted_in=customers),
+        tier_flow(log, TAOBAO_STORE_VIP, start=start, end=as_of, opted_in=customers),
+        monthly_upgrade_rate(log, TAOBAO_STORE_VIP, opted_in=customers, start=start, end=as_of),
+        what_if(log, TAOBAO_STORE_VIP, TAOBAO_STORE_VIP.with_tier(1, min_spend=Money(5_000)),
+                as_of=as_of, opted_in=customers),
+        cycle, table, stages(log, as_of=as_of, cycle=cycle, customers=customers),
+        stage_transitions(log, start=start, end=as_of, cycle=cycle),
+        inactive_customers(log, as_of=as_of),
+        due_repurchase_reminders(log, on=as_of.date(), cycles=table),
+        store_metrics(log, months), member_metrics(log, customers, months),
+        province_distribution(log), product_preference(log, start=start, end=as_of),
+        audience(lapsed_customers(90), customers=customers, orders=log, as_of=as_of),
+    ]
+    for result in results:
+        assert result.to_dicts(), type(result).__name__
+        _check_agree(result)
+    _check_agree(rfm, include_unscored=True)
