@@ -485,12 +485,14 @@ def test_csv_to_a_path_writes_utf8(tmp_path: Path) -> None:
     ]
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     log=st.tuples(
         st.sampled_from(["Asia/Shanghai", "America/New_York", "UTC"]), st.sampled_from(["str", "int"])
     ).flatmap(lambda p: order_logs(max_size=20, tz=p[0], customer_kind=p[1])),
-    kind=st.sampled_from(["rfm", "stages", "tiers", "cycle", "flow"]),
+    kind=st.sampled_from(
+        ["rfm", "segments", "stages", "transitions", "inactive", "tiers", "cycle", "flow"]
+    ),
 )
 def test_frames_agree_on_random_logs(log: OrderLog, kind: str) -> None:
     as_of = dt.datetime(2025, 7, 1, tzinfo=dt.UTC)
@@ -501,6 +503,12 @@ def test_frames_agree_on_random_logs(log: OrderLog, kind: str) -> None:
         return
     if kind == "stages":
         made: ResultFrame = stages(log, as_of=as_of, cycle=BANDS)
+    elif kind == "segments":
+        made = segments(score(log, as_of=as_of, warn_undersized=False))
+    elif kind == "transitions":
+        made = stage_transitions(log, start=as_of - dt.timedelta(days=90), end=as_of, cycle=BANDS)
+    elif kind == "inactive":
+        made = inactive_customers(log, as_of=as_of, days=30)
     elif kind == "tiers":
         made = TAOBAO_STORE_VIP.evaluate_log(log, as_of=as_of, opted_in=True)
     elif kind == "cycle":
