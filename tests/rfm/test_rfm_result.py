@@ -124,7 +124,9 @@ def test_to_csv_to_a_file_with_unscored(result: RfmResult) -> None:
     rows = list(csv.reader(io.StringIO(buf.getvalue())))
     assert rows[-1] == ["c", "", "", "0", "0", "", "", "", "", ""]
     assert buf.getvalue().startswith(EXPECTED_CSV)
-    assert result.to_csv_text() == EXPECTED_CSV
+    out = io.StringIO()
+    result.to_csv(out)
+    assert out.getvalue() == EXPECTED_CSV
 
 
 def test_format_grades(result: RfmResult) -> None:
@@ -147,7 +149,9 @@ def test_csv_timestamps_are_isoformat_in_the_store_zone(log: OrderLog, micro: in
     assert shifted == [
         us_to_datetime(int(u) + micro, res.tz).isoformat() for u in res.last_order_us
     ]
-    lines = res.to_csv_text().splitlines()[1:]
+    buf = io.StringIO()
+    res.to_csv(buf)
+    lines = buf.getvalue().splitlines()[1:]
     assert [line.split(",")[1] for line in lines] == [
         row.last_order_at.isoformat() for row in res.rows()
     ]

@@ -14,6 +14,7 @@ from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
+from ecrm._results import ResultFrame, ratios
 from ecrm._time import datetime_to_us, require_aware
 from ecrm.analytics._province import UNKNOWN_PROVINCE, normalize_provinces
 from ecrm.analytics._text import distinct, factorize_text, format_rows
@@ -41,7 +42,7 @@ class ProvinceRow:
 
 
 @attrs.frozen
-class ProvinceDistribution:
+class ProvinceDistribution(ResultFrame):
     """Valid orders by delivery province.
 
     Attributes:
@@ -53,6 +54,17 @@ class ProvinceDistribution:
     rows: tuple[ProvinceRow, ...]
     unknown_spellings: tuple[str, ...]
     currency: str
+
+    def _columns(self) -> dict[str, Any]:
+        """``province, customers, orders, sales_fen, sales_share``: one row per province."""
+        rows = self.rows
+        return {
+            "province": np.asarray([r.province for r in rows], dtype=str),
+            "customers": np.asarray([r.customers for r in rows], dtype=np.int64),
+            "orders": np.asarray([r.orders for r in rows], dtype=np.int64),
+            "sales_fen": np.asarray([r.sales_fen for r in rows], dtype=np.int64),
+            "sales_share": ratios([r.sales_share for r in rows]),
+        }
 
     def table(self) -> list[dict[str, Any]]:
         """One dict per row with the :class:`ProvinceRow` fields."""

@@ -16,6 +16,7 @@ from ecrm._errors import InvalidTypeError
 from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
+from ecrm._results import ResultFrame, ratios
 from ecrm._time import NAT_US, datetime_to_us
 from ecrm.analytics._periods import Period, check_periods
 from ecrm.analytics._text import format_rows
@@ -86,7 +87,7 @@ class MemberPeriod:
 
 
 @attrs.frozen
-class MemberMetrics:
+class MemberMetrics(ResultFrame):
     """Member metrics of each period.
 
     Attributes:
@@ -101,6 +102,21 @@ class MemberMetrics:
     rows: tuple[MemberPeriod, ...]
     currency: str
     leaves_known: bool
+
+    def _columns(self) -> dict[str, Any]:
+        """The rows of :meth:`table` (one per period and level), shares as floats."""
+        rows = self.table()
+        return {
+            "period": np.asarray([d["period"] for d in rows], dtype=str),
+            "level": np.asarray([d["level"] for d in rows], dtype=np.int64),
+            "level_name": np.asarray([d["name"] for d in rows], dtype=str),
+            "customers": np.asarray([d["customers"] for d in rows], dtype=np.int64),
+            "tier_share": ratios([d["tier_share"] for d in rows]),
+            "sales_fen": np.asarray([d["sales_fen"] for d in rows], dtype=np.int64),
+            "sales_share": ratios([d["sales_share"] for d in rows]),
+            "active": np.asarray([d["active"] for d in rows], dtype=np.int64),
+            "activity": ratios([d["activity"] for d in rows]),
+        }
 
     def _name(self, level: int) -> str:
         if level == 0:

@@ -15,6 +15,7 @@ from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
+from ecrm._results import ResultFrame, ratios
 from ecrm._time import datetime_to_us, local_days, require_aware
 from ecrm.analytics._store import NewCustomerDefinition, _enum
 from ecrm.analytics._text import distinct, factorize_text, format_rows
@@ -48,7 +49,7 @@ class PreferenceRow:
 
 
 @attrs.frozen
-class PreferenceTable:
+class PreferenceTable(ResultFrame):
     """The top items of one scope.
 
     Attributes:
@@ -64,6 +65,11 @@ class PreferenceTable:
     customers: int
     rows: tuple[PreferenceRow, ...]
     currency: str
+
+    def _columns(self) -> dict[str, Any]:
+        """``rank, <by> (sku or category), customers, share, orders, quantity,
+        sales_fen``: one row per item, most bought first."""
+        return _preference_columns([self])
 
     def table(self) -> list[dict[str, Any]]:
         """One dict per row: ``rank`` and the :class:`PreferenceRow` fields."""
@@ -81,7 +87,7 @@ class PreferenceTable:
 
 
 @attrs.frozen
-class ProductPreference:
+class ProductPreference(ResultFrame):
     """The three preference tables of a window.
 
     Attributes:
@@ -97,6 +103,25 @@ class ProductPreference:
     first_purchase: PreferenceTable
     first_repurchase: PreferenceTable
     repurchase: PreferenceTable
+
+    def _columns(self) -> dict[str, Any]:
+        """The three tables one after the other, with a ``scope`` column first
+        (``first_purchase``, ``first_repurchase``, ``repurchase``)."""
+        return _preference_columns([self.first_purchase, self.first_repurchase, self.repurchase])
+
+
+def _preference_columns(tables: list[PreferenceTable]) -> dict[str, Any]:
+    scoped = len(tables) > 1
+    rows = [(t.scope, i + 1, r) for t in tables for i, r in enumerate(t.rows)]
+    cols: dict[str, Any] = {"scope": np.asarray([s for s, _, _ in rows], dtype=str)} if scoped else {}
+    cols["rank"] = np.asarray([k for _, k, _ in rows], dtype=np.int64)
+    cols[tables[0].by] = np.asarray([r.key for _, _, r in rows], dtype=str)
+    cols["customers"] = np.asarray([r.customers for _, _, r in rows], dtype=np.int64)
+    cols["share"] = ratios([r.share for _, _, r in rows])
+    cols["orders"] = np.asarray([r.orders for _, _, r in rows], dtype=np.int64)
+    cols["quantity"] = np.asarray([r.quantity for _, _, r in rows], dtype=np.int64)
+    cols["sales_fen"] = np.asarray([r.sales_fen for _, _, r in rows], dtype=np.int64)
+    return cols
 
 
 def product_preference(

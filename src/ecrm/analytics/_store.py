@@ -16,6 +16,7 @@ from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
+from ecrm._results import ResultFrame, fen, moments, ratios
 from ecrm._time import datetime_to_us, local_days
 from ecrm.analytics._periods import Change, Period, change, check_periods
 from ecrm.analytics._text import format_rows
@@ -183,7 +184,7 @@ _LABELS: Final = {
 
 
 @attrs.frozen
-class StoreMetrics:
+class StoreMetrics(ResultFrame):
     """Store metrics of each requested period, with the periods they are compared to.
 
     Attributes:
@@ -201,6 +202,25 @@ class StoreMetrics:
     new_definition: NewCustomerDefinition
     lookback_days: int
     repurchase_base: RepurchaseBase
+
+    def _columns(self) -> dict[str, Any]:
+        """``period, start, end`` and every :data:`METRICS` value: one row per requested
+        period. Money is integer fen (averages rounded half to even), rates are floats,
+        missing where undefined (no orders, no base, no attribution)."""
+        cols: dict[str, Any] = {
+            "period": np.asarray([r.period.label for r in self.rows], dtype=str),
+            "start": moments([r.period.start for r in self.rows]),
+            "end": moments([r.period.end for r in self.rows]),
+        }
+        for name, kind in METRICS:
+            values = [getattr(r, name) for r in self.rows]
+            if kind == "money":
+                cols[name] = fen(values)
+            elif kind == "rate":
+                cols[name] = ratios(values)
+            else:
+                cols[name] = np.asarray(values, dtype=np.int64)
+        return cols
 
     def values(self, metric: str) -> list[Any]:
         """The value of ``metric`` (a :data:`METRICS` name) for each row."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import csv
 import decimal
+import io
+import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -97,23 +99,55 @@ def _load_orders(path: str, tz: str | None, fmt: str = "auto") -> Any:
 
 
 def _rfm(args: argparse.Namespace, out: TextIO) -> int:
+    from ecrm.cli._output import check_out, json_text
     from ecrm.rfm import UndersizedShopWarning, score, segments
 
     as_of = parse_as_of(args.as_of, args.tz)
+    if args.json and args.out == "-":
+        raise UsageError("--json and --out - both write to stdout; give --out a file name")
+    if args.include_unscored and not (args.json or args.out):
+        raise UsageError("--include-unscored needs --out or --json (the text report counts them)")
+    if args.out:
+        check_out(args.out)
     log = _load_orders(args.file, args.tz, args.format)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UndersizedShopWarning)
         result = score(log, as_of=as_of)
-    print(f"{log!r}", file=out)
-    print(f"RFM as of {as_of.isoformat()} with scheme {result.scheme.name}\n", file=out)
-    print(format_grade_table(result), file=out)
-    for w in caught:
-        print(f"\nnote: {w.message}", file=out)
-    print("\nRFM segments (high = above the mean score):", file=out)
-    print(segments(result).format_table(), file=out)
-    if args.out:
-        result.to_csv(args.out)
-        print(f"\nwrote per-customer scores to {args.out}", file=out)
+    notes = [str(w.message) for w in caught]
+    if args.json:
+        counts = result.grade_counts()
+        out.write(json_text({
+            "command": "rfm",
+            "as_of": as_of,
+            "scheme": result.scheme.name,
+            "scored": len(result),
+            "unscored": len(result.unscored_customer_ids),
+            "grades": {g.value: n for g, n in counts.items()},
+            "notes": notes,
+            "rows": result.to_dicts(include_unscored=args.include_unscored),
+        }))
+    elif args.out != "-":
+        print(f"{log!r}", file=out)
+        print(f"RFM as of {as_of.isoformat()} with scheme {result.scheme.name}\n", file=out)
+        print(format_grade_table(result), file=out)
+        for note in notes:
+            print(f"\nnote: {note}", file=out)
+        print("\nRFM segments (high = above the mean score):", file=out)
+        print(segments(result).format_table(), file=out)
+    else:
+        for note in notes:
+            print(f"ecrm rfm: note: {note}", file=sys.stderr)
+    if args.out == "-":
+        result.to_csv(out, include_unscored=args.include_unscored)
+    elif args.out:
+        buf = io.StringIO()
+        result.to_csv(buf, include_unscored=args.include_unscored)
+        write_text(Path(args.out), buf.getvalue())
+        # Where the file went goes to stderr when stdout carries JSON.
+        if args.json:
+            print(f"ecrm rfm: wrote per-customer scores to {args.out}", file=sys.stderr)
+        else:
+            print(f"\nwrote per-customer scores to {args.out}", file=out)
     return 0
 
 
@@ -127,7 +161,12 @@ def _add_rfm(sub: Any) -> None:
     p.add_argument("--as-of", required=True, metavar="DATE", help="score as of this date/datetime")
     p.add_argument("--tz", default=None, metavar="ZONE", help="store time zone (default Asia/Shanghai)")
     p.add_argument("--format", choices=("auto", "canonical", "taobao"), default="auto", help=_FORMAT_HELP)
-    p.add_argument("--out", default=None, metavar="scores.csv", help="write per-customer scores here")
+    p.add_argument("--out", default=None, metavar="scores.csv",
+                   help="write per-customer scores here as CSV ('-' = stdout, instead of the report)")
+    p.add_argument("--json", action="store_true",
+                   help="print the grades and per-customer scores as JSON instead of the report")
+    p.add_argument("--include-unscored", action="store_true",
+                   help="also write customers without a valid order in the window (empty scores)")
     p.set_defaults(handler=_rfm)
 
 
@@ -249,11 +288,21 @@ def _cycle(args: argparse.Namespace, out: TextIO) -> int:
     log = _load_orders(args.file, args.tz, args.format)
     cycle = repurchase_cycle(log, as_of=as_of, method=args.method)
     st = stages(log, as_of=as_of, cycle=cycle) if cycle.has_bands else None
-    print(f"{log!r}", file=out)
-    print(format_cycle_report(cycle, st), file=out)
+    if args.json:
+        from ecrm.cli._output import json_text
+
+        out.write(json_text({
+            "command": "cycle",
+            "as_of": as_of,
+            "cycle": cycle.to_dict(),
+            "stages": None if st is None else {s.value: n for s, n in st.counts.items()},
+        }))
+    else:
+        print(f"{log!r}", file=out)
+        print(format_cycle_report(cycle, st), file=out)
     if args.plot:
         _save_cycle_plot(cycle, Path(args.plot))
-        print(f"\nsaved the repurchase curve to {args.plot}", file=out)
+        print(f"\nsaved the repurchase curve to {args.plot}", file=sys.stderr if args.json else out)
     return 0
 
 
@@ -284,6 +333,8 @@ def _add_cycle(sub: Any) -> None:
     p.add_argument("--format", choices=("auto", "canonical", "taobao"), default="auto", help=_FORMAT_HELP)
     p.add_argument("--method", choices=("observed", "kaplan-meier"), default="observed",
                    help="observed intervals, or Kaplan-Meier with censoring (default observed)")
+    p.add_argument("--json", action="store_true",
+                   help="print the cycle (with its curve) and the stage counts as JSON")
     p.add_argument("--plot", default=None, metavar="curve.png",
                    help="also save the repurchase curve with the 5221 boundaries (needs ecrm[plot])")
     p.set_defaults(handler=_cycle)

@@ -13,6 +13,7 @@ import numpy.typing as npt
 from ecrm._errors import InvalidValueError
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderItems, OrderLog
+from ecrm._results import ResultFrame, nullable
 from ecrm.lifecycle._cycle import (
     METHODS,
     SAME_DAY,
@@ -45,7 +46,7 @@ By = Literal["sku", "category"]
 
 
 @attrs.frozen(eq=False)
-class CycleTable:
+class CycleTable(ResultFrame):
     """Repurchase cycles of every SKU (or category) of a shop, with the scope that answered.
 
     Row ``i`` describes ``keys[i]``. Groups with fewer than ``min_repurchasers``
@@ -103,6 +104,24 @@ class CycleTable:
         if pos >= len(self.keys) or self.keys[pos] != key:
             raise KeyError(key)
         return pos
+
+    def _columns(self) -> dict[str, Any]:
+        """``<by> (sku or category), [category,] p50_days, p70_days, p90_days,
+        estimate_p50_days, estimate_p70_days, estimate_p90_days, n_first_time_buyers,
+        n_repurchasers, scope``: one row per key; days are missing where no scope had any
+        repurchaser (``category`` only in a table by SKU, missing for SKUs without one)."""
+        cols: dict[str, Any] = {self.by: self.keys}
+        if self.categories is not None:
+            cols["category"] = nullable(self.categories, self.categories == "")
+        for j, p in enumerate(("p50", "p70", "p90")):
+            cols[f"{p}_days"] = nullable(self.p_days[:, j], self.p_days[:, j] == NONE_DAYS)
+        for j, p in enumerate(("p50", "p70", "p90")):
+            est = self.estimate_days[:, j]
+            cols[f"estimate_{p}_days"] = nullable(est, est == NONE_DAYS)
+        cols["n_first_time_buyers"] = self.n_first_time_buyers
+        cols["n_repurchasers"] = self.n_repurchasers
+        cols["scope"] = self.scopes
+        return cols
 
     @property
     def p50_days(self) -> IntArray:

@@ -14,6 +14,7 @@ import numpy.typing as npt
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
+from ecrm._results import ResultFrame, moments, nullable
 from ecrm._time import as_zone, require_aware
 from ecrm.lifecycle._kernels import (
     NONE_DAYS,
@@ -105,7 +106,7 @@ def _curve_share(value: Iterable[float]) -> tuple[float, ...]:
 
 
 @attrs.frozen
-class RepurchaseCycle:
+class RepurchaseCycle(ResultFrame):
     """A store's (or a group's) repurchase cycle: the 5221 boundaries and how they were found.
 
     Attributes:
@@ -173,6 +174,23 @@ class RepurchaseCycle:
             np.asarray(self.curve_days, dtype=np.int64),
             np.asarray(self.curve_share, dtype=np.float64),
         )
+
+    def _columns(self) -> dict[str, Any]:
+        """One row: ``scope, method, same_day, p50_days, p70_days, p90_days,
+        n_first_time_buyers, n_repurchasers, repurchase_rate, as_of`` (the curve stays in
+        :attr:`curve`; :meth:`to_dict` is the full snapshot)."""
+        return {
+            "scope": [self.scope],
+            "method": [self.method],
+            "same_day": [self.same_day],
+            "p50_days": nullable([self.p50_days]),
+            "p70_days": nullable([self.p70_days]),
+            "p90_days": nullable([self.p90_days]),
+            "n_first_time_buyers": [self.n_first_time_buyers],
+            "n_repurchasers": [self.n_repurchasers],
+            "repurchase_rate": [float(self.repurchase_rate)],
+            "as_of": moments([self.as_of]),
+        }
 
     # -- snapshot -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

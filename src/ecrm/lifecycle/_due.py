@@ -13,6 +13,7 @@ import numpy.typing as npt
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
+from ecrm._results import ResultFrame, dates
 from ecrm._time import date_to_day, local_day, require_aware
 from ecrm.lifecycle._by import CycleTable, _items_of, factorize
 from ecrm.lifecycle._cycle import Bands, RepurchaseCycle, check_log
@@ -31,7 +32,7 @@ IntArray = npt.NDArray[np.int64]
 
 
 @attrs.frozen(eq=False)
-class CustomerDays:
+class CustomerDays(ResultFrame):
     """A list of customers with the whole days since their last purchase day.
 
     Attributes:
@@ -49,9 +50,13 @@ class CustomerDays:
     def __len__(self) -> int:
         return len(self.customer_ids)
 
+    def _columns(self) -> dict[str, Any]:
+        """``customer_id, days_since_last``: one row per customer on the list."""
+        return {"customer_id": self.customer_ids, "days_since_last": self.days_since_last}
+
 
 @attrs.frozen(eq=False)
-class DueReminders:
+class DueReminders(ResultFrame):
     """Customers due a repurchase reminder on ``on``, one row per (customer, item/category).
 
     Attributes:
@@ -74,6 +79,17 @@ class DueReminders:
 
     def __len__(self) -> int:
         return len(self.customer_ids)
+
+    def _columns(self) -> dict[str, Any]:
+        """``customer_id, <by> (sku or category), last_purchase_date, p50_days, scope``:
+        one row per (customer, item) due on ``on``."""
+        return {
+            "customer_id": self.customer_ids,
+            self.by: self.keys,
+            "last_purchase_date": dates(self.last_purchase_days),
+            "p50_days": self.p50_days,
+            "scope": self.scopes,
+        }
 
 
 def _check_days(field: str, value: object) -> int:

@@ -15,6 +15,7 @@ from ecrm._errors import InvalidTypeError, InvalidValueError, UnknownCustomerErr
 from ecrm._ids import find_id
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
+from ecrm._results import ResultFrame, dates, nullable
 from ecrm._time import day_to_date
 from ecrm.lifecycle._cycle import Bands, RepurchaseCycle, check_log
 from ecrm.lifecycle._kernels import as_of_for, store_events
@@ -55,6 +56,8 @@ _LABELS_ZH: Final = {
     Stage.SLEEPING: "睡眠",
     Stage.CHURNED: "流失",
 }
+_STAGE_VALUES: Final = np.asarray([s.value for s in Stage])
+_STAGE_ZH: Final = np.asarray([_LABELS_ZH[s] for s in Stage])
 #: The boundary a customer has most recently crossed, by stage code ("" = none).
 _BOUNDARY_BY_STAGE: Final = ("", "", "", "P50", "P70", "P90")
 _NO_DAYS: Final = -1
@@ -130,7 +133,7 @@ def compute_stages(
 
 
 @attrs.frozen(eq=False)
-class StageResult:
+class StageResult(ResultFrame):
     """Every known customer's lifecycle stage at ``as_of``.
 
     Attributes:
@@ -156,6 +159,24 @@ class StageResult:
 
     def __len__(self) -> int:
         return len(self.customer_ids)
+
+    def _columns(self) -> dict[str, Any]:
+        """``customer_id, stage, stage_zh, days_since_last, last_purchase_date,
+        n_purchase_days, boundary``: one row per customer; prospects have no
+        ``days_since_last``, ``last_purchase_date`` or ``boundary``."""
+        codes = self.stage_codes.astype(np.int64)
+        prospect = codes == Stage.PROSPECT.code
+        empty = np.zeros(0, dtype="U1")
+        boundary = np.asarray(_BOUNDARY_BY_STAGE)[codes] if len(codes) else empty
+        return {
+            "customer_id": self.customer_ids,
+            "stage": _STAGE_VALUES[codes] if len(codes) else empty,
+            "stage_zh": _STAGE_ZH[codes] if len(codes) else empty,
+            "days_since_last": nullable(self.days_since_last, prospect),
+            "last_purchase_date": dates(self._as_of_day - self.days_since_last, prospect),
+            "n_purchase_days": self.n_purchase_days,
+            "boundary": nullable(boundary, boundary == ""),
+        }
 
     @property
     def stage(self) -> npt.NDArray[np.object_]:
@@ -285,7 +306,7 @@ def stages(
 
 
 @attrs.frozen(eq=False)
-class TransitionMatrix:
+class TransitionMatrix(ResultFrame):
     """Who moved between lifecycle stages from ``start`` to ``end``.
 
     Attributes:
@@ -302,6 +323,17 @@ class TransitionMatrix:
     from_codes: npt.NDArray[np.int8]
     to_codes: npt.NDArray[np.int8]
     counts: IntArray
+
+    def _columns(self) -> dict[str, Any]:
+        """``customer_id, from_stage, to_stage``: one row per customer."""
+        empty = np.zeros(0, dtype="U1")
+        start = self.from_codes.astype(np.int64)
+        end = self.to_codes.astype(np.int64)
+        return {
+            "customer_id": self.customer_ids,
+            "from_stage": _STAGE_VALUES[start] if len(start) else empty,
+            "to_stage": _STAGE_VALUES[end] if len(end) else empty,
+        }
 
     def count(self, from_stage: Stage, to_stage: Stage) -> int:
         """Number of customers who were in ``from_stage`` and are in ``to_stage``."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import os
@@ -19,13 +18,23 @@ from ecrm._ids import find_id
 from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
+from ecrm._results import (
+    ResultFrame,
+    instants,
+    isoformat_us,
+    nullable,
+    table_arrow,
+    table_csv,
+    table_dicts,
+    table_pandas,
+    table_polars,
+)
 from ecrm._time import (
     datetime_to_us,
     local_day,
     local_days,
     require_aware,
     us_to_datetime,
-    utc_offsets_us,
     zone_name,
 )
 from ecrm.rfm._grade import Grade
@@ -92,7 +101,7 @@ def _when(value: dt.datetime) -> str:
 
 
 @attrs.frozen(eq=False, repr=False)
-class RfmResult:
+class RfmResult(ResultFrame):
     """RFM scores of every customer with a valid order in the window, keyed by customer.
 
     Every array has shape (n,) for the n scored customers, in ``customer_ids`` order (the
@@ -273,6 +282,54 @@ class RfmResult:
         )
 
     # -- export ---------------------------------------------------------------------------
+    def _columns(self, include_unscored: bool = False) -> dict[str, Any]:
+        """``customer_id, last_order_at, recency_days, frequency, monetary_fen, r, f, m,
+        total, grade``; with ``include_unscored`` the unscored customers follow, with
+        missing scores, ``frequency`` 0 and ``monetary_fen`` 0."""
+        letters = np.asarray([Grade.from_code(c).value for c in range(4)])
+        cols: dict[str, Any] = {
+            "customer_id": self.customer_ids,
+            "last_order_at": instants(self.last_order_us, self.tz),
+            "recency_days": self.recency_days,
+            "frequency": self.frequency,
+            "monetary_fen": self.monetary_fen,
+            "r": self.r,
+            "f": self.f,
+            "m": self.m,
+            "total": self.total,
+            "grade": letters[self.grade] if len(self) else np.zeros(0, dtype="U1"),
+        }
+        k = len(self.unscored_customer_ids)
+        if not include_unscored:
+            return cols
+        n = len(self)
+        gap = np.concatenate([np.zeros(n, dtype=np.bool_), np.ones(k, dtype=np.bool_)])
+        zeros = np.zeros(k, dtype=np.int64)
+
+        def extend(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+            return np.concatenate([a, np.zeros(k, dtype=a.dtype)])
+
+        out: dict[str, Any] = {
+            "customer_id": np.concatenate([self.customer_ids, self.unscored_customer_ids]),
+            "last_order_at": instants(extend(self.last_order_us), self.tz, gap),
+            "recency_days": nullable(extend(self.recency_days), gap),
+            "frequency": np.concatenate([self.frequency, zeros]),
+            "monetary_fen": np.concatenate([self.monetary_fen, zeros]),
+        }
+        for name in ("r", "f", "m", "total"):
+            out[name] = nullable(extend(getattr(self, name)), gap)
+        grade = np.concatenate([cols["grade"], np.full(k, "P")])
+        out["grade"] = nullable(grade, gap)
+        return out
+
+    def to_dicts(self, *, include_unscored: bool = False) -> list[dict[str, Any]]:
+        """One dict per scored customer (see :meth:`to_csv` for the columns).
+
+        Args:
+            include_unscored: also the unscored customers, with ``None`` scores.
+        """
+        return table_dicts(self._columns(include_unscored))
+
     def to_csv(
         self, path_or_file: str | os.PathLike[str] | IO[str], *, include_unscored: bool = False
     ) -> None:
@@ -281,66 +338,52 @@ class RfmResult:
 
         Args:
             path_or_file: a path (written as UTF-8) or an open text file.
-            include_unscored: also write unscored customers, with empty score cells.
+            include_unscored: also write unscored customers, with empty score cells
+                (``frequency`` and ``monetary_fen`` 0).
         """
-        if isinstance(path_or_file, str | os.PathLike):
-            with open(path_or_file, "w", encoding="utf-8", newline="") as fh:
-                self._write_csv(fh, include_unscored)
-        else:
-            self._write_csv(path_or_file, include_unscored)
+        table_csv(self._columns(include_unscored), path_or_file)
 
-    def _write_csv(self, fh: IO[str], include_unscored: bool) -> None:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(
-            ["customer_id", "last_order_at", "recency_days", "frequency", "monetary_fen",
-             "r", "f", "m", "total", "grade"]
-        )
-        letters = np.array([Grade.from_code(c).value for c in range(4)])
-        cols = [
-            self.customer_ids.tolist(),
-            _isoformat(self.last_order_us, self.tz).tolist(),
-            self.recency_days.tolist(),
-            self.frequency.tolist(),
-            self.monetary_fen.tolist(),
-            self.r.tolist(),
-            self.f.tolist(),
-            self.m.tolist(),
-            self.total.tolist(),
-            letters[self.grade].tolist() if len(self) else [],
-        ]
-        writer.writerows(zip(*cols, strict=True))
-        if include_unscored:
-            writer.writerows([cid, "", "", 0, 0, "", "", "", "", ""]
-                             for cid in self.unscored_customer_ids.tolist())
+    def to_pandas(self, *, include_unscored: bool = False) -> Any:
+        """The customers as a pandas ``DataFrame`` (columns as :meth:`to_csv`).
+
+        Raises:
+            MissingDependencyError: pandas is not installed.
+        """
+        return table_pandas(self._columns(include_unscored), "RfmResult.to_pandas()")
+
+    def to_polars(self, *, include_unscored: bool = False) -> Any:
+        """The customers as a polars ``DataFrame`` (columns as :meth:`to_csv`).
+
+        Raises:
+            MissingDependencyError: polars is not installed.
+        """
+        return table_polars(self._columns(include_unscored), "RfmResult.to_polars()")
+
+    def to_arrow(self, *, include_unscored: bool = False) -> Any:
+        """The customers as a pyarrow ``Table`` (columns as :meth:`to_csv`).
+
+        Raises:
+            MissingDependencyError: pyarrow is not installed.
+        """
+        return table_arrow(self._columns(include_unscored), "RfmResult.to_arrow()")
 
     def to_csv_text(self, *, include_unscored: bool = False) -> str:
-        """The CSV of :meth:`to_csv` as a string."""
+        """The CSV of :meth:`to_csv` as a string.
+
+        .. deprecated:: 0.1.0
+            Use ``to_csv(io.StringIO())``; this alias goes in the next release.
+        """
+        warnings.warn(
+            "RfmResult.to_csv_text() is deprecated; write to_csv(io.StringIO()) instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         buf = io.StringIO()
-        self._write_csv(buf, include_unscored)
+        self.to_csv(buf, include_unscored=include_unscored)
         return buf.getvalue()
 
 
-def _offset_text(offset_us: int) -> str:
-    sign = "-" if offset_us < 0 else "+"
-    seconds = abs(offset_us) // 1_000_000
-    hh, rest = divmod(seconds, 3600)
-    mm, ss = divmod(rest, 60)
-    return f"{sign}{hh:02d}:{mm:02d}" + (f":{ss:02d}" if ss else "")
-
-
-def _isoformat(us: IntArray, tz: dt.tzinfo) -> npt.NDArray[np.str_]:
-    """``datetime.isoformat()`` in ``tz`` of each instant, vectorised (same text)."""
-    if len(us) == 0:
-        return np.zeros(0, dtype="U1")
-    offsets = utc_offsets_us(us, tz)
-    wall = (us + offsets).astype("datetime64[us]")
-    text = np.datetime_as_string(wall, unit="s").astype("U26")
-    fraction = (us % 1_000_000) != 0
-    if fraction.any():
-        text[fraction] = np.datetime_as_string(wall[fraction], unit="us")
-    kinds, inverse = np.unique(offsets, return_inverse=True)
-    suffix = np.asarray([_offset_text(int(k)) for k in kinds])[inverse.reshape(-1)]
-    return np.char.add(text, suffix)
+_isoformat = isoformat_us
 
 
 def _frozen(a: npt.NDArray[Any]) -> npt.NDArray[Any]:

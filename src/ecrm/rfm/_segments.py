@@ -14,6 +14,7 @@ import numpy.typing as npt
 from ecrm._errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
 from ecrm._ids import find_id
 from ecrm._money import Money
+from ecrm._results import ResultFrame
 from ecrm.rfm._score import RfmResult
 
 __all__ = ["Segment", "SegmentResult", "SegmentRow", "segments"]
@@ -118,7 +119,7 @@ class SegmentRow:
 
 
 @attrs.frozen(eq=False, repr=False)
-class SegmentResult:
+class SegmentResult(ResultFrame):
     """The segment of every scored customer.
 
     Attributes:
@@ -139,6 +140,21 @@ class SegmentResult:
     def __repr__(self) -> str:
         ref = ", ".join(f"{x:g}" for x in self.reference)
         return f"SegmentResult({len(self):,} customers, reference=({ref}))"
+
+    def _columns(self) -> dict[str, Any]:
+        """``customer_id, segment, segment_zh, r, f, m``: one row per scored customer."""
+        names = np.asarray([s.value for s in Segment])
+        zh = np.asarray([s.zh for s in Segment])
+        codes = self.segment.astype(np.int64)
+        empty = np.zeros(0, dtype="U1")
+        return {
+            "customer_id": self.customer_ids,
+            "segment": names[codes] if len(codes) else empty,
+            "segment_zh": zh[codes] if len(codes) else empty,
+            "r": self.result.r,
+            "f": self.result.f,
+            "m": self.result.m,
+        }
 
     def segment_of(self, customer_id: str | int) -> Segment:
         """The segment of one scored customer.

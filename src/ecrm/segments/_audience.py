@@ -20,6 +20,7 @@ from ecrm._events import EventKind, EventLog
 from ecrm._ids import find_id
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
+from ecrm._results import ResultFrame
 from ecrm._time import datetime_to_us, local_days, require_aware
 from ecrm.analytics._province import normalize_provinces
 from ecrm.lifecycle import Bands, RepurchaseCycle, repurchase_cycle, stages
@@ -128,7 +129,7 @@ class Explanation:
 
 
 @attrs.frozen(eq=False)
-class Audience:
+class Audience(ResultFrame):
     """The customers of a shop a predicate selects at ``as_of``.
 
     Attributes:
@@ -147,6 +148,10 @@ class Audience:
     _clauses: tuple[tuple[str, int, str, BoolArray], ...] = attrs.field(
         repr=False, alias="_clauses"
     )
+
+    def _columns(self) -> dict[str, Any]:
+        """``customer_id``: the selected customers, sorted (the list to upload)."""
+        return {"customer_id": self.customer_ids}
 
     @property
     def count(self) -> int:

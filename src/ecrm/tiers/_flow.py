@@ -17,6 +17,7 @@ from dateutil.relativedelta import relativedelta
 from ecrm._errors import CurrencyMismatchError, InvalidValueError
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
+from ecrm._results import ResultFrame, dates
 from ecrm._time import datetime_to_us, require_aware
 from ecrm.tiers._ladder import (
     OptedIn,
@@ -66,7 +67,7 @@ def _matrix(a: IntArray, b: IntArray, rows: int, cols: int) -> IntArray:
 
 
 @attrs.frozen(eq=False)
-class TierFlow:
+class TierFlow(ResultFrame):
     """How customers moved between levels from ``start`` to ``end``.
 
     The customers are those with an order (any status) placed before ``end``; a customer
@@ -88,6 +89,14 @@ class TierFlow:
     level_start: IntArray = attrs.field(repr=False)
     level_end: IntArray = attrs.field(repr=False)
     matrix: IntArray = attrs.field(repr=False)
+
+    def _columns(self) -> dict[str, Any]:
+        """``customer_id, level_start, level_end``: one row per customer in the flow."""
+        return {
+            "customer_id": self.customer_ids,
+            "level_start": self.level_start,
+            "level_end": self.level_end,
+        }
 
     @property
     def n_customers(self) -> int:
@@ -161,7 +170,7 @@ def tier_flow(
 
 
 @attrs.frozen(eq=False)
-class UpgradeRate:
+class UpgradeRate(ResultFrame):
     """Per calendar month: members at the month's start and how many moved up during it.
 
     Attributes:
@@ -173,6 +182,16 @@ class UpgradeRate:
     months: tuple[dt.date, ...]
     members: IntArray = attrs.field(repr=False)
     upgraded: IntArray = attrs.field(repr=False)
+
+    def _columns(self) -> dict[str, Any]:
+        """``month, members, upgraded, rate``: one row per month (``rate`` missing for a
+        month without members)."""
+        return {
+            "month": dates(list(self.months)),
+            "members": self.members,
+            "upgraded": self.upgraded,
+            "rate": self.rate,
+        }
 
     @property
     def rate(self) -> FloatArray:
@@ -265,7 +284,7 @@ def monthly_upgrade_rate(
 
 
 @attrs.frozen(eq=False)
-class WhatIf:
+class WhatIf(ResultFrame):
     """Levels under the current and a proposed ladder, side by side.
 
     Attributes:
@@ -281,6 +300,14 @@ class WhatIf:
     moves: IntArray = attrs.field(repr=False)
     flow_current: TierFlow | None = attrs.field(default=None, repr=False)
     flow_proposed: TierFlow | None = attrs.field(default=None, repr=False)
+
+    def _columns(self) -> dict[str, Any]:
+        """``customer_id, level_current, level_proposed``: one row per customer."""
+        return {
+            "customer_id": self.current.customer_ids,
+            "level_current": self.current.level,
+            "level_proposed": self.proposed.level,
+        }
 
     @property
     def raised(self) -> int:

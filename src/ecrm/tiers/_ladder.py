@@ -31,6 +31,7 @@ from ecrm._ids import find_id
 from ecrm._money import DEFAULT_CURRENCY, Money, check_fen
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
+from ecrm._results import ResultFrame, nullable
 from ecrm._time import NAT_US, datetime_to_us, require_aware
 
 if TYPE_CHECKING:
@@ -351,7 +352,7 @@ class TierDecision:
 
 
 @attrs.frozen(eq=False)
-class TierResult:
+class TierResult(ResultFrame):
     """Levels of every customer of a log at ``as_of`` (see :meth:`TierLadder.evaluate_log`).
 
     The customers are those with at least one order (of any status) placed before
@@ -389,6 +390,38 @@ class TierResult:
 
     def __len__(self) -> int:
         return len(self.customer_ids)
+
+    def _columns(self) -> dict[str, Any]:
+        """``customer_id, level, level_name, qualified_level, opted_in, potential,
+        spend_fen, orders, next_level, spend_to_next_fen, orders_to_next`` (and ``kept``
+        under a rolling window): one row per customer.
+
+        The distance is from ``qualified_level`` to the level above it, as in
+        :meth:`decision` (either amount suffices; missing at the top level).
+        """
+        tiers = self.ladder.tiers
+        names = np.asarray([self.ladder.name_of(k) for k in range(len(tiers) + 1)])
+        q = self.qualified_level.astype(np.int64)
+        top = q >= len(tiers)
+        at = np.minimum(q, len(tiers) - 1)
+        spend_edges = np.asarray([t.min_spend.fen for t in tiers], dtype=np.int64)
+        order_edges = np.asarray([t.min_orders for t in tiers], dtype=np.int64)
+        cols: dict[str, Any] = {
+            "customer_id": self.customer_ids,
+            "level": self.level,
+            "level_name": names[self.level] if len(q) else np.zeros(0, dtype="U1"),
+            "qualified_level": q,
+            "opted_in": self.opted_in,
+            "potential": self.potential,
+            "spend_fen": self.spend_fen,
+            "orders": self.orders,
+            "next_level": nullable(q + 1, top),
+            "spend_to_next_fen": nullable(spend_edges[at] - self.spend_fen, top),
+            "orders_to_next": nullable(order_edges[at] - self.orders, top),
+        }
+        if self.kept is not None:
+            cols["kept"] = self.kept
+        return cols
 
     def counts(self, *, qualified: bool = False) -> dict[int, int]:
         """Customers per level, 0..n (``qualified=True`` counts qualified levels instead)."""

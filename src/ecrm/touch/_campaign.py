@@ -22,6 +22,7 @@ from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
+from ecrm._results import ResultFrame, fen, moments, ratios
 from ecrm._time import NAT_US, US_PER_DAY, datetime_to_us, require_aware
 
 __all__ = ["CampaignReport", "campaign_effect", "holdout_mask", "holdout_score", "split_audience"]
@@ -102,7 +103,7 @@ def _pct(value: Fraction | None) -> str:
 
 
 @attrs.frozen
-class CampaignReport:
+class CampaignReport(ResultFrame):
     """Treated vs holdout for one campaign. Exact counts and money; ratios as ``Fraction``.
 
     Definitions:
@@ -130,6 +131,34 @@ class CampaignReport:
     revenue_holdout: Money
     segments: int
     price_per_segment: Money
+
+    def _columns(self) -> dict[str, Any]:
+        """One row: ``campaign_id, start, days, n_treated, n_holdout, responders_treated,
+        responders_holdout, rate_treated, rate_holdout, uplift, relative_uplift,
+        revenue_treated_fen, revenue_holdout_fen, incremental_revenue_fen, segments,
+        price_per_segment_fen, cost_fen, roi, currency`` (ratios as floats, missing where
+        undefined)."""
+        return {
+            "campaign_id": [self.campaign_id],
+            "start": moments([self.start]),
+            "days": [self.days],
+            "n_treated": [self.n_treated],
+            "n_holdout": [self.n_holdout],
+            "responders_treated": [self.responders_treated],
+            "responders_holdout": [self.responders_holdout],
+            "rate_treated": ratios([self.rate_treated]),
+            "rate_holdout": ratios([self.rate_holdout]),
+            "uplift": ratios([self.uplift]),
+            "relative_uplift": ratios([self.relative_uplift]),
+            "revenue_treated_fen": [self.revenue_treated.fen],
+            "revenue_holdout_fen": [self.revenue_holdout.fen],
+            "incremental_revenue_fen": fen([self.incremental_revenue]),
+            "segments": [self.segments],
+            "price_per_segment_fen": [self.price_per_segment.fen],
+            "cost_fen": [self.cost.fen],
+            "roi": ratios([self.roi]),
+            "currency": [self.revenue_treated.currency],
+        }
 
     @property
     def rate_treated(self) -> Fraction | None:
