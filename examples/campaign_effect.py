@@ -19,17 +19,10 @@ import datetime as dt
 import numpy as np
 
 from ecrm import Money
+from ecrm.analytics import campaign_effect, split_audience
 from ecrm.datasets import STORE_NAME, sample_shop
-from ecrm.touch import (
-    FlowContext,
-    SmsComposer,
-    campaign_effect,
-    cart_abandoners,
-    high_potential_returning,
-    new_arrivals,
-    sms_segments,
-    split_audience,
-)
+from ecrm.touch import SmsComposer, sms_segments
+from ecrm.touch.flows import FlowContext, cart_abandoners, high_potential_returning, new_arrivals
 
 
 def main() -> None:

@@ -19,21 +19,22 @@ import datetime as dt
 import time
 
 from ecrm import Money
+from ecrm.analytics import backtest, standard_flows
 from ecrm.datasets import STORE_NAME, sample_shop
 from ecrm.lifecycle import cycles_by
 from ecrm.touch import (
-    FlowContext,
     InMemoryOptOutRegistry,
     InMemoryOutbox,
     PolicyContext,
     SendPolicy,
     SmsComposer,
-    backtest,
+)
+from ecrm.touch.flows import (
+    FlowContext,
     birthday_greetings,
     order_events_from_log,
     payment_reminders,
     shipping_notices,
-    standard_flows,
     win_back_offers,
 )
 

@@ -27,18 +27,21 @@ from ecrm.lifecycle import cycles_by
 from ecrm.tiers import Coupon, IssuedCoupon
 from ecrm.touch import (
     ChannelKind,
-    CouponGrants,
-    FlowContext,
-    Holiday,
     InMemoryOutbox,
     ManualClock,
     MessageClass,
-    OrderEvent,
-    OrderEventKind,
-    OrderEvents,
     RecordingChannel,
     SmsComposer,
     Template,
+)
+from ecrm.touch import Dispatcher as _Dispatcher
+from ecrm.touch.flows import (
+    CouponGrants,
+    FlowContext,
+    Holiday,
+    OrderEvent,
+    OrderEventKind,
+    OrderEvents,
     birthday_greetings,
     broadcast,
     cart_abandoners,
@@ -64,7 +67,6 @@ from ecrm.touch import (
     why_not_due,
     win_back_offers,
 )
-from ecrm.touch import Dispatcher as _Dispatcher
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = dt.datetime(2025, 6, 1, 10, 0, tzinfo=SH)

@@ -11,14 +11,13 @@ from hypothesis import strategies as st
 
 from ecrm._time import datetime_to_us
 from ecrm.testing import coupon_grants, order_event_columns
-from ecrm.touch import (
-    ChannelKind,
+from ecrm.touch import ChannelKind, SmsComposer
+from ecrm.touch.flows import (
     CouponGrants,
     FlowContext,
     OrderEvent,
     OrderEventKind,
     OrderEvents,
-    SmsComposer,
     coupon_expiry_reminders,
     delivery_notices,
     receipt_confirmations,

@@ -59,6 +59,7 @@ def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path) -> int:
     from ecrm._customers import is_fake_phone
     from ecrm._errors import InvalidValueError
     from ecrm._money import Money
+    from ecrm.analytics import backtest, split_audience, standard_flows
     from ecrm.cli._commands import (
         StepProgress,
         charts_text,
@@ -74,7 +75,6 @@ def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path) -> int:
         ChannelKind,
         Dispatcher,
         DispatchReport,
-        FlowContext,
         InMemoryOptOutRegistry,
         JsonLinesChannel,
         ManualClock,
@@ -82,12 +82,8 @@ def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path) -> int:
         SendPolicy,
         SmsComposer,
         SqliteOutbox,
-        backtest,
-        broadcast,
-        high_potential_returning,
-        split_audience,
-        standard_flows,
     )
+    from ecrm.touch.flows import FlowContext, broadcast, high_potential_returning
 
     if isinstance(n_customers, bool) or not isinstance(n_customers, int) or n_customers < 1:
         raise InvalidValueError("--customers", "must be an int >= 1", n_customers)

@@ -11,12 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ecrm import Money
+from ecrm.analytics import BacktestReport, Flow, backtest, standard_flows
 from ecrm.datasets import sample_shop
 from ecrm.lifecycle import cycles_by
 from ecrm.touch import (
-    BacktestReport,
     ChannelKind,
-    FlowContext,
     InMemoryOptOutRegistry,
     InMemoryOutbox,
     ManualClock,
@@ -26,10 +25,8 @@ from ecrm.touch import (
     Recipient,
     SendPolicy,
     SmsComposer,
-    backtest,
-    standard_flows,
 )
-from ecrm.touch._backtest import Flow
+from ecrm.touch.flows import FlowContext
 
 SH = ZoneInfo("Asia/Shanghai")
 D1 = dt.date(2025, 6, 1)

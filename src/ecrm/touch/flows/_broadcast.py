@@ -17,12 +17,12 @@ import numpy.typing as npt
 
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._events import EventKind, EventLog
+from ecrm._holdout import split_audience
 from ecrm._orderlog import OrderLog
 from ecrm._time import as_zone, datetime_to_us, require_aware
 from ecrm.rfm import score
-from ecrm.touch._campaign import split_audience
-from ecrm.touch._flows import FlowContext, _as_list, _emit
 from ecrm.touch._message import Message, MessageClass
+from ecrm.touch.flows._care import FlowContext, _as_list, _emit
 
 __all__ = [
     "broadcast",
@@ -164,8 +164,8 @@ def double_twelve_push(orders: OrderLog, events: EventLog, *, year: int, ctx: Fl
                        offer: str = "满200减30", holdout_share: float = 0.0) -> list[Message]:
     """The 12.12 push: :func:`double_twelve_audience` in the window Dec 12 18:00–20:00
     (store zone), campaign ``"1212-<year>"``, template ``double_12``; customers in the
-    campaign's hash holdout (:func:`~ecrm.touch.split_audience`, ``holdout_share``) are
-    left out so :func:`~ecrm.touch.campaign_effect` can measure the push.
+    campaign's hash holdout (:func:`~ecrm.analytics.split_audience`, ``holdout_share``) are
+    left out so :func:`~ecrm.analytics.campaign_effect` can measure the push.
     """
     zone = ctx.zone
     start = dt.datetime(year, 12, 12, 18, tzinfo=zone)

@@ -24,18 +24,31 @@ from ecrm._money import Money
 from ecrm._orderlog import OrderLog
 from ecrm._time import NAT_US, as_zone, datetime_to_us, us_to_datetime
 from ecrm.lifecycle import CycleTable
-from ecrm.touch._clock import ManualClock
-from ecrm.touch._compose import sms_segments
-from ecrm.touch._flows import (
+from ecrm.touch import (
+    ChannelKind,
+    Defer,
+    ManualClock,
+    Message,
+    Outbox,
+    PolicyContext,
+    Send,
+    SendLog,
+    SendPolicy,
+    Skip,
+    sms_segments,
+)
+from ecrm.touch.flows import (
     DEFAULT_HOLIDAYS,
     CouponGrants,
     FlowContext,
     Holiday,
+    OrderEvents,
     birthday_greetings,
     coupon_expiry_reminders,
     delivery_notices,
     gift_pack_notices,
     holiday_greetings,
+    order_events_from_log,
     payment_reminders,
     receipt_confirmations,
     refund_notices,
@@ -45,10 +58,6 @@ from ecrm.touch._flows import (
     usage_tutorials,
     win_back_offers,
 )
-from ecrm.touch._flows_events import OrderEvents, order_events_from_log
-from ecrm.touch._message import ChannelKind, Message
-from ecrm.touch._outbox import Outbox
-from ecrm.touch._policy import Defer, PolicyContext, Send, SendLog, SendPolicy, Skip
 
 __all__ = ["BacktestDay", "BacktestReport", "Flow", "backtest", "standard_flows"]
 

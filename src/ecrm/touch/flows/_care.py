@@ -36,9 +36,9 @@ from ecrm._time import (
 from ecrm.lifecycle import CycleTable, due_repurchase_reminders, inactive_customers
 from ecrm.tiers import IssuedCoupon
 from ecrm.touch._compose import STANDARD_VARIABLES, SmsComposer, Template
-from ecrm.touch._flows_events import OrderEventKind, OrderEvents
 from ecrm.touch._message import ChannelKind, Message, MessageClass, Recipient
 from ecrm.touch._outbox import Guard
+from ecrm.touch.flows._events import OrderEventKind, OrderEvents
 
 __all__ = [
     "DEFAULT_HOLIDAYS",
