@@ -30,7 +30,8 @@ MOVED_TO_ANALYTICS = {
     "holdout_mask", "holdout_score", "split_audience", "standard_flows",
 }
 DELIVERY = {
-    "DEFAULT_OPT_OUT_KEYWORDS", "STANDARD_VARIABLES", "Accepted", "Backoff", "Channel",
+    "DEFAULT_OPT_OUT_KEYWORDS", "DEFAULT_REST_HOURS", "DEFAULT_TYPE_RULES", "logistics_rules",
+    "payment_reminder_rules", "STANDARD_VARIABLES", "Accepted", "Backoff", "Channel",
     "ChannelError", "ChannelKind", "ClassRules", "Clock", "CouponGrantChannel", "Decision",
     "Defer", "DispatchReport", "Dispatcher", "Failed", "FrequencyCap", "Guard",
     "HttpSmsChannel", "InMemoryOptOutRegistry", "InMemoryOutbox", "JsonLinesChannel",
@@ -39,7 +40,7 @@ DELIVERY = {
     "PolicyContext", "Receipt", "Recipient", "RecordingChannel", "ReplyOutcome", "RuleCheck",
     "Send", "SendHistory", "SendLog", "SendPolicy", "Skip", "SmsComposer", "SmsCostForecast",
     "SmsText", "SmsTooLongError", "SmtpEmailChannel", "SqliteOptOutRegistry", "SqliteOutbox",
-    "SystemClock", "Template", "TemplateError", "handle_reply", "mask_contacts", "mask_email",
+    "SystemClock", "Template", "TemplateError", "TimeRules", "handle_reply", "mask_contacts", "mask_email",
     "mask_phone", "normalize_phone", "safe_send", "send_batch", "sms_segments",
 }
 

@@ -136,7 +136,7 @@ class BacktestDay:
         cost: ``segments × price_per_segment``.
         deferrals: Defer decisions made that day (one message may be deferred twice).
         skips: skipped messages by the rule that refused them (``opt_out``,
-            ``frequency_cap``, ``time_window``, ``max_lateness``, ``expired`` …).
+            ``frequency_cap``, ``time_window``, ``max_lateness``, ``expiry`` …).
         collisions: customers targeted by two or more flows that day.
         cap_hits: decisions where a frequency cap was reached.
     """
@@ -367,7 +367,7 @@ def backtest(
                 clock.set(now)
             expires = _expires(m)
             if expires is not None and expires <= now:
-                skips["expired"] += 1
+                skips["expiry"] += 1
                 continue
             decision = policy.decide(m, now=now, context=ctx)
             cap_hits += any(c.rule == "frequency_cap" and not c.passed for c in decision.trace)
@@ -380,7 +380,7 @@ def backtest(
             elif isinstance(decision, Defer):
                 deferrals += 1
                 if expires is not None and decision.until >= expires:
-                    skips["expired"] += 1
+                    skips["expiry"] += 1
                     continue
                 heapq.heappush(heap, (datetime_to_us(decision.until), seq, name, m))
                 seq += 1

@@ -65,6 +65,8 @@ from ecrm.touch._outbox import (
     SqliteOutbox,
 )
 from ecrm.touch._policy import (
+    DEFAULT_REST_HOURS,
+    DEFAULT_TYPE_RULES,
     ClassRules,
     Decision,
     Defer,
@@ -78,11 +80,16 @@ from ecrm.touch._policy import (
     SendLog,
     SendPolicy,
     Skip,
+    TimeRules,
+    logistics_rules,
+    payment_reminder_rules,
 )
 from ecrm.touch._smtp import SmtpEmailChannel
 
 __all__ = [
     "DEFAULT_OPT_OUT_KEYWORDS",
+    "DEFAULT_REST_HOURS",
+    "DEFAULT_TYPE_RULES",
     "STANDARD_VARIABLES",
     "Accepted",
     "Backoff",
@@ -136,11 +143,14 @@ __all__ = [
     "SystemClock",
     "Template",
     "TemplateError",
+    "TimeRules",
     "handle_reply",
+    "logistics_rules",
     "mask_contacts",
     "mask_email",
     "mask_phone",
     "normalize_phone",
+    "payment_reminder_rules",
     "safe_send",
     "send_batch",
     "sms_segments",

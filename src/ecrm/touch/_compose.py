@@ -278,7 +278,7 @@ class SmsComposer:
             head, tail = without_forms(text[: found[-1].start()]), text[found[-1].start():]
         else:
             head, tail = without_forms(text).rstrip(), self.opt_out_text
-        if not head.strip(_PUNCT_CHARS):
+        if not head.strip():
             raise InvalidValueError("body", "must say more than the opt-out text", text)
         return head + tail
 

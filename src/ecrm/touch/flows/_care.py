@@ -275,6 +275,14 @@ def _due_days(since: dt.datetime, as_of: dt.datetime,
     return out
 
 
+def _positive_us(field: str, value: object) -> int:
+    if not isinstance(value, dt.timedelta):
+        raise InvalidTypeError(f"{field} must be a timedelta, got {type(value).__name__}")
+    if value <= dt.timedelta(0):
+        raise InvalidValueError(field, "must be a positive duration", value)
+    return round(value / dt.timedelta(microseconds=1))
+
+
 def _minutes(field: str, value: object, lo: int, hi: int) -> int:
     if not isinstance(value, dt.timedelta):
         raise InvalidTypeError(f"{field} must be a timedelta, got {type(value).__name__}")
@@ -300,6 +308,7 @@ def payment_reminders(
     flash_sale_delay: dt.timedelta = dt.timedelta(minutes=25),
     flash_sale: FlashSale = "flash_sale",
     flash_sale_closes_after: dt.timedelta = dt.timedelta(minutes=30),
+    closes_after: dt.timedelta = dt.timedelta(hours=72),
 ) -> list[Message]:
     """Payment reminders (催付) for orders still unpaid ``delay`` after placing.
 
@@ -309,8 +318,12 @@ def payment_reminders(
     not CLOSED, and either UNPAID without a payment time or paid after ``as_of`` (a
     replayed log knows later payments). An order paid or closed before the reminder
     moment never gets one. Orders paid between the flow run and the send are stopped by
-    :func:`still_due` / :func:`order_guard` at dispatch time. Flash-sale reminders carry
-    ``expires_at`` metadata (the closing moment) so a late deferral is dropped.
+    :func:`still_due` / :func:`order_guard` at dispatch time. Every reminder carries
+    ``expires_at`` metadata, the moment the unpaid order auto-closes (``closes_after``
+    placing, 72 h; flash-sale orders ``flash_sale_closes_after``, 30 min), with
+    ``expiry = "order auto-close"``: the send policy skips a reminder that could only go
+    out after it (the default policy holds reminders out of rest hours 22:00–08:00, see
+    :func:`~ecrm.touch.payment_reminder_rules`).
 
     Args:
         orders: the order log (``paid_at`` optional; its ``channels`` column marks
@@ -322,6 +335,7 @@ def payment_reminders(
         flash_sale: the channel name of flash-sale orders, a bool mask (shape (n,)) of
             them, or ``None`` for none.
         flash_sale_closes_after: when flash-sale orders close (the reminder's expiry).
+        closes_after: when other unpaid orders close (default 72 h; at least ``delay``).
 
     Returns:
         TRANSACTIONAL messages keyed ``care:payment_reminder:order-<id>``, deduped per
@@ -334,7 +348,10 @@ def payment_reminders(
     s, a = _window(since, as_of)
     d = _minutes("delay", delay, 10, 2880)
     fd = min(_minutes("flash_sale_delay", flash_sale_delay, 10, 25), d)
-    close_us = int(flash_sale_closes_after / dt.timedelta(microseconds=1))
+    close_us = _positive_us("flash_sale_closes_after", flash_sale_closes_after)
+    normal_close_us = _positive_us("closes_after", closes_after)
+    if normal_close_us <= d:
+        raise InvalidValueError("closes_after", f"must be longer than delay {delay}", closes_after)
     if orders.order_ids is None:
         raise InvalidValueError("orders", "need an order_id column for payment reminders",
                                 repr(orders), show_value=False)
@@ -360,9 +377,10 @@ def payment_reminders(
     fl = flash[rows]
     zone = ctx.zone
     meta = [
-        {"order_id": o, **({"expires_at": us_to_datetime(int(p) + close_us, zone).isoformat()}
-                           if f else {})}
-        for o, p, f in zip(oids, placed, fl, strict=True)
+        {"order_id": o, "expiry": "order auto-close",
+         "expires_at": us_to_datetime(int(p) + (close_us if f else normal_close_us),
+                                      zone).isoformat()}
+        for o, p, f in zip(oids, placed.tolist(), fl.tolist(), strict=True)
     ]
     return _emit(
         ctx, "payment_reminder", MessageClass.TRANSACTIONAL,
