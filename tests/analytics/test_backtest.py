@@ -141,11 +141,18 @@ def test_totals_are_the_sum_of_the_days_and_every_candidate_is_accounted_for(
 
 def test_a_month_of_the_sample_shop() -> None:
     shop = sample_shop(500)
-    ctx = FlowContext(SmsComposer("【小林茶铺】"), customers=shop.customers,
+    ctx = FlowContext(SmsComposer("【小林茶铺】"), customers=shop.customers, link="m.tb.cn/xlcp",
+                      member_card_link="m.tb.cn/xlcard",
                       item_names={c.sku: c.name for c in shop.catalogue})
     start = dt.date(2025, 11, 1)
     cycles = cycles_by(shop.orders, by="sku", as_of=dt.datetime(2025, 11, 1, tzinfo=SH))
-    flows = standard_flows(shop.orders, ctx=ctx, cycles=cycles, first_order_coupon="NEW5")
+    flows = standard_flows(shop.orders, ctx=ctx, cycles=cycles, first_order_coupon="NEW5",
+                           store_cycle=(20, 40, 60))
+    assert list(flows)[:9] == ["payment_reminder", "shipping", "delivery", "receipt_confirmed",
+                               "refund_request", "refund", "usage_tutorial", "satisfaction",
+                               "returning_offer"]
+    assert "win_back" in flows
+    assert "win_back" not in standard_flows(shop.orders, ctx=ctx)  # needs the shop's cycle
     outbox = InMemoryOutbox()
     r = backtest(flows, start=start, end=dt.date(2025, 12, 1), policy=SendPolicy(),
                  context=PolicyContext(opt_outs=InMemoryOptOutRegistry()),
@@ -157,7 +164,8 @@ def test_a_month_of_the_sample_shop() -> None:
     assert n_cand == sum(d.n_sent + d.n_skipped for d in r.days) + r.pending
     assert len(outbox) == n_cand  # every candidate enqueued once under its key
     names = {k for k, _ in r.candidates}
-    assert {"shipping", "delivery", "receipt_confirmed", "birthday", "win_back"} <= names
+    assert {"shipping", "delivery", "receipt_confirmed", "birthday", "returning_offer",
+            "win_back", "refund_request"} <= names
     # marketing only reaches members: every member-only skip is a non-member
     assert r.cost == Money(5) * r.segments
     assert dict(r.skips).get("opt_out", 0) == 0  # nobody opted out in this run

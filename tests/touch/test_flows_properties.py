@@ -25,7 +25,8 @@ from ecrm.touch.flows import (
     shipping_notices,
 )
 
-CTX = FlowContext(SmsComposer("【小林茶铺】"), channel=ChannelKind.IN_APP)
+CTX = FlowContext(SmsComposer("【小林茶铺】"), channel=ChannelKind.IN_APP, link="m.tb.cn/xlcp",
+                  member_card_link="m.tb.cn/xlcard")
 UTC = dt.UTC
 LO = dt.datetime(2023, 12, 30, tzinfo=UTC)
 HI = dt.datetime(2027, 1, 2, tzinfo=UTC)

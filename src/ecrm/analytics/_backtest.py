@@ -23,7 +23,7 @@ from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._money import Money
 from ecrm._orderlog import OrderLog
 from ecrm._time import NAT_US, as_zone, datetime_to_us, us_to_datetime
-from ecrm.lifecycle import CycleTable
+from ecrm.lifecycle import Bands, CycleTable, RepurchaseCycle
 from ecrm.touch import (
     ChannelKind,
     Defer,
@@ -52,7 +52,9 @@ from ecrm.touch.flows import (
     payment_reminders,
     receipt_confirmations,
     refund_notices,
+    refund_request_care,
     repurchase_reminders,
+    returning_customer_offers,
     satisfaction_follow_ups,
     shipping_notices,
     usage_tutorials,
@@ -79,6 +81,7 @@ def standard_flows(
     coupons: CouponGrants | None = None,
     first_order_coupon: str | None = None,
     holidays: Iterable[Holiday] = DEFAULT_HOLIDAYS,
+    store_cycle: RepurchaseCycle | Bands | tuple[int, int, int] | None = None,
 ) -> dict[str, Flow]:
     """The daily care flows of the playbook over one shop, ready for :func:`backtest`.
 
@@ -91,6 +94,8 @@ def standard_flows(
         coupons: granted coupons for expiry reminders (left out when ``None``).
         first_order_coupon: the coupon granted after the first order ships.
         holidays: the holiday list.
+        store_cycle: the shop's repurchase cycle (or its bands, or ``(P50, P70, P90)``)
+            for the after-churn win-back (left out when ``None``).
 
     Returns:
         flow name → :data:`Flow`, in a fixed order.
@@ -102,13 +107,19 @@ def standard_flows(
         "shipping": lambda s, a: shipping_notices(ev, since=s, as_of=a, ctx=ctx),
         "delivery": lambda s, a: delivery_notices(ev, since=s, as_of=a, ctx=ctx),
         "receipt_confirmed": lambda s, a: receipt_confirmations(ev, since=s, as_of=a, ctx=ctx),
+        "refund_request": lambda s, a: refund_request_care(ev, since=s, as_of=a, ctx=ctx),
         "refund": lambda s, a: refund_notices(ev, since=s, as_of=a, ctx=ctx),
         "usage_tutorial": lambda s, a: usage_tutorials(orders, ev, since=s, as_of=a, ctx=ctx,
                                                        coupon=first_order_coupon),
         "satisfaction": lambda s, a: satisfaction_follow_ups(orders, ev, since=s, as_of=a,
                                                              ctx=ctx),
-        "win_back": lambda s, a: win_back_offers(orders, since=s, as_of=a, ctx=ctx),
+        "returning_offer": lambda s, a: returning_customer_offers(orders, since=s, as_of=a,
+                                                                  ctx=ctx),
     }
+    if store_cycle is not None:
+        cycle = store_cycle
+        flows["win_back"] = lambda s, a: win_back_offers(orders, since=s, as_of=a, ctx=ctx,
+                                                         cycle=cycle)
     if ctx.customers is not None:
         flows["birthday"] = lambda s, a: birthday_greetings(since=s, as_of=a, ctx=ctx)
         flows["holiday"] = lambda s, a: holiday_greetings(since=s, as_of=a, ctx=ctx,

@@ -21,12 +21,14 @@ from ecrm._holdout import split_audience
 from ecrm._orderlog import OrderLog
 from ecrm._time import as_zone, datetime_to_us, require_aware
 from ecrm.rfm import score
-from ecrm.touch._message import Message, MessageClass
-from ecrm.touch.flows._care import FlowContext, _as_list, _emit
+from ecrm.tiers import CouponCatalog, CouponScope
+from ecrm.touch._message import ChannelKind, Message, MessageClass
+from ecrm.touch.flows._care import FlowContext, _as_list, _emit, _require_links
 
 __all__ = [
     "broadcast",
     "cart_abandoners",
+    "coupon_care",
     "double_twelve_audience",
     "double_twelve_push",
     "high_potential_returning",
@@ -73,15 +75,16 @@ def broadcast(
         created_at: the flow moment (default ``start``).
 
     Raises:
-        InvalidValueError: an empty campaign id or a window with ``end <= start``.
+        InvalidValueError: an empty campaign id, a window with ``end <= start``, a
+            context on the COUPON channel (a broadcast carries no coupon: use
+            :func:`coupon_care`), or a template link the context lacks.
     """
-    start, end = (require_aware(w, "window") for w in window)
-    if end <= start:
-        raise InvalidValueError("window", "must end after it starts",
-                                (start.isoformat(), end.isoformat()))
-    if not isinstance(campaign_id, str) or not campaign_id.strip() or ":" in campaign_id:
-        raise InvalidValueError("campaign_id", "must be a non-empty text without ':'",
-                                campaign_id)
+    if ctx.channel is ChannelKind.COUPON:
+        raise InvalidValueError("ctx.channel", "cannot be COUPON for a broadcast, which carries "
+                                "no coupon; use coupon_care to grant coupons", "COUPON")
+    start, end = _check_window(window)
+    _check_campaign_id(campaign_id)
+    _require_links(ctx, [message_type])
     ids_arr = np.unique(np.asarray(audience))
     ids = _as_list(ids_arr)
     parts = [f"{campaign_id}:customer-{c}" for c in ids]
@@ -92,9 +95,113 @@ def broadcast(
                  metadata=[{"campaign": campaign_id, "expires_at": end.isoformat()}] * n)
 
 
+def _check_window(window: tuple[dt.datetime, dt.datetime]) -> tuple[dt.datetime, dt.datetime]:
+    start, end = (require_aware(w, "window") for w in window)
+    if end <= start:
+        raise InvalidValueError("window", "must end after it starts",
+                                (start.isoformat(), end.isoformat()))
+    return start, end
+
+
+def _check_campaign_id(campaign_id: object) -> None:
+    if not isinstance(campaign_id, str) or not campaign_id.strip() or ":" in campaign_id:
+        raise InvalidValueError("campaign_id", "must be a non-empty text without ':'",
+                                campaign_id)
+
+
+def coupon_care(
+    audience: Any,
+    *,
+    campaign_id: str,
+    window: tuple[dt.datetime, dt.datetime],
+    ctx: FlowContext,
+    coupon_id: str,
+    catalog: CouponCatalog,
+    notice_after: dt.timedelta = dt.timedelta(minutes=10),
+    message_class: MessageClass = MessageClass.MARKETING,
+) -> list[Message]:
+    """Coupon care (优惠券关怀) to an audience: grant each customer the coupon, then tell them.
+
+    The coupon comes from the shop's :class:`~ecrm.tiers.CouponCatalog`, so its limits
+    hold: it must be one of the catalogue's denominations (at most 50, each within the
+    face-value limit), a store coupon (店铺优惠券: a shop cannot grant platform coupons),
+    and still valid when the window opens. Per customer two messages: a grant on the
+    COUPON channel at the window start (metadata ``coupon`` for
+    :class:`~ecrm.touch.CouponGrantChannel`, plus ``valid_from`` / ``valid_until`` of the
+    issued coupon), and a notice on ``ctx.channel`` ``notice_after`` later (template
+    ``coupon_care``: the coupon as 满X减Y and its last valid day), both expiring when the
+    window ends. Give the dispatcher of the notices a guard that holds a notice whose
+    grant failed (metadata ``grant_key`` names the grant).
+
+    Args:
+        audience: customer ids (duplicates are served once).
+        campaign_id: names the campaign in keys (``mkt:coupon_grant:<campaign>:customer-<id>``
+            and ``mkt:coupon_care:<campaign>:customer-<id>``).
+        window: ``(start, end)`` aware: grants at ``start``, everything expires at ``end``.
+        ctx: addressing and templates (its channel carries the notice; not COUPON).
+        coupon_id: the denomination to grant.
+        catalog: the shop's coupon catalogue.
+        notice_after: how long after the grant the notice is due (``>= 0``, inside the window).
+        message_class: MARKETING by default (opt-outs, membership and caps apply).
+
+    Returns:
+        Grant and notice messages, grants first.
+
+    Raises:
+        InvalidValueError: the coupon is not in the catalogue, not a store coupon, or no
+            longer valid at the window start; a bad window, campaign id or delay; a
+            context on the COUPON channel; ``ctx.link`` not set.
+    """
+    if not isinstance(catalog, CouponCatalog):
+        raise InvalidTypeError(f"catalog must be a CouponCatalog, got {type(catalog).__name__}")
+    coupon = catalog.get(coupon_id)
+    if coupon.scope is not CouponScope.STORE:
+        raise InvalidValueError("coupon_id", f"must name a store coupon (店铺优惠券), not a "
+                                f"{coupon.scope.label_zh}", coupon_id)
+    start, end = _check_window(window)
+    _check_campaign_id(campaign_id)
+    if ctx.channel is ChannelKind.COUPON:
+        raise InvalidValueError("ctx.channel", "must be the notice's channel (SMS, EMAIL, "
+                                "IN_APP), not COUPON", "COUPON")
+    if not isinstance(notice_after, dt.timedelta) or not (
+            dt.timedelta(0) <= notice_after < end - start):
+        raise InvalidValueError("notice_after", "must be >= 0 and inside the window",
+                                notice_after)
+    valid_from, valid_until = coupon.window(start)
+    if valid_until <= start:
+        raise InvalidValueError("coupon_id", f"is no longer valid at the window start "
+                                f"{start.isoformat()} (valid until {valid_until.isoformat()})",
+                                coupon_id)
+    _require_links(ctx, ["coupon_care"])
+    ids_arr = np.unique(np.asarray(audience))
+    ids = _as_list(ids_arr)
+    n = len(ids)
+    grant_keys = [f"mkt:coupon_grant:{campaign_id}:customer-{c}" for c in ids]
+    parts = [f"{campaign_id}:customer-{c}" for c in ids]
+    base = {"campaign": campaign_id, "coupon": coupon.coupon_id, "expires_at": end.isoformat(),
+            "valid_from": valid_from.isoformat(), "valid_until": valid_until.isoformat()}
+    last_day = (valid_until - dt.timedelta(microseconds=1)).astimezone(ctx.zone).date()
+    values = [{"coupon": coupon.describe(),
+               "coupon_expires_on": f"{last_day.month}月{last_day.day}日"}] * n
+    # the grant's body is the notice text too (an adapter may show it with the coupon)
+    grants = _emit(ctx, "coupon_grant", message_class, ids_arr,
+                   np.full(n, datetime_to_us(start), dtype=np.int64), start, parts=parts,
+                   dedupe=parts, values=values, metadata=[base] * n,
+                   channel=ChannelKind.COUPON, template="coupon_care")
+    due = datetime_to_us(start + notice_after)
+    notices = _emit(ctx, "coupon_care", message_class, ids_arr, np.full(n, due, dtype=np.int64),
+                    start, parts=parts, dedupe=parts, values=values,
+                    metadata=[{**base, "grant_key": k} for k in grant_keys])
+    return grants + notices
+
+
 def new_arrivals(audience: Any, *, campaign_id: str, item_name: str,
                  window: tuple[dt.datetime, dt.datetime], ctx: FlowContext) -> list[Message]:
-    """A new-arrival (上新) broadcast of ``item_name`` (template ``new_arrivals``)."""
+    """A new-arrival (上新) broadcast of ``item_name`` (template ``new_arrivals``).
+
+    Raises:
+        InvalidValueError: an empty ``item_name``, or as :func:`broadcast`.
+    """
     if not isinstance(item_name, str) or not item_name.strip():
         raise InvalidValueError("item_name", "must not be empty", item_name)
     return broadcast(audience, campaign_id=campaign_id, window=window, ctx=ctx,
