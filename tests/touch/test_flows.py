@@ -57,6 +57,7 @@ from ecrm.touch.flows import (
     cart_abandoners,
     coupon_care,
     coupon_expiry_reminders,
+    coupon_grant_guard,
     delivery_notices,
     double_twelve_audience,
     double_twelve_push,
@@ -848,3 +849,54 @@ def test_flow_context_keeps_a_read_only_copy_of_item_names() -> None:
     assert ctx.item_names == {"TEA-LJ": "西湖龙井"}
     with pytest.raises(TypeError):
         ctx.item_names["x"] = "y"  # type: ignore[index]
+
+
+def test_a_notice_whose_coupon_grant_failed_is_not_sent() -> None:
+    """End to end: grants through a CouponGrantChannel whose catalogue refuses one customer
+    (a permanent failure → DEAD), then the notices with coupon_grant_guard."""
+    window = (dt.datetime(2025, 6, 10, 10, tzinfo=SH), dt.datetime(2025, 6, 10, 20, tzinfo=SH))
+    msgs = coupon_care(["c1", "c2"], campaign_id="618-care", window=window, ctx=CTX,
+                       coupon_id="C20", catalog=_catalog())
+    outbox = InMemoryOutbox()
+    outbox.enqueue_many(m for m in msgs if m.channel is ChannelKind.COUPON)
+
+    def grant(customer_id: str | int, coupon: str, message: Message) -> str:
+        if customer_id == "c2":
+            raise InvalidValueError("customer", "has reached the coupon's per-customer limit",
+                                    customer_id)
+        return "g-1"
+
+    clock = ManualClock(window[0])
+    _Dispatcher(outbox, CouponGrantChannel(grant), clock=clock).run_once()
+    outbox.enqueue_many(m for m in msgs if m.channel is ChannelKind.SMS)
+    sms = RecordingChannel()
+    clock.set(window[0] + dt.timedelta(minutes=10))
+    report = _Dispatcher(outbox, sms, clock=clock, guard=coupon_grant_guard(outbox)).run_once()
+    assert (report.sent, report.skipped) == (1, 1)
+    assert [m.key for m in sms.sent] == ["mkt:coupon_care:618-care:customer-c1"]
+    skipped = outbox.get("mkt:coupon_care:618-care:customer-c2")
+    assert skipped is not None
+    assert skipped.last_error == ("skipped: its coupon grant mkt:coupon_grant:618-care:"
+                                  "customer-c2 was not made (DEAD)")
+    with pytest.raises(TypeError, match="outbox must be an Outbox"):
+        coupon_grant_guard([])  # type: ignore[arg-type]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.sampled_from(["c1", "c2", "c3", "c9"]), max_size=8),
+       st.integers(min_value=0, max_value=60))
+def test_coupon_care_serves_each_customer_once_grant_before_notice(
+        audience: list[str], minutes: int) -> None:
+    window = (dt.datetime(2025, 6, 10, 10, tzinfo=SH), dt.datetime(2025, 6, 10, 20, tzinfo=SH))
+    msgs = coupon_care(audience, campaign_id="p", window=window, ctx=CTX, coupon_id="C20",
+                       catalog=_catalog(), notice_after=dt.timedelta(minutes=minutes))
+    reachable = {c for c in audience if c != "c9"}  # c9 has no phone: no SMS notice
+    grants = {m.recipient.customer_id: m for m in msgs if m.channel is ChannelKind.COUPON}
+    notices = {m.recipient.customer_id: m for m in msgs if m.channel is ChannelKind.SMS}
+    assert set(grants) == set(audience)
+    assert set(notices) == reachable
+    assert len(msgs) == len(set(audience)) + len(reachable)
+    for cid, n in notices.items():
+        assert n.not_before == grants[cid].not_before + dt.timedelta(minutes=minutes)
+        assert n.meta("grant_key") == grants[cid].key
+        assert n.body.count("回T退订") == 1

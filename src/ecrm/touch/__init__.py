@@ -157,9 +157,23 @@ __all__ = [
 ]
 
 # Names that moved out of ecrm.touch in 0.1.0, kept one release as deprecated aliases.
+_MOVED_TO_FLOWS: _typing.Final = (
+    "DEFAULT_HOLIDAYS", "DEFAULT_TEMPLATES", "CouponGrants", "FlowContext", "Holiday",
+    "OrderEvent", "OrderEventKind", "OrderEvents", "birthday_greetings", "broadcast",
+    "cart_abandoners", "coupon_expiry_reminders", "delivery_notices", "double_twelve_audience",
+    "double_twelve_push", "gift_pack_notices", "high_potential_returning", "holiday_greetings",
+    "new_arrivals", "order_events_from_log", "order_guard", "payment_reminders",
+    "receipt_confirmations", "refund_notices", "repurchase_reminders", "sale_window",
+    "satisfaction_follow_ups", "shipping_notices", "still_due", "usage_tutorials",
+    "why_not_due", "win_back_offers",
+)
+_MOVED_TO_ANALYTICS: _typing.Final = (
+    "BacktestDay", "BacktestReport", "CampaignReport", "Flow", "backtest", "campaign_effect",
+    "holdout_mask", "holdout_score", "split_audience", "standard_flows",
+)
 _MOVED: _typing.Final = {
-    **dict.fromkeys(('DEFAULT_HOLIDAYS', 'DEFAULT_TEMPLATES', 'CouponGrants', 'FlowContext', 'Holiday', 'OrderEvent', 'OrderEventKind', 'OrderEvents', 'birthday_greetings', 'broadcast', 'cart_abandoners', 'coupon_expiry_reminders', 'delivery_notices', 'double_twelve_audience', 'double_twelve_push', 'gift_pack_notices', 'high_potential_returning', 'holiday_greetings', 'new_arrivals', 'order_events_from_log', 'order_guard', 'payment_reminders', 'receipt_confirmations', 'refund_notices', 'repurchase_reminders', 'sale_window', 'satisfaction_follow_ups', 'shipping_notices', 'still_due', 'usage_tutorials', 'why_not_due', 'win_back_offers'), "ecrm.touch.flows"),
-    **dict.fromkeys(('BacktestDay', 'BacktestReport', 'CampaignReport', 'Flow', 'backtest', 'campaign_effect', 'holdout_mask', 'holdout_score', 'split_audience', 'standard_flows'), "ecrm.analytics"),
+    **dict.fromkeys(_MOVED_TO_FLOWS, "ecrm.touch.flows"),
+    **dict.fromkeys(_MOVED_TO_ANALYTICS, "ecrm.analytics"),
 }
 
 

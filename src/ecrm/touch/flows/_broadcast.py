@@ -23,12 +23,14 @@ from ecrm._time import as_zone, datetime_to_us, require_aware
 from ecrm.rfm import score
 from ecrm.tiers import CouponCatalog, CouponScope
 from ecrm.touch._message import ChannelKind, Message, MessageClass
+from ecrm.touch._outbox import Guard, Outbox, OutboxState
 from ecrm.touch.flows._care import FlowContext, _as_list, _emit, _require_links
 
 __all__ = [
     "broadcast",
     "cart_abandoners",
     "coupon_care",
+    "coupon_grant_guard",
     "double_twelve_audience",
     "double_twelve_push",
     "high_potential_returning",
@@ -95,6 +97,34 @@ def broadcast(
                  metadata=[{"campaign": campaign_id, "expires_at": end.isoformat()}] * n)
 
 
+def coupon_grant_guard(outbox: Outbox) -> Guard:
+    """A dispatch-time guard for :func:`coupon_care` notices: skip a notice whose grant
+    (its ``grant_key`` metadata) is not in ``outbox`` or ended DEAD or SKIPPED, so no
+    customer is told of a coupon they did not get. Other messages pass.
+
+    Returns:
+        ``guard(message, now)`` → the skip reason, or ``None``.
+
+    Raises:
+        InvalidTypeError: ``outbox`` is not an :class:`~ecrm.touch.Outbox`.
+    """
+    if not isinstance(outbox, Outbox):
+        raise InvalidTypeError(f"outbox must be an Outbox, got {type(outbox).__name__}")
+
+    def guard(message: Message, now: dt.datetime) -> str | None:
+        key = message.meta("grant_key")
+        if key is None:
+            return None
+        entry = outbox.get(key)
+        if entry is None:
+            return f"its coupon grant {key} is not in the outbox"
+        if entry.state in (OutboxState.DEAD, OutboxState.SKIPPED):
+            return f"its coupon grant {key} was not made ({entry.state.name})"
+        return None
+
+    return guard
+
+
 def _check_window(window: tuple[dt.datetime, dt.datetime]) -> tuple[dt.datetime, dt.datetime]:
     start, end = (require_aware(w, "window") for w in window)
     if end <= start:
@@ -130,8 +160,8 @@ def coupon_care(
     :class:`~ecrm.touch.CouponGrantChannel`, plus ``valid_from`` / ``valid_until`` of the
     issued coupon), and a notice on ``ctx.channel`` ``notice_after`` later (template
     ``coupon_care``: the coupon as 满X减Y and its last valid day), both expiring when the
-    window ends. Give the dispatcher of the notices a guard that holds a notice whose
-    grant failed (metadata ``grant_key`` names the grant).
+    window ends. Dispatch with ``guard=coupon_grant_guard(outbox)`` so a notice whose grant
+    failed is skipped (metadata ``grant_key`` names the grant).
 
     Args:
         audience: customer ids (duplicates are served once).
