@@ -657,3 +657,24 @@ def test_policies_with_type_rules_compare_and_hash_by_value() -> None:
     assert SendPolicy().by_type == DEFAULT_TYPE_RULES
     assert sorted(DEFAULT_TYPE_RULES) == ["delivered", "multi_warehouse_shipped",
                                           "payment_reminder", "shipped"]
+
+
+@given(time_zone_names(), aware_datetimes())
+def test_payment_reminders_go_out_only_between_08_and_22_local_in_any_zone(
+        tz: str, now: dt.datetime) -> None:
+    """Whatever the zone (DST ones included): a reminder is sent at once exactly when the
+    recipient's wall clock reads 08:00–21:59, else deferred to the next 08:00-ish minute,
+    at most one rest night (10 h, plus a DST hour) later."""
+    d = SendPolicy().decide(_reminder(now, tz=tz), now=now, context=PolicyContext())
+    local = now.astimezone(ZoneInfo(tz))
+    if 8 <= local.hour < 22:
+        assert isinstance(d, Send)
+        return
+    assert isinstance(d, Defer)
+    until = d.until.astimezone(ZoneInfo(tz))
+    assert 8 <= until.hour < 22
+    assert dt.timedelta(0) < d.until - now <= dt.timedelta(hours=11, minutes=1)
+    if until.hour != 8 or until.minute != 0:  # 08:00 can only be missed inside a DST gap
+        event("08:00 skipped by a DST gap")
+        before = (d.until - dt.timedelta(minutes=1)).astimezone(ZoneInfo(tz))
+        assert before.hour < 8 or before.hour >= 22
