@@ -19,17 +19,10 @@ import datetime as dt
 import numpy as np
 
 from ecrm import Money
+from ecrm.analytics import campaign_effect, split_audience
 from ecrm.datasets import STORE_NAME, sample_shop
-from ecrm.touch import (
-    FlowContext,
-    SmsComposer,
-    campaign_effect,
-    cart_abandoners,
-    high_potential_returning,
-    new_arrivals,
-    sms_segments,
-    split_audience,
-)
+from ecrm.touch import SmsComposer, sms_segments
+from ecrm.touch.flows import FlowContext, cart_abandoners, high_potential_returning, new_arrivals
 
 
 def main() -> None:
@@ -50,7 +43,8 @@ def main() -> None:
           f"= {len(audience):,} customers")
 
     treated, holdout = split_audience("1101-new-tea", audience, args.holdout)
-    ctx = FlowContext(SmsComposer(f"【{STORE_NAME}】"), customers=shop.customers)
+    ctx = FlowContext(SmsComposer(f"【{STORE_NAME}】"), customers=shop.customers,
+                      link="m.tb.cn/xlcp")  # the sample shop's link: use your own
     msgs = new_arrivals(treated, campaign_id="1101-new-tea", item_name="福鼎白茶 200g",
                         window=(start, start + dt.timedelta(hours=2)), ctx=ctx)
     segments = sum(sms_segments(len(m.body)) for m in msgs)

@@ -19,21 +19,23 @@ import datetime as dt
 import time
 
 from ecrm import Money
+from ecrm.analytics import backtest, standard_flows
 from ecrm.datasets import STORE_NAME, sample_shop
-from ecrm.lifecycle import cycles_by
+from ecrm.lifecycle import cycles_by, repurchase_cycle
 from ecrm.touch import (
-    FlowContext,
     InMemoryOptOutRegistry,
     InMemoryOutbox,
     PolicyContext,
     SendPolicy,
     SmsComposer,
-    backtest,
+)
+from ecrm.touch.flows import (
+    FlowContext,
     birthday_greetings,
     order_events_from_log,
     payment_reminders,
+    returning_customer_offers,
     shipping_notices,
-    standard_flows,
     win_back_offers,
 )
 
@@ -47,10 +49,15 @@ def main() -> None:
     shop = sample_shop(args.customers)
     print(f"{shop.orders!r}\n{shop.customers!r}")
     ctx = FlowContext(SmsComposer(f"【{STORE_NAME}】"), customers=shop.customers,
+                      # the sample shop's links: a shop sets its own (there is no default)
+                      link="m.tb.cn/xlcp", member_card_link="m.tb.cn/xlcard",
                       item_names={item.sku: item.name for item in shop.catalogue})
     events = order_events_from_log(shop.orders)
     as_of = shop.as_of
     day_before = as_of - dt.timedelta(days=1)
+    # the shop's own repurchase cycle says when a customer has churned (past P90)
+    store_cycle = repurchase_cycle(shop.orders, as_of=as_of)
+    bands = store_cycle.bands if store_cycle.has_bands else (30, 60, 90)
 
     print("\n== the last day before as_of ==")
     for title, msgs in (
@@ -58,8 +65,10 @@ def main() -> None:
                                                 ctx=ctx)),
         ("shipping notices", shipping_notices(events, since=day_before, as_of=as_of, ctx=ctx)),
         ("birthday greetings", birthday_greetings(since=day_before, as_of=as_of, ctx=ctx)),
-        ("win-back offers", win_back_offers(shop.orders, since=day_before, as_of=as_of,
-                                            ctx=ctx)),
+        ("returning-customer offers (30 days inactive)", returning_customer_offers(
+            shop.orders, since=day_before, as_of=as_of, ctx=ctx)),
+        ("win-back offers (just churned)", win_back_offers(
+            shop.orders, since=day_before, as_of=as_of, ctx=ctx, cycle=bands)),
     ):
         print(f"{title}: {len(msgs)}")
         for m in msgs[:2]:
@@ -69,7 +78,7 @@ def main() -> None:
     cycles = cycles_by(shop.orders, by="sku",
                        as_of=dt.datetime.combine(start, dt.time(0), as_of.tzinfo))
     flows = standard_flows(shop.orders, ctx=ctx, events=events, cycles=cycles,
-                           first_order_coupon="NEW5")
+                           first_order_coupon="NEW5", store_cycle=bands)
     outbox = InMemoryOutbox()
     t = time.perf_counter()
     report = backtest(flows, start=start, end=as_of.date(), policy=SendPolicy(),

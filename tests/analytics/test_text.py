@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -36,9 +37,10 @@ def test_format_rows_counts_cjk_as_two_columns() -> None:
     assert format_rows([["省", "n"], ["ab", "10"]]).splitlines() == ["省   n", "ab  10"]
 
 
-def test_campaign_effect_is_the_touch_one() -> None:
-    assert ecrm.analytics.CampaignReport is ecrm.touch.CampaignReport
-    assert ecrm.analytics.campaign_effect is ecrm.touch.campaign_effect
+def test_the_old_touch_paths_of_campaign_names_are_deprecated_aliases() -> None:
+    for name in ("CampaignReport", "campaign_effect", "split_audience", "backtest"):
+        with pytest.warns(DeprecationWarning, match=f"ecrm.analytics.{name}"):
+            assert getattr(ecrm.touch, name) is getattr(ecrm.analytics, name)
 
 
 def test_importing_analytics_and_segments_does_not_import_touch() -> None:

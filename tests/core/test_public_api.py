@@ -42,7 +42,7 @@ TESTING = {
 
 PACKAGES = (
     "ecrm", "ecrm.analytics", "ecrm.cli", "ecrm.datasets", "ecrm.lifecycle", "ecrm.report",
-    "ecrm.rfm", "ecrm.segments", "ecrm.testing", "ecrm.tiers", "ecrm.touch",
+    "ecrm.rfm", "ecrm.segments", "ecrm.testing", "ecrm.tiers", "ecrm.touch", "ecrm.touch.flows",
 )
 
 
@@ -150,7 +150,7 @@ def _documented() -> tuple[set[str], set[str]]:
 
 def _public_type(name: str) -> type:
     for package in ("ecrm", "ecrm.rfm", "ecrm.tiers", "ecrm.lifecycle", "ecrm.segments",
-                    "ecrm.touch"):
+                    "ecrm.touch", "ecrm.touch.flows"):
         module = importlib.import_module(package)
         if name in module.__all__:
             found = getattr(module, name)

@@ -137,6 +137,96 @@ def test_opt_out_text_is_appended_exactly_once_to_marketing() -> None:
     assert care.text == "【小林茶铺】您的茶已发货"
 
 
+@pytest.mark.parametrize(
+    ("body", "sent"),
+    [
+        # the case: a body ending "回T退订。" is not doubled
+        ("新茶上市回T退订。", "新茶上市回T退订。"),
+        # the form in the source's sample messages
+        ("新茶上市，全场9折 回T退", "新茶上市，全场9折 回T退"),
+        ("新茶上市回TD退订", "新茶上市回TD退订"),
+        ("新茶上市，退订回T", "新茶上市，退订回T"),
+        ("新茶上市 回 T 退 订 ！", "新茶上市 回 T 退 订 ！"),
+        ("新茶上市回t退订~", "新茶上市回t退订~"),
+        ("新茶上市回复Ｔ退订", "新茶上市回复Ｔ退订"),
+        ("新茶上市，退订请回复TD。", "新茶上市，退订请回复TD。"),
+        # a form in the middle is cut out (with its punctuation) and the default goes last
+        ("回T退订。新茶上市", "新茶上市回T退订"),
+        ("新茶上市回T退，全场9折", "新茶上市全场9折回T退订"),
+        # two forms at the end: one stays
+        ("新茶上市回T退订回T退订", "新茶上市回T退订"),
+        ("新茶上市 退订回T 回T退。", "新茶上市 回T退。"),
+    ],
+)
+def test_opt_out_forms_are_recognised_and_appear_once(body: str, sent: str) -> None:
+    assert COMPOSER.compose(body, MessageClass.MARKETING).text == "【小林茶铺】" + sent
+
+
+def test_opt_out_forms_are_kept_in_transactional_texts_as_written() -> None:
+    assert COMPOSER.compose("回T退订。新茶", MessageClass.CARE).text == "【小林茶铺】回T退订。新茶"
+
+
+def test_a_marketing_body_of_only_an_opt_out_text_is_refused() -> None:
+    for body in ("回T退订。", " 退订回T ", "回T退订回TD退订！"):
+        with pytest.raises(InvalidValueError, match="body must say more than the opt-out text"):
+            COMPOSER.compose(body, MessageClass.MARKETING)
+
+
+def test_the_shops_own_opt_out_wording_is_recognised_too() -> None:
+    own = SmsComposer("【小林茶铺】", opt_out_text="拒收请回复R")
+    assert own.compose("上新", MessageClass.MARKETING).text == "【小林茶铺】上新拒收请回复R"
+    assert own.compose("上新 拒收请回复R。", MessageClass.MARKETING).text == (
+        "【小林茶铺】上新 拒收请回复R。")
+    # a common form already there counts as the opt-out: no second one
+    assert own.compose("上新回T退", MessageClass.MARKETING).text == "【小林茶铺】上新回T退"
+
+
+# -- the property: whatever forms a body holds, the SMS holds exactly one, at its end --------
+# Filler text shares no character with any opt-out form, so the oracle can read the forms
+# back by picking out their characters.
+FILLER = "新茶上市全场九折欢迎光临好礼限时抢购满减红包0123456789abcxyz，。！ "
+FORM_CHARS = set("回复请退订TDtdＴＤｔｄ")
+HALF = str.maketrans("ＴＤｔｄ", "TDTD")
+FORMS = ["回T退订", "回T退", "回TD退订", "回TD退", "回复T退订", "退订回T", "退订回TD", "退订请回复TD"]
+PUNCT = ["", "。", "！", "!", ".", "~", " ", "，"]
+
+
+@st.composite
+def opt_out_forms(draw: st.DrawFn) -> str:
+    form = draw(st.sampled_from(FORMS))
+    out = []
+    for ch in form:
+        if ch in "TD":
+            ch = draw(st.sampled_from({"T": "TtＴｔ", "D": "DdＤｄ"}[ch]))
+        out.append(ch + draw(st.sampled_from(["", "", " "])))
+    return "".join(out) + draw(st.sampled_from(PUNCT))
+
+
+def _form_letters(text: str) -> str:
+    return "".join(c for c in text if c in FORM_CHARS).upper().translate(HALF)
+
+
+@st.composite
+def bodies_with_opt_outs(draw: st.DrawFn) -> str:
+    pieces = draw(st.lists(st.one_of(st.text(FILLER, min_size=1, max_size=12), opt_out_forms()),
+                           max_size=6))
+    word = draw(st.text(FILLER.strip(" ，。！"), min_size=1, max_size=8))  # something to say
+    pieces.insert(draw(st.integers(min_value=0, max_value=len(pieces))), word)
+    return "".join(pieces)
+
+
+@given(bodies_with_opt_outs())
+def test_marketing_sms_hold_exactly_one_opt_out_form_at_the_end(body: str) -> None:
+    filler = [c for c in body if c in FILLER and c not in " ，。！"]
+    text = COMPOSER.compose(body, MessageClass.MARKETING).text.removeprefix("【小林茶铺】")
+    assert _form_letters(text) in FORMS  # exactly one form, nothing left of the others
+    assert [c for c in text if c in FILLER and c not in " ，。！"] == filler  # text kept
+    core = text.rstrip(" ，。！!.~")
+    assert core[-1] in FORM_CHARS  # and it is at the end
+    if _form_letters(body) == "":
+        assert text == body.strip() + "回T退订"
+
+
 @given(st.text(min_size=1, max_size=200).filter(str.strip),
        st.sampled_from(list(MessageClass)))
 def test_composed_sms_properties(body: str, cls: MessageClass) -> None:
@@ -145,12 +235,15 @@ def test_composed_sms_properties(body: str, cls: MessageClass) -> None:
     except SmsTooLongError:
         assert len(body.strip()) + 6 + 5 > 500
         return
+    except InvalidValueError:  # a marketing body that is nothing but opt-out texts
+        assert cls is MessageClass.MARKETING
+        assert COMPOSER.opt_out_count(body) >= 1
+        return
     assert sms.text.startswith("【小林茶铺】")
     assert sms.chars == len(sms.text) <= 500
     assert sms.segments == (1 if sms.chars <= 70 else math.ceil(sms.chars / 67))
     if cls is MessageClass.MARKETING:
-        assert sms.text.endswith("回T退订")
-        assert not sms.text.endswith("回T退订回T退订")
+        assert COMPOSER.opt_out_count(sms.text) == 1
     # composing again is a no-op: never doubles the signature or the opt-out text
     assert COMPOSER.compose(sms.text, cls).text == sms.text
 

@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 from zoneinfo import ZoneInfo
 
+import attrs
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -16,6 +17,7 @@ from ecrm import (
     Event,
     EventKind,
     EventLog,
+    InvalidValueError,
     Money,
     Order,
     OrderItem,
@@ -23,26 +25,39 @@ from ecrm import (
     OrderStatus,
 )
 from ecrm._customers import CustomerTable
-from ecrm.lifecycle import cycles_by
-from ecrm.tiers import Coupon, IssuedCoupon
+from ecrm._time import datetime_to_us
+from ecrm.lifecycle import DEFAULT_PLAYBOOK, Bands, Playbook, cycles_by
+from ecrm.tiers import Coupon, CouponCatalog, CouponScope, IssuedCoupon
 from ecrm.touch import (
+    Accepted,
     ChannelKind,
+    CouponGrantChannel,
+    Defer,
+    InMemoryOutbox,
+    ManualClock,
+    Message,
+    MessageClass,
+    PolicyContext,
+    RecordingChannel,
+    SendPolicy,
+    Skip,
+    SmsComposer,
+    Template,
+)
+from ecrm.touch import Dispatcher as _Dispatcher
+from ecrm.touch.flows import (
     CouponGrants,
     FlowContext,
     Holiday,
-    InMemoryOutbox,
-    ManualClock,
-    MessageClass,
     OrderEvent,
     OrderEventKind,
     OrderEvents,
-    RecordingChannel,
-    SmsComposer,
-    Template,
     birthday_greetings,
     broadcast,
     cart_abandoners,
+    coupon_care,
     coupon_expiry_reminders,
+    coupon_grant_guard,
     delivery_notices,
     double_twelve_audience,
     double_twelve_push,
@@ -55,7 +70,9 @@ from ecrm.touch import (
     payment_reminders,
     receipt_confirmations,
     refund_notices,
+    refund_request_care,
     repurchase_reminders,
+    returning_customer_offers,
     sale_window,
     satisfaction_follow_ups,
     shipping_notices,
@@ -64,7 +81,6 @@ from ecrm.touch import (
     why_not_due,
     win_back_offers,
 )
-from ecrm.touch import Dispatcher as _Dispatcher
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = dt.datetime(2025, 6, 1, 10, 0, tzinfo=SH)
@@ -84,7 +100,8 @@ def customers(*extra: Customer) -> CustomerTable:
     return CustomerTable.from_customers([*base, *extra])
 
 
-CTX = FlowContext(COMPOSER, customers=customers())
+LINKS = {"link": "m.tb.cn/xlcp", "member_card_link": "m.tb.cn/xlcard"}
+CTX = FlowContext(COMPOSER, customers=customers(), **LINKS)
 
 
 def order(oid: str, cid: str, placed: dt.datetime, *, status: OrderStatus = OrderStatus.UNPAID,
@@ -333,7 +350,7 @@ def first_purchase_log() -> tuple[OrderLog, OrderEvents]:
 
 def test_usage_tutorial_and_coupon_only_for_the_first_order() -> None:
     log, events = first_purchase_log()
-    ctx = FlowContext(COMPOSER, customers=customers(), item_names={"TEA-LJ": "西湖龙井"})
+    ctx = FlowContext(COMPOSER, **LINKS, customers=customers(), item_names={"TEA-LJ": "西湖龙井"})
     msgs = usage_tutorials(log, events, since=T0, as_of=T0 + dt.timedelta(days=30), ctx=ctx,
                            coupon="NEW5")
     assert [(m.key, m.channel) for m in msgs] == [
@@ -391,18 +408,220 @@ def test_holiday_greetings_configurable_list() -> None:
 
 
 # -- win-back, gift pack, coupons -------------------------------------------------------
-def test_win_back_fires_once_on_day_30() -> None:
+def test_returning_customer_offer_fires_once_on_day_30() -> None:
+    """衰退期: "对30天未消费客户发送『老客专属折扣』" — the playbook's returning_discount rule."""
     log = OrderLog.from_orders([order("W1", "c1", T0, status=OrderStatus.COMPLETED, paid=T0)])
     d30 = T0.date() + dt.timedelta(days=30)
     for day, n in ((d30 - dt.timedelta(days=1), 0), (d30, 1), (d30 + dt.timedelta(days=1), 0)):
         since, as_of = day_window(day)
-        msgs = win_back_offers(log, since=since, as_of=as_of, ctx=CTX)
-        assert len(msgs) == n
-    (m,) = win_back_offers(log, since=day_window(d30)[0], as_of=day_window(d30)[1], ctx=CTX)
+        assert len(returning_customer_offers(log, since=since, as_of=as_of, ctx=CTX)) == n
+    (m,) = returning_customer_offers(log, since=day_window(d30)[0], as_of=day_window(d30)[1],
+                                     ctx=CTX)
+    assert m.key == "mkt:returning_offer:customer-c1:2025-06-01"
+    assert m.message_class is MessageClass.MARKETING
+    assert m.body == "【小林茶铺】小林，小林茶铺老客专属：老客专属折扣，点击m.tb.cn/xlcp选购回T退订"
+    assert "好久不见" not in m.body  # kept for after churn
+    assert m.not_before == dt.datetime(2025, 7, 1, 10, 0, tzinfo=SH)
+    assert m.meta("expires_at") == "2025-07-02T00:00:00+08:00"
+
+
+def test_win_back_fires_once_on_the_churn_day_and_expires_30_days_later() -> None:
+    """"流失客户专属召回活动(如『好久不见』满100返50) 流失后30天内": with P90 = 40 days a
+    customer churns on day 41 after the last purchase; the offer expires 30 days after."""
+    log = OrderLog.from_orders([order("W1", "c1", T0, status=OrderStatus.COMPLETED, paid=T0)])
+    churn_day = T0.date() + dt.timedelta(days=41)
+    for day, n in ((churn_day - dt.timedelta(days=1), 0), (churn_day, 1),
+                   (churn_day + dt.timedelta(days=1), 0), (T0.date() + dt.timedelta(days=30), 0)):
+        since, as_of = day_window(day)
+        assert len(win_back_offers(log, since=since, as_of=as_of, ctx=CTX,
+                                   cycle=(10, 20, 40))) == n, day
+    (m,) = win_back_offers(log, since=day_window(churn_day)[0], as_of=day_window(churn_day)[1],
+                           ctx=CTX, cycle=Bands(10, 20, 40))
     assert m.key == "mkt:win_back:customer-c1:2025-06-01"
-    assert "好久不见" in m.body
-    assert "满100返50" in m.body
-    assert m.body.endswith("回T退订")
+    assert m.body == "【小林茶铺】小林，好久不见！回店享满100返50：m.tb.cn/xlcp回T退订"
+    assert churn_day == dt.date(2025, 7, 12)
+    assert m.meta("expires_at") == "2025-08-11T00:00:00+08:00"  # churn day + 30 days
+
+
+def test_win_back_follows_the_playbook() -> None:
+    log = OrderLog.from_orders([order("W1", "c1", T0, status=OrderStatus.COMPLETED, paid=T0)])
+    later = Playbook([attrs.evolve(DEFAULT_PLAYBOOK["win_back"], offset_days=5,
+                                   offer="满200返80")])
+    day = T0.date() + dt.timedelta(days=41 + 5)
+    (m,) = win_back_offers(log, since=day_window(day)[0], as_of=day_window(day)[1], ctx=CTX,
+                           cycle=(10, 20, 40), playbook=later)
+    assert "满200返80" in m.body
+    with pytest.raises(ValueError, match="playbook has no 'win_back' rule"):
+        win_back_offers(log, since=T0, as_of=T0, ctx=CTX, cycle=(10, 20, 40),
+                        playbook=Playbook([DEFAULT_PLAYBOOK["churn_warning"]]))
+    with pytest.raises(ValueError, match="trigger must be LAST_PURCHASE"):
+        returning_customer_offers(log, since=T0, as_of=T0, ctx=CTX, playbook=Playbook(
+            [attrs.evolve(DEFAULT_PLAYBOOK["win_back"], key="returning_discount")]))
+
+
+# -- refund-request care (退货关怀) -----------------------------------------------------------
+SOURCE_REFUND_REQUEST = "已经收到您的退款申请啦！请您尽快退回宝贝并上传单号，款项才会尽快回到钱包哦~"
+
+
+def test_refund_request_care_asks_to_send_the_goods_back() -> None:
+    events = OrderEvents.from_events([
+        ev("R1", "c1", OrderEventKind.SHIPPED, T0),
+        ev("R1", "c1", OrderEventKind.REFUND_REQUESTED, T0 + dt.timedelta(days=2)),
+        # refunded before it shipped: nothing to send back, no message
+        ev("R2", "c2", OrderEventKind.REFUND_REQUESTED, T0 + dt.timedelta(days=2)),
+        # shipped only after the request (the feed's order): not asked either
+        ev("R3", "c3", OrderEventKind.REFUND_REQUESTED, T0 + dt.timedelta(days=2)),
+        ev("R3", "c3", OrderEventKind.SHIPPED, T0 + dt.timedelta(days=3)),
+    ])
+    (m,) = refund_request_care(events, since=T0, as_of=T0 + dt.timedelta(days=4), ctx=CTX)
+    assert m.key == "care:refund_requested:order-R1"
+    assert m.message_class is MessageClass.CARE
+    assert m.dedupe_key == "order-R1"
+    assert m.not_before == T0 + dt.timedelta(days=2)
+    assert SOURCE_REFUND_REQUEST in m.body
+    assert m.body == ("【小林茶铺】小林，" + SOURCE_REFUND_REQUEST + "感谢您给予小林茶铺的配合")
+    # not due outside its window; no link needed
+    assert refund_request_care(events, since=T0 + dt.timedelta(days=2), as_of=T0 +
+                               dt.timedelta(days=4), ctx=CTX) == []
+    no_links = FlowContext(COMPOSER, customers=customers())
+    assert len(refund_request_care(events, since=T0, as_of=T0 + dt.timedelta(days=4),
+                                   ctx=no_links)) == 1
+
+
+def test_simulated_events_request_the_refund_of_refunded_orders() -> None:
+    log = OrderLog.from_orders([
+        Order("S1", "c1", T0, Money(5000), status=OrderStatus.REFUNDED, paid_at=T0,
+              refunded=Money(5000)),
+        Order("S2", "c2", T0, Money(5000), status=OrderStatus.COMPLETED, paid_at=T0),
+    ])
+    events = order_events_from_log(log)
+    rows = events.between(T0, T0 + dt.timedelta(days=30), (OrderEventKind.REFUND_REQUESTED,))
+    assert events.order_ids[rows].tolist() == ["S1"]
+    assert events.at_us[rows].tolist() == [datetime_to_us(T0 + dt.timedelta(days=7))]
+    (m,) = refund_request_care(events, since=T0, as_of=T0 + dt.timedelta(days=8), ctx=CTX)
+    assert m.key == "care:refund_requested:order-S1"
+
+
+# -- FlowContext has no default link ---------------------------------------------------------
+def test_a_flow_that_needs_a_link_refuses_to_run_without_one() -> None:
+    bare = FlowContext(COMPOSER, customers=customers())
+    assert bare.link is None
+    assert bare.member_card_link is None
+    log = OrderLog.from_orders([order("W1", "c1", T0, status=OrderStatus.COMPLETED, paid=T0)])
+    since, as_of = day_window(T0.date() + dt.timedelta(days=30))
+    with pytest.raises(InvalidValueError, match=r"ctx\.link must be set: the returning_offer "
+                       r"template uses \{link\} and FlowContext has no default link"):
+        returning_customer_offers(log, since=since, as_of=as_of, ctx=bare)
+    # even on a run where nothing is due: a misconfigured flow fails at once
+    with pytest.raises(InvalidValueError, match=r"ctx\.link"):
+        returning_customer_offers(log, since=T0, as_of=T0, ctx=bare)
+    with pytest.raises(InvalidValueError, match=r"ctx\.member_card_link"):
+        receipt_confirmations(EVENTS, since=T0, as_of=T0, ctx=bare)
+    with pytest.raises(InvalidValueError, match=r"ctx\.link"):
+        broadcast(["c1"], campaign_id="x", window=(T0, T0 + dt.timedelta(hours=1)), ctx=bare)
+    # flows whose texts carry no link run as before
+    assert shipping_notices(EVENTS, since=T0 - dt.timedelta(days=1),
+                            as_of=T0 + dt.timedelta(days=9), ctx=bare)
+    with pytest.raises(InvalidValueError, match="link must be a link without spaces"):
+        FlowContext(COMPOSER, link="m.tb.cn/ xl")
+
+
+# -- coupon care (优惠券关怀) -------------------------------------------------------------
+def _catalog() -> CouponCatalog:
+    return CouponCatalog([
+        Coupon("C20", face_value=Money(2000), threshold=Money(20000), valid_days=7),
+        Coupon("P5", face_value=Money(500), valid_days=7, scope=CouponScope.PLATFORM),
+        Coupon("OLD", face_value=Money(500), valid_from=dt.datetime(2025, 1, 1, tzinfo=SH),
+               valid_until=dt.datetime(2025, 2, 1, tzinfo=SH)),
+    ])
+
+
+def test_coupon_care_grants_each_customer_the_coupon_then_tells_them() -> None:
+    window = (dt.datetime(2025, 6, 10, 10, tzinfo=SH), dt.datetime(2025, 6, 10, 20, tzinfo=SH))
+    msgs = coupon_care(["c2", "c1", "c1"], campaign_id="618-care", window=window, ctx=CTX,
+                       coupon_id="C20", catalog=_catalog())
+    grants = [m for m in msgs if m.channel is ChannelKind.COUPON]
+    notices = [m for m in msgs if m.channel is ChannelKind.SMS]
+    assert [m.key for m in grants] == ["mkt:coupon_grant:618-care:customer-c1",
+                                       "mkt:coupon_grant:618-care:customer-c2"]
+    assert [m.key for m in notices] == ["mkt:coupon_care:618-care:customer-c1",
+                                        "mkt:coupon_care:618-care:customer-c2"]
+    g = grants[0]
+    assert g.meta("coupon") == "C20"
+    assert g.meta("valid_from") == "2025-06-10T10:00:00+08:00"
+    assert g.meta("valid_until") == "2025-06-17T10:00:00+08:00"  # valid_days=7 from the grant
+    assert g.meta("expires_at") == "2025-06-10T20:00:00+08:00"
+    assert g.not_before == window[0]
+    n = notices[0]
+    assert n.not_before == window[0] + dt.timedelta(minutes=10)
+    assert n.meta("grant_key") == g.key
+    assert n.body == ("【小林茶铺】小林，小林茶铺送您一张满200减20优惠券，6月17日前有效，"
+                      "点击m.tb.cn/xlcp使用回T退订")
+    # the grant goes through the CouponGrantChannel (it failed before: no coupon metadata)
+    granted: list[tuple[str | int, str]] = []
+
+    def grant(customer_id: str | int, coupon: str, message: Message) -> str:
+        granted.append((customer_id, coupon))
+        return f"g-{len(granted)}"
+
+    channel = CouponGrantChannel(grant)
+    assert [channel.send(m) for m in grants] == [Accepted("g-1"), Accepted("g-2")]
+    assert granted == [("c1", "C20"), ("c2", "C20")]
+
+
+@pytest.mark.parametrize(("coupon_id", "match"), [
+    ("NOPE", "coupon_id is not in the catalogue"),
+    ("P5", "must name a store coupon"),
+    ("OLD", "is no longer valid at the window start"),
+])
+def test_coupon_care_respects_the_catalogue(coupon_id: str, match: str) -> None:
+    window = (dt.datetime(2025, 6, 10, 10, tzinfo=SH), dt.datetime(2025, 6, 10, 20, tzinfo=SH))
+    with pytest.raises(InvalidValueError, match=match):
+        coupon_care(["c1"], campaign_id="x", window=window, ctx=CTX, coupon_id=coupon_id,
+                    catalog=_catalog())
+
+
+def test_coupon_care_refuses_bad_settings() -> None:
+    window = (dt.datetime(2025, 6, 10, 10, tzinfo=SH), dt.datetime(2025, 6, 10, 20, tzinfo=SH))
+    with pytest.raises(InvalidValueError, match="notice_after must be >= 0 and inside the window"):
+        coupon_care(["c1"], campaign_id="x", window=window, ctx=CTX, coupon_id="C20",
+                    catalog=_catalog(), notice_after=dt.timedelta(hours=10))
+    coupon_ctx = attrs.evolve(CTX, channel=ChannelKind.COUPON)
+    with pytest.raises(InvalidValueError, match=r"ctx\.channel must be the notice's channel"):
+        coupon_care(["c1"], campaign_id="x", window=window, ctx=coupon_ctx, coupon_id="C20",
+                    catalog=_catalog())
+    # a plain broadcast on the coupon channel carries no coupon: refused with the way out
+    with pytest.raises(InvalidValueError, match="use coupon_care to grant coupons"):
+        broadcast(["c1"], campaign_id="x", window=window, ctx=coupon_ctx)
+
+
+# -- payment reminders and the policy's night (DESIGN 3.6a) -----------------------------------
+def test_payment_reminders_carry_the_orders_auto_close() -> None:
+    log = OrderLog.from_orders([
+        order("N1", "c1", T0),
+        order("F1", "c2", T0, channel="flash_sale"),
+    ])
+    msgs = {m.meta("order_id"): m for m in payment_reminders(
+        log, since=T0, as_of=T0 + dt.timedelta(hours=1), ctx=CTX)}
+    assert msgs["N1"].meta("expires_at") == (T0 + dt.timedelta(hours=72)).isoformat()
+    assert msgs["F1"].meta("expires_at") == (T0 + dt.timedelta(minutes=30)).isoformat()
+    assert msgs["N1"].meta("expiry") == "order auto-close"
+    with pytest.raises(InvalidValueError, match="closes_after must be longer than delay"):
+        payment_reminders(log, since=T0, as_of=T0, ctx=CTX, closes_after=dt.timedelta(minutes=20))
+
+
+def test_a_night_order_is_reminded_at_08_00_and_a_night_flash_sale_never() -> None:
+    night = dt.datetime(2025, 6, 1, 23, 0, tzinfo=SH)
+    log = OrderLog.from_orders([order("N1", "c1", night), order("F1", "c2", night,
+                                                                channel="flash_sale")])
+    msgs = payment_reminders(log, since=night, as_of=night + dt.timedelta(hours=1), ctx=CTX)
+    policy = SendPolicy()
+    got = {m.meta("order_id"): policy.decide(m, now=m.not_before or m.created_at,
+                                             context=PolicyContext()) for m in msgs}
+    assert isinstance(got["N1"], Defer)
+    assert got["N1"].until == dt.datetime(2025, 6, 2, 8, 0, tzinfo=SH)
+    assert isinstance(got["F1"], Skip)
+    assert "order auto-close" in got["F1"].reason
 
 
 def test_gift_pack_notice_within_the_claim_window() -> None:
@@ -474,12 +693,12 @@ def test_simulated_events_from_a_log() -> None:
 
 
 def test_flows_without_a_customer_table_address_in_app_only() -> None:
-    ctx = FlowContext(COMPOSER, channel=ChannelKind.IN_APP,
+    ctx = FlowContext(COMPOSER, **LINKS, channel=ChannelKind.IN_APP,
                       templates={"shipped": Template("订单{order_id}已发货")})
     msgs = shipping_notices(EVENTS, since=WEEK[0], as_of=T0, ctx=ctx)
     assert [(m.address, m.body) for m in msgs] == [("c1", "订单A1已发货")]
     assert shipping_notices(EVENTS, since=WEEK[0], as_of=T0,
-                            ctx=FlowContext(COMPOSER)) == []  # SMS without phones
+                            ctx=FlowContext(COMPOSER, **LINKS)) == []  # SMS without phones
 
 
 # -- repurchase, audiences, guards -------------------------------------------------------
@@ -494,7 +713,7 @@ def test_repurchase_reminder_at_the_item_cycle() -> None:
     log = OrderLog.from_orders(orders)
     cycles = cycles_by(log, by="sku", as_of=dt.datetime(2025, 6, 2, tzinfo=SH),
                        min_repurchasers=1)
-    ctx = FlowContext(COMPOSER, channel=ChannelKind.IN_APP, item_names={"TEA-LJ": "西湖龙井"})
+    ctx = FlowContext(COMPOSER, **LINKS, channel=ChannelKind.IN_APP, item_names={"TEA-LJ": "西湖龙井"})
     # every repurchaser came back after 10 days: P50 = 10; c1 bought June 1 → due June 11
     june11 = day_window(dt.date(2025, 6, 11))
     (m,) = repurchase_reminders(log, cycles, since=june11[0], as_of=june11[1], ctx=ctx)
@@ -559,7 +778,7 @@ def test_new_arrivals_and_coupon_grant_validation() -> None:
 
 def test_birthdays_over_a_multi_day_window_fall_on_each_day() -> None:
     table = customers(Customer("c5", phone="13800000005", birthday="03-01"))
-    ctx = FlowContext(COMPOSER, customers=table, send_time=dt.time(9, 30))
+    ctx = FlowContext(COMPOSER, **LINKS, customers=table, send_time=dt.time(9, 30))
     since = dt.datetime(2025, 2, 27, 12, tzinfo=SH)
     msgs = birthday_greetings(since=since, as_of=since + dt.timedelta(days=3), ctx=ctx)
     assert [(m.recipient.customer_id, m.not_before) for m in msgs] == [
@@ -569,13 +788,13 @@ def test_birthdays_over_a_multi_day_window_fall_on_each_day() -> None:
 
 
 def test_templates_can_be_overridden_and_must_be_templates() -> None:
-    ctx = FlowContext(COMPOSER, customers=customers(),
+    ctx = FlowContext(COMPOSER, **LINKS, customers=customers(),
                       templates={"birthday": Template("{customer_name}生日快乐")})
     since, as_of = day_window(dt.date(2024, 2, 29))
     (m,) = birthday_greetings(since=since, as_of=as_of, ctx=ctx)
     assert m.body == "【小林茶铺】亲生日快乐"
     with pytest.raises(TypeError, match="templates\\['birthday'\\] must be a Template"):
-        FlowContext(COMPOSER, templates={"birthday": "x"})  # type: ignore[dict-item]
+        FlowContext(COMPOSER, **LINKS, templates={"birthday": "x"})  # type: ignore[dict-item]
 
 
 def test_coupon_grants_from_issued_gift_pack_coupons() -> None:
@@ -604,7 +823,7 @@ def test_double_twelve_push_to_high_potential_and_618_carters() -> None:
     events = EventLog.from_events([Event(c, june5, EventKind.CART) for c in ("c2", "c3")]
                                   + [Event("c5", june5, EventKind.BROWSE)])
     assert double_twelve_audience(log, events, year=2025).tolist() == ["c2", "h1"]
-    ctx = FlowContext(COMPOSER, customers=table)
+    ctx = FlowContext(COMPOSER, **LINKS, customers=table)
     msgs = double_twelve_push(log, events, year=2025, ctx=ctx)
     assert [m.key for m in msgs] == ["mkt:double_12:1212-2025:customer-c2",
                                      "mkt:double_12:1212-2025:customer-h1"]
@@ -615,7 +834,7 @@ def test_double_twelve_push_to_high_potential_and_618_carters() -> None:
 
 
 def test_receipt_confirmations_with_an_empty_customer_table() -> None:
-    ctx = FlowContext(COMPOSER, customers=CustomerTable.from_customers([]),
+    ctx = FlowContext(COMPOSER, **LINKS, customers=CustomerTable.from_customers([]),
                       channel=ChannelKind.IN_APP)
     msgs = receipt_confirmations(EVENTS, since=WEEK[0], as_of=WEEK[1], ctx=ctx)
     assert [m.key for m in msgs] == ["care:receipt_confirmed:order-A1",
@@ -625,8 +844,59 @@ def test_receipt_confirmations_with_an_empty_customer_table() -> None:
 
 def test_flow_context_keeps_a_read_only_copy_of_item_names() -> None:
     names = {"TEA-LJ": "西湖龙井"}
-    ctx = FlowContext(COMPOSER, item_names=names)
+    ctx = FlowContext(COMPOSER, **LINKS, item_names=names)
     names["TEA-LJ"] = "changed later"
     assert ctx.item_names == {"TEA-LJ": "西湖龙井"}
     with pytest.raises(TypeError):
         ctx.item_names["x"] = "y"  # type: ignore[index]
+
+
+def test_a_notice_whose_coupon_grant_failed_is_not_sent() -> None:
+    """End to end: grants through a CouponGrantChannel whose catalogue refuses one customer
+    (a permanent failure → DEAD), then the notices with coupon_grant_guard."""
+    window = (dt.datetime(2025, 6, 10, 10, tzinfo=SH), dt.datetime(2025, 6, 10, 20, tzinfo=SH))
+    msgs = coupon_care(["c1", "c2"], campaign_id="618-care", window=window, ctx=CTX,
+                       coupon_id="C20", catalog=_catalog())
+    outbox = InMemoryOutbox()
+    outbox.enqueue_many(m for m in msgs if m.channel is ChannelKind.COUPON)
+
+    def grant(customer_id: str | int, coupon: str, message: Message) -> str:
+        if customer_id == "c2":
+            raise InvalidValueError("customer", "has reached the coupon's per-customer limit",
+                                    customer_id)
+        return "g-1"
+
+    clock = ManualClock(window[0])
+    _Dispatcher(outbox, CouponGrantChannel(grant), clock=clock).run_once()
+    outbox.enqueue_many(m for m in msgs if m.channel is ChannelKind.SMS)
+    sms = RecordingChannel()
+    clock.set(window[0] + dt.timedelta(minutes=10))
+    report = _Dispatcher(outbox, sms, clock=clock, guard=coupon_grant_guard(outbox)).run_once()
+    assert (report.sent, report.skipped) == (1, 1)
+    assert [m.key for m in sms.sent] == ["mkt:coupon_care:618-care:customer-c1"]
+    skipped = outbox.get("mkt:coupon_care:618-care:customer-c2")
+    assert skipped is not None
+    assert skipped.last_error == ("skipped: its coupon grant mkt:coupon_grant:618-care:"
+                                  "customer-c2 was not made (DEAD)")
+    with pytest.raises(TypeError, match="outbox must be an Outbox"):
+        coupon_grant_guard([])  # type: ignore[arg-type]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.sampled_from(["c1", "c2", "c3", "c9"]), max_size=8),
+       st.integers(min_value=0, max_value=60))
+def test_coupon_care_serves_each_customer_once_grant_before_notice(
+        audience: list[str], minutes: int) -> None:
+    window = (dt.datetime(2025, 6, 10, 10, tzinfo=SH), dt.datetime(2025, 6, 10, 20, tzinfo=SH))
+    msgs = coupon_care(audience, campaign_id="p", window=window, ctx=CTX, coupon_id="C20",
+                       catalog=_catalog(), notice_after=dt.timedelta(minutes=minutes))
+    reachable = {c for c in audience if c != "c9"}  # c9 has no phone: no SMS notice
+    grants = {m.recipient.customer_id: m for m in msgs if m.channel is ChannelKind.COUPON}
+    notices = {m.recipient.customer_id: m for m in msgs if m.channel is ChannelKind.SMS}
+    assert set(grants) == set(audience)
+    assert set(notices) == reachable
+    assert len(msgs) == len(set(audience)) + len(reachable)
+    for cid, n in notices.items():
+        assert n.not_before == grants[cid].not_before + dt.timedelta(minutes=minutes)
+        assert n.meta("grant_key") == grants[cid].key
+        assert n.body.count("回T退订") == 1

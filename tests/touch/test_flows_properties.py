@@ -11,14 +11,13 @@ from hypothesis import strategies as st
 
 from ecrm._time import datetime_to_us
 from ecrm.testing import coupon_grants, order_event_columns
-from ecrm.touch import (
-    ChannelKind,
+from ecrm.touch import ChannelKind, SmsComposer
+from ecrm.touch.flows import (
     CouponGrants,
     FlowContext,
     OrderEvent,
     OrderEventKind,
     OrderEvents,
-    SmsComposer,
     coupon_expiry_reminders,
     delivery_notices,
     receipt_confirmations,
@@ -26,7 +25,8 @@ from ecrm.touch import (
     shipping_notices,
 )
 
-CTX = FlowContext(SmsComposer("【小林茶铺】"), channel=ChannelKind.IN_APP)
+CTX = FlowContext(SmsComposer("【小林茶铺】"), channel=ChannelKind.IN_APP, link="m.tb.cn/xlcp",
+                  member_card_link="m.tb.cn/xlcard")
 UTC = dt.UTC
 LO = dt.datetime(2023, 12, 30, tzinfo=UTC)
 HI = dt.datetime(2027, 1, 2, tzinfo=UTC)

@@ -20,6 +20,7 @@ from ecrm.testing import (
     time_zone_names,
 )
 from ecrm.touch import (
+    DEFAULT_TYPE_RULES,
     Accepted,
     ChannelKind,
     ClassRules,
@@ -40,6 +41,9 @@ from ecrm.touch import (
     SendLog,
     SendPolicy,
     Skip,
+    TimeRules,
+    logistics_rules,
+    payment_reminder_rules,
 )
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -336,8 +340,9 @@ def test_bad_policy_values_are_refused() -> None:
 
 # -- properties ---------------------------------------------------------------------------
 def _allowed_at(policy: SendPolicy, message: Message, instant: dt.datetime) -> bool:
-    """Independent recomputation: is ``instant`` inside the class's allowed local time?"""
-    rules = policy.rules_for(message.message_class)
+    """Independent recomputation: is ``instant`` inside the allowed local time of the
+    message's rules (its class's, narrowed by its type's window)?"""
+    rules = policy.rules_of(message)
     tz = message.recipient.tz or policy.store_tz
     assert tz is not None
     local = instant.astimezone(ZoneInfo(tz)).time()
@@ -468,3 +473,208 @@ def test_decisions_are_pure(tz: str, now: dt.datetime, cls: MessageClass) -> Non
     msg = _msg(now, cls=cls, tz=tz)
     ctx = _ctx()
     assert POLICY.decide(msg, now=now, context=ctx) == POLICY.decide(msg, now=now, context=ctx)
+
+
+# -- time windows per flow (DESIGN 3.6a) ------------------------------------------------
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def _reminder(due: dt.datetime, *, tz: str | None = "Asia/Shanghai",
+              expires: dt.datetime | None = None, mtype: str = "payment_reminder",
+              cls: MessageClass = MessageClass.TRANSACTIONAL) -> Message:
+    meta = {"order_id": "A1"}
+    if expires is not None:
+        meta |= {"expires_at": expires.isoformat(), "expiry": "order auto-close"}
+    return Message(f"care:{mtype}:order-A1", mtype, cls, ChannelKind.SMS,
+                   Recipient("c1", phone="13800000000", tz=tz), "【小林茶铺】您的订单还未付款",
+                   created_at=due, not_before=due, dedupe_key="order-A1", metadata=meta)
+
+
+def test_a_payment_reminder_at_02_00_waits_for_08_00_in_the_store_zone() -> None:
+    """The issue's case: a 02:00 reminder went out at once; now it waits out rest hours."""
+    due = dt.datetime(2026, 6, 2, 2, 0, tzinfo=SH)
+    d = SendPolicy().decide(_reminder(due, tz=None), now=due, context=PolicyContext())
+    assert isinstance(d, Defer)
+    assert d.until == dt.datetime(2026, 6, 2, 8, 0, tzinfo=SH)
+    assert "02:00" in d.reason
+    assert [c.rule for c in d.trace if not c.passed] == ["time_window"]
+
+
+@pytest.mark.parametrize(("local", "sent"), [
+    (dt.time(21, 59), True), (dt.time(22, 0), False), (dt.time(3, 0), False),
+    (dt.time(7, 59), False), (dt.time(8, 0), True), (dt.time(13, 0), True),
+])
+def test_rest_hours_are_22_to_08_in_the_recipients_zone(local: dt.time, sent: bool) -> None:
+    due = dt.datetime.combine(dt.date(2026, 6, 2), local, BERLIN)
+    d = SendPolicy().decide(_reminder(due, tz="Europe/Berlin"), now=due,
+                            context=PolicyContext())
+    assert isinstance(d, Send) is sent
+    if not sent:
+        assert isinstance(d, Defer)
+        assert d.until.astimezone(BERLIN).time() == dt.time(8, 0)
+
+
+def test_rest_hours_across_the_spring_forward_night_in_berlin() -> None:
+    # 2026-03-29: clocks jump 02:00 CET → 03:00 CEST; 23:30 CET = 22:30 UTC, and 08:00
+    # CEST next morning = 06:00 UTC (a night of 7.5 h, one hour shorter than the wall says)
+    due = dt.datetime(2026, 3, 28, 22, 30, tzinfo=dt.UTC)
+    d = SendPolicy().decide(_reminder(due, tz="Europe/Berlin"), now=due,
+                            context=PolicyContext())
+    assert isinstance(d, Defer)
+    assert d.until == dt.datetime(2026, 3, 29, 6, 0, tzinfo=dt.UTC)
+    assert d.until.astimezone(BERLIN).utcoffset() == dt.timedelta(hours=2)
+
+
+@pytest.mark.parametrize("now_utc", [
+    dt.datetime(2026, 10, 24, 20, 15, tzinfo=dt.UTC),  # 22:15 CEST, before the change
+    dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.UTC),   # 02:30 CEST, first pass of the fold
+    dt.datetime(2026, 10, 25, 1, 30, tzinfo=dt.UTC),   # 02:30 CET, the repeated hour
+])
+def test_rest_hours_across_the_fall_back_night_in_berlin(now_utc: dt.datetime) -> None:
+    # 2026-10-25: clocks go back 03:00 CEST → 02:00 CET; 08:00 CET = 07:00 UTC
+    d = SendPolicy().decide(_reminder(now_utc, tz="Europe/Berlin"), now=now_utc,
+                            context=PolicyContext())
+    assert isinstance(d, Defer)
+    assert d.until == dt.datetime(2026, 10, 25, 7, 0, tzinfo=dt.UTC)
+
+
+def test_a_reminder_that_could_only_go_after_the_order_closes_is_skipped() -> None:
+    # a flash-sale order placed at 23:00 closes at 23:30; its 23:25 reminder would wait
+    # until 08:00, after the close: skipped, saying why
+    due = dt.datetime(2026, 6, 1, 23, 25, tzinfo=SH)
+    closes = dt.datetime(2026, 6, 1, 23, 30, tzinfo=SH)
+    d = SendPolicy().decide(_reminder(due, expires=closes), now=due, context=PolicyContext())
+    assert isinstance(d, Skip)
+    assert "expires at 2026-06-01T23:30:00+08:00 (order auto-close)" in d.reason
+    assert [c.rule for c in d.trace if not c.passed] == ["time_window", "expiry"]
+    # the same order reminded in the day goes out
+    noon = dt.datetime(2026, 6, 1, 12, 25, tzinfo=SH)
+    assert isinstance(SendPolicy().decide(
+        _reminder(noon, expires=noon + dt.timedelta(minutes=5)), now=noon,
+        context=PolicyContext()), Send)
+
+
+def test_a_normal_order_reminded_at_night_waits_while_it_is_still_open() -> None:
+    due = dt.datetime(2026, 6, 1, 22, 20, tzinfo=SH)  # placed 21:50, closes 72 h later
+    d = SendPolicy().decide(_reminder(due, expires=due + dt.timedelta(hours=71, minutes=30)),
+                            now=due, context=PolicyContext())
+    assert isinstance(d, Defer)
+    assert d.until == dt.datetime(2026, 6, 2, 8, 0, tzinfo=SH)
+    # re-decided after the close (the dispatcher picked it up late): skipped
+    late = due + dt.timedelta(hours=72)
+    d = SendPolicy().decide(_reminder(due, expires=due + dt.timedelta(hours=71, minutes=30)),
+                            now=late, context=PolicyContext())
+    assert isinstance(d, Skip)
+    assert d.reason.startswith("expired at 2026-06-04T21:50:00+08:00 (order auto-close)")
+
+
+def test_expiry_must_be_an_aware_iso_time() -> None:
+    due = dt.datetime(2026, 6, 1, 12, tzinfo=SH)
+    msg = attrs.evolve(_reminder(due), metadata={"expires_at": "2026-06-01 13:00"})
+    d = SendPolicy().decide(msg, now=due, context=PolicyContext())
+    assert isinstance(d, Skip)
+    assert "expires_at metadata must be an aware ISO time, got '2026-06-01 13:00'" in d.reason
+
+
+def test_commute_hours_the_shop_blocks() -> None:
+    policy = SendPolicy(by_type={"payment_reminder": payment_reminder_rules(
+        commute=["07:30-09:00", "17:30-19:00"])})
+    due = dt.datetime(2026, 6, 1, 18, 0, tzinfo=SH)
+    d = policy.decide(_reminder(due), now=due, context=PolicyContext())
+    assert isinstance(d, Defer)
+    assert d.until == dt.datetime(2026, 6, 1, 19, 0, tzinfo=SH)
+    night = dt.datetime(2026, 6, 1, 23, 0, tzinfo=SH)  # rest hours run into the commute
+    d = policy.decide(_reminder(night), now=night, context=PolicyContext())
+    assert isinstance(d, Defer)
+    assert d.until == dt.datetime(2026, 6, 2, 9, 0, tzinfo=SH)
+
+
+def test_logistics_notices_wait_out_the_night_unless_the_shop_says_so() -> None:
+    night = dt.datetime(2026, 6, 1, 23, 0, tzinfo=SH)
+    shipped = _reminder(night, mtype="shipped")
+    d = SendPolicy().decide(shipped, now=night, context=PolicyContext())
+    assert isinstance(d, Defer)
+    assert d.until == dt.datetime(2026, 6, 2, 8, 0, tzinfo=SH)
+    at_night = SendPolicy(by_type={**DEFAULT_TYPE_RULES,
+                                   "shipped": logistics_rules(at_night=True)})
+    assert isinstance(at_night.decide(shipped, now=night, context=PolicyContext()), Send)
+    # other transactional messages keep the class rules: any time
+    refunded = _reminder(night, mtype="refunded")
+    assert isinstance(SendPolicy().decide(refunded, now=night, context=PolicyContext()), Send)
+    # and without per-type rules, reminders too
+    assert isinstance(SendPolicy(by_type={}).decide(_reminder(night), now=night,
+                                                    context=PolicyContext()), Send)
+
+
+def test_a_type_window_narrows_the_class_window_never_widens_it() -> None:
+    policy = SendPolicy(marketing=NO_CAPS, by_type={
+        "double_12": TimeRules(allowed="18:00-20:00"),
+        "broadcast": TimeRules(allowed="20:00-23:30")})
+    five = dt.datetime(2026, 12, 12, 17, 0, tzinfo=SH)
+    d = policy.decide(_msg(five, mtype="double_12"), now=five, context=_ctx())
+    assert isinstance(d, Defer)
+    assert d.until == dt.datetime(2026, 12, 12, 18, 0, tzinfo=SH)
+    # 20:00–23:30 inside marketing's 08:00–21:00 leaves 20:00–21:00
+    ten = dt.datetime(2026, 12, 12, 22, 0, tzinfo=SH)
+    d = policy.decide(_msg(ten), now=ten, context=_ctx())
+    assert isinstance(d, Defer)
+    assert d.until == dt.datetime(2026, 12, 13, 20, 0, tzinfo=SH)
+    # compliance stays the class's: an opted-out address is skipped whatever the type
+    out = _ctx(opt_outs=InMemoryOptOutRegistry([("13800000000", ChannelKind.SMS)]))
+    assert isinstance(policy.decide(_msg(five, mtype="double_12"), now=five, context=out),
+                      Skip)
+    assert policy.rules_of(_msg(five, mtype="double_12")).members_only
+
+
+def test_a_type_window_sharing_no_minute_with_the_class_skips_with_the_reason() -> None:
+    policy = SendPolicy(by_type={"night_owl": TimeRules(allowed="23:00-01:00")})
+    at = dt.datetime(2026, 6, 1, 12, tzinfo=SH)
+    d = policy.decide(_msg(at, mtype="night_owl"), now=at, context=_ctx())
+    assert isinstance(d, Skip)
+    assert d.reason == ("the time window of night_owl messages and that of the MARKETING "
+                        "class share no minute")
+    with pytest.raises(InvalidValueError, match="no allowed minute"):
+        policy.rules_of(_msg(at, mtype="night_owl"))
+
+
+def test_bad_type_rules_are_refused() -> None:
+    with pytest.raises(TypeError, match=r"by_type\['x'\] must be TimeRules"):
+        SendPolicy(by_type={"x": ClassRules()})  # type: ignore[dict-item]
+    with pytest.raises(InvalidValueError, match="by_type keys must be non-empty"):
+        SendPolicy(by_type={" ": TimeRules()})
+    with pytest.raises(InvalidValueError, match="no allowed minute"):
+        TimeRules(allowed="08:00-09:00", blocked=["07:00-10:00"])
+    with pytest.raises(InvalidValueError, match="time range"):
+        payment_reminder_rules(commute=["rush hour"])
+
+
+def test_policies_with_type_rules_compare_and_hash_by_value() -> None:
+    a = SendPolicy(by_type={"payment_reminder": payment_reminder_rules(commute=["18:00-19:00"])})
+    b = SendPolicy(by_type={"payment_reminder": payment_reminder_rules(commute=["18:00-19:00"])})
+    assert a == b
+    assert hash(a) == hash(b)
+    assert a != SendPolicy()
+    assert SendPolicy().by_type == DEFAULT_TYPE_RULES
+    assert sorted(DEFAULT_TYPE_RULES) == ["delivered", "multi_warehouse_shipped",
+                                          "payment_reminder", "shipped"]
+
+
+@given(time_zone_names(), aware_datetimes())
+def test_payment_reminders_go_out_only_between_08_and_22_local_in_any_zone(
+        tz: str, now: dt.datetime) -> None:
+    """Whatever the zone (DST ones included): a reminder is sent at once exactly when the
+    recipient's wall clock reads 08:00–21:59, else deferred to the next 08:00-ish minute,
+    at most one rest night (10 h, plus a DST hour) later."""
+    d = SendPolicy().decide(_reminder(now, tz=tz), now=now, context=PolicyContext())
+    local = now.astimezone(ZoneInfo(tz))
+    if 8 <= local.hour < 22:
+        assert isinstance(d, Send)
+        return
+    assert isinstance(d, Defer)
+    until = d.until.astimezone(ZoneInfo(tz))
+    assert 8 <= until.hour < 22
+    assert dt.timedelta(0) < d.until - now <= dt.timedelta(hours=11, minutes=1)
+    if until.hour != 8 or until.minute != 0:  # 08:00 can only be missed inside a DST gap
+        event("08:00 skipped by a DST gap")
+        before = (d.until - dt.timedelta(minutes=1)).astimezone(ZoneInfo(tz))
+        assert before.hour < 8 or before.hour >= 22

@@ -20,6 +20,9 @@ DEMO_FILES = ("rfm_scores.csv", "outbox.sqlite", "messages.jsonl", "report.html"
 
 _CAMPAIGN_ID = "demo-welcome-back"
 _SMS_PRICE_FEN = 5  # ¥0.05 per billed segment
+# the sample shop's own links (FlowContext has no default link: a real shop passes its own)
+SAMPLE_LINK = "m.tb.cn/xlcp"
+SAMPLE_CARD_LINK = "m.tb.cn/xlcard"
 
 
 def _fresh(out_dir: Path) -> dict[str, Path]:
@@ -59,6 +62,7 @@ def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path) -> int:
     from ecrm._customers import is_fake_phone
     from ecrm._errors import InvalidValueError
     from ecrm._money import Money
+    from ecrm.analytics import backtest, split_audience, standard_flows
     from ecrm.cli._commands import (
         StepProgress,
         charts_text,
@@ -74,7 +78,6 @@ def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path) -> int:
         ChannelKind,
         Dispatcher,
         DispatchReport,
-        FlowContext,
         InMemoryOptOutRegistry,
         JsonLinesChannel,
         ManualClock,
@@ -82,12 +85,8 @@ def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path) -> int:
         SendPolicy,
         SmsComposer,
         SqliteOutbox,
-        backtest,
-        broadcast,
-        high_potential_returning,
-        split_audience,
-        standard_flows,
     )
+    from ecrm.touch.flows import FlowContext, broadcast, high_potential_returning
 
     if isinstance(n_customers, bool) or not isinstance(n_customers, int) or n_customers < 1:
         raise InvalidValueError("--customers", "must be an int >= 1", n_customers)
@@ -132,7 +131,8 @@ def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path) -> int:
     zone = as_of.tzinfo
     assert zone is not None
     day_start = dt.datetime.combine(day, dt.time(0), zone)
-    ctx = FlowContext(SmsComposer(f"【{shop.store_name}】"), customers=customers, tz=shop.tz)
+    ctx = FlowContext(SmsComposer(f"【{shop.store_name}】"), customers=customers, tz=shop.tz,
+                      link=SAMPLE_LINK, member_card_link=SAMPLE_CARD_LINK)
     cycles = cycles_by(log, by="category", as_of=as_of) if cycle.has_bands else None
     flows = standard_flows(log, ctx=ctx, cycles=cycles)
     registry = InMemoryOptOutRegistry(

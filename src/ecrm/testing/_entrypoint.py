@@ -117,7 +117,7 @@ def _register_flows() -> None:
 
     try:
         from ecrm.testing import _flows
-        from ecrm.touch import CouponGrants, OrderEvent, OrderEvents
+        from ecrm.touch.flows import CouponGrants, OrderEvent, OrderEvents
     except ImportError:  # the area is not built yet
         return
     st.register_type_strategy(OrderEvent, st.deferred(lambda: _flows.order_events()))

@@ -1,4 +1,4 @@
-"""Strategies for the care flows of :mod:`ecrm.touch`: order events and coupon grants."""
+"""Strategies for the care flows of :mod:`ecrm.touch.flows`: order events and coupon grants."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from ecrm._money import Money
 from ecrm._time import datetime_to_us
 from ecrm.testing._core import aware_datetimes, customer_ids
-from ecrm.touch import CouponGrants, OrderEvent, OrderEventKind, OrderEvents
+from ecrm.touch.flows import CouponGrants, OrderEvent, OrderEventKind, OrderEvents
 
 __all__ = ["coupon_grants", "order_event_columns", "order_events"]
 
@@ -25,7 +25,7 @@ def order_events(
     max_value: dt.datetime = _MAX,
     max_customers: int = 20,
 ) -> st.SearchStrategy[OrderEvent]:
-    """:class:`~ecrm.touch.OrderEvent` values: order ids ``A0..A99``, str customer ids,
+    """:class:`~ecrm.touch.flows.OrderEvent` values: order ids ``A0..A99``, str customer ids,
     aware times (naive wall-clock bounds), tracking numbers and carriers on shipping
     events, up to 3 warehouses, and a refund amount on REFUNDED events."""
     def build(order: int, cid: str | int, kind: OrderEventKind, at: dt.datetime,
@@ -52,7 +52,7 @@ def order_events(
 
 def order_event_columns(*, max_size: int = 30, **kwargs: object) -> st.SearchStrategy[
         OrderEvents]:
-    """:class:`~ecrm.touch.OrderEvents` built from a list of :func:`order_events`
+    """:class:`~ecrm.touch.flows.OrderEvents` built from a list of :func:`order_events`
     (``kwargs`` go to :func:`order_events`)."""
     return st.lists(order_events(**kwargs), max_size=max_size).map(  # type: ignore[arg-type]
         OrderEvents.from_events)
@@ -60,7 +60,7 @@ def order_event_columns(*, max_size: int = 30, **kwargs: object) -> st.SearchStr
 
 def coupon_grants(*, max_size: int = 30, max_customers: int = 10) -> st.SearchStrategy[
         CouponGrants]:
-    """:class:`~ecrm.touch.CouponGrants`: str customer ids, coupon ids ``K0..K4``, aware
+    """:class:`~ecrm.touch.flows.CouponGrants`: str customer ids, coupon ids ``K0..K4``, aware
     validity ends and a random used flag."""
     row = st.tuples(customer_ids(max_customers=max_customers), st.integers(0, 4),
                     aware_datetimes(min_value=_MIN, max_value=_MAX), st.booleans())

@@ -1,29 +1,20 @@
-"""Touch (智能触达): channels, message composition, the send policy and a durable outbox.
+"""Touch (智能触达) delivery: messages, composition, channels, the send policy and an outbox.
 
 ``touch`` is the only part of ecrm that talks to the outside world, and only through the
-channel adapters the caller passes in. Flows create candidate :class:`Message` values;
-the pure :class:`SendPolicy` decides Send / Defer / Skip; the :class:`SqliteOutbox`
-stores them under their idempotency key and a :class:`Dispatcher` sends them through a
-:class:`Channel`, retrying transient failures and surviving crashes.
+channel adapters the caller passes in. Care flows (:mod:`ecrm.touch.flows`) create
+candidate :class:`Message` values; the pure :class:`SendPolicy` decides Send / Defer /
+Skip; the :class:`SqliteOutbox` stores them under their idempotency key and a
+:class:`Dispatcher` sends them through a :class:`Channel`, retrying transient failures
+and surviving crashes. Holdouts, campaign effect and the backtest are in
+:mod:`ecrm.analytics`.
 """
+
+import typing as _typing
+import warnings as _warnings
 
 # the core's own functions, re-exported for convenience (one rule for phones in all of ecrm)
 from ecrm._customers import mask_email, mask_phone, normalize_phone
 from ecrm.touch._aliyun import AliyunSmsChannel
-from ecrm.touch._backtest import (
-    BacktestDay,
-    BacktestReport,
-    Flow,
-    backtest,
-    standard_flows,
-)
-from ecrm.touch._campaign import (
-    CampaignReport,
-    campaign_effect,
-    holdout_mask,
-    holdout_score,
-    split_audience,
-)
 from ecrm.touch._channel import (
     Accepted,
     Channel,
@@ -46,44 +37,6 @@ from ecrm.touch._compose import (
     sms_segments,
 )
 from ecrm.touch._errors import ChannelError, OutboxError, SmsTooLongError, TemplateError
-from ecrm.touch._flows import (
-    DEFAULT_HOLIDAYS,
-    DEFAULT_TEMPLATES,
-    CouponGrants,
-    FlowContext,
-    Holiday,
-    birthday_greetings,
-    coupon_expiry_reminders,
-    delivery_notices,
-    gift_pack_notices,
-    holiday_greetings,
-    order_guard,
-    payment_reminders,
-    receipt_confirmations,
-    refund_notices,
-    repurchase_reminders,
-    satisfaction_follow_ups,
-    shipping_notices,
-    still_due,
-    usage_tutorials,
-    why_not_due,
-    win_back_offers,
-)
-from ecrm.touch._flows_broadcast import (
-    broadcast,
-    cart_abandoners,
-    double_twelve_audience,
-    double_twelve_push,
-    high_potential_returning,
-    new_arrivals,
-    sale_window,
-)
-from ecrm.touch._flows_events import (
-    OrderEvent,
-    OrderEventKind,
-    OrderEvents,
-    order_events_from_log,
-)
 from ecrm.touch._http import HttpSmsChannel, json_body_error
 from ecrm.touch._message import (
     ChannelKind,
@@ -113,6 +66,8 @@ from ecrm.touch._outbox import (
     SqliteOutbox,
 )
 from ecrm.touch._policy import (
+    DEFAULT_REST_HOURS,
+    DEFAULT_TYPE_RULES,
     ClassRules,
     Decision,
     Defer,
@@ -126,38 +81,34 @@ from ecrm.touch._policy import (
     SendLog,
     SendPolicy,
     Skip,
+    TimeRules,
+    logistics_rules,
+    payment_reminder_rules,
 )
 from ecrm.touch._smtp import SmtpEmailChannel
 from ecrm.touch._tencent import TencentSmsChannel
 
 __all__ = [
-    "DEFAULT_HOLIDAYS",
     "DEFAULT_OPT_OUT_KEYWORDS",
-    "DEFAULT_TEMPLATES",
+    "DEFAULT_REST_HOURS",
+    "DEFAULT_TYPE_RULES",
     "STANDARD_VARIABLES",
     "Accepted",
     "AliyunSmsChannel",
     "Backoff",
-    "BacktestDay",
-    "BacktestReport",
-    "CampaignReport",
     "Channel",
     "ChannelError",
     "ChannelKind",
     "ClassRules",
     "Clock",
     "CouponGrantChannel",
-    "CouponGrants",
     "Decision",
     "Defer",
     "DispatchReport",
     "Dispatcher",
     "Failed",
-    "Flow",
-    "FlowContext",
     "FrequencyCap",
     "Guard",
-    "Holiday",
     "HttpSmsChannel",
     "InMemoryOptOutRegistry",
     "InMemoryOutbox",
@@ -170,9 +121,6 @@ __all__ = [
     "OnBlocked",
     "OptOutLookup",
     "OptOutRegistry",
-    "OrderEvent",
-    "OrderEventKind",
-    "OrderEvents",
     "Outbox",
     "OutboxEntry",
     "OutboxError",
@@ -199,43 +147,50 @@ __all__ = [
     "Template",
     "TemplateError",
     "TencentSmsChannel",
-    "backtest",
-    "birthday_greetings",
-    "broadcast",
-    "campaign_effect",
-    "cart_abandoners",
-    "coupon_expiry_reminders",
-    "delivery_notices",
-    "double_twelve_audience",
-    "double_twelve_push",
-    "gift_pack_notices",
+    "TimeRules",
     "handle_reply",
-    "high_potential_returning",
-    "holdout_mask",
-    "holdout_score",
-    "holiday_greetings",
     "json_body_error",
+    "logistics_rules",
     "mask_contacts",
     "mask_email",
     "mask_phone",
-    "new_arrivals",
     "normalize_phone",
-    "order_events_from_log",
-    "order_guard",
-    "payment_reminders",
-    "receipt_confirmations",
-    "refund_notices",
-    "repurchase_reminders",
+    "payment_reminder_rules",
     "safe_send",
-    "sale_window",
-    "satisfaction_follow_ups",
     "send_batch",
-    "shipping_notices",
     "sms_segments",
-    "split_audience",
-    "standard_flows",
-    "still_due",
-    "usage_tutorials",
-    "why_not_due",
-    "win_back_offers",
 ]
+
+# Names that moved out of ecrm.touch in 0.1.0, kept one release as deprecated aliases.
+_MOVED_TO_FLOWS: _typing.Final = (
+    "DEFAULT_HOLIDAYS", "DEFAULT_TEMPLATES", "CouponGrants", "FlowContext", "Holiday",
+    "OrderEvent", "OrderEventKind", "OrderEvents", "birthday_greetings", "broadcast",
+    "cart_abandoners", "coupon_expiry_reminders", "delivery_notices", "double_twelve_audience",
+    "double_twelve_push", "gift_pack_notices", "high_potential_returning", "holiday_greetings",
+    "new_arrivals", "order_events_from_log", "order_guard", "payment_reminders",
+    "receipt_confirmations", "refund_notices", "repurchase_reminders", "sale_window",
+    "satisfaction_follow_ups", "shipping_notices", "still_due", "usage_tutorials",
+    "why_not_due", "win_back_offers",
+)
+_MOVED_TO_ANALYTICS: _typing.Final = (
+    "BacktestDay", "BacktestReport", "CampaignReport", "Flow", "backtest", "campaign_effect",
+    "holdout_mask", "holdout_score", "split_audience", "standard_flows",
+)
+_MOVED: _typing.Final = {
+    **dict.fromkeys(_MOVED_TO_FLOWS, "ecrm.touch.flows"),
+    **dict.fromkeys(_MOVED_TO_ANALYTICS, "ecrm.analytics"),
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    new_home = _MOVED.get(name)
+    if new_home is None:
+        raise AttributeError(f"module 'ecrm.touch' has no attribute {name!r}")
+    _warnings.warn(
+        f"ecrm.touch.{name} moved to {new_home}.{name}; the old path will be removed "
+        f"in the next release",
+        DeprecationWarning, stacklevel=2,
+    )
+    import importlib
+
+    return getattr(importlib.import_module(new_home), name)

@@ -9,6 +9,7 @@ characters at some gateways, so keep emoji out of SMS.
 from __future__ import annotations
 
 import math
+import re
 import string
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
@@ -45,6 +46,23 @@ STANDARD_VARIABLES: Final = frozenset(
         "tracking_number",
     }
 )
+
+# The opt-out forms shops write (回T退订, 回T退, 回TD退订, 回复T退订, 退订回T, 退订请回复TD),
+# with or without spaces, in half- or full-width letters of either case.
+_T: Final = r"[TtＴｔ]\s*[DdＤｄ]?"
+_COMMON_OPT_OUT: Final = rf"回\s*复?\s*{_T}\s*退\s*订?|退\s*订\s*请?\s*回\s*复?\s*{_T}"
+# Punctuation that may follow an opt-out form (it goes with the form).
+_PUNCT_CHARS: Final = " \t\r\n\u3000。.!！~～、，,;；:：…·|｜/／-—_()（）[]<>《》\"'“”‘’"
+_PUNCT_CLASS: Final = "[" + "".join(re.escape(c) for c in _PUNCT_CHARS) + "]"
+
+
+def _opt_out_pattern(opt_out_text: str) -> re.Pattern[str]:
+    forms = [_COMMON_OPT_OUT]
+    own = "".join(ch for ch in opt_out_text if not ch.isspace())
+    if own:  # the shop's own wording, spaces between its characters allowed
+        forms.append(r"\s*".join(re.escape(ch) for ch in own))
+    return re.compile(f"(?:{'|'.join(forms)}){_PUNCT_CLASS}*")
+
 
 SINGLE_SMS_CHARS: Final = 70
 SEGMENT_CHARS: Final = 67
@@ -178,13 +196,22 @@ class SmsComposer:
     """Applies the mainland China SMS rules to a rendered body.
 
     The signature (【店名】) is put in front unless the body already starts with it and
-    counts toward the length; marketing SMS end with the opt-out text exactly once
-    (trailing whitespace is dropped first, so ``"…回T退订  "`` is not doubled).
+    counts toward the length. Marketing SMS end with an opt-out text exactly once. The
+    common forms are recognised — 回T退订, 回T退, 回TD退订, 回复T退订, 退订回T, 退订请回复TD
+    and the composer's own ``opt_out_text`` — with or without spaces, in half- or
+    full-width letters of either case, followed by any punctuation: a body that already
+    ends with one keeps it as written (``"…回T退。"`` is not doubled); one that has such
+    forms elsewhere loses them (with the punctuation right after them) and gets
+    ``opt_out_text`` at the end. Transactional and care SMS are left as written.
 
     >>> composer = SmsComposer(signature="【小林茶铺】")
     >>> sms = composer.compose("新茶上市，全场9折", MessageClass.MARKETING)
     >>> sms.text, sms.chars, sms.segments
     ('【小林茶铺】新茶上市，全场9折回T退订', 19, 1)
+    >>> composer.compose("新茶上市，回T退订。", MessageClass.MARKETING).text
+    '【小林茶铺】新茶上市，回T退订。'
+    >>> composer.compose("回TD退订 新茶上市", MessageClass.MARKETING).text
+    '【小林茶铺】新茶上市回T退订'
 
     Attributes:
         signature: the 【…】 signature registered with the carrier.
@@ -215,9 +242,8 @@ class SmsComposer:
             text = text[len(self.signature) :].lstrip()
         if not text:
             raise InvalidValueError("body", "must not be blank", body)
-        marketing = message_class is MessageClass.MARKETING
-        if marketing and self.opt_out_text and not text.endswith(self.opt_out_text):
-            text += self.opt_out_text
+        if message_class is MessageClass.MARKETING and self.opt_out_text:
+            text = self._with_one_opt_out(text)
         text = self.signature + text
         if len(text) > self.max_chars:
             raise SmsTooLongError(
@@ -225,6 +251,36 @@ class SmsComposer:
                 f"got {len(text)}", text[:20] + "…", show_value=True,
             )
         return SmsText(text, len(text), sms_segments(len(text)))
+
+    def opt_out_count(self, text: str) -> int:
+        """How many opt-out forms (common ones and ``opt_out_text``) ``text`` holds.
+
+        >>> SmsComposer("【小林茶铺】").opt_out_count("新茶上市 回T退 。退订回T")
+        2
+        """
+        if not isinstance(text, str):
+            raise InvalidTypeError(f"text must be a str, got {type(text).__name__}")
+        return len(_opt_out_pattern(self.opt_out_text).findall(text))
+
+    def _with_one_opt_out(self, text: str) -> str:
+        """``text`` (stripped, non-blank) ending with exactly one opt-out form."""
+        pattern = _opt_out_pattern(self.opt_out_text)
+
+        def without_forms(part: str) -> str:
+            # again until none is left: cutting one out may join two halves into another
+            while (cut := pattern.sub("", part)) != part:
+                part = cut
+            return part
+
+        found = list(pattern.finditer(text))
+        if found and found[-1].end() == len(text):
+            # it already ends with a form (and perhaps punctuation): keep it as written
+            head, tail = without_forms(text[: found[-1].start()]), text[found[-1].start():]
+        else:
+            head, tail = without_forms(text).rstrip(), self.opt_out_text
+        if not head.strip():
+            raise InvalidValueError("body", "must say more than the opt-out text", text)
+        return head + tail
 
     def render(self, template: Template, values: Mapping[str, object],
                message_class: MessageClass) -> SmsText:

@@ -13,7 +13,7 @@ import bisect
 import datetime as dt
 import enum
 import re
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, Protocol, TypeAlias, runtime_checkable
 
 import attrs
@@ -24,6 +24,8 @@ from ecrm.touch._message import ChannelKind, Message, MessageClass
 from ecrm.touch._optout import OptOutLookup
 
 __all__ = [
+    "DEFAULT_REST_HOURS",
+    "DEFAULT_TYPE_RULES",
     "ClassRules",
     "Decision",
     "Defer",
@@ -37,6 +39,9 @@ __all__ = [
     "SendLog",
     "SendPolicy",
     "Skip",
+    "TimeRules",
+    "logistics_rules",
+    "payment_reminder_rules",
 ]
 
 _MINUTES_PER_DAY: Final = 1440
@@ -306,6 +311,149 @@ def _transactional_rules() -> ClassRules:
     return ClassRules(respect_opt_out=False, on_blocked=OnBlocked.DEFER)
 
 
+# -- rules per message type (per flow) ---------------------------------------------------
+#: Rest hours (休息时间), local to the recipient (else the store): 22:00–08:00.
+DEFAULT_REST_HOURS: Final = LocalTimeRange(dt.time(22), dt.time(8))
+
+
+@attrs.frozen
+class TimeRules:
+    """The time window of one message type (one flow), on top of its class's.
+
+    A type's window narrows its class's (a minute must be allowed by both), so it can
+    never let a marketing message out at night; block list, consent, opt-outs,
+    membership, caps, dedupe and ``max_lateness`` stay the class's. Transactional
+    messages have no window of their own, so a type's window is theirs.
+
+    >>> TimeRules(blocked=["22:00-08:00"]).blocked[0].contains(dt.time(7, 59))
+    True
+
+    Attributes:
+        allowed: the local window when sending is allowed, or ``None`` for any time.
+        blocked: local ranges when it is not (rest hours, the commute hours the shop
+            blocks).
+        on_blocked: defer to the next allowed minute (default), or skip; replaces the
+            class's for this type.
+
+    Raises:
+        InvalidValueError: a malformed range, or ranges that leave no minute of the day.
+    """
+
+    allowed: LocalTimeRange | None = attrs.field(default=None, converter=_time_range)
+    blocked: tuple[LocalTimeRange, ...] = attrs.field(default=(), converter=_time_ranges)
+    on_blocked: OnBlocked = attrs.field(default=OnBlocked.DEFER,
+                                        validator=attrs.validators.instance_of(OnBlocked))
+
+    def __attrs_post_init__(self) -> None:
+        self.apply_to(ClassRules())  # the same "some minute is allowed" check
+
+    def apply_to(self, rules: ClassRules) -> ClassRules:
+        """``rules`` narrowed by this window (and with its ``on_blocked``).
+
+        Raises:
+            InvalidValueError: the two windows share no minute of the day.
+        """
+        outside = () if self.allowed is None else (
+            LocalTimeRange(self.allowed.end, self.allowed.start),)
+        return attrs.evolve(rules, blocked=(*rules.blocked, *self.blocked, *outside),
+                            on_blocked=self.on_blocked)
+
+
+def payment_reminder_rules(
+    *,
+    rest: LocalTimeRange | str | None = DEFAULT_REST_HOURS,
+    commute: Iterable[LocalTimeRange | str] = (),
+) -> TimeRules:
+    """The time rules of payment reminders (催付): out of rest and commute hours.
+
+    The source: "在发送短信的时候要把握好时间段，不要在休息的时间发送，不要在别人通勤的时间去发送". A
+    reminder due in those hours is deferred to the next allowed minute in the recipient's
+    zone (else the store's); one that would then go out at or after the order's
+    auto-close (its ``expires_at``, set by :func:`~ecrm.touch.flows.payment_reminders`)
+    is skipped with that reason.
+
+    >>> payment_reminder_rules(commute=["07:30-09:00", "17:30-19:00"]).blocked[2]
+    LocalTimeRange(start=datetime.time(17, 30), end=datetime.time(19, 0))
+
+    Args:
+        rest: the rest hours (default 22:00–08:00), or ``None`` for none.
+        commute: the commute hours the shop blocks (``"17:30-19:00"``; none by default).
+
+    Raises:
+        InvalidValueError: a malformed range, or ranges that leave no minute of the day.
+    """
+    return TimeRules(blocked=(*(() if rest is None else (rest,)), *_time_ranges(commute)))
+
+
+def logistics_rules(*, at_night: bool = False,
+                    rest: LocalTimeRange | str = DEFAULT_REST_HOURS) -> TimeRules:
+    """The time rules of logistics notices (shipped, multi-warehouse shipped, delivered).
+
+    By default they wait out the rest hours like payment reminders (deferred, never
+    dropped); a shop that wants them sent at night too says so with ``at_night=True``.
+
+    >>> logistics_rules().blocked, logistics_rules(at_night=True).blocked
+    ((LocalTimeRange(start=datetime.time(22, 0), end=datetime.time(8, 0)),), ())
+    """
+    if not isinstance(at_night, bool):
+        raise InvalidTypeError(f"at_night must be a bool, got {at_night!r}")
+    return TimeRules(blocked=() if at_night else (rest,))
+
+
+class _TypeRules(Mapping[str, TimeRules]):
+    """A read-only, hashable ``message_type → TimeRules`` mapping."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, TimeRules]) -> None:
+        self._items = dict(sorted(items.items()))
+
+    def __getitem__(self, key: str) -> TimeRules:
+        return self._items[key]
+
+    def __contains__(self, key: object) -> bool:  # the hot path: no KeyError round trip
+        return key in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._items.items()))
+
+    def __repr__(self) -> str:
+        return f"{{{', '.join(f'{k!r}: ...' for k in self._items)}}}"
+
+
+_LOGISTICS_TYPES: Final = ("delivered", "multi_warehouse_shipped", "shipped")
+
+#: The rules per message type that replace the class rules by default: payment reminders
+#: (:func:`payment_reminder_rules`) and logistics notices (:func:`logistics_rules`) wait
+#: out the rest hours 22:00–08:00.
+DEFAULT_TYPE_RULES: Final[Mapping[str, TimeRules]] = _TypeRules({
+    "payment_reminder": payment_reminder_rules(),
+    **dict.fromkeys(_LOGISTICS_TYPES, logistics_rules()),
+})
+
+
+def _type_rules(value: Mapping[str, TimeRules] | None) -> Mapping[str, TimeRules]:
+    if value is None:
+        return _TypeRules({})
+    if isinstance(value, _TypeRules):
+        return value
+    if not isinstance(value, Mapping):
+        raise InvalidTypeError(f"by_type must be a mapping of message type to TimeRules, "
+                               f"got {type(value).__name__}")
+    for k, v in value.items():
+        if not isinstance(k, str) or not k.strip():
+            raise InvalidValueError("by_type", "keys must be non-empty message types", k)
+        if not isinstance(v, TimeRules):
+            raise InvalidTypeError(f"by_type[{k!r}] must be TimeRules, got {v!r}")
+    return _TypeRules(value)
+
+
 # -- history ---------------------------------------------------------------------------
 @runtime_checkable
 class SendHistory(Protocol):
@@ -454,6 +602,8 @@ _OK_WINDOW: Final = RuleCheck("time_window", True, "inside the allowed local tim
 _OK_NO_WINDOW: Final = RuleCheck("time_window", True, "no time rules for this class")
 _OK_WINDOW_THEN: Final = RuleCheck("time_window", True, "the due minute is allowed")
 _NO_ZONE: Final = RuleCheck("time_window", False, "no time zone known for the recipient or store")
+#: What the rules and their caches are keyed by: a class, or (message type, class).
+_RulesKey: TypeAlias = MessageClass | tuple[str, MessageClass]
 # the order of the static checks (a prefix of passed checks ends before a stage)
 _BLOCK, _CONSENT, _OPT_OUT, _MEMBERS, _DEDUPE, _FRESH, _END = range(7)
 
@@ -470,12 +620,16 @@ def _check_store_tz(instance: object, attribute: attrs.Attribute[Any], value: ob
 
 @attrs.frozen
 class SendPolicy:
-    """Per-class rules plus the store's time zone; decides each candidate message.
+    """Per-class and per-type rules plus the store's time zone; decides each candidate.
 
     Defaults: marketing goes to members who have not opted out, 08:00–21:00 local time,
     at most 1 per day and 3 per 7 days per channel, deferred at most 24 h; care messages
-    08:00–21:00, deferred at most 2 days; transactional messages at any time. All
-    classes honour the block list and dedupe.
+    08:00–21:00, deferred at most 2 days; transactional messages at any time, except the
+    types of :data:`DEFAULT_TYPE_RULES`: payment reminders (催付) and logistics notices
+    wait out the rest hours 22:00–08:00. All classes honour the block list and dedupe.
+    A message whose ``expires_at`` metadata (an aware ISO time) has passed, or would
+    pass before the next allowed moment, is skipped (rule ``expiry``; an ``expiry``
+    metadata value says why, e.g. ``order auto-close``).
 
     >>> import datetime as dt
     >>> from ecrm.touch import ChannelKind, Message, MessageClass, Recipient
@@ -490,25 +644,30 @@ class SendPolicy:
         transactional, care, marketing: the rules for each class.
         store_tz: the zone used when the recipient's is unknown; ``None`` means classes
             with time rules skip recipients without a zone.
+        by_type: time rules per message type (per flow), replacing the class's window
+            for messages of that type (default :data:`DEFAULT_TYPE_RULES`; ``{}`` for
+            none); the class's other rules still apply.
     """
 
     transactional: ClassRules = attrs.field(factory=_transactional_rules, validator=_check_rules)
     care: ClassRules = attrs.field(factory=_care_rules, validator=_check_rules)
     marketing: ClassRules = attrs.field(factory=_marketing_rules, validator=_check_rules)
     store_tz: str | None = attrs.field(default=DEFAULT_TZ, validator=_check_store_tz)
-    _by_class: dict[MessageClass, ClassRules] = attrs.field(init=False, repr=False, eq=False)
+    by_type: Mapping[str, TimeRules] = attrs.field(default=DEFAULT_TYPE_RULES,
+                                                   converter=_type_rules)
+    _by_class: dict[_RulesKey, ClassRules] = attrs.field(init=False, repr=False, eq=False)
     # caches for the hot path (pure functions of their keys, so they do not affect equality)
     _zones: dict[str, dt.tzinfo] = attrs.field(init=False, repr=False, eq=False, factory=dict)
     _minutes: dict[tuple[dt.datetime, dt.tzinfo], int] = attrs.field(
         init=False, repr=False, eq=False, factory=dict
     )
-    _next: dict[tuple[dt.datetime, dt.tzinfo, MessageClass], dt.datetime] = attrs.field(
+    _next: dict[tuple[dt.datetime, dt.tzinfo, _RulesKey], dt.datetime] = attrs.field(
         init=False, repr=False, eq=False, factory=dict
     )
-    _prefixes: dict[tuple[MessageClass, int, bool], tuple[RuleCheck, ...]] = attrs.field(
+    _prefixes: dict[tuple[_RulesKey, int, bool], tuple[RuleCheck, ...]] = attrs.field(
         init=False, repr=False, eq=False, factory=dict
     )
-    _sends: dict[tuple[MessageClass, bool], Send] = attrs.field(
+    _sends: dict[tuple[_RulesKey, bool], Send] = attrs.field(
         init=False, repr=False, eq=False, factory=dict
     )
     _closed: dict[tuple[int, dt.tzinfo], tuple[tuple[RuleCheck], str, str]] = attrs.field(
@@ -517,16 +676,35 @@ class SendPolicy:
     _isos: dict[dt.datetime, str] = attrs.field(init=False, repr=False, eq=False, factory=dict)
 
     @_by_class.default
-    def _index(self) -> dict[MessageClass, ClassRules]:
+    def _index(self) -> dict[_RulesKey, ClassRules]:
+        # keyed by class, and (filled on first use) by (type, class) for the types with
+        # their own window
         return {
             MessageClass.TRANSACTIONAL: self.transactional,
             MessageClass.CARE: self.care,
             MessageClass.MARKETING: self.marketing,
         }
 
+    def _merged(self, key: tuple[str, MessageClass]) -> ClassRules:
+        """The class's rules narrowed by the type's window (cached).
+
+        Raises:
+            InvalidValueError: the two windows share no minute of the day.
+        """
+        rules = self._by_class.get(key)
+        if rules is None:
+            rules = self._by_class[key] = self.by_type[key[0]].apply_to(self._by_class[key[1]])
+        return rules
+
     def rules_for(self, message_class: MessageClass) -> ClassRules:
         """The rules of ``message_class``."""
         return self._by_class[message_class]
+
+    def rules_of(self, message: Message) -> ClassRules:
+        """The rules that decide ``message``: its class's, with its type's window when
+        ``by_type`` has one."""
+        mtype, cls = message.message_type, message.message_class
+        return self._merged((mtype, cls)) if mtype in self.by_type else self._by_class[cls]
 
     def zone_for(self, message: Message) -> dt.tzinfo | None:
         """The zone the time rules use: the recipient's, else the store's, else ``None``."""
@@ -573,8 +751,19 @@ class SendPolicy:
             # UTC keys the caches safely: equal wall times in a DST fold are equal (and
             # hash alike) within their own zone although they are different instants
             now = require_aware(now, "now").astimezone(_UTC)
-        cls = message.message_class
-        rules = self._by_class[cls]
+        # `cls` keys the rules and the caches: the class, or (type, class) for a type
+        # with its own window
+        cls: _RulesKey = message.message_class
+        if message.message_type in self.by_type:
+            cls = (message.message_type, message.message_class)
+        rules = self._by_class.get(cls)
+        if rules is None:
+            try:
+                rules = self._merged((message.message_type, message.message_class))
+            except InvalidValueError:
+                reason = (f"the time window of {message.message_type} messages and that of "
+                          f"the {message.message_class.name} class share no minute")
+                return Skip(reason, (RuleCheck("time_window", False, reason),))
         cid = message.recipient.customer_id
         # Passing checks are static per class, so the trace of what passed is a cached
         # prefix and a plain Send is a cached object: the common path allocates nothing.
@@ -621,6 +810,11 @@ class SendPolicy:
         if lateness is not None and now - origin > lateness:
             return self._refuse(cls, _FRESH, deduped, "max_lateness",
                                 f"stale: due {origin.isoformat()}, more than {lateness} ago")
+        expires: dt.datetime | None = None
+        if message.metadata:
+            expires, refusal = _expiry(message, now)
+            if refusal is not None:
+                return Skip(refusal.detail, (*self._prefix(cls, _END, deduped), refusal))
 
         extra: list[RuleCheck] | None = None  # checks beyond the static prefix
         earliest = now
@@ -632,7 +826,8 @@ class SendPolicy:
         if rules.caps:
             capped = False
             for cap in rules.caps:
-                times = history.sent_times(cid, message.channel, cls, now - cap.window)
+                times = history.sent_times(cid, message.channel, message.message_class,
+                                           now - cap.window)
                 if len(times) >= cap.max_count:
                     free_at = times[len(times) - cap.max_count] + cap.window
                     detail = f"{len(times)} sent in the last {cap.window} (cap {cap.max_count})"
@@ -688,6 +883,11 @@ class SendPolicy:
                 return self._send(cls, deduped)
             until = _ceil_minute(earliest)
         trace = self._prefix(cls, _END, deduped) + tuple(extra or ()) + caps_ok + window
+        if expires is not None and until >= expires:
+            late = RuleCheck("expiry", False, f"the next allowed moment {self._iso(until)} is "
+                             f"not before it expires at {_expiry_text(message)}")
+            return Skip(f"{why}; it would go out after it expires at {_expiry_text(message)}",
+                        (*trace, late))
         if rules.on_blocked is OnBlocked.SKIP and until != _ceil_minute(earliest):
             # only "not due yet" gets here under SKIP (closed time and caps returned above):
             # wait for the due minute if it is allowed, but never past it
@@ -722,7 +922,8 @@ class SendPolicy:
             text = self._isos[value] = value.isoformat()
         return text
 
-    def _prefix(self, cls: MessageClass, stage: int, deduped: bool) -> tuple[RuleCheck, ...]:
+    def _prefix(self, cls: _RulesKey, stage: int,
+                deduped: bool) -> tuple[RuleCheck, ...]:
         """The passing checks of ``cls`` before ``stage`` (cached; static per class)."""
         key = (cls, stage, deduped)
         prefix = self._prefixes.get(key)
@@ -741,11 +942,11 @@ class SendPolicy:
             )
         return prefix
 
-    def _refuse(self, cls: MessageClass, stage: int, deduped: bool, rule: str,
+    def _refuse(self, cls: _RulesKey, stage: int, deduped: bool, rule: str,
                 reason: str) -> Skip:
         return Skip(reason, (*self._prefix(cls, stage, deduped), RuleCheck(rule, False, reason)))
 
-    def _send(self, cls: MessageClass, deduped: bool) -> Send:
+    def _send(self, cls: _RulesKey, deduped: bool) -> Send:
         key = (cls, deduped)
         send = self._sends.get(key)
         if send is None:
@@ -761,6 +962,29 @@ class SendPolicy:
         now = require_aware(now, "now").astimezone(_UTC)
         decide = self.decide
         return [decide(m, now=now, context=context) for m in messages]
+
+
+def _expiry_text(message: Message) -> str:
+    why = message.meta("expiry")
+    return f"{message.meta('expires_at')}" + (f" ({why})" if why else "")
+
+
+def _expiry(message: Message, now: dt.datetime) -> tuple[dt.datetime | None, RuleCheck | None]:
+    """The message's ``expires_at`` (or ``None``), and the failed check when it may not
+    go out at ``now`` any more (expired, or not an aware ISO time)."""
+    text = message.meta("expires_at")
+    if text is None:
+        return None, None
+    try:
+        expires = dt.datetime.fromisoformat(text)
+    except ValueError:
+        expires = None
+    if expires is None or expires.tzinfo is None:
+        return None, RuleCheck("expiry", False,
+                               f"expires_at metadata must be an aware ISO time, got {text!r}")
+    if now >= expires:
+        return expires, RuleCheck("expiry", False, f"expired at {_expiry_text(message)}")
+    return expires, None
 
 
 def _ceil_minute(value: dt.datetime) -> dt.datetime:

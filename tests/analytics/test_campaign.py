@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ecrm import Money, Order, OrderLog, OrderStatus
-from ecrm.touch import (
+from ecrm.analytics import (
     CampaignReport,
     campaign_effect,
     holdout_mask,

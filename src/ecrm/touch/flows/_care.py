@@ -33,12 +33,22 @@ from ecrm._time import (
     require_aware,
     us_to_datetime,
 )
-from ecrm.lifecycle import CycleTable, due_repurchase_reminders, inactive_customers
+from ecrm.lifecycle import (
+    DEFAULT_PLAYBOOK,
+    Bands,
+    CycleTable,
+    Playbook,
+    PlaybookRule,
+    RepurchaseCycle,
+    Trigger,
+    due_repurchase_reminders,
+    inactive_customers,
+)
 from ecrm.tiers import IssuedCoupon
 from ecrm.touch._compose import STANDARD_VARIABLES, SmsComposer, Template
-from ecrm.touch._flows_events import OrderEventKind, OrderEvents
 from ecrm.touch._message import ChannelKind, Message, MessageClass, Recipient
 from ecrm.touch._outbox import Guard
+from ecrm.touch.flows._events import OrderEventKind, OrderEvents
 
 __all__ = [
     "DEFAULT_HOLIDAYS",
@@ -55,7 +65,9 @@ __all__ = [
     "payment_reminders",
     "receipt_confirmations",
     "refund_notices",
+    "refund_request_care",
     "repurchase_reminders",
+    "returning_customer_offers",
     "satisfaction_follow_ups",
     "shipping_notices",
     "still_due",
@@ -85,6 +97,9 @@ DEFAULT_TEMPLATES: Final[Mapping[str, Template]] = MappingProxyType({
     "receipt_confirmed": _t("{customer_name}，感谢您确认收货，期待您的评价"),
     "receipt_confirmed_invite": _t(
         "{customer_name}，感谢您确认收货！点击{member_card_link}领取会员卡，享会员专属价"),
+    # the source's 退货关怀 sample, with the shop's name for its 小爱
+    "refund_requested": _t("{customer_name}，已经收到您的退款申请啦！请您尽快退回宝贝并上传单号，"
+                           "款项才会尽快回到钱包哦~感谢您给予{store_name}的配合"),
     "return_received": _t("{customer_name}，我们已收到订单{order_id}的退货，将尽快为您退款"),
     "refunded": _t("{customer_name}，订单{order_id}的退款{amount}已原路退回，请查收"),
     "usage_tutorial": _t("{customer_name}，您购买的{item_name}已发货，使用教程：{link}"),
@@ -96,7 +111,10 @@ DEFAULT_TEMPLATES: Final[Mapping[str, Template]] = MappingProxyType({
     "repurchase": _t("{customer_name}，您上次买的{item_name}快用完了吧？点击{link}一键回购"),
     "coupon_expiry": _t("{customer_name}，您有{count}张优惠券将于{coupon_expires_on}到期，别浪费哦"),
     "gift_pack": _t("{customer_name}，欢迎入会！新会员礼包请在24小时内领取：{link}"),
+    "returning_offer": _t("{customer_name}，{store_name}老客专属：{offer}，点击{link}选购"),
     "win_back": _t("{customer_name}，好久不见！回店享{offer}：{link}"),
+    "coupon_care": _t("{customer_name}，{store_name}送您一张{coupon}优惠券，"
+                      "{coupon_expires_on}前有效，点击{link}使用"),
     "new_arrivals": _t("{customer_name}，{store_name}上新：{item_name}，抢先看{link}"),
     "broadcast": _t("{customer_name}，{store_name}专属福利，点击{link}查看"),
     "double_12": _t("{customer_name}，12.12狂欢夜专属福利，今晚20点前下单享{offer}：{link}"),
@@ -122,6 +140,29 @@ def _check_time(instance: object, attribute: attrs.Attribute[Any], value: object
         raise InvalidTypeError(f"{attribute.name} must be a naive datetime.time, got {value!r}")
 
 
+def _check_link(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise InvalidTypeError(f"{attribute.name} must be a str or None, got {value!r}")
+    if not value.strip() or any(c.isspace() for c in value):
+        raise InvalidValueError(attribute.name, "must be a link without spaces", value)
+
+
+_LINKS: Final = ("link", "member_card_link")
+
+
+def _require_links(ctx: FlowContext, templates: Iterable[str]) -> None:
+    """Refuse before rendering anything when a template uses a link the context lacks."""
+    for key in dict.fromkeys(templates):
+        needed = ctx.template(key).required
+        for name in _LINKS:
+            if name in needed and getattr(ctx, name) is None:
+                raise InvalidValueError(
+                    f"ctx.{name}", f"must be set: the {key} template uses {{{name}}} and "
+                    "FlowContext has no default link", None, show_value=False)
+
+
 @attrs.frozen
 class FlowContext:
     """What every flow needs to address and render its messages.
@@ -136,7 +177,9 @@ class FlowContext:
             carry only the customer id, so only IN_APP / COUPON messages can be addressed).
         channel: the channel the flows write for (SMS by default).
         templates: per message type, overriding :data:`DEFAULT_TEMPLATES`.
-        link, member_card_link: the shop and member-card links put in texts.
+        link, member_card_link: the shop and member-card links put in texts. There is
+            no default: a flow whose template uses one refuses to run without it
+            (``InvalidValueError`` naming ``ctx.link``).
         fallback_name: the greeting when a customer's name is unknown (``"亲"``).
         send_time: the local time day-level reminders (birthday, repurchase, win-back)
             fall due on their day.
@@ -151,8 +194,8 @@ class FlowContext:
     channel: ChannelKind = attrs.field(default=ChannelKind.SMS,
                                        validator=attrs.validators.instance_of(ChannelKind))
     templates: Mapping[str, Template] = attrs.field(default=None, converter=_templates)
-    link: str = "m.tb.cn/xlcp"
-    member_card_link: str = "m.tb.cn/xlcard"
+    link: str | None = attrs.field(default=None, validator=_check_link)
+    member_card_link: str | None = attrs.field(default=None, validator=_check_link)
     fallback_name: str = "亲"
     send_time: dt.time = attrs.field(default=dt.time(10), validator=_check_time)
     tz: str = attrs.field(default=DEFAULT_TZ)
@@ -212,7 +255,16 @@ def _emit(
     template: str | Sequence[str] | None = None,
     channel: ChannelKind | None = None,
 ) -> list[Message]:
-    """Render one message per row (the only per-message Python loop of the flows)."""
+    """Render one message per row (the only per-message Python loop of the flows).
+
+    Raises:
+        InvalidValueError: a template needs a link the context does not have (even when
+            no row is due, so a misconfigured flow fails on its first run).
+    """
+    if template is None or isinstance(template, str):
+        _require_links(ctx, [template or message_type])
+    else:
+        _require_links(ctx, [message_type, *template])
     ids = _as_list(customer_ids)
     n = len(ids)
     if n == 0:
@@ -275,6 +327,14 @@ def _due_days(since: dt.datetime, as_of: dt.datetime,
     return out
 
 
+def _positive_us(field: str, value: object) -> int:
+    if not isinstance(value, dt.timedelta):
+        raise InvalidTypeError(f"{field} must be a timedelta, got {type(value).__name__}")
+    if value <= dt.timedelta(0):
+        raise InvalidValueError(field, "must be a positive duration", value)
+    return round(value / dt.timedelta(microseconds=1))
+
+
 def _minutes(field: str, value: object, lo: int, hi: int) -> int:
     if not isinstance(value, dt.timedelta):
         raise InvalidTypeError(f"{field} must be a timedelta, got {type(value).__name__}")
@@ -300,6 +360,7 @@ def payment_reminders(
     flash_sale_delay: dt.timedelta = dt.timedelta(minutes=25),
     flash_sale: FlashSale = "flash_sale",
     flash_sale_closes_after: dt.timedelta = dt.timedelta(minutes=30),
+    closes_after: dt.timedelta = dt.timedelta(hours=72),
 ) -> list[Message]:
     """Payment reminders (催付) for orders still unpaid ``delay`` after placing.
 
@@ -309,8 +370,12 @@ def payment_reminders(
     not CLOSED, and either UNPAID without a payment time or paid after ``as_of`` (a
     replayed log knows later payments). An order paid or closed before the reminder
     moment never gets one. Orders paid between the flow run and the send are stopped by
-    :func:`still_due` / :func:`order_guard` at dispatch time. Flash-sale reminders carry
-    ``expires_at`` metadata (the closing moment) so a late deferral is dropped.
+    :func:`still_due` / :func:`order_guard` at dispatch time. Every reminder carries
+    ``expires_at`` metadata, the moment the unpaid order auto-closes (``closes_after``
+    placing, 72 h; flash-sale orders ``flash_sale_closes_after``, 30 min), with
+    ``expiry = "order auto-close"``: the send policy skips a reminder that could only go
+    out after it (the default policy holds reminders out of rest hours 22:00–08:00, see
+    :func:`~ecrm.touch.payment_reminder_rules`).
 
     Args:
         orders: the order log (``paid_at`` optional; its ``channels`` column marks
@@ -322,6 +387,7 @@ def payment_reminders(
         flash_sale: the channel name of flash-sale orders, a bool mask (shape (n,)) of
             them, or ``None`` for none.
         flash_sale_closes_after: when flash-sale orders close (the reminder's expiry).
+        closes_after: when other unpaid orders close (default 72 h; at least ``delay``).
 
     Returns:
         TRANSACTIONAL messages keyed ``care:payment_reminder:order-<id>``, deduped per
@@ -334,7 +400,10 @@ def payment_reminders(
     s, a = _window(since, as_of)
     d = _minutes("delay", delay, 10, 2880)
     fd = min(_minutes("flash_sale_delay", flash_sale_delay, 10, 25), d)
-    close_us = int(flash_sale_closes_after / dt.timedelta(microseconds=1))
+    close_us = _positive_us("flash_sale_closes_after", flash_sale_closes_after)
+    normal_close_us = _positive_us("closes_after", closes_after)
+    if normal_close_us <= d:
+        raise InvalidValueError("closes_after", f"must be longer than delay {delay}", closes_after)
     if orders.order_ids is None:
         raise InvalidValueError("orders", "need an order_id column for payment reminders",
                                 repr(orders), show_value=False)
@@ -360,9 +429,10 @@ def payment_reminders(
     fl = flash[rows]
     zone = ctx.zone
     meta = [
-        {"order_id": o, **({"expires_at": us_to_datetime(int(p) + close_us, zone).isoformat()}
-                           if f else {})}
-        for o, p, f in zip(oids, placed, fl, strict=True)
+        {"order_id": o, "expiry": "order auto-close",
+         "expires_at": us_to_datetime(int(p) + (close_us if f else normal_close_us),
+                                      zone).isoformat()}
+        for o, p, f in zip(oids, placed.tolist(), fl.tolist(), strict=True)
     ]
     return _emit(
         ctx, "payment_reminder", MessageClass.TRANSACTIONAL,
@@ -497,6 +567,7 @@ def receipt_confirmations(events: OrderEvents, *, since: dt.datetime, as_of: dt.
     member-card link. CARE, ``care:receipt_confirmed:order-<id>``.
     """
     _window(since, as_of)
+    _require_links(ctx, ["receipt_confirmed", "receipt_confirmed_invite"])
     rows = events.between(since, as_of, (OrderEventKind.RECEIPT_CONFIRMED,))
     member = np.zeros(len(rows), dtype=bool)
     table = ctx.customers
@@ -520,6 +591,44 @@ def refund_notices(events: OrderEvents, *, since: dt.datetime, as_of: dt.datetim
     types = [OrderEventKind.REFUNDED.value if k == OrderEventKind.REFUNDED.code
              else OrderEventKind.RETURN_RECEIVED.value for k in events.kind_codes[rows].tolist()]
     return _event_messages(events, rows, ctx, as_of, types, MessageClass.TRANSACTIONAL)
+
+
+def refund_request_care(events: OrderEvents, *, since: dt.datetime, as_of: dt.datetime,
+                        ctx: FlowContext) -> list[Message]:
+    """Refund-request care (退货关怀): when a customer asks for a refund of a shipped order,
+    ask them to send the goods back and upload the tracking number.
+
+    The source: "此时买家申请退款，可能对产品或服务是有不好体验的，主动积极的沟通和配合买家的需求，能提升客户体验"
+    and its sample "已经收到您的退款申请啦！请您尽快退回宝贝并上传单号，款项才会尽快回到钱包哦~" (the
+    default ``refund_requested`` template). Only orders with a SHIPPED (or
+    multi-warehouse SHIPPED) event at or before the request get it: an order refunded
+    before shipping has nothing to send back. CARE, keyed
+    ``care:refund_requested:order-<id>``, deduped per order, due at the request.
+
+    Raises:
+        InvalidValueError: ``since`` after ``as_of``.
+    """
+    _window(since, as_of)
+    rows = events.between(since, as_of, (OrderEventKind.REFUND_REQUESTED,))
+    shipped_kinds = np.asarray([OrderEventKind.SHIPPED.code,
+                                OrderEventKind.MULTI_WAREHOUSE_SHIPPED.code], dtype=np.int8)
+    ship_rows = np.flatnonzero(np.isin(events.kind_codes, shipped_kinds))
+    # the earliest shipping moment per order, looked up by order id (sorted search)
+    ship_ids, ship_at = events.order_ids[ship_rows], events.at_us[ship_rows]
+    order = np.lexsort((ship_at, ship_ids))
+    ship_ids, ship_at = ship_ids[order], ship_at[order]
+    first = np.ones(len(ship_ids), dtype=bool)
+    first[1:] = ship_ids[1:] != ship_ids[:-1]
+    ship_ids, ship_at = ship_ids[first], ship_at[first]
+    req_ids, ship_ids = _same_kind(events.order_ids[rows], ship_ids)
+    if len(ship_ids):
+        pos = np.minimum(np.searchsorted(ship_ids, req_ids), len(ship_ids) - 1)
+        shipped = (ship_ids[pos] == req_ids) & (ship_at[pos] <= events.at_us[rows])
+    else:
+        shipped = np.zeros(len(rows), dtype=bool)
+    rows = rows[shipped]
+    return _event_messages(events, rows, ctx, as_of, ["refund_requested"] * len(rows),
+                           MessageClass.CARE)
 
 
 # -- first purchase: tutorial, coupon, satisfaction follow-up ----------------------------
@@ -589,6 +698,7 @@ def usage_tutorials(orders: OrderLog, events: OrderEvents, *, since: dt.datetime
     keyed ``care:usage_tutorial:order-<id>`` and ``care:first_order_coupon:order-<id>``.
     """
     s, a = _window(since, as_of)
+    _require_links(ctx, ["usage_tutorial"])
     rows, log_rows = _first_shipments(orders, events, s, a, 0)
     oids = [str(o) for o in events.order_ids[rows].tolist()]
     names = _item_names(orders, log_rows, ctx)
@@ -724,6 +834,7 @@ def repurchase_reminders(orders: OrderLog, cycles: CycleTable, *, since: dt.date
     MARKETING, keyed ``mkt:repurchase:customer-<id>:<sku or category>:<date>``; the
     item name comes from ``ctx.item_names`` (default the key).
     """
+    _require_links(ctx, ["repurchase"])
     out: list[Message] = []
     for day, due in _due_days(since, as_of, ctx):
         rem = due_repurchase_reminders(orders, on=day, cycles=cycles)
@@ -738,15 +849,13 @@ def repurchase_reminders(orders: OrderLog, cycles: CycleTable, *, since: dt.date
     return out
 
 
-def win_back_offers(orders: OrderLog, *, since: dt.datetime, as_of: dt.datetime,
-                    ctx: FlowContext, days: int = 30, offer: str = "满100返50") -> list[Message]:
-    """Win-back (好久不见, 满100返50) to customers who reach ``days`` (default 30) days
-    without a purchase on a local day whose ``ctx.send_time`` is in ``(since, as_of]``.
-
-    Uses :func:`ecrm.lifecycle.inactive_customers` with ``exact=True`` (the list of that
-    day, orders before its midnight), so each inactivity spell fires once. MARKETING,
-    keyed ``mkt:win_back:customer-<id>:<last purchase date>``.
-    """
+def _inactivity_offers(orders: OrderLog, *, since: dt.datetime, as_of: dt.datetime,
+                       ctx: FlowContext, message_type: str, days: int, offer: str,
+                       window_days: int | None) -> list[Message]:
+    """One offer per customer on the local day they reach ``days`` days without a purchase
+    (orders before that day's midnight), due at ``ctx.send_time``; it expires
+    ``window_days`` after that day (``None``: the end of the day)."""
+    _require_links(ctx, [message_type])
     zone = ctx.zone
     out: list[Message] = []
     for day, due in _due_days(since, as_of, ctx):
@@ -754,12 +863,82 @@ def win_back_offers(orders: OrderLog, *, since: dt.datetime, as_of: dt.datetime,
         lst = inactive_customers(orders, as_of=midnight, days=days, exact=True)
         ids = _as_list(lst.customer_ids)
         last = (day - dt.timedelta(days=days)).isoformat()
+        ends = dt.datetime.combine(day + dt.timedelta(days=window_days or 1), dt.time(0), zone)
         parts = [f"customer-{c}:{last}" for c in ids]
-        out += _emit(ctx, "win_back", MessageClass.MARKETING, lst.customer_ids,
+        out += _emit(ctx, message_type, MessageClass.MARKETING, lst.customer_ids,
                      np.full(len(ids), datetime_to_us(due), dtype=np.int64), as_of,
                      parts=parts, dedupe=parts, values=[{"offer": offer}] * len(ids),
-                     metadata=[{"offer": offer}] * len(ids))
+                     metadata=[{"offer": offer, "last_purchase": last,
+                                "expires_at": ends.isoformat()}] * len(ids))
     return out
+
+
+def _playbook_rule(playbook: Playbook, key: str, trigger: Trigger) -> PlaybookRule:
+    if not isinstance(playbook, Playbook):
+        raise InvalidTypeError(f"playbook must be a Playbook, got {type(playbook).__name__}")
+    try:
+        rule = playbook[key]
+    except KeyError:
+        raise InvalidValueError("playbook", f"has no {key!r} rule", key) from None
+    if rule.trigger is not trigger:
+        raise InvalidValueError(f"playbook[{key!r}].trigger", f"must be {trigger.name}",
+                                rule.trigger.name)
+    return rule
+
+
+def returning_customer_offers(orders: OrderLog, *, since: dt.datetime, as_of: dt.datetime,
+                              ctx: FlowContext, playbook: Playbook = DEFAULT_PLAYBOOK,
+                              offer: str = "老客专属折扣") -> list[Message]:
+    """The declining stage's returning-customer offer (衰退期 老客专属折扣).
+
+    The source: "对30天未消费客户发送『老客专属折扣』". Driven by the playbook's
+    ``returning_discount`` rule (:data:`ecrm.lifecycle.DEFAULT_PLAYBOOK`: 30 days after
+    the last purchase): each customer gets it once per inactivity spell, on the local day
+    they reach that many days without a purchase, at ``ctx.send_time``; it expires at the
+    end of that day. MARKETING (template ``returning_offer``), keyed
+    ``mkt:returning_offer:customer-<id>:<last purchase date>``.
+
+    Raises:
+        InvalidValueError: the playbook has no ``returning_discount`` rule counted from
+            the last purchase, ``ctx.link`` is not set, or ``since`` is after ``as_of``.
+    """
+    rule = _playbook_rule(playbook, "returning_discount", Trigger.LAST_PURCHASE)
+    return _inactivity_offers(orders, since=since, as_of=as_of, ctx=ctx,
+                              message_type="returning_offer", days=rule.offset_days,
+                              offer=offer, window_days=rule.window_days)
+
+
+def win_back_offers(orders: OrderLog, *, since: dt.datetime, as_of: dt.datetime,
+                    ctx: FlowContext, cycle: RepurchaseCycle | Bands | tuple[int, int, int],
+                    playbook: Playbook = DEFAULT_PLAYBOOK,
+                    offer: str | None = None) -> list[Message]:
+    """Win-back after churn (好久不见, 满100返50), within 30 days of churning.
+
+    The source: "流失客户专属召回活动(如『好久不见』满100返50) — 流失后30天内". A customer churns
+    on the day their days without a purchase pass the shop's P90 (``cycle``, see
+    :func:`ecrm.lifecycle.repurchase_cycle`). Driven by the playbook's ``win_back`` rule
+    (counted from churning; default: on the churn day, offer 满100返50, 30-day window):
+    each customer gets it once per spell, on the day ``P90 + 1 + offset_days`` days after
+    their last purchase, at ``ctx.send_time``; it expires (``expires_at``) when the
+    window ends, so a deferral past it is skipped. MARKETING (template ``win_back``), keyed
+    ``mkt:win_back:customer-<id>:<last purchase date>``.
+
+    Args:
+        cycle: the shop's repurchase cycle, its bands, or ``(P50, P70, P90)`` days.
+        playbook: where the rule comes from.
+        offer: the offer text (default the rule's offer).
+
+    Raises:
+        InvalidValueError: the playbook has no ``win_back`` rule counted from churning,
+            ``ctx.link`` is not set, or ``since`` is after ``as_of``.
+    """
+    rule = _playbook_rule(playbook, "win_back", Trigger.CHURNED)
+    bands = cycle.bands if isinstance(cycle, RepurchaseCycle) else Bands.of(cycle)
+    text = offer if offer is not None else (rule.offer or "满100返50")
+    return _inactivity_offers(orders, since=since, as_of=as_of, ctx=ctx,
+                              message_type="win_back",
+                              days=bands.p90_days + 1 + rule.offset_days, offer=text,
+                              window_days=rule.window_days)
 
 
 def gift_pack_notices(*, since: dt.datetime, as_of: dt.datetime, ctx: FlowContext,
@@ -776,6 +955,7 @@ def gift_pack_notices(*, since: dt.datetime, as_of: dt.datetime, ctx: FlowContex
         raise InvalidValueError("after", f"must be >= 0 and inside the claim window "
                                 f"{claim_window}", after)
     table = _need_customers(ctx, "gift-pack notices")
+    _require_links(ctx, ["gift_pack"])
     delay = int(after / dt.timedelta(microseconds=1))
     window = int(claim_window / dt.timedelta(microseconds=1))
     joined = table.member_since_us

@@ -23,32 +23,43 @@ from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._money import Money
 from ecrm._orderlog import OrderLog
 from ecrm._time import NAT_US, as_zone, datetime_to_us, us_to_datetime
-from ecrm.lifecycle import CycleTable
-from ecrm.touch._clock import ManualClock
-from ecrm.touch._compose import sms_segments
-from ecrm.touch._flows import (
+from ecrm.lifecycle import Bands, CycleTable, RepurchaseCycle
+from ecrm.touch import (
+    ChannelKind,
+    Defer,
+    ManualClock,
+    Message,
+    Outbox,
+    PolicyContext,
+    Send,
+    SendLog,
+    SendPolicy,
+    Skip,
+    sms_segments,
+)
+from ecrm.touch.flows import (
     DEFAULT_HOLIDAYS,
     CouponGrants,
     FlowContext,
     Holiday,
+    OrderEvents,
     birthday_greetings,
     coupon_expiry_reminders,
     delivery_notices,
     gift_pack_notices,
     holiday_greetings,
+    order_events_from_log,
     payment_reminders,
     receipt_confirmations,
     refund_notices,
+    refund_request_care,
     repurchase_reminders,
+    returning_customer_offers,
     satisfaction_follow_ups,
     shipping_notices,
     usage_tutorials,
     win_back_offers,
 )
-from ecrm.touch._flows_events import OrderEvents, order_events_from_log
-from ecrm.touch._message import ChannelKind, Message
-from ecrm.touch._outbox import Outbox
-from ecrm.touch._policy import Defer, PolicyContext, Send, SendLog, SendPolicy, Skip
 
 __all__ = ["BacktestDay", "BacktestReport", "Flow", "backtest", "standard_flows"]
 
@@ -70,6 +81,7 @@ def standard_flows(
     coupons: CouponGrants | None = None,
     first_order_coupon: str | None = None,
     holidays: Iterable[Holiday] = DEFAULT_HOLIDAYS,
+    store_cycle: RepurchaseCycle | Bands | tuple[int, int, int] | None = None,
 ) -> dict[str, Flow]:
     """The daily care flows of the playbook over one shop, ready for :func:`backtest`.
 
@@ -82,6 +94,8 @@ def standard_flows(
         coupons: granted coupons for expiry reminders (left out when ``None``).
         first_order_coupon: the coupon granted after the first order ships.
         holidays: the holiday list.
+        store_cycle: the shop's repurchase cycle (or its bands, or ``(P50, P70, P90)``)
+            for the after-churn win-back (left out when ``None``).
 
     Returns:
         flow name → :data:`Flow`, in a fixed order.
@@ -93,13 +107,19 @@ def standard_flows(
         "shipping": lambda s, a: shipping_notices(ev, since=s, as_of=a, ctx=ctx),
         "delivery": lambda s, a: delivery_notices(ev, since=s, as_of=a, ctx=ctx),
         "receipt_confirmed": lambda s, a: receipt_confirmations(ev, since=s, as_of=a, ctx=ctx),
+        "refund_request": lambda s, a: refund_request_care(ev, since=s, as_of=a, ctx=ctx),
         "refund": lambda s, a: refund_notices(ev, since=s, as_of=a, ctx=ctx),
         "usage_tutorial": lambda s, a: usage_tutorials(orders, ev, since=s, as_of=a, ctx=ctx,
                                                        coupon=first_order_coupon),
         "satisfaction": lambda s, a: satisfaction_follow_ups(orders, ev, since=s, as_of=a,
                                                              ctx=ctx),
-        "win_back": lambda s, a: win_back_offers(orders, since=s, as_of=a, ctx=ctx),
+        "returning_offer": lambda s, a: returning_customer_offers(orders, since=s, as_of=a,
+                                                                  ctx=ctx),
     }
+    if store_cycle is not None:
+        cycle = store_cycle
+        flows["win_back"] = lambda s, a: win_back_offers(orders, since=s, as_of=a, ctx=ctx,
+                                                         cycle=cycle)
     if ctx.customers is not None:
         flows["birthday"] = lambda s, a: birthday_greetings(since=s, as_of=a, ctx=ctx)
         flows["holiday"] = lambda s, a: holiday_greetings(since=s, as_of=a, ctx=ctx,
@@ -127,7 +147,7 @@ class BacktestDay:
         cost: ``segments × price_per_segment``.
         deferrals: Defer decisions made that day (one message may be deferred twice).
         skips: skipped messages by the rule that refused them (``opt_out``,
-            ``frequency_cap``, ``time_window``, ``max_lateness``, ``expired`` …).
+            ``frequency_cap``, ``time_window``, ``max_lateness``, ``expiry`` …).
         collisions: customers targeted by two or more flows that day.
         cap_hits: decisions where a frequency cap was reached.
     """
@@ -358,7 +378,7 @@ def backtest(
                 clock.set(now)
             expires = _expires(m)
             if expires is not None and expires <= now:
-                skips["expired"] += 1
+                skips["expiry"] += 1
                 continue
             decision = policy.decide(m, now=now, context=ctx)
             cap_hits += any(c.rule == "frequency_cap" and not c.passed for c in decision.trace)
@@ -371,7 +391,7 @@ def backtest(
             elif isinstance(decision, Defer):
                 deferrals += 1
                 if expires is not None and decision.until >= expires:
-                    skips["expired"] += 1
+                    skips["expiry"] += 1
                     continue
                 heapq.heappush(heap, (datetime_to_us(decision.until), seq, name, m))
                 seq += 1

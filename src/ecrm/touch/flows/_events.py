@@ -36,6 +36,7 @@ class OrderEventKind(enum.Enum):
     MULTI_WAREHOUSE_SHIPPED = "multi_warehouse_shipped"
     DELIVERED = "delivered"
     RECEIPT_CONFIRMED = "receipt_confirmed"
+    REFUND_REQUESTED = "refund_requested"
     RETURN_RECEIVED = "return_received"
     REFUNDED = "refunded"
     CLOSED = "closed"
@@ -252,6 +253,7 @@ def order_events_from_log(
     deliver_after: dt.timedelta = dt.timedelta(days=3),
     confirm_after: dt.timedelta = dt.timedelta(days=7),
     refund_after: dt.timedelta = dt.timedelta(days=10),
+    refund_request_after: dt.timedelta = dt.timedelta(days=7),
     multi_warehouse_min_lines: int = 3,
 ) -> OrderEvents:
     """Simulate the logistics events of an order log (for backtests and demos).
@@ -263,7 +265,8 @@ def order_events_from_log(
     ``paid_at + ship_after`` for shipped, completed and refunded orders; DELIVERED at
     ``paid_at + deliver_after`` and RECEIPT_CONFIRMED at ``paid_at + confirm_after`` for
     completed ones; REFUNDED (amount = refunded fen) at ``paid_at + refund_after`` for
-    orders with a refund (RETURN_RECEIVED a day before, for shipped ones). Tracking
+    orders with a refund (RETURN_RECEIVED a day before, for shipped ones, and
+    REFUND_REQUESTED at ``paid_at + refund_request_after``, for all). Tracking
     numbers and carriers are left empty (texts say 见订单详情). Vectorised; no per-order
     Python loop.
 
@@ -279,7 +282,7 @@ def order_events_from_log(
                                 "logistics events", repr(orders), show_value=False)
     n = len(orders)
     us = {"ship": ship_after, "deliver": deliver_after, "confirm": confirm_after,
-          "refund": refund_after}
+          "refund": refund_after, "request": refund_request_after}
     delay = {k: int(v / dt.timedelta(microseconds=1)) for k, v in us.items()}
     status = orders.status_codes
     paid = orders.paid_at_us
@@ -302,6 +305,7 @@ def order_events_from_log(
          paid + delay["ship"]),
         (np.flatnonzero(completed), OrderEventKind.DELIVERED, paid + delay["deliver"]),
         (np.flatnonzero(completed), OrderEventKind.RECEIPT_CONFIRMED, paid + delay["confirm"]),
+        (np.flatnonzero(refunded), OrderEventKind.REFUND_REQUESTED, paid + delay["request"]),
         (np.flatnonzero(refunded & shipped), OrderEventKind.RETURN_RECEIVED,
          paid + delay["refund"] - US_PER_DAY),
         (np.flatnonzero(refunded), OrderEventKind.REFUNDED, paid + delay["refund"]),

@@ -11,12 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ecrm import Money
+from ecrm.analytics import BacktestReport, Flow, backtest, standard_flows
 from ecrm.datasets import sample_shop
 from ecrm.lifecycle import cycles_by
 from ecrm.touch import (
-    BacktestReport,
     ChannelKind,
-    FlowContext,
     InMemoryOptOutRegistry,
     InMemoryOutbox,
     ManualClock,
@@ -26,10 +25,8 @@ from ecrm.touch import (
     Recipient,
     SendPolicy,
     SmsComposer,
-    backtest,
-    standard_flows,
 )
-from ecrm.touch._backtest import Flow
+from ecrm.touch.flows import FlowContext
 
 SH = ZoneInfo("Asia/Shanghai")
 D1 = dt.date(2025, 6, 1)
@@ -76,8 +73,9 @@ def test_hand_worked_three_days() -> None:
     assert (d2.candidates, d2.sent, d2.deferrals) == ((), (("b", 1),), 0)
     assert d3.candidates == (("b", 3),)
     assert d3.sent == (("b", 2),)
-    assert d3.skips == (("expired", 1),)
-    assert d3.deferrals == 2
+    # b:4 could only go at 08:00, after its window closed at 07:30: skipped by the policy
+    assert d3.skips == (("expiry", 1),)
+    assert d3.deferrals == 1
     assert (r.segments, r.cost, r.pending) == (4, Money(16), 0)
     assert r.sent_by_channel == (("sms", 4),)
     table = r.table()
@@ -85,7 +83,7 @@ def test_hand_worked_three_days() -> None:
                                              "skip", "collide", "caps"]
     # day 3: b:4 at 06:00 also meets c1's cap (b:1 went out on day 2 08:00): a second hit
     assert d3.cap_hits == 1
-    assert table.splitlines()[4].split() == ["total", "6", "4", "4", "¥0.16", "4", "2", "1",
+    assert table.splitlines()[4].split() == ["total", "6", "4", "4", "¥0.16", "3", "2", "1",
                                              "2"]
 
 
@@ -143,11 +141,18 @@ def test_totals_are_the_sum_of_the_days_and_every_candidate_is_accounted_for(
 
 def test_a_month_of_the_sample_shop() -> None:
     shop = sample_shop(500)
-    ctx = FlowContext(SmsComposer("【小林茶铺】"), customers=shop.customers,
+    ctx = FlowContext(SmsComposer("【小林茶铺】"), customers=shop.customers, link="m.tb.cn/xlcp",
+                      member_card_link="m.tb.cn/xlcard",
                       item_names={c.sku: c.name for c in shop.catalogue})
     start = dt.date(2025, 11, 1)
     cycles = cycles_by(shop.orders, by="sku", as_of=dt.datetime(2025, 11, 1, tzinfo=SH))
-    flows = standard_flows(shop.orders, ctx=ctx, cycles=cycles, first_order_coupon="NEW5")
+    flows = standard_flows(shop.orders, ctx=ctx, cycles=cycles, first_order_coupon="NEW5",
+                           store_cycle=(20, 40, 60))
+    assert list(flows)[:9] == ["payment_reminder", "shipping", "delivery", "receipt_confirmed",
+                               "refund_request", "refund", "usage_tutorial", "satisfaction",
+                               "returning_offer"]
+    assert "win_back" in flows
+    assert "win_back" not in standard_flows(shop.orders, ctx=ctx)  # needs the shop's cycle
     outbox = InMemoryOutbox()
     r = backtest(flows, start=start, end=dt.date(2025, 12, 1), policy=SendPolicy(),
                  context=PolicyContext(opt_outs=InMemoryOptOutRegistry()),
@@ -159,7 +164,8 @@ def test_a_month_of_the_sample_shop() -> None:
     assert n_cand == sum(d.n_sent + d.n_skipped for d in r.days) + r.pending
     assert len(outbox) == n_cand  # every candidate enqueued once under its key
     names = {k for k, _ in r.candidates}
-    assert {"shipping", "delivery", "receipt_confirmed", "birthday", "win_back"} <= names
+    assert {"shipping", "delivery", "receipt_confirmed", "birthday", "returning_offer",
+            "win_back", "refund_request"} <= names
     # marketing only reaches members: every member-only skip is a non-member
     assert r.cost == Money(5) * r.segments
     assert dict(r.skips).get("opt_out", 0) == 0  # nobody opted out in this run

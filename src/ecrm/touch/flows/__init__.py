@@ -1,0 +1,90 @@
+"""Care flows (关怀流程): order events, logs and audiences in → candidate messages out.
+
+Every flow has one shape: ``flow(<sources>, *, since, as_of, ctx, <options>)``. It is a
+pure function run at ``as_of`` after a previous run at ``since`` and returns the
+:class:`~ecrm.touch.Message` values that fell due in ``since < due <= as_of``; the send
+policy, the outbox and the dispatcher of :mod:`ecrm.touch` decide and deliver. See
+docs/care-flows.md.
+"""
+
+from ecrm.touch.flows._broadcast import (
+    broadcast,
+    cart_abandoners,
+    coupon_care,
+    coupon_grant_guard,
+    double_twelve_audience,
+    double_twelve_push,
+    high_potential_returning,
+    new_arrivals,
+    sale_window,
+)
+from ecrm.touch.flows._care import (
+    DEFAULT_HOLIDAYS,
+    DEFAULT_TEMPLATES,
+    CouponGrants,
+    FlowContext,
+    Holiday,
+    birthday_greetings,
+    coupon_expiry_reminders,
+    delivery_notices,
+    gift_pack_notices,
+    holiday_greetings,
+    order_guard,
+    payment_reminders,
+    receipt_confirmations,
+    refund_notices,
+    refund_request_care,
+    repurchase_reminders,
+    returning_customer_offers,
+    satisfaction_follow_ups,
+    shipping_notices,
+    still_due,
+    usage_tutorials,
+    why_not_due,
+    win_back_offers,
+)
+from ecrm.touch.flows._events import (
+    OrderEvent,
+    OrderEventKind,
+    OrderEvents,
+    order_events_from_log,
+)
+
+__all__ = [
+    "DEFAULT_HOLIDAYS",
+    "DEFAULT_TEMPLATES",
+    "CouponGrants",
+    "FlowContext",
+    "Holiday",
+    "OrderEvent",
+    "OrderEventKind",
+    "OrderEvents",
+    "birthday_greetings",
+    "broadcast",
+    "cart_abandoners",
+    "coupon_care",
+    "coupon_expiry_reminders",
+    "coupon_grant_guard",
+    "delivery_notices",
+    "double_twelve_audience",
+    "double_twelve_push",
+    "gift_pack_notices",
+    "high_potential_returning",
+    "holiday_greetings",
+    "new_arrivals",
+    "order_events_from_log",
+    "order_guard",
+    "payment_reminders",
+    "receipt_confirmations",
+    "refund_notices",
+    "refund_request_care",
+    "repurchase_reminders",
+    "returning_customer_offers",
+    "sale_window",
+    "satisfaction_follow_ups",
+    "shipping_notices",
+    "still_due",
+    "usage_tutorials",
+    "why_not_due",
+    "win_back_offers",
+]
