@@ -44,6 +44,7 @@ from ecrm.touch._compose import (
     Template,
     sms_segments,
 )
+from ecrm.touch._dispatcher import Backoff, Dispatcher, DispatchReport
 from ecrm.touch._errors import ChannelError, OutboxError, SmsTooLongError, TemplateError
 from ecrm.touch._flows import (
     DEFAULT_HOLIDAYS,
@@ -101,9 +102,7 @@ from ecrm.touch._optout import (
     handle_reply,
 )
 from ecrm.touch._outbox import (
-    Backoff,
-    Dispatcher,
-    DispatchReport,
+    Decide,
     Guard,
     InMemoryOutbox,
     Outbox,
@@ -145,6 +144,7 @@ __all__ = [
     "Clock",
     "CouponGrantChannel",
     "CouponGrants",
+    "Decide",
     "Decision",
     "Defer",
     "DispatchReport",
