@@ -16,8 +16,9 @@ against a history in which a claimed-but-unsent message already counts:
   counts as sent inside every window until it is recorded as sent, or gives the slot back
   by failing, being deferred or skipped);
 - while a message is ``CLAIMED``, another message with the same ``(message_type,
-  dedupe_key)`` is not decided but deferred to the end of that claim's lease, so the
-  policy sees the first one's outcome (sent: dedupe skips; failed: this one may go).
+  dedupe_key)`` is not decided but deferred by a second (at most to the end of that
+  claim's lease), so the policy sees the first one's outcome (sent: dedupe skips;
+  failed: this one may go).
 
 Every claim is decided against everything claimed or sent before it, in one order, so two
 dispatchers can never both take the last slot of a cap or both send a deduped reminder.
@@ -72,6 +73,7 @@ __all__ = [
 
 log = logging.getLogger("ecrm.touch")
 _UTC: Final = dt.UTC
+_DEDUPE_WAIT_US: Final = 1_000_000
 
 #: The send decision made inside a claim: ``decide(message, history)`` with ``history``
 #: the outbox's own view (sent messages plus the claims in flight, this claim's earlier
@@ -251,6 +253,11 @@ def _log_outcome(entry: OutboxEntry) -> None:
         log.warning("dead letter %s: %s", redact(entry.key), entry.last_error)
     elif entry.state is OutboxState.PENDING:
         log.debug("%s %s", redact(entry.key), entry.last_error)
+
+
+def _dedupe_wait(lease_us: int, now_us: int) -> int:
+    # look again when the holder's lease ends, or in a second if sooner (a send is short)
+    return max(min(lease_us, now_us + _DEDUPE_WAIT_US), now_us + 1)
 
 
 def _token() -> str:
@@ -524,8 +531,8 @@ class SqliteOutbox(SqliteStore):
                 if held is not None:
                     reason = redact(f"deferred: a {message.message_type} for "
                                     f"{message.dedupe_key!r} is in flight")
-                    self._settle(conn, key, OutboxState.PENDING, max(held[0], now_us + 1),
-                                 reason, now_us)
+                    self._settle(conn, key, OutboxState.PENDING,
+                                 _dedupe_wait(held[0], now_us), reason, now_us)
                     return self._reread(conn, key, message)
             try:
                 decision = decide(message, self)
@@ -803,7 +810,7 @@ class InMemoryOutbox:
                 holder = self._held.get((message.message_type, message.dedupe_key))
                 if holder is not None and holder != message.key:
                     until = self._rows[holder].ready_us or now_us
-                    self._settle(row, OutboxState.PENDING, max(until, now_us + 1), redact(
+                    self._settle(row, OutboxState.PENDING, _dedupe_wait(until, now_us), redact(
                         f"deferred: a {message.message_type} for {message.dedupe_key!r} is "
                         "in flight"))
                     return
