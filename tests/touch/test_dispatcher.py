@@ -8,6 +8,7 @@ Real SQLite files and the in-memory outbox alike; the multi-process proof (kill 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import sqlite3
 import tempfile
@@ -523,3 +524,78 @@ def test_store_errors_are_outbox_errors_and_os_errors(tmp_path: Path) -> None:
         SqliteOutbox(bad)
     assert isinstance(info.value, StoreError)
     assert isinstance(info.value, OSError)
+
+
+# -- any interleaving of dispatchers ---------------------------------------------------------------
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), backend=st.sampled_from(["memory", "sqlite"]))
+def test_any_interleaving_of_claims_sends_failures_and_expiries_keeps_caps_and_dedupe(
+    data: st.DataObject, backend: str
+) -> None:
+    """Several dispatchers' claims, sends, failures and lost leases in any order: recorded
+    marketing sends of one customer are always a day or more apart (cap 1 per day), and no
+    order has two reminders sent. Checked from the stored send times alone."""
+    n_customers = data.draw(st.integers(1, 3), label="customers")
+    messages = [m for c in range(n_customers) for m in
+                [_mkt(k, f"c{c}") for k in range(data.draw(st.integers(0, 4)))]
+                + [_remind(k, f"o{c}") for k in range(data.draw(st.integers(0, 3)))]]
+    with tempfile.TemporaryDirectory() as tmp:
+        boxes: list[Any] = ([InMemoryOutbox()] if backend == "memory" else
+                            [SqliteOutbox(Path(tmp) / "o.sqlite") for _ in range(2)])
+        boxes[0].enqueue_many(messages)
+        box_for = st.sampled_from(boxes)
+        now = T0
+        in_flight: list[tuple[Any, OutboxEntry]] = []
+        for _ in range(data.draw(st.integers(1, 40), label="steps")):
+            action = data.draw(st.sampled_from(["claim", "claim", "send", "fail", "wait"]))
+            if action == "claim":
+                box = data.draw(box_for)
+                got = box.claim(now=now, lease=LEASE, limit=data.draw(st.integers(1, 3)),
+                                decide=_decide(now))
+                in_flight += [(box, e) for e in got if e.state is OutboxState.CLAIMED]
+            elif action in ("send", "fail") and in_flight:
+                box, e = in_flight.pop(data.draw(st.integers(0, len(in_flight) - 1)))
+                if action == "send":
+                    box.mark_sent(e, at=now, provider_id=None)  # False if the lease was lost
+                else:
+                    retry = data.draw(st.sampled_from([None, now + dt.timedelta(minutes=1)]))
+                    box.mark_failed(e, at=now, reason="gateway", retry_at=retry)
+            else:
+                now += data.draw(st.sampled_from([dt.timedelta(seconds=1), LEASE,
+                                                  dt.timedelta(hours=5), DAY]))
+        sent = [e for e in boxes[0].entries() if e.state is OutboxState.SENT]
+        for box in boxes:
+            if isinstance(box, SqliteOutbox):
+                box.close()
+    by_customer: dict[str | int, list[dt.datetime]] = {}
+    orders: dict[str, int] = {}
+    for e in sent:
+        assert e.sent_at is not None
+        if e.message.message_class is MessageClass.MARKETING:
+            by_customer.setdefault(e.message.recipient.customer_id, []).append(e.sent_at)
+        elif e.message.dedupe_key is not None:
+            orders[e.message.dedupe_key] = orders.get(e.message.dedupe_key, 0) + 1
+    for times in by_customer.values():
+        times.sort()
+        assert all(b - a >= DAY for a, b in itertools.pairwise(times)), times
+    assert all(n == 1 for n in orders.values()), orders
+
+
+def test_an_outbox_file_of_the_first_release_gains_the_new_columns(tmp_path: Path) -> None:
+    """A file written before reservations and requeues opens, and its rows dispatch."""
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute("""CREATE TABLE outbox (key TEXT PRIMARY KEY, message TEXT NOT NULL,
+            customer TEXT NOT NULL, channel TEXT NOT NULL, class TEXT NOT NULL,
+            message_type TEXT NOT NULL, dedupe_key TEXT, state TEXT NOT NULL,
+            due_us INTEGER NOT NULL, ready_us INTEGER, claim_token TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            possible_duplicates INTEGER NOT NULL DEFAULT 0, created_us INTEGER NOT NULL,
+            updated_us INTEGER NOT NULL, sent_us INTEGER, provider_id TEXT, last_error TEXT)""")
+    conn.close()
+    with SqliteOutbox(path) as box:
+        box.enqueue(_care(1))
+    with SqliteOutbox(path) as box:  # opened again: nothing to add twice
+        channel = RecordingChannel()
+        assert Dispatcher(box, channel, clock=ManualClock(T0)).run_once().sent == 1
+        assert _state(box, "care:shipped:o1").requeues == 0
