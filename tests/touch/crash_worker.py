@@ -9,7 +9,8 @@ Usage: crash_worker.py zygote CONFIG_JSON
 random send latency, half before and half after the delivery), ``policy`` (true: marketing
 capped at 1 per customer per day, dedupe on, no time windows), ``batch_size``,
 ``stall_key`` / ``stall_s`` (the send of that key delivers, prints ``stalling KEY`` and
-then blocks that long), ``poison_key`` (the guard raises for that key, with a phone number
+then blocks that long), ``heartbeat_s`` (how often the lease is renewed; default a third of the lease),
+``poison_key`` (the guard raises for that key, with a phone number
 and an e-mail address in the exception text), ``drain`` (exit once nothing is due or in
 flight, printing the report as JSON) and ``run`` (use ``Dispatcher.run`` rather than
 ``run_once``).
@@ -152,6 +153,8 @@ def dispatch(config: dict[str, Any], *, drain: bool) -> None:
 
     dispatcher = Dispatcher(
         outbox, channel, lease=dt.timedelta(seconds=float(config["lease_s"])),
+        heartbeat=(dt.timedelta(seconds=float(config["heartbeat_s"]))
+                   if "heartbeat_s" in config else None),
         max_attempts=10_000, batch_size=int(config.get("batch_size", 1)),
         policy=capped_policy() if config.get("policy") else None,
         context=PolicyContext(), guard=guard if poison else None,

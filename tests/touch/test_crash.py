@@ -343,10 +343,16 @@ def _expect_line(proc: subprocess.Popen[str], prefix: str) -> str:
 
 
 def _report(proc: subprocess.Popen[str]) -> dict[str, int]:
+    report, _ = _report_and_log(proc)
+    return report
+
+
+def _report_and_log(proc: subprocess.Popen[str]) -> tuple[dict[str, int], str]:
+    """The worker's final DispatchReport, and what it logged."""
     out, err = proc.communicate(timeout=TIMEOUT_S)
     assert proc.returncode == 0, err
     report: dict[str, int] = json.loads(out.strip().splitlines()[-1])
-    return report
+    return report, err
 
 
 def _one_message(tmp_path: Path) -> tuple[SqliteOutbox, Message]:
@@ -361,17 +367,20 @@ def _one_message(tmp_path: Path) -> tuple[SqliteOutbox, Message]:
 @pytest.mark.crash
 def test_a_slow_send_keeps_its_lease_alive_and_is_sent_once(tmp_path: Path) -> None:
     """The issue's finding: a 3 s send, a 1 s lease and a second dispatcher sent one
-    message 15 times in 20 s. The heartbeat renews the lease while the send runs."""
+    message 15 times in 20 s. The heartbeat renews the lease while the send runs (here a
+    send of three leases, 4.5 s against 1.5 s, renewed every 0.1 s so that a loaded CI
+    machine starving the heartbeat for a second does not break it)."""
     outbox, msg = _one_message(tmp_path)
-    slow = _config(tmp_path, "slow.json", lease_s=1.0, stall_key=msg.key, stall_s=3.0,
-                   drain=True)
+    slow = _config(tmp_path, "slow.json", lease_s=1.5, heartbeat_s=0.1, stall_key=msg.key,
+                   stall_s=4.5, drain=True)
     a = _spawn(slow)
     _expect_line(a, "stalling")
-    b = _spawn(_config(tmp_path, "b.json", lease_s=1.0, drain=True))
-    report_b = _report(b)  # b waits while a holds the (renewed) claim, then finds nothing
-    report_a = _report(a)
-    assert (report_a["sent"], report_b["claimed"]) == (1, 0)
-    assert _plain_sends(tmp_path) == {msg.key: 1}
+    b = _spawn(_config(tmp_path, "b.json", lease_s=1.5, drain=True))
+    report_b, err_b = _report_and_log(b)  # waits while a holds the claim
+    report_a, err_a = _report_and_log(a)
+    why = f"a: {report_a} {err_a}\nb: {report_b} {err_b}"
+    assert (report_a["sent"], report_b["claimed"]) == (1, 0), why
+    assert _plain_sends(tmp_path) == {msg.key: 1}, why
     entry = outbox.get(msg.key)
     assert entry is not None
     assert (entry.state, entry.attempts, entry.possible_duplicates) == (OutboxState.SENT, 1, 0)
