@@ -80,10 +80,25 @@ def _config(tmp_path: Path, name: str = "config.json", **extra: Any) -> Path:
     return path
 
 
-def _wait_ready(proc: subprocess.Popen[str], timeout: float = TIMEOUT_S) -> None:
+def _read_line(proc: subprocess.Popen[str], timeout: float = TIMEOUT_S) -> str:
+    """One line of the worker's stdout, read from the raw pipe a byte at a time: a
+    buffered readline could read ahead a later line that ``communicate()`` (which reads
+    the raw pipe) would then never see."""
     assert proc.stdout is not None
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
-    line = proc.stdout.readline() if ready else ""
+    fd = proc.stdout.fileno()
+    deadline = time.monotonic() + timeout
+    line = b""
+    while not line.endswith(b"\n"):
+        ready, _, _ = select.select([fd], [], [], max(deadline - time.monotonic(), 0.0))
+        byte = os.read(fd, 1) if ready else b""
+        if not byte:
+            break
+        line += byte
+    return line.decode()
+
+
+def _wait_ready(proc: subprocess.Popen[str], timeout: float = TIMEOUT_S) -> None:
+    line = _read_line(proc, timeout)
     if not line.startswith("ready"):
         proc.kill()
         _, err = proc.communicate()
@@ -335,9 +350,7 @@ def _spawn(config: Path) -> subprocess.Popen[str]:
 
 
 def _expect_line(proc: subprocess.Popen[str], prefix: str) -> str:
-    assert proc.stdout is not None
-    ready, _, _ = select.select([proc.stdout], [], [], TIMEOUT_S)
-    line = proc.stdout.readline() if ready else ""
+    line = _read_line(proc)
     assert line.startswith(prefix), (line, proc.poll())
     return line
 
@@ -466,9 +479,8 @@ def test_kill9_of_a_producer_leaves_whole_batches_and_every_acknowledged_one(
         # skips what is stored): at a random point, yet never after the producer is done
         target = rng.randrange(60 * run + 5, 60 * run + 55)
         acknowledged: list[int] = []
-        assert proc.stdout is not None
         while not acknowledged or acknowledged[-1] < target:
-            line = proc.stdout.readline()
+            line = _read_line(proc)
             if not line:
                 break  # the producer died on its own: the asserts below say why
             acknowledged.append(int(line))
