@@ -203,8 +203,9 @@ def test_interleaved_dispatchers_on_one_sqlite_file_never_exceed_a_cap(tmp_path:
 
 # -- leases: heartbeat and fencing ---------------------------------------------------------------
 def test_the_heartbeat_keeps_a_slow_send_from_being_sent_twice(tmp_path: Path) -> None:
-    """A 0.6 s send with a 0.15 s lease and a second dispatcher polling all along: the
-    lease is renewed while the send runs, so the message goes out once."""
+    """A 1.5 s send with a 0.5 s lease (renewed every 0.05 s) and a second dispatcher
+    polling all along: the lease is renewed while the send runs, so the message goes out
+    once."""
     path = tmp_path / "o.sqlite"
     a, b = SqliteOutbox(path), SqliteOutbox(path)
     a.enqueue(_care(1), due_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
@@ -212,11 +213,11 @@ def test_the_heartbeat_keeps_a_slow_send_from_being_sent_twice(tmp_path: Path) -
 
     def slow(message: Message) -> Receipt:
         calls.append(message.key)
-        time.sleep(0.6)
+        time.sleep(1.5)
         return Accepted("p1")
 
-    lease = dt.timedelta(seconds=0.15)
-    first = Dispatcher(a, MockChannel(slow), lease=lease)
+    lease = dt.timedelta(seconds=0.5)
+    first = Dispatcher(a, MockChannel(slow), lease=lease, heartbeat=dt.timedelta(seconds=0.05))
     second = Dispatcher(b, MockChannel(slow), lease=lease)
     reports: list[DispatchReport] = []
     worker = threading.Thread(target=lambda: reports.append(first.run_once()))
@@ -599,3 +600,10 @@ def test_an_outbox_file_of_the_first_release_gains_the_new_columns(tmp_path: Pat
         channel = RecordingChannel()
         assert Dispatcher(box, channel, clock=ManualClock(T0)).run_once().sent == 1
         assert _state(box, "care:shipped:o1").requeues == 0
+
+
+def test_the_heartbeat_must_be_shorter_than_the_lease(outbox: Outbox) -> None:
+    for beat in (dt.timedelta(0), LEASE, 2 * LEASE):
+        with pytest.raises(InvalidValueError, match="heartbeat must be a positive timedelta"):
+            Dispatcher(outbox, RecordingChannel(), lease=LEASE, heartbeat=beat)
+    assert Dispatcher(outbox, RecordingChannel(), lease=LEASE).heartbeat == LEASE / 3
