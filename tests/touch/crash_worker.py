@@ -1,8 +1,19 @@
-"""A dispatcher process for the kill -9 test (run as a script, killed at random points).
+"""Dispatcher processes for the kill -9 tests (run as a script, killed at random points).
 
-Usage: crash_worker.py OUTBOX_DB PROVIDER_DB JSONL_PATH LEASE_SECONDS [drain]
-       crash_worker.py zygote OUTBOX_DB PROVIDER_DB JSONL_PATH LEASE_SECONDS
+Usage: crash_worker.py zygote CONFIG_JSON
+       crash_worker.py dispatch CONFIG_JSON
        crash_worker.py produce OUTBOX_DB BATCHES BATCH_SIZE
+
+``CONFIG_JSON`` is a file with the outbox path (``db``), the two providers (``provider``,
+``jsonl``), the lease (``lease_s``) and optional behaviour: ``latency_ms`` ``[lo, hi]`` (a
+random send latency, half before and half after the delivery), ``policy`` (true: marketing
+capped at 1 per customer per day, dedupe on, no time windows), ``batch_size``,
+``stall_key`` / ``stall_s`` (the send of that key delivers, prints ``stalling KEY`` and
+then blocks that long), ``heartbeat_s`` (how often the lease is renewed; default a third of the lease),
+``poison_key`` (the guard raises for that key, with a phone number
+and an e-mail address in the exception text), ``drain`` (exit once nothing is due or in
+flight, printing the report as JSON) and ``run`` (use ``Dispatcher.run`` rather than
+``run_once``).
 
 ``zygote`` imports ecrm once and then, per ``fork`` line on stdin, forks a dispatcher
 process (which opens its own SQLite connections and prints ``ready PID``); ``wait PID``
@@ -12,44 +23,66 @@ about a second on a loaded 2-core CI machine, so the test can afford many kills.
 
 Each send goes first to a :class:`~ecrm.touch.JsonLinesChannel` (a provider that does
 not dedupe: every call is a line), then to a SQLite "provider" that honours the
-idempotency key (one delivery row per key, plus a count of calls). With ``drain`` the
-worker exits once nothing is left to do.
+idempotency key (one delivery row per key, plus a count of calls).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import random
 import sqlite3
 import sys
 import time
 import warnings
+from typing import Any
+
+import attrs
 
 from ecrm.touch import (
     Accepted,
     ChannelKind,
+    ClassRules,
     Dispatcher,
+    DispatchReport,
+    FrequencyCap,
     JsonLinesChannel,
     Message,
     MessageClass,
-    OutboxState,
+    PolicyContext,
     Receipt,
     Recipient,
+    SendPolicy,
     SqliteOutbox,
 )
 
 
 class Tee:
-    """Sends to the non-deduping channel, then to the deduping one."""
+    """Sends to the non-deduping channel, then to the deduping one, with a latency."""
 
-    def __init__(self, plain: JsonLinesChannel, dedupe: DedupingProvider) -> None:
+    def __init__(self, plain: JsonLinesChannel, dedupe: DedupingProvider,
+                 config: dict[str, Any]) -> None:
         self.plain, self.dedupe = plain, dedupe
+        self.latency = config.get("latency_ms")
+        self.stall_key, self.stall_s = config.get("stall_key"), config.get("stall_s", 0.0)
+        self.rng = random.Random(os.getpid())
+
+    def _wait(self) -> None:
+        if self.latency:
+            time.sleep(self.rng.uniform(*self.latency) / 2000)
 
     def send(self, message: Message) -> Receipt:
+        self._wait()
         receipt = self.plain.send(message)
         if not isinstance(receipt, Accepted):
             return receipt
-        return self.dedupe.send(message)
+        receipt = self.dedupe.send(message)
+        if message.key == self.stall_key:
+            print(f"stalling {message.key}", flush=True)
+            time.sleep(self.stall_s)
+        self._wait()
+        return receipt
 
 
 class DedupingProvider:
@@ -71,7 +104,15 @@ class DedupingProvider:
             " ON CONFLICT(key) DO UPDATE SET calls = calls + 1",
             (message.key,),
         )
-        return Accepted(f"p:{message.key}")
+        return Accepted(f"p:{message.key}:{os.getpid()}")
+
+
+def capped_policy() -> SendPolicy:
+    """Marketing: 1 per customer per day, any time of day; dedupe for every class."""
+    return SendPolicy(
+        marketing=ClassRules(respect_opt_out=False, caps=(FrequencyCap(1, dt.timedelta(days=1)),)),
+        care=ClassRules(respect_opt_out=False),
+    )
 
 
 def produce(db: str, batches: int, size: int) -> None:
@@ -88,28 +129,53 @@ def produce(db: str, batches: int, size: int) -> None:
         print(b, flush=True)
 
 
-def dispatch(db: str, provider: str, jsonl: str, lease_s: str, *, drain: bool) -> None:
+def _idle(outbox: SqliteOutbox) -> bool:
+    """Nothing in flight and nothing due within 5 s (a dedupe wait is 1 s)."""
+    now_us = time.time_ns() // 1000
+    ((n,),) = outbox.read("SELECT COUNT(*) FROM outbox WHERE state = 'claimed'"
+                          " OR (ready_us IS NOT NULL AND ready_us <= ?)", (now_us + 5_000_000,))
+    return n == 0
+
+
+def dispatch(config: dict[str, Any], *, drain: bool) -> None:
     """Open the outbox and the providers, print ``ready PID``, then dispatch (forever, or
     until nothing is left when ``drain``)."""
-    outbox = SqliteOutbox(db)
-    channel = Tee(JsonLinesChannel(jsonl), DedupingProvider(provider))
-    dispatcher = Dispatcher(outbox, channel, lease=dt.timedelta(seconds=float(lease_s)),
-                            max_attempts=10_000, batch_size=1)
+    outbox = SqliteOutbox(config["db"])
+    channel = Tee(JsonLinesChannel(config["jsonl"]), DedupingProvider(config["provider"]),
+                  config)
+    poison = config.get("poison_key")
+
+    def guard(message: Message, now: dt.datetime) -> str | None:
+        if message.key == poison:
+            raise RuntimeError("order system said: no order for 13812345678 "
+                               "(alice@example.com)")
+        return None
+
+    dispatcher = Dispatcher(
+        outbox, channel, lease=dt.timedelta(seconds=float(config["lease_s"])),
+        heartbeat=(dt.timedelta(seconds=float(config["heartbeat_s"]))
+                   if "heartbeat_s" in config else None),
+        max_attempts=10_000, batch_size=int(config.get("batch_size", 1)),
+        policy=capped_policy() if config.get("policy") else None,
+        context=PolicyContext(), guard=guard if poison else None,
+    )
     print(f"ready {os.getpid()}", flush=True)
-    while True:
-        report = dispatcher.run_once(max_messages=50)
-        if drain and report.claimed == 0:
-            counts = outbox.counts()
-            busy = counts[OutboxState.PENDING] + counts[OutboxState.CLAIMED]
-            busy += counts[OutboxState.RETRY]
-            if busy == 0:
-                break
-        if report.claimed == 0:
-            time.sleep(0.02)
+    if config.get("run"):
+        report = dispatcher.run(should_stop=lambda: _idle(outbox), idle_sleep=0.02)
+    else:
+        report = DispatchReport()
+        while True:
+            once = dispatcher.run_once(max_messages=50)
+            report = report + once
+            if once.claimed == 0:
+                if drain and _idle(outbox):
+                    break
+                time.sleep(0.02)
+    print(json.dumps(attrs.asdict(report)), flush=True)
     outbox.close()
 
 
-def zygote(db: str, provider: str, jsonl: str, lease_s: str) -> None:
+def zygote(config: dict[str, Any]) -> None:
     """Fork dispatchers on request (see the module docstring); no SQLite is opened here
     before a fork, so no connection crosses one."""
     # 3.12+ warns about fork in a process with threads; the zygote has only its own
@@ -121,7 +187,7 @@ def zygote(db: str, provider: str, jsonl: str, lease_s: str) -> None:
             pid = os.fork()
             if pid == 0:  # the child: dispatch until killed
                 try:
-                    dispatch(db, provider, jsonl, lease_s, drain=False)
+                    dispatch(config, drain=False)
                 finally:
                     os._exit(1)  # never run the zygote's loop or its exit handlers
         elif command == "wait":
@@ -129,19 +195,24 @@ def zygote(db: str, provider: str, jsonl: str, lease_s: str) -> None:
             signal_number = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
             print(f"signal {signal_number}", flush=True)
         elif command == "drain":
-            dispatch(db, provider, jsonl, lease_s, drain=True)
+            dispatch(config, drain=True)
             return
+
+
+def _config(path: str) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as f:
+        config: dict[str, Any] = json.load(f)
+    return config
 
 
 def main() -> None:
     if sys.argv[1] == "produce":
         produce(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
-        return
-    if sys.argv[1] == "zygote":
-        zygote(*sys.argv[2:6])
-        return
-    db, provider, jsonl, lease_s = sys.argv[1:5]
-    dispatch(db, provider, jsonl, lease_s, drain=len(sys.argv) > 5 and sys.argv[5] == "drain")
+    elif sys.argv[1] == "zygote":
+        zygote(_config(sys.argv[2]))
+    else:
+        config = _config(sys.argv[2])
+        dispatch(config, drain=bool(config.get("drain")))
 
 
 if __name__ == "__main__":

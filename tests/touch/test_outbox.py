@@ -1,11 +1,11 @@
-"""The outbox state machine (SQLite and in memory) and the dispatcher."""
+"""The outbox state machine (SQLite and in memory); the dispatcher is in test_dispatcher.py."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
@@ -16,25 +16,14 @@ from hypothesis import strategies as st
 from ecrm import InvalidValueError
 from ecrm.testing import messages
 from ecrm.touch import (
-    Accepted,
-    Backoff,
     ChannelKind,
-    Dispatcher,
-    DispatchReport,
-    Failed,
-    InMemoryOptOutRegistry,
     InMemoryOutbox,
-    ManualClock,
     Message,
     MessageClass,
-    MockChannel,
     Outbox,
     OutboxError,
     OutboxState,
-    PolicyContext,
     Recipient,
-    RecordingChannel,
-    SendPolicy,
     SqliteOutbox,
 )
 from ecrm.touch._outbox import _CLAIM
@@ -225,119 +214,6 @@ def test_sqlite_enqueue_is_idempotent_for_any_messages(
                     assert str(back.tzinfo) == str(sent.tzinfo)
 
 
-# -- dispatcher -------------------------------------------------------------------------
-def test_dispatcher_sends_everything_due(outbox: Outbox) -> None:
-    outbox.enqueue_many([_msg(i) for i in range(5)])
-    outbox.enqueue(_msg(9), due_at=T0 + dt.timedelta(days=1))
-    channel = RecordingChannel()
-    report = Dispatcher(outbox, channel, clock=ManualClock(T0), batch_size=2).run_once()
-    assert report == DispatchReport(claimed=5, sent=5)
-    assert channel.keys == [f"care:shipped:order-{i}" for i in range(5)]
-    e = outbox.get("care:shipped:order-0")
-    assert e is not None
-    assert e.provider_id == "rec-1"
-
-
-def test_transient_failures_retry_with_exponential_backoff_then_dead_letter(
-    outbox: Outbox,
-) -> None:
-    outbox.enqueue(_msg(1))
-    clock = ManualClock(T0)
-    channel = MockChannel(lambda m: Failed("gateway busy", transient=True))
-    backoff = Backoff(base=dt.timedelta(seconds=30), factor=2,
-                      max_delay=dt.timedelta(minutes=10))
-    d = Dispatcher(outbox, channel, clock=clock, max_attempts=4, backoff=backoff)
-    waits = []
-    for _ in range(3):
-        assert d.run_once() == DispatchReport(claimed=1, retried=1)
-        e = outbox.get("care:shipped:order-1")
-        assert e is not None
-        assert e.state is OutboxState.RETRY
-        waits.append(e.due_at - clock.now())
-        assert d.run_once() == DispatchReport()  # not due yet
-        clock.set(e.due_at)
-    assert waits == [dt.timedelta(seconds=s) for s in (30, 60, 120)]
-    assert d.run_once() == DispatchReport(claimed=1, dead=1)
-    e = outbox.get("care:shipped:order-1")
-    assert e is not None
-    assert (e.state, e.attempts, e.last_error) == (OutboxState.DEAD, 4, "gateway busy")
-
-
-def test_permanent_failures_dead_letter_at_once(outbox: Outbox) -> None:
-    outbox.enqueue(_msg(1))
-    d = Dispatcher(outbox, MockChannel(lambda m: Failed("no such number", transient=False)),
-                   clock=ManualClock(T0))
-    assert d.run_once() == DispatchReport(claimed=1, dead=1)
-
-
-def test_an_adapter_exception_is_a_transient_failure(outbox: Outbox) -> None:
-    def boom(m: Message) -> Accepted:
-        raise RuntimeError("socket on fire")
-
-    outbox.enqueue(_msg(1))
-    d = Dispatcher(outbox, MockChannel(boom), clock=ManualClock(T0))
-    assert d.run_once() == DispatchReport(claimed=1, retried=1)
-    e = outbox.get("care:shipped:order-1")
-    assert e is not None
-    assert e.last_error is not None
-    assert "socket on fire" in e.last_error
-
-
-def test_dispatcher_with_policy_defers_skips_and_caps(outbox: Outbox) -> None:
-    night = dt.datetime(2026, 11, 11, 15, 0, tzinfo=dt.UTC)  # 23:00 in Shanghai
-    outbox.enqueue(_msg(1, cls=MessageClass.MARKETING, cid="c1", at=night))
-    outbox.enqueue(_msg(2, cls=MessageClass.MARKETING, cid="c2", at=night))
-    outbox.enqueue(_msg(3, cls=MessageClass.MARKETING, cid="c1", at=night))
-    optouts = InMemoryOptOutRegistry([("13800000002", ChannelKind.SMS)])
-    clock = ManualClock(night)
-    channel = RecordingChannel()
-    d = Dispatcher(outbox, channel, clock=clock, policy=SendPolicy(),
-                   context=PolicyContext(opt_outs=optouts, members={"c1", "c2"}))
-    assert d.run_once() == DispatchReport(claimed=3, deferred=2, skipped=1)
-    e2 = outbox.get("care:shipped:order-2")
-    assert e2 is not None
-    assert e2.state is OutboxState.SKIPPED
-    e1 = outbox.get("care:shipped:order-1")
-    assert e1 is not None
-    assert e1.due_at == dt.datetime(2026, 11, 12, 0, 0, tzinfo=dt.UTC)
-    clock.set(e1.due_at)  # 08:00 Shanghai
-    # c1 has two marketing SMS; the default cap is one per day: the second would wait
-    # until 08:00 the day after, 33 h after it was made: over the 24 h lateness, skipped
-    assert d.run_once() == DispatchReport(claimed=2, sent=1, skipped=1)
-    assert channel.keys == ["care:shipped:order-1"]
-    e3 = outbox.get("care:shipped:order-3")
-    assert e3 is not None
-    assert e3.state is OutboxState.SKIPPED
-    assert e3.last_error is not None
-    assert "too late" in e3.last_error
-
-
-def test_run_loops_until_stopped(outbox: Outbox) -> None:
-    outbox.enqueue_many([_msg(i) for i in range(3)])
-    sleeps: list[float] = []
-    stop: Callable[[], bool] = lambda: len(sleeps) >= 2  # noqa: E731
-    d = Dispatcher(outbox, RecordingChannel(), clock=ManualClock(T0))
-    total = d.run(should_stop=stop, idle_sleep=0.5, sleep=sleeps.append)
-    assert total.sent == 3
-    assert sleeps == [0.5, 0.5]
-
-
-def test_dispatcher_rejects_bad_settings(outbox: Outbox) -> None:
-    for kwargs in ({"max_attempts": 0}, {"batch_size": 0}, {"lease": dt.timedelta(0)}):
-        with pytest.raises(InvalidValueError):
-            Dispatcher(outbox, RecordingChannel(), **kwargs)
-
-
-def test_backoff_caps_and_validates() -> None:
-    b = Backoff()
-    assert b.delay(1) == dt.timedelta(seconds=30)
-    assert b.delay(200) == dt.timedelta(hours=1)
-    with pytest.raises(InvalidValueError):
-        b.delay(0)
-    with pytest.raises(InvalidValueError):
-        Backoff(base=dt.timedelta(0))
-
-
 def test_concurrent_sqlite_outboxes_never_claim_the_same_message(tmp_path: Path) -> None:
     path = tmp_path / "o.sqlite"
     a, b = SqliteOutbox(path), SqliteOutbox(path)
@@ -362,36 +238,6 @@ def test_claim_reads_the_ready_index_without_sorting(tmp_path: Path) -> None:
     details = " ".join(str(row[-1]) for row in plan)
     assert "outbox_ready" in details
     assert "TEMP B-TREE" not in details
-
-
-def test_a_guard_skips_refused_messages_before_the_policy_and_the_channel(
-    outbox: Outbox,
-) -> None:
-    outbox.enqueue_many([_msg(i) for i in range(4)])
-    asked: list[tuple[str, dt.datetime]] = []
-
-    def guard(m: Message, now: dt.datetime) -> str | None:
-        asked.append((m.key, now))
-        return "order paid meanwhile" if m.key.endswith(("-1", "-3")) else None
-
-    channel = RecordingChannel()
-    clock = ManualClock(T0 + dt.timedelta(minutes=1))
-    report = Dispatcher(outbox, channel, clock=clock, guard=guard).run_once()
-    assert report == DispatchReport(claimed=4, sent=2, skipped=2)
-    assert channel.keys == ["care:shipped:order-0", "care:shipped:order-2"]
-    assert sorted(k for k, _ in asked) == [f"care:shipped:order-{i}" for i in range(4)]
-    assert {t for _, t in asked} == {clock.now()}  # asked at the dispatcher's clock
-    for i in (1, 3):
-        e = outbox.get(f"care:shipped:order-{i}")
-        assert e is not None
-        assert e.state is OutboxState.SKIPPED
-        assert e.last_error == "skipped: order paid meanwhile"
-    assert Dispatcher(outbox, channel, clock=clock, guard=guard).run_once() == DispatchReport()
-
-
-def test_a_guard_must_be_callable(outbox: Outbox) -> None:
-    with pytest.raises(TypeError, match="guard must be callable"):
-        Dispatcher(outbox, RecordingChannel(), guard="no")  # type: ignore[arg-type]
 
 
 def test_a_locked_sqlite_outbox_raises_outbox_error_and_changes_nothing(

@@ -34,7 +34,7 @@ MOVED_TO_ANALYTICS = {
 DELIVERY = {
     "DEFAULT_OPT_OUT_KEYWORDS", "DEFAULT_REST_HOURS", "DEFAULT_TYPE_RULES", "logistics_rules",
     "payment_reminder_rules", "STANDARD_VARIABLES", "Accepted", "AliyunSmsChannel", "Backoff", "Channel",
-    "ChannelError", "ChannelKind", "ClassRules", "Clock", "CouponGrantChannel", "Decision",
+    "ChannelError", "ChannelKind", "ClassRules", "Clock", "CouponGrantChannel", "Decide", "Decision",
     "Defer", "DispatchReport", "Dispatcher", "Failed", "FrequencyCap", "Guard",
     "HttpSmsChannel", "InMemoryOptOutRegistry", "InMemoryOutbox", "JsonLinesChannel",
     "LocalTimeRange", "ManualClock", "Message", "MessageClass", "MockChannel", "OnBlocked",

@@ -36,6 +36,7 @@ from ecrm.touch._compose import (
     Template,
     sms_segments,
 )
+from ecrm.touch._dispatcher import Backoff, Dispatcher, DispatchReport
 from ecrm.touch._errors import ChannelError, OutboxError, SmsTooLongError, TemplateError
 from ecrm.touch._http import HttpSmsChannel, json_body_error
 from ecrm.touch._message import (
@@ -55,9 +56,7 @@ from ecrm.touch._optout import (
     handle_reply,
 )
 from ecrm.touch._outbox import (
-    Backoff,
-    Dispatcher,
-    DispatchReport,
+    Decide,
     Guard,
     InMemoryOutbox,
     Outbox,
@@ -102,6 +101,7 @@ __all__ = [
     "ClassRules",
     "Clock",
     "CouponGrantChannel",
+    "Decide",
     "Decision",
     "Defer",
     "DispatchReport",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ecrm._errors import EcrmError, InvalidValueError
+from ecrm._sqlite import StoreError
 
 __all__ = ["ChannelError", "OutboxError", "SmsTooLongError", "TemplateError"]
 
@@ -37,6 +38,10 @@ def _rebuild_channel_error(message: str, transient: bool) -> ChannelError:
     return ChannelError(message, transient=transient)
 
 
-class OutboxError(EcrmError):
+class OutboxError(StoreError):
     """A touch store (the outbox, the opt-out registry) is unusable: not a database, a
-    wrong schema, an unreadable row."""
+    wrong schema, busy past its timeout, a full disk.
+
+    The store error of ecrm's one SQLite seam (so also an :class:`OSError`); when raised
+    from a write, nothing of that write was kept.
+    """

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import re
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
 import attrs
 
 from ecrm._customers import mask_email, mask_phone, normalize_phone
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._ids import check_customer_id
+from ecrm._redact import redact
 from ecrm._time import as_zone, datetime_to_us, require_aware
 
 __all__ = [
@@ -57,21 +57,17 @@ class ChannelKind(enum.Enum):
     __hash__ = object.__hash__  # see MessageClass
 
 
-_EMAILS: Final = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_DIGIT_RUNS: Final = re.compile(r"\+?\d{7,}")
-
-
 def mask_contacts(text: str) -> str:
-    """``text`` with e-mail addresses and runs of 7+ digits (phone numbers) masked.
+    """``text`` with phone numbers, e-mail addresses and credentials masked.
 
-    For provider answers that echo what they were sent (the masks are the core's
-    :func:`ecrm.mask_email` and :func:`ecrm.mask_phone`):
+    The public name of ecrm's one masking function (:func:`ecrm._redact.redact`), which every
+    stored reason, log record and exception text of touch goes through; for provider answers
+    that echo what they were sent:
 
     >>> mask_contacts("550 <alice@example.com>: invalid mobile 13812345678")
     '550 <a***@example.com>: invalid mobile 138****5678'
     """
-    text = _EMAILS.sub(lambda m: mask_email(m.group(0)), text)
-    return _DIGIT_RUNS.sub(lambda m: mask_phone(m.group(0)), text)
+    return redact(text)
 
 
 def _phone(value: object) -> str | None:

@@ -1,15 +1,39 @@
-"""The durable outbox and the dispatcher that drains it.
+"""The durable outbox: one message per idempotency key, claimed under a lease.
 
-A message is enqueued once per idempotency key. The dispatcher claims due messages
-under a lease, sends them through the channel and records the outcome:
+A message is enqueued once per key. A dispatcher claims due messages under a lease, sends
+them and records the outcome:
 
 ``PENDING`` → ``CLAIMED`` (in flight, lease) → ``SENT`` | ``RETRY`` (backoff) → … |
-``DEAD`` (permanent failure or too many attempts) | ``SKIPPED`` (policy said no).
+``DEAD`` (permanent failure, too many attempts, a poison message) | ``SKIPPED`` (policy or
+guard said no). An operator brings a ``DEAD`` message back with :meth:`~Outbox.requeue`.
 
-A claim whose lease expires (the dispatcher crashed or hung) is claimed again; because
-the first attempt may have reached the provider, the row's ``possible_duplicates``
+**Caps and dedupe stay exact with any number of dispatchers.** When :meth:`~Outbox.claim`
+is given a ``decide`` function, the send decision is made *inside* the claim's write
+transaction (SQLite: one ``BEGIN IMMEDIATE``, so claims of all processes are serialised),
+against a history in which a claimed-but-unsent message already counts:
+
+- a ``CLAIMED`` message holds a frequency-cap slot of its customer, channel and class (it
+  counts as sent inside every window until it is recorded as sent, or gives the slot back
+  by failing, being deferred or skipped);
+- while a message is ``CLAIMED``, another message with the same ``(message_type,
+  dedupe_key)`` is not decided but deferred by a second (at most to the end of that
+  claim's lease), so the policy sees the first one's outcome (sent: dedupe skips;
+  failed: this one may go).
+
+Every claim is decided against everything claimed or sent before it, in one order, so two
+dispatchers can never both take the last slot of a cap or both send a deduped reminder.
+
+**Leases and fencing.** A claim carries a fresh ``claim_token`` (the fencing token): the
+outcome of a claim is recorded only while the row still holds that token, so a message
+whose lease was lost is never recorded twice. A dispatcher renews the lease while a send is
+in flight (:meth:`~Outbox.renew`). A claim whose lease expires anyway (the dispatcher was
+killed or frozen) is claimed again *without a new decision* (its first attempt may have
+reached the provider, so it keeps its reservation), and its ``possible_duplicates``
 counter goes up. With a provider that honours the idempotency key nothing is delivered
 twice; with one that does not, duplicates are bounded by that counter.
+
+Every stored reason goes through :func:`ecrm._redact.redact`: no phone number, e-mail
+address or credential lands in an outbox row.
 """
 
 from __future__ import annotations
@@ -24,25 +48,21 @@ import logging
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
-from typing import Any, Final, Literal, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, TypeAlias, runtime_checkable
 
 import attrs
 
 from ecrm._errors import InvalidTypeError, InvalidValueError
+from ecrm._redact import redact
+from ecrm._sqlite import SqliteStore, StoreError, Synchronous
 from ecrm._time import datetime_to_us, require_aware, us_to_datetime
-from ecrm.touch._channel import Accepted, Channel, safe_send
-from ecrm.touch._clock import Clock, SystemClock
 from ecrm.touch._errors import OutboxError
-from ecrm.touch._message import ChannelKind, Message, MessageClass
-from ecrm.touch._policy import _NO_HISTORY, Defer, PolicyContext, SendHistory, SendPolicy, Skip
+from ecrm.touch._message import ChannelKind, Message, MessageClass, Recipient
+from ecrm.touch._policy import Decision, Defer, SendHistory, Skip
 
 __all__ = [
-    "Backoff",
-    "DispatchReport",
-    "Dispatcher",
+    "Decide",
     "Guard",
     "InMemoryOutbox",
     "Outbox",
@@ -53,6 +73,18 @@ __all__ = [
 
 log = logging.getLogger("ecrm.touch")
 _UTC: Final = dt.UTC
+_DEDUPE_WAIT_US: Final = 1_000_000
+
+#: The send decision made inside a claim: ``decide(message, history)`` with ``history``
+#: the outbox's own view (sent messages plus the claims in flight, this claim's earlier
+#: decisions included). A :class:`~ecrm.touch.Send` claims the message, a
+#: :class:`~ecrm.touch.Defer` puts it back until ``until``, a :class:`~ecrm.touch.Skip`
+#: ends it as ``SKIPPED``; an exception dead-letters that one message.
+Decide: TypeAlias = Callable[[Message, SendHistory], Decision]
+
+#: A dispatch-time re-check: ``guard(message, now)`` returns why ``message`` must not go
+#: out at ``now`` (an order paid since it was enqueued, a closed sale window), or ``None``.
+Guard = Callable[[Message, dt.datetime], "str | None"]
 
 
 class OutboxState(enum.Enum):
@@ -67,7 +99,8 @@ class OutboxState(enum.Enum):
 
     @property
     def terminal(self) -> bool:
-        """``SENT``, ``DEAD`` and ``SKIPPED`` never change again."""
+        """``SENT``, ``DEAD`` and ``SKIPPED`` never change again (but an operator may
+        :meth:`~Outbox.requeue` a ``DEAD`` message)."""
         return self in (OutboxState.SENT, OutboxState.DEAD, OutboxState.SKIPPED)
 
 
@@ -76,16 +109,20 @@ class OutboxEntry:
     """A stored message and its delivery state.
 
     Attributes:
-        message: the message.
+        message: the message (for a stored row that cannot be read back: a placeholder
+            with the row's key, type, class, channel and customer and an empty body; the
+            entry is then ``DEAD`` and ``last_error`` says why).
         state: its state.
         due_at: when it is (next) due.
         attempts: claims for sending so far (including one in flight).
         possible_duplicates: times it was reclaimed after a lease expired, i.e. an
             earlier attempt may have reached the provider.
         lease_until: while ``CLAIMED``, when the claim expires.
-        claim_token: identifies the current claim; outcomes of older claims are ignored.
+        claim_token: the fencing token of the current claim; outcomes of older claims
+            are ignored.
         sent_at, provider_id: set once ``SENT``.
-        last_error: the last failure, deferral or skip reason.
+        last_error: the last failure, deferral, skip or operator reason (masked).
+        requeues: times an operator brought it back from ``DEAD``.
     """
 
     message: Message
@@ -98,6 +135,7 @@ class OutboxEntry:
     sent_at: dt.datetime | None = None
     provider_id: str | None = None
     last_error: str | None = None
+    requeues: int = 0
 
     @property
     def key(self) -> str:
@@ -118,8 +156,21 @@ class Outbox(Protocol):
         """Enqueue several in one transaction; the number that were new."""
         ...
 
-    def claim(self, *, now: dt.datetime, lease: dt.timedelta, limit: int = 1) -> list[OutboxEntry]:
-        """Claim up to ``limit`` due messages (and expired claims) until ``now + lease``."""
+    def claim(self, *, now: dt.datetime, lease: dt.timedelta, limit: int = 1,
+              decide: Decide | None = None,
+              max_attempts: int | None = None) -> list[OutboxEntry]:
+        """Take up to ``limit`` due messages (and expired claims) in one transaction.
+
+        Without ``decide`` each is claimed until ``now + lease``. With it, each new claim
+        is decided first (see the module docstring): the entries come back ``CLAIMED``
+        (send it), ``PENDING`` (deferred), ``SKIPPED`` or ``DEAD`` (the decision raised).
+        A message that already had ``max_attempts`` claims is dead-lettered instead of
+        claimed again.
+        """
+        ...
+
+    def renew(self, entry: OutboxEntry, *, until: dt.datetime) -> bool:
+        """Extend a claim's lease to ``until``; ``False`` if the claim was lost."""
         ...
 
     def mark_sent(self, entry: OutboxEntry, *, at: dt.datetime,
@@ -140,8 +191,18 @@ class Outbox(Protocol):
         """Record that the policy refused the message (``SKIPPED``)."""
         ...
 
+    def requeue(self, key: str, *, at: dt.datetime, reason: str) -> bool:
+        """Bring a ``DEAD`` message back as ``PENDING`` due at ``at`` with a fresh attempt
+        count (an operator action, kept in ``last_error`` and the outbox's history);
+        ``False`` when the message is not ``DEAD``."""
+        ...
+
     def get(self, key: str) -> OutboxEntry | None:
         """The entry stored under ``key``, or ``None``."""
+        ...
+
+    def entries(self, state: OutboxState | None = None) -> list[OutboxEntry]:
+        """All entries (in ``state`` if given), ordered by key."""
         ...
 
     def counts(self) -> dict[OutboxState, int]:
@@ -153,12 +214,17 @@ class Outbox(Protocol):
         ...
 
 
-def _check_lease(now: dt.datetime, lease: dt.timedelta, limit: int) -> None:
+def _check_claim(now: dt.datetime, lease: dt.timedelta, limit: int,
+                 max_attempts: int | None) -> None:
     require_aware(now, "now")
     if not isinstance(lease, dt.timedelta) or lease <= dt.timedelta(0):
         raise InvalidValueError("lease", "must be a positive timedelta", lease)
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise InvalidValueError("limit", "must be an int >= 1", limit)
+    if max_attempts is not None and (
+        isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1
+    ):
+        raise InvalidValueError("max_attempts", "must be an int >= 1 or None", max_attempts)
 
 
 def _due(message: Message, due_at: dt.datetime | None) -> dt.datetime:
@@ -169,13 +235,42 @@ def _due(message: Message, due_at: dt.datetime | None) -> dt.datetime:
     return message.not_before or message.created_at
 
 
+def _check_reason(reason: object) -> str:
+    if not isinstance(reason, str):
+        raise InvalidTypeError(f"reason must be a string, got {type(reason).__name__}")
+    return redact(reason)
+
+
 def _log_reclaim(key: str) -> None:
     log.warning("reclaimed %s after its lease expired: the earlier attempt may have been sent",
-                key)
+                redact(key))
+
+
+def _log_outcome(entry: OutboxEntry) -> None:
+    if entry.state is OutboxState.SKIPPED:
+        log.info("%s %s", redact(entry.key), entry.last_error)
+    elif entry.state is OutboxState.DEAD:
+        log.warning("dead letter %s: %s", redact(entry.key), entry.last_error)
+    elif entry.state is OutboxState.PENDING:
+        log.debug("%s %s", redact(entry.key), entry.last_error)
+
+
+def _dedupe_wait(lease_us: int, now_us: int) -> int:
+    # look again when the holder's lease ends, or in a second if sooner (a send is short)
+    return max(min(lease_us, now_us + _DEDUPE_WAIT_US), now_us + 1)
 
 
 def _token() -> str:
     return os.urandom(8).hex()
+
+
+def _gave_up(attempts: int) -> str:
+    return (f"gave up: {attempts} attempts made (max_attempts), the last one's outcome "
+            "unknown")
+
+
+def _decision_failed(exc: BaseException) -> str:
+    return redact(f"decision raised {type(exc).__name__}: {exc}")
 
 
 # -- SQLite -------------------------------------------------------------------------
@@ -200,18 +295,33 @@ _SCHEMA: Final = (
         provider_id TEXT,
         last_error TEXT
     )""",
+    # operator actions (requeue), one row each: who did what when, and why
+    """CREATE TABLE IF NOT EXISTS outbox_history (
+        key TEXT NOT NULL,
+        at_us INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        reason TEXT NOT NULL
+    )""",
     # ready_us: when a row can be claimed (due time, or lease expiry); NULL once terminal
     "CREATE INDEX IF NOT EXISTS outbox_ready ON outbox(ready_us, key) WHERE ready_us IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS outbox_sent ON outbox(customer, channel, class, sent_us)"
     " WHERE state = 'sent'",
     "CREATE INDEX IF NOT EXISTS outbox_dedupe ON outbox(message_type, dedupe_key)"
     " WHERE state = 'sent' AND dedupe_key IS NOT NULL",
+    # the claims in flight: they hold cap slots and dedupe keys
+    "CREATE INDEX IF NOT EXISTS outbox_inflight ON outbox(customer, channel, class)"
+    " WHERE state = 'claimed'",
+    "CREATE INDEX IF NOT EXISTS outbox_inflight_dedupe ON outbox(message_type, dedupe_key)"
+    " WHERE state = 'claimed' AND dedupe_key IS NOT NULL",
 )
+# columns added after the first release: an older file gains them when opened
+_ADDED: Final = (("reserved_us", "INTEGER"), ("requeues", "INTEGER NOT NULL DEFAULT 0"))
 # the (ready_us, key) index serves this without sorting every due row
 _CLAIM: Final = ("SELECT key, state FROM outbox WHERE ready_us IS NOT NULL AND ready_us <= ?"
                  " ORDER BY ready_us, key LIMIT ?")
-_COLUMNS: Final = ("message, state, due_us, attempts, possible_duplicates, ready_us, "
-                   "claim_token, sent_us, provider_id, last_error")
+_COLUMNS: Final = ("key, message, state, due_us, attempts, possible_duplicates, ready_us, "
+                   "claim_token, sent_us, provider_id, last_error, requeues, customer, channel,"
+                   " class, message_type, dedupe_key, created_us")
 
 
 def _customer(cid: str | int) -> str:
@@ -219,89 +329,119 @@ def _customer(cid: str | int) -> str:
     return json.dumps(cid, ensure_ascii=False)
 
 
-def _rollback(cur: sqlite3.Cursor) -> None:
-    # SQLite may already have rolled back on its own (a full disk); nothing more to undo
-    with contextlib.suppress(sqlite3.Error):
-        cur.execute("ROLLBACK")
+class _UnreadableError(Exception):
+    """A stored row that cannot be turned back into a message."""
 
 
-class SqliteOutbox:
+def _decode(row: Sequence[Any]) -> Message:
+    try:
+        return Message.from_dict(json.loads(row[1]))
+    except (ValueError, TypeError, AttributeError, InvalidValueError) as exc:
+        raise _UnreadableError(redact(f"unreadable stored message: {type(exc).__name__}: {exc}")
+                          ) from exc
+
+
+def _placeholder(row: Sequence[Any]) -> Message:
+    """A stand-in message for a row whose stored message cannot be decoded."""
+    key, customer, channel, cls, mtype, dedupe, created_us = (
+        row[0], row[12], row[13], row[14], row[15], row[16], row[17])
+    try:
+        cid = json.loads(customer)
+        recipient = Recipient(cid if isinstance(cid, (str, int)) else str(customer))
+    except (ValueError, TypeError):
+        recipient = Recipient(str(customer) or "?")
+    try:
+        kind = ChannelKind(channel)
+    except ValueError:
+        kind = ChannelKind.SMS
+    try:
+        mcls = MessageClass(cls)
+    except ValueError:
+        mcls = MessageClass.TRANSACTIONAL
+    return Message(str(key) or "?", str(mtype) or "?", mcls, kind, recipient, "",
+                   created_at=us_to_datetime(int(created_us), _UTC),
+                   dedupe_key=dedupe if isinstance(dedupe, str) else None)
+
+
+class SqliteOutbox(SqliteStore):
     """An :class:`Outbox` in a SQLite file (WAL mode), safe for several processes.
 
-    Every change is one ``BEGIN IMMEDIATE`` transaction, committed before the call
-    returns, so a ``kill -9`` loses nothing that was acknowledged. With the default
+    Built on ecrm's one SQLite seam (:class:`ecrm._sqlite.SqliteStore`): every change is
+    one ``BEGIN IMMEDIATE`` transaction, committed before the call returns, so a
+    ``kill -9`` loses nothing that was acknowledged. With the default
     ``synchronous="NORMAL"`` a power cut may lose the last transactions (the OS crash
     window of WAL); ``"FULL"`` closes it at some throughput cost.
 
-    It is also a :class:`~ecrm.touch.SendHistory` (sent messages feed the caps and
-    dedupe of the policy).
+    It is also a :class:`~ecrm.touch.SendHistory` whose view counts the claims in flight
+    (see the module docstring), which keeps caps and dedupe exact across dispatchers.
 
     Args:
         path: the database file (created with its schema if missing).
         busy_timeout: seconds to wait for another process's write lock.
         synchronous: SQLite's ``synchronous`` pragma, ``"NORMAL"`` or ``"FULL"``.
+
+    Raises:
+        OutboxError: the file cannot be opened or is not a SQLite database (an
+            :class:`OSError`); also raised by any call that finds the store busy past
+            ``busy_timeout`` or the disk full (nothing of that call is kept).
+        InvalidValueError: ``busy_timeout`` <= 0 or an unknown ``synchronous``.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0,
-                 synchronous: Literal["NORMAL", "FULL"] = "NORMAL") -> None:
-        if synchronous not in ("NORMAL", "FULL"):
-            raise InvalidValueError("synchronous", "must be 'NORMAL' or 'FULL'", synchronous)
-        self.path = Path(path)
-        self._lock = threading.RLock()
+                 synchronous: Synchronous = "NORMAL") -> None:
         try:
-            self._conn = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None,
-                                         check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise OutboxError(f"cannot open outbox {str(self.path)!r}: {exc}") from exc
-        try:
-            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute(f"PRAGMA synchronous = {synchronous}")
-            with self._tx() as cur:
-                for statement in _SCHEMA:
-                    cur.execute(statement)
-        except sqlite3.Error as exc:
-            self._conn.close()  # no half-open outbox left behind
-            raise OutboxError(f"cannot open outbox {str(self.path)!r}: {exc}") from exc
+            super().__init__(path, what="outbox", schema=_SCHEMA, busy_timeout=busy_timeout,
+                             synchronous=synchronous)
+            with self.transaction() as conn:
+                have = {r[1] for r in conn.execute("PRAGMA table_info(outbox)")}
+                for name, decl in _ADDED:
+                    if name not in have:
+                        conn.execute(f"ALTER TABLE outbox ADD COLUMN {name} {decl}")
+        except OutboxError:
+            raise
+        except StoreError as exc:
+            raise OutboxError(str(exc)) from exc.__cause__
 
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Cursor]:
-        """One write transaction; SQLite's errors (a write lock still held by another
-        process after ``busy_timeout``, a full disk) become :class:`OutboxError`, and
-        nothing of the transaction is kept."""
-        with self._lock:
-            cur = self._conn.cursor()
-            try:
-                cur.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise OutboxError(
-                    f"outbox {str(self.path)!r} is busy or unusable: {exc}; nothing changed"
-                ) from exc
-            try:
-                yield cur
-                cur.execute("COMMIT")
-            except sqlite3.Error as exc:
-                _rollback(cur)
-                raise OutboxError(
-                    f"outbox {str(self.path)!r}: {exc}; nothing changed"
-                ) from exc
-            except BaseException:
-                _rollback(cur)
-                raise
-
-    def _row(self, row: Sequence[Any]) -> OutboxEntry:
-        (message, state, due_us, attempts, dups, ready_us, token, sent_us, pid, err) = row
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """The store's ``BEGIN IMMEDIATE`` transaction, its errors as :class:`OutboxError`."""
         try:
-            msg = Message.from_dict(json.loads(message))
-        except (ValueError, InvalidValueError) as exc:
-            raise OutboxError(f"unreadable message in outbox: {exc}") from exc
+            with super().transaction() as conn:
+                yield conn
+        except OutboxError:
+            raise
+        except StoreError as exc:
+            raise OutboxError(str(exc)) from exc.__cause__
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        try:
+            return super().read(sql, params)
+        except OutboxError:
+            raise
+        except StoreError as exc:
+            raise OutboxError(str(exc)) from exc.__cause__
+
+    @staticmethod
+    def _entry(row: Sequence[Any], message: Message | None = None) -> OutboxEntry:
+        (_, _, state, due_us, attempts, dups, ready_us, token, sent_us, pid, err,
+         requeues) = row[:12]
+        if message is None:
+            try:
+                message = _decode(row)
+            except _UnreadableError as exc:
+                # one bad row must not make the whole outbox unreadable: report it dead
+                return OutboxEntry(
+                    message=_placeholder(row), state=OutboxState.DEAD,
+                    due_at=us_to_datetime(due_us, _UTC), attempts=attempts,
+                    possible_duplicates=dups, last_error=err or str(exc),
+                    requeues=requeues or 0)
         st = OutboxState(state)
         return OutboxEntry(
-            message=msg, state=st, due_at=us_to_datetime(due_us, _UTC), attempts=attempts,
+            message=message, state=st, due_at=us_to_datetime(due_us, _UTC), attempts=attempts,
             possible_duplicates=dups,
             lease_until=us_to_datetime(ready_us, _UTC) if st is OutboxState.CLAIMED else None,
             claim_token=token, sent_at=None if sent_us is None else us_to_datetime(sent_us, _UTC),
-            provider_id=pid, last_error=err,
+            provider_id=pid, last_error=err, requeues=requeues or 0,
         )
 
     @staticmethod
@@ -323,47 +463,109 @@ class SqliteOutbox:
 
     def enqueue(self, message: Message, *, due_at: dt.datetime | None = None) -> bool:
         values = self._values(message, _due(message, due_at))
-        with self._tx() as cur:
-            cur.execute(self._INSERT, values)
-            return cur.rowcount == 1
+        with self.transaction() as conn:
+            return conn.execute(self._INSERT, values).rowcount == 1
 
     def enqueue_many(self, messages: Iterable[Message], *,
                      due_at: dt.datetime | None = None) -> int:
         rows = [self._values(m, _due(m, due_at)) for m in messages]  # validate all first
         new = 0
-        with self._tx() as cur:
+        with self.transaction() as conn:
             for values in rows:
-                cur.execute(self._INSERT, values)
-                new += cur.rowcount
+                new += conn.execute(self._INSERT, values).rowcount
         return new
 
-    def claim(self, *, now: dt.datetime, lease: dt.timedelta, limit: int = 1) -> list[OutboxEntry]:
-        _check_lease(now, lease, limit)
+    def claim(self, *, now: dt.datetime, lease: dt.timedelta, limit: int = 1,
+              decide: Decide | None = None,
+              max_attempts: int | None = None) -> list[OutboxEntry]:
+        _check_claim(now, lease, limit, max_attempts)
         now_us = datetime_to_us(now)
         lease_us = datetime_to_us(now + lease)
-        with self._tx() as cur:
-            due = cur.execute(_CLAIM, (now_us, limit)).fetchall()
-            out = []
-            for key, state in due:
-                reclaimed = 1 if state == OutboxState.CLAIMED.value else 0
-                if reclaimed:
-                    _log_reclaim(key)
-                token = _token()
-                cur.execute(
-                    "UPDATE outbox SET state = 'claimed', ready_us = ?, claim_token = ?,"
-                    " attempts = attempts + 1, possible_duplicates = possible_duplicates + ?,"
-                    " updated_us = ? WHERE key = ?",
-                    (lease_us, token, reclaimed, now_us, key),
-                )
-                row = cur.execute(f"SELECT {_COLUMNS} FROM outbox WHERE key = ?",
-                                  (key,)).fetchone()
-                out.append(row)
-        return [self._row(r) for r in out]
+        out: list[OutboxEntry] = []
+        with self.transaction() as conn:
+            for key, state in conn.execute(_CLAIM, (now_us, limit)).fetchall():
+                row = conn.execute(f"SELECT {_COLUMNS} FROM outbox WHERE key = ?",
+                                   (key,)).fetchone()
+                entry = self._claim_one(conn, row, state == OutboxState.CLAIMED.value, now_us,
+                                        lease_us, decide, max_attempts)
+                if entry is not None:
+                    out.append(entry)
+        for entry in out:
+            _log_outcome(entry)
+        return out
+
+    def _settle(self, conn: sqlite3.Connection, key: str, state: OutboxState,
+                ready_us: int | None, reason: str, now_us: int) -> None:
+        conn.execute(
+            "UPDATE outbox SET state = ?, ready_us = ?, due_us = COALESCE(?, due_us),"
+            " claim_token = NULL, reserved_us = NULL, last_error = ?, updated_us = ?"
+            " WHERE key = ?", (state.value, ready_us, ready_us, reason, now_us, key))
+
+    def _claim_one(self, conn: sqlite3.Connection, row: Sequence[Any], reclaim: bool,
+                   now_us: int, lease_us: int, decide: Decide | None,
+                   max_attempts: int | None) -> OutboxEntry | None:
+        key, attempts = row[0], row[4]
+        try:
+            message = _decode(row)
+        except _UnreadableError as exc:
+            self._settle(conn, key, OutboxState.DEAD, None, str(exc), now_us)
+            log.warning("dead letter %s: %s", redact(key), exc)
+            return None
+        if max_attempts is not None and attempts >= max_attempts:
+            self._settle(conn, key, OutboxState.DEAD, None, _gave_up(attempts), now_us)
+            return self._reread(conn, key, message)
+        if reclaim:
+            # its first attempt may have gone out: it keeps its reservation, no new decision
+            _log_reclaim(key)
+            conn.execute(
+                "UPDATE outbox SET ready_us = ?, claim_token = ?, attempts = attempts + 1,"
+                " possible_duplicates = possible_duplicates + 1, updated_us = ? WHERE key = ?",
+                (lease_us, _token(), now_us, key))
+            return self._reread(conn, key, message)
+        if decide is not None:
+            if message.dedupe_key is not None:
+                held = conn.execute(
+                    "SELECT ready_us FROM outbox WHERE state = 'claimed' AND message_type = ?"
+                    " AND dedupe_key = ? AND key != ? LIMIT 1",
+                    (message.message_type, message.dedupe_key, key)).fetchone()
+                if held is not None:
+                    reason = redact(f"deferred: a {message.message_type} for "
+                                    f"{message.dedupe_key!r} is in flight")
+                    self._settle(conn, key, OutboxState.PENDING,
+                                 _dedupe_wait(held[0], now_us), reason, now_us)
+                    return self._reread(conn, key, message)
+            try:
+                decision = decide(message, self)
+            except Exception as exc:  # a poison message: dead-letter it, go on
+                self._settle(conn, key, OutboxState.DEAD, None, _decision_failed(exc), now_us)
+                return self._reread(conn, key, message)
+            if isinstance(decision, Skip):
+                self._settle(conn, key, OutboxState.SKIPPED, None,
+                             redact(f"skipped: {decision.reason}"), now_us)
+                return self._reread(conn, key, message)
+            if isinstance(decision, Defer):
+                until_us = max(datetime_to_us(decision.until), now_us + 1)
+                self._settle(conn, key, OutboxState.PENDING, until_us,
+                             redact(f"deferred: {decision.reason}"), now_us)
+                return self._reread(conn, key, message)
+        conn.execute(
+            "UPDATE outbox SET state = 'claimed', ready_us = ?, claim_token = ?,"
+            " attempts = attempts + 1, reserved_us = ?, updated_us = ? WHERE key = ?",
+            (lease_us, _token(), now_us, now_us, key))
+        return self._reread(conn, key, message)
+
+    def _reread(self, conn: sqlite3.Connection, key: str, message: Message) -> OutboxEntry:
+        row = conn.execute(f"SELECT {_COLUMNS} FROM outbox WHERE key = ?", (key,)).fetchone()
+        return self._entry(row, message)
+
+    def renew(self, entry: OutboxEntry, *, until: dt.datetime) -> bool:
+        u_us = datetime_to_us(require_aware(until, "until"))
+        return self._finish(entry, "UPDATE outbox SET ready_us = ?", (u_us,))
 
     def _finish(self, entry: OutboxEntry, sql: str, args: tuple[Any, ...]) -> bool:
-        with self._tx() as cur:
-            cur.execute(sql + " WHERE key = ? AND claim_token = ? AND state = 'claimed'",
-                        (*args, entry.key, entry.claim_token))
+        with self.transaction() as conn:
+            cur = conn.execute(sql + " WHERE key = ? AND claim_token = ? AND state = 'claimed'",
+                               (*args, entry.key, entry.claim_token))
             return cur.rowcount == 1
 
     def mark_sent(self, entry: OutboxEntry, *, at: dt.datetime,
@@ -371,101 +573,114 @@ class SqliteOutbox:
         us = datetime_to_us(require_aware(at, "at"))
         return self._finish(entry, "UPDATE outbox SET state = 'sent', ready_us = NULL,"
                             " claim_token = NULL, sent_us = ?, provider_id = ?, last_error = NULL,"
-                            " updated_us = ?", (us, provider_id, us))
+                            " reserved_us = NULL, updated_us = ?", (us, provider_id, us))
 
     def mark_failed(self, entry: OutboxEntry, *, at: dt.datetime, reason: str,
                     retry_at: dt.datetime | None) -> bool:
         us = datetime_to_us(require_aware(at, "at"))
+        reason = _check_reason(reason)
         if retry_at is None:
             return self._finish(entry, "UPDATE outbox SET state = 'dead', ready_us = NULL,"
-                                " claim_token = NULL, last_error = ?, updated_us = ?", (reason, us))
+                                " claim_token = NULL, reserved_us = NULL, last_error = ?,"
+                                " updated_us = ?", (reason, us))
         r_us = datetime_to_us(require_aware(retry_at, "retry_at"))
         return self._finish(entry, "UPDATE outbox SET state = 'retry', ready_us = ?, due_us = ?,"
-                            " claim_token = NULL, last_error = ?, updated_us = ?",
-                            (r_us, r_us, reason, us))
+                            " claim_token = NULL, reserved_us = NULL, last_error = ?,"
+                            " updated_us = ?", (r_us, r_us, reason, us))
 
     def release(self, entry: OutboxEntry, *, until: dt.datetime, reason: str) -> bool:
         u_us = datetime_to_us(require_aware(until, "until"))
+        reason = _check_reason(reason)
         return self._finish(entry, "UPDATE outbox SET state = 'pending', ready_us = ?, due_us = ?,"
-                            " claim_token = NULL, attempts = attempts - 1, last_error = ?",
-                            (u_us, u_us, f"deferred: {reason}"))
+                            " claim_token = NULL, reserved_us = NULL, attempts = attempts - 1,"
+                            " last_error = ?", (u_us, u_us, f"deferred: {reason}"))
 
     def skip(self, entry: OutboxEntry, *, at: dt.datetime, reason: str) -> bool:
         us = datetime_to_us(require_aware(at, "at"))
+        reason = _check_reason(reason)
         return self._finish(entry, "UPDATE outbox SET state = 'skipped', ready_us = NULL,"
-                            " claim_token = NULL, attempts = attempts - 1, last_error = ?,"
-                            " updated_us = ?", (f"skipped: {reason}", us))
+                            " claim_token = NULL, reserved_us = NULL, attempts = attempts - 1,"
+                            " last_error = ?, updated_us = ?", (f"skipped: {reason}", us))
+
+    def requeue(self, key: str, *, at: dt.datetime, reason: str) -> bool:
+        """Bring a ``DEAD`` message back (an operator action); see :meth:`Outbox.requeue`.
+
+        Raises:
+            InvalidValueError: no message is stored under ``key``.
+        """
+        us = datetime_to_us(require_aware(at, "at"))
+        reason = _check_reason(reason)
+        with self.transaction() as conn:
+            row = conn.execute("SELECT state, last_error FROM outbox WHERE key = ?",
+                               (key,)).fetchone()
+            if row is None:
+                raise InvalidValueError("key", "is not in the outbox", redact(str(key)))
+            if row[0] != OutboxState.DEAD.value:
+                return False
+            note = f"requeued: {reason} (was: {row[1]})"
+            conn.execute(
+                "UPDATE outbox SET state = 'pending', ready_us = ?, due_us = ?, attempts = 0,"
+                " claim_token = NULL, reserved_us = NULL, requeues = requeues + 1,"
+                " last_error = ?, updated_us = ? WHERE key = ?", (us, us, note, us, key))
+            conn.execute("INSERT INTO outbox_history VALUES (?, ?, 'requeue', ?)",
+                         (key, us, reason))
+        log.info("requeued %s: %s", redact(key), reason)
+        return True
+
+    def history(self, key: str) -> list[tuple[dt.datetime, str, str]]:
+        """The operator actions recorded for ``key``: ``(at, action, reason)``, oldest first."""
+        rows = self.read("SELECT at_us, action, reason FROM outbox_history WHERE key = ?"
+                         " ORDER BY rowid", (key,))
+        return [(us_to_datetime(us, _UTC), action, reason) for us, action, reason in rows]
 
     def get(self, key: str) -> OutboxEntry | None:
-        with self._lock:
-            row = self._conn.execute(f"SELECT {_COLUMNS} FROM outbox WHERE key = ?",
-                                     (key,)).fetchone()
-        return None if row is None else self._row(row)
+        rows = self.read(f"SELECT {_COLUMNS} FROM outbox WHERE key = ?", (key,))
+        return self._entry(rows[0]) if rows else None
 
     def entries(self, state: OutboxState | None = None) -> list[OutboxEntry]:
-        """All entries (in ``state`` if given), ordered by key."""
-        with self._lock:
-            if state is None:
-                rows = self._conn.execute(f"SELECT {_COLUMNS} FROM outbox ORDER BY key")
-            else:
-                rows = self._conn.execute(
-                    f"SELECT {_COLUMNS} FROM outbox WHERE state = ? ORDER BY key", (state.value,)
-                )
-            fetched = rows.fetchall()
-        return [self._row(r) for r in fetched]
+        """All entries (in ``state`` if given), ordered by key; a row whose message cannot
+        be read back is reported ``DEAD`` with the reason (see :class:`OutboxEntry`)."""
+        rows = self.read(f"SELECT {_COLUMNS} FROM outbox ORDER BY key")
+        out = [self._entry(r) for r in rows]
+        return out if state is None else [e for e in out if e.state is state]
 
     def counts(self) -> dict[OutboxState, int]:
         out = dict.fromkeys(OutboxState, 0)
-        with self._lock:
-            for state, n in self._conn.execute(
-                "SELECT state, COUNT(*) FROM outbox GROUP BY state"
-            ):
-                out[OutboxState(state)] = n
+        for state, n in self.read("SELECT state, COUNT(*) FROM outbox GROUP BY state"):
+            out[OutboxState(state)] = n
         return out
 
     def possible_duplicates(self) -> int:
-        with self._lock:
-            (n,) = self._conn.execute(
-                "SELECT COALESCE(SUM(possible_duplicates), 0) FROM outbox").fetchone()
+        ((n,),) = self.read("SELECT COALESCE(SUM(possible_duplicates), 0) FROM outbox")
         return int(n)
 
     # -- SendHistory -----------------------------------------------------------------------
     def sent_times(self, customer_id: str | int, channel: ChannelKind,
                    message_class: MessageClass, since: dt.datetime) -> Sequence[dt.datetime]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT sent_us FROM outbox WHERE state = 'sent' AND customer = ?"
-                " AND channel = ? AND class = ? AND sent_us > ? ORDER BY sent_us",
-                (_customer(customer_id), channel.value, message_class.value,
-                 datetime_to_us(since)),
-            ).fetchall()
-        return [us_to_datetime(us, _UTC) for (us,) in rows]
+        """Send times after ``since``, ascending; a claim in flight counts as sent at its
+        claim time, or just after ``since`` if that is earlier (inside every window)."""
+        since_us = datetime_to_us(since)
+        args = (_customer(customer_id), channel.value, message_class.value)
+        times = [us for (us,) in self.read(
+            "SELECT sent_us FROM outbox WHERE state = 'sent' AND customer = ?"
+            " AND channel = ? AND class = ? AND sent_us > ?", (*args, since_us))]
+        times += [max(us or 0, since_us + 1) for (us,) in self.read(
+            "SELECT reserved_us FROM outbox WHERE state = 'claimed' AND customer = ?"
+            " AND channel = ? AND class = ?", args)]
+        times.sort()
+        return [us_to_datetime(us, _UTC) for us in times]
 
     def has_sent(self, message_type: str, dedupe_key: str) -> bool:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT 1 FROM outbox WHERE state = 'sent' AND message_type = ?"
-                " AND dedupe_key = ? LIMIT 1", (message_type, dedupe_key),
-            ).fetchone()
-        return row is not None
+        rows = self.read("SELECT 1 FROM outbox WHERE state = 'sent' AND message_type = ?"
+                         " AND dedupe_key = ? LIMIT 1", (message_type, dedupe_key))
+        return bool(rows)
 
     def __len__(self) -> int:
-        with self._lock:
-            return int(self._conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
-
-    def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._conn.close()
+        ((n,),) = self.read("SELECT COUNT(*) FROM outbox")
+        return int(n)
 
     def __enter__(self) -> SqliteOutbox:
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"SqliteOutbox({str(self.path)!r})"
 
 
 # -- in memory ------------------------------------------------------------------------
@@ -481,6 +696,8 @@ class _Row:
     sent_us: int | None = None
     provider_id: str | None = None
     last_error: str | None = None
+    reserved_us: int | None = None
+    requeues: int = 0
 
     def entry(self) -> OutboxEntry:
         return OutboxEntry(
@@ -491,7 +708,7 @@ class _Row:
                          else None),
             claim_token=self.claim_token,
             sent_at=None if self.sent_us is None else us_to_datetime(self.sent_us, _UTC),
-            provider_id=self.provider_id, last_error=self.last_error,
+            provider_id=self.provider_id, last_error=self.last_error, requeues=self.requeues,
         )
 
 
@@ -499,7 +716,7 @@ class InMemoryOutbox:
     """An :class:`Outbox` in memory, with the same state machine as :class:`SqliteOutbox`.
 
     For tests, dry runs and backtests; it is lost with the process. Also a
-    :class:`~ecrm.touch.SendHistory`.
+    :class:`~ecrm.touch.SendHistory` that counts the claims in flight, like the SQLite one.
     """
 
     def __init__(self) -> None:
@@ -507,10 +724,30 @@ class InMemoryOutbox:
         self._rows: dict[str, _Row] = {}
         self._heap: list[tuple[int, str]] = []
         self._history = _SentIndex()
+        # claims in flight: cap slots per (customer, channel, class), dedupe keys held
+        self._inflight: dict[tuple[str | int, ChannelKind, MessageClass], set[str]] = {}
+        self._held: dict[tuple[str, str], str] = {}
+        self._log: list[tuple[str, dt.datetime, str, str]] = []
 
     def _push(self, row: _Row) -> None:
         if row.ready_us is not None:
             heapq.heappush(self._heap, (row.ready_us, row.message.key))
+
+    def _hold(self, row: _Row, now_us: int) -> None:
+        m = row.message
+        row.reserved_us = now_us
+        self._inflight.setdefault((m.recipient.customer_id, m.channel, m.message_class),
+                                  set()).add(m.key)
+        if m.dedupe_key is not None:
+            self._held[(m.message_type, m.dedupe_key)] = m.key
+
+    def _unhold(self, row: _Row) -> None:
+        m = row.message
+        row.reserved_us = None
+        self._inflight.get((m.recipient.customer_id, m.channel, m.message_class),
+                           set()).discard(m.key)
+        if m.dedupe_key is not None and self._held.get((m.message_type, m.dedupe_key)) == m.key:
+            del self._held[(m.message_type, m.dedupe_key)]
 
     def enqueue(self, message: Message, *, due_at: dt.datetime | None = None) -> bool:
         due_us = datetime_to_us(_due(message, due_at))
@@ -527,8 +764,10 @@ class InMemoryOutbox:
         batch = [(m, _due(m, due_at)) for m in messages]
         return sum(self.enqueue(m, due_at=d) for m, d in batch)
 
-    def claim(self, *, now: dt.datetime, lease: dt.timedelta, limit: int = 1) -> list[OutboxEntry]:
-        _check_lease(now, lease, limit)
+    def claim(self, *, now: dt.datetime, lease: dt.timedelta, limit: int = 1,
+              decide: Decide | None = None,
+              max_attempts: int | None = None) -> list[OutboxEntry]:
+        _check_claim(now, lease, limit, max_attempts)
         now_us = datetime_to_us(now)
         lease_us = datetime_to_us(now + lease)
         out: list[OutboxEntry] = []
@@ -538,16 +777,60 @@ class InMemoryOutbox:
                 row = self._rows[key]
                 if row.ready_us != ready_us or row.state.terminal:
                     continue  # stale heap entry
-                if row.state is OutboxState.CLAIMED:
-                    row.possible_duplicates += 1
-                    _log_reclaim(key)
-                row.state = OutboxState.CLAIMED
-                row.ready_us = lease_us
-                row.claim_token = _token()
-                row.attempts += 1
+                self._claim_one(row, now_us, lease_us, decide, max_attempts)
                 self._push(row)
                 out.append(row.entry())
+        for entry in out:
+            _log_outcome(entry)
         return out
+
+    def _settle(self, row: _Row, state: OutboxState, ready_us: int | None,
+                reason: str) -> None:
+        if row.state is OutboxState.CLAIMED:
+            self._unhold(row)
+        row.state, row.ready_us, row.claim_token, row.last_error = (
+            state, ready_us, None, reason)
+        if ready_us is not None:
+            row.due_us = ready_us
+
+    def _claim_one(self, row: _Row, now_us: int, lease_us: int, decide: Decide | None,
+                   max_attempts: int | None) -> None:
+        message = row.message
+        if max_attempts is not None and row.attempts >= max_attempts:
+            self._settle(row, OutboxState.DEAD, None, _gave_up(row.attempts))
+            return
+        if row.state is OutboxState.CLAIMED:
+            row.possible_duplicates += 1
+            _log_reclaim(message.key)
+            row.ready_us, row.claim_token = lease_us, _token()
+            row.attempts += 1
+            return
+        if decide is not None:
+            if message.dedupe_key is not None:
+                holder = self._held.get((message.message_type, message.dedupe_key))
+                if holder is not None and holder != message.key:
+                    until = self._rows[holder].ready_us or now_us
+                    self._settle(row, OutboxState.PENDING, _dedupe_wait(until, now_us), redact(
+                        f"deferred: a {message.message_type} for {message.dedupe_key!r} is "
+                        "in flight"))
+                    return
+            try:
+                decision = decide(message, self)
+            except Exception as exc:  # a poison message: dead-letter it, go on
+                self._settle(row, OutboxState.DEAD, None, _decision_failed(exc))
+                return
+            if isinstance(decision, Skip):
+                self._settle(row, OutboxState.SKIPPED, None,
+                             redact(f"skipped: {decision.reason}"))
+                return
+            if isinstance(decision, Defer):
+                until_us = max(datetime_to_us(decision.until), now_us + 1)
+                self._settle(row, OutboxState.PENDING, until_us,
+                             redact(f"deferred: {decision.reason}"))
+                return
+        row.state, row.ready_us, row.claim_token = OutboxState.CLAIMED, lease_us, _token()
+        row.attempts += 1
+        self._hold(row, now_us)
 
     def _claimed(self, entry: OutboxEntry) -> _Row | None:
         row = self._rows.get(entry.key)
@@ -557,6 +840,16 @@ class InMemoryOutbox:
             return None
         return row
 
+    def renew(self, entry: OutboxEntry, *, until: dt.datetime) -> bool:
+        u_us = datetime_to_us(require_aware(until, "until"))
+        with self._lock:
+            row = self._claimed(entry)
+            if row is None:
+                return False
+            row.ready_us = u_us
+            self._push(row)
+            return True
+
     def mark_sent(self, entry: OutboxEntry, *, at: dt.datetime,
                   provider_id: str | None) -> bool:
         us = datetime_to_us(require_aware(at, "at"))
@@ -564,6 +857,7 @@ class InMemoryOutbox:
             row = self._claimed(entry)
             if row is None:
                 return False
+            self._unhold(row)
             row.state, row.ready_us, row.claim_token = OutboxState.SENT, None, None
             row.sent_us, row.provider_id, row.last_error = us, provider_id, None
             self._history.add(row.message, us)
@@ -572,41 +866,69 @@ class InMemoryOutbox:
     def mark_failed(self, entry: OutboxEntry, *, at: dt.datetime, reason: str,
                     retry_at: dt.datetime | None) -> bool:
         require_aware(at, "at")
+        reason = _check_reason(reason)
+        r_us = None if retry_at is None else datetime_to_us(require_aware(retry_at, "retry_at"))
         with self._lock:
             row = self._claimed(entry)
             if row is None:
                 return False
-            row.claim_token, row.last_error = None, reason
-            if retry_at is None:
-                row.state, row.ready_us = OutboxState.DEAD, None
+            if r_us is None:
+                self._settle(row, OutboxState.DEAD, None, reason)
             else:
-                r_us = datetime_to_us(require_aware(retry_at, "retry_at"))
-                row.state, row.ready_us, row.due_us = OutboxState.RETRY, r_us, r_us
+                self._settle(row, OutboxState.RETRY, r_us, reason)
                 self._push(row)
             return True
 
     def release(self, entry: OutboxEntry, *, until: dt.datetime, reason: str) -> bool:
         u_us = datetime_to_us(require_aware(until, "until"))
+        reason = _check_reason(reason)
         with self._lock:
             row = self._claimed(entry)
             if row is None:
                 return False
-            row.state, row.ready_us, row.due_us = OutboxState.PENDING, u_us, u_us
-            row.claim_token, row.last_error = None, f"deferred: {reason}"
+            self._settle(row, OutboxState.PENDING, u_us, f"deferred: {reason}")
             row.attempts -= 1
             self._push(row)
             return True
 
     def skip(self, entry: OutboxEntry, *, at: dt.datetime, reason: str) -> bool:
         require_aware(at, "at")
+        reason = _check_reason(reason)
         with self._lock:
             row = self._claimed(entry)
             if row is None:
                 return False
-            row.state, row.ready_us, row.claim_token = OutboxState.SKIPPED, None, None
-            row.last_error = f"skipped: {reason}"
+            self._settle(row, OutboxState.SKIPPED, None, f"skipped: {reason}")
             row.attempts -= 1
             return True
+
+    def requeue(self, key: str, *, at: dt.datetime, reason: str) -> bool:
+        """Bring a ``DEAD`` message back (an operator action); see :meth:`Outbox.requeue`.
+
+        Raises:
+            InvalidValueError: no message is stored under ``key``.
+        """
+        us = datetime_to_us(require_aware(at, "at"))
+        reason = _check_reason(reason)
+        with self._lock:
+            row = self._rows.get(key)
+            if row is None:
+                raise InvalidValueError("key", "is not in the outbox", redact(str(key)))
+            if row.state is not OutboxState.DEAD:
+                return False
+            note = f"requeued: {reason} (was: {row.last_error})"
+            self._settle(row, OutboxState.PENDING, us, note)
+            row.attempts = 0
+            row.requeues += 1
+            self._push(row)
+            self._log.append((key, us_to_datetime(us, _UTC), "requeue", reason))
+        log.info("requeued %s: %s", redact(key), reason)
+        return True
+
+    def history(self, key: str) -> list[tuple[dt.datetime, str, str]]:
+        """The operator actions recorded for ``key``: ``(at, action, reason)``, oldest first."""
+        with self._lock:
+            return [(at, action, reason) for k, at, action, reason in self._log if k == key]
 
     def get(self, key: str) -> OutboxEntry | None:
         with self._lock:
@@ -632,8 +954,17 @@ class InMemoryOutbox:
 
     def sent_times(self, customer_id: str | int, channel: ChannelKind,
                    message_class: MessageClass, since: dt.datetime) -> Sequence[dt.datetime]:
+        """Send times after ``since``, ascending; a claim in flight counts as sent at its
+        claim time, or just after ``since`` if that is earlier (inside every window)."""
         with self._lock:
-            return self._history.sent_times(customer_id, channel, message_class, since)
+            sent = self._history.sent_times(customer_id, channel, message_class, since)
+            keys = self._inflight.get((customer_id, channel, message_class))
+            if not keys:
+                return sent
+            since_us = datetime_to_us(since)
+            held = [us_to_datetime(max(self._rows[k].reserved_us or 0, since_us + 1), _UTC)
+                    for k in keys]
+            return sorted(sent + held)
 
     def has_sent(self, message_type: str, dedupe_key: str) -> bool:
         with self._lock:
@@ -654,210 +985,15 @@ class _SentIndex:
     def add(self, message: Message, us: int) -> None:
         key = (message.recipient.customer_id, message.channel, message.message_class)
         times = self._times.setdefault(key, [])
-        times.insert(_bisect_right(times, us), us)
+        times.insert(bisect.bisect_right(times, us), us)
         if message.dedupe_key is not None:
             self._dedupe.add((message.message_type, message.dedupe_key))
 
     def sent_times(self, customer_id: str | int, channel: ChannelKind,
                    message_class: MessageClass, since: dt.datetime) -> list[dt.datetime]:
         times = self._times.get((customer_id, channel, message_class), [])
-        i = _bisect_right(times, datetime_to_us(since))
+        i = bisect.bisect_right(times, datetime_to_us(since))
         return [us_to_datetime(us, _UTC) for us in times[i:]]
 
     def has_sent(self, message_type: str, dedupe_key: str) -> bool:
         return (message_type, dedupe_key) in self._dedupe
-
-
-def _bisect_right(values: list[int], x: int) -> int:
-    return bisect.bisect_right(values, x)
-
-
-# -- dispatch ---------------------------------------------------------------------------
-@attrs.frozen
-class Backoff:
-    """Exponential retry delays: ``base × factor^(attempt − 1)``, at most ``max_delay``.
-
-    >>> b = Backoff(base=dt.timedelta(seconds=30), factor=2, max_delay=dt.timedelta(minutes=5))
-    >>> [int(b.delay(n).total_seconds()) for n in (1, 2, 3, 4, 5)]
-    [30, 60, 120, 240, 300]
-    """
-
-    base: dt.timedelta = attrs.field(default=dt.timedelta(seconds=30))
-    factor: int = attrs.field(default=2, validator=[attrs.validators.instance_of(int),
-                                                    attrs.validators.ge(1)])
-    max_delay: dt.timedelta = attrs.field(default=dt.timedelta(hours=1))
-
-    def __attrs_post_init__(self) -> None:
-        for name in ("base", "max_delay"):
-            v = getattr(self, name)
-            if not isinstance(v, dt.timedelta) or v <= dt.timedelta(0):
-                raise InvalidValueError(name, "must be a positive timedelta", v)
-
-    def delay(self, attempt: int) -> dt.timedelta:
-        """The wait after failed attempt number ``attempt`` (1-based)."""
-        if attempt < 1:
-            raise InvalidValueError("attempt", "must be >= 1", attempt)
-        # compare in whole steps first so huge attempt numbers do not overflow timedelta
-        if self.factor > 1 and attempt > 64:
-            return self.max_delay
-        delay: dt.timedelta = self.base * self.factor ** (attempt - 1)
-        return min(delay, self.max_delay)
-
-
-@attrs.frozen
-class DispatchReport:
-    """What one dispatch run did (counts of messages)."""
-
-    claimed: int = 0
-    sent: int = 0
-    retried: int = 0
-    dead: int = 0
-    deferred: int = 0
-    skipped: int = 0
-    lost_claims: int = 0
-
-    def __add__(self, other: DispatchReport) -> DispatchReport:
-        return DispatchReport(*(a + b for a, b in zip(attrs.astuple(self),
-                                                      attrs.astuple(other), strict=True)))
-
-
-_ContextSource = PolicyContext | Callable[[], PolicyContext] | None
-
-#: A dispatch-time re-check: ``guard(message, now)`` returns why ``message`` must not go
-#: out at ``now`` (an order paid since it was enqueued, a closed sale window), or ``None``.
-Guard = Callable[[Message, dt.datetime], "str | None"]
-
-
-class Dispatcher:
-    """Claims due messages from an outbox, sends them and records the outcomes.
-
-    Args:
-        outbox: where messages wait.
-        channel: the adapter they go out through.
-        clock: the time source (default the system clock).
-        policy: if given, each claimed message is decided again at send time (a Skip
-            becomes ``SKIPPED``, a Defer releases it until the allowed moment).
-        guard: if given, ``guard(message, now)`` is asked first for each claimed message;
-            a reason (a string) marks it ``SKIPPED`` with that reason, and it never reaches
-            the policy or the channel. See :func:`~ecrm.touch.order_guard`.
-        context: the policy context, or a callable building a fresh one per run. When
-            its ``history`` is left empty and the outbox is a ``SendHistory`` (both
-            built-in outboxes are), the outbox's sent messages are used.
-        max_attempts: transient failures retry until this many attempts, then go dead.
-        backoff: the retry delays.
-        lease: how long a claim lasts; make it much longer than a send takes (an
-            expired lease lets another dispatcher send the message again).
-        batch_size: messages claimed per transaction. 1 keeps "in flight" to one message
-            per dispatcher, which bounds crash duplicates to one per crash.
-    """
-
-    def __init__(
-        self,
-        outbox: Outbox,
-        channel: Channel,
-        *,
-        clock: Clock | None = None,
-        policy: SendPolicy | None = None,
-        guard: Guard | None = None,
-        context: _ContextSource = None,
-        max_attempts: int = 5,
-        backoff: Backoff | None = None,
-        lease: dt.timedelta = dt.timedelta(minutes=5),
-        batch_size: int = 1,
-    ) -> None:
-        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
-            raise InvalidValueError("max_attempts", "must be an int >= 1", max_attempts)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise InvalidValueError("batch_size", "must be an int >= 1", batch_size)
-        if not isinstance(lease, dt.timedelta) or lease <= dt.timedelta(0):
-            raise InvalidValueError("lease", "must be a positive timedelta", lease)
-        if policy is not None and not isinstance(policy, SendPolicy):
-            raise InvalidTypeError(f"policy must be a SendPolicy, got {type(policy).__name__}")
-        if guard is not None and not callable(guard):
-            raise InvalidTypeError(f"guard must be callable, got {type(guard).__name__}")
-        self.outbox = outbox
-        self.channel = channel
-        self.clock: Clock = clock or SystemClock()
-        self.policy = policy
-        self.guard = guard
-        self._context = context
-        self.max_attempts = max_attempts
-        self.backoff = backoff or Backoff()
-        self.lease = lease
-        self.batch_size = batch_size
-
-    def _policy_context(self) -> PolicyContext:
-        ctx = self._context() if callable(self._context) else self._context
-        ctx = ctx or PolicyContext()
-        if ctx.history is _NO_HISTORY and isinstance(self.outbox, SendHistory):
-            ctx = attrs.evolve(ctx, history=self.outbox)
-        return ctx
-
-    def dispatch(self, entry: OutboxEntry, context: PolicyContext | None = None) -> str:
-        """Handle one claimed entry; returns the outcome name (``"sent"``, ``"retried"``,
-        ``"dead"``, ``"deferred"``, ``"skipped"``, or ``"lost_claim"``)."""
-        message = entry.message
-        if self.guard is not None:
-            now = self.clock.now()
-            reason = self.guard(message, now)
-            if reason is not None:
-                ok = self.outbox.skip(entry, at=now, reason=reason)
-                log.info("skipped %s (guard): %s", message.key, reason)
-                return "skipped" if ok else "lost_claim"
-        if self.policy is not None:
-            decision = self.policy.decide(message, now=self.clock.now(),
-                                          context=context or self._policy_context())
-            if isinstance(decision, Skip):
-                ok = self.outbox.skip(entry, at=self.clock.now(), reason=decision.reason)
-                log.info("skipped %s: %s", message.key, decision.reason)
-                return "skipped" if ok else "lost_claim"
-            if isinstance(decision, Defer):
-                ok = self.outbox.release(entry, until=decision.until, reason=decision.reason)
-                return "deferred" if ok else "lost_claim"
-        receipt = safe_send(self.channel, message)
-        at = self.clock.now()
-        if isinstance(receipt, Accepted):
-            ok = self.outbox.mark_sent(entry, at=at, provider_id=receipt.provider_id)
-            log.debug("sent %s to %s", message.key, message.masked_address)
-            return "sent" if ok else "lost_claim"
-        if receipt.transient and entry.attempts < self.max_attempts:
-            retry_at = at + self.backoff.delay(entry.attempts)
-            ok = self.outbox.mark_failed(entry, at=at, reason=receipt.reason, retry_at=retry_at)
-            log.info("retry %s at %s: %s", message.key, retry_at.isoformat(), receipt.reason)
-            return "retried" if ok else "lost_claim"
-        ok = self.outbox.mark_failed(entry, at=at, reason=receipt.reason, retry_at=None)
-        log.warning("dead letter %s to %s: %s", message.key, message.masked_address,
-                    receipt.reason)
-        return "dead" if ok else "lost_claim"
-
-    def run_once(self, *, max_messages: int | None = None) -> DispatchReport:
-        """Dispatch every message due now (claims until none is due or ``max_messages``)."""
-        counts = dict.fromkeys(("sent", "retried", "dead", "deferred", "skipped",
-                                "lost_claim"), 0)
-        claimed = 0
-        context = self._policy_context() if self.policy is not None else None
-        while max_messages is None or claimed < max_messages:
-            limit = self.batch_size if max_messages is None else min(
-                self.batch_size, max_messages - claimed)
-            entries = self.outbox.claim(now=self.clock.now(), lease=self.lease, limit=limit)
-            if not entries:
-                break
-            claimed += len(entries)
-            for entry in entries:
-                counts[self.dispatch(entry, context)] += 1
-        return DispatchReport(claimed, counts["sent"], counts["retried"], counts["dead"],
-                              counts["deferred"], counts["skipped"], counts["lost_claim"])
-
-    def run(self, *, should_stop: Callable[[], bool], idle_sleep: float = 1.0,
-            sleep: Callable[[float], None] = time.sleep) -> DispatchReport:
-        """Dispatch until ``should_stop()`` is true, sleeping ``idle_sleep`` s when idle."""
-        total = DispatchReport()
-        while not should_stop():
-            report = self.run_once()
-            total = total + report
-            if report.claimed == 0:
-                sleep(idle_sleep)
-        return total
-
-    def __repr__(self) -> str:
-        return f"Dispatcher({self.outbox!r}, {self.channel!r})"
