@@ -72,7 +72,7 @@ def test_reopening_the_file_reads_the_same_entries_and_balance(tmp_path: Path) -
         assert again.customers() == ["c1", 42]
         # Expiry is computed from the stored instants.
         posted = ledger.expire(T0 + dt.timedelta(days=40))
-        assert [(e.key, e.points) for e in posted] == [("expire:earn:o2", -50)]
+        assert [(e.key, e.points) for e in posted] == [('["expire","earn","o2"]', -50)]
     reverse = written[-1]
     assert (reverse.kind, reverse.points, reverse.unrecovered) == (EntryKind.REVERSE, -70, 30)
 
@@ -120,7 +120,7 @@ def test_an_error_after_the_first_insert_rolls_the_whole_operation_back(tmp_path
     before = ledger.entries()
     store.armed = True
     # The redemption must first expire o1 (one insert), then redeem (a second insert).
-    with pytest.raises(RuntimeError, match="crash after inserting expire:earn:o1"):
+    with pytest.raises(RuntimeError, match=r"crash after inserting \[\"expire\",\"earn\",\"o1\"\]"):
         ledger.redeem("c1", "mug", "r1", at=T0 + dt.timedelta(days=40))
     with pytest.raises(RuntimeError, match="injected"):
         ledger.expire(T0 + dt.timedelta(days=400))
@@ -137,9 +137,9 @@ def test_synchronous_setting_is_checked_and_applied(tmp_path: Path) -> None:
     with pytest.raises(InvalidValueError, match="synchronous"):
         SqliteLedgerStore(tmp_path / "p.db", synchronous="OFF")  # type: ignore[arg-type]
     with SqliteLedgerStore(tmp_path / "p.db", synchronous="NORMAL") as store:
-        assert store._conn.execute("PRAGMA synchronous").fetchone() == (1,)
+        assert store._db.read("PRAGMA synchronous") == [(1,)]
     with SqliteLedgerStore(tmp_path / "p.db") as store:
-        assert store._conn.execute("PRAGMA synchronous").fetchone() == (2,)
+        assert store._db.read("PRAGMA synchronous") == [(2,)]
 
 
 def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
@@ -157,14 +157,14 @@ def test_a_closed_store_raises_its_own_error(tmp_path: Path) -> None:
     ledger = ledger_on(store)
     ledger.earn_for_order("c1", "o1", Money(10_000), at=T0)
     store.close()
-    for read in (store.customers, store.all_entries, lambda: store.get("earn:o1"),
+    for read in (store.customers, store.all_entries, lambda: store.get('["earn","o1"]'),
                  lambda: store.entries_for("c1")):
         with pytest.raises(LedgerStoreError, match="points ledger"):
             read()
     with pytest.raises(LedgerStoreError):
         ledger.earn_for_order("c1", "o2", Money(10_000), at=T0)
     with SqliteLedgerStore(tmp_path / "p.db") as again:
-        assert [e.key for e in again.all_entries()] == ["earn:o1"]
+        assert [e.key for e in again.all_entries()] == ['["earn","o1"]']
 
 
 # -- two processes -----------------------------------------------------------------------------

@@ -80,7 +80,7 @@ def test_order_points_per_yuan_floor_and_flat(
     entry = ledger.earn_for_order("c1", "o1", Money.from_decimal(net), at=at(2026, 1, 1))
     assert entry.points == expected
     assert entry.kind is EntryKind.EARN
-    assert entry.key == "earn:o1"
+    assert entry.key == '["earn","o1"]'
     assert entry.ref == "o1"
     assert entry.seq == 1
 
@@ -89,7 +89,7 @@ def test_earn_for_an_order_uses_its_net_amount() -> None:
     ledger = new_ledger()
     order = Order("T1", "c1", at(2026, 1, 1), Money(30_000), refunded=Money(10_050))
     entry = ledger.earn_for(order, at=at(2026, 1, 2))
-    assert (entry.customer_id, entry.key, entry.points) == ("c1", "earn:T1", 199)
+    assert (entry.customer_id, entry.key, entry.points) == ("c1", '["earn","T1"]', 199)
     unpaid = Order("T2", "c1", at(2026, 1, 1), Money(30_000), status=OrderStatus.UNPAID)
     with pytest.raises(InvalidValueError, match="'T2' must be paid"):
         ledger.earn_for(unpaid, at=at(2026, 1, 2))
@@ -120,7 +120,7 @@ def test_entry_times_are_normalised_to_utc() -> None:
 def test_task_reward_share_three_times_gives_200() -> None:
     ledger = new_ledger()
     entry = ledger.earn_for_task("c1", "share", "2026-11", at=at(2026, 11, 1))
-    assert (entry.points, entry.key, entry.ref) == (200, "task:share:c1:2026-11", "share")
+    assert (entry.points, entry.key, entry.ref) == (200, '["task","share","c1","2026-11"]', "share")
     again = ledger.earn_for_task("c1", "share", "2026-11", at=at(2026, 11, 2))
     assert again == entry
     ledger.earn_for_task("c1", "share", "2026-12", at=at(2026, 12, 1))
@@ -182,7 +182,7 @@ def test_redeem_spends_oldest_lots_first() -> None:
     assert entry.points == -120
     assert entry.ref == "c5"
     lots = ledger.lots("c1", at(2026, 2, 2))
-    assert [(lot.key, lot.earned, lot.remaining) for lot in lots] == [("earn:o2", 50, 30)]
+    assert [(lot.key, lot.earned, lot.remaining) for lot in lots] == [('["earn","o2"]', 50, 30)]
     assert ledger.balance("c1", at(2026, 2, 2)) == 30
 
 
@@ -191,7 +191,7 @@ def test_redeeming_more_than_the_balance_fails_and_posts_nothing() -> None:
     ledger.earn_for_order("c1", "o1", Money(11_999), at=at(2026, 1, 1))  # 119
     with pytest.raises(InsufficientPointsError, match="are 119, fewer than the 120"):
         ledger.redeem("c1", "c5", "r1", at=at(2026, 1, 2))
-    assert [e.key for e in ledger.entries("c1")] == ["earn:o1"]
+    assert [e.key for e in ledger.entries("c1")] == ['["earn","o1"]']
     ledger.earn_for_order("c1", "o2", Money(100), at=at(2026, 1, 3))
     assert ledger.redeem("c1", "c5", "r1", at=at(2026, 1, 4)).points == -120
     assert ledger.balance("c1", at(2026, 1, 4)) == 0
@@ -222,12 +222,12 @@ def test_expiry_is_oldest_first_and_posted_at_the_lot_expiry() -> None:
     assert ledger.balance("c1", at(2026, 2, 1)) == 50
     posted = ledger.expire(at(2026, 2, 10))
     assert [(e.key, e.points, e.at) for e in posted] == [
-        ("expire:earn:o1", -70, at(2026, 2, 1)),
+        ('["expire","earn","o1"]', -70, at(2026, 2, 1)),
     ]
     assert ledger.expire(at(2026, 2, 10)) == ()  # idempotent
     assert ledger.balance("c1", at(2026, 2, 10)) == 50
     posted = ledger.expire(at(2026, 3, 1))
-    assert [(e.key, e.points) for e in posted] == [("expire:earn:o2", -50)]
+    assert [(e.key, e.points) for e in posted] == [('["expire","earn","o2"]', -50)]
     assert ledger.balance("c1", at(2026, 3, 1)) == 0
     assert sum(e.points for e in ledger.entries("c1")) == 0
 
@@ -266,9 +266,9 @@ def test_reversal_of_an_unspent_order_takes_back_its_points() -> None:
     ledger.earn_for_order("c1", "o2", Money(5_000), at=at(2026, 1, 2))
     entry = ledger.reverse_for_refund("o2", at=at(2026, 1, 3))
     assert (entry.kind, entry.points, entry.unrecovered) == (EntryKind.REVERSE, -50, 0)
-    assert (entry.key, entry.ref, entry.customer_id) == ("reverse:o2", "earn:o2", "c1")
+    assert (entry.key, entry.ref, entry.customer_id) == ('["reverse","o2"]', '["earn","o2"]', "c1")
     lots = ledger.lots("c1", at(2026, 1, 3))
-    assert [(lot.key, lot.remaining) for lot in lots] == [("earn:o1", 100)]
+    assert [(lot.key, lot.remaining) for lot in lots] == [('["earn","o1"]', 100)]
 
 
 def test_refund_after_partial_redemption_takes_what_is_left_and_records_the_shortfall() -> None:
@@ -321,8 +321,8 @@ def test_points_that_expired_unused_are_not_asked_back() -> None:
     # 70 of o1 expired on Feb 1 unused; only the 30 the customer spent are asked back,
     # and they come from o2's lot.
     assert [(e.key, e.points) for e in ledger.entries("c1")][-2:] == [
-        ("expire:earn:o1", -70),
-        ("reverse:o1", -30),
+        ('["expire","earn","o1"]', -70),
+        ('["reverse","o1"]', -30),
     ]
     assert (entry.points, entry.unrecovered) == (-30, 0)
     assert ledger.balance("c1", at(2026, 2, 10)) == 50
@@ -406,7 +406,7 @@ def test_an_error_mid_operation_leaves_the_ledger_unchanged() -> None:
     with pytest.raises(OSError, match="injected"):
         ledger.redeem("c1", "mug", "r1", at=at(2026, 2, 5))
     assert ledger.entries() == before
-    assert ledger.store.get("expire:earn:o1") is None
+    assert ledger.store.get('["expire","earn","o1"]') is None
     assert ledger.balance("c1", at(2026, 1, 31)) == 300
     # The store is still usable and sequence numbers carry on without a gap.
     entry = ledger.redeem("c1", "mug", "r1", at=at(2026, 2, 5))
