@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import multiprocessing
+import os
+import signal
 import sqlite3
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -170,6 +174,14 @@ def test_a_closed_store_raises_its_own_error(tmp_path: Path) -> None:
         assert [e.key for e in again.all_entries()] == ['["earn","o1"]']
 
 
+def assert_snapshot_matches_history(store: SqliteLedgerStore, customer: str) -> None:
+    """The stored open lots are what a plain FIFO over the customer's entries leaves."""
+    lots = ReferenceLedger._lots(store.entries_for(customer))
+    assert [(lot.key, lot.remaining) for lot in store.open_lots(customer)] == [
+        (key, left) for key, (left, _) in lots.items() if left > 0
+    ]
+
+
 # -- two processes -----------------------------------------------------------------------------
 
 N_ORDERS = 150
@@ -239,6 +251,8 @@ def test_two_processes_writing_at_once(tmp_path: Path) -> None:
         finally:
             conn.close()
         assert count == distinct == len(entries)
+        for customer in ("shared", "p1", "p2"):
+            assert_snapshot_matches_history(store, customer)
 
 
 def _spender(path: str, name: str, barrier: Any, queue: Any) -> None:
@@ -293,6 +307,7 @@ def test_two_processes_spending_one_balance_never_overspend(tmp_path: Path) -> N
         ledger = PointsLedger(store, PointsRules(expiry_months=None), catalog=CATALOG)
         assert ledger.balance("tight", T0 + dt.timedelta(hours=2)) == 10
         assert [e.points for e in store.entries_for("tight")] == [100, -30, -30, -30]
+        assert_snapshot_matches_history(store, "tight")
 
 
 # -- same script, same entries -------------------------------------------------------------------
@@ -555,3 +570,61 @@ def test_a_file_from_a_newer_ecrm_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(LedgerStoreError, match="schema version 3, written by a newer ecrm"):
         SqliteLedgerStore(path)
+
+
+# -- a writer killed with SIGKILL -----------------------------------------------------------------
+
+
+def _busy_writer(path: str, start: int) -> None:
+    """Earn, redeem, refund and expire for ten customers until killed."""
+    store = SqliteLedgerStore(path, synchronous="NORMAL")
+    ledger = PointsLedger(store, PointsRules(expiry_months=1), catalog=CATALOG)
+    n = start
+    while True:
+        customer = f"k{n % 10}"
+        at = T0 + dt.timedelta(hours=n)
+        ledger.earn_for_order(customer, f"k-o{n}", Money(4_000 + n % 7 * 1_000), at=at)
+        with contextlib.suppress(InsufficientPointsError):
+            ledger.redeem(customer, "mug", f"k-r{n}", at=at)
+        if n % 3 == 0:
+            ledger.reverse_for_refund(f"k-o{n}", at=at, refund_id="part", points=5)
+        if n % 50 == 0:
+            ledger.expire(at)
+        n += 1
+
+
+def test_a_writer_killed_mid_operation_leaves_whole_operations_and_a_true_snapshot(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "killed.db")
+    SqliteLedgerStore(path).close()
+    ctx = multiprocessing.get_context("spawn")
+    start = 0
+    for round_ in range(3):
+        proc = ctx.Process(target=_busy_writer, args=(path, start))
+        proc.start()
+        deadline = time.monotonic() + 60
+        with SqliteLedgerStore(path) as store:
+            # let it get going (spawn start-up is slow on a busy machine), then kill it
+            while len(store.all_entries()) < (round_ + 1) * 150:
+                assert proc.is_alive()
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        time.sleep(0.05 * (round_ + 1))
+        os.kill(proc.pid, signal.SIGKILL)  # type: ignore[arg-type]
+        proc.join(timeout=30)
+        assert proc.exitcode == -signal.SIGKILL
+        with SqliteLedgerStore(path) as store:
+            assert store._db.read("PRAGMA integrity_check") == [("ok",)]
+            entries = store.all_entries()
+            assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
+            for customer in {e.customer_id for e in entries}:
+                assert isinstance(customer, str)
+                assert_snapshot_matches_history(store, customer)
+                running = 0
+                for entry in store.entries_for(customer):
+                    running += entry.points
+                    assert running >= 0
+            # the next writer picks up after the last whole earn
+            start = 1 + max(int(e.ref.removeprefix("k-o")) for e in entries
+                            if e.kind is EntryKind.EARN)
