@@ -9,6 +9,7 @@ import os
 import signal
 import sqlite3
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -628,3 +629,28 @@ def test_a_writer_killed_mid_operation_leaves_whole_operations_and_a_true_snapsh
             # the next writer picks up after the last whole earn
             start = 1 + max(int(e.ref.removeprefix("k-o")) for e in entries
                             if e.kind is EntryKind.EARN)
+
+
+def test_threads_sharing_one_store_never_overspend(tmp_path: Path) -> None:
+    with SqliteLedgerStore(tmp_path / "threads.db", synchronous="NORMAL") as store:
+        ledger = PointsLedger(store, PointsRules(expiry_months=None), catalog=CATALOG)
+        ledger.earn_for_order("t", "seed", Money(100_000), at=T0)  # 1000 points: 33 mugs
+        outcomes: list[str] = []
+
+        def spend(name: str) -> None:
+            for n in range(25):
+                try:
+                    ledger.redeem("t", "mug", f"{name}-{n}", at=T0 + dt.timedelta(hours=1))
+                    outcomes.append("redeemed")
+                except InsufficientPointsError:
+                    outcomes.append("refused")
+
+        workers = [threading.Thread(target=spend, args=(f"w{i}",)) for i in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=60)
+        assert outcomes.count("redeemed") == 33
+        assert outcomes.count("refused") == 50 - 33
+        assert ledger.balance("t", T0 + dt.timedelta(hours=1)) == 1000 - 33 * 30
+        assert_snapshot_matches_history(store, "t")

@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
+import threading
 import warnings
 from collections.abc import Iterator
 from typing import Any, Final
@@ -126,6 +127,8 @@ class SqliteLedgerStore:
             )
         self.path: Final = self._db.path
         self.busy_timeout: Final = busy_timeout
+        self._owner: int | None = None  # the thread inside transaction(), if any
+        self._conn: sqlite3.Connection | None = None
         try:
             with _translated():
                 self._open_schema()
@@ -174,20 +177,44 @@ class SqliteLedgerStore:
         Nested calls join the outer transaction. A SQLite failure (a lock held past
         ``busy_timeout``, a full disk) is a :class:`LedgerStoreError` with nothing kept.
         """
-        with _translated(), self._db.transaction():
-            yield
-
-    @contextlib.contextmanager
-    def _writing(self) -> Iterator[sqlite3.Connection]:
-        # Joins the caller's transaction, or is one on its own. SQLite errors become ours
-        # here, inside the block, so the outermost transaction rolls back everything.
         with _translated(), self._db.transaction() as conn:
+            if self._owner is not None:  # nested: the outer block (this thread's) decides
+                yield
+                return
+            # the seam's lock is held until the block ends: no other thread is in here
+            self._owner, self._conn = threading.get_ident(), conn
             try:
-                yield conn
-            except sqlite3.Error as exc:
-                raise LedgerStoreError(
-                    f"cannot write points ledger {self.path!r}: {exc}; nothing changed"
-                ) from exc
+                yield
+            finally:
+                self._owner = None
+
+    def _write(self, sql: str, params: tuple[Any, ...], *, key: str | None = None) -> int | None:
+        """Run one write; return the new row id. In this thread's open transaction it runs
+        on the spot; otherwise it is a transaction of its own."""
+        held = self._conn
+        if held is not None and self._owner == threading.get_ident():
+            return self._execute(held, sql, params, key)
+        with _translated(), self._db.transaction() as conn:
+            return self._execute(conn, sql, params, key)
+
+    def _execute(
+        self, conn: sqlite3.Connection, sql: str, params: tuple[Any, ...], key: str | None
+    ) -> int | None:
+        # SQLite errors become ours here, inside the transaction, so the outermost one
+        # rolls back everything.
+        try:
+            return conn.execute(sql, params).lastrowid
+        except sqlite3.IntegrityError as exc:
+            if key is not None and "UNIQUE" in str(exc):
+                raise LedgerConflictError("key", "is already in the ledger", key) from exc
+            raise self._failed(exc) from exc
+        except sqlite3.Error as exc:
+            raise self._failed(exc) from exc
+
+    def _failed(self, exc: sqlite3.Error) -> LedgerStoreError:
+        return LedgerStoreError(
+            f"cannot write points ledger {self.path!r}: {exc}; nothing changed"
+        )
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         with _translated():
@@ -225,27 +252,21 @@ class SqliteLedgerStore:
         return [_customer_id(c, is_int) for c, is_int in rows]
 
     def append(self, entry: LedgerEntry) -> LedgerEntry:
-        with self._writing() as conn:
-            try:
-                cursor = conn.execute(
-                    "INSERT INTO points_entries (key, customer, customer_is_int, kind, points, "
-                    "at_us, ref, expires_at_us, unrecovered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        entry.key,
-                        *_customer(entry.customer_id),
-                        entry.kind.value,
-                        entry.points,
-                        datetime_to_us(entry.at),
-                        entry.ref,
-                        _us(entry.expires_at),
-                        entry.unrecovered,
-                    ),
-                )
-            except sqlite3.IntegrityError as exc:
-                if "UNIQUE" not in str(exc):
-                    raise
-                raise LedgerConflictError("key", "is already in the ledger", entry.key) from exc
-            seq = cursor.lastrowid
+        seq = self._write(
+            "INSERT INTO points_entries (key, customer, customer_is_int, kind, points, "
+            "at_us, ref, expires_at_us, unrecovered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                entry.key,
+                *_customer(entry.customer_id),
+                entry.kind.value,
+                entry.points,
+                datetime_to_us(entry.at),
+                entry.ref,
+                _us(entry.expires_at),
+                entry.unrecovered,
+            ),
+            key=entry.key,
+        )
         assert seq is not None
         return LedgerEntry(
             seq, entry.key, entry.customer_id, entry.kind, entry.points, entry.at, entry.ref,
@@ -284,12 +305,15 @@ class SqliteLedgerStore:
         return [_lot(row) for row in rows]
 
     def put_lot(self, lot: LotState) -> None:
-        with self._writing() as conn:
-            conn.execute(
-                f"INSERT OR REPLACE INTO points_lots ({_LOT_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                _lot_row(lot),
-            )
+        self._write(
+            f"INSERT INTO points_lots ({_LOT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET customer = excluded.customer, "
+            "customer_is_int = excluded.customer_is_int, seq = excluded.seq, "
+            "earned_at_us = excluded.earned_at_us, expires_at_us = excluded.expires_at_us, "
+            "earned = excluded.earned, remaining = excluded.remaining, "
+            "asked_back = excluded.asked_back, expired = excluded.expired",
+            _lot_row(lot),
+        )
 
 
 @contextlib.contextmanager
