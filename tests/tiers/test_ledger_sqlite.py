@@ -654,3 +654,18 @@ def test_threads_sharing_one_store_never_overspend(tmp_path: Path) -> None:
         assert outcomes.count("refused") == 50 - 33
         assert ledger.balance("t", T0 + dt.timedelta(hours=1)) == 1000 - 33 * 30
         assert_snapshot_matches_history(store, "t")
+
+
+def test_an_old_refund_of_another_customers_order_is_refused_by_the_migration(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "crossed.db"
+    rows = [
+        ("earn:o", "c1", 0, "earn", 100, _us(T0), "o", None, 0),
+        ("reverse:o", "c2", 0, "reverse", 0, _us(T0), "earn:o", None, 0),
+    ]
+    _write_v1(path, rows)
+    with pytest.raises(LedgerStoreError, match=r"entry seq 2 .*never earned; nothing changed"):
+        SqliteLedgerStore(path)
+    assert _raw(path, "PRAGMA user_version") == [(0,)]
+    assert _raw(path, "SELECT key FROM points_entries ORDER BY seq") == [("earn:o",), ("reverse:o",)]

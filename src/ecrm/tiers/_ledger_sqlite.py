@@ -36,7 +36,7 @@ from ecrm.tiers._points import (
     LedgerEntry,
     LotState,
     _key,
-    _replay,
+    _Lots,
 )
 
 __all__ = ["LedgerStoreError", "SqliteLedgerStore"]
@@ -409,7 +409,12 @@ def _migrate_v1(conn: sqlite3.Connection, path: str) -> None:
     for entry in entries:
         by_customer.setdefault(_customer(entry.customer_id), []).append(entry)
     for history in by_customer.values():
-        lots = _replay(history)
+        lots = _Lots()
+        for entry in history:
+            try:
+                lots.apply(entry)
+            except KeyError as exc:  # a REVERSE or EXPIRE of another customer's lot
+                raise _unreadable(entry, path, "names a lot its customer never earned") from exc
         conn.executemany(
             f"INSERT INTO points_lots ({_LOT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [_lot_row(lot.state()) for lot in lots.by_key.values()],
@@ -452,9 +457,11 @@ def _new_key(
     raise _unreadable(entry, path)
 
 
-def _unreadable(entry: LedgerEntry, path: str) -> LedgerStoreError:
+def _unreadable(
+    entry: LedgerEntry, path: str, problem: str = "does not have the old key format"
+) -> LedgerStoreError:
     return LedgerStoreError(
         f"cannot migrate points ledger {path!r} from the colon-joined keys of ecrm < 0.1.0 "
         f"to schema version {VERSION}: entry seq {entry.seq} ({entry.kind.name}, key "
-        f"{entry.key!r}, ref {entry.ref!r}) does not have the old key format; nothing changed"
+        f"{entry.key!r}, ref {entry.ref!r}) {problem}; nothing changed"
     )
