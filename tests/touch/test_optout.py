@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import sqlite3
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ecrm import EcrmError, InvalidValueError, StoreError
@@ -214,3 +215,47 @@ def test_two_processes_recording_the_same_numbers_record_each_once(tmp_path: Pat
     assert sorted(newly) == sorted(set(first) | set(second))
     with SqliteOptOutRegistry(path) as reg:
         assert len(reg) == 450
+
+
+_ops = st.lists(
+    st.tuples(st.sampled_from(["out", "in"]),
+              st.sampled_from(["13800000000", "+86 138 0000 0000", "13900000000",
+                               "a@example.com", "A@Example.com "]),
+              st.sampled_from([ChannelKind.SMS, ChannelKind.EMAIL])),
+    max_size=15,
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(_ops)
+def test_sqlite_and_memory_registries_answer_alike(ops: list[tuple[str, str, ChannelKind]]) -> None:
+    """Same calls, same answers, same opt-outs afterwards (invalid addresses refused alike)."""
+    with tempfile.TemporaryDirectory() as tmp, SqliteOptOutRegistry(
+        Path(tmp) / "o.sqlite", synchronous="NORMAL"
+    ) as sqlite:
+        memory = InMemoryOptOutRegistry()
+        held: set[tuple[ChannelKind, str]] = set()  # the plain model: normalised keys
+        for op, address, channel in ops:
+            answers = []
+            for reg in (memory, sqlite):
+                try:
+                    if op == "out":
+                        answers.append(reg.opt_out(address, channel, at=AT))
+                    else:
+                        answers.append(reg.opt_in(address, channel))
+                except InvalidValueError:
+                    answers.append(None)
+            norm = ("13800000000" if "138" in address else "13900000000") if (
+                channel is ChannelKind.SMS) else address.strip().casefold()
+            if channel is ChannelKind.SMS and "@" in address:
+                expected = None  # not a phone number
+            elif op == "out":
+                expected = (channel, norm) not in held
+                held.add((channel, norm))
+            else:
+                expected = (channel, norm) in held
+                held.discard((channel, norm))
+            assert answers == [expected, expected], (op, address, channel)
+        assert len(memory) == len(sqlite) == len(held)
+        for _, address, channel in ops:
+            assert memory.is_opted_out(address, channel) == sqlite.is_opted_out(address, channel)
