@@ -79,11 +79,11 @@ def run(path: Path) -> None:
         print("expired:", [(e.customer_id, e.ref, e.points) for e in expired])
 
         print()
-        print(f"{'seq':>3}  {'key':<26} {'kind':<8} {'points':>6}  at (Shanghai)")
+        print(f"{'seq':>3}  {'key':<36} {'kind':<8} {'points':>6}  at (Shanghai)")
         for e in ledger.entries():
             when = e.at.astimezone(SH).strftime("%Y-%m-%d %H:%M")
             extra = f"  unrecovered {e.unrecovered}" if e.unrecovered else ""
-            print(f"{e.seq:>3}  {e.key:<26} {e.kind.name:<8} {e.points:>6}  {when}{extra}")
+            print(f"{e.seq:>3}  {e.key:<36} {e.kind.name:<8} {e.points:>6}  {when}{extra}")
         print()
         for customer in ("alice", "bob"):
             balance = ledger.balance(customer, at(2026, 9, 1))

@@ -33,6 +33,7 @@ from ecrm._io import CsvColumns, Progress, read_orders_csv
 from ecrm._money import Money
 from ecrm._order import DEFAULT_VALID_STATUSES, Order, OrderItem, OrderStatus
 from ecrm._orderlog import OrderItems, OrderLog
+from ecrm._sqlite import StoreError
 from ecrm._time import DEFAULT_TZ
 from ecrm._version import __version__
 
@@ -64,6 +65,7 @@ __all__ = [
     "Progress",
     "RowError",
     "SchemeError",
+    "StoreError",
     "UnknownCustomerError",
     "__version__",
     "is_fake_phone",

@@ -25,7 +25,7 @@ TOP_LEVEL = {
     "DataFormatError", "EcrmError", "EcrmErrorGroup", "Event", "EventKind", "EventLog",
     "Gender", "InvalidTypeError", "InvalidValueError", "MissingDependencyError", "Money",
     "Order", "OrderItem", "OrderItems", "OrderLog", "OrderStatus", "Progress", "RowError",
-    "SchemeError", "UnknownCustomerError",
+    "SchemeError", "StoreError", "UnknownCustomerError",
     "__version__", "is_fake_phone", "mask_email", "mask_phone", "normalize_email",
     "normalize_phone", "read_orders_csv",
 }

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from ecrm import Money, Order, OrderStatus
 from ecrm._errors import InvalidTypeError, InvalidValueError
@@ -26,6 +27,7 @@ from ecrm.tiers import (
     LedgerConflictError,
     LedgerEntry,
     LedgerStore,
+    LotState,
     PointsLedger,
     PointsRules,
     TaskReward,
@@ -80,7 +82,7 @@ def test_order_points_per_yuan_floor_and_flat(
     entry = ledger.earn_for_order("c1", "o1", Money.from_decimal(net), at=at(2026, 1, 1))
     assert entry.points == expected
     assert entry.kind is EntryKind.EARN
-    assert entry.key == "earn:o1"
+    assert entry.key == '["earn","o1"]'
     assert entry.ref == "o1"
     assert entry.seq == 1
 
@@ -89,7 +91,7 @@ def test_earn_for_an_order_uses_its_net_amount() -> None:
     ledger = new_ledger()
     order = Order("T1", "c1", at(2026, 1, 1), Money(30_000), refunded=Money(10_050))
     entry = ledger.earn_for(order, at=at(2026, 1, 2))
-    assert (entry.customer_id, entry.key, entry.points) == ("c1", "earn:T1", 199)
+    assert (entry.customer_id, entry.key, entry.points) == ("c1", '["earn","T1"]', 199)
     unpaid = Order("T2", "c1", at(2026, 1, 1), Money(30_000), status=OrderStatus.UNPAID)
     with pytest.raises(InvalidValueError, match="'T2' must be paid"):
         ledger.earn_for(unpaid, at=at(2026, 1, 2))
@@ -120,7 +122,7 @@ def test_entry_times_are_normalised_to_utc() -> None:
 def test_task_reward_share_three_times_gives_200() -> None:
     ledger = new_ledger()
     entry = ledger.earn_for_task("c1", "share", "2026-11", at=at(2026, 11, 1))
-    assert (entry.points, entry.key, entry.ref) == (200, "task:share:c1:2026-11", "share")
+    assert (entry.points, entry.key, entry.ref) == (200, '["task","share","c1","2026-11"]', "share")
     again = ledger.earn_for_task("c1", "share", "2026-11", at=at(2026, 11, 2))
     assert again == entry
     ledger.earn_for_task("c1", "share", "2026-12", at=at(2026, 12, 1))
@@ -182,7 +184,7 @@ def test_redeem_spends_oldest_lots_first() -> None:
     assert entry.points == -120
     assert entry.ref == "c5"
     lots = ledger.lots("c1", at(2026, 2, 2))
-    assert [(lot.key, lot.earned, lot.remaining) for lot in lots] == [("earn:o2", 50, 30)]
+    assert [(lot.key, lot.earned, lot.remaining) for lot in lots] == [('["earn","o2"]', 50, 30)]
     assert ledger.balance("c1", at(2026, 2, 2)) == 30
 
 
@@ -191,7 +193,7 @@ def test_redeeming_more_than_the_balance_fails_and_posts_nothing() -> None:
     ledger.earn_for_order("c1", "o1", Money(11_999), at=at(2026, 1, 1))  # 119
     with pytest.raises(InsufficientPointsError, match="are 119, fewer than the 120"):
         ledger.redeem("c1", "c5", "r1", at=at(2026, 1, 2))
-    assert [e.key for e in ledger.entries("c1")] == ["earn:o1"]
+    assert [e.key for e in ledger.entries("c1")] == ['["earn","o1"]']
     ledger.earn_for_order("c1", "o2", Money(100), at=at(2026, 1, 3))
     assert ledger.redeem("c1", "c5", "r1", at=at(2026, 1, 4)).points == -120
     assert ledger.balance("c1", at(2026, 1, 4)) == 0
@@ -222,12 +224,12 @@ def test_expiry_is_oldest_first_and_posted_at_the_lot_expiry() -> None:
     assert ledger.balance("c1", at(2026, 2, 1)) == 50
     posted = ledger.expire(at(2026, 2, 10))
     assert [(e.key, e.points, e.at) for e in posted] == [
-        ("expire:earn:o1", -70, at(2026, 2, 1)),
+        ('["expire","earn","o1"]', -70, at(2026, 2, 1)),
     ]
     assert ledger.expire(at(2026, 2, 10)) == ()  # idempotent
     assert ledger.balance("c1", at(2026, 2, 10)) == 50
     posted = ledger.expire(at(2026, 3, 1))
-    assert [(e.key, e.points) for e in posted] == [("expire:earn:o2", -50)]
+    assert [(e.key, e.points) for e in posted] == [('["expire","earn","o2"]', -50)]
     assert ledger.balance("c1", at(2026, 3, 1)) == 0
     assert sum(e.points for e in ledger.entries("c1")) == 0
 
@@ -266,9 +268,9 @@ def test_reversal_of_an_unspent_order_takes_back_its_points() -> None:
     ledger.earn_for_order("c1", "o2", Money(5_000), at=at(2026, 1, 2))
     entry = ledger.reverse_for_refund("o2", at=at(2026, 1, 3))
     assert (entry.kind, entry.points, entry.unrecovered) == (EntryKind.REVERSE, -50, 0)
-    assert (entry.key, entry.ref, entry.customer_id) == ("reverse:o2", "earn:o2", "c1")
+    assert (entry.key, entry.ref, entry.customer_id) == ('["reverse","o2"]', '["earn","o2"]', "c1")
     lots = ledger.lots("c1", at(2026, 1, 3))
-    assert [(lot.key, lot.remaining) for lot in lots] == [("earn:o1", 100)]
+    assert [(lot.key, lot.remaining) for lot in lots] == [('["earn","o1"]', 100)]
 
 
 def test_refund_after_partial_redemption_takes_what_is_left_and_records_the_shortfall() -> None:
@@ -321,8 +323,8 @@ def test_points_that_expired_unused_are_not_asked_back() -> None:
     # 70 of o1 expired on Feb 1 unused; only the 30 the customer spent are asked back,
     # and they come from o2's lot.
     assert [(e.key, e.points) for e in ledger.entries("c1")][-2:] == [
-        ("expire:earn:o1", -70),
-        ("reverse:o1", -30),
+        ('["expire","earn","o1"]', -70),
+        ('["reverse","o1"]', -30),
     ]
     assert (entry.points, entry.unrecovered) == (-30, 0)
     assert ledger.balance("c1", at(2026, 2, 10)) == 50
@@ -406,7 +408,7 @@ def test_an_error_mid_operation_leaves_the_ledger_unchanged() -> None:
     with pytest.raises(OSError, match="injected"):
         ledger.redeem("c1", "mug", "r1", at=at(2026, 2, 5))
     assert ledger.entries() == before
-    assert ledger.store.get("expire:earn:o1") is None
+    assert ledger.store.get('["expire","earn","o1"]') is None
     assert ledger.balance("c1", at(2026, 1, 31)) == 300
     # The store is still usable and sequence numbers carry on without a gap.
     entry = ledger.redeem("c1", "mug", "r1", at=at(2026, 2, 5))
@@ -498,3 +500,143 @@ def test_replaying_the_same_script_returns_the_original_entries(script: LedgerSc
         if isinstance(original, LedgerEntry):
             assert again == original
     assert ledger.entries()[: len(before)] == before
+
+
+# -- natural keys that cannot collide ---------------------------------------------------------
+
+
+def test_int_and_str_customers_get_their_own_task_keys() -> None:
+    ledger = new_ledger()
+    three = ledger.earn_for_task(3, "share", "2026-11", at=at(2026, 11, 1))
+    three_str = ledger.earn_for_task("3", "share", "2026-11", at=at(2026, 11, 1))
+    assert three.key == '["task","share",3,"2026-11"]'
+    assert three_str.key == '["task","share","3","2026-11"]'
+    assert ledger.balance(3, at(2026, 11, 1)) == ledger.balance("3", at(2026, 11, 1)) == 200
+
+
+def test_colons_in_customer_and_occurrence_do_not_collide() -> None:
+    ledger = new_ledger()
+    first = ledger.earn_for_task("a:b", "share", "c", at=at(2026, 11, 1))
+    second = ledger.earn_for_task("a", "share", "b:c", at=at(2026, 11, 1))
+    assert (first.key, second.key) == (
+        '["task","share","a:b","c"]',
+        '["task","share","a","b:c"]',
+    )
+    assert first.key != second.key
+    assert ledger.balance("a:b", at(2026, 11, 1)) == ledger.balance("a", at(2026, 11, 1)) == 200
+
+
+def test_a_partial_refund_does_not_take_the_key_of_another_orders_full_refund() -> None:
+    ledger = new_ledger()
+    ledger.earn_for_order("c1", "o", Money(10_000), at=at(2026, 1, 1))  # 100
+    ledger.earn_for_order("c2", "o:1", Money(5_000), at=at(2026, 1, 1))  # 50
+    part = ledger.reverse_for_refund("o", at=at(2026, 1, 2), refund_id="1", points=10)
+    full = ledger.reverse_for_refund("o:1", at=at(2026, 1, 2))
+    assert (part.key, part.points, part.customer_id) == ('["reverse","o","1"]', -10, "c1")
+    assert (full.key, full.points, full.customer_id) == ('["reverse","o:1"]', -50, "c2")
+    assert ledger.balance("c1", at(2026, 1, 2)) == 90
+    assert ledger.balance("c2", at(2026, 1, 2)) == 0
+
+
+def test_quotes_and_brackets_in_ids_stay_inside_their_part() -> None:
+    ledger = new_ledger()
+    odd = 'x","y'
+    entry = ledger.earn_for_order("c1", odd, Money(1_000), at=at(2026, 1, 1))
+    other = ledger.earn_for_order("c1", "x", Money(2_000), at=at(2026, 1, 1))
+    assert entry.key == '["earn","x\\",\\"y"]'
+    assert other.key == '["earn","x"]'
+    assert ledger.reverse_for_refund(odd, at=at(2026, 1, 2), refund_id="y").points == -10
+
+
+_ids = st.one_of(st.text(alphabet=':"[],\\ab1', min_size=1, max_size=5),
+                 st.integers(min_value=-3, max_value=3))
+
+
+@given(st.lists(st.tuples(_ids, st.text(alphabet=':"ab1', min_size=1, max_size=4)),
+                max_size=12))
+def test_task_keys_differ_exactly_when_customer_or_occurrence_differ(
+    posts: list[tuple[str | int, str]],
+) -> None:
+    ledger = new_ledger()
+    for customer, occurrence in posts:
+        ledger.earn_for_task(customer, "share", occurrence, at=at(2026, 11, 1))
+    distinct = {(type(c), c, o) for c, o in posts}
+    assert len(ledger.entries()) == len(distinct)
+    assert len({e.key for e in ledger.entries()}) == len(distinct)
+
+
+def test_a_second_reversal_counts_what_the_first_could_not_recover() -> None:
+    ledger = new_ledger()
+    ledger.earn_for_order("c1", "o1", Money(10_000), at=at(2026, 1, 1))  # 100
+    ledger.earn_for_order("c1", "o2", Money(5_000), at=at(2026, 1, 2))  # 50
+    ledger.redeem("c1", "c5", "r1", at=at(2026, 1, 3))  # 120: 30 left, in o2's lot
+    part = ledger.reverse_for_refund("o1", at=at(2026, 1, 4), refund_id="a", points=60)
+    assert (part.points, part.unrecovered) == (-30, 30)
+    # 60 of o1's 100 were asked back (30 taken, 30 unrecovered): 40 are left to ask
+    rest = ledger.reverse_for_refund("o1", at=at(2026, 1, 5), refund_id="b")
+    assert (rest.points, rest.unrecovered) == (0, 40)
+    with pytest.raises(InvalidValueError, match="must be <= 0"):
+        ledger.reverse_for_refund("o1", at=at(2026, 1, 6), refund_id="c", points=1)
+
+
+# -- the snapshot: operations do not replay history; expire() is one query ----------------------
+
+
+class CountingStore(InMemoryLedgerStore):
+    """Counts the store calls a ledger makes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: dict[str, int] = defaultdict(int)
+
+    def entries_for(self, customer_id: object) -> list[LedgerEntry]:  # type: ignore[override]
+        self.calls["entries_for"] += 1
+        return super().entries_for(customer_id)  # type: ignore[arg-type]
+
+    def all_entries(self) -> list[LedgerEntry]:
+        self.calls["all_entries"] += 1
+        return super().all_entries()
+
+    def customers(self) -> list[object]:  # type: ignore[override]
+        self.calls["customers"] += 1
+        return super().customers()  # type: ignore[return-value]
+
+    def open_lots(self, customer_id: object) -> list[LotState]:  # type: ignore[override]
+        self.calls["open_lots"] += 1
+        lots = super().open_lots(customer_id)  # type: ignore[arg-type]
+        self.calls["lots_read"] += len(lots)
+        return lots
+
+    def due_lots(self, as_of: dt.datetime, customer_id: object = None) -> list[LotState]:  # type: ignore[override]
+        self.calls["due_lots"] += 1
+        return super().due_lots(as_of, customer_id)  # type: ignore[arg-type]
+
+
+def test_an_operation_reads_the_open_lots_not_the_history() -> None:
+    store = CountingStore()
+    ledger = new_ledger(PointsRules(expiry_months=None), store=store)
+    for n in range(300):  # 300 orders, each spent right away: one lot stays open
+        ledger.earn_for_order("c1", f"o{n}", Money(3_000), at=at(2026, 1, 1))
+        ledger.redeem("c1", "mug", f"r{n}", at=at(2026, 1, 1))
+    ledger.earn_for_order("c1", "big", Money(10_000), at=at(2026, 1, 2))
+    store.calls.clear()
+    ledger.redeem("c1", "mug", "last", at=at(2026, 1, 3))
+    ledger.reverse_for_refund("o7", at=at(2026, 1, 3))
+    # big's 100 - the mug's 30 - o7's 30 asked back (its own lot is spent: taken from big)
+    assert ledger.balance("c1", at(2026, 1, 3)) == 100 - 30 - 30
+    assert store.calls["entries_for"] == store.calls["all_entries"] == 0
+    assert store.calls["lots_read"] <= 3  # the open lots, not 301 lots nor 602 entries
+
+
+def test_expire_finds_every_due_lot_with_one_query() -> None:
+    store = CountingStore()
+    ledger = new_ledger(PointsRules(expiry_months=1), store=store)
+    for n in range(50):
+        ledger.earn_for_order(f"c{n}", f"o{n}", Money(1_000 + n * 100), at=at(2026, 1, 1))
+    ledger.earn_for_order("late", "o-late", Money(1_000), at=at(2026, 1, 20))
+    store.calls.clear()
+    posted = ledger.expire(at(2026, 2, 10))
+    assert [e.customer_id for e in posted] == [f"c{n}" for n in range(50)]
+    assert [-e.points for e in posted] == [10 + n for n in range(50)]
+    assert dict(store.calls) == {"due_lots": 1}
+    assert ledger.expire(at(2026, 2, 10)) == ()

@@ -1,9 +1,12 @@
 """The points ledger (积分): append-only, idempotent by natural key, never negative.
 
-Every change of a customer's points is a :class:`LedgerEntry` with a natural key
-(``earn:order-123``, ``redeem:r-9``, ``task:share:c1:2026-11``, ``reverse:order-123``,
-``expire:earn:order-123``). A balance is the sum of a customer's entries. Earned points
-form *lots* that are spent and expire oldest first (FIFO).
+Every change of a customer's points is a :class:`LedgerEntry` with a natural key. A key is
+the JSON array of its typed parts (``["earn","o-123"]``, ``["redeem","r-9"]``,
+``["task","share","c1","2026-11"]``, ``["reverse","o-123"]``,
+``["expire","earn","o-123"]``), so two different facts can never share a key: customer
+``3`` and customer ``"3"``, customer ``"a:b"`` with occurrence ``"c"`` and customer ``"a"``
+with occurrence ``"b:c"`` all get keys of their own. A balance is the sum of a customer's
+entries. Earned points form *lots* that are spent and expire oldest first (FIFO).
 
 Refund after spend (the policy): a refund reversal takes back the points the refunded
 order earned, first from that order's own lot, then from the customer's other lots oldest
@@ -16,7 +19,10 @@ of no benefit to the customer).
 The service is clock-free: every operation takes an explicit aware ``at``. Storage sits
 behind the small :class:`LedgerStore` protocol (:class:`InMemoryLedgerStore` here,
 ``SqliteLedgerStore`` in its own module); each operation runs in one store transaction,
-so an error part-way leaves the ledger unchanged.
+so an error part-way leaves the ledger unchanged. Next to the entries the store keeps a
+snapshot of every lot (:class:`LotState`: what is left, what was asked back, what
+expired), so an operation reads the customer's open lots instead of replaying their whole
+history, and :meth:`PointsLedger.expire` finds every due lot with one store query.
 """
 
 from __future__ import annotations
@@ -24,9 +30,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import enum
+import itertools
+import json
 import numbers
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Final, Protocol, TypeAlias, runtime_checkable
 
 import attrs
@@ -45,6 +53,7 @@ __all__ = [
     "LedgerConflictError",
     "LedgerEntry",
     "LedgerStore",
+    "LotState",
     "PointsLedger",
     "PointsLot",
     "PointsRules",
@@ -147,6 +156,38 @@ class PointsLot:
     remaining: int
 
 
+@attrs.frozen
+class LotState:
+    """The stored snapshot of one lot: what one EARN entry opened and what became of it.
+
+    A :class:`LedgerStore` keeps one per EARN entry, written by the ledger in the same
+    transaction as the entries that change it, so an operation reads a customer's open lots
+    instead of replaying their history.
+
+    Attributes:
+        key: the EARN entry's natural key.
+        customer_id: whose points.
+        seq: the EARN entry's ``seq`` (lots are spent and expire in this order).
+        earned_at: the EARN entry's ``at`` (UTC).
+        expires_at: when the lot expires (UTC), ``None`` = never.
+        earned: points the EARN entry brought (≥ 0).
+        remaining: points still in the lot (0 ≤ remaining ≤ earned).
+        asked_back: points of this order asked back by refunds so far (taken back or
+            recorded as unrecovered).
+        expired: points of this lot that expired unused.
+    """
+
+    key: str
+    customer_id: CustomerId
+    seq: int
+    earned_at: dt.datetime
+    expires_at: dt.datetime | None
+    earned: int
+    remaining: int
+    asked_back: int = 0
+    expired: int = 0
+
+
 class InsufficientPointsError(InvalidValueError):
     """A redemption needs more points than the customer has."""
 
@@ -157,14 +198,14 @@ class LedgerConflictError(InvalidValueError):
 
 @runtime_checkable
 class LedgerStore(Protocol):
-    """Where ledger entries live: append-only, unique by key, with transactions.
+    """Where ledger entries and lot snapshots live: append-only, unique by key, transactional.
 
-    Reads made inside :meth:`transaction` see that transaction's appends. When the block
-    raises, every append made in it is undone.
+    Reads made inside :meth:`transaction` see that transaction's writes. When the block
+    raises, every append and every :meth:`put_lot` made in it is undone.
     """
 
     def transaction(self) -> contextlib.AbstractContextManager[None]:
-        """A block whose appends are applied all together or not at all."""
+        """A block whose writes are applied all together or not at all."""
         ...
 
     def get(self, key: str) -> LedgerEntry | None:
@@ -173,6 +214,10 @@ class LedgerStore(Protocol):
 
     def entries_for(self, customer_id: CustomerId) -> list[LedgerEntry]:
         """A customer's entries in ``seq`` order."""
+        ...
+
+    def last_entry(self, customer_id: CustomerId) -> LedgerEntry | None:
+        """The customer's entry with the highest ``seq``, or ``None``."""
         ...
 
     def all_entries(self) -> list[LedgerEntry]:
@@ -191,6 +236,27 @@ class LedgerStore(Protocol):
         """
         ...
 
+    def lot(self, key: str) -> LotState | None:
+        """The lot opened by the EARN entry ``key``, or ``None``."""
+        ...
+
+    def open_lots(self, customer_id: CustomerId) -> list[LotState]:
+        """The customer's lots with ``remaining > 0``, in ``seq`` order."""
+        ...
+
+    def due_lots(
+        self, as_of: dt.datetime, customer_id: CustomerId | None = None
+    ) -> list[LotState]:
+        """Lots with ``remaining > 0`` and ``expires_at <= as_of`` (of one customer or all).
+
+        Ordered by the customer's first entry, then ``expires_at``, then ``seq``.
+        """
+        ...
+
+    def put_lot(self, lot: LotState) -> None:
+        """Store ``lot``, replacing the one with the same key."""
+        ...
+
 
 class InMemoryLedgerStore:
     """A :class:`LedgerStore` in process memory (thread-safe; for tests and small tools)."""
@@ -199,6 +265,9 @@ class InMemoryLedgerStore:
         self._entries: list[LedgerEntry] = []
         self._by_key: dict[str, LedgerEntry] = {}
         self._by_customer: dict[tuple[type, CustomerId], list[LedgerEntry]] = {}
+        self._lots: dict[str, LotState] = {}
+        self._open: dict[tuple[type, CustomerId], dict[str, LotState]] = {}
+        self._lot_undo: list[tuple[str, LotState | None]] = []
         self._lock = threading.RLock()
         self._depth = 0
 
@@ -213,23 +282,27 @@ class InMemoryLedgerStore:
                 finally:
                     self._depth -= 1
                 return
-            mark = len(self._entries)
+            mark, lot_mark = len(self._entries), len(self._lot_undo)
             self._depth = 1
             try:
                 yield
             except BaseException:
-                self._undo(mark)
+                self._undo(mark, lot_mark)
                 raise
             finally:
                 self._depth = 0
+                self._lot_undo.clear()
 
-    def _undo(self, mark: int) -> None:
+    def _undo(self, mark: int, lot_mark: int) -> None:
         for entry in self._entries[mark:]:
             del self._by_key[entry.key]
             self._by_customer[_ckey(entry.customer_id)].pop()
         del self._entries[mark:]
         for ckey in [k for k, v in self._by_customer.items() if not v]:
             del self._by_customer[ckey]
+        for key, before in reversed(self._lot_undo[lot_mark:]):
+            self._set_lot(key, before)
+        del self._lot_undo[lot_mark:]
 
     def get(self, key: str) -> LedgerEntry | None:
         with self._lock:
@@ -238,6 +311,11 @@ class InMemoryLedgerStore:
     def entries_for(self, customer_id: CustomerId) -> list[LedgerEntry]:
         with self._lock:
             return list(self._by_customer.get(_ckey(customer_id), ()))
+
+    def last_entry(self, customer_id: CustomerId) -> LedgerEntry | None:
+        with self._lock:
+            entries = self._by_customer.get(_ckey(customer_id))
+            return entries[-1] if entries else None
 
     def all_entries(self) -> list[LedgerEntry]:
         with self._lock:
@@ -257,10 +335,73 @@ class InMemoryLedgerStore:
             self._by_customer.setdefault(_ckey(stored.customer_id), []).append(stored)
             return stored
 
+    def lot(self, key: str) -> LotState | None:
+        with self._lock:
+            return self._lots.get(key)
+
+    def open_lots(self, customer_id: CustomerId) -> list[LotState]:
+        with self._lock:
+            return sorted(self._open.get(_ckey(customer_id), {}).values(), key=_by_seq)
+
+    def due_lots(
+        self, as_of: dt.datetime, customer_id: CustomerId | None = None
+    ) -> list[LotState]:
+        with self._lock:
+            # customers in order of their first entry
+            ckeys = list(self._by_customer) if customer_id is None else [_ckey(customer_id)]
+            due: list[LotState] = []
+            for ckey in ckeys:
+                mine = [
+                    lot for lot in self._open.get(ckey, {}).values()
+                    if lot.expires_at is not None and lot.expires_at <= as_of
+                ]
+                due.extend(sorted(mine, key=_by_expiry))
+            return due
+
+    def put_lot(self, lot: LotState) -> None:
+        if not isinstance(lot, LotState):
+            raise InvalidTypeError(f"lot must be a LotState, got {type(lot).__name__}")
+        with self._lock:
+            if self._depth:
+                self._lot_undo.append((lot.key, self._lots.get(lot.key)))
+            self._set_lot(lot.key, lot)
+
+    def _set_lot(self, key: str, lot: LotState | None) -> None:
+        before = self._lots.pop(key, None)
+        if before is not None:
+            self._open.get(_ckey(before.customer_id), {}).pop(key, None)
+        if lot is None:
+            return
+        self._lots[key] = lot
+        if lot.remaining > 0:
+            self._open.setdefault(_ckey(lot.customer_id), {})[key] = lot
+
 
 def _ckey(customer_id: CustomerId) -> tuple[type, CustomerId]:
     # 7 and "7" are different customers.
     return (type(customer_id), customer_id)
+
+
+def _by_seq(lot: LotState) -> int:
+    return lot.seq
+
+
+def _by_expiry(lot: LotState) -> tuple[dt.datetime, int]:
+    assert lot.expires_at is not None
+    return (lot.expires_at, lot.seq)
+
+
+def _key(kind: str, *parts: str | int) -> str:
+    """The natural key of an entry: the JSON array of ``kind`` and its typed parts.
+
+    JSON keeps types (``3`` is not ``"3"``) and quotes every string, so different parts
+    never give the same key.
+    """
+    return json.dumps([kind, *parts], ensure_ascii=False, separators=(",", ":"))
+
+
+def _expire_key(lot_key: str) -> str:
+    return _key("expire", *json.loads(lot_key))
 
 
 @attrs.frozen
@@ -365,50 +506,115 @@ class PointsRules:
 
 @attrs.define
 class _Lot:
+    """A lot being worked on (mutable copy of a :class:`LotState`)."""
+
     key: str
+    customer_id: CustomerId
+    seq: int
     earned_at: dt.datetime
     expires_at: dt.datetime | None
     earned: int
     remaining: int
+    asked_back: int = 0
+    expired: int = 0
+
+    @classmethod
+    def of(cls, state: LotState) -> _Lot:
+        return cls(
+            state.key, state.customer_id, state.seq, state.earned_at, state.expires_at,
+            state.earned, state.remaining, state.asked_back, state.expired,
+        )
+
+    def state(self) -> LotState:
+        return LotState(
+            self.key, self.customer_id, self.seq, self.earned_at, self.expires_at,
+            self.earned, self.remaining, self.asked_back, self.expired,
+        )
+
+    def public(self) -> PointsLot:
+        return PointsLot(self.key, self.earned_at, self.expires_at, self.earned, self.remaining)
 
 
-def _replay(entries: Sequence[LedgerEntry]) -> dict[str, _Lot]:
+class _Lots:
+    """One customer's lots, oldest first, and the one rule that moves points between them.
+
+    Built either from a full history (a replay) or from the stored open lots (a snapshot):
+    spending only ever takes from lots with points left, so both give the same result.
+    """
+
+    def __init__(self, lots: Iterable[LotState] = ()) -> None:
+        self.order: list[_Lot] = [_Lot.of(lot) for lot in lots]
+        self.by_key: dict[str, _Lot] = {lot.key: lot for lot in self.order}
+        self.touched: dict[str, _Lot] = {}
+        self._head = 0  # order[:head] are empty for good
+
+    def add(self, state: LotState) -> _Lot:
+        """Make a lot with no points left (a refund's own lot) known to this working set."""
+        lot = self.by_key[state.key] = _Lot.of(state)
+        return lot
+
+    def balance(self) -> int:
+        return sum(lot.remaining for lot in self.order[self._head :])
+
+    def due(self, at: dt.datetime) -> list[_Lot]:
+        """Lots with points left that expire by ``at``, by expiry then age."""
+        due = [lot for lot in self.order[self._head :] if _is_due(lot, at)]
+        return sorted(due, key=lambda lot: (lot.expires_at, lot.seq))
+
+    def apply(self, entry: LedgerEntry) -> None:
+        """Move points as ``entry`` says (it was just appended, or is being replayed)."""
+        kind = entry.kind
+        if kind is EntryKind.EARN:
+            lot = _Lot(
+                entry.key, entry.customer_id, entry.seq, entry.at, entry.expires_at,
+                entry.points, entry.points,
+            )
+            self.by_key[entry.key] = lot
+            self.order.append(lot)
+            self.touched[lot.key] = lot
+        elif kind is EntryKind.REDEEM:
+            self._consume(-entry.points)
+        elif kind is EntryKind.EXPIRE:
+            lot = self.by_key[entry.ref]
+            lot.remaining += entry.points
+            lot.expired -= entry.points
+            self.touched[lot.key] = lot
+        else:
+            own_lot = self.by_key[entry.ref]
+            own = min(own_lot.remaining, -entry.points)
+            own_lot.remaining -= own
+            own_lot.asked_back += -entry.points + entry.unrecovered
+            self.touched[own_lot.key] = own_lot
+            self._consume(-entry.points - own)
+        while self._head < len(self.order) and self.order[self._head].remaining == 0:
+            self._head += 1
+
+    def _consume(self, points: int) -> None:
+        head = self._head
+        while points > 0 and head < len(self.order):
+            lot = self.order[head]
+            take = min(lot.remaining, points)
+            if take:
+                lot.remaining -= take
+                points -= take
+                self.touched[lot.key] = lot
+            if lot.remaining == 0:
+                head += 1
+        self._head = head
+
+    def open(self) -> Iterator[_Lot]:
+        return (lot for lot in self.order[self._head :] if lot.remaining > 0)
+
+
+def _replay(entries: Iterable[LedgerEntry]) -> _Lots:
     """The lots of one customer after ``entries`` (in seq order), oldest first.
 
     Linear in the number of entries: lots only ever shrink, so everything before the
     first lot with points left is empty for good and FIFO consumption starts there.
     """
-    lots: dict[str, _Lot] = {}
-    order: list[_Lot] = []
-    head = 0  # order[:head] are empty
-
-    def consume(points: int) -> None:
-        nonlocal head
-        while points > 0 and head < len(order):
-            lot = order[head]
-            take = min(lot.remaining, points)
-            lot.remaining -= take
-            points -= take
-            if lot.remaining == 0:
-                head += 1
-
+    lots = _Lots()
     for entry in entries:
-        kind = entry.kind
-        if kind is EntryKind.EARN:
-            lot = _Lot(entry.key, entry.at, entry.expires_at, entry.points, entry.points)
-            lots[entry.key] = lot
-            order.append(lot)
-        elif kind is EntryKind.REDEEM:
-            consume(-entry.points)
-        elif kind is EntryKind.EXPIRE:
-            lots[entry.ref].remaining += entry.points
-        else:
-            own_lot = lots[entry.ref]
-            own = min(own_lot.remaining, -entry.points)
-            own_lot.remaining -= own
-            consume(-entry.points - own)
-        while head < len(order) and order[head].remaining == 0:
-            head += 1
+        lots.apply(entry)
     return lots
 
 
@@ -425,6 +631,9 @@ class PointsLedger:
     than the customer's last entry. Re-posting a natural key with the same content returns
     the original entry (``at`` is not part of the content, so a retry later is a no-op);
     the same key with different content raises :class:`LedgerConflictError`.
+
+    An operation reads the customer's open lots (the store's snapshot), not their whole
+    history; its cost does not grow with the number of entries the customer has.
 
     Args:
         store: where entries live.
@@ -449,7 +658,7 @@ class PointsLedger:
     def earn_for_order(
         self, customer_id: CustomerId, order_id: str, net_spend: Money, *, at: dt.datetime
     ) -> LedgerEntry:
-        """Post the points an order earns (key ``earn:<order_id>``).
+        """Post the points an order earns (key ``["earn",<order_id>]``).
 
         Args:
             customer_id: the buyer.
@@ -461,15 +670,15 @@ class PointsLedger:
             The EARN entry (the original one when the key was posted before).
 
         Raises:
-            LedgerConflictError: ``earn:<order_id>`` was posted with other content.
+            LedgerConflictError: ``["earn",<order_id>]`` was posted with other content.
             InvalidValueError: ``at`` is earlier than the customer's last entry.
         """
         _check_ref(order_id, "order_id")
         points = self.rules.points_for_order(net_spend)
-        return self._earn(customer_id, f"earn:{order_id}", order_id, points, at)
+        return self._earn(customer_id, _key("earn", order_id), order_id, points, at)
 
     def earn_for(self, order: Order, *, at: dt.datetime) -> LedgerEntry:
-        """Post the points of an :class:`~ecrm.Order` (its net amount, key ``earn:<order_id>``).
+        """Post the points of an :class:`~ecrm.Order` (its net amount, key ``["earn",<order_id>]``).
 
         Raises:
             InvalidValueError: the order is not valid (unpaid, closed or fully refunded):
@@ -491,10 +700,11 @@ class PointsLedger:
     def earn_for_task(
         self, customer_id: CustomerId, task: str, occurrence: str, *, at: dt.datetime
     ) -> LedgerEntry:
-        """Post a task reward (key ``task:<task>:<customer_id>:<occurrence>``).
+        """Post a task reward (key ``["task",<task>,<customer_id>,<occurrence>]``).
 
         ``occurrence`` names this completion (a date, a campaign id) so a retry is a no-op
-        and a second completion is a new entry.
+        and a second completion is a new entry. The customer id keeps its type in the key:
+        customer ``3`` and customer ``"3"`` get different keys.
 
         Raises:
             InvalidValueError: unknown task, or ``at`` out of order.
@@ -503,7 +713,7 @@ class PointsLedger:
         _check_ref(occurrence, "occurrence")
         reward = self.rules.task(task)
         customer_id = _check_customer(customer_id)
-        key = f"task:{task}:{customer_id}:{occurrence}"
+        key = _key("task", task, customer_id, occurrence)
         return self._earn(customer_id, key, task, reward.points, at)
 
     def _earn(
@@ -518,8 +728,8 @@ class PointsLedger:
             existing = self._existing(draft, ("customer_id", "kind", "ref", "points"))
             if existing is not None:
                 return existing
-            self._prepare(customer_id, at)
-            return self.store.append(draft)
+            lots = self._prepare(customer_id, at)
+            return self._post(lots, draft)
 
     def redeem(
         self,
@@ -530,7 +740,7 @@ class PointsLedger:
         at: dt.datetime,
         level: int = 0,
     ) -> LedgerEntry:
-        """Spend points on a benefit of the catalogue (key ``redeem:<redemption_id>``).
+        """Spend points on a benefit of the catalogue (key ``["redeem",<redemption_id>]``).
 
         Points are taken from the oldest lots first. A ``POINTS_FOR_GIFT`` benefit with a
         money part costs its points here; the money is paid at checkout.
@@ -563,7 +773,7 @@ class PointsLedger:
         customer_id = _check_customer(customer_id)
         at = _utc(at, "at")
         draft = LedgerEntry(
-            0, f"redeem:{redemption_id}", customer_id, EntryKind.REDEEM,
+            0, _key("redeem", redemption_id), customer_id, EntryKind.REDEEM,
             -benefit.cost_points, at, benefit_id,
         )
         with self.store.transaction():
@@ -571,7 +781,7 @@ class PointsLedger:
             if existing is not None:
                 return existing
             lots = self._prepare(customer_id, at)
-            balance = sum(lot.remaining for lot in lots.values())
+            balance = lots.balance()
             if balance < benefit.cost_points:
                 raise InsufficientPointsError(
                     "points",
@@ -580,7 +790,7 @@ class PointsLedger:
                     balance,
                     show_value=False,
                 )
-            return self.store.append(draft)
+            return self._post(lots, draft)
 
     def reverse_for_refund(
         self,
@@ -590,7 +800,11 @@ class PointsLedger:
         refund_id: str | None = None,
         points: int | None = None,
     ) -> LedgerEntry:
-        """Take back the points a refunded order earned (key ``reverse:<order_id>[:<refund_id>]``).
+        """Take back the points a refunded order earned.
+
+        The key is ``["reverse",<order_id>]`` for the full refund and
+        ``["reverse",<order_id>,<refund_id>]`` for one of several partial refunds, so a
+        partial refund never takes the key of another order's full refund.
 
         Points come back from the order's own lot first, then from the customer's other
         lots oldest first, but never more than the customer has: the rest is recorded as
@@ -617,10 +831,12 @@ class PointsLedger:
         ):
             raise InvalidValueError("points", "must be an int >= 0", points)
         at = _utc(at, "at")
-        earn_key = f"earn:{order_id}"
-        key = f"reverse:{order_id}" + ("" if refund_id is None else f":{refund_id}")
+        earn_key = _key("earn", order_id)
+        key = _key("reverse", order_id) if refund_id is None else _key(
+            "reverse", order_id, refund_id
+        )
         with self.store.transaction():
-            earned = self.store.get(earn_key)
+            earned = self.store.lot(earn_key)
             if earned is None:
                 raise InvalidValueError(
                     "order_id", "has no earn entry in the points ledger", order_id
@@ -636,16 +852,10 @@ class PointsLedger:
             # Due expiries first: points of this order that expired unused were no benefit
             # to the customer, so they are not asked back.
             lots = self._prepare(earned.customer_id, at)
-            entries = self.store.entries_for(earned.customer_id)
-            already = sum(
-                -e.points + e.unrecovered
-                for e in entries
-                if e.kind is EntryKind.REVERSE and e.ref == earn_key
-            )
-            expired = -sum(
-                e.points for e in entries if e.kind is EntryKind.EXPIRE and e.ref == earn_key
-            )
-            left = max(earned.points - already - expired, 0)
+            own = lots.by_key.get(earn_key)
+            if own is None:  # the order's lot has no points left: not among the open lots
+                own = lots.add(earned)
+            left = max(own.earned - own.asked_back - own.expired, 0)
             asked = left if points is None else points
             if asked > left:
                 raise InvalidValueError(
@@ -654,13 +864,13 @@ class PointsLedger:
                     "expired yet",
                     points,
                 )
-            balance = sum(lot.remaining for lot in lots.values())
-            taken = min(asked, balance)
-            return self.store.append(
+            taken = min(asked, lots.balance())
+            return self._post(
+                lots,
                 LedgerEntry(
                     0, key, earned.customer_id, EntryKind.REVERSE, -taken, at, earn_key,
                     unrecovered=asked - taken,
-                )
+                ),
             )
 
     def expire(
@@ -668,26 +878,28 @@ class PointsLedger:
     ) -> tuple[LedgerEntry, ...]:
         """Post every expiry due by ``as_of`` (lots with ``expires_at <= as_of``).
 
-        One EXPIRE entry per lot (key ``expire:<earn key>``), at the lot's ``expires_at``,
-        for what is left of it. Idempotent: running it again posts nothing new.
+        One EXPIRE entry per lot (key ``["expire",<earn key parts>…]``), at the lot's
+        ``expires_at``, for what is left of it. Idempotent: running it again posts nothing
+        new. The due lots are found with one store query, however many customers there are.
 
         Args:
             as_of: aware instant.
             customer_id: only this customer (default: everyone).
 
         Returns:
-            The entries posted now, in order.
+            The entries posted now: customers in order of their first entry, each
+            customer's lots by expiry.
         """
         as_of = _utc(as_of, "as_of")
+        if customer_id is not None:
+            customer_id = _check_customer(customer_id)
         posted: list[LedgerEntry] = []
         with self.store.transaction():
-            if customer_id is None:
-                customers = self.store.customers()
-            else:
-                customers = [_check_customer(customer_id)]
-            for customer in customers:
-                lots = _replay(self.store.entries_for(customer))
-                posted.extend(self._post_expiries(customer, lots, as_of))
+            due = self.store.due_lots(as_of, customer_id)
+            for _, group in itertools.groupby(due, key=lambda lot: _ckey(lot.customer_id)):
+                lots = _Lots(group)
+                posted.extend(self._post_expiries(lots, lots.due(as_of)))
+                self._save(lots)
         return tuple(posted)
 
     # -- reads ------------------------------------------------------------------------------
@@ -695,16 +907,19 @@ class PointsLedger:
         """The customer's lots with points left at ``as_of``, oldest first.
 
         Counts entries at or before ``as_of``; lots whose ``expires_at <= as_of`` are gone
-        even if their EXPIRE entry is not posted yet.
+        even if their EXPIRE entry is not posted yet. At or after the customer's last entry
+        this reads the stored snapshot; an earlier ``as_of`` replays the history up to it.
         """
         as_of = _utc(as_of, "as_of")
         customer_id = _check_customer(customer_id)
-        entries = [e for e in self.store.entries_for(customer_id) if e.at <= as_of]
-        return tuple(
-            PointsLot(lot.key, lot.earned_at, lot.expires_at, lot.earned, lot.remaining)
-            for lot in _replay(entries).values()
-            if lot.remaining > 0 and not _is_due(lot, as_of)
-        )
+        last = self.store.last_entry(customer_id)
+        if last is None:
+            return ()
+        if as_of >= last.at:
+            lots = _Lots(self.store.open_lots(customer_id))
+        else:
+            lots = _replay(e for e in self.store.entries_for(customer_id) if e.at <= as_of)
+        return tuple(lot.public() for lot in lots.open() if not _is_due(lot, as_of))
 
     def balance(self, customer_id: CustomerId, as_of: dt.datetime) -> int:
         """The points the customer can spend at ``as_of``.
@@ -737,39 +952,43 @@ class PointsLedger:
                 )
         return existing
 
-    def _prepare(self, customer_id: CustomerId, at: dt.datetime) -> dict[str, _Lot]:
-        """Check time order and post the customer's due expiries; return the lots after."""
-        entries = self.store.entries_for(customer_id)
-        if entries and at < entries[-1].at:
+    def _prepare(self, customer_id: CustomerId, at: dt.datetime) -> _Lots:
+        """Check time order and post the customer's due expiries; return the open lots after."""
+        last = self.store.last_entry(customer_id)
+        if last is not None and at < last.at:
             raise InvalidValueError(
                 "at",
                 f"must not be earlier than customer {customer_id!r}'s last ledger entry "
-                f"({entries[-1].key} at {entries[-1].at.isoformat()})",
+                f"({last.key} at {last.at.isoformat()})",
                 at,
             )
-        lots = _replay(entries)
-        self._post_expiries(customer_id, lots, at)
+        lots = _Lots(self.store.open_lots(customer_id))
+        self._post_expiries(lots, lots.due(at))
         return lots
 
-    def _post_expiries(
-        self, customer_id: CustomerId, lots: dict[str, _Lot], as_of: dt.datetime
-    ) -> list[LedgerEntry]:
-        due = sorted(
-            (lot for lot in lots.values() if _is_due(lot, as_of)),
-            key=lambda lot: lot.expires_at or as_of,  # stable: FIFO among equal instants
-        )
+    def _post(self, lots: _Lots, draft: LedgerEntry) -> LedgerEntry:
+        entry = self.store.append(draft)
+        lots.apply(entry)
+        self._save(lots)
+        return entry
+
+    def _save(self, lots: _Lots) -> None:
+        for lot in lots.touched.values():
+            self.store.put_lot(lot.state())
+        lots.touched.clear()
+
+    def _post_expiries(self, lots: _Lots, due: list[_Lot]) -> list[LedgerEntry]:
         posted = []
         for lot in due:
             assert lot.expires_at is not None
-            posted.append(
-                self.store.append(
-                    LedgerEntry(
-                        0, f"expire:{lot.key}", customer_id, EntryKind.EXPIRE,
-                        -lot.remaining, lot.expires_at, lot.key,
-                    )
+            entry = self.store.append(
+                LedgerEntry(
+                    0, _expire_key(lot.key), lot.customer_id, EntryKind.EXPIRE,
+                    -lot.remaining, lot.expires_at, lot.key,
                 )
             )
-            lot.remaining = 0
+            lots.apply(entry)
+            posted.append(entry)
         return posted
 
 

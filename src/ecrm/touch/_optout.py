@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
-import sqlite3
-import threading
 import unicodedata
-from collections.abc import Iterable, Iterator
+import warnings
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Final, Protocol, runtime_checkable
 
@@ -16,8 +14,8 @@ import attrs
 
 from ecrm._customers import mask_email, mask_phone, normalize_phone
 from ecrm._errors import InvalidTypeError, InvalidValueError
+from ecrm._sqlite import SqliteStore, Synchronous
 from ecrm._time import require_aware
-from ecrm.touch._errors import OutboxError
 from ecrm.touch._message import ChannelKind
 
 __all__ = [
@@ -115,88 +113,107 @@ class InMemoryOptOutRegistry:
 
 
 class SqliteOptOutRegistry:
-    """Opt-outs in a SQLite file; each change is committed before the call returns.
+    """Opt-outs in a SQLite file, on ecrm's one SQLite seam; each change is committed
+    before the call returns.
+
+    The file is opened like every ecrm store (:class:`ecrm._sqlite.SqliteStore`): WAL mode,
+    ``synchronous`` FULL or NORMAL, a busy timeout in seconds, ``BEGIN IMMEDIATE`` writes.
+    Several processes may share one file.
 
     Args:
         path: the database file (created with its table if missing).
-        timeout: seconds to wait for another writer's lock.
+        busy_timeout: seconds to wait for another writer's lock (> 0).
+        synchronous: ``"FULL"`` (default: an opt-out survives a power cut) or ``"NORMAL"``.
+        timeout: deprecated alias of ``busy_timeout`` (emits :class:`DeprecationWarning`;
+            removed in the next release).
 
     Raises:
-        OutboxError: the file is not a usable SQLite database.
+        InvalidValueError: ``busy_timeout`` <= 0 or an unknown ``synchronous``.
+        StoreError: the file is not a usable SQLite database.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
-                                     check_same_thread=False)
-        try:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute(
-                "CREATE TABLE IF NOT EXISTS opt_outs ("
-                " channel TEXT NOT NULL, address TEXT NOT NULL,"
-                " opted_out_at TEXT NOT NULL, source TEXT NOT NULL,"
-                " PRIMARY KEY (channel, address))"
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = 30.0,
+        synchronous: Synchronous = "FULL",
+        timeout: float | None = None,
+    ) -> None:
+        if timeout is not None:
+            warnings.warn(
+                "timeout= is deprecated and will be removed in the next release; "
+                "use busy_timeout=",
+                DeprecationWarning,
+                stacklevel=2,
             )
-        except sqlite3.Error as exc:
-            self._conn.close()
-            raise OutboxError(f"cannot open opt-out registry {str(self.path)!r}: {exc}") from exc
+            if not timeout > 0:
+                raise InvalidValueError("timeout", "must be > 0 seconds", timeout)
+            busy_timeout = timeout
+        self.path = Path(path)
+        self._db = SqliteStore(
+            path, what="opt-out registry", schema=_SCHEMA, busy_timeout=busy_timeout,
+            synchronous=synchronous,
+        )
 
     def opt_out(self, address: str, channel: ChannelKind, *, at: dt.datetime,
                 source: str = "reply") -> bool:
+        """Record an opt-out; ``True`` when it is new.
+
+        Raises:
+            InvalidValueError: ``address`` is not valid for ``channel``; ``at`` is naive.
+            StoreError: the file is locked past ``busy_timeout``, full or unusable;
+                nothing was recorded.
+        """
         require_aware(at, "at")
         norm = _address(address, channel)
-        with self._lock, self._errors():
-            cur = self._conn.execute(
+        with self._db.transaction() as conn:
+            cur = conn.execute(
                 "INSERT OR IGNORE INTO opt_outs VALUES (?, ?, ?, ?)",
                 (channel.value, norm, at.isoformat(), source),
             )
             return cur.rowcount == 1
 
     def opt_in(self, address: str, channel: ChannelKind) -> bool:
+        """Remove an opt-out; ``True`` if there was one.
+
+        Raises:
+            StoreError: the file is locked past ``busy_timeout`` or unusable; nothing changed.
+        """
         norm = _address(address, channel)
-        with self._lock, self._errors():
-            cur = self._conn.execute(
+        with self._db.transaction() as conn:
+            cur = conn.execute(
                 "DELETE FROM opt_outs WHERE channel = ? AND address = ?", (channel.value, norm)
             )
             return cur.rowcount == 1
 
-    @contextlib.contextmanager
-    def _errors(self) -> Iterator[None]:
-        # one autocommit statement: on an error it did not happen
-        try:
-            yield
-        except sqlite3.Error as exc:
-            raise OutboxError(
-                f"opt-out registry {str(self.path)!r} is busy or unusable: {exc}; "
-                "nothing changed"
-            ) from exc
-
     def is_opted_out(self, address: str, channel: ChannelKind) -> bool:
+        """Whether ``address`` opted out of marketing on ``channel`` (``False`` for an
+        address that is not valid for the channel).
+
+        Raises:
+            StoreError: the file cannot be read.
+        """
         try:
             norm = _address(address, channel)
         except (InvalidValueError, InvalidTypeError):
             return False
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT 1 FROM opt_outs WHERE channel = ? AND address = ?", (channel.value, norm)
-            ).fetchone()
-        return row is not None
+        rows = self._db.read(
+            "SELECT 1 FROM opt_outs WHERE channel = ? AND address = ?", (channel.value, norm)
+        )
+        return bool(rows)
 
     def snapshot(self) -> InMemoryOptOutRegistry:
         """All opt-outs as an in-memory registry (a consistent view for many decisions)."""
-        with self._lock:
-            rows = self._conn.execute("SELECT address, channel FROM opt_outs").fetchall()
+        rows = self._db.read("SELECT address, channel FROM opt_outs")
         return InMemoryOptOutRegistry((a, ChannelKind(c)) for a, c in rows)
 
     def __len__(self) -> int:
-        with self._lock:
-            return int(self._conn.execute("SELECT COUNT(*) FROM opt_outs").fetchone()[0])
+        return int(self._db.read("SELECT COUNT(*) FROM opt_outs")[0][0])
 
     def close(self) -> None:
         """Close the database connection."""
-        with self._lock:
-            self._conn.close()
+        self._db.close()
 
     def __enter__(self) -> SqliteOptOutRegistry:
         return self
@@ -206,6 +223,14 @@ class SqliteOptOutRegistry:
 
     def __repr__(self) -> str:
         return f"SqliteOptOutRegistry({str(self.path)!r})"
+
+
+_SCHEMA: Final = (
+    "CREATE TABLE IF NOT EXISTS opt_outs ("
+    " channel TEXT NOT NULL, address TEXT NOT NULL,"
+    " opted_out_at TEXT NOT NULL, source TEXT NOT NULL,"
+    " PRIMARY KEY (channel, address))",
+)
 
 
 @attrs.frozen
