@@ -13,8 +13,8 @@ Money (fen or yuan):
 * ``amount_unit="auto"`` decides per column (:func:`decide_units`): a header that names a
   unit (``金额(元)``, ``amount_yuan``, ``price_fen`` …) decides; otherwise a column with any
   decimal point, thousands separator or currency sign is yuan; an integer-only column with no
-  unit in its header is fen — unless another money column of the same file is yuan by its
-  values, then it is yuan too (``refunded`` written ``5`` beside an ``amount`` of ``12.50``).
+  unit in its header is fen — unless another money column of the same file is yuan, then it
+  is yuan too (``refunded`` written ``5`` beside an ``amount`` of ``12.50``).
 
 Instants: ``2024-05-01 12:00:00``, ``2024-05-01T12:00``, ``2024/5/1 9:05``, ``20240501``
 (with an optional time), with optional fractional seconds and offset (``+08:00``, ``+0800``,
@@ -440,7 +440,7 @@ def decide_units(
     Returns:
         field -> (unit, reason). The rule for ``"auto"``: a unit named in the header
         decides; else a marked column is yuan; else (an integer-only column with no unit in
-        its header) fen, unless another column of the file is yuan by its values.
+        its header) fen, unless another money column of the file is yuan.
     """
     if requested in ("fen", "yuan"):
         return dict.fromkeys(columns, (requested, f"amount_unit={requested!r}"))
@@ -451,6 +451,7 @@ def decide_units(
             out[field] = ("fen", "the header names fen")
         elif _YUAN_HEADER.search(header):
             out[field] = ("yuan", "the header names yuan")
+            by_values = True
         elif marked:
             out[field] = ("yuan", "values have decimals, separators or ¥")
             by_values = True
@@ -464,12 +465,17 @@ def decide_units(
 
 
 def to_fen(
-    cells: MoneyCells, unit: str, header: str, lines: IntArray, problems: Any
+    cells: MoneyCells,
+    unit: str,
+    header: str,
+    lines: IntArray,
+    problems: Any,
+    texts: Mapping[int, str] | None = None,
 ) -> IntArray:
     """Fen of a parsed money column in its decided ``unit`` (-1 empty, -2 bad kept).
 
     Reports to ``problems`` the cells that are not whole fen in a fen column and the amounts
-    whose fen do not fit in int64.
+    whose fen do not fit in int64 (``texts`` gives their cells as written, by line).
     """
     whole, cents = cells.whole, cells.cents
     if unit == "fen":
@@ -484,7 +490,9 @@ def to_fen(
         return np.where(cells.marked & (whole >= 0), -2, whole)
     big = np.flatnonzero(whole > MAX_WHOLE_YUAN)
     for i in big.tolist():
-        problems.add_cell(int(lines[i]), header, f"{int(whole[i])}.{int(cents[i]):02d}",
+        line = int(lines[i])
+        shown = (texts or {}).get(line, f"{int(whole[i])}.{int(cents[i]):02d}")
+        problems.add_cell(line, header, shown,
                           "must fit in int64 fen (at most 92,233,720,368,547,757.07 yuan)")
     ok = whole >= 0
     fen = np.where(ok & (whole <= MAX_WHOLE_YUAN), whole * 100 + cents, whole)

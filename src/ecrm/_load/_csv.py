@@ -67,6 +67,12 @@ class Layout:
     index: dict[str, int]
     header: dict[str, str]
     width: int
+    names: tuple[str, ...] = ()
+
+    def column_name(self, j: int) -> str:
+        """The header of column ``j`` (0-based), or ``<column j+1>`` when it has none."""
+        name = self.names[j] if j < len(self.names) else ""
+        return name or f"<column {j + 1}>"
 
 
 @attrs.frozen
@@ -136,7 +142,7 @@ def resolve_header(
                 f"{why} but is missing from the header{also}; the headers found are shown",
             )
     problems.raise_if_any("header")
-    return Layout(index, header, len(names))
+    return Layout(index, header, len(names), tuple(names))
 
 
 def resolve_engine(engine: Engine | str) -> str:
@@ -236,6 +242,7 @@ def _python_pass(
         width = layout.width
         reported = -1
         last: tuple[list[str], int] | None = None
+        flagged: set[int] = set()
         while True:
             try:
                 rows: list[list[str]] = list(itertools.islice(reader, chunk_rows))
@@ -253,7 +260,7 @@ def _python_pass(
                 lines = np.arange(prev + 1, end + 1, dtype=np.int64)
             else:
                 lines = _start_lines(rows, prev)
-                _check_spanning(rows, lines, layout, problems, at_end=False)
+                flagged |= _check_spanning(rows, lines, layout, problems)
             prev = end
             last = (rows[-1], int(lines[-1]))
             if len(rows[0]) != width or len(set(map(len, rows))) > 1 or not all(map(any, rows)):
@@ -268,7 +275,7 @@ def _python_pass(
             if progress is not None:
                 reported = text.bytes_done()
                 progress(rows_done, reported, text.bytes_total)
-        if last is not None:
+        if last is not None and last[1] not in flagged:
             _check_end(*last, layout, problems)
         if progress is not None and reported < text.bytes_total:
             progress(rows_done, text.bytes_total, text.bytes_total)
@@ -298,15 +305,15 @@ def _start_lines(rows: list[list[str]], prev: int) -> IntArray:
 
 
 def _check_spanning(
-    rows: list[list[str]], lines: IntArray, layout: Layout, problems: Problems, *, at_end: bool
-) -> None:
+    rows: list[list[str]], lines: IntArray, layout: Layout, problems: Problems
+) -> set[int]:
     """Report quoted cells that swallowed rows (an unterminated quote).
 
     A quoted cell may span lines (an address, a note), but a cell holding a line with as
     many commas as a row of the file has is rows swallowed by a quote that was not closed.
     """
     need = max(layout.width - 1, 1)
-    names = {j: layout.header[f] for f, j in layout.index.items()}
+    flagged: set[int] = set()
     for k, row in enumerate(rows):
         for j, cell in enumerate(row):
             if "\n" not in cell and "\r" not in cell:
@@ -315,12 +322,14 @@ def _check_spanning(
             rowlike = sum(1 for part in parts[1:] if part.count(",") >= need)
             if rowlike:
                 start = int(lines[k])
+                flagged.add(start)
                 problems.add_cell(
-                    start, names.get(j, f"<column {j + 1}>"), _short(cell),
+                    start, layout.column_name(j), _short(cell),
                     f"is a quoted cell running over {len(parts)} lines (to line "
                     f"{start + len(parts) - 1}) and holding {rowlike} line(s) that look like "
                     "rows of the file: a quote is not closed",
                 )
+    return flagged
 
 
 def _check_end(row: list[str], line: int, layout: Layout, problems: Problems) -> None:
@@ -330,10 +339,8 @@ def _check_end(row: list[str], line: int, layout: Layout, problems: Problems) ->
     last cell ends with a line break.
     """
     if row and row[-1][-1:] in ("\n", "\r"):
-        j = len(row) - 1
-        names = {k: layout.header[f] for f, k in layout.index.items()}
         problems.add_cell(
-            line, names.get(j, f"<column {j + 1}>"), _short(row[-1]),
+            line, layout.column_name(len(row) - 1), _short(row[-1]),
             "is a quoted cell still open at the end of the file: a quote is not closed",
         )
 
@@ -464,9 +471,12 @@ def _arrow_chunk(
     n = table.num_rows
     cells: dict[str, Any] = {}
     empty_row = None
+    limit = csv.field_size_limit()
     for col in table.columns:
         if n and pc.any(pc.match_substring_regex(col, r"[\r\n]")).as_py():
             raise _FallbackError
+        if n and pc.max(pc.binary_length(col)).as_py() > limit:
+            raise _FallbackError  # over the python engine's field limit: it reports it
         empty = pc.equal(pc.utf8_length(col), 0)
         empty_row = empty if empty_row is None else pc.and_(empty_row, empty)
     if n and empty_row is not None and pc.any(empty_row).as_py():

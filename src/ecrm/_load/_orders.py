@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._load._cells import (
+    MAX_WHOLE_YUAN,
     TS_RULE,
     MoneyCells,
     _strip,
@@ -143,10 +144,17 @@ class _OrderSink:
         self.problems = problems
         self.chunks = _Chunks()
         self.money: dict[str, list[MoneyCells]] = {}
+        # a header that names its unit decides it before any value is read
+        money = {f: (layout.header[f], False) for f in MONEY_FIELDS if f in layout.index}
+        self.parse_units = {
+            f: (u if unit != "auto" or why.startswith("the header") else "auto")
+            for f, (u, why) in decide_units(unit, money).items()
+        }
+        self.big: dict[int, str] = {}  # line -> text of amounts too big if read as yuan
 
     def add(self, chunk: Chunk) -> None:
-        _parse_chunk(chunk, self.layout, self.unit, self.zone, self.problems, self.chunks,
-                     self.money)
+        _parse_chunk(chunk, self.layout, self.parse_units, self.zone, self.problems,
+                     self.chunks, self.money, self.big)
 
     def finish(self) -> tuple[OrderColumns, dict[str, tuple[str, str]]]:
         layout = self.layout
@@ -161,7 +169,8 @@ class _OrderSink:
                 np.concatenate([c.cents for c in parts]),
                 np.concatenate([c.marked for c in parts]),
             )
-            fen = to_fen(cells, units[field][0], layout.header[field], lines, self.problems)
+            fen = to_fen(cells, units[field][0], layout.header[field], lines, self.problems,
+                         self.big)
             self.chunks.parts[field] = [fen]
         cols = _assemble(self.chunks, layout, {f: u for f, (u, _w) in units.items()},
                          self.zone, self.problems)
@@ -188,11 +197,12 @@ class _Chunks:
 def _parse_chunk(
     chunk: Chunk,
     layout: Layout,
-    unit: str,
+    units: Mapping[str, str],
     zone: dt.tzinfo,
     problems: Problems,
     chunks: _Chunks,
     money: dict[str, list[MoneyCells]],
+    big: dict[int, str],
 ) -> None:
     lines = chunk.lines
     chunks.add("line", lines)
@@ -224,7 +234,9 @@ def _parse_chunk(
                 problems.add_rows(missing, name, cells, "must not be empty", lines=lines)
             chunks.add(field, us)
         elif field in MONEY_FIELDS:
-            parsed, bad_money = parse_money(cells, unit)
+            parsed, bad_money = parse_money(cells, units[field])
+            for i in np.flatnonzero(parsed.whole > MAX_WHOLE_YUAN).tolist():
+                big[int(lines[i])] = str(cells[i]).strip()
             for i, rule in bad_money:
                 problems.add_cell(int(lines[i]), name, str(cells[i]), rule)
             if field == "amount" and n:
