@@ -65,7 +65,8 @@ def test_utf8_with_bom_and_crlf_lines(tmp_path: Path, engine: str) -> None:
     log = read_orders_csv(path, engine=engine)  # type: ignore[arg-type]
     assert log.customer_ids.tolist() == ["c1"]
     assert log.amount_fen.tolist() == [1250]
-    assert log.load_info is not None and log.load_info.encoding == "utf-8-sig"
+    assert log.load_info is not None
+    assert log.load_info.encoding == "utf-8-sig"
 
 
 TEXT = "customer_id,placed_at,amount\nc2,2024-05-02,7\nc1,2024-05-01,5\n"
@@ -82,7 +83,8 @@ def test_gzip_and_zip_files_are_read_compressed(tmp_path: Path, engine: str) -> 
         log = read_orders_csv(path, engine=engine)  # type: ignore[arg-type]
         assert log.customer_ids.tolist() == ["c1", "c2"]
         assert log.amount_fen.tolist() == [5, 7]
-        assert log.load_info is not None and log.load_info.compression == kind
+        assert log.load_info is not None
+        assert log.load_info.compression == kind
 
 
 def test_a_zip_with_several_files_is_refused(tmp_path: Path) -> None:
@@ -123,7 +125,8 @@ def test_a_cdnow_style_file_of_yyyymmdd_dates_and_dollars(tmp_path: Path, engine
         _us(1997, 1, 1, tz=ny), _us(1997, 1, 12, tz=ny), _us(1997, 1, 12, tz=ny),
         _us(1997, 1, 2, tz=ny),
     ]
-    assert log.load_info is not None and log.load_info.amount_units == {"amount": "yuan"}
+    assert log.load_info is not None
+    assert log.load_info.amount_units == {"amount": "yuan"}
 
 
 @pytest.mark.parametrize(
@@ -149,7 +152,8 @@ def test_amount_unit_auto_decides_per_column_by_header_then_values(
                     encoding="utf-8")
     log = read_orders_csv(path, columns={"amount": header}, engine=engine)  # type: ignore[arg-type]
     assert log.amount_fen.tolist() == fen
-    assert log.load_info is not None and log.load_info.amount_units == {header: unit}
+    assert log.load_info is not None
+    assert log.load_info.amount_units == {header: unit}
 
 
 def test_an_integer_refund_beside_a_yuan_amount_is_yuan_too(tmp_path: Path) -> None:
@@ -218,7 +222,8 @@ def test_customers_and_events_files_take_the_same_formats(tmp_path: Path, engine
     log = EventLog.from_csv(events, engine=engine)  # type: ignore[arg-type]
     assert log.at_us.tolist() == [_us(2024, 6, 1), _us(2024, 6, 2, 10)]
     assert log.skus.tolist() == ["S1", ""]
-    assert log.load_info is not None and log.load_info.encoding == "utf-8-sig"
+    assert log.load_info is not None
+    assert log.load_info.encoding == "utf-8-sig"
 
 
 # -- Parquet ------------------------------------------------------------------------------------

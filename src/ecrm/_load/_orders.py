@@ -145,7 +145,9 @@ class _OrderSink:
         self.chunks = _Chunks()
         self.money: dict[str, list[MoneyCells]] = {}
         # a header that names its unit decides it before any value is read
-        money = {f: (layout.header[f], False) for f in MONEY_FIELDS if f in layout.index}
+        money: dict[str, tuple[str, bool]] = {
+            f: (layout.header[f], False) for f in MONEY_FIELDS if f in layout.index
+        }
         self.parse_units = {
             f: (u if unit != "auto" or why.startswith("the header") else "auto")
             for f, (u, why) in decide_units(unit, money).items()
