@@ -230,8 +230,9 @@ def _python_pass(
         problems = Problems(source)
         reader = csv.reader(text.lines(problems))
         header_row = next(reader, None)
+        if any(line <= reader.line_num for line in text.bad_lines):
+            problems.raise_if_any(what)  # an undecodable header: nothing can be matched to it
         if header_row is None:
-            problems.raise_if_any(what)
             _empty_file(source, what)
             raise AssertionError  # pragma: no cover - _empty_file raises
         layout = resolve(header_row, source)
