@@ -25,6 +25,7 @@ from ecrm._errors import (
     InvalidValueError,
 )
 from ecrm._ids import check_customer_id, customer_code_in, customer_rows_in
+from ecrm._load._cells import coded_column
 from ecrm._load._csv import DEFAULT_CHUNK_ROWS
 from ecrm._load._frames import events_from_frame
 from ecrm._load._parquet import read_parquet_table
@@ -458,11 +459,7 @@ def _kind_column(values: Any, n: int, problems: Problems) -> npt.NDArray[np.int8
         ).reshape(n)
     if arr.dtype.kind != "U":
         raise InvalidTypeError(f"kinds must hold EventKind members or names, got dtype {arr.dtype}")
-    uniq, inverse = np.unique(arr, return_inverse=True)
-    codes = np.zeros(len(uniq), dtype=np.int8)
-    for k, text in enumerate(uniq.tolist()):
-        try:
-            codes[k] = parse_event_kind(text, "kinds").code
-        except InvalidValueError as exc:
-            problems.add_rows(np.flatnonzero(inverse.reshape(-1) == k), "kinds", arr, exc.rule)
-    return codes[inverse.reshape(-1)]
+    codes, wrong = coded_column(arr, _kind_code, empty_rule=None)
+    for row, why in wrong:
+        problems.add_rows([row], "kinds", arr, why)
+    return codes

@@ -22,6 +22,7 @@ from ecrm._columns import (
 )
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._ids import customer_code_in, customer_rows_in
+from ecrm._load._cells import coded_column
 from ecrm._load._csv import DEFAULT_CHUNK_ROWS
 from ecrm._load._frames import orders_from_frame
 from ecrm._load._orders import OrderColumns, read_order_columns
@@ -706,15 +707,14 @@ def _status_column(values: Any, n: int, problems: Problems) -> npt.NDArray[np.in
         arr = np.asarray([v.value if isinstance(v, OrderStatus) else ("" if v is None else str(v)) for v in arr.tolist()], dtype=str)
     if arr.dtype.kind != "U":
         raise InvalidTypeError(f"statuses must hold OrderStatus members or names, got dtype {arr.dtype}")
-    uniq, inverse = np.unique(arr, return_inverse=True)
-    codes = np.empty(len(uniq), dtype=np.int8)
-    for k, text in enumerate(uniq.tolist()):
-        try:
-            codes[k] = parse_status(text).code
-        except InvalidValueError as exc:
-            problems.add_rows(np.flatnonzero(inverse.reshape(-1) == k), "statuses", arr, exc.rule)
-            codes[k] = 0
-    return codes[inverse.reshape(-1)]
+    codes, wrong = coded_column(arr, _status_code, empty_rule=None)
+    for row, why in wrong:
+        problems.add_rows([row], "statuses", arr, why)
+    return codes
+
+
+def _status_code(text: str) -> int:
+    return parse_status(text).code
 
 
 def _check_unique(values: npt.NDArray[Any], column: str, problems: Problems) -> None:

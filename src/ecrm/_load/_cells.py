@@ -501,7 +501,10 @@ def to_fen(
 
 # -- coded enums ------------------------------------------------------------------------------
 def coded_column(
-    cells: Sequence[str] | StrArray, parse: Callable[[str], int]
+    cells: Sequence[str] | StrArray,
+    parse: Callable[[str], int],
+    *,
+    empty_rule: str | None = "must not be empty",
 ) -> tuple[npt.NDArray[np.int8], list[tuple[int, str]]]:
     """A text column of a small enum (status, gender, event kind …) to int8 codes.
 
@@ -511,6 +514,7 @@ def coded_column(
         cells: the texts.
         parse: text -> code; raises :class:`~ecrm.InvalidValueError` (its ``rule`` is
             reported) for text that names no member.
+        empty_rule: the rule reported for blank cells (``None``: ``parse``'s own).
 
     Returns:
         (codes, bad): ``bad`` lists (position, rule); bad cells get code 0.
@@ -522,7 +526,7 @@ def coded_column(
         try:
             codes[text] = parse(text.strip())
         except InvalidValueError as exc:
-            wrong[text] = "must not be empty" if not text.strip() else exc.rule
+            wrong[text] = empty_rule if empty_rule and not text.strip() else exc.rule
             codes[text] = 0
     out = np.fromiter(map(codes.__getitem__, texts), dtype=np.int8, count=len(texts))
     bad = [(i, wrong[t]) for i, t in enumerate(texts) if t in wrong] if wrong else []
