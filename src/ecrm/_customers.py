@@ -774,18 +774,31 @@ class CustomerTable:
         return attrs.evolve(table, load_info=read.info)
 
     @classmethod
-    def from_parquet(cls, path: str | os.PathLike[str], *, tz: str | dt.tzinfo | None = None
-                     ) -> CustomerTable:
+    def from_parquet(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        columns: Mapping[str, str] | None = None,
+        tz: str | dt.tzinfo | None = None,
+    ) -> CustomerTable:
         """Read a Parquet file or a directory of them (hive-partitioned too); columns and
         errors as :meth:`from_arrow` (needs the ``arrow`` extra)."""
         table = read_parquet_table(path, "CustomerTable.from_parquet")
-        columns = customer_columns("arrow", table, "CustomerTable.from_parquet", times=_TIMES)
-        return cls._from_frame_columns(columns, tz, os.fspath(path))
+        read = customer_columns("arrow", table, "CustomerTable.from_parquet",
+                                times=_frame_times(columns))
+        return cls._from_frame_columns(read, tz, os.fspath(path), columns)
 
     @classmethod
-    def from_pandas(cls, frame: Any, *, tz: str | dt.tzinfo | None = None) -> CustomerTable:
+    def from_pandas(
+        cls,
+        frame: Any,
+        *,
+        columns: Mapping[str, str] | None = None,
+        tz: str | dt.tzinfo | None = None,
+    ) -> CustomerTable:
         """Build from a pandas DataFrame whose columns are named like :meth:`from_arrays`'s
-        arguments (``customer_id`` or ``customer_ids``, ``name`` or ``names``, …).
+        arguments (``customer_id`` or ``customer_ids``, ``name`` or ``names``, …), or as
+        ``columns`` maps the fields of :meth:`from_csv` (``{"customer_id": "会员"}``).
 
         ``member_since`` may be zone-aware (converted exactly) or naive (wall time in
         ``tz``). Needs the optional ``pandas`` package; it is imported only here.
@@ -796,34 +809,57 @@ class CustomerTable:
             InvalidValueError: there is no customer id column.
             DataFormatError: every bad cell (0-based row, column, value, rule) at once.
         """
-        columns = customer_columns("pandas", frame, "CustomerTable.from_pandas", times=_TIMES)
-        return cls._from_frame_columns(columns, tz, "<pandas>")
+        read = customer_columns("pandas", frame, "CustomerTable.from_pandas",
+                                times=_frame_times(columns))
+        return cls._from_frame_columns(read, tz, "<pandas>", columns)
 
     @classmethod
-    def from_polars(cls, frame: Any, *, tz: str | dt.tzinfo | None = None) -> CustomerTable:
+    def from_polars(
+        cls,
+        frame: Any,
+        *,
+        columns: Mapping[str, str] | None = None,
+        tz: str | dt.tzinfo | None = None,
+    ) -> CustomerTable:
         """Build from a polars DataFrame; columns, arguments and errors as :meth:`from_pandas`.
 
         Raises:
             MissingDependencyError: polars is not installed.
         """
-        columns = customer_columns("polars", frame, "CustomerTable.from_polars", times=_TIMES)
-        return cls._from_frame_columns(columns, tz, "<polars>")
+        read = customer_columns("polars", frame, "CustomerTable.from_polars",
+                                times=_frame_times(columns))
+        return cls._from_frame_columns(read, tz, "<polars>", columns)
 
     @classmethod
-    def from_arrow(cls, table: Any, *, tz: str | dt.tzinfo | None = None) -> CustomerTable:
+    def from_arrow(
+        cls,
+        table: Any,
+        *,
+        columns: Mapping[str, str] | None = None,
+        tz: str | dt.tzinfo | None = None,
+    ) -> CustomerTable:
         """Build from a pyarrow Table; columns, arguments and errors as :meth:`from_pandas`.
 
         Raises:
             MissingDependencyError: pyarrow is not installed.
         """
-        columns = customer_columns("arrow", table, "CustomerTable.from_arrow", times=_TIMES)
-        return cls._from_frame_columns(columns, tz, "<arrow>")
+        read = customer_columns("arrow", table, "CustomerTable.from_arrow",
+                                times=_frame_times(columns))
+        return cls._from_frame_columns(read, tz, "<arrow>", columns)
 
     @classmethod
     def _from_frame_columns(
-        cls, columns: dict[str, Any], tz: str | dt.tzinfo | None, source: str
+        cls,
+        columns: dict[str, Any],
+        tz: str | dt.tzinfo | None,
+        source: str,
+        mapping: Mapping[str, str] | None = None,
     ) -> CustomerTable:
-        kwargs = {_FRAME_COLUMNS.get(name, name): values for name, values in columns.items()}
+        renamed = {h: f for f, h in CUSTOMERS.headers(mapping).items()} if mapping else {}
+        kwargs = {
+            _FRAME_COLUMNS.get(renamed.get(name, name), renamed.get(name, name)): values
+            for name, values in columns.items()
+        }
         if "customer_ids" not in kwargs:
             raise InvalidValueError("frame", "needs a customer_id column", list(columns))
         ids = kwargs.pop("customer_ids")
@@ -1218,6 +1254,11 @@ def _parse_bool(text: str) -> bool | None:
     if key in _FALSE:
         return False
     return None
+
+
+def _frame_times(mapping: Mapping[str, str] | None) -> tuple[str, ...]:
+    """The frame columns read as instants: ``member_since``, or the column ``mapping`` names."""
+    return (*_TIMES, (mapping or {}).get("member_since", "member_since"))
 
 
 def _table_from_cells(

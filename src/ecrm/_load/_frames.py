@@ -32,7 +32,7 @@ from ecrm._errors import (
 )
 from ecrm._load._cells import MAX_WHOLE_YUAN, decide_units, parse_instants, parse_money, to_fen
 from ecrm._load._problems import Problems
-from ecrm._load._spec import CsvColumns, check_amount_unit, coerce_columns
+from ecrm._load._spec import CsvColumns, LoadInfo, check_amount_unit, coerce_columns
 from ecrm._money import DEFAULT_CURRENCY, Money
 from ecrm._time import NAT_US, as_zone, us_to_datetime
 
@@ -274,12 +274,13 @@ def _from_columns(
     found = _find(frame.names, cols)
     problems = Problems(source)
     args: dict[str, Any] = {}
+    units: dict[str, tuple[str, str]] = {}
     for field, name in found.items():
         col = frame.column(name)
         if field in ("placed_at", "paid_at"):
             args[_ARG[field]] = _instants(col, name, field, tz, zone, problems)
         elif field in ("amount", "refunded"):
-            args[_ARG[field]] = _money(col, name, field, unit, problems)
+            args[_ARG[field]] = _money(col, name, field, unit, problems, units)
         elif col.kind == "int" and col.nulls is None:
             args[_ARG[field]] = col.data
         elif col.kind in ("int", "float"):
@@ -298,7 +299,13 @@ def _from_columns(
         raise DataFormatError(exc.summary, [*ours, *theirs]) from None
     if ours:
         raise DataFormatError(f"invalid orders in {source}", ours)
-    return attrs.evolve(log, tz=zone)  # type: ignore[misc]  # the builder returns an attrs table
+    info = LoadInfo(
+        source=source, engine="frame", rows=len(log),  # type: ignore[arg-type]
+        amount_units={h: u for h, (u, _w) in units.items()},
+        amount_reasons={h: w for h, (_u, w) in units.items()},
+    )
+    # the builder returns an attrs table with tz and load_info
+    return attrs.evolve(log, tz=zone, load_info=info)  # type: ignore[misc]
 
 
 def _rename(err: Exception, renamed: dict[str, str]) -> Any:
@@ -369,7 +376,14 @@ def _instants(
     return np.asarray(us, dtype=np.int64).view("datetime64[us]")
 
 
-def _money(col: _Col, name: str, field: str, unit: str, problems: Problems) -> Any:
+def _money(
+    col: _Col,
+    name: str,
+    field: str,
+    unit: str,
+    problems: Problems,
+    units: dict[str, tuple[str, str]],
+) -> Any:
     """A money column as int64 fen; floats pass through for ``from_arrays`` to refuse.
 
     Missing refunds mean no refund (0). Missing or bad amounts are reported here and stand
@@ -378,7 +392,8 @@ def _money(col: _Col, name: str, field: str, unit: str, problems: Problems) -> A
     if col.kind == "float":
         return col.data
     if col.kind == "int":
-        chosen = decide_units(unit, {field: (name, False)})[field][0]
+        chosen, why = decide_units(unit, {field: (name, False)})[field]
+        units[name] = (chosen, why)
         scale = 100 if chosen == "yuan" else 1
         missing = col.nulls if col.nulls is not None else np.zeros(len(col.data), dtype=bool)
         values: list[Any] = [
@@ -404,7 +419,8 @@ def _money(col: _Col, name: str, field: str, unit: str, problems: Problems) -> A
         is_int = np.asarray([isinstance(v, int) and not isinstance(v, bool) for v in values],
                             dtype=bool)
         cells, bad_cells = parse_money(text, unit)
-        chosen = decide_units(unit, {field: (name, bool(cells.marked.any()))})[field][0]
+        chosen, why = decide_units(unit, {field: (name, bool(cells.marked.any()))})[field]
+        units[name] = (chosen, why)
         rows = np.arange(len(values), dtype=np.int64)
         fen = to_fen(cells, chosen, name, rows, problems)
         negative_int = np.flatnonzero(is_int & (fen == -2) & np.char.startswith(text, "-"))
@@ -493,7 +509,9 @@ def events_from_frame(
         raise DataFormatError(exc.summary, [*ours, *theirs]) from None
     if ours:
         raise DataFormatError(f"invalid events in {source}", ours)
-    return attrs.evolve(log, tz=zone)  # type: ignore[misc]  # the builder returns an attrs table
+    info = LoadInfo(source=source, engine="frame", rows=len(log))  # type: ignore[arg-type]
+    # the builder returns an attrs table with tz and load_info
+    return attrs.evolve(log, tz=zone, load_info=info)  # type: ignore[misc]
 
 
 # -- customer profiles -----------------------------------------------------------------------
