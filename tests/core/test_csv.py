@@ -355,7 +355,9 @@ def test_the_listing_is_capped_per_column_and_says_how_many_more(tmp_path: Path)
 def test_undecodable_bytes_suggest_an_encoding(tmp_path: Path) -> None:
     path = _write(tmp_path, HEADER + "\no1,张三,2024-05-01,5,交易成功\n", encoding="gbk")
     (err,) = _errors(path, encoding="utf-8")
-    assert (err.line, err.column) == (2, "<line>")
+    # 张 is d5 c5 in GBK; d5 starts a 2-byte UTF-8 sequence that c5 cannot continue
+    assert (err.line, err.column, err.value) == (2, "customer_id", "d5")
+    assert "invalid continuation byte" in err.rule
     assert "gbk" in err.rule
     log = read_orders_csv(path, encoding="gbk")
     assert log.customer_ids.tolist() == ["张三"]

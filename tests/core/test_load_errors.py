@@ -78,7 +78,7 @@ def test_ragged_rows_are_reported_and_empty_rows_skipped(tmp_path: Path, engine:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_undecodable_bytes_are_reported_on_their_true_physical_line(
+def test_undecodable_bytes_are_reported_on_their_true_physical_line_and_column(
     tmp_path: Path, engine: str
 ) -> None:
     # 3,000 records of two lines each, then a bad byte: physical line 6,002 (the header is 1)
@@ -86,8 +86,8 @@ def test_undecodable_bytes_are_reported_on_their_true_physical_line(
     path = tmp_path / "d.csv"
     path.write_bytes((H + body).encode() + b"o9,c\xff,2024-05-01,100,x\nbad,\xfe,2024-05-01,1,x\n")
     problems = _orders(path, engine, encoding="utf-8")
-    assert [(p[0], p[1], p[2]) for p in problems] == [(6_002, "<line>", "ff"),
-                                                      (6_003, "<line>", "fe")]
+    assert [(p[0], p[1], p[2]) for p in problems] == [(6_002, "customer_id", "ff"),
+                                                      (6_003, "customer_id", "fe")]
     assert problems[0][3].startswith("cannot be decoded as utf-8 (invalid start byte)")
 
 
@@ -177,7 +177,7 @@ def test_customer_files_get_the_same_structural_checks(tmp_path: Path, engine: s
     ragged.write_bytes(b"customer_id,name\nc1\nc2,x,y\nc3,\xff\n")
     assert [p[:3] for p in _problems(CustomerTable.from_csv, ragged, engine=engine,
                                      encoding="utf-8")] == [
-        (2, "<row>", "c1"), (3, "<row>", "c2,x,y"), (4, "<line>", "ff"),
+        (2, "<row>", "c1"), (3, "<row>", "c2,x,y"), (4, "name", "ff"),
     ]
 
 

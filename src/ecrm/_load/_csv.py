@@ -228,10 +228,12 @@ def _python_pass(
     with TextSource(path, encoding) as text:
         source = text.name
         problems = Problems(source)
-        reader = csv.reader(text.lines(problems))
+        reader = csv.reader(text.lines())
         header_row = next(reader, None)
-        if any(line <= reader.line_num for line in text.bad_lines):
-            problems.raise_if_any(what)  # an undecodable header: nothing can be matched to it
+        if any(line <= reader.line_num for line in text.undecodable):
+            # an undecodable header: nothing can be matched to it
+            _report_undecodable(text, set(), problems)
+            problems.raise_if_any(what)
         if header_row is None:
             _empty_file(source, what)
             raise AssertionError  # pragma: no cover - _empty_file raises
@@ -244,6 +246,7 @@ def _python_pass(
         reported = -1
         last: tuple[list[str], int] | None = None
         flagged: set[int] = set()
+        decoded_reported: set[int] = set()
         while True:
             try:
                 rows: list[list[str]] = list(itertools.islice(reader, chunk_rows))
@@ -266,10 +269,9 @@ def _python_pass(
             last = (rows[-1], int(lines[-1]))
             if len(rows[0]) != width or len(set(map(len, rows))) > 1 or not all(map(any, rows)):
                 rows, lines = _drop_ragged(rows, lines, width, problems)
-            if text.bad_lines:  # already reported: their cells are not also called bad
-                keep = ~np.isin(lines, np.fromiter(text.bad_lines, dtype=np.int64))
-                rows = [r for r, k in zip(rows, keep.tolist(), strict=True) if k]
-                lines = lines[keep]
+            if text.undecodable:  # reported in their column; not also as bad cells
+                rows, lines = _drop_undecodable(rows, lines, text, layout, problems,
+                                                decoded_reported)
             rows_done += len(rows)
             cells = {f: [r[j] for r in rows] for f, j in layout.index.items()}
             target.add(Chunk(cells, lines))
@@ -278,11 +280,43 @@ def _python_pass(
                 progress(rows_done, reported, text.bytes_total)
         if last is not None and last[1] not in flagged:
             _check_end(*last, layout, problems)
+        _report_undecodable(text, decoded_reported, problems)
         if progress is not None and reported < text.bytes_total:
             progress(rows_done, text.bytes_total, text.bytes_total)
         result = target.finish()
         problems.raise_if_any(what)
         return result, _info(text, "python", rows_done)
+
+
+def _drop_undecodable(
+    rows: list[list[str]],
+    lines: IntArray,
+    text: TextSource,
+    layout: Layout,
+    problems: Problems,
+    reported: set[int],
+) -> tuple[list[list[str]], IntArray]:
+    """Report the rows holding undecodable bytes (in the column that holds them) and drop
+    them, so that their replaced characters are not also reported as bad cells."""
+    keep_rows: list[list[str]] = []
+    keep_lines: list[int] = []
+    for row, line in zip(rows, lines.tolist(), strict=True):
+        found = text.undecodable.get(line)
+        if found is None:
+            keep_rows.append(row)
+            keep_lines.append(line)
+            continue
+        j = next((k for k, cell in enumerate(row) if "\ufffd" in cell), None)
+        problems.add_cell(line, "<line>" if j is None else layout.column_name(j), *found)
+        reported.add(line)
+    return keep_rows, np.asarray(keep_lines, dtype=np.int64)
+
+
+def _report_undecodable(text: TextSource, reported: set[int], problems: Problems) -> None:
+    """Report the undecodable lines no row was reported for (header, inside quoted cells)."""
+    for line, (value, rule) in sorted(text.undecodable.items()):
+        if line not in reported:
+            problems.add_cell(line, "<line>", value, rule)
 
 
 def _with_columns(problems: Problems, layout: Layout) -> Problems:
@@ -389,9 +423,9 @@ def _arrow_pass(
 
     with TextSource(path, encoding) as text:
         source = text.name
-        problems = Problems(source)
-        header_row = next(csv.reader(itertools.islice(text.lines(problems), 1)), None)
-    if header_row is None or problems or len(header_row) < 2:
+        header_row = next(csv.reader(itertools.islice(text.lines(), 1)), None)
+        undecodable = bool(text.undecodable)
+    if header_row is None or undecodable or len(header_row) < 2:
         return None
     if any("\n" in h or "\r" in h for h in header_row):
         return None
@@ -406,7 +440,7 @@ def _arrow_pass(
 
     with TextSource(path, encoding) as text:
         problems = _with_columns(Problems(source), layout)
-        stream = Utf8Stream(text, problems)
+        stream = Utf8Stream(text)
         target = sink(layout, problems)
         try:
             reader = pacsv.open_csv(
@@ -430,7 +464,7 @@ def _arrow_pass(
         pending_rows = 0
         try:
             for batch in _batches(reader, pa):
-                if invalid or problems:
+                if invalid or problems or text.undecodable:
                     return None
                 pending.append(batch)
                 pending_rows += batch.num_rows
@@ -444,7 +478,7 @@ def _arrow_pass(
                 rows_done = _arrow_chunk(pending, layout, target, rows_done, pa, pc)
         except _FallbackError:
             return None
-        if invalid or problems:
+        if invalid or problems or text.undecodable:
             return None
         if progress is not None:
             progress(rows_done, text.bytes_total, text.bytes_total)

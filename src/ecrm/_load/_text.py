@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from typing import IO, Any, Final
 
 from ecrm._errors import InvalidValueError
-from ecrm._load._problems import Problems
 
 __all__ = ["TextSource", "Utf8Stream"]
 
@@ -82,8 +81,8 @@ class TextSource:
             self.close()
             raise
         self.line = 0
-        #: physical lines holding bytes that could not be decoded (already reported)
-        self.bad_lines: set[int] = set()
+        #: physical line -> (the bytes that could not be decoded, in hex; the rule)
+        self.undecodable: dict[int, tuple[str, str]] = {}
 
     def _decompressed(self, outer: IO[bytes]) -> IO[bytes]:
         head = _peek(outer, 4)
@@ -130,20 +129,20 @@ class TextSource:
         except (OSError, ValueError):
             return 0
 
-    def lines(self, problems: Problems) -> Iterator[str]:
+    def lines(self) -> Iterator[str]:
         """Yield the decoded physical lines, line ends kept.
 
-        Bytes that cannot be decoded are reported to ``problems`` (column ``<line>``, the
-        bytes in hex, the rule naming the encoding) on their physical line, and read as
-        U+FFFD so reading goes on and every such line is reported.
+        Bytes that cannot be decoded are recorded in :attr:`undecodable` by physical line
+        (the bytes in hex, the rule naming the encoding) and read as U+FFFD, so reading goes
+        on and every such line can be reported.
         """
-        for text, _raw in self.blocks(problems):
+        for text, _raw in self.blocks():
             yield from io.StringIO(text, newline="")
 
-    def blocks(self, problems: Problems) -> Iterator[tuple[str, bytes]]:
+    def blocks(self) -> Iterator[tuple[str, bytes]]:
         """Yield (decoded text, its bytes) in blocks that end at a line end.
 
-        Undecodable bytes are reported as :meth:`lines` says; the BOM is not part of a block.
+        Undecodable bytes are recorded as :meth:`lines` says; the BOM is not part of a block.
         """
         first = True
         ascii_so_far = True
@@ -173,13 +172,13 @@ class TextSource:
                     ascii_so_far = False
                     # everything before was ASCII, the same in every candidate encoding
                     self.encoding = _detect(data)
-                text = self._decode(data, problems)
+                text = self._decode(data)
                 yield text, data
                 self.line += data.count(b"\n")
             if eof:
                 return
 
-    def _decode(self, data: bytes, problems: Problems) -> str:
+    def _decode(self, data: bytes) -> str:
         codec = "utf-8" if self.encoding == "utf-8-sig" else self.encoding
         try:
             return data.decode(codec)
@@ -193,10 +192,8 @@ class TextSource:
                 bad = raw[exc.start:exc.end].hex(" ")
                 hint = (" (detected from the bytes before it; pass encoding=)"
                         if self.detected else "; pass encoding= (Taobao exports are often 'gbk')")
-                self.bad_lines.add(self.line + k + 1)
-                problems.add_cell(
-                    self.line + k + 1, "<line>", bad,
-                    f"cannot be decoded as {self.encoding} ({exc.reason}){hint}",
+                self.undecodable[self.line + k + 1] = (
+                    bad, f"cannot be decoded as {self.encoding} ({exc.reason}){hint}"
                 )
                 out.append(raw.decode(codec, errors="replace"))
         return "".join(out)
@@ -270,10 +267,9 @@ class _Prefixed(io.RawIOBase):
 class Utf8Stream(io.RawIOBase):
     """The blocks of a :class:`TextSource` as one UTF-8 byte stream (for pyarrow's reader)."""
 
-    def __init__(self, source: TextSource, problems: Problems) -> None:
+    def __init__(self, source: TextSource) -> None:
         self._source = source
-        self._blocks = source.blocks(problems)
-        self._problems = problems
+        self._blocks = source.blocks()
         self._buffer = b""
         self._at = 0
 
@@ -286,7 +282,7 @@ class Utf8Stream(io.RawIOBase):
                 text, raw = next(self._blocks)
             except StopIteration:
                 return 0
-            utf8 = self._source.encoding in ("utf-8", "utf-8-sig") and not self._problems
+            utf8 = self._source.encoding in ("utf-8", "utf-8-sig") and not self._source.undecodable
             self._buffer = raw if utf8 else text.encode("utf-8")
             self._at = 0
         n = min(len(buffer), len(self._buffer) - self._at)
