@@ -223,3 +223,19 @@ def test_the_loaders_never_import_the_model_tables() -> None:
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module:
                 assert node.module not in ("ecrm._io", "ecrm._frames"), (name, node.module)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_customer_whose_orders_sum_past_int64_fen_is_reported(
+    tmp_path: Path, engine: str
+) -> None:
+    # the case: twelve orders of 999,999,999,999,999,999 fen each fit, their sum does
+    # not (12 × (10^18 − 1) = 11,999,999,999,999,999,988 > 2^63 − 1)
+    rows = "".join(f"big,2024-05-{d:02d},999999999999999999\n" for d in range(1, 13))
+    path = tmp_path / "sum.csv"
+    path.write_text("customer_id,placed_at,amount\nok,2024-05-01,5\n" + rows, encoding="utf-8")
+    assert _orders(path, engine) == [
+        (3, "customer_id", "big",
+         "has orders summing to 11,999,999,999,999,999,988 fen, more than int64 fen can hold "
+         "(9,223,372,036,854,775,807); an amount is probably in the wrong unit"),
+    ]

@@ -288,6 +288,7 @@ def _assemble(
     chan = chunks.get("channel", "U1") if "channel" in have else None
 
     render = _Renderer(units, zone)
+    _check_sums(customer, amount, lines, name["customer_id"], problems)
     if "refunded" in have:
         over = np.flatnonzero((refund > amount) & (amount >= 0))
         raw_refund = chunks.get("refunded", np.int64)
@@ -334,6 +335,42 @@ def _assemble(
         customer, placed, amount, refund, status, paid, oids, prov, chan, items,
         LoadInfo(source=problems.source, engine=""),
     )
+
+
+_INT64_MAX = (1 << 63) - 1
+
+
+def _check_sums(
+    customer: npt.NDArray[Any], amount: IntArray, lines: IntArray, column: str,
+    problems: Problems,
+) -> None:
+    """Report customers whose amounts sum past int64 fen (their totals could not be held).
+
+    Each amount fits; only a file with huge amounts can overflow, so the exact check runs
+    only when ``max(amount) * rows`` could pass the limit.
+    """
+    n = len(amount)
+    if n == 0 or int(amount.max(initial=0)) * n <= _INT64_MAX:
+        return
+    a = np.where(amount > 0, amount, 0)
+    uniq, inverse = np.unique(customer, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    order = np.argsort(inverse, kind="stable")
+    codes = inverse[order]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    # split each amount into 32-bit halves: each half's sum is exact in int64
+    sorted_a = a[order]
+    high = np.add.reduceat(sorted_a >> 32, starts)
+    low = np.add.reduceat(sorted_a & 0xFFFFFFFF, starts)
+    for k in np.flatnonzero(high >= 1 << 30).tolist():
+        total = (int(high[k]) << 32) + int(low[k])
+        if total > _INT64_MAX:
+            first = int(order[starts[k]])
+            problems.add_cell(
+                int(lines[first]), column, str(uniq[codes[starts[k]]]),
+                f"has orders summing to {total:,} fen, more than int64 fen can hold "
+                f"({_INT64_MAX:,}); an amount is probably in the wrong unit",
+            )
 
 
 def _group_first(sorted_ids: npt.NDArray[Any], order: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
