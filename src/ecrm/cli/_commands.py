@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from ecrm.cli import _loading
 from ecrm.cli._loading import (
     add_loading_arguments,
     load_customers_from_args,
@@ -69,6 +70,15 @@ def format_grade_table(result: Any) -> str:
     return "\n".join(lines)
 
 
+# Kept for ecrm.cli._input (the new sub-commands' stand-in) until it imports cli._loading.
+_FORMAT_HELP = _loading._FORMAT_HELP
+
+
+def _csv_columns(path: str, fmt: str) -> Any:
+    """The :class:`ecrm.CsvColumns` of ``--format`` for FILE (see :mod:`ecrm.cli._loading`)."""
+    return _loading.columns_for(path, fmt)
+
+
 def _rfm(args: argparse.Namespace, out: TextIO) -> int:
     from ecrm.rfm import UndersizedShopWarning, score, segments
 
@@ -96,8 +106,6 @@ def _add_rfm(sub: Any) -> None:
         help="grade the customers of an orders CSV by RFM (P/G/S/B)",
         description="Score every customer of FILE by RFM with the Taobao P/G/S/B scheme.",
     )
-    p.add_argument("file", metavar="FILE.csv",
-                   help="orders CSV, .gz or .zip, or - for stdin (see docs/loading.md)")
     p.add_argument("--as-of", required=True, metavar="DATE", help="score as of this date/datetime")
     add_loading_arguments(p)
     p.add_argument("--out", default=None, metavar="scores.csv", help="write per-customer scores here")
@@ -182,8 +190,6 @@ def _add_report(sub: Any) -> None:
         "grades, RFM segments, the repurchase cycle, lifecycle stages, tiers, provinces, "
         "products and tomorrow's planned touches, as one HTML file that works offline.",
     )
-    p.add_argument("file", metavar="FILE.csv",
-                   help="orders CSV, .gz or .zip, or - for stdin (see docs/loading.md)")
     p.add_argument("--as-of", required=True, metavar="DATE", help="report as of this date/datetime")
     p.add_argument("-o", "--output", required=True, metavar="report.html", help="the HTML file to write")
     add_loading_arguments(p)
@@ -235,8 +241,6 @@ def _add_cycle(sub: Any) -> None:
         description="Estimate P50 / P70 / P90 of the first-repurchase interval of FILE and "
         "count the customers in each lifecycle stage as of DATE.",
     )
-    p.add_argument("file", metavar="FILE.csv",
-                   help="orders CSV, .gz or .zip, or - for stdin (see docs/loading.md)")
     p.add_argument("--as-of", required=True, metavar="DATE", help="as of this date/datetime")
     add_loading_arguments(p)
     p.add_argument("--method", choices=("observed", "kaplan-meier"), default="observed",

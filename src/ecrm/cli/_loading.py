@@ -1,6 +1,6 @@
 """The loading flags every sub-command that reads an orders file shares.
 
-:func:`add_loading_arguments` registers ``--tz``, ``--format``, ``--encoding``,
+:func:`add_loading_arguments` registers the FILE argument, ``--tz``, ``--format``, ``--encoding``,
 ``--amount-unit``, ``--currency``, ``--columns`` and ``--engine``; :func:`load_orders_from_args`
 reads the file (``-`` is standard input) with them and says on stderr what it read (encoding,
 money units, engine), so a wrong guess is seen at once.
@@ -22,6 +22,7 @@ from ecrm.cli._main import TerminalProgress, UsageError
 
 __all__ = [
     "add_loading_arguments",
+    "columns_for",
     "load_customers_from_args",
     "load_events_from_args",
     "load_orders_from_args",
@@ -36,11 +37,13 @@ _FORMAT_HELP = (
 
 
 def add_loading_arguments(parser: argparse.ArgumentParser) -> None:
-    """Register the loading flags on a sub-command's parser (the FILE argument is its own).
+    """Register the orders FILE argument and the loading flags on a sub-command's parser.
 
     Args:
         parser: the sub-command's parser.
     """
+    parser.add_argument("file", metavar="FILE.csv",
+                        help="orders CSV, .gz or .zip, or - for stdin (see docs/loading.md)")
     group = parser.add_argument_group("reading the orders file (FILE, or - for stdin)")
     group.add_argument("--tz", default=None, metavar="ZONE",
                        help="store time zone, also of times without an offset "
@@ -101,15 +104,24 @@ def parse_columns(text: str | None) -> dict[str, str]:
     return out
 
 
-def _columns(args: argparse.Namespace) -> Any:
-    """The :class:`ecrm.CsvColumns` for ``--format`` and ``--columns``."""
+def columns_for(path: str, fmt: str) -> Any:
+    """The :class:`ecrm.CsvColumns` of ``--format`` (``auto`` peeks at FILE's header).
+
+    Args:
+        path: FILE (``-`` for stdin, peeked without being consumed).
+        fmt: ``auto``, ``canonical`` or ``taobao``.
+    """
     from ecrm._load._spec import CsvColumns
 
-    fmt = getattr(args, "format", "auto")
     if fmt == "auto":
-        names = _header_names(args.file)
+        names = _header_names(path)
         fmt = "taobao" if "买家会员名" in names and "customer_id" not in names else "canonical"
-    base = CsvColumns.taobao() if fmt == "taobao" else CsvColumns()
+    return CsvColumns.taobao() if fmt == "taobao" else CsvColumns()
+
+
+def _columns(args: argparse.Namespace) -> Any:
+    """The :class:`ecrm.CsvColumns` for ``--format`` and ``--columns``."""
+    base = columns_for(args.file, getattr(args, "format", "auto"))
     mapping = parse_columns(getattr(args, "columns", None))
     if not mapping:
         return base
@@ -120,7 +132,7 @@ def _columns(args: argparse.Namespace) -> Any:
     unknown = sorted(set(mapping) - set(FIELDS))
     if unknown:
         raise UsageError(f"--columns may only map the fields {', '.join(FIELDS)}; got {unknown}")
-    return attrs.evolve(base, **mapping)  # type: ignore[arg-type]  # fields checked above
+    return attrs.evolve(base, **mapping)  # the fields are checked above
 
 
 def _header_names(path: str) -> set[str]:
@@ -161,7 +173,7 @@ def load_orders_from_args(args: argparse.Namespace) -> Any:
     """Read FILE (``args.file``; ``-`` for stdin) with the loading flags into an OrderLog.
 
     Says on stderr what was read (``ecrm rfm: read orders.csv: 3 rows, gb18030 (detected),
-    买家实际支付金额 in yuan …``).
+    买家实际支付金额 in yuan …``); shows progress on a terminal unless ``args.quiet``.
 
     Raises:
         UsageError: a bad ``--columns``.
@@ -170,7 +182,7 @@ def load_orders_from_args(args: argparse.Namespace) -> Any:
     from ecrm._orderlog import OrderLog
 
     columns = _columns(args)
-    progress = TerminalProgress(f"reading {args.file}")
+    progress = None if getattr(args, "quiet", False) else TerminalProgress(f"reading {args.file}")
     try:
         log = OrderLog.from_csv(
             args.file, columns=columns, tz=args.tz, currency=args.currency,
@@ -178,7 +190,8 @@ def load_orders_from_args(args: argparse.Namespace) -> Any:
             progress=progress,
         )
     finally:
-        progress.done()
+        if progress is not None:
+            progress.done()
     _say(getattr(args, "command", "") or "", log.load_info)
     return log
 
