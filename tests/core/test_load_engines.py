@@ -1,9 +1,13 @@
 """Two engines, one behaviour: over generated files, good and bad, the python and the arrow
 engine return the same log or raise the same errors (file, physical line, column, value,
-rule)."""
+rule).
+
+CI runs 80 orders files; ``ECRM_ENGINE_EXAMPLES=2000`` runs a bigger proof.
+"""
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,6 +20,7 @@ from hypothesis import strategies as st
 from ecrm import CustomerTable, DataFormatError, EventLog, read_orders_csv
 
 pytest.importorskip("pyarrow")
+EXAMPLES = int(os.environ.get("ECRM_ENGINE_EXAMPLES", "80"))
 
 GOOD = {
     "id": ["c1", "c2", "c3", "客户甲", " c4 ", '="007"', "c,5"],
@@ -107,7 +112,7 @@ def _columns(table: Any) -> dict[str, Any]:
     return out
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(order_files(), st.integers(1, 5))
 def test_both_engines_give_the_same_orders_or_the_same_errors(raw: bytes, chunk_rows: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
@@ -132,7 +137,7 @@ def event_files(draw: st.DrawFn) -> bytes:
     return ("\n".join(lines) + "\n").encode(draw(st.sampled_from(["utf-8", "gb18030"])))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=EXAMPLES // 2, deadline=None)
 @given(event_files())
 def test_both_engines_give_the_same_events_or_the_same_errors(raw: bytes) -> None:
     with tempfile.TemporaryDirectory() as folder:
@@ -143,7 +148,7 @@ def test_both_engines_give_the_same_events_or_the_same_errors(raw: bytes) -> Non
     assert python == arrow
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=EXAMPLES // 3, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["a", "b", "c", "客户", ""]), NOTES,
                           st.sampled_from(["f", "男", "x", ""])), max_size=8))
 def test_both_engines_give_the_same_customers_or_the_same_errors(
