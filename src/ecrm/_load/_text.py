@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
+import itertools
 import os
 import sys
 import zipfile
@@ -136,8 +137,10 @@ class TextSource:
         (the bytes in hex, the rule naming the encoding) and read as U+FFFD, so reading goes
         on and every such line can be reported.
         """
-        for text, _raw in self.blocks():
-            yield from io.StringIO(text, newline="")
+        # chained in C: Python code runs once per block, not once per line
+        return itertools.chain.from_iterable(
+            io.StringIO(text, newline="") for text, _raw in self.blocks()
+        )
 
     def blocks(self) -> Iterator[tuple[str, bytes]]:
         """Yield (decoded text, its bytes) in blocks that end at a line end.
