@@ -30,6 +30,7 @@ from ecrm._errors import (
 )
 from ecrm._events import Event, EventKind, EventLog
 from ecrm._io import CsvColumns, Progress, read_orders_csv
+from ecrm._load._spec import LoadInfo
 from ecrm._money import Money
 from ecrm._order import DEFAULT_VALID_STATUSES, Order, OrderItem, OrderStatus
 from ecrm._orderlog import OrderItems, OrderLog
@@ -55,6 +56,7 @@ __all__ = [
     "Gender",
     "InvalidTypeError",
     "InvalidValueError",
+    "LoadInfo",
     "MissingDependencyError",
     "Money",
     "Order",

@@ -1,19 +1,21 @@
 """Private helpers that coerce and validate input columns for the columnar tables.
 
-Every checker looks at a whole column at once (vectorised) and reports the bad rows as
-:class:`RowError` s; the caller raises them together as one :class:`DataFormatError`.
+Every checker looks at a whole column at once (vectorised) and reports the bad rows to the
+one problem collector, :class:`ecrm._load._problems.Problems`; the caller raises them together
+as one :class:`DataFormatError`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import DataFormatError, InvalidTypeError, InvalidValueError, RowError
+from ecrm._errors import InvalidTypeError, InvalidValueError
+from ecrm._load._problems import Problems
 from ecrm._time import (
     NAT_US,
     US_PER_DAY,
@@ -23,50 +25,7 @@ from ecrm._time import (
     utc_offsets_us,
 )
 
-#: At most this many bad rows are listed per column; the message says how many more.
-MAX_REPORTED: Final = 20
-
 IntArray = npt.NDArray[np.int64]
-
-
-class Problems:
-    """Collects :class:`RowError` s across columns and raises them together."""
-
-    def __init__(self, source: str, *, line_offset: int = 0) -> None:
-        self.source = source
-        self.line_offset = line_offset
-        self.errors: list[InvalidValueError] = []
-
-    def add_rows(self, rows: npt.NDArray[np.intp], column: str, values: Any, rule: str) -> None:
-        """Record ``rule`` broken at ``rows`` (0-based) of ``column``; ``values`` is indexable."""
-        rows = np.asarray(rows)
-        for r in rows[:MAX_REPORTED]:
-            self.errors.append(
-                RowError(self.source, int(r) + self.line_offset, column, _py(values[int(r)]), rule)
-            )
-        if len(rows) > MAX_REPORTED:
-            self.errors.append(
-                RowError(
-                    self.source,
-                    int(rows[MAX_REPORTED]) + self.line_offset,
-                    column,
-                    f"... and {len(rows) - MAX_REPORTED} more rows",
-                    rule,
-                )
-            )
-
-    def add(self, error: InvalidValueError) -> None:
-        self.errors.append(error)
-
-    def raise_if_any(self, what: str) -> None:
-        if self.errors:
-            raise DataFormatError(f"invalid {what} in {self.source}", self.errors)
-
-
-def _py(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def check_lengths(source: str, columns: dict[str, Any]) -> int:

@@ -7,19 +7,18 @@ logs and tracebacks never show them in full.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import enum
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, Final
+from typing import IO, Any, Final
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._columns import Problems, check_lengths, field_columns, ids_column, instants_column
+from ecrm._columns import check_lengths, ids_column, instants_column
 from ecrm._enums import parse_alias
 from ecrm._errors import (
     DataFormatError,
@@ -28,6 +27,12 @@ from ecrm._errors import (
     RowError,
 )
 from ecrm._ids import check_customer_id
+from ecrm._load._csv import DEFAULT_CHUNK_ROWS
+from ecrm._load._frames import customer_columns
+from ecrm._load._parquet import read_parquet_table
+from ecrm._load._problems import Problems
+from ecrm._load._spec import CUSTOMERS, Engine, LoadInfo, Progress
+from ecrm._load._tables import read_customer_cells
 from ecrm._time import NAT_US, as_zone, datetime_to_us, require_aware, us_to_datetime, zone_name
 
 __all__ = [
@@ -462,22 +467,7 @@ _TRUE: Final = frozenset({"1", "true", "t", "yes", "y", "是"})
 _FALSE: Final = frozenset({"0", "false", "f", "no", "n", "否", ""})
 
 #: Columns of :meth:`CustomerTable.from_csv` (the header names unless ``columns`` maps them).
-CSV_FIELDS: Final = (
-    "customer_id",
-    "name",
-    "phone",
-    "email",
-    "gender",
-    "birthday",
-    "occupation",
-    "province",
-    "city",
-    "tz",
-    "tags",
-    "member_since",
-    "blocked",
-    "marketing_opt_in",
-)
+CSV_FIELDS: Final = CUSTOMERS.fields
 
 
 _FRAME_COLUMNS: Final = {
@@ -523,6 +513,7 @@ class CustomerTable:
         member_since_us: int64 epoch microseconds of joining, ``NAT_US`` for non-members.
         blocked: bool, shape (n,), on the block list (恶意客户).
         marketing_opt_in: bool, shape (n,).
+        load_info: what the loader read and decided, for a table read from a file.
     """
 
     tz: dt.tzinfo
@@ -543,6 +534,7 @@ class CustomerTable:
     member_since_us: IntArray
     blocked: BoolArray
     marketing_opt_in: BoolArray
+    load_info: LoadInfo | None = attrs.field(default=None, kw_only=True)
 
     # -- constructors -----------------------------------------------------------------
     @classmethod
@@ -740,17 +732,24 @@ class CustomerTable:
             marketing_opt_in=_bool_column(marketing_opt_in, n, True, "marketing_opt_in"),
         )
 
+    # The file and frame constructors are thin forwards: a loader (ecrm._load, which never
+    # imports this module) returns plain columns and this class builds itself from them.
     @classmethod
     def from_csv(
         cls,
-        path: str | os.PathLike[str],
+        path: str | os.PathLike[str] | IO[bytes],
         *,
         columns: Mapping[str, str] | None = None,
         tz: str | dt.tzinfo | None = None,
         tag_separator: str = ";",
-        encoding: str = "utf-8-sig",
+        encoding: str = "auto",
+        engine: Engine = "auto",
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        progress: Progress | None = None,
     ) -> CustomerTable:
-        """Read customers from a CSV file with a header row (stdlib :mod:`csv`).
+        """Read customers from a CSV file with a header row, streaming it (the loading layer
+        of :func:`ecrm.read_orders_csv`: encodings, ``.gz`` / ``.zip``, ``-`` for stdin,
+        both engines, every problem at once).
 
         Columns (header names; ``columns`` maps a field to another header): ``customer_id``
         (required), ``name``, ``phone``, ``email``, ``gender``, ``birthday``
@@ -761,49 +760,45 @@ class CustomerTable:
         are kept as text.
 
         Raises:
-            DataFormatError: every bad cell with file, line (header = line 1), column, value
-                and rule; a missing ``customer_id`` column; duplicate ids. No table is returned.
+            DataFormatError: every bad cell with file, physical line (header = line 1),
+                column, value and rule; ragged rows, undecodable bytes, a quote not closed,
+                duplicate or missing headers; duplicate ids. No table is returned.
         """
         zone = as_zone(tz)
-        source = os.fspath(path)
-        mapping = field_columns(CSV_FIELDS, columns)
-        with open(path, newline="", encoding=encoding) as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            if header is None:
-                raise DataFormatError(
-                    f"invalid customers in {source}",
-                    [RowError(source, 1, "customer_id", "", "the file needs a header row")],
-                )
-            where = {name.strip(): k for k, name in enumerate(header)}
-            if mapping["customer_id"] not in where:
-                raise DataFormatError(
-                    f"invalid customers in {source}",
-                    [
-                        RowError(
-                            source,
-                            1,
-                            mapping["customer_id"],
-                            header,
-                            "the header must have this column",
-                        )
-                    ],
-                )
-            present = {f: where[h] for f, h in mapping.items() if h in where}
-            cells: dict[str, list[str]] = {f: [] for f in present}
-            lines: list[int] = []
-            for record in reader:
-                if not any(v.strip() for v in record):
-                    continue
-                lines.append(reader.line_num)
-                for f, k in present.items():
-                    cells[f].append(record[k] if k < len(record) else "")
-        return _table_from_cells(cells, lines, mapping, zone, source, tag_separator)
+        read = read_customer_cells(
+            path, columns=columns, encoding=encoding, engine=engine, chunk_rows=chunk_rows,
+            progress=progress,
+        )
+        table = _table_from_cells(read.cells, read.lines, read.headers, zone, read.info.source,
+                                  tag_separator)
+        return attrs.evolve(table, load_info=read.info)
 
     @classmethod
-    def from_pandas(cls, frame: Any, *, tz: str | dt.tzinfo | None = None) -> CustomerTable:
+    def from_parquet(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        columns: Mapping[str, str] | None = None,
+        tz: str | dt.tzinfo | None = None,
+    ) -> CustomerTable:
+        """Read a Parquet file or a directory of them (hive-partitioned too); columns and
+        errors as :meth:`from_arrow` (needs the ``arrow`` extra)."""
+        table = read_parquet_table(path, "CustomerTable.from_parquet")
+        read = customer_columns("arrow", table, "CustomerTable.from_parquet",
+                                times=_frame_times(columns))
+        return cls._from_frame_columns(read, tz, os.fspath(path), columns)
+
+    @classmethod
+    def from_pandas(
+        cls,
+        frame: Any,
+        *,
+        columns: Mapping[str, str] | None = None,
+        tz: str | dt.tzinfo | None = None,
+    ) -> CustomerTable:
         """Build from a pandas DataFrame whose columns are named like :meth:`from_arrays`'s
-        arguments (``customer_id`` or ``customer_ids``, ``name`` or ``names``, …).
+        arguments (``customer_id`` or ``customer_ids``, ``name`` or ``names``, …), or as
+        ``columns`` maps the fields of :meth:`from_csv` (``{"customer_id": "会员"}``).
 
         ``member_since`` may be zone-aware (converted exactly) or naive (wall time in
         ``tz``). Needs the optional ``pandas`` package; it is imported only here.
@@ -814,40 +809,57 @@ class CustomerTable:
             InvalidValueError: there is no customer id column.
             DataFormatError: every bad cell (0-based row, column, value, rule) at once.
         """
-        from ecrm._frames import customer_columns
-
-        columns = customer_columns("pandas", frame, "CustomerTable.from_pandas", times=_TIMES)
-        return cls._from_frame_columns(columns, tz, "<pandas>")
+        read = customer_columns("pandas", frame, "CustomerTable.from_pandas",
+                                times=_frame_times(columns))
+        return cls._from_frame_columns(read, tz, "<pandas>", columns)
 
     @classmethod
-    def from_polars(cls, frame: Any, *, tz: str | dt.tzinfo | None = None) -> CustomerTable:
+    def from_polars(
+        cls,
+        frame: Any,
+        *,
+        columns: Mapping[str, str] | None = None,
+        tz: str | dt.tzinfo | None = None,
+    ) -> CustomerTable:
         """Build from a polars DataFrame; columns, arguments and errors as :meth:`from_pandas`.
 
         Raises:
             MissingDependencyError: polars is not installed.
         """
-        from ecrm._frames import customer_columns
-
-        columns = customer_columns("polars", frame, "CustomerTable.from_polars", times=_TIMES)
-        return cls._from_frame_columns(columns, tz, "<polars>")
+        read = customer_columns("polars", frame, "CustomerTable.from_polars",
+                                times=_frame_times(columns))
+        return cls._from_frame_columns(read, tz, "<polars>", columns)
 
     @classmethod
-    def from_arrow(cls, table: Any, *, tz: str | dt.tzinfo | None = None) -> CustomerTable:
+    def from_arrow(
+        cls,
+        table: Any,
+        *,
+        columns: Mapping[str, str] | None = None,
+        tz: str | dt.tzinfo | None = None,
+    ) -> CustomerTable:
         """Build from a pyarrow Table; columns, arguments and errors as :meth:`from_pandas`.
 
         Raises:
             MissingDependencyError: pyarrow is not installed.
         """
-        from ecrm._frames import customer_columns
-
-        columns = customer_columns("arrow", table, "CustomerTable.from_arrow", times=_TIMES)
-        return cls._from_frame_columns(columns, tz, "<arrow>")
+        read = customer_columns("arrow", table, "CustomerTable.from_arrow",
+                                times=_frame_times(columns))
+        return cls._from_frame_columns(read, tz, "<arrow>", columns)
 
     @classmethod
     def _from_frame_columns(
-        cls, columns: dict[str, Any], tz: str | dt.tzinfo | None, source: str
+        cls,
+        columns: dict[str, Any],
+        tz: str | dt.tzinfo | None,
+        source: str,
+        mapping: Mapping[str, str] | None = None,
     ) -> CustomerTable:
-        kwargs = {_FRAME_COLUMNS.get(name, name): values for name, values in columns.items()}
+        renamed = {h: f for f, h in CUSTOMERS.headers(mapping).items()} if mapping else {}
+        kwargs = {
+            _FRAME_COLUMNS.get(renamed.get(name, name), renamed.get(name, name)): values
+            for name, values in columns.items()
+        }
         if "customer_ids" not in kwargs:
             raise InvalidValueError("frame", "needs a customer_id column", list(columns))
         ids = kwargs.pop("customer_ids")
@@ -1024,7 +1036,7 @@ class CustomerTable:
         columns = {
             f.name: (getattr(self, f.name) if f.name == "tag_names" else getattr(self, f.name)[mask])
             for f in attrs.fields(CustomerTable)
-            if f.name not in ("tz", "customer_ids")
+            if f.name not in ("tz", "customer_ids", "load_info")
         }
         return CustomerTable._build(self.tz, self.customer_ids[mask], "<select>", **columns)
 
@@ -1242,6 +1254,11 @@ def _parse_bool(text: str) -> bool | None:
     if key in _FALSE:
         return False
     return None
+
+
+def _frame_times(mapping: Mapping[str, str] | None) -> tuple[str, ...]:
+    """The frame columns read as instants: ``member_since``, or the column ``mapping`` names."""
+    return (*_TIMES, (mapping or {}).get("member_since", "member_since"))
 
 
 def _table_from_cells(

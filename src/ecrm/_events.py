@@ -2,34 +2,36 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import enum
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, Final
+from typing import IO, Any, Final
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
 from ecrm._columns import (
-    Problems,
     check_lengths,
     factorize,
-    field_columns,
     ids_column,
     instants_column,
     text_column,
 )
 from ecrm._enums import parse_alias
 from ecrm._errors import (
-    DataFormatError,
     InvalidTypeError,
     InvalidValueError,
-    RowError,
 )
 from ecrm._ids import check_customer_id, customer_code_in, customer_rows_in
+from ecrm._load._cells import coded_column
+from ecrm._load._csv import DEFAULT_CHUNK_ROWS
+from ecrm._load._frames import events_from_frame
+from ecrm._load._parquet import read_parquet_table
+from ecrm._load._problems import Problems
+from ecrm._load._spec import Engine, LoadInfo, Progress
+from ecrm._load._tables import read_event_columns
 from ecrm._time import as_zone, datetime_to_us, require_aware, us_to_datetime, zone_name
 
 __all__ = ["Event", "EventKind", "EventLog"]
@@ -122,6 +124,7 @@ class EventLog:
         at_us: int64, shape (n,), epoch microseconds (UTC).
         kind_codes: int8, shape (n,), :attr:`EventKind.code`.
         skus: str, shape (n,), ``""`` for shop-level events.
+        load_info: what the loader read and decided, for a log read from a file.
     """
 
     tz: dt.tzinfo
@@ -131,6 +134,7 @@ class EventLog:
     at_us: IntArray
     kind_codes: npt.NDArray[np.int8]
     skus: npt.NDArray[np.str_]
+    load_info: LoadInfo | None = attrs.field(default=None, kw_only=True)
 
     # -- constructors -----------------------------------------------------------------
     @classmethod
@@ -199,6 +203,8 @@ class EventLog:
         problems.raise_if_any("events")
         return cls._build(zone or as_zone(None), ids, times, codes, sku)
 
+    # The file and frame constructors are thin forwards: a loader (ecrm._load, which never
+    # imports this module) returns plain columns and this class builds itself from them.
     @classmethod
     def from_pandas(
         cls,
@@ -218,9 +224,7 @@ class EventLog:
             InvalidValueError: a required column is missing; naive times without ``tz``.
             DataFormatError: every bad cell (0-based row, frame column, value, rule).
         """
-        from ecrm._frames import events_from_frame
-
-        return events_from_frame("pandas", frame, columns=columns, tz=tz)
+        return events_from_frame("pandas", frame, build=cls.from_arrays, columns=columns, tz=tz)
 
     @classmethod
     def from_polars(
@@ -231,9 +235,7 @@ class EventLog:
         tz: str | dt.tzinfo | None = None,
     ) -> EventLog:
         """Build from a polars ``DataFrame``; arguments and errors as :meth:`from_pandas`."""
-        from ecrm._frames import events_from_frame
-
-        return events_from_frame("polars", frame, columns=columns, tz=tz)
+        return events_from_frame("polars", frame, build=cls.from_arrays, columns=columns, tz=tz)
 
     @classmethod
     def from_arrow(
@@ -244,101 +246,54 @@ class EventLog:
         tz: str | dt.tzinfo | None = None,
     ) -> EventLog:
         """Build from a pyarrow ``Table``; arguments and errors as :meth:`from_pandas`."""
-        from ecrm._frames import events_from_frame
-
-        return events_from_frame("arrow", table, columns=columns, tz=tz)
+        return events_from_frame("arrow", table, build=cls.from_arrays, columns=columns, tz=tz)
 
     @classmethod
-    def from_csv(
+    def from_parquet(
         cls,
         path: str | os.PathLike[str],
         *,
         columns: Mapping[str, str] | None = None,
         tz: str | dt.tzinfo | None = None,
-        encoding: str = "utf-8-sig",
     ) -> EventLog:
-        """Read events from a CSV file with a header (stdlib :mod:`csv`).
+        """Read a Parquet file or a directory of them (hive-partitioned too); columns and
+        errors as :meth:`from_arrow` (needs the ``arrow`` extra)."""
+        table = read_parquet_table(path, "EventLog.from_parquet")
+        return events_from_frame("arrow", table, build=cls.from_arrays, columns=columns, tz=tz,
+                                 source=os.fspath(path))
 
-        Columns (``columns`` maps a field to another header): ``customer_id``, ``at``
-        (ISO 8601; naive times are in ``tz``), ``kind`` (browse / cart / favorite, or
-        浏览 / 加购 / 收藏) and optionally ``sku``. Ids are kept as text.
+    @classmethod
+    def from_csv(
+        cls,
+        path: str | os.PathLike[str] | IO[bytes],
+        *,
+        columns: Mapping[str, str] | None = None,
+        tz: str | dt.tzinfo | None = None,
+        encoding: str = "auto",
+        engine: Engine = "auto",
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        progress: Progress | None = None,
+    ) -> EventLog:
+        """Read events from a CSV file with a header, streaming it (the loading layer of
+        :func:`ecrm.read_orders_csv`: encodings, ``.gz`` / ``.zip``, ``-`` for stdin, both
+        engines, every problem at once).
+
+        Columns (``columns`` maps a field to another header): ``customer_id``, ``at`` (a
+        date-time as in orders files; naive times are in ``tz``), ``kind`` (browse / cart /
+        favorite, or 浏览 / 加购 / 收藏) and optionally ``sku``. Ids are kept as text.
 
         Raises:
-            DataFormatError: every bad cell with file, line (header = line 1), column, value
-                and rule, or a missing required column. No log is returned.
+            DataFormatError: every bad cell with file, physical line (header = line 1),
+                column, value and rule; ragged rows, undecodable bytes, a quote not closed,
+                duplicate or missing headers. No log is returned.
         """
         zone = as_zone(tz)
-        source = os.fspath(path)
-        fields = ("customer_id", "at", "kind", "sku")
-        mapping = field_columns(fields, columns)
-        errors: list[InvalidValueError] = []
-        ids: list[str] = []
-        times: list[int] = []
-        codes: list[int] = []
-        skus: list[str] = []
-        with open(path, newline="", encoding=encoding) as fh:
-            reader = csv.reader(fh)
-            header = [h.strip() for h in next(reader, [])]
-            missing = [mapping[f] for f in fields[:3] if mapping[f] not in header]
-            if missing:
-                raise DataFormatError(
-                    f"invalid events in {source}",
-                    [
-                        RowError(source, 1, m, header, "the header must have this column")
-                        for m in missing
-                    ],
-                )
-            pos = {f: header.index(mapping[f]) for f in fields if mapping[f] in header}
-            for record in reader:
-                if not any(v.strip() for v in record):
-                    continue
-                line = reader.line_num
-
-                def cell(f: str, record: list[str] = record) -> str:
-                    k = pos.get(f)
-                    return record[k].strip() if k is not None and k < len(record) else ""
-
-                cid = cell("customer_id")
-                if not cid:
-                    errors.append(
-                        RowError(source, line, mapping["customer_id"], cid, "must not be empty")
-                    )
-                text = cell("at")
-                try:
-                    when = dt.datetime.fromisoformat(text)
-                    if when.tzinfo is None:
-                        when = when.replace(tzinfo=zone)
-                    us = datetime_to_us(when)
-                except ValueError:
-                    errors.append(
-                        RowError(
-                            source,
-                            line,
-                            mapping["at"],
-                            text,
-                            "must be an ISO 8601 date-time such as 2025-06-01 10:00:00",
-                        )
-                    )
-                    us = 0
-                try:
-                    code = parse_event_kind(cell("kind")).code
-                except InvalidValueError as exc:
-                    errors.append(RowError(source, line, mapping["kind"], cell("kind"), exc.rule))
-                    code = 0
-                ids.append(cid)
-                times.append(us)
-                codes.append(code)
-                skus.append(cell("sku"))
-        if errors:
-            raise DataFormatError(f"invalid events in {source}", errors)
-        n = len(ids)
-        return cls._build(
-            zone,
-            np.asarray(ids, dtype=str).reshape(n),
-            np.asarray(times, dtype=np.int64),
-            np.asarray(codes, dtype=np.int8),
-            np.asarray(skus, dtype=str).reshape(n),
+        read = read_event_columns(
+            path, kind_code=_kind_code, zone=zone, columns=columns, encoding=encoding,
+            engine=engine, chunk_rows=chunk_rows, progress=progress,
         )
+        log = cls._build(zone, read.customer_ids, read.at_us, read.kind_codes, read.skus)
+        return attrs.evolve(log, load_info=read.info)
 
     @classmethod
     def _build(
@@ -481,6 +436,10 @@ def _in_customer_time_order(codes: npt.NDArray[np.integer[Any]], at_us: IntArray
     return bool(np.all(at_us[1:][same] >= at_us[:-1][same]))
 
 
+def _kind_code(text: str) -> int:
+    return parse_event_kind(text).code
+
+
 def _kind_column(values: Any, n: int, problems: Problems) -> npt.NDArray[np.int8]:
     arr = values if isinstance(values, np.ndarray) else np.asarray(list(values), dtype=object)
     if arr.dtype.kind in "iu":
@@ -500,11 +459,7 @@ def _kind_column(values: Any, n: int, problems: Problems) -> npt.NDArray[np.int8
         ).reshape(n)
     if arr.dtype.kind != "U":
         raise InvalidTypeError(f"kinds must hold EventKind members or names, got dtype {arr.dtype}")
-    uniq, inverse = np.unique(arr, return_inverse=True)
-    codes = np.zeros(len(uniq), dtype=np.int8)
-    for k, text in enumerate(uniq.tolist()):
-        try:
-            codes[k] = parse_event_kind(text, "kinds").code
-        except InvalidValueError as exc:
-            problems.add_rows(np.flatnonzero(inverse.reshape(-1) == k), "kinds", arr, exc.rule)
-    return codes[inverse.reshape(-1)]
+    codes, wrong = coded_column(arr, _kind_code, empty_rule=None)
+    for row, why in wrong:
+        problems.add_rows([row], "kinds", arr, why)
+    return codes

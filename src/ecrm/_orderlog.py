@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import IO, Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
 from ecrm._columns import (
-    Problems,
     check_lengths,
     customer_time_order,
     factorize,
@@ -23,6 +22,21 @@ from ecrm._columns import (
 )
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._ids import customer_code_in, customer_rows_in
+from ecrm._load._cells import coded_column
+from ecrm._load._csv import DEFAULT_CHUNK_ROWS
+from ecrm._load._frames import orders_from_frame
+from ecrm._load._orders import OrderColumns, read_order_columns
+from ecrm._load._parquet import read_parquet_table
+from ecrm._load._problems import Problems
+from ecrm._load._spec import (
+    AmountUnit,
+    CsvColumns,
+    Engine,
+    LoadInfo,
+    Progress,
+    check_amount_unit,
+    coerce_columns,
+)
 from ecrm._money import DEFAULT_CURRENCY, Money
 from ecrm._order import (
     DEFAULT_VALID_STATUSES,
@@ -33,9 +47,6 @@ from ecrm._order import (
     parse_status,
 )
 from ecrm._time import NAT_US, as_zone, datetime_to_us, local_days, us_to_datetime, zone_name
-
-if TYPE_CHECKING:
-    from ecrm._io import CsvColumns, Progress
 
 __all__ = ["OrderItems", "OrderLog"]
 
@@ -141,7 +152,8 @@ class OrderLog:
     """Orders as validated numpy columns, indexed by customer once at construction.
 
     Build it with a named constructor (:meth:`from_orders`, :meth:`from_arrays`,
-    :meth:`from_csv`, :meth:`from_pandas`, :meth:`from_polars`, :meth:`from_arrow`). Rows
+    :meth:`from_csv`, :meth:`from_parquet`, :meth:`from_pandas`, :meth:`from_polars`,
+    :meth:`from_arrow`). Rows
     are kept sorted by customer, then by ``placed_at`` (ties keep input order), so that
     ``customer_starts[c]:customer_starts[c + 1]`` are the rows of customer code ``c`` in
     time order and scoring many ``as_of`` dates costs only a pass over the columns.
@@ -160,6 +172,8 @@ class OrderLog:
         order_ids: shape (n,), or ``None`` when the source had no order ids.
         provinces, channels: str, shape (n,) (``""`` when missing), or ``None``.
         items: the order lines, or ``None``.
+        load_info: what the loader read and decided (encoding, money units, engine) for a
+            log read from a file or frame; ``None`` otherwise.
     """
 
     tz: dt.tzinfo
@@ -176,6 +190,7 @@ class OrderLog:
     provinces: npt.NDArray[np.str_] | None = None
     channels: npt.NDArray[np.str_] | None = None
     items: OrderItems | None = None
+    load_info: LoadInfo | None = attrs.field(default=None, kw_only=True)
     _cache: dict[Any, Any] = attrs.field(factory=dict, init=False, alias="_cache")
 
     # -- constructors ---------------------------------------------------------------------
@@ -327,49 +342,125 @@ class OrderLog:
             items, "<orders>",
         )
 
+    # The file and frame constructors are thin forwards: a loader (ecrm._load, which never
+    # imports this module) returns plain columns and this class builds itself from them.
     @classmethod
     def from_csv(
+        cls,
+        path: str | os.PathLike[str] | IO[bytes],
+        *,
+        columns: CsvColumns | Mapping[str, Any] | None = None,
+        tz: str | dt.tzinfo | None = None,
+        currency: str = DEFAULT_CURRENCY,
+        encoding: str = "auto",
+        amount_unit: AmountUnit | None = None,
+        engine: Engine = "auto",
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        progress: Progress | None = None,
+    ) -> OrderLog:
+        """Stream a CSV file of orders in chunks; see :func:`ecrm.read_orders_csv`."""
+        cols = coerce_columns(columns)
+        unit = cols.amount_unit if amount_unit is None else check_amount_unit(amount_unit)
+        zone = as_zone(tz)
+        Money(0, currency)  # validates the currency code before any work
+        read = read_order_columns(
+            path, columns=cols, zone=zone, amount_unit=unit, encoding=encoding, engine=engine,
+            chunk_rows=chunk_rows, progress=progress,
+        )
+        return cls._from_loaded(read, zone, currency)
+
+    @classmethod
+    def _from_loaded(cls, read: OrderColumns, zone: dt.tzinfo, currency: str) -> OrderLog:
+        items = None if read.items is None else OrderItems(*read.items)
+        log = cls._build(
+            zone, currency, read.customer_ids, read.placed_at_us, read.amount_fen,
+            read.refunded_fen, read.status_codes, read.paid_at_us, read.order_ids,
+            read.provinces, read.channels, items, read.info.source,
+        )
+        return attrs.evolve(log, load_info=read.info)
+
+    @classmethod
+    def from_parquet(
         cls,
         path: str | os.PathLike[str],
         *,
         columns: CsvColumns | Mapping[str, Any] | None = None,
         tz: str | dt.tzinfo | None = None,
         currency: str = DEFAULT_CURRENCY,
-        chunk_rows: int = 100_000,
-        progress: Progress | None = None,
-        encoding: str = "utf-8-sig",
+        amount_unit: AmountUnit | None = None,
     ) -> OrderLog:
-        """Stream a CSV file of orders in chunks; see :func:`ecrm.read_orders_csv`."""
-        from ecrm._io import read_orders_csv
+        """Read a Parquet file, or a directory of them (hive-partitioned too); one row per
+        order, columns as :meth:`from_arrow` (needs the ``arrow`` extra).
 
-        return read_orders_csv(
-            path, columns=columns, tz=tz, currency=currency, chunk_rows=chunk_rows,
-            progress=progress, encoding=encoding,
+        Raises:
+            MissingDependencyError: pyarrow is not installed.
+            DataFormatError: every bad cell (0-based row, column, value, rule).
+        """
+        table = read_parquet_table(path, "OrderLog.from_parquet")
+        return orders_from_frame(
+            "arrow", table, build=cls.from_arrays, columns=columns, tz=tz, currency=currency,
+            amount_unit=amount_unit, source=os.fspath(path),
         )
 
     @classmethod
-    def from_pandas(cls, frame: Any, *, columns: CsvColumns | Mapping[str, Any] | None = None,
-                    tz: str | dt.tzinfo | None = None, currency: str = DEFAULT_CURRENCY) -> OrderLog:
-        """Build from a pandas DataFrame (needs the ``pandas`` extra); see :mod:`ecrm._frames`."""
-        from ecrm._frames import orders_from_pandas
+    def from_pandas(
+        cls,
+        frame: Any,
+        *,
+        columns: CsvColumns | Mapping[str, Any] | None = None,
+        tz: str | dt.tzinfo | None = None,
+        currency: str = DEFAULT_CURRENCY,
+        amount_unit: AmountUnit | None = None,
+    ) -> OrderLog:
+        """Build from a pandas DataFrame, one row per order (needs the ``pandas`` extra).
 
-        return orders_from_pandas(frame, columns=columns, tz=tz, currency=currency)
+        Args:
+            frame: the orders; column names as in ``columns`` (canonical names by default).
+            columns: which frame column holds each field (:class:`~ecrm.CsvColumns` or a
+                mapping ``{field: column}``).
+            tz: the store's time zone; required when a time column is naive, which is then
+                wall time in ``tz``. Zone-aware columns are converted exactly.
+            currency: the currency of every amount.
+            amount_unit: ``"auto"`` / ``"fen"`` / ``"yuan"`` for text, ``Decimal`` and
+                integer money columns (default: ``columns``'s, ``"auto"``).
+
+        Raises:
+            MissingDependencyError: pandas is not installed.
+            InvalidValueError: a required column is missing; naive times without ``tz``.
+            InvalidTypeError: not a pandas DataFrame; float money columns.
+            DataFormatError: every bad cell (0-based row, frame column, value, rule).
+        """
+        return orders_from_frame("pandas", frame, build=cls.from_arrays, columns=columns,
+                                 tz=tz, currency=currency, amount_unit=amount_unit)
 
     @classmethod
-    def from_polars(cls, frame: Any, *, columns: CsvColumns | Mapping[str, Any] | None = None,
-                    tz: str | dt.tzinfo | None = None, currency: str = DEFAULT_CURRENCY) -> OrderLog:
-        """Build from a polars DataFrame (needs the ``polars`` extra)."""
-        from ecrm._frames import orders_from_polars
-
-        return orders_from_polars(frame, columns=columns, tz=tz, currency=currency)
+    def from_polars(
+        cls,
+        frame: Any,
+        *,
+        columns: CsvColumns | Mapping[str, Any] | None = None,
+        tz: str | dt.tzinfo | None = None,
+        currency: str = DEFAULT_CURRENCY,
+        amount_unit: AmountUnit | None = None,
+    ) -> OrderLog:
+        """Build from a polars DataFrame (needs the ``polars`` extra); as :meth:`from_pandas`."""
+        return orders_from_frame("polars", frame, build=cls.from_arrays, columns=columns,
+                                 tz=tz, currency=currency, amount_unit=amount_unit)
 
     @classmethod
-    def from_arrow(cls, table: Any, *, columns: CsvColumns | Mapping[str, Any] | None = None,
-                   tz: str | dt.tzinfo | None = None, currency: str = DEFAULT_CURRENCY) -> OrderLog:
-        """Build from a pyarrow Table or RecordBatch (needs the ``arrow`` extra)."""
-        from ecrm._frames import orders_from_arrow
-
-        return orders_from_arrow(table, columns=columns, tz=tz, currency=currency)
+    def from_arrow(
+        cls,
+        table: Any,
+        *,
+        columns: CsvColumns | Mapping[str, Any] | None = None,
+        tz: str | dt.tzinfo | None = None,
+        currency: str = DEFAULT_CURRENCY,
+        amount_unit: AmountUnit | None = None,
+    ) -> OrderLog:
+        """Build from a pyarrow Table or RecordBatch (needs the ``arrow`` extra); as
+        :meth:`from_pandas`."""
+        return orders_from_frame("arrow", table, build=cls.from_arrays, columns=columns,
+                                 tz=tz, currency=currency, amount_unit=amount_unit)
 
     @classmethod
     def _build(
@@ -616,15 +707,14 @@ def _status_column(values: Any, n: int, problems: Problems) -> npt.NDArray[np.in
         arr = np.asarray([v.value if isinstance(v, OrderStatus) else ("" if v is None else str(v)) for v in arr.tolist()], dtype=str)
     if arr.dtype.kind != "U":
         raise InvalidTypeError(f"statuses must hold OrderStatus members or names, got dtype {arr.dtype}")
-    uniq, inverse = np.unique(arr, return_inverse=True)
-    codes = np.empty(len(uniq), dtype=np.int8)
-    for k, text in enumerate(uniq.tolist()):
-        try:
-            codes[k] = parse_status(text).code
-        except InvalidValueError as exc:
-            problems.add_rows(np.flatnonzero(inverse.reshape(-1) == k), "statuses", arr, exc.rule)
-            codes[k] = 0
-    return codes[inverse.reshape(-1)]
+    codes, wrong = coded_column(arr, _status_code, empty_rule=None)
+    for row, why in wrong:
+        problems.add_rows([row], "statuses", arr, why)
+    return codes
+
+
+def _status_code(text: str) -> int:
+    return parse_status(text).code
 
 
 def _check_unique(values: npt.NDArray[Any], column: str, problems: Problems) -> None:

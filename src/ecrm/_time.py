@@ -52,8 +52,10 @@ def as_zone(tz: str | dt.tzinfo | None, field: str = "tz") -> dt.tzinfo:
     if isinstance(tz, str):
         try:
             return _zone(tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise InvalidValueError(field, "must name an IANA time zone such as 'Asia/Shanghai'", tz) from None
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            # OSError: a name too long for a file name (zoneinfo looks names up as files)
+            shown = tz if len(tz) <= 80 else tz[:80] + "…"
+            raise InvalidValueError(field, "must name an IANA time zone such as 'Asia/Shanghai'", shown) from None
     raise InvalidTypeError(f"{field} must be a zone name or tzinfo, got {type(tz).__name__} {tz!r}")
 
 

@@ -195,3 +195,38 @@ def test_any_log_survives_a_round_trip_through_each_frame_library(log: OrderLog)
     assert_same_log(OrderLog.from_polars(pl.from_pandas(frame), tz=log.tz), expected)
     table = pa.Table.from_pandas(frame, preserve_index=False)
     assert_same_log(OrderLog.from_arrow(table, tz=log.tz), expected)
+
+
+# -- the loading layer's money units and load_info, the same for frames ----------------------
+def test_frame_money_follows_amount_unit_and_says_what_it_decided() -> None:
+    placed = pd.to_datetime(["2024-05-01", "2024-05-02"]).tz_localize("Asia/Shanghai")
+    text = pd.DataFrame({"customer_id": ["c1", "c2"], "placed_at": placed,
+                         "amount": ["12.50", "¥1,000"]})
+    log = OrderLog.from_pandas(text)  # auto: decimals and ¥ make the column yuan
+    assert log.amount_fen.tolist() == [1250, 100_000]
+    assert log.load_info is not None
+    assert (log.load_info.engine, dict(log.load_info.amount_units)) == ("frame", {"amount": "yuan"})
+    ints = pd.DataFrame({"customer_id": ["c1"], "placed_at": placed[:1], "amount": [12]})
+    assert OrderLog.from_pandas(ints).amount_fen.tolist() == [12]  # integers: fen
+    assert OrderLog.from_pandas(ints, amount_unit="yuan").amount_fen.tolist() == [1200]
+    named = ints.rename(columns={"amount": "实付(元)"})
+    log = OrderLog.from_pandas(named, columns={"amount": "实付(元)"})
+    assert log.amount_fen.tolist() == [1200]  # the column name names yuan
+    table = pa.table({"customer_id": ["c1"], "placed_at": pa.array([dt.datetime(2024, 5, 1)]),
+                      "amount": ["3.5"]})
+    assert OrderLog.from_arrow(table, tz="Asia/Shanghai").amount_fen.tolist() == [350]
+
+
+def test_customer_frames_take_columns_like_customer_files() -> None:
+    from ecrm import CustomerTable
+
+    frame = pd.DataFrame({"会员": ["b", "a"], "姓名": ["B", "A"],
+                          "入会": pd.to_datetime([None, "2024-01-01 08:00"])})
+    columns = {"customer_id": "会员", "name": "姓名", "member_since": "入会"}
+    for table in (CustomerTable.from_pandas(frame, columns=columns, tz="Asia/Shanghai"),
+                  CustomerTable.from_polars(pl.from_pandas(frame), columns=columns,
+                                            tz="Asia/Shanghai")):
+        assert table.customer_ids.tolist() == ["a", "b"]
+        assert table.names.tolist() == ["A", "B"]
+        assert table.member_since_us[0] == int(
+            dt.datetime(2024, 1, 1, tzinfo=dt.UTC).timestamp()) * 1_000_000

@@ -29,6 +29,7 @@ from results_shop import AS_OF, SH, at, shop_customers, shop_log
 from ecrm import MissingDependencyError, Money, OrderLog
 from ecrm._results import ResultFrame, table_csv
 from ecrm.analytics import (
+    campaign_effect,
     member_metrics,
     periods,
     product_preference,
@@ -48,7 +49,6 @@ from ecrm.rfm import score, segments
 from ecrm.segments import audience, lapsed_customers
 from ecrm.testing import order_logs
 from ecrm.tiers import TAOBAO_STORE_VIP, monthly_upgrade_rate, tier_flow, what_if
-from ecrm.touch import campaign_effect
 
 D = dt.date
 BANDS = (30, 60, 90)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import decimal
 import io
 import sys
@@ -12,6 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from ecrm.cli._loading import (
+    add_loading_arguments,
+    load_customers_from_args,
+    load_events_from_args,
+    load_orders_from_args,
+)
 from ecrm.cli._main import TerminalProgress, UsageError, parse_as_of
 
 __all__ = ["REGISTRY", "StepProgress", "format_grade_table"]
@@ -66,38 +71,6 @@ def format_grade_table(result: Any) -> str:
     return "\n".join(lines)
 
 
-_FORMAT_HELP = (
-    "column layout of FILE: canonical (order_id, customer_id, placed_at, amount … in fen), "
-    "taobao (a Taobao / Tmall order export: 订单编号, 买家会员名 … in yuan) or auto "
-    "(taobao when the header has 买家会员名 and no customer_id; the default)"
-)
-
-
-def _csv_columns(path: str, fmt: str) -> Any:
-    """The :class:`ecrm.CsvColumns` for ``--format`` (``None`` = the canonical names)."""
-    from ecrm._io import CsvColumns
-
-    if fmt == "canonical":
-        return None
-    if fmt == "taobao":
-        return CsvColumns.taobao()
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        header = next(csv.reader(fh), [])
-    names = {h.strip() for h in header}
-    return CsvColumns.taobao() if "买家会员名" in names and "customer_id" not in names else None
-
-
-def _load_orders(path: str, tz: str | None, fmt: str = "auto") -> Any:
-    from ecrm._orderlog import OrderLog
-
-    columns = _csv_columns(path, fmt)
-    progress = TerminalProgress(f"reading {path}")
-    try:
-        return OrderLog.from_csv(path, columns=columns, tz=tz, progress=progress)
-    finally:
-        progress.done()
-
-
 def _rfm(args: argparse.Namespace, out: TextIO) -> int:
     from ecrm.cli._output import check_out, json_text
     from ecrm.rfm import UndersizedShopWarning, score, segments
@@ -109,7 +82,7 @@ def _rfm(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("--include-unscored needs --out or --json (the text report counts them)")
     if args.out:
         check_out(args.out)
-    log = _load_orders(args.file, args.tz, args.format)
+    log = load_orders_from_args(args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UndersizedShopWarning)
         result = score(log, as_of=as_of)
@@ -157,10 +130,8 @@ def _add_rfm(sub: Any) -> None:
         help="grade the customers of an orders CSV by RFM (P/G/S/B)",
         description="Score every customer of FILE by RFM with the Taobao P/G/S/B scheme.",
     )
-    p.add_argument("file", metavar="FILE.csv", help="orders CSV (see docs/loading.md for columns)")
     p.add_argument("--as-of", required=True, metavar="DATE", help="score as of this date/datetime")
-    p.add_argument("--tz", default=None, metavar="ZONE", help="store time zone (default Asia/Shanghai)")
-    p.add_argument("--format", choices=("auto", "canonical", "taobao"), default="auto", help=_FORMAT_HELP)
+    add_loading_arguments(p)
     p.add_argument("--out", default=None, metavar="scores.csv",
                    help="write per-customer scores here as CSV ('-' = stdout, instead of the report)")
     p.add_argument("--json", action="store_true",
@@ -195,31 +166,15 @@ def _sms_price(text: str) -> Any:
     return price
 
 
-def _load_customers(path: str | None, tz: str | None) -> Any:
-    if path is None:
-        return None
-    from ecrm._customers import CustomerTable
-
-    return CustomerTable.from_csv(path, tz=tz)
-
-
-def _load_events(path: str | None, tz: str | None) -> Any:
-    if path is None:
-        return None
-    from ecrm._events import EventLog
-
-    return EventLog.from_csv(path, tz=tz)
-
-
 def _report(args: argparse.Namespace, out: TextIO) -> int:
     from ecrm.report import build_report, render_html
 
     as_of = parse_as_of(args.as_of, args.tz)
     target = _check_output(args.output, "-o")
     price = _sms_price(args.sms_price)
-    log = _load_orders(args.file, args.tz, args.format)
-    customers = _load_customers(args.customers, args.tz)
-    events = _load_events(args.events, args.tz)
+    log = load_orders_from_args(args)
+    customers = load_customers_from_args(args.customers, args)
+    events = load_events_from_args(args.events, args)
     progress = StepProgress("building the report", extra_steps=1)
     try:
         report = build_report(
@@ -264,11 +219,9 @@ def _add_report(sub: Any) -> None:
         "grades, RFM segments, the repurchase cycle, lifecycle stages, tiers, provinces, "
         "products and tomorrow's planned touches, as one HTML file that works offline.",
     )
-    p.add_argument("file", metavar="FILE.csv", help="orders CSV (see docs/loading.md for columns)")
     p.add_argument("--as-of", required=True, metavar="DATE", help="report as of this date/datetime")
     p.add_argument("-o", "--output", required=True, metavar="report.html", help="the HTML file to write")
-    p.add_argument("--tz", default=None, metavar="ZONE", help="store time zone (default Asia/Shanghai)")
-    p.add_argument("--format", choices=("auto", "canonical", "taobao"), default="auto", help=_FORMAT_HELP)
+    add_loading_arguments(p)
     p.add_argument("--customers", default=None, metavar="customers.csv",
                    help="customer profiles: membership (opt-in), phones, opt-outs, block list")
     p.add_argument("--events", default=None, metavar="events.csv",
@@ -285,7 +238,7 @@ def _cycle(args: argparse.Namespace, out: TextIO) -> int:
     from ecrm.lifecycle import format_cycle_report, repurchase_cycle, stages
 
     as_of = parse_as_of(args.as_of, args.tz)
-    log = _load_orders(args.file, args.tz, args.format)
+    log = load_orders_from_args(args)
     cycle = repurchase_cycle(log, as_of=as_of, method=args.method)
     st = stages(log, as_of=as_of, cycle=cycle) if cycle.has_bands else None
     if args.json:
@@ -327,10 +280,8 @@ def _add_cycle(sub: Any) -> None:
         description="Estimate P50 / P70 / P90 of the first-repurchase interval of FILE and "
         "count the customers in each lifecycle stage as of DATE.",
     )
-    p.add_argument("file", metavar="FILE.csv", help="orders CSV (see docs/loading.md for columns)")
     p.add_argument("--as-of", required=True, metavar="DATE", help="as of this date/datetime")
-    p.add_argument("--tz", default=None, metavar="ZONE", help="store time zone (default Asia/Shanghai)")
-    p.add_argument("--format", choices=("auto", "canonical", "taobao"), default="auto", help=_FORMAT_HELP)
+    add_loading_arguments(p)
     p.add_argument("--method", choices=("observed", "kaplan-meier"), default="observed",
                    help="observed intervals, or Kaplan-Meier with censoring (default observed)")
     p.add_argument("--json", action="store_true",

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from ecrm._errors import EcrmError
+from ecrm._errors import EcrmError, InvalidValueError
 from ecrm._time import as_zone
 from ecrm._version import __version__
 
@@ -23,24 +23,26 @@ class UsageError(Exception):
 
 
 def parse_as_of(text: str, tz: str | None) -> dt.datetime:
-    """Read ``--as-of``: a date (midnight in the store zone) or an ISO datetime.
+    """Read ``--as-of`` with the parser of file cells: ``2025-12-01``, ``20251201``,
+    ``2025/12/01 08:00``, ``2025-12-01T08:00+08:00`` …
 
-    A datetime without an offset is wall time in the store zone.
+    A date alone is midnight in the store zone; a datetime without an offset is wall time
+    in the store zone.
 
     Raises:
-        UsageError: the text is neither.
+        UsageError: the text is not a date-time.
+        InvalidValueError: ``tz`` names no zone.
     """
+    from ecrm._load._cells import parse_instant_text
+
     zone = as_zone(tz)
     try:
-        if len(text.strip()) == 10:
-            day = dt.date.fromisoformat(text.strip())
-            return dt.datetime(day.year, day.month, day.day, tzinfo=zone)
-        value = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
+        return parse_instant_text(text, zone, "--as-of")
+    except InvalidValueError:
         raise UsageError(
-            f"--as-of must be a date like 2025-12-01 or a datetime like 2025-12-01T08:00+08:00, got {text!r}"
+            f"--as-of must be a date like 2025-12-01 or 20251201, or a datetime like "
+            f"2025-12-01T08:00+08:00, got {text!r}"
         ) from None
-    return value if value.tzinfo is not None else value.replace(tzinfo=zone)
 
 
 class TerminalProgress:

@@ -33,15 +33,14 @@ LARGE_FILE_BYTES: Final = 8 * 1024 * 1024
 
 
 def add_output_arguments(parser: argparse.ArgumentParser, *, rows: str) -> None:
-    """``--out PATH|-``, ``--json`` and ``--quiet`` for a sub-command writing ``rows``."""
+    """``--out PATH|-`` and ``--json`` for a sub-command writing ``rows`` (``--quiet`` comes
+    with the loading flags)."""
     parser.add_argument(
         "--out", default="-", metavar="PATH",
         help=f"write {rows} here as CSV (JSON with --json); '-' is stdout (the default)",
     )
     parser.add_argument("--json", action="store_true",
                         help="write JSON (an object with the summary and 'rows') instead of CSV")
-    parser.add_argument("--quiet", action="store_true",
-                        help="no progress line on stderr while a large file loads")
 
 
 def progress_for(path: str, args: argparse.Namespace) -> TerminalProgress | None:

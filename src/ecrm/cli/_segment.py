@@ -7,7 +7,12 @@ import argparse
 from pathlib import Path
 from typing import Any, TextIO
 
-from ecrm.cli._input import add_loading_arguments, load_orders_from_args
+from ecrm.cli._loading import (
+    add_loading_arguments,
+    load_customers_from_args,
+    load_events_from_args,
+    load_orders_from_args,
+)
 from ecrm.cli._main import UsageError, parse_as_of
 from ecrm.cli._output import add_output_arguments, check_out, write_result
 
@@ -28,15 +33,14 @@ def _predicate(text: str) -> Any:
 
 
 def _segment(args: argparse.Namespace, out: TextIO) -> int:
-    from ecrm.cli._commands import _load_customers, _load_events
     from ecrm.segments import audience, predicate_to_json
 
     as_of = parse_as_of(args.as_of, args.tz)
     predicate = _predicate(args.audience)  # bad JSON fails before the orders are read
     check_out(args.out)
     log = load_orders_from_args(args)
-    customers = _load_customers(args.customers, args.tz)
-    events = _load_events(args.events, args.tz)
+    customers = load_customers_from_args(args.customers, args)
+    events = load_events_from_args(args.events, args)
     result = audience(predicate, customers=customers, orders=log, events=events, as_of=as_of)
     summary = {
         "command": "segment",

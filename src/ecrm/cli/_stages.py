@@ -6,7 +6,11 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from ecrm.cli._input import add_loading_arguments, load_orders_from_args
+from ecrm.cli._loading import (
+    add_loading_arguments,
+    load_customers_from_args,
+    load_orders_from_args,
+)
 from ecrm.cli._main import UsageError, parse_as_of
 from ecrm.cli._output import add_output_arguments, check_out, write_result
 
@@ -29,14 +33,13 @@ def _bands(text: str | None) -> tuple[int, int, int] | None:
 
 
 def _stages(args: argparse.Namespace, out: TextIO) -> int:
-    from ecrm.cli._commands import _load_customers
     from ecrm.lifecycle import repurchase_cycle, stages
 
     as_of = parse_as_of(args.as_of, args.tz)
     bands = _bands(args.bands)
     check_out(args.out)
     log = load_orders_from_args(args)
-    customers = _load_customers(args.customers, args.tz)
+    customers = load_customers_from_args(args.customers, args)
     if bands is not None:
         cycle: Any = bands
     else:

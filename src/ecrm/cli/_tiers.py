@@ -6,7 +6,11 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from ecrm.cli._input import add_loading_arguments, load_orders_from_args
+from ecrm.cli._loading import (
+    add_loading_arguments,
+    load_customers_from_args,
+    load_orders_from_args,
+)
 from ecrm.cli._main import parse_as_of
 from ecrm.cli._output import add_output_arguments, check_out, write_result
 
@@ -14,13 +18,12 @@ __all__ = ["register"]
 
 
 def _tiers(args: argparse.Namespace, out: TextIO) -> int:
-    from ecrm.cli._commands import _load_customers
     from ecrm.tiers import TAOBAO_STORE_VIP
 
     as_of = parse_as_of(args.as_of, args.tz)
     check_out(args.out)
     log = load_orders_from_args(args)
-    customers = _load_customers(args.customers, args.tz)
+    customers = load_customers_from_args(args.customers, args)
     ladder = TAOBAO_STORE_VIP
     result = ladder.evaluate_log(
         log, as_of=as_of, opted_in=customers if customers is not None else False

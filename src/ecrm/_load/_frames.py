@@ -1,11 +1,11 @@
-"""Building :class:`~ecrm.OrderLog`, :class:`~ecrm.EventLog` and
-:class:`~ecrm.CustomerTable` from pandas, polars, pyarrow.
+"""Columns for :class:`~ecrm.OrderLog`, :class:`~ecrm.EventLog` and
+:class:`~ecrm.CustomerTable` from pandas, polars and pyarrow frames (and Parquet files).
 
 pandas, polars and pyarrow are optional: each is imported inside the function that needs
 it, never at ``import ecrm``; a missing one raises :class:`~ecrm.MissingDependencyError`
 naming the extra to install. Every frame is turned into plain numpy columns (or Python
-values) and passed through the ``from_arrays`` constructor, so validation and error
-messages are shared.
+values) and passed to the ``build`` callable the model gives (its ``from_arrays``), so
+validation and error messages are shared and this module never imports the model.
 
 Order frames hold one row per order; item columns (``sku`` …) are not read (build lines with
 :meth:`OrderItems.from_arrays`).
@@ -16,13 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 from collections.abc import Callable, Collection, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._columns import Problems, field_columns, instants_column, wall_to_utc_us
+from ecrm._columns import field_columns, instants_column, wall_to_utc_us
 from ecrm._errors import (
     DataFormatError,
     InvalidTypeError,
@@ -30,21 +30,15 @@ from ecrm._errors import (
     MissingDependencyError,
     RowError,
 )
-from ecrm._io import CsvColumns, coerce_columns, parse_fen, parse_instants
+from ecrm._load._cells import MAX_WHOLE_YUAN, decide_units, parse_instants, parse_money, to_fen
+from ecrm._load._problems import Problems
+from ecrm._load._spec import CsvColumns, LoadInfo, check_amount_unit, coerce_columns
 from ecrm._money import DEFAULT_CURRENCY, Money
 from ecrm._time import NAT_US, as_zone, us_to_datetime
 
-if TYPE_CHECKING:
-    from ecrm._events import EventLog
-    from ecrm._orderlog import OrderLog
+__all__ = ["customer_columns", "events_from_frame", "orders_from_frame"]
 
-__all__ = [
-    "customer_columns",
-    "events_from_frame",
-    "orders_from_arrow",
-    "orders_from_pandas",
-    "orders_from_polars",
-]
+T = TypeVar("T")
 
 IntArray = npt.NDArray[np.int64]
 
@@ -93,37 +87,44 @@ class _Frame:
     values: Callable[[str], list[Any]]
 
 
-def orders_from_pandas(
+def orders_from_frame(
+    library: str,
     frame: Any,
     *,
+    build: Callable[..., T],
     columns: CsvColumns | Mapping[str, Any] | None = None,
     tz: str | dt.tzinfo | None = None,
     currency: str = DEFAULT_CURRENCY,
-) -> OrderLog:
-    """Build an :class:`~ecrm.OrderLog` from a pandas ``DataFrame`` (one row per order).
+    amount_unit: str | None = None,
+    source: str | None = None,
+) -> T:
+    """Orders from a pandas / polars frame or a pyarrow table (one row per order).
 
     Args:
+        library: ``"pandas"``, ``"polars"`` or ``"arrow"``.
         frame: the orders; column names as in ``columns`` (canonical names by default).
+        build: the log's ``from_arrays`` (the columns go to it; its errors are renamed to
+            the frame's column names).
         columns: which frame column holds each field (:class:`~ecrm.CsvColumns` or a
-            mapping ``{field: column}``); ``amount_unit="yuan"`` applies to text and
-            ``Decimal`` columns (and whole-yuan integers).
+            mapping ``{field: column}``).
         tz: the store's time zone; required when a time column is naive (``datetime64``
             without a zone, ``date``), which is then wall time in ``tz``. Zone-aware
             columns are converted exactly. Default ``Asia/Shanghai`` otherwise.
         currency: the currency of every amount.
-
-    Returns:
-        The validated log (see :meth:`OrderLog.from_arrays`).
+        amount_unit: ``"auto"``, ``"fen"`` or ``"yuan"`` (default: ``columns``'s); applies
+            to text and ``Decimal`` columns, and to integer columns (whole yuan) when the
+            unit is yuan. ``"auto"`` reads integer columns as fen unless the column name
+            names yuan.
+        source: the name errors give the input (default ``"<library>"``).
 
     Raises:
-        MissingDependencyError: pandas is not installed.
+        MissingDependencyError: the library is not installed.
         InvalidValueError: a required column is missing; naive times without ``tz``.
-        InvalidTypeError: ``frame`` is not a pandas DataFrame; float money columns (as
-            :meth:`OrderLog.from_arrays`).
+        InvalidTypeError: ``frame`` is not that library's frame; float money columns.
         DataFormatError: every bad cell (0-based row, frame column, value, rule).
     """
-    f = _pandas_frame(frame, "OrderLog.from_pandas")
-    return _from_columns(f, columns, tz, currency, "<pandas>")
+    f = _READERS[library](frame, f"OrderLog.from_{library}")
+    return _from_columns(f, columns, tz, currency, source or f"<{library}>", build, amount_unit)
 
 
 def _is_na(value: Any, pd: Any) -> bool:
@@ -133,44 +134,6 @@ def _is_na(value: Any, pd: Any) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
-
-
-def orders_from_polars(
-    frame: Any,
-    *,
-    columns: CsvColumns | Mapping[str, Any] | None = None,
-    tz: str | dt.tzinfo | None = None,
-    currency: str = DEFAULT_CURRENCY,
-) -> OrderLog:
-    """Build an :class:`~ecrm.OrderLog` from a polars ``DataFrame`` (one row per order).
-
-    Arguments, results and errors as :func:`orders_from_pandas`; ``Datetime`` columns with
-    a ``time_zone`` are converted exactly, naive ``Datetime`` and ``Date`` columns need ``tz``.
-
-    Raises:
-        MissingDependencyError: polars is not installed.
-    """
-    f = _polars_frame(frame, "OrderLog.from_polars")
-    return _from_columns(f, columns, tz, currency, "<polars>")
-
-
-def orders_from_arrow(
-    table: Any,
-    *,
-    columns: CsvColumns | Mapping[str, Any] | None = None,
-    tz: str | dt.tzinfo | None = None,
-    currency: str = DEFAULT_CURRENCY,
-) -> OrderLog:
-    """Build an :class:`~ecrm.OrderLog` from a pyarrow ``Table`` or ``RecordBatch``.
-
-    Arguments, results and errors as :func:`orders_from_pandas`; ``timestamp`` columns with
-    a zone are converted exactly, naive ``timestamp`` and ``date`` columns need ``tz``.
-
-    Raises:
-        MissingDependencyError: pyarrow is not installed.
-    """
-    f = _arrow_frame(table, "OrderLog.from_arrow")
-    return _from_columns(f, columns, tz, currency, "<arrow>")
 
 
 def _pandas_frame(frame: Any, purpose: str) -> _Frame:
@@ -301,21 +264,23 @@ def _from_columns(
     tz: str | dt.tzinfo | None,
     currency: str,
     source: str,
-) -> OrderLog:
-    from ecrm._orderlog import OrderLog
-
+    build: Callable[..., T],
+    amount_unit: str | None,
+) -> T:
     cols = coerce_columns(columns)
+    unit = cols.amount_unit if amount_unit is None else check_amount_unit(amount_unit)
     Money(0, currency)
     zone = as_zone(tz)
     found = _find(frame.names, cols)
     problems = Problems(source)
     args: dict[str, Any] = {}
+    units: dict[str, tuple[str, str]] = {}
     for field, name in found.items():
         col = frame.column(name)
         if field in ("placed_at", "paid_at"):
             args[_ARG[field]] = _instants(col, name, field, tz, zone, problems)
         elif field in ("amount", "refunded"):
-            args[_ARG[field]] = _money(col, name, field, cols, problems)
+            args[_ARG[field]] = _money(col, name, field, unit, problems, units)
         elif col.kind == "int" and col.nulls is None:
             args[_ARG[field]] = col.data
         elif col.kind in ("int", "float"):
@@ -327,14 +292,20 @@ def _from_columns(
             args[_ARG[field]] = col.data
     ours = list(problems.errors)
     try:
-        log = OrderLog.from_arrays(tz="UTC", currency=currency, source=source, **args)
+        log = build(tz="UTC", currency=currency, source=source, **args)
     except DataFormatError as exc:
         renamed = {_ARG[f]: n for f, n in found.items()}
         theirs = [_rename(e, renamed) for e in exc.exceptions]
         raise DataFormatError(exc.summary, [*ours, *theirs]) from None
     if ours:
         raise DataFormatError(f"invalid orders in {source}", ours)
-    return attrs.evolve(log, tz=zone)
+    info = LoadInfo(
+        source=source, engine="frame", rows=len(log),  # type: ignore[arg-type]
+        amount_units={h: u for h, (u, _w) in units.items()},
+        amount_reasons={h: w for h, (_u, w) in units.items()},
+    )
+    # the builder returns an attrs table with tz and load_info
+    return attrs.evolve(log, tz=zone, load_info=info)  # type: ignore[misc]
 
 
 def _rename(err: Exception, renamed: dict[str, str]) -> Any:
@@ -405,22 +376,37 @@ def _instants(
     return np.asarray(us, dtype=np.int64).view("datetime64[us]")
 
 
-def _money(col: _Col, name: str, field: str, cols: CsvColumns, problems: Problems) -> Any:
+def _money(
+    col: _Col,
+    name: str,
+    field: str,
+    unit: str,
+    problems: Problems,
+    units: dict[str, tuple[str, str]],
+) -> Any:
     """A money column as int64 fen; floats pass through for ``from_arrays`` to refuse.
 
     Missing refunds mean no refund (0). Missing or bad amounts are reported here and stand
     in as a huge placeholder, so that no follow-up error (refund > amount) is invented.
     """
-    scale = 100 if cols.amount_unit == "yuan" else 1
     if col.kind == "float":
         return col.data
     if col.kind == "int":
-        fen = col.data * scale
-        missing = col.nulls if col.nulls is not None else np.zeros(len(fen), dtype=bool)
-        bad = np.zeros(len(fen), dtype=bool)
+        chosen, why = decide_units(unit, {field: (name, False)})[field]
+        units[name] = (chosen, why)
+        scale = 100 if chosen == "yuan" else 1
+        missing = col.nulls if col.nulls is not None else np.zeros(len(col.data), dtype=bool)
         values: list[Any] = [
             None if m else v for m, v in zip(missing.tolist(), col.data.tolist(), strict=True)
         ]
+        bad = np.zeros(len(col.data), dtype=bool)
+        if scale != 1:
+            big = np.flatnonzero(np.abs(col.data) > MAX_WHOLE_YUAN)
+            problems.add_rows(big, name, values, "must fit in int64 fen")
+            bad[big] = True
+            fen = np.where(bad, 0, col.data) * scale
+        else:
+            fen = col.data
     else:
         values = col.data.tolist()
         if any(isinstance(v, float) for v in values):
@@ -432,9 +418,13 @@ def _money(col: _Col, name: str, field: str, cols: CsvColumns, problems: Problem
         )
         is_int = np.asarray([isinstance(v, int) and not isinstance(v, bool) for v in values],
                             dtype=bool)
-        fen, bad_cells = parse_fen(text, "fen" if scale == 1 else cols.amount_unit)
-        fen = np.where(is_int & (fen >= 0), fen * scale, fen)
+        cells, bad_cells = parse_money(text, unit)
+        chosen, why = decide_units(unit, {field: (name, bool(cells.marked.any()))})[field]
+        units[name] = (chosen, why)
+        rows = np.arange(len(values), dtype=np.int64)
+        fen = to_fen(cells, chosen, name, rows, problems)
         negative_int = np.flatnonzero(is_int & (fen == -2) & np.char.startswith(text, "-"))
+        scale = 100 if chosen == "yuan" else 1
         fen[negative_int] = np.asarray([values[i] for i in negative_int.tolist()],
                                        dtype=np.int64) * scale
         for i, rule in bad_cells:
@@ -444,9 +434,9 @@ def _money(col: _Col, name: str, field: str, cols: CsvColumns, problems: Problem
         bad = (fen == -2) & ~is_int
     if field == "refunded":
         return np.where(missing | bad, 0, fen)
-    rows = np.flatnonzero(missing)
-    if rows.size:
-        problems.add_rows(rows, name, values, "must not be missing")
+    missing_rows = np.flatnonzero(missing)
+    if missing_rows.size:
+        problems.add_rows(missing_rows, name, values, "must not be missing")
     return np.where(missing | bad, np.iinfo(np.int64).max // 4, fen)
 
 
@@ -459,9 +449,11 @@ def events_from_frame(
     library: str,
     frame: Any,
     *,
+    build: Callable[..., T],
     columns: Mapping[str, str] | None = None,
     tz: str | dt.tzinfo | None = None,
-) -> EventLog:
+    source: str | None = None,
+) -> T:
     """Build an :class:`~ecrm.EventLog` from a pandas / polars frame or a pyarrow table.
 
     Args:
@@ -478,11 +470,9 @@ def events_from_frame(
         InvalidValueError: a required column is missing; naive times without ``tz``.
         DataFormatError: every bad cell (0-based row, frame column, value, rule).
     """
-    from ecrm._events import EventLog
-
     read = _READERS[library](frame, f"EventLog.from_{library}")
     names = read.names
-    source = f"<{library}>"
+    source = source or f"<{library}>"
     mapping = field_columns(_EVENT_FIELDS, columns)
     stripped = {n.strip(): n for n in names}
     for field in _EVENT_FIELDS[:3]:
@@ -512,14 +502,16 @@ def events_from_frame(
             args[_EVENT_ARG[field]] = col.data
     ours = list(problems.errors)
     try:
-        log = EventLog.from_arrays(tz="UTC", source=source, **args)
+        log = build(tz="UTC", source=source, **args)
     except DataFormatError as exc:
         renamed = {_EVENT_ARG[f]: n for f, n in found.items()}
         theirs = [_rename(e, renamed) for e in exc.exceptions]
         raise DataFormatError(exc.summary, [*ours, *theirs]) from None
     if ours:
         raise DataFormatError(f"invalid events in {source}", ours)
-    return attrs.evolve(log, tz=zone)
+    info = LoadInfo(source=source, engine="frame", rows=len(log))  # type: ignore[arg-type]
+    # the builder returns an attrs table with tz and load_info
+    return attrs.evolve(log, tz=zone, load_info=info)  # type: ignore[misc]
 
 
 # -- customer profiles -----------------------------------------------------------------------

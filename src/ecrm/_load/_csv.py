@@ -1,0 +1,525 @@
+"""The one streaming CSV reader of every table, with two engines and one behaviour.
+
+:func:`read_csv` opens the file (:class:`~ecrm._load._text.TextSource`: path, ``-``,
+``.gz``, ``.zip``, encoding detection), resolves the header against the table's fields, and
+hands the cells to a *sink* in chunks of ``chunk_rows`` rows, each cell with its true physical
+line. The sink parses the cells into columns; its ``finish()`` checks what needs the whole
+file (duplicates, order lines) and builds the result. Memory is bounded by the chunk plus the
+parsed columns.
+
+Engines:
+
+* ``"python"`` — the standard-library :mod:`csv` module; always available.
+* ``"arrow"`` — pyarrow's streaming CSV reader (the ``arrow`` extra), several times faster on
+  large files. It is a fast path only: when the file holds anything the python engine would
+  report or treat specially (a bad cell, a ragged or blank-looking row, a cell spanning
+  lines, an undecodable byte, a one-column file, stdin), the file is read again by the python
+  engine, so both engines give the same log and the same errors, line for line.
+* ``"auto"`` (default) — ``"arrow"`` when pyarrow is importable, else ``"python"``.
+
+Structural problems are reported like bad cells: ragged rows, a quoted cell that swallowed
+rows (an unterminated quote: a cell spanning lines whose lines look like rows of the file,
+or a file ending inside a quoted cell), a field over the size limit (131,072 characters;
+reading stops there), undecodable bytes, duplicate used headers, missing required headers.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import itertools
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import IO, Any, Final, Protocol, TypeVar
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from ecrm._errors import InvalidValueError, MissingDependencyError
+from ecrm._load._problems import Problems
+from ecrm._load._spec import Engine, LoadInfo, Progress
+from ecrm._load._text import TextSource, Utf8Stream
+
+__all__ = ["Chunk", "Layout", "Sink", "read_csv", "resolve_engine", "resolve_header"]
+
+IntArray = npt.NDArray[np.int64]
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+#: Default number of rows parsed per chunk (bounds the memory of Python row lists).
+DEFAULT_CHUNK_ROWS: Final = 100_000
+_NEWLINES: Final = re.compile(r"\r\n|\r|\n")
+_SHOWN: Final = 80
+
+
+@attrs.frozen
+class Layout:
+    """Where each used field is in the header.
+
+    Attributes:
+        index: field -> column position.
+        header: field -> the header as written (errors name it).
+        width: the number of header cells.
+    """
+
+    index: dict[str, int]
+    header: dict[str, str]
+    width: int
+    names: tuple[str, ...] = ()
+
+    def column_name(self, j: int) -> str:
+        """The header of column ``j`` (0-based), or ``<column j+1>`` when it has none."""
+        name = self.names[j] if j < len(self.names) else ""
+        return name or f"<column {j + 1}>"
+
+
+@attrs.frozen
+class Chunk:
+    """The cells of some rows: ``cells[field]`` (a list or ``str`` array) and their lines."""
+
+    cells: dict[str, Any]
+    lines: IntArray
+
+
+class Sink(Protocol[T_co]):
+    """Receives the chunks of one read and builds the result."""
+
+    def add(self, chunk: Chunk) -> None: ...
+
+    def finish(self) -> T_co: ...
+
+
+def resolve_header(
+    header_row: Sequence[str],
+    candidates: Mapping[str, tuple[str, ...]],
+    required: Mapping[str, str],
+    source: str,
+) -> Layout:
+    """Find each field's column in the header.
+
+    Header cells are matched stripped, and case-insensitively when no exact match exists.
+
+    Args:
+        header_row: the header cells.
+        candidates: field -> header names that may hold it, in order of preference.
+        required: field -> why it is required, for the fields that must be present.
+        source: the file, for errors.
+
+    Raises:
+        DataFormatError: a used header appears more than once, or a required one is missing
+            (the headers found are shown).
+    """
+    names = [h.strip().lstrip("\ufeff").strip() for h in header_row]
+    problems = Problems(source)
+    positions: dict[str, list[int]] = {}
+    lowered: dict[str, list[int]] = {}
+    for i, h in enumerate(names):
+        positions.setdefault(h, []).append(i)
+        lowered.setdefault(h.lower(), []).append(i)
+    index: dict[str, int] = {}
+    header: dict[str, str] = {}
+    for field, cands in candidates.items():
+        for cand in cands:
+            hits = positions.get(cand.strip()) or lowered.get(cand.strip().lower())
+            if hits:
+                if len(hits) > 1:
+                    problems.add_cell(
+                        1, names[hits[0]], names[hits[0]],
+                        f"appears {len(hits)} times in the header (columns "
+                        f"{', '.join(str(h + 1) for h in hits)}); a used column name must be unique",
+                    )
+                index[field] = hits[0]
+                header[field] = names[hits[0]]
+                break
+    for field, why in required.items():
+        if field not in index:
+            cands = candidates.get(field) or (field,)
+            also = f" (nor {', '.join(repr(c) for c in cands[1:])})" if len(cands) > 1 else ""
+            problems.add_cell(
+                1, cands[0], tuple(names),
+                f"{why} but is missing from the header{also}; the headers found are shown",
+            )
+    problems.raise_if_any("header")
+    return Layout(index, header, len(names), tuple(names))
+
+
+def resolve_engine(engine: Engine | str) -> str:
+    """``"python"`` or ``"arrow"`` for ``engine``.
+
+    Raises:
+        InvalidValueError: not ``"auto"``, ``"python"`` or ``"arrow"``.
+        MissingDependencyError: ``"arrow"`` without pyarrow installed.
+    """
+    if engine not in ("auto", "python", "arrow"):
+        raise InvalidValueError("engine", "must be 'auto', 'python' or 'arrow'", engine)
+    has_arrow = importlib.util.find_spec("pyarrow") is not None
+    if engine == "arrow" and not has_arrow:
+        raise MissingDependencyError.for_extra("pyarrow", "arrow", "engine='arrow'")
+    if engine == "auto":
+        return "arrow" if has_arrow else "python"
+    return str(engine)
+
+
+def read_csv(
+    path: str | os.PathLike[str] | IO[bytes],
+    *,
+    what: str,
+    resolve: Callable[[list[str], str], Layout],
+    sink: Callable[[Layout, Problems], Sink[T]],
+    encoding: str = "auto",
+    engine: Engine | str = "auto",
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: Progress | None = None,
+) -> tuple[T, LoadInfo]:
+    """Read one CSV file through ``sink``; raise every problem of the file at once.
+
+    Args:
+        path: a path, ``"-"`` for stdin, or a binary file object.
+        what: the table (``"orders"``), for error summaries.
+        resolve: (header cells, source) -> :class:`Layout` (raises for a bad header).
+        sink: (layout, problems) -> a fresh :class:`Sink` for one pass over the file.
+        encoding: ``"auto"`` or a codec name.
+        engine: ``"auto"``, ``"python"`` or ``"arrow"``.
+        chunk_rows: rows per chunk, >= 1.
+        progress: called ``progress(rows_done, bytes_done, bytes_total)`` after each chunk.
+
+    Returns:
+        (the sink's result, what was read).
+
+    Raises:
+        DataFormatError: every problem of the file (file, physical line, column, value, rule).
+        InvalidValueError: bad arguments.
+        OSError: the file cannot be opened.
+    """
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+        raise InvalidValueError("chunk_rows", "must be an int >= 1", chunk_rows)
+    chosen = resolve_engine(engine)
+    streamed = not isinstance(path, str | os.PathLike) or os.fspath(path) == "-"
+    if chosen == "arrow" and not streamed:
+        result = _arrow_pass(path, what, resolve, sink, encoding, chunk_rows, progress)
+        if result is not None:
+            return result
+    return _python_pass(path, what, resolve, sink, encoding, chunk_rows, progress)
+
+
+def _empty_file(source: str, what: str) -> None:
+    problems = Problems(source)
+    problems.add_cell(1, "<header>", "", "must be a header line naming the columns; the file is empty")
+    problems.raise_if_any(what)
+
+
+def _info(text: TextSource, engine: str, rows: int) -> LoadInfo:
+    return LoadInfo(source=text.name, engine=engine, encoding=text.encoding,
+                    encoding_detected=text.detected, compression=text.compression, rows=rows)
+
+
+# -- the python engine --------------------------------------------------------------------------
+def _python_pass(
+    path: str | os.PathLike[str] | IO[bytes],
+    what: str,
+    resolve: Callable[[list[str], str], Layout],
+    sink: Callable[[Layout, Problems], Sink[T]],
+    encoding: str,
+    chunk_rows: int,
+    progress: Progress | None,
+) -> tuple[T, LoadInfo]:
+    with TextSource(path, encoding) as text:
+        source = text.name
+        problems = Problems(source)
+        reader = csv.reader(text.lines())
+        header_row = next(reader, None)
+        if any(line <= reader.line_num for line in text.undecodable):
+            # an undecodable header: nothing can be matched to it
+            _report_undecodable(text, set(), problems)
+            problems.raise_if_any(what)
+        if header_row is None:
+            _empty_file(source, what)
+            raise AssertionError  # pragma: no cover - _empty_file raises
+        layout = resolve(header_row, source)
+        problems = _with_columns(problems, layout)
+        target = sink(layout, problems)
+        rows_done = 0
+        prev: int = reader.line_num
+        width = layout.width
+        reported = -1
+        last: tuple[list[str], int] | None = None
+        flagged: set[int] = set()
+        decoded_reported: set[int] = set()
+        while True:
+            try:
+                rows: list[list[str]] = list(itertools.islice(reader, chunk_rows))
+            except csv.Error as exc:
+                problems.add_cell(
+                    reader.line_num, "<row>", str(exc),
+                    "is not valid CSV here: a field runs past the size limit, most likely "
+                    "because a quote is not closed; reading stopped at this line",
+                )
+                break
+            if not rows:
+                break
+            end: int = reader.line_num
+            if end - prev == len(rows):
+                lines = np.arange(prev + 1, end + 1, dtype=np.int64)
+            else:
+                lines = _start_lines(rows, prev)
+                flagged |= _check_spanning(rows, lines, layout, problems)
+            prev = end
+            last = (rows[-1], int(lines[-1]))
+            if len(rows[0]) != width or len(set(map(len, rows))) > 1 or not all(map(any, rows)):
+                rows, lines = _drop_ragged(rows, lines, width, problems)
+            if text.undecodable:  # reported in their column; not also as bad cells
+                rows, lines = _drop_undecodable(rows, lines, text, layout, problems,
+                                                decoded_reported)
+            rows_done += len(rows)
+            cells = {f: [r[j] for r in rows] for f, j in layout.index.items()}
+            target.add(Chunk(cells, lines))
+            if progress is not None:
+                reported = text.bytes_done()
+                progress(rows_done, reported, text.bytes_total)
+        if last is not None and last[1] not in flagged:
+            _check_end(*last, layout, problems)
+        _report_undecodable(text, decoded_reported, problems)
+        if progress is not None and reported < text.bytes_total:
+            progress(rows_done, text.bytes_total, text.bytes_total)
+        result = target.finish()
+        problems.raise_if_any(what)
+        return result, _info(text, "python", rows_done)
+
+
+def _drop_undecodable(
+    rows: list[list[str]],
+    lines: IntArray,
+    text: TextSource,
+    layout: Layout,
+    problems: Problems,
+    reported: set[int],
+) -> tuple[list[list[str]], IntArray]:
+    """Report the rows holding undecodable bytes (in the column that holds them) and drop
+    them, so that their replaced characters are not also reported as bad cells."""
+    keep_rows: list[list[str]] = []
+    keep_lines: list[int] = []
+    for row, line in zip(rows, lines.tolist(), strict=True):
+        found = text.undecodable.get(line)
+        if found is None:
+            keep_rows.append(row)
+            keep_lines.append(line)
+            continue
+        j = next((k for k, cell in enumerate(row) if "\ufffd" in cell), None)
+        problems.add_cell(line, "<line>" if j is None else layout.column_name(j), *found)
+        reported.add(line)
+    return keep_rows, np.asarray(keep_lines, dtype=np.int64)
+
+
+def _report_undecodable(text: TextSource, reported: set[int], problems: Problems) -> None:
+    """Report the undecodable lines no row was reported for (header, inside quoted cells)."""
+    for line, (value, rule) in sorted(text.undecodable.items()):
+        if line not in reported:
+            problems.add_cell(line, "<line>", value, rule)
+
+
+def _with_columns(problems: Problems, layout: Layout) -> Problems:
+    """A collector that sorts one line's errors in header order, holding ``problems``'s."""
+    order = sorted(layout.index, key=layout.index.__getitem__)
+    out = Problems(problems.source, ["<line>", "<row>", *(layout.header[f] for f in order)])
+    out.extend(problems)
+    return out
+
+
+def _start_lines(rows: list[list[str]], prev: int) -> IntArray:
+    """The 1-based first physical line of each record, when some span several lines."""
+    out = np.empty(len(rows), dtype=np.int64)
+    line = prev
+    for k, row in enumerate(rows):
+        out[k] = line + 1
+        line += 1 + sum(
+            len(_NEWLINES.findall(cell)) for cell in row if "\n" in cell or "\r" in cell
+        )
+    return out
+
+
+def _check_spanning(
+    rows: list[list[str]], lines: IntArray, layout: Layout, problems: Problems
+) -> set[int]:
+    """Report quoted cells that swallowed rows (an unterminated quote).
+
+    A quoted cell may span lines (an address, a note), but a cell holding a line with as
+    many commas as a row of the file has is rows swallowed by a quote that was not closed.
+    """
+    need = max(layout.width - 1, 1)
+    flagged: set[int] = set()
+    for k, row in enumerate(rows):
+        for j, cell in enumerate(row):
+            if "\n" not in cell and "\r" not in cell:
+                continue
+            parts = _NEWLINES.split(cell)
+            rowlike = sum(1 for part in parts[1:] if part.count(",") >= need)
+            if rowlike:
+                start = int(lines[k])
+                flagged.add(start)
+                problems.add_cell(
+                    start, layout.column_name(j), _short(cell),
+                    f"is a quoted cell running over {len(parts)} lines (to line "
+                    f"{start + len(parts) - 1}) and holding {rowlike} line(s) that look like "
+                    "rows of the file: a quote is not closed",
+                )
+    return flagged
+
+
+def _check_end(row: list[str], line: int, layout: Layout, problems: Problems) -> None:
+    """Report a file that ends inside a quoted cell (the csv module accepts it silently).
+
+    The unclosed cell holds the rest of the file, line ends included: the last record's
+    last cell ends with a line break.
+    """
+    if row and row[-1][-1:] in ("\n", "\r"):
+        problems.add_cell(
+            line, layout.column_name(len(row) - 1), _short(row[-1]),
+            "is a quoted cell still open at the end of the file: a quote is not closed",
+        )
+
+
+def _short(cell: str) -> str:
+    return cell[:_SHOWN] + ("…" if len(cell) > _SHOWN else "")
+
+
+def _drop_ragged(
+    rows: list[list[str]], lines: IntArray, width: int, problems: Problems
+) -> tuple[list[list[str]], IntArray]:
+    """Drop blank lines and report rows with the wrong number of fields."""
+    keep_rows: list[list[str]] = []
+    keep_lines: list[int] = []
+    for row, line in zip(rows, lines.tolist(), strict=True):
+        if not any(row) or (len(row) == 1 and not row[0].strip()):
+            continue  # a blank line, or a row of empty cells (spreadsheets add them)
+        if len(row) == width:
+            keep_rows.append(row)
+            keep_lines.append(line)
+        else:
+            problems.add_cell(line, "<row>", _short(",".join(row)),
+                              f"has {len(row)} fields but the header has {width}")
+    return keep_rows, np.asarray(keep_lines, dtype=np.int64)
+
+
+# -- the arrow engine ---------------------------------------------------------------------------
+class _FallbackError(Exception):
+    """The file needs the python engine (for its exact report or a special case)."""
+
+
+def _arrow_pass(
+    path: str | os.PathLike[str] | IO[bytes],
+    what: str,
+    resolve: Callable[[list[str], str], Layout],
+    sink: Callable[[Layout, Problems], Sink[T]],
+    encoding: str,
+    chunk_rows: int,
+    progress: Progress | None,
+) -> tuple[T, LoadInfo] | None:
+    """Read with pyarrow; ``None`` when the python engine must read the file instead."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    with TextSource(path, encoding) as text:
+        source = text.name
+        header_row = next(csv.reader(itertools.islice(text.lines(), 1)), None)
+        undecodable = bool(text.undecodable)
+    if header_row is None or undecodable or len(header_row) < 2:
+        return None
+    if any("\n" in h or "\r" in h for h in header_row):
+        return None
+    layout = resolve(header_row, source)
+    width = layout.width
+    names = [f"c{i}" for i in range(width)]
+    invalid: list[int] = []
+
+    def on_invalid(row: Any) -> str:
+        invalid.append(1)
+        return "skip"
+
+    with TextSource(path, encoding) as text:
+        problems = _with_columns(Problems(source), layout)
+        stream = Utf8Stream(text)
+        target = sink(layout, problems)
+        try:
+            reader = pacsv.open_csv(
+                stream,
+                read_options=pacsv.ReadOptions(
+                    column_names=names, skip_rows=1, block_size=1 << 22, use_threads=True,
+                ),
+                parse_options=pacsv.ParseOptions(
+                    newlines_in_values=True, invalid_row_handler=on_invalid,
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(names, pa.string()),
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+        except (pa.ArrowInvalid, pa.ArrowException):
+            return None
+        rows_done = 0
+        pending: list[Any] = []
+        pending_rows = 0
+        try:
+            for batch in _batches(reader, pa):
+                if invalid or problems or text.undecodable:
+                    return None
+                pending.append(batch)
+                pending_rows += batch.num_rows
+                if pending_rows < chunk_rows:
+                    continue
+                rows_done = _arrow_chunk(pending, layout, target, rows_done, pa, pc)
+                pending, pending_rows = [], 0
+                if progress is not None:
+                    progress(rows_done, text.bytes_done(), text.bytes_total)
+            if pending:
+                rows_done = _arrow_chunk(pending, layout, target, rows_done, pa, pc)
+        except _FallbackError:
+            return None
+        if invalid or problems or text.undecodable:
+            return None
+        if progress is not None:
+            progress(rows_done, text.bytes_total, text.bytes_total)
+        result = target.finish()
+        if problems:
+            return None
+        return result, _info(text, "arrow", rows_done)
+
+
+def _batches(reader: Any, pa: Any) -> Iterator[Any]:
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except pa.ArrowInvalid:
+            raise _FallbackError from None
+        yield batch
+
+
+def _arrow_chunk(
+    batches: list[Any], layout: Layout, target: Sink[Any], rows_done: int, pa: Any, pc: Any
+) -> int:
+    table = pa.Table.from_batches(batches)
+    n = table.num_rows
+    cells: dict[str, Any] = {}
+    empty_row = None
+    limit = csv.field_size_limit()
+    for col in table.columns:
+        if n and pc.any(pc.match_substring_regex(col, r"[\r\n]")).as_py():
+            raise _FallbackError
+        if n and pc.max(pc.binary_length(col)).as_py() > limit:
+            raise _FallbackError  # over the python engine's field limit: it reports it
+        empty = pc.equal(pc.utf8_length(col), 0)
+        empty_row = empty if empty_row is None else pc.and_(empty_row, empty)
+    if n and empty_row is not None and pc.any(empty_row).as_py():
+        raise _FallbackError  # rows of empty cells: the python engine skips them
+    for field, j in layout.index.items():
+        values = table.column(f"c{j}").to_numpy(zero_copy_only=False)
+        cells[field] = values.astype(str) if n else np.zeros(0, dtype="U1")
+    # lines as if no line were blank or spanned: any problem sends the file to python anyway
+    lines = np.arange(rows_done + 2, rows_done + 2 + n, dtype=np.int64)
+    target.add(Chunk(cells, lines))
+    return rows_done + int(n)

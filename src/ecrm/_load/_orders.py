@@ -1,0 +1,487 @@
+"""Orders (and order lines) from a CSV file, as plain columns for ``OrderLog``'s builder.
+
+:func:`read_order_columns` streams the file through :func:`ecrm._load._csv.read_csv`, parses
+each chunk's cells (ids, instants, money, statuses) vectorised, checks what needs the whole
+file (duplicate order ids, order lines that disagree, refunds above the amount, amounts that
+do not fit in int64 fen), and returns :class:`OrderColumns`. It never imports the model:
+:meth:`ecrm.OrderLog.from_csv` passes the columns to its own builder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from typing import IO, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from ecrm._load._cells import (
+    MAX_WHOLE_YUAN,
+    TS_RULE,
+    MoneyCells,
+    _strip,
+    as_text,
+    coded_column,
+    decide_units,
+    parse_ids,
+    parse_instants,
+    parse_money,
+    to_fen,
+)
+from ecrm._load._csv import DEFAULT_CHUNK_ROWS, Chunk, Layout, read_csv, resolve_header
+from ecrm._load._problems import Problems
+from ecrm._load._spec import (
+    FIELDS,
+    MONEY_FIELDS,
+    REQUIRED,
+    TIME_FIELDS,
+    CsvColumns,
+    Engine,
+    LoadInfo,
+    Progress,
+)
+from ecrm._order import STATUS_BY_CODE, parse_status
+from ecrm._time import NAT_US, us_to_datetime
+
+__all__ = ["OrderColumns", "read_order_columns"]
+
+IntArray = npt.NDArray[np.int64]
+
+
+@attrs.frozen
+class OrderColumns:
+    """The parsed, checked columns of an orders file (one row per order).
+
+    Attributes:
+        customer_ids: str, shape (n,).
+        placed_at_us: int64 UTC microseconds.
+        amount_fen, refunded_fen: int64 fen.
+        status_codes: int8 ``OrderStatus.code``.
+        paid_at_us: int64 (``NAT_US`` = not paid) or ``None`` without the column.
+        order_ids, provinces, channels: str or ``None`` without the column.
+        items: ``(order_ids, skus, categories, quantities, unit_price_fen)`` of the order
+            lines, or ``None`` for a file without a ``sku`` column.
+        info: what the read decided.
+    """
+
+    customer_ids: npt.NDArray[np.str_]
+    placed_at_us: IntArray
+    amount_fen: IntArray
+    refunded_fen: IntArray
+    status_codes: npt.NDArray[np.int8]
+    paid_at_us: IntArray | None
+    order_ids: npt.NDArray[np.str_] | None
+    provinces: npt.NDArray[np.str_] | None
+    channels: npt.NDArray[np.str_] | None
+    items: tuple[npt.NDArray[Any], ...] | None
+    info: LoadInfo
+
+
+def _status_code(text: str) -> int:
+    return parse_status(text).code
+
+
+def read_order_columns(
+    path: str | os.PathLike[str] | IO[bytes],
+    *,
+    columns: CsvColumns,
+    zone: dt.tzinfo,
+    amount_unit: str,
+    encoding: str = "auto",
+    engine: Engine | str = "auto",
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: Progress | None = None,
+) -> OrderColumns:
+    """Read and check an orders CSV file; see :func:`ecrm.read_orders_csv` for the rules.
+
+    Raises:
+        DataFormatError: every problem of the file at once.
+    """
+
+    def resolve(header_row: list[str], source: str) -> Layout:
+        candidates = {f: columns.candidates(f) for f in FIELDS if columns.candidates(f)}
+        required: dict[str, str] = {}
+        for field in FIELDS:
+            if columns.is_promised(field) and columns.candidates(field):
+                required[field] = (
+                    f"is required (for {field})" if field in REQUIRED
+                    else f"was named in columns= (for {field})"
+                )
+        layout = resolve_header(header_row, candidates, required, source)
+        if "sku" in layout.index and "order_id" not in layout.index and columns.candidates("order_id"):
+            resolve_header(
+                header_row, candidates,
+                {"order_id": "is required (for order_id) when the file has item lines (a sku column)"},
+                source,
+            )
+        return layout
+
+    def sink(layout: Layout, problems: Problems) -> _OrderSink:
+        return _OrderSink(layout, zone, amount_unit, problems)
+
+    (cols, units), info = read_csv(
+        path, what="orders", resolve=resolve, sink=sink, encoding=encoding, engine=engine,
+        chunk_rows=chunk_rows, progress=progress,
+    )
+    info = attrs.evolve(
+        info,
+        amount_units={h: u for h, (u, _why) in units.items()},
+        amount_reasons={h: why for h, (_u, why) in units.items()},
+    )
+    return attrs.evolve(cols, info=info)
+
+
+class _OrderSink:
+    """Parses the chunks of one pass over an orders file; ``finish`` builds the columns."""
+
+    def __init__(self, layout: Layout, zone: dt.tzinfo, unit: str, problems: Problems) -> None:
+        self.layout = layout
+        self.zone = zone
+        self.unit = unit
+        self.problems = problems
+        self.chunks = _Chunks()
+        self.money: dict[str, list[MoneyCells]] = {}
+        # a header that names its unit decides it before any value is read
+        money: dict[str, tuple[str, bool]] = {
+            f: (layout.header[f], False) for f in MONEY_FIELDS if f in layout.index
+        }
+        self.parse_units = {
+            f: (u if unit != "auto" or why.startswith("the header") else "auto")
+            for f, (u, why) in decide_units(unit, money).items()
+        }
+        self.big: dict[int, str] = {}  # line -> text of amounts too big if read as yuan
+
+    def add(self, chunk: Chunk) -> None:
+        _parse_chunk(chunk, self.layout, self.parse_units, self.zone, self.problems,
+                     self.chunks, self.money, self.big)
+
+    def finish(self) -> tuple[OrderColumns, dict[str, tuple[str, str]]]:
+        layout = self.layout
+        lines = self.chunks.get("line", np.int64)
+        present = {f: cells for f, cells in self.money.items() if f != "quantity"}
+        marked = {f: (layout.header[f], any(bool(c.marked.any()) for c in parts))
+                  for f, parts in present.items()}
+        units = decide_units(self.unit, marked)
+        for field, parts in present.items():
+            cells = MoneyCells(
+                np.concatenate([c.whole for c in parts]),
+                np.concatenate([c.cents for c in parts]),
+                np.concatenate([c.marked for c in parts]),
+            )
+            fen = to_fen(cells, units[field][0], layout.header[field], lines, self.problems,
+                         self.big)
+            self.chunks.parts[field] = [fen]
+        cols = _assemble(self.chunks, layout, {f: u for f, (u, _w) in units.items()},
+                         self.zone, self.problems)
+        return cols, {layout.header[f]: v for f, v in units.items()}
+
+
+class _Chunks:
+    """Accumulates parsed per-chunk columns."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, list[npt.NDArray[Any]]] = {}
+
+    def add(self, name: str, arr: npt.NDArray[Any]) -> None:
+        self.parts.setdefault(name, []).append(arr)
+
+    def get(self, name: str, dtype: Any) -> npt.NDArray[Any]:
+        parts = self.parts.get(name)
+        if not parts:
+            return np.zeros(0, dtype=dtype)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+
+def _parse_chunk(
+    chunk: Chunk,
+    layout: Layout,
+    units: Mapping[str, str],
+    zone: dt.tzinfo,
+    problems: Problems,
+    chunks: _Chunks,
+    money: dict[str, list[MoneyCells]],
+    big: dict[int, str],
+) -> None:
+    lines = chunk.lines
+    chunks.add("line", lines)
+    n = len(lines)
+    for field, column in chunk.cells.items():
+        name = layout.header[field]
+        if field == "status":  # a few distinct texts: a dict beats a numpy text column
+            codes, bad_status = coded_column(column, _status_code)
+            for i, rule in bad_status:
+                problems.add_cell(int(lines[i]), name, str(column[i]), rule)
+            chunks.add(field, codes)
+            continue
+        if isinstance(column, np.ndarray):
+            cells = column if n else np.zeros(0, dtype="U1")
+        else:
+            cells = as_text(column) if n else np.zeros(0, dtype="U1")
+        if field in ("order_id", "customer_id"):
+            ids = parse_ids(cells)
+            if n:
+                empty = np.flatnonzero(ids == "")
+                problems.add_rows(empty, name, cells, "must not be empty", lines=lines)
+            chunks.add(field, ids)
+        elif field in TIME_FIELDS:
+            us, bad = parse_instants(cells, zone)
+            for i in bad:
+                problems.add_cell(int(lines[i]), name, str(cells[i]), TS_RULE)
+            if field == "placed_at" and n:
+                missing = np.flatnonzero(_strip(cells) == "")
+                problems.add_rows(missing, name, cells, "must not be empty", lines=lines)
+            chunks.add(field, us)
+        elif field in MONEY_FIELDS:
+            parsed, bad_money = parse_money(cells, units[field])
+            for i in np.flatnonzero(parsed.whole > MAX_WHOLE_YUAN).tolist():
+                big[int(lines[i])] = str(cells[i]).strip()
+            for i, rule in bad_money:
+                problems.add_cell(int(lines[i]), name, str(cells[i]), rule)
+            if field == "amount" and n:
+                missing = np.flatnonzero(_strip(cells) == "")
+                problems.add_rows(missing, name, cells, "must not be empty", lines=lines)
+            money.setdefault(field, []).append(parsed)
+        elif field == "quantity":
+            qcells, bad_qty = parse_money(cells, "fen")
+            for i, _rule in bad_qty:
+                problems.add_cell(int(lines[i]), name, str(cells[i]), "must be a whole number >= 1")
+            qty = qcells.whole
+            zero = np.flatnonzero(qty == 0)
+            problems.add_rows(zero, name, cells, "must be a whole number >= 1", lines=lines)
+            qty = np.where(qty == -1, 1, qty)
+            chunks.add(field, qty)
+        else:
+            text = _strip(cells)
+            if field == "province" and n and bool(np.any(np.strings.find(text, " ") >= 0)):
+                # a full address ("浙江省 杭州市 西湖区 …") keeps its first word: the province
+                text = np.asarray([t.split()[0] if t else t for t in text.tolist()], dtype=str)
+            chunks.add(field, text)
+
+
+def _assemble(
+    chunks: _Chunks,
+    layout: Layout,
+    units: Mapping[str, str],
+    zone: dt.tzinfo,
+    problems: Problems,
+) -> OrderColumns:
+    have = layout.index
+    name = layout.header
+    lines = chunks.get("line", np.int64)
+    n = len(lines)
+    customer = chunks.get("customer_id", "U1")
+    placed = chunks.get("placed_at", np.int64)
+    amount = chunks.get("amount", np.int64)
+    refund = chunks.get("refunded", np.int64) if "refunded" in have else np.zeros(n, np.int64)
+    refund = np.where(refund < 0, 0, refund) if "refunded" in have else refund
+    status = (
+        chunks.get("status", np.int8) if "status" in have
+        else np.full(n, parse_status("paid").code, dtype=np.int8)
+    )
+    paid = chunks.get("paid_at", np.int64) if "paid_at" in have else None
+    oids = chunks.get("order_id", "U1") if "order_id" in have else None
+    prov = chunks.get("province", "U1") if "province" in have else None
+    chan = chunks.get("channel", "U1") if "channel" in have else None
+
+    render = _Renderer(units, zone)
+    _check_sums(customer, amount, lines, name["customer_id"], problems)
+    if "refunded" in have:
+        over = np.flatnonzero((refund > amount) & (amount >= 0))
+        raw_refund = chunks.get("refunded", np.int64)
+        for i in over.tolist():
+            problems.add_cell(
+                int(lines[i]), name["refunded"], render.money("refunded", int(raw_refund[i])),
+                f"must be <= the order amount ({render.money_text('amount', int(amount[i]))})",
+            )
+
+    items: tuple[npt.NDArray[Any], ...] | None = None
+    keep: IntArray | None = None
+    if "sku" in have and oids is not None:
+        columns_by_field: dict[str, npt.NDArray[Any]] = {
+            "customer_id": customer, "placed_at": placed, "amount": amount, "status": status,
+        }
+        for field, arr in (("paid_at", paid), ("province", prov), ("channel", chan)):
+            if arr is not None:
+                columns_by_field[field] = arr
+        if "refunded" in have:
+            columns_by_field["refunded"] = refund
+        keep, items = _group_lines(chunks, oids, lines, columns_by_field, amount, layout,
+                                   render, problems)
+    elif oids is not None and n > 1:
+        order = np.argsort(oids, kind="stable")
+        s = oids[order]
+        dup = np.flatnonzero((s[1:] == s[:-1]) & (s[1:] != ""))
+        if dup.size:
+            first_pos = _group_first(s, order)
+            for k in dup.tolist():
+                i = int(order[k + 1])
+                earlier = int(lines[first_pos[k + 1]])
+                problems.add_cell(int(lines[i]), name["order_id"], str(oids[i]),
+                                  f"must be unique (order id already on line {earlier})")
+
+    if keep is not None:
+        customer, placed, amount, refund, status = (
+            customer[keep], placed[keep], amount[keep], refund[keep], status[keep]
+        )
+        paid = None if paid is None else paid[keep]
+        oids = None if oids is None else oids[keep]
+        prov = None if prov is None else prov[keep]
+        chan = None if chan is None else chan[keep]
+    return OrderColumns(
+        customer, placed, amount, refund, status, paid, oids, prov, chan, items,
+        LoadInfo(source=problems.source, engine=""),
+    )
+
+
+_INT64_MAX = (1 << 63) - 1
+
+
+def _check_sums(
+    customer: npt.NDArray[Any], amount: IntArray, lines: IntArray, column: str,
+    problems: Problems,
+) -> None:
+    """Report customers whose amounts sum past int64 fen (their totals could not be held).
+
+    Each amount fits; only a file with huge amounts can overflow, so the exact check runs
+    only when ``max(amount) * rows`` could pass the limit.
+    """
+    n = len(amount)
+    if n == 0 or int(amount.max(initial=0)) * n <= _INT64_MAX:
+        return
+    a = np.where(amount > 0, amount, 0)
+    uniq, inverse = np.unique(customer, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    order = np.argsort(inverse, kind="stable")
+    codes = inverse[order]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    # split each amount into 32-bit halves: each half's sum is exact in int64
+    sorted_a = a[order]
+    high = np.add.reduceat(sorted_a >> 32, starts)
+    low = np.add.reduceat(sorted_a & 0xFFFFFFFF, starts)
+    for k in np.flatnonzero(high >= 1 << 30).tolist():
+        total = (int(high[k]) << 32) + int(low[k])
+        if total > _INT64_MAX:
+            first = int(order[starts[k]])
+            problems.add_cell(
+                int(lines[first]), column, str(uniq[codes[starts[k]]]),
+                f"has orders summing to {total:,} fen, more than int64 fen can hold "
+                f"({_INT64_MAX:,}); an amount is probably in the wrong unit",
+            )
+
+
+def _group_first(sorted_ids: npt.NDArray[Any], order: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    """For each position of a sorted id array, the original row of its group's first member."""
+    n = len(sorted_ids)
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = sorted_ids[1:] != sorted_ids[:-1]
+    group = np.cumsum(starts) - 1
+    return np.asarray(order[np.flatnonzero(starts)][group])
+
+
+def _group_lines(
+    chunks: _Chunks,
+    oids: npt.NDArray[Any],
+    lines: IntArray,
+    order_cols: dict[str, npt.NDArray[Any]],
+    amount: IntArray,
+    layout: Layout,
+    render: _Renderer,
+    problems: Problems,
+) -> tuple[IntArray, tuple[npt.NDArray[Any], ...]]:
+    """Group item rows into orders; check order-level agreement; build the lines."""
+    n = len(oids)
+    have = layout.index
+    order = np.argsort(oids, kind="stable")
+    s = oids[order]
+    first_sorted = _group_first(s, order) if n else np.zeros(0, np.intp)
+    first = np.empty(n, dtype=np.intp)
+    first[order] = first_sorted
+    counts_sorted = np.zeros(n, dtype=np.int64)
+    if n:
+        starts = np.ones(n, dtype=bool)
+        starts[1:] = s[1:] != s[:-1]
+        group = np.cumsum(starts) - 1
+        sizes = np.bincount(group)
+        counts_sorted = sizes[group]
+    count = np.empty(n, dtype=np.int64)
+    count[order] = counts_sorted
+    # rows without an order id (already reported) do not form one big order together
+    no_id = np.flatnonzero(oids == "")
+    first[no_id] = no_id
+    count[no_id] = 1
+    rows = np.arange(n)
+    repeat = np.flatnonzero(first != rows)
+    for field, arr in order_cols.items():
+        if not repeat.size:
+            break
+        a, b = arr[repeat], arr[first[repeat]]
+        differ = a != b
+        # cells already reported as bad or empty (sentinels) are not also called disagreeing
+        if field == "placed_at":
+            differ &= (a != NAT_US) & (b != NAT_US)
+        elif field == "amount":
+            differ &= (a >= 0) & (b >= 0)
+        elif field == "customer_id":
+            differ &= (a != "") & (b != "")
+        for i in repeat[np.flatnonzero(differ)].tolist():
+            j = int(first[i])
+            problems.add_cell(
+                int(lines[i]), layout.header[field], render.value(field, arr[i]),
+                f"must be the same on every line of order {str(oids[i])!r}; line {int(lines[j])} "
+                f"has {render.value(field, arr[j])!r}",
+            )
+    sku = chunks.get("sku", "U1")
+    is_line = sku != ""
+    qty = chunks.get("quantity", np.int64) if "quantity" in have else np.ones(n, np.int64)
+    price = chunks.get("unit_price", np.int64) if "unit_price" in have else np.full(n, -1, np.int64)
+    cat = chunks.get("category", "U1") if "category" in have else np.full(n, "", dtype="U1")
+    price_name = layout.header.get("unit_price", "unit_price")
+    missing = np.flatnonzero(is_line & (price == -1) & (qty >= 1) & (amount >= 0))
+    derived = price.copy()
+    for i in missing.tolist():
+        if count[i] > 1:
+            problems.add_cell(int(lines[i]), price_name, "",
+                         f"is required when an order has several lines (order {str(oids[i])!r})")
+        elif int(amount[i]) % int(qty[i]):
+            problems.add_cell(
+                int(lines[i]), price_name, "",
+                f"is missing and amount {render.money('amount', int(amount[i]))} is not a whole number "
+                f"of fen per unit for quantity {int(qty[i])}",
+            )
+        else:
+            derived[i] = int(amount[i]) // int(qty[i])
+    idx = np.flatnonzero(is_line)
+    keep = np.sort(np.unique(first)).astype(np.int64) if n else np.zeros(0, np.int64)
+    items = (oids[idx], sku[idx], cat[idx], qty[idx], derived[idx])
+    return keep, items
+
+
+class _Renderer:
+    """Shows parsed values the way the file writes them, for end-of-file messages."""
+
+    def __init__(self, units: Mapping[str, str], tz: dt.tzinfo) -> None:
+        self.units = units
+        self.tz = tz
+
+    def money(self, field: str, fen: int) -> str | int:
+        if self.units.get(field, "fen") == "fen":
+            return fen
+        return f"{fen // 100}.{fen % 100:02d}"
+
+    def money_text(self, field: str, fen: int) -> str:
+        shown = self.money(field, fen)
+        return f"{shown} fen" if self.units.get(field, "fen") == "fen" else f"{shown} yuan"
+
+    def value(self, field: str, v: Any) -> Any:
+        v = v.item() if isinstance(v, np.generic) else v
+        if field in TIME_FIELDS:
+            return "" if v == NAT_US else us_to_datetime(int(v), self.tz).isoformat()
+        if field in ("amount", "refunded"):
+            return self.money(field, int(v))
+        if field == "status":
+            return STATUS_BY_CODE[int(v)].value
+        return v
