@@ -226,7 +226,7 @@ def reference_minutes(cal: BusinessCalendar, start_us: int, end_us: int,
     return count
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(cal=calendars(), start=st.sampled_from(STARTS), data=st.data())
 def test_clocks_match_a_minute_by_minute_reference(
     cal: BusinessCalendar, start: dt.datetime, data: st.DataObject

@@ -6,8 +6,10 @@ SQLite store is the one module here that does I/O. See docs/service.md.
 """
 
 from ecrm.service._calendar import WEEKDAYS, BusinessCalendar
+from ecrm.service._csv import TICKET_COLUMNS, tickets_from_csv, tickets_to_csv
 from ecrm.service._errors import IllegalTransitionError, TicketConflictError, UnknownTicketError
 from ecrm.service._sla import SlaPolicy, SlaStatus, SlaTarget, TicketClocks, sla_status
+from ecrm.service._store import MemoryTicketStore, SqliteTicketStore, TicketStore
 from ecrm.service._ticket import (
     TRANSITIONS,
     Channel,
@@ -21,23 +23,29 @@ from ecrm.service._ticket import (
 )
 
 __all__ = [
+    "TICKET_COLUMNS",
     "TRANSITIONS",
     "WEEKDAYS",
     "BusinessCalendar",
     "Channel",
     "HistoryEntry",
     "IllegalTransitionError",
+    "MemoryTicketStore",
     "Note",
     "Pause",
     "Priority",
     "SlaPolicy",
     "SlaStatus",
     "SlaTarget",
+    "SqliteTicketStore",
     "Ticket",
     "TicketClocks",
     "TicketConflictError",
     "TicketKind",
     "TicketState",
+    "TicketStore",
     "UnknownTicketError",
     "sla_status",
+    "tickets_from_csv",
+    "tickets_to_csv",
 ]

@@ -48,7 +48,16 @@ class TicketKind(enum.StrEnum):
 
     @property
     def zh(self) -> str:
+        """The operator's word (退货 for return)."""
         return _KIND_ZH[self]
+
+    @classmethod
+    def _missing_(cls, value: object) -> TicketKind | None:
+        # the operator's word works as well as the English name
+        for kind, word in _KIND_ZH.items():
+            if value == word:
+                return kind
+        return None
 
     @property
     def code(self) -> int:
