@@ -6,6 +6,17 @@ SQLite store is the one module here that does I/O. See docs/service.md.
 """
 
 from ecrm.service._calendar import WEEKDAYS, BusinessCalendar
+from ecrm.service._classify import (
+    DEFAULT_TAXONOMY,
+    Classification,
+    ClassifierEvaluation,
+    ComplaintClassifier,
+    ComplaintTaxonomy,
+    PhraseClassifier,
+    PhraseMatch,
+    classify_complaint,
+    evaluate_classifier,
+)
 from ecrm.service._csv import TICKET_COLUMNS, tickets_from_csv, tickets_to_csv
 from ecrm.service._errors import IllegalTransitionError, TicketConflictError, UnknownTicketError
 from ecrm.service._sla import SlaPolicy, SlaStatus, SlaTarget, TicketClocks, sla_status
@@ -23,16 +34,23 @@ from ecrm.service._ticket import (
 )
 
 __all__ = [
+    "DEFAULT_TAXONOMY",
     "TICKET_COLUMNS",
     "TRANSITIONS",
     "WEEKDAYS",
     "BusinessCalendar",
     "Channel",
+    "Classification",
+    "ClassifierEvaluation",
+    "ComplaintClassifier",
+    "ComplaintTaxonomy",
     "HistoryEntry",
     "IllegalTransitionError",
     "MemoryTicketStore",
     "Note",
     "Pause",
+    "PhraseClassifier",
+    "PhraseMatch",
     "Priority",
     "SlaPolicy",
     "SlaStatus",
@@ -45,6 +63,8 @@ __all__ = [
     "TicketState",
     "TicketStore",
     "UnknownTicketError",
+    "classify_complaint",
+    "evaluate_classifier",
     "sla_status",
     "tickets_from_csv",
     "tickets_to_csv",
