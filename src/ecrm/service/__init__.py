@@ -21,6 +21,14 @@ from ecrm.service._csv import TICKET_COLUMNS, tickets_from_csv, tickets_to_csv
 from ecrm.service._errors import IllegalTransitionError, TicketConflictError, UnknownTicketError
 from ecrm.service._sla import SlaPolicy, SlaStatus, SlaTarget, TicketClocks, sla_status
 from ecrm.service._store import MemoryTicketStore, SqliteTicketStore, TicketStore
+from ecrm.service._survey import (
+    CallbackTask,
+    SurveyReply,
+    SurveyScale,
+    callback_task,
+    callback_tasks,
+    parse_reply,
+)
 from ecrm.service._ticket import (
     TRANSITIONS,
     Channel,
@@ -39,6 +47,7 @@ __all__ = [
     "TRANSITIONS",
     "WEEKDAYS",
     "BusinessCalendar",
+    "CallbackTask",
     "Channel",
     "Classification",
     "ClassifierEvaluation",
@@ -56,6 +65,8 @@ __all__ = [
     "SlaStatus",
     "SlaTarget",
     "SqliteTicketStore",
+    "SurveyReply",
+    "SurveyScale",
     "Ticket",
     "TicketClocks",
     "TicketConflictError",
@@ -63,8 +74,11 @@ __all__ = [
     "TicketState",
     "TicketStore",
     "UnknownTicketError",
+    "callback_task",
+    "callback_tasks",
     "classify_complaint",
     "evaluate_classifier",
+    "parse_reply",
     "sla_status",
     "tickets_from_csv",
     "tickets_to_csv",
