@@ -5,6 +5,18 @@ history; SLA clocks count the store's business hours, vectorised over many ticke
 SQLite store is the one module here that does I/O. See docs/service.md.
 """
 
+from ecrm.service._analytics import (
+    BacklogByAge,
+    ComplaintsByPeriod,
+    SatisfactionByPeriod,
+    ServiceRetention,
+    ServiceSummary,
+    backlog_by_age,
+    complaints_by_period,
+    satisfaction_by_period,
+    service_retention,
+    service_summary,
+)
 from ecrm.service._calendar import WEEKDAYS, BusinessCalendar
 from ecrm.service._classify import (
     DEFAULT_TAXONOMY,
@@ -46,6 +58,7 @@ __all__ = [
     "TICKET_COLUMNS",
     "TRANSITIONS",
     "WEEKDAYS",
+    "BacklogByAge",
     "BusinessCalendar",
     "CallbackTask",
     "Channel",
@@ -53,6 +66,7 @@ __all__ = [
     "ClassifierEvaluation",
     "ComplaintClassifier",
     "ComplaintTaxonomy",
+    "ComplaintsByPeriod",
     "HistoryEntry",
     "IllegalTransitionError",
     "MemoryTicketStore",
@@ -61,6 +75,9 @@ __all__ = [
     "PhraseClassifier",
     "PhraseMatch",
     "Priority",
+    "SatisfactionByPeriod",
+    "ServiceRetention",
+    "ServiceSummary",
     "SlaPolicy",
     "SlaStatus",
     "SlaTarget",
@@ -74,11 +91,16 @@ __all__ = [
     "TicketState",
     "TicketStore",
     "UnknownTicketError",
+    "backlog_by_age",
     "callback_task",
     "callback_tasks",
     "classify_complaint",
+    "complaints_by_period",
     "evaluate_classifier",
     "parse_reply",
+    "satisfaction_by_period",
+    "service_retention",
+    "service_summary",
     "sla_status",
     "tickets_from_csv",
     "tickets_to_csv",
