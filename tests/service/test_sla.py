@@ -245,7 +245,7 @@ def test_clocks_match_a_minute_by_minute_reference(
         pause_start.append(p0)
         pause_end.append(p1)
         resolved.append(p1 + data.draw(st.integers(0, 1440)) * minute)
-    as_of_us = max(resolved) + minute
+    as_of_us = max(*resolved, *responded) + minute
     fr_h = data.draw(st.integers(1, 12))
     pol = SlaPolicy(SlaTarget(fr_h * H, 40 * H), calendar=cal)
     clocks = TicketClocks(
@@ -266,3 +266,22 @@ def test_clocks_match_a_minute_by_minute_reference(
         assert due != NAT_US
         assert reference_minutes(cal, created[i], due) == fr_h * 60
         assert reference_minutes(cal, created[i], due - minute) == fr_h * 60 - 1
+
+
+def test_status_as_of_the_past_ignores_what_happened_later() -> None:
+    t0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=SH)
+    full = ticket(t0).assign("a", at=t0, actor="x").respond("ok", at=t0 + 3 * H, actor="a")
+    full = full.wait_for_customer(at=t0 + 4 * H, actor="a").customer_replied(at=t0 + 6 * H)
+    full = full.resolve(at=t0 + 8 * H, actor="a")
+    # at 11:00 only the assignment had happened: 2 h run, nothing replied or resolved
+    row = status_of(full, policy(1, 4), as_of=t0 + 2 * H)
+    assert row["responded"] is False
+    assert row["resolved"] is False
+    assert row["first_response_breached"] is True
+    assert row["resolution_elapsed_s"] == 2 * 3600
+    # at 14:00 the ticket waited since 13:00: paused, 3 h counted (09-12 and none since)
+    row = status_of(full, policy(1, 4), as_of=t0 + 5 * H)
+    assert row["paused"] is True
+    assert row["resolution_elapsed_s"] == 3 * 3600
+    with pytest.raises(EcrmError, match=r"tickets\[0\].created_at must not be after as_of"):
+        sla_status([full], policy(1, 4), as_of=t0 - H)

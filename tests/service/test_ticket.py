@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecrm import EcrmError
 from ecrm.service import (
@@ -169,3 +171,47 @@ def test_the_transition_error_survives_pickling() -> None:
     again = pickle.loads(pickle.dumps(info.value))
     assert (again.ticket_id, again.from_state, again.to_state) == ("T-1", "open", "closed")
     assert str(again) == str(info.value)
+
+
+ACTIONS = ["assign", "respond", "note", "wait", "reply", "resolve", "close", "reopen"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(ACTIONS), st.integers(0, 600)), max_size=25))
+def test_any_sequence_of_changes_keeps_the_ticket_consistent(
+    steps: list[tuple[str, int]]
+) -> None:
+    """Whatever is tried, legal changes append to the history, refused ones change
+    nothing, and the clocks' fields agree with the state."""
+    t = new()
+    now = T0
+    for action, minutes in steps:
+        now = now + dt.timedelta(minutes=minutes)
+        do = {
+            "assign": lambda x: x.assign("小王", at=now, actor="a"),
+            "respond": lambda x: x.respond("hi", at=now, actor="a"),
+            "note": lambda x: x.add_note("n", at=now, actor="a"),
+            "wait": lambda x: x.wait_for_customer(at=now, actor="a"),
+            "reply": lambda x: x.customer_replied(at=now),
+            "resolve": lambda x: x.resolve(at=now, actor="a"),
+            "close": lambda x: x.close(at=now, actor="a"),
+            "reopen": lambda x: x.reopen(at=now, actor="a"),
+        }[action]
+        try:
+            after = do(t)
+        except IllegalTransitionError as err:
+            assert err.from_state == t.state.value
+            continue
+        assert after.history[: len(t.history)] == t.history
+        assert len(after.history) > len(t.history)
+        if after.state is not t.state:
+            assert (t.state, after.state) in LEGAL
+        t = after
+        assert (t.resolved_at is not None) == (t.state in (S.RESOLVED, S.CLOSED))
+        assert (t.closed_at is not None) == (t.state is S.CLOSED)
+        ends = [p.end for p in t.pauses]
+        assert all(e is not None for e in ends[:-1])
+        assert (bool(t.pauses) and ends[-1] is None) == (t.state in (S.WAITING, S.RESOLVED))
+        times = [x for p in t.pauses for x in (p.start, p.end) if x is not None]
+        assert times == sorted(times)
+        assert [h.at for h in t.history] == sorted(h.at for h in t.history)

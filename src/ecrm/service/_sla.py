@@ -295,15 +295,16 @@ def sla_status(
     Args:
         tickets: ticket values, or their :class:`TicketClocks` (the fast path).
         policy: targets and the clock (business calendar or wall-clock).
-        as_of: the moment to judge at (aware); events after it are treated as not yet
-            happened only for open pauses (an open pause runs to ``as_of``).
+        as_of: the moment to judge at (aware). Replies, resolutions and pauses after it
+            have not happened yet; an open pause runs to ``as_of``.
 
     Returns:
         An :class:`SlaStatus`, rows in input order.
 
     Raises:
         InvalidTypeError: ``as_of`` is not an aware datetime.
-        InvalidValueError: the calendar has no working hours at all.
+        InvalidValueError: a ticket created after ``as_of``, or a calendar without
+            working hours.
     """
     require_aware(as_of, "as_of")
     clocks = tickets if isinstance(tickets, TicketClocks) else TicketClocks.from_tickets(tickets)
@@ -319,6 +320,14 @@ def sla_status(
         empty_b = np.zeros(0, np.bool_)
         return SlaStatus(clocks.ticket_ids, as_of, tz, empty_i, empty_i, empty_b, empty_b,
                          empty_i, empty_i, empty_i, empty_b, empty_b, empty_b)
+    late = np.flatnonzero(clocks.created_us > as_of_us)
+    if len(late):
+        i = int(late[0])
+        raise InvalidValueError(
+            f"tickets[{i}].created_at",
+            f"must not be after as_of {as_of.isoformat()} (ticket {clocks.ticket_ids[i]!r}; "
+            "leave out tickets created later)",
+            us_to_datetime(int(clocks.created_us[i]), tz))
     lo = int(min(clocks.created_us.min(), as_of_us))
     hi = max(int(clocks.created_us.max()), as_of_us)
     most = int(max(fr_target.max(), res_target.max()))
@@ -326,12 +335,13 @@ def sla_status(
 
     created = clocks.created_us
     b_created = clock.business_us(created)
-    responded = clocks.first_response_us != NAT_US
+    # what happens after as_of has not happened yet
+    responded = (clocks.first_response_us != NAT_US) & (clocks.first_response_us <= as_of_us)
     fr_end = np.where(responded, clocks.first_response_us, as_of_us)
     fr_elapsed = clock.business_us(fr_end) - b_created
     fr_need = b_created + fr_target
 
-    resolved = clocks.resolved_us != NAT_US
+    resolved = (clocks.resolved_us != NAT_US) & (clocks.resolved_us <= as_of_us)
     end = np.where(resolved, clocks.resolved_us, as_of_us)
     paused_b = np.zeros(n, dtype=np.int64)
     open_pause = np.zeros(n, dtype=np.bool_)
@@ -342,7 +352,8 @@ def sla_status(
         p_from = clock.business_us(np.minimum(clocks.pause_start_us, stop))
         p_to = clock.business_us(np.minimum(p_end, stop))
         np.add.at(paused_b, row, np.maximum(p_to - p_from, 0))
-        ongoing = (clocks.pause_end_us == NAT_US) & (clocks.pause_start_us <= as_of_us)
+        ongoing = ((clocks.pause_end_us == NAT_US) | (clocks.pause_end_us > as_of_us)) & (
+            clocks.pause_start_us <= as_of_us)
         open_pause[row[ongoing]] = True
     paused = open_pause & ~resolved
     res_elapsed = clock.business_us(end) - b_created - paused_b

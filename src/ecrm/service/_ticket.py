@@ -331,7 +331,13 @@ class Ticket:
         return self.move(TicketState.WAITING, at=at, actor=actor)
 
     def customer_replied(self, *, at: dt.datetime, actor: str = "customer") -> Ticket:
-        """waiting → assigned: the resolution clock runs again."""
+        """waiting → assigned: the resolution clock runs again.
+
+        Raises:
+            IllegalTransitionError: the ticket is not waiting for the customer.
+        """
+        if self.state is not TicketState.WAITING:
+            self._refuse(TicketState.ASSIGNED)
         return self.move(TicketState.ASSIGNED, at=at, actor=actor)
 
     def resolve(self, *, at: dt.datetime, actor: str) -> Ticket:
