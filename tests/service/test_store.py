@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -169,3 +172,30 @@ def test_naive_csv_times_are_read_in_the_store_zone() -> None:
     text = "ticket_id,kind,customer_id,created_at\nA,refund,c1,2026-12-01 10:00\n"
     (t,) = tickets_from_csv(io.StringIO(text), tz="America/New_York")
     assert t.created_at == dt.datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("America/New_York"))
+
+
+def test_a_writer_killed_with_sigkill_leaves_a_whole_ticket_and_no_lock(tmp_path: Path) -> None:
+    path = tmp_path / "tickets.db"
+    with SqliteTicketStore(path) as s:
+        s.add(Ticket.open("T-1", kind="complaint", customer_id="c", created_at=T0))
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER.format(src=SRC), "utf-8")
+    proc = subprocess.Popen([sys.executable, str(script), str(path), "K", "100000"],
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        with SqliteTicketStore(path) as watcher:
+            while watcher.get("T-1").version < 15 and time.monotonic() < deadline:
+                time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    with SqliteTicketStore(path, busy_timeout=5) as s:
+        t = s.get("T-1")
+        n = len(t.notes)
+        assert n >= 14
+        assert t.version == 1 + n  # every kept save is whole: note, history and version
+        assert len(t.history) == 1 + n
+        assert [x.text for x in t.notes] == [f"K-{i}" for i in range(n)]
+        saved = s.save(t.add_note("after", at=t.last_changed_at, actor="me"))  # no lock left
+        assert saved.version == t.version + 1
