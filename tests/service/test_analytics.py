@@ -106,6 +106,17 @@ def test_csat_and_nps_per_month_worked_by_hand() -> None:
     assert rows[2]["csat"] == 0.0
 
 
+def test_satisfaction_splits_by_product_category() -> None:
+    at = dt.datetime(2026, 11, 3, tzinfo=SH)
+
+    def r(score: int, group: str) -> tuple[dt.datetime, SurveyReply, str]:
+        return (at, SurveyReply(SurveyScale.CSAT, score, str(score)), group)
+
+    got = satisfaction_by_period([r(5, "茶叶"), r(2, "茶具"), r(4, "茶具"), r(1, "茶具")])
+    assert [(x["group"], x["responses"], x["csat"]) for x in got.to_dicts()] == [
+        ("茶具", 3, 1 / 3), ("茶叶", 1, 1.0)]
+
+
 def test_retention_groups_worked_by_hand() -> None:
     d = dt.timedelta(days=1)
     base = dt.datetime(2026, 1, 10, tzinfo=SH)
@@ -128,6 +139,7 @@ def test_retention_groups_worked_by_hand() -> None:
     assert r.customers == (1, 1, 0, 0, 1, 1)
     assert r.repurchased == (1, 0, 0, 0, 0, 1)
     assert r.churned == (0, 0, 0, 0, 1, 0)
+    assert r.churn_share("≥ 72 h") == 1.0  # the one who left had a slow complaint
     assert math.isnan(r.repurchase_rate("12–24 h"))
     assert r.to_dicts()[2]["repurchase_rate"] is None
 
