@@ -223,3 +223,9 @@ def test_any_sequence_of_changes_keeps_the_ticket_consistent(
         times = [x for p in t.pauses for x in (p.start, p.end) if x is not None]
         assert times == sorted(times)
         assert [h.at for h in t.history] == sorted(h.at for h in t.history)
+
+
+def test_the_repr_is_short_and_says_what_matters() -> None:
+    assert repr(in_state(S.ASSIGNED)) == (
+        "Ticket('T-1', complaint, normal, assigned, customer 'c1', order 'o9', assignee '小王', "
+        "created 2026-12-01T10:00:00+08:00, 3 history entries, version 0)")

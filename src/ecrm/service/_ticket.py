@@ -199,7 +199,7 @@ def _text(field: str) -> _Check:
     return check
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Ticket:
     """An after-sales ticket (售后工单).
 
@@ -394,6 +394,14 @@ class Ticket:
                             pauses=tuple(pauses), history=(*self.history, entry))
 
     # -- helpers -------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        who = f", assignee {self.assignee!r}" if self.assignee else ""
+        order = f", order {self.order_id!r}" if self.order_id else ""
+        return (f"Ticket({self.ticket_id!r}, {self.kind.value}, {self.priority.value}, "
+                f"{self.state.value}, customer {self.customer_id!r}{order}{who}, created "
+                f"{self.created_at.isoformat()}, {len(self.history)} history entries, "
+                f"version {self.version})")
 
     @property
     def last_changed_at(self) -> dt.datetime:
