@@ -21,6 +21,7 @@ from ecrm import EcrmError, EcrmErrorGroup
 from ecrm._sqlite import StoreError
 from ecrm.service import (
     MemoryTicketStore,
+    Pause,
     SqliteTicketStore,
     Ticket,
     TicketConflictError,
@@ -199,3 +200,10 @@ def test_a_writer_killed_with_sigkill_leaves_a_whole_ticket_and_no_lock(tmp_path
         assert [x.text for x in t.notes] == [f"K-{i}" for i in range(n)]
         saved = s.save(t.add_note("after", at=t.last_changed_at, actor="me"))  # no lock left
         assert saved.version == t.version + 1
+
+
+def test_a_waiting_ticket_without_pauses_is_paused_from_its_last_known_event() -> None:
+    text = ("ticket_id,kind,customer_id,created_at,state,first_response_at\n"
+            "A,refund,c1,2026-12-01 10:00,waiting,2026-12-01 11:30\n")
+    (t,) = tickets_from_csv(io.StringIO(text))
+    assert t.pauses == (Pause(dt.datetime(2026, 12, 1, 11, 30, tzinfo=SH)),)

@@ -4,7 +4,8 @@ Columns: ``ticket_id, kind, priority, channel, customer_id, order_id, state, ass
 created_at, first_response_at, resolved_at, closed_at, pauses, subject``. Times are ISO
 8601; a time without an offset is read in the store's zone. ``pauses`` lists the stretches
 the resolution clock stood still as ``start/end`` pairs separated by ``;`` (an open pause
-has no end). Kinds may be given in English or Chinese (``退货``).
+has no end); a ``waiting`` ticket without an open pause gets one from its last known
+event. Kinds may be given in English or Chinese (``退货``).
 """
 
 from __future__ import annotations
@@ -176,6 +177,9 @@ def _ticket(row: Mapping[str, str | None], zone: dt.tzinfo, source: str, line: i
     times = [t for t in (created, when("first_response_at"), resolved, when("closed_at"))
              if t is not None] + [t for p in pauses for t in p if t is not None]
     last = max(times)
+    if state is TicketState.WAITING and (not pauses or pauses[-1][1] is not None):
+        # waiting since an unknown moment: the clock stands still from the last known event
+        pauses.append((last, None))
     history = (HistoryEntry(created, "customer", "created", "", "open"),
                HistoryEntry(last, actor, "import", "", str(state)))
     try:
