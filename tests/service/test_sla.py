@@ -285,3 +285,47 @@ def test_status_as_of_the_past_ignores_what_happened_later() -> None:
     assert row["resolution_elapsed_s"] == 3 * 3600
     with pytest.raises(EcrmError, match=r"tickets\[0\].created_at must not be after as_of"):
         sla_status([full], policy(1, 4), as_of=t0 - H)
+
+
+def test_weekly_hours_holidays_and_make_up_days_as_data() -> None:
+    cal = BusinessCalendar.weekly_hours(
+        "Asia/Shanghai", {"mon": "09:00-18:00", "sat": "10:00-12:00, 13:00-16:00"},
+        holidays=[dt.date(2026, 12, 7)], workdays=[dt.date(2026, 12, 6)])
+    assert cal.windows_on(dt.date(2026, 12, 5)) == ((600, 720), (780, 960))  # Saturday
+    assert cal.windows_on(dt.date(2026, 12, 6)) == ((540, 1080),)  # make-up Sunday: Monday's
+    assert cal.windows_on(dt.date(2026, 12, 7)) == ()  # a Monday holiday
+    assert cal.windows_on(dt.date(2026, 12, 8)) == ()  # Tuesday: no hours given
+    with pytest.raises(EcrmError, match="spans must not overlap"):
+        BusinessCalendar.uniform("Asia/Shanghai", "09:00-12:00,11:00-13:00")
+    with pytest.raises(EcrmError, match="keys must be in"):
+        BusinessCalendar.weekly_hours("Asia/Shanghai", {"monday": "09:00-18:00"})
+    with pytest.raises(EcrmError, match="workdays must not also be holidays"):
+        BusinessCalendar.uniform("Asia/Shanghai", holidays=[dt.date(2026, 1, 1)],
+                                 workdays=[dt.date(2026, 1, 1)])
+
+
+def test_each_ticket_gets_the_target_of_its_kind_and_priority() -> None:
+    t0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=SH)  # Tuesday
+    pol = SlaPolicy(SlaTarget(4 * H, 24 * H),
+                    targets={("complaint", None): SlaTarget(1 * H, 8 * H),
+                             (None, "urgent"): SlaTarget(0.5 * H, 2 * H)},
+                    calendar=OFFICE)
+    tickets = [
+        Ticket.open("A", kind="complaint", customer_id="c", created_at=t0),
+        Ticket.open("B", kind="refund", customer_id="c", created_at=t0, priority="urgent"),
+        Ticket.open("C", kind="refund", customer_id="c", created_at=t0),
+    ]
+    status = sla_status(tickets, pol, as_of=t0)
+    due = [r["first_response_due"].strftime("%H:%M") for r in status.to_dicts()]
+    assert due == ["10:00", "09:30", "14:00"]  # C: 09-12 and 13-14 (lunch skipped)
+
+
+def test_ticket_clock_arrays_are_checked() -> None:
+    one = np.zeros(1, np.int64)
+    with pytest.raises(EcrmError, match=r"created_us must have one value per ticket \(2\)"):
+        TicketClocks(np.asarray(["a", "b"], dtype=object), np.zeros(2, np.int64),
+                     np.zeros(2, np.int64), one, np.zeros(2, np.int64), np.zeros(2, np.int64))
+    with pytest.raises(EcrmError, match=r"kind_codes must be in 0\.\.7"):
+        TicketClocks(np.asarray(["a"], dtype=object), one + 9, one, one, one, one)
+    with pytest.raises(EcrmError, match="created_us must hold integers"):
+        TicketClocks(np.asarray(["a"], dtype=object), one, one, one.astype(float), one, one)
