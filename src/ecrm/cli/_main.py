@@ -67,7 +67,7 @@ class TerminalProgress:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from ecrm.cli import _commands, _segment, _stages, _tiers
+    from ecrm.cli import _commands, _segment, _service, _stages, _tiers
 
     parser = argparse.ArgumentParser(
         prog="ecrm",
@@ -75,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ecrm {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    registers = [*_commands.REGISTRY, _segment.register, _stages.register, _tiers.register]
+    registers = [*_commands.REGISTRY, _segment.register, _service.register, _stages.register,
+                 _tiers.register]
     for register in registers:
         register(sub)
     return parser

@@ -1,0 +1,107 @@
+"""After-sales service (售后服务): tickets, SLA clocks, stores, complaints, surveys, analytics.
+
+Pure domain code: tickets are frozen values with typed transitions and an append-only
+history; SLA clocks count the store's business hours, vectorised over many tickets. The
+SQLite store is the one module here that does I/O. See docs/service.md.
+"""
+
+from ecrm.service._analytics import (
+    BacklogByAge,
+    ComplaintsByPeriod,
+    SatisfactionByPeriod,
+    ServiceRetention,
+    ServiceSummary,
+    backlog_by_age,
+    complaints_by_period,
+    satisfaction_by_period,
+    service_retention,
+    service_summary,
+)
+from ecrm.service._calendar import WEEKDAYS, BusinessCalendar
+from ecrm.service._classify import (
+    DEFAULT_TAXONOMY,
+    Classification,
+    ClassifierEvaluation,
+    ComplaintClassifier,
+    ComplaintTaxonomy,
+    PhraseClassifier,
+    PhraseMatch,
+    classify_complaint,
+    evaluate_classifier,
+)
+from ecrm.service._csv import TICKET_COLUMNS, tickets_from_csv, tickets_to_csv
+from ecrm.service._errors import IllegalTransitionError, TicketConflictError, UnknownTicketError
+from ecrm.service._sla import SlaPolicy, SlaStatus, SlaTarget, TicketClocks, sla_status
+from ecrm.service._store import MemoryTicketStore, SqliteTicketStore, TicketStore
+from ecrm.service._survey import (
+    CallbackTask,
+    SurveyReply,
+    SurveyScale,
+    callback_task,
+    callback_tasks,
+    parse_reply,
+)
+from ecrm.service._ticket import (
+    TRANSITIONS,
+    Channel,
+    HistoryEntry,
+    Note,
+    Pause,
+    Priority,
+    Ticket,
+    TicketKind,
+    TicketState,
+)
+
+__all__ = [
+    "DEFAULT_TAXONOMY",
+    "TICKET_COLUMNS",
+    "TRANSITIONS",
+    "WEEKDAYS",
+    "BacklogByAge",
+    "BusinessCalendar",
+    "CallbackTask",
+    "Channel",
+    "Classification",
+    "ClassifierEvaluation",
+    "ComplaintClassifier",
+    "ComplaintTaxonomy",
+    "ComplaintsByPeriod",
+    "HistoryEntry",
+    "IllegalTransitionError",
+    "MemoryTicketStore",
+    "Note",
+    "Pause",
+    "PhraseClassifier",
+    "PhraseMatch",
+    "Priority",
+    "SatisfactionByPeriod",
+    "ServiceRetention",
+    "ServiceSummary",
+    "SlaPolicy",
+    "SlaStatus",
+    "SlaTarget",
+    "SqliteTicketStore",
+    "SurveyReply",
+    "SurveyScale",
+    "Ticket",
+    "TicketClocks",
+    "TicketConflictError",
+    "TicketKind",
+    "TicketState",
+    "TicketStore",
+    "UnknownTicketError",
+    "backlog_by_age",
+    "callback_task",
+    "callback_tasks",
+    "classify_complaint",
+    "complaints_by_period",
+    "evaluate_classifier",
+    "parse_reply",
+    "satisfaction_by_period",
+    "service_retention",
+    "service_summary",
+    "sla_status",
+    "tickets_from_csv",
+    "tickets_to_csv",
+]
