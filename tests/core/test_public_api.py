@@ -103,14 +103,16 @@ def test_private_modules_stay_private() -> None:
 
 FRESH = textwrap.dedent("""
     import warnings
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import HealthCheck, given, settings, strategies as st
     from hypothesis.errors import NonInteractiveExampleWarning
     import ecrm  # and nothing from ecrm.testing: the entry point registers the types
 
     warnings.simplefilter("ignore", NonInteractiveExampleWarning)
     seen = []
 
-    @settings(max_examples=10, database=None)
+    # this checks the registration, not speed: a loaded machine must not fail it
+    @settings(max_examples=10, database=None, deadline=None,
+              suppress_health_check=[HealthCheck.too_slow])
     @given(st.from_type(ecrm.Order), st.from_type(ecrm.Money), st.from_type(ecrm.OrderLog))
     def check(order, money, log):
         assert isinstance(order, ecrm.Order) and isinstance(money, ecrm.Money)
