@@ -14,14 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._errors import DataFormatError, InvalidTypeError, InvalidValueError, RowError
-from ecrm._time import (
-    NAT_US,
-    US_PER_DAY,
-    _fixed_offset,
-    _transitions,
-    datetime_to_us,
-    utc_offsets_us,
-)
+from ecrm._time import NAT_US, datetime_to_us, naive_to_wall_us
+from ecrm._time import wall_to_utc_us as wall_to_utc_us  # the loaders import it from here
 
 #: At most this many bad rows are listed per column; the message says how many more.
 MAX_REPORTED: Final = 20
@@ -211,17 +205,20 @@ def instants_column(
             missing_rows.append(i)
         elif isinstance(v, dt.datetime):
             if v.tzinfo is None or v.utcoffset() is None:
-                if tz is None:
-                    naive_rows.append(i)
-                    out[i] = NAT_US
-                else:
-                    out[i] = datetime_to_us(v.replace(tzinfo=tz))
+                out[i] = naive_to_wall_us(v)
+                naive_rows.append(i)
             else:
                 out[i] = datetime_to_us(v)
         else:
             wrong_rows.append(i)
             out[i] = NAT_US
-    if naive_rows:
+    if naive_rows and tz is not None:
+        # one DST rule for every path: gap -> forward by the gap, fold -> earlier instant
+        # (a naive datetime's own ``fold`` is ignored, as numpy wall times have none)
+        idx = np.asarray(naive_rows)
+        out[idx] = wall_to_utc_us(out[idx], tz)
+    elif naive_rows:
+        out[np.asarray(naive_rows)] = NAT_US
         problems.add_rows(
             np.asarray(naive_rows), column, seq,
             "must be timezone-aware (or pass tz= to say which zone naive times are in)",
@@ -231,40 +228,6 @@ def instants_column(
     if wrong_rows:
         problems.add_rows(np.asarray(wrong_rows), column, seq, "must be a datetime")
     return out
-
-
-def wall_to_utc_us(wall: IntArray, tz: dt.tzinfo) -> IntArray:
-    """Convert wall-clock microseconds in ``tz`` to UTC microseconds (vectorised).
-
-    Ambiguous wall times (a DST fold) resolve to the earlier instant; times in a DST gap
-    move forward by the gap, like ``datetime.replace(tzinfo=...)`` with fold=0.
-    """
-    present = wall != NAT_US
-    all_present = bool(present.all())
-    if len(wall) and (all_present or present.any()):
-        # Fast path: one UTC offset over the whole range (a day's margin covers every
-        # wall time's UTC instant) makes both passes below equal ``wall - offset``.
-        vals = wall if all_present else wall[present]
-        offset = _single_offset(tz, int(vals.min()) - US_PER_DAY, int(vals.max()) + US_PER_DAY)
-        if offset is not None:
-            return wall - offset if all_present else np.where(present, wall - offset, NAT_US)
-    first_guess = utc_offsets_us(np.where(present, wall, NAT_US), tz)
-    utc = wall - first_guess
-    second = utc_offsets_us(np.where(present, utc, NAT_US), tz)
-    utc = wall - second
-    return np.where(present, utc, NAT_US)
-
-
-def _single_offset(tz: dt.tzinfo, lo_us: int, hi_us: int) -> int | None:
-    """The UTC offset of ``tz`` if it is the same at every instant in [lo, hi], else None."""
-    fixed = _fixed_offset(tz)
-    if fixed is not None:
-        return fixed
-    try:
-        _starts, offsets = _transitions(tz, lo_us, hi_us)
-    except (OverflowError, ValueError):  # near datetime's limits: let the general path decide
-        return None
-    return offsets[0] if len(offsets) == 1 else None
 
 
 def text_column(values: Any, column: str) -> npt.NDArray[np.str_]:

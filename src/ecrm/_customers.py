@@ -28,7 +28,15 @@ from ecrm._errors import (
     RowError,
 )
 from ecrm._ids import check_customer_id
-from ecrm._time import NAT_US, as_zone, datetime_to_us, require_aware, us_to_datetime, zone_name
+from ecrm._time import (
+    NAT_US,
+    as_zone,
+    datetime_to_us,
+    require_aware,
+    us_to_datetime,
+    wall_datetime_to_us,
+    zone_name,
+)
 
 __all__ = [
     "FAKE_PHONE_PREFIX",
@@ -1322,9 +1330,7 @@ def _table_from_cells(
                     "must be an ISO 8601 date-time such as 2025-03-01 10:00:00",
                 )
                 continue
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=zone)
-            since[i] = datetime_to_us(when)
+            since[i] = wall_datetime_to_us(when, zone)
     flags: dict[str, BoolArray] = {}
     for field, default in (("blocked", False), ("marketing_opt_in", True)):
         out = np.full(n, default, dtype=bool)

@@ -30,7 +30,14 @@ from ecrm._errors import (
     RowError,
 )
 from ecrm._ids import check_customer_id, customer_code_in, customer_rows_in
-from ecrm._time import as_zone, datetime_to_us, require_aware, us_to_datetime, zone_name
+from ecrm._time import (
+    as_zone,
+    datetime_to_us,
+    require_aware,
+    us_to_datetime,
+    wall_datetime_to_us,
+    zone_name,
+)
 
 __all__ = ["Event", "EventKind", "EventLog"]
 
@@ -306,9 +313,7 @@ class EventLog:
                 text = cell("at")
                 try:
                     when = dt.datetime.fromisoformat(text)
-                    if when.tzinfo is None:
-                        when = when.replace(tzinfo=zone)
-                    us = datetime_to_us(when)
+                    us = wall_datetime_to_us(when, zone)
                 except ValueError:
                     errors.append(
                         RowError(

@@ -25,9 +25,12 @@ __all__ = [
     "datetime_to_us",
     "local_day",
     "local_days",
+    "naive_to_wall_us",
     "require_aware",
     "us_to_datetime",
     "utc_offsets_us",
+    "wall_datetime_to_us",
+    "wall_to_utc_us",
 ]
 
 DEFAULT_TZ: Final = "Asia/Shanghai"
@@ -196,3 +199,74 @@ def local_days(us: npt.NDArray[np.int64], tz: dt.tzinfo) -> npt.NDArray[np.int64
     us = np.asarray(us, dtype=np.int64)
     days = (us + utc_offsets_us(us, tz)) // US_PER_DAY
     return np.where(us == NAT_US, NAT_US, days)
+
+
+def wall_to_utc_us(wall: npt.NDArray[np.int64], tz: dt.tzinfo) -> npt.NDArray[np.int64]:
+    """Convert wall-clock microseconds in ``tz`` to UTC microseconds (vectorised).
+
+    One rule, the same as ``zoneinfo`` with ``fold=0``: a wall time is read with the UTC
+    offset in force *before* the nearest transition whenever it is not unambiguous. So a
+    wall time in a DST gap moves forward by the gap (``2024-03-10 02:30`` in New York is
+    03:30 EDT) and an ambiguous wall time in a fold takes the earlier instant. The rule
+    holds for any ``tzinfo``: only its UTC -> local offsets are consulted.
+
+    Args:
+        wall: int64 wall-clock microseconds since 1970-01-01, shape (n,); ``NAT_US`` stays.
+        tz: the zone the wall times are in.
+
+    Returns:
+        int64 epoch microseconds (UTC), shape (n,).
+    """
+    wall = np.asarray(wall, dtype=np.int64)
+    present = wall != NAT_US
+    if not len(wall) or not present.any():
+        return wall.copy()
+    all_present = bool(present.all())
+    vals = wall if all_present else wall[present]
+    # A day's margin on each side covers the UTC instant of every wall time (|offset| < 24 h).
+    lo, hi = int(vals.min()) - US_PER_DAY, int(vals.max()) + US_PER_DAY
+    fixed = _fixed_offset(tz)
+    if fixed is not None:
+        starts, offsets = [lo], [fixed]
+    else:
+        try:
+            starts, offsets = _transitions(tz, lo, hi)
+        except (OverflowError, ValueError):  # near datetime's limits: clamp the margin
+            starts, offsets = _transitions(tz, int(vals.min()), int(vals.max()))
+    if len(offsets) == 1:
+        utc_vals = vals - offsets[0]
+    else:
+        # The transition at UTC instant T from offset a to b covers the wall times up to
+        # T + max(a, b) with the old offset a: the whole gap (b > a) and the whole fold
+        # (a > b) are read with a, as zoneinfo does for fold=0.
+        before = np.asarray(offsets[:-1], dtype=np.int64)
+        after = np.asarray(offsets[1:], dtype=np.int64)
+        wall_edges = np.asarray(starts[1:], dtype=np.int64) + np.maximum(before, after)
+        idx = np.searchsorted(wall_edges, vals, side="right")
+        utc_vals = vals - np.asarray(offsets, dtype=np.int64)[idx]
+    if all_present:
+        return utc_vals
+    out = np.full(len(wall), NAT_US, dtype=np.int64)
+    out[present] = utc_vals
+    return out
+
+
+def naive_to_wall_us(value: dt.datetime) -> int:
+    """Wall-clock microseconds since 1970-01-01 of a datetime, ignoring any tzinfo and fold."""
+    delta = value.replace(tzinfo=None) - _EPOCH_NAIVE
+    return (delta.days * 86_400 + delta.seconds) * US_PER_SECOND + delta.microseconds
+
+
+_EPOCH_NAIVE: Final = dt.datetime(1970, 1, 1)
+
+
+def wall_datetime_to_us(value: dt.datetime, tz: dt.tzinfo) -> int:
+    """Epoch microseconds (UTC) of a naive wall time in ``tz``, by the DST rule of
+    :func:`wall_to_utc_us` (gap: forward by the gap; fold: the earlier instant).
+
+    An aware ``value`` keeps its own offset.
+    """
+    if value.tzinfo is not None and value.utcoffset() is not None:
+        return datetime_to_us(value)
+    wall = np.asarray([naive_to_wall_us(value)], dtype=np.int64)
+    return int(wall_to_utc_us(wall, tz)[0])
