@@ -20,6 +20,14 @@ from ecrm._time import wall_to_utc_us as wall_to_utc_us  # the loaders import it
 #: At most this many bad rows are listed per column; the message says how many more.
 MAX_REPORTED: Final = 20
 
+#: The largest amount one order may have: 10^15 fen (¥10 trillion). Far above any real
+#: order, far below int64's 9.2 * 10^18, so a typo such as 999,999,999,999,999,999 is
+#: caught on its own row instead of overflowing a sum later.
+MAX_ORDER_FEN: Final = 10**15
+#: The rule an amount over :data:`MAX_ORDER_FEN` breaks.
+ORDER_FEN_RULE: Final = "must be at most 10^15 fen (¥10,000,000,000,000.00) per order"
+_INT64_MAX: Final = int(np.iinfo(np.int64).max)
+
 IntArray = npt.NDArray[np.int64]
 
 
@@ -131,8 +139,12 @@ def ids_column(values: Any, column: str, problems: Problems) -> npt.NDArray[Any]
     return arr
 
 
-def fen_column(values: Any, column: str, problems: Problems, *, allow_none: bool = False) -> IntArray:
-    """Integer fen, >= 0. Floats are refused with a TypeError that says why."""
+def fen_column(
+    values: Any, column: str, problems: Problems, *, allow_none: bool = False,
+    max_fen: int | None = None,
+) -> IntArray:
+    """Integer fen, >= 0 (and <= ``max_fen`` when given: :data:`MAX_ORDER_FEN` for order
+    amounts). Floats are refused with a TypeError that says why."""
     arr = np.asarray(values)
     if arr.size == 0 and arr.dtype.kind == "f":
         arr = arr.astype(np.int64)
@@ -151,16 +163,52 @@ def fen_column(values: Any, column: str, problems: Problems, *, allow_none: bool
         if bad:
             problems.add_rows(np.asarray(bad), column, arr, "must be an integer number of fen")
             return np.zeros(len(arr), dtype=np.int64)
+        huge = [i for i, v in enumerate(pylist) if abs(v) > _INT64_MAX]
+        if huge:
+            rule = ORDER_FEN_RULE if max_fen is not None else "must fit in int64 fen"
+            problems.add_rows(np.asarray(huge), column, arr, rule)
+            return np.zeros(len(arr), dtype=np.int64)
         arr = np.asarray(pylist, dtype=np.int64)
     if arr.dtype.kind == "b" or arr.dtype.kind not in "iu":
         raise InvalidTypeError(f"{column} must be integer fen, got dtype {arr.dtype}")
-    if arr.dtype.kind == "u" and arr.size and int(arr.max()) > np.iinfo(np.int64).max:
+    if arr.dtype.kind == "u" and arr.size and int(arr.max()) > _INT64_MAX:
+        if max_fen is not None:
+            problems.add_rows(np.flatnonzero(arr > max_fen), column, arr, ORDER_FEN_RULE)
+            return np.zeros(len(arr), dtype=np.int64)
         raise InvalidValueError(column, "must fit in int64 fen", int(arr.max()))
     out = arr.astype(np.int64, copy=False)
     negative = np.flatnonzero(out < 0)
     if negative.size:
         problems.add_rows(negative, column, out, "must be >= 0 fen")
+    if max_fen is not None:
+        over = np.flatnonzero(out > max_fen)
+        if over.size:
+            problems.add_rows(over, column, out, ORDER_FEN_RULE)
     return out
+
+
+def check_total_fen(amount_fen: IntArray, column: str, source: str) -> None:
+    """The sum of ``amount_fen`` (all >= 0) must fit in int64, so that every per-customer,
+    per-period and store-wide sum of a log does too.
+
+    A float64 sum decides at once for every real log; only a total near the limit is
+    summed exactly, as high and low 32-bit halves that cannot overflow.
+
+    Raises:
+        InvalidValueError: the total is over 9,223,372,036,854,775,807 fen.
+    """
+    if amount_fen.size == 0 or float(amount_fen.sum(dtype=np.float64)) < 2.0**62:
+        return
+    high = int((amount_fen >> 32).sum(dtype=np.int64))
+    low = int((amount_fen & 0xFFFFFFFF).sum(dtype=np.int64))
+    total = (high << 32) + low
+    if total > _INT64_MAX:
+        raise InvalidValueError(
+            column,
+            f"must sum to at most {_INT64_MAX:,} fen over all orders of {source} (int64), "
+            "so that per-customer and store totals are exact",
+            total,
+        )
 
 
 def instants_column(

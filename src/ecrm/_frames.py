@@ -22,7 +22,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._columns import Problems, field_columns, instants_column, wall_to_utc_us
+from ecrm._columns import MAX_ORDER_FEN, Problems, field_columns, instants_column, wall_to_utc_us
 from ecrm._errors import (
     DataFormatError,
     InvalidTypeError,
@@ -447,7 +447,7 @@ def _money(col: _Col, name: str, field: str, cols: CsvColumns, problems: Problem
     rows = np.flatnonzero(missing)
     if rows.size:
         problems.add_rows(rows, name, values, "must not be missing")
-    return np.where(missing | bad, np.iinfo(np.int64).max // 4, fen)
+    return np.where(missing | bad, MAX_ORDER_FEN, fen)  # the largest amount that passes
 
 
 # -- behaviour events ------------------------------------------------------------------------

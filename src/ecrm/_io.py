@@ -23,7 +23,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._columns import MAX_REPORTED, wall_to_utc_us
+from ecrm._columns import MAX_ORDER_FEN, MAX_REPORTED, ORDER_FEN_RULE, wall_to_utc_us
 from ecrm._errors import DataFormatError, InvalidTypeError, InvalidValueError, RowError
 from ecrm._money import DEFAULT_CURRENCY, Money
 from ecrm._order import STATUS_BY_CODE, parse_status
@@ -843,6 +843,8 @@ def _parse_chunk(
             if field == "amount" and n:
                 missing = np.flatnonzero(_strip(cells) == "")
                 problems.add_rows(missing, lines, name, cells, "must not be empty")
+                over = np.flatnonzero(fen > MAX_ORDER_FEN)
+                problems.add_rows(over, lines, name, cells, ORDER_FEN_RULE)
             chunks.add(field, fen)
         elif field == "quantity":
             qty, bad_qty = parse_fen(cells, "fen")
