@@ -49,6 +49,12 @@ class CustomerDays:
     def __len__(self) -> int:
         return len(self.customer_ids)
 
+    def __repr__(self) -> str:
+        return (
+            f"CustomerDays({len(self):,} customers, as_of={self.as_of.isoformat()}, "
+            f"reason={self.reason!r})"
+        )
+
 
 @attrs.frozen(eq=False)
 class DueReminders:
@@ -74,6 +80,13 @@ class DueReminders:
 
     def __len__(self) -> int:
         return len(self.customer_ids)
+
+    def __repr__(self) -> str:
+        customers = len(np.unique(self.customer_ids)) if len(self) else 0
+        return (
+            f"DueReminders({len(self):,} reminders, {customers:,} customers, "
+            f"{len(np.unique(self.keys)):,} {self.by} keys, on={self.on.isoformat()})"
+        )
 
 
 def _check_days(field: str, value: object) -> int:

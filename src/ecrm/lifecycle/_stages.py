@@ -157,6 +157,15 @@ class StageResult:
     def __len__(self) -> int:
         return len(self.customer_ids)
 
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{s.value}={n:,}" for s, n in self.counts.items())
+        b = self.bands
+        return (
+            f"StageResult({len(self):,} customers, as_of={self.as_of.isoformat()}, "
+            f"bands=P50/P70/P90 {b.p50_days}/{b.p70_days}/{b.p90_days} days "
+            f"({self.scope}), {counts})"
+        )
+
     @property
     def stage(self) -> npt.NDArray[np.object_]:
         """object, shape (n,): the :class:`Stage` of each customer (built on access)."""
@@ -302,6 +311,13 @@ class TransitionMatrix:
     from_codes: npt.NDArray[np.int8]
     to_codes: npt.NDArray[np.int8]
     counts: IntArray
+
+    def __repr__(self) -> str:
+        moved = int(np.count_nonzero(self.from_codes != self.to_codes))
+        return (
+            f"TransitionMatrix({len(self.customer_ids):,} customers, {moved:,} moved, "
+            f"start={self.start.isoformat()}, end={self.end.isoformat()})"
+        )
 
     def count(self, from_stage: Stage, to_stage: Stage) -> int:
         """Number of customers who were in ``from_stage`` and are in ``to_stage``."""
