@@ -40,22 +40,39 @@ US_PER_DAY: Final = 86_400 * US_PER_SECOND
 NAT_US: Final = np.iinfo(np.int64).min
 
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+#: The longest accepted zone name (the longest IANA name, America/Argentina/ComodRivadavia,
+#: has 32 characters).
+MAX_ZONE_NAME: Final = 64
 
 
 def as_zone(tz: str | dt.tzinfo | None, field: str = "tz") -> dt.tzinfo:
     """Return a tzinfo for ``tz`` (an IANA name or a tzinfo); ``None`` gives the default.
 
+    This is the one place zone names are checked: ``tz=`` arguments, customer-file cells
+    and ``Customer.tz`` all come here.
+
     Raises:
-        InvalidValueError: ``tz`` names no known zone.
+        InvalidValueError: ``tz`` names no known zone (a name over 64 characters, or one
+            the system cannot open, included).
+        InvalidTypeError: ``tz`` is neither a name nor a tzinfo.
     """
     if tz is None:
         return _zone(DEFAULT_TZ)
     if isinstance(tz, dt.tzinfo):
         return tz
     if isinstance(tz, str):
+        # zoneinfo opens a file named after the key: a long or odd name raises OSError
+        # ("File name too long") or ValueError instead of ZoneInfoNotFoundError.
+        if len(tz) > MAX_ZONE_NAME:
+            raise InvalidValueError(
+                field,
+                f"must name an IANA time zone such as 'Asia/Shanghai' (at most "
+                f"{MAX_ZONE_NAME} characters, got {len(tz)})",
+                f"{tz[:40]}...",
+            )
         try:
             return _zone(tz)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise InvalidValueError(field, "must name an IANA time zone such as 'Asia/Shanghai'", tz) from None
     raise InvalidTypeError(f"{field} must be a zone name or tzinfo, got {type(tz).__name__} {tz!r}")
 
