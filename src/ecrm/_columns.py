@@ -356,3 +356,16 @@ def _narrow(codes: npt.NDArray[np.int64], n_unique: int) -> npt.NDArray[np.int32
     return codes.astype(np.int64, copy=False)
 
 
+def distinct_values(values: Sequence[Any] | npt.NDArray[Any]) -> tuple[list[Any], npt.NDArray[np.intp]]:
+    """(distinct values in first-seen order, index of each value among them).
+
+    One dict pass, no sort: columns such as gender, tags, zones or flags hold a handful of
+    distinct values, and each is then parsed once.
+    """
+    items = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    index: dict[Any, int] = {}
+    for v in items:
+        if v not in index:
+            index[v] = len(index)
+    inverse = np.fromiter(map(index.__getitem__, items), dtype=np.intp, count=len(items))
+    return list(index), inverse

@@ -23,6 +23,7 @@ from ecrm._columns import (
     MAX_REPORTED,
     Problems,
     check_lengths,
+    distinct_values,
     field_columns,
     ids_column,
     instants_column,
@@ -36,13 +37,13 @@ from ecrm._errors import (
 )
 from ecrm._ids import check_customer_id
 from ecrm._time import (
+    ISO_RULE,
     NAT_US,
     as_zone,
     datetime_to_us,
-    naive_to_wall_us,
+    parse_iso_instants,
     require_aware,
     us_to_datetime,
-    wall_to_utc_us,
     zone_name,
 )
 
@@ -1147,21 +1148,6 @@ def _ascii_printable(texts: StrArray) -> BoolArray:
     return np.asarray((((cp > 32) & (cp < 127)) | (cp == 0)).all(axis=1))
 
 
-def _distinct(values: Sequence[Any] | npt.NDArray[Any]) -> tuple[list[Any], npt.NDArray[np.intp]]:
-    """(distinct values in first-seen order, index of each value among them).
-
-    One dict pass, no sort: columns such as gender, tags, zones or flags hold a handful of
-    distinct values, and each is then parsed once.
-    """
-    items = values.tolist() if isinstance(values, np.ndarray) else list(values)
-    index: dict[Any, int] = {}
-    for v in items:
-        if v not in index:
-            index[v] = len(index)
-    inverse = np.fromiter(map(index.__getitem__, items), dtype=np.intp, count=len(items))
-    return list(index), inverse
-
-
 def _str_array(values: Sequence[str]) -> StrArray:
     """A numpy str array of Python strings (sized first: numpy then skips its own scan)."""
     width = max(map(len, values), default=1) or 1
@@ -1207,7 +1193,7 @@ def _contact_column(
         out = np.where(ok, np.strings.add(np.strings.add(local, "@"), np.strings.lower(domain)), "")
     rest = np.flatnonzero(~ok & (texts != ""))
     if rest.size:
-        uniq, inverse = _distinct(texts[rest])
+        uniq, inverse = distinct_values(texts[rest])
         fixed = np.empty(len(uniq), dtype=object)
         bad: dict[str, list[int]] = {}  # rule -> codes of the distinct values that break it
         for k, text in enumerate(uniq):
@@ -1243,7 +1229,7 @@ def _gender_column(
     if n == 0:
         return np.zeros(0, dtype=np.int8)
     try:
-        uniq, inverse = _distinct(arr)
+        uniq, inverse = distinct_values(arr)
         out = np.asarray([_gender_code(v) for v in uniq], dtype=np.int8)[inverse]
     except TypeError:  # unhashable cells: one by one
         out = np.asarray([_gender_code(v) for v in arr.tolist()], dtype=np.int8)
@@ -1430,7 +1416,7 @@ def _zone_column(
         return _text_column(values, n)
     if isinstance(values, np.ndarray) and values.dtype.kind not in "UO":
         raise InvalidTypeError(f"text columns must hold strings, got dtype {values.dtype}")
-    uniq, inverse = _distinct(values)
+    uniq, inverse = distinct_values(values)
     names = ["" if v is None else str(v) for v in uniq]
     if strip:
         names = [v.strip() for v in names]
@@ -1487,7 +1473,7 @@ def _tags_from_texts(
     """Tags of cells like ``"vip;茶友"``: split once per distinct cell, trimmed, empty parts dropped."""
     if len(texts) == 0:
         return (), np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int32)
-    uniq, inverse = _distinct(texts)
+    uniq, inverse = distinct_values(texts)
     distinct = [frozenset(t.strip() for t in u.split(separator) if t.strip()) for u in uniq]
     return _csr_from_sets(distinct, inverse)
 
@@ -1544,7 +1530,7 @@ def _bool_texts(
     n = len(texts)
     if n == 0:
         return np.zeros(0, dtype=bool)
-    uniq, inverse = _distinct(texts)
+    uniq, inverse = distinct_values(texts)
     parsed = [default if not u.strip() else _parse_bool(u) for u in uniq]
     values = np.asarray([bool(p) for p in parsed], dtype=bool)[inverse]
     bad_codes = [k for k, p in enumerate(parsed) if p is None]
@@ -1560,87 +1546,6 @@ def _parse_bool(text: str) -> bool | None:
     if key in _FALSE:
         return False
     return None
-
-
-_ISO_RULE: Final = "must be an ISO 8601 date-time such as 2025-03-01 10:00:00"
-
-
-def _iso_wall_fast(texts: StrArray) -> tuple[IntArray, BoolArray]:
-    """Wall microseconds of ``YYYY-MM-DD[( |T)HH:MM[:SS]]`` cells; which cells were read."""
-    n = len(texts)
-    wall = np.zeros(n, dtype=np.int64)
-    width = texts.dtype.itemsize // 4
-    if n == 0 or width < 10:
-        return wall, np.zeros(n, dtype=bool)
-    cp = _codepoints(texts, 19).astype(np.int64)
-    length = np.strings.str_len(texts)
-    digit = (cp >= 48) & (cp <= 57)
-    num = cp - 48
-
-    def field(*pos: int) -> IntArray:
-        out = np.zeros(n, dtype=np.int64)
-        for p in pos:
-            out = out * 10 + num[:, p]
-        return out
-
-    ok = ((length == 10) | (length == 16) | (length == 19))
-    ok &= digit[:, [0, 1, 2, 3, 5, 6, 8, 9]].all(axis=1) & (cp[:, 4] == 45) & (cp[:, 7] == 45)
-    timed = length >= 16
-    ok &= ~timed | (
-        ((cp[:, 10] == 32) | (cp[:, 10] == 84)) & digit[:, [11, 12, 14, 15]].all(axis=1)
-        & (cp[:, 13] == 58)
-    )
-    secs = length == 19
-    ok &= ~secs | ((cp[:, 16] == 58) & digit[:, [17, 18]].all(axis=1))
-    year, month, day = field(0, 1, 2, 3), field(5, 6), field(8, 9)
-    hour = np.where(timed, field(11, 12), 0)
-    minute = np.where(timed, field(14, 15), 0)
-    second = np.where(secs, field(17, 18), 0)
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    dim = np.asarray(_DAYS_IN_MONTH, dtype=np.int64)[np.clip(month, 0, 12)]
-    ok &= (year >= 1900) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= dim)
-    ok &= ~((month == 2) & (day == 29) & ~leap)
-    ok &= (hour < 24) & (minute < 60) & (second < 60)
-    idx = np.flatnonzero(ok)
-    if idx.size:
-        months = ((year[idx] - 1970) * 12 + month[idx] - 1).astype("datetime64[M]")
-        days = months.astype("datetime64[D]").view(np.int64) + day[idx] - 1
-        wall[idx] = ((days * 24 + hour[idx]) * 60 + minute[idx]) * 60_000_000 + second[idx] * 1_000_000
-    return wall, ok
-
-
-def _iso_instants(
-    texts: StrArray, zone: dt.tzinfo, column: str, problems: Problems, shown: Any
-) -> IntArray:
-    """ISO 8601 cells (stripped; ``""`` = none) as UTC microseconds, ``NAT_US`` when empty.
-
-    Naive times are wall time in ``zone`` by the one DST rule (gap: forward; fold: earlier).
-    """
-    n = len(texts)
-    out = np.full(n, NAT_US, dtype=np.int64)
-    wall = np.zeros(n, dtype=np.int64)
-    fast = np.zeros(n, dtype=bool)
-    given = np.flatnonzero(texts != "")
-    wall[given], fast[given] = _iso_wall_fast(texts[given])
-    naive = fast.copy()
-    bad: list[int] = []
-    for i in np.flatnonzero(~fast & (texts != "")).tolist():
-        try:
-            when = dt.datetime.fromisoformat(str(texts[i]))
-        except ValueError:
-            bad.append(i)
-            continue
-        if when.tzinfo is not None and when.utcoffset() is not None:
-            out[i] = datetime_to_us(when)
-        else:
-            wall[i] = naive_to_wall_us(when)
-            naive[i] = True
-    if bad:
-        problems.add_rows(np.asarray(bad), column, shown, _ISO_RULE)
-    idx = np.flatnonzero(naive)
-    if idx.size:
-        out[idx] = wall_to_utc_us(wall[idx], zone)
-    return out
 
 
 def _table_from_cells(
@@ -1688,7 +1593,8 @@ def _table_from_cells(
     genders = _gender_column(raw("gender"), n, problems, mapping["gender"])
     years, months, days = _birthday_texts(col("birthday"), mapping["birthday"], problems, raw("birthday"))
     zones = _zone_column(raw("tz"), n, problems, mapping["tz"], strip=True)
-    since = _iso_instants(col("member_since"), zone, mapping["member_since"], problems, raw("member_since"))
+    since, bad_since = parse_iso_instants(col("member_since"), zone)
+    problems.add_rows(bad_since, mapping["member_since"], raw("member_since"), ISO_RULE)
     flags = {
         field: _bool_texts(raw(field), default, mapping[field], problems, raw(field))
         for field, default in (("blocked", False), ("marketing_opt_in", True))

@@ -16,6 +16,7 @@ import numpy.typing as npt
 from ecrm._columns import (
     Problems,
     check_lengths,
+    distinct_values,
     factorize,
     field_columns,
     ids_column,
@@ -31,11 +32,12 @@ from ecrm._errors import (
 )
 from ecrm._ids import check_customer_id, customer_code_in, customer_rows_in
 from ecrm._time import (
+    ISO_RULE,
     as_zone,
     datetime_to_us,
+    parse_iso_instants,
     require_aware,
     us_to_datetime,
-    wall_datetime_to_us,
     zone_name,
 )
 
@@ -278,11 +280,8 @@ class EventLog:
         source = os.fspath(path)
         fields = ("customer_id", "at", "kind", "sku")
         mapping = field_columns(fields, columns)
-        errors: list[InvalidValueError] = []
-        ids: list[str] = []
-        times: list[int] = []
-        codes: list[int] = []
-        skus: list[str] = []
+        cells: dict[str, list[str]] = {f: [] for f in fields}
+        lines: list[int] = []
         with open(path, newline="", encoding=encoding) as fh:
             reader = csv.reader(fh)
             header = [h.strip() for h in next(reader, [])]
@@ -299,51 +298,11 @@ class EventLog:
             for record in reader:
                 if not any(v.strip() for v in record):
                     continue
-                line = reader.line_num
-
-                def cell(f: str, record: list[str] = record) -> str:
+                lines.append(reader.line_num)
+                for f in fields:
                     k = pos.get(f)
-                    return record[k].strip() if k is not None and k < len(record) else ""
-
-                cid = cell("customer_id")
-                if not cid:
-                    errors.append(
-                        RowError(source, line, mapping["customer_id"], cid, "must not be empty")
-                    )
-                text = cell("at")
-                try:
-                    when = dt.datetime.fromisoformat(text)
-                    us = wall_datetime_to_us(when, zone)
-                except ValueError:
-                    errors.append(
-                        RowError(
-                            source,
-                            line,
-                            mapping["at"],
-                            text,
-                            "must be an ISO 8601 date-time such as 2025-06-01 10:00:00",
-                        )
-                    )
-                    us = 0
-                try:
-                    code = parse_event_kind(cell("kind")).code
-                except InvalidValueError as exc:
-                    errors.append(RowError(source, line, mapping["kind"], cell("kind"), exc.rule))
-                    code = 0
-                ids.append(cid)
-                times.append(us)
-                codes.append(code)
-                skus.append(cell("sku"))
-        if errors:
-            raise DataFormatError(f"invalid events in {source}", errors)
-        n = len(ids)
-        return cls._build(
-            zone,
-            np.asarray(ids, dtype=str).reshape(n),
-            np.asarray(times, dtype=np.int64),
-            np.asarray(codes, dtype=np.int8),
-            np.asarray(skus, dtype=str).reshape(n),
-        )
+                    cells[f].append(record[k] if k is not None and k < len(record) else "")
+        return _log_from_cells(cells, lines, mapping, zone, source)
 
     @classmethod
     def _build(
@@ -486,30 +445,72 @@ def _in_customer_time_order(codes: npt.NDArray[np.integer[Any]], at_us: IntArray
     return bool(np.all(at_us[1:][same] >= at_us[:-1][same]))
 
 
-def _kind_column(values: Any, n: int, problems: Problems) -> npt.NDArray[np.int8]:
+def _kind_column(
+    values: Any, n: int, problems: Problems, column: str = "kinds", shown: Any = None
+) -> npt.NDArray[np.int8]:
+    """Event kind codes from int codes, or members / names / labels per row (each distinct
+    value parsed once)."""
     arr = values if isinstance(values, np.ndarray) else np.asarray(list(values), dtype=object)
     if arr.dtype.kind in "iu":
         bad = np.flatnonzero((arr < 0) | (arr >= len(EventKind)))
         if bad.size:
             problems.add_rows(
-                bad, "kinds", arr, f"must be an event kind code 0..{len(EventKind) - 1}"
+                bad, column, arr, f"must be an event kind code 0..{len(EventKind) - 1}"
             )
         return arr.astype(np.int8)
-    if arr.dtype.kind == "O":
-        arr = np.asarray(
-            [
-                v.value if isinstance(v, EventKind) else ("" if v is None else str(v))
-                for v in arr.tolist()
-            ],
-            dtype=str,
-        ).reshape(n)
-    if arr.dtype.kind != "U":
+    if arr.dtype.kind not in "UO":
         raise InvalidTypeError(f"kinds must hold EventKind members or names, got dtype {arr.dtype}")
-    uniq, inverse = np.unique(arr, return_inverse=True)
+    shown = arr if shown is None else shown
+    try:
+        uniq, inverse = distinct_values(arr)
+    except TypeError:  # unhashable cells: each its own value
+        uniq, inverse = arr.tolist(), np.arange(n)
     codes = np.zeros(len(uniq), dtype=np.int8)
-    for k, text in enumerate(uniq.tolist()):
+    for k, value in enumerate(uniq):
+        text = value.value if isinstance(value, EventKind) else "" if value is None else str(value)
         try:
-            codes[k] = parse_event_kind(text, "kinds").code
+            codes[k] = parse_event_kind(text, column).code
         except InvalidValueError as exc:
-            problems.add_rows(np.flatnonzero(inverse.reshape(-1) == k), "kinds", arr, exc.rule)
-    return codes[inverse.reshape(-1)]
+            problems.add_rows(np.flatnonzero(inverse == k), column, shown, exc.rule)
+    return codes[inverse]
+
+
+def _log_from_cells(
+    cells: dict[str, list[str]],
+    lines: list[int],
+    mapping: Mapping[str, str],
+    zone: dt.tzinfo,
+    source: str,
+) -> EventLog:
+    """Validate the text cells of an events file, a column at a time, and build the log.
+
+    Every bad cell is reported with its physical line, in line order; no log then.
+    """
+    n = len(lines)
+    line_of = np.asarray(lines, dtype=np.int64)
+    problems = Problems(source)
+
+    def col(field: str) -> npt.NDArray[np.str_]:
+        values = cells[field]
+        width = max(map(len, values), default=1) or 1
+        return np.strings.strip(np.asarray(values, dtype=f"U{width}")).reshape(n)
+
+    def report(rows: npt.NDArray[np.intp], field: str, values: Any, rule: str) -> None:
+        for r in rows.tolist():
+            problems.add(RowError(source, int(line_of[r]), mapping[field], values[r], rule))
+
+    ids = col("customer_id")
+    report(np.flatnonzero(ids == ""), "customer_id", ids, "must not be empty")
+    at = col("at")
+    times, bad_at = parse_iso_instants(at, zone)
+    report(bad_at, "at", at, ISO_RULE)
+    kinds = col("kind")
+    kind_problems = Problems(source)
+    codes = _kind_column(kinds, n, kind_problems, mapping["kind"])
+    for err in kind_problems.errors:  # rows -> physical lines
+        assert isinstance(err, RowError)
+        problems.add(RowError(source, int(line_of[err.line]), err.column, err.value, err.rule))
+    if problems.errors:
+        problems.errors.sort(key=lambda e: e.line if isinstance(e, RowError) else 0)
+        problems.raise_if_any("events")
+    return EventLog._build(zone, ids, times, codes, col("sku"))

@@ -19,6 +19,7 @@ from ecrm._errors import InvalidTypeError, InvalidValueError
 
 __all__ = [
     "DEFAULT_TZ",
+    "ISO_RULE",
     "NAT_US",
     "US_PER_DAY",
     "as_zone",
@@ -26,10 +27,10 @@ __all__ = [
     "local_day",
     "local_days",
     "naive_to_wall_us",
+    "parse_iso_instants",
     "require_aware",
     "us_to_datetime",
     "utc_offsets_us",
-    "wall_datetime_to_us",
     "wall_to_utc_us",
 ]
 
@@ -277,13 +278,101 @@ def naive_to_wall_us(value: dt.datetime) -> int:
 _EPOCH_NAIVE: Final = dt.datetime(1970, 1, 1)
 
 
-def wall_datetime_to_us(value: dt.datetime, tz: dt.tzinfo) -> int:
-    """Epoch microseconds (UTC) of a naive wall time in ``tz``, by the DST rule of
-    :func:`wall_to_utc_us` (gap: forward by the gap; fold: the earlier instant).
+# -- ISO 8601 text columns ----------------------------------------------------------------
+#: The rule a date-time cell of a customer or event file breaks.
+ISO_RULE: Final = (
+    "must be an ISO 8601 date-time such as 2025-03-01 10:00:00 (years 1900..2199)"
+)
+_MIN_WALL_US: Final = int(np.datetime64("1900-01-01", "us").view(np.int64))
+_MAX_WALL_US: Final = int(np.datetime64("2200-01-01", "us").view(np.int64))
+_CUM_DAYS: Final = np.asarray([0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365])
+_DAYS_IN: Final = np.asarray([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
-    An aware ``value`` keeps its own offset.
+
+def parse_iso_instants(
+    texts: npt.NDArray[np.str_], tz: dt.tzinfo
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.intp]]:
+    """ISO 8601 cells as epoch microseconds (UTC), vectorised.
+
+    ``YYYY-MM-DD``, ``YYYY-MM-DD HH:MM`` and ``YYYY-MM-DD HH:MM:SS`` (space or ``T``) are
+    read from the cells' code points; any other cell goes to ``datetime.fromisoformat``
+    (offsets, fractions, ``Z`` …). Naive times are wall time in ``tz`` by the one DST rule
+    of :func:`wall_to_utc_us`.
+
+    Args:
+        texts: str, shape (n,), stripped; ``""`` means no time.
+
+    Returns:
+        (us, bad): int64 shape (n,) with ``NAT_US`` for empty and bad cells; the positions
+        of the bad cells (not ISO 8601, or a year outside 1900..2199), which break
+        :data:`ISO_RULE`.
     """
-    if value.tzinfo is not None and value.utcoffset() is not None:
-        return datetime_to_us(value)
-    wall = np.asarray([naive_to_wall_us(value)], dtype=np.int64)
-    return int(wall_to_utc_us(wall, tz)[0])
+    n = len(texts)
+    out = np.full(n, NAT_US, dtype=np.int64)
+    given = np.flatnonzero(texts != "")
+    wall = np.zeros(n, dtype=np.int64)
+    naive = np.zeros(n, dtype=bool)
+    wall[given], naive[given] = _iso_wall_fast(texts[given])
+    bad: list[int] = []
+    for i in given[~naive[given]].tolist():
+        try:
+            when = dt.datetime.fromisoformat(str(texts[i]))
+        except ValueError:
+            bad.append(i)
+            continue
+        if when.tzinfo is not None and when.utcoffset() is not None:
+            if not 1900 <= when.year < 2200:
+                bad.append(i)
+                continue
+            out[i] = datetime_to_us(when)
+        else:
+            wall[i] = naive_to_wall_us(when)
+            naive[i] = True
+    far = naive & ((wall < _MIN_WALL_US) | (wall >= _MAX_WALL_US))
+    if far.any():
+        bad.extend(np.flatnonzero(far).tolist())
+        naive &= ~far
+    idx = np.flatnonzero(naive)
+    if idx.size:
+        out[idx] = wall_to_utc_us(wall[idx], tz)
+    return out, np.asarray(sorted(bad), dtype=np.intp)
+
+
+def _iso_wall_fast(
+    texts: npt.NDArray[np.str_],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """Wall microseconds of the ``YYYY-MM-DD[( |T)HH:MM[:SS]]`` cells; which were read."""
+    n = len(texts)
+    have = texts.dtype.itemsize // 4
+    if n == 0 or have < 10:
+        return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+    # one row per character position (contiguous), 0-padded to 20: longer cells differ
+    cp = np.zeros((20, n), dtype=np.int32)
+    width = min(have, 20)
+    cp[:width] = np.ascontiguousarray(texts).view(np.uint32).reshape(n, have)[:, :width].T
+    d = (cp - 48).astype(np.int64)
+    isd = d.view(np.uint64) < 10
+    end = cp == 0
+    ok = isd[0] & isd[1] & isd[2] & isd[3] & (cp[4] == 45) & isd[5] & isd[6] & (cp[7] == 45)
+    ok &= isd[8] & isd[9]
+    timed = (cp[10] == 32) | (cp[10] == 84)
+    timed &= isd[11] & isd[12] & (cp[13] == 58) & isd[14] & isd[15]
+    secs = timed & (cp[16] == 58) & isd[17] & isd[18] & end[19]
+    ok &= end[10] | (timed & end[16]) | secs
+    year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]
+    month = d[5] * 10 + d[6]
+    day = d[8] * 10 + d[9]
+    hour = np.where(timed, d[11] * 10 + d[12], 0)
+    minute = np.where(timed, d[14] * 10 + d[15], 0)
+    second = np.where(secs, d[17] * 10 + d[18], 0)
+    m = np.clip(month, 0, 13)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    ok &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= _DAYS_IN[np.clip(m, 0, 12)])
+    ok &= ~((month == 2) & (day == 29) & ~leap)
+    ok &= (hour < 24) & (minute < 60) & (second < 60)
+    # days since 1970-01-01 of (year, month, day), proleptic Gregorian
+    y = year - 1
+    days = (y * 365 + y // 4 - y // 100 + y // 400 - 719162
+            + _CUM_DAYS[np.clip(m, 0, 13)] + ((month > 2) & leap) + day - 1)
+    wall = ((days * 24 + hour) * 60 + minute) * 60 + second
+    return np.where(ok, wall * US_PER_SECOND, 0), ok

@@ -28,6 +28,7 @@ from ecrm._time import (
     day_to_date,
     local_day,
     local_days,
+    parse_iso_instants,
     require_aware,
     us_to_datetime,
 )
@@ -244,3 +245,46 @@ def test_date_only_cell_at_a_midnight_gap_is_one_in_the_morning(tmp_path: Path) 
     local = us_to_datetime(int(log.placed_at_us[0]), ZoneInfo("America/Santiago"))
     assert (local.date(), local.hour, local.utcoffset()) == (
         dt.date(2024, 9, 8), 1, dt.timedelta(hours=-3))
+
+
+# -- ISO 8601 text columns ----------------------------------------------------------------
+_ISO_TEXTS = st.one_of(
+    # a few decades, as real columns span (the zone scan is per range)
+    st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2030, 1, 1)).map(
+        lambda d: d.replace(microsecond=0).isoformat(sep=" ")),
+    st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2030, 1, 1)).map(
+        lambda d: d.strftime("%Y-%m-%dT%H:%M")),
+    st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2030, 1, 1)).map(str),
+    st.sampled_from(["2024-02-30", "2023-02-29", "2024-13-01 10:00", "2024-01-01 24:00",
+                     "2024-01-01 10:00:60", "2024-01-01 10:00+08:00", "2024-01-01T10:00:00Z",
+                     "2024-01-01 10:00:00.250", "20240101", "2024/01/01", "yesterday", "",
+                     "2024-01-01 10", "2024-1-1", "0001-01-01", "9999-12-31 23:59",
+                     "1899-12-31 23:59", "2200-01-01", "1850-01-01T00:00+08:00"]),
+)
+
+
+def _reference_iso(text: str, zone: ZoneInfo) -> int | None:
+    """fromisoformat per cell; naive -> the DST rule's reference; None when refused."""
+    if not text:
+        return NAT_US
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if not 1900 <= when.year < 2200:
+        return None
+    if when.tzinfo is not None:
+        return datetime_to_us(when)
+    return _us(_reference_utc(when, zone))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_ISO_TEXTS, min_size=1, max_size=20), st.sampled_from(DST_ZONES))
+def test_iso_columns_parse_like_fromisoformat(texts: list[str], name: str) -> None:
+    zone = ZoneInfo(name)
+    us, bad = parse_iso_instants(np.asarray(texts, dtype=str), zone)
+    expected = [_reference_iso(t, zone) for t in texts]
+    assert bad.tolist() == [i for i, e in enumerate(expected) if e is None]
+    assert [u for u, e in zip(us.tolist(), expected, strict=True) if e is not None] == [
+        e for e in expected if e is not None
+    ]
