@@ -363,9 +363,7 @@ def distinct_values(values: Sequence[Any] | npt.NDArray[Any]) -> tuple[list[Any]
     distinct values, and each is then parsed once.
     """
     items = values.tolist() if isinstance(values, np.ndarray) else list(values)
-    index: dict[Any, int] = {}
-    for v in items:
-        if v not in index:
-            index[v] = len(index)
+    uniq = list(dict.fromkeys(items))
+    index = {v: k for k, v in enumerate(uniq)}
     inverse = np.fromiter(map(index.__getitem__, items), dtype=np.intp, count=len(items))
-    return list(index), inverse
+    return uniq, inverse

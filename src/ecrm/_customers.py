@@ -1151,7 +1151,7 @@ def _ascii_printable(texts: StrArray) -> BoolArray:
 def _str_array(values: Sequence[str]) -> StrArray:
     """A numpy str array of Python strings (sized first: numpy then skips its own scan)."""
     width = max(map(len, values), default=1) or 1
-    return np.asarray(values, dtype=f"U{width}")
+    return np.fromiter(values, dtype=f"U{width}", count=len(values))
 
 
 class _Masked:
