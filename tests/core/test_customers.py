@@ -707,3 +707,45 @@ def test_a_long_zone_name_is_a_clear_error_everywhere(tmp_path: Path) -> None:
     found = [(e.line, e.column) for e in info.value.exceptions]  # type: ignore[attr-defined]
     assert found == [(3, "tz"), (4, "tz")]
     assert "must name an IANA time zone" in str(info.value)
+
+
+_PHONES = st.one_of(
+    st.from_regex(r"1[0-9]{10}", fullmatch=True),
+    st.sampled_from(["+86 138 0013 8000", "0086-13800138000", "(199) 0000-1111", "12800138000",
+                     "1380013800", "１３８００１３８０００", " 13800138000 ", "", "138001380001"]),
+)
+_EMAILS = st.one_of(
+    st.from_regex(r"[a-zA-Z0-9._+-]{1,8}@[a-zA-Z0-9-]{1,6}(\.[a-zA-Z]{1,4}){1,2}", fullmatch=True),
+    st.sampled_from(["a@b", "a@@b.cn", "a@.cn", "a@b..cn", "a@b.cn.", " Li.Na@Example.COM ",
+                     "李@例子.中国", "a b@c.cn", "", "@b.cn"]),
+)
+
+
+def _normalised(normalize: object, text: str) -> str | None:
+    if not text.strip():
+        return ""
+    try:
+        return normalize(text)  # type: ignore[operator, no-any-return]
+    except InvalidValueError:
+        return None
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(_PHONES, _EMAILS), min_size=1, max_size=20))
+def test_vectorised_contacts_match_normalize_row_by_row(rows: list[tuple[str, str]]) -> None:
+    ids = [f"c{i:03d}" for i in range(len(rows))]
+    phones = [p for p, _ in rows]
+    emails = [e for _, e in rows]
+    want_p = [_normalised(ecrm.normalize_phone, p) for p in phones]
+    want_e = [_normalised(ecrm.normalize_email, e) for e in emails]
+    if None in want_p or None in want_e:
+        with pytest.raises(DataFormatError) as info:
+            CustomerTable.from_arrays(ids, phones=phones, emails=emails)
+        found = sorted((e.line, e.column) for e in info.value.exceptions)  # type: ignore[attr-defined]
+        expected = sorted([(i, "phones") for i, w in enumerate(want_p) if w is None]
+                          + [(i, "emails") for i, w in enumerate(want_e) if w is None])
+        assert found == expected
+    else:
+        table = CustomerTable.from_arrays(ids, phones=phones, emails=emails)
+        assert table.phones.tolist() == want_p
+        assert table.emails.tolist() == want_e
