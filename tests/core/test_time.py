@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+import polars as pl
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -201,8 +203,8 @@ def test_the_rule_on_hand_worked_walls() -> None:
 @settings(max_examples=60, deadline=None)
 @given(_walls_near_transitions())
 def test_every_wall_to_utc_path_follows_the_rule(case: tuple[str, list[dt.datetime]]) -> None:
-    """numpy datetime64, naive datetimes, orders / customers / events CSV files and a pandas
-    frame give the reference instant for wall times around real transitions."""
+    """numpy datetime64, naive datetimes, orders / customers / events CSV files and pandas,
+    polars and arrow frames give the reference instant for wall times around transitions."""
     name, walls = case
     zone = ZoneInfo(name)
     expected = [_us(_reference_utc(w, zone)) for w in walls]
@@ -218,8 +220,10 @@ def test_every_wall_to_utc_path_follows_the_rule(case: tuple[str, list[dt.dateti
     assert numpy_log.placed_at_us.tolist() == expected
     naive_log = OrderLog.from_arrays(ids, walls, [100] * n, tz=name)
     assert naive_log.placed_at_us.tolist() == expected
-    frame = pd.DataFrame({"customer_id": ids, "placed_at": wall_us.view("M8[us]"), "amount": [100] * n})
-    assert OrderLog.from_pandas(frame, tz=name).placed_at_us.tolist() == expected
+    columns = {"customer_id": ids, "placed_at": wall_us.view("M8[us]"), "amount": [100] * n}
+    assert OrderLog.from_pandas(pd.DataFrame(columns), tz=name).placed_at_us.tolist() == expected
+    assert OrderLog.from_polars(pl.DataFrame(columns), tz=name).placed_at_us.tolist() == expected
+    assert OrderLog.from_arrow(pa.table(columns), tz=name).placed_at_us.tolist() == expected
 
     text = [w.isoformat(sep=" ") for w in walls]
     with tempfile.TemporaryDirectory() as tmp:
