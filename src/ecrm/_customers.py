@@ -1484,21 +1484,26 @@ def _tag_columns(
     """Tags given as one collection of strings per row; each distinct set checked once."""
     if values is None:
         return (), np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int32)
-    index: dict[frozenset[str], int] = {}
-    inverse = np.zeros(n, dtype=np.intp)
+    values = list(values)
+    empty: frozenset[Any] = frozenset()
+    keys: list[frozenset[Any]] = []
     wrong: list[int] = []
     for i, v in enumerate(values):
         if v is None:
-            key: frozenset[Any] = frozenset()
+            keys.append(empty)
+        elif type(v) is frozenset:
+            keys.append(v)
         elif isinstance(v, str) or not isinstance(v, Iterable):
             wrong.append(i)
-            key = frozenset()
+            keys.append(empty)
         else:
-            key = v if isinstance(v, frozenset) else frozenset(v)
-        inverse[i] = index.setdefault(key, len(index))
+            try:
+                keys.append(frozenset(v))
+            except TypeError:  # unhashable elements: not strings either
+                keys.append(frozenset({None}))
+    distinct, inverse = distinct_values(keys)
     if wrong:
         problems.add_rows(np.asarray(wrong), "tags", values, "must be a collection of strings per row")
-    distinct = list(index)
     empty_ok = [all(isinstance(t, str) and t.strip() for t in tags) for tags in distinct]
     if not all(empty_ok):
         bad_sets = np.flatnonzero(~np.asarray(empty_ok))
