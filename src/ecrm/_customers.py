@@ -1485,25 +1485,60 @@ def _tag_columns(
     if values is None:
         return (), np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int32)
     values = list(values)
+    fast = _tag_tuples(values)
+    if fast is not None:
+        tuples, inverse = fast
+        distinct = [frozenset(t) for t in tuples]
+        return _checked_tag_sets(distinct, inverse, values, problems)
     empty: frozenset[Any] = frozenset()
     keys: list[frozenset[Any]] = []
     wrong: list[int] = []
-    for i, v in enumerate(values):
+    for i, v in enumerate(values):  # no isinstance(v, Iterable): the ABC check is slow
         if v is None:
             keys.append(empty)
         elif type(v) is frozenset:
             keys.append(v)
-        elif isinstance(v, str) or not isinstance(v, Iterable):
+        elif isinstance(v, str | bytes):
             wrong.append(i)
             keys.append(empty)
         else:
             try:
                 keys.append(frozenset(v))
-            except TypeError:  # unhashable elements: not strings either
-                keys.append(frozenset({None}))
+            except TypeError:
+                if hasattr(v, "__iter__"):  # unhashable elements: not strings either
+                    keys.append(frozenset({None}))
+                else:
+                    wrong.append(i)
+                    keys.append(empty)
     distinct, inverse = distinct_values(keys)
     if wrong:
         problems.add_rows(np.asarray(wrong), "tags", values, "must be a collection of strings per row")
+    return _checked_tag_sets(distinct, inverse, values, problems)
+
+
+_TAG_CONTAINERS: Final = frozenset({list, tuple, set, frozenset, type(None)})
+
+
+def _tag_tuples(values: list[Any]) -> tuple[list[tuple[Any, ...]], npt.NDArray[np.intp]] | None:
+    """Distinct rows as tuples and each row's index, when every row is a plain container
+    (or None) of hashable items; ``None`` otherwise. Tuples are ten times cheaper to build
+    and hash than frozensets, so sets are made once per distinct row."""
+    if not set(map(type, values)) <= _TAG_CONTAINERS:
+        return None
+    try:
+        rows = [() if v is None else tuple(v) for v in values]
+        return distinct_values(rows)
+    except TypeError:  # unhashable items
+        return None
+
+
+def _checked_tag_sets(
+    distinct: list[frozenset[Any]],
+    inverse: npt.NDArray[np.intp],
+    values: list[Any],
+    problems: Problems,
+) -> tuple[tuple[str, ...], IntArray, npt.NDArray[np.int32]]:
+    """CSR tags of the distinct sets, after checking each holds non-empty strings only."""
     empty_ok = [all(isinstance(t, str) and t.strip() for t in tags) for tags in distinct]
     if not all(empty_ok):
         bad_sets = np.flatnonzero(~np.asarray(empty_ok))
