@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._load._problems import Problems
-from ecrm._time import (
-    NAT_US,
-    US_PER_DAY,
-    _fixed_offset,
-    _transitions,
-    datetime_to_us,
-    utc_offsets_us,
-)
+from ecrm._time import NAT_US, datetime_to_us, naive_to_wall_us
+from ecrm._time import wall_to_utc_us as wall_to_utc_us  # the loaders import it from here
+
+#: The largest amount one order may have: 10^15 fen (¥10 trillion). Far above any real
+#: order, far below int64's 9.2 * 10^18, so a typo such as 999,999,999,999,999,999 is
+#: caught on its own row instead of overflowing a sum later.
+MAX_ORDER_FEN: Final = 10**15
+#: The rule an amount over :data:`MAX_ORDER_FEN` breaks.
+ORDER_FEN_RULE: Final = "must be at most 10^15 fen (¥10,000,000,000,000.00) per order"
+_INT64_MAX: Final = int(np.iinfo(np.int64).max)
 
 IntArray = npt.NDArray[np.int64]
 
@@ -96,8 +98,12 @@ def ids_column(values: Any, column: str, problems: Problems) -> npt.NDArray[Any]
     return arr
 
 
-def fen_column(values: Any, column: str, problems: Problems, *, allow_none: bool = False) -> IntArray:
-    """Integer fen, >= 0. Floats are refused with a TypeError that says why."""
+def fen_column(
+    values: Any, column: str, problems: Problems, *, allow_none: bool = False,
+    max_fen: int | None = None,
+) -> IntArray:
+    """Integer fen, >= 0 (and <= ``max_fen`` when given: :data:`MAX_ORDER_FEN` for order
+    amounts). Floats are refused with a TypeError that says why."""
     arr = np.asarray(values)
     if arr.size == 0 and arr.dtype.kind == "f":
         arr = arr.astype(np.int64)
@@ -116,16 +122,52 @@ def fen_column(values: Any, column: str, problems: Problems, *, allow_none: bool
         if bad:
             problems.add_rows(np.asarray(bad), column, arr, "must be an integer number of fen")
             return np.zeros(len(arr), dtype=np.int64)
+        huge = [i for i, v in enumerate(pylist) if abs(v) > _INT64_MAX]
+        if huge:
+            rule = ORDER_FEN_RULE if max_fen is not None else "must fit in int64 fen"
+            problems.add_rows(np.asarray(huge), column, arr, rule)
+            return np.zeros(len(arr), dtype=np.int64)
         arr = np.asarray(pylist, dtype=np.int64)
     if arr.dtype.kind == "b" or arr.dtype.kind not in "iu":
         raise InvalidTypeError(f"{column} must be integer fen, got dtype {arr.dtype}")
-    if arr.dtype.kind == "u" and arr.size and int(arr.max()) > np.iinfo(np.int64).max:
+    if arr.dtype.kind == "u" and arr.size and int(arr.max()) > _INT64_MAX:
+        if max_fen is not None:
+            problems.add_rows(np.flatnonzero(arr > max_fen), column, arr, ORDER_FEN_RULE)
+            return np.zeros(len(arr), dtype=np.int64)
         raise InvalidValueError(column, "must fit in int64 fen", int(arr.max()))
     out = arr.astype(np.int64, copy=False)
     negative = np.flatnonzero(out < 0)
     if negative.size:
         problems.add_rows(negative, column, out, "must be >= 0 fen")
+    if max_fen is not None:
+        over = np.flatnonzero(out > max_fen)
+        if over.size:
+            problems.add_rows(over, column, out, ORDER_FEN_RULE)
     return out
+
+
+def check_total_fen(amount_fen: IntArray, column: str, source: str) -> None:
+    """The sum of ``amount_fen`` (all >= 0) must fit in int64, so that every per-customer,
+    per-period and store-wide sum of a log does too.
+
+    A float64 sum decides at once for every real log; only a total near the limit is
+    summed exactly, as high and low 32-bit halves that cannot overflow.
+
+    Raises:
+        InvalidValueError: the total is over 9,223,372,036,854,775,807 fen.
+    """
+    if amount_fen.size == 0 or float(amount_fen.sum(dtype=np.float64)) < 2.0**62:
+        return
+    high = int((amount_fen >> 32).sum(dtype=np.int64))
+    low = int((amount_fen & 0xFFFFFFFF).sum(dtype=np.int64))
+    total = (high << 32) + low
+    if total > _INT64_MAX:
+        raise InvalidValueError(
+            column,
+            f"must sum to at most {_INT64_MAX:,} fen over all orders of {source} (int64), "
+            "so that per-customer and store totals are exact",
+            total,
+        )
 
 
 def instants_column(
@@ -170,17 +212,20 @@ def instants_column(
             missing_rows.append(i)
         elif isinstance(v, dt.datetime):
             if v.tzinfo is None or v.utcoffset() is None:
-                if tz is None:
-                    naive_rows.append(i)
-                    out[i] = NAT_US
-                else:
-                    out[i] = datetime_to_us(v.replace(tzinfo=tz))
+                out[i] = naive_to_wall_us(v)
+                naive_rows.append(i)
             else:
                 out[i] = datetime_to_us(v)
         else:
             wrong_rows.append(i)
             out[i] = NAT_US
-    if naive_rows:
+    if naive_rows and tz is not None:
+        # one DST rule for every path: gap -> forward by the gap, fold -> earlier instant
+        # (a naive datetime's own ``fold`` is ignored, as numpy wall times have none)
+        idx = np.asarray(naive_rows)
+        out[idx] = wall_to_utc_us(out[idx], tz)
+    elif naive_rows:
+        out[np.asarray(naive_rows)] = NAT_US
         problems.add_rows(
             np.asarray(naive_rows), column, seq,
             "must be timezone-aware (or pass tz= to say which zone naive times are in)",
@@ -190,40 +235,6 @@ def instants_column(
     if wrong_rows:
         problems.add_rows(np.asarray(wrong_rows), column, seq, "must be a datetime")
     return out
-
-
-def wall_to_utc_us(wall: IntArray, tz: dt.tzinfo) -> IntArray:
-    """Convert wall-clock microseconds in ``tz`` to UTC microseconds (vectorised).
-
-    Ambiguous wall times (a DST fold) resolve to the earlier instant; times in a DST gap
-    move forward by the gap, like ``datetime.replace(tzinfo=...)`` with fold=0.
-    """
-    present = wall != NAT_US
-    all_present = bool(present.all())
-    if len(wall) and (all_present or present.any()):
-        # Fast path: one UTC offset over the whole range (a day's margin covers every
-        # wall time's UTC instant) makes both passes below equal ``wall - offset``.
-        vals = wall if all_present else wall[present]
-        offset = _single_offset(tz, int(vals.min()) - US_PER_DAY, int(vals.max()) + US_PER_DAY)
-        if offset is not None:
-            return wall - offset if all_present else np.where(present, wall - offset, NAT_US)
-    first_guess = utc_offsets_us(np.where(present, wall, NAT_US), tz)
-    utc = wall - first_guess
-    second = utc_offsets_us(np.where(present, utc, NAT_US), tz)
-    utc = wall - second
-    return np.where(present, utc, NAT_US)
-
-
-def _single_offset(tz: dt.tzinfo, lo_us: int, hi_us: int) -> int | None:
-    """The UTC offset of ``tz`` if it is the same at every instant in [lo, hi], else None."""
-    fixed = _fixed_offset(tz)
-    if fixed is not None:
-        return fixed
-    try:
-        _starts, offsets = _transitions(tz, lo_us, hi_us)
-    except (OverflowError, ValueError):  # near datetime's limits: let the general path decide
-        return None
-    return offsets[0] if len(offsets) == 1 else None
 
 
 def text_column(values: Any, column: str) -> npt.NDArray[np.str_]:
@@ -304,3 +315,14 @@ def _narrow(codes: npt.NDArray[np.int64], n_unique: int) -> npt.NDArray[np.int32
     return codes.astype(np.int64, copy=False)
 
 
+def distinct_values(values: Sequence[Any] | npt.NDArray[Any]) -> tuple[list[Any], npt.NDArray[np.intp]]:
+    """(distinct values in first-seen order, index of each value among them).
+
+    One dict pass, no sort: columns such as gender, tags, zones or flags hold a handful of
+    distinct values, and each is then parsed once.
+    """
+    items = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    uniq = list(dict.fromkeys(items))
+    index = {v: k for k, v in enumerate(uniq)}
+    inverse = np.fromiter(map(index.__getitem__, items), dtype=np.intp, count=len(items))
+    return uniq, inverse

@@ -18,10 +18,14 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._columns import check_lengths, ids_column, instants_column
+from ecrm._columns import (
+    check_lengths,
+    distinct_values,
+    ids_column,
+    instants_column,
+)
 from ecrm._enums import parse_alias
 from ecrm._errors import (
-    DataFormatError,
     InvalidTypeError,
     InvalidValueError,
     RowError,
@@ -33,7 +37,16 @@ from ecrm._load._parquet import read_parquet_table
 from ecrm._load._problems import Problems
 from ecrm._load._spec import CUSTOMERS, Engine, LoadInfo, Progress
 from ecrm._load._tables import read_customer_cells
-from ecrm._time import NAT_US, as_zone, datetime_to_us, require_aware, us_to_datetime, zone_name
+from ecrm._time import (
+    ISO_RULE,
+    NAT_US,
+    as_zone,
+    datetime_to_us,
+    parse_iso_instants,
+    require_aware,
+    us_to_datetime,
+    zone_name,
+)
 
 __all__ = [
     "FAKE_PHONE_PREFIX",
@@ -324,6 +337,12 @@ def _empty_to_none(value: object) -> object:
     return value
 
 
+def _trimmed(value: object) -> object:
+    """Text without surrounding whitespace, as predicates compare it (``""`` → ``None``)."""
+    value = _empty_to_none(value)
+    return value.strip() if isinstance(value, str) else value
+
+
 def _phone_converter(value: object) -> object:
     value = _empty_to_none(value)
     return normalize_phone(value) if isinstance(value, str) else value
@@ -362,7 +381,9 @@ class Customer:
         email: an e-mail address (basic syntax check; domain lower-cased).
         gender: a :class:`Gender` (or ``"female"`` / ``"f"`` / ``"女"`` …).
         birthday: a :class:`Birthday` (year optional), a ``date`` or ``"MM-DD"`` text.
-        occupation, province, city: free text as the shop has it (``None`` when unknown).
+        occupation: the job as text, trimmed like segment predicate values (``" 教师 "``
+            is ``"教师"``); ``None`` when unknown.
+        province, city: free text as the shop has it (``None`` when unknown).
         tz: the customer's IANA time zone, or ``None`` to fall back to the store's zone.
         tags: the shop's labels (标签).
         member_since: when the customer joined the store membership (opt-in, aware), or
@@ -391,7 +412,7 @@ class Customer:
     gender: Gender = attrs.field(default=Gender.UNKNOWN, converter=parse_gender)
     birthday: Birthday | None = attrs.field(default=None, converter=_to_birthday)
     occupation: str | None = attrs.field(
-        default=None, converter=_empty_to_none, validator=_text("occupation")
+        default=None, converter=_trimmed, validator=_text("occupation")
     )
     province: str | None = attrs.field(
         default=None, converter=_empty_to_none, validator=_text("province")
@@ -489,6 +510,7 @@ _FRAME_COLUMNS: Final = {
 }
 """Frame column name -> :meth:`CustomerTable.from_arrays` argument (singular names too)."""
 _TIMES: Final = ("member_since",)
+_NOT_PER_ROW: Final = frozenset({"tag_names", "tag_indptr", "tag_codes"})
 """Frame columns read as instants (naive ones are wall time in ``tz``)."""
 
 
@@ -509,7 +531,10 @@ class CustomerTable:
         birth_years: int16, shape (n,), 0 when unknown.
         birth_months, birth_days: int8, shape (n,), 0 when the birthday is unknown.
         tag_names: the distinct tags, sorted.
-        tag_matrix: bool, shape (n, len(tag_names)): row i has tag j.
+        tag_indptr: int64, shape (n + 1,): row i's tags are
+            ``tag_codes[tag_indptr[i]:tag_indptr[i + 1]]`` (compressed sparse rows).
+        tag_codes: int32, shape (number of (customer, tag) pairs,): indices into
+            ``tag_names``, ascending within each row.
         member_since_us: int64 epoch microseconds of joining, ``NAT_US`` for non-members.
         blocked: bool, shape (n,), on the block list (恶意客户).
         marketing_opt_in: bool, shape (n,).
@@ -530,7 +555,8 @@ class CustomerTable:
     cities: npt.NDArray[np.str_]
     zones: npt.NDArray[np.str_]
     tag_names: tuple[str, ...]
-    tag_matrix: npt.NDArray[np.bool_]
+    tag_indptr: IntArray
+    tag_codes: npt.NDArray[np.int32]
     member_since_us: IntArray
     blocked: BoolArray
     marketing_opt_in: BoolArray
@@ -559,12 +585,11 @@ class CustomerTable:
                 "customer_id values must be all str or all int, got a mix of str and int"
             )
         ids = np.asarray([c.customer_id for c in rows], dtype=np.int64 if kinds == {int} else str)
-        vocab = sorted({t for c in rows for t in c.tags})
-        col = {t: j for j, t in enumerate(vocab)}
-        matrix = np.zeros((len(rows), len(vocab)), dtype=bool)
-        for i, c in enumerate(rows):
-            for t in c.tags:
-                matrix[i, col[t]] = True
+        tag_sets: dict[frozenset[str], int] = {}
+        set_of_row = np.asarray(
+            [tag_sets.setdefault(c.tags, len(tag_sets)) for c in rows], dtype=np.intp
+        )
+        vocab, tag_indptr, tag_codes = _csr_from_sets(list(tag_sets), set_of_row)
 
         def text(values: Iterable[str | None]) -> npt.NDArray[np.str_]:
             return np.asarray([v or "" for v in values], dtype=str).reshape(len(rows))
@@ -585,8 +610,9 @@ class CustomerTable:
             provinces=text(c.province for c in rows),
             cities=text(c.city for c in rows),
             zones=text(c.tz for c in rows),
-            tag_names=tuple(vocab),
-            tag_matrix=matrix,
+            tag_names=vocab,
+            tag_indptr=tag_indptr,
+            tag_codes=tag_codes,
             member_since_us=np.asarray(
                 [
                     NAT_US if c.member_since is None else datetime_to_us(c.member_since)
@@ -626,7 +652,8 @@ class CustomerTable:
 
         Args:
             customer_ids: str or int ids, shape (n,), unique.
-            names, occupations, provinces, cities: text (``None`` / ``""`` unknown).
+            names, occupations, provinces, cities: text (``None`` / ``""`` unknown);
+                occupations are trimmed.
             phones: mainland mobiles (normalised to 11 digits); ``None`` / ``""`` unknown.
             emails: e-mail addresses; ``None`` / ``""`` unknown.
             genders: :class:`Gender` members, their names, ``f`` / ``m`` / ``女`` / ``男``, or
@@ -692,7 +719,7 @@ class CustomerTable:
                 birth_years, birth_months, birth_days, n, problems
             )
         zcol = _zone_column(zones, n, problems)
-        vocab, matrix = _tag_columns(tags, n, problems)
+        vocab, tag_indptr, tag_codes = _tag_columns(tags, n, problems)
         since = (
             np.full(n, NAT_US, dtype=np.int64)
             if member_since is None
@@ -721,12 +748,13 @@ class CustomerTable:
             birth_years=years,
             birth_months=months,
             birth_days=days,
-            occupations=_text_column(occupations, n),
+            occupations=_text_column(occupations, n, strip=True),
             provinces=_text_column(provinces, n),
             cities=_text_column(cities, n),
             zones=zcol,
             tag_names=vocab,
-            tag_matrix=matrix,
+            tag_indptr=tag_indptr,
+            tag_codes=tag_codes,
             member_since_us=since,
             blocked=_bool_column(blocked, n, False, "blocked"),
             marketing_opt_in=_bool_column(marketing_opt_in, n, True, "marketing_opt_in"),
@@ -869,6 +897,10 @@ class CustomerTable:
     def _build(
         cls, tz: dt.tzinfo, ids: npt.NDArray[Any], source: str, **columns: Any
     ) -> CustomerTable:
+        if "tag_matrix" in columns:  # a dense (n, tags) bool matrix: store it sparsely
+            columns["tag_indptr"], columns["tag_codes"] = _csr_from_dense(
+                np.asarray(columns.pop("tag_matrix"), dtype=bool)
+            )
         problems = Problems(source)
         if len(ids) > 1 and not np.all(ids[1:] > ids[:-1]):
             order = np.argsort(ids, kind="stable")
@@ -883,7 +915,11 @@ class CustomerTable:
                 )
                 problems.raise_if_any("customers")
             ids = s
-            columns = {k: (v if k == "tag_names" else v[order]) for k, v in columns.items()}
+            indptr, codes = _csr_take(columns["tag_indptr"], columns["tag_codes"], order)
+            columns = {
+                k: (v if k in _NOT_PER_ROW else v[order]) for k, v in columns.items()
+            }
+            columns["tag_indptr"], columns["tag_codes"] = indptr, codes
         for key in ("names", "phones", "emails", "occupations", "provinces", "cities", "zones"):
             if columns[key].dtype.kind != "U":
                 columns[key] = columns[key].astype(str)
@@ -981,7 +1017,20 @@ class CustomerTable:
 
     def tags_of(self, i: int) -> frozenset[str]:
         """The tags of row ``i``."""
-        return frozenset(t for t, on in zip(self.tag_names, self.tag_matrix[i], strict=True) if on)
+        codes = self.tag_codes[self.tag_indptr[i] : self.tag_indptr[i + 1]]
+        return frozenset(self.tag_names[k] for k in codes.tolist())
+
+    @property
+    def tag_matrix(self) -> npt.NDArray[np.bool_]:
+        """bool, shape (n, len(tag_names)): row i has tag j. Built on access from the sparse
+        :attr:`tag_indptr` / :attr:`tag_codes` (it takes n × tags bytes)."""
+        matrix = np.zeros((len(self), len(self.tag_names)), dtype=bool)
+        matrix[self._tag_rows(), self.tag_codes] = True
+        return matrix
+
+    def _tag_rows(self) -> npt.NDArray[np.intp]:
+        """The row of each entry of :attr:`tag_codes`."""
+        return np.repeat(np.arange(len(self)), np.diff(self.tag_indptr))
 
     # -- vectorised accessors ---------------------------------------------------------
     @property
@@ -991,9 +1040,10 @@ class CustomerTable:
 
     def has_tag(self, tag: str) -> BoolArray:
         """bool, shape (n,): which customers carry ``tag`` (all false for an unknown tag)."""
+        out = np.zeros(len(self), dtype=bool)
         if tag in self.tag_names:
-            return self.tag_matrix[:, self.tag_names.index(tag)].copy()
-        return np.zeros(len(self), dtype=bool)
+            out[self._tag_rows()[self.tag_codes == self.tag_names.index(tag)]] = True
+        return out
 
     def ages_on(self, day: dt.date) -> IntArray:
         """Whole years of age on ``day``; int64, shape (n,), ``-1`` when the year is unknown.
@@ -1034,14 +1084,43 @@ class CustomerTable:
                 f"{mask.dtype} {mask.shape}",
             )
         columns = {
-            f.name: (getattr(self, f.name) if f.name == "tag_names" else getattr(self, f.name)[mask])
+            f.name: (getattr(self, f.name) if f.name in _NOT_PER_ROW else getattr(self, f.name)[mask])
             for f in attrs.fields(CustomerTable)
             if f.name not in ("tz", "customer_ids", "load_info")
         }
+        columns["tag_indptr"], columns["tag_codes"] = _csr_take(
+            self.tag_indptr, self.tag_codes, np.flatnonzero(mask)
+        )
         return CustomerTable._build(self.tz, self.customer_ids[mask], "<select>", **columns)
 
 
 # -- column helpers -----------------------------------------------------------------------
+# Every parser looks at a whole column at once: numpy string operations for the common
+# shapes, and the exact per-value parser (which also words the errors) only for distinct
+# values or for the few cells the fast path does not settle.
+
+StrArray = npt.NDArray[np.str_]
+
+
+class _LineProblems(Problems):
+    """Problems of a file's cells: row ``r`` is reported on physical line ``lines[r]``."""
+
+    def __init__(self, source: str, lines: IntArray) -> None:
+        super().__init__(source)
+        self.lines = lines
+
+    def add_rows(
+        self,
+        rows: npt.NDArray[np.intp] | Sequence[int],
+        column: str,
+        values: Any,
+        rule: str,
+        *,
+        lines: npt.NDArray[np.int64] | None = None,
+    ) -> None:
+        super().add_rows(rows, column, values, rule, lines=self.lines if lines is None else lines)
+
+
 def _frozen(value: Any) -> Any:
     """A read-only view of an array (other values unchanged)."""
     if isinstance(value, np.ndarray):
@@ -1051,23 +1130,38 @@ def _frozen(value: Any) -> Any:
     return value
 
 
-def _text_column(values: Any, n: int) -> npt.NDArray[np.str_]:
+def _text_column(values: Any, n: int, *, strip: bool = False) -> StrArray:
     if values is None:
         return np.full(n, "", dtype="U1")
     arr = np.asarray(values)
-    if arr.dtype.kind == "U":
-        return arr
     if arr.size == 0:
         return np.zeros(0, dtype="U1")
     if arr.dtype.kind in "OS":
-        return np.asarray(["" if v is None else str(v) for v in arr.tolist()], dtype=str).reshape(n)
-    raise InvalidTypeError(f"text columns must hold strings, got dtype {arr.dtype}")
+        arr = np.asarray(["" if v is None else str(v) for v in arr.tolist()], dtype=str).reshape(n)
+    elif arr.dtype.kind != "U":
+        raise InvalidTypeError(f"text columns must hold strings, got dtype {arr.dtype}")
+    return np.strings.strip(arr) if strip else arr
+
+
+def _ascii_printable(texts: StrArray) -> BoolArray:
+    """bool per cell: every character is printable ASCII without spaces (33..126)."""
+    width = texts.dtype.itemsize // 4
+    if width == 0 or len(texts) == 0:
+        return np.ones(len(texts), dtype=bool)
+    cp = np.ascontiguousarray(texts).view(np.uint32).reshape(len(texts), width)
+    return np.asarray((((cp > 32) & (cp < 127)) | (cp == 0)).all(axis=1))
+
+
+def _str_array(values: Sequence[str]) -> StrArray:
+    """A numpy str array of Python strings (sized first: numpy then skips its own scan)."""
+    width = max(map(len, values), default=1) or 1
+    return np.fromiter(values, dtype=f"U{width}", count=len(values))
 
 
 class _Masked:
     """Indexable view of contact texts that hands out masked values only (for error reports)."""
 
-    def __init__(self, texts: npt.NDArray[np.str_], mask: Any) -> None:
+    def __init__(self, texts: StrArray, mask: Any) -> None:
         self._texts = texts
         self._mask = mask
 
@@ -1077,70 +1171,195 @@ class _Masked:
 
 def _contact_column(
     values: Any, n: int, column: str, normalize: Any, mask: Any, problems: Problems
-) -> npt.NDArray[np.str_]:
+) -> StrArray:
     if values is None:
         return np.full(n, "", dtype="U1")
-    texts = _text_column(values, n)
-    uniq, inverse = np.unique(texts, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    out = np.empty(len(uniq), dtype=object)
-    bad: dict[str, list[int]] = {}  # rule -> codes of the distinct values that break it
-    for k, text in enumerate(uniq.tolist()):
-        if not text.strip():
-            out[k] = ""
-            continue
-        try:
-            out[k] = normalize(text, column)
-        except InvalidValueError as exc:
-            bad.setdefault(exc.rule, []).append(k)
-            out[k] = ""
-    for rule, codes in bad.items():
-        rows = np.flatnonzero(np.isin(inverse, codes))
-        problems.add_rows(rows, column, _Masked(texts, mask), rule)
-    return np.asarray(out[inverse.reshape(-1)].tolist(), dtype=str).reshape(n)
+    texts = _text_column(values, n, strip=True)
+    if n == 0:
+        return texts
+    # Fast path: cells already in normal form (11-digit mobiles; e-mails with one @, a
+    # dotted domain and no spaces, domain lower-cased below); the rest value by value.
+    printable = _ascii_printable(texts)
+    if normalize is normalize_phone:
+        second = np.strings.slice(texts, 1, 2)
+        ok = (
+            printable & (np.strings.str_len(texts) == 11) & np.strings.isdecimal(texts)
+            & np.strings.startswith(texts, "1") & (second >= "3") & (second <= "9")
+        )
+        out = np.where(ok, texts, "")
+    else:
+        local, _at, domain = np.strings.partition(texts, "@")
+        ok = (
+            printable & (np.strings.count(texts, "@") == 1) & (np.strings.str_len(local) > 0)
+            & (np.strings.count(domain, ".") >= 1) & ~np.strings.startswith(domain, ".")
+            & ~np.strings.endswith(domain, ".") & (np.strings.find(domain, "..") < 0)
+        )
+        out = np.where(ok, np.strings.add(np.strings.add(local, "@"), np.strings.lower(domain)), "")
+    rest = np.flatnonzero(~ok & (texts != ""))
+    if rest.size:
+        uniq, inverse = distinct_values(texts[rest])
+        fixed = np.empty(len(uniq), dtype=object)
+        bad: dict[str, list[int]] = {}  # rule -> codes of the distinct values that break it
+        for k, text in enumerate(uniq):
+            try:
+                fixed[k] = normalize(text, column)
+            except InvalidValueError as exc:
+                bad.setdefault(exc.rule, []).append(k)
+                fixed[k] = ""
+        for rule, codes in bad.items():
+            problems.add_rows(rest[np.isin(inverse, codes)], column, _Masked(texts, mask), rule)
+        out = out.astype(object)
+        out[rest] = fixed[inverse]
+        out = out.astype(str)
+    return np.asarray(out, dtype=str).reshape(n)
 
 
-def _gender_column(values: Any, n: int, problems: Problems) -> npt.NDArray[np.int8]:
+_GENDER_RULE: Final = "must be female, male or unknown (or f / m / 女 / 男)"
+
+
+def _gender_column(
+    values: Any, n: int, problems: Problems, column: str = "genders", shown: Any = None
+) -> npt.NDArray[np.int8]:
+    """Gender codes from int codes 0..2, or members / aliases / ``None`` per row."""
     if values is None:
         return np.zeros(n, dtype=np.int8)
-    arr = (
-        np.asarray(values)
-        if isinstance(values, np.ndarray)
-        else np.asarray(list(values), dtype=object)
-    )
+    arr = values if isinstance(values, np.ndarray) else np.asarray(list(values), dtype=object)
     if arr.dtype.kind in "iu":
         bad = np.flatnonzero((arr < 0) | (arr > 2))
         if bad.size:
-            problems.add_rows(bad, "genders", arr, "must be a gender code 0..2")
+            problems.add_rows(bad, column, arr, "must be a gender code 0..2")
         return arr.astype(np.int8)
-    out = np.zeros(n, dtype=np.int8)
-    for i, v in enumerate(arr.tolist()):
+    shown = arr if shown is None else shown
+    if n == 0:
+        return np.zeros(0, dtype=np.int8)
+    try:
+        uniq, inverse = distinct_values(arr)
+        out = np.asarray([_gender_code(v) for v in uniq], dtype=np.int8)[inverse]
+    except TypeError:  # unhashable cells: one by one
+        out = np.asarray([_gender_code(v) for v in arr.tolist()], dtype=np.int8)
+    bad = np.flatnonzero(out < 0)
+    if bad.size:
+        problems.add_rows(bad, column, shown, _GENDER_RULE)
+    return np.where(out < 0, 0, out).astype(np.int8)
+
+
+def _gender_code(value: object) -> int:
+    """The code of a Gender, an alias text or ``None``; -1 for anything else."""
+    if value is None or isinstance(value, Gender):
+        return parse_gender(value).code
+    if isinstance(value, str):
+        found = _GENDER_ALIASES.get(value.strip().lower())
+        return -1 if found is None else found.code
+    return -1
+
+
+def _codepoints(texts: StrArray, width: int) -> npt.NDArray[np.int32]:
+    """int32, shape (n, width): the code points of each cell, 0-padded (and cut) to ``width``."""
+    n = len(texts)
+    have = texts.dtype.itemsize // 4
+    cp = np.zeros((n, width), dtype=np.int32)
+    if n and have:
+        cp[:, : min(have, width)] = (
+            np.ascontiguousarray(texts).view(np.uint32).reshape(n, have)[:, :width]
+        )
+    return cp
+
+
+def _birthday_texts(
+    texts: StrArray, column: str, problems: Problems, shown: Any = None
+) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.int8], npt.NDArray[np.int8]]:
+    """``YYYY-MM-DD`` / ``MM-DD`` / ``--MM-DD`` cells (stripped; ``""`` = unknown) as
+    (years, months, days), 0 where unknown; every bad cell reported with its rule.
+
+    The zero-padded shapes are read from the cells' code points; other cells (one-digit
+    fields, impossible dates) go to :meth:`Birthday.parse`, which also words the errors.
+    """
+    n = len(texts)
+    years = np.zeros(n, dtype=np.int64)
+    months = np.zeros(n, dtype=np.int64)
+    days = np.zeros(n, dtype=np.int64)
+    if n == 0:
+        return years.astype(np.int16), months.astype(np.int8), days.astype(np.int8)
+    shown = texts if shown is None else shown
+    given = np.flatnonzero(texts != "")
+    y, m, d, ok = _birthday_fast(texts[given])
+    years[given], months[given], days[given] = y, m, d
+    slow = given[~ok]
+    bad: dict[str, list[int]] = {}
+    for i in slow.tolist():
         try:
-            out[i] = parse_gender(v, "genders").code
+            bday = Birthday.parse(str(texts[i]), column)
         except InvalidValueError as exc:
-            problems.add_rows(np.asarray([i]), "genders", arr, exc.rule)
-    return out
+            bad.setdefault(exc.rule, []).append(i)
+            years[i] = months[i] = days[i] = 0
+            continue
+        years[i], months[i], days[i] = bday.year or 0, bday.month, bday.day
+    for rule, rows in bad.items():
+        problems.add_rows(np.asarray(rows), column, shown, rule)
+    return years.astype(np.int16), months.astype(np.int8), days.astype(np.int8)
 
 
-def _birthday_objects(values: Sequence[Any], problems: Problems) -> tuple[Any, Any, Any]:
-    n = len(values)
-    years = np.zeros(n, dtype=np.int16)
-    months = np.zeros(n, dtype=np.int8)
-    days = np.zeros(n, dtype=np.int8)
-    for i, v in enumerate(values):
-        if v is None or (isinstance(v, str) and not v.strip()):
-            continue
-        try:
-            b = _to_birthday(v)
-        except (InvalidValueError, InvalidTypeError) as exc:
-            problems.add_rows(np.asarray([i]), "birthdays", values, getattr(exc, "rule", str(exc)))
-            continue
-        if not isinstance(b, Birthday):
+def _birthday_fast(texts: StrArray) -> tuple[IntArray, IntArray, IntArray, BoolArray]:
+    """(years, months, days, ok) of the zero-padded valid birthdays among non-empty cells."""
+    # One row per character position (contiguous), one past the longest shape: longer
+    # cells differ there. Small ints and no division keep it to a few passes over memory.
+    cp = np.ascontiguousarray(_codepoints(texts, 11).T)
+    d = cp - 48
+    isd = d.view(np.uint32) < 10
+    dash = cp == 45
+    end = cp == 0
+    full = (isd[0] & isd[1] & isd[2] & isd[3] & dash[4] & isd[5] & isd[6] & dash[7] & isd[8]
+            & isd[9] & end[10])  # YYYY-MM-DD
+    nodash = dash[0] & dash[1] & isd[2] & isd[3] & dash[4] & isd[5] & isd[6] & end[7]  # --MM-DD
+    short = isd[0] & isd[1] & dash[2] & isd[3] & isd[4] & end[5]  # MM-DD
+    years = np.where(full, d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3], 0).astype(np.int64)
+    months = np.where(
+        full, d[5] * 10 + d[6], np.where(nodash, d[2] * 10 + d[3], np.where(short, d[0] * 10 + d[1], 0))
+    ).astype(np.int64)
+    days = np.where(
+        full, d[8] * 10 + d[9], np.where(nodash, d[5] * 10 + d[6], np.where(short, d[3] * 10 + d[4], 0))
+    ).astype(np.int64)
+    # the rules of Birthday, vectorised; a cell breaking one goes to the exact parser
+    dim = np.asarray(_DAYS_IN_MONTH, dtype=np.int64)[np.clip(months, 0, 12)]
+    ok = (full | nodash | short) & (months >= 1) & (months <= 12) & (days >= 1) & (days <= dim)
+    ok &= (years == 0) | ((years >= 1900) & (years <= 2100))
+    feb29 = np.flatnonzero((years != 0) & (months == 2) & (days == 29))
+    if feb29.size:
+        y = years[feb29]
+        ok[feb29] &= (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    return years, months, days, ok
+
+
+def _birthday_objects(
+    values: Sequence[Any], problems: Problems
+) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.int8], npt.NDArray[np.int8]]:
+    """Birthdays given per row as text (vectorised), ``Birthday``, ``date`` or ``None``."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "U":
+        return _birthday_texts(np.strings.strip(values), "birthdays", problems, values)
+    vals = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    n = len(vals)
+    # The type of each cell, and every cell as text, at C speed: text cells are parsed
+    # together; None is unknown; Birthday / date / anything else go one by one below.
+    kinds = np.fromiter(map(type, vals), dtype=object, count=n)
+    text = np.equal(kinds, np.asarray([str], dtype=object))
+    texts = np.asarray(vals, dtype=str).reshape(n) if n else np.zeros(0, dtype="U1")
+    texts[~text] = ""
+    years, months, days = _birthday_texts(np.strings.strip(texts), "birthdays", problems, vals)
+    others = np.flatnonzero(~text & np.not_equal(kinds, np.asarray([type(None)], dtype=object))).tolist()
+    for i in others:
+        v = vals[i]
+        if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+            try:
+                v = Birthday.from_date(v)
+            except InvalidValueError as exc:
+                problems.add_rows(np.asarray([i]), "birthdays", vals, exc.rule)
+                continue
+        if not isinstance(v, Birthday):
             problems.add_rows(
-                np.asarray([i]), "birthdays", values, "must be a Birthday, date or MM-DD text"
+                np.asarray([i]), "birthdays", vals, "must be a Birthday, date or MM-DD text"
             )
             continue
-        years[i], months[i], days[i] = b.year or 0, b.month, b.day
+        years[i], months[i], days[i] = v.year or 0, v.month, v.day
     return years, months, days
 
 
@@ -1193,47 +1412,148 @@ def _int_column(values: Any, column: str) -> IntArray:
     return arr.astype(np.int64)
 
 
-def _zone_column(values: Any, n: int, problems: Problems) -> npt.NDArray[np.str_]:
-    texts = _text_column(values, n)
-    uniq, inverse = np.unique(texts, return_inverse=True) if n else (texts, np.zeros(0, np.intp))
-    for k, name in enumerate(uniq.tolist()):
+def _zone_column(
+    values: Any, n: int, problems: Problems, column: str = "zones", *, strip: bool = False
+) -> StrArray:
+    """IANA zone names (``""`` = the store's zone), each distinct name checked once."""
+    if values is None or n == 0:
+        return _text_column(values, n)
+    if isinstance(values, np.ndarray) and values.dtype.kind not in "UO":
+        raise InvalidTypeError(f"text columns must hold strings, got dtype {values.dtype}")
+    uniq, inverse = distinct_values(values)
+    names = ["" if v is None else str(v) for v in uniq]
+    if strip:
+        names = [v.strip() for v in names]
+    for k, name in enumerate(names):
         if not name:
             continue
         try:
-            as_zone(name, "zones")
+            as_zone(name, column)
         except InvalidValueError as exc:
-            problems.add_rows(np.flatnonzero(inverse.reshape(-1) == k), "zones", texts, exc.rule)
-    return texts
+            problems.add_rows(np.flatnonzero(inverse == k), column, values, exc.rule)
+    return _str_array(names)[inverse] if names else np.full(n, "", dtype="U1")
+
+
+# -- tags: compressed sparse rows ---------------------------------------------------------
+def _csr_take(
+    indptr: IntArray, codes: npt.NDArray[np.int32], rows: npt.NDArray[np.intp]
+) -> tuple[IntArray, npt.NDArray[np.int32]]:
+    """The CSR (indptr, codes) of ``rows`` (any row indices, in their order)."""
+    counts = (indptr[1:] - indptr[:-1])[rows]
+    out_ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(counts, out=out_ptr[1:])
+    total = int(out_ptr[-1])
+    if total == 0:
+        return out_ptr, np.zeros(0, dtype=np.int32)
+    gather = np.repeat(indptr[:-1][rows] - out_ptr[:-1], counts) + np.arange(total)
+    return out_ptr, codes[gather]
+
+
+def _csr_from_sets(
+    distinct: Sequence[frozenset[str]], inverse: npt.NDArray[np.intp]
+) -> tuple[tuple[str, ...], IntArray, npt.NDArray[np.int32]]:
+    """CSR tags of rows whose tag set is ``distinct[inverse[i]]`` (codes sorted per row)."""
+    vocab = sorted(set().union(*distinct)) if distinct else []
+    col = {t: j for j, t in enumerate(vocab)}
+    set_ptr = np.zeros(len(distinct) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in distinct], out=set_ptr[1:])
+    set_codes = np.asarray(
+        [j for tags in distinct for j in sorted(col[t] for t in tags)], dtype=np.int32
+    )
+    indptr, codes = _csr_take(set_ptr, set_codes, inverse)
+    return tuple(vocab), indptr, codes
+
+
+def _csr_from_dense(matrix: npt.NDArray[np.bool_]) -> tuple[IntArray, npt.NDArray[np.int32]]:
+    rows, cols = np.nonzero(matrix)  # row-major: rows ascending, codes ascending per row
+    indptr = np.zeros(matrix.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=matrix.shape[0]), out=indptr[1:])
+    return indptr, cols.astype(np.int32)
+
+
+def _tags_from_texts(
+    texts: Sequence[str], separator: str
+) -> tuple[tuple[str, ...], IntArray, npt.NDArray[np.int32]]:
+    """Tags of cells like ``"vip;茶友"``: split once per distinct cell, trimmed, empty parts dropped."""
+    if len(texts) == 0:
+        return (), np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int32)
+    uniq, inverse = distinct_values(texts)
+    distinct = [frozenset(t.strip() for t in u.split(separator) if t.strip()) for u in uniq]
+    return _csr_from_sets(distinct, inverse)
 
 
 def _tag_columns(
     values: Any, n: int, problems: Problems
-) -> tuple[tuple[str, ...], npt.NDArray[np.bool_]]:
+) -> tuple[tuple[str, ...], IntArray, npt.NDArray[np.int32]]:
+    """Tags given as one collection of strings per row; each distinct set checked once."""
     if values is None:
-        return (), np.zeros((n, 0), dtype=bool)
-    rows: list[frozenset[str]] = []
-    for i, v in enumerate(values):
+        return (), np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int32)
+    values = list(values)
+    fast = _tag_tuples(values)
+    if fast is not None:
+        tuples, inverse = fast
+        distinct = [frozenset(t) for t in tuples]
+        return _checked_tag_sets(distinct, inverse, values, problems)
+    empty: frozenset[Any] = frozenset()
+    keys: list[frozenset[Any]] = []
+    wrong: list[int] = []
+    for i, v in enumerate(values):  # no isinstance(v, Iterable): the ABC check is slow
         if v is None:
-            rows.append(frozenset())
-            continue
-        if isinstance(v, str) or not isinstance(v, Iterable):
-            problems.add_rows(
-                np.asarray([i]), "tags", values, "must be a collection of strings per row"
-            )
-            rows.append(frozenset())
-            continue
-        tags = frozenset(v)
-        if any(not isinstance(t, str) or not t.strip() for t in tags):
-            problems.add_rows(np.asarray([i]), "tags", values, "must hold non-empty strings")
-            tags = frozenset()
-        rows.append(tags)
-    vocab = sorted(set().union(*rows)) if rows else []
-    col = {t: j for j, t in enumerate(vocab)}
-    matrix = np.zeros((n, len(vocab)), dtype=bool)
-    for i, tags in enumerate(rows):
-        for t in tags:
-            matrix[i, col[t]] = True
-    return tuple(vocab), matrix
+            keys.append(empty)
+        elif type(v) is frozenset:
+            keys.append(v)
+        elif isinstance(v, str | bytes):
+            wrong.append(i)
+            keys.append(empty)
+        else:
+            try:
+                keys.append(frozenset(v))
+            except TypeError:
+                if hasattr(v, "__iter__"):  # unhashable elements: not strings either
+                    keys.append(frozenset({None}))
+                else:
+                    wrong.append(i)
+                    keys.append(empty)
+    distinct, inverse = distinct_values(keys)
+    if wrong:
+        problems.add_rows(np.asarray(wrong), "tags", values, "must be a collection of strings per row")
+    return _checked_tag_sets(distinct, inverse, values, problems)
+
+
+_TAG_CONTAINERS: Final = frozenset({list, tuple, set, frozenset, type(None)})
+
+
+def _tag_tuples(values: list[Any]) -> tuple[list[tuple[Any, ...]], npt.NDArray[np.intp]] | None:
+    """Distinct rows as tuples and each row's index, when every row is a plain container
+    (or None) of hashable items; ``None`` otherwise. Tuples are ten times cheaper to build
+    and hash than frozensets, so sets are made once per distinct row."""
+    if not set(map(type, values)) <= _TAG_CONTAINERS:
+        return None
+    try:
+        rows = [() if v is None else tuple(v) for v in values]
+        return distinct_values(rows)
+    except TypeError:  # unhashable items
+        return None
+
+
+def _checked_tag_sets(
+    distinct: list[frozenset[Any]],
+    inverse: npt.NDArray[np.intp],
+    values: list[Any],
+    problems: Problems,
+) -> tuple[tuple[str, ...], IntArray, npt.NDArray[np.int32]]:
+    """CSR tags of the distinct sets, after checking each holds non-empty strings only."""
+    empty_ok = [all(isinstance(t, str) and t.strip() for t in tags) for tags in distinct]
+    if not all(empty_ok):
+        bad_sets = np.flatnonzero(~np.asarray(empty_ok))
+        rows = np.flatnonzero(np.isin(inverse, bad_sets))
+        problems.add_rows(rows, "tags", values, "must hold non-empty strings")
+        distinct = [tags if ok else frozenset() for tags, ok in zip(distinct, empty_ok, strict=True)]
+    return _csr_from_sets(distinct, inverse)
+
+
+# -- flags and instants -------------------------------------------------------------------
+_BOOL_RULE: Final = "must be true/false, 1/0, yes/no or 是/否"
 
 
 def _bool_column(values: Any, n: int, default: bool, column: str) -> BoolArray:
@@ -1245,6 +1565,22 @@ def _bool_column(values: Any, n: int, default: bool, column: str) -> BoolArray:
             return arr.astype(bool)
         raise InvalidTypeError(f"{column} must hold bools, got dtype {arr.dtype}")
     return arr
+
+
+def _bool_texts(
+    texts: Sequence[str], default: bool, column: str, problems: Problems, shown: Any
+) -> BoolArray:
+    """``true``/``1``/``yes``/``是`` … cells (stripped; ``""`` gives ``default``)."""
+    n = len(texts)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    uniq, inverse = distinct_values(texts)
+    parsed = [default if not u.strip() else _parse_bool(u) for u in uniq]
+    values = np.asarray([bool(p) for p in parsed], dtype=bool)[inverse]
+    bad_codes = [k for k, p in enumerate(parsed) if p is None]
+    if bad_codes:
+        problems.add_rows(np.flatnonzero(np.isin(inverse, bad_codes)), column, shown, _BOOL_RULE)
+    return values
 
 
 def _parse_bool(text: str) -> bool | None:
@@ -1269,112 +1605,69 @@ def _table_from_cells(
     source: str,
     tag_separator: str,
 ) -> CustomerTable:
-    """Validate the text cells of a CSV, cell by cell, and build the table."""
-    errors: list[InvalidValueError] = []
+    """Validate the text cells of a CSV, a column at a time, and build the table.
+
+    Every bad cell is reported with its physical line (capped per column and rule), in
+    line order; no table is returned then.
+    """
     n = len(lines)
+    problems = _LineProblems(source, np.asarray(lines, dtype=np.int64))
 
-    def bad(i: int, field: str, value: Any, rule: str) -> None:
-        errors.append(RowError(source, lines[i], mapping[field], value, rule))
+    stripped: dict[str, StrArray] = {}
 
-    def col(field: str) -> list[str]:
-        return cells.get(field, [""] * n)
+    def raw(field: str) -> Sequence[str]:
+        return cells.get(field) or [""] * n
 
-    ids = [v.strip() for v in col("customer_id")]
-    for i, v in enumerate(ids):
-        if not v:
-            bad(i, "customer_id", v, "must not be empty")
-    seen: dict[str, int] = {}
-    for i, v in enumerate(ids):
-        if v and v in seen:
-            bad(i, "customer_id", v, f"must be unique (also on line {lines[seen[v]]})")
-        seen.setdefault(v, i)
-    phones = [""] * n
-    for i, v in enumerate(col("phone")):
-        if v.strip():
-            try:
-                phones[i] = normalize_phone(v)
-            except InvalidValueError as exc:
-                bad(i, "phone", mask_phone(v.strip()), exc.rule)
-    emails = [""] * n
-    for i, v in enumerate(col("email")):
-        if v.strip():
-            try:
-                emails[i] = normalize_email(v)
-            except InvalidValueError as exc:
-                bad(i, "email", mask_email(v.strip()), exc.rule)
-    genders = np.zeros(n, dtype=np.int8)
-    for i, v in enumerate(col("gender")):
-        try:
-            genders[i] = parse_gender(v).code
-        except InvalidValueError as exc:
-            bad(i, "gender", v, exc.rule)
-    years = np.zeros(n, dtype=np.int16)
-    months = np.zeros(n, dtype=np.int8)
-    days = np.zeros(n, dtype=np.int8)
-    for i, v in enumerate(col("birthday")):
-        if v.strip():
-            try:
-                b = Birthday.parse(v)
-            except InvalidValueError as exc:
-                bad(i, "birthday", v, exc.rule)
-                continue
-            years[i], months[i], days[i] = b.year or 0, b.month, b.day
-    zones = [v.strip() for v in col("tz")]
-    for i, v in enumerate(zones):
-        if v:
-            try:
-                as_zone(v)
-            except InvalidValueError as exc:
-                bad(i, "tz", v, exc.rule)
-    since = np.full(n, NAT_US, dtype=np.int64)
-    for i, v in enumerate(col("member_since")):
-        if v.strip():
-            try:
-                when = dt.datetime.fromisoformat(v.strip())
-            except ValueError:
-                bad(
-                    i,
-                    "member_since",
-                    v,
-                    "must be an ISO 8601 date-time such as 2025-03-01 10:00:00",
-                )
-                continue
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=zone)
-            since[i] = datetime_to_us(when)
-    flags: dict[str, BoolArray] = {}
-    for field, default in (("blocked", False), ("marketing_opt_in", True)):
-        out = np.full(n, default, dtype=bool)
-        if field in cells:
-            for i, v in enumerate(cells[field]):
-                parsed = _parse_bool(v) if v.strip() else default
-                if parsed is None:
-                    bad(i, field, v, "must be true/false, 1/0, yes/no or 是/否")
-                else:
-                    out[i] = parsed
-        flags[field] = out
-    tags = [frozenset(t.strip() for t in v.split(tag_separator) if t.strip()) for v in col("tags")]
-    if errors:
-        errors.sort(key=lambda e: e.line if isinstance(e, RowError) else 0)
-        raise DataFormatError(f"invalid customers in {source}", errors)
-    vocab, matrix = _tag_columns(tags, n, Problems(source))
+    def col(field: str) -> StrArray:
+        if field not in stripped:
+            values = cells.get(field)
+            arr = _str_array(values) if values else np.full(n, "", dtype="U1")
+            stripped[field] = np.strings.strip(arr) if n else arr
+        return stripped[field]
+
+    ids = col("customer_id")
+    problems.add_rows(np.flatnonzero(ids == ""), mapping["customer_id"], ids, "must not be empty")
+    if n > 1:
+        order = np.argsort(ids, kind="stable")
+        s = ids[order]
+        starts = np.ones(n, dtype=bool)
+        starts[1:] = s[1:] != s[:-1]
+        first_row = order[np.flatnonzero(starts)][np.cumsum(starts) - 1]
+        for k in np.flatnonzero(~starts & (s != "")).tolist():
+            i, j = int(order[k]), int(first_row[k])
+            problems.add(RowError(source, lines[i], mapping["customer_id"], str(ids[i]),
+                                  f"must be unique (also on line {lines[j]})"))
+    phones = _contact_column(col("phone"), n, mapping["phone"], normalize_phone, mask_phone, problems)
+    emails = _contact_column(col("email"), n, mapping["email"], normalize_email, mask_email, problems)
+    genders = _gender_column(raw("gender"), n, problems, mapping["gender"])
+    years, months, days = _birthday_texts(col("birthday"), mapping["birthday"], problems, raw("birthday"))
+    zones = _zone_column(raw("tz"), n, problems, mapping["tz"], strip=True)
+    since, bad_since = parse_iso_instants(col("member_since"), zone)
+    problems.add_rows(bad_since, mapping["member_since"], raw("member_since"), ISO_RULE)
+    flags = {
+        field: _bool_texts(raw(field), default, mapping[field], problems, raw(field))
+        for field, default in (("blocked", False), ("marketing_opt_in", True))
+    }
+    problems.raise_if_any("customers")  # errors come out in line order
+    vocab, tag_indptr, tag_codes = _tags_from_texts(raw("tags"), tag_separator)
     return CustomerTable._build(
         zone,
-        np.asarray(ids, dtype=str).reshape(n),
+        ids,
         source,
-        names=_text_column([v.strip() for v in col("name")], n),
-        phones=np.asarray(phones, dtype=str).reshape(n),
-        emails=np.asarray(emails, dtype=str).reshape(n),
+        names=col("name"),
+        phones=phones,
+        emails=emails,
         gender_codes=genders,
         birth_years=years,
         birth_months=months,
         birth_days=days,
-        occupations=_text_column([v.strip() for v in col("occupation")], n),
-        provinces=_text_column([v.strip() for v in col("province")], n),
-        cities=_text_column([v.strip() for v in col("city")], n),
-        zones=_text_column(zones, n),
+        occupations=col("occupation"),
+        provinces=col("province"),
+        cities=col("city"),
+        zones=zones,
         tag_names=vocab,
-        tag_matrix=matrix,
+        tag_indptr=tag_indptr,
+        tag_codes=tag_codes,
         member_since_us=since,
         blocked=flags["blocked"],
         marketing_opt_in=flags["marketing_opt_in"],

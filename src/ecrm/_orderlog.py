@@ -12,7 +12,10 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._columns import (
+    MAX_ORDER_FEN,
+    ORDER_FEN_RULE,
     check_lengths,
+    check_total_fen,
     customer_time_order,
     factorize,
     fen_column,
@@ -218,7 +221,8 @@ class OrderLog:
             customer_ids: str or int ids, shape (n,).
             placed_at: numpy ``datetime64`` holding wall-clock times in ``tz``, or a sequence
                 of aware datetimes (naive ones need ``tz``).
-            amounts: integer fen, shape (n,), >= 0. Floats are refused.
+            amounts: integer fen, shape (n,), 0 <= amount <= 10^15 (``MAX_ORDER_FEN``).
+                Floats are refused.
             tz: the store's time zone (also the zone of naive inputs); default
                 ``Asia/Shanghai`` for aware inputs, required for naive ones.
             statuses: ``OrderStatus`` members or their names, shape (n,); default all PAID.
@@ -231,7 +235,7 @@ class OrderLog:
             source: a name for error messages.
 
         Raises:
-            InvalidValueError: columns of different lengths.
+            InvalidValueError: columns of different lengths; amounts that sum past int64 fen.
             InvalidTypeError: float money, non-datetime times.
             DataFormatError: every bad cell (row, column, value, rule) at once.
         """
@@ -245,7 +249,7 @@ class OrderLog:
         problems = Problems(source)
         ids = ids_column(customer_ids, "customer_ids", problems)
         placed = instants_column(placed_at, "placed_at", zone, problems)
-        amount = fen_column(amounts, "amounts", problems)
+        amount = fen_column(amounts, "amounts", problems, max_fen=MAX_ORDER_FEN)
         status = _status_column(statuses, n, problems)
         refund = (
             np.zeros(n, dtype=np.int64) if refunded is None else fen_column(refunded, "refunded", problems)
@@ -275,7 +279,8 @@ class OrderLog:
 
         Raises:
             InvalidTypeError: an element is not an ``Order``.
-            InvalidValueError: mixed currencies or duplicate order ids.
+            InvalidValueError: mixed currencies, duplicate order ids, an amount over 10^15
+                fen (``MAX_ORDER_FEN``) or amounts that sum past int64 fen.
         """
         zone = as_zone(tz)
         rows = list(orders)
@@ -317,6 +322,10 @@ class OrderLog:
                 item_qty.append(it.quantity)
                 item_price.append(it.unit_price.fen)
         problems = Problems("<orders>")
+        over = [i for i, fen in enumerate(amount) if fen > MAX_ORDER_FEN]
+        if over:
+            problems.add_rows(np.asarray(over), "amount", amount, ORDER_FEN_RULE)
+            amount = [0] * len(amount)  # only the errors are raised below
         kinds = {type(c) for c in customer}
         if len(kinds) > 1:
             raise InvalidTypeError("customer_id values must be all str or all int, got a mix of str and int")
@@ -480,6 +489,7 @@ class OrderLog:
         source: str,
     ) -> OrderLog:
         Money(0, currency)  # validates the currency code
+        check_total_fen(amount, "amount", source)
         uniq, codes = factorize(ids)
         n_customers = len(uniq)
         perm = customer_time_order(codes, placed, n_customers)

@@ -19,15 +19,19 @@ from ecrm._errors import InvalidTypeError, InvalidValueError
 
 __all__ = [
     "DEFAULT_TZ",
+    "ISO_RULE",
     "NAT_US",
     "US_PER_DAY",
     "as_zone",
     "datetime_to_us",
     "local_day",
     "local_days",
+    "naive_to_wall_us",
+    "parse_iso_instants",
     "require_aware",
     "us_to_datetime",
     "utc_offsets_us",
+    "wall_to_utc_us",
 ]
 
 DEFAULT_TZ: Final = "Asia/Shanghai"
@@ -37,19 +41,36 @@ US_PER_DAY: Final = 86_400 * US_PER_SECOND
 NAT_US: Final = np.iinfo(np.int64).min
 
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+#: The longest accepted zone name (the longest IANA name, America/Argentina/ComodRivadavia,
+#: has 32 characters).
+MAX_ZONE_NAME: Final = 64
 
 
 def as_zone(tz: str | dt.tzinfo | None, field: str = "tz") -> dt.tzinfo:
     """Return a tzinfo for ``tz`` (an IANA name or a tzinfo); ``None`` gives the default.
 
+    This is the one place zone names are checked: ``tz=`` arguments, customer-file cells
+    and ``Customer.tz`` all come here.
+
     Raises:
-        InvalidValueError: ``tz`` names no known zone.
+        InvalidValueError: ``tz`` names no known zone (a name over 64 characters, or one
+            the system cannot open, included).
+        InvalidTypeError: ``tz`` is neither a name nor a tzinfo.
     """
     if tz is None:
         return _zone(DEFAULT_TZ)
     if isinstance(tz, dt.tzinfo):
         return tz
     if isinstance(tz, str):
+        # zoneinfo opens a file named after the key: a long or odd name raises OSError
+        # ("File name too long") or ValueError instead of ZoneInfoNotFoundError.
+        if len(tz) > MAX_ZONE_NAME:
+            raise InvalidValueError(
+                field,
+                f"must name an IANA time zone such as 'Asia/Shanghai' (at most "
+                f"{MAX_ZONE_NAME} characters, got {len(tz)})",
+                f"{tz[:40]}...",
+            )
         try:
             return _zone(tz)
         except (ZoneInfoNotFoundError, ValueError, OSError):
@@ -198,3 +219,162 @@ def local_days(us: npt.NDArray[np.int64], tz: dt.tzinfo) -> npt.NDArray[np.int64
     us = np.asarray(us, dtype=np.int64)
     days = (us + utc_offsets_us(us, tz)) // US_PER_DAY
     return np.where(us == NAT_US, NAT_US, days)
+
+
+def wall_to_utc_us(wall: npt.NDArray[np.int64], tz: dt.tzinfo) -> npt.NDArray[np.int64]:
+    """Convert wall-clock microseconds in ``tz`` to UTC microseconds (vectorised).
+
+    One rule, the same as ``zoneinfo`` with ``fold=0``: a wall time is read with the UTC
+    offset in force *before* the nearest transition whenever it is not unambiguous. So a
+    wall time in a DST gap moves forward by the gap (``2024-03-10 02:30`` in New York is
+    03:30 EDT) and an ambiguous wall time in a fold takes the earlier instant. The rule
+    holds for any ``tzinfo``: only its UTC -> local offsets are consulted.
+
+    Args:
+        wall: int64 wall-clock microseconds since 1970-01-01, shape (n,); ``NAT_US`` stays.
+        tz: the zone the wall times are in.
+
+    Returns:
+        int64 epoch microseconds (UTC), shape (n,).
+    """
+    wall = np.asarray(wall, dtype=np.int64)
+    present = wall != NAT_US
+    if not len(wall) or not present.any():
+        return wall.copy()
+    all_present = bool(present.all())
+    vals = wall if all_present else wall[present]
+    # A day's margin on each side covers the UTC instant of every wall time (|offset| < 24 h).
+    lo, hi = int(vals.min()) - US_PER_DAY, int(vals.max()) + US_PER_DAY
+    fixed = _fixed_offset(tz)
+    if fixed is not None:
+        starts, offsets = [lo], [fixed]
+    else:
+        try:
+            starts, offsets = _transitions(tz, lo, hi)
+        except (OverflowError, ValueError):  # near datetime's limits: clamp the margin
+            starts, offsets = _transitions(tz, int(vals.min()), int(vals.max()))
+    if len(offsets) == 1:
+        utc_vals = vals - offsets[0]
+    else:
+        # The transition at UTC instant T from offset a to b covers the wall times up to
+        # T + max(a, b) with the old offset a: the whole gap (b > a) and the whole fold
+        # (a > b) are read with a, as zoneinfo does for fold=0.
+        before = np.asarray(offsets[:-1], dtype=np.int64)
+        after = np.asarray(offsets[1:], dtype=np.int64)
+        wall_edges = np.asarray(starts[1:], dtype=np.int64) + np.maximum(before, after)
+        idx = np.searchsorted(wall_edges, vals, side="right")
+        utc_vals = vals - np.asarray(offsets, dtype=np.int64)[idx]
+    if all_present:
+        return utc_vals
+    out = np.full(len(wall), NAT_US, dtype=np.int64)
+    out[present] = utc_vals
+    return out
+
+
+def naive_to_wall_us(value: dt.datetime) -> int:
+    """Wall-clock microseconds since 1970-01-01 of a datetime, ignoring any tzinfo and fold."""
+    delta = value.replace(tzinfo=None) - _EPOCH_NAIVE
+    return (delta.days * 86_400 + delta.seconds) * US_PER_SECOND + delta.microseconds
+
+
+_EPOCH_NAIVE: Final = dt.datetime(1970, 1, 1)
+
+
+# -- ISO 8601 text columns ----------------------------------------------------------------
+#: The rule a date-time cell of a customer or event file breaks.
+ISO_RULE: Final = (
+    "must be an ISO 8601 date-time such as 2025-03-01 10:00:00 (years 1900..2199)"
+)
+_MIN_WALL_US: Final = int(np.datetime64("1900-01-01", "us").view(np.int64))
+_MAX_WALL_US: Final = int(np.datetime64("2200-01-01", "us").view(np.int64))
+_CUM_DAYS: Final = np.asarray([0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365])
+_DAYS_IN: Final = np.asarray([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def parse_iso_instants(
+    texts: npt.NDArray[np.str_], tz: dt.tzinfo
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.intp]]:
+    """ISO 8601 cells as epoch microseconds (UTC), vectorised.
+
+    ``YYYY-MM-DD``, ``YYYY-MM-DD HH:MM`` and ``YYYY-MM-DD HH:MM:SS`` (space or ``T``) are
+    read from the cells' code points; any other cell goes to ``datetime.fromisoformat``
+    (offsets, fractions, ``Z`` …). Naive times are wall time in ``tz`` by the one DST rule
+    of :func:`wall_to_utc_us`.
+
+    Args:
+        texts: str, shape (n,), stripped; ``""`` means no time.
+
+    Returns:
+        (us, bad): int64 shape (n,) with ``NAT_US`` for empty and bad cells; the positions
+        of the bad cells (not ISO 8601, or a year outside 1900..2199), which break
+        :data:`ISO_RULE`.
+    """
+    n = len(texts)
+    out = np.full(n, NAT_US, dtype=np.int64)
+    given = np.flatnonzero(texts != "")
+    wall = np.zeros(n, dtype=np.int64)
+    naive = np.zeros(n, dtype=bool)
+    wall[given], naive[given] = _iso_wall_fast(texts[given])
+    bad: list[int] = []
+    for i in given[~naive[given]].tolist():
+        try:
+            when = dt.datetime.fromisoformat(str(texts[i]))
+        except ValueError:
+            bad.append(i)
+            continue
+        if when.tzinfo is not None and when.utcoffset() is not None:
+            if not 1900 <= when.year < 2200:
+                bad.append(i)
+                continue
+            out[i] = datetime_to_us(when)
+        else:
+            wall[i] = naive_to_wall_us(when)
+            naive[i] = True
+    far = naive & ((wall < _MIN_WALL_US) | (wall >= _MAX_WALL_US))
+    if far.any():
+        bad.extend(np.flatnonzero(far).tolist())
+        naive &= ~far
+    idx = np.flatnonzero(naive)
+    if idx.size:
+        out[idx] = wall_to_utc_us(wall[idx], tz)
+    return out, np.asarray(sorted(bad), dtype=np.intp)
+
+
+def _iso_wall_fast(
+    texts: npt.NDArray[np.str_],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """Wall microseconds of the ``YYYY-MM-DD[( |T)HH:MM[:SS]]`` cells; which were read."""
+    n = len(texts)
+    have = texts.dtype.itemsize // 4
+    if n == 0 or have < 10:
+        return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+    # one row per character position (contiguous), 0-padded to 20: longer cells differ
+    cp = np.zeros((20, n), dtype=np.int32)
+    width = min(have, 20)
+    cp[:width] = np.ascontiguousarray(texts).view(np.uint32).reshape(n, have)[:, :width].T
+    d = (cp - 48).astype(np.int64)
+    isd = d.view(np.uint64) < 10
+    end = cp == 0
+    ok = isd[0] & isd[1] & isd[2] & isd[3] & (cp[4] == 45) & isd[5] & isd[6] & (cp[7] == 45)
+    ok &= isd[8] & isd[9]
+    timed = (cp[10] == 32) | (cp[10] == 84)
+    timed &= isd[11] & isd[12] & (cp[13] == 58) & isd[14] & isd[15]
+    secs = timed & (cp[16] == 58) & isd[17] & isd[18] & end[19]
+    ok &= end[10] | (timed & end[16]) | secs
+    year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]
+    month = d[5] * 10 + d[6]
+    day = d[8] * 10 + d[9]
+    hour = np.where(timed, d[11] * 10 + d[12], 0)
+    minute = np.where(timed, d[14] * 10 + d[15], 0)
+    second = np.where(secs, d[17] * 10 + d[18], 0)
+    m = np.clip(month, 0, 13)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    ok &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= _DAYS_IN[np.clip(m, 0, 12)])
+    ok &= ~((month == 2) & (day == 29) & ~leap)
+    ok &= (hour < 24) & (minute < 60) & (second < 60)
+    # days since 1970-01-01 of (year, month, day), proleptic Gregorian
+    y = year - 1
+    days = (y * 365 + y // 4 - y // 100 + y // 400 - 719162
+            + _CUM_DAYS[np.clip(m, 0, 13)] + ((month > 2) & leap) + day - 1)
+    wall = ((days * 24 + hour) * 60 + minute) * 60 + second
+    return np.where(ok, wall * US_PER_SECOND, 0), ok

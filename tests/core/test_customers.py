@@ -553,3 +553,199 @@ def test_columns_are_read_only_but_callers_arrays_are_untouched() -> None:
     with pytest.raises(ValueError, match="read-only"):
         table.names[0] = "x"
     names[0] = "张伟"  # the caller may still change their own array
+
+
+# -- vectorised parsing agrees with the one-value parsers ---------------------------------
+_BIRTHDAY_TEXTS = st.one_of(
+    st.builds(lambda y, m, d: f"{y:04d}-{m:02d}-{d:02d}", st.integers(1850, 2150),
+              st.integers(0, 13), st.integers(0, 32)),
+    st.builds(lambda m, d: f"--{m:02d}-{d:02d}", st.integers(0, 13), st.integers(0, 32)),
+    st.builds(lambda m, d: f"{m}-{d}", st.integers(0, 13), st.integers(0, 32)),
+    st.builds(lambda m, d: f"{m:02d}-{d:02d}", st.integers(0, 13), st.integers(0, 32)),
+    st.sampled_from(["", " ", " 1990-05-17 ", "1990-5-7", "1990/05/17", "19900517", "--2-29",
+                     "2024-02-29", "2023-02-29", "１９９０-０５-１７", "05-17x", "1990-05-17T00",
+                     "-05-17", "---05-17", "1990--05", "a-b"]),
+    st.text(alphabet="0123456789- ", max_size=12),
+)
+
+
+def _scalar_birthday(text: str) -> tuple[int, int, int] | str | None:
+    """The reference: Birthday.parse on one value (None for empty, the rule when bad)."""
+    if not text.strip():
+        return None
+    try:
+        b = Birthday.parse(text)
+    except InvalidValueError as exc:
+        return exc.rule
+    return (b.year or 0, b.month, b.day)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_BIRTHDAY_TEXTS, min_size=1, max_size=30))
+def test_vectorised_birthdays_match_birthday_parse_row_by_row(texts: list[str]) -> None:
+    ids = [f"c{i:03d}" for i in range(len(texts))]
+    expected = [_scalar_birthday(t) for t in texts]
+    bad = {i: rule for i, rule in enumerate(expected) if isinstance(rule, str)}
+    for given_as in (texts, np.asarray(texts, dtype=str)):
+        if bad:
+            with pytest.raises(DataFormatError) as info:
+                CustomerTable.from_arrays(ids, birthdays=given_as)
+            got = {e.line: e.rule for e in info.value.exceptions}  # type: ignore[attr-defined]
+            assert got == dict(list(bad.items())[: len(got)]) or got == bad
+            continue
+        table = CustomerTable.from_arrays(ids, birthdays=given_as)
+        for i, want in enumerate(expected):
+            got_b = (int(table.birth_years[i]), int(table.birth_months[i]), int(table.birth_days[i]))
+            assert got_b == (want if want is not None else (0, 0, 0))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(
+    ["女", "男", "f", "M", " female ", "MALE", "unknown", "未知", "", "x", "女士", "u"])),
+    min_size=1, max_size=20))
+def test_vectorised_genders_match_parse_gender_row_by_row(values: list[str | None]) -> None:
+    ids = [f"c{i:03d}" for i in range(len(values))]
+    expected: list[int | None] = []
+    for v in values:
+        try:
+            expected.append(Customer(1, gender=v).gender.code)  # type: ignore[arg-type]
+        except InvalidValueError:
+            expected.append(None)
+    if None in expected:
+        with pytest.raises(DataFormatError) as info:
+            CustomerTable.from_arrays(ids, genders=values)
+        rows = [e.line for e in info.value.exceptions]  # type: ignore[attr-defined]
+        assert rows == [i for i, c in enumerate(expected) if c is None]
+    else:
+        table = CustomerTable.from_arrays(ids, genders=values)
+        assert table.gender_codes.tolist() == expected
+
+
+_TAG_SETS = st.lists(st.frozensets(st.sampled_from(["vip", "茶友", "学生", "新客", "宝妈"]), max_size=4),
+                     min_size=0, max_size=25)
+
+
+@settings(max_examples=80, deadline=None)
+@given(_TAG_SETS, st.data())
+def test_tags_are_sparse_rows_that_answer_like_the_sets(sets: list[frozenset[str]], data: st.DataObject) -> None:
+    n = len(sets)
+    ids = [f"c{i:03d}" for i in range(n)]
+    order = data.draw(st.permutations(range(n)))  # rows come in any order; the table sorts
+    table = CustomerTable.from_arrays([ids[k] for k in order], tags=[sets[k] for k in order])
+    vocab = sorted(set().union(*sets)) if sets else []
+    assert table.tag_names == tuple(vocab)
+    # CSR shape: n + 1 offsets from 0, one code per (customer, tag) pair, ascending per row
+    assert table.tag_indptr.tolist()[0] == 0
+    assert np.diff(table.tag_indptr).tolist() == [len(s) for s in sets]
+    assert table.tag_codes.tolist() == [vocab.index(t) for s in sets for t in sorted(s)]
+    assert [table.tags_of(i) for i in range(n)] == sets
+    for tag in [*vocab, "nobody"]:
+        assert table.has_tag(tag).tolist() == [tag in s for s in sets]
+    dense = [[t in s for t in vocab] for s in sets]
+    assert table.tag_matrix.tolist() == dense or (n == 0 or not vocab)
+    keep = np.asarray(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    sub = table.select(keep)
+    assert [sub.tags_of(i) for i in range(len(sub))] == [s for s, k in zip(sets, keep, strict=True) if k]
+    rows = [Customer(ids[k], tags=sets[k]) for k in order]
+    again = CustomerTable.from_customers(rows)
+    assert again.tag_indptr.tolist() == table.tag_indptr.tolist()
+    assert again.tag_codes.tolist() == table.tag_codes.tolist()
+
+
+def test_csv_cells_parse_like_the_one_value_parsers(tmp_path: Path) -> None:
+    path = tmp_path / "customers.csv"
+    path.write_text(
+        "customer_id,gender,birthday,tags,tz,member_since,blocked,marketing_opt_in,occupation\n"
+        "c2, 女 ,1990-5-7, vip ;; 茶友 ,Asia/Tokyo,2025-03-01T10:00:00+09:00,是,no, 教师 \n"
+        "c1,M,--02-29,,,2025-03-01,,,\n"
+        "c3,,12-31,学生,,2025-03-01 10:30,TRUE,1,医生\n",
+        encoding="utf-8",
+    )
+    table = CustomerTable.from_csv(path)
+    assert table.customer_ids.tolist() == ["c1", "c2", "c3"]
+    assert table.gender_codes.tolist() == [Gender.MALE.code, Gender.FEMALE.code, Gender.UNKNOWN.code]
+    assert table.birth_years.tolist() == [0, 1990, 0]
+    assert table.birth_months.tolist() == [2, 5, 12]
+    assert table.birth_days.tolist() == [29, 7, 31]
+    assert [table.tags_of(i) for i in range(3)] == [frozenset(), {"vip", "茶友"}, {"学生"}]
+    assert table.zones.tolist() == ["", "Asia/Tokyo", ""]
+    # 2025-03-01 00:00 and 10:30 in Shanghai (+08:00); 10:00+09:00 is 01:00 UTC
+    utc = [dt.datetime(2025, 2, 28, 16), dt.datetime(2025, 3, 1, 1), dt.datetime(2025, 3, 1, 2, 30)]
+    assert table.member_since_us.tolist() == [
+        int((u - dt.datetime(1970, 1, 1)).total_seconds()) * 1_000_000 for u in utc
+    ]
+    assert table.blocked.tolist() == [False, True, True]
+    assert table.marketing_opt_in.tolist() == [True, False, True]
+    assert table.occupations.tolist() == ["", "教师", "医生"]
+
+
+def test_occupation_is_trimmed_like_predicate_values() -> None:
+    from ecrm.segments import OccupationIn
+
+    assert Customer(1, occupation=" 教师 ").occupation == "教师"
+    assert Customer(1, occupation="  ").occupation is None
+    table = CustomerTable.from_arrays(["a", "b"], occupations=[" 教师 ", "医生\t"])
+    assert table.occupations.tolist() == ["教师", "医生"]
+    assert OccupationIn([" 教师"]).values == ("教师",)
+    assert table.row("a").occupation == "教师"
+
+
+def test_a_long_zone_name_is_a_clear_error_everywhere(tmp_path: Path) -> None:
+    """300 characters made zoneinfo raise OSError (File name too long) mid-load."""
+    long_name = "Asia/" + "x" * 295
+    with pytest.raises(InvalidValueError, match="tz must name an IANA time zone"):
+        ecrm.read_orders_csv(tmp_path / "never-opened.csv", tz=long_name)
+    with pytest.raises(InvalidValueError, match="at most 64 characters, got 300"):
+        CustomerTable.from_csv(tmp_path / "never-opened.csv", tz=long_name)
+    with pytest.raises(InvalidValueError, match="tz must name an IANA time zone"):
+        Customer(1, tz=long_name)
+    path = tmp_path / "customers.csv"
+    path.write_text(f"customer_id,tz\nc1,Asia/Shanghai\nc2,{long_name}\nc3,Mars/Olympus\n",
+                    encoding="utf-8")
+    with pytest.raises(DataFormatError) as info:
+        CustomerTable.from_csv(path)
+    found = [(e.line, e.column) for e in info.value.exceptions]  # type: ignore[attr-defined]
+    assert found == [(3, "tz"), (4, "tz")]
+    assert "must name an IANA time zone" in str(info.value)
+
+
+_PHONES = st.one_of(
+    st.from_regex(r"1[0-9]{10}", fullmatch=True),
+    st.sampled_from(["+86 138 0013 8000", "0086-13800138000", "(199) 0000-1111", "12800138000",
+                     "1380013800", "１３８００１３８０００", " 13800138000 ", "", "138001380001"]),
+)
+_EMAILS = st.one_of(
+    st.from_regex(r"[a-zA-Z0-9._+-]{1,8}@[a-zA-Z0-9-]{1,6}(\.[a-zA-Z]{1,4}){1,2}", fullmatch=True),
+    st.sampled_from(["a@b", "a@@b.cn", "a@.cn", "a@b..cn", "a@b.cn.", " Li.Na@Example.COM ",
+                     "李@例子.中国", "a b@c.cn", "", "@b.cn"]),
+)
+
+
+def _normalised(normalize: object, text: str) -> str | None:
+    if not text.strip():
+        return ""
+    try:
+        return normalize(text)  # type: ignore[operator, no-any-return]
+    except InvalidValueError:
+        return None
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(_PHONES, _EMAILS), min_size=1, max_size=20))
+def test_vectorised_contacts_match_normalize_row_by_row(rows: list[tuple[str, str]]) -> None:
+    ids = [f"c{i:03d}" for i in range(len(rows))]
+    phones = [p for p, _ in rows]
+    emails = [e for _, e in rows]
+    want_p = [_normalised(ecrm.normalize_phone, p) for p in phones]
+    want_e = [_normalised(ecrm.normalize_email, e) for e in emails]
+    if None in want_p or None in want_e:
+        with pytest.raises(DataFormatError) as info:
+            CustomerTable.from_arrays(ids, phones=phones, emails=emails)
+        found = sorted((e.line, e.column) for e in info.value.exceptions)  # type: ignore[attr-defined]
+        expected = sorted([(i, "phones") for i, w in enumerate(want_p) if w is None]
+                          + [(i, "emails") for i, w in enumerate(want_e) if w is None])
+        assert found == expected
+    else:
+        table = CustomerTable.from_arrays(ids, phones=phones, emails=emails)
+        assert table.phones.tolist() == want_p
+        assert table.emails.tolist() == want_e

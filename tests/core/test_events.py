@@ -229,3 +229,43 @@ def test_columns_are_read_only_but_callers_arrays_are_untouched() -> None:
     assert skus.flags.writeable
     with pytest.raises(ValueError, match="read-only"):
         log.at_us[0] = 0
+
+
+def test_from_csv_cells_are_parsed_a_column_at_a_time(tmp_path: Path) -> None:
+    """Kinds and times of many rows: labels, offsets and DST, bad cells on their lines."""
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "customer_id,at,kind,sku\n"
+        "c1,2025-06-01 10:00,加购,TEA\n"
+        "c1,2025-06-01T03:00:00Z, 收藏 ,\n"
+        "c2,2025-06-01,VIEW,\n",
+        encoding="utf-8",
+    )
+    log = EventLog.from_csv(path)
+    assert list(log) == [
+        Event("c1", dt.datetime(2025, 6, 1, 10, tzinfo=SH), EventKind.CART, "TEA"),
+        Event("c1", dt.datetime(2025, 6, 1, 11, tzinfo=SH), EventKind.FAVORITE, ""),
+        Event("c2", dt.datetime(2025, 6, 1, tzinfo=SH), EventKind.BROWSE, ""),
+    ]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("customer_id,at,kind\n" + "".join(
+        f"c{i},2025-06-01 10:00,{'buy' if i % 2 else 'cart'}\n" for i in range(50)
+    ) + "c99,2025-02-30 10:00,cart\n", encoding="utf-8")
+    with pytest.raises(DataFormatError) as info:
+        EventLog.from_csv(bad)
+    problems = info.value.exceptions  # type: ignore[attr-defined]
+    # 25 bad kinds on lines 3, 5, ..., 51: 20 listed, then one summary; Feb 30 on line 52
+    kind_lines = [e.line for e in problems if e.column == "kind"]
+    assert kind_lines == [*range(3, 43, 2), 43]
+    assert problems[20].value == "... and 5 more rows"
+    assert [(e.line, e.column) for e in problems if e.column == "at"] == [(52, "at")]
+
+
+def test_from_csv_wall_times_follow_the_dst_rule(tmp_path: Path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text("customer_id,at,kind\nc1,2024-03-10 02:30,browse\nc2,2024-11-03 01:30,cart\n",
+                    encoding="utf-8")
+    log = EventLog.from_csv(path, tz="America/New_York")
+    utc = [e.at.astimezone(dt.UTC).replace(tzinfo=None) for e in log]
+    # gap: 02:30 -> 03:30 EDT = 07:30 UTC; fold: 01:30 EDT (the earlier) = 05:30 UTC
+    assert utc == [dt.datetime(2024, 3, 10, 7, 30), dt.datetime(2024, 11, 3, 5, 30)]

@@ -1,6 +1,7 @@
 """OrderLog: validated columns, a customer-sorted layout, and the same log from every constructor."""
 
 import datetime as dt
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -19,8 +20,10 @@ from ecrm import (
     OrderLog,
     OrderStatus,
     UnknownCustomerError,
+    read_orders_csv,
 )
 from ecrm._time import NAT_US, datetime_to_us
+from ecrm.rfm import score
 from ecrm.testing import order_logs, orders
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -282,3 +285,73 @@ def test_nat_placed_at_names_the_row_and_the_rule() -> None:
     assert "row 1: column 'placed_at' must not be NaT" in str(info.value)
     with pytest.raises(DataFormatError, match="row 0: column 'placed_at' must not be missing"):
         OrderLog.from_arrays(["a"], [None], [1])  # type: ignore[list-item]
+
+
+# -- amounts and sums that int64 fen cannot hold ----------------------------------------------
+# The rule: one order is at most 10^15 fen (¥10 trillion), and all amounts of a log together
+# at most 2^63 - 1 = 9,223,372,036,854,775,807 fen, so every per-customer sum fits.
+TYPO_FEN = 999_999_999_999_999_999  # < 2^63, but twelve of them sum to ~1.2 * 10^19
+
+
+def _placed(n: int) -> np.ndarray:
+    return np.datetime64("2024-05-01T10:00", "us") + np.arange(n) * np.timedelta64(1, "m")
+
+
+def test_from_arrays_refuses_each_order_over_ten_to_the_fifteen_fen() -> None:
+    with pytest.raises(DataFormatError) as info:
+        OrderLog.from_arrays(["a"] * 12, _placed(12), [TYPO_FEN] * 12, tz=SH)
+    problems = info.value.problems  # type: ignore[attr-defined]
+    assert [(p.line, p.column, p.value) for p in problems] == [
+        (row, "amounts", TYPO_FEN) for row in range(12)
+    ]
+    assert "must be at most 10^15 fen" in str(info.value)
+    # the limit itself is an amount; one fen more is not
+    assert OrderLog.from_arrays(["a"], _placed(1), [10**15], tz=SH).amount_fen.tolist() == [10**15]
+    with pytest.raises(DataFormatError, match=r"row 1: column 'amounts' must be at most 10\^15"):
+        OrderLog.from_arrays(["a", "b"], _placed(2), [1, 10**15 + 1], tz=SH)
+    # Python ints and uint64 past int64 are reported too, not wrapped or raised raw
+    with pytest.raises(DataFormatError, match="row 0"):
+        OrderLog.from_arrays(["a"], _placed(1), [2**64], tz=SH)
+    with pytest.raises(DataFormatError, match="row 0"):
+        OrderLog.from_arrays(["a"], _placed(1), np.asarray([2**63], dtype=np.uint64), tz=SH)
+
+
+def test_from_arrays_refuses_amounts_whose_total_overflows_int64() -> None:
+    # 9,224 orders of 10^15 fen = 9.224 * 10^18 > 9,223,372,036,854,775,807
+    with pytest.raises(InvalidValueError, match="must sum to at most 9,223,372,036,854,775,807"):
+        OrderLog.from_arrays(["a"] * 9_224, _placed(9_224), [10**15] * 9_224, tz=SH)
+    # 9,223 of them (9.223 * 10^18) fit, and one customer's spend is exact
+    log = OrderLog.from_arrays(["a"] * 9_223, _placed(9_223), [10**15] * 9_223, tz=SH)
+    result = score(log, as_of=dt.datetime(2024, 6, 1, tzinfo=SH), warn_undersized=False)
+    assert result.row("a").monetary == Money(9_223 * 10**15)
+
+
+def test_from_orders_refuses_each_order_over_ten_to_the_fifteen_fen() -> None:
+    rows = [_order(f"T{i}", "a", 1 + i, TYPO_FEN) for i in range(12)]
+    with pytest.raises(DataFormatError) as info:
+        OrderLog.from_orders(rows)
+    problems = info.value.problems  # type: ignore[attr-defined]
+    assert [(p.line, p.column) for p in problems] == [(i, "amount") for i in range(12)]
+    with pytest.raises(DataFormatError, match=r"row 1: column 'amount'"):
+        OrderLog.from_orders([_order("T1", "a", 1, 10**15), _order("T2", "a", 2, 2**70)])
+
+
+def test_csv_refuses_amounts_over_the_limit_with_their_lines(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text("customer_id,placed_at,amount\n" + "".join(
+        f"a,2024-05-{1 + i:02d} 10:00,{TYPO_FEN}\n" for i in range(12)), encoding="utf-8")
+    with pytest.raises(DataFormatError) as info:
+        read_orders_csv(path)
+    problems = info.value.problems  # type: ignore[attr-defined]
+    assert [(p.line, p.column, p.value) for p in problems] == [
+        (line, "amount", str(TYPO_FEN)) for line in range(2, 14)
+    ]
+    yuan = tmp_path / "yuan.csv"
+    yuan.write_text(
+        "customer_id,placed_at,amount\n"
+        "a,2024-05-01 10:00,10000000000000.00\n"   # exactly 10^15 fen: fine
+        "b,2024-05-01 10:00,10000000000000.01\n",  # one fen over
+        encoding="utf-8",
+    )
+    with pytest.raises(DataFormatError, match=r"yuan.csv:3: column 'amount' must be at most 10\^15"):
+        read_orders_csv(yuan, columns={"amount_unit": "yuan"})

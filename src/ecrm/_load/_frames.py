@@ -22,7 +22,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._columns import field_columns, instants_column, wall_to_utc_us
+from ecrm._columns import MAX_ORDER_FEN, field_columns, instants_column, wall_to_utc_us
 from ecrm._errors import (
     DataFormatError,
     InvalidTypeError,
@@ -434,10 +434,10 @@ def _money(
         bad = (fen == -2) & ~is_int
     if field == "refunded":
         return np.where(missing | bad, 0, fen)
-    missing_rows = np.flatnonzero(missing)
-    if missing_rows.size:
-        problems.add_rows(missing_rows, name, values, "must not be missing")
-    return np.where(missing | bad, np.iinfo(np.int64).max // 4, fen)
+    rows = np.flatnonzero(missing)
+    if rows.size:
+        problems.add_rows(rows, name, values, "must not be missing")
+    return np.where(missing | bad, MAX_ORDER_FEN, fen)  # the largest amount that passes
 
 
 # -- behaviour events ------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm._columns import MAX_ORDER_FEN, ORDER_FEN_RULE
 from ecrm._load._cells import (
     MAX_WHOLE_YUAN,
     TS_RULE,
@@ -173,6 +174,13 @@ class _OrderSink:
             )
             fen = to_fen(cells, units[field][0], layout.header[field], lines, self.problems,
                          self.big)
+            if field == "amount":
+                # one order over 10^15 fen is a typo or a wrong unit, caught on its own line
+                over = np.flatnonzero(fen > MAX_ORDER_FEN)
+                shown = [str(int(v)) if units[field][0] == "fen" else f"{int(v) // 100}.{int(v) % 100:02d}"
+                         for v in fen[over].tolist()]
+                self.problems.add_rows(np.arange(len(over)), layout.header[field], shown,
+                                       ORDER_FEN_RULE, lines=lines[over])
             self.chunks.parts[field] = [fen]
         cols = _assemble(self.chunks, layout, {f: u for f, (u, _w) in units.items()},
                          self.zone, self.problems)

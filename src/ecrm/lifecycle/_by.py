@@ -85,6 +85,13 @@ class CycleTable(ResultFrame):
     def __len__(self) -> int:
         return len(self.keys)
 
+    def __repr__(self) -> str:
+        own = int(np.count_nonzero(np.char.startswith(self.scopes, f"{self.by}:"))) if len(self) else 0
+        return (
+            f"CycleTable({len(self):,} {self.by} keys, {own:,} with their own cycle, "
+            f"method={self.method!r}, as_of={self.as_of.isoformat()})"
+        )
+
     def __contains__(self, key: object) -> bool:
         try:
             self.index(key)

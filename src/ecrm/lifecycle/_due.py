@@ -53,6 +53,11 @@ class CustomerDays(ResultFrame):
     def _columns(self) -> dict[str, Any]:
         """``customer_id, days_since_last``: one row per customer on the list."""
         return {"customer_id": self.customer_ids, "days_since_last": self.days_since_last}
+    def __repr__(self) -> str:
+        return (
+            f"CustomerDays({len(self):,} customers, as_of={self.as_of.isoformat()}, "
+            f"reason={self.reason!r})"
+        )
 
 
 @attrs.frozen(eq=False)
@@ -90,6 +95,12 @@ class DueReminders(ResultFrame):
             "p50_days": self.p50_days,
             "scope": self.scopes,
         }
+    def __repr__(self) -> str:
+        customers = len(np.unique(self.customer_ids)) if len(self) else 0
+        return (
+            f"DueReminders({len(self):,} reminders, {customers:,} customers, "
+            f"{len(np.unique(self.keys)):,} {self.by} keys, on={self.on.isoformat()})"
+        )
 
 
 def _check_days(field: str, value: object) -> int:

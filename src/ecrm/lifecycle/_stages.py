@@ -177,6 +177,14 @@ class StageResult(ResultFrame):
             "n_purchase_days": self.n_purchase_days,
             "boundary": nullable(boundary, boundary == ""),
         }
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{s.value}={n:,}" for s, n in self.counts.items())
+        b = self.bands
+        return (
+            f"StageResult({len(self):,} customers, as_of={self.as_of.isoformat()}, "
+            f"bands=P50/P70/P90 {b.p50_days}/{b.p70_days}/{b.p90_days} days "
+            f"({self.scope}), {counts})"
+        )
 
     @property
     def stage(self) -> npt.NDArray[np.object_]:
@@ -334,6 +342,12 @@ class TransitionMatrix(ResultFrame):
             "from_stage": _STAGE_VALUES[start] if len(start) else empty,
             "to_stage": _STAGE_VALUES[end] if len(end) else empty,
         }
+    def __repr__(self) -> str:
+        moved = int(np.count_nonzero(self.from_codes != self.to_codes))
+        return (
+            f"TransitionMatrix({len(self.customer_ids):,} customers, {moved:,} moved, "
+            f"start={self.start.isoformat()}, end={self.end.isoformat()})"
+        )
 
     def count(self, from_stage: Stage, to_stage: Stage) -> int:
         """Number of customers who were in ``from_stage`` and are in ``to_stage``."""
