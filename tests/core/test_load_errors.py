@@ -229,13 +229,14 @@ def test_the_loaders_never_import_the_model_tables() -> None:
 def test_a_customer_whose_orders_sum_past_int64_fen_is_reported(
     tmp_path: Path, engine: str
 ) -> None:
-    # the case: twelve orders of 999,999,999,999,999,999 fen each fit, their sum does
-    # not (12 × (10^18 − 1) = 11,999,999,999,999,999,988 > 2^63 − 1)
-    rows = "".join(f"big,2024-05-{d:02d},999999999999999999\n" for d in range(1, 13))
+    # each order at the 10^15-fen limit passes on its own; 9,224 of them sum to
+    # 9,224,000,000,000,000,000 fen > 2^63 − 1 = 9,223,372,036,854,775,807
+    rows = "".join(f"big,2024-05-01 {k // 3600 % 24:02d}:{k // 60 % 60:02d}:{k % 60:02d},"
+                   "1000000000000000\n" for k in range(9224))
     path = tmp_path / "sum.csv"
     path.write_text("customer_id,placed_at,amount\nok,2024-05-01,5\n" + rows, encoding="utf-8")
     assert _orders(path, engine) == [
         (3, "customer_id", "big",
-         "has orders summing to 11,999,999,999,999,999,988 fen, more than int64 fen can hold "
+         "has orders summing to 9,224,000,000,000,000,000 fen, more than int64 fen can hold "
          "(9,223,372,036,854,775,807); an amount is probably in the wrong unit"),
     ]

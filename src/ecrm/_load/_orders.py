@@ -360,7 +360,8 @@ def _check_sums(
     n = len(amount)
     if n == 0 or int(amount.max(initial=0)) * n <= _INT64_MAX:
         return
-    a = np.where(amount > 0, amount, 0)
+    # amounts over MAX_ORDER_FEN are already reported on their own lines
+    a = np.where((amount > 0) & (amount <= MAX_ORDER_FEN), amount, 0)
     uniq, inverse = np.unique(customer, return_inverse=True)
     inverse = inverse.reshape(-1)
     order = np.argsort(inverse, kind="stable")
