@@ -336,12 +336,11 @@ def main(argv: list[str] | None = None) -> int:
         failures += [f"small arrays: {d}" for d in diff]
         if engines:
             write_orders_csv(small, work / "small.csv")
-            subprocess.run(duckdb_cmd(python, work / "small.csv", work / "small-duck.csv",
-                                      as_of_text), check=True)
+            timed_process(duckdb_cmd(python, work / "small.csv", work / "small-duck.csv",
+                                     as_of_text), env)
             for engine in engines:
                 out = work / f"small-ecrm-{engine}.csv"
-                subprocess.run(ecrm_cmd(python, work / "small.csv", out, as_of_text, engine),
-                               check=True, env=env, stdout=subprocess.DEVNULL)
+                timed_process(ecrm_cmd(python, work / "small.csv", out, as_of_text, engine), env)
                 if digest(out) != digest(work / "small-duck.csv"):
                     failures.append(f"small file ({engine or 'cli'}): "
                                     + first_difference(out, work / "small-duck.csv"))

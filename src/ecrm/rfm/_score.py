@@ -17,8 +17,8 @@ import numpy.typing as npt
 from ecrm._errors import InvalidTypeError, UnknownCustomerError
 from ecrm._ids import find_id
 from ecrm._money import Money
-from ecrm._order import OrderStatus
-from ecrm._orderlog import OrderLog
+from ecrm._order import DEFAULT_VALID_STATUSES, OrderStatus, parse_status
+from ecrm._orderlog import OrderLog, status_table
 from ecrm._time import (
     datetime_to_us,
     local_day,
@@ -29,7 +29,13 @@ from ecrm._time import (
     zone_name,
 )
 from ecrm.rfm._grade import Grade
-from ecrm.rfm._kernels import grade_codes, score_lower_edges, score_recency, window_metrics
+from ecrm.rfm._kernels import (
+    grade_codes,
+    score_lower_edges,
+    score_recency,
+    window_metrics,
+    window_metrics_unsorted,
+)
 from ecrm.rfm._scheme import (
     TAOBAO_PGSB,
     RfmScheme,
@@ -396,11 +402,19 @@ def score(
     local = as_of.astimezone(tz)
     end_us = datetime_to_us(local)
     start_us = datetime_to_us(local - scheme.window)
-    valid = orders.valid_mask(statuses)
-    frequency, monetary, last = window_metrics(
-        orders.customer_starts, orders.customer_codes, orders.placed_at_us, orders.net_fen,
-        valid, start_us, end_us,
-    )
+    rows = orders._input_rows()
+    if rows is None:  # the log is in its customer layout: runs per customer
+        frequency, monetary, last = window_metrics(
+            orders.customer_starts, orders.customer_codes, orders.placed_at_us,
+            orders.net_fen, orders.valid_mask(statuses), start_us, end_us,
+        )
+    else:  # no layout made yet, and scoring needs none: the rows as they came
+        wanted = DEFAULT_VALID_STATUSES if statuses is None else [parse_status(s) for s in statuses]
+        frequency, monetary, last = window_metrics_unsorted(
+            orders.n_customers, rows.customer_codes, rows.placed_at_us, rows.amount_fen,
+            rows.refunded_fen if rows.any_refund else None, rows.status_codes,
+            status_table(wanted), start_us, end_us, time_sorted=rows.time_sorted,
+        )
     scored = frequency > 0
     all_scored = bool(scored.all())
     ids = orders.customer_ids
