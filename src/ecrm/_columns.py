@@ -290,14 +290,21 @@ def factorize(ids: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[np.i
         lo, hi = int(ids.min()), int(ids.max())
         span = hi - lo + 1
         if span <= max(4 * n, 1 << 16):
-            shifted = ids - lo
-            present = np.zeros(span, dtype=bool)
-            present[shifted] = True
+            # Small non-negative ids (auto-increment keys) index a table of hi + 1 entries
+            # directly, which saves shifting every id by ``lo`` first.
+            base = 0 if 0 <= lo and hi < max(2 * n, 1 << 16) else lo
+            index = ids if base == 0 else ids - base
+            present = np.zeros(hi - base + 1, dtype=bool)
+            present[index] = True
             # int32 codes straight from the table when they fit: no int64 detour
             small = span < np.iinfo(np.int32).max
-            mapping = np.cumsum(present, dtype=np.int32 if small else np.int64) - 1
-            uniq = np.flatnonzero(present).astype(np.int64) + lo
-            codes = mapping[shifted]
+            mapping = np.empty(len(present), dtype=np.int32 if small else np.int64)
+            # (entries below ``lo`` are never read, so never written: untouched pages cost no
+            # memory)
+            np.cumsum(present[lo - base:], out=mapping[lo - base:])
+            mapping[lo - base:] -= 1
+            uniq = np.flatnonzero(present).astype(np.int64) + base
+            codes = mapping[index]
             return uniq, _narrow(codes, len(uniq))
     uniq, inverse = np.unique(ids, return_inverse=True)
     return uniq, _narrow(inverse.reshape(-1), len(uniq))

@@ -113,9 +113,8 @@ def window_metrics_unsorted(
         codes, placed_us = codes[lo:hi], placed_us[lo:hi]
         amount_fen, status_codes = amount_fen[lo:hi], status_codes[lo:hi]
         refunded_fen = None if refunded_fen is None else refunded_fen[lo:hi]
-        keep = valid_status[status_codes.view(np.uint8)]
-    else:
-        keep = valid_status[status_codes.view(np.uint8)]
+    keep = _status_in(status_codes, valid_status)
+    if not time_sorted:
         keep &= placed_us >= start_us
         keep &= placed_us < end_us
     net = amount_fen
@@ -131,6 +130,18 @@ def window_metrics_unsorted(
     last = np.full(n_customers + 1, NO_ORDER_US, dtype=np.int64)
     np.maximum.at(last, bucket, placed_us)
     return frequency.astype(np.int64, copy=False), monetary[:n_customers], last[:n_customers]
+
+
+def _status_in(status_codes: npt.NDArray[np.int8], valid_status: BoolArray) -> BoolArray:
+    """``valid_status[status_codes]``, as a bit test when the codes fit in a byte's bits (two
+    one-byte passes instead of a gather through a table)."""
+    codes = status_codes.view(np.uint8)
+    if len(valid_status) > 8:
+        return valid_status[codes]
+    bits = np.uint8(sum(1 << int(c) for c in np.flatnonzero(valid_status)))
+    hit = np.right_shift(bits, codes)
+    hit &= np.uint8(1)
+    return hit.view(np.bool_)
 
 
 def _count_at_or_above(values: IntArray, edges: IntArray) -> npt.NDArray[np.intp]:
