@@ -292,17 +292,17 @@ def factorize(ids: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[np.i
         if span <= max(4 * n, 1 << 16):
             # Small non-negative ids (auto-increment keys) index a table of hi + 1 entries
             # directly, which saves shifting every id by ``lo`` first.
-            base = 0 if 0 <= lo and hi < max(2 * n, 1 << 16) else lo
+            base = 0 if lo >= 0 and hi < max(2 * n, 1 << 16) else lo
             index = ids if base == 0 else ids - base
             present = np.zeros(hi - base + 1, dtype=bool)
             present[index] = True
             # int32 codes straight from the table when they fit: no int64 detour
             small = span < np.iinfo(np.int32).max
-            mapping = np.empty(len(present), dtype=np.int32 if small else np.int64)
+            mapping: npt.NDArray[Any] = np.empty(len(present), np.int32 if small else np.int64)
             # (entries below ``lo`` are never read, so never written: untouched pages cost no
             # memory)
             np.cumsum(present[lo - base:], out=mapping[lo - base:])
-            mapping[lo - base:] -= 1
+            np.subtract(mapping[lo - base:], 1, out=mapping[lo - base:])
             uniq = np.flatnonzero(present).astype(np.int64) + base
             codes = mapping[index]
             return uniq, _narrow(codes, len(uniq))
