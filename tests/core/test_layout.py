@@ -79,11 +79,17 @@ def test_customer_time_order_breaks_time_ties_by_input_order() -> None:
     st.lists(st.integers(min_value=-5, max_value=40)),  # compact: the direct table
     st.lists(st.integers(min_value=-(2**62), max_value=2**62)),  # sparse: np.unique
     st.lists(st.text(alphabet="ab张", min_size=1, max_size=3)),
+    # decimal ids as a CSV gives them: the same length (leading zeros too) or not, long
+    st.integers(min_value=1, max_value=19).flatmap(
+        lambda k: st.lists(st.text(alphabet="0123456789", min_size=k, max_size=k))),
+    st.lists(st.text(alphabet="0190", min_size=1, max_size=4)),
+    st.lists(st.sampled_from(["7", "07", "7 ", "٧", "10", "1e3"])),
 ))
 def test_factorize_matches_np_unique(values: list[Any]) -> None:
     ids = np.asarray(values, dtype=np.int64 if all(isinstance(v, int) for v in values) else str)
     uniq, codes = factorize(ids)
     want_uniq, want_codes = np.unique(ids, return_inverse=True)
+    assert uniq.dtype == want_uniq.dtype
     assert np.array_equal(uniq, want_uniq)
     assert np.array_equal(codes, want_codes.reshape(-1))
     assert codes.dtype == np.int32
