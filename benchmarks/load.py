@@ -303,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-file", action="store_true", help="skip (b), the CSV end to end")
     p.add_argument("--skip-arrays", action="store_true", help="skip (a) and its memory")
     p.add_argument("--workdir", default=None, help="where to write the CSV files (default: tmp)")
+    p.add_argument("--engines", default=None,
+                   help="comma-separated --engine values to time (default: every one the CLI has)")
     p.add_argument("--quick", action="store_true",
                    help="smoke run: 200,000 orders, 20,000 customers, best of 2")
     a = p.parse_args(argv)
@@ -329,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     try:
         engines = [] if a.skip_file else cli_engines(python)
+        if a.engines and engines != [None]:
+            engines = [e for e in engines if e in a.engines.split(",")]
 
         # -- honesty check on a small data set, before anything is timed --------------------
         small = generate(20_000, 2_000, a.seed + 1)
