@@ -17,10 +17,10 @@ import numpy.typing as npt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecrm import OrderLog
+from ecrm import OrderLog, SchemeError
 from ecrm._columns import customer_time_order, factorize
 from ecrm._time import NAT_US
-from ecrm.rfm import score
+from ecrm.rfm import quantile_scheme, score
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -165,6 +165,15 @@ def test_score_without_a_layout_equals_score_with_one(cols: dict[str, Any], day:
         x, y = getattr(a, name), getattr(b, name)
         assert x.dtype == y.dtype, name
         assert np.array_equal(x, y), name
+    assert fitted(lazy, as_of) == fitted(laid_out, as_of)
+    assert lazy._input_rows() is not None  # fitting a scheme made none either
+
+
+def fitted(log: OrderLog, as_of: dt.datetime) -> object:
+    try:
+        return quantile_scheme(log, as_of=as_of)
+    except SchemeError as exc:
+        return str(exc)
 
 
 def test_the_log_never_shares_the_callers_buffers() -> None:

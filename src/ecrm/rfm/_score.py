@@ -354,6 +354,29 @@ def _frozen(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return a
 
 
+def window_totals(
+    orders: OrderLog, statuses: Iterable[OrderStatus] | None, start_us: int, end_us: int
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Per customer code: valid orders, their net fen and the last one's instant in the
+    half-open window ``[start_us, end_us)`` (see :func:`window_metrics`).
+
+    Reads the log's customer layout when it has been made, else the rows as they came
+    (making no layout); both give the same arrays.
+    """
+    rows = orders._input_rows()
+    if rows is None:  # the log is in its customer layout: runs per customer
+        return window_metrics(
+            orders.customer_starts, orders.customer_codes, orders.placed_at_us,
+            orders.net_fen, orders.valid_mask(statuses), start_us, end_us,
+        )
+    wanted = DEFAULT_VALID_STATUSES if statuses is None else [parse_status(s) for s in statuses]
+    return window_metrics_unsorted(
+        orders.n_customers, rows.customer_codes, rows.placed_at_us, rows.amount_fen,
+        rows.refunded_fen if rows.any_refund else None, rows.status_codes,
+        status_table(wanted), start_us, end_us, time_sorted=rows.time_sorted,
+    )
+
+
 def score(
     orders: OrderLog,
     *,
@@ -402,19 +425,7 @@ def score(
     local = as_of.astimezone(tz)
     end_us = datetime_to_us(local)
     start_us = datetime_to_us(local - scheme.window)
-    rows = orders._input_rows()
-    if rows is None:  # the log is in its customer layout: runs per customer
-        frequency, monetary, last = window_metrics(
-            orders.customer_starts, orders.customer_codes, orders.placed_at_us,
-            orders.net_fen, orders.valid_mask(statuses), start_us, end_us,
-        )
-    else:  # no layout made yet, and scoring needs none: the rows as they came
-        wanted = DEFAULT_VALID_STATUSES if statuses is None else [parse_status(s) for s in statuses]
-        frequency, monetary, last = window_metrics_unsorted(
-            orders.n_customers, rows.customer_codes, rows.placed_at_us, rows.amount_fen,
-            rows.refunded_fen if rows.any_refund else None, rows.status_codes,
-            status_table(wanted), start_us, end_us, time_sorted=rows.time_sorted,
-        )
+    frequency, monetary, last = window_totals(orders, statuses, start_us, end_us)
     scored = frequency > 0
     all_scored = bool(scored.all())
     ids = orders.customer_ids
