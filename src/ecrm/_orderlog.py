@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import IO, Any
+from typing import IO, Any, NamedTuple, TypeVar
 
 import attrs
 import numpy as np
@@ -55,6 +55,7 @@ __all__ = ["OrderItems", "OrderLog"]
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+_A = TypeVar("_A", bound="npt.NDArray[Any] | None")
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -157,9 +158,11 @@ class OrderLog:
     Build it with a named constructor (:meth:`from_orders`, :meth:`from_arrays`,
     :meth:`from_csv`, :meth:`from_parquet`, :meth:`from_pandas`, :meth:`from_polars`,
     :meth:`from_arrow`). Rows
-    are kept sorted by customer, then by ``placed_at`` (ties keep input order), so that
+    are sorted by customer, then by ``placed_at`` (ties keep input order), so that
     ``customer_starts[c]:customer_starts[c + 1]`` are the rows of customer code ``c`` in
-    time order and scoring many ``as_of`` dates costs only a pass over the columns.
+    time order. That layout is made once, on first use of a row column (a sort of the
+    rows); functions that need no layout, such as :func:`ecrm.rfm.score`, read the rows in
+    their input order and never pay for it.
 
     Attributes:
         tz: the store's time zone; "days" are calendar days in it.
@@ -182,17 +185,20 @@ class OrderLog:
     tz: dt.tzinfo
     currency: str
     customer_ids: npt.NDArray[Any]
-    customer_starts: IntArray
-    customer_codes: npt.NDArray[np.integer[Any]]
-    placed_at_us: IntArray
-    amount_fen: IntArray
-    refunded_fen: IntArray
-    status_codes: npt.NDArray[np.int8]
-    paid_at_us: IntArray | None = None
-    order_ids: npt.NDArray[Any] | None = None
-    provinces: npt.NDArray[np.str_] | None = None
-    channels: npt.NDArray[np.str_] | None = None
-    items: OrderItems | None = None
+    # The row columns. ``customer_starts=None`` means they are in input order and the
+    # customer/time layout is made on first use (``_laid_out``); the public names below are
+    # properties that always give the laid-out columns.
+    _customer_starts: IntArray | None = attrs.field(alias="customer_starts")
+    _customer_codes: npt.NDArray[np.integer[Any]] = attrs.field(alias="customer_codes")
+    _placed_at_us: IntArray = attrs.field(alias="placed_at_us")
+    _amount_fen: IntArray = attrs.field(alias="amount_fen")
+    _refunded_fen: IntArray = attrs.field(alias="refunded_fen")
+    _status_codes: npt.NDArray[np.int8] = attrs.field(alias="status_codes")
+    _paid_at_us: IntArray | None = attrs.field(default=None, alias="paid_at_us")
+    _order_ids: npt.NDArray[Any] | None = attrs.field(default=None, alias="order_ids")
+    _provinces: npt.NDArray[np.str_] | None = attrs.field(default=None, alias="provinces")
+    _channels: npt.NDArray[np.str_] | None = attrs.field(default=None, alias="channels")
+    _items: OrderItems | None = attrs.field(default=None, alias="items")
     load_info: LoadInfo | None = attrs.field(default=None, kw_only=True)
     _cache: dict[Any, Any] = attrs.field(factory=dict, init=False, alias="_cache")
 
@@ -265,8 +271,12 @@ class OrderLog:
         prov = None if provinces is None else text_column(provinces, "provinces")
         chan = None if channels is None else text_column(channels, "channels")
         problems.raise_if_any("orders")
+        # The log keeps its columns: never the caller's buffers, so changing them later
+        # cannot change the log.
         return cls._build(
-            zone or as_zone(None), currency, ids, placed, amount, refund, status, paid, oids, prov, chan, items, source
+            zone or as_zone(None), currency, ids, placed, _own(amount, amounts),
+            _own(refund, refunded), status, paid, _own(oids, order_ids), _own(prov, provinces),
+            _own(chan, channels), items, source,
         )
 
     @classmethod
@@ -491,10 +501,45 @@ class OrderLog:
         Money(0, currency)  # validates the currency code
         check_total_fen(amount, "amount", source)
         uniq, codes = factorize(ids)
-        n_customers = len(uniq)
-        perm = customer_time_order(codes, placed, n_customers)
-        # Already in order: copy anyway, so a caller changing its arrays never changes the log.
-        take: Callable[[Any], Any] = (lambda a: a.copy()) if perm is None else (lambda a: a[perm])
+        # Rows stay in input order; the customer/time layout waits for its first use. The
+        # columns are the log's own (the callers pass fresh arrays or copies).
+        log = cls(
+            tz=tz,
+            currency=currency,
+            customer_ids=uniq,
+            customer_starts=None,
+            customer_codes=codes,
+            placed_at_us=placed,
+            amount_fen=amount,
+            # Most logs have no refunds: one shared read-only column of zeros is enough.
+            refunded_fen=refunded if refunded.any() else np.zeros(len(refunded), np.int64),
+            status_codes=status.astype(np.int8, copy=False),
+            paid_at_us=paid,
+            order_ids=order_ids,
+            provinces=provinces,
+            channels=channels,
+            items=items,
+        )
+        log._freeze_columns()
+        # Order lines are linked (and checked) against the laid-out rows now: a bad line is
+        # an error of the constructor.
+        return log if items is None else log._laid_out(source)
+
+    def _laid_out(self, source: str = "<arrays>") -> OrderLog:
+        """This log with its rows in the customer/time layout (itself when they are)."""
+        if self._customer_starts is not None:
+            return self
+        twin: OrderLog | None = self._cache.get("layout")
+        if twin is None:
+            twin = self._lay_out(source)
+            self._cache["layout"] = twin
+        return twin
+
+    def _lay_out(self, source: str) -> OrderLog:
+        codes = self._customer_codes
+        n_customers = len(self.customer_ids)
+        perm = customer_time_order(codes, self._placed_at_us, n_customers)
+        take: Callable[[Any], Any] = (lambda a: a) if perm is None else (lambda a: a[perm])
         counts = np.bincount(codes, minlength=n_customers)
         starts = np.zeros(n_customers + 1, dtype=np.int64)
         np.cumsum(counts, out=starts[1:])
@@ -503,45 +548,123 @@ class OrderLog:
             codes if perm is None
             else np.repeat(np.arange(n_customers, dtype=codes.dtype), counts)
         )
-        # Most logs have no refunds: skip gathering a column of zeros.
-        refunded_s = (
-            np.zeros(len(refunded), dtype=np.int64)
-            if perm is not None and not refunded.any()
-            else take(refunded)
-        )
-        oids_s = None if order_ids is None else take(order_ids)
-        log = cls(
-            tz=tz,
-            currency=currency,
-            customer_ids=uniq,
+        refunded = self._refunded_fen
+        oids_s = None if self._order_ids is None else take(self._order_ids)
+        items = self._items
+        if items is not None and items.order_rows is None:
+            items = _attach_items(items, oids_s, source)
+        twin = OrderLog(
+            tz=self.tz,
+            currency=self.currency,
+            customer_ids=self.customer_ids,
             customer_starts=starts,
             customer_codes=codes_s,
-            placed_at_us=take(placed),
-            amount_fen=take(amount),
-            refunded_fen=refunded_s,
-            status_codes=take(status).astype(np.int8, copy=False),
-            paid_at_us=None if paid is None else take(paid),
+            placed_at_us=take(self._placed_at_us),
+            amount_fen=take(self._amount_fen),
+            refunded_fen=take(refunded) if refunded.any() else refunded,
+            status_codes=take(self._status_codes),
+            paid_at_us=None if self._paid_at_us is None else take(self._paid_at_us),
             order_ids=oids_s,
-            provinces=None if provinces is None else take(provinces),
-            channels=None if channels is None else take(channels),
-            items=None if items is None else _attach_items(items, oids_s, source),
+            provinces=None if self._provinces is None else take(self._provinces),
+            channels=None if self._channels is None else take(self._channels),
+            items=items,
         )
-        log._freeze_columns()
-        return log
+        twin._freeze_columns()
+        return twin
+
+    def _input_rows(self) -> InputRows | None:
+        """The row columns in input order while the layout is not made yet, else ``None``.
+
+        For kernels that need no customer layout (:func:`ecrm.rfm.score`).
+        """
+        if self._customer_starts is not None or "layout" in self._cache:
+            return None
+        rows: InputRows | None = self._cache.get("input")
+        if rows is None:
+            placed = self._placed_at_us
+            rows = InputRows(
+                customer_codes=self._customer_codes,
+                placed_at_us=placed,
+                amount_fen=self._amount_fen,
+                refunded_fen=self._refunded_fen,
+                status_codes=self._status_codes,
+                time_sorted=len(placed) < 2 or bool(np.all(placed[1:] >= placed[:-1])),
+                any_refund=bool(self._refunded_fen.any()),
+            )
+            self._cache["input"] = rows
+        return rows
+
+    # -- the row columns, in the customer/time layout -----------------------------------------
+    @property
+    def customer_starts(self) -> IntArray:
+        """int64, shape (n_customers + 1,): row offsets per customer code."""
+        starts = self._laid_out()._customer_starts
+        assert starts is not None
+        return starts
+
+    @property
+    def customer_codes(self) -> npt.NDArray[np.integer[Any]]:
+        """int32/int64, shape (n,): the customer code of each row."""
+        return self._laid_out()._customer_codes
+
+    @property
+    def placed_at_us(self) -> IntArray:
+        """int64, shape (n,): epoch microseconds (UTC)."""
+        return self._laid_out()._placed_at_us
+
+    @property
+    def amount_fen(self) -> IntArray:
+        """int64, shape (n,): order amounts in fen."""
+        return self._laid_out()._amount_fen
+
+    @property
+    def refunded_fen(self) -> IntArray:
+        """int64, shape (n,): refunded fen (0 <= refunded <= amount)."""
+        return self._laid_out()._refunded_fen
+
+    @property
+    def status_codes(self) -> npt.NDArray[np.int8]:
+        """int8, shape (n,): ``OrderStatus.code`` of each row."""
+        return self._laid_out()._status_codes
+
+    @property
+    def paid_at_us(self) -> IntArray | None:
+        """int64, shape (n,): epoch microseconds or ``NAT_US``; ``None`` if unknown."""
+        return self._laid_out()._paid_at_us
+
+    @property
+    def order_ids(self) -> npt.NDArray[Any] | None:
+        """Shape (n,), or ``None`` when the source had no order ids."""
+        return self._laid_out()._order_ids
+
+    @property
+    def provinces(self) -> npt.NDArray[np.str_] | None:
+        """str, shape (n,) (``""`` when missing), or ``None``."""
+        return self._laid_out()._provinces
+
+    @property
+    def channels(self) -> npt.NDArray[np.str_] | None:
+        """str, shape (n,) (``""`` when missing), or ``None``."""
+        return self._laid_out()._channels
+
+    @property
+    def items(self) -> OrderItems | None:
+        """The order lines (``order_rows`` in the laid-out rows), or ``None``."""
+        return self._laid_out()._items
 
     def _freeze_columns(self) -> None:
         """Make every column read-only: the log is a value, shared freely between results."""
         for value in attrs.astuple(self, recurse=False):
             if isinstance(value, np.ndarray):
                 value.flags.writeable = False
-        if self.items is not None:
-            for value in attrs.astuple(self.items, recurse=False):
+        if self._items is not None:
+            for value in attrs.astuple(self._items, recurse=False):
                 if isinstance(value, np.ndarray):
                     value.flags.writeable = False
 
     # -- sizes and lookups ----------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self.placed_at_us)
+        return len(self._placed_at_us)
 
     @property
     def n_customers(self) -> int:
@@ -551,8 +674,8 @@ class OrderLog:
     def __repr__(self) -> str:
         span = ""
         if len(self):
-            lo = us_to_datetime(int(self.placed_at_us.min()), self.tz).date()
-            hi = us_to_datetime(int(self.placed_at_us.max()), self.tz).date()
+            lo = us_to_datetime(int(self._placed_at_us.min()), self.tz).date()
+            hi = us_to_datetime(int(self._placed_at_us.max()), self.tz).date()
             span = f", from {lo} to {hi}"
         return (
             f"OrderLog({len(self):,} orders, {self.n_customers:,} customers{span}, "
@@ -582,8 +705,7 @@ class OrderLog:
         cached = self._cache.get(key)
         if cached is None:
             # A lookup table by status code: one pass, ~4x faster than np.isin.
-            wanted_code = np.zeros(len(STATUS_BY_CODE), dtype=bool)
-            wanted_code[[s.code for s in wanted]] = True
+            wanted_code = status_table(wanted)
             fully_refunded = (self.refunded_fen > 0) & (self.refunded_fen >= self.amount_fen)
             cached = wanted_code[self.status_codes.view(np.uint8)] & ~fully_refunded
             cached.flags.writeable = False
@@ -704,6 +826,28 @@ class OrderLog:
             yield self.order_at(row)
 
 
+class InputRows(NamedTuple):
+    """The row columns of an :class:`OrderLog` in input order (see ``OrderLog._input_rows``).
+
+    ``time_sorted``: ``placed_at_us`` is non-decreasing; ``any_refund``: some refund > 0.
+    """
+
+    customer_codes: npt.NDArray[np.integer[Any]]
+    placed_at_us: IntArray
+    amount_fen: IntArray
+    refunded_fen: IntArray
+    status_codes: npt.NDArray[np.int8]
+    time_sorted: bool
+    any_refund: bool
+
+
+def status_table(statuses: Iterable[OrderStatus]) -> BoolArray:
+    """bool, shape (number of status codes,): which ``OrderStatus.code`` s are in ``statuses``."""
+    table = np.zeros(len(STATUS_BY_CODE), dtype=bool)
+    table[[s.code for s in statuses]] = True
+    return table
+
+
 def _status_column(values: Any, n: int, problems: Problems) -> npt.NDArray[np.int8]:
     if values is None:
         return np.full(n, OrderStatus.PAID.code, dtype=np.int8)
@@ -725,6 +869,13 @@ def _status_column(values: Any, n: int, problems: Problems) -> npt.NDArray[np.in
 
 def _status_code(text: str) -> int:
     return parse_status(text).code
+
+
+def _own(column: _A, given: Any) -> _A:
+    """``column`` (made from ``given``), copied unless it is a fresh array of its own."""
+    if column is None or (column is not given and column.flags.owndata):
+        return column
+    return column.copy()
 
 
 def _check_unique(values: npt.NDArray[Any], column: str, problems: Problems) -> None:

@@ -45,9 +45,9 @@ def _columns(shop: SampleShop) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for prefix, obj in (("orders.", o), ("items.", o.items), ("customers.", c), ("events.", e)):
         for field in attrs.fields(type(obj)):
-            value = getattr(obj, field.name)
+            value = getattr(obj, field.alias)
             if isinstance(value, np.ndarray):
-                out[prefix + field.name] = value
+                out[prefix + field.alias] = value
     return out
 
 

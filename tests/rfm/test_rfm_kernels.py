@@ -14,6 +14,7 @@ from ecrm.rfm._kernels import (
     score_lower_edges,
     score_recency,
     window_metrics,
+    window_metrics_unsorted,
 )
 
 
@@ -49,6 +50,80 @@ def test_window_metrics_match_a_loop(data: tuple, start: int, length: int) -> No
         assert money[c] == sum(net[i] for i in rows)
         assert last[c] == (max(placed[i] for i in rows) if rows else NO_ORDER_US)
     assert money.dtype == np.int64
+
+
+#: Status codes 0..5 (UNPAID, PAID, SHIPPED, COMPLETED, REFUNDED, CLOSED); 1-3 count.
+VALID_STATUS = np.asarray([False, True, True, True, False, False])
+
+
+@st.composite
+def input_rows(draw: st.DrawFn) -> dict[str, list[int]]:
+    """Rows in any order (or in time order), with ties, refunds and every status."""
+    n = draw(st.integers(min_value=0, max_value=40))
+    amounts = draw(st.lists(st.integers(min_value=0, max_value=2**40), min_size=n, max_size=n))
+    refunded = [draw(st.sampled_from([0, 0, a // 2, a])) for a in amounts]
+    placed = draw(st.lists(st.integers(min_value=0, max_value=30), min_size=n, max_size=n))
+    if draw(st.booleans()):
+        placed.sort()
+    return {
+        "codes": draw(st.lists(st.integers(min_value=0, max_value=7), min_size=n, max_size=n)),
+        "placed": placed,
+        "amounts": amounts,
+        "refunded": refunded,
+        "statuses": draw(st.lists(st.integers(min_value=0, max_value=5), min_size=n, max_size=n)),
+    }
+
+
+@given(input_rows(), st.integers(min_value=-3, max_value=33), st.integers(min_value=0, max_value=20))
+def test_window_metrics_unsorted_match_a_loop(rows: dict[str, list[int]], start: int,
+                                               length: int) -> None:
+    """Valid status, not fully refunded (refunded > 0 and >= amount), in [start, end): counted;
+    M sums amount − refunded; the last order is the latest counted time."""
+    end = start + length
+    n_customers = 8
+    a = {k: np.asarray(v, dtype=np.int64) for k, v in rows.items()}
+    any_refund = bool(a["refunded"].any())
+    freq, money, last = window_metrics_unsorted(
+        n_customers, a["codes"].astype(np.int32), a["placed"], a["amounts"],
+        a["refunded"] if any_refund else None, a["statuses"].astype(np.int8), VALID_STATUS,
+        start, end, time_sorted=rows["placed"] == sorted(rows["placed"]),
+    )
+    for c in range(n_customers):
+        counted = [
+            i for i in range(len(rows["codes"]))
+            if rows["codes"][i] == c and 1 <= rows["statuses"][i] <= 3
+            and not (rows["refunded"][i] > 0 and rows["refunded"][i] >= rows["amounts"][i])
+            and start <= rows["placed"][i] < end
+        ]
+        assert freq[c] == len(counted)
+        assert money[c] == sum(rows["amounts"][i] - rows["refunded"][i] for i in counted)
+        assert last[c] == (max(rows["placed"][i] for i in counted) if counted else NO_ORDER_US)
+    assert freq.dtype == money.dtype == last.dtype == np.int64
+
+
+@given(input_rows(), st.integers(min_value=-3, max_value=33), st.integers(min_value=0, max_value=20))
+def test_both_window_kernels_agree_on_the_same_rows(rows: dict[str, list[int]], start: int,
+                                                    length: int) -> None:
+    """The unsorted kernel on rows as they came equals the sorted one on the rows laid out by
+    customer then time (np.lexsort), bit for bit."""
+    n_customers = 8
+    a = {k: np.asarray(v, dtype=np.int64) for k, v in rows.items()}
+    order = np.lexsort((a["placed"], a["codes"]))
+    starts = np.zeros(n_customers + 1, dtype=np.int64)
+    np.cumsum(np.bincount(a["codes"], minlength=n_customers), out=starts[1:])
+    fully = (a["refunded"] > 0) & (a["refunded"] >= a["amounts"])
+    valid = VALID_STATUS[a["statuses"]] & ~fully
+    want = window_metrics(starts, a["codes"][order].astype(np.int32), a["placed"][order],
+                          (a["amounts"] - a["refunded"])[order], valid[order], start,
+                          start + length)
+    got = window_metrics_unsorted(
+        n_customers, a["codes"].astype(np.int32), a["placed"], a["amounts"], a["refunded"],
+        a["statuses"].astype(np.int8), VALID_STATUS, start, start + length,
+        time_sorted=bool(np.all(np.diff(a["placed"]) >= 0)),
+    )
+    for w, g in zip(want, got, strict=True):
+        assert np.array_equal(w, g)
+        assert g.dtype == np.int64
 
 
 edge_lists = st.lists(st.integers(min_value=0, max_value=10**9), min_size=1, max_size=25,

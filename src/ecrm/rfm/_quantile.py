@@ -14,8 +14,8 @@ from ecrm._errors import InvalidTypeError, InvalidValueError, SchemeError
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._time import US_PER_DAY, datetime_to_us, require_aware, utc_offsets_us
-from ecrm.rfm._kernels import window_metrics
 from ecrm.rfm._scheme import TAOBAO_PGSB, Bins, RecencyBins, RfmScheme, day_span
+from ecrm.rfm._score import window_totals
 
 __all__ = ["quantile_cuts", "quantile_scheme"]
 
@@ -119,10 +119,7 @@ def quantile_scheme(
     if not isinstance(window, relativedelta):
         raise InvalidTypeError(f"window must be a relativedelta, got {window!r}")
     start_us = datetime_to_us(local - window)
-    frequency, monetary, last = window_metrics(
-        orders.customer_starts, orders.customer_codes, orders.placed_at_us, orders.net_fen,
-        orders.valid_mask(statuses), start_us, end_us,
-    )
+    frequency, monetary, last = window_totals(orders, statuses, start_us, end_us)
     scored = frequency > 0
     if not scored.any():
         raise SchemeError(

@@ -16,8 +16,8 @@ import numpy.typing as npt
 from ecrm._errors import InvalidTypeError, UnknownCustomerError
 from ecrm._ids import find_id
 from ecrm._money import Money
-from ecrm._order import OrderStatus
-from ecrm._orderlog import OrderLog
+from ecrm._order import DEFAULT_VALID_STATUSES, OrderStatus, parse_status
+from ecrm._orderlog import OrderLog, status_table
 from ecrm._results import (
     ResultFrame,
     instants,
@@ -38,7 +38,13 @@ from ecrm._time import (
     zone_name,
 )
 from ecrm.rfm._grade import Grade
-from ecrm.rfm._kernels import grade_codes, score_lower_edges, score_recency, window_metrics
+from ecrm.rfm._kernels import (
+    grade_codes,
+    score_lower_edges,
+    score_recency,
+    window_metrics,
+    window_metrics_unsorted,
+)
 from ecrm.rfm._scheme import (
     TAOBAO_PGSB,
     RfmScheme,
@@ -391,6 +397,29 @@ def _frozen(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return a
 
 
+def window_totals(
+    orders: OrderLog, statuses: Iterable[OrderStatus] | None, start_us: int, end_us: int
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Per customer code: valid orders, their net fen and the last one's instant in the
+    half-open window ``[start_us, end_us)`` (see :func:`window_metrics`).
+
+    Reads the log's customer layout when it has been made, else the rows as they came
+    (making no layout); both give the same arrays.
+    """
+    rows = orders._input_rows()
+    if rows is None:  # the log is in its customer layout: runs per customer
+        return window_metrics(
+            orders.customer_starts, orders.customer_codes, orders.placed_at_us,
+            orders.net_fen, orders.valid_mask(statuses), start_us, end_us,
+        )
+    wanted = DEFAULT_VALID_STATUSES if statuses is None else [parse_status(s) for s in statuses]
+    return window_metrics_unsorted(
+        orders.n_customers, rows.customer_codes, rows.placed_at_us, rows.amount_fen,
+        rows.refunded_fen if rows.any_refund else None, rows.status_codes,
+        status_table(wanted), start_us, end_us, time_sorted=rows.time_sorted,
+    )
+
+
 def score(
     orders: OrderLog,
     *,
@@ -439,11 +468,7 @@ def score(
     local = as_of.astimezone(tz)
     end_us = datetime_to_us(local)
     start_us = datetime_to_us(local - scheme.window)
-    valid = orders.valid_mask(statuses)
-    frequency, monetary, last = window_metrics(
-        orders.customer_starts, orders.customer_codes, orders.placed_at_us, orders.net_fen,
-        valid, start_us, end_us,
-    )
+    frequency, monetary, last = window_totals(orders, statuses, start_us, end_us)
     scored = frequency > 0
     all_scored = bool(scored.all())
     ids = orders.customer_ids
