@@ -46,3 +46,28 @@ def reference_days(log: OrderLog, as_of: dt.datetime) -> dict[Any, list[int]]:
         out.setdefault(order.customer_id, set()).add(day)
     return {k: sorted(v) for k, v in out.items()}
 
+
+
+STATUSES = np.asarray(["paid", "completed", "shipped", "closed", "unpaid", "refunded"])
+
+
+def synthetic_orders(n_orders: int, n_customers: int, seed: int, *, str_ids: bool = False) -> Any:
+    """A pandas DataFrame of random orders in canonical columns (placed_at aware,
+    Asia/Shanghai; money in integer fen), from 2024-01-01 over two years."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    cust = rng.integers(0, n_customers, n_orders)
+    start = np.datetime64("2023-12-31T16:00:00", "us")  # 2024-01-01 00:00 in Shanghai
+    offsets = rng.integers(0, 730 * 86_400_000_000, n_orders)
+    amount = rng.integers(0, 300_000, n_orders)
+    refunded = np.where(rng.random(n_orders) < 0.1, rng.integers(0, amount + 1), 0)
+    return pd.DataFrame({
+        "order_id": [f"o{i}" for i in range(n_orders)],
+        "customer_id": [f"c{c:05d}" for c in cust] if str_ids else cust.astype(np.int64),
+        "placed_at": pd.to_datetime(start + offsets.astype("timedelta64[us]"), utc=True)
+        .tz_convert("Asia/Shanghai"),
+        "amount": amount.astype(np.int64),
+        "refunded": refunded.astype(np.int64),
+        "status": STATUSES[rng.integers(0, len(STATUSES), n_orders)],
+    })
