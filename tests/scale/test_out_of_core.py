@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scale_helpers import assert_same_rfm, synthetic_orders
 
-from ecrm import InvalidTypeError, InvalidValueError, OrderLog
+from ecrm import DataFormatError, InvalidTypeError, InvalidValueError, OrderLog
 from ecrm.rfm import score
 from ecrm.scale import (
     score_parquet,
@@ -100,3 +100,24 @@ def test_bad_arguments_are_refused_clearly(tmp_path: Path) -> None:
         summarize_parquet(tmp_path, as_of=AS_OF, batch_rows=0)
     with pytest.raises(InvalidTypeError, match="sequence"):
         summarize_csv(str(tmp_path / "a.csv"), as_of=AS_OF)
+
+
+def test_a_bad_status_is_reported_by_the_loading_layer(tmp_path: Path, frame) -> None:  # type: ignore[no-untyped-def]
+    bad = frame.iloc[:50].copy()
+    bad.loc[bad.index[17], "status"] = "teleported"
+    path = tmp_path / "bad.parquet"
+    pq.write_table(pa.Table.from_pandas(bad, preserve_index=False), path)
+    with pytest.raises(DataFormatError) as info:
+        summarize_parquet(path, as_of=AS_OF, tz=SH)
+    assert "row 17" in str(info.value.exceptions[0])
+    assert "teleported" in str(info.value.exceptions[0])
+
+
+def test_dictionary_encoded_statuses_are_read(tmp_path: Path, frame, whole) -> None:  # type: ignore[no-untyped-def]
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    idx = table.schema.get_field_index("status")
+    table = table.set_column(idx, "status", table.column("status").dictionary_encode())
+    path = tmp_path / "dict.parquet"
+    pq.write_table(table, path)
+    got = score_parquet(path, as_of=AS_OF, tz=SH, batch_rows=2_000, warn_undersized=False)
+    assert_same_rfm(got, score(whole, as_of=AS_OF, warn_undersized=False))

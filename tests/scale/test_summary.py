@@ -57,7 +57,7 @@ def _merged(pieces: list[OrderLog], as_of: dt.datetime, order: list[int]) -> Cus
     return out
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(partitioned())
 def test_rfm_from_any_partition_equals_score_on_the_whole_log(case: tuple) -> None:
     log, pieces, as_of, order = case
@@ -67,7 +67,7 @@ def test_rfm_from_any_partition_equals_score_on_the_whole_log(case: tuple) -> No
     assert_same_rfm(score_summary(tree, warn_undersized=False), want)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(partitioned(), st.booleans())
 def test_tiers_from_any_partition_equal_evaluate_log(case: tuple, joined: bool) -> None:
     log, pieces, as_of, order = case
@@ -78,7 +78,7 @@ def test_tiers_from_any_partition_equal_evaluate_log(case: tuple, joined: bool) 
         assert np.array_equal(getattr(got, name), getattr(want, name)), name
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(partitioned())
 def test_purchase_days_match_a_plain_reference(case: tuple) -> None:
     log, pieces, as_of, order = case

@@ -15,11 +15,11 @@ from ecrm._errors import InvalidTypeError, InvalidValueError, MissingDependencyE
 from ecrm._load._spec import AmountUnit, CsvColumns
 from ecrm._money import DEFAULT_CURRENCY, Money
 from ecrm._order import OrderStatus
-from ecrm._orderlog import OrderLog
 from ecrm._time import as_zone
 from ecrm.rfm import TAOBAO_PGSB, RfmResult, RfmScheme
+from ecrm.scale._chunks import pandas_chunk_summary
 from ecrm.scale._results import score_summary
-from ecrm.scale._summary import CustomerSummary, empty_summary, merge_all, summarize
+from ecrm.scale._summary import CustomerSummary, empty_summary, merge_all
 
 __all__ = ["score_dask", "summarize_dask"]
 
@@ -34,12 +34,10 @@ def _partition_summary(
     currency: str,
     amount_unit: AmountUnit | None,
 ) -> CustomerSummary:
-    if len(frame) == 0:
-        return empty_summary(as_of=as_of, scheme=scheme, statuses=statuses, tz=tz,
-                             currency=currency)
-    log = OrderLog.from_pandas(frame, columns=columns, tz=tz, currency=currency,
-                               amount_unit=amount_unit)
-    return summarize(log, as_of=as_of, scheme=scheme, statuses=statuses)
+    return pandas_chunk_summary(
+        frame, as_of=as_of, scheme=scheme, statuses=statuses, columns=columns, tz=tz,
+        currency=currency, amount_unit=amount_unit,
+    )
 
 
 def _merge_group(*parts: CustomerSummary) -> CustomerSummary:

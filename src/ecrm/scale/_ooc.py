@@ -19,6 +19,7 @@ from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._time import as_zone
 from ecrm.rfm import TAOBAO_PGSB, RfmResult, RfmScheme
+from ecrm.scale._chunks import arrow_chunk_summary
 from ecrm.scale._results import score_summary
 from ecrm.scale._summary import (
     CustomerSummary,
@@ -102,9 +103,10 @@ def summarize_parquet(
     for batch in dataset.to_batches(batch_size=batch_rows):
         if batch.num_rows == 0:
             continue
-        log = OrderLog.from_arrow(batch, columns=columns, tz=zone, currency=currency,
-                                  amount_unit=amount_unit)
-        acc.add(summarize(log, as_of=as_of, scheme=scheme, statuses=statuses))
+        acc.add(arrow_chunk_summary(
+            batch, as_of=as_of, scheme=scheme, statuses=statuses, columns=columns, tz=zone,
+            currency=currency, amount_unit=amount_unit,
+        ))
     empty = empty_summary(as_of=as_of, scheme=scheme, statuses=statuses, tz=zone,
                           currency=currency)
     return acc.result(empty)
