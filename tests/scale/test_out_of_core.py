@@ -121,3 +121,17 @@ def test_dictionary_encoded_statuses_are_read(tmp_path: Path, frame, whole) -> N
     pq.write_table(table, path)
     got = score_parquet(path, as_of=AS_OF, tz=SH, batch_rows=2_000, warn_undersized=False)
     assert_same_rfm(got, score(whole, as_of=AS_OF, warn_undersized=False))
+
+
+def test_categorical_statuses_in_a_pandas_chunk_are_read(frame, whole) -> None:  # type: ignore[no-untyped-def]
+    """pandas reads a dictionary-encoded Parquet column back as a categorical."""
+    from ecrm.rfm import TAOBAO_PGSB
+    from ecrm.scale._chunks import pandas_chunk_summary
+
+    cat = frame.assign(status=frame["status"].astype("category"))
+    summary = pandas_chunk_summary(
+        cat, as_of=AS_OF, scheme=TAOBAO_PGSB, statuses=None, columns=None, tz=SH,
+        currency="CNY", amount_unit=None,
+    )
+    assert_same_rfm(score_summary(summary, warn_undersized=False),
+                    score(whole, as_of=AS_OF, warn_undersized=False))

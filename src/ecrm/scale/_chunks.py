@@ -99,7 +99,9 @@ def pandas_chunk_summary(
     header = _status_header(columns)
     if header is not None and header in frame.columns:
         col = frame[header]
-        if (col.dtype == object or pd.api.types.is_string_dtype(col.dtype)) and not col.isna().any():
+        textual = (col.dtype == object or pd.api.types.is_string_dtype(col.dtype)
+                   or isinstance(col.dtype, pd.CategoricalDtype))
+        if textual and not col.isna().any():
             indices, distinct = pd.factorize(col)
             codes = _codes(list(distinct), indices)
             if codes is not None:
