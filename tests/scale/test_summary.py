@@ -156,3 +156,24 @@ def test_score_summary_warns_like_score_when_undersized() -> None:
     log = OrderLog.from_arrays(["a"], [_at(1)], [100], tz=SH)
     with pytest.warns(UndersizedShopWarning, match="1 scored customers"):
         score_summary(summarize(log, as_of=_at(10)))
+
+
+def test_tiers_from_summary_takes_ids_and_refuses_bad_inputs() -> None:
+    """a: 3 valid orders (level 1 by count); b: ¥200 (level 2 by spend); as_of Mar 10."""
+    log = OrderLog.from_arrays(["a", "a", "a", "b"], [_at(1), _at(2), _at(3), _at(4)],
+                               [100, 100, 100, 20_000], tz=SH)
+    s = summarize(log, as_of=_at(10))
+    got = tiers_from_summary(s, TAOBAO_STORE_VIP, opted_in=["b"])
+    assert got.qualified_level.tolist() == [1, 2]
+    assert got.level.tolist() == [0, 2]
+    assert got.potential.tolist() == [True, False]
+    with pytest.raises(InvalidValueError, match="opted_in"):
+        tiers_from_summary(s, TAOBAO_STORE_VIP, opted_in=np.ones(3, dtype=bool))
+    usd = summarize(OrderLog.from_arrays(["a"], [_at(1)], [100], tz=SH, currency="USD"),
+                    as_of=_at(10))
+    with pytest.raises(InvalidValueError, match="currency"):
+        tiers_from_summary(usd, TAOBAO_STORE_VIP, opted_in=True)
+    with pytest.raises(InvalidTypeError, match="TierLadder"):
+        tiers_from_summary(s, "ladder", opted_in=True)  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match="CustomerSummary"):
+        score_summary(log)  # type: ignore[arg-type]
