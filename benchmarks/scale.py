@@ -1,0 +1,217 @@
+"""Benchmark: out-of-core RFM over a Parquet dataset against DuckDB on the same files, and
+Dask LocalCluster runs with 1 and 2 workers (issue 12).
+
+Run from the repository root (needs the ``bench`` and ``dask`` extras)::
+
+    python benchmarks/scale.py                      # 10,000,000 orders, 1,000,000 customers
+    python benchmarks/scale.py --orders 1000000     # a smaller run
+    python benchmarks/scale.py --orders 100000000 --customers 10000000   # the issue's size
+
+The data come from ``benchmarks/_data.py`` and are written once as a Parquet dataset of
+``--files`` files (``customer_id`` int64, ``placed_at`` naive wall time in Asia/Shanghai,
+``amount`` and ``refunded`` int64 fen, ``status`` text such as ``completed``, as an export
+holds it). Each measured step runs in its own fresh Python process, which prints its wall
+time and its own peak RSS (``ru_maxrss``), so one step's memory does not hide another's:
+
+* ecrm out-of-core: ``ecrm.scale.score_parquet`` (record batches of ``--batch-rows`` →
+  partial summaries → exact merge → scores and grades);
+* DuckDB: the same RFM (valid statuses, not fully refunded, the one-year window, calendar
+  month cut-offs, the TAOBAO_PGSB table) in SQL over ``read_parquet`` of the same files;
+* Dask: ``ecrm.scale.score_dask`` over ``dask.dataframe.read_parquet`` on a
+  ``LocalCluster`` of 1 and 2 worker processes (one thread each); cluster start-up is
+  timed apart from the computation.
+
+The script checks that every run gives the same number of scored customers and the same
+grade counts (ecrm's runs are bit-for-bit equal to ``rfm.score`` by the test suite; DuckDB
+is checked here), then prints a table of times, throughput and ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+TZ = ZoneInfo("Asia/Shanghai")
+AS_OF = dt.datetime(2025, 12, 1, tzinfo=TZ)
+STATUS_NAMES = np.asarray(["unpaid", "paid", "shipped", "completed", "refunded", "closed"])
+
+DUCKDB_SQL = """
+WITH k AS (
+    SELECT CAST($as_of AS TIMESTAMP) AS as_of,
+           CAST($as_of AS TIMESTAMP) - INTERVAL 1 MONTH AS c1,
+           CAST($as_of AS TIMESTAMP) - INTERVAL 3 MONTH AS c3,
+           CAST($as_of AS TIMESTAMP) - INTERVAL 4 MONTH AS c4,
+           CAST($as_of AS TIMESTAMP) - INTERVAL 7 MONTH AS c7,
+           CAST($as_of AS TIMESTAMP) - INTERVAL 12 MONTH AS c12
+), agg AS (
+    SELECT o.customer_id, max(o.placed_at) AS last, count(*) AS frequency,
+           sum(o.amount - o.refunded) AS monetary_fen
+    FROM read_parquet($files) o, k
+    WHERE o.status IN ('paid', 'shipped', 'completed')
+      AND NOT (o.refunded > 0 AND o.refunded >= o.amount)
+      AND o.placed_at >= k.c12 AND o.placed_at < k.as_of
+    GROUP BY o.customer_id
+), s AS (
+    SELECT CASE WHEN a.last >= k.c1 THEN 5 WHEN a.last >= k.c3 THEN 4
+                WHEN a.last >= k.c4 THEN 3 WHEN a.last >= k.c7 THEN 2 ELSE 1 END AS r,
+           CASE WHEN a.frequency >= 6 THEN 5 WHEN a.frequency >= 4 THEN 4
+                WHEN a.frequency = 3 THEN 3 WHEN a.frequency = 2 THEN 2 ELSE 1 END AS f,
+           CASE WHEN a.monetary_fen >= 200000 THEN 5 WHEN a.monetary_fen >= 100000 THEN 4
+                WHEN a.monetary_fen >= 50000 THEN 3 WHEN a.monetary_fen >= 30000 THEN 2
+                ELSE 1 END AS m
+    FROM agg a, k
+)
+SELECT CASE WHEN r + 3 * f + 4 * m >= 36 THEN 3 WHEN r + 3 * f + 4 * m >= 26 THEN 2
+            WHEN r + 3 * f + 4 * m >= 17 THEN 1 ELSE 0 END AS grade, count(*) AS n
+FROM s GROUP BY 1 ORDER BY 1
+"""
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def write_dataset(folder: Path, n_orders: int, n_customers: int, n_files: int) -> None:
+    """Generate the orders and write them as ``n_files`` Parquet files (rows in time order,
+    as exports come, so each file is a period)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from _data import generate
+
+    cols = generate(n_orders=n_orders, n_customers=n_customers, seed=0)
+    folder.mkdir(parents=True, exist_ok=True)
+    bounds = np.linspace(0, n_orders, n_files + 1).astype(np.int64)
+    for k in range(n_files):
+        lo, hi = int(bounds[k]), int(bounds[k + 1])
+        table = pa.table({
+            "customer_id": cols["customer_ids"][lo:hi],
+            "placed_at": cols["placed_at"][lo:hi].astype("datetime64[us]"),
+            "amount": cols["amounts"][lo:hi],
+            "refunded": cols["refunded"][lo:hi],
+            "status": pa.array(STATUS_NAMES[cols["statuses"][lo:hi]]).dictionary_encode(),
+        })
+        pq.write_table(table, folder / f"part-{k:03d}.parquet", row_group_size=1_000_000)
+
+
+# -- the steps, each run in a child process --------------------------------------------------
+def step_ecrm(folder: str, batch_rows: int) -> dict[str, Any]:
+    from ecrm.scale import score_parquet
+
+    t0 = time.perf_counter()
+    res = score_parquet(folder, as_of=AS_OF, tz=TZ, batch_rows=batch_rows, amount_unit="fen",
+                        warn_undersized=False)
+    took = time.perf_counter() - t0
+    return {"seconds": took, "rss_mb": peak_rss_mb(), "scored": len(res),
+            "grades": np.bincount(res.grade, minlength=4).tolist()}
+
+
+def step_duckdb(folder: str) -> dict[str, Any]:
+    import duckdb
+
+    files = sorted(str(p) for p in Path(folder).glob("*.parquet"))
+    con = duckdb.connect()
+    t0 = time.perf_counter()
+    rows = con.sql(DUCKDB_SQL, params={
+        "as_of": AS_OF.replace(tzinfo=None).isoformat(sep=" "), "files": files,
+    }).fetchall()
+    took = time.perf_counter() - t0
+    grades = [0, 0, 0, 0]
+    for g, n in rows:
+        grades[int(g)] = int(n)
+    return {"seconds": took, "rss_mb": peak_rss_mb(), "scored": sum(grades), "grades": grades}
+
+
+def step_dask(folder: str, workers: int) -> dict[str, Any]:
+    import dask.dataframe as dd
+    from distributed import Client, LocalCluster
+
+    from ecrm.scale import score_dask
+
+    t0 = time.perf_counter()
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                      dashboard_address=None, silence_logs=40) as cluster, Client(cluster):
+        up = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        frame = dd.read_parquet(folder)
+        res = score_dask(frame, as_of=AS_OF, tz=TZ, amount_unit="fen", warn_undersized=False)
+        took = time.perf_counter() - t1
+        parts = frame.npartitions
+    return {"seconds": took, "startup": up, "partitions": parts, "rss_mb": peak_rss_mb(),
+            "scored": len(res), "grades": np.bincount(res.grade, minlength=4).tolist()}
+
+
+def run_child(*args: str) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, "--child", *args], check=True,
+                         capture_output=True, text=True)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--orders", type=int, default=10_000_000)
+    p.add_argument("--customers", type=int, default=None, help="default: orders / 10")
+    p.add_argument("--files", type=int, default=8)
+    p.add_argument("--batch-rows", type=int, default=1_000_000)
+    p.add_argument("--workers", default="1,2", help="Dask worker counts, comma-separated; '' skips")
+    p.add_argument("--dir", default=None, help="keep the dataset here (default: a temp dir)")
+    p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    if a.child:
+        kind, folder, *rest = a.child
+        if kind == "ecrm":
+            print(json.dumps(step_ecrm(folder, int(rest[0]))))
+        elif kind == "duckdb":
+            print(json.dumps(step_duckdb(folder)))
+        else:
+            print(json.dumps(step_dask(folder, int(rest[0]))))
+        return 0
+    n_customers = a.customers or max(1, a.orders // 10)
+    tmp = None if a.dir else tempfile.mkdtemp(prefix="ecrm-scale-")
+    folder = Path(a.dir or tmp or ".") / "orders"
+    try:
+        t0 = time.perf_counter()
+        if not folder.exists():
+            write_dataset(folder, a.orders, n_customers, a.files)
+        size = sum(f.stat().st_size for f in folder.glob("*.parquet"))
+        print(f"{a.orders:,} orders, {n_customers:,} customers, {a.files} Parquet files, "
+              f"{size / 2**20:,.0f} MiB (written in {time.perf_counter() - t0:.1f} s); "
+              f"cpus {os.cpu_count()}")
+        runs: dict[str, dict[str, Any]] = {}
+        runs["ecrm out-of-core"] = run_child("ecrm", str(folder), str(a.batch_rows))
+        runs["duckdb"] = run_child("duckdb", str(folder))
+        for w in [int(x) for x in a.workers.split(",") if x.strip()]:
+            runs[f"dask {w} worker{'s' if w > 1 else ''}"] = run_child("dask", str(folder), str(w))
+        base = runs["ecrm out-of-core"]
+        print(f"{'run':<20}{'seconds':>9}{'M orders/s':>12}{'vs ooc':>8}{'peak RSS MiB':>14}"
+              f"  scored, grades B/S/G/P")
+        for name, r in runs.items():
+            extra = f" (+{r['startup']:.1f} s start-up, {r['partitions']} partitions)" \
+                if "startup" in r else ""
+            print(f"{name:<20}{r['seconds']:>9.2f}{a.orders / r['seconds'] / 1e6:>12.2f}"
+                  f"{r['seconds'] / base['seconds']:>8.2f}{r['rss_mb']:>14,.0f}"
+                  f"  {r['scored']:,} {r['grades']}{extra}")
+        same = all(r["grades"] == base["grades"] and r["scored"] == base["scored"]
+                   for r in runs.values())
+        print("all runs agree on scored customers and grade counts:", same)
+        return 0 if same else 1
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Beyond one log in memory: per-customer summaries that merge exactly, out-of-core runs
+over Parquet and CSV, and Dask.
+
+:func:`summarize` turns some orders into a :class:`CustomerSummary`; :func:`merge` combines
+two (associative, commutative, exact); :func:`score_summary` and :func:`tiers_from_summary`
+give the usual :class:`~ecrm.rfm.RfmResult` and :class:`~ecrm.tiers.TierResult`, equal to
+the in-memory path. :func:`score_parquet` and :func:`score_dask` do it chunk by chunk and
+over a dask DataFrame. See docs/scale.md.
+"""
+
+from ecrm.scale._dask import score_dask, summarize_dask
+from ecrm.scale._ooc import (
+    DEFAULT_BATCH_ROWS,
+    score_parquet,
+    summarize_csv,
+    summarize_parquet,
+    write_parquet,
+)
+from ecrm.scale._results import score_summary, tiers_from_summary
+from ecrm.scale._summary import (
+    NO_DAY,
+    NO_INSTANT_US,
+    CustomerSummary,
+    SummaryAccumulator,
+    empty_summary,
+    merge,
+    merge_all,
+    summarize,
+)
+
+__all__ = [
+    "DEFAULT_BATCH_ROWS",
+    "NO_DAY",
+    "NO_INSTANT_US",
+    "CustomerSummary",
+    "SummaryAccumulator",
+    "empty_summary",
+    "merge",
+    "merge_all",
+    "score_dask",
+    "score_parquet",
+    "score_summary",
+    "summarize",
+    "summarize_csv",
+    "summarize_dask",
+    "summarize_parquet",
+    "tiers_from_summary",
+    "write_parquet",
+]

@@ -1,0 +1,138 @@
+"""The summaries over a ``dask.dataframe``: partitions → partial summaries → a tree merge.
+
+Dask schedules the work (threads, processes, or a ``dask.distributed`` cluster when a
+``Client`` is active); ecrm only supplies the per-partition summary and the exact merge.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ecrm._errors import InvalidTypeError, InvalidValueError, MissingDependencyError
+from ecrm._load._spec import AmountUnit, CsvColumns
+from ecrm._money import DEFAULT_CURRENCY, Money
+from ecrm._order import OrderStatus
+from ecrm._time import as_zone
+from ecrm.rfm import TAOBAO_PGSB, RfmResult, RfmScheme
+from ecrm.scale._chunks import pandas_chunk_summary
+from ecrm.scale._results import score_summary
+from ecrm.scale._summary import CustomerSummary, empty_summary, merge_all
+
+__all__ = ["score_dask", "summarize_dask"]
+
+
+def _partition_summary(
+    frame: Any,
+    as_of: dt.datetime,
+    scheme: RfmScheme,
+    statuses: frozenset[OrderStatus] | None,
+    columns: CsvColumns | Mapping[str, Any] | None,
+    tz: dt.tzinfo,
+    currency: str,
+    amount_unit: AmountUnit | None,
+) -> CustomerSummary:
+    return pandas_chunk_summary(
+        frame, as_of=as_of, scheme=scheme, statuses=statuses, columns=columns, tz=tz,
+        currency=currency, amount_unit=amount_unit,
+    )
+
+
+def _merge_group(*parts: CustomerSummary) -> CustomerSummary:
+    return merge_all(parts)
+
+
+def summarize_dask(
+    frame: Any,
+    *,
+    as_of: dt.datetime,
+    scheme: RfmScheme = TAOBAO_PGSB,
+    statuses: Iterable[OrderStatus] | None = None,
+    columns: CsvColumns | Mapping[str, Any] | None = None,
+    tz: str | dt.tzinfo | None = None,
+    currency: str = DEFAULT_CURRENCY,
+    amount_unit: AmountUnit | None = None,
+    split_every: int = 8,
+) -> CustomerSummary:
+    """Summarise a ``dask.dataframe.DataFrame`` of orders (one row per order).
+
+    Each partition becomes an :class:`~ecrm.OrderLog` (:meth:`~ecrm.OrderLog.from_pandas`)
+    and a partial summary on a worker; partials are merged in a tree, ``split_every`` at a
+    time, and only the final summary comes back. Runs on the active ``dask.distributed``
+    client if there is one, else on dask's default scheduler.
+
+    Args:
+        frame: the orders; columns as :meth:`ecrm.OrderLog.from_pandas`.
+        as_of, scheme, statuses: as :func:`~ecrm.scale.summarize`.
+        columns, tz, currency, amount_unit: as :meth:`ecrm.OrderLog.from_pandas`.
+        split_every: how many summaries one merge task takes (>= 2).
+
+    Returns:
+        The merged :class:`~ecrm.scale.CustomerSummary`.
+
+    Raises:
+        MissingDependencyError: dask is not installed (the ``dask`` extra).
+        InvalidTypeError: ``frame`` is not a dask DataFrame.
+        InvalidValueError: ``split_every`` < 2.
+    """
+    try:
+        dask: Any = importlib.import_module("dask")
+        dd: Any = importlib.import_module("dask.dataframe")
+    except ImportError:
+        raise MissingDependencyError.for_extra("dask", "dask", "ecrm.scale.summarize_dask") from None
+    if not isinstance(frame, dd.DataFrame):
+        raise InvalidTypeError(f"frame must be a dask DataFrame, got {type(frame).__name__}")
+    if isinstance(split_every, bool) or not isinstance(split_every, int) or split_every < 2:
+        raise InvalidValueError("split_every", "must be an int >= 2", split_every)
+    zone = as_zone(tz)
+    Money(0, currency)
+    wanted = None if statuses is None else frozenset(statuses)
+    part = dask.delayed(_partition_summary, pure=True)
+    join = dask.delayed(_merge_group, pure=True)
+    level = [
+        part(p, as_of, scheme, wanted, columns, zone, currency, amount_unit)
+        for p in frame.to_delayed()
+    ]
+    while len(level) > 1:
+        level = [join(*level[i:i + split_every]) for i in range(0, len(level), split_every)]
+    if not level:
+        return empty_summary(as_of=as_of, scheme=scheme, statuses=statuses, tz=zone,
+                             currency=currency)
+    (summary,) = dask.compute(level[0])
+    if not isinstance(summary, CustomerSummary):  # pragma: no cover - dask contract
+        raise InvalidTypeError(f"dask returned {type(summary).__name__}, not a summary")
+    return summary
+
+
+def score_dask(
+    frame: Any,
+    *,
+    as_of: dt.datetime,
+    scheme: RfmScheme = TAOBAO_PGSB,
+    statuses: Iterable[OrderStatus] | None = None,
+    columns: CsvColumns | Mapping[str, Any] | None = None,
+    tz: str | dt.tzinfo | None = None,
+    currency: str = DEFAULT_CURRENCY,
+    amount_unit: AmountUnit | None = None,
+    split_every: int = 8,
+    warn_undersized: bool = True,
+) -> RfmResult:
+    """RFM scores and grades of a dask DataFrame of orders, equal to
+    :func:`ecrm.rfm.score` on the same orders in one log.
+
+    Args:
+        As :func:`summarize_dask`; ``warn_undersized`` as :func:`ecrm.rfm.score`.
+
+    Returns:
+        An :class:`~ecrm.rfm.RfmResult`.
+
+    Raises:
+        As :func:`summarize_dask`.
+    """
+    summary = summarize_dask(
+        frame, as_of=as_of, scheme=scheme, statuses=statuses, columns=columns, tz=tz,
+        currency=currency, amount_unit=amount_unit, split_every=split_every,
+    )
+    return score_summary(summary, warn_undersized=warn_undersized)

@@ -1,0 +1,220 @@
+"""Larger than memory on one machine: Parquet datasets and CSV files, chunk by chunk.
+
+Each chunk (a Parquet record batch, a CSV file) goes through the one loading layer into a
+small :class:`~ecrm.OrderLog`, is summarised, and merged into the running summary; only the
+per-customer summary and one chunk are ever in memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ecrm._errors import InvalidTypeError, InvalidValueError, MissingDependencyError
+from ecrm._load._spec import AmountUnit, CsvColumns
+from ecrm._money import DEFAULT_CURRENCY, Money
+from ecrm._order import OrderStatus
+from ecrm._orderlog import OrderLog
+from ecrm._time import as_zone
+from ecrm.rfm import TAOBAO_PGSB, RfmResult, RfmScheme
+from ecrm.scale._chunks import arrow_chunk_summary
+from ecrm.scale._results import score_summary
+from ecrm.scale._summary import (
+    CustomerSummary,
+    SummaryAccumulator,
+    empty_summary,
+    summarize,
+)
+
+__all__ = ["DEFAULT_BATCH_ROWS", "score_parquet", "summarize_csv", "summarize_parquet",
+           "write_parquet"]
+
+#: Rows per Parquet record batch read at a time.
+DEFAULT_BATCH_ROWS = 1_000_000
+
+PathLike = str | os.PathLike[str]
+
+
+def _arrow(purpose: str) -> Any:
+    try:
+        import pyarrow.dataset as ds
+    except ImportError:
+        raise MissingDependencyError.for_extra("pyarrow", "arrow", purpose) from None
+    return ds
+
+
+def _dataset(source: PathLike | Sequence[PathLike], purpose: str) -> Any:
+    ds = _arrow(purpose)
+    paths = [os.fspath(source)] if isinstance(source, (str, os.PathLike)) else [
+        os.fspath(p) for p in source
+    ]
+    if not paths:
+        raise InvalidValueError("source", "must name at least one Parquet file", "[]")
+    for p in paths:
+        if not os.path.exists(p):
+            raise FileNotFoundError(2, "No such file or directory", p)
+    target: Any = paths[0] if len(paths) == 1 else paths
+    dataset = ds.dataset(target, format="parquet", partitioning="hive")
+    if not dataset.files:
+        raise InvalidValueError("source", "must hold at least one Parquet file", paths[0])
+    return dataset
+
+
+def summarize_parquet(
+    source: PathLike | Sequence[PathLike],
+    *,
+    as_of: dt.datetime,
+    scheme: RfmScheme = TAOBAO_PGSB,
+    statuses: Iterable[OrderStatus] | None = None,
+    columns: CsvColumns | Mapping[str, Any] | None = None,
+    tz: str | dt.tzinfo | None = None,
+    currency: str = DEFAULT_CURRENCY,
+    amount_unit: AmountUnit | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+) -> CustomerSummary:
+    """Summarise a Parquet dataset of orders one record batch at a time.
+
+    Args:
+        source: a ``.parquet`` file, a directory of them (``key=value`` folders are hive
+            partitions), or a list of files.
+        as_of, scheme, statuses: as :func:`~ecrm.scale.summarize`.
+        columns, tz, currency, amount_unit: as :meth:`ecrm.OrderLog.from_arrow`.
+        batch_rows: rows per batch; memory holds one batch plus the summaries.
+
+    Returns:
+        The merged :class:`~ecrm.scale.CustomerSummary` of every order.
+
+    Raises:
+        MissingDependencyError: pyarrow is not installed.
+        FileNotFoundError: a path does not exist.
+        InvalidValueError: no Parquet file; ``batch_rows`` < 1.
+        DataFormatError: bad cells in a batch (rows counted within the batch).
+    """
+    if isinstance(batch_rows, bool) or not isinstance(batch_rows, int):
+        raise InvalidTypeError(f"batch_rows must be an int, got {type(batch_rows).__name__}")
+    if batch_rows < 1:
+        raise InvalidValueError("batch_rows", "must be >= 1", batch_rows)
+    zone = as_zone(tz)
+    Money(0, currency)  # validates the currency before any work
+    dataset = _dataset(source, "ecrm.scale.summarize_parquet")
+    acc = SummaryAccumulator()
+    for batch in dataset.to_batches(batch_size=batch_rows):
+        if batch.num_rows == 0:
+            continue
+        acc.add(arrow_chunk_summary(
+            batch, as_of=as_of, scheme=scheme, statuses=statuses, columns=columns, tz=zone,
+            currency=currency, amount_unit=amount_unit,
+        ))
+    empty = empty_summary(as_of=as_of, scheme=scheme, statuses=statuses, tz=zone,
+                          currency=currency)
+    return acc.result(empty)
+
+
+def summarize_csv(
+    paths: Sequence[PathLike],
+    *,
+    as_of: dt.datetime,
+    scheme: RfmScheme = TAOBAO_PGSB,
+    statuses: Iterable[OrderStatus] | None = None,
+    columns: CsvColumns | Mapping[str, Any] | None = None,
+    tz: str | dt.tzinfo | None = None,
+    currency: str = DEFAULT_CURRENCY,
+    amount_unit: AmountUnit | None = None,
+    encoding: str = "auto",
+) -> CustomerSummary:
+    """Summarise several CSV files of orders, one file at a time.
+
+    Each file is read with :meth:`ecrm.OrderLog.from_csv` (so memory holds the largest
+    file's orders plus the summaries): split a huge export into files first.
+
+    Args:
+        paths: the CSV files (an order in two files would count twice).
+        as_of, scheme, statuses: as :func:`~ecrm.scale.summarize`.
+        columns, tz, currency, amount_unit, encoding: as :meth:`ecrm.OrderLog.from_csv`.
+
+    Returns:
+        The merged :class:`~ecrm.scale.CustomerSummary`.
+
+    Raises:
+        InvalidTypeError: ``paths`` is a single path rather than a sequence.
+        DataFormatError: bad cells (file, line, column, value, rule).
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        raise InvalidTypeError("paths must be a sequence of CSV paths, got a single path")
+    zone = as_zone(tz)
+    acc = SummaryAccumulator()
+    for path in paths:
+        log = OrderLog.from_csv(path, columns=columns, tz=zone, currency=currency,
+                                amount_unit=amount_unit, encoding=encoding)
+        acc.add(summarize(log, as_of=as_of, scheme=scheme, statuses=statuses))
+    empty = empty_summary(as_of=as_of, scheme=scheme, statuses=statuses, tz=zone,
+                          currency=currency)
+    return acc.result(empty)
+
+
+def write_parquet(result: RfmResult, path: PathLike, *, row_group_rows: int = 1_000_000) -> None:
+    """Write an RFM result's per-customer rows to a Parquet file, in row groups.
+
+    Columns are those of :meth:`ecrm.rfm.RfmResult.to_arrow`, unscored customers
+    included (with null scores).
+
+    Args:
+        result: the scores.
+        path: the ``.parquet`` file to write (replaced if it exists).
+        row_group_rows: rows per row group.
+
+    Raises:
+        MissingDependencyError: pyarrow is not installed.
+        InvalidTypeError: ``result`` is not an RfmResult.
+    """
+    if not isinstance(result, RfmResult):
+        raise InvalidTypeError(f"result must be an RfmResult, got {type(result).__name__}")
+    _arrow("ecrm.scale.write_parquet")
+    import pyarrow.parquet as pq
+
+    table = result.to_arrow(include_unscored=True)
+    pq.write_table(table, os.fspath(path), row_group_size=row_group_rows)
+
+
+def score_parquet(
+    source: PathLike | Sequence[PathLike],
+    *,
+    as_of: dt.datetime,
+    scheme: RfmScheme = TAOBAO_PGSB,
+    statuses: Iterable[OrderStatus] | None = None,
+    columns: CsvColumns | Mapping[str, Any] | None = None,
+    tz: str | dt.tzinfo | None = None,
+    currency: str = DEFAULT_CURRENCY,
+    amount_unit: AmountUnit | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    output: PathLike | None = None,
+    warn_undersized: bool = True,
+) -> RfmResult:
+    """RFM scores and grades of a Parquet dataset too big to load whole.
+
+    Equal to ``ecrm.rfm.score(OrderLog.from_parquet(source), ...)`` bit for bit, in the
+    memory of one batch plus the per-customer summaries.
+
+    Args:
+        source, as_of, scheme, statuses, columns, tz, currency, amount_unit, batch_rows:
+            as :func:`summarize_parquet`.
+        output: also write the per-customer rows to this Parquet file
+            (:func:`write_parquet`).
+        warn_undersized: as :func:`ecrm.rfm.score`.
+
+    Returns:
+        An :class:`~ecrm.rfm.RfmResult`.
+
+    Raises:
+        As :func:`summarize_parquet`.
+    """
+    summary = summarize_parquet(
+        source, as_of=as_of, scheme=scheme, statuses=statuses, columns=columns, tz=tz,
+        currency=currency, amount_unit=amount_unit, batch_rows=batch_rows,
+    )
+    result = score_summary(summary, warn_undersized=warn_undersized)
+    if output is not None:
+        write_parquet(result, output)
+    return result

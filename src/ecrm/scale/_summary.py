@@ -1,0 +1,346 @@
+"""Per-customer summaries of an order log at one ``as_of`` that merge exactly.
+
+A :class:`CustomerSummary` holds, for every customer seen in some orders, the few numbers
+the RFM, tier and lifecycle results need. Each field has a merge rule that is associative
+and commutative (max, sum, OR, the two smallest distinct days), so summaries of any
+partition of the orders, merged in any order, equal the summary of the whole log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from ecrm._errors import InvalidTypeError, InvalidValueError
+from ecrm._order import DEFAULT_VALID_STATUSES, OrderStatus, parse_status
+from ecrm._orderlog import OrderLog
+from ecrm._time import datetime_to_us, local_days, require_aware, zone_name
+from ecrm.rfm import TAOBAO_PGSB, RfmScheme
+from ecrm.rfm._kernels import NO_ORDER_US, window_metrics
+
+__all__ = [
+    "NO_DAY", "NO_INSTANT_US", "CustomerSummary", "SummaryAccumulator", "empty_summary", "merge",
+    "merge_all", "summarize",
+]
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+#: "No order" in ``rfm_last_us`` and ``last_day`` (smaller than any real value).
+NO_INSTANT_US = NO_ORDER_US
+#: "No such day" in ``first_day`` and ``second_day`` (larger than any real day).
+NO_DAY = np.iinfo(np.int64).max
+_NO_LAST_DAY = np.iinfo(np.int64).min
+
+
+def _frozen(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    a.flags.writeable = False
+    return a
+
+
+@attrs.frozen(eq=False, repr=False)
+class CustomerSummary:
+    """What RFM, tiers and stages need of each customer's orders before ``as_of``.
+
+    Every array has shape (n,) in ``customer_ids`` order. Build one with :func:`summarize`
+    (or the out-of-core and Dask readers) and combine them with :func:`merge`.
+
+    Attributes:
+        customer_ids: every customer with at least one order (any status, any time) in
+            the summarised rows, sorted (int64 or str).
+        rfm_last_us: int64 epoch µs of the last valid order in the RFM window
+            ``[as_of − scheme.window, as_of)``, ``NO_INSTANT_US`` if none. Merge: max.
+        rfm_count: int64 valid orders in the window. Merge: sum.
+        rfm_net_fen: int64 net fen (amount − refunded) of those orders. Merge: sum.
+        spend_fen: int64 net fen of every valid order placed before ``as_of`` (the tier
+            ladder's cumulative spend). Merge: sum.
+        orders: int64 valid orders placed before ``as_of``. Merge: sum.
+        first_day, second_day: int64 local days (since 1970-01-01 in ``tz``) of the first
+            and second distinct purchase days (valid orders before ``as_of``), ``NO_DAY``
+            if none. Merge: the two smallest distinct values of both sides.
+        last_day: int64 local day of the last purchase day, ``-2**63`` if none. Merge: max.
+        known: bool, some order (any status) placed before ``as_of``. Merge: OR.
+        as_of: the aware moment; scheme: the RFM scheme (its window);
+        statuses: the statuses that count as valid; tz: the store's zone;
+        currency: the amounts' currency. Summaries merge only when these five agree.
+    """
+
+    customer_ids: npt.NDArray[Any]
+    rfm_last_us: IntArray
+    rfm_count: IntArray
+    rfm_net_fen: IntArray
+    spend_fen: IntArray
+    orders: IntArray
+    first_day: IntArray
+    second_day: IntArray
+    last_day: IntArray
+    known: BoolArray
+    as_of: dt.datetime
+    scheme: RfmScheme
+    statuses: frozenset[OrderStatus]
+    tz: dt.tzinfo
+    currency: str
+
+    def __len__(self) -> int:
+        return len(self.customer_ids)
+
+    def __repr__(self) -> str:
+        return (
+            f"CustomerSummary({len(self):,} customers, as_of={self.as_of.isoformat()}, "
+            f"scheme={self.scheme.name!r}, tz={zone_name(self.tz)}, currency={self.currency})"
+        )
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the arrays (the memory a summary costs per customer × n)."""
+        return sum(
+            getattr(self, name).nbytes
+            for name in ("customer_ids", *_INT_FIELDS, "known")
+        )
+
+
+_INT_FIELDS = (
+    "rfm_last_us", "rfm_count", "rfm_net_fen", "spend_fen", "orders",
+    "first_day", "second_day", "last_day",
+)
+
+
+def _statuses(statuses: Iterable[OrderStatus] | None) -> frozenset[OrderStatus]:
+    if statuses is None:
+        return DEFAULT_VALID_STATUSES
+    return frozenset(parse_status(s) for s in statuses)
+
+
+def summarize(
+    orders: OrderLog,
+    *,
+    as_of: dt.datetime,
+    scheme: RfmScheme = TAOBAO_PGSB,
+    statuses: Iterable[OrderStatus] | None = None,
+) -> CustomerSummary:
+    """The summary of every customer of ``orders`` at ``as_of``.
+
+    Valid orders are those of ``orders.valid_mask(statuses)`` (status in ``statuses``, not
+    fully refunded), exactly as :func:`ecrm.rfm.score` and
+    :meth:`ecrm.tiers.TierLadder.evaluate_log` count them.
+
+    Args:
+        orders: some or all of the shop's orders.
+        as_of: the aware moment; orders at or after it are ignored.
+        scheme: the RFM scheme whose window the RFM fields cover.
+        statuses: which statuses count as valid (default ``DEFAULT_VALID_STATUSES``).
+
+    Returns:
+        A :class:`CustomerSummary`.
+
+    Raises:
+        InvalidTypeError: ``orders`` is not an OrderLog or ``scheme`` not an RfmScheme.
+        InvalidValueError: naive ``as_of``; an unknown status.
+    """
+    if not isinstance(orders, OrderLog):
+        raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
+    if not isinstance(scheme, RfmScheme):
+        raise InvalidTypeError(f"scheme must be an RfmScheme, got {type(scheme).__name__}")
+    as_of = require_aware(as_of, "as_of")
+    wanted = _statuses(statuses)
+    tz = orders.tz
+    local = as_of.astimezone(tz)
+    end_us = datetime_to_us(local)
+    start_us = datetime_to_us(local - scheme.window)
+    valid = orders.valid_mask(wanted)
+    starts, codes, placed = orders.customer_starts, orders.customer_codes, orders.placed_at_us
+    net = orders.net_fen
+    count, net_fen, last = window_metrics(starts, codes, placed, net, valid, start_us, end_us)
+    orders_before, spend, _ = window_metrics(
+        starts, codes, placed, net, valid, int(np.iinfo(np.int64).min), end_us
+    )
+    first, second, last_day = _purchase_days(orders, valid, end_us)
+    n = orders.n_customers
+    known = placed[starts[:-1]] < end_us if n else np.zeros(0, dtype=np.bool_)
+    return CustomerSummary(
+        customer_ids=_frozen(orders.customer_ids.copy()),
+        rfm_last_us=_frozen(last), rfm_count=_frozen(count), rfm_net_fen=_frozen(net_fen),
+        spend_fen=_frozen(spend), orders=_frozen(orders_before),
+        first_day=_frozen(first), second_day=_frozen(second), last_day=_frozen(last_day),
+        known=_frozen(np.asarray(known, dtype=np.bool_)),
+        as_of=as_of, scheme=scheme, statuses=wanted, tz=tz, currency=orders.currency,
+    )
+
+
+def _purchase_days(
+    orders: OrderLog, valid: BoolArray, end_us: int
+) -> tuple[IntArray, IntArray, IntArray]:
+    """First, second distinct and last purchase day of each customer (valid, < end)."""
+    n = orders.n_customers
+    first = np.full(n, NO_DAY, dtype=np.int64)
+    second = np.full(n, NO_DAY, dtype=np.int64)
+    last = np.full(n, _NO_LAST_DAY, dtype=np.int64)
+    rows = np.flatnonzero(valid & (orders.placed_at_us < end_us))
+    if rows.size == 0:
+        return first, second, last
+    # Rows are in (customer, placed_at) order, so local days rise within a customer and
+    # the distinct (customer, day) pairs are where either changes.
+    c = orders.customer_codes[rows].astype(np.int64)
+    d = local_days(orders.placed_at_us[rows], orders.tz)
+    new = np.ones(len(rows), dtype=np.bool_)
+    new[1:] = (c[1:] != c[:-1]) | (d[1:] != d[:-1])
+    c, d = c[new], d[new]
+    head = np.ones(len(c), dtype=np.bool_)
+    head[1:] = c[1:] != c[:-1]
+    heads = np.flatnonzero(head)
+    first[c[heads]] = d[heads]
+    nxt = heads + 1
+    has_second = nxt < len(c)
+    has_second[has_second] = c[nxt[has_second]] == c[heads[has_second]]
+    second[c[heads[has_second]]] = d[nxt[has_second]]
+    tail = np.ones(len(c), dtype=np.bool_)
+    tail[:-1] = c[:-1] != c[1:]
+    tails = np.flatnonzero(tail)
+    last[c[tails]] = d[tails]
+    return first, second, last
+
+
+def _check_same(a: CustomerSummary, b: CustomerSummary) -> None:
+    for name in ("as_of", "scheme", "statuses", "currency"):
+        if getattr(a, name) != getattr(b, name):
+            raise InvalidValueError(
+                name, "must be the same in both summaries to merge them",
+                f"{getattr(a, name)!r} and {getattr(b, name)!r}",
+            )
+    if zone_name(a.tz) != zone_name(b.tz):
+        raise InvalidValueError(
+            "tz", "must be the same in both summaries to merge them",
+            f"{zone_name(a.tz)} and {zone_name(b.tz)}",
+        )
+    kinds = {a.customer_ids.dtype.kind, b.customer_ids.dtype.kind}
+    if len(a) and len(b) and len(kinds) > 1:
+        raise InvalidValueError(
+            "customer_ids", "must be of one kind (all str or all int) to merge",
+            f"{a.customer_ids.dtype} and {b.customer_ids.dtype}",
+        )
+
+
+def merge(a: CustomerSummary, b: CustomerSummary) -> CustomerSummary:
+    """The summary of the union of two disjoint sets of orders.
+
+    Exact, associative and commutative: counts and fen add, last instants and days take
+    the max, the first two distinct purchase days are the two smallest distinct days of
+    both sides, ``known`` is OR.
+
+    Args:
+        a, b: summaries at the same ``as_of``, scheme, statuses, zone and currency, of
+            disjoint orders (an order in both would count twice).
+
+    Returns:
+        The merged :class:`CustomerSummary` (ids sorted).
+
+    Raises:
+        InvalidTypeError: an argument is not a CustomerSummary.
+        InvalidValueError: the parameters differ, or one side has str ids and the other int.
+    """
+    for name, value in (("a", a), ("b", b)):
+        if not isinstance(value, CustomerSummary):
+            raise InvalidTypeError(f"{name} must be a CustomerSummary, got {type(value).__name__}")
+    _check_same(a, b)
+    if not len(b):
+        return a
+    if not len(a):
+        return b
+    ids = np.union1d(a.customer_ids, b.customer_ids)
+    ia = np.searchsorted(ids, a.customer_ids)
+    ib = np.searchsorted(ids, b.customer_ids)
+    n = len(ids)
+
+    def spread(side: CustomerSummary, pos: npt.NDArray[np.intp], name: str, fill: int) -> IntArray:
+        out = np.full(n, fill, dtype=np.int64)
+        out[pos] = getattr(side, name)
+        return out
+
+    out: dict[str, Any] = {}
+    for name in ("rfm_count", "rfm_net_fen", "spend_fen", "orders"):
+        out[name] = spread(a, ia, name, 0) + spread(b, ib, name, 0)
+    for name, fill in (("rfm_last_us", NO_INSTANT_US), ("last_day", _NO_LAST_DAY)):
+        out[name] = np.maximum(spread(a, ia, name, fill), spread(b, ib, name, fill))
+    days = np.stack([
+        spread(a, ia, "first_day", NO_DAY), spread(a, ia, "second_day", NO_DAY),
+        spread(b, ib, "first_day", NO_DAY), spread(b, ib, "second_day", NO_DAY),
+    ])
+    first = days.min(axis=0)
+    # Each side's two days are distinct, so the second smallest distinct day of the four
+    # is the smallest one left once every copy of the first is set aside.
+    out["first_day"] = first
+    out["second_day"] = np.where(days == first, NO_DAY, days).min(axis=0)
+    known = np.zeros(n, dtype=np.bool_)
+    known[ia] = a.known
+    known[ib] |= b.known
+    return CustomerSummary(
+        customer_ids=_frozen(ids),
+        **{k: _frozen(v) for k, v in out.items()},
+        known=_frozen(known),
+        as_of=a.as_of, scheme=a.scheme, statuses=a.statuses, tz=a.tz, currency=a.currency,
+    )
+
+
+def merge_all(summaries: Iterable[CustomerSummary]) -> CustomerSummary:
+    """Merge many summaries pairwise as a balanced tree (each id is copied O(log k) times).
+
+    Args:
+        summaries: at least one summary; all with the same parameters.
+
+    Raises:
+        InvalidValueError: no summaries, or their parameters differ.
+    """
+    level = list(summaries)
+    if not level:
+        raise InvalidValueError("summaries", "must hold at least one summary", "[]")
+    while len(level) > 1:
+        paired = [merge(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            paired.append(level[-1])
+        level = paired
+    return level[0]
+
+
+def empty_summary(
+    *,
+    as_of: dt.datetime,
+    scheme: RfmScheme,
+    statuses: Iterable[OrderStatus] | None,
+    tz: dt.tzinfo,
+    currency: str,
+) -> CustomerSummary:
+    """The summary of no orders (the identity of :func:`merge`)."""
+    zero = np.zeros(0, dtype=np.int64)
+    return CustomerSummary(
+        customer_ids=_frozen(zero.copy()),
+        **{name: _frozen(zero.copy()) for name in _INT_FIELDS},
+        known=_frozen(np.zeros(0, dtype=np.bool_)),
+        as_of=require_aware(as_of, "as_of"), scheme=scheme, statuses=_statuses(statuses),
+        tz=tz, currency=currency,
+    )
+
+
+class SummaryAccumulator:
+    """Merges summaries as they arrive, like a binary counter: it holds at most
+    log2(k) + 1 partial summaries, and every id is copied O(log k) times in all."""
+
+    def __init__(self) -> None:
+        self._stack: list[tuple[int, CustomerSummary]] = []
+
+    def add(self, summary: CustomerSummary) -> None:
+        """Take one more summary (of orders disjoint from the ones taken so far)."""
+        level, current = 0, summary
+        while self._stack and self._stack[-1][0] == level:
+            _, prev = self._stack.pop()
+            current = merge(prev, current)
+            level += 1
+        self._stack.append((level, current))
+
+    def result(self, empty: CustomerSummary) -> CustomerSummary:
+        """The merge of everything taken, or ``empty`` when nothing was."""
+        return merge_all([empty] + [s for _, s in self._stack])

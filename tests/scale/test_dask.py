@@ -1,0 +1,64 @@
+"""Dask: the summaries over a dask DataFrame on a real two-process LocalCluster equal the
+in-memory results."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+from scale_helpers import assert_same_rfm, synthetic_orders
+
+from ecrm import InvalidTypeError, InvalidValueError, OrderLog
+from ecrm.rfm import score
+from ecrm.scale import score_dask, summarize_dask, tiers_from_summary
+from ecrm.tiers import TAOBAO_STORE_VIP
+
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+
+SH = ZoneInfo("Asia/Shanghai")
+AS_OF = dt.datetime(2025, 7, 1, tzinfo=SH)
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[object]:
+    cluster = distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
+        silence_logs=40,
+    )
+    with cluster, distributed.Client(cluster) as c:
+        yield c
+
+
+def test_two_worker_processes_give_the_in_memory_scores_and_tiers(client: object) -> None:
+    frame = synthetic_orders(8_000, 1_000, seed=11, str_ids=True)
+    whole = OrderLog.from_pandas(frame, tz=SH)
+    ddf = dd.from_pandas(frame, npartitions=7)
+    got = score_dask(ddf, as_of=AS_OF, tz=SH, split_every=3, warn_undersized=False)
+    assert_same_rfm(got, score(whole, as_of=AS_OF, warn_undersized=False))
+    summary = summarize_dask(ddf, as_of=AS_OF, tz=SH)
+    tiers = tiers_from_summary(summary, TAOBAO_STORE_VIP, opted_in=False)
+    want = TAOBAO_STORE_VIP.evaluate_log(whole, as_of=AS_OF, opted_in=False)
+    assert np.array_equal(tiers.customer_ids, want.customer_ids)
+    assert np.array_equal(tiers.qualified_level, want.qualified_level)
+
+
+def test_int_ids_and_an_empty_partition(client: object) -> None:
+    frame = synthetic_orders(3_000, 400, seed=12)
+    whole = OrderLog.from_pandas(frame, tz=SH)
+    ddf = dd.from_pandas(frame, npartitions=3)
+    ddf = ddf[ddf["customer_id"] >= 0]  # keeps every row; partitions stay as they are
+    early = ddf[ddf["placed_at"] < frame["placed_at"].min()]  # every partition empty
+    got = score_dask(dd.concat([ddf, early]), as_of=AS_OF, tz=SH, warn_undersized=False)
+    assert_same_rfm(got, score(whole, as_of=AS_OF, warn_undersized=False))
+
+
+def test_bad_arguments_are_refused_clearly() -> None:
+    frame = synthetic_orders(10, 5, seed=1)
+    with pytest.raises(InvalidTypeError, match="dask DataFrame"):
+        summarize_dask(frame, as_of=AS_OF)
+    with pytest.raises(InvalidValueError, match="split_every"):
+        summarize_dask(dd.from_pandas(frame, npartitions=1), as_of=AS_OF, split_every=1)
