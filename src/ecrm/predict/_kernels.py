@@ -11,7 +11,7 @@ scipy.special gives the log-gamma, log-beta and Gauss hypergeometric functions.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +26,21 @@ PARAMS: Final = {
     "paretonbd": ("r", "alpha", "s", "beta"),
     "gammagamma": ("p", "q", "v"),
 }
+
+
+XIndex = tuple[npt.NDArray[np.float64], npt.NDArray[np.intp]] | None
+
+
+def _of_x(fn: Any, offset: float, x: FloatArray, x_index: XIndex) -> FloatArray:
+    """``fn(offset + x)``, evaluated once per distinct x when ``x_index`` = (distinct x,
+    inverse) is given: repeat counts take few distinct values, and the special functions
+    are the costly part of a likelihood evaluation."""
+    if x_index is None:
+        out: FloatArray = fn(offset + x)
+        return out
+    values, inverse = x_index
+    picked: FloatArray = fn(offset + values)[inverse]
+    return picked
 
 
 def _log_diff_exp(u: FloatArray, v: FloatArray) -> FloatArray:
@@ -50,15 +65,15 @@ def _bg_log_dropout_term(
 
 
 def bg_loglik(model: str, params: Params,
-    x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
+    x: FloatArray, tx: FloatArray, T: FloatArray, x_index: XIndex = None) -> FloatArray:
     """Per-row log-likelihood of BG/NBD (``model="bgnbd"``) or MBG/NBD (``"mbgnbd"``)."""
     r, alpha, a, b = (float(v) for v in params)
     from scipy.special import betaln, gammaln
 
     shift = 0.0 if model == "bgnbd" else 1.0
     base = (
-        gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-        + betaln(a, b + x + shift) - betaln(a, b)
+        _of_x(gammaln, r, x, x_index) - gammaln(r) + r * np.log(alpha)
+        + _of_x(lambda v: betaln(a, v), b + shift, x, x_index) - betaln(a, b)
     )
     alive = -(r + x) * np.log(alpha + T)
     log_term, has = _bg_log_dropout_term(model, a, b, x)
@@ -79,7 +94,8 @@ def bg_log_odds_dead(model: str, params: Params,
 
 
 def bg_expected(model: str, params: Params,
-    x: FloatArray, tx: FloatArray, T: FloatArray, t: float) -> FloatArray:
+    x: FloatArray, tx: FloatArray, T: FloatArray, t: float,
+    xt_index: tuple[FloatArray, FloatArray, npt.NDArray[np.intp]] | None = None) -> FloatArray:
     """E[purchases in (T, T + t]] given the history.
 
     The hypergeometric factor goes through Euler's transformation,
@@ -91,8 +107,13 @@ def bg_expected(model: str, params: Params,
     from scipy.special import expit, hyp2f1
 
     k = 0.0 if model == "bgnbd" else 1.0
-    z = t / (alpha + T + t)
-    tail = np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(a + b - 1.0 - r + k, a - 1.0, a + b + x - 1.0 + k, z)
+    # The hypergeometric factor depends on (x, T) only: with ``xt_index`` = (distinct x,
+    # distinct T, inverse) it is computed once per distinct pair.
+    hx, hT = (x, T) if xt_index is None else xt_index[:2]
+    z = t / (alpha + hT + t)
+    tail = np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(a + b - 1.0 - r + k, a - 1.0, a + b + hx - 1.0 + k, z)
+    if xt_index is not None:
+        tail = tail[xt_index[2]]
     p_alive = expit(-bg_log_odds_dead(model, params, x, tx, T))
     out: FloatArray = (a + b + x - 1.0 + k) / (a - 1.0) * (1.0 - tail) * p_alive
     return out
@@ -192,3 +213,82 @@ def gg_expected_spend(params: Params, x: FloatArray, m: FloatArray) -> FloatArra
     m0 = np.where(x > 0, m, 0.0)
     out: FloatArray = p * (v + x * m0) / (p * x + q - 1.0)
     return out
+
+
+# -- gradients (per row, with respect to the natural parameters) -------------------------------
+
+
+def bg_grad(model: str, params: Params, x: FloatArray, tx: FloatArray, T: FloatArray,
+            x_index: XIndex = None) -> FloatArray:
+    """∂ log-likelihood / ∂(r, α, a, b) per row, shape (n, 4), for BG/NBD or MBG/NBD."""
+    r, alpha, a, b = (float(v) for v in params)
+    from scipy.special import digamma
+
+    k = 0.0 if model == "bgnbd" else 1.0
+    alive = -(r + x) * np.log(alpha + T)
+    log_term, has = _bg_log_dropout_term(model, a, b, x)
+    dead = np.where(has, log_term - (r + x) * np.log(alpha + tx), -np.inf)
+    total = np.logaddexp(alive, dead)
+    w1 = np.exp(alive - total)
+    w2 = np.exp(dead - total)
+    out = np.empty((len(x), 4))
+    out[:, 0] = (_of_x(digamma, r, x, x_index) - digamma(r) + np.log(alpha)
+                 - w1 * np.log(alpha + T) - w2 * np.log(alpha + tx))
+    out[:, 1] = r / alpha - (r + x) * (w1 / (alpha + T) + w2 / (alpha + tx))
+    ab = digamma(a + b)
+    abx = _of_x(digamma, a + b + k, x, x_index)
+    out[:, 2] = ab - abx + w2 / a
+    with np.errstate(divide="ignore", invalid="ignore"):
+        denom = np.where(has, b + x - 1.0 + k, 1.0)
+    out[:, 3] = _of_x(digamma, b + k, x, x_index) - abx - digamma(b) + ab - w2 / denom
+    return out
+
+
+def gg_grad(params: Params, x: FloatArray, m: FloatArray) -> FloatArray:
+    """∂ log-likelihood / ∂(p, q, v) per row, shape (n, 3), for Gamma-Gamma."""
+    p, q, v = (float(value) for value in params)
+    from scipy.special import digamma
+
+    px = p * x
+    lxv = np.log(x * m + v)
+    both = digamma(px + q)
+    out = np.empty((len(x), 3))
+    out[:, 0] = x * (both - digamma(px) + np.log(m) + np.log(x) - lxv)
+    out[:, 1] = both - digamma(q) + np.log(v) - lxv
+    out[:, 2] = q / v - (px + q) / (x * m + v)
+    return out
+
+
+def bg_loglik_and_grad(model: str, params: Params, x: FloatArray, tx: FloatArray,
+                       T: FloatArray, x_index: XIndex = None) -> tuple[FloatArray, FloatArray]:
+    """Per-row log-likelihood (n,) and its gradient (4, n) in one pass (shared terms)."""
+    r, alpha, a, b = (float(v) for v in params)
+    from scipy.special import betaln, digamma, gammaln
+
+    k = 0.0 if model == "bgnbd" else 1.0
+    log_at = np.log(alpha + T)
+    log_atx = np.log(alpha + tx)
+    rx = r + x
+    alive = -rx * log_at
+    log_term, has = _bg_log_dropout_term(model, a, b, x)
+    dead = log_term - rx * log_atx
+    if model == "bgnbd":
+        dead[~has] = -np.inf
+    total = np.logaddexp(alive, dead)
+    w1 = np.exp(alive - total)
+    w2 = 1.0 - w1
+    ll = (
+        _of_x(gammaln, r, x, x_index) - gammaln(r) + r * np.log(alpha)
+        + _of_x(lambda v: betaln(a, v), b + k, x, x_index) - betaln(a, b) + total
+    )
+    g = np.empty((4, len(x)))
+    g[0] = _of_x(digamma, r, x, x_index) - digamma(r) + np.log(alpha) - w1 * log_at - w2 * log_atx
+    g[1] = r / alpha - rx * (w1 / (alpha + T) + w2 / (alpha + tx))
+    ab = digamma(a + b)
+    abx = _of_x(digamma, a + b + k, x, x_index)
+    g[2] = ab - abx + w2 / a
+    denom = b + x - 1.0 + k
+    if model == "bgnbd":
+        denom = np.where(has, denom, 1.0)
+    g[3] = _of_x(digamma, b + k, x, x_index) - abx - digamma(b) + ab - w2 / denom
+    return ll, g

@@ -13,7 +13,7 @@ from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._time import day_to_date
 from ecrm.predict._errors import require_scipy
 from ecrm.predict._fit import SpendModel, TransactionModel
-from ecrm.predict._summary import UNIT_DAYS, Summary
+from ecrm.predict._summary import UNIT_DAYS, Summary, distinct_histories
 
 __all__ = ["RISK_BANDS", "Predictions", "predict"]
 
@@ -22,6 +22,7 @@ IntArray = npt.NDArray[np.int64]
 #: Default churn-risk cut-offs on probability alive: below 0.3 high, below 0.7 medium.
 RISK_BANDS: Final = (0.3, 0.7)
 _RISK_NAMES: Final = np.asarray(["high", "medium", "low"])
+_MODEL_NAMES: Final = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "paretonbd": "Pareto/NBD"}
 #: Gauss–Legendre nodes for the Pareto/NBD "purchase within t" integral.
 _GL_NODES: Final = 32
 
@@ -117,6 +118,8 @@ class Predictions:
             UnknownCustomerError: the customer is not in the predictions.
         """
         i = self.summary.index_of(customer_id)
+        if isinstance(customer_id, np.generic):
+            customer_id = customer_id.item()
         x, tx, T = int(self.x[i]), int(self.t_x_days[i]), int(self.T_days[i])
         if x == 0:
             history = f"bought once, {T} days ago, and not since"
@@ -125,7 +128,7 @@ class Predictions:
                        f"the last was {T - tx} days ago")
         lines = [
             f"Customer {customer_id!r} {history}.",
-            f"{self.model!r} gives a {self.p_alive[i]:.0%} chance they are still a customer "
+            f"{_MODEL_NAMES[self.model.model]} gives a {self.p_alive[i]:.0%} chance they are still a customer "
             f"({self.risk[i]} churn risk).",
             f"Expected purchases in the next {self.horizon_days} days: "
             f"{self.expected_purchases[i]:.2f}; chance of at least one: {self.p_any_purchase[i]:.0%}.",
@@ -254,19 +257,18 @@ def predict(
     if not (isinstance(discount_rate, float | int) and math.isfinite(discount_rate) and discount_rate > -1):
         raise InvalidValueError("discount_rate", "must be a finite rate > -1", discount_rate)
     unit_days = UNIT_DAYS[summary.unit]
-    cols = np.stack([summary.x.astype(np.float64), summary.t_x, summary.T], axis=1)
-    if len(cols):
-        uniq, inverse = np.unique(cols, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-    else:
-        uniq, inverse = cols, np.zeros(0, np.int64)
-    x, tx, T = (np.ascontiguousarray(uniq[:, j]) for j in range(3))
+    x, tx, T, _, inverse = distinct_histories(summary)
+    # (x, T) pairs: unique rows are sorted by x, then t_x, then T; a pair key sorts them.
+    span = float(T.max()) + 1.0 if len(T) else 1.0
+    pairs, pair_inverse = np.unique(x * span + T, return_inverse=True)
+    pair_x = np.floor(pairs / span)
+    xt_index = (pair_x, pairs - pair_x * span, pair_inverse.reshape(-1))
     from scipy.special import expit
 
     with np.errstate(over="ignore"):
         p_alive = expit(-model.log_odds_dead(x, tx, T))
     t = horizon / unit_days
-    expected = model.expected(x, tx, T, t)
+    expected = model.expected(x, tx, T, t, xt_index)
     p_any = p_alive * _p_any_alive(model, x, T, t)
     median = _median_next(model, x, T, p_alive)
     finite = np.isfinite(median)
@@ -283,7 +285,7 @@ def predict(
         previous = np.zeros(len(x))
         for k in range(1, steps + 1):
             end_days = min(k * step, clv_horizon)
-            cumulative = model.expected(x, tx, T, end_days / unit_days)
+            cumulative = model.expected(x, tx, T, end_days / unit_days, xt_index)
             value += (cumulative - previous) / (1.0 + discount_rate) ** (end_days / 365.0)
             previous = cumulative
         clv = np.rint(value[inverse] * exp_spend).astype(np.int64)

@@ -14,7 +14,7 @@ from ecrm._orderlog import OrderLog
 from ecrm._time import as_zone, datetime_to_us, local_day, require_aware
 from ecrm.lifecycle._kernels import subject_events
 
-__all__ = ["UNIT_DAYS", "Summary", "TimeUnit", "summaries"]
+__all__ = ["UNIT_DAYS", "Summary", "TimeUnit", "distinct_histories", "summaries"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -266,3 +266,32 @@ def summaries(
         tz=log.tz,
         n_excluded=int(np.count_nonzero(prior)),
     )
+
+
+def distinct_histories(
+    summary: Summary,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, npt.NDArray[np.intp]]:
+    """The distinct (x, t_x, T) rows of a summary, in the model unit.
+
+    Returns:
+        (x, t_x, T, weights, inverse): the distinct rows (float64, shape (m,)), how many
+        customers share each, and each customer's row (shape (n,)).
+    """
+    n = len(summary)
+    if n == 0:
+        e = np.zeros(0)
+        return e, e, e, e, np.zeros(0, dtype=np.intp)
+    if summary.t_x_scale is None and summary.T_scale is None:
+        # Whole days: one int64 key per customer, one sort (far faster than a row-wise unique).
+        span = int(summary.T_days.max()) + 1
+        key = (summary.x * span + summary.t_x_days) * span + summary.T_days
+        uniq, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+        days = UNIT_DAYS[summary.unit]
+        T = (uniq % span).astype(np.float64)
+        tx = ((uniq // span) % span).astype(np.float64)
+        x = (uniq // (span * span)).astype(np.float64)
+        return x, tx / days, T / days, counts.astype(np.float64), inverse.reshape(-1)
+    cols = np.stack([summary.x.astype(np.float64), summary.t_x, summary.T], axis=1)
+    rows, inverse, counts = np.unique(cols, axis=0, return_inverse=True, return_counts=True)
+    return (np.ascontiguousarray(rows[:, 0]), np.ascontiguousarray(rows[:, 1]),
+            np.ascontiguousarray(rows[:, 2]), counts.astype(np.float64), inverse.reshape(-1))
