@@ -8,6 +8,7 @@ need scipy (``pip install 'ecrm[predict]'``); importing this package does not.
 """
 
 from ecrm.predict._errors import FitError, ThinDataWarning
+from ecrm.predict._evaluate import Evaluation, evaluate
 from ecrm.predict._fit import (
     MIN_CUSTOMERS,
     MIN_HISTORY_DAYS,
@@ -27,12 +28,14 @@ __all__ = [
     "MIN_HISTORY_DAYS",
     "MIN_REPEATERS",
     "RISK_BANDS",
+    "Evaluation",
     "FitError",
     "Predictions",
     "SpendModel",
     "Summary",
     "ThinDataWarning",
     "TransactionModel",
+    "evaluate",
     "fit_bgnbd",
     "fit_gammagamma",
     "fit_mbgnbd",

@@ -111,7 +111,14 @@ def bg_expected(model: str, params: Params,
     # distinct T, inverse) it is computed once per distinct pair.
     hx, hT = (x, T) if xt_index is None else xt_index[:2]
     z = t / (alpha + hT + t)
-    tail = np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(a + b - 1.0 - r + k, a - 1.0, a + b + hx - 1.0 + k, z)
+    with np.errstate(invalid="ignore", over="ignore"):
+        tail = np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(a + b - 1.0 - r + k, a - 1.0, a + b + hx - 1.0 + k, z)
+    bad = ~np.isfinite(tail)
+    if bad.any():
+        # Very large a and b (a constant dropout probability) overflow the transformed
+        # series; the untransformed one, ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x+k; …), is fine there.
+        xb, zb = hx[bad], z[bad]
+        tail[bad] = np.exp((r + xb) * np.log1p(-zb)) * hyp2f1(r + xb, b + xb + k, a + b + xb - 1.0 + k, zb)
     if xt_index is not None:
         tail = tail[xt_index[2]]
     p_alive = expit(-bg_log_odds_dead(model, params, x, tx, T))
