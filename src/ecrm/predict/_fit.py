@@ -296,7 +296,7 @@ def _maximise(
     if not math.isfinite(objective(np.log(start))):
         raise FitError(f"{name}: the log-likelihood is not finite at the start values; {hint}")
     res = minimize(value_and_gradient, np.log(start), method="BFGS", jac=True,
-                   options={"gtol": 1e-8, "maxiter": 2000})
+                   options={"gtol": 1e-6, "maxiter": 2000})
     theta = np.asarray(res.x, dtype=np.float64)
     if not math.isfinite(res.fun):
         raise FitError(f"{name}: the optimiser ended where the log-likelihood is not finite; {hint}")
@@ -453,11 +453,14 @@ def fit_gammagamma(summary: Summary, *, l2: float = 0.0, thin_data: ThinData = "
     (x, m), w = _group(summary.x[rep].astype(np.float64), summary.mean_repeat_spend_fen[rep])
     mean = float(np.dot(w, m) / w.sum())
 
+    distinct_x, inverse = np.unique(x, return_inverse=True)
+    x_index = (distinct_x, inverse.reshape(-1))
+
     def ll(p: FloatArray) -> FloatArray:
-        return kern.gg_loglik(p, x, m)
+        return kern.gg_loglik(p, x, m, x_index)
 
     def grad(p: FloatArray) -> tuple[FloatArray, FloatArray]:
-        return kern.gg_loglik(p, x, m), kern.gg_grad(p, x, m).T
+        return kern.gg_loglik(p, x, m, x_index), kern.gg_grad(p, x, m, x_index).T
 
     params, se, loglik = _maximise("Gamma-Gamma", ll, grad, w, np.array([2.0, 3.0, mean]), l2)
     return SpendModel("gammagamma", tuple(params), standard_errors=tuple(float(s) for s in se),

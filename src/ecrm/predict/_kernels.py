@@ -200,15 +200,15 @@ def pareto_expected(params: Params,
 # -- Gamma-Gamma ---------------------------------------------------------------------------------
 
 
-def gg_loglik(params: Params, x: FloatArray, m: FloatArray) -> FloatArray:
+def gg_loglik(params: Params, x: FloatArray, m: FloatArray, x_index: XIndex = None) -> FloatArray:
     """Per-row log-likelihood of the mean spend ``m`` over ``x`` >= 1 purchases."""
     p, q, v = (float(value) for value in params)
     from scipy.special import gammaln
 
     px = p * x
     out: FloatArray = (
-        gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v)
-        + (px - 1.0) * np.log(m) + px * np.log(x) - (px + q) * np.log(x * m + v)
+        _of_x(lambda u: gammaln(p * u + q) - gammaln(p * u) + p * u * np.log(u), 0.0, x, x_index)
+        - gammaln(q) + q * np.log(v) + (px - 1.0) * np.log(m) - (px + q) * np.log(x * m + v)
     )
     return out
 
@@ -251,16 +251,17 @@ def bg_grad(model: str, params: Params, x: FloatArray, tx: FloatArray, T: FloatA
     return out
 
 
-def gg_grad(params: Params, x: FloatArray, m: FloatArray) -> FloatArray:
+def gg_grad(params: Params, x: FloatArray, m: FloatArray, x_index: XIndex = None) -> FloatArray:
     """∂ log-likelihood / ∂(p, q, v) per row, shape (n, 3), for Gamma-Gamma."""
     p, q, v = (float(value) for value in params)
     from scipy.special import digamma
 
     px = p * x
     lxv = np.log(x * m + v)
-    both = digamma(px + q)
+    both = _of_x(lambda u: digamma(p * u + q), 0.0, x, x_index)
+    by_x = _of_x(lambda u: u * (digamma(p * u + q) - digamma(p * u) + np.log(u)), 0.0, x, x_index)
     out = np.empty((len(x), 3))
-    out[:, 0] = x * (both - digamma(px) + np.log(m) + np.log(x) - lxv)
+    out[:, 0] = by_x + x * (np.log(m) - lxv)
     out[:, 1] = both - digamma(q) + np.log(v) - lxv
     out[:, 2] = q / v - (px + q) / (x * m + v)
     return out
