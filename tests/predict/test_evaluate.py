@@ -21,7 +21,7 @@ def test_holdout_counts_and_forecast_sums() -> None:
     cal_end = dt.datetime(2025, 6, 1, tzinfo=SH)
     end = dt.datetime(2025, 12, 1, tzinfo=SH)
     ev = evaluate(shop.orders, calibration_start=cal_start, calibration_end=cal_end,
-                  holdout_end=end, period_days=30)
+                  holdout_end=end, period_days=30, model="paretonbd")
     assert len(ev.actual) == 7  # 183 days in periods of 30: six full and one of 3 days
     assert list(ev.period_end_days[-2:]) == [180, 183]
     # Actual: the calibration customers' distinct valid purchase days in the holdout.

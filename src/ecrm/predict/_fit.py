@@ -233,6 +233,7 @@ def _maximise(
     weights: FloatArray,
     start: FloatArray,
     l2: float,
+    summed: Callable[[FloatArray], tuple[float, FloatArray]] | None = None,
 ) -> tuple[FloatArray, FloatArray, float]:
     """Maximise the weighted mean log-likelihood over log-parameters.
 
@@ -245,6 +246,8 @@ def _maximise(
         ll: per-row log-likelihood of the natural parameters, shape (rows,).
         ll_grad: per-row log-likelihood and gradient, shapes (rows,) and (k, rows), in one
             pass; ``None`` for central differences of ``ll``.
+        summed: the weighted sums of both directly (float, shape (k,)), cheaper where a
+            model allows it; used instead of ``ll_grad`` when given.
 
     Returns:
         (params, standard errors, total log-likelihood).
@@ -268,9 +271,13 @@ def _maximise(
             return objective(theta), _numeric_grad(objective, theta)
         params = np.exp(theta)
         with np.errstate(all="ignore"):
-            rows, grads = ll_grad(params)
-            value = -float(np.dot(weights, rows)) / total + l2 * float(np.sum(params**2))
-            g = -(grads @ weights) / total + 2 * l2 * params
+            if summed is not None:
+                sum_ll, sum_grad = summed(params)
+            else:
+                rows, grads = ll_grad(params)
+                sum_ll, sum_grad = float(np.dot(weights, rows)), grads @ weights
+            value = -sum_ll / total + l2 * float(np.sum(params**2))
+            g = -sum_grad / total + 2 * l2 * params
         out: FloatArray = g * params  # chain rule to log-parameters
         if not (math.isfinite(value) and np.all(np.isfinite(out))):
             return math.inf, np.zeros_like(out)
@@ -365,7 +372,7 @@ def _transaction_fit(
     x, tx, T, w, _ = distinct_histories(summary)
     rate = float(np.dot(w, x) / np.dot(w, T)) if np.dot(w, T) > 0 else 1.0
     distinct_x, inverse = np.unique(x, return_inverse=True)
-    x_index = (distinct_x, inverse.reshape(-1))
+    x_index = (distinct_x, inverse.reshape(-1).astype(np.intp))
     if model == "paretonbd":
         start = np.array([1.0, 1.0 / max(rate, 1e-6), 1.0, float(np.dot(w, T) / w.sum())])
 
@@ -373,6 +380,7 @@ def _transaction_fit(
             return kern.pareto_loglik(p, x, tx, T)
 
         grad = None
+        summed = None
     else:
         start = np.array([1.0, 1.0 / max(rate, 1e-6), 1.0, 3.0])
 
@@ -382,7 +390,13 @@ def _transaction_fit(
         def grad(p: FloatArray) -> tuple[FloatArray, FloatArray]:
             return kern.bg_loglik_and_grad(model, p, x, tx, T, x_index)
 
-    params, se, loglik = _maximise(_NAMES[model], ll, grad, w, start, l2)
+        weighted_x = (distinct_x, x_index[1],
+                      np.bincount(x_index[1], weights=w, minlength=len(distinct_x)).astype(np.float64))
+
+        def summed(p: FloatArray) -> tuple[float, FloatArray]:
+            return kern.bg_weighted(model, p, x, tx, T, w, weighted_x)
+
+    params, se, loglik = _maximise(_NAMES[model], ll, grad, w, start, l2, summed)
     return TransactionModel(
         model, tuple(params), unit=summary.unit, standard_errors=tuple(float(s) for s in se),
         log_likelihood=loglik, n_customers=n, n_rows=len(x), l2=l2,
@@ -454,7 +468,7 @@ def fit_gammagamma(summary: Summary, *, l2: float = 0.0, thin_data: ThinData = "
     mean = float(np.dot(w, m) / w.sum())
 
     distinct_x, inverse = np.unique(x, return_inverse=True)
-    x_index = (distinct_x, inverse.reshape(-1))
+    x_index = (distinct_x, inverse.reshape(-1).astype(np.intp))
 
     def ll(p: FloatArray) -> FloatArray:
         return kern.gg_loglik(p, x, m, x_index)
@@ -462,6 +476,15 @@ def fit_gammagamma(summary: Summary, *, l2: float = 0.0, thin_data: ThinData = "
     def grad(p: FloatArray) -> tuple[FloatArray, FloatArray]:
         return kern.gg_loglik(p, x, m, x_index), kern.gg_grad(p, x, m, x_index).T
 
-    params, se, loglik = _maximise("Gamma-Gamma", ll, grad, w, np.array([2.0, 3.0, mean]), l2)
+    weights_x = np.bincount(x_index[1], weights=w, minlength=len(distinct_x)).astype(np.float64)
+    log_m = np.log(m)
+    wx_log_m = float(np.dot(w * x, log_m))
+    w_log_m = float(np.dot(w, log_m))
+
+    def summed(p: FloatArray) -> tuple[float, FloatArray]:
+        return kern.gg_weighted(p, x, m, w, (distinct_x, x_index[1], weights_x), wx_log_m, w_log_m)
+
+    params, se, loglik = _maximise("Gamma-Gamma", ll, grad, w, np.array([2.0, 3.0, mean]), l2,
+                                   summed)
     return SpendModel("gammagamma", tuple(params), standard_errors=tuple(float(s) for s in se),
                       log_likelihood=loglik, n_customers=n, n_rows=len(x), l2=l2)

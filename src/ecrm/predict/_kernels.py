@@ -300,3 +300,81 @@ def bg_loglik_and_grad(model: str, params: Params, x: FloatArray, tx: FloatArray
         denom = np.where(has, denom, 1.0)
     g[3] = _of_x(digamma, b + k, x, x_index) - abx - digamma(b) + ab - w2 / denom
     return ll, g
+
+
+def gg_weighted(params: Params, x: FloatArray, m: FloatArray, w: FloatArray,
+                x_index: tuple[FloatArray, npt.NDArray[np.intp], FloatArray],
+                wx_log_m: float, w_log_m: float) -> tuple[float, FloatArray]:
+    """Weighted sum of Gamma-Gamma log-likelihoods and its gradient in (p, q, v).
+
+    Only log(x·m + v) is taken per row and per call: the terms in x alone are summed per
+    distinct x (``x_index`` = (distinct x, inverse, weight per distinct x)), and
+    Σ w·x·log m (``wx_log_m``) and Σ w·log m (``w_log_m``) do not depend on the parameters.
+    """
+    p, q, v = (float(value) for value in params)
+    from scipy.special import digamma, gammaln
+
+    ux, _, wx = x_index
+    pu = p * ux
+    total_w = float(wx.sum())
+    lxv = np.log(x * m + v)
+    wl = float(np.dot(w, lxv))
+    wxl = float(np.dot(w * x, lxv))
+    value = (
+        float(np.dot(wx, gammaln(pu + q) - gammaln(pu) + pu * np.log(ux)))
+        + total_w * (q * np.log(v) - gammaln(q)) + p * wx_log_m - w_log_m - p * wxl - q * wl
+    )
+    inv = 1.0 / (x * m + v)
+    g = np.empty(3)
+    g[0] = float(np.dot(wx, ux * (digamma(pu + q) - digamma(pu) + np.log(ux)))) + wx_log_m - wxl
+    g[1] = float(np.dot(wx, digamma(pu + q))) + total_w * (np.log(v) - digamma(q)) - wl
+    g[2] = total_w * q / v - p * float(np.dot(w * x, inv)) - q * float(np.dot(w, inv))
+    return value, g
+
+
+def bg_weighted(model: str, params: Params, x: FloatArray, tx: FloatArray, T: FloatArray,
+                w: FloatArray, x_index: tuple[FloatArray, npt.NDArray[np.intp], FloatArray],
+                ) -> tuple[float, FloatArray]:
+    """Weighted sum of BG/NBD (MBG/NBD) log-likelihoods and its gradient in (r, α, a, b).
+
+    The special functions of x are summed per distinct x (``x_index`` = (distinct x,
+    inverse, weight per distinct x)); per row and per call only the two logs of the ages,
+    the log-sum of the alive and dead branches and a few products remain.
+    """
+    r, alpha, a, b = (float(v) for v in params)
+    from scipy.special import betaln, digamma, gammaln
+
+    k = 0.0 if model == "bgnbd" else 1.0
+    ux, _, wx = x_index
+    total_w = float(wx.sum())
+    log_at = np.log(alpha + T)
+    log_atx = np.log(alpha + tx)
+    rx = r + x
+    alive = -rx * log_at
+    if model == "bgnbd":
+        has = x > 0
+        denom = np.where(has, b + x - 1.0, 1.0)
+        dead = np.where(has, np.log(a) - np.log(denom) - rx * log_atx, -np.inf)
+    else:
+        denom = b + x
+        dead = np.log(a) - np.log(denom) - rx * log_atx
+    both = np.logaddexp(alive, dead)
+    w1 = np.exp(alive - both)
+    ww2 = w * (1.0 - w1)
+    ww1 = w - ww2
+    value = (
+        float(np.dot(wx, gammaln(r + ux) + betaln(a, b + ux + k)))
+        + total_w * (r * np.log(alpha) - gammaln(r) - betaln(a, b)) + float(np.dot(w, both))
+    )
+    dab = digamma(a + b)
+    dabx = digamma(a + b + ux + k)
+    sum_w2 = float(ww2.sum())
+    g = np.empty(4)
+    g[0] = (float(np.dot(wx, digamma(r + ux))) + total_w * (np.log(alpha) - digamma(r))
+            - float(np.dot(ww1, log_at)) - float(np.dot(ww2, log_atx)))
+    g[1] = total_w * r / alpha - float(np.dot(ww1 * rx, 1.0 / (alpha + T))) - float(
+        np.dot(ww2 * rx, 1.0 / (alpha + tx)))
+    g[2] = total_w * dab - float(np.dot(wx, dabx)) + sum_w2 / a
+    g[3] = (float(np.dot(wx, digamma(b + ux + k) - dabx)) + total_w * (dab - digamma(b))
+            - float(np.dot(ww2, 1.0 / denom)))
+    return value, g
