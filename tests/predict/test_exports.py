@@ -18,9 +18,9 @@ def test_all_is_sorted_and_complete() -> None:
     assert sorted(ecrm.predict.__all__, key=kind) == list(ecrm.predict.__all__)
     assert set(ecrm.predict.__all__) == public - modules
     assert set(ecrm.predict.__all__) == {
-        "Evaluation", "FitError", "MIN_CUSTOMERS", "MIN_HISTORY_DAYS", "MIN_REPEATERS", "Predictions",
+        "CohortFits", "Evaluation", "FitError", "MIN_CUSTOMERS", "MIN_HISTORY_DAYS", "MIN_REPEATERS", "Predictions",
         "RISK_BANDS", "SpendModel", "Summary", "ThinDataWarning", "TransactionModel",
-        "evaluate", "fit_bgnbd", "fit_gammagamma", "fit_mbgnbd", "fit_paretonbd", "predict", "summaries",
+        "evaluate", "fit_bgnbd", "fit_by_cohort", "fit_gammagamma", "fit_mbgnbd", "fit_paretonbd", "predict", "summaries",
     }
 
 

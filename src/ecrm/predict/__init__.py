@@ -7,6 +7,7 @@ chance of buying, median next-purchase date, churn-risk band and CLV. Fitting an
 need scipy (``pip install 'ecrm[predict]'``); importing this package does not.
 """
 
+from ecrm.predict._cohort import CohortFits, fit_by_cohort
 from ecrm.predict._errors import FitError, ThinDataWarning
 from ecrm.predict._evaluate import Evaluation, evaluate
 from ecrm.predict._fit import (
@@ -28,6 +29,7 @@ __all__ = [
     "MIN_HISTORY_DAYS",
     "MIN_REPEATERS",
     "RISK_BANDS",
+    "CohortFits",
     "Evaluation",
     "FitError",
     "Predictions",
@@ -37,6 +39,7 @@ __all__ = [
     "TransactionModel",
     "evaluate",
     "fit_bgnbd",
+    "fit_by_cohort",
     "fit_gammagamma",
     "fit_mbgnbd",
     "fit_paretonbd",

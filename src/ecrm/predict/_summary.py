@@ -176,6 +176,19 @@ class Summary:
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(self.x > 0, self.repeat_spend_fen / np.maximum(self.x, 1), np.nan)
 
+    def select(self, mask: npt.NDArray[np.bool_]) -> Summary:
+        """The customers where ``mask`` (bool, shape (n,)) is true."""
+        return attrs.evolve(
+            self,
+            customer_ids=self.customer_ids[mask],
+            x=self.x[mask],
+            t_x_days=self.t_x_days[mask],
+            T_days=self.T_days[mask],
+            repeat_spend_fen=self.repeat_spend_fen[mask],
+            t_x_scale=None if self.t_x_scale is None else self.t_x_scale[mask],
+            T_scale=None if self.T_scale is None else self.T_scale[mask],
+        )
+
     def index_of(self, customer_id: Any) -> int:
         """The row of ``customer_id``.
 
