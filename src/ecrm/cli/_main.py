@@ -75,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for register in _commands.REGISTRY:
         register(sub)
+    from ecrm.cli import _predict
+
+    _predict.register(sub)
     return parser
 
 
