@@ -152,3 +152,17 @@ def test_l2_penalty_shrinks_parameters(cdnow: Summary) -> None:
     shrunk = fit_bgnbd(cdnow, l2=0.01)
     assert sum(p * p for p in shrunk.params) < sum(p * p for p in free.params)
     assert shrunk.log_likelihood < free.log_likelihood
+
+
+def test_warm_start_on_a_sample_reaches_the_same_optimum(
+    cdnow: Summary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large fits start from a fit on a sample of the customers; the optimum is the same."""
+    import ecrm.predict._fit as fit_module
+
+    cold = fit_bgnbd(cdnow)
+    monkeypatch.setattr(fit_module, "_WARM_ROWS", 100)
+    monkeypatch.setattr(fit_module, "_WARM_SHARE", 0.3)
+    warm = fit_bgnbd(cdnow)
+    np.testing.assert_allclose(warm.params, cold.params, rtol=1e-6)
+    np.testing.assert_allclose(warm.standard_errors, cold.standard_errors, rtol=1e-3)
