@@ -79,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
                  _tiers.register]
     for register in registers:
         register(sub)
+    from ecrm.cli import _predict
+
+    _predict.register(sub)
     return parser
 
 
