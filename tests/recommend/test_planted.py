@@ -90,7 +90,7 @@ def test_holdout_beats_the_baselines_on_a_long_tail_of_accessories() -> None:
     res = evaluate_holdout(shop(rows, cats), split=day(200), horizon_days=60, k=3, min_count=3,
                            within_days=30)
     hit = dict(zip(res.methods, res.hit_rate.tolist(), strict=True))
-    assert hit["recommend"] > 2 * hit["popularity"]
+    assert hit["recommend"] > 1.5 * hit["popularity"]
     assert hit["recommend"] > hit["same_category"]
     ref = baseline_reference(rows, cats, 200, 60, 3)
     assert (hit["popularity"], res.recall[1]) == pytest.approx(ref["popularity"])

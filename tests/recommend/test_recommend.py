@@ -13,7 +13,8 @@ from ecrm.lifecycle import cycles_by
 from ecrm.recommend import associations, recommend
 
 # Three customers show beans → sugar within 14 days; u6 has only beans; u7 has only a
-# second coffee (no item rule) and should get the fallback's best-selling 配料 item.
+# second coffee (no item rule) and should get the fallback's best-selling 配料 item; u9
+# bought only a cup (so not every customer bought coffee: 咖啡 → 配料 has a lift).
 HISTORY = [
     ("u1", 1, ["咖啡豆", "糖包"]),
     ("u2", 1, ["咖啡豆"]),
@@ -22,6 +23,7 @@ HISTORY = [
     ("u3", 3, ["糖包", "奶精"]),
     ("u6", 40, ["咖啡豆"]),
     ("u7", 41, ["咖啡豆B"]),
+    ("u9", 10, ["杯子"]),
 ]
 AS_OF = day(50)
 
@@ -39,12 +41,12 @@ def test_recommends_the_accessory_and_leaves_out_what_is_owned() -> None:
     row = r.to_dicts()[0]
     assert row == {"customer_id": "u6", "rank": 1, "sku": "糖包", "score": pytest.approx(row["score"]),
                    "because": "咖啡豆", "fallback": False, "due": False}
-    # 3 of the 4 bean buyers, against 3 of 5 customers: lift 0.75 / 0.6 = 1.25, which
-    # Python's format rounds half to even: 1.2.
+    # 3 of the 4 bean buyers, against 3 of 6 customers: lift 0.75 / 0.5 = 1.5.
     assert r.explain("u6") == (
         "1. 糖包 — because you bought 咖啡豆: 75% of its buyers bought 糖包 within 14 days "
-        "(3 of 4), lift 1.2"
+        "(3 of 4), lift 1.5"
     )
+    assert row["score"] == pytest.approx((3 + 10 * 0.5) / (4 + 10) - 0.5)
     with pytest.raises(ecrm.UnknownCustomerError):
         r.explain("u1")
 
@@ -89,7 +91,8 @@ def test_recent_events_add_antecedents() -> None:
 
 
 def test_category_fallback_fills_with_best_sellers() -> None:
-    """Category rule 咖啡 → 配料; 配料's best seller by buyers is 糖包 (3) then 奶精 (1)."""
+    """Category rule 咖啡 → 配料 (3 of 5 coffee buyers, base 3 of 6: score 8/15 − 1/2 > 0);
+    配料's best seller by buyers is 糖包 (3) then 奶精 (1)."""
     log = shop(HISTORY)
     fb = associations(log, as_of=AS_OF, basis="days", by="category", min_count=2)
     r = recommend(log, rules(), as_of=AS_OF, k=2, fallback_rules=fb)
@@ -126,3 +129,17 @@ def test_rules_of_the_wrong_level_are_refused() -> None:
         recommend(log, by_cat, as_of=AS_OF)
     with pytest.raises(ecrm.InvalidValueError, match="fallback_rules"):
         recommend(log, rules(), as_of=AS_OF, fallback_rules=rules())
+
+
+def test_rules_that_lower_the_chance_propose_nothing() -> None:
+    """Sugar → beans: 1 of 3 sugar buyers (u1) bought beans within 14 days, against a base
+    rate of 4/7 (score < 0): u8, who bought only sugar, does not get beans by default, and gets
+    beans too when min_score is lowered below that score."""
+    log = shop([*HISTORY, ("u8", 45, ["糖包"])])
+    all_rules = associations(log, as_of=AS_OF, basis="days", min_count=1)
+    row = all_rules.row("糖包", "咖啡豆")
+    assert all_rules.score[row] < 0
+    # 糖包 → 奶精 (u3, same day) raises the chance and still proposes creamer.
+    assert recommend(log, all_rules, as_of=AS_OF).for_customer("u8") == ["奶精"]
+    low = recommend(log, all_rules, as_of=AS_OF, min_score=-1.0)
+    assert "咖啡豆" in low.for_customer("u8")

@@ -47,7 +47,7 @@ class Recommendations(ResultFrame):
             ``fallback_rules`` where ``fallback``).
         due: bool, shape (n,): the customer owns the item already and its repurchase is due.
         rules, fallback_rules: the association tables used.
-        k, as_of: as passed.
+        k, as_of, min_score: as passed.
     """
 
     customer_ids: npt.NDArray[Any]
@@ -62,6 +62,7 @@ class Recommendations(ResultFrame):
     fallback_rules: Associations | None
     k: int
     as_of: dt.datetime
+    min_score: float = 0.0
 
     def __len__(self) -> int:
         return len(self.skus)
@@ -152,6 +153,7 @@ def recommend(
     cycles: CycleTable | None = None,
     exclude: Iterable[str] = (),
     fallback_rules: Associations | None = None,
+    min_score: float = 0.0,
     statuses: Iterable[OrderStatus] | None = None,
 ) -> Recommendations:
     """Each customer's top-``k`` items from association rules.
@@ -159,7 +161,9 @@ def recommend(
     A customer's antecedents are the SKUs they bought (valid orders before ``as_of``) and,
     with ``events``, the SKUs they viewed, carted or favourited in the ``recent_days``
     before ``as_of``. Each rule from an antecedent proposes its consequent with the rule's
-    score; an item proposed twice keeps its best score. Items the customer already bought
+    score; only rules scoring above ``min_score`` propose (the default 0 keeps the rules
+    that raise the chance of buying, lift above 1); an item proposed twice keeps its best
+    score. Items the customer already bought
     are left out, unless ``cycles`` (a :func:`ecrm.lifecycle.cycles_by` table by SKU) gives
     the item a P50 cycle and the customer's last purchase of it is at least that many days
     before ``as_of`` (a consumable whose repurchase is due). Items in ``exclude`` (out of
@@ -180,6 +184,7 @@ def recommend(
         cycles: per-SKU repurchase cycles; without it nothing bought is recommended again.
         exclude: SKUs never to recommend.
         fallback_rules: category-level rules (``by="category"``).
+        min_score: rules with a score at or below it propose nothing.
         statuses: the valid order statuses.
 
     Returns:
@@ -201,6 +206,8 @@ def recommend(
         raise InvalidValueError(
             "fallback_rules", "must be Associations by 'category'", getattr(fallback_rules, "by", fallback_rules)
         )
+    if isinstance(min_score, bool) or not isinstance(min_score, int | float) or np.isnan(min_score):
+        raise InvalidValueError("min_score", "must be a number", min_score)
     excluded = [str(s) for s in exclude]
     extra = np.concatenate([rules.consequents, rules.antecedents, np.asarray(excluded, dtype=str)])
     lines = purchase_lines(orders, as_of, "sku", statuses, extra)
@@ -249,7 +256,7 @@ def recommend(
     pos_c = np.minimum(pos, max(len(owned) - 1, 0))
     is_owned = (owned[pos_c] == code) if len(owned) else np.zeros(len(code), bool)
     due = is_owned & (owned_due[pos_c] if len(owned) else is_owned)
-    keep = (~is_owned | due) & ~blocked[item] & (item >= 0)
+    keep = (~is_owned | due) & ~blocked[item] & (item >= 0) & (score > min_score)
     c, item, score, rule, is_fb, due, code, tie = (
         c[keep], item[keep], score[keep], rule[keep], is_fb[keep], due[keep], code[keep], tie[keep]
     )
@@ -289,6 +296,7 @@ def recommend(
         fallback_rules=fallback_rules,
         k=k,
         as_of=as_of,
+        min_score=float(min_score),
     )
 
 
