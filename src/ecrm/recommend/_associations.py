@@ -16,7 +16,14 @@ from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame
 from ecrm._time import local_days
-from ecrm.recommend._kernels import count_pairs, cross_pairs, group_starts
+from ecrm.recommend._kernels import (
+    combine,
+    count_pairs,
+    cross_pairs,
+    group_starts,
+    label_codes,
+    sorted_distinct,
+)
 
 __all__ = ["Associations", "Basis", "associations"]
 
@@ -212,15 +219,17 @@ def purchase_lines(
     rows = items.order_rows
     labels = items.skus if by == "sku" else items.categories
     ok = (orders.valid_mask(statuses) & (orders.placed_at_us < cut))[rows] & (labels != "")
-    all_labels = labels if extra_keys is None else np.concatenate([labels, extra_keys])
-    keys = np.unique(all_labels[all_labels != ""]) if len(all_labels) else np.zeros(0, "U1")
     sel = np.flatnonzero(ok)
+    picked = labels[sel]
+    if extra_keys is not None and len(extra_keys):
+        picked = np.concatenate([picked, extra_keys[extra_keys != ""]])
+    keys, codes = label_codes(picked)
     r = rows[sel]
     return Lines(
         customer=orders.customer_codes[r].astype(np.int64),
         order_row=r.astype(np.int64),
         day=orders.placed_day[r].astype(np.int64),
-        item=np.searchsorted(keys, labels[sel]).astype(np.int64),
+        item=codes[: len(sel)],
         keys=keys,
         n_customers=orders.n_customers,
     )
@@ -358,7 +367,8 @@ def associations(
     na, nb = n_a[pa], n_b[pb]
     p = nb / max(n_units, 1)
     score = (n_pair + shrink * p) / (na + float(shrink)) - p
-    order = np.lexsort((pb, -score, pa))
+    # Pairs come sorted by (a, b) and lexsort is stable: ties in score stay in b order.
+    order = np.lexsort((-score, pa))
     return Associations(
         antecedents=lines.keys[pa[order]],
         consequents=lines.keys[pb[order]],
@@ -383,21 +393,23 @@ def _distinct_count(units: IntArray, items: IntArray, n_items: int) -> IntArray:
     """Distinct units per item, int64 shape (n_items,)."""
     if not len(units):
         return np.zeros(n_items, dtype=np.int64)
-    code = np.unique(units * n_items + items)
+    code = sorted_distinct(units * n_items + items)
     return np.bincount(code % n_items, minlength=n_items).astype(np.int64)
 
 
 def _order_counts(lines: Lines, n_items: int) -> Counts:
-    codes = np.unique(lines.order_row * n_items + lines.item)  # one line per (order, item)
+    codes = sorted_distinct(lines.order_row * n_items + lines.item)  # one line per (order, item)
     order_row, item = codes // n_items, codes % n_items
-    _, unit = np.unique(order_row, return_inverse=True)
-    unit = unit.reshape(-1).astype(np.int64)
+    # Codes are sorted by order row: a unit number per distinct order row.
+    unit = np.zeros(len(order_row), dtype=np.int64)
+    if len(order_row):
+        unit[1:] = np.cumsum(order_row[1:] != order_row[:-1])
     n_units = int(unit.max()) + 1 if len(unit) else 0
     starts = group_starts(unit, n_units)
     left, right = cross_pairs(unit, starts)
     diff = item[left] != item[right]
     left, right = left[diff], right[diff]
-    pa, pb, n_pair = count_pairs(unit[left], item[left], item[right], n_items)
+    pa, pb, n_pair = count_pairs(unit[left], item[left], item[right], n_items, n_units)
     per_item = np.bincount(item, minlength=n_items).astype(np.int64)
     return pa, pb, n_pair, per_item, per_item, n_units
 
@@ -409,9 +421,9 @@ def _days_counts(lines: Lines, n_items: int, window: int) -> Counts:
     gap = day[right] - day[left]
     ok = (item[left] != item[right]) & (gap >= 0) & (gap <= window)
     left, right = left[ok], right[ok]
-    pa, pb, n_pair = count_pairs(cust[left], item[left], item[right], n_items)
+    pa, pb, n_pair = count_pairs(cust[left], item[left], item[right], n_items, lines.n_customers)
     per_item = _distinct_count(cust, item, n_items)
-    n_units = len(np.unique(cust))
+    n_units = len(sorted_distinct(cust))
     return pa, pb, n_pair, per_item, per_item, n_units
 
 
@@ -425,10 +437,10 @@ def _event_counts(
     gap = day[right] - eday[left]
     ok = (eitem[left] != item[right]) & (gap >= 0) & (gap <= window)
     left, right = left[ok], right[ok]
-    pa, pb, n_pair = count_pairs(ecust[left], eitem[left], item[right], n_items)
+    pa, pb, n_pair = count_pairs(ecust[left], eitem[left], item[right], n_items, lines.n_customers)
     n_a = _distinct_count(ecust, eitem, n_items)
     n_b = _distinct_count(cust, item, n_items)
-    n_units = len(np.unique(np.concatenate([cust, ecust])))
+    n_units = len(sorted_distinct(np.concatenate([cust, ecust])))
     return pa, pb, n_pair, n_a, n_b, n_units
 
 
@@ -437,6 +449,15 @@ def _distinct_occurrences(cust: IntArray, day: IntArray, item: IntArray) -> tupl
     if not len(cust):
         z = np.zeros(0, dtype=np.int64)
         return z, z, z
+    low = int(day.min())
+    span = int(day.max()) - low + 1
+    n_items = int(item.max()) + 1
+    code = combine((cust, day - low, item), (int(cust.max()) + 1, span, n_items))
+    if code is not None:
+        code = sorted_distinct(code)
+        item_code = code % n_items
+        rest = code // n_items
+        return rest // span, rest % span + low, item_code
     order = np.lexsort((item, day, cust))
     c, d, i = cust[order], day[order], item[order]
     first = np.ones(len(c), dtype=bool)

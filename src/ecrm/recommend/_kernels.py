@@ -8,9 +8,47 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["count_pairs", "cross_pairs", "distinct_rows", "group_starts"]
+__all__ = [
+    "combine", "count_pairs", "cross_pairs", "distinct_rows", "group_starts", "label_codes",
+    "sorted_distinct",
+]
 
 IntArray = npt.NDArray[np.int64]
+
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def label_codes(labels: npt.NDArray[np.str_]) -> tuple[npt.NDArray[np.str_], IntArray]:
+    """Sorted distinct labels and each label's position among them.
+
+    Sorting millions of strings is slow; their UTF-32 code units are folded into one
+    uint64 per label, the distinct integers are found by an integer sort, and only one
+    label per distinct hash is sorted as text. A collision (checked exactly) falls back to
+    sorting the strings.
+    """
+    n = len(labels)
+    if n == 0 or labels.dtype.kind != "U" or labels.dtype.itemsize == 0:
+        keys, inverse = np.unique(labels, return_inverse=True)
+        return keys, inverse.reshape(-1).astype(np.int64)
+    flat = np.ascontiguousarray(labels)
+    units = flat.view(np.uint32).reshape(n, flat.dtype.itemsize // 4)
+    h = np.zeros(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(units.shape[1]):
+            h = (h ^ units[:, j]) * _MIX
+            h ^= h >> np.uint64(29)
+    distinct, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    reps = flat[first]
+    if not np.array_equal(reps[inverse], flat):
+        keys, inv = np.unique(labels, return_inverse=True)
+        return keys, inv.reshape(-1).astype(np.int64)
+    order = np.argsort(reps, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    del distinct
+    return reps[order], rank[inverse]
 
 
 def group_starts(sorted_groups: IntArray, n_groups: int) -> IntArray:
@@ -38,6 +76,32 @@ def cross_pairs(left_groups: IntArray, right_starts: IntArray) -> tuple[IntArray
     return left, right
 
 
+def combine(columns: tuple[IntArray, ...], sizes: tuple[int, ...]) -> IntArray | None:
+    """One int64 code per row, ordered like the tuples of ``columns`` (each in
+    ``[0, size)``), or ``None`` when the codes would not fit in int64."""
+    total = 1
+    for size in sizes:
+        total *= max(size, 1)
+    if total >= 2**62:
+        return None
+    code = np.zeros(len(columns[0]), dtype=np.int64)
+    for col, size in zip(columns, sizes, strict=True):
+        code *= max(size, 1)
+        code += col
+    return code
+
+
+def sorted_distinct(codes: IntArray) -> IntArray:
+    """The distinct values of ``codes``, sorted (a sort and one comparison; no hashing)."""
+    s = np.sort(codes)
+    if len(s) < 2:
+        return s
+    keep = np.empty(len(s), dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
+
+
 def distinct_rows(*columns: IntArray) -> IntArray:
     """int64 indices of the first row of each distinct tuple of ``columns`` (lexicographic order)."""
     n = len(columns[0])
@@ -53,19 +117,32 @@ def distinct_rows(*columns: IntArray) -> IntArray:
     return order[first].astype(np.int64)
 
 
-def count_pairs(units: IntArray, a: IntArray, b: IntArray, n_items: int) -> tuple[IntArray, IntArray, IntArray]:
+def count_pairs(
+    units: IntArray, a: IntArray, b: IntArray, n_items: int, n_units: int
+) -> tuple[IntArray, IntArray, IntArray]:
     """Distinct units per (a, b) pair.
 
     Args:
         units, a, b: int64, shape (m,): the unit (customer or order) and item codes of each
             observed pair (repeats allowed).
         n_items: the number of item codes (codes are in ``[0, n_items)``).
+        n_units: the number of unit codes.
 
     Returns:
         ``(pair_a, pair_b, n_units)``: the distinct pairs sorted by (a, b) and, for each,
         how many distinct units showed it.
     """
-    keep = distinct_rows(units, a, b)
-    code = a[keep] * n_items + b[keep]
-    pairs, counts = np.unique(code, return_counts=True)
-    return pairs // n_items, pairs % n_items, counts.astype(np.int64)
+    key = combine((units, a, b), (n_units, n_items, n_items))
+    if key is None:
+        keep = distinct_rows(units, a, b)
+        code = a[keep] * n_items + b[keep]
+    else:
+        code = sorted_distinct(key) % (n_items * n_items)
+    code.sort()
+    if not len(code):
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, z
+    starts = np.flatnonzero(np.concatenate([[True], code[1:] != code[:-1]]))
+    counts = np.diff(np.append(starts, len(code))).astype(np.int64)
+    pairs = code[starts]
+    return pairs // n_items, pairs % n_items, counts
