@@ -41,8 +41,8 @@ TESTING = {
 }
 
 PACKAGES = (
-    "ecrm", "ecrm.analytics", "ecrm.cli", "ecrm.datasets", "ecrm.lifecycle", "ecrm.recommend",
-    "ecrm.report", "ecrm.rfm", "ecrm.segments", "ecrm.testing", "ecrm.tiers", "ecrm.touch",
+    "ecrm", "ecrm.analytics", "ecrm.cli", "ecrm.datasets", "ecrm.identity", "ecrm.lifecycle",
+    "ecrm.recommend", "ecrm.report", "ecrm.rfm", "ecrm.segments", "ecrm.testing", "ecrm.tiers", "ecrm.touch",
     "ecrm.touch.flows",
 )
 
