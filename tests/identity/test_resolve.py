@@ -167,3 +167,15 @@ def test_merges_match_a_reference_and_adding_a_source_never_renames(
         joined = {c for r, c in old_ids.items() if new_ids[r] == target}
         assert target == min(joined, key=lambda c: rank[c])
     assert np.all(new.shared >= 0)
+
+
+def test_a_conflict_names_every_kind_that_joined() -> None:
+    """Two buyer ids joined through a phone (b1–b2) and an e-mail (b2–b3): three buyer ids
+    in one customer, joined by phone and e-mail; a repeated row of one record is no link."""
+    rows = SourceRecords.from_arrays(
+        "taobao", ["r1", "r2", "r3", "r3"], buyer_id=["b1", "b2", "b3", "b3"],
+        phone=["13800000001", "13800000001", None, None], email=[None, "x@y.cn", "x@y.cn", "x@y.cn"],
+    )
+    m = resolve_identities([rows])
+    assert m.conflicts == (("taobao:r1", "buyer_id", 3, ("phone", "email")),)
+    assert len(m) == 3

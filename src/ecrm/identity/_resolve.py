@@ -66,9 +66,8 @@ class SourceRecords:
         """
         if not isinstance(source, str) or not source.strip() or ":" in source:
             raise InvalidValueError("source", "must be a non-empty name without ':'", source)
-        ids = np.asarray([str(x) for x in record_ids], dtype=str)
-        if len(ids) == 0:
-            ids = np.zeros(0, dtype="U1")
+        ids = np.asarray(record_ids)
+        ids = ids.astype(str) if len(ids) else np.zeros(0, dtype="U1")
         cleaned: dict[str, npt.NDArray[np.str_]] = {}
         dropped: dict[str, int] = {}
         for kind, values in identifiers.items():
@@ -171,18 +170,16 @@ class IdentityMap(ResultFrame):
     def map_ids(self, source: str, ids: npt.NDArray[Any]) -> npt.NDArray[np.str_]:
         """The merged customer id of each id of ``source`` (``"<source>:<id>"`` for an id the
         map does not know, the anchor it would have on its own)."""
-        text = np.asarray([str(x) for x in ids.tolist()], dtype=str) if len(ids) else np.zeros(0, "U1")
+        text = np.asarray(ids).astype(str) if len(ids) else np.zeros(0, "U1")
         key = np.char.add(f"{source}:", text) if len(text) else text
         known = np.char.add(np.char.add(self.sources, ":"), self.record_ids) if len(self) else self.record_ids
         order = np.argsort(known, kind="stable")
         sorted_known = known[order]
-        if not len(sorted_known):
+        if not len(sorted_known) or not len(key):
             return key
         pos = np.minimum(np.searchsorted(sorted_known, key), len(sorted_known) - 1)
         hit = sorted_known[pos] == key
-        out = key.astype(object)
-        out[hit] = self.customer_ids[order[pos[hit]]]
-        return np.asarray(out.tolist(), dtype=str)
+        return np.where(hit, self.customer_ids[order[pos]], key)
 
     def apply_orders(self, orders: OrderLog, source: str) -> OrderLog:
         """A new log whose customer ids are the merged customers of ``source``'s ids."""
@@ -320,26 +317,34 @@ def _conflicts(
     root: IntArray, anchor: npt.NDArray[np.str_], left: IntArray, right: IntArray, n: int,
 ) -> tuple[tuple[str, str, int, tuple[str, ...]], ...]:
     """Customers holding two values of a one-per-person kind, with the kinds that joined them."""
-    found: list[tuple[str, str, int, tuple[str, ...]]] = []
-    joined: dict[int, set[str]] = {}
+    # Per kind: distinct (node, value) pairs as (root, value code).
+    held: dict[str, tuple[IntArray, IntArray]] = {}
     for kind, (nodes, vals) in values_by_kind.items():
-        _, group = np.unique(vals, return_inverse=True)
-        group = group.reshape(-1)
-        # Kinds that link two or more nodes of a component.
-        sizes = np.bincount(group)
-        shared = sizes[group] > 1
-        for r in np.unique(root[nodes[shared]]).tolist():
-            joined.setdefault(int(r), set()).add(kind)
+        _, code = np.unique(vals, return_inverse=True)
+        code = code.reshape(-1)
+        pairs = np.unique(nodes * (int(code.max()) + 1) + code)
+        held[kind] = (pairs // (int(code.max()) + 1), pairs % (int(code.max()) + 1))
+    found: list[tuple[str, str, int, tuple[str, ...]]] = []
     for kind in _UNIQUE_KINDS:
-        if kind not in values_by_kind:
+        if kind not in held:
             continue
-        nodes, vals = values_by_kind[kind]
-        key = np.unique(np.char.add(np.char.add(anchor[nodes], "\x1f"), vals))
-        comp = np.asarray([k.split("\x1f")[0] for k in key.tolist()], dtype=str) if len(key) else key
-        comps, counts = np.unique(comp, return_counts=True)
-        for c, k in zip(comps.tolist(), counts.tolist(), strict=True):
-            if k > 1:
-                r = int(root[np.flatnonzero(anchor == c)[0]])
-                by = tuple(x for x in KINDS if x in joined.get(r, set()))
-                found.append((c, kind, int(k), by))
+        node, value = held[kind]
+        n_values = int(value.max()) + 1
+        per_root = np.unique(root[node] * n_values + value)
+        roots, counts = np.unique(per_root // n_values, return_counts=True)
+        bad, bad_counts = roots[counts > 1], counts[counts > 1]
+        if not len(bad):
+            continue
+        # The kinds whose values are held by two or more records of the customer.
+        joined_by = np.zeros((len(bad), len(KINDS)), dtype=bool)
+        for j, other in enumerate(KINDS):
+            if other not in held:
+                continue
+            onode, ovalue = held[other]
+            holders = np.bincount(ovalue)
+            linking = np.unique(root[onode[holders[ovalue] > 1]])
+            joined_by[:, j] = np.isin(bad, linking)
+        for i, (r, k) in enumerate(zip(bad.tolist(), bad_counts.tolist(), strict=True)):
+            by = tuple(x for j, x in enumerate(KINDS) if joined_by[i, j])
+            found.append((str(anchor[r]), kind, int(k), by))
     return tuple(sorted(found))
