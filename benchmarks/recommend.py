@@ -5,6 +5,7 @@ Run from the repository root::
     python benchmarks/recommend.py                   # 10,000,000 lines, 100,000 SKUs
     python benchmarks/recommend.py --lines 1000000   # a smaller run
     python benchmarks/recommend.py --quick           # 200,000 lines: a smoke run
+    python benchmarks/recommend.py --lines 3000000 --customers 1000000 --skip-pandas --profiles
 
 The data: customers with a geometric number of orders (mean ``lines / customers / 1.5``),
 orders of 1–3 lines, SKUs drawn from a Zipf-like popularity over ``--skus`` items, days over
@@ -94,6 +95,8 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--skip-pandas", action="store_true")
+    p.add_argument("--profiles", action="store_true",
+                   help="also time ecrm.profile.profiles (with RFM) over the log's customers")
     a = p.parse_args()
     n_lines = 200_000 if a.quick else a.lines
     n_customers = a.customers or max(n_lines // 5, 1)
@@ -114,6 +117,13 @@ def main() -> None:
             assert got == want, "ecrm and pandas disagree"
             line += f"   pandas self-join {t_pd:7.2f}s   ratio {t_pd / t_ecrm:5.1f}x (counts agree)"
         print(line, flush=True)
+    if a.profiles:
+        from ecrm.profile import profiles
+        from ecrm.rfm import score
+
+        rfm = score(log, as_of=as_of, warn_undersized=False)
+        t_prof, prof = best_of(a.repeat, lambda: profiles(log, as_of=as_of, rfm=rfm))
+        print(f"profiles {t_prof:7.2f}s  {len(prof):,} customers (RFM passed in)")  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":
