@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from recommend_helpers import day, shop
+from recommend_helpers import day, event_log, shop
 
 from ecrm.recommend import associations, evaluate_holdout, recommend
 
@@ -192,3 +192,57 @@ def test_baselines_match_a_plain_reference(rows: list[tuple[str, int, list[str]]
     got = [res.hit_rate[1], res.recall[1], res.hit_rate[2], res.recall[2]]
     want = [*ref["popularity"], *ref["same_category"]]
     assert got == pytest.approx(want, nan_ok=True)
+
+
+def event_reference(
+    rows: list[tuple[str, int, list[str]]], evs: list[tuple[str, int, str]], window: int,
+) -> dict[tuple[str, str], tuple[int, int, int, int]]:
+    """(a, b) → counts for the events basis, by brute force over customers."""
+    bought: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for c, d, s in rows:
+        bought[c] += [(d, x) for x in s]
+    seen: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for c, d, x in evs:
+        seen[c].append((d, x))
+    units = set(bought) | set(seen)
+    viewers: dict[str, set[str]] = defaultdict(set)
+    for c, lst in seen.items():
+        for _, x in lst:
+            viewers[x].add(c)
+    buyers: dict[str, set[str]] = defaultdict(set)
+    for c, lst in bought.items():
+        for _, x in lst:
+            buyers[x].add(c)
+    out = {}
+    for x in viewers:
+        for y in buyers:
+            if x == y:
+                continue
+            n = sum(1 for c in units
+                    if any(ex == x and by == y and 0 <= tb - te <= window
+                           for te, ex in seen.get(c, []) for tb, by in bought.get(c, [])))
+            if n:
+                out[(x, y)] = (n, len(viewers[x]), len(buyers[y]), len(units))
+    return out
+
+
+event_rows = st.lists(
+    st.tuples(st.sampled_from(["a", "b", "c", "e"]), st.integers(0, 30), st.sampled_from(["X", "Y", "Z"])),
+    min_size=1, max_size=10,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=shops, evs=event_rows, window=st.integers(0, 10))
+def test_event_counts_match_a_brute_force_reference(
+    rows: list[tuple[str, int, list[str]]], evs: list[tuple[str, int, str]], window: int,
+) -> None:
+    events = event_log([(c, d, "browse", x) for c, d, x in evs])
+    a = associations(shop(rows, {}), as_of=day(100), basis="events", events=events,
+                     within_days=window, min_count=1)
+    got = {
+        (str(x), str(y)): (int(n), int(na), int(nb), a.n_units)
+        for x, y, n, na, nb in zip(a.antecedents, a.consequents, a.n_pair, a.n_antecedent,
+                                   a.n_consequent, strict=True)
+    }
+    assert got == event_reference(rows, evs, window)
