@@ -367,8 +367,12 @@ def associations(
     na, nb = n_a[pa], n_b[pb]
     p = nb / max(n_units, 1)
     score = (n_pair + shrink * p) / (na + float(shrink)) - p
-    # Pairs come sorted by (a, b) and lexsort is stable: ties in score stay in b order.
-    order = np.lexsort((-score, pa))
+    # Sort by antecedent, then score (highest first), then consequent: rank the scores once
+    # (a stable sort keeps pairs, already in (a, b) order, in b order among equal scores)
+    # and sort one int64 key instead of a two-key lexsort.
+    rank = np.empty(len(score), dtype=np.int64)
+    rank[np.argsort(-score, kind="stable")] = np.arange(len(score))
+    order = np.argsort(pa * max(len(score), 1) + rank)
     return Associations(
         antecedents=lines.keys[pa[order]],
         consequents=lines.keys[pb[order]],
@@ -409,7 +413,8 @@ def _order_counts(lines: Lines, n_items: int) -> Counts:
     left, right = cross_pairs(unit, starts)
     diff = item[left] != item[right]
     left, right = left[diff], right[diff]
-    pa, pb, n_pair = count_pairs(unit[left], item[left], item[right], n_items, n_units)
+    # Items are distinct within an order, so each (order, a, b) occurs once.
+    pa, pb, n_pair = count_pairs(unit[left], item[left], item[right], n_items, n_units, repeats=False)
     per_item = np.bincount(item, minlength=n_items).astype(np.int64)
     return pa, pb, n_pair, per_item, per_item, n_units
 

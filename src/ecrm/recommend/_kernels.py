@@ -118,7 +118,7 @@ def distinct_rows(*columns: IntArray) -> IntArray:
 
 
 def count_pairs(
-    units: IntArray, a: IntArray, b: IntArray, n_items: int, n_units: int
+    units: IntArray, a: IntArray, b: IntArray, n_items: int, n_units: int, *, repeats: bool = True
 ) -> tuple[IntArray, IntArray, IntArray]:
     """Distinct units per (a, b) pair.
 
@@ -127,13 +127,17 @@ def count_pairs(
             observed pair (repeats allowed).
         n_items: the number of item codes (codes are in ``[0, n_items)``).
         n_units: the number of unit codes.
+        repeats: whether a (unit, a, b) triple may occur more than once; ``False`` (each
+            unit's items already distinct) skips the dedupe sort.
 
     Returns:
         ``(pair_a, pair_b, n_units)``: the distinct pairs sorted by (a, b) and, for each,
         how many distinct units showed it.
     """
-    key = combine((units, a, b), (n_units, n_items, n_items))
-    if key is None:
+    key = None if not repeats else combine((units, a, b), (n_units, n_items, n_items))
+    if not repeats:
+        code = a * n_items + b
+    elif key is None:
         keep = distinct_rows(units, a, b)
         code = a[keep] * n_items + b[keep]
     else:
