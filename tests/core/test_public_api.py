@@ -42,8 +42,9 @@ TESTING = {
 }
 
 PACKAGES = (
-    "ecrm", "ecrm.analytics", "ecrm.cli", "ecrm.datasets", "ecrm.lifecycle", "ecrm.report",
-    "ecrm.rfm", "ecrm.segments", "ecrm.testing", "ecrm.tiers", "ecrm.touch", "ecrm.touch.flows",
+    "ecrm", "ecrm.analytics", "ecrm.cli", "ecrm.datasets", "ecrm.identity", "ecrm.lifecycle",
+    "ecrm.profile", "ecrm.recommend", "ecrm.report", "ecrm.rfm", "ecrm.segments",
+    "ecrm.testing", "ecrm.tiers", "ecrm.touch", "ecrm.touch.flows",
 )
 
 
