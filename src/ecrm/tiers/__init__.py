@@ -34,6 +34,7 @@ from ecrm.tiers._giftpack import (
 )
 from ecrm.tiers._ladder import (
     TAOBAO_STORE_VIP,
+    Comparison,
     Condition,
     LadderError,
     MemberTable,
@@ -83,6 +84,7 @@ __all__ = [
     "ChangeReason",
     "ClaimResult",
     "Claimed",
+    "Comparison",
     "Condition",
     "Coupon",
     "CouponCatalog",
