@@ -5,6 +5,7 @@ tiers of a :class:`TierLadder`. See docs/tiers.md.
 """
 
 from ecrm.tiers._benefits import (
+    NEW_MEMBER_WINDOW,
     Benefit,
     BenefitCatalog,
     BenefitError,
@@ -76,6 +77,7 @@ from ecrm.tiers._points import (
 )
 
 __all__ = [
+    "NEW_MEMBER_WINDOW",
     "TAOBAO_STORE_VIP",
     "Benefit",
     "BenefitCatalog",
