@@ -369,7 +369,15 @@ def test_non_ordering_visitor_is_one_who_never_ordered_successfully() -> None:
     import datetime as dt
 
     from ecrm import (
-        Customer, CustomerTable, Event, EventKind, EventLog, Money, Order, OrderLog, OrderStatus,
+        Customer,
+        CustomerTable,
+        Event,
+        EventKind,
+        EventLog,
+        Money,
+        Order,
+        OrderLog,
+        OrderStatus,
     )
     from ecrm.segments import audience
 
