@@ -81,8 +81,8 @@ class MemberTable(Protocol):
 
 #: Who has opted in (joined) for :meth:`TierLadder.evaluate_log`: ``True``/``False`` for
 #: everyone, a bool array aligned with ``orders.customer_ids``, a collection of customer ids,
-#: a mapping of customer id to :class:`~ecrm.tiers.Membership` (member at ``as_of``), or a
-#: customer table with ``member_since_us`` (joined at or before ``as_of``).
+#: a mapping of customer id to :class:`~ecrm.tiers.Membership` (a member just before
+#: ``as_of``), or a customer table with ``member_since_us`` (joined before ``as_of``).
 OptedIn = bool | BoolArray | Collection[Any] | Mapping[Any, "Membership"] | MemberTable
 
 
@@ -708,8 +708,9 @@ class TierLadder:
             opted_in: who has joined: ``True``/``False`` for everyone, a bool array of shape
                 ``(orders.n_customers,)`` aligned with ``orders.customer_ids``, a collection
                 of customer ids, a mapping of id to :class:`~ecrm.tiers.Membership`
-                (those that are members at ``as_of``), or a customer table with
-                ``member_since_us`` (a ``CustomerTable``: joined at or before ``as_of``).
+                (members just before ``as_of``), or a customer table with
+                ``member_since_us`` (a ``CustomerTable``: joined before ``as_of``). As for
+                orders, a join or leave at exactly ``as_of`` belongs to the next period.
             statuses: which statuses count as valid (default PAID, SHIPPED, COMPLETED).
             policy: downgrade policy; default never (cumulative over all history).
 
@@ -883,7 +884,12 @@ def _qualify(
 
 
 def resolve_opted_in(orders: OrderLog, opted_in: OptedIn, as_of: dt.datetime) -> BoolArray:
-    """The opted-in flag of every customer of ``orders`` (bool, shape ``(n_customers,)``)."""
+    """The opted-in flag of every customer of ``orders`` (bool, shape ``(n_customers,)``).
+
+    One half-open rule for period edges, as for orders: the state at ``as_of`` is the state
+    just before it, so a join (or leave) at exactly ``as_of`` belongs to the period that
+    starts there — a join at 00:00 on Feb 1 makes a February member, not a January one.
+    """
     n = orders.n_customers
     if isinstance(opted_in, (bool, np.bool_)):
         return np.full(n, bool(opted_in), dtype=bool)
@@ -896,11 +902,13 @@ def resolve_opted_in(orders: OrderLog, opted_in: OptedIn, as_of: dt.datetime) ->
         return opted_in
     if isinstance(opted_in, MemberTable):
         since = np.asarray(opted_in.member_since_us, dtype=np.int64)
-        joined = (since != NAT_US) & (since <= datetime_to_us(as_of))
+        joined = (since != NAT_US) & (since < datetime_to_us(as_of))
         table_ids = np.asarray(opted_in.customer_ids)
         return _isin_ids(orders.customer_ids, table_ids[joined].tolist())
     if isinstance(opted_in, Mapping):
-        ids = [cid for cid, m in opted_in.items() if m.is_member_at(as_of)]
+        # Datetimes have microsecond resolution: 1 µs before is "strictly before as_of".
+        just_before = as_of - dt.timedelta(microseconds=1)
+        ids = [cid for cid, m in opted_in.items() if m.is_member_at(just_before)]
     elif isinstance(opted_in, (str, bytes)) or not isinstance(opted_in, Iterable):
         raise InvalidTypeError(
             "opted_in must be a bool, a bool array, a collection of customer ids or a mapping "
