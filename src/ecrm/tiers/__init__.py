@@ -83,6 +83,7 @@ from ecrm.tiers._points import (
     PointsRules,
     TaskReward,
 )
+from ecrm.tiers._prices import MemberPrice, MemberPricing
 
 __all__ = [
     "NEW_MEMBER_WINDOW",
@@ -120,6 +121,8 @@ __all__ = [
     "LotState",
     "MemberEventKind",
     "MemberHistory",
+    "MemberPrice",
+    "MemberPricing",
     "MemberRecord",
     "MemberStore",
     "MemberTable",
