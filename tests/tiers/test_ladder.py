@@ -437,11 +437,12 @@ def test_rules_text_formats_fen_amounts() -> None:
 
 def test_rules_text_en() -> None:
     text = VIP.rules_text("en", discounts=True)
-    assert "more than ¥100.00 or more than 3 orders in this store" in text
+    assert "spend of at least ¥100.00 or at least 3 orders in this store" in text
     assert "1. cumulative spend in this store of at least ¥500.00 or 2. at least 10 orders" in text
     assert "level 3 VIP member (VIP会员): 90% of the list price (9折)" in text.splitlines()
     strict = attrs.evolve(VIP, comparison=Comparison.MORE_THAN).rules_text("en")
     assert "of more than ¥500.00 or 2. more than 10 orders" in strict
+    assert "spend of more than ¥100.00 or more than 3 orders in this store" in strict
 
 
 @given(tier_ladders(), st.sampled_from(["zh", "en"]))

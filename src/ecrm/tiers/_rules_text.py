@@ -7,7 +7,9 @@ For the source's ladder (:data:`~ecrm.tiers.TAOBAO_STORE_VIP`) ecrm's Chinese te
 text character for character, one part per line (the source document lost its line
 breaks). The entry rule says 大于 and the level lines 达到/达, as the source does; a ladder
 whose :attr:`~ecrm.tiers.TierLadder.comparison` is strict (``>``) says 大于 in the level
-lines too. The source shows no discounts: a 会员折扣 block is added only on request.
+lines too. The source shows no discounts: a 会员折扣 block is added only on request. The
+English text says what the ladder evaluates ("at least" under ≥, "more than" under >)
+in every line.
 """
 
 from __future__ import annotations
@@ -88,8 +90,8 @@ def _en(ladder: TierLadder, *, agreement: bool, discounts: bool) -> str:
     lines = [_AGREEMENT_EN] if agreement else []
     lines += [
         "Entry rule",
-        f"To apply for membership you need a cumulative spend of more than {first.min_spend} "
-        f"or more than {first.min_orders} orders in this store. "
+        f"To apply for membership you need a cumulative spend of {op} {first.min_spend} "
+        f"or {op} {first.min_orders} orders in this store. "
         "The store reserves the right of interpretation.",
     ]
     for t in ladder.tiers:
