@@ -43,7 +43,8 @@ def test_levels_sales_activity_joins_match_plain_python(shop) -> None:  # type: 
                     count[o.customer_id] += 1
         level = {}
         for c in known:
-            joined = since.get(c, NAT_US) != NAT_US and since[c] <= e_us
+            # Half-open: a member at the end joined strictly before it.
+            joined = since.get(c, NAT_US) != NAT_US and since[c] < e_us
             level[c] = TAOBAO_STORE_VIP.evaluate(Money(spend[c]), count[c], opted_in=joined).level
         counts = [sum(1 for v in level.values() if v == lv) for lv in range(5)]
         sales = [0] * 5
@@ -142,3 +143,32 @@ def test_membership_records_give_joins_and_leaves() -> None:
     assert table.leaves_known is True
     with pytest.raises(InvalidTypeError, match=r"customers\['a'\] must be a Membership"):
         member_metrics(log, {"a": "gold"}, [nov])  # type: ignore[dict-item]
+
+
+def test_a_join_at_midnight_feb_1_is_a_february_member_and_join() -> None:
+    """One half-open rule for period edges: a join or leave at exactly 00:00 on the 1st
+    belongs to the month that starts there, for member counts, joins, leaves and flow."""
+    from ecrm import Customer, CustomerTable, OrderLog
+    from ecrm.tiers import Membership
+
+    midnight_feb = dt.datetime(2025, 2, 1, tzinfo=TZ)
+    midnight_mar = dt.datetime(2025, 3, 1, tzinfo=TZ)
+    log = OrderLog.from_arrays(["e", "x"], [dt.datetime(2025, 1, 10, 12, tzinfo=TZ)] * 2,
+                               [15_000, 15_000], tz=TZ)  # ¥150 each: level 1 qualifies
+    jan, feb, mar = periods(dt.date(2025, 1, 1), dt.date(2025, 4, 1), tz=TZ)
+    table = CustomerTable.from_customers(
+        [Customer("e", member_since=midnight_feb), Customer("x")]
+    )
+    m = member_metrics(log, table, [jan, feb])
+    assert (m.rows[0].joins, m.rows[0].customers_by_level) == (0, (2, 0, 0, 0, 0))
+    assert (m.rows[1].joins, m.rows[1].customers_by_level) == (1, (1, 1, 0, 0, 0))
+    assert m.rows[1].members_at_start == 0  # not a member on 1 February's start state
+    records = {
+        "e": Membership("e").join(midnight_feb, Money(15_000), 1).leave(midnight_mar),
+        "x": Membership("x"),
+    }
+    r = member_metrics(log, records, [jan, feb, mar])
+    assert [(row.joins, row.leaves) for row in r.rows] == [(0, 0), (1, 0), (0, 1)]
+    assert [row.customers_by_level[1] for row in r.rows] == [0, 1, 0]
+    assert r.rows[1].flow.matrix.tolist()[0][1] == 1  # e: 0 → 1 in February
+    assert r.rows[2].flow.matrix.tolist()[1][0] == 1  # e: 1 → 0 in March

@@ -40,7 +40,7 @@ ORDERS = (
 CUSTOMERS = "customer_id,member_since\na,2024-01-01\nb,2024-02-01\nc,\nd,\ne,\n"
 AS_OF = "2024-06-01"
 UNDERSIZED = (
-    "the shop has 3 scored customers, fewer than the 150,000 that scheme 'TAOBAO_PGSB' was "
+    "the shop has accumulated 4 customers, fewer than the 150,000 that scheme 'TAOBAO_PGSB' was "
     "made for; its grades may say little (tune the scheme or use quantile_scheme())"
 )
 

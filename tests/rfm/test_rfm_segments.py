@@ -139,8 +139,35 @@ def test_segments_agree_with_a_plain_recomputation(log: OrderLog) -> None:
     if not rows:
         return
     mean = [sum(getattr(r, k) for r in rows) / len(rows) for k in "rfm"]
+    # A constant column is compared with the middle of the 1..5 scale (DESIGN.md 3.1).
+    for i, k in enumerate("rfm"):
+        if len({getattr(r, k) for r in rows}) == 1:
+            mean[i] = 3.0
     for row, got in zip(rows, seg.segments(), strict=True):
         want = Segment.of(r_high=row.r > mean[0], f_high=row.f > mean[1], m_high=row.m > mean[2])
         assert got is want
     assert sum(seg.counts().values()) == len(rows)
     assert sum(r.monetary.fen for r in seg.table()) == sum(r.monetary.fen for r in rows)
+
+
+def test_a_constant_score_is_not_split() -> None:
+    # Everyone bought within the last month (R = 5 for all): the mean R is 5.00, and the
+    # strict "> mean" rule alone would call every recent buyer low-R (挽留). Hand-worked:
+    # a: 6 orders of ¥400 → F5 M5; b: one ¥100 order → F1 M1; both R5.
+    rows = [order("a", at(2024, 5, 20) - dt.timedelta(days=i), fen=40_000) for i in range(6)]
+    rows.append(order("b", at(2024, 5, 25), fen=10_000))
+    res = score(log_of(rows), as_of=AS_OF, warn_undersized=False)
+    assert res.r.tolist() == [5, 5]
+    assert (res.f.tolist(), res.m.tolist()) == ([5, 1], [5, 1])
+    for reference in ("mean", "median"):
+        seg = segments(res, reference=reference)  # type: ignore[arg-type]
+        assert seg.reference[0] == 3.0  # the middle of the 1..5 scale, not 5
+        assert seg.segment_of("a") is S.IMPORTANT_VALUE  # R high, F high, M high
+        assert seg.segment_of("b") is S.GENERAL_DEVELOPMENT  # R high, F low, M low
+    # All R = 1 (nobody bought in the last 7 months) is low-R for everyone.
+    old = score(log_of([order("c", at(2023, 7, 1)), order("d", at(2023, 7, 2))]), as_of=AS_OF,
+                warn_undersized=False)
+    assert old.r.tolist() == [1, 1]
+    assert all(not s.r_high for s in segments(old).segments())
+    # An explicit reference is the caller's choice and is kept.
+    assert segments(res, reference=(5, 1, 1)).segment_of("a") is S.IMPORTANT_RETENTION

@@ -249,7 +249,7 @@ def test_empty_log_scores_nobody() -> None:
 # -- shop size ----------------------------------------------------------------------------
 def test_small_shop_warns_and_is_flagged() -> None:
     log = log_of([order("c", at(2024, 5, 1))])
-    with pytest.warns(UndersizedShopWarning, match=r"1 scored customers, fewer than the 150,000"):
+    with pytest.warns(UndersizedShopWarning, match=r"accumulated 1 customers, fewer than the 150,000"):
         res = score(log, as_of=AS_OF)
     assert res.undersized is True
 
@@ -269,6 +269,26 @@ def test_no_warning_when_the_shop_is_large_enough() -> None:
     log = log_of([order("a", at(2024, 5, 1)), order("b", at(2024, 5, 1))])
     res = score(log, as_of=AS_OF, scheme=scheme)  # warnings are errors: none may fire
     assert res.undersized is False
+
+
+def test_shop_size_counts_accumulated_not_scored_customers() -> None:
+    # The source: 已经积累客户总数超过15万 — every customer the shop has gathered counts, also
+    # those with no order in the scoring year and those whose only order was closed.
+    import attrs
+
+    scheme = attrs.evolve(TAOBAO_PGSB, min_customers=3)
+    log = log_of([
+        order("recent", at(2024, 5, 1)),
+        order("old", at(2021, 5, 1)),  # outside the 1-year window: not scored
+        order("closed", at(2024, 5, 1), status=OrderStatus.CLOSED),  # not a valid order
+        order("later", at(2024, 7, 1)),  # after as_of: not yet a customer
+    ])
+    res = score(log, as_of=AS_OF, scheme=scheme)  # warnings are errors: none may fire
+    assert len(res) == 1
+    assert res.undersized is False
+    bigger = attrs.evolve(TAOBAO_PGSB, min_customers=4)
+    with pytest.warns(UndersizedShopWarning, match=r"accumulated 3 customers, fewer than the 4"):
+        assert score(log, as_of=AS_OF, scheme=bigger).undersized is True
 
 
 # -- bad input ----------------------------------------------------------------------------

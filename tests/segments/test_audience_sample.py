@@ -360,3 +360,38 @@ def test_bad_at() -> None:
     with pytest.raises(InvalidTypeError, match="at must be"):
         StageIn(["active"], at="2025-06-01")  # type: ignore[arg-type]
     assert RfmGradeIn(["P"], at=JUNE_1).describe() == "RFM grade in {P} at 2025-06-01"
+
+
+def test_non_ordering_visitor_is_one_who_never_ordered_successfully() -> None:
+    # The source: 非订购客户 = 访问后从未成功下单过商品的客户. Hand-built: "closed" browsed and
+    # placed one order that was closed (never carted); "paid" browsed and paid; "none"
+    # only browsed; "unpaid" browsed and left an order unpaid.
+    import datetime as dt
+
+    from ecrm import (
+        Customer,
+        CustomerTable,
+        Event,
+        EventKind,
+        EventLog,
+        Money,
+        Order,
+        OrderLog,
+        OrderStatus,
+    )
+    from ecrm.segments import audience
+
+    sh = dt.timezone(dt.timedelta(hours=8))
+    t = dt.datetime(2025, 3, 1, 10, tzinfo=sh)
+    paid_at = t + dt.timedelta(minutes=5)
+    orders = OrderLog.from_orders([
+        Order("o1", "closed", t, Money(10_000), status=OrderStatus.CLOSED),
+        Order("o2", "paid", t, Money(10_000), status=OrderStatus.PAID, paid_at=paid_at),
+        Order("o3", "unpaid", t, Money(10_000), status=OrderStatus.UNPAID),
+    ])
+    who = ["closed", "paid", "none", "unpaid"]
+    events = EventLog.from_events([Event(cid, t, EventKind.BROWSE) for cid in who])
+    customers = CustomerTable.from_customers([Customer(cid) for cid in who])
+    got = audience(non_ordering_visitors(), customers=customers, orders=orders, events=events,
+                   as_of=t + dt.timedelta(days=1))
+    assert sorted(got.customer_ids.tolist()) == ["closed", "none", "unpaid"]

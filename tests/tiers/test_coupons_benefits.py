@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from ecrm import Money
@@ -11,19 +13,14 @@ from ecrm.tiers import Benefit, BenefitCatalog, BenefitError, BenefitKind, Coupo
 COUPON = Coupon("C10", face_value=Money(1000), threshold=Money(9900), valid_days=30)
 
 
-def test_the_eight_kinds_and_their_chinese_names() -> None:
-    assert {k.name: k.label_zh for k in BenefitKind} == {
-        "NEW_MEMBER_COUPON": "新会员优惠券",
-        "NEW_MEMBER_GIFT": "新会员礼品",
-        "MEMBER_COUPON": "会员优惠券",
-        "MEMBER_GIFT": "会员礼品",
-        "POINTS_FOR_COUPON": "积分兑换优惠券",
-        "POINTS_FOR_GIFT": "积分兑换礼品",
-        "POINTS_FOR_RED_PACKET": "积分兑换红包",
-        "POINTS_FOR_TRAFFIC": "积分兑换流量",
-    }
-    assert [k.name for k in BenefitKind if k.costs_points] == [
-        "POINTS_FOR_COUPON", "POINTS_FOR_GIFT", "POINTS_FOR_RED_PACKET", "POINTS_FOR_TRAFFIC",
+def test_the_eight_kinds_carry_the_sources_names() -> None:
+    # Seed 001 (客户运营平台-会员权益), typed by hand in simplified characters, in its order:
+    # "新会员专享券、新会员专享礼、会员专享券、会员专享礼、积分兑券、积分兑礼（包含积分+钱兑换/购买）、
+    # 积分兑红包、积分兑流量".
+    source = "新会员专享券、新会员专享礼、会员专享券、会员专享礼、积分兑券、积分兑礼、积分兑红包、积分兑流量"
+    assert [k.label_zh for k in BenefitKind] == source.split("、")
+    assert [k.name for k in BenefitKind if k.new_member_only] == [
+        "NEW_MEMBER_COUPON", "NEW_MEMBER_GIFT"
     ]
 
 
@@ -86,8 +83,26 @@ def test_catalog_lookup_by_level_and_kind() -> None:
         ]
     )
     assert [b.benefit_id for b in catalog.for_level(0)] == ["pts"]
-    assert [b.benefit_id for b in catalog.for_level(1)] == ["new", "pts"]
-    assert [b.benefit_id for b in catalog.for_level(4)] == ["new", "vip-gift", "pts"]
+    # New-member benefits only within 24 h of the first registration.
+    assert [b.benefit_id for b in catalog.for_level(1)] == ["pts"]
+    joined = dt.datetime(2026, 11, 11, 20, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    fresh = joined + dt.timedelta(hours=23, minutes=59)
+    stale = joined + dt.timedelta(hours=24)
+    assert [b.benefit_id for b in catalog.for_level(1, first_joined_at=joined, at=fresh)] == [
+        "new", "pts"
+    ]
+    assert [b.benefit_id for b in catalog.for_level(1, first_joined_at=joined, at=stale)] == [
+        "pts"
+    ]
+    assert [b.benefit_id for b in catalog.for_level(4, first_joined_at=joined, at=joined)] == [
+        "new", "vip-gift", "pts"
+    ]
+    before = joined - dt.timedelta(seconds=1)
+    assert [b.benefit_id for b in catalog.for_level(1, first_joined_at=joined, at=before)] == [
+        "pts"
+    ]
+    with pytest.raises(InvalidValueError, match="new_member_window"):
+        catalog.for_level(1, new_member_window=dt.timedelta(0))
     assert [b.benefit_id for b in catalog.of_kind(BenefitKind.MEMBER_GIFT)] == ["vip-gift"]
     assert catalog.get("pts").cost_points == 100
     assert "new" in catalog

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import types
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -227,18 +228,42 @@ def test_claim_with_a_membership_record() -> None:
     )
 
 
-def test_rejoined_member_window_counts_from_the_new_join() -> None:
+def test_rejoining_does_not_reopen_the_window() -> None:
+    # The source: 新会员首次注册入会24小时内 — within 24 h of the *first* registration.
     first = Membership("c1").join(JOINED, spend=Money(20_000), orders=3)
+    left = first.leave(JOINED + dt.timedelta(hours=2))
+    # Left within the first window and re-joined inside it: still the first window.
+    quick = left.join(JOINED + dt.timedelta(hours=3), spend=Money(20_000), orders=3)
+    ok = claim_gift_pack(PACK, member=quick, at=JOINED + dt.timedelta(hours=23))
+    assert isinstance(ok, Claimed)
+    assert ok.joined_at == JOINED
+    late = claim_gift_pack(PACK, member=quick, at=JOINED + dt.timedelta(hours=24))
+    assert late.reason is RefusalReason.TOO_LATE  # type: ignore[union-attr]
+    # Re-joined ten days later: no new window.
     rejoined_at = JOINED + dt.timedelta(days=10)
     member = first.leave(JOINED + dt.timedelta(days=1)).join(
         rejoined_at, spend=Money(20_000), orders=3
     )
-    ok = claim_gift_pack(PACK, member=member, at=rejoined_at + dt.timedelta(hours=5))
-    assert isinstance(ok, Claimed)
-    assert ok.joined_at == rejoined_at
+    again = claim_gift_pack(PACK, member=member, at=rejoined_at + dt.timedelta(hours=5))
+    assert again.reason is RefusalReason.TOO_LATE  # type: ignore[union-attr]
+    assert "first registration" in again.message  # type: ignore[union-attr]
     # Between the two periods the customer was not a member.
     gap = claim_gift_pack(PACK, member=member, at=JOINED + dt.timedelta(days=5))
     assert gap.reason is RefusalReason.NOT_A_MEMBER  # type: ignore[union-attr]
+    # In the first window but out of a period (left at +2 h, back at +3 h): not a member.
+    out = claim_gift_pack(PACK, member=quick, at=JOINED + dt.timedelta(hours=2, minutes=30))
+    assert out.reason is RefusalReason.NOT_A_MEMBER  # type: ignore[union-attr]
+
+
+def test_record_with_first_joined_at() -> None:
+    record = types.SimpleNamespace(
+        joined_at=JOINED + dt.timedelta(days=3), left_at=None, first_joined_at=JOINED
+    )
+    at = JOINED + dt.timedelta(days=3, hours=1)
+    refused = claim_gift_pack(PACK, member=record, at=at)
+    assert refused.reason is RefusalReason.TOO_LATE  # type: ignore[union-attr]
+    fresh = types.SimpleNamespace(joined_at=JOINED, left_at=None)
+    assert claim_gift_pack(PACK, member=fresh, at=JOINED + dt.timedelta(hours=1)).ok
 
 
 def test_claim_checks_its_arguments() -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pickle
+import re
 import types
+from pathlib import Path
 
 import attrs
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,6 +18,7 @@ from ecrm import CurrencyMismatchError, InvalidTypeError, InvalidValueError, Mon
 from ecrm.testing import tier_ladders
 from ecrm.tiers import (
     TAOBAO_STORE_VIP,
+    Comparison,
     Condition,
     LadderError,
     Tier,
@@ -353,54 +357,92 @@ def test_evaluate_is_monotone_in_count(ladder: TierLadder, spend: int, a: int, b
 # -- rules text --------------------------------------------------------------------------------
 
 
-# The generated rules of the source document (001, 会员等级 set-up), in simplified characters,
-# typed by hand: the entry rule, one line per level with its two numbered conditions, then
-# the ANY-of sentence. ecrm's documented differences: 达到 instead of 大于 in the entry rule
-# (it evaluates >=, as the source's own level lines say), and a space between a level's two
-# conditions; the source shows no discounts, ecrm appends them under 会员折扣.
-SOURCE_SHAPE_ZH = """\
+# A verbatim excerpt of seed 001 (the project's source document): its generated rules.
+SEED_EXCERPT = Path(__file__).parent / "data" / "seed_001_member_rules.txt"
+SEED_001 = Path("/work/shared/seeds/001_c7758bc54bc98bf6.txt")
+
+# The source's generated rules (seed 001, 会员等级 set-up), typed by hand in simplified
+# characters with full-width punctuation, one part per line. The test below also checks it
+# against the stored seed, which holds the same text in traditional characters with ASCII
+# punctuation, pinyin glosses after some characters and no line breaks.
+SOURCE_RULES_ZH = """\
+我已阅读并了解此店铺及本网站的条款条件、隐私政策以及店铺会员的入会协议，并且同意接受其中所有的条款。我同意此店铺向我发送邮件、彩信、旺旺或致电。
 入会规则
-您需要在本店累计消费金额达到100.0元或者消费次数达到3次，才可以申请成为本店会员，解释权归本店铺所有
-普通会员：1、累计在本店铺消费金额达到100.0元 2、累计在本店铺消费次数达3次
-高级会员：1、累计在本店铺消费金额达到200.0元 2、累计在本店铺消费次数达5次
-VIP会员：1、累计在本店铺消费金额达到500.0元 2、累计在本店铺消费次数达10次
-至尊VIP：1、累计在本店铺消费金额达到2000.0元 2、累计在本店铺消费次数达20次
-满足以上会员等级条件中任意一个条件即可，解释权归本店铺所有。
-会员折扣
-普通会员：9.8折
-高级会员：9.5折
-VIP会员：9折
-至尊VIP：8.5折"""
+您需要在本店累计消费金额大于100.0元或者消费次数大于3次，才可以申请成为本店会员，解释权归本店铺所有
+普通会员：1、累计在本店铺消费金额达到100.0元2、累计在本店铺消费次数达3次
+高级会员：1、累计在本店铺消费金额达到200.0元2、累计在本店铺消费次数达5次
+VIP会员：1、累计在本店铺消费金额达到500.0元2、累计在本店铺消费次数达10次
+至尊VIP：1、累计在本店铺消费金额达到2000.0元2、累计在本店铺消费次数达20次
+满足以上会员等级条件中任意一个条件即可，解释权归本店铺所有。"""
+
+# Traditional → simplified for exactly the characters of that passage that differ, and the
+# seed's ASCII punctuation back to the full-width marks of the original.
+_TO_SIMPLIFIED = str.maketrans({
+    "閱": "阅", "鋪": "铺", "網": "网", "條": "条", "隱": "隐", "會": "会", "協": "协",
+    "議": "议", "發": "发", "郵": "邮", "電": "电", "規": "规", "則": "则", "計": "计",
+    "費": "费", "額": "额", "數": "数", "請": "请", "為": "为", "員": "员", "權": "权",
+    "歸": "归", "釋": "释", "達": "达", "滿": "满", "級": "级", "個": "个", "並": "并", "於": "于",
+    "讀": "读", "務": "务", "與": "与", "裝": "装", "類": "类", "錢": "钱", "禮": "礼",
+    ",": "，", ":": "：",
+})
 
 
-def test_rules_text_zh_has_the_source_shape() -> None:
-    assert VIP.rules_text("zh") == SOURCE_SHAPE_ZH
-    assert VIP.rules_text() == SOURCE_SHAPE_ZH  # zh is the default
+def _seed_rules_zh() -> str:
+    """The generated rules passage of seed 001, in simplified characters."""
+    passage = SEED_EXCERPT.read_text(encoding="utf-8").rstrip("\n")
+    passage = re.sub(r"\([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]+\)", "", passage)
+    return passage.translate(_TO_SIMPLIFIED)
 
 
-def test_rules_text_zh_level_lines_are_the_sources_words() -> None:
-    # The source's level lines with full-width punctuation and the conditions run together;
-    # ecrm's only change inside a level line is the space between the two conditions.
-    source = [
-        "普通会员：1、累计在本店铺消费金额达到100.0元2、累计在本店铺消费次数达3次",
-        "至尊VIP：1、累计在本店铺消费金额达到2000.0元2、累计在本店铺消费次数达20次",
+@pytest.mark.skipif(not SEED_001.exists(), reason="the seed documents are not on this machine")
+def test_seed_excerpt_is_verbatim() -> None:
+    excerpt = SEED_EXCERPT.read_text(encoding="utf-8").rstrip("\n")
+    assert excerpt in SEED_001.read_text(encoding="utf-8")
+
+
+def test_source_rules_are_the_seeds_text() -> None:
+    # The hand-typed expectation is the seed's passage, character for character.
+    assert _seed_rules_zh() == "".join(SOURCE_RULES_ZH.splitlines())
+
+
+def test_rules_text_zh_is_the_source_text() -> None:
+    assert VIP.rules_text("zh") == SOURCE_RULES_ZH
+    assert VIP.rules_text() == SOURCE_RULES_ZH  # zh is the default
+    assert "".join(VIP.rules_text().splitlines()) == _seed_rules_zh()
+
+
+def test_rules_text_zh_without_agreement_and_with_discounts() -> None:
+    lines = SOURCE_RULES_ZH.splitlines()
+    assert VIP.rules_text(agreement=False).splitlines() == lines[1:]
+    with_discounts = VIP.rules_text(discounts=True).splitlines()
+    assert with_discounts[: len(lines)] == lines
+    assert with_discounts[len(lines):] == [
+        "会员折扣", "普通会员：9.8折", "高级会员：9.5折", "VIP会员：9折", "至尊VIP：8.5折",
     ]
-    lines = [line.replace("元 2、", "元2、") for line in VIP.rules_text("zh").splitlines()]
-    for line in source:
-        assert line in lines
+
+
+def test_rules_text_zh_strict_ladder_says_more_than() -> None:
+    strict = attrs.evolve(VIP, comparison=Comparison.MORE_THAN)
+    lines = strict.rules_text().splitlines()
+    assert lines[2] == SOURCE_RULES_ZH.splitlines()[2]  # the entry rule is already 大于
+    assert lines[3] == "普通会员：1、累计在本店铺消费金额大于100.0元2、累计在本店铺消费次数大于3次"
 
 
 def test_rules_text_formats_fen_amounts() -> None:
     ladder = TierLadder([tier(1, "99.9", 2), tier(2, "150.25", 4)])
     text = ladder.rules_text()
-    assert "达到99.9元" in text
+    assert "大于99.9元" in text
     assert "达到150.25元" in text
 
 
 def test_rules_text_en() -> None:
-    text = VIP.rules_text("en")
-    assert "at least ¥100.00 or at least 3 orders" in text
+    text = VIP.rules_text("en", discounts=True)
+    assert "spend of at least ¥100.00 or at least 3 orders in this store" in text
+    assert "1. cumulative spend in this store of at least ¥500.00 or 2. at least 10 orders" in text
     assert "level 3 VIP member (VIP会员): 90% of the list price (9折)" in text.splitlines()
+    strict = attrs.evolve(VIP, comparison=Comparison.MORE_THAN).rules_text("en")
+    assert "of more than ¥500.00 or 2. more than 10 orders" in strict
+    assert "spend of more than ¥100.00 or more than 3 orders in this store" in strict
 
 
 @given(tier_ladders(), st.sampled_from(["zh", "en"]))
@@ -408,7 +450,7 @@ def test_rules_text_is_deterministic(ladder: TierLadder, lang: str) -> None:
     rebuilt = TierLadder(tuple(attrs.evolve(t) for t in ladder.tiers))
     assert ladder.rules_text(lang) == rebuilt.rules_text(lang)  # type: ignore[arg-type]
     lines = ladder.rules_text(lang).splitlines()  # type: ignore[arg-type]
-    assert len(lines) == 2 * ladder.top_level + 4
+    assert len(lines) == ladder.top_level + 4
 
 
 def test_rules_text_bad_language() -> None:
@@ -418,3 +460,60 @@ def test_rules_text_bad_language() -> None:
 
 def test_table() -> None:
     assert VIP.table().splitlines()[2].split() == ["1", "普通会员", "¥100.00", "3", "980‰", "9.8折"]
+
+
+# -- threshold comparison (≥ or >) ---------------------------------------------------------------
+
+
+def _reference_level(ladder: TierLadder, spend_fen: int, orders: int) -> int:
+    """The highest level whose spend OR count condition holds, by a plain scan."""
+    strict = ladder.comparison is Comparison.MORE_THAN
+    best = 0
+    for t in ladder.tiers:
+        meets_spend = spend_fen > t.min_spend.fen if strict else spend_fen >= t.min_spend.fen
+        meets_count = orders > t.min_orders if strict else orders >= t.min_orders
+        if meets_spend or meets_count:
+            best = max(best, t.level)
+    return best
+
+
+@given(
+    tier_ladders(),
+    st.sampled_from(list(Comparison)),
+    st.lists(st.tuples(st.integers(0, 800_000), st.integers(0, 80)), min_size=1, max_size=20),
+)
+def test_level_is_the_highest_whose_any_condition_holds(
+    ladder: TierLadder, comparison: Comparison, totals: list[tuple[int, int]]
+) -> None:
+    ladder = attrs.evolve(ladder, comparison=comparison)
+    # Also probe each threshold exactly and one unit either side.
+    edges = [(t.min_spend.fen + d, t.min_orders + d) for t in ladder.tiers for d in (-1, 0, 1)]
+    probes = [(max(s, 0), max(c, 0)) for s, c in totals + edges]
+    for spend, orders in probes:
+        expected = _reference_level(ladder, spend, orders)
+        decision = ladder.evaluate(Money(spend), orders, opted_in=True)
+        assert decision.level == decision.qualified_level == expected
+        assert ladder.evaluate(Money(spend), orders, opted_in=False).level == 0
+    s = np.asarray([p[0] for p in probes], dtype=np.int64)
+    c = np.asarray([p[1] for p in probes], dtype=np.int64)
+    assert ladder.levels_of(s, c).tolist() == [_reference_level(ladder, *p) for p in probes]
+
+
+def test_strict_ladder_needs_more_than_the_threshold() -> None:
+    strict = attrs.evolve(VIP, comparison=Comparison.MORE_THAN)
+    assert strict.evaluate(yuan("100"), 0, opted_in=True).level == 0  # ¥100 is not > ¥100
+    assert strict.evaluate(yuan("100.01"), 0, opted_in=True).level == 1
+    assert strict.evaluate(yuan("0"), 3, opted_in=True).level == 0  # 3 orders is not > 3
+    assert strict.evaluate(yuan("0"), 4, opted_in=True).level == 1
+    at_100 = strict.evaluate(yuan("100"), 3, opted_in=True)
+    assert at_100.spend_to_next == yuan("0.01")  # of level 1: ¥100.01 - ¥100
+    assert at_100.orders_to_next == 1
+    d = strict.evaluate(yuan("150"), 0, opted_in=True)
+    assert (d.next_level, d.spend_to_next, d.orders_to_next) == (2, yuan("50.01"), 6)
+    assert "spend ¥150.00 > ¥100.00" in d.explain()
+    assert VIP.evaluate(yuan("100"), 0, opted_in=True).level == 1  # the default is ≥
+
+
+def test_comparison_must_be_a_comparison() -> None:
+    with pytest.raises(TypeError, match="comparison"):
+        TierLadder(VIP.tiers, comparison=">")  # type: ignore[arg-type]

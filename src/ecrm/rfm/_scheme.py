@@ -334,8 +334,9 @@ class RfmScheme:
         weights: positive int weights of R, F and M in the total (default 1, 3, 4).
         window: the evaluation window back from ``as_of`` (default 1 year); every recency
             duration must be shorter than it.
-        min_customers: the shop size (scored customers) the scheme was made for; scoring a
-            smaller shop sets ``RfmResult.undersized`` and warns.
+        min_customers: the shop size the scheme was made for: accumulated customers (any
+            order before ``as_of``; the source's 已经积累客户总数超过15万); scoring a smaller
+            shop sets ``RfmResult.undersized`` and warns.
         name: a label for explanations and reports.
 
     Raises:

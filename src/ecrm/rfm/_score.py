@@ -128,7 +128,8 @@ class RfmResult(ResultFrame):
         as_of: the moment scored (aware).
         scheme: the scheme used.
         tz: the store's zone; currency: the log's currency.
-        undersized: fewer scored customers than ``scheme.min_customers``.
+        undersized: fewer accumulated customers (any order before ``as_of``) than
+            ``scheme.min_customers``.
     """
 
     customer_ids: npt.NDArray[Any]
@@ -447,8 +448,8 @@ def score(
         as_of: the scoring moment, timezone-aware; orders at or after it are ignored.
         scheme: the scheme (default :data:`TAOBAO_PGSB`).
         statuses: which statuses count as valid (default ``DEFAULT_VALID_STATUSES``).
-        warn_undersized: emit :class:`UndersizedShopWarning` when the shop has fewer scored
-            customers than ``scheme.min_customers`` (``RfmResult.undersized`` is set either
+        warn_undersized: emit :class:`UndersizedShopWarning` when the shop has accumulated
+            fewer customers (any order before ``as_of``) than ``scheme.min_customers`` (``RfmResult.undersized`` is set either
             way).
 
     Returns:
@@ -496,11 +497,13 @@ def score(
     total = w_r * r + w_f * f + w_m * m
     grade = grade_codes(total, np.asarray(scheme.grade_cutoffs, dtype=np.int64))
     recency_days = local_day(as_of, tz) - local_days(last, tz)
-    n_scored = len(ids)
-    undersized = n_scored < scheme.min_customers
+    # The source's condition is the customers a shop has accumulated (已经积累客户总数超过
+    # 15万): everyone with an order of any status before ``as_of``, not only those scored.
+    n_customers = int(np.unique(orders.customer_codes[orders.placed_at_us < end_us]).size)
+    undersized = n_customers < scheme.min_customers
     if undersized and warn_undersized:
         warnings.warn(
-            f"the shop has {n_scored:,} scored customers, fewer than the "
+            f"the shop has accumulated {n_customers:,} customers, fewer than the "
             f"{scheme.min_customers:,} that scheme {scheme.name!r} was made for; its grades "
             "may say little (tune the scheme or use quantile_scheme())",
             UndersizedShopWarning,

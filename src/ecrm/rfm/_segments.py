@@ -227,8 +227,18 @@ def _reference(result: RfmResult, reference: object) -> tuple[float, float, floa
         if len(result) == 0:
             return (math.nan, math.nan, math.nan)
         reduce = np.mean if reference == "mean" else np.median
-        r, f, m = (float(reduce(a)) for a in (result.r, result.f, result.m))
-        return (r, f, m)
+        scheme = result.scheme
+        scales = (scheme.recency.scores, scheme.frequency.scores, scheme.monetary.scores)
+        refs = []
+        for column, scale in zip((result.r, result.f, result.m), scales, strict=True):
+            if column.min() == column.max():
+                # A constant score has no spread to split: the mean (= every score) would
+                # make everyone low. Compare with the middle of the scheme's scale instead,
+                # so all R = 5 is high-R for everyone and all R = 1 low-R for everyone.
+                refs.append((min(scale) + max(scale)) / 2)
+            else:
+                refs.append(float(reduce(column)))
+        return (refs[0], refs[1], refs[2])
     if not isinstance(reference, tuple | list) or len(reference) != 3:
         raise InvalidTypeError(
             f"reference must be 'mean', 'median' or a tuple (r, f, m), got {reference!r}"
@@ -249,7 +259,9 @@ def segments(result: RfmResult, *, reference: Reference = "mean") -> SegmentResu
     Each of R, F and M is *high* when the customer's score is strictly greater than the
     reference, else *low* (a score equal to the reference is low). The reference is the
     mean (default) or median score of the scored customers, or explicit ``(r, f, m)``
-    scores.
+    scores. A computed reference never splits a constant score: when every customer has
+    the same R (or F, or M), its reference is the middle of the scheme's score scale (3 for
+    scores 1..5), so all R = 5 is high-R for everyone and all R = 1 low-R.
 
     Args:
         result: an :class:`RfmResult`.

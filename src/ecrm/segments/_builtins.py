@@ -38,12 +38,17 @@ __all__ = [
 
 
 def non_ordering_visitors() -> Predicate:
-    """非订购客户: visited the shop (a BROWSE event) but never placed an order of any status.
+    """非订购客户: visited the shop (a BROWSE event) but never *successfully* ordered.
+
+    The source: 访问后从未成功下单过商品的客户. An order that was closed or never paid was
+    no success, so a visitor whose only orders are such is here; a valid (paid, shipped
+    or completed) order takes a customer out. A carted visitor without a sale is also a
+    无销售客户 (:func:`no_sale_customers`): both of the source's definitions hold.
 
     >>> print(non_ordering_visitors().describe())
-    (visited ever) and (not (placed an order (any status) ever))
+    (visited ever) and (not (placed a valid order ever))
     """
-    return Visited() & Not(Ordered(valid_only=False))
+    return Visited() & Not(Ordered())
 
 
 def no_sale_customers() -> Predicate:

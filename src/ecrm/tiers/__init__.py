@@ -5,6 +5,7 @@ tiers of a :class:`TierLadder`. See docs/tiers.md.
 """
 
 from ecrm.tiers._benefits import (
+    NEW_MEMBER_WINDOW,
     Benefit,
     BenefitCatalog,
     BenefitError,
@@ -34,6 +35,7 @@ from ecrm.tiers._giftpack import (
 )
 from ecrm.tiers._ladder import (
     TAOBAO_STORE_VIP,
+    Comparison,
     Condition,
     LadderError,
     MemberTable,
@@ -48,6 +50,14 @@ from ecrm.tiers._ladder import (
 from ecrm.tiers._ledger_sqlite import (
     LedgerStoreError,
     SqliteLedgerStore,
+)
+from ecrm.tiers._member_store import (
+    InMemoryMemberStore,
+    MemberEventKind,
+    MemberHistory,
+    MemberStore,
+    SqliteMemberStore,
+    claim_stored_gift_pack,
 )
 from ecrm.tiers._membership import (
     ChangeReason,
@@ -73,8 +83,10 @@ from ecrm.tiers._points import (
     PointsRules,
     TaskReward,
 )
+from ecrm.tiers._prices import MemberPrice, MemberPricing
 
 __all__ = [
+    "NEW_MEMBER_WINDOW",
     "TAOBAO_STORE_VIP",
     "Benefit",
     "BenefitCatalog",
@@ -83,6 +95,7 @@ __all__ = [
     "ChangeReason",
     "ClaimResult",
     "Claimed",
+    "Comparison",
     "Condition",
     "Coupon",
     "CouponCatalog",
@@ -96,6 +109,7 @@ __all__ = [
     "GiftPackError",
     "GiftPackRules",
     "InMemoryLedgerStore",
+    "InMemoryMemberStore",
     "InsufficientPointsError",
     "IssuedCoupon",
     "LadderError",
@@ -105,7 +119,12 @@ __all__ = [
     "LedgerStoreError",
     "LevelChange",
     "LotState",
+    "MemberEventKind",
+    "MemberHistory",
+    "MemberPrice",
+    "MemberPricing",
     "MemberRecord",
+    "MemberStore",
     "MemberTable",
     "Membership",
     "MembershipError",
@@ -118,6 +137,7 @@ __all__ = [
     "RefusalReason",
     "Refused",
     "SqliteLedgerStore",
+    "SqliteMemberStore",
     "TaskReward",
     "Tier",
     "TierDecision",
@@ -128,6 +148,7 @@ __all__ = [
     "UpgradeRate",
     "WhatIf",
     "claim_gift_pack",
+    "claim_stored_gift_pack",
     "coupon_problems",
     "format_discount",
     "monthly_upgrade_rate",

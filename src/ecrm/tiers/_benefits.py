@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Iterable, Iterator
 from typing import Final
@@ -10,14 +11,23 @@ import attrs
 
 from ecrm._errors import EcrmErrorGroup, InvalidTypeError, InvalidValueError
 from ecrm._money import Money
+from ecrm._time import require_aware
 from ecrm.tiers._coupons import Coupon
 from ecrm.tiers._giftpack import Gift
 
-__all__ = ["Benefit", "BenefitCatalog", "BenefitError", "BenefitKind"]
+__all__ = ["NEW_MEMBER_WINDOW", "Benefit", "BenefitCatalog", "BenefitError", "BenefitKind"]
+
+#: How long new-member benefits are on offer after the first registration (the source's
+#: 新会员首次注册入会24小时内).
+NEW_MEMBER_WINDOW: Final = dt.timedelta(hours=24)
 
 
 class BenefitKind(enum.Enum):
-    """The kinds of member benefit a Taobao store offers (DESIGN.md 3.2)."""
+    """The kinds of member benefit a Taobao store offers (DESIGN.md 3.2).
+
+    The Chinese labels are the source's names of the platform's benefit tools (客户运营平台
+    → 权益管理 → 会员权益, seed 001); 积分兑礼 includes 积分+钱兑换/购买 (points plus money).
+    """
 
     NEW_MEMBER_COUPON = "new_member_coupon"
     NEW_MEMBER_GIFT = "new_member_gift"
@@ -30,8 +40,14 @@ class BenefitKind(enum.Enum):
 
     @property
     def label_zh(self) -> str:
-        """The operator's Chinese name (``积分兑换优惠券`` …)."""
+        """The source's Chinese name (``新会员专享券``, ``积分兑券`` …)."""
         return _KIND_ZH[self]
+
+    @property
+    def new_member_only(self) -> bool:
+        """Whether only a new member may have it (``NEW_MEMBER_*``): offered in the new-member
+        window after the first registration, not for ever."""
+        return self.name.startswith("NEW_MEMBER_")
 
     @property
     def costs_points(self) -> bool:
@@ -40,14 +56,14 @@ class BenefitKind(enum.Enum):
 
 
 _KIND_ZH: Final = {
-    BenefitKind.NEW_MEMBER_COUPON: "新会员优惠券",
-    BenefitKind.NEW_MEMBER_GIFT: "新会员礼品",
-    BenefitKind.MEMBER_COUPON: "会员优惠券",
-    BenefitKind.MEMBER_GIFT: "会员礼品",
-    BenefitKind.POINTS_FOR_COUPON: "积分兑换优惠券",
-    BenefitKind.POINTS_FOR_GIFT: "积分兑换礼品",
-    BenefitKind.POINTS_FOR_RED_PACKET: "积分兑换红包",
-    BenefitKind.POINTS_FOR_TRAFFIC: "积分兑换流量",
+    BenefitKind.NEW_MEMBER_COUPON: "新会员专享券",
+    BenefitKind.NEW_MEMBER_GIFT: "新会员专享礼",
+    BenefitKind.MEMBER_COUPON: "会员专享券",
+    BenefitKind.MEMBER_GIFT: "会员专享礼",
+    BenefitKind.POINTS_FOR_COUPON: "积分兑券",
+    BenefitKind.POINTS_FOR_GIFT: "积分兑礼",
+    BenefitKind.POINTS_FOR_RED_PACKET: "积分兑红包",
+    BenefitKind.POINTS_FOR_TRAFFIC: "积分兑流量",
 }
 
 # What each kind hands out: a coupon, a gift, a red packet (money) or a traffic package
@@ -215,9 +231,45 @@ class BenefitCatalog:
         self.get(benefit_id)
         return BenefitCatalog(tuple(b for b in self.benefits if b.benefit_id != benefit_id))
 
-    def for_level(self, level: int) -> tuple[Benefit, ...]:
-        """The benefits a member at ``level`` may have (``min_level <= level``), in order."""
-        return tuple(b for b in self.benefits if b.min_level <= level)
+    def for_level(
+        self,
+        level: int,
+        *,
+        first_joined_at: dt.datetime | None = None,
+        at: dt.datetime | None = None,
+        new_member_window: dt.timedelta = NEW_MEMBER_WINDOW,
+    ) -> tuple[Benefit, ...]:
+        """The benefits on offer to a member at ``level`` (``min_level <= level``), in order.
+
+        New-member benefits (``NEW_MEMBER_*``) are not on offer for ever: only when
+        ``first_joined_at`` and ``at`` are given and ``at`` lies in the half-open window
+        ``[first_joined_at, first_joined_at + new_member_window)`` after the customer's
+        *first* registration (re-joining does not reopen it, as for the gift pack).
+
+        Args:
+            level: the member level (0 = store customer).
+            first_joined_at: the customer's first registration (aware), if any.
+            at: the instant of the offer (aware).
+            new_member_window: how long new-member benefits last (default 24 hours).
+
+        Returns:
+            The benefits on offer, in catalogue order.
+
+        Raises:
+            InvalidValueError: a naive datetime; a non-positive window.
+        """
+        if new_member_window <= dt.timedelta(0):
+            raise InvalidValueError("new_member_window", "must be > 0", new_member_window)
+        is_new = False
+        if first_joined_at is not None and at is not None:
+            start = require_aware(first_joined_at, "first_joined_at").astimezone(dt.UTC)
+            now = require_aware(at, "at").astimezone(dt.UTC)
+            is_new = start <= now < start + new_member_window
+        return tuple(
+            b
+            for b in self.benefits
+            if b.min_level <= level and (is_new or not b.kind.new_member_only)
+        )
 
     def of_kind(self, kind: BenefitKind) -> tuple[Benefit, ...]:
         """The benefits of one kind, in order."""

@@ -166,9 +166,9 @@ class RefusalReason(enum.Enum):
     NOT_A_MEMBER = "not_a_member"
     """The customer has not joined (or joined after, or left before, the claim instant)."""
     ALREADY_CLAIMED = "already_claimed"
-    """The pack was claimed before for this membership."""
+    """The customer claimed the pack before (once per customer)."""
     TOO_LATE = "too_late"
-    """The claim window (24 hours after joining, half-open) has closed."""
+    """The claim window (24 hours after the first registration, half-open) has closed."""
 
 
 @attrs.frozen
@@ -212,8 +212,14 @@ class Refused:
 ClaimResult = Claimed | Refused
 
 
-def _joined_at(member: dt.datetime | MemberRecord | None, at: dt.datetime) -> dt.datetime | None:
-    """The join instant of the membership period holding ``at``, or ``None`` (not a member)."""
+def _first_joined_at(
+    member: dt.datetime | MemberRecord | None, at: dt.datetime
+) -> dt.datetime | None:
+    """The customer's *first* registration, or ``None`` when not a member at ``at``.
+
+    The source gives the pack within 24 hours of the first registration
+    (新会员首次注册入会24小时内): a member who leaves and re-joins gets no new window.
+    """
     if member is None:
         return None
     if isinstance(member, dt.datetime):
@@ -226,13 +232,15 @@ def _joined_at(member: dt.datetime | MemberRecord | None, at: dt.datetime) -> dt
     at_utc = at.astimezone(dt.UTC)
     periods = getattr(member, "periods", None)
     if callable(periods):
-        # A record that knows every period (ecrm.tiers.Membership): a re-joined member's
-        # window counts from the join of the period that holds ``at``.
-        for start, end in periods():
-            start = require_aware(start, "member.periods")
+        # A record that knows every period (ecrm.tiers.Membership): a member at ``at`` if
+        # some period holds it; the window counts from the first period's start.
+        spans = [
+            (require_aware(start, "member.periods"), end) for start, end in periods()
+        ]
+        for start, end in spans:
             ends_later = end is None or at_utc < end.astimezone(dt.UTC)
             if start.astimezone(dt.UTC) <= at_utc and ends_later:
-                return start
+                return min(spans, key=lambda span: span[0].astimezone(dt.UTC))[0]
         return None
     joined = member.joined_at
     if joined is None:
@@ -241,7 +249,10 @@ def _joined_at(member: dt.datetime | MemberRecord | None, at: dt.datetime) -> dt
     left = getattr(member, "left_at", None)
     if left is not None and require_aware(left, "member.left_at").astimezone(dt.UTC) <= at_utc:
         return None
-    return joined
+    if joined.astimezone(dt.UTC) > at_utc:
+        return None
+    first = getattr(member, "first_joined_at", None)
+    return joined if first is None else require_aware(first, "member.first_joined_at")
 
 
 def claim_gift_pack(
@@ -253,17 +264,23 @@ def claim_gift_pack(
 ) -> ClaimResult:
     """Claim ``pack`` at ``at`` for a member who joined at ``member``.
 
-    The window is half-open: ``joined_at <= at < joined_at + rules.claim_window``, so with
-    the default 24 hours a claim 23:59:59 after joining succeeds and one exactly 24:00:00
-    after is :attr:`RefusalReason.TOO_LATE`. Reasons are checked in the order
+    The window counts from the customer's *first* registration (新会员首次注册入会24小时内):
+    a member who leaves and re-joins gets no new window. It is half-open:
+    ``first_joined <= at < first_joined + rules.claim_window``, so with the default 24 hours
+    a claim 23:59:59 after first joining succeeds and one exactly 24:00:00 after is
+    :attr:`RefusalReason.TOO_LATE`. Reasons are checked in the order
     NOT_A_MEMBER, ALREADY_CLAIMED, TOO_LATE (the first that applies is reported).
 
     Args:
         pack: the gift pack.
-        member: the join instant (aware), a membership record with ``joined_at`` (and
-            optionally ``left_at``: a member who has left is not a member), or ``None``.
+        member: the first registration instant (aware); a membership record with
+            ``periods()`` (``ecrm.tiers.Membership``: a member at ``at`` if a period holds
+            it, the window from the first period); a record with ``joined_at`` (optionally
+            ``left_at``: a member who has left is not a member, and ``first_joined_at``:
+            the first registration, default ``joined_at``); or ``None``.
         at: the claim instant (aware).
-        already_claimed: whether this membership has claimed the pack before.
+        already_claimed: whether this customer has ever claimed the pack (the pack is
+            claimed once per customer, not once per membership period).
 
     Returns:
         :class:`Claimed` with the issued coupons' concrete windows, or :class:`Refused`.
@@ -279,7 +296,7 @@ def claim_gift_pack(
         raise InvalidTypeError(
             f"already_claimed must be a bool, got {type(already_claimed).__name__}"
         )
-    joined = _joined_at(member, at)
+    joined = _first_joined_at(member, at)
     if joined is None or at.astimezone(dt.UTC) < joined.astimezone(dt.UTC):
         return Refused(
             RefusalReason.NOT_A_MEMBER,
@@ -294,8 +311,9 @@ def claim_gift_pack(
     if at.astimezone(dt.UTC) >= deadline.astimezone(dt.UTC):
         return Refused(
             RefusalReason.TOO_LATE,
-            f"the gift pack can be claimed within {_hours(pack.rules.claim_window)} of "
-            f"joining (joined {joined.isoformat()}, window closed {deadline.isoformat()})",
+            f"the gift pack can be claimed within {_hours(pack.rules.claim_window)} of the "
+            f"first registration (first joined {joined.isoformat()}, window closed "
+            f"{deadline.isoformat()})",
         )
     issued = tuple(IssuedCoupon(c, *c.window(at)) for c in pack.coupons)
     return Claimed(pack, joined, at, issued, pack.gifts)

@@ -41,6 +41,7 @@ __all__ = [
     "MAX_DISCOUNT_PERMILLE",
     "MIN_DISCOUNT_PERMILLE",
     "TAOBAO_STORE_VIP",
+    "Comparison",
     "Condition",
     "LadderError",
     "MemberTable",
@@ -80,9 +81,26 @@ class MemberTable(Protocol):
 
 #: Who has opted in (joined) for :meth:`TierLadder.evaluate_log`: ``True``/``False`` for
 #: everyone, a bool array aligned with ``orders.customer_ids``, a collection of customer ids,
-#: a mapping of customer id to :class:`~ecrm.tiers.Membership` (member at ``as_of``), or a
-#: customer table with ``member_since_us`` (joined at or before ``as_of``).
+#: a mapping of customer id to :class:`~ecrm.tiers.Membership` (a member just before
+#: ``as_of``), or a customer table with ``member_since_us`` (joined before ``as_of``).
 OptedIn = bool | BoolArray | Collection[Any] | Mapping[Any, "Membership"] | MemberTable
+
+
+class Comparison(enum.Enum):
+    """How a ladder compares a customer's totals with its thresholds.
+
+    ``AT_LEAST`` (≥, the default, as the source's level lines say 达到) or ``MORE_THAN``
+    (>, a strict "more than ¥100", as the source's entry rule says 大于). One comparison
+    holds for every threshold of a ladder.
+    """
+
+    AT_LEAST = ">="
+    MORE_THAN = ">"
+
+    @property
+    def below(self) -> str:
+        """The operator that says a threshold is *not* met (``<`` for ≥, ``<=`` for >)."""
+        return "<" if self is Comparison.AT_LEAST else "<="
 
 
 class Condition(enum.Enum):
@@ -308,24 +326,28 @@ class TierDecision:
         parts: list[str] = []
         if q == 0:
             first = ladder.tiers[0]
+            lt = ladder.comparison.below
             parts.append(
-                f"level 0 {ladder.store_customer_name}: spend {self.spend} < {first.min_spend} "
-                f"and {self.orders} orders < {first.min_orders}, so no level's condition holds"
+                f"level 0 {ladder.store_customer_name}: spend {self.spend} {lt} "
+                f"{first.min_spend} and {self.orders} orders {lt} {first.min_orders}, "
+                "so no level's condition holds"
             )
         else:
             tier = ladder.tier(q)
             held = []
+            ge = ladder.comparison.value
+            lt = ladder.comparison.below
             if self.fired in (Condition.SPEND, Condition.BOTH):
-                held.append(f"spend {self.spend} >= {tier.min_spend}")
+                held.append(f"spend {self.spend} {ge} {tier.min_spend}")
             if self.fired in (Condition.COUNT, Condition.BOTH):
-                held.append(f"{self.orders} orders >= {tier.min_orders}")
+                held.append(f"{self.orders} orders {ge} {tier.min_orders}")
             why = " and ".join(held)
             if self.fired is Condition.NONE:
                 # Only TierResult.decision under a rolling window: the window's totals meet
                 # no level, but the whole history meets the entry rule.
                 why = (
-                    f"window spend {self.spend} < {tier.min_spend} and {self.orders} orders "
-                    f"< {tier.min_orders}, but the whole history meets the entry rule and a "
+                    f"window spend {self.spend} {lt} {tier.min_spend} and {self.orders} orders "
+                    f"{lt} {tier.min_orders}, but the whole history meets the entry rule and a "
                     "rolling re-evaluation never goes below level 1"
                 )
             if self.opted_in and self.fired is Condition.NONE:
@@ -404,8 +426,8 @@ class TierResult(ResultFrame):
         q = self.qualified_level.astype(np.int64)
         top = q >= len(tiers)
         at = np.minimum(q, len(tiers) - 1)
-        spend_edges = np.asarray([t.min_spend.fen for t in tiers], dtype=np.int64)
-        order_edges = np.asarray([t.min_orders for t in tiers], dtype=np.int64)
+        spend_edges = self.ladder.spend_edges_fen
+        order_edges = self.ladder.order_edges
         cols: dict[str, Any] = {
             "customer_id": self.customer_ids,
             "level": self.level,
@@ -469,8 +491,10 @@ class TierResult(ResultFrame):
             qualified_level=1,
             potential=not decision.opted_in,
             next_level=nxt.level if nxt else None,
-            spend_to_next=Money(nxt.min_spend.fen - spend.fen, self.currency) if nxt else None,
-            orders_to_next=nxt.min_orders - decision.orders if nxt else None,
+            spend_to_next=(
+                Money(int(ladder.spend_edges_fen[1]) - spend.fen, self.currency) if nxt else None
+            ),
+            orders_to_next=int(ladder.order_edges[1]) - decision.orders if nxt else None,
         )
 
     def explain(self, customer_id: Any) -> str:
@@ -489,6 +513,8 @@ class TierLadder:
 
     Attributes:
         tiers: the member tiers, level 1 first.
+        comparison: how totals meet thresholds: ``Comparison.AT_LEAST`` (≥, default) or
+            ``Comparison.MORE_THAN`` (>, a strict "more than ¥100").
         store_customer_name: the name of level 0 (default ``店铺客户``).
         store_customer_name_en: its English name.
     """
@@ -496,6 +522,9 @@ class TierLadder:
     tiers: tuple[Tier, ...] = attrs.field(converter=_to_tiers)
     store_customer_name: str = attrs.field(
         default="店铺客户", validator=attrs.validators.instance_of(str)
+    )
+    comparison: Comparison = attrs.field(
+        default=Comparison.AT_LEAST, kw_only=True, validator=attrs.validators.instance_of(Comparison)
     )
     store_customer_name_en: str = attrs.field(
         default="store customer", validator=attrs.validators.instance_of(str)
@@ -507,8 +536,11 @@ class TierLadder:
         problems = _check_tiers(self.tiers)
         if problems:
             raise LadderError("invalid tier ladder", problems)
-        spend = np.asarray([t.min_spend.fen for t in self.tiers], dtype=np.int64)
-        count = np.asarray([t.min_orders for t in self.tiers], dtype=np.int64)
+        # A strict comparison is the inclusive one a unit higher: spend > X fen ⇔ spend ≥
+        # X + 1 fen, orders > N ⇔ orders ≥ N + 1; every evaluation path then uses >=.
+        step = 1 if self.comparison is Comparison.MORE_THAN else 0
+        spend = np.asarray([t.min_spend.fen + step for t in self.tiers], dtype=np.int64)
+        count = np.asarray([t.min_orders + step for t in self.tiers], dtype=np.int64)
         spend.flags.writeable = False
         count.flags.writeable = False
         object.__setattr__(self, "_spend_fen", spend)
@@ -519,6 +551,19 @@ class TierLadder:
     def currency(self) -> str:
         """The currency of every threshold."""
         return self.tiers[0].min_spend.currency
+
+    @property
+    def spend_edges_fen(self) -> IntArray:
+        """int64 fen, shape (n,): the least spend that meets each level (read-only).
+
+        ``min_spend`` under ≥, one fen more under >.
+        """
+        return self._spend_fen
+
+    @property
+    def order_edges(self) -> IntArray:
+        """int64, shape (n,): the least order count that meets each level (read-only)."""
+        return self._min_orders
 
     @property
     def top_level(self) -> int:
@@ -598,8 +643,10 @@ class TierLadder:
         if q < len(self.tiers):
             nxt = self.tiers[q]
             next_level: int | None = nxt.level
-            spend_to_next: Money | None = Money(nxt.min_spend.fen - spend.fen, self.currency)
-            orders_to_next: int | None = nxt.min_orders - n_orders
+            spend_to_next: Money | None = Money(
+                int(self._spend_fen[q]) - spend.fen, self.currency
+            )
+            orders_to_next: int | None = int(self._min_orders[q]) - n_orders
         else:
             next_level = spend_to_next = orders_to_next = None
         return TierDecision(
@@ -661,8 +708,9 @@ class TierLadder:
             opted_in: who has joined: ``True``/``False`` for everyone, a bool array of shape
                 ``(orders.n_customers,)`` aligned with ``orders.customer_ids``, a collection
                 of customer ids, a mapping of id to :class:`~ecrm.tiers.Membership`
-                (those that are members at ``as_of``), or a customer table with
-                ``member_since_us`` (a ``CustomerTable``: joined at or before ``as_of``).
+                (members just before ``as_of``), or a customer table with
+                ``member_since_us`` (a ``CustomerTable``: joined before ``as_of``). As for
+                orders, a join or leave at exactly ``as_of`` belongs to the next period.
             statuses: which statuses count as valid (default PAID, SHIPPED, COMPLETED).
             policy: downgrade policy; default never (cumulative over all history).
 
@@ -701,21 +749,40 @@ class TierLadder:
         )
 
     # -- exports ---------------------------------------------------------------------------
-    def rules_text(self, lang: Literal["zh", "en"] = "zh") -> str:
-        """The exportable member rules text (入会规则, each level's conditions, discounts).
+    def rules_text(
+        self,
+        lang: Literal["zh", "en"] = "zh",
+        *,
+        agreement: bool = True,
+        discounts: bool = False,
+    ) -> str:
+        """The exportable member rules text, as Taobao generates it (DESIGN.md 3.2).
 
-        Deterministic: the same ladder always gives the same text.
+        The join agreement (入会协议) paragraph, 入会规则 with the entry rule, each level's
+        conditions and the ANY-of sentence; for the source's ladder the Chinese text is the
+        source's, character for character (one line per part).
+
+        Args:
+            lang: ``"zh"`` (default) or ``"en"``.
+            agreement: start with the join agreement paragraph (default, as the source).
+            discounts: append a 会员折扣 block with each level's discount (not in the
+                source's text; off by default).
+
+        Returns:
+            The text, lines joined by ``\\n``. Deterministic: the same ladder and
+            arguments always give the same text.
 
         Raises:
             InvalidValueError: ``lang`` is not ``"zh"`` or ``"en"``.
         """
         from ecrm.tiers._rules_text import rules_text
 
-        return rules_text(self, lang)
+        return rules_text(self, lang, agreement=agreement, discounts=discounts)
 
     def table(self) -> str:
         """A plain-text table of the ladder (level, name, spend ≥, orders ≥, discount)."""
-        rows = [("level", "name", "spend >=", "orders >=", "discount")]
+        op = self.comparison.value
+        rows = [("level", "name", f"spend {op}", f"orders {op}", "discount")]
         rows.append(("0", self.store_customer_name, "-", "-", "-"))
         for t in self.tiers:
             rows.append((str(t.level), t.name, str(t.min_spend), str(t.min_orders),
@@ -811,14 +878,18 @@ def _qualify(
     if lo_us is None:
         return spend, count, q, known, None
     all_spend, all_count, _ = _cumulate(orders, hi_us, None, statuses)
-    first = ladder.tiers[0]
-    entered = (all_spend >= first.min_spend.fen) | (all_count >= first.min_orders)
+    entered = (all_spend >= ladder.spend_edges_fen[0]) | (all_count >= ladder.order_edges[0])
     kept = entered & (q == 0)
     return spend, count, np.where(kept, 1, q).astype(np.int64, copy=False), known, kept
 
 
 def resolve_opted_in(orders: OrderLog, opted_in: OptedIn, as_of: dt.datetime) -> BoolArray:
-    """The opted-in flag of every customer of ``orders`` (bool, shape ``(n_customers,)``)."""
+    """The opted-in flag of every customer of ``orders`` (bool, shape ``(n_customers,)``).
+
+    One half-open rule for period edges, as for orders: the state at ``as_of`` is the state
+    just before it, so a join (or leave) at exactly ``as_of`` belongs to the period that
+    starts there — a join at 00:00 on Feb 1 makes a February member, not a January one.
+    """
     n = orders.n_customers
     if isinstance(opted_in, (bool, np.bool_)):
         return np.full(n, bool(opted_in), dtype=bool)
@@ -831,11 +902,13 @@ def resolve_opted_in(orders: OrderLog, opted_in: OptedIn, as_of: dt.datetime) ->
         return opted_in
     if isinstance(opted_in, MemberTable):
         since = np.asarray(opted_in.member_since_us, dtype=np.int64)
-        joined = (since != NAT_US) & (since <= datetime_to_us(as_of))
+        joined = (since != NAT_US) & (since < datetime_to_us(as_of))
         table_ids = np.asarray(opted_in.customer_ids)
         return _isin_ids(orders.customer_ids, table_ids[joined].tolist())
     if isinstance(opted_in, Mapping):
-        ids = [cid for cid, m in opted_in.items() if m.is_member_at(as_of)]
+        # Datetimes have microsecond resolution: 1 µs before is "strictly before as_of".
+        just_before = as_of - dt.timedelta(microseconds=1)
+        ids = [cid for cid, m in opted_in.items() if m.is_member_at(just_before)]
     elif isinstance(opted_in, (str, bytes)) or not isinstance(opted_in, Iterable):
         raise InvalidTypeError(
             "opted_in must be a bool, a bool array, a collection of customer ids or a mapping "
