@@ -269,7 +269,7 @@ def _results() -> dict[str, tuple[Callable[[], ResultFrame], list[dict[str, Any]
         ),
         # a's last TEA day 05-20 + 48 days = 07-07.
         "DueReminders": (
-            lambda: due_repurchase_reminders(log, on=D(2024, 7, 7), cycles=cycles()),
+            lambda: due_repurchase_reminders(log, as_of=D(2024, 7, 7), cycles=cycles()),
             [{"customer_id": "a", "sku": "TEA", "last_purchase_date": D(2024, 5, 20),
               "p50_days": 48, "scope": "sku:TEA"}],
         ),
@@ -582,7 +582,7 @@ def test_the_four_frames_agree_on_the_sample_shop() -> None:
         cycle, table, stages(log, as_of=as_of, cycle=cycle, customers=customers),
         stage_transitions(log, start=start, end=as_of, cycle=cycle),
         inactive_customers(log, as_of=as_of),
-        due_repurchase_reminders(log, on=as_of.date(), cycles=table),
+        due_repurchase_reminders(log, as_of=as_of.date(), cycles=table),
         store_metrics(log, months), member_metrics(log, customers, months),
         province_distribution(log), product_preference(log, start=start, end=as_of),
         audience(lapsed_customers(90), customers=customers, orders=log, as_of=as_of),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -616,7 +617,7 @@ def test_a_night_order_is_reminded_at_08_00_and_a_night_flash_sale_never() -> No
                                                                 channel="flash_sale")])
     msgs = payment_reminders(log, since=night, as_of=night + dt.timedelta(hours=1), ctx=CTX)
     policy = SendPolicy()
-    got = {m.meta("order_id"): policy.decide(m, now=m.not_before or m.created_at,
+    got = {m.meta("order_id"): policy.decide(m, as_of=m.not_before or m.created_at,
                                              context=PolicyContext()) for m in msgs}
     assert isinstance(got["N1"], Defer)
     assert got["N1"].until == dt.datetime(2025, 6, 2, 8, 0, tzinfo=SH)
@@ -752,12 +753,12 @@ def test_why_not_due_paths() -> None:
     log = OrderLog.from_orders([order("A1", "c1", T0)])
     (m,) = payment_reminders(log, since=T0, as_of=T0 + 30 * MIN, ctx=CTX)
     now = T0 + 31 * MIN
-    assert why_not_due(m, now=now) == "order A1 state unknown"
-    assert why_not_due(m, now=now, status=OrderStatus.CLOSED) == "order A1 is closed now"
-    assert still_due(m, now=now, status=OrderStatus.UNPAID)
+    assert why_not_due(m, as_of=now) == "order A1 state unknown"
+    assert why_not_due(m, as_of=now, status=OrderStatus.CLOSED) == "order A1 is closed now"
+    assert still_due(m, as_of=now, status=OrderStatus.UNPAID)
     (b,) = birthday_greetings(since=day_window(dt.date(2025, 2, 28))[0],
                               as_of=day_window(dt.date(2025, 2, 28))[1], ctx=CTX)
-    assert still_due(b, now=now)  # no order, no expiry: always still due
+    assert still_due(b, as_of=now)  # no order, no expiry: always still due
 
 
 def test_new_arrivals_and_coupon_grant_validation() -> None:
@@ -900,3 +901,13 @@ def test_coupon_care_serves_each_customer_once_grant_before_notice(
         assert n.not_before == grants[cid].not_before + dt.timedelta(minutes=minutes)
         assert n.meta("grant_key") == grants[cid].key
         assert n.body.count("回T退订") == 1
+
+
+def test_why_not_due_and_still_due_take_now_as_a_deprecated_alias_of_as_of() -> None:
+    log = OrderLog.from_orders([order("A1", "c1", T0)])
+    (m,) = payment_reminders(log, since=T0, as_of=T0 + 30 * MIN, ctx=CTX)
+    old: Any = {"now": T0 + 31 * MIN}
+    with pytest.warns(DeprecationWarning, match=r"why_not_due\(\): the keyword now="):
+        assert why_not_due(m, status=OrderStatus.PAID, **old) == "order A1 is paid now"
+    with pytest.warns(DeprecationWarning, match=r"still_due\(\): the keyword now="):
+        assert still_due(m, status=OrderStatus.UNPAID, **old)
