@@ -17,7 +17,7 @@ from ecrm._deprecate import RENAMED_IN
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._time import as_zone, datetime_to_us, require_aware
 
-__all__ = ["Window", "window_arg"]
+__all__ = ["Window", "open_window_arg", "window_arg"]
 
 
 def _aware(_: object, attribute: attrs.Attribute[dt.datetime], value: object) -> None:
@@ -170,10 +170,40 @@ def window_arg(
         return window
     if start is None or end is None:
         raise TypeError(f"{where}() needs window= (an ecrm.Window)")
+    _warn_bounds(where)
+    return Window(start, end)
+
+
+def _warn_bounds(where: str) -> None:
     warnings.warn(
         f"{where}(): the keywords start=/end= are deprecated since {RENAMED_IN} and will be "
         "removed in the next release; use window=ecrm.Window(start, end) instead",
         DeprecationWarning,
-        stacklevel=3,
+        stacklevel=4,
     )
-    return Window(start, end)
+
+
+def open_window_arg(
+    window: Window | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    *,
+    where: str,
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The bounds of an optional range: ``window=``, the deprecated ``start=``/``end=``
+    (either may be open), or neither (the whole log).
+
+    Returns:
+        ``(start, end)``, each ``None`` when open; a deprecated bound is returned as given
+        after a :class:`DeprecationWarning`.
+
+    Raises:
+        TypeError: ``window`` together with a bound.
+        InvalidTypeError: ``window`` is not a :class:`Window`.
+    """
+    if window is not None:
+        w = window_arg(window, start, end, where=where)
+        return w.start, w.end
+    if start is not None or end is not None:
+        _warn_bounds(where)
+    return start, end
