@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from collections.abc import Iterator
 
 import attrs
 from dateutil.relativedelta import relativedelta
@@ -129,6 +130,20 @@ class Window:
         """Whether the aware ``instant`` is in ``[start, end)``."""
         moment = require_aware(instant, "instant")
         return self.start <= moment < self.end
+
+    def __iter__(self) -> Iterator[dt.datetime]:
+        """``start, end = window`` unpacks the bounds (as the ``(start, end)`` tuples the
+        window replaces did)."""
+        return iter((self.start, self.end))
+
+    def __getitem__(self, index: int) -> dt.datetime:
+        """Deprecated: ``window[0]`` / ``window[1]`` as on the old tuples; use ``.start`` /
+        ``.end``."""
+        warnings.warn(
+            f"indexing a Window is deprecated since {RENAMED_IN} and will be removed in the "
+            "next release; use .start / .end", DeprecationWarning, stacklevel=2,
+        )
+        return (self.start, self.end)[index]
 
     @property
     def bounds_us(self) -> tuple[int, int]:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from segments_helpers import Reference
 
+from ecrm import Window
 from ecrm.datasets import sample_shop
 from ecrm.lifecycle import Bands, Stage, repurchase_cycle, stages
 from ecrm.rfm import Grade, score
@@ -146,7 +147,7 @@ def test_doctor_or_teacher_is_the_source_example(shop):  # type: ignore[no-untyp
 def test_618_window_is_half_open_and_excludes_buyers(shop):  # type: ignore[no-untyped-def]
     a = run(shop, carted_618_not_bought(2025))
     lo, hi = shop.sale_618
-    cart = shop.events.customers_with("cart", start=lo, end=hi)
+    cart = shop.events.customers_with("cart", window=Window(lo, hi))
     assert set(a.customer_ids.tolist()) <= set(cart.tolist())
     in_log = set(shop.orders.customer_ids.tolist())
     for cid in a.customer_ids[:20]:
