@@ -115,7 +115,7 @@ def bench_decisions(n: int, seed: int = 7, *, freeze_gc: bool = True) -> None:
         now = T0 + dt.timedelta(minutes=(37 * (done // tick)) % (18 * 60))
         start = done % len(base)
         batch = base[start:start + min(tick, n - done)]
-        for d in policy.decide_many(batch, now=now, context=context):
+        for d in policy.decide_many(batch, as_of=now, context=context):
             outcomes[type(d).__name__] += 1
         done += len(batch)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu

@@ -18,6 +18,7 @@ import time
 
 from dateutil.relativedelta import relativedelta
 
+from ecrm import Window
 from ecrm.analytics import (
     RepurchaseBase,
     member_metrics,
@@ -75,14 +76,14 @@ def main() -> None:
     print(f"joins {p.joins}, leaves {p.leaves} (leave dates known: {members.leaves_known}), "
           f"upgraded {p.upgraded} of {p.members_at_start} members")
 
-    prefs = product_preference(shop.orders, start=ps[0].start, end=last.end, top=5)
+    prefs = product_preference(shop.orders, window=Window(ps[0].start, last.end), top=5)
     for title, table in (("new customers' first purchase", prefs.first_purchase),
                          ("first repurchase", prefs.first_repurchase),
                          ("returning customers' repurchases", prefs.repurchase)):
         print(f"\n== {title} ({table.customers:,} customers) ==")
         print(table.format_table())
 
-    dist = province_distribution(shop.orders, start=ps[0].start, end=last.end)
+    dist = province_distribution(shop.orders, window=Window(ps[0].start, last.end))
     print("\n== provinces (top 10) ==")
     print("\n".join(dist.format_table().splitlines()[:11]))
     print(f"\nall of it in {time.perf_counter() - t0:.2f} s")

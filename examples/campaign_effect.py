@@ -18,7 +18,7 @@ import datetime as dt
 
 import numpy as np
 
-from ecrm import Money
+from ecrm import Money, Window
 from ecrm.analytics import campaign_effect, split_audience
 from ecrm.datasets import STORE_NAME, sample_shop
 from ecrm.touch import SmsComposer, sms_segments
@@ -37,7 +37,7 @@ def main() -> None:
     start = dt.datetime(2025, 11, 1, 18, tzinfo=tz)
     june = shop.sale_618
     high = high_potential_returning(shop.orders, as_of=start)
-    carters = cart_abandoners(shop.events, shop.orders, start=june[0], end=june[1])
+    carters = cart_abandoners(shop.events, shop.orders, window=Window(*june))
     audience = np.union1d(high, carters)
     print(f"audience: {len(high):,} high-potential returning + {len(carters):,} 6.18 carters "
           f"= {len(audience):,} customers")
@@ -46,7 +46,7 @@ def main() -> None:
     ctx = FlowContext(SmsComposer(f"【{STORE_NAME}】"), customers=shop.customers,
                       link="m.tb.cn/xlcp")  # the sample shop's link: use your own
     msgs = new_arrivals(treated, campaign_id="1101-new-tea", item_name="福鼎白茶 200g",
-                        window=(start, start + dt.timedelta(hours=2)), ctx=ctx)
+                        window=Window(start, start + dt.timedelta(hours=2)), ctx=ctx)
     segments = sum(sms_segments(len(m.body)) for m in msgs)
     print(f"{len(msgs):,} SMS for {len(treated):,} treated customers "
           f"({len(treated) - len(msgs)} without a phone), e.g. {msgs[0].body}")

@@ -69,7 +69,7 @@ def main() -> None:
     print(f"ACTIVE → SILENT this month: {flow.count(Stage.ACTIVE, Stage.SILENT):,}\n")
 
     today = as_of.date()
-    due = due_repurchase_reminders(log, on=today, cycles=by_sku)
+    due = due_repurchase_reminders(log, as_of=today, cycles=by_sku)
     warn = churn_warning(log, as_of=as_of, days=15, cycle=observed, exact=True)
     quiet = inactive_customers(log, as_of=as_of, days=30, exact=True)
     print(f"on {today}: {len(due):,} repurchase reminders, {len(warn):,} churn warnings "

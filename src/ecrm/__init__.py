@@ -37,6 +37,7 @@ from ecrm._orderlog import OrderItems, OrderLog
 from ecrm._sqlite import StoreError
 from ecrm._time import DEFAULT_TZ
 from ecrm._version import __version__
+from ecrm._window import Window
 
 __all__ = [
     "DEFAULT_TZ",
@@ -69,6 +70,7 @@ __all__ = [
     "SchemeError",
     "StoreError",
     "UnknownCustomerError",
+    "Window",
     "__version__",
     "is_fake_phone",
     "mask_email",

@@ -33,6 +33,7 @@ from ecrm._load._problems import Problems
 from ecrm._load._spec import Engine, LoadInfo, Progress
 from ecrm._load._tables import read_event_columns
 from ecrm._time import as_zone, datetime_to_us, require_aware, us_to_datetime, zone_name
+from ecrm._window import Window, open_window_arg
 
 __all__ = ["Event", "EventKind", "EventLog"]
 
@@ -377,11 +378,19 @@ class EventLog:
         self,
         kind: EventKind | str | None = None,
         *,
+        window: Window | None = None,
         start: dt.datetime | None = None,
         end: dt.datetime | None = None,
     ) -> BoolArray:
-        """bool, shape (n,): events of ``kind`` (any kind when ``None``) with
-        ``start <= at < end`` (either bound may be omitted)."""
+        """bool, shape (n,): events of ``kind`` (any kind when ``None``) in ``window``
+        (every event when ``None``). ``start=``/``end=`` are deprecated bounds (either may
+        be omitted); use ``window=``."""
+        start, end = open_window_arg(window, start, end, where="EventLog.window_mask")
+        return self._mask(kind, start, end)
+
+    def _mask(
+        self, kind: EventKind | str | None, start: dt.datetime | None, end: dt.datetime | None
+    ) -> BoolArray:
         mask = np.ones(len(self), dtype=bool)
         if kind is not None:
             mask &= self.kind_codes == parse_event_kind(kind).code
@@ -395,15 +404,18 @@ class EventLog:
         self,
         kind: EventKind | str | None = None,
         *,
+        window: Window | None = None,
         start: dt.datetime | None = None,
         end: dt.datetime | None = None,
     ) -> npt.NDArray[Any]:
-        """The sorted ids of customers with at least one ``kind`` event in ``[start, end)``.
+        """The sorted ids of customers with at least one ``kind`` event in ``window``
+        (anywhere in the log when ``None``; ``start=``/``end=`` are deprecated bounds).
 
         Returns:
             shape (k,), the dtype of :attr:`customer_ids`.
         """
-        rows = self.window_mask(kind, start=start, end=end)
+        start, end = open_window_arg(window, start, end, where="EventLog.customers_with")
+        rows = self._mask(kind, start, end)
         present = np.zeros(self.n_customers, dtype=bool)
         present[self.customer_codes[rows]] = True
         return self.customer_ids[present]

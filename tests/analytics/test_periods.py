@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ecrm import InvalidTypeError, InvalidValueError
+from ecrm import InvalidTypeError, InvalidValueError, Window
 from ecrm.analytics import Freq, Period, change, periods
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -90,3 +90,10 @@ def test_period_is_ordered_and_hashable() -> None:
     assert a < b
     assert len({a, b, a}) == 2
     assert isinstance(a, Period)
+
+
+def test_period_window_is_its_half_open_range() -> None:
+    (march,) = periods(dt.date(2024, 3, 1), dt.date(2024, 4, 1), tz=TZ)
+    assert march.window == Window(at(2024, 3, 1), at(2024, 4, 1))
+    assert at(2024, 3, 31) + dt.timedelta(hours=23, minutes=59) in march.window
+    assert at(2024, 4, 1) not in march.window

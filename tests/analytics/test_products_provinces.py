@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ecrm.analytics
-from ecrm import InvalidValueError, OrderItems, OrderLog
+from ecrm import InvalidValueError, OrderItems, OrderLog, Window
 from ecrm.analytics import normalize_province, product_preference, province_distribution
 from ecrm.datasets import sample_shop
 from ecrm.testing import order_logs
@@ -85,14 +85,14 @@ def _rows(table) -> list[tuple[Any, ...]]:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("by", ["sku", "category"])
 def test_sample_preferences(shop, by: str) -> None:  # type: ignore[no-untyped-def]
-    got = product_preference(shop.orders, start=START, end=END, by=by, top=50)  # type: ignore[arg-type]
+    got = product_preference(shop.orders, window=Window(START, END), by=by, top=50)  # type: ignore[arg-type]
     want = preference_reference(shop.orders, START, END, by)
     for name in want:
         table = getattr(got, name)
         assert _rows(table) == want[name], name
         assert table.scope == name
         assert len(table.rows) > 0
-    top3 = product_preference(shop.orders, start=START, end=END, by=by, top=3)  # type: ignore[arg-type]
+    top3 = product_preference(shop.orders, window=Window(START, END), by=by, top=3)  # type: ignore[arg-type]
     assert _rows(top3.repurchase) == want["repurchase"][:3]
     assert top3.first_purchase.table()[0]["rank"] == 1
     assert top3.first_purchase.format_table().splitlines()[0].split()[:2] == ["#", by]
@@ -100,7 +100,7 @@ def test_sample_preferences(shop, by: str) -> None:  # type: ignore[no-untyped-d
 
 @pytest.mark.parametrize("lookback", [30, 90])
 def test_sample_preferences_first_in_window(shop, lookback: int) -> None:  # type: ignore[no-untyped-def]
-    got = product_preference(shop.orders, start=START, end=END, top=50,
+    got = product_preference(shop.orders, window=Window(START, END), top=50,
                              new_definition="first_in_window", lookback_days=lookback)
     want = preference_reference(shop.orders, START, END, "sku", lookback)
     ever = preference_reference(shop.orders, START, END, "sku")
@@ -121,7 +121,7 @@ def test_first_in_window_by_hand() -> None:
                      items=[OrderItem(sku, Money(1000), 1)])
 
     log = OrderLog.from_orders([order(1, 1, "TEA"), order(2, 2, "CUP"), order(3, 7, "POT")])
-    july = {"start": dt.datetime(2025, 7, 1, tzinfo=TZ), "end": END}
+    july = {"window": Window(dt.datetime(2025, 7, 1, tzinfo=TZ), END)}
     ever = product_preference(log, **july)
     assert [r.key for r in ever.first_purchase.rows] == []
     assert [r.key for r in ever.repurchase.rows] == ["POT"]
@@ -147,12 +147,12 @@ WHEN = st.datetimes(min_value=dt.datetime(2025, 1, 1), max_value=dt.datetime(202
 def test_random_logs(log: OrderLog, lookback: int | None) -> None:
     if log.items is None:
         with pytest.raises(InvalidValueError, match=r"orders\.items are needed"):
-            product_preference(log, start=START, end=END)
+            product_preference(log, window=Window(START, END))
         return
     if lookback is None:
-        got = product_preference(log, start=START, end=END, top=100)
+        got = product_preference(log, window=Window(START, END), top=100)
     else:
-        got = product_preference(log, start=START, end=END, top=100,
+        got = product_preference(log, window=Window(START, END), top=100,
                                  new_definition="first_in_window", lookback_days=lookback)
     want = preference_reference(log, START, END, "sku", lookback)
     for name in want:
@@ -160,12 +160,14 @@ def test_random_logs(log: OrderLog, lookback: int | None) -> None:
 
 
 def test_preference_errors(shop) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(InvalidValueError, match="before end"):
-        product_preference(shop.orders, start=END, end=START)
+    with pytest.raises(InvalidValueError, match="must be after start"):
+        product_preference(shop.orders, window=Window(END, START))
+    with pytest.raises(TypeError, match=r"product_preference\(\) needs window="):
+        product_preference(shop.orders)
     with pytest.raises(InvalidValueError, match="'sku' or 'category'"):
-        product_preference(shop.orders, start=START, end=END, by="brand")  # type: ignore[arg-type]
+        product_preference(shop.orders, window=Window(START, END), by="brand")  # type: ignore[arg-type]
     with pytest.raises(InvalidValueError, match="top"):
-        product_preference(shop.orders, start=START, end=END, top=0)
+        product_preference(shop.orders, window=Window(START, END), top=0)
 
 
 def distribution_reference(log: OrderLog, start: dt.datetime | None, end: dt.datetime | None
@@ -189,7 +191,8 @@ def distribution_reference(log: OrderLog, start: dt.datetime | None, end: dt.dat
 
 def test_sample_provinces(shop) -> None:  # type: ignore[no-untyped-def]
     for start, end in ((None, None), (START, END)):
-        d = province_distribution(shop.orders, start=start, end=end)
+        d = province_distribution(shop.orders,
+                                  window=None if start is None else Window(start, end))
         got = [(r.province, r.customers, r.orders, r.sales_fen, r.sales_share) for r in d.rows]
         assert got == distribution_reference(shop.orders, start, end)
     # Mixed spellings in the sample all resolve: 浙江 / 浙江省 / Zhejiang are one row.
@@ -237,3 +240,16 @@ def test_public_surface_is_exactly_all() -> None:
 def test_items_type_is_used() -> None:
     """Guard: the sample's order lines are what the preference tables read."""
     assert isinstance(sample_shop(50).orders.items, OrderItems)
+
+
+def test_start_end_are_deprecated_aliases_of_window(shop) -> None:  # type: ignore[no-untyped-def]
+    """The old bounds still work (with a warning) and give the window's result."""
+    with pytest.warns(DeprecationWarning, match=r"product_preference\(\): the keywords start="):
+        old = product_preference(shop.orders, start=START, end=END, top=5)
+    assert old == product_preference(shop.orders, window=Window(START, END), top=5)
+    with pytest.warns(DeprecationWarning, match=r"province_distribution\(\): the keywords"):
+        half_open = province_distribution(shop.orders, start=START)
+    assert [(r.province, r.sales_fen) for r in half_open.rows] == [
+        (p, fen) for p, _, _, fen, _ in distribution_reference(shop.orders, START, None)]
+    with pytest.raises(TypeError, match="got window= and its deprecated start=/end="):
+        province_distribution(shop.orders, window=Window(START, END), end=END)

@@ -19,10 +19,12 @@ from ecrm import (
     InvalidTypeError,
     InvalidValueError,
     UnknownCustomerError,
+    Window,
 )
 from ecrm.testing import event_logs, events
 
 SH = ZoneInfo("Asia/Shanghai")
+MAY_1 = dt.datetime(2025, 5, 1, tzinfo=SH)
 
 
 def at(day: int, hour: int = 12) -> dt.datetime:
@@ -86,15 +88,28 @@ def test_log_is_sorted_by_customer_then_time() -> None:
 def test_customers_with_uses_half_open_windows() -> None:
     log = _small()
     assert log.customers_with(EventKind.CART).tolist() == ["b", "c"]
-    assert log.customers_with("cart", start=at(1), end=at(19)).tolist() == ["b"]
-    assert log.customers_with("cart", start=at(3), end=at(19, 13)).tolist() == ["b", "c"]
-    assert log.customers_with("cart", start=at(3, 13)).tolist() == ["c"]
-    assert log.customers_with(end=at(2)).tolist() == ["b"]
+    assert log.customers_with("cart", window=Window(at(1), at(19))).tolist() == ["b"]
+    assert log.customers_with("cart", window=Window(at(3), at(19, 13))).tolist() == ["b", "c"]
+    assert log.customers_with("cart", window=Window(at(3, 13), at(30))).tolist() == ["c"]
+    assert log.customers_with(window=Window(MAY_1, at(2))).tolist() == ["b"]
     assert log.customers_with().tolist() == ["a", "b", "c"]
     with pytest.raises(InvalidValueError):
         log.customers_with("buy")
-    with pytest.raises(InvalidValueError):
+
+
+def test_start_end_are_deprecated_open_bounds_of_window() -> None:
+    """The old keywords still work, either bound open, with a DeprecationWarning."""
+    log = _small()
+    with pytest.warns(DeprecationWarning, match=r"customers_with\(\): the keywords start="):
+        assert log.customers_with("cart", start=at(3, 13)).tolist() == ["c"]
+    with pytest.warns(DeprecationWarning, match=r"window_mask\(\): the keywords start="):
+        assert log.window_mask(end=at(2)).tolist() == log.window_mask(
+            window=Window(MAY_1, at(2))).tolist()
+    with (pytest.warns(DeprecationWarning, match="start=/end="),
+          pytest.raises(InvalidValueError, match="start")):
         log.customers_with(start=dt.datetime(2025, 1, 1))
+    with pytest.raises(TypeError, match="got window= and its deprecated start=/end="):
+        log.customers_with(window=Window(at(1), at(2)), start=at(1))
 
 
 def test_select() -> None:
@@ -196,7 +211,7 @@ def test_log_matches_plain_python(rows: list[Event], data: st.DataObject) -> Non
         {e.customer_id for e in rows if e.kind is kind and start <= e.at.timestamp() < end}, key=str
     )
     got = log.customers_with(
-        kind, start=dt.datetime(2023, 1, 1, tzinfo=SH), end=dt.datetime(2025, 1, 1, tzinfo=SH)
+        kind, window=Window(dt.datetime(2023, 1, 1, tzinfo=SH), dt.datetime(2025, 1, 1, tzinfo=SH))
     )
     assert got.tolist() == want
 

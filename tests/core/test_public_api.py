@@ -26,7 +26,7 @@ TOP_LEVEL = {
     "Gender", "InvalidTypeError", "InvalidValueError", "LoadInfo", "MissingDependencyError",
     "Money",
     "Order", "OrderItem", "OrderItems", "OrderLog", "OrderStatus", "Progress", "RowError",
-    "SchemeError", "StoreError", "UnknownCustomerError",
+    "SchemeError", "StoreError", "UnknownCustomerError", "Window",
     "__version__", "is_fake_phone", "mask_email", "mask_phone", "normalize_email",
     "normalize_phone", "read_orders_csv",
 }

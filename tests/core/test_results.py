@@ -26,7 +26,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from results_shop import AS_OF, SH, at, shop_customers, shop_log
 
-from ecrm import MissingDependencyError, Money, OrderLog
+from ecrm import MissingDependencyError, Money, OrderLog, Window
 from ecrm._results import ResultFrame, table_csv
 from ecrm.analytics import (
     campaign_effect,
@@ -269,7 +269,7 @@ def _results() -> dict[str, tuple[Callable[[], ResultFrame], list[dict[str, Any]
         ),
         # a's last TEA day 05-20 + 48 days = 07-07.
         "DueReminders": (
-            lambda: due_repurchase_reminders(log, on=D(2024, 7, 7), cycles=cycles()),
+            lambda: due_repurchase_reminders(log, as_of=D(2024, 7, 7), cycles=cycles()),
             [{"customer_id": "a", "sku": "TEA", "last_purchase_date": D(2024, 5, 20),
               "p50_days": 48, "scope": "sku:TEA"}],
         ),
@@ -280,11 +280,11 @@ def _results() -> dict[str, tuple[Callable[[], ResultFrame], list[dict[str, Any]
         "MemberMetrics": (lambda: member_metrics(log, customers, may), MEMBER_ROWS),
         "ProvinceDistribution": (lambda: province_distribution(log), PROVINCE_ROWS),
         "PreferenceTable": (
-            lambda: product_preference(log, start=at(2023, 6, 1), end=AS_OF).first_purchase,
+            lambda: product_preference(log, window=Window(at(2023, 6, 1), AS_OF)).first_purchase,
             FIRST_PURCHASE_ROWS,
         ),
         "ProductPreference": (
-            lambda: product_preference(log, start=at(2023, 6, 1), end=AS_OF),
+            lambda: product_preference(log, window=Window(at(2023, 6, 1), AS_OF)),
             [{"scope": "first_purchase", **r} for r in FIRST_PURCHASE_ROWS]
             + [{"scope": "first_repurchase", **LATER_ROW}, {"scope": "repurchase", **LATER_ROW}],
         ),
@@ -582,9 +582,9 @@ def test_the_four_frames_agree_on_the_sample_shop() -> None:
         cycle, table, stages(log, as_of=as_of, cycle=cycle, customers=customers),
         stage_transitions(log, start=start, end=as_of, cycle=cycle),
         inactive_customers(log, as_of=as_of),
-        due_repurchase_reminders(log, on=as_of.date(), cycles=table),
+        due_repurchase_reminders(log, as_of=as_of.date(), cycles=table),
         store_metrics(log, months), member_metrics(log, customers, months),
-        province_distribution(log), product_preference(log, start=start, end=as_of),
+        province_distribution(log), product_preference(log, window=Window(start, as_of)),
         audience(lapsed_customers(90), customers=customers, orders=log, as_of=as_of),
     ]
     for result in results:

@@ -18,6 +18,7 @@ from ecrm import (
     InvalidTypeError,
     InvalidValueError,
     OrderStatus,
+    Window,
     is_fake_phone,
 )
 from ecrm.datasets import (
@@ -281,7 +282,7 @@ def test_behaviour_events_cover_the_customer_classes(shop: SampleShop) -> None:
     assert len(browsers - buyers) >= 50  # 非订购: visited, never ordered
     assert len(carters - buyers) >= 50  # 无销售: carted, never ordered
     lo, hi = shop.sale_618
-    sale_carters = set(e.customers_with(EventKind.CART, start=lo, end=hi).tolist())
+    sale_carters = set(e.customers_with(EventKind.CART, window=Window(lo, hi)).tolist())
     lo_us, hi_us = int(lo.timestamp()) * US, int(hi.timestamp()) * US
     bought_in_sale = {
         int(o.customer_ids[code])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -40,17 +41,17 @@ def test_due_on_the_day_the_last_purchase_reaches_p50() -> None:
     log = tea_log()
     table = cycles_by(log, by="sku", as_of=day(30), min_repurchasers=1)
     assert table.bands("GREEN").p50_days == 10  # a, b, c all rebought after 10 days
-    due = due_repurchase_reminders(log, on=date_of(20), cycles=table)
+    due = due_repurchase_reminders(log, as_of=date_of(20), cycles=table)
     assert due.customer_ids.tolist() == ["a", "c"]  # b rebought on day 15; d's order closed
     assert due.keys.tolist() == ["GREEN", "GREEN"]
     assert due.p50_days.tolist() == [10, 10]
     assert due.scopes.tolist() == ["sku:GREEN", "sku:GREEN"]
     assert [dt.date(1970, 1, 1) + dt.timedelta(days=int(d)) for d in due.last_purchase_days] == [
         date_of(10), date_of(10)]
-    assert len(due_repurchase_reminders(log, on=date_of(25), cycles=table)) == 1  # b
-    assert len(due_repurchase_reminders(log, on=date_of(19), cycles=table)) == 0
+    assert len(due_repurchase_reminders(log, as_of=date_of(25), cycles=table)) == 1  # b
+    assert len(due_repurchase_reminders(log, as_of=date_of(19), cycles=table)) == 0
     # MUG never repurchased: it falls back to the store cycle (P50 10 as well) -> c on day 22.
-    mug = due_repurchase_reminders(log, on=date_of(22), cycles=table)
+    mug = due_repurchase_reminders(log, as_of=date_of(22), cycles=table)
     assert (mug.customer_ids.tolist(), mug.keys.tolist(), mug.scopes.tolist()) == (
         ["c"], ["MUG"], ["store"])
     assert due.on == date_of(20)
@@ -62,23 +63,23 @@ def test_an_order_on_the_day_itself_is_not_yet_counted() -> None:
                   order("a", day(10, 8), skus=[("X", "c")])])
     table = cycles_by(log, by="sku", as_of=day(6), min_repurchasers=1)
     # Bought on day 10 morning; the reminder list for day 10 is made from orders before it.
-    due = due_repurchase_reminders(log, on=date_of(10), cycles=table)
+    due = due_repurchase_reminders(log, as_of=date_of(10), cycles=table)
     assert due.customer_ids.tolist() == ["a"]
     aware = dt.datetime.combine(date_of(10), dt.time(23), tzinfo=SH)
-    assert len(due_repurchase_reminders(log, on=aware, cycles=table)) == 1
+    assert len(due_repurchase_reminders(log, as_of=aware, cycles=table)) == 1
 
 
 def test_due_by_category_and_bad_arguments() -> None:
     log = tea_log()
     table = cycles_by(log, by="category", as_of=day(30), min_repurchasers=1)
-    due = due_repurchase_reminders(log, on=date_of(20), cycles=table)
+    due = due_repurchase_reminders(log, as_of=date_of(20), cycles=table)
     assert (due.customer_ids.tolist(), due.keys.tolist()) == (["a", "c"], ["tea", "tea"])
     with pytest.raises(InvalidTypeError, match="CycleTable"):
-        due_repurchase_reminders(log, on=date_of(20), cycles=Bands(1, 2, 3))  # type: ignore[arg-type]
-    with pytest.raises(InvalidTypeError, match="on must be a date"):
-        due_repurchase_reminders(log, on="2024-01-21", cycles=table)  # type: ignore[arg-type]
+        due_repurchase_reminders(log, as_of=date_of(20), cycles=Bands(1, 2, 3))  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match="as_of must be a date"):
+        due_repurchase_reminders(log, as_of="2024-01-21", cycles=table)  # type: ignore[arg-type]
     with pytest.raises(InvalidValueError, match="timezone-aware"):
-        due_repurchase_reminders(log, on=dt.datetime(2024, 1, 21), cycles=table)
+        due_repurchase_reminders(log, as_of=dt.datetime(2024, 1, 21), cycles=table)
 
 
 @given(log=purchase_histories(max_customers=8), on=st.integers(min_value=1, max_value=150),
@@ -100,7 +101,7 @@ def test_due_reminders_match_a_plain_recomputation(log: OrderLog, on: int, by: s
         if table.p_days[table.index(k), 0] >= 0
         and d + dt.timedelta(days=int(table.p_days[table.index(k), 0])) == on_date
     )
-    due = due_repurchase_reminders(log, on=on_date, cycles=table)
+    due = due_repurchase_reminders(log, as_of=on_date, cycles=table)
     assert list(zip(due.customer_ids.tolist(), due.keys.tolist(), strict=True)) == expected
 
 
@@ -143,3 +144,15 @@ def test_win_back_window() -> None:
     assert len(r) == 2
     none = win_back_candidates(histories({"x": [99]}), as_of=day(100), cycle=(1, 2, 3))
     assert len(none) == 0
+
+
+def test_on_is_a_deprecated_alias_of_as_of() -> None:
+    log = tea_log()
+    table = cycles_by(log, by="sku", as_of=day(30), min_repurchasers=1)
+    old: Any = {"on": date_of(20)}
+    with pytest.warns(DeprecationWarning, match=r"the keyword on= .*use as_of= instead"):
+        due = due_repurchase_reminders(log, cycles=table, **old)
+    assert due.customer_ids.tolist() == ["a", "c"]  # as in the as_of= test above
+    assert due.on == date_of(20)
+    with pytest.raises(TypeError, match="both as_of= and its deprecated alias on="):
+        due_repurchase_reminders(log, cycles=table, as_of=date_of(20), **old)

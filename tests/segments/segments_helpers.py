@@ -109,9 +109,9 @@ class Reference:
         if isinstance(p, MemberLevelIn):
             return self.lookups["level"].get(cid, 0) in p.values
         if isinstance(p, RfmGradeIn):
-            return self.lookups[self.at_key("grade", p.at)].get(cid) in p.values
+            return self.lookups[self.at_key("grade", p.as_of)].get(cid) in p.values
         if isinstance(p, StageIn):
-            return self.lookups[self.at_key("stage", p.at)].get(cid) in p.values
+            return self.lookups[self.at_key("stage", p.as_of)].get(cid) in p.values
         kinds = {Visited: EventKind.BROWSE, Carted: EventKind.CART, Favorited: EventKind.FAVORITE}
         for cls, kind in kinds.items():
             if type(p) is cls:

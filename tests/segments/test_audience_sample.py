@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from segments_helpers import Reference
 
+from ecrm import Window
 from ecrm.datasets import sample_shop
 from ecrm.lifecycle import Bands, Stage, repurchase_cycle, stages
 from ecrm.rfm import Grade, score
@@ -146,7 +147,7 @@ def test_doctor_or_teacher_is_the_source_example(shop):  # type: ignore[no-untyp
 def test_618_window_is_half_open_and_excludes_buyers(shop):  # type: ignore[no-untyped-def]
     a = run(shop, carted_618_not_bought(2025))
     lo, hi = shop.sale_618
-    cart = shop.events.customers_with("cart", start=lo, end=hi)
+    cart = shop.events.customers_with("cart", window=Window(lo, hi))
     assert set(a.customer_ids.tolist()) <= set(cart.tolist())
     in_log = set(shop.orders.customer_ids.tolist())
     for cid in a.customer_ids[:20]:
@@ -306,11 +307,11 @@ def _tables_at(shop, at: dt.datetime) -> dict[str, dict[object, object]]:  # typ
 
 
 @pytest.mark.parametrize("p", [
-    RfmGradeIn(["P", "G"], at=JUNE_1),
-    StageIn(["active", "new"], at=JUNE_1),
-    RfmGradeIn(["P", "G"], at=JUNE_1) & RfmGradeIn(["B"]),  # fell from P/G to B
-    StageIn(["active"], at=JUNE_1) & StageIn(["sleeping", "churned"]),
-    RfmGradeIn(["P"], at=JUNE_1) & ~Ordered(last_days=60),
+    RfmGradeIn(["P", "G"], as_of=JUNE_1),
+    StageIn(["active", "new"], as_of=JUNE_1),
+    RfmGradeIn(["P", "G"], as_of=JUNE_1) & RfmGradeIn(["B"]),  # fell from P/G to B
+    StageIn(["active"], as_of=JUNE_1) & StageIn(["sleeping", "churned"]),
+    RfmGradeIn(["P"], as_of=JUNE_1) & ~Ordered(last_days=60),
 ], ids=lambda p: p.describe())
 def test_grade_and_stage_at_an_earlier_day(shop, ref, p) -> None:  # type: ignore[no-untyped-def]
     tables = _tables_at(shop, dt.datetime(2025, 6, 1, tzinfo=shop.orders.tz))
@@ -337,9 +338,9 @@ def test_at_is_a_local_midnight_cut_to_as_of_and_scored_once_per_instant(  # typ
     monkeypatch.setattr(mod, "stages", record("stages", mod.stages))
     monkeypatch.setattr(mod, "repurchase_cycle", record("cycle", mod.repurchase_cycle))
     midnight = dt.datetime(2025, 6, 1, tzinfo=shop.orders.tz)
-    p = (RfmGradeIn(["P"], at=JUNE_1) | RfmGradeIn(["G"], at=midnight.astimezone(dt.UTC))
-         | RfmGradeIn(["S"], at=dt.date(2030, 1, 1)) | RfmGradeIn(["B"])
-         | StageIn(["active"], at=JUNE_1))
+    p = (RfmGradeIn(["P"], as_of=JUNE_1) | RfmGradeIn(["G"], as_of=midnight.astimezone(dt.UTC))
+         | RfmGradeIn(["S"], as_of=dt.date(2030, 1, 1)) | RfmGradeIn(["B"])
+         | StageIn(["active"], as_of=JUNE_1))
     audience(p, customers=shop.customers, orders=shop.orders, as_of=shop.as_of)
     # one scoring at 2025-06-01 00:00 Shanghai (the date and the same instant in UTC),
     # one at as_of (no `at`, and a later `at` is cut to as_of)
@@ -348,18 +349,18 @@ def test_at_is_a_local_midnight_cut_to_as_of_and_scored_once_per_instant(  # typ
     # the stage at June 1 uses the shop's own cycle estimated at June 1 (no cycle given)
     assert [t.timestamp() for t in seen["cycle"]] == [midnight.timestamp()]
     assert [t.timestamp() for t in seen["stages"]] == [midnight.timestamp()]
-    later = run(shop, RfmGradeIn(["P"], at=dt.date(2030, 1, 1)))
+    later = run(shop, RfmGradeIn(["P"], as_of=dt.date(2030, 1, 1)))
     assert later.customer_ids.tolist() == run(shop, RfmGradeIn(["P"])).customer_ids.tolist()
 
 
 def test_bad_at() -> None:
     from ecrm import InvalidTypeError, InvalidValueError
 
-    with pytest.raises(InvalidValueError, match="at must be a date or an aware datetime"):
-        RfmGradeIn(["P"], at=dt.datetime(2025, 6, 1))
-    with pytest.raises(InvalidTypeError, match="at must be"):
-        StageIn(["active"], at="2025-06-01")  # type: ignore[arg-type]
-    assert RfmGradeIn(["P"], at=JUNE_1).describe() == "RFM grade in {P} at 2025-06-01"
+    with pytest.raises(InvalidValueError, match="as_of must be a date or an aware datetime"):
+        RfmGradeIn(["P"], as_of=dt.datetime(2025, 6, 1))
+    with pytest.raises(InvalidTypeError, match="as_of must be"):
+        StageIn(["active"], as_of="2025-06-01")  # type: ignore[arg-type]
+    assert RfmGradeIn(["P"], as_of=JUNE_1).describe() == "RFM grade in {P} at 2025-06-01"
 
 
 def test_non_ordering_visitor_is_one_who_never_ordered_successfully() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -121,13 +122,13 @@ def test_windows_and_dates_round_trip() -> None:
 
 
 def test_grade_and_stage_at_round_trip() -> None:
-    p = RfmGradeIn(["P"], at=dt.date(2025, 6, 1)) & RfmGradeIn(["B"]) \
-        & StageIn(["active"], at=dt.datetime(2025, 6, 1, 8, tzinfo=dt.UTC))
+    p = RfmGradeIn(["P"], as_of=dt.date(2025, 6, 1)) & RfmGradeIn(["B"]) \
+        & StageIn(["active"], as_of=dt.datetime(2025, 6, 1, 8, tzinfo=dt.UTC))
     doc = predicate_to_json(p)
     assert doc["predicate"]["args"] == [
-        {"field": "rfm_grade", "in": ["P"], "at": "2025-06-01"},
+        {"field": "rfm_grade", "in": ["P"], "as_of": "2025-06-01"},
         {"field": "rfm_grade", "in": ["B"]},
-        {"field": "stage", "in": ["active"], "at": "2025-06-01T08:00:00+00:00"},
+        {"field": "stage", "in": ["active"], "as_of": "2025-06-01T08:00:00+00:00"},
     ]
     assert predicate_from_json(doc) == p
 
@@ -154,10 +155,10 @@ def test_grade_and_stage_at_round_trip() -> None:
          "predicate.start", "ISO date"),
         ({"version": 1, "predicate": {"field": "carted", "start": "2025-01-01T00:00"}},
          "predicate.start", "UTC offset"),
-        ({"version": 1, "predicate": {"field": "rfm_grade", "in": ["P"], "at": "June"}},
-         "predicate.at", "ISO date"),
-        ({"version": 1, "predicate": {"field": "stage", "in": ["new"], "at": "2025-06-01T00:00"}},
-         "predicate.at", "UTC offset"),
+        ({"version": 1, "predicate": {"field": "rfm_grade", "in": ["P"], "as_of": "June"}},
+         "predicate.as_of", "ISO date"),
+        ({"version": 1, "predicate": {"field": "stage", "in": ["new"], "as_of": "2025-06-01T00:00"}},
+         "predicate.as_of", "UTC offset"),
         ({"version": 1, "predicate": {"field": "stage", "in": ["new"], "last_days": 3}},
          "predicate.last_days", "not a key"),
         ({"version": 1, "predicate": {"field": "ordered", "valid": "yes"}},
@@ -183,3 +184,30 @@ def test_bad_json_text() -> None:
     with pytest.raises(PredicateFormatError, match="must be JSON text"):
         predicate_from_str("{nope")
     assert predicate_from_str('{"version":1,"predicate":{"field":"blocked"}}') == Blocked()
+
+
+def test_grade_and_stage_leaves_take_at_as_a_deprecated_alias_of_as_of() -> None:
+    june = dt.date(2025, 6, 1)
+    old: Any = {"at": june}
+    with pytest.warns(DeprecationWarning, match=r"RfmGradeIn.*the keyword at= .*as_of="):
+        grade = RfmGradeIn(["P"], **old)
+    with pytest.warns(DeprecationWarning, match=r"StageIn.*the keyword at="):
+        stage = StageIn(["active"], **old)
+    assert grade == RfmGradeIn(["P"], as_of=june)
+    assert stage == StageIn(["active"], as_of=june)
+    with pytest.warns(DeprecationWarning, match=r"RfmGradeIn.at is deprecated"):
+        assert grade.at == june
+    with pytest.raises(TypeError, match="both as_of= and its deprecated alias at="):
+        RfmGradeIn(["P"], as_of=june, **old)
+
+
+def test_json_key_at_is_a_deprecated_alias_of_as_of() -> None:
+    doc = {"version": 1, "predicate": {"field": "stage", "in": ["active"], "at": "2025-06-01"}}
+    with pytest.warns(DeprecationWarning, match=r'predicate: the key "at" is deprecated'):
+        p = predicate_from_json(doc)
+    assert p == StageIn(["active"], as_of=dt.date(2025, 6, 1))
+    both = {"version": 1, "predicate": {"field": "stage", "in": ["active"],
+                                        "at": "2025-06-01", "as_of": "2025-06-01"}}
+    with pytest.raises(PredicateFormatError, match="with its new name as_of") as info:
+        predicate_from_json(both)
+    assert info.value.field == "predicate.at"

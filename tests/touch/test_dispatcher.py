@@ -86,7 +86,7 @@ def _care(i: int) -> Message:
 
 def _decide(now: dt.datetime) -> Any:
     def decide(message: Message, history: SendHistory) -> Decision:
-        return POLICY.decide(message, now=now, context=PolicyContext(history=history))
+        return POLICY.decide(message, as_of=now, context=PolicyContext(history=history))
     return decide
 
 
@@ -255,9 +255,9 @@ def test_a_claim_in_flight_holds_its_customers_cap_slot(outbox: Outbox) -> None:
     claim sees the first in flight and defers by the cap (1/day, counted from the first
     claim at T0: free at T0 + 1 day)."""
     outbox.enqueue_many([_mkt(1), _mkt(2), _mkt(3, cid="c2")])
-    (first,) = outbox.claim(now=T0, lease=LEASE, decide=_decide(T0))
+    (first,) = outbox.claim(as_of=T0, lease=LEASE, decide=_decide(T0))
     assert (first.key, first.state) == ("mkt:1:c1", OutboxState.CLAIMED)
-    second, other = outbox.claim(now=T0, lease=LEASE, limit=2, decide=_decide(T0))
+    second, other = outbox.claim(as_of=T0, lease=LEASE, limit=2, decide=_decide(T0))
     assert (second.key, second.state, second.due_at) == ("mkt:2:c1", OutboxState.PENDING,
                                                          T0 + DAY)
     assert second.last_error == ("deferred: frequency cap reached: 1 sent in the last "
@@ -266,42 +266,42 @@ def test_a_claim_in_flight_holds_its_customers_cap_slot(outbox: Outbox) -> None:
     # sent an hour later: the slot now runs from the send, and nothing else is due today
     assert outbox.mark_sent(first, at=T0 + dt.timedelta(hours=1), provider_id="p1")
     assert outbox.mark_sent(other, at=T0, provider_id="p2")
-    assert outbox.claim(now=T0 + dt.timedelta(hours=2), lease=LEASE,
+    assert outbox.claim(as_of=T0 + dt.timedelta(hours=2), lease=LEASE,
                         decide=_decide(T0 + dt.timedelta(hours=2))) == []
-    (later,) = outbox.claim(now=T0 + DAY, lease=LEASE, decide=_decide(T0 + DAY))
+    (later,) = outbox.claim(as_of=T0 + DAY, lease=LEASE, decide=_decide(T0 + DAY))
     assert (later.key, later.state, later.due_at) == ("mkt:2:c1", OutboxState.PENDING,
                                                       T0 + DAY + dt.timedelta(hours=1))
 
 
 def test_a_failed_claim_gives_its_slot_back(outbox: Outbox) -> None:
     outbox.enqueue_many([_mkt(1), _mkt(2)])
-    (first,) = outbox.claim(now=T0, lease=LEASE, decide=_decide(T0))
+    (first,) = outbox.claim(as_of=T0, lease=LEASE, decide=_decide(T0))
     assert outbox.mark_failed(first, at=T0, reason="bad number", retry_at=None)
-    (second,) = outbox.claim(now=T0, lease=LEASE, decide=_decide(T0))
+    (second,) = outbox.claim(as_of=T0, lease=LEASE, decide=_decide(T0))
     assert (second.key, second.state) == ("mkt:2:c1", OutboxState.CLAIMED)
 
 
 def test_a_dedupe_key_in_flight_defers_its_twin_then_dedupe_skips_it(outbox: Outbox) -> None:
     outbox.enqueue_many([_remind(1), _remind(2)])
-    (first,) = outbox.claim(now=T0, lease=LEASE, decide=_decide(T0))
-    (twin,) = outbox.claim(now=T0, lease=LEASE, decide=_decide(T0))
+    (first,) = outbox.claim(as_of=T0, lease=LEASE, decide=_decide(T0))
+    (twin,) = outbox.claim(as_of=T0, lease=LEASE, decide=_decide(T0))
     assert (twin.key, twin.state) == ("remind:2:o1", OutboxState.PENDING)
     assert twin.due_at == T0 + dt.timedelta(seconds=1)  # looks again in a second
     assert twin.last_error == "deferred: a payment_reminder for 'o1' is in flight"
     assert outbox.mark_sent(first, at=T0, provider_id="p1")
     later = T0 + dt.timedelta(seconds=1)
-    (twin,) = outbox.claim(now=later, lease=LEASE, decide=_decide(later))
+    (twin,) = outbox.claim(as_of=later, lease=LEASE, decide=_decide(later))
     assert (twin.state, twin.last_error) == (
         OutboxState.SKIPPED, "skipped: a payment_reminder for 'o1' was already sent")
 
 
 def test_a_dead_first_reminder_lets_its_twin_go(outbox: Outbox) -> None:
     outbox.enqueue_many([_remind(1), _remind(2)])
-    (first,) = outbox.claim(now=T0, lease=LEASE, decide=_decide(T0))
-    outbox.claim(now=T0, lease=LEASE, decide=_decide(T0))  # the twin waits
+    (first,) = outbox.claim(as_of=T0, lease=LEASE, decide=_decide(T0))
+    outbox.claim(as_of=T0, lease=LEASE, decide=_decide(T0))  # the twin waits
     assert outbox.mark_failed(first, at=T0, reason="bad number", retry_at=None)
     later = T0 + dt.timedelta(seconds=1)
-    (twin,) = outbox.claim(now=later, lease=LEASE, decide=_decide(later))
+    (twin,) = outbox.claim(as_of=later, lease=LEASE, decide=_decide(later))
     assert (twin.key, twin.state) == ("remind:2:o1", OutboxState.CLAIMED)
 
 
@@ -310,18 +310,18 @@ def test_a_reclaimed_message_keeps_its_reservation_and_is_not_decided_again(
 ) -> None:
     outbox.enqueue(_mkt(1))
     outbox.enqueue(_mkt(2), due_at=T0 + LEASE + dt.timedelta(minutes=1))
-    (first,) = outbox.claim(now=T0, lease=LEASE, decide=_decide(T0))
+    (first,) = outbox.claim(as_of=T0, lease=LEASE, decide=_decide(T0))
 
     def must_not_decide(message: Message, history: SendHistory) -> Decision:
         raise AssertionError(f"decided {message.key} again")
 
     expired = T0 + LEASE
-    (again,) = outbox.claim(now=expired, lease=LEASE, decide=must_not_decide)
+    (again,) = outbox.claim(as_of=expired, lease=LEASE, decide=must_not_decide)
     assert (again.key, again.state, again.possible_duplicates) == (first.key,
                                                                    OutboxState.CLAIMED, 1)
     # its twin for the same customer is still held back by the reservation
     later = T0 + LEASE + dt.timedelta(minutes=1)
-    (twin,) = outbox.claim(now=later, lease=LEASE, decide=_decide(later))
+    (twin,) = outbox.claim(as_of=later, lease=LEASE, decide=_decide(later))
     assert (twin.key, twin.state) == ("mkt:2:c1", OutboxState.PENDING)
 
 
@@ -336,7 +336,7 @@ def test_interleaved_dispatchers_on_one_sqlite_file_never_exceed_a_cap(tmp_path:
     now = T0
     for _ in range(200):
         for box in (a, b):
-            for e in box.claim(now=now, lease=LEASE, decide=_decide(now)):
+            for e in box.claim(as_of=now, lease=LEASE, decide=_decide(now)):
                 if e.state is OutboxState.CLAIMED:
                     in_flight.append((box, e))
         if len(in_flight) > 3:  # finish the oldest send, leave the others in flight
@@ -401,7 +401,7 @@ def test_a_lost_lease_is_fenced_off_and_recorded_once(
 
     def stuck(message: Message) -> Receipt:
         clock.advance(2 * LEASE)  # a frozen dispatcher: no heartbeat renewed its lease
-        (other,) = outbox.claim(now=clock.now(), lease=LEASE)
+        (other,) = outbox.claim(as_of=clock.now(), lease=LEASE)
         assert outbox.mark_sent(other, at=clock.now(), provider_id="second")
         taken.append(other)
         return Accepted("first")
@@ -417,10 +417,10 @@ def test_a_lost_lease_is_fenced_off_and_recorded_once(
 
 def test_renew_extends_only_the_current_claim(outbox: Outbox) -> None:
     outbox.enqueue(_care(1))
-    (first,) = outbox.claim(now=T0, lease=LEASE)
+    (first,) = outbox.claim(as_of=T0, lease=LEASE)
     assert outbox.renew(first, until=T0 + 3 * LEASE)
-    assert outbox.claim(now=T0 + 2 * LEASE, lease=LEASE) == []  # still held
-    (again,) = outbox.claim(now=T0 + 3 * LEASE, lease=LEASE)
+    assert outbox.claim(as_of=T0 + 2 * LEASE, lease=LEASE) == []  # still held
+    (again,) = outbox.claim(as_of=T0 + 3 * LEASE, lease=LEASE)
     assert outbox.renew(first, until=T0 + 9 * LEASE) is False  # fenced: an older token
     assert outbox.renew(again, until=T0 + 9 * LEASE)
 
@@ -429,14 +429,14 @@ def test_attempts_never_pass_max_attempts(outbox: Outbox) -> None:
     outbox.enqueue(_care(1))
     now = T0
     for n in (1, 2):
-        (e,) = outbox.claim(now=now, lease=LEASE, max_attempts=2)
+        (e,) = outbox.claim(as_of=now, lease=LEASE, max_attempts=2)
         assert (e.state, e.attempts) == (OutboxState.CLAIMED, n)
         now += LEASE  # the dispatcher died with it
-    (e,) = outbox.claim(now=now, lease=LEASE, max_attempts=2)
+    (e,) = outbox.claim(as_of=now, lease=LEASE, max_attempts=2)
     assert (e.state, e.attempts) == (OutboxState.DEAD, 2)
     assert e.last_error is not None
     assert e.last_error.startswith("gave up: 2 attempts")
-    assert outbox.claim(now=now + DAY, lease=LEASE, max_attempts=2) == []
+    assert outbox.claim(as_of=now + DAY, lease=LEASE, max_attempts=2) == []
 
 
 # -- poison never stops the line -------------------------------------------------------------
@@ -704,7 +704,7 @@ def test_any_interleaving_of_claims_sends_failures_and_expiries_keeps_caps_and_d
             action = data.draw(st.sampled_from(["claim", "claim", "send", "fail", "wait"]))
             if action == "claim":
                 box = data.draw(box_for)
-                got = box.claim(now=now, lease=LEASE, limit=data.draw(st.integers(1, 3)),
+                got = box.claim(as_of=now, lease=LEASE, limit=data.draw(st.integers(1, 3)),
                                 decide=_decide(now))
                 in_flight += [(box, e) for e in got if e.state is OutboxState.CLAIMED]
             elif action in ("send", "fail") and in_flight:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -23,6 +24,7 @@ from ecrm import (
     OrderItem,
     OrderLog,
     OrderStatus,
+    Window,
 )
 from ecrm._customers import CustomerTable
 from ecrm._time import datetime_to_us
@@ -518,7 +520,7 @@ def test_a_flow_that_needs_a_link_refuses_to_run_without_one() -> None:
     with pytest.raises(InvalidValueError, match=r"ctx\.member_card_link"):
         receipt_confirmations(EVENTS, since=T0, as_of=T0, ctx=bare)
     with pytest.raises(InvalidValueError, match=r"ctx\.link"):
-        broadcast(["c1"], campaign_id="x", window=(T0, T0 + dt.timedelta(hours=1)), ctx=bare)
+        broadcast(["c1"], campaign_id="x", window=Window(T0, T0 + dt.timedelta(hours=1)), ctx=bare)
     # flows whose texts carry no link run as before
     assert shipping_notices(EVENTS, since=T0 - dt.timedelta(days=1),
                             as_of=T0 + dt.timedelta(days=9), ctx=bare)
@@ -537,7 +539,7 @@ def _catalog() -> CouponCatalog:
 
 
 def test_coupon_care_grants_each_customer_the_coupon_then_tells_them() -> None:
-    window = (dt.datetime(2025, 6, 10, 10, tzinfo=SH), dt.datetime(2025, 6, 10, 20, tzinfo=SH))
+    window = Window(dt.datetime(2025, 6, 10, 10, tzinfo=SH), dt.datetime(2025, 6, 10, 20, tzinfo=SH))
     msgs = coupon_care(["c2", "c1", "c1"], campaign_id="618-care", window=window, ctx=CTX,
                        coupon_id="C20", catalog=_catalog())
     grants = [m for m in msgs if m.channel is ChannelKind.COUPON]
@@ -551,9 +553,9 @@ def test_coupon_care_grants_each_customer_the_coupon_then_tells_them() -> None:
     assert g.meta("valid_from") == "2025-06-10T10:00:00+08:00"
     assert g.meta("valid_until") == "2025-06-17T10:00:00+08:00"  # valid_days=7 from the grant
     assert g.meta("expires_at") == "2025-06-10T20:00:00+08:00"
-    assert g.not_before == window[0]
+    assert g.not_before == window.start
     n = notices[0]
-    assert n.not_before == window[0] + dt.timedelta(minutes=10)
+    assert n.not_before == window.start + dt.timedelta(minutes=10)
     assert n.meta("grant_key") == g.key
     assert n.body == ("【小林茶铺】小林，小林茶铺送您一张满200减20优惠券，6月17日前有效，"
                       "点击m.tb.cn/xlcp使用回T退订")
@@ -575,14 +577,14 @@ def test_coupon_care_grants_each_customer_the_coupon_then_tells_them() -> None:
     ("OLD", "is no longer valid at the window start"),
 ])
 def test_coupon_care_respects_the_catalogue(coupon_id: str, match: str) -> None:
-    window = (dt.datetime(2025, 6, 10, 10, tzinfo=SH), dt.datetime(2025, 6, 10, 20, tzinfo=SH))
+    window = Window(dt.datetime(2025, 6, 10, 10, tzinfo=SH), dt.datetime(2025, 6, 10, 20, tzinfo=SH))
     with pytest.raises(InvalidValueError, match=match):
         coupon_care(["c1"], campaign_id="x", window=window, ctx=CTX, coupon_id=coupon_id,
                     catalog=_catalog())
 
 
 def test_coupon_care_refuses_bad_settings() -> None:
-    window = (dt.datetime(2025, 6, 10, 10, tzinfo=SH), dt.datetime(2025, 6, 10, 20, tzinfo=SH))
+    window = Window(dt.datetime(2025, 6, 10, 10, tzinfo=SH), dt.datetime(2025, 6, 10, 20, tzinfo=SH))
     with pytest.raises(InvalidValueError, match="notice_after must be >= 0 and inside the window"):
         coupon_care(["c1"], campaign_id="x", window=window, ctx=CTX, coupon_id="C20",
                     catalog=_catalog(), notice_after=dt.timedelta(hours=10))
@@ -616,7 +618,7 @@ def test_a_night_order_is_reminded_at_08_00_and_a_night_flash_sale_never() -> No
                                                                 channel="flash_sale")])
     msgs = payment_reminders(log, since=night, as_of=night + dt.timedelta(hours=1), ctx=CTX)
     policy = SendPolicy()
-    got = {m.meta("order_id"): policy.decide(m, now=m.not_before or m.created_at,
+    got = {m.meta("order_id"): policy.decide(m, as_of=m.not_before or m.created_at,
                                              context=PolicyContext()) for m in msgs}
     assert isinstance(got["N1"], Defer)
     assert got["N1"].until == dt.datetime(2025, 6, 2, 8, 0, tzinfo=SH)
@@ -654,18 +656,35 @@ def test_coupon_expiry_groups_per_customer_and_day() -> None:
 # -- broadcasts --------------------------------------------------------------------------
 def test_broadcast_in_a_window_with_expiry() -> None:
     start = dt.datetime(2025, 12, 12, 18, tzinfo=SH)
-    msgs = broadcast(["c2", "c1", "c2"], campaign_id="1212", window=(start, start.replace(
+    msgs = broadcast(["c2", "c1", "c2"], campaign_id="1212", window=Window(start, start.replace(
         hour=20)), ctx=CTX)
     assert [m.key for m in msgs] == ["mkt:broadcast:1212:customer-c1",
                                      "mkt:broadcast:1212:customer-c2"]
     assert msgs[0].not_before == start
     assert msgs[0].meta("expires_at") == start.replace(hour=20).isoformat()
-    with pytest.raises(ValueError, match="window must end after it starts"):
+    with pytest.raises(ValueError, match="end must be after start"):
+        broadcast(["c1"], campaign_id="x", window=Window(start, start), ctx=CTX)
+
+
+def test_a_window_tuple_is_a_deprecated_alias_of_a_window() -> None:
+    start = dt.datetime(2025, 12, 12, 18, tzinfo=SH)
+    end = start.replace(hour=20)
+    with pytest.warns(DeprecationWarning, match=r"a \(start, end\) tuple as window="):
+        old = broadcast(["c1"], campaign_id="1212", window=(start, end), ctx=CTX)
+    assert old == broadcast(["c1"], campaign_id="1212", window=Window(start, end), ctx=CTX)
+    with pytest.warns(DeprecationWarning, match="tuple as window="):
+        arrivals = new_arrivals(["c1"], campaign_id="n", item_name="茶", window=(start, end),
+                                ctx=CTX)
+    assert arrivals[0].not_before == start
+    with (pytest.warns(DeprecationWarning, match="tuple as window="),
+          pytest.raises(ValueError, match="window must end after it starts")):
         broadcast(["c1"], campaign_id="x", window=(start, start), ctx=CTX)
 
 
 def test_618_carters_who_bought_are_excluded() -> None:
-    start, end = sale_window(2025, 6, 1, 19)
+    june = sale_window(2025, 6, 1, 19)
+    assert june == Window(dt.datetime(2025, 6, 1, tzinfo=SH), dt.datetime(2025, 6, 19, tzinfo=SH))
+    start, end = june  # a Window unpacks as the (start, end) tuple it replaced
     events = EventLog.from_events([
         *[Event(c, start + dt.timedelta(days=2), EventKind.CART) for c in ("c1", "c2", "c3")],
         Event("c4", end, EventKind.CART),  # after the sale
@@ -677,7 +696,11 @@ def test_618_carters_who_bought_are_excluded() -> None:
         order("S2", "c2", start + dt.timedelta(days=5), status=OrderStatus.CLOSED),  # not valid
         order("S3", "c3", end, status=OrderStatus.PAID, paid=end),  # after the window
     ])
-    assert cart_abandoners(events, log, start=start, end=end).tolist() == ["c2", "c3"]
+    assert cart_abandoners(events, log, window=june).tolist() == ["c2", "c3"]
+    with pytest.warns(DeprecationWarning, match=r"cart_abandoners\(\): the keywords start="):
+        assert cart_abandoners(events, log, start=start, end=end).tolist() == ["c2", "c3"]
+    with pytest.warns(DeprecationWarning, match="indexing a Window is deprecated"):
+        assert june[0] == start
 
 
 def test_simulated_events_from_a_log() -> None:
@@ -752,26 +775,26 @@ def test_why_not_due_paths() -> None:
     log = OrderLog.from_orders([order("A1", "c1", T0)])
     (m,) = payment_reminders(log, since=T0, as_of=T0 + 30 * MIN, ctx=CTX)
     now = T0 + 31 * MIN
-    assert why_not_due(m, now=now) == "order A1 state unknown"
-    assert why_not_due(m, now=now, status=OrderStatus.CLOSED) == "order A1 is closed now"
-    assert still_due(m, now=now, status=OrderStatus.UNPAID)
+    assert why_not_due(m, as_of=now) == "order A1 state unknown"
+    assert why_not_due(m, as_of=now, status=OrderStatus.CLOSED) == "order A1 is closed now"
+    assert still_due(m, as_of=now, status=OrderStatus.UNPAID)
     (b,) = birthday_greetings(since=day_window(dt.date(2025, 2, 28))[0],
                               as_of=day_window(dt.date(2025, 2, 28))[1], ctx=CTX)
-    assert still_due(b, now=now)  # no order, no expiry: always still due
+    assert still_due(b, as_of=now)  # no order, no expiry: always still due
 
 
 def test_new_arrivals_and_coupon_grant_validation() -> None:
     start = dt.datetime(2025, 12, 1, 18, tzinfo=SH)
     (m,) = new_arrivals(["c1"], campaign_id="tea-1201", item_name="福鼎白茶",
-                        window=(start, start + dt.timedelta(hours=2)), ctx=CTX)
+                        window=Window(start, start + dt.timedelta(hours=2)), ctx=CTX)
     assert m.key == "mkt:new_arrivals:tea-1201:customer-c1"
     assert m.body == "【小林茶铺】小林，小林茶铺上新：福鼎白茶，抢先看m.tb.cn/xlcp回T退订"
     assert m.meta("campaign") == "tea-1201"
     with pytest.raises(ValueError, match="item_name must not be empty"):
-        new_arrivals(["c1"], campaign_id="x", item_name=" ", window=(start, start + MIN),
+        new_arrivals(["c1"], campaign_id="x", item_name=" ", window=Window(start, start + MIN),
                      ctx=CTX)
     with pytest.raises(ValueError, match="campaign_id must be a non-empty text"):
-        broadcast(["c1"], campaign_id="a:b", window=(start, start + MIN), ctx=CTX)
+        broadcast(["c1"], campaign_id="a:b", window=Window(start, start + MIN), ctx=CTX)
     with pytest.raises(ValueError, match="coupon_ids must have 2 entries"):
         CouponGrants.from_arrays(["c1", "c2"], ["K1"], [start, start])
 
@@ -854,7 +877,7 @@ def test_flow_context_keeps_a_read_only_copy_of_item_names() -> None:
 def test_a_notice_whose_coupon_grant_failed_is_not_sent() -> None:
     """End to end: grants through a CouponGrantChannel whose catalogue refuses one customer
     (a permanent failure → DEAD), then the notices with coupon_grant_guard."""
-    window = (dt.datetime(2025, 6, 10, 10, tzinfo=SH), dt.datetime(2025, 6, 10, 20, tzinfo=SH))
+    window = Window(dt.datetime(2025, 6, 10, 10, tzinfo=SH), dt.datetime(2025, 6, 10, 20, tzinfo=SH))
     msgs = coupon_care(["c1", "c2"], campaign_id="618-care", window=window, ctx=CTX,
                        coupon_id="C20", catalog=_catalog())
     outbox = InMemoryOutbox()
@@ -866,11 +889,11 @@ def test_a_notice_whose_coupon_grant_failed_is_not_sent() -> None:
                                     customer_id)
         return "g-1"
 
-    clock = ManualClock(window[0])
+    clock = ManualClock(window.start)
     _Dispatcher(outbox, CouponGrantChannel(grant), clock=clock).run_once()
     outbox.enqueue_many(m for m in msgs if m.channel is ChannelKind.SMS)
     sms = RecordingChannel()
-    clock.set(window[0] + dt.timedelta(minutes=10))
+    clock.set(window.start + dt.timedelta(minutes=10))
     report = _Dispatcher(outbox, sms, clock=clock, guard=coupon_grant_guard(outbox)).run_once()
     assert (report.sent, report.skipped) == (1, 1)
     assert [m.key for m in sms.sent] == ["mkt:coupon_care:618-care:customer-c1"]
@@ -887,7 +910,7 @@ def test_a_notice_whose_coupon_grant_failed_is_not_sent() -> None:
        st.integers(min_value=0, max_value=60))
 def test_coupon_care_serves_each_customer_once_grant_before_notice(
         audience: list[str], minutes: int) -> None:
-    window = (dt.datetime(2025, 6, 10, 10, tzinfo=SH), dt.datetime(2025, 6, 10, 20, tzinfo=SH))
+    window = Window(dt.datetime(2025, 6, 10, 10, tzinfo=SH), dt.datetime(2025, 6, 10, 20, tzinfo=SH))
     msgs = coupon_care(audience, campaign_id="p", window=window, ctx=CTX, coupon_id="C20",
                        catalog=_catalog(), notice_after=dt.timedelta(minutes=minutes))
     reachable = {c for c in audience if c != "c9"}  # c9 has no phone: no SMS notice
@@ -900,3 +923,13 @@ def test_coupon_care_serves_each_customer_once_grant_before_notice(
         assert n.not_before == grants[cid].not_before + dt.timedelta(minutes=minutes)
         assert n.meta("grant_key") == grants[cid].key
         assert n.body.count("回T退订") == 1
+
+
+def test_why_not_due_and_still_due_take_now_as_a_deprecated_alias_of_as_of() -> None:
+    log = OrderLog.from_orders([order("A1", "c1", T0)])
+    (m,) = payment_reminders(log, since=T0, as_of=T0 + 30 * MIN, ctx=CTX)
+    old: Any = {"now": T0 + 31 * MIN}
+    with pytest.warns(DeprecationWarning, match=r"why_not_due\(\): the keyword now="):
+        assert why_not_due(m, status=OrderStatus.PAID, **old) == "order A1 is paid now"
+    with pytest.warns(DeprecationWarning, match=r"still_due\(\): the keyword now="):
+        assert still_due(m, status=OrderStatus.UNPAID, **old)

@@ -7,6 +7,7 @@ import logging
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -67,21 +68,21 @@ def test_claim_only_due_messages_in_due_order(outbox: Outbox) -> None:
     outbox.enqueue(_msg(1), due_at=T0 + dt.timedelta(minutes=10))
     outbox.enqueue(_msg(2), due_at=T0)
     outbox.enqueue(_msg(3), due_at=T0 + dt.timedelta(hours=1))
-    claimed = outbox.claim(now=T0 + dt.timedelta(minutes=10), lease=LEASE, limit=10)
+    claimed = outbox.claim(as_of=T0 + dt.timedelta(minutes=10), lease=LEASE, limit=10)
     assert [e.key for e in claimed] == ["care:shipped:order-2", "care:shipped:order-1"]
     assert all(e.state is OutboxState.CLAIMED and e.attempts == 1 for e in claimed)
     assert claimed[0].lease_until == T0 + dt.timedelta(minutes=15)
     # claimed messages are not claimed again while the lease holds
-    assert outbox.claim(now=T0 + dt.timedelta(minutes=14), lease=LEASE, limit=10) == []
+    assert outbox.claim(as_of=T0 + dt.timedelta(minutes=14), lease=LEASE, limit=10) == []
 
 
 def test_an_expired_lease_is_reclaimed_and_counted_as_a_possible_duplicate(
     outbox: Outbox, caplog: pytest.LogCaptureFixture
 ) -> None:
     outbox.enqueue(_msg(1))
-    (first,) = outbox.claim(now=T0, lease=LEASE)
+    (first,) = outbox.claim(as_of=T0, lease=LEASE)
     with caplog.at_level(logging.WARNING, logger="ecrm.touch"):
-        (again,) = outbox.claim(now=T0 + LEASE, lease=LEASE)  # lease expired: "crashed"
+        (again,) = outbox.claim(as_of=T0 + LEASE, lease=LEASE)  # lease expired: "crashed"
     assert "reclaimed care:shipped:order-1" in caplog.text
     assert again.key == first.key
     assert again.attempts == 2
@@ -94,13 +95,13 @@ def test_an_expired_lease_is_reclaimed_and_counted_as_a_possible_duplicate(
     assert entry is not None
     assert (entry.state, entry.provider_id, entry.sent_at) == (
         OutboxState.SENT, "y", T0 + LEASE)
-    assert outbox.claim(now=T0 + 10 * LEASE, lease=LEASE) == []
+    assert outbox.claim(as_of=T0 + 10 * LEASE, lease=LEASE) == []
 
 
 def test_failed_retry_dead_release_and_skip(outbox: Outbox) -> None:
     for i in range(4):
         outbox.enqueue(_msg(i))
-    a, b, c, d = outbox.claim(now=T0, lease=LEASE, limit=4)
+    a, b, c, d = outbox.claim(as_of=T0, lease=LEASE, limit=4)
     assert outbox.mark_failed(a, at=T0, reason="timeout", retry_at=T0 + dt.timedelta(hours=1))
     assert outbox.mark_failed(b, at=T0, reason="bad number", retry_at=None)
     assert outbox.release(c, until=T0 + dt.timedelta(hours=2), reason="quiet hours")
@@ -123,15 +124,15 @@ def test_failed_retry_dead_release_and_skip(outbox: Outbox) -> None:
     }
     # terminal rows never come back; outcomes on unclaimed rows are refused
     assert outbox.mark_sent(b, at=T0, provider_id=None) is False
-    later = outbox.claim(now=T0 + dt.timedelta(days=1), lease=LEASE, limit=10)
+    later = outbox.claim(as_of=T0 + dt.timedelta(days=1), lease=LEASE, limit=10)
     assert sorted(e.key for e in later) == sorted([a.key, c.key])
 
 
 def test_bad_claim_arguments(outbox: Outbox) -> None:
     with pytest.raises(InvalidValueError):
-        outbox.claim(now=T0, lease=dt.timedelta(0))
+        outbox.claim(as_of=T0, lease=dt.timedelta(0))
     with pytest.raises(InvalidValueError):
-        outbox.claim(now=T0, lease=LEASE, limit=0)
+        outbox.claim(as_of=T0, lease=LEASE, limit=0)
     with pytest.raises(ValueError, match="timezone-aware"):
         outbox.enqueue(_msg(1), due_at=dt.datetime(2026, 1, 1))
     assert outbox.counts()[OutboxState.PENDING] == 0
@@ -142,7 +143,7 @@ def test_sqlite_outbox_survives_reopening(tmp_path: Path) -> None:
     with SqliteOutbox(path) as box:
         box.enqueue(_msg(1))
         box.enqueue(_msg(2, cid=7))
-        (e,) = box.claim(now=T0, lease=LEASE)
+        (e,) = box.claim(as_of=T0, lease=LEASE)
         box.mark_sent(e, at=T0, provider_id="p1")
     with SqliteOutbox(path) as box:
         assert box.counts()[OutboxState.SENT] == 1
@@ -163,7 +164,7 @@ def test_sqlite_outbox_is_a_send_history(tmp_path: Path) -> None:
     with SqliteOutbox(tmp_path / "o.sqlite") as box:
         box.enqueue(_msg(1, cls=MessageClass.MARKETING, cid="c1", dedupe="o-1"))
         box.enqueue(_msg(2, cls=MessageClass.MARKETING, cid="c1"))
-        for e in box.claim(now=T0, lease=LEASE, limit=2):
+        for e in box.claim(as_of=T0, lease=LEASE, limit=2):
             box.mark_sent(e, at=T0 + dt.timedelta(minutes=int(e.key[-1])), provider_id=None)
         times = box.sent_times("c1", ChannelKind.SMS, MessageClass.MARKETING,
                                T0 + dt.timedelta(seconds=30))
@@ -221,7 +222,7 @@ def test_concurrent_sqlite_outboxes_never_claim_the_same_message(tmp_path: Path)
     got: list[str] = []
     for _ in range(30):
         for box in (a, b):
-            got += [e.key for e in box.claim(now=T0, lease=LEASE, limit=1)]
+            got += [e.key for e in box.claim(as_of=T0, lease=LEASE, limit=1)]
     assert len(got) == len(set(got)) == 50
     a.close()
     b.close()
@@ -256,3 +257,12 @@ def test_a_locked_sqlite_outbox_raises_outbox_error_and_changes_nothing(
             other.close()
         assert len(box) == 0  # nothing half-applied
         assert box.enqueue_many([_msg(1), _msg(2)]) == 2  # and it works once released
+
+
+def test_claim_takes_now_as_a_deprecated_alias_of_as_of(outbox: Outbox) -> None:
+    outbox.enqueue(_msg(1))
+    old: Any = {"now": T0}
+    with pytest.warns(DeprecationWarning, match=r"claim\(\): the keyword now= .*as_of="):
+        (entry,) = outbox.claim(lease=LEASE, **old)
+    assert entry.key == "care:shipped:order-1"
+    assert entry.lease_until == T0 + LEASE

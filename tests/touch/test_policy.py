@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -80,7 +81,7 @@ POLICY = SendPolicy(marketing=NO_CAPS)
 # -- hand-worked examples ---------------------------------------------------------------
 def test_marketing_inside_the_window_is_sent_with_a_trace() -> None:
     now = dt.datetime(2026, 12, 12, 10, 0, tzinfo=SH)
-    d = POLICY.decide(_msg(now), now=now, context=_ctx())
+    d = POLICY.decide(_msg(now), as_of=now, context=_ctx())
     assert isinstance(d, Send)
     assert [c.rule for c in d.trace] == [
         "block_list", "opt_out", "members_only", "max_lateness", "time_window"
@@ -90,7 +91,7 @@ def test_marketing_inside_the_window_is_sent_with_a_trace() -> None:
 
 def test_marketing_at_21_00_is_deferred_to_08_00_next_day() -> None:
     now = dt.datetime(2026, 12, 12, 21, 0, tzinfo=SH)  # the window is [08:00, 21:00)
-    d = POLICY.decide(_msg(now), now=now, context=_ctx())
+    d = POLICY.decide(_msg(now), as_of=now, context=_ctx())
     assert isinstance(d, Defer)
     assert d.until == dt.datetime(2026, 12, 13, 8, 0, tzinfo=SH)
     assert "outside the allowed local time" in d.reason
@@ -100,13 +101,13 @@ def test_marketing_at_21_00_is_deferred_to_08_00_next_day() -> None:
 
 def test_20_59_30_is_inside_the_window() -> None:
     now = dt.datetime(2026, 12, 12, 20, 59, 30, tzinfo=SH)
-    assert isinstance(POLICY.decide(_msg(now), now=now, context=_ctx()), Send)
+    assert isinstance(POLICY.decide(_msg(now), as_of=now, context=_ctx()), Send)
 
 
 def test_window_uses_the_recipients_zone_not_the_stores() -> None:
     # 10:00 in Shanghai is 21:00 the day before in New York: outside NY's window
     now = dt.datetime(2026, 12, 12, 10, 0, tzinfo=SH)
-    d = POLICY.decide(_msg(now, tz="America/New_York"), now=now, context=_ctx())
+    d = POLICY.decide(_msg(now, tz="America/New_York"), as_of=now, context=_ctx())
     assert isinstance(d, Defer)
     assert d.until == dt.datetime(2026, 12, 12, 8, 0, tzinfo=NY)
     assert d.until.utcoffset() == dt.timedelta(hours=-5)
@@ -114,11 +115,11 @@ def test_window_uses_the_recipients_zone_not_the_stores() -> None:
 
 def test_zone_falls_back_to_the_store_and_skips_when_none_is_known() -> None:
     now = dt.datetime(2026, 12, 12, 23, 0, tzinfo=dt.UTC)  # 07:00 next day in Shanghai
-    d = POLICY.decide(_msg(now, tz=None), now=now, context=_ctx())
+    d = POLICY.decide(_msg(now, tz=None), as_of=now, context=_ctx())
     assert isinstance(d, Defer)
     assert d.until == dt.datetime(2026, 12, 13, 8, 0, tzinfo=SH)
     no_store = attrs.evolve(POLICY, store_tz=None)
-    s = no_store.decide(_msg(now, tz=None), now=now, context=_ctx())
+    s = no_store.decide(_msg(now, tz=None), as_of=now, context=_ctx())
     assert isinstance(s, Skip)
     assert "no time zone" in s.reason
 
@@ -128,25 +129,25 @@ def test_transactional_needs_no_zone_and_ignores_opt_outs() -> None:
     optouts = InMemoryOptOutRegistry([("13800000000", ChannelKind.SMS)])
     policy = attrs.evolve(POLICY, store_tz=None)
     msg = _msg(now, cls=MessageClass.TRANSACTIONAL, tz=None)
-    assert isinstance(policy.decide(msg, now=now, context=_ctx(opt_outs=optouts)), Send)
+    assert isinstance(policy.decide(msg, as_of=now, context=_ctx(opt_outs=optouts)), Send)
 
 
 def test_blocked_hours_defer_past_the_lunch_break() -> None:
     rules = attrs.evolve(NO_CAPS, blocked=("12:00-13:30", "17:30-19:00"))
     policy = SendPolicy(marketing=rules)
     now = dt.datetime(2026, 12, 12, 12, 10, tzinfo=SH)
-    d = policy.decide(_msg(now), now=now, context=_ctx())
+    d = policy.decide(_msg(now), as_of=now, context=_ctx())
     assert isinstance(d, Defer)
     assert d.until == dt.datetime(2026, 12, 12, 13, 30, tzinfo=SH)
     now = dt.datetime(2026, 12, 12, 20, 59, 59, tzinfo=SH)  # next minute is 21:00: closed
-    d = policy.decide(_msg(now), now=now, context=_ctx())
+    d = policy.decide(_msg(now), as_of=now, context=_ctx())
     assert isinstance(d, Send)
 
 
 def test_skip_policy_skips_instead_of_deferring() -> None:
     policy = SendPolicy(marketing=attrs.evolve(NO_CAPS, on_blocked=OnBlocked.SKIP))
     now = dt.datetime(2026, 12, 12, 22, 0, tzinfo=SH)
-    d = policy.decide(_msg(now), now=now, context=_ctx())
+    d = policy.decide(_msg(now), as_of=now, context=_ctx())
     assert isinstance(d, Skip)
     assert "22:00" in d.reason
 
@@ -155,11 +156,11 @@ def test_skip_rules_still_wait_for_a_message_that_is_not_due_yet() -> None:
     policy = SendPolicy(marketing=attrs.evolve(NO_CAPS, on_blocked=OnBlocked.SKIP))
     now = dt.datetime(2026, 12, 12, 10, 0, tzinfo=SH)
     due_open = dt.datetime(2026, 12, 12, 18, 0, 30, tzinfo=SH)
-    d = policy.decide(_msg(now, not_before=due_open), now=now, context=_ctx())
+    d = policy.decide(_msg(now, not_before=due_open), as_of=now, context=_ctx())
     assert isinstance(d, Defer)
     assert d.until == dt.datetime(2026, 12, 12, 18, 1, tzinfo=SH)
     due_closed = dt.datetime(2026, 12, 12, 22, 0, tzinfo=SH)
-    s = policy.decide(_msg(now, not_before=due_closed), now=now, context=_ctx())
+    s = policy.decide(_msg(now, not_before=due_closed), as_of=now, context=_ctx())
     assert isinstance(s, Skip)
     assert s.reason == "not due yet; due at a blocked local time"
 
@@ -168,11 +169,11 @@ def test_max_lateness_turns_a_long_deferral_into_a_skip() -> None:
     policy = SendPolicy(marketing=attrs.evolve(NO_CAPS, max_lateness=dt.timedelta(hours=6)))
     created = dt.datetime(2026, 12, 12, 20, 0, tzinfo=SH)
     now = dt.datetime(2026, 12, 12, 21, 30, tzinfo=SH)
-    d = policy.decide(_msg(created), now=now, context=_ctx())
+    d = policy.decide(_msg(created), as_of=now, context=_ctx())
     assert isinstance(d, Skip)  # 08:00 next day is 12 h after creation
     assert "too late" in d.reason
     later = dt.datetime(2026, 12, 13, 3, 0, tzinfo=SH)
-    stale = policy.decide(_msg(created), now=later, context=_ctx())
+    stale = policy.decide(_msg(created), as_of=later, context=_ctx())
     assert isinstance(stale, Skip)
     assert stale.reason.startswith("stale")
 
@@ -180,29 +181,29 @@ def test_max_lateness_turns_a_long_deferral_into_a_skip() -> None:
 def test_opt_out_block_list_and_membership_skip_marketing() -> None:
     now = dt.datetime(2026, 12, 12, 10, 0, tzinfo=SH)
     optouts = InMemoryOptOutRegistry([("+86 138 0000 0000", ChannelKind.SMS)])
-    assert "opted out" in _reason(POLICY.decide(_msg(now), now=now,
+    assert "opted out" in _reason(POLICY.decide(_msg(now), as_of=now,
                                                 context=_ctx(opt_outs=optouts)))
     # an opt-out on another channel does not count
     email_only = InMemoryOptOutRegistry([("13800000000", ChannelKind.EMAIL)])
-    assert isinstance(POLICY.decide(_msg(now), now=now, context=_ctx(opt_outs=email_only)),
+    assert isinstance(POLICY.decide(_msg(now), as_of=now, context=_ctx(opt_outs=email_only)),
                       Send)
-    assert "block list" in _reason(POLICY.decide(_msg(now), now=now,
+    assert "block list" in _reason(POLICY.decide(_msg(now), as_of=now,
                                                  context=_ctx(blocked={"c1"})))
-    assert "not a member" in _reason(POLICY.decide(_msg(now, cid="c9"), now=now,
+    assert "not a member" in _reason(POLICY.decide(_msg(now, cid="c9"), as_of=now,
                                                    context=_ctx()))
-    assert "membership not provided" in _reason(POLICY.decide(_msg(now), now=now,
+    assert "membership not provided" in _reason(POLICY.decide(_msg(now), as_of=now,
                                                               context=_ctx(members=None)))
     assert "opt-out list not provided" in _reason(POLICY.decide(
-        _msg(now), now=now, context=PolicyContext(members={"c1"})))
+        _msg(now), as_of=now, context=PolicyContext(members={"c1"})))
 
 
 def test_consent_rule() -> None:
     policy = SendPolicy(marketing=attrs.evolve(NO_CAPS, requires_consent=True))
     now = dt.datetime(2026, 12, 12, 10, 0, tzinfo=SH)
-    assert "consent records" in _reason(policy.decide(_msg(now), now=now, context=_ctx()))
-    assert "no consent" in _reason(policy.decide(_msg(now), now=now,
+    assert "consent records" in _reason(policy.decide(_msg(now), as_of=now, context=_ctx()))
+    assert "no consent" in _reason(policy.decide(_msg(now), as_of=now,
                                                  context=_ctx(consented={"c2"})))
-    assert isinstance(policy.decide(_msg(now), now=now, context=_ctx(consented={"c1"})), Send)
+    assert isinstance(policy.decide(_msg(now), as_of=now, context=_ctx(consented={"c1"})), Send)
 
 
 def _reason(d: object) -> str:
@@ -214,12 +215,12 @@ def test_dedupe_one_payment_reminder_per_order() -> None:
     now = dt.datetime(2026, 12, 12, 10, 0, tzinfo=SH)
     log = SendLog()
     first = _msg(now, cls=MessageClass.TRANSACTIONAL, mtype="payment_reminder", dedupe="o-1")
-    assert isinstance(POLICY.decide(first, now=now, context=_ctx(history=log)), Send)
+    assert isinstance(POLICY.decide(first, as_of=now, context=_ctx(history=log)), Send)
     log.record(first, now)
     again = attrs.evolve(first, key="k2")
-    assert "already sent" in _reason(POLICY.decide(again, now=now, context=_ctx(history=log)))
+    assert "already sent" in _reason(POLICY.decide(again, as_of=now, context=_ctx(history=log)))
     other_order = attrs.evolve(first, key="k3", dedupe_key="o-2")
-    assert isinstance(POLICY.decide(other_order, now=now, context=_ctx(history=log)), Send)
+    assert isinstance(POLICY.decide(other_order, as_of=now, context=_ctx(history=log)), Send)
 
 
 def test_frequency_cap_defers_until_the_oldest_send_leaves_the_window() -> None:
@@ -232,18 +233,18 @@ def test_frequency_cap_defers_until_the_oldest_send_leaves_the_window() -> None:
     log.record(_msg(t1, key="a"), t1)
     log.record(_msg(t2, key="b"), t2)
     now = dt.datetime(2026, 12, 5, 10, 0, tzinfo=SH)
-    d = policy.decide(_msg(now, key="c"), now=now, context=_ctx(history=log))
+    d = policy.decide(_msg(now, key="c"), as_of=now, context=_ctx(history=log))
     assert isinstance(d, Defer)
     assert d.until == dt.datetime(2026, 12, 8, 10, 0, tzinfo=SH)  # t1 + 7 days, allowed
     # other customers and other channels are not capped
-    assert isinstance(policy.decide(_msg(now, key="d", cid="c2"), now=now,
+    assert isinstance(policy.decide(_msg(now, key="d", cid="c2"), as_of=now,
                                     context=_ctx(history=log)), Send)
     # when the freed moment is outside the window, it moves to the next allowed minute
     log2 = SendLog()
     t3 = dt.datetime(2026, 12, 1, 20, 59, 30, tzinfo=SH)
     log2.record(_msg(t3, key="x"), t3)
     log2.record(_msg(t3, key="y"), t3)
-    d2 = policy.decide(_msg(now, key="z"), now=now, context=_ctx(history=log2))
+    d2 = policy.decide(_msg(now, key="z"), as_of=now, context=_ctx(history=log2))
     assert isinstance(d2, Defer)
     assert d2.until == dt.datetime(2026, 12, 9, 8, 0, tzinfo=SH)
     assert [(c.rule, c.passed) for c in d2.trace[-2:]] == [
@@ -254,7 +255,7 @@ def test_frequency_cap_defers_until_the_oldest_send_leaves_the_window() -> None:
 def test_not_before_defers_to_the_next_whole_minute() -> None:
     now = dt.datetime(2026, 12, 12, 10, 0, tzinfo=SH)
     nb = dt.datetime(2026, 12, 12, 10, 30, 15, tzinfo=SH)
-    d = POLICY.decide(_msg(now, cls=MessageClass.TRANSACTIONAL, not_before=nb), now=now,
+    d = POLICY.decide(_msg(now, cls=MessageClass.TRANSACTIONAL, not_before=nb), as_of=now,
                       context=_ctx())
     assert isinstance(d, Defer)
     assert d.until == dt.datetime(2026, 12, 12, 10, 31, tzinfo=SH)
@@ -264,9 +265,9 @@ def test_window_wrapping_midnight() -> None:
     night = attrs.evolve(NO_CAPS, allowed="22:00-02:00", max_lateness=None)
     policy = SendPolicy(marketing=night)
     now = dt.datetime(2026, 12, 12, 1, 59, tzinfo=SH)
-    assert isinstance(policy.decide(_msg(now), now=now, context=_ctx()), Send)
+    assert isinstance(policy.decide(_msg(now), as_of=now, context=_ctx()), Send)
     now = dt.datetime(2026, 12, 12, 2, 0, tzinfo=SH)
-    d = policy.decide(_msg(now), now=now, context=_ctx())
+    d = policy.decide(_msg(now), as_of=now, context=_ctx())
     assert isinstance(d, Defer)
     assert d.until == dt.datetime(2026, 12, 12, 22, 0, tzinfo=SH)
 
@@ -276,7 +277,7 @@ def test_deferral_across_a_spring_forward_gap() -> None:
     rules = attrs.evolve(NO_CAPS, allowed="02:30-21:00", max_lateness=None)
     policy = SendPolicy(marketing=rules)
     now = dt.datetime(2026, 3, 8, 1, 45, tzinfo=NY)
-    d = policy.decide(_msg(now, tz="America/New_York"), now=now, context=_ctx())
+    d = policy.decide(_msg(now, tz="America/New_York"), as_of=now, context=_ctx())
     assert isinstance(d, Defer)
     assert d.until.astimezone(dt.UTC) == dt.datetime(2026, 3, 8, 7, 0, tzinfo=dt.UTC)
     assert d.until.astimezone(NY).strftime("%H:%M %Z") == "03:00 EDT"
@@ -285,7 +286,7 @@ def test_deferral_across_a_spring_forward_gap() -> None:
 def test_deferral_across_a_fall_back_fold() -> None:
     # New York, 2026-11-01: 02:00 EDT → 01:00 EST. Window 08:00–21:00 from 23:00 the day before.
     now = dt.datetime(2026, 10, 31, 23, 0, tzinfo=NY)
-    d = POLICY.decide(_msg(now, tz="America/New_York"), now=now, context=_ctx())
+    d = POLICY.decide(_msg(now, tz="America/New_York"), as_of=now, context=_ctx())
     assert isinstance(d, Defer)
     assert d.until.astimezone(dt.UTC) == dt.datetime(2026, 11, 1, 13, 0, tzinfo=dt.UTC)
 
@@ -300,15 +301,15 @@ def test_decisions_in_a_fold_are_not_confused_by_the_caches() -> None:
     assert second - first == dt.timedelta(0)  # intra-zone arithmetic ignores fold...
     assert second.astimezone(dt.UTC) - first.astimezone(dt.UTC) == dt.timedelta(hours=1)
     m = _msg(first.astimezone(dt.UTC) - dt.timedelta(hours=1))
-    assert isinstance(policy.decide(m, now=first, context=_ctx()), Send)
-    d = policy.decide(m, now=second, context=_ctx())
+    assert isinstance(policy.decide(m, as_of=first, context=_ctx()), Send)
+    d = policy.decide(m, as_of=second, context=_ctx())
     assert isinstance(d, Defer)
     assert d.until == dt.datetime(2026, 11, 1, 15, 0, tzinfo=SH)
 
 
 def test_explain_lists_each_check() -> None:
     now = dt.datetime(2026, 12, 12, 22, 0, tzinfo=SH)
-    text = POLICY.decide(_msg(now), now=now, context=_ctx()).explain()
+    text = POLICY.decide(_msg(now), as_of=now, context=_ctx()).explain()
     assert text.splitlines()[0].startswith("defer until 2026-12-13T08:00:00+08:00")
     assert "FAIL time_window" in text
 
@@ -335,7 +336,7 @@ def test_bad_policy_values_are_refused() -> None:
     with pytest.raises(InvalidValueError):
         ClassRules(max_lateness=dt.timedelta(hours=-1))
     with pytest.raises(ValueError, match="timezone-aware"):
-        POLICY.decide(_msg(dt.datetime(2026, 1, 1, tzinfo=SH)), now=dt.datetime(2026, 1, 1))
+        POLICY.decide(_msg(dt.datetime(2026, 1, 1, tzinfo=SH)), as_of=dt.datetime(2026, 1, 1))
 
 
 # -- properties ---------------------------------------------------------------------------
@@ -382,7 +383,7 @@ def test_marketing_is_never_sent_to_opted_out_or_blocked_or_in_quiet_hours(
     scenario: tuple[SendPolicy, Message, PolicyContext, dt.datetime],
 ) -> None:
     policy, msg, ctx, now = scenario
-    d = policy.decide(msg, now=now, context=ctx)
+    d = policy.decide(msg, as_of=now, context=ctx)
     if isinstance(d, Send):
         assert ctx.opt_outs is not None
         assert not ctx.opt_outs.is_opted_out(msg.address, ChannelKind.SMS)
@@ -450,7 +451,7 @@ def test_defer_until_is_the_next_allowed_minute(
 ) -> None:
     policy, msg, _, now = scenario
     ctx = PolicyContext(opt_outs=InMemoryOptOutRegistry(), members={msg.recipient.customer_id})
-    d = policy.decide(msg, now=now, context=ctx)
+    d = policy.decide(msg, as_of=now, context=ctx)
     if not isinstance(d, Defer):
         return
     assert d.until > now
@@ -472,7 +473,7 @@ def test_defer_until_is_the_next_allowed_minute(
 def test_decisions_are_pure(tz: str, now: dt.datetime, cls: MessageClass) -> None:
     msg = _msg(now, cls=cls, tz=tz)
     ctx = _ctx()
-    assert POLICY.decide(msg, now=now, context=ctx) == POLICY.decide(msg, now=now, context=ctx)
+    assert POLICY.decide(msg, as_of=now, context=ctx) == POLICY.decide(msg, as_of=now, context=ctx)
 
 
 # -- time windows per flow (DESIGN 3.6a) ------------------------------------------------
@@ -493,7 +494,7 @@ def _reminder(due: dt.datetime, *, tz: str | None = "Asia/Shanghai",
 def test_a_payment_reminder_at_02_00_waits_for_08_00_in_the_store_zone() -> None:
     """The issue's case: a 02:00 reminder went out at once; now it waits out rest hours."""
     due = dt.datetime(2026, 6, 2, 2, 0, tzinfo=SH)
-    d = SendPolicy().decide(_reminder(due, tz=None), now=due, context=PolicyContext())
+    d = SendPolicy().decide(_reminder(due, tz=None), as_of=due, context=PolicyContext())
     assert isinstance(d, Defer)
     assert d.until == dt.datetime(2026, 6, 2, 8, 0, tzinfo=SH)
     assert "02:00" in d.reason
@@ -506,7 +507,7 @@ def test_a_payment_reminder_at_02_00_waits_for_08_00_in_the_store_zone() -> None
 ])
 def test_rest_hours_are_22_to_08_in_the_recipients_zone(local: dt.time, sent: bool) -> None:
     due = dt.datetime.combine(dt.date(2026, 6, 2), local, BERLIN)
-    d = SendPolicy().decide(_reminder(due, tz="Europe/Berlin"), now=due,
+    d = SendPolicy().decide(_reminder(due, tz="Europe/Berlin"), as_of=due,
                             context=PolicyContext())
     assert isinstance(d, Send) is sent
     if not sent:
@@ -518,7 +519,7 @@ def test_rest_hours_across_the_spring_forward_night_in_berlin() -> None:
     # 2026-03-29: clocks jump 02:00 CET → 03:00 CEST; 23:30 CET = 22:30 UTC, and 08:00
     # CEST next morning = 06:00 UTC (a night of 7.5 h, one hour shorter than the wall says)
     due = dt.datetime(2026, 3, 28, 22, 30, tzinfo=dt.UTC)
-    d = SendPolicy().decide(_reminder(due, tz="Europe/Berlin"), now=due,
+    d = SendPolicy().decide(_reminder(due, tz="Europe/Berlin"), as_of=due,
                             context=PolicyContext())
     assert isinstance(d, Defer)
     assert d.until == dt.datetime(2026, 3, 29, 6, 0, tzinfo=dt.UTC)
@@ -532,7 +533,7 @@ def test_rest_hours_across_the_spring_forward_night_in_berlin() -> None:
 ])
 def test_rest_hours_across_the_fall_back_night_in_berlin(now_utc: dt.datetime) -> None:
     # 2026-10-25: clocks go back 03:00 CEST → 02:00 CET; 08:00 CET = 07:00 UTC
-    d = SendPolicy().decide(_reminder(now_utc, tz="Europe/Berlin"), now=now_utc,
+    d = SendPolicy().decide(_reminder(now_utc, tz="Europe/Berlin"), as_of=now_utc,
                             context=PolicyContext())
     assert isinstance(d, Defer)
     assert d.until == dt.datetime(2026, 10, 25, 7, 0, tzinfo=dt.UTC)
@@ -543,27 +544,27 @@ def test_a_reminder_that_could_only_go_after_the_order_closes_is_skipped() -> No
     # until 08:00, after the close: skipped, saying why
     due = dt.datetime(2026, 6, 1, 23, 25, tzinfo=SH)
     closes = dt.datetime(2026, 6, 1, 23, 30, tzinfo=SH)
-    d = SendPolicy().decide(_reminder(due, expires=closes), now=due, context=PolicyContext())
+    d = SendPolicy().decide(_reminder(due, expires=closes), as_of=due, context=PolicyContext())
     assert isinstance(d, Skip)
     assert "expires at 2026-06-01T23:30:00+08:00 (order auto-close)" in d.reason
     assert [c.rule for c in d.trace if not c.passed] == ["time_window", "expiry"]
     # the same order reminded in the day goes out
     noon = dt.datetime(2026, 6, 1, 12, 25, tzinfo=SH)
     assert isinstance(SendPolicy().decide(
-        _reminder(noon, expires=noon + dt.timedelta(minutes=5)), now=noon,
+        _reminder(noon, expires=noon + dt.timedelta(minutes=5)), as_of=noon,
         context=PolicyContext()), Send)
 
 
 def test_a_normal_order_reminded_at_night_waits_while_it_is_still_open() -> None:
     due = dt.datetime(2026, 6, 1, 22, 20, tzinfo=SH)  # placed 21:50, closes 72 h later
     d = SendPolicy().decide(_reminder(due, expires=due + dt.timedelta(hours=71, minutes=30)),
-                            now=due, context=PolicyContext())
+                            as_of=due, context=PolicyContext())
     assert isinstance(d, Defer)
     assert d.until == dt.datetime(2026, 6, 2, 8, 0, tzinfo=SH)
     # re-decided after the close (the dispatcher picked it up late): skipped
     late = due + dt.timedelta(hours=72)
     d = SendPolicy().decide(_reminder(due, expires=due + dt.timedelta(hours=71, minutes=30)),
-                            now=late, context=PolicyContext())
+                            as_of=late, context=PolicyContext())
     assert isinstance(d, Skip)
     assert d.reason.startswith("expired at 2026-06-04T21:50:00+08:00 (order auto-close)")
 
@@ -571,7 +572,7 @@ def test_a_normal_order_reminded_at_night_waits_while_it_is_still_open() -> None
 def test_expiry_must_be_an_aware_iso_time() -> None:
     due = dt.datetime(2026, 6, 1, 12, tzinfo=SH)
     msg = attrs.evolve(_reminder(due), metadata={"expires_at": "2026-06-01 13:00"})
-    d = SendPolicy().decide(msg, now=due, context=PolicyContext())
+    d = SendPolicy().decide(msg, as_of=due, context=PolicyContext())
     assert isinstance(d, Skip)
     assert "expires_at metadata must be an aware ISO time, got '2026-06-01 13:00'" in d.reason
 
@@ -580,11 +581,11 @@ def test_commute_hours_the_shop_blocks() -> None:
     policy = SendPolicy(by_type={"payment_reminder": payment_reminder_rules(
         commute=["07:30-09:00", "17:30-19:00"])})
     due = dt.datetime(2026, 6, 1, 18, 0, tzinfo=SH)
-    d = policy.decide(_reminder(due), now=due, context=PolicyContext())
+    d = policy.decide(_reminder(due), as_of=due, context=PolicyContext())
     assert isinstance(d, Defer)
     assert d.until == dt.datetime(2026, 6, 1, 19, 0, tzinfo=SH)
     night = dt.datetime(2026, 6, 1, 23, 0, tzinfo=SH)  # rest hours run into the commute
-    d = policy.decide(_reminder(night), now=night, context=PolicyContext())
+    d = policy.decide(_reminder(night), as_of=night, context=PolicyContext())
     assert isinstance(d, Defer)
     assert d.until == dt.datetime(2026, 6, 2, 9, 0, tzinfo=SH)
 
@@ -592,17 +593,17 @@ def test_commute_hours_the_shop_blocks() -> None:
 def test_logistics_notices_wait_out_the_night_unless_the_shop_says_so() -> None:
     night = dt.datetime(2026, 6, 1, 23, 0, tzinfo=SH)
     shipped = _reminder(night, mtype="shipped")
-    d = SendPolicy().decide(shipped, now=night, context=PolicyContext())
+    d = SendPolicy().decide(shipped, as_of=night, context=PolicyContext())
     assert isinstance(d, Defer)
     assert d.until == dt.datetime(2026, 6, 2, 8, 0, tzinfo=SH)
     at_night = SendPolicy(by_type={**DEFAULT_TYPE_RULES,
                                    "shipped": logistics_rules(at_night=True)})
-    assert isinstance(at_night.decide(shipped, now=night, context=PolicyContext()), Send)
+    assert isinstance(at_night.decide(shipped, as_of=night, context=PolicyContext()), Send)
     # other transactional messages keep the class rules: any time
     refunded = _reminder(night, mtype="refunded")
-    assert isinstance(SendPolicy().decide(refunded, now=night, context=PolicyContext()), Send)
+    assert isinstance(SendPolicy().decide(refunded, as_of=night, context=PolicyContext()), Send)
     # and without per-type rules, reminders too
-    assert isinstance(SendPolicy(by_type={}).decide(_reminder(night), now=night,
+    assert isinstance(SendPolicy(by_type={}).decide(_reminder(night), as_of=night,
                                                     context=PolicyContext()), Send)
 
 
@@ -611,17 +612,17 @@ def test_a_type_window_narrows_the_class_window_never_widens_it() -> None:
         "double_12": TimeRules(allowed="18:00-20:00"),
         "broadcast": TimeRules(allowed="20:00-23:30")})
     five = dt.datetime(2026, 12, 12, 17, 0, tzinfo=SH)
-    d = policy.decide(_msg(five, mtype="double_12"), now=five, context=_ctx())
+    d = policy.decide(_msg(five, mtype="double_12"), as_of=five, context=_ctx())
     assert isinstance(d, Defer)
     assert d.until == dt.datetime(2026, 12, 12, 18, 0, tzinfo=SH)
     # 20:00–23:30 inside marketing's 08:00–21:00 leaves 20:00–21:00
     ten = dt.datetime(2026, 12, 12, 22, 0, tzinfo=SH)
-    d = policy.decide(_msg(ten), now=ten, context=_ctx())
+    d = policy.decide(_msg(ten), as_of=ten, context=_ctx())
     assert isinstance(d, Defer)
     assert d.until == dt.datetime(2026, 12, 13, 20, 0, tzinfo=SH)
     # compliance stays the class's: an opted-out address is skipped whatever the type
     out = _ctx(opt_outs=InMemoryOptOutRegistry([("13800000000", ChannelKind.SMS)]))
-    assert isinstance(policy.decide(_msg(five, mtype="double_12"), now=five, context=out),
+    assert isinstance(policy.decide(_msg(five, mtype="double_12"), as_of=five, context=out),
                       Skip)
     assert policy.rules_of(_msg(five, mtype="double_12")).members_only
 
@@ -629,7 +630,7 @@ def test_a_type_window_narrows_the_class_window_never_widens_it() -> None:
 def test_a_type_window_sharing_no_minute_with_the_class_skips_with_the_reason() -> None:
     policy = SendPolicy(by_type={"night_owl": TimeRules(allowed="23:00-01:00")})
     at = dt.datetime(2026, 6, 1, 12, tzinfo=SH)
-    d = policy.decide(_msg(at, mtype="night_owl"), now=at, context=_ctx())
+    d = policy.decide(_msg(at, mtype="night_owl"), as_of=at, context=_ctx())
     assert isinstance(d, Skip)
     assert d.reason == ("the time window of night_owl messages and that of the MARKETING "
                         "class share no minute")
@@ -665,7 +666,7 @@ def test_payment_reminders_go_out_only_between_08_and_22_local_in_any_zone(
     """Whatever the zone (DST ones included): a reminder is sent at once exactly when the
     recipient's wall clock reads 08:00–21:59, else deferred to the next 08:00-ish minute,
     at most one rest night (10 h, plus a DST hour) later."""
-    d = SendPolicy().decide(_reminder(now, tz=tz), now=now, context=PolicyContext())
+    d = SendPolicy().decide(_reminder(now, tz=tz), as_of=now, context=PolicyContext())
     local = now.astimezone(ZoneInfo(tz))
     if 8 <= local.hour < 22:
         assert isinstance(d, Send)
@@ -678,3 +679,27 @@ def test_payment_reminders_go_out_only_between_08_and_22_local_in_any_zone(
         event("08:00 skipped by a DST gap")
         before = (d.until - dt.timedelta(minutes=1)).astimezone(ZoneInfo(tz))
         assert before.hour < 8 or before.hour >= 22
+
+
+# -- deprecated keyword aliases (one release) -------------------------------------------
+def test_decide_and_decide_many_take_now_as_a_deprecated_alias_of_as_of() -> None:
+    at = dt.datetime(2026, 12, 12, 23, 0, tzinfo=SH)  # after 21:00: deferred to 08:00
+    old: Any = {"now": at}
+    with pytest.warns(DeprecationWarning, match=r"decide\(\): the keyword now= .*as_of="):
+        d = POLICY.decide(_msg(at), context=_ctx(), **old)
+    assert isinstance(d, Defer)
+    assert d.until == dt.datetime(2026, 12, 13, 8, 0, tzinfo=SH)
+    with pytest.warns(DeprecationWarning, match=r"decide_many\(\): the keyword now="):
+        (many,) = POLICY.decide_many([_msg(at)], context=_ctx(), **old)
+    assert many == d
+    with pytest.raises(TypeError, match="both as_of= and its deprecated alias now="):
+        POLICY.decide(_msg(at), context=_ctx(), as_of=at, **old)
+
+
+def test_next_allowed_takes_at_as_a_deprecated_alias_of_as_of() -> None:
+    rules = ClassRules(allowed="08:00-21:00")
+    night = dt.datetime(2026, 12, 12, 22, 30, tzinfo=SH)
+    old: Any = {"at": night}
+    with pytest.warns(DeprecationWarning, match=r"next_allowed\(\): the keyword at="):
+        got = rules.next_allowed(zone=SH, **old)
+    assert got == dt.datetime(2026, 12, 13, 8, 0, tzinfo=SH)

@@ -380,7 +380,7 @@ def backtest(
             if expires is not None and expires <= now:
                 skips["expiry"] += 1
                 continue
-            decision = policy.decide(m, now=now, context=ctx)
+            decision = policy.decide(m, as_of=now, context=ctx)
             cap_hits += any(c.rule == "frequency_cap" and not c.passed for c in decision.trace)
             if isinstance(decision, Send):
                 history.record(m, now)

@@ -16,6 +16,7 @@ from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, ratios
 from ecrm._time import datetime_to_us, require_aware
+from ecrm._window import Window, open_window_arg
 from ecrm.analytics._province import UNKNOWN_PROVINCE, normalize_provinces
 from ecrm.analytics._text import distinct, factorize_text, format_rows
 
@@ -83,25 +84,29 @@ class ProvinceDistribution(ResultFrame):
 def province_distribution(
     orders: OrderLog,
     *,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
+    window: Window | None = None,
     statuses: Iterable[OrderStatus] | None = None,
     legacy_codes: Mapping[int, str] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
 ) -> ProvinceDistribution:
-    """Customers, orders and sales per delivery province of the valid orders in ``[start, end)``.
+    """Customers, orders and sales per delivery province of the valid orders in ``window``.
 
     Provinces are normalised with :func:`normalize_provinces` (distinct spellings looked
     up once); values that name no region are counted under ``未知``.
 
     Args:
         orders: the order log; needs ``orders.provinces``.
-        start, end: aware bounds (either may be ``None`` for open).
+        window: the orders placed in it count (default: the whole log).
         statuses: which statuses count as valid.
         legacy_codes: Taobao legacy province codes, see :func:`normalize_province`.
+        start, end: deprecated (use ``window=``): aware bounds, either ``None`` for open.
 
     Raises:
         InvalidValueError: the log has no provinces; naive bounds.
+        TypeError: ``window`` together with ``start``/``end``.
     """
+    start, end = open_window_arg(window, start, end, where="province_distribution")
     if not isinstance(orders, OrderLog):
         raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
     if orders.provinces is None:

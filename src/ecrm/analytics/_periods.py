@@ -13,6 +13,7 @@ from dateutil.relativedelta import relativedelta
 
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._time import as_zone, require_aware
+from ecrm._window import Window
 
 __all__ = ["Change", "Freq", "Period", "change", "check_periods", "periods"]
 
@@ -61,6 +62,11 @@ class Period:
         if self.freq is Freq.QUARTER:
             return f"{s.year:04d}Q{(s.month - 1) // 3 + 1}"
         return f"{s.year:04d}"
+
+    @property
+    def window(self) -> Window:
+        """The period as an :class:`ecrm.Window` (``[start, end)``), for ``window=``."""
+        return Window(self.start, self.end)
 
     def shifted(self, n: int) -> Period:
         """The period ``n`` steps later (negative: earlier), same length."""

@@ -16,7 +16,8 @@ from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, ratios
-from ecrm._time import datetime_to_us, local_days, require_aware
+from ecrm._time import datetime_to_us, local_days
+from ecrm._window import Window, window_arg
 from ecrm.analytics._store import NewCustomerDefinition, _enum
 from ecrm.analytics._text import distinct, factorize_text, format_rows
 
@@ -127,13 +128,14 @@ def _preference_columns(tables: list[PreferenceTable]) -> dict[str, Any]:
 def product_preference(
     orders: OrderLog,
     *,
-    start: dt.datetime,
-    end: dt.datetime,
+    window: Window | None = None,
     by: By = "sku",
     top: int = 10,
     new_definition: NewCustomerDefinition | str = NewCustomerDefinition.FIRST_ORDER_EVER,
     lookback_days: int = 365,
     statuses: Iterable[OrderStatus] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
 ) -> ProductPreference:
     """What customers buy on their first purchase day, their second, and later ones.
 
@@ -142,27 +144,27 @@ def product_preference(
     ever, not the first in the window; with ``FIRST_IN_WINDOW`` a purchase day with no
     valid order in the ``lookback_days`` calendar days before it starts the count again
     (a customer back after a long absence is new again, as in :func:`store_metrics`).
-    A scope takes the order lines of its purchase days that fall in ``[start, end)``.
+    A scope takes the order lines of its purchase days that fall in ``window``.
 
     Args:
         orders: the order log; needs order lines (``orders.items``).
-        start, end: aware window bounds, ``start < end``.
+        window: the range counted (required; an :class:`ecrm.Window`).
         by: ``"sku"`` or ``"category"``.
         top: rows per table (the most-bought first).
         new_definition: who is new (see :class:`NewCustomerDefinition`).
         lookback_days: the gap of ``FIRST_IN_WINDOW``, in calendar days.
         statuses: which statuses count as valid.
+        start, end: deprecated (use ``window=``): the window's bounds.
 
     Raises:
         InvalidValueError: the log has no order lines; ``start >= end``; bad ``by``/``top``,
             definition name or ``lookback_days`` < 1.
+        TypeError: no window, or ``window`` together with ``start``/``end``.
     """
     if not isinstance(orders, OrderLog):
         raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
-    s = require_aware(start, "start")
-    e = require_aware(end, "end")
-    if not s < e:
-        raise InvalidValueError("start", f"must be before end ({e.isoformat()})", s.isoformat())
+    w = window_arg(window, start, end, where="product_preference")
+    s, e = w.start, w.end
     if by not in ("sku", "category"):
         raise InvalidValueError("by", "must be 'sku' or 'category'", by)
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:

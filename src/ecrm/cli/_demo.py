@@ -59,6 +59,7 @@ def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path) -> int:
     are replaced). Nothing leaves the machine: messages go to ``messages.jsonl`` and the
     sample shop's phone numbers are in the reserved fake block.
     """
+    from ecrm import Window
     from ecrm._customers import is_fake_phone
     from ecrm._errors import InvalidValueError
     from ecrm._money import Money
@@ -146,7 +147,7 @@ def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path) -> int:
                         tz=zone, price_per_segment=price, outbox=outbox)
         audience = high_potential_returning(log, as_of=as_of)
         treated, holdout = split_audience(_CAMPAIGN_ID, audience, holdout_share=0.1)
-        window = (day_start.replace(hour=18), day_start.replace(hour=20))
+        window = Window(day_start.replace(hour=18), day_start.replace(hour=20))
         campaign = broadcast(treated, campaign_id=_CAMPAIGN_ID, window=window, ctx=ctx,
                              created_at=as_of)
         outbox.enqueue_many(campaign)

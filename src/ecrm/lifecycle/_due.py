@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm._deprecate import renamed_kwarg
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
@@ -111,43 +112,47 @@ def _check_days(field: str, value: object) -> int:
     return value
 
 
-def _on_day(log: OrderLog, on: object) -> tuple[dt.date, int]:
-    if isinstance(on, dt.datetime):
-        aware = require_aware(on, "on")
+def _on_day(log: OrderLog, as_of: object) -> tuple[dt.date, int]:
+    if isinstance(as_of, dt.datetime):
+        aware = require_aware(as_of, "as_of")
         day = local_day(aware, log.tz)
         return aware.astimezone(log.tz).date(), day
-    if isinstance(on, dt.date):
-        return on, date_to_day(on)
-    raise InvalidTypeError(f"on must be a date, got {type(on).__name__} {on!r}")
+    if isinstance(as_of, dt.date):
+        return as_of, date_to_day(as_of)
+    raise InvalidTypeError(
+        f"as_of must be a date or an aware datetime, got {type(as_of).__name__} {as_of!r}")
 
 
+@renamed_kwarg("on", "as_of")
 def due_repurchase_reminders(
     orders: OrderLog,
     *,
-    on: dt.date,
+    as_of: dt.date | dt.datetime,
     cycles: CycleTable,
     statuses: Iterable[OrderStatus] | None = None,
 ) -> DueReminders:
-    """Customers whose last purchase of an item (or category) reaches its cycle P50 on ``on``.
+    """Customers whose last purchase of an item (or category) reaches its cycle P50 on the
+    local day of ``as_of``.
 
     A customer is due for key k when their last purchase day of k (valid orders placed
-    before the local day ``on``) plus the P50 that answered for k in ``cycles`` equals
-    ``on``. Keys without a P50 and keys missing from ``cycles`` are skipped.
+    before the local day of ``as_of``) plus the P50 that answered for k in ``cycles``
+    equals that day. Keys without a P50 and keys missing from ``cycles`` are skipped.
 
     Args:
         orders: an order log with order lines.
-        on: the local date (a ``date``, or an aware ``datetime`` read in the store's zone).
+        as_of: the local date (a ``date``, or an aware ``datetime`` whose local day in the
+            store's zone is the due day); ``on=`` is its deprecated alias.
         cycles: the table from :func:`cycles_by`; its ``by`` decides SKU or category.
         statuses: which statuses count as valid.
 
     Raises:
         InvalidValueError: the log has no order lines.
-        InvalidTypeError: ``cycles`` is not a CycleTable, ``on`` not a date.
+        InvalidTypeError: ``cycles`` is not a CycleTable, ``as_of`` not a date.
     """
     log = check_log(orders)
     if not isinstance(cycles, CycleTable):
         raise InvalidTypeError(f"cycles must be a CycleTable, got {type(cycles).__name__}")
-    on_date, on_day = _on_day(log, on)
+    on_date, on_day = _on_day(log, as_of)
     items = _items_of(log, cycles.by)
     assert items.order_rows is not None
     keys = cycles.keys

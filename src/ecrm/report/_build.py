@@ -22,6 +22,7 @@ from ecrm._money import Money
 from ecrm._orderlog import OrderLog
 from ecrm._time import as_zone, require_aware
 from ecrm._version import __version__
+from ecrm._window import Window
 from ecrm.analytics import (
     backtest,
     member_metrics,
@@ -404,7 +405,7 @@ def _provinces(log: OrderLog, as_of: dt.datetime) -> Section:
         return Section("provinces", "Provinces",
                        notes=["The orders have no province column."])
     start = as_of - relativedelta(years=1)
-    dist = province_distribution(log, start=start, end=as_of)
+    dist = province_distribution(log, window=Window(start, as_of))
     total = sum(r.orders for r in dist.rows)
     top = dist.rows[:15]
     chart = BarChart("Orders per province (top 15)", [r.province for r in top],
@@ -444,7 +445,7 @@ def _products(log: OrderLog, as_of: dt.datetime) -> Section:
         return Section("products", "Product preferences",
                        notes=["The orders have no order lines (sku column)."])
     start = as_of - relativedelta(years=1)
-    pref = product_preference(log, start=start, end=as_of, by="sku", top=_TOP_N)
+    pref = product_preference(log, window=Window(start, as_of), by="sku", top=_TOP_N)
     skus = np.asarray(log.items.skus)
     uniq, first_line = np.unique(skus, return_index=True)
     category = dict(zip(uniq.tolist(), np.asarray(log.items.categories)[first_line].tolist(),

@@ -353,9 +353,9 @@ def _leaf(p: Predicate, shop: _Shop, cache: dict[str, Any]) -> BoolArray:
     if isinstance(p, MemberLevelIn):
         return np.isin(_levels(shop, cache), list(p.values))
     if isinstance(p, RfmGradeIn):
-        return np.isin(_grade_codes(shop, cache, shop.at(p.at)), [g.code for g in p.values])
+        return np.isin(_grade_codes(shop, cache, shop.at(p.as_of)), [g.code for g in p.values])
     if isinstance(p, StageIn):
-        return np.isin(_stage_codes(shop, cache, shop.at(p.at)), [s.code for s in p.values])
+        return np.isin(_stage_codes(shop, cache, shop.at(p.as_of)), [s.code for s in p.values])
     if isinstance(p, Visited):
         return shop.events_of(EventKind.BROWSE, p)
     if isinstance(p, Carted):

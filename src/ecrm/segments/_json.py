@@ -12,9 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from ecrm._deprecate import RENAMED_IN
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm.segments._predicates import (
     AgeBetween,
@@ -97,8 +99,8 @@ def _node(p: Predicate) -> dict[str, Any]:
         out["all" if p.require_all else "any"] = list(p.tags)
     elif isinstance(p, RfmGradeIn | StageIn):
         out["in"] = [v.value for v in p.values]
-        if p.at is not None:
-            out["at"] = _bound_json(p.at)
+        if p.as_of is not None:
+            out["as_of"] = _bound_json(p.as_of)
     elif isinstance(p, _Behaviour):
         out.update(_behaviour_json(p))
         if isinstance(p, Ordered):
@@ -210,10 +212,19 @@ def _in_reader(cls: Callable[[Any], Predicate]) -> _LeafReader:
 
 def _at_reader(cls: type[RfmGradeIn | StageIn]) -> _LeafReader:
     def read(node: Mapping[str, Any], path: str) -> Predicate:
-        _keys(node, path, {"field", "in", "at"})
+        _keys(node, path, {"field", "in", "as_of", "at"})
         values = _list(node, "in", path)
-        at = _parse_bound(node, "at", path)
-        return _build(lambda: cls(values, at=at), f"{path}.in")
+        key = "as_of"
+        if "at" in node:
+            if "as_of" in node:
+                raise _fail(f"{path}.at", "must not be given with its new name as_of",
+                            node["at"])
+            warnings.warn(
+                f'{path}: the key "at" is deprecated since {RENAMED_IN} and will be removed '
+                'in the next release; use "as_of"', DeprecationWarning, stacklevel=2)
+            key = "at"
+        as_of = _parse_bound(node, key, path)
+        return _build(lambda: cls(values, as_of=as_of), f"{path}.in")
 
     return read
 

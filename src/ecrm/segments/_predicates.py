@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings
 from collections.abc import Iterable
 from typing import Any, ClassVar, Final
 
 import attrs
 
 from ecrm._customers import Gender, parse_gender
+from ecrm._deprecate import RENAMED_IN, renamed_kwarg
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm.analytics._province import normalize_province
 from ecrm.lifecycle import Stage
@@ -507,12 +509,21 @@ def _grades(values: Any) -> tuple[Grade, ...]:
 
 def _at(value: object) -> dt.date | dt.datetime | None:
     if isinstance(value, dt.datetime) and (value.tzinfo is None or value.utcoffset() is None):
-        raise InvalidValueError("at", "must be a date or an aware datetime", value)
+        raise InvalidValueError("as_of", "must be a date or an aware datetime", value)
     if value is None or isinstance(value, dt.date):
         return value
     raise InvalidTypeError(
-        f"at must be a date or an aware datetime, got {type(value).__name__} {value!r}"
+        f"as_of must be a date or an aware datetime, got {type(value).__name__} {value!r}"
     )
+
+
+def _at_alias(self: RfmGradeIn | StageIn) -> dt.date | dt.datetime | None:
+    """Deprecated alias of ``as_of`` (renamed in 0.1.0)."""
+    warnings.warn(
+        f"{type(self).__name__}.at is deprecated since {RENAMED_IN} and will be removed in the "
+        "next release; use .as_of instead", DeprecationWarning, stacklevel=2,
+    )
+    return self.as_of
 
 
 def _at_text(at: dt.date | dt.datetime | None) -> str:
@@ -523,20 +534,24 @@ def _at_text(at: dt.date | dt.datetime | None) -> str:
 class RfmGradeIn(Predicate):
     """The customer's RFM grade (context's scheme) is one of ``values``.
 
-    The grade is scored over the scheme's window (default the year) ending at ``at``: a
-    date is the local midnight starting that day in the store zone, an aware datetime an
-    instant; ``None`` (default) is the audience's ``as_of``, and a later ``at`` is cut to
-    it. ``RfmGradeIn(["P"], at=date(2025, 6, 1)) & RfmGradeIn(["B"])`` finds customers who
-    fell from P to B. Customers without a valid order in that window have no grade and
-    never match.
+    The grade is scored over the scheme's window (default the year) ending at ``as_of``:
+    a date is the local midnight starting that day in the store zone, an aware datetime an
+    instant; ``None`` (default) is the audience's ``as_of``, and a later ``as_of`` is cut
+    to it. ``RfmGradeIn(["P"], as_of=date(2025, 6, 1)) & RfmGradeIn(["B"])`` finds
+    customers who fell from P to B. Customers without a valid order in that window have no
+    grade and never match. ``at=`` (and the ``.at`` attribute) is the deprecated alias of
+    ``as_of``.
     """
 
     field: ClassVar[str] = "rfm_grade"
     values: tuple[Grade, ...] = attrs.field(converter=_grades)
-    at: dt.date | dt.datetime | None = attrs.field(default=None, converter=_at, kw_only=True)
+    as_of: dt.date | dt.datetime | None = attrs.field(default=None, converter=_at, kw_only=True)
+
+    at = property(_at_alias)
 
     def describe(self) -> str:
-        return f"RFM grade in {_set_text(tuple(g.value for g in self.values))}{_at_text(self.at)}"
+        values = _set_text(tuple(g.value for g in self.values))
+        return f"RFM grade in {values}{_at_text(self.as_of)}"
 
 
 def _stages(values: Any) -> tuple[Stage, ...]:
@@ -556,20 +571,28 @@ def _stages(values: Any) -> tuple[Stage, ...]:
 
 @attrs.frozen
 class StageIn(Predicate):
-    """The customer's lifecycle stage (5221 bands) at ``at`` is one of ``values``.
+    """The customer's lifecycle stage (5221 bands) at ``as_of`` is one of ``values``.
 
-    ``at`` is read as for :class:`RfmGradeIn` (default: the audience's ``as_of``; a later
-    one is cut to it); only orders before it count, and with no cycle in the context the
-    shop's own cycle is estimated at that instant. Customers in the table without a valid
-    order before it are PROSPECT.
+    ``as_of`` is read as for :class:`RfmGradeIn` (default: the audience's ``as_of``; a
+    later one is cut to it); only orders before it count, and with no cycle in the context
+    the shop's own cycle is estimated at that instant. Customers in the table without a
+    valid order before it are PROSPECT. ``at=`` (and ``.at``) is the deprecated alias.
     """
 
     field: ClassVar[str] = "stage"
     values: tuple[Stage, ...] = attrs.field(converter=_stages)
-    at: dt.date | dt.datetime | None = attrs.field(default=None, converter=_at, kw_only=True)
+    as_of: dt.date | dt.datetime | None = attrs.field(default=None, converter=_at, kw_only=True)
+
+    at = property(_at_alias)
 
     def describe(self) -> str:
-        return f"stage in {_set_text(tuple(s.value for s in self.values))}{_at_text(self.at)}"
+        values = _set_text(tuple(s.value for s in self.values))
+        return f"stage in {values}{_at_text(self.as_of)}"
+
+
+# The attrs-made __init__ takes the old keyword for one release.
+for _cls in (RfmGradeIn, StageIn):
+    setattr(_cls, "__init__", renamed_kwarg("at", "as_of")(_cls.__init__))  # noqa: B010
 
 
 LEAF_TYPES: Final[tuple[type[Predicate], ...]] = (

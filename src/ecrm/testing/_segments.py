@@ -123,8 +123,8 @@ def leaf_predicates(*, behaviour: bool = True, derived: bool = True) -> st.Searc
     if derived:
         options += [
             _subset([0, 1, 2, 3, 4]).map(MemberLevelIn),
-            st.builds(lambda v, at: RfmGradeIn(v, at=at), _subset(list(Grade)), _instants()),
-            st.builds(lambda v, at: StageIn(v, at=at), _subset(list(Stage)), _instants()),
+            st.builds(lambda v, at: RfmGradeIn(v, as_of=at), _subset(list(Grade)), _instants()),
+            st.builds(lambda v, at: StageIn(v, as_of=at), _subset(list(Stage)), _instants()),
         ]
     return st.one_of(options)
 

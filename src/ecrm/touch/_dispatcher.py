@@ -258,7 +258,7 @@ class Dispatcher:
             if context.history is _NO_HISTORY:
                 ctx = contexts.get(id(history)) or contexts.setdefault(
                     id(history), attrs.evolve(context, history=history))
-            return policy.decide(message, now=now, context=ctx)
+            return policy.decide(message, as_of=now, context=ctx)
 
         return decide
 
@@ -329,7 +329,7 @@ class Dispatcher:
                 limit = self.batch_size if max_messages is None else min(
                     self.batch_size, max_messages - claimed)
                 now = self.clock.now()
-                entries = self.outbox.claim(now=now, lease=self.lease, limit=limit,
+                entries = self.outbox.claim(as_of=now, lease=self.lease, limit=limit,
                                             decide=self._decider(now, context),
                                             max_attempts=self.max_attempts)
                 if not entries:

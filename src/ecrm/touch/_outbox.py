@@ -53,6 +53,7 @@ from typing import Any, Final, Protocol, TypeAlias, runtime_checkable
 
 import attrs
 
+from ecrm._deprecate import renamed_kwarg
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._redact import redact
 from ecrm._sqlite import SqliteStore, StoreError, Synchronous
@@ -156,16 +157,17 @@ class Outbox(Protocol):
         """Enqueue several in one transaction; the number that were new."""
         ...
 
-    def claim(self, *, now: dt.datetime, lease: dt.timedelta, limit: int = 1,
+    def claim(self, *, as_of: dt.datetime, lease: dt.timedelta, limit: int = 1,
               decide: Decide | None = None,
               max_attempts: int | None = None) -> list[OutboxEntry]:
         """Take up to ``limit`` due messages (and expired claims) in one transaction.
 
-        Without ``decide`` each is claimed until ``now + lease``. With it, each new claim
-        is decided first (see the module docstring): the entries come back ``CLAIMED``
-        (send it), ``PENDING`` (deferred), ``SKIPPED`` or ``DEAD`` (the decision raised).
-        A message that already had ``max_attempts`` claims is dead-lettered instead of
-        claimed again.
+        Without ``decide`` each is claimed until ``as_of + lease`` (``as_of`` is the
+        claiming instant, aware; the shipped outboxes still accept ``now=`` as its
+        deprecated alias). With it, each new claim is decided first (see the module
+        docstring): the entries come back ``CLAIMED`` (send it), ``PENDING`` (deferred),
+        ``SKIPPED`` or ``DEAD`` (the decision raised). A message that already had
+        ``max_attempts`` claims is dead-lettered instead of claimed again.
         """
         ...
 
@@ -214,9 +216,9 @@ class Outbox(Protocol):
         ...
 
 
-def _check_claim(now: dt.datetime, lease: dt.timedelta, limit: int,
+def _check_claim(as_of: dt.datetime, lease: dt.timedelta, limit: int,
                  max_attempts: int | None) -> None:
-    require_aware(now, "now")
+    require_aware(as_of, "as_of")
     if not isinstance(lease, dt.timedelta) or lease <= dt.timedelta(0):
         raise InvalidValueError("lease", "must be a positive timedelta", lease)
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
@@ -475,12 +477,13 @@ class SqliteOutbox(SqliteStore):
                 new += conn.execute(self._INSERT, values).rowcount
         return new
 
-    def claim(self, *, now: dt.datetime, lease: dt.timedelta, limit: int = 1,
+    @renamed_kwarg("now", "as_of")
+    def claim(self, *, as_of: dt.datetime, lease: dt.timedelta, limit: int = 1,
               decide: Decide | None = None,
               max_attempts: int | None = None) -> list[OutboxEntry]:
-        _check_claim(now, lease, limit, max_attempts)
-        now_us = datetime_to_us(now)
-        lease_us = datetime_to_us(now + lease)
+        _check_claim(as_of, lease, limit, max_attempts)
+        now_us = datetime_to_us(as_of)
+        lease_us = datetime_to_us(as_of + lease)
         out: list[OutboxEntry] = []
         with self.transaction() as conn:
             for key, state in conn.execute(_CLAIM, (now_us, limit)).fetchall():
@@ -764,12 +767,13 @@ class InMemoryOutbox:
         batch = [(m, _due(m, due_at)) for m in messages]
         return sum(self.enqueue(m, due_at=d) for m, d in batch)
 
-    def claim(self, *, now: dt.datetime, lease: dt.timedelta, limit: int = 1,
+    @renamed_kwarg("now", "as_of")
+    def claim(self, *, as_of: dt.datetime, lease: dt.timedelta, limit: int = 1,
               decide: Decide | None = None,
               max_attempts: int | None = None) -> list[OutboxEntry]:
-        _check_claim(now, lease, limit, max_attempts)
-        now_us = datetime_to_us(now)
-        lease_us = datetime_to_us(now + lease)
+        _check_claim(as_of, lease, limit, max_attempts)
+        now_us = datetime_to_us(as_of)
+        lease_us = datetime_to_us(as_of + lease)
         out: list[OutboxEntry] = []
         with self._lock:
             while self._heap and len(out) < limit and self._heap[0][0] <= now_us:

@@ -1,6 +1,6 @@
 """The send policy: a pure, explainable decision per candidate message.
 
-``SendPolicy.decide(message, now=..., context=...)`` returns :class:`Send`,
+``SendPolicy.decide(message, as_of=..., context=...)`` returns :class:`Send`,
 :class:`Defer` (with the next allowed moment) or :class:`Skip` (with the reason), each
 carrying a ``trace`` of the rule checks made. Everything the decision depends on (send
 history, opt-outs, block list, membership) comes in through :class:`PolicyContext`; the
@@ -14,10 +14,13 @@ import datetime as dt
 import enum
 import re
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
+from inspect import unwrap
+from types import MethodType
 from typing import Any, Final, Protocol, TypeAlias, runtime_checkable
 
 import attrs
 
+from ecrm._deprecate import renamed_kwarg
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._time import DEFAULT_TZ, as_zone, require_aware
 from ecrm.touch._message import ChannelKind, Message, MessageClass
@@ -267,14 +270,16 @@ class ClassRules:
         """Whether the local wall-clock time ``local`` is in an allowed minute."""
         return bool(self._flags[local.hour * 60 + local.minute])
 
-    def next_allowed(self, at: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
-        """The first allowed whole minute at or after ``at`` (aware), in ``zone``.
+    @renamed_kwarg("at", "as_of")
+    def next_allowed(self, as_of: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+        """The first allowed whole minute at or after ``as_of`` (aware), in ``zone``.
 
         Walks wall-clock time in the zone, so windows hold across midnight and DST: a
         wall time skipped by a spring-forward gap is never returned, and the returned
-        instant is always later than or equal to ``at``.
+        instant is always later than or equal to ``as_of``. ``at=`` is the deprecated
+        alias of ``as_of=``.
         """
-        t = at.astimezone(_UTC)
+        t = as_of.astimezone(_UTC)
         if t.second or t.microsecond:
             t = t.replace(second=0, microsecond=0) + _MINUTE
         flags, skip = self._flags, self._skip
@@ -637,7 +642,7 @@ class SendPolicy:
     >>> msg = Message("mkt:1212:c1", "broadcast", MessageClass.MARKETING, ChannelKind.SMS,
     ...               Recipient("c1", phone="13800000000"), "【小林茶铺】上新回T退订",
     ...               created_at=dt.datetime(2026, 12, 12, 13, tzinfo=dt.UTC))
-    >>> policy.decide(msg, now=msg.created_at, context=PolicyContext(members={"c1"})).reason
+    >>> policy.decide(msg, as_of=msg.created_at, context=PolicyContext(members={"c1"})).reason
     'opt-out list not provided: cannot prove the address did not opt out'
 
     Attributes:
@@ -727,9 +732,10 @@ class SendPolicy:
             minute = self._minutes[key] = local.hour * 60 + local.minute
         return minute
 
-    def decide(self, message: Message, *, now: dt.datetime,
+    @renamed_kwarg("now", "as_of")
+    def decide(self, message: Message, *, as_of: dt.datetime,
                context: PolicyContext = PolicyContext()) -> Decision:
-        """Decide whether ``message`` may be sent at ``now``.
+        """Decide whether ``message`` may be sent at ``as_of``.
 
         Checks, in order: block list, consent, opt-out, membership, dedupe, staleness,
         ``not_before``, frequency caps, local time rules; the first hard refusal skips,
@@ -740,17 +746,18 @@ class SendPolicy:
 
         Args:
             message: the candidate.
-            now: the decision instant (aware).
+            as_of: the decision instant (aware); ``now=`` is its deprecated alias.
             context: history, opt-outs, block list, membership.
 
         Returns:
             :class:`Send`, :class:`Defer` (``until`` in the recipient's zone, a whole
             allowed minute) or :class:`Skip`; each with its ``trace``.
         """
+        now = as_of
         if now.tzinfo is not _UTC:
             # UTC keys the caches safely: equal wall times in a DST fold are equal (and
             # hash alike) within their own zone although they are different instants
-            now = require_aware(now, "now").astimezone(_UTC)
+            now = require_aware(now, "as_of").astimezone(_UTC)
         # `cls` keys the rules and the caches: the class, or (type, class) for a type
         # with its own window
         cls: _RulesKey = message.message_class
@@ -956,12 +963,14 @@ class SendPolicy:
             send = self._sends[key] = Send(self._prefix(cls, _END, deduped) + tail)
         return send
 
-    def decide_many(self, messages: Iterable[Message], *, now: dt.datetime,
+    @renamed_kwarg("now", "as_of")
+    def decide_many(self, messages: Iterable[Message], *, as_of: dt.datetime,
                     context: PolicyContext = PolicyContext()) -> list[Decision]:
-        """:meth:`decide` for each message at the same ``now``, in order."""
-        now = require_aware(now, "now").astimezone(_UTC)
-        decide = self.decide
-        return [decide(m, now=now, context=context) for m in messages]
+        """:meth:`decide` for each message at the same ``as_of``, in order (``now=`` is
+        its deprecated alias)."""
+        now = require_aware(as_of, "as_of").astimezone(_UTC)
+        decide = MethodType(unwrap(SendPolicy.decide), self)  # no alias check per message
+        return [decide(m, as_of=now, context=context) for m in messages]
 
 
 def _expiry_text(message: Message) -> str:

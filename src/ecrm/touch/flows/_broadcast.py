@@ -9,17 +9,20 @@ once the window has closed.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from ecrm._deprecate import RENAMED_IN
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._events import EventKind, EventLog
 from ecrm._holdout import split_audience
 from ecrm._orderlog import OrderLog
 from ecrm._time import as_zone, datetime_to_us, require_aware
+from ecrm._window import Window, window_arg
 from ecrm.rfm import score
 from ecrm.tiers import CouponCatalog, CouponScope
 from ecrm.touch._message import ChannelKind, Message, MessageClass
@@ -40,23 +43,23 @@ __all__ = [
 
 
 def sale_window(year: int, month: int, first_day: int, end_day: int,
-                tz: str | dt.tzinfo | None = None) -> tuple[dt.datetime, dt.datetime]:
+                tz: str | dt.tzinfo | None = None) -> Window:
     """The local half-open window ``[year-month-first_day 00:00, year-month-end_day 00:00)``.
 
-    >>> start, end = sale_window(2025, 6, 1, 19)   # the 6.18 sale
-    >>> start.isoformat(), end.isoformat()
+    Returns an :class:`ecrm.Window` (it unpacks as ``start, end`` like the tuple it was).
+
+    >>> june = sale_window(2025, 6, 1, 19)   # the 6.18 sale
+    >>> june.start.isoformat(), june.end.isoformat()
     ('2025-06-01T00:00:00+08:00', '2025-06-19T00:00:00+08:00')
     """
-    zone = as_zone(tz)
-    return (dt.datetime(year, month, first_day, tzinfo=zone),
-            dt.datetime(year, month, end_day, tzinfo=zone))
+    return Window.of_dates(dt.date(year, month, first_day), dt.date(year, month, end_day), tz)
 
 
 def broadcast(
     audience: Any,
     *,
     campaign_id: str,
-    window: tuple[dt.datetime, dt.datetime],
+    window: Window | tuple[dt.datetime, dt.datetime],
     ctx: FlowContext,
     message_type: str = "broadcast",
     values: Mapping[str, object] | None = None,
@@ -69,8 +72,8 @@ def broadcast(
         audience: customer ids (any sequence / array; duplicates are sent once).
         campaign_id: names the campaign in keys (``mkt:<type>:<campaign>:customer-<id>``),
             dedupe and the ``campaign`` metadata.
-        window: ``(start, end)`` aware: ``not_before = start``, ``expires_at = end``
-            (12.12 push: 18:00–20:00 local).
+        window: an :class:`ecrm.Window`: ``not_before = start``, ``expires_at = end``
+            (12.12 push: 18:00–20:00 local); a ``(start, end)`` tuple is deprecated.
         ctx: addressing and templates (``message_type`` selects the template).
         values: extra template values (``item_name`` for new arrivals).
         message_class: MARKETING by default.
@@ -125,7 +128,15 @@ def coupon_grant_guard(outbox: Outbox) -> Guard:
     return guard
 
 
-def _check_window(window: tuple[dt.datetime, dt.datetime]) -> tuple[dt.datetime, dt.datetime]:
+def _check_window(window: object) -> tuple[dt.datetime, dt.datetime]:
+    if isinstance(window, Window):
+        return window.start, window.end
+    warnings.warn(
+        f"a (start, end) tuple as window= is deprecated since {RENAMED_IN} and will be "
+        "removed in the next release; pass an ecrm.Window", DeprecationWarning, stacklevel=3,
+    )
+    if not isinstance(window, tuple) or len(window) != 2:
+        raise InvalidTypeError(f"window must be an ecrm.Window, got {window!r}")
     start, end = (require_aware(w, "window") for w in window)
     if end <= start:
         raise InvalidValueError("window", "must end after it starts",
@@ -143,7 +154,7 @@ def coupon_care(
     audience: Any,
     *,
     campaign_id: str,
-    window: tuple[dt.datetime, dt.datetime],
+    window: Window | tuple[dt.datetime, dt.datetime],
     ctx: FlowContext,
     coupon_id: str,
     catalog: CouponCatalog,
@@ -167,7 +178,8 @@ def coupon_care(
         audience: customer ids (duplicates are served once).
         campaign_id: names the campaign in keys (``mkt:coupon_grant:<campaign>:customer-<id>``
             and ``mkt:coupon_care:<campaign>:customer-<id>``).
-        window: ``(start, end)`` aware: grants at ``start``, everything expires at ``end``.
+        window: an :class:`ecrm.Window`: grants at ``start``, everything expires at
+            ``end`` (a ``(start, end)`` tuple is deprecated).
         ctx: addressing and templates (its channel carries the notice; not COUPON).
         coupon_id: the denomination to grant.
         catalog: the shop's coupon catalogue.
@@ -226,7 +238,8 @@ def coupon_care(
 
 
 def new_arrivals(audience: Any, *, campaign_id: str, item_name: str,
-                 window: tuple[dt.datetime, dt.datetime], ctx: FlowContext) -> list[Message]:
+                 window: Window | tuple[dt.datetime, dt.datetime],
+                 ctx: FlowContext) -> list[Message]:
     """A new-arrival (上新) broadcast of ``item_name`` (template ``new_arrivals``).
 
     Raises:
@@ -234,6 +247,8 @@ def new_arrivals(audience: Any, *, campaign_id: str, item_name: str,
     """
     if not isinstance(item_name, str) or not item_name.strip():
         raise InvalidValueError("item_name", "must not be empty", item_name)
+    if not isinstance(window, Window):
+        window = Window(*_check_window(window))  # warns here, at the caller's level
     return broadcast(audience, campaign_id=campaign_id, window=window, ctx=ctx,
                      message_type="new_arrivals", values={"item_name": item_name})
 
@@ -258,23 +273,26 @@ def high_potential_returning(orders: OrderLog, *, as_of: dt.datetime, min_orders
     return res.customer_ids[keep]
 
 
-def cart_abandoners(events: EventLog, orders: OrderLog, *, start: dt.datetime,
-                    end: dt.datetime) -> npt.NDArray[Any]:
-    """Customers who added to cart in ``[start, end)`` but placed no valid order in it.
+def cart_abandoners(events: EventLog, orders: OrderLog, *, window: Window | None = None,
+                    start: dt.datetime | None = None,
+                    end: dt.datetime | None = None) -> npt.NDArray[Any]:
+    """Customers who added to cart in ``window`` but placed no valid order in it.
 
-    For the 12.12 push to 6.18 carters: ``start, end = sale_window(2025, 6, 1, 19)``.
+    For the 12.12 push to 6.18 carters: ``window=sale_window(2025, 6, 1, 19)``.
+    ``start=``/``end=`` are deprecated aliases of ``window=Window(start, end)``.
 
     Returns:
         Sorted ids (dtype of ``events.customer_ids``).
 
     Raises:
         InvalidTypeError: ids of the event log and the order log are of different kinds.
+        TypeError: no window, or a window together with ``start``/``end``.
     """
+    w = window_arg(window, start, end, where="cart_abandoners")
     if not isinstance(events, EventLog) or not isinstance(orders, OrderLog):
         raise InvalidTypeError("events must be an EventLog and orders an OrderLog")
-    carted = events.customers_with(EventKind.CART, start=start, end=end)
-    s = datetime_to_us(require_aware(start, "start"))
-    e = datetime_to_us(require_aware(end, "end"))
+    carted = events.customers_with(EventKind.CART, window=w)
+    s, e = w.bounds_us
     rows = orders.valid_mask() & (orders.placed_at_us >= s) & (orders.placed_at_us < e)
     bought = np.unique(orders.customer_ids[orders.customer_codes[rows]])
     if len(carted) and len(bought) and (carted.dtype.kind == "U") != (bought.dtype.kind == "U"):
@@ -294,7 +312,7 @@ def double_twelve_audience(orders: OrderLog, events: EventLog, *, year: int,
     start = dt.datetime(year, 12, 12, 18, tzinfo=zone)
     june = sale_window(year, 6, 1, 19, zone)
     return np.union1d(high_potential_returning(orders, as_of=start),
-                      cart_abandoners(events, orders, start=june[0], end=june[1]))
+                      cart_abandoners(events, orders, window=june))
 
 
 def double_twelve_push(orders: OrderLog, events: EventLog, *, year: int, ctx: FlowContext,
@@ -309,5 +327,5 @@ def double_twelve_push(orders: OrderLog, events: EventLog, *, year: int, ctx: Fl
     campaign = f"1212-{year}"
     treated, _ = split_audience(campaign, double_twelve_audience(orders, events, year=year,
                                                                  tz=zone), holdout_share)
-    return broadcast(treated, campaign_id=campaign, window=(start, start.replace(hour=20)),
+    return broadcast(treated, campaign_id=campaign, window=Window(start, start.replace(hour=20)),
                      ctx=ctx, message_type="double_12", values={"offer": offer})

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._customers import CustomerTable
+from ecrm._deprecate import renamed_kwarg
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._money import Money
 from ecrm._order import OrderStatus
@@ -443,9 +444,12 @@ def payment_reminders(
 
 
 # -- the dispatch-time re-check ----------------------------------------------------------
-def why_not_due(message: Message, *, now: dt.datetime,
+@renamed_kwarg("now", "as_of")
+def why_not_due(message: Message, *, as_of: dt.datetime,
                 status: OrderStatus | None = None) -> str | None:
-    """Why ``message`` must not go out at ``now`` any more, or ``None`` when it still may.
+    """Why ``message`` must not go out at ``as_of`` any more, or ``None`` when it still may.
+
+    ``as_of`` is the dispatch instant (aware); ``now=`` is its deprecated alias.
 
     A message past its ``expires_at`` metadata (a flash sale that closed, a broadcast
     window that ended) is no longer due. A payment reminder is due only while its order
@@ -457,14 +461,14 @@ def why_not_due(message: Message, *, now: dt.datetime,
     >>> m = Message("care:payment_reminder:order-1", "payment_reminder",
     ...             MessageClass.TRANSACTIONAL, ChannelKind.IN_APP, Recipient("c1"), "请付款",
     ...             created_at=t, metadata={"order_id": "1"})
-    >>> why_not_due(m, now=t, status=OrderStatus.PAID)
+    >>> why_not_due(m, as_of=t, status=OrderStatus.PAID)
     'order 1 is paid now'
-    >>> still_due(m, now=t, status=OrderStatus.UNPAID)
+    >>> still_due(m, as_of=t, status=OrderStatus.UNPAID)
     True
     """
-    require_aware(now, "now")
+    require_aware(as_of, "as_of")
     expires = message.meta("expires_at")
-    if expires is not None and dt.datetime.fromisoformat(expires) <= now:
+    if expires is not None and dt.datetime.fromisoformat(expires) <= as_of:
         return f"expired at {expires}"
     if message.message_type == "payment_reminder":
         oid = message.meta("order_id", "?")
@@ -475,9 +479,12 @@ def why_not_due(message: Message, *, now: dt.datetime,
     return None
 
 
-def still_due(message: Message, *, now: dt.datetime, status: OrderStatus | None = None) -> bool:
-    """Whether ``message`` may still go out at ``now`` (see :func:`why_not_due`)."""
-    return why_not_due(message, now=now, status=status) is None
+@renamed_kwarg("now", "as_of")
+def still_due(message: Message, *, as_of: dt.datetime,
+              status: OrderStatus | None = None) -> bool:
+    """Whether ``message`` may still go out at ``as_of`` (see :func:`why_not_due`;
+    ``now=`` is the deprecated alias of ``as_of=``)."""
+    return why_not_due(message, as_of=as_of, status=status) is None
 
 
 def order_guard(status_of: Callable[[str], OrderStatus | None]) -> Guard:
@@ -493,7 +500,7 @@ def order_guard(status_of: Callable[[str], OrderStatus | None]) -> Guard:
         status = None
         if message.message_type == "payment_reminder":
             status = status_of(message.meta("order_id") or "")
-        return why_not_due(message, now=now, status=status)
+        return why_not_due(message, as_of=now, status=status)
 
     return guard
 
@@ -837,7 +844,7 @@ def repurchase_reminders(orders: OrderLog, cycles: CycleTable, *, since: dt.date
     _require_links(ctx, ["repurchase"])
     out: list[Message] = []
     for day, due in _due_days(since, as_of, ctx):
-        rem = due_repurchase_reminders(orders, on=day, cycles=cycles)
+        rem = due_repurchase_reminders(orders, as_of=day, cycles=cycles)
         ids = _as_list(rem.customer_ids)
         keys = [str(k) for k in rem.keys.tolist()]
         parts = [f"customer-{c}:{k}:{day.isoformat()}" for c, k in zip(ids, keys, strict=True)]

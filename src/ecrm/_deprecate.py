@@ -1,0 +1,78 @@
+"""Deprecated keyword aliases: one helper for every renamed parameter.
+
+A parameter renamed to the shared vocabulary (``as_of=`` for a moment, ``window=`` for a
+range) keeps its old name for one release. :func:`renamed_kwarg` wraps the function: the
+old keyword still works and emits a :class:`DeprecationWarning` naming the new one; both
+at once is a :class:`TypeError` (there is no right answer to pick silently).
+
+The wrapper has the new signature for type checkers (``ParamSpec``), so code checked by
+mypy is steered to the new name while old call sites keep running.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+__all__ = ["RENAMED_IN", "renamed_kwarg"]
+
+#: The release that renamed the keywords; the old names go one release later.
+RENAMED_IN = "0.1.0"
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def renamed_kwarg(old: str, new: str) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """A decorator accepting keyword ``old`` as a deprecated alias of keyword ``new``.
+
+    Args:
+        old: the former keyword name.
+        new: the current keyword name (a parameter of the decorated function).
+
+    Returns:
+        A decorator; the decorated function passes ``old=value`` on as ``new=value`` after
+        a :class:`DeprecationWarning` (pointing at the caller's line).
+
+    Raises:
+        ValueError: at decoration time, when ``old == new`` or either is not an identifier.
+
+    The decorated function raises :class:`TypeError` when called with both ``old`` and
+    ``new``.
+
+    >>> @renamed_kwarg("now", "as_of")
+    ... def f(*, as_of: int) -> int:
+    ...     return as_of
+    >>> f(as_of=3)
+    3
+    """
+    if old == new or not old.isidentifier() or not new.isidentifier():
+        raise ValueError(f"renamed_kwarg needs two different identifiers, got {old!r}, {new!r}")
+
+    def decorate(func: Callable[_P, _R]) -> Callable[_P, _R]:
+        name = getattr(func, "__qualname__", repr(func))
+
+        @functools.wraps(func)
+        def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            if old in kwargs:
+                if new in kwargs:
+                    raise TypeError(
+                        f"{name}() got both {new}= and its deprecated alias {old}=; "
+                        f"pass only {new}="
+                    )
+                warnings.warn(
+                    f"{name}(): the keyword {old}= is deprecated since {RENAMED_IN} and will "
+                    f"be removed in the next release; use {new}= instead",
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
+                moved: dict[str, Any] = dict(kwargs)
+                moved[new] = moved.pop(old)
+                return func(*args, **moved)
+            return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
