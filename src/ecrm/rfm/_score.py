@@ -499,7 +499,15 @@ def score(
     recency_days = local_day(as_of, tz) - local_days(last, tz)
     # The source's condition is the customers a shop has accumulated (已经积累客户总数超过
     # 15万): everyone with an order of any status before ``as_of``, not only those scored.
-    n_customers = int(np.unique(orders.customer_codes[orders.placed_at_us < end_us]).size)
+    # (read in input order when the log has no layout yet: scoring never makes one)
+    rows_in = orders._input_rows()
+    codes_all, placed_all = (
+        (orders.customer_codes, orders.placed_at_us) if rows_in is None
+        else (rows_in.customer_codes, rows_in.placed_at_us)
+    )
+    seen = np.zeros(len(orders.customer_ids), dtype=np.bool_)
+    seen[codes_all[placed_all < end_us]] = True
+    n_customers = int(np.count_nonzero(seen))
     undersized = n_customers < scheme.min_customers
     if undersized and warn_undersized:
         warnings.warn(
