@@ -741,6 +741,9 @@ class SendPolicy:
     _locals: dict[str, tuple[dt.datetime, dt.tzinfo, int]] = attrs.field(
         init=False, repr=False, eq=False, factory=dict
     )
+    _defers: dict[tuple[dt.datetime, dt.tzinfo, _RulesKey, bool, bool], Defer] = attrs.field(
+        init=False, repr=False, eq=False, factory=dict
+    )
 
     @_by_class.default
     def _index(self) -> dict[_RulesKey, ClassRules]:
@@ -930,7 +933,7 @@ class SendPolicy:
             if not capped:
                 caps_ok = (_OK_CAPS,)
         window: tuple[RuleCheck, ...] = ()
-
+        shared: tuple[dt.datetime, dt.tzinfo, _RulesKey, bool, bool] | None = None
         if plan.timed:
             tz = recipient.tz or self.store_tz
             if tz is None:
@@ -953,6 +956,14 @@ class SendPolicy:
                     return Skip(short, self._prefix(cls, _END, deduped) + tuple(extra or ())
                                 + caps_ok + window)
                 why = why or long
+                if extra is None and expires is None:
+                    # closed now, nothing else in the way: every such message of this
+                    # rules key in this zone at this instant gets the same deferral
+                    shared = (now, zone, cls, deduped, bool(caps_ok))
+                    defer = self._defers.get(shared)
+                    if defer is not None and (lateness is None
+                                              or defer.until - origin <= lateness):
+                        return defer
             # a tick defers many messages from the same instant in the same zone
             key = (earliest if earliest is now else earliest.astimezone(_UTC), zone, cls)
             until = self._next.get(key)
@@ -987,7 +998,12 @@ class SendPolicy:
                              f"next allowed moment {self._iso(until)} is more than "
                              f"{lateness} after {origin.isoformat()}")
             return Skip(f"{why}; deferring would be too late", (*trace, late))
-        return Defer(until, why, trace)
+        defer = Defer(until, why, trace)
+        if shared is not None:
+            if len(self._defers) > 4096:
+                self._defers.clear()
+            self._defers[shared] = defer
+        return defer
 
     def _plans_of(self, message_type: str) -> tuple[_Plan, _Plan, _Plan]:
         """The plans of ``message_type`` for the transactional, care and marketing
