@@ -608,6 +608,8 @@ _RulesKey: TypeAlias = MessageClass | tuple[str, MessageClass]
 _BLOCK, _CONSENT, _OPT_OUT, _MEMBERS, _DEDUPE, _FRESH, _END = range(7)
 
 
+if len(MessageClass) != 3:  # pragma: no cover - the hot path picks a plan by identity
+    raise AssertionError("SendPolicy._decide knows three message classes")
 _TRANSACTIONAL: Final = MessageClass.TRANSACTIONAL
 _CARE: Final = MessageClass.CARE
 _MARKETING: Final = MessageClass.MARKETING
