@@ -14,8 +14,6 @@ import datetime as dt
 import enum
 import re
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
-from inspect import unwrap
-from types import MethodType
 from typing import Any, Final, Protocol, TypeAlias, runtime_checkable
 
 import attrs
@@ -613,6 +611,69 @@ _RulesKey: TypeAlias = MessageClass | tuple[str, MessageClass]
 _BLOCK, _CONSENT, _OPT_OUT, _MEMBERS, _DEDUPE, _FRESH, _END = range(7)
 
 
+if len(MessageClass) != 3:  # pragma: no cover - the hot path picks a plan by identity
+    raise AssertionError("SendPolicy._decide knows three message classes")
+_TRANSACTIONAL: Final = MessageClass.TRANSACTIONAL
+_CARE: Final = MessageClass.CARE
+_MARKETING: Final = MessageClass.MARKETING
+_SMS: Final = ChannelKind.SMS
+_NO_ADDRESS: Final = {c: f"recipient has no {c.name} address" for c in ChannelKind}
+_OPTED_OUT: Final = {c: f"address opted out of marketing on {c.name}" for c in ChannelKind}
+
+
+class _Plan:
+    """What :meth:`SendPolicy.decide` reads of one rules key, derived once.
+
+    ``tick`` holds what depends only on the decision instant, for the last instant seen:
+    ``(now, since per cap, staleness bound)``; a bound of ``None`` (out of the datetime
+    range) means compare durations instead.
+    """
+
+    __slots__ = ("block", "caps", "consent", "dedupe", "flags", "key", "lateness", "members",
+                 "opt_out", "refusal", "refusals", "rules", "sends", "skip", "tick", "timed")
+
+    def __init__(self, key: _RulesKey, rules: ClassRules, sends: tuple[Send, Send]) -> None:
+        self.key = key
+        self.rules = rules
+        self.block = rules.respect_block_list
+        self.consent = rules.requires_consent
+        self.opt_out = rules.respect_opt_out
+        self.members = rules.members_only
+        self.dedupe = rules.dedupe
+        self.lateness = rules.max_lateness
+        self.caps = rules.caps
+        self.timed = rules.has_time_rules
+        self.flags = rules._flags
+        self.skip = rules.on_blocked is OnBlocked.SKIP
+        self.sends = sends  # indexed by "the dedupe check ran"
+        self.refusal: Skip | None = None
+        self.refusals: dict[str, Skip] = {}
+        self.tick: tuple[dt.datetime | None, tuple[dt.datetime, ...] | None,
+                         dt.datetime | None] = (None, None, None)
+
+    @classmethod
+    def refusing(cls, key: _RulesKey, refusal: Skip) -> _Plan:
+        """A plan that refuses every message (its windows share no minute)."""
+        plan = cls(key, ClassRules(), (Send(), Send()))
+        plan.refusal = refusal
+        return plan
+
+    def at(self, now: dt.datetime) -> tuple[dt.datetime, tuple[dt.datetime, ...] | None,
+                                            dt.datetime | None]:
+        """The instant-dependent values at ``now``."""
+        try:
+            sinces: tuple[dt.datetime, ...] | None = tuple(now - c.window for c in self.caps)
+        except OverflowError:  # the reference path raises it where it computes the bound
+            sinces = None
+        bound = None
+        if self.lateness is not None:
+            try:
+                bound = now - self.lateness
+            except OverflowError:
+                bound = None
+        return now, sinces, bound
+
+
 def _check_rules(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, ClassRules):
         raise InvalidTypeError(f"{attribute.name} must be ClassRules, got {value!r}")
@@ -679,6 +740,15 @@ class SendPolicy:
         init=False, repr=False, eq=False, factory=dict
     )
     _isos: dict[dt.datetime, str] = attrs.field(init=False, repr=False, eq=False, factory=dict)
+    _plans: dict[str, tuple[_Plan, _Plan, _Plan]] = attrs.field(
+        init=False, repr=False, eq=False, factory=dict
+    )
+    _locals: dict[str, tuple[dt.datetime, dt.tzinfo, int]] = attrs.field(
+        init=False, repr=False, eq=False, factory=dict
+    )
+    _defers: dict[tuple[dt.datetime, dt.tzinfo, _RulesKey, bool, bool], Defer] = attrs.field(
+        init=False, repr=False, eq=False, factory=dict
+    )
 
     @_by_class.default
     def _index(self) -> dict[_RulesKey, ClassRules]:
@@ -754,6 +824,315 @@ class SendPolicy:
             allowed minute) or :class:`Skip`; each with its ``trace``.
         """
         now = as_of
+        if now.tzinfo is not _UTC:
+            # UTC keys the caches safely: equal wall times in a DST fold are equal (and
+            # hash alike) within their own zone although they are different instants
+            now = require_aware(now, "as_of").astimezone(_UTC)
+        return self._decide(message, now, context)
+
+    def _decide(self, message: Message, now: dt.datetime, context: PolicyContext) -> Decision:
+        """:meth:`decide` at a UTC ``now``: the hot path, reading one :class:`_Plan`.
+
+        Same checks, order, decisions and traces as :meth:`_decide_reference`; what does
+        not depend on the message is derived once per rules key (the plan) or once per
+        instant (cap windows, the staleness bound, each zone's local minute), and
+        refusals whose text is static are shared objects.
+        """
+        plans = self._plans.get(message.message_type)
+        if plans is None:
+            plans = self._plans_of(message.message_type)
+        mclass = message.message_class
+        plan = (plans[0] if mclass is _TRANSACTIONAL else plans[1] if mclass is _CARE
+                else plans[2])
+        if plan.refusal is not None:  # the type's and the class's windows share no minute
+            return plan.refusal
+        cls = plan.key
+        recipient = message.recipient
+        cid = recipient.customer_id
+        if plan.block and cid in context.blocked:
+            return self._shared_refusal(plan, _BLOCK, "block_list",
+                                        "customer is on the shop's block list")
+        if plan.consent:
+            if context.consented is None:
+                return self._shared_refusal(plan, _CONSENT, "consent",
+                                            "consent records not provided")
+            if cid not in context.consented:
+                return self._shared_refusal(plan, _CONSENT, "consent",
+                                            "no consent recorded for the customer")
+        if plan.opt_out:
+            opt_outs = context.opt_outs
+            if opt_outs is None:
+                return self._shared_refusal(plan, _OPT_OUT, "opt_out", "opt-out list not "
+                                            "provided: cannot prove the address did not "
+                                            "opt out")
+            channel = message.channel
+            address = (recipient.phone if channel is _SMS else message.address) or ""
+            if not address:
+                return self._shared_refusal(plan, _OPT_OUT, "opt_out",
+                                            _NO_ADDRESS[channel])
+            if opt_outs.is_opted_out(address, channel):
+                return self._shared_refusal(plan, _OPT_OUT, "opt_out", _OPTED_OUT[channel])
+        if plan.members:
+            if context.members is None:
+                return self._shared_refusal(plan, _MEMBERS, "members_only",
+                                            "membership not provided")
+            if cid not in context.members:
+                return self._shared_refusal(plan, _MEMBERS, "members_only",
+                                            "customer is not a member")
+        history = context.history
+        deduped = False
+        dedupe_key = message.dedupe_key
+        if plan.dedupe and dedupe_key is not None:
+            deduped = True
+            if history.has_sent(message.message_type, dedupe_key):
+                return self._refuse(cls, _DEDUPE, False, "dedupe", f"a {message.message_type} "
+                                    f"for {dedupe_key!r} was already sent")
+        tick = plan.tick
+        if tick[0] is not now:
+            # one tuple, swapped whole, so threads sharing the policy never mix instants
+            tick = plan.tick = plan.at(now)
+        not_before = message.not_before
+        origin = not_before or message.created_at
+        lateness = plan.lateness
+        if lateness is not None and (origin < tick[2] if tick[2] is not None
+                                     else now - origin > lateness):
+            return self._refuse(cls, _FRESH, deduped, "max_lateness",
+                                f"stale: due {origin.isoformat()}, more than {lateness} ago")
+        expires: dt.datetime | None = None
+        if message.metadata:
+            expires, refusal = _expiry(message, now)
+            if refusal is not None:
+                return Skip(refusal.detail, (*self._prefix(cls, _END, deduped), refusal))
+
+        extra: list[RuleCheck] | None = None  # checks beyond the static prefix
+        earliest = now
+        why = ""
+        if not_before is not None and not_before > now:
+            earliest, why = not_before, "not due yet"
+            extra = [RuleCheck("not_before", False, f"due at {earliest.isoformat()}")]
+        caps_ok: tuple[RuleCheck, ...] = ()
+        if plan.caps:
+            capped = False
+            channel = message.channel
+            sinces = tick[1]
+            if sinces is None:
+                sinces = tuple(now - cap.window for cap in plan.caps)
+            caps = plan.caps
+            if type(history) is SendLog:
+                # an in-memory log answers "nothing in any window" from its own list,
+                # without a call per cap (the calls would each return ())
+                sent = history._times.get((cid, channel, mclass))
+                if not sent or sent[-1] <= min(sinces):
+                    caps = ()
+            for cap, since in zip(caps, sinces, strict=False):  # no since when caps = ()
+                times = history.sent_times(cid, channel, mclass, since)
+                if len(times) >= cap.max_count:
+                    free_at = times[len(times) - cap.max_count] + cap.window
+                    detail = f"{len(times)} sent in the last {cap.window} (cap {cap.max_count})"
+                    extra = extra or []
+                    extra.append(RuleCheck("frequency_cap", False, detail))
+                    capped = True
+                    if plan.skip:
+                        return Skip(f"frequency cap reached: {detail}",
+                                    self._prefix(cls, _END, deduped) + tuple(extra))
+                    if free_at > earliest:
+                        earliest, why = free_at, f"frequency cap reached: {detail}"
+            if not capped:
+                caps_ok = (_OK_CAPS,)
+        window: tuple[RuleCheck, ...] = ()
+        shared: tuple[dt.datetime, dt.tzinfo, _RulesKey, bool, bool] | None = None
+        if plan.timed:
+            tz = recipient.tz or self.store_tz
+            if tz is None:
+                return Skip("no time zone known for the recipient or store",
+                            self._prefix(cls, _END, deduped) + tuple(extra or ()) + caps_ok
+                            + (_NO_ZONE,))
+            local = self._locals.get(tz)
+            if local is None or local[0] is not now:
+                local = self._local_at(tz, now)
+            zone = local[1]
+            if earliest is now:
+                minute = local[2]
+                if plan.flags[minute]:
+                    return plan.sends[deduped]
+                closed = self._closed.get((minute, zone))
+                if closed is None:
+                    closed = self._closed_texts(minute, zone)
+                window, short, long = closed
+                if plan.skip:
+                    return Skip(short, self._prefix(cls, _END, deduped) + tuple(extra or ())
+                                + caps_ok + window)
+                why = why or long
+                if extra is None and expires is None:
+                    # closed now, nothing else in the way: every such message of this
+                    # rules key in this zone at this instant gets the same deferral
+                    shared = (now, zone, cls, deduped, bool(caps_ok))
+                    defer = self._defers.get(shared)
+                    if defer is not None and (lateness is None
+                                              or defer.until - origin <= lateness):
+                        return defer
+            # a tick defers many messages from the same instant in the same zone
+            key = (earliest if earliest is now else earliest.astimezone(_UTC), zone, cls)
+            until = self._next.get(key)
+            if until is None:
+                if len(self._next) > 4096:
+                    self._next.clear()
+                until = self._next[key] = plan.rules.next_allowed(earliest, zone)
+            if earliest is not now:
+                if until == _ceil_minute(earliest):
+                    window = (_OK_WINDOW_THEN,)
+                else:
+                    window = (RuleCheck("time_window", False,
+                                        f"{_ceil_minute(earliest).astimezone(zone):%H:%M}"
+                                        f" local is outside the allowed time; next allowed "
+                                        f"{until:%H:%M}"),)
+        else:
+            if earliest is now:
+                return plan.sends[deduped]
+            until = _ceil_minute(earliest)
+        trace = self._prefix(cls, _END, deduped) + tuple(extra or ()) + caps_ok + window
+        if expires is not None and until >= expires:
+            late = RuleCheck("expiry", False, f"the next allowed moment {self._iso(until)} is "
+                             f"not before it expires at {_expiry_text(message)}")
+            return Skip(f"{why}; it would go out after it expires at {_expiry_text(message)}",
+                        (*trace, late))
+        if plan.skip and until != _ceil_minute(earliest):
+            # only "not due yet" gets here under SKIP (closed time and caps returned above):
+            # wait for the due minute if it is allowed, but never past it
+            return Skip(f"{why}; due at a blocked local time", trace)
+        if lateness is not None and until - origin > lateness:
+            late = RuleCheck("max_lateness", False,
+                             f"next allowed moment {self._iso(until)} is more than "
+                             f"{lateness} after {origin.isoformat()}")
+            return Skip(f"{why}; deferring would be too late", (*trace, late))
+        defer = Defer(until, why, trace)
+        if shared is not None:
+            if len(self._defers) > 4096:
+                self._defers.clear()
+            self._defers[shared] = defer
+        return defer
+
+    def _plans_of(self, message_type: str) -> tuple[_Plan, _Plan, _Plan]:
+        """The plans of ``message_type`` for the transactional, care and marketing
+        classes (cached)."""
+        if len(self._plans) > 4096:
+            self._plans.clear()
+        plans = []
+        for mclass in (_TRANSACTIONAL, _CARE, _MARKETING):
+            key: _RulesKey = mclass
+            if message_type in self.by_type:
+                key = (message_type, mclass)
+            try:
+                rules = self._by_class[mclass] if key is mclass else self._merged(
+                    (message_type, mclass))
+            except InvalidValueError:
+                reason = (f"the time window of {message_type} messages and that of "
+                          f"the {mclass.name} class share no minute")
+                plans.append(_Plan.refusing(key, Skip(reason, (RuleCheck("time_window", False,
+                                                                          reason),))))
+                continue
+            plans.append(_Plan(key, rules, (self._send(key, False), self._send(key, True))))
+        out = self._plans[message_type] = (plans[0], plans[1], plans[2])
+        return out
+
+    def _local_at(self, tz: str, now: dt.datetime) -> tuple[dt.datetime, dt.tzinfo, int]:
+        """``(now, zone, local minute of the day)`` for the zone named ``tz`` (cached: a
+        tick converts ``now`` once per zone)."""
+        zone = self._zones.get(tz)
+        if zone is None:
+            zone = self._zones[tz] = as_zone(tz)
+        if len(self._locals) > 256:
+            self._locals.clear()
+        local = now.astimezone(zone)
+        out = self._locals[tz] = (now, zone, local.hour * 60 + local.minute)
+        return out
+
+    def _shared_refusal(self, plan: _Plan, stage: int, rule: str, reason: str) -> Skip:
+        """A refusal whose text does not depend on the message: one object per plan."""
+        skip = plan.refusals.get(reason)
+        if skip is None:
+            skip = plan.refusals[reason] = self._refuse(plan.key, stage, False, rule, reason)
+        return skip
+
+    def _closed_texts(self, minute: int, zone: dt.tzinfo) -> tuple[
+        tuple[RuleCheck], str, str
+    ]:
+        """The trace entry and reasons for "closed at local ``minute`` in ``zone``"."""
+        if len(self._closed) > 4096:
+            self._closed.clear()
+        hhmm = f"{minute // 60:02d}:{minute % 60:02d}"
+        texts = (
+            (RuleCheck("time_window", False, f"{hhmm} local is outside the allowed time"),),
+            f"outside the allowed local time ({hhmm})",
+            f"outside the allowed local time ({hhmm} {_zname(zone)})",
+        )
+        self._closed[(minute, zone)] = texts
+        return texts
+
+    def _iso(self, value: dt.datetime) -> str:
+        text = self._isos.get(value)
+        if text is None:
+            if len(self._isos) > 4096:
+                self._isos.clear()
+            text = self._isos[value] = value.isoformat()
+        return text
+
+    def _prefix(self, cls: _RulesKey, stage: int,
+                deduped: bool) -> tuple[RuleCheck, ...]:
+        """The passing checks of ``cls`` before ``stage`` (cached; static per class)."""
+        key = (cls, stage, deduped)
+        prefix = self._prefixes.get(key)
+        if prefix is None:
+            rules = self._by_class[cls]
+            enabled = (
+                (_BLOCK, rules.respect_block_list, _OK_BLOCK),
+                (_CONSENT, rules.requires_consent, _OK_CONSENT),
+                (_OPT_OUT, rules.respect_opt_out, _OK_OPT_OUT),
+                (_MEMBERS, rules.members_only, _OK_MEMBER),
+                (_DEDUPE, deduped, _OK_DEDUPE),
+                (_FRESH, rules.max_lateness is not None, _OK_FRESH),
+            )
+            prefix = self._prefixes[key] = tuple(
+                check for at, on, check in enabled if on and at < stage
+            )
+        return prefix
+
+    def _refuse(self, cls: _RulesKey, stage: int, deduped: bool, rule: str,
+                reason: str) -> Skip:
+        return Skip(reason, (*self._prefix(cls, stage, deduped), RuleCheck(rule, False, reason)))
+
+    def _send(self, cls: _RulesKey, deduped: bool) -> Send:
+        key = (cls, deduped)
+        send = self._sends.get(key)
+        if send is None:
+            rules = self._by_class[cls]
+            tail: tuple[RuleCheck, ...] = (_OK_CAPS,) if rules.caps else ()
+            tail += (_OK_WINDOW if rules._has_time_rules else _OK_NO_WINDOW,)
+            send = self._sends[key] = Send(self._prefix(cls, _END, deduped) + tail)
+        return send
+
+    @renamed_kwarg("now", "as_of")
+    def decide_many(self, messages: Iterable[Message], *, as_of: dt.datetime,
+                    context: PolicyContext = PolicyContext()) -> list[Decision]:
+        """:meth:`decide` for each message at the same ``as_of``, in order (``now=`` is
+        its deprecated alias)."""
+        now = require_aware(as_of, "as_of").astimezone(_UTC)
+        decide = self._decide
+        return [decide(m, now, context) for m in messages]
+
+    def _decide_reference(self, message: Message, *, now: dt.datetime,
+                          context: PolicyContext = PolicyContext()) -> Decision:
+        """:meth:`decide` as it was before the per-rules plans: the reference the
+        property tests hold the fast path to (equal decisions, equal traces).
+
+        Args:
+            message: the candidate.
+            now: the decision instant (aware).
+            context: history, opt-outs, block list, membership.
+
+        Returns:
+            The same decision as :meth:`decide`.
+        """
         if now.tzinfo is not _UTC:
             # UTC keys the caches safely: equal wall times in a DST fold are equal (and
             # hash alike) within their own zone although they are different instants
@@ -905,72 +1284,6 @@ class SendPolicy:
                              f"{lateness} after {origin.isoformat()}")
             return Skip(f"{why}; deferring would be too late", (*trace, late))
         return Defer(until, why, trace)
-
-    def _closed_texts(self, minute: int, zone: dt.tzinfo) -> tuple[
-        tuple[RuleCheck], str, str
-    ]:
-        """The trace entry and reasons for "closed at local ``minute`` in ``zone``"."""
-        if len(self._closed) > 4096:
-            self._closed.clear()
-        hhmm = f"{minute // 60:02d}:{minute % 60:02d}"
-        texts = (
-            (RuleCheck("time_window", False, f"{hhmm} local is outside the allowed time"),),
-            f"outside the allowed local time ({hhmm})",
-            f"outside the allowed local time ({hhmm} {_zname(zone)})",
-        )
-        self._closed[(minute, zone)] = texts
-        return texts
-
-    def _iso(self, value: dt.datetime) -> str:
-        text = self._isos.get(value)
-        if text is None:
-            if len(self._isos) > 4096:
-                self._isos.clear()
-            text = self._isos[value] = value.isoformat()
-        return text
-
-    def _prefix(self, cls: _RulesKey, stage: int,
-                deduped: bool) -> tuple[RuleCheck, ...]:
-        """The passing checks of ``cls`` before ``stage`` (cached; static per class)."""
-        key = (cls, stage, deduped)
-        prefix = self._prefixes.get(key)
-        if prefix is None:
-            rules = self._by_class[cls]
-            enabled = (
-                (_BLOCK, rules.respect_block_list, _OK_BLOCK),
-                (_CONSENT, rules.requires_consent, _OK_CONSENT),
-                (_OPT_OUT, rules.respect_opt_out, _OK_OPT_OUT),
-                (_MEMBERS, rules.members_only, _OK_MEMBER),
-                (_DEDUPE, deduped, _OK_DEDUPE),
-                (_FRESH, rules.max_lateness is not None, _OK_FRESH),
-            )
-            prefix = self._prefixes[key] = tuple(
-                check for at, on, check in enabled if on and at < stage
-            )
-        return prefix
-
-    def _refuse(self, cls: _RulesKey, stage: int, deduped: bool, rule: str,
-                reason: str) -> Skip:
-        return Skip(reason, (*self._prefix(cls, stage, deduped), RuleCheck(rule, False, reason)))
-
-    def _send(self, cls: _RulesKey, deduped: bool) -> Send:
-        key = (cls, deduped)
-        send = self._sends.get(key)
-        if send is None:
-            rules = self._by_class[cls]
-            tail: tuple[RuleCheck, ...] = (_OK_CAPS,) if rules.caps else ()
-            tail += (_OK_WINDOW if rules._has_time_rules else _OK_NO_WINDOW,)
-            send = self._sends[key] = Send(self._prefix(cls, _END, deduped) + tail)
-        return send
-
-    @renamed_kwarg("now", "as_of")
-    def decide_many(self, messages: Iterable[Message], *, as_of: dt.datetime,
-                    context: PolicyContext = PolicyContext()) -> list[Decision]:
-        """:meth:`decide` for each message at the same ``as_of``, in order (``now=`` is
-        its deprecated alias)."""
-        now = require_aware(as_of, "as_of").astimezone(_UTC)
-        decide = MethodType(unwrap(SendPolicy.decide), self)  # no alias check per message
-        return [decide(m, as_of=now, context=context) for m in messages]
 
 
 def _expiry_text(message: Message) -> str:
