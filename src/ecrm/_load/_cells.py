@@ -44,6 +44,7 @@ __all__ = [
     "parse_instant_text",
     "parse_instants",
     "parse_money",
+    "wall_from_codes",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -155,11 +156,23 @@ def _fast_wall_us(arr: StrArray, out: IntArray) -> BoolArray:
     """
     n = len(arr)
     width = arr.dtype.itemsize // 4
+    if width < 10 or n == 0:
+        return np.zeros(n, dtype=bool)
+    cp = np.ascontiguousarray(arr).view(np.uint32).reshape(n, width)
+    return wall_from_codes(cp, np.strings.str_len(arr).astype(np.int64), out)
+
+
+def wall_from_codes(cp: npt.NDArray[Any], length: IntArray, out: IntArray) -> BoolArray:
+    """:func:`_fast_wall_us` on a (n, width) matrix of code points (or UTF-8 bytes).
+
+    ``cp[i, :length[i]]`` are the cell's first characters, the rest 0; every accepted cell is
+    checked character by character over its whole length, so an accepted cell is ASCII and
+    its bytes are its characters. Cells longer than ``width`` are not accepted.
+    """
+    n, width = cp.shape
     done = np.zeros(n, dtype=bool)
     if width < 10 or n == 0:
         return done
-    cp = np.ascontiguousarray(arr).view(np.uint32).reshape(n, width)
-    length = np.strings.str_len(arr)
 
     def digit(j: int) -> IntArray:
         return cp[:, j].astype(np.int64) - 48
@@ -211,7 +224,7 @@ def _fast_wall_us(arr: StrArray, out: IntArray) -> BoolArray:
     minute = np.where(length >= 16, minute, 0)
     second = np.where(length >= 19, second, 0)
     micro = np.where(length >= 21, micro, 0)
-    idx = np.flatnonzero(good)
+    idx = np.flatnonzero(good & (length <= width))
     if idx.size == 0:
         return done
     days = _days_from_civil(year[idx], month[idx], day[idx])

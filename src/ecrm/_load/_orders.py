@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import IO, Any
 
 import attrs
@@ -31,8 +31,18 @@ from ecrm._load._cells import (
     parse_instants,
     parse_money,
     to_fen,
+    wall_from_codes,
 )
-from ecrm._load._csv import DEFAULT_CHUNK_ROWS, Chunk, Layout, read_csv, resolve_header
+from ecrm._load._csv import (
+    DEFAULT_CHUNK_ROWS,
+    Chunk,
+    Layout,
+    arrow_bytes,
+    arrow_text,
+    byte_matrix,
+    read_csv,
+    resolve_header,
+)
 from ecrm._load._problems import Problems
 from ecrm._load._spec import (
     FIELDS,
@@ -45,7 +55,7 @@ from ecrm._load._spec import (
     Progress,
 )
 from ecrm._order import STATUS_BY_CODE, parse_status
-from ecrm._time import NAT_US, us_to_datetime
+from ecrm._time import NAT_US, us_to_datetime, wall_to_utc_us
 
 __all__ = ["OrderColumns", "read_order_columns"]
 
@@ -217,8 +227,13 @@ def _parse_chunk(
     lines = chunk.lines
     chunks.add("line", lines)
     n = len(lines)
-    for field, column in chunk.cells.items():
+    arrow = chunk.arrow or {}
+    for field in chunk.cells:
         name = layout.header[field]
+        if field in arrow and _arrow_field(field, arrow[field], name, lines, units, zone,
+                                           problems, chunks, money, big):
+            continue
+        column = chunk.cells[field]
         if field == "status":  # a few distinct texts: a dict beats a numpy text column
             codes, bad_status = coded_column(column, _status_code)
             for i, rule in bad_status:
@@ -268,6 +283,164 @@ def _parse_chunk(
                 # a full address ("浙江省 杭州市 西湖区 …") keeps its first word: the province
                 text = np.asarray([t.split()[0] if t else t for t in text.tolist()], dtype=str)
             chunks.add(field, text)
+
+
+# -- the arrow engine's fast paths -----------------------------------------------------------------
+# Each settles in Arrow/numpy the cells whose text has one plain shape and hands the others
+# (empty, odd or bad cells) to the exact per-cell parsers above, so both paths give the same
+# values; a property test checks the agreement.
+def _arrow_field(
+    field: str,
+    arr: Any,
+    name: str,
+    lines: IntArray,
+    units: Mapping[str, str],
+    zone: dt.tzinfo,
+    problems: Problems,
+    chunks: _Chunks,
+    money: dict[str, list[MoneyCells]],
+    big: dict[int, str],
+) -> bool:
+    """Parse one arrow column of a chunk; ``False`` when the field has no fast path."""
+    if field == "status":
+        codes, bad_status = arrow_coded(arr, _status_code)
+        for i, text, rule in bad_status:
+            problems.add_cell(int(lines[i]), name, text, rule)
+        chunks.add(field, codes)
+        return True
+    if field in ("order_id", "customer_id"):
+        ids = arrow_ids(arr)
+        if len(ids):
+            empty = np.flatnonzero(ids == "")
+            if empty.size:
+                problems.add_rows(empty, name, arrow_text(arr), "must not be empty", lines=lines)
+        chunks.add(field, ids)
+        return True
+    if field in TIME_FIELDS:
+        us, rest, texts, bad = arrow_instants(arr, zone)
+        for k in bad:
+            problems.add_cell(int(lines[rest[k]]), name, str(texts[k]), TS_RULE)
+        if field == "placed_at" and len(rest):
+            missing = np.flatnonzero(_strip(texts) == "")
+            problems.add_rows(missing, name, texts, "must not be empty", lines=lines[rest])
+        chunks.add(field, us)
+        return True
+    if field in MONEY_FIELDS:
+        parsed, rest, texts, bad_money = arrow_money(arr, units[field])
+        for i in np.flatnonzero(parsed.whole > MAX_WHOLE_YUAN).tolist():
+            big[int(lines[i])] = str(arr[i].as_py()).strip()
+        for k, rule in bad_money:
+            problems.add_cell(int(lines[rest[k]]), name, str(texts[k]), rule)
+        if field == "amount" and len(rest):
+            missing = np.flatnonzero(_strip(texts) == "")
+            problems.add_rows(missing, name, texts, "must not be empty", lines=lines[rest])
+        money.setdefault(field, []).append(parsed)
+        return True
+    return False
+
+
+def arrow_coded(
+    arr: Any, parse: Callable[[str], int]
+) -> tuple[npt.NDArray[np.int8], list[tuple[int, str, str]]]:
+    """:func:`coded_column` of a pyarrow string array: each distinct text parsed once.
+
+    Returns:
+        (codes, bad): ``bad`` lists (position, text, rule) in row order.
+    """
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(arr)
+    texts: list[str] = encoded.dictionary.to_pylist()
+    index = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    per_text, wrong = coded_column(texts, parse)
+    codes = per_text[index] if len(index) else np.zeros(0, np.int8)
+    bad: list[tuple[int, str, str]] = []
+    if wrong:
+        rule_of = dict(wrong)
+        hit = np.flatnonzero(np.isin(index, np.asarray(list(rule_of), dtype=np.int64)))
+        bad = [(i, texts[k], rule_of[k]) for i, k in zip(hit.tolist(), index[hit].tolist(), strict=True)]
+    return np.asarray(codes, dtype=np.int8), bad
+
+
+def arrow_ids(arr: Any) -> npt.NDArray[np.str_]:
+    """:func:`parse_ids` of a pyarrow string array; skipped when no cell needs it.
+
+    A cell needs it when it is empty, starts with ``=`` or ``'``, or starts or ends with a
+    byte that is not printable ASCII (whitespace of any kind, or a multi-byte character).
+    """
+    text = arrow_text(arr)
+    data, off = arrow_bytes(arr)
+    length = np.diff(off)
+    if len(length) == 0:
+        return text
+    if not bool((length > 0).all()):
+        return parse_ids(text)
+    first = data[off[:-1]]
+    last = data[off[1:] - 1]
+    plain = (first > 32) & (first < 127) & (first != ord("=")) & (first != ord("'"))
+    plain &= (last > 32) & (last < 127)
+    return text if bool(plain.all()) else parse_ids(text)
+
+
+def arrow_instants(
+    arr: Any, zone: dt.tzinfo
+) -> tuple[IntArray, IntArray, npt.NDArray[np.str_], list[int]]:
+    """:func:`parse_instants` of a pyarrow string array.
+
+    Plain zero-padded naive cells are parsed from their bytes; the others, as text, by the
+    exact parser. Wall times go to UTC through the one rule, ``wall_to_utc_us``.
+
+    Returns:
+        (us, rest, texts, bad): ``rest`` the positions parsed exactly, ``texts`` their text,
+        ``bad`` positions in ``rest`` of the cells that are not date-times.
+    """
+    data, off = arrow_bytes(arr)
+    length = np.diff(off)
+    n = len(length)
+    wall = np.full(n, NAT_US, dtype=np.int64)
+    width = min(int(length.max(initial=0)), 26)
+    done = wall_from_codes(byte_matrix(data, off, width), length, wall)
+    fast = np.flatnonzero(done)
+    out = np.full(n, NAT_US, dtype=np.int64)
+    if fast.size:
+        out[fast] = wall_to_utc_us(wall[fast], zone)
+    rest = np.flatnonzero(~done)
+    texts = arrow_text(arr.take(rest)) if rest.size else np.zeros(0, dtype="U1")
+    bad: list[int] = []
+    if rest.size:
+        slow, bad = parse_instants(texts, zone)
+        out[rest] = slow
+    return out, rest, texts, bad
+
+
+def arrow_money(
+    arr: Any, unit: str
+) -> tuple[MoneyCells, IntArray, npt.NDArray[np.str_], list[tuple[int, str]]]:
+    """:func:`parse_money` of a pyarrow string array: digit-only cells cast in Arrow.
+
+    Returns:
+        (cells, rest, texts, bad): ``rest`` the positions parsed exactly, ``texts`` their
+        text, ``bad`` (position in ``rest``, rule).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(arr)
+    whole = np.full(n, -1, dtype=np.int64)
+    cents = np.zeros(n, dtype=np.int64)
+    marked = np.zeros(n, dtype=bool)
+    plain = np.asarray(pc.match_substring_regex(arr, r"^[0-9]{1,18}$").to_numpy(
+        zero_copy_only=False), dtype=bool)
+    if n:
+        digits = pc.cast(pc.if_else(pa.array(plain), arr, pa.scalar("0")), pa.int64())
+        whole[:] = np.asarray(digits.to_numpy(zero_copy_only=False), dtype=np.int64)
+    rest = np.flatnonzero(~plain)
+    texts = arrow_text(arr.take(rest)) if rest.size else np.zeros(0, dtype="U1")
+    bad: list[tuple[int, str]] = []
+    if rest.size:
+        exact, bad = parse_money(texts, unit)
+        whole[rest], cents[rest], marked[rest] = exact.whole, exact.cents, exact.marked
+    return MoneyCells(whole, cents, marked), rest, texts, bad
 
 
 def _assemble(
