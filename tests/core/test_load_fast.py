@@ -14,11 +14,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecrm._load._cells import coded_column, parse_ids, parse_instants, parse_money
-from ecrm._load._orders import arrow_coded, arrow_ids, arrow_instants, arrow_money
+from ecrm._load._cells import as_text, coded_column, parse_ids, parse_instants, parse_money
+from ecrm._load._orders import (
+    arrow_coded,
+    arrow_ids,
+    arrow_instants,
+    arrow_money,
+    fast_instants,
+    fast_money,
+)
 from ecrm._order import parse_status
 
 pa = pytest.importorskip("pyarrow")
+from ecrm._load._cells import text_bytes  # noqa: E402
 from ecrm._load._csv import arrow_text  # noqa: E402
 
 ZONES = ["Asia/Shanghai", "America/New_York", "Europe/Berlin", "America/Santiago", "UTC"]
@@ -70,6 +78,12 @@ def test_fast_instants_agree_with_the_exact_parser(cells: list[str], zone_name: 
     fast, rest, _texts, bad = arrow_instants(pa.array(cells, pa.string()), zone)
     assert fast.tolist() == exact.tolist()
     assert sorted(int(rest[k]) for k in bad) == sorted(exact_bad)
+    listed = text_bytes(cells)
+    if listed is not None:  # the python engine's lists, read from their joined bytes
+        us, rest, _texts, bad = fast_instants(
+            listed, lambda rows: as_text([cells[i] for i in rows.tolist()]), zone)
+        assert us.tolist() == exact.tolist()
+        assert sorted(int(rest[k]) for k in bad) == sorted(exact_bad)
 
 
 @st.composite
@@ -97,6 +111,13 @@ def test_fast_money_agrees_with_the_exact_parser(cells: list[str], unit: str) ->
     assert fast.cents.tolist() == exact.cents.tolist()
     assert fast.marked.tolist() == exact.marked.tolist()
     assert sorted((int(rest[k]), rule) for k, rule in bad) == sorted(exact_bad)
+    listed = text_bytes(cells)
+    if listed is not None:
+        parsed, rest, _texts, bad = fast_money(
+            listed, lambda rows: as_text([cells[i] for i in rows.tolist()]), unit)
+        assert parsed.whole.tolist() == exact.whole.tolist()
+        assert parsed.cents.tolist() == exact.cents.tolist()
+        assert sorted((int(rest[k]), rule) for k, rule in bad) == sorted(exact_bad)
 
 
 _ID_CELL = st.one_of(
@@ -113,6 +134,7 @@ _ID_CELL = st.one_of(
 def test_fast_ids_and_text_agree_with_the_exact_parser(cells: list[str]) -> None:
     arr = pa.array(cells, pa.string())
     assert arrow_text(arr).tolist() == _text(cells).tolist()
+    assert as_text(cells).tolist() == _text(cells).tolist()
     assert arrow_ids(arr).tolist() == parse_ids(_text(cells)).tolist()
 
 

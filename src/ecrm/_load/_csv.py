@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import itertools
+import operator
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -38,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._errors import InvalidValueError, MissingDependencyError
+from ecrm._load._cells import ByteCells
 from ecrm._load._problems import Problems
 from ecrm._load._spec import Engine, LoadInfo, Progress
 from ecrm._load._text import TextSource, Utf8Stream
@@ -47,8 +49,8 @@ __all__ = [
     "Layout",
     "Sink",
     "arrow_bytes",
+    "arrow_cells",
     "arrow_text",
-    "byte_matrix",
     "read_csv",
     "resolve_engine",
     "resolve_header",
@@ -289,7 +291,7 @@ def _python_pass(
                 rows, lines = _drop_undecodable(rows, lines, text, layout, problems,
                                                 decoded_reported)
             rows_done += len(rows)
-            cells = {f: [r[j] for r in rows] for f, j in layout.index.items()}
+            cells = {f: list(map(operator.itemgetter(j), rows)) for f, j in layout.index.items()}
             target.add(Chunk(cells, lines))
             if progress is not None:
                 reported = text.bytes_done()
@@ -529,19 +531,10 @@ def arrow_bytes(arr: Any) -> tuple[npt.NDArray[np.uint8], IntArray]:
     return data, off
 
 
-def byte_matrix(data: npt.NDArray[np.uint8], off: IntArray, width: int) -> npt.NDArray[np.uint8]:
-    """The first ``width`` bytes of each cell as rows of a (n, width) matrix, 0-padded."""
-    n = len(off) - 1
-    length = np.diff(off)
-    if n == 0 or width == 0:
-        return np.zeros((n, width), dtype=np.uint8)
-    if bool((length == width).all()):
-        return data[off[0]:off[-1]].reshape(n, width)
-    cols = np.arange(width, dtype=np.int64)
-    idx = off[:-1, None] + cols
-    got = data.take(np.minimum(idx, max(len(data) - 1, 0)), mode="clip") if len(data) else (
-        np.zeros((n, width), np.uint8))
-    return np.where(cols < length[:, None], got, 0).astype(np.uint8)
+def arrow_cells(arr: Any) -> ByteCells:
+    """The :class:`ByteCells` of a null-free pyarrow string array (no copy of the bytes)."""
+    data, off = arrow_bytes(arr)
+    return ByteCells(data, off[:-1], np.diff(off))
 
 
 def arrow_text(arr: Any) -> npt.NDArray[np.str_]:
@@ -556,9 +549,9 @@ def arrow_text(arr: Any) -> npt.NDArray[np.str_]:
         return np.zeros(0, dtype="U1")
     if not pc.all(pc.string_is_ascii(arr)).as_py():
         return np.asarray(arr.to_numpy(zero_copy_only=False).astype(str))
-    data, off = arrow_bytes(arr)
-    width = max(int(np.diff(off).max()), 1)
-    wide = byte_matrix(data, off, width).astype(np.uint32)
+    cells = arrow_cells(arr)
+    width = max(int(cells.lengths.max()), 1)
+    wide = cells.matrix(width).astype(np.uint32)
     text: npt.NDArray[np.str_] = np.ascontiguousarray(wide).view(f"U{width}").reshape(n)
     return text
 

@@ -22,6 +22,7 @@ from ecrm._columns import MAX_ORDER_FEN, ORDER_FEN_RULE
 from ecrm._load._cells import (
     MAX_WHOLE_YUAN,
     TS_RULE,
+    ByteCells,
     MoneyCells,
     _strip,
     as_text,
@@ -30,6 +31,7 @@ from ecrm._load._cells import (
     parse_ids,
     parse_instants,
     parse_money,
+    text_bytes,
     to_fen,
     wall_from_codes,
 )
@@ -38,8 +40,8 @@ from ecrm._load._csv import (
     Chunk,
     Layout,
     arrow_bytes,
+    arrow_cells,
     arrow_text,
-    byte_matrix,
     read_csv,
     resolve_header,
 )
@@ -234,6 +236,10 @@ def _parse_chunk(
                                            problems, chunks, money, big):
             continue
         column = chunk.cells[field]
+        if (not isinstance(column, np.ndarray) and field in (*TIME_FIELDS, *MONEY_FIELDS)
+                and _list_field(field, column, name, lines, units, zone, problems, chunks,
+                                money, big)):
+            continue
         if field == "status":  # a few distinct texts: a dict beats a numpy text column
             codes, bad_status = coded_column(column, _status_code)
             for i, rule in bad_status:
@@ -339,6 +345,48 @@ def _arrow_field(
     return False
 
 
+def _list_field(
+    field: str,
+    column: list[str],
+    name: str,
+    lines: IntArray,
+    units: Mapping[str, str],
+    zone: dt.tzinfo,
+    problems: Problems,
+    chunks: _Chunks,
+    money: dict[str, list[MoneyCells]],
+    big: dict[int, str],
+) -> bool:
+    """A time or money column of the python engine, read from its bytes like the arrow one's;
+    ``False`` when a cell holds a line break (the text path takes it)."""
+    cells = text_bytes(column)
+    if cells is None:
+        return False
+
+    def text_of(rows: IntArray) -> npt.NDArray[np.str_]:
+        return as_text([column[i] for i in rows.tolist()])
+
+    if field in TIME_FIELDS:
+        us, rest, texts, bad = fast_instants(cells, text_of, zone)
+        for k in bad:
+            problems.add_cell(int(lines[rest[k]]), name, str(texts[k]), TS_RULE)
+        if field == "placed_at" and len(rest):
+            missing = np.flatnonzero(_strip(texts) == "")
+            problems.add_rows(missing, name, texts, "must not be empty", lines=lines[rest])
+        chunks.add(field, us)
+        return True
+    parsed, rest, texts, bad_money = fast_money(cells, text_of, units[field])
+    for i in np.flatnonzero(parsed.whole > MAX_WHOLE_YUAN).tolist():
+        big[int(lines[i])] = str(as_text([column[i]])[0]).strip()
+    for k, rule in bad_money:
+        problems.add_cell(int(lines[rest[k]]), name, str(texts[k]), rule)
+    if field == "amount" and len(rest):
+        missing = np.flatnonzero(_strip(texts) == "")
+        problems.add_rows(missing, name, texts, "must not be empty", lines=lines[rest])
+    money.setdefault(field, []).append(parsed)
+    return True
+
+
 def arrow_coded(
     arr: Any, parse: Callable[[str], int]
 ) -> tuple[npt.NDArray[np.int8], list[tuple[int, str, str]]]:
@@ -385,27 +433,34 @@ def arrow_ids(arr: Any) -> npt.NDArray[np.str_]:
 def arrow_instants(
     arr: Any, zone: dt.tzinfo
 ) -> tuple[IntArray, IntArray, npt.NDArray[np.str_], list[int]]:
-    """:func:`parse_instants` of a pyarrow string array.
+    """:func:`fast_instants` of a pyarrow string array."""
+    return fast_instants(arrow_cells(arr), lambda rows: arrow_text(arr.take(rows)), zone)
 
-    Plain zero-padded naive cells are parsed from their bytes; the others, as text, by the
-    exact parser. Wall times go to UTC through the one rule, ``wall_to_utc_us``.
+
+def fast_instants(
+    cells: ByteCells, text_of: Callable[[IntArray], npt.NDArray[np.str_]], zone: dt.tzinfo
+) -> tuple[IntArray, IntArray, npt.NDArray[np.str_], list[int]]:
+    """:func:`parse_instants` of a column given as bytes.
+
+    Plain zero-padded naive cells are parsed from their bytes; the others, as text
+    (``text_of(rows)``), by the exact parser. Wall times go to UTC through the one rule,
+    ``wall_to_utc_us``.
 
     Returns:
         (us, rest, texts, bad): ``rest`` the positions parsed exactly, ``texts`` their text,
         ``bad`` positions in ``rest`` of the cells that are not date-times.
     """
-    data, off = arrow_bytes(arr)
-    length = np.diff(off)
+    length = cells.lengths
     n = len(length)
     wall = np.full(n, NAT_US, dtype=np.int64)
     width = min(int(length.max(initial=0)), 26)
-    done = wall_from_codes(byte_matrix(data, off, width), length, wall)
+    done = wall_from_codes(cells.matrix(width), length, wall)
     fast = np.flatnonzero(done)
     out = np.full(n, NAT_US, dtype=np.int64)
     if fast.size:
         out[fast] = wall_to_utc_us(wall[fast], zone)
     rest = np.flatnonzero(~done)
-    texts = arrow_text(arr.take(rest)) if rest.size else np.zeros(0, dtype="U1")
+    texts = text_of(rest) if rest.size else np.zeros(0, dtype="U1")
     bad: list[int] = []
     if rest.size:
         slow, bad = parse_instants(texts, zone)
@@ -416,26 +471,35 @@ def arrow_instants(
 def arrow_money(
     arr: Any, unit: str
 ) -> tuple[MoneyCells, IntArray, npt.NDArray[np.str_], list[tuple[int, str]]]:
-    """:func:`parse_money` of a pyarrow string array: digit-only cells cast in Arrow.
+    """:func:`fast_money` of a pyarrow string array."""
+    return fast_money(arrow_cells(arr), lambda rows: arrow_text(arr.take(rows)), unit)
+
+
+def fast_money(
+    cells: ByteCells, text_of: Callable[[IntArray], npt.NDArray[np.str_]], unit: str
+) -> tuple[MoneyCells, IntArray, npt.NDArray[np.str_], list[tuple[int, str]]]:
+    """:func:`parse_money` of a column given as bytes: digit-only cells read from their bytes.
 
     Returns:
-        (cells, rest, texts, bad): ``rest`` the positions parsed exactly, ``texts`` their
-        text, ``bad`` (position in ``rest``, rule).
+        (cells, rest, texts, bad): ``rest`` the positions parsed exactly (``text_of(rows)``),
+        ``texts`` their text, ``bad`` (position in ``rest``, rule).
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    n = len(arr)
+    length = cells.lengths
+    n = len(length)
     whole = np.full(n, -1, dtype=np.int64)
     cents = np.zeros(n, dtype=np.int64)
     marked = np.zeros(n, dtype=bool)
-    plain = np.asarray(pc.match_substring_regex(arr, r"^[0-9]{1,18}$").to_numpy(
-        zero_copy_only=False), dtype=bool)
-    if n:
-        digits = pc.cast(pc.if_else(pa.array(plain), arr, pa.scalar("0")), pa.int64())
-        whole[:] = np.asarray(digits.to_numpy(zero_copy_only=False), dtype=np.int64)
+    width = min(int(length.max(initial=0)), 18)
+    codes = cells.matrix(width).astype(np.int64) - 48
+    inside = np.arange(width) < length[:, None]
+    plain = (length >= 1) & (length <= 18)
+    plain &= (((codes >= 0) & (codes <= 9)) | ~inside).all(axis=1)
+    value = np.zeros(n, dtype=np.int64)
+    for j in range(width):
+        value = np.where(inside[:, j], value * 10 + codes[:, j], value)
+    whole[plain] = value[plain]
     rest = np.flatnonzero(~plain)
-    texts = arrow_text(arr.take(rest)) if rest.size else np.zeros(0, dtype="U1")
+    texts = text_of(rest) if rest.size else np.zeros(0, dtype="U1")
     bad: list[tuple[int, str]] = []
     if rest.size:
         exact, bad = parse_money(texts, unit)
