@@ -25,7 +25,9 @@ reading stops there), undecodable bytes, duplicate used headers, missing require
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import gc
 import importlib.util
 import itertools
 import operator
@@ -243,7 +245,7 @@ def _python_pass(
     chunk_rows: int,
     progress: Progress | None,
 ) -> tuple[T, LoadInfo]:
-    with TextSource(path, encoding) as text:
+    with TextSource(path, encoding) as text, _gc_paused():
         source = text.name
         problems = Problems(source)
         reader = csv.reader(text.lines())
@@ -304,6 +306,23 @@ def _python_pass(
         result = target.finish()
         problems.raise_if_any(what)
         return result, _info(text, "python", rows_done)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while rows are read.
+
+    Each chunk makes hundreds of thousands of row lists, none of them in a cycle; left on,
+    the collector walks them again and again (a third of the python engine's time). They are
+    freed by reference counting either way.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _drop_undecodable(
