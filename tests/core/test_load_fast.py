@@ -120,6 +120,18 @@ def test_fast_money_agrees_with_the_exact_parser(cells: list[str], unit: str) ->
         assert sorted((int(rest[k]), rule) for k, rule in bad) == sorted(exact_bad)
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.text("0123456789", min_size=1, max_size=19), min_size=1, max_size=30),
+       st.sampled_from(["fen", "yuan", "auto"]))
+def test_a_column_of_digits_only_agrees_with_the_exact_parser(cells: list[str], unit: str) -> None:
+    """A column of digits only (up to 18 of them) is cast in Arrow as a whole."""
+    exact, exact_bad = parse_money(_text(cells), unit)
+    fast, rest, _texts, bad = arrow_money(pa.array(cells, pa.string()), unit)
+    assert fast.whole.tolist() == exact.whole.tolist()
+    assert fast.cents.tolist() == [0] * len(cells)
+    assert sorted((int(rest[k]), rule) for k, rule in bad) == sorted(exact_bad)
+
+
 _ID_CELL = st.one_of(
     st.text("0123456789abcXYZ_-", min_size=1, max_size=10),
     st.text(max_size=10),

@@ -471,7 +471,20 @@ def fast_instants(
 def arrow_money(
     arr: Any, unit: str
 ) -> tuple[MoneyCells, IntArray, npt.NDArray[np.str_], list[tuple[int, str]]]:
-    """:func:`fast_money` of a pyarrow string array."""
+    """:func:`fast_money` of a pyarrow string array; a column of digits only is cast in Arrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    data, off = arrow_bytes(arr)
+    length = np.diff(off)
+    body = data[off[0]:off[-1]]
+    if (len(arr) and int(length.min()) >= 1 and int(length.max()) <= 18
+            and bool(((body >= 48) & (body <= 57)).all())):
+        whole = np.asarray(pc.cast(arr, pa.int64()).to_numpy(zero_copy_only=False), np.int64)
+        n = len(whole)
+        none = np.zeros(0, dtype=np.int64)
+        cells = MoneyCells(whole, np.zeros(n, np.int64), np.zeros(n, dtype=bool))
+        return cells, none, np.zeros(0, dtype="U1"), []
     return fast_money(arrow_cells(arr), lambda rows: arrow_text(arr.take(rows)), unit)
 
 
