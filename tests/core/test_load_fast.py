@@ -86,6 +86,21 @@ def test_fast_instants_agree_with_the_exact_parser(cells: list[str], zone_name: 
         assert sorted(int(rest[k]) for k in bad) == sorted(exact_bad)
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.builds(
+    lambda y, mo, d, h, mi, se, t: f"{y:04d}-{mo:02d}-{d:02d}{t}{h:02d}:{mi:02d}:{se:02d}",
+    st.sampled_from([1899, 1970, 2024, 2200]), st.integers(0, 13),
+    st.integers(0, 32), st.integers(0, 24), st.integers(0, 60), st.integers(0, 60),
+    st.sampled_from([" ", "T"])), min_size=1, max_size=20), st.sampled_from(ZONES))
+def test_a_column_of_iso_seconds_agrees_with_the_exact_parser(cells: list[str], zone_name: str) -> None:
+    """A column of ``YYYY-MM-DD HH:MM:SS`` cells only is cast in Arrow as a whole."""
+    zone = zoneinfo.ZoneInfo(zone_name)
+    exact, exact_bad = parse_instants(_text(cells), zone)
+    fast, rest, _texts, bad = arrow_instants(pa.array(cells, pa.string()), zone)
+    assert fast.tolist() == exact.tolist()
+    assert sorted(int(rest[k]) for k in bad) == sorted(exact_bad)
+
+
 @st.composite
 def money_cells(draw: st.DrawFn) -> str:
     digits = draw(st.text("0123456789", min_size=0, max_size=21))

@@ -20,6 +20,8 @@ import numpy.typing as npt
 
 from ecrm._columns import MAX_ORDER_FEN, ORDER_FEN_RULE
 from ecrm._load._cells import (
+    _MAX_WALL_US,
+    _MIN_WALL_US,
     MAX_WHOLE_YUAN,
     TS_RULE,
     ByteCells,
@@ -433,8 +435,46 @@ def arrow_ids(arr: Any) -> npt.NDArray[np.str_]:
 def arrow_instants(
     arr: Any, zone: dt.tzinfo
 ) -> tuple[IntArray, IntArray, npt.NDArray[np.str_], list[int]]:
-    """:func:`fast_instants` of a pyarrow string array."""
-    return fast_instants(arrow_cells(arr), lambda rows: arrow_text(arr.take(rows)), zone)
+    """:func:`fast_instants` of a pyarrow string array.
+
+    A column whose every cell is ``YYYY-MM-DD HH:MM:SS`` (or ``T``) is cast in Arrow as a
+    whole, which rejects impossible dates and times as the exact parser does (then the
+    column takes the general path); years outside 1900-2199 take it too.
+    """
+    cells = arrow_cells(arr)
+    whole = _arrow_iso_seconds(arr, cells)
+    if whole is not None:
+        none = np.zeros(0, dtype=np.int64)
+        return wall_to_utc_us(whole, zone), none, np.zeros(0, dtype="U1"), []
+    return fast_instants(cells, lambda rows: arrow_text(arr.take(rows)), zone)
+
+
+_ISO_DIGITS = np.asarray([0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18])
+
+
+def _arrow_iso_seconds(arr: Any, cells: ByteCells) -> IntArray | None:
+    """Wall microseconds of a column of ``YYYY-MM-DD HH:MM:SS`` cells only, else ``None``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(arr) == 0 or not bool((cells.lengths == 19).all()):
+        return None
+    m = cells.matrix(19)
+    digits = m[:, _ISO_DIGITS]
+    if not bool(((digits >= 48) & (digits <= 57)).all()):
+        return None
+    if not (bool((m[:, 4] == 45).all()) and bool((m[:, 7] == 45).all())
+            and bool(((m[:, 10] == 32) | (m[:, 10] == 84)).all())
+            and bool((m[:, 13] == 58).all()) and bool((m[:, 16] == 58).all())):
+        return None
+    try:
+        stamps = pc.cast(arr, pa.timestamp("us"))
+    except pa.ArrowInvalid:
+        return None
+    wall = np.asarray(stamps.to_numpy(zero_copy_only=False).view(np.int64), dtype=np.int64)
+    if not bool(((wall >= _MIN_WALL_US) & (wall < _MAX_WALL_US)).all()):
+        return None
+    return wall
 
 
 def fast_instants(
