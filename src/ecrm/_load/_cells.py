@@ -37,6 +37,7 @@ from ecrm._errors import InvalidValueError
 from ecrm._time import NAT_US, US_PER_DAY, US_PER_SECOND, as_zone, us_to_datetime
 
 __all__ = [
+    "ByteCells",
     "MoneyCells",
     "coded_column",
     "decide_units",
@@ -44,6 +45,8 @@ __all__ = [
     "parse_instant_text",
     "parse_instants",
     "parse_money",
+    "text_bytes",
+    "wall_from_codes",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -69,7 +72,56 @@ def _strip(arr: StrArray) -> StrArray:
     return np.strings.strip(arr) if arr.size else arr
 
 
+@attrs.frozen
+class ByteCells:
+    """A column's cells as UTF-8 bytes: cell ``i`` is ``data[starts[i]:starts[i] + lengths[i]]``."""
+
+    data: npt.NDArray[np.uint8]
+    starts: IntArray
+    lengths: IntArray
+
+    def matrix(self, width: int) -> npt.NDArray[np.uint8]:
+        """The first ``width`` bytes of each cell as rows of a (n, width) matrix, 0-padded."""
+        n = len(self.starts)
+        data, starts, lengths = self.data, self.starts, self.lengths
+        if n == 0 or width == 0 or len(data) == 0:
+            return np.zeros((n, width), dtype=np.uint8)
+        if bool((lengths == width).all()):
+            # evenly spaced cells of one width (the common case) are a strided view
+            step = int(starts[1] - starts[0]) if n > 1 else width
+            begin = int(starts[0])
+            if (step >= width and begin + n * step <= len(data)
+                    and (n == 1 or bool((np.diff(starts) == step).all()))):
+                return data[begin:begin + n * step].reshape(n, step)[:, :width]
+        cols = np.arange(width, dtype=np.int64)
+        got = data.take(starts[:, None] + cols, mode="clip")
+        return np.where(cols < lengths[:, None], got, 0).astype(np.uint8)
+
+
+def text_bytes(values: Sequence[str]) -> ByteCells | None:
+    """The UTF-8 bytes of a list of cells, or ``None`` when a cell holds a line break."""
+    n = len(values)
+    try:
+        joined = ("\n".join(values) + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    buf = np.frombuffer(joined, dtype=np.uint8)
+    ends = np.flatnonzero(buf == 10)
+    if len(ends) != n:
+        return None
+    starts = np.zeros(n, dtype=np.int64)
+    starts[1:] = ends[:-1] + 1
+    return ByteCells(buf, starts, ends.astype(np.int64) - starts)
+
+
 def as_text(values: Sequence[str]) -> StrArray:
+    """A list of cells as a numpy ``str`` array (ASCII cells are widened from their bytes)."""
+    cells = text_bytes(values)
+    if cells is not None and len(values) and not bool((cells.data >= 128).any()):
+        width = max(int(cells.lengths.max()), 1)
+        wide = np.ascontiguousarray(cells.matrix(width).astype(np.uint32))
+        text: StrArray = wide.view(f"U{width}").reshape(len(values))
+        return text
     # a known width lets numpy skip its own length discovery pass
     width = max(map(len, values), default=1) or 1
     return np.asarray(values, dtype=f"U{width}")
@@ -155,11 +207,23 @@ def _fast_wall_us(arr: StrArray, out: IntArray) -> BoolArray:
     """
     n = len(arr)
     width = arr.dtype.itemsize // 4
+    if width < 10 or n == 0:
+        return np.zeros(n, dtype=bool)
+    cp = np.ascontiguousarray(arr).view(np.uint32).reshape(n, width)
+    return wall_from_codes(cp, np.strings.str_len(arr).astype(np.int64), out)
+
+
+def wall_from_codes(cp: npt.NDArray[Any], length: IntArray, out: IntArray) -> BoolArray:
+    """:func:`_fast_wall_us` on a (n, width) matrix of code points (or UTF-8 bytes).
+
+    ``cp[i, :length[i]]`` are the cell's first characters, the rest 0; every accepted cell is
+    checked character by character over its whole length, so an accepted cell is ASCII and
+    its bytes are its characters. Cells longer than ``width`` are not accepted.
+    """
+    n, width = cp.shape
     done = np.zeros(n, dtype=bool)
     if width < 10 or n == 0:
         return done
-    cp = np.ascontiguousarray(arr).view(np.uint32).reshape(n, width)
-    length = np.strings.str_len(arr)
 
     def digit(j: int) -> IntArray:
         return cp[:, j].astype(np.int64) - 48
@@ -211,7 +275,7 @@ def _fast_wall_us(arr: StrArray, out: IntArray) -> BoolArray:
     minute = np.where(length >= 16, minute, 0)
     second = np.where(length >= 19, second, 0)
     micro = np.where(length >= 21, micro, 0)
-    idx = np.flatnonzero(good)
+    idx = np.flatnonzero(good & (length <= width))
     if idx.size == 0:
         return done
     days = _days_from_civil(year[idx], month[idx], day[idx])

@@ -25,9 +25,12 @@ reading stops there), undecodable bytes, duplicate used headers, missing require
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import gc
 import importlib.util
 import itertools
+import operator
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -38,11 +41,22 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._errors import InvalidValueError, MissingDependencyError
+from ecrm._load._cells import ByteCells
 from ecrm._load._problems import Problems
 from ecrm._load._spec import Engine, LoadInfo, Progress
 from ecrm._load._text import TextSource, Utf8Stream
 
-__all__ = ["Chunk", "Layout", "Sink", "read_csv", "resolve_engine", "resolve_header"]
+__all__ = [
+    "Chunk",
+    "Layout",
+    "Sink",
+    "arrow_bytes",
+    "arrow_cells",
+    "arrow_text",
+    "read_csv",
+    "resolve_engine",
+    "resolve_header",
+]
 
 IntArray = npt.NDArray[np.int64]
 T = TypeVar("T")
@@ -77,10 +91,16 @@ class Layout:
 
 @attrs.frozen
 class Chunk:
-    """The cells of some rows: ``cells[field]`` (a list or ``str`` array) and their lines."""
+    """The cells of some rows: ``cells[field]`` (a list or ``str`` array) and their lines.
 
-    cells: dict[str, Any]
+    The arrow engine also gives ``arrow[field]``, the same cells as a pyarrow string array,
+    so a sink can parse them in Arrow and only turn the cells it cannot settle into text;
+    its ``cells`` are then made into numpy text on first access.
+    """
+
+    cells: Mapping[str, Any]
     lines: IntArray
+    arrow: Mapping[str, Any] | None = None
 
 
 class Sink(Protocol[T_co]):
@@ -225,7 +245,7 @@ def _python_pass(
     chunk_rows: int,
     progress: Progress | None,
 ) -> tuple[T, LoadInfo]:
-    with TextSource(path, encoding) as text:
+    with TextSource(path, encoding) as text, _gc_paused():
         source = text.name
         problems = Problems(source)
         reader = csv.reader(text.lines())
@@ -273,7 +293,7 @@ def _python_pass(
                 rows, lines = _drop_undecodable(rows, lines, text, layout, problems,
                                                 decoded_reported)
             rows_done += len(rows)
-            cells = {f: [r[j] for r in rows] for f, j in layout.index.items()}
+            cells = {f: list(map(operator.itemgetter(j), rows)) for f, j in layout.index.items()}
             target.add(Chunk(cells, lines))
             if progress is not None:
                 reported = text.bytes_done()
@@ -286,6 +306,23 @@ def _python_pass(
         result = target.finish()
         problems.raise_if_any(what)
         return result, _info(text, "python", rows_done)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while rows are read.
+
+    Each chunk makes hundreds of thousands of row lists, none of them in a cycle; left on,
+    the collector walks them again and again (a third of the python engine's time). They are
+    freed by reference counting either way.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _drop_undecodable(
@@ -499,27 +536,86 @@ def _batches(reader: Any, pa: Any) -> Iterator[Any]:
         yield batch
 
 
+def arrow_bytes(arr: Any) -> tuple[npt.NDArray[np.uint8], IntArray]:
+    """(UTF-8 bytes, offsets) of a null-free pyarrow string array, without copying the bytes.
+
+    Cell ``i`` is ``data[offsets[i]:offsets[i + 1]]``.
+    """
+    n = len(arr)
+    bufs = arr.buffers()
+    if n == 0 or bufs[1] is None:
+        return np.zeros(0, np.uint8), np.zeros(1, np.int64)
+    off = np.frombuffer(bufs[1], dtype=np.int32)[arr.offset: arr.offset + n + 1].astype(np.int64)
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+    return data, off
+
+
+def arrow_cells(arr: Any) -> ByteCells:
+    """The :class:`ByteCells` of a null-free pyarrow string array (no copy of the bytes)."""
+    data, off = arrow_bytes(arr)
+    return ByteCells(data, off[:-1], np.diff(off))
+
+
+def arrow_text(arr: Any) -> npt.NDArray[np.str_]:
+    """A pyarrow string array as a numpy ``str`` array (what the python engine's cells give).
+
+    ASCII columns are widened byte by byte (no Python objects); others go through objects.
+    """
+    import pyarrow.compute as pc
+
+    n = len(arr)
+    if n == 0:
+        return np.zeros(0, dtype="U1")
+    if not pc.all(pc.string_is_ascii(arr)).as_py():
+        return np.asarray(arr.to_numpy(zero_copy_only=False).astype(str))
+    cells = arrow_cells(arr)
+    width = max(int(cells.lengths.max()), 1)
+    wide = cells.matrix(width).astype(np.uint32)
+    text: npt.NDArray[np.str_] = np.ascontiguousarray(wide).view(f"U{width}").reshape(n)
+    return text
+
+
+class _ArrowCells(Mapping[str, Any]):
+    """field -> numpy text of an arrow chunk, converted on first access."""
+
+    def __init__(self, arrays: Mapping[str, Any]) -> None:
+        self._arrays = arrays
+        self._text: dict[str, npt.NDArray[np.str_]] = {}
+
+    def __getitem__(self, field: str) -> npt.NDArray[np.str_]:
+        if field not in self._text:
+            self._text[field] = arrow_text(self._arrays[field])
+        return self._text[field]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._arrays)
+
+    def __len__(self) -> int:
+        return len(self._arrays)
+
+
 def _arrow_chunk(
     batches: list[Any], layout: Layout, target: Sink[Any], rows_done: int, pa: Any, pc: Any
 ) -> int:
     table = pa.Table.from_batches(batches)
     n = table.num_rows
-    cells: dict[str, Any] = {}
-    empty_row = None
     limit = csv.field_size_limit()
-    for col in table.columns:
-        if n and pc.any(pc.match_substring_regex(col, r"[\r\n]")).as_py():
-            raise _FallbackError
-        if n and pc.max(pc.binary_length(col)).as_py() > limit:
+    arrays = [col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+              for col in table.columns]
+    empty_row = np.ones(n, dtype=bool)
+    for arr in arrays:
+        data, off = arrow_bytes(arr)
+        body = data[off[0]:off[-1]] if n else data[:0]
+        if n and bool(np.any((body == 10) | (body == 13))):
+            raise _FallbackError  # a cell spanning lines: the python engine checks it
+        length = np.diff(off)
+        if n and int(length.max()) > limit:
             raise _FallbackError  # over the python engine's field limit: it reports it
-        empty = pc.equal(pc.utf8_length(col), 0)
-        empty_row = empty if empty_row is None else pc.and_(empty_row, empty)
-    if n and empty_row is not None and pc.any(empty_row).as_py():
+        empty_row &= length == 0
+    if n and bool(empty_row.any()):
         raise _FallbackError  # rows of empty cells: the python engine skips them
-    for field, j in layout.index.items():
-        values = table.column(f"c{j}").to_numpy(zero_copy_only=False)
-        cells[field] = values.astype(str) if n else np.zeros(0, dtype="U1")
+    fields = {field: arrays[j] for field, j in layout.index.items()}
     # lines as if no line were blank or spanned: any problem sends the file to python anyway
     lines = np.arange(rows_done + 2, rows_done + 2 + n, dtype=np.int64)
-    target.add(Chunk(cells, lines))
+    target.add(Chunk(_ArrowCells(fields), lines, fields))
     return rows_done + int(n)

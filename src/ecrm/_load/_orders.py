@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import IO, Any
 
 import attrs
@@ -20,8 +20,11 @@ import numpy.typing as npt
 
 from ecrm._columns import MAX_ORDER_FEN, ORDER_FEN_RULE
 from ecrm._load._cells import (
+    _MAX_WALL_US,
+    _MIN_WALL_US,
     MAX_WHOLE_YUAN,
     TS_RULE,
+    ByteCells,
     MoneyCells,
     _strip,
     as_text,
@@ -30,9 +33,20 @@ from ecrm._load._cells import (
     parse_ids,
     parse_instants,
     parse_money,
+    text_bytes,
     to_fen,
+    wall_from_codes,
 )
-from ecrm._load._csv import DEFAULT_CHUNK_ROWS, Chunk, Layout, read_csv, resolve_header
+from ecrm._load._csv import (
+    DEFAULT_CHUNK_ROWS,
+    Chunk,
+    Layout,
+    arrow_bytes,
+    arrow_cells,
+    arrow_text,
+    read_csv,
+    resolve_header,
+)
 from ecrm._load._problems import Problems
 from ecrm._load._spec import (
     FIELDS,
@@ -45,7 +59,7 @@ from ecrm._load._spec import (
     Progress,
 )
 from ecrm._order import STATUS_BY_CODE, parse_status
-from ecrm._time import NAT_US, us_to_datetime
+from ecrm._time import NAT_US, us_to_datetime, wall_to_utc_us
 
 __all__ = ["OrderColumns", "read_order_columns"]
 
@@ -217,8 +231,17 @@ def _parse_chunk(
     lines = chunk.lines
     chunks.add("line", lines)
     n = len(lines)
-    for field, column in chunk.cells.items():
+    arrow = chunk.arrow or {}
+    for field in chunk.cells:
         name = layout.header[field]
+        if field in arrow and _arrow_field(field, arrow[field], name, lines, units, zone,
+                                           problems, chunks, money, big):
+            continue
+        column = chunk.cells[field]
+        if (not isinstance(column, np.ndarray) and field in (*TIME_FIELDS, *MONEY_FIELDS)
+                and _list_field(field, column, name, lines, units, zone, problems, chunks,
+                                money, big)):
+            continue
         if field == "status":  # a few distinct texts: a dict beats a numpy text column
             codes, bad_status = coded_column(column, _status_code)
             for i, rule in bad_status:
@@ -268,6 +291,273 @@ def _parse_chunk(
                 # a full address ("浙江省 杭州市 西湖区 …") keeps its first word: the province
                 text = np.asarray([t.split()[0] if t else t for t in text.tolist()], dtype=str)
             chunks.add(field, text)
+
+
+# -- the arrow engine's fast paths -----------------------------------------------------------------
+# Each settles in Arrow/numpy the cells whose text has one plain shape and hands the others
+# (empty, odd or bad cells) to the exact per-cell parsers above, so both paths give the same
+# values; a property test checks the agreement.
+def _arrow_field(
+    field: str,
+    arr: Any,
+    name: str,
+    lines: IntArray,
+    units: Mapping[str, str],
+    zone: dt.tzinfo,
+    problems: Problems,
+    chunks: _Chunks,
+    money: dict[str, list[MoneyCells]],
+    big: dict[int, str],
+) -> bool:
+    """Parse one arrow column of a chunk; ``False`` when the field has no fast path."""
+    if field == "status":
+        codes, bad_status = arrow_coded(arr, _status_code)
+        for i, text, rule in bad_status:
+            problems.add_cell(int(lines[i]), name, text, rule)
+        chunks.add(field, codes)
+        return True
+    if field in ("order_id", "customer_id"):
+        ids = arrow_ids(arr)
+        if len(ids):
+            empty = np.flatnonzero(ids == "")
+            if empty.size:
+                problems.add_rows(empty, name, arrow_text(arr), "must not be empty", lines=lines)
+        chunks.add(field, ids)
+        return True
+    if field in TIME_FIELDS:
+        us, rest, texts, bad = arrow_instants(arr, zone)
+        for k in bad:
+            problems.add_cell(int(lines[rest[k]]), name, str(texts[k]), TS_RULE)
+        if field == "placed_at" and len(rest):
+            missing = np.flatnonzero(_strip(texts) == "")
+            problems.add_rows(missing, name, texts, "must not be empty", lines=lines[rest])
+        chunks.add(field, us)
+        return True
+    if field in MONEY_FIELDS:
+        parsed, rest, texts, bad_money = arrow_money(arr, units[field])
+        for i in np.flatnonzero(parsed.whole > MAX_WHOLE_YUAN).tolist():
+            big[int(lines[i])] = str(arr[i].as_py()).strip()
+        for k, rule in bad_money:
+            problems.add_cell(int(lines[rest[k]]), name, str(texts[k]), rule)
+        if field == "amount" and len(rest):
+            missing = np.flatnonzero(_strip(texts) == "")
+            problems.add_rows(missing, name, texts, "must not be empty", lines=lines[rest])
+        money.setdefault(field, []).append(parsed)
+        return True
+    return False
+
+
+def _list_field(
+    field: str,
+    column: list[str],
+    name: str,
+    lines: IntArray,
+    units: Mapping[str, str],
+    zone: dt.tzinfo,
+    problems: Problems,
+    chunks: _Chunks,
+    money: dict[str, list[MoneyCells]],
+    big: dict[int, str],
+) -> bool:
+    """A time or money column of the python engine, read from its bytes like the arrow one's;
+    ``False`` when a cell holds a line break (the text path takes it)."""
+    cells = text_bytes(column)
+    if cells is None:
+        return False
+
+    def text_of(rows: IntArray) -> npt.NDArray[np.str_]:
+        return as_text([column[i] for i in rows.tolist()])
+
+    if field in TIME_FIELDS:
+        us, rest, texts, bad = fast_instants(cells, text_of, zone)
+        for k in bad:
+            problems.add_cell(int(lines[rest[k]]), name, str(texts[k]), TS_RULE)
+        if field == "placed_at" and len(rest):
+            missing = np.flatnonzero(_strip(texts) == "")
+            problems.add_rows(missing, name, texts, "must not be empty", lines=lines[rest])
+        chunks.add(field, us)
+        return True
+    parsed, rest, texts, bad_money = fast_money(cells, text_of, units[field])
+    for i in np.flatnonzero(parsed.whole > MAX_WHOLE_YUAN).tolist():
+        big[int(lines[i])] = str(as_text([column[i]])[0]).strip()
+    for k, rule in bad_money:
+        problems.add_cell(int(lines[rest[k]]), name, str(texts[k]), rule)
+    if field == "amount" and len(rest):
+        missing = np.flatnonzero(_strip(texts) == "")
+        problems.add_rows(missing, name, texts, "must not be empty", lines=lines[rest])
+    money.setdefault(field, []).append(parsed)
+    return True
+
+
+def arrow_coded(
+    arr: Any, parse: Callable[[str], int]
+) -> tuple[npt.NDArray[np.int8], list[tuple[int, str, str]]]:
+    """:func:`coded_column` of a pyarrow string array: each distinct text parsed once.
+
+    Returns:
+        (codes, bad): ``bad`` lists (position, text, rule) in row order.
+    """
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(arr)
+    texts: list[str] = encoded.dictionary.to_pylist()
+    index = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    per_text, wrong = coded_column(texts, parse)
+    codes = per_text[index] if len(index) else np.zeros(0, np.int8)
+    bad: list[tuple[int, str, str]] = []
+    if wrong:
+        rule_of = dict(wrong)
+        hit = np.flatnonzero(np.isin(index, np.asarray(list(rule_of), dtype=np.int64)))
+        bad = [(i, texts[k], rule_of[k]) for i, k in zip(hit.tolist(), index[hit].tolist(), strict=True)]
+    return np.asarray(codes, dtype=np.int8), bad
+
+
+def arrow_ids(arr: Any) -> npt.NDArray[np.str_]:
+    """:func:`parse_ids` of a pyarrow string array; skipped when no cell needs it.
+
+    A cell needs it when it is empty, starts with ``=`` or ``'``, or starts or ends with a
+    byte that is not printable ASCII (whitespace of any kind, or a multi-byte character).
+    """
+    text = arrow_text(arr)
+    data, off = arrow_bytes(arr)
+    length = np.diff(off)
+    if len(length) == 0:
+        return text
+    if not bool((length > 0).all()):
+        return parse_ids(text)
+    first = data[off[:-1]]
+    last = data[off[1:] - 1]
+    plain = (first > 32) & (first < 127) & (first != ord("=")) & (first != ord("'"))
+    plain &= (last > 32) & (last < 127)
+    return text if bool(plain.all()) else parse_ids(text)
+
+
+def arrow_instants(
+    arr: Any, zone: dt.tzinfo
+) -> tuple[IntArray, IntArray, npt.NDArray[np.str_], list[int]]:
+    """:func:`fast_instants` of a pyarrow string array.
+
+    A column whose every cell is ``YYYY-MM-DD HH:MM:SS`` (or ``T``) is cast in Arrow as a
+    whole, which rejects impossible dates and times as the exact parser does (then the
+    column takes the general path); years outside 1900-2199 take it too.
+    """
+    cells = arrow_cells(arr)
+    whole = _arrow_iso_seconds(arr, cells)
+    if whole is not None:
+        none = np.zeros(0, dtype=np.int64)
+        return wall_to_utc_us(whole, zone), none, np.zeros(0, dtype="U1"), []
+    return fast_instants(cells, lambda rows: arrow_text(arr.take(rows)), zone)
+
+
+_ISO_DIGITS = np.asarray([0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18])
+
+
+def _arrow_iso_seconds(arr: Any, cells: ByteCells) -> IntArray | None:
+    """Wall microseconds of a column of ``YYYY-MM-DD HH:MM:SS`` cells only, else ``None``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(arr) == 0 or not bool((cells.lengths == 19).all()):
+        return None
+    m = cells.matrix(19)
+    digits = m[:, _ISO_DIGITS]
+    if not bool(((digits >= 48) & (digits <= 57)).all()):
+        return None
+    if not (bool((m[:, 4] == 45).all()) and bool((m[:, 7] == 45).all())
+            and bool(((m[:, 10] == 32) | (m[:, 10] == 84)).all())
+            and bool((m[:, 13] == 58).all()) and bool((m[:, 16] == 58).all())):
+        return None
+    try:
+        stamps = pc.cast(arr, pa.timestamp("us"))
+    except pa.ArrowInvalid:
+        return None
+    wall = np.asarray(stamps.to_numpy(zero_copy_only=False).view(np.int64), dtype=np.int64)
+    if not bool(((wall >= _MIN_WALL_US) & (wall < _MAX_WALL_US)).all()):
+        return None
+    return wall
+
+
+def fast_instants(
+    cells: ByteCells, text_of: Callable[[IntArray], npt.NDArray[np.str_]], zone: dt.tzinfo
+) -> tuple[IntArray, IntArray, npt.NDArray[np.str_], list[int]]:
+    """:func:`parse_instants` of a column given as bytes.
+
+    Plain zero-padded naive cells are parsed from their bytes; the others, as text
+    (``text_of(rows)``), by the exact parser. Wall times go to UTC through the one rule,
+    ``wall_to_utc_us``.
+
+    Returns:
+        (us, rest, texts, bad): ``rest`` the positions parsed exactly, ``texts`` their text,
+        ``bad`` positions in ``rest`` of the cells that are not date-times.
+    """
+    length = cells.lengths
+    n = len(length)
+    wall = np.full(n, NAT_US, dtype=np.int64)
+    width = min(int(length.max(initial=0)), 26)
+    done = wall_from_codes(cells.matrix(width), length, wall)
+    fast = np.flatnonzero(done)
+    out = np.full(n, NAT_US, dtype=np.int64)
+    if fast.size:
+        out[fast] = wall_to_utc_us(wall[fast], zone)
+    rest = np.flatnonzero(~done)
+    texts = text_of(rest) if rest.size else np.zeros(0, dtype="U1")
+    bad: list[int] = []
+    if rest.size:
+        slow, bad = parse_instants(texts, zone)
+        out[rest] = slow
+    return out, rest, texts, bad
+
+
+def arrow_money(
+    arr: Any, unit: str
+) -> tuple[MoneyCells, IntArray, npt.NDArray[np.str_], list[tuple[int, str]]]:
+    """:func:`fast_money` of a pyarrow string array; a column of digits only is cast in Arrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    data, off = arrow_bytes(arr)
+    length = np.diff(off)
+    body = data[off[0]:off[-1]]
+    if (len(arr) and int(length.min()) >= 1 and int(length.max()) <= 18
+            and bool(((body >= 48) & (body <= 57)).all())):
+        whole = np.asarray(pc.cast(arr, pa.int64()).to_numpy(zero_copy_only=False), np.int64)
+        n = len(whole)
+        none = np.zeros(0, dtype=np.int64)
+        cells = MoneyCells(whole, np.zeros(n, np.int64), np.zeros(n, dtype=bool))
+        return cells, none, np.zeros(0, dtype="U1"), []
+    return fast_money(arrow_cells(arr), lambda rows: arrow_text(arr.take(rows)), unit)
+
+
+def fast_money(
+    cells: ByteCells, text_of: Callable[[IntArray], npt.NDArray[np.str_]], unit: str
+) -> tuple[MoneyCells, IntArray, npt.NDArray[np.str_], list[tuple[int, str]]]:
+    """:func:`parse_money` of a column given as bytes: digit-only cells read from their bytes.
+
+    Returns:
+        (cells, rest, texts, bad): ``rest`` the positions parsed exactly (``text_of(rows)``),
+        ``texts`` their text, ``bad`` (position in ``rest``, rule).
+    """
+    length = cells.lengths
+    n = len(length)
+    whole = np.full(n, -1, dtype=np.int64)
+    cents = np.zeros(n, dtype=np.int64)
+    marked = np.zeros(n, dtype=bool)
+    width = min(int(length.max(initial=0)), 18)
+    codes = cells.matrix(width).astype(np.int64) - 48
+    inside = np.arange(width) < length[:, None]
+    plain = (length >= 1) & (length <= 18)
+    plain &= (((codes >= 0) & (codes <= 9)) | ~inside).all(axis=1)
+    value = np.zeros(n, dtype=np.int64)
+    for j in range(width):
+        value = np.where(inside[:, j], value * 10 + codes[:, j], value)
+    whole[plain] = value[plain]
+    rest = np.flatnonzero(~plain)
+    texts = text_of(rest) if rest.size else np.zeros(0, dtype="U1")
+    bad: list[tuple[int, str]] = []
+    if rest.size:
+        exact, bad = parse_money(texts, unit)
+        whole[rest], cents[rest], marked[rest] = exact.whole, exact.cents, exact.marked
+    return MoneyCells(whole, cents, marked), rest, texts, bad
 
 
 def _assemble(
