@@ -70,13 +70,13 @@ def main() -> None:
     joined = dt.datetime(2026, 11, 11, 20, 0, tzinfo=SH)
     member = Membership("c-0001").join(joined, spend=Money(12_800), orders=1)
     for after in (dt.timedelta(hours=23, minutes=59, seconds=59), dt.timedelta(hours=24)):
-        result = claim_gift_pack(pack, member=member, at=joined + after)
+        result = claim_gift_pack(pack, member=member, as_of=joined + after)
         if isinstance(result, Claimed):
             until = result.coupons[0].valid_until.strftime("%Y-%m-%d %H:%M")
             print(f"+{after}: claimed; {result.coupons[0].coupon.describe()} valid until {until}")
         else:
             print(f"+{after}: refused ({result.reason.name}): {result.message}")
-    again = claim_gift_pack(pack, member=member, at=joined, already_claimed=True)
+    again = claim_gift_pack(pack, member=member, as_of=joined, already_claimed=True)
     print("second claim:", again.ok, getattr(again, "reason", None))
 
 

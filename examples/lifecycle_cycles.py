@@ -64,7 +64,7 @@ def main() -> None:
     print(f"\n{len(by_sku)} SKUs; thin ones answered by a larger scope: {thin}\n")
 
     month_ago = as_of - dt.timedelta(days=30)
-    flow = stage_transitions(log, start=month_ago, end=as_of, cycle=observed)
+    flow = stage_transitions(log, start=month_ago, as_of=as_of, cycle=observed)
     print(f"stage flow over the last 30 days:\n{flow.to_text()}")
     print(f"ACTIVE → SILENT this month: {flow.count(Stage.ACTIVE, Stage.SILENT):,}\n")
 

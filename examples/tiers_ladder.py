@@ -63,7 +63,7 @@ def main() -> None:
     print()
 
     start = as_of - relativedelta(months=6)
-    flow = tier_flow(orders, ladder, start=start, end=as_of, opted_in=members)
+    flow = tier_flow(orders, ladder, start=start, as_of=as_of, opted_in=members)
     print(f"flow {start.date()} → {as_of.date()}: {flow.upgraded} up, {flow.downgraded} down")
     print(flow.table())
     print()

@@ -208,7 +208,7 @@ def _results() -> dict[str, tuple[Callable[[], ResultFrame], list[dict[str, Any]
         ),
         # At 2024-03-01 nobody had ordered enough; at June 1 a is at level 3.
         "TierFlow": (
-            lambda: tier_flow(log, TAOBAO_STORE_VIP, start=at(2024, 3, 1), end=AS_OF,
+            lambda: tier_flow(log, TAOBAO_STORE_VIP, start=at(2024, 3, 1), as_of=AS_OF,
                               opted_in=customers),
             [{"customer_id": c, "level_start": 0, "level_end": lv}
              for c, lv in (("a", 3), ("b", 0), ("c", 0), ("e", 0))],
@@ -256,7 +256,7 @@ def _results() -> dict[str, tuple[Callable[[], ResultFrame], list[dict[str, Any]
         # On May 1: a one purchase day 29 days ago (new), c not known yet (prospect),
         # e 47 days (silent); on June 1 as in STAGE_ROWS.
         "TransitionMatrix": (
-            lambda: stage_transitions(log, start=at(2024, 5, 1), end=AS_OF, cycle=BANDS),
+            lambda: stage_transitions(log, start=at(2024, 5, 1), as_of=AS_OF, cycle=BANDS),
             [{"customer_id": "a", "from_stage": "new", "to_stage": "active"},
              {"customer_id": "b", "from_stage": "churned", "to_stage": "churned"},
              {"customer_id": "c", "from_stage": "prospect", "to_stage": "prospect"},
@@ -506,7 +506,7 @@ def test_frames_agree_on_random_logs(log: OrderLog, kind: str) -> None:
     elif kind == "segments":
         made = segments(score(log, as_of=as_of, warn_undersized=False))
     elif kind == "transitions":
-        made = stage_transitions(log, start=as_of - dt.timedelta(days=90), end=as_of, cycle=BANDS)
+        made = stage_transitions(log, start=as_of - dt.timedelta(days=90), as_of=as_of, cycle=BANDS)
     elif kind == "inactive":
         made = inactive_customers(log, as_of=as_of, days=30)
     elif kind == "tiers":
@@ -515,7 +515,7 @@ def test_frames_agree_on_random_logs(log: OrderLog, kind: str) -> None:
         made = repurchase_cycle(log, as_of=as_of)
     else:
         made = tier_flow(log, TAOBAO_STORE_VIP, start=as_of - dt.timedelta(days=200),
-                         end=as_of, opted_in=True)
+                         as_of=as_of, opted_in=True)
     _check_agree(made)
 
 
@@ -575,12 +575,12 @@ def test_the_four_frames_agree_on_the_sample_shop() -> None:
     results: list[ResultFrame] = [
         rfm, segments(rfm),
         TAOBAO_STORE_VIP.evaluate_log(log, as_of=as_of, opted_in=customers),
-        tier_flow(log, TAOBAO_STORE_VIP, start=start, end=as_of, opted_in=customers),
+        tier_flow(log, TAOBAO_STORE_VIP, start=start, as_of=as_of, opted_in=customers),
         monthly_upgrade_rate(log, TAOBAO_STORE_VIP, opted_in=customers, start=start, end=as_of),
         what_if(log, TAOBAO_STORE_VIP, TAOBAO_STORE_VIP.with_tier(1, min_spend=Money(5_000)),
                 as_of=as_of, opted_in=customers),
         cycle, table, stages(log, as_of=as_of, cycle=cycle, customers=customers),
-        stage_transitions(log, start=start, end=as_of, cycle=cycle),
+        stage_transitions(log, start=start, as_of=as_of, cycle=cycle),
         inactive_customers(log, as_of=as_of),
         due_repurchase_reminders(log, as_of=as_of.date(), cycles=table),
         store_metrics(log, months), member_metrics(log, customers, months),

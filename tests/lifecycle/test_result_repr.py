@@ -39,7 +39,7 @@ def test_stage_result_repr_is_short_and_counts_by_hand() -> None:
 
 def test_other_lifecycle_results_print_sizes_not_arrays() -> None:
     log = _log(5_000)
-    moves = stage_transitions(log, start=AS_OF - dt.timedelta(days=10), end=AS_OF, cycle=(30, 60, 90))
+    moves = stage_transitions(log, start=AS_OF - dt.timedelta(days=10), as_of=AS_OF, cycle=(30, 60, 90))
     # the 10 customers of the last 10 days were unknown (prospects) at start and are new now;
     # the ones 21..30, 51..60 and 81..90 days back crossed a band in those 10 days
     assert repr(moves) == (

@@ -4,6 +4,7 @@ partition property against a plain recomputation."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pytest
@@ -120,7 +121,7 @@ def test_customer_ids_longer_than_the_logs_stay_whole() -> None:
     assert r.customer_ids.tolist() == ["a", "v", "visitor"]
     assert [r.stage_of(c).name for c in ("a", "v", "visitor")] == ["NEW", "NEW", "PROSPECT"]
     assert r.explain("visitor").endswith("no valid order before as_of")
-    t = stage_transitions(log, start=day(92), end=AS_OF, cycle=BANDS, customers=["visitor"])
+    t = stage_transitions(log, start=day(92), as_of=AS_OF, cycle=BANDS, customers=["visitor"])
     assert t.customer_ids.tolist() == ["a", "v", "visitor"]
     assert t.from_codes.tolist() == [Stage.NEW.code, Stage.PROSPECT.code, Stage.PROSPECT.code]
     assert t.to_codes.tolist() == [Stage.NEW.code, Stage.NEW.code, Stage.PROSPECT.code]
@@ -165,7 +166,7 @@ def test_stages_partition_the_known_customers(log: OrderLog, as_of: dt.datetime,
 
 def test_transitions_between_two_dates() -> None:
     log = histories({"a": [0, 50], "b": [0], "c": [60], "d": [85]})
-    t = stage_transitions(log, start=day(55), end=day(90), cycle=BANDS)
+    t = stage_transitions(log, start=day(55), as_of=day(90), cycle=BANDS)
     # At day 55: a ACTIVE (5 days), b CHURNED (55), c unknown -> PROSPECT, d unknown.
     # At day 90: a CHURNED (40), b CHURNED, c SLEEPING (30), d NEW (5).
     assert t.customer_ids.tolist() == ["a", "b", "c", "d"]
@@ -181,8 +182,22 @@ def test_transitions_between_two_dates() -> None:
     assert text.splitlines()[0].split() == ["from", "\\", "to", "PROSPECT", "NEW", "ACTIVE",
                                             "SILENT", "SLEEPING", "CHURNED"]
     assert text.splitlines()[3].split() == ["ACTIVE", "0", "0", "0", "0", "0", "1"]
-    with pytest.raises(InvalidValueError, match="end must not be before start"):
-        stage_transitions(log, start=day(90), end=day(55), cycle=BANDS)
+    with pytest.raises(InvalidValueError, match="as_of must not be before start"):
+        stage_transitions(log, start=day(90), as_of=day(55), cycle=BANDS)
+
+
+def test_stage_transitions_takes_end_as_a_deprecated_alias_of_as_of() -> None:
+    log = histories({"a": [0, 50], "b": [0], "c": [60], "d": [85]})
+    old: Any = {"end": day(90)}
+    with pytest.warns(DeprecationWarning, match=r"stage_transitions\(\): the keyword end="):
+        t = stage_transitions(log, start=day(55), cycle=BANDS, **old)
+    # as worked by hand in test_transitions_between_two_dates
+    assert t.count(Stage.ACTIVE, Stage.CHURNED) == 1
+    assert t.count(Stage.PROSPECT, Stage.SLEEPING) == 1
+    assert t.moved().tolist() == ["a", "c", "d"]
+    assert t.end == day(90)
+    with pytest.raises(TypeError, match="both as_of= and its deprecated alias end="):
+        stage_transitions(log, start=day(55), as_of=day(90), cycle=BANDS, **old)
 
 
 @given(log=purchase_histories(), bands=cycle_bands(max_days=60),
@@ -190,7 +205,7 @@ def test_transitions_between_two_dates() -> None:
 def test_transition_rows_and_columns_are_the_two_stage_counts(
     log: OrderLog, bands: Bands, start: int, length: int
 ) -> None:
-    t = stage_transitions(log, start=day(start, 0), end=day(start + length, 0), cycle=bands)
+    t = stage_transitions(log, start=day(start, 0), as_of=day(start + length, 0), cycle=bands)
     at_end = stages(log, as_of=day(start + length, 0), cycle=bands)
     at_start = stages(log, as_of=day(start, 0), cycle=bands)
     assert t.counts.sum(axis=0).tolist() == list(at_end.counts.values())

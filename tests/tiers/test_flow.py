@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pytest
@@ -41,7 +42,7 @@ def _log() -> OrderLog:
 
 
 def test_flow_by_hand() -> None:
-    f = tier_flow(_log(), VIP, start=at(2024, 2, 1), end=at(2024, 6, 1), opted_in=True)
+    f = tier_flow(_log(), VIP, start=at(2024, 2, 1), as_of=at(2024, 6, 1), opted_in=True)
     assert f.customer_ids.tolist() == ["a", "b", "c", "d"]
     assert f.level_start.tolist() == [1, 3, 0, 0]
     assert f.level_end.tolist() == [2, 3, 2, 4]
@@ -54,21 +55,33 @@ def test_flow_by_hand() -> None:
 
 def test_flow_with_opt_in_and_memberships() -> None:
     members = {"a": Membership("a").join(at(2024, 1, 20), Money(12000), 1)}
-    f = tier_flow(_log(), VIP, start=at(2024, 1, 10), end=at(2024, 6, 1), opted_in=members)
+    f = tier_flow(_log(), VIP, start=at(2024, 1, 10), as_of=at(2024, 6, 1), opted_in=members)
     # a joined after start: store customer at start, member level 2 at end; others level 0
     assert f.level_start.tolist() == [0, 0, 0, 0]
     assert f.level_end.tolist() == [2, 0, 0, 0]
-    q = tier_flow(_log(), VIP, start=at(2024, 1, 10), end=at(2024, 6, 1), opted_in=False,
+    q = tier_flow(_log(), VIP, start=at(2024, 1, 10), as_of=at(2024, 6, 1), opted_in=False,
                   qualified=True)
     assert q.level_end.tolist() == [2, 3, 2, 4]
 
 
+def test_tier_flow_takes_end_as_a_deprecated_alias_of_as_of() -> None:
+    old: Any = {"end": at(2024, 6, 1)}
+    with pytest.warns(DeprecationWarning, match=r"tier_flow\(\): the keyword end= .*as_of="):
+        f = tier_flow(_log(), VIP, start=at(2024, 2, 1), opted_in=True, **old)
+    # the hand-worked levels of test_flow_by_hand
+    assert f.level_start.tolist() == [1, 3, 0, 0]
+    assert f.level_end.tolist() == [2, 3, 2, 4]
+    assert f.end == at(2024, 6, 1)
+    with pytest.raises(TypeError, match="both as_of= and its deprecated alias end="):
+        tier_flow(_log(), VIP, start=at(2024, 2, 1), as_of=at(2024, 6, 1), opted_in=True, **old)
+
+
 def test_flow_bad_input() -> None:
-    with pytest.raises(InvalidValueError, match="before end"):
-        tier_flow(_log(), VIP, start=at(2024, 6, 1), end=at(2024, 6, 1), opted_in=True)
+    with pytest.raises(InvalidValueError, match="before as_of"):
+        tier_flow(_log(), VIP, start=at(2024, 6, 1), as_of=at(2024, 6, 1), opted_in=True)
     usd = TierLadder([Tier(1, "L1", Money(100, "USD"), 1)])
     with pytest.raises(CurrencyMismatchError):
-        tier_flow(_log(), usd, start=at(2024, 1, 1), end=at(2024, 6, 1), opted_in=True)
+        tier_flow(_log(), usd, start=at(2024, 1, 1), as_of=at(2024, 6, 1), opted_in=True)
 
 
 def test_monthly_upgrade_rate_by_hand() -> None:
@@ -129,7 +142,7 @@ def test_flow_matrix_sums_to_the_customers(
     log: OrderLog, ladder: TierLadder, start: dt.datetime, days: int, opted: bool
 ) -> None:
     end = start + dt.timedelta(days=days)
-    f = tier_flow(log, ladder, start=start, end=end, opted_in=opted)
+    f = tier_flow(log, ladder, start=start, as_of=end, opted_in=opted)
     known = {o.customer_id for o in log if o.placed_at < end}
     assert set(f.customer_ids.tolist()) == known
     assert int(f.matrix.sum()) == f.n_customers == len(known)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import types
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -152,9 +153,24 @@ def test_empty_pack_is_valid() -> None:
 PACK = GiftPack([coupon("A"), coupon("B", 500)], [Gift("mug")])
 
 
+def test_claim_gift_pack_takes_at_as_a_deprecated_alias_of_as_of() -> None:
+    at = JOINED + dt.timedelta(hours=2)
+    old: Any = {"at": at}
+    with pytest.warns(DeprecationWarning, match=r"claim_gift_pack\(\): the keyword at= .*as_of="):
+        result = claim_gift_pack(PACK, member=JOINED, **old)
+    assert result == claim_gift_pack(PACK, member=JOINED, as_of=at)
+    assert isinstance(result, Claimed)
+    assert result.claimed_at == at
+    late: Any = {"at": JOINED + dt.timedelta(hours=24)}
+    with pytest.warns(DeprecationWarning, match="at="):
+        assert claim_gift_pack(PACK, member=JOINED, **late).reason is RefusalReason.TOO_LATE  # type: ignore[union-attr]
+    with pytest.raises(TypeError, match="both as_of= and its deprecated alias at="):
+        claim_gift_pack(PACK, member=JOINED, as_of=at, **old)
+
+
 def test_claim_at_23_59_59_after_joining_succeeds() -> None:
     at = JOINED + dt.timedelta(hours=23, minutes=59, seconds=59)
-    result = claim_gift_pack(PACK, member=JOINED, at=at)
+    result = claim_gift_pack(PACK, member=JOINED, as_of=at)
     assert isinstance(result, Claimed)
     assert result.ok
     assert result.claimed_at == at
@@ -166,7 +182,7 @@ def test_claim_at_23_59_59_after_joining_succeeds() -> None:
 
 
 def test_claim_exactly_24_hours_after_joining_is_too_late() -> None:
-    result = claim_gift_pack(PACK, member=JOINED, at=JOINED + dt.timedelta(hours=24))
+    result = claim_gift_pack(PACK, member=JOINED, as_of=JOINED + dt.timedelta(hours=24))
     assert isinstance(result, Refused)
     assert not result.ok
     assert result.reason is RefusalReason.TOO_LATE
@@ -174,24 +190,24 @@ def test_claim_exactly_24_hours_after_joining_is_too_late() -> None:
 
 
 def test_claim_at_the_join_instant_succeeds() -> None:
-    assert isinstance(claim_gift_pack(PACK, member=JOINED, at=JOINED), Claimed)
+    assert isinstance(claim_gift_pack(PACK, member=JOINED, as_of=JOINED), Claimed)
 
 
 def test_claim_before_joining_is_not_a_member() -> None:
-    result = claim_gift_pack(PACK, member=JOINED, at=JOINED - dt.timedelta(seconds=1))
+    result = claim_gift_pack(PACK, member=JOINED, as_of=JOINED - dt.timedelta(seconds=1))
     assert isinstance(result, Refused)
     assert result.reason is RefusalReason.NOT_A_MEMBER
 
 
 def test_claim_without_membership_is_refused() -> None:
-    result = claim_gift_pack(PACK, member=None, at=JOINED)
+    result = claim_gift_pack(PACK, member=None, as_of=JOINED)
     assert isinstance(result, Refused)
     assert result.reason is RefusalReason.NOT_A_MEMBER
 
 
 def test_already_claimed_beats_too_late() -> None:
     at = JOINED + dt.timedelta(days=3)
-    result = claim_gift_pack(PACK, member=JOINED, at=at, already_claimed=True)
+    result = claim_gift_pack(PACK, member=JOINED, as_of=at, already_claimed=True)
     assert isinstance(result, Refused)
     assert result.reason is RefusalReason.ALREADY_CLAIMED
 
@@ -199,31 +215,31 @@ def test_already_claimed_beats_too_late() -> None:
 def test_window_is_elapsed_time_in_any_zone() -> None:
     # The member joined in Shanghai; the claim instant comes in UTC, 23:59:59 later.
     at = (JOINED + dt.timedelta(hours=23, minutes=59, seconds=59)).astimezone(dt.UTC)
-    assert isinstance(claim_gift_pack(PACK, member=JOINED, at=at), Claimed)
+    assert isinstance(claim_gift_pack(PACK, member=JOINED, as_of=at), Claimed)
     # Across a DST change 24 h of wall clock is 23 h elapsed: still inside the window.
     ny = ZoneInfo("America/New_York")
     joined = dt.datetime(2026, 3, 7, 12, tzinfo=ny)
     wall_24h = dt.datetime(2026, 3, 8, 12, tzinfo=ny)  # 23 h elapsed
-    assert isinstance(claim_gift_pack(PACK, member=joined, at=wall_24h), Claimed)
+    assert isinstance(claim_gift_pack(PACK, member=joined, as_of=wall_24h), Claimed)
     late = dt.datetime(2026, 3, 8, 13, tzinfo=ny)  # exactly 24 h elapsed
-    assert claim_gift_pack(PACK, member=joined, at=late).reason is RefusalReason.TOO_LATE  # type: ignore[union-attr]
+    assert claim_gift_pack(PACK, member=joined, as_of=late).reason is RefusalReason.TOO_LATE  # type: ignore[union-attr]
 
 
 def test_custom_claim_window() -> None:
     pack = GiftPack([coupon("A")], rules=GiftPackRules(claim_window=dt.timedelta(hours=48)))
     at = JOINED + dt.timedelta(hours=30)
-    assert isinstance(claim_gift_pack(pack, member=JOINED, at=at), Claimed)
+    assert isinstance(claim_gift_pack(pack, member=JOINED, as_of=at), Claimed)
 
 
 def test_claim_with_a_membership_record() -> None:
     member = Membership("c1").join(JOINED, spend=Money(20_000), orders=3)
     at = JOINED + dt.timedelta(hours=1)
-    assert isinstance(claim_gift_pack(PACK, member=member, at=at), Claimed)
+    assert isinstance(claim_gift_pack(PACK, member=member, as_of=at), Claimed)
     left = member.leave(JOINED + dt.timedelta(hours=2))
-    result = claim_gift_pack(PACK, member=left, at=JOINED + dt.timedelta(hours=3))
+    result = claim_gift_pack(PACK, member=left, as_of=JOINED + dt.timedelta(hours=3))
     assert isinstance(result, Refused)
     assert result.reason is RefusalReason.NOT_A_MEMBER
-    assert claim_gift_pack(PACK, member=Membership("c2"), at=JOINED).reason is (  # type: ignore[union-attr]
+    assert claim_gift_pack(PACK, member=Membership("c2"), as_of=JOINED).reason is (  # type: ignore[union-attr]
         RefusalReason.NOT_A_MEMBER
     )
 
@@ -234,24 +250,24 @@ def test_rejoining_does_not_reopen_the_window() -> None:
     left = first.leave(JOINED + dt.timedelta(hours=2))
     # Left within the first window and re-joined inside it: still the first window.
     quick = left.join(JOINED + dt.timedelta(hours=3), spend=Money(20_000), orders=3)
-    ok = claim_gift_pack(PACK, member=quick, at=JOINED + dt.timedelta(hours=23))
+    ok = claim_gift_pack(PACK, member=quick, as_of=JOINED + dt.timedelta(hours=23))
     assert isinstance(ok, Claimed)
     assert ok.joined_at == JOINED
-    late = claim_gift_pack(PACK, member=quick, at=JOINED + dt.timedelta(hours=24))
+    late = claim_gift_pack(PACK, member=quick, as_of=JOINED + dt.timedelta(hours=24))
     assert late.reason is RefusalReason.TOO_LATE  # type: ignore[union-attr]
     # Re-joined ten days later: no new window.
     rejoined_at = JOINED + dt.timedelta(days=10)
     member = first.leave(JOINED + dt.timedelta(days=1)).join(
         rejoined_at, spend=Money(20_000), orders=3
     )
-    again = claim_gift_pack(PACK, member=member, at=rejoined_at + dt.timedelta(hours=5))
+    again = claim_gift_pack(PACK, member=member, as_of=rejoined_at + dt.timedelta(hours=5))
     assert again.reason is RefusalReason.TOO_LATE  # type: ignore[union-attr]
     assert "first registration" in again.message  # type: ignore[union-attr]
     # Between the two periods the customer was not a member.
-    gap = claim_gift_pack(PACK, member=member, at=JOINED + dt.timedelta(days=5))
+    gap = claim_gift_pack(PACK, member=member, as_of=JOINED + dt.timedelta(days=5))
     assert gap.reason is RefusalReason.NOT_A_MEMBER  # type: ignore[union-attr]
     # In the first window but out of a period (left at +2 h, back at +3 h): not a member.
-    out = claim_gift_pack(PACK, member=quick, at=JOINED + dt.timedelta(hours=2, minutes=30))
+    out = claim_gift_pack(PACK, member=quick, as_of=JOINED + dt.timedelta(hours=2, minutes=30))
     assert out.reason is RefusalReason.NOT_A_MEMBER  # type: ignore[union-attr]
 
 
@@ -260,21 +276,21 @@ def test_record_with_first_joined_at() -> None:
         joined_at=JOINED + dt.timedelta(days=3), left_at=None, first_joined_at=JOINED
     )
     at = JOINED + dt.timedelta(days=3, hours=1)
-    refused = claim_gift_pack(PACK, member=record, at=at)
+    refused = claim_gift_pack(PACK, member=record, as_of=at)
     assert refused.reason is RefusalReason.TOO_LATE  # type: ignore[union-attr]
     fresh = types.SimpleNamespace(joined_at=JOINED, left_at=None)
-    assert claim_gift_pack(PACK, member=fresh, at=JOINED + dt.timedelta(hours=1)).ok
+    assert claim_gift_pack(PACK, member=fresh, as_of=JOINED + dt.timedelta(hours=1)).ok
 
 
 def test_claim_checks_its_arguments() -> None:
     with pytest.raises(InvalidValueError, match="timezone-aware"):
-        claim_gift_pack(PACK, member=JOINED, at=dt.datetime(2026, 11, 12))
+        claim_gift_pack(PACK, member=JOINED, as_of=dt.datetime(2026, 11, 12))
     with pytest.raises(InvalidTypeError):
-        claim_gift_pack(PACK, member="yesterday", at=JOINED)  # type: ignore[arg-type]
+        claim_gift_pack(PACK, member="yesterday", as_of=JOINED)  # type: ignore[arg-type]
     with pytest.raises(InvalidTypeError):
-        claim_gift_pack("pack", member=JOINED, at=JOINED)  # type: ignore[arg-type]
+        claim_gift_pack("pack", member=JOINED, as_of=JOINED)  # type: ignore[arg-type]
     with pytest.raises(InvalidTypeError):
-        claim_gift_pack(PACK, member=JOINED, at=JOINED, already_claimed="no")  # type: ignore[arg-type]
+        claim_gift_pack(PACK, member=JOINED, as_of=JOINED, already_claimed="no")  # type: ignore[arg-type]
 
 
 # -- properties ----------------------------------------------------------------------------------
@@ -320,5 +336,5 @@ def test_each_single_broken_limit_is_reported_alone(
 @given(gift_packs(), st.integers(min_value=0, max_value=2 * 86_400))
 def test_claim_succeeds_exactly_inside_the_half_open_window(pack: GiftPack, seconds: int) -> None:
     at = JOINED + dt.timedelta(seconds=seconds)
-    result = claim_gift_pack(pack, member=JOINED, at=at)
+    result = claim_gift_pack(pack, member=JOINED, as_of=at)
     assert isinstance(result, Claimed) == (seconds < 86_400)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -97,6 +98,28 @@ def test_policy_window() -> None:
         DowngradePolicy.rolling_window(0)
     with pytest.raises(TypeError):
         DowngradePolicy.rolling_window(True)
+
+
+def test_level_at_is_member_at_and_window_take_at_as_a_deprecated_alias_of_as_of() -> None:
+    m = (Membership("c1")
+         .join(at(2024, 1, 1), yuan("100"), 1)
+         .leave(at(2024, 3, 1))
+         .join(at(2024, 6, 1), yuan("300"), 4))
+    april, july = at(2024, 4, 15), at(2024, 7, 15)
+    old_april: Any = {"at": april}
+    old_july: Any = {"at": july}
+    # levels as in test_leave_and_rejoin_keep_history: out in April, level 2 in July
+    with pytest.warns(DeprecationWarning, match=r"level_at\(\): the keyword at= .*as_of="):
+        assert m.level_at(**old_july) == 2 == m.level_at(as_of=july)
+    with pytest.warns(DeprecationWarning, match=r"is_member_at\(\): the keyword at="):
+        assert m.is_member_at(**old_april) is False
+    assert m.is_member_at(as_of=july) is True
+    policy = DowngradePolicy.rolling_window(1)
+    old_end: Any = {"at": at(2024, 3, 31)}
+    with pytest.warns(DeprecationWarning, match=r"window\(\): the keyword at="):
+        assert policy.window(tz=TZ, **old_end) == (at(2024, 2, 29), at(2024, 3, 31))
+    with pytest.raises(TypeError, match="both as_of= and its deprecated alias at="):
+        m.level_at(as_of=july, **old_july)
 
 
 def test_leave_and_rejoin_keep_history() -> None:

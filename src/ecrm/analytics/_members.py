@@ -255,7 +255,7 @@ def member_metrics(
         bought = np.zeros(orders.n_customers, dtype=bool)
         bought[codes[rows_in]] = True
         active = np.bincount(level[bought & known], minlength=n_levels)
-        flow = tier_flow(orders, ladder, start=p.start, end=p.end, opted_in=opted,
+        flow = tier_flow(orders, ladder, start=p.start, as_of=p.end, opted_in=opted,
                          statuses=status_list)
         m = flow.matrix
         rows.append(MemberPeriod(

@@ -11,6 +11,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm._deprecate import renamed_kwarg
 from ecrm._errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
 from ecrm._ids import find_id
 from ecrm._order import OrderStatus
@@ -375,28 +376,40 @@ class TransitionMatrix(ResultFrame):
         return "\n".join(lines)
 
 
+@renamed_kwarg("end", "as_of")
 def stage_transitions(
     orders: OrderLog,
     *,
     start: dt.datetime,
-    end: dt.datetime,
+    as_of: dt.datetime,
     cycle: RepurchaseCycle | Bands | tuple[int, int, int],
     customers: Any = None,
     statuses: Iterable[OrderStatus] | None = None,
 ) -> TransitionMatrix:
-    """Stage of every customer at ``start`` and at ``end`` (same boundaries), and the flow.
+    """Stage of every customer at ``start`` and at ``as_of`` (same boundaries), and the flow.
+
+    Args:
+        orders: the order log.
+        start: the earlier moment.
+        as_of: the later moment, not before ``start``; ``end=`` is its deprecated alias.
+        cycle: the stage boundaries (a cycle, bands or ``(active, at_risk, dormant)`` days).
+        customers: restrict to these customer ids (default: everyone in the log).
+        statuses: valid statuses (default PAID, SHIPPED, COMPLETED).
+
+    Returns:
+        A :class:`TransitionMatrix` from the stages at ``start`` to those at ``as_of``.
 
     Raises:
-        InvalidValueError: ``end`` before ``start``, a cycle without boundaries.
+        InvalidValueError: ``as_of`` before ``start``, a cycle without boundaries.
     """
     log = check_log(orders)
     bands, _scope = _bands_and_scope(cycle)
     a = as_of_for(log, start, "start")
-    b = as_of_for(log, end, "end")
+    b = as_of_for(log, as_of, "as_of")
     if b.us < a.us:
-        raise InvalidValueError("end", f"must not be before start {start.isoformat()}", end)
+        raise InvalidValueError("as_of", f"must not be before start {start.isoformat()}", as_of)
     statuses = None if statuses is None else tuple(statuses)  # used twice
-    at_end, _ = compute_stages(log, end, bands, customers, statuses)
+    at_end, _ = compute_stages(log, as_of, bands, customers, statuses)
     at_start, _ = compute_stages(log, start, bands, customers, statuses)
     from_codes = np.full(len(at_end.customer_ids), Stage.PROSPECT.code, dtype=np.int8)
     if len(at_start.customer_ids):
@@ -405,4 +418,4 @@ def stage_transitions(
     k = len(Stage)
     flat = from_codes.astype(np.int64) * k + at_end.stage_codes
     counts = np.bincount(flat, minlength=k * k).astype(np.int64).reshape(k, k)
-    return TransitionMatrix(start, end, at_end.customer_ids, from_codes, at_end.stage_codes, counts)
+    return TransitionMatrix(start, as_of, at_end.customer_ids, from_codes, at_end.stage_codes, counts)

@@ -338,7 +338,7 @@ def _tiers(log: OrderLog, ladder: TierLadder, as_of: dt.datetime,
         value_label="customers",
     )
     start = as_of - relativedelta(months=1)
-    flow = tier_flow(log, ladder, start=start, end=as_of, opted_in=opted)
+    flow = tier_flow(log, ladder, start=start, as_of=as_of, opted_in=opted)
     flow_rows = [(f"{i} {names[i]}", *(f"{int(v):,}" for v in flow.matrix[i])) for i in levels]
     tables = [
         Table("Tier share", ["level", "name", "customers", "share", "qualified", "potential"],

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
+from ecrm._deprecate import renamed_kwarg
 from ecrm._errors import CurrencyMismatchError, InvalidValueError
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
@@ -128,24 +129,26 @@ class TierFlow(ResultFrame):
         return _format_table(rows)
 
 
+@renamed_kwarg("end", "as_of")
 def tier_flow(
     orders: OrderLog,
     ladder: TierLadder,
     *,
     start: dt.datetime,
-    end: dt.datetime,
+    as_of: dt.datetime,
     opted_in: OptedIn,
     statuses: Iterable[OrderStatus] | None = None,
     policy: DowngradePolicy | None = None,
     qualified: bool = False,
 ) -> TierFlow:
-    """The level-to-level transition matrix of a shop between ``start`` and ``end``.
+    """The level-to-level transition matrix of a shop between ``start`` and ``as_of``.
 
     Args:
         orders: the order log.
         ladder: the ladder.
-        start, end: aware instants, ``start < end``; levels are evaluated as
-            :meth:`TierLadder.evaluate_log` does at each.
+        start: the earlier moment (aware).
+        as_of: the later moment (aware), ``start < as_of``; ``end=`` is its deprecated
+            alias. Levels are evaluated as :meth:`TierLadder.evaluate_log` does at each.
         opted_in: who has joined (see :meth:`TierLadder.evaluate_log`); a mapping of
             memberships is resolved at each instant.
         statuses: valid statuses (default PAID, SHIPPED, COMPLETED).
@@ -153,13 +156,13 @@ def tier_flow(
         qualified: use qualified levels (ignore opt-in) instead of member levels.
 
     Raises:
-        InvalidValueError: ``start`` is not before ``end``; naive datetimes.
+        InvalidValueError: ``start`` is not before ``as_of``; naive datetimes.
         CurrencyMismatchError: the log and the ladder use different currencies.
     """
     s = require_aware(start, "start")
-    e = require_aware(end, "end")
+    e = require_aware(as_of, "as_of")
     if not s < e:
-        raise InvalidValueError("start", f"must be before end ({e})", s)
+        raise InvalidValueError("start", f"must be before as_of ({e})", s)
     _check(orders, ladder)
     ls, _ = _levels_at(orders, ladder, s, opted_in, statuses, policy, qualified)
     le, known = _levels_at(orders, ladder, e, opted_in, statuses, policy, qualified)
@@ -366,8 +369,8 @@ def what_if(
     moves = _matrix(cur.level, new.level, current.top_level + 1, proposed.top_level + 1)
     fc = fp = None
     if start is not None:
-        fc = tier_flow(orders, current, start=start, end=as_of, opted_in=opted_in,
+        fc = tier_flow(orders, current, start=start, as_of=as_of, opted_in=opted_in,
                        statuses=statuses, policy=policy)
-        fp = tier_flow(orders, proposed, start=start, end=as_of, opted_in=opted_in,
+        fp = tier_flow(orders, proposed, start=start, as_of=as_of, opted_in=opted_in,
                        statuses=statuses, policy=policy)
     return WhatIf(cur, new, moves, fc, fp)

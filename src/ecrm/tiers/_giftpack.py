@@ -9,6 +9,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
+from ecrm._deprecate import renamed_kwarg
 from ecrm._errors import EcrmErrorGroup, InvalidTypeError, InvalidValueError
 from ecrm._time import require_aware
 from ecrm.tiers._coupons import Coupon, CouponScope, GiftPackRules, coupon_problems
@@ -255,18 +256,19 @@ def _first_joined_at(
     return joined if first is None else require_aware(first, "member.first_joined_at")
 
 
+@renamed_kwarg("at", "as_of")
 def claim_gift_pack(
     pack: GiftPack,
     *,
     member: dt.datetime | MemberRecord | None,
-    at: dt.datetime,
+    as_of: dt.datetime,
     already_claimed: bool = False,
 ) -> ClaimResult:
-    """Claim ``pack`` at ``at`` for a member who joined at ``member``.
+    """Claim ``pack`` at ``as_of`` for a member who joined at ``member``.
 
     The window counts from the customer's *first* registration (新会员首次注册入会24小时内):
     a member who leaves and re-joins gets no new window. It is half-open:
-    ``first_joined <= at < first_joined + rules.claim_window``, so with the default 24 hours
+    ``first_joined <= as_of < first_joined + rules.claim_window``, so with the default 24 hours
     a claim 23:59:59 after first joining succeeds and one exactly 24:00:00 after is
     :attr:`RefusalReason.TOO_LATE`. Reasons are checked in the order
     NOT_A_MEMBER, ALREADY_CLAIMED, TOO_LATE (the first that applies is reported).
@@ -274,11 +276,11 @@ def claim_gift_pack(
     Args:
         pack: the gift pack.
         member: the first registration instant (aware); a membership record with
-            ``periods()`` (``ecrm.tiers.Membership``: a member at ``at`` if a period holds
+            ``periods()`` (``ecrm.tiers.Membership``: a member at ``as_of`` if a period holds
             it, the window from the first period); a record with ``joined_at`` (optionally
             ``left_at``: a member who has left is not a member, and ``first_joined_at``:
             the first registration, default ``joined_at``); or ``None``.
-        at: the claim instant (aware).
+        as_of: the claim instant (aware); ``at=`` is its deprecated alias.
         already_claimed: whether this customer has ever claimed the pack (the pack is
             claimed once per customer, not once per membership period).
 
@@ -286,18 +288,18 @@ def claim_gift_pack(
         :class:`Claimed` with the issued coupons' concrete windows, or :class:`Refused`.
 
     Raises:
-        InvalidTypeError: ``at`` or ``member`` has the wrong type.
+        InvalidTypeError: ``as_of`` or ``member`` has the wrong type.
         InvalidValueError: a naive datetime.
     """
     if not isinstance(pack, GiftPack):
         raise InvalidTypeError(f"pack must be a GiftPack, got {type(pack).__name__}")
-    require_aware(at, "at")
+    require_aware(as_of, "as_of")
     if not isinstance(already_claimed, bool):
         raise InvalidTypeError(
             f"already_claimed must be a bool, got {type(already_claimed).__name__}"
         )
-    joined = _first_joined_at(member, at)
-    if joined is None or at.astimezone(dt.UTC) < joined.astimezone(dt.UTC):
+    joined = _first_joined_at(member, as_of)
+    if joined is None or as_of.astimezone(dt.UTC) < joined.astimezone(dt.UTC):
         return Refused(
             RefusalReason.NOT_A_MEMBER,
             "only members can claim the new-member gift pack; join (领卡) first",
@@ -308,15 +310,15 @@ def claim_gift_pack(
         )
     # Elapsed time, not wall-clock: a DST shift inside the window does not stretch it.
     deadline = (joined.astimezone(dt.UTC) + pack.rules.claim_window).astimezone(joined.tzinfo)
-    if at.astimezone(dt.UTC) >= deadline.astimezone(dt.UTC):
+    if as_of.astimezone(dt.UTC) >= deadline.astimezone(dt.UTC):
         return Refused(
             RefusalReason.TOO_LATE,
             f"the gift pack can be claimed within {_hours(pack.rules.claim_window)} of the "
             f"first registration (first joined {joined.isoformat()}, window closed "
             f"{deadline.isoformat()})",
         )
-    issued = tuple(IssuedCoupon(c, *c.window(at)) for c in pack.coupons)
-    return Claimed(pack, joined, at, issued, pack.gifts)
+    issued = tuple(IssuedCoupon(c, *c.window(as_of)) for c in pack.coupons)
+    return Claimed(pack, joined, as_of, issued, pack.gifts)
 
 
 def _hours(window: dt.timedelta) -> str:

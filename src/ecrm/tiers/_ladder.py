@@ -908,7 +908,7 @@ def resolve_opted_in(orders: OrderLog, opted_in: OptedIn, as_of: dt.datetime) ->
     if isinstance(opted_in, Mapping):
         # Datetimes have microsecond resolution: 1 µs before is "strictly before as_of".
         just_before = as_of - dt.timedelta(microseconds=1)
-        ids = [cid for cid, m in opted_in.items() if m.is_member_at(just_before)]
+        ids = [cid for cid, m in opted_in.items() if m.is_member_at(as_of=just_before)]
     elif isinstance(opted_in, (str, bytes)) or not isinstance(opted_in, Iterable):
         raise InvalidTypeError(
             "opted_in must be a bool, a bool array, a collection of customer ids or a mapping "

@@ -308,9 +308,9 @@ def claim_stored_gift_pack(
     with store.atomically():
         history = store.history(customer_id)
         member = history if history.events else None
-        result = claim_gift_pack(pack, member=member, at=at,
+        result = claim_gift_pack(pack, member=member, as_of=at,
                                  already_claimed=history.claimed_at is not None)
         if isinstance(result, Claimed) and not store.record_claim(customer_id, at):
             # Unreachable inside one atomic step; kept as the UNIQUE key's second guard.
-            return claim_gift_pack(pack, member=member, at=at, already_claimed=True)
+            return claim_gift_pack(pack, member=member, as_of=at, already_claimed=True)
         return result

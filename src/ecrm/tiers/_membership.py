@@ -17,6 +17,7 @@ import attrs
 import numpy as np
 from dateutil.relativedelta import relativedelta
 
+from ecrm._deprecate import renamed_kwarg
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._money import Money
 from ecrm._order import OrderStatus
@@ -88,14 +89,18 @@ class DowngradePolicy:
         """True for the never-downgrade policy."""
         return self.window_months is None
 
-    def window(self, at: dt.datetime, tz: dt.tzinfo) -> tuple[dt.datetime | None, dt.datetime]:
-        """The half-open window ``[start, at)`` of orders a re-evaluation at ``at`` counts.
+    @renamed_kwarg("at", "as_of")
+    def window(
+        self, as_of: dt.datetime, tz: dt.tzinfo
+    ) -> tuple[dt.datetime | None, dt.datetime]:
+        """The half-open window ``[start, as_of)`` of orders a re-evaluation at ``as_of`` counts.
 
-        ``start`` is ``None`` (all history) for the never policy.
+        ``start`` is ``None`` (all history) for the never policy. ``at=`` is the deprecated
+        alias of ``as_of=``.
         """
         if self.window_months is None:
-            return None, at
-        return at.astimezone(tz) - relativedelta(months=self.window_months), at
+            return None, as_of
+        return as_of.astimezone(tz) - relativedelta(months=self.window_months), as_of
 
 
 DowngradePolicy.NEVER = DowngradePolicy(None)
@@ -201,9 +206,13 @@ class Membership:
             out.append((start, None))
         return tuple(out)
 
-    def level_at(self, at: dt.datetime) -> int:
-        """The level in effect at instant ``at`` (changes at exactly ``at`` included)."""
-        when = require_aware(at, "at")
+    @renamed_kwarg("at", "as_of")
+    def level_at(self, as_of: dt.datetime) -> int:
+        """The level in effect at instant ``as_of`` (changes at exactly ``as_of`` included).
+
+        ``at=`` is the deprecated alias of ``as_of=``.
+        """
+        when = require_aware(as_of, "as_of")
         level = 0
         for change in self.history:
             if change.at > when:
@@ -211,9 +220,13 @@ class Membership:
             level = change.level
         return level
 
-    def is_member_at(self, at: dt.datetime) -> bool:
-        """Whether the customer was a member at instant ``at``."""
-        when = require_aware(at, "at")
+    @renamed_kwarg("at", "as_of")
+    def is_member_at(self, as_of: dt.datetime) -> bool:
+        """Whether the customer was a member at instant ``as_of``.
+
+        ``at=`` is the deprecated alias of ``as_of=``.
+        """
+        when = require_aware(as_of, "as_of")
         member = False
         for change in self.history:
             if change.at > when:
@@ -281,7 +294,7 @@ class Membership:
         Args:
             at: the evaluation instant.
             spend, orders: valid spend and order count counted under the policy — all
-                history for never, the window ``policy.window(at, tz)`` for a rolling one.
+                history for never, the window ``policy.window(as_of=at, tz=tz)`` for a rolling one.
             policy: overrides the record's policy for this call.
 
         Returns:
@@ -406,7 +419,7 @@ def replay_memberships(
             try:
                 if ev is None:
                     if record.is_member:
-                        lo, hi = policy.window(at, orders.tz)
+                        lo, hi = policy.window(as_of=at, tz=orders.tz)
                         spend, count = totals.totals(lo, hi)
                         record = record.reevaluate(at, spend, count)
                 elif ev.kind == "join":
