@@ -154,7 +154,7 @@ def test_merge_refuses_different_parameters_and_kinds() -> None:
 
 def test_score_summary_warns_like_score_when_undersized() -> None:
     log = OrderLog.from_arrays(["a"], [_at(1)], [100], tz=SH)
-    with pytest.warns(UndersizedShopWarning, match="1 scored customers"):
+    with pytest.warns(UndersizedShopWarning, match="accumulated 1 customers"):
         score_summary(summarize(log, as_of=_at(10)))
 
 

@@ -479,6 +479,50 @@ def score(
         unscored_ids = ids[~scored]
         ids, frequency = ids[scored], frequency[scored]
         monetary, last = monetary[scored], last[scored]
+    # The source's condition is the customers a shop has accumulated (已经积累客户总数超过
+    # 15万): everyone with an order of any status before ``as_of``, not only those scored.
+    # (read in input order when the log has no layout yet: scoring never makes one)
+    rows_in = orders._input_rows()
+    codes_all, placed_all = (
+        (orders.customer_codes, orders.placed_at_us) if rows_in is None
+        else (rows_in.customer_codes, rows_in.placed_at_us)
+    )
+    seen = np.zeros(len(orders.customer_ids), dtype=np.bool_)
+    seen[codes_all[placed_all < end_us]] = True
+    return result_from_totals(
+        ids if not all_scored else ids.copy(), frequency, monetary, last, unscored_ids,
+        accumulated=int(np.count_nonzero(seen)), as_of=as_of, scheme=scheme, tz=tz,
+        currency=orders.currency, warn_undersized=warn_undersized,
+    )
+
+
+def result_from_totals(
+    ids: npt.NDArray[Any],
+    frequency: IntArray,
+    monetary: IntArray,
+    last: IntArray,
+    unscored_ids: npt.NDArray[Any],
+    *,
+    accumulated: int,
+    as_of: dt.datetime,
+    scheme: RfmScheme,
+    tz: dt.tzinfo,
+    currency: str,
+    warn_undersized: bool,
+) -> RfmResult:
+    """The scores, grades and result of the scored customers' window totals: the one tail
+    of :func:`score` and of the scaled path (``ecrm.scale.score_summary``).
+
+    Args:
+        ids, frequency, monetary, last: the scored customers (shape (n,)): valid orders,
+            net fen and the last valid order's epoch µs in the window.
+        unscored_ids: customers without a valid order in the window.
+        accumulated: customers with an order of any status before ``as_of`` (the
+            undersized check).
+        as_of, scheme, tz, currency: as for :func:`score`.
+        warn_undersized: emit :class:`UndersizedShopWarning` (at the caller's caller).
+    """
+    local = as_of.astimezone(tz)
     thresholds = np.asarray(
         [datetime_to_us(local - d) for d in scheme.recency.within], dtype=np.int64
     )
@@ -497,28 +541,17 @@ def score(
     total = w_r * r + w_f * f + w_m * m
     grade = grade_codes(total, np.asarray(scheme.grade_cutoffs, dtype=np.int64))
     recency_days = local_day(as_of, tz) - local_days(last, tz)
-    # The source's condition is the customers a shop has accumulated (已经积累客户总数超过
-    # 15万): everyone with an order of any status before ``as_of``, not only those scored.
-    # (read in input order when the log has no layout yet: scoring never makes one)
-    rows_in = orders._input_rows()
-    codes_all, placed_all = (
-        (orders.customer_codes, orders.placed_at_us) if rows_in is None
-        else (rows_in.customer_codes, rows_in.placed_at_us)
-    )
-    seen = np.zeros(len(orders.customer_ids), dtype=np.bool_)
-    seen[codes_all[placed_all < end_us]] = True
-    n_customers = int(np.count_nonzero(seen))
-    undersized = n_customers < scheme.min_customers
+    undersized = accumulated < scheme.min_customers
     if undersized and warn_undersized:
         warnings.warn(
-            f"the shop has accumulated {n_customers:,} customers, fewer than the "
+            f"the shop has accumulated {accumulated:,} customers, fewer than the "
             f"{scheme.min_customers:,} that scheme {scheme.name!r} was made for; its grades "
             "may say little (tune the scheme or use quantile_scheme())",
             UndersizedShopWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     return RfmResult(
-        customer_ids=_frozen(ids if not all_scored else ids.copy()),
+        customer_ids=_frozen(ids),
         last_order_us=_frozen(last),
         recency_days=_frozen(recency_days.astype(np.int64, copy=False)),
         frequency=_frozen(frequency),
@@ -532,6 +565,6 @@ def score(
         as_of=as_of,
         scheme=scheme,
         tz=tz,
-        currency=orders.currency,
+        currency=currency,
         undersized=undersized,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Collection
 from typing import Any
 
@@ -10,9 +9,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._errors import CurrencyMismatchError, InvalidTypeError, InvalidValueError
-from ecrm._time import datetime_to_us, local_day, local_days
-from ecrm.rfm import RfmResult, UndersizedShopWarning
-from ecrm.rfm._kernels import grade_codes, score_lower_edges, score_recency
+from ecrm.rfm import RfmResult
+from ecrm.rfm._score import result_from_totals
 from ecrm.scale._summary import CustomerSummary
 from ecrm.tiers import TierLadder, TierResult
 
@@ -40,8 +38,9 @@ def score_summary(summary: CustomerSummary, *, warn_undersized: bool = True) -> 
 
     Args:
         summary: the merged summary of every order of the shop.
-        warn_undersized: emit :class:`~ecrm.rfm.UndersizedShopWarning` when fewer
-            customers are scored than ``scheme.min_customers``.
+        warn_undersized: emit :class:`~ecrm.rfm.UndersizedShopWarning` when the shop has
+            accumulated fewer customers (any order before ``as_of``) than
+            ``scheme.min_customers``, as :func:`ecrm.rfm.score` does.
 
     Returns:
         An :class:`~ecrm.rfm.RfmResult`.
@@ -51,54 +50,13 @@ def score_summary(summary: CustomerSummary, *, warn_undersized: bool = True) -> 
     """
     s = _check(summary)
     scheme, tz, as_of = s.scheme, s.tz, s.as_of
-    local = as_of.astimezone(tz)
     scored = s.rfm_count > 0
     ids, frequency = s.customer_ids[scored], s.rfm_count[scored]
     monetary, last = s.rfm_net_fen[scored], s.rfm_last_us[scored]
-    thresholds = np.asarray(
-        [datetime_to_us(local - d) for d in scheme.recency.within], dtype=np.int64
-    )
-    r = score_recency(last, thresholds, np.asarray(scheme.recency.scores, dtype=np.int64))
-    f = score_lower_edges(
-        frequency,
-        np.asarray(scheme.frequency.edges, dtype=np.int64),
-        np.asarray(scheme.frequency.scores, dtype=np.int64),
-    )
-    m = score_lower_edges(
-        monetary,
-        np.asarray(scheme.monetary.edges, dtype=np.int64),
-        np.asarray(scheme.monetary.scores, dtype=np.int64),
-    )
-    w_r, w_f, w_m = scheme.weights
-    total = w_r * r + w_f * f + w_m * m
-    grade = grade_codes(total, np.asarray(scheme.grade_cutoffs, dtype=np.int64))
-    recency_days = local_day(as_of, tz) - local_days(last, tz)
-    undersized = len(ids) < scheme.min_customers
-    if undersized and warn_undersized:
-        warnings.warn(
-            f"the shop has {len(ids):,} scored customers, fewer than the "
-            f"{scheme.min_customers:,} that scheme {scheme.name!r} was made for; its grades "
-            "may say little (tune the scheme or use quantile_scheme())",
-            UndersizedShopWarning,
-            stacklevel=2,
-        )
-    return RfmResult(
-        customer_ids=_frozen(ids),
-        last_order_us=_frozen(last),
-        recency_days=_frozen(recency_days.astype(np.int64, copy=False)),
-        frequency=_frozen(frequency),
-        monetary_fen=_frozen(monetary),
-        r=_frozen(r),
-        f=_frozen(f),
-        m=_frozen(m),
-        total=_frozen(total),
-        grade=_frozen(grade),
-        unscored_customer_ids=_frozen(s.customer_ids[~scored]),
-        as_of=as_of,
-        scheme=scheme,
-        tz=tz,
-        currency=s.currency,
-        undersized=undersized,
+    return result_from_totals(
+        ids, frequency, monetary, last, s.customer_ids[~scored],
+        accumulated=int(np.count_nonzero(s.known)), as_of=as_of, scheme=scheme, tz=tz,
+        currency=s.currency, warn_undersized=warn_undersized,
     )
 
 
