@@ -326,22 +326,14 @@ def _arrow_field(
         return True
     if field in TIME_FIELDS:
         us, rest, texts, bad = arrow_instants(arr, zone)
-        for k in bad:
-            problems.add_cell(int(lines[rest[k]]), name, str(texts[k]), TS_RULE)
-        if field == "placed_at" and len(rest):
-            missing = np.flatnonzero(_strip(texts) == "")
-            problems.add_rows(missing, name, texts, "must not be empty", lines=lines[rest])
+        _report_instants(field, name, lines, rest, texts, bad, problems)
         chunks.add(field, us)
         return True
     if field in MONEY_FIELDS:
         parsed, rest, texts, bad_money = arrow_money(arr, units[field])
         for i in np.flatnonzero(parsed.whole > MAX_WHOLE_YUAN).tolist():
             big[int(lines[i])] = str(arr[i].as_py()).strip()
-        for k, rule in bad_money:
-            problems.add_cell(int(lines[rest[k]]), name, str(texts[k]), rule)
-        if field == "amount" and len(rest):
-            missing = np.flatnonzero(_strip(texts) == "")
-            problems.add_rows(missing, name, texts, "must not be empty", lines=lines[rest])
+        _report_money(field, name, lines, rest, texts, bad_money, problems)
         money.setdefault(field, []).append(parsed)
         return True
     return False
@@ -370,23 +362,41 @@ def _list_field(
 
     if field in TIME_FIELDS:
         us, rest, texts, bad = fast_instants(cells, text_of, zone)
-        for k in bad:
-            problems.add_cell(int(lines[rest[k]]), name, str(texts[k]), TS_RULE)
-        if field == "placed_at" and len(rest):
-            missing = np.flatnonzero(_strip(texts) == "")
-            problems.add_rows(missing, name, texts, "must not be empty", lines=lines[rest])
+        _report_instants(field, name, lines, rest, texts, bad, problems)
         chunks.add(field, us)
         return True
     parsed, rest, texts, bad_money = fast_money(cells, text_of, units[field])
     for i in np.flatnonzero(parsed.whole > MAX_WHOLE_YUAN).tolist():
         big[int(lines[i])] = str(as_text([column[i]])[0]).strip()
-    for k, rule in bad_money:
+    _report_money(field, name, lines, rest, texts, bad_money, problems)
+    money.setdefault(field, []).append(parsed)
+    return True
+
+
+def _report_instants(
+    field: str, name: str, lines: IntArray, rest: IntArray, texts: npt.NDArray[np.str_],
+    bad: Any, problems: Problems,
+) -> None:
+    """Record the bad and the empty cells of a time column the fast path left to the exact
+    parser (``rest``: their positions; ``texts``: their text; ``bad``: indexes into both)."""
+    for k in bad:
+        problems.add_cell(int(lines[rest[k]]), name, str(texts[k]), TS_RULE)
+    if field == "placed_at" and len(rest):
+        missing = np.flatnonzero(_strip(texts) == "")
+        problems.add_rows(missing, name, texts, "must not be empty", lines=lines[rest])
+
+
+def _report_money(
+    field: str, name: str, lines: IntArray, rest: IntArray, texts: npt.NDArray[np.str_],
+    bad: Any, problems: Problems,
+) -> None:
+    """Record the bad and the empty cells of a money column, as :func:`_report_instants`;
+    ``bad`` holds (index, rule) pairs."""
+    for k, rule in bad:
         problems.add_cell(int(lines[rest[k]]), name, str(texts[k]), rule)
     if field == "amount" and len(rest):
         missing = np.flatnonzero(_strip(texts) == "")
         problems.add_rows(missing, name, texts, "must not be empty", lines=lines[rest])
-    money.setdefault(field, []).append(parsed)
-    return True
 
 
 def arrow_coded(
