@@ -16,11 +16,11 @@ from ecrm.tiers import (
     Claimed,
     Coupon,
     CouponCatalog,
-    CouponCatalogError,
+    CouponCatalogErrorGroup,
     CouponScope,
     Gift,
     GiftPack,
-    GiftPackError,
+    GiftPackErrorGroup,
     Membership,
     claim_gift_pack,
 )
@@ -39,7 +39,7 @@ def main() -> None:
     print(f"catalogue holds {len(catalog)} denominations")
     try:
         catalog.add(Coupon("NEW", face_value=Money(800), valid_days=3))
-    except CouponCatalogError as exc:
+    except CouponCatalogErrorGroup as exc:
         first_line, problem = str(exc).splitlines()
         print(first_line)
         print(problem[:140] + " …")
@@ -58,7 +58,7 @@ def main() -> None:
                 no_min,
             ]
         )
-    except GiftPackError as exc:
+    except GiftPackErrorGroup as exc:
         print()
         print(exc)
 

@@ -16,9 +16,18 @@ from ecrm._customers import (
     normalize_email,
     normalize_phone,
 )
-from ecrm._errors import (
+from ecrm._events import Event, EventKind, EventLog
+from ecrm._io import CsvColumns, Progress, read_orders_csv
+from ecrm._load._spec import LoadInfo
+from ecrm._money import Money
+from ecrm._order import DEFAULT_VALID_STATUSES, Order, OrderItem, OrderStatus
+from ecrm._orderlog import OrderItems, OrderLog
+from ecrm._time import DEFAULT_TZ
+from ecrm._version import __version__
+from ecrm._window import Window
+from ecrm.errors import (
     CurrencyMismatchError,
-    DataFormatError,
+    DataFormatErrorGroup,
     EcrmError,
     EcrmErrorGroup,
     InvalidTypeError,
@@ -26,18 +35,10 @@ from ecrm._errors import (
     MissingDependencyError,
     RowError,
     SchemeError,
+    StoreError,
     UnknownCustomerError,
+    _renamed_error,
 )
-from ecrm._events import Event, EventKind, EventLog
-from ecrm._io import CsvColumns, Progress, read_orders_csv
-from ecrm._load._spec import LoadInfo
-from ecrm._money import Money
-from ecrm._order import DEFAULT_VALID_STATUSES, Order, OrderItem, OrderStatus
-from ecrm._orderlog import OrderItems, OrderLog
-from ecrm._sqlite import StoreError
-from ecrm._time import DEFAULT_TZ
-from ecrm._version import __version__
-from ecrm._window import Window
 
 __all__ = [
     "DEFAULT_TZ",
@@ -48,7 +49,7 @@ __all__ = [
     "CurrencyMismatchError",
     "Customer",
     "CustomerTable",
-    "DataFormatError",
+    "DataFormatErrorGroup",
     "EcrmError",
     "EcrmErrorGroup",
     "Event",
@@ -79,3 +80,8 @@ __all__ = [
     "normalize_phone",
     "read_orders_csv",
 ]
+
+
+def __getattr__(name: str) -> type:
+    """Old error names, kept one release (``ecrm.DataFormatError``); they warn."""
+    return _renamed_error(__name__, name)

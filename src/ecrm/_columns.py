@@ -2,7 +2,7 @@
 
 Every checker looks at a whole column at once (vectorised) and reports the bad rows to the
 one problem collector, :class:`ecrm._load._problems.Problems`; the caller raises them together
-as one :class:`DataFormatError`.
+as one :class:`DataFormatErrorGroup`.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._load._problems import Problems
 from ecrm._time import NAT_US, datetime_to_us, naive_to_wall_us
 from ecrm._time import wall_to_utc_us as wall_to_utc_us  # the loaders import it from here
+from ecrm.errors import InvalidTypeError, InvalidValueError
 
 #: The largest amount one order may have: 10^15 fen (¥10 trillion). Far above any real
 #: order, far below int64's 9.2 * 10^18, so a typo such as 999,999,999,999,999,999 is

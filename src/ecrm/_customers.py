@@ -25,11 +25,6 @@ from ecrm._columns import (
     instants_column,
 )
 from ecrm._enums import parse_alias
-from ecrm._errors import (
-    InvalidTypeError,
-    InvalidValueError,
-    RowError,
-)
 from ecrm._ids import check_customer_id
 from ecrm._load._csv import DEFAULT_CHUNK_ROWS
 from ecrm._load._frames import customer_columns
@@ -46,6 +41,11 @@ from ecrm._time import (
     require_aware,
     us_to_datetime,
     zone_name,
+)
+from ecrm.errors import (
+    InvalidTypeError,
+    InvalidValueError,
+    RowError,
 )
 
 __all__ = [
@@ -571,7 +571,7 @@ class CustomerTable:
 
         Raises:
             InvalidTypeError: an element is not a ``Customer``, or ids mix str and int.
-            DataFormatError: duplicate customer ids (each repeat listed).
+            DataFormatErrorGroup: duplicate customer ids (each repeat listed).
         """
         rows = list(customers)
         for i, c in enumerate(rows):
@@ -671,7 +671,7 @@ class CustomerTable:
 
         Raises:
             InvalidValueError: columns of different lengths.
-            DataFormatError: every bad cell (row, column, value, rule), duplicates included.
+            DataFormatErrorGroup: every bad cell (row, column, value, rule), duplicates included.
         """
         n = check_lengths(
             source,
@@ -788,7 +788,7 @@ class CustomerTable:
         are kept as text.
 
         Raises:
-            DataFormatError: every bad cell with file, physical line (header = line 1),
+            DataFormatErrorGroup: every bad cell with file, physical line (header = line 1),
                 column, value and rule; ragged rows, undecodable bytes, a quote not closed,
                 duplicate or missing headers; duplicate ids. No table is returned.
         """
@@ -835,7 +835,7 @@ class CustomerTable:
             MissingDependencyError: pandas is not installed.
             InvalidTypeError: ``frame`` is not a pandas DataFrame.
             InvalidValueError: there is no customer id column.
-            DataFormatError: every bad cell (0-based row, column, value, rule) at once.
+            DataFormatErrorGroup: every bad cell (0-based row, column, value, rule) at once.
         """
         read = customer_columns("pandas", frame, "CustomerTable.from_pandas",
                                 times=_frame_times(columns))
@@ -961,7 +961,7 @@ class CustomerTable:
         return np.where(found, clipped, -1).astype(np.int64)
 
     def _code(self, customer_id: Any) -> int:
-        from ecrm._errors import UnknownCustomerError
+        from ecrm.errors import UnknownCustomerError
 
         if isinstance(customer_id, bool) or not isinstance(
             customer_id, str | int | np.integer | np.str_

@@ -6,7 +6,7 @@ import enum
 from collections.abc import Mapping
 from typing import TypeVar
 
-from ecrm._errors import InvalidValueError
+from ecrm.errors import InvalidValueError
 
 __all__ = ["parse_alias"]
 

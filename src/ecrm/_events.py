@@ -20,10 +20,6 @@ from ecrm._columns import (
     text_column,
 )
 from ecrm._enums import parse_alias
-from ecrm._errors import (
-    InvalidTypeError,
-    InvalidValueError,
-)
 from ecrm._ids import check_customer_id, customer_code_in, customer_rows_in
 from ecrm._load._cells import coded_column
 from ecrm._load._csv import DEFAULT_CHUNK_ROWS
@@ -34,6 +30,10 @@ from ecrm._load._spec import Engine, LoadInfo, Progress
 from ecrm._load._tables import read_event_columns
 from ecrm._time import as_zone, datetime_to_us, require_aware, us_to_datetime, zone_name
 from ecrm._window import Window, open_window_arg
+from ecrm.errors import (
+    InvalidTypeError,
+    InvalidValueError,
+)
 
 __all__ = ["Event", "EventKind", "EventLog"]
 
@@ -188,7 +188,7 @@ class EventLog:
 
         Raises:
             InvalidValueError: columns of different lengths.
-            DataFormatError: every bad cell (row, column, value, rule) at once.
+            DataFormatErrorGroup: every bad cell (row, column, value, rule) at once.
         """
         n = check_lengths(
             source, {"customer_ids": customer_ids, "at": at, "kinds": kinds, "skus": skus}
@@ -223,7 +223,7 @@ class EventLog:
         Raises:
             MissingDependencyError: pandas is not installed.
             InvalidValueError: a required column is missing; naive times without ``tz``.
-            DataFormatError: every bad cell (0-based row, frame column, value, rule).
+            DataFormatErrorGroup: every bad cell (0-based row, frame column, value, rule).
         """
         return events_from_frame("pandas", frame, build=cls.from_arrays, columns=columns, tz=tz)
 
@@ -284,7 +284,7 @@ class EventLog:
         favorite, or 浏览 / 加购 / 收藏) and optionally ``sku``. Ids are kept as text.
 
         Raises:
-            DataFormatError: every bad cell with file, physical line (header = line 1),
+            DataFormatErrorGroup: every bad cell with file, physical line (header = line 1),
                 column, value and rule; ragged rows, undecodable bytes, a quote not closed,
                 duplicate or missing headers. No log is returned.
         """

@@ -12,7 +12,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
+from ecrm.errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
 
 __all__ = ["check_customer_id", "customer_code_in", "customer_rows_in", "find_id"]
 

@@ -73,7 +73,7 @@ def read_orders_csv(
         says which encoding, money units and engine were used.
 
     Raises:
-        DataFormatError: every problem of the file (path, 1-based physical line, column
+        DataFormatErrorGroup: every problem of the file (path, 1-based physical line, column
             header, value, rule) at once, listing at most 20 per column plus a count of the
             rest: bad cells, a missing or duplicate header, ragged rows, undecodable bytes, a
             quote that is not closed, amounts that do not fit in int64 fen.

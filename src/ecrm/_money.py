@@ -10,7 +10,7 @@ from typing import Final, SupportsIndex
 
 import attrs
 
-from ecrm._errors import CurrencyMismatchError, InvalidTypeError, InvalidValueError
+from ecrm.errors import CurrencyMismatchError, InvalidTypeError, InvalidValueError
 
 __all__ = ["DEFAULT_CURRENCY", "Money", "check_fen"]
 
@@ -72,7 +72,7 @@ class Money:
     >>> Money(1.5)
     Traceback (most recent call last):
     ...
-    ecrm._errors.InvalidTypeError: fen: money must not be a float (1.5): ...
+    ecrm.errors.InvalidTypeError: fen: money must not be a float (1.5): ...
 
     Arithmetic with another ``Money`` requires the same currency; multiplication and
     floor division take integers only. Comparison across currencies raises.

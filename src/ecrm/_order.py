@@ -14,10 +14,10 @@ from typing import Any, Final
 import attrs
 
 from ecrm._enums import parse_alias
-from ecrm._errors import CurrencyMismatchError, InvalidTypeError, InvalidValueError
 from ecrm._ids import check_customer_id
 from ecrm._money import Money
 from ecrm._time import require_aware
+from ecrm.errors import CurrencyMismatchError, InvalidTypeError, InvalidValueError
 
 _Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 

@@ -23,7 +23,6 @@ from ecrm._columns import (
     instants_column,
     text_column,
 )
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._ids import customer_code_in, customer_rows_in
 from ecrm._load._cells import coded_column
 from ecrm._load._csv import DEFAULT_CHUNK_ROWS
@@ -50,6 +49,7 @@ from ecrm._order import (
     parse_status,
 )
 from ecrm._time import NAT_US, as_zone, datetime_to_us, local_days, us_to_datetime, zone_name
+from ecrm.errors import InvalidTypeError, InvalidValueError
 
 __all__ = ["OrderItems", "OrderLog"]
 
@@ -95,7 +95,7 @@ class OrderItems:
         """Validate and build order lines from equal-length columns.
 
         Raises:
-            DataFormatError: empty ids or SKUs, quantity < 1, negative or non-integer prices.
+            DataFormatErrorGroup: empty ids or SKUs, quantity < 1, negative or non-integer prices.
         """
         n = check_lengths(
             source,
@@ -243,7 +243,7 @@ class OrderLog:
         Raises:
             InvalidValueError: columns of different lengths; amounts that sum past int64 fen.
             InvalidTypeError: float money, non-datetime times.
-            DataFormatError: every bad cell (row, column, value, rule) at once.
+            DataFormatErrorGroup: every bad cell (row, column, value, rule) at once.
         """
         n = check_lengths(
             source,
@@ -413,7 +413,7 @@ class OrderLog:
 
         Raises:
             MissingDependencyError: pyarrow is not installed.
-            DataFormatError: every bad cell (0-based row, column, value, rule).
+            DataFormatErrorGroup: every bad cell (0-based row, column, value, rule).
         """
         table = read_parquet_table(path, "OrderLog.from_parquet")
         return orders_from_frame(
@@ -447,7 +447,7 @@ class OrderLog:
             MissingDependencyError: pandas is not installed.
             InvalidValueError: a required column is missing; naive times without ``tz``.
             InvalidTypeError: not a pandas DataFrame; float money columns.
-            DataFormatError: every bad cell (0-based row, frame column, value, rule).
+            DataFormatErrorGroup: every bad cell (0-based row, frame column, value, rule).
         """
         return orders_from_frame("pandas", frame, build=cls.from_arrays, columns=columns,
                                  tz=tz, currency=currency, amount_unit=amount_unit)

@@ -33,9 +33,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import InvalidTypeError, MissingDependencyError
 from ecrm._money import Money
 from ecrm._time import US_PER_SECOND, date_to_day, day_to_date, us_to_datetime, utc_offsets_us
+from ecrm.errors import InvalidTypeError, MissingDependencyError
 
 __all__ = [
     "Column",

@@ -25,18 +25,11 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final, Literal
 
-from ecrm._errors import EcrmError, InvalidValueError
+from ecrm.errors import InvalidValueError, StoreError
 
 __all__ = ["SqliteStore", "StoreError", "Synchronous"]
 
 Synchronous = Literal["FULL", "NORMAL"]
-
-
-class StoreError(EcrmError, OSError):
-    """A durable store could not be opened, read or written (the SQLite cause is chained).
-
-    When raised from a write, nothing of that write was kept.
-    """
 
 
 class SqliteStore:

@@ -15,8 +15,8 @@ import attrs
 from dateutil.relativedelta import relativedelta
 
 from ecrm._deprecate import RENAMED_IN
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._time import as_zone, datetime_to_us, require_aware
+from ecrm.errors import InvalidTypeError, InvalidValueError
 
 __all__ = ["Window", "open_window_arg", "window_arg"]
 

@@ -16,7 +16,7 @@ from loading_helpers import assert_same_log
 
 from ecrm import (
     CsvColumns,
-    DataFormatError,
+    DataFormatErrorGroup,
     InvalidValueError,
     Money,
     Order,
@@ -46,7 +46,7 @@ def _write(tmp_path: Path, text: str, name: str = "orders.csv", encoding: str = 
 
 
 def _errors(path: Path, **kw: Any) -> list[RowError]:
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         read_orders_csv(path, **kw)
     errs = list(info.value.exceptions)
     assert all(isinstance(e, RowError) for e in errs)
@@ -566,7 +566,7 @@ def test_from_csv_with_the_issue_s_bad_rows_reports_each_and_returns_no_log(
         "o6,,2024-05-02 10:00:00,100,paid",
     ]) + "\n")
     log = None
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         log = OrderLog.from_csv(path, tz="Asia/Shanghai", amount_unit="fen")
     assert log is None
     errs = list(info.value.exceptions)

@@ -17,7 +17,7 @@ from ecrm import (
     Birthday,
     Customer,
     CustomerTable,
-    DataFormatError,
+    DataFormatErrorGroup,
     Gender,
     InvalidTypeError,
     InvalidValueError,
@@ -283,16 +283,16 @@ def test_table_repr_has_no_contact_data() -> None:
 
 
 def test_duplicate_ids_are_reported() -> None:
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         CustomerTable.from_customers([Customer(1), Customer(2), Customer(1)])
     assert [e.line for e in info.value.problems] == [2]  # type: ignore[attr-defined]
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         CustomerTable.from_arrays(["a", "b", "a", "b"])
     assert sorted(e.line for e in info.value.problems) == [2, 3]  # type: ignore[attr-defined]
 
 
 def test_from_arrays_reports_every_bad_cell_at_once() -> None:
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         CustomerTable.from_arrays(
             ["a", "b", "a"],
             phones=["123", "13800138000", None],
@@ -330,7 +330,7 @@ def test_from_arrays_vectorised_birthdays_and_member_since() -> None:
     assert table.row(3).gender is Gender.FEMALE
     assert table.row(3).tags == {"vip"}
     assert table.row(2).birthday == Birthday(7, 1)
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         CustomerTable.from_arrays(
             [1, 2, 3, 4],
             birth_years=[1999, 0, 0, 1900],
@@ -456,7 +456,7 @@ def test_from_csv_reports_every_bad_cell_with_line_numbers(tmp_path: Path) -> No
         ",13800138001,,,,,,\n",
         encoding="utf-8",
     )
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         CustomerTable.from_csv(path)
     problems = info.value.problems
     got = {(e.line, e.column) for e in problems}  # type: ignore[attr-defined]
@@ -482,7 +482,7 @@ def test_from_csv_column_mapping_and_missing_id_column(tmp_path: Path) -> None:
     path.write_text("买家,手机\nc1,13800138000\n", encoding="utf-8")
     table = CustomerTable.from_csv(path, columns={"customer_id": "买家", "phone": "手机"})
     assert table.row("c1").phone == "13800138000"
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         CustomerTable.from_csv(path)
     assert [(e.line, e.column) for e in info.value.problems] == [(1, "customer_id")]  # type: ignore[attr-defined]
     with pytest.raises(InvalidValueError):
@@ -536,7 +536,7 @@ def test_public_names_are_exported() -> None:
 
 def test_contact_errors_in_bulk_are_masked_and_capped() -> None:
     phones = ["12345678901"] * 50 + ["13800138000"] * 50
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         CustomerTable.from_arrays(list(range(100)), phones=phones)
     problems = info.value.problems
     assert len(problems) == 21  # 20 listed, then "... and 30 more rows"
@@ -588,7 +588,7 @@ def test_vectorised_birthdays_match_birthday_parse_row_by_row(texts: list[str]) 
     bad = {i: rule for i, rule in enumerate(expected) if isinstance(rule, str)}
     for given_as in (texts, np.asarray(texts, dtype=str)):
         if bad:
-            with pytest.raises(DataFormatError) as info:
+            with pytest.raises(DataFormatErrorGroup) as info:
                 CustomerTable.from_arrays(ids, birthdays=given_as)
             got = {e.line: e.rule for e in info.value.exceptions}  # type: ignore[attr-defined]
             assert got == dict(list(bad.items())[: len(got)]) or got == bad
@@ -612,7 +612,7 @@ def test_vectorised_genders_match_parse_gender_row_by_row(values: list[str | Non
         except InvalidValueError:
             expected.append(None)
     if None in expected:
-        with pytest.raises(DataFormatError) as info:
+        with pytest.raises(DataFormatErrorGroup) as info:
             CustomerTable.from_arrays(ids, genders=values)
         rows = [e.line for e in info.value.exceptions]  # type: ignore[attr-defined]
         assert rows == [i for i, c in enumerate(expected) if c is None]
@@ -702,7 +702,7 @@ def test_a_long_zone_name_is_a_clear_error_everywhere(tmp_path: Path) -> None:
     path = tmp_path / "customers.csv"
     path.write_text(f"customer_id,tz\nc1,Asia/Shanghai\nc2,{long_name}\nc3,Mars/Olympus\n",
                     encoding="utf-8")
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         CustomerTable.from_csv(path)
     found = [(e.line, e.column) for e in info.value.exceptions]  # type: ignore[attr-defined]
     assert found == [(3, "tz"), (4, "tz")]
@@ -739,7 +739,7 @@ def test_vectorised_contacts_match_normalize_row_by_row(rows: list[tuple[str, st
     want_p = [_normalised(ecrm.normalize_phone, p) for p in phones]
     want_e = [_normalised(ecrm.normalize_email, e) for e in emails]
     if None in want_p or None in want_e:
-        with pytest.raises(DataFormatError) as info:
+        with pytest.raises(DataFormatErrorGroup) as info:
             CustomerTable.from_arrays(ids, phones=phones, emails=emails)
         found = sorted((e.line, e.column) for e in info.value.exceptions)  # type: ignore[attr-defined]
         expected = sorted([(i, "phones") for i, w in enumerate(want_p) if w is None]

@@ -5,7 +5,7 @@ import pickle
 import pytest
 
 from ecrm import (
-    DataFormatError,
+    DataFormatErrorGroup,
     EcrmError,
     EcrmErrorGroup,
     InvalidValueError,
@@ -17,9 +17,9 @@ from ecrm import (
 def test_specific_errors_also_subclass_builtins() -> None:
     assert issubclass(InvalidValueError, ValueError)
     assert issubclass(UnknownCustomerError, KeyError)
-    assert issubclass(DataFormatError, ValueError)
-    assert issubclass(DataFormatError, ExceptionGroup)
-    for cls in (InvalidValueError, UnknownCustomerError, DataFormatError, EcrmErrorGroup):
+    assert issubclass(DataFormatErrorGroup, ValueError)
+    assert issubclass(DataFormatErrorGroup, ExceptionGroup)
+    for cls in (InvalidValueError, UnknownCustomerError, DataFormatErrorGroup, EcrmErrorGroup):
         assert issubclass(cls, EcrmError)
 
 
@@ -37,7 +37,7 @@ def test_row_error_names_file_line_column() -> None:
 
 def test_group_lists_every_problem_and_supports_except_star() -> None:
     problems = [InvalidValueError("a", "must be 1", 2), InvalidValueError("b", "must be 3", 4)]
-    group = DataFormatError("invalid orders in x.csv", problems)
+    group = DataFormatErrorGroup("invalid orders in x.csv", problems)
     text = str(group)
     assert "2 problem(s)" in text
     assert "a must be 1, got 2" in text

@@ -14,7 +14,7 @@ from hypothesis import given
 from ecrm import (
     Customer,
     CustomerTable,
-    DataFormatError,
+    DataFormatErrorGroup,
     EventKind,
     EventLog,
     Gender,
@@ -98,7 +98,7 @@ def test_aware_times_are_converted_exactly_and_naive_ones_need_tz(library: str) 
 def test_every_bad_cell_names_the_frame_column(library: str) -> None:
     bad = WALL.assign(customer_id=["", "a", None], kind=["browse", "bought", "cart"],
                       at=[WALL["at"][0], pd.NaT, WALL["at"][2]])
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         _build(library, _frames(bad)[library], tz="UTC")
     found = sorted((p.line, p.column, p.value) for p in info.value.problems)  # type: ignore[attr-defined]
     assert found == [(0, "customer_id", ""), (1, "at", None), (1, "kind", "bought"),
@@ -141,7 +141,7 @@ def test_any_event_log_survives_a_round_trip_through_each_frame_library(log: Eve
 def test_order_frames_list_each_problem_once() -> None:
     frame = pd.DataFrame({"customer_id": ["", "a", None],
                           "placed_at": pd.to_datetime(["2025-05-01"] * 3), "amount": [1, 2, 3]})
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         OrderLog.from_pandas(frame, tz="UTC")
     text = str(info.value)
     assert text.count("problem(s)") == 1
@@ -213,7 +213,7 @@ def test_customer_frame_errors(library: str) -> None:
     frames = {"pandas": frame, "polars": pl.from_pandas(frame),
               "arrow": pa.Table.from_pandas(frame, preserve_index=False)}
     build = getattr(CustomerTable, f"from_{library}")
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         build(frames[library])
     assert f"<{library}>" in str(info.value)
     assert {p.line for p in info.value.problems} >= {1, 2}  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ecrm import (
-    DataFormatError,
+    DataFormatErrorGroup,
     Event,
     EventKind,
     EventLog,
@@ -139,7 +139,7 @@ def test_from_arrays_accepts_codes_names_and_datetime64() -> None:
 
 
 def test_from_arrays_reports_every_bad_cell() -> None:
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         EventLog.from_arrays(
             ["a", "", "c"],
             [at(1), dt.datetime(2025, 1, 1), None],  # type: ignore[list-item]
@@ -147,7 +147,7 @@ def test_from_arrays_reports_every_bad_cell() -> None:
         )
     found = {(e.field, e.line) for e in info.value.problems}  # type: ignore[attr-defined]
     assert found == {("customer_ids", 1), ("at", 1), ("at", 2), ("kinds", 1)}
-    with pytest.raises(DataFormatError):
+    with pytest.raises(DataFormatErrorGroup):
         EventLog.from_arrays([1], [at(1)], np.array([3]))
     with pytest.raises(InvalidValueError, match="same length"):
         EventLog.from_arrays([1, 2], [at(1)], ["cart"])
@@ -186,11 +186,11 @@ def test_from_csv_reports_bad_rows_with_lines(tmp_path: Path) -> None:
         "buyer,time,what\nc1,2025-06-01 10:00,cart\n,2025-06-01 10:00,cart\nc3,yesterday,buy\n",
         encoding="utf-8",
     )
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         EventLog.from_csv(path, columns={"customer_id": "buyer", "at": "time", "kind": "what"})
     found = [(e.line, e.column) for e in info.value.problems]  # type: ignore[attr-defined]
     assert found == [(3, "buyer"), (4, "time"), (4, "what")]
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         EventLog.from_csv(path)
     assert {e.column for e in info.value.problems} == {"customer_id", "at", "kind"}  # type: ignore[attr-defined]
 
@@ -266,7 +266,7 @@ def test_from_csv_cells_are_parsed_a_column_at_a_time(tmp_path: Path) -> None:
     bad.write_text("customer_id,at,kind\n" + "".join(
         f"c{i},2025-06-01 10:00,{'buy' if i % 2 else 'cart'}\n" for i in range(50)
     ) + "c99,2025-02-30 10:00,cart\n", encoding="utf-8")
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         EventLog.from_csv(bad)
     problems = info.value.exceptions  # type: ignore[attr-defined]
     # 25 bad kinds on lines 3, 5, ..., 51: 20 listed in line order, Feb 30 on line 52, then

@@ -16,7 +16,7 @@ from hypothesis import given
 
 from ecrm import (
     CsvColumns,
-    DataFormatError,
+    DataFormatErrorGroup,
     InvalidTypeError,
     InvalidValueError,
     MissingDependencyError,
@@ -131,7 +131,7 @@ def test_every_bad_cell_is_reported_with_the_frame_column_names() -> None:
     frame.loc[1, "buyer"] = ""
     frame.loc[3, "status"] = "lost"
     columns = {"customer_id": "buyer", "amount": "paid_fen"}
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         OrderLog.from_pandas(frame, columns=columns)
     got = sorted((e.line, e.column, e.value) for e in info.value.exceptions)  # type: ignore[attr-defined]
     assert got == [(1, "buyer", ""), (1, "paid_fen", None), (2, "paid_fen", -3),
@@ -151,7 +151,7 @@ def test_text_columns_parse_like_csv_cells() -> None:
     assert log.placed_at_us.tolist() == [noon, noon]
     assert log.statuses[int(log.status_codes[0])] is OrderStatus.PAID
     bad = frame.assign(amount=["12.345", "1"], placed_at=["soon", "2024-05-01"])
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         OrderLog.from_pandas(bad, columns={"amount_unit": "yuan"})
     assert sorted((e.line, e.column) for e in info.value.exceptions) == [  # type: ignore[attr-defined]
         (0, "amount"), (0, "placed_at")]

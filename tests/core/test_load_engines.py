@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ecrm import CustomerTable, DataFormatError, EventLog, read_orders_csv
+from ecrm import CustomerTable, DataFormatErrorGroup, EventLog, read_orders_csv
 
 pytest.importorskip("pyarrow")
 EXAMPLES = int(os.environ.get("ECRM_ENGINE_EXAMPLES", "80"))
@@ -97,7 +97,7 @@ def order_files(draw: st.DrawFn) -> bytes:
 def _outcome(read: Any, path: Path, engine: str, **kw: Any) -> Any:
     try:
         table = read(path, engine=engine, **kw)
-    except DataFormatError as exc:
+    except DataFormatErrorGroup as exc:
         return ("errors", [(e.source, e.line, e.column, e.value, e.rule) for e in exc.exceptions])
     return ("table", _columns(table), table.load_info.encoding)
 

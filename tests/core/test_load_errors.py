@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ecrm import CustomerTable, DataFormatError, EventLog, InvalidValueError, read_orders_csv
+from ecrm import CustomerTable, DataFormatErrorGroup, EventLog, InvalidValueError, read_orders_csv
 
 ENGINES = ("python", "arrow")
 SRC = Path(__file__).resolve().parents[2] / "src" / "ecrm"
@@ -18,7 +18,7 @@ H = "order_id,customer_id,placed_at,amount,note\n"
 
 
 def _problems(read: Any, path: Path, **kw: Any) -> list[tuple[int, str, Any, str]]:
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         read(path, **kw)
     return [(e.line, e.column, e.value, e.rule) for e in info.value.exceptions]
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ecrm import (
-    DataFormatError,
+    DataFormatErrorGroup,
     InvalidTypeError,
     InvalidValueError,
     Money,
@@ -80,7 +80,7 @@ def test_datetime64_input_is_wall_time_in_tz() -> None:
 def test_naive_inputs_need_tz() -> None:
     with pytest.raises(InvalidValueError, match=r"naive numpy datetime64.*tz="):
         OrderLog.from_arrays(["c"], np.array(["2024-05-01"], dtype="datetime64[D]"), [1])
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         OrderLog.from_arrays(["c", "d"], [dt.datetime(2024, 5, 1, tzinfo=SH), dt.datetime(2024, 5, 1)], [1, 2])
     (problem,) = info.value.problems
     assert "row 1" in str(problem)
@@ -89,7 +89,7 @@ def test_naive_inputs_need_tz() -> None:
 
 def test_every_bad_cell_is_reported_at_once_and_nothing_is_built() -> None:
     t = np.array(["2024-05-01", "NaT", "2024-05-03", "2024-05-04"], dtype="datetime64[s]")
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         OrderLog.from_arrays(
             ["a", "", "c", "d"], t, [100, 200, -5, 50], tz="UTC",
             statuses=["paid", "paid", "paid", "lost"], order_ids=["o1", "o2", "o3", "o1"],
@@ -154,12 +154,12 @@ def test_items_link_to_their_orders() -> None:
 
 def test_items_from_arrays_must_name_known_orders() -> None:
     items = OrderItems.from_arrays(order_ids=["a", "zz"], skus=["s1", "s2"], unit_price_fen=[1, 2])
-    with pytest.raises(DataFormatError, match="must name an order in the log"):
+    with pytest.raises(DataFormatErrorGroup, match="must name an order in the log"):
         OrderLog.from_arrays(["c", "d"], [dt.datetime(2024, 1, 1, tzinfo=SH)] * 2, [1, 2], order_ids=["a", "b"], items=items)
 
 
 def test_order_items_validation() -> None:
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         OrderItems.from_arrays(order_ids=["a", "b"], skus=["", "s"], unit_price_fen=[-1, 2], quantities=[1, 0])
     assert {p.field for p in info.value.problems} == {"skus", "unit_price_fen", "quantities"}
 
@@ -277,13 +277,13 @@ def test_the_log_does_not_share_writable_memory_with_the_caller() -> None:
 
 def test_nat_placed_at_names_the_row_and_the_rule() -> None:
     t = np.array(["2024-05-01T10:00", "NaT", "2024-05-03T10:00"], dtype="datetime64[m]")
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         OrderLog.from_arrays(["a", "b", "c"], t, [1, 2, 3], tz="Asia/Shanghai")
     (problem,) = info.value.problems
     assert (problem.field, problem.line) == ("placed_at", 1)  # type: ignore[attr-defined]
     assert problem.rule == "must not be NaT (missing)"
     assert "row 1: column 'placed_at' must not be NaT" in str(info.value)
-    with pytest.raises(DataFormatError, match="row 0: column 'placed_at' must not be missing"):
+    with pytest.raises(DataFormatErrorGroup, match="row 0: column 'placed_at' must not be missing"):
         OrderLog.from_arrays(["a"], [None], [1])  # type: ignore[list-item]
 
 
@@ -298,7 +298,7 @@ def _placed(n: int) -> np.ndarray:
 
 
 def test_from_arrays_refuses_each_order_over_ten_to_the_fifteen_fen() -> None:
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         OrderLog.from_arrays(["a"] * 12, _placed(12), [TYPO_FEN] * 12, tz=SH)
     problems = info.value.problems  # type: ignore[attr-defined]
     assert [(p.line, p.column, p.value) for p in problems] == [
@@ -307,12 +307,12 @@ def test_from_arrays_refuses_each_order_over_ten_to_the_fifteen_fen() -> None:
     assert "must be at most 10^15 fen" in str(info.value)
     # the limit itself is an amount; one fen more is not
     assert OrderLog.from_arrays(["a"], _placed(1), [10**15], tz=SH).amount_fen.tolist() == [10**15]
-    with pytest.raises(DataFormatError, match=r"row 1: column 'amounts' must be at most 10\^15"):
+    with pytest.raises(DataFormatErrorGroup, match=r"row 1: column 'amounts' must be at most 10\^15"):
         OrderLog.from_arrays(["a", "b"], _placed(2), [1, 10**15 + 1], tz=SH)
     # Python ints and uint64 past int64 are reported too, not wrapped or raised raw
-    with pytest.raises(DataFormatError, match="row 0"):
+    with pytest.raises(DataFormatErrorGroup, match="row 0"):
         OrderLog.from_arrays(["a"], _placed(1), [2**64], tz=SH)
-    with pytest.raises(DataFormatError, match="row 0"):
+    with pytest.raises(DataFormatErrorGroup, match="row 0"):
         OrderLog.from_arrays(["a"], _placed(1), np.asarray([2**63], dtype=np.uint64), tz=SH)
 
 
@@ -328,11 +328,11 @@ def test_from_arrays_refuses_amounts_whose_total_overflows_int64() -> None:
 
 def test_from_orders_refuses_each_order_over_ten_to_the_fifteen_fen() -> None:
     rows = [_order(f"T{i}", "a", 1 + i, TYPO_FEN) for i in range(12)]
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         OrderLog.from_orders(rows)
     problems = info.value.problems  # type: ignore[attr-defined]
     assert [(p.line, p.column) for p in problems] == [(i, "amount") for i in range(12)]
-    with pytest.raises(DataFormatError, match=r"row 1: column 'amount'"):
+    with pytest.raises(DataFormatErrorGroup, match=r"row 1: column 'amount'"):
         OrderLog.from_orders([_order("T1", "a", 1, 10**15), _order("T2", "a", 2, 2**70)])
 
 
@@ -340,7 +340,7 @@ def test_csv_refuses_amounts_over_the_limit_with_their_lines(tmp_path: Path) -> 
     path = tmp_path / "orders.csv"
     path.write_text("customer_id,placed_at,amount\n" + "".join(
         f"a,2024-05-{1 + i:02d} 10:00,{TYPO_FEN}\n" for i in range(12)), encoding="utf-8")
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         read_orders_csv(path)
     problems = info.value.problems  # type: ignore[attr-defined]
     assert [(p.line, p.column, p.value) for p in problems] == [
@@ -353,5 +353,5 @@ def test_csv_refuses_amounts_over_the_limit_with_their_lines(tmp_path: Path) -> 
         "b,2024-05-01 10:00,10000000000000.01\n",  # one fen over
         encoding="utf-8",
     )
-    with pytest.raises(DataFormatError, match=r"yuan.csv:3: column 'amount' must be at most 10\^15"):
+    with pytest.raises(DataFormatErrorGroup, match=r"yuan.csv:3: column 'amount' must be at most 10\^15"):
         read_orders_csv(yuan, columns={"amount_unit": "yuan"})

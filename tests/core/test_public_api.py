@@ -22,7 +22,7 @@ import ecrm
 TOP_LEVEL = {
     "DEFAULT_TZ", "DEFAULT_VALID_STATUSES", "FAKE_PHONE_PREFIX",
     "Birthday", "CsvColumns", "CurrencyMismatchError", "Customer", "CustomerTable",
-    "DataFormatError", "EcrmError", "EcrmErrorGroup", "Event", "EventKind", "EventLog",
+    "DataFormatErrorGroup", "EcrmError", "EcrmErrorGroup", "Event", "EventKind", "EventLog",
     "Gender", "InvalidTypeError", "InvalidValueError", "LoadInfo", "MissingDependencyError",
     "Money",
     "Order", "OrderItem", "OrderItems", "OrderLog", "OrderStatus", "Progress", "RowError",

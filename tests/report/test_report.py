@@ -16,8 +16,8 @@ from dateutil.relativedelta import relativedelta
 
 import ecrm.report
 from ecrm import Money, Order, OrderItem, OrderLog, OrderStatus
-from ecrm._errors import InvalidTypeError, InvalidValueError, MissingDependencyError
 from ecrm.datasets import sample_shop
+from ecrm.errors import InvalidTypeError, InvalidValueError, MissingDependencyError
 from ecrm.report import (
     BarChart,
     Metric,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scale_helpers import assert_same_rfm, synthetic_orders
 
-from ecrm import DataFormatError, InvalidTypeError, InvalidValueError, OrderLog
+from ecrm import DataFormatErrorGroup, InvalidTypeError, InvalidValueError, OrderLog
 from ecrm.rfm import score
 from ecrm.scale import (
     score_parquet,
@@ -107,7 +107,7 @@ def test_a_bad_status_is_reported_by_the_loading_layer(tmp_path: Path, frame) ->
     bad.loc[bad.index[17], "status"] = "teleported"
     path = tmp_path / "bad.parquet"
     pq.write_table(pa.Table.from_pandas(bad, preserve_index=False), path)
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(DataFormatErrorGroup) as info:
         summarize_parquet(path, as_of=AS_OF, tz=SH)
     assert "row 17" in str(info.value.exceptions[0])
     assert "teleported" in str(info.value.exceptions[0])

@@ -15,7 +15,7 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import strategies as st
 
 from ecrm import Money
-from ecrm._errors import InvalidValueError
+from ecrm.errors import InvalidValueError, StateError
 from ecrm.tiers import (
     Benefit,
     BenefitCatalog,
@@ -61,13 +61,13 @@ class Script:
     times: tuple[dt.datetime, ...]
 
     def run(self, ledger: Any) -> list[Any]:
-        """Apply every operation; an InvalidValueError becomes its class name."""
+        """Apply every operation; a refused one (bad value or wrong state) becomes its class name."""
         results: list[Any] = []
         for name, kwargs in self.operations:
             method: Callable[..., Any] = getattr(ledger, name)
             try:
                 results.append(method(**dict(kwargs)))
-            except InvalidValueError as exc:
+            except (InvalidValueError, StateError) as exc:
                 results.append(type(exc).__name__)
         return results
 
@@ -218,7 +218,7 @@ class ReferenceLedger:
         mark = len(self.entries)
         try:
             self._begin(customer, at)
-        except InvalidValueError:
+        except (InvalidValueError, StateError):
             del self.entries[mark:]
             raise
         expires = None
@@ -250,7 +250,7 @@ class ReferenceLedger:
             self._begin(customer_id, at)
             if self.balance(customer_id, at) < cost:
                 raise InsufficientPointsError("points", "too few", cost)
-        except InvalidValueError:
+        except (InvalidValueError, StateError):
             del self.entries[mark:]
             raise
         return self._append(customer_id, k, EntryKind.REDEEM, -cost, at, benefit_id)
@@ -279,7 +279,7 @@ class ReferenceLedger:
             asked = left if points is None else points
             if asked > left:
                 raise InvalidValueError("points", "too many", points)
-        except InvalidValueError:
+        except (InvalidValueError, StateError):
             del self.entries[mark:]
             raise
         taken = min(asked, self.balance(customer, at))

@@ -11,12 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ecrm import Money
-from ecrm._errors import EcrmErrorGroup, InvalidTypeError, InvalidValueError
+from ecrm.errors import EcrmErrorGroup, InvalidTypeError, InvalidValueError
 from ecrm.testing import coupon_catalogs, coupons
 from ecrm.tiers import (
     Coupon,
     CouponCatalog,
-    CouponCatalogError,
+    CouponCatalogErrorGroup,
     CouponScope,
     GiftPackRules,
     coupon_problems,
@@ -218,7 +218,7 @@ def test_catalog_holds_exactly_50_denominations() -> None:
 
 def test_the_51st_denomination_fails_and_lists_the_existing_50() -> None:
     catalog = full_catalog()
-    with pytest.raises(CouponCatalogError) as info:
+    with pytest.raises(CouponCatalogErrorGroup) as info:
         catalog.add(days_coupon("NEW", "5"))
     [problem] = info.value.problems
     message = str(info.value)
@@ -250,17 +250,17 @@ def test_catalog_is_a_value_add_returns_a_new_one() -> None:
 
 def test_duplicate_id_is_rejected() -> None:
     catalog = CouponCatalog().add(days_coupon("A", "1"))
-    with pytest.raises(CouponCatalogError) as info:
+    with pytest.raises(CouponCatalogErrorGroup) as info:
         catalog.add(days_coupon("A", "2"))
     assert "coupons[1].coupon_id is already in the catalogue" in str(info.value)
-    with pytest.raises(CouponCatalogError) as info:
+    with pytest.raises(CouponCatalogErrorGroup) as info:
         CouponCatalog([days_coupon("A", "1"), days_coupon("A", "2")])
     assert "coupons[1].coupon_id must be unique" in str(info.value)
 
 
 def test_catalog_collects_every_problem_of_an_addition() -> None:
     catalog = full_catalog().remove("C00").add(days_coupon("DUP", "1"))
-    with pytest.raises(CouponCatalogError) as info:
+    with pytest.raises(CouponCatalogErrorGroup) as info:
         catalog.add(days_coupon("DUP", "150"))
     assert sorted(p.field for p in info.value.problems) == [
         "coupons",
@@ -271,14 +271,14 @@ def test_catalog_collects_every_problem_of_an_addition() -> None:
 
 def test_catalog_over_the_limit_cannot_be_built_directly() -> None:
     items = [days_coupon(f"C{i}", "1") for i in range(51)]
-    with pytest.raises(CouponCatalogError) as info:
+    with pytest.raises(CouponCatalogErrorGroup) as info:
         CouponCatalog(items)
     assert "coupons must hold at most 50 denominations" in str(info.value)
     assert len(CouponCatalog(items, rules=GiftPackRules(max_denominations=60))) == 51
 
 
 def test_catalog_refuses_coupons_above_the_face_value_limit() -> None:
-    with pytest.raises(CouponCatalogError) as info:
+    with pytest.raises(CouponCatalogErrorGroup) as info:
         CouponCatalog().add(days_coupon("BIG", "100.01"))
     assert "coupons[0].face_value must be at most ¥100.00" in str(info.value)
 

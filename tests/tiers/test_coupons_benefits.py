@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from ecrm import Money
-from ecrm._errors import InvalidTypeError, InvalidValueError
-from ecrm.tiers import Benefit, BenefitCatalog, BenefitError, BenefitKind, Coupon, Gift
+from ecrm.errors import InvalidTypeError, InvalidValueError
+from ecrm.tiers import Benefit, BenefitCatalog, BenefitErrorGroup, BenefitKind, Coupon, Gift
 
 COUPON = Coupon("C10", face_value=Money(1000), threshold=Money(9900), valid_days=30)
 
@@ -113,7 +113,7 @@ def test_catalog_lookup_by_level_and_kind() -> None:
 
 def test_catalog_rejects_duplicates_and_unknown_ids() -> None:
     one = BenefitCatalog().add(Benefit("a", BenefitKind.MEMBER_COUPON, COUPON))
-    with pytest.raises(BenefitError) as info:
+    with pytest.raises(BenefitErrorGroup) as info:
         one.add(Benefit("a", BenefitKind.MEMBER_GIFT, Gift("x")))
     assert [p.field for p in info.value.problems] == ["benefits[1].benefit_id"]
     with pytest.raises(InvalidValueError, match="not in the benefit catalogue"):

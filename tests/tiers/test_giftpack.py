@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ecrm import Money
-from ecrm._errors import EcrmErrorGroup, InvalidTypeError, InvalidValueError
+from ecrm.errors import EcrmErrorGroup, InvalidTypeError, InvalidValueError
 from ecrm.testing import gift_packs
 from ecrm.tiers import (
     Claimed,
@@ -21,7 +21,7 @@ from ecrm.tiers import (
     CouponScope,
     Gift,
     GiftPack,
-    GiftPackError,
+    GiftPackErrorGroup,
     GiftPackRules,
     Membership,
     RefusalReason,
@@ -48,7 +48,7 @@ def test_exactly_three_coupons_and_one_gift_is_a_valid_pack() -> None:
 
 
 def test_four_coupons_fail() -> None:
-    with pytest.raises(GiftPackError) as info:
+    with pytest.raises(GiftPackErrorGroup) as info:
         GiftPack([coupon(c) for c in "ABCD"])
     [problem] = info.value.problems
     assert problem.field == "coupons"
@@ -62,7 +62,7 @@ def test_two_gifts_fail() -> None:
 
 def test_face_value_100_yuan_ok_and_100_01_fails() -> None:
     assert GiftPack([coupon("A", 10_000)]).coupons[0].face_value == Money(10_000)
-    with pytest.raises(GiftPackError) as info:
+    with pytest.raises(GiftPackErrorGroup) as info:
         GiftPack([coupon("A", 10_000), coupon("B", 10_001)])
     assert [p.field for p in info.value.problems] == ["coupons[1].face_value"]
 
@@ -80,7 +80,7 @@ def test_three_violations_are_raised_together_with_their_paths() -> None:
         coupon("C", scope=CouponScope.PLATFORM),
         coupon("D"),
     ]
-    with pytest.raises(GiftPackError) as info:
+    with pytest.raises(GiftPackErrorGroup) as info:
         GiftPack(items)
     error = info.value
     assert [p.field for p in error.problems] == [
@@ -130,7 +130,7 @@ def test_limits_are_parameters() -> None:
         rules=rules,
     )
     assert len(pack.coupons) == 5
-    with pytest.raises(GiftPackError) as info:
+    with pytest.raises(GiftPackErrorGroup) as info:
         attrs.evolve(pack, rules=GiftPackRules())
     assert sorted(p.field for p in info.value.problems) == sorted(
         ["coupons", "gifts", *[f"coupons[{i}].scope" for i in range(5)]]
@@ -328,7 +328,7 @@ def test_each_single_broken_limit_is_reported_alone(
         expected = [f"coupons[{i}].{broken}"]
     problems = validate_gift_pack(coupons, gifts)
     assert [p.field for p in problems] == expected
-    with pytest.raises(GiftPackError) as info:
+    with pytest.raises(GiftPackErrorGroup) as info:
         GiftPack(coupons, gifts)
     assert [p.field for p in info.value.problems] == expected
 

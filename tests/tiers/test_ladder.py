@@ -20,7 +20,7 @@ from ecrm.tiers import (
     TAOBAO_STORE_VIP,
     Comparison,
     Condition,
-    LadderError,
+    LadderErrorGroup,
     Tier,
     TierLadder,
     TierRuleError,
@@ -89,7 +89,7 @@ def test_format_discount(permille: int, text: str) -> None:
 
 
 def _problems(tiers: list[Tier]) -> list[InvalidValueError]:
-    with pytest.raises(LadderError) as info:
+    with pytest.raises(LadderErrorGroup) as info:
         TierLadder(tiers)
     return list(info.value.problems)
 
@@ -182,7 +182,7 @@ def test_several_broken_rules_come_in_one_group() -> None:
         "tiers[1].discount_permille",
         "tiers[2].level",
     ]
-    with pytest.raises(LadderError) as info:
+    with pytest.raises(LadderErrorGroup) as info:
         TierLadder(tiers)
     text = str(info.value)
     assert text.startswith("invalid tier ladder (5 problem(s)):")
@@ -206,7 +206,7 @@ def test_with_tier_revalidates() -> None:
     cheaper = VIP.with_tier(1, min_spend=yuan("50"))
     assert cheaper.tiers[0].min_spend == yuan("50")
     assert VIP.tiers[0].min_spend == yuan("100")  # the preset is untouched
-    with pytest.raises(LadderError):
+    with pytest.raises(LadderErrorGroup):
         VIP.with_tier(2, min_spend=yuan("5000"))
 
 

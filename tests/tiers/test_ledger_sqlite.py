@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from ledger_reference import CUSTOMERS, ReferenceLedger, Script, ledger_for, scripts
 
 from ecrm import EcrmError, Money, StoreError
-from ecrm._errors import InvalidValueError
+from ecrm.errors import InvalidValueError
 from ecrm.testing import ledger_operations
 from ecrm.testing._benefits import LedgerScript
 from ecrm.tiers import (

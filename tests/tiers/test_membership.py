@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ecrm import InvalidValueError, Money, OrderLog
+from ecrm.errors import StateError
 from ecrm.testing import memberships, tier_ladders
 from ecrm.tiers import (
     TAOBAO_STORE_VIP,
@@ -42,7 +43,8 @@ def test_join_requires_the_entry_rule() -> None:
     with pytest.raises(EntryRuleError) as info:
         m.join(at(2024, 1, 1), yuan("99.99"), 2)
     assert isinstance(info.value, MembershipError)
-    assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, StateError)
+    assert not isinstance(info.value, ValueError)
     assert "¥100.00 or 3 orders" in str(info.value)
     assert "¥99.99 and 2 orders" in str(info.value)
     assert m.history == ()  # unchanged

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ecrm import Money, Order, OrderStatus
-from ecrm._errors import InvalidTypeError, InvalidValueError
+from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.testing import ledger_operations
 from ecrm.testing._benefits import LedgerScript
 from ecrm.tiers import (

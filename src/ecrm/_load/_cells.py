@@ -33,8 +33,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._columns import wall_to_utc_us
-from ecrm._errors import InvalidValueError
 from ecrm._time import NAT_US, US_PER_DAY, US_PER_SECOND, as_zone, us_to_datetime
+from ecrm.errors import InvalidValueError
 
 __all__ = [
     "ByteCells",

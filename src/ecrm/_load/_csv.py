@@ -40,11 +40,11 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import InvalidValueError, MissingDependencyError
 from ecrm._load._cells import ByteCells
 from ecrm._load._problems import Problems
 from ecrm._load._spec import Engine, LoadInfo, Progress
 from ecrm._load._text import TextSource, Utf8Stream
+from ecrm.errors import InvalidValueError, MissingDependencyError
 
 __all__ = [
     "Chunk",
@@ -128,7 +128,7 @@ def resolve_header(
         source: the file, for errors.
 
     Raises:
-        DataFormatError: a used header appears more than once, or a required one is missing
+        DataFormatErrorGroup: a used header appears more than once, or a required one is missing
             (the headers found are shown).
     """
     names = [h.strip().lstrip("\ufeff").strip() for h in header_row]
@@ -209,7 +209,7 @@ def read_csv(
         (the sink's result, what was read).
 
     Raises:
-        DataFormatError: every problem of the file (file, physical line, column, value, rule).
+        DataFormatErrorGroup: every problem of the file (file, physical line, column, value, rule).
         InvalidValueError: bad arguments.
         OSError: the file cannot be opened.
     """

@@ -23,18 +23,18 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._columns import MAX_ORDER_FEN, field_columns, instants_column, wall_to_utc_us
-from ecrm._errors import (
-    DataFormatError,
-    InvalidTypeError,
-    InvalidValueError,
-    MissingDependencyError,
-    RowError,
-)
 from ecrm._load._cells import MAX_WHOLE_YUAN, decide_units, parse_instants, parse_money, to_fen
 from ecrm._load._problems import Problems
 from ecrm._load._spec import CsvColumns, LoadInfo, check_amount_unit, coerce_columns
 from ecrm._money import DEFAULT_CURRENCY, Money
 from ecrm._time import NAT_US, as_zone, us_to_datetime
+from ecrm.errors import (
+    DataFormatErrorGroup,
+    InvalidTypeError,
+    InvalidValueError,
+    MissingDependencyError,
+    RowError,
+)
 
 __all__ = ["customer_columns", "events_from_frame", "orders_from_frame"]
 
@@ -121,7 +121,7 @@ def orders_from_frame(
         MissingDependencyError: the library is not installed.
         InvalidValueError: a required column is missing; naive times without ``tz``.
         InvalidTypeError: ``frame`` is not that library's frame; float money columns.
-        DataFormatError: every bad cell (0-based row, frame column, value, rule).
+        DataFormatErrorGroup: every bad cell (0-based row, frame column, value, rule).
     """
     f = _READERS[library](frame, f"OrderLog.from_{library}")
     return _from_columns(f, columns, tz, currency, source or f"<{library}>", build, amount_unit)
@@ -293,12 +293,12 @@ def _from_columns(
     ours = list(problems.errors)
     try:
         log = build(tz="UTC", currency=currency, source=source, **args)
-    except DataFormatError as exc:
+    except DataFormatErrorGroup as exc:
         renamed = {_ARG[f]: n for f, n in found.items()}
         theirs = [_rename(e, renamed) for e in exc.exceptions]
-        raise DataFormatError(exc.summary, [*ours, *theirs]) from None
+        raise DataFormatErrorGroup(exc.summary, [*ours, *theirs]) from None
     if ours:
-        raise DataFormatError(f"invalid orders in {source}", ours)
+        raise DataFormatErrorGroup(f"invalid orders in {source}", ours)
     info = LoadInfo(
         source=source, engine="frame", rows=len(log),  # type: ignore[arg-type]
         amount_units={h: u for h, (u, _w) in units.items()},
@@ -468,7 +468,7 @@ def events_from_frame(
         MissingDependencyError: the library is not installed.
         InvalidTypeError: ``frame`` is not that library's frame (or table).
         InvalidValueError: a required column is missing; naive times without ``tz``.
-        DataFormatError: every bad cell (0-based row, frame column, value, rule).
+        DataFormatErrorGroup: every bad cell (0-based row, frame column, value, rule).
     """
     read = _READERS[library](frame, f"EventLog.from_{library}")
     names = read.names
@@ -503,12 +503,12 @@ def events_from_frame(
     ours = list(problems.errors)
     try:
         log = build(tz="UTC", source=source, **args)
-    except DataFormatError as exc:
+    except DataFormatErrorGroup as exc:
         renamed = {_EVENT_ARG[f]: n for f, n in found.items()}
         theirs = [_rename(e, renamed) for e in exc.exceptions]
-        raise DataFormatError(exc.summary, [*ours, *theirs]) from None
+        raise DataFormatErrorGroup(exc.summary, [*ours, *theirs]) from None
     if ours:
-        raise DataFormatError(f"invalid events in {source}", ours)
+        raise DataFormatErrorGroup(f"invalid events in {source}", ours)
     info = LoadInfo(source=source, engine="frame", rows=len(log))  # type: ignore[arg-type]
     # the builder returns an attrs table with tz and load_info
     return attrs.evolve(log, tz=zone, load_info=info)  # type: ignore[misc]

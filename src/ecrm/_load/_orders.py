@@ -113,7 +113,7 @@ def read_order_columns(
     """Read and check an orders CSV file; see :func:`ecrm.read_orders_csv` for the rules.
 
     Raises:
-        DataFormatError: every problem of the file at once.
+        DataFormatErrorGroup: every problem of the file at once.
     """
 
     def resolve(header_row: list[str], source: str) -> Layout:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ecrm._errors import InvalidValueError, MissingDependencyError
+from ecrm.errors import InvalidValueError, MissingDependencyError
 
 __all__ = ["read_parquet_table"]
 

@@ -1,7 +1,7 @@
 """The one problem collector of every loader and column checker: :class:`Problems`.
 
 A loader records each bad cell (source, line, column, value, rule) and goes on reading, so one
-:class:`~ecrm.DataFormatError` lists every problem of the input at once. At most ``cap`` cells
+:class:`~ecrm.DataFormatErrorGroup` lists every problem of the input at once. At most ``cap`` cells
 are listed per column; the rest are counted per rule and summarised in one extra
 :class:`~ecrm.errors.RowError` per column, so a file with a million bad cells still gives a
 short report.
@@ -16,7 +16,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import DataFormatError, InvalidValueError, RowError
+from ecrm.errors import DataFormatErrorGroup, InvalidValueError, RowError
 
 __all__ = ["MAX_REPORTED", "Problems"]
 
@@ -125,9 +125,9 @@ class Problems:
         return listed
 
     def raise_if_any(self, what: str) -> None:
-        """Raise one :class:`~ecrm.DataFormatError` listing every problem, if there is any."""
+        """Raise one :class:`~ecrm.DataFormatErrorGroup` listing every problem, if there is any."""
         if self._listed:
-            raise DataFormatError(f"invalid {what} in {self.source}", self.errors)
+            raise DataFormatErrorGroup(f"invalid {what} in {self.source}", self.errors)
 
 
 def _py(value: Any) -> Any:

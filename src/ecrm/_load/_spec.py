@@ -13,7 +13,7 @@ from typing import Any, Final, Literal, Protocol
 
 import attrs
 
-from ecrm._errors import InvalidTypeError, InvalidValueError
+from ecrm.errors import InvalidTypeError, InvalidValueError
 
 __all__ = [
     "FIELDS",

@@ -83,7 +83,7 @@ def read_customer_cells(
     """Read the cells of a customers CSV file (structure checked; cells not yet parsed).
 
     Raises:
-        DataFormatError: every structural problem (undecodable bytes, ragged rows, a quote
+        DataFormatErrorGroup: every structural problem (undecodable bytes, ragged rows, a quote
             not closed, duplicate or missing headers) with file, line, column, value, rule.
     """
     headers = CUSTOMERS.headers(columns)
@@ -129,7 +129,7 @@ def read_event_columns(
         zone: the zone of times written without an offset.
 
     Raises:
-        DataFormatError: every problem of the file at once.
+        DataFormatErrorGroup: every problem of the file at once.
     """
     headers = EVENTS.headers(columns)
 

@@ -21,7 +21,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import IO, Any, Final
 
-from ecrm._errors import InvalidValueError
+from ecrm.errors import InvalidValueError
 
 __all__ = ["TextSource", "Utf8Stream"]
 

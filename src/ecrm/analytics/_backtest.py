@@ -19,10 +19,10 @@ import attrs
 import numpy as np
 
 from ecrm._customers import CustomerTable
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._money import Money
 from ecrm._orderlog import OrderLog
 from ecrm._time import NAT_US, as_zone, datetime_to_us, us_to_datetime
+from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.lifecycle import Bands, CycleTable, RepurchaseCycle
 from ecrm.touch import (
     ChannelKind,

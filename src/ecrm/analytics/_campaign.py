@@ -17,13 +17,13 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._holdout import check_campaign, holdout_mask, holdout_score, split_audience
 from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, fen, moments, ratios
 from ecrm._time import NAT_US, US_PER_DAY, datetime_to_us, require_aware
+from ecrm.errors import InvalidTypeError, InvalidValueError
 
 __all__ = [
     "CampaignReport",

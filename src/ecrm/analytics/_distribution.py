@@ -10,7 +10,6 @@ from typing import Any
 import attrs
 import numpy as np
 
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
@@ -19,6 +18,7 @@ from ecrm._time import datetime_to_us, require_aware
 from ecrm._window import Window, open_window_arg
 from ecrm.analytics._province import UNKNOWN_PROVINCE, normalize_provinces
 from ecrm.analytics._text import distinct, factorize_text, format_rows
+from ecrm.errors import InvalidTypeError, InvalidValueError
 
 __all__ = ["ProvinceDistribution", "ProvinceRow", "province_distribution"]
 

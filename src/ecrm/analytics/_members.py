@@ -12,7 +12,6 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._customers import CustomerTable
-from ecrm._errors import InvalidTypeError
 from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
@@ -20,6 +19,7 @@ from ecrm._results import ResultFrame, ratios
 from ecrm._time import NAT_US, datetime_to_us
 from ecrm.analytics._periods import Period, check_periods
 from ecrm.analytics._text import format_rows
+from ecrm.errors import InvalidTypeError
 from ecrm.tiers import TAOBAO_STORE_VIP, Membership, TierFlow, TierLadder, tier_flow
 
 __all__ = ["MemberMetrics", "MemberPeriod", "member_metrics"]

@@ -11,9 +11,9 @@ from typing import Any
 import attrs
 from dateutil.relativedelta import relativedelta
 
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._time import as_zone, require_aware
 from ecrm._window import Window
+from ecrm.errors import InvalidTypeError, InvalidValueError
 
 __all__ = ["Change", "Freq", "Period", "change", "check_periods", "periods"]
 

@@ -11,7 +11,6 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
@@ -20,6 +19,7 @@ from ecrm._time import datetime_to_us, local_days
 from ecrm._window import Window, window_arg
 from ecrm.analytics._store import NewCustomerDefinition, _enum
 from ecrm.analytics._text import distinct, factorize_text, format_rows
+from ecrm.errors import InvalidTypeError, InvalidValueError
 
 __all__ = ["PreferenceRow", "PreferenceTable", "ProductPreference", "product_preference"]
 

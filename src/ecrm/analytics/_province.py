@@ -17,8 +17,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm.analytics._text import factorize_text
+from ecrm.errors import InvalidTypeError, InvalidValueError
 
 __all__ = [
     "PROVINCES",

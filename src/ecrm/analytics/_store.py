@@ -12,7 +12,6 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
@@ -20,6 +19,7 @@ from ecrm._results import ResultFrame, fen, moments, ratios
 from ecrm._time import datetime_to_us, local_days
 from ecrm.analytics._periods import Change, Period, change, check_periods
 from ecrm.analytics._text import format_rows
+from ecrm.errors import InvalidTypeError, InvalidValueError
 
 __all__ = [
     "NewCustomerDefinition",

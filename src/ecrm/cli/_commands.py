@@ -143,7 +143,7 @@ def _add_rfm(sub: Any) -> None:
 
 def _check_output(path: str, option: str) -> Path:
     """Refuse an output path whose directory is missing before any long work starts."""
-    from ecrm._errors import InvalidValueError
+    from ecrm.errors import InvalidValueError
 
     target = Path(path)
     parent = target.parent if str(target.parent) else Path(".")

@@ -61,7 +61,6 @@ def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path) -> int:
     """
     from ecrm import Window
     from ecrm._customers import is_fake_phone
-    from ecrm._errors import InvalidValueError
     from ecrm._money import Money
     from ecrm.analytics import backtest, split_audience, standard_flows
     from ecrm.cli._commands import (
@@ -71,6 +70,7 @@ def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path) -> int:
         write_text,
     )
     from ecrm.datasets import sample_shop
+    from ecrm.errors import InvalidValueError
     from ecrm.lifecycle import cycles_by, format_cycle_report, repurchase_cycle, stages
     from ecrm.report import build_report, plan_day, render_html
     from ecrm.rfm import score, segments

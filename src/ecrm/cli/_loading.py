@@ -179,7 +179,7 @@ def load_orders_from_args(args: argparse.Namespace) -> Any:
 
     Raises:
         UsageError: a bad ``--columns``.
-        DataFormatError: every problem of the file.
+        DataFormatErrorGroup: every problem of the file.
     """
     from ecrm._orderlog import OrderLog
 

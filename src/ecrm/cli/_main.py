@@ -9,9 +9,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from ecrm._errors import EcrmError, InvalidValueError
 from ecrm._time import as_zone
 from ecrm._version import __version__
+from ecrm.errors import EcrmError, InvalidValueError
 
 __all__ = ["main", "parse_as_of"]
 

@@ -18,7 +18,6 @@ import numpy.typing as npt
 
 from ecrm._columns import wall_to_utc_us
 from ecrm._customers import FAKE_PHONE_PREFIX, CustomerTable
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._events import EventKind, EventLog
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderItems, OrderLog
@@ -30,6 +29,7 @@ from ecrm._time import (
     require_aware,
     utc_offsets_us,
 )
+from ecrm.errors import InvalidTypeError, InvalidValueError
 
 __all__ = [
     "CATALOGUE",

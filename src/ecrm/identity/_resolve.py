@@ -10,10 +10,10 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._customers import CustomerTable, normalize_email, normalize_phone
-from ecrm._errors import EcrmError, InvalidTypeError, InvalidValueError
 from ecrm._events import EventLog
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame
+from ecrm.errors import EcrmError, InvalidTypeError, InvalidValueError
 
 __all__ = ["KINDS", "IdentityMap", "SourceRecords", "resolve_identities"]
 

@@ -10,10 +10,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import InvalidValueError
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderItems, OrderLog
 from ecrm._results import ResultFrame, nullable
+from ecrm.errors import InvalidValueError
 from ecrm.lifecycle._cycle import (
     METHODS,
     SAME_DAY,

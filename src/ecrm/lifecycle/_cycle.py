@@ -11,11 +11,11 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, moments, nullable
 from ecrm._time import as_zone, require_aware
+from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.lifecycle._kernels import (
     NONE_DAYS,
     as_of_for,

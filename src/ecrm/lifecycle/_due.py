@@ -11,11 +11,11 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._deprecate import renamed_kwarg
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, dates
 from ecrm._time import date_to_day, local_day, require_aware
+from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.lifecycle._by import CycleTable, _items_of, factorize
 from ecrm.lifecycle._cycle import Bands, RepurchaseCycle, check_log
 from ecrm.lifecycle._kernels import NONE_DAYS, as_of_for, store_events

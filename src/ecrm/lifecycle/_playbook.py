@@ -8,7 +8,7 @@ from typing import Final
 
 import attrs
 
-from ecrm._errors import InvalidValueError
+from ecrm.errors import InvalidValueError
 from ecrm.lifecycle._stages import Stage
 
 __all__ = ["DEFAULT_PLAYBOOK", "Playbook", "PlaybookRule", "Trigger"]

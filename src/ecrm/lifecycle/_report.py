@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecrm._errors import MissingDependencyError
+from ecrm.errors import MissingDependencyError
 from ecrm.lifecycle._cycle import RepurchaseCycle
 from ecrm.lifecycle._stages import Stage, StageResult
 

@@ -12,12 +12,12 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._deprecate import renamed_kwarg
-from ecrm._errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
 from ecrm._ids import find_id
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, dates, nullable
 from ecrm._time import day_to_date
+from ecrm.errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
 from ecrm.lifecycle._cycle import Bands, RepurchaseCycle, check_log
 from ecrm.lifecycle._kernels import as_of_for, store_events
 

@@ -8,7 +8,7 @@ from typing import Literal
 import attrs
 import numpy as np
 
-from ecrm._errors import InvalidValueError
+from ecrm.errors import InvalidValueError
 from ecrm.predict._errors import FitError
 from ecrm.predict._fit import ThinData, TransactionModel, fit_bgnbd, fit_mbgnbd, fit_paretonbd
 from ecrm.predict._summary import Summary

@@ -10,9 +10,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import InvalidValueError
 from ecrm._orderlog import OrderLog
 from ecrm._time import datetime_to_us, local_day, require_aware
+from ecrm.errors import InvalidValueError
 from ecrm.lifecycle._cycle import repurchase_cycle
 from ecrm.predict._fit import ThinData, TransactionModel, fit_bgnbd, fit_mbgnbd, fit_paretonbd
 from ecrm.predict._summary import UNIT_DAYS, TimeUnit, distinct_histories, summaries

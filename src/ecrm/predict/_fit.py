@@ -13,7 +13,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import InvalidValueError
+from ecrm.errors import InvalidValueError
 from ecrm.predict import _kernels as kern
 from ecrm.predict._errors import FitError, ThinDataWarning, require_scipy
 from ecrm.predict._summary import UNIT_DAYS, Summary, distinct_histories

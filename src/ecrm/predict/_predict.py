@@ -9,9 +9,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._results import ResultFrame, dates, nullable
 from ecrm._time import day_to_date
+from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.predict._errors import require_scipy
 from ecrm.predict._fit import SpendModel, TransactionModel
 from ecrm.predict._summary import UNIT_DAYS, Summary, distinct_histories

@@ -9,9 +9,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
 from ecrm._orderlog import OrderLog
 from ecrm._time import as_zone, datetime_to_us, local_day, require_aware
+from ecrm.errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
 from ecrm.lifecycle._kernels import subject_events
 
 __all__ = ["UNIT_DAYS", "Summary", "TimeUnit", "distinct_histories", "summaries"]

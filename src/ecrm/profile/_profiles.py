@@ -11,12 +11,12 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._customers import CustomerTable, mask_email, mask_phone
-from ecrm._errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
 from ecrm._events import EventKind, EventLog
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, nullable
 from ecrm._time import local_day, local_days
+from ecrm.errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
 from ecrm.lifecycle import Stage, StageResult
 from ecrm.recommend import Recommendations
 from ecrm.rfm import Grade, RfmResult

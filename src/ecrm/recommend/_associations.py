@@ -10,12 +10,12 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._events import EventKind, EventLog, parse_event_kind
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame
 from ecrm._time import local_days
+from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.recommend._kernels import (
     combine,
     count_pairs,

@@ -10,10 +10,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import InvalidValueError
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame
+from ecrm.errors import InvalidValueError
 from ecrm.recommend._associations import Basis, Lines, associations, purchase_lines, sku_categories
 from ecrm.recommend._kernels import cross_pairs, group_starts
 from ecrm.recommend._recommend import _codes_in, recommend

@@ -10,12 +10,12 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import InvalidValueError, UnknownCustomerError
 from ecrm._events import EventLog
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame
 from ecrm._time import local_day, local_days
+from ecrm.errors import InvalidValueError, UnknownCustomerError
 from ecrm.recommend._associations import Associations, purchase_lines, sku_categories
 from ecrm.recommend._kernels import cross_pairs, group_starts
 

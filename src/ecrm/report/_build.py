@@ -16,7 +16,6 @@ import numpy as np
 from dateutil.relativedelta import relativedelta
 
 from ecrm._customers import CustomerTable
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._events import EventLog
 from ecrm._money import Money
 from ecrm._orderlog import OrderLog
@@ -32,6 +31,7 @@ from ecrm.analytics import (
     standard_flows,
     store_metrics,
 )
+from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.lifecycle import RepurchaseCycle, Stage, StageResult, cycles_by, repurchase_cycle
 from ecrm.lifecycle import stages as lifecycle_stages
 from ecrm.report._model import BarChart, CycleChart, Metric, Report, Section, Table

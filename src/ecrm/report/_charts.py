@@ -16,7 +16,7 @@ import warnings
 from html import escape
 from typing import Any, Final
 
-from ecrm._errors import MissingDependencyError
+from ecrm.errors import MissingDependencyError
 from ecrm.lifecycle import plot_repurchase_curve
 from ecrm.report._model import BarChart, Chart, CycleChart
 

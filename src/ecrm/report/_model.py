@@ -14,7 +14,7 @@ from typing import TypeAlias
 
 import attrs
 
-from ecrm._errors import InvalidValueError
+from ecrm.errors import InvalidValueError
 from ecrm.lifecycle import RepurchaseCycle
 
 __all__ = ["BarChart", "Chart", "CycleChart", "Metric", "Report", "Section", "Table"]

@@ -10,10 +10,10 @@ import numpy as np
 import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
-from ecrm._errors import InvalidTypeError, InvalidValueError, SchemeError
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._time import US_PER_DAY, datetime_to_us, require_aware, utc_offsets_us
+from ecrm.errors import InvalidTypeError, InvalidValueError, SchemeError
 from ecrm.rfm._scheme import TAOBAO_PGSB, Bins, RecencyBins, RfmScheme, day_span
 from ecrm.rfm._score import window_totals
 

@@ -16,8 +16,13 @@ from typing import Any, Final
 import attrs
 from dateutil.relativedelta import relativedelta
 
-from ecrm._errors import EcrmErrorGroup, InvalidTypeError, InvalidValueError, SchemeError
 from ecrm._money import Money
+from ecrm.errors import (
+    InvalidTypeError,
+    InvalidValueError,
+    SchemeError,
+    SchemeErrorGroup,
+)
 from ecrm.rfm._grade import Grade
 
 __all__ = [
@@ -32,14 +37,8 @@ __all__ = [
 ]
 
 
-class SchemeErrorGroup(EcrmErrorGroup):
-    """Several rules of an RFM scheme (or of its bins) are broken; each member is a
-    :class:`~ecrm.SchemeError` whose ``field`` is the path of the offending part."""
-
-
 def _raise(what: str, problems: list[InvalidValueError]) -> None:
-    if len(problems) == 1:
-        raise problems[0]
+    """Raise every problem of one check together: the group, even for a single problem."""
     if problems:
         raise SchemeErrorGroup(f"invalid {what}", problems)
 

@@ -13,7 +13,6 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import InvalidTypeError, UnknownCustomerError
 from ecrm._ids import find_id
 from ecrm._money import Money
 from ecrm._order import DEFAULT_VALID_STATUSES, OrderStatus, parse_status
@@ -37,6 +36,7 @@ from ecrm._time import (
     us_to_datetime,
     zone_name,
 )
+from ecrm.errors import InvalidTypeError, UndersizedShopWarning, UnknownCustomerError
 from ecrm.rfm._grade import Grade
 from ecrm.rfm._kernels import (
     grade_codes,
@@ -56,12 +56,6 @@ from ecrm.rfm._scheme import (
 __all__ = ["RfmResult", "RfmRow", "UndersizedShopWarning", "score"]
 
 IntArray = npt.NDArray[np.int64]
-
-
-class UndersizedShopWarning(UserWarning):
-    """The shop has fewer scored customers than the scheme was made for
-    (``RfmScheme.min_customers``); its grades may say little. Tune the scheme or fit one
-    with :func:`ecrm.rfm.quantile_scheme`."""
 
 
 @attrs.frozen
@@ -89,8 +83,6 @@ class RfmRow:
     m: int
     total: int
     grade: Grade
-
-
 
 
 def _py(value: Any) -> Any:

@@ -11,10 +11,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
 from ecrm._ids import find_id
 from ecrm._money import Money
 from ecrm._results import ResultFrame
+from ecrm.errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
 from ecrm.rfm._score import RfmResult
 
 __all__ = ["Segment", "SegmentResult", "SegmentRow", "segments"]

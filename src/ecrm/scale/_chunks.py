@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import EcrmError
 from ecrm._load._spec import AmountUnit, CsvColumns
 from ecrm._order import OrderStatus, parse_status
 from ecrm._orderlog import OrderLog
+from ecrm.errors import EcrmError
 from ecrm.rfm import RfmScheme
 from ecrm.scale._summary import CustomerSummary, empty_summary, summarize
 

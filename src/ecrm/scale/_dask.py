@@ -11,11 +11,11 @@ import importlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ecrm._errors import InvalidTypeError, InvalidValueError, MissingDependencyError
 from ecrm._load._spec import AmountUnit, CsvColumns
 from ecrm._money import DEFAULT_CURRENCY, Money
 from ecrm._order import OrderStatus
 from ecrm._time import as_zone
+from ecrm.errors import InvalidTypeError, InvalidValueError, MissingDependencyError
 from ecrm.rfm import TAOBAO_PGSB, RfmResult, RfmScheme
 from ecrm.scale._chunks import pandas_chunk_summary
 from ecrm.scale._results import score_summary

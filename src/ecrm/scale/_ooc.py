@@ -12,12 +12,12 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ecrm._errors import InvalidTypeError, InvalidValueError, MissingDependencyError
 from ecrm._load._spec import AmountUnit, CsvColumns
 from ecrm._money import DEFAULT_CURRENCY, Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._time import as_zone
+from ecrm.errors import InvalidTypeError, InvalidValueError, MissingDependencyError
 from ecrm.rfm import TAOBAO_PGSB, RfmResult, RfmScheme
 from ecrm.scale._chunks import arrow_chunk_summary
 from ecrm.scale._results import score_summary
@@ -90,7 +90,7 @@ def summarize_parquet(
         MissingDependencyError: pyarrow is not installed.
         FileNotFoundError: a path does not exist.
         InvalidValueError: no Parquet file; ``batch_rows`` < 1.
-        DataFormatError: bad cells in a batch (rows counted within the batch).
+        DataFormatErrorGroup: bad cells in a batch (rows counted within the batch).
     """
     if isinstance(batch_rows, bool) or not isinstance(batch_rows, int):
         raise InvalidTypeError(f"batch_rows must be an int, got {type(batch_rows).__name__}")
@@ -139,7 +139,7 @@ def summarize_csv(
 
     Raises:
         InvalidTypeError: ``paths`` is a single path rather than a sequence.
-        DataFormatError: bad cells (file, line, column, value, rule).
+        DataFormatErrorGroup: bad cells (file, line, column, value, rule).
     """
     if isinstance(paths, (str, os.PathLike)):
         raise InvalidTypeError("paths must be a sequence of CSV paths, got a single path")

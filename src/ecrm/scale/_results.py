@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import CurrencyMismatchError, InvalidTypeError, InvalidValueError
+from ecrm.errors import CurrencyMismatchError, InvalidTypeError, InvalidValueError
 from ecrm.rfm import RfmResult
 from ecrm.rfm._score import result_from_totals
 from ecrm.scale._summary import CustomerSummary

@@ -16,10 +16,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._order import DEFAULT_VALID_STATUSES, OrderStatus, parse_status
 from ecrm._orderlog import OrderLog
 from ecrm._time import datetime_to_us, local_days, require_aware, zone_name
+from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.rfm import TAOBAO_PGSB, RfmScheme
 from ecrm.rfm._kernels import NO_ORDER_US, window_metrics
 

@@ -15,7 +15,6 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._customers import CustomerTable
-from ecrm._errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
 from ecrm._events import EventKind, EventLog
 from ecrm._ids import find_id
 from ecrm._order import OrderStatus
@@ -23,6 +22,7 @@ from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame
 from ecrm._time import datetime_to_us, local_days, require_aware
 from ecrm.analytics._province import normalize_provinces
+from ecrm.errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
 from ecrm.lifecycle import Bands, RepurchaseCycle, repurchase_cycle, stages
 from ecrm.rfm import TAOBAO_PGSB, RfmScheme, score
 from ecrm.segments._predicates import (

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from ecrm._errors import InvalidValueError
+from ecrm.errors import InvalidValueError
 from ecrm.lifecycle import Stage
 from ecrm.rfm import Grade
 from ecrm.segments._predicates import (

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from ecrm._deprecate import RENAMED_IN
-from ecrm._errors import InvalidTypeError, InvalidValueError
+from ecrm.errors import InvalidTypeError, InvalidValueError, PredicateFormatError
 from ecrm.segments._predicates import (
     AgeBetween,
     And,
@@ -55,10 +55,6 @@ __all__ = [
 SCHEMA_VERSION: Final = 1
 
 _DATE_RE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-class PredicateFormatError(InvalidValueError):
-    """A JSON predicate document breaks the schema; ``field`` is the path of the problem."""
 
 
 # -- writing --------------------------------------------------------------------------------

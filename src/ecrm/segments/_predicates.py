@@ -18,8 +18,8 @@ import attrs
 
 from ecrm._customers import Gender, parse_gender
 from ecrm._deprecate import RENAMED_IN, renamed_kwarg
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm.analytics._province import normalize_province
+from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.lifecycle import Stage
 from ecrm.rfm import Grade
 

@@ -5,6 +5,7 @@ history; SLA clocks count the store's business hours, vectorised over many ticke
 SQLite store is the one module here that does I/O. See docs/service.md.
 """
 
+from ecrm.errors import IllegalTransitionError, TicketConflictError, UnknownTicketError
 from ecrm.service._analytics import (
     BacklogByAge,
     ComplaintsByPeriod,
@@ -30,7 +31,6 @@ from ecrm.service._classify import (
     evaluate_classifier,
 )
 from ecrm.service._csv import TICKET_COLUMNS, tickets_from_csv, tickets_to_csv
-from ecrm.service._errors import IllegalTransitionError, TicketConflictError, UnknownTicketError
 from ecrm.service._sla import SlaPolicy, SlaStatus, SlaTarget, TicketClocks, sla_status
 from ecrm.service._store import MemoryTicketStore, SqliteTicketStore, TicketStore
 from ecrm.service._survey import (

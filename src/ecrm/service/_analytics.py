@@ -16,10 +16,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import InvalidValueError
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, nullable
 from ecrm._time import US_PER_DAY, as_zone, datetime_to_us, require_aware
+from ecrm.errors import InvalidValueError
 from ecrm.service._classify import ComplaintClassifier, PhraseClassifier
 from ecrm.service._sla import SlaStatus
 from ecrm.service._survey import SurveyReply, SurveyScale

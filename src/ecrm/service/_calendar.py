@@ -20,8 +20,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import InvalidValueError
 from ecrm._time import as_zone
+from ecrm.errors import InvalidValueError
 
 __all__ = ["WEEKDAYS", "BusinessCalendar"]
 

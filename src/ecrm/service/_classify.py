@@ -16,8 +16,8 @@ from typing import Any, Final, Protocol, runtime_checkable
 
 import attrs
 
-from ecrm._errors import InvalidValueError
 from ecrm._results import ResultFrame, nullable
+from ecrm.errors import InvalidValueError
 
 __all__ = [
     "DEFAULT_TAXONOMY",

@@ -17,8 +17,8 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import IO, Final
 
-from ecrm._errors import EcrmError, EcrmErrorGroup, InvalidValueError, RowError
 from ecrm._time import as_zone
+from ecrm.errors import EcrmError, EcrmErrorGroup, InvalidValueError, RowError
 from ecrm.service._ticket import (
     Channel,
     HistoryEntry,

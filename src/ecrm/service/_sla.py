@@ -17,9 +17,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import InvalidValueError
 from ecrm._results import ResultFrame, instants
 from ecrm._time import NAT_US, as_zone, datetime_to_us, require_aware, us_to_datetime
+from ecrm.errors import InvalidValueError
 from ecrm.service._calendar import BusinessCalendar, Clock, WallClock
 from ecrm.service._ticket import Priority, Ticket, TicketKind
 

@@ -18,10 +18,9 @@ from typing import Final, Protocol
 
 import attrs
 
-from ecrm._errors import InvalidValueError
 from ecrm._sqlite import SqliteStore, Synchronous
+from ecrm.errors import InvalidValueError, TicketConflictError, UnknownTicketError
 from ecrm.service._codec import ticket_from_dict, ticket_to_dict
-from ecrm.service._errors import TicketConflictError, UnknownTicketError
 from ecrm.service._ticket import Ticket
 
 __all__ = ["MemoryTicketStore", "SqliteTicketStore", "TicketStore"]

@@ -17,8 +17,8 @@ from typing import Final
 
 import attrs
 
-from ecrm._errors import InvalidValueError
 from ecrm._time import require_aware
+from ecrm.errors import InvalidValueError
 from ecrm.service._ticket import Ticket, TicketKind, TicketState
 
 __all__ = ["CallbackTask", "SurveyReply", "SurveyScale", "callback_task", "callback_tasks",

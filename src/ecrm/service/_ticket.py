@@ -14,9 +14,8 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
-from ecrm._errors import InvalidValueError
 from ecrm._time import require_aware
-from ecrm.service._errors import IllegalTransitionError
+from ecrm.errors import IllegalTransitionError, InvalidValueError
 
 __all__ = [
     "TRANSITIONS",

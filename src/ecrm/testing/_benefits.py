@@ -9,8 +9,8 @@ from typing import Literal
 import attrs
 from hypothesis import strategies as st
 
-from ecrm._errors import InvalidValueError
 from ecrm._money import Money
+from ecrm.errors import InvalidValueError, StateError
 from ecrm.testing._core import aware_datetimes
 from ecrm.tiers._benefits import Benefit, BenefitCatalog, BenefitKind
 from ecrm.tiers._coupons import Coupon, CouponCatalog, CouponScope, GiftPackRules
@@ -147,12 +147,13 @@ class LedgerOperation:
     kwargs: tuple[tuple[str, object], ...]
 
     def apply(self, ledger: PointsLedger) -> LedgerEntry | tuple[LedgerEntry, ...] | Exception:
-        """Call it; an :class:`InvalidValueError` it raises (too few points, an order
-        that earned nothing, a conflicting key) is returned instead of raised."""
+        """Call it; a refusal it raises (an :class:`~ecrm.errors.InvalidValueError` such as
+        an order that earned nothing, or a :class:`~ecrm.errors.StateError` such as too few
+        points or a conflicting key) is returned instead of raised."""
         method: Callable[..., LedgerEntry | tuple[LedgerEntry, ...]] = getattr(ledger, self.name)
         try:
             return method(**dict(self.kwargs))
-        except InvalidValueError as exc:
+        except (InvalidValueError, StateError) as exc:
             return exc
 
 

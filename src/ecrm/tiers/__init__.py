@@ -4,17 +4,18 @@ Level 0 is 店铺客户, the store customer, who is not a member; levels 1..n ar
 tiers of a :class:`TierLadder`. See docs/tiers.md.
 """
 
+from ecrm.errors import _renamed_error
 from ecrm.tiers._benefits import (
     NEW_MEMBER_WINDOW,
     Benefit,
     BenefitCatalog,
-    BenefitError,
+    BenefitErrorGroup,
     BenefitKind,
 )
 from ecrm.tiers._coupons import (
     Coupon,
     CouponCatalog,
-    CouponCatalogError,
+    CouponCatalogErrorGroup,
     CouponScope,
     GiftPackRules,
     coupon_problems,
@@ -25,7 +26,7 @@ from ecrm.tiers._giftpack import (
     ClaimResult,
     Gift,
     GiftPack,
-    GiftPackError,
+    GiftPackErrorGroup,
     IssuedCoupon,
     MemberRecord,
     RefusalReason,
@@ -37,7 +38,7 @@ from ecrm.tiers._ladder import (
     TAOBAO_STORE_VIP,
     Comparison,
     Condition,
-    LadderError,
+    LadderErrorGroup,
     MemberTable,
     OptedIn,
     Tier,
@@ -90,7 +91,7 @@ __all__ = [
     "TAOBAO_STORE_VIP",
     "Benefit",
     "BenefitCatalog",
-    "BenefitError",
+    "BenefitErrorGroup",
     "BenefitKind",
     "ChangeReason",
     "ClaimResult",
@@ -99,20 +100,20 @@ __all__ = [
     "Condition",
     "Coupon",
     "CouponCatalog",
-    "CouponCatalogError",
+    "CouponCatalogErrorGroup",
     "CouponScope",
     "DowngradePolicy",
     "EntryKind",
     "EntryRuleError",
     "Gift",
     "GiftPack",
-    "GiftPackError",
+    "GiftPackErrorGroup",
     "GiftPackRules",
     "InMemoryLedgerStore",
     "InMemoryMemberStore",
     "InsufficientPointsError",
     "IssuedCoupon",
-    "LadderError",
+    "LadderErrorGroup",
     "LedgerConflictError",
     "LedgerEntry",
     "LedgerStore",
@@ -157,3 +158,8 @@ __all__ = [
     "validate_gift_pack",
     "what_if",
 ]
+
+
+def __getattr__(name: str) -> type:
+    """Old error names, kept one release (``ecrm.tiers.LadderError``); they warn."""
+    return _renamed_error(__name__, name)

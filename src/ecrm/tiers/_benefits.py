@@ -9,13 +9,13 @@ from typing import Final
 
 import attrs
 
-from ecrm._errors import EcrmErrorGroup, InvalidTypeError, InvalidValueError
 from ecrm._money import Money
 from ecrm._time import require_aware
+from ecrm.errors import BenefitErrorGroup, InvalidTypeError, InvalidValueError
 from ecrm.tiers._coupons import Coupon
 from ecrm.tiers._giftpack import Gift
 
-__all__ = ["NEW_MEMBER_WINDOW", "Benefit", "BenefitCatalog", "BenefitError", "BenefitKind"]
+__all__ = ["NEW_MEMBER_WINDOW", "Benefit", "BenefitCatalog", "BenefitErrorGroup", "BenefitKind"]
 
 #: How long new-member benefits are on offer after the first registration (the source's
 #: 新会员首次注册入会24小时内).
@@ -163,10 +163,6 @@ def _benefit_tuple(value: Iterable[Benefit]) -> tuple[Benefit, ...]:
     return tuple(value)
 
 
-class BenefitError(EcrmErrorGroup):
-    """A benefit catalogue is inconsistent; every problem is listed."""
-
-
 @attrs.frozen
 class BenefitCatalog:
     """The benefits a store offers, unique by ``benefit_id``; a frozen value.
@@ -192,7 +188,7 @@ class BenefitCatalog:
                 )
             seen.add(benefit.benefit_id)
         if problems:
-            raise BenefitError("invalid benefit catalogue", problems)
+            raise BenefitErrorGroup("invalid benefit catalogue", problems)
 
     def __len__(self) -> int:
         return len(self.benefits)
@@ -218,7 +214,7 @@ class BenefitCatalog:
         """A new catalogue with ``benefit`` added.
 
         Raises:
-            BenefitError: the id is already there.
+            BenefitErrorGroup: the id is already there.
         """
         return BenefitCatalog((*self.benefits, benefit))
 

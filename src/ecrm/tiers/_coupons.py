@@ -15,14 +15,14 @@ from typing import Final, Literal
 
 import attrs
 
-from ecrm._errors import EcrmErrorGroup, InvalidTypeError, InvalidValueError
 from ecrm._money import Money
 from ecrm._time import require_aware
+from ecrm.errors import CouponCatalogErrorGroup, InvalidTypeError, InvalidValueError
 
 __all__ = [
     "Coupon",
     "CouponCatalog",
-    "CouponCatalogError",
+    "CouponCatalogErrorGroup",
     "CouponScope",
     "GiftPackRules",
     "coupon_problems",
@@ -285,10 +285,6 @@ def _coupon_tuple(value: Iterable[Coupon]) -> tuple[Coupon, ...]:
     return tuple(value)
 
 
-class CouponCatalogError(EcrmErrorGroup):
-    """A coupon cannot join (or leave) the catalogue; every reason is listed."""
-
-
 @attrs.frozen
 class CouponCatalog:
     """The coupon denominations (种类) a store has at once; a frozen value.
@@ -335,7 +331,7 @@ class CouponCatalog:
                 )
             )
         if problems:
-            raise CouponCatalogError("invalid coupon catalogue", problems)
+            raise CouponCatalogErrorGroup("invalid coupon catalogue", problems)
 
     def __len__(self) -> int:
         return len(self.coupons)
@@ -361,7 +357,7 @@ class CouponCatalog:
         """A new catalogue with ``coupon`` added at the end.
 
         Raises:
-            CouponCatalogError: the id is already there, the coupon breaks a limit, or the
+            CouponCatalogErrorGroup: the id is already there, the coupon breaks a limit, or the
                 catalogue is full (the message lists the existing denominations).
         """
         if not isinstance(coupon, Coupon):
@@ -387,7 +383,7 @@ class CouponCatalog:
                 )
             )
         if problems:
-            raise CouponCatalogError(f"cannot add coupon {coupon.coupon_id!r}", problems)
+            raise CouponCatalogErrorGroup(f"cannot add coupon {coupon.coupon_id!r}", problems)
         return attrs.evolve(self, coupons=(*self.coupons, coupon))
 
     def remove(self, coupon_id: str) -> CouponCatalog:

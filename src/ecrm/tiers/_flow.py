@@ -15,11 +15,11 @@ import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
 from ecrm._deprecate import renamed_kwarg
-from ecrm._errors import CurrencyMismatchError, InvalidValueError
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, dates
 from ecrm._time import datetime_to_us, require_aware
+from ecrm.errors import CurrencyMismatchError, InvalidValueError
 from ecrm.tiers._ladder import (
     OptedIn,
     TierLadder,

@@ -10,8 +10,8 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from ecrm._deprecate import renamed_kwarg
-from ecrm._errors import EcrmErrorGroup, InvalidTypeError, InvalidValueError
 from ecrm._time import require_aware
+from ecrm.errors import GiftPackErrorGroup, InvalidTypeError, InvalidValueError
 from ecrm.tiers._coupons import Coupon, CouponScope, GiftPackRules, coupon_problems
 
 __all__ = [
@@ -19,7 +19,7 @@ __all__ = [
     "Claimed",
     "Gift",
     "GiftPack",
-    "GiftPackError",
+    "GiftPackErrorGroup",
     "IssuedCoupon",
     "MemberRecord",
     "RefusalReason",
@@ -27,10 +27,6 @@ __all__ = [
     "claim_gift_pack",
     "validate_gift_pack",
 ]
-
-
-class GiftPackError(EcrmErrorGroup):
-    """A gift pack breaks one or more limits; every violation is listed with its path."""
 
 
 @attrs.frozen
@@ -130,11 +126,11 @@ class GiftPack:
     """A new-member gift pack (新会员礼包): at most 3 store coupons and at most 1 gift.
 
     Construction is strict: a pack that breaks any limit of ``rules`` raises one
-    :class:`GiftPackError` that lists every violation with its path. Re-check a pack under
+    :class:`GiftPackErrorGroup` that lists every violation with its path. Re-check a pack under
     other limits with ``attrs.evolve(pack, rules=other)`` or :func:`validate_gift_pack`.
 
     Raises:
-        GiftPackError: one or more limits are broken.
+        GiftPackErrorGroup: one or more limits are broken.
     """
 
     coupons: tuple[Coupon, ...] = attrs.field(default=(), converter=_coupon_tuple)
@@ -147,7 +143,7 @@ class GiftPack:
     def __attrs_post_init__(self) -> None:
         problems = validate_gift_pack(self.coupons, self.gifts, rules=self.rules)
         if problems:
-            raise GiftPackError("invalid gift pack", problems)
+            raise GiftPackErrorGroup("invalid gift pack", problems)
 
 
 @runtime_checkable

@@ -19,20 +19,20 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import (
-    CurrencyMismatchError,
-    EcrmErrorGroup,
-    InvalidTypeError,
-    InvalidValueError,
-    SchemeError,
-    UnknownCustomerError,
-)
 from ecrm._ids import find_id
 from ecrm._money import DEFAULT_CURRENCY, Money, check_fen
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, nullable
 from ecrm._time import NAT_US, datetime_to_us, require_aware
+from ecrm.errors import (
+    CurrencyMismatchError,
+    InvalidTypeError,
+    InvalidValueError,
+    LadderErrorGroup,
+    TierRuleError,
+    UnknownCustomerError,
+)
 
 if TYPE_CHECKING:
     from ecrm.tiers._membership import DowngradePolicy, Membership
@@ -43,7 +43,7 @@ __all__ = [
     "TAOBAO_STORE_VIP",
     "Comparison",
     "Condition",
-    "LadderError",
+    "LadderErrorGroup",
     "MemberTable",
     "OptedIn",
     "Tier",
@@ -61,7 +61,6 @@ BoolArray = npt.NDArray[np.bool_]
 MIN_DISCOUNT_PERMILLE: Final = 700
 #: 1000‰ = no discount.
 MAX_DISCOUNT_PERMILLE: Final = 1000
-
 
 
 @runtime_checkable
@@ -110,18 +109,6 @@ class Condition(enum.Enum):
     COUNT = "count"
     BOTH = "both"
     NONE = "none"
-
-
-class TierRuleError(SchemeError):
-    """One broken ladder rule; ``field`` is its path (``tiers[1].min_spend``)."""
-
-    def __init__(self, path: str, text: str, value: Any) -> None:
-        super().__init__(path, text, value, show_value=False)
-        self.args = (text,)
-
-
-class LadderError(EcrmErrorGroup):
-    """Every rule a proposed :class:`TierLadder` breaks, raised together."""
 
 
 def format_discount(permille: int) -> str:
@@ -506,7 +493,7 @@ class TierResult(ResultFrame):
 class TierLadder:
     """A validated store VIP ladder: member levels 1..n above the store customer (level 0).
 
-    Rules (all violations are reported together in one :class:`LadderError`): at least one
+    Rules (all violations are reported together in one :class:`LadderErrorGroup`): at least one
     tier; levels run 1..n in order; names differ; level 1 needs positive thresholds (it is
     the entry rule); both ``min_spend`` and ``min_orders`` rise strictly with the level; one
     currency; ``discount_permille`` lies in 700..1000 and does not rise with the level.
@@ -535,7 +522,7 @@ class TierLadder:
     def __attrs_post_init__(self) -> None:
         problems = _check_tiers(self.tiers)
         if problems:
-            raise LadderError("invalid tier ladder", problems)
+            raise LadderErrorGroup("invalid tier ladder", problems)
         # A strict comparison is the inclusive one a unit higher: spend > X fen ⇔ spend ≥
         # X + 1 fen, orders > N ⇔ orders ≥ N + 1; every evaluation path then uses >=.
         step = 1 if self.comparison is Comparison.MORE_THAN else 0
@@ -591,7 +578,7 @@ class TierLadder:
         """A new ladder with one tier changed (``ladder.with_tier(1, min_spend=Money(5000))``).
 
         Raises:
-            LadderError: the changed ladder breaks a rule.
+            LadderErrorGroup: the changed ladder breaks a rule.
         """
         tiers = list(self.tiers)
         tiers[self.tier(level).level - 1] = attrs.evolve(tiers[level - 1], **changes)

@@ -26,9 +26,9 @@ import warnings
 from collections.abc import Iterator
 from typing import Any, Final
 
-from ecrm._errors import InvalidValueError
 from ecrm._sqlite import SqliteStore, StoreError, Synchronous
 from ecrm._time import datetime_to_us, us_to_datetime
+from ecrm.errors import InvalidValueError, LedgerStoreError
 from ecrm.tiers._points import (
     CustomerId,
     EntryKind,
@@ -82,14 +82,6 @@ _LOT_COLUMNS: Final = (
     "key, customer, customer_is_int, seq, earned_at_us, expires_at_us, earned, remaining, "
     "asked_back, expired"
 )
-
-
-class LedgerStoreError(StoreError):
-    """The ledger file could not be opened, read or written (the cause is chained).
-
-    A :class:`~ecrm.StoreError` (so an :class:`~ecrm.EcrmError` and an :class:`OSError`);
-    when raised from a write, nothing of that write was kept.
-    """
 
 
 class SqliteLedgerStore:

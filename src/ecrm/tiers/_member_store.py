@@ -21,9 +21,9 @@ from typing import Final, Protocol, runtime_checkable
 
 import attrs
 
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._sqlite import SqliteStore, Synchronous
 from ecrm._time import datetime_to_us, require_aware, us_to_datetime
+from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.tiers._giftpack import Claimed, ClaimResult, GiftPack, claim_gift_pack
 from ecrm.tiers._membership import MembershipError
 

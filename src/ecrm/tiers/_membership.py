@@ -18,11 +18,11 @@ import numpy as np
 from dateutil.relativedelta import relativedelta
 
 from ecrm._deprecate import renamed_kwarg
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._time import datetime_to_us, require_aware
+from ecrm.errors import EntryRuleError, InvalidTypeError, InvalidValueError, MembershipError
 from ecrm.tiers._ladder import TAOBAO_STORE_VIP, TierLadder
 
 __all__ = [
@@ -36,14 +36,6 @@ __all__ = [
     "MembershipReplay",
     "replay_memberships",
 ]
-
-
-class MembershipError(InvalidValueError):
-    """A membership operation is not allowed in the record's current state."""
-
-
-class EntryRuleError(MembershipError):
-    """Joining was refused: the customer does not meet the lowest level (the entry rule)."""
 
 
 def _aware(instance: object, attribute: attrs.Attribute[dt.datetime], value: object) -> None:

@@ -40,10 +40,15 @@ from typing import Final, Protocol, TypeAlias, runtime_checkable
 import attrs
 from dateutil.relativedelta import relativedelta
 
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._money import Money
 from ecrm._order import Order
 from ecrm._time import DEFAULT_TZ, as_zone, require_aware
+from ecrm.errors import (
+    InsufficientPointsError,
+    InvalidTypeError,
+    InvalidValueError,
+    LedgerConflictError,
+)
 from ecrm.tiers._benefits import BenefitCatalog
 
 __all__ = [
@@ -186,14 +191,6 @@ class LotState:
     remaining: int
     asked_back: int = 0
     expired: int = 0
-
-
-class InsufficientPointsError(InvalidValueError):
-    """A redemption needs more points than the customer has."""
-
-
-class LedgerConflictError(InvalidValueError):
-    """A natural key was posted again with different content."""
 
 
 @runtime_checkable

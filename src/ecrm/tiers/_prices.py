@@ -14,9 +14,9 @@ from typing import Any
 
 import attrs
 
-from ecrm._errors import CurrencyMismatchError, InvalidTypeError, InvalidValueError
 from ecrm._money import Money
 from ecrm._order import OrderItem
+from ecrm.errors import CurrencyMismatchError, InvalidTypeError, InvalidValueError
 from ecrm.tiers._ladder import MAX_DISCOUNT_PERMILLE, MIN_DISCOUNT_PERMILLE, TierLadder
 
 __all__ = ["MemberPrice", "MemberPricing"]

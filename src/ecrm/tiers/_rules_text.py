@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ecrm._errors import InvalidValueError
 from ecrm._money import Money
+from ecrm.errors import InvalidValueError
 from ecrm.tiers._ladder import MAX_DISCOUNT_PERMILLE, Comparison, format_discount
 
 if TYPE_CHECKING:

@@ -14,6 +14,7 @@ import warnings as _warnings
 
 # the core's own functions, re-exported for convenience (one rule for phones in all of ecrm)
 from ecrm._customers import mask_email, mask_phone, normalize_phone
+from ecrm.errors import ChannelError, OutboxError, SmsTooLongError, TemplateError
 from ecrm.touch._aliyun import AliyunSmsChannel
 from ecrm.touch._channel import (
     Accepted,
@@ -37,7 +38,6 @@ from ecrm.touch._compose import (
     sms_segments,
 )
 from ecrm.touch._dispatcher import Backoff, Dispatcher, DispatchReport
-from ecrm.touch._errors import ChannelError, OutboxError, SmsTooLongError, TemplateError
 from ecrm.touch._http import HttpSmsChannel, json_body_error
 from ecrm.touch._message import (
     ChannelKind,

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
-from ecrm._errors import InvalidValueError
+from ecrm.errors import InvalidValueError
 from ecrm.touch._channel import Accepted, Failed, Receipt
 from ecrm.touch._message import Message
 from ecrm.touch._sms_vendor import (

@@ -11,8 +11,8 @@ from typing import Protocol, TypeAlias, runtime_checkable
 
 import attrs
 
-from ecrm._errors import EcrmError, InvalidTypeError, InvalidValueError
 from ecrm._redact import redact
+from ecrm.errors import EcrmError, InvalidTypeError, InvalidValueError
 from ecrm.touch._message import ChannelKind, Message
 
 __all__ = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol, runtime_checkable
 
-from ecrm._errors import InvalidTypeError
 from ecrm._time import require_aware
+from ecrm.errors import InvalidTypeError
 
 __all__ = ["Clock", "ManualClock", "SystemClock"]
 

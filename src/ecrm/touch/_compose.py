@@ -16,9 +16,8 @@ from typing import Any, Final
 
 import attrs
 
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._money import Money
-from ecrm.touch._errors import SmsTooLongError, TemplateError
+from ecrm.errors import InvalidTypeError, InvalidValueError, SmsTooLongError, TemplateError
 from ecrm.touch._message import MessageClass
 
 __all__ = [
@@ -108,7 +107,7 @@ class Template:
     >>> Template("{nmae}您好")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ecrm.touch._errors.TemplateError: template uses unknown variable(s) ['nmae']; ...
+    ecrm.errors.TemplateError: template uses unknown variable(s) ['nmae']; ...
 
     Args:
         text: the text; ``{{`` and ``}}`` are literal braces.

@@ -24,9 +24,9 @@ from typing import Final
 
 import attrs
 
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._redact import redact
 from ecrm._sqlite import StoreError
+from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.touch._channel import Accepted, Channel, safe_send
 from ecrm.touch._clock import Clock, SystemClock
 from ecrm.touch._message import Message

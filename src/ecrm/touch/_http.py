@@ -16,8 +16,8 @@ from typing import Any, Final
 import attrs
 
 from ecrm._customers import is_fake_phone
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._redact import redact
+from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.touch._channel import Accepted, Failed, Receipt
 from ecrm.touch._deadline import Deadline
 from ecrm.touch._message import ChannelKind, Message

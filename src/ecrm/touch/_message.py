@@ -15,10 +15,10 @@ from typing import Any
 import attrs
 
 from ecrm._customers import mask_email, mask_phone, normalize_phone
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._ids import check_customer_id
 from ecrm._redact import redact
 from ecrm._time import as_zone, datetime_to_us, require_aware
+from ecrm.errors import InvalidTypeError, InvalidValueError
 
 __all__ = [
     "ChannelKind",

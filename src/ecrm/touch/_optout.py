@@ -13,9 +13,9 @@ from typing import Final, Protocol, runtime_checkable
 import attrs
 
 from ecrm._customers import mask_email, mask_phone, normalize_phone
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._sqlite import SqliteStore, Synchronous
 from ecrm._time import require_aware
+from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.touch._message import ChannelKind
 
 __all__ = [

@@ -54,11 +54,10 @@ from typing import Any, Final, Protocol, TypeAlias, runtime_checkable
 import attrs
 
 from ecrm._deprecate import renamed_kwarg
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._redact import redact
 from ecrm._sqlite import SqliteStore, StoreError, Synchronous
 from ecrm._time import datetime_to_us, require_aware, us_to_datetime
-from ecrm.touch._errors import OutboxError
+from ecrm.errors import InvalidTypeError, InvalidValueError, OutboxError
 from ecrm.touch._message import ChannelKind, Message, MessageClass, Recipient
 from ecrm.touch._policy import Decision, Defer, SendHistory, Skip
 

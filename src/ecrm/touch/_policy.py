@@ -19,8 +19,8 @@ from typing import Any, Final, Protocol, TypeAlias, runtime_checkable
 import attrs
 
 from ecrm._deprecate import renamed_kwarg
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._time import DEFAULT_TZ, as_zone, require_aware
+from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.touch._message import ChannelKind, Message, MessageClass
 from ecrm.touch._optout import OptOutLookup
 

@@ -15,8 +15,8 @@ from types import ModuleType
 from typing import Final, Generic, TypeVar
 
 from ecrm._customers import is_fake_phone
-from ecrm._errors import InvalidTypeError, InvalidValueError, MissingDependencyError
 from ecrm._redact import redact
+from ecrm.errors import InvalidTypeError, InvalidValueError, MissingDependencyError
 from ecrm.touch._channel import Failed, Receipt
 from ecrm.touch._message import ChannelKind, Message
 

@@ -11,11 +11,10 @@ import ssl
 from collections.abc import Iterable
 from typing import Any, Final, Literal
 
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._redact import redact
+from ecrm.errors import ChannelError, InvalidTypeError, InvalidValueError
 from ecrm.touch._channel import Accepted, Failed, Receipt
 from ecrm.touch._deadline import Deadline
-from ecrm.touch._errors import ChannelError
 from ecrm.touch._message import ChannelKind, Message
 
 __all__ = ["SmtpEmailChannel"]

@@ -17,12 +17,12 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._deprecate import RENAMED_IN
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._events import EventKind, EventLog
 from ecrm._holdout import split_audience
 from ecrm._orderlog import OrderLog
 from ecrm._time import as_zone, datetime_to_us, require_aware
 from ecrm._window import Window, window_arg
+from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.rfm import score
 from ecrm.tiers import CouponCatalog, CouponScope
 from ecrm.touch._message import ChannelKind, Message, MessageClass

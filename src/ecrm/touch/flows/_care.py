@@ -21,7 +21,6 @@ import numpy.typing as npt
 
 from ecrm._customers import CustomerTable
 from ecrm._deprecate import renamed_kwarg
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
@@ -34,6 +33,7 @@ from ecrm._time import (
     require_aware,
     us_to_datetime,
 )
+from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.lifecycle import (
     DEFAULT_PLAYBOOK,
     Bands,

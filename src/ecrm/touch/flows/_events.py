@@ -16,11 +16,11 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._time import NAT_US, US_PER_DAY, as_zone, datetime_to_us, require_aware, us_to_datetime
+from ecrm.errors import InvalidTypeError, InvalidValueError
 
 __all__ = ["OrderEvent", "OrderEventKind", "OrderEvents", "order_events_from_log"]
 
