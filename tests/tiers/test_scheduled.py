@@ -25,10 +25,13 @@ from ecrm.tiers import (
     BenefitKind,
     Cadence,
     Coupon,
+    CouponCatalog,
+    FeeRules,
     Gift,
     Grant,
     GrantStore,
     InMemoryLoyaltyStore,
+    PaidMembership,
     ScheduledBenefit,
     SqliteLoyaltyStore,
     grant_scheduled,
@@ -214,3 +217,31 @@ def test_two_processes_granting_at_once_give_each_member_one_grant_per_period(
                      "level, quantity, currency, unit_cost_fen, granted_at_us) "
                      "VALUES ('silver-coupon', 'm002', 0, '2026-03', 2, 1, 'CNY', 1000, 0)")
     conn.close()
+
+
+def test_scheduled_coupons_must_be_denominations_of_the_catalogue() -> None:
+    coupon = MONTHLY.benefit.grants
+    assert isinstance(coupon, Coupon)
+    ok = grant_scheduled(InMemoryLoyaltyStore(), [MONTHLY], LEVELS, at=at(2026, 3, 1),
+                         coupons=CouponCatalog([coupon]))
+    assert len(ok.granted) == 3
+    other = CouponCatalog([Coupon("C10", face_value=Money(1_500), threshold=Money(10_000),
+                                  valid_days=30)])
+    store = InMemoryLoyaltyStore()
+    for catalog in (CouponCatalog(), other):
+        with pytest.raises(InvalidValueError, match=r"schedule\[0\]\.benefit\.grants must be a "
+                           "denomination"):
+            grant_scheduled(store, [MONTHLY], LEVELS, at=at(2026, 3, 1), coupons=catalog)
+    assert store.grants() == []
+
+
+def test_paid_members_feed_paid_only_benefits() -> None:
+    paid = PaidMembership(InMemoryLoyaltyStore(), FeeRules(Money(9_900)))
+    paid.renew("b", at=at(2026, 1, 1), spend=Money(0))
+    paid.renew("c", at=at(2025, 1, 1), spend=Money(0))  # lapsed on 1 January 2026
+    members = paid.paid_members(LEVELS, at(2026, 3, 1))
+    assert members == {"b"}
+    paid_only = ScheduledBenefit(MONTHLY.benefit, Cadence.MONTH, paid_only=True)
+    run = grant_scheduled(InMemoryLoyaltyStore(), [paid_only], LEVELS, at=at(2026, 3, 1),
+                          paid_members=members)
+    assert _keys(run.granted) == [("silver-coupon", "b", "2026-03")]

@@ -18,6 +18,7 @@ import contextlib
 import datetime as dt
 import enum
 import json
+from collections.abc import Iterable
 from typing import Final, Protocol, TypeAlias, runtime_checkable
 
 import attrs
@@ -178,7 +179,9 @@ class FeeTerm:
     outcome: FeeOutcome = attrs.field(validator=attrs.validators.instance_of(FeeOutcome))
     fee: Money = attrs.field(validator=attrs.validators.instance_of(Money))
     spend: Money = attrs.field(validator=attrs.validators.instance_of(Money))
-    refunded: Money | None = attrs.field(default=None)
+    refunded: Money | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Money))
+    )
     refunded_at: dt.datetime | None = attrs.field(default=None, converter=_optional_utc)
 
     def __attrs_post_init__(self) -> None:
@@ -364,6 +367,13 @@ class PaidMembership:
     def is_paid_member(self, customer_id: CustomerId, at: dt.datetime) -> bool:
         """Whether a term (paid or waived) is in force at ``at``."""
         return self.term_at(customer_id, at) is not None
+
+    def paid_members(
+        self, customer_ids: Iterable[CustomerId], at: dt.datetime
+    ) -> frozenset[CustomerId]:
+        """Those of ``customer_ids`` with a term in force at ``at`` (for ``paid_only``
+        scheduled benefits)."""
+        return frozenset(cid for cid in customer_ids if self.is_paid_member(cid, at))
 
 
 def annual_spends(

@@ -27,7 +27,7 @@ from ecrm._money import Money
 from ecrm._time import DEFAULT_TZ, as_zone, require_aware
 from ecrm.tiers._benefits import Benefit, BenefitKind
 from ecrm.tiers._cadence import Cadence
-from ecrm.tiers._coupons import Coupon
+from ecrm.tiers._coupons import Coupon, CouponCatalog
 from ecrm.tiers._points import _check_customer
 
 __all__ = ["Grant", "GrantRun", "GrantStore", "ScheduledBenefit", "grant_scheduled"]
@@ -181,6 +181,7 @@ def grant_scheduled(
     at: dt.datetime,
     tz: str | dt.tzinfo | None = DEFAULT_TZ,
     paid_members: Collection[CustomerId] | None = None,
+    coupons: CouponCatalog | None = None,
 ) -> GrantRun:
     """Grant each scheduled benefit to every member whose level reaches it, for the period of
     ``at``; at most once per member, benefit and period, however often it runs.
@@ -192,7 +193,9 @@ def grant_scheduled(
         at: the run's moment (aware); its period in ``tz`` is granted.
         tz: the store's zone for the calendar periods.
         paid_members: customers with a paid-membership term in force at ``at`` (needed
-            when a benefit is ``paid_only``).
+            when a benefit is ``paid_only``; :meth:`~ecrm.tiers.PaidMembership.paid_members`).
+        coupons: the store's coupon catalogue; when given, every scheduled coupon must be
+            one of its denominations (same id and terms).
 
     Returns:
         The :class:`GrantRun`.
@@ -209,6 +212,14 @@ def grant_scheduled(
         if not isinstance(item, ScheduledBenefit):
             raise InvalidTypeError(
                 f"schedule[{i}] must be a ScheduledBenefit, got {type(item).__name__}"
+            )
+        coupon = item.benefit.grants
+        if coupons is not None and isinstance(coupon, Coupon) and (
+            coupon.coupon_id not in coupons or coupons.get(coupon.coupon_id) != coupon
+        ):
+            raise InvalidValueError(
+                f"schedule[{i}].benefit.grants",
+                "must be a denomination of the store's coupon catalogue", coupon.coupon_id,
             )
         if item.paid_only and paid_members is None:
             raise InvalidValueError(
