@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import os
+import signal
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -245,3 +248,45 @@ def test_paid_members_feed_paid_only_benefits() -> None:
     run = grant_scheduled(InMemoryLoyaltyStore(), [paid_only], LEVELS, at=at(2026, 3, 1),
                           paid_members=members)
     assert _keys(run.granted) == [("silver-coupon", "b", "2026-03")]
+
+
+def _endless_granter(path: str) -> None:
+    """Grant the monthly coupon to 2,000 members, month after month, until killed."""
+    store = SqliteLoyaltyStore(path, synchronous="NORMAL")
+    levels = {f"k{i:04d}": 2 for i in range(2_000)}
+    for month in range(600):
+        grant_scheduled(store, [MONTHLY], levels,
+                        at=at(2026 + month // 12, month % 12 + 1, 5))
+
+
+def test_a_granter_killed_mid_run_leaves_whole_batches_and_the_rerun_completes(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "killed.db")
+    SqliteLoyaltyStore(path).close()
+    ctx = multiprocessing.get_context("spawn")
+    proc = ctx.Process(target=_endless_granter, args=(path,))
+    proc.start()
+    deadline = time.monotonic() + 60
+    with SqliteLoyaltyStore(path) as s:
+        # let it get going (spawn start-up is slow on a busy machine), then kill it
+        while s._db.read("SELECT COUNT(*) FROM benefit_grants")[0][0] < 3_000:
+            assert proc.is_alive()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)  # type: ignore[arg-type]
+    proc.join(timeout=30)
+    assert proc.exitcode == -signal.SIGKILL
+    with SqliteLoyaltyStore(path) as s:
+        assert s._db.read("PRAGMA integrity_check") == [("ok",)]
+        per_period = Counter(g.period for g in s.grants())
+        # a batch of 500 grants is one transaction: the kill kept whole batches only
+        assert all(n % 500 == 0 for n in per_period.values()), per_period
+        periods = sorted(per_period)
+        levels = {f"k{i:04d}": 2 for i in range(2_000)}
+        for label in periods:
+            year, month = map(int, label.split("-"))
+            grant_scheduled(s, [MONTHLY], levels, at=at(year, month, 20))
+        after = Counter(_keys(s.grants()))
+        assert all(n == 1 for n in after.values())
+        assert Counter(g.period for g in s.grants()) == dict.fromkeys(periods, 2_000)
