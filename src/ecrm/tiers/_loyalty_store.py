@@ -308,11 +308,16 @@ class SqliteLoyaltyStore:
     def add_grant(self, grant: Grant) -> bool:
         """Store ``grant``; ``False`` when its key is there (the UNIQUE key decides)."""
         g = grant
-        return self._insert(
-            f"INSERT INTO benefit_grants ({_GRANT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (g.benefit_id, *_ckey(g.customer_id), g.period, g.level, g.quantity,
-             g.unit_cost.currency, g.unit_cost.fen, datetime_to_us(g.granted_at)),
-        )
+        with self._db.transaction() as conn:
+            # DO NOTHING on the UNIQUE key only: a repeat is not an error, so a rerun over a
+            # whole shop costs no exception per member
+            return conn.execute(
+                f"INSERT INTO benefit_grants ({_GRANT_COLUMNS}) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (benefit_id, customer, customer_is_int, period) DO NOTHING",
+                (g.benefit_id, *_ckey(g.customer_id), g.period, g.level, g.quantity,
+                 g.unit_cost.currency, g.unit_cost.fen, datetime_to_us(g.granted_at)),
+            ).rowcount == 1
 
     def grants(self) -> list[Grant]:
         """Every grant in stored order."""
