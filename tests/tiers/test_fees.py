@@ -7,6 +7,7 @@ Expectations are worked by hand from the source's rule: 满299 means a year's sp
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import multiprocessing
 import sqlite3
 from collections.abc import Iterator
@@ -229,3 +230,23 @@ def test_two_processes_renewing_at_once_record_each_term_exactly_once(tmp_path: 
             assert len(terms) == 1
             # ¥0, ¥100, ¥200 pay; ¥300, ¥400, ¥500 reach ¥299 and are waived
             assert terms[0].fee == (FEE if i < 3 else Money(0))
+
+
+@settings(max_examples=80, deadline=None)
+@given(calls=st.lists(st.tuples(st.integers(0, 4 * 366 * 24), st.integers(0, 60_000)),
+                      max_size=15))
+def test_any_renewals_give_consecutive_non_overlapping_terms(
+    calls: list[tuple[int, int]]
+) -> None:
+    paid = PaidMembership(InMemoryLoyaltyStore(), RULES)
+    for hours, spend in sorted(calls, key=lambda c: c[0]):
+        moment = at(2026, 1, 1) + dt.timedelta(hours=hours)
+        term = paid.renew("c", at=moment, spend=Money(spend))
+        assert term.in_force(moment)  # the member is covered at the renewal moment
+    terms = paid.terms("c")
+    assert [t.term for t in terms] == list(range(1, len(terms) + 1))
+    for before, after in itertools.pairwise(terms):
+        assert after.starts_at >= before.ends_at  # never two terms at once: never charged twice
+    for t in terms:
+        assert (t.outcome is FeeOutcome.WAIVED) == (t.spend.fen >= 29_900)
+        assert t.fee == (Money(0) if t.spend.fen >= 29_900 else FEE)

@@ -176,3 +176,22 @@ def test_the_result_has_the_common_ways_out() -> None:
     header = out.getvalue().splitlines()[0]
     assert header.startswith("level,name,members,granted_units,granted_value_fen")
     assert "¥" in repr(costs)
+
+
+def test_frames_carry_fen_as_integers_and_missing_ratios_as_nulls() -> None:
+    pd = pytest.importorskip("pandas")
+    pl = pytest.importorskip("polars")
+    pa = pytest.importorskip("pyarrow")
+    costs = level_costs(TAOBAO_STORE_VIP, LEVELS, window=MARCH, grants=GRANTS,
+                        orders=_orders())
+    frame = costs.to_pandas()
+    assert list(frame.columns) == list(costs.to_dicts()[0])
+    assert frame["revenue_fen"].tolist() == [8_000, 0, 12_890, 49_900, 100_000]
+    assert str(frame["revenue_fen"].dtype) in ("int64", "Int64")
+    assert pd.isna(frame["cost_share"][1])
+    polars = costs.to_polars()
+    assert polars["cost_fen"].dtype == pl.Int64
+    assert polars["redemption_rate"].null_count() == 2
+    arrow = costs.to_arrow()
+    assert arrow.schema.field("granted_value_fen").type == pa.int64()
+    assert arrow.column("name").to_pylist() == ["店铺客户", "普通会员", "高级会员", "VIP会员", "至尊VIP"]

@@ -348,7 +348,12 @@ class PaidMembership:
                     "at", f"must lie in the term [{current.starts_at.isoformat()}, "
                     f"{current.ends_at.isoformat()})", when,
                 )
-            if back.currency != current.fee.currency or not 0 < back.fen <= current.fee.fen:
+            if back.currency != current.fee.currency:
+                raise CurrencyMismatchError(
+                    "amount", f"must be in the fee's currency {current.fee.currency}",
+                    back.currency,
+                )
+            if not 0 < back.fen <= current.fee.fen:
                 raise InvalidValueError("amount", f"must be > 0 and <= the fee {current.fee}",
                                         str(back))
             refunded = attrs.evolve(current, refunded=back, refunded_at=when)
