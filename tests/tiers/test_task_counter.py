@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tiers_helpers import TZ, at
 
-from ecrm import InvalidTypeError, InvalidValueError
+from ecrm import InvalidTypeError, InvalidValueError, Money
 from ecrm.tiers import (
     Cadence,
     InMemoryLedgerStore,
@@ -47,9 +49,9 @@ def counter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TaskCoun
     if request.param == "memory":
         yield TaskCounter(InMemoryLoyaltyStore(), PointsLedger(InMemoryLedgerStore(), RULES))
     else:
-        # one file for both: the counter never nests the two stores' transactions
+        # one file, one connection: an occurrence and its reward commit together
         ledger_store = SqliteLedgerStore(tmp_path / "shop.db")
-        store = SqliteLoyaltyStore(tmp_path / "shop.db")
+        store = SqliteLoyaltyStore(ledger_store)
         yield TaskCounter(store, PointsLedger(ledger_store, RULES))
         store.close()
         ledger_store.close()
@@ -146,14 +148,15 @@ class _FailingOnce(InMemoryLedgerStore):
         return super().append(entry)
 
 
-def test_a_reward_lost_between_decision_and_ledger_is_posted_by_the_retry() -> None:
+def test_a_reward_that_cannot_be_posted_keeps_no_occurrence_and_the_retry_posts_it() -> None:
     ledger = PointsLedger(_FailingOnce(), RULES)
     counter = TaskCounter(InMemoryLoyaltyStore(), ledger)
     counter.record("c", "share", "s1", at=at(2026, 3, 1))
     counter.record("c", "share", "s2", at=at(2026, 3, 1))
     with pytest.raises(OSError, match="disk gone"):
         counter.record("c", "share", "s3", at=at(2026, 3, 1))
-    assert ledger.balance("c", at(2026, 3, 1)) == 0  # decided and stored, not yet posted
+    assert ledger.balance("c", at(2026, 3, 1)) == 0
+    assert len(counter.occurrences("c", "share")) == 2  # undone with the failed posting
     assert counter.record("c", "share", "s3", at=at(2026, 3, 1, 1)).status is R
     assert ledger.balance("c", at(2026, 3, 2)) == 200
     counter.record("c", "share", "s3", at=at(2026, 3, 1, 2))
@@ -200,3 +203,65 @@ def test_counter_checks_its_arguments() -> None:
     with pytest.raises(InvalidTypeError, match="PointsLedger"):
         TaskCounter(InMemoryLoyaltyStore(), object())  # type: ignore[arg-type]
 
+
+
+def test_a_store_opening_the_ledgers_file_twice_is_refused(tmp_path: Path) -> None:
+    with SqliteLedgerStore(tmp_path / "shop.db") as ledger_store, \
+            SqliteLoyaltyStore(tmp_path / "shop.db") as second:
+        with pytest.raises(InvalidValueError, match=r"SqliteLoyaltyStore\(ledger_store\)"):
+            TaskCounter(second, PointsLedger(ledger_store, RULES))
+        shared = SqliteLoyaltyStore(ledger_store)
+        assert shared.shares_connection_with(ledger_store)
+        assert not second.shares_connection_with(ledger_store)
+        shared.close()  # leaves the ledger's connection open
+        assert ledger_store.all_entries() == []
+
+
+def test_two_files_work_and_a_ledger_failure_keeps_nothing(tmp_path: Path) -> None:
+    with SqliteLedgerStore(tmp_path / "points.db") as ledger_store, \
+            SqliteLoyaltyStore(tmp_path / "tasks.db") as store:
+        counter = TaskCounter(store, PointsLedger(ledger_store, RULES))
+        for i in range(3):
+            counter.record("c", "share", f"s{i}", at=at(2026, 3, 2))
+        assert counter.ledger.balance("c", at(2026, 3, 2)) == 200
+        counter.ledger.earn_for_order("c", "o1", Money(1_000), at=at(2026, 3, 9))
+        for i in range(3, 5):
+            counter.record("c", "share", f"s{i}", at=at(2026, 3, 3))
+        # the ledger refuses a reward dated before its last entry: the occurrence goes too
+        with pytest.raises(InvalidValueError, match="last ledger entry"):
+            counter.record("c", "share", "s5", at=at(2026, 3, 3))
+        assert len(counter.occurrences("c", "share")) == 5
+
+
+def _sharer(path: str, barrier: Any, queue: Any) -> None:
+    try:
+        ledger_store = SqliteLedgerStore(path)
+        counter = TaskCounter(SqliteLoyaltyStore(ledger_store), PointsLedger(ledger_store, RULES))
+        barrier.wait(timeout=60)
+        statuses = [counter.record("c", "share", f"s{i:02d}", at=at(2026, 3, 1, 9, i)).status.value
+                    for i in range(30)]
+        ledger_store.close()
+        queue.put(statuses)
+    except Exception as exc:  # reported to the parent, which fails the test
+        queue.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_two_processes_recording_the_same_shares_reward_each_set_once(tmp_path: Path) -> None:
+    path = str(tmp_path / "shared.db")
+    SqliteLedgerStore(path).close()
+    ctx = multiprocessing.get_context("spawn")
+    barrier, queue = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_sharer, args=(path, barrier, queue)) for _ in range(2)]
+    for proc in procs:
+        proc.start()
+    results = [queue.get(timeout=120) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=60)
+        assert proc.exitcode == 0
+    # Both see the same stored outcome of every share: every third is rewarded.
+    expected = ["counted", "counted", "rewarded"] * 10
+    assert results == [expected, expected], results
+    with SqliteLedgerStore(path) as ledger_store:
+        ledger = PointsLedger(ledger_store, RULES)
+        assert ledger.balance("c", at(2026, 3, 2)) == 10 * 200
+        assert len(ledger.entries("c")) == 10

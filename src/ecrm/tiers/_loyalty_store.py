@@ -22,6 +22,7 @@ from ecrm._money import Money
 from ecrm._sqlite import SqliteStore, Synchronous
 from ecrm._time import datetime_to_us, us_to_datetime
 from ecrm.tiers._fees import FeeOutcome, FeeTerm
+from ecrm.tiers._ledger_sqlite import SqliteLedgerStore
 from ecrm.tiers._points import LedgerConflictError, _check_customer
 from ecrm.tiers._scheduled import Grant
 from ecrm.tiers._task_counter import OccurrenceStatus, TaskOccurrence
@@ -197,7 +198,11 @@ class SqliteLoyaltyStore:
 
     Args:
         path: the database file (created with its tables when missing; may be the file of
-            another ecrm store, whose tables it leaves alone).
+            another ecrm store, whose tables it leaves alone), or a
+            :class:`~ecrm.tiers.SqliteLedgerStore` to keep the records in the ledger's file
+            on the ledger's connection: then a task occurrence and the reward it posts
+            commit in one transaction (``busy_timeout`` and ``synchronous`` are the
+            ledger's; closing this store leaves the ledger open).
         busy_timeout: seconds a writer waits for another process's transaction (> 0).
         synchronous: SQLite's ``synchronous`` setting (``"FULL"`` default, or ``"NORMAL"``).
 
@@ -209,14 +214,28 @@ class SqliteLoyaltyStore:
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        path: str | os.PathLike[str] | SqliteLedgerStore,
         *,
         busy_timeout: float = 30.0,
         synchronous: Synchronous = "FULL",
     ) -> None:
-        self._db = SqliteStore(path, what="loyalty store", schema=_SCHEMA,
-                               busy_timeout=busy_timeout, synchronous=synchronous)
+        if isinstance(path, SqliteLedgerStore):
+            # The ledger's own file and connection: a transaction of this store and the
+            # ledger's writes inside it commit together.
+            self._db = path._db
+            self._owns = False
+            with self._db.transaction() as conn:
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+        else:
+            self._db = SqliteStore(path, what="loyalty store", schema=_SCHEMA,
+                                   busy_timeout=busy_timeout, synchronous=synchronous)
+            self._owns = True
         self.path: Final = self._db.path
+
+    def shares_connection_with(self, ledger: object) -> bool:
+        """Whether ``ledger`` is the :class:`SqliteLedgerStore` this store was opened on."""
+        return isinstance(ledger, SqliteLedgerStore) and ledger._db is self._db
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -325,8 +344,9 @@ class SqliteLoyaltyStore:
         return [_grant(row) for row in rows]
 
     def close(self) -> None:
-        """Close the file."""
-        self._db.close()
+        """Close the file (a store opened on a ledger leaves the ledger's connection open)."""
+        if self._owns:
+            self._db.close()
 
     def __enter__(self) -> SqliteLoyaltyStore:
         return self

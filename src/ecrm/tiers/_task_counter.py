@@ -8,9 +8,12 @@ nothing. A completing occurrence posts ``points`` to the ledger under the key
 ``["task",<task>,<customer_id>,<occurrence>]`` — the same key as
 :meth:`~ecrm.tiers.PointsLedger.earn_for_task`, so the ledger refuses to post it twice.
 
-The decision is stored first, then the points are posted: if the process dies between the
-two, recording the same occurrence again posts the missing entry (the ledger key makes it
-exactly once), so no reward is lost and none is doubled.
+The points are posted inside the task store's transaction. When the task store is opened on
+the ledger's SQLite file and connection (``SqliteLoyaltyStore(ledger_store)``), an
+occurrence and its reward commit together; with two files, a process that dies between the
+two commits leaves the reward posted and the occurrence unrecorded, and recording the
+occurrence again finds the ledger key and posts nothing more — no reward is lost and none is
+doubled.
 """
 
 from __future__ import annotations
@@ -114,6 +117,8 @@ class TaskCounter:
 
     Raises:
         InvalidTypeError: an argument of the wrong type.
+        InvalidValueError: ``store`` opens the ledger's SQLite file on a second connection
+            (open it on the ledger: ``SqliteLoyaltyStore(ledger_store)``).
     """
 
     def __init__(self, store: TaskStore, ledger: PointsLedger) -> None:
@@ -123,6 +128,18 @@ class TaskCounter:
             raise InvalidTypeError(f"ledger must be a PointsLedger, got {type(ledger).__name__}")
         self.store: Final = store
         self.ledger: Final = ledger
+        same_file = (
+            getattr(store, "path", None) is not None
+            and getattr(store, "path", None) == getattr(ledger.store, "path", 0)
+        )
+        shares = getattr(store, "shares_connection_with", None)
+        if same_file and not (callable(shares) and shares(ledger.store)):
+            # two connections to one file, one transaction inside the other: the inner one
+            # would wait for the outer one's lock until its busy timeout
+            raise InvalidValueError(
+                "store", "opens the ledger's file a second time; open it on the ledger "
+                "instead: SqliteLoyaltyStore(ledger_store)", getattr(store, "path", None),
+            )
 
     def record(
         self, customer_id: CustomerId, task: str, occurrence: str, *, at: dt.datetime
@@ -160,8 +177,12 @@ class TaskCounter:
                     )
                 stored = self._decide(reward, customer_id, occurrence, when, history)
                 self.store.add_task_occurrence(stored)
-        if stored.status is OccurrenceStatus.REWARDED:
-            self.ledger.earn_for_task(customer_id, task, occurrence, at=stored.at)
+            # Posted inside the store's transaction: the next occurrence of the customer
+            # waits for it, so rewards reach the ledger in order; when posting fails, the
+            # occurrence is not kept either (one transaction when the store shares the
+            # ledger's connection; with two files a retry re-posts by the ledger key).
+            if stored.status is OccurrenceStatus.REWARDED:
+                self.ledger.earn_for_task(customer_id, task, occurrence, at=stored.at)
         return stored
 
     def _decide(
