@@ -148,8 +148,8 @@ class FeeRules:
         return spend
 
 
-def _utc(value: object) -> dt.datetime:
-    return require_aware(value, "at").astimezone(dt.UTC)
+def _utc(value: object, field: str = "at") -> dt.datetime:
+    return require_aware(value, field).astimezone(dt.UTC)
 
 
 def _optional_utc(value: object) -> dt.datetime | None:
@@ -364,21 +364,21 @@ class PaidMembership:
         """The customer's terms, oldest first."""
         return tuple(self.store.fee_terms(_check_customer(customer_id)))
 
-    def term_at(self, customer_id: CustomerId, at: dt.datetime) -> FeeTerm | None:
-        """The term in force at ``at``, or ``None``."""
-        when = _utc(at)
+    def term_at(self, customer_id: CustomerId, as_of: dt.datetime) -> FeeTerm | None:
+        """The term in force at ``as_of``, or ``None``."""
+        when = _utc(as_of, "as_of")
         return next((t for t in self.terms(customer_id) if t.in_force(when)), None)
 
-    def is_paid_member(self, customer_id: CustomerId, at: dt.datetime) -> bool:
-        """Whether a term (paid or waived) is in force at ``at``."""
-        return self.term_at(customer_id, at) is not None
+    def is_paid_member(self, customer_id: CustomerId, as_of: dt.datetime) -> bool:
+        """Whether a term (paid or waived) is in force at ``as_of``."""
+        return self.term_at(customer_id, as_of) is not None
 
     def paid_members(
-        self, customer_ids: Iterable[CustomerId], at: dt.datetime
+        self, customer_ids: Iterable[CustomerId], as_of: dt.datetime
     ) -> frozenset[CustomerId]:
-        """Those of ``customer_ids`` with a term in force at ``at`` (for ``paid_only``
+        """Those of ``customer_ids`` with a term in force at ``as_of`` (for ``paid_only``
         scheduled benefits)."""
-        return frozenset(cid for cid in customer_ids if self.is_paid_member(cid, at))
+        return frozenset(cid for cid in customer_ids if self.is_paid_member(cid, as_of))
 
 
 def annual_spends(
