@@ -12,6 +12,8 @@ from ecrm.tiers._benefits import (
     BenefitErrorGroup,
     BenefitKind,
 )
+from ecrm.tiers._cadence import Cadence, CalendarPeriod
+from ecrm.tiers._costs import LevelCosts, level_costs
 from ecrm.tiers._coupons import (
     Coupon,
     CouponCatalog,
@@ -19,6 +21,14 @@ from ecrm.tiers._coupons import (
     CouponScope,
     GiftPackRules,
     coupon_problems,
+)
+from ecrm.tiers._fees import (
+    FeeOutcome,
+    FeeRules,
+    FeeStore,
+    FeeTerm,
+    PaidMembership,
+    annual_spends,
 )
 from ecrm.tiers._flow import TierFlow, UpgradeRate, WhatIf, monthly_upgrade_rate, tier_flow, what_if
 from ecrm.tiers._giftpack import (
@@ -52,6 +62,7 @@ from ecrm.tiers._ledger_sqlite import (
     LedgerStoreError,
     SqliteLedgerStore,
 )
+from ecrm.tiers._loyalty_store import InMemoryLoyaltyStore, SqliteLoyaltyStore
 from ecrm.tiers._member_store import (
     InMemoryMemberStore,
     MemberEventKind,
@@ -82,9 +93,11 @@ from ecrm.tiers._points import (
     PointsLedger,
     PointsLot,
     PointsRules,
-    TaskReward,
 )
 from ecrm.tiers._prices import MemberPrice, MemberPricing
+from ecrm.tiers._scheduled import Grant, GrantRun, GrantStore, ScheduledBenefit, grant_scheduled
+from ecrm.tiers._task_counter import OccurrenceStatus, TaskCounter, TaskOccurrence, TaskStore
+from ecrm.tiers._tasks import TaskCap, TaskReward
 
 __all__ = [
     "NEW_MEMBER_WINDOW",
@@ -93,6 +106,8 @@ __all__ = [
     "BenefitCatalog",
     "BenefitErrorGroup",
     "BenefitKind",
+    "Cadence",
+    "CalendarPeriod",
     "ChangeReason",
     "ClaimResult",
     "Claimed",
@@ -105,11 +120,19 @@ __all__ = [
     "DowngradePolicy",
     "EntryKind",
     "EntryRuleError",
+    "FeeOutcome",
+    "FeeRules",
+    "FeeStore",
+    "FeeTerm",
     "Gift",
     "GiftPack",
     "GiftPackErrorGroup",
     "GiftPackRules",
+    "Grant",
+    "GrantRun",
+    "GrantStore",
     "InMemoryLedgerStore",
+    "InMemoryLoyaltyStore",
     "InMemoryMemberStore",
     "InsufficientPointsError",
     "IssuedCoupon",
@@ -119,6 +142,7 @@ __all__ = [
     "LedgerStore",
     "LedgerStoreError",
     "LevelChange",
+    "LevelCosts",
     "LotState",
     "MemberEventKind",
     "MemberHistory",
@@ -131,15 +155,23 @@ __all__ = [
     "MembershipError",
     "MembershipEvent",
     "MembershipReplay",
+    "OccurrenceStatus",
     "OptedIn",
+    "PaidMembership",
     "PointsLedger",
     "PointsLot",
     "PointsRules",
     "RefusalReason",
     "Refused",
+    "ScheduledBenefit",
     "SqliteLedgerStore",
+    "SqliteLoyaltyStore",
     "SqliteMemberStore",
+    "TaskCap",
+    "TaskCounter",
+    "TaskOccurrence",
     "TaskReward",
+    "TaskStore",
     "Tier",
     "TierDecision",
     "TierFlow",
@@ -148,10 +180,13 @@ __all__ = [
     "TierRuleError",
     "UpgradeRate",
     "WhatIf",
+    "annual_spends",
     "claim_gift_pack",
     "claim_stored_gift_pack",
     "coupon_problems",
     "format_discount",
+    "grant_scheduled",
+    "level_costs",
     "monthly_upgrade_rate",
     "replay_memberships",
     "tier_flow",

@@ -50,6 +50,7 @@ from ecrm.errors import (
     LedgerConflictError,
 )
 from ecrm.tiers._benefits import BenefitCatalog
+from ecrm.tiers._tasks import TaskReward
 
 __all__ = [
     "EntryKind",
@@ -399,28 +400,6 @@ def _key(kind: str, *parts: str | int) -> str:
 
 def _expire_key(lot_key: str) -> str:
     return _key("expire", *json.loads(lot_key))
-
-
-@attrs.frozen
-class TaskReward:
-    """Points for a task, e.g. ``TaskReward("share", points=200, times=3)``: share 3 times.
-
-    ``times`` documents how often the customer must do the task before the caller posts
-    the reward; the ledger awards ``points`` once per posted completion.
-    """
-
-    task: str = attrs.field(validator=attrs.validators.instance_of(str))
-    points: int = attrs.field(kw_only=True)
-    times: int = attrs.field(default=1, kw_only=True)
-
-    def __attrs_post_init__(self) -> None:
-        if not self.task or ":" in self.task:
-            raise InvalidValueError("task", "must be a non-empty name without ':'", self.task)
-        for field, value in (("points", self.points), ("times", self.times)):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise InvalidTypeError(f"{field} must be an int, got {type(value).__name__}")
-            if value <= 0:
-                raise InvalidValueError(field, "must be > 0", value)
 
 
 def _int_at_least(low: int) -> Callable[[object, attrs.Attribute[int], int], None]:
