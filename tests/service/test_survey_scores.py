@@ -202,3 +202,20 @@ def test_two_processes_recording_the_same_replies_keep_each_once(tmp_path: Path)
     assert len(scores) == 100
     assert [scores[f"A{i}"] for i in range(5)] == [1, 2, 3, 4, 5]
     assert scores["X7"] == scores["Y19"] == 4
+
+
+def test_a_reply_in_a_dst_fold_reads_back_as_the_same_instant_and_zone(tmp_path: Path) -> None:
+    """01:30 on 2024-11-03 happens twice in New York; the first (EDT, fold=0) and the
+    second (EST, fold=1) are different replies an hour apart."""
+    ny = ZoneInfo("America/New_York")
+    first = _reply("5", dt.datetime(2024, 11, 3, 1, 30, tzinfo=ny))
+    second = _reply("3", dt.datetime(2024, 11, 3, 1, 30, fold=1, tzinfo=ny))
+    assert first.reply_id != second.reply_id
+    with SqliteScoreStore(tmp_path / "s.db") as store:
+        store.record(second)
+        store.record(first)
+        assert store.replies() == [first, second]
+        [latest] = store.scores()
+        assert latest.score == 3
+        assert latest.replied_at.utcoffset() == -dt.timedelta(hours=5)
+        assert latest.replied_at.tzinfo == ny

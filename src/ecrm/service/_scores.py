@@ -23,7 +23,7 @@ import attrs
 
 from ecrm._errors import InvalidValueError
 from ecrm._sqlite import SqliteStore, Synchronous
-from ecrm._time import datetime_to_us, require_aware
+from ecrm._time import as_zone, datetime_to_us, require_aware
 from ecrm.service._survey import SurveyReply, SurveyScale, parse_reply
 
 __all__ = [
@@ -91,7 +91,9 @@ class SurveyScore:
     customer_id: str = attrs.field(validator=_id_text("customer_id"))
     scale: SurveyScale = attrs.field(converter=_scale)
     score: int = attrs.field(validator=attrs.validators.instance_of(int))
-    replied_at: dt.datetime = attrs.field(validator=_aware)
+    # compared as instants: PEP 495 never finds a time in a DST fold equal to one in
+    # another tzinfo object, even the same instant read back from a file
+    replied_at: dt.datetime = attrs.field(validator=_aware, eq=datetime_to_us)
     reply_id: str = attrs.field(validator=_id_text("reply_id"))
     text: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
     evidence: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
@@ -282,9 +284,21 @@ _COLUMNS: Final = ("target, target_id, customer_id, scale, score, replied_at, re
                    "evidence, grp")
 
 
+def _encode_time(value: dt.datetime) -> str:
+    """ISO 8601 with the offset, plus the IANA zone in brackets (RFC 9557) when known."""
+    key = getattr(value.tzinfo, "key", None)
+    return value.isoformat() + (f"[{key}]" if key else "")
+
+
+def _decode_time(text: str) -> dt.datetime:
+    iso, _, zone = text.partition("[")
+    value = dt.datetime.fromisoformat(iso)
+    return value.astimezone(as_zone(zone[:-1])) if zone else value
+
+
 def _from_row(row: Sequence[Any]) -> SurveyScore:
-    return SurveyScore(row[0], row[1], row[2], row[3], int(row[4]),
-                       dt.datetime.fromisoformat(row[5]), row[6], row[7], row[8], row[9])
+    return SurveyScore(row[0], row[1], row[2], row[3], int(row[4]), _decode_time(row[5]),
+                       row[6], row[7], row[8], row[9])
 
 
 class SqliteScoreStore:
@@ -352,7 +366,7 @@ class SqliteScoreStore:
                 "INSERT INTO survey_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (score.reply_id, score.survey_key, score.target.value, score.target_id,
                  score.customer_id, score.scale.value, score.score,
-                 datetime_to_us(score.replied_at), score.replied_at.isoformat(), score.text,
+                 datetime_to_us(score.replied_at), _encode_time(score.replied_at), score.text,
                  score.evidence, score.group))
         return outcome
 
