@@ -8,7 +8,10 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecrm import Customer, InvalidValueError
 from ecrm._customers import CustomerTable
@@ -20,6 +23,7 @@ from ecrm.service import (
     Ticket,
     TicketState,
 )
+from ecrm.testing import order_events
 from ecrm.touch import (
     ChannelKind,
     ClassRules,
@@ -43,6 +47,7 @@ from ecrm.touch import (
 from ecrm.touch.flows import (
     FlowContext,
     OrderEvent,
+    OrderEventKind,
     OrderEvents,
     callback_reminders,
     record_survey_reply,
@@ -384,3 +389,44 @@ def test_a_reply_to_a_survey_is_stored_against_its_order_once(kind: str,
 def attrs_evolve_meta(m: Message) -> Message:
     import attrs
     return attrs.evolve(m, metadata={"order_id": "A1"})
+
+
+def test_the_guard_lets_a_reminder_of_an_unknown_ticket_go(tmp_path: Path) -> None:
+    [m] = callback_reminders([_complaint()], since=T0 - H, as_of=T0, ctx=_ctx(),
+                             operators=OPS)
+    with SqliteTicketStore(tmp_path / "tickets.db") as tickets:
+        guard = service_guard(ticket_state=lambda tid: tickets.get(tid).state)
+        assert guard(m, T0) is None
+
+
+# -- properties: windows split anywhere, and a plain reference for the due moments ----------
+@settings(max_examples=60, deadline=None)
+@given(st.lists(order_events(max_customers=4, min_value=dt.datetime(2026, 1, 1),
+                             max_value=dt.datetime(2026, 1, 20)), max_size=25),
+       st.integers(0, 30 * 24), st.integers(0, 72))
+def test_surveys_match_a_plain_reference_and_windows_split_anywhere(
+        drawn: list[OrderEvent], cut_h: int, after_h: int) -> None:
+    events = OrderEvents.from_events(drawn)
+    ctx = FlowContext(SmsComposer("【小林茶铺】"))  # no table: in-app messages by customer id
+    ctx = attrs.evolve(ctx, channel=ChannelKind.IN_APP)
+    start = dt.datetime(2025, 12, 30, tzinfo=UTC)
+    end = dt.datetime(2026, 2, 1, tzinfo=UTC)
+    cut = start + cut_h * H
+    after = after_h * H
+    whole = satisfaction_surveys(events, since=start, as_of=end, ctx=ctx, after=after)
+    parts = (satisfaction_surveys(events, since=start, as_of=cut, ctx=ctx, after=after)
+             + satisfaction_surveys(events, since=cut, as_of=end, ctx=ctx, after=after))
+    assert sorted(m.key for m in parts) == sorted(m.key for m in whole)
+    # the reference: first shipping instant per order + after, unless refunded/closed by then
+    first: dict[str, dt.datetime] = {}
+    stop: dict[str, dt.datetime] = {}
+    for e in drawn:
+        oid = str(e.order_id)
+        if e.kind in (OrderEventKind.SHIPPED, OrderEventKind.MULTI_WAREHOUSE_SHIPPED):
+            first[oid] = min(first.get(oid, e.at), e.at)
+        if e.kind in (OrderEventKind.REFUNDED, OrderEventKind.CLOSED):
+            stop[oid] = min(stop.get(oid, e.at), e.at)
+    expected = {f"care:satisfaction_survey:order-{o}": t + after for o, t in first.items()
+                if start < t + after <= end and not (o in stop and stop[o] <= t + after)}
+    assert {m.key: m.not_before for m in whole} == expected
+    assert [m.not_before for m in whole] == sorted(expected.values())

@@ -372,7 +372,8 @@ def service_guard(
 
     Args:
         opt_outs: the opt-out registry (the live one: it is asked at dispatch time).
-        ticket_state: a ticket's current state (``None`` when unknown: the reminder goes).
+        ticket_state: a ticket's current state (``None`` or a ``KeyError`` such as
+            :class:`~ecrm.service.UnknownTicketError` when unknown: the reminder goes).
 
     Raises:
         InvalidTypeError: ``ticket_state`` is not callable.
@@ -386,7 +387,11 @@ def service_guard(
             return f"address opted out on {message.channel.name}: no survey"
         if message.message_type == "callback_reminder" and ticket_state is not None:
             tid = message.meta("ticket_id") or ""
-            if ticket_state(tid) is TicketState.CLOSED:
+            try:
+                state = ticket_state(tid)
+            except KeyError:  # a store's UnknownTicketError: unknown, so it goes
+                state = None
+            if state is TicketState.CLOSED:
                 return f"ticket {tid} is closed"
         return None
 
