@@ -164,6 +164,8 @@ def test_service_overview_gives_the_section_figures_by_hand() -> None:
     rows = {(r["section"], r["figure"], r["group"]): (r["value"], r["count"])
             for r in got.to_dicts()}
     assert rows[("sla", "tickets", "")] == (None, 4)
+    assert rows[("sla", "first_response_attainment", "")] == (0.25, 4)
+    assert rows[("sla", "resolution_median_h", "")] == (pytest.approx(18), 3)
     assert rows[("complaints", "complaints", "quality")] == (None, 1)
     assert rows[("satisfaction", "csat", "")] == (0.5, 2)
     assert rows[("retention", "repurchase_rate", "< 12 h")] == (1.0, 1)

@@ -529,6 +529,8 @@ class ServiceOverview(ResultFrame):
         as_of: the moment of the figures; window: the tickets and replies counted
             (``None``: everything up to ``as_of``).
         sla: attainment and median / P90 times (:class:`ServiceSummary`).
+        first_response_decided, resolution_decided: the tickets each attainment is over
+            (replied or resolved, or already past due).
         complaints: ``(category, complaints)`` pairs, most first, then by name.
         csat, csat_responses: share of CSAT scores 4–5 and how many scores
             (``None`` without any).
@@ -539,6 +541,8 @@ class ServiceOverview(ResultFrame):
     as_of: dt.datetime
     window: Window | None
     sla: ServiceSummary
+    first_response_decided: int
+    resolution_decided: int
     complaints: tuple[tuple[str, int], ...]
     csat: float | None
     csat_responses: int
@@ -561,8 +565,9 @@ class ServiceOverview(ResultFrame):
         out: list[tuple[str, str, str, float | None, int | None]] = [
             ("sla", "tickets", "", None, s.tickets),
             ("sla", "first_response_attainment", "", s.first_response_attainment,
-             s.responded),
-            ("sla", "resolution_attainment", "", s.resolution_attainment, s.resolved),
+             self.first_response_decided),
+            ("sla", "resolution_attainment", "", s.resolution_attainment,
+             self.resolution_decided),
             ("sla", "first_response_median_h", "", s.first_response_median_h, s.responded),
             ("sla", "first_response_p90_h", "", s.first_response_p90_h, s.responded),
             ("sla", "resolution_median_h", "", s.resolution_median_h, s.resolved),
@@ -637,7 +642,10 @@ def service_overview(
                                 retention_calendar)
     everything = [t for t in tickets if t.created_at <= as_of]
     in_scope = [t for t in everything if window is None or t.created_at in window]
-    summary = service_summary(sla_status(in_scope, policy, as_of=as_of))
+    status = sla_status(in_scope, policy, as_of=as_of)
+    summary = service_summary(status)
+    fr_decided = int((status.responded | status.first_response_breached).sum())
+    res_decided = int((status.resolved | status.resolution_breached).sum())
     by_class = complaints_by_period(in_scope, tz=as_of.tzinfo, classifier=classifier)
     totals: dict[str, int] = {}
     for category, n in zip(by_class.categories, by_class.counts, strict=True):
@@ -652,5 +660,5 @@ def service_overview(
         cal = policy.calendar if isinstance(retention_calendar, str) else retention_calendar
         retention = service_retention(everything, orders, as_of=as_of,
                                       horizon_days=horizon_days, bands_h=bands_h, calendar=cal)
-    return ServiceOverview(as_of, window, summary, complaints, csat(counted), n_csat,
-                           nps(counted), n_nps, retention)
+    return ServiceOverview(as_of, window, summary, fr_decided, res_decided, complaints,
+                           csat(counted), n_csat, nps(counted), n_nps, retention)
