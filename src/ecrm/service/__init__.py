@@ -10,13 +10,11 @@ from ecrm.service._analytics import (
     BacklogByAge,
     ComplaintsByPeriod,
     SatisfactionByPeriod,
-    ServiceOverview,
     ServiceRetention,
     ServiceSummary,
     backlog_by_age,
     complaints_by_period,
     satisfaction_by_period,
-    service_overview,
     service_retention,
     service_summary,
 )
@@ -34,6 +32,7 @@ from ecrm.service._classify import (
 )
 from ecrm.service._csv import TICKET_COLUMNS, tickets_from_csv, tickets_to_csv
 from ecrm.service._errors import IllegalTransitionError, TicketConflictError, UnknownTicketError
+from ecrm.service._overview import ServiceOverview, service_overview
 from ecrm.service._scores import (
     MemoryScoreStore,
     RecordOutcome,
