@@ -39,6 +39,8 @@ TESTING = {
     "order_events", "order_items", "order_logs", "order_statuses", "orders", "phone_numbers",
     "predicates", "purchase_histories", "recipients", "repurchase_cycles", "rfm_schemes",
     "send_policies", "tier_ladders", "tiers", "time_zone_names",
+    # ecrm.testing._service
+    "business_calendars", "survey_scores", "tickets",
 }
 
 PACKAGES = (
@@ -154,7 +156,7 @@ def _documented() -> tuple[set[str], set[str]]:
 
 def _public_type(name: str) -> type:
     for package in ("ecrm", "ecrm.rfm", "ecrm.tiers", "ecrm.lifecycle", "ecrm.segments",
-                    "ecrm.touch", "ecrm.touch.flows"):
+                    "ecrm.touch", "ecrm.touch.flows", "ecrm.service"):
         module = importlib.import_module(package)
         if name in module.__all__:
             found = getattr(module, name)

@@ -207,3 +207,22 @@ def test_a_waiting_ticket_without_pauses_is_paused_from_its_last_known_event() -
             "A,refund,c1,2026-12-01 10:00,waiting,2026-12-01 11:30\n")
     (t,) = tickets_from_csv(io.StringIO(text))
     assert t.pauses == (Pause(dt.datetime(2026, 12, 1, 11, 30, tzinfo=SH)),)
+
+
+def test_a_ticket_opened_in_a_dst_fold_saves_and_reads_back_in_its_zone(tmp_path: Path) -> None:
+    """01:30 on 2024-11-03 happens twice in New York; a ticket opened in the second one
+    (EST, fold=1) must not look "rewritten" when its stored history (read back from the
+    file) is compared with the value ``add`` returned."""
+    ny = ZoneInfo("America/New_York")
+    t0 = dt.datetime(2024, 11, 3, 1, 30, fold=1, tzinfo=ny)
+    with SqliteTicketStore(tmp_path / "tickets.db") as store:
+        added = store.add(Ticket.open("T-9", kind="refund", customer_id="c1", created_at=t0))
+        saved = store.save(added.assign("小王", at=t0 + dt.timedelta(minutes=5), actor="lead"))
+        got = store.get("T-9")
+        assert got == saved
+        assert got.created_at.tzinfo is ny
+        assert got.created_at.utcoffset() == -dt.timedelta(hours=5)
+        # the first 01:30 (EDT) is another instant, an hour earlier
+        first = dt.datetime(2024, 11, 3, 1, 30, tzinfo=ny)
+        assert got.created_at.timestamp() - first.timestamp() == 3600
+        assert got != attrs.evolve(got, created_at=first)

@@ -2,7 +2,8 @@
 
 Pure domain code: tickets are frozen values with typed transitions and an append-only
 history; SLA clocks count the store's business hours, vectorised over many tickets. The
-SQLite store is the one module here that does I/O. See docs/service.md.
+SQLite stores (tickets, survey scores) and the CSV functions are the only I/O here.
+See docs/service.md.
 """
 
 from ecrm.errors import IllegalTransitionError, TicketConflictError, UnknownTicketError
@@ -31,6 +32,18 @@ from ecrm.service._classify import (
     evaluate_classifier,
 )
 from ecrm.service._csv import TICKET_COLUMNS, tickets_from_csv, tickets_to_csv
+from ecrm.service._overview import ServiceOverview, service_overview
+from ecrm.service._scores import (
+    MemoryScoreStore,
+    RecordOutcome,
+    ScoreStore,
+    SqliteScoreStore,
+    SurveyScore,
+    SurveyTarget,
+    csat,
+    nps,
+    score_reply,
+)
 from ecrm.service._sla import SlaPolicy, SlaStatus, SlaTarget, TicketClocks, sla_status
 from ecrm.service._store import MemoryTicketStore, SqliteTicketStore, TicketStore
 from ecrm.service._survey import (
@@ -69,21 +82,28 @@ __all__ = [
     "ComplaintsByPeriod",
     "HistoryEntry",
     "IllegalTransitionError",
+    "MemoryScoreStore",
     "MemoryTicketStore",
     "Note",
     "Pause",
     "PhraseClassifier",
     "PhraseMatch",
     "Priority",
+    "RecordOutcome",
     "SatisfactionByPeriod",
+    "ScoreStore",
+    "ServiceOverview",
     "ServiceRetention",
     "ServiceSummary",
     "SlaPolicy",
     "SlaStatus",
     "SlaTarget",
+    "SqliteScoreStore",
     "SqliteTicketStore",
     "SurveyReply",
     "SurveyScale",
+    "SurveyScore",
+    "SurveyTarget",
     "Ticket",
     "TicketClocks",
     "TicketConflictError",
@@ -96,9 +116,13 @@ __all__ = [
     "callback_tasks",
     "classify_complaint",
     "complaints_by_period",
+    "csat",
     "evaluate_classifier",
+    "nps",
     "parse_reply",
     "satisfaction_by_period",
+    "score_reply",
+    "service_overview",
     "service_retention",
     "service_summary",
     "sla_status",

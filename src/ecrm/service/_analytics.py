@@ -20,7 +20,9 @@ from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, nullable
 from ecrm._time import US_PER_DAY, as_zone, datetime_to_us, require_aware
 from ecrm.errors import InvalidValueError
+from ecrm.service._calendar import BusinessCalendar
 from ecrm.service._classify import ComplaintClassifier, PhraseClassifier
+from ecrm.service._scores import SurveyScore
 from ecrm.service._sla import SlaStatus
 from ecrm.service._survey import SurveyReply, SurveyScale
 from ecrm.service._ticket import Ticket, TicketKind, TicketState
@@ -275,15 +277,17 @@ class SatisfactionByPeriod(ResultFrame):
 
 
 def satisfaction_by_period(
-    replies: Iterable[tuple[dt.datetime, SurveyReply] | tuple[dt.datetime, SurveyReply, str]],
+    replies: Iterable[tuple[dt.datetime, SurveyReply] | tuple[dt.datetime, SurveyReply, str]
+                      | SurveyScore],
     *,
     tz: str | dt.tzinfo | None = None,
 ) -> SatisfactionByPeriod:
     """CSAT and NPS per month (and per group) from dated replies (see :func:`parse_reply`).
 
     Args:
-        replies: ``(when, reply)`` pairs, or ``(when, reply, group)`` triples to split each
-            month by a product category, channel or anything else (aware datetimes).
+        replies: ``(when, reply)`` pairs, ``(when, reply, group)`` triples to split each
+            month by a product category, channel or anything else (aware datetimes), or
+            stored :class:`SurveyScore` s (pass a store's ``scores()``: one per survey).
         tz: the store's zone for months (default Asia/Shanghai).
 
     Returns:
@@ -292,6 +296,8 @@ def satisfaction_by_period(
     zone = as_zone(tz)
     groups: dict[tuple[str, str, str], list[int]] = {}
     for item in replies:
+        if isinstance(item, SurveyScore):
+            item = (item.replied_at, item.reply, item.group)
         at, reply = item[0], item[1]
         group = str(item[2]) if len(item) > 2 else ""
         require_aware(at, "replies[].when")
@@ -321,13 +327,15 @@ class ServiceRetention(ResultFrame):
     complaint was resolved, with every group's size.
 
     Attributes:
-        groups: ``"no complaint"``, the resolution-time bands (``"< 12 h"`` …), then
-            ``"unresolved"``.
+        groups: ``"no complaint"``, the time bands (``"< 12 h"`` …), then
+            ``"unresolved"`` (``"no response"`` when measuring first responses).
         customers: customers in each group (observed for the full horizon).
         repurchased: of them, customers with a valid order within ``horizon_days`` after
             their reference moment (the first complaint, or the first order).
         churned: of them, customers with no valid order after it up to ``as_of``.
         horizon_days, as_of: the observation rule.
+        measure: what the bands measure, ``"resolution"`` or ``"first_response"``.
+        business_hours: whether the band hours are business hours (else wall-clock).
     """
 
     groups: tuple[str, ...]
@@ -336,11 +344,15 @@ class ServiceRetention(ResultFrame):
     churned: tuple[int, ...]
     horizon_days: int
     as_of: dt.datetime
+    measure: str = "resolution"
+    business_hours: bool = False
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{g} {self.repurchase_rate(g):.0%} of {n:,}"
                           for g, n in zip(self.groups, self.customers, strict=True) if n)
-        return f"ServiceRetention(repurchase in {self.horizon_days} d: {parts})"
+        clock = "business hours" if self.business_hours else "wall-clock hours"
+        return (f"ServiceRetention(by {self.measure.replace('_', '-')} time in {clock}, "
+                f"repurchase in {self.horizon_days} d: {parts})")
 
     def _index(self, group: str) -> int:
         try:
@@ -375,6 +387,22 @@ class ServiceRetention(ResultFrame):
                 "churned": list(self.churned), "churn_rate": rate(self.churned)}
 
 
+_MEASURES: Final = ("resolution", "first_response")
+_NONE_YET: Final = {"resolution": "unresolved", "first_response": "no response"}
+
+
+def _elapsed_h(start_us: npt.NDArray[np.int64], end_us: npt.NDArray[np.int64],
+               calendar: BusinessCalendar | None) -> npt.NDArray[np.float64]:
+    """Hours from each start to its end: wall-clock, or business hours of ``calendar``."""
+    if calendar is None:
+        return (end_us - start_us).astype(np.float64) / _US_PER_H
+    if not any(calendar.weekly) and not calendar.workdays:
+        raise InvalidValueError("calendar", "must have working hours on some weekday", calendar)
+    timeline = calendar._timeline(int(start_us.min()), int(end_us.max()))
+    business = timeline.business_us(end_us) - timeline.business_us(start_us)
+    return business.astype(np.float64) / _US_PER_H
+
+
 def service_retention(
     tickets: Iterable[Ticket],
     orders: OrderLog,
@@ -383,36 +411,47 @@ def service_retention(
     horizon_days: int = 90,
     bands_h: Sequence[float] = (12, 24, 72),
     kinds: Iterable[TicketKind | str] = (TicketKind.COMPLAINT,),
+    measure: str = "resolution",
+    calendar: BusinessCalendar | None = None,
 ) -> ServiceRetention:
-    """Repurchase and churn after complaints, by resolution time, against customers
-    without complaints.
+    """Repurchase and churn after complaints, by resolution (or first-response) time,
+    against customers without complaints.
 
     A complaining customer's reference moment is their first complaint (a ticket of
-    ``kinds``) and their band is that ticket's wall-clock hours from creation to
-    resolution by ``as_of`` (``"unresolved"`` when it was not). Everyone else's reference
-    is their first valid order. Only customers whose reference lies at least
-    ``horizon_days`` before ``as_of`` are counted, so every group is watched for the same
-    time. Tickets of customers absent from ``orders`` are ignored.
+    ``kinds``) and their band is that ticket's hours from creation to resolution by
+    ``as_of`` (``"unresolved"`` when it was not); with ``measure="first_response"`` the
+    hours to the first reply (``"no response"`` when none by ``as_of``). Hours are
+    wall-clock hours, or with a ``calendar`` business hours (nights, weekends and holidays
+    do not count, as on the SLA clock). Everyone else's reference is their first valid
+    order. Only customers whose reference lies at least ``horizon_days`` before ``as_of``
+    are counted, so every group is watched for the same time. Tickets of customers absent
+    from ``orders`` are ignored.
 
     Args:
         tickets: the tickets.
         orders: the order log (valid orders count; ids compared as text).
         as_of: the end of observation (aware).
         horizon_days: the repurchase window (> 0).
-        bands_h: increasing resolution-time band edges in hours.
+        bands_h: increasing band edges in hours; a time exactly on an edge falls in the
+            upper band.
         kinds: which ticket kinds are complaints.
+        measure: ``"resolution"`` (default) or ``"first_response"``.
+        calendar: the store's business hours to count in (default wall-clock hours).
 
     Returns:
         The :class:`ServiceRetention`.
 
     Raises:
-        InvalidValueError: a bad horizon or band edges.
+        InvalidValueError: a bad horizon, band edges or measure, or a calendar without
+            working hours.
     """
     require_aware(as_of, "as_of")
     if not isinstance(horizon_days, int) or horizon_days <= 0:
         raise InvalidValueError("horizon_days", "must be a positive whole number of days",
                                 horizon_days)
     bounds = _check_bounds(bands_h, "bands_h")
+    if measure not in _MEASURES:
+        raise InvalidValueError("measure", "must be 'resolution' or 'first_response'", measure)
     as_of_us = datetime_to_us(as_of)
     wanted = {TicketKind(k) for k in kinds}
     first: dict[str, Ticket] = {}
@@ -435,17 +474,24 @@ def service_retention(
     ref = first_valid.copy()
     n_groups = len(bounds) + 3  # no complaint, bands…, unresolved
     group = np.zeros(n_cust, dtype=np.int64)
+    rows, start_us, end_us = [], [], []
     for code, cid in enumerate(ids):
         complaint = first.get(cid)
         if complaint is None:
             continue
         ref[code] = datetime_to_us(complaint.created_at)
-        done = complaint.resolved_at
+        done = (complaint.resolved_at if measure == "resolution"
+                else complaint.first_response_at)
         if done is None or done > as_of:
             group[code] = n_groups - 1
         else:
-            hours = (done - complaint.created_at) / dt.timedelta(hours=1)
-            group[code] = 1 + int(np.searchsorted(bounds, hours, side="right"))
+            rows.append(code)
+            start_us.append(ref[code])
+            end_us.append(datetime_to_us(done))
+    if rows:
+        hours = _elapsed_h(np.asarray(start_us, dtype=np.int64),
+                           np.asarray(end_us, dtype=np.int64), calendar)
+        group[np.asarray(rows)] = 1 + np.searchsorted(bounds, hours, side="right")
 
     horizon_us = horizon_days * US_PER_DAY
     eligible = (ref != big) & (ref <= as_of_us - horizon_us)
@@ -459,7 +505,8 @@ def service_retention(
     repurchased = np.bincount(g, weights=again[eligible].astype(np.float64), minlength=n_groups)
     churned = np.bincount(g, weights=(~any_after[eligible]).astype(np.float64),
                           minlength=n_groups)
-    labels = ["no complaint", *_band_labels(bounds), "unresolved"]
+    labels = ["no complaint", *_band_labels(bounds), _NONE_YET[measure]]
     return ServiceRetention(tuple(labels), tuple(int(x) for x in customers),
                             tuple(int(x) for x in repurchased), tuple(int(x) for x in churned),
-                            horizon_days, as_of)
+                            horizon_days, as_of, measure, calendar is not None)
+

@@ -5,21 +5,29 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from ecrm._time import as_zone
 from ecrm.service._ticket import HistoryEntry, Note, Pause, Ticket
 
 __all__ = ["ticket_from_dict", "ticket_to_dict"]
 
 
 def _iso(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+    """ISO 8601 with the offset, plus the IANA zone in brackets (RFC 9557) when known."""
+    if value is None:
+        return None
+    key = getattr(value.tzinfo, "key", None)
+    return value.isoformat() + (f"[{key}]" if key else "")
 
 
 def _when(value: str | None) -> dt.datetime | None:
-    return None if value is None else dt.datetime.fromisoformat(value)
+    return None if value is None else _at(value)
 
 
 def _at(value: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(value)
+    # back in its own zone (rows written before zones were kept have only the offset)
+    iso, _, zone = value.partition("[")
+    at = dt.datetime.fromisoformat(iso)
+    return at.astimezone(as_zone(zone[:-1])) if zone else at
 
 
 def ticket_to_dict(ticket: Ticket) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
-from ecrm._time import require_aware
+from ecrm._time import datetime_to_us, require_aware
 from ecrm.errors import IllegalTransitionError, InvalidValueError
 
 __all__ = [
@@ -131,6 +131,15 @@ def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
     return tuple(value)
 
 
+def _instant(value: dt.datetime | None) -> int | None:
+    """The eq/hash key of a ticket time: its instant (epoch µs).
+
+    Plain ``==`` never finds a time in a DST fold equal to the same instant in another
+    tzinfo object (PEP 495), e.g. one read back from a file; instants compare exactly.
+    """
+    return None if value is None else datetime_to_us(value)
+
+
 def _aware(field: str) -> _Check:
     def check(_inst: object, _attr: object, value: object) -> None:
         require_aware(value, field)
@@ -158,7 +167,7 @@ class HistoryEntry:
         new: the value after, as text.
     """
 
-    at: dt.datetime = attrs.field(validator=_aware("at"))
+    at: dt.datetime = attrs.field(validator=_aware("at"), eq=_instant)
     actor: str = attrs.field(validator=attrs.validators.instance_of(str))
     field: str = attrs.field(validator=attrs.validators.instance_of(str))
     old: str = attrs.field(validator=attrs.validators.instance_of(str))
@@ -169,7 +178,7 @@ class HistoryEntry:
 class Note:
     """A note on a ticket (internal or a reply to the customer)."""
 
-    at: dt.datetime = attrs.field(validator=_aware("at"))
+    at: dt.datetime = attrs.field(validator=_aware("at"), eq=_instant)
     author: str = attrs.field(validator=attrs.validators.instance_of(str))
     text: str = attrs.field(validator=attrs.validators.instance_of(str))
 
@@ -179,9 +188,9 @@ class Pause:
     """A stretch in which the resolution clock stood still (waiting for the customer, or
     resolved until a reopen). ``end`` is ``None`` while it lasts."""
 
-    start: dt.datetime = attrs.field(validator=_aware("start"))
+    start: dt.datetime = attrs.field(validator=_aware("start"), eq=_instant)
     end: dt.datetime | None = attrs.field(
-        default=None, validator=_aware_or_none("end"))
+        default=None, validator=_aware_or_none("end"), eq=_instant)
 
     @end.validator
     def _end_after_start(self, _attr: object, value: dt.datetime | None) -> None:
@@ -228,18 +237,18 @@ class Ticket:
     priority: Priority = attrs.field(converter=Priority)
     channel: Channel = attrs.field(converter=Channel)
     customer_id: str = attrs.field(validator=_text("customer_id"))
-    created_at: dt.datetime = attrs.field(validator=_aware("created_at"))
+    created_at: dt.datetime = attrs.field(validator=_aware("created_at"), eq=_instant)
     order_id: str | None = None
     state: TicketState = attrs.field(default=TicketState.OPEN, converter=TicketState)
     assignee: str | None = None
     subject: str = ""
     text: str = ""
     first_response_at: dt.datetime | None = attrs.field(
-        default=None, validator=_aware_or_none("first_response_at"))
+        default=None, validator=_aware_or_none("first_response_at"), eq=_instant)
     resolved_at: dt.datetime | None = attrs.field(
-        default=None, validator=_aware_or_none("resolved_at"))
+        default=None, validator=_aware_or_none("resolved_at"), eq=_instant)
     closed_at: dt.datetime | None = attrs.field(
-        default=None, validator=_aware_or_none("closed_at"))
+        default=None, validator=_aware_or_none("closed_at"), eq=_instant)
     pauses: tuple[Pause, ...] = attrs.field(default=(), converter=_tuple)
     notes: tuple[Note, ...] = attrs.field(default=(), converter=_tuple)
     history: tuple[HistoryEntry, ...] = attrs.field(default=(), converter=_tuple)

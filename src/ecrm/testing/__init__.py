@@ -26,6 +26,7 @@ from ecrm.testing._flows import coupon_grants, order_event_columns, order_events
 from ecrm.testing._lifecycle import cycle_bands, purchase_histories, repurchase_cycles
 from ecrm.testing._rfm import rfm_schemes
 from ecrm.testing._segments import audience_contexts, leaf_predicates, predicates
+from ecrm.testing._service import business_calendars, survey_scores, tickets
 from ecrm.testing._tiers import memberships, tier_ladders, tiers
 from ecrm.testing._touch import (
     class_rules,
@@ -42,6 +43,7 @@ __all__ = [
     "audience_contexts",
     "aware_datetimes",
     "birthdays",
+    "business_calendars",
     "class_rules",
     "coupon_catalogs",
     "coupon_grants",
@@ -73,6 +75,8 @@ __all__ = [
     "repurchase_cycles",
     "rfm_schemes",
     "send_policies",
+    "survey_scores",
+    "tickets",
     "tier_ladders",
     "tiers",
     "time_zone_names",

@@ -139,6 +139,20 @@ def _register_segments() -> None:
     )
 
 
+def _register_service() -> None:
+    from hypothesis import strategies as st
+
+    try:
+        from ecrm.service import BusinessCalendar, SurveyScore, Ticket
+        from ecrm.testing import _service
+    except ImportError:  # the area is not built yet
+        return
+    st.register_type_strategy(Ticket, st.deferred(lambda: _service.tickets()))
+    st.register_type_strategy(SurveyScore, st.deferred(lambda: _service.survey_scores()))
+    st.register_type_strategy(BusinessCalendar,
+                              st.deferred(lambda: _service.business_calendars()))
+
+
 # Later areas (tiers, lifecycle, touch) append their own register functions here.
 _AREA_HOOKS = [
     _register_rfm,
@@ -149,4 +163,5 @@ _AREA_HOOKS = [
     _register_touch,
     _register_flows,
     _register_segments,
+    _register_service,
 ]
