@@ -87,7 +87,7 @@ def test_allocate_keeps_every_fen() -> None:
         Money(100).allocate([0, 0])
 
 
-@given(moneys(min_fen=-10**12, max_fen=10**12), moneys(min_fen=-10**12, max_fen=10**12))
+@given(moneys(min_value=-10**12, max_value=10**12), moneys(min_value=-10**12, max_value=10**12))
 def test_arithmetic_is_exact_integer_arithmetic(a: Money, b: Money) -> None:
     assert (a + b).fen == a.fen + b.fen
     assert (a - b).fen == a.fen - b.fen
@@ -95,7 +95,7 @@ def test_arithmetic_is_exact_integer_arithmetic(a: Money, b: Money) -> None:
     assert (a < b) == (a.fen < b.fen)
 
 
-@given(moneys(min_fen=-10**12, max_fen=10**12))
+@given(moneys(min_value=-10**12, max_value=10**12))
 def test_decimal_round_trip(m: Money) -> None:
     assert Money.from_decimal(m.to_decimal()) == m
     assert Money.from_decimal(str(m.to_decimal())) == m
@@ -120,8 +120,8 @@ _OPS = st.sampled_from(["add", "sub", "mul", "rmul", "floordiv", "neg", "abs", "
 
 
 @given(
-    start=moneys(min_fen=-10**9, max_fen=10**9),
-    steps=st.lists(st.tuples(_OPS, moneys(min_fen=-10**6, max_fen=10**6),
+    start=moneys(min_value=-10**9, max_value=10**9),
+    steps=st.lists(st.tuples(_OPS, moneys(min_value=-10**6, max_value=10**6),
                              st.integers(min_value=1, max_value=9)), max_size=12),
     floaty=st.sampled_from(FLOATY),
 )

@@ -62,7 +62,7 @@ def test_scores_agree_with_a_plain_python_recomputation(
 
 
 @given(
-    rows=st.lists(orders(customers=st.sampled_from(["a", "b", "c", "d"]),
+    rows=st.lists(orders(customer_ids=st.sampled_from(["a", "b", "c", "d"]),
                          placed_at=aware_datetimes(min_value=dt.datetime(2023, 1, 1),
                                                    max_value=dt.datetime(2025, 6, 30))),
                   max_size=25, unique_by=lambda o: o.order_id),
@@ -132,10 +132,10 @@ def test_money_stays_integer_and_scores_stay_inside_the_scheme(
 
 
 @given(
-    rows=st.lists(orders(customers=st.sampled_from(["a", "b", "c", 'd"q', "客户"]),
+    rows=st.lists(orders(customer_ids=st.sampled_from(["a", "b", "c", 'd"q', "客户"]),
                          placed_at=aware_datetimes(min_value=dt.datetime(2023, 1, 1),
                                                    max_value=dt.datetime(2025, 9, 30)),
-                         max_fen=400_000),
+                         max_amount=400_000),
                   max_size=20, unique_by=lambda o: o.order_id),
     tz=st.sampled_from(ZONES),
     as_of=as_ofs,

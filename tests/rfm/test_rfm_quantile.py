@@ -133,7 +133,7 @@ def fit_or_error(rows: list[Order], bins: int, tz: str) -> RfmScheme | str:
 
 @given(
     rows=st.lists(
-        orders(customers=st.sampled_from([f"c{i}" for i in range(12)]),
+        orders(customer_ids=st.sampled_from([f"c{i}" for i in range(12)]),
                placed_at=aware_datetimes(min_value=dt.datetime(2023, 7, 1),
                                          max_value=dt.datetime(2024, 5, 31))),
         min_size=1, max_size=30, unique_by=lambda o: o.order_id),

@@ -133,7 +133,7 @@ def test_what_if_with_a_shorter_ladder() -> None:
 
 @given(
     light_logs(),
-    tier_ladders(max_levels=4, max_fen=300_000, max_orders=6),
+    tier_ladders(max_levels=4, max_amount=300_000, max_orders=6),
     aware_datetimes(min_value=dt.datetime(2023, 1, 1), max_value=dt.datetime(2024, 6, 1)),
     st.integers(1, 500),
     st.booleans(),
@@ -154,7 +154,7 @@ def test_flow_matrix_sums_to_the_customers(
 
 @given(
     light_logs(),
-    tier_ladders(max_levels=4, max_fen=300_000, max_orders=6),
+    tier_ladders(max_levels=4, max_amount=300_000, max_orders=6),
     aware_datetimes(min_value=dt.datetime(2023, 1, 1), max_value=dt.datetime(2025, 6, 1)),
 )
 def test_what_if_with_the_same_ladder_changes_nothing(

@@ -206,7 +206,7 @@ def _plain(log: OrderLog, ladder: TierLadder, as_of: dt.datetime, lo: dt.datetim
 
 @given(
     st.one_of(order_logs(max_size=12, max_customers=5), light_logs()),
-    tier_ladders(max_levels=4, max_fen=600_000, max_orders=6),
+    tier_ladders(max_levels=4, max_amount=600_000, max_orders=6),
     aware_datetimes(min_value=dt.datetime(2023, 1, 1), max_value=dt.datetime(2025, 8, 1)),
     st.data(),
     st.sampled_from([None, 1, 6, 12]),

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from ecrm._texttable import text_width
+
 __all__ = ["DEMO_FILES", "run_demo"]
 
 #: The files the demo writes into its ``out_dir`` (and replaces on a re-run).
@@ -35,11 +37,6 @@ def _fresh(out_dir: Path) -> dict[str, Path]:
     return paths
 
 
-def _width(text: str) -> int:
-    """Terminal columns of ``text``: CJK characters take two."""
-    return sum(2 if ord(c) >= 0x2E80 else 1 for c in text)
-
-
 def _tiers_text(result: Any) -> str:
     ladder = result.ladder
     names = {0: ladder.store_customer_name, **{t.level: t.name for t in ladder.tiers}}
@@ -47,7 +44,7 @@ def _tiers_text(result: Any) -> str:
     lines = [f"{'level':<6}{'name':<10}{'customers':>11}"]
     for level, n in counts.items():
         name = names[level]
-        lines.append(f"{level:<6}{name}{' ' * max(1, 10 - _width(name))}{n:>11,}")
+        lines.append(f"{level:<6}{name}{' ' * max(1, 10 - text_width(name))}{n:>11,}")
     lines.append(f"potential members (qualify, not joined): {int(result.potential.sum()):,}")
     return "\n".join(lines)
 

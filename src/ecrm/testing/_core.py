@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
+from ecrm._deprecate import renamed_kwarg
 from ecrm._money import DEFAULT_CURRENCY, Money
 from ecrm._order import Order, OrderItem, OrderStatus
 from ecrm._orderlog import OrderLog
@@ -28,11 +30,49 @@ _DEFAULT_MAX = dt.datetime(2026, 12, 31)
 _ZONES = ("Asia/Shanghai", "UTC", "America/New_York", "Europe/Berlin", "Australia/Lord_Howe")
 
 
+CustomerKind = Literal["str", "int"]
+"""Which ids a strategy draws: ``"str"`` (``"c0001"``) or ``"int"`` (``1``)."""
+
+
+def _fen(value: Money | int, name: str, currency: str) -> int:
+    """A bound given as fen or as :class:`Money` (in ``currency``), as fen."""
+    if isinstance(value, Money):
+        if value.currency != currency:
+            raise InvalidArgument(
+                f"{name}={value!r} is in {value.currency}, but currency={currency!r}"
+            )
+        return value.fen
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgument(f"{name} must be Money or an int of fen, got {value!r}")
+    return value
+
+
+def _check_kind(customer_kind: str) -> None:
+    if customer_kind not in ("str", "int"):
+        raise InvalidArgument(f"customer_kind must be 'str' or 'int', got {customer_kind!r}")
+
+
+@renamed_kwarg("min_fen", "min_value")
+@renamed_kwarg("max_fen", "max_value")
 def moneys(
-    *, min_fen: int = 0, max_fen: int = 10_000_000, currency: str = DEFAULT_CURRENCY
+    *,
+    min_value: Money | int = 0,
+    max_value: Money | int = 10_000_000,
+    currency: str = DEFAULT_CURRENCY,
 ) -> st.SearchStrategy[Money]:
-    """``Money`` values between ``min_fen`` and ``max_fen`` (inclusive) in ``currency``."""
-    return st.builds(Money, st.integers(min_value=min_fen, max_value=max_fen), st.just(currency))
+    """``Money`` values from ``min_value`` to ``max_value`` (inclusive) in ``currency``.
+
+    Bounds are :class:`~ecrm.Money` or ints of fen (the smallest unit). ``min_fen`` /
+    ``max_fen`` are deprecated aliases.
+
+    Raises:
+        hypothesis.errors.InvalidArgument: a bound in another currency, or min > max.
+    """
+    low = _fen(min_value, "min_value", currency)
+    high = _fen(max_value, "max_value", currency)
+    if low > high:
+        raise InvalidArgument(f"min_value={min_value!r} is above max_value={max_value!r}")
+    return st.builds(Money, st.integers(min_value=low, max_value=high), st.just(currency))
 
 
 def aware_datetimes(
@@ -55,9 +95,16 @@ def aware_datetimes(
     )
 
 
-def customer_ids(*, max_customers: int = 50, kind: str = "str") -> st.SearchStrategy[str | int]:
-    """Customer ids drawn from a small pool so that customers repeat (``kind``: str or int)."""
-    if kind == "int":
+@renamed_kwarg("kind", "customer_kind")
+def customer_ids(
+    *, max_customers: int = 50, customer_kind: CustomerKind = "str"
+) -> st.SearchStrategy[str | int]:
+    """Customer ids drawn from a small pool so that customers repeat.
+
+    ``customer_kind`` is ``"str"`` (``"c0001"``) or ``"int"``; ``kind`` is a deprecated alias.
+    """
+    _check_kind(customer_kind)
+    if customer_kind == "int":
         return st.integers(min_value=1, max_value=max_customers)
     return st.integers(min_value=1, max_value=max_customers).map(lambda i: f"c{i:04d}")
 
@@ -69,12 +116,15 @@ def order_statuses(*, valid_only: bool = False) -> st.SearchStrategy[OrderStatus
     return st.sampled_from(list(OrderStatus))
 
 
-def order_items(*, currency: str = DEFAULT_CURRENCY, max_fen: int = 500_000) -> st.SearchStrategy[OrderItem]:
-    """Order lines with SKUs from a small catalogue."""
+@renamed_kwarg("max_fen", "max_amount")
+def order_items(
+    *, currency: str = DEFAULT_CURRENCY, max_amount: Money | int = 500_000
+) -> st.SearchStrategy[OrderItem]:
+    """Order lines with SKUs from a small catalogue, unit prices up to ``max_amount``."""
     return st.builds(
         OrderItem,
         sku=st.sampled_from([f"SKU-{i:03d}" for i in range(12)]),
-        unit_price=moneys(max_fen=max_fen, currency=currency),
+        unit_price=moneys(max_value=max_amount, currency=currency),
         quantity=st.integers(min_value=1, max_value=5),
         category=st.sampled_from(["skincare", "snacks", "tea", "apparel", None]),
     )
@@ -106,14 +156,14 @@ class _OrderParts:
         placed_at: st.SearchStrategy[dt.datetime],
         statuses: st.SearchStrategy[OrderStatus],
         currency: str,
-        max_fen: int,
+        max_amount: Money | int,
     ) -> _OrderParts:
         return cls(
             customers=customers,
             placed_at=placed_at,
             statuses=statuses,
             currency=currency,
-            amounts=moneys(max_fen=max_fen, currency=currency),
+            amounts=moneys(max_value=max_amount, currency=currency),
             items=st.lists(order_items(currency=currency), max_size=3),
         )
 
@@ -145,21 +195,33 @@ def _orders(draw: st.DrawFn, parts: _OrderParts) -> Order:
     return _draw_order(draw, parts, f"o-{draw(st.uuids()).hex[:16]}")
 
 
+@renamed_kwarg("customers", "customer_ids")
+@renamed_kwarg("max_fen", "max_amount")
 def orders(
     *,
-    customers: st.SearchStrategy[Any] | None = None,
+    customer_ids: st.SearchStrategy[Any] | None = None,
     placed_at: st.SearchStrategy[dt.datetime] | None = None,
     statuses: st.SearchStrategy[OrderStatus] | None = None,
     currency: str = DEFAULT_CURRENCY,
-    max_fen: int = 1_000_000,
+    max_amount: Money | int = 1_000_000,
 ) -> st.SearchStrategy[Order]:
-    """Valid :class:`Order` values (refunds never exceed the amount; ids are random)."""
+    """Valid :class:`Order` values (refunds never exceed the amount; ids are random).
+
+    Args:
+        customer_ids: a strategy of customer ids (default :func:`customer_ids`).
+        placed_at: a strategy of aware times (default :func:`aware_datetimes`).
+        statuses: a strategy of statuses (default every status).
+        currency: the orders' currency.
+        max_amount: the largest order amount, Money or fen.
+
+    ``customers`` and ``max_fen`` are deprecated aliases.
+    """
     return _orders(_OrderParts.build(
-        customers=customers if customers is not None else customer_ids(),
+        customers=customer_ids if customer_ids is not None else _customer_ids(),
         placed_at=placed_at if placed_at is not None else aware_datetimes(),
         statuses=statuses if statuses is not None else order_statuses(),
         currency=currency,
-        max_fen=max_fen,
+        max_amount=max_amount,
     ))
 
 
@@ -185,16 +247,19 @@ def order_logs(
     placed_at: st.SearchStrategy[dt.datetime] | None = None,
     statuses: st.SearchStrategy[OrderStatus] | None = None,
     tz: str = "Asia/Shanghai",
-    customer_kind: str = "str",
+    customer_kind: CustomerKind = "str",
 ) -> st.SearchStrategy[OrderLog]:
     """Small :class:`OrderLog` s with repeat customers, mixed statuses and refunds."""
     parts = _OrderParts.build(
-        customers=customer_ids(max_customers=max_customers, kind=customer_kind),
+        customers=customer_ids(max_customers=max_customers, customer_kind=customer_kind),
         placed_at=placed_at if placed_at is not None else aware_datetimes(
             min_value=dt.datetime(2023, 1, 1), max_value=dt.datetime(2025, 6, 30)
         ),
         statuses=statuses if statuses is not None else order_statuses(),
         currency=DEFAULT_CURRENCY,
-        max_fen=500_000,
+        max_amount=500_000,
     )
     return _order_logs(min_size=min_size, max_size=max_size, parts=parts, tz=tz)
+
+
+_customer_ids = customer_ids  # for functions whose customer_ids= parameter shadows it

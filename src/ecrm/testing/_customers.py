@@ -8,8 +8,9 @@ from typing import Any
 from hypothesis import strategies as st
 
 from ecrm._customers import FAKE_PHONE_PREFIX, Birthday, Customer, CustomerTable, Gender
+from ecrm._deprecate import renamed_kwarg
 from ecrm._events import Event, EventKind, EventLog
-from ecrm.testing._core import aware_datetimes, customer_ids
+from ecrm.testing._core import CustomerKind, _customer_ids, aware_datetimes, customer_ids
 
 __all__ = ["birthdays", "customer_tables", "customers", "event_logs", "events"]
 
@@ -47,13 +48,15 @@ def _example_email(local: str) -> str:
     return f"{local}@example.com"
 
 
+@renamed_kwarg("ids", "customer_ids")
+@renamed_kwarg("kind", "customer_kind")
 @st.composite
 def customers(
     draw: st.DrawFn,
     *,
-    ids: st.SearchStrategy[str | int] | None = None,
+    customer_ids: st.SearchStrategy[str | int] | None = None,
     max_customers: int = 50,
-    kind: str = "str",
+    customer_kind: CustomerKind = "str",
     member_since: st.SearchStrategy[dt.datetime] | None = None,
 ) -> Customer:
     """Valid :class:`Customer` profiles; optional fields are sometimes missing.
@@ -61,7 +64,8 @@ def customers(
     Phones are drawn from the fake range :data:`ecrm.FAKE_PHONE_PREFIX`, e-mails end in
     ``@example.com``.
     """
-    cid = draw(ids if ids is not None else customer_ids(max_customers=max_customers, kind=kind))
+    cid = draw(customer_ids if customer_ids is not None
+               else _customer_ids(max_customers=max_customers, customer_kind=customer_kind))
     maybe = st.none
 
     def opt(strategy: st.SearchStrategy[Any]) -> Any:
@@ -85,13 +89,14 @@ def customers(
     )
 
 
+@renamed_kwarg("kind", "customer_kind")
 @st.composite
 def customer_tables(
     draw: st.DrawFn,
     *,
     min_size: int = 0,
     max_size: int = 20,
-    kind: str = "str",
+    customer_kind: CustomerKind = "str",
     tz: str = "Asia/Shanghai",
 ) -> CustomerTable:
     """:class:`CustomerTable` s of ``min_size``..``max_size`` distinct customers."""
@@ -99,28 +104,30 @@ def customer_tables(
     pool = max(size, 1) * 3
     raw = draw(st.lists(st.integers(min_value=1, max_value=pool), min_size=size, max_size=size,
                         unique=True))
-    ids: list[str | int] = list(raw) if kind == "int" else [f"c{i:04d}" for i in raw]
-    rows = [draw(customers(ids=st.just(i))) for i in ids]
+    ids: list[str | int] = list(raw) if customer_kind == "int" else [f"c{i:04d}" for i in raw]
+    rows = [draw(customers(customer_ids=st.just(i))) for i in ids]
     return CustomerTable.from_customers(rows, tz=tz)
 
 
+@renamed_kwarg("kind", "customer_kind")
 @st.composite
 def events(
     draw: st.DrawFn,
     *,
     max_customers: int = 20,
-    kind: str = "str",
+    customer_kind: CustomerKind = "str",
     at: st.SearchStrategy[dt.datetime] | None = None,
 ) -> Event:
     """Valid :class:`Event` values."""
     return Event(
-        customer_id=draw(customer_ids(max_customers=max_customers, kind=kind)),
+        customer_id=draw(customer_ids(max_customers=max_customers, customer_kind=customer_kind)),
         at=draw(at if at is not None else aware_datetimes()),
         kind=draw(st.sampled_from(list(EventKind))),
         sku=draw(st.sampled_from(_SKUS)),
     )
 
 
+@renamed_kwarg("kind", "customer_kind")
 @st.composite
 def event_logs(
     draw: st.DrawFn,
@@ -128,11 +135,11 @@ def event_logs(
     min_size: int = 0,
     max_size: int = 50,
     max_customers: int = 20,
-    kind: str = "str",
+    customer_kind: CustomerKind = "str",
     at: st.SearchStrategy[dt.datetime] | None = None,
     tz: str = "Asia/Shanghai",
 ) -> EventLog:
     """:class:`EventLog` s of ``min_size``..``max_size`` events."""
-    rows = draw(st.lists(events(max_customers=max_customers, kind=kind, at=at),
+    rows = draw(st.lists(events(max_customers=max_customers, customer_kind=customer_kind, at=at),
                          min_size=min_size, max_size=max_size))
     return EventLog.from_events(rows, tz=tz)

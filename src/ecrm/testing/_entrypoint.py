@@ -1,167 +1,70 @@
 """Registers ecrm's strategies with hypothesis (called through the ``hypothesis`` entry point).
 
-Each area registers the types it owns; ``st.from_type(ecrm.Order)`` then draws from
-:func:`ecrm.testing.orders`.
+``st.from_type(ecrm.Order)`` then draws from :func:`ecrm.testing.orders`, and so on for every
+type in :data:`_REGISTRY`. Every module named there exists: a failing import is a broken
+install and raises, instead of leaving types silently unregistered.
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+#: (type, strategy) pairs as ``"module:name"``; each strategy is called with no arguments.
+_REGISTRY: Final = (
+    ("ecrm._money:Money", "ecrm.testing._core:moneys"),
+    ("ecrm._order:Order", "ecrm.testing._core:orders"),
+    ("ecrm._order:OrderItem", "ecrm.testing._core:order_items"),
+    ("ecrm._order:OrderStatus", "ecrm.testing._core:order_statuses"),
+    ("ecrm._orderlog:OrderLog", "ecrm.testing._core:order_logs"),
+    ("ecrm.rfm:RfmScheme", "ecrm.testing._rfm:rfm_schemes"),
+    ("ecrm.tiers:Tier", "ecrm.testing._tiers:tiers"),
+    ("ecrm.tiers:TierLadder", "ecrm.testing._tiers:tier_ladders"),
+    ("ecrm.tiers:Membership", "ecrm.testing._tiers:memberships"),
+    ("ecrm.lifecycle:Bands", "ecrm.testing._lifecycle:cycle_bands"),
+    ("ecrm.lifecycle:RepurchaseCycle", "ecrm.testing._lifecycle:repurchase_cycles"),
+    ("ecrm.tiers:Coupon", "ecrm.testing._benefits:coupons"),
+    ("ecrm.tiers:CouponCatalog", "ecrm.testing._benefits:coupon_catalogs"),
+    ("ecrm.tiers:GiftPack", "ecrm.testing._benefits:gift_packs"),
+    ("ecrm._customers:Birthday", "ecrm.testing._customers:birthdays"),
+    ("ecrm._customers:Customer", "ecrm.testing._customers:customers"),
+    ("ecrm._customers:CustomerTable", "ecrm.testing._customers:customer_tables"),
+    ("ecrm._events:Event", "ecrm.testing._customers:events"),
+    ("ecrm._events:EventLog", "ecrm.testing._customers:event_logs"),
+    ("ecrm.touch:Message", "ecrm.testing._touch:messages"),
+    ("ecrm.touch:Recipient", "ecrm.testing._touch:recipients"),
+    ("ecrm.touch:SendPolicy", "ecrm.testing._touch:send_policies"),
+    ("ecrm.touch:ClassRules", "ecrm.testing._touch:class_rules"),
+    ("ecrm.touch:LocalTimeRange", "ecrm.testing._touch:local_time_ranges"),
+    ("ecrm.touch.flows:OrderEvent", "ecrm.testing._flows:order_events"),
+    ("ecrm.touch.flows:OrderEvents", "ecrm.testing._flows:order_event_columns"),
+    ("ecrm.touch.flows:CouponGrants", "ecrm.testing._flows:coupon_grants"),
+    ("ecrm.segments:Predicate", "ecrm.testing._segments:predicates"),
+    ("ecrm.segments:AudienceContext", "ecrm.testing._segments:audience_contexts"),
+    ("ecrm.service:Ticket", "ecrm.testing._service:tickets"),
+    ("ecrm.service:SurveyScore", "ecrm.testing._service:survey_scores"),
+    ("ecrm.service:BusinessCalendar", "ecrm.testing._service:business_calendars"),
+)
+
+
+def _resolve(path: str) -> Any:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _strategy(path: str) -> SearchStrategy[Any]:
+    """The strategy ``path`` names, looked up when first drawn: when the user imports
+    ecrm.testing before hypothesis, the hook runs while ecrm.testing is half-imported."""
+    from hypothesis import strategies as st
+
+    return st.deferred(lambda: _resolve(path)())
 
 
 def _hypothesis_setup_hook() -> None:
     from hypothesis import strategies as st
 
-    from ecrm._money import Money
-    from ecrm._order import Order, OrderItem, OrderStatus
-    from ecrm._orderlog import OrderLog
-    from ecrm.testing import _core
-
-    # Deferred: when the user imports ecrm.testing before hypothesis, this hook runs while
-    # ecrm.testing._core is still half-imported (it is what imports hypothesis).
-    st.register_type_strategy(Money, st.deferred(lambda: _core.moneys()))
-    st.register_type_strategy(Order, st.deferred(lambda: _core.orders()))
-    st.register_type_strategy(OrderItem, st.deferred(lambda: _core.order_items()))
-    st.register_type_strategy(OrderStatus, st.deferred(lambda: _core.order_statuses()))
-    st.register_type_strategy(OrderLog, st.deferred(lambda: _core.order_logs()))
-    for register in _AREA_HOOKS:
-        register()
-
-
-def _register_rfm() -> None:
-    from hypothesis import strategies as st
-
-    try:
-        from ecrm.rfm import RfmScheme
-        from ecrm.testing._rfm import rfm_schemes
-    except ImportError:  # the area is not built yet
-        return
-    st.register_type_strategy(RfmScheme, rfm_schemes())
-
-
-def _register_tiers() -> None:
-    from hypothesis import strategies as st
-
-    try:
-        from ecrm.testing._tiers import memberships, tier_ladders, tiers
-        from ecrm.tiers import Membership, Tier, TierLadder
-    except ImportError:  # the area is not built yet
-        return
-    st.register_type_strategy(Tier, tiers())
-    st.register_type_strategy(TierLadder, tier_ladders())
-    st.register_type_strategy(Membership, memberships())
-
-
-def _register_lifecycle() -> None:
-    from hypothesis import strategies as st
-
-    try:
-        from ecrm.lifecycle import Bands, RepurchaseCycle
-        from ecrm.testing._lifecycle import cycle_bands, repurchase_cycles
-    except ImportError:  # the area is not built yet
-        return
-    st.register_type_strategy(Bands, cycle_bands())
-    st.register_type_strategy(RepurchaseCycle, repurchase_cycles())
-
-
-def _register_benefits() -> None:
-    from hypothesis import strategies as st
-
-    try:
-        from ecrm.testing._benefits import coupon_catalogs, coupons, gift_packs
-        from ecrm.tiers import Coupon, CouponCatalog, GiftPack
-    except ImportError:  # the area is not built yet
-        return
-    st.register_type_strategy(Coupon, coupons())
-    st.register_type_strategy(CouponCatalog, coupon_catalogs())
-    st.register_type_strategy(GiftPack, gift_packs())
-
-
-def _register_customers() -> None:
-    from hypothesis import strategies as st
-
-    try:
-        from ecrm._customers import Birthday, Customer, CustomerTable
-        from ecrm._events import Event, EventLog
-        from ecrm.testing._customers import (
-            birthdays,
-            customer_tables,
-            customers,
-            event_logs,
-            events,
-        )
-    except ImportError:  # the area is not built yet
-        return
-    st.register_type_strategy(Birthday, birthdays())
-    st.register_type_strategy(Customer, customers())
-    st.register_type_strategy(CustomerTable, customer_tables())
-    st.register_type_strategy(Event, events())
-    st.register_type_strategy(EventLog, event_logs())
-
-
-def _register_touch() -> None:
-    from hypothesis import strategies as st
-
-    try:
-        from ecrm.testing import _touch
-        from ecrm.touch import ClassRules, LocalTimeRange, Message, Recipient, SendPolicy
-    except ImportError:  # the area is not built yet
-        return
-    st.register_type_strategy(Message, st.deferred(lambda: _touch.messages()))
-    st.register_type_strategy(Recipient, st.deferred(lambda: _touch.recipients()))
-    st.register_type_strategy(SendPolicy, st.deferred(lambda: _touch.send_policies()))
-    st.register_type_strategy(ClassRules, st.deferred(lambda: _touch.class_rules()))
-    st.register_type_strategy(LocalTimeRange, st.deferred(lambda: _touch.local_time_ranges()))
-
-
-def _register_flows() -> None:
-    from hypothesis import strategies as st
-
-    try:
-        from ecrm.testing import _flows
-        from ecrm.touch.flows import CouponGrants, OrderEvent, OrderEvents
-    except ImportError:  # the area is not built yet
-        return
-    st.register_type_strategy(OrderEvent, st.deferred(lambda: _flows.order_events()))
-    st.register_type_strategy(OrderEvents, st.deferred(lambda: _flows.order_event_columns()))
-    st.register_type_strategy(CouponGrants, st.deferred(lambda: _flows.coupon_grants()))
-
-
-def _register_segments() -> None:
-    from hypothesis import strategies as st
-
-    try:
-        from ecrm.segments import AudienceContext, Predicate
-        from ecrm.testing import _segments
-    except ImportError:  # the area is not built yet
-        return
-    st.register_type_strategy(Predicate, st.deferred(lambda: _segments.predicates()))
-    st.register_type_strategy(
-        AudienceContext, st.deferred(lambda: _segments.audience_contexts())
-    )
-
-
-def _register_service() -> None:
-    from hypothesis import strategies as st
-
-    try:
-        from ecrm.service import BusinessCalendar, SurveyScore, Ticket
-        from ecrm.testing import _service
-    except ImportError:  # the area is not built yet
-        return
-    st.register_type_strategy(Ticket, st.deferred(lambda: _service.tickets()))
-    st.register_type_strategy(SurveyScore, st.deferred(lambda: _service.survey_scores()))
-    st.register_type_strategy(BusinessCalendar,
-                              st.deferred(lambda: _service.business_calendars()))
-
-
-# Later areas (tiers, lifecycle, touch) append their own register functions here.
-_AREA_HOOKS = [
-    _register_rfm,
-    _register_tiers,
-    _register_lifecycle,
-    _register_benefits,
-    _register_customers,
-    _register_touch,
-    _register_flows,
-    _register_segments,
-    _register_service,
-]
+    for type_path, strategy_path in _REGISTRY:
+        st.register_type_strategy(_resolve(type_path), _strategy(strategy_path))

@@ -50,12 +50,19 @@ def order_events(
     )
 
 
-def order_event_columns(*, max_size: int = 30, **kwargs: object) -> st.SearchStrategy[
-        OrderEvents]:
-    """:class:`~ecrm.touch.flows.OrderEvents` built from a list of :func:`order_events`
-    (``kwargs`` go to :func:`order_events`)."""
-    return st.lists(order_events(**kwargs), max_size=max_size).map(  # type: ignore[arg-type]
-        OrderEvents.from_events)
+def order_event_columns(
+    *,
+    max_size: int = 30,
+    kinds: tuple[OrderEventKind, ...] | None = None,
+    min_value: dt.datetime = _MIN,
+    max_value: dt.datetime = _MAX,
+    max_customers: int = 20,
+) -> st.SearchStrategy[OrderEvents]:
+    """:class:`~ecrm.touch.flows.OrderEvents` built from up to ``max_size`` events drawn by
+    :func:`order_events` (the other options are :func:`order_events`' own)."""
+    events = order_events(kinds=kinds, min_value=min_value, max_value=max_value,
+                          max_customers=max_customers)
+    return st.lists(events, max_size=max_size).map(OrderEvents.from_events)
 
 
 def coupon_grants(*, max_size: int = 30, max_customers: int = 10) -> st.SearchStrategy[

@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
+from ecrm._deprecate import renamed_kwarg
 from ecrm._money import DEFAULT_CURRENCY, Money
 from ecrm.testing._core import aware_datetimes
 from ecrm.tiers._ladder import MAX_DISCOUNT_PERMILLE, MIN_DISCOUNT_PERMILLE, Tier, TierLadder
@@ -20,11 +22,12 @@ __all__ = ["memberships", "tier_ladders", "tiers"]
 _NAMES = ("普通会员", "高级会员", "VIP会员", "至尊VIP", "钻石会员", "黑卡会员", "银卡", "金卡")
 
 
+@renamed_kwarg("max_fen", "max_amount")
 def tiers(
     *,
     min_level: int = 1,
     max_level: int = 8,
-    max_fen: int = 1_000_000,
+    max_amount: int = 1_000_000,
     max_orders: int = 100,
     currency: str = DEFAULT_CURRENCY,
 ) -> st.SearchStrategy[Tier]:
@@ -33,7 +36,7 @@ def tiers(
         Tier,
         level=st.integers(min_value=min_level, max_value=max_level),
         name=st.sampled_from(_NAMES),
-        min_spend=st.integers(min_value=1, max_value=max_fen).map(lambda f: Money(f, currency)),
+        min_spend=st.integers(min_value=1, max_value=max_amount).map(lambda f: Money(f, currency)),
         min_orders=st.integers(min_value=1, max_value=max_orders),
         discount_permille=st.integers(
             min_value=MIN_DISCOUNT_PERMILLE, max_value=MAX_DISCOUNT_PERMILLE
@@ -47,13 +50,13 @@ def _tier_ladders(
     *,
     min_levels: int,
     max_levels: int,
-    max_fen: int,
+    max_amount: int,
     max_orders: int,
     currency: str,
 ) -> TierLadder:
     n = draw(st.integers(min_value=min_levels, max_value=max_levels))
     spends = sorted(
-        draw(st.sets(st.integers(min_value=1, max_value=max_fen), min_size=n, max_size=n))
+        draw(st.sets(st.integers(min_value=1, max_value=max_amount), min_size=n, max_size=n))
     )
     counts = sorted(
         draw(st.sets(st.integers(min_value=1, max_value=max_orders), min_size=n, max_size=n))
@@ -72,11 +75,12 @@ def _tier_ladders(
     ))
 
 
+@renamed_kwarg("max_fen", "max_amount")
 def tier_ladders(
     *,
     min_levels: int = 1,
     max_levels: int = 6,
-    max_fen: int = 500_000,
+    max_amount: int = 500_000,
     max_orders: int = 40,
     currency: str = DEFAULT_CURRENCY,
 ) -> st.SearchStrategy[TierLadder]:
@@ -84,14 +88,14 @@ def tier_ladders(
 
     Args:
         min_levels, max_levels: number of member levels (>= 1).
-        max_fen: the largest spend threshold in fen.
+        max_amount: the largest spend threshold in fen (``max_fen`` is a deprecated alias).
         max_orders: the largest order-count threshold (>= ``max_levels``).
         currency: the ladder's currency.
     """
-    if max_orders < max_levels or max_fen < max_levels:
-        raise ValueError("max_orders and max_fen must be at least max_levels")
+    if max_orders < max_levels or max_amount < max_levels:
+        raise InvalidArgument("max_orders and max_amount must be at least max_levels")
     return _tier_ladders(
-        min_levels=min_levels, max_levels=max_levels, max_fen=max_fen,
+        min_levels=min_levels, max_levels=max_levels, max_amount=max_amount,
         max_orders=max_orders, currency=currency,
     )
 

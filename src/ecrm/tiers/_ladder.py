@@ -24,6 +24,7 @@ from ecrm._money import DEFAULT_CURRENCY, Money, check_fen
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, nullable
+from ecrm._texttable import format_rows
 from ecrm._time import NAT_US, datetime_to_us, require_aware
 from ecrm.errors import (
     CurrencyMismatchError,
@@ -791,18 +792,8 @@ def _count_at_or_below(edges: IntArray, values: npt.NDArray[Any]) -> IntArray:
     return out
 
 
-def _display_width(text: str) -> int:
-    # CJK characters take two columns in a terminal.
-    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
-
-
 def _format_table(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(_display_width(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = []
-    for r in rows:
-        cells = [cell + " " * (w - _display_width(cell)) for cell, w in zip(r, widths, strict=True)]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
+    return format_rows(rows, left=len(rows[0]))
 
 
 def _window_start_us(
