@@ -23,11 +23,11 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Self
 
 from ecrm.errors import InvalidValueError, StoreError
 
-__all__ = ["SqliteStore", "StoreError", "Synchronous"]
+__all__ = ["SqliteBacked", "SqliteStore", "StoreError", "Synchronous"]
 
 Synchronous = Literal["FULL", "NORMAL"]
 
@@ -151,6 +151,32 @@ class SqliteStore:
             self._conn.close()
 
     def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.path!r})"
+
+
+class SqliteBacked:
+    """What every store holding one :class:`SqliteStore` as ``self._db`` shares: its
+    ``path``, ``close()``, use as a context manager (closed on exit) and a repr naming the
+    file."""
+
+    _db: SqliteStore
+
+    @property
+    def path(self) -> str:
+        """The database file."""
+        return self._db.path
+
+    def close(self) -> None:
+        """Close the file (the store cannot be used afterwards)."""
+        self._db.close()
+
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

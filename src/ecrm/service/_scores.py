@@ -21,7 +21,7 @@ from typing import Any, Final, Protocol
 
 import attrs
 
-from ecrm._sqlite import SqliteStore, Synchronous
+from ecrm._sqlite import SqliteBacked, SqliteStore, Synchronous
 from ecrm._time import as_zone, datetime_to_us, require_aware
 from ecrm.errors import InvalidValueError
 from ecrm.service._survey import SurveyReply, SurveyScale, parse_reply
@@ -301,7 +301,7 @@ def _from_row(row: Sequence[Any]) -> SurveyScore:
                        row[6], row[7], row[8], row[9])
 
 
-class SqliteScoreStore:
+class SqliteScoreStore(SqliteBacked):
     """Survey replies in a SQLite file (table ``survey_scores``), safe for several processes.
 
     It may share one file with :class:`SqliteTicketStore`. Recording is one ``BEGIN
@@ -321,23 +321,6 @@ class SqliteScoreStore:
                  synchronous: Synchronous = "FULL") -> None:
         self._db = SqliteStore(path, what="survey score store", schema=_SCHEMA,
                                busy_timeout=busy_timeout, synchronous=synchronous)
-
-    @property
-    def path(self) -> str:
-        return self._db.path
-
-    def close(self) -> None:
-        """Close the file."""
-        self._db.close()
-
-    def __enter__(self) -> SqliteScoreStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"SqliteScoreStore({self.path!r})"
 
     def __len__(self) -> int:
         """The number of surveys with a score."""

@@ -18,7 +18,7 @@ from typing import Final, Protocol
 
 import attrs
 
-from ecrm._sqlite import SqliteStore, Synchronous
+from ecrm._sqlite import SqliteBacked, SqliteStore, Synchronous
 from ecrm.errors import InvalidValueError, TicketConflictError, UnknownTicketError
 from ecrm.service._codec import ticket_from_dict, ticket_to_dict
 from ecrm.service._ticket import Ticket
@@ -155,7 +155,7 @@ class MemoryTicketStore(_Update):
         return [self._tickets[k] for k in sorted(self._tickets)]
 
 
-class SqliteTicketStore(_Update):
+class SqliteTicketStore(_Update, SqliteBacked):
     """Tickets in a SQLite file, safe for several processes (on :class:`ecrm._sqlite.SqliteStore`).
 
     Args:
@@ -172,25 +172,8 @@ class SqliteTicketStore(_Update):
         self._db = SqliteStore(path, what="ticket store", schema=_SCHEMA,
                                busy_timeout=busy_timeout, synchronous=synchronous)
 
-    @property
-    def path(self) -> str:
-        return self._db.path
-
-    def close(self) -> None:
-        """Close the file."""
-        self._db.close()
-
-    def __enter__(self) -> SqliteTicketStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def __len__(self) -> int:
         return int(self._db.read("SELECT COUNT(*) FROM tickets")[0][0])
-
-    def __repr__(self) -> str:
-        return f"SqliteTicketStore({self.path!r})"
 
     def add(self, ticket: Ticket) -> Ticket:
         """Store a new ticket at version 1.

@@ -26,7 +26,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any, Final
 
-from ecrm._sqlite import SqliteStore, StoreError, Synchronous
+from ecrm._sqlite import SqliteBacked, SqliteStore, StoreError, Synchronous
 from ecrm._time import datetime_to_us, us_to_datetime
 from ecrm.errors import InvalidValueError, LedgerStoreError
 from ecrm.tiers._points import (
@@ -84,7 +84,7 @@ _LOT_COLUMNS: Final = (
 )
 
 
-class SqliteLedgerStore:
+class SqliteLedgerStore(SqliteBacked):
     """Ledger entries in a SQLite file; safe for several processes at once.
 
     Args:
@@ -117,7 +117,6 @@ class SqliteLedgerStore:
             self._db = SqliteStore(
                 path, what="points ledger", busy_timeout=busy_timeout, synchronous=synchronous
             )
-        self.path: Final = self._db.path
         self.busy_timeout: Final = busy_timeout
         self._owner: int | None = None  # the thread inside transaction(), if any
         self._conn: sqlite3.Connection | None = None
@@ -148,19 +147,6 @@ class SqliteLedgerStore:
             if old is not None:
                 _migrate_v1(conn, self.path)
             conn.execute(f"PRAGMA user_version = {VERSION}")
-
-    def close(self) -> None:
-        """Close the connection (the store cannot be used afterwards)."""
-        self._db.close()
-
-    def __enter__(self) -> SqliteLedgerStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"SqliteLedgerStore({self.path!r})"
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

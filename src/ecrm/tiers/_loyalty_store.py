@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any, Final, TypeAlias
 
 from ecrm._money import Money
-from ecrm._sqlite import SqliteStore, Synchronous
+from ecrm._sqlite import SqliteBacked, SqliteStore, Synchronous
 from ecrm._time import datetime_to_us, us_to_datetime
 from ecrm.tiers._fees import FeeOutcome, FeeTerm
 from ecrm.tiers._ledger_sqlite import SqliteLedgerStore
@@ -193,7 +193,7 @@ _GRANT_COLUMNS: Final = (
 )
 
 
-class SqliteLoyaltyStore:
+class SqliteLoyaltyStore(SqliteBacked):
     """Fee terms, task occurrences and grants in a SQLite file; safe for several processes.
 
     Args:
@@ -231,7 +231,6 @@ class SqliteLoyaltyStore:
             self._db = SqliteStore(path, what="loyalty store", schema=_SCHEMA,
                                    busy_timeout=busy_timeout, synchronous=synchronous)
             self._owns = True
-        self.path: Final = self._db.path
 
     def shares_connection_with(self, ledger: object) -> bool:
         """Whether ``ledger`` is the :class:`SqliteLedgerStore` this store was opened on."""
@@ -347,16 +346,6 @@ class SqliteLoyaltyStore:
         """Close the file (a store opened on a ledger leaves the ledger's connection open)."""
         if self._owns:
             self._db.close()
-
-    def __enter__(self) -> SqliteLoyaltyStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"SqliteLoyaltyStore({self.path!r})"
-
 
 def _utc(us: int) -> dt.datetime:
     return us_to_datetime(us, dt.UTC)

@@ -21,7 +21,7 @@ from typing import Final, Protocol, runtime_checkable
 
 import attrs
 
-from ecrm._sqlite import SqliteStore, Synchronous
+from ecrm._sqlite import SqliteBacked, SqliteStore, Synchronous
 from ecrm._time import datetime_to_us, require_aware, us_to_datetime
 from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.tiers._giftpack import Claimed, ClaimResult, GiftPack, claim_gift_pack
@@ -192,7 +192,7 @@ _SCHEMA: Final = (
 )
 
 
-class SqliteMemberStore:
+class SqliteMemberStore(SqliteBacked):
     """A :class:`MemberStore` in a SQLite file; safe for several processes at once.
 
     Args:
@@ -214,7 +214,6 @@ class SqliteMemberStore:
     ) -> None:
         self._db = SqliteStore(path, what="member store", schema=_SCHEMA,
                                busy_timeout=busy_timeout, synchronous=synchronous)
-        self.path: Final = self._db.path
 
     def history(self, customer_id: CustomerId) -> MemberHistory:
         """The customer's stored history (empty when unknown)."""
@@ -267,17 +266,6 @@ class SqliteMemberStore:
             except sqlite3.IntegrityError:
                 return False
         return True
-
-    def close(self) -> None:
-        """Close the file."""
-        self._db.close()
-
-    def __enter__(self) -> SqliteMemberStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
 
 def claim_stored_gift_pack(
     pack: GiftPack, store: MemberStore, customer_id: CustomerId, *, at: dt.datetime
