@@ -19,7 +19,9 @@ NEW_IN_FLOWS = {"coupon_care", "coupon_grant_guard", "refund_request_care",
                 "returning_customer_offers",
                 # the service flows (ecrm.touch.flows._service)
                 "SERVICE_TEMPLATES", "callback_reminders", "record_survey_reply",
-                "satisfaction_surveys", "service_guard", "ticket_surveys"}
+                "satisfaction_surveys", "service_guard", "ticket_surveys",
+                # scheduled member benefits (ecrm.touch.flows._benefits)
+                "BENEFIT_TEMPLATES", "benefit_grant_notices"}
 MOVED_TO_FLOWS = {
     "DEFAULT_HOLIDAYS", "DEFAULT_TEMPLATES", "CouponGrants", "FlowContext", "Holiday",
     "OrderEvent", "OrderEventKind", "OrderEvents", "birthday_greetings", "broadcast",

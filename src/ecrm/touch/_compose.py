@@ -55,6 +55,9 @@ _PUNCT_CHARS: Final = " \t\r\n\u3000。.!！~～、，,;；:：…·|｜/／-—
 _PUNCT_CLASS: Final = "[" + "".join(re.escape(c) for c in _PUNCT_CHARS) + "]"
 
 
+_ENDS_WITH_URL: Final = re.compile(r"https?://[!-~]+$")
+
+
 def _opt_out_pattern(opt_out_text: str) -> re.Pattern[str]:
     forms = [_COMMON_OPT_OUT]
     own = "".join(ch for ch in opt_out_text if not ch.isspace())
@@ -277,6 +280,9 @@ class SmsComposer:
             head, tail = without_forms(text[: found[-1].start()]), text[found[-1].start():]
         else:
             head, tail = without_forms(text).rstrip(), self.opt_out_text
+            if _ENDS_WITH_URL.search(head):
+                # a link at the end: a space keeps the opt-out text out of the tapped URL
+                tail = " " + tail
         if not head.strip():
             raise InvalidValueError("body", "must say more than the opt-out text", text)
         return head + tail

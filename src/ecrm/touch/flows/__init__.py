@@ -7,6 +7,7 @@ policy, the outbox and the dispatcher of :mod:`ecrm.touch` decide and deliver. S
 docs/care-flows.md.
 """
 
+from ecrm.touch.flows._benefits import BENEFIT_TEMPLATES, benefit_grant_notices
 from ecrm.touch.flows._broadcast import (
     broadcast,
     cart_abandoners,
@@ -59,6 +60,7 @@ from ecrm.touch.flows._service import (
 )
 
 __all__ = [
+    "BENEFIT_TEMPLATES",
     "DEFAULT_HOLIDAYS",
     "DEFAULT_TEMPLATES",
     "SERVICE_TEMPLATES",
@@ -68,6 +70,7 @@ __all__ = [
     "OrderEvent",
     "OrderEventKind",
     "OrderEvents",
+    "benefit_grant_notices",
     "birthday_greetings",
     "broadcast",
     "callback_reminders",
