@@ -15,7 +15,7 @@ import ecrm.touch.flows
 from ecrm.touch import ClassRules, LocalTimeRange, Recipient, SendPolicy
 
 #: Every name ecrm.touch exported before the split, and where it lives now.
-NEW_IN_FLOWS = {"coupon_care", "coupon_grant_guard", "refund_request_care",
+NEW_IN_FLOWS = {"churn_risk_offers", "coupon_care", "coupon_grant_guard", "refund_request_care",
                 "returning_customer_offers"}
 MOVED_TO_FLOWS = {
     "DEFAULT_HOLIDAYS", "DEFAULT_TEMPLATES", "CouponGrants", "FlowContext", "Holiday",

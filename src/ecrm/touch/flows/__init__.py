@@ -43,6 +43,7 @@ from ecrm.touch.flows._care import (
     why_not_due,
     win_back_offers,
 )
+from ecrm.touch.flows._churn import churn_risk_offers
 from ecrm.touch.flows._events import (
     OrderEvent,
     OrderEventKind,
@@ -62,6 +63,7 @@ __all__ = [
     "birthday_greetings",
     "broadcast",
     "cart_abandoners",
+    "churn_risk_offers",
     "coupon_care",
     "coupon_expiry_reminders",
     "coupon_grant_guard",
