@@ -274,3 +274,18 @@ def test_flow_checks_its_arguments() -> None:
     with pytest.raises(ValueError, match=r"ctx\.link"):
         churn_risk_offers(_orders(), since=_midnight(4), as_of=_midnight(5),
                           ctx=FlowContext(SmsComposer("【小林茶铺】"), customers=CUSTOMERS), model=MODEL)
+
+
+def test_lifecycle_never_imports_predict() -> None:
+    """The dependency runs predict → lifecycle (DESIGN §1): no lifecycle module imports
+    ecrm.predict, not even inside a function."""
+    import ast
+
+    import ecrm.lifecycle
+
+    for path in sorted(Path(ecrm.lifecycle.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                assert not (node.module or "").startswith("ecrm.predict"), path.name
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("ecrm.predict") for a in node.names), path.name
