@@ -21,8 +21,8 @@ What is timed:
 
 The script checks that the parameters agree to a relative 1e-4 and the predictions to a
 relative 1e-6 (CLV: to a fen, as ecrm rounds it), then prints the wall-clock and CPU times,
-the ratios, the
-number of distinct (x, t_x, T) rows and the peak resident memory after the ecrm part.
+the ratios, the number of distinct (x, t_x, T) rows and the peak resident memory after the
+ecrm part.
 """
 
 from __future__ import annotations
