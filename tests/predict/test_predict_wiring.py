@@ -289,3 +289,41 @@ def test_lifecycle_never_imports_predict() -> None:
                 assert not (node.module or "").startswith("ecrm.predict"), path.name
             elif isinstance(node, ast.Import):
                 assert not any(a.name.startswith("ecrm.predict") for a in node.names), path.name
+
+
+def test_predict_orders_is_the_three_steps() -> None:
+    """predict_orders = summaries → fit_bgnbd + fit_gammagamma → predict, from the first order."""
+    from ecrm.datasets import sample_shop
+    from ecrm.predict import fit_bgnbd, fit_gammagamma, predict_orders
+
+    shop = sample_shop(n_customers=2000, seed=0)
+    start = dt.datetime(2023, 12, 1, tzinfo=shop.as_of.tzinfo)
+    got = predict_orders(shop.orders, as_of=shop.as_of, calibration_start=start, horizon_days=60)
+    s = summaries(shop.orders, as_of=shop.as_of, calibration_start=start)
+    want = predict(fit_bgnbd(s), s, spend=fit_gammagamma(s), horizon_days=60)
+    assert got.model.params == want.model.params
+    np.testing.assert_array_equal(got.p_alive, want.p_alive)
+    np.testing.assert_array_equal(got.clv_fen, want.clv_fen)
+    first = predict_orders(shop.orders, as_of=shop.as_of)  # from the first order
+    assert first.summary.n_excluded == 0
+    assert len(first) == len(np.unique(shop.orders.customer_codes[shop.orders.valid_mask()]))
+
+
+def test_predict_orders_without_repeat_spend_has_no_clv() -> None:
+    """Repeat orders of 0 fen: Gamma-Gamma has nothing to fit; a warning, and no CLV."""
+    from ecrm.datasets import sample_shop
+    from ecrm.predict import ThinDataWarning, predict_orders
+
+    log = sample_shop(n_customers=800, seed=1).orders
+    free = OrderLog.from_arrays(log.customer_ids[log.customer_codes], log.placed_at_us.astype("datetime64[us]"),
+                                np.zeros(len(log), dtype=np.int64), tz=log.tz)
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ThinDataWarning)
+        p = predict_orders(free, as_of=dt.datetime(2025, 12, 1, tzinfo=log.tz), thin_data="warn")
+    assert any("the predictions have no CLV" in str(w.message) for w in caught)
+    assert p.spend is None
+    assert (p.clv_fen == -1).all()
+    with pytest.raises(RuntimeError, match="Gamma-Gamma"):
+        predict_orders(free, as_of=dt.datetime(2025, 12, 1, tzinfo=log.tz), thin_data="refuse")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from typing import Literal
 
 from ecrm._errors import InvalidValueError
 from ecrm._orderlog import OrderLog
 from ecrm._time import require_aware, us_to_datetime
-from ecrm.predict._errors import FitError
+from ecrm.predict._errors import FitError, ThinDataWarning
 from ecrm.predict._fit import ThinData, fit_bgnbd, fit_gammagamma, fit_mbgnbd, fit_paretonbd
 from ecrm.predict._predict import Predictions, predict
 from ecrm.predict._summary import summaries
@@ -33,7 +34,9 @@ def predict_orders(
 
     Builds the summaries over ``[calibration_start, as_of)``, fits the transaction model
     and Gamma-Gamma, and predicts with both (what ``ecrm predict``, the demo and the
-    report do). A shop without repeat spend gets predictions without CLV.
+    report do). Where Gamma-Gamma cannot be fitted (too little repeat spend) the
+    predictions have no CLV (``spend`` is ``None``), with a :class:`ThinDataWarning`
+    (``thin_data="warn"``), silently (``"ignore"``), or not at all: ``"refuse"`` raises.
 
     Args:
         orders: the shop's orders.
@@ -64,7 +67,11 @@ def predict_orders(
     fitted = _FITS[model](s, thin_data=thin_data)
     try:
         spend = fit_gammagamma(s, thin_data=thin_data)
-    except FitError:
-        spend = None  # too little repeat spend: predictions without CLV
+    except FitError as exc:
+        if thin_data == "refuse":
+            raise
+        spend = None
+        if thin_data == "warn":
+            warnings.warn(f"{exc}; the predictions have no CLV", ThinDataWarning, stacklevel=2)
     return predict(fitted, s, horizon_days=horizon_days, spend=spend,
                    clv_horizon_days=clv_horizon_days, discount_rate=discount_rate)
