@@ -2,11 +2,13 @@
 gradient and Hessian in one pass over preallocated buffers.
 
 A fit on a million customers is a few hundred thousand distinct rows; what a likelihood
-evaluation costs there is mostly fresh memory (every numpy temporary of a few MB is new
-pages for the kernel to hand out), not arithmetic. So each model keeps a workspace of row
-buffers made once per fit and every per-row step writes into them (``out=``). Everything
-that depends on the repeat count x alone (log-gamma, digamma, trigamma) is taken once per
-distinct x; every row-independent constant (Σ n, Σ n·x, Σ n·x·log m) once per fit.
+evaluation costs there is mostly memory traffic (every numpy temporary of a few MB is new
+pages for the kernel to hand out, then streamed through a memory bus shared with other
+work), not arithmetic. So the rows go through in chunks of :data:`CHUNK_ROWS` into a
+workspace of buffers made once per fit and small enough to stay in cache, every per-row
+step writing into them (``out=``). Everything that depends on the repeat count x alone
+(log-gamma, digamma, trigamma) is taken once per distinct x; every row-independent constant
+(Σ n, Σ n·x, Σ n·x·log m) once per fit.
 
 With the exact Hessian, Newton's method converges quadratically from the estimate on a
 sample of the customers: three or four passes over the rows instead of the forty to fifty
@@ -27,6 +29,12 @@ __all__ = ["BGTerms", "GGTerms", "NewtonResult", "Terms", "newton_minimise"]
 FloatArray = npt.NDArray[np.float64]
 #: (value, gradient or None, Hessian or None) of the weighted log-likelihood, natural parameters.
 Terms = tuple[float, FloatArray | None, FloatArray | None]
+
+
+#: Rows per chunk: a chunk's dozen work buffers stay in the core's cache, so the per-row
+#: steps do not stream every intermediate through memory (which is what a pass over a few
+#: hundred thousand rows costs when the memory bus is shared).
+CHUNK_ROWS = 8192
 
 
 def _dot(a: FloatArray, b: FloatArray) -> float:
@@ -71,12 +79,6 @@ def _sorted_by_x(x: FloatArray, *cols: FloatArray) -> tuple[FloatArray, ...]:
         return (x, *cols)
     order = np.argsort(x, kind="stable")
     return (x[order], *(c[order] for c in cols))
-
-
-#: Rows per chunk: a chunk's dozen work buffers stay in the core's cache, so the per-row
-#: steps do not stream every intermediate through memory (which is what a pass over a few
-#: hundred thousand rows costs when the memory bus is shared).
-CHUNK_ROWS = 8192
 
 
 class BGTerms:
