@@ -21,6 +21,8 @@ def test_all_is_sorted_and_complete() -> None:
         "CohortFits", "Evaluation", "FitError", "MIN_CUSTOMERS", "MIN_HISTORY_DAYS", "MIN_REPEATERS", "Predictions",
         "RISK_BANDS", "SpendModel", "Summary", "ThinDataWarning", "TransactionModel",
         "evaluate", "fit_bgnbd", "fit_by_cohort", "fit_gammagamma", "fit_mbgnbd", "fit_paretonbd", "predict", "summaries",
+        "calibration_bins", "p_alive_matrix", "plot_calibration", "plot_p_alive_matrix", "plot_tracking",
+        "predict_orders",
     }
 
 

@@ -15,7 +15,7 @@ import ecrm.touch.flows
 from ecrm.touch import ClassRules, LocalTimeRange, Recipient, SendPolicy
 
 #: Every name ecrm.touch exported before the split, and where it lives now.
-NEW_IN_FLOWS = {"coupon_care", "coupon_grant_guard", "refund_request_care",
+NEW_IN_FLOWS = {"churn_risk_offers", "coupon_care", "coupon_grant_guard", "refund_request_care",
                 "returning_customer_offers",
                 # the service flows (ecrm.touch.flows._service)
                 "SERVICE_TEMPLATES", "callback_reminders", "record_survey_reply",

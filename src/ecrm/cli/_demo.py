@@ -1,7 +1,7 @@
 """``ecrm demo``: the main job on the built-in sample shop, end to end, as a dry run.
 
 Builds the sample shop 小林茶铺, grades it by RFM, evaluates the VIP tiers, estimates the
-repurchase cycle and the lifecycle stages, plans tomorrow's care flows and a campaign into
+repurchase cycle and the lifecycle stages, predicts churn risk and CLV, plans tomorrow's care flows and a campaign into
 a SQLite outbox, dispatches them through the send policy to a JSON-lines file (a channel
 that sends nothing), writes the HTML report, and prints where everything went.
 """
@@ -12,6 +12,8 @@ import datetime as dt
 import time
 from pathlib import Path
 from typing import Any, TextIO
+
+import numpy as np
 
 from ecrm._texttable import text_width
 
@@ -46,6 +48,32 @@ def _tiers_text(result: Any) -> str:
         name = names[level]
         lines.append(f"{level:<6}{name}{' ' * max(1, 10 - text_width(name))}{n:>11,}")
     lines.append(f"potential members (qualify, not joined): {int(result.potential.sum()):,}")
+    return "\n".join(lines)
+
+
+def _predictions_text(log: Any, as_of: dt.datetime) -> str:
+    """Churn risk, next purchase and CLV from BG/NBD + Gamma-Gamma, or why there are none."""
+    import warnings
+
+    from ecrm.errors import MissingDependencyError
+    from ecrm.predict import FitError, ThinDataWarning, predict_orders
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ThinDataWarning)
+        try:
+            p = predict_orders(log, as_of=as_of, horizon_days=90)
+        except (FitError, MissingDependencyError) as exc:
+            return f"\npredictions: none ({exc})"
+    lines = [f"\npredictions as of {as_of.date()} ({p.model!r}; {p.spend!r}):", f"  {p!r}"]
+    lines += [f"  note: {w.message}" for w in caught]
+    risky = (p.risk == "high") & (p.clv_fen > 0)
+    if risky.any():
+        worth = int(p.clv_fen[risky].sum())
+        lines.append(f"  high churn risk with value left: {int(risky.sum()):,} customers, "
+                     f"predicted CLV ¥{worth / 100:,.2f} (win-back candidates)")
+    if len(p):
+        best = int(np.argmax(p.clv_fen))
+        lines.append("  the most valuable customer ahead: " + p.explain(p.customer_ids[best]))
     return "\n".join(lines)
 
 
@@ -123,6 +151,7 @@ def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path) -> int:
         if cycle.has_bands else None
     print("", file=out)
     print(format_cycle_report(cycle, st), file=out)
+    print(_predictions_text(log, as_of), file=out)
 
     # -- plan tomorrow's touches into the outbox ------------------------------------------
     day = plan_day(as_of)

@@ -4,6 +4,7 @@ an operator uploads to the platform."""
 from __future__ import annotations
 
 import argparse
+import warnings
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -32,6 +33,30 @@ def _predicate(text: str) -> Any:
     return predicate_from_str(source)
 
 
+def _uses_predictions(predicate: Any) -> bool:
+    from ecrm.segments import PredictedClvBetween, ProbabilityAliveBetween
+
+    if isinstance(predicate, ProbabilityAliveBetween | PredictedClvBetween):
+        return True
+    return any(_uses_predictions(c) for c in predicate.children())
+
+
+def _prediction_context(predicate: Any, log: Any, as_of: Any, args: argparse.Namespace) -> tuple[Any, list[str]]:
+    """The audience context: predictions fitted on the orders when a clause needs them
+    (BG/NBD or ``--predict-model`` and Gamma-Gamma, from ``--predict-since`` or the first order)."""
+    if not _uses_predictions(predicate):
+        return None, []
+    from ecrm.predict import ThinDataWarning, predict_orders
+    from ecrm.segments import AudienceContext
+
+    since = parse_as_of(args.predict_since, args.tz) if args.predict_since else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ThinDataWarning)
+        predictions = predict_orders(log, as_of=as_of, calibration_start=since, model=args.predict_model,
+                                     clv_horizon_days=args.clv_horizon_days)
+    return AudienceContext(predictions=predictions), [str(w.message) for w in caught]
+
+
 def _segment(args: argparse.Namespace, out: TextIO) -> int:
     from ecrm.segments import audience, predicate_to_json
 
@@ -41,7 +66,9 @@ def _segment(args: argparse.Namespace, out: TextIO) -> int:
     log = load_orders_from_args(args)
     customers = load_customers_from_args(args.customers, args)
     events = load_events_from_args(args.events, args)
-    result = audience(predicate, customers=customers, orders=log, events=events, as_of=as_of)
+    context, notes = _prediction_context(predicate, log, as_of, args)
+    result = audience(predicate, customers=customers, orders=log, events=events, as_of=as_of,
+                      context=context)
     summary = {
         "command": "segment",
         "as_of": as_of,
@@ -50,6 +77,9 @@ def _segment(args: argparse.Namespace, out: TextIO) -> int:
         "count": result.count,
         "universe": len(result.universe_ids),
     }
+    if context is not None and context.predictions is not None:
+        summary["predictions"] = f"{context.predictions.model!r}; {context.predictions.spend!r}"
+        summary["prediction_notes"] = notes
     return write_result(result, args, out, summary)
 
 
@@ -62,7 +92,8 @@ def register(sub: Any) -> None:
         "--customers as of DATE and write the ids it selects, one per line under a "
         "customer_id header: the list to upload to the platform. The audience is the JSON "
         'form of ecrm.segments ({"version": 1, "predicate": {...}}, see docs/segments.md), '
-        "inline or as a file.",
+        "inline or as a file. Clauses on predictions (p_alive, clv) fit BG/NBD and "
+        "Gamma-Gamma on the orders first (docs/predict.md).",
     )
     add_loading_arguments(p)
     p.add_argument("--as-of", required=True, metavar="DATE", help="evaluate as of this date/datetime")
@@ -72,5 +103,12 @@ def register(sub: Any) -> None:
                    help="customer profiles: every customer considered (the universe)")
     p.add_argument("--events", default=None, metavar="events.csv",
                    help="browse / cart / favourite events for behaviour clauses")
+    p.add_argument("--predict-since", default=None, metavar="DATE",
+                   help="for p_alive / clv clauses: the start of the history the prediction "
+                   "models are fitted on (default: the first order)")
+    p.add_argument("--predict-model", choices=("bgnbd", "mbgnbd", "paretonbd"), default="bgnbd",
+                   help="for p_alive / clv clauses: the transaction model (default bgnbd)")
+    p.add_argument("--clv-horizon-days", type=int, default=365, metavar="N",
+                   help="for clv clauses: days of future value counted (default 365)")
     add_output_arguments(p, rows="the selected customer ids")
     p.set_defaults(handler=_segment)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final, Literal
 
 import attrs
 import numpy as np
@@ -13,7 +13,7 @@ import numpy.typing as npt
 from ecrm._deprecate import renamed_kwarg
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
-from ecrm._results import ResultFrame, dates
+from ecrm._results import ResultFrame, dates, nullable
 from ecrm._time import date_to_day, local_day, require_aware
 from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.lifecycle._by import CycleTable, _items_of, factorize
@@ -41,19 +41,25 @@ class CustomerDays(ResultFrame):
         days_since_last: int64, shape (n,).
         as_of: the aware datetime of the list.
         reason: what put them on the list, in words.
+        p_alive: float64, shape (n,): the probability alive the list was given (NaN for a
+            customer without one), or ``None`` for a list made without probabilities.
     """
 
     customer_ids: npt.NDArray[Any]
     days_since_last: IntArray
     as_of: dt.datetime
     reason: str
+    p_alive: npt.NDArray[np.float64] | None = None
 
     def __len__(self) -> int:
         return len(self.customer_ids)
 
     def _columns(self) -> dict[str, Any]:
-        """``customer_id, days_since_last``: one row per customer on the list."""
-        return {"customer_id": self.customer_ids, "days_since_last": self.days_since_last}
+        """``customer_id, days_since_last`` (and ``p_alive`` when given): one row per customer."""
+        cols: dict[str, Any] = {"customer_id": self.customer_ids, "days_since_last": self.days_since_last}
+        if self.p_alive is not None:
+            cols["p_alive"] = nullable(self.p_alive, np.isnan(self.p_alive))
+        return cols
     def __repr__(self) -> str:
         return (
             f"CustomerDays({len(self):,} customers, as_of={self.as_of.isoformat()}, "
@@ -219,6 +225,10 @@ def inactive_customers(
                         else f"no purchase for exactly {n} days")
 
 
+ChurnRule = Literal["days", "p_alive", "either", "both"]
+_RULES: Final = ("days", "p_alive", "either", "both")
+
+
 def churn_warning(
     orders: OrderLog,
     *,
@@ -227,9 +237,17 @@ def churn_warning(
     cycle: RepurchaseCycle | Bands | tuple[int, int, int] | None = None,
     exact: bool = False,
     statuses: Iterable[OrderStatus] | None = None,
+    rule: ChurnRule = "days",
+    p_alive: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+    p_alive_below: float = 0.3,
 ) -> CustomerDays:
-    """The churn-warning list: customers inactive for ``days`` days (default 15), not yet churned.
+    """The churn-warning list (流失预警): customers inactive for ``days`` days (default 15)
+    or unlikely to still be customers, not yet churned.
 
+    The days rule is the default. A model's probability alive (``ecrm.predict``, passed
+    in as plain arrays so this package needs no model) can raise the warning instead or as
+    well: ``rule="p_alive"`` lists customers whose P(alive) is below ``p_alive_below``,
+    ``"either"`` those the days rule or the probability lists, ``"both"`` those both list.
     With a ``cycle``, customers already past its P90 (churned) are left out: they belong to
     win-back (:func:`win_back_candidates`), not to a warning.
 
@@ -237,18 +255,78 @@ def churn_warning(
         orders, as_of, statuses: as for :func:`inactive_customers`.
         days: inactivity in whole days that raises the warning.
         cycle: optional boundaries; drops customers with ``days_since_last > P90``.
-        exact: only customers at exactly ``days`` days (fire once).
+        exact: only customers at exactly ``days`` days (fire once; the days rule).
+        rule: ``"days"``, ``"p_alive"``, ``"either"`` or ``"both"``.
+        p_alive: (customer ids, probabilities), each shape (k,), e.g.
+            ``(predictions.customer_ids, predictions.p_alive)``; needed by every rule but
+            ``"days"``. Customers without a probability are never listed by it.
+        p_alive_below: the line: a probability strictly below it raises the warning.
+
+    Returns:
+        :class:`CustomerDays`, with ``p_alive`` filled when probabilities were given.
+
+    Raises:
+        InvalidValueError: an unknown rule; probabilities missing for a rule that needs
+            them, given to the days rule, outside [0, 1], of another shape than the ids,
+            or ids of another kind than the orders'; a line outside (0, 1].
     """
     log = check_log(orders)
     n = _check_days("days", days)
+    if rule not in _RULES:
+        raise InvalidValueError("rule", f"must be one of {', '.join(_RULES)}", rule)
+    if (p_alive is None) != (rule == "days"):
+        raise InvalidValueError(
+            "p_alive", "is needed by the rule" if p_alive is None else
+            "is ignored by rule='days': pass rule='p_alive', 'either' or 'both'", rule)
+    if isinstance(p_alive_below, bool) or not isinstance(p_alive_below, int | float) or not (
+            0.0 < p_alive_below <= 1.0):
+        raise InvalidValueError("p_alive_below", "must be a probability in (0, 1]", p_alive_below)
     bands = None if cycle is None else (
         cycle.bands if isinstance(cycle, RepurchaseCycle) else Bands.of(cycle)
     )
     ids, since, when = _days_since_last(log, as_of, statuses)
-    keep = since == n if exact else since >= n
+    by_days = since == n if exact else since >= n
+    reason = f"churn warning: inactive {n}+ days"
+    prob: npt.NDArray[np.float64] | None = None
+    if p_alive is None:
+        keep = by_days
+    else:
+        prob = _probabilities_of(ids, p_alive)
+        low = prob < p_alive_below  # NaN (no probability) is never below
+        line = f"P(alive) < {p_alive_below:g}"
+        keep, reason = {
+            "p_alive": (low, f"churn warning: {line}"),
+            "either": (by_days | low, f"churn warning: inactive {n}+ days or {line}"),
+            "both": (by_days & low, f"churn warning: inactive {n}+ days and {line}"),
+        }[rule]
     if bands is not None:
         keep &= since <= bands.p90_days
-    return CustomerDays(ids[keep], since[keep], when, f"churn warning: inactive {n}+ days")
+    return CustomerDays(ids[keep], since[keep], when, reason, None if prob is None else prob[keep])
+
+
+def _probabilities_of(ids: npt.NDArray[Any], p_alive: tuple[npt.ArrayLike, npt.ArrayLike]) -> npt.NDArray[np.float64]:
+    """The probability given for each of ``ids`` (NaN where none is given)."""
+    given_ids = np.asarray(p_alive[0])
+    probs = np.asarray(p_alive[1], dtype=np.float64)
+    if given_ids.ndim != 1 or probs.shape != given_ids.shape:
+        raise InvalidValueError("p_alive", "must be (ids, probabilities) of one shape (k,)",
+                                (given_ids.shape, probs.shape))
+    bad = ~((probs >= 0.0) & (probs <= 1.0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InvalidValueError(f"p_alive[{i}]", "must be a probability in [0, 1]", float(probs[i]))
+    out = np.full(len(ids), np.nan)
+    if not len(given_ids) or not len(ids):
+        return out
+    if (given_ids.dtype.kind == "U") != (np.asarray(ids).dtype.kind == "U"):
+        raise InvalidValueError("p_alive", "ids must be of the orders' id kind (both str or both int)",
+                                f"{given_ids.dtype} vs {np.asarray(ids).dtype}")
+    order = np.argsort(given_ids, kind="stable")
+    sorted_ids = given_ids[order]
+    pos = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
+    found = sorted_ids[pos] == ids
+    out[found] = probs[order[pos[found]]]
+    return out
 
 
 def win_back_candidates(

@@ -3,8 +3,10 @@
 ``summaries`` turns an :class:`~ecrm.OrderLog` into per-customer (x, t_x, T, repeat spend);
 ``fit_bgnbd``, ``fit_mbgnbd``, ``fit_paretonbd`` and ``fit_gammagamma`` fit the models by
 maximum likelihood; ``predict`` gives every customer's probability alive, expected purchases,
-chance of buying, median next-purchase date, churn-risk band and CLV. Fitting and predicting
-need scipy (``pip install 'ecrm[predict]'``); importing this package does not.
+chance of buying, median next-purchase date, churn-risk band and CLV; ``predict_orders`` does
+all of it from an order log in one call; the ``plot_*`` helpers draw the P(alive) matrix and
+the holdout tracking and calibration plots (matplotlib, the ``plot`` extra). Fitting and
+predicting need scipy (``pip install 'ecrm[predict]'``); importing this package does not.
 """
 
 from ecrm.predict._cohort import CohortFits, fit_by_cohort
@@ -20,6 +22,14 @@ from ecrm.predict._fit import (
     fit_gammagamma,
     fit_mbgnbd,
     fit_paretonbd,
+)
+from ecrm.predict._pipeline import predict_orders
+from ecrm.predict._plot import (
+    calibration_bins,
+    p_alive_matrix,
+    plot_calibration,
+    plot_p_alive_matrix,
+    plot_tracking,
 )
 from ecrm.predict._predict import RISK_BANDS, Predictions, predict
 from ecrm.predict._summary import Summary, summaries
@@ -37,12 +47,18 @@ __all__ = [
     "Summary",
     "ThinDataWarning",
     "TransactionModel",
+    "calibration_bins",
     "evaluate",
     "fit_bgnbd",
     "fit_by_cohort",
     "fit_gammagamma",
     "fit_mbgnbd",
     "fit_paretonbd",
+    "p_alive_matrix",
+    "plot_calibration",
+    "plot_p_alive_matrix",
+    "plot_tracking",
     "predict",
+    "predict_orders",
     "summaries",
 ]

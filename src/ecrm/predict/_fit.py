@@ -16,6 +16,7 @@ import numpy.typing as npt
 from ecrm.errors import InvalidValueError
 from ecrm.predict import _kernels as kern
 from ecrm.predict._errors import FitError, ThinDataWarning, require_scipy
+from ecrm.predict._newton import BGTerms, GGTerms, Terms, newton_minimise
 from ecrm.predict._summary import UNIT_DAYS, Summary, distinct_histories
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 ThinData = Literal["warn", "refuse", "ignore"]
 TransactionKind = Literal["bgnbd", "mbgnbd", "paretonbd"]
 
@@ -120,6 +122,14 @@ class TransactionModel:
             return kern.pareto_log_odds_dead(self.params, x, tx, T)
         return kern.bg_log_odds_dead(self.model, self.params, x, tx, T)
 
+    def expected_if_alive(self, x: FloatArray, T: FloatArray, t: float) -> FloatArray:
+        """float64 expected purchases in the next ``t`` model units for a customer still
+        alive, per (x, T) pair; times probability alive it is :meth:`expected`."""
+        require_scipy("the prediction models")
+        if self.model == "paretonbd":
+            return kern.pareto_expected_if_alive(self.params, x, T, t)
+        return kern.bg_expected_if_alive(self.model, self.params, x, T, t)
+
     def expected(self, x: FloatArray, tx: FloatArray, T: FloatArray, t: float,
                  xt_index: tuple[FloatArray, FloatArray, npt.NDArray[np.intp]] | None = None,
                  ) -> FloatArray:
@@ -188,6 +198,17 @@ def _group(*cols: FloatArray) -> tuple[list[FloatArray], FloatArray]:
     return [np.ascontiguousarray(uniq[:, i]) for i in range(len(cols))], counts.astype(np.float64)
 
 
+def _group_spend(x: IntArray, spend_fen: IntArray) -> tuple[list[FloatArray], FloatArray]:
+    """Distinct (x, mean spend) rows and their weights, grouped on the integers (x, total
+    spend) through one int64 key: one sort of a vector, not a row-wise unique."""
+    top = int(spend_fen.max()) + 1
+    if int(x.max()) >= (2**62) // top:  # the key would overflow: group the float rows
+        return _group(x.astype(np.float64), spend_fen / x)
+    key, counts = np.unique(x * top + spend_fen, return_counts=True)
+    xs, totals = np.divmod(key, top)
+    return [xs.astype(np.float64), totals / xs], counts.astype(np.float64)
+
+
 def _thin(policy: str, problems: list[str], what: str) -> None:
     if policy not in ("warn", "refuse", "ignore"):
         raise InvalidValueError("thin_data", "must be 'warn', 'refuse' or 'ignore'", policy)
@@ -239,10 +260,13 @@ def _maximise(
     l2: float,
     summed: Callable[[FloatArray], tuple[float, FloatArray]] | None = None,
     hess_inv0: FloatArray | None = None,
+    terms: Callable[[FloatArray, int], Terms] | None = None,
 ) -> tuple[FloatArray, FloatArray, float, FloatArray]:
     """Maximise the weighted mean log-likelihood over log-parameters.
 
-    BFGS finds the optimum, Newton steps on a Hessian (finite differences of the analytic
+    Where the model has an exact Hessian (``terms``), damped Newton steps find the optimum
+    in a few passes over the rows. Otherwise, or if those steps do not converge, BFGS finds
+    it, Newton steps on a Hessian (finite differences of the analytic
     gradient where the model has one) polish it — quadratic convergence, so the estimate is
     limited by floating point, not by a tolerance — and the same Hessian gives the standard
     errors.
@@ -254,6 +278,8 @@ def _maximise(
         summed: the weighted sums of both directly (float, shape (k,)), cheaper where a
             model allows it; used instead of ``ll_grad`` when given.
         hess_inv0: BFGS's first inverse Hessian (from a fit on a sample), or identity.
+        terms: the weighted log-likelihood with its gradient and Hessian in natural
+            parameters (``ecrm.predict._newton``), for Newton's method.
 
     Returns:
         (params, standard errors, total log-likelihood, Hessian of the mean objective in
@@ -307,6 +333,12 @@ def _maximise(
         return sym
 
     hint = "try an l2 penalty (l2=0.01), another model, or more history"
+    if terms is not None:
+        found = newton_minimise(terms, start, total, l2)
+        if found is not None:
+            params = np.exp(found.theta)
+            _check_estimate(name, params, found.grad, hint)
+            return params, _standard_errors(name, params, found.hess, total, hint), found.loglik, found.hess
     if not math.isfinite(objective(np.log(start))):
         raise FitError(f"{name}: the log-likelihood is not finite at the start values; {hint}")
     options: dict[str, object] = {"gtol": 1e-6, "maxiter": 2000}
@@ -332,29 +364,39 @@ def _maximise(
         if np.max(np.abs(step)) < 1e-10:
             break
     params = np.exp(theta)
+    g = gradient(theta)
+    _check_estimate(name, params, g, hint)
+    # Observed information of the total log-likelihood, log-parameters (with the penalty,
+    # which is zero by default).
+    se = _standard_errors(name, params, hess, total, hint)
+    loglik = float(np.dot(weights, ll(params)))
+    return params, se, loglik, hess
+
+
+def _check_estimate(name: str, params: FloatArray, grad: FloatArray, hint: str) -> None:
+    """A boundary estimate or a gradient far from zero is a FitError."""
     low, high = _PARAM_RANGE
     if np.any(params < low) or np.any(params > high):
         body = ", ".join(f"{v:.3g}" for v in params)
         raise FitError(f"{name}: the fit ran to a boundary (parameters {body}): the data do not "
                        f"identify the model; {hint}")
-    g = gradient(theta)
-    if np.max(np.abs(g)) > 1e-4:
-        raise FitError(f"{name}: the optimiser did not converge (gradient {np.max(np.abs(g)):.2g}); {hint}")
-    # Observed information of the total log-likelihood, log-parameters (with the penalty,
-    # which is zero by default).
-    mean_hess = hess
-    hess = hess * total
+    if not np.all(np.isfinite(grad)) or np.max(np.abs(grad)) > 1e-4:
+        raise FitError(f"{name}: the optimiser did not converge (gradient {np.max(np.abs(grad)):.2g}); {hint}")
+
+
+def _standard_errors(name: str, params: FloatArray, mean_hess: FloatArray, total: float, hint: str) -> FloatArray:
+    """Standard errors from the observed information (the Hessian of the total objective in
+    log-parameters, with the penalty, which is zero by default), by the delta method."""
     try:
-        cov = np.linalg.inv(hess)
+        cov = np.linalg.inv(mean_hess * total)
     except np.linalg.LinAlgError:
-        cov = np.full_like(hess, np.nan)
+        cov = np.full_like(mean_hess, np.nan)
     diag = np.diag(cov)
     if np.any(~np.isfinite(diag)) or np.any(diag <= 0):
         raise FitError(f"{name}: the likelihood is flat or not concave at the estimate, so the "
                        f"parameters are not identified; {hint}")
-    se = params * np.sqrt(diag)
-    loglik = float(np.dot(weights, ll(params)))
-    return params, se, loglik, mean_hess
+    se: FloatArray = params * np.sqrt(diag)
+    return se
 
 
 def _bg_closures(
@@ -370,21 +412,31 @@ def _bg_closures(
             return kern.pareto_loglik(p, x, tx, T)
 
         return pareto_ll, None, None
-    distinct_x, inverse = np.unique(x, return_inverse=True)
-    x_index = (distinct_x, inverse.reshape(-1).astype(np.intp))
-    weighted_x = (distinct_x, x_index[1],
-                  np.bincount(x_index[1], weights=w, minlength=len(distinct_x)).astype(np.float64))
+    index: list[tuple[FloatArray, npt.NDArray[np.intp], FloatArray]] = []
+
+    def x_index() -> tuple[FloatArray, npt.NDArray[np.intp], FloatArray]:
+        # made on first use: Newton's method (the usual path) does not need it
+        if not index:
+            distinct_x, inverse = np.unique(x, return_inverse=True)
+            at = inverse.reshape(-1).astype(np.intp)
+            index.append((distinct_x, at, np.bincount(at, weights=w, minlength=len(distinct_x)).astype(np.float64)))
+        return index[0]
 
     def ll(p: FloatArray) -> FloatArray:
-        return kern.bg_loglik(model, p, x, tx, T, x_index)
+        return kern.bg_loglik(model, p, x, tx, T, x_index()[:2])
 
     def grad(p: FloatArray) -> tuple[FloatArray, FloatArray]:
-        return kern.bg_loglik_and_grad(model, p, x, tx, T, x_index)
+        return kern.bg_loglik_and_grad(model, p, x, tx, T, x_index()[:2])
 
     def summed(p: FloatArray) -> tuple[float, FloatArray]:
-        return kern.bg_weighted(model, p, x, tx, T, w, weighted_x)
+        return kern.bg_weighted(model, p, x, tx, T, w, x_index())
 
     return ll, grad, summed
+
+
+def _bg_terms(model: str, x: FloatArray, tx: FloatArray, T: FloatArray, w: FloatArray) -> BGTerms | None:
+    """Newton's terms of BG/NBD and MBG/NBD (Pareto/NBD has none: BFGS)."""
+    return None if model == "paretonbd" else BGTerms(model, x, tx, T, w)
 
 
 def _transaction_fit(
@@ -422,16 +474,19 @@ def _transaction_fit(
         sub_w = np.random.default_rng(0).binomial(w.astype(np.int64), _WARM_SHARE).astype(np.float64)
         keep = sub_w > 0
         sub_ll, sub_grad, sub_summed = _bg_closures(model, x[keep], tx[keep], T[keep], sub_w[keep])
+        sub_terms = _bg_terms(model, x[keep], tx[keep], T[keep], sub_w[keep])
         with contextlib.suppress(FitError, np.linalg.LinAlgError):
             # (the full data may still fit from the default start)
-            warm = _maximise(_NAMES[model], sub_ll, sub_grad, sub_w[keep], start, l2, sub_summed)
+            warm = _maximise(_NAMES[model], sub_ll, sub_grad, sub_w[keep], start, l2, sub_summed,
+                             terms=sub_terms)
             start = warm[0]
             inv = np.linalg.inv(warm[3])
             inv = (inv + inv.T) / 2
             np.linalg.cholesky(inv)  # BFGS needs it positive definite; LinAlgError if not
             hess_inv0 = inv.astype(np.float64)
     ll, grad, summed = _bg_closures(model, x, tx, T, w)
-    params, se, loglik, _ = _maximise(_NAMES[model], ll, grad, w, start, l2, summed, hess_inv0)
+    params, se, loglik, _ = _maximise(_NAMES[model], ll, grad, w, start, l2, summed, hess_inv0,
+                                      _bg_terms(model, x, tx, T, w))
     return TransactionModel(
         model, tuple(params), unit=summary.unit, standard_errors=tuple(float(s) for s in se),
         log_likelihood=loglik, n_customers=n, n_rows=len(x), l2=l2,
@@ -499,27 +554,32 @@ def fit_gammagamma(summary: Summary, *, l2: float = 0.0, thin_data: ThinData = "
           "Gamma-Gamma")
     if n < 2:
         raise FitError("Gamma-Gamma: fewer than 2 customers with repeat spend; nothing to fit")
-    (x, m), w = _group(summary.x[rep].astype(np.float64), summary.mean_repeat_spend_fen[rep])
+    (x, m), w = _group_spend(summary.x[rep], summary.repeat_spend_fen[rep])
     mean = float(np.dot(w, m) / w.sum())
 
-    distinct_x, inverse = np.unique(x, return_inverse=True)
-    x_index = (distinct_x, inverse.reshape(-1).astype(np.intp))
+    index: list[tuple[FloatArray, npt.NDArray[np.intp], FloatArray, float, float]] = []
+
+    def x_index() -> tuple[FloatArray, npt.NDArray[np.intp], FloatArray, float, float]:
+        # made on first use: Newton's method (the usual path) does not need it
+        if not index:
+            distinct_x, inverse = np.unique(x, return_inverse=True)
+            at = inverse.reshape(-1).astype(np.intp)
+            log_m = np.log(m)
+            index.append((distinct_x, at, np.bincount(at, weights=w, minlength=len(distinct_x)).astype(np.float64),
+                          float(np.dot(w * x, log_m)), float(np.dot(w, log_m))))
+        return index[0]
 
     def ll(p: FloatArray) -> FloatArray:
-        return kern.gg_loglik(p, x, m, x_index)
+        return kern.gg_loglik(p, x, m, x_index()[:2])
 
     def grad(p: FloatArray) -> tuple[FloatArray, FloatArray]:
-        return kern.gg_loglik(p, x, m, x_index), kern.gg_grad(p, x, m, x_index).T
-
-    weights_x = np.bincount(x_index[1], weights=w, minlength=len(distinct_x)).astype(np.float64)
-    log_m = np.log(m)
-    wx_log_m = float(np.dot(w * x, log_m))
-    w_log_m = float(np.dot(w, log_m))
+        return kern.gg_loglik(p, x, m, x_index()[:2]), kern.gg_grad(p, x, m, x_index()[:2]).T
 
     def summed(p: FloatArray) -> tuple[float, FloatArray]:
-        return kern.gg_weighted(p, x, m, w, (distinct_x, x_index[1], weights_x), wx_log_m, w_log_m)
+        ux, at, wx, wx_log_m, w_log_m = x_index()
+        return kern.gg_weighted(p, x, m, w, (ux, at, wx), wx_log_m, w_log_m)
 
     params, se, loglik, _ = _maximise("Gamma-Gamma", ll, grad, w, np.array([2.0, 3.0, mean]), l2,
-                                      summed)
+                                      summed, terms=GGTerms(x, m, w))
     return SpendModel("gammagamma", tuple(params), standard_errors=tuple(float(s) for s in se),
                       log_likelihood=loglik, n_customers=n, n_rows=len(x), l2=l2)

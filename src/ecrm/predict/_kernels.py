@@ -103,13 +103,28 @@ def bg_expected(model: str, params: Params,
     = (1−z)^(a−1) · 2F1(a+b−1−r+k, a−1; a+b+x−1+k; z) with k = 0 (BG) or 1 (MBG),
     which keeps it bounded when x is large.
     """
+    from scipy.special import expit
+
+    # The factor depends on (x, T) only: with ``xt_index`` = (distinct x, distinct T,
+    # inverse) it is computed once per distinct pair.
+    hx, hT = (x, T) if xt_index is None else xt_index[:2]
+    if_alive = bg_expected_if_alive(model, params, hx, hT, t)
+    if xt_index is not None:
+        if_alive = if_alive[xt_index[2]]
+    p_alive = expit(-bg_log_odds_dead(model, params, x, tx, T))
+    out: FloatArray = if_alive * p_alive
+    return out
+
+
+def bg_expected_if_alive(model: str, params: Params, hx: FloatArray, hT: FloatArray, t: float) -> FloatArray:
+    """E[purchases in (T, T + t] | alive at T] for BG/NBD or MBG/NBD, per (x, T) pair.
+
+    The hypergeometric factor goes through Euler's transformation (see :func:`bg_expected`).
+    """
     r, alpha, a, b = (float(v) for v in params)
-    from scipy.special import expit, hyp2f1
+    from scipy.special import hyp2f1
 
     k = 0.0 if model == "bgnbd" else 1.0
-    # The hypergeometric factor depends on (x, T) only: with ``xt_index`` = (distinct x,
-    # distinct T, inverse) it is computed once per distinct pair.
-    hx, hT = (x, T) if xt_index is None else xt_index[:2]
     z = t / (alpha + hT + t)
     with np.errstate(invalid="ignore", over="ignore"):
         tail = np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(a + b - 1.0 - r + k, a - 1.0, a + b + hx - 1.0 + k, z)
@@ -119,10 +134,7 @@ def bg_expected(model: str, params: Params,
         # series; the untransformed one, ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x+k; …), is fine there.
         xb, zb = hx[bad], z[bad]
         tail[bad] = np.exp((r + xb) * np.log1p(-zb)) * hyp2f1(r + xb, b + xb + k, a + b + xb - 1.0 + k, zb)
-    if xt_index is not None:
-        tail = tail[xt_index[2]]
-    p_alive = expit(-bg_log_odds_dead(model, params, x, tx, T))
-    out: FloatArray = (a + b + x - 1.0 + k) / (a - 1.0) * (1.0 - tail) * p_alive
+    out: FloatArray = (a + b + hx - 1.0 + k) / (a - 1.0) * (1.0 - tail)
     return out
 
 
@@ -187,13 +199,19 @@ def pareto_log_odds_dead(params: Params,
 def pareto_expected(params: Params,
     x: FloatArray, tx: FloatArray, T: FloatArray, t: float) -> FloatArray:
     """E[purchases in (T, T + t]] for Pareto/NBD (s = 1 by its limit)."""
-    r, alpha, s, beta = (float(v) for v in params)
     from scipy.special import expit
 
     p_alive = expit(-pareto_log_odds_dead(params, x, tx, T))
+    out: FloatArray = p_alive * pareto_expected_if_alive(params, x, T, t)
+    return out
+
+
+def pareto_expected_if_alive(params: Params, x: FloatArray, T: FloatArray, t: float) -> FloatArray:
+    """E[purchases in (T, T + t] | alive at T] for Pareto/NBD, per (x, T) pair."""
+    r, alpha, s, beta = (float(v) for v in params)
     ratio = np.log1p(t / (beta + T))
     tail = ratio if abs(s - 1.0) < 1e-9 else -np.expm1(-(s - 1.0) * ratio) / (s - 1.0)
-    out: FloatArray = p_alive * (r + x) * (beta + T) / (alpha + T) * tail
+    out: FloatArray = (r + x) * (beta + T) / (alpha + T) * tail
     return out
 
 

@@ -190,6 +190,34 @@ def _p_any_each(model: TransactionModel, x: FloatArray, T: FloatArray, t: FloatA
     return out
 
 
+def _pairs(x: FloatArray, T: FloatArray, unit_days: int) -> tuple[FloatArray, FloatArray, npt.NDArray[np.intp]]:
+    """The distinct (x, T) pairs of the rows and each row's pair.
+
+    Rows are sorted by x, so x's runs number them; with whole days (``unit_days`` > 0) a
+    dense table of (x run, day) marks the pairs present without a sort.
+    """
+    m = len(x)
+    if m == 0:
+        return x, T, np.zeros(0, dtype=np.intp)
+    new_x = np.empty(m, dtype=bool)
+    new_x[0] = True
+    np.not_equal(x[1:], x[:-1], out=new_x[1:])
+    x_run = np.cumsum(new_x) - 1
+    if unit_days > 0:
+        day = np.rint(T * unit_days).astype(np.int64)
+        width = int(day.max()) + 1
+        if int(x_run[-1] + 1) * width <= 4 * m + 1_000_000:
+            key = x_run * width + day
+            present = np.zeros(int(x_run[-1] + 1) * width, dtype=bool)
+            present[key] = True
+            cells = np.flatnonzero(present)
+            number = np.cumsum(present) - 1
+            run_x = x[new_x]
+            return run_x[cells // width], (cells % width) / unit_days, number[key].astype(np.intp)
+    _, first, of_row = np.unique(x_run * (float(T.max()) + 1.0) + T, return_index=True, return_inverse=True)
+    return x[first], T[first], of_row.reshape(-1).astype(np.intp)
+
+
 def _positive_int(value: object, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidTypeError(f"{field} must be an int of days, got {type(value).__name__} {value!r}")
@@ -244,18 +272,15 @@ def predict(
         raise InvalidValueError("discount_rate", "must be a finite rate > -1", discount_rate)
     unit_days = UNIT_DAYS[summary.unit]
     x, tx, T, _, inverse = distinct_histories(summary)
-    # (x, T) pairs: unique rows are sorted by x, then t_x, then T; a pair key sorts them.
-    span = float(T.max()) + 1.0 if len(T) else 1.0
-    pairs, pair_inverse = np.unique(x * span + T, return_inverse=True)
-    pair_x = np.floor(pairs / span)
-    xt_index = (pair_x, pairs - pair_x * span, pair_inverse.reshape(-1))
+    # What a customer still alive does next depends on (x, T) only: take it once per pair.
+    pair_x, pair_T, pair_of_row = _pairs(x, T, unit_days if summary.T_scale is None else 0)
     from scipy.special import expit
 
     with np.errstate(over="ignore"):
         p_alive = expit(-model.log_odds_dead(x, tx, T))
     t = horizon / unit_days
-    expected = model.expected(x, tx, T, t, xt_index)
-    p_any = p_alive * _p_any_alive(model, x, T, t)
+    expected = p_alive * model.expected_if_alive(pair_x, pair_T, t)[pair_of_row]
+    p_any = p_alive * _p_any_alive(model, pair_x, pair_T, t)[pair_of_row]
     median = _median_next(model, x, T, p_alive)
     finite = np.isfinite(median)
     next_day = np.full(len(x), -1, dtype=np.int64)
@@ -266,14 +291,17 @@ def predict(
     clv = np.full(n, -1, dtype=np.int64)
     if spend is not None:
         exp_spend = spend.expected_spend_fen(summary.x.astype(np.float64), summary.mean_repeat_spend_fen)
+        # Σ over steps of the step's expected purchases, discounted to its end; every term
+        # is P(alive) times a function of (x, T), so the sum is taken per pair.
         steps = -(-clv_horizon // step)
-        value = np.zeros(len(x))
-        previous = np.zeros(len(x))
+        per_pair = np.zeros(len(pair_x))
+        previous = np.zeros(len(pair_x))
         for k in range(1, steps + 1):
             end_days = min(k * step, clv_horizon)
-            cumulative = model.expected(x, tx, T, end_days / unit_days, xt_index)
-            value += (cumulative - previous) / (1.0 + discount_rate) ** (end_days / 365.0)
+            cumulative = model.expected_if_alive(pair_x, pair_T, end_days / unit_days)
+            per_pair += (cumulative - previous) / (1.0 + discount_rate) ** (end_days / 365.0)
             previous = cumulative
+        value = p_alive * per_pair[pair_of_row]
         clv = np.rint(value[inverse] * exp_spend).astype(np.int64)
     return Predictions(
         summary.customer_ids, summary.x, summary.t_x_days, summary.T_days,

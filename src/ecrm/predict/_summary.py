@@ -61,6 +61,8 @@ class Summary:
     n_excluded: int = 0
     t_x_scale: FloatArray | None = None
     T_scale: FloatArray | None = None
+    # distinct histories, made once and shared by the fits and the predictions
+    _cache: dict[str, Any] = attrs.field(factory=dict, init=False, repr=False, alias="_cache")
 
     def __attrs_post_init__(self) -> None:
         n = len(self.customer_ids)
@@ -287,24 +289,51 @@ def distinct_histories(
     """The distinct (x, t_x, T) rows of a summary, in the model unit.
 
     Returns:
-        (x, t_x, T, weights, inverse): the distinct rows (float64, shape (m,)), how many
-        customers share each, and each customer's row (shape (n,)).
+        (x, t_x, T, weights, inverse): the distinct rows (float64, shape (m,)) sorted by x,
+        then t_x, then T; how many customers share each; and each customer's row (shape
+        (n,)). Made once per summary and shared (read-only arrays).
     """
+    found: tuple[FloatArray, FloatArray, FloatArray, FloatArray, npt.NDArray[np.intp]] | None = (
+        summary._cache.get("distinct"))
+    if found is None:
+        found = _distinct(summary)
+        for arr in found:
+            arr.flags.writeable = False
+        summary._cache["distinct"] = found
+    return found
+
+
+def _distinct(summary: Summary) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, npt.NDArray[np.intp]]:
     n = len(summary)
     if n == 0:
         e = np.zeros(0)
         return e, e, e, e, np.zeros(0, dtype=np.intp)
     if summary.t_x_scale is None and summary.T_scale is None:
-        # Whole days: one int64 key per customer, one sort (far faster than a row-wise unique).
-        span = int(summary.T_days.max()) + 1
-        key = (summary.x * span + summary.t_x_days) * span + summary.T_days
-        uniq, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+        # Whole days: rows sorted by (x, t_x, T) with three stable radix passes of 16-bit
+        # keys (numpy radix-sorts 16-bit integers), then runs of equal rows; a third faster
+        # than sorting one combined int64 key, which in turn is far faster than np.unique
+        # over rows.
         days = UNIT_DAYS[summary.unit]
-        T = (uniq % span).astype(np.float64)
-        tx = ((uniq // span) % span).astype(np.float64)
-        x = (uniq // (span * span)).astype(np.float64)
-        return x, tx / days, T / days, counts.astype(np.float64), inverse.reshape(-1)
+        x, tx, T = summary.x, summary.t_x_days, summary.T_days
+        if int(T.max()) < 2**16 and int(x.max()) < 2**16:
+            order = np.argsort(T.astype(np.uint16), kind="stable")
+            order = order[np.argsort(tx.astype(np.uint16)[order], kind="stable")]
+            order = order[np.argsort(x.astype(np.uint16)[order], kind="stable")]
+        else:
+            span = int(T.max()) + 1
+            order = np.argsort((x * span + tx) * span + T, kind="stable")
+        xs, txs, Ts = x[order], tx[order], T[order]
+        new = np.empty(n, dtype=bool)
+        new[0] = True
+        np.not_equal(Ts[1:], Ts[:-1], out=new[1:])
+        new[1:] |= txs[1:] != txs[:-1]
+        new[1:] |= xs[1:] != xs[:-1]
+        starts = np.flatnonzero(new)
+        inverse = np.empty(n, dtype=np.intp)
+        inverse[order] = np.cumsum(new) - 1
+        weights = np.diff(np.append(starts, n)).astype(np.float64)
+        return (xs[starts].astype(np.float64), txs[starts] / days, Ts[starts] / days, weights, inverse)
     cols = np.stack([summary.x.astype(np.float64), summary.t_x, summary.T], axis=1)
-    rows, inverse, counts = np.unique(cols, axis=0, return_inverse=True, return_counts=True)
+    rows, row_of, counts = np.unique(cols, axis=0, return_inverse=True, return_counts=True)
     return (np.ascontiguousarray(rows[:, 0]), np.ascontiguousarray(rows[:, 1]),
-            np.ascontiguousarray(rows[:, 2]), counts.astype(np.float64), inverse.reshape(-1))
+            np.ascontiguousarray(rows[:, 2]), counts.astype(np.float64), row_of.reshape(-1))

@@ -20,10 +20,11 @@ from ecrm._ids import find_id
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame
-from ecrm._time import datetime_to_us, local_days, require_aware
+from ecrm._time import datetime_to_us, day_to_date, local_day, local_days, require_aware
 from ecrm.analytics._province import normalize_provinces
 from ecrm.errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
 from ecrm.lifecycle import Bands, RepurchaseCycle, repurchase_cycle, stages
+from ecrm.predict import Predictions
 from ecrm.rfm import TAOBAO_PGSB, RfmScheme, score
 from ecrm.segments._predicates import (
     AgeBetween,
@@ -41,6 +42,8 @@ from ecrm.segments._predicates import (
     Or,
     Ordered,
     Predicate,
+    PredictedClvBetween,
+    ProbabilityAliveBetween,
     ProvinceIn,
     Repurchased,
     RfmGradeIn,
@@ -79,6 +82,9 @@ class AudienceContext:
             (observed method) with ``cycle_fallback`` when fewer than 30 customers repurchased.
         cycle_fallback: the bands used for a thin sample (default 30 / 60 / 90 days).
         statuses: which statuses make an order valid (default paid, shipped, completed).
+        predictions: per-customer predictions (:func:`ecrm.predict.predict`) made at the
+            audience's ``as_of`` day, for :class:`ProbabilityAliveBetween` and
+            :class:`PredictedClvBetween`; ``None`` when no clause needs them.
     """
 
     ladder: TierLadder = attrs.field(
@@ -90,6 +96,9 @@ class AudienceContext:
     cycle: RepurchaseCycle | Bands | tuple[int, int, int] | None = None
     cycle_fallback: Bands = attrs.field(default=Bands(30, 60, 90), converter=_bands)
     statuses: frozenset[OrderStatus] | None = attrs.field(default=None, converter=_statuses)
+    predictions: Predictions | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Predictions))
+    )
 
 
 @attrs.frozen
@@ -356,6 +365,10 @@ def _leaf(p: Predicate, shop: _Shop, cache: dict[str, Any]) -> BoolArray:
         return np.isin(_grade_codes(shop, cache, shop.at(p.as_of)), [g.code for g in p.values])
     if isinstance(p, StageIn):
         return np.isin(_stage_codes(shop, cache, shop.at(p.as_of)), [s.code for s in p.values])
+    if isinstance(p, ProbabilityAliveBetween):
+        return _between(_predicted(shop, cache, "p_alive"), p.min_value, p.max_value)
+    if isinstance(p, PredictedClvBetween):
+        return _between(_predicted(shop, cache, "clv_fen"), p.min_fen, p.max_fen)
     if isinstance(p, Visited):
         return shop.events_of(EventKind.BROWSE, p)
     if isinstance(p, Carted):
@@ -447,6 +460,47 @@ def _to_universe(shop: _Shop, ids: npt.NDArray[Any], values: npt.NDArray[Any],
     rows = shop.customers.index_of(ids)
     ok = rows >= 0
     out[rows[ok]] = values[ok]
+    return out
+
+
+def _between(values: npt.NDArray[np.float64], lo: float | None, hi: float | None) -> BoolArray:
+    """``lo <= values <= hi`` (open where a bound is None); NaN never holds."""
+    hit = ~np.isnan(values)
+    if lo is not None:
+        hit &= values >= lo
+    if hi is not None:
+        hit &= values <= hi
+    return hit
+
+
+def _predicted(shop: _Shop, cache: dict[str, Any], column: str) -> npt.NDArray[np.float64]:
+    """A column of the context's predictions on the universe (NaN: no prediction)."""
+    key = f"predicted:{column}"
+    if key in cache:
+        return cache[key]  # type: ignore[no-any-return]
+    p = shop.ctx.predictions
+    clause = "p_alive" if column == "p_alive" else "clv"
+    if p is None:
+        raise InvalidValueError(
+            "context.predictions", f"is needed by a {clause} clause: pass "
+            "AudienceContext(predictions=ecrm.predict.predict(...)) made at the audience's as_of", None,
+            show_value=False)
+    day = local_day(shop.as_of, p.summary.tz)
+    if p.summary.as_of_day != day:
+        raise InvalidValueError(
+            "context.predictions", f"must be made at the audience's as_of day {day_to_date(day)}",
+            str(day_to_date(p.summary.as_of_day)))
+    if column == "clv_fen" and p.spend is None:
+        raise InvalidValueError(
+            "context.predictions", "have no CLV for a clv clause: predict with spend=fit_gammagamma(...)",
+            None, show_value=False)
+    values = np.asarray(getattr(p, column), dtype=np.float64)
+    out = np.full(shop.n, np.nan)
+    if len(p.customer_ids):
+        rows = shop.customers.index_of(p.customer_ids)
+        ok = rows >= 0
+        out[rows[ok]] = values[ok]
+    cache[key] = out
     return out
 
 

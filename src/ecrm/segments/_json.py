@@ -34,6 +34,8 @@ from ecrm.segments._predicates import (
     Or,
     Ordered,
     Predicate,
+    PredictedClvBetween,
+    ProbabilityAliveBetween,
     ProvinceIn,
     Repurchased,
     RfmGradeIn,
@@ -97,6 +99,12 @@ def _node(p: Predicate) -> dict[str, Any]:
         out["in"] = [v.value for v in p.values]
         if p.as_of is not None:
             out["as_of"] = _bound_json(p.as_of)
+    elif isinstance(p, ProbabilityAliveBetween | PredictedClvBetween):
+        lo, hi = (p.min_value, p.max_value) if isinstance(p, ProbabilityAliveBetween) else (p.min_fen, p.max_fen)
+        if lo is not None:
+            out["min"] = lo
+        if hi is not None:
+            out["max"] = hi
     elif isinstance(p, _Behaviour):
         out.update(_behaviour_json(p))
         if isinstance(p, Ordered):
@@ -240,6 +248,23 @@ def _age(node: Mapping[str, Any], path: str) -> Predicate:
     return _build(lambda: AgeBetween(lo, hi), path)
 
 
+def _p_alive(node: Mapping[str, Any], path: str) -> Predicate:
+    _keys(node, path, {"field", "min", "max"})
+    bounds = []
+    for key in ("min", "max"):
+        value = node.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise _fail(f"{path}.{key}", "must be a number", value)
+        bounds.append(value)
+    return _build(lambda: ProbabilityAliveBetween(bounds[0], bounds[1]), path)
+
+
+def _clv(node: Mapping[str, Any], path: str) -> Predicate:
+    _keys(node, path, {"field", "min", "max"})
+    lo, hi = _opt_int(node, "min", path), _opt_int(node, "max", path)
+    return _build(lambda: PredictedClvBetween(lo, hi), path)
+
+
 def _birthday(node: Mapping[str, Any], path: str) -> Predicate:
     _keys(node, path, {"field", "from", "to"})
     for key in ("from", "to"):
@@ -294,6 +319,8 @@ _READERS: Final[Mapping[str, _LeafReader]] = {
     "repurchased": _repurchased,
     "rfm_grade": _at_reader(RfmGradeIn),
     "stage": _at_reader(StageIn),
+    "p_alive": _p_alive,
+    "clv": _clv,
 }
 
 
@@ -303,7 +330,7 @@ def _build(make: Callable[[], Predicate], path: str) -> Predicate:
     except InvalidValueError as exc:
         sub = exc.field
         # Leaf errors name their own field ("values[1]", "window"); put it under the path.
-        where = path if not sub or sub in ("window", "age", "birthday") else (
+        where = path if not sub or sub in ("window", "age", "birthday", "p_alive", "clv") else (
             f"{path}{sub[len('values'):]}" if sub.startswith("values") else f"{path}.{sub}"
         )
         raise _fail(where, exc.rule, exc.value) from exc

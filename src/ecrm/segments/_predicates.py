@@ -39,6 +39,8 @@ __all__ = [
     "Or",
     "Ordered",
     "Predicate",
+    "PredictedClvBetween",
+    "ProbabilityAliveBetween",
     "ProvinceIn",
     "Repurchased",
     "RfmGradeIn",
@@ -590,6 +592,80 @@ class StageIn(Predicate):
         return f"stage in {values}{_at_text(self.as_of)}"
 
 
+def _opt_probability(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidTypeError(f"probability bound must be a number, got {type(value).__name__} {value!r}")
+    if not 0.0 <= value <= 1.0:
+        raise InvalidValueError("p_alive", "bounds must be probabilities in [0, 1]", value)
+    return float(value)
+
+
+def _opt_fen(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, float):
+        raise InvalidTypeError(f"CLV bound must be integer fen, not a float, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidTypeError(f"CLV bound must be integer fen, got {type(value).__name__} {value!r}")
+    if value < 0:
+        raise InvalidValueError("clv", "bounds must be >= 0 fen", value)
+    return value
+
+
+def _check_bounds(field: str, lo: float | None, hi: float | None) -> None:
+    if lo is None and hi is None:
+        raise InvalidValueError(field, "needs a lower or an upper bound", None, show_value=False)
+    if lo is not None and hi is not None and lo > hi:
+        raise InvalidValueError(field, "the lower bound must not exceed the upper", (lo, hi))
+
+
+@attrs.frozen
+class ProbabilityAliveBetween(Predicate):
+    """The customer's predicted probability of being alive (still a customer, from
+    :mod:`ecrm.predict`) is in ``[min_value, max_value]``; either bound may be ``None``.
+
+    The predictions come from the audience's context (``AudienceContext(predictions=…)``);
+    customers without a prediction (no valid order in its calibration window) never match.
+    ``ProbabilityAliveBetween(max_value=0.3)`` is the churn-risk audience of a win-back.
+    """
+
+    field: ClassVar[str] = "p_alive"
+    min_value: float | None = attrs.field(default=None, converter=_opt_probability)
+    max_value: float | None = attrs.field(default=None, converter=_opt_probability)
+
+    def __attrs_post_init__(self) -> None:
+        _check_bounds("p_alive", self.min_value, self.max_value)
+
+    def describe(self) -> str:
+        lo = "" if self.min_value is None else f"{self.min_value:g} <= "
+        hi = "" if self.max_value is None else f" <= {self.max_value:g}"
+        return f"{lo}P(alive){hi}"
+
+
+@attrs.frozen
+class PredictedClvBetween(Predicate):
+    """The customer's predicted lifetime value (:mod:`ecrm.predict`, integer fen over the
+    predictions' CLV horizon) is in ``[min_fen, max_fen]``; either bound may be ``None``.
+
+    As :class:`ProbabilityAliveBetween`, from the context's predictions, which must have
+    been made with a spend model (``predict(…, spend=…)``).
+    """
+
+    field: ClassVar[str] = "clv"
+    min_fen: int | None = attrs.field(default=None, converter=_opt_fen)
+    max_fen: int | None = attrs.field(default=None, converter=_opt_fen)
+
+    def __attrs_post_init__(self) -> None:
+        _check_bounds("clv", self.min_fen, self.max_fen)
+
+    def describe(self) -> str:
+        lo = "" if self.min_fen is None else f"¥{self.min_fen / 100:,.2f} <= "
+        hi = "" if self.max_fen is None else f" <= ¥{self.max_fen / 100:,.2f}"
+        return f"{lo}predicted CLV{hi}"
+
+
 # The attrs-made __init__ takes the old keyword for one release.
 for _cls in (RfmGradeIn, StageIn):
     setattr(_cls, "__init__", renamed_kwarg("at", "as_of")(_cls.__init__))  # noqa: B010
@@ -612,4 +688,6 @@ LEAF_TYPES: Final[tuple[type[Predicate], ...]] = (
     Repurchased,
     RfmGradeIn,
     StageIn,
+    ProbabilityAliveBetween,
+    PredictedClvBetween,
 )

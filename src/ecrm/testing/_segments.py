@@ -27,6 +27,8 @@ from ecrm.segments import (
     Or,
     Ordered,
     Predicate,
+    PredictedClvBetween,
+    ProbabilityAliveBetween,
     ProvinceIn,
     Repurchased,
     RfmGradeIn,
@@ -92,14 +94,15 @@ def _ages(draw: st.DrawFn) -> AgeBetween:
     return AgeBetween(lo, hi)
 
 
-def leaf_predicates(*, behaviour: bool = True, derived: bool = True) -> st.SearchStrategy[
-    Predicate
-]:
+def leaf_predicates(*, behaviour: bool = True, derived: bool = True, predicted: bool = False,
+                    ) -> st.SearchStrategy[Predicate]:
     """Single-clause predicates of every kind.
 
     Args:
         behaviour: include behaviour clauses (visited, carted, ordered, ...).
         derived: include clauses that need a ladder, an RFM score or a cycle.
+        predicted: include clauses on predictions (P(alive), CLV), which an audience can
+            only evaluate with ``AudienceContext(predictions=...)``; off by default.
     """
     options: list[st.SearchStrategy[Predicate]] = [
         _subset(list(Gender)).map(GenderIn),
@@ -126,15 +129,24 @@ def leaf_predicates(*, behaviour: bool = True, derived: bool = True) -> st.Searc
             st.builds(lambda v, at: RfmGradeIn(v, as_of=at), _subset(list(Grade)), _instants()),
             st.builds(lambda v, at: StageIn(v, as_of=at), _subset(list(Stage)), _instants()),
         ]
+    if predicted:
+        unit = st.floats(min_value=0.0, max_value=1.0)
+        fen = st.integers(min_value=0, max_value=10**8)
+        options += [
+            st.tuples(unit, unit).map(sorted).map(lambda b: ProbabilityAliveBetween(b[0], b[1])),
+            st.builds(ProbabilityAliveBetween, max_value=unit),
+            st.tuples(fen, fen).map(sorted).map(lambda b: PredictedClvBetween(b[0], b[1])),
+            st.builds(PredictedClvBetween, min_fen=fen),
+        ]
     return st.one_of(options)
 
 
 def predicates(
-    *, max_leaves: int = 6, behaviour: bool = True, derived: bool = True
+    *, max_leaves: int = 6, behaviour: bool = True, derived: bool = True, predicted: bool = False
 ) -> st.SearchStrategy[Predicate]:
     """Predicate trees of ``And`` / ``Or`` / ``Not`` over :func:`leaf_predicates`."""
     return st.recursive(
-        leaf_predicates(behaviour=behaviour, derived=derived),
+        leaf_predicates(behaviour=behaviour, derived=derived, predicted=predicted),
         lambda children: st.one_of(
             st.lists(children, min_size=1, max_size=3).map(And),
             st.lists(children, min_size=1, max_size=3).map(Or),

@@ -44,6 +44,7 @@ from ecrm.touch.flows._care import (
     why_not_due,
     win_back_offers,
 )
+from ecrm.touch.flows._churn import churn_risk_offers
 from ecrm.touch.flows._events import (
     OrderEvent,
     OrderEventKind,
@@ -75,6 +76,7 @@ __all__ = [
     "broadcast",
     "callback_reminders",
     "cart_abandoners",
+    "churn_risk_offers",
     "coupon_care",
     "coupon_expiry_reminders",
     "coupon_grant_guard",
