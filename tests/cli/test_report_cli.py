@@ -220,27 +220,25 @@ def test_step_progress_only_on_a_terminal() -> None:
     assert not quiet.enabled
 
 
-def test_report_and_demo_say_when_charts_are_not_drawn(orders_csv: Path, tmp_path: Path,
+def test_report_and_demo_draw_charts_without_matplotlib(orders_csv: Path, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
-    """A fresh ``pip install .`` has no matplotlib: the page has tables and a hint, and the
-    command line does not claim charts were drawn."""
-    monkeypatch.setattr("ecrm.report._charts.charts_available", lambda: False)
-    monkeypatch.setattr("ecrm.report._html.charts_available", lambda: False)
+    """A fresh ``pip install .`` has no matplotlib: ecrm draws the charts itself."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
     out = tmp_path / "report.html"
     assert main(["report", str(orders_csv), "--as-of", "2025-12-01", "-o", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "charts not drawn: pip install 'ecrm[plot]' to draw them" in text
-    assert "<svg" not in out.read_text(encoding="utf-8")
+    assert "not drawn" not in text
+    page = out.read_text(encoding="utf-8")
+    assert page.count("<svg") >= 5
+    assert "matplotlib" not in page
     assert main(["demo", "--customers", "200", "--out-dir", str(tmp_path / "d")]) == 0
-    text = capsys.readouterr().out
-    assert "charts not drawn: pip install 'ecrm[plot]'" in text
-    assert "<svg" not in (tmp_path / "d" / "report.html").read_text(encoding="utf-8")
+    assert "not drawn" not in capsys.readouterr().out
+    assert "<svg" in (tmp_path / "d" / "report.html").read_text(encoding="utf-8")
 
 
 def test_report_and_demo_count_the_drawn_charts(orders_csv: Path, tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("matplotlib")
     out = tmp_path / "report.html"
     assert main(["report", str(orders_csv), "--as-of", "2025-12-01", "-o", str(out)]) == 0
     text = capsys.readouterr().out

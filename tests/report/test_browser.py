@@ -1,7 +1,7 @@
 """The report in a real headless browser (Debian's chromium): it loads without console or
 script errors, every section is there, and every chart is drawn with a visible size.
 
-Skipped when chromium is not installed (.ci/run installs it) or matplotlib is missing.
+Skipped when chromium is not installed (.ci/run installs it).
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ FLAGS = [
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Report, Path]:
-    pytest.importorskip("matplotlib")
     shop = sample_shop(500, seed=1)
     report = build_report(shop.orders, as_of=shop.as_of, customers=shop.customers,
                           events=shop.events, store_name=shop.store_name, source="sample")

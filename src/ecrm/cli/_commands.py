@@ -193,12 +193,8 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def charts_text(n: int) -> str:
-    """``"7 charts"``, or that they are not drawn when matplotlib (the plot extra) is missing."""
-    from ecrm.report._charts import charts_available
-
-    if charts_available():
-        return f"{n} charts"
-    return f"{n} charts not drawn: pip install 'ecrm[plot]' to draw them"
+    """``"7 charts"`` (ecrm draws them itself: every install has them)."""
+    return f"{n} charts"
 
 
 def write_text(target: Path, text: str) -> None:

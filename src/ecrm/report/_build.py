@@ -34,7 +34,7 @@ from ecrm.analytics import (
 )
 from ecrm.lifecycle import RepurchaseCycle, Stage, StageResult, cycles_by, repurchase_cycle
 from ecrm.lifecycle import stages as lifecycle_stages
-from ecrm.report._model import BarChart, CycleChart, Metric, Report, Section, Table
+from ecrm.report._model import BarChart, CycleChart, FunnelChart, Metric, Report, Section, Table
 from ecrm.rfm import RfmResult, score, segments
 from ecrm.segments import (
     AudienceContext,
@@ -146,8 +146,8 @@ def _headline(log: OrderLog, as_of: dt.datetime, zone: dt.tzinfo) -> Section:
          "sales vs year before"],
         rows, [False, *(True for _ in range(11))],
     )
-    chart = BarChart("Sales per month (yuan)", [r.period.label for r in sm.rows],
-                     [r.sales_fen / 100 for r in sm.rows], value_label="yuan")
+    chart = BarChart("Sales per month", [r.period.label for r in sm.rows],
+                     [r.sales_fen / 100 for r in sm.rows], value_kind="money")
     return Section(
         "overview", f"Headline numbers: {cur.period.label}",
         summary=(f"The last complete calendar month before {as_of.isoformat()} "
@@ -297,10 +297,10 @@ def _cycle_sections(cycle: RepurchaseCycle, st: StageResult | None) -> list[Sect
         return sections
     counts = st.counts
     total = sum(counts.values())
-    chart = BarChart("Customers per lifecycle stage", [f"{s.label_zh} {s.name.lower()}"
-                                                       for s in Stage],
-                     [float(counts[s]) for s in Stage], value_label="customers",
-                     horizontal=True)
+    chart = FunnelChart("Customers per lifecycle stage", [f"{s.label_zh} {s.name.lower()}"
+                                                          for s in Stage],
+                        [float(counts[s]) for s in Stage],
+                        shares=[_pct(counts[s], total) for s in Stage])
     rows = [(s.label_zh, s.name.lower(), _STAGE_RULES[s], f"{counts[s]:,}",
              _pct(counts[s], total)) for s in Stage]
     rows.append(("", "total", "", f"{total:,}", ""))
