@@ -85,9 +85,17 @@ def test_report_writes_one_html_file(orders_csv: Path, tmp_path: Path,
     assert page.count("<script") == 1  # the page's own; the customer "<script>" is data
     assert "潜客" in page  # the customers file adds prospects (customers without orders)
     # "<script>" browsed and favourited without ordering: 非订购 and 收藏未购, 1 of 2
+    # a CNY shop's report is in Chinese unless --lang en
+    assert page.startswith('<!DOCTYPE html>\n<html lang="zh-CN"')
+    assert '<td>非订购客户</td><td>访问过但从未下单</td><td class="num">1</td>' in page
+    assert '<td>收藏未购</td><td>收藏了从未购买的商品</td><td class="num">1</td>' in page
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind
+    assert main(["report", str(orders_csv), "--as-of", "2025-12-01", "-o", str(out),
+                 "--customers", str(customers), "--events", str(events), "--lang", "en"]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith('<!DOCTYPE html>\n<html lang="en"')
     assert '<td>非订购客户</td><td>visited, never ordered</td><td class="num">1</td>' in page
     assert '<td>收藏未购</td><td>favourited an item never bought</td><td class="num">1</td>' in page
-    assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind
 
 
 def test_report_is_byte_identical_across_runs(orders_csv: Path, tmp_path: Path) -> None:
@@ -174,6 +182,8 @@ def test_demo_writes_outbox_messages_and_report(tmp_path: Path,
     assert all(r["body"].startswith("【小林茶铺】") for r in records if r["channel"] == "sms")
     page = (out_dir / "report.html").read_text(encoding="utf-8")
     assert 'id="touches"' in page
+    assert '<html lang="zh-CN"' in page  # the demo's report is in Chinese by default
+    assert "<h2>会员等级</h2>" in page
     # a second run replaces the files instead of appending to them
     assert main(["demo", "--customers", "300", "--out-dir", str(out_dir)]) == 0
     capsys.readouterr()

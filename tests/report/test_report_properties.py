@@ -23,7 +23,7 @@ AS_OFS = st.sampled_from([dt.datetime(2025, 7, 1, tzinfo=SH),
 @given(log=order_logs(min_size=0, max_size=30, max_customers=8), as_of=AS_OFS)
 def test_any_shop_gives_a_page_whose_grades_match_score(read_tables, log: OrderLog,  # type: ignore[no-untyped-def]
                                                         as_of: dt.datetime) -> None:
-    report = build_report(log, as_of=as_of)
+    report = build_report(log, lang="en", as_of=as_of)
     page = render_html(report, charts=False)
     parsed = read_tables(page)
     assert parsed.section_ids == [s.key for s in report.sections]

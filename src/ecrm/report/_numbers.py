@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-__all__ = ["Lang", "compact", "count", "money", "percent", "plain"]
+__all__ = ["Lang", "Words", "compact", "count", "money", "percent", "plain"]
 
 Lang = Literal["zh", "en"]
 
@@ -103,3 +103,40 @@ def percent(x: float | None, *, decimals: int = 1) -> str:
     if x is None:
         return "-"
     return plain(float(x) * 100, decimals=decimals) + "%"
+
+
+class Words:
+    """The page's words and number formats in one language.
+
+    ``w("sales", "销售额")`` picks the text of the language; the other methods write
+    numbers the way that language's reader expects.
+    """
+
+    def __init__(self, lang: Lang, currency: str) -> None:
+        self.lang: Lang = lang
+        self.currency = currency
+
+    def __call__(self, en: str, zh: str) -> str:
+        return zh if self.lang == "zh" else en
+
+    def money(self, fen: float, *, short: bool = False) -> str:
+        """Minor units in the shop's currency (``short``: 万 / K forms above 10,000)."""
+        return money(fen, self.currency, self.lang, short=short)
+
+    def count(self, n: float) -> str:
+        """An exact count: ``23,570``."""
+        return count(int(n))
+
+    def short(self, x: float) -> str:
+        """A compact number: ``2.36万`` / ``23.6K``."""
+        return compact(x, self.lang)
+
+    def share(self, part: float, whole: float) -> str:
+        """``part / whole`` as a percentage, ``-`` when ``whole`` is 0."""
+        return percent(part / whole) if whole else "-"
+
+    def days(self, n: int | None) -> str:
+        """``12 days`` / ``12 天``; ``-`` for None."""
+        if n is None:
+            return "-"
+        return f"{n} 天" if self.lang == "zh" else f"{n} days"
