@@ -461,3 +461,32 @@ def test_each_charted_section_draws_its_chart(shop_report: Report, shop_page: st
     table = {r[0]: int(r[1].replace(",", "")) for r in provinces.tables[0].rows}
     assert dict(zip(chart.labels, chart.values, strict=True)) == {  # type: ignore[union-attr]
         k: float(v) for k, v in list(table.items())[:15]}
+
+
+def test_small_shop_rows_carry_their_customers_for_download() -> None:
+    """Grade, segment, stage and tier rows list exactly their customers (hand-checked)."""
+    report = build_report(small_log(), lang="en", as_of=AS_OF, customers=_members())
+    grades = report.section("grades").tables[0]
+    by_grade = {r[0] or r[2]: ids for r, ids in zip(grades.rows, grades.customers, strict=True)}
+    # alice 31 → G; bob 8 and erin 15 → B; no valid order in the year: carol (refunded),
+    # dave (too old), frank (unpaid)
+    assert by_grade == {"P": (), "G": ("alice",), "S": (), "B": ("bob", "erin"),
+                        "scored": (),
+                        "unscored (no valid order in the year)": ("carol", "dave", "frank")}
+    segs = report.section("segments").tables[0]
+    by_seg = {r[0]: ids for r, ids in zip(segs.rows, segs.customers, strict=True) if ids}
+    assert by_seg == {"重要价值客户": ("alice",), "一般价值客户": ("erin",),
+                      "一般挽留客户": ("bob",)}
+    stages = report.section("lifecycle").tables[0]
+    by_stage = {r[1]: ids for r, ids in zip(stages.rows, stages.customers, strict=True) if ids}
+    assert by_stage == {"prospect": ("carol", "frank"), "silent": ("alice", "erin"),
+                        "churned": ("bob", "dave")}
+    tiers = report.section("tiers").tables[0]
+    by_level = {r[0] or r[1]: ids for r, ids in zip(tiers.rows, tiers.customers, strict=True)}
+    assert by_level == {"0": ("bob", "carol", "frank"), "1": ("erin",), "2": (),
+                        "3": ("dave",), "4": ("alice",), "total": (),
+                        "potential members": ()}
+    page = render_html(report)
+    assert 'data-file="grade-G.csv" data-ids="[&quot;alice&quot;]"' in page
+    assert page.count('class="download"') == sum(
+        1 for t in (grades, segs, stages, tiers) for ids in t.customers if ids)

@@ -24,7 +24,9 @@ def formatter(kind: str, lang: Lang, currency: str) -> _svg.Formatter:
     """The value writer for a chart's ``value_kind`` (``"number"``, ``"money"`` in major
     units, ``"percent"`` as a share)."""
     if kind == "money":
-        return lambda v: money(v * 100, currency, lang, short=True)
+        # whole amounts (ticks) without cents: ¥5,000 rather than ¥5,000.00
+        return lambda v: (money(v * 100, currency, lang, short=True) if not v.is_integer()
+                          else money(v * 100, currency, lang, short=True).removesuffix(".00"))
     if kind == "percent":
         return lambda v: compact(round(v * 100, 1), lang) + "%"
     return lambda v: compact(v, lang)
