@@ -255,3 +255,16 @@ def test_report_and_demo_count_the_drawn_charts(orders_csv: Path, tmp_path: Path
     n = out.read_text(encoding="utf-8").count("<svg")
     assert n >= 6
     assert f" sections, {n} charts) for " in text
+
+
+def test_report_with_tickets_has_a_service_section(orders_csv: Path, tmp_path: Path) -> None:
+    tickets = tmp_path / "tickets.csv"
+    tickets.write_text("ticket_id,kind,customer_id,created_at,first_response_at,resolved_at,"
+                       "state,subject\nt1,complaint,1,2025-11-10 10:00,2025-11-10 11:00,"
+                       "2025-11-10 20:00,resolved,物流太慢了\n", encoding="utf-8")
+    out = tmp_path / "report.html"
+    assert main(["report", str(orders_csv), "--as-of", "2025-12-01", "-o", str(out),
+                 "--tickets", str(tickets)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert '<section id="service"' in page
+    assert '<div class="label">工单数</div><div class="value">1</div>' in page

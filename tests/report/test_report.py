@@ -33,8 +33,8 @@ from ecrm.rfm import score
 SH = ZoneInfo("Asia/Shanghai")
 AS_OF = dt.datetime(2025, 12, 1, tzinfo=SH)
 VALID = {OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED}
-SECTIONS = ["overview", "grades", "segments", "cycle", "lifecycle", "audiences", "tiers",
-            "provinces", "products", "touches"]
+SECTIONS = ["overview", "periods", "grades", "segments", "cycle", "lifecycle", "audiences",
+            "tiers", "predict", "provinces", "products", "associations", "touches"]
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def small_log() -> OrderLog:
 
 def test_public_surface() -> None:
     assert set(ecrm.report.__all__) == {
-        "DEFAULT_SMS_PRICE", "BarChart", "Chart", "CycleChart", "FunnelChart", "LineChart",
+        "DEFAULT_SLA", "DEFAULT_SMS_PRICE", "BarChart", "Chart", "CycleChart", "FunnelChart", "LineChart",
         "Metric", "Progress", "Report", "Section", "StackedBarChart", "Table", "build_report",
         "plan_day", "render_html"}
 
@@ -450,7 +450,8 @@ def test_small_shop_tomorrows_touches_are_costed_per_sms_segment() -> None:
 def test_each_charted_section_draws_its_chart(shop_report: Report, shop_page: str) -> None:
     """Grades, curve, funnel, tiers, provinces, the month's sales and tomorrow's sends each
     have a chart, drawn inside their own section."""
-    charted = ["overview", "grades", "cycle", "lifecycle", "tiers", "provinces", "touches"]
+    charted = ["overview", "periods", "grades", "cycle", "lifecycle", "tiers", "predict",
+               "provinces", "touches"]
     assert [s.key for s in shop_report.sections if s.charts] == charted
     for key in charted:
         start = shop_page.index(f'<section id="{key}"')

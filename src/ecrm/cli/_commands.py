@@ -175,12 +175,17 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     log = load_orders_from_args(args)
     customers = load_customers_from_args(args.customers, args)
     events = load_events_from_args(args.events, args)
+    tickets = None
+    if args.tickets is not None:
+        from ecrm.service import tickets_from_csv
+
+        tickets = tickets_from_csv(args.tickets, tz=args.tz)
     progress = StepProgress("building the report", extra_steps=1)
     try:
         report = build_report(
             log, as_of=as_of, customers=customers, events=events, cycle_method=args.method,
             store_name=args.store_name, source=Path(args.file).name, sms_price=price,
-            lang=args.lang, progress=progress,
+            lang=args.lang, tickets=tickets, progress=progress,
         )
         progress.step("drawing charts")
         page = render_html(report)
@@ -227,6 +232,8 @@ def _add_report(sub: Any) -> None:
     p.add_argument("--store-name", default="", metavar="NAME", help="shop name (SMS signature, title)")
     p.add_argument("--sms-price", default="0.05", metavar="YUAN",
                    help="price of one billed SMS segment in yuan (default 0.05)")
+    p.add_argument("--tickets", default=None, metavar="tickets.csv",
+                   help="after-sales tickets (ecrm service columns): adds the service section")
     p.add_argument("--lang", choices=("zh", "en"), default=None,
                    help="language of the report: zh (中文, 万/亿) or en; default zh for a CNY "
                    "shop, else en")

@@ -38,6 +38,12 @@ from ecrm.analytics import (
 )
 from ecrm.lifecycle import RepurchaseCycle, Stage, StageResult, cycles_by, repurchase_cycle
 from ecrm.lifecycle import stages as lifecycle_stages
+from ecrm.report._extra import (
+    associations_section,
+    periods_section,
+    predict_section,
+    service_section,
+)
 from ecrm.report._model import (
     BarChart,
     CycleChart,
@@ -61,17 +67,21 @@ from ecrm.segments import (
     no_sale_customers,
     non_ordering_visitors,
 )
+from ecrm.service import SlaPolicy, SlaTarget, Ticket
 from ecrm.tiers import TAOBAO_STORE_VIP, TierLadder, TierResult, tier_flow
 from ecrm.touch import ChannelKind, InMemoryOptOutRegistry, PolicyContext, SmsComposer
 from ecrm.touch.flows import FlowContext, OrderEvents
 
-__all__ = ["DEFAULT_SMS_PRICE", "SECTIONS", "Progress", "Shop", "build_report", "plan_day"]
+__all__ = ["DEFAULT_SLA", "DEFAULT_SMS_PRICE", "SECTIONS", "Progress", "Shop", "build_report", "plan_day"]
 
 #: ``progress(step, done, total)``: called before each step with a short label.
 Progress = Callable[[str, int, int], None]
 
 #: The default price of one billed SMS segment (¥0.05, a typical bulk price).
 DEFAULT_SMS_PRICE: Final = Money(5)
+
+#: The default service targets: first reply within 4 hours, resolved within 24, wall clock.
+DEFAULT_SLA: Final = SlaPolicy(SlaTarget(dt.timedelta(hours=4), dt.timedelta(hours=24)))
 
 _TOP_N: Final = 10
 _MONTHS_SHOWN: Final = 13
@@ -104,7 +114,8 @@ class Shop:
 
     def __init__(self, log: OrderLog, *, as_of: dt.datetime, customers: CustomerTable | None,
                  events: EventLog | None, ladder: TierLadder, cycle_method: str, name: str,
-                 sms_price: Money, lang: Lang, tickets: Sequence[Any] | None = None) -> None:
+                 sms_price: Money, lang: Lang, tickets: Sequence[Ticket] | None = None,
+                 sla_policy: SlaPolicy | None = None) -> None:
         self.log = log
         self.as_of = as_of
         self.zone = log.tz
@@ -116,6 +127,7 @@ class Shop:
         self.name = name
         self.sms_price = sms_price
         self.tickets = tickets
+        self.sla_policy = sla_policy or DEFAULT_SLA
         self.w = Words(lang, log.currency)
 
     @property
@@ -843,12 +855,16 @@ def touches(shop: Shop) -> list[Section]:
 #: the :class:`Shop` and returns its sections (none when it has nothing to show).
 SECTIONS: Final[tuple[tuple[str, Callable[[Shop], list[Section]]], ...]] = (
     ("headline numbers", overview),
+    ("quarters and years", periods_section),
     ("RFM grades", grades),
     ("repurchase cycle and stages", cycle_and_stages),
     ("customer classes and audiences", audiences),
     ("membership tiers", tiers),
+    ("predicted churn and value", predict_section),
     ("provinces", provinces),
     ("product preferences", products),
+    ("products bought together", associations_section),
+    ("service", service_section),
     ("tomorrow's touches", touches),
 )
 
@@ -871,18 +887,23 @@ def build_report(
     source: str = "",
     sms_price: Money = DEFAULT_SMS_PRICE,
     lang: str | None = None,
+    tickets: Sequence[Ticket] | None = None,
+    sla_policy: SlaPolicy | None = None,
     progress: Progress | None = None,
 ) -> Report:
     """Assemble the shop report as of ``as_of`` (pure: nothing is read, written or sent).
 
     Sections, in order: ``overview`` (headline numbers of the last complete month against
-    the month before and a year before), ``grades`` (P/G/S/B), ``segments`` (RFM
+    the month before and a year before), ``periods`` (quarters and years with
+    period-over-period and year-over-year changes), ``grades`` (P/G/S/B), ``segments`` (RFM
     segments), ``cycle`` (5221 boundaries and the repurchase curve), ``lifecycle`` (stage
     counts; left out when nobody repurchased), ``audiences`` (customer classes and the
     built-in audiences of ecrm.segments; needs ``customers``), ``tiers`` (tier share,
     potential members, last month's tier flow, and with ``customers`` member contribution
-    and the monthly tier history), ``provinces``, ``products`` (first purchase, first
-    repurchase, repurchases) and ``touches`` (a dry run of the care flows on the planned
+    and the monthly tier history), ``predict`` (churn risk and CLV, ecrm.predict),
+    ``provinces``, ``products`` (first purchase, first repurchase, repurchases),
+    ``associations`` (products bought together), ``service`` (SLA and complaints; only
+    with ``tickets``) and ``touches`` (a dry run of the care flows on the planned
     day with its SMS cost). Grade, segment, stage and tier rows carry their customers.
 
     Args:
@@ -898,6 +919,9 @@ def build_report(
         source: where the orders came from, shown in the header.
         sms_price: the price of one billed SMS segment.
         lang: ``"zh"`` or ``"en"``; ``None`` picks Chinese for a CNY shop, else English.
+        tickets: after-sales tickets (ecrm.service); adds the ``service`` section.
+        sla_policy: the service targets (default :data:`DEFAULT_SLA`: 4 h to the first
+            reply, 24 h to resolution, wall clock).
         progress: called with ``(step, done, total)`` before each step.
 
     Returns:
@@ -929,7 +953,7 @@ def build_report(
     name = store_name.strip() or "本店"
     shop = Shop(orders, as_of=as_of, customers=customers, events=events, ladder=ladder,
                 cycle_method=cycle_method, name=name, sms_price=sms_price,
-                lang=lang)  # type: ignore[arg-type]
+                lang=lang, tickets=tickets, sla_policy=sla_policy)  # type: ignore[arg-type]
     as_zone(shop.tz_name, "tz")
     report = progress or (lambda step, done, total: None)
     sections: list[Section] = []
