@@ -31,6 +31,8 @@ _RULES: Final = 10
 #: prediction horizons: purchases in the next 90 days, CLV over a year
 PREDICT_DAYS: Final = 90
 CLV_DAYS: Final = 365
+#: the l2 penalty of the second fit when the first is not identified
+PENALTY: Final = 0.01
 
 
 def _ids(values: Any) -> tuple[str, ...]:
@@ -126,7 +128,7 @@ def predict_section(shop: Shop) -> list[Section]:
     result = predictions(shop)
     if isinstance(result, str):
         return [Section("predict", title, notes=[result])]
-    p = result
+    p, l2 = result
     ids = np.asarray(p.customer_ids)
     bands = (("high", w("high churn risk", "高流失风险"), w("P(alive) < 0.3", "存活概率 < 0.3")),
              ("medium", w("medium", "中等风险"), "0.3 ≤ P(alive) < 0.7"),
@@ -140,7 +142,7 @@ def predict_section(shop: Shop) -> list[Section]:
         rows.append((label, rule, w.count(k), w.share(k, n),
                      "-" if not k else f"{float(p.p_alive[mask].mean()):.2f}",
                      w.short(float(p.expected_purchases[mask].sum())),
-                     w.money(int(p.clv_fen[mask].sum()))))
+                     "-" if p.spend is None else w.money(int(p.clv_fen[mask].sum()))))
         lists.append(_ids(ids[mask]))
     total_clv = int(p.clv_fen.sum())
     metrics = [
@@ -148,7 +150,7 @@ def predict_section(shop: Shop) -> list[Section]:
                w.short(float(p.expected_purchases.sum()))),
         Metric(w("customers at high churn risk", "高流失风险客户"), w.count(counts[0])),
         Metric(w(f"CLV over {CLV_DAYS} days", f"未来 {CLV_DAYS} 天客户价值"),
-               w.money(total_clv, short=True)),
+               "-" if p.spend is None else w.money(total_clv, short=True)),
     ]
     chart = BarChart(w("Customers per churn-risk band", "各流失风险客户数"),
                      [label for _, label, _ in bands], [float(c) for c in counts],
@@ -158,9 +160,13 @@ def predict_section(shop: Shop) -> list[Section]:
                f"expected spend over {CLV_DAYS} days at 10% a year.",
                f"用截止日之前的全部有效订单按最大似然拟合 BG/NBD（购买日）和 Gamma-Gamma（金额）"
                f"（ecrm.predict）；客户价值为未来 {CLV_DAYS} 天的预期消费，按年 10% 折现。")]
+    if l2:
+        notes.append(w(f"The unpenalised fit was not identified on this data: fitted with an "
+                       f"l2 penalty of {l2}.",
+                       f"不加惩罚的拟合在本店数据上不可识别：已加 l2 惩罚 {l2} 重新拟合。"))
     if p.spend is None:
-        notes.append(w("Too few repeat buyers for the spend model: CLV is 0.",
-                       "复购客户太少，无法拟合金额模型：客户价值为 0。"))
+        notes.append(w("The spend model (Gamma-Gamma) could not be fitted on this data: no CLV.",
+                       "金额模型（Gamma-Gamma）无法在本店数据上拟合：不显示客户价值。"))
     return [Section(
         "predict", title,
         summary=w("Who is still likely to buy, who is slipping away, and what the customers "
@@ -179,8 +185,8 @@ def predict_section(shop: Shop) -> list[Section]:
 
 
 def predictions(shop: Shop) -> Any:
-    """The :class:`ecrm.predict.Predictions` of the shop, or a note saying why there are
-    none (no scipy, too little data, a fit that did not converge)."""
+    """``(Predictions, l2)`` of the shop (``l2`` the penalty the fit needed), or a note
+    saying why there are none (no scipy, too little data, a fit that did not converge)."""
     w = shop.w
     from ecrm.predict import FitError, fit_bgnbd, fit_gammagamma, predict, summaries
 
@@ -194,15 +200,22 @@ def predictions(shop: Shop) -> Any:
     start = dt.datetime.fromtimestamp(first_us / 1e6, tz=dt.UTC).astimezone(shop.zone)
     try:
         summary = summaries(shop.log, as_of=shop.as_of, calibration_start=start)
-        model = fit_bgnbd(summary, thin_data="ignore")
+        # an unpenalised fit can be unidentified on a small shop; the models' own advice
+        # is a small l2 penalty, which the section then names
+        l2 = 0.0
         try:
-            spend = fit_gammagamma(summary, thin_data="ignore")
+            model = fit_bgnbd(summary, thin_data="ignore")
+        except FitError:
+            l2 = PENALTY
+            model = fit_bgnbd(summary, l2=l2, thin_data="ignore")
+        try:
+            spend = fit_gammagamma(summary, l2=l2, thin_data="ignore")
         except (FitError, ValueError):
             spend = None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             return predict(model, summary, horizon_days=PREDICT_DAYS, spend=spend,
-                           clv_horizon_days=CLV_DAYS)
+                           clv_horizon_days=CLV_DAYS), l2
     except MissingDependencyError:
         return no_scipy
     except (FitError, ValueError) as exc:
