@@ -62,3 +62,32 @@ def test_any_text_round_trips_through_the_page(read_tables, caption: str,  # typ
     assert parsed.tables[caption] == [["a", "b"], *([a, b] for a, b in cells)]
     assert page.count("<script") == 1
     assert page.count("<table>") == 1
+
+
+IDS = st.lists(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12),
+               min_size=1, max_size=5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ids=IDS)
+def test_any_customer_ids_round_trip_through_a_download_button(ids: list[str]) -> None:
+    """What the page's script reads from a button (the attribute, HTML-unescaped, parsed as
+    JSON) is exactly the row's customer ids, whatever characters they hold."""
+    import json
+    from html.parser import HTMLParser
+
+    from ecrm.report import Report, Section, Table
+
+    table = Table("t", ["a"], [("x",)], customers=[ids], key="k")
+    report = Report("r", "s", dt.datetime(2025, 1, 1, tzinfo=SH), "Asia/Shanghai", "",
+                    [Section("k", "K", tables=[table])])
+    found: list[str | None] = []
+
+    class Buttons(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "button":
+                found.append(dict(attrs)["data-ids"])
+
+    Buttons(convert_charrefs=True).feed(render_html(report, charts=False))
+    assert len(found) == 1
+    assert json.loads(found[0] or "") == ids

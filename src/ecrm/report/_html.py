@@ -140,6 +140,13 @@ def _e(text: object) -> str:
     return escape(str(text), quote=True)
 
 
+def _sq(text: str) -> str:
+    """Escaped for a single-quoted attribute: JSON's double quotes stay one byte each
+    (a customer list of 100,000 ids would otherwise grow by 1.2 MB of ``&quot;``)."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("'", "&#x27;"))
+
+
 def _ui(key: str, lang: str, **values: object) -> str:
     en, zh = _UI[key]
     return (zh if lang == "zh" else en).format(**values)
@@ -194,7 +201,7 @@ def _table(t: Table, lang: str) -> str:
             if ids:
                 data = json.dumps(list(ids), ensure_ascii=False, separators=(",", ":"))
                 cells += (f'<td class="dl"><button type="button" class="download" '
-                          f'data-file="{_e(_file_name(t, row, i))}" data-ids="{_e(data)}" '
+                          f"data-file=\"{_e(_file_name(t, row, i))}\" data-ids='{_sq(data)}' "
                           f'title="{_e(_ui("download", lang, n=f"{len(ids):,}"))}">'
                           f"{_e(_ui('csv', lang))}</button></td>")
             else:
