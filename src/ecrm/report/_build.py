@@ -762,6 +762,25 @@ def _guarded(name: str, flow: Callable[[dt.datetime, dt.datetime], Any],
     return run
 
 
+#: Chinese names of the care flows and send-policy rules (the ids stay beside them)
+_ZH_NAMES: Final = {
+    "payment_reminder": "催付", "shipping": "发货通知", "delivery": "签收提醒",
+    "receipt_confirmed": "确认收货", "refund": "退款完成", "refund_request": "退货退款",
+    "usage_tutorial": "使用教程", "satisfaction": "满意度回访", "returning_offer": "老客优惠",
+    "win_back": "流失挽回", "birthday": "生日祝福", "holiday": "节日祝福",
+    "gift_pack": "新会员礼包", "repurchase": "回购提醒", "coupon_expiry": "优惠券到期提醒",
+    "block_list": "黑名单", "consent": "未授权", "dedupe": "重复消息", "expiry": "已过期",
+    "frequency_cap": "频次上限", "max_lateness": "延迟过久", "members_only": "仅限会员",
+    "not_before": "未到发送时间", "opt_out": "已退订", "time_window": "发送时段",
+}
+
+
+def _named(w: Words, key: str) -> str:
+    """``催付 payment_reminder`` in Chinese (an unknown id as it is), the id in English."""
+    zh = _ZH_NAMES.get(key)
+    return f"{zh} {key}" if zh and w.lang == "zh" else key
+
+
 def touches(shop: Shop) -> list[Section]:
     """A dry run of the care flows through the send policy on the planned day."""
     w = shop.w
@@ -800,9 +819,10 @@ def touches(shop: Shop) -> list[Section]:
                     customers=customers, tz=shop.zone, price_per_segment=shop.sms_price)
     sent = dict(plan.sent)
     d = plan.days[0]
-    rows = [(name, w.count(n), w.count(sent.get(name, 0))) for name, n in plan.candidates]
+    rows = [(_named(w, name), w.count(n), w.count(sent.get(name, 0)))
+            for name, n in plan.candidates]
     rows.append((w("total", "合计"), w.count(d.n_candidates), w.count(d.n_sent)))
-    skips = [(rule, w.count(n)) for rule, n in plan.skips]
+    skips = [(_named(w, rule), w.count(n)) for rule, n in plan.skips]
     metrics = [
         Metric(w("planned sends", "计划发送"), w.count(d.n_sent)),
         Metric(w("SMS segments", "短信计费条数"), w.count(plan.segments)),
@@ -835,7 +855,8 @@ def touches(shop: Shop) -> list[Section]:
         notes.append(w("No repurchase reminders: they need order lines and a repurchase "
                        "cycle.", "没有回购提醒：需要商品明细和回购周期。"))
     chart = BarChart(w("Planned sends per flow", "各流程计划发送数"),
-                     [name for name, _ in plan.candidates],
+                     [_ZH_NAMES.get(name, name) if w.lang == "zh" else name
+                      for name, _ in plan.candidates],
                      [float(sent.get(name, 0)) for name, _ in plan.candidates],
                      value_label=w("messages", "消息数"), horizontal=True)
     same_day = day == local.date()
