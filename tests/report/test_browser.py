@@ -309,6 +309,61 @@ def test_a_row_download_yields_its_customers(loaded: tuple[Report, Browser, Path
     assert _messages(browser) == []
 
 
+# For every chart, measured in the browser with the fonts it used: category labels that
+# are level must not overlap each other; rotated ones must be at least a line apart
+# across their slant; every text must stay inside the picture.
+_LABEL_PROBLEMS = """(() => {
+  const out = [];
+  for (const svg of document.querySelectorAll('figure.chart svg')) {
+    const name = svg.getAttribute('aria-label');
+    const vb = svg.viewBox.baseVal;
+    const cats = [...svg.querySelectorAll('text.category')];
+    const level = cats.filter(t => !t.getAttribute('transform'));
+    const rotated = cats.filter(t => t.getAttribute('transform'));
+    const rows = new Map();
+    for (const t of level) {
+      const b = t.getBBox();
+      const key = Math.round(b.y);
+      if (!rows.has(key)) rows.set(key, []);
+      rows.get(key).push(b);
+    }
+    for (const boxes of rows.values()) {
+      boxes.sort((a, b) => a.x - b.x);
+      for (let i = 1; i < boxes.length; i++) {
+        if (boxes[i].x < boxes[i - 1].x + boxes[i - 1].width - 0.5) {
+          out.push(name + ': level labels ' + i + ' overlap');
+        }
+      }
+    }
+    for (let i = 1; i < rotated.length; i++) {
+      const gap = (rotated[i].x.baseVal[0].value - rotated[i - 1].x.baseVal[0].value)
+                  * Math.sin(40 * Math.PI / 180);
+      if (gap < rotated[i].getBBox().height * 0.75) {
+        out.push(name + ': rotated labels ' + i + ' too close (' + gap.toFixed(1) + ')');
+      }
+    }
+    for (const t of svg.querySelectorAll('text')) {
+      const r = t.getBoundingClientRect(), s = svg.getBoundingClientRect();
+      if (r.width && (r.left < s.left - 1 || r.right > s.right + 1 ||
+                      r.top < s.top - 1 || r.bottom > s.bottom + 1)) {
+        out.push(name + ': text outside the chart: ' + t.textContent);
+      }
+    }
+  }
+  return out;
+})()"""
+
+
+def test_chart_labels_do_not_overlap_or_leave_the_chart(
+        loaded: tuple[Report, Browser, Path]) -> None:
+    _, browser, _ = loaded
+    assert browser.eval(_LABEL_PROBLEMS) == []
+    # the check sees overlaps: the month labels set level again collide
+    browser.eval("document.querySelectorAll('text.category[transform]')"
+                 ".forEach(t => t.removeAttribute('transform'))")
+    assert any("level labels" in p for p in browser.eval(_LABEL_PROBLEMS))
+
+
 def test_a_table_sorts_by_a_clicked_column(loaded: tuple[Report, Browser, Path]) -> None:
     _, browser, _ = loaded
     # the province table's order column, clicked once: ascending numbers
