@@ -105,3 +105,15 @@ def test_english_on_request_and_for_other_currencies() -> None:
     assert "$12,845.00" in usd_page  # the monthly table keeps exact figures
     with pytest.raises(InvalidValueError, match="lang"):
         build_report(_log(), lang="fr", as_of=AS_OF)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_no_number_is_written_minus_zero(lang: str) -> None:
+    """Anywhere in the page: tables, metrics, chart ticks and labels (the CDNOW glitch)."""
+    from ecrm.datasets import sample_shop
+
+    shop = sample_shop(300, seed=2)
+    page = render_html(build_report(shop.orders, as_of=shop.as_of, customers=shop.customers,
+                                    lang=lang))
+    text = re.sub(r"<[^>]+>", " ", page[page.index("<body>"):])
+    assert re.findall(r"(?<![\w.,])-[¥$]?0(?:\.0+)?(?![\d.,])%?", text) == []

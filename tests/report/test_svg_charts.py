@@ -258,3 +258,19 @@ def test_any_bars_parse_and_every_mark_has_a_title(data: list[tuple[str, int]],
         assert f(r, "x") + f(r, "width") <= vb[2] + 0.01
         assert f(r, "y") >= 0
         assert f(r, "y") + f(r, "height") <= vb[3] + 0.01
+
+
+@given(st.lists(st.lists(st.integers(0, 10**6), min_size=3, max_size=3), min_size=1,
+                max_size=4))
+def test_any_stack_is_as_high_as_its_total(series_values: list[list[int]]) -> None:
+    series = [(f"s{k}", [float(v) for v in vs]) for k, vs in enumerate(series_values)]
+    root = parse(stacked_bars("t", ["a", "b", "c"], series, lambda v: f"{v:.10g}"))
+    grid = grid_y(root)
+    ticks = [float(t) for t in grid]
+    per_unit = (grid[next(iter(grid))] - grid[list(grid)[-1]]) / (ticks[-1] - ticks[0])
+    rects = marks(root, "rect", "bar")
+    for k, label in enumerate(["a", "b", "c"]):
+        mine = [r for r in rects if (r.find(NS + "title").text or "").startswith(f"{label} ·")]  # type: ignore[union-attr]
+        total = sum(vs[k] for vs in series_values)
+        drawn = sum(f(r, "height") for r in mine)
+        assert drawn == pytest.approx(total * per_unit, abs=0.01 * len(mine) + 0.02)
