@@ -99,10 +99,16 @@ def test_english_on_request_and_for_other_currencies() -> None:
     usd = build_report(_log("USD"), as_of=AS_OF, store_name="Tea")
     assert usd.lang == "en"
     usd_page = render_html(usd)
-    assert "¥" not in usd_page
+    # no ¥ but for the SMS price (in yuan) in the touches section
+    start = usd_page.index('<section id="touches"')
+    assert "¥" not in usd_page[:start] + usd_page[usd_page.index("</section>", start):]
     overview = {m.label: m.value for m in usd.section("overview").metrics}
     assert overview["sales"] == "$12.8K"
     assert "$12,845.00" in usd_page  # the monthly table keeps exact figures
+    # the SMS price is in yuan whatever the shop sells in
+    touches = {m.label: m.value for m in usd.section("touches").metrics}
+    assert touches["SMS cost"] == "¥0.00"
+    assert any("× ¥0.05 per segment" in n for n in usd.section("touches").notes)
     with pytest.raises(InvalidValueError, match="lang"):
         build_report(_log(), lang="fr", as_of=AS_OF)
 

@@ -826,11 +826,12 @@ def touches(shop: Shop) -> list[Section]:
     metrics = [
         Metric(w("planned sends", "计划发送"), w.count(d.n_sent)),
         Metric(w("SMS segments", "短信计费条数"), w.count(plan.segments)),
-        Metric(w("SMS cost", "短信费用"), w.money(plan.cost.fen)),
+        Metric(w("SMS cost", "短信费用"), w.amount(plan.cost.fen, plan.cost.currency)),
         Metric(w("skipped", "跳过"), w.count(d.n_skipped)),
         Metric(w("deferred past the day", "推迟到次日以后"), w.count(plan.pending)),
     ]
     iso = day.isoformat()
+    price = w.amount(shop.sms_price.fen, shop.sms_price.currency)
     tables = [Table(w(f"Care flows on {iso}: candidates and planned sends",
                       f"{iso} 各关怀流程的候选与计划发送"),
                     [w("flow", "流程"), w("candidates", "候选"), w("would send", "将发送")], rows,
@@ -842,9 +843,9 @@ def touches(shop: Shop) -> list[Section]:
               for name, reason in sorted(failed.items())]
     notes.append(w(f"A dry run of the care flows through the send policy on {iso} "
                    f"({shop.tz_name}), the first whole day from as_of; nothing is sent. Cost "
-                   f"= billed SMS segments × {w.money(shop.sms_price.fen)} per segment.",
+                   f"= billed SMS segments × {price} per segment.",
                    f"在 {iso}（{shop.tz_name}，截止时刻起的第一个完整日）按发送策略试运行关怀流程，"
-                   f"不会真的发送。费用 = 短信计费条数 × 每条 {w.money(shop.sms_price.fen)}。"))
+                   f"不会真的发送。费用 = 短信计费条数 × 每条 {price}。"))
     if customers is None:
         notes.append(w("Without a customers file there are no phone numbers: the flows are "
                        "planned for the in-app message box (no SMS cost), and member-only "

@@ -123,6 +123,10 @@ class Words:
         """Minor units in the shop's currency (``short``: 万 / K forms above 10,000)."""
         return money(fen, self.currency, self.lang, short=short)
 
+    def amount(self, fen: int, currency: str) -> str:
+        """Minor units in another currency than the shop's (an SMS price in CNY)."""
+        return money(fen, currency, self.lang)
+
     def count(self, n: float) -> str:
         """An exact count: ``23,570``."""
         return count(int(n))
