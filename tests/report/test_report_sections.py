@@ -165,3 +165,27 @@ def test_service_by_hand_and_as_ecrm_service() -> None:
     assert [complaints.count("2025-11", r[0]) for r in table.rows] == [1, 1]
     page = render_html(build_report(small_log(), as_of=AS_OF, tickets=tickets))
     assert "<h2>售后服务</h2>" in page
+
+
+def test_an_unidentified_fit_is_refitted_with_the_suggested_penalty() -> None:
+    """sample_shop(500, seed=1): unpenalised BG/NBD is not identified (FitError), so the
+    section fits it with l2 = 0.01, says so, and shows what ecrm.predict gives then."""
+    pytest.importorskip("scipy")
+    from ecrm.datasets import sample_shop
+    from ecrm.predict import FitError, fit_bgnbd, fit_gammagamma, predict, summaries
+
+    shop = sample_shop(500, seed=1)
+    log = shop.orders
+    valid = log.valid_mask() & (log.placed_at_us < int(shop.as_of.timestamp() * 1e6))
+    start = dt.datetime.fromtimestamp(int(log.placed_at_us[valid].min()) / 1e6, tz=SH)
+    summary = summaries(log, as_of=shop.as_of, calibration_start=start)
+    with pytest.raises(FitError):
+        fit_bgnbd(summary, thin_data="ignore")
+    p = predict(fit_bgnbd(summary, l2=0.01, thin_data="ignore"), summary, horizon_days=90,
+                spend=fit_gammagamma(summary, thin_data="ignore"), clv_horizon_days=365)
+    section = build_report(log, lang="en", as_of=shop.as_of).section("predict")
+    assert any("l2 penalty of 0.01" in n for n in section.notes)
+    (table,) = section.tables
+    assert [int(r[2]) for r in table.rows] == [int((p.risk == b).sum())
+                                               for b in ("high", "medium", "low")]
+    assert table.rows[2][6] == str(Money(int(p.clv_fen[p.risk == "low"].sum())))

@@ -161,9 +161,9 @@ def predict_section(shop: Shop) -> list[Section]:
                f"用截止日之前的全部有效订单按最大似然拟合 BG/NBD（购买日）和 Gamma-Gamma（金额）"
                f"（ecrm.predict）；客户价值为未来 {CLV_DAYS} 天的预期消费，按年 10% 折现。")]
     if l2:
-        notes.append(w(f"The unpenalised fit was not identified on this data: fitted with an "
-                       f"l2 penalty of {l2}.",
-                       f"不加惩罚的拟合在本店数据上不可识别：已加 l2 惩罚 {l2} 重新拟合。"))
+        notes.append(w(f"The unpenalised BG/NBD fit was not identified on this data: fitted "
+                       f"with an l2 penalty of {l2}.",
+                       f"不加惩罚的 BG/NBD 拟合在本店数据上不可识别：已加 l2 惩罚 {l2} 重新拟合。"))
     if p.spend is None:
         notes.append(w("The spend model (Gamma-Gamma) could not be fitted on this data: no CLV.",
                        "金额模型（Gamma-Gamma）无法在本店数据上拟合：不显示客户价值。"))
@@ -208,10 +208,13 @@ def predictions(shop: Shop) -> Any:
         except FitError:
             l2 = PENALTY
             model = fit_bgnbd(summary, l2=l2, thin_data="ignore")
-        try:
-            spend = fit_gammagamma(summary, l2=l2, thin_data="ignore")
-        except (FitError, ValueError):
-            spend = None
+        spend = None
+        for penalty in (0.0, PENALTY):  # each model takes the penalty it needs
+            try:
+                spend = fit_gammagamma(summary, l2=penalty, thin_data="ignore")
+                break
+            except (FitError, ValueError):
+                continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             return predict(model, summary, horizon_days=PREDICT_DAYS, spend=spend,
