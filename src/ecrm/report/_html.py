@@ -231,7 +231,7 @@ def _section(s: Section, report: Report, charts: bool, counter: list[int]) -> st
     return "\n".join(out)
 
 
-def render_html(report: Report, *, charts: bool = True) -> str:
+def render_html(report: Report, *, charts: bool | None = True) -> str:
     """The report as one self-contained HTML page (UTF-8 text; works offline).
 
     Charts are inline SVG drawn by ecrm itself (no extra needed); text in them stays
@@ -242,6 +242,7 @@ def render_html(report: Report, *, charts: bool = True) -> str:
     Args:
         report: from :func:`~ecrm.report.build_report`.
         charts: draw the charts; ``False`` leaves them out (the tables hold every figure).
+            ``None`` (formerly "draw them when matplotlib is installed") draws them.
 
     Returns:
         The page. The same report gives the same text, byte for byte.
@@ -271,7 +272,7 @@ def render_html(report: Report, *, charts: bool = True) -> str:
         "<main>",
     ]
     counter = [0]
-    body = [_section(s, report, charts, counter) for s in report.sections]
+    body = [_section(s, report, charts is not False, counter) for s in report.sections]
     tail = [
         "</main>",
         f"<footer>{_e(_ui('footer', lang, version=report.version, as_of=report.as_of.isoformat()))}"
