@@ -91,3 +91,13 @@ def test_any_customer_ids_round_trip_through_a_download_button(ids: list[str]) -
     Buttons(convert_charrefs=True).feed(render_html(report, charts=False))
     assert len(found) == 1
     assert json.loads(found[0] or "") == ids
+
+
+@settings(max_examples=15, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(log=order_logs(min_size=0, max_size=30, max_customers=8), as_of=AS_OFS)
+def test_any_shop_gives_a_chinese_page_with_every_chart(log: OrderLog,
+                                                        as_of: dt.datetime) -> None:
+    report = build_report(log, as_of=as_of, lang="zh")
+    page = render_html(report)
+    assert page.count("<svg") == len(report.charts)
+    assert '<html lang="zh-CN"' in page
