@@ -83,6 +83,13 @@ def test_monthly_tier_history_with_members() -> None:
     assert rows["2025-11"][6] == "1"
     # end of October: alice ¥100 → 1, dave 3
     assert rows["2025-10"][1:5] == ("50.0%", "0.0%", "50.0%", "0.0%")
+    # and the same as ecrm.analytics.member_metrics month by month
+    from ecrm.analytics import member_metrics
+
+    mm = member_metrics(small_log(), customers, periods(dt.date(2024, 12, 1),
+                                                        dt.date(2025, 12, 1), tz=SH))
+    assert [rows[r.period.label][5:7] for r in mm.rows] == [
+        (str(r.joins), str(r.upgraded)) for r in mm.rows]
     stacked = next(c for c in tiers.charts if c.title.startswith("Members per level"))
     assert stacked.labels[-2:] == ("2025-10", "2025-11")  # type: ignore[union-attr]
     # level 1 members at the end of each of the last two months: alice, then erin
