@@ -15,8 +15,7 @@ import pytest
 from dateutil.relativedelta import relativedelta
 
 import ecrm.report
-from ecrm import Money, Order, OrderItem, OrderLog, OrderStatus
-from ecrm._errors import InvalidTypeError, InvalidValueError
+from ecrm import InvalidTypeError, InvalidValueError, Money, Order, OrderItem, OrderLog, OrderStatus
 from ecrm.datasets import sample_shop
 from ecrm.report import (
     BarChart,

@@ -9,8 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ecrm import Money, Order, OrderItem, OrderLog
-from ecrm._errors import InvalidValueError
+from ecrm import InvalidValueError, Money, Order, OrderItem, OrderLog
 from ecrm.report import build_report, render_html
 from ecrm.report._numbers import compact, money, percent, plain
 

@@ -18,8 +18,8 @@ from typing import Any, Final
 import numpy as np
 from dateutil.relativedelta import relativedelta
 
+from ecrm import InvalidTypeError, InvalidValueError
 from ecrm._customers import CustomerTable
-from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._events import EventLog
 from ecrm._money import Money
 from ecrm._orderlog import OrderLog

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 from dateutil.relativedelta import relativedelta
 
-from ecrm._errors import MissingDependencyError
+from ecrm import MissingDependencyError
 from ecrm.analytics import periods, store_metrics
 from ecrm.report._model import BarChart, LineChart, Metric, Section, Table
 

@@ -14,7 +14,7 @@ from typing import Any, Final, TypeAlias
 
 import attrs
 
-from ecrm._errors import InvalidValueError
+from ecrm import InvalidValueError
 from ecrm.lifecycle import RepurchaseCycle
 
 __all__ = [
