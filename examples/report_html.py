@@ -6,9 +6,10 @@ Run from the repository root::
     python examples/report_html.py 20000 -o /tmp/r.html  # a bigger shop, another file
 
 It builds the report as data (``build_report``), prints its headline numbers and the
-planned touches from that data, renders the self-contained page (``render_html``; charts
-need ``pip install 'ecrm[plot]'``) and writes it. Open the file in any browser; it works
-offline. The same thing from the shell: ``ecrm report orders.csv --as-of DATE -o r.html``.
+planned touches from that data, renders the self-contained page (``render_html``; the
+charts are inline SVG drawn by ecrm, the text Chinese for this CNY shop — pass
+``lang="en"`` to ``build_report`` for English) and writes it. Open the file in any
+browser; it works offline. The same thing from the shell: ``ecrm report orders.csv --as-of DATE -o r.html``.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def main() -> None:
         print(f"  {metric.label:<26} {metric.value:>14}")
 
     started = time.perf_counter()
-    page = render_html(report)  # charts when matplotlib is installed, else a hint
+    page = render_html(report)  # inline SVG charts, sortable tables, CSV downloads
     target = Path(args.output)
     target.write_text(page, encoding="utf-8")
     print(f"\nwrote {target} ({len(page.encode('utf-8')):,} bytes, {len(report.charts)} "

@@ -85,9 +85,17 @@ def test_report_writes_one_html_file(orders_csv: Path, tmp_path: Path,
     assert page.count("<script") == 1  # the page's own; the customer "<script>" is data
     assert "潜客" in page  # the customers file adds prospects (customers without orders)
     # "<script>" browsed and favourited without ordering: 非订购 and 收藏未购, 1 of 2
+    # a CNY shop's report is in Chinese unless --lang en
+    assert page.startswith('<!DOCTYPE html>\n<html lang="zh-CN"')
+    assert '<td>非订购客户</td><td>访问过但从未下单</td><td class="num">1</td>' in page
+    assert '<td>收藏未购</td><td>收藏了从未购买的商品</td><td class="num">1</td>' in page
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind
+    assert main(["report", str(orders_csv), "--as-of", "2025-12-01", "-o", str(out),
+                 "--customers", str(customers), "--events", str(events), "--lang", "en"]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith('<!DOCTYPE html>\n<html lang="en"')
     assert '<td>非订购客户</td><td>visited, never ordered</td><td class="num">1</td>' in page
     assert '<td>收藏未购</td><td>favourited an item never bought</td><td class="num">1</td>' in page
-    assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind
 
 
 def test_report_is_byte_identical_across_runs(orders_csv: Path, tmp_path: Path) -> None:
@@ -174,6 +182,8 @@ def test_demo_writes_outbox_messages_and_report(tmp_path: Path,
     assert all(r["body"].startswith("【小林茶铺】") for r in records if r["channel"] == "sms")
     page = (out_dir / "report.html").read_text(encoding="utf-8")
     assert 'id="touches"' in page
+    assert '<html lang="zh-CN"' in page  # the demo's report is in Chinese by default
+    assert "<h2>会员等级</h2>" in page
     # a second run replaces the files instead of appending to them
     assert main(["demo", "--customers", "300", "--out-dir", str(out_dir)]) == 0
     capsys.readouterr()
@@ -220,30 +230,41 @@ def test_step_progress_only_on_a_terminal() -> None:
     assert not quiet.enabled
 
 
-def test_report_and_demo_say_when_charts_are_not_drawn(orders_csv: Path, tmp_path: Path,
+def test_report_and_demo_draw_charts_without_matplotlib(orders_csv: Path, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
-    """A fresh ``pip install .`` has no matplotlib: the page has tables and a hint, and the
-    command line does not claim charts were drawn."""
-    monkeypatch.setattr("ecrm.report._charts.charts_available", lambda: False)
-    monkeypatch.setattr("ecrm.report._html.charts_available", lambda: False)
+    """A fresh ``pip install .`` has no matplotlib: ecrm draws the charts itself."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
     out = tmp_path / "report.html"
     assert main(["report", str(orders_csv), "--as-of", "2025-12-01", "-o", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "charts not drawn: pip install 'ecrm[plot]' to draw them" in text
-    assert "<svg" not in out.read_text(encoding="utf-8")
+    assert "not drawn" not in text
+    page = out.read_text(encoding="utf-8")
+    assert page.count("<svg") >= 5
+    assert "matplotlib" not in page
     assert main(["demo", "--customers", "200", "--out-dir", str(tmp_path / "d")]) == 0
-    text = capsys.readouterr().out
-    assert "charts not drawn: pip install 'ecrm[plot]'" in text
-    assert "<svg" not in (tmp_path / "d" / "report.html").read_text(encoding="utf-8")
+    assert "not drawn" not in capsys.readouterr().out
+    assert "<svg" in (tmp_path / "d" / "report.html").read_text(encoding="utf-8")
 
 
 def test_report_and_demo_count_the_drawn_charts(orders_csv: Path, tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("matplotlib")
     out = tmp_path / "report.html"
     assert main(["report", str(orders_csv), "--as-of", "2025-12-01", "-o", str(out)]) == 0
     text = capsys.readouterr().out
     n = out.read_text(encoding="utf-8").count("<svg")
     assert n >= 6
     assert f" sections, {n} charts) for " in text
+
+
+def test_report_with_tickets_has_a_service_section(orders_csv: Path, tmp_path: Path) -> None:
+    tickets = tmp_path / "tickets.csv"
+    tickets.write_text("ticket_id,kind,customer_id,created_at,first_response_at,resolved_at,"
+                       "state,subject\nt1,complaint,1,2025-11-10 10:00,2025-11-10 11:00,"
+                       "2025-11-10 20:00,resolved,物流太慢了\n", encoding="utf-8")
+    out = tmp_path / "report.html"
+    assert main(["report", str(orders_csv), "--as-of", "2025-12-01", "-o", str(out),
+                 "--tickets", str(tickets)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert '<section id="service"' in page
+    assert '<div class="label">工单数</div><div class="value">1</div>' in page

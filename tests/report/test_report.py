@@ -15,9 +15,8 @@ import pytest
 from dateutil.relativedelta import relativedelta
 
 import ecrm.report
-from ecrm import Money, Order, OrderItem, OrderLog, OrderStatus
+from ecrm import InvalidTypeError, InvalidValueError, Money, Order, OrderItem, OrderLog, OrderStatus
 from ecrm.datasets import sample_shop
-from ecrm.errors import InvalidTypeError, InvalidValueError, MissingDependencyError
 from ecrm.report import (
     BarChart,
     Metric,
@@ -33,8 +32,8 @@ from ecrm.rfm import score
 SH = ZoneInfo("Asia/Shanghai")
 AS_OF = dt.datetime(2025, 12, 1, tzinfo=SH)
 VALID = {OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED}
-SECTIONS = ["overview", "grades", "segments", "cycle", "lifecycle", "audiences", "tiers",
-            "provinces", "products", "touches"]
+SECTIONS = ["overview", "periods", "grades", "segments", "cycle", "lifecycle", "audiences",
+            "tiers", "predict", "provinces", "products", "associations", "touches"]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +43,7 @@ def shop():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def shop_report(shop):  # type: ignore[no-untyped-def]
-    return build_report(shop.orders, as_of=shop.as_of, customers=shop.customers,
+    return build_report(shop.orders, lang="en", as_of=shop.as_of, customers=shop.customers,
                         events=shop.events, store_name=shop.store_name, source="sample")
 
 
@@ -111,8 +110,9 @@ def small_log() -> OrderLog:
 
 def test_public_surface() -> None:
     assert set(ecrm.report.__all__) == {
-        "DEFAULT_SMS_PRICE", "BarChart", "Chart", "CycleChart", "Metric", "Progress", "Report",
-        "Section", "Table", "build_report", "plan_day", "render_html"}
+        "DEFAULT_SLA", "DEFAULT_SMS_PRICE", "BarChart", "Chart", "CycleChart", "FunnelChart", "LineChart",
+        "Metric", "Progress", "Report", "Section", "StackedBarChart", "Table", "build_report",
+        "plan_day", "render_html"}
 
 
 def test_sections_in_order(shop_report: Report, shop_page: str, read_tables) -> None:  # type: ignore[no-untyped-def]
@@ -132,7 +132,7 @@ def test_grade_counts_match_score_and_a_plain_recomputation(shop, shop_page: str
 
 
 def test_small_shop_grades_and_headline(read_tables) -> None:  # type: ignore[no-untyped-def]
-    report = build_report(small_log(), as_of=AS_OF)
+    report = build_report(small_log(), lang="en", as_of=AS_OF)
     page = render_html(report, charts=False)
     tables = read_tables(page).tables
     grades = {r[0]: r[3] for r in tables["Grade distribution"][1:] if r[0]}
@@ -153,7 +153,7 @@ def test_small_shop_grades_and_headline(read_tables) -> None:  # type: ignore[no
                                        "¥0.00", "0.0%"]
     assert len(months) == 13
     metrics = {m.label: m for m in report.section("overview").metrics}
-    assert metrics["sales"] == Metric("sales", "¥2,650.00", [("vs 2025-10", "+2550.0%"),
+    assert metrics["sales"] == Metric("sales", "¥2,650.00", [("vs 2025-10", "+2,550.0%"),
                                                              ("vs 2024-11", "+231.2%")])
     assert metrics["repurchase rate"] == Metric(
         "repurchase rate", "50.0%", [("vs 2025-10", "+50.0pt"), ("vs 2024-11", "+50.0pt")])
@@ -165,7 +165,7 @@ def _table(tables: dict[str, list[list[str]]], prefix: str) -> list[list[str]]:
 
 
 def test_small_shop_tiers_without_customers_are_potential_members(read_tables) -> None:  # type: ignore[no-untyped-def]
-    page = render_html(build_report(small_log(), as_of=AS_OF), charts=False)
+    page = render_html(build_report(small_log(), lang="en", as_of=AS_OF), charts=False)
     rows = read_tables(page).tables["Tier share"]
     by_level = {r[0]: r for r in rows[1:]}
     # nobody joined: all 6 customers at level 0; qualified: alice ¥2,600 → 4, erin ¥150 → 1,
@@ -177,7 +177,7 @@ def test_small_shop_tiers_without_customers_are_potential_members(read_tables) -
 
 
 def test_small_shop_products_and_provinces(read_tables) -> None:  # type: ignore[no-untyped-def]
-    tables = read_tables(render_html(build_report(small_log(), as_of=AS_OF),
+    tables = read_tables(render_html(build_report(small_log(), lang="en", as_of=AS_OF),
                                      charts=False)).tables
     first = _table(tables, "New customers' first purchase")
     # first purchase days in the year: alice TEA, bob TEA, erin CUP (dave's is too old)
@@ -192,9 +192,12 @@ def test_small_shop_products_and_provinces(read_tables) -> None:  # type: ignore
 
 
 def test_tomorrows_payment_reminder_is_planned(read_tables) -> None:  # type: ignore[no-untyped-def]
-    report = build_report(small_log(), as_of=AS_OF)
+    report = build_report(small_log(), lang="en", as_of=AS_OF)
     touches = report.section("touches")
-    assert touches.title == "Tomorrow's planned touches (2025-12-01)"
+    # as_of is midnight of 1 December: the planned day is that day, not "tomorrow"
+    assert touches.title == "Planned touches for 2025-12-01"
+    later = build_report(small_log(), lang="en", as_of=AS_OF + dt.timedelta(hours=9))
+    assert later.section("touches").title == "Tomorrow's planned touches (2025-12-02)"
     flows = {r[0]: r[1:] for r in touches.tables[0].rows}
     # frank's order placed 23:50 and unpaid: the 30-minute reminder falls on Dec 1
     assert flows["payment_reminder"] == ("1", "1")
@@ -213,7 +216,7 @@ def test_untrusted_text_is_escaped() -> None:
                province=evil),
         _order(2, evil, _at(2025, 11, 9), 10_000, sku="a&b\"c'", province=evil),
     ])
-    report = build_report(log, as_of=AS_OF, store_name=evil, source='"><b>x</b>')
+    report = build_report(log, lang="en", as_of=AS_OF, store_name=evil, source='"><b>x</b>')
     page = render_html(report)
     assert page.count("<script") == 1  # only the page's own script in <head>
     assert "alert(1)</script>" not in page
@@ -222,10 +225,11 @@ def test_untrusted_text_is_escaped() -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;img src=x onerror=alert(2)&gt;" in page
     assert "a&amp;b&quot;c&#x27;" in page
+    # the customer list of a download button: JSON in a single-quoted attribute
+    assert """data-ids='["&lt;script&gt;alert(1)&lt;/script&gt;"]'""" in page
 
 
 def test_chart_labels_are_escaped_and_not_mathtext() -> None:
-    pytest.importorskip("matplotlib")
     chart = BarChart("<b>t</b>", ["<script>x</script>", "$\\alpha$ & $5"], [1, 2])
     report = Report("r", "s", AS_OF, "Asia/Shanghai", "", [Section("k", "K", charts=[chart])])
     page = render_html(report)
@@ -233,11 +237,11 @@ def test_chart_labels_are_escaped_and_not_mathtext() -> None:
     assert "<script" not in svg
     assert "<b>" not in svg
     assert "&lt;script&gt;x&lt;/script&gt;" in svg
-    assert ">$\\alpha$ &amp; $5</text>" in svg  # shown as typed, not rendered as maths
+    assert "$\\alpha$ &amp; $5</text>" in svg  # shown as typed, not rendered as maths
 
 
 def test_same_input_same_bytes(shop, shop_page: str) -> None:  # type: ignore[no-untyped-def]
-    again = build_report(shop.orders, as_of=shop.as_of, customers=shop.customers,
+    again = build_report(shop.orders, lang="en", as_of=shop.as_of, customers=shop.customers,
                          events=shop.events, store_name=shop.store_name, source="sample")
     assert render_html(again) == shop_page
 
@@ -256,7 +260,6 @@ def test_page_is_offline(shop_page: str) -> None:
 
 
 def test_every_chart_is_an_inline_svg(shop_report: Report, shop_page: str) -> None:
-    pytest.importorskip("matplotlib")
     assert len(shop_report.charts) >= 6
     assert shop_page.count('<figure class="chart"') == len(shop_report.charts)
     assert shop_page.count("<svg") == len(shop_report.charts)
@@ -266,25 +269,24 @@ def test_every_chart_is_an_inline_svg(shop_report: Report, shop_page: str) -> No
     assert len(ids) == len(set(ids))  # several SVGs in one page: no id is repeated
 
 
-def test_without_matplotlib_tables_and_a_hint(shop_report: Report,  # type: ignore[no-untyped-def]
-                                              monkeypatch, read_tables) -> None:
-    monkeypatch.setattr("ecrm.report._html.charts_available", lambda: False)
-    page = render_html(shop_report)
-    assert "<svg" not in page
-    assert "pip install 'ecrm[plot]'" in unescape(page)
-    assert page.count("data-chart-missing=") == len(shop_report.charts)
-    assert "Grade distribution" in read_tables(page).tables
+def test_charts_need_no_extra_and_can_be_left_out(shop_report: Report,  # type: ignore[no-untyped-def]
+                                                 monkeypatch, read_tables) -> None:
+    """The charts are drawn by ecrm itself: a page without matplotlib still has them."""
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    with pytest.raises(MissingDependencyError, match="plot"):
-        render_html(shop_report, charts=True)
+    page = render_html(shop_report)
+    assert page.count("<svg") == len(shop_report.charts)
+    assert "matplotlib" not in page
+    bare = render_html(shop_report, charts=False)
+    assert "<svg" not in bare
+    assert "Grade distribution" in read_tables(bare).tables
 
 
 def test_customers_give_membership_and_prospects(shop, shop_report: Report) -> None:  # type: ignore[no-untyped-def]
     tiers = shop_report.section("tiers")
     members = int(shop.customers.members(shop.as_of).sum())
-    rows = {r[0]: r for r in tiers.tables[0].rows}
+    rows = {r[0] or r[1]: r for r in tiers.tables[0].rows}
     level0 = int(rows["0"][2].replace(",", ""))
-    total = int(rows[""][2].replace(",", ""))
+    total = int(rows["total"][2].replace(",", ""))
     ordered = shop.customers.members(shop.as_of)[
         np.isin(shop.customers.customer_ids, shop.orders.customer_ids)].sum()
     assert total - level0 == int(ordered) <= members
@@ -312,14 +314,14 @@ def test_customers_give_membership_and_prospects(shop, shop_report: Report) -> N
 
 def test_progress_reports_every_step() -> None:
     seen: list[tuple[str, int, int]] = []
-    build_report(small_log(), as_of=AS_OF, progress=lambda *a: seen.append(a))
+    build_report(small_log(), lang="en", as_of=AS_OF, progress=lambda *a: seen.append(a))
     assert [d for _, d, _ in seen] == list(range(len(seen)))
     assert seen[-1] == ("done", len(seen) - 1, len(seen) - 1)
 
 
 def test_no_repurchaser_no_stages() -> None:
     log = OrderLog.from_orders([_order(1, "a", _at(2025, 11, 2), 10_000)])
-    report = build_report(log, as_of=AS_OF)
+    report = build_report(log, lang="en", as_of=AS_OF)
     assert "lifecycle" not in [s.key for s in report.sections]
     assert any("no 5221 boundaries" in n for n in report.section("cycle").notes)
     render_html(report)
@@ -335,7 +337,7 @@ def test_bad_arguments(kwargs, error) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(error):
         build_report(small_log(), **kwargs)
     with pytest.raises(InvalidTypeError):
-        build_report([], as_of=AS_OF)  # type: ignore[arg-type]
+        build_report([], lang="en", as_of=AS_OF)  # type: ignore[arg-type]
 
 
 def test_table_rows_must_match_the_header() -> None:
@@ -361,7 +363,7 @@ def _members(store_joined: dt.datetime | None = dt.datetime(2024, 1, 1, tzinfo=S
 
 
 def test_small_shop_rfm_segments_against_the_mean_reference() -> None:
-    seg = build_report(small_log(), as_of=AS_OF).section("segments")
+    seg = build_report(small_log(), lang="en", as_of=AS_OF).section("segments")
     # scores (R, F, M): alice (5, 2, 5), bob (1, 1, 1), erin (5, 2, 1); the reference is
     # the mean: R 11/3, F 5/3, M 7/3. alice is high on all three → 重要价值; erin high R
     # and F, low M → 一般价值; bob low on all → 一般挽留.
@@ -376,7 +378,7 @@ def test_small_shop_rfm_segments_against_the_mean_reference() -> None:
 
 
 def test_small_shop_repurchase_curve_shows_the_5221_boundaries() -> None:
-    report = build_report(small_log(), as_of=AS_OF)
+    report = build_report(small_log(), lang="en", as_of=AS_OF)
     cycle = report.section("cycle")
     # first purchase days: alice, bob, dave, erin (4); repurchasers: erin after 1 day,
     # alice after 49 days. Half of them within 1 day; 70% and 90% need 49 days.
@@ -386,7 +388,6 @@ def test_small_shop_repurchase_curve_shows_the_5221_boundaries() -> None:
                       "P90": "49 days"}
     (chart,) = cycle.charts
     assert isinstance(chart, ecrm.report.CycleChart)
-    pytest.importorskip("matplotlib")
     page = render_html(report)
     start = page.index('<section id="cycle"')
     svg = page[page.index("<svg", start):page.index("</svg>", start)]
@@ -398,7 +399,7 @@ def test_small_shop_lifecycle_funnel() -> None:
     # P50 = 1, P70 = P90 = 49 days (above); days since the last purchase day at
     # 2025-12-01: alice 11, erin 27 → silent; bob 275, dave 381 → churned;
     # carol and frank have no valid order → prospect.
-    life = build_report(small_log(), as_of=AS_OF).section("lifecycle")
+    life = build_report(small_log(), lang="en", as_of=AS_OF).section("lifecycle")
     counts = {r[1]: r[3] for r in life.tables[0].rows}
     assert counts == {"prospect": "2", "new": "0", "active": "0", "silent": "2",
                       "sleeping": "0", "churned": "2", "total": "6"}
@@ -407,11 +408,12 @@ def test_small_shop_lifecycle_funnel() -> None:
 
 
 def test_small_shop_tier_share_and_flow_with_members() -> None:
-    tiers = build_report(small_log(), as_of=AS_OF, customers=_members()).section("tiers")
+    tiers = build_report(small_log(), lang="en", as_of=AS_OF, customers=_members()).section("tiers")
     # everyone joined in 2024. Cumulative valid spend at 2025-11-01: alice ¥100 → 1,
     # dave ¥800 → 3, others 0; at 2025-12-01: alice ¥2,600 → 4, erin ¥150 → 1, dave 3.
-    share = {r[0]: r[2] for r in tiers.tables[0].rows}
-    assert share == {"0": "3", "1": "1", "2": "0", "3": "1", "4": "1", "": "6"}
+    share = {r[0] or r[1]: r[2] for r in tiers.tables[0].rows}
+    assert share == {"0": "3", "1": "1", "2": "0", "3": "1", "4": "1", "total": "6",
+                     "potential members": "0"}
     flow = tiers.tables[1]
     assert flow.caption.endswith(": 2 upgraded, 0 downgraded")
     matrix = [[int(v) for v in r[1:]] for r in flow.rows]
@@ -431,13 +433,13 @@ def test_small_shop_tomorrows_touches_are_costed_per_sms_segment() -> None:
     # frank's unpaid order gets the payment reminder by SMS (he has a phone number).
     # A 4-character shop name keeps it in one billed message; an 80-character one
     # pushes the text past 70 characters: billed per 67 characters, so 2 or more.
-    short = build_report(small_log(), as_of=AS_OF, customers=_members(None),
+    short = build_report(small_log(), lang="en", as_of=AS_OF, customers=_members(None),
                          store_name="小林茶铺", sms_price=Money(7)).section("touches")
     values = {m.label: m.value for m in short.metrics}
     assert values["planned sends"] == "1"
     assert values["SMS segments"] == "1"
     assert values["SMS cost"] == "¥0.07"
-    long = build_report(small_log(), as_of=AS_OF, customers=_members(None),
+    long = build_report(small_log(), lang="en", as_of=AS_OF, customers=_members(None),
                         store_name="小林茶铺" * 20, sms_price=Money(7)).section("touches")
     values = {m.label: m.value for m in long.metrics}
     segments = int(values["SMS segments"])
@@ -449,8 +451,8 @@ def test_small_shop_tomorrows_touches_are_costed_per_sms_segment() -> None:
 def test_each_charted_section_draws_its_chart(shop_report: Report, shop_page: str) -> None:
     """Grades, curve, funnel, tiers, provinces, the month's sales and tomorrow's sends each
     have a chart, drawn inside their own section."""
-    pytest.importorskip("matplotlib")
-    charted = ["overview", "grades", "cycle", "lifecycle", "tiers", "provinces", "touches"]
+    charted = ["overview", "periods", "grades", "cycle", "lifecycle", "tiers", "predict",
+               "provinces", "touches"]
     assert [s.key for s in shop_report.sections if s.charts] == charted
     for key in charted:
         start = shop_page.index(f'<section id="{key}"')
@@ -461,3 +463,32 @@ def test_each_charted_section_draws_its_chart(shop_report: Report, shop_page: st
     table = {r[0]: int(r[1].replace(",", "")) for r in provinces.tables[0].rows}
     assert dict(zip(chart.labels, chart.values, strict=True)) == {  # type: ignore[union-attr]
         k: float(v) for k, v in list(table.items())[:15]}
+
+
+def test_small_shop_rows_carry_their_customers_for_download() -> None:
+    """Grade, segment, stage and tier rows list exactly their customers (hand-checked)."""
+    report = build_report(small_log(), lang="en", as_of=AS_OF, customers=_members())
+    grades = report.section("grades").tables[0]
+    by_grade = {r[0] or r[2]: ids for r, ids in zip(grades.rows, grades.customers, strict=True)}
+    # alice 31 → G; bob 8 and erin 15 → B; no valid order in the year: carol (refunded),
+    # dave (too old), frank (unpaid)
+    assert by_grade == {"P": (), "G": ("alice",), "S": (), "B": ("bob", "erin"),
+                        "scored": (),
+                        "unscored (no valid order in the year)": ("carol", "dave", "frank")}
+    segs = report.section("segments").tables[0]
+    by_seg = {r[0]: ids for r, ids in zip(segs.rows, segs.customers, strict=True) if ids}
+    assert by_seg == {"重要价值客户": ("alice",), "一般价值客户": ("erin",),
+                      "一般挽留客户": ("bob",)}
+    stages = report.section("lifecycle").tables[0]
+    by_stage = {r[1]: ids for r, ids in zip(stages.rows, stages.customers, strict=True) if ids}
+    assert by_stage == {"prospect": ("carol", "frank"), "silent": ("alice", "erin"),
+                        "churned": ("bob", "dave")}
+    tiers = report.section("tiers").tables[0]
+    by_level = {r[0] or r[1]: ids for r, ids in zip(tiers.rows, tiers.customers, strict=True)}
+    assert by_level == {"0": ("bob", "carol", "frank"), "1": ("erin",), "2": (),
+                        "3": ("dave",), "4": ("alice",), "total": (),
+                        "potential members": ()}
+    page = render_html(report)
+    assert """data-file="grade-G.csv" data-ids='["alice"]'""" in page
+    assert page.count('class="download"') == sum(
+        1 for t in (grades, segs, stages, tiers) for ids in t.customers if ids)

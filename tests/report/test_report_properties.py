@@ -23,7 +23,7 @@ AS_OFS = st.sampled_from([dt.datetime(2025, 7, 1, tzinfo=SH),
 @given(log=order_logs(min_size=0, max_size=30, max_customers=8), as_of=AS_OFS)
 def test_any_shop_gives_a_page_whose_grades_match_score(read_tables, log: OrderLog,  # type: ignore[no-untyped-def]
                                                         as_of: dt.datetime) -> None:
-    report = build_report(log, as_of=as_of)
+    report = build_report(log, lang="en", as_of=as_of)
     page = render_html(report, charts=False)
     parsed = read_tables(page)
     assert parsed.section_ids == [s.key for s in report.sections]
@@ -62,3 +62,42 @@ def test_any_text_round_trips_through_the_page(read_tables, caption: str,  # typ
     assert parsed.tables[caption] == [["a", "b"], *([a, b] for a, b in cells)]
     assert page.count("<script") == 1
     assert page.count("<table>") == 1
+
+
+IDS = st.lists(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12),
+               min_size=1, max_size=5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ids=IDS)
+def test_any_customer_ids_round_trip_through_a_download_button(ids: list[str]) -> None:
+    """What the page's script reads from a button (the attribute, HTML-unescaped, parsed as
+    JSON) is exactly the row's customer ids, whatever characters they hold."""
+    import json
+    from html.parser import HTMLParser
+
+    from ecrm.report import Report, Section, Table
+
+    table = Table("t", ["a"], [("x",)], customers=[ids], key="k")
+    report = Report("r", "s", dt.datetime(2025, 1, 1, tzinfo=SH), "Asia/Shanghai", "",
+                    [Section("k", "K", tables=[table])])
+    found: list[str | None] = []
+
+    class Buttons(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "button":
+                found.append(dict(attrs)["data-ids"])
+
+    Buttons(convert_charrefs=True).feed(render_html(report, charts=False))
+    assert len(found) == 1
+    assert json.loads(found[0] or "") == ids
+
+
+@settings(max_examples=15, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(log=order_logs(min_size=0, max_size=30, max_customers=8), as_of=AS_OFS)
+def test_any_shop_gives_a_chinese_page_with_every_chart(log: OrderLog,
+                                                        as_of: dt.datetime) -> None:
+    report = build_report(log, as_of=as_of, lang="zh")
+    page = render_html(report)
+    assert page.count("<svg") == len(report.charts)
+    assert '<html lang="zh-CN"' in page

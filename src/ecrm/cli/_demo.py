@@ -77,8 +77,9 @@ def _predictions_text(log: Any, as_of: dt.datetime) -> str:
     return "\n".join(lines)
 
 
-def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path) -> int:
-    """Run the whole demo; returns the exit status.
+def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path,
+             lang: str = "zh") -> int:
+    """Run the whole demo; returns the exit status (the HTML report in ``lang``).
 
     Writes ``DEMO_FILES`` into ``out_dir`` (created if missing; files of an earlier run
     are replaced). Nothing leaves the machine: messages go to ``messages.jsonl`` and the
@@ -210,7 +211,7 @@ def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path) -> int:
     try:
         report = build_report(log, as_of=as_of, customers=customers, events=shop.events,
                               store_name=shop.store_name, source="sample shop",
-                              sms_price=price, progress=progress)
+                              sms_price=price, lang=lang, progress=progress)
         progress.step("drawing charts")
         page = render_html(report)
     finally:

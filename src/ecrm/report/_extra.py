@@ -1,0 +1,322 @@
+"""Report sections drawn from the analytics of other packages: quarter and year views
+(ecrm.analytics.store_metrics), predicted churn and CLV (ecrm.predict), strongest product
+associations (ecrm.recommend) and after-sales service (ecrm.service).
+
+Each is one function of the :class:`~ecrm.report._build.Shop` returning its sections,
+listed in ``ecrm.report._build.SECTIONS``; a section whose data or extra is missing says
+why in a note instead of failing the report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+from dateutil.relativedelta import relativedelta
+
+from ecrm import MissingDependencyError
+from ecrm.analytics import periods, store_metrics
+from ecrm.report._model import BarChart, LineChart, Metric, Section, Table
+
+if TYPE_CHECKING:
+    from ecrm.report._build import Shop
+
+__all__ = ["associations_section", "periods_section", "predict_section", "service_section"]
+
+_QUARTERS: Final = 4
+_YEARS: Final = 3
+_RULES: Final = 10
+#: prediction horizons: purchases in the next 90 days, CLV over a year
+PREDICT_DAYS: Final = 90
+CLV_DAYS: Final = 365
+#: the l2 penalty of the second fit when the first is not identified
+PENALTY: Final = 0.01
+
+
+def _ids(values: Any) -> tuple[str, ...]:
+    return tuple(str(x) for x in np.asarray(values).tolist())
+
+
+# -- quarter and year views -------------------------------------------------------------
+def _period_table(shop: Shop, freq: str, n: int) -> tuple[Table, Any] | None:
+    """The last ``n`` complete periods of ``freq`` with PoP and YoY, newest first."""
+    w = shop.w
+    local = shop.local
+    if freq == "quarter":
+        q_month = 3 * ((local.month - 1) // 3) + 1
+        end = local.replace(month=q_month, day=1, hour=0, minute=0, second=0, microsecond=0)
+        start = end - relativedelta(months=3 * n)
+    else:
+        end = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+        start = end - relativedelta(years=n)
+    at = shop.log.placed_at_us
+    inside = (at >= int(start.timestamp() * 1_000_000)) & (at < int(end.timestamp() * 1_000_000))
+    if not inside.any():
+        return None
+    sm = store_metrics(shop.log, periods(start, end, freq, tz=shop.zone))
+    pop = sm.changes("sales_fen", "previous")
+    yoy = sm.changes("sales_fen", "year_ago")
+    buyers_yoy = sm.changes("customers", "year_ago")
+    rows = []
+    for k in range(len(sm.rows) - 1, -1, -1):
+        r = sm.rows[k]
+        rate = "-" if r.repurchase_rate is None else w.share(float(r.repurchase_rate), 1)
+        rows.append((r.period.label, w.money(r.sales_fen), w.count(r.orders),
+                     w.count(r.customers), w.count(r.new_customers),
+                     w.count(r.returning_customers), rate, shop.change(pop[k]),
+                     shop.change(yoy[k]), shop.change(buyers_yoy[k])))
+    name = w("quarter", "季度") if freq == "quarter" else w("year", "年度")
+    table = Table(
+        w(f"Store figures by {name}, newest first: against the {name} before and a year "
+          "before", f"{name}店铺数据，最近的在前：环比与同比"),
+        [name, w("sales", "销售额"), w("orders", "订单数"), w("buyers", "购买客户"),
+         w("new", "新客户"), w("returning", "老客户"), w("repurchase rate", "复购率"),
+         w("sales vs period before", "销售额环比"), w("sales vs year before", "销售额同比"),
+         w("buyers vs year before", "购买客户同比")],
+        rows, [False, *(True for _ in range(9))],
+    )
+    return table, sm
+
+
+def periods_section(shop: Shop) -> list[Section]:
+    """The last four complete quarters and three complete years, each with
+    period-over-period and year-over-year changes (ecrm.analytics.store_metrics)."""
+    w = shop.w
+    title = w("Quarters and years", "季度与年度对比")
+    tables = []
+    charts: list[Any] = []
+    quarters = _period_table(shop, "quarter", _QUARTERS)
+    if quarters is not None:
+        table, sm = quarters
+        tables.append(table)
+        charts.append(LineChart(
+            w("Sales per quarter against a year before", "季度销售额与去年同期"),
+            [r.period.label for r in sm.rows],
+            [(w("this year", "本期"), [r.sales_fen / 100 for r in sm.rows]),
+             (w("a year before", "去年同期"), [r.sales_fen / 100 for r in sm.year_ago])],
+            value_kind="money"))
+    years = _period_table(shop, "year", _YEARS)
+    if years is not None:
+        table, sm = years
+        tables.append(table)
+        charts.append(BarChart(w("Sales per year", "年度销售额"),
+                               [r.period.label for r in sm.rows],
+                               [r.sales_fen / 100 for r in sm.rows], value_kind="money"))
+    if not tables:
+        return [Section("periods", title, notes=[w("No orders in the periods shown.",
+                                                    "所示期间没有订单。")])]
+    return [Section(
+        "periods", title,
+        summary=w("Complete calendar quarters and years before as_of, each against the one "
+                  "before (period over period) and the same one a year earlier (year over "
+                  "year).",
+                  "截止日之前的完整自然季度和年度，分别与上一期（环比）和去年同期（同比）对比。"),
+        charts=charts, tables=tables,
+        notes=[w("The same definitions as the monthly figures (ecrm.analytics.store_metrics "
+                 "with quarter and year periods).",
+                 "口径与月度数据相同（ecrm.analytics.store_metrics，按季度和年度）。")],
+    )]
+
+
+# -- prediction -------------------------------------------------------------------------
+def predict_section(shop: Shop) -> list[Section]:
+    """Churn risk and CLV per customer from BG/NBD and Gamma-Gamma (ecrm.predict)."""
+    w = shop.w
+    title = w("Predicted churn and customer value", "流失预测与客户价值")
+    result = predictions(shop)
+    if isinstance(result, str):
+        return [Section("predict", title, notes=[result])]
+    p, l2 = result
+    ids = np.asarray(p.customer_ids)
+    bands = (("high", w("high churn risk", "高流失风险"), w("P(alive) < 0.3", "存活概率 < 0.3")),
+             ("medium", w("medium", "中等风险"), "0.3 ≤ P(alive) < 0.7"),
+             ("low", w("low", "低风险"), "P(alive) ≥ 0.7"))
+    n = len(ids)
+    rows, lists, counts = [], [], []
+    for band, label, rule in bands:
+        mask = p.risk == band
+        k = int(mask.sum())
+        counts.append(k)
+        rows.append((label, rule, w.count(k), w.share(k, n),
+                     "-" if not k else f"{float(p.p_alive[mask].mean()):.2f}",
+                     w.short(float(p.expected_purchases[mask].sum())),
+                     "-" if p.spend is None else w.money(int(p.clv_fen[mask].sum()))))
+        lists.append(_ids(ids[mask]))
+    total_clv = int(p.clv_fen.sum())
+    metrics = [
+        Metric(w(f"expected purchases in {PREDICT_DAYS} days", f"未来 {PREDICT_DAYS} 天预计购买次数"),
+               w.short(float(p.expected_purchases.sum()))),
+        Metric(w("customers at high churn risk", "高流失风险客户"), w.count(counts[0])),
+        Metric(w(f"CLV over {CLV_DAYS} days", f"未来 {CLV_DAYS} 天客户价值"),
+               "-" if p.spend is None else w.money(total_clv, short=True)),
+    ]
+    chart = BarChart(w("Customers per churn-risk band", "各流失风险客户数"),
+                     [label for _, label, _ in bands], [float(c) for c in counts],
+                     value_label=w("customers", "客户数"))
+    notes = [w(f"BG/NBD for purchase days and Gamma-Gamma for spend, fitted by maximum "
+               f"likelihood on every valid order before as_of (ecrm.predict); CLV discounts "
+               f"expected spend over {CLV_DAYS} days at 10% a year.",
+               f"用截止日之前的全部有效订单按最大似然拟合 BG/NBD（购买日）和 Gamma-Gamma（金额）"
+               f"（ecrm.predict）；客户价值为未来 {CLV_DAYS} 天的预期消费，按年 10% 折现。")]
+    if l2:
+        notes.append(w(f"The unpenalised BG/NBD fit was not identified on this data: fitted "
+                       f"with an l2 penalty of {l2}.",
+                       f"不加惩罚的 BG/NBD 拟合在本店数据上不可识别：已加 l2 惩罚 {l2} 重新拟合。"))
+    if p.spend is None:
+        notes.append(w("The spend model (Gamma-Gamma) could not be fitted on this data: no CLV.",
+                       "金额模型（Gamma-Gamma）无法在本店数据上拟合：不显示客户价值。"))
+    return [Section(
+        "predict", title,
+        summary=w("Who is still likely to buy, who is slipping away, and what the customers "
+                  "are worth over the next year.",
+                  "哪些客户仍可能购买、哪些正在流失，以及客户在未来一年的价值。"),
+        metrics=metrics, charts=[chart],
+        tables=[Table(w("Customers per churn-risk band", "各流失风险客户"),
+                      [w("band", "风险"), w("rule", "规则"), w("customers", "客户数"),
+                       w("share", "占比"), w("mean P(alive)", "平均存活概率"),
+                       w(f"purchases in {PREDICT_DAYS} days", f"{PREDICT_DAYS} 天购买次数"),
+                       w("CLV", "客户价值")],
+                      rows, [False, False, True, True, True, True, True],
+                      customers=lists, key="risk")],
+        notes=notes,
+    )]
+
+
+def predictions(shop: Shop) -> Any:
+    """``(Predictions, l2)`` of the shop (``l2`` the penalty the fit needed), or a note
+    saying why there are none (no scipy, too little data, a fit that did not converge)."""
+    w = shop.w
+    from ecrm.predict import FitError, fit_bgnbd, fit_gammagamma, predict, summaries
+
+    no_scipy = w("Predictions need scipy: pip install 'ecrm[predict]'.",
+                 "预测需要 scipy：pip install 'ecrm[predict]'。")
+    valid = shop.log.valid_mask()
+    before = shop.log.placed_at_us < int(shop.as_of.timestamp() * 1_000_000)
+    if not (valid & before).any():
+        return w("No valid orders to fit a model to.", "没有可用于拟合模型的有效订单。")
+    first_us = int(shop.log.placed_at_us[valid & before].min())
+    start = dt.datetime.fromtimestamp(first_us / 1e6, tz=dt.UTC).astimezone(shop.zone)
+    try:
+        summary = summaries(shop.log, as_of=shop.as_of, calibration_start=start)
+        # an unpenalised fit can be unidentified on a small shop; the models' own advice
+        # is a small l2 penalty, which the section then names
+        l2 = 0.0
+        try:
+            model = fit_bgnbd(summary, thin_data="ignore")
+        except FitError:
+            l2 = PENALTY
+            model = fit_bgnbd(summary, l2=l2, thin_data="ignore")
+        spend = None
+        for penalty in (0.0, PENALTY):  # each model takes the penalty it needs
+            try:
+                spend = fit_gammagamma(summary, l2=penalty, thin_data="ignore")
+                break
+            except (FitError, ValueError):
+                continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return predict(model, summary, horizon_days=PREDICT_DAYS, spend=spend,
+                           clv_horizon_days=CLV_DAYS), l2
+    except MissingDependencyError:
+        return no_scipy
+    except (FitError, ValueError) as exc:
+        return w(f"No prediction: {exc}", f"无法预测：{exc}")
+
+
+# -- associations -----------------------------------------------------------------------
+def associations_section(shop: Shop) -> list[Section]:
+    """The strongest item-to-item rules: bought B within 14 days after A (ecrm.recommend)."""
+    from ecrm.recommend import associations
+
+    w = shop.w
+    title = w("Products bought together", "商品关联")
+    if shop.log.items is None:
+        return [Section("associations", title, notes=[
+            w("The orders have no order lines (sku column).", "订单没有商品明细（sku 列）。")])]
+    rules = associations(shop.log, as_of=shop.as_of, basis="days", within_days=14)
+    score = np.asarray(rules.score)
+    order = np.lexsort((np.asarray(rules.consequents), np.asarray(rules.antecedents), -score))
+    top = order[:_RULES]
+    rows = [(str(k + 1), str(rules.antecedents[i]), str(rules.consequents[i]),
+             w.count(int(rules.n_pair[i])), w.count(int(rules.n_antecedent[i])),
+             w.share(float(rules.confidence[i]), 1), f"{float(rules.lift[i]):.2f}",
+             f"{float(score[i]):+.3f}") for k, i in enumerate(top.tolist())]
+    if not rows:
+        return [Section("associations", title, notes=[
+            w("No pair of items was bought by at least 2 customers within 14 days.",
+              "没有任何两件商品被至少 2 位客户在 14 天内先后购买。")])]
+    return [Section(
+        "associations", title,
+        summary=w(f"The {len(rows)} strongest rules A → B: customers who bought A bought B "
+                  f"within 14 days (ecrm.recommend.associations), ranked by added chance.",
+                  f"最强的 {len(rows)} 条关联 A → B：买了 A 的客户在 14 天内又买了 B"
+                  "（ecrm.recommend.associations），按提升的购买概率排序。"),
+        tables=[Table(w("Strongest product associations", "最强商品关联"),
+                      ["#", w("bought", "先买"), w("then bought", "再买"),
+                       w("customers with both", "两者都买"), w("customers with A", "买 A 的客户"),
+                       w("confidence", "置信度"), w("lift", "提升度"),
+                       w("added chance", "增加的概率")],
+                      rows, [True, False, False, True, True, True, True, True])],
+        notes=[w("added chance = confidence shrunk towards B's base rate with 10 "
+                 "pseudo-customers, minus that base rate: small counts cannot rank high.",
+                 "增加的概率 = 以 10 个虚拟客户向 B 的基础购买率收缩后的置信度减去基础购买率，"
+                 "少量样本不会排得很高。")],
+    )]
+
+
+# -- service ----------------------------------------------------------------------------
+def service_section(shop: Shop) -> list[Section]:
+    """SLA attainment and response times, and complaints per category per month
+    (ecrm.service), when tickets are given."""
+    if shop.tickets is None:
+        return []
+    from ecrm.service import complaints_by_period, service_summary, sla_status
+
+    w = shop.w
+    status = sla_status(list(shop.tickets), shop.sla_policy, as_of=shop.as_of)
+    s = service_summary(status)
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else w.share(x, 1)
+
+    def hours(x: float | None) -> str:
+        return "-" if x is None else (f"{x:.1f} 小时" if w.lang == "zh" else f"{x:.1f} h")
+
+    metrics = [
+        Metric(w("tickets", "工单数"), w.count(s.tickets)),
+        Metric(w("open", "未解决"), w.count(s.open)),
+        Metric(w("first response in time", "首次响应达标率"), pct(s.first_response_attainment)),
+        Metric(w("resolved in time", "解决达标率"), pct(s.resolution_attainment)),
+        Metric(w("first response median / P90", "首次响应中位数 / P90"),
+               f"{hours(s.first_response_median_h)} / {hours(s.first_response_p90_h)}"),
+        Metric(w("resolution median / P90", "解决时长中位数 / P90"),
+               f"{hours(s.resolution_median_h)} / {hours(s.resolution_p90_h)}"),
+    ]
+    tickets = [t for t in shop.tickets if t.created_at < shop.as_of]
+    complaints = complaints_by_period(tickets, tz=shop.zone)
+    months = sorted(set(complaints.periods))
+    shown = months[-6:]
+    totals: dict[str, int] = {}
+    for c, k in zip(complaints.categories, complaints.counts, strict=True):
+        totals[c] = totals.get(c, 0) + k
+    ranked = sorted(totals, key=lambda c: (-totals[c], c))
+    rows = [(c, *(w.count(complaints.count(p, c)) for p in shown), w.count(totals[c]))
+            for c in ranked]
+    tables = [Table(w("Complaints per category and month", "各类投诉的月度数量"),
+                    [w("category", "类别"), *shown, w("all months", "全部月份")], rows,
+                    [False, *(True for _ in shown), True])] if rows else []
+    return [Section(
+        "service", w("After-sales service", "售后服务"),
+        summary=w(f"{s.tickets:,} tickets as of {shop.as_of.date().isoformat()}: how many were "
+                  "answered and resolved within the SLA, how long it took, and what customers "
+                  "complained about.",
+                  f"截至 {shop.as_of.date().isoformat()} 共 {s.tickets:,} 张工单：在服务时限内响应和"
+                  "解决的比例、所用时长，以及客户投诉的类别。"),
+        metrics=metrics, tables=tables,
+        notes=[w("SLA clocks, attainment and complaint classes from ecrm.service "
+                 "(sla_status, service_summary, complaints_by_period).",
+                 "服务时限、达标率和投诉分类来自 ecrm.service（sla_status、service_summary、"
+                 "complaints_by_period）。")],
+    )]
