@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from ecrm import Money, Order, OrderItem, OrderLog
+from ecrm import InvalidTypeError, Money, Order, OrderItem, OrderLog
 from ecrm.analytics import periods, store_metrics
 from ecrm.report import DEFAULT_SLA, build_report, render_html
 
@@ -164,7 +164,7 @@ def test_service_by_hand_and_as_ecrm_service() -> None:
     s = service_summary(sla_status(tickets, DEFAULT_SLA, as_of=AS_OF))
     assert values["first response median / P90"].startswith(f"{s.first_response_median_h:.1f} h")
     complaints = complaints_by_period(tickets, tz=SH)
-    (table,) = section.tables
+    table = section.tables[0]
     # t1 "物流太慢了" is a logistics delay, t2 "杯子破损" a quality complaint; t3 is an
     # inquiry, not a complaint
     assert table.header == ("category", "2025-11", "all months")
@@ -196,3 +196,53 @@ def test_an_unidentified_fit_is_refitted_with_the_suggested_penalty() -> None:
     assert [int(r[2]) for r in table.rows] == [int((p.risk == b).sum())
                                                for b in ("high", "medium", "low")]
     assert table.rows[2][6] == str(Money(int(p.clv_fen[p.risk == "low"].sum())))
+
+
+def test_service_satisfaction_from_stored_replies() -> None:
+    """Four CSAT replies (5, 4, 2 and 5, the last one the same customer's second order):
+    3 of 4 score 4-5, so CSAT is 75.0%. Two NPS replies, 10 (a promoter) and 6 (a
+    detractor): NPS = (1 - 1) / 2 = 0."""
+    from ecrm.service import SurveyScore, csat, nps, tickets_from_csv
+
+    tickets = tickets_from_csv(io.StringIO(TICKETS), tz="Asia/Shanghai")
+    at = dt.datetime(2025, 11, 25, 12, tzinfo=SH)
+    scores = [
+        SurveyScore("order", f"o{i}", cid, "csat", v, at + dt.timedelta(hours=i), f"r{i}")
+        for i, (cid, v) in enumerate([("alice", 5), ("bob", 4), ("erin", 2), ("alice", 5)])
+    ] + [SurveyScore("ticket", "t1", "alice", "nps", 10, at, "n1"),
+         SurveyScore("ticket", "t2", "erin", "nps", 6, at, "n2")]
+    report = build_report(small_log(), lang="en", as_of=AS_OF, tickets=tickets,
+                          survey_scores=scores)
+    metrics = {m.label: m for m in report.section("service").metrics}
+    assert metrics["CSAT (scores 4-5)"].value == "75.0%"
+    assert metrics["CSAT (scores 4-5)"].comparisons == (("replies", "4"),)
+    assert metrics["NPS"].value == "+0"
+    assert csat(scores) == pytest.approx(0.75)  # the function the section reads
+    assert nps(scores) == pytest.approx(0.0)
+    no_scores = build_report(small_log(), lang="en", as_of=AS_OF, tickets=tickets)
+    assert "CSAT (scores 4-5)" not in {m.label for m in no_scores.section("service").metrics}
+
+
+def test_membership_cost_per_level_as_level_costs() -> None:
+    """Two level-2 members each granted one ¥10 coupon in November; one used it. Cost at
+    level 2 = ¥10.00 and the redemption rate 50.0%."""
+    from ecrm import Window
+    from ecrm.tiers import TAOBAO_STORE_VIP, Grant, level_costs
+
+    at = dt.datetime(2025, 11, 1, 9, tzinfo=SH)
+    grants = [Grant(c, "silver", "2025-11", 2, 1, Money(1_000), at) for c in ("alice", "bob")]
+    window = Window(dt.datetime(2025, 11, 1, tzinfo=SH), AS_OF)
+    costs = level_costs(TAOBAO_STORE_VIP, {"alice": 2, "bob": 2, "erin": 1}, window=window,
+                        grants=grants, redeemed=[grants[0].key], orders=small_log())
+    assert "membership-cost" not in [s.key for s in build_report(
+        small_log(), lang="en", as_of=AS_OF).sections]
+    section = build_report(small_log(), lang="en", as_of=AS_OF,
+                           level_costs=costs).section("membership-cost")
+    (table,) = section.tables
+    row = next(r for r in table.rows if r[0].startswith("2 "))
+    assert row[1:5] == ("2", "2", "50.0%", "¥10.00")
+    assert row[7] == "¥10.00"  # total cost: the used coupon only
+    i = costs.levels.index(2)
+    assert (costs.cost_fen[i], costs.redeemed_units[i]) == (1_000, 1)
+    with pytest.raises(InvalidTypeError, match="level_costs"):
+        build_report(small_log(), as_of=AS_OF, level_costs={"2": 1})  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ numbers.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from typing import Any, Final
 
@@ -40,6 +40,7 @@ from ecrm.lifecycle import RepurchaseCycle, Stage, StageResult, cycles_by, repur
 from ecrm.lifecycle import stages as lifecycle_stages
 from ecrm.report._extra import (
     associations_section,
+    membership_cost_section,
     periods_section,
     predict_section,
     service_section,
@@ -67,8 +68,8 @@ from ecrm.segments import (
     no_sale_customers,
     non_ordering_visitors,
 )
-from ecrm.service import SlaPolicy, SlaTarget, Ticket
-from ecrm.tiers import TAOBAO_STORE_VIP, TierLadder, TierResult, tier_flow
+from ecrm.service import SlaPolicy, SlaTarget, SurveyScore, Ticket
+from ecrm.tiers import TAOBAO_STORE_VIP, LevelCosts, TierLadder, TierResult, tier_flow
 from ecrm.touch import ChannelKind, InMemoryOptOutRegistry, PolicyContext, SmsComposer
 from ecrm.touch.flows import FlowContext, OrderEvents
 
@@ -115,7 +116,9 @@ class Shop:
     def __init__(self, log: OrderLog, *, as_of: dt.datetime, customers: CustomerTable | None,
                  events: EventLog | None, ladder: TierLadder, cycle_method: str, name: str,
                  sms_price: Money, lang: Lang, tickets: Sequence[Ticket] | None = None,
-                 sla_policy: SlaPolicy | None = None) -> None:
+                 sla_policy: SlaPolicy | None = None,
+                 survey_scores: Sequence[SurveyScore] = (),
+                 level_costs: LevelCosts | None = None) -> None:
         self.log = log
         self.as_of = as_of
         self.zone = log.tz
@@ -128,6 +131,8 @@ class Shop:
         self.sms_price = sms_price
         self.tickets = tickets
         self.sla_policy = sla_policy or DEFAULT_SLA
+        self.survey_scores = survey_scores
+        self.level_costs = level_costs
         self.w = Words(lang, log.currency)
 
     @property
@@ -882,6 +887,7 @@ SECTIONS: Final[tuple[tuple[str, Callable[[Shop], list[Section]]], ...]] = (
     ("repurchase cycle and stages", cycle_and_stages),
     ("customer classes and audiences", audiences),
     ("membership tiers", tiers),
+    ("membership cost", membership_cost_section),
     ("predicted churn and value", predict_section),
     ("provinces", provinces),
     ("product preferences", products),
@@ -911,6 +917,8 @@ def build_report(
     lang: str | None = None,
     tickets: Sequence[Ticket] | None = None,
     sla_policy: SlaPolicy | None = None,
+    survey_scores: Iterable[SurveyScore] = (),
+    level_costs: LevelCosts | None = None,
     progress: Progress | None = None,
 ) -> Report:
     """Assemble the shop report as of ``as_of`` (pure: nothing is read, written or sent).
@@ -924,8 +932,9 @@ def build_report(
     potential members, last month's tier flow, and with ``customers`` member contribution
     and the monthly tier history), ``predict`` (churn risk and CLV, ecrm.predict),
     ``provinces``, ``products`` (first purchase, first repurchase, repurchases),
-    ``associations`` (products bought together), ``service`` (SLA and complaints; only
-    with ``tickets``) and ``touches`` (a dry run of the care flows on the planned
+    ``associations`` (products bought together), ``membership-cost`` (only with
+    ``level_costs``), ``service`` (SLA, satisfaction, complaints and retention; only with
+    ``tickets``) and ``touches`` (a dry run of the care flows on the planned
     day with its SMS cost). Grade, segment, stage and tier rows carry their customers.
 
     Args:
@@ -944,6 +953,11 @@ def build_report(
         tickets: after-sales tickets (ecrm.service); adds the ``service`` section.
         sla_policy: the service targets (default :data:`DEFAULT_SLA`: 4 h to the first
             reply, 24 h to resolution, wall clock).
+        survey_scores: stored survey replies (ecrm.service); CSAT and NPS in the
+            ``service`` section.
+        level_costs: :func:`ecrm.tiers.level_costs` over the period to show; adds the
+            ``membership-cost`` section (the benefit, points and gift-pack records it needs
+            live in the shop's stores, not in the orders).
         progress: called with ``(step, done, total)`` before each step.
 
     Returns:
@@ -962,6 +976,9 @@ def build_report(
                                f"{type(customers).__name__}")
     if events is not None and not isinstance(events, EventLog):
         raise InvalidTypeError(f"events must be an EventLog, got {type(events).__name__}")
+    if level_costs is not None and not isinstance(level_costs, LevelCosts):
+        raise InvalidTypeError(f"level_costs must be LevelCosts, got {type(level_costs).__name__}")
+    scores = tuple(survey_scores)
     if not isinstance(sms_price, Money):
         raise InvalidTypeError(f"sms_price must be Money, got {type(sms_price).__name__}")
     require_aware(as_of, "as_of")
@@ -975,7 +992,8 @@ def build_report(
     name = store_name.strip() or "本店"
     shop = Shop(orders, as_of=as_of, customers=customers, events=events, ladder=ladder,
                 cycle_method=cycle_method, name=name, sms_price=sms_price,
-                lang=lang, tickets=tickets, sla_policy=sla_policy)  # type: ignore[arg-type]
+                lang=lang, tickets=tickets, sla_policy=sla_policy,  # type: ignore[arg-type]
+                survey_scores=scores, level_costs=level_costs)
     as_zone(shop.tz_name, "tz")
     report = progress or (lambda step, done, total: None)
     sections: list[Section] = []

@@ -268,15 +268,18 @@ def associations_section(shop: Shop) -> list[Section]:
 
 # -- service ----------------------------------------------------------------------------
 def service_section(shop: Shop) -> list[Section]:
-    """SLA attainment and response times, and complaints per category per month
-    (ecrm.service), when tickets are given."""
+    """SLA attainment and response times, satisfaction from stored survey replies, service
+    against retention, and complaints per category per month (ecrm.service), when tickets
+    are given."""
     if shop.tickets is None:
         return []
-    from ecrm.service import complaints_by_period, service_summary, sla_status
+    from ecrm.service import complaints_by_period, service_overview
 
     w = shop.w
-    status = sla_status(list(shop.tickets), shop.sla_policy, as_of=shop.as_of)
-    s = service_summary(status)
+    tickets = [t for t in shop.tickets if t.created_at < shop.as_of]
+    o = service_overview(tickets, shop.sla_policy, as_of=shop.as_of, scores=shop.survey_scores,
+                         orders=shop.log)
+    s = o.sla
 
     def pct(x: float | None) -> str:
         return "-" if x is None else w.share(x, 1)
@@ -294,7 +297,12 @@ def service_section(shop: Shop) -> list[Section]:
         Metric(w("resolution median / P90", "解决时长中位数 / P90"),
                f"{hours(s.resolution_median_h)} / {hours(s.resolution_p90_h)}"),
     ]
-    tickets = [t for t in shop.tickets if t.created_at < shop.as_of]
+    if o.csat_responses:
+        metrics.append(Metric(w("CSAT (scores 4-5)", "满意度（4-5分占比）"), pct(o.csat),
+                              [(w("replies", "回复数"), w.count(o.csat_responses))]))
+    if o.nps_responses and o.nps is not None:
+        metrics.append(Metric("NPS", f"{o.nps:+.0f}",
+                              [(w("replies", "回复数"), w.count(o.nps_responses))]))
     complaints = complaints_by_period(tickets, tz=shop.zone)
     months = sorted(set(complaints.periods))
     shown = months[-6:]
@@ -307,16 +315,79 @@ def service_section(shop: Shop) -> list[Section]:
     tables = [Table(w("Complaints per category and month", "各类投诉的月度数量"),
                     [w("category", "类别"), *shown, w("all months", "全部月份")], rows,
                     [False, *(True for _ in shown), True])] if rows else []
+    r = o.retention
+    if r is not None and any(r.customers):
+        def rate(num: int, n: int) -> str:
+            return w.share(num / n, 1) if n else "-"
+
+        tables.append(Table(
+            w(f"Repurchase within {r.horizon_days} days by resolution time",
+              f"按解决时长分组的 {r.horizon_days} 天内复购"),
+            [w("group", "分组"), w("customers", "客户数"), w("repurchased", "复购率"),
+             w("churned", "流失率")],
+            [(g, w.count(n), rate(b, n), rate(c, n))
+             for g, n, b, c in zip(r.groups, r.customers, r.repurchased, r.churned, strict=True)],
+            [False, True, True, True]))
     return [Section(
         "service", w("After-sales service", "售后服务"),
         summary=w(f"{s.tickets:,} tickets as of {shop.as_of.date().isoformat()}: how many were "
-                  "answered and resolved within the SLA, how long it took, and what customers "
-                  "complained about.",
+                  "answered and resolved within the SLA, how long it took, how satisfied "
+                  "customers were, what they complained about, and whether they bought again.",
                   f"截至 {shop.as_of.date().isoformat()} 共 {s.tickets:,} 张工单：在服务时限内响应和"
-                  "解决的比例、所用时长，以及客户投诉的类别。"),
+                  "解决的比例、所用时长、客户满意度、投诉类别，以及客户之后是否复购。"),
         metrics=metrics, tables=tables,
-        notes=[w("SLA clocks, attainment and complaint classes from ecrm.service "
-                 "(sla_status, service_summary, complaints_by_period).",
-                 "服务时限、达标率和投诉分类来自 ecrm.service（sla_status、service_summary、"
-                 "complaints_by_period）。")],
+        notes=[w("Figures from ecrm.service.service_overview (SLA clocks, complaint classes, "
+                 "survey scores, service against retention in the SLA's business hours).",
+                 "数据来自 ecrm.service.service_overview（服务时限、投诉分类、满意度回复、"
+                 "按服务时长分组的复购）。")],
+    )]
+
+
+# -- membership cost --------------------------------------------------------------------
+def membership_cost_section(shop: Shop) -> list[Section]:
+    """What each member level cost and brought in over the window of the given
+    :class:`~ecrm.tiers.LevelCosts` (成本测算), when the caller passes one."""
+    costs = shop.level_costs
+    if costs is None:
+        return []
+    w = shop.w
+    money = w.money
+
+    def share(x: float | None) -> str:
+        return "-" if x is None else w.share(x, 1)
+
+    rows = [
+        (f"{lvl} {name}", w.count(n), w.count(units), share(rate), money(benefit),
+         money(points), money(packs), money(cost), money(revenue), share(cs), money(fees))
+        for lvl, name, n, units, rate, benefit, points, packs, cost, revenue, cs, fees in zip(
+            costs.levels, costs.names, costs.members, costs.granted_units,
+            costs.redemption_rate, costs.benefit_cost_fen, costs.points_cost_fen,
+            costs.gift_pack_cost_fen, costs.cost_fen, costs.revenue_fen, costs.cost_share,
+            costs.fee_income_fen, strict=True)
+    ]
+    start = costs.window.start.astimezone(shop.zone).date().isoformat()
+    end = costs.window.end.astimezone(shop.zone).date().isoformat()
+    chart = BarChart(
+        w("Cost as a share of the level's sales", "成本占该等级销售额的比例"),
+        [f"{lvl} {name}" for lvl, name in zip(costs.levels, costs.names, strict=True)],
+        [float(x or 0.0) for x in costs.cost_share], value_kind="percent")
+    return [Section(
+        "membership-cost", w("Membership cost per level", "各等级会员成本"),
+        summary=w(f"From {start} to {end}: the benefits, points and gift packs each level used, "
+                  "what they cost, and that cost against the level's sales.",
+                  f"{start} 至 {end}：各等级使用的权益、积分和礼包，其成本，以及成本占该等级销售额的比例。"),
+        charts=[chart],
+        tables=[Table(w("Cost and sales per level", "各等级成本与销售额"),
+                      [w("level", "等级"), w("customers", "客户数"),
+                       w("benefits granted", "发放权益"), w("redeemed", "使用率"),
+                       w("benefit cost", "权益成本"), w("points cost", "积分成本"),
+                       w("gift packs", "礼包成本"), w("total cost", "总成本"),
+                       w("sales", "销售额"), w("cost share", "成本占比"),
+                       w("fee income", "会费收入")],
+                      rows, [False, *(True for _ in range(10))])],
+        notes=[w("From ecrm.tiers.level_costs: used benefits at their unit cost, redeemed "
+                 "points at the shop's point value, and gift packs; fee income is shown apart "
+                 "and not subtracted.",
+                 "数据来自 ecrm.tiers.level_costs：已使用的权益按单位成本计，兑换的积分按店铺积分价值计，"
+                 "另计礼包；会费收入单列，不从成本中扣除。")],
     )]
