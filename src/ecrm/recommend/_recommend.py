@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 import numpy as np
@@ -28,6 +28,9 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
+_SOURCES: Final = np.asarray(["rule", "category", "popular_in_category", "popular"])
+_FILL_SOURCES: Final = frozenset({"popular_in_category", "popular"})
+
 
 @attrs.frozen(eq=False, repr=False)
 class Recommendations(ResultFrame):
@@ -46,8 +49,14 @@ class Recommendations(ResultFrame):
         rule_rows: int64, shape (n,): the row of the rule in ``rules`` (or in
             ``fallback_rules`` where ``fallback``).
         due: bool, shape (n,): the customer owns the item already and its repurchase is due.
+        sources: str, shape (n,): where the row came from — ``rule`` (an item rule),
+            ``category`` (a category rule of the fallback), ``popular_in_category`` or
+            ``popular`` (the popularity fill: a best seller of a category the customer
+            bought, or of the whole shop).
+        buyers: int64, shape (n,): customers who bought the item before ``as_of``.
         rules, fallback_rules: the association tables used.
         k, as_of, min_score: as passed.
+        n_buyers: customers with a valid purchase before ``as_of`` (the popularity base).
     """
 
     customer_ids: npt.NDArray[Any]
@@ -58,11 +67,14 @@ class Recommendations(ResultFrame):
     fallback: BoolArray
     rule_rows: IntArray
     due: BoolArray
+    sources: npt.NDArray[np.str_]
+    buyers: IntArray
     rules: Associations
     fallback_rules: Associations | None
     k: int
     as_of: dt.datetime
     min_score: float = 0.0
+    n_buyers: int = 0
 
     def __len__(self) -> int:
         return len(self.skus)
@@ -73,7 +85,7 @@ class Recommendations(ResultFrame):
                 f"as_of={self.as_of.isoformat()})")
 
     def _columns(self) -> dict[str, Any]:
-        """``customer_id, rank, sku, score, because, fallback, due``: one row per item."""
+        """``customer_id, rank, sku, score, because, fallback, due, source``: one row per item."""
         return {
             "customer_id": self.customer_ids,
             "rank": self.ranks,
@@ -82,6 +94,7 @@ class Recommendations(ResultFrame):
             "because": self.because,
             "fallback": self.fallback,
             "due": self.due,
+            "source": self.sources,
         }
 
     def _rows(self, customer_id: Any) -> npt.NDArray[np.intp]:
@@ -108,7 +121,13 @@ class Recommendations(ResultFrame):
         lines = []
         for i in rows.tolist():
             sku = str(self.skus[i])
-            if self.fallback[i]:
+            source = str(self.sources[i])
+            if source in _FILL_SOURCES:
+                where = (f"popular in {self.because[i]}, a category you bought" if source == "popular_in_category"
+                         else "popular in the shop")
+                why = (f"{where}: {int(self.buyers[i])} of {self.n_buyers} customers bought it "
+                       "(popularity fill)")
+            elif self.fallback[i]:
                 assert self.fallback_rules is not None
                 why = self.fallback_rules.explain_row(int(self.rule_rows[i]))
                 why += f"; {sku} is a best seller of {self.fallback_rules.consequents[self.rule_rows[i]]}"
@@ -154,6 +173,7 @@ def recommend(
     exclude: Iterable[str] = (),
     fallback_rules: Associations | None = None,
     min_score: float = 0.0,
+    fill: bool = False,
     statuses: Iterable[OrderStatus] | None = None,
 ) -> Recommendations:
     """Each customer's top-``k`` items from association rules.
@@ -170,7 +190,13 @@ def recommend(
     stock, not for promotion) never appear. When fewer than ``k`` items remain,
     ``fallback_rules`` (rules by category) fill up: from each category the customer bought,
     each consequent category proposes its best-selling SKUs (buyers before ``as_of``) with
-    the category rule's score; fallback rows rank after every item-level row.
+    the category rule's score; fallback rows rank after every item-level row. With
+    ``fill``, a list still shorter than ``k`` is filled from popularity (distinct buyers
+    before ``as_of``, ties by SKU): first the best sellers of the categories the customer
+    bought, then the shop's best sellers; a fill never repeats an item of the list and
+    never proposes an item the customer bought (due or not) or an excluded one. Fill rows
+    rank last, with ``source`` ``popular_in_category`` or ``popular`` and the item's share
+    of buyers as their score.
 
     All of it runs as numpy over (customer, item) codes: no Python loop per customer.
 
@@ -185,6 +211,7 @@ def recommend(
         exclude: SKUs never to recommend.
         fallback_rules: category-level rules (``by="category"``).
         min_score: rules with a score at or below it propose nothing.
+        fill: fill lists shorter than ``k`` from popularity (within category first).
         statuses: the valid order statuses.
 
     Returns:
@@ -208,6 +235,8 @@ def recommend(
         )
     if isinstance(min_score, bool) or not isinstance(min_score, int | float) or np.isnan(min_score):
         raise InvalidValueError("min_score", "must be a number", min_score)
+    if not isinstance(fill, bool | np.bool_):
+        raise InvalidValueError("fill", "must be True or False", fill)
     excluded = [str(s) for s in exclude]
     extra = np.concatenate([rules.consequents, rules.antecedents, np.asarray(excluded, dtype=str)])
     lines = purchase_lines(orders, as_of, "sku", statuses, extra)
@@ -283,6 +312,29 @@ def recommend(
         fallback_rules.antecedents[np.where(is_fb, rule, 0)] if fallback_rules is not None and len(fallback_rules) else "",
         rules.antecedents[np.where(is_fb, 0, rule)] if len(rules) else "",
     ).astype(str)
+    source = np.where(is_fb, 1, 0).astype(np.int64)
+    buyers = _buyers(owned, n_items)
+    n_buyers = len(np.unique(owned // n_items)) if n_items else 0
+    if fill:
+        item_cat, cat_keys = _item_categories(orders, keys)
+        fc, fi, f_in_cat, f_rank = _popularity_fill(
+            c, item, owned, buyers, blocked, item_cat, orders.n_customers, k
+        )
+        fill_because = np.where(f_in_cat, cat_keys[np.maximum(item_cat[fi], 0)] if len(cat_keys) else "", "")
+        c = np.concatenate([c, fc])
+        item = np.concatenate([item, fi])
+        score = np.concatenate([score, buyers[fi] / max(n_buyers, 1)])
+        rule = np.concatenate([rule, np.full(len(fc), -1, dtype=np.int64)])
+        is_fb = np.concatenate([is_fb, np.zeros(len(fc), dtype=bool)])
+        due = np.concatenate([due, np.zeros(len(fc), dtype=bool)])
+        rank = np.concatenate([rank, f_rank])
+        source = np.concatenate([source, np.where(f_in_cat, 2, 3)])
+        because = np.concatenate([because, fill_because.astype(str)]) if len(fc) else because
+        order = np.lexsort((rank, c))
+        c, item, score, rule, is_fb, due, rank, source, because = (
+            c[order], item[order], score[order], rule[order], is_fb[order], due[order],
+            rank[order], source[order], because[order],
+        )
     return Recommendations(
         customer_ids=orders.customer_ids[c],
         ranks=rank + 1,
@@ -292,12 +344,112 @@ def recommend(
         fallback=is_fb,
         rule_rows=rule.astype(np.int64),
         due=due,
+        sources=_SOURCES[source] if len(source) else np.zeros(0, dtype="U1"),
+        buyers=buyers[item] if len(item) else np.zeros(0, dtype=np.int64),
         rules=rules,
         fallback_rules=fallback_rules,
         k=k,
         as_of=as_of,
         min_score=float(min_score),
+        n_buyers=n_buyers,
     )
+
+
+def _buyers(owned: IntArray, n_items: int) -> IntArray:
+    """int64, shape (n_items,): distinct buyers of each item (``owned`` holds distinct
+    customer·n_items + item codes)."""
+    if not n_items:
+        return np.zeros(0, dtype=np.int64)
+    return np.bincount(owned % n_items, minlength=n_items).astype(np.int64)
+
+
+def _item_categories(orders: OrderLog, keys: npt.NDArray[np.str_]) -> tuple[IntArray, npt.NDArray[np.str_]]:
+    """Each item's category code (−1 without one) and the sorted category names."""
+    skus, cats = sku_categories(orders)
+    cat_keys = np.unique(cats[cats != ""]) if len(cats) else np.zeros(0, dtype="U1")
+    item_cat = np.full(len(keys), -1, dtype=np.int64)
+    pos = _codes_in(keys, skus)
+    item_cat[pos[pos >= 0]] = _codes_in(cat_keys, cats[pos >= 0])
+    return item_cat, cat_keys
+
+
+def _take_prefixes(sizes: IntArray) -> tuple[IntArray, IntArray]:
+    """``(i, offset)`` for every offset ``0 .. sizes[i] − 1`` of every ``i``."""
+    sizes = np.maximum(sizes, 0).astype(np.int64)
+    owner = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
+    ends = np.cumsum(sizes)
+    offset = np.arange(int(sizes.sum()), dtype=np.int64) - np.repeat(ends - sizes, sizes)
+    return owner, offset
+
+
+def _popularity_fill(
+    listed_c: IntArray, listed_item: IntArray, owned: IntArray, buyers: IntArray,
+    blocked: BoolArray, item_cat: IntArray, n_customers: int, k: int,
+) -> tuple[IntArray, IntArray, BoolArray, IntArray]:
+    """The popularity fill of every list shorter than ``k``: ``(customer, item,
+    within category, rank within the customer's list counted from 0)``.
+
+    Candidates are prefixes of the popularity order — per (customer, bought category) and
+    for the whole shop — just long enough that, after leaving out what the customer owns,
+    what is listed and what the category pass already took, ``k`` items remain; each
+    prefix is cut with ``np.repeat`` offsets (no loop per customer).
+    """
+    n_items = len(buyers)
+    z = np.zeros(0, dtype=np.int64)
+    if not n_items or not n_customers:
+        return z, z, np.zeros(0, dtype=bool), z
+    listed_n = np.bincount(listed_c, minlength=n_customers).astype(np.int64)
+    need = np.maximum(k - listed_n, 0)
+    own_c = owned // n_items
+    owned_n = np.bincount(own_c, minlength=n_customers).astype(np.int64)
+    eligible = np.flatnonzero((buyers > 0) & ~blocked)
+    popular = eligible[np.lexsort((eligible, -buyers[eligible]))]
+    pop_rank = np.full(n_items, n_items, dtype=np.int64)
+    pop_rank[popular] = np.arange(len(popular))
+
+    # Whole shop: the first 2·need + owned + listed best sellers cover every customer.
+    wanting = np.flatnonzero(need > 0)
+    size = np.minimum(2 * need[wanting] + owned_n[wanting] + listed_n[wanting], len(popular))
+    who, off = _take_prefixes(size)
+    cand_c, cand_i = wanting[who], popular[off]
+    cand_in = np.zeros(len(cand_c), dtype=bool)
+
+    # Within the categories each wanting customer bought.
+    n_cats = int(item_cat.max()) + 1 if len(item_cat) and item_cat.max() >= 0 else 0
+    if n_cats:
+        in_cat = popular[item_cat[popular] >= 0]
+        in_cat = in_cat[np.argsort(item_cat[in_cat], kind="stable")]  # by category, then popularity
+        cat_starts = group_starts(item_cat[in_cat], n_cats)
+        oc = item_cat[owned % n_items]
+        keep = (oc >= 0) & (need[own_c] > 0)
+        pair, owned_in = np.unique(own_c[keep] * n_cats + oc[keep], return_counts=True)
+        pc, pcat = pair // n_cats, pair % n_cats
+        avail = cat_starts[pcat + 1] - cat_starts[pcat]
+        size = np.minimum(2 * need[pc] + owned_in + listed_n[pc], avail)
+        who, off = _take_prefixes(size)
+        cand_c = np.concatenate([pc[who], cand_c])
+        cand_i = np.concatenate([in_cat[cat_starts[pcat][who] + off], cand_i])
+        cand_in = np.concatenate([np.ones(len(who), dtype=bool), cand_in])
+
+    # Leave out what is owned or listed; keep each item once (the category pass first).
+    code = cand_c * n_items + cand_i
+    taken = np.sort(np.concatenate([owned, listed_c * n_items + listed_item]))
+    if len(taken):
+        pos = np.minimum(np.searchsorted(taken, code), len(taken) - 1)
+        fresh = taken[pos] != code
+        code, cand_c, cand_i, cand_in = code[fresh], cand_c[fresh], cand_i[fresh], cand_in[fresh]
+    order = np.lexsort((~cand_in, code))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = code[order][1:] != code[order][:-1]
+    pick = order[first]
+    cand_c, cand_i, cand_in = cand_c[pick], cand_i[pick], cand_in[pick]
+    # Category best sellers first, then the shop's, each by popularity.
+    order = np.lexsort((pop_rank[cand_i], ~cand_in, cand_c))
+    cand_c, cand_i, cand_in = cand_c[order], cand_i[order], cand_in[order]
+    starts = group_starts(cand_c, n_customers)
+    rank = np.arange(len(cand_c), dtype=np.int64) - starts[cand_c]
+    top = rank < need[cand_c]
+    return cand_c[top], cand_i[top], cand_in[top], (rank + listed_n[cand_c])[top]
 
 
 def _with_events(
