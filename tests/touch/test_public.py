@@ -16,7 +16,9 @@ from ecrm.touch import ClassRules, LocalTimeRange, Recipient, SendPolicy
 
 #: Every name ecrm.touch exported before the split, and where it lives now.
 NEW_IN_FLOWS = {"coupon_care", "coupon_grant_guard", "refund_request_care",
-                "returning_customer_offers"}
+                "returning_customer_offers", "RECOMMENDATION_TEMPLATES",
+                "RECOMMENDATION_VARIABLES", "accessory_offers", "recommended_text",
+                "related_product_offers"}
 MOVED_TO_FLOWS = {
     "DEFAULT_HOLIDAYS", "DEFAULT_TEMPLATES", "CouponGrants", "FlowContext", "Holiday",
     "OrderEvent", "OrderEventKind", "OrderEvents", "birthday_greetings", "broadcast",

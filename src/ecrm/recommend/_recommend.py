@@ -118,25 +118,28 @@ class Recommendations(ResultFrame):
         rows = self._rows(customer_id)
         if not rows.size:
             raise UnknownCustomerError(f"no recommendations for customer {customer_id!r}")
-        lines = []
-        for i in rows.tolist():
-            sku = str(self.skus[i])
-            source = str(self.sources[i])
-            if source in _FILL_SOURCES:
-                where = (f"popular in {self.because[i]}, a category you bought" if source == "popular_in_category"
-                         else "popular in the shop")
-                why = (f"{where}: {int(self.buyers[i])} of {self.n_buyers} customers bought it "
-                       "(popularity fill)")
-            elif self.fallback[i]:
-                assert self.fallback_rules is not None
-                why = self.fallback_rules.explain_row(int(self.rule_rows[i]))
-                why += f"; {sku} is a best seller of {self.fallback_rules.consequents[self.rule_rows[i]]}"
-            else:
-                why = self.rules.explain_row(int(self.rule_rows[i]))
-            if self.due[i]:
-                why += f"; you bought {sku} before and its repurchase is due"
-            lines.append(f"{int(self.ranks[i])}. {sku} — {why}")
-        return "\n".join(lines)
+        return "\n".join(
+            f"{int(self.ranks[i])}. {self.skus[i]} — {self.explain_row(i)}" for i in rows.tolist()
+        )
+
+    def explain_row(self, i: int) -> str:
+        """Why row ``i`` was recommended, in words (one line of :meth:`explain`)."""
+        sku = str(self.skus[i])
+        source = str(self.sources[i])
+        if source in _FILL_SOURCES:
+            where = (f"popular in {self.because[i]}, a category you bought"
+                     if source == "popular_in_category" else "popular in the shop")
+            return (f"{where}: {int(self.buyers[i])} of {self.n_buyers} customers bought it "
+                    "(popularity fill)")
+        if self.fallback[i]:
+            assert self.fallback_rules is not None
+            why = self.fallback_rules.explain_row(int(self.rule_rows[i]))
+            why += f"; {sku} is a best seller of {self.fallback_rules.consequents[self.rule_rows[i]]}"
+        else:
+            why = self.rules.explain_row(int(self.rule_rows[i]))
+        if self.due[i]:
+            why += f"; you bought {sku} before and its repurchase is due"
+        return why
 
 
 def _codes_in(keys: npt.NDArray[np.str_], labels: npt.NDArray[np.str_]) -> IntArray:

@@ -7,6 +7,13 @@ policy, the outbox and the dispatcher of :mod:`ecrm.touch` decide and deliver. S
 docs/care-flows.md.
 """
 
+from ecrm.touch.flows._accessory import (
+    RECOMMENDATION_TEMPLATES,
+    RECOMMENDATION_VARIABLES,
+    accessory_offers,
+    recommended_text,
+    related_product_offers,
+)
 from ecrm.touch.flows._broadcast import (
     broadcast,
     cart_abandoners,
@@ -53,12 +60,15 @@ from ecrm.touch.flows._events import (
 __all__ = [
     "DEFAULT_HOLIDAYS",
     "DEFAULT_TEMPLATES",
+    "RECOMMENDATION_TEMPLATES",
+    "RECOMMENDATION_VARIABLES",
     "CouponGrants",
     "FlowContext",
     "Holiday",
     "OrderEvent",
     "OrderEventKind",
     "OrderEvents",
+    "accessory_offers",
     "birthday_greetings",
     "broadcast",
     "cart_abandoners",
@@ -76,8 +86,10 @@ __all__ = [
     "order_guard",
     "payment_reminders",
     "receipt_confirmations",
+    "recommended_text",
     "refund_notices",
     "refund_request_care",
+    "related_product_offers",
     "repurchase_reminders",
     "returning_customer_offers",
     "sale_window",
