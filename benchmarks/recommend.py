@@ -119,12 +119,23 @@ def main() -> None:
         print(line, flush=True)
     if a.profiles:
         from ecrm.profile import profiles
+        from ecrm.recommend import recommend
         from ecrm.rfm import score
+        from ecrm.tiers import TAOBAO_STORE_VIP
 
         rfm = score(log, as_of=as_of, warn_undersized=False)
         t_prof, prof = best_of(a.repeat, lambda: profiles(log, as_of=as_of, rfm=rfm))
         print(f"profiles {t_prof:7.2f}s  {len(prof):,} customers (RFM passed in)")  # type: ignore[arg-type]
-
+        t_rec, recs = best_of(a.repeat, lambda: recommend(log, rules, as_of=as_of, k=5, fill=True))  # type: ignore[arg-type]
+        print(f"recommend k=5 with the popularity fill {t_rec:7.2f}s  {len(recs):,} rows")  # type: ignore[arg-type]
+        tiers = TAOBAO_STORE_VIP.evaluate_log(log, as_of=as_of, opted_in=False)
+        rng = np.random.default_rng(3)
+        touched = log.customer_ids[rng.integers(0, len(log.customer_ids), size=len(log.customer_ids))]
+        t_full, full = best_of(a.repeat, lambda: profiles(
+            log, as_of=as_of, rfm=rfm, tiers=tiers, recommendations=recs,  # type: ignore[arg-type]
+            touches=touched, opted_out=touched[:1000]))
+        print(f"profiles {t_full:7.2f}s  {len(full):,} customers "  # type: ignore[arg-type]
+              "(RFM, tiers, recommendations, touches and opt-outs passed in)")
 
 if __name__ == "__main__":
     main()

@@ -185,3 +185,41 @@ def test_lists_never_repeat_never_exclude_and_fill_in_order(
     listed = {c: plain.for_customer(c) for c in {c for c, _, _ in rows}}
     want = fill_reference(rows, 30, listed, excluded, k)
     assert {c: filled.for_customer(c) for c in want} == want
+
+
+def rule_reference(
+    rows: list[tuple[str, int, list[str]]], rules: ecrm.recommend.Associations, as_of: int,
+    excluded: set[str], k: int, min_score: float,
+) -> dict[str, list[str]]:
+    """Each customer's rule-based list in plain Python: every rule from an item they bought
+    proposes its consequent with its score (the best score per item), owned and excluded
+    items are left out, best score first (ties by SKU), k at most."""
+    owned: dict[str, set[str]] = defaultdict(set)
+    for c, d, skus in rows:
+        if d < as_of:
+            owned[c] |= set(skus)
+    out = {}
+    for c in {c for c, _, _ in rows}:
+        best: dict[str, float] = {}
+        for a, b, s in zip(rules.antecedents.tolist(), rules.consequents.tolist(),
+                           rules.score.tolist(), strict=True):
+            if a in owned[c] and s > min_score and b not in owned[c] and b not in excluded:
+                best[b] = max(best.get(b, s), s)
+        out[c] = sorted(best, key=lambda b: (-best[b], b))[:k]
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(rows=shops, k=st.integers(1, 3), excluded=st.sets(st.sampled_from(["X", "Y", "Z", "W", "V"]),
+                                                          max_size=2),
+       min_score=st.sampled_from([-1.0, -0.05, 0.0, 0.05]))
+def test_rule_lists_match_a_plain_reference(
+    rows: list[tuple[str, int, list[str]]], k: int, excluded: set[str], min_score: float,
+) -> None:
+    """Only the best k + owned + excluded rules of each antecedent are expanded; the lists
+    are those of expanding every rule."""
+    log = shop(rows, CATS)
+    rules = associations(log, as_of=day(30), basis="days", within_days=10, min_count=1, shrink=1.0)
+    got = recommend(log, rules, as_of=day(30), k=k, exclude=excluded, min_score=min_score)
+    want = rule_reference(rows, rules, 30, excluded, k, min_score)
+    assert {c: got.for_customer(c) for c in want} == want

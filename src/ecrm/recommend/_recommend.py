@@ -151,17 +151,31 @@ def _codes_in(keys: npt.NDArray[np.str_], labels: npt.NDArray[np.str_]) -> IntAr
 
 
 def _expand(
-    cust: IntArray, ante: IntArray, rules: Associations, keys: npt.NDArray[np.str_]
+    cust: IntArray, ante: IntArray, rules: Associations, keys: npt.NDArray[np.str_],
+    limit: IntArray | None = None, min_score: float | None = None,
 ) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
     """Candidates ``(customer, consequent code, score, rule row)`` of every (customer,
-    antecedent label code over ``keys``) through ``rules``."""
+    antecedent label code over ``keys``) through ``rules``.
+
+    Rules are sorted by antecedent and then by score (best first), so the rules above
+    ``min_score`` are a prefix of each antecedent's rows and the best ``limit[i]`` of them
+    (per candidate row ``i``) are the first ones: only those are generated.
+    """
+    score_all = rules.score
     uniq, starts_at = np.unique(rules.antecedents, return_index=True)
     group = _codes_in(uniq, keys[ante]) if len(ante) else np.zeros(0, np.int64)
     have = group >= 0
     cust, group = cust[have], group[have]
     starts = np.append(starts_at, len(rules)).astype(np.int64)
-    left, rule = cross_pairs(group, starts)
-    return cust[left], rule, rules.score[rule], rule
+    sizes = starts[group + 1] - starts[group]
+    if min_score is not None:
+        above = np.concatenate([[0], np.cumsum(score_all > min_score)])
+        sizes = above[starts[group + 1]] - above[starts[group]]
+    if limit is not None:
+        sizes = np.minimum(sizes, limit[have])
+    left, offset = _take_prefixes(sizes)
+    rule = starts[group[left]] + offset
+    return cust[left], rule, score_all[rule], rule
 
 
 def recommend(
@@ -273,8 +287,13 @@ def recommend(
         gone = _codes_in(keys, np.asarray(excluded, dtype=str))
         blocked[gone[gone >= 0]] = True
 
-    c, rule, score, _ = _expand(ante_c, ante_i, rules, keys)
-    item = _codes_in(keys, rules.consequents[rule])
+    # A customer's top k needs at most k + (items they own) + (excluded items) rules of
+    # each antecedent: every better rule's consequent is either listed before or left out.
+    owned_n = np.bincount(owned // max(n_items, 1), minlength=orders.n_customers) if n_items else (
+        np.zeros(orders.n_customers, dtype=np.int64))
+    limit = k + owned_n[ante_c] + int(blocked.sum())
+    c, rule, score, _ = _expand(ante_c, ante_i, rules, keys, limit, min_score)
+    item = _codes_in(keys, rules.consequents)[rule]
     is_fb = np.zeros(len(c), dtype=bool)
     tie = np.zeros(len(c), dtype=np.int64)
     if fallback_rules is not None:
@@ -509,7 +528,7 @@ def _fallback(
     best = rank < k
     sellers, cat_of, seller_rank = sellers[best], cat_of[best], rank[best]
     best_starts = group_starts(cat_of, len(cat_keys))
-    target = _codes_in(cat_keys, rules.consequents[rule])
+    target = _codes_in(cat_keys, rules.consequents)[rule]
     have = target >= 0
     c, rule, score, target = c[have], rule[have], score[have], target[have]
     left, right = cross_pairs(target, best_starts)
