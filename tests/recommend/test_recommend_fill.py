@@ -223,3 +223,25 @@ def test_rule_lists_match_a_plain_reference(
     got = recommend(log, rules, as_of=day(30), k=k, exclude=excluded, min_score=min_score)
     want = rule_reference(rows, rules, 30, excluded, k, min_score)
     assert {c: got.for_customer(c) for c in want} == want
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=shops, k=st.integers(1, 3))
+def test_folded_sort_keys_order_like_the_plain_lexsort(
+    rows: list[tuple[str, int, list[str]]], k: int,
+) -> None:
+    """The two-key sorts (scores as ranks) give the lists of the five-column lexsort they
+    fall back to, fallback rows and fill included."""
+    import ecrm.recommend._recommend as impl
+
+    log = shop(rows, CATS)
+    rules = associations(log, as_of=day(30), basis="days", within_days=10, min_count=1, shrink=1.0)
+    fb = associations(log, as_of=day(30), basis="days", within_days=10, min_count=1, by="category")
+    fast = recommend(log, rules, as_of=day(30), k=k, fallback_rules=fb, fill=True, min_score=-1.0)
+    real = impl.combine
+    impl.combine = lambda *a, **kw: None  # type: ignore[assignment]
+    try:
+        plain = recommend(log, rules, as_of=day(30), k=k, fallback_rules=fb, fill=True, min_score=-1.0)
+    finally:
+        impl.combine = real
+    assert fast.to_dicts() == plain.to_dicts()

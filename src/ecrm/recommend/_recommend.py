@@ -17,7 +17,7 @@ from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame
 from ecrm._time import local_day, local_days
 from ecrm.recommend._associations import Associations, purchase_lines, sku_categories
-from ecrm.recommend._kernels import cross_pairs, group_starts
+from ecrm.recommend._kernels import combine, cross_pairs, group_starts
 
 if TYPE_CHECKING:
     from ecrm.lifecycle import CycleTable
@@ -311,17 +311,28 @@ def recommend(
     c, item, score, rule, is_fb, due, code, tie = (
         c[keep], item[keep], score[keep], rule[keep], is_fb[keep], due[keep], code[keep], tie[keep]
     )
+    # Scores as ranks over the rule tables (0 = best), so that each sort below is two
+    # int64 keys instead of five columns.
+    srank, n_ranks = _score_ranks(rules, fallback_rules, rule, is_fb)
+    n_rules = max(len(rules), len(fallback_rules) if fallback_rules is not None else 0, 1)
+    n_tie = int(tie.max()) + 1 if len(tie) else 1
     # Best rule per (customer, item): item-level rows before fallback, then by score.
-    order = np.lexsort((rule, tie, -score, is_fb, code))
+    order = _lexsort2(
+        (code, is_fb.astype(np.int64), srank), (max(orders.n_customers * n_items, 1), 2, n_ranks),
+        (tie, rule), (n_tie, n_rules), (rule, tie, -score, is_fb, code),
+    )
     first = np.ones(len(order), dtype=bool)
     first[1:] = code[order][1:] != code[order][:-1]
     pick = order[first]
     # Rank within customer.
-    c, item, score, rule, is_fb, due, tie = (
-        c[pick], item[pick], score[pick], rule[pick], is_fb[pick], due[pick], tie[pick]
+    c, item, score, rule, is_fb, due, tie, srank = (
+        c[pick], item[pick], score[pick], rule[pick], is_fb[pick], due[pick], tie[pick], srank[pick]
     )
     # Best first; among fallback rows of one score, the better seller first.
-    order = np.lexsort((item, tie, -score, is_fb, c))
+    order = _lexsort2(
+        (c, is_fb.astype(np.int64), srank), (max(orders.n_customers, 1), 2, n_ranks),
+        (tie, item), (n_tie, max(n_items, 1)), (item, tie, -score, is_fb, c),
+    )
     c, item, score, rule, is_fb, due = c[order], item[order], score[order], rule[order], is_fb[order], due[order]
     starts = group_starts(c, orders.n_customers)
     rank = np.arange(len(c), dtype=np.int64) - starts[c] if len(c) else np.zeros(0, np.int64)
@@ -375,6 +386,38 @@ def recommend(
         min_score=float(min_score),
         n_buyers=n_buyers,
     )
+
+
+def _score_ranks(
+    rules: Associations, fallback_rules: Associations | None, rule: IntArray, is_fb: BoolArray,
+) -> tuple[IntArray, int]:
+    """Each candidate's score as its rank among the distinct scores of both rule tables
+    (0 = the highest), and the number of ranks."""
+    fb_scores = fallback_rules.score if fallback_rules is not None else np.zeros(0)
+    _, inverse = np.unique(-np.concatenate([rules.score, fb_scores]), return_inverse=True)
+    inverse = inverse.reshape(-1).astype(np.int64)
+    n_ranks = int(inverse.max()) + 1 if len(inverse) else 1
+    if not len(rule):
+        return np.zeros(0, dtype=np.int64), n_ranks
+    at = np.where(is_fb, len(rules) + rule, rule)
+    return inverse[at], n_ranks
+
+
+def _lexsort2(
+    major: tuple[IntArray, ...], major_sizes: tuple[int, ...],
+    minor: tuple[IntArray, ...], minor_sizes: tuple[int, ...],
+    fallback: tuple[npt.NDArray[Any], ...],
+) -> npt.NDArray[np.intp]:
+    """The order of the rows by ``major`` then ``minor`` columns: all folded into one int64
+    key (one sort) when it fits, else each part into one (two passes), else
+    ``np.lexsort(fallback)``. Rows equal on every column may come in any order."""
+    whole = combine(major + minor, major_sizes + minor_sizes)
+    if whole is not None:
+        return np.argsort(whole)
+    a, b = combine(major, major_sizes), combine(minor, minor_sizes)
+    if a is None or b is None:
+        return np.lexsort(fallback)
+    return np.lexsort((b, a))
 
 
 def _buyers(owned: IntArray, n_items: int) -> IntArray:
