@@ -8,12 +8,15 @@ from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecrm import Customer, InvalidValueError, OrderItems, OrderLog
 from ecrm._customers import CustomerTable
 from ecrm.lifecycle import DEFAULT_PLAYBOOK, Playbook, stages
 from ecrm.recommend import associations, recommend
 from ecrm.touch import (
+    ChannelKind,
     InMemoryOptOutRegistry,
     InMemoryOutbox,
     MessageClass,
@@ -227,3 +230,53 @@ def test_related_products_follows_the_playbook() -> None:
     assert [m.recipient.customer_id for m in related(playbook=late)] == ["c1"]
     with pytest.raises(InvalidValueError, match="related_products"):
         related(playbook=Playbook([]))
+
+
+# -- invariants on random shops ----------------------------------------------------------------
+SKUS = ["X", "Y", "Z", "W"]
+random_orders = st.lists(
+    st.tuples(st.sampled_from(["a", "b", "c", "d"]), st.integers(0, 30),
+              st.lists(st.sampled_from(SKUS), min_size=1, max_size=3, unique=True)),
+    min_size=1, max_size=12,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=random_orders, excluded=st.sets(st.sampled_from(SKUS), max_size=2),
+       max_items=st.integers(1, 3))
+def test_offers_never_hold_owned_excluded_or_repeated_products(
+    rows: list[tuple[str, int, list[str]]], excluded: set[str], max_items: int,
+) -> None:
+    """Every order delivered on its day + 1 at 12:00; offers 2 days later, over the whole
+    month: no offered SKU is excluded, in the delivered order, or bought by the customer
+    before as_of, and each (customer, top product) is offered once."""
+    full = [(c, d, skus, "paid", f"O{i}") for i, (c, d, skus) in enumerate(rows)]
+    line_oid = [oid for *_, skus, _, oid in full for _ in skus]
+    line_sku = [s for *_, sk, _, _ in full for s in sk]
+    lg = OrderLog.from_arrays(
+        [c for c, *_ in full], [day(d) for _, d, *_ in full], [100 * len(x) for _, _, x, _, _ in full],
+        order_ids=[o for *_, o in full],
+        items=OrderItems.from_arrays(order_ids=line_oid, skus=line_sku,
+                                     unit_price_fen=[100] * len(line_sku)))
+    events = OrderEvents.from_events(OrderEvent(oid, c, "delivered", day(d + 1))
+                                     for c, d, _, _, oid in full)
+    rules = associations(lg, as_of=day(15), basis="days", within_days=10, min_count=1, shrink=1.0)
+    ctx = FlowContext(SmsComposer("【小林咖啡】"), link=LINK, channel=ChannelKind.IN_APP)
+    as_of = day(40)
+    msgs = accessory_offers(lg, events, rules, since=day(0), as_of=as_of, ctx=ctx,
+                            exclude=excluded, max_items=max_items, min_score=-1.0)
+    bought = {(c, s) for c, d, skus in rows if day(d) < as_of for s in skus}
+    order_skus = {f"O{i}": set(skus) for i, (_, _, skus) in enumerate(rows)}
+    seen = set()
+    for m in msgs:
+        offered = m.meta("recommended").split("|")
+        cid = m.recipient.customer_id
+        assert 1 <= len(offered) <= max_items
+        assert len(set(offered)) == len(offered)
+        for s in offered:
+            assert s not in excluded
+            assert s not in order_skus[m.meta("order_id")]
+            assert (cid, s) not in bought
+        assert (cid, offered[0]) not in seen
+        seen.add((cid, offered[0]))
+        assert m.key == f"mkt:accessory:customer-{cid}:{offered[0]}"

@@ -237,9 +237,9 @@ def accessory_offers(
     if len(excluded):
         keep &= ~np.isin(cons, excluded)
     keep &= ~np.isin(_pair_keys(cand_ev.astype(str), cons), _pair_keys(line_ev.astype(str), line_sku))
-    owned = _owned_pairs(orders, as_of, statuses)
-    cust = orders.customer_ids[orders.customer_codes[log_row]].astype(str)
-    keep &= ~np.isin(_pair_keys(cust[cand_ev], cons), owned)
+    cust_code = orders.customer_codes[log_row].astype(np.int64)
+    owned = _owned_pairs(orders, as_of, statuses, np.unique(cust_code))
+    keep &= ~np.isin(_pair_keys(cust_code[cand_ev].astype(str), cons), owned)
     cand_ev, cand_rule, score, cons = cand_ev[keep], cand_rule[keep], score[keep], cons[keep]
 
     # Best rule per (event, consequent), then the best max_items per event.
@@ -260,7 +260,7 @@ def accessory_offers(
     # One offer per customer and top product in a run: the earliest delivery's.
     sent = sent[np.argsort(due[rows[sent]], kind="stable")]
     top_sku = cons[ev_starts[sent]] if len(sent) else np.zeros(0, "U1")
-    first_of = np.unique(_pair_keys(cust[sent], top_sku), return_index=True)[1]
+    first_of = np.unique(_pair_keys(cust_code[sent].astype(str), top_sku), return_index=True)[1]
     sent = sent[np.sort(first_of)]
 
     names = ctx.item_names
@@ -287,15 +287,17 @@ def accessory_offers(
                  metadata=meta)
 
 
-def _owned_pairs(orders: OrderLog, as_of: dt.datetime,
-                 statuses: Iterable[OrderStatus] | None) -> npt.NDArray[np.str_]:
-    """``customer\\x00sku`` of every SKU each customer bought in a valid order before ``as_of``."""
+def _owned_pairs(orders: OrderLog, as_of: dt.datetime, statuses: Iterable[OrderStatus] | None,
+                 customers: IntArray) -> npt.NDArray[np.str_]:
+    """``customer code\x00sku`` of every SKU the given customers (codes of the log, sorted)
+    bought in a valid order before ``as_of``."""
     items = orders.items
     assert items is not None
     assert items.order_rows is not None
     cut = orders.instant_us(as_of)
-    ok = (orders.valid_mask(statuses) & (orders.placed_at_us < cut))[items.order_rows]
-    who = orders.customer_ids[orders.customer_codes[items.order_rows[ok]]].astype(str)
+    ok = (orders.valid_mask(statuses) & (orders.placed_at_us < cut)
+          & np.isin(orders.customer_codes, customers))[items.order_rows]
+    who = orders.customer_codes[items.order_rows[ok]].astype(np.int64).astype(str)
     return np.unique(_pair_keys(who, items.skus[ok].astype(str)))
 
 
