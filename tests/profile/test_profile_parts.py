@@ -134,7 +134,7 @@ def test_tickets_open_and_complaints() -> None:
     p = profiles(log(), as_of=AS_OF, customers=table(), tickets=tickets)
     rows = {d["customer_id"]: (d["tickets"], d["open_tickets"], d["complaints"]) for d in p.to_dicts()}
     assert rows == {"u1": (2, 1, 1), "u2": (1, 1, 0), "u3": (0, 0, 0), "u4": (0, 0, 0)}
-    assert "service: 1 open of 2 tickets, 1 complaints" in p.explain("u1")
+    assert "service: 1 open of 2 tickets, 1 complaint" in p.explain("u1")
     with pytest.raises(ecrm.InvalidTypeError):
         profiles(log(), as_of=AS_OF, tickets=["T1"])  # type: ignore[list-item]
 

@@ -198,7 +198,7 @@ class Profiles(ResultFrame):
         if self.levels[i] >= 0:
             lines.append(self._tier_line(i))
         if self.touches[i] >= 0 or "opted_out" in self.parts:
-            reach = [] if self.touches[i] < 0 else [f"{int(self.touches[i])} messages received"]
+            reach = [] if self.touches[i] < 0 else [_count(int(self.touches[i]), "message") + " received"]
             if "opted_out" in self.parts:
                 reach.append("opted out of marketing" if self.opted_out[i] else "not opted out")
             lines.append(f"touches: {', '.join(reach)}")
@@ -208,8 +208,9 @@ class Profiles(ResultFrame):
             lines.append(f"prediction: {self.p_alive[i]:.0%} chance still a customer "
                          f"({self.churn_risk[i]} churn risk){value}")
         if self.tickets[i] >= 0:
-            lines.append(f"service: {int(self.open_tickets[i])} open of {int(self.tickets[i])} "
-                         f"tickets, {int(self.complaints[i])} complaints")
+            lines.append(f"service: {int(self.open_tickets[i])} open of "
+                         f"{_count(int(self.tickets[i]), 'ticket')}, "
+                         f"{_count(int(self.complaints[i]), 'complaint')}")
         return "\n".join(lines)
 
     def _tier_line(self, i: int) -> str:
@@ -219,10 +220,14 @@ class Profiles(ResultFrame):
             text += ", qualifies for membership but has not joined"
         if self.next_level[i] >= 0:
             text += (f"; level {int(self.next_level[i])} needs {_yuan(int(self.spend_to_next_fen[i]))} "
-                     f"more or {int(self.orders_to_next[i])} more orders")
+                     f"more or {_count(int(self.orders_to_next[i]), 'more order')}")
         else:
             text += "; at the top level"
         return text
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _yuan(fen: int) -> str:
