@@ -311,13 +311,13 @@ def recommend(
     c, item, score, rule, is_fb, due, code, tie = (
         c[keep], item[keep], score[keep], rule[keep], is_fb[keep], due[keep], code[keep], tie[keep]
     )
-    # Scores as ranks over the rule tables (0 = best), so that each sort below is two
-    # int64 keys instead of five columns.
+    # Scores as ranks over the rule tables (0 = best), so that each sort below folds its
+    # five columns into one int64 key (or two, when one would overflow).
     srank, n_ranks = _score_ranks(rules, fallback_rules, rule, is_fb)
     n_rules = max(len(rules), len(fallback_rules) if fallback_rules is not None else 0, 1)
     n_tie = int(tie.max()) + 1 if len(tie) else 1
     # Best rule per (customer, item): item-level rows before fallback, then by score.
-    order = _lexsort2(
+    order = _ranked_order(
         (code, is_fb.astype(np.int64), srank), (max(orders.n_customers * n_items, 1), 2, n_ranks),
         (tie, rule), (n_tie, n_rules), (rule, tie, -score, is_fb, code),
     )
@@ -329,7 +329,7 @@ def recommend(
         c[pick], item[pick], score[pick], rule[pick], is_fb[pick], due[pick], tie[pick], srank[pick]
     )
     # Best first; among fallback rows of one score, the better seller first.
-    order = _lexsort2(
+    order = _ranked_order(
         (c, is_fb.astype(np.int64), srank), (max(orders.n_customers, 1), 2, n_ranks),
         (tie, item), (n_tie, max(n_items, 1)), (item, tie, -score, is_fb, c),
     )
@@ -403,7 +403,7 @@ def _score_ranks(
     return inverse[at], n_ranks
 
 
-def _lexsort2(
+def _ranked_order(
     major: tuple[IntArray, ...], major_sizes: tuple[int, ...],
     minor: tuple[IntArray, ...], minor_sizes: tuple[int, ...],
     fallback: tuple[npt.NDArray[Any], ...],
