@@ -97,6 +97,8 @@ def main() -> None:
     p.add_argument("--skip-pandas", action="store_true")
     p.add_argument("--profiles", action="store_true",
                    help="also time ecrm.profile.profiles (with RFM) over the log's customers")
+    p.add_argument("--profiles-only", action="store_true",
+                   help="time only the profiles (RFM, tiers, touches and opt-outs passed in)")
     a = p.parse_args()
     n_lines = 200_000 if a.quick else a.lines
     n_customers = a.customers or max(n_lines // 5, 1)
@@ -104,6 +106,9 @@ def main() -> None:
     log = build(data)
     print(f"{log}; {len(data['sku']):,} lines, {a.skus:,} SKUs")
     as_of = dt.datetime(2026, 1, 1, tzinfo=SH)
+    if a.profiles_only:
+        time_profiles(log, as_of, a.repeat)
+        return
     for basis in ("order", "days"):
         t_ecrm, rules = best_of(a.repeat, lambda b=basis: associations(
             log, as_of=as_of, basis=b, within_days=14, min_count=1))
@@ -119,11 +124,38 @@ def main() -> None:
         print(line, flush=True)
     if a.profiles:
         from ecrm.profile import profiles
+        from ecrm.recommend import recommend
         from ecrm.rfm import score
+        from ecrm.tiers import TAOBAO_STORE_VIP
 
         rfm = score(log, as_of=as_of, warn_undersized=False)
         t_prof, prof = best_of(a.repeat, lambda: profiles(log, as_of=as_of, rfm=rfm))
         print(f"profiles {t_prof:7.2f}s  {len(prof):,} customers (RFM passed in)")  # type: ignore[arg-type]
+        t_rec, recs = best_of(a.repeat, lambda: recommend(log, rules, as_of=as_of, k=5, fill=True))  # type: ignore[arg-type]
+        print(f"recommend k=5 with the popularity fill {t_rec:7.2f}s  {len(recs):,} rows")  # type: ignore[arg-type]
+        tiers = TAOBAO_STORE_VIP.evaluate_log(log, as_of=as_of, opted_in=False)
+        rng = np.random.default_rng(3)
+        touched = log.customer_ids[rng.integers(0, len(log.customer_ids), size=len(log.customer_ids))]
+        t_full, full = best_of(a.repeat, lambda: profiles(
+            log, as_of=as_of, rfm=rfm, tiers=tiers, recommendations=recs,  # type: ignore[arg-type]
+            touches=touched, opted_out=touched[:1000]))
+        print(f"profiles {t_full:7.2f}s  {len(full):,} customers "  # type: ignore[arg-type]
+              "(RFM, tiers, recommendations, touches and opt-outs passed in)")
+
+
+def time_profiles(log: OrderLog, as_of: dt.datetime, repeat: int) -> None:
+    """Profiles of every customer with RFM, tiers, touches and opt-outs passed in."""
+    from ecrm.profile import profiles
+    from ecrm.rfm import score
+    from ecrm.tiers import TAOBAO_STORE_VIP
+
+    rfm = score(log, as_of=as_of, warn_undersized=False)
+    tiers = TAOBAO_STORE_VIP.evaluate_log(log, as_of=as_of, opted_in=False)
+    rng = np.random.default_rng(3)
+    touched = log.customer_ids[rng.integers(0, len(log.customer_ids), size=len(log.customer_ids))]
+    t, prof = best_of(repeat, lambda: profiles(log, as_of=as_of, rfm=rfm, tiers=tiers,
+                                               touches=touched, opted_out=touched[:1000]))
+    print(f"profiles {t:7.2f}s  {len(prof):,} customers (RFM, tiers, touches, opt-outs)")  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

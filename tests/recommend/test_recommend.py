@@ -40,7 +40,8 @@ def test_recommends_the_accessory_and_leaves_out_what_is_owned() -> None:
     assert r.for_customer("u7") == []  # no rule from 咖啡豆B, no fallback given
     row = r.to_dicts()[0]
     assert row == {"customer_id": "u6", "rank": 1, "sku": "糖包", "score": pytest.approx(row["score"]),
-                   "because": "咖啡豆", "fallback": False, "due": False}
+                   "because": "咖啡豆", "fallback": False, "due": False,
+                   "source": "rule"}
     # 3 of the 4 bean buyers, against 3 of 6 customers: lift 0.75 / 0.5 = 1.5.
     assert r.explain("u6") == (
         "1. 糖包 — because you bought 咖啡豆: 75% of its buyers bought 糖包 within 14 days "

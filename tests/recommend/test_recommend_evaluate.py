@@ -69,3 +69,13 @@ def test_bad_options(kwargs: dict[str, object], field: str) -> None:
     with pytest.raises(ecrm.InvalidValueError) as info:
         evaluate_holdout(shop(SHOP), split=day(50), **kwargs)  # type: ignore[arg-type]
     assert info.value.field == field
+
+
+def test_k2_with_the_popularity_fill_by_hand() -> None:
+    """u5's rule lists 糖包 only; the fill adds 咖啡's other seller 咖啡豆B (u5 owns 咖啡豆):
+    2 of 2. u3's two tied rules already fill k = 2 (咖啡豆B, 奶精): 1 of 2."""
+    res = evaluate_holdout(shop(SHOP), split=day(50), horizon_days=30, k=2, min_count=1,
+                           fallback=False, fill=True)
+    got = {d["method"]: (d["hit_rate"], d["recall"]) for d in res.to_dicts()}
+    assert got["recommend"] == pytest.approx((1.0, 0.75))
+    assert got["popularity"] == pytest.approx((1.0, 0.5))

@@ -15,8 +15,8 @@ def test_public_surface_is_exactly_all() -> None:
         if not n.startswith("_") and not isinstance(v, types.ModuleType)
     }
     assert set(ecrm.recommend.__all__) == public == {
-        "Associations", "Basis", "HoldoutResult", "Recommendations", "associations",
-        "evaluate_holdout", "recommend",
+        "Associations", "Basis", "HoldoutResult", "Recommendations", "StrongestAssociations",
+        "associations", "evaluate_holdout", "recommend", "strongest_associations",
     }
 
 

@@ -21,7 +21,10 @@ NEW_IN_FLOWS = {"churn_risk_offers", "coupon_care", "coupon_grant_guard", "refun
                 "SERVICE_TEMPLATES", "callback_reminders", "record_survey_reply",
                 "satisfaction_surveys", "service_guard", "ticket_surveys",
                 # scheduled member benefits (ecrm.touch.flows._benefits)
-                "BENEFIT_TEMPLATES", "benefit_grant_notices"}
+                "BENEFIT_TEMPLATES", "benefit_grant_notices",
+                # recommendation flows (ecrm.touch.flows._accessory)
+                "RECOMMENDATION_TEMPLATES", "RECOMMENDATION_VARIABLES", "accessory_offers",
+                "recommended_text", "related_product_offers"}
 MOVED_TO_FLOWS = {
     "DEFAULT_HOLIDAYS", "DEFAULT_TEMPLATES", "CouponGrants", "FlowContext", "Holiday",
     "OrderEvent", "OrderEventKind", "OrderEvents", "birthday_greetings", "broadcast",

@@ -18,13 +18,17 @@ from ecrm._results import ResultFrame, nullable
 from ecrm._time import local_day, local_days
 from ecrm.errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
 from ecrm.lifecycle import Stage, StageResult
+from ecrm.predict import Predictions
 from ecrm.recommend import Recommendations
 from ecrm.rfm import Grade, RfmResult
+from ecrm.service import Ticket, TicketKind, TicketState
+from ecrm.tiers import TierResult
 
 __all__ = ["BEHAVIOUR_TAGS", "Profiles", "profiles"]
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+FloatArray = npt.NDArray[np.float64]
 
 #: Seed 001's behaviour tags, in the order reported.
 BEHAVIOUR_TAGS: Final = ("browsed", "carted", "favourited", "paid", "repurchased")
@@ -53,7 +57,25 @@ class Profiles(ResultFrame):
         stages: str, shape (n,): the lifecycle stage value (``""`` when not given).
         categories: str, shape (n,): the preferred categories, most lines first, ``|``-joined.
         recommended: str, shape (n,): the recommended SKUs, best first, ``|``-joined.
+        levels: int64, shape (n,): the store VIP level (0 = 店铺客户), −1 without ``tiers``.
+        level_names: str, shape (n,): its name (``""`` without).
+        potential: bool, shape (n,): qualifies for a member level but has not joined.
+        next_level: int64, shape (n,): the level above the qualified one (−1 at the top or
+            without ``tiers``).
+        spend_to_next_fen, orders_to_next: int64, shape (n,): the spend (fen) or the orders
+            still needed for ``next_level`` — either suffices (−1 where no next level).
+        touches: int64, shape (n,): messages received (−1 without ``touches``).
+        opted_out: bool, shape (n,): opted out of marketing (missing without ``opted_out``).
+        p_alive: float64, shape (n,): predicted probability the customer is still a
+            customer (NaN without ``predictions``); churn probability is ``1 − p_alive``.
+        churn_risk: str, shape (n,): ``high`` / ``medium`` / ``low`` (``""`` without).
+        clv_fen: int64, shape (n,): predicted CLV in fen (−1 without a spend model).
+        tickets, open_tickets, complaints: int64, shape (n,): service tickets created
+            before ``as_of``, those still open then (not resolved or closed), and the
+            complaints among them (−1 without ``tickets``).
         as_of, recent_days: as passed.
+        parts: the optional parts that were passed (``tiers``, ``touches``, ``opted_out``,
+            ``predictions``, ``tickets``), so the table says which columns it knows.
     """
 
     customer_ids: npt.NDArray[Any]
@@ -71,8 +93,23 @@ class Profiles(ResultFrame):
     stages: npt.NDArray[np.str_]
     categories: npt.NDArray[np.str_]
     recommended: npt.NDArray[np.str_]
+    levels: IntArray
+    level_names: npt.NDArray[np.str_]
+    potential: BoolArray
+    next_level: IntArray
+    spend_to_next_fen: IntArray
+    orders_to_next: IntArray
+    touches: IntArray
+    opted_out: BoolArray
+    p_alive: FloatArray
+    churn_risk: npt.NDArray[np.str_]
+    clv_fen: IntArray
+    tickets: IntArray
+    open_tickets: IntArray
+    complaints: IntArray
     as_of: dt.datetime
     recent_days: int
+    parts: frozenset[str] = frozenset()
 
     def __len__(self) -> int:
         return len(self.customer_ids)
@@ -82,7 +119,10 @@ class Profiles(ResultFrame):
 
     def _columns(self) -> dict[str, Any]:
         """``customer_id, phone, email, gender, age, province, city, <five tags>, n_orders,
-        spend_fen, rfm_total, rfm_grade, stage, categories, recommended``."""
+        spend_fen, rfm_total, rfm_grade, stage, categories, recommended, level, level_name,
+        potential, next_level, spend_to_next_fen, orders_to_next, touches, opted_out,
+        p_alive, churn_risk, clv_fen, tickets, open_tickets, complaints`` (a part that was
+        not passed gives missing values)."""
         cols: dict[str, Any] = {
             "customer_id": self.customer_ids,
             "phone": self.phones,
@@ -101,6 +141,21 @@ class Profiles(ResultFrame):
         cols["stage"] = self.stages
         cols["categories"] = self.categories
         cols["recommended"] = self.recommended
+        no_tiers = self.levels < 0
+        cols["level"] = nullable(self.levels, no_tiers)
+        cols["level_name"] = self.level_names
+        cols["potential"] = nullable(self.potential, no_tiers)
+        cols["next_level"] = nullable(self.next_level, self.next_level < 0)
+        cols["spend_to_next_fen"] = nullable(self.spend_to_next_fen, self.spend_to_next_fen < 0)
+        cols["orders_to_next"] = nullable(self.orders_to_next, self.orders_to_next < 0)
+        cols["touches"] = nullable(self.touches, self.touches < 0)
+        cols["opted_out"] = nullable(self.opted_out, np.full(len(self), "opted_out" not in self.parts))
+        cols["p_alive"] = nullable(self.p_alive, np.isnan(self.p_alive))
+        cols["churn_risk"] = self.churn_risk
+        cols["clv_fen"] = nullable(self.clv_fen, self.clv_fen < 0)
+        for name in ("tickets", "open_tickets", "complaints"):
+            values = getattr(self, name)
+            cols[name] = nullable(values, values < 0)
         return cols
 
     def _index(self, customer_id: Any) -> int:
@@ -130,7 +185,7 @@ class Profiles(ResultFrame):
         lines = [
             f"customer {customer_id}: {contact}; {', '.join(basics)}",
             f"behaviour: {', '.join(tags) if tags else 'none'} (events within {self.recent_days} days)",
-            f"orders: {int(self.n_orders[i])} valid, ¥{spend // 100:,}.{spend % 100:02d} net",
+            f"orders: {int(self.n_orders[i])} valid, {_yuan(spend)} net",
         ]
         if self.rfm_grade[i]:
             lines.append(f"RFM: total {int(self.rfm_total[i])}, grade {self.rfm_grade[i]}")
@@ -140,7 +195,43 @@ class Profiles(ResultFrame):
             lines.append(f"prefers: {str(self.categories[i]).replace('|', ', ')}")
         if self.recommended[i]:
             lines.append(f"recommended: {str(self.recommended[i]).replace('|', ', ')}")
+        if self.levels[i] >= 0:
+            lines.append(self._tier_line(i))
+        if self.touches[i] >= 0 or "opted_out" in self.parts:
+            reach = [] if self.touches[i] < 0 else [_count(int(self.touches[i]), "message") + " received"]
+            if "opted_out" in self.parts:
+                reach.append("opted out of marketing" if self.opted_out[i] else "not opted out")
+            lines.append(f"touches: {', '.join(reach)}")
+        if not np.isnan(self.p_alive[i]):
+            clv = int(self.clv_fen[i])
+            value = f", CLV {_yuan(clv)}" if clv >= 0 else ""
+            lines.append(f"prediction: {self.p_alive[i]:.0%} chance still a customer "
+                         f"({self.churn_risk[i]} churn risk){value}")
+        if self.tickets[i] >= 0:
+            lines.append(f"service: {int(self.open_tickets[i])} open of "
+                         f"{_count(int(self.tickets[i]), 'ticket')}, "
+                         f"{_count(int(self.complaints[i]), 'complaint')}")
         return "\n".join(lines)
+
+    def _tier_line(self, i: int) -> str:
+        level, name = int(self.levels[i]), str(self.level_names[i])
+        text = f"tier: {name} (level {level})"
+        if self.potential[i]:
+            text += ", qualifies for membership but has not joined"
+        if self.next_level[i] >= 0:
+            text += (f"; level {int(self.next_level[i])} needs {_yuan(int(self.spend_to_next_fen[i]))} "
+                     f"more or {_count(int(self.orders_to_next[i]), 'more order')}")
+        else:
+            text += "; at the top level"
+        return text
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _yuan(fen: int) -> str:
+    return f"¥{fen // 100:,}.{fen % 100:02d}"
 
 
 def _positions(keys: npt.NDArray[Any], ids: npt.NDArray[Any]) -> IntArray:
@@ -178,6 +269,11 @@ def profiles(
     rfm: RfmResult | None = None,
     stages: StageResult | None = None,
     recommendations: Recommendations | None = None,
+    tiers: TierResult | None = None,
+    touches: npt.ArrayLike | None = None,
+    opted_out: npt.ArrayLike | None = None,
+    predictions: Predictions | None = None,
+    tickets: Iterable[Ticket] | None = None,
     recent_days: int = 30,
     top_categories: int = 3,
     statuses: Iterable[OrderStatus] | None = None,
@@ -205,6 +301,7 @@ def profiles(
         InvalidValueError: a bad ``recent_days`` or ``top_categories``.
         InvalidTypeError: a part of the wrong type.
     """
+    _check_parts(tiers, predictions)
     if not isinstance(orders, OrderLog):
         raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
     for name, value in (("recent_days", recent_days), ("top_categories", top_categories)):
@@ -311,9 +408,124 @@ def profiles(
         ok = pos >= 0
         order = np.lexsort((recommendations.ranks[ok], pos[ok]))
         recommended = _joined(pos[ok][order], recommendations.skus[ok][order], n)
+    given: set[str] = set()
+    tier = _tier_columns(ids, tiers)
+    if tiers is not None:
+        given.add("tiers")
+    n_touches = np.full(n, -1, dtype=np.int64)
+    if touches is not None:
+        pos = _positions(ids, _id_array(touches, "touches"))
+        n_touches = np.bincount(pos[pos >= 0], minlength=n).astype(np.int64)
+        given.add("touches")
+    out = np.zeros(n, dtype=bool)
+    if opted_out is not None:
+        pos = _positions(ids, _id_array(opted_out, "opted_out"))
+        out[pos[pos >= 0]] = True
+        given.add("opted_out")
+    p_alive = np.full(n, np.nan)
+    risk = np.full(n, "", dtype="U6")
+    clv = np.full(n, -1, dtype=np.int64)
+    if predictions is not None:
+        pos = _positions(ids, predictions.customer_ids)
+        ok = pos >= 0
+        p_alive[pos[ok]] = predictions.p_alive[ok]
+        risk[pos[ok]] = predictions.risk[ok]
+        clv[pos[ok]] = predictions.clv_fen[ok]
+        given.add("predictions")
+    service = _ticket_counts(ids, tickets, as_of) if tickets is not None else (
+        np.full((3, n), -1, dtype=np.int64))
+    if tickets is not None:
+        given.add("tickets")
     return Profiles(
         customer_ids=ids, phones=phones, emails=emails, genders=genders, ages=ages,
         provinces=provinces, cities=cities, tags=tags, n_orders=n_orders, spend_fen=spend,
         rfm_total=rfm_total, rfm_grade=rfm_grade, stages=stage_text, categories=categories,
-        recommended=recommended, as_of=as_of, recent_days=recent_days,
+        recommended=recommended, levels=tier[0], level_names=tier[1], potential=tier[2],
+        next_level=tier[3], spend_to_next_fen=tier[4], orders_to_next=tier[5],
+        touches=n_touches, opted_out=out, p_alive=p_alive, churn_risk=risk, clv_fen=clv,
+        tickets=service[0], open_tickets=service[1], complaints=service[2],
+        as_of=as_of, recent_days=recent_days, parts=frozenset(given),
     )
+
+
+def _check_parts(tiers: object, predictions: object) -> None:
+    if tiers is not None and not isinstance(tiers, TierResult):
+        raise InvalidTypeError(f"tiers must be a TierResult, got {type(tiers).__name__}")
+    if predictions is not None and not isinstance(predictions, Predictions):
+        raise InvalidTypeError(f"predictions must be Predictions, got {type(predictions).__name__}")
+
+
+def _id_array(values: npt.ArrayLike, field: str) -> npt.NDArray[Any]:
+    """A 1-d array of customer ids (str or int)."""
+    if isinstance(values, str | bytes):
+        raise InvalidTypeError(f"{field} must be a collection of customer ids, not one str")
+    arr = np.asarray(list(values) if not isinstance(values, np.ndarray) else values)  # type: ignore[arg-type]
+    if arr.ndim != 1:
+        raise InvalidValueError(field, "must be a 1-d collection of customer ids", arr.shape)
+    if len(arr) and arr.dtype.kind not in "iuU":
+        raise InvalidTypeError(f"{field} must hold str or int customer ids, got {arr.dtype}")
+    return arr.astype(np.int64) if arr.dtype.kind in "iu" else arr
+
+
+def _tier_columns(
+    ids: npt.NDArray[Any], tiers: TierResult | None,
+) -> tuple[IntArray, npt.NDArray[np.str_], BoolArray, IntArray, IntArray, IntArray]:
+    """Level, level name, potential, next level and the spend / orders to it, per profile."""
+    n = len(ids)
+    level = np.full(n, -1, dtype=np.int64)
+    names = np.full(n, "", dtype="U1")
+    potential = np.zeros(n, dtype=bool)
+    nxt, spend_to, orders_to = (np.full(n, -1, dtype=np.int64) for _ in range(3))
+    if tiers is None:
+        return level, names, potential, nxt, spend_to, orders_to
+    ladder = tiers.ladder
+    top = ladder.top_level
+    labels = np.asarray([ladder.name_of(k) for k in range(top + 1)], dtype=str)
+    pos = _positions(ids, tiers.customer_ids)
+    ok = pos >= 0
+    where = pos[ok]
+    q = tiers.qualified_level[ok].astype(np.int64)
+    at = np.minimum(q, top - 1)
+    below_top = q < top
+    # A customer with no order before as_of is level 0 with the whole first step ahead.
+    level[:] = 0
+    nxt[:] = 1 if top else -1
+    spend_to[:] = int(ladder.spend_edges_fen[0]) if top else -1
+    orders_to[:] = int(ladder.order_edges[0]) if top else -1
+    level[where] = tiers.level[ok]
+    potential[where] = tiers.potential[ok]
+    nxt[where] = np.where(below_top, q + 1, -1)
+    spend_to[where] = np.where(below_top, ladder.spend_edges_fen[at] - tiers.spend_fen[ok], -1)
+    orders_to[where] = np.where(below_top, ladder.order_edges[at] - tiers.orders[ok], -1)
+    return level, labels[level], potential, nxt, spend_to, orders_to
+
+
+_OPEN_STATES: Final = frozenset({TicketState.OPEN, TicketState.ASSIGNED, TicketState.WAITING})
+
+
+def _ticket_counts(ids: npt.NDArray[Any], tickets: Iterable[Ticket], as_of: dt.datetime) -> IntArray:
+    """int64, shape (3, n): tickets, open tickets and complaints per profile."""
+    who: list[str] = []
+    is_open: list[bool] = []
+    complaint: list[bool] = []
+    for i, t in enumerate(tickets):
+        if not isinstance(t, Ticket):
+            raise InvalidTypeError(f"tickets[{i}] must be a Ticket, got {type(t).__name__}")
+        if t.created_at >= as_of:
+            continue
+        who.append(t.customer_id)
+        is_open.append(t.state in _OPEN_STATES)
+        complaint.append(t.kind is TicketKind.COMPLAINT)
+    n = len(ids)
+    out = np.zeros((3, n), dtype=np.int64)
+    if not who or not n:
+        return out
+    text_ids = ids.astype(str)
+    order = np.argsort(text_ids, kind="stable")
+    pos = _positions(text_ids[order], np.asarray(who, dtype=str))
+    ok = pos >= 0
+    row = order[pos[ok]]
+    out[0] = np.bincount(row, minlength=n)
+    out[1] = np.bincount(row[np.asarray(is_open)[ok]], minlength=n)
+    out[2] = np.bincount(row[np.asarray(complaint)[ok]], minlength=n)
+    return out

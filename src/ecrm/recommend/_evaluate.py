@@ -110,6 +110,7 @@ def evaluate_holdout(
     min_count: int = 2,
     shrink: float = 10.0,
     fallback: bool = True,
+    fill: bool = False,
     statuses: Iterable[OrderStatus] | None = None,
 ) -> HoldoutResult:
     """Fit on the orders before ``split``; score the next ``horizon_days`` days.
@@ -120,7 +121,8 @@ def evaluate_holdout(
     customer does not own:
 
     - ``recommend``: :func:`recommend` with rules from :func:`associations` (``basis``,
-      ``within_days``, ``min_count``, ``shrink``) and, with ``fallback``, category rules;
+      ``within_days``, ``min_count``, ``shrink``), with ``fallback`` category rules, and
+      with ``fill`` the popularity fill;
     - ``popularity``: the SKUs with the most buyers before ``split`` (ties by SKU);
     - ``same_category``: the same ranking, within the categories the customer bought.
 
@@ -131,6 +133,7 @@ def evaluate_holdout(
         k: items listed per customer (>= 1).
         basis, within_days, min_count, shrink: passed to :func:`associations`.
         fallback: also fit category rules for the recommender's fallback.
+        fill: let the recommender fill short lists from popularity (see :func:`recommend`).
         statuses: the valid order statuses.
 
     Returns:
@@ -148,7 +151,8 @@ def evaluate_holdout(
                          min_count=min_count, shrink=shrink, statuses=statuses)
     fb = (associations(orders, as_of=split, basis=basis, within_days=within_days, by="category",
                        min_count=min_count, shrink=shrink, statuses=statuses) if fallback else None)
-    recs = recommend(orders, rules, as_of=split, k=k, fallback_rules=fb, statuses=statuses)
+    recs = recommend(orders, rules, as_of=split, k=k, fallback_rules=fb, fill=fill,
+                     statuses=statuses)
     everything = purchase_lines(orders, end, "sku", statuses)
     keys, n_items = everything.keys, max(len(everything.keys), 1)
     cut = orders.instant_us(split)

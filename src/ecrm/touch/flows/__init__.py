@@ -7,6 +7,13 @@ policy, the outbox and the dispatcher of :mod:`ecrm.touch` decide and deliver. S
 docs/care-flows.md.
 """
 
+from ecrm.touch.flows._accessory import (
+    RECOMMENDATION_TEMPLATES,
+    RECOMMENDATION_VARIABLES,
+    accessory_offers,
+    recommended_text,
+    related_product_offers,
+)
 from ecrm.touch.flows._benefits import BENEFIT_TEMPLATES, benefit_grant_notices
 from ecrm.touch.flows._broadcast import (
     broadcast,
@@ -64,6 +71,8 @@ __all__ = [
     "BENEFIT_TEMPLATES",
     "DEFAULT_HOLIDAYS",
     "DEFAULT_TEMPLATES",
+    "RECOMMENDATION_TEMPLATES",
+    "RECOMMENDATION_VARIABLES",
     "SERVICE_TEMPLATES",
     "CouponGrants",
     "FlowContext",
@@ -71,6 +80,7 @@ __all__ = [
     "OrderEvent",
     "OrderEventKind",
     "OrderEvents",
+    "accessory_offers",
     "benefit_grant_notices",
     "birthday_greetings",
     "broadcast",
@@ -91,9 +101,11 @@ __all__ = [
     "order_guard",
     "payment_reminders",
     "receipt_confirmations",
+    "recommended_text",
     "record_survey_reply",
     "refund_notices",
     "refund_request_care",
+    "related_product_offers",
     "repurchase_reminders",
     "returning_customer_offers",
     "sale_window",
