@@ -18,7 +18,7 @@ import argparse
 import datetime as dt
 import time
 
-from ecrm import Money
+from ecrm import Money, Window
 from ecrm.analytics import backtest, standard_flows
 from ecrm.datasets import STORE_NAME, sample_shop
 from ecrm.lifecycle import cycles_by, repurchase_cycle
@@ -81,7 +81,8 @@ def main() -> None:
                            first_order_coupon="NEW5", store_cycle=bands)
     outbox = InMemoryOutbox()
     t = time.perf_counter()
-    report = backtest(flows, start=start, end=as_of.date(), policy=SendPolicy(),
+    report = backtest(flows, window=Window.of_dates(start, as_of.date(), as_of.tzinfo),
+                      policy=SendPolicy(),
                       context=PolicyContext(opt_outs=InMemoryOptOutRegistry()),
                       customers=shop.customers, price_per_segment=Money(5), outbox=outbox)
     took = time.perf_counter() - t

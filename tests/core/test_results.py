@@ -197,7 +197,7 @@ def _results() -> dict[str, tuple[Callable[[], ResultFrame], list[dict[str, Any]
         return cycles_by(log, by="sku", as_of=AS_OF, min_repurchasers=1)
 
     proposed = TAOBAO_STORE_VIP.with_tier(1, min_spend=Money(1_000))
-    may = periods(D(2024, 5, 1), D(2024, 6, 1), tz=SH)
+    may = periods(Window.of_dates(D(2024, 5, 1), D(2024, 6, 1), SH), tz=SH)
     treated_start = at(2024, 5, 15)
     return {
         "RfmResult": (rfm, rfm_rows()),
@@ -216,7 +216,7 @@ def _results() -> dict[str, tuple[Callable[[], ResultFrame], list[dict[str, Any]
         # April 1: no member yet; May 1: a at level 2 (¥300), at level 3 on June 1.
         "UpgradeRate": (
             lambda: monthly_upgrade_rate(log, TAOBAO_STORE_VIP, opted_in=customers,
-                                         start=at(2024, 4, 1), end=AS_OF),
+                                         window=Window(at(2024, 4, 1), AS_OF)),
             [{"month": D(2024, 4, 1), "members": 0, "upgraded": 0, "rate": None},
              {"month": D(2024, 5, 1), "members": 1, "upgraded": 1, "rate": 1.0}],
         ),
@@ -274,7 +274,7 @@ def _results() -> dict[str, tuple[Callable[[], ResultFrame], list[dict[str, Any]
               "p50_days": 48, "scope": "sku:TEA"}],
         ),
         "StoreMetrics": (
-            lambda: store_metrics(log, periods(D(2024, 4, 1), D(2024, 6, 1), tz=SH)),
+            lambda: store_metrics(log, periods(Window.of_dates(D(2024, 4, 1), D(2024, 6, 1), SH), tz=SH)),
             STORE_ROWS,
         ),
         "MemberMetrics": (lambda: member_metrics(log, customers, may), MEMBER_ROWS),
@@ -571,12 +571,13 @@ def test_the_four_frames_agree_on_the_sample_shop() -> None:
     rfm = score(log, as_of=as_of, warn_undersized=False)
     cycle = repurchase_cycle(log, as_of=as_of)
     table = cycles_by(log, by="category", as_of=as_of, min_repurchasers=5)
-    months = periods(start, as_of)
+    months = periods(Window(start, as_of))
     results: list[ResultFrame] = [
         rfm, segments(rfm),
         TAOBAO_STORE_VIP.evaluate_log(log, as_of=as_of, opted_in=customers),
         tier_flow(log, TAOBAO_STORE_VIP, start=start, as_of=as_of, opted_in=customers),
-        monthly_upgrade_rate(log, TAOBAO_STORE_VIP, opted_in=customers, start=start, end=as_of),
+        monthly_upgrade_rate(log, TAOBAO_STORE_VIP, opted_in=customers,
+                             window=Window(start, as_of)),
         what_if(log, TAOBAO_STORE_VIP, TAOBAO_STORE_VIP.with_tier(1, min_spend=Money(5_000)),
                 as_of=as_of, opted_in=customers),
         cycle, table, stages(log, as_of=as_of, cycle=cycle, customers=customers),

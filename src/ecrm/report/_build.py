@@ -117,7 +117,7 @@ def _headline(log: OrderLog, as_of: dt.datetime, zone: dt.tzinfo) -> Section:
     local = as_of.astimezone(zone)
     end = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     start = end - relativedelta(months=_MONTHS_SHOWN)
-    months = periods(start, end, "month", tz=zone)
+    months = periods(Window(start, end), "month", tz=zone)
     sm = store_metrics(log, months)
     cur, prev, year_ago = sm.rows[-1], sm.previous[-1], sm.year_ago[-1]
     currency = sm.currency
@@ -376,7 +376,7 @@ def _member_table(log: OrderLog, customers: CustomerTable, ladder: TierLadder,
     """Contribution and activity per level in the last complete month (ecrm.analytics)."""
     local = as_of.astimezone(log.tz)
     end = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    month = periods(end - relativedelta(months=1), end, "month", tz=log.tz)[-1:]
+    month = periods(Window(end - relativedelta(months=1), end), "month", tz=log.tz)[-1:]
     mm = member_metrics(log, customers, month, ladder=ladder)
     r = mm.rows[0]
 
@@ -523,8 +523,8 @@ def _touches(log: OrderLog, as_of: dt.datetime, zone: dt.tzinfo, tz_name: str,
         context = PolicyContext(opt_outs=registry, blocked=blocked)
     else:
         context = PolicyContext(opt_outs=InMemoryOptOutRegistry())
-    plan = backtest(flows, start=day, end=day + dt.timedelta(days=1), context=context,
-                    customers=customers, tz=zone, price_per_segment=price)
+    plan = backtest(flows, window=Window.of_dates(day, day + dt.timedelta(days=1), zone),
+                    context=context, customers=customers, tz=zone, price_per_segment=price)
     sent = dict(plan.sent)
     d = plan.days[0]
     rows = [(name, f"{n:,}", f"{sent.get(name, 0):,}") for name, n in plan.candidates]
