@@ -61,14 +61,14 @@ def main() -> None:
 
     print("\n== the last day before as_of ==")
     for title, msgs in (
-        ("payment reminders", payment_reminders(shop.orders, since=day_before, as_of=as_of,
+        ("payment reminders", payment_reminders(shop.orders, start=day_before, as_of=as_of,
                                                 ctx=ctx)),
-        ("shipping notices", shipping_notices(events, since=day_before, as_of=as_of, ctx=ctx)),
-        ("birthday greetings", birthday_greetings(since=day_before, as_of=as_of, ctx=ctx)),
+        ("shipping notices", shipping_notices(events, start=day_before, as_of=as_of, ctx=ctx)),
+        ("birthday greetings", birthday_greetings(start=day_before, as_of=as_of, ctx=ctx)),
         ("returning-customer offers (30 days inactive)", returning_customer_offers(
-            shop.orders, since=day_before, as_of=as_of, ctx=ctx)),
+            shop.orders, start=day_before, as_of=as_of, ctx=ctx)),
         ("win-back offers (just churned)", win_back_offers(
-            shop.orders, since=day_before, as_of=as_of, ctx=ctx, cycle=bands)),
+            shop.orders, start=day_before, as_of=as_of, ctx=ctx, cycle=bands)),
     ):
         print(f"{title}: {len(msgs)}")
         for m in msgs[:2]:

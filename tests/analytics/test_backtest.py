@@ -119,12 +119,12 @@ def test_start_end_dates_are_the_deprecated_form_of_the_window() -> None:
     with pytest.warns(DeprecationWarning, match=r"start=/end= are deprecated.*window="):
         r = backtest(flows, context=CTX, **old)
     assert (r.days[0].day, r.days[0].deferrals, r.pending) == (D1, 1, 1)
-    with pytest.warns(DeprecationWarning):
-        assert backtest({}, **{"start": D1, "end": D1}).days == ()
+    with pytest.warns(DeprecationWarning, match="start=/end="):
+        assert backtest({}, start=D1, end=D1).days == ()
     with pytest.raises(ValueError, match="end must not be before start"):
-        backtest({}, **{"start": D1, "end": D1 - dt.timedelta(days=1)})
+        backtest({}, start=D1, end=D1 - dt.timedelta(days=1))
     with pytest.raises(TypeError, match="window= and its deprecated"):
-        backtest({}, window=days(1), **{"start": D1, "end": D1})
+        backtest({}, window=days(1), start=D1, end=D1)
 
 
 def test_days_are_the_local_midnights_inside_the_window() -> None:
@@ -137,7 +137,7 @@ def test_days_are_the_local_midnights_inside_the_window() -> None:
 
     backtest({"a": flow}, window=Window(at(1, 6), at(3, 0, 1)), context=CTX)
     assert seen == [at(2, 0), at(3, 0)]
-    with pytest.raises(TypeError, match="window must be an ecrm.Window"):
+    with pytest.raises(TypeError, match=r"window must be an ecrm\.Window"):
         backtest({}, window=(at(1, 0), at(2, 0)))  # type: ignore[arg-type]
 
 

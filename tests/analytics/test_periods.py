@@ -64,7 +64,7 @@ def test_bad_arguments() -> None:
     with pytest.raises(InvalidValueError, match="month, quarter or year") as info:
         periods(Window.of_dates(dt.date(2024, 3, 1), dt.date(2024, 4, 1), TZ), "week")
     assert info.value.field == "freq"
-    with pytest.raises(InvalidTypeError, match="window must be an ecrm.Window"):
+    with pytest.raises(InvalidTypeError, match=r"window must be an ecrm\.Window"):
         periods("2024-01-01")  # type: ignore[arg-type]
     old: Any = periods
     with pytest.raises(InvalidValueError, match="start"):
@@ -77,7 +77,7 @@ def test_start_end_are_the_deprecated_form_of_a_window() -> None:
     with pytest.warns(DeprecationWarning, match=r"periods\(\): the bounds start, end"):
         qs = old(dt.date(2024, 2, 29), dt.date(2025, 1, 1), "quarter", tz=TZ)
     assert [q.label for q in qs] == ["2024Q1", "2024Q2", "2024Q3", "2024Q4"]
-    with pytest.warns(DeprecationWarning):
+    with pytest.warns(DeprecationWarning, match="bounds start, end"):
         ms = old(start=at(2024, 1, 5), end=dt.date(2024, 3, 1), tz=TZ)
     assert [m.label for m in ms] == ["2024-01", "2024-02"]
     with pytest.raises(TypeError, match="window= and its deprecated"):

@@ -115,7 +115,7 @@ def test_monthly_upgrade_rate_start_end_are_the_deprecated_window() -> None:
     with pytest.raises(TypeError, match="window= and its deprecated"):
         monthly_upgrade_rate(_log(), VIP, opted_in=True, window=Window(*old.values()), **old)
     with pytest.raises(TypeError, match="needs window="):
-        monthly_upgrade_rate(_log(), VIP, opted_in=True, **{"start": at(2024, 1, 1)})
+        monthly_upgrade_rate(_log(), VIP, opted_in=True, start=at(2024, 1, 1))
 
 
 def test_what_if_by_hand() -> None:
@@ -199,7 +199,7 @@ def test_monthly_upgrade_rate_bad_arguments() -> None:
         monthly_upgrade_rate(_log(), VIP, opted_in=True)
     with pytest.raises(InvalidValueError, match="at least one"):
         monthly_upgrade_rate(_log(), VIP, opted_in=True, months=[])
-    with pytest.raises(InvalidTypeError, match="window must be an ecrm.Window"):
+    with pytest.raises(InvalidTypeError, match=r"window must be an ecrm\.Window"):
         monthly_upgrade_rate(_log(), VIP, opted_in=True,
                              window=(at(2024, 1, 1), at(2024, 2, 1)))  # type: ignore[arg-type]
     with pytest.raises(InvalidValueError, match="date or datetime"):

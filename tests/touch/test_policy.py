@@ -332,7 +332,7 @@ def test_bad_policy_values_are_refused() -> None:
     with pytest.raises(InvalidValueError):
         FrequencyCap(1, dt.timedelta(0))
     with pytest.raises(TypeError, match="both period= and its deprecated alias window="):
-        FrequencyCap(1, period=dt.timedelta(days=1), **{"window": dt.timedelta(days=1)})
+        FrequencyCap(1, period=dt.timedelta(days=1), window=dt.timedelta(days=1))
     with pytest.raises(ValueError, match="max_count"):
         FrequencyCap(0, dt.timedelta(days=1))
     with pytest.raises(InvalidValueError):
@@ -710,7 +710,7 @@ def test_next_allowed_takes_at_as_a_deprecated_alias_of_as_of() -> None:
 def test_frequency_cap_window_is_the_deprecated_alias_of_period() -> None:
     """A cap's duration was named ``window``; keyword and attribute still work, warning."""
     with pytest.warns(DeprecationWarning, match=r"window= is deprecated.*use period="):
-        cap = FrequencyCap(2, **{"window": dt.timedelta(days=7)})
+        cap = FrequencyCap(2, window=dt.timedelta(days=7))
     assert cap == FrequencyCap(2, period=dt.timedelta(days=7))
     with pytest.warns(DeprecationWarning, match=r"FrequencyCap.window is deprecated.*\.period"):
         assert cap.window == dt.timedelta(days=7)

@@ -67,7 +67,7 @@ from ecrm.touch.flows import (
 
 __all__ = ["BacktestDay", "BacktestReport", "Flow", "backtest", "standard_flows"]
 
-#: A flow for the backtest: ``flow(since, as_of)`` → the candidates due in ``(since, as_of]``.
+#: A flow for the backtest: ``flow(start, as_of)`` → the candidates due in ``(start, as_of]``.
 Flow: TypeAlias = Callable[[dt.datetime, dt.datetime], Sequence[Message]]
 Counts: TypeAlias = tuple[tuple[str, int], ...]
 
@@ -107,33 +107,33 @@ def standard_flows(
     ev = events if events is not None else order_events_from_log(orders)
     hol = tuple(holidays)
     flows: dict[str, Flow] = {
-        "payment_reminder": lambda s, a: payment_reminders(orders, since=s, as_of=a, ctx=ctx),
-        "shipping": lambda s, a: shipping_notices(ev, since=s, as_of=a, ctx=ctx),
-        "delivery": lambda s, a: delivery_notices(ev, since=s, as_of=a, ctx=ctx),
-        "receipt_confirmed": lambda s, a: receipt_confirmations(ev, since=s, as_of=a, ctx=ctx),
-        "refund_request": lambda s, a: refund_request_care(ev, since=s, as_of=a, ctx=ctx),
-        "refund": lambda s, a: refund_notices(ev, since=s, as_of=a, ctx=ctx),
-        "usage_tutorial": lambda s, a: usage_tutorials(orders, ev, since=s, as_of=a, ctx=ctx,
+        "payment_reminder": lambda s, a: payment_reminders(orders, start=s, as_of=a, ctx=ctx),
+        "shipping": lambda s, a: shipping_notices(ev, start=s, as_of=a, ctx=ctx),
+        "delivery": lambda s, a: delivery_notices(ev, start=s, as_of=a, ctx=ctx),
+        "receipt_confirmed": lambda s, a: receipt_confirmations(ev, start=s, as_of=a, ctx=ctx),
+        "refund_request": lambda s, a: refund_request_care(ev, start=s, as_of=a, ctx=ctx),
+        "refund": lambda s, a: refund_notices(ev, start=s, as_of=a, ctx=ctx),
+        "usage_tutorial": lambda s, a: usage_tutorials(orders, ev, start=s, as_of=a, ctx=ctx,
                                                        coupon=first_order_coupon),
-        "satisfaction": lambda s, a: satisfaction_follow_ups(orders, ev, since=s, as_of=a,
+        "satisfaction": lambda s, a: satisfaction_follow_ups(orders, ev, start=s, as_of=a,
                                                              ctx=ctx),
-        "returning_offer": lambda s, a: returning_customer_offers(orders, since=s, as_of=a,
+        "returning_offer": lambda s, a: returning_customer_offers(orders, start=s, as_of=a,
                                                                   ctx=ctx),
     }
     if store_cycle is not None:
         cycle = store_cycle
-        flows["win_back"] = lambda s, a: win_back_offers(orders, since=s, as_of=a, ctx=ctx,
+        flows["win_back"] = lambda s, a: win_back_offers(orders, start=s, as_of=a, ctx=ctx,
                                                          cycle=cycle)
     if ctx.customers is not None:
-        flows["birthday"] = lambda s, a: birthday_greetings(since=s, as_of=a, ctx=ctx)
-        flows["holiday"] = lambda s, a: holiday_greetings(since=s, as_of=a, ctx=ctx,
+        flows["birthday"] = lambda s, a: birthday_greetings(start=s, as_of=a, ctx=ctx)
+        flows["holiday"] = lambda s, a: holiday_greetings(start=s, as_of=a, ctx=ctx,
                                                           holidays=hol)
-        flows["gift_pack"] = lambda s, a: gift_pack_notices(since=s, as_of=a, ctx=ctx)
+        flows["gift_pack"] = lambda s, a: gift_pack_notices(start=s, as_of=a, ctx=ctx)
     if cycles is not None:
-        flows["repurchase"] = lambda s, a: repurchase_reminders(orders, cycles, since=s,
+        flows["repurchase"] = lambda s, a: repurchase_reminders(orders, cycles, start=s,
                                                                 as_of=a, ctx=ctx)
     if coupons is not None:
-        flows["coupon_expiry"] = lambda s, a: coupon_expiry_reminders(coupons, since=s,
+        flows["coupon_expiry"] = lambda s, a: coupon_expiry_reminders(coupons, start=s,
                                                                       as_of=a, ctx=ctx)
     return flows
 
@@ -323,7 +323,7 @@ def _legacy_days(func: Callable[_P, BacktestReport]) -> Callable[_P, BacktestRep
         )
         policy = old.get("policy") or SendPolicy()
         tz = old.get("tz")
-        zone = as_zone(tz if tz is not None else policy.store_tz)  # type: ignore[attr-defined]
+        zone = as_zone(tz if tz is not None else policy.store_tz)  # type: ignore[arg-type,attr-defined]
         if end == start:  # the old form allowed an empty replay
             return BacktestReport((), 0, old.get("price_per_segment") or Money(0))  # type: ignore[arg-type]
         return func(*args, window=Window.of_dates(start, end, zone), **old)  # type: ignore[arg-type]

@@ -140,7 +140,7 @@ def _legacy_bounds(func: Callable[_P, tuple[Period, ...]]) -> Callable[_P, tuple
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> tuple[Period, ...]:
         old = dict(kwargs)
         lead = list(args)
-        if lead and isinstance(lead[0], dt.date) or "start" in old or "end" in old:
+        if (lead and isinstance(lead[0], dt.date)) or "start" in old or "end" in old:
             if "window" in old:
                 raise TypeError("periods() got window= and its deprecated start=/end=; "
                                 "pass only window=")
@@ -148,7 +148,7 @@ def _legacy_bounds(func: Callable[_P, tuple[Period, ...]]) -> Callable[_P, tuple
             end = lead.pop(0) if lead else old.pop("end", None)
             if start is None or end is None:
                 raise TypeError("periods() needs window= (an ecrm.Window)")
-            zone = as_zone(old.get("tz"))
+            zone = as_zone(old.get("tz"))  # type: ignore[arg-type]
             bounds = (_legacy_instant(start, zone, "start"), _legacy_instant(end, zone, "end"))
             warnings.warn(
                 f"periods(): the bounds start, end are deprecated since {RENAMED_IN} and will "
