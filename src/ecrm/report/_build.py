@@ -179,7 +179,7 @@ def _audiences(log: OrderLog, as_of: dt.datetime, zone: dt.tzinfo,
         ("无订购客户", "bought before, nothing in the last year", lapsed_customers(365), False),
         ("恶意客户", "on the block list", blocked_customers(), False),
         (f"{year_618} 6.18 加购未购", "carted in the 6.18 sale without buying in it",
-         carted_618_not_bought(year_618), True),
+         carted_618_not_bought(year_618, zone), True),
         ("收藏未购", "favourited an item never bought", favorited_not_bought(), True),
         ("高潜回头客", "high-potential returning customers", high_potential_returning(), False),
     ]
