@@ -381,7 +381,7 @@ def _bound(value: object) -> Bound:
     )
 
 
-def _window(value: object) -> Window | None:
+def _window(value: Window | None) -> Window | None:
     if value is None or isinstance(value, Window):
         return value
     raise InvalidTypeError(f"window must be an ecrm.Window, got {type(value).__name__} {value!r}")
