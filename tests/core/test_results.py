@@ -29,6 +29,8 @@ from results_shop import AS_OF, SH, at, shop_customers, shop_log
 from ecrm import MissingDependencyError, Money, OrderLog, Window
 from ecrm._results import ResultFrame, table_csv
 from ecrm.analytics import (
+    Touches,
+    attribute_sales,
     campaign_effect,
     member_metrics,
     periods,
@@ -303,9 +305,12 @@ def _results() -> dict[str, tuple[Callable[[], ResultFrame], list[dict[str, Any]
             [{"campaign_id": "c1", "start": treated_start, "days": 7, "n_treated": 2,
               "n_holdout": 1, "responders_treated": 1, "responders_holdout": 0,
               "rate_treated": 0.5, "rate_holdout": 0.0, "uplift": 0.5, "relative_uplift": None,
+              # 95% normal interval: 0.5 ± 1.96 · √(0.5 · 0.5 / 2 + 0 / 1)
+              "uplift_low": 0.5 - 1.959963984540054 * 0.125 ** 0.5,
+              "uplift_high": 0.5 + 1.959963984540054 * 0.125 ** 0.5,
               "revenue_treated_fen": 20_000, "revenue_holdout_fen": 0,
               "incremental_revenue_fen": 20_000, "segments": 3, "price_per_segment_fen": 5,
-              "cost_fen": 15, "roi": float(Fraction(19_985, 15)), "currency": "CNY"}],
+              "other_cost_fen": 0, "cost_fen": 15, "roi": float(Fraction(19_985, 15)), "currency": "CNY"}],
         ),
     }
 
@@ -588,6 +593,13 @@ def test_the_four_frames_agree_on_the_sample_shop() -> None:
         province_distribution(log), product_preference(log, window=Window(start, as_of)),
         audience(lapsed_customers(90), customers=customers, orders=log, as_of=as_of),
     ]
+    # CRM attribution: every customer touched on each month's first day
+    firsts = [m.start for m in months]
+    ids = log.customer_ids
+    touched = Touches.from_arrays(np.repeat(ids, len(firsts)), np.tile(np.asarray(
+        [int(f.timestamp() * 1_000_000) for f in firsts], dtype=np.int64), len(ids)))
+    crm = attribute_sales(log, touched, within=dt.timedelta(days=10))
+    results += [crm, crm.by_day(), crm.by_month(), crm.credits()]
     for result in results:
         assert result.to_dicts(), type(result).__name__
         _check_agree(result)
