@@ -14,8 +14,8 @@ the model only says which touch gets the credit:
 
 CRM sales are the net fen (amount − partial refund) of attributed orders; the CRM share is
 CRM sales / all valid sales in the same scope. Everything is one vectorised pass: touches
-and orders are ranked together by (customer, time), so each order finds its eligible
-touches with two cumulative counts, without a per-customer loop.
+and orders are keyed together by (customer, time), so each order finds its eligible
+touches with two binary searches, without a per-customer loop.
 """
 
 from __future__ import annotations
@@ -218,23 +218,29 @@ class Touches:
 
 
 def _counts_at_or_before(
-    t_code: IntArray, t_us: IntArray, q_code: IntArray, q_us: IntArray
-) -> IntArray:
+    t_code: IntArray, t_us: IntArray, q_code: IntArray, q_us: list[IntArray]
+) -> list[IntArray]:
     """For each query ``(code, us)``: how many touches sort at or before it by (code, time).
 
-    Touches must be sorted by (code, time). One lexsort of touches and queries together;
-    at equal (code, time) a touch sorts first, so it is counted ("at or before").
+    Touches must be sorted by (code, time). Times are replaced by their dense rank among
+    all the times involved, so ``code × ranks + rank`` is an exact int64 key in the same
+    order (no overflow whatever the time span), and one binary search per query counts.
     """
-    n_t = len(t_code)
-    code = np.concatenate([t_code, q_code])
-    us = np.concatenate([t_us, q_us])
-    tag = np.concatenate([np.zeros(n_t, dtype=np.int8), np.ones(len(q_code), dtype=np.int8)])
-    order = np.lexsort((tag, us, code))
-    is_touch = (order < n_t).astype(np.int64)
-    seen = np.cumsum(is_touch)  # touches at or before each sorted position
-    out = np.empty(len(q_code), dtype=np.int64)
-    query_pos = ~is_touch.astype(bool)
-    out[order[query_pos] - n_t] = seen[query_pos]
+    every = np.concatenate([t_us, *q_us])
+    order = np.argsort(every, kind="stable")
+    ordered = every[order]
+    new = np.ones(len(every), dtype=np.int64)
+    new[1:] = ordered[1:] != ordered[:-1]
+    rank = np.empty(len(every), dtype=np.int64)
+    rank[order] = np.cumsum(new) - 1
+    width = np.int64(rank.max() + 1) if len(rank) else np.int64(1)
+    n_t = len(t_us)
+    t_key = t_code * width + rank[:n_t]
+    out = []
+    for i in range(len(q_us)):
+        lo = n_t + i * len(q_code)
+        q_key = q_code * width + rank[lo:lo + len(q_code)]
+        out.append(np.searchsorted(t_key, q_key, side="right").astype(np.int64))
     return out
 
 
@@ -571,9 +577,9 @@ def attribute_sales(
 
     t_code, t_at, t_pos = _touch_codes(orders, touches)
     if len(t_code) and len(rows) and span > 0:
-        upto = _counts_at_or_before(t_code, t_at, o_code, o_at)  # touches ≤ (c, p)
-        before = _counts_at_or_before(t_code, t_at, o_code, o_at - span)  # ≤ (c, p − w)
-        eligible = upto - before  # touches of c in (p − w, p]
+        # touches ≤ (c, p) and ≤ (c, p − w): the difference is c's touches in (p − w, p]
+        upto, before = _counts_at_or_before(t_code, t_at, o_code, [o_at, o_at - span])
+        eligible = upto - before
     else:
         upto = before = eligible = np.zeros(len(rows), dtype=np.int64)
     hit = np.flatnonzero(eligible > 0)
