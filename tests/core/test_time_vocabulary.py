@@ -66,6 +66,7 @@ ALLOWED = frozenset({
     ("OptOutRegistry.opt_out", "at"), ("InMemoryOptOutRegistry.opt_out", "at"),
     ("SqliteOptOutRegistry.opt_out", "at"), ("handle_reply", "at"),
     ("SendLog.record", "at"),
+    ("Touches.from_arrays", "at"),  # when each CRM touch reached its customer
     ("Outbox.mark_sent", "at"), ("Outbox.mark_failed", "at"), ("Outbox.skip", "at"),
     ("Outbox.requeue", "at"),
     ("InMemoryOutbox.mark_sent", "at"), ("InMemoryOutbox.mark_failed", "at"),
