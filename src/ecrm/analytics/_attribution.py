@@ -358,7 +358,9 @@ class Attribution(ResultFrame):
         window: the orders' range (``None``: the whole log).
         rows: int64, shape (k,): the valid orders in scope, as rows of the log.
         eligible: int64, shape (k,): eligible touches of each (0: not attributed).
-        credits: the credit rows (:class:`AttributionCredits`).
+        credit_order, credit_touch, credit_fen: int64, shape (m,): one credit each — the
+            order (an index into ``rows``), the touch (a position in ``touches``) and the
+            fen; :meth:`credits` gives them as a frame.
     """
 
     orders: OrderLog = attrs.field(repr=False)
