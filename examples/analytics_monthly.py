@@ -45,7 +45,7 @@ def main() -> None:
     end = shop.as_of.astimezone(tz)
     start = end - relativedelta(months=step * (args.count + 1))
     # Only whole periods: a quarter still running at as_of would compare badly.
-    ps = [p for p in periods(start, end, args.freq, tz=tz) if p.end <= end][-args.count:]
+    ps = [p for p in periods(Window(start, end), args.freq, tz=tz) if p.end <= end][-args.count:]
 
     t0 = time.perf_counter()
     store = store_metrics(shop.orders, ps)

@@ -18,7 +18,7 @@ import argparse
 import datetime as dt
 import time
 
-from ecrm import Money
+from ecrm import Money, Window
 from ecrm.analytics import backtest, standard_flows
 from ecrm.datasets import STORE_NAME, sample_shop
 from ecrm.lifecycle import cycles_by, repurchase_cycle
@@ -61,14 +61,14 @@ def main() -> None:
 
     print("\n== the last day before as_of ==")
     for title, msgs in (
-        ("payment reminders", payment_reminders(shop.orders, since=day_before, as_of=as_of,
+        ("payment reminders", payment_reminders(shop.orders, start=day_before, as_of=as_of,
                                                 ctx=ctx)),
-        ("shipping notices", shipping_notices(events, since=day_before, as_of=as_of, ctx=ctx)),
-        ("birthday greetings", birthday_greetings(since=day_before, as_of=as_of, ctx=ctx)),
+        ("shipping notices", shipping_notices(events, start=day_before, as_of=as_of, ctx=ctx)),
+        ("birthday greetings", birthday_greetings(start=day_before, as_of=as_of, ctx=ctx)),
         ("returning-customer offers (30 days inactive)", returning_customer_offers(
-            shop.orders, since=day_before, as_of=as_of, ctx=ctx)),
+            shop.orders, start=day_before, as_of=as_of, ctx=ctx)),
         ("win-back offers (just churned)", win_back_offers(
-            shop.orders, since=day_before, as_of=as_of, ctx=ctx, cycle=bands)),
+            shop.orders, start=day_before, as_of=as_of, ctx=ctx, cycle=bands)),
     ):
         print(f"{title}: {len(msgs)}")
         for m in msgs[:2]:
@@ -81,7 +81,8 @@ def main() -> None:
                            first_order_coupon="NEW5", store_cycle=bands)
     outbox = InMemoryOutbox()
     t = time.perf_counter()
-    report = backtest(flows, start=start, end=as_of.date(), policy=SendPolicy(),
+    report = backtest(flows, window=Window.of_dates(start, as_of.date(), as_of.tzinfo),
+                      policy=SendPolicy(),
                       context=PolicyContext(opt_outs=InMemoryOptOutRegistry()),
                       customers=shop.customers, price_per_segment=Money(5), outbox=outbox)
     took = time.perf_counter() - t

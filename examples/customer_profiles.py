@@ -49,7 +49,7 @@ def main() -> None:
     # Touches: the related-product offers of the day, sent through an outbox.
     ctx = FlowContext(SmsComposer(f"【{shop.store_name}】"), customers=customers,
                       link="https://s.cn/tea")
-    offers = related_product_offers(recs, lifecycle, since=as_of - dt.timedelta(days=1),
+    offers = related_product_offers(recs, lifecycle, start=as_of - dt.timedelta(days=1),
                                     as_of=as_of, ctx=ctx)
     outbox = InMemoryOutbox()
     outbox.enqueue_many(offers)

@@ -119,7 +119,7 @@ def main() -> None:
                       customers=CustomerTable.from_customers(
                           Customer(str(c), phone=f"138{i:08d}") for i, c in enumerate(buyers.tolist())))
     week = split + dt.timedelta(days=7)
-    offers = accessory_offers(orders, events, rules, since=split, as_of=week, ctx=ctx)
+    offers = accessory_offers(orders, events, rules, start=split, as_of=week, ctx=ctx)
     print(f"\nAccessory offers due in the week after {split.date()}: {len(offers):,}")
     for m in offers[:2]:
         print(f"  {m.key}: {m.body}")

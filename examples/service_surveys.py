@@ -95,7 +95,7 @@ def main() -> None:
             for hour in range(1, 6 * 24):  # run the flow and the dispatcher every hour
                 now = START + hour * H
                 clock.set(now)
-                outbox.enqueue_many(satisfaction_surveys(events, since=since, as_of=now,
+                outbox.enqueue_many(satisfaction_surveys(events, start=since, as_of=now,
                                                          ctx=ctx, opt_outs=opt_outs))
                 dispatcher.run_once()
                 since = now
@@ -128,7 +128,7 @@ def main() -> None:
             tickets.update("T-1", lambda t: t.respond("抱歉，马上为您补发", at=START + 31 * H,
                                                       actor="小王"))
             [reminder] = callback_reminders(
-                tickets.tickets(), since=START, as_of=START + 31 * H, ctx=ctx,
+                tickets.tickets(), start=START, as_of=START + 31 * H, ctx=ctx,
                 operators={"小王": Recipient("op-xiaowang", phone="13900000001")})
             print(f"callback reminder to {reminder.recipient.customer_id}: {reminder.body}")
 

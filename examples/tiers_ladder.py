@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
-from ecrm import Money, OrderLog
+from ecrm import Money, OrderLog, Window
 from ecrm.tiers import (
     TAOBAO_STORE_VIP,
     Membership,
@@ -67,7 +67,8 @@ def main() -> None:
     print(f"flow {start.date()} → {as_of.date()}: {flow.upgraded} up, {flow.downgraded} down")
     print(flow.table())
     print()
-    print(monthly_upgrade_rate(orders, ladder, start=start, end=as_of, opted_in=members).table())
+    print(monthly_upgrade_rate(orders, ladder, window=Window(start, as_of),
+                               opted_in=members).table())
     print()
 
     proposed = ladder.with_tier(1, min_spend=Money.from_decimal("80")).with_tier(

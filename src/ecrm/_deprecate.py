@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
-__all__ = ["RENAMED_IN", "renamed_kwarg"]
+__all__ = ["RENAMED_IN", "renamed_attribute", "renamed_kwarg"]
 
 #: The release that renamed the keywords; the old names go one release later.
 RENAMED_IN = "0.1.0"
@@ -76,3 +76,30 @@ def renamed_kwarg(old: str, new: str) -> Callable[[Callable[_P, _R]], Callable[_
         return wrapper
 
     return decorate
+
+
+def renamed_attribute(old: str, new: str) -> property:
+    """A read-only property ``old`` that warns and returns attribute ``new``.
+
+    For a frozen class whose field was renamed: put ``old = renamed_attribute("old",
+    "new")`` in the class body and wrap its ``__init__`` with :func:`renamed_kwarg`, so
+    both the keyword and the attribute keep working for one release.
+
+    Args:
+        old: the former attribute name.
+        new: the current attribute name.
+
+    Returns:
+        A property emitting a :class:`DeprecationWarning` naming ``new``.
+    """
+
+    def get(self: object) -> Any:
+        warnings.warn(
+            f"{type(self).__name__}.{old} is deprecated since {RENAMED_IN} and will be "
+            f"removed in the next release; use .{new} instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(self, new)
+
+    return property(get, doc=f"Deprecated alias of ``{new}`` (renamed in {RENAMED_IN}).")

@@ -8,8 +8,10 @@ aliases, folded into a window by :func:`window_arg`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, ParamSpec, TypeVar
 
 import attrs
 from dateutil.relativedelta import relativedelta
@@ -18,7 +20,7 @@ from ecrm._deprecate import RENAMED_IN
 from ecrm._time import as_zone, datetime_to_us, require_aware
 from ecrm.errors import InvalidTypeError, InvalidValueError
 
-__all__ = ["Window", "open_window_arg", "window_arg"]
+__all__ = ["Window", "bounds_renamed", "open_window_arg", "window_arg"]
 
 
 def _aware(_: object, attribute: attrs.Attribute[dt.datetime], value: object) -> None:
@@ -222,3 +224,39 @@ def open_window_arg(
     if start is not None or end is not None:
         _warn_bounds(where)
     return start, end
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def bounds_renamed(where: str) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """A decorator taking the deprecated ``start=``/``end=`` aware bounds of a function
+    whose range is now ``window=`` (an :class:`Window`), for one release.
+
+    The decorated function keeps its new signature (for type checkers and
+    :func:`inspect.signature`); a call with ``start=`` and ``end=`` warns
+    (:class:`DeprecationWarning` naming ``window=``) and passes ``window=Window(start,
+    end)`` on.
+
+    Args:
+        where: the public function's name, for the messages.
+
+    Raises:
+        TypeError: (from the decorated function) ``window=`` together with a bound, or
+            only one of the two bounds.
+    """
+
+    def decorate(func: Callable[_P, _R]) -> Callable[_P, _R]:
+        @functools.wraps(func)
+        def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            if "start" not in kwargs and "end" not in kwargs:
+                return func(*args, **kwargs)
+            moved: dict[str, Any] = dict(kwargs)
+            window = window_arg(moved.pop("window", None), moved.pop("start", None),
+                                moved.pop("end", None), where=where)
+            return func(*args, window=window, **moved)  # type: ignore[arg-type]
+
+        return wrapper
+
+    return decorate

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecrm import Money
+from ecrm import Money, Window
 from ecrm.analytics import BacktestReport, Flow, backtest, standard_flows
 from ecrm.datasets import sample_shop
 from ecrm.lifecycle import cycles_by
@@ -29,6 +30,11 @@ from ecrm.touch import (
 from ecrm.touch.flows import FlowContext
 
 SH = ZoneInfo("Asia/Shanghai")
+
+
+def days(n: int) -> Window:
+    """The ``n`` local days from D1."""
+    return Window.of_dates(D1, D1 + dt.timedelta(days=n), SH)
 D1 = dt.date(2025, 6, 1)
 
 
@@ -63,8 +69,7 @@ def test_hand_worked_three_days() -> None:
                      msg("mkt:b:3", "c2", at(3, 6), expires=at(3, 9)),  # deferred, then sent
                      msg("mkt:b:4", "c1", at(3, 6), expires=at(3, 7, 30))]),  # window closes
     }
-    r = backtest(flows, start=D1, end=D1 + dt.timedelta(days=3), context=CTX,
-                 price_per_segment=Money(4))
+    r = backtest(flows, window=days(3), context=CTX, price_per_segment=Money(4))
     d1, d2, d3 = r.days
     assert d1.candidates == (("a", 2), ("b", 1))
     assert d1.sent == (("a", 1),)
@@ -89,7 +94,7 @@ def test_hand_worked_three_days() -> None:
 
 def test_pending_deferrals_past_the_last_day() -> None:
     flows = {"a": listed([msg("mkt:a:1", "c1", at(1, 22))])}  # deferred to 08:00 day 2
-    r = backtest(flows, start=D1, end=D1 + dt.timedelta(days=1), context=CTX)
+    r = backtest(flows, window=days(1), context=CTX)
     assert (r.days[0].deferrals, r.pending, r.days[0].n_sent) == (1, 1, 0)
     assert "still deferred after the last day: 1" in r.table()
 
@@ -102,14 +107,38 @@ def test_injected_clock_follows_the_replay() -> None:
         seen.append(clock.now())
         return list(listed([msg("mkt:a:1", "c1", at(1, 7))])(since, as_of))
 
-    backtest({"a": flow}, start=D1, end=D1 + dt.timedelta(days=2), context=CTX, clock=clock)
+    backtest({"a": flow}, window=days(2), context=CTX, clock=clock)
     assert seen == [at(2, 0), at(3, 0)]  # each day's flows run at the end of their window
     assert clock.now() == at(3, 0)
 
 
-def test_end_before_start_is_an_error() -> None:
+def test_start_end_dates_are_the_deprecated_form_of_the_window() -> None:
+    """The local dates ``start``/``end`` still work for one release, with a warning."""
+    flows = {"a": listed([msg("mkt:a:1", "c1", at(1, 22))])}
+    old: Any = {"start": D1, "end": D1 + dt.timedelta(days=1)}
+    with pytest.warns(DeprecationWarning, match=r"start=/end= are deprecated.*window="):
+        r = backtest(flows, context=CTX, **old)
+    assert (r.days[0].day, r.days[0].deferrals, r.pending) == (D1, 1, 1)
+    with pytest.warns(DeprecationWarning, match="start=/end="):
+        assert backtest({}, start=D1, end=D1).days == ()
     with pytest.raises(ValueError, match="end must not be before start"):
         backtest({}, start=D1, end=D1 - dt.timedelta(days=1))
+    with pytest.raises(TypeError, match="window= and its deprecated"):
+        backtest({}, window=days(1), start=D1, end=D1)
+
+
+def test_days_are_the_local_midnights_inside_the_window() -> None:
+    """A window not on midnights replays only the days whose midnight it holds."""
+    seen: list[dt.datetime] = []
+
+    def flow(since: dt.datetime, as_of: dt.datetime) -> list[Message]:
+        seen.append(since)
+        return []
+
+    backtest({"a": flow}, window=Window(at(1, 6), at(3, 0, 1)), context=CTX)
+    assert seen == [at(2, 0), at(3, 0)]
+    with pytest.raises(TypeError, match=r"window must be an ecrm\.Window"):
+        backtest({}, window=(at(1, 0), at(2, 0)))  # type: ignore[arg-type]
 
 
 @settings(deadline=None, max_examples=40)
@@ -125,8 +154,7 @@ def test_totals_are_the_sum_of_the_days_and_every_candidate_is_accounted_for(
                 klass=k) for i, (d, h, c, k, f) in enumerate(rows)]
     flows = {f: listed([m for m, r in zip(msgs, rows, strict=True) if r[4] == f])
              for f in ("x", "y")}
-    r = backtest(flows, start=D1, end=D1 + dt.timedelta(days=n_days), context=CTX,
-                 price_per_segment=Money(3))
+    r = backtest(flows, window=days(n_days), context=CTX, price_per_segment=Money(3))
     assert len(r.days) == n_days
     first, last = at(1, 0), at(n_days + 1, 0)  # days are (midnight, next midnight]
     in_range = sum(1 for d, h, *_ in rows if first < at(d, h) <= last)
@@ -154,7 +182,8 @@ def test_a_month_of_the_sample_shop() -> None:
     assert "win_back" in flows
     assert "win_back" not in standard_flows(shop.orders, ctx=ctx)  # needs the shop's cycle
     outbox = InMemoryOutbox()
-    r = backtest(flows, start=start, end=dt.date(2025, 12, 1), policy=SendPolicy(),
+    r = backtest(flows, window=Window.of_dates(start, dt.date(2025, 12, 1), SH),
+                 policy=SendPolicy(),
                  context=PolicyContext(opt_outs=InMemoryOptOutRegistry()),
                  customers=shop.customers, price_per_segment=Money(5), outbox=outbox)
     assert isinstance(r, BacktestReport)

@@ -184,3 +184,43 @@ def test_metrics_match_a_plain_recomputation(
 
     assert (r.responders_treated, r.revenue_treated.fen) == resp(treated)
     assert (r.responders_holdout, r.revenue_holdout.fen) == resp(holdout)
+
+
+def test_uplift_interval_is_the_normal_approximation() -> None:
+    """1,000 treated with 120 responders, 500 held out with 40: uplift 0.04 ± 1.96·se,
+    se = √(0.12·0.88/1000 + 0.08·0.92/500), computed here by hand."""
+    r = CampaignReport(campaign_id="c", start=S, days=7, n_treated=1_000, n_holdout=500,
+                       responders_treated=120, responders_holdout=40,
+                       revenue_treated=Money(0), revenue_holdout=Money(0), segments=0,
+                       price_per_segment=Money(0))
+    se = (0.12 * 0.88 / 1_000 + 0.08 * 0.92 / 500) ** 0.5  # 0.0158997
+    z95, z90 = 1.959963984540054, 1.6448536269514722  # standard normal quantiles
+    low, high = r.uplift_interval()  # type: ignore[misc]
+    assert low == pytest.approx(0.04 - z95 * se, abs=1e-12)
+    assert high == pytest.approx(0.04 + z95 * se, abs=1e-12)
+    assert (round(low, 6), round(high, 6)) == (0.008837, 0.071163)
+    assert r.uplift_interval(0.9) == pytest.approx((0.04 - z90 * se, 0.04 + z90 * se))
+    row = r.to_dicts()[0]
+    assert (row["uplift_low"], row["uplift_high"]) == pytest.approx((low, high))
+    assert "uplift 95% CI        [0.88%, 7.12%]" in r.table()
+    assert r.incremental_responders == 120 - Fraction(40, 500) * 1_000  # 40 more
+    for bad in (0, 1, 1.5, True):
+        with pytest.raises(ValueError, match="confidence must be a number in"):
+            r.uplift_interval(bad)  # type: ignore[arg-type]
+
+
+def test_no_holdout_no_interval_and_other_cost_counts_in_roi() -> None:
+    r = campaign_effect(_log(), campaign_id="c", treated=["c1"], holdout=[], start=S)
+    assert r.uplift_interval() is None
+    assert r.to_dicts()[0]["uplift_low"] is None
+    sent = [None, None, S + 2 * DAY, None]
+    r = campaign_effect(_log(), campaign_id="1212", treated=["c1", "c2", "c3", "c4"],
+                        holdout=["h1", "h2"], start=S, sent_at=sent, segments=4,
+                        price_per_segment=Money(5), other_cost=Money(1_000))
+    # cost = 4 × ¥0.05 + ¥10 coupons = ¥10.20; ROI = (70 − 10.20) / 10.20
+    assert r.cost == Money(1_020)
+    assert r.roi == Fraction(7_000 - 1_020, 1_020)
+    assert r.to_dicts()[0]["other_cost_fen"] == 1_000
+    with pytest.raises(ValueError, match="other_cost must be >= 0 fen"):
+        campaign_effect(_log(), campaign_id="c", treated=["c1"], holdout=["h1"], start=S,
+                        other_cost=Money(-1))

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from analytics_helpers import is_valid, net
 
-from ecrm import InvalidTypeError, InvalidValueError, Money
+from ecrm import InvalidTypeError, InvalidValueError, Money, Window
 from ecrm._time import NAT_US
 from ecrm.analytics import member_metrics, periods
 from ecrm.datasets import sample_shop
@@ -25,7 +25,7 @@ def shop():  # type: ignore[no-untyped-def]
 
 
 def test_levels_sales_activity_joins_match_plain_python(shop) -> None:  # type: ignore[no-untyped-def]
-    ps = periods(dt.date(2025, 8, 1), dt.date(2025, 12, 1), tz=TZ)
+    ps = periods(Window.of_dates(dt.date(2025, 8, 1), dt.date(2025, 12, 1), TZ), tz=TZ)
     m = member_metrics(shop.orders, shop.customers, ps)
     orders = list(shop.orders)
     since = {int(c): int(s) for c, s in zip(shop.customers.customer_ids,
@@ -64,7 +64,7 @@ def test_levels_sales_activity_joins_match_plain_python(shop) -> None:  # type: 
 
 
 def test_upgrades_agree_with_monthly_upgrade_rate(shop) -> None:  # type: ignore[no-untyped-def]
-    ps = periods(dt.date(2025, 3, 1), dt.date(2025, 12, 1), tz=TZ)
+    ps = periods(Window.of_dates(dt.date(2025, 3, 1), dt.date(2025, 12, 1), TZ), tz=TZ)
     m = member_metrics(shop.orders, shop.customers, ps)
     rate = monthly_upgrade_rate(shop.orders, TAOBAO_STORE_VIP, opted_in=shop.customers,
                                 months=[p.start for p in ps])
@@ -74,7 +74,7 @@ def test_upgrades_agree_with_monthly_upgrade_rate(shop) -> None:  # type: ignore
 
 
 def test_shares_and_tables(shop) -> None:  # type: ignore[no-untyped-def]
-    ps = periods(dt.date(2025, 10, 1), dt.date(2025, 12, 1), "quarter", tz=TZ)
+    ps = periods(Window.of_dates(dt.date(2025, 10, 1), dt.date(2025, 12, 1), TZ), "quarter", tz=TZ)
     m = member_metrics(shop.orders, shop.customers, ps)
     r = m.rows[0]
     assert r.members == sum(r.customers_by_level[1:])
@@ -124,7 +124,7 @@ def test_membership_records_give_joins_and_leaves() -> None:
             at(11, 3), spend, 1),
         "d": Membership("d"),
     }
-    oct_, nov = periods(dt.date(2025, 10, 1), dt.date(2025, 12, 1), tz=TZ)
+    oct_, nov = periods(Window.of_dates(dt.date(2025, 10, 1), dt.date(2025, 12, 1), TZ), tz=TZ)
     m = member_metrics(log, records, [oct_, nov])
     assert m.leaves_known is True
     first, second = m.rows
@@ -155,7 +155,7 @@ def test_a_join_at_midnight_feb_1_is_a_february_member_and_join() -> None:
     midnight_mar = dt.datetime(2025, 3, 1, tzinfo=TZ)
     log = OrderLog.from_arrays(["e", "x"], [dt.datetime(2025, 1, 10, 12, tzinfo=TZ)] * 2,
                                [15_000, 15_000], tz=TZ)  # ¥150 each: level 1 qualifies
-    jan, feb, mar = periods(dt.date(2025, 1, 1), dt.date(2025, 4, 1), tz=TZ)
+    jan, feb, mar = periods(Window.of_dates(dt.date(2025, 1, 1), dt.date(2025, 4, 1), TZ), tz=TZ)
     table = CustomerTable.from_customers(
         [Customer("e", member_since=midnight_feb), Customer("x")]
     )

@@ -222,10 +222,12 @@ def test_public_surface_is_exactly_all() -> None:
     public = {n for n in dir(ecrm.analytics) if not n.startswith("_")}
     assert public == set(ecrm.analytics.__all__) == {
         "METRICS", "PROVINCES", "TAOBAO_LEGACY_PROVINCE_CODES", "UNKNOWN_PROVINCE",
+        "Attribution", "AttributionCredits", "AttributionModel", "AttributionSeries",
         "BacktestDay", "BacktestReport", "CampaignReport", "Change", "Flow", "Freq",
         "MemberMetrics", "MemberPeriod", "NewCustomerDefinition", "Period", "PeriodMetrics",
         "PreferenceRow", "PreferenceTable", "ProductPreference", "Province",
-        "ProvinceDistribution", "ProvinceRow", "RepurchaseBase", "StoreMetrics", "backtest",
+        "ProvinceDistribution", "ProvinceRow", "RepurchaseBase", "StoreMetrics", "Touches",
+        "attribute_sales", "backtest",
         "campaign_effect", "change", "holdout_mask", "holdout_score", "member_metrics",
         "normalize_province", "normalize_provinces", "periods", "product_preference",
         "province_distribution", "split_audience", "standard_flows", "store_metrics",

@@ -12,7 +12,7 @@ from analytics_helpers import store_reference
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecrm import InvalidTypeError, InvalidValueError, OrderLog
+from ecrm import InvalidTypeError, InvalidValueError, OrderLog, Window
 from ecrm.analytics import (
     METRICS,
     NewCustomerDefinition,
@@ -51,20 +51,20 @@ def _check(log: OrderLog, ps, definition: str, lookback: int, base: str,  # type
 @pytest.mark.parametrize("definition", ["first_order_ever", "first_in_window"])
 @pytest.mark.parametrize("base", ["in_period", "previous_period", "ever_before"])
 def test_sample_shop_months(shop, definition: str, base: str) -> None:  # type: ignore[no-untyped-def]
-    ps = periods(dt.date(2025, 5, 1), dt.date(2025, 12, 1), tz=TZ)
+    ps = periods(Window.of_dates(dt.date(2025, 5, 1), dt.date(2025, 12, 1), TZ), tz=TZ)
     app = shop.orders.order_ids[shop.orders.channels == "app"]
     _check(shop.orders, ps, definition, 90, base, {str(i) for i in app.tolist()})
 
 
 def test_sample_shop_quarters_and_years(shop) -> None:  # type: ignore[no-untyped-def]
     for freq in ("quarter", "year"):
-        ps = periods(dt.date(2024, 10, 1), dt.date(2025, 12, 1), freq, tz=TZ)
+        ps = periods(Window.of_dates(dt.date(2024, 10, 1), dt.date(2025, 12, 1), TZ), freq, tz=TZ)
         _check(shop.orders, ps, "first_in_window", 365, "previous_period", None)
 
 
 def test_definitions_differ_on_the_sample(shop) -> None:  # type: ignore[no-untyped-def]
     """A short lookback makes lapsed customers new again: FIRST_IN_WINDOW counts more new."""
-    ps = periods(dt.date(2025, 1, 1), dt.date(2025, 12, 1), tz=TZ)
+    ps = periods(Window.of_dates(dt.date(2025, 1, 1), dt.date(2025, 12, 1), TZ), tz=TZ)
     ever = store_metrics(shop.orders, ps)
     window = store_metrics(shop.orders, ps, new_definition="first_in_window", lookback_days=60)
     assert sum(window.values("new_customers")) > sum(ever.values("new_customers"))
@@ -80,7 +80,7 @@ WHEN = st.datetimes(min_value=dt.datetime(2023, 11, 25), max_value=dt.datetime(2
        st.sampled_from(list(NewCustomerDefinition)), st.sampled_from(list(RepurchaseBase)),
        st.integers(min_value=1, max_value=400))
 def test_random_logs(log: OrderLog, definition, base, lookback: int) -> None:  # type: ignore[no-untyped-def]
-    ps = periods(dt.date(2024, 11, 1), dt.date(2025, 3, 1), tz=TZ)
+    ps = periods(Window.of_dates(dt.date(2024, 11, 1), dt.date(2025, 3, 1), TZ), tz=TZ)
     _check(log, ps, definition.value, lookback, base.value, None)
 
 
@@ -103,7 +103,7 @@ def test_period_boundaries_are_half_open_in_the_store_zone() -> None:
         ("d", at(2025, 3, 1) - dt.timedelta(microseconds=1), 800),
         ("e", at(2025, 3, 1), 1600),
     ])
-    m = store_metrics(log, periods(dt.date(2025, 1, 1), dt.date(2025, 4, 1), tz=TZ))
+    m = store_metrics(log, periods(Window.of_dates(dt.date(2025, 1, 1), dt.date(2025, 4, 1), TZ), tz=TZ))
     assert m.values("sales_fen") == [100, 1400, 1600]
     assert m.values("customers") == [1, 3, 1]
 
@@ -117,7 +117,7 @@ def test_hand_worked_month() -> None:
         ("b", at(2025, 1, 20), 2000),
         ("c", at(2025, 1, 15), 9000),  # closed: not valid
     ], statuses=["paid", "paid", "paid", "paid", "paid", "closed"])
-    jan = periods(dt.date(2025, 1, 1), dt.date(2025, 2, 1), tz=TZ)
+    jan = periods(Window.of_dates(dt.date(2025, 1, 1), dt.date(2025, 2, 1), TZ), tz=TZ)
     m = store_metrics(log, jan)
     r = m.rows[0]
     assert (r.sales_fen, r.orders, r.customers) == (8000, 4, 2)
@@ -152,7 +152,7 @@ def test_hand_worked_month() -> None:
 def test_comparisons_and_tables() -> None:
     log = _log([("a", at(2024, 1, 5), 1000), ("a", at(2025, 1, 5), 1500),
                 ("b", at(2024, 12, 5), 3000)])
-    m = store_metrics(log, periods(dt.date(2025, 1, 1), dt.date(2025, 2, 1), tz=TZ))
+    m = store_metrics(log, periods(Window.of_dates(dt.date(2025, 1, 1), dt.date(2025, 2, 1), TZ), tz=TZ))
     yoy = m.changes("sales_fen", "year_ago")[0]
     assert (yoy.base, yoy.absolute, yoy.relative) == (1000, 500, Fraction(1, 2))
     pop = m.changes("sales_fen")[0]
@@ -171,11 +171,11 @@ def test_comparisons_and_tables() -> None:
 
 def test_bad_arguments() -> None:
     log = _log([("a", at(2025, 1, 5), 1000)])
-    jan = periods(dt.date(2025, 1, 1), dt.date(2025, 2, 1), tz=TZ)
+    jan = periods(Window.of_dates(dt.date(2025, 1, 1), dt.date(2025, 2, 1), TZ), tz=TZ)
     with pytest.raises(InvalidValueError, match="at least one period"):
         store_metrics(log, [])
     with pytest.raises(InvalidValueError, match="must be a month"):
-        store_metrics(log, [*jan, *periods(dt.date(2025, 1, 1), dt.date(2025, 2, 1), "year")])
+        store_metrics(log, [*jan, *periods(Window.of_dates(dt.date(2025, 1, 1), dt.date(2025, 2, 1), TZ), "year")])
     with pytest.raises(InvalidValueError, match="first_order_ever, first_in_window"):
         store_metrics(log, jan, new_definition="oldest")
     with pytest.raises(InvalidValueError, match="in_period"):

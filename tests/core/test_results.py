@@ -29,6 +29,8 @@ from results_shop import AS_OF, SH, at, shop_customers, shop_log
 from ecrm import MissingDependencyError, Money, OrderLog, Window
 from ecrm._results import ResultFrame, table_csv
 from ecrm.analytics import (
+    Touches,
+    attribute_sales,
     campaign_effect,
     member_metrics,
     periods,
@@ -197,7 +199,7 @@ def _results() -> dict[str, tuple[Callable[[], ResultFrame], list[dict[str, Any]
         return cycles_by(log, by="sku", as_of=AS_OF, min_repurchasers=1)
 
     proposed = TAOBAO_STORE_VIP.with_tier(1, min_spend=Money(1_000))
-    may = periods(D(2024, 5, 1), D(2024, 6, 1), tz=SH)
+    may = periods(Window.of_dates(D(2024, 5, 1), D(2024, 6, 1), SH), tz=SH)
     treated_start = at(2024, 5, 15)
     return {
         "RfmResult": (rfm, rfm_rows()),
@@ -216,7 +218,7 @@ def _results() -> dict[str, tuple[Callable[[], ResultFrame], list[dict[str, Any]
         # April 1: no member yet; May 1: a at level 2 (¥300), at level 3 on June 1.
         "UpgradeRate": (
             lambda: monthly_upgrade_rate(log, TAOBAO_STORE_VIP, opted_in=customers,
-                                         start=at(2024, 4, 1), end=AS_OF),
+                                         window=Window(at(2024, 4, 1), AS_OF)),
             [{"month": D(2024, 4, 1), "members": 0, "upgraded": 0, "rate": None},
              {"month": D(2024, 5, 1), "members": 1, "upgraded": 1, "rate": 1.0}],
         ),
@@ -274,7 +276,7 @@ def _results() -> dict[str, tuple[Callable[[], ResultFrame], list[dict[str, Any]
               "p50_days": 48, "scope": "sku:TEA"}],
         ),
         "StoreMetrics": (
-            lambda: store_metrics(log, periods(D(2024, 4, 1), D(2024, 6, 1), tz=SH)),
+            lambda: store_metrics(log, periods(Window.of_dates(D(2024, 4, 1), D(2024, 6, 1), SH), tz=SH)),
             STORE_ROWS,
         ),
         "MemberMetrics": (lambda: member_metrics(log, customers, may), MEMBER_ROWS),
@@ -303,9 +305,12 @@ def _results() -> dict[str, tuple[Callable[[], ResultFrame], list[dict[str, Any]
             [{"campaign_id": "c1", "start": treated_start, "days": 7, "n_treated": 2,
               "n_holdout": 1, "responders_treated": 1, "responders_holdout": 0,
               "rate_treated": 0.5, "rate_holdout": 0.0, "uplift": 0.5, "relative_uplift": None,
+              # 95% normal interval: 0.5 ± 1.96 · √(0.5 · 0.5 / 2 + 0 / 1)
+              "uplift_low": 0.5 - 1.959963984540054 * 0.125 ** 0.5,
+              "uplift_high": 0.5 + 1.959963984540054 * 0.125 ** 0.5,
               "revenue_treated_fen": 20_000, "revenue_holdout_fen": 0,
               "incremental_revenue_fen": 20_000, "segments": 3, "price_per_segment_fen": 5,
-              "cost_fen": 15, "roi": float(Fraction(19_985, 15)), "currency": "CNY"}],
+              "other_cost_fen": 0, "cost_fen": 15, "roi": float(Fraction(19_985, 15)), "currency": "CNY"}],
         ),
     }
 
@@ -571,12 +576,13 @@ def test_the_four_frames_agree_on_the_sample_shop() -> None:
     rfm = score(log, as_of=as_of, warn_undersized=False)
     cycle = repurchase_cycle(log, as_of=as_of)
     table = cycles_by(log, by="category", as_of=as_of, min_repurchasers=5)
-    months = periods(start, as_of)
+    months = periods(Window(start, as_of))
     results: list[ResultFrame] = [
         rfm, segments(rfm),
         TAOBAO_STORE_VIP.evaluate_log(log, as_of=as_of, opted_in=customers),
         tier_flow(log, TAOBAO_STORE_VIP, start=start, as_of=as_of, opted_in=customers),
-        monthly_upgrade_rate(log, TAOBAO_STORE_VIP, opted_in=customers, start=start, end=as_of),
+        monthly_upgrade_rate(log, TAOBAO_STORE_VIP, opted_in=customers,
+                             window=Window(start, as_of)),
         what_if(log, TAOBAO_STORE_VIP, TAOBAO_STORE_VIP.with_tier(1, min_spend=Money(5_000)),
                 as_of=as_of, opted_in=customers),
         cycle, table, stages(log, as_of=as_of, cycle=cycle, customers=customers),
@@ -587,6 +593,13 @@ def test_the_four_frames_agree_on_the_sample_shop() -> None:
         province_distribution(log), product_preference(log, window=Window(start, as_of)),
         audience(lapsed_customers(90), customers=customers, orders=log, as_of=as_of),
     ]
+    # CRM attribution: every customer touched on each month's first day
+    firsts = [m.start for m in months]
+    ids = log.customer_ids
+    touched = Touches.from_arrays(np.repeat(ids, len(firsts)), np.tile(np.asarray(
+        [int(f.timestamp() * 1_000_000) for f in firsts], dtype=np.int64), len(ids)))
+    crm = attribute_sales(log, touched, within=dt.timedelta(days=10))
+    results += [crm, crm.by_day(), crm.by_month(), crm.credits()]
     for result in results:
         assert result.to_dicts(), type(result).__name__
         _check_agree(result)

@@ -54,7 +54,7 @@ def test_due_on_the_day_the_last_purchase_reaches_p50() -> None:
     mug = due_repurchase_reminders(log, as_of=date_of(22), cycles=table)
     assert (mug.customer_ids.tolist(), mug.keys.tolist(), mug.scopes.tolist()) == (
         ["c"], ["MUG"], ["store"])
-    assert due.on == date_of(20)
+    assert due.day == date_of(20)
     assert due.by == "sku"
 
 
@@ -153,6 +153,15 @@ def test_on_is_a_deprecated_alias_of_as_of() -> None:
     with pytest.warns(DeprecationWarning, match=r"the keyword on= .*use as_of= instead"):
         due = due_repurchase_reminders(log, cycles=table, **old)
     assert due.customer_ids.tolist() == ["a", "c"]  # as in the as_of= test above
-    assert due.on == date_of(20)
+    assert due.day == date_of(20)
     with pytest.raises(TypeError, match="both as_of= and its deprecated alias on="):
         due_repurchase_reminders(log, cycles=table, as_of=date_of(20), **old)
+
+
+def test_the_due_day_field_was_on() -> None:
+    """``DueReminders.on`` is the deprecated alias of ``.day`` (the local due date)."""
+    log = tea_log()
+    table = cycles_by(log, by="sku", as_of=day(30), min_repurchasers=1)
+    due = due_repurchase_reminders(log, as_of=date_of(20), cycles=table)
+    with pytest.warns(DeprecationWarning, match=r"DueReminders\.on is deprecated.*\.day"):
+        assert due.on == date_of(20)

@@ -56,5 +56,5 @@ def test_other_lifecycle_results_print_sizes_not_arrays() -> None:
     assert len(text) < 200
     due = due_repurchase_reminders(shop.orders, as_of=shop.as_of.date(), cycles=table)
     assert repr(due).startswith(f"DueReminders({len(due):,} reminders, ")
-    assert repr(due).endswith(", on=2025-12-01)")
+    assert repr(due).endswith(", day=2025-12-01)")
     assert len(repr(due)) < 200

@@ -226,10 +226,10 @@ CTX = FlowContext(SmsComposer("【小林茶铺】"), customers=CUSTOMERS, link="
 
 def test_flow_sends_on_the_crossing_day_only() -> None:
     for day, expected in ((3, []), (4, ["c4"]), (5, []), (6, ["c1"]), (7, []), (8, ["c2"]), (30, [])):
-        msgs = churn_risk_offers(_orders(), since=_midnight(day), as_of=_midnight(day + 1), ctx=CTX,
+        msgs = churn_risk_offers(_orders(), start=_midnight(day), as_of=_midnight(day + 1), ctx=CTX,
                                  model=MODEL, below=0.3)
         assert [m.recipient.customer_id for m in msgs] == expected, day
-    (m,) = churn_risk_offers(_orders(), since=_midnight(4), as_of=_midnight(5), ctx=CTX, model=MODEL)
+    (m,) = churn_risk_offers(_orders(), start=_midnight(4), as_of=_midnight(5), ctx=CTX, model=MODEL)
     assert m.key == "mkt:churn_risk:customer-c4:2025-06-02"
     assert m.body == "【小林茶铺】小李，好久不见！回店享满100返50：m.tb.cn/xlcp回T退订"
     assert m.not_before == _at(4, 10)
@@ -248,7 +248,7 @@ def test_flow_through_a_sqlite_outbox_is_idempotent_and_obeys_the_policy(tmp_pat
     context = PolicyContext(opt_outs=InMemoryOptOutRegistry(), members={"c1", "c4"})
     sent = skipped = 0
     for day in range(11):
-        for m in churn_risk_offers(_orders(), since=_midnight(day), as_of=_midnight(day + 1), ctx=CTX,
+        for m in churn_risk_offers(_orders(), start=_midnight(day), as_of=_midnight(day + 1), ctx=CTX,
                                    model=MODEL):
             assert outbox.enqueue(m)
         report = Dispatcher(outbox, channel, clock=ManualClock(_at(day, 10)), policy=SendPolicy(),
@@ -260,7 +260,7 @@ def test_flow_through_a_sqlite_outbox_is_idempotent_and_obeys_the_policy(tmp_pat
     (entry,) = outbox.entries(OutboxState.SKIPPED)
     assert entry.key == "mkt:churn_risk:customer-c2:2025-06-04"
     assert "not a member" in (entry.last_error or "")
-    again = churn_risk_offers(_orders(), since=_midnight(0), as_of=_midnight(11), ctx=CTX, model=MODEL)
+    again = churn_risk_offers(_orders(), start=_midnight(0), as_of=_midnight(11), ctx=CTX, model=MODEL)
     assert len(again) == 3
     assert sum(outbox.enqueue(m) for m in again) == 0
     outbox.close()
@@ -268,11 +268,11 @@ def test_flow_through_a_sqlite_outbox_is_idempotent_and_obeys_the_policy(tmp_pat
 
 def test_flow_checks_its_arguments() -> None:
     with pytest.raises(ValueError, match=r"below must be a probability in \(0, 1\)"):
-        churn_risk_offers(_orders(), since=_midnight(4), as_of=_midnight(5), ctx=CTX, model=MODEL, below=1.0)
+        churn_risk_offers(_orders(), start=_midnight(4), as_of=_midnight(5), ctx=CTX, model=MODEL, below=1.0)
     with pytest.raises(TypeError, match=r"model must be an ecrm\.predict\.TransactionModel"):
-        churn_risk_offers(_orders(), since=_midnight(4), as_of=_midnight(5), ctx=CTX, model=SPEND)  # type: ignore[arg-type]
+        churn_risk_offers(_orders(), start=_midnight(4), as_of=_midnight(5), ctx=CTX, model=SPEND)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"ctx\.link"):
-        churn_risk_offers(_orders(), since=_midnight(4), as_of=_midnight(5),
+        churn_risk_offers(_orders(), start=_midnight(4), as_of=_midnight(5),
                           ctx=FlowContext(SmsComposer("【小林茶铺】"), customers=CUSTOMERS), model=MODEL)
 
 

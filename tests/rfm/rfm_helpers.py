@@ -48,7 +48,7 @@ def reference_scores(
 ) -> dict[Any, dict[str, Any]]:
     """RFM of every customer by plain Python over Order values (independent of the kernels)."""
     local = as_of.astimezone(tz)
-    start = local - scheme.window
+    start = local - scheme.lookback
     per: dict[Any, list[Order]] = {}
     for o in orders:
         ok = o.is_valid() if statuses is None else o.is_valid(statuses)

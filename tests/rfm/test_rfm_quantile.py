@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from typing import Any
 
 import numpy as np
 import pytest
@@ -110,18 +111,18 @@ def test_bad_arguments() -> None:
         quantile_scheme(log, as_of=AS_OF, bins=2.5)  # type: ignore[arg-type]
     with pytest.raises(InvalidValueError, match="as_of"):
         quantile_scheme(log, as_of=dt.datetime(2024, 6, 1))
-    with pytest.raises(InvalidTypeError, match="window"):
-        quantile_scheme(log, as_of=AS_OF, window=dt.timedelta(days=365))  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match="lookback"):
+        quantile_scheme(log, as_of=AS_OF, lookback=dt.timedelta(days=365))  # type: ignore[arg-type]
     for weights in [(0, 3, 4), (1, 3), (1.0, 3, 4)]:
         with pytest.raises(SchemeError, match=r"^weights must be 3 ints >= 1"):
             quantile_scheme(log, as_of=AS_OF, weights=weights)  # type: ignore[arg-type]
 
 
-def test_custom_window() -> None:
-    scheme = quantile_scheme(log_of(shop_orders()), as_of=AS_OF, window=relativedelta(days=8))
+def test_custom_lookback() -> None:
+    scheme = quantile_scheme(log_of(shop_orders()), as_of=AS_OF, lookback=relativedelta(days=8))
     # k8 and k9 (9 and 10 days old) fall outside; ages 1..8, positions ⌊k·7/5⌋ = 1, 2, 4, 5
     assert scheme.recency == RecencyBins.days((2, 3, 5, 6), scores=(5, 4, 3, 2, 1))
-    assert scheme.window == relativedelta(days=8)
+    assert scheme.lookback == relativedelta(days=8)
 
 
 def fit_or_error(rows: list[Order], bins: int, tz: str) -> RfmScheme | str:
@@ -159,3 +160,11 @@ def test_fitted_schemes_are_valid_deterministic_and_score(
     assert set(res.f.tolist()) == set(scheme.frequency.scores)
     assert set(res.m.tolist()) == set(scheme.monetary.scores)
     assert set(res.r.tolist()) == set(scheme.recency.scores)
+
+
+def test_window_is_the_deprecated_alias_of_lookback() -> None:
+    """``window=`` named a duration; it still works for one release with a warning."""
+    old: Any = {"window": relativedelta(days=8)}
+    with pytest.warns(DeprecationWarning, match=r"window= is deprecated.*use lookback="):
+        scheme = quantile_scheme(log_of(shop_orders()), as_of=AS_OF, **old)
+    assert scheme.lookback == relativedelta(days=8)

@@ -29,7 +29,7 @@ def test_taobao_pgsb_matches_design_3_1() -> None:
     assert s.monetary.scores == (1, 2, 3, 4, 5)
     assert s.weights == (1, 3, 4)
     assert s.grade_cutoffs == (36, 26, 17)
-    assert s.window == relativedelta(years=1)
+    assert s.lookback == relativedelta(years=1)
     assert s.min_customers == 150_000
     assert (s.min_total, s.max_total) == (8, 40)
     assert s.name == "TAOBAO_PGSB"
@@ -145,9 +145,9 @@ def _scheme(**changes: Any) -> RfmScheme:
         (lambda: _scheme(grade_cutoffs=(41, 26, 17)), "grade_cutoffs[0]", "highest total 40"),
         (lambda: _scheme(grade_cutoffs=(36, 26, 8)), "grade_cutoffs[2]", "lowest total 8"),
         (lambda: _scheme(grade_cutoffs=(36, 26)), "grade_cutoffs", "3 lower bounds"),
-        (lambda: _scheme(window=relativedelta(months=6)), "recency.within[3]",
-         "shorter than the window"),
-        (lambda: _scheme(window=relativedelta(hours=1)), "window", "whole months"),
+        (lambda: _scheme(lookback=relativedelta(months=6)), "recency.within[3]",
+         "shorter than the lookback"),
+        (lambda: _scheme(lookback=relativedelta(hours=1)), "lookback", "whole months"),
         (lambda: _scheme(min_customers=-1), "min_customers", ">= 0"),
         (lambda: _scheme(name=" "), "name", "non-empty"),
         (lambda: _scheme(recency=TAOBAO_PGSB.frequency), "recency", "RecencyBins"),
@@ -186,7 +186,7 @@ def test_generated_schemes_are_valid_and_rebuild(scheme: RfmScheme) -> None:
         recency=RecencyBins(scheme.recency.within, scheme.recency.scores),
         frequency=Bins(scheme.frequency.edges, scheme.frequency.scores),
         monetary=Bins(scheme.monetary.edges, scheme.monetary.scores),
-        grade_cutoffs=scheme.grade_cutoffs, weights=scheme.weights, window=scheme.window,
+        grade_cutoffs=scheme.grade_cutoffs, weights=scheme.weights, lookback=scheme.lookback,
         min_customers=scheme.min_customers, name=scheme.name,
     )
     assert again == scheme
@@ -225,3 +225,14 @@ def test_table_lists_missing_scores_as_dashes() -> None:
 def test_non_sequences_are_refused_with_a_type_error(build: Any) -> None:
     with pytest.raises(InvalidTypeError, match="must be a sequence"):
         build()
+
+
+def test_window_is_the_deprecated_alias_of_lookback() -> None:
+    """The duration was named ``window``; keyword and attribute still work, with a warning."""
+    with pytest.warns(DeprecationWarning, match=r"window= is deprecated.*use lookback="):
+        old = _scheme(window=relativedelta(months=8))
+    assert old == _scheme(lookback=relativedelta(months=8))
+    with pytest.warns(DeprecationWarning, match=r"RfmScheme.window is deprecated.*\.lookback"):
+        assert old.window == relativedelta(months=8)
+    with pytest.raises(TypeError, match="both lookback= and its deprecated alias window="):
+        _scheme(window=relativedelta(months=8), lookback=relativedelta(months=8))

@@ -65,8 +65,11 @@ class Reference:
                 return v
             return dt.datetime(v.year, v.month, v.day, tzinfo=self.tz)
 
-        lo = at(leaf.start)
-        hi = at(leaf.end)
+        if leaf.window is not None:
+            lo, hi = leaf.window.start, leaf.window.end
+        else:  # the deprecated start=/end= (either open; dates local in the shop's zone)
+            start, end = leaf.legacy_bounds or (None, None)
+            lo, hi = at(start), at(end)
         hi = self.as_of if hi is None or hi > self.as_of else hi
         return lo, hi
 

@@ -26,6 +26,7 @@ from ecrm.segments import (
     MemberLevelIn,
     OccupationIn,
     Ordered,
+    Predicate,
     ProvinceIn,
     Repurchased,
     RfmGradeIn,
@@ -69,7 +70,7 @@ def run(shop, p):  # type: ignore[no-untyped-def]
                     as_of=shop.as_of, context=AudienceContext(cycle=BANDS))
 
 
-JUNE = {"start": dt.date(2025, 6, 1), "end": dt.date(2025, 6, 19)}
+JUNE = {"window": Window.of_dates(dt.date(2025, 6, 1), dt.date(2025, 6, 19), "Asia/Shanghai")}
 LEAVES = [
     GenderIn(["female"]),
     GenderIn(["male", "unknown"]),
@@ -93,8 +94,10 @@ LEAVES = [
     FavoritedNotBought(last_days=120),
     Ordered(),
     Ordered(valid_only=False, last_days=60),
-    Ordered(start=dt.datetime(2025, 3, 1, 12, tzinfo=dt.UTC)),
-    Ordered(end=dt.date(2025, 1, 1)),
+    Ordered(window=Window(dt.datetime(2025, 3, 1, 12, tzinfo=dt.UTC),
+                          dt.datetime(2026, 1, 1, tzinfo=dt.UTC))),
+    Ordered(window=Window(dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+                          dt.datetime(2025, 1, 1, tzinfo=dt.UTC))),
     Repurchased(last_days=365),
     Repurchased(min_days=4),
     Repurchased(**JUNE),
@@ -110,6 +113,27 @@ def test_each_leaf_matches_plain_python(shop, ref, p):  # type: ignore[no-untype
     a = run(shop, p)
     assert a.customer_ids.tolist() == ref.ids(p)
     assert a.count == int(a.mask.sum()) == len(a)
+
+
+def _legacy_leaves() -> list[Predicate]:
+    """Leaves built with the deprecated start=/end= (dates, open bounds)."""
+    with pytest.warns(DeprecationWarning, match="start=/end= are deprecated"):
+        return [
+            Carted(start=dt.date(2025, 6, 1), end=dt.date(2025, 6, 19)),
+            Ordered(start=dt.datetime(2025, 3, 1, 12, tzinfo=dt.UTC)),
+            Ordered(end=dt.date(2025, 1, 1)),
+            Repurchased(start=dt.date(2025, 6, 1), end=dt.date(2025, 6, 19)),
+        ]
+
+
+def test_deprecated_bounds_still_match_plain_python(shop, ref):  # type: ignore[no-untyped-def]
+    """For one release the old bounds evaluate as before: dates are local midnights in the
+    audience's zone, a missing bound is open."""
+    for p in _legacy_leaves():
+        assert run(shop, p).customer_ids.tolist() == ref.ids(p)
+    with pytest.warns(DeprecationWarning, match="start=/end="):
+        old = Carted(start=dt.date(2025, 6, 1), end=dt.date(2025, 6, 19))
+    assert run(shop, old).customer_ids.tolist() == run(shop, Carted(**JUNE)).customer_ids.tolist()
 
 
 BUILTINS = [
@@ -216,8 +240,8 @@ def test_results_are_read_only(shop):  # type: ignore[no-untyped-def]
 
 def test_behaviour_after_as_of_is_ignored(shop):  # type: ignore[no-untyped-def]
     early = shop.as_of - dt.timedelta(days=200)
-    a = audience(Ordered(end=dt.date(2030, 1, 1)), customers=shop.customers,
-                 orders=shop.orders, as_of=early)
+    ever = Window(dt.datetime(2000, 1, 1, tzinfo=dt.UTC), dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    a = audience(Ordered(window=ever), customers=shop.customers, orders=shop.orders, as_of=early)
     b = audience(Ordered(), customers=shop.customers, orders=shop.orders, as_of=early)
     assert a.customer_ids.tolist() == b.customer_ids.tolist()
     before = shop.orders.valid_mask() & (shop.orders.placed_at_us < early.timestamp() * 1e6)

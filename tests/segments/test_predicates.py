@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 import ecrm.segments
-from ecrm import Gender, InvalidTypeError, InvalidValueError
+from ecrm import Gender, InvalidTypeError, InvalidValueError, Window
 from ecrm.lifecycle import Stage
 from ecrm.rfm import Grade
 from ecrm.segments import (
@@ -35,6 +36,7 @@ from ecrm.segments import (
     predicate_to_json,
 )
 
+SH = ZoneInfo("Asia/Shanghai")
 
 def test_public_surface_is_exactly_all() -> None:
     # isort-style, as ruff's RUF022 keeps it: CONSTANTS, then Classes, then functions.
@@ -112,13 +114,52 @@ def test_non_predicates_are_type_errors() -> None:
 
 
 def test_windows_and_dates_round_trip() -> None:
-    p = Carted(start=dt.date(2025, 6, 1), end=dt.datetime(2025, 6, 19, tzinfo=dt.UTC)) \
-        & Ordered(valid_only=False, last_days=7) & Repurchased(min_days=3)
+    june = Window(dt.datetime(2025, 6, 1, tzinfo=SH), dt.datetime(2025, 6, 19, tzinfo=dt.UTC))
+    p = Carted(window=june) & Ordered(valid_only=False, last_days=7) & Repurchased(min_days=3)
     doc = predicate_to_json(p)
-    assert doc["predicate"]["args"][0] == {
-        "field": "carted", "start": "2025-06-01", "end": "2025-06-19T00:00:00+00:00"}
+    assert doc["predicate"]["args"][0] == {"field": "carted", "window": {
+        "start": "2025-06-01T00:00:00+08:00", "end": "2025-06-19T00:00:00+00:00"}}
     assert doc["predicate"]["args"][1] == {"field": "ordered", "last_days": 7, "valid": False}
     assert predicate_from_json(doc) == p
+
+
+def test_a_json_window_of_local_days_names_its_zone() -> None:
+    """``{"start": date, "end": date, "tz": zone}`` is Window.of_dates; dates without a zone
+    are refused (the zone is part of what the range means)."""
+    node = {"field": "carted", "window": {"start": "2025-06-01", "end": "2025-06-19",
+                                          "tz": "Asia/Shanghai"}}
+    expected = Carted(window=Window.of_dates(dt.date(2025, 6, 1), dt.date(2025, 6, 19), SH))
+    assert predicate_from_json({"version": 1, "predicate": node}) == expected
+    del node["window"]["tz"]  # type: ignore[attr-defined]
+    with pytest.raises(PredicateFormatError, match="tz is required") as info:
+        predicate_from_json({"version": 1, "predicate": node})
+    assert info.value.field == "predicate.window.tz"
+    bad = {"field": "carted", "window": {"start": "2025-06-19T00:00:00+08:00",
+                                         "end": "2025-06-01T00:00:00+08:00"}}
+    with pytest.raises(PredicateFormatError, match="after start"):
+        predicate_from_json({"version": 1, "predicate": bad})
+
+
+def test_start_end_are_deprecated_for_behaviour_leaves() -> None:
+    """The old bounds work one release: two instants become a window; dates or an open
+    bound are kept (local midnights in the audience's zone), and JSON keeps them."""
+    a, b = dt.datetime(2025, 6, 1, tzinfo=SH), dt.datetime(2025, 6, 19, tzinfo=SH)
+    with pytest.warns(DeprecationWarning, match=r"Carted\(\): the keywords start=/end="):
+        old = Carted(start=a, end=b)
+    assert old == Carted(window=Window(a, b))
+    with pytest.warns(DeprecationWarning, match="start=/end="):
+        dated = Ordered(start=dt.date(2025, 6, 1), valid_only=False)
+    assert dated.window is None
+    assert dated.legacy_bounds == (dt.date(2025, 6, 1), None)
+    assert dated.describe() == "placed an order (any status) in [2025-06-01, as_of)"
+    doc = predicate_to_json(dated)
+    assert doc["predicate"] == {"field": "ordered", "start": "2025-06-01", "valid": False}
+    with pytest.warns(DeprecationWarning, match='keys "start"/"end" are deprecated'):
+        assert predicate_from_json(doc) == dated
+    with pytest.raises(TypeError, match="window= and its deprecated"):
+        Carted(window=Window(a, b), start=a)
+    with pytest.raises(InvalidTypeError, match=r"window must be an ecrm\.Window"):
+        Carted(window=(a, b))  # type: ignore[arg-type]
 
 
 def test_grade_and_stage_at_round_trip() -> None:
@@ -151,10 +192,14 @@ def test_grade_and_stage_at_round_trip() -> None:
         ]}}, "predicate.args[1].arg.in[1]", "must name a province"),
         ({"version": 1, "predicate": {"field": "carted", "last_days": 3, "when": 1}},
          "predicate.when", "not a key"),
+        ({"version": 1, "predicate": {"field": "carted", "window": {
+            "start": "2025-13-01", "end": "2025-06-19", "tz": "Asia/Shanghai"}}},
+         "predicate.window.start", "ISO date"),
+        ({"version": 1, "predicate": {"field": "carted", "window": {
+            "start": "2025-01-01T00:00", "end": "2025-06-19T00:00:00+08:00"}}},
+         "predicate.window.start", "UTC offset"),
         ({"version": 1, "predicate": {"field": "carted", "start": "2025-13-01"}},
          "predicate.start", "ISO date"),
-        ({"version": 1, "predicate": {"field": "carted", "start": "2025-01-01T00:00"}},
-         "predicate.start", "UTC offset"),
         ({"version": 1, "predicate": {"field": "rfm_grade", "in": ["P"], "as_of": "June"}},
          "predicate.as_of", "ISO date"),
         ({"version": 1, "predicate": {"field": "stage", "in": ["new"], "as_of": "2025-06-01T00:00"}},
@@ -211,3 +256,29 @@ def test_json_key_at_is_a_deprecated_alias_of_as_of() -> None:
     with pytest.raises(PredicateFormatError, match="with its new name as_of") as info:
         predicate_from_json(both)
     assert info.value.field == "predicate.at"
+
+
+def test_carted_not_bought_takes_a_window_or_last_days() -> None:
+    """One range: a Window (local days stated with their zone) or as_of plus N days."""
+    june = Window.of_dates(dt.date(2025, 6, 1), dt.date(2025, 6, 19), SH)
+    assert ecrm.segments.carted_not_bought(june) == (
+        Carted(window=june) & ecrm.segments.Not(Ordered(window=june)))
+    assert ecrm.segments.carted_not_bought(last_days=7) == (
+        Carted(last_days=7) & ecrm.segments.Not(Ordered(last_days=7)))
+    assert ecrm.segments.carted_618_not_bought(2025) == ecrm.segments.carted_not_bought(june)
+    berlin = ecrm.segments.carted_618_not_bought(2025, "Europe/Berlin")
+    assert berlin.args[0].window.start.isoformat() == "2025-06-01T00:00:00+02:00"  # type: ignore[attr-defined]
+    with pytest.raises(InvalidValueError, match="exactly one of window and last_days"):
+        ecrm.segments.carted_not_bought()
+    with pytest.raises(InvalidValueError, match="exactly one of window and last_days"):
+        ecrm.segments.carted_not_bought(june, last_days=3)
+
+
+def test_carted_not_bought_start_end_is_deprecated() -> None:
+    """``carted_not_bought(start, end)`` keeps its local-day meaning for one release."""
+    old: Any = ecrm.segments.carted_not_bought
+    with pytest.warns(DeprecationWarning, match=r"carted_not_bought\(start, end\) is deprecated"):
+        p = old(dt.date(2025, 6, 1), dt.date(2025, 6, 19))
+    assert p.args[0].legacy_bounds == (dt.date(2025, 6, 1), dt.date(2025, 6, 19))
+    assert p.describe() == ("(carted in [2025-06-01, 2025-06-19)) and "
+                            "(not (placed a valid order in [2025-06-01, 2025-06-19)))")

@@ -90,7 +90,7 @@ D1 = dt.datetime(2026, 12, 1, tzinfo=SH)
 
 
 def test_a_survey_falls_due_24_hours_after_the_first_shipping_event() -> None:
-    got = satisfaction_surveys(_events(), since=D1, as_of=D1 + 3 * 24 * H, ctx=_ctx())
+    got = satisfaction_surveys(_events(), start=D1, as_of=D1 + 3 * 24 * H, ctx=_ctx())
     # A1 due 12-02 10:00, A4 due 12-02 12:00; A2 refunded at 12-02 09:00 before its
     # 11:00 survey, A3 has no phone, A5 never shipped
     assert [m.key for m in got] == ["care:satisfaction_survey:order-A1",
@@ -107,11 +107,11 @@ def test_a_survey_falls_due_24_hours_after_the_first_shipping_event() -> None:
 def test_consecutive_runs_produce_each_survey_once_and_the_delay_is_configurable() -> None:
     ctx = _ctx()
     cut = dt.datetime(2026, 12, 2, 11, tzinfo=SH)
-    first = satisfaction_surveys(_events(), since=D1, as_of=cut, ctx=ctx)
-    second = satisfaction_surveys(_events(), since=cut, as_of=D1 + 72 * H, ctx=ctx)
+    first = satisfaction_surveys(_events(), start=D1, as_of=cut, ctx=ctx)
+    second = satisfaction_surveys(_events(), start=cut, as_of=D1 + 72 * H, ctx=ctx)
     assert [m.key for m in first] == ["care:satisfaction_survey:order-A1"]
     assert [m.key for m in second] == ["care:satisfaction_survey:order-A4"]
-    quick = satisfaction_surveys(_events(), since=D1, as_of=D1 + 72 * H, ctx=ctx,
+    quick = satisfaction_surveys(_events(), start=D1, as_of=D1 + 72 * H, ctx=ctx,
                                  after=dt.timedelta(hours=2))
     # A2 is surveyed at 13:00 on 12-01, before its refund
     assert [(m.key[-2:], m.not_before.hour) for m in quick] == [  # type: ignore[union-attr]
@@ -119,20 +119,20 @@ def test_consecutive_runs_produce_each_survey_once_and_the_delay_is_configurable
 
 
 def test_an_nps_survey_asks_0_to_10_and_says_so_in_its_metadata() -> None:
-    got = satisfaction_surveys(_events(), since=D1, as_of=D1 + 72 * H, ctx=_ctx(),
+    got = satisfaction_surveys(_events(), start=D1, as_of=D1 + 72 * H, ctx=_ctx(),
                                scale="nps")
     assert got[0].body == "【小林茶铺】小林，您有多大可能把小林茶铺推荐给朋友？请回复0-10分（订单A1）"
     assert got[0].meta("survey_scale") == "nps"
     with pytest.raises(InvalidValueError, match="scale"):
-        satisfaction_surveys(_events(), since=D1, as_of=D1 + H, ctx=_ctx(), scale="stars")
+        satisfaction_surveys(_events(), start=D1, as_of=D1 + H, ctx=_ctx(), scale="stars")
     with pytest.raises(InvalidValueError, match="after"):
-        satisfaction_surveys(_events(), since=D1, as_of=D1 + H, ctx=_ctx(), after=-H)
+        satisfaction_surveys(_events(), start=D1, as_of=D1 + H, ctx=_ctx(), after=-H)
 
 
 def test_a_shop_template_overrides_the_default_survey_text() -> None:
     from ecrm.touch import Template
     ctx = _ctx(templates={"satisfaction_survey": Template("{customer_name}，给订单{order_id}打个分吧")})
-    got = satisfaction_surveys(_events(), since=D1, as_of=D1 + 72 * H, ctx=ctx)
+    got = satisfaction_surveys(_events(), start=D1, as_of=D1 + 72 * H, ctx=ctx)
     assert got[0].body == "【小林茶铺】小林，给订单A1打个分吧"
 
 
@@ -141,13 +141,13 @@ def test_the_sqlite_outbox_keeps_one_survey_per_order_across_repeated_runs(
     ctx = _ctx()
     with SqliteOutbox(tmp_path / "outbox.db") as outbox:
         for _ in range(2):  # a rerun after a crash covers the same window again
-            outbox.enqueue_many(satisfaction_surveys(_events(), since=D1,
+            outbox.enqueue_many(satisfaction_surveys(_events(), start=D1,
                                                      as_of=D1 + 72 * H, ctx=ctx))
         assert len(outbox) == 2
         # a shipping event repeated days later (a feed replay) makes no second survey
         late = OrderEvents.from_events([
             *[OrderEvent("A1", "c1", "shipped", D1 + 80 * H)]])
-        again = satisfaction_surveys(late, since=D1 + 72 * H, as_of=D1 + 200 * H, ctx=ctx)
+        again = satisfaction_surveys(late, start=D1 + 72 * H, as_of=D1 + 200 * H, ctx=ctx)
         assert [m.key for m in again] == ["care:satisfaction_survey:order-A1"]
         assert outbox.enqueue_many(again) == 0
         assert len(outbox) == 2
@@ -174,7 +174,7 @@ def test_spring_forward_pushes_a_24_hour_survey_into_quiet_hours(tmp_path: Path)
                                       OrderEvent("S1", "c1", "shipped", shipped_sh)])
     since = dt.datetime(2026, 3, 28, tzinfo=UTC)
     as_of = dt.datetime(2026, 3, 29, 20, tzinfo=UTC)
-    msgs = satisfaction_surveys(events, since=since, as_of=as_of, ctx=_ctx())
+    msgs = satisfaction_surveys(events, start=since, as_of=as_of, ctx=_ctx())
     due = {m.key[-2:]: m.not_before for m in msgs}
     assert due["B1"] == dt.datetime(2026, 3, 29, 19, 30, tzinfo=UTC)
     assert due["S1"] == dt.datetime(2026, 3, 29, 12, 30, tzinfo=UTC)
@@ -206,7 +206,7 @@ def test_fall_back_pulls_a_24_hour_survey_before_the_morning_window(tmp_path: Pa
     07:00 UTC."""
     events = OrderEvents.from_events([
         OrderEvent("B2", "c2", "shipped", dt.datetime(2026, 10, 24, 8, 30, tzinfo=BERLIN))])
-    msgs = satisfaction_surveys(events, since=dt.datetime(2026, 10, 24, tzinfo=UTC),
+    msgs = satisfaction_surveys(events, start=dt.datetime(2026, 10, 24, tzinfo=UTC),
                                 as_of=dt.datetime(2026, 10, 26, tzinfo=UTC), ctx=_ctx())
     with SqliteOutbox(tmp_path / "outbox.db") as outbox:
         outbox.enqueue_many(msgs)
@@ -234,7 +234,7 @@ def test_a_care_frequency_cap_defers_the_survey(tmp_path: Path) -> None:
         clock = ManualClock(t9)
         channel = RecordingChannel()
         assert _dispatch(outbox, clock, channel, policy=policy).run_once().sent == 1
-        outbox.enqueue_many(satisfaction_surveys(_events(), since=D1, as_of=D1 + 72 * H,
+        outbox.enqueue_many(satisfaction_surveys(_events(), start=D1, as_of=D1 + 72 * H,
                                                  ctx=_ctx()))
         clock.set(t9 + H)
         report = _dispatch(outbox, clock, channel, policy=policy).run_once()
@@ -248,13 +248,13 @@ def test_a_customer_who_opted_out_gets_no_survey(tmp_path: Path) -> None:
     at = dt.datetime(2026, 12, 1, 20, tzinfo=SH)
     with SqliteOptOutRegistry(tmp_path / "optout.db") as registry:
         assert handle_reply("138 0000 0001", "TD", at=at, registry=registry).opted_out
-        got = satisfaction_surveys(_events(), since=D1, as_of=D1 + 72 * H, ctx=_ctx(),
+        got = satisfaction_surveys(_events(), start=D1, as_of=D1 + 72 * H, ctx=_ctx(),
                                    opt_outs=registry)
         assert [m.key for m in got] == ["care:satisfaction_survey:order-A4"]
 
 
 def test_an_opt_out_after_the_survey_was_queued_stops_it_at_dispatch(tmp_path: Path) -> None:
-    msgs = satisfaction_surveys(_events(), since=D1, as_of=D1 + 72 * H, ctx=_ctx())
+    msgs = satisfaction_surveys(_events(), start=D1, as_of=D1 + 72 * H, ctx=_ctx())
     with SqliteOutbox(tmp_path / "outbox.db") as outbox, \
             SqliteOptOutRegistry(tmp_path / "optout.db") as registry:
         outbox.enqueue_many(msgs)
@@ -287,7 +287,7 @@ def test_a_ticket_survey_follows_the_last_resolution_unless_reopened() -> None:
     done = _complaint().resolve(at=T0 + 2 * H, actor="小王")
     reopened = _complaint("T-2", "c4").resolve(at=T0 + H, actor="小王").reopen(
         at=T0 + 1.5 * H, actor="c4")
-    got = ticket_surveys([done, reopened], since=T0, as_of=T0 + 24 * H, ctx=_ctx())
+    got = ticket_surveys([done, reopened], start=T0, as_of=T0 + 24 * H, ctx=_ctx())
     assert [m.key for m in got] == ["care:ticket_survey:ticket-T-1"]
     assert got[0].not_before == T0 + 3 * H
     assert got[0].body == ("【小林茶铺】小林，您的售后问题（工单T-1）已处理，对本次服务满意吗？"
@@ -302,7 +302,7 @@ LEAD = Recipient("op-lead", phone="13900000009")
 
 
 def test_a_complaint_reminds_its_operator_at_once_of_the_48_hour_callback() -> None:
-    got = callback_reminders([_complaint()], since=T0 - H, as_of=T0 + H, ctx=_ctx(),
+    got = callback_reminders([_complaint()], start=T0 - H, as_of=T0 + H, ctx=_ctx(),
                              operators=OPS)
     assert len(got) == 1
     m = got[0]
@@ -336,14 +336,14 @@ def test_a_reminder_that_cannot_go_out_before_the_callback_is_due_is_skipped() -
     """Reminders only 09:00–12:00: one due Sun 13:00 would wait until Mon 09:00, after
     the callback was due (Sun 17:00), so the policy skips it."""
     policy = SendPolicy(by_type={"callback_reminder": TimeRules(allowed="09:00-12:00")})
-    m = callback_reminders([_complaint()], since=T0, as_of=T0 + 72 * H, ctx=_ctx(),
+    m = callback_reminders([_complaint()], start=T0, as_of=T0 + 72 * H, ctx=_ctx(),
                            operators=OPS, lead=4 * H)[0]
     decision = policy.decide(m, as_of=m.not_before)  # type: ignore[arg-type]
     assert isinstance(decision, Skip)
     assert decision.reason == ("outside the allowed local time (13:00 Asia/Shanghai); it would "
                                "go out after it expires at 2026-12-06T17:00:00+08:00 "
                                "(callback due)")
-    early = callback_reminders([_complaint()], since=T0, as_of=T0 + 72 * H, ctx=_ctx(),
+    early = callback_reminders([_complaint()], start=T0, as_of=T0 + 72 * H, ctx=_ctx(),
                                operators=OPS, lead=10 * H)[0]  # Sun 07:00
     assert policy.decide(early, as_of=early.not_before).until == dt.datetime(  # type: ignore
         2026, 12, 6, 9, tzinfo=SH)
@@ -353,7 +353,7 @@ def test_the_guard_skips_a_reminder_whose_ticket_was_closed_since(tmp_path: Path
     with SqliteTicketStore(tmp_path / "tickets.db") as tickets, \
             SqliteOutbox(tmp_path / "outbox.db") as outbox:
         tickets.add(_complaint())
-        outbox.enqueue_many(callback_reminders(tickets.tickets(), since=T0 - H, as_of=T0,
+        outbox.enqueue_many(callback_reminders(tickets.tickets(), start=T0 - H, as_of=T0,
                                                ctx=_ctx(), operators=OPS))
         tickets.update("T-1", lambda t: t.resolve(at=T0 + H, actor="小王").close(
             at=T0 + H, actor="小王"))
@@ -371,7 +371,7 @@ def test_the_guard_skips_a_reminder_whose_ticket_was_closed_since(tmp_path: Path
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
 def test_a_reply_to_a_survey_is_stored_against_its_order_once(kind: str,
                                                                tmp_path: Path) -> None:
-    survey = satisfaction_surveys(_events(), since=D1, as_of=D1 + 72 * H, ctx=_ctx())[0]
+    survey = satisfaction_surveys(_events(), start=D1, as_of=D1 + 72 * H, ctx=_ctx())[0]
     store = MemoryScoreStore() if kind == "memory" else SqliteScoreStore(tmp_path / "s.db")
     at = dt.datetime(2026, 12, 2, 10, 30, tzinfo=SH)
     assert record_survey_reply(store, survey, "非常满意！", replied_at=at) is \
@@ -392,7 +392,7 @@ def attrs_evolve_meta(m: Message) -> Message:
 
 
 def test_the_guard_lets_a_reminder_of_an_unknown_ticket_go(tmp_path: Path) -> None:
-    [m] = callback_reminders([_complaint()], since=T0 - H, as_of=T0, ctx=_ctx(),
+    [m] = callback_reminders([_complaint()], start=T0 - H, as_of=T0, ctx=_ctx(),
                              operators=OPS)
     with SqliteTicketStore(tmp_path / "tickets.db") as tickets:
         guard = service_guard(ticket_state=lambda tid: tickets.get(tid).state)
@@ -413,9 +413,9 @@ def test_surveys_match_a_plain_reference_and_windows_split_anywhere(
     end = dt.datetime(2026, 2, 1, tzinfo=UTC)
     cut = start + cut_h * H
     after = after_h * H
-    whole = satisfaction_surveys(events, since=start, as_of=end, ctx=ctx, after=after)
-    parts = (satisfaction_surveys(events, since=start, as_of=cut, ctx=ctx, after=after)
-             + satisfaction_surveys(events, since=cut, as_of=end, ctx=ctx, after=after))
+    whole = satisfaction_surveys(events, start=start, as_of=end, ctx=ctx, after=after)
+    parts = (satisfaction_surveys(events, start=start, as_of=cut, ctx=ctx, after=after)
+             + satisfaction_surveys(events, start=cut, as_of=end, ctx=ctx, after=after))
     assert sorted(m.key for m in parts) == sorted(m.key for m in whole)
     # the reference: first shipping instant per order + after, unless refunded/closed by then
     first: dict[str, dt.datetime] = {}

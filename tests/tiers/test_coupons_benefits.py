@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -88,21 +89,27 @@ def test_catalog_lookup_by_level_and_kind() -> None:
     joined = dt.datetime(2026, 11, 11, 20, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     fresh = joined + dt.timedelta(hours=23, minutes=59)
     stale = joined + dt.timedelta(hours=24)
-    assert [b.benefit_id for b in catalog.for_level(1, first_joined_at=joined, at=fresh)] == [
+    assert [b.benefit_id for b in catalog.for_level(1, first_joined_at=joined, as_of=fresh)] == [
         "new", "pts"
     ]
-    assert [b.benefit_id for b in catalog.for_level(1, first_joined_at=joined, at=stale)] == [
+    assert [b.benefit_id for b in catalog.for_level(1, first_joined_at=joined, as_of=stale)] == [
         "pts"
     ]
-    assert [b.benefit_id for b in catalog.for_level(4, first_joined_at=joined, at=joined)] == [
+    assert [b.benefit_id for b in catalog.for_level(4, first_joined_at=joined, as_of=joined)] == [
         "new", "vip-gift", "pts"
     ]
     before = joined - dt.timedelta(seconds=1)
-    assert [b.benefit_id for b in catalog.for_level(1, first_joined_at=joined, at=before)] == [
+    assert [b.benefit_id for b in catalog.for_level(1, first_joined_at=joined, as_of=before)] == [
         "pts"
     ]
     with pytest.raises(InvalidValueError, match="new_member_window"):
         catalog.for_level(1, new_member_window=dt.timedelta(0))
+    # at= is the deprecated alias of as_of= (the instant of the offer)
+    old: Any = {"at": fresh}
+    with pytest.warns(DeprecationWarning, match=r"for_level\(\): the keyword at=.*use as_of="):
+        assert [b.benefit_id for b in catalog.for_level(1, first_joined_at=joined, **old)] == [
+            "new", "pts"
+        ]
     assert [b.benefit_id for b in catalog.of_kind(BenefitKind.MEMBER_GIFT)] == ["vip-gift"]
     assert catalog.get("pts").cost_points == 100
     assert "new" in catalog

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tiers_helpers import TZ, VIP, at, light_logs
 
-from ecrm import CurrencyMismatchError, InvalidValueError, Money, OrderLog
+from ecrm import CurrencyMismatchError, InvalidTypeError, InvalidValueError, Money, OrderLog, Window
 from ecrm.testing import aware_datetimes, tier_ladders
 from ecrm.tiers import (
     Membership,
@@ -85,7 +85,7 @@ def test_flow_bad_input() -> None:
 
 
 def test_monthly_upgrade_rate_by_hand() -> None:
-    rate = monthly_upgrade_rate(_log(), VIP, start=at(2024, 1, 15), end=at(2024, 5, 2),
+    rate = monthly_upgrade_rate(_log(), VIP, window=Window(at(2024, 1, 15), at(2024, 5, 2)),
                                 opted_in=True)
     assert rate.months == (dt.date(2024, 1, 1), dt.date(2024, 2, 1), dt.date(2024, 3, 1),
                            dt.date(2024, 4, 1), dt.date(2024, 5, 1))
@@ -102,8 +102,20 @@ def test_monthly_upgrade_rate_by_hand() -> None:
 def test_monthly_rate_month_ends_in_the_store_zone() -> None:
     # 2024-01-31 20:00 UTC is already 2024-02-01 04:00 in Shanghai
     start = dt.datetime(2024, 1, 31, 20, tzinfo=dt.UTC)
-    rate = monthly_upgrade_rate(_log(), VIP, start=start, end=at(2024, 2, 2), opted_in=True)
+    rate = monthly_upgrade_rate(_log(), VIP, window=Window(start, at(2024, 2, 2)), opted_in=True)
     assert rate.months == (dt.date(2024, 2, 1), dt.date(2024, 3, 1))[:1]
+
+
+def test_monthly_upgrade_rate_start_end_are_the_deprecated_window() -> None:
+    """``start=``/``end=`` still work for one release (a warning naming ``window=``)."""
+    old: Any = {"start": at(2024, 1, 15), "end": at(2024, 5, 2)}
+    with pytest.warns(DeprecationWarning, match=r"monthly_upgrade_rate\(\).*start=/end=.*window="):
+        rate = monthly_upgrade_rate(_log(), VIP, opted_in=True, **old)
+    assert rate.upgraded.tolist() == [0, 0, 1, 1, 0]  # as in test_monthly_upgrade_rate_by_hand
+    with pytest.raises(TypeError, match="window= and its deprecated"):
+        monthly_upgrade_rate(_log(), VIP, opted_in=True, window=Window(*old.values()), **old)
+    with pytest.raises(TypeError, match="needs window="):
+        monthly_upgrade_rate(_log(), VIP, opted_in=True, start=at(2024, 1, 1))
 
 
 def test_what_if_by_hand() -> None:
@@ -182,13 +194,13 @@ def test_monthly_upgrade_rate_for_listed_months() -> None:
 def test_monthly_upgrade_rate_bad_arguments() -> None:
     with pytest.raises(InvalidValueError, match="together"):
         monthly_upgrade_rate(_log(), VIP, opted_in=True, months=[dt.date(2024, 1, 1)],
-                             start=at(2024, 1, 1))
+                             window=Window(at(2024, 1, 1), at(2024, 2, 1)))
     with pytest.raises(InvalidValueError, match="required"):
-        monthly_upgrade_rate(_log(), VIP, opted_in=True, start=at(2024, 1, 1))
+        monthly_upgrade_rate(_log(), VIP, opted_in=True)
     with pytest.raises(InvalidValueError, match="at least one"):
         monthly_upgrade_rate(_log(), VIP, opted_in=True, months=[])
-    with pytest.raises(InvalidValueError, match="before end"):
-        monthly_upgrade_rate(_log(), VIP, opted_in=True, start=at(2024, 2, 1),
-                             end=at(2024, 1, 1))
+    with pytest.raises(InvalidTypeError, match=r"window must be an ecrm\.Window"):
+        monthly_upgrade_rate(_log(), VIP, opted_in=True,
+                             window=(at(2024, 1, 1), at(2024, 2, 1)))  # type: ignore[arg-type]
     with pytest.raises(InvalidValueError, match="date or datetime"):
         monthly_upgrade_rate(_log(), VIP, opted_in=True, months=["2024-01"])  # type: ignore[list-item]

@@ -76,19 +76,19 @@ def test_impossible_events_are_refused_and_change_nothing(store: Any) -> None:
 
 
 def test_stored_claim_once_and_from_the_first_registration(store: Any) -> None:
-    refused = claim_stored_gift_pack(PACK, store, "c1", at=JOINED)
+    refused = claim_stored_gift_pack(PACK, store, "c1", as_of=JOINED)
     assert refused.reason is RefusalReason.NOT_A_MEMBER  # type: ignore[union-attr]
     store.record("c1", JOIN, JOINED)
-    ok = claim_stored_gift_pack(PACK, store, "c1", at=JOINED + hours(2))
+    ok = claim_stored_gift_pack(PACK, store, "c1", as_of=JOINED + hours(2))
     assert isinstance(ok, Claimed)
     assert store.history("c1").claimed_at == JOINED + hours(2)
-    again = claim_stored_gift_pack(PACK, store, "c1", at=JOINED + hours(3))
+    again = claim_stored_gift_pack(PACK, store, "c1", as_of=JOINED + hours(3))
     assert again.reason is RefusalReason.ALREADY_CLAIMED  # type: ignore[union-attr]
     # c2 left and re-joined: the window still counts from the first join.
     store.record("c2", JOIN, JOINED)
     store.record("c2", LEAVE, JOINED + hours(1))
     store.record("c2", JOIN, JOINED + hours(48))
-    late = claim_stored_gift_pack(PACK, store, "c2", at=JOINED + hours(49))
+    late = claim_stored_gift_pack(PACK, store, "c2", as_of=JOINED + hours(49))
     assert late.reason is RefusalReason.TOO_LATE  # type: ignore[union-attr]
     assert store.history("c2").claimed_at is None  # a refusal records nothing
 
@@ -97,7 +97,7 @@ def test_sqlite_history_survives_reopening(tmp_path: Path) -> None:
     path = tmp_path / "members.db"
     with SqliteMemberStore(path) as s:
         s.record(42, JOIN, JOINED)
-        assert claim_stored_gift_pack(PACK, s, 42, at=JOINED + hours(1)).ok
+        assert claim_stored_gift_pack(PACK, s, 42, as_of=JOINED + hours(1)).ok
     with SqliteMemberStore(path) as s:
         h = s.history(42)
         assert h.first_joined_at == JOINED
@@ -114,7 +114,7 @@ def _claimer(path: str, barrier: Any, queue: Any) -> None:
     try:
         store = SqliteMemberStore(path)
         barrier.wait(timeout=60)
-        result = claim_stored_gift_pack(PACK, store, "shared", at=JOINED + hours(1))
+        result = claim_stored_gift_pack(PACK, store, "shared", as_of=JOINED + hours(1))
         store.close()
         queue.put("claimed" if result.ok else result.reason.value)  # type: ignore[union-attr]
     except Exception as exc:  # reported to the parent, which fails the test
@@ -139,3 +139,11 @@ def test_processes_claiming_at_once_get_exactly_one_claim(tmp_path: Path, n: int
     assert results == sorted(["claimed"] + ["already_claimed"] * (n - 1))
     with SqliteMemberStore(path) as s:
         assert s.history("shared").claimed_at == JOINED + hours(1)
+
+
+def test_claim_stored_gift_pack_at_is_the_deprecated_alias_of_as_of(store: Any) -> None:
+    """``at=`` named the claim instant; it works one release with a warning."""
+    store.record("c1", JOIN, JOINED)
+    old: Any = {"at": JOINED + hours(1)}
+    with pytest.warns(DeprecationWarning, match=r"at= is deprecated.*use as_of="):
+        assert claim_stored_gift_pack(PACK, store, "c1", **old).ok

@@ -56,7 +56,7 @@ def test_each_member_gets_one_notice_per_period_however_often_it_runs(tmp_path: 
         grant_scheduled(store, [MONTHLY], LEVELS, at=first + dt.timedelta(hours=hour))
     assert len(store.grants()) == 3  # b, c and d (a is level 1); once each
     for _ in range(2):  # the flow runs twice over the same window
-        notices = benefit_grant_notices(store.grants(), since=first - dt.timedelta(days=1),
+        notices = benefit_grant_notices(store.grants(), start=first - dt.timedelta(days=1),
                                         as_of=first + dt.timedelta(hours=7), ctx=CTX,
                                         benefit_names={"silver-coupon": "每月满100减10券"})
         new = outbox.enqueue_many(notices)
@@ -74,7 +74,7 @@ def test_each_member_gets_one_notice_per_period_however_often_it_runs(tmp_path: 
     # December: a new period, a new grant and a new notice for each member.
     december = dt.datetime(2026, 12, 1, 9, tzinfo=SH)
     run = grant_scheduled(store, [MONTHLY], LEVELS, at=december)
-    notices = benefit_grant_notices(run.granted, since=december - dt.timedelta(hours=1),
+    notices = benefit_grant_notices(run.granted, start=december - dt.timedelta(hours=1),
                                     as_of=december, ctx=CTX)
     assert outbox.enqueue_many(notices) == 3
     assert {m.body.split("（")[1][:7] for m in notices} == {"2026-12"}
@@ -87,7 +87,7 @@ def test_an_opted_out_member_gets_nothing(tmp_path: Path) -> None:
     outbox = SqliteOutbox(tmp_path / "outbox.db")
     at = dt.datetime(2026, 11, 2, 10, tzinfo=SH)
     grant_scheduled(store, [MONTHLY], LEVELS, at=at)
-    outbox.enqueue_many(benefit_grant_notices(store.grants(), since=at - dt.timedelta(hours=1),
+    outbox.enqueue_many(benefit_grant_notices(store.grants(), start=at - dt.timedelta(hours=1),
                                               as_of=at, ctx=CTX))
     opt_outs = InMemoryOptOutRegistry()
     opt_outs.opt_out("15400000002", ChannelKind.SMS, at=at - dt.timedelta(days=3))  # 老丙
@@ -104,13 +104,13 @@ def test_only_grants_inside_the_window_and_bad_arguments_are_named() -> None:
 
     at = dt.datetime(2026, 11, 1, 1, tzinfo=dt.UTC)
     grants = [Grant("b", "silver-coupon", "2026-11", 2, 1, Money(1_000), at)]
-    assert benefit_grant_notices(grants, since=at, as_of=at + dt.timedelta(days=1), ctx=CTX) == []
-    assert len(benefit_grant_notices(grants, since=at - dt.timedelta(seconds=1), as_of=at,
+    assert benefit_grant_notices(grants, start=at, as_of=at + dt.timedelta(days=1), ctx=CTX) == []
+    assert len(benefit_grant_notices(grants, start=at - dt.timedelta(seconds=1), as_of=at,
                                      ctx=CTX)) == 1
     with pytest.raises(InvalidValueError, match="since"):
-        benefit_grant_notices(grants, since=at, as_of=at - dt.timedelta(days=1), ctx=CTX)
+        benefit_grant_notices(grants, start=at, as_of=at - dt.timedelta(days=1), ctx=CTX)
     with pytest.raises(InvalidValueError, match=r"ctx\.link"):
-        benefit_grant_notices(grants, since=at - dt.timedelta(days=1), as_of=at,
+        benefit_grant_notices(grants, start=at - dt.timedelta(days=1), as_of=at,
                               ctx=FlowContext(SmsComposer("【小林茶铺】"), customers=SHOP))
     with pytest.raises(InvalidTypeError, match="ctx"):
-        benefit_grant_notices(grants, since=at, as_of=at, ctx=None)  # type: ignore[arg-type]
+        benefit_grant_notices(grants, start=at, as_of=at, ctx=None)  # type: ignore[arg-type]

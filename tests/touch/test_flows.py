@@ -114,7 +114,7 @@ def order(oid: str, cid: str, placed: dt.datetime, *, status: OrderStatus = Orde
 
 # -- payment reminders ----------------------------------------------------------------
 def reminders(log: OrderLog, as_of: dt.datetime, **kw: object) -> list[str]:
-    msgs = payment_reminders(log, since=as_of - dt.timedelta(hours=2), as_of=as_of, ctx=CTX,
+    msgs = payment_reminders(log, start=as_of - dt.timedelta(hours=2), as_of=as_of, ctx=CTX,
                              **kw)  # type: ignore[arg-type]
     return [m.key for m in msgs]
 
@@ -127,7 +127,7 @@ def test_payment_reminder_boundary_29_59_vs_30_00() -> None:
 
 def test_payment_reminder_message_is_transactional_due_at_the_reminder_time() -> None:
     log = OrderLog.from_orders([order("A1", "c1", T0)])
-    (m,) = payment_reminders(log, since=T0, as_of=T0 + dt.timedelta(hours=1), ctx=CTX)
+    (m,) = payment_reminders(log, start=T0, as_of=T0 + dt.timedelta(hours=1), ctx=CTX)
     assert m.message_class is MessageClass.TRANSACTIONAL
     assert m.not_before == T0 + 30 * MIN
     assert m.dedupe_key == "order-A1"
@@ -141,7 +141,7 @@ def test_flash_sale_orders_are_reminded_at_25_minutes() -> None:
                                 order("N1", "c2", T0, channel="taobao")])
     assert reminders(log, T0 + 25 * MIN - SEC) == []
     assert reminders(log, T0 + 25 * MIN) == ["care:payment_reminder:order-F1"]
-    (m,) = payment_reminders(log, since=T0, as_of=T0 + 25 * MIN, ctx=CTX)
+    (m,) = payment_reminders(log, start=T0, as_of=T0 + 25 * MIN, ctx=CTX)
     assert m.meta("expires_at") == (T0 + 30 * MIN).isoformat()
 
 
@@ -181,14 +181,14 @@ def test_customer_without_phone_gets_no_sms() -> None:
 def test_delay_outside_10_to_2880_minutes_is_an_error(minutes: int) -> None:
     log = OrderLog.from_orders([order("A1", "c1", T0)])
     with pytest.raises(ValueError, match="delay must be between 10 and 2880 minutes"):
-        payment_reminders(log, since=T0, as_of=T0, ctx=CTX, delay=minutes * MIN)
+        payment_reminders(log, start=T0, as_of=T0, ctx=CTX, delay=minutes * MIN)
 
 
 @pytest.mark.parametrize("minutes", [10, 2880])
 def test_delay_bounds_are_allowed(minutes: int) -> None:
     log = OrderLog.from_orders([order("A1", "c1", T0)])
     at = T0 + minutes * MIN
-    keys = [m.key for m in payment_reminders(log, since=at - MIN, as_of=at, ctx=CTX,
+    keys = [m.key for m in payment_reminders(log, start=at - MIN, as_of=at, ctx=CTX,
                                              delay=minutes * MIN)]
     assert keys == ["care:payment_reminder:order-A1"]
 
@@ -196,23 +196,23 @@ def test_delay_bounds_are_allowed(minutes: int) -> None:
 def test_flash_sale_delay_over_25_minutes_is_an_error() -> None:
     log = OrderLog.from_orders([order("A1", "c1", T0)])
     with pytest.raises(ValueError, match="flash_sale_delay must be between 10 and 25"):
-        payment_reminders(log, since=T0, as_of=T0, ctx=CTX, flash_sale_delay=26 * MIN)
+        payment_reminders(log, start=T0, as_of=T0, ctx=CTX, flash_sale_delay=26 * MIN)
 
 
-def test_since_after_as_of_is_an_error() -> None:
+def test_start_after_as_of_is_an_error() -> None:
     log = OrderLog.from_orders([order("A1", "c1", T0)])
-    with pytest.raises(ValueError, match="since must not be after as_of"):
-        payment_reminders(log, since=T0 + MIN, as_of=T0, ctx=CTX)
+    with pytest.raises(ValueError, match="start must not be after as_of"):
+        payment_reminders(log, start=T0 + MIN, as_of=T0, ctx=CTX)
 
 
 def test_consecutive_windows_partition_the_reminders() -> None:
     orders = [order(f"A{i}", "c1", T0 + i * 7 * MIN) for i in range(20)]
     log = OrderLog.from_orders(orders)
     end = T0 + dt.timedelta(hours=4)
-    whole = [m.key for m in payment_reminders(log, since=T0, as_of=end, ctx=CTX)]
+    whole = [m.key for m in payment_reminders(log, start=T0, as_of=end, ctx=CTX)]
     cuts = [T0 + k * 13 * MIN for k in range(19)] + [end]
     parts = [m.key for a, b in itertools.pairwise(cuts)
-             for m in payment_reminders(log, since=a, as_of=b, ctx=CTX)]
+             for m in payment_reminders(log, start=a, as_of=b, ctx=CTX)]
     assert parts == whole
     assert len(whole) == 20
 
@@ -231,7 +231,7 @@ def test_no_reminder_for_an_order_paid_or_closed_before_the_reminder_time(
         orders.append(order(f"A{i}", "c1", T0 + placed * MIN, status=status, paid=paid_at))
     log = OrderLog.from_orders(orders)
     as_of = T0 + as_of_min * MIN
-    msgs = payment_reminders(log, since=T0 - dt.timedelta(days=1), as_of=as_of, ctx=CTX)
+    msgs = payment_reminders(log, start=T0 - dt.timedelta(days=1), as_of=as_of, ctx=CTX)
     by_id = {o.order_id: o for o in orders}
     for m in msgs:
         o = by_id[m.meta("order_id") or ""]
@@ -251,7 +251,7 @@ def test_no_reminder_for_an_order_paid_or_closed_before_the_reminder_time(
 
 def test_dispatch_time_guard_skips_an_order_paid_after_enqueue() -> None:
     log = OrderLog.from_orders([order("A1", "c1", T0), order("A2", "c2", T0)])
-    msgs = payment_reminders(log, since=T0, as_of=T0 + 30 * MIN, ctx=CTX)
+    msgs = payment_reminders(log, start=T0, as_of=T0 + 30 * MIN, ctx=CTX)
     outbox = InMemoryOutbox()
     outbox.enqueue_many(msgs)
     status = {"A1": OrderStatus.PAID, "A2": OrderStatus.UNPAID}  # A1 paid meanwhile
@@ -264,7 +264,7 @@ def test_dispatch_time_guard_skips_an_order_paid_after_enqueue() -> None:
 
 def test_guard_drops_an_expired_flash_sale_reminder() -> None:
     log = OrderLog.from_orders([order("F1", "c1", T0, channel="flash_sale")])
-    (m,) = payment_reminders(log, since=T0, as_of=T0 + 25 * MIN, ctx=CTX)
+    (m,) = payment_reminders(log, start=T0, as_of=T0 + 25 * MIN, ctx=CTX)
     guard = order_guard(lambda oid: OrderStatus.UNPAID)
     assert guard(m, T0 + 29 * MIN) is None
     assert guard(m, T0 + 30 * MIN) == f"expired at {(T0 + 30 * MIN).isoformat()}"
@@ -289,7 +289,7 @@ WEEK = (T0 - MIN, T0 + dt.timedelta(days=7))
 
 
 def test_shipping_notices_single_and_multi_warehouse() -> None:
-    msgs = shipping_notices(EVENTS, since=WEEK[0], as_of=WEEK[1], ctx=CTX)
+    msgs = shipping_notices(EVENTS, start=WEEK[0], as_of=WEEK[1], ctx=CTX)
     assert [m.key for m in msgs] == ["care:shipped:order-A1",
                                      "care:multi_warehouse_shipped:order-A2",
                                      "care:multi_warehouse_shipped:order-A3"]
@@ -299,29 +299,29 @@ def test_shipping_notices_single_and_multi_warehouse() -> None:
 
 
 def test_delivery_receipt_and_refund_notices() -> None:
-    (d,) = delivery_notices(EVENTS, since=WEEK[0], as_of=WEEK[1], ctx=CTX)
+    (d,) = delivery_notices(EVENTS, start=WEEK[0], as_of=WEEK[1], ctx=CTX)
     assert d.key == "care:delivered:order-A1"
-    rc = receipt_confirmations(EVENTS, since=WEEK[0], as_of=WEEK[1], ctx=CTX)
+    rc = receipt_confirmations(EVENTS, start=WEEK[0], as_of=WEEK[1], ctx=CTX)
     by_order = {m.meta("order_id"): m for m in rc}
     # c1 is not a member: invited to claim the card; c2 joined in January: plain thanks
     assert "领取会员卡" in by_order["A1"].body
     assert "m.tb.cn/xlcard" in by_order["A1"].body
     assert "领取会员卡" not in by_order["A2"].body
     assert {m.message_class for m in rc} == {MessageClass.CARE}
-    rf = refund_notices(EVENTS, since=WEEK[0], as_of=WEEK[1], ctx=CTX)
+    rf = refund_notices(EVENTS, start=WEEK[0], as_of=WEEK[1], ctx=CTX)
     assert [m.key for m in rf] == ["care:return_received:order-A3", "care:refunded:order-A3"]
     assert "¥12.50" in rf[1].body
 
 
 def test_event_window_is_half_open_at_since() -> None:
-    assert shipping_notices(EVENTS, since=T0, as_of=T0, ctx=CTX) == []
-    assert [m.key for m in shipping_notices(EVENTS, since=T0 - SEC, as_of=T0, ctx=CTX)] == [
+    assert shipping_notices(EVENTS, start=T0, as_of=T0, ctx=CTX) == []
+    assert [m.key for m in shipping_notices(EVENTS, start=T0 - SEC, as_of=T0, ctx=CTX)] == [
         "care:shipped:order-A1"]
 
 
 def test_keys_are_stable_across_runs() -> None:
-    a = [m.key for m in shipping_notices(EVENTS, since=WEEK[0], as_of=WEEK[1], ctx=CTX)]
-    b = [m.key for m in shipping_notices(EVENTS, since=WEEK[0], as_of=WEEK[1], ctx=CTX)]
+    a = [m.key for m in shipping_notices(EVENTS, start=WEEK[0], as_of=WEEK[1], ctx=CTX)]
+    b = [m.key for m in shipping_notices(EVENTS, start=WEEK[0], as_of=WEEK[1], ctx=CTX)]
     assert a == b
 
 
@@ -353,7 +353,7 @@ def first_purchase_log() -> tuple[OrderLog, OrderEvents]:
 def test_usage_tutorial_and_coupon_only_for_the_first_order() -> None:
     log, events = first_purchase_log()
     ctx = FlowContext(COMPOSER, **LINKS, customers=customers(), item_names={"TEA-LJ": "西湖龙井"})
-    msgs = usage_tutorials(log, events, since=T0, as_of=T0 + dt.timedelta(days=30), ctx=ctx,
+    msgs = usage_tutorials(log, events, start=T0, as_of=T0 + dt.timedelta(days=30), ctx=ctx,
                            coupon="NEW5")
     assert [(m.key, m.channel) for m in msgs] == [
         ("care:usage_tutorial:order-B1", ChannelKind.SMS),
@@ -367,8 +367,8 @@ def test_satisfaction_follow_up_three_days_after_shipping() -> None:
     log, events = first_purchase_log()
     shipped = T0 + dt.timedelta(days=1)
     due = shipped + dt.timedelta(days=3)
-    assert satisfaction_follow_ups(log, events, since=shipped, as_of=due - SEC, ctx=CTX) == []
-    (m,) = satisfaction_follow_ups(log, events, since=shipped, as_of=due, ctx=CTX)
+    assert satisfaction_follow_ups(log, events, start=shipped, as_of=due - SEC, ctx=CTX) == []
+    (m,) = satisfaction_follow_ups(log, events, start=shipped, as_of=due, ctx=CTX)
     assert m.key == "care:satisfaction_follow_up:order-B1"
     assert m.not_before == due
 
@@ -385,7 +385,7 @@ def day_window(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
 ])
 def test_feb_29_birthday(day: dt.date, greeted: bool) -> None:
     since, as_of = day_window(day)
-    msgs = birthday_greetings(since=since, as_of=as_of, ctx=CTX)
+    msgs = birthday_greetings(start=since, as_of=as_of, ctx=CTX)
     assert [m.key for m in msgs] == ([f"care:birthday:customer-c3:{day.year}"] if greeted
                                      else [])
     if greeted:
@@ -395,15 +395,15 @@ def test_feb_29_birthday(day: dt.date, greeted: bool) -> None:
 
 def test_holiday_greetings_configurable_list() -> None:
     since, as_of = day_window(dt.date(2025, 10, 1))
-    msgs = holiday_greetings(since=since, as_of=as_of, ctx=CTX)
+    msgs = holiday_greetings(start=since, as_of=as_of, ctx=CTX)
     assert [m.key for m in msgs] == ["mkt:holiday:customer-c1:2025-10-01",
                                      "mkt:holiday:customer-c2:2025-10-01",
                                      "mkt:holiday:customer-c3:2025-10-01"]
     assert msgs[0].body.endswith("祝您国庆节快乐！回T退订")
-    mid = holiday_greetings(since=since, as_of=as_of, ctx=CTX, audience=["c2"],
+    mid = holiday_greetings(start=since, as_of=as_of, ctx=CTX, audience=["c2"],
                             holidays=[Holiday(10, 1, "中秋", 2025)])
     assert [m.key for m in mid] == ["mkt:holiday:customer-c2:2025-10-01"]
-    assert holiday_greetings(since=since, as_of=as_of, ctx=CTX,
+    assert holiday_greetings(start=since, as_of=as_of, ctx=CTX,
                              holidays=[Holiday(10, 1, "中秋", 2026)]) == []
     with pytest.raises(ValueError, match="holiday must be a real date"):
         Holiday(2, 30, "x")
@@ -416,8 +416,8 @@ def test_returning_customer_offer_fires_once_on_day_30() -> None:
     d30 = T0.date() + dt.timedelta(days=30)
     for day, n in ((d30 - dt.timedelta(days=1), 0), (d30, 1), (d30 + dt.timedelta(days=1), 0)):
         since, as_of = day_window(day)
-        assert len(returning_customer_offers(log, since=since, as_of=as_of, ctx=CTX)) == n
-    (m,) = returning_customer_offers(log, since=day_window(d30)[0], as_of=day_window(d30)[1],
+        assert len(returning_customer_offers(log, start=since, as_of=as_of, ctx=CTX)) == n
+    (m,) = returning_customer_offers(log, start=day_window(d30)[0], as_of=day_window(d30)[1],
                                      ctx=CTX)
     assert m.key == "mkt:returning_offer:customer-c1:2025-06-01"
     assert m.message_class is MessageClass.MARKETING
@@ -435,9 +435,9 @@ def test_win_back_fires_once_on_the_churn_day_and_expires_30_days_later() -> Non
     for day, n in ((churn_day - dt.timedelta(days=1), 0), (churn_day, 1),
                    (churn_day + dt.timedelta(days=1), 0), (T0.date() + dt.timedelta(days=30), 0)):
         since, as_of = day_window(day)
-        assert len(win_back_offers(log, since=since, as_of=as_of, ctx=CTX,
+        assert len(win_back_offers(log, start=since, as_of=as_of, ctx=CTX,
                                    cycle=(10, 20, 40))) == n, day
-    (m,) = win_back_offers(log, since=day_window(churn_day)[0], as_of=day_window(churn_day)[1],
+    (m,) = win_back_offers(log, start=day_window(churn_day)[0], as_of=day_window(churn_day)[1],
                            ctx=CTX, cycle=Bands(10, 20, 40))
     assert m.key == "mkt:win_back:customer-c1:2025-06-01"
     assert m.body == "【小林茶铺】小林，好久不见！回店享满100返50：m.tb.cn/xlcp回T退订"
@@ -450,14 +450,14 @@ def test_win_back_follows_the_playbook() -> None:
     later = Playbook([attrs.evolve(DEFAULT_PLAYBOOK["win_back"], offset_days=5,
                                    offer="满200返80")])
     day = T0.date() + dt.timedelta(days=41 + 5)
-    (m,) = win_back_offers(log, since=day_window(day)[0], as_of=day_window(day)[1], ctx=CTX,
+    (m,) = win_back_offers(log, start=day_window(day)[0], as_of=day_window(day)[1], ctx=CTX,
                            cycle=(10, 20, 40), playbook=later)
     assert "满200返80" in m.body
     with pytest.raises(ValueError, match="playbook has no 'win_back' rule"):
-        win_back_offers(log, since=T0, as_of=T0, ctx=CTX, cycle=(10, 20, 40),
+        win_back_offers(log, start=T0, as_of=T0, ctx=CTX, cycle=(10, 20, 40),
                         playbook=Playbook([DEFAULT_PLAYBOOK["churn_warning"]]))
     with pytest.raises(ValueError, match="trigger must be LAST_PURCHASE"):
-        returning_customer_offers(log, since=T0, as_of=T0, ctx=CTX, playbook=Playbook(
+        returning_customer_offers(log, start=T0, as_of=T0, ctx=CTX, playbook=Playbook(
             [attrs.evolve(DEFAULT_PLAYBOOK["win_back"], key="returning_discount")]))
 
 
@@ -475,7 +475,7 @@ def test_refund_request_care_asks_to_send_the_goods_back() -> None:
         ev("R3", "c3", OrderEventKind.REFUND_REQUESTED, T0 + dt.timedelta(days=2)),
         ev("R3", "c3", OrderEventKind.SHIPPED, T0 + dt.timedelta(days=3)),
     ])
-    (m,) = refund_request_care(events, since=T0, as_of=T0 + dt.timedelta(days=4), ctx=CTX)
+    (m,) = refund_request_care(events, start=T0, as_of=T0 + dt.timedelta(days=4), ctx=CTX)
     assert m.key == "care:refund_requested:order-R1"
     assert m.message_class is MessageClass.CARE
     assert m.dedupe_key == "order-R1"
@@ -483,10 +483,10 @@ def test_refund_request_care_asks_to_send_the_goods_back() -> None:
     assert SOURCE_REFUND_REQUEST in m.body
     assert m.body == ("【小林茶铺】小林，" + SOURCE_REFUND_REQUEST + "感谢您给予小林茶铺的配合")
     # not due outside its window; no link needed
-    assert refund_request_care(events, since=T0 + dt.timedelta(days=2), as_of=T0 +
+    assert refund_request_care(events, start=T0 + dt.timedelta(days=2), as_of=T0 +
                                dt.timedelta(days=4), ctx=CTX) == []
     no_links = FlowContext(COMPOSER, customers=customers())
-    assert len(refund_request_care(events, since=T0, as_of=T0 + dt.timedelta(days=4),
+    assert len(refund_request_care(events, start=T0, as_of=T0 + dt.timedelta(days=4),
                                    ctx=no_links)) == 1
 
 
@@ -500,7 +500,7 @@ def test_simulated_events_request_the_refund_of_refunded_orders() -> None:
     rows = events.between(T0, T0 + dt.timedelta(days=30), (OrderEventKind.REFUND_REQUESTED,))
     assert events.order_ids[rows].tolist() == ["S1"]
     assert events.at_us[rows].tolist() == [datetime_to_us(T0 + dt.timedelta(days=7))]
-    (m,) = refund_request_care(events, since=T0, as_of=T0 + dt.timedelta(days=8), ctx=CTX)
+    (m,) = refund_request_care(events, start=T0, as_of=T0 + dt.timedelta(days=8), ctx=CTX)
     assert m.key == "care:refund_requested:order-S1"
 
 
@@ -513,16 +513,16 @@ def test_a_flow_that_needs_a_link_refuses_to_run_without_one() -> None:
     since, as_of = day_window(T0.date() + dt.timedelta(days=30))
     with pytest.raises(InvalidValueError, match=r"ctx\.link must be set: the returning_offer "
                        r"template uses \{link\} and FlowContext has no default link"):
-        returning_customer_offers(log, since=since, as_of=as_of, ctx=bare)
+        returning_customer_offers(log, start=since, as_of=as_of, ctx=bare)
     # even on a run where nothing is due: a misconfigured flow fails at once
     with pytest.raises(InvalidValueError, match=r"ctx\.link"):
-        returning_customer_offers(log, since=T0, as_of=T0, ctx=bare)
+        returning_customer_offers(log, start=T0, as_of=T0, ctx=bare)
     with pytest.raises(InvalidValueError, match=r"ctx\.member_card_link"):
-        receipt_confirmations(EVENTS, since=T0, as_of=T0, ctx=bare)
+        receipt_confirmations(EVENTS, start=T0, as_of=T0, ctx=bare)
     with pytest.raises(InvalidValueError, match=r"ctx\.link"):
         broadcast(["c1"], campaign_id="x", window=Window(T0, T0 + dt.timedelta(hours=1)), ctx=bare)
     # flows whose texts carry no link run as before
-    assert shipping_notices(EVENTS, since=T0 - dt.timedelta(days=1),
+    assert shipping_notices(EVENTS, start=T0 - dt.timedelta(days=1),
                             as_of=T0 + dt.timedelta(days=9), ctx=bare)
     with pytest.raises(InvalidValueError, match="link must be a link without spaces"):
         FlowContext(COMPOSER, link="m.tb.cn/ xl")
@@ -604,19 +604,19 @@ def test_payment_reminders_carry_the_orders_auto_close() -> None:
         order("F1", "c2", T0, channel="flash_sale"),
     ])
     msgs = {m.meta("order_id"): m for m in payment_reminders(
-        log, since=T0, as_of=T0 + dt.timedelta(hours=1), ctx=CTX)}
+        log, start=T0, as_of=T0 + dt.timedelta(hours=1), ctx=CTX)}
     assert msgs["N1"].meta("expires_at") == (T0 + dt.timedelta(hours=72)).isoformat()
     assert msgs["F1"].meta("expires_at") == (T0 + dt.timedelta(minutes=30)).isoformat()
     assert msgs["N1"].meta("expiry") == "order auto-close"
     with pytest.raises(InvalidValueError, match="closes_after must be longer than delay"):
-        payment_reminders(log, since=T0, as_of=T0, ctx=CTX, closes_after=dt.timedelta(minutes=20))
+        payment_reminders(log, start=T0, as_of=T0, ctx=CTX, closes_after=dt.timedelta(minutes=20))
 
 
 def test_a_night_order_is_reminded_at_08_00_and_a_night_flash_sale_never() -> None:
     night = dt.datetime(2025, 6, 1, 23, 0, tzinfo=SH)
     log = OrderLog.from_orders([order("N1", "c1", night), order("F1", "c2", night,
                                                                 channel="flash_sale")])
-    msgs = payment_reminders(log, since=night, as_of=night + dt.timedelta(hours=1), ctx=CTX)
+    msgs = payment_reminders(log, start=night, as_of=night + dt.timedelta(hours=1), ctx=CTX)
     policy = SendPolicy()
     got = {m.meta("order_id"): policy.decide(m, as_of=m.not_before or m.created_at,
                                              context=PolicyContext()) for m in msgs}
@@ -629,12 +629,12 @@ def test_a_night_order_is_reminded_at_08_00_and_a_night_flash_sale_never() -> No
 def test_gift_pack_notice_within_the_claim_window() -> None:
     joined = dt.datetime(2025, 1, 1, tzinfo=SH)
     ctx = CTX
-    (m,) = gift_pack_notices(since=joined, as_of=joined + 10 * MIN, ctx=ctx)
+    (m,) = gift_pack_notices(start=joined, as_of=joined + 10 * MIN, ctx=ctx)
     assert m.key == "care:gift_pack:customer-c2"
     assert m.meta("expires_at") == (joined + dt.timedelta(hours=24)).isoformat()
-    assert gift_pack_notices(since=joined, as_of=joined + 10 * MIN - SEC, ctx=ctx) == []
+    assert gift_pack_notices(start=joined, as_of=joined + 10 * MIN - SEC, ctx=ctx) == []
     with pytest.raises(ValueError, match="after must be >= 0 and inside the claim window"):
-        gift_pack_notices(since=joined, as_of=joined, ctx=ctx, after=dt.timedelta(hours=24))
+        gift_pack_notices(start=joined, as_of=joined, ctx=ctx, after=dt.timedelta(hours=24))
 
 
 def test_coupon_expiry_groups_per_customer_and_day() -> None:
@@ -644,7 +644,7 @@ def test_coupon_expiry_groups_per_customer_and_day() -> None:
         [until, until + dt.timedelta(hours=5), until + dt.timedelta(hours=6), until, until],
         used=[False, False, False, True, False],
     )
-    msgs = coupon_expiry_reminders(grants, since=until - dt.timedelta(days=4),
+    msgs = coupon_expiry_reminders(grants, start=until - dt.timedelta(days=4),
                                    as_of=until - dt.timedelta(days=2), ctx=CTX)
     assert [(m.key, m.meta("count")) for m in msgs] == [
         ("mkt:coupon_expiry:customer-c1:2025-06-07", "3"),
@@ -718,9 +718,9 @@ def test_simulated_events_from_a_log() -> None:
 def test_flows_without_a_customer_table_address_in_app_only() -> None:
     ctx = FlowContext(COMPOSER, **LINKS, channel=ChannelKind.IN_APP,
                       templates={"shipped": Template("订单{order_id}已发货")})
-    msgs = shipping_notices(EVENTS, since=WEEK[0], as_of=T0, ctx=ctx)
+    msgs = shipping_notices(EVENTS, start=WEEK[0], as_of=T0, ctx=ctx)
     assert [(m.address, m.body) for m in msgs] == [("c1", "订单A1已发货")]
-    assert shipping_notices(EVENTS, since=WEEK[0], as_of=T0,
+    assert shipping_notices(EVENTS, start=WEEK[0], as_of=T0,
                             ctx=FlowContext(COMPOSER, **LINKS)) == []  # SMS without phones
 
 
@@ -739,13 +739,13 @@ def test_repurchase_reminder_at_the_item_cycle() -> None:
     ctx = FlowContext(COMPOSER, **LINKS, channel=ChannelKind.IN_APP, item_names={"TEA-LJ": "西湖龙井"})
     # every repurchaser came back after 10 days: P50 = 10; c1 bought June 1 → due June 11
     june11 = day_window(dt.date(2025, 6, 11))
-    (m,) = repurchase_reminders(log, cycles, since=june11[0], as_of=june11[1], ctx=ctx)
+    (m,) = repurchase_reminders(log, cycles, start=june11[0], as_of=june11[1], ctx=ctx)
     assert m.key == "mkt:repurchase:customer-c1:TEA-LJ:2025-06-11"
     assert m.message_class is MessageClass.MARKETING
     assert "西湖龙井" in m.body
     assert m.not_before == dt.datetime(2025, 6, 11, 10, tzinfo=SH)
     may21 = day_window(dt.date(2025, 5, 21))
-    keys = [m.key for m in repurchase_reminders(log, cycles, since=may21[0], as_of=may21[1],
+    keys = [m.key for m in repurchase_reminders(log, cycles, start=may21[0], as_of=may21[1],
                                                 ctx=ctx)]
     assert keys == [f"mkt:repurchase:customer-r{i}:TEA-LJ:2025-05-21" for i in range(3)]
 
@@ -773,12 +773,12 @@ def test_high_potential_returning_by_hand() -> None:
 
 def test_why_not_due_paths() -> None:
     log = OrderLog.from_orders([order("A1", "c1", T0)])
-    (m,) = payment_reminders(log, since=T0, as_of=T0 + 30 * MIN, ctx=CTX)
+    (m,) = payment_reminders(log, start=T0, as_of=T0 + 30 * MIN, ctx=CTX)
     now = T0 + 31 * MIN
     assert why_not_due(m, as_of=now) == "order A1 state unknown"
     assert why_not_due(m, as_of=now, status=OrderStatus.CLOSED) == "order A1 is closed now"
     assert still_due(m, as_of=now, status=OrderStatus.UNPAID)
-    (b,) = birthday_greetings(since=day_window(dt.date(2025, 2, 28))[0],
+    (b,) = birthday_greetings(start=day_window(dt.date(2025, 2, 28))[0],
                               as_of=day_window(dt.date(2025, 2, 28))[1], ctx=CTX)
     assert still_due(b, as_of=now)  # no order, no expiry: always still due
 
@@ -803,7 +803,7 @@ def test_birthdays_over_a_multi_day_window_fall_on_each_day() -> None:
     table = customers(Customer("c5", phone="13800000005", birthday="03-01"))
     ctx = FlowContext(COMPOSER, **LINKS, customers=table, send_time=dt.time(9, 30))
     since = dt.datetime(2025, 2, 27, 12, tzinfo=SH)
-    msgs = birthday_greetings(since=since, as_of=since + dt.timedelta(days=3), ctx=ctx)
+    msgs = birthday_greetings(start=since, as_of=since + dt.timedelta(days=3), ctx=ctx)
     assert [(m.recipient.customer_id, m.not_before) for m in msgs] == [
         ("c3", dt.datetime(2025, 2, 28, 9, 30, tzinfo=SH)),
         ("c5", dt.datetime(2025, 3, 1, 9, 30, tzinfo=SH)),
@@ -814,7 +814,7 @@ def test_templates_can_be_overridden_and_must_be_templates() -> None:
     ctx = FlowContext(COMPOSER, **LINKS, customers=customers(),
                       templates={"birthday": Template("{customer_name}生日快乐")})
     since, as_of = day_window(dt.date(2024, 2, 29))
-    (m,) = birthday_greetings(since=since, as_of=as_of, ctx=ctx)
+    (m,) = birthday_greetings(start=since, as_of=as_of, ctx=ctx)
     assert m.body == "【小林茶铺】亲生日快乐"
     with pytest.raises(TypeError, match="templates\\['birthday'\\] must be a Template"):
         FlowContext(COMPOSER, **LINKS, templates={"birthday": "x"})  # type: ignore[dict-item]
@@ -826,7 +826,7 @@ def test_coupon_grants_from_issued_gift_pack_coupons() -> None:
     issued = [("c1", IssuedCoupon(c10, claimed, claimed + dt.timedelta(days=7)))] * 2
     grants = CouponGrants.from_issued(issued)
     assert grants.coupon_ids.tolist() == ["NEW10", "NEW10"]
-    msgs = coupon_expiry_reminders(grants, since=claimed, as_of=claimed + dt.timedelta(days=5),
+    msgs = coupon_expiry_reminders(grants, start=claimed, as_of=claimed + dt.timedelta(days=5),
                                    ctx=CTX)
     assert [(m.key, m.meta("count")) for m in msgs] == [
         ("mkt:coupon_expiry:customer-c1:2025-06-05", "2")]
@@ -859,7 +859,7 @@ def test_double_twelve_push_to_high_potential_and_618_carters() -> None:
 def test_receipt_confirmations_with_an_empty_customer_table() -> None:
     ctx = FlowContext(COMPOSER, **LINKS, customers=CustomerTable.from_customers([]),
                       channel=ChannelKind.IN_APP)
-    msgs = receipt_confirmations(EVENTS, since=WEEK[0], as_of=WEEK[1], ctx=ctx)
+    msgs = receipt_confirmations(EVENTS, start=WEEK[0], as_of=WEEK[1], ctx=ctx)
     assert [m.key for m in msgs] == ["care:receipt_confirmed:order-A1",
                                      "care:receipt_confirmed:order-A2"]
     assert all("领取会员卡" in m.body for m in msgs)  # nobody is known as a member
@@ -927,9 +927,22 @@ def test_coupon_care_serves_each_customer_once_grant_before_notice(
 
 def test_why_not_due_and_still_due_take_now_as_a_deprecated_alias_of_as_of() -> None:
     log = OrderLog.from_orders([order("A1", "c1", T0)])
-    (m,) = payment_reminders(log, since=T0, as_of=T0 + 30 * MIN, ctx=CTX)
+    (m,) = payment_reminders(log, start=T0, as_of=T0 + 30 * MIN, ctx=CTX)
     old: Any = {"now": T0 + 31 * MIN}
     with pytest.warns(DeprecationWarning, match=r"why_not_due\(\): the keyword now="):
         assert why_not_due(m, status=OrderStatus.PAID, **old) == "order A1 is paid now"
     with pytest.warns(DeprecationWarning, match=r"still_due\(\): the keyword now="):
         assert still_due(m, status=OrderStatus.UNPAID, **old)
+
+
+def test_since_is_the_deprecated_alias_of_start() -> None:
+    """``since=`` (the previous run's moment) still works for one release, with a warning."""
+    log = OrderLog.from_orders([order("A1", "c1", T0)])
+    as_of = T0 + dt.timedelta(hours=1)
+    new = payment_reminders(log, start=T0, as_of=as_of, ctx=CTX)
+    assert len(new) == 1
+    old: Any = {"since": T0}
+    with pytest.warns(DeprecationWarning, match=r"since= is deprecated.*use start="):
+        assert payment_reminders(log, as_of=as_of, ctx=CTX, **old) == new
+    with pytest.raises(TypeError, match="both start= and its deprecated alias since="):
+        payment_reminders(log, start=T0, as_of=as_of, ctx=CTX, **old)

@@ -130,9 +130,9 @@ def test_accessory_offer_by_hand() -> None:
 
 
 def test_window_boundaries() -> None:
-    assert offers(as_of=day(30) - SEC, since=day(29)) == []
-    assert offers(since=day(30), as_of=day(31)) == []
-    assert len(offers(after=dt.timedelta(days=3), since=day(26) - SEC, as_of=day(26))) == 2
+    assert offers(as_of=day(30) - SEC, start=day(29)) == []
+    assert offers(start=day(30), as_of=day(31)) == []
+    assert len(offers(after=dt.timedelta(days=3), start=day(26) - SEC, as_of=day(26))) == 2
 
 
 def test_exclusions_max_items_and_the_recommended_text() -> None:
@@ -174,7 +174,7 @@ def test_bad_options_name_the_field() -> None:
     assert info.value.field == "ctx.link"
     by_cat = associations(log(), as_of=day(10), by="category", min_count=1)
     with pytest.raises(InvalidValueError, match="rules"):
-        accessory_offers(log(), delivered(), by_cat, since=day(29), as_of=day(30), ctx=CTX)
+        accessory_offers(log(), delivered(), by_cat, start=day(29), as_of=day(30), ctx=CTX)
 
 
 def test_through_the_outbox_and_the_policy() -> None:
@@ -263,7 +263,7 @@ def test_offers_never_hold_owned_excluded_or_repeated_products(
     rules = associations(lg, as_of=day(15), basis="days", within_days=10, min_count=1, shrink=1.0)
     ctx = FlowContext(SmsComposer("【小林咖啡】"), link=LINK, channel=ChannelKind.IN_APP)
     as_of = day(40)
-    msgs = accessory_offers(lg, events, rules, since=day(0), as_of=as_of, ctx=ctx,
+    msgs = accessory_offers(lg, events, rules, start=day(0), as_of=as_of, ctx=ctx,
                             exclude=excluded, max_items=max_items, min_score=-1.0)
     bought = {(c, s) for c, d, skus in rows if day(d) < as_of for s in skus}
     order_skus = {f"O{i}": set(skus) for i, (_, _, skus) in enumerate(rows)}

@@ -47,9 +47,9 @@ def test_event_flows_partition_over_windows_and_follow_the_events(
 ) -> None:
     bounds = [LO, *sorted(cuts), HI]
     for flow, kinds in FLOWS.items():
-        whole = flow(events, since=LO, as_of=HI, ctx=CTX)
+        whole = flow(events, start=LO, as_of=HI, ctx=CTX)
         pieces = [m for a, b in itertools.pairwise(bounds)
-                  for m in flow(events, since=a, as_of=b, ctx=CTX)]
+                  for m in flow(events, start=a, as_of=b, ctx=CTX)]
         assert sorted(m.key for m in pieces) == sorted(m.key for m in whole)
         # one message per event of the flow's kinds, due at the event, keyed by its order
         codes = {k.code for k in kinds}
@@ -67,7 +67,7 @@ def test_event_flows_partition_over_windows_and_follow_the_events(
 @given(coupon_grants(), st.integers(1, 10))
 def test_coupon_expiry_counts_every_unused_coupon_once(grants: CouponGrants, days: int) -> None:
     notice = dt.timedelta(days=days)
-    msgs = coupon_expiry_reminders(grants, since=LO, as_of=HI, ctx=CTX, notice=notice)
+    msgs = coupon_expiry_reminders(grants, start=LO, as_of=HI, ctx=CTX, notice=notice)
     due = grants.valid_until_us - int(notice / dt.timedelta(microseconds=1))
     expect = sum(1 for i in range(len(grants)) if not grants.used[i]
                  and datetime_to_us(LO) < due[i] <= datetime_to_us(HI))

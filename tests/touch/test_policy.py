@@ -331,6 +331,8 @@ def test_bad_policy_values_are_refused() -> None:
         SendPolicy(store_tz="Mars/Olympus")
     with pytest.raises(InvalidValueError):
         FrequencyCap(1, dt.timedelta(0))
+    with pytest.raises(TypeError, match="both period= and its deprecated alias window="):
+        FrequencyCap(1, period=dt.timedelta(days=1), window=dt.timedelta(days=1))
     with pytest.raises(ValueError, match="max_count"):
         FrequencyCap(0, dt.timedelta(days=1))
     with pytest.raises(InvalidValueError):
@@ -439,9 +441,9 @@ def test_the_dispatcher_never_sends_marketing_against_the_rules(data: st.DataObj
             assert m.recipient.customer_id in members
         assert _allowed_at(policy, m, at)  # (and a zone was known: the check needs one)
         assert at >= (m.not_before or m.created_at)
-        for cap in policy.marketing.caps:  # a send at t counts for moments in [t, t + window)
+        for cap in policy.marketing.caps:  # a send at t counts for moments in [t, t + period)
             same = [t for x, t in sent if x.recipient.customer_id == m.recipient.customer_id]
-            assert sum(at - cap.window < t <= at for t in same) <= cap.max_count
+            assert sum(at - cap.period < t <= at for t in same) <= cap.max_count
     assert len({m.key for m, _ in sent}) == len(sent)  # nothing sent twice
 
 
@@ -703,3 +705,13 @@ def test_next_allowed_takes_at_as_a_deprecated_alias_of_as_of() -> None:
     with pytest.warns(DeprecationWarning, match=r"next_allowed\(\): the keyword at="):
         got = rules.next_allowed(zone=SH, **old)
     assert got == dt.datetime(2026, 12, 13, 8, 0, tzinfo=SH)
+
+
+def test_frequency_cap_window_is_the_deprecated_alias_of_period() -> None:
+    """A cap's duration was named ``window``; keyword and attribute still work, warning."""
+    with pytest.warns(DeprecationWarning, match=r"window= is deprecated.*use period="):
+        cap = FrequencyCap(2, window=dt.timedelta(days=7))
+    assert cap == FrequencyCap(2, period=dt.timedelta(days=7))
+    with pytest.warns(DeprecationWarning, match=r"FrequencyCap.window is deprecated.*\.period"):
+        assert cap.window == dt.timedelta(days=7)
+    assert str(cap) == "2 per 7 days, 0:00:00"

@@ -1,4 +1,5 @@
-"""Shop analytics (DESIGN 3.7): store, member, product and province metrics, campaign effect.
+"""Shop analytics (DESIGN 3.7): store, member, product and province metrics, CRM
+attribution, campaign effect.
 
 Also the deterministic hash holdout of a campaign (:func:`split_audience`), the
 treated-vs-holdout report (:func:`campaign_effect`) and the dry-run :func:`backtest` of
@@ -11,6 +12,14 @@ report to render) and ``format_table()`` (text). See docs/analytics.md.
 
 import typing as _typing
 
+from ecrm.analytics._attribution import (
+    Attribution,
+    AttributionCredits,
+    AttributionModel,
+    AttributionSeries,
+    Touches,
+    attribute_sales,
+)
 from ecrm.analytics._campaign import (
     CampaignReport,
     campaign_effect,
@@ -58,6 +67,10 @@ __all__ = [
     "PROVINCES",
     "TAOBAO_LEGACY_PROVINCE_CODES",
     "UNKNOWN_PROVINCE",
+    "Attribution",
+    "AttributionCredits",
+    "AttributionModel",
+    "AttributionSeries",
     "BacktestDay",
     "BacktestReport",
     "CampaignReport",
@@ -77,6 +90,8 @@ __all__ = [
     "ProvinceRow",
     "RepurchaseBase",
     "StoreMetrics",
+    "Touches",
+    "attribute_sales",
     "backtest",
     "campaign_effect",
     "change",

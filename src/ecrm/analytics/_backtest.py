@@ -10,18 +10,22 @@ dedupe work as they would live. The report counts per day what would have happen
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import heapq
+import warnings
 from collections import Counter
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
-from typing import Any, TypeAlias
+from typing import Any, ParamSpec, TypeAlias
 
 import attrs
 import numpy as np
 
 from ecrm._customers import CustomerTable
+from ecrm._deprecate import RENAMED_IN
 from ecrm._money import Money
 from ecrm._orderlog import OrderLog
 from ecrm._time import NAT_US, as_zone, datetime_to_us, us_to_datetime
+from ecrm._window import Window
 from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.lifecycle import Bands, CycleTable, RepurchaseCycle
 from ecrm.touch import (
@@ -63,7 +67,7 @@ from ecrm.touch.flows import (
 
 __all__ = ["BacktestDay", "BacktestReport", "Flow", "backtest", "standard_flows"]
 
-#: A flow for the backtest: ``flow(since, as_of)`` → the candidates due in ``(since, as_of]``.
+#: A flow for the backtest: ``flow(start, as_of)`` → the candidates due in ``(start, as_of]``.
 Flow: TypeAlias = Callable[[dt.datetime, dt.datetime], Sequence[Message]]
 Counts: TypeAlias = tuple[tuple[str, int], ...]
 
@@ -103,33 +107,33 @@ def standard_flows(
     ev = events if events is not None else order_events_from_log(orders)
     hol = tuple(holidays)
     flows: dict[str, Flow] = {
-        "payment_reminder": lambda s, a: payment_reminders(orders, since=s, as_of=a, ctx=ctx),
-        "shipping": lambda s, a: shipping_notices(ev, since=s, as_of=a, ctx=ctx),
-        "delivery": lambda s, a: delivery_notices(ev, since=s, as_of=a, ctx=ctx),
-        "receipt_confirmed": lambda s, a: receipt_confirmations(ev, since=s, as_of=a, ctx=ctx),
-        "refund_request": lambda s, a: refund_request_care(ev, since=s, as_of=a, ctx=ctx),
-        "refund": lambda s, a: refund_notices(ev, since=s, as_of=a, ctx=ctx),
-        "usage_tutorial": lambda s, a: usage_tutorials(orders, ev, since=s, as_of=a, ctx=ctx,
+        "payment_reminder": lambda s, a: payment_reminders(orders, start=s, as_of=a, ctx=ctx),
+        "shipping": lambda s, a: shipping_notices(ev, start=s, as_of=a, ctx=ctx),
+        "delivery": lambda s, a: delivery_notices(ev, start=s, as_of=a, ctx=ctx),
+        "receipt_confirmed": lambda s, a: receipt_confirmations(ev, start=s, as_of=a, ctx=ctx),
+        "refund_request": lambda s, a: refund_request_care(ev, start=s, as_of=a, ctx=ctx),
+        "refund": lambda s, a: refund_notices(ev, start=s, as_of=a, ctx=ctx),
+        "usage_tutorial": lambda s, a: usage_tutorials(orders, ev, start=s, as_of=a, ctx=ctx,
                                                        coupon=first_order_coupon),
-        "satisfaction": lambda s, a: satisfaction_follow_ups(orders, ev, since=s, as_of=a,
+        "satisfaction": lambda s, a: satisfaction_follow_ups(orders, ev, start=s, as_of=a,
                                                              ctx=ctx),
-        "returning_offer": lambda s, a: returning_customer_offers(orders, since=s, as_of=a,
+        "returning_offer": lambda s, a: returning_customer_offers(orders, start=s, as_of=a,
                                                                   ctx=ctx),
     }
     if store_cycle is not None:
         cycle = store_cycle
-        flows["win_back"] = lambda s, a: win_back_offers(orders, since=s, as_of=a, ctx=ctx,
+        flows["win_back"] = lambda s, a: win_back_offers(orders, start=s, as_of=a, ctx=ctx,
                                                          cycle=cycle)
     if ctx.customers is not None:
-        flows["birthday"] = lambda s, a: birthday_greetings(since=s, as_of=a, ctx=ctx)
-        flows["holiday"] = lambda s, a: holiday_greetings(since=s, as_of=a, ctx=ctx,
+        flows["birthday"] = lambda s, a: birthday_greetings(start=s, as_of=a, ctx=ctx)
+        flows["holiday"] = lambda s, a: holiday_greetings(start=s, as_of=a, ctx=ctx,
                                                           holidays=hol)
-        flows["gift_pack"] = lambda s, a: gift_pack_notices(since=s, as_of=a, ctx=ctx)
+        flows["gift_pack"] = lambda s, a: gift_pack_notices(start=s, as_of=a, ctx=ctx)
     if cycles is not None:
-        flows["repurchase"] = lambda s, a: repurchase_reminders(orders, cycles, since=s,
+        flows["repurchase"] = lambda s, a: repurchase_reminders(orders, cycles, start=s,
                                                                 as_of=a, ctx=ctx)
     if coupons is not None:
-        flows["coupon_expiry"] = lambda s, a: coupon_expiry_reminders(coupons, since=s,
+        flows["coupon_expiry"] = lambda s, a: coupon_expiry_reminders(coupons, start=s,
                                                                       as_of=a, ctx=ctx)
     return flows
 
@@ -293,11 +297,45 @@ def _expires(message: Message) -> dt.datetime | None:
     return None if text is None else dt.datetime.fromisoformat(text)
 
 
+_P = ParamSpec("_P")
+
+
+def _legacy_days(func: Callable[_P, BacktestReport]) -> Callable[_P, BacktestReport]:
+    """Accept the deprecated ``start=``/``end=`` local dates for one release."""
+
+    @functools.wraps(func)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> BacktestReport:
+        if "start" not in kwargs and "end" not in kwargs:
+            return func(*args, **kwargs)
+        old = dict(kwargs)
+        start, end = old.pop("start", None), old.pop("end", None)
+        if "window" in old:
+            raise TypeError("backtest() got window= and its deprecated start=/end=; "
+                            "pass only window=")
+        if not isinstance(start, dt.date) or not isinstance(end, dt.date):
+            raise InvalidTypeError("start and end must be dates")
+        if end < start:
+            raise InvalidValueError("end", f"must not be before start {start}", end)
+        warnings.warn(
+            f"backtest(): the keywords start=/end= are deprecated since {RENAMED_IN} and will "
+            "be removed in the next release; use window=ecrm.Window.of_dates(start, end, tz) "
+            "instead", DeprecationWarning, stacklevel=2,
+        )
+        policy = old.get("policy") or SendPolicy()
+        tz = old.get("tz")
+        zone = as_zone(tz if tz is not None else policy.store_tz)  # type: ignore[arg-type,attr-defined]
+        if end == start:  # the old form allowed an empty replay
+            return BacktestReport((), 0, old.get("price_per_segment") or Money(0))  # type: ignore[arg-type]
+        return func(*args, window=Window.of_dates(start, end, zone), **old)  # type: ignore[arg-type]
+
+    return wrapper
+
+
+@_legacy_days
 def backtest(
     flows: Mapping[str, Flow],
     *,
-    start: dt.date,
-    end: dt.date,
+    window: Window,
     policy: SendPolicy | None = None,
     context: PolicyContext | None = None,
     customers: CustomerTable | None = None,
@@ -306,11 +344,14 @@ def backtest(
     outbox: Outbox | None = None,
     clock: ManualClock | None = None,
 ) -> BacktestReport:
-    """Replay ``flows`` over the local days ``start ≤ d < end``; nothing is sent.
+    """Replay ``flows`` over the local days of ``window``; nothing is sent.
 
     Args:
         flows: name → :data:`Flow` (:func:`standard_flows` builds the default set).
-        start, end: the local dates (``end`` exclusive).
+        window: the days to replay, an :class:`ecrm.Window`: every local day (in ``tz``)
+            whose midnight lies in it; ``Window.of_dates(first_day, end_day, tz)`` is the
+            days ``first_day ≤ d < end_day``. ``start=``/``end=`` (local dates, ``end``
+            exclusive) is the deprecated form.
         policy: the policy to test (default :class:`SendPolicy`).
         context: opt-outs, block list, consent, membership; its ``history`` is replaced by
             the replay's own :class:`SendLog`. When ``members`` is ``None`` and
@@ -329,14 +370,16 @@ def backtest(
         A :class:`BacktestReport`.
 
     Raises:
-        InvalidValueError: ``end`` before ``start``.
+        InvalidTypeError: ``window`` is not a :class:`ecrm.Window`.
     """
-    if not isinstance(start, dt.date) or not isinstance(end, dt.date):
-        raise InvalidTypeError("start and end must be dates")
-    if end < start:
-        raise InvalidValueError("end", f"must not be before start {start}", end)
+    if not isinstance(window, Window):
+        raise InvalidTypeError(
+            f"window must be an ecrm.Window, got {type(window).__name__} {window!r}"
+        )
     policy = policy or SendPolicy()
     zone = as_zone(tz if tz is not None else policy.store_tz)
+    first = window.start.astimezone(zone)
+    start = first.date() + dt.timedelta(days=0 if first.time() == dt.time(0) else 1)
     price = price_per_segment or Money(0)
     history = SendLog()
     base = attrs.evolve(context or PolicyContext(), history=history)
@@ -344,8 +387,7 @@ def backtest(
     seq = 0
     days: list[BacktestDay] = []
     d = start
-    while d < end:
-        since = dt.datetime.combine(d, dt.time(0), zone)
+    while (since := dt.datetime.combine(d, dt.time(0), zone)) < window.end:
         as_of = dt.datetime.combine(d + dt.timedelta(days=1), dt.time(0), zone)
         members: Container[str | int] | None = base.members
         if members is None and customers is not None:

@@ -9,8 +9,10 @@ group for a campaign on every run, whatever the order of the audience.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 from fractions import Fraction
+from statistics import NormalDist
 from typing import Any
 
 import attrs
@@ -42,6 +44,12 @@ def _pct(value: Fraction | None) -> str:
     return "n/a" if value is None else f"{float(value) * 100:.2f}%"
 
 
+def _interval_text(interval: tuple[float, float] | None) -> str:
+    if interval is None:
+        return "n/a"
+    return f"[{interval[0] * 100:.2f}%, {interval[1] * 100:.2f}%]"
+
+
 @attrs.frozen
 class CampaignReport(ResultFrame):
     """Treated vs holdout for one campaign. Exact counts and money; ratios as ``Fraction``.
@@ -55,7 +63,12 @@ class CampaignReport(ResultFrame):
         incremental revenue: treated revenue − holdout revenue × n_treated / n_holdout
             (the holdout's revenue per head scaled to the treated group), rounded to the
             fen half to even; ``None`` without a holdout.
-        cost: billed SMS segments × price per segment.
+        uplift interval: the normal-approximation (Wald, unpooled) confidence interval of
+            the absolute uplift, ``uplift ± z·√(p_t(1−p_t)/n_t + p_h(1−p_h)/n_h)``
+            (:meth:`uplift_interval`; the columns carry the 95% one). It is a large-sample
+            interval: with few responders in a group it is too narrow.
+        cost: billed SMS segments × price per segment, plus ``other_cost`` (coupon face
+            value redeemed, gifts, anything the campaign spent).
         roi: (incremental revenue − cost) / cost; ``None`` when the cost is 0 or there is
             no holdout.
     """
@@ -71,13 +84,17 @@ class CampaignReport(ResultFrame):
     revenue_holdout: Money
     segments: int
     price_per_segment: Money
+    other_cost: Money | None = None
 
     def _columns(self) -> dict[str, Any]:
         """One row: ``campaign_id, start, days, n_treated, n_holdout, responders_treated,
         responders_holdout, rate_treated, rate_holdout, uplift, relative_uplift,
-        revenue_treated_fen, revenue_holdout_fen, incremental_revenue_fen, segments,
-        price_per_segment_fen, cost_fen, roi, currency`` (ratios as floats, missing where
-        undefined)."""
+        uplift_low, uplift_high, revenue_treated_fen, revenue_holdout_fen,
+        incremental_revenue_fen, segments, price_per_segment_fen, other_cost_fen, cost_fen,
+        roi, currency`` (ratios as floats, missing where undefined; the uplift interval at
+        95%)."""
+        interval = self.uplift_interval()
+        low, high = (None, None) if interval is None else interval
         return {
             "campaign_id": [self.campaign_id],
             "start": moments([self.start]),
@@ -90,11 +107,14 @@ class CampaignReport(ResultFrame):
             "rate_holdout": ratios([self.rate_holdout]),
             "uplift": ratios([self.uplift]),
             "relative_uplift": ratios([self.relative_uplift]),
+            "uplift_low": ratios([low]),
+            "uplift_high": ratios([high]),
             "revenue_treated_fen": [self.revenue_treated.fen],
             "revenue_holdout_fen": [self.revenue_holdout.fen],
             "incremental_revenue_fen": fen([self.incremental_revenue]),
             "segments": [self.segments],
             "price_per_segment_fen": [self.price_per_segment.fen],
+            "other_cost_fen": [0 if self.other_cost is None else self.other_cost.fen],
             "cost_fen": [self.cost.fen],
             "roi": ratios([self.roi]),
             "currency": [self.revenue_treated.currency],
@@ -120,9 +140,43 @@ class CampaignReport(ResultFrame):
         u, h = self.uplift, self.rate_holdout
         return None if u is None or not h else u / h
 
+    def uplift_interval(self, confidence: float = 0.95) -> tuple[float, float] | None:
+        """The confidence interval of the absolute uplift (normal approximation).
+
+        ``uplift ± z·se`` with ``se = √(p_t(1−p_t)/n_t + p_h(1−p_h)/n_h)`` (unpooled) and
+        ``z`` the standard normal quantile at ``1 − (1 − confidence)/2`` (1.96 for 95%).
+
+        Args:
+            confidence: in (0, 1), default 0.95.
+
+        Returns:
+            ``(low, high)`` as floats, or ``None`` without treated or held-out customers.
+
+        Raises:
+            InvalidValueError: ``confidence`` outside (0, 1).
+        """
+        if isinstance(confidence, bool) or not isinstance(confidence, float | int) or not (
+                0 < confidence < 1):
+            raise InvalidValueError("confidence", "must be a number in (0, 1)", confidence)
+        t, h, u = self.rate_treated, self.rate_holdout, self.uplift
+        if t is None or h is None or u is None:
+            return None
+        var = t * (1 - t) / self.n_treated + h * (1 - h) / self.n_holdout
+        z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+        half = z * math.sqrt(var)
+        return float(u) - half, float(u) + half
+
+    @property
+    def incremental_responders(self) -> Fraction | None:
+        """Responders the campaign added: treated responders − holdout rate × n_treated."""
+        h = self.rate_holdout
+        return None if h is None or self.n_treated == 0 else self.responders_treated - h * self.n_treated
+
     @property
     def cost(self) -> Money:
-        return self.price_per_segment * self.segments
+        """SMS segments × price per segment, plus ``other_cost``."""
+        sms = self.price_per_segment * self.segments
+        return sms if self.other_cost is None else sms + self.other_cost
 
     @property
     def incremental_revenue(self) -> Money | None:
@@ -145,9 +199,11 @@ class CampaignReport(ResultFrame):
             ("responders", f"{self.responders_treated:,} / {self.responders_holdout:,}"),
             ("response rate", f"{_pct(self.rate_treated)} / {_pct(self.rate_holdout)}"),
             ("uplift (abs / rel)", f"{_pct(self.uplift)} / {_pct(self.relative_uplift)}"),
+            ("uplift 95% CI", _interval_text(self.uplift_interval())),
             ("revenue", f"{self.revenue_treated} / {self.revenue_holdout}"),
             ("incremental revenue", str(self.incremental_revenue or "n/a")),
-            ("cost", f"{self.cost} ({self.segments:,} segments × {self.price_per_segment})"),
+            ("cost", f"{self.cost} ({self.segments:,} segments × {self.price_per_segment}"
+                     + ("" if self.other_cost is None else f" + other {self.other_cost}") + ")"),
             ("ROI", _pct(self.roi)),
         ]
         width = max(len(k) for k, _ in rows)
@@ -178,6 +234,7 @@ def campaign_effect(
     sent_at: Any = None,
     segments: int = 0,
     price_per_segment: Money | None = None,
+    other_cost: Money | None = None,
     statuses: Iterable[OrderStatus] | None = None,
 ) -> CampaignReport:
     """Measure a campaign against its holdout.
@@ -193,6 +250,8 @@ def campaign_effect(
             ``start``).
         segments: billed SMS segments of the campaign (``sum(sms.segments)``).
         price_per_segment: the price of one segment (default ¥0).
+        other_cost: the campaign's other spend (redeemed coupon value, gifts), added to
+            the cost (default none).
         statuses: which statuses count as valid.
 
     Raises:
@@ -208,6 +267,14 @@ def campaign_effect(
     price = price_per_segment if price_per_segment is not None else Money(0, orders.currency)
     if not isinstance(price, Money):
         raise InvalidTypeError(f"price_per_segment must be Money, got {price!r}")
+    if other_cost is not None:
+        if not isinstance(other_cost, Money):
+            raise InvalidTypeError(f"other_cost must be Money, got {other_cost!r}")
+        if other_cost.fen < 0:
+            raise InvalidValueError("other_cost", "must be >= 0 fen", other_cost.fen)
+        if other_cost.currency != price.currency:
+            raise InvalidValueError("other_cost", f"must be in {price.currency} like the "
+                                    "price per segment", other_cost.currency)
     t_ids = np.asarray(treated)
     h_ids = np.unique(np.asarray(holdout))
     t_start = np.full(len(t_ids), t0, dtype=np.int64)
@@ -240,7 +307,7 @@ def campaign_effect(
         n_treated=len(t_ids), n_holdout=len(h_ids),
         responders_treated=rt, responders_holdout=rh,
         revenue_treated=Money(revt, orders.currency), revenue_holdout=Money(revh, orders.currency),
-        segments=segments, price_per_segment=price,
+        segments=segments, price_per_segment=price, other_cost=other_cost,
     )
 
 

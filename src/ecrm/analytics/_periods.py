@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable
+import functools
+import warnings
+from collections.abc import Callable, Iterable
 from fractions import Fraction
-from typing import Any
+from typing import Any, ParamSpec
 
 import attrs
 from dateutil.relativedelta import relativedelta
 
+from ecrm._deprecate import RENAMED_IN
 from ecrm._time import as_zone, require_aware
 from ecrm._window import Window
 from ecrm.errors import InvalidTypeError, InvalidValueError
@@ -116,47 +119,90 @@ def _floor(day: dt.date, freq: Freq) -> tuple[int, int]:
     return day.year, month
 
 
-def _local_date(value: object, tz: dt.tzinfo, field: str) -> dt.date:
+def _legacy_instant(value: object, zone: dt.tzinfo, field: str) -> dt.datetime:
     if isinstance(value, dt.datetime):
-        return require_aware(value, field).astimezone(tz).date()
+        return require_aware(value, field)
     if isinstance(value, dt.date):
-        return value
+        return Window.of_dates(value, value + dt.timedelta(days=1), zone).start
     raise InvalidTypeError(
         f"{field} must be a date or an aware datetime, got {type(value).__name__} {value!r}"
     )
 
 
+_P = ParamSpec("_P")
+
+
+def _legacy_bounds(func: Callable[_P, tuple[Period, ...]]) -> Callable[_P, tuple[Period, ...]]:
+    """Accept the deprecated ``periods(start, end[, freq])`` form (also ``start=``/``end=``)
+    for one release: dates are local midnights in ``tz``."""
+
+    @functools.wraps(func)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> tuple[Period, ...]:
+        old = dict(kwargs)
+        lead = list(args)
+        if (lead and isinstance(lead[0], dt.date)) or "start" in old or "end" in old:
+            if "window" in old:
+                raise TypeError("periods() got window= and its deprecated start=/end=; "
+                                "pass only window=")
+            start = lead.pop(0) if lead and isinstance(lead[0], dt.date) else old.pop("start", None)
+            end = lead.pop(0) if lead else old.pop("end", None)
+            if start is None or end is None:
+                raise TypeError("periods() needs window= (an ecrm.Window)")
+            zone = as_zone(old.get("tz"))  # type: ignore[arg-type]
+            bounds = (_legacy_instant(start, zone, "start"), _legacy_instant(end, zone, "end"))
+            warnings.warn(
+                f"periods(): the bounds start, end are deprecated since {RENAMED_IN} and will "
+                "be removed in the next release; pass window=ecrm.Window(start, end) (or "
+                "Window.of_dates(first_day, end_day, tz)) instead",
+                DeprecationWarning, stacklevel=2,
+            )
+            return func(Window(*bounds), *lead, **old)  # type: ignore[arg-type]
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+@_legacy_bounds
 def periods(
-    start: dt.date | dt.datetime,
-    end: dt.date | dt.datetime,
+    window: Window,
     freq: Freq | str = Freq.MONTH,
     *,
     tz: str | dt.tzinfo | None = None,
 ) -> tuple[Period, ...]:
-    """The calendar periods from the one holding ``start`` up to the last one beginning
-    before ``end``.
+    """The calendar periods from the one holding ``window.start`` up to the last one
+    beginning before ``window.end`` (read on the local calendar of ``tz``).
 
-    >>> [p.label for p in periods(dt.date(2025, 2, 10), dt.date(2025, 5, 1))]
+    >>> from ecrm import Window
+    >>> spring = Window.of_dates(dt.date(2025, 2, 10), dt.date(2025, 5, 1), "Asia/Shanghai")
+    >>> [p.label for p in periods(spring)]
     ['2025-02', '2025-03', '2025-04']
-    >>> [p.label for p in periods(dt.date(2024, 11, 1), dt.date(2025, 4, 1), "quarter")]
+    >>> winter = Window.of_dates(dt.date(2024, 11, 1), dt.date(2025, 4, 1), "Asia/Shanghai")
+    >>> [p.label for p in periods(winter, "quarter")]
     ['2024Q4', '2025Q1']
 
     Args:
-        start, end: dates (local) or aware datetimes (converted to ``tz``); ``start < end``.
+        window: an :class:`ecrm.Window` (``Window.of_dates(first_day, end_day, tz)`` for
+            local days). The old form ``periods(start, end[, freq])`` (dates as local
+            midnights in ``tz``, or aware datetimes) still works for one release with a
+            :class:`DeprecationWarning`.
         freq: ``"month"``, ``"quarter"`` or ``"year"`` (quarters start in Jan/Apr/Jul/Oct).
         tz: the store zone (default Asia/Shanghai); pass ``orders.tz``.
 
     Raises:
-        InvalidValueError: ``start`` is not before ``end``; unknown ``freq``.
+        InvalidValueError: unknown ``freq``; an empty or naive window.
+        InvalidTypeError: ``window`` is not a :class:`ecrm.Window`.
     """
     zone = as_zone(tz)
+    if not isinstance(window, Window):
+        raise InvalidTypeError(
+            f"window must be an ecrm.Window, got {type(window).__name__} {window!r}"
+        )
     f = _freq(freq)
-    lo = _local_date(start, zone, "start")
-    hi = _local_date(end, zone, "end")
-    if isinstance(end, dt.datetime) and end.astimezone(zone).time() != dt.time(0):
+    lo = window.start.astimezone(zone).date()
+    local_end = window.end.astimezone(zone)
+    hi = local_end.date()
+    if local_end.time() != dt.time(0):
         hi = hi + dt.timedelta(days=1)  # a period beginning on end's day begins before end
-    if not lo < hi:
-        raise InvalidValueError("start", f"must be before end ({hi})", lo)
     y, m = _floor(lo, f)
     first = dt.datetime(y, m, 1, tzinfo=zone)
     out = [Period(first, _local_first(dt.datetime(y, m, 1) + relativedelta(months=f.months),

@@ -17,6 +17,7 @@ from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, fen, moments, ratios
 from ecrm._time import datetime_to_us, local_days
+from ecrm.analytics._attribution import Attribution
 from ecrm.analytics._periods import Change, Period, change, check_periods
 from ecrm.analytics._text import format_rows
 from ecrm.errors import InvalidTypeError, InvalidValueError
@@ -308,6 +309,13 @@ def _enum(value: Any, cls: type[enum.Enum], field: str) -> Any:
 def _attributed_rows(orders: OrderLog, attributed: Any) -> BoolArray | None:
     if attributed is None:
         return None
+    if isinstance(attributed, Attribution):
+        if attributed.orders is not orders:
+            raise InvalidValueError(
+                "attributed", "must be an attribution of this order log", None,
+                show_value=False,
+            )
+        return attributed.attributed_mask
     arr = np.asarray(attributed)
     if arr.dtype == np.bool_:
         if arr.shape != (len(orders),):
@@ -350,9 +358,10 @@ def store_metrics(
         new_definition: who is new (see :class:`NewCustomerDefinition`).
         lookback_days: the window of ``FIRST_IN_WINDOW``, calendar days before the period.
         repurchase_base: the repurchase-rate denominator (see :class:`RepurchaseBase`).
-        attributed: CRM-attributed orders: a bool mask over the log's rows, shape (n,), or
-            a collection of order ids (needs ``orders.order_ids``); ``None`` leaves the
-            attributed columns ``None``.
+        attributed: CRM-attributed orders: an :class:`~ecrm.analytics.Attribution` of this
+            log (:func:`~ecrm.analytics.attribute_sales`), a bool mask over the log's rows,
+            shape (n,), or a collection of order ids (needs ``orders.order_ids``); ``None``
+            leaves the attributed columns ``None``.
         statuses: which statuses count as valid (default paid, shipped, completed).
 
     Raises:

@@ -170,8 +170,8 @@ def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path,
     context = PolicyContext(opt_outs=registry, blocked=blocked, members=members)
     price = Money(_SMS_PRICE_FEN)
     with SqliteOutbox(paths["outbox.sqlite"]) as outbox:
-        plan = backtest(flows, start=day, end=day + dt.timedelta(days=1), context=context,
-                        tz=zone, price_per_segment=price, outbox=outbox)
+        plan = backtest(flows, window=Window.of_dates(day, day + dt.timedelta(days=1), zone),
+                        context=context, tz=zone, price_per_segment=price, outbox=outbox)
         audience = high_potential_returning(log, as_of=as_of)
         treated, holdout = split_audience(_CAMPAIGN_ID, audience, holdout_share=0.1)
         window = Window(day_start.replace(hour=18), day_start.replace(hour=20))

@@ -10,7 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._deprecate import renamed_kwarg
+from ecrm._deprecate import renamed_attribute, renamed_kwarg
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, dates, nullable
@@ -69,10 +69,10 @@ class CustomerDays(ResultFrame):
 
 @attrs.frozen(eq=False)
 class DueReminders(ResultFrame):
-    """Customers due a repurchase reminder on ``on``, one row per (customer, item/category).
+    """Customers due a repurchase reminder on ``day``, one row per (customer, item/category).
 
     Attributes:
-        on: the local date the reminders are for.
+        day: the local date the reminders are for (``.on`` is the deprecated alias).
         by: "sku" or "category".
         customer_ids: shape (n,), sorted by customer then key.
         keys: str, shape (n,): the SKU / category whose cycle came due.
@@ -81,7 +81,7 @@ class DueReminders(ResultFrame):
         scopes: str, shape (n,): the scope of that cycle ("sku:...", "category:...", "store").
     """
 
-    on: dt.date
+    day: dt.date
     by: str
     customer_ids: npt.NDArray[Any]
     keys: npt.NDArray[np.str_]
@@ -89,12 +89,14 @@ class DueReminders(ResultFrame):
     p50_days: IntArray
     scopes: npt.NDArray[np.str_]
 
+    on = renamed_attribute("on", "day")
+
     def __len__(self) -> int:
         return len(self.customer_ids)
 
     def _columns(self) -> dict[str, Any]:
         """``customer_id, <by> (sku or category), last_purchase_date, p50_days, scope``:
-        one row per (customer, item) due on ``on``."""
+        one row per (customer, item) due on ``day``."""
         return {
             "customer_id": self.customer_ids,
             self.by: self.keys,
@@ -102,12 +104,17 @@ class DueReminders(ResultFrame):
             "p50_days": self.p50_days,
             "scope": self.scopes,
         }
+
     def __repr__(self) -> str:
         customers = len(np.unique(self.customer_ids)) if len(self) else 0
         return (
             f"DueReminders({len(self):,} reminders, {customers:,} customers, "
-            f"{len(np.unique(self.keys)):,} {self.by} keys, on={self.on.isoformat()})"
+            f"{len(np.unique(self.keys)):,} {self.by} keys, day={self.day.isoformat()})"
         )
+
+
+# The attrs-made __init__ takes the old keyword for one release.
+setattr(DueReminders, "__init__", renamed_kwarg("on", "day")(DueReminders.__init__))  # noqa: B010
 
 
 def _check_days(field: str, value: object) -> int:
@@ -186,7 +193,7 @@ def due_repurchase_reminders(
     pc, pg = np.divmod(due_pairs, max(n_keys, 1))
     p50 = cycles.p_days[pg, 0] if n_keys else np.zeros(0, dtype=np.int64)
     return DueReminders(
-        on=on_date,
+        day=on_date,
         by=cycles.by,
         customer_ids=log.customer_ids[pc],
         keys=keys[pg],

@@ -220,7 +220,7 @@ def overview(shop: Shop) -> list[Section]:
     w = shop.w
     end = shop.month_start
     start = end - relativedelta(months=_MONTHS_SHOWN)
-    sm = store_metrics(shop.log, periods(start, end, "month", tz=shop.zone))
+    sm = store_metrics(shop.log, periods(Window(start, end), "month", tz=shop.zone))
     cur, prev, year_ago = sm.rows[-1], sm.previous[-1], sm.year_ago[-1]
     fields = _headline_fields(w)
     metrics = []
@@ -296,7 +296,7 @@ def audiences(shop: Shop) -> list[Section]:
         ("恶意客户", w("on the block list", "在黑名单上"), blocked_customers(), False),
         (f"{year_618} 6.18 加购未购", w("carted in the 6.18 sale without buying in it",
                                       "6.18 大促期间加购但未在大促中购买"),
-         carted_618_not_bought(year_618), True),
+         carted_618_not_bought(year_618, shop.zone), True),
         ("收藏未购", w("favourited an item never bought", "收藏了从未购买的商品"),
          favorited_not_bought(), True),
         ("高潜回头客", w("high-potential returning customers", "高潜力回头客"),
@@ -583,7 +583,7 @@ def tiers(shop: Shop) -> list[Section]:
 
 def _last_month(shop: Shop) -> Any:
     end = shop.month_start
-    return periods(end - relativedelta(months=1), end, "month", tz=shop.zone)[-1:]
+    return periods(Window(end - relativedelta(months=1), end), "month", tz=shop.zone)[-1:]
 
 
 def _member_table(shop: Shop) -> Table:
@@ -623,7 +623,7 @@ def _tier_history(shop: Shop) -> tuple[StackedBarChart, Table]:
     assert shop.customers is not None
     w = shop.w
     end = shop.month_start
-    months = periods(end - relativedelta(months=12), end, "month", tz=shop.zone)
+    months = periods(Window(end - relativedelta(months=12), end), "month", tz=shop.zone)
     mm = member_metrics(shop.log, shop.customers, months, ladder=shop.ladder)
     names = shop.level_names
     n_levels = len(shop.ladder.tiers) + 1
@@ -820,8 +820,9 @@ def touches(shop: Shop) -> list[Section]:
         context = PolicyContext(opt_outs=registry, blocked=blocked)
     else:
         context = PolicyContext(opt_outs=InMemoryOptOutRegistry())
-    plan = backtest(flows, start=day, end=day + dt.timedelta(days=1), context=context,
-                    customers=customers, tz=shop.zone, price_per_segment=shop.sms_price)
+    plan = backtest(flows, window=Window.of_dates(day, day + dt.timedelta(days=1), shop.zone),
+                    context=context, customers=customers, tz=shop.zone,
+                    price_per_segment=shop.sms_price)
     sent = dict(plan.sent)
     d = plan.days[0]
     rows = [(_named(w, name), w.count(n), w.count(sent.get(name, 0)))

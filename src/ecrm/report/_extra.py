@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 from dateutil.relativedelta import relativedelta
 
-from ecrm import MissingDependencyError
+from ecrm import MissingDependencyError, Window
 from ecrm.analytics import periods, store_metrics
 from ecrm.report._model import BarChart, LineChart, Metric, Section, Table
 
@@ -55,7 +55,7 @@ def _period_table(shop: Shop, freq: str, n: int) -> tuple[Table, Any] | None:
     inside = (at >= int(start.timestamp() * 1_000_000)) & (at < int(end.timestamp() * 1_000_000))
     if not inside.any():
         return None
-    sm = store_metrics(shop.log, periods(start, end, freq, tz=shop.zone))
+    sm = store_metrics(shop.log, periods(Window(start, end), freq, tz=shop.zone))
     pop = sm.changes("sales_fen", "previous")
     yoy = sm.changes("sales_fen", "year_ago")
     buyers_yoy = sm.changes("customers", "year_ago")

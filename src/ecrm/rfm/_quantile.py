@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
+from ecrm._deprecate import renamed_kwarg
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._time import US_PER_DAY, datetime_to_us, require_aware, utc_offsets_us
@@ -62,6 +63,7 @@ def _scaled_cutoffs(lo: int, hi: int) -> tuple[int, int, int]:
     return p, g, s
 
 
+@renamed_kwarg("window", "lookback")
 def quantile_scheme(
     orders: OrderLog,
     *,
@@ -70,13 +72,13 @@ def quantile_scheme(
     weights: Sequence[int] = (1, 3, 4),
     grade_cutoffs: Sequence[int] | None = None,
     statuses: Iterable[OrderStatus] | None = None,
-    window: relativedelta = relativedelta(years=1),  # noqa: B008 - immutable value
+    lookback: relativedelta = relativedelta(years=1),  # noqa: B008 - immutable value
     min_customers: int = 0,
     name: str | None = None,
 ) -> RfmScheme:
     """A scheme whose bins are quantiles (by default quintiles) of the shop's own customers.
 
-    The customers scored are those with a valid order in the window ``[as_of − window,
+    The customers scored are those with a valid order in the window ``[as_of − lookback,
     as_of)`` (as in :func:`score`). Their F (valid orders) and M (net fen) values give the
     lower edges: for each cut point ``c`` of :func:`quantile_cuts` (an observed value at
     ``k / bins``), values strictly greater than ``c`` go up a bin, so the edge is ``c + 1``;
@@ -99,7 +101,8 @@ def quantile_scheme(
         grade_cutoffs: P, G, S lowest totals; default: TAOBAO_PGSB's cut-offs moved to the
             fitted total range in proportion (rounded up).
         statuses: which statuses count as valid.
-        window: the evaluation window (default 1 year).
+        lookback: how far back the evaluation window reaches (default 1 year);
+            ``window=`` is the deprecated alias.
         min_customers: stored in the scheme (default 0: no size warning).
         name: default ``"quantile-<bins> as of <date>"``.
 
@@ -116,9 +119,9 @@ def quantile_scheme(
     bins = _check_bins(bins)
     local = as_of.astimezone(orders.tz)
     end_us = datetime_to_us(local)
-    if not isinstance(window, relativedelta):
-        raise InvalidTypeError(f"window must be a relativedelta, got {window!r}")
-    start_us = datetime_to_us(local - window)
+    if not isinstance(lookback, relativedelta):
+        raise InvalidTypeError(f"lookback must be a relativedelta, got {lookback!r}")
+    start_us = datetime_to_us(local - lookback)
     frequency, monetary, last = window_totals(orders, statuses, start_us, end_us)
     scored = frequency > 0
     if not scored.any():
@@ -136,7 +139,7 @@ def quantile_scheme(
     f_edges = [1] + [c + 1 for c in quantile_cuts(frequency, bins) if c + 1 <= frequency.max()]
     m_edges = [0] + [c + 1 for c in quantile_cuts(monetary, bins) if c + 1 <= monetary.max()]
     # A cut must leave someone older (else its last bin is empty) and fit in the window.
-    longest = min(int(age_days.max()), day_span(window)[0])
+    longest = min(int(age_days.max()), day_span(lookback)[0])
     r_days = [c for c in quantile_cuts(age_days, bins) if c < longest]
     f_edges = sorted(set(f_edges))
     m_edges = sorted(set(m_edges))
@@ -167,7 +170,7 @@ def quantile_scheme(
         monetary=mon_bins,
         grade_cutoffs=cut,
         weights=w,
-        window=window,
+        lookback=lookback,
         min_customers=min_customers,
         name=name if name is not None else f"quantile-{bins} as of {local.date().isoformat()}",
     )

@@ -16,6 +16,7 @@ from typing import Any, Final
 import attrs
 from dateutil.relativedelta import relativedelta
 
+from ecrm._deprecate import renamed_attribute, renamed_kwarg
 from ecrm._money import Money
 from ecrm.errors import (
     InvalidTypeError,
@@ -331,8 +332,10 @@ class RfmScheme:
         grade_cutoffs: the lowest total of P, G and S, strictly descending, with
             ``min_total < S < G < P <= max_total``; totals below S are B.
         weights: positive int weights of R, F and M in the total (default 1, 3, 4).
-        window: the evaluation window back from ``as_of`` (default 1 year); every recency
-            duration must be shorter than it.
+        lookback: how far back from ``as_of`` the evaluation window reaches (a duration,
+            default 1 year: the window is ``[as_of − lookback, as_of)``); every recency
+            duration must be shorter than it. ``window=`` (and ``.window``) is the
+            deprecated alias: a duration is not a range.
         min_customers: the shop size the scheme was made for: accumulated customers (any
             order before ``as_of``; the source's 已经积累客户总数超过15万); scoring a smaller
             shop sets ``RfmResult.undersized`` and warns.
@@ -347,9 +350,11 @@ class RfmScheme:
     monetary: Bins
     grade_cutoffs: tuple[int, int, int] = attrs.field(converter=_weights)
     weights: tuple[int, int, int] = attrs.field(default=(1, 3, 4), converter=_weights)
-    window: relativedelta = _ONE_YEAR
+    lookback: relativedelta = _ONE_YEAR
     min_customers: int = 0
     name: str = "custom"
+
+    window = renamed_attribute("window", "lookback")
 
     def __attrs_post_init__(self) -> None:
         problems: list[InvalidValueError] = []
@@ -376,16 +381,16 @@ class RfmScheme:
         weights_ok = len(self.weights) == 3 and _check_ints(self.weights, "weights", 1, problems)
         if len(self.weights) != 3:
             problems.append(SchemeError("weights", "must hold 3 weights (R, F, M)", self.weights))
-        window_why = _duration_problem(self.window)
+        window_why = _duration_problem(self.lookback)
         if window_why is not None:
-            problems.append(SchemeError("window", window_why, self.window))
+            problems.append(SchemeError("lookback", window_why, self.lookback))
         elif isinstance(self.recency, RecencyBins) and self.recency.within:
             last = self.recency.within[-1]
-            if day_span(last)[1] >= day_span(self.window)[0]:
+            if day_span(last)[1] >= day_span(self.lookback)[0]:
                 problems.append(
                     SchemeError(
                         f"recency.within[{len(self.recency.within) - 1}]",
-                        f"must be shorter than the window ({describe_duration(self.window)}) "
+                        f"must be shorter than the lookback ({describe_duration(self.lookback)}) "
                         "for every as_of",
                         describe_duration(last),
                     )
@@ -497,7 +502,7 @@ class RfmScheme:
         w_r, w_f, w_m = self.weights
         lines.append(
             f"total = {w_r}×R + {w_f}×F + {w_m}×M ({self.min_total}..{self.max_total}), "
-            f"window {describe_duration(self.window)}"
+            f"window {describe_duration(self.lookback)}"
         )
         for g in Grade:
             # CJK names take two terminal columns each.
@@ -517,6 +522,10 @@ class RfmScheme:
         return f"total <= {s - 1}"
 
 
+# The attrs-made __init__ takes the old keyword for one release.
+setattr(RfmScheme, "__init__", renamed_kwarg("window", "lookback")(RfmScheme.__init__))  # noqa: B010
+
+
 #: The Taobao/Tmall P/G/S/B scheme of the source documents (DESIGN.md 3.1): R by calendar
 #: months since the last valid order (1/3/4/7 months, then the rest of the 1-year window),
 #: F by orders (1, 2, 3, 4–5, 6+), M by net spend (¥300/¥500/¥1,000/¥2,000), total
@@ -528,7 +537,7 @@ TAOBAO_PGSB: Final = RfmScheme(
     monetary=Bins(edges=(0, 30_000, 50_000, 100_000, 200_000), scores=(1, 2, 3, 4, 5)),
     grade_cutoffs=(36, 26, 17),
     weights=(1, 3, 4),
-    window=_ONE_YEAR,
+    lookback=_ONE_YEAR,
     min_customers=150_000,
     name="TAOBAO_PGSB",
 )

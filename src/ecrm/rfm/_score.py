@@ -231,7 +231,7 @@ class RfmResult(ResultFrame):
         """
         s = self.scheme
         local = self.as_of.astimezone(self.tz)
-        window = describe_duration(s.window, adjective=True)
+        window = describe_duration(s.lookback, adjective=True)
         head = (
             f"customer {customer_id!r} as of {_when(local)} ({zone_name(self.tz)}), "
             f"scheme {s.name}"
@@ -240,7 +240,7 @@ class RfmResult(ResultFrame):
         if pos is None:
             if find_id(self.unscored_customer_ids, customer_id) is None:
                 raise UnknownCustomerError(f"customer {customer_id!r} is not in this result")
-            start = local - s.window
+            start = local - s.lookback
             return (
                 f"{head}:\n"
                 f"not scored: no valid order in the {window} window "
@@ -423,7 +423,7 @@ def score(
 ) -> RfmResult:
     """Score every customer of ``orders`` with ``scheme`` as of ``as_of``.
 
-    The evaluation window is half-open, ``[as_of − scheme.window, as_of)``, computed with
+    The evaluation window is half-open, ``[as_of − scheme.lookback, as_of)``, computed with
     ``relativedelta`` on ``as_of`` converted to the store's zone (``orders.tz``), so
     month-end clipping applies (Mar 31 − 1 month = Feb 28/29). Only valid orders count
     (``orders.valid_mask(statuses)``: status in ``statuses`` and not fully refunded).
@@ -460,7 +460,7 @@ def score(
     tz = orders.tz
     local = as_of.astimezone(tz)
     end_us = datetime_to_us(local)
-    start_us = datetime_to_us(local - scheme.window)
+    start_us = datetime_to_us(local - scheme.lookback)
     frequency, monetary, last = window_totals(orders, statuses, start_us, end_us)
     scored = frequency > 0
     all_scored = bool(scored.all())

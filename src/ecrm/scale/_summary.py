@@ -54,7 +54,7 @@ class CustomerSummary:
         customer_ids: every customer with at least one order (any status, any time) in
             the summarised rows, sorted (int64 or str).
         rfm_last_us: int64 epoch µs of the last valid order in the RFM window
-            ``[as_of − scheme.window, as_of)``, ``NO_INSTANT_US`` if none. Merge: max.
+            ``[as_of − scheme.lookback, as_of)``, ``NO_INSTANT_US`` if none. Merge: max.
         rfm_count: int64 valid orders in the window. Merge: sum.
         rfm_net_fen: int64 net fen (amount − refunded) of those orders. Merge: sum.
         spend_fen: int64 net fen of every valid order placed before ``as_of`` (the tier
@@ -151,7 +151,7 @@ def summarize(
     tz = orders.tz
     local = as_of.astimezone(tz)
     end_us = datetime_to_us(local)
-    start_us = datetime_to_us(local - scheme.window)
+    start_us = datetime_to_us(local - scheme.lookback)
     valid = orders.valid_mask(wanted)
     starts, codes, placed = orders.customer_starts, orders.customer_codes, orders.placed_at_us
     net = orders.net_fen

@@ -253,8 +253,14 @@ class _Shop:
             wall = local.replace(tzinfo=None) - dt.timedelta(days=leaf.last_days)
             lo = datetime_to_us(wall.replace(tzinfo=self.tz))
             return lo, self.as_of_us
-        lo = _NEG_INF if leaf.start is None else self._us(leaf.start)
-        hi = self.as_of_us if leaf.end is None else min(self._us(leaf.end), self.as_of_us)
+        if leaf.window is not None:
+            lo, hi = leaf.window.bounds_us
+            return lo, min(hi, self.as_of_us)
+        if leaf.legacy_bounds is None:
+            return _NEG_INF, self.as_of_us
+        start, end = leaf.legacy_bounds  # deprecated start=/end=: dates are local midnights
+        lo = _NEG_INF if start is None else self._us(start)
+        hi = self.as_of_us if end is None else min(self._us(end), self.as_of_us)
         return lo, hi
 
     def at(self, value: dt.date | dt.datetime | None) -> dt.datetime:

@@ -7,8 +7,12 @@ serialised and edited like any other.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Iterable
+from typing import Any
 
+from ecrm._deprecate import RENAMED_IN
+from ecrm._window import Window
 from ecrm.errors import InvalidValueError
 from ecrm.lifecycle import Stage
 from ecrm.rfm import Grade
@@ -74,24 +78,67 @@ def blocked_customers() -> Predicate:
     return Blocked()
 
 
-def carted_not_bought(start: dt.date | dt.datetime, end: dt.date | dt.datetime) -> Predicate:
-    """Carted in ``[start, end)`` without a valid order placed in that same window."""
-    return Carted(start=start, end=end) & Not(Ordered(start=start, end=end))
+def carted_not_bought(
+    window: Window | None = None, *args: Any, last_days: int | None = None
+) -> Predicate:
+    """Carted in a range without a valid order placed in that same range.
 
+    The range is ``window`` (an :class:`ecrm.Window` of instants; for local calendar days
+    ``Window.of_dates(first_day, end_day, tz)`` states the zone) or ``last_days`` (the
+    last N calendar days before the audience's ``as_of``, on its local clock): exactly one.
 
-def carted_618_not_bought(year: int) -> Predicate:
-    """Carted during the 6.18 sale of ``year`` — ``[June 1, June 19)`` local — without a
-    valid order in that window.
+    >>> import datetime as dt
+    >>> from ecrm import Window
+    >>> june = Window.of_dates(dt.date(2025, 6, 1), dt.date(2025, 6, 19), "Asia/Shanghai")
+    >>> print(carted_not_bought(june).describe())
+    (carted in [2025-06-01T00:00:00+08:00, 2025-06-19T00:00:00+08:00)) and (not (placed a valid order in [2025-06-01T00:00:00+08:00, 2025-06-19T00:00:00+08:00)))
 
-    >>> print(carted_618_not_bought(2025).describe())
-    (carted in [2025-06-01, 2025-06-19)) and (not (placed a valid order in [2025-06-01, 2025-06-19)))
+    The old form ``carted_not_bought(start, end)`` (dates are local midnights in the
+    audience's zone) still works for one release with a :class:`DeprecationWarning`.
 
     Raises:
-        InvalidValueError: ``year`` is not an int in 2000..2100.
+        InvalidValueError: both or neither of ``window`` and ``last_days``.
+        InvalidTypeError: ``window`` is not a :class:`ecrm.Window`.
+    """
+    if isinstance(window, dt.date):  # the deprecated carted_not_bought(start, end)
+        if len(args) != 1 or last_days is not None:
+            raise TypeError("carted_not_bought() takes a window (or the deprecated start, end)")
+        start, end = window, args[0]
+        warnings.warn(
+            f"carted_not_bought(start, end) is deprecated since {RENAMED_IN} and will be "
+            "removed in the next release; pass an ecrm.Window (Window.of_dates(first_day, "
+            "end_day, tz) for local days)", DeprecationWarning, stacklevel=2,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return Carted(start=start, end=end) & Not(Ordered(start=start, end=end))
+    if args:
+        raise TypeError(f"carted_not_bought() takes one window, got {len(args) + 1} positionals")
+    if (window is None) == (last_days is None):
+        raise InvalidValueError(
+            "window", "needs exactly one of window and last_days", None, show_value=False
+        )
+    return (Carted(window=window, last_days=last_days)
+            & Not(Ordered(window=window, last_days=last_days)))
+
+
+def carted_618_not_bought(year: int, tz: str | dt.tzinfo | None = None) -> Predicate:
+    """Carted during the 6.18 sale of ``year`` — the local days June 1 up to June 19 in
+    ``tz`` — without a valid order in that window.
+
+    ``year`` names which year's sale (a calendar label, as in ``dt.date(year, 6, 1)``), not
+    a moment or a range; the range is built from it in ``tz`` (default Asia/Shanghai: pass
+    the shop's zone, ``orders.tz``).
+
+    >>> print(carted_618_not_bought(2025).describe())
+    (carted in [2025-06-01T00:00:00+08:00, 2025-06-19T00:00:00+08:00)) and (not (placed a valid order in [2025-06-01T00:00:00+08:00, 2025-06-19T00:00:00+08:00)))
+
+    Raises:
+        InvalidValueError: ``year`` is not an int in 2000..2100, or a bad zone.
     """
     if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
         raise InvalidValueError("year", "must be an int in 2000..2100", year)
-    return carted_not_bought(dt.date(year, 6, 1), dt.date(year, 6, 19))
+    return carted_not_bought(Window.of_dates(dt.date(year, 6, 1), dt.date(year, 6, 19), tz))
 
 
 def favorited_not_bought(last_days: int | None = None) -> Predicate:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from ecrm._deprecate import RENAMED_IN
+from ecrm._window import Window
 from ecrm.errors import InvalidTypeError, InvalidValueError, PredicateFormatError
 from ecrm.segments._predicates import (
     AgeBetween,
@@ -66,10 +67,14 @@ def _bound_json(value: dt.date | dt.datetime) -> str:
 
 def _behaviour_json(p: _Behaviour) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    if p.start is not None:
-        out["start"] = _bound_json(p.start)
-    if p.end is not None:
-        out["end"] = _bound_json(p.end)
+    if p.window is not None:
+        out["window"] = {"start": p.window.start.isoformat(), "end": p.window.end.isoformat()}
+    if p.legacy_bounds is not None:  # deprecated bounds are written back as they came
+        start, end = p.legacy_bounds
+        if start is not None:
+            out["start"] = _bound_json(start)
+        if end is not None:
+            out["end"] = _bound_json(end)
     if p.last_days is not None:
         out["last_days"] = p.last_days
     return out
@@ -191,15 +196,60 @@ def _parse_bound(node: Mapping[str, Any], key: str, path: str) -> dt.date | dt.d
     return at
 
 
-_WINDOW_KEYS: Final = {"field", "start", "end", "last_days"}
+_WINDOW_KEYS: Final = {"field", "window", "start", "end", "last_days"}
+
+
+def _window_node(node: Any, path: str) -> Window:
+    """``{"start": ..., "end": ...}``: aware ISO datetimes, or local dates with ``"tz"``."""
+    if not isinstance(node, Mapping):
+        raise _fail(path, 'must be an object {"start": ..., "end": ...}', node)
+    _keys(node, path, {"start", "end", "tz"})
+    start, end = _parse_bound(node, "start", path), _parse_bound(node, "end", path)
+    if start is None or end is None:
+        raise _fail(f"{path}.{'end' if start is not None else 'start'}", "is required", None)
+    kinds = {type(start) is dt.date, type(end) is dt.date}
+    if kinds == {True}:
+        tz = node.get("tz")
+        if not isinstance(tz, str):
+            raise _fail(f"{path}.tz", "is required (an IANA zone name) when the bounds are "
+                        "dates: they are local days in that zone", tz)
+        return _build_window(lambda: Window.of_dates(start, end, tz), path)
+    if kinds != {False} or "tz" in node:
+        raise _fail(path, "must hold two aware datetimes, or two dates and a tz", dict(node))
+    first, last = start, end
+    return _build_window(lambda: Window(first, last), path)  # type: ignore[arg-type]
+
+
+def _build_window(make: Callable[[], Window], path: str) -> Window:
+    try:
+        return make()
+    except InvalidValueError as exc:
+        raise _fail(f"{path}.{exc.field}", exc.rule, exc.value) from exc
 
 
 def _window(node: Mapping[str, Any], path: str) -> dict[str, Any]:
-    return {
-        "start": _parse_bound(node, "start", path),
-        "end": _parse_bound(node, "end", path),
-        "last_days": _opt_int(node, "last_days", path),
-    }
+    out: dict[str, Any] = {"last_days": _opt_int(node, "last_days", path)}
+    if "window" in node:
+        if "start" in node or "end" in node:
+            raise _fail(f"{path}.window", "must not be given with its deprecated start/end",
+                        node["window"])
+        out["window"] = _window_node(node["window"], f"{path}.window")
+    elif "start" in node or "end" in node:
+        out["start"] = _parse_bound(node, "start", path)
+        out["end"] = _parse_bound(node, "end", path)
+        warnings.warn(
+            f'{path}: the keys "start"/"end" are deprecated since {RENAMED_IN} and will be '
+            'removed in the next release; use "window": {"start": ..., "end": ...} (aware '
+            'datetimes, or dates with "tz")', DeprecationWarning, stacklevel=4)
+    return out
+
+
+def _make_leaf(make: Callable[[], Predicate], path: str, window: Mapping[str, Any]) -> Predicate:
+    """Build a behaviour leaf; the JSON reader already warned about deprecated keys."""
+    with warnings.catch_warnings():
+        if "start" in window:
+            warnings.simplefilter("ignore", DeprecationWarning)
+        return _build(make, path)
 
 
 _LeafReader = Callable[[Mapping[str, Any], str], Predicate]
@@ -282,7 +332,7 @@ def _behaviour(cls: type[_Behaviour]) -> _LeafReader:
     def read(node: Mapping[str, Any], path: str) -> Predicate:
         _keys(node, path, _WINDOW_KEYS)
         window = _window(node, path)
-        return _build(lambda: cls(**window), path)
+        return _make_leaf(lambda: cls(**window), path, window)
 
     return read
 
@@ -291,15 +341,17 @@ def _ordered(node: Mapping[str, Any], path: str) -> Predicate:
     _keys(node, path, _WINDOW_KEYS | {"valid"})
     window = _window(node, path)
     valid = _bool(node, "valid", path, True)
-    return _build(lambda: Ordered(**window, valid_only=valid), path)
+    return _make_leaf(lambda: Ordered(**window, valid_only=valid), path, window)
 
 
 def _repurchased(node: Mapping[str, Any], path: str) -> Predicate:
     _keys(node, path, _WINDOW_KEYS | {"min_days"})
     window = _window(node, path)
     min_days = _opt_int(node, "min_days", path)
-    return _build(lambda: Repurchased(**window, min_days=2 if min_days is None else min_days),
-                  path)
+    return _make_leaf(
+        lambda: Repurchased(**window, min_days=2 if min_days is None else min_days), path,
+        window,
+    )
 
 
 _READERS: Final[Mapping[str, _LeafReader]] = {
@@ -372,7 +424,7 @@ def predicate_from_json(document: Any) -> Predicate:
     >>> predicate_from_json({"version": 1, "predicate":
     ...     {"op": "or", "args": [{"field": "occupation", "in": ["医生"]},
     ...                           {"field": "carted", "last_days": 30}]}})
-    Or(args=(OccupationIn(values=('医生',)), Carted(start=None, end=None, last_days=30)))
+    Or(args=(OccupationIn(values=('医生',)), Carted(window=None, last_days=30)))
 
     Raises:
         PredicateFormatError: the document breaks the schema; ``field`` is the path

@@ -1,7 +1,8 @@
 """Audience predicates: typed, frozen, composable with ``&``, ``|``, ``~``, and JSON-serialisable.
 
 A predicate is a tree. Leaves test one customer attribute (``OccupationIn``) or one kind of
-behaviour inside a half-open window (``Carted(start=..., end=...)``); :class:`And`,
+behaviour inside a half-open window (``Carted(window=ecrm.Window(...))`` or
+``Carted(last_days=30)``); :class:`And`,
 :class:`Or` and :class:`Not` combine them. Predicates hold no data: :func:`ecrm.segments.audience`
 evaluates one over a shop.
 """
@@ -9,15 +10,17 @@ evaluates one over a shop.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import warnings
 from collections.abc import Iterable
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, TypeAlias
 
 import attrs
 
 from ecrm._customers import Gender, parse_gender
 from ecrm._deprecate import RENAMED_IN, renamed_kwarg
+from ecrm._window import Window
 from ecrm.analytics._province import normalize_province
 from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.lifecycle import Stage
@@ -361,7 +364,12 @@ class Blocked(Predicate):
 
 
 # -- behaviour leaves -----------------------------------------------------------------------
-def _bound(value: object) -> dt.date | dt.datetime | None:
+#: A deprecated ``start=``/``end=`` bound: a date (the local midnight in the audience's
+#: zone), an aware datetime, or ``None`` (open).
+Bound: TypeAlias = dt.date | dt.datetime | None
+
+
+def _bound(value: object) -> Bound:
     if value is None:
         return None
     if isinstance(value, dt.datetime):
@@ -375,6 +383,12 @@ def _bound(value: object) -> dt.date | dt.datetime | None:
     )
 
 
+def _window(value: Window | None) -> Window | None:
+    if value is None or isinstance(value, Window):
+        return value
+    raise InvalidTypeError(f"window must be an ecrm.Window, got {type(value).__name__} {value!r}")
+
+
 def _last_days(value: object) -> int | None:
     if value is None:
         return None
@@ -383,40 +397,88 @@ def _last_days(value: object) -> int | None:
     return value
 
 
-def _check_window(start: Any, end: Any, last_days: int | None) -> None:
-    if last_days is not None and (start is not None or end is not None):
-        raise InvalidValueError(
-            "window", "takes either last_days or start/end, not both", None, show_value=False
-        )
+def _check_legacy(start: Bound, end: Bound) -> None:
     if start is not None and end is not None and type(start) is type(end) and not start < end:
         raise InvalidValueError("window", "start must be before end", (str(start), str(end)))
 
 
 @attrs.frozen
 class _Behaviour(Predicate):
-    """A behaviour inside the half-open window ``[start, end)``, always cut at ``as_of``.
+    """A behaviour inside a half-open range of instants, always cut at ``as_of``.
 
-    Give ``start``/``end`` (dates are local midnights in the store zone; aware datetimes
-    are instants; either may be ``None`` for open) or ``last_days`` (``[as_of − N days,
-    as_of)``, calendar days in the store zone). With none of them the window is all
-    history before ``as_of``.
+    Give ``window`` (an :class:`ecrm.Window` ``[start, end)`` of instants; for local
+    calendar days build it with ``Window.of_dates(first_day, end_day, tz)``, which states
+    the zone) or ``last_days`` (as_of plus a duration: ``[as_of − N days, as_of)`` in
+    calendar days on the audience's local clock). With neither the range is all history
+    before ``as_of``. ``start=``/``end=`` are deprecated: two aware datetimes become a
+    window; dates (local midnights in the audience's zone) or an open bound are kept as
+    given for this release.
     """
 
-    start: dt.date | dt.datetime | None = attrs.field(default=None, converter=_bound, kw_only=True)
-    end: dt.date | dt.datetime | None = attrs.field(default=None, converter=_bound, kw_only=True)
+    window: Window | None = attrs.field(default=None, converter=_window, kw_only=True)
     last_days: int | None = attrs.field(default=None, converter=_last_days, kw_only=True)
+    _legacy: tuple[Bound, Bound] | None = attrs.field(default=None, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        _check_window(self.start, self.end, self.last_days)
+        if self.last_days is not None and self.window is not None:
+            raise InvalidValueError(
+                "window", "takes either last_days or a window, not both", None,
+                show_value=False,
+            )
+
+    @property
+    def legacy_bounds(self) -> tuple[Bound, Bound] | None:
+        """The deprecated ``start``/``end`` bounds this leaf was built with, if any."""
+        return self._legacy
 
     def _window_text(self) -> str:
         if self.last_days is not None:
             return f" in the last {self.last_days} days"
-        if self.start is None and self.end is None:
+        if self.window is not None:
+            return f" in [{self.window.start.isoformat()}, {self.window.end.isoformat()})"
+        if self._legacy is None:
             return " ever"
-        lo = "-∞" if self.start is None else self.start.isoformat()
-        hi = "as_of" if self.end is None else self.end.isoformat()
+        start, end = self._legacy
+        lo = "-∞" if start is None else start.isoformat()
+        hi = "as_of" if end is None else end.isoformat()
         return f" in [{lo}, {hi})"
+
+
+def _legacy_init(cls: type[_Behaviour]) -> None:
+    """Let ``cls(start=..., end=...)`` work for one release, with a DeprecationWarning."""
+    init = cls.__init__
+
+    @functools.wraps(init)
+    def init_with_bounds(self: _Behaviour, *args: Any, **kwargs: Any) -> None:
+        if "start" not in kwargs and "end" not in kwargs:
+            init(self, *args, **kwargs)
+            return
+        start, end = _bound(kwargs.pop("start", None)), _bound(kwargs.pop("end", None))
+        if kwargs.get("window") is not None:
+            raise TypeError(f"{cls.__name__}() got window= and its deprecated start=/end=; "
+                            "pass only window=")
+        if kwargs.get("last_days") is not None and (start is not None or end is not None):
+            raise InvalidValueError(
+                "window", "takes either last_days or start/end, not both", None,
+                show_value=False,
+            )
+        _check_legacy(start, end)
+        both = isinstance(start, dt.datetime) and isinstance(end, dt.datetime)
+        window = Window(start, end) if both else None  # type: ignore[arg-type]
+        warnings.warn(
+            f"{cls.__name__}(): the keywords start=/end= are deprecated since {RENAMED_IN} "
+            "and will be removed in the next release; use window=ecrm.Window(start, end) or "
+            "window=ecrm.Window.of_dates(first_day, end_day, tz) for local days",
+            DeprecationWarning, stacklevel=2,
+        )
+        if window is not None:
+            init(self, *args, window=window, **kwargs)
+            return
+        init(self, *args, **kwargs)
+        if start is not None or end is not None:
+            object.__setattr__(self, "_legacy", (start, end))
+
+    setattr(cls, "__init__", init_with_bounds)  # noqa: B010
 
 
 @attrs.frozen
@@ -669,6 +731,8 @@ class PredictedClvBetween(Predicate):
 # The attrs-made __init__ takes the old keyword for one release.
 for _cls in (RfmGradeIn, StageIn):
     setattr(_cls, "__init__", renamed_kwarg("at", "as_of")(_cls.__init__))  # noqa: B010
+for _leaf in (Visited, Carted, Favorited, FavoritedNotBought, Ordered, Repurchased):
+    _legacy_init(_leaf)
 
 
 LEAF_TYPES: Final[tuple[type[Predicate], ...]] = (

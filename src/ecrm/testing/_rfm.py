@@ -62,7 +62,7 @@ def _rfm_schemes(draw: st.DrawFn, *, max_bins: int, min_customers: int | None) -
         monetary=Bins(edges=m_edges, scores=m_scores),
         grade_cutoffs=(p, g, s),
         weights=(w_r, w_f, w_m),
-        window=window,
+        lookback=window,
         min_customers=(
             draw(st.integers(min_value=0, max_value=200_000))
             if min_customers is None else min_customers

@@ -8,6 +8,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from ecrm._customers import Gender
+from ecrm._window import Window
 from ecrm.lifecycle import Stage
 from ecrm.rfm import Grade
 from ecrm.segments import (
@@ -49,7 +50,7 @@ def _subset(values: Any) -> st.SearchStrategy[list[Any]]:
 
 @st.composite
 def _windows(draw: st.DrawFn) -> dict[str, Any]:
-    shape = draw(st.sampled_from(["ever", "last", "dates", "instants", "open_start"]))
+    shape = draw(st.sampled_from(["ever", "last", "dates", "instants"]))
     if shape == "last":
         return {"last_days": draw(st.integers(min_value=1, max_value=800))}
     if shape == "ever":
@@ -57,12 +58,11 @@ def _windows(draw: st.DrawFn) -> dict[str, Any]:
     lo = draw(st.dates(min_value=dt.date(2023, 1, 1), max_value=dt.date(2025, 6, 1)))
     hi = lo + dt.timedelta(days=draw(st.integers(min_value=1, max_value=400)))
     if shape == "dates":
-        return {"start": lo, "end": hi}
-    if shape == "open_start":
-        return {"end": hi}
+        zone = draw(st.sampled_from(["Asia/Shanghai", "America/New_York", "Europe/Berlin"]))
+        return {"window": Window.of_dates(lo, hi, zone)}
     offset = dt.timezone(dt.timedelta(hours=draw(st.integers(min_value=-8, max_value=9))))
-    return {"start": dt.datetime(lo.year, lo.month, lo.day, 6, tzinfo=offset),
-            "end": dt.datetime(hi.year, hi.month, hi.day, 18, tzinfo=offset)}
+    return {"window": Window(dt.datetime(lo.year, lo.month, lo.day, 6, tzinfo=offset),
+                             dt.datetime(hi.year, hi.month, hi.day, 18, tzinfo=offset))}
 
 
 @st.composite

@@ -9,6 +9,7 @@ from typing import Final
 
 import attrs
 
+from ecrm._deprecate import renamed_kwarg
 from ecrm._money import Money
 from ecrm._time import require_aware
 from ecrm.errors import BenefitErrorGroup, InvalidTypeError, InvalidValueError
@@ -227,25 +228,26 @@ class BenefitCatalog:
         self.get(benefit_id)
         return BenefitCatalog(tuple(b for b in self.benefits if b.benefit_id != benefit_id))
 
+    @renamed_kwarg("at", "as_of")
     def for_level(
         self,
         level: int,
         *,
         first_joined_at: dt.datetime | None = None,
-        at: dt.datetime | None = None,
+        as_of: dt.datetime | None = None,
         new_member_window: dt.timedelta = NEW_MEMBER_WINDOW,
     ) -> tuple[Benefit, ...]:
         """The benefits on offer to a member at ``level`` (``min_level <= level``), in order.
 
         New-member benefits (``NEW_MEMBER_*``) are not on offer for ever: only when
-        ``first_joined_at`` and ``at`` are given and ``at`` lies in the half-open window
+        ``first_joined_at`` and ``as_of`` are given and ``as_of`` lies in the half-open window
         ``[first_joined_at, first_joined_at + new_member_window)`` after the customer's
         *first* registration (re-joining does not reopen it, as for the gift pack).
 
         Args:
             level: the member level (0 = store customer).
             first_joined_at: the customer's first registration (aware), if any.
-            at: the instant of the offer (aware).
+            as_of: the instant of the offer (aware); ``at=`` is the deprecated alias.
             new_member_window: how long new-member benefits last (default 24 hours).
 
         Returns:
@@ -257,9 +259,9 @@ class BenefitCatalog:
         if new_member_window <= dt.timedelta(0):
             raise InvalidValueError("new_member_window", "must be > 0", new_member_window)
         is_new = False
-        if first_joined_at is not None and at is not None:
+        if first_joined_at is not None and as_of is not None:
             start = require_aware(first_joined_at, "first_joined_at").astimezone(dt.UTC)
-            now = require_aware(at, "at").astimezone(dt.UTC)
+            now = require_aware(as_of, "as_of").astimezone(dt.UTC)
             is_new = start <= now < start + new_member_window
         return tuple(
             b

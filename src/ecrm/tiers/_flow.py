@@ -19,6 +19,7 @@ from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, dates
 from ecrm._time import datetime_to_us, require_aware
+from ecrm._window import Window, bounds_renamed, window_arg
 from ecrm.errors import CurrencyMismatchError, InvalidValueError
 from ecrm.tiers._ladder import (
     OptedIn,
@@ -211,36 +212,37 @@ class UpgradeRate(ResultFrame):
         return _format_table(rows)
 
 
+@bounds_renamed("monthly_upgrade_rate")
 def monthly_upgrade_rate(
     orders: OrderLog,
     ladder: TierLadder,
     *,
     opted_in: OptedIn,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
+    window: Window | None = None,
     months: Iterable[dt.date] | None = None,
     statuses: Iterable[OrderStatus] | None = None,
     policy: DowngradePolicy | None = None,
 ) -> UpgradeRate:
     """The share of members who moved up during each calendar month.
 
-    Give the months either as ``start`` and ``end`` (every calendar month in the log's zone
-    from the month holding ``start`` up to the last one beginning before ``end``) or as
-    ``months``, a list of dates or aware datetimes each naming its calendar month (any day
+    Give the months either as ``window`` (an :class:`ecrm.Window`: every calendar month in
+    the log's zone from the month holding ``window.start`` up to the last one beginning
+    before ``window.end``; ``start=``/``end=`` is the deprecated form) or as ``months``, a list of dates or aware datetimes each naming its calendar month (any day
     of it). For each month ``[m, m + 1 month)`` (midnights of day 1 in the store zone) the
     denominator is the customers at level >= 1 at ``m`` and the numerator those of them at a
     higher level at ``m + 1 month``. Levels are evaluated once per distinct month boundary.
 
     Raises:
-        InvalidValueError: both or neither of ``months`` and ``start``/``end``; ``start``
-            not before ``end``; naive datetimes; an empty ``months``.
+        InvalidValueError: both or neither of ``months`` and ``window``; naive
+            datetimes; an empty ``months``.
+        InvalidTypeError: ``window`` is not a :class:`ecrm.Window`.
     """
     _check(orders, ladder)
     tz = orders.tz
     if months is not None:
-        if start is not None or end is not None:
+        if window is not None:
             raise InvalidValueError(
-                "months", "must not be given together with start/end", None, show_value=False
+                "months", "must not be given together with window", None, show_value=False
             )
         firsts = []
         for i, m in enumerate(months):
@@ -252,14 +254,12 @@ def monthly_upgrade_rate(
         if not firsts:
             raise InvalidValueError("months", "must name at least one month", [])
     else:
-        if start is None or end is None:
+        if window is None:
             raise InvalidValueError(
-                "start", "and end (or months) are required", None, show_value=False
+                "window", "(or months) is required", None, show_value=False
             )
-        s = require_aware(start, "start").astimezone(tz)
-        e = require_aware(end, "end")
-        if not s < e:
-            raise InvalidValueError("start", f"must be before end ({e})", s)
+        w = window_arg(window, None, None, where="monthly_upgrade_rate")
+        s, e = w.start.astimezone(tz), w.end
         first = s.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         # relativedelta from the first month avoids drifting through month-end clipping
         firsts = [first]

@@ -21,6 +21,7 @@ from typing import Final, Protocol, runtime_checkable
 
 import attrs
 
+from ecrm._deprecate import renamed_kwarg
 from ecrm._sqlite import SqliteBacked, SqliteStore, Synchronous
 from ecrm._time import datetime_to_us, require_aware, us_to_datetime
 from ecrm.errors import InvalidTypeError, InvalidValueError
@@ -267,8 +268,9 @@ class SqliteMemberStore(SqliteBacked):
                 return False
         return True
 
+@renamed_kwarg("at", "as_of")
 def claim_stored_gift_pack(
-    pack: GiftPack, store: MemberStore, customer_id: CustomerId, *, at: dt.datetime
+    pack: GiftPack, store: MemberStore, customer_id: CustomerId, *, as_of: dt.datetime
 ) -> ClaimResult:
     """Claim ``pack`` for a customer whose history is in ``store``, and record the claim.
 
@@ -282,7 +284,8 @@ def claim_stored_gift_pack(
         pack: the gift pack.
         store: the member store.
         customer_id: the customer.
-        at: the claim instant (aware).
+        as_of: the claim instant (aware), as for :func:`~ecrm.tiers.claim_gift_pack`;
+            ``at=`` is the deprecated alias.
 
     Returns:
         :class:`~ecrm.tiers.Claimed` or :class:`~ecrm.tiers.Refused`.
@@ -296,9 +299,9 @@ def claim_stored_gift_pack(
     with store.atomically():
         history = store.history(customer_id)
         member = history if history.events else None
-        result = claim_gift_pack(pack, member=member, as_of=at,
+        result = claim_gift_pack(pack, member=member, as_of=as_of,
                                  already_claimed=history.claimed_at is not None)
-        if isinstance(result, Claimed) and not store.record_claim(customer_id, at):
+        if isinstance(result, Claimed) and not store.record_claim(customer_id, as_of):
             # Unreachable inside one atomic step; kept as the UNIQUE key's second guard.
-            return claim_gift_pack(pack, member=member, as_of=at, already_claimed=True)
+            return claim_gift_pack(pack, member=member, as_of=as_of, already_claimed=True)
         return result

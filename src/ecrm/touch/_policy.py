@@ -18,7 +18,7 @@ from typing import Any, Final, Protocol, TypeAlias, runtime_checkable
 
 import attrs
 
-from ecrm._deprecate import renamed_kwarg
+from ecrm._deprecate import renamed_attribute, renamed_kwarg
 from ecrm._time import DEFAULT_TZ, as_zone, require_aware
 from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.touch._message import ChannelKind, Message, MessageClass
@@ -145,19 +145,29 @@ def _time_ranges(values: Iterable[LocalTimeRange | str]) -> tuple[LocalTimeRange
 @attrs.frozen
 class FrequencyCap:
     """At most ``max_count`` messages of a class per customer per channel in any rolling
-    ``window`` (a send at ``t`` counts for moments in ``[t, t + window)``)."""
+    ``period`` (a duration: a send at ``t`` counts for moments in ``[t, t + period)``).
+
+    ``window=`` (and ``.window``) is the deprecated alias of ``period``: a duration is not
+    a range.
+    """
 
     max_count: int = attrs.field(validator=[attrs.validators.instance_of(int),
                                             attrs.validators.ge(1)])
-    window: dt.timedelta = attrs.field(validator=attrs.validators.instance_of(dt.timedelta))
+    period: dt.timedelta = attrs.field(validator=attrs.validators.instance_of(dt.timedelta))
 
-    @window.validator
+    window = renamed_attribute("window", "period")
+
+    @period.validator
     def _positive(self, attribute: attrs.Attribute[dt.timedelta], value: dt.timedelta) -> None:
         if value <= dt.timedelta(0):
-            raise InvalidValueError("window", "must be a positive duration", value)
+            raise InvalidValueError("period", "must be a positive duration", value)
 
     def __str__(self) -> str:
-        return f"{self.max_count} per {self.window}"
+        return f"{self.max_count} per {self.period}"
+
+
+# The attrs-made __init__ takes the old keyword for one release.
+setattr(FrequencyCap, "__init__", renamed_kwarg("window", "period")(FrequencyCap.__init__))  # noqa: B010
 
 
 def _caps(values: Iterable[FrequencyCap]) -> tuple[FrequencyCap, ...]:
@@ -662,7 +672,7 @@ class _Plan:
                                             dt.datetime | None]:
         """The instant-dependent values at ``now``."""
         try:
-            sinces: tuple[dt.datetime, ...] | None = tuple(now - c.window for c in self.caps)
+            sinces: tuple[dt.datetime, ...] | None = tuple(now - c.period for c in self.caps)
         except OverflowError:  # the reference path raises it where it computes the bound
             sinces = None
         bound = None
@@ -916,7 +926,7 @@ class SendPolicy:
             channel = message.channel
             sinces = tick[1]
             if sinces is None:
-                sinces = tuple(now - cap.window for cap in plan.caps)
+                sinces = tuple(now - cap.period for cap in plan.caps)
             caps = plan.caps
             if type(history) is SendLog:
                 # an in-memory log answers "nothing in any window" from its own list,
@@ -927,8 +937,8 @@ class SendPolicy:
             for cap, since in zip(caps, sinces, strict=False):  # no since when caps = ()
                 times = history.sent_times(cid, channel, mclass, since)
                 if len(times) >= cap.max_count:
-                    free_at = times[len(times) - cap.max_count] + cap.window
-                    detail = f"{len(times)} sent in the last {cap.window} (cap {cap.max_count})"
+                    free_at = times[len(times) - cap.max_count] + cap.period
+                    detail = f"{len(times)} sent in the last {cap.period} (cap {cap.max_count})"
                     extra = extra or []
                     extra.append(RuleCheck("frequency_cap", False, detail))
                     capped = True
@@ -1213,10 +1223,10 @@ class SendPolicy:
             capped = False
             for cap in rules.caps:
                 times = history.sent_times(cid, message.channel, message.message_class,
-                                           now - cap.window)
+                                           now - cap.period)
                 if len(times) >= cap.max_count:
-                    free_at = times[len(times) - cap.max_count] + cap.window
-                    detail = f"{len(times)} sent in the last {cap.window} (cap {cap.max_count})"
+                    free_at = times[len(times) - cap.max_count] + cap.period
+                    detail = f"{len(times)} sent in the last {cap.period} (cap {cap.max_count})"
                     extra = extra or []
                     extra.append(RuleCheck("frequency_cap", False, detail))
                     capped = True

@@ -1,8 +1,8 @@
 """Care flows (关怀流程): order events, logs and audiences in → candidate messages out.
 
-Every flow has one shape: ``flow(<sources>, *, since, as_of, ctx, <options>)``. It is a
-pure function run at ``as_of`` after a previous run at ``since`` and returns the
-:class:`~ecrm.touch.Message` values that fell due in ``since < due <= as_of``; the send
+Every flow has one shape: ``flow(<sources>, *, start, as_of, ctx, <options>)``. It is a
+pure function run at ``as_of`` after a previous run at ``start`` and returns the
+:class:`~ecrm.touch.Message` values that fell due in ``start < due <= as_of``; the send
 policy, the outbox and the dispatcher of :mod:`ecrm.touch` decide and deliver. See
 docs/care-flows.md.
 """

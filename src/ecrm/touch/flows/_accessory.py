@@ -120,7 +120,7 @@ def accessory_offers(
     events: OrderEvents,
     rules: Associations,
     *,
-    since: dt.datetime,
+    start: dt.datetime,
     as_of: dt.datetime,
     ctx: FlowContext,
     after: dt.timedelta = dt.timedelta(days=7),
@@ -132,7 +132,7 @@ def accessory_offers(
 ) -> list[Message]:
     """Accessory offers (配件推荐) ``after`` an order was delivered.
 
-    For each DELIVERED event whose ``at + after`` is in ``(since, as_of]`` (one per order),
+    For each DELIVERED event whose ``at + after`` is in ``(start, as_of]`` (one per order),
     the order's SKUs are looked up as antecedents in ``rules`` (by SKU, e.g. from
     :func:`ecrm.recommend.associations`); their consequents scoring above ``min_score``
     compete by score, and the best ``max_items`` are offered — leaving out what the order
@@ -153,7 +153,7 @@ def accessory_offers(
         orders: the order log with order lines and order ids.
         events: the order events (DELIVERED ones are used).
         rules: item-level association rules.
-        since, as_of: the window of due moments (aware).
+        start, as_of: the window of due moments (aware).
         ctx: addressing and templates (``accessory``; ``ctx.link`` is needed).
         after: how long after delivery (>= 0; default 7 days).
         exclude: SKUs never offered.
@@ -167,10 +167,10 @@ def accessory_offers(
 
     Raises:
         InvalidValueError: a bad option, rules not by SKU, a log without order ids or
-            lines, ``since`` after ``as_of``, or ``ctx.link`` unset.
+            lines, ``start`` after ``as_of``, or ``ctx.link`` unset.
         InvalidTypeError: an argument of the wrong type.
     """
-    s, a = _window(since, as_of)
+    s, a = _window(start, as_of)
     if not isinstance(orders, OrderLog):
         raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
     if not isinstance(events, OrderEvents):
@@ -312,7 +312,7 @@ def related_product_offers(
     recommendations: Recommendations,
     stages: StageResult,
     *,
-    since: dt.datetime,
+    start: dt.datetime,
     as_of: dt.datetime,
     ctx: FlowContext,
     playbook: Playbook = DEFAULT_PLAYBOOK,
@@ -327,7 +327,7 @@ def related_product_offers(
     none) whose days since the last purchase are at least the rule's ``offset_days`` (the
     stage is entered at a purchase) get one message with
     their best ``max_items`` recommended SKUs (rule and category rows; popularity-fill rows
-    too with ``include_fill``), due at the first ``ctx.send_time`` in ``(since, as_of]``
+    too with ``include_fill``), due at the first ``ctx.send_time`` in ``(start, as_of]``
     (none when no such moment). The key names the top SKU, so a customer is never offered
     the same top product twice, and a new one may follow. With a rule ``window_days`` the
     message expires (``expires_at``) that many days after it is due.
@@ -339,7 +339,7 @@ def related_product_offers(
     Args:
         recommendations: from :func:`ecrm.recommend.recommend`.
         stages: from :func:`ecrm.lifecycle.stages` at about ``as_of``.
-        since, as_of: the run window (aware).
+        start, as_of: the run window (aware).
         ctx: addressing and templates (``related_products``; ``ctx.link`` is needed).
         playbook: where the ``related_products`` rule comes from.
         max_items: products per message (>= 1).
@@ -351,10 +351,10 @@ def related_product_offers(
 
     Raises:
         InvalidValueError: the playbook has no ``related_products`` rule counted from a
-            stage, a bad option, ``since`` after ``as_of`` or ``ctx.link`` unset.
+            stage, a bad option, ``start`` after ``as_of`` or ``ctx.link`` unset.
         InvalidTypeError: an argument of the wrong type.
     """
-    _window(since, as_of)
+    _window(start, as_of)
     if not isinstance(recommendations, Recommendations):
         raise InvalidTypeError(
             f"recommendations must be Recommendations, got {type(recommendations).__name__}")
@@ -367,7 +367,7 @@ def related_product_offers(
         raise InvalidValueError("include_fill", "must be True or False", include_fill)
     ctx = _with_templates(ctx)
     _require_links(ctx, ["related_products"])
-    days = _due_days(since, as_of, ctx)
+    days = _due_days(start, as_of, ctx)
     if not days:
         return []
     _, due_at = days[0]

@@ -2,7 +2,7 @@
 
 :func:`ecrm.tiers.grant_scheduled` records each member's benefit once per period (白银会员
 每月1张9折券); :func:`benefit_grant_notices` turns those grants into messages for the
-outbox, in the care-flow shape (the grants made in ``since < granted_at <= as_of``). The
+outbox, in the care-flow shape (the grants made in ``start < granted_at <= as_of``). The
 message key and dedupe key come from the grant's own natural key, so re-running the job, or
 two processes enqueueing the same grants, puts one notice per member and period in the
 outbox. The notices are marketing: opt-outs, quiet hours and caps apply at dispatch.
@@ -43,17 +43,17 @@ BENEFIT_TEMPLATES: Final[Mapping[str, Template]] = MappingProxyType({
 def benefit_grant_notices(
     grants: Iterable[Grant],
     *,
-    since: dt.datetime,
+    start: dt.datetime,
     as_of: dt.datetime,
     ctx: FlowContext,
     benefit_names: Mapping[str, str] | None = None,
 ) -> list[Message]:
-    """One notice per grant made in ``since < granted_at <= as_of``.
+    """One notice per grant made in ``start < granted_at <= as_of``.
 
     Args:
         grants: grants as :func:`~ecrm.tiers.grant_scheduled` made them (``run.granted``)
             or as a store lists them (``store.grants()``).
-        since, as_of: the window of grant times (aware datetimes).
+        start, as_of: the window of grant times (aware datetimes).
         ctx: the flow context (composer, customers, channel, ``link``).
         benefit_names: display name per ``benefit_id`` (default: the id).
 
@@ -72,14 +72,14 @@ def benefit_grant_notices(
     >>> g = Grant("c1", "silver-9zhe", "2026-11", 2, 1, Money(1_000), at)
     >>> shop = CustomerTable.from_customers([Customer("c1", name="小林", phone="15400000001")])
     >>> ctx = FlowContext(SmsComposer("【小林茶铺】"), customers=shop, link="https://t.cn/x")
-    >>> (m,) = benefit_grant_notices([g], since=at - dt.timedelta(days=1), as_of=at, ctx=ctx,
+    >>> (m,) = benefit_grant_notices([g], start=at - dt.timedelta(days=1), as_of=at, ctx=ctx,
     ...                              benefit_names={"silver-9zhe": "每月9折券"})
     >>> m.key, m.dedupe_key
     ('mkt:benefit_grant:silver-9zhe:c1:2026-11', '["grant","silver-9zhe","c1","2026-11"]')
     >>> print(m.body)
     【小林茶铺】小林，您本期（2026-11）的会员权益「每月9折券」×1已发放，查看：https://t.cn/x 回T退订
     """
-    lo, hi = _window(since, as_of)
+    lo, hi = _window(start, as_of)
     ctx = _with_benefit_templates(ctx)
     names = benefit_names or {}
     due = [g for g in grants if lo < datetime_to_us(g.granted_at) <= hi]

@@ -1,7 +1,8 @@
 """Care flows (events and logs in → candidate :class:`Message` s out; the policy decides).
 
 Every flow is a pure function run at an evaluation moment ``as_of`` after a previous run
-at ``since``: it returns the messages that fell due in ``since < due <= as_of``, so runs
+at ``start`` (the earlier moment; ``since=`` is its deprecated alias): it returns the
+messages that fell due in ``start < due <= as_of``, so runs
 over consecutive windows never produce a message twice, and the natural idempotency key
 (``care:payment_reminder:order-123``) makes a repeated run harmless in the outbox.
 Selection is vectorised numpy; the Python loop only renders the messages produced.
@@ -224,12 +225,12 @@ class FlowContext:
                                     message_type) from None
 
 
-def _window(since: dt.datetime, as_of: dt.datetime) -> tuple[int, int]:
-    s = datetime_to_us(require_aware(since, "since"))
+def _window(start: dt.datetime, as_of: dt.datetime) -> tuple[int, int]:
+    s = datetime_to_us(require_aware(start, "start"))
     a = datetime_to_us(require_aware(as_of, "as_of"))
     if s > a:
-        raise InvalidValueError("since", f"must not be after as_of {as_of.isoformat()}",
-                                since.isoformat())
+        raise InvalidValueError("start", f"must not be after as_of {as_of.isoformat()}",
+                                start.isoformat())
     return s, a
 
 
@@ -312,17 +313,17 @@ def _emit(
     return out
 
 
-def _due_days(since: dt.datetime, as_of: dt.datetime,
+def _due_days(start: dt.datetime, as_of: dt.datetime,
               ctx: FlowContext) -> list[tuple[dt.date, dt.datetime]]:
-    """Local dates whose ``send_time`` falls in ``(since, as_of]``, with that moment."""
-    _window(since, as_of)
+    """Local dates whose ``send_time`` falls in ``(start, as_of]``, with that moment."""
+    _window(start, as_of)
     zone = ctx.zone
-    d = since.astimezone(zone).date()
+    d = start.astimezone(zone).date()
     last = as_of.astimezone(zone).date()
     out = []
     while d <= last:
         due = dt.datetime.combine(d, ctx.send_time, zone)
-        if since < due <= as_of:
+        if start < due <= as_of:
             out.append((d, due))
         d += dt.timedelta(days=1)
     return out
@@ -351,10 +352,11 @@ FlashSale: TypeAlias = str | npt.NDArray[np.bool_] | None
 
 
 # -- payment reminder (催付) ------------------------------------------------------------
+@renamed_kwarg("since", "start")
 def payment_reminders(
     orders: OrderLog,
     *,
-    since: dt.datetime,
+    start: dt.datetime,
     as_of: dt.datetime,
     ctx: FlowContext,
     delay: dt.timedelta = dt.timedelta(minutes=30),
@@ -366,8 +368,8 @@ def payment_reminders(
     """Payment reminders (催付) for orders still unpaid ``delay`` after placing.
 
     An order is reminded at ``placed_at + delay`` (flash-sale orders at
-    ``placed_at + min(delay, flash_sale_delay)``, since they close after 30 min) when that
-    moment is in ``(since, as_of]`` and the order is still unpaid **as of** ``as_of``:
+    ``placed_at + min(delay, flash_sale_delay)``, as they close after 30 min) when that
+    moment is in ``(start, as_of]`` and the order is still unpaid **as of** ``as_of``:
     not CLOSED, and either UNPAID without a payment time or paid after ``as_of`` (a
     replayed log knows later payments). An order paid or closed before the reminder
     moment never gets one. Orders paid between the flow run and the send are stopped by
@@ -381,7 +383,7 @@ def payment_reminders(
     Args:
         orders: the order log (``paid_at`` optional; its ``channels`` column marks
             flash-sale orders when ``flash_sale`` is a channel name).
-        since, as_of: the window of reminder moments, ``since < t <= as_of`` (aware).
+        start, as_of: the window of reminder moments, ``start < t <= as_of`` (aware).
         ctx: addressing and templates (``payment_reminder``).
         delay: 10 to 2880 minutes (default 30).
         flash_sale_delay: 10 to 25 minutes (default 25).
@@ -395,10 +397,10 @@ def payment_reminders(
         order, ``not_before`` = the reminder moment, in reminder-time order.
 
     Raises:
-        InvalidValueError: a delay out of range, ``since`` after ``as_of``, a mask of the
+        InvalidValueError: a delay out of range, ``start`` after ``as_of``, a mask of the
             wrong shape, or a log without order ids.
     """
-    s, a = _window(since, as_of)
+    s, a = _window(start, as_of)
     d = _minutes("delay", delay, 10, 2880)
     fd = min(_minutes("flash_sale_delay", flash_sale_delay, 10, 25), d)
     close_us = _positive_us("flash_sale_closes_after", flash_sale_closes_after)
@@ -539,16 +541,17 @@ def _event_messages(events: OrderEvents, rows: npt.NDArray[np.intp], ctx: FlowCo
     return out
 
 
-def shipping_notices(events: OrderEvents, *, since: dt.datetime, as_of: dt.datetime,
+@renamed_kwarg("since", "start")
+def shipping_notices(events: OrderEvents, *, start: dt.datetime, as_of: dt.datetime,
                      ctx: FlowContext) -> list[Message]:
     """Shipped (已发货) and multi-warehouse shipped (分仓发货) notices.
 
     A SHIPPED event with ``warehouses > 1`` counts as multi-warehouse. TRANSACTIONAL,
     keyed ``care:shipped:order-<id>`` / ``care:multi_warehouse_shipped:order-<id>``,
-    due at the event time, for events in ``(since, as_of]``.
+    due at the event time, for events in ``(start, as_of]``.
     """
-    _window(since, as_of)
-    rows = events.between(since, as_of, (OrderEventKind.SHIPPED,
+    _window(start, as_of)
+    rows = events.between(start, as_of, (OrderEventKind.SHIPPED,
                                          OrderEventKind.MULTI_WAREHOUSE_SHIPPED))
     multi = (events.kind_codes[rows] == OrderEventKind.MULTI_WAREHOUSE_SHIPPED.code) | (
         events.warehouses[rows] > 1)
@@ -556,16 +559,18 @@ def shipping_notices(events: OrderEvents, *, since: dt.datetime, as_of: dt.datet
     return _event_messages(events, rows, ctx, as_of, types, MessageClass.TRANSACTIONAL)
 
 
-def delivery_notices(events: OrderEvents, *, since: dt.datetime, as_of: dt.datetime,
+@renamed_kwarg("since", "start")
+def delivery_notices(events: OrderEvents, *, start: dt.datetime, as_of: dt.datetime,
                      ctx: FlowContext) -> list[Message]:
     """Delivered (已送达) notices: TRANSACTIONAL, ``care:delivered:order-<id>``."""
-    _window(since, as_of)
-    rows = events.between(since, as_of, (OrderEventKind.DELIVERED,))
+    _window(start, as_of)
+    rows = events.between(start, as_of, (OrderEventKind.DELIVERED,))
     return _event_messages(events, rows, ctx, as_of, ["delivered"] * len(rows),
                            MessageClass.TRANSACTIONAL)
 
 
-def receipt_confirmations(events: OrderEvents, *, since: dt.datetime, as_of: dt.datetime,
+@renamed_kwarg("since", "start")
+def receipt_confirmations(events: OrderEvents, *, start: dt.datetime, as_of: dt.datetime,
                           ctx: FlowContext) -> list[Message]:
     """Thanks for confirming receipt (确认收货), inviting non-members to claim the member card.
 
@@ -573,9 +578,9 @@ def receipt_confirmations(events: OrderEvents, *, since: dt.datetime, as_of: dt.
     when the context has no table) get the ``receipt_confirmed_invite`` text with the
     member-card link. CARE, ``care:receipt_confirmed:order-<id>``.
     """
-    _window(since, as_of)
+    _window(start, as_of)
     _require_links(ctx, ["receipt_confirmed", "receipt_confirmed_invite"])
-    rows = events.between(since, as_of, (OrderEventKind.RECEIPT_CONFIRMED,))
+    rows = events.between(start, as_of, (OrderEventKind.RECEIPT_CONFIRMED,))
     member = np.zeros(len(rows), dtype=bool)
     table = ctx.customers
     if table is not None and len(rows) and len(table):
@@ -588,19 +593,21 @@ def receipt_confirmations(events: OrderEvents, *, since: dt.datetime, as_of: dt.
                            MessageClass.CARE, templates=templates)
 
 
-def refund_notices(events: OrderEvents, *, since: dt.datetime, as_of: dt.datetime,
+@renamed_kwarg("since", "start")
+def refund_notices(events: OrderEvents, *, start: dt.datetime, as_of: dt.datetime,
                    ctx: FlowContext) -> list[Message]:
     """Return received (退货已收到) and refund done (退款成功) notices: TRANSACTIONAL,
     ``care:return_received:order-<id>`` / ``care:refunded:order-<id>``."""
-    _window(since, as_of)
-    rows = events.between(since, as_of, (OrderEventKind.RETURN_RECEIVED,
+    _window(start, as_of)
+    rows = events.between(start, as_of, (OrderEventKind.RETURN_RECEIVED,
                                          OrderEventKind.REFUNDED))
     types = [OrderEventKind.REFUNDED.value if k == OrderEventKind.REFUNDED.code
              else OrderEventKind.RETURN_RECEIVED.value for k in events.kind_codes[rows].tolist()]
     return _event_messages(events, rows, ctx, as_of, types, MessageClass.TRANSACTIONAL)
 
 
-def refund_request_care(events: OrderEvents, *, since: dt.datetime, as_of: dt.datetime,
+@renamed_kwarg("since", "start")
+def refund_request_care(events: OrderEvents, *, start: dt.datetime, as_of: dt.datetime,
                         ctx: FlowContext) -> list[Message]:
     """Refund-request care (退货关怀): when a customer asks for a refund of a shipped order,
     ask them to send the goods back and upload the tracking number.
@@ -613,10 +620,10 @@ def refund_request_care(events: OrderEvents, *, since: dt.datetime, as_of: dt.da
     ``care:refund_requested:order-<id>``, deduped per order, due at the request.
 
     Raises:
-        InvalidValueError: ``since`` after ``as_of``.
+        InvalidValueError: ``start`` after ``as_of``.
     """
-    _window(since, as_of)
-    rows = events.between(since, as_of, (OrderEventKind.REFUND_REQUESTED,))
+    _window(start, as_of)
+    rows = events.between(start, as_of, (OrderEventKind.REFUND_REQUESTED,))
     shipped_kinds = np.asarray([OrderEventKind.SHIPPED.code,
                                 OrderEventKind.MULTI_WAREHOUSE_SHIPPED.code], dtype=np.int8)
     ship_rows = np.flatnonzero(np.isin(events.kind_codes, shipped_kinds))
@@ -672,14 +679,14 @@ def _item_names(orders: OrderLog, log_rows: IntArray, ctx: FlowContext) -> list[
             for s, k in zip(items.skus[line].tolist(), ok.tolist(), strict=True)]
 
 
-def _first_shipments(orders: OrderLog, events: OrderEvents, since: int, as_of: int,
+def _first_shipments(orders: OrderLog, events: OrderEvents, start: int, as_of: int,
                      delay_us: int) -> tuple[npt.NDArray[np.intp], IntArray]:
     """Event rows shipping a customer's first valid order (one per order), with the
     order's log row."""
     kinds = np.asarray([OrderEventKind.SHIPPED.code,
                         OrderEventKind.MULTI_WAREHOUSE_SHIPPED.code], dtype=np.int8)
     due = events.at_us + delay_us
-    rows = np.flatnonzero(np.isin(events.kind_codes, kinds) & (due > since) & (due <= as_of))
+    rows = np.flatnonzero(np.isin(events.kind_codes, kinds) & (due > start) & (due <= as_of))
     rows = rows[np.argsort(due[rows], kind="stable")]
     first_ids, first_rows = _first_orders(orders)
     ev_ids, first_ids = _same_kind(events.order_ids[rows], first_ids)
@@ -694,7 +701,8 @@ def _first_shipments(orders: OrderLog, events: OrderEvents, since: int, as_of: i
     return rows[keep], first_rows[pos[keep]]
 
 
-def usage_tutorials(orders: OrderLog, events: OrderEvents, *, since: dt.datetime,
+@renamed_kwarg("since", "start")
+def usage_tutorials(orders: OrderLog, events: OrderEvents, *, start: dt.datetime,
                     as_of: dt.datetime, ctx: FlowContext,
                     coupon: str | None = None) -> list[Message]:
     """Usage tutorial (使用教程) when a customer's first valid order ships, and, when a
@@ -704,7 +712,7 @@ def usage_tutorials(orders: OrderLog, events: OrderEvents, *, since: dt.datetime
     The first valid order is read from ``orders`` (as the log knows it). CARE messages
     keyed ``care:usage_tutorial:order-<id>`` and ``care:first_order_coupon:order-<id>``.
     """
-    s, a = _window(since, as_of)
+    s, a = _window(start, as_of)
     _require_links(ctx, ["usage_tutorial"])
     rows, log_rows = _first_shipments(orders, events, s, a, 0)
     oids = [str(o) for o in events.order_ids[rows].tolist()]
@@ -723,13 +731,14 @@ def usage_tutorials(orders: OrderLog, events: OrderEvents, *, since: dt.datetime
     return out
 
 
-def satisfaction_follow_ups(orders: OrderLog, events: OrderEvents, *, since: dt.datetime,
+@renamed_kwarg("since", "start")
+def satisfaction_follow_ups(orders: OrderLog, events: OrderEvents, *, start: dt.datetime,
                             as_of: dt.datetime, ctx: FlowContext,
                             after: dt.timedelta = dt.timedelta(days=3)) -> list[Message]:
     """Satisfaction follow-up (满意度回访) ``after`` (default 3 days) the first valid order
-    shipped; due moments in ``(since, as_of]``. CARE,
+    shipped; due moments in ``(start, as_of]``. CARE,
     ``care:satisfaction_follow_up:order-<id>``."""
-    s, a = _window(since, as_of)
+    s, a = _window(start, as_of)
     if not isinstance(after, dt.timedelta) or after < dt.timedelta(0):
         raise InvalidValueError("after", "must be a timedelta >= 0", after)
     delay = int(after / dt.timedelta(microseconds=1))
@@ -750,16 +759,17 @@ def _need_customers(ctx: FlowContext, flow: str) -> CustomerTable:
     return ctx.customers
 
 
-def birthday_greetings(*, since: dt.datetime, as_of: dt.datetime, ctx: FlowContext,
+@renamed_kwarg("since", "start")
+def birthday_greetings(*, start: dt.datetime, as_of: dt.datetime, ctx: FlowContext,
                        message_class: MessageClass = MessageClass.CARE) -> list[Message]:
-    """Birthday greetings on each local day whose ``ctx.send_time`` is in ``(since, as_of]``.
+    """Birthday greetings on each local day whose ``ctx.send_time`` is in ``(start, as_of]``.
 
     The year is ignored; Feb 29 birthdays are greeted on Feb 28 in common years (and on
     Feb 29 in leap years). Keyed ``care:birthday:customer-<id>:<year>`` (once a year).
     """
     table = _need_customers(ctx, "birthday greetings")
     out: list[Message] = []
-    for day, due in _due_days(since, as_of, ctx):
+    for day, due in _due_days(start, as_of, ctx):
         rows = np.flatnonzero(table.birthday_on(day))
         ids = _as_list(table.customer_ids[rows])
         out += _emit(ctx, "birthday", message_class, table.customer_ids[rows],
@@ -801,12 +811,13 @@ DEFAULT_HOLIDAYS: Final = (
 )
 
 
-def holiday_greetings(*, since: dt.datetime, as_of: dt.datetime, ctx: FlowContext,
+@renamed_kwarg("since", "start")
+def holiday_greetings(*, start: dt.datetime, as_of: dt.datetime, ctx: FlowContext,
                       holidays: Iterable[Holiday] = DEFAULT_HOLIDAYS,
                       audience: Any = None,
                       message_class: MessageClass = MessageClass.MARKETING) -> list[Message]:
     """Holiday greetings to ``audience`` (ids; default every customer of ``ctx.customers``)
-    on each holiday whose ``ctx.send_time`` is in ``(since, as_of]``.
+    on each holiday whose ``ctx.send_time`` is in ``(start, as_of]``.
 
     MARKETING by default (a mass send: opt-outs and caps apply), keyed
     ``mkt:holiday:customer-<id>:<date>``.
@@ -820,7 +831,7 @@ def holiday_greetings(*, since: dt.datetime, as_of: dt.datetime, ctx: FlowContex
     ids_arr = np.unique(np.asarray(audience))
     ids = _as_list(ids_arr)
     out: list[Message] = []
-    for day, due in _due_days(since, as_of, ctx):
+    for day, due in _due_days(start, as_of, ctx):
         names = [h.name for h in days if h.falls_on(day)]
         if not names:
             continue
@@ -833,17 +844,18 @@ def holiday_greetings(*, since: dt.datetime, as_of: dt.datetime, ctx: FlowContex
 
 
 # -- lifecycle-driven ----------------------------------------------------------------------
-def repurchase_reminders(orders: OrderLog, cycles: CycleTable, *, since: dt.datetime,
+@renamed_kwarg("since", "start")
+def repurchase_reminders(orders: OrderLog, cycles: CycleTable, *, start: dt.datetime,
                          as_of: dt.datetime, ctx: FlowContext) -> list[Message]:
     """Repurchase reminders at the item's cycle (:func:`ecrm.lifecycle.due_repurchase_reminders`)
-    on each local day whose ``ctx.send_time`` is in ``(since, as_of]``.
+    on each local day whose ``ctx.send_time`` is in ``(start, as_of]``.
 
     MARKETING, keyed ``mkt:repurchase:customer-<id>:<sku or category>:<date>``; the
     item name comes from ``ctx.item_names`` (default the key).
     """
     _require_links(ctx, ["repurchase"])
     out: list[Message] = []
-    for day, due in _due_days(since, as_of, ctx):
+    for day, due in _due_days(start, as_of, ctx):
         rem = due_repurchase_reminders(orders, as_of=day, cycles=cycles)
         ids = _as_list(rem.customer_ids)
         keys = [str(k) for k in rem.keys.tolist()]
@@ -856,7 +868,7 @@ def repurchase_reminders(orders: OrderLog, cycles: CycleTable, *, since: dt.date
     return out
 
 
-def _inactivity_offers(orders: OrderLog, *, since: dt.datetime, as_of: dt.datetime,
+def _inactivity_offers(orders: OrderLog, *, start: dt.datetime, as_of: dt.datetime,
                        ctx: FlowContext, message_type: str, days: int, offer: str,
                        window_days: int | None) -> list[Message]:
     """One offer per customer on the local day they reach ``days`` days without a purchase
@@ -865,7 +877,7 @@ def _inactivity_offers(orders: OrderLog, *, since: dt.datetime, as_of: dt.dateti
     _require_links(ctx, [message_type])
     zone = ctx.zone
     out: list[Message] = []
-    for day, due in _due_days(since, as_of, ctx):
+    for day, due in _due_days(start, as_of, ctx):
         midnight = dt.datetime.combine(day, dt.time(0), zone)
         lst = inactive_customers(orders, as_of=midnight, days=days, exact=True)
         ids = _as_list(lst.customer_ids)
@@ -893,7 +905,8 @@ def _playbook_rule(playbook: Playbook, key: str, trigger: Trigger) -> PlaybookRu
     return rule
 
 
-def returning_customer_offers(orders: OrderLog, *, since: dt.datetime, as_of: dt.datetime,
+@renamed_kwarg("since", "start")
+def returning_customer_offers(orders: OrderLog, *, start: dt.datetime, as_of: dt.datetime,
                               ctx: FlowContext, playbook: Playbook = DEFAULT_PLAYBOOK,
                               offer: str = "老客专属折扣") -> list[Message]:
     """The declining stage's returning-customer offer (衰退期 老客专属折扣).
@@ -907,15 +920,16 @@ def returning_customer_offers(orders: OrderLog, *, since: dt.datetime, as_of: dt
 
     Raises:
         InvalidValueError: the playbook has no ``returning_discount`` rule counted from
-            the last purchase, ``ctx.link`` is not set, or ``since`` is after ``as_of``.
+            the last purchase, ``ctx.link`` is not set, or ``start`` is after ``as_of``.
     """
     rule = _playbook_rule(playbook, "returning_discount", Trigger.LAST_PURCHASE)
-    return _inactivity_offers(orders, since=since, as_of=as_of, ctx=ctx,
+    return _inactivity_offers(orders, start=start, as_of=as_of, ctx=ctx,
                               message_type="returning_offer", days=rule.offset_days,
                               offer=offer, window_days=rule.window_days)
 
 
-def win_back_offers(orders: OrderLog, *, since: dt.datetime, as_of: dt.datetime,
+@renamed_kwarg("since", "start")
+def win_back_offers(orders: OrderLog, *, start: dt.datetime, as_of: dt.datetime,
                     ctx: FlowContext, cycle: RepurchaseCycle | Bands | tuple[int, int, int],
                     playbook: Playbook = DEFAULT_PLAYBOOK,
                     offer: str | None = None) -> list[Message]:
@@ -937,27 +951,28 @@ def win_back_offers(orders: OrderLog, *, since: dt.datetime, as_of: dt.datetime,
 
     Raises:
         InvalidValueError: the playbook has no ``win_back`` rule counted from churning,
-            ``ctx.link`` is not set, or ``since`` is after ``as_of``.
+            ``ctx.link`` is not set, or ``start`` is after ``as_of``.
     """
     rule = _playbook_rule(playbook, "win_back", Trigger.CHURNED)
     bands = cycle.bands if isinstance(cycle, RepurchaseCycle) else Bands.of(cycle)
     text = offer if offer is not None else (rule.offer or "满100返50")
-    return _inactivity_offers(orders, since=since, as_of=as_of, ctx=ctx,
+    return _inactivity_offers(orders, start=start, as_of=as_of, ctx=ctx,
                               message_type="win_back",
                               days=bands.p90_days + 1 + rule.offset_days, offer=text,
                               window_days=rule.window_days)
 
 
-def gift_pack_notices(*, since: dt.datetime, as_of: dt.datetime, ctx: FlowContext,
+@renamed_kwarg("since", "start")
+def gift_pack_notices(*, start: dt.datetime, as_of: dt.datetime, ctx: FlowContext,
                       after: dt.timedelta = dt.timedelta(minutes=10),
                       claim_window: dt.timedelta = dt.timedelta(hours=24)) -> list[Message]:
     """New-member gift-pack notices (新会员礼包), ``after`` joining (default 10 min).
 
-    Members of ``ctx.customers`` whose ``member_since + after`` is in ``(since, as_of]``;
+    Members of ``ctx.customers`` whose ``member_since + after`` is in ``(start, as_of]``;
     ``after`` must be inside the 24 h claim window. The message expires
     (``expires_at``) when the claim window closes. CARE, ``care:gift_pack:customer-<id>``.
     """
-    s, a = _window(since, as_of)
+    s, a = _window(start, as_of)
     if not isinstance(after, dt.timedelta) or not dt.timedelta(0) <= after < claim_window:
         raise InvalidValueError("after", f"must be >= 0 and inside the claim window "
                                 f"{claim_window}", after)
@@ -1044,16 +1059,17 @@ class CouponGrants:
         )
 
 
-def coupon_expiry_reminders(grants: CouponGrants, *, since: dt.datetime, as_of: dt.datetime,
+@renamed_kwarg("since", "start")
+def coupon_expiry_reminders(grants: CouponGrants, *, start: dt.datetime, as_of: dt.datetime,
                             ctx: FlowContext,
                             notice: dt.timedelta = dt.timedelta(days=3)) -> list[Message]:
     """"You have 3 coupons expiring" (优惠券到期提醒): unused coupons whose
-    ``valid_until − notice`` is in ``(since, as_of]``, one message per customer and
+    ``valid_until − notice`` is in ``(start, as_of]``, one message per customer and
     local due day with the count and the earliest expiry date.
 
     MARKETING, keyed ``mkt:coupon_expiry:customer-<id>:<due date>``.
     """
-    s, a = _window(since, as_of)
+    s, a = _window(start, as_of)
     if not isinstance(notice, dt.timedelta) or notice <= dt.timedelta(0):
         raise InvalidValueError("notice", "must be a positive timedelta", notice)
     due = grants.valid_until_us - int(notice / dt.timedelta(microseconds=1))

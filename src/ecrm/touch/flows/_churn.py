@@ -40,7 +40,7 @@ def _p_alive_at(orders: OrderLog, model: TransactionModel, start: dt.datetime,
 def churn_risk_offers(
     orders: OrderLog,
     *,
-    since: dt.datetime,
+    start: dt.datetime,
     as_of: dt.datetime,
     ctx: FlowContext,
     model: TransactionModel,
@@ -52,7 +52,7 @@ def churn_risk_offers(
     """A win-back offer to each customer on the day their P(alive) crosses below ``below``.
 
     Seed 002's 流失预警模型: warn, and win back, ahead of the days rule. For each local day
-    whose ``ctx.send_time`` is in ``(since, as_of]``, the customers' probability alive is
+    whose ``ctx.send_time`` is in ``(start, as_of]``, the customers' probability alive is
     taken from ``model`` (fitted with :mod:`ecrm.predict`) on the valid orders before that
     day's midnight and before the previous day's; a customer whose probability was at or
     above the line the day before (or who had no history yet) and is below it now gets the
@@ -64,7 +64,7 @@ def churn_risk_offers(
 
     Args:
         orders: the shop's orders.
-        since, as_of: the run window (aware).
+        start, as_of: the run window (aware).
         ctx: composer, customers, channel, templates and links.
         model: a fitted transaction model (its time unit is used for the summaries).
         below: the line on P(alive), in (0, 1).
@@ -76,7 +76,7 @@ def churn_risk_offers(
     Raises:
         InvalidTypeError: ``model`` is not a :class:`~ecrm.predict.TransactionModel`.
         InvalidValueError: a line outside (0, 1), a non-positive window, ``ctx.link`` not
-            set, or ``since`` after ``as_of``.
+            set, or ``start`` after ``as_of``.
         MissingDependencyError: scipy (the ``predict`` extra) is not installed.
     """
     if not isinstance(model, TransactionModel):
@@ -86,21 +86,21 @@ def churn_risk_offers(
     if isinstance(window_days, bool) or not isinstance(window_days, int) or window_days <= 0:
         raise InvalidValueError("window_days", "must be a whole number of days > 0", window_days)
     _require_links(ctx, ["win_back"])
-    days = _due_days(since, as_of, ctx)
+    days = _due_days(start, as_of, ctx)
     if not days or not len(orders):
         return []
     zone = ctx.zone
     if calibration_start is None:
-        start = us_to_datetime(int(orders.placed_at_us.min()), zone)
+        history_start = us_to_datetime(int(orders.placed_at_us.min()), zone)
     else:
-        start = require_aware(calibration_start, "calibration_start")
+        history_start = require_aware(calibration_start, "calibration_start")
     first_midnight = dt.datetime.combine(days[0][0] - dt.timedelta(days=1), dt.time(0), zone)
     name = _NAMES[model.model]
     out: list[Message] = []
-    before = _p_alive_at(orders, model, start, first_midnight)
+    before = _p_alive_at(orders, model, history_start, first_midnight)
     for day, due in days:
         midnight = dt.datetime.combine(day, dt.time(0), zone)
-        now = _p_alive_at(orders, model, start, midnight)
+        now = _p_alive_at(orders, model, history_start, midnight)
         ids, p, last_day = now
         prev_ids, prev_p, _ = before
         # yesterday's probability of each of today's customers (1: no history yesterday)

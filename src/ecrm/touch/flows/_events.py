@@ -16,6 +16,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm._deprecate import renamed_kwarg
 from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
@@ -219,14 +220,15 @@ class OrderEvents:
             amount=Money(fen, self.currency) if fen else None,
         )
 
-    def between(self, since: dt.datetime, as_of: dt.datetime,
+    @renamed_kwarg("since", "start")
+    def between(self, start: dt.datetime, as_of: dt.datetime,
                 kinds: Iterable[OrderEventKind] | None = None) -> npt.NDArray[np.intp]:
-        """Rows with ``since < at <= as_of`` (of ``kinds``, all when ``None``), in time order.
+        """Rows with ``start < at <= as_of`` (of ``kinds``, all when ``None``), in time order.
 
         Returns:
             intp, shape (k,).
         """
-        s = datetime_to_us(require_aware(since, "since"))
+        s = datetime_to_us(require_aware(start, "start"))
         a = datetime_to_us(require_aware(as_of, "as_of"))
         at = self.at_us
         if self._in_time_order:

@@ -1,7 +1,7 @@
 """Service care flows: satisfaction surveys and complaint callback reminders, through touch.
 
-The flows follow the care-flow shape (``flow(<sources>, *, since, as_of, ctx, …)``, the
-messages due in ``since < due <= as_of``); the send policy (quiet hours, caps), the
+The flows follow the care-flow shape (``flow(<sources>, *, start, as_of, ctx, …)``, the
+messages due in ``start < due <= as_of``); the send policy (quiet hours, caps), the
 outbox (one message per key, so a survey goes out at most once per order) and the
 dispatcher deliver them. :func:`service_guard` re-checks at dispatch time what may have
 changed since a message was enqueued (an opt-out, a closed ticket), and
@@ -111,7 +111,7 @@ def _not_opted_out(messages: list[Message], opt_outs: OptOutLookup | None) -> li
 def satisfaction_surveys(
     events: OrderEvents,
     *,
-    since: dt.datetime,
+    start: dt.datetime,
     as_of: dt.datetime,
     ctx: FlowContext,
     after: dt.timedelta = dt.timedelta(hours=24),
@@ -130,7 +130,7 @@ def satisfaction_surveys(
 
     Args:
         events: the order events (shipping, refund and close events are read).
-        since, as_of: the window of due moments, ``since < due <= as_of`` (aware).
+        start, as_of: the window of due moments, ``start < due <= as_of`` (aware).
         ctx: addressing and templates (``satisfaction_survey`` for CSAT,
             ``satisfaction_survey_nps`` for NPS; see :data:`SERVICE_TEMPLATES`).
         after: the delay after shipping (>= 0).
@@ -144,10 +144,10 @@ def satisfaction_surveys(
         (``"order"``), ``survey_id`` and ``survey_scale``.
 
     Raises:
-        InvalidValueError: ``since`` after ``as_of``, a negative delay or an unknown scale.
+        InvalidValueError: ``start`` after ``as_of``, a negative delay or an unknown scale.
         InvalidTypeError: ``ctx`` is not a FlowContext, ``after`` not a timedelta.
     """
-    s, a = _window(since, as_of)
+    s, a = _window(start, as_of)
     delay = _delay_us("after", after)
     scale_ = _scale(scale)
     ctx = _with_service_templates(ctx)
@@ -186,7 +186,7 @@ def satisfaction_surveys(
 def ticket_surveys(
     tickets: Iterable[Ticket],
     *,
-    since: dt.datetime,
+    start: dt.datetime,
     as_of: dt.datetime,
     ctx: FlowContext,
     after: dt.timedelta = dt.timedelta(hours=1),
@@ -201,7 +201,7 @@ def ticket_surveys(
 
     Args:
         tickets: the tickets (snapshots as of ``as_of`` or later).
-        since, as_of: the window of due moments (aware).
+        start, as_of: the window of due moments (aware).
         ctx: addressing and templates (``ticket_survey`` / ``ticket_survey_nps``).
         after: the delay after resolution (>= 0).
         scale: ``"csat"`` or ``"nps"``.
@@ -213,9 +213,9 @@ def ticket_surveys(
         ``survey_id`` and ``survey_scale``.
 
     Raises:
-        InvalidValueError: ``since`` after ``as_of``, a negative delay or an unknown scale.
+        InvalidValueError: ``start`` after ``as_of``, a negative delay or an unknown scale.
     """
-    s, a = _window(since, as_of)
+    s, a = _window(start, as_of)
     delay = _delay_us("after", after)
     scale_ = _scale(scale)
     ctx = _with_service_templates(ctx)
@@ -259,7 +259,7 @@ def _customer_ids(ids: list[str], ctx: FlowContext) -> npt.NDArray[Any]:
 def callback_reminders(
     tickets: Iterable[Ticket],
     *,
-    since: dt.datetime,
+    start: dt.datetime,
     as_of: dt.datetime,
     ctx: FlowContext,
     operators: Mapping[str, Recipient],
@@ -281,7 +281,7 @@ def callback_reminders(
 
     Args:
         tickets: the tickets.
-        since, as_of: the window of reminder moments (aware).
+        start, as_of: the window of reminder moments (aware).
         ctx: the composer (SMS) and zone (the due time in the text is the store's).
         operators: assignee → the operator's :class:`~ecrm.touch.Recipient` (an id such as
             ``"op-小王"``, a phone for SMS).
@@ -298,10 +298,10 @@ def callback_reminders(
         ``ticket_id``, ``customer_id``, ``due_at``, ``expires_at``, ``expiry``.
 
     Raises:
-        InvalidValueError: ``since`` after ``as_of``, ``within`` not positive, a negative
+        InvalidValueError: ``start`` after ``as_of``, ``within`` not positive, a negative
             ``lead``, an operator that is not a Recipient.
     """
-    s, a = _window(since, as_of)
+    s, a = _window(start, as_of)
     if not isinstance(within, dt.timedelta) or within <= dt.timedelta(0):
         raise InvalidValueError("within", "must be a positive timedelta", within)
     lead_us = None if lead is None else _delay_us("lead", lead)
@@ -316,9 +316,9 @@ def callback_reminders(
         if t.kind not in wanted:
             continue
         task = callback_task(t, within=within)
-        start = datetime_to_us(t.created_at)
+        opened = datetime_to_us(t.created_at)
         due = datetime_to_us(task.due_at)
-        at = start if lead_us is None else max(start, due - lead_us)
+        at = opened if lead_us is None else max(opened, due - lead_us)
         if not s < at <= a:
             continue
         if t.closed_at is not None and datetime_to_us(t.closed_at) <= a:
