@@ -67,6 +67,9 @@ ALLOWED = frozenset({
     ("SqliteOptOutRegistry.opt_out", "at"), ("handle_reply", "at"),
     ("SendLog.record", "at"),
     ("Touches.from_arrays", "at"),  # when each CRM touch reached its customer
+    ("PaidMembership.renew", "at"), ("PaidMembership.refund", "at"),  # when paid / refunded
+    ("TaskCounter.record", "at"), ("ecrm.tiers.TaskOccurrence", "at"),  # when the task was done
+    ("grant_scheduled", "at"),  # the grant run's moment (its period is granted)
     ("Outbox.mark_sent", "at"), ("Outbox.mark_failed", "at"), ("Outbox.skip", "at"),
     ("Outbox.requeue", "at"),
     ("InMemoryOutbox.mark_sent", "at"), ("InMemoryOutbox.mark_failed", "at"),
@@ -90,6 +93,8 @@ ALLOWED = frozenset({
     # -- other moments that are not the vocabulary's ------------------------------------------
     ("OrderLog.instant_us", "when"),  # a converter's positional argument
     ("ecrm.touch.ManualClock", "start"),  # the clock's first reading
+    # a calendar period's own bounds (a value like Window, made by Cadence.period_of)
+    ("ecrm.tiers.CalendarPeriod", "start"), ("ecrm.tiers.CalendarPeriod", "end"),
     # the campaign's start moment with the response duration days= (each treated customer's
     # response window starts at their own send, so it is not one Window)
     ("campaign_effect", "start"), ("ecrm.analytics.CampaignReport", "start"),

@@ -123,9 +123,9 @@ class FeeRules:
         """The fee a term costs after a year's ``spend``: 0 when waived, else the fee."""
         return Money(0, self.annual_fee.currency) if self.waives(spend) else self.annual_fee
 
-    def spend_window(self, at: dt.datetime) -> Window:
-        """The year whose spend decides a term opened at ``at``: ``[at − 1 year, at)``."""
-        local = require_aware(at, "at").astimezone(as_zone(self.tz))
+    def spend_window(self, as_of: dt.datetime) -> Window:
+        """The year whose spend decides a term opened at ``as_of``: ``[as_of − 1 year, as_of)``."""
+        local = require_aware(as_of, "as_of").astimezone(as_zone(self.tz))
         return Window.ending(local, years=1)
 
     def term_end(self, starts_at: dt.datetime) -> dt.datetime:
@@ -213,9 +213,9 @@ class FeeTerm:
         back = 0 if self.refunded is None else self.refunded.fen
         return Money(self.fee.fen - back, self.fee.currency)
 
-    def in_force(self, at: dt.datetime) -> bool:
-        """Whether the term covers ``at``: ``starts_at <= at < ends`` (half-open)."""
-        return self.starts_at <= _utc(at) < self.ends
+    def in_force(self, as_of: dt.datetime) -> bool:
+        """Whether the term covers ``as_of``: ``starts_at <= as_of < ends`` (half-open)."""
+        return self.starts_at <= _utc(as_of) < self.ends
 
 
 @runtime_checkable
