@@ -317,7 +317,7 @@ def test_a_complaint_reminds_its_operator_at_once_of_the_48_hour_callback() -> N
 
 def test_a_lead_moves_the_reminder_before_the_due_time_and_unassigned_goes_to_fallback(
         ) -> None:
-    window = {"since": T0, "as_of": T0 + 72 * H, "ctx": _ctx(), "operators": OPS}
+    window = {"start": T0, "as_of": T0 + 72 * H, "ctx": _ctx(), "operators": OPS}
     got = callback_reminders([_complaint(), _complaint("T-3", "c4", None)],
                              lead=4 * H, fallback=LEAD, **window)  # type: ignore[arg-type]
     assert [(m.key[-3:], m.recipient.customer_id, m.not_before) for m in got] == [

@@ -107,7 +107,7 @@ def test_only_grants_inside_the_window_and_bad_arguments_are_named() -> None:
     assert benefit_grant_notices(grants, start=at, as_of=at + dt.timedelta(days=1), ctx=CTX) == []
     assert len(benefit_grant_notices(grants, start=at - dt.timedelta(seconds=1), as_of=at,
                                      ctx=CTX)) == 1
-    with pytest.raises(InvalidValueError, match="since"):
+    with pytest.raises(InvalidValueError, match="start"):
         benefit_grant_notices(grants, start=at, as_of=at - dt.timedelta(days=1), ctx=CTX)
     with pytest.raises(InvalidValueError, match=r"ctx\.link"):
         benefit_grant_notices(grants, start=at - dt.timedelta(days=1), as_of=at,

@@ -102,7 +102,7 @@ def rules() -> object:
 
 
 def offers(**kwargs: object) -> list:  # type: ignore[type-arg]
-    args: dict[str, object] = {"since": day(30) - SEC, "as_of": day(30), "ctx": CTX}
+    args: dict[str, object] = {"start": day(30) - SEC, "as_of": day(30), "ctx": CTX}
     args.update(kwargs)
     return accessory_offers(log(), delivered(), rules(), **args)  # type: ignore[arg-type]
 
@@ -198,7 +198,7 @@ def related(**kwargs: object) -> list:  # type: ignore[type-arg]
     at = day(30, 10)
     recs = recommend(log(), rules(), as_of=at, k=2, fill=True)  # type: ignore[arg-type]
     st = stages(log(), as_of=at, cycle=(30, 60, 90))
-    args: dict[str, object] = {"since": at - SEC, "as_of": at, "ctx": CTX}
+    args: dict[str, object] = {"start": at - SEC, "as_of": at, "ctx": CTX}
     args.update(kwargs)
     return related_product_offers(recs, st, **args)  # type: ignore[arg-type]
 
