@@ -57,8 +57,8 @@ def test_quarters_and_years_by_hand_and_as_store_metrics() -> None:
     assert [(r[0], r[1]) for r in years.rows] == [("2024", "¥800.00"), ("2023", "¥0.00"),
                                                   ("2022", "¥0.00")]
     # the same figures as ecrm.analytics.store_metrics
-    sm = store_metrics(small_log(), periods(dt.date(2024, 10, 1), dt.date(2025, 10, 1),
-                                            "quarter", tz=SH))
+    sm = store_metrics(small_log(), periods(
+        Window.of_dates(dt.date(2024, 10, 1), dt.date(2025, 10, 1), SH), "quarter", tz=SH))
     assert [rows[r.period.label][1] for r in sm.rows] == [
         str(Money(r.sales_fen)) for r in sm.rows]
     line = section.charts[0]
@@ -86,8 +86,8 @@ def test_monthly_tier_history_with_members() -> None:
     # and the same as ecrm.analytics.member_metrics month by month
     from ecrm.analytics import member_metrics
 
-    mm = member_metrics(small_log(), customers, periods(dt.date(2024, 12, 1),
-                                                        dt.date(2025, 12, 1), tz=SH))
+    mm = member_metrics(small_log(), customers, periods(
+        Window.of_dates(dt.date(2024, 12, 1), dt.date(2025, 12, 1), SH), tz=SH))
     assert [rows[r.period.label][5:7] for r in mm.rows] == [
         (str(r.joins), str(r.upgraded)) for r in mm.rows]
     stacked = next(c for c in tiers.charts if c.title.startswith("Members per level"))
