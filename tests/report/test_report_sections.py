@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from ecrm import InvalidTypeError, Money, Order, OrderItem, OrderLog
+from ecrm import InvalidTypeError, Money, Order, OrderItem, OrderLog, Window
 from ecrm.analytics import periods, store_metrics
 from ecrm.report import DEFAULT_SLA, build_report, render_html
 
@@ -57,8 +57,8 @@ def test_quarters_and_years_by_hand_and_as_store_metrics() -> None:
     assert [(r[0], r[1]) for r in years.rows] == [("2024", "¥800.00"), ("2023", "¥0.00"),
                                                   ("2022", "¥0.00")]
     # the same figures as ecrm.analytics.store_metrics
-    sm = store_metrics(small_log(), periods(dt.date(2024, 10, 1), dt.date(2025, 10, 1),
-                                            "quarter", tz=SH))
+    sm = store_metrics(small_log(), periods(
+        Window.of_dates(dt.date(2024, 10, 1), dt.date(2025, 10, 1), SH), "quarter", tz=SH))
     assert [rows[r.period.label][1] for r in sm.rows] == [
         str(Money(r.sales_fen)) for r in sm.rows]
     line = section.charts[0]
@@ -86,8 +86,8 @@ def test_monthly_tier_history_with_members() -> None:
     # and the same as ecrm.analytics.member_metrics month by month
     from ecrm.analytics import member_metrics
 
-    mm = member_metrics(small_log(), customers, periods(dt.date(2024, 12, 1),
-                                                        dt.date(2025, 12, 1), tz=SH))
+    mm = member_metrics(small_log(), customers, periods(
+        Window.of_dates(dt.date(2024, 12, 1), dt.date(2025, 12, 1), SH), tz=SH))
     assert [rows[r.period.label][5:7] for r in mm.rows] == [
         (str(r.joins), str(r.upgraded)) for r in mm.rows]
     stacked = next(c for c in tiers.charts if c.title.startswith("Members per level"))
@@ -246,3 +246,39 @@ def test_membership_cost_per_level_as_level_costs() -> None:
     assert (costs.cost_fen[i], costs.redeemed_units[i]) == (1_000, 1)
     with pytest.raises(InvalidTypeError, match="level_costs"):
         build_report(small_log(), as_of=AS_OF, level_costs={"2": 1})  # type: ignore[arg-type]
+
+
+def test_crm_sales_and_campaign_effect_by_hand() -> None:
+    """Touches: alice on 2025-11-18 (her ¥2,500 order on 11-20 is within 7 days), bob on
+    2025-02-27 (his ¥50 order on 03-01 is too), erin on 2025-10-01 (her November orders are
+    not). The last 12 complete months hold ¥2,800.00 of valid sales (dave's 2024 order is
+    before them, carol's is refunded): CRM sales ¥2,550.00, share 2,550 / 2,800 = 91.1%."""
+    from ecrm.analytics import Touches, attribute_sales, campaign_effect
+
+    touches = Touches.from_arrays(["alice", "bob", "erin"],
+                                  [_at(2025, 11, 18), _at(2025, 2, 27), _at(2025, 10, 1)])
+    report = build_report(small_log(), lang="en", as_of=AS_OF, touches=touches)
+    section = report.section("crm-sales")
+    values = {m.label: m.value for m in section.metrics}
+    assert values["CRM share of sales"] == "91.1%"
+    assert values["CRM orders"] == "2"
+    rows = {r[0]: r[1:4] for r in section.tables[0].rows}
+    assert rows["2025-03"] == ("¥50.00", "¥50.00", "100.0%")
+    assert rows["2025-11"] == ("¥2,650.00", "¥2,500.00", "94.3%")
+    a = attribute_sales(small_log(), touches,
+                        window=Window(dt.datetime(2024, 12, 1, tzinfo=SH), AS_OF))
+    assert (a.sales_fen, a.crm_sales_fen) == (280_000, 255_000)  # the function the section reads
+
+    # treated alice and erin, held out bob and dave, 7 days from 11-18: alice responded (1/2),
+    # nobody held out did (0/2): uplift +50pt; se = sqrt(.5 * .5 / 2) = 0.35355, so the 95%
+    # interval is 0.5 -/+ 1.96 * 0.35355 = -19.3 ... +119.3pt
+    effect = campaign_effect(small_log(), campaign_id="1118", treated=["alice", "erin"],
+                             holdout=["bob", "dave"], start=_at(2025, 11, 18), days=7)
+    report = build_report(small_log(), lang="en", as_of=AS_OF, campaigns=[effect])
+    (row,) = report.section("campaigns").tables[0].rows
+    assert row[:7] == ("1118", "2", "2", "50.0%", "0.0%", "+50.0pt", "-19.3 … +119.3pt")
+    keys = [s.key for s in build_report(small_log(), lang="en", as_of=AS_OF).sections]
+    assert "crm-sales" not in keys
+    assert "campaigns" not in keys
+    with pytest.raises(InvalidTypeError, match="touches"):
+        build_report(small_log(), as_of=AS_OF, touches=["alice"])  # type: ignore[arg-type]

@@ -27,7 +27,9 @@ from ecrm._time import as_zone, require_aware
 from ecrm._version import __version__
 from ecrm._window import Window
 from ecrm.analytics import (
+    CampaignReport,
     Change,
+    Touches,
     backtest,
     member_metrics,
     periods,
@@ -40,6 +42,7 @@ from ecrm.lifecycle import RepurchaseCycle, Stage, StageResult, cycles_by, repur
 from ecrm.lifecycle import stages as lifecycle_stages
 from ecrm.report._extra import (
     associations_section,
+    crm_sales_section,
     membership_cost_section,
     periods_section,
     predict_section,
@@ -118,7 +121,10 @@ class Shop:
                  sms_price: Money, lang: Lang, tickets: Sequence[Ticket] | None = None,
                  sla_policy: SlaPolicy | None = None,
                  survey_scores: Sequence[SurveyScore] = (),
-                 level_costs: LevelCosts | None = None) -> None:
+                 level_costs: LevelCosts | None = None,
+                 touches: Touches | None = None,
+                 attribution_within: dt.timedelta = dt.timedelta(days=7),
+                 campaigns: Sequence[CampaignReport] = ()) -> None:
         self.log = log
         self.as_of = as_of
         self.zone = log.tz
@@ -133,6 +139,9 @@ class Shop:
         self.sla_policy = sla_policy or DEFAULT_SLA
         self.survey_scores = survey_scores
         self.level_costs = level_costs
+        self.touches = touches
+        self.attribution_within = attribution_within
+        self.campaigns = campaigns
         self.w = Words(lang, log.currency)
 
     @property
@@ -883,6 +892,7 @@ def touches(shop: Shop) -> list[Section]:
 #: the :class:`Shop` and returns its sections (none when it has nothing to show).
 SECTIONS: Final[tuple[tuple[str, Callable[[Shop], list[Section]]], ...]] = (
     ("headline numbers", overview),
+    ("CRM sales and campaigns", crm_sales_section),
     ("quarters and years", periods_section),
     ("RFM grades", grades),
     ("repurchase cycle and stages", cycle_and_stages),
@@ -920,6 +930,9 @@ def build_report(
     sla_policy: SlaPolicy | None = None,
     survey_scores: Iterable[SurveyScore] = (),
     level_costs: LevelCosts | None = None,
+    touches: Touches | None = None,
+    attribution_within: dt.timedelta = dt.timedelta(days=7),
+    campaigns: Iterable[CampaignReport] = (),
     progress: Progress | None = None,
 ) -> Report:
     """Assemble the shop report as of ``as_of`` (pure: nothing is read, written or sent).
@@ -959,6 +972,12 @@ def build_report(
         level_costs: :func:`ecrm.tiers.level_costs` over the period to show; adds the
             ``membership-cost`` section (the benefit, points and gift-pack records it needs
             live in the shop's stores, not in the orders).
+        touches: CRM sends and coupon grants (:class:`ecrm.analytics.Touches`, e.g.
+            ``Touches.from_outbox(outbox.entries())``); adds the ``crm-sales`` section
+            (CRM 销售额 and 销售占比 per month, last-touch attribution).
+        attribution_within: how long after a touch an order is credited to it (7 days).
+        campaigns: campaign reports (:func:`ecrm.analytics.campaign_effect`); adds the
+            ``campaigns`` section (uplift against the holdout with its interval, cost, ROI).
         progress: called with ``(step, done, total)`` before each step.
 
     Returns:
@@ -980,6 +999,14 @@ def build_report(
     if level_costs is not None and not isinstance(level_costs, LevelCosts):
         raise InvalidTypeError(f"level_costs must be LevelCosts, got {type(level_costs).__name__}")
     scores = tuple(survey_scores)
+    if touches is not None and not isinstance(touches, Touches):
+        raise InvalidTypeError(f"touches must be ecrm.analytics.Touches, got "
+                               f"{type(touches).__name__}")
+    campaign_list = tuple(campaigns)
+    for i, c in enumerate(campaign_list):
+        if not isinstance(c, CampaignReport):
+            raise InvalidTypeError(f"campaigns[{i}] must be a CampaignReport, got "
+                                   f"{type(c).__name__}")
     if not isinstance(sms_price, Money):
         raise InvalidTypeError(f"sms_price must be Money, got {type(sms_price).__name__}")
     require_aware(as_of, "as_of")
@@ -994,7 +1021,8 @@ def build_report(
     shop = Shop(orders, as_of=as_of, customers=customers, events=events, ladder=ladder,
                 cycle_method=cycle_method, name=name, sms_price=sms_price,
                 lang=lang, tickets=tickets, sla_policy=sla_policy,  # type: ignore[arg-type]
-                survey_scores=scores, level_costs=level_costs)
+                survey_scores=scores, level_costs=level_costs, touches=touches,
+                attribution_within=attribution_within, campaigns=campaign_list)
     as_zone(shop.tz_name, "tz")
     report = progress or (lambda step, done, total: None)
     sections: list[Section] = []

@@ -391,3 +391,80 @@ def membership_cost_section(shop: Shop) -> list[Section]:
                  "数据来自 ecrm.tiers.level_costs：已使用的权益按单位成本计，兑换的积分按店铺积分价值计，"
                  "另计礼包；会费收入单列，不从成本中扣除。")],
     )]
+
+
+# -- CRM attribution and campaigns ----------------------------------------------------------
+def crm_sales_section(shop: Shop) -> list[Section]:
+    """Sales attributed to CRM touches (CRM 销售额, 销售占比) per month, and each campaign's
+    effect against its holdout, when the caller passes touches or campaign reports."""
+    from ecrm.analytics import attribute_sales
+
+    w = shop.w
+    out: list[Section] = []
+    if shop.touches is not None:
+        window = Window(shop.month_start - relativedelta(months=12), shop.month_start)
+        a = attribute_sales(shop.log, shop.touches, within=shop.attribution_within,
+                            window=window)
+        series = a.by_month()
+        labels = [dt.date.fromordinal(dt.date(1970, 1, 1).toordinal() + int(d)).strftime("%Y-%m")
+                  for d in series.days]
+        rows = [(m, w.money(int(s)), w.money(int(c)), w.share(int(c), int(s)) if s else "-",
+                 w.count(int(n)))
+                for m, s, c, n in zip(labels, series.sales_fen, series.crm_sales_fen,
+                                      series.crm_orders, strict=True)]
+        share = a.crm_share
+        days = shop.attribution_within.days
+        out.append(Section(
+            "crm-sales", w("Sales brought by CRM", "CRM 销售额"),
+            summary=w(f"Valid orders placed within {days} days after a CRM message or coupon "
+                      "reached the customer, credited to the last such touch, over the last "
+                      "12 complete months.",
+                      f"客户收到 CRM 消息或优惠券后 {days} 天内下的有效订单，归于最后一次触达；"
+                      "统计最近 12 个完整月。"),
+            metrics=[Metric(w("CRM sales", "CRM 销售额"), w.money(a.crm_sales_fen, short=True)),
+                     Metric(w("CRM share of sales", "CRM 销售占比"),
+                            "-" if share is None else w.share(float(share), 1)),
+                     Metric(w("CRM orders", "CRM 订单数"), w.count(a.crm_orders))],
+            charts=[BarChart(w("CRM sales per month", "每月 CRM 销售额"), labels,
+                             [int(c) / 100 for c in series.crm_sales_fen],
+                             value_kind="money")] if labels else [],
+            tables=[Table(w("CRM sales per month", "每月 CRM 销售额"),
+                          [w("month", "月份"), w("sales", "销售额"), w("CRM sales", "CRM 销售额"),
+                           w("CRM share", "CRM 占比"), w("CRM orders", "CRM 订单数")],
+                          rows, [False, True, True, True, True])] if rows else [],
+            notes=[w("From ecrm.analytics.attribute_sales (last touch). A touch is a message "
+                     "the outbox sent or a coupon granted; an order is credited once.",
+                     "数据来自 ecrm.analytics.attribute_sales（最后触达归因）。触达指发件箱已发送的"
+                     "消息或已发放的优惠券；每笔订单只归因一次。")],
+        ))
+    if shop.campaigns:
+        campaign_rows: list[tuple[str, ...]] = []
+        for c in shop.campaigns:
+            ci = c.uplift_interval()
+            campaign_rows.append((
+                c.campaign_id, w.count(c.n_treated), w.count(c.n_holdout),
+                "-" if c.rate_treated is None else w.share(float(c.rate_treated), 1),
+                "-" if c.rate_holdout is None else w.share(float(c.rate_holdout), 1),
+                "-" if c.uplift is None else f"{float(c.uplift) * 100:+.1f}pt",
+                "-" if ci is None else f"{ci[0] * 100:+.1f} … {ci[1] * 100:+.1f}pt",
+                w.money(c.cost.fen), "-" if c.roi is None else f"{float(c.roi):.2f}",
+            ))
+        out.append(Section(
+            "campaigns", w("Campaign effect against the holdout", "活动效果（对照组）"),
+            summary=w("Each campaign's response rate against its randomly held-out customers: "
+                      "the uplift is what the campaign caused, with its 95% interval, its cost "
+                      "and its return.",
+                      "各活动的响应率与随机留出的对照组相比：提升即活动带来的效果，附 95% 置信区间、"
+                      "成本和回报。"),
+            tables=[Table(w("Campaigns", "活动"),
+                          [w("campaign", "活动"), w("treated", "触达人数"),
+                           w("held out", "对照人数"), w("response", "响应率"),
+                           w("holdout response", "对照响应率"), w("uplift", "提升"),
+                           w("95% interval", "95% 区间"), w("cost", "成本"), "ROI"],
+                          campaign_rows,
+                          [False, True, True, True, True, True, True, True, True])],
+            notes=[w("From ecrm.analytics.campaign_effect; the interval is the normal "
+                     "approximation of the difference of two proportions.",
+                     "数据来自 ecrm.analytics.campaign_effect；区间为两比例之差的正态近似。")],
+        ))
+    return out
