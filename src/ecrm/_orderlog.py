@@ -391,10 +391,11 @@ class OrderLog:
     @classmethod
     def _from_loaded(cls, read: OrderColumns, zone: dt.tzinfo, currency: str) -> OrderLog:
         items = None if read.items is None else OrderItems(*read.items)
+        ids = read.customer_ids  # already coded by the reader: nothing to factorise
         log = cls._build(
-            zone, currency, read.customer_ids, read.placed_at_us, read.amount_fen,
+            zone, currency, ids.ids, read.placed_at_us, read.amount_fen,
             read.refunded_fen, read.status_codes, read.paid_at_us, read.order_ids,
-            read.provinces, read.channels, items, read.info.source,
+            read.provinces, read.channels, items, read.info.source, codes=ids.codes,
         )
         return attrs.evolve(log, load_info=read.info)
 
@@ -497,10 +498,14 @@ class OrderLog:
         channels: npt.NDArray[np.str_] | None,
         items: OrderItems | None,
         source: str,
+        *,
+        codes: npt.NDArray[np.integer[Any]] | None = None,
     ) -> OrderLog:
+        """The log of checked columns; ``ids`` is the id of each row, or with ``codes`` the
+        sorted distinct ids that ``codes`` (one per row) index."""
         Money(0, currency)  # validates the currency code
         check_total_fen(amount, "amount", source)
-        uniq, codes = factorize(ids)
+        uniq, codes = factorize(ids) if codes is None else (ids, codes)
         # Rows stay in input order; the customer/time layout waits for its first use. The
         # columns are the log's own (the callers pass fresh arrays or copies).
         log = cls(

@@ -96,11 +96,15 @@ class Chunk:
     The arrow engine also gives ``arrow[field]``, the same cells as a pyarrow string array,
     so a sink can parse them in Arrow and only turn the cells it cannot settle into text;
     its ``cells`` are then made into numpy text on first access.
+
+    ``rows_hint`` is the reader's estimate of the file's rows (its size over the bytes per
+    row read so far; 0 when unknown), for sinks that size their columns once.
     """
 
     cells: Mapping[str, Any]
     lines: IntArray
     arrow: Mapping[str, Any] | None = None
+    rows_hint: int = 0
 
 
 class Sink(Protocol[T_co]):
@@ -230,6 +234,12 @@ def _empty_file(source: str, what: str) -> None:
     problems.raise_if_any(what)
 
 
+def _rows_hint(text: TextSource, rows_done: int) -> int:
+    """The file's rows estimated from the bytes read so far (0 when the size is unknown)."""
+    done = text.bytes_done()
+    return rows_done * text.bytes_total // done if done and text.bytes_total else 0
+
+
 def _info(text: TextSource, engine: str, rows: int) -> LoadInfo:
     return LoadInfo(source=text.name, engine=engine, encoding=text.encoding,
                     encoding_detected=text.detected, compression=text.compression, rows=rows)
@@ -294,7 +304,7 @@ def _python_pass(
                                                 decoded_reported)
             rows_done += len(rows)
             cells = {f: list(map(operator.itemgetter(j), rows)) for f, j in layout.index.items()}
-            target.add(Chunk(cells, lines))
+            target.add(Chunk(cells, lines, rows_hint=_rows_hint(text, rows_done)))
             if progress is not None:
                 reported = text.bytes_done()
                 progress(rows_done, reported, text.bytes_total)
@@ -507,12 +517,14 @@ def _arrow_pass(
                 pending_rows += batch.num_rows
                 if pending_rows < chunk_rows:
                     continue
-                rows_done = _arrow_chunk(pending, layout, target, rows_done, pa, pc)
+                rows_done = _arrow_chunk(pending, layout, target, rows_done, pa, pc,
+                                         text.bytes_total, text.compression is None)
                 pending, pending_rows = [], 0
                 if progress is not None:
                     progress(rows_done, text.bytes_done(), text.bytes_total)
             if pending:
-                rows_done = _arrow_chunk(pending, layout, target, rows_done, pa, pc)
+                rows_done = _arrow_chunk(pending, layout, target, rows_done, pa, pc,
+                                         text.bytes_total, text.compression is None)
         except _FallbackError:
             return None
         if invalid or problems or text.undecodable:
@@ -595,20 +607,28 @@ class _ArrowCells(Mapping[str, Any]):
 
 
 def _arrow_chunk(
-    batches: list[Any], layout: Layout, target: Sink[Any], rows_done: int, pa: Any, pc: Any
+    batches: list[Any], layout: Layout, target: Sink[Any], rows_done: int, pa: Any, pc: Any,
+    bytes_total: int, plain: bool,
 ) -> int:
+    """Check one chunk of record batches and hand it to ``target``; return the rows done.
+
+    ``bytes_total`` is the file's size and ``plain`` whether it is uncompressed, for the
+    estimate of the file's rows (its size over this chunk's bytes per row).
+    """
     table = pa.Table.from_batches(batches)
     n = table.num_rows
     limit = csv.field_size_limit()
     arrays = [col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
               for col in table.columns]
     empty_row = np.ones(n, dtype=bool)
+    chunk_bytes = n * len(arrays)  # a comma or line end after each cell
     for arr in arrays:
         data, off = arrow_bytes(arr)
         body = data[off[0]:off[-1]] if n else data[:0]
         if n and bool(np.any((body == 10) | (body == 13))):
             raise _FallbackError  # a cell spanning lines: the python engine checks it
         length = np.diff(off)
+        chunk_bytes += int(off[-1] - off[0]) if n else 0
         if n and int(length.max()) > limit:
             raise _FallbackError  # over the python engine's field limit: it reports it
         empty_row &= length == 0
@@ -617,5 +637,6 @@ def _arrow_chunk(
     fields = {field: arrays[j] for field, j in layout.index.items()}
     # lines as if no line were blank or spanned: any problem sends the file to python anyway
     lines = np.arange(rows_done + 2, rows_done + 2 + n, dtype=np.int64)
-    target.add(Chunk(_ArrowCells(fields), lines, fields))
+    rows_hint = bytes_total * n // chunk_bytes if plain and chunk_bytes else 0
+    target.add(Chunk(_ArrowCells(fields), lines, fields, rows_hint))
     return rows_done + int(n)
