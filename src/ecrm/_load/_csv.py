@@ -32,7 +32,9 @@ import importlib.util
 import itertools
 import operator
 import os
+import queue
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, Any, Final, Protocol, TypeVar
 
@@ -454,6 +456,13 @@ class _FallbackError(Exception):
     """The file needs the python engine (for its exact report or a special case)."""
 
 
+class _ReadError(_FallbackError):
+    """pyarrow could not read the bytes (e.g. not UTF-8 after all)."""
+
+
+_RETRY: Final = object()
+
+
 def _arrow_pass(
     path: str | os.PathLike[str] | IO[bytes],
     what: str,
@@ -463,20 +472,51 @@ def _arrow_pass(
     chunk_rows: int,
     progress: Progress | None,
 ) -> tuple[T, LoadInfo] | None:
-    """Read with pyarrow; ``None`` when the python engine must read the file instead."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.csv as pacsv
+    """Read with pyarrow; ``None`` when the python engine must read the file instead.
 
+    A plain (uncompressed) file whose first block is UTF-8 without a BOM is handed to
+    pyarrow by path, which checks that every cell is UTF-8; if one is not (bytes in another
+    encoding further on), the file is read again through the decoding stream, as every
+    other file is.
+    """
     with TextSource(path, encoding) as text:
         source = text.name
         header_row = next(csv.reader(itertools.islice(text.lines(), 1)), None)
         undecodable = bool(text.undecodable)
+        direct = text.compression is None and text.encoding == "utf-8"
     if header_row is None or undecodable or len(header_row) < 2:
         return None
     if any("\n" in h or "\r" in h for h in header_row):
         return None
     layout = resolve(header_row, source)
+    if direct:
+        result = _arrow_read(path, source, what, layout, sink, encoding, chunk_rows, progress,
+                             direct=True)
+        if result is not _RETRY:
+            return result  # type: ignore[return-value]
+    result = _arrow_read(path, source, what, layout, sink, encoding, chunk_rows, progress,
+                         direct=False)
+    return None if result is _RETRY else result  # type: ignore[return-value]
+
+
+def _arrow_read(
+    path: str | os.PathLike[str] | IO[bytes],
+    source: str,
+    what: str,
+    layout: Layout,
+    sink: Callable[[Layout, Problems], Sink[T]],
+    encoding: str,
+    chunk_rows: int,
+    progress: Progress | None,
+    *,
+    direct: bool,
+) -> tuple[T, LoadInfo] | object | None:
+    """One pyarrow read of the file (by path when ``direct``, else through the decoding
+    stream); ``_RETRY`` when a direct read met bytes pyarrow could not read."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
     width = layout.width
     names = [f"c{i}" for i in range(width)]
     invalid: list[int] = []
@@ -487,11 +527,10 @@ def _arrow_pass(
 
     with TextSource(path, encoding) as text:
         problems = _with_columns(Problems(source), layout)
-        stream = Utf8Stream(text)
         target = sink(layout, problems)
         try:
             reader = pacsv.open_csv(
-                stream,
+                os.fspath(path) if direct else Utf8Stream(text),  # type: ignore[arg-type]
                 read_options=pacsv.ReadOptions(
                     column_names=names, skip_rows=1, block_size=1 << 22, use_threads=True,
                 ),
@@ -505,28 +544,36 @@ def _arrow_pass(
                 ),
             )
         except (pa.ArrowInvalid, pa.ArrowException):
-            return None
+            return _RETRY if direct else None
         rows_done = 0
+        bytes_done = 0
         pending: list[Any] = []
         pending_rows = 0
+        batches = _Prefetched(_batches(reader, pa))
         try:
-            for batch in _batches(reader, pa):
+            for batch in batches:
                 if invalid or problems or text.undecodable:
                     return None
                 pending.append(batch)
                 pending_rows += batch.num_rows
                 if pending_rows < chunk_rows:
                     continue
-                rows_done = _arrow_chunk(pending, layout, target, rows_done, pa, pc,
-                                         text.bytes_total, text.compression is None)
+                rows_done, took = _arrow_chunk(pending, layout, target, rows_done, pa, pc,
+                                               text.bytes_total, text.compression is None)
+                bytes_done += took
                 pending, pending_rows = [], 0
                 if progress is not None:
-                    progress(rows_done, text.bytes_done(), text.bytes_total)
+                    done = min(bytes_done, text.bytes_total) if direct else text.bytes_done()
+                    progress(rows_done, done, text.bytes_total)
             if pending:
-                rows_done = _arrow_chunk(pending, layout, target, rows_done, pa, pc,
-                                         text.bytes_total, text.compression is None)
+                rows_done, _took = _arrow_chunk(pending, layout, target, rows_done, pa, pc,
+                                                text.bytes_total, text.compression is None)
+        except _ReadError:
+            return _RETRY if direct else None
         except _FallbackError:
             return None
+        finally:
+            batches.close()
         if invalid or problems or text.undecodable:
             return None
         if progress is not None:
@@ -544,8 +591,54 @@ def _batches(reader: Any, pa: Any) -> Iterator[Any]:
         except StopIteration:
             return
         except pa.ArrowInvalid:
-            raise _FallbackError from None
+            raise _ReadError from None
         yield batch
+
+
+class _Prefetched(Iterator[T]):
+    """Items of ``items`` made one ahead in a thread: pyarrow parses the next record batch
+    (without holding the GIL) while the caller converts the last one."""
+
+    _END: Final = object()
+
+    def __init__(self, items: Iterator[T], depth: int = 2) -> None:
+        self._queue: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(items,), daemon=True,
+                                        name="ecrm-csv-reader")
+        self._thread.start()
+
+    def _run(self, items: Iterator[T]) -> None:
+        try:
+            for item in items:
+                if not self._put((item, None)):
+                    return
+        except BaseException as exc:  # handed to the caller, raised there
+            self._put((None, exc))
+            return
+        self._put((self._END, None))
+
+    def _put(self, entry: tuple[Any, BaseException | None]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __next__(self) -> T:
+        item, exc = self._queue.get()
+        if exc is not None:
+            raise exc
+        if item is self._END:
+            raise StopIteration
+        return item  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        """Stop the thread (it ends within 0.1 s of its current item)."""
+        self._stop.set()
+        self._thread.join()
 
 
 def arrow_bytes(arr: Any) -> tuple[npt.NDArray[np.uint8], IntArray]:
@@ -609,8 +702,9 @@ class _ArrowCells(Mapping[str, Any]):
 def _arrow_chunk(
     batches: list[Any], layout: Layout, target: Sink[Any], rows_done: int, pa: Any, pc: Any,
     bytes_total: int, plain: bool,
-) -> int:
-    """Check one chunk of record batches and hand it to ``target``; return the rows done.
+) -> tuple[int, int]:
+    """Check one chunk of record batches and hand it to ``target``; return the rows done
+    and about how many bytes of the file the chunk was.
 
     ``bytes_total`` is the file's size and ``plain`` whether it is uncompressed, for the
     estimate of the file's rows (its size over this chunk's bytes per row).
@@ -639,4 +733,4 @@ def _arrow_chunk(
     lines = np.arange(rows_done + 2, rows_done + 2 + n, dtype=np.int64)
     rows_hint = bytes_total * n // chunk_bytes if plain and chunk_bytes else 0
     target.add(Chunk(_ArrowCells(fields), lines, fields, rows_hint))
-    return rows_done + int(n)
+    return rows_done + int(n), chunk_bytes

@@ -576,7 +576,10 @@ def arrow_instants(
     return fast_instants(cells, lambda rows: arrow_text(arr.take(rows)), zone)
 
 
-_ISO_DIGITS = np.asarray([0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18])
+# ``YYYY-MM-DD HH:MM:SS`` less "0" byte by byte (uint8, wrapping below "0"): the most each
+# position may hold (a digit 9; "-" is 253, ":" 10; " " or "T" at 10 are checked apart)
+_ISO_MOST = np.asarray([9, 9, 9, 9, 253, 9, 9, 253, 9, 9, 255, 9, 9, 10, 9, 9, 10, 9, 9],
+                       dtype=np.uint8)
 
 
 def _arrow_iso_seconds(arr: Any, cells: ByteCells) -> IntArray | None:
@@ -586,14 +589,16 @@ def _arrow_iso_seconds(arr: Any, cells: ByteCells) -> IntArray | None:
 
     if len(arr) == 0 or not bool((cells.lengths == 19).all()):
         return None
-    m = cells.matrix(19)
-    digits = m[:, _ISO_DIGITS]
-    if not bool(((digits >= 48) & (digits <= 57)).all()):
+    shifted = cells.matrix(19) - np.uint8(48)  # one pass over the bytes
+    if not bool((shifted <= _ISO_MOST).all()):
         return None
-    if not (bool((m[:, 4] == 45).all()) and bool((m[:, 7] == 45).all())
-            and bool(((m[:, 10] == 32) | (m[:, 10] == 84)).all())
-            and bool((m[:, 13] == 58).all()) and bool((m[:, 16] == 58).all())):
+    if not (bool((shifted[:, 4] == 253).all()) and bool((shifted[:, 7] == 253).all())
+            and bool((shifted[:, 13] == 10).all()) and bool((shifted[:, 16] == 10).all())):
         return None
+    middle = shifted[:, 10]
+    if not bool(((middle == 240) | (middle == 36)).all()):  # " " or "T"
+        return None
+    del shifted, middle
     try:
         stamps = pc.cast(arr, pa.timestamp("us"))
     except pa.ArrowInvalid:
