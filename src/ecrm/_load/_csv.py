@@ -726,6 +726,8 @@ def _arrow_read(
         if progress is not None:
             progress(rows_done, text.bytes_total, text.bytes_total)
         result = target.finish()
+        # the batches are gone: hand the pool's cached pages back (tens of MB at 10M rows)
+        pa.default_memory_pool().release_unused()
         if problems:
             return None
         return result, _info(text, "arrow", rows_done)
