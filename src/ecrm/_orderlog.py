@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, NamedTuple, TypeVar
 
@@ -254,6 +255,41 @@ class OrderLog:
         zone = as_zone(tz) if tz is not None else None
         problems = Problems(source)
         ids = ids_column(customer_ids, "customer_ids", problems)
+        # Coding the ids is the longest single step of a large build: it runs in a thread
+        # while the other columns are checked (numpy releases the GIL in its loops).
+        coding = _Background(factorize, ids) if not problems and n >= _THREAD_ROWS else None
+        try:
+            log = cls._checked(
+                n, zone, currency, ids, placed_at, amounts, statuses, order_ids, refunded,
+                paid_at, provinces, channels, items, source, problems, coding,
+            )
+        finally:
+            if coding is not None:
+                coding.join()
+        return log
+
+    @classmethod
+    def _checked(
+        cls,
+        n: int,
+        zone: dt.tzinfo | None,
+        currency: str,
+        ids: npt.NDArray[Any],
+        placed_at: Any,
+        amounts: Any,
+        statuses: Any,
+        order_ids: Any,
+        refunded: Any,
+        paid_at: Any,
+        provinces: Any,
+        channels: Any,
+        items: OrderItems | None,
+        source: str,
+        problems: Problems,
+        coding: _Background | None,
+    ) -> OrderLog:
+        """The rest of :meth:`from_arrays`: check the other columns, raise every problem,
+        build (with the ids coded by ``coding`` when it runs)."""
         placed = instants_column(placed_at, "placed_at", zone, problems)
         amount = fen_column(amounts, "amounts", problems, max_fen=MAX_ORDER_FEN)
         status = _status_column(statuses, n, problems)
@@ -273,10 +309,12 @@ class OrderLog:
         problems.raise_if_any("orders")
         # The log keeps its columns: never the caller's buffers, so changing them later
         # cannot change the log.
+        amount, refund = _own(amount, amounts), _own(refund, refunded)
+        uniq, codes = coding.result() if coding is not None else (ids, None)
         return cls._build(
-            zone or as_zone(None), currency, ids, placed, _own(amount, amounts),
-            _own(refund, refunded), status, paid, _own(oids, order_ids), _own(prov, provinces),
-            _own(chan, channels), items, source,
+            zone or as_zone(None), currency, uniq, placed, amount, refund, status, paid,
+            _own(oids, order_ids), _own(prov, provinces), _own(chan, channels), items, source,
+            codes=codes,
         )
 
     @classmethod
@@ -391,10 +429,11 @@ class OrderLog:
     @classmethod
     def _from_loaded(cls, read: OrderColumns, zone: dt.tzinfo, currency: str) -> OrderLog:
         items = None if read.items is None else OrderItems(*read.items)
+        ids = read.customer_ids  # already coded by the reader: nothing to factorise
         log = cls._build(
-            zone, currency, read.customer_ids, read.placed_at_us, read.amount_fen,
+            zone, currency, ids.ids, read.placed_at_us, read.amount_fen,
             read.refunded_fen, read.status_codes, read.paid_at_us, read.order_ids,
-            read.provinces, read.channels, items, read.info.source,
+            read.provinces, read.channels, items, read.info.source, codes=ids.codes,
         )
         return attrs.evolve(log, load_info=read.info)
 
@@ -497,10 +536,14 @@ class OrderLog:
         channels: npt.NDArray[np.str_] | None,
         items: OrderItems | None,
         source: str,
+        *,
+        codes: npt.NDArray[np.integer[Any]] | None = None,
     ) -> OrderLog:
+        """The log of checked columns; ``ids`` is the id of each row, or with ``codes`` the
+        sorted distinct ids that ``codes`` (one per row) index."""
         Money(0, currency)  # validates the currency code
         check_total_fen(amount, "amount", source)
-        uniq, codes = factorize(ids)
+        uniq, codes = factorize(ids) if codes is None else (ids, codes)
         # Rows stay in input order; the customer/time layout waits for its first use. The
         # columns are the log's own (the callers pass fresh arrays or copies).
         log = cls(
@@ -824,6 +867,36 @@ class OrderLog:
         """Iterate the orders as :class:`Order` values, by customer then time."""
         for row in range(len(self)):
             yield self.order_at(row)
+
+
+#: Rows from which :meth:`OrderLog.from_arrays` codes the ids in a thread.
+_THREAD_ROWS = 1_000_000
+
+
+class _Background:
+    """``fn(*args)`` run in a thread; :meth:`result` waits for it (and raises its error)."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
+        self._out: list[Any] = []
+        self._error: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                self._out.append(fn(*args))
+            except BaseException as exc:  # re-raised by result() in the caller's thread
+                self._error.append(exc)
+
+        self._thread = threading.Thread(target=run, name="ecrm-build", daemon=True)
+        self._thread.start()
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error:
+            raise self._error[0]
+        return self._out[0]
 
 
 class InputRows(NamedTuple):

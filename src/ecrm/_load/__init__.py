@@ -10,6 +10,8 @@ Modules:
 * :mod:`._problems` — the one problem collector (file, line, column, value, rule; capped);
 * :mod:`._cells` — the cell parsers: ids, money (fen / yuan / auto), instants (one parser for
   files and ``--as-of``), coded enums (statuses, event kinds …);
+* :mod:`._idcodes` — customer ids coded chunk by chunk (never a column of id text);
+* :mod:`._grow` — a numeric column filled chunk by chunk into one buffer sized from the file;
 * :mod:`._orders`, :mod:`._tables` — orders, customers and events from CSV;
 * :mod:`._frames`, :mod:`._parquet` — pandas, polars, pyarrow and Parquet.
 

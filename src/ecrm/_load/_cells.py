@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import attrs
 import numpy as np
@@ -38,6 +38,7 @@ from ecrm.errors import InvalidValueError
 
 __all__ = [
     "ByteCells",
+    "LineNumbers",
     "MoneyCells",
     "coded_column",
     "decide_units",
@@ -52,6 +53,17 @@ __all__ = [
 IntArray = npt.NDArray[np.int64]
 StrArray = npt.NDArray[np.str_]
 BoolArray = npt.NDArray[np.bool_]
+
+
+
+class LineNumbers(Protocol):
+    """The physical line of each row by position: an int64 array, or a stand-in that makes
+    one only when a message needs a line."""
+
+    def __getitem__(self, rows: Any, /) -> Any: ...
+
+    def __len__(self) -> int: ...
+
 
 _TS: Final = re.compile(
     r"(\d{4})(?:[-/](\d{1,2})[-/](\d{1,2})|(\d{2})(\d{2}))"
@@ -532,7 +544,7 @@ def to_fen(
     cells: MoneyCells,
     unit: str,
     header: str,
-    lines: IntArray,
+    lines: LineNumbers,
     problems: Any,
     texts: Mapping[int, str] | None = None,
 ) -> IntArray:
@@ -543,6 +555,8 @@ def to_fen(
     """
     whole, cents = cells.whole, cells.cents
     if unit == "fen":
+        if not bool(cells.marked.any()):
+            return whole  # whole fen throughout (the common case): no copy
         wrong = np.flatnonzero(cells.marked & (whole >= 0))
         for i in wrong.tolist():
             shown = f"{int(whole[i])}.{int(cents[i]):02d}"

@@ -29,10 +29,13 @@ import contextlib
 import csv
 import gc
 import importlib.util
+import io
 import itertools
 import operator
 import os
+import queue
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, Any, Final, Protocol, TypeVar
 
@@ -65,6 +68,8 @@ T_co = TypeVar("T_co", covariant=True)
 #: Default number of rows parsed per chunk (bounds the memory of Python row lists).
 DEFAULT_CHUNK_ROWS: Final = 100_000
 _NEWLINES: Final = re.compile(r"\r\n|\r|\n")
+#: The python engine splits plain blocks with ``str`` methods (tests turn it off to compare).
+PLAIN_BLOCKS = True
 _SHOWN: Final = 80
 
 
@@ -96,11 +101,15 @@ class Chunk:
     The arrow engine also gives ``arrow[field]``, the same cells as a pyarrow string array,
     so a sink can parse them in Arrow and only turn the cells it cannot settle into text;
     its ``cells`` are then made into numpy text on first access.
+
+    ``rows_hint`` is the reader's estimate of the file's rows (its size over the bytes per
+    row read so far; 0 when unknown), for sinks that size their columns once.
     """
 
     cells: Mapping[str, Any]
     lines: IntArray
     arrow: Mapping[str, Any] | None = None
+    rows_hint: int = 0
 
 
 class Sink(Protocol[T_co]):
@@ -230,6 +239,12 @@ def _empty_file(source: str, what: str) -> None:
     problems.raise_if_any(what)
 
 
+def _rows_hint(text: TextSource, rows_done: int) -> int:
+    """The file's rows estimated from the bytes read so far (0 when the size is unknown)."""
+    done = text.bytes_done()
+    return rows_done * text.bytes_total // done if done and text.bytes_total else 0
+
+
 def _info(text: TextSource, engine: str, rows: int) -> LoadInfo:
     return LoadInfo(source=text.name, engine=engine, encoding=text.encoding,
                     encoding_detected=text.detected, compression=text.compression, rows=rows)
@@ -248,9 +263,20 @@ def _python_pass(
     with TextSource(path, encoding) as text, _gc_paused():
         source = text.name
         problems = Problems(source)
-        reader = csv.reader(text.lines())
-        header_row = next(reader, None)
-        if any(line <= reader.line_num for line in text.undecodable):
+        blocks = text.blocks()
+        first = next(blocks, None)
+        header_row, body = (_plain_header(first[0]) if first is not None and PLAIN_BLOCKS
+                            else (None, None))
+        if header_row is None:  # the csv module reads the header too
+            rest = itertools.chain([first[0]] if first is not None else [],
+                                   (t for t, _raw in blocks))
+            reader = csv.reader(_lines_of(rest))
+            header_row = next(reader, None)
+            head_lines: int = reader.line_num
+        else:
+            reader = None
+            head_lines = 1
+        if any(line <= head_lines for line in text.undecodable):
             # an undecodable header: nothing can be matched to it
             _report_undecodable(text, set(), problems)
             problems.raise_if_any(what)
@@ -260,52 +286,185 @@ def _python_pass(
         layout = resolve(header_row, source)
         problems = _with_columns(problems, layout)
         target = sink(layout, problems)
-        rows_done = 0
-        prev: int = reader.line_num
-        width = layout.width
-        reported = -1
-        last: tuple[list[str], int] | None = None
-        flagged: set[int] = set()
-        decoded_reported: set[int] = set()
-        while True:
-            try:
-                rows: list[list[str]] = list(itertools.islice(reader, chunk_rows))
-            except csv.Error as exc:
-                problems.add_cell(
-                    reader.line_num, "<row>", str(exc),
-                    "is not valid CSV here: a field runs past the size limit, most likely "
-                    "because a quote is not closed; reading stopped at this line",
-                )
-                break
-            if not rows:
-                break
-            end: int = reader.line_num
-            if end - prev == len(rows):
-                lines = np.arange(prev + 1, end + 1, dtype=np.int64)
+        feed = _Feed(target, layout, text, chunk_rows, progress)
+        if reader is None and (body is None or layout.width < 2):
+            # (a one-column file's blank-looking rows are the csv path's business)
+            reader = csv.reader(_lines_of(itertools.chain(
+                [body or ""], (t for t, _raw in blocks))))
+        if reader is None:
+            assert body is not None
+            # plain blocks (no quote, no lone CR, every row complete) are split with str
+            # methods; from the first other block on, the csv module reads the rest
+            leftover = _plain_blocks(itertools.chain([body], (t for t, _raw in blocks)),
+                                     layout.width, text, feed)
+            if leftover is None:
+                reader = csv.reader(iter(()))
             else:
-                lines = _start_lines(rows, prev)
-                flagged |= _check_spanning(rows, lines, layout, problems)
-            prev = end
-            last = (rows[-1], int(lines[-1]))
-            if len(rows[0]) != width or len(set(map(len, rows))) > 1 or not all(map(any, rows)):
-                rows, lines = _drop_ragged(rows, lines, width, problems)
-            if text.undecodable:  # reported in their column; not also as bad cells
-                rows, lines = _drop_undecodable(rows, lines, text, layout, problems,
-                                                decoded_reported)
-            rows_done += len(rows)
-            cells = {f: list(map(operator.itemgetter(j), rows)) for f, j in layout.index.items()}
-            target.add(Chunk(cells, lines))
-            if progress is not None:
-                reported = text.bytes_done()
-                progress(rows_done, reported, text.bytes_total)
-        if last is not None and last[1] not in flagged:
-            _check_end(*last, layout, problems)
-        _report_undecodable(text, decoded_reported, problems)
-        if progress is not None and reported < text.bytes_total:
-            progress(rows_done, text.bytes_total, text.bytes_total)
+                reader = csv.reader(_lines_of(itertools.chain(
+                    [leftover], (t for t, _raw in blocks))))
+        base = feed.lines_done + head_lines if reader.line_num == 0 else 0
+        _csv_rows(reader, base, layout, text, problems, feed)
+        feed.flush()
+        _report_undecodable(text, feed.decoded_reported, problems)
+        if progress is not None and feed.reported < text.bytes_total:
+            progress(feed.rows_done, text.bytes_total, text.bytes_total)
         result = target.finish()
         problems.raise_if_any(what)
-        return result, _info(text, "python", rows_done)
+        return result, _info(text, "python", feed.rows_done)
+
+
+def _lines_of(texts: Iterator[str]) -> Iterator[str]:
+    # chained in C: Python code runs once per block, not once per line
+    return itertools.chain.from_iterable(io.StringIO(t, newline="") for t in texts)
+
+
+def _plain_header(block: str) -> tuple[list[str] | None, str | None]:
+    """(the header cells, the rest of the block) when the header is one physical line;
+    ``(None, None)`` when the csv module must read it (a cell spanning lines, no line end)."""
+    end = block.find("\n")
+    if end < 0:
+        return None, None
+    line = block[: end + 1]
+    try:
+        row = next(csv.reader([line]), None)
+    except csv.Error:
+        return None, None
+    if row is None or any("\n" in c or "\r" in c for c in row) or line.count('"') % 2:
+        return None, None
+    return row, block[end + 1:]
+
+
+def _plain_blocks(
+    blocks: Iterator[str], width: int, text: TextSource, feed: _Feed
+) -> str | None:
+    """Feed the rows of the plain blocks; return the first block that is not plain (the csv
+    module reads from there on), or ``None`` when every block was.
+
+    A block is plain when it has no double quote, no CR but in CRLF line ends, no blank or
+    empty-celled row, every row has ``width`` cells, no cell over the field size limit and no
+    undecodable byte: then its rows are what the csv module would read, and ``str.split``
+    gives them at C speed.
+    """
+    limit = csv.field_size_limit()
+    for block in blocks:
+        if not block:
+            continue
+        plain = block
+        if "\r" in plain:
+            plain = plain.replace("\r\n", "\n")
+            if "\r" in plain:
+                return block
+        if '"' in plain or "\x00" in plain or text.undecodable:
+            return block
+        if not plain.endswith("\n"):
+            plain += "\n"
+        data = np.frombuffer(plain.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+        seps = np.flatnonzero((data == 44) | (data == 10))
+        line_ends = np.flatnonzero(data == 10)
+        n = len(line_ends)
+        if len(seps) != n * width or not bool((data[seps[width - 1::width]] == 10).all()):
+            return block  # a row with too few or too many cells
+        # byte lengths of the lines (without the line end): a blank row is 0, a row of
+        # empty cells width - 1; both are the csv path's business (it skips them)
+        length = np.diff(line_ends, prepend=-1) - 1
+        if bool((length <= width - 1).any()) or int(length.max()) > limit:
+            return block
+        cells = plain[:-1].replace("\n", ",").split(",")
+        feed.add_columns({f: cells[j::width] for f, j in feed.layout.index.items()}, n)
+    return None
+
+
+class _Feed:
+    """Gathers rows into chunks of ``chunk_rows`` for the sink (either as row lists from the
+    csv module or as columns from plain blocks), with their physical lines."""
+
+    def __init__(self, target: Sink[Any], layout: Layout, text: TextSource, chunk_rows: int,
+                 progress: Progress | None) -> None:
+        self.target = target
+        self.layout = layout
+        self.text = text
+        self.chunk_rows = chunk_rows
+        self.progress = progress
+        self.rows_done = 0
+        self.lines_done = 0  # physical lines of plain blocks fed
+        self.reported = -1
+        self.decoded_reported: set[int] = set()
+        self._columns: dict[str, list[str]] = {f: [] for f in layout.index}
+        self._lines: list[IntArray] = []
+        self._pending = 0
+
+    def add_columns(self, columns: Mapping[str, list[str]], n: int) -> None:
+        """``n`` rows of a plain block, on the lines after the ones fed so far."""
+        first = self.lines_done + 2  # after the header line
+        self.lines_done += n
+        self._add(columns, np.arange(first, first + n, dtype=np.int64))
+
+    def add_rows(self, rows: list[list[str]], lines: IntArray) -> None:
+        self._add({f: list(map(operator.itemgetter(j), rows))
+                   for f, j in self.layout.index.items()}, lines)
+
+    def _add(self, columns: Mapping[str, list[str]], lines: IntArray) -> None:
+        at = 0
+        n = len(lines)
+        while at < n:
+            take = min(n - at, self.chunk_rows - self._pending)
+            for f, col in columns.items():
+                self._columns[f].extend(col[at:at + take] if take != n else col)
+            self._lines.append(lines[at:at + take])
+            self._pending += take
+            at += take
+            if self._pending >= self.chunk_rows:
+                self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        cells, self._columns = self._columns, {f: [] for f in self.layout.index}
+        lines = self._lines[0] if len(self._lines) == 1 else np.concatenate(self._lines)
+        self._lines, self._pending = [], 0
+        self.rows_done += len(lines)
+        self.target.add(Chunk(cells, lines, rows_hint=_rows_hint(self.text, self.rows_done)))
+        if self.progress is not None:
+            self.reported = self.text.bytes_done()
+            self.progress(self.rows_done, self.reported, self.text.bytes_total)
+
+
+def _csv_rows(
+    reader: Any, base: int, layout: Layout, text: TextSource, problems: Problems, feed: _Feed
+) -> None:
+    """Feed the rows the csv module reads; ``base`` physical lines come before its first."""
+    prev: int = base + reader.line_num
+    width = layout.width
+    last: tuple[list[str], int] | None = None
+    flagged: set[int] = set()
+    while True:
+        try:
+            rows: list[list[str]] = list(itertools.islice(reader, feed.chunk_rows))
+        except csv.Error as exc:
+            problems.add_cell(
+                base + reader.line_num, "<row>", str(exc),
+                "is not valid CSV here: a field runs past the size limit, most likely "
+                "because a quote is not closed; reading stopped at this line",
+            )
+            break
+        if not rows:
+            break
+        end: int = base + reader.line_num
+        if end - prev == len(rows):
+            lines = np.arange(prev + 1, end + 1, dtype=np.int64)
+        else:
+            lines = _start_lines(rows, prev)
+            flagged |= _check_spanning(rows, lines, layout, problems)
+        prev = end
+        last = (rows[-1], int(lines[-1]))
+        if len(rows[0]) != width or len(set(map(len, rows))) > 1 or not all(map(any, rows)):
+            rows, lines = _drop_ragged(rows, lines, width, problems)
+        if text.undecodable:  # reported in their column; not also as bad cells
+            rows, lines = _drop_undecodable(rows, lines, text, layout, problems,
+                                            feed.decoded_reported)
+        feed.add_rows(rows, lines)
+    if last is not None and last[1] not in flagged:
+        _check_end(*last, layout, problems)
 
 
 @contextlib.contextmanager
@@ -444,6 +603,13 @@ class _FallbackError(Exception):
     """The file needs the python engine (for its exact report or a special case)."""
 
 
+class _ReadError(_FallbackError):
+    """pyarrow could not read the bytes (e.g. not UTF-8 after all)."""
+
+
+_RETRY: Final = object()
+
+
 def _arrow_pass(
     path: str | os.PathLike[str] | IO[bytes],
     what: str,
@@ -453,20 +619,51 @@ def _arrow_pass(
     chunk_rows: int,
     progress: Progress | None,
 ) -> tuple[T, LoadInfo] | None:
-    """Read with pyarrow; ``None`` when the python engine must read the file instead."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.csv as pacsv
+    """Read with pyarrow; ``None`` when the python engine must read the file instead.
 
+    A plain (uncompressed) file whose first block is UTF-8 without a BOM is handed to
+    pyarrow by path, which checks that every cell is UTF-8; if one is not (bytes in another
+    encoding further on), the file is read again through the decoding stream, as every
+    other file is.
+    """
     with TextSource(path, encoding) as text:
         source = text.name
         header_row = next(csv.reader(itertools.islice(text.lines(), 1)), None)
         undecodable = bool(text.undecodable)
+        direct = text.compression is None and text.encoding == "utf-8"
     if header_row is None or undecodable or len(header_row) < 2:
         return None
     if any("\n" in h or "\r" in h for h in header_row):
         return None
     layout = resolve(header_row, source)
+    if direct:
+        result = _arrow_read(path, source, what, layout, sink, encoding, chunk_rows, progress,
+                             direct=True)
+        if result is not _RETRY:
+            return result  # type: ignore[return-value]
+    result = _arrow_read(path, source, what, layout, sink, encoding, chunk_rows, progress,
+                         direct=False)
+    return None if result is _RETRY else result  # type: ignore[return-value]
+
+
+def _arrow_read(
+    path: str | os.PathLike[str] | IO[bytes],
+    source: str,
+    what: str,
+    layout: Layout,
+    sink: Callable[[Layout, Problems], Sink[T]],
+    encoding: str,
+    chunk_rows: int,
+    progress: Progress | None,
+    *,
+    direct: bool,
+) -> tuple[T, LoadInfo] | object | None:
+    """One pyarrow read of the file (by path when ``direct``, else through the decoding
+    stream); ``_RETRY`` when a direct read met bytes pyarrow could not read."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
     width = layout.width
     names = [f"c{i}" for i in range(width)]
     invalid: list[int] = []
@@ -477,11 +674,10 @@ def _arrow_pass(
 
     with TextSource(path, encoding) as text:
         problems = _with_columns(Problems(source), layout)
-        stream = Utf8Stream(text)
         target = sink(layout, problems)
         try:
             reader = pacsv.open_csv(
-                stream,
+                os.fspath(path) if direct else Utf8Stream(text),  # type: ignore[arg-type]
                 read_options=pacsv.ReadOptions(
                     column_names=names, skip_rows=1, block_size=1 << 22, use_threads=True,
                 ),
@@ -495,31 +691,43 @@ def _arrow_pass(
                 ),
             )
         except (pa.ArrowInvalid, pa.ArrowException):
-            return None
+            return _RETRY if direct else None
         rows_done = 0
+        bytes_done = 0
         pending: list[Any] = []
         pending_rows = 0
+        batches = _Prefetched(_batches(reader, pa))
         try:
-            for batch in _batches(reader, pa):
+            for batch in batches:
                 if invalid or problems or text.undecodable:
                     return None
                 pending.append(batch)
                 pending_rows += batch.num_rows
                 if pending_rows < chunk_rows:
                     continue
-                rows_done = _arrow_chunk(pending, layout, target, rows_done, pa, pc)
+                rows_done, took = _arrow_chunk(pending, layout, target, rows_done, pa, pc,
+                                               text.bytes_total, text.compression is None)
+                bytes_done += took
                 pending, pending_rows = [], 0
                 if progress is not None:
-                    progress(rows_done, text.bytes_done(), text.bytes_total)
+                    done = min(bytes_done, text.bytes_total) if direct else text.bytes_done()
+                    progress(rows_done, done, text.bytes_total)
             if pending:
-                rows_done = _arrow_chunk(pending, layout, target, rows_done, pa, pc)
+                rows_done, _took = _arrow_chunk(pending, layout, target, rows_done, pa, pc,
+                                                text.bytes_total, text.compression is None)
+        except _ReadError:
+            return _RETRY if direct else None
         except _FallbackError:
             return None
+        finally:
+            batches.close()
         if invalid or problems or text.undecodable:
             return None
         if progress is not None:
             progress(rows_done, text.bytes_total, text.bytes_total)
         result = target.finish()
+        # the batches are gone: hand the pool's cached pages back (tens of MB at 10M rows)
+        pa.default_memory_pool().release_unused()
         if problems:
             return None
         return result, _info(text, "arrow", rows_done)
@@ -532,8 +740,54 @@ def _batches(reader: Any, pa: Any) -> Iterator[Any]:
         except StopIteration:
             return
         except pa.ArrowInvalid:
-            raise _FallbackError from None
+            raise _ReadError from None
         yield batch
+
+
+class _Prefetched(Iterator[T]):
+    """Items of ``items`` made one ahead in a thread: pyarrow parses the next record batch
+    (without holding the GIL) while the caller converts the last one."""
+
+    _END: Final = object()
+
+    def __init__(self, items: Iterator[T], depth: int = 2) -> None:
+        self._queue: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(items,), daemon=True,
+                                        name="ecrm-csv-reader")
+        self._thread.start()
+
+    def _run(self, items: Iterator[T]) -> None:
+        try:
+            for item in items:
+                if not self._put((item, None)):
+                    return
+        except BaseException as exc:  # handed to the caller, raised there
+            self._put((None, exc))
+            return
+        self._put((self._END, None))
+
+    def _put(self, entry: tuple[Any, BaseException | None]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __next__(self) -> T:
+        item, exc = self._queue.get()
+        if exc is not None:
+            raise exc
+        if item is self._END:
+            raise StopIteration
+        return item  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        """Stop the thread (it ends within 0.1 s of its current item)."""
+        self._stop.set()
+        self._thread.join()
 
 
 def arrow_bytes(arr: Any) -> tuple[npt.NDArray[np.uint8], IntArray]:
@@ -595,20 +849,29 @@ class _ArrowCells(Mapping[str, Any]):
 
 
 def _arrow_chunk(
-    batches: list[Any], layout: Layout, target: Sink[Any], rows_done: int, pa: Any, pc: Any
-) -> int:
+    batches: list[Any], layout: Layout, target: Sink[Any], rows_done: int, pa: Any, pc: Any,
+    bytes_total: int, plain: bool,
+) -> tuple[int, int]:
+    """Check one chunk of record batches and hand it to ``target``; return the rows done
+    and about how many bytes of the file the chunk was.
+
+    ``bytes_total`` is the file's size and ``plain`` whether it is uncompressed, for the
+    estimate of the file's rows (its size over this chunk's bytes per row).
+    """
     table = pa.Table.from_batches(batches)
     n = table.num_rows
     limit = csv.field_size_limit()
     arrays = [col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
               for col in table.columns]
     empty_row = np.ones(n, dtype=bool)
+    chunk_bytes = n * len(arrays)  # a comma or line end after each cell
     for arr in arrays:
         data, off = arrow_bytes(arr)
         body = data[off[0]:off[-1]] if n else data[:0]
         if n and bool(np.any((body == 10) | (body == 13))):
             raise _FallbackError  # a cell spanning lines: the python engine checks it
         length = np.diff(off)
+        chunk_bytes += int(off[-1] - off[0]) if n else 0
         if n and int(length.max()) > limit:
             raise _FallbackError  # over the python engine's field limit: it reports it
         empty_row &= length == 0
@@ -617,5 +880,6 @@ def _arrow_chunk(
     fields = {field: arrays[j] for field, j in layout.index.items()}
     # lines as if no line were blank or spanned: any problem sends the file to python anyway
     lines = np.arange(rows_done + 2, rows_done + 2 + n, dtype=np.int64)
-    target.add(Chunk(_ArrowCells(fields), lines, fields))
-    return rows_done + int(n)
+    rows_hint = bytes_total * n // chunk_bytes if plain and chunk_bytes else 0
+    target.add(Chunk(_ArrowCells(fields), lines, fields, rows_hint))
+    return rows_done + int(n), chunk_bytes

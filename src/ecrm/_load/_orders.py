@@ -25,6 +25,7 @@ from ecrm._load._cells import (
     MAX_WHOLE_YUAN,
     TS_RULE,
     ByteCells,
+    LineNumbers,
     MoneyCells,
     _strip,
     as_text,
@@ -47,6 +48,8 @@ from ecrm._load._csv import (
     read_csv,
     resolve_header,
 )
+from ecrm._load._grow import GrowingColumn
+from ecrm._load._idcodes import CodedIds, IdCoder
 from ecrm._load._problems import Problems
 from ecrm._load._spec import (
     FIELDS,
@@ -71,7 +74,8 @@ class OrderColumns:
     """The parsed, checked columns of an orders file (one row per order).
 
     Attributes:
-        customer_ids: str, shape (n,).
+        customer_ids: the customer id of each row, as sorted distinct ids and a code per
+            row (:class:`~ecrm._load._idcodes.CodedIds`; never a full column of id text).
         placed_at_us: int64 UTC microseconds.
         amount_fen, refunded_fen: int64 fen.
         status_codes: int8 ``OrderStatus.code``.
@@ -82,7 +86,7 @@ class OrderColumns:
         info: what the read decided.
     """
 
-    customer_ids: npt.NDArray[np.str_]
+    customer_ids: CodedIds
     placed_at_us: IntArray
     amount_fen: IntArray
     refunded_fen: IntArray
@@ -158,7 +162,6 @@ class _OrderSink:
         self.unit = unit
         self.problems = problems
         self.chunks = _Chunks()
-        self.money: dict[str, list[MoneyCells]] = {}
         # a header that names its unit decides it before any value is read
         money: dict[str, tuple[str, bool]] = {
             f: (layout.header[f], False) for f in MONEY_FIELDS if f in layout.index
@@ -171,21 +174,17 @@ class _OrderSink:
 
     def add(self, chunk: Chunk) -> None:
         _parse_chunk(chunk, self.layout, self.parse_units, self.zone, self.problems,
-                     self.chunks, self.money, self.big)
+                     self.chunks, self.big)
 
     def finish(self) -> tuple[OrderColumns, dict[str, tuple[str, str]]]:
         layout = self.layout
-        lines = self.chunks.get("line", np.int64)
-        present = {f: cells for f, cells in self.money.items() if f != "quantity"}
-        marked = {f: (layout.header[f], any(bool(c.marked.any()) for c in parts))
-                  for f, parts in present.items()}
+        chunks = self.chunks
+        lines = chunks.lines()
+        present = [f for f in chunks.money_fields if f != "quantity"]
+        marked = {f: (layout.header[f], chunks.marked(f)) for f in present}
         units = decide_units(self.unit, marked)
-        for field, parts in present.items():
-            cells = MoneyCells(
-                np.concatenate([c.whole for c in parts]),
-                np.concatenate([c.cents for c in parts]),
-                np.concatenate([c.marked for c in parts]),
-            )
+        for field in present:
+            cells = chunks.money(field)
             fen = to_fen(cells, units[field][0], layout.header[field], lines, self.problems,
                          self.big)
             if field == "amount":
@@ -195,27 +194,137 @@ class _OrderSink:
                          for v in fen[over].tolist()]
                 self.problems.add_rows(np.arange(len(over)), layout.header[field], shown,
                                        ORDER_FEN_RULE, lines=lines[over])
-            self.chunks.parts[field] = [fen]
+            chunks.done[field] = fen
+            del cells, fen
         cols = _assemble(self.chunks, layout, {f: u for f, (u, _w) in units.items()},
                          self.zone, self.problems)
         return cols, {layout.header[f]: v for f, v in units.items()}
 
 
+class _Lines:
+    """The physical line of each row, made into an array only when a message needs one
+    (rows of a file without blank or multi-line rows are on consecutive lines)."""
+
+    def __init__(self, n: int, first: int, column: GrowingColumn | None) -> None:
+        self._n = n
+        self._first = first
+        self._column = column
+        self._array: IntArray | None = None
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, rows: Any) -> Any:
+        if self._array is None:
+            self._array = (
+                np.arange(self._first, self._first + self._n, dtype=np.int64)
+                if self._column is None else self._column.array(self._n)
+            )
+        return self._array[rows]
+
+
 class _Chunks:
-    """Accumulates parsed per-chunk columns."""
+    """Accumulates the parsed columns of a file's chunks.
+
+    Numeric columns go into one :class:`GrowingColumn` each, sized from the reader's estimate
+    of the file's rows (no parts joined at the end); text columns (order ids, SKUs,
+    provinces …) are kept as chunk parts and joined at the end; customer ids are coded as
+    they come (:class:`IdCoder`); line numbers are kept only when rows are not on
+    consecutive lines.
+    """
 
     def __init__(self) -> None:
         self.parts: dict[str, list[npt.NDArray[Any]]] = {}
+        self.columns: dict[str, GrowingColumn] = {}
+        self.done: dict[str, npt.NDArray[Any]] = {}
+        self.money_fields: list[str] = []
+        self.customer_ids = IdCoder()
+        self.rows = 0  # rows of every chunk begun
+        self.at = 0  # the first row of the current chunk
+        self._hint = 0
+        self._first_line = 0
+        self._next_line = -1
+        self._lines: GrowingColumn | None = None
+
+    def begin(self, lines: IntArray, rows_hint: int) -> None:
+        """Start a chunk of ``len(lines)`` rows on physical lines ``lines``."""
+        n = len(lines)
+        self.at = self.rows
+        self.rows += n
+        # a margin over the reader's estimate (pages never written cost nothing); never
+        # below what is already read
+        self._hint = max(self._hint, rows_hint + rows_hint // 4, self.rows)
+        if self.at == 0:
+            self.customer_ids.expect(self._hint)
+        if not n:
+            return
+        first, last = int(lines[0]), int(lines[-1])
+        consecutive = last - first == n - 1 and (self.at == 0 or first == self._next_line)
+        if self._lines is None and consecutive:
+            if self.at == 0:
+                self._first_line = first
+            self._next_line = last + 1
+            return
+        if self._lines is None:
+            self._lines = GrowingColumn(np.int64, self._hint)
+            if self.at:
+                self._lines.put(0, np.arange(self._first_line, self._first_line + self.at))
+        self._lines.put(self.at, lines)
+
+    def lines(self) -> _Lines:
+        """The physical line of every row."""
+        return _Lines(self.rows, self._first_line, self._lines)
+
+    def column(self, name: str, dtype: Any) -> GrowingColumn:
+        col = self.columns.get(name)
+        if col is None:
+            col = self.columns[name] = GrowingColumn(dtype, self._hint)
+        return col
 
     def add(self, name: str, arr: npt.NDArray[Any]) -> None:
-        self.parts.setdefault(name, []).append(arr)
+        """The current chunk's cells of column ``name``."""
+        if arr.dtype.kind in "biu":
+            self.column(name, arr.dtype).put(self.at, arr)
+        else:
+            self.parts.setdefault(name, []).append(arr)
+
+    def add_money(self, field: str, cells: MoneyCells) -> None:
+        """The current chunk's money cells; cents and marks are stored only once a chunk has
+        some (a column of whole fen keeps 8 bytes a cell, not 17)."""
+        if field not in self.money_fields:
+            self.money_fields.append(field)
+        self.column(f"{field}/whole", np.int64).put(self.at, cells.whole)
+        if bool(cells.cents.any()):
+            self.column(f"{field}/cents", np.int64).put(self.at, cells.cents)
+        if bool(cells.marked.any()):
+            self.column(f"{field}/marked", np.bool_).put(self.at, cells.marked)
+
+    def marked(self, field: str) -> bool:
+        """Whether a cell of money column ``field`` has a decimal point, separator or sign."""
+        col = self.columns.get(f"{field}/marked")
+        return col is not None and col.written
+
+    def money(self, field: str) -> MoneyCells:
+        """The money cells of ``field`` (every chunk)."""
+        n = self.rows
+        whole = self.column(f"{field}/whole", np.int64).array(n)
+        cents = self.column(f"{field}/cents", np.int64).array(n)
+        marked = self.column(f"{field}/marked", np.bool_).array(n)
+        for part in ("whole", "cents", "marked"):
+            self.columns.pop(f"{field}/{part}")
+        return MoneyCells(whole, cents, marked)
 
     def get(self, name: str, dtype: Any) -> npt.NDArray[Any]:
+        """Column ``name`` of every chunk."""
+        if name in self.done:
+            return self.done[name]
+        col = self.columns.get(name)
+        if col is not None:
+            return col.array(self.rows)
         parts = self.parts.get(name)
         if not parts:
             return np.zeros(0, dtype=dtype)
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
-
 
 
 def _parse_chunk(
@@ -225,22 +334,26 @@ def _parse_chunk(
     zone: dt.tzinfo,
     problems: Problems,
     chunks: _Chunks,
-    money: dict[str, list[MoneyCells]],
     big: dict[int, str],
 ) -> None:
     lines = chunk.lines
-    chunks.add("line", lines)
+    chunks.begin(lines, chunk.rows_hint)
     n = len(lines)
     arrow = chunk.arrow or {}
     for field in chunk.cells:
         name = layout.header[field]
         if field in arrow and _arrow_field(field, arrow[field], name, lines, units, zone,
-                                           problems, chunks, money, big):
+                                           problems, chunks, big):
             continue
         column = chunk.cells[field]
         if (not isinstance(column, np.ndarray) and field in (*TIME_FIELDS, *MONEY_FIELDS)
                 and _list_field(field, column, name, lines, units, zone, problems, chunks,
-                                money, big)):
+                                big)):
+            continue
+        if field == "customer_id":  # coded as read: no column of id text (see _idcodes)
+            cell_list = column.tolist() if isinstance(column, np.ndarray) else column
+            empty = chunks.customer_ids.add_cells(cell_list)
+            problems.add_rows(empty, name, cell_list, "must not be empty", lines=lines)
             continue
         if field == "status":  # a few distinct texts: a dict beats a numpy text column
             codes, bad_status = coded_column(column, _status_code)
@@ -252,7 +365,7 @@ def _parse_chunk(
             cells = column if n else np.zeros(0, dtype="U1")
         else:
             cells = as_text(column) if n else np.zeros(0, dtype="U1")
-        if field in ("order_id", "customer_id"):
+        if field == "order_id":
             ids = parse_ids(cells)
             if n:
                 empty = np.flatnonzero(ids == "")
@@ -275,7 +388,7 @@ def _parse_chunk(
             if field == "amount" and n:
                 missing = np.flatnonzero(_strip(cells) == "")
                 problems.add_rows(missing, name, cells, "must not be empty", lines=lines)
-            money.setdefault(field, []).append(parsed)
+            chunks.add_money(field, parsed)
         elif field == "quantity":
             qcells, bad_qty = parse_money(cells, "fen")
             for i, _rule in bad_qty:
@@ -306,7 +419,6 @@ def _arrow_field(
     zone: dt.tzinfo,
     problems: Problems,
     chunks: _Chunks,
-    money: dict[str, list[MoneyCells]],
     big: dict[int, str],
 ) -> bool:
     """Parse one arrow column of a chunk; ``False`` when the field has no fast path."""
@@ -316,7 +428,13 @@ def _arrow_field(
             problems.add_cell(int(lines[i]), name, text, rule)
         chunks.add(field, codes)
         return True
-    if field in ("order_id", "customer_id"):
+    if field == "customer_id":
+        empty = chunks.customer_ids.add_arrow(arr)
+        if empty.size:
+            problems.add_rows(np.arange(len(empty)), name, arrow_text(arr.take(empty)),
+                              "must not be empty", lines=lines[empty])
+        return True
+    if field == "order_id":
         ids = arrow_ids(arr)
         if len(ids):
             empty = np.flatnonzero(ids == "")
@@ -334,7 +452,7 @@ def _arrow_field(
         for i in np.flatnonzero(parsed.whole > MAX_WHOLE_YUAN).tolist():
             big[int(lines[i])] = str(arr[i].as_py()).strip()
         _report_money(field, name, lines, rest, texts, bad_money, problems)
-        money.setdefault(field, []).append(parsed)
+        chunks.add_money(field, parsed)
         return True
     return False
 
@@ -348,7 +466,6 @@ def _list_field(
     zone: dt.tzinfo,
     problems: Problems,
     chunks: _Chunks,
-    money: dict[str, list[MoneyCells]],
     big: dict[int, str],
 ) -> bool:
     """A time or money column of the python engine, read from its bytes like the arrow one's;
@@ -369,7 +486,7 @@ def _list_field(
     for i in np.flatnonzero(parsed.whole > MAX_WHOLE_YUAN).tolist():
         big[int(lines[i])] = str(as_text([column[i]])[0]).strip()
     _report_money(field, name, lines, rest, texts, bad_money, problems)
-    money.setdefault(field, []).append(parsed)
+    chunks.add_money(field, parsed)
     return True
 
 
@@ -459,7 +576,10 @@ def arrow_instants(
     return fast_instants(cells, lambda rows: arrow_text(arr.take(rows)), zone)
 
 
-_ISO_DIGITS = np.asarray([0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18])
+# ``YYYY-MM-DD HH:MM:SS`` less "0" byte by byte (uint8, wrapping below "0"): the most each
+# position may hold (a digit 9; "-" is 253, ":" 10; " " or "T" at 10 are checked apart)
+_ISO_MOST = np.asarray([9, 9, 9, 9, 253, 9, 9, 253, 9, 9, 255, 9, 9, 10, 9, 9, 10, 9, 9],
+                       dtype=np.uint8)
 
 
 def _arrow_iso_seconds(arr: Any, cells: ByteCells) -> IntArray | None:
@@ -469,14 +589,16 @@ def _arrow_iso_seconds(arr: Any, cells: ByteCells) -> IntArray | None:
 
     if len(arr) == 0 or not bool((cells.lengths == 19).all()):
         return None
-    m = cells.matrix(19)
-    digits = m[:, _ISO_DIGITS]
-    if not bool(((digits >= 48) & (digits <= 57)).all()):
+    shifted = cells.matrix(19) - np.uint8(48)  # one pass over the bytes
+    if not bool((shifted <= _ISO_MOST).all()):
         return None
-    if not (bool((m[:, 4] == 45).all()) and bool((m[:, 7] == 45).all())
-            and bool(((m[:, 10] == 32) | (m[:, 10] == 84)).all())
-            and bool((m[:, 13] == 58).all()) and bool((m[:, 16] == 58).all())):
+    if not (bool((shifted[:, 4] == 253).all()) and bool((shifted[:, 7] == 253).all())
+            and bool((shifted[:, 13] == 10).all()) and bool((shifted[:, 16] == 10).all())):
         return None
+    middle = shifted[:, 10]
+    if not bool(((middle == 240) | (middle == 36)).all()):  # " " or "T"
+        return None
+    del shifted, middle
     try:
         stamps = pc.cast(arr, pa.timestamp("us"))
     except pa.ArrowInvalid:
@@ -579,13 +701,12 @@ def _assemble(
 ) -> OrderColumns:
     have = layout.index
     name = layout.header
-    lines = chunks.get("line", np.int64)
-    n = len(lines)
-    customer = chunks.get("customer_id", "U1")
+    lines = chunks.lines()
+    n = chunks.rows
+    customer = chunks.customer_ids.finish()
     placed = chunks.get("placed_at", np.int64)
     amount = chunks.get("amount", np.int64)
     refund = chunks.get("refunded", np.int64) if "refunded" in have else np.zeros(n, np.int64)
-    refund = np.where(refund < 0, 0, refund) if "refunded" in have else refund
     status = (
         chunks.get("status", np.int8) if "status" in have
         else np.full(n, parse_status("paid").code, dtype=np.int8)
@@ -595,30 +716,32 @@ def _assemble(
     prov = chunks.get("province", "U1") if "province" in have else None
     chan = chunks.get("channel", "U1") if "channel" in have else None
 
-    render = _Renderer(units, zone)
-    _check_sums(customer, amount, lines, name["customer_id"], problems)
+    render = _Renderer(units, zone, customer.ids)
+    _check_sums(customer.codes, customer.ids, amount, lines, name["customer_id"], problems)
     if "refunded" in have:
+        # (empty and bad refunds, -1 and -2, are below every amount: never over)
         over = np.flatnonzero((refund > amount) & (amount >= 0))
-        raw_refund = chunks.get("refunded", np.int64)
         for i in over.tolist():
             problems.add_cell(
-                int(lines[i]), name["refunded"], render.money("refunded", int(raw_refund[i])),
+                int(lines[i]), name["refunded"], render.money("refunded", int(refund[i])),
                 f"must be <= the order amount ({render.money_text('amount', int(amount[i]))})",
             )
+        np.maximum(refund, 0, out=refund)  # empty (and bad, reported) refunds count as 0
 
     items: tuple[npt.NDArray[Any], ...] | None = None
     keep: IntArray | None = None
     if "sku" in have and oids is not None:
         columns_by_field: dict[str, npt.NDArray[Any]] = {
-            "customer_id": customer, "placed_at": placed, "amount": amount, "status": status,
+            "customer_id": customer.codes, "placed_at": placed, "amount": amount, "status": status,
         }
         for field, arr in (("paid_at", paid), ("province", prov), ("channel", chan)):
             if arr is not None:
                 columns_by_field[field] = arr
         if "refunded" in have:
             columns_by_field["refunded"] = refund
+        empty_id = np.flatnonzero(customer.ids == "")
         keep, items = _group_lines(chunks, oids, lines, columns_by_field, amount, layout,
-                                   render, problems)
+                                   render, problems, int(empty_id[0]) if empty_id.size else -1)
     elif oids is not None and n > 1:
         order = np.argsort(oids, kind="stable")
         s = oids[order]
@@ -633,7 +756,7 @@ def _assemble(
 
     if keep is not None:
         customer, placed, amount, refund, status = (
-            customer[keep], placed[keep], amount[keep], refund[keep], status[keep]
+            customer.take(keep), placed[keep], amount[keep], refund[keep], status[keep]
         )
         paid = None if paid is None else paid[keep]
         oids = None if oids is None else oids[keep]
@@ -649,8 +772,8 @@ _INT64_MAX = (1 << 63) - 1
 
 
 def _check_sums(
-    customer: npt.NDArray[Any], amount: IntArray, lines: IntArray, column: str,
-    problems: Problems,
+    codes: npt.NDArray[np.integer[Any]], ids: npt.NDArray[np.str_], amount: IntArray,
+    lines: LineNumbers, column: str, problems: Problems,
 ) -> None:
     """Report customers whose amounts sum past int64 fen (their totals could not be held).
 
@@ -662,10 +785,8 @@ def _check_sums(
         return
     # amounts over MAX_ORDER_FEN are already reported on their own lines
     a = np.where((amount > 0) & (amount <= MAX_ORDER_FEN), amount, 0)
-    uniq, inverse = np.unique(customer, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    order = np.argsort(inverse, kind="stable")
-    codes = inverse[order]
+    order = np.argsort(codes, kind="stable")
+    codes = codes[order]
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
     # split each amount into 32-bit halves: each half's sum is exact in int64
     sorted_a = a[order]
@@ -676,7 +797,7 @@ def _check_sums(
         if total > _INT64_MAX:
             first = int(order[starts[k]])
             problems.add_cell(
-                int(lines[first]), column, str(uniq[codes[starts[k]]]),
+                int(lines[first]), column, str(ids[codes[starts[k]]]),
                 f"has orders summing to {total:,} fen, more than int64 fen can hold "
                 f"({_INT64_MAX:,}); an amount is probably in the wrong unit",
             )
@@ -694,14 +815,19 @@ def _group_first(sorted_ids: npt.NDArray[Any], order: npt.NDArray[np.intp]) -> n
 def _group_lines(
     chunks: _Chunks,
     oids: npt.NDArray[Any],
-    lines: IntArray,
+    lines: LineNumbers,
     order_cols: dict[str, npt.NDArray[Any]],
     amount: IntArray,
     layout: Layout,
     render: _Renderer,
     problems: Problems,
+    empty_customer: int,
 ) -> tuple[IntArray, tuple[npt.NDArray[Any], ...]]:
-    """Group item rows into orders; check order-level agreement; build the lines."""
+    """Group item rows into orders; check order-level agreement; build the lines.
+
+    ``order_cols["customer_id"]`` holds customer codes; ``empty_customer`` is the code of
+    the empty id (-1 when none).
+    """
     n = len(oids)
     have = layout.index
     order = np.argsort(oids, kind="stable")
@@ -735,7 +861,7 @@ def _group_lines(
         elif field == "amount":
             differ &= (a >= 0) & (b >= 0)
         elif field == "customer_id":
-            differ &= (a != "") & (b != "")
+            differ &= (a != empty_customer) & (b != empty_customer)
         for i in repeat[np.flatnonzero(differ)].tolist():
             j = int(first[i])
             problems.add_cell(
@@ -772,9 +898,12 @@ def _group_lines(
 class _Renderer:
     """Shows parsed values the way the file writes them, for end-of-file messages."""
 
-    def __init__(self, units: Mapping[str, str], tz: dt.tzinfo) -> None:
+    def __init__(
+        self, units: Mapping[str, str], tz: dt.tzinfo, customer_ids: npt.NDArray[np.str_]
+    ) -> None:
         self.units = units
         self.tz = tz
+        self.customer_ids = customer_ids
 
     def money(self, field: str, fen: int) -> str | int:
         if self.units.get(field, "fen") == "fen":
@@ -793,4 +922,6 @@ class _Renderer:
             return self.money(field, int(v))
         if field == "status":
             return STATUS_BY_CODE[int(v)].value
+        if field == "customer_id":  # a code
+            return str(self.customer_ids[int(v)])
         return v

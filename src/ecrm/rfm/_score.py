@@ -474,18 +474,32 @@ def score(
     # The source's condition is the customers a shop has accumulated (已经积累客户总数超过
     # 15万): everyone with an order of any status before ``as_of``, not only those scored.
     # (read in input order when the log has no layout yet: scoring never makes one)
-    rows_in = orders._input_rows()
-    codes_all, placed_all = (
-        (orders.customer_codes, orders.placed_at_us) if rows_in is None
-        else (rows_in.customer_codes, rows_in.placed_at_us)
-    )
-    seen = np.zeros(len(orders.customer_ids), dtype=np.bool_)
-    seen[codes_all[placed_all < end_us]] = True
     return result_from_totals(
         ids if not all_scored else ids.copy(), frequency, monetary, last, unscored_ids,
-        accumulated=int(np.count_nonzero(seen)), as_of=as_of, scheme=scheme, tz=tz,
+        accumulated=_accumulated(orders, end_us), as_of=as_of, scheme=scheme, tz=tz,
         currency=orders.currency, warn_undersized=warn_undersized,
     )
+
+
+def _accumulated(orders: OrderLog, end_us: int) -> int:
+    """How many customers have an order (of any status) before ``end_us``."""
+    rows_in = orders._input_rows()
+    if rows_in is not None and rows_in.time_sorted:
+        # rows in time order: those before end_us are a prefix, and every customer has a
+        # row, so when the prefix is every row (scoring at the end of the data) all count
+        before = int(np.searchsorted(rows_in.placed_at_us, end_us, side="left"))
+        if before == len(rows_in.placed_at_us):
+            return len(orders.customer_ids)
+        codes = rows_in.customer_codes[:before]
+    else:
+        codes_all, placed_all = (
+            (orders.customer_codes, orders.placed_at_us) if rows_in is None
+            else (rows_in.customer_codes, rows_in.placed_at_us)
+        )
+        codes = codes_all[placed_all < end_us]
+    seen = np.zeros(len(orders.customer_ids), dtype=np.bool_)
+    seen[codes] = True
+    return int(np.count_nonzero(seen))
 
 
 def result_from_totals(
