@@ -158,7 +158,7 @@ def test_a_custom_template_uses_the_recommended_variable() -> None:
     own = Template("{customer_name}，{recommended}到货了：{link}", variables=RECOMMENDATION_VARIABLES)
     ctx = attrs.evolve(CTX, templates={"accessory": own})
     (m1, _) = offers(ctx=ctx)
-    assert m1.body == f"【小林咖啡】小林，糖包到货了：{LINK}回T退订"
+    assert m1.body == f"【小林咖啡】小林，糖包到货了：{LINK} 回T退订"
     with pytest.raises(TemplateError):
         Template("{recommended}")  # not a standard variable: declare RECOMMENDATION_VARIABLES
 
