@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ecrm._errors import InvalidTypeError, InvalidValueError, MissingDependencyError
-from ecrm._load._spec import AmountUnit, CsvColumns
+from ecrm._load._orders import OrderColumns, read_order_batches
+from ecrm._load._spec import (
+    AmountUnit,
+    CsvColumns,
+    Engine,
+    check_amount_unit,
+    coerce_columns,
+)
 from ecrm._money import DEFAULT_CURRENCY, Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
@@ -92,10 +99,7 @@ def summarize_parquet(
         InvalidValueError: no Parquet file; ``batch_rows`` < 1.
         DataFormatError: bad cells in a batch (rows counted within the batch).
     """
-    if isinstance(batch_rows, bool) or not isinstance(batch_rows, int):
-        raise InvalidTypeError(f"batch_rows must be an int, got {type(batch_rows).__name__}")
-    if batch_rows < 1:
-        raise InvalidValueError("batch_rows", "must be >= 1", batch_rows)
+    _check_batch_rows(batch_rows)
     zone = as_zone(tz)
     Money(0, currency)  # validates the currency before any work
     dataset = _dataset(source, "ecrm.scale.summarize_parquet")
@@ -113,7 +117,7 @@ def summarize_parquet(
 
 
 def summarize_csv(
-    paths: Sequence[PathLike],
+    paths: PathLike | Sequence[PathLike],
     *,
     as_of: dt.datetime,
     scheme: RfmScheme = TAOBAO_PGSB,
@@ -123,35 +127,92 @@ def summarize_csv(
     currency: str = DEFAULT_CURRENCY,
     amount_unit: AmountUnit | None = None,
     encoding: str = "auto",
+    engine: Engine = "auto",
+    batch_rows: int = DEFAULT_BATCH_ROWS,
 ) -> CustomerSummary:
-    """Summarise several CSV files of orders, one file at a time.
+    """Summarise one or several CSV files of orders, ``batch_rows`` rows at a time.
 
-    Each file is read with :meth:`ecrm.OrderLog.from_csv` (so memory holds the largest
-    file's orders plus the summaries): split a huge export into files first.
+    Each file streams through the loading layer (the cells parsed and checked as
+    :meth:`ecrm.OrderLog.from_csv` does, errors with the file's physical lines); every
+    batch becomes a small log, is summarised and merged, so memory holds one batch plus
+    the summaries however large a file is. Checks that need a whole file (unique order
+    ids, a customer's sums within int64) run per batch. With ``amount_unit="auto"`` the
+    unit is decided per batch, and a file whose batches decide differently is refused:
+    pass the unit. A file with item lines (a ``sku`` column) is read as one batch.
 
     Args:
-        paths: the CSV files (an order in two files would count twice).
+        paths: a CSV file (``.gz`` and ``.zip`` too) or a sequence of them (an order in
+            two files would count twice).
         as_of, scheme, statuses: as :func:`~ecrm.scale.summarize`.
-        columns, tz, currency, amount_unit, encoding: as :meth:`ecrm.OrderLog.from_csv`.
+        columns, tz, currency, amount_unit, encoding, engine: as
+            :meth:`ecrm.OrderLog.from_csv`.
+        batch_rows: rows per batch (>= 1).
 
     Returns:
         The merged :class:`~ecrm.scale.CustomerSummary`.
 
     Raises:
-        InvalidTypeError: ``paths`` is a single path rather than a sequence.
-        DataFormatError: bad cells (file, line, column, value, rule).
+        InvalidValueError: ``batch_rows`` < 1; no path.
+        DataFormatError: bad cells (file, line, column, value, rule); every problem of a
+            file at once.
     """
-    if isinstance(paths, (str, os.PathLike)):
-        raise InvalidTypeError("paths must be a sequence of CSV paths, got a single path")
+    files = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    if not files:
+        raise InvalidValueError("paths", "must name at least one CSV file", "[]")
+    _check_batch_rows(batch_rows)
     zone = as_zone(tz)
+    Money(0, currency)
+    cols = coerce_columns(columns)
+    unit = cols.amount_unit if amount_unit is None else check_amount_unit(amount_unit)
     acc = SummaryAccumulator()
-    for path in paths:
-        log = OrderLog.from_csv(path, columns=columns, tz=zone, currency=currency,
-                                amount_unit=amount_unit, encoding=encoding)
-        acc.add(summarize(log, as_of=as_of, scheme=scheme, statuses=statuses))
-    empty = empty_summary(as_of=as_of, scheme=scheme, statuses=statuses, tz=zone,
-                          currency=currency)
-    return acc.result(empty)
+    for path in files:
+        acc.add(_csv_file_summary(
+            path, as_of=as_of, scheme=scheme, statuses=statuses, columns=cols, zone=zone,
+            currency=currency, unit=unit, encoding=encoding, engine=engine,
+            batch_rows=batch_rows,
+        ))
+    return acc.result(_empty(as_of, scheme, statuses, zone, currency))
+
+
+def _csv_file_summary(
+    path: PathLike, *, as_of: dt.datetime, scheme: RfmScheme,
+    statuses: Iterable[OrderStatus] | None, columns: CsvColumns, zone: dt.tzinfo,
+    currency: str, unit: AmountUnit, encoding: str, engine: Engine, batch_rows: int,
+) -> CustomerSummary:
+    """One CSV file's summary, batch by batch (only the last pass over the file counts)."""
+    passes: list[SummaryAccumulator] = []
+
+    def start() -> Callable[[OrderColumns], None]:
+        acc = SummaryAccumulator()
+        passes.append(acc)
+
+        def take(read: OrderColumns) -> None:
+            log = OrderLog._from_loaded(read, zone, currency)
+            acc.add(summarize(log, as_of=as_of, scheme=scheme, statuses=statuses))
+
+        return take
+
+    read_order_batches(
+        path, columns=columns, zone=zone, amount_unit=unit, start=start,
+        batch_rows=batch_rows, encoding=encoding, engine=engine,
+    )
+    empty = _empty(as_of, scheme, statuses, zone, currency)
+    return passes[-1].result(empty) if passes else empty
+
+
+def _empty(
+    as_of: dt.datetime, scheme: RfmScheme, statuses: Iterable[OrderStatus] | None,
+    zone: dt.tzinfo, currency: str,
+) -> CustomerSummary:
+    return empty_summary(as_of=as_of, scheme=scheme, statuses=statuses, tz=zone,
+                         currency=currency)
+
+
+def _check_batch_rows(batch_rows: object) -> None:
+    if isinstance(batch_rows, bool) or not isinstance(batch_rows, int):
+        raise InvalidTypeError(f"batch_rows must be an int, got {type(batch_rows).__name__}")
+    if batch_rows < 1:
+        raise InvalidValueError("batch_rows", "must be >= 1", batch_rows)
 
 
 def write_parquet(result: RfmResult, path: PathLike, *, row_group_rows: int = 1_000_000) -> None:
