@@ -8,7 +8,7 @@ the in-memory path. :func:`score_parquet` and :func:`score_dask` do it chunk by 
 over a dask DataFrame. See docs/scale.md.
 """
 
-from ecrm.scale._dask import score_dask, summarize_dask
+from ecrm.scale._dask import score_dask, summarize_csv_dask, summarize_dask
 from ecrm.scale._ooc import (
     DEFAULT_BATCH_ROWS,
     score_parquet,
@@ -42,6 +42,7 @@ __all__ = [
     "score_summary",
     "summarize",
     "summarize_csv",
+    "summarize_csv_dask",
     "summarize_dask",
     "summarize_parquet",
     "tiers_from_summary",
