@@ -16,10 +16,11 @@ from ecrm.scale._ooc import (
     summarize_parquet,
     write_parquet,
 )
-from ecrm.scale._results import score_summary, tiers_from_summary
+from ecrm.scale._results import score_summary, stages_from_summary, tiers_from_summary
 from ecrm.scale._summary import (
     NO_DAY,
     NO_INSTANT_US,
+    UNKNOWN_DAYS,
     CustomerSummary,
     SummaryAccumulator,
     empty_summary,
@@ -32,6 +33,7 @@ __all__ = [
     "DEFAULT_BATCH_ROWS",
     "NO_DAY",
     "NO_INSTANT_US",
+    "UNKNOWN_DAYS",
     "CustomerSummary",
     "SummaryAccumulator",
     "empty_summary",
@@ -40,6 +42,7 @@ __all__ = [
     "score_dask",
     "score_parquet",
     "score_summary",
+    "stages_from_summary",
     "summarize",
     "summarize_csv",
     "summarize_csv_dask",

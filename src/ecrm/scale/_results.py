@@ -9,12 +9,15 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._errors import CurrencyMismatchError, InvalidTypeError, InvalidValueError
+from ecrm._time import local_day
+from ecrm.lifecycle import Bands, RepurchaseCycle, StageResult
+from ecrm.lifecycle._stages import stage_codes_of
 from ecrm.rfm import RfmResult
 from ecrm.rfm._score import result_from_totals
-from ecrm.scale._summary import CustomerSummary
+from ecrm.scale._summary import UNKNOWN_DAYS, CustomerSummary
 from ecrm.tiers import TierLadder, TierResult
 
-__all__ = ["score_summary", "tiers_from_summary"]
+__all__ = ["score_summary", "stages_from_summary", "tiers_from_summary"]
 
 
 def _frozen(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -117,4 +120,65 @@ def tiers_from_summary(
         level=np.where(opt, q, 0),
         opted_in=opt,
         potential=(q > 0) & ~opt,
+    )
+
+
+def stages_from_summary(
+    summary: CustomerSummary,
+    *,
+    cycle: RepurchaseCycle | Bands | tuple[int, int, int],
+) -> StageResult:
+    """Lifecycle stages from a summary, equal to :func:`ecrm.lifecycle.stages` on the log
+    at the summary's ``as_of`` with its statuses.
+
+    The stage itself needs only the last purchase day and whether there was a second one,
+    which merge exactly for any partition; the result's ``n_purchase_days`` needs the
+    count of distinct purchase days, exact when the orders were split by customer or by
+    time into consecutive slices merged with their neighbours (as every reader in
+    :mod:`ecrm.scale` does with time-ordered files and batches).
+
+    Args:
+        summary: the merged summary of every order of the shop.
+        cycle: a :class:`~ecrm.lifecycle.RepurchaseCycle` with boundaries,
+            :class:`~ecrm.lifecycle.Bands` or a (p50, p70, p90) tuple of days.
+
+    Returns:
+        A :class:`~ecrm.lifecycle.StageResult` over every customer with an order (any
+        status) placed before ``as_of``.
+
+    Raises:
+        InvalidTypeError: ``summary`` is not a CustomerSummary.
+        InvalidValueError: a cycle without boundaries; some customer's purchase days were
+            split between slices that overlap in time (the message names the first and
+            how many), so ``n_purchase_days`` cannot be exact.
+    """
+    s = _check(summary)
+    if isinstance(cycle, RepurchaseCycle):
+        bands, scope = cycle.bands, cycle.scope
+    else:
+        bands, scope = Bands.of(cycle), "default"
+    keep = np.flatnonzero(s.known)
+    n_days = s.n_days[keep]
+    unknown = np.flatnonzero(n_days == UNKNOWN_DAYS)
+    if unknown.size:
+        first = s.customer_ids[keep[unknown[0]]]
+        raise InvalidValueError(
+            "n_purchase_days",
+            f"cannot be counted exactly for {unknown.size:,} customer(s): their orders were "
+            "split between slices whose purchase days overlap (split the orders by customer, "
+            "or by time into consecutive slices merged in order)",
+            first.item() if isinstance(first, np.generic) else first,
+        )
+    as_of_day = local_day(s.as_of, s.tz)
+    bought = n_days > 0
+    days = np.where(bought, as_of_day - s.last_day[keep], -1).astype(np.int64)
+    return StageResult(
+        customer_ids=s.customer_ids[keep],
+        stage_codes=stage_codes_of(days, n_days, bands),
+        days_since_last=days,
+        n_purchase_days=n_days,
+        bands=bands,
+        scope=scope,
+        as_of=s.as_of,
+        _as_of_day=as_of_day,
     )

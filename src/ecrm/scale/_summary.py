@@ -19,13 +19,13 @@ import numpy.typing as npt
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._order import DEFAULT_VALID_STATUSES, OrderStatus, parse_status
 from ecrm._orderlog import OrderLog
-from ecrm._time import datetime_to_us, local_days, require_aware, zone_name
+from ecrm._time import datetime_to_us, require_aware, zone_name
 from ecrm.rfm import TAOBAO_PGSB, RfmScheme
 from ecrm.rfm._kernels import NO_ORDER_US, window_metrics
 
 __all__ = [
-    "NO_DAY", "NO_INSTANT_US", "CustomerSummary", "SummaryAccumulator", "empty_summary", "merge",
-    "merge_all", "summarize",
+    "NO_DAY", "NO_INSTANT_US", "UNKNOWN_DAYS", "CustomerSummary", "SummaryAccumulator", "empty_summary", "merge",
+    "merge_all", "merge_day_counts", "summarize",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -36,6 +36,9 @@ NO_INSTANT_US = NO_ORDER_US
 #: "No such day" in ``first_day`` and ``second_day`` (larger than any real day).
 NO_DAY = np.iinfo(np.int64).max
 _NO_LAST_DAY = np.iinfo(np.int64).min
+#: ``n_days`` of a customer whose distinct purchase days could not be counted exactly
+#: (two merged slices whose purchase days overlap by more than one boundary day).
+UNKNOWN_DAYS = -1
 
 
 def _frozen(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -64,6 +67,11 @@ class CustomerSummary:
             and second distinct purchase days (valid orders before ``as_of``), ``NO_DAY``
             if none. Merge: the two smallest distinct values of both sides.
         last_day: int64 local day of the last purchase day, ``-2**63`` if none. Merge: max.
+        n_days: int64 distinct purchase days (valid orders before ``as_of``). Merge: the
+            sum, less one when one side's last day is the other's first (a day split
+            between two slices); ``UNKNOWN_DAYS`` when both sides' day ranges overlap
+            further (exact whenever the orders are split by customer, or by time into
+            consecutive slices merged with their neighbours; see docs/scale.md).
         known: bool, some order (any status) placed before ``as_of``. Merge: OR.
         as_of: the aware moment; scheme: the RFM scheme (its window);
         statuses: the statuses that count as valid; tz: the store's zone;
@@ -79,6 +87,7 @@ class CustomerSummary:
     first_day: IntArray
     second_day: IntArray
     last_day: IntArray
+    n_days: IntArray
     known: BoolArray
     as_of: dt.datetime
     scheme: RfmScheme
@@ -106,7 +115,7 @@ class CustomerSummary:
 
 _INT_FIELDS = (
     "rfm_last_us", "rfm_count", "rfm_net_fen", "spend_fen", "orders",
-    "first_day", "second_day", "last_day",
+    "first_day", "second_day", "last_day", "n_days",
 )
 
 
@@ -159,7 +168,7 @@ def summarize(
     orders_before, spend, _ = window_metrics(
         starts, codes, placed, net, valid, int(np.iinfo(np.int64).min), end_us
     )
-    first, second, last_day = _purchase_days(orders, valid, end_us)
+    first, second, last_day, n_days = _purchase_days(orders, valid, end_us)
     n = orders.n_customers
     known = placed[starts[:-1]] < end_us if n else np.zeros(0, dtype=np.bool_)
     return CustomerSummary(
@@ -167,29 +176,35 @@ def summarize(
         rfm_last_us=_frozen(last), rfm_count=_frozen(count), rfm_net_fen=_frozen(net_fen),
         spend_fen=_frozen(spend), orders=_frozen(orders_before),
         first_day=_frozen(first), second_day=_frozen(second), last_day=_frozen(last_day),
-        known=_frozen(np.asarray(known, dtype=np.bool_)),
+        n_days=_frozen(n_days), known=_frozen(np.asarray(known, dtype=np.bool_)),
         as_of=as_of, scheme=scheme, statuses=wanted, tz=tz, currency=orders.currency,
     )
 
 
 def _purchase_days(
     orders: OrderLog, valid: BoolArray, end_us: int
-) -> tuple[IntArray, IntArray, IntArray]:
-    """First, second distinct and last purchase day of each customer (valid, < end)."""
+) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """First, second distinct and last purchase day of each customer and the number of
+    distinct purchase days (valid orders placed before ``end_us``)."""
     n = orders.n_customers
     first = np.full(n, NO_DAY, dtype=np.int64)
     second = np.full(n, NO_DAY, dtype=np.int64)
     last = np.full(n, _NO_LAST_DAY, dtype=np.int64)
     rows = np.flatnonzero(valid & (orders.placed_at_us < end_us))
     if rows.size == 0:
-        return first, second, last
-    # Rows are in (customer, placed_at) order, so local days rise within a customer and
-    # the distinct (customer, day) pairs are where either changes.
+        return first, second, last, np.zeros(n, dtype=np.int64)
+    # Rows are in (customer, placed_at) order, so local days rise within a customer (but
+    # for a DST change at midnight, where they may step back: then sort), and the distinct
+    # (customer, day) pairs are where either changes.
     c = orders.customer_codes[rows].astype(np.int64)
-    d = local_days(orders.placed_at_us[rows], orders.tz)
+    d = orders.placed_day[rows]
+    if np.any((c[1:] == c[:-1]) & (d[1:] < d[:-1])):
+        order = np.lexsort((d, c))
+        c, d = c[order], d[order]
     new = np.ones(len(rows), dtype=np.bool_)
     new[1:] = (c[1:] != c[:-1]) | (d[1:] != d[:-1])
     c, d = c[new], d[new]
+    n_days = np.bincount(c, minlength=n).astype(np.int64)
     head = np.ones(len(c), dtype=np.bool_)
     head[1:] = c[1:] != c[:-1]
     heads = np.flatnonzero(head)
@@ -202,7 +217,27 @@ def _purchase_days(
     tail[:-1] = c[:-1] != c[1:]
     tails = np.flatnonzero(tail)
     last[c[tails]] = d[tails]
-    return first, second, last
+    return first, second, last, n_days
+
+
+def merge_day_counts(
+    a_first: IntArray, a_last: IntArray, a_n: IntArray,
+    b_first: IntArray, b_last: IntArray, b_n: IntArray,
+) -> IntArray:
+    """Distinct purchase days of the union of two sides, per customer (aligned arrays).
+
+    A side without days (``n == 0``) adds nothing; day ranges that do not meet add up;
+    ranges that meet in one boundary day (``a_last == b_first`` or ``b_last == a_first``)
+    add up less that day; any other overlap, or an unknown side, is ``UNKNOWN_DAYS``.
+    """
+    total = a_n + b_n
+    both = (a_n > 0) & (b_n > 0)
+    apart = (a_last < b_first) | (b_last < a_first)
+    touch = (a_last == b_first) | (b_last == a_first)
+    out = np.where(both & ~apart, np.where(touch, total - 1, UNKNOWN_DAYS), total)
+    out[(a_n == UNKNOWN_DAYS) | (b_n == UNKNOWN_DAYS)] = UNKNOWN_DAYS
+    result: IntArray = out.astype(np.int64)
+    return result
 
 
 def _check_same(a: CustomerSummary, b: CustomerSummary) -> None:
@@ -275,6 +310,10 @@ def merge(a: CustomerSummary, b: CustomerSummary) -> CustomerSummary:
     # is the smallest one left once every copy of the first is set aside.
     out["first_day"] = first
     out["second_day"] = np.where(days == first, NO_DAY, days).min(axis=0)
+    out["n_days"] = merge_day_counts(
+        days[0], spread(a, ia, "last_day", _NO_LAST_DAY), spread(a, ia, "n_days", 0),
+        days[2], spread(b, ib, "last_day", _NO_LAST_DAY), spread(b, ib, "n_days", 0),
+    )
     known = np.zeros(n, dtype=np.bool_)
     known[ia] = a.known
     known[ib] |= b.known
