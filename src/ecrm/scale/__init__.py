@@ -16,6 +16,12 @@ from ecrm.scale._ooc import (
     summarize_parquet,
     write_parquet,
 )
+from ecrm.scale._predict import (
+    PredictionSummary,
+    merge_predict,
+    predict_summary,
+    summarize_for_predict,
+)
 from ecrm.scale._results import score_summary, stages_from_summary, tiers_from_summary
 from ecrm.scale._summary import (
     NO_DAY,
@@ -35,10 +41,13 @@ __all__ = [
     "NO_INSTANT_US",
     "UNKNOWN_DAYS",
     "CustomerSummary",
+    "PredictionSummary",
     "SummaryAccumulator",
     "empty_summary",
     "merge",
     "merge_all",
+    "merge_predict",
+    "predict_summary",
     "score_dask",
     "score_parquet",
     "score_summary",
@@ -47,6 +56,7 @@ __all__ = [
     "summarize_csv",
     "summarize_csv_dask",
     "summarize_dask",
+    "summarize_for_predict",
     "summarize_parquet",
     "tiers_from_summary",
     "write_parquet",
