@@ -134,7 +134,7 @@ def test_categorical_statuses_in_a_pandas_chunk_are_read(frame, whole) -> None: 
 
     cat = frame.assign(status=frame["status"].astype("category"))
     summary = pandas_chunk_summary(
-        cat, as_of=AS_OF, scheme=TAOBAO_PGSB, statuses=None, columns=None, tz=SH,
+        cat, as_of=AS_OF, scheme=TAOBAO_PGSB, tier_months=None, statuses=None, columns=None, tz=SH,
         currency="CNY", amount_unit=None,
     )
     assert_same_rfm(score_summary(summary, warn_undersized=False),

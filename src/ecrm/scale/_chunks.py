@@ -47,6 +47,7 @@ def arrow_chunk_summary(
     *,
     as_of: dt.datetime,
     scheme: RfmScheme,
+    tier_months: int | None,
     statuses: Iterable[OrderStatus] | None,
     columns: CsvColumns | Mapping[str, Any] | None,
     tz: dt.tzinfo,
@@ -58,7 +59,8 @@ def arrow_chunk_summary(
     import pyarrow.compute as pc
 
     if batch.num_rows == 0:
-        return empty_summary(as_of=as_of, scheme=scheme, statuses=statuses, tz=tz,
+        return empty_summary(as_of=as_of, scheme=scheme, statuses=statuses,
+                             tier_months=tier_months, tz=tz,
                              currency=currency)
     header = _status_header(columns)
     names = list(batch.schema.names)
@@ -76,7 +78,7 @@ def arrow_chunk_summary(
                 batch = pa.table(arrays, names=names)
     log = OrderLog.from_arrow(batch, columns=columns, tz=tz, currency=currency,
                               amount_unit=amount_unit)
-    return summarize(log, as_of=as_of, scheme=scheme, statuses=statuses)
+    return summarize(log, as_of=as_of, scheme=scheme, statuses=statuses, tier_months=tier_months)
 
 
 def pandas_chunk_summary(
@@ -84,6 +86,7 @@ def pandas_chunk_summary(
     *,
     as_of: dt.datetime,
     scheme: RfmScheme,
+    tier_months: int | None,
     statuses: Iterable[OrderStatus] | None,
     columns: CsvColumns | Mapping[str, Any] | None,
     tz: dt.tzinfo,
@@ -94,7 +97,8 @@ def pandas_chunk_summary(
     import pandas as pd
 
     if len(frame) == 0:
-        return empty_summary(as_of=as_of, scheme=scheme, statuses=statuses, tz=tz,
+        return empty_summary(as_of=as_of, scheme=scheme, statuses=statuses,
+                             tier_months=tier_months, tz=tz,
                              currency=currency)
     header = _status_header(columns)
     if header is not None and header in frame.columns:
@@ -108,4 +112,4 @@ def pandas_chunk_summary(
                 frame = frame.assign(**{header: codes})
     log = OrderLog.from_pandas(frame, columns=columns, tz=tz, currency=currency,
                                amount_unit=amount_unit)
-    return summarize(log, as_of=as_of, scheme=scheme, statuses=statuses)
+    return summarize(log, as_of=as_of, scheme=scheme, statuses=statuses, tier_months=tier_months)

@@ -30,6 +30,7 @@ def _partition_summary(
     frame: Any,
     as_of: dt.datetime,
     scheme: RfmScheme,
+    tier_months: int | None,
     statuses: frozenset[OrderStatus] | None,
     columns: CsvColumns | Mapping[str, Any] | None,
     tz: dt.tzinfo,
@@ -37,7 +38,8 @@ def _partition_summary(
     amount_unit: AmountUnit | None,
 ) -> CustomerSummary:
     return pandas_chunk_summary(
-        frame, as_of=as_of, scheme=scheme, statuses=statuses, columns=columns, tz=tz,
+        frame, as_of=as_of, scheme=scheme, statuses=statuses,
+        tier_months=tier_months, columns=columns, tz=tz,
         currency=currency, amount_unit=amount_unit,
     )
 
@@ -51,6 +53,7 @@ def summarize_dask(
     *,
     as_of: dt.datetime,
     scheme: RfmScheme = TAOBAO_PGSB,
+    tier_months: int | None = None,
     statuses: Iterable[OrderStatus] | None = None,
     columns: CsvColumns | Mapping[str, Any] | None = None,
     tz: str | dt.tzinfo | None = None,
@@ -67,7 +70,7 @@ def summarize_dask(
 
     Args:
         frame: the orders; columns as :meth:`ecrm.OrderLog.from_pandas`.
-        as_of, scheme, statuses: as :func:`~ecrm.scale.summarize`.
+        as_of, scheme, tier_months, statuses: as :func:`~ecrm.scale.summarize`.
         columns, tz, currency, amount_unit: as :meth:`ecrm.OrderLog.from_pandas`.
         split_every: how many summaries one merge task takes (>= 2).
 
@@ -92,22 +95,25 @@ def summarize_dask(
     wanted = None if statuses is None else frozenset(statuses)
     part = dask.delayed(_partition_summary, pure=True)
     level = [
-        part(p, as_of, scheme, wanted, columns, zone, currency, amount_unit)
+        part(p, as_of, scheme, tier_months, wanted, columns, zone, currency, amount_unit)
         for p in frame.to_delayed()
     ]
     if not level:
-        return empty_summary(as_of=as_of, scheme=scheme, statuses=statuses, tz=zone,
+        return empty_summary(as_of=as_of, scheme=scheme, statuses=statuses,
+                             tier_months=tier_months, tz=zone,
                              currency=currency)
     return _tree(dask, level, split_every)
 
 
 def _csv_summary(
-    path: str, as_of: dt.datetime, scheme: RfmScheme, statuses: frozenset[OrderStatus] | None,
+    path: str, as_of: dt.datetime, scheme: RfmScheme, tier_months: int | None,
+    statuses: frozenset[OrderStatus] | None,
     columns: CsvColumns | Mapping[str, Any] | None, tz: dt.tzinfo, currency: str,
     amount_unit: AmountUnit | None, encoding: str, batch_rows: int,
 ) -> CustomerSummary:
     return summarize_csv(
-        path, as_of=as_of, scheme=scheme, statuses=statuses, columns=columns, tz=tz,
+        path, as_of=as_of, scheme=scheme, statuses=statuses,
+        tier_months=tier_months, columns=columns, tz=tz,
         currency=currency, amount_unit=amount_unit, encoding=encoding, batch_rows=batch_rows,
     )
 
@@ -117,6 +123,7 @@ def summarize_csv_dask(
     *,
     as_of: dt.datetime,
     scheme: RfmScheme = TAOBAO_PGSB,
+    tier_months: int | None = None,
     statuses: Iterable[OrderStatus] | None = None,
     columns: CsvColumns | Mapping[str, Any] | None = None,
     tz: str | dt.tzinfo | None = None,
@@ -134,7 +141,8 @@ def summarize_csv_dask(
 
     Args:
         paths: a CSV file or a sequence of them.
-        as_of, scheme, statuses, columns, tz, currency, amount_unit, encoding, batch_rows:
+        as_of, scheme, tier_months, statuses, columns, tz, currency, amount_unit, encoding,
+        batch_rows:
             as :func:`~ecrm.scale.summarize_csv`.
         split_every: how many summaries one merge task takes (>= 2).
 
@@ -158,7 +166,7 @@ def summarize_csv_dask(
     wanted = None if statuses is None else frozenset(statuses)
     part = dask.delayed(_csv_summary, pure=True)
     level = [
-        part(os.fspath(p), as_of, scheme, wanted, columns, zone, currency, amount_unit,
+        part(os.fspath(p), as_of, scheme, tier_months, wanted, columns, zone, currency, amount_unit,
              encoding, batch_rows)
         for p in files
     ]

@@ -74,6 +74,7 @@ def summarize_parquet(
     *,
     as_of: dt.datetime,
     scheme: RfmScheme = TAOBAO_PGSB,
+    tier_months: int | None = None,
     statuses: Iterable[OrderStatus] | None = None,
     columns: CsvColumns | Mapping[str, Any] | None = None,
     tz: str | dt.tzinfo | None = None,
@@ -86,7 +87,7 @@ def summarize_parquet(
     Args:
         source: a ``.parquet`` file, a directory of them (``key=value`` folders are hive
             partitions), or a list of files.
-        as_of, scheme, statuses: as :func:`~ecrm.scale.summarize`.
+        as_of, scheme, tier_months, statuses: as :func:`~ecrm.scale.summarize`.
         columns, tz, currency, amount_unit: as :meth:`ecrm.OrderLog.from_arrow`.
         batch_rows: rows per batch; memory holds one batch plus the summaries.
 
@@ -108,10 +109,12 @@ def summarize_parquet(
         if batch.num_rows == 0:
             continue
         acc.add(arrow_chunk_summary(
-            batch, as_of=as_of, scheme=scheme, statuses=statuses, columns=columns, tz=zone,
+            batch, as_of=as_of, scheme=scheme, statuses=statuses,
+            tier_months=tier_months, columns=columns, tz=zone,
             currency=currency, amount_unit=amount_unit,
         ))
-    empty = empty_summary(as_of=as_of, scheme=scheme, statuses=statuses, tz=zone,
+    empty = empty_summary(as_of=as_of, scheme=scheme, statuses=statuses,
+                          tier_months=tier_months, tz=zone,
                           currency=currency)
     return acc.result(empty)
 
@@ -121,6 +124,7 @@ def summarize_csv(
     *,
     as_of: dt.datetime,
     scheme: RfmScheme = TAOBAO_PGSB,
+    tier_months: int | None = None,
     statuses: Iterable[OrderStatus] | None = None,
     columns: CsvColumns | Mapping[str, Any] | None = None,
     tz: str | dt.tzinfo | None = None,
@@ -143,7 +147,7 @@ def summarize_csv(
     Args:
         paths: a CSV file (``.gz`` and ``.zip`` too) or a sequence of them (an order in
             two files would count twice).
-        as_of, scheme, statuses: as :func:`~ecrm.scale.summarize`.
+        as_of, scheme, tier_months, statuses: as :func:`~ecrm.scale.summarize`.
         columns, tz, currency, amount_unit, encoding, engine: as
             :meth:`ecrm.OrderLog.from_csv`.
         batch_rows: rows per batch (>= 1).
@@ -167,15 +171,16 @@ def summarize_csv(
     acc = SummaryAccumulator()
     for path in files:
         acc.add(_csv_file_summary(
-            path, as_of=as_of, scheme=scheme, statuses=statuses, columns=cols, zone=zone,
+            path, as_of=as_of, scheme=scheme, statuses=statuses,
+            tier_months=tier_months, columns=cols, zone=zone,
             currency=currency, unit=unit, encoding=encoding, engine=engine,
             batch_rows=batch_rows,
         ))
-    return acc.result(_empty(as_of, scheme, statuses, zone, currency))
+    return acc.result(_empty(as_of, scheme, tier_months, statuses, zone, currency))
 
 
 def _csv_file_summary(
-    path: PathLike, *, as_of: dt.datetime, scheme: RfmScheme,
+    path: PathLike, *, as_of: dt.datetime, scheme: RfmScheme, tier_months: int | None,
     statuses: Iterable[OrderStatus] | None, columns: CsvColumns, zone: dt.tzinfo,
     currency: str, unit: AmountUnit, encoding: str, engine: Engine, batch_rows: int,
 ) -> CustomerSummary:
@@ -188,7 +193,8 @@ def _csv_file_summary(
 
         def take(read: OrderColumns) -> None:
             log = OrderLog._from_loaded(read, zone, currency)
-            acc.add(summarize(log, as_of=as_of, scheme=scheme, statuses=statuses))
+            acc.add(summarize(log, as_of=as_of, scheme=scheme, statuses=statuses,
+                    tier_months=tier_months))
 
         return take
 
@@ -196,15 +202,17 @@ def _csv_file_summary(
         path, columns=columns, zone=zone, amount_unit=unit, start=start,
         batch_rows=batch_rows, encoding=encoding, engine=engine,
     )
-    empty = _empty(as_of, scheme, statuses, zone, currency)
+    empty = _empty(as_of, scheme, tier_months, statuses, zone, currency)
     return passes[-1].result(empty) if passes else empty
 
 
 def _empty(
-    as_of: dt.datetime, scheme: RfmScheme, statuses: Iterable[OrderStatus] | None,
+    as_of: dt.datetime, scheme: RfmScheme, tier_months: int | None,
+    statuses: Iterable[OrderStatus] | None,
     zone: dt.tzinfo, currency: str,
 ) -> CustomerSummary:
-    return empty_summary(as_of=as_of, scheme=scheme, statuses=statuses, tz=zone,
+    return empty_summary(as_of=as_of, scheme=scheme, statuses=statuses,
+                         tier_months=tier_months, tz=zone,
                          currency=currency)
 
 

@@ -15,7 +15,8 @@ from ecrm.lifecycle._stages import stage_codes_of
 from ecrm.rfm import RfmResult
 from ecrm.rfm._score import result_from_totals
 from ecrm.scale._summary import UNKNOWN_DAYS, CustomerSummary
-from ecrm.tiers import TierLadder, TierResult
+from ecrm.tiers import DowngradePolicy, TierLadder, TierResult
+from ecrm.tiers._ladder import rolling_levels
 
 __all__ = ["score_summary", "stages_from_summary", "tiers_from_summary"]
 
@@ -68,15 +69,18 @@ def tiers_from_summary(
     ladder: TierLadder,
     *,
     opted_in: bool | npt.NDArray[np.bool_] | Collection[Any],
+    policy: DowngradePolicy | None = None,
 ) -> TierResult:
-    """Store VIP levels from a summary, equal to ``ladder.evaluate_log`` on the log
-    (cumulative policy: all valid orders before ``as_of``).
+    """Store VIP levels from a summary, equal to ``ladder.evaluate_log`` on the log with
+    the same ``policy``: cumulative (all valid orders before ``as_of``; the default), or a
+    rolling window, which needs a summary made with ``tier_months`` equal to its months.
 
     Args:
         summary: the merged summary of every order of the shop.
         ladder: the tier ladder (same currency as the summary).
         opted_in: who has joined: ``True``/``False`` for everyone, a bool array aligned
             with ``summary.customer_ids``, or a collection of customer ids.
+        policy: the downgrade policy (default never: cumulative).
 
     Returns:
         A :class:`~ecrm.tiers.TierResult` over the customers with an order before ``as_of``.
@@ -84,9 +88,16 @@ def tiers_from_summary(
     Raises:
         InvalidTypeError: ``summary`` or ``ladder`` of the wrong type.
         CurrencyMismatchError: the summary's currency differs from the ladder's.
-        InvalidValueError: a bool array of the wrong shape.
+        InvalidValueError: a bool array of the wrong shape; a rolling policy whose months
+            differ from the summary's ``tier_months``.
     """
     s = _check(summary)
+    months = None if policy is None else policy.window_months
+    if months is not None and s.tier_months != months:
+        raise InvalidValueError(
+            "policy", f"needs a summary made with tier_months={months} "
+            "(summarize(..., tier_months=...))", f"tier_months={s.tier_months}",
+        )
     if not isinstance(ladder, TierLadder):
         raise InvalidTypeError(f"ladder must be a TierLadder, got {type(ladder).__name__}")
     if s.currency != ladder.currency:
@@ -106,8 +117,13 @@ def tiers_from_summary(
         wanted = np.asarray(list(opted_in), dtype=s.customer_ids.dtype if n else None)
         opted = np.isin(s.customer_ids, wanted)
     keep = np.flatnonzero(s.known)
-    spend, count = s.spend_fen[keep], s.orders[keep]
-    q = ladder.levels_of(spend, count)
+    kept = None
+    if months is None:
+        spend, count = s.spend_fen[keep], s.orders[keep]
+        q = ladder.levels_of(spend, count)
+    else:
+        spend, count = s.tier_spend_fen[keep], s.tier_orders[keep]
+        q, kept = rolling_levels(ladder, spend, count, s.spend_fen[keep], s.orders[keep])
     opt = opted[keep]
     return TierResult(
         ladder=ladder,
@@ -120,6 +136,7 @@ def tiers_from_summary(
         level=np.where(opt, q, 0),
         opted_in=opt,
         potential=(q > 0) & ~opt,
+        kept=kept,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 import numpy as np
 import numpy.typing as npt
+from dateutil.relativedelta import relativedelta
 
 from ecrm._errors import InvalidTypeError, InvalidValueError
 from ecrm._order import DEFAULT_VALID_STATUSES, OrderStatus, parse_status
@@ -72,10 +73,14 @@ class CustomerSummary:
             between two slices); ``UNKNOWN_DAYS`` when both sides' day ranges overlap
             further (exact whenever the orders are split by customer, or by time into
             consecutive slices merged with their neighbours; see docs/scale.md).
+        tier_spend_fen, tier_orders: int64 net fen and count of the valid orders in the
+            rolling tier window ``[as_of − tier_months, as_of)`` (zeros without
+            ``tier_months``). Merge: sum.
         known: bool, some order (any status) placed before ``as_of``. Merge: OR.
         as_of: the aware moment; scheme: the RFM scheme (its window);
         statuses: the statuses that count as valid; tz: the store's zone;
-        currency: the amounts' currency. Summaries merge only when these five agree.
+        currency: the amounts' currency; tier_months: the rolling tier window in calendar
+            months, or ``None``. Summaries merge only when these six agree.
     """
 
     customer_ids: npt.NDArray[Any]
@@ -88,12 +93,15 @@ class CustomerSummary:
     second_day: IntArray
     last_day: IntArray
     n_days: IntArray
+    tier_spend_fen: IntArray
+    tier_orders: IntArray
     known: BoolArray
     as_of: dt.datetime
     scheme: RfmScheme
     statuses: frozenset[OrderStatus]
     tz: dt.tzinfo
     currency: str
+    tier_months: int | None = None
 
     def __len__(self) -> int:
         return len(self.customer_ids)
@@ -115,7 +123,7 @@ class CustomerSummary:
 
 _INT_FIELDS = (
     "rfm_last_us", "rfm_count", "rfm_net_fen", "spend_fen", "orders",
-    "first_day", "second_day", "last_day", "n_days",
+    "first_day", "second_day", "last_day", "n_days", "tier_spend_fen", "tier_orders",
 )
 
 
@@ -131,6 +139,7 @@ def summarize(
     as_of: dt.datetime,
     scheme: RfmScheme = TAOBAO_PGSB,
     statuses: Iterable[OrderStatus] | None = None,
+    tier_months: int | None = None,
 ) -> CustomerSummary:
     """The summary of every customer of ``orders`` at ``as_of``.
 
@@ -143,13 +152,16 @@ def summarize(
         as_of: the aware moment; orders at or after it are ignored.
         scheme: the RFM scheme whose window the RFM fields cover.
         statuses: which statuses count as valid (default ``DEFAULT_VALID_STATUSES``).
+        tier_months: also sum the valid orders of the last ``tier_months`` calendar months
+            (the window of ``DowngradePolicy.rolling_window(tier_months)``), for
+            :func:`~ecrm.scale.tiers_from_summary` with that policy.
 
     Returns:
         A :class:`CustomerSummary`.
 
     Raises:
         InvalidTypeError: ``orders`` is not an OrderLog or ``scheme`` not an RfmScheme.
-        InvalidValueError: naive ``as_of``; an unknown status.
+        InvalidValueError: naive ``as_of``; an unknown status; ``tier_months`` < 1.
     """
     if not isinstance(orders, OrderLog):
         raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
@@ -169,6 +181,13 @@ def summarize(
         starts, codes, placed, net, valid, int(np.iinfo(np.int64).min), end_us
     )
     first, second, last_day, n_days = _purchase_days(orders, valid, end_us)
+    months = _tier_months(tier_months)
+    if months is None:
+        tier_spend, tier_count = np.zeros_like(spend), np.zeros_like(orders_before)
+    else:
+        lo_us = datetime_to_us(local - relativedelta(months=months))
+        tier_count, tier_spend, _ = window_metrics(starts, codes, placed, net, valid, lo_us,
+                                                   end_us)
     n = orders.n_customers
     known = placed[starts[:-1]] < end_us if n else np.zeros(0, dtype=np.bool_)
     return CustomerSummary(
@@ -176,9 +195,21 @@ def summarize(
         rfm_last_us=_frozen(last), rfm_count=_frozen(count), rfm_net_fen=_frozen(net_fen),
         spend_fen=_frozen(spend), orders=_frozen(orders_before),
         first_day=_frozen(first), second_day=_frozen(second), last_day=_frozen(last_day),
-        n_days=_frozen(n_days), known=_frozen(np.asarray(known, dtype=np.bool_)),
+        n_days=_frozen(n_days), tier_spend_fen=_frozen(tier_spend),
+        tier_orders=_frozen(tier_count), known=_frozen(np.asarray(known, dtype=np.bool_)),
         as_of=as_of, scheme=scheme, statuses=wanted, tz=tz, currency=orders.currency,
+        tier_months=months,
     )
+
+
+def _tier_months(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidTypeError(f"tier_months must be an int or None, got {type(value).__name__}")
+    if value < 1:
+        raise InvalidValueError("tier_months", "must be >= 1", value)
+    return value
 
 
 def _purchase_days(
@@ -241,7 +272,7 @@ def merge_day_counts(
 
 
 def _check_same(a: CustomerSummary, b: CustomerSummary) -> None:
-    for name in ("as_of", "scheme", "statuses", "currency"):
+    for name in ("as_of", "scheme", "statuses", "currency", "tier_months"):
         if getattr(a, name) != getattr(b, name):
             raise InvalidValueError(
                 name, "must be the same in both summaries to merge them",
@@ -297,7 +328,8 @@ def merge(a: CustomerSummary, b: CustomerSummary) -> CustomerSummary:
         return out
 
     out: dict[str, Any] = {}
-    for name in ("rfm_count", "rfm_net_fen", "spend_fen", "orders"):
+    for name in ("rfm_count", "rfm_net_fen", "spend_fen", "orders", "tier_spend_fen",
+                 "tier_orders"):
         out[name] = spread(a, ia, name, 0) + spread(b, ib, name, 0)
     for name, fill in (("rfm_last_us", NO_INSTANT_US), ("last_day", _NO_LAST_DAY)):
         out[name] = np.maximum(spread(a, ia, name, fill), spread(b, ib, name, fill))
@@ -322,6 +354,7 @@ def merge(a: CustomerSummary, b: CustomerSummary) -> CustomerSummary:
         **{k: _frozen(v) for k, v in out.items()},
         known=_frozen(known),
         as_of=a.as_of, scheme=a.scheme, statuses=a.statuses, tz=a.tz, currency=a.currency,
+        tier_months=a.tier_months,
     )
 
 
@@ -352,6 +385,7 @@ def empty_summary(
     statuses: Iterable[OrderStatus] | None,
     tz: dt.tzinfo,
     currency: str,
+    tier_months: int | None = None,
 ) -> CustomerSummary:
     """The summary of no orders (the identity of :func:`merge`)."""
     zero = np.zeros(0, dtype=np.int64)
@@ -360,7 +394,7 @@ def empty_summary(
         **{name: _frozen(zero.copy()) for name in _INT_FIELDS},
         known=_frozen(np.zeros(0, dtype=np.bool_)),
         as_of=require_aware(as_of, "as_of"), scheme=scheme, statuses=_statuses(statuses),
-        tz=tz, currency=currency,
+        tz=tz, currency=currency, tier_months=_tier_months(tier_months),
     )
 
 
