@@ -22,7 +22,12 @@ from ecrm.scale._predict import (
     predict_summary,
     summarize_for_predict,
 )
-from ecrm.scale._results import score_summary, stages_from_summary, tiers_from_summary
+from ecrm.scale._results import (
+    cycle_from_summary,
+    score_summary,
+    stages_from_summary,
+    tiers_from_summary,
+)
 from ecrm.scale._summary import (
     NO_DAY,
     NO_INSTANT_US,
@@ -43,6 +48,7 @@ __all__ = [
     "CustomerSummary",
     "PredictionSummary",
     "SummaryAccumulator",
+    "cycle_from_summary",
     "empty_summary",
     "merge",
     "merge_all",

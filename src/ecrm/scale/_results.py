@@ -11,14 +11,21 @@ import numpy.typing as npt
 from ecrm._errors import CurrencyMismatchError, InvalidTypeError, InvalidValueError
 from ecrm._time import local_day
 from ecrm.lifecycle import Bands, RepurchaseCycle, StageResult
+from ecrm.lifecycle._cycle import (
+    METHODS,
+    check_choice,
+    check_fallback,
+    check_min_repurchasers,
+    cycle_from_events,
+)
 from ecrm.lifecycle._stages import stage_codes_of
 from ecrm.rfm import RfmResult
 from ecrm.rfm._score import result_from_totals
-from ecrm.scale._summary import UNKNOWN_DAYS, CustomerSummary
+from ecrm.scale._summary import NO_DAY, UNKNOWN_DAYS, CustomerSummary
 from ecrm.tiers import DowngradePolicy, TierLadder, TierResult
 from ecrm.tiers._ladder import rolling_levels
 
-__all__ = ["score_summary", "stages_from_summary", "tiers_from_summary"]
+__all__ = ["cycle_from_summary", "score_summary", "stages_from_summary", "tiers_from_summary"]
 
 
 def _frozen(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -198,4 +205,43 @@ def stages_from_summary(
         scope=scope,
         as_of=s.as_of,
         _as_of_day=as_of_day,
+    )
+
+
+def cycle_from_summary(
+    summary: CustomerSummary,
+    *,
+    method: str = "observed",
+    min_repurchasers: int = 30,
+    fallback: RepurchaseCycle | Bands | tuple[int, int, int] | None = None,
+) -> RepurchaseCycle:
+    """The store's repurchase cycle from a summary, equal to
+    :func:`ecrm.lifecycle.repurchase_cycle` on the log (``same_day="merge"``) at the
+    summary's ``as_of`` with its statuses. The first and second distinct purchase days
+    merge exactly for any partition of the orders.
+
+    Args:
+        summary: the merged summary of every order of the shop.
+        method, min_repurchasers, fallback: as :func:`ecrm.lifecycle.repurchase_cycle`.
+
+    Returns:
+        A :class:`~ecrm.lifecycle.RepurchaseCycle`.
+
+    Raises:
+        InvalidTypeError: ``summary`` is not a CustomerSummary.
+        InvalidValueError: an unknown ``method``, ``min_repurchasers`` < 1, a fallback
+            cycle without boundaries.
+    """
+    s = _check(summary)
+    check_choice("method", method, METHODS)
+    min_rep = check_min_repurchasers(min_repurchasers)
+    fb = check_fallback(fallback)
+    buyers = s.first_day != NO_DAY
+    first = s.first_day[buyers]
+    second = s.second_day[buyers]
+    has_second = second != NO_DAY
+    return cycle_from_events(
+        first, has_second, (second - first)[has_second], as_of=s.as_of,
+        as_of_day=local_day(s.as_of, s.tz), method=method, same_day="merge",
+        min_repurchasers=min_rep, fallback=fb,
     )
