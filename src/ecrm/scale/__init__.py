@@ -8,6 +8,12 @@ the in-memory path. :func:`score_parquet` and :func:`score_dask` do it chunk by 
 over a dask DataFrame. See docs/scale.md.
 """
 
+from ecrm.scale._categories import (
+    CategorySummary,
+    cycles_from_summary,
+    merge_categories,
+    summarize_categories,
+)
 from ecrm.scale._dask import score_dask, summarize_csv_dask, summarize_dask
 from ecrm.scale._ooc import (
     DEFAULT_BATCH_ROWS,
@@ -45,13 +51,16 @@ __all__ = [
     "NO_DAY",
     "NO_INSTANT_US",
     "UNKNOWN_DAYS",
+    "CategorySummary",
     "CustomerSummary",
     "PredictionSummary",
     "SummaryAccumulator",
     "cycle_from_summary",
+    "cycles_from_summary",
     "empty_summary",
     "merge",
     "merge_all",
+    "merge_categories",
     "merge_predict",
     "predict_summary",
     "score_dask",
@@ -59,6 +68,7 @@ __all__ = [
     "score_summary",
     "stages_from_summary",
     "summarize",
+    "summarize_categories",
     "summarize_csv",
     "summarize_csv_dask",
     "summarize_dask",
