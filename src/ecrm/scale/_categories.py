@@ -27,7 +27,7 @@ from ecrm.lifecycle._by import cycle_table
 from ecrm.lifecycle._cycle import METHODS, check_choice, check_fallback, check_min_repurchasers
 from ecrm.lifecycle._kernels import km_quantiles, observed_quantiles
 from ecrm.scale._results import cycle_from_summary
-from ecrm.scale._summary import NO_DAY, CustomerSummary, _statuses
+from ecrm.scale._summary import NO_DAY, CustomerSummary, _statuses, sorted_union
 
 __all__ = ["CategorySummary", "cycles_from_summary", "merge_categories", "summarize_categories"]
 
@@ -130,7 +130,7 @@ def summarize_categories(
     cat, cust, day = cat[order], cust[order], day[order]
     heads, first, second = _first_two(cat, cust, day)
     return CategorySummary(
-        categories=_frozen(np.unique(cats[named]) if named.any() else np.zeros(0, "U1")),
+        categories=_frozen(sorted_union(np.sort(cats[named]), cats[:0])),
         pair_categories=_frozen(cat[heads]),
         pair_customer_ids=_frozen(orders.customer_ids[cust[heads]]),
         first_day=_frozen(first), second_day=_frozen(second),
@@ -160,7 +160,7 @@ def merge_categories(a: CategorySummary, b: CategorySummary) -> CategorySummary:
         raise InvalidValueError(
             "customer_ids", "must be of one kind (all str or all int) to merge",
             f"{a.pair_customer_ids.dtype} and {b.pair_customer_ids.dtype}")
-    categories = np.union1d(a.categories, b.categories)
+    categories = sorted_union(a.categories, b.categories)
     if not len(b):
         return attrs.evolve(a, categories=_frozen(categories))
     if not len(a):

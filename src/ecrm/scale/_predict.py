@@ -30,6 +30,7 @@ from ecrm.scale._summary import (
     UNKNOWN_DAYS,
     _statuses,
     merge_day_counts,
+    sorted_union,
 )
 
 __all__ = ["PredictionSummary", "merge_predict", "predict_summary", "summarize_for_predict"]
@@ -182,7 +183,7 @@ def merge_predict(a: PredictionSummary, b: PredictionSummary) -> PredictionSumma
     if a.customer_ids.dtype.kind != b.customer_ids.dtype.kind:
         raise InvalidValueError("customer_ids", "must be of one kind (all str or all int) to merge",
                                 f"{a.customer_ids.dtype} and {b.customer_ids.dtype}")
-    ids = np.union1d(a.customer_ids, b.customer_ids)
+    ids = sorted_union(a.customer_ids, b.customer_ids)
     ia = np.searchsorted(ids, a.customer_ids)
     ib = np.searchsorted(ids, b.customer_ids)
 
