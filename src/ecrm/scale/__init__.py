@@ -34,6 +34,12 @@ from ecrm.scale._results import (
     stages_from_summary,
     tiers_from_summary,
 )
+from ecrm.scale._store import (
+    PeriodSummary,
+    merge_periods,
+    store_metrics_from_summary,
+    summarize_periods,
+)
 from ecrm.scale._summary import (
     NO_DAY,
     NO_INSTANT_US,
@@ -53,6 +59,7 @@ __all__ = [
     "UNKNOWN_DAYS",
     "CategorySummary",
     "CustomerSummary",
+    "PeriodSummary",
     "PredictionSummary",
     "SummaryAccumulator",
     "cycle_from_summary",
@@ -61,12 +68,14 @@ __all__ = [
     "merge",
     "merge_all",
     "merge_categories",
+    "merge_periods",
     "merge_predict",
     "predict_summary",
     "score_dask",
     "score_parquet",
     "score_summary",
     "stages_from_summary",
+    "store_metrics_from_summary",
     "summarize",
     "summarize_categories",
     "summarize_csv",
@@ -74,6 +83,7 @@ __all__ = [
     "summarize_dask",
     "summarize_for_predict",
     "summarize_parquet",
+    "summarize_periods",
     "tiers_from_summary",
     "write_parquet",
 ]
