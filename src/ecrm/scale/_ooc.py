@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ecrm._errors import InvalidTypeError, InvalidValueError, MissingDependencyError
@@ -69,6 +69,19 @@ def _dataset(source: PathLike | Sequence[PathLike], purpose: str) -> Any:
     return dataset
 
 
+def _batches(dataset: Any, batch_rows: int) -> Iterator[Any]:
+    """The record batches of a dataset in order, one file at a time, read synchronously.
+
+    ``Dataset.to_batches`` keeps its threads reading ahead while a slow consumer works (at
+    10M orders it held the decoded rest of the dataset: ~0.3 GB, ~0.9 GB at 30M); file by
+    file without threads, memory holds the current batch. Hive partition columns are
+    filled in from each file's path as the dataset would.
+    """
+    for fragment in dataset.get_fragments():
+        yield from fragment.to_batches(schema=dataset.schema, batch_size=batch_rows,
+                                       batch_readahead=1, use_threads=False)
+
+
 def summarize_parquet(
     source: PathLike | Sequence[PathLike],
     *,
@@ -105,7 +118,7 @@ def summarize_parquet(
     Money(0, currency)  # validates the currency before any work
     dataset = _dataset(source, "ecrm.scale.summarize_parquet")
     acc = SummaryAccumulator()
-    for batch in dataset.to_batches(batch_size=batch_rows):
+    for batch in _batches(dataset, batch_rows):
         if batch.num_rows == 0:
             continue
         acc.add(arrow_chunk_summary(

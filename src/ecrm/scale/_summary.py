@@ -336,30 +336,34 @@ def merge(a: CustomerSummary, b: CustomerSummary) -> CustomerSummary:
     ib = np.searchsorted(ids, b.customer_ids)
     n = len(ids)
 
-    def spread(side: CustomerSummary, pos: npt.NDArray[np.intp], name: str, fill: int) -> IntArray:
-        out = np.full(n, fill, dtype=np.int64)
-        out[pos] = getattr(side, name)
-        return out
+    # Each output array is made once from a's values, then b's are combined in place at
+    # b's positions: the temporaries are the size of b, not of the union.
+    def from_a(name: str, fill: int) -> IntArray:
+        arr = np.full(n, fill, dtype=np.int64)
+        arr[ia] = getattr(a, name)
+        return arr
 
     out: dict[str, Any] = {}
     for name in ("rfm_count", "rfm_net_fen", "spend_fen", "orders", "tier_spend_fen",
                  "tier_orders"):
-        out[name] = spread(a, ia, name, 0) + spread(b, ib, name, 0)
-    for name, fill in (("rfm_last_us", NO_INSTANT_US), ("last_day", _NO_LAST_DAY)):
-        out[name] = np.maximum(spread(a, ia, name, fill), spread(b, ib, name, fill))
-    days = np.stack([
-        spread(a, ia, "first_day", NO_DAY), spread(a, ia, "second_day", NO_DAY),
-        spread(b, ib, "first_day", NO_DAY), spread(b, ib, "second_day", NO_DAY),
-    ])
-    first = days.min(axis=0)
+        arr = from_a(name, 0)
+        arr[ib] += getattr(b, name)  # ib holds distinct positions
+        out[name] = arr
+    rfm_last = from_a("rfm_last_us", NO_INSTANT_US)
+    rfm_last[ib] = np.maximum(rfm_last[ib], b.rfm_last_us)
+    out["rfm_last_us"] = rfm_last
+    first, second = from_a("first_day", NO_DAY), from_a("second_day", NO_DAY)
+    last, n_days = from_a("last_day", _NO_LAST_DAY), from_a("n_days", 0)
+    af, as_, al, an = first[ib], second[ib], last[ib], n_days[ib]
+    days = np.stack([af, as_, b.first_day, b.second_day])
+    low = days.min(axis=0)
     # Each side's two days are distinct, so the second smallest distinct day of the four
     # is the smallest one left once every copy of the first is set aside.
-    out["first_day"] = first
-    out["second_day"] = np.where(days == first, NO_DAY, days).min(axis=0)
-    out["n_days"] = merge_day_counts(
-        days[0], spread(a, ia, "last_day", _NO_LAST_DAY), spread(a, ia, "n_days", 0),
-        days[2], spread(b, ib, "last_day", _NO_LAST_DAY), spread(b, ib, "n_days", 0),
-    )
+    first[ib] = low
+    second[ib] = np.where(days == low, NO_DAY, days).min(axis=0)
+    n_days[ib] = merge_day_counts(af, al, an, b.first_day, b.last_day, b.n_days)
+    last[ib] = np.maximum(al, b.last_day)
+    out.update(first_day=first, second_day=second, last_day=last, n_days=n_days)
     known = np.zeros(n, dtype=np.bool_)
     known[ia] = a.known
     known[ib] |= b.known
@@ -413,21 +417,27 @@ def empty_summary(
 
 
 class SummaryAccumulator:
-    """Merges summaries as they arrive, like a binary counter: it holds at most
-    log2(k) + 1 partial summaries, and every id is copied O(log k) times in all."""
+    """Merges summaries as they arrive, neighbours only (so slices in time order stay
+    consecutive), keeping the partial summaries' sizes falling geometrically: a partial
+    is merged into the one before it as soon as that one is less than twice its size.
+
+    Memory holds at most about twice the final summary (a binary counter by count would
+    hold up to log2(k) partials as large as the final one, since every slice of a long
+    export meets most customers); each id is copied O(log k) times while partials grow,
+    and about once per two slices once they are as large as the shop.
+    """
 
     def __init__(self) -> None:
-        self._stack: list[tuple[int, CustomerSummary]] = []
+        self._stack: list[CustomerSummary] = []
 
     def add(self, summary: CustomerSummary) -> None:
         """Take one more summary (of orders disjoint from the ones taken so far)."""
-        level, current = 0, summary
-        while self._stack and self._stack[-1][0] == level:
-            _, prev = self._stack.pop()
-            current = merge(prev, current)
-            level += 1
-        self._stack.append((level, current))
+        stack = self._stack
+        stack.append(summary)
+        while len(stack) > 1 and len(stack[-2]) <= 2 * len(stack[-1]):
+            top = stack.pop()
+            stack[-1] = merge(stack[-1], top)
 
     def result(self, empty: CustomerSummary) -> CustomerSummary:
         """The merge of everything taken, or ``empty`` when nothing was."""
-        return merge_all([empty] + [s for _, s in self._stack])
+        return merge_all([empty, *self._stack])
