@@ -17,6 +17,8 @@ from ecrm.scale._categories import (
 from ecrm.scale._dask import score_dask, summarize_csv_dask, summarize_dask
 from ecrm.scale._ooc import (
     DEFAULT_BATCH_ROWS,
+    fold_csv,
+    fold_parquet,
     score_parquet,
     summarize_csv,
     summarize_parquet,
@@ -65,6 +67,8 @@ __all__ = [
     "cycle_from_summary",
     "cycles_from_summary",
     "empty_summary",
+    "fold_csv",
+    "fold_parquet",
     "merge",
     "merge_all",
     "merge_categories",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from ecrm._errors import InvalidTypeError, InvalidValueError, MissingDependencyError
 from ecrm._load._orders import OrderColumns, read_order_batches
@@ -26,17 +26,21 @@ from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._time import as_zone
 from ecrm.rfm import TAOBAO_PGSB, RfmResult, RfmScheme
-from ecrm.scale._chunks import arrow_chunk_summary
+from ecrm.scale._chunks import arrow_chunk_log, arrow_chunk_summary
 from ecrm.scale._results import score_summary
 from ecrm.scale._summary import (
+    Accumulator,
     CustomerSummary,
     SummaryAccumulator,
     empty_summary,
+    merge,
     summarize,
 )
 
-__all__ = ["DEFAULT_BATCH_ROWS", "score_parquet", "summarize_csv", "summarize_parquet",
-           "write_parquet"]
+__all__ = ["DEFAULT_BATCH_ROWS", "fold_csv", "fold_parquet", "score_parquet", "summarize_csv",
+           "summarize_parquet", "write_parquet"]
+
+S = TypeVar("S")
 
 #: Rows per Parquet record batch read at a time.
 DEFAULT_BATCH_ROWS = 1_000_000
@@ -197,17 +201,33 @@ def _csv_file_summary(
     statuses: Iterable[OrderStatus] | None, columns: CsvColumns, zone: dt.tzinfo,
     currency: str, unit: AmountUnit, encoding: str, engine: Engine, batch_rows: int,
 ) -> CustomerSummary:
-    """One CSV file's summary, batch by batch (only the last pass over the file counts)."""
-    passes: list[SummaryAccumulator] = []
+    """One CSV file's summary, batch by batch."""
+    def build(log: OrderLog) -> CustomerSummary:
+        return summarize(log, as_of=as_of, scheme=scheme, statuses=statuses,
+                         tier_months=tier_months)
+
+    folded = _fold_csv_file(path, build, merge, columns=columns, zone=zone,
+                            currency=currency, unit=unit, encoding=encoding, engine=engine,
+                            batch_rows=batch_rows)
+    return folded if folded is not None else _empty(as_of, scheme, tier_months, statuses,
+                                                     zone, currency)
+
+
+def _fold_csv_file(
+    path: PathLike, build: Callable[[OrderLog], S], join: Callable[[S, S], S], *,
+    columns: CsvColumns, zone: dt.tzinfo, currency: str, unit: AmountUnit, encoding: str,
+    engine: Engine, batch_rows: int,
+) -> S | None:
+    """A CSV file's batches summarised by ``build`` and merged in order by ``join`` (only
+    the last pass over the file counts); ``None`` for a file without rows."""
+    passes: list[Accumulator[S]] = []
 
     def start() -> Callable[[OrderColumns], None]:
-        acc = SummaryAccumulator()
+        acc: Accumulator[S] = Accumulator(join)
         passes.append(acc)
 
         def take(read: OrderColumns) -> None:
-            log = OrderLog._from_loaded(read, zone, currency)
-            acc.add(summarize(log, as_of=as_of, scheme=scheme, statuses=statuses,
-                    tier_months=tier_months))
+            acc.add(build(OrderLog._from_loaded(read, zone, currency)))
 
         return take
 
@@ -215,8 +235,114 @@ def _csv_file_summary(
         path, columns=columns, zone=zone, amount_unit=unit, start=start,
         batch_rows=batch_rows, encoding=encoding, engine=engine,
     )
-    empty = _empty(as_of, scheme, tier_months, statuses, zone, currency)
-    return passes[-1].result(empty) if passes else empty
+    return _join(passes[-1].partials(), join) if passes else None
+
+
+def _join(parts: list[S], join: Callable[[S, S], S]) -> S | None:
+    """Neighbours merged in order (a left fold: the partials fall geometrically in size)."""
+    if not parts:
+        return None
+    out = parts[0]
+    for part in parts[1:]:
+        out = join(out, part)
+    return out
+
+
+def fold_parquet(
+    source: PathLike | Sequence[PathLike],
+    *,
+    summarize: Callable[[OrderLog], S],
+    merge: Callable[[S, S], S],
+    columns: CsvColumns | Mapping[str, Any] | None = None,
+    tz: str | dt.tzinfo | None = None,
+    currency: str = DEFAULT_CURRENCY,
+    amount_unit: AmountUnit | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+) -> S:
+    """Any mergeable summary of a Parquet dataset, one record batch at a time.
+
+    Each batch becomes an :class:`~ecrm.OrderLog` (as in :func:`summarize_parquet`) and
+    ``summarize(log)`` a partial summary; partials merge with ``merge``, neighbours only
+    and in file order. For example, store metrics per month out of core::
+
+        merged = fold_parquet("orders/", summarize=lambda log: summarize_periods(log, months),
+                              merge=merge_periods, tz="Asia/Shanghai")
+        table = store_metrics_from_summary(merged)
+
+    Args:
+        source, columns, tz, currency, amount_unit, batch_rows: as :func:`summarize_parquet`.
+        summarize: one batch's log → its summary (``summarize_periods``,
+            ``summarize_for_predict``, ``summarize_categories`` with its arguments bound).
+        merge: the summary's merge (``merge_periods``, ``merge_predict``, ...).
+
+    Returns:
+        The merged summary of every order.
+
+    Raises:
+        As :func:`summarize_parquet`; InvalidValueError: the dataset holds no rows.
+    """
+    _check_batch_rows(batch_rows)
+    zone = as_zone(tz)
+    Money(0, currency)
+    dataset = _dataset(source, "ecrm.scale.fold_parquet")
+    acc: Accumulator[S] = Accumulator(merge)
+    for batch in _batches(dataset, batch_rows):
+        if batch.num_rows:
+            acc.add(summarize(arrow_chunk_log(batch, columns=columns, tz=zone,
+                                              currency=currency, amount_unit=amount_unit)))
+    out = _join(acc.partials(), merge)
+    if out is None:
+        raise InvalidValueError("source", "must hold at least one order", os.fspath(
+            source if isinstance(source, (str, os.PathLike)) else source[0]))
+    return out
+
+
+def fold_csv(
+    paths: PathLike | Sequence[PathLike],
+    *,
+    summarize: Callable[[OrderLog], S],
+    merge: Callable[[S, S], S],
+    columns: CsvColumns | Mapping[str, Any] | None = None,
+    tz: str | dt.tzinfo | None = None,
+    currency: str = DEFAULT_CURRENCY,
+    amount_unit: AmountUnit | None = None,
+    encoding: str = "auto",
+    engine: Engine = "auto",
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+) -> S:
+    """Any mergeable summary of CSV files, ``batch_rows`` rows at a time (as
+    :func:`summarize_csv` reads them; a file with item lines is one batch, so
+    ``summarize_categories`` sees whole orders).
+
+    Args:
+        paths, columns, tz, currency, amount_unit, encoding, engine, batch_rows: as
+            :func:`summarize_csv`.
+        summarize, merge: as :func:`fold_parquet`.
+
+    Returns:
+        The merged summary of every order.
+
+    Raises:
+        As :func:`summarize_csv`; InvalidValueError: no file holds a row.
+    """
+    files = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    if not files:
+        raise InvalidValueError("paths", "must name at least one CSV file", "[]")
+    _check_batch_rows(batch_rows)
+    zone = as_zone(tz)
+    Money(0, currency)
+    cols = coerce_columns(columns)
+    unit = cols.amount_unit if amount_unit is None else check_amount_unit(amount_unit)
+    parts = [
+        part for path in files
+        if (part := _fold_csv_file(path, summarize, merge, columns=cols, zone=zone,
+                                   currency=currency, unit=unit, encoding=encoding,
+                                   engine=engine, batch_rows=batch_rows)) is not None
+    ]
+    out = _join(parts, merge)
+    if out is None:
+        raise InvalidValueError("paths", "must hold at least one order", os.fspath(files[0]))
+    return out
 
 
 def _empty(

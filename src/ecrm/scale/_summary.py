@@ -9,8 +9,8 @@ partition of the orders, merged in any order, equal the summary of the whole log
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, TypeVar
 
 import attrs
 import numpy as np
@@ -31,6 +31,7 @@ __all__ = [
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+S = TypeVar("S")
 
 #: "No order" in ``rfm_last_us`` and ``last_day`` (smaller than any real value).
 NO_INSTANT_US = NO_ORDER_US
@@ -416,6 +417,27 @@ def empty_summary(
     )
 
 
+class Accumulator(Generic[S]):
+    """Merges summaries of any kind as they arrive with ``merge``, neighbours only, keeping
+    the partials' sizes (``len``) falling geometrically; see :class:`SummaryAccumulator`."""
+
+    def __init__(self, merge: Callable[[S, S], S]) -> None:
+        self._merge = merge
+        self._stack: list[S] = []
+
+    def add(self, summary: S) -> None:
+        """Take one more summary (of orders disjoint from the ones taken so far)."""
+        stack = self._stack
+        stack.append(summary)
+        while len(stack) > 1 and len(stack[-2]) <= 2 * len(stack[-1]):  # type: ignore[arg-type]
+            top = stack.pop()
+            stack[-1] = self._merge(stack[-1], top)
+
+    def partials(self) -> list[S]:
+        """The partial summaries held, in order."""
+        return list(self._stack)
+
+
 class SummaryAccumulator:
     """Merges summaries as they arrive, neighbours only (so slices in time order stay
     consecutive), keeping the partial summaries' sizes falling geometrically: a partial
@@ -428,16 +450,12 @@ class SummaryAccumulator:
     """
 
     def __init__(self) -> None:
-        self._stack: list[CustomerSummary] = []
+        self._acc: Accumulator[CustomerSummary] = Accumulator(merge)
 
     def add(self, summary: CustomerSummary) -> None:
         """Take one more summary (of orders disjoint from the ones taken so far)."""
-        stack = self._stack
-        stack.append(summary)
-        while len(stack) > 1 and len(stack[-2]) <= 2 * len(stack[-1]):
-            top = stack.pop()
-            stack[-1] = merge(stack[-1], top)
+        self._acc.add(summary)
 
     def result(self, empty: CustomerSummary) -> CustomerSummary:
         """The merge of everything taken, or ``empty`` when nothing was."""
-        return merge_all([empty, *self._stack])
+        return merge_all([empty, *self._acc.partials()])
