@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scale_helpers import assert_same_rfm, synthetic_orders
 
-from ecrm import CsvColumns, DataFormatError, OrderLog
+from ecrm import CsvColumns, EcrmError, OrderLog
 from ecrm.rfm import score
 from ecrm.scale import score_summary, summarize_csv, tiers_from_summary
 from ecrm.tiers import TAOBAO_STORE_VIP
@@ -88,7 +88,7 @@ def test_bad_cells_are_reported_with_the_files_physical_lines(tmp_path: Path) ->
     )
     path = tmp_path / "bad.csv"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(DataFormatError) as info:
+    with pytest.raises(EcrmError) as info:
         summarize_csv(path, as_of=AS_OF, tz=SH, amount_unit="fen", batch_rows=1)
     shown = [str(e) for e in info.value.exceptions]
     assert any("bad.csv:5: column 'placed_at'" in m and "not a date" in m for m in shown), shown
@@ -103,7 +103,7 @@ def test_batches_that_decide_different_units_are_refused(tmp_path: Path) -> None
     path = tmp_path / "mixed.csv"
     path.write_text("order_id,customer_id,placed_at,amount\n" + "\n".join(lines) + "\n",
                     encoding="utf-8")
-    with pytest.raises(DataFormatError, match="one amount unit"):
+    with pytest.raises(EcrmError, match="one amount unit"):
         summarize_csv(path, as_of=AS_OF, tz=SH, batch_rows=3, engine="python")
     # One batch (or the unit given) reads it as the whole file does.
     whole = OrderLog.from_csv(path, tz=SH)

@@ -117,7 +117,7 @@ def _check_flags(args: argparse.Namespace) -> None:
 @contextmanager
 def _client(args: argparse.Namespace) -> Iterator[str]:
     """A dask.distributed client for the run; yields a description of it."""
-    from ecrm._errors import MissingDependencyError
+    from ecrm import MissingDependencyError
 
     try:
         distributed: Any = importlib.import_module("distributed")
