@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from test_load_engines import _outcome, order_files
 
 import ecrm._load._csv as csv_module
-from ecrm import DataFormatError, read_orders_csv
+from ecrm import DataFormatErrorGroup, read_orders_csv
 
 
 def _both(raw: bytes, monkeypatch: pytest.MonkeyPatch, **kw: Any) -> tuple[Any, Any]:
@@ -93,7 +93,7 @@ def test_a_file_turning_quoted_after_plain_blocks_keeps_its_line_numbers(
     assert plain == reference
     path = tmp_path / "orders.csv"
     path.write_bytes(raw)
-    with pytest.raises(DataFormatError) as caught:
+    with pytest.raises(DataFormatErrorGroup) as caught:
         read_orders_csv(path, engine="python")
     (error,) = caught.value.exceptions
     assert (error.line, error.column, error.value) == (40_003, "amount", "oops")

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from ecrm import DataFormatError, OrderLog
+from ecrm import DataFormatErrorGroup, OrderLog
 from ecrm._orderlog import _THREAD_ROWS
 from ecrm.rfm import UndersizedShopWarning, score
 
@@ -41,7 +41,7 @@ def test_a_large_build_codes_the_ids_as_np_unique_does() -> None:
 def test_a_large_build_with_a_bad_cell_raises_it() -> None:
     cols = _columns(_THREAD_ROWS)
     cols["amounts"][123_456] = -5
-    with pytest.raises(DataFormatError) as caught:
+    with pytest.raises(DataFormatErrorGroup) as caught:
         OrderLog.from_arrays(cols["customer_ids"], cols["placed_at"], cols["amounts"],
                              tz="Asia/Shanghai")
     (error,) = caught.value.exceptions

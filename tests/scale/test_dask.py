@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -13,7 +14,13 @@ from scale_helpers import assert_same_rfm, synthetic_orders
 
 from ecrm import InvalidTypeError, InvalidValueError, OrderLog
 from ecrm.rfm import score
-from ecrm.scale import score_dask, summarize_dask, tiers_from_summary
+from ecrm.scale import (
+    score_dask,
+    score_summary,
+    summarize_csv_dask,
+    summarize_dask,
+    tiers_from_summary,
+)
 from ecrm.tiers import TAOBAO_STORE_VIP
 
 dd = pytest.importorskip("dask.dataframe")
@@ -31,6 +38,48 @@ def client() -> Iterator[object]:
     )
     with cluster, distributed.Client(cluster) as c:
         yield c
+
+
+def _csv_parts(frame, folder: Path, n: int) -> list[Path]:  # type: ignore[no-untyped-def]
+    folder.mkdir()
+    paths = []
+    for k, rows in enumerate(np.array_split(np.arange(len(frame)), n)):
+        part = frame.iloc[rows]
+        p = folder / f"orders-{k}.csv"
+        part.assign(placed_at=part["placed_at"].dt.strftime("%Y-%m-%d %H:%M:%S.%f")).to_csv(
+            p, index=False)
+        paths.append(p)
+    return paths
+
+
+def test_csv_files_as_tasks_on_the_cluster_equal_the_in_memory_scores(
+    client: object, tmp_path: Path
+) -> None:
+    frame = synthetic_orders(4_000, 500, seed=13, str_ids=True)
+    whole = OrderLog.from_pandas(frame, tz=SH)
+    paths = _csv_parts(frame, tmp_path / "csv", 5)
+    summary = summarize_csv_dask(paths, as_of=AS_OF, tz=SH, amount_unit="fen",
+                                 batch_rows=300, split_every=2)
+    assert_same_rfm(score_summary(summary, warn_undersized=False),
+                    score(whole, as_of=AS_OF, warn_undersized=False))
+
+
+def test_cli_engine_dask_on_a_running_scheduler(client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """``ecrm rfm DIR --engine dask --scheduler ADDRESS`` runs on that cluster."""
+    import csv
+
+    from ecrm.cli import main
+
+    frame = synthetic_orders(2_000, 300, seed=14, str_ids=True)
+    want = score(OrderLog.from_pandas(frame, tz=SH), as_of=AS_OF, warn_undersized=False)
+    _csv_parts(frame, tmp_path / "csv", 3)
+    out = tmp_path / "scores.csv"
+    address = client.scheduler.address  # type: ignore[attr-defined]
+    assert main(["rfm", str(tmp_path / "csv"), "--as-of", "2025-07-01", "--amount-unit", "fen",
+                 "--engine", "dask", "--scheduler", address, "--out", str(out)]) == 0
+    with out.open(encoding="utf-8") as fh:
+        got = {row["customer_id"]: int(row["total"]) for row in csv.DictReader(fh)}
+    assert got == dict(zip(want.customer_ids.tolist(), want.total.tolist(), strict=True))
 
 
 def test_two_worker_processes_give_the_in_memory_scores_and_tiers(client: object) -> None:

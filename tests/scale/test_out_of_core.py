@@ -98,8 +98,12 @@ def test_bad_arguments_are_refused_clearly(tmp_path: Path) -> None:
         summarize_parquet(tmp_path / "empty", as_of=AS_OF)
     with pytest.raises(InvalidValueError, match="batch_rows"):
         summarize_parquet(tmp_path, as_of=AS_OF, batch_rows=0)
-    with pytest.raises(InvalidTypeError, match="sequence"):
-        summarize_csv(str(tmp_path / "a.csv"), as_of=AS_OF)
+    with pytest.raises(InvalidValueError, match="at least one CSV"):
+        summarize_csv([], as_of=AS_OF)
+    with pytest.raises(InvalidValueError, match="batch_rows"):
+        summarize_csv(tmp_path / "a.csv", as_of=AS_OF, batch_rows=0)
+    with pytest.raises(InvalidTypeError, match="batch_rows"):
+        summarize_parquet(tmp_path, as_of=AS_OF, batch_rows=1.5)  # type: ignore[arg-type]
 
 
 def test_a_bad_status_is_reported_by_the_loading_layer(tmp_path: Path, frame) -> None:  # type: ignore[no-untyped-def]
@@ -130,7 +134,7 @@ def test_categorical_statuses_in_a_pandas_chunk_are_read(frame, whole) -> None: 
 
     cat = frame.assign(status=frame["status"].astype("category"))
     summary = pandas_chunk_summary(
-        cat, as_of=AS_OF, scheme=TAOBAO_PGSB, statuses=None, columns=None, tz=SH,
+        cat, as_of=AS_OF, scheme=TAOBAO_PGSB, tier_months=None, statuses=None, columns=None, tz=SH,
         currency="CNY", amount_unit=None,
     )
     assert_same_rfm(score_summary(summary, warn_undersized=False),

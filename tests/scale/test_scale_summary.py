@@ -26,7 +26,7 @@ from ecrm.scale import (
     tiers_from_summary,
 )
 from ecrm.testing import aware_datetimes, order_logs
-from ecrm.tiers import TAOBAO_STORE_VIP
+from ecrm.tiers import TAOBAO_STORE_VIP, DowngradePolicy
 
 SH = ZoneInfo("Asia/Shanghai")
 AS_OFS = aware_datetimes(min_value=dt.datetime(2023, 6, 1), max_value=dt.datetime(2025, 9, 1))
@@ -76,6 +76,42 @@ def test_tiers_from_any_partition_equal_evaluate_log(case: tuple, joined: bool) 
     for name in ("customer_ids", "spend_fen", "orders", "qualified_level", "level",
                  "opted_in", "potential"):
         assert np.array_equal(getattr(got, name), getattr(want, name)), name
+
+
+@settings(max_examples=40, deadline=None)
+@given(partitioned(), st.integers(1, 24), st.booleans())
+def test_rolling_window_tiers_from_any_partition_equal_evaluate_log(
+    case: tuple, months: int, joined: bool
+) -> None:
+    """Window sums merge by adding, so any partition gives the rolling policy's levels,
+    the level-1 floor (``kept``) included."""
+    log, pieces, as_of, order = case
+    policy = DowngradePolicy.rolling_window(months)
+    merged = merge_all(summarize(pieces[i], as_of=as_of, tier_months=months) for i in order)
+    got = tiers_from_summary(merged, TAOBAO_STORE_VIP, opted_in=joined, policy=policy)
+    want = TAOBAO_STORE_VIP.evaluate_log(log, as_of=as_of, opted_in=joined, policy=policy)
+    for name in ("customer_ids", "spend_fen", "orders", "qualified_level", "level",
+                 "opted_in", "potential", "kept"):
+        assert np.array_equal(getattr(got, name), getattr(want, name)), name
+
+
+def test_a_rolling_policy_needs_the_summary_of_its_months() -> None:
+    """a: ¥300 on Jan 5 and ¥50 on Mar 1; as_of Mar 10. Over 1 month only ¥50 counts
+    (level 0), but the whole history (¥350, 2 orders) meets the entry rule: kept at 1."""
+    log = OrderLog.from_arrays(["a", "a"], [dt.datetime(2025, 1, 5, 12, tzinfo=SH), _at(1)],
+                               [30_000, 5_000], tz=SH)
+    one = DowngradePolicy.rolling_window(1)
+    got = tiers_from_summary(summarize(log, as_of=_at(10), tier_months=1), TAOBAO_STORE_VIP,
+                             opted_in=True, policy=one)
+    assert (got.spend_fen.tolist(), got.orders.tolist()) == ([5_000], [1])
+    assert (got.level.tolist(), got.kept.tolist()) == ([1], [True])
+    with pytest.raises(InvalidValueError, match="tier_months=1"):
+        tiers_from_summary(summarize(log, as_of=_at(10)), TAOBAO_STORE_VIP, opted_in=True,
+                           policy=one)
+    with pytest.raises(InvalidValueError, match="tier_months"):
+        merge(summarize(log, as_of=_at(10), tier_months=1), summarize(log, as_of=_at(10)))
+    with pytest.raises(InvalidValueError, match="tier_months"):
+        summarize(log, as_of=_at(10), tier_months=0)
 
 
 @settings(max_examples=40, deadline=None)

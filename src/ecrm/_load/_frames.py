@@ -376,6 +376,17 @@ def _instants(
     return np.asarray(us, dtype=np.int64).view("datetime64[us]")
 
 
+class _IntCells:
+    """An integer column's cells as shown in a problem: ``None`` where missing."""
+
+    def __init__(self, data: npt.NDArray[Any], missing: npt.NDArray[np.bool_]) -> None:
+        self.data = data
+        self.missing = missing
+
+    def __getitem__(self, i: int) -> Any:
+        return None if self.missing[i] else self.data[i].item()
+
+
 def _money(
     col: _Col,
     name: str,
@@ -396,9 +407,8 @@ def _money(
         units[name] = (chosen, why)
         scale = 100 if chosen == "yuan" else 1
         missing = col.nulls if col.nulls is not None else np.zeros(len(col.data), dtype=bool)
-        values: list[Any] = [
-            None if m else v for m, v in zip(missing.tolist(), col.data.tolist(), strict=True)
-        ]
+        # Only the few reported cells are shown: no Python list of every cell.
+        values: Any = _IntCells(col.data, missing)
         bad = np.zeros(len(col.data), dtype=bool)
         if scale != 1:
             big = np.flatnonzero(np.abs(col.data) > MAX_WHOLE_YUAN)

@@ -63,8 +63,9 @@ from ecrm._load._spec import (
 )
 from ecrm._order import STATUS_BY_CODE, parse_status
 from ecrm._time import NAT_US, us_to_datetime, wall_to_utc_us
+from ecrm.errors import InvalidValueError
 
-__all__ = ["OrderColumns", "read_order_columns"]
+__all__ = ["OrderColumns", "read_order_batches", "read_order_columns"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -120,6 +121,26 @@ def read_order_columns(
         DataFormatErrorGroup: every problem of the file at once.
     """
 
+    resolve = _order_layout(columns)
+
+    def sink(layout: Layout, problems: Problems) -> _OrderSink:
+        return _OrderSink(layout, zone, amount_unit, problems)
+
+    (cols, units), info = read_csv(
+        path, what="orders", resolve=resolve, sink=sink, encoding=encoding, engine=engine,
+        chunk_rows=chunk_rows, progress=progress,
+    )
+    info = attrs.evolve(
+        info,
+        amount_units={h: u for h, (u, _why) in units.items()},
+        amount_reasons={h: why for h, (_u, why) in units.items()},
+    )
+    return attrs.evolve(cols, info=info)
+
+
+def _order_layout(columns: CsvColumns) -> Callable[[list[str], str], Layout]:
+    """The header resolver of an orders file read with ``columns``."""
+
     def resolve(header_row: list[str], source: str) -> Layout:
         candidates = {f: columns.candidates(f) for f in FIELDS if columns.candidates(f)}
         required: dict[str, str] = {}
@@ -138,19 +159,112 @@ def read_order_columns(
             )
         return layout
 
-    def sink(layout: Layout, problems: Problems) -> _OrderSink:
-        return _OrderSink(layout, zone, amount_unit, problems)
+    return resolve
 
-    (cols, units), info = read_csv(
-        path, what="orders", resolve=resolve, sink=sink, encoding=encoding, engine=engine,
-        chunk_rows=chunk_rows, progress=progress,
+
+def read_order_batches(
+    path: str | os.PathLike[str] | IO[bytes],
+    *,
+    columns: CsvColumns,
+    zone: dt.tzinfo,
+    amount_unit: str,
+    start: Callable[[], Callable[[OrderColumns], None]],
+    batch_rows: int,
+    encoding: str = "auto",
+    engine: Engine | str = "auto",
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: Progress | None = None,
+) -> LoadInfo:
+    """Read an orders CSV file in batches of about ``batch_rows`` rows, each checked and
+    handed on as :class:`OrderColumns`, so memory holds one batch rather than the file.
+
+    Cells are parsed and checked as :func:`read_order_columns` does, with physical line
+    numbers of the whole file, and every problem of the file is raised at once at the end.
+    What needs the whole file is checked within each batch only (order ids unique, a
+    customer's sums within int64): the batches are meant to be summarised and merged.
+    ``amount_unit="auto"`` decides per batch; a later batch that decides otherwise than the
+    first (integer cells first, yuan decimals later) is a problem naming its first line.
+    A file with item lines (a ``sku`` column) is one batch: an order's lines stay together.
+
+    Args:
+        path, columns, zone, amount_unit, encoding, engine, chunk_rows, progress: as
+            :func:`read_order_columns`.
+        start: called at the start of each pass over the file (the arrow engine may hand
+            a file to the python engine after some batches); returns the function that
+            takes that pass's batches. Only the last pass's batches count.
+        batch_rows: rows per batch (>= 1); a batch ends at a chunk boundary at or past it.
+
+    Returns:
+        What the read decided (rows counted over the whole file).
+
+    Raises:
+        DataFormatErrorGroup: every problem of the file at once (no batch is handed on once a
+            problem is found).
+    """
+    if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
+        raise InvalidValueError("batch_rows", "must be an int >= 1", batch_rows)
+
+    def sink(layout: Layout, problems: Problems) -> _BatchSink:
+        return _BatchSink(layout, zone, amount_unit, problems, start(), batch_rows)
+
+    units, info = read_csv(
+        path, what="orders", resolve=_order_layout(columns), sink=sink, encoding=encoding,
+        engine=engine, chunk_rows=min(chunk_rows, batch_rows), progress=progress,
     )
-    info = attrs.evolve(
+    return attrs.evolve(
         info,
         amount_units={h: u for h, (u, _why) in units.items()},
         amount_reasons={h: why for h, (_u, why) in units.items()},
     )
-    return attrs.evolve(cols, info=info)
+
+
+class _BatchSink:
+    """Parses chunks like :class:`_OrderSink` and hands on the columns every ``batch_rows``."""
+
+    def __init__(
+        self, layout: Layout, zone: dt.tzinfo, unit: str, problems: Problems,
+        take: Callable[[OrderColumns], None], batch_rows: int,
+    ) -> None:
+        self.args = (layout, zone, unit, problems)
+        self.problems = problems
+        self.take = take
+        self.batch_rows = batch_rows if "sku" not in layout.index else None
+        self.inner = _OrderSink(*self.args)
+        self.rows = 0
+        self.units: dict[str, tuple[str, str]] | None = None
+        self.first_line = 0
+
+    def add(self, chunk: Chunk) -> None:
+        if not self.rows and len(chunk.lines):
+            self.first_line = int(chunk.lines[0])
+        self.inner.add(chunk)
+        self.rows += len(chunk.lines)
+        if self.batch_rows is not None and self.rows >= self.batch_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self.rows and self.units is not None:
+            return
+        cols, units = self.inner.finish()
+        if self.units is None:
+            self.units = units
+        else:
+            for header, (unit, why) in units.items():
+                was, _ = self.units.get(header, (unit, why))
+                if unit != was:
+                    self.problems.add_cell(
+                        self.first_line, header, unit,
+                        f"is read as {unit} from this line on but as {was} before ({why}); "
+                        f"a file read in batches needs one amount unit: pass it",
+                    )
+        if self.rows and not self.problems:
+            self.take(cols)
+        self.inner = _OrderSink(*self.args)
+        self.rows = 0
+
+    def finish(self) -> dict[str, tuple[str, str]]:
+        self._flush()
+        return self.units or {}
 
 
 class _OrderSink:

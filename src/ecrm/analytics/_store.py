@@ -372,27 +372,62 @@ def store_metrics(
     if not isinstance(orders, OrderLog):
         raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
     wanted = check_periods(periods, same_freq=True)
+    definition, base = check_store_options(new_definition, lookback_days, repurchase_base)
+    marked = _attributed_rows(orders, attributed)
+
+    run = period_run(wanted)
+    metrics = _compute(orders, run, definition, lookback_days, base, marked, statuses)
+    return store_metrics_result(wanted, run, metrics, orders.currency, definition,
+                                lookback_days, base)
+
+
+def check_store_options(
+    new_definition: NewCustomerDefinition | str, lookback_days: int,
+    repurchase_base: RepurchaseBase | str,
+) -> tuple[NewCustomerDefinition, RepurchaseBase]:
+    """The checked definition and base (``lookback_days`` >= 1)."""
     definition = _enum(new_definition, NewCustomerDefinition, "new_definition")
     base = _enum(repurchase_base, RepurchaseBase, "repurchase_base")
     if isinstance(lookback_days, bool) or not isinstance(lookback_days, int) or lookback_days < 1:
         raise InvalidValueError("lookback_days", "must be an int >= 1", lookback_days)
-    marked = _attributed_rows(orders, attributed)
+    return definition, base
 
-    # The contiguous run of periods covering every requested, previous and year-ago period,
-    # plus one before (the previous-period base of the first one).
+
+def period_run(wanted: Sequence[Period]) -> list[Period]:
+    """The contiguous run of periods covering every requested, previous and year-ago
+    period, plus one before (the previous-period base of the first one)."""
     needed = {q for p in wanted for q in (p, p.previous(), p.year_ago())}
     first = min(needed).previous()
     run = [first]
     last = max(needed)
     while run[-1] != last:
         run.append(run[-1].shifted(1))
+    return run
+
+
+def run_bounds(run: Sequence[Period], lookback_days: int) -> tuple[IntArray, IntArray]:
+    """The run's period boundaries (µs, n + 1) and each period's lookback start (µs, n)."""
+    bounds = np.array([datetime_to_us(p.start) for p in run] + [datetime_to_us(run[-1].end)],
+                      dtype=np.int64)
+    lookback = np.array(
+        [datetime_to_us((p.start.replace(tzinfo=None) - dt.timedelta(days=lookback_days))
+                        .replace(tzinfo=p.start.tzinfo)) for p in run], dtype=np.int64
+    )
+    return bounds, lookback
+
+
+def store_metrics_result(
+    wanted: Sequence[Period], run: Sequence[Period], metrics: Sequence[PeriodMetrics],
+    currency: str, definition: NewCustomerDefinition, lookback_days: int,
+    base: RepurchaseBase,
+) -> StoreMetrics:
+    """The :class:`StoreMetrics` of the requested periods from the run's metrics."""
     index = {p: i for i, p in enumerate(run)}
-    metrics = _compute(orders, run, definition, lookback_days, base, marked, statuses)
     return StoreMetrics(
         rows=tuple(metrics[index[p]] for p in wanted),
         previous=tuple(metrics[index[p.previous()]] for p in wanted),
         year_ago=tuple(metrics[index[p.year_ago()]] for p in wanted),
-        currency=orders.currency,
+        currency=currency,
         new_definition=definition,
         lookback_days=lookback_days,
         repurchase_base=base,
@@ -415,12 +450,7 @@ def _compute(
     statuses: Iterable[OrderStatus] | None,
 ) -> list[PeriodMetrics]:
     n_p = len(run)
-    bounds = np.array([datetime_to_us(p.start) for p in run] + [datetime_to_us(run[-1].end)],
-                      dtype=np.int64)
-    lookback = np.array(
-        [datetime_to_us((p.start.replace(tzinfo=None) - dt.timedelta(days=lookback_days))
-                        .replace(tzinfo=p.start.tzinfo)) for p in run], dtype=np.int64
-    )
+    bounds, lookback = run_bounds(run, lookback_days)
     valid = orders.valid_mask(None if statuses is None else list(statuses))
     vrows = np.flatnonzero(valid)
     vcode = np.asarray(orders.customer_codes, dtype=np.int64)[vrows]
@@ -459,6 +489,39 @@ def _compute(
 
     g_has_prev = has_prev[sel][g_first]
     g_prev_at = prev_at[sel][g_first]
+    attributed: IntArray | None = None
+    if marked is not None:
+        row_marked = marked[vrows][sel]
+        attributed = _sum_by(p[row_marked], net[row_marked], n_p)
+    return metrics_from_groups(
+        run, bounds, lookback, g_p, g_key, g_sales, g_orders, g_days >= 2, g_has_prev,
+        g_prev_at, first_us, definition, base, attributed,
+    )
+
+
+def metrics_from_groups(
+    run: Sequence[Period],
+    bounds: IntArray,
+    lookback: IntArray,
+    g_p: IntArray,
+    g_key: IntArray,
+    g_sales: IntArray,
+    g_orders: IntArray,
+    multi: BoolArray,
+    g_has_prev: BoolArray,
+    g_prev_at: IntArray,
+    first_us: IntArray,
+    definition: NewCustomerDefinition,
+    base: RepurchaseBase,
+    attributed: IntArray | None,
+) -> list[PeriodMetrics]:
+    """Each period's metrics from the (customer, period) groups of valid orders, sorted by
+    ``g_key = customer * n_periods + period``: their period, sales, orders, whether they
+    span two purchase days, whether a valid order came before the group's first (and its
+    instant), every customer's first valid instant (sorted), and attributed sales per
+    period. The one kernel of every path (a log, merged summaries)."""
+    n_p = len(run)
+    n_g = len(g_p)
     if definition is NewCustomerDefinition.FIRST_ORDER_EVER:
         g_new = ~g_has_prev
     else:
@@ -476,7 +539,6 @@ def _compute(
     new_c = per_period(ones, g_new)
     new_s = per_period(g_sales, g_new)
     new_o = per_period(g_orders, g_new)
-    multi = g_days >= 2
     new_rep = per_period(ones, g_new & multi)
     all_rep = per_period(ones, multi)
     if base is RepurchaseBase.IN_PERIOD:
@@ -491,10 +553,6 @@ def _compute(
         bought_before = g_has_prev  # a valid order before this group's first ⇒ before start
         rep_num = per_period(ones, bought_before)
         rep_den = np.searchsorted(first_us, bounds[:-1], side="left").astype(np.int64)
-    attributed: IntArray | None = None
-    if marked is not None:
-        row_marked = marked[vrows][sel]
-        attributed = _sum_by(p[row_marked], net[row_marked], n_p)
     return [
         PeriodMetrics(
             period=run[i],

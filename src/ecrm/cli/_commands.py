@@ -18,6 +18,7 @@ from ecrm.cli._loading import (
     load_orders_from_args,
 )
 from ecrm.cli._main import TerminalProgress, UsageError, parse_as_of
+from ecrm.cli._scale import add_scale_arguments
 
 __all__ = ["REGISTRY", "StepProgress", "format_grade_table"]
 
@@ -82,10 +83,17 @@ def _rfm(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("--include-unscored needs --out or --json (the text report counts them)")
     if args.out:
         check_out(args.out)
-    log = load_orders_from_args(args)
+    from ecrm.cli._scale import resolve_inputs, score_scaled, wants_scale
+
+    scaled = wants_scale(args, resolve_inputs(args.file))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UndersizedShopWarning)
-        result = score(log, as_of=as_of)
+        if scaled:
+            result, source = score_scaled(args, as_of)
+        else:
+            log = load_orders_from_args(args)
+            source = repr(log)
+            result = score(log, as_of=as_of)
     notes = [str(w.message) for w in caught]
     if args.json:
         counts = result.grade_counts()
@@ -100,7 +108,7 @@ def _rfm(args: argparse.Namespace, out: TextIO) -> int:
             "rows": result.to_dicts(include_unscored=args.include_unscored),
         }))
     elif args.out != "-":
-        print(f"{log!r}", file=out)
+        print(source, file=out)
         print(f"RFM as of {as_of.isoformat()} with scheme {result.scheme.name}\n", file=out)
         print(format_grade_table(result), file=out)
         for note in notes:
@@ -112,6 +120,13 @@ def _rfm(args: argparse.Namespace, out: TextIO) -> int:
             print(f"ecrm rfm: note: {note}", file=sys.stderr)
     if args.out == "-":
         result.to_csv(out, include_unscored=args.include_unscored)
+    elif args.out and args.out.lower().endswith((".parquet", ".pq")):
+        from ecrm.scale import write_parquet
+
+        write_parquet(result, args.out)  # unscored customers included, with null scores
+        where = f"wrote per-customer scores to {args.out}"
+        print(f"ecrm rfm: {where}" if args.json else f"\n{where}",
+              file=sys.stderr if args.json else out)
     elif args.out:
         buf = io.StringIO()
         result.to_csv(buf, include_unscored=args.include_unscored)
@@ -131,13 +146,15 @@ def _add_rfm(sub: Any) -> None:
         description="Score every customer of FILE by RFM with the Taobao P/G/S/B scheme.",
     )
     p.add_argument("--as-of", required=True, metavar="DATE", help="score as of this date/datetime")
-    add_loading_arguments(p)
+    add_loading_arguments(p, scaled=True)
     p.add_argument("--out", default=None, metavar="scores.csv",
-                   help="write per-customer scores here as CSV ('-' = stdout, instead of the report)")
+                   help="write per-customer scores here as CSV ('-' = stdout, instead of the "
+                        "report); a name ending .parquet writes Parquet (unscored included)")
     p.add_argument("--json", action="store_true",
                    help="print the grades and per-customer scores as JSON instead of the report")
     p.add_argument("--include-unscored", action="store_true",
                    help="also write customers without a valid order in the window (empty scores)")
+    add_scale_arguments(p)
     p.set_defaults(handler=_rfm)
 
 

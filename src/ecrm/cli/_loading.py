@@ -23,6 +23,7 @@ from ecrm.cli._main import UsageError
 __all__ = [
     "add_loading_arguments",
     "columns_for",
+    "columns_from_args",
     "load_customers_from_args",
     "load_events_from_args",
     "load_orders_from_args",
@@ -36,14 +37,19 @@ _FORMAT_HELP = (
 )
 
 
-def add_loading_arguments(parser: argparse.ArgumentParser) -> None:
+def add_loading_arguments(parser: argparse.ArgumentParser, *, scaled: bool = False) -> None:
     """Register the orders FILE argument and the loading flags on a sub-command's parser.
 
     Args:
         parser: the sub-command's parser.
+        scaled: the command also reads Parquet, directories and globs, and takes
+            ``--engine dask`` (see :mod:`ecrm.cli._scale`).
     """
-    parser.add_argument("file", metavar="FILE.csv",
-                        help="orders CSV, .gz or .zip, or - for stdin (see docs/loading.md)")
+    file_help = "orders CSV, .gz or .zip, or - for stdin (see docs/loading.md)"
+    if scaled:
+        file_help = ("orders CSV (.gz, .zip; - for stdin), a .parquet file, a directory of "
+                     "Parquet or CSV files, or a quoted glob (see docs/scale.md)")
+    parser.add_argument("file", metavar="FILE.csv", help=file_help)
     group = parser.add_argument_group("reading the orders file (FILE, or - for stdin)")
     group.add_argument("--tz", default=None, metavar="ZONE",
                        help="store time zone, also of times without an offset "
@@ -63,8 +69,10 @@ def add_loading_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--columns", default=None, metavar="FIELD=HEADER,…",
                        help="map fields to other headers, e.g. customer_id=会员,amount=实付; "
                             "or a file: a JSON object or one field=header per line")
-    group.add_argument("--engine", choices=("auto", "python", "arrow"), default="auto",
-                       help="CSV engine: arrow when pyarrow is installed (auto), or python")
+    engines = ("auto", "python", "arrow", "dask") if scaled else ("auto", "python", "arrow")
+    group.add_argument("--engine", choices=engines, default="auto",
+                       help="CSV engine: arrow when pyarrow is installed (auto), or python"
+                            + ("; dask runs on a dask.distributed cluster" if scaled else ""))
     group.add_argument("--quiet", action="store_true",
                        help="no progress line on stderr while a large file loads")
 
@@ -121,7 +129,7 @@ def columns_for(path: str, fmt: str) -> Any:
     return CsvColumns.taobao() if fmt == "taobao" else CsvColumns()
 
 
-def _columns(args: argparse.Namespace) -> Any:
+def columns_from_args(args: argparse.Namespace) -> Any:
     """The :class:`ecrm.CsvColumns` for ``--format`` and ``--columns``."""
     base = columns_for(args.file, getattr(args, "format", "auto"))
     mapping = parse_columns(getattr(args, "columns", None))
@@ -183,7 +191,7 @@ def load_orders_from_args(args: argparse.Namespace) -> Any:
     """
     from ecrm._orderlog import OrderLog
 
-    columns = _columns(args)
+    columns = columns_from_args(args)
     from ecrm.cli._output import progress_for
 
     progress = progress_for(args.file, args)

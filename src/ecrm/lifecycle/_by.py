@@ -332,6 +332,46 @@ def cycles_by(
         keys, codes = cat_names, cat_codes
     own = group_quantiles(log, items, codes, len(keys), when, statuses, same_day, method)
     n = len(keys)
+    categories = None
+    category_scope = None
+    if by == "sku":
+        sku_cat = _sku_categories(codes, n, cat_codes)
+        categories = np.full(n, "", dtype=cat_names.dtype if len(cat_names) else "U1")
+        categories[sku_cat >= 0] = cat_names[sku_cat[sku_cat >= 0]]
+        if len(cat_names):
+            cat = group_quantiles(
+                log, items, cat_codes, len(cat_names), when, statuses, same_day, method
+            )
+            ci = np.maximum(sku_cat, 0)
+            cat_ok = (sku_cat >= 0) & (cat.n_events[ci] >= min_rep)
+            cat_scopes = np.asarray([f"category:{k}" for k in categories.tolist()], dtype=object)
+            category_scope = (cat_ok, cat.p[ci], cat_scopes)
+    return cycle_table(
+        by, keys, own, store, categories=categories, category_scope=category_scope,
+        method=method, same_day=same_day, min_repurchasers=min_rep, fallback=fb,
+        as_of=when.when,
+    )
+
+
+def cycle_table(
+    by: str,
+    keys: npt.NDArray[np.str_],
+    own: GroupQuantiles,
+    store: RepurchaseCycle,
+    *,
+    categories: npt.NDArray[np.str_] | None,
+    category_scope: tuple[npt.NDArray[np.bool_], IntArray, npt.NDArray[Any]] | None,
+    method: str,
+    same_day: str,
+    min_repurchasers: int,
+    fallback: tuple[Bands, str] | None,
+    as_of: dt.datetime,
+) -> CycleTable:
+    """A :class:`CycleTable` from each group's own quantiles, taking the first scope with
+    enough repurchasers: the group → (for SKUs) its category → the store → ``fallback`` →
+    the store's own estimate. The one fallback rule of every path (a log, summaries)."""
+    min_rep, fb = min_repurchasers, fallback
+    n = len(keys)
     p = np.full((n, 3), NONE_DAYS, dtype=np.int64)
     scopes = np.full(n, "", dtype=object)
     decided = np.zeros(n, dtype=bool)
@@ -344,19 +384,8 @@ def cycles_by(
 
     own_scopes = np.asarray([f"{by}:{k}" for k in keys.tolist()], dtype=object)
     take(own.n_events >= min_rep, own.p, own_scopes)
-    categories = None
-    if by == "sku":
-        sku_cat = _sku_categories(codes, n, cat_codes)
-        categories = np.full(n, "", dtype=cat_names.dtype if len(cat_names) else "U1")
-        categories[sku_cat >= 0] = cat_names[sku_cat[sku_cat >= 0]]
-        if len(cat_names):
-            cat = group_quantiles(
-                log, items, cat_codes, len(cat_names), when, statuses, same_day, method
-            )
-            ci = np.maximum(sku_cat, 0)
-            cat_ok = (sku_cat >= 0) & (cat.n_events[ci] >= min_rep)
-            cat_scopes = np.asarray([f"category:{k}" for k in categories.tolist()], dtype=object)
-            take(cat_ok, cat.p[ci], cat_scopes)
+    if category_scope is not None:
+        take(*category_scope)
     store_p = np.asarray(
         [NONE_DAYS] * 3 if store.estimate is None else store.estimate.as_tuple(), dtype=np.int64
     )
@@ -380,5 +409,5 @@ def cycles_by(
         method=method,
         same_day=same_day,
         min_repurchasers=min_rep,
-        as_of=when.when,
+        as_of=as_of,
     )

@@ -369,20 +369,42 @@ def repurchase_cycle(
     min_rep = check_min_repurchasers(min_repurchasers)
     fb = check_fallback(fallback)
     _codes, ev = store_events(log, when.us, statuses, same_day)
-    n_buyers = len(ev.starts)
+    return cycle_from_events(
+        ev.first_day, ev.has_second, ev.interval_days, as_of=when.when, as_of_day=when.day,
+        method=method, same_day=same_day, min_repurchasers=min_rep, fallback=fb,
+    )
+
+
+def cycle_from_events(
+    first_day: npt.NDArray[np.int64],
+    has_second: npt.NDArray[np.bool_],
+    interval_days: npt.NDArray[np.int64],
+    *,
+    as_of: dt.datetime,
+    as_of_day: int,
+    method: str,
+    same_day: str,
+    min_repurchasers: int,
+    fallback: tuple[Bands, str] | None,
+) -> RepurchaseCycle:
+    """The store's cycle from its first-time buyers: each one's first purchase day, whether
+    they repurchased, and the intervals of those who did (in buyer order); the one
+    estimator of every path (a log, merged summaries)."""
+    min_rep, fb = min_repurchasers, fallback
+    n_buyers = len(first_day)
     group = np.zeros(n_buyers, dtype=np.int64)
     if method == "observed":
-        q = observed_quantiles(group, ev.has_second, ev.interval_days, 1)
-        if len(ev.interval_days):
-            counts = np.bincount(ev.interval_days)
+        q = observed_quantiles(group, has_second, interval_days, 1)
+        if len(interval_days):
+            counts = np.bincount(interval_days)
             days = np.flatnonzero(counts)
-            share = np.cumsum(counts[days]) / len(ev.interval_days)
+            share = np.cumsum(counts[days]) / len(interval_days)
         else:
             days, share = np.zeros(0, np.int64), np.zeros(0)
     else:
-        time = when.day - ev.first_day
-        time[ev.has_second] = ev.interval_days
-        q, runs = km_quantiles(group, time, ev.has_second, 1)
+        time = as_of_day - first_day
+        time[has_second] = interval_days
+        q, runs = km_quantiles(group, time, has_second, 1)
         days = runs.time
         share = runs.share / runs.share_max if len(days) else np.zeros(0)
     n_rep = int(q.n_events[0])
@@ -404,5 +426,5 @@ def repurchase_cycle(
         scope=scope,
         min_repurchasers=min_rep,
         estimate=estimate,
-        as_of=when.when,
+        as_of=as_of,
     )

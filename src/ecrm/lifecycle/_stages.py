@@ -123,6 +123,13 @@ def compute_stages(
     n_days[pos] = ev.n_days
     days = np.full(n, _NO_DAYS, dtype=np.int64)
     days[pos] = when.day - ev.last_day
+    return StageComputation(ids, stage_codes_of(days, n_days, bands), days, n_days,
+                            last_day), when.day
+
+
+def stage_codes_of(days: IntArray, n_days: IntArray, bands: Bands) -> npt.NDArray[np.int8]:
+    """``Stage.code`` per customer from the days since the last purchase day and the
+    number of purchase days (0 = prospect); the one stage rule of every path."""
     # Bands first, by days since the last purchase day; NEW only replaces ACTIVE.
     stage = np.searchsorted(
         np.asarray([bands.p50_days, bands.p70_days, bands.p90_days], dtype=np.int64),
@@ -130,7 +137,7 @@ def compute_stages(
     ).astype(np.int8) + np.int8(Stage.ACTIVE.code)
     stage[(stage == Stage.ACTIVE.code) & (n_days == 1)] = Stage.NEW.code
     stage[n_days == 0] = Stage.PROSPECT.code
-    return StageComputation(ids, stage, days, n_days, last_day), when.day
+    return stage
 
 
 @attrs.frozen(eq=False)

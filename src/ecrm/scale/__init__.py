@@ -8,18 +8,44 @@ the in-memory path. :func:`score_parquet` and :func:`score_dask` do it chunk by 
 over a dask DataFrame. See docs/scale.md.
 """
 
-from ecrm.scale._dask import score_dask, summarize_dask
+from ecrm.scale._categories import (
+    CategorySummary,
+    cycles_from_summary,
+    merge_categories,
+    summarize_categories,
+)
+from ecrm.scale._dask import score_dask, summarize_csv_dask, summarize_dask
 from ecrm.scale._ooc import (
     DEFAULT_BATCH_ROWS,
+    fold_csv,
+    fold_parquet,
     score_parquet,
     summarize_csv,
     summarize_parquet,
     write_parquet,
 )
-from ecrm.scale._results import score_summary, tiers_from_summary
+from ecrm.scale._predict import (
+    PredictionSummary,
+    merge_predict,
+    predict_summary,
+    summarize_for_predict,
+)
+from ecrm.scale._results import (
+    cycle_from_summary,
+    score_summary,
+    stages_from_summary,
+    tiers_from_summary,
+)
+from ecrm.scale._store import (
+    PeriodSummary,
+    merge_periods,
+    store_metrics_from_summary,
+    summarize_periods,
+)
 from ecrm.scale._summary import (
     NO_DAY,
     NO_INSTANT_US,
+    UNKNOWN_DAYS,
     CustomerSummary,
     SummaryAccumulator,
     empty_summary,
@@ -32,18 +58,36 @@ __all__ = [
     "DEFAULT_BATCH_ROWS",
     "NO_DAY",
     "NO_INSTANT_US",
+    "UNKNOWN_DAYS",
+    "CategorySummary",
     "CustomerSummary",
+    "PeriodSummary",
+    "PredictionSummary",
     "SummaryAccumulator",
+    "cycle_from_summary",
+    "cycles_from_summary",
     "empty_summary",
+    "fold_csv",
+    "fold_parquet",
     "merge",
     "merge_all",
+    "merge_categories",
+    "merge_periods",
+    "merge_predict",
+    "predict_summary",
     "score_dask",
     "score_parquet",
     "score_summary",
+    "stages_from_summary",
+    "store_metrics_from_summary",
     "summarize",
+    "summarize_categories",
     "summarize_csv",
+    "summarize_csv_dask",
     "summarize_dask",
+    "summarize_for_predict",
     "summarize_parquet",
+    "summarize_periods",
     "tiers_from_summary",
     "write_parquet",
 ]

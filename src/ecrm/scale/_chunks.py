@@ -23,7 +23,7 @@ from ecrm.errors import EcrmError
 from ecrm.rfm import RfmScheme
 from ecrm.scale._summary import CustomerSummary, empty_summary, summarize
 
-__all__ = ["arrow_chunk_summary", "pandas_chunk_summary"]
+__all__ = ["arrow_chunk_log", "arrow_chunk_summary", "pandas_chunk_summary"]
 
 
 def _status_header(columns: CsvColumns | Mapping[str, Any] | None) -> str | None:
@@ -47,6 +47,7 @@ def arrow_chunk_summary(
     *,
     as_of: dt.datetime,
     scheme: RfmScheme,
+    tier_months: int | None,
     statuses: Iterable[OrderStatus] | None,
     columns: CsvColumns | Mapping[str, Any] | None,
     tz: dt.tzinfo,
@@ -54,15 +55,31 @@ def arrow_chunk_summary(
     amount_unit: AmountUnit | None,
 ) -> CustomerSummary:
     """The summary of one pyarrow ``RecordBatch`` or ``Table`` of orders."""
+    if batch.num_rows == 0:
+        return empty_summary(as_of=as_of, scheme=scheme, statuses=statuses,
+                             tier_months=tier_months, tz=tz,
+                             currency=currency)
+    log = arrow_chunk_log(batch, columns=columns, tz=tz, currency=currency,
+                          amount_unit=amount_unit)
+    return summarize(log, as_of=as_of, scheme=scheme, statuses=statuses, tier_months=tier_months)
+
+
+def arrow_chunk_log(
+    batch: Any,
+    *,
+    columns: CsvColumns | Mapping[str, Any] | None,
+    tz: dt.tzinfo,
+    currency: str,
+    amount_unit: AmountUnit | None,
+) -> OrderLog:
+    """One pyarrow ``RecordBatch`` or ``Table`` of orders as an OrderLog (a text status
+    column parsed once per distinct value)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if batch.num_rows == 0:
-        return empty_summary(as_of=as_of, scheme=scheme, statuses=statuses, tz=tz,
-                             currency=currency)
     header = _status_header(columns)
     names = list(batch.schema.names)
-    if header is not None and header in names:
+    if batch.num_rows and header is not None and header in names:
         col = batch.column(header)
         typ = col.type
         if (pa.types.is_string(typ) or pa.types.is_large_string(typ)
@@ -74,9 +91,8 @@ def arrow_chunk_summary(
             if codes is not None:
                 arrays = [pa.array(codes) if n == header else batch.column(n) for n in names]
                 batch = pa.table(arrays, names=names)
-    log = OrderLog.from_arrow(batch, columns=columns, tz=tz, currency=currency,
-                              amount_unit=amount_unit)
-    return summarize(log, as_of=as_of, scheme=scheme, statuses=statuses)
+    return OrderLog.from_arrow(batch, columns=columns, tz=tz, currency=currency,
+                               amount_unit=amount_unit)
 
 
 def pandas_chunk_summary(
@@ -84,6 +100,7 @@ def pandas_chunk_summary(
     *,
     as_of: dt.datetime,
     scheme: RfmScheme,
+    tier_months: int | None,
     statuses: Iterable[OrderStatus] | None,
     columns: CsvColumns | Mapping[str, Any] | None,
     tz: dt.tzinfo,
@@ -94,7 +111,8 @@ def pandas_chunk_summary(
     import pandas as pd
 
     if len(frame) == 0:
-        return empty_summary(as_of=as_of, scheme=scheme, statuses=statuses, tz=tz,
+        return empty_summary(as_of=as_of, scheme=scheme, statuses=statuses,
+                             tier_months=tier_months, tz=tz,
                              currency=currency)
     header = _status_header(columns)
     if header is not None and header in frame.columns:
@@ -108,4 +126,4 @@ def pandas_chunk_summary(
                 frame = frame.assign(**{header: codes})
     log = OrderLog.from_pandas(frame, columns=columns, tz=tz, currency=currency,
                                amount_unit=amount_unit)
-    return summarize(log, as_of=as_of, scheme=scheme, statuses=statuses)
+    return summarize(log, as_of=as_of, scheme=scheme, statuses=statuses, tier_months=tier_months)

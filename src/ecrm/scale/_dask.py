@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ecrm._load._spec import AmountUnit, CsvColumns
@@ -18,16 +19,18 @@ from ecrm._time import as_zone
 from ecrm.errors import InvalidTypeError, InvalidValueError, MissingDependencyError
 from ecrm.rfm import TAOBAO_PGSB, RfmResult, RfmScheme
 from ecrm.scale._chunks import pandas_chunk_summary
+from ecrm.scale._ooc import DEFAULT_BATCH_ROWS, summarize_csv
 from ecrm.scale._results import score_summary
 from ecrm.scale._summary import CustomerSummary, empty_summary, merge_all
 
-__all__ = ["score_dask", "summarize_dask"]
+__all__ = ["score_dask", "summarize_csv_dask", "summarize_dask"]
 
 
 def _partition_summary(
     frame: Any,
     as_of: dt.datetime,
     scheme: RfmScheme,
+    tier_months: int | None,
     statuses: frozenset[OrderStatus] | None,
     columns: CsvColumns | Mapping[str, Any] | None,
     tz: dt.tzinfo,
@@ -35,7 +38,8 @@ def _partition_summary(
     amount_unit: AmountUnit | None,
 ) -> CustomerSummary:
     return pandas_chunk_summary(
-        frame, as_of=as_of, scheme=scheme, statuses=statuses, columns=columns, tz=tz,
+        frame, as_of=as_of, scheme=scheme, statuses=statuses,
+        tier_months=tier_months, columns=columns, tz=tz,
         currency=currency, amount_unit=amount_unit,
     )
 
@@ -49,6 +53,7 @@ def summarize_dask(
     *,
     as_of: dt.datetime,
     scheme: RfmScheme = TAOBAO_PGSB,
+    tier_months: int | None = None,
     statuses: Iterable[OrderStatus] | None = None,
     columns: CsvColumns | Mapping[str, Any] | None = None,
     tz: str | dt.tzinfo | None = None,
@@ -65,7 +70,7 @@ def summarize_dask(
 
     Args:
         frame: the orders; columns as :meth:`ecrm.OrderLog.from_pandas`.
-        as_of, scheme, statuses: as :func:`~ecrm.scale.summarize`.
+        as_of, scheme, tier_months, statuses: as :func:`~ecrm.scale.summarize`.
         columns, tz, currency, amount_unit: as :meth:`ecrm.OrderLog.from_pandas`.
         split_every: how many summaries one merge task takes (>= 2).
 
@@ -77,29 +82,114 @@ def summarize_dask(
         InvalidTypeError: ``frame`` is not a dask DataFrame.
         InvalidValueError: ``split_every`` < 2.
     """
+    dask = _dask("ecrm.scale.summarize_dask")
     try:
-        dask: Any = importlib.import_module("dask")
         dd: Any = importlib.import_module("dask.dataframe")
     except ImportError:
         raise MissingDependencyError.for_extra("dask", "dask", "ecrm.scale.summarize_dask") from None
     if not isinstance(frame, dd.DataFrame):
         raise InvalidTypeError(f"frame must be a dask DataFrame, got {type(frame).__name__}")
-    if isinstance(split_every, bool) or not isinstance(split_every, int) or split_every < 2:
-        raise InvalidValueError("split_every", "must be an int >= 2", split_every)
+    _check_split(split_every)
     zone = as_zone(tz)
     Money(0, currency)
     wanted = None if statuses is None else frozenset(statuses)
     part = dask.delayed(_partition_summary, pure=True)
-    join = dask.delayed(_merge_group, pure=True)
     level = [
-        part(p, as_of, scheme, wanted, columns, zone, currency, amount_unit)
+        part(p, as_of, scheme, tier_months, wanted, columns, zone, currency, amount_unit)
         for p in frame.to_delayed()
     ]
+    if not level:
+        return empty_summary(as_of=as_of, scheme=scheme, statuses=statuses,
+                             tier_months=tier_months, tz=zone,
+                             currency=currency)
+    return _tree(dask, level, split_every)
+
+
+def _csv_summary(
+    path: str, as_of: dt.datetime, scheme: RfmScheme, tier_months: int | None,
+    statuses: frozenset[OrderStatus] | None,
+    columns: CsvColumns | Mapping[str, Any] | None, tz: dt.tzinfo, currency: str,
+    amount_unit: AmountUnit | None, encoding: str, batch_rows: int,
+) -> CustomerSummary:
+    return summarize_csv(
+        path, as_of=as_of, scheme=scheme, statuses=statuses,
+        tier_months=tier_months, columns=columns, tz=tz,
+        currency=currency, amount_unit=amount_unit, encoding=encoding, batch_rows=batch_rows,
+    )
+
+
+def summarize_csv_dask(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    as_of: dt.datetime,
+    scheme: RfmScheme = TAOBAO_PGSB,
+    tier_months: int | None = None,
+    statuses: Iterable[OrderStatus] | None = None,
+    columns: CsvColumns | Mapping[str, Any] | None = None,
+    tz: str | dt.tzinfo | None = None,
+    currency: str = DEFAULT_CURRENCY,
+    amount_unit: AmountUnit | None = None,
+    encoding: str = "auto",
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    split_every: int = 8,
+) -> CustomerSummary:
+    """Summarise CSV files on dask: each file is one task that reads it in batches through
+    ecrm's own loading layer (encodings, yuan, Taobao headers, errors by file and line, as
+    :func:`~ecrm.scale.summarize_csv`), and the partial summaries merge in a tree.
+
+    The workers must see the paths (a shared or local file system).
+
+    Args:
+        paths: a CSV file or a sequence of them.
+        as_of, scheme, tier_months, statuses, columns, tz, currency, amount_unit, encoding,
+        batch_rows:
+            as :func:`~ecrm.scale.summarize_csv`.
+        split_every: how many summaries one merge task takes (>= 2).
+
+    Returns:
+        The merged :class:`~ecrm.scale.CustomerSummary`.
+
+    Raises:
+        MissingDependencyError: dask is not installed (the ``dask`` extra).
+        InvalidValueError: no path; ``split_every`` < 2; ``batch_rows`` < 1.
+        DataFormatErrorGroup: bad cells in a file (raised from the worker's task).
+    """
+    dask = _dask("ecrm.scale.summarize_csv_dask")
+    files = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    if not files:
+        raise InvalidValueError("paths", "must name at least one CSV file", "[]")
+    _check_split(split_every)
+    if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
+        raise InvalidValueError("batch_rows", "must be an int >= 1", batch_rows)
+    zone = as_zone(tz)
+    Money(0, currency)
+    wanted = None if statuses is None else frozenset(statuses)
+    part = dask.delayed(_csv_summary, pure=True)
+    level = [
+        part(os.fspath(p), as_of, scheme, tier_months, wanted, columns, zone, currency, amount_unit,
+             encoding, batch_rows)
+        for p in files
+    ]
+    return _tree(dask, level, split_every)
+
+
+def _dask(purpose: str) -> Any:
+    try:
+        return importlib.import_module("dask")
+    except ImportError:
+        raise MissingDependencyError.for_extra("dask", "dask", purpose) from None
+
+
+def _check_split(split_every: object) -> None:
+    if isinstance(split_every, bool) or not isinstance(split_every, int) or split_every < 2:
+        raise InvalidValueError("split_every", "must be an int >= 2", split_every)
+
+
+def _tree(dask: Any, level: list[Any], split_every: int) -> CustomerSummary:
+    """Merge delayed summaries ``split_every`` at a time and compute the root."""
+    join = dask.delayed(_merge_group, pure=True)
     while len(level) > 1:
         level = [join(*level[i:i + split_every]) for i in range(0, len(level), split_every)]
-    if not level:
-        return empty_summary(as_of=as_of, scheme=scheme, statuses=statuses, tz=zone,
-                             currency=currency)
     (summary,) = dask.compute(level[0])
     if not isinstance(summary, CustomerSummary):  # pragma: no cover - dask contract
         raise InvalidTypeError(f"dask returned {type(summary).__name__}, not a summary")

@@ -852,13 +852,24 @@ def _qualify(
     own act), exactly as :meth:`Membership.reevaluate` does.
     """
     spend, count, known = _cumulate(orders, hi_us, lo_us, statuses)
-    q = ladder.levels_of(spend, count)
     if lo_us is None:
-        return spend, count, q, known, None
+        return spend, count, ladder.levels_of(spend, count), known, None
     all_spend, all_count, _ = _cumulate(orders, hi_us, None, statuses)
+    q, kept = rolling_levels(ladder, spend, count, all_spend, all_count)
+    return spend, count, q, known, kept
+
+
+def rolling_levels(
+    ladder: TierLadder, spend: IntArray, count: IntArray, all_spend: IntArray,
+    all_count: IntArray,
+) -> tuple[IntArray, BoolArray]:
+    """Levels under a rolling window: the window's (``spend``, ``count``), floored at 1
+    where the whole history (``all_spend``, ``all_count``) meets the entry rule; and which
+    customers that floor kept. The one rule of every path (log and summaries)."""
+    q = ladder.levels_of(spend, count)
     entered = (all_spend >= ladder.spend_edges_fen[0]) | (all_count >= ladder.order_edges[0])
     kept = entered & (q == 0)
-    return spend, count, np.where(kept, 1, q).astype(np.int64, copy=False), known, kept
+    return np.where(kept, 1, q).astype(np.int64, copy=False), kept
 
 
 def resolve_opted_in(orders: OrderLog, opted_in: OptedIn, as_of: dt.datetime) -> BoolArray:
