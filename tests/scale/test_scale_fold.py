@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scale_helpers import synthetic_orders
 
-from ecrm import InvalidValueError, OrderLog
+from ecrm import InvalidValueError, OrderLog, Window
 from ecrm.analytics import periods, store_metrics
 from ecrm.lifecycle import cycles_by
 from ecrm.predict import summaries
@@ -47,7 +47,7 @@ def test_period_and_prediction_summaries_from_parquet_batches(tmp_path: Path, fr
     path = tmp_path / "orders.parquet"
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=700)
     whole = OrderLog.from_pandas(frame, tz=SH)
-    months = periods(dt.date(2025, 1, 1), dt.date(2025, 7, 1), tz=SH)
+    months = periods(Window.of_dates(dt.date(2025, 1, 1), dt.date(2025, 7, 1), SH), tz=SH)
     got = fold_parquet(path, summarize=lambda log: summarize_periods(log, months),
                        merge=merge_periods, tz=SH, batch_rows=700)
     for definition in ("first_order_ever", "first_in_window"):

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecrm import InvalidTypeError, InvalidValueError, OrderLog
+from ecrm import InvalidTypeError, InvalidValueError, OrderLog, Window
 from ecrm.analytics import NewCustomerDefinition, RepurchaseBase, periods, store_metrics
 from ecrm.scale import (
     merge_periods,
@@ -34,7 +34,7 @@ WHEN = st.datetimes(min_value=dt.datetime(2023, 11, 25), max_value=dt.datetime(2
 def test_any_partition_gives_store_metrics(log: OrderLog, definition, base,  # type: ignore[no-untyped-def]
                                            lookback: int, data: st.DataObject) -> None:
     freq = data.draw(st.sampled_from(["month", "quarter"]))
-    ps = periods(dt.date(2024, 11, 1), dt.date(2025, 3, 1), freq, tz=SH)
+    ps = periods(Window.of_dates(dt.date(2024, 11, 1), dt.date(2025, 3, 1), SH), freq, tz=SH)
     parts = data.draw(st.integers(1, 4))
     labels = np.asarray(data.draw(st.lists(st.integers(0, parts - 1), min_size=len(log),
                                            max_size=len(log))), dtype=np.int64)
@@ -59,7 +59,7 @@ def test_hand_worked_first_ever_is_global() -> None:
     october = OrderLog.from_arrays(["a"], [at(10, 3)], [1_000], tz=SH)
     december = OrderLog.from_arrays(["a", "b", "b"], [at(12, 5), at(12, 6), at(12, 9)],
                                     [2_000, 300, 400], tz=SH)
-    ps = periods(dt.date(2024, 12, 1), dt.date(2025, 1, 1), tz=SH)
+    ps = periods(Window.of_dates(dt.date(2024, 12, 1), dt.date(2025, 1, 1), SH), tz=SH)
     merged = merge_periods(summarize_periods(december, ps), summarize_periods(october, ps))
     (dec,) = store_metrics_from_summary(merged).rows
     assert (dec.customers, dec.new_customers, dec.returning_customers) == (2, 1, 1)
@@ -70,8 +70,9 @@ def test_hand_worked_first_ever_is_global() -> None:
 
 def test_merge_refuses_other_periods_and_types() -> None:
     log = OrderLog.from_arrays(["a"], [dt.datetime(2024, 12, 3, tzinfo=SH)], [100], tz=SH)
-    months = periods(dt.date(2024, 12, 1), dt.date(2025, 1, 1), tz=SH)
-    quarters = periods(dt.date(2024, 10, 1), dt.date(2025, 1, 1), "quarter", tz=SH)
+    months = periods(Window.of_dates(dt.date(2024, 12, 1), dt.date(2025, 1, 1), SH), tz=SH)
+    quarters = periods(Window.of_dates(dt.date(2024, 10, 1), dt.date(2025, 1, 1), SH), "quarter",
+                       tz=SH)
     with pytest.raises(InvalidValueError, match="periods"):
         merge_periods(summarize_periods(log, months), summarize_periods(log, quarters))
     with pytest.raises(InvalidTypeError, match="PeriodSummary"):
