@@ -8,7 +8,10 @@ the membership tiers, the provinces and products, and a dry run of tomorrow's ca
 docs/report.md.
 """
 
-from ecrm.report._build import DEFAULT_SMS_PRICE, Progress, build_report, plan_day
+from typing import Any as _Any
+
+from ecrm._deprecate import renamed_attribute as _renamed_attribute
+from ecrm.report._build import DEFAULT_SMS_PRICE, build_report, plan_day
 from ecrm.report._html import render_html
 from ecrm.report._model import BarChart, Chart, CycleChart, Metric, Report, Section, Table
 
@@ -18,7 +21,6 @@ __all__ = [
     "Chart",
     "CycleChart",
     "Metric",
-    "Progress",
     "Report",
     "Section",
     "Table",
@@ -26,3 +28,11 @@ __all__ = [
     "plan_day",
     "render_html",
 ]
+
+#: Old names kept one release as deprecated aliases (0.1.0): ``ecrm.Progress`` is the one
+#: progress callback type (it takes an ``ecrm.ProgressUpdate``).
+_RENAMED = {"Progress": "ecrm.Progress"}
+
+
+def __getattr__(name: str) -> _Any:
+    return _renamed_attribute(__name__, name, _RENAMED)

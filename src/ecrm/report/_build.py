@@ -19,6 +19,7 @@ from ecrm._customers import CustomerTable
 from ecrm._events import EventLog
 from ecrm._money import Money
 from ecrm._orderlog import OrderLog
+from ecrm._progress import Progress, ProgressUpdate, progress_sink
 from ecrm._time import as_zone, require_aware
 from ecrm._version import __version__
 from ecrm._window import Window
@@ -35,7 +36,7 @@ from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.lifecycle import RepurchaseCycle, Stage, StageResult, cycles_by, repurchase_cycle
 from ecrm.lifecycle import stages as lifecycle_stages
 from ecrm.report._model import BarChart, CycleChart, Metric, Report, Section, Table
-from ecrm.rfm import RfmResult, score, segments
+from ecrm.rfm import RfmResult, classic_segments, score
 from ecrm.segments import (
     AudienceContext,
     audience,
@@ -51,10 +52,7 @@ from ecrm.tiers import TAOBAO_STORE_VIP, TierLadder, tier_flow
 from ecrm.touch import ChannelKind, InMemoryOptOutRegistry, PolicyContext, SmsComposer
 from ecrm.touch.flows import FlowContext, OrderEvents
 
-__all__ = ["DEFAULT_SMS_PRICE", "Progress", "build_report", "plan_day"]
-
-#: ``progress(step, done, total)``: called before each step with a short label.
-Progress = Callable[[str, int, int], None]
+__all__ = ["DEFAULT_SMS_PRICE", "build_report", "plan_day"]
 
 #: The default price of one billed SMS segment (¥0.05, a typical bulk price).
 DEFAULT_SMS_PRICE: Final = Money(5)
@@ -236,7 +234,7 @@ def _grades(result: RfmResult) -> list[Section]:
                       rows, [False, False, False, True, True])],
         notes=notes,
     )
-    seg = segments(result)
+    seg = classic_segments(result)
     seg_rows = []
     for r in seg.table():
         def fmt(x: float | None) -> str:
@@ -600,7 +598,9 @@ def build_report(
         store_name: the shop's name (SMS signature 【…】 and title); default ``"本店"``.
         source: where the orders came from, shown in the header.
         sms_price: the price of one billed SMS segment.
-        progress: called with ``(step, done, total)`` before each step.
+        progress: an :class:`ecrm.Progress`, called with an :class:`ecrm.ProgressUpdate`
+            (``unit="steps"``, ``step`` the label) before each step and once at the end; a
+            deprecated ``(step, done, total)`` callback still works.
 
     Returns:
         A :class:`~ecrm.report.Report`.
@@ -628,12 +628,13 @@ def build_report(
     tz_name = getattr(zone, "key", None) or str(zone)
     as_zone(tz_name, "tz")
     name = store_name.strip() or "本店"
-    report = progress or (lambda step, done, total: None)
+    report = progress_sink(progress, where="build_report()",
+                           legacy=lambda u: (u.step, u.done, u.total))
     steps = iter(enumerate(_STEPS))
 
     def step() -> None:
         i, label = next(steps)
-        report(label, i, len(_STEPS))
+        report(ProgressUpdate(done=i, total=len(_STEPS), unit="steps", step=label))
 
     sections: list[Section] = []
     step()
@@ -658,7 +659,7 @@ def build_report(
     step()
     sections.append(_touches(orders, as_of, zone, tz_name, customers, cycle.has_bands, name,
                              sms_price))
-    report("done", len(_STEPS), len(_STEPS))
+    report(ProgressUpdate(done=len(_STEPS), total=len(_STEPS), unit="steps", step="done"))
     return Report(
         title=f"{name} CRM report as of {as_of.astimezone(zone).date().isoformat()}",
         store_name=name, as_of=as_of, tz=tz_name, source=source, sections=sections,

@@ -19,12 +19,12 @@ from ecrm.errors import IllegalTransitionError, InvalidValueError
 
 __all__ = [
     "TRANSITIONS",
-    "Channel",
     "HistoryEntry",
     "Note",
     "Pause",
     "Priority",
     "Ticket",
+    "TicketChannel",
     "TicketKind",
     "TicketState",
 ]
@@ -89,9 +89,14 @@ class Priority(enum.StrEnum):
 _PRIORITY_CODE: Final = {p: i for i, p in enumerate(Priority)}
 
 
-class Channel(enum.StrEnum):
+class TicketChannel(enum.StrEnum):
     """Where the request came in (旺旺 chat, phone, e-mail, WeChat, the platform's
-    after-sales form, or elsewhere)."""
+    after-sales form, or elsewhere).
+
+    .. versionchanged:: 0.1.0
+       Renamed from ``ecrm.service.Channel`` (the touch channel protocol is
+       :class:`ecrm.touch.Channel`); the old name warns for one release.
+    """
 
     WANGWANG = "wangwang"
     PHONE = "phone"
@@ -235,7 +240,7 @@ class Ticket:
     ticket_id: str = attrs.field(validator=_text("ticket_id"))
     kind: TicketKind = attrs.field(converter=TicketKind)
     priority: Priority = attrs.field(converter=Priority)
-    channel: Channel = attrs.field(converter=Channel)
+    channel: TicketChannel = attrs.field(converter=TicketChannel)
     customer_id: str = attrs.field(validator=_text("customer_id"))
     created_at: dt.datetime = attrs.field(validator=_aware("created_at"), eq=_instant)
     order_id: str | None = None
@@ -263,7 +268,7 @@ class Ticket:
         customer_id: str,
         created_at: dt.datetime,
         priority: Priority | str = Priority.NORMAL,
-        channel: Channel | str = Channel.WANGWANG,
+        channel: TicketChannel | str = TicketChannel.WANGWANG,
         order_id: str | None = None,
         subject: str = "",
         text: str = "",
@@ -277,7 +282,7 @@ class Ticket:
         """
         kind_ = _enum(TicketKind, kind, "kind")
         priority_ = _enum(Priority, priority, "priority")
-        channel_ = _enum(Channel, channel, "channel")
+        channel_ = _enum(TicketChannel, channel, "channel")
         entry = HistoryEntry(require_aware(created_at, "created_at"), actor, "created", "",
                              TicketState.OPEN.value)
         return cls(ticket_id, kind_, priority_, channel_, customer_id, created_at,
