@@ -107,7 +107,7 @@ def test_a_renamed_name_still_resolves_at_its_old_path_with_a_warning(
 def test_an_unknown_name_is_still_an_attribute_error() -> None:
     import ecrm.rfm
 
-    with pytest.raises(AttributeError, match="module 'ecrm.rfm' has no attribute 'nope'"):
+    with pytest.raises(AttributeError, match=r"module 'ecrm\.rfm' has no attribute 'nope'"):
         ecrm.rfm.nope  # type: ignore[attr-defined]  # noqa: B018
 
 
