@@ -28,6 +28,16 @@ def _count(instance: object, attribute: attrs.Attribute[int], value: int) -> Non
         raise InvalidValueError(attribute.name, "must be an int >= 0", value)
 
 
+def _unit(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if value not in ("bytes", "steps"):
+        raise InvalidValueError("unit", "must be 'bytes' or 'steps'", value)
+
+
+def _step(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str):
+        raise InvalidTypeError(f"step must be a str, got {type(value).__name__}")
+
+
 def _rows(instance: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
     if value is not None:
         _count(instance, attribute, value)  # type: ignore[arg-type]
@@ -46,6 +56,7 @@ class ProgressUpdate:
 
     Raises:
         InvalidValueError: a negative or non-int count, ``done > total``, or another unit.
+        InvalidTypeError: a ``step`` that is not a ``str``.
 
     >>> u = ProgressUpdate(done=3, total=9, unit="steps", step="membership tiers")
     >>> f"[{u.done}/{u.total}] {u.step}", u.fraction
@@ -56,9 +67,8 @@ class ProgressUpdate:
 
     done: int = attrs.field(validator=_count)
     total: int = attrs.field(validator=_count)
-    unit: Literal["bytes", "steps"] = attrs.field(
-        validator=attrs.validators.in_(("bytes", "steps")))
-    step: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+    unit: Literal["bytes", "steps"] = attrs.field(validator=_unit)
+    step: str = attrs.field(default="", validator=_step)
     rows: int | None = attrs.field(default=None, validator=_rows)
 
     def __attrs_post_init__(self) -> None:

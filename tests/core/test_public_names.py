@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import ecrm
-from ecrm import InvalidValueError, ProgressUpdate
+from ecrm import InvalidTypeError, InvalidValueError, ProgressUpdate
 
 #: Same spelling, different objects, on purpose. Each entry says why; keep it short.
 ALLOWED_CLASHES: dict[str, str] = {}
@@ -139,6 +139,8 @@ def test_a_bad_progress_update_names_the_field(kwargs: dict[str, object], field:
         ProgressUpdate(**kwargs)  # type: ignore[arg-type]
 
 
-def test_a_progress_update_of_another_unit_is_refused() -> None:
-    with pytest.raises(ValueError, match="unit"):
+def test_a_progress_update_of_another_unit_or_a_non_str_step_is_refused() -> None:
+    with pytest.raises(InvalidValueError, match="unit must be 'bytes' or 'steps', got 'rows'"):
         ProgressUpdate(done=1, total=2, unit="rows")  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match="step must be a str, got int"):
+        ProgressUpdate(done=1, total=2, unit="steps", step=3)  # type: ignore[arg-type]

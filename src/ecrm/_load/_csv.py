@@ -232,7 +232,7 @@ def _byte_ticks(progress: object, what: str) -> Callable[[int, int, int], None] 
     """``tick(rows_done, bytes_done, bytes_total)`` reporting to ``progress`` (or None)."""
     if progress is None:
         return None
-    report = progress_sink(progress, where=f"reading a {what} CSV",
+    report = progress_sink(progress, where=f"reading the {what} CSV",
                            legacy=lambda u: (u.rows, u.done, u.total))
 
     def tick(rows_done: int, bytes_done: int, bytes_total: int) -> None:
