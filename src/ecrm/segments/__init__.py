@@ -5,6 +5,9 @@ and ``&`` / ``|`` / ``~``; store it as JSON with ``predicate.to_json()``; evalua
 whole shop with :func:`audience`. See docs/segments.md.
 """
 
+import warnings as _warnings
+
+from ecrm.segments import _json as _json_codec
 from ecrm.segments._audience import Audience, AudienceContext, Clause, Explanation, audience
 from ecrm.segments._builtins import (
     blocked_customers,
@@ -93,12 +96,8 @@ def __getattr__(name: str) -> object:
     new = _OLD_SERIALISERS.get(name)
     if new is None:
         raise AttributeError(f"module 'ecrm.segments' has no attribute {name!r}")
-    import warnings
-
-    from ecrm.segments import _json
-
-    warnings.warn(
+    _warnings.warn(
         f"ecrm.segments.{name} is deprecated since 0.1.0 and will be removed in the next "
         f"release; use {new}", DeprecationWarning, stacklevel=2,
     )
-    return getattr(_json, name)
+    return getattr(_json_codec, name)
