@@ -22,6 +22,8 @@ import inspect
 import pkgutil
 import re
 import sys
+import types
+import typing
 import warnings
 from collections import defaultdict
 from collections.abc import Iterator
@@ -34,6 +36,7 @@ OUT = ROOT / "docs" / "api.md"
 _DIRECTIVE = re.compile(r"^\.\. (versionadded|versionchanged|deprecated):: *(\S+)\s*(.*)$")
 _SENTENCE_END = re.compile(r"(?<=[.。])\s")
 _ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")
+_DOTTED = re.compile(r"\b(?:[A-Za-z_]\w*\.)+([A-Za-z_]\w*)")
 _MAX_SUMMARY = 160
 
 
@@ -90,8 +93,21 @@ def version_notes(doc: str | None) -> Iterator[tuple[str, str, str]]:
         yield kind, version, " ".join(body)
 
 
+def is_alias(value: Any) -> bool:
+    """Whether ``value`` is a type alias (``Send | Defer | Skip``, ``Callable[...]``)."""
+    return isinstance(value, types.UnionType) or typing.get_origin(value) is not None
+
+
+def alias_text(value: Any) -> str:
+    """A type alias written out, without module paths."""
+    written = _DOTTED.sub(r"\1", str(value))
+    return markdown(f"`{written}`")
+
+
 def kind_of(value: Any) -> str:
     """A short word for what a public name is."""
+    if is_alias(value):
+        return "type alias"
     if inspect.ismodule(value):
         return "module"
     if inspect.isclass(value):
@@ -175,6 +191,8 @@ def render() -> str:
             owner = _owner(value, name, module_name, modules)
             if owner is not None:
                 text = f"see `{owner}.{name}`"
+            elif is_alias(value):
+                text = alias_text(value)
             elif _documented(value):
                 text = summary(inspect.getdoc(value))
             else:
