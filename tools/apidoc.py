@@ -8,7 +8,8 @@ Usage (from the repository root)::
 Every public package and module (no ``_`` in its dotted path) is one section: its docstring's
 summary, then one row per name in ``__all__`` with its kind and its docstring's summary. A
 name that another package owns (``ecrm.tiers.LadderErrorGroup`` is ``ecrm.errors``') points
-there. Version notes come from ``.. versionadded:: X`` and ``.. versionchanged:: X``
+there. Old names a package still serves with a DeprecationWarning (from its ``__getattr__``)
+are listed under it with their replacement. Version notes come from ``.. versionadded:: X`` and ``.. versionchanged:: X``
 directives in the docstrings of the names and of their methods, so a note written next to
 the code shows up in the page; they are listed at the end by version, newest first.
 """
@@ -26,7 +27,7 @@ import types
 import typing
 import warnings
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,39 @@ def _members(value: Any) -> Iterator[tuple[str, Any]]:
             yield attr, member
 
 
+def _candidates(modules: dict[str, Any]) -> set[str]:
+    """Strings a module keeps in private tables: the old names its ``__getattr__`` may know."""
+    found: set[str] = set()
+    for module in modules.values():
+        for attr, table in vars(module).items():
+            if not attr.startswith("_") or attr.startswith("__"):
+                continue
+            if isinstance(table, Mapping | tuple | frozenset | set):
+                found |= {key for key in table if isinstance(key, str) and key.isidentifier()}
+    return found
+
+
+def deprecated_names(module: Any, candidates: set[str]) -> list[tuple[str, str]]:
+    """``(old name, warning text)`` for each name ``module`` resolves with a DeprecationWarning.
+
+    Old names are not in ``__all__``; a module serves them from ``__getattr__`` for one
+    release. Asking for each candidate and keeping those that warn finds them all, whatever
+    table the module keeps them in.
+    """
+    names = []
+    for name in sorted(candidates - set(vars(module))):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                getattr(module, name)
+            except AttributeError:
+                continue
+        texts = [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)]
+        if texts:
+            names.append((name, texts[0]))
+    return names
+
+
 def render() -> str:
     """The text of docs/api.md."""
     with warnings.catch_warnings():
@@ -173,11 +207,13 @@ def render() -> str:
         "Version notes (`.. versionadded:: 0.1.0`, `.. versionchanged:: 0.1.0` and",
         "`.. deprecated::` in a docstring, on a name or on one of its methods) are collected in",
         "[Version notes](#version-notes) at the end: write them next to the code from now on.",
+        "Old names that still work for one release are listed under their package.",
         "",
         "Packages: " + ", ".join(f"[`{n}`](#{n.replace('.', '')})" for n in modules) + ".",
         "",
     ]
     notes: dict[str, list[str]] = defaultdict(list)
+    candidates = _candidates(modules)
     for module_name, module in modules.items():
         names = list(getattr(module, "__all__", ()))
         out += [f"## {module_name}", "", summary(module.__doc__) or "(no docstring)", ""]
@@ -206,12 +242,28 @@ def render() -> str:
                     for note in version_notes(inspect.getdoc(member)):
                         notes[note[1]].append(_note_line(f"{path}.{attr}", *note))
         out.append("")
+        old = deprecated_names(module, candidates)
+        if old:
+            out += ["Deprecated names (they still work, with a `DeprecationWarning`, until the "
+                    "next release):", ""]
+            out += [f"- `{name}` → {_replacement(text)}" for name, text in old]
+            out.append("")
     out += ["## Version notes", ""]
     if not notes:
         out += ["None yet.", ""]
     for version in sorted(notes, key=_version_key, reverse=True):
         out += [f"### {version}", "", *sorted(notes[version]), ""]
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+_USE = re.compile(r"(?:; use | moved to )(?P<new>\S+?)(?:;|$)")
+
+
+def _replacement(warning: str) -> str:
+    """What a deprecation warning says to use instead (the whole text when it says it
+    otherwise)."""
+    found = _USE.search(warning)
+    return f"`{found['new']}`" if found else markdown(warning)
 
 
 def _note_line(path: str, kind: str, version: str, text: str) -> str:

@@ -84,3 +84,18 @@ def test_version_notes_are_read_with_their_indented_text() -> None:
     ]
     assert list(_apidoc().version_notes(".. deprecated:: 0.1.0 Use ``b``.")) == [
         ("deprecated", "0.1.0", "Use ``b``.")]
+
+
+def test_the_page_lists_each_package_s_deprecated_names_with_their_replacement() -> None:
+    page = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+
+    def section(name: str) -> str:
+        return page.split(f"\n## {name}\n", 1)[1].split("\n## ", 1)[0]
+
+    assert "- `segments` → `ecrm.rfm.classic_segments`" in section("ecrm.rfm")
+    assert "- `Channel` → `ecrm.service.TicketChannel`" in section("ecrm.service")
+    assert ("- `high_potential_returning` → `ecrm.touch.flows.high_potential_returners`"
+            in section("ecrm.touch.flows"))
+    assert "- `mask_phone` → `ecrm.mask_phone`" in section("ecrm.touch")
+    assert "- `Progress` → `ecrm.Progress`" in section("ecrm.report")
+    assert "Deprecated names" not in section("ecrm.predict")  # nothing renamed there
