@@ -16,13 +16,44 @@ bounded work for deeply nested or huge documents).
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, Self
 
-from ecrm.errors import InvalidTypeError, InvalidValueError
+from ecrm.errors import EcrmError, InvalidTypeError, InvalidValueError
 
-__all__ = ["JsonForm", "json_object"]
+__all__ = ["JsonForm", "json_object", "reading"]
+
+
+@contextlib.contextmanager
+def reading(data: object, field: str) -> Iterator[Mapping[str, Any]]:
+    """Read a document ``data`` inside the block; whatever it holds, only ecrm errors leave.
+
+    Args:
+        data: the document (a mapping, or it is refused).
+        field: what it is, for messages (``"ticket"``).
+
+    Yields:
+        ``data`` as a mapping.
+
+    Raises:
+        InvalidTypeError: ``data`` is not a mapping.
+        InvalidValueError: a missing field, or a value of the wrong type or shape (the
+            built-in error the block raised is its cause); ecrm errors pass unchanged.
+    """
+    if not isinstance(data, Mapping):
+        raise InvalidTypeError(f"{field} must be a mapping (a dict), got {type(data).__name__}")
+    try:
+        yield data
+    except EcrmError:
+        raise
+    except KeyError as exc:
+        raise InvalidValueError(field, f"is not a valid {field} dict: missing the field "
+                                f"{exc.args[0]!r}", show_value=False) from exc
+    except (TypeError, ValueError, AttributeError, IndexError, OverflowError) as exc:
+        raise InvalidValueError(field, f"is not a valid {field} dict: {exc}",
+                                show_value=False) from exc
 
 
 def json_object(text: object, *, field: str) -> dict[str, Any]:

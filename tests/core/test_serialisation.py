@@ -132,6 +132,39 @@ def test_a_dict_missing_fields_is_an_ecrm_value_error(kind: type) -> None:
         kind.from_dict({"key": "k"})
 
 
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                  max_size=3),
+    max_leaves=6,
+)
+
+
+@pytest.mark.parametrize("kind", list(SERIALISABLE), ids=lambda k: k.__name__)
+def test_a_damaged_document_raises_only_ecrm_errors(kind: type) -> None:
+    """Any one field replaced by any JSON value: the value reads back or an ecrm error says
+    why; no KeyError, TypeError or AttributeError escapes."""
+
+    @given(SERIALISABLE[kind], st.data(), JSON_VALUES)
+    def check(value: Any, data: st.DataObject, junk: Any) -> None:
+        document = value.to_dict()
+        key = data.draw(st.sampled_from(sorted(document)))
+        damaged = {**document, key: junk}
+        try:
+            kind.from_dict(damaged)
+        except ecrm.EcrmError:
+            pass
+
+    check()
+
+
+@pytest.mark.parametrize("kind", list(SERIALISABLE), ids=lambda k: k.__name__)
+@pytest.mark.parametrize("junk", [None, [], "text", 3, [["a"]]], ids=repr)
+def test_a_document_that_is_not_a_mapping_is_an_ecrm_error(kind: type, junk: object) -> None:
+    with pytest.raises(ecrm.EcrmError):
+        kind.from_dict(junk)
+
+
 def test_bad_predicate_text_is_a_predicate_format_error() -> None:
     with pytest.raises(PredicateFormatError, match="must be JSON text"):
         Predicate.from_json("{nope")

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Final, TypeVar
 
 import attrs
 
-from ecrm._serial import JsonForm
+from ecrm._serial import JsonForm, reading
 from ecrm._time import as_zone, datetime_to_us, require_aware
 from ecrm.errors import IllegalTransitionError, InvalidValueError
 
@@ -321,25 +321,23 @@ class Ticket(JsonForm):
         """The ticket of :meth:`to_dict`'s output (``version`` 0 when absent).
 
         Raises:
-            InvalidValueError: a missing or malformed field (``ticket`` names the document).
+            InvalidTypeError: ``data`` is not a mapping.
+            InvalidValueError: a missing or malformed field (``ticket`` names the document),
+                or a field value the ticket refuses (that field's own error).
         """
-        try:
+        with reading(data, "ticket") as doc:
             return cls(
-                data["ticket_id"], data["kind"], data["priority"], data["channel"],
-                data["customer_id"], _at(data["created_at"]), order_id=data["order_id"],
-                state=data["state"], assignee=data["assignee"], subject=data["subject"],
-                text=data["text"], first_response_at=_when(data["first_response_at"]),
-                resolved_at=_when(data["resolved_at"]), closed_at=_when(data["closed_at"]),
-                pauses=tuple(Pause(_at(a), _when(b)) for a, b in data["pauses"]),
-                notes=tuple(Note(_at(a), who, text) for a, who, text in data["notes"]),
+                doc["ticket_id"], doc["kind"], doc["priority"], doc["channel"],
+                doc["customer_id"], _at(doc["created_at"]), order_id=doc["order_id"],
+                state=doc["state"], assignee=doc["assignee"], subject=doc["subject"],
+                text=doc["text"], first_response_at=_when(doc["first_response_at"]),
+                resolved_at=_when(doc["resolved_at"]), closed_at=_when(doc["closed_at"]),
+                pauses=tuple(Pause(_at(a), _when(b)) for a, b in doc["pauses"]),
+                notes=tuple(Note(_at(a), who, text) for a, who, text in doc["notes"]),
                 history=tuple(HistoryEntry(_at(a), who, f, old, new)
-                              for a, who, f, old, new in data["history"]),
-                version=data.get("version", 0),
+                              for a, who, f, old, new in doc["history"]),
+                version=doc.get("version", 0),
             )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            detail = f"the field {exc.args[0]!r} is missing" if isinstance(exc, KeyError) else exc
-            raise InvalidValueError("ticket", f"is not a valid ticket dict ({detail})",
-                                    show_value=False) from exc
 
     # -- changes -------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import attrs
 from ecrm._customers import mask_email, mask_phone, normalize_phone
 from ecrm._ids import check_customer_id
 from ecrm._redact import redact
-from ecrm._serial import JsonForm
+from ecrm._serial import JsonForm, reading
 from ecrm._time import as_zone, datetime_to_us, require_aware
 from ecrm.errors import InvalidTypeError, InvalidValueError
 
@@ -295,24 +295,22 @@ class Message(JsonForm):
         """Rebuild a message from :meth:`to_dict` output.
 
         Raises:
+            InvalidTypeError: ``data`` is not a mapping, or a field has the wrong type.
             InvalidValueError: a field is missing or invalid.
         """
-        try:
-            r = data["recipient"]
-            nb = data.get("not_before")
+        with reading(data, "message") as doc:
+            r = doc["recipient"]
+            nb = doc.get("not_before")
             return cls(
-                key=data["key"],
-                message_type=data["message_type"],
-                message_class=MessageClass(data["message_class"]),
-                channel=ChannelKind(data["channel"]),
+                key=doc["key"],
+                message_type=doc["message_type"],
+                message_class=MessageClass(doc["message_class"]),
+                channel=ChannelKind(doc["channel"]),
                 recipient=Recipient(r["customer_id"], r.get("phone"), r.get("email"), r.get("tz")),
-                body=data["body"],
-                created_at=_decode_time(data["created_at"]),
-                subject=data.get("subject"),
-                dedupe_key=data.get("dedupe_key"),
+                body=doc["body"],
+                created_at=_decode_time(doc["created_at"]),
+                subject=doc.get("subject"),
+                dedupe_key=doc.get("dedupe_key"),
                 not_before=None if nb is None else _decode_time(nb),
-                metadata=data.get("metadata") or {},
+                metadata=doc.get("metadata") or {},
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidValueError("message", f"is not a valid message dict ({exc})",
-                                    show_value=False) from exc
