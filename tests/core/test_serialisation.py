@@ -7,6 +7,7 @@ and their readers) still resolve, with a :class:`DeprecationWarning`.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import json
@@ -150,10 +151,8 @@ def test_a_damaged_document_raises_only_ecrm_errors(kind: type) -> None:
         document = value.to_dict()
         key = data.draw(st.sampled_from(sorted(document)))
         damaged = {**document, key: junk}
-        try:
+        with contextlib.suppress(ecrm.EcrmError):  # anything else fails the test
             kind.from_dict(damaged)
-        except ecrm.EcrmError:
-            pass
 
     check()
 
