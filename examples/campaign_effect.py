@@ -22,7 +22,7 @@ from ecrm import Money, Window
 from ecrm.analytics import campaign_effect, split_audience
 from ecrm.datasets import STORE_NAME, sample_shop
 from ecrm.touch import SmsComposer, sms_segments
-from ecrm.touch.flows import FlowContext, cart_abandoners, high_potential_returning, new_arrivals
+from ecrm.touch.flows import FlowContext, cart_abandoners, high_potential_returners, new_arrivals
 
 
 def main() -> None:
@@ -36,7 +36,7 @@ def main() -> None:
     tz = shop.as_of.tzinfo
     start = dt.datetime(2025, 11, 1, 18, tzinfo=tz)
     june = shop.sale_618
-    high = high_potential_returning(shop.orders, as_of=start)
+    high = high_potential_returners(shop.orders, as_of=start)
     carters = cart_abandoners(shop.events, shop.orders, window=Window(*june))
     audience = np.union1d(high, carters)
     print(f"audience: {len(high):,} high-potential returning + {len(carters):,} 6.18 carters "

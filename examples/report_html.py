@@ -33,7 +33,7 @@ def main() -> None:
     report = build_report(
         shop.orders, as_of=shop.as_of, customers=shop.customers, events=shop.events,
         store_name=shop.store_name, source=f"sample shop, {args.customers:,} customers",
-        progress=lambda step, done, total: print(f"  [{done}/{total}] {step}"),
+        progress=lambda update: print(f"  [{update.done}/{update.total}] {update.step}"),
     )
     print(f"{report.title}: built in {time.perf_counter() - started:.2f} s")
 

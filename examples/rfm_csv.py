@@ -22,7 +22,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import ecrm
-from ecrm.rfm import quantile_scheme, score, segments
+from ecrm.rfm import classic_segments, quantile_scheme, score
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -49,7 +49,7 @@ def main() -> None:
     print(result.format_grades())
 
     print("\nthe eight RFM segments (high/low against the mean score):")
-    print(segments(result).format_table())
+    print(classic_segments(result).format_table())
 
     if len(result.customer_ids):
         best = result.customer_ids[int(result.total.argmax())].item()

@@ -22,6 +22,7 @@ from ecrm.segments import (
     Blocked,
     MemberLevelIn,
     OccupationIn,
+    Predicate,
     ProvinceIn,
     audience,
     blocked_customers,
@@ -31,8 +32,6 @@ from ecrm.segments import (
     lapsed_customers,
     no_sale_customers,
     non_ordering_visitors,
-    predicate_from_str,
-    predicate_to_str,
 )
 
 
@@ -77,9 +76,9 @@ def main() -> None:
         print(f"{name}{pad}  {a.count:>7,} of {len(shop.customers):,}")
     print(f"\n{len(named)} audiences in {time.perf_counter() - t0:.2f} s")
 
-    text = predicate_to_str(named[-1][1])
+    text = named[-1][1].to_json()
     print(f"\nstored as JSON:\n  {text}")
-    assert predicate_from_str(text) == named[-1][1]
+    assert Predicate.from_json(text) == named[-1][1]
 
     hp = results[7]
     if hp.count:

@@ -22,6 +22,7 @@ from ecrm._load._spec import LoadInfo
 from ecrm._money import Money
 from ecrm._order import DEFAULT_VALID_STATUSES, Order, OrderItem, OrderStatus
 from ecrm._orderlog import OrderItems, OrderLog
+from ecrm._progress import ProgressUpdate
 from ecrm._time import DEFAULT_TZ
 from ecrm._version import __version__
 from ecrm._window import Window
@@ -67,6 +68,7 @@ __all__ = [
     "OrderLog",
     "OrderStatus",
     "Progress",
+    "ProgressUpdate",
     "RowError",
     "SchemeError",
     "StoreError",

@@ -5,6 +5,10 @@ range) keeps its old name for one release. :func:`renamed_kwarg` wraps the funct
 old keyword still works and emits a :class:`DeprecationWarning` naming the new one; both
 at once is a :class:`TypeError` (there is no right answer to pick silently).
 
+A public name renamed or moved keeps its old spelling for one release too:
+:func:`renamed_attribute` is what a module's ``__getattr__`` calls to resolve it, with a
+:class:`DeprecationWarning` naming the new path.
+
 The wrapper has the new signature for type checkers (``ParamSpec``), so code checked by
 mypy is steered to the new name while old call sites keep running.
 """
@@ -12,8 +16,9 @@ mypy is steered to the new name while old call sites keep running.
 from __future__ import annotations
 
 import functools
+import importlib
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
 
 __all__ = ["RENAMED_IN", "renamed_attribute", "renamed_kwarg"]
@@ -103,3 +108,40 @@ def renamed_attribute(old: str, new: str) -> property:
         return getattr(self, new)
 
     return property(get, doc=f"Deprecated alias of ``{new}`` (renamed in {RENAMED_IN}).")
+
+
+def moved_name(module: str, name: str, aliases: Mapping[str, str]) -> Any:
+    """The object a deprecated module attribute stands for, with a :class:`DeprecationWarning`.
+
+    Call it from a module's ``__getattr__``; the new object is imported only when the old
+    name is used.
+
+    Args:
+        module: the module's ``__name__`` (``"ecrm.rfm"``).
+        name: the attribute asked for.
+        aliases: old name → the new dotted path (``{"segments": "ecrm.rfm.classic_segments"}``).
+
+    Returns:
+        The object at the new path.
+
+    Raises:
+        AttributeError: ``name`` is not an old name (the message Python itself gives).
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     f = moved_name("m", "old", {"old": "ecrm._deprecate.renamed_kwarg"})
+    >>> f is renamed_kwarg, caught[0].category.__name__
+    (True, 'DeprecationWarning')
+    """
+    target = aliases.get(name)
+    if target is None:
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    home, _, new = target.rpartition(".")
+    warnings.warn(
+        f"{module}.{name} is deprecated since {RENAMED_IN} and will be removed in the next "
+        f"release; use {target}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return getattr(importlib.import_module(home), new)

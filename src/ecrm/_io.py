@@ -58,7 +58,7 @@ def read_orders_csv(
             (default ``Asia/Shanghai``).
         currency: the currency of every amount.
         chunk_rows: rows parsed per chunk (memory vs. overhead), > 0.
-        progress: called ``progress(rows_done, bytes_done, bytes_total)`` after each chunk.
+        progress: called with an :class:`ecrm.ProgressUpdate` after each chunk.
         encoding: ``"auto"`` (default): UTF-8, UTF-8 with a byte-order mark, or GB18030 /
             GBK (Taobao exports), detected from the bytes; or a codec name (``"gbk"``).
         amount_unit: ``"auto"``, ``"fen"`` or ``"yuan"`` for every money column (default:

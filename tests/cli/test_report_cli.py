@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ecrm import OrderLog
+from ecrm import OrderLog, ProgressUpdate
 from ecrm.cli import main
 from ecrm.cli._commands import StepProgress
 from ecrm.datasets import sample_shop
@@ -216,16 +216,16 @@ class _Tty:
 def test_step_progress_only_on_a_terminal() -> None:
     tty = _Tty()
     p = StepProgress("report", tty, extra_steps=1)  # type: ignore[arg-type]
-    p("headline", 0, 2)
-    p("tiers", 1, 2)
-    p("done", 2, 2)  # build_report's last call: nothing to show
+    p(ProgressUpdate(done=0, total=2, unit="steps", step="headline"))
+    p(ProgressUpdate(done=1, total=2, unit="steps", step="tiers"))
+    p(ProgressUpdate(done=2, total=2, unit="steps", step="done"))  # the last: nothing shown
     p.step("drawing charts")
     p.done()
     assert tty.text == ("\rreport: [1/3] headline\x1b[K\rreport: [2/3] tiers\x1b[K"
                         "\rreport: [3/3] drawing charts\x1b[K\n")
     with open(os.devnull, "w") as devnull:
         quiet = StepProgress("report", devnull)
-        quiet("tiers", 3, 7)
+        quiet(ProgressUpdate(done=3, total=7, unit="steps", step="tiers"))
         quiet.done()
     assert not quiet.enabled
 

@@ -17,12 +17,14 @@ from loading_helpers import assert_same_log
 from ecrm import (
     CsvColumns,
     DataFormatErrorGroup,
+    InvalidTypeError,
     InvalidValueError,
     Money,
     Order,
     OrderItem,
     OrderLog,
     OrderStatus,
+    ProgressUpdate,
     RowError,
     read_orders_csv,
 )
@@ -384,9 +386,10 @@ def test_a_multi_chunk_read_equals_a_single_chunk_read() -> None:
 
 def test_progress_is_called_with_growing_counts(tmp_path: Path) -> None:
     path = DATA / "orders_small.csv"
-    calls: list[tuple[int, int, int]] = []
-    read_orders_csv(path, chunk_rows=40, engine="python",
-                    progress=lambda r, b, t: calls.append((r, b, t)))
+    updates: list[ProgressUpdate] = []
+    read_orders_csv(path, chunk_rows=40, engine="python", progress=updates.append)
+    assert {(u.unit, u.step) for u in updates} == {("bytes", "")}
+    calls = [(u.rows, u.done, u.total) for u in updates]
     size = path.stat().st_size
     data_rows = len(path.read_text(encoding="utf-8").splitlines()) - 1
     assert len(calls) >= data_rows // 40
@@ -399,10 +402,27 @@ def test_progress_is_called_with_growing_counts(tmp_path: Path) -> None:
 
 def test_progress_is_called_even_for_a_header_only_file(tmp_path: Path) -> None:
     path = _write(tmp_path, HEADER + "\n")
+    updates: list[ProgressUpdate] = []
+    read_orders_csv(path, progress=updates.append)
+    size = path.stat().st_size
+    assert updates == [ProgressUpdate(done=size, total=size, unit="bytes", rows=0)]
+
+
+def test_a_three_argument_progress_callback_still_works_with_a_deprecation_warning(
+    tmp_path: Path,
+) -> None:
+    path = _write(tmp_path, HEADER + "\n")
     calls: list[tuple[int, int, int]] = []
-    read_orders_csv(path, progress=lambda r, b, t: calls.append((r, b, t)))
+    with pytest.warns(DeprecationWarning, match=r"three arguments is deprecated") as caught:
+        read_orders_csv(path, progress=lambda r, b, t: calls.append((r, b, t)))
     size = path.stat().st_size
     assert calls == [(0, size, size)]
+    assert caught[0].filename == __file__  # the warning points at the caller's line
+
+
+def test_a_progress_that_is_not_callable_is_refused_before_reading(tmp_path: Path) -> None:
+    with pytest.raises(InvalidTypeError, match="progress must be callable"):
+        read_orders_csv(DATA / "orders_small.csv", progress=3)  # type: ignore[arg-type]
 
 
 # -- order lines -------------------------------------------------------------------------

@@ -47,7 +47,7 @@ from ecrm.lifecycle import (
     stage_transitions,
     stages,
 )
-from ecrm.rfm import score, segments
+from ecrm.rfm import classic_segments, score
 from ecrm.segments import audience, lapsed_customers
 from ecrm.testing import order_logs
 from ecrm.tiers import TAOBAO_STORE_VIP, monthly_upgrade_rate, tier_flow, what_if
@@ -203,7 +203,7 @@ def _results() -> dict[str, tuple[Callable[[], ResultFrame], list[dict[str, Any]
     treated_start = at(2024, 5, 15)
     return {
         "RfmResult": (rfm, rfm_rows()),
-        "SegmentResult": (lambda: segments(rfm()), SEGMENT_ROWS),
+        "SegmentResult": (lambda: classic_segments(rfm()), SEGMENT_ROWS),
         "TierResult": (
             lambda: TAOBAO_STORE_VIP.evaluate_log(log, as_of=AS_OF, opted_in=customers),
             TIER_ROWS,
@@ -509,7 +509,7 @@ def test_frames_agree_on_random_logs(log: OrderLog, kind: str) -> None:
     if kind == "stages":
         made: ResultFrame = stages(log, as_of=as_of, cycle=BANDS)
     elif kind == "segments":
-        made = segments(score(log, as_of=as_of, warn_undersized=False))
+        made = classic_segments(score(log, as_of=as_of, warn_undersized=False))
     elif kind == "transitions":
         made = stage_transitions(log, start=as_of - dt.timedelta(days=90), as_of=as_of, cycle=BANDS)
     elif kind == "inactive":
@@ -578,7 +578,7 @@ def test_the_four_frames_agree_on_the_sample_shop() -> None:
     table = cycles_by(log, by="category", as_of=as_of, min_repurchasers=5)
     months = periods(Window(start, as_of))
     results: list[ResultFrame] = [
-        rfm, segments(rfm),
+        rfm, classic_segments(rfm),
         TAOBAO_STORE_VIP.evaluate_log(log, as_of=as_of, opted_in=customers),
         tier_flow(log, TAOBAO_STORE_VIP, start=start, as_of=as_of, opted_in=customers),
         monthly_upgrade_rate(log, TAOBAO_STORE_VIP, opted_in=customers,

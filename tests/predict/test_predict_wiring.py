@@ -31,13 +31,10 @@ from ecrm.lifecycle import churn_warning
 from ecrm.predict import SpendModel, TransactionModel, predict, summaries
 from ecrm.segments import (
     AudienceContext,
+    Predicate,
     PredictedClvBetween,
     ProbabilityAliveBetween,
     audience,
-    predicate_from_json,
-    predicate_from_str,
-    predicate_to_json,
-    predicate_to_str,
 )
 from ecrm.testing import predicates
 from ecrm.touch import (
@@ -154,8 +151,8 @@ def test_predicted_clauses_need_predictions_of_the_audience_day() -> None:
 
 def test_predicted_predicates_validate_and_round_trip_through_json() -> None:
     p = ProbabilityAliveBetween(0.1, 0.5) & ~PredictedClvBetween(max_fen=5000)
-    assert predicate_to_json(p)["predicate"]["args"][0] == {"field": "p_alive", "min": 0.1, "max": 0.5}
-    assert predicate_from_str(predicate_to_str(p)) == p
+    assert p.to_dict()["predicate"]["args"][0] == {"field": "p_alive", "min": 0.1, "max": 0.5}
+    assert Predicate.from_json(p.to_json()) == p
     assert p.describe() == "(0.1 <= P(alive) <= 0.5) and (not (predicted CLV <= ¥50.00))"
     with pytest.raises(ValueError, match="p_alive bounds must be probabilities in"):
         ProbabilityAliveBetween(max_value=1.5)
@@ -166,9 +163,9 @@ def test_predicted_predicates_validate_and_round_trip_through_json() -> None:
     with pytest.raises(ValueError, match="needs a lower or an upper bound"):
         ProbabilityAliveBetween()
     with pytest.raises(ValueError, match=r"predicate\.min.*must be a number"):
-        predicate_from_json({"version": 1, "predicate": {"field": "p_alive", "min": "0.3"}})
+        Predicate.from_dict({"version": 1, "predicate": {"field": "p_alive", "min": "0.3"}})
     with pytest.raises(ValueError, match=r"predicate.*bounds must be >= 0 fen"):
-        predicate_from_json({"version": 1, "predicate": {"field": "clv", "min": -1}})
+        Predicate.from_dict({"version": 1, "predicate": {"field": "clv", "min": -1}})
 
 
 def test_drawn_predicted_predicates_round_trip() -> None:
@@ -177,7 +174,7 @@ def test_drawn_predicted_predicates_round_trip() -> None:
     @settings(max_examples=60, deadline=None)
     @given(predicates(predicted=True, behaviour=False, derived=False))
     def check(p: object) -> None:
-        assert predicate_from_str(predicate_to_str(p)) == p  # type: ignore[arg-type]
+        assert Predicate.from_json(p.to_json()) == p  # type: ignore[arg-type]
 
     check()
 

@@ -15,7 +15,16 @@ import pytest
 from dateutil.relativedelta import relativedelta
 
 import ecrm.report
-from ecrm import InvalidTypeError, InvalidValueError, Money, Order, OrderItem, OrderLog, OrderStatus
+from ecrm import (
+    InvalidTypeError,
+    InvalidValueError,
+    Money,
+    Order,
+    OrderItem,
+    OrderLog,
+    OrderStatus,
+    ProgressUpdate,
+)
 from ecrm.datasets import sample_shop
 from ecrm.report import (
     BarChart,
@@ -27,6 +36,7 @@ from ecrm.report import (
     plan_day,
     render_html,
 )
+from ecrm.report._build import SECTIONS
 from ecrm.rfm import score
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -111,7 +121,7 @@ def small_log() -> OrderLog:
 def test_public_surface() -> None:
     assert set(ecrm.report.__all__) == {
         "DEFAULT_SLA", "DEFAULT_SMS_PRICE", "BarChart", "Chart", "CycleChart", "FunnelChart", "LineChart",
-        "Metric", "Progress", "Report", "Section", "StackedBarChart", "Table", "build_report",
+        "Metric", "Report", "Section", "StackedBarChart", "Table", "build_report",
         "plan_day", "render_html"}
 
 
@@ -313,10 +323,32 @@ def test_customers_give_membership_and_prospects(shop, shop_report: Report) -> N
 
 
 def test_progress_reports_every_step() -> None:
-    seen: list[tuple[str, int, int]] = []
-    build_report(small_log(), lang="en", as_of=AS_OF, progress=lambda *a: seen.append(a))
+    updates: list[ProgressUpdate] = []
+    build_report(small_log(), lang="en", as_of=AS_OF, progress=updates.append)
+    seen = [(u.step, u.done, u.total) for u in updates]
     assert [d for _, d, _ in seen] == list(range(len(seen)))
     assert seen[-1] == ("done", len(seen) - 1, len(seen) - 1)
+    assert {u.unit for u in updates} == {"steps"}
+    assert {u.rows for u in updates} == {None}
+    assert [step for step, _, _ in seen] == [label for label, _ in SECTIONS] + ["done"]
+    assert "RFM grades" in [step for step, _, _ in seen]
+
+
+def test_a_three_argument_report_progress_still_works_with_a_deprecation_warning() -> None:
+    seen: list[tuple[str, int, int]] = []
+    with pytest.warns(DeprecationWarning, match=r"build_report\(\): a progress callback"):
+        build_report(small_log(), as_of=AS_OF,
+                     progress=lambda step, done, total: seen.append((step, done, total)))
+    assert seen[0] == ("headline numbers", 0, len(seen) - 1)
+    assert seen[-1] == ("done", len(seen) - 1, len(seen) - 1)
+
+
+def test_report_progress_is_a_deprecated_alias_of_the_one_progress_type() -> None:
+    import ecrm
+    import ecrm.report
+
+    with pytest.warns(DeprecationWarning, match=r"ecrm\.report\.Progress is deprecated"):
+        assert ecrm.report.Progress is ecrm.Progress  # type: ignore[attr-defined]
 
 
 def test_no_repurchaser_no_stages() -> None:

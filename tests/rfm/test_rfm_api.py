@@ -10,7 +10,7 @@ import ecrm.rfm
 PUBLIC = {
     "Bins", "Grade", "RecencyBins", "RfmResult", "RfmRow", "RfmScheme", "SchemeErrorGroup",
     "Segment", "SegmentResult", "SegmentRow", "TAOBAO_PGSB", "UndersizedShopWarning",
-    "quantile_scheme", "score", "segments",
+    "classic_segments", "quantile_scheme", "score",
 }
 
 

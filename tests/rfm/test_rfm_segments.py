@@ -10,7 +10,7 @@ from hypothesis import given
 from rfm_helpers import at, log_of, order
 
 from ecrm import InvalidTypeError, InvalidValueError, Money, OrderLog, UnknownCustomerError
-from ecrm.rfm import RfmResult, Segment, SegmentRow, score, segments
+from ecrm.rfm import RfmResult, Segment, SegmentRow, classic_segments, score
 from ecrm.testing import order_logs
 
 AS_OF = at(2024, 6, 1)
@@ -64,7 +64,7 @@ def test_standard_mapping(r: bool, f: bool, m: bool, segment: Segment) -> None:
 
 def test_mean_reference_worked_by_hand(result: RfmResult) -> None:
     # means: R (5+1+5+1)/4 = 3, F (5+1+1+2)/4 = 2.25, M (5+1+5+5)/4 = 4
-    seg = segments(result)
+    seg = classic_segments(result)
     assert seg.reference == (3.0, 2.25, 4.0)
     assert seg.segments() == [S.IMPORTANT_VALUE, S.GENERAL_WIN_BACK,
                               S.IMPORTANT_DEVELOPMENT, S.IMPORTANT_WIN_BACK]
@@ -77,26 +77,26 @@ def test_mean_reference_worked_by_hand(result: RfmResult) -> None:
 
 
 def test_score_equal_to_reference_is_low(result: RfmResult) -> None:
-    seg = segments(result, reference=(5, 1, 1))
+    seg = classic_segments(result, reference=(5, 1, 1))
     # a: R 5 = 5 is low; F 5 > 1 and M 5 > 1 high. d: F 2 > 1 high.
     assert seg.segments() == [S.IMPORTANT_RETENTION, S.GENERAL_WIN_BACK,
                               S.IMPORTANT_WIN_BACK, S.IMPORTANT_RETENTION]
 
 
 def test_median_reference(result: RfmResult) -> None:
-    seg = segments(result, reference="median")
+    seg = classic_segments(result, reference="median")
     assert seg.reference == (3.0, 1.5, 5.0)
     assert seg.segments() == [S.GENERAL_VALUE, S.GENERAL_WIN_BACK,
                               S.GENERAL_DEVELOPMENT, S.GENERAL_RETENTION]
 
 
 def test_table_worked_by_hand(result: RfmResult) -> None:
-    table = segments(result).table()
+    table = classic_segments(result).table()
     assert [row.segment for row in table] == list(Segment)
     assert table[0] == SegmentRow(S.IMPORTANT_VALUE, 1, 0.25, 5.0, 5.0, 5.0, Money(240_000))
     assert table[3] == SegmentRow(S.IMPORTANT_WIN_BACK, 1, 0.25, 1.0, 2.0, 5.0, Money(300_000))
     assert table[2] == SegmentRow(S.IMPORTANT_RETENTION, 0, 0.0, None, None, None, Money(0))
-    text = segments(result).format_table()
+    text = classic_segments(result).format_table()
     assert len(text.splitlines()) == 9
     assert "重要价值客户" in text
     assert "¥2,400.00" in text
@@ -104,7 +104,7 @@ def test_table_worked_by_hand(result: RfmResult) -> None:
 
 def test_empty_result_has_empty_segments() -> None:
     res = score(OrderLog.from_orders([]), as_of=AS_OF, warn_undersized=False)
-    seg = segments(res)
+    seg = classic_segments(res)
     assert all(math.isnan(x) for x in seg.reference)
     assert sum(seg.counts().values()) == 0
     assert all(row.count == 0 and row.share == 0.0 for row in seg.table())
@@ -112,7 +112,7 @@ def test_empty_result_has_empty_segments() -> None:
 
 def test_unknown_customer(result: RfmResult) -> None:
     with pytest.raises(UnknownCustomerError):
-        segments(result).segment_of("nobody")
+        classic_segments(result).segment_of("nobody")
 
 
 @pytest.mark.parametrize(
@@ -123,18 +123,18 @@ def test_unknown_customer(result: RfmResult) -> None:
 )
 def test_bad_reference(result: RfmResult, reference: object, error: type[Exception]) -> None:
     with pytest.raises(error):
-        segments(result, reference=reference)  # type: ignore[arg-type]
+        classic_segments(result, reference=reference)  # type: ignore[arg-type]
 
 
 def test_segments_needs_a_result() -> None:
     with pytest.raises(InvalidTypeError, match="RfmResult"):
-        segments("scores")  # type: ignore[arg-type]
+        classic_segments("scores")  # type: ignore[arg-type]
 
 
 @given(order_logs(max_size=15, max_customers=6))
 def test_segments_agree_with_a_plain_recomputation(log: OrderLog) -> None:
     res = score(log, as_of=at(2025, 7, 1), warn_undersized=False)
-    seg = segments(res)
+    seg = classic_segments(res)
     rows = list(res.rows())
     if not rows:
         return
@@ -160,7 +160,7 @@ def test_a_constant_score_is_not_split() -> None:
     assert res.r.tolist() == [5, 5]
     assert (res.f.tolist(), res.m.tolist()) == ([5, 1], [5, 1])
     for reference in ("mean", "median"):
-        seg = segments(res, reference=reference)  # type: ignore[arg-type]
+        seg = classic_segments(res, reference=reference)  # type: ignore[arg-type]
         assert seg.reference[0] == 3.0  # the middle of the 1..5 scale, not 5
         assert seg.segment_of("a") is S.IMPORTANT_VALUE  # R high, F high, M high
         assert seg.segment_of("b") is S.GENERAL_DEVELOPMENT  # R high, F low, M low
@@ -168,6 +168,15 @@ def test_a_constant_score_is_not_split() -> None:
     old = score(log_of([order("c", at(2023, 7, 1)), order("d", at(2023, 7, 2))]), as_of=AS_OF,
                 warn_undersized=False)
     assert old.r.tolist() == [1, 1]
-    assert all(not s.r_high for s in segments(old).segments())
+    assert all(not s.r_high for s in classic_segments(old).segments())
     # An explicit reference is the caller's choice and is kept.
-    assert segments(res, reference=(5, 1, 1)).segment_of("a") is S.IMPORTANT_RETENTION
+    assert classic_segments(res, reference=(5, 1, 1)).segment_of("a") is S.IMPORTANT_RETENTION
+
+
+def test_old_name_segments_is_a_deprecated_alias_that_no_longer_shadows_the_package() -> None:
+    import ecrm.rfm
+
+    assert "segments" not in ecrm.rfm.__all__
+    with pytest.warns(DeprecationWarning, match=r"ecrm\.rfm\.segments is deprecated.*classic_segments"):
+        old = ecrm.rfm.segments  # type: ignore[attr-defined]
+    assert old is classic_segments

@@ -25,18 +25,21 @@ from ecrm.segments import (
     OccupationIn,
     Or,
     Ordered,
+    Predicate,
     PredicateFormatError,
     ProvinceIn,
     Repurchased,
     RfmGradeIn,
     StageIn,
     Visited,
-    predicate_from_json,
-    predicate_from_str,
-    predicate_to_json,
 )
 
 SH = ZoneInfo("Asia/Shanghai")
+# The one serialisation convention (0.1.0): the old function names are the methods.
+predicate_to_json = Predicate.to_dict
+predicate_from_json = Predicate.from_dict
+predicate_from_str = Predicate.from_json
+
 
 def test_public_surface_is_exactly_all() -> None:
     # isort-style, as ruff's RUF022 keeps it: CONSTANTS, then Classes, then functions.

@@ -64,7 +64,7 @@ from ecrm.touch.flows import (
     double_twelve_audience,
     double_twelve_push,
     gift_pack_notices,
-    high_potential_returning,
+    high_potential_returners,
     holiday_greetings,
     new_arrivals,
     order_events_from_log,
@@ -750,7 +750,7 @@ def test_repurchase_reminder_at_the_item_cycle() -> None:
     assert keys == [f"mkt:repurchase:customer-r{i}:TEA-LJ:2025-05-21" for i in range(3)]
 
 
-def test_high_potential_returning_by_hand() -> None:
+def test_high_potential_returners_by_hand() -> None:
     as_of = dt.datetime(2025, 12, 1, tzinfo=SH)
     recent = as_of - dt.timedelta(days=5)
     old = as_of - dt.timedelta(days=300)
@@ -767,8 +767,8 @@ def test_high_potential_returning_by_hand() -> None:
         *[order(f"6{i}", "h4", recent, status=OrderStatus.PAID, paid=recent, fen=2_000)
           for i in range(3)],
     ])
-    assert high_potential_returning(log, as_of=as_of).tolist() == ["h1", "h4"]
-    assert high_potential_returning(log, as_of=as_of, min_total=19).tolist() == ["h1"]
+    assert high_potential_returners(log, as_of=as_of).tolist() == ["h1", "h4"]
+    assert high_potential_returners(log, as_of=as_of, min_total=19).tolist() == ["h1"]
 
 
 def test_why_not_due_paths() -> None:

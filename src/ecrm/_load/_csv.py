@@ -47,6 +47,7 @@ from ecrm._load._cells import ByteCells
 from ecrm._load._problems import Problems
 from ecrm._load._spec import Engine, LoadInfo, Progress
 from ecrm._load._text import TextSource, Utf8Stream
+from ecrm._progress import ProgressUpdate, progress_sink
 from ecrm.errors import InvalidValueError, MissingDependencyError
 
 __all__ = [
@@ -212,7 +213,9 @@ def read_csv(
         encoding: ``"auto"`` or a codec name.
         engine: ``"auto"``, ``"python"`` or ``"arrow"``.
         chunk_rows: rows per chunk, >= 1.
-        progress: called ``progress(rows_done, bytes_done, bytes_total)`` after each chunk.
+        progress: called with an :class:`ecrm.ProgressUpdate` (bytes, with ``rows``) after
+            each chunk; a deprecated ``(rows_done, bytes_done, bytes_total)`` callback
+            still works.
 
     Returns:
         (the sink's result, what was read).
@@ -224,13 +227,31 @@ def read_csv(
     """
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
         raise InvalidValueError("chunk_rows", "must be an int >= 1", chunk_rows)
+    ticks = _byte_ticks(progress, what)
     chosen = resolve_engine(engine)
     streamed = not isinstance(path, str | os.PathLike) or os.fspath(path) == "-"
     if chosen == "arrow" and not streamed:
-        result = _arrow_pass(path, what, resolve, sink, encoding, chunk_rows, progress)
+        result = _arrow_pass(path, what, resolve, sink, encoding, chunk_rows, ticks)
         if result is not None:
             return result
-    return _python_pass(path, what, resolve, sink, encoding, chunk_rows, progress)
+    return _python_pass(path, what, resolve, sink, encoding, chunk_rows, ticks)
+
+
+#: ``tick(rows_done, bytes_done, bytes_total)``: the readers' internal progress callback.
+_Ticks = Callable[[int, int, int], None]
+
+
+def _byte_ticks(progress: object, what: str) -> _Ticks | None:
+    """``tick(rows_done, bytes_done, bytes_total)`` reporting to ``progress`` (or None)."""
+    if progress is None:
+        return None
+    report = progress_sink(progress, where=f"reading the {what} CSV",
+                           legacy=lambda u: (u.rows, u.done, u.total))
+
+    def tick(rows_done: int, bytes_done: int, bytes_total: int) -> None:
+        report(ProgressUpdate(done=bytes_done, total=bytes_total, unit="bytes", rows=rows_done))
+
+    return tick
 
 
 def _empty_file(source: str, what: str) -> None:
@@ -258,7 +279,7 @@ def _python_pass(
     sink: Callable[[Layout, Problems], Sink[T]],
     encoding: str,
     chunk_rows: int,
-    progress: Progress | None,
+    progress: Callable[[int, int, int], None] | None,
 ) -> tuple[T, LoadInfo]:
     with TextSource(path, encoding) as text, _gc_paused():
         source = text.name
@@ -379,7 +400,7 @@ class _Feed:
     csv module or as columns from plain blocks), with their physical lines."""
 
     def __init__(self, target: Sink[Any], layout: Layout, text: TextSource, chunk_rows: int,
-                 progress: Progress | None) -> None:
+                 progress: _Ticks | None) -> None:
         self.target = target
         self.layout = layout
         self.text = text
@@ -617,7 +638,7 @@ def _arrow_pass(
     sink: Callable[[Layout, Problems], Sink[T]],
     encoding: str,
     chunk_rows: int,
-    progress: Progress | None,
+    progress: Callable[[int, int, int], None] | None,
 ) -> tuple[T, LoadInfo] | None:
     """Read with pyarrow; ``None`` when the python engine must read the file instead.
 
@@ -654,7 +675,7 @@ def _arrow_read(
     sink: Callable[[Layout, Problems], Sink[T]],
     encoding: str,
     chunk_rows: int,
-    progress: Progress | None,
+    progress: _Ticks | None,
     *,
     direct: bool,
 ) -> tuple[T, LoadInfo] | object | None:

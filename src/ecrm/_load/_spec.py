@@ -9,10 +9,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal
 
 import attrs
 
+from ecrm._progress import Progress
 from ecrm.errors import InvalidTypeError, InvalidValueError
 
 __all__ = [
@@ -54,21 +55,6 @@ TEXT_FIELDS: Final = ("province", "channel", "category", "sku")
 
 #: Default number of rows parsed per chunk (bounds the memory of Python row lists).
 DEFAULT_CHUNK_ROWS: Final = 100_000
-
-
-class Progress(Protocol):
-    """A callback told how far a CSV read has come.
-
-    It is called after each chunk (at least once, even for a header-only file); the last
-    call has ``bytes_done == bytes_total``.
-
-    Args:
-        rows_done: data rows read so far (not counting the header).
-        bytes_done: bytes of the file consumed so far (never decreases).
-        bytes_total: the size of the file in bytes.
-    """
-
-    def __call__(self, rows_done: int, bytes_done: int, bytes_total: int) -> None: ...
 
 
 def _check_spec(instance: Any, attribute: Any, value: Any) -> None:

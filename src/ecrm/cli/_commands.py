@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from ecrm._progress import ProgressUpdate
 from ecrm.cli._loading import (
     add_loading_arguments,
     load_customers_from_args,
@@ -37,10 +38,10 @@ class StepProgress:
         self._total = extra_steps
         self._shown = 0
 
-    def __call__(self, step: str, done: int, total: int) -> None:
-        self._total = total + self._extra
-        if done < total:  # build_report's last call (done == total) only says it finished
-            self.step(step)
+    def __call__(self, update: ProgressUpdate) -> None:
+        self._total = update.total + self._extra
+        if update.done < update.total:  # build_report's last call only says it finished
+            self.step(update.step)
 
     def step(self, label: str) -> None:
         """Show the next step."""
@@ -74,7 +75,7 @@ def format_grade_table(result: Any) -> str:
 
 def _rfm(args: argparse.Namespace, out: TextIO) -> int:
     from ecrm.cli._output import check_out, json_text
-    from ecrm.rfm import UndersizedShopWarning, score, segments
+    from ecrm.rfm import UndersizedShopWarning, classic_segments, score
 
     as_of = parse_as_of(args.as_of, args.tz)
     if args.json and args.out == "-":
@@ -114,7 +115,7 @@ def _rfm(args: argparse.Namespace, out: TextIO) -> int:
         for note in notes:
             print(f"\nnote: {note}", file=out)
         print("\nRFM segments (high = above the mean score):", file=out)
-        print(segments(result).format_table(), file=out)
+        print(classic_segments(result).format_table(), file=out)
     else:
         for note in notes:
             print(f"ecrm rfm: note: {note}", file=sys.stderr)

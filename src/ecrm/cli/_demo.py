@@ -99,7 +99,7 @@ def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path,
     from ecrm.errors import InvalidValueError
     from ecrm.lifecycle import cycles_by, format_cycle_report, repurchase_cycle, stages
     from ecrm.report import build_report, plan_day, render_html
-    from ecrm.rfm import score, segments
+    from ecrm.rfm import classic_segments, score
     from ecrm.tiers import TAOBAO_STORE_VIP
     from ecrm.touch import (
         ChannelKind,
@@ -113,7 +113,7 @@ def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path,
         SmsComposer,
         SqliteOutbox,
     )
-    from ecrm.touch.flows import FlowContext, broadcast, high_potential_returning
+    from ecrm.touch.flows import FlowContext, broadcast, high_potential_returners
 
     if isinstance(n_customers, bool) or not isinstance(n_customers, int) or n_customers < 1:
         raise InvalidValueError("--customers", "must be an int >= 1", n_customers)
@@ -135,7 +135,7 @@ def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path,
             file=out,
         )
     print("\nRFM segments (high = above the mean score):", file=out)
-    print(segments(result).format_table(), file=out)
+    print(classic_segments(result).format_table(), file=out)
     if len(result):
         top = max(result.rows(), key=lambda r: (r.total, r.monetary.fen, str(r.customer_id)))
         print("\nwhy the best customer is graded as they are:", file=out)
@@ -172,7 +172,7 @@ def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path,
     with SqliteOutbox(paths["outbox.sqlite"]) as outbox:
         plan = backtest(flows, window=Window.of_dates(day, day + dt.timedelta(days=1), zone),
                         context=context, tz=zone, price_per_segment=price, outbox=outbox)
-        audience = high_potential_returning(log, as_of=as_of)
+        audience = high_potential_returners(log, as_of=as_of)
         treated, holdout = split_audience(_CAMPAIGN_ID, audience, holdout_share=0.1)
         window = Window(day_start.replace(hour=18), day_start.replace(hour=20))
         campaign = broadcast(treated, campaign_id=_CAMPAIGN_ID, window=window, ctx=ctx,

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
+from ecrm._progress import ProgressUpdate
 from ecrm._time import as_zone
 from ecrm._version import __version__
 from ecrm.errors import EcrmError, InvalidValueError
@@ -53,11 +54,11 @@ class TerminalProgress:
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = self.stream.isatty()
 
-    def __call__(self, rows_done: int, bytes_done: int, bytes_total: int) -> None:
+    def __call__(self, update: ProgressUpdate) -> None:
         if not self.enabled:
             return
-        share = f" {bytes_done / bytes_total:6.1%}" if bytes_total else ""
-        self.stream.write(f"\r{self.label}: {rows_done:,} rows{share}")
+        share = f" {update.fraction:6.1%}" if update.total else ""
+        self.stream.write(f"\r{self.label}: {update.rows or 0:,} rows{share}")
         self.stream.flush()
 
     def done(self) -> None:

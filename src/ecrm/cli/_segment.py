@@ -22,7 +22,7 @@ __all__ = ["register"]
 
 def _predicate(text: str) -> Any:
     """The predicate of ``--audience``: inline JSON (starting with ``{``) or a JSON file."""
-    from ecrm.segments import predicate_from_str
+    from ecrm.segments import Predicate
 
     source = text.strip()
     if not source.startswith("{"):
@@ -30,7 +30,7 @@ def _predicate(text: str) -> Any:
         if not path.is_file():
             raise UsageError(f"--audience must be a JSON document or a JSON file, got {text!r}")
         source = path.read_text(encoding="utf-8-sig")
-    return predicate_from_str(source)
+    return Predicate.from_json(source)
 
 
 def _uses_predictions(predicate: Any) -> bool:
@@ -58,7 +58,7 @@ def _prediction_context(predicate: Any, log: Any, as_of: Any, args: argparse.Nam
 
 
 def _segment(args: argparse.Namespace, out: TextIO) -> int:
-    from ecrm.segments import audience, predicate_to_json
+    from ecrm.segments import audience
 
     as_of = parse_as_of(args.as_of, args.tz)
     predicate = _predicate(args.audience)  # bad JSON fails before the orders are read
@@ -73,7 +73,7 @@ def _segment(args: argparse.Namespace, out: TextIO) -> int:
         "command": "segment",
         "as_of": as_of,
         "audience": predicate.describe(),
-        "predicate": predicate_to_json(predicate),
+        "predicate": predicate.to_dict(),
         "count": result.count,
         "universe": len(result.universe_ids),
     }

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Iterable
-from typing import Any, Final, Literal
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar, Final, Literal
 
 import attrs
 import numpy as np
@@ -14,6 +13,7 @@ import numpy.typing as npt
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, moments, nullable
+from ecrm._serial import JsonForm, reading
 from ecrm._time import as_zone, require_aware
 from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.lifecycle._kernels import (
@@ -106,7 +106,7 @@ def _curve_share(value: Iterable[float]) -> tuple[float, ...]:
 
 
 @attrs.frozen
-class RepurchaseCycle(ResultFrame):
+class RepurchaseCycle(ResultFrame, JsonForm):
     """A store's (or a group's) repurchase cycle: the 5221 boundaries and how they were found.
 
     Attributes:
@@ -128,7 +128,13 @@ class RepurchaseCycle(ResultFrame):
         estimate: the scope's own boundaries when it had any repurchaser (also when a
             fallback answered), else ``None``.
         as_of: the aware datetime the cycle was estimated at.
+
+    .. versionchanged:: 0.1.0
+       ``to_json`` writes compact JSON in the dict's key order, as every ecrm type does
+       (``to_dict`` / ``from_dict``, JSON on top); ``from_json`` reads both forms.
     """
+
+    _json_field: ClassVar[str] = "snapshot"
 
     p50_days: int | None
     p70_days: int | None
@@ -216,59 +222,45 @@ class RepurchaseCycle(ResultFrame):
             "tz": getattr(self.as_of.tzinfo, "key", None),
         }
 
-    def to_json(self) -> str:
-        """A versioned JSON snapshot; :meth:`from_json` reads it back to an equal value."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
-
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RepurchaseCycle:
-        """Read a snapshot written by :meth:`to_dict`.
+    def from_dict(cls, data: Mapping[str, Any]) -> RepurchaseCycle:
+        """Read a snapshot written by :meth:`to_dict` (:meth:`from_json` reads
+        :meth:`to_json`'s text, compact JSON of the same dict).
 
         Raises:
-            InvalidValueError: wrong kind, unknown schema version or a missing field.
+            InvalidTypeError: ``data`` is not a mapping.
+            InvalidValueError: wrong kind, unknown schema version, a missing field or a
+                value of the wrong type.
         """
-        if data.get("kind") != _KIND:
-            raise InvalidValueError("snapshot.kind", f"must be {_KIND!r}", data.get("kind"))
-        version = data.get("schema_version")
-        if version != CYCLE_SCHEMA_VERSION:
-            raise InvalidValueError(
-                "snapshot.schema_version", f"must be {CYCLE_SCHEMA_VERSION} (this ecrm)", version
-            )
-        try:
-            as_of = dt.datetime.fromisoformat(data["as_of"])
-            if data.get("tz"):
-                as_of = as_of.astimezone(as_zone(data["tz"], "snapshot.tz"))
-            estimate = data["estimate"]
+        with reading(data, "snapshot") as doc:
+            if doc.get("kind") != _KIND:
+                raise InvalidValueError("snapshot.kind", f"must be {_KIND!r}", doc.get("kind"))
+            version = doc.get("schema_version")
+            if version != CYCLE_SCHEMA_VERSION:
+                raise InvalidValueError(
+                    "snapshot.schema_version", f"must be {CYCLE_SCHEMA_VERSION} (this ecrm)",
+                    version,
+                )
+            as_of = dt.datetime.fromisoformat(doc["as_of"])
+            if doc.get("tz"):
+                as_of = as_of.astimezone(as_zone(doc["tz"], "snapshot.tz"))
+            estimate = doc["estimate"]
             return cls(
-                p50_days=data["p50_days"],
-                p70_days=data["p70_days"],
-                p90_days=data["p90_days"],
-                n_first_time_buyers=data["n_first_time_buyers"],
-                n_repurchasers=data["n_repurchasers"],
-                repurchase_rate=data["repurchase_rate"],
-                curve_days=data["curve_days"],
-                curve_share=data["curve_share"],
-                method=data["method"],
-                same_day=data["same_day"],
-                scope=data["scope"],
-                min_repurchasers=data["min_repurchasers"],
+                p50_days=doc["p50_days"],
+                p70_days=doc["p70_days"],
+                p90_days=doc["p90_days"],
+                n_first_time_buyers=doc["n_first_time_buyers"],
+                n_repurchasers=doc["n_repurchasers"],
+                repurchase_rate=doc["repurchase_rate"],
+                curve_days=doc["curve_days"],
+                curve_share=doc["curve_share"],
+                method=doc["method"],
+                same_day=doc["same_day"],
+                scope=doc["scope"],
+                min_repurchasers=doc["min_repurchasers"],
                 estimate=None if estimate is None else Bands(*estimate),
                 as_of=require_aware(as_of, "snapshot.as_of"),
             )
-        except KeyError as exc:
-            raise InvalidValueError("snapshot", f"is missing the field {exc.args[0]!r}", None,
-                                    show_value=False) from None
-
-    @classmethod
-    def from_json(cls, text: str) -> RepurchaseCycle:
-        """Read a snapshot written by :meth:`to_json`."""
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidValueError("snapshot", f"must be JSON ({exc.msg})", text[:40]) from None
-        if not isinstance(data, dict):
-            raise InvalidValueError("snapshot", "must be a JSON object", type(data).__name__)
-        return cls.from_dict(data)
 
 
 # -- validation shared by the public functions ---------------------------------------------

@@ -10,7 +10,10 @@ itself (no extra needed). ``ecrm report FILE.csv --as-of DATE -o report.html`` d
 docs/report.md.
 """
 
-from ecrm.report._build import DEFAULT_SLA, DEFAULT_SMS_PRICE, Progress, build_report, plan_day
+from typing import Any as _Any
+
+from ecrm._deprecate import moved_name as _moved_name
+from ecrm.report._build import DEFAULT_SLA, DEFAULT_SMS_PRICE, build_report, plan_day
 from ecrm.report._html import render_html
 from ecrm.report._model import (
     BarChart,
@@ -34,7 +37,6 @@ __all__ = [
     "FunnelChart",
     "LineChart",
     "Metric",
-    "Progress",
     "Report",
     "Section",
     "StackedBarChart",
@@ -43,3 +45,11 @@ __all__ = [
     "plan_day",
     "render_html",
 ]
+
+#: Old names kept one release as deprecated aliases (0.1.0): ``ecrm.Progress`` is the one
+#: progress callback type (it takes an ``ecrm.ProgressUpdate``).
+_RENAMED = {"Progress": "ecrm.Progress"}
+
+
+def __getattr__(name: str) -> _Any:
+    return _moved_name(__name__, name, _RENAMED)

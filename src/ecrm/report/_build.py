@@ -23,6 +23,7 @@ from ecrm._customers import CustomerTable
 from ecrm._events import EventLog
 from ecrm._money import Money
 from ecrm._orderlog import OrderLog
+from ecrm._progress import Progress, ProgressUpdate, progress_sink
 from ecrm._time import as_zone, require_aware
 from ecrm._version import __version__
 from ecrm._window import Window
@@ -59,7 +60,7 @@ from ecrm.report._model import (
     Table,
 )
 from ecrm.report._numbers import Lang, Words, plain
-from ecrm.rfm import RfmResult, score, segments
+from ecrm.rfm import RfmResult, classic_segments, score
 from ecrm.segments import (
     AudienceContext,
     audience,
@@ -76,10 +77,7 @@ from ecrm.tiers import TAOBAO_STORE_VIP, LevelCosts, TierLadder, TierResult, tie
 from ecrm.touch import ChannelKind, InMemoryOptOutRegistry, PolicyContext, SmsComposer
 from ecrm.touch.flows import FlowContext, OrderEvents
 
-__all__ = ["DEFAULT_SLA", "DEFAULT_SMS_PRICE", "SECTIONS", "Progress", "Shop", "build_report", "plan_day"]
-
-#: ``progress(step, done, total)``: called before each step with a short label.
-Progress = Callable[[str, int, int], None]
+__all__ = ["DEFAULT_SLA", "DEFAULT_SMS_PRICE", "SECTIONS", "Shop", "build_report", "plan_day"]
 
 #: The default price of one billed SMS segment (¥0.05, a typical bulk price).
 DEFAULT_SMS_PRICE: Final = Money(5)
@@ -387,7 +385,7 @@ def grades(shop: Shop) -> list[Section]:
                       rows, [False, False, False, True, True], customers=lists, key="grade")],
         notes=notes,
     )
-    seg = segments(result)
+    seg = classic_segments(result)
     seg_of = np.asarray([s.value for s in seg.segments()], dtype=object)
     seg_ids = np.asarray(seg.customer_ids)
     seg_rows = []
@@ -978,7 +976,9 @@ def build_report(
         attribution_within: how long after a touch an order is credited to it (7 days).
         campaigns: campaign reports (:func:`ecrm.analytics.campaign_effect`); adds the
             ``campaigns`` section (uplift against the holdout with its interval, cost, ROI).
-        progress: called with ``(step, done, total)`` before each step.
+        progress: an :class:`ecrm.Progress`, called with an :class:`ecrm.ProgressUpdate`
+            (``unit="steps"``, ``step`` the section's label) before each step and once at
+            the end; a deprecated ``(step, done, total)`` callback still works.
 
     Returns:
         A :class:`~ecrm.report.Report`.
@@ -1024,12 +1024,14 @@ def build_report(
                 survey_scores=scores, level_costs=level_costs, touches=touches,
                 attribution_within=attribution_within, campaigns=campaign_list)
     as_zone(shop.tz_name, "tz")
-    report = progress or (lambda step, done, total: None)
+    report = progress_sink(progress, where="build_report()",
+                           legacy=lambda u: (u.step, u.done, u.total))
+    total = len(SECTIONS)
     sections: list[Section] = []
     for i, (label, build) in enumerate(SECTIONS):
-        report(label, i, len(SECTIONS))
+        report(ProgressUpdate(done=i, total=total, unit="steps", step=label))
         sections += build(shop)
-    report("done", len(SECTIONS), len(SECTIONS))
+    report(ProgressUpdate(done=total, total=total, unit="steps", step="done"))
     day = shop.local.date().isoformat()
     return Report(
         title=shop.w(f"{name} CRM report as of {day}", f"{name} 客户运营报告（截至 {day}）"),

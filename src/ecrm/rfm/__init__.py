@@ -7,11 +7,14 @@
 See docs/rfm.md for a walk-through.
 """
 
+from typing import Any as _Any
+
+from ecrm._deprecate import moved_name as _moved_name
 from ecrm.rfm._grade import Grade
 from ecrm.rfm._quantile import quantile_scheme
 from ecrm.rfm._scheme import TAOBAO_PGSB, Bins, RecencyBins, RfmScheme, SchemeErrorGroup
 from ecrm.rfm._score import RfmResult, RfmRow, UndersizedShopWarning, score
-from ecrm.rfm._segments import Segment, SegmentResult, SegmentRow, segments
+from ecrm.rfm._segments import Segment, SegmentResult, SegmentRow, classic_segments
 
 __all__ = [
     "TAOBAO_PGSB",
@@ -26,7 +29,15 @@ __all__ = [
     "SegmentResult",
     "SegmentRow",
     "UndersizedShopWarning",
+    "classic_segments",
     "quantile_scheme",
     "score",
-    "segments",
 ]
+
+#: Old names kept one release as deprecated aliases (0.1.0): ``rfm.segments`` shadowed
+#: the ``ecrm.segments`` package.
+_RENAMED = {"segments": "ecrm.rfm.classic_segments"}
+
+
+def __getattr__(name: str) -> _Any:
+    return _moved_name(__name__, name, _RENAMED)

@@ -1,4 +1,4 @@
-"""The eight classic RFM segments (重要价值客户 … 一般挽留客户): :func:`segments`."""
+"""The eight classic RFM segments (重要价值客户 … 一般挽留客户): :func:`classic_segments`."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from ecrm._results import ResultFrame
 from ecrm.errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
 from ecrm.rfm._score import RfmResult
 
-__all__ = ["Segment", "SegmentResult", "SegmentRow", "segments"]
+__all__ = ["Segment", "SegmentResult", "SegmentRow", "classic_segments"]
 
 
 class Segment(enum.Enum):
@@ -253,7 +253,7 @@ def _reference(result: RfmResult, reference: object) -> tuple[float, float, floa
     return (out[0], out[1], out[2])
 
 
-def segments(result: RfmResult, *, reference: Reference = "mean") -> SegmentResult:
+def classic_segments(result: RfmResult, *, reference: Reference = "mean") -> SegmentResult:
     """Split the scored customers into the eight classic RFM segments.
 
     Each of R, F and M is *high* when the customer's score is strictly greater than the
@@ -272,6 +272,10 @@ def segments(result: RfmResult, *, reference: Reference = "mean") -> SegmentResu
 
     Raises:
         InvalidValueError / InvalidTypeError: a bad ``reference``.
+
+    .. versionchanged:: 0.1.0
+       Renamed from ``ecrm.rfm.segments``, which shadowed the :mod:`ecrm.segments` package
+       (the old name warns for one release).
     """
     if not isinstance(result, RfmResult):
         raise InvalidTypeError(f"result must be an RfmResult, got {type(result).__name__}")

@@ -43,6 +43,7 @@ from ecrm.segments._predicates import (
     StageIn,
     Visited,
     _Behaviour,
+    register_codec,
 )
 
 __all__ = [
@@ -124,7 +125,9 @@ def _node(p: Predicate) -> dict[str, Any]:
 def predicate_to_json(predicate: Predicate) -> dict[str, Any]:
     """The JSON document (plain dicts, lists, strings, ints, bools) of ``predicate``.
 
-    >>> from ecrm.segments import OccupationIn, predicate_to_json
+    Public as :meth:`Predicate.to_dict` (this name is deprecated in :mod:`ecrm.segments`).
+
+    >>> from ecrm.segments import OccupationIn
     >>> predicate_to_json(OccupationIn(["医生", "教师"]))
     {'version': 1, 'predicate': {'field': 'occupation', 'in': ['医生', '教师']}}
 
@@ -420,7 +423,8 @@ def _read(node: Any, path: str) -> Predicate:
 def predicate_from_json(document: Any) -> Predicate:
     """The predicate of a JSON document written by :func:`predicate_to_json`.
 
-    >>> from ecrm.segments import predicate_from_json
+    Public as :meth:`Predicate.from_dict` (this name is deprecated in :mod:`ecrm.segments`).
+
     >>> predicate_from_json({"version": 1, "predicate":
     ...     {"op": "or", "args": [{"field": "occupation", "in": ["医生"]},
     ...                           {"field": "carted", "last_days": 30}]}})
@@ -455,3 +459,7 @@ def predicate_from_str(text: str) -> Predicate:
         raise _fail("", f"must be JSON text ({exc.msg} at line {exc.lineno} column "
                     f"{exc.colno})", None, ) from exc
     return predicate_from_json(document)
+
+
+# Predicate.to_dict / from_dict (and the JSON text helpers on top) use this schema.
+register_codec(predicate_to_json, predicate_from_json)

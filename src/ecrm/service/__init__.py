@@ -6,6 +6,9 @@ SQLite stores (tickets, survey scores) and the CSV functions are the only I/O he
 See docs/service.md.
 """
 
+from typing import Any as _Any
+
+from ecrm._deprecate import moved_name as _moved_name
 from ecrm.errors import IllegalTransitionError, TicketConflictError, UnknownTicketError
 from ecrm.service._analytics import (
     BacklogByAge,
@@ -56,12 +59,12 @@ from ecrm.service._survey import (
 )
 from ecrm.service._ticket import (
     TRANSITIONS,
-    Channel,
     HistoryEntry,
     Note,
     Pause,
     Priority,
     Ticket,
+    TicketChannel,
     TicketKind,
     TicketState,
 )
@@ -74,7 +77,6 @@ __all__ = [
     "BacklogByAge",
     "BusinessCalendar",
     "CallbackTask",
-    "Channel",
     "Classification",
     "ClassifierEvaluation",
     "ComplaintClassifier",
@@ -105,6 +107,7 @@ __all__ = [
     "SurveyScore",
     "SurveyTarget",
     "Ticket",
+    "TicketChannel",
     "TicketClocks",
     "TicketConflictError",
     "TicketKind",
@@ -129,3 +132,11 @@ __all__ = [
     "tickets_from_csv",
     "tickets_to_csv",
 ]
+
+#: Old names kept one release as deprecated aliases (0.1.0): ``Channel`` meant the touch
+#: channel protocol in ``ecrm.touch``.
+_RENAMED = {"Channel": "ecrm.service.TicketChannel"}
+
+
+def __getattr__(name: str) -> _Any:
+    return _moved_name(__name__, name, _RENAMED)

@@ -20,11 +20,11 @@ from typing import IO, Final
 from ecrm._time import as_zone
 from ecrm.errors import EcrmError, EcrmErrorGroup, InvalidValueError, RowError
 from ecrm.service._ticket import (
-    Channel,
     HistoryEntry,
     Pause,
     Priority,
     Ticket,
+    TicketChannel,
     TicketKind,
     TicketState,
 )
@@ -149,7 +149,7 @@ def _ticket(row: Mapping[str, str | None], zone: dt.tzinfo, source: str, line: i
         raise RowError(source, line, "kind", cell("kind"),
                        "must be one of " + ", ".join(k.value for k in TicketKind) + " or 退货 …")
     values: dict[str, object] = {}
-    for name, cls, default in (("priority", Priority, "normal"), ("channel", Channel, "other"),
+    for name, cls, default in (("priority", Priority, "normal"), ("channel", TicketChannel, "other"),
                                ("state", TicketState, "open")):
         text = cell(name).lower() or default
         try:

@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable, Iterable
-from typing import Any, Final, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, Final, TypeVar
 
 import attrs
 
-from ecrm._time import datetime_to_us, require_aware
+from ecrm._serial import JsonForm, reading
+from ecrm._time import as_zone, datetime_to_us, require_aware
 from ecrm.errors import IllegalTransitionError, InvalidValueError
 
 __all__ = [
     "TRANSITIONS",
-    "Channel",
     "HistoryEntry",
     "Note",
     "Pause",
     "Priority",
     "Ticket",
+    "TicketChannel",
     "TicketKind",
     "TicketState",
 ]
@@ -89,9 +90,14 @@ class Priority(enum.StrEnum):
 _PRIORITY_CODE: Final = {p: i for i, p in enumerate(Priority)}
 
 
-class Channel(enum.StrEnum):
+class TicketChannel(enum.StrEnum):
     """Where the request came in (旺旺 chat, phone, e-mail, WeChat, the platform's
-    after-sales form, or elsewhere)."""
+    after-sales form, or elsewhere).
+
+    .. versionchanged:: 0.1.0
+       Renamed from ``ecrm.service.Channel`` (the touch channel protocol is
+       :class:`ecrm.touch.Channel`); the old name warns for one release.
+    """
 
     WANGWANG = "wangwang"
     PHONE = "phone"
@@ -208,7 +214,7 @@ def _text(field: str) -> _Check:
 
 
 @attrs.frozen(repr=False)
-class Ticket:
+class Ticket(JsonForm):
     """An after-sales ticket (售后工单).
 
     Build a new one with :meth:`Ticket.open`; change it with its methods, each returning
@@ -230,12 +236,20 @@ class Ticket:
         notes: notes, oldest first.
         history: every change, oldest first (append-only).
         version: the store version (see above).
+
+    ``to_dict`` / ``from_dict`` and ``to_json`` / ``from_json`` round-trip a ticket (times
+    keep their IANA zone).
+
+    .. versionadded:: 0.1.0
+       ``to_dict`` / ``from_dict`` / ``to_json`` / ``from_json``.
     """
+
+    _json_field: ClassVar[str] = "ticket"
 
     ticket_id: str = attrs.field(validator=_text("ticket_id"))
     kind: TicketKind = attrs.field(converter=TicketKind)
     priority: Priority = attrs.field(converter=Priority)
-    channel: Channel = attrs.field(converter=Channel)
+    channel: TicketChannel = attrs.field(converter=TicketChannel)
     customer_id: str = attrs.field(validator=_text("customer_id"))
     created_at: dt.datetime = attrs.field(validator=_aware("created_at"), eq=_instant)
     order_id: str | None = None
@@ -263,7 +277,7 @@ class Ticket:
         customer_id: str,
         created_at: dt.datetime,
         priority: Priority | str = Priority.NORMAL,
-        channel: Channel | str = Channel.WANGWANG,
+        channel: TicketChannel | str = TicketChannel.WANGWANG,
         order_id: str | None = None,
         subject: str = "",
         text: str = "",
@@ -277,11 +291,53 @@ class Ticket:
         """
         kind_ = _enum(TicketKind, kind, "kind")
         priority_ = _enum(Priority, priority, "priority")
-        channel_ = _enum(Channel, channel, "channel")
+        channel_ = _enum(TicketChannel, channel, "channel")
         entry = HistoryEntry(require_aware(created_at, "created_at"), actor, "created", "",
                              TicketState.OPEN.value)
         return cls(ticket_id, kind_, priority_, channel_, customer_id, created_at,
                    order_id=order_id, subject=subject, text=text, history=(entry,))
+
+    # -- serialisation (the SQLite store keeps this dict as JSON, version aside) ---------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field as JSON-ready values: times as ISO 8601 with the offset and, when
+        known, the IANA zone in brackets (RFC 9557); pauses, notes and history as lists."""
+        return {
+            "ticket_id": self.ticket_id, "kind": self.kind.value,
+            "priority": self.priority.value, "channel": self.channel.value,
+            "customer_id": self.customer_id, "created_at": _iso(self.created_at),
+            "order_id": self.order_id, "state": self.state.value, "assignee": self.assignee,
+            "subject": self.subject, "text": self.text,
+            "first_response_at": _iso(self.first_response_at),
+            "resolved_at": _iso(self.resolved_at), "closed_at": _iso(self.closed_at),
+            "pauses": [[_iso(p.start), _iso(p.end)] for p in self.pauses],
+            "notes": [[_iso(n.at), n.author, n.text] for n in self.notes],
+            "history": [[_iso(h.at), h.actor, h.field, h.old, h.new] for h in self.history],
+            "version": self.version,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Ticket:
+        """The ticket of :meth:`to_dict`'s output (``version`` 0 when absent).
+
+        Raises:
+            InvalidTypeError: ``data`` is not a mapping.
+            InvalidValueError: a missing or malformed field (``ticket`` names the document),
+                or a field value the ticket refuses (that field's own error).
+        """
+        with reading(data, "ticket") as doc:
+            return cls(
+                doc["ticket_id"], doc["kind"], doc["priority"], doc["channel"],
+                doc["customer_id"], _at(doc["created_at"]), order_id=doc["order_id"],
+                state=doc["state"], assignee=doc["assignee"], subject=doc["subject"],
+                text=doc["text"], first_response_at=_when(doc["first_response_at"]),
+                resolved_at=_when(doc["resolved_at"]), closed_at=_when(doc["closed_at"]),
+                pauses=tuple(Pause(_at(a), _when(b)) for a, b in doc["pauses"]),
+                notes=tuple(Note(_at(a), who, text) for a, who, text in doc["notes"]),
+                history=tuple(HistoryEntry(_at(a), who, f, old, new)
+                              for a, who, f, old, new in doc["history"]),
+                version=doc.get("version", 0),
+            )
 
     # -- changes -------------------------------------------------------------------------
 
@@ -438,3 +494,22 @@ def _enum(cls: type[E], value: object, field: str) -> E:
     except ValueError:
         names = ", ".join(m.value for m in cls)
         raise InvalidValueError(field, f"must be one of {names}", value) from None
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    """ISO 8601 with the offset, plus the IANA zone in brackets (RFC 9557) when known."""
+    if value is None:
+        return None
+    key = getattr(value.tzinfo, "key", None)
+    return value.isoformat() + (f"[{key}]" if key else "")
+
+
+def _when(value: str | None) -> dt.datetime | None:
+    return None if value is None else _at(value)
+
+
+def _at(value: str) -> dt.datetime:
+    # back in its own zone (rows written before zones were kept have only the offset)
+    iso, _, zone = value.partition("[")
+    at = dt.datetime.fromisoformat(iso)
+    return at.astimezone(as_zone(zone[:-1])) if zone else at

@@ -12,8 +12,7 @@ and surviving crashes. Holdouts, campaign effect and the backtest are in
 import typing as _typing
 import warnings as _warnings
 
-# the core's own functions, re-exported for convenience (one rule for phones in all of ecrm)
-from ecrm._customers import mask_email, mask_phone, normalize_phone
+from ecrm._deprecate import moved_name as _moved_name
 from ecrm.errors import ChannelError, OutboxError, SmsTooLongError, TemplateError
 from ecrm.touch._aliyun import AliyunSmsChannel
 from ecrm.touch._channel import (
@@ -152,9 +151,6 @@ __all__ = [
     "json_body_error",
     "logistics_rules",
     "mask_contacts",
-    "mask_email",
-    "mask_phone",
-    "normalize_phone",
     "payment_reminder_rules",
     "safe_send",
     "send_batch",
@@ -182,15 +178,24 @@ _MOVED: _typing.Final = {
 }
 
 
+# Renamed where they moved: the old spelling meant something else elsewhere.
+_NEW_NAMES: _typing.Final = {"high_potential_returning": "high_potential_returners"}
+# The personal-data helpers have one home, the core (one rule for phones in all of ecrm).
+_CORE_HELPERS: _typing.Final = ("mask_email", "mask_phone", "normalize_phone")
+
+
 def __getattr__(name: str) -> _typing.Any:
+    if name in _CORE_HELPERS:
+        return _moved_name(__name__, name, {name: f"ecrm.{name}"})
     new_home = _MOVED.get(name)
     if new_home is None:
         raise AttributeError(f"module 'ecrm.touch' has no attribute {name!r}")
+    new_name = _NEW_NAMES.get(name, name)
     _warnings.warn(
-        f"ecrm.touch.{name} moved to {new_home}.{name}; the old path will be removed "
+        f"ecrm.touch.{name} moved to {new_home}.{new_name}; the old path will be removed "
         f"in the next release",
         DeprecationWarning, stacklevel=2,
     )
     import importlib
 
-    return getattr(importlib.import_module(new_home), name)
+    return getattr(importlib.import_module(new_home), new_name)

@@ -7,6 +7,9 @@ policy, the outbox and the dispatcher of :mod:`ecrm.touch` decide and deliver. S
 docs/care-flows.md.
 """
 
+from typing import Any as _Any
+
+from ecrm._deprecate import moved_name as _moved_name
 from ecrm.touch.flows._accessory import (
     RECOMMENDATION_TEMPLATES,
     RECOMMENDATION_VARIABLES,
@@ -22,7 +25,7 @@ from ecrm.touch.flows._broadcast import (
     coupon_grant_guard,
     double_twelve_audience,
     double_twelve_push,
-    high_potential_returning,
+    high_potential_returners,
     new_arrivals,
     sale_window,
 )
@@ -94,7 +97,7 @@ __all__ = [
     "double_twelve_audience",
     "double_twelve_push",
     "gift_pack_notices",
-    "high_potential_returning",
+    "high_potential_returners",
     "holiday_greetings",
     "new_arrivals",
     "order_events_from_log",
@@ -119,3 +122,10 @@ __all__ = [
     "why_not_due",
     "win_back_offers",
 ]
+
+#: Old names kept one release as deprecated aliases (0.1.0).
+_RENAMED = {"high_potential_returning": "ecrm.touch.flows.high_potential_returners"}
+
+
+def __getattr__(name: str) -> _Any:
+    return _moved_name(__name__, name, _RENAMED)

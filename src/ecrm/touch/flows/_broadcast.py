@@ -36,7 +36,7 @@ __all__ = [
     "coupon_grant_guard",
     "double_twelve_audience",
     "double_twelve_push",
-    "high_potential_returning",
+    "high_potential_returners",
     "new_arrivals",
     "sale_window",
 ]
@@ -253,7 +253,7 @@ def new_arrivals(audience: Any, *, campaign_id: str, item_name: str,
                      message_type="new_arrivals", values={"item_name": item_name})
 
 
-def high_potential_returning(orders: OrderLog, *, as_of: dt.datetime, min_orders: int = 2,
+def high_potential_returners(orders: OrderLog, *, as_of: dt.datetime, min_orders: int = 2,
                              min_total: int = 17) -> npt.NDArray[Any]:
     """High-potential returning customers: the 12.12 audience of the playbook.
 
@@ -261,6 +261,13 @@ def high_potential_returning(orders: OrderLog, *, as_of: dt.datetime, min_orders
     *returning* = at least ``min_orders`` valid orders in the year (F); *high potential*
     = an RFM total of at least ``min_total`` (17 = grade S 白银 or better), i.e. recent,
     repeated or big spenders worth a prime-time push.
+
+    Not to be confused with the audience predicate
+    :func:`ecrm.segments.high_potential_returning`, which asks about stages and grades.
+
+    .. versionchanged:: 0.1.0
+       Renamed from ``high_potential_returning`` (still importable, with a
+       :class:`DeprecationWarning`, for one release).
 
     Returns:
         The sorted customer ids (dtype of ``orders.customer_ids``).
@@ -302,7 +309,7 @@ def cart_abandoners(events: EventLog, orders: OrderLog, *, window: Window | None
 
 def double_twelve_audience(orders: OrderLog, events: EventLog, *, year: int,
                            tz: str | dt.tzinfo | None = None) -> npt.NDArray[Any]:
-    """The 12.12 push audience: :func:`high_potential_returning` as of Dec 12 18:00 local
+    """The 12.12 push audience: :func:`high_potential_returners` as of Dec 12 18:00 local
     plus the :func:`cart_abandoners` of that year's 6.18 sale (June 1 to June 19).
 
     Returns:
@@ -311,7 +318,7 @@ def double_twelve_audience(orders: OrderLog, events: EventLog, *, year: int,
     zone = as_zone(tz if tz is not None else orders.tz)
     start = dt.datetime(year, 12, 12, 18, tzinfo=zone)
     june = sale_window(year, 6, 1, 19, zone)
-    return np.union1d(high_potential_returning(orders, as_of=start),
+    return np.union1d(high_potential_returners(orders, as_of=start),
                       cart_abandoners(events, orders, window=june))
 
 
