@@ -36,7 +36,7 @@ from ecrm.report import (
     plan_day,
     render_html,
 )
-from ecrm.report._build import SECTIONS
+from ecrm.report._build import SECTIONS as BUILDERS
 from ecrm.rfm import score
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -330,7 +330,7 @@ def test_progress_reports_every_step() -> None:
     assert seen[-1] == ("done", len(seen) - 1, len(seen) - 1)
     assert {u.unit for u in updates} == {"steps"}
     assert {u.rows for u in updates} == {None}
-    assert [step for step, _, _ in seen] == [label for label, _ in SECTIONS] + ["done"]
+    assert [step for step, _, _ in seen] == [label for label, _ in BUILDERS] + ["done"]
     assert "RFM grades" in [step for step, _, _ in seen]
 
 
