@@ -131,6 +131,10 @@ def mask_phone(phone: str | None) -> str:
     >>> mask_phone("13800138000")
     '138****8000'
     """
+    if phone is None:
+        return ""
+    if not isinstance(phone, str):
+        raise InvalidTypeError(f"phone must be a str or None, got {type(phone).__name__}")
     if not phone:
         return ""
     if len(phone) <= 7:
@@ -144,6 +148,10 @@ def mask_email(email: str | None) -> str:
     >>> mask_email("alice@example.com")
     'a***@example.com'
     """
+    if email is None:
+        return ""
+    if not isinstance(email, str):
+        raise InvalidTypeError(f"email must be a str or None, got {type(email).__name__}")
     if not email:
         return ""
     local, sep, domain = email.partition("@")

@@ -49,7 +49,8 @@ def holdout_score(campaign_id: str, customer_id: str | int) -> float:
     if isinstance(customer_id, bool) or not isinstance(customer_id, str | int | np.integer):
         raise InvalidTypeError(f"customer_id must be a str or int, got {customer_id!r}")
     tag = "s" if isinstance(customer_id, str) else "i"
-    text = f"{campaign_id}\x1f{tag}:{customer_id}".encode()
+    # surrogatepass: a lone surrogate in an id (from a mis-decoded file) still hashes
+    text = f"{campaign_id}\x1f{tag}:{customer_id}".encode("utf-8", "surrogatepass")
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") / _TWO_64
 
 

@@ -184,7 +184,7 @@ def window_arg(
             )
         return window
     if start is None or end is None:
-        raise TypeError(f"{where}() needs window= (an ecrm.Window)")
+        raise InvalidTypeError(f"{where}() needs window= (an ecrm.Window)")
     _warn_bounds(where)
     return Window(start, end)
 

@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 from dateutil.relativedelta import relativedelta
 
+from ecrm import _validators as _v
 from ecrm._time import as_zone, require_aware
 from ecrm._window import Window
 from ecrm.errors import InvalidTypeError, InvalidValueError
@@ -49,9 +50,9 @@ class Period:
         freq: month, quarter or year.
     """
 
-    start: dt.datetime
-    end: dt.datetime
-    freq: Freq
+    start: dt.datetime = attrs.field(validator=lambda _i, a, v: require_aware(v, a.name))
+    end: dt.datetime = attrs.field(validator=lambda _i, a, v: require_aware(v, a.name))
+    freq: Freq = attrs.field(validator=_v.instance_of(Freq))
 
     @property
     def label(self) -> str:

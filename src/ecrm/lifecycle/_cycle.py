@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
+import numbers
 from collections.abc import Iterable
 from typing import Any, Final, Literal
 
@@ -98,11 +100,20 @@ class Bands:
 
 
 def _curve_days(value: Iterable[int]) -> tuple[int, ...]:
-    return tuple(int(v) for v in value)
+    return tuple(_number(v, "curve_days", int) for v in value)
 
 
 def _curve_share(value: Iterable[float]) -> tuple[float, ...]:
-    return tuple(float(v) for v in value)
+    return tuple(_number(v, "curve_share", float) for v in value)
+
+
+def _number(value: object, field: str, kind: type[int] | type[float]) -> Any:
+    """``kind(value)`` for a real number; an ecrm error for NaN, text or other types."""
+    if isinstance(value, str | bytes) or not isinstance(value, numbers.Real):
+        raise InvalidTypeError(f"{field} must hold numbers, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value):
+        raise InvalidValueError(field, "must hold finite numbers", value)
+    return kind(float(value)) if kind is float else int(value)  # type: ignore[call-overload]
 
 
 @attrs.frozen
@@ -264,6 +275,8 @@ class RepurchaseCycle(ResultFrame):
         """Read a snapshot written by :meth:`to_json`."""
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise InvalidValueError("snapshot", "must not nest too deeply", text[:40]) from None
         except json.JSONDecodeError as exc:
             raise InvalidValueError("snapshot", f"must be JSON ({exc.msg})", text[:40]) from None
         if not isinstance(data, dict):
