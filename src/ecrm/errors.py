@@ -46,6 +46,11 @@ The tree::
     ├── UndersizedShopWarning                   fewer customers than the scheme was made for
     └── ThinDataWarning                         too little data for the models to say much
 
+For arguments of their declared types, public constructors and functions raise only these
+errors (or a built-in Python itself defines for the call, such as ``ZeroDivisionError`` for
+``Money // 0``); an argument of the wrong type raises ``TypeError`` (from constructors
+:class:`InvalidTypeError`, which is one). A value in a message is cut to 200 characters.
+
 Every class here has ``__module__ == "ecrm.errors"``, so tracebacks and ``repr`` name the
 public path, and every error pickles (for multiprocessing and Dask).
 
