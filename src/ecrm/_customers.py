@@ -166,7 +166,7 @@ def is_fake_phone(phone: str | None) -> bool:
     >>> is_fake_phone("15400000001"), is_fake_phone("13800138000")
     (True, False)
     """
-    if not phone:
+    if not isinstance(phone, str) or not phone:  # None, NaN from a frame, an array: not fake
         return False
     try:
         return normalize_phone(phone).startswith(FAKE_PHONE_PREFIX)

@@ -242,3 +242,18 @@ def test_hypothesis_builds_values_through_ecrm_validators(backoff: Backoff) -> N
     """``instance_of``/``in_`` stay attrs validators underneath, so st.builds infers them."""
     assert isinstance(backoff.factor, int)
     assert backoff.factor >= 1
+
+
+def test_window_of_dates_at_the_end_of_time_is_an_invalid_value_naming_the_bound() -> None:
+    from ecrm import Window
+
+    with pytest.raises(InvalidValueError, match=r"^end must be in the years 1000 to 8999") as info:
+        Window.of_dates(dt.date(2024, 5, 1), dt.date.max, "Pacific/Kiritimati")
+    assert info.value.field == "end"
+
+
+def test_is_fake_phone_of_an_array_is_false_not_an_ambiguous_truth_value() -> None:
+    from ecrm import is_fake_phone
+
+    assert is_fake_phone(np.array([], dtype=object)) is False  # type: ignore[arg-type]
+    assert is_fake_phone("15400000001") is True
