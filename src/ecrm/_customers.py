@@ -46,6 +46,7 @@ from ecrm.errors import (
     InvalidTypeError,
     InvalidValueError,
     RowError,
+    _short_repr,
 )
 
 __all__ = [
@@ -585,7 +586,7 @@ class CustomerTable:
         for i, c in enumerate(rows):
             if not isinstance(c, Customer):
                 raise InvalidTypeError(
-                    f"customers[{i}] must be a Customer, got {type(c).__name__} {c!r}"
+                    f"customers[{i}] must be a Customer, got {type(c).__name__} {_short_repr(c)}"
                 )
         kinds = {type(c.customer_id) for c in rows}
         if len(kinds) > 1:

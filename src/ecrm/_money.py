@@ -111,7 +111,7 @@ class Money:
             raise InvalidTypeError(f"amount must be a decimal string or Decimal, got bool {value!r}")
         try:
             dec = decimal.Decimal(value.strip() if isinstance(value, str) else value)
-        except (decimal.InvalidOperation, TypeError, AttributeError):
+        except (decimal.InvalidOperation, TypeError, ValueError, AttributeError):  # ValueError: a bad tuple
             raise InvalidValueError("amount", "must be a decimal number such as '12.50'", value) from None
         if not dec.is_finite():
             raise InvalidValueError("amount", "must be a finite decimal number", value)

@@ -257,3 +257,9 @@ def test_is_fake_phone_of_an_array_is_false_not_an_ambiguous_truth_value() -> No
 
     assert is_fake_phone(np.array([], dtype=object)) is False  # type: ignore[arg-type]
     assert is_fake_phone("15400000001") is True
+
+
+def test_money_from_decimal_of_a_malformed_decimal_tuple_is_an_invalid_value() -> None:
+    with pytest.raises(InvalidValueError, match=r"^amount must be a decimal number") as info:
+        Money.from_decimal((0, (1,), 2, 3))  # type: ignore[arg-type]
+    assert info.value.field == "amount"

@@ -292,7 +292,10 @@ class Message:
 
         Raises:
             InvalidValueError: a field is missing or invalid.
+            InvalidTypeError: ``data`` is not a mapping.
         """
+        if not isinstance(data, Mapping):
+            raise InvalidTypeError(f"data must be a mapping, got {type(data).__name__}")
         try:
             r = data["recipient"]
             nb = data.get("not_before")
