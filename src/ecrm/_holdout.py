@@ -83,6 +83,11 @@ def holdout_mask(campaign_id: str, customer_ids: Any, holdout_share: float) -> n
 def split_audience(campaign_id: str, audience: Any,
                    holdout_share: float = 0.1) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     """``(treated, holdout)``: the audience's unique ids split by :func:`holdout_mask`."""
-    ids = np.unique(np.asarray(audience))
+    try:
+        ids = np.unique(np.asarray(audience))
+    except (ValueError, TypeError):  # ragged or deeply nested: not a list of ids
+        raise InvalidTypeError(
+            f"audience must be a flat sequence of customer ids, got {type(audience).__name__}"
+        ) from None
     held = holdout_mask(campaign_id, ids, holdout_share)
     return ids[~held], ids[held]

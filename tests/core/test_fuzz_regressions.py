@@ -263,3 +263,10 @@ def test_money_from_decimal_of_a_malformed_decimal_tuple_is_an_invalid_value() -
     with pytest.raises(InvalidValueError, match=r"^amount must be a decimal number") as info:
         Money.from_decimal((0, (1,), 2, 3))  # type: ignore[arg-type]
     assert info.value.field == "amount"
+
+
+def test_split_audience_of_a_nested_list_is_an_invalid_type_error() -> None:
+    from ecrm.analytics import split_audience
+
+    with pytest.raises(InvalidTypeError, match=r"^audience must be a flat sequence"):
+        split_audience("c1", [[["a"]], ["b", ["c"]]])

@@ -215,6 +215,8 @@ def inactive_customers(
     """
     log = check_log(orders)
     n = _check_days("days", days)
+    if not isinstance(exact, bool):
+        raise InvalidTypeError(f"exact must be a bool, got {type(exact).__name__}")
     ids, since, when = _days_since_last(log, as_of, statuses)
     keep = since == n if exact else since >= n
     return CustomerDays(ids[keep], since[keep], when, f"no purchase for {n}+ days" if not exact
