@@ -17,7 +17,7 @@ import numpy.typing as npt
 from ecrm._load._problems import Problems
 from ecrm._time import NAT_US, datetime_to_us, naive_to_wall_us
 from ecrm._time import wall_to_utc_us as wall_to_utc_us  # the loaders import it from here
-from ecrm.errors import InvalidTypeError, InvalidValueError
+from ecrm.errors import InvalidTypeError, InvalidValueError, _short_repr
 
 #: The largest amount one order may have: 10^15 fen (¥10 trillion). Far above any real
 #: order, far below int64's 9.2 * 10^18, so a typo such as 999,999,999,999,999,999 is
@@ -31,7 +31,24 @@ IntArray = npt.NDArray[np.int64]
 
 
 def check_lengths(source: str, columns: dict[str, Any]) -> int:
-    """All non-None columns must have the same length; return it."""
+    """All non-None columns must have the same length; return it.
+
+    Raises:
+        InvalidTypeError: a column is a single ``str``/``bytes`` (``channels="xy"``: a
+            string is a sequence of characters, never a column) or has no length.
+        InvalidValueError: the lengths differ.
+    """
+    for name, col in columns.items():
+        if isinstance(col, str | bytes):
+            raise InvalidTypeError(
+                f"{name} must be a sequence or array of values, one per row, "
+                f"got a single {type(col).__name__} {_short_repr(col)}"
+            )
+        if col is not None and not hasattr(col, "__len__"):
+            raise InvalidTypeError(
+                f"{name} must be a sequence or array of values, one per row, "
+                f"got {type(col).__name__}"
+            )
     lengths = {name: len(col) for name, col in columns.items() if col is not None}
     distinct = set(lengths.values())
     if len(distinct) > 1:

@@ -46,6 +46,7 @@ from ecrm.errors import (
     InvalidTypeError,
     InvalidValueError,
     RowError,
+    _short_repr,
 )
 
 __all__ = [
@@ -131,6 +132,10 @@ def mask_phone(phone: str | None) -> str:
     >>> mask_phone("13800138000")
     '138****8000'
     """
+    if phone is None:
+        return ""
+    if not isinstance(phone, str):
+        raise InvalidTypeError(f"phone must be a str or None, got {type(phone).__name__}")
     if not phone:
         return ""
     if len(phone) <= 7:
@@ -144,6 +149,10 @@ def mask_email(email: str | None) -> str:
     >>> mask_email("alice@example.com")
     'a***@example.com'
     """
+    if email is None:
+        return ""
+    if not isinstance(email, str):
+        raise InvalidTypeError(f"email must be a str or None, got {type(email).__name__}")
     if not email:
         return ""
     local, sep, domain = email.partition("@")
@@ -158,7 +167,7 @@ def is_fake_phone(phone: str | None) -> bool:
     >>> is_fake_phone("15400000001"), is_fake_phone("13800138000")
     (True, False)
     """
-    if not phone:
+    if not isinstance(phone, str) or not phone:  # None, NaN from a frame, an array: not fake
         return False
     try:
         return normalize_phone(phone).startswith(FAKE_PHONE_PREFIX)
@@ -577,7 +586,7 @@ class CustomerTable:
         for i, c in enumerate(rows):
             if not isinstance(c, Customer):
                 raise InvalidTypeError(
-                    f"customers[{i}] must be a Customer, got {type(c).__name__} {c!r}"
+                    f"customers[{i}] must be a Customer, got {type(c).__name__} {_short_repr(c)}"
                 )
         kinds = {type(c.customer_id) for c in rows}
         if len(kinds) > 1:

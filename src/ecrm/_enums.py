@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from ecrm.errors import InvalidValueError
 
-__all__ = ["parse_alias"]
+__all__ = ["member", "parse_alias"]
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -33,3 +33,24 @@ def parse_alias(cls: type[E], aliases: Mapping[str, E], value: object, field: st
         if found is not None:
             return found
     raise InvalidValueError(field, rule, value)
+
+
+def member(cls: type[E], value: object, field: str) -> E:
+    """``cls(value)`` (a member or its value), with an ecrm error naming ``field``.
+
+    Raises:
+        InvalidValueError: ``value`` is no member or member value of ``cls``; the rule lists
+            the allowed values.
+    """
+    if isinstance(value, cls):
+        return value
+    # Only text or a number can be a member's value; a container is never handed to the
+    # enum (its own error would repr it, and a deeply nested one recurses).
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        try:
+            return cls(value)
+        except ValueError:
+            pass
+    allowed = ", ".join(repr(m.value) for m in cls)
+    raise InvalidValueError(field, f"must be one of {allowed}", value)
+

@@ -49,7 +49,8 @@ def holdout_score(campaign_id: str, customer_id: str | int) -> float:
     if isinstance(customer_id, bool) or not isinstance(customer_id, str | int | np.integer):
         raise InvalidTypeError(f"customer_id must be a str or int, got {customer_id!r}")
     tag = "s" if isinstance(customer_id, str) else "i"
-    text = f"{campaign_id}\x1f{tag}:{customer_id}".encode()
+    # surrogatepass: a lone surrogate in an id (from a mis-decoded file) still hashes
+    text = f"{campaign_id}\x1f{tag}:{customer_id}".encode("utf-8", "surrogatepass")
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") / _TWO_64
 
 
@@ -82,6 +83,11 @@ def holdout_mask(campaign_id: str, customer_ids: Any, holdout_share: float) -> n
 def split_audience(campaign_id: str, audience: Any,
                    holdout_share: float = 0.1) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     """``(treated, holdout)``: the audience's unique ids split by :func:`holdout_mask`."""
-    ids = np.unique(np.asarray(audience))
+    try:
+        ids = np.unique(np.asarray(audience))
+    except (ValueError, TypeError):  # ragged or deeply nested: not a list of ids
+        raise InvalidTypeError(
+            f"audience must be a flat sequence of customer ids, got {type(audience).__name__}"
+        ) from None
     held = holdout_mask(campaign_id, ids, holdout_share)
     return ids[~held], ids[held]

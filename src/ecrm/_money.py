@@ -20,6 +20,14 @@ _SYMBOLS: Final = {"CNY": "¥", "USD": "$", "EUR": "€", "JPY": "¥", "GBP": "�
 # ISO 4217 minor units for the currencies we format specially; everything else has 2.
 _MINOR_DIGITS: Final = {"JPY": 0, "KRW": 0}
 
+# Kernels hold fen in int64 arrays, so an amount must fit one; the range is symmetric so
+# that negating an amount stays inside it.
+FEN_MIN: Final = -(2**63) + 1
+FEN_MAX: Final = 2**63 - 1
+
+# Far beyond any amount (FEN_MAX is about 9.2E+16 yuan), far below costly decimal work.
+_MAX_EXPONENT: Final = 30
+
 _FLOAT_MESSAGE: Final = (
     "money must not be a float ({value!r}): floats cannot hold fen exactly; "
     "pass integer fen (1250) or use Money.from_decimal('12.50')"
@@ -56,7 +64,12 @@ def _check_currency(instance: Money, attribute: attrs.Attribute[str], value: str
 
 
 def _to_fen(value: object) -> int:
-    return check_fen(value, "fen")
+    fen = check_fen(value, "fen")
+    if not FEN_MIN <= fen <= FEN_MAX:
+        raise InvalidValueError(
+            "fen", f"must fit a signed 64-bit integer ({FEN_MIN:,} to {FEN_MAX:,})", fen
+        )
+    return fen
 
 
 @attrs.frozen(order=False, repr=False)
@@ -88,8 +101,9 @@ class Money:
 
         Raises:
             InvalidTypeError: ``value`` is a float.
-            InvalidValueError: ``value`` is not a number or has more decimals than the
-                currency's minor unit (``"1.005"`` yuan).
+            InvalidValueError: ``value`` is not a finite number, has more decimals than the
+                currency's minor unit (``"1.005"`` yuan), or an absurd exponent
+                (``"1E+400000"``), or does not fit 64-bit fen.
         """
         if isinstance(value, float):
             raise InvalidTypeError("amount: " + _FLOAT_MESSAGE.format(value=value))
@@ -97,10 +111,17 @@ class Money:
             raise InvalidTypeError(f"amount must be a decimal string or Decimal, got bool {value!r}")
         try:
             dec = decimal.Decimal(value.strip() if isinstance(value, str) else value)
-        except (decimal.InvalidOperation, TypeError, AttributeError):
+        except (decimal.InvalidOperation, TypeError, ValueError, AttributeError):  # ValueError: a bad tuple
             raise InvalidValueError("amount", "must be a decimal number such as '12.50'", value) from None
         if not dec.is_finite():
             raise InvalidValueError("amount", "must be a finite decimal number", value)
+        # Refuse absurd exponents before scaling: "1E+400000" would build a 400,000-digit int.
+        if dec and not -_MAX_EXPONENT <= dec.adjusted() <= _MAX_EXPONENT:
+            raise InvalidValueError(
+                "amount",
+                f"must be under 1E+{_MAX_EXPONENT} with no digit below 1E-{_MAX_EXPONENT}",
+                value,
+            )
         digits = _MINOR_DIGITS.get(currency, 2)
         scaled = dec.scaleb(digits)
         if scaled != scaled.to_integral_value():

@@ -25,11 +25,14 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final, Literal, Self
 
-from ecrm.errors import InvalidValueError, StoreError
+from ecrm.errors import InvalidTypeError, InvalidValueError, StoreError
 
 __all__ = ["SqliteBacked", "SqliteStore", "StoreError", "Synchronous"]
 
 Synchronous = Literal["FULL", "NORMAL"]
+
+# SQLite takes the busy timeout as a C int of milliseconds; a day is already far too long.
+MAX_BUSY_TIMEOUT_S: Final = 86_400
 
 
 class SqliteStore:
@@ -58,9 +61,15 @@ class SqliteStore:
         busy_timeout: float = 30.0,
         synchronous: Synchronous = "FULL",
     ) -> None:
-        if not busy_timeout > 0:
-            raise InvalidValueError("busy_timeout", "must be > 0 seconds", busy_timeout)
-        if synchronous not in ("FULL", "NORMAL"):
+        if isinstance(busy_timeout, bool) or not isinstance(busy_timeout, int | float):
+            raise InvalidTypeError(
+                f"busy_timeout must be a number of seconds, got {type(busy_timeout).__name__}"
+            )
+        if not 0 < busy_timeout <= MAX_BUSY_TIMEOUT_S:  # NaN fails here too
+            raise InvalidValueError(
+                "busy_timeout", f"must be > 0 and <= {MAX_BUSY_TIMEOUT_S:,} seconds", busy_timeout
+            )
+        if not isinstance(synchronous, str) or synchronous not in ("FULL", "NORMAL"):
             raise InvalidValueError("synchronous", "must be 'FULL' or 'NORMAL'", synchronous)
         self.path: Final = os.fspath(path)
         self.what: Final = what

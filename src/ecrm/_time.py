@@ -43,6 +43,11 @@ NAT_US: Final = np.iinfo(np.int64).min
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 #: The longest accepted zone name (the longest IANA name, America/Argentina/ComodRivadavia,
 #: has 32 characters).
+# Moments ecrm accepts: far from datetime's own limits (years 1 and 9999), so that a window
+# back from ``as_of``, a horizon forward or a shift into another zone stays representable.
+MIN_YEAR: Final = 1000
+MAX_YEAR: Final = 8999
+
 MAX_ZONE_NAME: Final = 64
 
 
@@ -95,7 +100,8 @@ def require_aware(value: object, field: str) -> dt.datetime:
 
     Raises:
         InvalidTypeError: not a datetime (a ``date`` is refused too: it has no zone).
-        InvalidValueError: a naive datetime.
+        InvalidValueError: a naive datetime, or one outside the years ``MIN_YEAR`` (1000)
+            to ``MAX_YEAR`` (8999).
     """
     if not isinstance(value, dt.datetime):
         raise InvalidTypeError(
@@ -107,6 +113,8 @@ def require_aware(value: object, field: str) -> dt.datetime:
             "must be timezone-aware (attach a zone, e.g. datetime(..., tzinfo=ZoneInfo('Asia/Shanghai')))",
             value,
         )
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise InvalidValueError(field, f"must be in the years {MIN_YEAR} to {MAX_YEAR}", value)
     return value
 
 

@@ -17,7 +17,7 @@ import attrs
 from dateutil.relativedelta import relativedelta
 
 from ecrm._deprecate import RENAMED_IN
-from ecrm._time import as_zone, datetime_to_us, require_aware
+from ecrm._time import MAX_YEAR, MIN_YEAR, as_zone, datetime_to_us, require_aware
 from ecrm.errors import InvalidTypeError, InvalidValueError
 
 __all__ = ["Window", "bounds_renamed", "open_window_arg", "window_arg"]
@@ -38,6 +38,8 @@ def _count(field: str, value: object) -> int:
 def _midnight(day: object, zone: dt.tzinfo, field: str) -> dt.datetime:
     if isinstance(day, dt.datetime) or not isinstance(day, dt.date):
         raise InvalidTypeError(f"{field} must be a date, got {type(day).__name__} {day!r}")
+    if not MIN_YEAR <= day.year <= MAX_YEAR:  # the shift through UTC must stay in range
+        raise InvalidValueError(field, f"must be in the years {MIN_YEAR} to {MAX_YEAR}", day)
     # Through UTC and back: a midnight inside a DST gap moves forward by the gap (the
     # zoneinfo fold=0 rule every ecrm loader follows), so it is a real instant.
     return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC).astimezone(zone)
@@ -186,7 +188,7 @@ def window_arg(
             )
         return window
     if start is None or end is None:
-        raise TypeError(f"{where}() needs window= (an ecrm.Window)")
+        raise InvalidTypeError(f"{where}() needs window= (an ecrm.Window)")
     _warn_bounds(where)
     return Window(start, end)
 

@@ -46,6 +46,11 @@ The tree::
     ├── UndersizedShopWarning                   fewer customers than the scheme was made for
     └── ThinDataWarning                         too little data for the models to say much
 
+For arguments of their declared types, public constructors and functions raise only these
+errors (or a built-in Python itself defines for the call, such as ``ZeroDivisionError`` for
+``Money // 0``); an argument of the wrong type raises ``TypeError`` (from constructors
+:class:`InvalidTypeError`, which is one). A value in a message is cut to 200 characters.
+
 Every class here has ``__module__ == "ecrm.errors"``, so tracebacks and ``repr`` name the
 public path, and every error pickles (for multiprocessing and Dask).
 
@@ -111,14 +116,28 @@ class _ExplainedError(EcrmError):
         self.field = field
         self.rule = rule
         self.value = value
-        subject = field if field else "value"
+        subject = field if isinstance(field, str) and field else "value"
         message = f"{subject} {rule}"
         if show_value:
-            message += f", got {value!r}"
+            message += f", got {_short_repr(value)}"
         super().__init__(message)
 
     def __reduce__(self) -> tuple[Any, ...]:  # keep pickling (multiprocessing) working
         return (_rebuild_explained, (type(self), self.field, self.rule, self.value, self.args))
+
+
+_REPR_LIMIT = 200
+
+
+def _short_repr(value: Any) -> str:
+    """``repr(value)`` cut to a readable length (a 100,000-character string, a 2**4000 int)."""
+    try:
+        text = repr(value)
+    except Exception:  # an int past Python's digit limit, a broken __repr__
+        return f"<{type(value).__name__} that cannot be shown>"
+    if len(text) <= _REPR_LIMIT:
+        return text
+    return f"{text[:_REPR_LIMIT]}… ({len(text):,} characters)"
 
 
 def _rebuild_explained(

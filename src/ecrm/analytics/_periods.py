@@ -13,6 +13,7 @@ from typing import Any, ParamSpec
 import attrs
 from dateutil.relativedelta import relativedelta
 
+from ecrm import _validators as _v
 from ecrm._deprecate import RENAMED_IN
 from ecrm._time import as_zone, require_aware
 from ecrm._window import Window
@@ -52,9 +53,9 @@ class Period:
         freq: month, quarter or year.
     """
 
-    start: dt.datetime
-    end: dt.datetime
-    freq: Freq
+    start: dt.datetime = attrs.field(validator=lambda _i, a, v: require_aware(v, a.name))
+    end: dt.datetime = attrs.field(validator=lambda _i, a, v: require_aware(v, a.name))
+    freq: Freq = attrs.field(validator=_v.instance_of(Freq))
 
     @property
     def label(self) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, Final, Literal
 
@@ -98,11 +100,20 @@ class Bands:
 
 
 def _curve_days(value: Iterable[int]) -> tuple[int, ...]:
-    return tuple(int(v) for v in value)
+    return tuple(_number(v, "curve_days", int) for v in value)
 
 
 def _curve_share(value: Iterable[float]) -> tuple[float, ...]:
-    return tuple(float(v) for v in value)
+    return tuple(_number(v, "curve_share", float) for v in value)
+
+
+def _number(value: object, field: str, kind: type[int] | type[float]) -> Any:
+    """``kind(value)`` for a real number; an ecrm error for NaN, text or other types."""
+    if isinstance(value, str | bytes) or not isinstance(value, numbers.Real):
+        raise InvalidTypeError(f"{field} must hold numbers, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value):
+        raise InvalidValueError(field, "must hold finite numbers", value)
+    return kind(float(value)) if kind is float else int(value)  # type: ignore[call-overload]
 
 
 @attrs.frozen

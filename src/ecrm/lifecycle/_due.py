@@ -14,7 +14,7 @@ from ecrm._deprecate import renamed_attribute, renamed_kwarg
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, dates, nullable
-from ecrm._time import date_to_day, local_day, require_aware
+from ecrm._time import MAX_YEAR, MIN_YEAR, date_to_day, local_day, require_aware
 from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.lifecycle._by import CycleTable, _items_of, factorize
 from ecrm.lifecycle._cycle import Bands, RepurchaseCycle, check_log
@@ -131,6 +131,8 @@ def _on_day(log: OrderLog, as_of: object) -> tuple[dt.date, int]:
         day = local_day(aware, log.tz)
         return aware.astimezone(log.tz).date(), day
     if isinstance(as_of, dt.date):
+        if not MIN_YEAR <= as_of.year <= MAX_YEAR:
+            raise InvalidValueError("as_of", f"must be in the years {MIN_YEAR} to {MAX_YEAR}", as_of)
         return as_of, date_to_day(as_of)
     raise InvalidTypeError(
         f"as_of must be a date or an aware datetime, got {type(as_of).__name__} {as_of!r}")
@@ -226,6 +228,8 @@ def inactive_customers(
     """
     log = check_log(orders)
     n = _check_days("days", days)
+    if not isinstance(exact, bool):
+        raise InvalidTypeError(f"exact must be a bool, got {type(exact).__name__}")
     ids, since, when = _days_since_last(log, as_of, statuses)
     keep = since == n if exact else since >= n
     return CustomerDays(ids[keep], since[keep], when, f"no purchase for {n}+ days" if not exact

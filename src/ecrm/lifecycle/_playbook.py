@@ -8,6 +8,7 @@ from typing import Final
 
 import attrs
 
+from ecrm import _validators as _v
 from ecrm.errors import InvalidValueError
 from ecrm.lifecycle._stages import Stage
 
@@ -46,13 +47,13 @@ class PlaybookRule:
         offer: the offer text, when the action carries one (coupon, 满100返50 ...).
     """
 
-    key: str = attrs.field(validator=attrs.validators.min_len(1))
-    trigger: Trigger = attrs.field(validator=attrs.validators.instance_of(Trigger))
-    offset_days: int = attrs.field(validator=[attrs.validators.instance_of(int), _offset])
+    key: str = attrs.field(validator=_v.min_len(1))
+    trigger: Trigger = attrs.field(validator=_v.instance_of(Trigger))
+    offset_days: int = attrs.field(validator=[_v.instance_of(int), _offset])
     action: str
     label_zh: str
     stage: Stage | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Stage))
+        default=None, validator=attrs.validators.optional(_v.instance_of(Stage))
     )
     window_days: int | None = None
     offer: str | None = None

@@ -13,7 +13,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm.errors import InvalidValueError
+from ecrm.errors import InvalidTypeError, InvalidValueError, _short_repr
 from ecrm.predict import _kernels as kern
 from ecrm.predict._errors import FitError, ThinDataWarning, require_scipy
 from ecrm.predict._newton import BGTerms, GGTerms, Terms, newton_minimise
@@ -60,7 +60,12 @@ def _check_positive(instance: object, attribute: attrs.Attribute[tuple[float, ..
 
 
 def _to_floats(value: object) -> tuple[float, ...]:
-    return tuple(float(v) for v in value)  # type: ignore[attr-defined]
+    if not isinstance(value, tuple | list | np.ndarray) or len(value) > 8:  # bounded work
+        raise InvalidTypeError(f"params must be a short tuple of floats, got {_short_repr(value)}")
+    try:
+        return tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        raise InvalidTypeError(f"params must hold numbers, got {_short_repr(value)}") from None
 
 
 def _check_model(instance: object, attribute: attrs.Attribute[str], value: str) -> None:

@@ -8,6 +8,7 @@ when there are several), so an invalid scheme never exists.
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 import operator
 from collections.abc import Iterable
 from functools import lru_cache
@@ -36,6 +37,20 @@ __all__ = [
     "describe_duration",
     "describe_money_bin",
 ]
+
+# A century: longer than any recency bin means, short enough for date arithmetic.
+_MAX_MONTHS = 1200
+_MAX_DAYS = 36_525
+
+
+def _bounded(field: str, values: Iterable[int], limit: int) -> tuple[int, ...]:
+    """Whole numbers with ``abs(v) <= limit`` (a window past datetime's range has no days)."""
+    out: list[int] = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or abs(int(v)) > limit:
+            raise InvalidValueError(field, f"must hold whole numbers up to {limit:,}", v)
+        out.append(int(v))
+    return tuple(out)
 
 
 def _raise(what: str, problems: list[InvalidValueError]) -> None:
@@ -296,12 +311,14 @@ class RecencyBins:
     @classmethod
     def months(cls, months: Iterable[int], *, scores: Iterable[int]) -> RecencyBins:
         """Bins of whole calendar months: ``RecencyBins.months((1, 3), scores=(3, 2, 1))``."""
-        return cls(tuple(relativedelta(months=int(m)) for m in months), tuple(scores))
+        spans = _bounded("months", months, _MAX_MONTHS)
+        return cls(tuple(relativedelta(months=m) for m in spans), tuple(scores))
 
     @classmethod
     def days(cls, days: Iterable[int], *, scores: Iterable[int]) -> RecencyBins:
         """Bins of whole calendar days: ``RecencyBins.days((30, 90), scores=(3, 2, 1))``."""
-        return cls(tuple(relativedelta(days=int(d)) for d in days), tuple(scores))
+        spans = _bounded("days", days, _MAX_DAYS)
+        return cls(tuple(relativedelta(days=d) for d in spans), tuple(scores))
 
     def describe(self, k: int) -> str:
         """The rule of bin ``k`` in words (``"within 1 month"``, ``"more than 7 months"``)."""

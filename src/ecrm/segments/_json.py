@@ -442,7 +442,10 @@ def predicate_from_json(document: Any) -> Predicate:
         raise _fail("version", f"must be {SCHEMA_VERSION}", version)
     if "predicate" not in document:
         raise _fail("predicate", "is required", None)
-    return _read(document["predicate"], "predicate")
+    try:
+        return _read(document["predicate"], "predicate")
+    except RecursionError:  # nesting past Python's stack: refuse it, do not crash
+        raise _fail("predicate", "nests too deeply", None) from None
 
 
 def predicate_from_str(text: str) -> Predicate:
@@ -455,6 +458,8 @@ def predicate_from_str(text: str) -> Predicate:
         raise InvalidTypeError(f"text must be a str, got {type(text).__name__}")
     try:
         document = json.loads(text)
+    except RecursionError:  # "[" * 100_000: refuse it, do not crash
+        raise _fail("text", "must be JSON text that does not nest too deeply", text) from None
     except json.JSONDecodeError as exc:
         raise _fail("", f"must be JSON text ({exc.msg} at line {exc.lineno} column "
                     f"{exc.colno})", None, ) from exc

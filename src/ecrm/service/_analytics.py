@@ -16,6 +16,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _enums
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, nullable
 from ecrm._time import US_PER_DAY, as_zone, datetime_to_us, require_aware
@@ -39,6 +40,9 @@ __all__ = [
     "service_retention",
     "service_summary",
 ]
+
+# Longer than any shop's history, short enough that day arithmetic stays in int64.
+_MAX_HORIZON_DAYS = 36_500
 
 _US_PER_H: Final = 3_600_000_000
 
@@ -231,7 +235,7 @@ def complaints_by_period(
     """
     zone = as_zone(tz)
     clf = classifier if classifier is not None else PhraseClassifier()
-    wanted = {TicketKind(k) for k in kinds}
+    wanted = {_enums.member(TicketKind, k, "kinds") for k in kinds}
     counts: dict[tuple[str, str], int] = {}
     for t in tickets:
         if t.kind not in wanted:
@@ -446,14 +450,16 @@ def service_retention(
             working hours.
     """
     require_aware(as_of, "as_of")
-    if not isinstance(horizon_days, int) or horizon_days <= 0:
-        raise InvalidValueError("horizon_days", "must be a positive whole number of days",
-                                horizon_days)
+    if not isinstance(horizon_days, int) or not 0 < horizon_days <= _MAX_HORIZON_DAYS:
+        raise InvalidValueError(
+            "horizon_days", f"must be a whole number of days in 1..{_MAX_HORIZON_DAYS:,}",
+            horizon_days,
+        )
     bounds = _check_bounds(bands_h, "bands_h")
     if measure not in _MEASURES:
         raise InvalidValueError("measure", "must be 'resolution' or 'first_response'", measure)
     as_of_us = datetime_to_us(as_of)
-    wanted = {TicketKind(k) for k in kinds}
+    wanted = {_enums.member(TicketKind, k, "kinds") for k in kinds}
     first: dict[str, Ticket] = {}
     for t in tickets:
         if t.kind in wanted and t.created_at <= as_of:

@@ -20,6 +20,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._time import as_zone
 from ecrm.errors import InvalidValueError
 
@@ -89,7 +90,7 @@ class BusinessCalendar:
         makeup: the hours of a make-up day (minutes of the day).
     """
 
-    tz: str = attrs.field(validator=attrs.validators.instance_of(str))
+    tz: str = attrs.field(validator=_v.instance_of(str))
     weekly: tuple[Windows, ...] = attrs.field(validator=_check_week)
     holidays: frozenset[dt.date] = attrs.field(default=frozenset(), converter=_dates)
     workdays: frozenset[dt.date] = attrs.field(default=frozenset(), converter=_dates)

@@ -16,8 +16,9 @@ from typing import Any, Final, Protocol, runtime_checkable
 
 import attrs
 
+from ecrm import _validators as _v
 from ecrm._results import ResultFrame, nullable
-from ecrm.errors import InvalidValueError
+from ecrm.errors import InvalidTypeError, InvalidValueError, _short_repr
 
 __all__ = [
     "DEFAULT_TAXONOMY",
@@ -85,14 +86,34 @@ class ComplaintClassifier(Protocol):
 
 def _phrases(value: Mapping[str, float] | Iterable[str]) -> tuple[tuple[str, float], ...]:
     if isinstance(value, Mapping):
-        return tuple((str(p), float(w)) for p, w in value.items())
+        return tuple((str(p), _weight(p, w)) for p, w in value.items())
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise InvalidTypeError(
+            f"phrases must be a mapping of phrase to weight or a list of phrases, "
+            f"got {type(value).__name__}"
+        )
     return tuple((str(p), 1.0) for p in value)
+
+
+def _weight(phrase: object, weight: object) -> float:
+    if isinstance(weight, bool) or not isinstance(weight, int | float):
+        raise InvalidTypeError(f"weight of phrase {phrase!r} must be a number, got {weight!r}")
+    return float(weight)
 
 
 def _check_categories(_inst: object, _attr: object,
                       value: tuple[tuple[str, tuple[tuple[str, float], ...]], ...]) -> None:
     seen: set[str] = set()
-    for name, phrases in value:
+    for entry in value:
+        if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str)
+                and isinstance(entry[1], tuple)
+                and all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str)
+                        and isinstance(p[1], int | float) for p in entry[1])):
+            raise InvalidTypeError(
+                "categories must hold (name, ((phrase, weight), ...)) pairs, "
+                f"got {_short_repr(entry)}"
+            )
+        name, phrases = entry
         if not name or name in seen:
             raise InvalidValueError("categories", "must have distinct non-empty names", name)
         seen.add(name)
@@ -120,7 +141,7 @@ class ComplaintTaxonomy:
 
     categories: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = attrs.field(
         validator=_check_categories)
-    threshold: float = attrs.field(default=1.0, validator=attrs.validators.gt(0))
+    threshold: float = attrs.field(default=1.0, validator=_v.gt(0))
     fallback: str = "other"
 
     @classmethod

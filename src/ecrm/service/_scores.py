@@ -21,6 +21,7 @@ from typing import Any, Final, Protocol
 
 import attrs
 
+from ecrm import _validators as _v
 from ecrm._sqlite import SqliteBacked, SqliteStore, Synchronous
 from ecrm._time import as_zone, datetime_to_us, require_aware
 from ecrm.errors import InvalidValueError
@@ -90,14 +91,14 @@ class SurveyScore:
     target_id: str = attrs.field(validator=_id_text("target_id"))
     customer_id: str = attrs.field(validator=_id_text("customer_id"))
     scale: SurveyScale = attrs.field(converter=_scale)
-    score: int = attrs.field(validator=attrs.validators.instance_of(int))
+    score: int = attrs.field(validator=_v.instance_of(int))
     # compared as instants: PEP 495 never finds a time in a DST fold equal to one in
     # another tzinfo object, even the same instant read back from a file
     replied_at: dt.datetime = attrs.field(validator=_aware, eq=datetime_to_us)
     reply_id: str = attrs.field(validator=_id_text("reply_id"))
-    text: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
-    evidence: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
-    group: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+    text: str = attrs.field(default="", validator=_v.instance_of(str))
+    evidence: str = attrs.field(default="", validator=_v.instance_of(str))
+    group: str = attrs.field(default="", validator=_v.instance_of(str))
 
     @score.validator
     def _in_scale(self, _attr: object, value: int) -> None:

@@ -17,9 +17,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _enums
 from ecrm._results import ResultFrame, instants
 from ecrm._time import NAT_US, as_zone, datetime_to_us, require_aware, us_to_datetime
-from ecrm.errors import InvalidValueError
+from ecrm.errors import InvalidTypeError, InvalidValueError, _short_repr
 from ecrm.service._calendar import BusinessCalendar, Clock, WallClock
 from ecrm.service._ticket import Priority, Ticket, TicketKind
 
@@ -55,10 +56,16 @@ def _targets(value: Mapping[tuple[Any, Any], SlaTarget] | Iterable[tuple[tuple[A
              ) -> tuple[tuple[tuple[TicketKind | None, Priority | None], SlaTarget], ...]:
     items = value.items() if isinstance(value, Mapping) else value
     out = []
-    for key, target in items:
+    for item in items:
+        if not (isinstance(item, tuple) and len(item) == 2
+                and isinstance(item[0], tuple) and len(item[0]) == 2):
+            raise InvalidTypeError(
+                f"targets must map (kind, priority) to an SlaTarget, got {_short_repr(item)}"
+            )
+        key, target = item
         kind, priority = key
-        k = None if kind is None else TicketKind(kind)
-        p = None if priority is None else Priority(priority)
+        k = None if kind is None else _enums.member(TicketKind, kind, "kind")
+        p = None if priority is None else _enums.member(Priority, priority, "priority")
         if not isinstance(target, SlaTarget):
             raise InvalidValueError(f"targets[{key!r}]", "must be an SlaTarget", target)
         out.append(((k, p), target))
@@ -86,7 +93,8 @@ class SlaPolicy:
     def target_for(self, kind: TicketKind | str, priority: Priority | str) -> SlaTarget:
         """The target that applies to a ticket of this kind and priority."""
         table = dict(self.targets)
-        k, p = TicketKind(kind), Priority(priority)
+        k = _enums.member(TicketKind, kind, "kind")
+        p = _enums.member(Priority, priority, "priority")
         for key in ((k, p), (k, None), (None, p)):
             if key in table:
                 return table[key]

@@ -17,6 +17,7 @@ from typing import Final
 
 import attrs
 
+from ecrm import _enums
 from ecrm._time import require_aware
 from ecrm.errors import InvalidValueError
 from ecrm.service._ticket import Ticket, TicketKind, TicketState
@@ -164,7 +165,11 @@ def callback_task(ticket: Ticket, *, within: dt.timedelta = dt.timedelta(hours=4
         raise InvalidValueError("within", "must be a positive timedelta", within)
     start = ticket.created_at if at is None else require_aware(at, "at")
     reason = ticket.subject or f"{ticket.kind.zh}工单"
-    return CallbackTask(ticket.ticket_id, ticket.customer_id, ticket.order_id, start + within,
+    try:
+        due = start + within
+    except OverflowError:
+        raise InvalidValueError("within", "must not reach past the year 9999", within) from None
+    return CallbackTask(ticket.ticket_id, ticket.customer_id, ticket.order_id, due,
                         reason, ticket.assignee)
 
 
@@ -172,7 +177,7 @@ def callback_tasks(tickets: Iterable[Ticket], *, within: dt.timedelta = dt.timed
                    kinds: Iterable[TicketKind | str] = (TicketKind.COMPLAINT,)
                    ) -> list[CallbackTask]:
     """Callbacks for every ticket of ``kinds`` that is not closed, soonest due first."""
-    wanted = {TicketKind(k) for k in kinds}
+    wanted = {_enums.member(TicketKind, k, "kinds") for k in kinds}
     tasks = [callback_task(t, within=within) for t in tickets
              if t.kind in wanted and t.state is not TicketState.CLOSED]
     return sorted(tasks, key=lambda task: (task.due_at, task.ticket_id))

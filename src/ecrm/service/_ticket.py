@@ -14,6 +14,8 @@ from typing import Any, ClassVar, Final, TypeVar
 
 import attrs
 
+from ecrm import _enums
+from ecrm import _validators as _v
 from ecrm._serial import JsonForm, reading
 from ecrm._time import as_zone, datetime_to_us, require_aware
 from ecrm.errors import IllegalTransitionError, InvalidValueError
@@ -174,10 +176,10 @@ class HistoryEntry:
     """
 
     at: dt.datetime = attrs.field(validator=_aware("at"), eq=_instant)
-    actor: str = attrs.field(validator=attrs.validators.instance_of(str))
-    field: str = attrs.field(validator=attrs.validators.instance_of(str))
-    old: str = attrs.field(validator=attrs.validators.instance_of(str))
-    new: str = attrs.field(validator=attrs.validators.instance_of(str))
+    actor: str = attrs.field(validator=_v.instance_of(str))
+    field: str = attrs.field(validator=_v.instance_of(str))
+    old: str = attrs.field(validator=_v.instance_of(str))
+    new: str = attrs.field(validator=_v.instance_of(str))
 
 
 @attrs.frozen
@@ -185,8 +187,8 @@ class Note:
     """A note on a ticket (internal or a reply to the customer)."""
 
     at: dt.datetime = attrs.field(validator=_aware("at"), eq=_instant)
-    author: str = attrs.field(validator=attrs.validators.instance_of(str))
-    text: str = attrs.field(validator=attrs.validators.instance_of(str))
+    author: str = attrs.field(validator=_v.instance_of(str))
+    text: str = attrs.field(validator=_v.instance_of(str))
 
 
 @attrs.frozen
@@ -211,6 +213,22 @@ def _text(field: str) -> _Check:
             raise InvalidValueError(field, "must be non-empty text", value)
 
     return check
+
+
+def _to_kind(value: TicketKind | str) -> TicketKind:
+    return _enums.member(TicketKind, value, "kind")
+
+
+def _to_priority(value: Priority | str) -> Priority:
+    return _enums.member(Priority, value, "priority")
+
+
+def _to_channel(value: TicketChannel | str) -> TicketChannel:
+    return _enums.member(TicketChannel, value, "channel")
+
+
+def _to_state(value: TicketState | str) -> TicketState:
+    return _enums.member(TicketState, value, "state")
 
 
 @attrs.frozen(repr=False)
@@ -247,13 +265,13 @@ class Ticket(JsonForm):
     _json_field: ClassVar[str] = "ticket"
 
     ticket_id: str = attrs.field(validator=_text("ticket_id"))
-    kind: TicketKind = attrs.field(converter=TicketKind)
-    priority: Priority = attrs.field(converter=Priority)
-    channel: TicketChannel = attrs.field(converter=TicketChannel)
+    kind: TicketKind = attrs.field(converter=_to_kind)
+    priority: Priority = attrs.field(converter=_to_priority)
+    channel: TicketChannel = attrs.field(converter=_to_channel)
     customer_id: str = attrs.field(validator=_text("customer_id"))
     created_at: dt.datetime = attrs.field(validator=_aware("created_at"), eq=_instant)
     order_id: str | None = None
-    state: TicketState = attrs.field(default=TicketState.OPEN, converter=TicketState)
+    state: TicketState = attrs.field(default=TicketState.OPEN, converter=_to_state)
     assignee: str | None = None
     subject: str = ""
     text: str = ""
@@ -266,7 +284,7 @@ class Ticket(JsonForm):
     pauses: tuple[Pause, ...] = attrs.field(default=(), converter=_tuple)
     notes: tuple[Note, ...] = attrs.field(default=(), converter=_tuple)
     history: tuple[HistoryEntry, ...] = attrs.field(default=(), converter=_tuple)
-    version: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    version: int = attrs.field(default=0, validator=_v.ge(0))
 
     @classmethod
     def open(

@@ -9,6 +9,7 @@ from typing import Final
 
 import attrs
 
+from ecrm import _validators as _v
 from ecrm._deprecate import renamed_kwarg
 from ecrm._money import Money
 from ecrm._time import require_aware
@@ -111,17 +112,17 @@ class Benefit:
         InvalidTypeError: ``grants`` has the wrong type for ``kind``.
     """
 
-    benefit_id: str = attrs.field(validator=attrs.validators.instance_of(str))
-    kind: BenefitKind = attrs.field(validator=attrs.validators.instance_of(BenefitKind))
+    benefit_id: str = attrs.field(validator=_v.instance_of(str))
+    kind: BenefitKind = attrs.field(validator=_v.instance_of(BenefitKind))
     grants: Coupon | Gift | Money | str
     cost_points: int = attrs.field(default=0, kw_only=True, validator=_non_negative)
     money_part: Money | None = attrs.field(
         default=None,
         kw_only=True,
-        validator=attrs.validators.optional(attrs.validators.instance_of(Money)),
+        validator=attrs.validators.optional(_v.instance_of(Money)),
     )
     min_level: int = attrs.field(default=0, kw_only=True, validator=_non_negative)
-    name: str = attrs.field(default="", kw_only=True, validator=attrs.validators.instance_of(str))
+    name: str = attrs.field(default="", kw_only=True, validator=_v.instance_of(str))
 
     def __attrs_post_init__(self) -> None:
         if not self.benefit_id.strip():

@@ -15,6 +15,7 @@ from typing import Final, Literal
 
 import attrs
 
+from ecrm import _validators as _v
 from ecrm._money import Money
 from ecrm._time import require_aware
 from ecrm.errors import CouponCatalogErrorGroup, InvalidTypeError, InvalidValueError
@@ -77,13 +78,13 @@ class GiftPackRules:
     max_coupons: int = attrs.field(default=3, validator=_positive_int("max_coupons"))
     max_gifts: int = attrs.field(default=1, validator=_positive_int("max_gifts"))
     store_coupons_only: bool = attrs.field(
-        default=True, validator=attrs.validators.instance_of(bool)
+        default=True, validator=_v.instance_of(bool)
     )
     max_face_value: Money = attrs.field(
-        default=Money(10_000), validator=attrs.validators.instance_of(Money)
+        default=Money(10_000), validator=_v.instance_of(Money)
     )
     claim_window: dt.timedelta = attrs.field(
-        default=dt.timedelta(hours=24), validator=attrs.validators.instance_of(dt.timedelta)
+        default=dt.timedelta(hours=24), validator=_v.instance_of(dt.timedelta)
     )
     max_denominations: int = attrs.field(
         default=50, validator=_positive_int("max_denominations")
@@ -143,12 +144,12 @@ class Coupon:
         InvalidTypeError: a field has the wrong type (a naive or non-datetime window).
     """
 
-    coupon_id: str = attrs.field(validator=attrs.validators.instance_of(str))
-    face_value: Money = attrs.field(kw_only=True, validator=attrs.validators.instance_of(Money))
+    coupon_id: str = attrs.field(validator=_v.instance_of(str))
+    face_value: Money = attrs.field(kw_only=True, validator=_v.instance_of(Money))
     threshold: Money | None = attrs.field(
         default=None,
         kw_only=True,
-        validator=attrs.validators.optional(attrs.validators.instance_of(Money)),
+        validator=attrs.validators.optional(_v.instance_of(Money)),
     )
     valid_from: dt.datetime | None = attrs.field(
         default=None, kw_only=True, validator=_optional_aware("valid_from")
@@ -160,9 +161,9 @@ class Coupon:
     scope: CouponScope = attrs.field(
         default=CouponScope.STORE,
         kw_only=True,
-        validator=attrs.validators.instance_of(CouponScope),
+        validator=_v.instance_of(CouponScope),
     )
-    name: str = attrs.field(default="", kw_only=True, validator=attrs.validators.instance_of(str))
+    name: str = attrs.field(default="", kw_only=True, validator=_v.instance_of(str))
 
     def __attrs_post_init__(self) -> None:
         if not self.coupon_id.strip():
@@ -301,7 +302,7 @@ class CouponCatalog:
 
     coupons: tuple[Coupon, ...] = attrs.field(default=(), converter=_coupon_tuple)
     rules: GiftPackRules = attrs.field(
-        factory=GiftPackRules, kw_only=True, validator=attrs.validators.instance_of(GiftPackRules)
+        factory=GiftPackRules, kw_only=True, validator=_v.instance_of(GiftPackRules)
     )
 
     def __attrs_post_init__(self) -> None:

@@ -25,6 +25,7 @@ import attrs
 import numpy as np
 from dateutil.relativedelta import relativedelta
 
+from ecrm import _validators as _v
 from ecrm._money import Money
 from ecrm._orderlog import OrderLog
 from ecrm._time import DEFAULT_TZ, as_zone, require_aware
@@ -176,11 +177,11 @@ class FeeTerm:
     term: int
     starts_at: dt.datetime = attrs.field(converter=_utc)
     ends_at: dt.datetime = attrs.field(converter=_utc)
-    outcome: FeeOutcome = attrs.field(validator=attrs.validators.instance_of(FeeOutcome))
-    fee: Money = attrs.field(validator=attrs.validators.instance_of(Money))
-    spend: Money = attrs.field(validator=attrs.validators.instance_of(Money))
+    outcome: FeeOutcome = attrs.field(validator=_v.instance_of(FeeOutcome))
+    fee: Money = attrs.field(validator=_v.instance_of(Money))
+    spend: Money = attrs.field(validator=_v.instance_of(Money))
     refunded: Money | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Money))
+        default=None, validator=attrs.validators.optional(_v.instance_of(Money))
     )
     refunded_at: dt.datetime | None = attrs.field(default=None, converter=_optional_utc)
 

@@ -9,6 +9,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
+from ecrm import _validators as _v
 from ecrm._deprecate import renamed_kwarg
 from ecrm._time import require_aware
 from ecrm.errors import GiftPackErrorGroup, InvalidTypeError, InvalidValueError
@@ -33,8 +34,8 @@ __all__ = [
 class Gift:
     """A physical or virtual gift (礼品) in a gift pack or a benefit."""
 
-    gift_id: str = attrs.field(validator=attrs.validators.instance_of(str))
-    name: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+    gift_id: str = attrs.field(validator=_v.instance_of(str))
+    name: str = attrs.field(default="", validator=_v.instance_of(str))
 
     def __attrs_post_init__(self) -> None:
         if not self.gift_id.strip():
@@ -136,7 +137,7 @@ class GiftPack:
     coupons: tuple[Coupon, ...] = attrs.field(default=(), converter=_coupon_tuple)
     gifts: tuple[Gift, ...] = attrs.field(default=(), converter=_gift_tuple)
     rules: GiftPackRules = attrs.field(
-        factory=GiftPackRules, kw_only=True, validator=attrs.validators.instance_of(GiftPackRules)
+        factory=GiftPackRules, kw_only=True, validator=_v.instance_of(GiftPackRules)
     )
     name: str = attrs.field(default="新会员礼包", kw_only=True)
 
@@ -168,13 +169,17 @@ class RefusalReason(enum.Enum):
     """The claim window (24 hours after the first registration, half-open) has closed."""
 
 
+def _aware(_inst: object, attribute: attrs.Attribute[dt.datetime], value: object) -> None:
+    require_aware(value, attribute.name)
+
+
 @attrs.frozen
 class IssuedCoupon:
     """A coupon handed to a member, with its concrete half-open validity window."""
 
-    coupon: Coupon
-    valid_from: dt.datetime
-    valid_until: dt.datetime
+    coupon: Coupon = attrs.field(validator=_v.instance_of(Coupon))
+    valid_from: dt.datetime = attrs.field(validator=_aware)
+    valid_until: dt.datetime = attrs.field(validator=_aware)
 
 
 @attrs.frozen

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import numbers
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, runtime_checkable
 
@@ -19,6 +20,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._ids import find_id
 from ecrm._money import DEFAULT_CURRENCY, Money, check_fen
 from ecrm._order import OrderStatus
@@ -117,6 +119,10 @@ def format_discount(permille: int) -> str:
 
     1000 (no discount) gives ``不打折``.
     """
+    if isinstance(permille, bool) or not isinstance(permille, numbers.Integral):
+        raise InvalidTypeError(f"permille must be an int, got {type(permille).__name__}")
+    if permille < 0:
+        raise InvalidValueError("permille", "must be >= 0", permille)
     if permille >= MAX_DISCOUNT_PERMILLE:
         return "不打折"
     text = f"{permille / 100:.2f}".rstrip("0").rstrip(".")
@@ -154,16 +160,16 @@ class Tier:
         name_en: an English name for English rule texts (optional).
     """
 
-    level: int = attrs.field(validator=[_non_bool_int, attrs.validators.ge(1)])
+    level: int = attrs.field(validator=[_non_bool_int, _v.ge(1)])
     name: str = attrs.field(
         validator=attrs.validators.and_(
-            attrs.validators.instance_of(str), attrs.validators.min_len(1)
+            _v.instance_of(str), _v.min_len(1)
         )
     )
     min_spend: Money = attrs.field(converter=_money_field)
-    min_orders: int = attrs.field(validator=[_non_bool_int, attrs.validators.ge(0)])
+    min_orders: int = attrs.field(validator=[_non_bool_int, _v.ge(0)])
     discount_permille: int = attrs.field(default=1000, validator=_non_bool_int)
-    name_en: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+    name_en: str = attrs.field(default="", validator=_v.instance_of(str))
 
     @min_spend.validator
     def _check_spend(self, attribute: attrs.Attribute[Money], value: Money) -> None:
@@ -509,13 +515,13 @@ class TierLadder:
 
     tiers: tuple[Tier, ...] = attrs.field(converter=_to_tiers)
     store_customer_name: str = attrs.field(
-        default="店铺客户", validator=attrs.validators.instance_of(str)
+        default="店铺客户", validator=_v.instance_of(str)
     )
     comparison: Comparison = attrs.field(
-        default=Comparison.AT_LEAST, kw_only=True, validator=attrs.validators.instance_of(Comparison)
+        default=Comparison.AT_LEAST, kw_only=True, validator=_v.instance_of(Comparison)
     )
     store_customer_name_en: str = attrs.field(
-        default="store customer", validator=attrs.validators.instance_of(str)
+        default="store customer", validator=_v.instance_of(str)
     )
     _spend_fen: IntArray = attrs.field(init=False, repr=False, eq=False)
     _min_orders: IntArray = attrs.field(init=False, repr=False, eq=False)

@@ -17,6 +17,7 @@ import attrs
 import numpy as np
 from dateutil.relativedelta import relativedelta
 
+from ecrm import _validators as _v
 from ecrm._deprecate import renamed_kwarg
 from ecrm._money import Money
 from ecrm._order import OrderStatus
@@ -60,7 +61,7 @@ class DowngradePolicy:
     window_months: int | None = attrs.field(
         default=None,
         validator=attrs.validators.optional(
-            [attrs.validators.instance_of(int), attrs.validators.ge(1)]
+            [_v.instance_of(int), _v.ge(1)]
         ),
     )
 
@@ -115,8 +116,8 @@ class LevelChange:
     """
 
     at: dt.datetime = attrs.field(validator=_aware)
-    level: int = attrs.field(validator=[attrs.validators.instance_of(int), attrs.validators.ge(0)])
-    reason: ChangeReason = attrs.field(validator=attrs.validators.instance_of(ChangeReason))
+    level: int = attrs.field(validator=[_v.instance_of(int), _v.ge(0)])
+    reason: ChangeReason = attrs.field(validator=_v.instance_of(ChangeReason))
 
 
 def _to_history(value: Iterable[LevelChange]) -> tuple[LevelChange, ...]:
@@ -324,7 +325,7 @@ class MembershipEvent:
 
     customer_id: Any
     at: dt.datetime = attrs.field(validator=_aware)
-    kind: str = attrs.field(validator=attrs.validators.in_(("join", "leave")))
+    kind: str = attrs.field(validator=_v.in_(("join", "leave")))
 
 
 @attrs.frozen

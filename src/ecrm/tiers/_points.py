@@ -40,6 +40,7 @@ from typing import Final, Protocol, TypeAlias, runtime_checkable
 import attrs
 from dateutil.relativedelta import relativedelta
 
+from ecrm import _validators as _v
 from ecrm._money import Money
 from ecrm._order import Order
 from ecrm._time import DEFAULT_TZ, as_zone, require_aware
@@ -125,14 +126,14 @@ class LedgerEntry:
     """
 
     seq: int
-    key: str = attrs.field(validator=attrs.validators.instance_of(str))
+    key: str = attrs.field(validator=_v.instance_of(str))
     customer_id: CustomerId = attrs.field(converter=_check_customer)
-    kind: EntryKind = attrs.field(validator=attrs.validators.instance_of(EntryKind))
-    points: int = attrs.field(validator=attrs.validators.instance_of(int))
+    kind: EntryKind = attrs.field(validator=_v.instance_of(EntryKind))
+    points: int = attrs.field(validator=_v.instance_of(int))
     at: dt.datetime = attrs.field(converter=_at_utc)
-    ref: str = attrs.field(validator=attrs.validators.instance_of(str))
+    ref: str = attrs.field(validator=_v.instance_of(str))
     expires_at: dt.datetime | None = attrs.field(default=None, converter=_optional_utc)
-    unrecovered: int = attrs.field(default=0, validator=attrs.validators.instance_of(int))
+    unrecovered: int = attrs.field(default=0, validator=_v.instance_of(int))
 
     def __attrs_post_init__(self) -> None:
         if not self.key:

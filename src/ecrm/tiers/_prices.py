@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from ecrm import _validators as _v
 from ecrm._money import Money
 from ecrm._order import OrderItem
 from ecrm.errors import CurrencyMismatchError, InvalidTypeError, InvalidValueError
@@ -90,7 +91,7 @@ class MemberPricing:
         InvalidTypeError / InvalidValueError: a bad argument, named.
     """
 
-    ladder: TierLadder = attrs.field(validator=attrs.validators.instance_of(TierLadder))
+    ladder: TierLadder = attrs.field(validator=_v.instance_of(TierLadder))
     skus: frozenset[str] | None = attrs.field(default=None, converter=_sku_set)
     excluded: frozenset[str] = attrs.field(default=frozenset(), converter=_excluded_set)
     floor_permille: int = attrs.field(default=MIN_DISCOUNT_PERMILLE, validator=_check_floor)

@@ -22,6 +22,7 @@ from typing import Final, Protocol, TypeAlias, runtime_checkable
 
 import attrs
 
+from ecrm import _validators as _v
 from ecrm._money import Money
 from ecrm._time import DEFAULT_TZ, as_zone, require_aware
 from ecrm.errors import InvalidTypeError, InvalidValueError
@@ -56,15 +57,15 @@ class ScheduledBenefit:
         InvalidTypeError / InvalidValueError: a bad field, named.
     """
 
-    benefit: Benefit = attrs.field(validator=attrs.validators.instance_of(Benefit))
-    every: Cadence = attrs.field(validator=attrs.validators.instance_of(Cadence))
+    benefit: Benefit = attrs.field(validator=_v.instance_of(Benefit))
+    every: Cadence = attrs.field(validator=_v.instance_of(Cadence))
     quantity: int = attrs.field(default=1, kw_only=True)
     unit_cost: Money | None = attrs.field(
         default=None, kw_only=True,
-        validator=attrs.validators.optional(attrs.validators.instance_of(Money)),
+        validator=attrs.validators.optional(_v.instance_of(Money)),
     )
     paid_only: bool = attrs.field(default=False, kw_only=True,
-                                  validator=attrs.validators.instance_of(bool))
+                                  validator=_v.instance_of(bool))
 
     def __attrs_post_init__(self) -> None:
         if self.benefit.kind not in _SCHEDULABLE:

@@ -25,6 +25,7 @@ from typing import Final, Protocol, TypeAlias, runtime_checkable
 
 import attrs
 
+from ecrm import _validators as _v
 from ecrm._time import require_aware
 from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.tiers._points import LedgerEntry, PointsLedger, _check_customer, _check_ref, _key
@@ -69,7 +70,7 @@ class TaskOccurrence:
     occurrence: str
     at: dt.datetime = attrs.field(converter=_utc)
     status: OccurrenceStatus = attrs.field(
-        validator=attrs.validators.instance_of(OccurrenceStatus)
+        validator=_v.instance_of(OccurrenceStatus)
     )
     points: int = 0
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 import attrs
 
+from ecrm import _validators as _v
 from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.tiers._cadence import Cadence
 
@@ -35,7 +36,7 @@ class TaskCap:
         max_rewards: rewards allowed in one such period (> 0).
     """
 
-    per: Cadence = attrs.field(validator=attrs.validators.instance_of(Cadence))
+    per: Cadence = attrs.field(validator=_v.instance_of(Cadence))
     max_rewards: int = attrs.field()
 
     def __attrs_post_init__(self) -> None:
@@ -70,7 +71,7 @@ class TaskReward:
         InvalidTypeError / InvalidValueError: a bad field, named.
     """
 
-    task: str = attrs.field(validator=attrs.validators.instance_of(str))
+    task: str = attrs.field(validator=_v.instance_of(str))
     points: int = attrs.field(kw_only=True)
     times: int = attrs.field(default=1, kw_only=True)
     caps: tuple[TaskCap, ...] = attrs.field(default=(), kw_only=True, converter=_caps)

@@ -11,6 +11,7 @@ from typing import Protocol, TypeAlias, runtime_checkable
 
 import attrs
 
+from ecrm import _validators as _v
 from ecrm._redact import redact
 from ecrm.errors import EcrmError, InvalidTypeError, InvalidValueError
 from ecrm.touch._message import ChannelKind, Message
@@ -38,7 +39,7 @@ class Accepted:
     """
 
     provider_id: str | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(str))
+        default=None, validator=attrs.validators.optional(_v.instance_of(str))
     )
 
     @property
@@ -56,8 +57,8 @@ class Failed:
             replies, HTTP 5xx/429); ``False`` for permanent refusals (bad number, 5xx SMTP).
     """
 
-    reason: str = attrs.field(validator=attrs.validators.instance_of(str))
-    transient: bool = attrs.field(validator=attrs.validators.instance_of(bool))
+    reason: str = attrs.field(validator=_v.instance_of(str))
+    transient: bool = attrs.field(validator=_v.instance_of(bool))
 
     @property
     def ok(self) -> bool:

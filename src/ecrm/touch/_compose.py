@@ -16,6 +16,7 @@ from typing import Any, Final
 
 import attrs
 
+from ecrm import _validators as _v
 from ecrm._money import Money
 from ecrm.errors import InvalidTypeError, InvalidValueError, SmsTooLongError, TemplateError
 from ecrm.touch._message import MessageClass
@@ -120,7 +121,7 @@ class Template:
         TemplateError: a placeholder is malformed or not in ``variables``.
     """
 
-    text: str = attrs.field(validator=attrs.validators.instance_of(str))
+    text: str = attrs.field(validator=_v.instance_of(str))
     variables: frozenset[str] = attrs.field(
         default=STANDARD_VARIABLES, converter=_variables, kw_only=True
     )
@@ -221,9 +222,9 @@ class SmsComposer:
         max_chars: refuse longer texts (carriers cut at 500).
     """
 
-    signature: str = attrs.field(validator=attrs.validators.instance_of(str))
-    opt_out_text: str = attrs.field(default="回T退订", validator=attrs.validators.instance_of(str))
-    max_chars: int = attrs.field(default=MAX_SMS_CHARS, validator=attrs.validators.ge(1))
+    signature: str = attrs.field(validator=_v.instance_of(str))
+    opt_out_text: str = attrs.field(default="回T退订", validator=_v.instance_of(str))
+    max_chars: int = attrs.field(default=MAX_SMS_CHARS, validator=_v.ge(1))
 
     @signature.validator
     def _check_signature(self, attribute: attrs.Attribute[str], value: str) -> None:

@@ -24,6 +24,7 @@ from typing import Final
 
 import attrs
 
+from ecrm import _validators as _v
 from ecrm._redact import redact
 from ecrm._sqlite import StoreError
 from ecrm.errors import InvalidTypeError, InvalidValueError
@@ -58,8 +59,8 @@ class Backoff:
     """
 
     base: dt.timedelta = attrs.field(default=dt.timedelta(seconds=30))
-    factor: int = attrs.field(default=2, validator=[attrs.validators.instance_of(int),
-                                                    attrs.validators.ge(1)])
+    factor: int = attrs.field(default=2, validator=[_v.instance_of(int),
+                                                    _v.ge(1)])
     max_delay: dt.timedelta = attrs.field(default=dt.timedelta(hours=1))
 
     def __attrs_post_init__(self) -> None:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from ecrm import _validators as _v
 from ecrm._customers import mask_email, mask_phone, normalize_phone
 from ecrm._ids import check_customer_id
 from ecrm._redact import redact
@@ -151,7 +152,10 @@ def _metadata(value: Mapping[str, str] | tuple[tuple[str, str], ...] | None) -> 
         return ()
     items = value.items() if isinstance(value, Mapping) else value
     out = []
-    for k, v in items:
+    for item in items:
+        if not (isinstance(item, tuple) and len(item) == 2):
+            raise InvalidTypeError(f"metadata must hold (key, value) pairs, got {item!r}")
+        k, v = item
         if not isinstance(k, str) or not isinstance(v, str):
             raise InvalidTypeError(f"metadata keys and values must be strings, got {k!r}: {v!r}")
         out.append((k, v))
@@ -214,16 +218,16 @@ class Message(JsonForm):
 
     key: str = attrs.field(validator=_nonempty("key"))
     message_type: str = attrs.field(validator=_nonempty("message_type"))
-    message_class: MessageClass = attrs.field(validator=attrs.validators.instance_of(MessageClass))
-    channel: ChannelKind = attrs.field(validator=attrs.validators.instance_of(ChannelKind))
-    recipient: Recipient = attrs.field(validator=attrs.validators.instance_of(Recipient))
-    body: str = attrs.field(validator=attrs.validators.instance_of(str))
+    message_class: MessageClass = attrs.field(validator=_v.instance_of(MessageClass))
+    channel: ChannelKind = attrs.field(validator=_v.instance_of(ChannelKind))
+    recipient: Recipient = attrs.field(validator=_v.instance_of(Recipient))
+    body: str = attrs.field(validator=_v.instance_of(str))
     created_at: dt.datetime = attrs.field(validator=_aware("created_at"), eq=_instant)
     subject: str | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(str))
+        default=None, validator=attrs.validators.optional(_v.instance_of(str))
     )
     dedupe_key: str | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(str))
+        default=None, validator=attrs.validators.optional(_v.instance_of(str))
     )
     not_before: dt.datetime | None = attrs.field(
         default=None, validator=_aware("not_before"), eq=_instant

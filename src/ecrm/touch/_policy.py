@@ -18,8 +18,9 @@ from typing import Any, Final, Protocol, TypeAlias, runtime_checkable
 
 import attrs
 
+from ecrm import _validators as _v
 from ecrm._deprecate import renamed_attribute, renamed_kwarg
-from ecrm._time import DEFAULT_TZ, as_zone, require_aware
+from ecrm._time import DEFAULT_TZ, MAX_YEAR, MIN_YEAR, as_zone, require_aware
 from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.touch._message import ChannelKind, Message, MessageClass
 from ecrm.touch._optout import OptOutLookup
@@ -48,6 +49,13 @@ __all__ = [
 _MINUTES_PER_DAY: Final = 1440
 _MINUTE: Final = dt.timedelta(minutes=1)
 _UTC: Final = dt.UTC
+
+
+def _utc_in_range(now: object) -> bool:
+    """The hot path's test: ``now`` is already a UTC datetime that needs no checking."""
+    return (
+        type(now) is dt.datetime and now.tzinfo is _UTC and MIN_YEAR <= now.year <= MAX_YEAR
+    )
 
 
 class OnBlocked(enum.Enum):
@@ -151,9 +159,9 @@ class FrequencyCap:
     a range.
     """
 
-    max_count: int = attrs.field(validator=[attrs.validators.instance_of(int),
-                                            attrs.validators.ge(1)])
-    period: dt.timedelta = attrs.field(validator=attrs.validators.instance_of(dt.timedelta))
+    max_count: int = attrs.field(validator=[_v.instance_of(int),
+                                            _v.ge(1)])
+    period: dt.timedelta = attrs.field(validator=_v.instance_of(dt.timedelta))
 
     window = renamed_attribute("window", "period")
 
@@ -209,18 +217,18 @@ class ClassRules:
             never stale.
     """
 
-    respect_opt_out: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
+    respect_opt_out: bool = attrs.field(default=True, validator=_v.instance_of(bool))
     respect_block_list: bool = attrs.field(default=True,
-                                           validator=attrs.validators.instance_of(bool))
+                                           validator=_v.instance_of(bool))
     requires_consent: bool = attrs.field(default=False,
-                                         validator=attrs.validators.instance_of(bool))
-    members_only: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+                                         validator=_v.instance_of(bool))
+    members_only: bool = attrs.field(default=False, validator=_v.instance_of(bool))
     allowed: LocalTimeRange | None = attrs.field(default=None, converter=_time_range)
     blocked: tuple[LocalTimeRange, ...] = attrs.field(default=(), converter=_time_ranges)
     caps: tuple[FrequencyCap, ...] = attrs.field(default=(), converter=_caps)
-    dedupe: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
+    dedupe: bool = attrs.field(default=True, validator=_v.instance_of(bool))
     on_blocked: OnBlocked = attrs.field(default=OnBlocked.DEFER,
-                                        validator=attrs.validators.instance_of(OnBlocked))
+                                        validator=_v.instance_of(OnBlocked))
     max_lateness: dt.timedelta | None = attrs.field(default=None, validator=_opt_timedelta)
     # derived: which minutes of the local day are allowed, and how far to the next one
     _flags: bytes = attrs.field(init=False, repr=False, eq=False)
@@ -355,7 +363,7 @@ class TimeRules:
     allowed: LocalTimeRange | None = attrs.field(default=None, converter=_time_range)
     blocked: tuple[LocalTimeRange, ...] = attrs.field(default=(), converter=_time_ranges)
     on_blocked: OnBlocked = attrs.field(default=OnBlocked.DEFER,
-                                        validator=attrs.validators.instance_of(OnBlocked))
+                                        validator=_v.instance_of(OnBlocked))
 
     def __attrs_post_init__(self) -> None:
         self.apply_to(ClassRules())  # the same "some minute is allowed" check
@@ -834,7 +842,7 @@ class SendPolicy:
             allowed minute) or :class:`Skip`; each with its ``trace``.
         """
         now = as_of
-        if now.tzinfo is not _UTC:
+        if not _utc_in_range(now):
             # UTC keys the caches safely: equal wall times in a DST fold are equal (and
             # hash alike) within their own zone although they are different instants
             now = require_aware(now, "as_of").astimezone(_UTC)
@@ -1143,7 +1151,7 @@ class SendPolicy:
         Returns:
             The same decision as :meth:`decide`.
         """
-        if now.tzinfo is not _UTC:
+        if not _utc_in_range(now):
             # UTC keys the caches safely: equal wall times in a DST fold are equal (and
             # hash alike) within their own zone although they are different instants
             now = require_aware(now, "as_of").astimezone(_UTC)

@@ -52,7 +52,12 @@ def sale_window(year: int, month: int, first_day: int, end_day: int,
     >>> june.start.isoformat(), june.end.isoformat()
     ('2025-06-01T00:00:00+08:00', '2025-06-19T00:00:00+08:00')
     """
-    return Window.of_dates(dt.date(year, month, first_day), dt.date(year, month, end_day), tz)
+    try:
+        first, end = dt.date(year, month, first_day), dt.date(year, month, end_day)
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidValueError("sale_window", "must name real dates",
+                                (year, month, first_day, end_day)) from None
+    return Window.of_dates(first, end, tz)
 
 
 def broadcast(
@@ -316,8 +321,8 @@ def double_twelve_audience(orders: OrderLog, events: EventLog, *, year: int,
         Sorted unique ids.
     """
     zone = as_zone(tz if tz is not None else orders.tz)
-    start = dt.datetime(year, 12, 12, 18, tzinfo=zone)
     june = sale_window(year, 6, 1, 19, zone)
+    start = dt.datetime(year, 12, 12, 18, tzinfo=zone)
     return np.union1d(high_potential_returners(orders, as_of=start),
                       cart_abandoners(events, orders, window=june))
 

@@ -794,7 +794,7 @@ class Holiday:
     def __attrs_post_init__(self) -> None:
         try:
             dt.date(self.year or 2024, self.month, self.day)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise InvalidValueError("holiday", "must be a real date",
                                     (self.year, self.month, self.day)) from None
 

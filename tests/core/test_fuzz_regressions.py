@@ -1,0 +1,272 @@
+"""Regressions for the bad values the public-API fuzzer found (issue 17).
+
+Each test pins the exact ecrm error type, that the message names the field, and (for
+absurd sizes) that the refusal is fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import attrs
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ecrm import Money, OrderLog
+from ecrm.errors import (
+    InvalidTypeError,
+    InvalidValueError,
+    PredicateFormatError,
+    StoreError,
+)
+from ecrm.lifecycle import RepurchaseCycle
+from ecrm.rfm import score
+from ecrm.segments import predicate_from_json, predicate_from_str
+from ecrm.service import ComplaintTaxonomy, Ticket, TicketKind
+from ecrm.tiers import TAOBAO_STORE_VIP, Coupon, IssuedCoupon, Tier
+from ecrm.touch import (
+    Backoff,
+    ChannelKind,
+    Message,
+    MessageClass,
+    Recipient,
+    SendPolicy,
+    SmsComposer,
+    SqliteOptOutRegistry,
+)
+
+SH = ZoneInfo("Asia/Shanghai")
+AS_OF = dt.datetime(2024, 5, 1, 12, tzinfo=SH)
+FAST_S = 0.5  # a refusal does no work proportional to the absurd size
+
+
+def _log() -> OrderLog:
+    t = dt.datetime(2024, 4, 1, tzinfo=SH)
+    return OrderLog.from_arrays(["a", "b"], [t, t], [100, 200], tz=SH)
+
+
+def _message() -> Message:
+    return Message("m1", "promo", MessageClass.MARKETING, ChannelKind.SMS,
+                   Recipient("c1", phone="13812345678", tz="Asia/Shanghai"), "hello", AS_OF)
+
+
+# -- core value types ---------------------------------------------------------------------
+def test_tier_level_zero_is_an_invalid_value_naming_level() -> None:
+    tier = TAOBAO_STORE_VIP.tiers[0]
+    with pytest.raises(InvalidValueError, match=r"^level must be >= 1, got 0$") as info:
+        attrs.evolve(tier, level=0)
+    assert info.value.field == "level"
+    assert info.value.value == 0
+
+
+def test_tier_name_of_wrong_type_is_an_invalid_type_error_naming_name() -> None:
+    with pytest.raises(InvalidTypeError, match=r"^name must be str, got int 5$"):
+        Tier(level=1, name=5, min_spend=Money(100), min_orders=1)  # type: ignore[arg-type]
+
+
+def test_backoff_factor_zero_is_an_invalid_value_naming_factor() -> None:
+    with pytest.raises(InvalidValueError, match=r"^factor must be >= 1, got 0$") as info:
+        Backoff(factor=0)
+    assert info.value.field == "factor"
+
+
+def test_sms_composer_with_an_int_signature_is_an_invalid_type_error() -> None:
+    with pytest.raises(InvalidTypeError, match=r"^signature must be str, got int 0$"):
+        SmsComposer(0)  # type: ignore[arg-type]
+
+
+def test_sms_composer_max_chars_nan_is_an_invalid_value() -> None:
+    with pytest.raises(InvalidValueError, match=r"^max_chars must be >= 1") as info:
+        SmsComposer("【小店】", max_chars=math.nan)  # type: ignore[arg-type]
+    assert info.value.field == "max_chars"
+
+
+@pytest.mark.parametrize("text", ["1e999999999", "1E+400000", "-1E-400000", "1" * 5000])
+def test_money_from_decimal_refuses_absurd_exponents_fast(text: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(InvalidValueError, match=r"^amount must be under 1E[+]30") as info:
+        Money.from_decimal(text)
+    assert time.perf_counter() - started < FAST_S
+    assert info.value.field == "amount"
+
+
+def test_money_from_decimal_still_reads_large_and_small_amounts() -> None:
+    # 10**16 yuan is 10**18 fen, inside int64; 0.01 is one fen
+    assert Money.from_decimal("1E+16").fen == 10**18
+    assert Money.from_decimal("0.01").fen == 1
+    assert Money.from_decimal("0E+999999").fen == 0
+
+
+@pytest.mark.parametrize("fen", [2**63, -(2**63), 10**30, -(10**30)])
+def test_money_outside_int64_is_an_invalid_value_naming_fen(fen: int) -> None:
+    with pytest.raises(InvalidValueError, match=r"^fen must fit a signed 64-bit integer") as info:
+        Money(fen)
+    assert info.value.field == "fen"
+
+
+def test_money_sum_past_int64_is_an_invalid_value() -> None:
+    big = Money(2**62)
+    with pytest.raises(InvalidValueError, match=r"^fen must fit"):
+        big + big
+
+
+def test_a_huge_int_in_an_error_message_is_shortened() -> None:
+    with pytest.raises(InvalidValueError) as info:
+        Money(2**40000)  # past Python's 4,300-digit str() limit
+    assert len(str(info.value)) < 400
+
+
+# -- time ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "as_of",
+    [dt.datetime(1, 1, 1, tzinfo=dt.UTC), dt.datetime(9999, 12, 31, tzinfo=dt.UTC),
+     dt.datetime(999, 12, 31, 23, tzinfo=dt.UTC), dt.datetime(9000, 1, 1, tzinfo=dt.UTC)],
+)
+def test_score_as_of_at_the_ends_of_time_is_an_invalid_value_naming_as_of(as_of: dt.datetime) -> None:
+    with pytest.raises(InvalidValueError, match=r"^as_of must be in the years 1000 to 8999") as info:
+        score(_log(), as_of=as_of)
+    assert info.value.field == "as_of"
+
+
+def test_score_as_of_at_the_edges_of_the_range_works() -> None:
+    # hand check: one-year window back from 1000-01-01 holds none of the 2024 orders
+    for year in (1000, 8999):
+        result = score(_log(), as_of=dt.datetime(year, 1, 1, tzinfo=dt.UTC), warn_undersized=False)
+        assert len(result.customer_ids) == 0
+
+
+def test_send_policy_decide_with_a_date_is_an_invalid_type_error_naming_as_of() -> None:
+    with pytest.raises(InvalidTypeError, match=r"^as_of must be a timezone-aware datetime"):
+        SendPolicy().decide(_message(), as_of=dt.date(2024, 5, 1))  # type: ignore[arg-type]
+
+
+def test_send_policy_decide_with_a_utc_moment_past_the_range_is_refused() -> None:
+    # the UTC fast path must check the range too
+    with pytest.raises(InvalidValueError, match=r"^as_of must be in the years"):
+        SendPolicy().decide(_message(), as_of=dt.datetime(9999, 1, 1, tzinfo=dt.UTC))
+
+
+def test_issued_coupon_with_a_naive_validity_is_an_invalid_value_naming_the_field() -> None:
+    coupon = Coupon("C1", face_value=Money(500), valid_days=7)
+    with pytest.raises(InvalidValueError, match=r"^valid_from must be timezone-aware") as info:
+        IssuedCoupon(coupon, dt.datetime(2024, 5, 1), AS_OF)
+    assert info.value.field == "valid_from"
+
+
+# -- nesting and text ---------------------------------------------------------------------
+def test_predicate_from_str_refuses_deep_nesting_fast() -> None:
+    started = time.perf_counter()
+    with pytest.raises(PredicateFormatError, match=r"^text must be JSON text that does not nest") as info:
+        predicate_from_str("[" * 100_000 + "]" * 100_000)
+    assert time.perf_counter() - started < FAST_S
+    assert info.value.field == "text"
+    assert len(str(info.value)) < 400  # the 200,000 characters are not echoed
+
+
+def test_predicate_from_json_refuses_deep_nesting() -> None:
+    node: dict[str, object] = {"field": "carted", "last_days": 30}
+    for _ in range(5_000):
+        node = {"op": "not", "arg": node}
+    with pytest.raises(PredicateFormatError, match=r"^predicate nests too deeply") as info:
+        predicate_from_json({"version": 1, "predicate": node})
+    assert info.value.field == "predicate"
+
+
+# -- columns ------------------------------------------------------------------------------
+@pytest.mark.parametrize("column", ["channels", "provinces", "statuses", "order_ids"])
+def test_order_log_from_arrays_refuses_a_string_as_a_column(column: str) -> None:
+    t = dt.datetime(2024, 5, 1, tzinfo=SH)
+    with pytest.raises(InvalidTypeError, match=rf"^{column} must be a sequence or array of values"):
+        OrderLog.from_arrays(["a", "b"], [t, t], [100, 200], tz=SH, **{column: "xy"})
+
+
+def test_repurchase_cycle_curve_with_nan_is_an_invalid_value_naming_the_curve() -> None:
+    with pytest.raises(InvalidValueError, match=r"^curve_share must hold finite numbers") as info:
+        RepurchaseCycle(
+            p50_days=10, p70_days=20, p90_days=30, n_first_time_buyers=5, n_repurchasers=3,
+            repurchase_rate=0.6, curve_days=[10], curve_share=[math.nan], method="empirical",
+            same_day="merge", scope="all", min_repurchasers=1, estimate=None, as_of=AS_OF,
+        )
+    assert info.value.field == "curve_share"
+
+
+def test_message_metadata_that_is_not_pairs_is_an_invalid_type_error() -> None:
+    with pytest.raises(InvalidTypeError, match=r"^metadata must hold"):
+        attrs.evolve(_message(), metadata=("ab", "c"))
+
+
+# -- service ------------------------------------------------------------------------------
+def test_ticket_with_an_unknown_kind_is_an_invalid_value_naming_kind() -> None:
+    with pytest.raises(InvalidValueError, match=r"^kind must be one of 'inquiry'") as info:
+        Ticket("T1", None, "normal", "wangwang", "c1", AS_OF)  # type: ignore[arg-type]
+    assert info.value.field == "kind"
+    # the text of a member still reads
+    assert Ticket("T1", "complaint", "normal", "wangwang", "c1", AS_OF).kind is TicketKind.COMPLAINT
+
+
+def test_complaint_taxonomy_weight_that_is_text_is_an_invalid_type_error() -> None:
+    with pytest.raises(InvalidTypeError, match=r"^weight of phrase 'slow' must be a number"):
+        ComplaintTaxonomy.from_mapping({"delivery": {"slow": "x"}})  # type: ignore[dict-item]
+
+
+# -- stores -------------------------------------------------------------------------------
+def test_opt_out_registry_in_a_missing_folder_is_a_store_error() -> None:
+    with pytest.raises(StoreError, match=r"cannot open opt-out registry") as info:
+        SqliteOptOutRegistry("/nonexistent/x.db")
+    assert isinstance(info.value, StoreError)
+    assert isinstance(info.value, OSError)
+
+
+@pytest.mark.parametrize("timeout", [math.inf, math.nan, 0, -1, 10**12])
+def test_store_busy_timeout_out_of_range_is_an_invalid_value(tmp_path: Path, timeout: float) -> None:
+    with pytest.raises(InvalidValueError, match=r"^busy_timeout must be > 0 and <= 86,400") as info:
+        SqliteOptOutRegistry(tmp_path / "o.db", busy_timeout=timeout)
+    assert info.value.field == "busy_timeout"
+    assert not (tmp_path / "o.db").exists()  # nothing was created
+
+
+def test_store_busy_timeout_array_is_an_invalid_type_error(tmp_path: Path) -> None:
+    with pytest.raises(InvalidTypeError, match=r"^busy_timeout must be a number of seconds"):
+        SqliteOptOutRegistry(tmp_path / "o.db", busy_timeout=np.array([1.0, 2.0]))  # type: ignore[arg-type]
+
+
+# -- hypothesis still reads ecrm's validators ---------------------------------------------
+@given(st.builds(Backoff))
+def test_hypothesis_builds_values_through_ecrm_validators(backoff: Backoff) -> None:
+    """``instance_of``/``in_`` stay attrs validators underneath, so st.builds infers them."""
+    assert isinstance(backoff.factor, int)
+    assert backoff.factor >= 1
+
+
+def test_window_of_dates_at_the_end_of_time_is_an_invalid_value_naming_the_bound() -> None:
+    from ecrm import Window
+
+    with pytest.raises(InvalidValueError, match=r"^end must be in the years 1000 to 8999") as info:
+        Window.of_dates(dt.date(2024, 5, 1), dt.date.max, "Pacific/Kiritimati")
+    assert info.value.field == "end"
+
+
+def test_is_fake_phone_of_an_array_is_false_not_an_ambiguous_truth_value() -> None:
+    from ecrm import is_fake_phone
+
+    assert is_fake_phone(np.array([], dtype=object)) is False  # type: ignore[arg-type]
+    assert is_fake_phone("15400000001") is True
+
+
+def test_money_from_decimal_of_a_malformed_decimal_tuple_is_an_invalid_value() -> None:
+    with pytest.raises(InvalidValueError, match=r"^amount must be a decimal number") as info:
+        Money.from_decimal((0, (1,), 2, 3))  # type: ignore[arg-type]
+    assert info.value.field == "amount"
+
+
+def test_split_audience_of_a_nested_list_is_an_invalid_type_error() -> None:
+    from ecrm.analytics import split_audience
+
+    with pytest.raises(InvalidTypeError, match=r"^audience must be a flat sequence"):
+        split_audience("c1", [[["a"]], ["b", ["c"]]])
