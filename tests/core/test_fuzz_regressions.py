@@ -27,7 +27,7 @@ from ecrm.errors import (
 )
 from ecrm.lifecycle import RepurchaseCycle
 from ecrm.rfm import score
-from ecrm.segments import predicate_from_json, predicate_from_str
+from ecrm.segments import Predicate
 from ecrm.service import ComplaintTaxonomy, Ticket, TicketKind
 from ecrm.tiers import TAOBAO_STORE_VIP, Coupon, IssuedCoupon, Tier
 from ecrm.touch import (
@@ -160,21 +160,21 @@ def test_issued_coupon_with_a_naive_validity_is_an_invalid_value_naming_the_fiel
 
 
 # -- nesting and text ---------------------------------------------------------------------
-def test_predicate_from_str_refuses_deep_nesting_fast() -> None:
+def test_predicate_from_json_text_refuses_deep_nesting_fast() -> None:
     started = time.perf_counter()
     with pytest.raises(PredicateFormatError, match=r"^text must be JSON text that does not nest") as info:
-        predicate_from_str("[" * 100_000 + "]" * 100_000)
+        Predicate.from_json("[" * 100_000 + "]" * 100_000)
     assert time.perf_counter() - started < FAST_S
     assert info.value.field == "text"
     assert len(str(info.value)) < 400  # the 200,000 characters are not echoed
 
 
-def test_predicate_from_json_refuses_deep_nesting() -> None:
+def test_predicate_from_dict_refuses_deep_nesting() -> None:
     node: dict[str, object] = {"field": "carted", "last_days": 30}
     for _ in range(5_000):
         node = {"op": "not", "arg": node}
     with pytest.raises(PredicateFormatError, match=r"^predicate nests too deeply") as info:
-        predicate_from_json({"version": 1, "predicate": node})
+        Predicate.from_dict({"version": 1, "predicate": node})
     assert info.value.field == "predicate"
 
 
