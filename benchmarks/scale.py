@@ -218,7 +218,7 @@ def step_dask(folder: str, workers: int) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=40) as cluster, Client(cluster):
+                      dashboard_address=":0", silence_logs=40) as cluster, Client(cluster):
         up = time.perf_counter() - t0
         t1 = time.perf_counter()
         frame = dd.read_parquet(folder)

@@ -32,8 +32,9 @@ AS_OF = dt.datetime(2025, 7, 1, tzinfo=SH)
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[object]:
+    # ":0", not None: None still binds 8787 and warns when it is taken (dask/distributed#8136)
     cluster = distributed.LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0",
         silence_logs=40,
     )
     with cluster, distributed.Client(cluster) as c:

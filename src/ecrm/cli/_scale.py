@@ -129,8 +129,9 @@ def _client(args: argparse.Namespace) -> Iterator[str]:
             yield f"dask scheduler {args.scheduler} ({len(client.scheduler_info()['workers'])} workers)"
         return
     n = args.workers or os.cpu_count() or 1
+    # ":0", not None: None still binds 8787 and warns when it is taken (dask/distributed#8136)
     with distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, silence_logs=40) as cluster, \
+                                  dashboard_address=":0", silence_logs=40) as cluster, \
             distributed.Client(cluster):
         yield f"dask local cluster of {n} worker process{'es' if n > 1 else ''}"
 

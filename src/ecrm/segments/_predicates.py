@@ -95,7 +95,7 @@ class Predicate(JsonForm):
         return ()
 
     # -- serialisation (the schema lives in ecrm.segments._json, which registers it) ---------
-    _json_field: ClassVar[str] = ""
+    _json_field: ClassVar[str] = "text"
 
     def to_dict(self) -> dict[str, Any]:
         """The versioned JSON document of this predicate (plain dicts, lists, str, int, bool).
