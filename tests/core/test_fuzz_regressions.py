@@ -270,3 +270,29 @@ def test_split_audience_of_a_nested_list_is_an_invalid_type_error() -> None:
 
     with pytest.raises(InvalidTypeError, match=r"^audience must be a flat sequence"):
         split_audience("c1", [[["a"]], ["b", ["c"]]])
+
+
+# -- the care flows check their data arguments before reading them ------------------------------
+def test_a_flow_given_the_wrong_data_type_names_the_parameter() -> None:
+    import datetime as _dt
+
+    from ecrm import OrderLog as _Log
+    from ecrm.touch import SmsComposer
+    from ecrm.touch.flows import (
+        FlowContext,
+        birthday_greetings,
+        order_events_from_log,
+        win_back_offers,
+    )
+
+    at = _dt.datetime(2025, 1, 1, tzinfo=_dt.UTC)
+    ctx = FlowContext(SmsComposer("【小林茶铺】"))
+    with pytest.raises(InvalidTypeError, match=r"birthday_greetings\(\): ctx must be FlowContext, "
+                                               r"got NoneType"):
+        birthday_greetings(start=at, as_of=at, ctx=None)  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match=r"win_back_offers\(\): orders must be OrderLog, "
+                                               r"got list"):
+        win_back_offers([], start=at, as_of=at, ctx=ctx, cycle=(30, 60, 90))  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match="orders must be an OrderLog, got NoneType"):
+        order_events_from_log(None)  # type: ignore[arg-type]
+    assert isinstance(_Log.from_orders([]), _Log)  # a real log still passes the check

@@ -27,7 +27,13 @@ from ecrm.rfm import score
 from ecrm.tiers import CouponCatalog, CouponScope
 from ecrm.touch._message import ChannelKind, Message, MessageClass
 from ecrm.touch._outbox import Guard, Outbox, OutboxState
-from ecrm.touch.flows._care import FlowContext, _as_list, _emit, _require_links
+from ecrm.touch.flows._care import (
+    FlowContext,
+    _as_list,
+    _emit,
+    _require_links,
+    checked_arguments,
+)
 
 __all__ = [
     "broadcast",
@@ -60,6 +66,7 @@ def sale_window(year: int, month: int, first_day: int, end_day: int,
     return Window.of_dates(first, end, tz)
 
 
+@checked_arguments
 def broadcast(
     audience: Any,
     *,
@@ -155,6 +162,7 @@ def _check_campaign_id(campaign_id: object) -> None:
                                 campaign_id)
 
 
+@checked_arguments
 def coupon_care(
     audience: Any,
     *,
@@ -242,6 +250,7 @@ def coupon_care(
     return grants + notices
 
 
+@checked_arguments
 def new_arrivals(audience: Any, *, campaign_id: str, item_name: str,
                  window: Window | tuple[dt.datetime, dt.datetime],
                  ctx: FlowContext) -> list[Message]:
@@ -258,6 +267,7 @@ def new_arrivals(audience: Any, *, campaign_id: str, item_name: str,
                      message_type="new_arrivals", values={"item_name": item_name})
 
 
+@checked_arguments
 def high_potential_returners(orders: OrderLog, *, as_of: dt.datetime, min_orders: int = 2,
                              min_total: int = 17) -> npt.NDArray[Any]:
     """High-potential returning customers: the 12.12 audience of the playbook.
@@ -285,6 +295,7 @@ def high_potential_returners(orders: OrderLog, *, as_of: dt.datetime, min_orders
     return res.customer_ids[keep]
 
 
+@checked_arguments
 def cart_abandoners(events: EventLog, orders: OrderLog, *, window: Window | None = None,
                     start: dt.datetime | None = None,
                     end: dt.datetime | None = None) -> npt.NDArray[Any]:
@@ -312,6 +323,7 @@ def cart_abandoners(events: EventLog, orders: OrderLog, *, window: Window | None
     return carted[~np.isin(carted, bought)]
 
 
+@checked_arguments
 def double_twelve_audience(orders: OrderLog, events: EventLog, *, year: int,
                            tz: str | dt.tzinfo | None = None) -> npt.NDArray[Any]:
     """The 12.12 push audience: :func:`high_potential_returners` as of Dec 12 18:00 local
@@ -327,6 +339,7 @@ def double_twelve_audience(orders: OrderLog, events: EventLog, *, year: int,
                       cart_abandoners(events, orders, window=june))
 
 
+@checked_arguments
 def double_twelve_push(orders: OrderLog, events: EventLog, *, year: int, ctx: FlowContext,
                        offer: str = "满200减30", holdout_share: float = 0.0) -> list[Message]:
     """The 12.12 push: :func:`double_twelve_audience` in the window Dec 12 18:00–20:00

@@ -12,9 +12,11 @@ Customers without an address on the context's channel get no message.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, TypeAlias, TypeVar
 
 import attrs
 import numpy as np
@@ -22,6 +24,7 @@ import numpy.typing as npt
 
 from ecrm._customers import CustomerTable
 from ecrm._deprecate import renamed_kwarg
+from ecrm._events import EventLog
 from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
@@ -225,6 +228,47 @@ class FlowContext:
                                     message_type) from None
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def checked_arguments(func: _F) -> _F:
+    """Refuse, with :class:`~ecrm.InvalidTypeError` naming the parameter, an argument whose
+    annotation is one of the flows' data types (an order log, order events, an event log,
+    coupon grants, a flow context) but whose value is not one; checked before the flow reads
+    anything, so a wrong value never surfaces as an ``AttributeError`` from inside."""
+    params = inspect.signature(func).parameters
+    wanted = {name: str(p.annotation) for name, p in params.items()
+              if str(p.annotation) in _DATA_TYPES}
+    names = list(params)
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for name, annotation in wanted.items():
+            if name in kwargs:
+                value = kwargs[name]
+            else:
+                i = names.index(name)
+                if i >= len(args):
+                    continue
+                value = args[i]
+            cls = _data_type(annotation)
+            if not isinstance(value, cls):
+                raise InvalidTypeError(f"{func.__name__}(): {name} must be {cls.__name__}, "
+                                       f"got {type(value).__name__}")
+        return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+_DATA_TYPES: Final = frozenset({"OrderLog", "OrderEvents", "EventLog", "CouponGrants",
+                                "FlowContext"})
+
+
+def _data_type(annotation: str) -> type:
+    return {"OrderLog": OrderLog, "OrderEvents": OrderEvents, "EventLog": EventLog,
+            "CouponGrants": CouponGrants, "FlowContext": FlowContext}[annotation]
+
+
 def _window(start: dt.datetime, as_of: dt.datetime) -> tuple[int, int]:
     s = datetime_to_us(require_aware(start, "start"))
     a = datetime_to_us(require_aware(as_of, "as_of"))
@@ -353,6 +397,7 @@ FlashSale: TypeAlias = str | npt.NDArray[np.bool_] | None
 
 # -- payment reminder (催付) ------------------------------------------------------------
 @renamed_kwarg("since", "start")
+@checked_arguments
 def payment_reminders(
     orders: OrderLog,
     *,
@@ -447,6 +492,7 @@ def payment_reminders(
 
 # -- the dispatch-time re-check ----------------------------------------------------------
 @renamed_kwarg("now", "as_of")
+@checked_arguments
 def why_not_due(message: Message, *, as_of: dt.datetime,
                 status: OrderStatus | None = None) -> str | None:
     """Why ``message`` must not go out at ``as_of`` any more, or ``None`` when it still may.
@@ -482,6 +528,7 @@ def why_not_due(message: Message, *, as_of: dt.datetime,
 
 
 @renamed_kwarg("now", "as_of")
+@checked_arguments
 def still_due(message: Message, *, as_of: dt.datetime,
               status: OrderStatus | None = None) -> bool:
     """Whether ``message`` may still go out at ``as_of`` (see :func:`why_not_due`;
@@ -542,6 +589,7 @@ def _event_messages(events: OrderEvents, rows: npt.NDArray[np.intp], ctx: FlowCo
 
 
 @renamed_kwarg("since", "start")
+@checked_arguments
 def shipping_notices(events: OrderEvents, *, start: dt.datetime, as_of: dt.datetime,
                      ctx: FlowContext) -> list[Message]:
     """Shipped (已发货) and multi-warehouse shipped (分仓发货) notices.
@@ -560,6 +608,7 @@ def shipping_notices(events: OrderEvents, *, start: dt.datetime, as_of: dt.datet
 
 
 @renamed_kwarg("since", "start")
+@checked_arguments
 def delivery_notices(events: OrderEvents, *, start: dt.datetime, as_of: dt.datetime,
                      ctx: FlowContext) -> list[Message]:
     """Delivered (已送达) notices: TRANSACTIONAL, ``care:delivered:order-<id>``."""
@@ -570,6 +619,7 @@ def delivery_notices(events: OrderEvents, *, start: dt.datetime, as_of: dt.datet
 
 
 @renamed_kwarg("since", "start")
+@checked_arguments
 def receipt_confirmations(events: OrderEvents, *, start: dt.datetime, as_of: dt.datetime,
                           ctx: FlowContext) -> list[Message]:
     """Thanks for confirming receipt (确认收货), inviting non-members to claim the member card.
@@ -594,6 +644,7 @@ def receipt_confirmations(events: OrderEvents, *, start: dt.datetime, as_of: dt.
 
 
 @renamed_kwarg("since", "start")
+@checked_arguments
 def refund_notices(events: OrderEvents, *, start: dt.datetime, as_of: dt.datetime,
                    ctx: FlowContext) -> list[Message]:
     """Return received (退货已收到) and refund done (退款成功) notices: TRANSACTIONAL,
@@ -607,6 +658,7 @@ def refund_notices(events: OrderEvents, *, start: dt.datetime, as_of: dt.datetim
 
 
 @renamed_kwarg("since", "start")
+@checked_arguments
 def refund_request_care(events: OrderEvents, *, start: dt.datetime, as_of: dt.datetime,
                         ctx: FlowContext) -> list[Message]:
     """Refund-request care (退货关怀): when a customer asks for a refund of a shipped order,
@@ -702,6 +754,7 @@ def _first_shipments(orders: OrderLog, events: OrderEvents, start: int, as_of: i
 
 
 @renamed_kwarg("since", "start")
+@checked_arguments
 def usage_tutorials(orders: OrderLog, events: OrderEvents, *, start: dt.datetime,
                     as_of: dt.datetime, ctx: FlowContext,
                     coupon: str | None = None) -> list[Message]:
@@ -732,6 +785,7 @@ def usage_tutorials(orders: OrderLog, events: OrderEvents, *, start: dt.datetime
 
 
 @renamed_kwarg("since", "start")
+@checked_arguments
 def satisfaction_follow_ups(orders: OrderLog, events: OrderEvents, *, start: dt.datetime,
                             as_of: dt.datetime, ctx: FlowContext,
                             after: dt.timedelta = dt.timedelta(days=3)) -> list[Message]:
@@ -760,6 +814,7 @@ def _need_customers(ctx: FlowContext, flow: str) -> CustomerTable:
 
 
 @renamed_kwarg("since", "start")
+@checked_arguments
 def birthday_greetings(*, start: dt.datetime, as_of: dt.datetime, ctx: FlowContext,
                        message_class: MessageClass = MessageClass.CARE) -> list[Message]:
     """Birthday greetings on each local day whose ``ctx.send_time`` is in ``(start, as_of]``.
@@ -812,6 +867,7 @@ DEFAULT_HOLIDAYS: Final = (
 
 
 @renamed_kwarg("since", "start")
+@checked_arguments
 def holiday_greetings(*, start: dt.datetime, as_of: dt.datetime, ctx: FlowContext,
                       holidays: Iterable[Holiday] = DEFAULT_HOLIDAYS,
                       audience: Any = None,
@@ -845,6 +901,7 @@ def holiday_greetings(*, start: dt.datetime, as_of: dt.datetime, ctx: FlowContex
 
 # -- lifecycle-driven ----------------------------------------------------------------------
 @renamed_kwarg("since", "start")
+@checked_arguments
 def repurchase_reminders(orders: OrderLog, cycles: CycleTable, *, start: dt.datetime,
                          as_of: dt.datetime, ctx: FlowContext) -> list[Message]:
     """Repurchase reminders at the item's cycle (:func:`ecrm.lifecycle.due_repurchase_reminders`)
@@ -906,6 +963,7 @@ def _playbook_rule(playbook: Playbook, key: str, trigger: Trigger) -> PlaybookRu
 
 
 @renamed_kwarg("since", "start")
+@checked_arguments
 def returning_customer_offers(orders: OrderLog, *, start: dt.datetime, as_of: dt.datetime,
                               ctx: FlowContext, playbook: Playbook = DEFAULT_PLAYBOOK,
                               offer: str = "老客专属折扣") -> list[Message]:
@@ -929,6 +987,7 @@ def returning_customer_offers(orders: OrderLog, *, start: dt.datetime, as_of: dt
 
 
 @renamed_kwarg("since", "start")
+@checked_arguments
 def win_back_offers(orders: OrderLog, *, start: dt.datetime, as_of: dt.datetime,
                     ctx: FlowContext, cycle: RepurchaseCycle | Bands | tuple[int, int, int],
                     playbook: Playbook = DEFAULT_PLAYBOOK,
@@ -963,6 +1022,7 @@ def win_back_offers(orders: OrderLog, *, start: dt.datetime, as_of: dt.datetime,
 
 
 @renamed_kwarg("since", "start")
+@checked_arguments
 def gift_pack_notices(*, start: dt.datetime, as_of: dt.datetime, ctx: FlowContext,
                       after: dt.timedelta = dt.timedelta(minutes=10),
                       claim_window: dt.timedelta = dt.timedelta(hours=24)) -> list[Message]:
@@ -1060,6 +1120,7 @@ class CouponGrants:
 
 
 @renamed_kwarg("since", "start")
+@checked_arguments
 def coupon_expiry_reminders(grants: CouponGrants, *, start: dt.datetime, as_of: dt.datetime,
                             ctx: FlowContext,
                             notice: dt.timedelta = dt.timedelta(days=3)) -> list[Message]:

@@ -277,8 +277,11 @@ def order_events_from_log(
         order).
 
     Raises:
+        InvalidTypeError: ``orders`` is not an OrderLog.
         InvalidValueError: the log has no ``paid_at`` or ``order_ids`` column.
     """
+    if not isinstance(orders, OrderLog):
+        raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
     if orders.paid_at_us is None or orders.order_ids is None:
         raise InvalidValueError("orders", "need paid_at and order_id columns to simulate "
                                 "logistics events", repr(orders), show_value=False)
