@@ -27,7 +27,13 @@ from ecrm.lifecycle._by import cycle_table
 from ecrm.lifecycle._cycle import METHODS, check_choice, check_fallback, check_min_repurchasers
 from ecrm.lifecycle._kernels import km_quantiles, observed_quantiles
 from ecrm.scale._results import cycle_from_summary
-from ecrm.scale._summary import NO_DAY, CustomerSummary, _statuses, sorted_union
+from ecrm.scale._summary import (
+    NO_DAY,
+    CustomerSummary,
+    _statuses,
+    check_mergeable,
+    sorted_union,
+)
 
 __all__ = ["CategorySummary", "cycles_from_summary", "merge_categories", "summarize_categories"]
 
@@ -145,21 +151,7 @@ def merge_categories(a: CategorySummary, b: CategorySummary) -> CategorySummary:
         InvalidTypeError: an argument is not a CategorySummary.
         InvalidValueError: their ``as_of``, statuses or zone differ, or their id kinds.
     """
-    for name, value in (("a", a), ("b", b)):
-        if not isinstance(value, CategorySummary):
-            raise InvalidTypeError(
-                f"{name} must be a CategorySummary, got {type(value).__name__}")
-    for name in ("as_of", "statuses"):
-        if getattr(a, name) != getattr(b, name):
-            raise InvalidValueError(name, "must be the same in both summaries to merge them",
-                                    f"{getattr(a, name)!r} and {getattr(b, name)!r}")
-    if zone_name(a.tz) != zone_name(b.tz):
-        raise InvalidValueError("tz", "must be the same in both summaries to merge them",
-                                f"{zone_name(a.tz)} and {zone_name(b.tz)}")
-    if len(a) and len(b) and a.pair_customer_ids.dtype.kind != b.pair_customer_ids.dtype.kind:
-        raise InvalidValueError(
-            "customer_ids", "must be of one kind (all str or all int) to merge",
-            f"{a.pair_customer_ids.dtype} and {b.pair_customer_ids.dtype}")
+    check_mergeable(a, b, ("as_of", "statuses"), kind=CategorySummary, ids="pair_customer_ids")
     categories = sorted_union(a.categories, b.categories)
     if not len(b):
         return attrs.evolve(a, categories=_frozen(categories))

@@ -29,6 +29,7 @@ from ecrm.scale._summary import (
     NO_DAY,
     UNKNOWN_DAYS,
     _statuses,
+    check_mergeable,
     merge_day_counts,
     sorted_union,
 )
@@ -165,24 +166,11 @@ def merge_predict(a: PredictionSummary, b: PredictionSummary) -> PredictionSumma
         InvalidTypeError: an argument is not a PredictionSummary.
         InvalidValueError: their window, statuses or zone differ, or their id kinds.
     """
-    for name, value in (("a", a), ("b", b)):
-        if not isinstance(value, PredictionSummary):
-            raise InvalidTypeError(
-                f"{name} must be a PredictionSummary, got {type(value).__name__}")
-    for name in ("as_of", "calibration_start", "statuses"):
-        if getattr(a, name) != getattr(b, name):
-            raise InvalidValueError(name, "must be the same in both summaries to merge them",
-                                    f"{getattr(a, name)!r} and {getattr(b, name)!r}")
-    if zone_name(a.tz) != zone_name(b.tz):
-        raise InvalidValueError("tz", "must be the same in both summaries to merge them",
-                                f"{zone_name(a.tz)} and {zone_name(b.tz)}")
+    check_mergeable(a, b, ("as_of", "calibration_start", "statuses"), kind=PredictionSummary)
     if not len(b):
         return a
     if not len(a):
         return b
-    if a.customer_ids.dtype.kind != b.customer_ids.dtype.kind:
-        raise InvalidValueError("customer_ids", "must be of one kind (all str or all int) to merge",
-                                f"{a.customer_ids.dtype} and {b.customer_ids.dtype}")
     ids = sorted_union(a.customer_ids, b.customer_ids)
     ia = np.searchsorted(ids, a.customer_ids)
     ib = np.searchsorted(ids, b.customer_ids)

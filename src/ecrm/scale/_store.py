@@ -18,7 +18,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm import InvalidTypeError, InvalidValueError
+from ecrm import InvalidTypeError
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._time import zone_name
@@ -31,7 +31,7 @@ from ecrm.analytics._store import (
     run_bounds,
     store_metrics_result,
 )
-from ecrm.scale._summary import NO_INSTANT_US, _statuses, sorted_union
+from ecrm.scale._summary import NO_INSTANT_US, _statuses, check_mergeable, sorted_union
 
 __all__ = ["PeriodSummary", "merge_periods", "store_metrics_from_summary", "summarize_periods"]
 
@@ -171,23 +171,11 @@ def merge_periods(a: PeriodSummary, b: PeriodSummary) -> PeriodSummary:
         InvalidTypeError: an argument is not a PeriodSummary.
         InvalidValueError: their periods, statuses, zone, currency or id kinds differ.
     """
-    for name, value in (("a", a), ("b", b)):
-        if not isinstance(value, PeriodSummary):
-            raise InvalidTypeError(f"{name} must be a PeriodSummary, got {type(value).__name__}")
-    for name in ("periods", "statuses", "currency"):
-        if getattr(a, name) != getattr(b, name):
-            raise InvalidValueError(name, "must be the same in both summaries to merge them",
-                                    f"{getattr(a, name)!r} and {getattr(b, name)!r}")
-    if zone_name(a.tz) != zone_name(b.tz):
-        raise InvalidValueError("tz", "must be the same in both summaries to merge them",
-                                f"{zone_name(a.tz)} and {zone_name(b.tz)}")
+    check_mergeable(a, b, ("periods", "statuses", "currency"), kind=PeriodSummary)
     if not len(b):
         return a
     if not len(a):
         return b
-    if a.customer_ids.dtype.kind != b.customer_ids.dtype.kind:
-        raise InvalidValueError("customer_ids", "must be of one kind (all str or all int) to merge",
-                                f"{a.customer_ids.dtype} and {b.customer_ids.dtype}")
     ids = sorted_union(a.customer_ids, b.customer_ids)
     ia, ib = np.searchsorted(ids, a.customer_ids), np.searchsorted(ids, b.customer_ids)
     first = np.full(len(ids), _NO_FIRST, dtype=np.int64)

@@ -272,8 +272,27 @@ def merge_day_counts(
     return result
 
 
-def _check_same(a: CustomerSummary, b: CustomerSummary) -> None:
-    for name in ("as_of", "scheme", "statuses", "currency", "tier_months"):
+def check_mergeable(a: Any, b: Any, fields: tuple[str, ...], *, kind: type | None = None,
+                    ids: str = "customer_ids") -> None:
+    """Refuse to merge two summaries that do not describe the same question.
+
+    Args:
+        a, b: the summaries.
+        fields: attributes that must be equal (``as_of``, ``statuses`` …); the zones are
+            always compared, by name.
+        kind: when given, both must be instances of it.
+        ids: the id column whose kinds (str or int) must agree when both sides have rows.
+
+    Raises:
+        InvalidTypeError: ``a`` or ``b`` is not a ``kind``.
+        InvalidValueError: a field, the zone or the id kinds differ.
+    """
+    if kind is not None:
+        for name, value in (("a", a), ("b", b)):
+            if not isinstance(value, kind):
+                raise InvalidTypeError(
+                    f"{name} must be a {kind.__name__}, got {type(value).__name__}")
+    for name in fields:
         if getattr(a, name) != getattr(b, name):
             raise InvalidValueError(
                 name, "must be the same in both summaries to merge them",
@@ -284,11 +303,11 @@ def _check_same(a: CustomerSummary, b: CustomerSummary) -> None:
             "tz", "must be the same in both summaries to merge them",
             f"{zone_name(a.tz)} and {zone_name(b.tz)}",
         )
-    kinds = {a.customer_ids.dtype.kind, b.customer_ids.dtype.kind}
-    if len(a) and len(b) and len(kinds) > 1:
+    a_ids, b_ids = getattr(a, ids), getattr(b, ids)
+    if len(a_ids) and len(b_ids) and a_ids.dtype.kind != b_ids.dtype.kind:
         raise InvalidValueError(
             "customer_ids", "must be of one kind (all str or all int) to merge",
-            f"{a.customer_ids.dtype} and {b.customer_ids.dtype}",
+            f"{a_ids.dtype} and {b_ids.dtype}",
         )
 
 
@@ -327,7 +346,7 @@ def merge(a: CustomerSummary, b: CustomerSummary) -> CustomerSummary:
     for name, value in (("a", a), ("b", b)):
         if not isinstance(value, CustomerSummary):
             raise InvalidTypeError(f"{name} must be a CustomerSummary, got {type(value).__name__}")
-    _check_same(a, b)
+    check_mergeable(a, b, ("as_of", "scheme", "statuses", "currency", "tier_months"))
     if not len(b):
         return a
     if not len(a):
