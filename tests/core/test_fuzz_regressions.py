@@ -296,3 +296,61 @@ def test_a_flow_given_the_wrong_data_type_names_the_parameter() -> None:
     with pytest.raises(InvalidTypeError, match="orders must be an OrderLog, got NoneType"):
         order_events_from_log(None)  # type: ignore[arg-type]
     assert isinstance(_Log.from_orders([]), _Log)  # a real log still passes the check
+
+
+# -- segments: bounded messages for deep values, statuses that are not order statuses -----------
+def _nested_list(depth: int) -> list[object]:
+    value: list[object] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("make", ["RfmGradeIn", "StageIn"])
+def test_a_grade_or_stage_leaf_of_a_deeply_nested_value_names_the_item(make: str) -> None:
+    import ecrm.segments
+
+    cls = getattr(ecrm.segments, make)
+    with pytest.raises(InvalidValueError, match=r"^values\[0\] must be a (grade|stage)") as info:
+        cls([_nested_list(5_000)])
+    assert info.value.field == "values[0]"
+    assert len(str(info.value)) < 300  # the 5,000 levels are not echoed
+    with pytest.raises(InvalidValueError, match=r"^values\[1\] must be a grade P, G, S or B, "
+                                                r"got 3"):
+        ecrm.segments.RfmGradeIn(["P", 3])  # a code is not a grade's name
+
+
+def test_and_of_a_deeply_nested_value_is_an_invalid_type_error_naming_the_arg() -> None:
+    from ecrm.segments import And, Blocked, Not, Or
+
+    for combine in (And, Or):
+        with pytest.raises(InvalidTypeError, match=r"^args\[1\] must be a Predicate, got list \[\[\[") as info:
+            combine([Blocked(), _nested_list(5_000)])
+        assert len(str(info.value)) < 300
+    with pytest.raises(InvalidTypeError, match=r"^arg must be a Predicate, got list"):
+        Not(_nested_list(5_000))  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match=r"^args must be a collection of predicates"):
+        And(Blocked())  # type: ignore[arg-type]  # one predicate is not a collection of them
+
+
+def test_audience_context_statuses_name_the_item_that_is_not_an_order_status() -> None:
+    from ecrm import OrderStatus
+    from ecrm.segments import AudienceContext
+
+    with pytest.raises(InvalidValueError, match=r"^statuses\[1\] must be an order status "
+                                                r"\(unpaid, paid, shipped, completed, refunded, "
+                                                r"closed\), got 'delivered'") as info:
+        AudienceContext(statuses=["paid", "delivered"])
+    assert info.value.field == "statuses[1]"
+    with pytest.raises(InvalidTypeError, match=r"^statuses\[0\] must be an OrderStatus, got int 2"):
+        AudienceContext(statuses=[2])
+    with pytest.raises(InvalidTypeError, match=r"^statuses must be a collection of OrderStatus"):
+        AudienceContext(statuses="paid")  # type: ignore[arg-type]  # one text, not statuses
+    with pytest.raises(InvalidTypeError, match=r"^statuses must be a collection of OrderStatus"):
+        AudienceContext(statuses=7)  # type: ignore[arg-type]
+    assert AudienceContext(statuses=["paid", OrderStatus.SHIPPED]).statuses == frozenset(
+        {OrderStatus.PAID, OrderStatus.SHIPPED})
+    with pytest.raises(InvalidTypeError, match=r"^cycle must be a RepurchaseCycle, Bands or"):
+        AudienceContext(cycle="30,60,90")  # type: ignore[arg-type]
+    with pytest.raises(InvalidValueError, match=r"^bands must satisfy p50_days <= p70_days"):
+        AudienceContext(cycle=(90, 60, 30))

@@ -193,7 +193,7 @@ def test_default_cycle_is_the_shops_own(shop):  # type: ignore[no-untyped-def]
 
 
 def test_caches_are_computed_once_per_call(shop, monkeypatch):  # type: ignore[no-untyped-def]
-    import ecrm.segments._audience as mod
+    import ecrm.segments._context as mod
 
     calls = {"score": 0}
     real = mod.score
@@ -348,7 +348,7 @@ def test_grade_and_stage_at_an_earlier_day(shop, ref, p) -> None:  # type: ignor
 
 def test_at_is_a_local_midnight_cut_to_as_of_and_scored_once_per_instant(  # type: ignore[no-untyped-def]
         shop, monkeypatch) -> None:
-    import ecrm.segments._audience as mod
+    import ecrm.segments._context as mod
 
     seen: dict[str, list[dt.datetime]] = {"score": [], "stages": [], "cycle": []}
 

@@ -8,7 +8,24 @@ whole shop with :func:`audience`. See docs/segments.md.
 import warnings as _warnings
 
 from ecrm.segments import _json as _json_codec
-from ecrm.segments._audience import Audience, AudienceContext, Clause, Explanation, audience
+from ecrm.segments._attributes import (
+    AgeBetween,
+    BirthdayBetween,
+    Blocked,
+    GenderIn,
+    HasTags,
+    OccupationIn,
+    ProvinceIn,
+)
+from ecrm.segments._audience import Audience, Clause, Explanation, audience
+from ecrm.segments._behaviour import (
+    Carted,
+    Favorited,
+    FavoritedNotBought,
+    Ordered,
+    Repurchased,
+    Visited,
+)
 from ecrm.segments._builtins import (
     blocked_customers,
     carted_618_not_bought,
@@ -19,34 +36,17 @@ from ecrm.segments._builtins import (
     no_sale_customers,
     non_ordering_visitors,
 )
-from ecrm.segments._json import (
-    SCHEMA_VERSION,
-    PredicateFormatError,
-)
-from ecrm.segments._predicates import (
-    AgeBetween,
-    And,
-    BirthdayBetween,
-    Blocked,
-    Carted,
-    Favorited,
-    FavoritedNotBought,
-    GenderIn,
-    HasTags,
+from ecrm.segments._context import AudienceContext
+from ecrm.segments._derived import (
     MemberLevelIn,
-    Not,
-    OccupationIn,
-    Or,
-    Ordered,
-    Predicate,
     PredictedClvBetween,
     ProbabilityAliveBetween,
-    ProvinceIn,
-    Repurchased,
     RfmGradeIn,
     StageIn,
-    Visited,
 )
+from ecrm.segments._json import PredicateFormatError
+from ecrm.segments._predicates import And, Not, Or, Predicate
+from ecrm.segments._schema import SCHEMA_VERSION
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -16,18 +16,10 @@ from ecrm._window import Window
 from ecrm.errors import InvalidValueError
 from ecrm.lifecycle import Stage
 from ecrm.rfm import Grade
-from ecrm.segments._predicates import (
-    Blocked,
-    Carted,
-    FavoritedNotBought,
-    Not,
-    Ordered,
-    Predicate,
-    Repurchased,
-    RfmGradeIn,
-    StageIn,
-    Visited,
-)
+from ecrm.segments._attributes import Blocked
+from ecrm.segments._behaviour import Carted, FavoritedNotBought, Ordered, Repurchased, Visited
+from ecrm.segments._derived import RfmGradeIn, StageIn
+from ecrm.segments._predicates import Not, Predicate
 
 __all__ = [
     "blocked_customers",
