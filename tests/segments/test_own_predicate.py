@@ -221,6 +221,30 @@ def test_a_class_without_a_kind_of_its_own_does_not_serialise_or_evaluate() -> N
         _run(WrongShape())
 
 
+def test_field_names_that_the_json_node_needs_are_refused_clearly() -> None:
+    with pytest.raises(InvalidValueError, match=r"^kind is the registered name of Kinded: a "
+                                                r"predicate cannot have a field called kind"):
+        @attrs.frozen
+        class Kinded(Predicate, kind="toy_kinded"):
+            kind: str  # type: ignore[misc]
+
+    @attrs.frozen
+    class Fielded(Predicate, kind="toy_fielded"):
+        field: str  # type: ignore[assignment]
+
+        def describe(self) -> str:
+            return self.field
+
+    with pytest.raises(InvalidTypeError, match=r"^Fielded has a field called 'field', the key "
+                                               r"that names the kind in a JSON node"):
+        Fielded("x").to_dict()
+    # the name the leaves had before 0.1.0 still reads the kind
+    assert (OccupationIn.field, SpentAtLeast.field, SpentAtLeast(1).field) == (
+        "occupation", "toy_spent_at_least", "toy_spent_at_least")
+    with pytest.raises(AttributeError, match="And has no field"):
+        And.field  # noqa: B018
+
+
 # -- the layering of ecrm.segments -------------------------------------------------------------
 # Each module may import only modules of an earlier layer (or its own): no cycle can form,
 # not even through an import inside a function.

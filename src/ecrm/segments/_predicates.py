@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import inspect
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, Final, Self
@@ -66,11 +67,23 @@ def _register(cls: type[Predicate], kind: object) -> None:
             "kind", f"is already registered by {taken.__module__}.{taken.__qualname__}; "
             f"give {cls.__name__} another kind name", kind,
         )
+    if "kind" in inspect.get_annotations(cls):
+        raise InvalidValueError(
+            "kind", f"is the registered name of {cls.__name__}: a predicate cannot have a "
+            "field called kind", kind,
+        )
     type.__setattr__(cls, "kind", kind)
     type.__setattr__(cls, "_kind_token", object())
-    if cls._key == "field":
-        type.__setattr__(cls, "field", kind)  # the JSON ``field`` (the name before 0.1.0)
     _KINDS[kind] = cls
+
+
+class _LeafField:
+    """``Leaf.field``: a leaf's kind by its name before 0.1.0 (the JSON key ``field``)."""
+
+    def __get__(self, instance: object, owner: type[Predicate]) -> str:
+        if owner._key != "field" or not hasattr(owner, "kind"):
+            raise AttributeError(f"{owner.__name__} has no field (it is not a registered leaf)")
+        return owner.kind
 
 
 def registered_kinds() -> dict[str, type[Predicate]]:
@@ -108,6 +121,8 @@ class Predicate(JsonForm):
     kind: ClassVar[str]
     #: The JSON key that names the kind in a node: "field" for leaves, "op" for combinations.
     _key: ClassVar[str] = "field"
+    #: A leaf's kind, by its name before 0.1.0.
+    field: ClassVar[_LeafField] = _LeafField()
 
     def __init_subclass__(cls, *, kind: str | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -168,10 +183,10 @@ class Predicate(JsonForm):
         if not attrs.has(cls):
             return {}
         out: dict[str, Any] = {}
-        for a in attrs.fields(cls):
+        for name, a in _own_fields(cls).items():
             value = getattr(self, a.name)
-            if a.init and value is not None:
-                out[a.alias] = _plain(value)
+            if value is not None:
+                out[name] = _plain(value)
         return out
 
     @classmethod
@@ -186,12 +201,12 @@ class Predicate(JsonForm):
             PredicateFormatError: a key that is missing, unknown or of a bad value; the
                 ``field`` of the error is the path (``path.in[1]``).
         """
-        fields = [a for a in attrs.fields(cls) if a.init] if attrs.has(cls) else []
-        check_keys(node, path, {cls._key, *(a.alias for a in fields)})
-        for a in fields:
-            if a.default is attrs.NOTHING and a.alias not in node:
-                raise fail(f"{path}.{a.alias}", "is required", None)
-        keywords = {a.alias: node[a.alias] for a in fields if a.alias in node}
+        fields = _own_fields(cls) if attrs.has(cls) else {}
+        check_keys(node, path, {cls._key, *fields})
+        for name, a in fields.items():
+            if a.default is attrs.NOTHING and name not in node:
+                raise fail(f"{path}.{name}", "is required", None)
+        keywords = {name: node[name] for name in fields if name in node}
         return build(lambda: cls(**keywords), path, whole=(cls.kind,))
 
     # -- serialisation ------------------------------------------------------------------------
@@ -240,6 +255,18 @@ class Predicate(JsonForm):
     @classmethod
     def _json_error(cls, exc: InvalidValueError) -> InvalidValueError:
         return PredicateFormatError(exc.field, exc.rule, exc.value)
+
+
+def _own_fields(cls: type[attrs.AttrsInstance]) -> dict[str, attrs.Attribute[Any]]:
+    """The ``__init__`` fields of a predicate class by keyword, for its default JSON node."""
+    fields = {a.alias or a.name: a for a in attrs.fields(cls) if a.init}
+    for name in fields:
+        if name in ("field", "op"):
+            raise InvalidTypeError(
+                f"{cls.__name__} has a field called {name!r}, the key that names the kind "
+                "in a JSON node: give it another name, or write _fields and _from_fields"
+            )
+    return fields
 
 
 def _plain(value: Any) -> Any:
