@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+import ecrm.segments
 from ecrm import Window
 from ecrm.segments import (
     AgeBetween,
@@ -112,6 +113,17 @@ def test_every_kind_of_leaf_is_pinned() -> None:
         "blocked", "visited", "carted", "favorited", "favorited_not_bought", "ordered",
         "repurchased", "rfm_grade", "stage", "p_alive", "clv",
     }
+
+
+def test_ecrm_registers_exactly_the_pinned_kinds() -> None:
+    from ecrm.segments._predicates import registered_kinds
+
+    ours = {kind: cls for kind, cls in registered_kinds().items()
+            if cls.__module__.startswith("ecrm.")}
+    leaves = {json.loads(node).get("field") for node, _ in DOCUMENTS} - {None}
+    assert set(ours) == leaves | {"and", "or", "not"}
+    for kind, cls in ours.items():
+        assert getattr(ecrm.segments, cls.__name__) is cls, kind  # the public class itself
 
 
 def test_a_window_of_local_dates_with_its_zone_reads_as_that_window() -> None:
