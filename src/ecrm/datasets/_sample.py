@@ -17,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._columns import wall_to_utc_us
-from ecrm._customers import FAKE_PHONE_PREFIX, CustomerTable
+from ecrm._contact import FAKE_PHONE_PREFIX
+from ecrm._customers import CustomerTable
 from ecrm._events import EventKind, EventLog
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderItems, OrderLog

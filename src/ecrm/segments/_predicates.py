@@ -18,8 +18,8 @@ from typing import Any, ClassVar, Final, Self, TypeAlias
 
 import attrs
 
-from ecrm._customers import Gender, parse_gender
 from ecrm._deprecate import RENAMED_IN, renamed_kwarg
+from ecrm._gender import Gender, parse_gender
 from ecrm._serial import JsonForm
 from ecrm._window import Window
 from ecrm.analytics._province import normalize_province

@@ -12,7 +12,7 @@ from typing import Final, Protocol, runtime_checkable
 
 import attrs
 
-from ecrm._customers import mask_email, mask_phone, normalize_phone
+from ecrm._contact import mask_email, mask_phone, normalize_phone
 from ecrm._sqlite import SqliteStore, Synchronous
 from ecrm._time import require_aware
 from ecrm.errors import InvalidTypeError, InvalidValueError
