@@ -339,7 +339,8 @@ class CustomerTable:
 
         Raises:
             MissingDependencyError: pandas is not installed.
-            InvalidTypeError: ``frame`` is not a pandas DataFrame.
+            InvalidTypeError: ``frame`` is not a pandas DataFrame, or ``columns`` is not a
+                mapping.
             InvalidValueError: there is no customer id column.
             DataFormatErrorGroup: every bad cell (0-based row, column, value, rule) at once.
         """
@@ -606,5 +607,13 @@ class CustomerTable:
 
 
 def _frame_times(mapping: Mapping[str, str] | None) -> tuple[str, ...]:
-    """The frame columns read as instants: ``member_since``, or the column ``mapping`` names."""
+    """The frame columns read as instants: ``member_since``, or the column ``mapping`` names.
+
+    Raises:
+        InvalidTypeError: ``mapping`` (the ``columns`` argument) is not a mapping or ``None``.
+    """
+    if mapping is not None and not isinstance(mapping, Mapping):
+        raise InvalidTypeError(
+            f"columns must be a mapping of field to header, got {type(mapping).__name__}"
+        )
     return (*_TIMES, (mapping or {}).get("member_since", "member_since"))
