@@ -58,8 +58,9 @@ from ecrm._redact import redact
 from ecrm._sqlite import SqliteStore, StoreError, Synchronous
 from ecrm._time import datetime_to_us, require_aware, us_to_datetime
 from ecrm.errors import InvalidTypeError, InvalidValueError, OutboxError
+from ecrm.touch._context import SendHistory
+from ecrm.touch._decision import Decision, Defer, Skip
 from ecrm.touch._message import ChannelKind, Message, MessageClass, Recipient
-from ecrm.touch._policy import Decision, Defer, SendHistory, Skip
 
 __all__ = [
     "Decide",
