@@ -27,7 +27,7 @@ from ecrm.touch import (
     Recipient,
     SqliteOutbox,
 )
-from ecrm.touch._outbox import _CLAIM
+from ecrm.touch._outbox_sqlite import _CLAIM
 
 T0 = dt.datetime(2026, 11, 11, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
 LEASE = dt.timedelta(minutes=5)

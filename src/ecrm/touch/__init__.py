@@ -56,15 +56,9 @@ from ecrm.touch._optout import (
     SqliteOptOutRegistry,
     handle_reply,
 )
-from ecrm.touch._outbox import (
-    Decide,
-    Guard,
-    InMemoryOutbox,
-    Outbox,
-    OutboxEntry,
-    OutboxState,
-    SqliteOutbox,
-)
+from ecrm.touch._outbox import Decide, Guard, Outbox, OutboxEntry, OutboxState
+from ecrm.touch._outbox_memory import InMemoryOutbox
+from ecrm.touch._outbox_sqlite import SqliteOutbox
 from ecrm.touch._policy import SendPolicy
 from ecrm.touch._rules import ClassRules, FrequencyCap, LocalTimeRange, OnBlocked
 from ecrm.touch._smtp import SmtpEmailChannel
