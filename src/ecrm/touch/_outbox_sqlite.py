@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from ecrm._deprecate import renamed_kwarg
 from ecrm._redact import redact
-from ecrm._sqlite import SqliteStore, StoreError, Synchronous
+from ecrm._sqlite import SqliteBacked, SqliteStore, StoreError, Synchronous
 from ecrm._time import datetime_to_us, require_aware, us_to_datetime
 from ecrm.errors import InvalidValueError, OutboxError
 from ecrm.touch._decision import Defer, Skip
@@ -131,10 +131,11 @@ def _placeholder(row: Sequence[Any]) -> Message:
                    dedupe_key=dedupe if isinstance(dedupe, str) else None)
 
 
-class SqliteOutbox(SqliteStore):
+class SqliteOutbox(SqliteBacked):
     """An :class:`Outbox` in a SQLite file (WAL mode), safe for several processes.
 
-    Built on ecrm's one SQLite seam (:class:`ecrm._sqlite.SqliteStore`): every change is
+    Built on ecrm's one SQLite seam (:class:`ecrm._sqlite.SqliteStore`, held like every
+    store's, with ``path``, ``close()`` and use as a context manager): every change is
     one ``BEGIN IMMEDIATE`` transaction, committed before the call returns, so a
     ``kill -9`` loses nothing that was acknowledged. With the default
     ``synchronous="NORMAL"`` a power cut may lose the last transactions (the OS crash
@@ -158,8 +159,8 @@ class SqliteOutbox(SqliteStore):
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0,
                  synchronous: Synchronous = "NORMAL") -> None:
         try:
-            super().__init__(path, what="outbox", schema=_SCHEMA, busy_timeout=busy_timeout,
-                             synchronous=synchronous)
+            self._db = SqliteStore(path, what="outbox", schema=_SCHEMA,
+                                   busy_timeout=busy_timeout, synchronous=synchronous)
             with self.transaction() as conn:
                 have = {r[1] for r in conn.execute("PRAGMA table_info(outbox)")}
                 for name, decl in _ADDED:
@@ -174,7 +175,7 @@ class SqliteOutbox(SqliteStore):
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """The store's ``BEGIN IMMEDIATE`` transaction, its errors as :class:`OutboxError`."""
         try:
-            with super().transaction() as conn:
+            with self._db.transaction() as conn:
                 yield conn
         except OutboxError:
             raise
@@ -182,8 +183,9 @@ class SqliteOutbox(SqliteStore):
             raise OutboxError(str(exc)) from exc.__cause__
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Rows of one read statement, its errors as :class:`OutboxError`."""
         try:
-            return super().read(sql, params)
+            return self._db.read(sql, params)
         except OutboxError:
             raise
         except StoreError as exc:
@@ -447,6 +449,3 @@ class SqliteOutbox(SqliteStore):
     def __len__(self) -> int:
         ((n,),) = self.read("SELECT COUNT(*) FROM outbox")
         return int(n)
-
-    def __enter__(self) -> SqliteOutbox:
-        return self
