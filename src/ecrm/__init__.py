@@ -4,19 +4,19 @@ RFM grades (P/G/S/B), store VIP tiers, repurchase cycles and lifecycle stages, a
 compliant customer touch, over a columnar :class:`OrderLog` of orders.
 """
 
-from ecrm._customers import (
+from ecrm._birthday import Birthday
+from ecrm._contact import (
     FAKE_PHONE_PREFIX,
-    Birthday,
-    Customer,
-    CustomerTable,
-    Gender,
     is_fake_phone,
     mask_email,
     mask_phone,
     normalize_email,
     normalize_phone,
 )
+from ecrm._customer import Customer
+from ecrm._customers import CustomerTable
 from ecrm._events import Event, EventKind, EventLog
+from ecrm._gender import Gender
 from ecrm._io import CsvColumns, Progress, read_orders_csv
 from ecrm._load._spec import LoadInfo
 from ecrm._money import Money

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Final
 
-from ecrm._customers import mask_email, mask_phone
+from ecrm._contact import mask_email, mask_phone
 
 __all__ = ["redact"]
 

@@ -114,8 +114,6 @@ _SHAPES = "a result value built field by field (st.builds) with arrays of differ
 _NESTED = "numpy refuses a deeply nested list as an array (ValueError) before ecrm checks it"
 _BUSY = "another helper was rewriting this area while the fuzz test was written"
 KNOWN_LEAKS: dict[str, tuple[tuple[type[BaseException], ...], bool, str]] = {
-    "ecrm.CustomerTable.from_arrow": ((AttributeError, ValueError), WRONG_TYPE_ONLY, _UNCHECKED),
-    "ecrm.CustomerTable.from_pandas": ((AttributeError, ValueError), WRONG_TYPE_ONLY, _UNCHECKED),
     "ecrm.analytics.standard_flows": ((AttributeError,), WRONG_TYPE_ONLY, _UNCHECKED),
     "ecrm.identity.resolve_identities": ((AttributeError,), WRONG_TYPE_ONLY, _UNCHECKED),
     "ecrm.lifecycle.Playbook": ((AttributeError,), WRONG_TYPE_ONLY, _UNCHECKED),
@@ -162,7 +160,6 @@ KNOWN_LEAKS: dict[str, tuple[tuple[type[BaseException], ...], bool, str]] = {
     "ecrm.touch.flows.order_events_from_log": ((OverflowError,), ANY_ARGUMENTS,
                                                "huge int arguments reach C long; " + _BUSY),
     "ecrm.touch.flows.why_not_due": ((AttributeError,), WRONG_TYPE_ONLY, _UNCHECKED),
-    "ecrm.CustomerTable.from_polars": ((AttributeError, ValueError), WRONG_TYPE_ONLY, _UNCHECKED),
     "ecrm.profile.profiles": ((IndexError, AttributeError), ANY_ARGUMENTS,
                               _SHAPES + "; " + _UNCHECKED + "; " + _BUSY),
     "ecrm.predict.summaries": ((AttributeError,), WRONG_TYPE_ONLY, _UNCHECKED),

@@ -354,3 +354,31 @@ def test_audience_context_statuses_name_the_item_that_is_not_an_order_status() -
         AudienceContext(cycle="30,60,90")  # type: ignore[arg-type]
     with pytest.raises(InvalidValueError, match=r"^bands must satisfy p50_days <= p70_days"):
         AudienceContext(cycle=(90, 60, 30))
+# -- CustomerTable from a frame: a columns argument that is no mapping --------------------------
+def _one_customer_frame(library: str) -> object:
+    data = {"customer_id": ["c1"], "会员名": ["小林"]}
+    if library == "pandas":
+        return pytest.importorskip("pandas").DataFrame(data)
+    if library == "polars":
+        return pytest.importorskip("polars").DataFrame(data)
+    return pytest.importorskip("pyarrow").table(data)
+
+
+@pytest.mark.parametrize("library", ["pandas", "polars", "arrow"])
+@pytest.mark.parametrize(
+    ("columns", "kind"),
+    [(["customer_id"], "list"), ("name", "str"), (np.array(["a", "b"]), "ndarray"), (3, "int")],
+)
+def test_customer_table_from_a_frame_refuses_columns_that_are_no_mapping(
+    library: str, columns: object, kind: str
+) -> None:
+    from ecrm import CustomerTable
+
+    build = {"pandas": CustomerTable.from_pandas, "polars": CustomerTable.from_polars,
+             "arrow": CustomerTable.from_arrow}[library]
+    frame = _one_customer_frame(library)
+    with pytest.raises(InvalidTypeError,
+                       match=rf"^columns must be a mapping of field to header, got {kind}$"):
+        build(frame, columns=columns)  # type: ignore[arg-type]
+    # a mapping still renames: the name is read from the header it names
+    assert build(frame, columns={"name": "会员名"}).row("c1").name == "小林"

@@ -27,7 +27,7 @@ from ecrm.touch import (
     Recipient,
     SqliteOutbox,
 )
-from ecrm.touch._outbox import _CLAIM
+from ecrm.touch._outbox_sqlite import _CLAIM
 
 T0 = dt.datetime(2026, 11, 11, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
 LEASE = dt.timedelta(minutes=5)
@@ -235,7 +235,7 @@ def test_concurrent_sqlite_outboxes_never_claim_the_same_message(tmp_path: Path)
 def test_claim_reads_the_ready_index_without_sorting(tmp_path: Path) -> None:
     """Claiming must not sort every due row (that made draining quadratic)."""
     with SqliteOutbox(tmp_path / "o.sqlite") as box:
-        plan = box._conn.execute("EXPLAIN QUERY PLAN " + _CLAIM, (0, 1)).fetchall()
+        plan = box._db._conn.execute("EXPLAIN QUERY PLAN " + _CLAIM, (0, 1)).fetchall()
     details = " ".join(str(row[-1]) for row in plan)
     assert "outbox_ready" in details
     assert "TEMP B-TREE" not in details
@@ -266,3 +266,29 @@ def test_claim_takes_now_as_a_deprecated_alias_of_as_of(outbox: Outbox) -> None:
         (entry,) = outbox.claim(lease=LEASE, **old)
     assert entry.key == "care:shipped:order-1"
     assert entry.lease_until == T0 + LEASE
+
+
+# -- both touch stores have the shape of every ecrm store ------------------------------------------
+@pytest.mark.parametrize("store", ["outbox", "opt-outs"])
+def test_the_touch_stores_share_the_store_shape(tmp_path: Path, store: str) -> None:
+    """``path`` (the file name as given, a str), a repr naming it, and closed on leaving a
+    ``with`` block: after that a read is the store's error, an OSError, not a crash."""
+    from ecrm._sqlite import SqliteBacked
+    from ecrm.errors import StoreError
+    from ecrm.touch import SqliteOptOutRegistry
+
+    path = tmp_path / f"{store}.sqlite"
+    opened = SqliteOutbox(path) if store == "outbox" else SqliteOptOutRegistry(path)
+    assert isinstance(opened, SqliteBacked)
+    assert opened.path == str(path)
+    name = "SqliteOutbox" if store == "outbox" else "SqliteOptOutRegistry"
+    assert repr(opened) == f"{name}('{path}')"
+    with opened as same:
+        assert same is opened
+    if isinstance(opened, SqliteOutbox):
+        with pytest.raises(OutboxError) as info:
+            len(opened)
+    else:
+        with pytest.raises(StoreError) as info:
+            opened.is_opted_out("13800000000", ChannelKind.SMS)
+    assert isinstance(info.value, OSError)

@@ -1,7 +1,7 @@
 """The send policy's fast path decides exactly as the straightforward reference.
 
 ``SendPolicy.decide`` reads per-rules plans and per-instant caches;
-``SendPolicy._decide_reference`` is the code it replaced, run on a separate policy so
+``ecrm.touch._policy_reference.decide_reference`` is the code it replaced, run on a separate policy so
 that no cache is shared. Over random policies (per-type windows included, some sharing no
 minute with their class's), messages, clocks (DST nights included), histories, opt-outs,
 block lists, memberships and consents, both return equal decisions with equal traces.
@@ -33,6 +33,7 @@ from ecrm.touch import (
     Skip,
     TimeRules,
 )
+from ecrm.touch._policy_reference import decide_reference
 
 # UTC instants of DST changes: New York spring forward and fall back (2026-03-08,
 # 2026-11-01), Berlin's (2026-03-29, 2026-10-25)
@@ -153,7 +154,7 @@ def test_fast_decisions_equal_the_reference(data: st.DataObject) -> None:
     for now in clocks * 2:
         for m in pool:
             _same(policy.decide(m, as_of=now, context=context),
-                  reference._decide_reference(m, now=now, context=context))
+                  decide_reference(reference, m, now=now, context=context))
 
 
 @settings(max_examples=60, deadline=None)
@@ -168,7 +169,7 @@ def test_decide_many_equals_the_reference(data: st.DataObject) -> None:
     got = policy.decide_many(pool, as_of=now, context=context)
     assert len(got) == len(pool)
     for d, m in zip(got, pool, strict=True):
-        _same(d, reference._decide_reference(m, now=now, context=context))
+        _same(d, decide_reference(reference, m, now=now, context=context))
 
 
 def test_a_type_window_sharing_no_minute_with_its_class_skips_on_both_paths() -> None:
@@ -180,7 +181,7 @@ def test_a_type_window_sharing_no_minute_with_its_class_skips_on_both_paths() ->
     want = "the time window of night messages and that of the CARE class share no minute"
     rules = {"night": TimeRules(allowed="22:00-23:00")}
     fast = SendPolicy(by_type=rules).decide(m, as_of=now)
-    ref = SendPolicy(by_type=rules)._decide_reference(m, now=now)
+    ref = decide_reference(SendPolicy(by_type=rules), m, now=now)
     assert isinstance(fast, Skip)
     assert fast.reason == want
     assert fast == ref

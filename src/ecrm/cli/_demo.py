@@ -86,7 +86,7 @@ def run_demo(out: TextIO, *, n_customers: int, seed: int, out_dir: Path,
     sample shop's phone numbers are in the reserved fake block.
     """
     from ecrm import Window
-    from ecrm._customers import is_fake_phone
+    from ecrm._contact import is_fake_phone
     from ecrm._money import Money
     from ecrm.analytics import backtest, split_audience, standard_flows
     from ecrm.cli._commands import (

@@ -3,7 +3,8 @@
 The demo, the docs, the examples and ecrm's own tests use it. See docs/datasets.md.
 """
 
-from ecrm.datasets._sample import (
+from ecrm.datasets._sample import SampleShop, sample_shop
+from ecrm.datasets._sample_data import (
     CATALOGUE,
     CATEGORY_CYCLE_DAYS,
     DEFAULT_AS_OF,
@@ -11,8 +12,6 @@ from ecrm.datasets._sample import (
     MEMBER_ENTRY_MIN_SPEND_FEN,
     STORE_NAME,
     CatalogueItem,
-    SampleShop,
-    sample_shop,
 )
 
 __all__ = [

@@ -9,7 +9,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._customers import CustomerTable, normalize_email, normalize_phone
+from ecrm._contact import normalize_email, normalize_phone
+from ecrm._customers import CustomerTable
 from ecrm._events import EventLog
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame

@@ -10,7 +10,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ecrm._customers import CustomerTable, mask_email, mask_phone
+from ecrm._contact import mask_email, mask_phone
+from ecrm._customers import CustomerTable
 from ecrm._events import EventKind, EventLog
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog

@@ -14,7 +14,7 @@ from typing import Any, Final, Self
 import attrs
 import numpy as np
 
-from ecrm._customers import Gender, parse_gender
+from ecrm._gender import Gender, parse_gender
 from ecrm.analytics._province import normalize_province, normalize_provinces
 from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.segments._context import BoolArray, Cache, _Shop

@@ -7,9 +7,13 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from ecrm._customers import FAKE_PHONE_PREFIX, Birthday, Customer, CustomerTable, Gender
+from ecrm._birthday import Birthday
+from ecrm._contact import FAKE_PHONE_PREFIX
+from ecrm._customer import Customer
+from ecrm._customers import CustomerTable
 from ecrm._deprecate import renamed_kwarg
 from ecrm._events import Event, EventKind, EventLog
+from ecrm._gender import Gender
 from ecrm.testing._core import CustomerKind, _customer_ids, aware_datetimes, customer_ids
 
 __all__ = ["birthdays", "customer_tables", "customers", "event_logs", "events"]

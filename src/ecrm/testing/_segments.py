@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from ecrm._customers import Gender
+from ecrm._gender import Gender
 from ecrm._window import Window
 from ecrm.lifecycle import Stage
 from ecrm.rfm import Grade

@@ -36,6 +36,8 @@ from ecrm.touch._compose import (
     Template,
     sms_segments,
 )
+from ecrm.touch._context import PolicyContext, SendHistory, SendLog
+from ecrm.touch._decision import Decision, Defer, RuleCheck, Send, Skip
 from ecrm.touch._dispatcher import Backoff, Dispatcher, DispatchReport
 from ecrm.touch._http import HttpSmsChannel, json_body_error
 from ecrm.touch._message import (
@@ -54,37 +56,20 @@ from ecrm.touch._optout import (
     SqliteOptOutRegistry,
     handle_reply,
 )
-from ecrm.touch._outbox import (
-    Decide,
-    Guard,
-    InMemoryOutbox,
-    Outbox,
-    OutboxEntry,
-    OutboxState,
-    SqliteOutbox,
-)
-from ecrm.touch._policy import (
+from ecrm.touch._outbox import Decide, Guard, Outbox, OutboxEntry, OutboxState
+from ecrm.touch._outbox_memory import InMemoryOutbox
+from ecrm.touch._outbox_sqlite import SqliteOutbox
+from ecrm.touch._policy import SendPolicy
+from ecrm.touch._rules import ClassRules, FrequencyCap, LocalTimeRange, OnBlocked
+from ecrm.touch._smtp import SmtpEmailChannel
+from ecrm.touch._tencent import TencentSmsChannel
+from ecrm.touch._type_rules import (
     DEFAULT_REST_HOURS,
     DEFAULT_TYPE_RULES,
-    ClassRules,
-    Decision,
-    Defer,
-    FrequencyCap,
-    LocalTimeRange,
-    OnBlocked,
-    PolicyContext,
-    RuleCheck,
-    Send,
-    SendHistory,
-    SendLog,
-    SendPolicy,
-    Skip,
     TimeRules,
     logistics_rules,
     payment_reminder_rules,
 )
-from ecrm.touch._smtp import SmtpEmailChannel
-from ecrm.touch._tencent import TencentSmsChannel
 
 __all__ = [
     "DEFAULT_OPT_OUT_KEYWORDS",

@@ -30,18 +30,11 @@ from ecrm._sqlite import StoreError
 from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.touch._channel import Accepted, Channel, safe_send
 from ecrm.touch._clock import Clock, SystemClock
+from ecrm.touch._context import _NO_HISTORY, PolicyContext, SendHistory
+from ecrm.touch._decision import Decision, RuleCheck, Send, Skip
 from ecrm.touch._message import Message
 from ecrm.touch._outbox import Decide, Guard, Outbox, OutboxEntry, OutboxState
-from ecrm.touch._policy import (
-    _NO_HISTORY,
-    Decision,
-    PolicyContext,
-    RuleCheck,
-    Send,
-    SendHistory,
-    SendPolicy,
-    Skip,
-)
+from ecrm.touch._policy import SendPolicy
 
 __all__ = ["Backoff", "DispatchReport", "Dispatcher"]
 

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import attrs
 
-from ecrm._customers import is_fake_phone
+from ecrm._contact import is_fake_phone
 from ecrm._redact import redact
 from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.touch._channel import Accepted, Failed, Receipt

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import attrs
 
 from ecrm import _validators as _v
-from ecrm._customers import mask_email, mask_phone, normalize_phone
+from ecrm._contact import mask_email, mask_phone, normalize_phone
 from ecrm._ids import check_customer_id
 from ecrm._redact import redact
 from ecrm._serial import JsonForm, reading

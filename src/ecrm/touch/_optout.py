@@ -7,13 +7,12 @@ import os
 import unicodedata
 import warnings
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Final, Protocol, runtime_checkable
 
 import attrs
 
-from ecrm._customers import mask_email, mask_phone, normalize_phone
-from ecrm._sqlite import SqliteStore, Synchronous
+from ecrm._contact import mask_email, mask_phone, normalize_phone
+from ecrm._sqlite import SqliteBacked, SqliteStore, Synchronous
 from ecrm._time import require_aware
 from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.touch._message import ChannelKind
@@ -112,13 +111,14 @@ class InMemoryOptOutRegistry:
         return f"InMemoryOptOutRegistry({len(self._entries)} opt-outs)"
 
 
-class SqliteOptOutRegistry:
+class SqliteOptOutRegistry(SqliteBacked):
     """Opt-outs in a SQLite file, on ecrm's one SQLite seam; each change is committed
     before the call returns.
 
-    The file is opened like every ecrm store (:class:`ecrm._sqlite.SqliteStore`): WAL mode,
-    ``synchronous`` FULL or NORMAL, a busy timeout in seconds, ``BEGIN IMMEDIATE`` writes.
-    Several processes may share one file.
+    The file is opened and held like every ecrm store's (:class:`ecrm._sqlite.SqliteStore`):
+    WAL mode, ``synchronous`` FULL or NORMAL, a busy timeout in seconds, ``BEGIN IMMEDIATE``
+    writes; ``path``, ``close()`` and use as a context manager. Several processes may share
+    one file.
 
     Args:
         path: the database file (created with its table if missing).
@@ -150,7 +150,6 @@ class SqliteOptOutRegistry:
             if not timeout > 0:
                 raise InvalidValueError("timeout", "must be > 0 seconds", timeout)
             busy_timeout = timeout
-        self.path = Path(path)
         self._db = SqliteStore(
             path, what="opt-out registry", schema=_SCHEMA, busy_timeout=busy_timeout,
             synchronous=synchronous,
@@ -211,18 +210,6 @@ class SqliteOptOutRegistry:
     def __len__(self) -> int:
         return int(self._db.read("SELECT COUNT(*) FROM opt_outs")[0][0])
 
-    def close(self) -> None:
-        """Close the database connection."""
-        self._db.close()
-
-    def __enter__(self) -> SqliteOptOutRegistry:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"SqliteOptOutRegistry({str(self.path)!r})"
 
 
 _SCHEMA: Final = (

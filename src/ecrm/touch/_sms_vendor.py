@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import Final, Generic, TypeVar
 
-from ecrm._customers import is_fake_phone
+from ecrm._contact import is_fake_phone
 from ecrm._redact import redact
 from ecrm.errors import InvalidTypeError, InvalidValueError, MissingDependencyError
 from ecrm.touch._channel import Failed, Receipt
