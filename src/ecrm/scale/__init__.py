@@ -15,6 +15,12 @@ from ecrm.scale._categories import (
     summarize_categories,
 )
 from ecrm.scale._dask import score_dask, summarize_csv_dask, summarize_dask
+from ecrm.scale._members import (
+    MemberSummary,
+    member_metrics_from_summary,
+    merge_members,
+    summarize_members,
+)
 from ecrm.scale._ooc import (
     DEFAULT_BATCH_ROWS,
     fold_csv,
@@ -61,6 +67,7 @@ __all__ = [
     "UNKNOWN_DAYS",
     "CategorySummary",
     "CustomerSummary",
+    "MemberSummary",
     "PeriodSummary",
     "PredictionSummary",
     "SummaryAccumulator",
@@ -69,9 +76,11 @@ __all__ = [
     "empty_summary",
     "fold_csv",
     "fold_parquet",
+    "member_metrics_from_summary",
     "merge",
     "merge_all",
     "merge_categories",
+    "merge_members",
     "merge_periods",
     "merge_predict",
     "predict_summary",
@@ -86,6 +95,7 @@ __all__ = [
     "summarize_csv_dask",
     "summarize_dask",
     "summarize_for_predict",
+    "summarize_members",
     "summarize_parquet",
     "summarize_periods",
     "tiers_from_summary",
