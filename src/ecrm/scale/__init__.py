@@ -42,6 +42,7 @@ from ecrm.scale._results import (
     stages_from_summary,
     tiers_from_summary,
 )
+from ecrm.scale._skus import SkuSummary, merge_skus, sku_cycles_from_summary, summarize_skus
 from ecrm.scale._store import (
     PeriodSummary,
     merge_periods,
@@ -70,6 +71,7 @@ __all__ = [
     "MemberSummary",
     "PeriodSummary",
     "PredictionSummary",
+    "SkuSummary",
     "SummaryAccumulator",
     "cycle_from_summary",
     "cycles_from_summary",
@@ -83,10 +85,12 @@ __all__ = [
     "merge_members",
     "merge_periods",
     "merge_predict",
+    "merge_skus",
     "predict_summary",
     "score_dask",
     "score_parquet",
     "score_summary",
+    "sku_cycles_from_summary",
     "stages_from_summary",
     "store_metrics_from_summary",
     "summarize",
@@ -98,6 +102,7 @@ __all__ = [
     "summarize_members",
     "summarize_parquet",
     "summarize_periods",
+    "summarize_skus",
     "tiers_from_summary",
     "write_parquet",
 ]
