@@ -221,3 +221,62 @@ def test_bad_arguments_and_summaries_that_do_not_merge() -> None:
     usd_log = OrderLog.from_arrays(["a"], [at(1, 5)], [100], currency="USD", tz=SH)
     with pytest.raises(CurrencyMismatchError, match="currency"):
         member_metrics_from_summary(summarize_members(usd_log, months), {})
+
+
+# -- out of core (Parquet batches) and Dask (a two-process LocalCluster) ----------------------
+
+
+def _shop(str_ids: bool):  # type: ignore[no-untyped-def]
+    """A synthetic shop: 4,000 orders of 500 customers over 2024–2025, time-ordered, and a
+    customer table where every third customer joined at some moment of 2024–2025."""
+    from scale_helpers import synthetic_orders
+
+    frame = synthetic_orders(4_000, 500, seed=41, str_ids=str_ids).sort_values(
+        "placed_at", kind="stable")
+    log = OrderLog.from_pandas(frame, tz=SH)
+    members = log.customer_ids[::3]
+    since = [dt.datetime(2024, 1, 1, tzinfo=SH) + dt.timedelta(hours=97 * i)
+             for i in range(len(members))]
+    return frame, log, CustomerTable.from_arrays(members, member_since=since, tz=SH)
+
+
+MONTHS_AND_QUARTERS = (
+    *periods(Window.of_dates(dt.date(2025, 1, 1), dt.date(2025, 7, 1), SH), tz=SH),
+    *periods(Window.of_dates(dt.date(2024, 10, 1), dt.date(2025, 7, 1), SH), "quarter", tz=SH),
+)
+
+
+def test_member_metrics_from_parquet_batches_equal_the_in_memory_metrics(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from ecrm.scale import member_metrics_parquet
+
+    frame, log, customers = _shop(str_ids=True)
+    folder = tmp_path / "orders"
+    folder.mkdir()
+    for k, rows in enumerate(np.array_split(np.arange(len(frame)), 3)):
+        pq.write_table(pa.Table.from_pandas(frame.iloc[rows], preserve_index=False),
+                       folder / f"part-{k}.parquet", row_group_size=500)
+    got = member_metrics_parquet(folder, customers, MONTHS_AND_QUARTERS, tz=SH,
+                                 amount_unit="fen", batch_rows=450)
+    want = member_metrics(log, customers, MONTHS_AND_QUARTERS)
+    assert_same_members(got, want)
+    assert sum(sum(r.customers_by_level[1:]) for r in want.rows) > 0  # members at some level
+
+
+def test_member_metrics_on_the_cluster_equal_the_in_memory_metrics(client: object) -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    from ecrm.scale import member_metrics_dask
+
+    frame, log, customers = _shop(str_ids=False)
+    records = {cid: Membership(cid).join(dt.datetime(2024, 6, 1, tzinfo=SH), Money(100_000), 50)
+               for cid in log.customer_ids[::4].tolist()}
+    for customers_arg in (customers, records):
+        got = member_metrics_dask(dd.from_pandas(frame, npartitions=5), customers_arg,
+                                  MONTHS_AND_QUARTERS, tz=SH, amount_unit="fen", split_every=2)
+        assert_same_members(got, member_metrics(log, customers_arg, MONTHS_AND_QUARTERS))
+    with pytest.raises(InvalidTypeError, match="dask DataFrame"):
+        member_metrics_dask(frame, customers, MONTHS_AND_QUARTERS)
+    with pytest.raises(InvalidValueError, match="split_every"):
+        member_metrics_dask(dd.from_pandas(frame, npartitions=1), customers,
+                            MONTHS_AND_QUARTERS, split_every=1)

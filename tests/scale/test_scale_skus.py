@@ -194,3 +194,74 @@ def test_bad_arguments() -> None:
     with pytest.raises(InvalidValueError, match="method"):
         sku_cycles_from_summary(skus, summarize(log, as_of=at + dt.timedelta(days=1)),
                                 method="median")
+
+
+# -- out of core (Parquet batches of order lines) and Dask (a two-process LocalCluster) -------
+
+CATALOGUE = [(f"S{i:02d}", ["tea", "snacks", "cups", "gifts", ""][i % 5]) for i in range(20)]
+
+
+def _line_table(str_ids: bool):  # type: ignore[no-untyped-def]
+    """3,000 orders of 300 customers over 2024–2025 with one to three lines each (one row
+    per line, the order's columns repeated), in time order; and the same orders as one
+    log built directly with its lines."""
+    from scale_helpers import synthetic_orders
+
+    frame = synthetic_orders(3_000, 300, seed=43, str_ids=str_ids).sort_values(
+        "placed_at", kind="stable").reset_index(drop=True)
+    rng = np.random.default_rng(43)
+    lines = frame.loc[frame.index.repeat(rng.integers(1, 4, len(frame)))].reset_index(drop=True)
+    picks = rng.integers(0, len(CATALOGUE), len(lines))
+    lines["sku"] = [CATALOGUE[i][0] for i in picks]
+    lines["category"] = [CATALOGUE[i][1] or None for i in picks]
+    items = OrderItems.from_arrays(
+        order_ids=lines["order_id"].to_numpy(), skus=lines["sku"].to_numpy(),
+        unit_price_fen=np.ones(len(lines), dtype=np.int64),
+        categories=lines["category"].fillna("").to_numpy())
+    whole = OrderLog.from_arrays(
+        frame["customer_id"].tolist(), list(frame["placed_at"].dt.to_pydatetime()),
+        frame["amount"].tolist(), refunded=frame["refunded"].tolist(),
+        statuses=frame["status"].tolist(), order_ids=frame["order_id"].tolist(), items=items,
+        tz=SH)
+    return lines, whole
+
+
+LINES_AS_OF = dt.datetime(2025, 7, 1, tzinfo=SH)
+
+
+def test_sku_cycles_from_parquet_batches_of_lines_equal_cycles_by(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from ecrm.scale import sku_cycles_parquet
+
+    lines, whole = _line_table(str_ids=True)
+    path = tmp_path / "lines.parquet"
+    pq.write_table(pa.Table.from_pandas(lines, preserve_index=False), path, row_group_size=800)
+    for method in ("observed", "kaplan-meier"):
+        # 700-row batches split some orders' lines between two batches
+        got = sku_cycles_parquet(path, as_of=LINES_AS_OF, method=method, tz=SH,
+                                 min_repurchasers=15, amount_unit="fen", batch_rows=700)
+        want = cycles_by(whole, by="sku", as_of=LINES_AS_OF, method=method,
+                         min_repurchasers=15)
+        assert_same_table(got, want)
+        # 11 to 19 repurchasers per SKU: some answer for themselves, some fall back to their
+        # category, the SKUs without one to the store
+        assert {s.split(":")[0] for s in want.scopes.tolist()} == {"sku", "category", "store"}
+    with pytest.raises(InvalidValueError, match=r"columns\.sku"):
+        sku_cycles_parquet(path, as_of=LINES_AS_OF, columns={"sku": "item"}, tz=SH,
+                           amount_unit="fen")
+
+
+def test_sku_cycles_on_the_cluster_equal_cycles_by(client: object) -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    from ecrm.scale import sku_cycles_dask
+
+    lines, whole = _line_table(str_ids=False)
+    got = sku_cycles_dask(dd.from_pandas(lines, npartitions=5), as_of=LINES_AS_OF,
+                          min_repurchasers=20, fallback=(10, 20, 30), tz=SH,
+                          amount_unit="fen", split_every=2)
+    want = cycles_by(whole, by="sku", as_of=LINES_AS_OF, min_repurchasers=20,
+                     fallback=(10, 20, 30))
+    assert_same_table(got, want)
+    with pytest.raises(InvalidTypeError, match="dask DataFrame"):
+        sku_cycles_dask(lines, as_of=LINES_AS_OF)

@@ -14,10 +14,18 @@ from ecrm.scale._categories import (
     merge_categories,
     summarize_categories,
 )
-from ecrm.scale._dask import score_dask, summarize_csv_dask, summarize_dask
+from ecrm.scale._dask import (
+    member_metrics_dask,
+    score_dask,
+    sku_cycles_dask,
+    summarize_csv_dask,
+    summarize_dask,
+)
+from ecrm.scale._lines import sku_cycles_parquet
 from ecrm.scale._members import (
     MemberSummary,
     member_metrics_from_summary,
+    member_metrics_parquet,
     merge_members,
     summarize_members,
 )
@@ -78,7 +86,9 @@ __all__ = [
     "empty_summary",
     "fold_csv",
     "fold_parquet",
+    "member_metrics_dask",
     "member_metrics_from_summary",
+    "member_metrics_parquet",
     "merge",
     "merge_all",
     "merge_categories",
@@ -90,7 +100,9 @@ __all__ = [
     "score_dask",
     "score_parquet",
     "score_summary",
+    "sku_cycles_dask",
     "sku_cycles_from_summary",
+    "sku_cycles_parquet",
     "stages_from_summary",
     "store_metrics_from_summary",
     "summarize",

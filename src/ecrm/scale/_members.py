@@ -17,7 +17,9 @@ merged summary (see docs/scale.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import datetime as dt
+import functools
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -25,6 +27,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._customers import CustomerTable
+from ecrm._load._spec import AmountUnit, CsvColumns
+from ecrm._money import DEFAULT_CURRENCY
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._time import datetime_to_us, zone_name
@@ -32,11 +36,13 @@ from ecrm.analytics import MemberMetrics, Period
 from ecrm.analytics._members import member_inputs, member_period
 from ecrm.analytics._periods import check_periods
 from ecrm.errors import CurrencyMismatchError, InvalidTypeError
+from ecrm.scale._ooc import DEFAULT_BATCH_ROWS, PathLike, fold_parquet
 from ecrm.scale._summary import _statuses, check_mergeable, sorted_union
 from ecrm.tiers import TAOBAO_STORE_VIP, Membership, TierLadder
 from ecrm.tiers._ladder import opted_in_of
 
-__all__ = ["MemberSummary", "member_metrics_from_summary", "merge_members", "summarize_members"]
+__all__ = ["MemberSummary", "member_metrics_from_summary", "member_metrics_parquet", "merge_members",
+           "summarize_members"]
 
 IntArray = npt.NDArray[np.int64]
 _NO_FIRST = np.iinfo(np.int64).max
@@ -261,3 +267,39 @@ def member_metrics_from_summary(
                                   fen_e - fen_s, count_e > count_s, joined, left))
     return MemberMetrics(ladder, tuple(rows), s.currency,
                          leaves_known=not isinstance(opted, CustomerTable))
+
+
+def member_metrics_parquet(
+    source: PathLike | Sequence[PathLike],
+    customers: CustomerTable | Mapping[Any, Membership],
+    periods: Iterable[Period],
+    *,
+    ladder: TierLadder = TAOBAO_STORE_VIP,
+    statuses: Iterable[OrderStatus] | None = None,
+    columns: CsvColumns | Mapping[str, Any] | None = None,
+    tz: str | dt.tzinfo | None = None,
+    currency: str = DEFAULT_CURRENCY,
+    amount_unit: AmountUnit | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+) -> MemberMetrics:
+    """Member metrics per period of a Parquet dataset of orders, one record batch at a time,
+    equal to :func:`ecrm.analytics.member_metrics` on the whole log.
+
+    Args:
+        source, columns, tz, currency, amount_unit, batch_rows: as
+            :func:`~ecrm.scale.summarize_parquet`.
+        customers, periods, ladder, statuses: as :func:`ecrm.analytics.member_metrics`.
+
+    Returns:
+        A :class:`~ecrm.analytics.MemberMetrics`.
+
+    Raises:
+        As :func:`~ecrm.scale.fold_parquet` and :func:`member_metrics_from_summary`.
+    """
+    wanted = check_periods(periods)
+    member_inputs(customers)  # a bad customers argument fails before any reading
+    merged = fold_parquet(
+        source, summarize=functools.partial(summarize_members, periods=wanted, statuses=statuses),
+        merge=merge_members, columns=columns, tz=tz, currency=currency,
+        amount_unit=amount_unit, batch_rows=batch_rows)
+    return member_metrics_from_summary(merged, customers, ladder=ladder)
