@@ -265,3 +265,32 @@ def test_sku_cycles_on_the_cluster_equal_cycles_by(client: object) -> None:
     assert_same_table(got, want)
     with pytest.raises(InvalidTypeError, match="dask DataFrame"):
         sku_cycles_dask(lines, as_of=LINES_AS_OF)
+
+
+def test_lines_of_one_order_that_disagree_are_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The order's columns repeat on each of its lines; a line naming another customer (or
+    time) than its order's first line is an error naming the column, order and rows."""
+    pd = pytest.importorskip("pandas")
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from ecrm.scale import sku_cycles_parquet
+
+    placed = pd.Timestamp("2025-03-01 12:00", tz="Asia/Shanghai")
+    lines = pd.DataFrame({
+        "order_id": ["o1", "o2", "o1"], "customer_id": ["a", "b", "b"],
+        "placed_at": [placed] * 3, "amount": [100, 200, 100], "status": ["paid"] * 3,
+        "sku": ["GREEN", "MUG", "BLACK"], "category": ["tea", None, "tea"]})
+    path = tmp_path / "lines.parquet"
+    pq.write_table(pa.Table.from_pandas(lines, preserve_index=False), path)
+    with pytest.raises(InvalidValueError, match=r"customer_id must be the same on every line "
+                       r"of order 'o1' \(row 2 of the chunk differs from the order's first "
+                       r"line, row 0, which has 'a'\)"):
+        sku_cycles_parquet(path, as_of=LINES_AS_OF, tz=SH, amount_unit="fen")
+    agreeing = lines.assign(customer_id=["a", "b", "a"])
+    pq.write_table(pa.Table.from_pandas(agreeing, preserve_index=False), path)
+    table = sku_cycles_parquet(path, as_of=LINES_AS_OF, tz=SH, amount_unit="fen",
+                               min_repurchasers=1)
+    assert table.keys.tolist() == ["BLACK", "GREEN", "MUG"]
+    assert table.n_first_time_buyers.tolist() == [1, 1, 1]
+    assert table.categories is not None
+    assert table.categories.tolist() == ["tea", "tea", ""]

@@ -17,6 +17,8 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from ecrm._load._frames import orders_from_frame
 from ecrm._load._spec import AmountUnit, CsvColumns, coerce_columns
 from ecrm._money import DEFAULT_CURRENCY, Money
@@ -53,6 +55,41 @@ def _required(names: Sequence[str], spec: str | tuple[str, ...] | None, field: s
     return found
 
 
+#: The order's own columns, repeated on each of its lines: they must agree.
+_ORDER_FIELDS = ("customer_id", "placed_at", "amount", "status", "refunded")
+
+
+def _check_same_order_columns(frame: Any, oid: str, order_columns: list[str]) -> None:
+    """Every line of an order has the same order columns as the order's first line."""
+    import pandas as pd
+
+    codes, distinct = pd.factorize(frame[oid])  # -1: a missing id (the loader reports it)
+    n = len(codes)
+    named = np.flatnonzero(codes >= 0)
+    first = np.full(len(distinct), n, dtype=np.int64)
+    np.minimum.at(first, codes[named], named)
+    head = np.arange(n, dtype=np.int64)
+    head[named] = first[codes[named]]
+    repeat = np.flatnonzero(head != np.arange(n))
+    if not repeat.size:
+        return
+    for column in order_columns:
+        values = frame[column].to_numpy()
+        mine, theirs = values[repeat], values[head[repeat]]
+        differ = ~(pd.isna(mine) & pd.isna(theirs)) & (mine != theirs)
+        if differ.any():
+            row = int(repeat[np.flatnonzero(differ)[0]])
+            raise InvalidValueError(
+                column, f"must be the same on every line of order {_value_at(frame, oid, row)!r} "
+                f"(row {row} of the chunk differs from the order's first line, row "
+                f"{int(head[row])}, which has {values[head[row]]!r})", values[row])
+
+
+def _value_at(frame: Any, column: str, row: int) -> Any:
+    value = frame[column].iloc[row]
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def line_chunk_log(
     frame: Any,
     *,
@@ -80,6 +117,8 @@ def line_chunk_log(
         categories=None if category is None else frame[category].fillna("").astype(str)
         .to_numpy(), source="<order lines>",
     )
+    _check_same_order_columns(frame, oid, [
+        c for c in (_header(names, getattr(cols, f)) for f in _ORDER_FIELDS) if c is not None])
     orders = frame.drop_duplicates(subset=[oid], keep="first")
     return orders_from_frame("pandas", orders, build=functools.partial(
         OrderLog.from_arrays, items=lines), columns=columns, tz=tz, currency=currency,
