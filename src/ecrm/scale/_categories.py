@@ -168,15 +168,38 @@ def merge_pair_days(
     b: tuple[npt.NDArray[Any], npt.NDArray[Any], IntArray, IntArray],
 ) -> tuple[npt.NDArray[Any], npt.NDArray[Any], IntArray, IntArray]:
     """Two sides' (keys, customer ids, first days, second days) merged: each pair's first
-    two distinct days of both sides."""
-    # Each side holds a pair once with its two distinct days: merge the four days.
-    key = np.concatenate([a[0], a[0], b[0], b[0]])
-    cust = np.concatenate([a[1], a[1], b[1], b[1]])
-    day = np.concatenate([a[2], a[3], b[2], b[3]])
-    order = np.lexsort((day, cust, key))
-    key, cust, day = key[order], cust[order], day[order]
-    heads, first, second = _first_two(key, cust, day)
-    return key[heads], cust[heads], first, second
+    two distinct days of both sides. Each side is sorted by key, then customer."""
+    if not len(b[0]):
+        return a
+    if not len(a[0]):
+        return b
+    # Integer codes that keep the order: the keys' (each side's are sorted, so its distinct
+    # keys are where they change) and the customers' (one sort of both sides' ids); then a
+    # pair is one int64, each side's ascending, and the union is a merge of two runs.
+    key_names = sorted_union(_distinct_sorted(a[0]), _distinct_sorted(b[0]))
+    cust_names, cust_codes = np.unique(np.concatenate([a[1], b[1]]), return_inverse=True)
+    width = np.int64(len(cust_names))
+    pa = np.searchsorted(key_names, a[0]).astype(np.int64) * width + cust_codes[:len(a[1])]
+    pb = np.searchsorted(key_names, b[0]).astype(np.int64) * width + cust_codes[len(a[1]):]
+    pairs = sorted_union(pa, pb)
+    ia, ib = np.searchsorted(pairs, pa), np.searchsorted(pairs, pb)
+    first = np.full(len(pairs), NO_DAY, dtype=np.int64)
+    second = np.full(len(pairs), NO_DAY, dtype=np.int64)
+    first[ia], second[ia] = a[2], a[3]
+    # Each side's two days are distinct: the second smallest distinct day of the four is the
+    # smallest one left once every copy of the first is set aside (as CustomerSummary's).
+    days = np.stack([first[ib], second[ib], b[2], b[3]])
+    low = days.min(axis=0)
+    first[ib] = low
+    second[ib] = np.where(days == low, NO_DAY, days).min(axis=0)
+    return key_names[pairs // width], cust_names[pairs % width], first, second
+
+
+def _distinct_sorted(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    keep = np.ones(len(values), dtype=np.bool_)
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    out: npt.NDArray[Any] = values[keep]
+    return out
 
 
 def pair_quantiles(keys: npt.NDArray[np.str_], pair_keys: npt.NDArray[np.str_],

@@ -26,7 +26,7 @@ from ecrm.errors import InvalidTypeError, InvalidValueError, MissingDependencyEr
 from ecrm.lifecycle import Bands, CycleTable, RepurchaseCycle
 from ecrm.rfm import TAOBAO_PGSB, RfmResult, RfmScheme
 from ecrm.scale._chunks import pandas_chunk_summary
-from ecrm.scale._lines import line_chunk_summaries, merge_line_summaries
+from ecrm.scale._lines import LineSummaries, line_chunk_summaries, merge_line_summaries
 from ecrm.scale._members import (
     MemberSummary,
     member_metrics_from_summary,
@@ -35,7 +35,7 @@ from ecrm.scale._members import (
 )
 from ecrm.scale._ooc import DEFAULT_BATCH_ROWS, summarize_csv
 from ecrm.scale._results import score_summary
-from ecrm.scale._skus import SkuSummary, sku_cycles_from_summary
+from ecrm.scale._skus import sku_cycles_from_summary
 from ecrm.scale._summary import CustomerSummary, empty_summary, merge_all
 from ecrm.tiers import TAOBAO_STORE_VIP, Membership, TierLadder
 
@@ -344,7 +344,7 @@ def _lines_partition(
     frame: Any, as_of: dt.datetime, statuses: frozenset[OrderStatus] | None,
     columns: CsvColumns | Mapping[str, Any] | None, tz: dt.tzinfo, currency: str,
     amount_unit: AmountUnit | None,
-) -> tuple[SkuSummary, CustomerSummary] | None:
+) -> LineSummaries | None:
     if len(frame) == 0:
         return None
     return line_chunk_summaries(frame, as_of=as_of, statuses=statuses, columns=columns, tz=tz,
@@ -400,6 +400,5 @@ def sku_cycles_dask(
     merged = _fold_tree(dask, level, merge_line_summaries, split_every) if level else None
     if merged is None:
         raise InvalidValueError("frame", "must hold at least one order line", "no rows")
-    skus, store = merged
-    return sku_cycles_from_summary(skus, store, method=method,
+    return sku_cycles_from_summary(merged.skus, merged.store, method=method,
                                    min_repurchasers=min_repurchasers, fallback=fallback)

@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import attrs
 import numpy as np
 
 from ecrm._load._frames import orders_from_frame
@@ -27,13 +28,28 @@ from ecrm._orderlog import OrderItems, OrderLog
 from ecrm._time import as_zone
 from ecrm.errors import InvalidValueError
 from ecrm.lifecycle import Bands, CycleTable, RepurchaseCycle
-from ecrm.scale._ooc import DEFAULT_BATCH_ROWS, PathLike, _batches, _check_batch_rows, _dataset
+from ecrm.scale._ooc import (
+    DEFAULT_BATCH_ROWS,
+    PathLike,
+    _batches,
+    _check_batch_rows,
+    _dataset,
+    _join,
+)
 from ecrm.scale._skus import SkuSummary, merge_skus, sku_cycles_from_summary, summarize_skus
-from ecrm.scale._summary import CustomerSummary, merge, summarize
+from ecrm.scale._summary import Accumulator, CustomerSummary, merge, summarize
 
-__all__ = ["line_chunk_log", "line_chunk_summaries", "merge_line_summaries", "sku_cycles_parquet"]
+__all__ = ["LineSummaries", "line_chunk_log", "line_chunk_summaries", "merge_line_summaries", "sku_cycles_parquet"]
 
-LineSummaries = tuple[SkuSummary, CustomerSummary]
+@attrs.frozen(eq=False)
+class LineSummaries:
+    """The SKU summary and the store summary of some order lines (merged together)."""
+
+    skus: SkuSummary
+    store: CustomerSummary
+
+    def __len__(self) -> int:
+        return len(self.skus) + len(self.store)
 
 
 def _header(names: Sequence[str], spec: str | tuple[str, ...] | None) -> str | None:
@@ -138,13 +154,13 @@ def line_chunk_summaries(
     """The SKU summary and the store summary of one pandas DataFrame of order lines."""
     log = line_chunk_log(frame, columns=columns, tz=tz, currency=currency,
                          amount_unit=amount_unit)
-    return summarize_skus(log, as_of=as_of, statuses=statuses), summarize(
-        log, as_of=as_of, statuses=statuses)
+    return LineSummaries(summarize_skus(log, as_of=as_of, statuses=statuses),
+                         summarize(log, as_of=as_of, statuses=statuses))
 
 
 def merge_line_summaries(a: LineSummaries, b: LineSummaries) -> LineSummaries:
     """Both parts merged (:func:`~ecrm.scale.merge_skus`, :func:`~ecrm.scale.merge`)."""
-    return merge_skus(a[0], b[0]), merge(a[1], b[1])
+    return LineSummaries(merge_skus(a.skus, b.skus), merge(a.store, b.store))
 
 
 def sku_cycles_parquet(
@@ -189,16 +205,15 @@ def sku_cycles_parquet(
     zone = as_zone(tz)
     Money(0, currency)
     dataset = _dataset(source, "ecrm.scale.sku_cycles_parquet")
-    merged: LineSummaries | None = None
+    acc: Accumulator[LineSummaries] = Accumulator(merge_line_summaries)
     for batch in _batches(dataset, batch_rows):
         if batch.num_rows:
-            part = line_chunk_summaries(
+            acc.add(line_chunk_summaries(
                 batch.to_pandas(), as_of=as_of, statuses=statuses, columns=columns, tz=zone,
-                currency=currency, amount_unit=amount_unit)
-            merged = part if merged is None else merge_line_summaries(merged, part)
+                currency=currency, amount_unit=amount_unit))
+    merged = _join(acc.partials(), merge_line_summaries)
     if merged is None:
         raise InvalidValueError("source", "must hold at least one order line", os.fspath(
             source if isinstance(source, (str, os.PathLike)) else source[0]))
-    skus, store = merged
-    return sku_cycles_from_summary(skus, store, method=method,
+    return sku_cycles_from_summary(merged.skus, merged.store, method=method,
                                    min_repurchasers=min_repurchasers, fallback=fallback)
