@@ -84,6 +84,10 @@ SKIPPED = {
     "ecrm.scale.write_parquet": "writes the file at the path given",
     "ecrm.scale.summarize_dask": "starts dask work over files at the paths given",
     "ecrm.scale.score_dask": "starts dask work over files at the paths given",
+    "ecrm.scale.member_metrics_parquet": "reads the file at the path given",
+    "ecrm.scale.sku_cycles_parquet": "reads the file at the path given",
+    "ecrm.scale.member_metrics_dask": "starts dask work over the frame given",
+    "ecrm.scale.sku_cycles_dask": "starts dask work over the frame given",
     "ecrm.service.tickets_from_csv": "reads the file at the path given",
     "ecrm.service.tickets_to_csv": "writes the file at the path given",
     "ecrm.lifecycle.plot_repurchase_curve": "draws with matplotlib (an optional extra) and "

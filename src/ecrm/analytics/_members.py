@@ -19,10 +19,12 @@ from ecrm._results import ResultFrame, ratios
 from ecrm._time import NAT_US, datetime_to_us
 from ecrm.analytics._periods import Period, check_periods
 from ecrm.analytics._text import format_rows
-from ecrm.errors import InvalidTypeError
-from ecrm.tiers import TAOBAO_STORE_VIP, Membership, TierFlow, TierLadder, tier_flow
+from ecrm.errors import CurrencyMismatchError, InvalidTypeError
+from ecrm.tiers import TAOBAO_STORE_VIP, Membership, TierFlow, TierLadder
+from ecrm.tiers._flow import _levels_at
+from ecrm.tiers._flow import _matrix as flow_matrix
 
-__all__ = ["MemberMetrics", "MemberPeriod", "member_metrics"]
+__all__ = ["MemberMetrics", "MemberPeriod", "member_inputs", "member_metrics", "member_period"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -208,65 +210,107 @@ def member_metrics(
     """
     if not isinstance(orders, OrderLog):
         raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
-    records = None
-    if isinstance(customers, Mapping):
-        records = dict(customers)
-        for cid, record in records.items():
-            if not isinstance(record, Membership):
-                raise InvalidTypeError(f"customers[{cid!r}] must be a Membership, got "
-                                       f"{type(record).__name__}")
-    elif not isinstance(customers, CustomerTable):
-        raise InvalidTypeError("customers must be a CustomerTable or a mapping of id to "
-                               f"Membership, got {type(customers).__name__}")
+    opted, joined, left = member_inputs(customers)
     if not isinstance(ladder, TierLadder):
         raise InvalidTypeError(f"ladder must be a TierLadder, got {type(ladder).__name__}")
+    if orders.currency != ladder.currency:
+        raise CurrencyMismatchError(
+            "orders.currency", f"must be the ladder's currency {ladder.currency}", orders.currency
+        )
     wanted = check_periods(periods)
     status_list = None if statuses is None else list(statuses)
     valid = orders.valid_mask(status_list)
     codes = np.asarray(orders.customer_codes, dtype=np.int64)
     net = np.asarray(orders.net_fen, dtype=np.int64)
-    n_levels = ladder.top_level + 1
-    if isinstance(customers, CustomerTable):
-        since = customers.member_since_us
-        joined = since[since != NAT_US]
-        left = np.zeros(0, dtype=np.int64)
-    else:
-        assert records is not None  # a Mapping, checked above
-        spans = [span for r in records.values() for span in r.periods()]
-        joined = np.asarray([datetime_to_us(a) for a, _ in spans], dtype=np.int64)
-        left = np.asarray([datetime_to_us(b) for _, b in spans if b is not None],
-                          dtype=np.int64)
-    opted: Any = customers if records is None else records
+    n = orders.n_customers
     rows = []
     for p in wanted:
         s_us, e_us = datetime_to_us(p.start), datetime_to_us(p.end)
-        result = ladder.evaluate_log(orders, as_of=p.end, opted_in=opted,
-                                     statuses=status_list)
-        # evaluate_log covers the customers with an order before the end, in log order.
-        level = np.zeros(orders.n_customers, dtype=np.int64)
-        level[np.searchsorted(orders.customer_ids, result.customer_ids)] = result.level
-        known = np.zeros(orders.n_customers, dtype=bool)
-        known[np.searchsorted(orders.customer_ids, result.customer_ids)] = True
-        counts = np.bincount(level[known], minlength=n_levels)
+        level_end, known = _levels_at(orders, ladder, p.end, opted, status_list, None, False)
+        level_start, _ = _levels_at(orders, ladder, p.start, opted, status_list, None, False)
         rows_in = valid & (orders.placed_at_us >= s_us) & (orders.placed_at_us < e_us)
-        row_level = level[codes[rows_in]]
-        sales = np.zeros(n_levels, dtype=np.int64)
-        np.add.at(sales, row_level, net[rows_in])
-        bought = np.zeros(orders.n_customers, dtype=bool)
+        sales = np.zeros(n, dtype=np.int64)
+        np.add.at(sales, codes[rows_in], net[rows_in])
+        bought = np.zeros(n, dtype=bool)
         bought[codes[rows_in]] = True
-        active = np.bincount(level[bought & known], minlength=n_levels)
-        flow = tier_flow(orders, ladder, start=p.start, as_of=p.end, opted_in=opted,
-                         statuses=status_list)
-        m = flow.matrix
-        rows.append(MemberPeriod(
-            period=p,
-            customers_by_level=tuple(int(x) for x in counts),
-            sales_by_level_fen=tuple(int(x) for x in sales),
-            active_by_level=tuple(int(x) for x in active),
-            joins=int(np.count_nonzero((joined >= s_us) & (joined < e_us))),
-            leaves=int(np.count_nonzero((left >= s_us) & (left < e_us))),
-            flow=flow,
-            members_at_start=int(m[1:, :].sum()),
-            upgraded=int(np.triu(m, 1)[1:, :].sum()),
-        ))
-    return MemberMetrics(ladder, tuple(rows), orders.currency, leaves_known=records is not None)
+        rows.append(member_period(p, ladder, orders.customer_ids, level_start, level_end, known,
+                                  sales, bought, joined, left))
+    return MemberMetrics(ladder, tuple(rows), orders.currency,
+                         leaves_known=not isinstance(opted, CustomerTable))
+
+
+def member_inputs(
+    customers: CustomerTable | Mapping[Any, Membership],
+) -> tuple[CustomerTable | dict[Any, Membership], IntArray, IntArray]:
+    """Check :func:`member_metrics`'s ``customers`` and return who is opted in (the table,
+    or the records as a dict) and the int64 µs instants of every join and every leave.
+
+    Raises:
+        InvalidTypeError: not a CustomerTable nor a mapping of id to Membership.
+    """
+    if isinstance(customers, CustomerTable):
+        since = customers.member_since_us
+        return customers, since[since != NAT_US], np.zeros(0, dtype=np.int64)
+    if not isinstance(customers, Mapping):
+        raise InvalidTypeError("customers must be a CustomerTable or a mapping of id to "
+                               f"Membership, got {type(customers).__name__}")
+    records = dict(customers)
+    for cid, record in records.items():
+        if not isinstance(record, Membership):
+            raise InvalidTypeError(f"customers[{cid!r}] must be a Membership, got "
+                                   f"{type(record).__name__}")
+    spans = [span for r in records.values() for span in r.periods()]
+    joined = np.asarray([datetime_to_us(a) for a, _ in spans], dtype=np.int64)
+    left = np.asarray([datetime_to_us(b) for _, b in spans if b is not None], dtype=np.int64)
+    return records, joined, left
+
+
+def member_period(
+    period: Period,
+    ladder: TierLadder,
+    customer_ids: npt.NDArray[Any],
+    level_start: IntArray,
+    level_end: IntArray,
+    known: npt.NDArray[np.bool_],
+    sales_fen: IntArray,
+    bought: npt.NDArray[np.bool_],
+    joined_us: IntArray,
+    left_us: IntArray,
+) -> MemberPeriod:
+    """One period's member numbers from per-customer facts (the one kernel of the log path
+    and of ``ecrm.scale``'s summaries).
+
+    Args:
+        period: the period ``[start, end)``.
+        ladder: the ladder.
+        customer_ids: shape (n,), every customer.
+        level_start, level_end: int64, shape (n,): member level at the start and the end
+            (0 unless opted in), as ``ladder.evaluate_log`` gives it.
+        known: bool, shape (n,): an order (any status) placed before the end.
+        sales_fen: int64, shape (n,): valid net fen in the period.
+        bought: bool, shape (n,): a valid order in the period.
+        joined_us, left_us: int64 µs of every join and every leave.
+    """
+    n_levels = ladder.top_level + 1
+    s_us, e_us = datetime_to_us(period.start), datetime_to_us(period.end)
+    keep = np.flatnonzero(known)
+    at_end = level_end[keep]
+    counts = np.bincount(at_end, minlength=n_levels)
+    sales = np.zeros(n_levels, dtype=np.int64)
+    np.add.at(sales, at_end, sales_fen[keep])
+    active = np.bincount(at_end[bought[keep]], minlength=n_levels)
+    at_start = level_start[keep]
+    flow = TierFlow(ladder, period.start, period.end, customer_ids[keep], at_start, at_end,
+                    flow_matrix(at_start, at_end, n_levels, n_levels))
+    m = flow.matrix
+    return MemberPeriod(
+        period=period,
+        customers_by_level=tuple(int(x) for x in counts),
+        sales_by_level_fen=tuple(int(x) for x in sales),
+        active_by_level=tuple(int(x) for x in active),
+        joins=int(np.count_nonzero((joined_us >= s_us) & (joined_us < e_us))),
+        leaves=int(np.count_nonzero((left_us >= s_us) & (left_us < e_us))),
+        flow=flow,
+        members_at_start=int(m[1:, :].sum()),
+        upgraded=int(np.triu(m, 1)[1:, :].sum()),
+    )

@@ -276,6 +276,41 @@ def _sku_categories(sku_codes: IntArray, n_skus: int, cat_codes: IntArray) -> In
     return out
 
 
+def category_codes(categories: npt.NDArray[np.str_]) -> tuple[npt.NDArray[np.str_], IntArray]:
+    """The sorted non-empty categories of some lines and each line's code into them (−1
+    for a line without a category)."""
+    cat_names, cat_codes = factorize(categories)
+    if len(cat_names) and cat_names[0] == "":  # "" sorts first: lines without a category
+        cat_names = cat_names[1:]
+        cat_codes = cat_codes - 1
+    return cat_names, cat_codes
+
+
+def sku_fallbacks(
+    sku_cat: IntArray,
+    cat_names: npt.NDArray[np.str_],
+    cat: GroupQuantiles | None,
+    min_repurchasers: int,
+) -> tuple[npt.NDArray[np.str_], tuple[npt.NDArray[np.bool_], IntArray, npt.NDArray[Any]] | None]:
+    """Each SKU's category name (``""`` when none) and the category scope of
+    :func:`cycle_table` (``None`` without categories).
+
+    Args:
+        sku_cat: int64, shape (n,): each SKU's category code into ``cat_names``, −1 if none.
+        cat_names: the sorted non-empty categories.
+        cat: the quantiles per category (``None`` when there are none).
+        min_repurchasers: the fewest repurchasers for a category to answer.
+    """
+    categories = np.full(len(sku_cat), "", dtype=cat_names.dtype if len(cat_names) else "U1")
+    categories[sku_cat >= 0] = cat_names[sku_cat[sku_cat >= 0]]
+    if cat is None:
+        return categories, None
+    ci = np.maximum(sku_cat, 0)
+    cat_ok = (sku_cat >= 0) & (cat.n_events[ci] >= min_repurchasers)
+    cat_scopes = np.asarray([f"category:{k}" for k in categories.tolist()], dtype=object)
+    return categories, (cat_ok, cat.p[ci], cat_scopes)
+
+
 def cycles_by(
     orders: OrderLog,
     *,
@@ -322,10 +357,7 @@ def cycles_by(
         log, as_of=when.when, method=method, same_day=same_day,
         min_repurchasers=min_rep, statuses=statuses,
     )
-    cat_names, cat_codes = factorize(items.categories)
-    if len(cat_names) and cat_names[0] == "":  # "" sorts first: lines without a category
-        cat_names = cat_names[1:]
-        cat_codes = cat_codes - 1
+    cat_names, cat_codes = category_codes(items.categories)
     if by == "sku":
         keys, codes = factorize(items.skus)
     else:
@@ -336,16 +368,10 @@ def cycles_by(
     category_scope = None
     if by == "sku":
         sku_cat = _sku_categories(codes, n, cat_codes)
-        categories = np.full(n, "", dtype=cat_names.dtype if len(cat_names) else "U1")
-        categories[sku_cat >= 0] = cat_names[sku_cat[sku_cat >= 0]]
-        if len(cat_names):
-            cat = group_quantiles(
-                log, items, cat_codes, len(cat_names), when, statuses, same_day, method
-            )
-            ci = np.maximum(sku_cat, 0)
-            cat_ok = (sku_cat >= 0) & (cat.n_events[ci] >= min_rep)
-            cat_scopes = np.asarray([f"category:{k}" for k in categories.tolist()], dtype=object)
-            category_scope = (cat_ok, cat.p[ci], cat_scopes)
+        cat = group_quantiles(
+            log, items, cat_codes, len(cat_names), when, statuses, same_day, method
+        ) if len(cat_names) else None
+        categories, category_scope = sku_fallbacks(sku_cat, cat_names, cat, min_rep)
     return cycle_table(
         by, keys, own, store, categories=categories, category_scope=category_scope,
         method=method, same_day=same_day, min_repurchasers=min_rep, fallback=fb,

@@ -14,7 +14,21 @@ from ecrm.scale._categories import (
     merge_categories,
     summarize_categories,
 )
-from ecrm.scale._dask import score_dask, summarize_csv_dask, summarize_dask
+from ecrm.scale._dask import (
+    member_metrics_dask,
+    score_dask,
+    sku_cycles_dask,
+    summarize_csv_dask,
+    summarize_dask,
+)
+from ecrm.scale._lines import sku_cycles_parquet
+from ecrm.scale._members import (
+    MemberSummary,
+    member_metrics_from_summary,
+    member_metrics_parquet,
+    merge_members,
+    summarize_members,
+)
 from ecrm.scale._ooc import (
     DEFAULT_BATCH_ROWS,
     fold_csv,
@@ -36,6 +50,7 @@ from ecrm.scale._results import (
     stages_from_summary,
     tiers_from_summary,
 )
+from ecrm.scale._skus import SkuSummary, merge_skus, sku_cycles_from_summary, summarize_skus
 from ecrm.scale._store import (
     PeriodSummary,
     merge_periods,
@@ -61,23 +76,33 @@ __all__ = [
     "UNKNOWN_DAYS",
     "CategorySummary",
     "CustomerSummary",
+    "MemberSummary",
     "PeriodSummary",
     "PredictionSummary",
+    "SkuSummary",
     "SummaryAccumulator",
     "cycle_from_summary",
     "cycles_from_summary",
     "empty_summary",
     "fold_csv",
     "fold_parquet",
+    "member_metrics_dask",
+    "member_metrics_from_summary",
+    "member_metrics_parquet",
     "merge",
     "merge_all",
     "merge_categories",
+    "merge_members",
     "merge_periods",
     "merge_predict",
+    "merge_skus",
     "predict_summary",
     "score_dask",
     "score_parquet",
     "score_summary",
+    "sku_cycles_dask",
+    "sku_cycles_from_summary",
+    "sku_cycles_parquet",
     "stages_from_summary",
     "store_metrics_from_summary",
     "summarize",
@@ -86,8 +111,10 @@ __all__ = [
     "summarize_csv_dask",
     "summarize_dask",
     "summarize_for_predict",
+    "summarize_members",
     "summarize_parquet",
     "summarize_periods",
+    "summarize_skus",
     "tiers_from_summary",
     "write_parquet",
 ]

@@ -20,12 +20,12 @@ import numpy.typing as npt
 
 from ecrm import InvalidTypeError, InvalidValueError
 from ecrm._order import OrderStatus
-from ecrm._orderlog import OrderLog
+from ecrm._orderlog import OrderItems, OrderLog
 from ecrm._time import datetime_to_us, local_day, require_aware, zone_name
 from ecrm.lifecycle import Bands, CycleTable, RepurchaseCycle
 from ecrm.lifecycle._by import cycle_table
 from ecrm.lifecycle._cycle import METHODS, check_choice, check_fallback, check_min_repurchasers
-from ecrm.lifecycle._kernels import km_quantiles, observed_quantiles
+from ecrm.lifecycle._kernels import GroupQuantiles, km_quantiles, observed_quantiles
 from ecrm.scale._results import cycle_from_summary
 from ecrm.scale._summary import (
     NO_DAY,
@@ -117,31 +117,105 @@ def summarize_categories(
         InvalidTypeError: ``orders`` is not an OrderLog.
         InvalidValueError: the log has no order lines; naive ``as_of``.
     """
+    end, wanted, items, rows = check_lines(orders, as_of, statuses, "category")
+    cats = np.asarray(items.categories)
+    named = cats != ""
+    keys, ids, first, second = pair_days(orders, rows, cats, named, end, wanted)
+    return CategorySummary(
+        categories=_frozen(sorted_union(np.sort(cats[named]), cats[:0])),
+        pair_categories=_frozen(keys), pair_customer_ids=_frozen(ids),
+        first_day=_frozen(first), second_day=_frozen(second),
+        as_of=end, statuses=wanted, tz=orders.tz,
+    )
+
+
+def check_lines(orders: object, as_of: dt.datetime, statuses: Iterable[OrderStatus] | None,
+                by: str) -> tuple[dt.datetime, frozenset[OrderStatus], OrderItems, IntArray]:
+    """The checked ``as_of``, statuses, order lines and each line's order row of a summary
+    by ``by``."""
     if not isinstance(orders, OrderLog):
         raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
     end = require_aware(as_of, "as_of")
     wanted = _statuses(statuses)
     items = orders.items
     if items is None or items.order_rows is None:
-        raise InvalidValueError("orders.items", "are needed for cycles by category (build "
+        raise InvalidValueError("orders.items", f"are needed for cycles by {by} (build "
                                 "the log with order lines)", None, show_value=False)
-    cats = np.asarray(items.categories)
-    named = cats != ""
-    valid = orders.valid_mask(wanted) & (orders.placed_at_us < datetime_to_us(end))
-    lines = np.flatnonzero(named & valid[items.order_rows])
-    rows = items.order_rows[lines]
-    cat, cust, day = cats[lines], orders.customer_codes[rows].astype(np.int64), \
+    return end, wanted, items, items.order_rows
+
+
+def pair_days(orders: OrderLog, line_rows: IntArray, line_keys: npt.NDArray[Any],
+              take: npt.NDArray[np.bool_], as_of: dt.datetime,
+              statuses: frozenset[OrderStatus]
+              ) -> tuple[npt.NDArray[Any], npt.NDArray[Any], IntArray, IntArray]:
+    """Per (key, customer) pair, sorted so, the first two distinct local days the customer
+    bought a line of that key (lines where ``take``, of valid orders before ``as_of``;
+    ``line_rows``: each line's order row): the pair keys, customer ids, first and second
+    days (``NO_DAY`` if none)."""
+    valid = orders.valid_mask(statuses) & (orders.placed_at_us < datetime_to_us(as_of))
+    lines = np.flatnonzero(take & valid[line_rows])
+    rows = line_rows[lines]
+    key, cust, day = line_keys[lines], orders.customer_codes[rows].astype(np.int64), \
         orders.placed_day[rows]
-    order = np.lexsort((day, cust, cat))
-    cat, cust, day = cat[order], cust[order], day[order]
-    heads, first, second = _first_two(cat, cust, day)
-    return CategorySummary(
-        categories=_frozen(sorted_union(np.sort(cats[named]), cats[:0])),
-        pair_categories=_frozen(cat[heads]),
-        pair_customer_ids=_frozen(orders.customer_ids[cust[heads]]),
-        first_day=_frozen(first), second_day=_frozen(second),
-        as_of=end, statuses=wanted, tz=orders.tz,
-    )
+    order = np.lexsort((day, cust, key))
+    key, cust, day = key[order], cust[order], day[order]
+    heads, first, second = _first_two(key, cust, day)
+    return key[heads], orders.customer_ids[cust[heads]], first, second
+
+
+def merge_pair_days(
+    a: tuple[npt.NDArray[Any], npt.NDArray[Any], IntArray, IntArray],
+    b: tuple[npt.NDArray[Any], npt.NDArray[Any], IntArray, IntArray],
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any], IntArray, IntArray]:
+    """Two sides' (keys, customer ids, first days, second days) merged: each pair's first
+    two distinct days of both sides. Each side is sorted by key, then customer."""
+    if not len(b[0]):
+        return a
+    if not len(a[0]):
+        return b
+    # Integer codes that keep the order: the keys' (each side's are sorted, so its distinct
+    # keys are where they change) and the customers' (one sort of both sides' ids); then a
+    # pair is one int64, each side's ascending, and the union is a merge of two runs.
+    key_names = sorted_union(_distinct_sorted(a[0]), _distinct_sorted(b[0]))
+    cust_names, cust_codes = np.unique(np.concatenate([a[1], b[1]]), return_inverse=True)
+    width = np.int64(len(cust_names))
+    pa = np.searchsorted(key_names, a[0]).astype(np.int64) * width + cust_codes[:len(a[1])]
+    pb = np.searchsorted(key_names, b[0]).astype(np.int64) * width + cust_codes[len(a[1]):]
+    pairs = sorted_union(pa, pb)
+    ia, ib = np.searchsorted(pairs, pa), np.searchsorted(pairs, pb)
+    first = np.full(len(pairs), NO_DAY, dtype=np.int64)
+    second = np.full(len(pairs), NO_DAY, dtype=np.int64)
+    first[ia], second[ia] = a[2], a[3]
+    # Each side's two days are distinct: the second smallest distinct day of the four is the
+    # smallest one left once every copy of the first is set aside (as CustomerSummary's).
+    days = np.stack([first[ib], second[ib], b[2], b[3]])
+    low = days.min(axis=0)
+    first[ib] = low
+    second[ib] = np.where(days == low, NO_DAY, days).min(axis=0)
+    return key_names[pairs // width], cust_names[pairs % width], first, second
+
+
+def _distinct_sorted(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    keep = np.ones(len(values), dtype=np.bool_)
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    out: npt.NDArray[Any] = values[keep]
+    return out
+
+
+def pair_quantiles(keys: npt.NDArray[np.str_], pair_keys: npt.NDArray[np.str_],
+                   first: IntArray, second: IntArray, method: str, as_of: dt.datetime,
+                   tz: dt.tzinfo) -> GroupQuantiles:
+    """P50/P70/P90 per key from its pairs' first two purchase days (the kernels of
+    :func:`ecrm.lifecycle.cycles_by`); ``keys`` sorted, holding every pair key."""
+    codes = np.searchsorted(keys, pair_keys).astype(np.int64)
+    has_second = second != NO_DAY
+    interval = (second - first)[has_second]
+    if method == "observed":
+        return observed_quantiles(codes, has_second, interval, len(keys))
+    time = local_day(as_of, tz) - first
+    time[has_second] = interval
+    own, _runs = km_quantiles(codes, time, has_second, len(keys))
+    return own
 
 
 def merge_categories(a: CategorySummary, b: CategorySummary) -> CategorySummary:
@@ -157,18 +231,12 @@ def merge_categories(a: CategorySummary, b: CategorySummary) -> CategorySummary:
         return attrs.evolve(a, categories=_frozen(categories))
     if not len(a):
         return attrs.evolve(b, categories=_frozen(categories))
-    # Each side holds a pair once with its two distinct days: merge the four days.
-    cat = np.concatenate([a.pair_categories, a.pair_categories,
-                          b.pair_categories, b.pair_categories])
-    cust = np.concatenate([a.pair_customer_ids, a.pair_customer_ids,
-                           b.pair_customer_ids, b.pair_customer_ids])
-    day = np.concatenate([a.first_day, a.second_day, b.first_day, b.second_day])
-    order = np.lexsort((day, cust, cat))
-    cat, cust, day = cat[order], cust[order], day[order]
-    heads, first, second = _first_two(cat, cust, day)
+    keys, ids, first, second = merge_pair_days(
+        (a.pair_categories, a.pair_customer_ids, a.first_day, a.second_day),
+        (b.pair_categories, b.pair_customer_ids, b.first_day, b.second_day))
     return CategorySummary(
-        categories=_frozen(categories), pair_categories=_frozen(cat[heads]),
-        pair_customer_ids=_frozen(cust[heads]), first_day=_frozen(first),
+        categories=_frozen(categories), pair_categories=_frozen(keys),
+        pair_customer_ids=_frozen(ids), first_day=_frozen(first),
         second_day=_frozen(second), as_of=a.as_of, statuses=a.statuses, tz=a.tz,
     )
 
@@ -201,32 +269,35 @@ def cycles_from_summary(
     if not isinstance(categories, CategorySummary):
         raise InvalidTypeError(
             f"categories must be a CategorySummary, got {type(categories).__name__}")
+    min_rep, fb, store = check_cycle_arguments(categories, summary, method, min_repurchasers,
+                                               fallback)
+    own = pair_quantiles(categories.categories, categories.pair_categories,
+                         categories.first_day, categories.second_day, method,
+                         categories.as_of, categories.tz)
+    return cycle_table(
+        "category", categories.categories, own, store, categories=None, category_scope=None,
+        method=method, same_day="merge", min_repurchasers=min_rep, fallback=fb,
+        as_of=categories.as_of,
+    )
+
+
+def check_cycle_arguments(
+    pairs: CategorySummary | Any, summary: CustomerSummary, method: str,
+    min_repurchasers: int, fallback: RepurchaseCycle | Bands | tuple[int, int, int] | None,
+) -> tuple[int, tuple[Bands, str] | None, RepurchaseCycle]:
+    """Check the arguments of a cycle table from summaries: the checked
+    ``min_repurchasers``, fallback and the store's cycle from ``summary``."""
     if not isinstance(summary, CustomerSummary):
         raise InvalidTypeError(
             f"summary must be a CustomerSummary, got {type(summary).__name__}")
     for name in ("as_of", "statuses"):
-        if getattr(categories, name) != getattr(summary, name):
+        if getattr(pairs, name) != getattr(summary, name):
             raise InvalidValueError(name, "must be the same in both summaries",
-                                    f"{getattr(categories, name)!r} and {getattr(summary, name)!r}")
-    if zone_name(categories.tz) != zone_name(summary.tz):
+                                    f"{getattr(pairs, name)!r} and {getattr(summary, name)!r}")
+    if zone_name(pairs.tz) != zone_name(summary.tz):
         raise InvalidValueError("tz", "must be the same in both summaries",
-                                f"{zone_name(categories.tz)} and {zone_name(summary.tz)}")
+                                f"{zone_name(pairs.tz)} and {zone_name(summary.tz)}")
     check_choice("method", method, METHODS)
     min_rep = check_min_repurchasers(min_repurchasers)
     fb = check_fallback(fallback)
-    store = cycle_from_summary(summary, method=method, min_repurchasers=min_rep)
-    keys = categories.categories
-    codes = np.searchsorted(keys, categories.pair_categories).astype(np.int64)
-    first, second = categories.first_day, categories.second_day
-    has_second = second != NO_DAY
-    interval = (second - first)[has_second]
-    if method == "observed":
-        own = observed_quantiles(codes, has_second, interval, len(keys))
-    else:
-        time = local_day(categories.as_of, categories.tz) - first
-        time[has_second] = interval
-        own, _runs = km_quantiles(codes, time, has_second, len(keys))
-    return cycle_table(
-        "category", keys, own, store, categories=None, category_scope=None, method=method,
-        same_day="merge", min_repurchasers=min_rep, fallback=fb, as_of=categories.as_of,
-    )
+    return min_rep, fb, cycle_from_summary(summary, method=method, min_repurchasers=min_rep)

@@ -885,7 +885,13 @@ def resolve_opted_in(orders: OrderLog, opted_in: OptedIn, as_of: dt.datetime) ->
     just before it, so a join (or leave) at exactly ``as_of`` belongs to the period that
     starts there — a join at 00:00 on Feb 1 makes a February member, not a January one.
     """
-    n = orders.n_customers
+    return opted_in_of(orders.customer_ids, opted_in, as_of)
+
+
+def opted_in_of(customer_ids: npt.NDArray[Any], opted_in: OptedIn, as_of: dt.datetime) -> BoolArray:
+    """The opted-in flag of each of ``customer_ids`` at ``as_of`` (as :func:`resolve_opted_in`,
+    for ids that do not come from a log, e.g. a merged summary's)."""
+    n = len(customer_ids)
     if isinstance(opted_in, (bool, np.bool_)):
         return np.full(n, bool(opted_in), dtype=bool)
     if isinstance(opted_in, np.ndarray) and opted_in.dtype == np.bool_:
@@ -899,7 +905,7 @@ def resolve_opted_in(orders: OrderLog, opted_in: OptedIn, as_of: dt.datetime) ->
         since = np.asarray(opted_in.member_since_us, dtype=np.int64)
         joined = (since != NAT_US) & (since < datetime_to_us(as_of))
         table_ids = np.asarray(opted_in.customer_ids)
-        return _isin_ids(orders.customer_ids, table_ids[joined].tolist())
+        return _isin_ids(customer_ids, table_ids[joined].tolist())
     if isinstance(opted_in, Mapping):
         # Datetimes have microsecond resolution: 1 µs before is "strictly before as_of".
         just_before = as_of - dt.timedelta(microseconds=1)
@@ -911,7 +917,7 @@ def resolve_opted_in(orders: OrderLog, opted_in: OptedIn, as_of: dt.datetime) ->
         )
     else:
         ids = list(opted_in)
-    return _isin_ids(orders.customer_ids, ids)
+    return _isin_ids(customer_ids, ids)
 
 
 def _isin_ids(customer_ids: npt.NDArray[Any], ids: list[Any]) -> BoolArray:
