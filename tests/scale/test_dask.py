@@ -4,7 +4,6 @@ in-memory results."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -30,15 +29,7 @@ SH = ZoneInfo("Asia/Shanghai")
 AS_OF = dt.datetime(2025, 7, 1, tzinfo=SH)
 
 
-@pytest.fixture(scope="module")
-def client() -> Iterator[object]:
-    # ":0", not None: None still binds 8787 and warns when it is taken (dask/distributed#8136)
-    cluster = distributed.LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0",
-        silence_logs=40,
-    )
-    with cluster, distributed.Client(cluster) as c:
-        yield c
+# ``client``: the session's one two-process LocalCluster (tests/conftest.py).
 
 
 def _csv_parts(frame, folder: Path, n: int) -> list[Path]:  # type: ignore[no-untyped-def]

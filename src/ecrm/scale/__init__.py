@@ -14,7 +14,16 @@ from ecrm.scale._categories import (
     merge_categories,
     summarize_categories,
 )
-from ecrm.scale._dask import score_dask, summarize_csv_dask, summarize_dask
+from ecrm.scale._dask import (
+    cycles_by_category_dask,
+    fold_dask,
+    score_dask,
+    store_metrics_dask,
+    summaries_dask,
+    summarize_csv_dask,
+    summarize_dask,
+    to_dask,
+)
 from ecrm.scale._ooc import (
     DEFAULT_BATCH_ROWS,
     fold_csv,
@@ -65,9 +74,11 @@ __all__ = [
     "PredictionSummary",
     "SummaryAccumulator",
     "cycle_from_summary",
+    "cycles_by_category_dask",
     "cycles_from_summary",
     "empty_summary",
     "fold_csv",
+    "fold_dask",
     "fold_parquet",
     "merge",
     "merge_all",
@@ -79,7 +90,9 @@ __all__ = [
     "score_parquet",
     "score_summary",
     "stages_from_summary",
+    "store_metrics_dask",
     "store_metrics_from_summary",
+    "summaries_dask",
     "summarize",
     "summarize_categories",
     "summarize_csv",
@@ -89,5 +102,6 @@ __all__ = [
     "summarize_parquet",
     "summarize_periods",
     "tiers_from_summary",
+    "to_dask",
     "write_parquet",
 ]
