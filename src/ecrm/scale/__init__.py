@@ -16,6 +16,7 @@ from ecrm.scale._categories import (
 )
 from ecrm.scale._dask import (
     cycles_by_category_dask,
+    fold_csv_dask,
     fold_dask,
     score_dask,
     store_metrics_dask,
@@ -78,6 +79,7 @@ __all__ = [
     "cycles_from_summary",
     "empty_summary",
     "fold_csv",
+    "fold_csv_dask",
     "fold_dask",
     "fold_parquet",
     "merge",

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from ecrm._load._spec import AmountUnit, CsvColumns, coerce_columns
+from ecrm._load._spec import AmountUnit, CsvColumns, check_amount_unit, coerce_columns
 from ecrm._money import DEFAULT_CURRENCY, Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderItems, OrderLog
@@ -37,7 +37,7 @@ from ecrm.scale._categories import (
     summarize_categories,
 )
 from ecrm.scale._chunks import pandas_chunk_log, pandas_chunk_summary
-from ecrm.scale._ooc import DEFAULT_BATCH_ROWS, summarize_csv
+from ecrm.scale._ooc import DEFAULT_BATCH_ROWS, _fold_csv_file, summarize_csv
 from ecrm.scale._predict import merge_predict, predict_summary, summarize_for_predict
 from ecrm.scale._results import score_summary
 from ecrm.scale._store import merge_periods, store_metrics_from_summary, summarize_periods
@@ -46,7 +46,7 @@ from ecrm.scale._summary import CustomerSummary, empty_summary, merge, merge_all
 S = TypeVar("S")
 
 __all__ = [
-    "cycles_by_category_dask", "fold_dask", "score_dask", "store_metrics_dask", "summaries_dask",
+    "cycles_by_category_dask", "fold_csv_dask", "fold_dask", "score_dask", "store_metrics_dask", "summaries_dask",
     "summarize_csv_dask", "summarize_dask", "to_dask",
 ]
 
@@ -527,6 +527,66 @@ def summarize_csv_dask(
         for p in files
     ]
     return _tree(dask, level, split_every)
+
+
+def _csv_fold(
+    path: str, summarize: Callable[[OrderLog], S], merge: Callable[[S, S], S],
+    columns: CsvColumns, tz: dt.tzinfo, currency: str, unit: AmountUnit, encoding: str,
+    batch_rows: int,
+) -> S | None:
+    return _fold_csv_file(path, summarize, merge, columns=columns, zone=tz, currency=currency,
+                         unit=unit, encoding=encoding, engine="auto", batch_rows=batch_rows)
+
+
+def fold_csv_dask(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    summarize: Callable[[OrderLog], S],
+    merge: Callable[[S, S], S],
+    columns: CsvColumns | Mapping[str, Any] | None = None,
+    tz: str | dt.tzinfo | None = None,
+    currency: str = DEFAULT_CURRENCY,
+    amount_unit: AmountUnit | None = None,
+    encoding: str = "auto",
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    split_every: int = 8,
+) -> S:
+    """Any mergeable summary of CSV files on dask: each file is one task that reads it in
+    batches as :func:`~ecrm.scale.fold_csv` does (ecrm's own loading layer; a file with
+    item lines is one batch), and the partial summaries merge in a tree, neighbours in
+    file order. The workers must see the paths.
+
+    Args:
+        paths: a CSV file or a sequence of them.
+        summarize, merge: as :func:`fold_dask`.
+        columns, tz, currency, amount_unit, encoding, batch_rows: as
+            :func:`~ecrm.scale.fold_csv`.
+        split_every: how many summaries one merge task takes (>= 2).
+
+    Returns:
+        The merged summary of every order.
+
+    Raises:
+        MissingDependencyError: dask is not installed (the ``dask`` extra).
+        InvalidValueError: no path; no file holds a row; ``split_every`` < 2;
+            ``batch_rows`` < 1.
+        DataFormatErrorGroup: bad cells in a file (raised from the worker's task).
+    """
+    dask = _dask("ecrm.scale.fold_csv_dask")
+    files = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    if not files:
+        raise InvalidValueError("paths", "must name at least one CSV file", "[]")
+    _check_split(split_every)
+    if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
+        raise InvalidValueError("batch_rows", "must be an int >= 1", batch_rows)
+    zone = as_zone(tz)
+    Money(0, currency)
+    cols = coerce_columns(columns)
+    unit = cols.amount_unit if amount_unit is None else check_amount_unit(amount_unit)
+    part = dask.delayed(_csv_fold, pure=True)
+    level = [part(os.fspath(p), summarize, merge, cols, zone, currency, unit, encoding,
+                  batch_rows) for p in files]
+    return _fold_tree(dask, level, merge, split_every)
 
 
 def _dask(purpose: str) -> Any:
