@@ -22,12 +22,15 @@ from ecrm.rfm import score
 from ecrm.scale import (
     cycle_from_summary,
     cycles_by_category_dask,
+    fold_csv_dask,
     fold_dask,
+    merge,
     merge_periods,
     stages_from_summary,
     store_metrics_dask,
     store_metrics_from_summary,
     summaries_dask,
+    summarize,
     summarize_dask,
     summarize_periods,
     tiers_from_summary,
@@ -195,6 +198,75 @@ def test_cycles_by_category_from_order_lines_in_random_partitions(
     for name in CYCLE_FIELDS:
         assert getattr(got.store, name) == getattr(want.store, name), name
     assert got.to_dicts() == want.to_dicts()
+
+
+def test_hand_worked_category_cycles_with_an_order_split_over_partitions(
+    client: object
+) -> None:
+    """Tea: a 1 → 4 Mar (3 days), b 2 → 22 Mar (20): P50 3, P70 = P90 20. Snacks: e 1 → 2
+    Mar (1 day), f once: 1/1/1. Cups: a, b, f once each (c's order closed): no repurchaser,
+    so the store's bands, from a 3, b 20, e 1, f 10 → 11 Mar (1): [1, 1, 3, 20] gives P50 1
+    (2 of 4), P70 3 (3 of 4), P90 20. Order o4's two lines sit in different partitions."""
+    import pandas as pd
+
+    def line(order: str, who: str, day: int, category: str, status: str = "paid") -> dict:
+        return {"order_id": order, "customer_id": who, "amount": 1_000, "status": status,
+                "placed_at": pd.Timestamp(2025, 3, day, 12, tz="Asia/Shanghai"),
+                "category": category}
+
+    rows = [line("o4", "b", 22, "tea"), line("o1", "a", 1, "tea"), line("o1", "a", 1, "cups"),
+            line("o2", "a", 4, "tea"), line("o3", "b", 2, "tea"),
+            line("o5", "c", 5, "cups", "closed"), line("o6", "e", 1, "snacks"),
+            line("o7", "e", 2, "snacks"), line("o8", "f", 10, "snacks"),
+            line("o9", "f", 11, "cups"), line("o4", "b", 22, "cups")]
+    ddf = dd.from_pandas(pd.DataFrame(rows), npartitions=3, sort=False)
+    assert ddf.npartitions == 3
+    got = cycles_by_category_dask(ddf, as_of=dt.datetime(2025, 4, 1, tzinfo=SH),
+                                  min_repurchasers=1, split_every=2)
+    assert got.keys.tolist() == ["cups", "snacks", "tea"]
+    assert got.p_days.tolist() == [[1, 3, 20], [1, 1, 1], [3, 20, 20]]
+    assert got.scopes.tolist() == ["store", "category:snacks", "category:tea"]
+    assert got.n_first_time_buyers.tolist() == [3, 2, 2]
+    assert got.n_repurchasers.tolist() == [0, 1, 2]
+    assert (got.store.p50_days, got.store.p70_days, got.store.p90_days) == (1, 3, 20)
+
+
+def test_fold_csv_dask_reads_item_lines_per_file(client: object, tmp_path: Path) -> None:
+    """CSV files with item lines, one task each: the category summary of each file merged
+    on the cluster gives cycles_by on the log of every file."""
+    from ecrm.scale import cycles_from_summary, fold_csv, merge_categories, summarize_categories
+
+    header = "order_id,customer_id,placed_at,amount,status,sku,category,unit_price\n"
+    files = {
+        "a.csv": ["o1,a,2025-03-01 10:00,500,paid,GREEN,tea,500",
+                  "o1,a,2025-03-01 10:00,500,paid,MUG,cups,0",
+                  "o2,b,2025-03-02 10:00,500,paid,GREEN,tea,500"],
+        "b.csv": ["o3,a,2025-03-06 10:00,500,paid,BLACK,tea,500",
+                  "o4,b,2025-03-12 10:00,500,shipped,GREEN,tea,500",
+                  "o5,c,2025-03-12 10:00,500,closed,GREEN,tea,500"],
+    }
+    paths = []
+    for name, body in files.items():
+        (tmp_path / name).write_text(header + "\n".join(body) + "\n", encoding="utf-8")
+        paths.append(tmp_path / name)
+    as_of = dt.datetime(2025, 4, 1, tzinfo=SH)
+
+    def by_category(log: OrderLog) -> Any:
+        return summarize_categories(log, as_of=as_of)
+
+    got = fold_csv_dask(paths, summarize=by_category, merge=merge_categories, tz=SH,
+                        amount_unit="fen", batch_rows=1)
+    want = fold_csv(paths, summarize=by_category, merge=merge_categories, tz=SH,
+                    amount_unit="fen", batch_rows=1)
+    for name in ("categories", "pair_categories", "pair_customer_ids", "first_day",
+                 "second_day"):
+        assert np.array_equal(getattr(got, name), getattr(want, name)), name
+    store = fold_csv(paths, summarize=lambda log: summarize(log, as_of=as_of),
+                     merge=merge, tz=SH, amount_unit="fen")
+    table = cycles_from_summary(got, store, min_repurchasers=1)
+    # tea: a 1 → 6 Mar (5 days), b 2 → 12 Mar (10 days); c's order closed
+    assert table.keys.tolist() == ["cups", "tea"]
+    assert table.p_days.tolist()[1] == [5, 10, 10]
 
 
 def _plain(frame: Any) -> dict[str, list[Any]]:
