@@ -123,6 +123,28 @@ def test_tiers_and_stages_rows_equal_the_in_memory_run(
     assert json.loads(members)["members"] > 0  # the table's members did join
 
 
+def test_out_parquet_writes_the_rows_the_library_gives(
+    shop: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``--out NAME.parquet``: the columns of ``result.to_arrow()`` of the in-memory
+    result, from the Parquet dataset."""
+    from ecrm import OrderLog
+    from ecrm.lifecycle import repurchase_cycle, stages
+    from ecrm.tiers import TAOBAO_STORE_VIP
+
+    log = OrderLog.from_csv(shop / "orders.csv", amount_unit="fen")
+    as_of = dt.datetime(2025, 7, 1, tzinfo=log.tz)
+    target = tmp_path / "tiers.parquet"
+    said = _run(capsys, "tiers", str(shop / "pq"), "--out", str(target))
+    want = TAOBAO_STORE_VIP.evaluate_log(log, as_of=as_of, opted_in=False).to_arrow()
+    assert said == f"wrote {want.num_rows:,} rows (Parquet) to {target}\n"
+    assert pq.read_table(target).equals(want)
+    target = tmp_path / "stages.parquet"
+    _run(capsys, "stages", str(shop / "csv"), "--out", str(target))
+    want = stages(log, as_of=as_of, cycle=repurchase_cycle(log, as_of=as_of)).to_arrow()
+    assert pq.read_table(target).equals(want)
+
+
 def test_cycle_report_and_json_equal_the_in_memory_run(
     shop: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

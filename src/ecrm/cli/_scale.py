@@ -23,8 +23,16 @@ from typing import Any, TypeVar
 from ecrm.cli._main import UsageError
 
 __all__ = [
-    "Inputs", "ScaledRun", "add_scale_arguments", "csv_args", "resolve_inputs", "scaled_or_none", "scaled_run",
-    "score_scaled", "wants_scale",
+    "Inputs",
+    "ScaledRun",
+    "add_scale_arguments",
+    "csv_args",
+    "resolve_inputs",
+    "scaled_or_none",
+    "scaled_run",
+    "score_scaled",
+    "wants_scale",
+    "write_rows",
 ]
 
 _PARQUET = (".parquet", ".pq", ".parq")
@@ -230,6 +238,34 @@ class ScaledRun:
         what = self.describe(summary)
         print(f"ecrm {getattr(self.args, 'command', '') or ''}: read {what}", file=sys.stderr)
         return what
+
+
+def write_rows(result: Any, args: argparse.Namespace, out: Any, summary: Any) -> int:
+    """``--out NAME.parquet`` (without ``--json``): the per-customer rows as one Parquet
+    file (the columns of ``result.to_arrow()``), written whole or not at all; anything else
+    as :func:`ecrm.cli._output.write_result` writes it. Returns the exit status (0).
+
+    Raises:
+        MissingDependencyError: pyarrow is not installed (the ``arrow`` extra).
+    """
+    from ecrm.cli._output import write_result
+
+    if args.json or args.out == "-" or not args.out.lower().endswith(_PARQUET):
+        return write_result(result, args, out, summary)
+    import pathlib
+
+    table = result.to_arrow()
+    import pyarrow.parquet as pq
+
+    target = pathlib.Path(args.out)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        pq.write_table(table, tmp)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    print(f"wrote {table.num_rows:,} rows (Parquet) to {args.out}", file=out)
+    return 0
 
 
 def csv_args(args: argparse.Namespace) -> argparse.Namespace:

@@ -12,8 +12,14 @@ from ecrm.cli._loading import (
     load_orders_from_args,
 )
 from ecrm.cli._main import UsageError, parse_as_of
-from ecrm.cli._output import add_output_arguments, check_out, write_result
-from ecrm.cli._scale import add_scale_arguments, csv_args, scaled_or_none, scaled_run
+from ecrm.cli._output import add_output_arguments, check_out
+from ecrm.cli._scale import (
+    add_scale_arguments,
+    csv_args,
+    scaled_or_none,
+    scaled_run,
+    write_rows,
+)
 
 __all__ = ["register"]
 
@@ -106,7 +112,7 @@ def _stages(args: argparse.Namespace, out: TextIO) -> int:
         "scope": result.scope,
         "counts": {stage.value: n for stage, n in result.counts.items()},
     }
-    return write_result(result, args, out, summary)
+    return write_rows(result, args, out, summary)
 
 
 def register(sub: Any) -> None:
@@ -128,6 +134,6 @@ def register(sub: Any) -> None:
                    help="how the cycle is estimated without --bands (default observed)")
     p.add_argument("--customers", default=None, metavar="customers.csv",
                    help="customer profiles: customers without orders are listed as prospects")
-    add_output_arguments(p, rows="one row per customer")
+    add_output_arguments(p, rows="one row per customer (Parquet for a name ending .parquet)")
     add_scale_arguments(p)
     p.set_defaults(handler=_stages)

@@ -12,8 +12,14 @@ from ecrm.cli._loading import (
     load_orders_from_args,
 )
 from ecrm.cli._main import parse_as_of
-from ecrm.cli._output import add_output_arguments, check_out, write_result
-from ecrm.cli._scale import add_scale_arguments, csv_args, scaled_or_none, scaled_run
+from ecrm.cli._output import add_output_arguments, check_out
+from ecrm.cli._scale import (
+    add_scale_arguments,
+    csv_args,
+    scaled_or_none,
+    scaled_run,
+    write_rows,
+)
 
 __all__ = ["register"]
 
@@ -52,7 +58,7 @@ def _tiers(args: argparse.Namespace, out: TextIO) -> int:
             for level, n in counts.items()
         ],
     }
-    return write_result(result, args, out, summary)
+    return write_rows(result, args, out, summary)
 
 
 def joined_ids(customers: Any, summary: Any, as_of: Any) -> Any:
@@ -92,6 +98,6 @@ def register(sub: Any) -> None:
     p.add_argument("--as-of", required=True, metavar="DATE", help="evaluate as of this date/datetime")
     p.add_argument("--customers", default=None, metavar="customers.csv",
                    help="customer profiles; member_since says who has joined (opt-in)")
-    add_output_arguments(p, rows="one row per customer")
+    add_output_arguments(p, rows="one row per customer (Parquet for a name ending .parquet)")
     add_scale_arguments(p)
     p.set_defaults(handler=_tiers)
