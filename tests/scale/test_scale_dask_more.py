@@ -6,12 +6,15 @@ bit; per-customer rows come back as a dask DataFrame."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scale_helpers import synthetic_orders
 
 from ecrm import InvalidTypeError, InvalidValueError, OrderItems, OrderLog, Window
@@ -301,6 +304,35 @@ def test_per_customer_rows_as_a_dask_frame_and_parquet(
         want["customer_id"].tolist()
     assert [v for t in tables for v in t.column("total").to_pylist()] == \
         _plain(want)["total"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(sizes=st.lists(st.integers(0, 4), min_size=1, max_size=9),
+       split_every=st.integers(2, 5))
+def test_the_tree_merges_neighbours_in_partition_order(sizes: list[int],
+                                                       split_every: int) -> None:
+    """Whatever the partition sizes (empty ones too) and ``split_every``, the tree hands
+    ``merge`` neighbours in partition order: concatenating each partition's order ids gives
+    the frame's order (what keeps time-ordered partitions consecutive slices)."""
+    import dask
+
+    if not sum(sizes):
+        sizes = [*sizes, 1]
+    frame = synthetic_orders(sum(sizes), 5, seed=len(sizes))
+    cuts = np.cumsum([0, *sizes])
+    parts = [dd.from_pandas(frame.iloc[a:b], npartitions=1, sort=False)
+             for a, b in itertools.pairwise(cuts)]
+    ddf = dd.concat(parts)
+    assert ddf.npartitions == len(sizes)
+
+    def ids(log: OrderLog) -> list[str]:
+        # the log is customer-sorted; the ids o0, o1 … number the frame's rows
+        return sorted(log.order_ids.astype(str).tolist(), key=lambda o: int(o[1:]))
+
+    with dask.config.set(scheduler="sync"):
+        got = fold_dask(ddf, summarize=ids, merge=lambda a, b: a + b, split_every=split_every,
+                        tz=SH)
+    assert got == frame["order_id"].tolist()
 
 
 def test_bad_arguments_are_refused_before_any_work() -> None:
