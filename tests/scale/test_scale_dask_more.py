@@ -29,6 +29,7 @@ from ecrm.scale import (
     fold_dask,
     merge,
     merge_periods,
+    rows_dask,
     stages_from_summary,
     store_metrics_dask,
     store_metrics_from_summary,
@@ -335,6 +336,28 @@ def test_the_tree_merges_neighbours_in_partition_order(sizes: list[int],
     assert got == frame["order_id"].tolist()
 
 
+def test_rows_on_the_workers_after_a_shuffle_by_customer(client: object) -> None:
+    """RFM and stage rows computed per partition of whole customers equal the in-memory
+    rows (sorted by customer: partitions are hash-partitioned)."""
+    frame = synthetic_orders(2_000, 300, seed=35, str_ids=True)
+    whole = OrderLog.from_pandas(frame, tz=SH)
+    ddf = dd.from_pandas(frame, npartitions=5, sort=False)
+    cycle = repurchase_cycle(whole, as_of=AS_OF)  # global: computed first, then passed in
+    cases = [
+        (lambda log: score(log, as_of=AS_OF, warn_undersized=False).to_pandas(
+            include_unscored=True),
+         score(whole, as_of=AS_OF, warn_undersized=False).to_pandas(include_unscored=True)),
+        (lambda log: stages(log, as_of=AS_OF, cycle=cycle),
+         stages(whole, as_of=AS_OF, cycle=cycle).to_pandas()),
+    ]
+    for rows, want in cases:
+        lazy = rows_dask(ddf, rows=rows, npartitions=3, tz=SH)
+        assert lazy.npartitions == 3
+        got = lazy.compute().sort_values("customer_id").reset_index(drop=True)
+        assert list(got.columns) == list(want.columns)
+        assert _plain(got) == _plain(want.sort_values("customer_id").reset_index(drop=True))
+
+
 def test_bad_arguments_are_refused_before_any_work() -> None:
     frame = synthetic_orders(20, 5, seed=1)
     ddf = dd.from_pandas(frame, npartitions=2)
@@ -353,5 +376,9 @@ def test_bad_arguments_are_refused_before_any_work() -> None:
         cycles_by_category_dask(ddf, as_of=AS_OF, method="median")
     with pytest.raises(InvalidTypeError, match="ecrm result"):
         to_dask(frame)
+    with pytest.raises(InvalidValueError, match="npartitions"):
+        rows_dask(ddf, rows=len, npartitions=0)
+    with pytest.raises(InvalidValueError, match="customer_id"):
+        rows_dask(ddf.rename(columns={"customer_id": "buyer"}), rows=len)
     with pytest.raises(InvalidValueError, match="must hold at least one order"):
         fold_dask(ddf[ddf["amount"] < 0], summarize=len, merge=max)  # every partition empty
