@@ -14,18 +14,15 @@ from ecrm.scale._categories import (
     merge_categories,
     summarize_categories,
 )
-from ecrm.scale._dask import (
+from ecrm.scale._dask import score_dask, summarize_csv_dask, summarize_dask
+from ecrm.scale._dask_fold import (
     cycles_by_category_dask,
     fold_csv_dask,
     fold_dask,
-    rows_dask,
-    score_dask,
     store_metrics_dask,
     summaries_dask,
-    summarize_csv_dask,
-    summarize_dask,
-    to_dask,
 )
+from ecrm.scale._dask_rows import rows_dask, to_dask
 from ecrm.scale._ooc import (
     DEFAULT_BATCH_ROWS,
     fold_csv,
