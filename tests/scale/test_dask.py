@@ -29,7 +29,7 @@ SH = ZoneInfo("Asia/Shanghai")
 AS_OF = dt.datetime(2025, 7, 1, tzinfo=SH)
 
 
-# ``client``: the session's two-process LocalCluster (tests/scale/conftest.py).
+# ``client``: the session's one two-process LocalCluster (tests/conftest.py).
 
 
 def _csv_parts(frame, folder: Path, n: int) -> list[Path]:  # type: ignore[no-untyped-def]

@@ -262,9 +262,22 @@ def _cycle(args: argparse.Namespace, out: TextIO) -> int:
     from ecrm.lifecycle import format_cycle_report, repurchase_cycle, stages
 
     as_of = parse_as_of(args.as_of, args.tz)
-    log = load_orders_from_args(args)
-    cycle = repurchase_cycle(log, as_of=as_of, method=args.method)
-    st = stages(log, as_of=as_of, cycle=cycle) if cycle.has_bands else None
+    from ecrm.cli._scale import scaled_or_none, scaled_run
+
+    inputs = scaled_or_none(args)
+    if inputs is None:
+        log = load_orders_from_args(args)
+        source = repr(log)
+        cycle = repurchase_cycle(log, as_of=as_of, method=args.method)
+        st = stages(log, as_of=as_of, cycle=cycle) if cycle.has_bands else None
+    else:
+        from ecrm.scale import cycle_from_summary, stages_from_summary
+
+        with scaled_run(args, inputs) as run:
+            summary = run.summary(as_of=as_of)
+        source = run.say(summary)
+        cycle = cycle_from_summary(summary, method=args.method)
+        st = stages_from_summary(summary, cycle=cycle) if cycle.has_bands else None
     if args.json:
         from ecrm.cli._output import json_text
 
@@ -275,7 +288,7 @@ def _cycle(args: argparse.Namespace, out: TextIO) -> int:
             "stages": None if st is None else {s.value: n for s, n in st.counts.items()},
         }))
     else:
-        print(f"{log!r}", file=out)
+        print(source, file=out)
         print(format_cycle_report(cycle, st), file=out)
     if args.plot:
         _save_cycle_plot(cycle, Path(args.plot))
@@ -302,16 +315,18 @@ def _add_cycle(sub: Any) -> None:
         "cycle",
         help="estimate the repurchase cycle (5221 bands) and count lifecycle stages",
         description="Estimate P50 / P70 / P90 of the first-repurchase interval of FILE and "
-        "count the customers in each lifecycle stage as of DATE.",
+        "count the customers in each lifecycle stage as of DATE. FILE may be a Parquet "
+        "file, directory or glob, read in batches or with --engine dask (docs/scale.md).",
     )
     p.add_argument("--as-of", required=True, metavar="DATE", help="as of this date/datetime")
-    add_loading_arguments(p)
+    add_loading_arguments(p, scaled=True)
     p.add_argument("--method", choices=("observed", "kaplan-meier"), default="observed",
                    help="observed intervals, or Kaplan-Meier with censoring (default observed)")
     p.add_argument("--json", action="store_true",
                    help="print the cycle (with its curve) and the stage counts as JSON")
     p.add_argument("--plot", default=None, metavar="curve.png",
                    help="also save the repurchase curve with the 5221 boundaries (needs ecrm[plot])")
+    add_scale_arguments(p)
     p.set_defaults(handler=_cycle)
 
 

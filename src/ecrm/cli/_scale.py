@@ -1,10 +1,12 @@
-"""``ecrm rfm`` past one file in memory: Parquet datasets, globs, batches and Dask.
+"""``ecrm rfm``, ``tiers``, ``stages``, ``cycle`` and ``predict`` past one file in memory:
+Parquet datasets, globs, batches and Dask.
 
 FILE may be a CSV file (as before), a ``.parquet`` file, a directory of Parquet files
 (``key=value`` folders are hive partitions) or of CSV files, or a quoted glob
 (``'orders/*.parquet'``). Several files, Parquet, ``--batch-rows`` or ``--engine dask`` run
-through :mod:`ecrm.scale`: per-customer summaries merged exactly, so the scores equal the
-in-memory path's while memory holds one batch plus the summaries.
+through :mod:`ecrm.scale`: per-customer summaries merged exactly, so the results equal the
+in-memory path's while memory holds one batch plus the summaries. Every command picks its
+engine the same way: :func:`scaled_or_none`, then :func:`scaled_run`.
 """
 
 from __future__ import annotations
@@ -14,15 +16,27 @@ import glob
 import importlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from ecrm.cli._main import UsageError
 
-__all__ = ["Inputs", "add_scale_arguments", "resolve_inputs", "score_scaled", "wants_scale"]
+__all__ = [
+    "Inputs",
+    "ScaledRun",
+    "add_scale_arguments",
+    "csv_args",
+    "resolve_inputs",
+    "scaled_or_none",
+    "scaled_run",
+    "score_scaled",
+    "wants_scale",
+    "write_rows",
+]
 
 _PARQUET = (".parquet", ".pq", ".parq")
+S = TypeVar("S")
 
 
 def add_scale_arguments(parser: argparse.ArgumentParser) -> None:
@@ -136,6 +150,163 @@ def _client(args: argparse.Namespace) -> Iterator[str]:
         yield f"dask local cluster of {n} worker process{'es' if n > 1 else ''}"
 
 
+class ScaledRun:
+    """FILE read through :mod:`ecrm.scale` on the engine the flags chose: Parquet or CSV
+    batches on this machine, or Dask (a cluster opened once for the whole command).
+
+    Every scaled command reads through one of these: :meth:`summary` for the
+    per-customer :class:`~ecrm.scale.CustomerSummary` (RFM, tiers, the cycle, stages),
+    :meth:`fold` for any other mergeable summary (prediction, periods, categories).
+    """
+
+    def __init__(self, args: argparse.Namespace, inputs: Inputs, where: str | None) -> None:
+        from ecrm.cli._loading import columns_from_args
+        from ecrm.scale import DEFAULT_BATCH_ROWS
+
+        self.args = args
+        self.inputs = inputs
+        self.dask = where is not None
+        self.batch_rows: int = args.batch_rows or DEFAULT_BATCH_ROWS
+        first = inputs.paths[0] if inputs.kind == "csv" else ""
+        self.columns = columns_from_args(argparse.Namespace(**{**vars(args), "file": first}))
+        self.how = f"on a {where}" if where is not None else f"in batches of {self.batch_rows:,} rows"
+        self._frame: Any = None
+
+    def _common(self) -> dict[str, Any]:
+        return {"columns": self.columns, "tz": self.args.tz, "currency": self.args.currency,
+                "amount_unit": self.args.amount_unit}
+
+    def _dask_frame(self) -> Any:
+        if self._frame is None:
+            import warnings
+
+            import dask.dataframe as dd
+
+            paths = self.inputs.paths
+            with warnings.catch_warnings():
+                # pandas 3.1 deprecates a keyword dask's Parquet reader still passes
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self._frame = dd.read_parquet(paths if len(paths) > 1 else paths[0])
+        return self._frame
+
+    def summary(self, *, as_of: Any, tier_months: int | None = None) -> Any:
+        """The merged :class:`~ecrm.scale.CustomerSummary` of every order at ``as_of``."""
+        from ecrm.scale import (
+            summarize_csv,
+            summarize_csv_dask,
+            summarize_dask,
+            summarize_parquet,
+        )
+
+        common = {**self._common(), "as_of": as_of, "tier_months": tier_months}
+        paths, args = self.inputs.paths, self.args
+        if self.dask and self.inputs.kind == "parquet":
+            return summarize_dask(self._dask_frame(), **common)
+        if self.dask:
+            return summarize_csv_dask(paths, encoding=args.encoding, batch_rows=self.batch_rows,
+                                      **common)
+        if self.inputs.kind == "parquet":
+            return summarize_parquet(paths, batch_rows=self.batch_rows, **common)
+        return summarize_csv(paths, encoding=args.encoding, engine=args.engine,
+                             batch_rows=self.batch_rows, **common)
+
+    def fold(self, summarize: Callable[[Any], S], merge: Callable[[S, S], S]) -> S:
+        """Any mergeable summary: ``summarize`` each chunk's OrderLog, ``merge`` the parts
+        (see :func:`ecrm.scale.fold_parquet`)."""
+        from ecrm.scale import fold_csv, fold_csv_dask, fold_dask, fold_parquet
+
+        common = self._common()
+        paths, args = self.inputs.paths, self.args
+        if self.dask and self.inputs.kind == "parquet":
+            return fold_dask(self._dask_frame(), summarize=summarize, merge=merge, **common)
+        if self.dask:
+            return fold_csv_dask(paths, summarize=summarize, merge=merge,
+                                 encoding=args.encoding, batch_rows=self.batch_rows, **common)
+        if self.inputs.kind == "parquet":
+            return fold_parquet(paths, summarize=summarize, merge=merge,
+                                batch_rows=self.batch_rows, **common)
+        return fold_csv(paths, summarize=summarize, merge=merge, encoding=args.encoding,
+                        engine=args.engine, batch_rows=self.batch_rows, **common)
+
+    def describe(self, summary: object) -> str:
+        """What was read and how, for the command's own output: ``4 CSV files in orders/,
+        in batches of 1,000,000 rows: CustomerSummary(…)``."""
+        return f"{self.inputs.label}, {self.how}: {summary!r}"
+
+    def say(self, summary: object) -> str:
+        """Print :meth:`describe` on stderr (``ecrm tiers: read …``) and return it."""
+        what = self.describe(summary)
+        print(f"ecrm {getattr(self.args, 'command', '') or ''}: read {what}", file=sys.stderr)
+        return what
+
+
+def write_rows(result: Any, args: argparse.Namespace, out: Any, summary: Any) -> int:
+    """``--out NAME.parquet`` (without ``--json``): the per-customer rows as one Parquet
+    file (the columns of ``result.to_arrow()``), written whole or not at all; anything else
+    as :func:`ecrm.cli._output.write_result` writes it. Returns the exit status (0).
+
+    Raises:
+        MissingDependencyError: pyarrow is not installed (the ``arrow`` extra).
+    """
+    from ecrm.cli._output import write_result
+
+    if args.json or args.out == "-" or not args.out.lower().endswith(_PARQUET):
+        return write_result(result, args, out, summary)
+    import pathlib
+
+    table = result.to_arrow()
+    import pyarrow.parquet as pq
+
+    target = pathlib.Path(args.out)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        pq.write_table(table, tmp)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    print(f"wrote {table.num_rows:,} rows (Parquet) to {args.out}", file=out)
+    return 0
+
+
+def csv_args(args: argparse.Namespace) -> argparse.Namespace:
+    """``args`` for reading a side CSV file (``--customers``): ``--engine dask`` names no
+    CSV engine, so it reads with ``auto``."""
+    if args.engine != "dask":
+        return args
+    return argparse.Namespace(**{**vars(args), "engine": "auto"})
+
+
+def scaled_or_none(args: argparse.Namespace) -> Inputs | None:
+    """FILE resolved when FILE and the flags call for :mod:`ecrm.scale` (a Parquet file,
+    directory or glob, several CSV files, ``--batch-rows``, ``--engine dask``), else
+    ``None``: one CSV file loads into memory as before.
+
+    Raises:
+        UsageError: bad flags or FILE.
+    """
+    inputs = resolve_inputs(args.file)
+    return inputs if wants_scale(args, inputs) else None
+
+
+@contextmanager
+def scaled_run(args: argparse.Namespace, inputs: Inputs | None = None) -> Iterator[ScaledRun]:
+    """A :class:`ScaledRun` for FILE; with ``--engine dask`` the cluster lives until the
+    block ends (``--scheduler``: a client to it; ``--workers N``: a local cluster).
+
+    Raises:
+        UsageError: bad flags or FILE.
+        MissingDependencyError: ``--engine dask`` without dask installed.
+    """
+    if inputs is None:
+        inputs = resolve_inputs(args.file)
+        wants_scale(args, inputs)
+    if args.engine == "dask":
+        with _client(args) as where:
+            yield ScaledRun(args, inputs, where)
+    else:
+        yield ScaledRun(args, inputs, None)
+
+
 def score_scaled(args: argparse.Namespace, as_of: Any) -> tuple[Any, str]:
     """Score FILE through :mod:`ecrm.scale`; returns (the RfmResult, what was read).
 
@@ -145,43 +316,8 @@ def score_scaled(args: argparse.Namespace, as_of: Any) -> tuple[Any, str]:
         UsageError: bad flags or FILE.
         EcrmError: bad data (as the loaders report it).
     """
-    from ecrm.cli._loading import columns_from_args
-    from ecrm.scale import (
-        DEFAULT_BATCH_ROWS,
-        score_summary,
-        summarize_csv,
-        summarize_csv_dask,
-        summarize_dask,
-        summarize_parquet,
-    )
+    from ecrm.scale import score_summary
 
-    inputs = resolve_inputs(args.file)
-    wants_scale(args, inputs)
-    first = inputs.paths[0] if inputs.kind == "csv" else ""
-    columns = columns_from_args(argparse.Namespace(**{**vars(args), "file": first}))
-    batch = args.batch_rows or DEFAULT_BATCH_ROWS
-    common: dict[str, Any] = {
-        "as_of": as_of, "columns": columns, "tz": args.tz, "currency": args.currency,
-        "amount_unit": args.amount_unit,
-    }
-    if args.engine == "dask":
-        with _client(args) as where:
-            if inputs.kind == "parquet":
-                import dask.dataframe as dd
-
-                frame = dd.read_parquet(inputs.paths if len(inputs.paths) > 1 else inputs.paths[0])
-                summary = summarize_dask(frame, **common)
-            else:
-                summary = summarize_csv_dask(inputs.paths, encoding=args.encoding,
-                                             batch_rows=batch, **common)
-        how = f"on a {where}"
-    elif inputs.kind == "parquet":
-        summary = summarize_parquet(inputs.paths, batch_rows=batch, **common)
-        how = f"in batches of {batch:,} rows"
-    else:
-        summary = summarize_csv(inputs.paths, encoding=args.encoding, engine=args.engine,
-                                batch_rows=batch, **common)
-        how = f"in batches of {batch:,} rows"
-    what = f"{inputs.label}, {how}: {summary!r}"
-    print(f"ecrm {getattr(args, 'command', 'rfm')}: read {what}", file=sys.stderr)
-    return score_summary(summary), what
+    with scaled_run(args) as run:
+        summary = run.summary(as_of=as_of)
+    return score_summary(summary), run.say(summary)

@@ -21,6 +21,14 @@ from ecrm.scale._dask import (
     summarize_csv_dask,
     summarize_dask,
 )
+from ecrm.scale._dask_fold import (
+    cycles_by_category_dask,
+    fold_csv_dask,
+    fold_dask,
+    store_metrics_dask,
+    summaries_dask,
+)
+from ecrm.scale._dask_rows import rows_dask, to_dask
 from ecrm.scale._lines import sku_cycles_parquet
 from ecrm.scale._members import (
     MemberSummary,
@@ -82,9 +90,12 @@ __all__ = [
     "SkuSummary",
     "SummaryAccumulator",
     "cycle_from_summary",
+    "cycles_by_category_dask",
     "cycles_from_summary",
     "empty_summary",
     "fold_csv",
+    "fold_csv_dask",
+    "fold_dask",
     "fold_parquet",
     "member_metrics_dask",
     "member_metrics_from_summary",
@@ -97,6 +108,7 @@ __all__ = [
     "merge_predict",
     "merge_skus",
     "predict_summary",
+    "rows_dask",
     "score_dask",
     "score_parquet",
     "score_summary",
@@ -104,7 +116,9 @@ __all__ = [
     "sku_cycles_from_summary",
     "sku_cycles_parquet",
     "stages_from_summary",
+    "store_metrics_dask",
     "store_metrics_from_summary",
+    "summaries_dask",
     "summarize",
     "summarize_categories",
     "summarize_csv",
@@ -116,5 +130,6 @@ __all__ = [
     "summarize_periods",
     "summarize_skus",
     "tiers_from_summary",
+    "to_dask",
     "write_parquet",
 ]

@@ -10,12 +10,13 @@ is missing, the chunk goes through unchanged so the loading layer reports the ba
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from ecrm._load._frames import orders_from_frame
 from ecrm._load._spec import AmountUnit, CsvColumns
 from ecrm._order import OrderStatus, parse_status
 from ecrm._orderlog import OrderLog
@@ -23,7 +24,7 @@ from ecrm.errors import EcrmError
 from ecrm.rfm import RfmScheme
 from ecrm.scale._summary import CustomerSummary, empty_summary, summarize
 
-__all__ = ["arrow_chunk_log", "arrow_chunk_summary", "pandas_chunk_summary"]
+__all__ = ["arrow_chunk_log", "arrow_chunk_summary", "pandas_chunk_log", "pandas_chunk_summary"]
 
 
 def _status_header(columns: CsvColumns | Mapping[str, Any] | None) -> str | None:
@@ -108,12 +109,28 @@ def pandas_chunk_summary(
     amount_unit: AmountUnit | None,
 ) -> CustomerSummary:
     """The summary of one pandas DataFrame of orders."""
-    import pandas as pd
-
     if len(frame) == 0:
         return empty_summary(as_of=as_of, scheme=scheme, statuses=statuses,
                              tier_months=tier_months, tz=tz,
                              currency=currency)
+    log = pandas_chunk_log(frame, columns=columns, tz=tz, currency=currency,
+                           amount_unit=amount_unit)
+    return summarize(log, as_of=as_of, scheme=scheme, statuses=statuses, tier_months=tier_months)
+
+
+def pandas_chunk_log(
+    frame: Any,
+    *,
+    columns: CsvColumns | Mapping[str, Any] | None,
+    tz: dt.tzinfo,
+    currency: str,
+    amount_unit: AmountUnit | None,
+    build: Callable[..., OrderLog] | None = None,
+) -> OrderLog:
+    """One pandas DataFrame of orders as an OrderLog (a text status column parsed once per
+    distinct value); ``build`` replaces ``OrderLog.from_arrays`` (to attach order lines)."""
+    import pandas as pd
+
     header = _status_header(columns)
     if header is not None and header in frame.columns:
         col = frame[header]
@@ -124,6 +141,6 @@ def pandas_chunk_summary(
             codes = _codes(list(distinct), indices)
             if codes is not None:
                 frame = frame.assign(**{header: codes})
-    log = OrderLog.from_pandas(frame, columns=columns, tz=tz, currency=currency,
-                               amount_unit=amount_unit)
-    return summarize(log, as_of=as_of, scheme=scheme, statuses=statuses, tier_months=tier_months)
+    return orders_from_frame("pandas", frame, build=build or OrderLog.from_arrays,
+                             columns=columns, tz=tz, currency=currency,
+                             amount_unit=amount_unit)
