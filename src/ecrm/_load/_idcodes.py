@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from ecrm._columns import factorize
 from ecrm._load._cells import ByteCells, parse_ids, text_bytes
+from ecrm._load._csv import arrow_numbers
 from ecrm._load._grow import GrowingColumn
 
 __all__ = ["CodedIds", "IdCoder"]
@@ -139,7 +140,7 @@ class IdCoder:
         lut = np.fromiter((sd(t, len(index)) for t in texts), dtype=np.int32, count=len(texts))
         if len(index) > before:
             self._add_texts([texts[j] for j in np.flatnonzero(lut >= before).tolist()], before)
-        positions = np.asarray(encoded.indices.to_numpy(zero_copy_only=False))
+        positions = arrow_numbers(encoded.indices, np.int32)
         return self._store(lut[positions] if len(positions) else np.zeros(0, np.int32))
 
     def _keep_digits(self, values: IntArray, width: int) -> None:

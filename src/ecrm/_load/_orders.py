@@ -44,6 +44,7 @@ from ecrm._load._csv import (
     Layout,
     arrow_bytes,
     arrow_cells,
+    arrow_numbers,
     arrow_text,
     read_csv,
     resolve_header,
@@ -642,7 +643,7 @@ def arrow_coded(
 
     encoded = pc.dictionary_encode(arr)
     texts: list[str] = encoded.dictionary.to_pylist()
-    index = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    index = np.asarray(arrow_numbers(encoded.indices, np.int32), dtype=np.int64)
     per_text, wrong = coded_column(texts, parse)
     codes = per_text[index] if len(index) else np.zeros(0, np.int8)
     bad: list[tuple[int, str, str]] = []
@@ -717,7 +718,7 @@ def _arrow_iso_seconds(arr: Any, cells: ByteCells) -> IntArray | None:
         stamps = pc.cast(arr, pa.timestamp("us"))
     except pa.ArrowInvalid:
         return None
-    wall = np.asarray(stamps.to_numpy(zero_copy_only=False).view(np.int64), dtype=np.int64)
+    wall: IntArray = arrow_numbers(stamps, np.int64)
     if not bool(((wall >= _MIN_WALL_US) & (wall < _MAX_WALL_US)).all()):
         return None
     return wall
@@ -766,7 +767,7 @@ def arrow_money(
     body = data[off[0]:off[-1]]
     if (len(arr) and int(length.min()) >= 1 and int(length.max()) <= 18
             and bool(((body >= 48) & (body <= 57)).all())):
-        whole = np.asarray(pc.cast(arr, pa.int64()).to_numpy(zero_copy_only=False), np.int64)
+        whole: IntArray = arrow_numbers(pc.cast(arr, pa.int64()), np.int64)
         n = len(whole)
         none = np.zeros(0, dtype=np.int64)
         cells = MoneyCells(whole, np.zeros(n, np.int64), np.zeros(n, dtype=bool))
