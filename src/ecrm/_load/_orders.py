@@ -691,10 +691,31 @@ def arrow_instants(
     return fast_instants(cells, lambda rows: arrow_text(arr.take(rows)), zone)
 
 
-# ``YYYY-MM-DD HH:MM:SS`` less "0" byte by byte (uint8, wrapping below "0"): the most each
-# position may hold (a digit 9; "-" is 253, ":" 10; " " or "T" at 10 are checked apart)
-_ISO_MOST = np.asarray([9, 9, 9, 9, 253, 9, 9, 253, 9, 9, 255, 9, 9, 10, 9, 9, 10, 9, 9],
-                       dtype=np.uint8)
+# ``YYYY-MM-DD HH:MM:SS`` byte by byte: the least byte each position may hold ("0" for a
+# digit; the "-", " " and ":" themselves) and how far above it (9 for a digit, 0 for "-" and
+# ":", and "T" - " " at 10, where the two are told apart after)
+_ISO_LEAST = np.frombuffer(b"0000-00-00 00:00:00", dtype=np.uint8)
+_ISO_SPAN = np.asarray([9, 9, 9, 9, 0, 9, 9, 0, 9, 9, ord("T") - ord(" "), 9, 9, 0, 9, 9, 0,
+                        9, 9], dtype=np.uint8)
+
+
+class _IsoPattern:
+    """:data:`_ISO_LEAST` and :data:`_ISO_SPAN` repeated for ``n`` cells, kept for the next
+    chunk (the check is then two flat passes over the cells' bytes)."""
+
+    def __init__(self) -> None:
+        self.least = np.zeros(0, dtype=np.uint8)
+        self.span = np.zeros(0, dtype=np.uint8)
+
+    def for_cells(self, n: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+        if len(self.least) < 19 * n:
+            self.least, self.span = np.tile(_ISO_LEAST, n), np.tile(_ISO_SPAN, n)
+        return self.least[:19 * n], self.span[:19 * n]
+
+
+#: (shared by every read: a thread that tiles a longer pattern replaces it whole, and the
+#: slices already handed out keep the old one alive)
+_ISO_PATTERN = _IsoPattern()
 
 
 def _arrow_iso_seconds(arr: Any, cells: ByteCells) -> IntArray | None:
@@ -702,18 +723,18 @@ def _arrow_iso_seconds(arr: Any, cells: ByteCells) -> IntArray | None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if len(arr) == 0 or not bool((cells.lengths == 19).all()):
+    n = len(arr)
+    if n == 0 or not bool((cells.lengths == 19).all()):
         return None
-    shifted = cells.matrix(19) - np.uint8(48)  # one pass over the bytes
-    if not bool((shifted <= _ISO_MOST).all()):
+    # cells of one length follow each other: their bytes are one run of 19 n bytes
+    first = int(cells.starts[0])
+    flat = cells.data[first:first + 19 * n]
+    least, span = _ISO_PATTERN.for_cells(n)
+    if len(flat) != 19 * n or not bool(np.less_equal(flat - least, span).all()):
+        return None  # (below the least byte wraps round to above every span)
+    middle = flat[10::19]
+    if not bool(((middle == 32) | (middle == 84)).all()):  # " " or "T"
         return None
-    if not (bool((shifted[:, 4] == 253).all()) and bool((shifted[:, 7] == 253).all())
-            and bool((shifted[:, 13] == 10).all()) and bool((shifted[:, 16] == 10).all())):
-        return None
-    middle = shifted[:, 10]
-    if not bool(((middle == 240) | (middle == 36)).all()):  # " " or "T"
-        return None
-    del shifted, middle
     try:
         stamps = pc.cast(arr, pa.timestamp("us"))
     except pa.ArrowInvalid:
