@@ -40,6 +40,7 @@ __all__ = [
     "ByteCells",
     "LineNumbers",
     "MoneyCells",
+    "bytes_text",
     "coded_column",
     "decide_units",
     "parse_ids",
@@ -108,6 +109,33 @@ class ByteCells:
         cols = np.arange(width, dtype=np.int64)
         got = data.take(starts[:, None] + cols, mode="clip")
         return np.where(cols < lengths[:, None], got, 0).astype(np.uint8)
+
+
+#: Cells wider than this (bytes) are decoded one by one rather than through a byte matrix.
+_MATRIX_WIDEST: Final = 256
+
+
+def bytes_text(cells: ByteCells) -> StrArray:
+    """The cells as a numpy ``str`` array: what :func:`as_text` gives for their text (ASCII
+    cells are widened from their bytes, others decoded as UTF-8; the width is the longest
+    cell's)."""
+    lengths = cells.lengths
+    n = len(lengths)
+    if n == 0:
+        return np.zeros(0, dtype="U1")
+    width = max(int(lengths.max()), 1)
+    if width > _MATRIX_WIDEST:
+        raw = cells.data.tobytes()
+        texts = [raw[s:s + k].decode("utf-8", "surrogatepass")
+                 for s, k in zip(cells.starts.tolist(), lengths.tolist(), strict=True)]
+        return np.asarray(texts, dtype=f"U{max(map(len, texts), default=1) or 1}")
+    matrix = np.ascontiguousarray(cells.matrix(width))
+    if not bool((matrix >= 128).any()):
+        text: StrArray = matrix.astype(np.uint32).view(f"U{width}").reshape(n)
+        return text
+    decoded = np.strings.decode(matrix.view(f"S{width}").reshape(n), "utf-8", "surrogatepass")
+    chars = max(int(np.strings.str_len(decoded).max()), 1)
+    return np.asarray(decoded, dtype=f"U{chars}")
 
 
 def text_bytes(values: Sequence[str]) -> ByteCells | None:

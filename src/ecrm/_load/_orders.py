@@ -29,6 +29,7 @@ from ecrm._load._cells import (
     MoneyCells,
     _strip,
     as_text,
+    bytes_text,
     coded_column,
     decide_units,
     parse_ids,
@@ -222,6 +223,9 @@ def read_order_batches(
 class _BatchSink:
     """Parses chunks like :class:`_OrderSink` and hands on the columns every ``batch_rows``."""
 
+    #: plain blocks of the python engine come as byte offsets (see ``_csv._Feed``)
+    takes_bytes = True
+
     def __init__(
         self, layout: Layout, zone: dt.tzinfo, unit: str, problems: Problems,
         take: Callable[[OrderColumns], None], batch_rows: int,
@@ -270,6 +274,9 @@ class _BatchSink:
 
 class _OrderSink:
     """Parses the chunks of one pass over an orders file; ``finish`` builds the columns."""
+
+    #: plain blocks of the python engine come as byte offsets (see ``_csv._Feed``)
+    takes_bytes = True
 
     def __init__(self, layout: Layout, zone: dt.tzinfo, unit: str, problems: Problems) -> None:
         self.layout = layout
@@ -461,6 +468,10 @@ def _parse_chunk(
                                            problems, chunks, big):
             continue
         column = chunk.cells[field]
+        if isinstance(column, ByteCells):  # a plain block's cells (the python engine)
+            if _bytes_field(field, column, name, lines, units, zone, problems, chunks, big):
+                continue
+            column = bytes_text(column)
         if (not isinstance(column, np.ndarray) and field in (*TIME_FIELDS, *MONEY_FIELDS)
                 and _list_field(field, column, name, lines, units, zone, problems, chunks,
                                 big)):
@@ -568,6 +579,44 @@ def _arrow_field(
             big[int(lines[i])] = str(arr[i].as_py()).strip()
         _report_money(field, name, lines, rest, texts, bad_money, problems)
         chunks.add_money(field, parsed)
+        return True
+    return False
+
+
+def _bytes_field(
+    field: str,
+    cells: ByteCells,
+    name: str,
+    lines: IntArray,
+    units: Mapping[str, str],
+    zone: dt.tzinfo,
+    problems: Problems,
+    chunks: _Chunks,
+    big: dict[int, str],
+) -> bool:
+    """A column of a plain block given as its cells' bytes: times, money and customer ids
+    are read from the bytes as the arrow engine's are; ``False`` for the other fields
+    (their text is made from the bytes)."""
+
+    def text_of(rows: IntArray) -> npt.NDArray[np.str_]:
+        return bytes_text(ByteCells(cells.data, cells.starts[rows], cells.lengths[rows]))
+
+    if field in TIME_FIELDS:
+        us, rest, texts, bad = fast_instants(cells, text_of, zone)
+        _report_instants(field, name, lines, rest, texts, bad, problems)
+        chunks.add(field, us)
+        return True
+    if field in MONEY_FIELDS:
+        parsed, rest, texts, bad_money = fast_money(cells, text_of, units[field])
+        for i in np.flatnonzero(parsed.whole > MAX_WHOLE_YUAN).tolist():
+            big[int(lines[i])] = str(text_of(np.asarray([i]))[0]).strip()
+        _report_money(field, name, lines, rest, texts, bad_money, problems)
+        chunks.add_money(field, parsed)
+        return True
+    if field == "customer_id":
+        empty = chunks.customer_ids.add_bytes(cells)
+        if empty.size:
+            problems.add_rows(empty, name, bytes_text(cells), "must not be empty", lines=lines)
         return True
     return False
 
