@@ -296,6 +296,7 @@ class _Cells:
 
 def _int_cells(v: npt.NDArray[np.int64]) -> _Cells:
     """Decimal text of int64 values, right-aligned (``str(int)`` of each)."""
+    v = np.asarray(v, dtype=np.int64)
     n = len(v)
     neg = v < 0
     any_neg = bool(neg.any())
