@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from fractions import Fraction
 from typing import IO, Any, Final, Literal
 
@@ -255,6 +255,8 @@ def _quote(text: str) -> str:
 
 
 def _rows_of(table: Mapping[str, Column], start: int, stop: int) -> str:
+    """Rows ``[start, stop)`` as CSV text, cell by cell: the plain writer (the reference the
+    vectorised one, :func:`_block_bytes`, must equal; it takes the blocks that one cannot)."""
     cells = [
         _text(Column(c.kind, c.values[start:stop],
                      None if c.missing is None else c.missing[start:stop], c.tz))
@@ -267,23 +269,287 @@ def _rows_of(table: Mapping[str, Column], start: int, stop: int) -> str:
     return "\n".join(lines) + "\n" if lines else ""
 
 
+# -- the vectorised CSV writer ------------------------------------------------------------------
+# A block of rows is laid out as one byte matrix, a fixed slot of columns per table column
+# (its widest cell) and one for the comma or line end after it, with a mask of the bytes
+# that are text (digits are right-aligned in their slot, other text left-aligned; the rest is
+# padding). ``matrix[mask]`` is then the block's CSV in one pass. A column whose cells are
+# not plain (non-ASCII or quoted text, floats, odd instants) is encoded cell by cell by
+# :func:`_text` and placed in the matrix the same way; a block with a very wide cell is left
+# to the plain writer. Both give the same bytes (tests compare them).
+
+#: The widest slot (bytes) of a column in the matrix; wider cells go to the plain writer.
+_WIDEST_SLOT: Final = 256
+_DIGIT: Final = np.uint8(48)
+
+
+class _Cells:
+    """One column of a block as bytes: ``matrix`` (n, width) and ``keep`` (n, width), the
+    bytes that are text; ``None`` for ``keep`` means every byte is."""
+
+    __slots__ = ("keep", "matrix")
+
+    def __init__(self, matrix: npt.NDArray[np.uint8], keep: npt.NDArray[np.bool_] | None) -> None:
+        self.matrix = matrix
+        self.keep = keep
+
+
+def _int_cells(v: npt.NDArray[np.int64]) -> _Cells:
+    """Decimal text of int64 values, right-aligned (``str(int)`` of each)."""
+    v = np.asarray(v, dtype=np.int64)
+    n = len(v)
+    neg = v < 0
+    any_neg = bool(neg.any())
+    x = v.view(np.uint64).copy()
+    if any_neg:
+        np.negative(x, out=x, where=neg)  # modular: -INT64_MIN is 2**63, as wanted
+    digits = len(str(int(x.max()))) if n else 1
+    width = digits + any_neg
+    matrix = np.empty((n, width), dtype=np.uint8)
+    keep = np.empty((n, width), dtype=np.bool_)
+    q = np.empty_like(x)
+    r = np.empty_like(x)
+    for k in range(digits):
+        col = width - 1 - k
+        np.floor_divide(x, 10, out=q)
+        np.multiply(q, 10, out=r)
+        np.subtract(x, r, out=r)
+        matrix[:, col] = r
+        if k:
+            np.greater(x, 0, out=keep[:, col])
+        x, q = q, x
+    matrix[:, width - digits:] += _DIGIT
+    keep[:, width - 1] = True
+    if any_neg:
+        keep[:, 0] = False
+        rows = np.flatnonzero(neg)
+        sign_at = width - 1 - keep[rows, width - digits:].sum(axis=1)
+        matrix[rows, sign_at] = ord("-")
+        keep[rows, sign_at] = True
+    return _Cells(matrix, keep)
+
+
+def _ascii_cells(text: npt.NDArray[np.str_]) -> _Cells | None:
+    """The cells of a numpy ``str`` array of ASCII text without NUL or CSV specials (left-
+    aligned); ``None`` when a cell is not so."""
+    n = len(text)
+    width = text.dtype.itemsize // 4
+    if width == 0 or n == 0:
+        return _Cells(np.zeros((n, 0), np.uint8), None)
+    if width > _WIDEST_SLOT:
+        return None
+    codes = np.ascontiguousarray(text).view(np.uint32).reshape(n, width)
+    if int(codes.max()) >= 128:
+        return None
+    matrix = codes.astype(np.uint8)
+    lengths = np.strings.str_len(text)
+    keep = np.arange(width) < lengths[:, None]
+    inside = matrix[keep]
+    if inside.size and bool(((inside == 0) | (inside == 44) | (inside == 34) | (inside == 10)
+                             | (inside == 13)).any()):
+        return None
+    return _Cells(matrix, None if bool(keep.all()) else keep)
+
+
+def _text_cells(text: list[str]) -> _Cells | None:
+    """Cells given as text (already quoted), left-aligned; ``None`` when one is too wide."""
+    encoded = [t.encode("utf-8") for t in text]
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    width = int(lengths.max(initial=0))
+    if width > _WIDEST_SLOT:
+        return None
+    matrix = np.zeros((len(encoded), width), dtype=np.uint8)
+    keep = np.arange(width) < lengths[:, None]
+    matrix[keep] = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    return _Cells(matrix, keep)
+
+
+#: "00" … "99" as bytes: the two digits of a number below 100.
+_PAIRS: Final = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode("ascii"),
+                              dtype=np.uint8).reshape(100, 2)
+
+
+def _civil(days: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], ...]:
+    """(year, month, day) of day numbers since 1970-01-01 (proleptic Gregorian), vectorised
+    (H. Hinnant's ``civil_from_days``)."""
+    z = days + 719_468
+    era = z // 146_097
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    year = yoe + era * 400 + (month <= 2)
+    return year, month, day
+
+
+def _date_bytes(matrix: npt.NDArray[np.uint8], days: npt.NDArray[np.int64]) -> bool:
+    """Write ``YYYY-MM-DD`` of each day number into ``matrix[:, :10]``; ``False`` (nothing
+    to trust) when a year is outside 1000-9999."""
+    year, month, day = _civil(days)
+    if len(year) and (int(year.min()) < 1000 or int(year.max()) > 9999):
+        return False
+    matrix[:, 0:2] = _PAIRS[year // 100]
+    matrix[:, 2:4] = _PAIRS[year % 100]
+    matrix[:, 4] = ord("-")
+    matrix[:, 5:7] = _PAIRS[month]
+    matrix[:, 7] = ord("-")
+    matrix[:, 8:10] = _PAIRS[day]
+    return True
+
+
+def _instant_cells(us: npt.NDArray[np.int64], tz: dt.tzinfo) -> _Cells | None:
+    """``isoformat()`` of whole-second instants of years 1000-9999 in zones whose offsets are
+    whole minutes; ``None`` for the others (the text path writes them)."""
+    n = len(us)
+    if n == 0 or bool((us % US_PER_SECOND != 0).any()):
+        return None
+    offsets = utc_offsets_us(us, tz)
+    if bool((offsets == offsets[0]).all()):
+        kinds, inverse = offsets[:1], np.zeros(n, dtype=np.intp)
+    else:
+        kinds, inverse = np.unique(offsets, return_inverse=True)
+    suffixes = [_offset_text(int(k)) for k in kinds]
+    if any(len(t) != 6 for t in suffixes):
+        return None
+    seconds = (us + offsets) // US_PER_SECOND
+    days = seconds // 86_400
+    of_day = seconds - days * 86_400
+    matrix = np.empty((n, 25), dtype=np.uint8)
+    if not _date_bytes(matrix, days):
+        return None
+    hours = of_day // 3600
+    rest = of_day - hours * 3600
+    minutes = rest // 60
+    matrix[:, 10] = ord("T")
+    matrix[:, 11:13] = _PAIRS[hours]
+    matrix[:, 13] = ord(":")
+    matrix[:, 14:16] = _PAIRS[minutes]
+    matrix[:, 16] = ord(":")
+    matrix[:, 17:19] = _PAIRS[rest - minutes * 60]
+    table = np.frombuffer("".join(suffixes).encode("ascii"), dtype=np.uint8).reshape(-1, 6)
+    matrix[:, 19:] = table[0] if len(table) == 1 else table[inverse.reshape(-1)]
+    return _Cells(matrix, None)
+
+
+def _date_cells(days: npt.NDArray[np.int64]) -> _Cells | None:
+    """``YYYY-MM-DD`` of day numbers of years 1000-9999 (``None`` for others)."""
+    matrix = np.empty((len(days), 10), dtype=np.uint8)
+    return _Cells(matrix, None) if _date_bytes(matrix, days) else None
+
+
+def _bool_cells(v: npt.NDArray[np.bool_]) -> _Cells:
+    table = np.frombuffer(b"falsetrue\0", dtype=np.uint8).reshape(2, 5)
+    picks = v.astype(np.intp)
+    keep = np.ones((len(v), 5), dtype=np.bool_)
+    keep[:, 4] = picks == 0
+    return _Cells(table[picks], keep)
+
+
+def _column_cells(col: Column) -> _Cells | None:
+    """The bytes of one column of a block (missing cells still hold a placeholder)."""
+    v = col.values
+    if col.kind == "int":
+        return _int_cells(v)
+    if col.kind == "bool":
+        return _bool_cells(v)
+    if col.kind == "instant":
+        assert col.tz is not None
+        safe = v if col.missing is None else np.where(col.missing, 0, v)
+        cells = _instant_cells(safe, col.tz)
+        if cells is not None:
+            return cells
+    elif col.kind == "date":
+        safe = v if col.missing is None else np.where(col.missing, 0, v)
+        cells = _date_cells(safe)
+        if cells is not None:
+            return cells
+    elif col.kind == "str" and v.dtype.kind == "U":
+        cells = _ascii_cells(v)
+        if cells is not None:
+            return cells
+    return _text_cells(_text(col))
+
+
+class _Scratch:
+    """The block matrices, allocated once and reused block after block (fresh pages for
+    every block would cost more than filling them)."""
+
+    def __init__(self) -> None:
+        self._bytes = np.zeros(0, dtype=np.uint8)
+        self._keep = np.zeros(0, dtype=np.bool_)
+
+    def matrices(self, n: int, width: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]:
+        """(bytes, keep) matrices of shape (n, width), contents undefined."""
+        size = n * width
+        if len(self._bytes) < size:
+            self._bytes = np.empty(size, dtype=np.uint8)
+            self._keep = np.empty(size, dtype=np.bool_)
+        return self._bytes[:size].reshape(n, width), self._keep[:size].reshape(n, width)
+
+
+def _block_bytes(
+    table: Mapping[str, Column], start: int, stop: int, scratch: _Scratch
+) -> bytes | None:
+    """Rows ``[start, stop)`` as UTF-8 CSV bytes, vectorised (the bytes of :func:`_rows_of`);
+    ``None`` when the plain writer must write the block."""
+    n = stop - start
+    if len(table) < 2 or n == 0:
+        return None  # (a lone column writes an empty cell as "": the plain writer does)
+    parts: list[tuple[_Cells, npt.NDArray[np.bool_] | None]] = []
+    for c in table.values():
+        missing = None if c.missing is None else c.missing[start:stop]
+        cells = _column_cells(Column(c.kind, c.values[start:stop], missing, c.tz))
+        if cells is None:
+            return None
+        parts.append((cells, missing))
+    width = sum(cells.matrix.shape[1] + 1 for cells, _ in parts)
+    matrix, keep = scratch.matrices(n, width)
+    at = 0
+    for j, (cells, missing) in enumerate(parts):
+        w = cells.matrix.shape[1]
+        matrix[:, at:at + w] = cells.matrix
+        if cells.keep is not None:
+            keep[:, at:at + w] = cells.keep
+        else:
+            keep[:, at:at + w] = True
+        if missing is not None and w:
+            keep[missing, at:at + w] = False
+        matrix[:, at + w] = ord(",") if j < len(parts) - 1 else ord("\n")
+        keep[:, at + w] = True
+        at += w + 1
+    return matrix[keep].tobytes()
+
+
 def table_csv(columns: Mapping[str, Any], path_or_file: str | os.PathLike[str] | IO[str]) -> None:
     """Write the declared columns as CSV: a header line, then one line per row (UTF-8, ``\\n``,
     cells quoted only where needed, as ``csv.writer`` does)."""
     table = _table(columns)
     if isinstance(path_or_file, str | os.PathLike):
-        with open(path_or_file, "w", encoding="utf-8", newline="") as fh:
-            _write_csv(table, fh)
+        with open(path_or_file, "wb") as fh:
+            for block in _csv_blocks(table):
+                fh.write(block.encode("utf-8") if isinstance(block, str) else block)
     else:
-        _write_csv(table, path_or_file)
+        for block in _csv_blocks(table):
+            path_or_file.write(block if isinstance(block, str) else block.decode("utf-8"))
 
 
-def _write_csv(table: Mapping[str, Column], fh: IO[str]) -> None:
+def _csv_blocks(table: Mapping[str, Column]) -> Iterator[str | bytes]:
+    """The CSV of ``table`` in pieces: the header line, then blocks of rows (bytes from the
+    vectorised writer, text from the plain one)."""
     header = [_quote(name) for name in table]
-    fh.write((",".join(header) if len(header) != 1 else header[0] or '""') + "\n")
+    yield (",".join(header) if len(header) != 1 else header[0] or '""') + "\n"
     n = _n_rows(table)
+    scratch = _Scratch()
     for start in range(0, n, _CSV_BLOCK_ROWS):
-        fh.write(_rows_of(table, start, min(n, start + _CSV_BLOCK_ROWS)))
+        stop = min(n, start + _CSV_BLOCK_ROWS)
+        block = _block_bytes(table, start, stop, scratch) if VECTORISED_CSV else None
+        yield block if block is not None else _rows_of(table, start, stop)
+
+
+#: The vectorised CSV writer is on (tests turn it off to compare with the plain one).
+VECTORISED_CSV = True
 
 
 # -- Python values ------------------------------------------------------------------------------

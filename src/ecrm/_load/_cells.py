@@ -40,6 +40,7 @@ __all__ = [
     "ByteCells",
     "LineNumbers",
     "MoneyCells",
+    "bytes_text",
     "coded_column",
     "decide_units",
     "parse_ids",
@@ -84,6 +85,21 @@ def _strip(arr: StrArray) -> StrArray:
     return np.strings.strip(arr) if arr.size else arr
 
 
+#: Cells wider than this (bytes) are decoded one by one rather than through a byte matrix.
+_MATRIX_WIDEST: Final = 256
+_PREFIX_MASKS: dict[int, npt.NDArray[np.void]] = {}
+
+
+def _prefix_masks(width: int) -> npt.NDArray[np.void]:
+    """Shape (width + 1, 1) of ``width``-byte items: item ``k`` is ``k`` one bytes, then
+    zeros (one gather of whole items, not of single bytes)."""
+    table = _PREFIX_MASKS.get(width)
+    if table is None:
+        tri = np.ascontiguousarray(np.tri(width + 1, width, -1, dtype=np.uint8))
+        table = _PREFIX_MASKS[width] = tri.view(f"V{width}")
+    return table
+
+
 @attrs.frozen
 class ByteCells:
     """A column's cells as UTF-8 bytes: cell ``i`` is ``data[starts[i]:starts[i] + lengths[i]]``."""
@@ -105,9 +121,50 @@ class ByteCells:
             if (step >= width and begin + n * step <= len(data)
                     and (n == 1 or bool((np.diff(starts) == step).all()))):
                 return data[begin:begin + n * step].reshape(n, step)[:, :width]
-        cols = np.arange(width, dtype=np.int64)
-        got = data.take(starts[:, None] + cols, mode="clip")
-        return np.where(cols < lengths[:, None], got, 0).astype(np.uint8)
+        windows = len(data) - width + 1
+        if windows < 1 or width > _MATRIX_WIDEST:
+            cols = np.arange(width, dtype=np.int64)
+            got = data.take(starts[:, None] + cols, mode="clip")
+            return np.where(cols < lengths[:, None], got, 0).astype(np.uint8)
+        # every ``width`` bytes from each start, as one gather of ``width``-byte items from
+        # the overlapping windows of the data (a start too near the end reads the last
+        # window, shifted back below), then the bytes past each cell's length zeroed
+        items = np.lib.stride_tricks.sliding_window_view(data, width).view(f"V{width}")[:, 0]
+        safe = np.minimum(starts, windows - 1)
+        out = items[safe].view(np.uint8).reshape(n, width)
+        late = np.flatnonzero(starts != safe)
+        for i in late.tolist():  # the last few cells of the data, if any
+            row = data[int(starts[i]):int(starts[i]) + width]
+            out[i, :len(row)] = row
+            out[i, len(row):] = 0
+        masks = _prefix_masks(width)
+        out *= masks[np.minimum(lengths, width), 0].view(np.uint8).reshape(n, width)
+        return out
+
+
+
+
+def bytes_text(cells: ByteCells) -> StrArray:
+    """The cells as a numpy ``str`` array: what :func:`as_text` gives for their text (ASCII
+    cells are widened from their bytes, others decoded as UTF-8; the width is the longest
+    cell's)."""
+    lengths = cells.lengths
+    n = len(lengths)
+    if n == 0:
+        return np.zeros(0, dtype="U1")
+    width = max(int(lengths.max()), 1)
+    if width > _MATRIX_WIDEST:
+        raw = cells.data.tobytes()
+        texts = [raw[s:s + k].decode("utf-8", "surrogatepass")
+                 for s, k in zip(cells.starts.tolist(), lengths.tolist(), strict=True)]
+        return np.asarray(texts, dtype=f"U{max(map(len, texts), default=1) or 1}")
+    matrix = np.ascontiguousarray(cells.matrix(width))
+    if not bool((matrix >= 128).any()):
+        text: StrArray = matrix.astype(np.uint32).view(f"U{width}").reshape(n)
+        return text
+    decoded = np.strings.decode(matrix.view(f"S{width}").reshape(n), "utf-8", "surrogatepass")
+    chars = max(int(np.strings.str_len(decoded).max()), 1)
+    return np.asarray(decoded, dtype=f"U{chars}")
 
 
 def text_bytes(values: Sequence[str]) -> ByteCells | None:

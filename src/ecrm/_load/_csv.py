@@ -56,6 +56,7 @@ __all__ = [
     "Sink",
     "arrow_bytes",
     "arrow_cells",
+    "arrow_numbers",
     "arrow_text",
     "read_csv",
     "resolve_engine",
@@ -72,6 +73,10 @@ _NEWLINES: Final = re.compile(r"\r\n|\r|\n")
 #: The python engine splits plain blocks with ``str`` methods (tests turn it off to compare).
 PLAIN_BLOCKS = True
 _SHOWN: Final = 80
+#: Bytes of the file pyarrow parses per record batch. 1 MiB rather than pyarrow's 4 MiB
+#: default: its buffers then stay in the pool's cached pages instead of being mapped and
+#: unmapped batch after batch (measured: a third of the page faults and sys time of the read).
+_ARROW_BLOCK_BYTES: Final = 1 << 20
 
 
 @attrs.frozen
@@ -390,14 +395,34 @@ def _plain_blocks(
         length = np.diff(line_ends, prepend=-1) - 1
         if bool((length <= width - 1).any()) or int(length.max()) > limit:
             return block
+        if feed.takes_bytes:
+            # each used column as the byte offsets of its cells in the block
+            ends = seps.reshape(n, width)
+            begins = np.empty_like(ends)
+            begins[:, 1:] = ends[:, :-1] + 1
+            begins[0, 0] = 0
+            begins[1:, 0] = ends[:-1, -1] + 1
+            feed.add_block(data, {f: (begins[:, j], ends[:, j] - begins[:, j])
+                                  for f, j in feed.layout.index.items()}, n)
+            continue
         cells = plain[:-1].replace("\n", ",").split(",")
         feed.add_columns({f: cells[j::width] for f, j in feed.layout.index.items()}, n)
     return None
 
 
+#: A plain block waiting for its chunk: (its UTF-8 bytes, field -> (cell starts, cell
+#: lengths) in them, the physical lines of its rows, the first row not yet handed on).
+_Block = tuple[npt.NDArray[np.uint8], dict[str, tuple[IntArray, IntArray]], IntArray, int]
+
+
 class _Feed:
     """Gathers rows into chunks of ``chunk_rows`` for the sink (either as row lists from the
-    csv module or as columns from plain blocks), with their physical lines."""
+    csv module or as columns from plain blocks), with their physical lines.
+
+    A sink with ``takes_bytes = True`` gets the columns of plain blocks as
+    :class:`~ecrm._load._cells.ByteCells` (the cells' bytes in the block, never split into
+    ``str`` objects); other sinks get lists of cells.
+    """
 
     def __init__(self, target: Sink[Any], layout: Layout, text: TextSource, chunk_rows: int,
                  progress: _Ticks | None) -> None:
@@ -413,6 +438,56 @@ class _Feed:
         self._columns: dict[str, list[str]] = {f: [] for f in layout.index}
         self._lines: list[IntArray] = []
         self._pending = 0
+        self.takes_bytes = bool(getattr(target, "takes_bytes", False))
+        self._blocks: list[_Block] = []
+        self._block_rows = 0
+
+    def add_block(
+        self, data: npt.NDArray[np.uint8], cells: dict[str, tuple[IntArray, IntArray]], n: int
+    ) -> None:
+        """``n`` rows of a plain block as byte offsets into ``data``, on the lines after the
+        ones fed so far."""
+        if self._pending:
+            self._flush_lists()
+        first = self.lines_done + 2  # after the header line
+        self.lines_done += n
+        self._blocks.append((data, cells, np.arange(first, first + n, dtype=np.int64), 0))
+        self._block_rows += n
+        while self._block_rows >= self.chunk_rows:
+            self._flush_blocks(self.chunk_rows)
+
+    def _flush_blocks(self, rows: int) -> None:
+        """Hand on the first ``rows`` rows of the waiting blocks as one chunk."""
+        parts: list[tuple[npt.NDArray[np.uint8], dict[str, tuple[IntArray, IntArray]],
+                          IntArray, int, int]] = []
+        need = rows
+        while need:
+            data, fields, lines, lo = self._blocks[0]
+            take = min(len(lines) - lo, need)
+            parts.append((data, fields, lines, lo, lo + take))
+            if lo + take == len(lines):
+                self._blocks.pop(0)
+            else:
+                self._blocks[0] = (data, fields, lines, lo + take)
+            need -= take
+        self._block_rows -= rows
+        if len(parts) == 1:
+            data, fields, lines, lo, hi = parts[0]
+            cells = {f: ByteCells(data, st[lo:hi], ln[lo:hi]) for f, (st, ln) in fields.items()}
+            self._hand_on(cells, lines[lo:hi])
+            return
+        shifts = np.cumsum([0] + [len(p[0]) for p in parts[:-1]]).tolist()
+        joined = np.concatenate([p[0] for p in parts])
+        cells = {
+            f: ByteCells(
+                joined,
+                np.concatenate([p[1][f][0][p[3]:p[4]] + shift
+                                for p, shift in zip(parts, shifts, strict=True)]),
+                np.concatenate([p[1][f][1][p[3]:p[4]] for p in parts]),
+            )
+            for f in parts[0][1]
+        }
+        self._hand_on(cells, np.concatenate([p[2][p[3]:p[4]] for p in parts]))
 
     def add_columns(self, columns: Mapping[str, list[str]], n: int) -> None:
         """``n`` rows of a plain block, on the lines after the ones fed so far."""
@@ -425,6 +500,8 @@ class _Feed:
                    for f, j in self.layout.index.items()}, lines)
 
     def _add(self, columns: Mapping[str, list[str]], lines: IntArray) -> None:
+        if self._block_rows:
+            self._flush_blocks(self._block_rows)
         at = 0
         n = len(lines)
         while at < n:
@@ -438,11 +515,20 @@ class _Feed:
                 self.flush()
 
     def flush(self) -> None:
+        """Hand on every row gathered."""
+        if self._block_rows:
+            self._flush_blocks(self._block_rows)
+        self._flush_lists()
+
+    def _flush_lists(self) -> None:
         if not self._pending:
             return
         cells, self._columns = self._columns, {f: [] for f in self.layout.index}
         lines = self._lines[0] if len(self._lines) == 1 else np.concatenate(self._lines)
         self._lines, self._pending = [], 0
+        self._hand_on(cells, lines)
+
+    def _hand_on(self, cells: Mapping[str, Any], lines: IntArray) -> None:
         self.rows_done += len(lines)
         self.target.add(Chunk(cells, lines, rows_hint=_rows_hint(self.text, self.rows_done)))
         if self.progress is not None:
@@ -700,7 +786,7 @@ def _arrow_read(
             reader = pacsv.open_csv(
                 os.fspath(path) if direct else Utf8Stream(text),  # type: ignore[arg-type]
                 read_options=pacsv.ReadOptions(
-                    column_names=names, skip_rows=1, block_size=1 << 22, use_threads=True,
+                    column_names=names, skip_rows=1, block_size=_ARROW_BLOCK_BYTES, use_threads=True,
                 ),
                 parse_options=pacsv.ParseOptions(
                     newlines_in_values=True, invalid_row_handler=on_invalid,
@@ -823,6 +909,20 @@ def arrow_bytes(arr: Any) -> tuple[npt.NDArray[np.uint8], IntArray]:
     off = np.frombuffer(bufs[1], dtype=np.int32)[arr.offset: arr.offset + n + 1].astype(np.int64)
     data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
     return data, off
+
+
+def arrow_numbers(arr: Any, dtype: Any) -> npt.NDArray[Any]:
+    """The values of a null-free pyarrow array of fixed-width numbers (``dtype`` its numpy
+    type, e.g. int64 for timestamps), read-only, without copying.
+
+    (``Array.to_numpy`` would do the same but imports pandas on its first call: a quarter of
+    a second of a command's start.)
+    """
+    n = len(arr)
+    buf = arr.buffers()[1]
+    if n == 0 or buf is None:
+        return np.zeros(0, dtype=dtype)
+    return np.frombuffer(buf, dtype=dtype)[arr.offset: arr.offset + n]
 
 
 def arrow_cells(arr: Any) -> ByteCells:

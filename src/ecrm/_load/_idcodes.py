@@ -27,7 +27,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._columns import factorize
-from ecrm._load._cells import ByteCells, parse_ids, text_bytes
+from ecrm._load._cells import ByteCells, bytes_text, parse_ids, text_bytes
+from ecrm._load._csv import arrow_numbers
 from ecrm._load._grow import GrowingColumn
 
 __all__ = ["CodedIds", "IdCoder"]
@@ -115,6 +116,20 @@ class IdCoder:
             self._add_texts([cells[i] for i in fresh[first].tolist()], before)
         return self._store(codes)
 
+    def add_bytes(self, cells: ByteCells) -> IntArray:
+        """Code one chunk given as the cells' UTF-8 bytes (the python engine's plain blocks).
+
+        Returns:
+            as :meth:`add_cells`.
+        """
+        if self._width >= 0:
+            digits = _digit_values(cells, self._width)
+            if digits is not None:
+                self._keep_digits(*digits)
+                return np.zeros(0, dtype=np.int64)
+            self._to_text()
+        return self.add_cells(bytes_text(cells).tolist())
+
     def add_arrow(self, arr: Any) -> IntArray:
         """Code one chunk given as a null-free pyarrow string array (the arrow engine).
 
@@ -139,7 +154,7 @@ class IdCoder:
         lut = np.fromiter((sd(t, len(index)) for t in texts), dtype=np.int32, count=len(texts))
         if len(index) > before:
             self._add_texts([texts[j] for j in np.flatnonzero(lut >= before).tolist()], before)
-        positions = np.asarray(encoded.indices.to_numpy(zero_copy_only=False))
+        positions = arrow_numbers(encoded.indices, np.int32)
         return self._store(lut[positions] if len(positions) else np.zeros(0, np.int32))
 
     def _keep_digits(self, values: IntArray, width: int) -> None:

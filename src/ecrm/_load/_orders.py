@@ -29,6 +29,7 @@ from ecrm._load._cells import (
     MoneyCells,
     _strip,
     as_text,
+    bytes_text,
     coded_column,
     decide_units,
     parse_ids,
@@ -44,6 +45,7 @@ from ecrm._load._csv import (
     Layout,
     arrow_bytes,
     arrow_cells,
+    arrow_numbers,
     arrow_text,
     read_csv,
     resolve_header,
@@ -221,6 +223,9 @@ def read_order_batches(
 class _BatchSink:
     """Parses chunks like :class:`_OrderSink` and hands on the columns every ``batch_rows``."""
 
+    #: plain blocks of the python engine come as byte offsets (see ``_csv._Feed``)
+    takes_bytes = True
+
     def __init__(
         self, layout: Layout, zone: dt.tzinfo, unit: str, problems: Problems,
         take: Callable[[OrderColumns], None], batch_rows: int,
@@ -269,6 +274,9 @@ class _BatchSink:
 
 class _OrderSink:
     """Parses the chunks of one pass over an orders file; ``finish`` builds the columns."""
+
+    #: plain blocks of the python engine come as byte offsets (see ``_csv._Feed``)
+    takes_bytes = True
 
     def __init__(self, layout: Layout, zone: dt.tzinfo, unit: str, problems: Problems) -> None:
         self.layout = layout
@@ -460,6 +468,10 @@ def _parse_chunk(
                                            problems, chunks, big):
             continue
         column = chunk.cells[field]
+        if isinstance(column, ByteCells):  # a plain block's cells (the python engine)
+            if _bytes_field(field, column, name, lines, units, zone, problems, chunks, big):
+                continue
+            column = bytes_text(column)
         if (not isinstance(column, np.ndarray) and field in (*TIME_FIELDS, *MONEY_FIELDS)
                 and _list_field(field, column, name, lines, units, zone, problems, chunks,
                                 big)):
@@ -571,6 +583,44 @@ def _arrow_field(
     return False
 
 
+def _bytes_field(
+    field: str,
+    cells: ByteCells,
+    name: str,
+    lines: IntArray,
+    units: Mapping[str, str],
+    zone: dt.tzinfo,
+    problems: Problems,
+    chunks: _Chunks,
+    big: dict[int, str],
+) -> bool:
+    """A column of a plain block given as its cells' bytes: times, money and customer ids
+    are read from the bytes as the arrow engine's are; ``False`` for the other fields
+    (their text is made from the bytes)."""
+
+    def text_of(rows: IntArray) -> npt.NDArray[np.str_]:
+        return bytes_text(ByteCells(cells.data, cells.starts[rows], cells.lengths[rows]))
+
+    if field in TIME_FIELDS:
+        us, rest, texts, bad = fast_instants(cells, text_of, zone)
+        _report_instants(field, name, lines, rest, texts, bad, problems)
+        chunks.add(field, us)
+        return True
+    if field in MONEY_FIELDS:
+        parsed, rest, texts, bad_money = fast_money(cells, text_of, units[field])
+        for i in np.flatnonzero(parsed.whole > MAX_WHOLE_YUAN).tolist():
+            big[int(lines[i])] = str(text_of(np.asarray([i]))[0]).strip()
+        _report_money(field, name, lines, rest, texts, bad_money, problems)
+        chunks.add_money(field, parsed)
+        return True
+    if field == "customer_id":
+        empty = chunks.customer_ids.add_bytes(cells)
+        if empty.size:
+            problems.add_rows(empty, name, bytes_text(cells), "must not be empty", lines=lines)
+        return True
+    return False
+
+
 def _list_field(
     field: str,
     column: list[str],
@@ -642,7 +692,7 @@ def arrow_coded(
 
     encoded = pc.dictionary_encode(arr)
     texts: list[str] = encoded.dictionary.to_pylist()
-    index = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    index = np.asarray(arrow_numbers(encoded.indices, np.int32), dtype=np.int64)
     per_text, wrong = coded_column(texts, parse)
     codes = per_text[index] if len(index) else np.zeros(0, np.int8)
     bad: list[tuple[int, str, str]] = []
@@ -690,10 +740,31 @@ def arrow_instants(
     return fast_instants(cells, lambda rows: arrow_text(arr.take(rows)), zone)
 
 
-# ``YYYY-MM-DD HH:MM:SS`` less "0" byte by byte (uint8, wrapping below "0"): the most each
-# position may hold (a digit 9; "-" is 253, ":" 10; " " or "T" at 10 are checked apart)
-_ISO_MOST = np.asarray([9, 9, 9, 9, 253, 9, 9, 253, 9, 9, 255, 9, 9, 10, 9, 9, 10, 9, 9],
-                       dtype=np.uint8)
+# ``YYYY-MM-DD HH:MM:SS`` byte by byte: the least byte each position may hold ("0" for a
+# digit; the "-", " " and ":" themselves) and how far above it (9 for a digit, 0 for "-" and
+# ":", and "T" - " " at 10, where the two are told apart after)
+_ISO_LEAST = np.frombuffer(b"0000-00-00 00:00:00", dtype=np.uint8)
+_ISO_SPAN = np.asarray([9, 9, 9, 9, 0, 9, 9, 0, 9, 9, ord("T") - ord(" "), 9, 9, 0, 9, 9, 0,
+                        9, 9], dtype=np.uint8)
+
+
+class _IsoPattern:
+    """:data:`_ISO_LEAST` and :data:`_ISO_SPAN` repeated for ``n`` cells, kept for the next
+    chunk (the check is then two flat passes over the cells' bytes)."""
+
+    def __init__(self) -> None:
+        self.least = np.zeros(0, dtype=np.uint8)
+        self.span = np.zeros(0, dtype=np.uint8)
+
+    def for_cells(self, n: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+        if len(self.least) < 19 * n:
+            self.least, self.span = np.tile(_ISO_LEAST, n), np.tile(_ISO_SPAN, n)
+        return self.least[:19 * n], self.span[:19 * n]
+
+
+#: (shared by every read: a thread that tiles a longer pattern replaces it whole, and the
+#: slices already handed out keep the old one alive)
+_ISO_PATTERN = _IsoPattern()
 
 
 def _arrow_iso_seconds(arr: Any, cells: ByteCells) -> IntArray | None:
@@ -701,23 +772,23 @@ def _arrow_iso_seconds(arr: Any, cells: ByteCells) -> IntArray | None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if len(arr) == 0 or not bool((cells.lengths == 19).all()):
+    n = len(arr)
+    if n == 0 or not bool((cells.lengths == 19).all()):
         return None
-    shifted = cells.matrix(19) - np.uint8(48)  # one pass over the bytes
-    if not bool((shifted <= _ISO_MOST).all()):
+    # cells of one length follow each other: their bytes are one run of 19 n bytes
+    first = int(cells.starts[0])
+    flat = cells.data[first:first + 19 * n]
+    least, span = _ISO_PATTERN.for_cells(n)
+    if len(flat) != 19 * n or not bool(np.less_equal(flat - least, span).all()):
+        return None  # (below the least byte wraps round to above every span)
+    middle = flat[10::19]
+    if not bool(((middle == 32) | (middle == 84)).all()):  # " " or "T"
         return None
-    if not (bool((shifted[:, 4] == 253).all()) and bool((shifted[:, 7] == 253).all())
-            and bool((shifted[:, 13] == 10).all()) and bool((shifted[:, 16] == 10).all())):
-        return None
-    middle = shifted[:, 10]
-    if not bool(((middle == 240) | (middle == 36)).all()):  # " " or "T"
-        return None
-    del shifted, middle
     try:
         stamps = pc.cast(arr, pa.timestamp("us"))
     except pa.ArrowInvalid:
         return None
-    wall = np.asarray(stamps.to_numpy(zero_copy_only=False).view(np.int64), dtype=np.int64)
+    wall: IntArray = arrow_numbers(stamps, np.int64)
     if not bool(((wall >= _MIN_WALL_US) & (wall < _MAX_WALL_US)).all()):
         return None
     return wall
@@ -766,7 +837,7 @@ def arrow_money(
     body = data[off[0]:off[-1]]
     if (len(arr) and int(length.min()) >= 1 and int(length.max()) <= 18
             and bool(((body >= 48) & (body <= 57)).all())):
-        whole = np.asarray(pc.cast(arr, pa.int64()).to_numpy(zero_copy_only=False), np.int64)
+        whole: IntArray = arrow_numbers(pc.cast(arr, pa.int64()), np.int64)
         n = len(whole)
         none = np.zeros(0, dtype=np.int64)
         cells = MoneyCells(whole, np.zeros(n, np.int64), np.zeros(n, dtype=bool))

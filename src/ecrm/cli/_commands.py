@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import decimal
-import io
 import sys
 import warnings
 from collections.abc import Callable
@@ -129,9 +128,13 @@ def _rfm(args: argparse.Namespace, out: TextIO) -> int:
         print(f"ecrm rfm: {where}" if args.json else f"\n{where}",
               file=sys.stderr if args.json else out)
     elif args.out:
-        buf = io.StringIO()
-        result.to_csv(buf, include_unscored=args.include_unscored)
-        write_text(Path(args.out), buf.getvalue())
+        target = Path(args.out)
+        tmp = target.with_name(f".{target.name}.tmp")  # a failure leaves no half file
+        try:
+            result.to_csv(tmp, include_unscored=args.include_unscored)
+            tmp.replace(target)
+        finally:
+            tmp.unlink(missing_ok=True)
         # Where the file went goes to stderr when stdout carries JSON.
         if args.json:
             print(f"ecrm rfm: wrote per-customer scores to {args.out}", file=sys.stderr)
