@@ -386,3 +386,28 @@ def _iso_wall_fast(
             + _CUM_DAYS[np.clip(m, 0, 13)] + ((month > 2) & leap) + day - 1)
     wall = ((days * 24 + hour) * 60 + minute) * 60 + second
     return np.where(ok, wall * US_PER_SECOND, 0), ok
+
+
+def zoned_iso(value: dt.datetime) -> str:
+    """ISO 8601 with the offset, plus the IANA zone in brackets (RFC 9557) when known.
+
+    The instant is written as its zone shows it: a wall time that does not exist (in a
+    spring-forward gap, e.g. after ``timedelta`` arithmetic on a zoned datetime) is written
+    as the real wall time of the same instant, so :func:`parse_zoned_iso` reads back the same
+    instant and writing it again gives the same text.
+
+    >>> from zoneinfo import ZoneInfo
+    >>> zoned_iso(dt.datetime(2024, 3, 10, 2, 30, tzinfo=ZoneInfo("America/New_York")))
+    '2024-03-10T03:30:00-04:00[America/New_York]'
+    """
+    key = getattr(value.tzinfo, "key", None)
+    if not key:
+        return value.isoformat()
+    return value.astimezone(dt.UTC).astimezone(value.tzinfo).isoformat() + f"[{key}]"
+
+
+def parse_zoned_iso(text: str) -> dt.datetime:
+    """The datetime :func:`zoned_iso` wrote, back in its own zone (offset only if none)."""
+    iso, _, zone = text.partition("[")
+    value = dt.datetime.fromisoformat(iso)
+    return value.astimezone(as_zone(zone[:-1])) if zone else value

@@ -23,7 +23,7 @@ import attrs
 
 from ecrm import _validators as _v
 from ecrm._sqlite import SqliteBacked, SqliteStore, Synchronous
-from ecrm._time import as_zone, datetime_to_us, require_aware
+from ecrm._time import datetime_to_us, parse_zoned_iso, require_aware, zoned_iso
 from ecrm.errors import InvalidValueError
 from ecrm.service._survey import SurveyReply, SurveyScale, parse_reply
 
@@ -285,20 +285,8 @@ _COLUMNS: Final = ("target, target_id, customer_id, scale, score, replied_at, re
                    "evidence, grp")
 
 
-def _encode_time(value: dt.datetime) -> str:
-    """ISO 8601 with the offset, plus the IANA zone in brackets (RFC 9557) when known."""
-    key = getattr(value.tzinfo, "key", None)
-    return value.isoformat() + (f"[{key}]" if key else "")
-
-
-def _decode_time(text: str) -> dt.datetime:
-    iso, _, zone = text.partition("[")
-    value = dt.datetime.fromisoformat(iso)
-    return value.astimezone(as_zone(zone[:-1])) if zone else value
-
-
 def _from_row(row: Sequence[Any]) -> SurveyScore:
-    return SurveyScore(row[0], row[1], row[2], row[3], int(row[4]), _decode_time(row[5]),
+    return SurveyScore(row[0], row[1], row[2], row[3], int(row[4]), parse_zoned_iso(row[5]),
                        row[6], row[7], row[8], row[9])
 
 
@@ -350,7 +338,7 @@ class SqliteScoreStore(SqliteBacked):
                 "INSERT INTO survey_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (score.reply_id, score.survey_key, score.target.value, score.target_id,
                  score.customer_id, score.scale.value, score.score,
-                 datetime_to_us(score.replied_at), _encode_time(score.replied_at), score.text,
+                 datetime_to_us(score.replied_at), zoned_iso(score.replied_at), score.text,
                  score.evidence, score.group))
         return outcome
 

@@ -17,7 +17,7 @@ import attrs
 from ecrm import _enums
 from ecrm import _validators as _v
 from ecrm._serial import JsonForm, reading
-from ecrm._time import as_zone, datetime_to_us, require_aware
+from ecrm._time import datetime_to_us, parse_zoned_iso, require_aware, zoned_iso
 from ecrm.errors import IllegalTransitionError, InvalidValueError
 
 __all__ = [
@@ -516,10 +516,7 @@ def _enum(cls: type[E], value: object, field: str) -> E:
 
 def _iso(value: dt.datetime | None) -> str | None:
     """ISO 8601 with the offset, plus the IANA zone in brackets (RFC 9557) when known."""
-    if value is None:
-        return None
-    key = getattr(value.tzinfo, "key", None)
-    return value.isoformat() + (f"[{key}]" if key else "")
+    return None if value is None else zoned_iso(value)
 
 
 def _when(value: str | None) -> dt.datetime | None:
@@ -528,6 +525,4 @@ def _when(value: str | None) -> dt.datetime | None:
 
 def _at(value: str) -> dt.datetime:
     # back in its own zone (rows written before zones were kept have only the offset)
-    iso, _, zone = value.partition("[")
-    at = dt.datetime.fromisoformat(iso)
-    return at.astimezone(as_zone(zone[:-1])) if zone else at
+    return parse_zoned_iso(value)
