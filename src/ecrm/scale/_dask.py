@@ -23,7 +23,7 @@ from ecrm.scale._ooc import DEFAULT_BATCH_ROWS, summarize_csv
 from ecrm.scale._results import score_summary
 from ecrm.scale._summary import CustomerSummary, empty_summary, merge_all
 
-__all__ = ["score_dask", "summarize_csv_dask", "summarize_dask"]
+__all__ = ["csv_files", "frame_dask", "score_dask", "summarize_csv_dask", "summarize_dask"]
 
 
 def _partition_summary(
@@ -155,18 +155,13 @@ def summarize_csv_dask(
         DataFormatErrorGroup: bad cells in a file (raised from the worker's task).
     """
     dask = _dask("ecrm.scale.summarize_csv_dask")
-    files = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-    if not files:
-        raise InvalidValueError("paths", "must name at least one CSV file", "[]")
-    _check_split(split_every)
-    if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
-        raise InvalidValueError("batch_rows", "must be an int >= 1", batch_rows)
+    files = csv_files(paths, split_every, batch_rows)
     zone = as_zone(tz)
     Money(0, currency)
     wanted = None if statuses is None else frozenset(statuses)
     part = dask.delayed(_csv_summary, pure=True)
     level = [
-        part(os.fspath(p), as_of, scheme, tier_months, wanted, columns, zone, currency, amount_unit,
+        part(p, as_of, scheme, tier_months, wanted, columns, zone, currency, amount_unit,
              encoding, batch_rows)
         for p in files
     ]
@@ -183,6 +178,32 @@ def _dask(purpose: str) -> Any:
 def _check_split(split_every: object) -> None:
     if isinstance(split_every, bool) or not isinstance(split_every, int) or split_every < 2:
         raise InvalidValueError("split_every", "must be an int >= 2", split_every)
+
+
+def frame_dask(frame: Any, purpose: str) -> Any:
+    """dask, once ``frame`` is known to be a dask DataFrame."""
+    dask = _dask(purpose)
+    try:
+        dd: Any = importlib.import_module("dask.dataframe")
+    except ImportError:
+        raise MissingDependencyError.for_extra("dask", "dask", purpose) from None
+    if not isinstance(frame, dd.DataFrame):
+        raise InvalidTypeError(f"frame must be a dask DataFrame, got {type(frame).__name__}")
+    return dask
+
+
+def csv_files(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], split_every: object,
+    batch_rows: object,
+) -> list[str]:
+    """The CSV files of a dask run (one task each), once the run's arguments are checked."""
+    files = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    if not files:
+        raise InvalidValueError("paths", "must name at least one CSV file", "[]")
+    _check_split(split_every)
+    if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
+        raise InvalidValueError("batch_rows", "must be an int >= 1", batch_rows)
+    return [os.fspath(p) for p in files]
 
 
 def _tree(dask: Any, level: list[Any], split_every: int) -> CustomerSummary:

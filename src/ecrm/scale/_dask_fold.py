@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import importlib
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -31,7 +30,7 @@ from ecrm.analytics import (
 from ecrm.analytics._members import member_inputs
 from ecrm.analytics._periods import check_periods
 from ecrm.analytics._store import check_store_options
-from ecrm.errors import InvalidTypeError, InvalidValueError, MissingDependencyError
+from ecrm.errors import InvalidValueError
 from ecrm.lifecycle import Bands, CycleTable, RepurchaseCycle
 from ecrm.lifecycle._cycle import METHODS, check_choice, check_fallback, check_min_repurchasers
 from ecrm.predict import Summary
@@ -43,7 +42,7 @@ from ecrm.scale._categories import (
     summarize_categories,
 )
 from ecrm.scale._chunks import pandas_chunk_log
-from ecrm.scale._dask import _check_split, _dask
+from ecrm.scale._dask import _check_split, _dask, csv_files, frame_dask
 from ecrm.scale._lines import (
     frame_column,
     line_chunk_log,
@@ -59,7 +58,7 @@ from ecrm.scale._summary import CustomerSummary, merge, summarize
 from ecrm.tiers import TAOBAO_STORE_VIP, Membership, TierLadder
 
 __all__ = [
-    "cycles_by_category_dask", "fold_csv_dask", "fold_dask", "frame_dask", "member_metrics_dask",
+    "cycles_by_category_dask", "fold_csv_dask", "fold_dask", "member_metrics_dask",
     "sku_cycles_dask", "store_metrics_dask", "summaries_dask",
 ]
 
@@ -114,18 +113,6 @@ def fold_dask(
     return _nonempty(_fold_partitions(
         dask, frame, summarize, merge, pandas_chunk_log, columns=columns, tz=tz,
         currency=currency, amount_unit=amount_unit, split_every=split_every))
-
-
-def frame_dask(frame: Any, purpose: str) -> Any:
-    """dask, once ``frame`` is known to be a dask DataFrame."""
-    dask = _dask(purpose)
-    try:
-        dd: Any = importlib.import_module("dask.dataframe")
-    except ImportError:
-        raise MissingDependencyError.for_extra("dask", "dask", purpose) from None
-    if not isinstance(frame, dd.DataFrame):
-        raise InvalidTypeError(f"frame must be a dask DataFrame, got {type(frame).__name__}")
-    return dask
 
 
 def _fold_partitions(
@@ -230,18 +217,13 @@ def fold_csv_dask(
         DataFormatErrorGroup: bad cells in a file (raised from the worker's task).
     """
     dask = _dask("ecrm.scale.fold_csv_dask")
-    files = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-    if not files:
-        raise InvalidValueError("paths", "must name at least one CSV file", "[]")
-    _check_split(split_every)
-    if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
-        raise InvalidValueError("batch_rows", "must be an int >= 1", batch_rows)
+    files = csv_files(paths, split_every, batch_rows)
     zone = as_zone(tz)
     Money(0, currency)
     cols = coerce_columns(columns)
     unit = cols.amount_unit if amount_unit is None else check_amount_unit(amount_unit)
     part = dask.delayed(_csv_fold, pure=True)
-    level = [part(os.fspath(p), summarize, merge, cols, zone, currency, unit, encoding,
+    level = [part(p, summarize, merge, cols, zone, currency, unit, encoding,
                   batch_rows) for p in files]
     return _nonempty(_fold_tree(dask, level, merge, split_every))
 
