@@ -251,7 +251,8 @@ def test_category_lines_of_one_order_that_disagree_are_refused(client: object) -
                        r"line, row 0, which has 'a'\)"):
         cycles_by_category_dask(dd.from_pandas(lines, npartitions=1), as_of=AS_OF, tz=SH,
                                 min_repurchasers=1)
-    agreeing = lines.assign(customer_id=["a", "b", "a"])
+    # a SKU column is not read by the category path: its empty cell is no error
+    agreeing = lines.assign(customer_id=["a", "b", "a"], sku=["GREEN", "", "GREEN"])
     got = cycles_by_category_dask(dd.from_pandas(agreeing, npartitions=1), as_of=AS_OF, tz=SH,
                                   min_repurchasers=1)
     # o2's line has no category: only tea is a key, a's one order its one first-time buyer

@@ -127,15 +127,16 @@ def line_chunk_log(
 
     The first line of an order gives the order's columns; every other line of it must
     agree. Only the lines' SKUs and categories are kept (a zero unit price: cycles read the
-    orders' days, not the lines' prices); without a SKU column each line's SKU is ``"-"``,
-    and a missing category is the unknown category ``""``.
+    orders' days, not the lines' prices); a missing category is the unknown category ``""``.
 
     Args:
         frame: the order lines; order columns as :meth:`ecrm.OrderLog.from_pandas`
             (``order_id`` required), the line's ``sku`` and ``category`` as ``columns``
             names them.
         columns, tz, currency, amount_unit: as :meth:`ecrm.OrderLog.from_pandas`.
-        require: the line field that must have a column, ``"sku"`` or ``"category"``.
+        require: the line field that must have a column: ``"sku"`` (the category is
+            read if there is a column for it) or ``"category"`` (the SKUs are not read:
+            each line's SKU is ``"-"``).
 
     Returns:
         The chunk's orders with their lines.
@@ -150,9 +151,14 @@ def line_chunk_log(
     cols = coerce_columns(columns)
     names = [str(c) for c in frame.columns]
     oid = frame_column(names, cols.order_id, "order_id")
-    found = {field: find_column(names, getattr(cols, field)) for field in ("sku", "category")}
-    found[require] = frame_column(names, getattr(cols, require), require)
-    sku, category = found["sku"], found["category"]
+    if require == "sku":
+        sku: str | None = frame_column(names, cols.sku, "sku")
+        category = find_column(names, cols.category)
+    elif require == "category":
+        # the category path reads no SKU: an empty SKU cell there is no error
+        sku, category = None, frame_column(names, cols.category, "category")
+    else:
+        raise InvalidValueError("require", "must be 'sku' or 'category'", require)
     n = len(frame)
     lines = OrderItems.from_arrays(
         order_ids=frame[oid].to_numpy(),
