@@ -235,6 +235,31 @@ def test_hand_worked_category_cycles_with_an_order_split_over_partitions(
     assert (got.store.p50_days, got.store.p70_days, got.store.p90_days) == (1, 3, 20)
 
 
+def test_category_lines_of_one_order_that_disagree_are_refused(client: object) -> None:
+    """The order's columns repeat on each of its lines: a line of o1 naming customer b
+    while o1's first line names a is an error naming the column, the order and both rows
+    (raised on the worker, as the SKU path and sku_cycles_parquet raise it)."""
+    import pandas as pd
+
+    placed = pd.Timestamp(2025, 3, 1, 12, tz="Asia/Shanghai")
+    lines = pd.DataFrame({
+        "order_id": ["o1", "o2", "o1"], "customer_id": ["a", "b", "b"],
+        "placed_at": [placed] * 3, "amount": [100, 200, 100], "status": ["paid"] * 3,
+        "category": ["tea", None, "tea"]})
+    with pytest.raises(InvalidValueError, match=r"customer_id must be the same on every line "
+                       r"of order 'o1' \(row 2 of the chunk differs from the order's first "
+                       r"line, row 0, which has 'a'\)"):
+        cycles_by_category_dask(dd.from_pandas(lines, npartitions=1), as_of=AS_OF, tz=SH,
+                                min_repurchasers=1)
+    # a SKU column is not read by the category path: its empty cell is no error
+    agreeing = lines.assign(customer_id=["a", "b", "a"], sku=["GREEN", "", "GREEN"])
+    got = cycles_by_category_dask(dd.from_pandas(agreeing, npartitions=1), as_of=AS_OF, tz=SH,
+                                  min_repurchasers=1)
+    # o2's line has no category: only tea is a key, a's one order its one first-time buyer
+    assert got.keys.tolist() == ["tea"]
+    assert got.n_first_time_buyers.tolist() == [1]
+
+
 def test_fold_csv_dask_reads_item_lines_per_file(client: object, tmp_path: Path) -> None:
     """CSV files with item lines, one task each: the category summary of each file merged
     on the cluster gives cycles_by on the log of every file."""

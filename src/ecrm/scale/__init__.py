@@ -14,17 +14,13 @@ from ecrm.scale._categories import (
     merge_categories,
     summarize_categories,
 )
-from ecrm.scale._dask import (
-    member_metrics_dask,
-    score_dask,
-    sku_cycles_dask,
-    summarize_csv_dask,
-    summarize_dask,
-)
+from ecrm.scale._dask import score_dask, summarize_csv_dask, summarize_dask
 from ecrm.scale._dask_fold import (
     cycles_by_category_dask,
     fold_csv_dask,
     fold_dask,
+    member_metrics_dask,
+    sku_cycles_dask,
     store_metrics_dask,
     summaries_dask,
 )

@@ -1,6 +1,6 @@
 """Any mergeable summary over Dask: :func:`fold_dask` (a ``dask.dataframe``) and
 :func:`fold_csv_dask` (CSV files, one task each), and the results built on them: BTYD
-summaries, store metrics per period and cycles per category.
+summaries, store and member metrics per period, cycles per category and per SKU.
 
 Partitions → partial summaries on the workers → a tree merge, neighbours in order, as
 :func:`~ecrm.scale.summarize_dask` does for the per-customer summary.
@@ -10,22 +10,27 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import importlib
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-import numpy as np
-
+from ecrm._customers import CustomerTable
 from ecrm._load._spec import AmountUnit, CsvColumns, check_amount_unit, coerce_columns
 from ecrm._money import DEFAULT_CURRENCY, Money
 from ecrm._order import OrderStatus
-from ecrm._orderlog import OrderItems, OrderLog
+from ecrm._orderlog import OrderLog
 from ecrm._time import as_zone, require_aware
-from ecrm.analytics import NewCustomerDefinition, Period, RepurchaseBase, StoreMetrics
+from ecrm.analytics import (
+    MemberMetrics,
+    NewCustomerDefinition,
+    Period,
+    RepurchaseBase,
+    StoreMetrics,
+)
+from ecrm.analytics._members import member_inputs
 from ecrm.analytics._periods import check_periods
 from ecrm.analytics._store import check_store_options
-from ecrm.errors import InvalidTypeError, InvalidValueError, MissingDependencyError
+from ecrm.errors import InvalidValueError
 from ecrm.lifecycle import Bands, CycleTable, RepurchaseCycle
 from ecrm.lifecycle._cycle import METHODS, check_choice, check_fallback, check_min_repurchasers
 from ecrm.predict import Summary
@@ -37,15 +42,24 @@ from ecrm.scale._categories import (
     summarize_categories,
 )
 from ecrm.scale._chunks import pandas_chunk_log
-from ecrm.scale._dask import _check_split, _dask
+from ecrm.scale._dask import _check_split, _dask, csv_files, frame_dask
+from ecrm.scale._lines import (
+    frame_column,
+    line_chunk_log,
+    line_summaries,
+    merge_line_summaries,
+)
+from ecrm.scale._members import member_metrics_from_summary, merge_members, summarize_members
 from ecrm.scale._ooc import DEFAULT_BATCH_ROWS, _fold_csv_file
 from ecrm.scale._predict import merge_predict, predict_summary, summarize_for_predict
+from ecrm.scale._skus import sku_cycles_from_summary
 from ecrm.scale._store import merge_periods, store_metrics_from_summary, summarize_periods
 from ecrm.scale._summary import CustomerSummary, merge, summarize
+from ecrm.tiers import TAOBAO_STORE_VIP, Membership, TierLadder
 
 __all__ = [
-    "cycles_by_category_dask", "fold_csv_dask", "fold_dask", "frame_column", "frame_dask",
-    "store_metrics_dask", "summaries_dask",
+    "cycles_by_category_dask", "fold_csv_dask", "fold_dask", "member_metrics_dask",
+    "sku_cycles_dask", "store_metrics_dask", "summaries_dask",
 ]
 
 S = TypeVar("S")
@@ -96,33 +110,36 @@ def fold_dask(
     """
     dask = frame_dask(frame, "ecrm.scale.fold_dask")
     _check_split(split_every)
+    return _nonempty(_fold_partitions(
+        dask, frame, summarize, merge, pandas_chunk_log, columns=columns, tz=tz,
+        currency=currency, amount_unit=amount_unit, split_every=split_every))
+
+
+def _fold_partitions(
+    dask: Any, frame: Any, summarize: Callable[[OrderLog], S], merge: Callable[[S, S], S],
+    to_log: Callable[..., OrderLog], *, columns: CsvColumns | Mapping[str, Any] | None,
+    tz: str | dt.tzinfo | None, currency: str, amount_unit: AmountUnit | None,
+    split_every: int,
+) -> S | None:
+    """Each partition → ``to_log`` (orders or order lines) → ``summarize`` on a worker, the
+    partials merged in a tree; ``None`` when every partition is empty."""
     zone = as_zone(tz)
     Money(0, currency)
     part = dask.delayed(_partition_fold, pure=True)
-    level = [part(p, summarize, columns, zone, currency, amount_unit) for p in frame.to_delayed()]
+    level = [part(p, summarize, to_log, columns, zone, currency, amount_unit)
+             for p in frame.to_delayed()]
     return _fold_tree(dask, level, merge, split_every)
 
 
-def frame_dask(frame: Any, purpose: str) -> Any:
-    """dask, once ``frame`` is known to be a dask DataFrame."""
-    dask = _dask(purpose)
-    try:
-        dd: Any = importlib.import_module("dask.dataframe")
-    except ImportError:
-        raise MissingDependencyError.for_extra("dask", "dask", purpose) from None
-    if not isinstance(frame, dd.DataFrame):
-        raise InvalidTypeError(f"frame must be a dask DataFrame, got {type(frame).__name__}")
-    return dask
-
-
 def _partition_fold(
-    frame: Any, summarize: Callable[[OrderLog], S], columns: CsvColumns | Mapping[str, Any] | None,
-    tz: dt.tzinfo, currency: str, amount_unit: AmountUnit | None,
+    frame: Any, summarize: Callable[[OrderLog], S], to_log: Callable[..., OrderLog],
+    columns: CsvColumns | Mapping[str, Any] | None, tz: dt.tzinfo, currency: str,
+    amount_unit: AmountUnit | None,
 ) -> S | None:
     if len(frame) == 0:
         return None
-    return summarize(pandas_chunk_log(frame, columns=columns, tz=tz, currency=currency,
-                                      amount_unit=amount_unit))
+    return summarize(to_log(frame, columns=columns, tz=tz, currency=currency,
+                            amount_unit=amount_unit))
 
 
 def _fold_group(merge: Callable[[S, S], S], *parts: S | None) -> S | None:
@@ -134,19 +151,26 @@ def _fold_group(merge: Callable[[S, S], S], *parts: S | None) -> S | None:
     return out
 
 
-def _fold_tree(dask: Any, level: list[Any], merge: Callable[[S, S], S], split_every: int) -> S:
-    """Merge delayed partials ``split_every`` at a time, neighbours in order; the root."""
-    join = dask.delayed(_fold_group, pure=True)
+def _fold_tree(
+    dask: Any, level: list[Any], merge: Callable[[S, S], S], split_every: int,
+) -> S | None:
+    """Merge delayed partials ``split_every`` at a time, neighbours in order, and compute
+    the root; ``None`` when there is no partial (no partition, or every one empty)."""
     if not level:
-        level = [None]
+        return None
+    join = dask.delayed(_fold_group, pure=True)
     while len(level) > 1:
         level = [join(merge, *level[i:i + split_every])
                  for i in range(0, len(level), split_every)]
     (out,) = dask.compute(level[0])
-    if out is None:
-        raise InvalidValueError("frame", "must hold at least one order", "no rows")
-    result: S = out
+    result: S | None = out
     return result
+
+
+def _nonempty(merged: S | None, what: str = "order") -> S:
+    if merged is None:
+        raise InvalidValueError("frame", f"must hold at least one {what}", "no rows")
+    return merged
 
 
 def _csv_fold(
@@ -193,20 +217,15 @@ def fold_csv_dask(
         DataFormatErrorGroup: bad cells in a file (raised from the worker's task).
     """
     dask = _dask("ecrm.scale.fold_csv_dask")
-    files = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-    if not files:
-        raise InvalidValueError("paths", "must name at least one CSV file", "[]")
-    _check_split(split_every)
-    if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
-        raise InvalidValueError("batch_rows", "must be an int >= 1", batch_rows)
+    files = csv_files(paths, split_every, batch_rows)
     zone = as_zone(tz)
     Money(0, currency)
     cols = coerce_columns(columns)
     unit = cols.amount_unit if amount_unit is None else check_amount_unit(amount_unit)
     part = dask.delayed(_csv_fold, pure=True)
-    level = [part(os.fspath(p), summarize, merge, cols, zone, currency, unit, encoding,
+    level = [part(p, summarize, merge, cols, zone, currency, unit, encoding,
                   batch_rows) for p in files]
-    return _fold_tree(dask, level, merge, split_every)
+    return _nonempty(_fold_tree(dask, level, merge, split_every))
 
 
 def summaries_dask(
@@ -355,58 +374,124 @@ def cycles_by_category_dask(
     check_fallback(fallback)
     cols = coerce_columns(columns)
     names = [str(c) for c in lines.columns]
-    order_col = frame_column(names, cols.order_id, "order_id")
-    category_col = frame_column(names, cols.category, "category")
-    zone = as_zone(tz)
-    Money(0, currency)
+    frame_column(names, cols.order_id, "order_id")
+    frame_column(names, cols.category, "category")
     wanted = None if statuses is None else frozenset(statuses)
-    part = dask.delayed(_partition_categories, pure=True)
-    level = [
-        part(p, end, wanted, cols, order_col, category_col, zone, currency, amount_unit)
-        for p in lines.to_delayed()
-    ]
-    categories, store = _fold_tree(dask, level, _merge_pair, split_every)
+    categories, store = _nonempty(_fold_partitions(
+        dask, lines, functools.partial(_category_parts, as_of=end, statuses=wanted), _merge_pair,
+        functools.partial(line_chunk_log, require="category"), columns=cols, tz=tz,
+        currency=currency, amount_unit=amount_unit, split_every=split_every))
     return cycles_from_summary(categories, store, method=method, min_repurchasers=min_rep,
                                fallback=fallback)
 
 
-def frame_column(names: list[str], spec: object, field: str) -> str:
-    """The frame's column for a field whose header spec is a name or alternatives."""
-    options = [spec] if isinstance(spec, str) else list(spec) if isinstance(spec, tuple) else []
-    for name in options:
-        if name in names:
-            return str(name)
-    raise InvalidValueError(
-        field, f"needs a column in the frame (one of {options})", names, show_value=True)
-
-
 Pair = tuple[CategorySummary, CustomerSummary]
+
+
+def _category_parts(
+    log: OrderLog, *, as_of: dt.datetime, statuses: frozenset[OrderStatus] | None,
+) -> Pair:
+    return (summarize_categories(log, as_of=as_of, statuses=statuses),
+            summarize(log, as_of=as_of, statuses=statuses))
 
 
 def _merge_pair(a: Pair, b: Pair) -> Pair:
     return merge_categories(a[0], b[0]), merge(a[1], b[1])
 
 
-def _partition_categories(
-    frame: Any, as_of: dt.datetime, statuses: frozenset[OrderStatus] | None,
-    columns: CsvColumns, order_col: str, category_col: str, tz: dt.tzinfo, currency: str,
-    amount_unit: AmountUnit | None,
-) -> Pair | None:
-    if len(frame) == 0:
-        return None
-    cats = frame[category_col]
-    # Only the categories and the orders' days and validity are read: the SKU and price
-    # of a line do not enter a category cycle.
-    items = OrderItems.from_arrays(
-        order_ids=frame[order_col].to_numpy(),
-        skus=np.full(len(frame), "-"),
-        unit_price_fen=np.zeros(len(frame), dtype=np.int64),
-        categories=np.where(cats.isna().to_numpy(), "", cats.astype(str).to_numpy()),
-        source="<lines>",
-    )
-    orders = frame.drop_duplicates(order_col)
-    log = pandas_chunk_log(orders, columns=columns, tz=tz, currency=currency,
-                           amount_unit=amount_unit,
-                           build=functools.partial(OrderLog.from_arrays, items=items))
-    return (summarize_categories(log, as_of=as_of, statuses=statuses),
-            summarize(log, as_of=as_of, statuses=statuses))
+def member_metrics_dask(
+    frame: Any,
+    customers: CustomerTable | Mapping[Any, Membership],
+    periods: Iterable[Period],
+    *,
+    ladder: TierLadder = TAOBAO_STORE_VIP,
+    statuses: Iterable[OrderStatus] | None = None,
+    columns: CsvColumns | Mapping[str, Any] | None = None,
+    tz: str | dt.tzinfo | None = None,
+    currency: str = DEFAULT_CURRENCY,
+    amount_unit: AmountUnit | None = None,
+    split_every: int = 8,
+) -> MemberMetrics:
+    """Member metrics per period of a dask DataFrame of orders (one row per order), equal
+    to :func:`ecrm.analytics.member_metrics` on the same orders in one log.
+
+    Each partition becomes a :class:`~ecrm.scale.MemberSummary` on a worker; the partials
+    merge in a tree (:func:`fold_dask`), and only the merged summary comes back.
+
+    Args:
+        frame: the orders; columns as :meth:`ecrm.OrderLog.from_pandas`.
+        customers, periods, ladder, statuses: as :func:`ecrm.analytics.member_metrics`.
+        columns, tz, currency, amount_unit, split_every: as :func:`fold_dask`.
+
+    Returns:
+        A :class:`~ecrm.analytics.MemberMetrics`.
+
+    Raises:
+        MissingDependencyError: dask is not installed (the ``dask`` extra).
+        InvalidTypeError: ``frame`` is not a dask DataFrame; bad ``customers``.
+        InvalidValueError: no periods; ``split_every`` < 2.
+    """
+    dask = frame_dask(frame, "ecrm.scale.member_metrics_dask")
+    _check_split(split_every)
+    wanted = check_periods(periods)
+    member_inputs(customers)  # a bad customers argument fails before any work
+    chosen = None if statuses is None else frozenset(statuses)
+    merged = _fold_partitions(
+        dask, frame, functools.partial(summarize_members, periods=wanted, statuses=chosen),
+        merge_members, pandas_chunk_log, columns=columns, tz=tz, currency=currency,
+        amount_unit=amount_unit, split_every=split_every)
+    if merged is None:
+        merged = summarize_members(OrderLog.from_arrays([], [], [], tz=as_zone(tz),
+                                                        currency=currency),
+                                   wanted, statuses=chosen)
+    return member_metrics_from_summary(merged, customers, ladder=ladder)
+
+
+def sku_cycles_dask(
+    frame: Any,
+    *,
+    as_of: dt.datetime,
+    method: str = "observed",
+    min_repurchasers: int = 30,
+    fallback: RepurchaseCycle | Bands | tuple[int, int, int] | None = None,
+    statuses: Iterable[OrderStatus] | None = None,
+    columns: CsvColumns | Mapping[str, Any] | None = None,
+    tz: str | dt.tzinfo | None = None,
+    currency: str = DEFAULT_CURRENCY,
+    amount_unit: AmountUnit | None = None,
+    split_every: int = 8,
+) -> CycleTable:
+    """Repurchase cycles per SKU of a dask DataFrame of order lines, equal to
+    :func:`ecrm.lifecycle.cycles_by` with ``by="sku"`` on the same orders in one log.
+
+    One row per order line, as :func:`~ecrm.scale.sku_cycles_parquet` reads them; each
+    partition becomes a :class:`~ecrm.scale.SkuSummary` and a store summary on a worker,
+    merged in a tree (:func:`fold_dask`). An order whose lines fall into two partitions
+    counts once.
+
+    Args:
+        frame: the order lines.
+        as_of, method, min_repurchasers, fallback, statuses: as
+            :func:`ecrm.lifecycle.cycles_by`.
+        columns, tz, currency, amount_unit: as :meth:`ecrm.OrderLog.from_pandas`
+            (``columns`` also names the ``sku`` and ``category`` columns).
+        split_every: how many summaries one merge task takes (>= 2).
+
+    Returns:
+        A :class:`~ecrm.lifecycle.CycleTable` by SKU.
+
+    Raises:
+        MissingDependencyError: dask is not installed (the ``dask`` extra).
+        InvalidTypeError: ``frame`` is not a dask DataFrame.
+        InvalidValueError: no rows; ``split_every`` < 2; a bad method, ``min_repurchasers``
+            or fallback; lines of one order that disagree.
+    """
+    dask = frame_dask(frame, "ecrm.scale.sku_cycles_dask")
+    _check_split(split_every)
+    chosen = None if statuses is None else frozenset(statuses)
+    merged = _nonempty(_fold_partitions(
+        dask, frame, functools.partial(line_summaries, as_of=as_of, statuses=chosen),
+        merge_line_summaries, line_chunk_log, columns=columns, tz=tz, currency=currency,
+        amount_unit=amount_unit, split_every=split_every), "order line")
+    return sku_cycles_from_summary(merged.skus, merged.store, method=method,
+                                   min_repurchasers=min_repurchasers, fallback=fallback)

@@ -15,8 +15,8 @@ from ecrm._results import ResultFrame
 from ecrm._time import as_zone
 from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.scale._chunks import pandas_chunk_log
-from ecrm.scale._dask import _dask
-from ecrm.scale._dask_fold import frame_column, frame_dask
+from ecrm.scale._dask import _dask, frame_dask
+from ecrm.scale._lines import frame_column
 
 __all__ = ["rows_dask", "to_dask"]
 

@@ -39,7 +39,11 @@ from ecrm.scale._ooc import (
 from ecrm.scale._skus import SkuSummary, merge_skus, sku_cycles_from_summary, summarize_skus
 from ecrm.scale._summary import Accumulator, CustomerSummary, merge, summarize
 
-__all__ = ["LineSummaries", "line_chunk_log", "line_chunk_summaries", "merge_line_summaries", "sku_cycles_parquet"]
+__all__ = [
+    "LineSummaries", "find_column", "frame_column", "line_chunk_log", "line_chunk_summaries",
+    "line_summaries", "merge_line_summaries", "sku_cycles_parquet",
+]
+
 
 @attrs.frozen(eq=False)
 class LineSummaries:
@@ -52,22 +56,26 @@ class LineSummaries:
         return len(self.skus) + len(self.store)
 
 
-def _header(names: Sequence[str], spec: str | tuple[str, ...] | None) -> str | None:
-    """The frame column a field's spec names: the name, or its first candidate present."""
-    if spec is None:
-        return None
-    for name in (spec,) if isinstance(spec, str) else spec:
+def find_column(names: Sequence[str], spec: object) -> str | None:
+    """The frame column a field's header spec names: the name, or its first candidate present."""
+    options = [spec] if isinstance(spec, str) else list(spec) if isinstance(spec, tuple) else []
+    for name in options:
         if name in names:
-            return name
+            return str(name)
     return None
 
 
-def _required(names: Sequence[str], spec: str | tuple[str, ...] | None, field: str) -> str:
-    found = _header(names, spec)
+def frame_column(names: Sequence[str], spec: object, field: str) -> str:
+    """The frame column of a field the computation cannot do without.
+
+    Raises:
+        InvalidValueError: no column of the frame is named by ``columns.<field>``.
+    """
+    found = find_column(names, spec)
     if found is None:
         raise InvalidValueError(
-            f"columns.{field}", "must name a column of the order lines (one row per line: "
-            "the order's columns, sku and category)", spec)
+            f"columns.{field}", f"must name a column of the frame (its columns: {list(names)})",
+            spec)
     return found
 
 
@@ -113,32 +121,67 @@ def line_chunk_log(
     tz: dt.tzinfo,
     currency: str,
     amount_unit: AmountUnit | None,
+    require: str = "sku",
 ) -> OrderLog:
     """One pandas DataFrame of order lines as an OrderLog with its lines (``items``).
 
+    The first line of an order gives the order's columns; every other line of it must
+    agree. Only the lines' SKUs and categories are kept (a zero unit price: cycles read the
+    orders' days, not the lines' prices); a missing category is the unknown category ``""``.
+
+    Args:
+        frame: the order lines; order columns as :meth:`ecrm.OrderLog.from_pandas`
+            (``order_id`` required), the line's ``sku`` and ``category`` as ``columns``
+            names them.
+        columns, tz, currency, amount_unit: as :meth:`ecrm.OrderLog.from_pandas`.
+        require: the line field that must have a column: ``"sku"`` (the category is
+            read if there is a column for it) or ``"category"`` (the SKUs are not read:
+            each line's SKU is ``"-"``).
+
+    Returns:
+        The chunk's orders with their lines.
+
     Raises:
-        InvalidValueError: the frame has no order id or no SKU column.
+        InvalidValueError: the frame has no order id column or no ``require`` column; two
+            lines of one order disagree on an order column (naming the column, the order and
+            both rows).
         DataFormatErrorGroup: bad cells (as :meth:`ecrm.OrderLog.from_pandas` and
             :meth:`ecrm.OrderItems.from_arrays` report them).
     """
     cols = coerce_columns(columns)
     names = [str(c) for c in frame.columns]
-    oid = _required(names, cols.order_id, "order_id")
-    sku = _required(names, cols.sku, "sku")
-    category = _header(names, cols.category)
-    order_ids = frame[oid].to_numpy()
+    oid = frame_column(names, cols.order_id, "order_id")
+    if require == "sku":
+        sku: str | None = frame_column(names, cols.sku, "sku")
+        category = find_column(names, cols.category)
+    elif require == "category":
+        # the category path reads no SKU: an empty SKU cell there is no error
+        sku, category = None, frame_column(names, cols.category, "category")
+    else:
+        raise InvalidValueError("require", "must be 'sku' or 'category'", require)
+    n = len(frame)
     lines = OrderItems.from_arrays(
-        order_ids=order_ids, skus=frame[sku].astype(str).to_numpy(),
-        unit_price_fen=[0] * len(frame),  # not needed by cycles: the lines' days are
+        order_ids=frame[oid].to_numpy(),
+        skus=np.full(n, "-") if sku is None else frame[sku].astype(str).to_numpy(),
+        unit_price_fen=np.zeros(n, dtype=np.int64),
         categories=None if category is None else frame[category].fillna("").astype(str)
         .to_numpy(), source="<order lines>",
     )
     _check_same_order_columns(frame, oid, [
-        c for c in (_header(names, getattr(cols, f)) for f in _ORDER_FIELDS) if c is not None])
+        c for c in (find_column(names, getattr(cols, f)) for f in _ORDER_FIELDS)
+        if c is not None])
     orders = frame.drop_duplicates(subset=[oid], keep="first")
     return orders_from_frame("pandas", orders, build=functools.partial(
         OrderLog.from_arrays, items=lines), columns=columns, tz=tz, currency=currency,
         amount_unit=amount_unit, source="<order lines>")
+
+
+def line_summaries(
+    log: OrderLog, *, as_of: dt.datetime, statuses: Iterable[OrderStatus] | None,
+) -> LineSummaries:
+    """The SKU summary and the store summary of a log with its lines."""
+    return LineSummaries(summarize_skus(log, as_of=as_of, statuses=statuses),
+                         summarize(log, as_of=as_of, statuses=statuses))
 
 
 def line_chunk_summaries(
@@ -154,8 +197,7 @@ def line_chunk_summaries(
     """The SKU summary and the store summary of one pandas DataFrame of order lines."""
     log = line_chunk_log(frame, columns=columns, tz=tz, currency=currency,
                          amount_unit=amount_unit)
-    return LineSummaries(summarize_skus(log, as_of=as_of, statuses=statuses),
-                         summarize(log, as_of=as_of, statuses=statuses))
+    return line_summaries(log, as_of=as_of, statuses=statuses)
 
 
 def merge_line_summaries(a: LineSummaries, b: LineSummaries) -> LineSummaries:
