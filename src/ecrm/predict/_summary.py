@@ -26,7 +26,9 @@ UNIT_DAYS: Final = {"days": 1, "weeks": 7}
 
 _COLUMNS: Final = ("customer_ids", "x", "t_x_days", "T_days", "repeat_spend_fen", "t_x_scale",
                    "T_scale")
-_KIND_WORDS: Final = {"f": "floats", "iu": "integers", "iuUO": "str or int ids"}
+_KINDS: Final = {"customer_ids": _v.IDS, "x": _v.INTEGERS, "t_x_days": _v.INTEGERS,
+                 "T_days": _v.INTEGERS, "repeat_spend_fen": _v.INTEGERS, "t_x_scale": _v.FLOATS,
+                 "T_scale": _v.FLOATS}
 
 
 def _unit(value: str) -> str:
@@ -73,12 +75,7 @@ class Summary:
     def __attrs_post_init__(self) -> None:
         columns = {name: getattr(self, name) for name in _COLUMNS
                    if getattr(self, name) is not None}
-        _v.check_same_length("Summary", columns)
-        for name, arr in columns.items():
-            kinds = "f" if name.endswith("_scale") else "iu" if name != "customer_ids" else "iuUO"
-            if arr.dtype.kind not in kinds:
-                raise InvalidTypeError(f"Summary.{name} must hold "
-                                       f"{_KIND_WORDS[kinds]}, got dtype {arr.dtype}")
+        _v.check_same_length("Summary", columns, _KINDS)
 
     @classmethod
     def from_arrays(
