@@ -115,15 +115,10 @@ _BUSY = "another helper was rewriting this area while the fuzz test was written"
 KNOWN_LEAKS: dict[str, tuple[tuple[type[BaseException], ...], bool, str]] = {
     "ecrm.CustomerTable.from_arrow": ((AttributeError, ValueError), WRONG_TYPE_ONLY, _UNCHECKED),
     "ecrm.CustomerTable.from_pandas": ((AttributeError, ValueError), WRONG_TYPE_ONLY, _UNCHECKED),
-    "ecrm.identity.resolve_identities": ((AttributeError,), WRONG_TYPE_ONLY, _UNCHECKED),
     "ecrm.lifecycle.Playbook": ((AttributeError,), WRONG_TYPE_ONLY, _UNCHECKED),
     "ecrm.lifecycle.RepurchaseCycle.from_dict": ((AttributeError,), WRONG_TYPE_ONLY, _UNCHECKED),
     "ecrm.lifecycle.format_cycle_report": ((AttributeError, ValueError), ANY_ARGUMENTS,
                                            _UNCHECKED + "; " + _SHAPES),
-    "ecrm.recommend.associations": ((ValueError,), ANY_ARGUMENTS, _BUSY),
-    "ecrm.recommend.strongest_associations": ((ValueError,), ANY_ARGUMENTS, _SHAPES),
-    "ecrm.recommend.evaluate_holdout": ((OverflowError,), ANY_ARGUMENTS,
-                                        "a huge horizon_days reaches C int; " + _BUSY),
     "ecrm.report.BarChart": ((ValueError,), ANY_ARGUMENTS, "text values; " + _BUSY),
     "ecrm.report.plan_day": ((AttributeError, OverflowError), ANY_ARGUMENTS,
                              _UNCHECKED + "; a year-9999 as_of overflows; " + _BUSY),
@@ -152,7 +147,6 @@ KNOWN_LEAKS: dict[str, tuple[tuple[type[BaseException], ...], bool, str]] = {
                               "its message reprs a deeply nested value; " + _BUSY),
     "ecrm.touch.flows.FlowContext": ((AttributeError,), WRONG_TYPE_ONLY, _UNCHECKED),
     "ecrm.touch.flows.coupon_care": ((ValueError,), WRONG_TYPE_ONLY, _UNCHECKED),
-    "ecrm.identity.SourceRecords.from_arrays": ((ValueError,), WRONG_TYPE_ONLY, _NESTED),
     "ecrm.lifecycle.stages": ((ValueError,), WRONG_TYPE_ONLY, _NESTED),
     "ecrm.touch.flows.OrderEvents.from_events": ((RecursionError,), WRONG_TYPE_ONLY,
                                                  "its message reprs a deeply nested value; "

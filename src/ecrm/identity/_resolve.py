@@ -9,6 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._customers import CustomerTable, normalize_email, normalize_phone
 from ecrm._events import EventLog
 from ecrm._orderlog import OrderLog
@@ -42,8 +43,20 @@ class SourceRecords:
 
     source: str
     record_ids: npt.NDArray[np.str_]
-    identifiers: Mapping[str, npt.NDArray[np.str_]]
+    identifiers: Mapping[str, npt.NDArray[np.str_]] = attrs.field(
+        validator=_v.instance_of(Mapping))
     dropped: Mapping[str, int]
+
+    def __attrs_post_init__(self) -> None:
+        unknown = sorted(str(k) for k in self.identifiers if k not in KINDS)
+        if unknown:
+            raise InvalidValueError("identifiers", f"must be among {', '.join(KINDS)}", unknown[0])
+        _v.check_same_length(
+            "SourceRecords",
+            {"record_ids": self.record_ids}
+            | {f"identifiers[{k!r}]": v for k, v in self.identifiers.items()},
+            {"record_ids": _v.TEXT} | {f"identifiers[{k!r}]": _v.TEXT for k in self.identifiers},
+        )
 
     @classmethod
     def from_arrays(
@@ -62,18 +75,19 @@ class SourceRecords:
 
         Raises:
             InvalidValueError: an empty source name, an unknown identifier kind, or columns
-                of different lengths.
+                of different lengths or of more than one dimension.
+            InvalidTypeError: a column that is a single string or a nested list.
         """
         if not isinstance(source, str) or not source.strip() or ":" in source:
             raise InvalidValueError("source", "must be a non-empty name without ':'", source)
-        ids = np.asarray(record_ids)
+        ids = _v.flat_array("record_ids", record_ids)
         ids = ids.astype(str) if len(ids) else np.zeros(0, dtype="U1")
         cleaned: dict[str, npt.NDArray[np.str_]] = {}
         dropped: dict[str, int] = {}
         for kind, values in identifiers.items():
             if kind not in KINDS:
                 raise InvalidValueError("identifiers", f"must be among {', '.join(KINDS)}", kind)
-            raw = ["" if v is None else str(v) for v in values]
+            raw = ["" if v is None else str(v) for v in _v.flat_array(kind, values).tolist()]
             if len(raw) != len(ids):
                 raise InvalidValueError(
                     kind, f"must have one value per record ({len(ids)})", len(raw)
@@ -253,7 +267,9 @@ def resolve_identities(records: Sequence[SourceRecords]) -> IdentityMap:
 
     Raises:
         InvalidValueError: a source named twice.
+        InvalidTypeError: ``records`` is not a sequence of :class:`SourceRecords`.
     """
+    records = _v.check_items("records", records, SourceRecords)
     names = [r.source for r in records]
     if len(set(names)) != len(names):
         raise InvalidValueError("records", "must name each source once", names)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Final
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._results import ResultFrame
 from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.recommend._associations import Associations
@@ -17,6 +18,12 @@ __all__ = ["StrongestAssociations", "strongest_associations"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+
+
+_KINDS: Final = {"ranks": _v.INTEGERS, "antecedents": _v.TEXT, "consequents": _v.TEXT,
+                 "n_pair": _v.INTEGERS, "n_antecedent": _v.INTEGERS, "n_consequent": _v.INTEGERS,
+                 "support": _v.FLOATS, "confidence": _v.FLOATS, "lift": _v.FLOATS,
+                 "score": _v.FLOATS, "explanations": _v.TEXT, "rule_rows": _v.INTEGERS}
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -50,6 +57,10 @@ class StrongestAssociations(ResultFrame):
     top: int
     min_lift: float
     pairs_once: bool
+
+    def __attrs_post_init__(self) -> None:
+        _v.check_same_length(
+            "StrongestAssociations", {name: getattr(self, name) for name in _KINDS}, _KINDS)
 
     def __len__(self) -> int:
         return len(self.ranks)
