@@ -94,8 +94,12 @@ def plan_day(as_of: dt.datetime) -> dt.date:
 
     ``as_of`` at local midnight plans that day (the data ends the evening before); any
     later moment plans the next day.
+
+    Raises:
+        InvalidTypeError: ``as_of`` is not an aware datetime.
+        InvalidValueError: ``as_of`` outside the years 1000–8999.
     """
-    local = as_of
+    local = require_aware(as_of, "as_of")
     start = local.replace(hour=0, minute=0, second=0, microsecond=0)
     return local.date() if local == start else local.date() + dt.timedelta(days=1)
 
