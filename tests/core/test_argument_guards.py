@@ -3,12 +3,13 @@ checks an argument's type or shape (issue 17)."""
 
 from __future__ import annotations
 
+import attrs
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ecrm._validators import check_instance, check_items, check_same_length, flat_array
+from ecrm._validators import check_instance, check_items, check_same_length, flat_array, in_
 from ecrm.errors import InvalidTypeError, InvalidValueError
 
 
@@ -71,3 +72,12 @@ def test_check_same_length_names_the_owner_both_fields_and_the_lengths() -> None
         check_same_length("R", {"a": np.zeros(3), "b": np.zeros((3, 1))})
     with pytest.raises(InvalidValueError, match=r"^R.a must be a one-dimensional array, got 'x'$"):
         check_same_length("R", {"a": "x"})
+
+
+def test_in_validator_refuses_an_array_instead_of_an_ambiguous_truth_value() -> None:
+    @attrs.frozen
+    class Kind:
+        kind: str = attrs.field(validator=in_(("a", "b")))
+
+    with pytest.raises(InvalidValueError, match=r"^kind must be one of \('a', 'b'\), got array"):
+        Kind(np.array(["a", "b"]))  # type: ignore[arg-type]

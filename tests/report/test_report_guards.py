@@ -8,6 +8,7 @@ import datetime as dt
 import math
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 
 from ecrm.errors import InvalidTypeError, InvalidValueError
@@ -95,3 +96,9 @@ def test_plan_day_refuses_none_and_the_end_of_time_naming_as_of() -> None:
         plan_day(dt.datetime(9999, 12, 31, 23, 59, tzinfo=dt.UTC))
     assert plan_day(dt.datetime(2025, 1, 1, tzinfo=SH)) == dt.date(2025, 1, 1)
     assert plan_day(dt.datetime(2025, 1, 1, 9, tzinfo=SH)) == dt.date(2025, 1, 2)
+
+
+def test_chart_value_kind_that_is_an_array_names_value_kind() -> None:
+    """``value_kind in VALUE_KINDS`` with an array was numpy's ambiguous-truth ValueError."""
+    with pytest.raises(InvalidTypeError, match=r"^value_kind must be str, got ndarray"):
+        LineChart("t", [], [], value_kind=np.array([1.0, math.nan]))  # type: ignore[arg-type]

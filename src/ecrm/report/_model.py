@@ -166,11 +166,13 @@ def _one_list_per_row(instance: Table, attribute: attrs.Attribute[Any],
 
 
 def _lang(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    _v.check_instance(attribute.name, value, str)
     if value not in ("zh", "en"):
         raise InvalidValueError("lang", "must be 'zh' or 'en'", value)
 
 
 def _value_kind(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    _v.check_instance(attribute.name, value, str)
     if value not in VALUE_KINDS:
         raise InvalidValueError(attribute.name, f"must be one of {', '.join(VALUE_KINDS)}",
                                 value)
