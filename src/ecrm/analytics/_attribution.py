@@ -571,10 +571,8 @@ def attribute_sales(
             kind (str vs int) than the log's.
         InvalidValueError: a negative ``within`` or an unknown model.
     """
-    if not isinstance(orders, OrderLog):
-        raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
-    if not isinstance(touches, Touches):
-        raise InvalidTypeError(f"touches must be Touches, got {type(touches).__name__}")
+    _v.check_instance("orders", orders, OrderLog)
+    _v.check_instance("touches", touches, Touches)
     if not isinstance(within, dt.timedelta):
         raise InvalidTypeError(f"within must be a timedelta, got {within!r}")
     if within < dt.timedelta(0):

@@ -11,6 +11,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._customers import CustomerTable
 from ecrm._money import Money
 from ecrm._order import OrderStatus
@@ -206,8 +207,7 @@ def member_metrics(
         InvalidValueError: no periods.
         CurrencyMismatchError: the ladder's currency differs from the log's.
     """
-    if not isinstance(orders, OrderLog):
-        raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
+    _v.check_instance("orders", orders, OrderLog)
     records = None
     if isinstance(customers, Mapping):
         records = dict(customers)
@@ -218,8 +218,7 @@ def member_metrics(
     elif not isinstance(customers, CustomerTable):
         raise InvalidTypeError("customers must be a CustomerTable or a mapping of id to "
                                f"Membership, got {type(customers).__name__}")
-    if not isinstance(ladder, TierLadder):
-        raise InvalidTypeError(f"ladder must be a TierLadder, got {type(ladder).__name__}")
+    _v.check_instance("ladder", ladder, TierLadder)
     wanted = check_periods(periods)
     status_list = None if statuses is None else list(statuses)
     valid = orders.valid_mask(status_list)

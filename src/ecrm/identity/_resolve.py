@@ -14,7 +14,7 @@ from ecrm._customers import CustomerTable, normalize_email, normalize_phone
 from ecrm._events import EventLog
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame
-from ecrm.errors import EcrmError, InvalidTypeError, InvalidValueError
+from ecrm.errors import EcrmError, InvalidValueError
 
 __all__ = ["KINDS", "IdentityMap", "SourceRecords", "resolve_identities"]
 
@@ -197,8 +197,7 @@ class IdentityMap(ResultFrame):
 
     def apply_orders(self, orders: OrderLog, source: str) -> OrderLog:
         """A new log whose customer ids are the merged customers of ``source``'s ids."""
-        if not isinstance(orders, OrderLog):
-            raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
+        _v.check_instance("orders", orders, OrderLog)
         new = self.map_ids(source, orders.customer_ids)[orders.customer_codes]
         return OrderLog._build(
             orders.tz, orders.currency, new, orders.placed_at_us, orders.amount_fen,
@@ -208,16 +207,14 @@ class IdentityMap(ResultFrame):
 
     def apply_events(self, events: EventLog, source: str) -> EventLog:
         """A new event log whose customer ids are the merged customers of ``source``'s ids."""
-        if not isinstance(events, EventLog):
-            raise InvalidTypeError(f"events must be an EventLog, got {type(events).__name__}")
+        _v.check_instance("events", events, EventLog)
         new = self.map_ids(source, events.customer_ids)[events.customer_codes]
         return EventLog._build(events.tz, new, events.at_us, events.kind_codes, events.skus)
 
     def apply_customers(self, customers: CustomerTable, source: str) -> CustomerTable:
         """A new table keyed by merged customer: where several of ``source``'s rows merge,
         the row of the smallest record id stands for the customer."""
-        if not isinstance(customers, CustomerTable):
-            raise InvalidTypeError(f"customers must be a CustomerTable, got {type(customers).__name__}")
+        _v.check_instance("customers", customers, CustomerTable)
         new = self.map_ids(source, customers.customer_ids)
         order = np.argsort(new, kind="stable")  # rows are sorted by old id: ties keep it
         first = np.ones(len(new), dtype=bool)

@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm import _validators as _v
-from ecrm.errors import InvalidTypeError, InvalidValueError, MissingDependencyError
+from ecrm.errors import InvalidValueError, MissingDependencyError
 from ecrm.predict._errors import require_scipy
 from ecrm.predict._evaluate import Evaluation
 from ecrm.predict._fit import TransactionModel
@@ -109,10 +109,8 @@ def plot_p_alive_matrix(model: TransactionModel, *, age_days: int, max_repeats: 
     return fig
 
 
-def _check_evaluation(evaluation: object) -> Evaluation:
-    if not isinstance(evaluation, Evaluation):
-        raise InvalidTypeError(f"evaluation must be an ecrm.predict.Evaluation, got {type(evaluation).__name__}")
-    return evaluation
+def _check_evaluation(evaluation: Evaluation) -> Evaluation:
+    return _v.check_instance("evaluation", evaluation, Evaluation)
 
 
 def plot_tracking(evaluation: Evaluation, *, ax: Any = None) -> Any:

@@ -221,8 +221,7 @@ def purchase_lines(
 ) -> Lines:
     """The valid lines placed before ``as_of``, items coded over the sorted keys of every line
     (and ``extra_keys``)."""
-    if not isinstance(orders, OrderLog):
-        raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
+    _v.check_instance("orders", orders, OrderLog)
     items = orders.items
     if items is None or items.order_rows is None:
         raise InvalidValueError(
@@ -268,8 +267,7 @@ def _event_items(
 ) -> tuple[IntArray, IntArray, npt.NDArray[np.str_], IntArray, int]:
     """The events' customer codes, local days and labels, with customers coded over the
     ids of both logs; also the code of each of the orders' customers and their number."""
-    if not isinstance(events, EventLog):
-        raise InvalidTypeError(f"events must be an EventLog, got {type(events).__name__}")
+    _v.check_instance("events", events, EventLog)
     cut = orders.instant_us(as_of)
     wanted = np.isin(events.kind_codes, [k.code for k in kinds])
     ok = wanted & (events.at_us < cut) & (events.skus != "")

@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from ecrm import _validators as _v
 from ecrm._results import ResultFrame
-from ecrm.errors import InvalidTypeError, InvalidValueError
+from ecrm.errors import InvalidValueError
 from ecrm.recommend._associations import Associations
 
 __all__ = ["StrongestAssociations", "strongest_associations"]
@@ -124,8 +124,7 @@ def strongest_associations(
         InvalidTypeError: ``rules`` is not an Associations table.
         InvalidValueError: a bad ``top``, ``min_lift`` or ``pairs_once``.
     """
-    if not isinstance(rules, Associations):
-        raise InvalidTypeError(f"rules must be Associations, got {type(rules).__name__}")
+    _v.check_instance("rules", rules, Associations)
     if isinstance(top, bool) or not isinstance(top, int | np.integer) or top < 1:
         raise InvalidValueError("top", "must be an integer >= 1", top)
     if isinstance(min_lift, bool) or not isinstance(min_lift, int | float) or not min_lift >= 0:
