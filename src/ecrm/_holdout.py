@@ -16,6 +16,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm.errors import InvalidTypeError, InvalidValueError
 
 __all__ = ["check_campaign", "holdout_mask", "holdout_score", "split_audience"]
@@ -60,10 +61,14 @@ def holdout_mask(campaign_id: str, customer_ids: Any, holdout_share: float) -> n
 
     One BLAKE2b per customer (about 1 µs each); the result depends only on the
     campaign and each id, never on the order or the other ids.
+
+    Raises:
+        InvalidTypeError: ids that are not str or int, or not a flat sequence (nested).
+        InvalidValueError: a bad campaign id or share, or ids of more than one dimension.
     """
     cid = check_campaign(campaign_id)
     share = _check_share(holdout_share)
-    ids = np.asarray(customer_ids)
+    ids = _v.flat_array("customer_ids", customer_ids)
     tag = "s" if ids.dtype.kind == "U" else "i"
     if ids.dtype.kind not in "Uiu" and len(ids):
         raise InvalidTypeError(f"customer_ids must be str or int, got dtype {ids.dtype}")

@@ -90,7 +90,7 @@ def test_bad_types() -> None:
         normalize_province(3.5)
     with pytest.raises(InvalidTypeError):
         normalize_province(True)
-    with pytest.raises(InvalidValueError, match="1-dimensional"):
+    with pytest.raises(InvalidValueError, match="one-dimensional"):
         normalize_provinces(np.zeros((2, 2)))
 
 

@@ -45,5 +45,6 @@ def test_fixed_offsets_have_no_bracket() -> None:
 def test_same_instant_and_stable_text(value: dt.datetime) -> None:
     text = zoned_iso(value)
     back = parse_zoned_iso(text)
-    assert back.astimezone(dt.UTC) == value.astimezone(dt.UTC) and back.tzinfo is value.tzinfo
+    assert back.astimezone(dt.UTC) == value.astimezone(dt.UTC)
+    assert back.tzinfo is value.tzinfo
     assert zoned_iso(back) == text

@@ -76,7 +76,7 @@ def test_plots_are_drawn_as_png(tmp_path: Path) -> None:
         fig.savefig(path)
         plt.close(fig)
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    with pytest.raises(TypeError, match=r"evaluation must be an ecrm\.predict\.Evaluation"):
+    with pytest.raises(TypeError, match=r"^evaluation must be Evaluation, got TransactionModel"):
         plot_tracking(MODEL)  # type: ignore[arg-type]
 
 

@@ -30,6 +30,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, dates, instants, nullable, ratios
@@ -61,17 +62,15 @@ class AttributionModel(enum.Enum):
 
 
 def _ids(values: Any, field: str) -> npt.NDArray[Any]:
-    ids = np.asarray(values)
-    if ids.ndim != 1:
-        raise InvalidValueError(field, "must be 1-dimensional", ids.shape)
+    ids = _v.flat_array(field, values)
     if len(ids) and ids.dtype.kind not in "Uiu":
         raise InvalidTypeError(f"{field} must be str or int ids, got dtype {ids.dtype}")
     return ids
 
 
 def _instants_us(values: Any, n: int, field: str) -> IntArray:
-    raw = np.asarray(values)
-    if raw.dtype == object or (raw.ndim == 1 and len(raw) == 0):
+    raw = _v.flat_array(field, values)
+    if raw.dtype == object or len(raw) == 0:
         raw = np.asarray([datetime_to_us(require_aware(v, field)) for v in raw.tolist()],
                          dtype=np.int64)
     if raw.dtype.kind not in "iu":
@@ -88,7 +87,7 @@ def _labels(values: Any, n: int, field: str, default: str) -> npt.NDArray[np.str
         return np.full(n, default, dtype=f"<U{max(len(default), 1)}")
     if isinstance(values, str):
         return np.full(n, values, dtype=f"<U{max(len(values), 1)}")
-    labels = np.asarray(values, dtype=str)
+    labels = _v.flat_array(field, values, str)
     if labels.shape != (n,):
         raise InvalidValueError(field, f"must have {n} entries like customer_ids", labels.shape)
     return labels
@@ -113,6 +112,13 @@ class Touches:
     at_us: IntArray
     channels: npt.NDArray[np.str_]
     campaigns: npt.NDArray[np.str_]
+
+    def __attrs_post_init__(self) -> None:
+        _v.check_same_length(
+            "Touches", {"customer_ids": self.customer_ids, "at_us": self.at_us,
+                        "channels": self.channels, "campaigns": self.campaigns},
+            {"customer_ids": _v.IDS, "at_us": _v.INTEGERS, "channels": _v.TEXT,
+             "campaigns": _v.TEXT})
 
     def __len__(self) -> int:
         return len(self.at_us)
@@ -180,9 +186,19 @@ class Touches:
             message_classes: only these classes (``MessageClass`` or their values, e.g.
                 ``("marketing", "care")`` to leave payment and logistics notices out);
                 default every class.
+
+        Raises:
+            InvalidTypeError: ``entries`` is not an iterable of ``OutboxEntry``, or
+                ``message_classes`` not an iterable of classes or their names.
         """
+        # entries come from ecrm.touch, which is loaded when there is an outbox to read;
+        # importing it here keeps ``import ecrm.analytics`` free of touch
+        from ecrm.touch import MessageClass, OutboxEntry
+
+        entries = _v.check_items("entries", entries, OutboxEntry)
         wanted = None if message_classes is None else {
-            getattr(c, "value", c) for c in message_classes}
+            getattr(c, "value", c)
+            for c in _v.check_items("message_classes", message_classes, (MessageClass, str))}
         ids: list[Any] = []
         at: list[int] = []
         channels: list[str] = []
@@ -555,10 +571,8 @@ def attribute_sales(
             kind (str vs int) than the log's.
         InvalidValueError: a negative ``within`` or an unknown model.
     """
-    if not isinstance(orders, OrderLog):
-        raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
-    if not isinstance(touches, Touches):
-        raise InvalidTypeError(f"touches must be Touches, got {type(touches).__name__}")
+    _v.check_instance("orders", orders, OrderLog)
+    _v.check_instance("touches", touches, Touches)
     if not isinstance(within, dt.timedelta):
         raise InvalidTypeError(f"within must be a timedelta, got {within!r}")
     if within < dt.timedelta(0):

@@ -20,6 +20,7 @@ from typing import Any, ParamSpec, TypeAlias
 import attrs
 import numpy as np
 
+from ecrm import _validators as _v
 from ecrm._customers import CustomerTable
 from ecrm._deprecate import RENAMED_IN
 from ecrm._money import Money
@@ -103,9 +104,23 @@ def standard_flows(
 
     Returns:
         flow name → :data:`Flow`, in a fixed order.
+
+    Raises:
+        InvalidTypeError: an argument of the wrong type (named), checked before any flow
+            is built, so a wrong value never fails later inside :func:`backtest`.
+        InvalidValueError: a bad ``store_cycle``.
     """
+    _v.check_instance("orders", orders, OrderLog)
+    _v.check_instance("ctx", ctx, FlowContext)
+    for name, value, cls in (("events", events, OrderEvents), ("cycles", cycles, CycleTable),
+                             ("coupons", coupons, CouponGrants),
+                             ("first_order_coupon", first_order_coupon, str)):
+        if value is not None:
+            _v.check_instance(name, value, cls)
+    hol = tuple(_v.check_items("holidays", holidays, Holiday))
+    if store_cycle is not None and not isinstance(store_cycle, RepurchaseCycle):
+        Bands.of(store_cycle)  # refuse a bad cycle now, not inside the first replayed day
     ev = events if events is not None else order_events_from_log(orders)
-    hol = tuple(holidays)
     flows: dict[str, Flow] = {
         "payment_reminder": lambda s, a: payment_reminders(orders, start=s, as_of=a, ctx=ctx),
         "shipping": lambda s, a: shipping_notices(ev, start=s, as_of=a, ctx=ctx),
@@ -370,19 +385,30 @@ def backtest(
         A :class:`BacktestReport`.
 
     Raises:
-        InvalidTypeError: ``window`` is not a :class:`ecrm.Window`.
+        InvalidTypeError: ``window`` is not a :class:`ecrm.Window`, ``flows`` not a mapping
+            of callables, or another argument of the wrong type (named).
     """
     if not isinstance(window, Window):
         raise InvalidTypeError(
             f"window must be an ecrm.Window, got {type(window).__name__} {window!r}"
         )
-    policy = policy or SendPolicy()
+    _v.check_instance("flows", flows, Mapping)
+    for name, flow in flows.items():
+        if not callable(flow):
+            raise InvalidTypeError(f"flows[{name!r}] must be callable, got {type(flow).__name__}")
+    for arg, value, cls in (("policy", policy, SendPolicy), ("context", context, PolicyContext),
+                            ("customers", customers, CustomerTable),
+                            ("price_per_segment", price_per_segment, Money),
+                            ("outbox", outbox, Outbox), ("clock", clock, ManualClock)):
+        if value is not None:
+            _v.check_instance(arg, value, cls)
+    policy = policy if policy is not None else SendPolicy()
     zone = as_zone(tz if tz is not None else policy.store_tz)
     first = window.start.astimezone(zone)
     start = first.date() + dt.timedelta(days=0 if first.time() == dt.time(0) else 1)
-    price = price_per_segment or Money(0)
+    price = price_per_segment if price_per_segment is not None else Money(0)
     history = SendLog()
-    base = attrs.evolve(context or PolicyContext(), history=history)
+    base = attrs.evolve(context if context is not None else PolicyContext(), history=history)
     heap: list[tuple[int, int, str, Message]] = []
     seq = 0
     days: list[BacktestDay] = []

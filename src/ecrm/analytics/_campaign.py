@@ -19,6 +19,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._holdout import check_campaign, holdout_mask, holdout_score, split_audience
 from ecrm._money import Money
 from ecrm._order import OrderStatus
@@ -257,7 +258,10 @@ def campaign_effect(
     Raises:
         InvalidValueError: ``days`` < 1, negative segments, a customer in both groups,
             or ``sent_at`` of the wrong length.
+        InvalidTypeError: ``orders`` is not an :class:`~ecrm.OrderLog`, or ``treated``,
+            ``holdout`` or ``sent_at`` is not a flat sequence.
     """
+    _v.check_instance("orders", orders, OrderLog)
     check_campaign(campaign_id)
     t0 = datetime_to_us(require_aware(start, "start"))
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
@@ -275,11 +279,11 @@ def campaign_effect(
         if other_cost.currency != price.currency:
             raise InvalidValueError("other_cost", f"must be in {price.currency} like the "
                                     "price per segment", other_cost.currency)
-    t_ids = np.asarray(treated)
-    h_ids = np.unique(np.asarray(holdout))
+    t_ids = _v.flat_array("treated", treated)
+    h_ids = np.unique(_v.flat_array("holdout", holdout))
     t_start = np.full(len(t_ids), t0, dtype=np.int64)
     if sent_at is not None:
-        raw = np.asarray(sent_at)
+        raw = _v.flat_array("sent_at", sent_at)
         if raw.shape != t_ids.shape:
             raise InvalidValueError("sent_at", f"must have one entry per treated id "
                                     f"({len(t_ids)})", raw.shape)

@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from ecrm import _validators as _v
 from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
@@ -18,7 +19,7 @@ from ecrm._time import datetime_to_us, require_aware
 from ecrm._window import Window, open_window_arg
 from ecrm.analytics._province import UNKNOWN_PROVINCE, normalize_provinces
 from ecrm.analytics._text import distinct, factorize_text, format_rows
-from ecrm.errors import InvalidTypeError, InvalidValueError
+from ecrm.errors import InvalidValueError
 
 __all__ = ["ProvinceDistribution", "ProvinceRow", "province_distribution"]
 
@@ -107,8 +108,7 @@ def province_distribution(
         TypeError: ``window`` together with ``start``/``end``.
     """
     start, end = open_window_arg(window, start, end, where="province_distribution")
-    if not isinstance(orders, OrderLog):
-        raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
+    _v.check_instance("orders", orders, OrderLog)
     if orders.provinces is None:
         raise InvalidValueError("orders.provinces", "are needed for the province distribution",
                                 None, show_value=False)

@@ -11,6 +11,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._customers import CustomerTable
 from ecrm._money import Money
 from ecrm._order import OrderStatus
@@ -208,11 +209,9 @@ def member_metrics(
         InvalidValueError: no periods.
         CurrencyMismatchError: the ladder's currency differs from the log's.
     """
-    if not isinstance(orders, OrderLog):
-        raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
+    _v.check_instance("orders", orders, OrderLog)
     opted, joined, left = member_inputs(customers)
-    if not isinstance(ladder, TierLadder):
-        raise InvalidTypeError(f"ladder must be a TierLadder, got {type(ladder).__name__}")
+    _v.check_instance("ladder", ladder, TierLadder)
     if orders.currency != ladder.currency:
         raise CurrencyMismatchError(
             "orders.currency", f"must be the ladder's currency {ladder.currency}", orders.currency

@@ -11,6 +11,7 @@ from fractions import Fraction
 from typing import Any, ParamSpec
 
 import attrs
+import numpy as np
 from dateutil.relativedelta import relativedelta
 
 from ecrm import _validators as _v
@@ -245,7 +246,14 @@ def change(value: int | Fraction | None, base: int | Fraction | None) -> Change:
 
     >>> change(120, 100).relative, change(5, 0).relative, change(5, None).absolute
     (Fraction(1, 5), None, None)
+
+    Raises:
+        InvalidTypeError: ``value`` or ``base`` is not an int, a Fraction or None (a float
+            would make the exact change inexact, and NaN has none).
     """
+    for name, x in (("value", value), ("base", base)):
+        if x is not None:
+            _v.check_instance(name, x, (int, Fraction, np.integer))
     if value is None or base is None:
         return Change(value, base, None, None)
     absolute = value - base

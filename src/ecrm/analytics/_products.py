@@ -11,6 +11,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
@@ -19,7 +20,7 @@ from ecrm._time import datetime_to_us, local_days
 from ecrm._window import Window, window_arg
 from ecrm.analytics._store import NewCustomerDefinition, _enum
 from ecrm.analytics._text import distinct, factorize_text, format_rows
-from ecrm.errors import InvalidTypeError, InvalidValueError
+from ecrm.errors import InvalidValueError
 
 __all__ = ["PreferenceRow", "PreferenceTable", "ProductPreference", "product_preference"]
 
@@ -161,8 +162,7 @@ def product_preference(
             definition name or ``lookback_days`` < 1.
         TypeError: no window, or ``window`` together with ``start``/``end``.
     """
-    if not isinstance(orders, OrderLog):
-        raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
+    _v.check_instance("orders", orders, OrderLog)
     w = window_arg(window, start, end, where="product_preference")
     s, e = w.start, w.end
     if by not in ("sku", "category"):

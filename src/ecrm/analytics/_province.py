@@ -17,6 +17,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm.analytics._text import factorize_text
 from ecrm.errors import InvalidTypeError, InvalidValueError
 
@@ -210,11 +211,13 @@ def normalize_provinces(
 
     Returns:
         str array, shape (n,): full names, ``""`` for unknown or empty values.
+
+    Raises:
+        InvalidValueError: ``values`` is not one-dimensional.
+        InvalidTypeError: ``values`` is a single string or a nested list.
     """
     legacy = _check_legacy(legacy_codes)
-    arr = np.asarray(values)
-    if arr.ndim != 1:
-        raise InvalidValueError("values", "must be 1-dimensional", f"shape {arr.shape}")
+    arr = _v.flat_array("values", values)
     if len(arr) == 0:
         return np.zeros(0, dtype="<U8")
     if arr.dtype == object:

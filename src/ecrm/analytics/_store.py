@@ -12,6 +12,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
@@ -20,7 +21,7 @@ from ecrm._time import datetime_to_us, local_days
 from ecrm.analytics._attribution import Attribution
 from ecrm.analytics._periods import Change, Period, change, check_periods
 from ecrm.analytics._text import format_rows
-from ecrm.errors import InvalidTypeError, InvalidValueError
+from ecrm.errors import InvalidValueError
 
 __all__ = [
     "NewCustomerDefinition",
@@ -369,8 +370,7 @@ def store_metrics(
             ``lookback_days`` < 1; a mask of the wrong shape.
         InvalidTypeError: ``orders`` is not an OrderLog.
     """
-    if not isinstance(orders, OrderLog):
-        raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
+    _v.check_instance("orders", orders, OrderLog)
     wanted = check_periods(periods, same_freq=True)
     definition, base = check_store_options(new_definition, lookback_days, repurchase_base)
     marked = _attributed_rows(orders, attributed)

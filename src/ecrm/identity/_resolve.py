@@ -9,12 +9,13 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._contact import normalize_email, normalize_phone
 from ecrm._customers import CustomerTable
 from ecrm._events import EventLog
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame
-from ecrm.errors import EcrmError, InvalidTypeError, InvalidValueError
+from ecrm.errors import EcrmError, InvalidValueError
 
 __all__ = ["KINDS", "IdentityMap", "SourceRecords", "resolve_identities"]
 
@@ -43,8 +44,20 @@ class SourceRecords:
 
     source: str
     record_ids: npt.NDArray[np.str_]
-    identifiers: Mapping[str, npt.NDArray[np.str_]]
+    identifiers: Mapping[str, npt.NDArray[np.str_]] = attrs.field(
+        validator=_v.instance_of(Mapping))
     dropped: Mapping[str, int]
+
+    def __attrs_post_init__(self) -> None:
+        unknown = sorted(str(k) for k in self.identifiers if k not in KINDS)
+        if unknown:
+            raise InvalidValueError("identifiers", f"must be among {', '.join(KINDS)}", unknown[0])
+        _v.check_same_length(
+            "SourceRecords",
+            {"record_ids": self.record_ids}
+            | {f"identifiers[{k!r}]": v for k, v in self.identifiers.items()},
+            {"record_ids": _v.TEXT} | {f"identifiers[{k!r}]": _v.TEXT for k in self.identifiers},
+        )
 
     @classmethod
     def from_arrays(
@@ -63,18 +76,19 @@ class SourceRecords:
 
         Raises:
             InvalidValueError: an empty source name, an unknown identifier kind, or columns
-                of different lengths.
+                of different lengths or of more than one dimension.
+            InvalidTypeError: a column that is a single string or a nested list.
         """
         if not isinstance(source, str) or not source.strip() or ":" in source:
             raise InvalidValueError("source", "must be a non-empty name without ':'", source)
-        ids = np.asarray(record_ids)
+        ids = _v.flat_array("record_ids", record_ids)
         ids = ids.astype(str) if len(ids) else np.zeros(0, dtype="U1")
         cleaned: dict[str, npt.NDArray[np.str_]] = {}
         dropped: dict[str, int] = {}
         for kind, values in identifiers.items():
             if kind not in KINDS:
                 raise InvalidValueError("identifiers", f"must be among {', '.join(KINDS)}", kind)
-            raw = ["" if v is None else str(v) for v in values]
+            raw = ["" if v is None else str(v) for v in _v.flat_array(kind, values).tolist()]
             if len(raw) != len(ids):
                 raise InvalidValueError(
                     kind, f"must have one value per record ({len(ids)})", len(raw)
@@ -184,8 +198,7 @@ class IdentityMap(ResultFrame):
 
     def apply_orders(self, orders: OrderLog, source: str) -> OrderLog:
         """A new log whose customer ids are the merged customers of ``source``'s ids."""
-        if not isinstance(orders, OrderLog):
-            raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
+        _v.check_instance("orders", orders, OrderLog)
         new = self.map_ids(source, orders.customer_ids)[orders.customer_codes]
         return OrderLog._build(
             orders.tz, orders.currency, new, orders.placed_at_us, orders.amount_fen,
@@ -195,16 +208,14 @@ class IdentityMap(ResultFrame):
 
     def apply_events(self, events: EventLog, source: str) -> EventLog:
         """A new event log whose customer ids are the merged customers of ``source``'s ids."""
-        if not isinstance(events, EventLog):
-            raise InvalidTypeError(f"events must be an EventLog, got {type(events).__name__}")
+        _v.check_instance("events", events, EventLog)
         new = self.map_ids(source, events.customer_ids)[events.customer_codes]
         return EventLog._build(events.tz, new, events.at_us, events.kind_codes, events.skus)
 
     def apply_customers(self, customers: CustomerTable, source: str) -> CustomerTable:
         """A new table keyed by merged customer: where several of ``source``'s rows merge,
         the row of the smallest record id stands for the customer."""
-        if not isinstance(customers, CustomerTable):
-            raise InvalidTypeError(f"customers must be a CustomerTable, got {type(customers).__name__}")
+        _v.check_instance("customers", customers, CustomerTable)
         new = self.map_ids(source, customers.customer_ids)
         order = np.argsort(new, kind="stable")  # rows are sorted by old id: ties keep it
         first = np.ones(len(new), dtype=bool)
@@ -254,7 +265,9 @@ def resolve_identities(records: Sequence[SourceRecords]) -> IdentityMap:
 
     Raises:
         InvalidValueError: a source named twice.
+        InvalidTypeError: ``records`` is not a sequence of :class:`SourceRecords`.
     """
+    records = _v.check_items("records", records, SourceRecords)
     names = [r.source for r in records]
     if len(set(names)) != len(names):
         raise InvalidValueError("records", "must name each source once", names)

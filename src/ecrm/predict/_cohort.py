@@ -8,6 +8,7 @@ from typing import Literal
 import attrs
 import numpy as np
 
+from ecrm import _validators as _v
 from ecrm.errors import InvalidValueError
 from ecrm.predict._errors import FitError
 from ecrm.predict._fit import ThinData, TransactionModel, fit_bgnbd, fit_mbgnbd, fit_paretonbd
@@ -69,7 +70,9 @@ def fit_by_cohort(
 
     Raises:
         InvalidValueError: a bad ``by`` or ``model``.
+        InvalidTypeError: ``summary`` is not a :class:`Summary`.
     """
+    _v.check_instance("summary", summary, Summary)
     if by not in ("month", "quarter"):
         raise InvalidValueError("by", "must be 'month' or 'quarter'", by)
     if model not in _FITS:

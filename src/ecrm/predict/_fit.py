@@ -13,11 +13,12 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm.errors import InvalidTypeError, InvalidValueError, _short_repr
 from ecrm.predict import _kernels as kern
 from ecrm.predict._errors import FitError, ThinDataWarning, require_scipy
 from ecrm.predict._newton import BGTerms, GGTerms, Terms, newton_minimise
-from ecrm.predict._summary import UNIT_DAYS, Summary, distinct_histories
+from ecrm.predict._summary import UNIT_DAYS, Summary, _unit, distinct_histories
 
 __all__ = [
     "MIN_CUSTOMERS",
@@ -54,7 +55,11 @@ _NAMES: Final = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "paretonbd": "Pareto/NB
 
 
 def _check_positive(instance: object, attribute: attrs.Attribute[tuple[float, ...]], value: tuple[float, ...]) -> None:
-    for name, v in zip(kern.PARAMS[instance.model], value, strict=True):  # type: ignore[attr-defined]
+    names = kern.PARAMS[instance.model]  # type: ignore[attr-defined]
+    if len(value) != len(names):
+        raise InvalidValueError("params", f"must be {len(names)} numbers ({', '.join(names)})",
+                                value)
+    for name, v in zip(names, value, strict=True):
         if not (isinstance(v, float) and math.isfinite(v) and v > 0):
             raise InvalidValueError(f"params.{name}", "must be a finite float > 0", v)
 
@@ -93,7 +98,7 @@ class TransactionModel:
 
     model: str = attrs.field(validator=_check_model)
     params: tuple[float, ...] = attrs.field(converter=_to_floats, validator=_check_positive)
-    unit: str = "days"
+    unit: str = attrs.field(default="days", converter=_unit)
     standard_errors: tuple[float, ...] | None = None
     log_likelihood: float | None = None
     n_customers: int = 0
@@ -448,8 +453,7 @@ def _transaction_fit(
     model: TransactionKind, summary: Summary, l2: float, thin_data: ThinData
 ) -> TransactionModel:
     require_scipy(f"fitting {_NAMES[model]}")
-    if not isinstance(summary, Summary):
-        raise InvalidValueError("summary", "must be an ecrm.predict.Summary", type(summary).__name__)
+    _v.check_instance("summary", summary, Summary)
     n = len(summary)
     if n == 0:
         raise FitError(f"{_NAMES[model]}: no customers to fit; widen the calibration window")
@@ -514,6 +518,7 @@ def fit_bgnbd(summary: Summary, *, l2: float = 0.0, thin_data: ThinData = "warn"
     Raises:
         FitError: no repeaters, an optimiser failure or a degenerate estimate.
         MissingDependencyError: scipy (the ``predict`` extra) is not installed.
+        InvalidTypeError: ``summary`` is not a :class:`Summary`.
     """
     return _transaction_fit("bgnbd", summary, l2, thin_data)
 
@@ -551,8 +556,10 @@ def fit_gammagamma(summary: Summary, *, l2: float = 0.0, thin_data: ThinData = "
     Raises:
         FitError: no repeat spend, an optimiser failure, or a degenerate estimate.
         MissingDependencyError: scipy (the ``predict`` extra) is not installed.
+        InvalidTypeError: ``summary`` is not a :class:`Summary`.
     """
     require_scipy("fitting Gamma-Gamma")
+    _v.check_instance("summary", summary, Summary)
     rep = (summary.x > 0) & (summary.repeat_spend_fen > 0)
     n = int(np.count_nonzero(rep))
     _thin(thin_data, [f"{n} repeat customers with spend < {MIN_REPEATERS}"] if n < MIN_REPEATERS else [],

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
-from ecrm.errors import InvalidTypeError, InvalidValueError, MissingDependencyError
+from ecrm import _validators as _v
+from ecrm.errors import InvalidValueError, MissingDependencyError
 from ecrm.predict._errors import require_scipy
 from ecrm.predict._evaluate import Evaluation
 from ecrm.predict._fit import TransactionModel
@@ -33,6 +34,10 @@ def _axes(ax: Any, plt: Any, size: tuple[float, float]) -> tuple[Any, Any]:
     return ax.figure, ax
 
 
+#: The largest P(alive) grid drawn ((age_days + 1) * (max_repeats + 1) cells, 80 MB).
+MAX_GRID_CELLS: Final = 10_000_000
+
+
 def p_alive_matrix(model: TransactionModel, *, age_days: int, max_repeats: int) -> FloatArray:
     """P(alive) of a customer first seen ``age_days`` ago, by repeat purchases and recency.
 
@@ -47,11 +52,18 @@ def p_alive_matrix(model: TransactionModel, *, age_days: int, max_repeats: int) 
         cells of that row are NaN.
 
     Raises:
-        InvalidValueError: a negative age or repeat count.
+        InvalidValueError: a negative age or repeat count, or a grid of more than
+            10,000,000 cells.
+        InvalidTypeError: ``model`` is not a :class:`TransactionModel`.
     """
+    _v.check_instance("model", model, TransactionModel)
     for name, value in (("age_days", age_days), ("max_repeats", max_repeats)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise InvalidValueError(name, "must be a whole number >= 0", value)
+    if (age_days + 1) * (max_repeats + 1) > MAX_GRID_CELLS:
+        raise InvalidValueError(
+            "max_repeats", f"and age_days={age_days:,} must make a grid of at most "
+            f"{MAX_GRID_CELLS:,} cells", max_repeats)
     require_scipy("P(alive) matrix")
     from scipy.special import expit
 
@@ -83,9 +95,10 @@ def plot_p_alive_matrix(model: TransactionModel, *, age_days: int, max_repeats: 
 
     Raises:
         MissingDependencyError: matplotlib (the ``plot`` extra) is not installed.
+        InvalidValueError, InvalidTypeError: as :func:`p_alive_matrix`.
     """
-    plt = _pyplot("plotting the P(alive) matrix")
     grid = p_alive_matrix(model, age_days=age_days, max_repeats=max_repeats)
+    plt = _pyplot("plotting the P(alive) matrix")
     fig, ax = _axes(ax, plt, (7, 5))
     image = ax.imshow(grid, origin="lower", aspect="auto", vmin=0.0, vmax=1.0, cmap="RdYlGn",
                       extent=(-0.5, age_days + 0.5, -0.5, max_repeats + 0.5))
@@ -96,10 +109,8 @@ def plot_p_alive_matrix(model: TransactionModel, *, age_days: int, max_repeats: 
     return fig
 
 
-def _check_evaluation(evaluation: object) -> Evaluation:
-    if not isinstance(evaluation, Evaluation):
-        raise InvalidTypeError(f"evaluation must be an ecrm.predict.Evaluation, got {type(evaluation).__name__}")
-    return evaluation
+def _check_evaluation(evaluation: Evaluation) -> Evaluation:
+    return _v.check_instance("evaluation", evaluation, Evaluation)
 
 
 def plot_tracking(evaluation: Evaluation, *, ax: Any = None) -> Any:

@@ -9,6 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._results import ResultFrame, dates, nullable
 from ecrm._time import day_to_date
 from ecrm.errors import InvalidTypeError, InvalidValueError
@@ -218,11 +219,16 @@ def _pairs(x: FloatArray, T: FloatArray, unit_days: int) -> tuple[FloatArray, Fl
     return x[first], T[first], of_row.reshape(-1).astype(np.intp)
 
 
+#: The longest horizon a prediction looks ahead (a century): the CLV sum takes one step per
+#: ``step_days``, so an absurd horizon must not become an absurd loop.
+MAX_HORIZON_DAYS: Final = 36_500
+
+
 def _positive_int(value: object, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidTypeError(f"{field} must be an int of days, got {type(value).__name__} {value!r}")
-    if value <= 0:
-        raise InvalidValueError(field, "must be > 0 days", value)
+    if not 0 < value <= MAX_HORIZON_DAYS:
+        raise InvalidValueError(field, f"must be 1..{MAX_HORIZON_DAYS:,} days", value)
     return value
 
 
@@ -255,17 +261,26 @@ def predict(
         :class:`Predictions`, rows as in ``summary``.
 
     Raises:
-        InvalidValueError: a non-positive horizon, bad bands or discount rate, or a model
-            fitted in another time unit.
+        InvalidValueError: a horizon or step outside 1..36,500 days, bad bands or discount
+            rate, or a model fitted in another time unit.
+        InvalidTypeError: ``model``, ``summary`` or ``spend`` of the wrong type, or risk
+            bands that are not two numbers.
         MissingDependencyError: scipy (the ``predict`` extra) is not installed.
     """
+    _v.check_instance("model", model, TransactionModel)
+    _v.check_instance("summary", summary, Summary)
+    if spend is not None:
+        _v.check_instance("spend", spend, SpendModel)
+    bands = _v.check_items("risk_bands", risk_bands, (int, float))
+    if len(bands) != 2:
+        raise InvalidValueError("risk_bands", "must be two cut-offs (high, low)", risk_bands)
     require_scipy("predictions")
     horizon = _positive_int(horizon_days, "horizon_days")
     clv_horizon = _positive_int(clv_horizon_days, "clv_horizon_days")
     step = _positive_int(step_days, "step_days")
     if model.unit != summary.unit:
         raise InvalidValueError("model.unit", f"must match the summary's unit {summary.unit!r}", model.unit)
-    low, high = risk_bands
+    low, high = bands
     if not 0.0 <= low <= high <= 1.0:
         raise InvalidValueError("risk_bands", "must satisfy 0 <= high-risk cut <= low-risk cut <= 1", risk_bands)
     if not (isinstance(discount_rate, float | int) and math.isfinite(discount_rate) and discount_rate > -1):

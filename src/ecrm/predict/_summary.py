@@ -9,6 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._orderlog import OrderLog
 from ecrm._time import as_zone, datetime_to_us, local_day, require_aware
 from ecrm.errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
@@ -21,6 +22,13 @@ FloatArray = npt.NDArray[np.float64]
 TimeUnit = Literal["days", "weeks"]
 #: Days per model time unit.
 UNIT_DAYS: Final = {"days": 1, "weeks": 7}
+
+
+_COLUMNS: Final = ("customer_ids", "x", "t_x_days", "T_days", "repeat_spend_fen", "t_x_scale",
+                   "T_scale")
+_KINDS: Final = {"customer_ids": _v.IDS, "x": _v.INTEGERS, "t_x_days": _v.INTEGERS,
+                 "T_days": _v.INTEGERS, "repeat_spend_fen": _v.INTEGERS, "t_x_scale": _v.FLOATS,
+                 "T_scale": _v.FLOATS}
 
 
 def _unit(value: str) -> str:
@@ -65,11 +73,9 @@ class Summary:
     _cache: dict[str, Any] = attrs.field(factory=dict, init=False, repr=False, alias="_cache")
 
     def __attrs_post_init__(self) -> None:
-        n = len(self.customer_ids)
-        for name in ("x", "t_x_days", "T_days", "repeat_spend_fen", "t_x_scale", "T_scale"):
-            arr = getattr(self, name)
-            if arr is not None and arr.shape != (n,):
-                raise InvalidValueError(name, f"must have shape ({n},)", arr.shape)
+        columns = {name: getattr(self, name) for name in _COLUMNS
+                   if getattr(self, name) is not None}
+        _v.check_same_length("Summary", columns, _KINDS)
 
     @classmethod
     def from_arrays(
@@ -100,19 +106,30 @@ class Summary:
             tz: the store's zone (default Asia/Shanghai).
 
         Raises:
-            InvalidValueError: a rule above is broken (the message names the first row).
+            InvalidValueError: a rule above is broken (the message names the first row), or
+                an array is not one-dimensional.
+            InvalidTypeError: an array that is not numbers (ids: not str or int), or spend
+                that is not integer fen.
         """
-        ids = np.asarray(customer_ids)
+        ids = _v.flat_array("customer_ids", customer_ids)
+        if ids.dtype.kind not in "iuUO":
+            raise InvalidTypeError(f"customer_ids must hold str or int ids, got dtype {ids.dtype}")
         n = len(ids)
-        xs = np.asarray(x)
+        xs = _v.flat_array("x", x)
+        if xs.dtype.kind not in "iuf":
+            raise InvalidTypeError(f"x must hold whole repeat counts, got dtype {xs.dtype}")
         if xs.dtype.kind == "f" and np.any(xs != np.round(xs)):
             raise InvalidValueError("x", "must hold whole repeat counts", xs[xs != np.round(xs)][0])
+        if xs.dtype.kind == "f" and np.any(np.abs(xs) >= 2.0**63):
+            raise InvalidValueError("x", "must hold repeat counts below 2**63",
+                                    xs[np.abs(xs) >= 2.0**63][0])
         xs = xs.astype(np.int64)
-        tx = np.asarray(t_x, dtype=np.float64)
-        tt = np.asarray(T, dtype=np.float64)
-        spend = np.zeros(n, np.int64) if repeat_spend_fen is None else np.asarray(repeat_spend_fen)
-        if spend.dtype.kind == "f":
-            raise InvalidTypeError("repeat_spend_fen must be integer fen, got a float array")
+        tx = _v.flat_array("t_x", t_x, np.float64)
+        tt = _v.flat_array("T", T, np.float64)
+        spend = (np.zeros(n, np.int64) if repeat_spend_fen is None
+                 else _v.flat_array("repeat_spend_fen", repeat_spend_fen))
+        if spend.dtype.kind not in "iu":
+            raise InvalidTypeError(f"repeat_spend_fen must be integer fen, got dtype {spend.dtype}")
         spend = spend.astype(np.int64)
         for name, arr in (("x", xs), ("t_x", tx), ("T", tt), ("repeat_spend_fen", spend)):
             if arr.shape != (n,):
@@ -231,7 +248,9 @@ def summaries(
     Raises:
         InvalidTypeError: a naive or non-datetime ``as_of`` / ``calibration_start``.
         InvalidValueError: ``calibration_start`` not before ``as_of``, or a bad ``unit``.
+        InvalidTypeError: ``log`` is not an :class:`~ecrm.OrderLog`.
     """
+    _v.check_instance("log", log, OrderLog)
     _unit(unit)
     end = require_aware(as_of, "as_of")
     start = require_aware(calibration_start, "calibration_start")

@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._events import EventKind, EventLog, parse_event_kind
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
@@ -38,6 +39,11 @@ _EVENT_VERBS: Final = {
     EventKind.CART: "carted",
     EventKind.FAVORITE: "favourited",
 }
+
+
+_RULE_FIELDS: Final = ("antecedents", "consequents", "n_pair", "n_antecedent", "n_consequent")
+_RULE_KINDS: Final = {"antecedents": _v.TEXT, "consequents": _v.TEXT, "n_pair": _v.INTEGERS,
+                      "n_antecedent": _v.INTEGERS, "n_consequent": _v.INTEGERS}
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -78,6 +84,10 @@ class Associations(ResultFrame):
     min_count: int
     as_of: dt.datetime
     event_kinds: tuple[EventKind, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        _v.check_same_length("Associations", {name: getattr(self, name) for name in _RULE_FIELDS},
+                             _RULE_KINDS)
 
     def __len__(self) -> int:
         return len(self.antecedents)
@@ -181,9 +191,15 @@ class Associations(ResultFrame):
                 f"{counts}, lift {lift:.1f}")
 
 
-def _check_int(field: str, value: object, low: int) -> int:
+#: The longest window in days (a century): day arithmetic stays far inside int64.
+MAX_DAYS: Final = 36_500
+
+
+def _check_int(field: str, value: object, low: int, high: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
         raise InvalidValueError(field, f"must be an integer >= {low}", value)
+    if high is not None and value > high:
+        raise InvalidValueError(field, f"must be an integer <= {high:,}", value)
     return int(value)
 
 
@@ -205,8 +221,7 @@ def purchase_lines(
 ) -> Lines:
     """The valid lines placed before ``as_of``, items coded over the sorted keys of every line
     (and ``extra_keys``)."""
-    if not isinstance(orders, OrderLog):
-        raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
+    _v.check_instance("orders", orders, OrderLog)
     items = orders.items
     if items is None or items.order_rows is None:
         raise InvalidValueError(
@@ -252,8 +267,7 @@ def _event_items(
 ) -> tuple[IntArray, IntArray, npt.NDArray[np.str_], IntArray, int]:
     """The events' customer codes, local days and labels, with customers coded over the
     ids of both logs; also the code of each of the orders' customers and their number."""
-    if not isinstance(events, EventLog):
-        raise InvalidTypeError(f"events must be an EventLog, got {type(events).__name__}")
+    _v.check_instance("events", events, EventLog)
     cut = orders.instant_us(as_of)
     wanted = np.isin(events.kind_codes, [k.code for k in kinds])
     ok = wanted & (events.at_us < cut) & (events.skus != "")
@@ -310,7 +324,7 @@ def associations(
         orders: an order log with order lines.
         as_of: only orders (and events) before this moment count.
         basis: ``order``, ``days`` or ``events``.
-        within_days: the window of ``days`` and ``events`` (>= 0).
+        within_days: the window of ``days`` and ``events`` (0..36,500).
         events: the behaviour log (needed for ``events``); events are matched to orders by
             customer id.
         event_kinds: the kinds of event that make an antecedent.
@@ -328,7 +342,7 @@ def associations(
     """
     if basis not in _BASES:
         raise InvalidValueError("basis", "must be 'order', 'days' or 'events'", basis)
-    window = _check_int("within_days", within_days, 0)
+    window = _check_int("within_days", within_days, 0, MAX_DAYS)
     least = _check_int("min_count", min_count, 1)
     if isinstance(shrink, bool) or not isinstance(shrink, int | float) or not shrink >= 0:
         raise InvalidValueError("shrink", "must be a number >= 0", shrink)

@@ -13,8 +13,17 @@ import numpy.typing as npt
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame
+from ecrm._time import require_aware
 from ecrm.errors import InvalidValueError
-from ecrm.recommend._associations import Basis, Lines, associations, purchase_lines, sku_categories
+from ecrm.recommend._associations import (
+    MAX_DAYS,
+    Basis,
+    Lines,
+    _check_int,
+    associations,
+    purchase_lines,
+    sku_categories,
+)
 from ecrm.recommend._kernels import cross_pairs, group_starts
 from ecrm.recommend._recommend import _codes_in, recommend
 
@@ -140,13 +149,14 @@ def evaluate_holdout(
         A :class:`HoldoutResult` with rows ``recommend``, ``popularity``, ``same_category``.
 
     Raises:
-        InvalidValueError: a bad ``horizon_days`` or ``k``, or a log without lines.
+        InvalidValueError: ``horizon_days`` outside 1..36,500, a bad ``k``, or a log without
+            lines.
+        InvalidTypeError: ``split`` is not an aware datetime.
     """
-    if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or horizon_days < 1:
-        raise InvalidValueError("horizon_days", "must be an integer >= 1", horizon_days)
+    _check_int("horizon_days", horizon_days, 1, MAX_DAYS)
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise InvalidValueError("k", "must be an integer >= 1", k)
-    end = split + dt.timedelta(days=horizon_days)
+    end = require_aware(split, "split") + dt.timedelta(days=horizon_days)
     rules = associations(orders, as_of=split, basis=basis, within_days=within_days,
                          min_count=min_count, shrink=shrink, statuses=statuses)
     fb = (associations(orders, as_of=split, basis=basis, within_days=within_days, by="category",

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Final
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._results import ResultFrame
-from ecrm.errors import InvalidTypeError, InvalidValueError
+from ecrm.errors import InvalidValueError
 from ecrm.recommend._associations import Associations
 
 __all__ = ["StrongestAssociations", "strongest_associations"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+
+
+_KINDS: Final = {"ranks": _v.INTEGERS, "antecedents": _v.TEXT, "consequents": _v.TEXT,
+                 "n_pair": _v.INTEGERS, "n_antecedent": _v.INTEGERS, "n_consequent": _v.INTEGERS,
+                 "support": _v.FLOATS, "confidence": _v.FLOATS, "lift": _v.FLOATS,
+                 "score": _v.FLOATS, "explanations": _v.TEXT, "rule_rows": _v.INTEGERS}
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -50,6 +57,10 @@ class StrongestAssociations(ResultFrame):
     top: int
     min_lift: float
     pairs_once: bool
+
+    def __attrs_post_init__(self) -> None:
+        _v.check_same_length(
+            "StrongestAssociations", {name: getattr(self, name) for name in _KINDS}, _KINDS)
 
     def __len__(self) -> int:
         return len(self.ranks)
@@ -113,8 +124,7 @@ def strongest_associations(
         InvalidTypeError: ``rules`` is not an Associations table.
         InvalidValueError: a bad ``top``, ``min_lift`` or ``pairs_once``.
     """
-    if not isinstance(rules, Associations):
-        raise InvalidTypeError(f"rules must be Associations, got {type(rules).__name__}")
+    _v.check_instance("rules", rules, Associations)
     if isinstance(top, bool) or not isinstance(top, int | np.integer) or top < 1:
         raise InvalidValueError("top", "must be an integer >= 1", top)
     if isinstance(min_lift, bool) or not isinstance(min_lift, int | float) or not min_lift >= 0:

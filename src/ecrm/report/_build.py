@@ -19,6 +19,7 @@ import numpy as np
 from dateutil.relativedelta import relativedelta
 
 from ecrm import InvalidTypeError, InvalidValueError
+from ecrm import _validators as _v
 from ecrm._customers import CustomerTable
 from ecrm._events import EventLog
 from ecrm._money import Money
@@ -94,8 +95,12 @@ def plan_day(as_of: dt.datetime) -> dt.date:
 
     ``as_of`` at local midnight plans that day (the data ends the evening before); any
     later moment plans the next day.
+
+    Raises:
+        InvalidTypeError: ``as_of`` is not an aware datetime.
+        InvalidValueError: ``as_of`` outside the years 1000–8999.
     """
-    local = as_of
+    local = require_aware(as_of, "as_of")
     start = local.replace(hour=0, minute=0, second=0, microsecond=0)
     return local.date() if local == start else local.date() + dt.timedelta(days=1)
 
@@ -989,8 +994,7 @@ def build_report(
         InvalidValueError: a naive ``as_of``, an unknown ``cycle_method`` or ``lang``, or
             a ``customers`` / ``events`` table in another time zone than the orders.
     """
-    if not isinstance(orders, OrderLog):
-        raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
+    _v.check_instance("orders", orders, OrderLog)
     if customers is not None and not isinstance(customers, CustomerTable):
         raise InvalidTypeError(f"customers must be a CustomerTable, got "
                                f"{type(customers).__name__}")
@@ -1007,8 +1011,7 @@ def build_report(
         if not isinstance(c, CampaignReport):
             raise InvalidTypeError(f"campaigns[{i}] must be a CampaignReport, got "
                                    f"{type(c).__name__}")
-    if not isinstance(sms_price, Money):
-        raise InvalidTypeError(f"sms_price must be Money, got {type(sms_price).__name__}")
+    _v.check_instance("sms_price", sms_price, Money)
     require_aware(as_of, "as_of")
     if cycle_method not in ("observed", "kaplan-meier"):
         raise InvalidValueError("cycle_method", "must be 'observed' or 'kaplan-meier'",

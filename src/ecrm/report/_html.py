@@ -17,6 +17,7 @@ import json
 from html import escape
 from typing import Final
 
+from ecrm import _validators as _v
 from ecrm.report._charts import chart_svg
 from ecrm.report._model import Metric, Report, Section, Table
 
@@ -246,7 +247,14 @@ def render_html(report: Report, *, charts: bool | None = True) -> str:
 
     Returns:
         The page. The same report gives the same text, byte for byte.
+
+    Raises:
+        InvalidTypeError: ``report`` is not a :class:`Report`, or ``charts`` not a bool or
+            None.
     """
+    _v.check_instance("report", report, Report)
+    if charts is not None:
+        _v.check_instance("charts", charts, bool)
     lang = report.lang
     nav = "".join(f'<a href="#{_e(s.key)}">{_e(s.title)}</a>' for s in report.sections)
     meta = [report.store_name, f"{_ui('as_of', lang)} {report.as_of.isoformat()}", report.tz]

@@ -9,12 +9,16 @@ tests can compare the figures without parsing HTML.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import math
+from collections.abc import Callable, Iterable
 from typing import Any, Final, TypeAlias
 
 import attrs
+import numpy as np
 
-from ecrm.errors import InvalidValueError
+from ecrm import _validators as _v
+from ecrm._time import require_aware
+from ecrm.errors import InvalidTypeError, InvalidValueError, _short_repr
 from ecrm.lifecycle import RepurchaseCycle
 
 __all__ = [
@@ -34,49 +38,112 @@ __all__ = [
 VALUE_KINDS: Final = ("number", "money", "percent")
 
 
+# The converters make tuples of what they are given and leave anything they cannot convert
+# (a value that is not iterable, an item that is not a number) as it is; the field's
+# validator then refuses it naming the field (a converter does not know its field).
+def _tuple(values: Any, item: Callable[[Any], Any] = lambda v: v) -> Any:
+    if isinstance(values, str | bytes):
+        return values
+    try:
+        items = iter(values)
+    except TypeError:
+        return values
+    out = []
+    for v in items:
+        try:
+            out.append(item(v))
+        except (TypeError, ValueError, OverflowError):
+            out.append(v)
+    return tuple(out)
+
+
 def _strs(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(values)
+    return _tuple(values)  # type: ignore[no-any-return]
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, str | bytes):
+        raise TypeError("text is not a chart value")
+    return float(value)
 
 
 def _floats(values: Iterable[float]) -> tuple[float, ...]:
-    return tuple(float(v) for v in values)
+    return _tuple(values, _float)  # type: ignore[no-any-return]
 
 
 def _bools(values: Iterable[bool]) -> tuple[bool, ...]:
-    return tuple(bool(v) for v in values)
+    return _tuple(values, bool)  # type: ignore[no-any-return]
 
 
 def _rows(rows: Iterable[Iterable[str]]) -> tuple[tuple[str, ...], ...]:
-    return tuple(tuple(r) for r in rows)
+    return _tuple(rows, _tuple)  # type: ignore[no-any-return]
 
 
 def _pairs(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    return tuple((a, b) for a, b in pairs)
+    return _tuple(pairs, _tuple)  # type: ignore[no-any-return]
 
 
 def _series(values: Iterable[tuple[str, Iterable[float]]]) -> tuple[
         tuple[str, tuple[float, ...]], ...]:
-    return tuple((name, _floats(v)) for name, v in values)
+    def pair(item: Any) -> Any:
+        item = _tuple(item)
+        if isinstance(item, tuple) and len(item) == 2:
+            return (item[0], _floats(item[1]))
+        return item
+
+    return _tuple(values, pair)  # type: ignore[no-any-return]
+
+
+def _id(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError("a customer id is a str or an int")  # str() of a nested list may recurse
 
 
 def _id_lists(values: Iterable[Iterable[str]]) -> tuple[tuple[str, ...], ...]:
-    return tuple(tuple(str(x) for x in ids) for ids in values)
+    return _tuple(values, lambda ids: _tuple(ids, _id))  # type: ignore[no-any-return]
 
 
 def _metrics(values: Iterable[Metric]) -> tuple[Metric, ...]:
-    return tuple(values)
+    return _tuple(values)  # type: ignore[no-any-return]
 
 
 def _charts(values: Iterable[Chart]) -> tuple[Chart, ...]:
-    return tuple(values)
+    return _tuple(values)  # type: ignore[no-any-return]
 
 
 def _tables(values: Iterable[Table]) -> tuple[Table, ...]:
-    return tuple(values)
+    return _tuple(values)  # type: ignore[no-any-return]
 
 
 def _sections(values: Iterable[Section]) -> tuple[Section, ...]:
-    return tuple(values)
+    return _tuple(values)  # type: ignore[no-any-return]
+
+
+def _tuple_of(member: Any) -> Any:
+    """A tuple whose every item passes ``member`` (an ecrm validator), naming the field."""
+    return attrs.validators.deep_iterable(member, _v.instance_of(tuple))
+
+
+_TEXTS: Final = _tuple_of(_v.instance_of(str))
+_TEXT_ROWS: Final = _tuple_of(_tuple_of(_v.instance_of(str)))
+
+
+def _finite(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not (isinstance(value, float) and math.isfinite(value)):
+        raise InvalidValueError(attribute.name, "must hold finite numbers", value)
+
+
+_NUMBERS: Final = _tuple_of(_finite)
+
+
+def _series_item(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str)):
+        raise InvalidTypeError(f"{attribute.name} must hold (name, values) pairs, "
+                               f"got {type(value).__name__} {_short_repr(value)}")
+    _NUMBERS(instance, attribute, value[1])
 
 
 def _same_length(instance: Table, attribute: attrs.Attribute[object], value: object) -> None:
@@ -99,11 +166,13 @@ def _one_list_per_row(instance: Table, attribute: attrs.Attribute[Any],
 
 
 def _lang(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    _v.check_instance(attribute.name, value, str)
     if value not in ("zh", "en"):
         raise InvalidValueError("lang", "must be 'zh' or 'en'", value)
 
 
 def _value_kind(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    _v.check_instance(attribute.name, value, str)
     if value not in VALUE_KINDS:
         raise InvalidValueError(attribute.name, f"must be one of {', '.join(VALUE_KINDS)}",
                                 value)
@@ -131,13 +200,15 @@ class Table:
         key: a stable id of the table (names the downloaded files); empty = none.
     """
 
-    caption: str
-    header: tuple[str, ...] = attrs.field(converter=_strs)
-    rows: tuple[tuple[str, ...], ...] = attrs.field(converter=_rows, validator=_same_length)
-    numeric: tuple[bool, ...] = attrs.field(default=(), converter=_bools)
-    customers: tuple[tuple[str, ...], ...] = attrs.field(default=(), converter=_id_lists,
-                                                         validator=_one_list_per_row)
-    key: str = ""
+    caption: str = attrs.field(validator=_v.instance_of(str))
+    header: tuple[str, ...] = attrs.field(converter=_strs, validator=_TEXTS)
+    rows: tuple[tuple[str, ...], ...] = attrs.field(converter=_rows,
+                                                    validator=[_TEXT_ROWS, _same_length])
+    numeric: tuple[bool, ...] = attrs.field(default=(), converter=_bools,
+                                            validator=_tuple_of(_v.instance_of(bool)))
+    customers: tuple[tuple[str, ...], ...] = attrs.field(
+        default=(), converter=_id_lists, validator=[_TEXT_ROWS, _one_list_per_row])
+    key: str = attrs.field(default="", validator=_v.instance_of(str))
 
     def column(self, name: str) -> tuple[str, ...]:
         """The cells of the column called ``name``.
@@ -165,11 +236,11 @@ class BarChart:
         value_kind: ``"number"``, ``"money"`` (values in yuan) or ``"percent"`` (shares).
     """
 
-    title: str
-    labels: tuple[str, ...] = attrs.field(converter=_strs)
-    values: tuple[float, ...] = attrs.field(converter=_floats)
-    value_label: str = ""
-    horizontal: bool = False
+    title: str = attrs.field(validator=_v.instance_of(str))
+    labels: tuple[str, ...] = attrs.field(converter=_strs, validator=_TEXTS)
+    values: tuple[float, ...] = attrs.field(converter=_floats, validator=_NUMBERS)
+    value_label: str = attrs.field(default="", validator=_v.instance_of(str))
+    horizontal: bool = attrs.field(default=False, validator=_v.instance_of(bool))
     value_kind: str = attrs.field(default="number", validator=_value_kind)
 
     @values.validator
@@ -191,11 +262,11 @@ class StackedBarChart:
         value_kind: as for :class:`BarChart`.
     """
 
-    title: str
-    labels: tuple[str, ...] = attrs.field(converter=_strs)
+    title: str = attrs.field(validator=_v.instance_of(str))
+    labels: tuple[str, ...] = attrs.field(converter=_strs, validator=_TEXTS)
     series: tuple[tuple[str, tuple[float, ...]], ...] = attrs.field(
-        converter=_series, validator=_same_series_length)
-    value_label: str = ""
+        converter=_series, validator=[_tuple_of(_series_item), _same_series_length])
+    value_label: str = attrs.field(default="", validator=_v.instance_of(str))
     value_kind: str = attrs.field(default="number", validator=_value_kind)
 
 
@@ -206,11 +277,11 @@ class LineChart:
     Attributes: as for :class:`StackedBarChart`.
     """
 
-    title: str
-    labels: tuple[str, ...] = attrs.field(converter=_strs)
+    title: str = attrs.field(validator=_v.instance_of(str))
+    labels: tuple[str, ...] = attrs.field(converter=_strs, validator=_TEXTS)
     series: tuple[tuple[str, tuple[float, ...]], ...] = attrs.field(
-        converter=_series, validator=_same_series_length)
-    value_label: str = ""
+        converter=_series, validator=[_tuple_of(_series_item), _same_series_length])
+    value_label: str = attrs.field(default="", validator=_v.instance_of(str))
     value_kind: str = attrs.field(default="number", validator=_value_kind)
 
 
@@ -225,10 +296,10 @@ class FunnelChart:
         shares: optional display text per stage (``"12.5%"``); empty = none.
     """
 
-    title: str
-    labels: tuple[str, ...] = attrs.field(converter=_strs)
-    values: tuple[float, ...] = attrs.field(converter=_floats)
-    shares: tuple[str, ...] = attrs.field(default=(), converter=_strs)
+    title: str = attrs.field(validator=_v.instance_of(str))
+    labels: tuple[str, ...] = attrs.field(converter=_strs, validator=_TEXTS)
+    values: tuple[float, ...] = attrs.field(converter=_floats, validator=_NUMBERS)
+    shares: tuple[str, ...] = attrs.field(default=(), converter=_strs, validator=_TEXTS)
 
     @values.validator
     def _check(self, attribute: attrs.Attribute[object], value: tuple[float, ...]) -> None:
@@ -247,13 +318,27 @@ class CycleChart:
         x_label, y_label: the axis names.
     """
 
-    title: str
-    cycle: RepurchaseCycle
-    x_label: str = "days from first purchase to first repurchase"
-    y_label: str = "share of repurchasers"
+    title: str = attrs.field(validator=_v.instance_of(str))
+    cycle: RepurchaseCycle = attrs.field(validator=_v.instance_of(RepurchaseCycle))
+    x_label: str = attrs.field(default="days from first purchase to first repurchase",
+                               validator=_v.instance_of(str))
+    y_label: str = attrs.field(default="share of repurchasers", validator=_v.instance_of(str))
 
 
 Chart: TypeAlias = BarChart | StackedBarChart | LineChart | FunnelChart | CycleChart
+_CHART_TYPES: Final = (BarChart, StackedBarChart, LineChart, FunnelChart, CycleChart)
+
+
+def _two_each(instance: object, attribute: attrs.Attribute[Any],
+              value: tuple[tuple[str, ...], ...]) -> None:
+    for i, pair in enumerate(value):
+        if len(pair) != 2:
+            raise InvalidValueError(f"{attribute.name}[{i}]", "must be an (against, change) pair",
+                                    pair)
+
+
+def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    require_aware(value, attribute.name)
 
 
 @attrs.frozen
@@ -266,9 +351,10 @@ class Metric:
         comparisons: ``(against, change)`` pairs, e.g. ``("vs 2025-10", "+4.2%")``.
     """
 
-    label: str
-    value: str
-    comparisons: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)
+    label: str = attrs.field(validator=_v.instance_of(str))
+    value: str = attrs.field(validator=_v.instance_of(str))
+    comparisons: tuple[tuple[str, str], ...] = attrs.field(
+        default=(), converter=_pairs, validator=[_TEXT_ROWS, _two_each])
 
 
 @attrs.frozen
@@ -283,13 +369,16 @@ class Section:
         notes: caveats and definitions shown under the content.
     """
 
-    key: str
-    title: str
-    summary: str = ""
-    metrics: tuple[Metric, ...] = attrs.field(default=(), converter=_metrics)
-    charts: tuple[Chart, ...] = attrs.field(default=(), converter=_charts)
-    tables: tuple[Table, ...] = attrs.field(default=(), converter=_tables)
-    notes: tuple[str, ...] = attrs.field(default=(), converter=_strs)
+    key: str = attrs.field(validator=_v.instance_of(str))
+    title: str = attrs.field(validator=_v.instance_of(str))
+    summary: str = attrs.field(default="", validator=_v.instance_of(str))
+    metrics: tuple[Metric, ...] = attrs.field(default=(), converter=_metrics,
+                                              validator=_tuple_of(_v.instance_of(Metric)))
+    charts: tuple[Chart, ...] = attrs.field(default=(), converter=_charts,
+                                            validator=_tuple_of(_v.instance_of(_CHART_TYPES)))
+    tables: tuple[Table, ...] = attrs.field(default=(), converter=_tables,
+                                            validator=_tuple_of(_v.instance_of(Table)))
+    notes: tuple[str, ...] = attrs.field(default=(), converter=_strs, validator=_TEXTS)
 
 
 @attrs.frozen
@@ -309,15 +398,16 @@ class Report:
         currency: the currency of the orders (money in charts).
     """
 
-    title: str
-    store_name: str
-    as_of: dt.datetime
-    tz: str
-    source: str
-    sections: tuple[Section, ...] = attrs.field(converter=_sections)
-    version: str = ""
+    title: str = attrs.field(validator=_v.instance_of(str))
+    store_name: str = attrs.field(validator=_v.instance_of(str))
+    as_of: dt.datetime = attrs.field(validator=_aware)
+    tz: str = attrs.field(validator=_v.instance_of(str))
+    source: str = attrs.field(validator=_v.instance_of(str))
+    sections: tuple[Section, ...] = attrs.field(converter=_sections,
+                                                validator=_tuple_of(_v.instance_of(Section)))
+    version: str = attrs.field(default="", validator=_v.instance_of(str))
     lang: str = attrs.field(default="en", validator=_lang)
-    currency: str = "CNY"
+    currency: str = attrs.field(default="CNY", validator=_v.instance_of(str))
 
     def section(self, key: str) -> Section:
         """The section called ``key``.

@@ -7,12 +7,13 @@ import io
 import os
 import warnings
 from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from typing import IO, Any, Final
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._ids import find_id
 from ecrm._money import Money
 from ecrm._order import DEFAULT_VALID_STATUSES, OrderStatus, parse_status
@@ -98,6 +99,10 @@ def _when(value: dt.datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M")
 
 
+_SCORE_FIELDS: Final = ("last_order_us", "recency_days", "frequency", "monetary_fen", "r", "f",
+                        "m", "total", "grade")
+
+
 @attrs.frozen(eq=False, repr=False)
 class RfmResult(ResultFrame):
     """RFM scores of every customer with a valid order in the window, keyed by customer.
@@ -140,6 +145,13 @@ class RfmResult(ResultFrame):
     tz: dt.tzinfo
     currency: str
     undersized: bool
+
+    def __attrs_post_init__(self) -> None:
+        _v.check_same_length(
+            "RfmResult", {name: getattr(self, name) for name in ("customer_ids", *_SCORE_FIELDS)},
+            {"customer_ids": _v.IDS} | dict.fromkeys(_SCORE_FIELDS, _v.INTEGERS))
+        _v.check_same_length("RfmResult", {"unscored_customer_ids": self.unscored_customer_ids},
+                             {"unscored_customer_ids": _v.IDS})
 
     def __len__(self) -> int:
         return len(self.customer_ids)

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm import InvalidTypeError, InvalidValueError
+from ecrm import _validators as _v
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._time import datetime_to_us, local_day, require_aware, zone_name
@@ -79,6 +80,13 @@ class PredictionSummary:
     calibration_start: dt.datetime
     statuses: frozenset[OrderStatus]
     tz: dt.tzinfo
+
+    def __attrs_post_init__(self) -> None:
+        _v.check_same_length(
+            "PredictionSummary",
+            {name: getattr(self, name) for name in ("customer_ids", "prior", *_FIELDS)},
+            {"customer_ids": _v.IDS, "prior": _v.BOOLS} | dict.fromkeys(_FIELDS, _v.INTEGERS),
+        )
 
     def __len__(self) -> int:
         return len(self.customer_ids)

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
+from ecrm import _validators as _v
 from ecrm._order import DEFAULT_VALID_STATUSES, OrderStatus, parse_status
 from ecrm._orderlog import OrderLog
 from ecrm._time import datetime_to_us, require_aware, zone_name
@@ -103,6 +104,13 @@ class CustomerSummary:
     tz: dt.tzinfo
     currency: str
     tier_months: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        _v.check_same_length(
+            "CustomerSummary",
+            {name: getattr(self, name) for name in ("customer_ids", *_INT_FIELDS, "known")},
+            {"customer_ids": _v.IDS, "known": _v.BOOLS} | dict.fromkeys(_INT_FIELDS, _v.INTEGERS),
+        )
 
     def __len__(self) -> int:
         return len(self.customer_ids)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
@@ -17,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm import _enums
+from ecrm import _validators as _v
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, nullable
 from ecrm._time import US_PER_DAY, as_zone, datetime_to_us, require_aware
@@ -104,7 +106,11 @@ def service_summary(status: SlaStatus) -> ServiceSummary:
 
     Returns:
         The :class:`ServiceSummary`.
+
+    Raises:
+        InvalidTypeError: ``status`` is not an :class:`SlaStatus`.
     """
+    _v.check_instance("status", status, SlaStatus)
     fr = status.first_response_elapsed_us[status.responded]
     res = status.resolution_elapsed_us[status.resolved]
     return ServiceSummary(
@@ -125,8 +131,10 @@ def _band_labels(bounds_h: Sequence[float], unit: str = "h") -> list[str]:
 
 
 def _check_bounds(bounds_h: Sequence[float], field: str) -> list[float]:
-    bounds = [float(b) for b in bounds_h]
-    if not bounds or any(b <= 0 for b in bounds) or bounds != sorted(set(bounds)):
+    numbers = _v.check_items(field, bounds_h, (int, float, np.integer, np.floating))
+    bounds = [float(b) for b in numbers]
+    if (not bounds or not all(0 < b < math.inf for b in bounds)
+            or bounds != sorted(set(bounds))):
         raise InvalidValueError(field, "must be increasing positive hours", tuple(bounds_h))
     return bounds
 
@@ -167,11 +175,13 @@ def backlog_by_age(tickets: Iterable[Ticket], *, as_of: dt.datetime,
 
     Raises:
         InvalidValueError: bad band edges.
+        InvalidTypeError: ``tickets`` is not an iterable of :class:`Ticket`, ``as_of`` not
+            an aware datetime, or a band edge not a number.
     """
     require_aware(as_of, "as_of")
     bounds = _check_bounds(bands_h, "bands_h")
     ages, waits = [], []
-    for t in tickets:
+    for t in _v.check_items("tickets", tickets, Ticket):
         if t.state in (TicketState.RESOLVED, TicketState.CLOSED) or t.created_at > as_of:
             continue
         ages.append((as_of - t.created_at) / dt.timedelta(hours=1))
@@ -232,12 +242,20 @@ def complaints_by_period(
         tz: the store's zone for months (default Asia/Shanghai).
         classifier: the classifier (default the phrase classifier).
         kinds: which ticket kinds are complaints.
+
+    Raises:
+        InvalidTypeError: ``tickets`` is not an iterable of :class:`Ticket`, or
+            ``classifier`` has no ``classify`` method.
+        InvalidValueError: an unknown zone or ticket kind.
     """
     zone = as_zone(tz)
+    items = _v.check_items("tickets", tickets, Ticket)
+    if classifier is not None:
+        _v.check_instance("classifier", classifier, ComplaintClassifier)
     clf = classifier if classifier is not None else PhraseClassifier()
     wanted = {_enums.member(TicketKind, k, "kinds") for k in kinds}
     counts: dict[tuple[str, str], int] = {}
-    for t in tickets:
+    for t in items:
         if t.kind not in wanted:
             continue
         key = (_period(t.created_at, zone), clf.classify(f"{t.subject} {t.text}").category)
@@ -296,15 +314,24 @@ def satisfaction_by_period(
 
     Returns:
         One row per (month, group, scale), sorted.
+
+    Raises:
+        InvalidTypeError: ``replies`` is not an iterable of scores, pairs or triples, a
+            reply is not a :class:`SurveyReply`, or a moment not an aware datetime.
+        InvalidValueError: a tuple that is neither a pair nor a triple.
     """
     zone = as_zone(tz)
     groups: dict[tuple[str, str, str], list[int]] = {}
-    for item in replies:
+    for i, item in enumerate(_v.check_items("replies", replies, (SurveyScore, tuple))):
         if isinstance(item, SurveyScore):
             item = (item.replied_at, item.reply, item.group)
+        if len(item) not in (2, 3):
+            raise InvalidValueError(f"replies[{i}]", "must be a (when, reply) pair or a "
+                                    "(when, reply, group) triple", item)
         at, reply = item[0], item[1]
+        _v.check_instance(f"replies[{i}][1]", reply, SurveyReply)
         group = str(item[2]) if len(item) > 2 else ""
-        require_aware(at, "replies[].when")
+        require_aware(at, f"replies[{i}][0]")
         groups.setdefault((_period(at, zone), group, reply.scale.value), []).append(reply.score)
     keys = sorted(groups)
     csat: list[float | None] = []
@@ -448,7 +475,13 @@ def service_retention(
     Raises:
         InvalidValueError: a bad horizon, band edges or measure, or a calendar without
             working hours.
+        InvalidTypeError: ``tickets`` is not an iterable of :class:`Ticket`, ``orders``
+            not an :class:`~ecrm.OrderLog`, ``calendar`` not a :class:`BusinessCalendar`.
     """
+    items = _v.check_items("tickets", tickets, Ticket)
+    _v.check_instance("orders", orders, OrderLog)
+    if calendar is not None:
+        _v.check_instance("calendar", calendar, BusinessCalendar)
     require_aware(as_of, "as_of")
     if not isinstance(horizon_days, int) or not 0 < horizon_days <= _MAX_HORIZON_DAYS:
         raise InvalidValueError(
@@ -461,7 +494,7 @@ def service_retention(
     as_of_us = datetime_to_us(as_of)
     wanted = {_enums.member(TicketKind, k, "kinds") for k in kinds}
     first: dict[str, Ticket] = {}
-    for t in tickets:
+    for t in items:
         if t.kind in wanted and t.created_at <= as_of:
             seen = first.get(t.customer_id)
             if seen is None or t.created_at < seen.created_at:

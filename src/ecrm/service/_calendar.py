@@ -38,6 +38,7 @@ Windows = tuple[tuple[int, int], ...]
 
 def _parse_windows(text: str, field: str) -> Windows:
     """``"09:00-12:00, 13:00-18:00"`` → ((540, 720), (780, 1080)) in minutes of the day."""
+    _v.check_instance(field, text, str)
     if not text.strip():
         return ()
     spans: list[tuple[int, int]] = []
@@ -59,8 +60,12 @@ def _parse_windows(text: str, field: str) -> Windows:
     return tuple(spans)
 
 
-def _dates(value: Iterable[dt.date]) -> frozenset[dt.date]:
-    return frozenset(value)
+def _holidays(value: Iterable[dt.date]) -> frozenset[dt.date]:
+    return frozenset(_v.check_items("holidays", value, dt.date))
+
+
+def _workdays(value: Iterable[dt.date]) -> frozenset[dt.date]:
+    return frozenset(_v.check_items("workdays", value, dt.date))
 
 
 def _check_week(_inst: object, _attr: object, value: tuple[Windows, ...]) -> None:
@@ -92,8 +97,8 @@ class BusinessCalendar:
 
     tz: str = attrs.field(validator=_v.instance_of(str))
     weekly: tuple[Windows, ...] = attrs.field(validator=_check_week)
-    holidays: frozenset[dt.date] = attrs.field(default=frozenset(), converter=_dates)
-    workdays: frozenset[dt.date] = attrs.field(default=frozenset(), converter=_dates)
+    holidays: frozenset[dt.date] = attrs.field(default=frozenset(), converter=_holidays)
+    workdays: frozenset[dt.date] = attrs.field(default=frozenset(), converter=_workdays)
     makeup: Windows = ()
 
     @tz.validator
@@ -126,15 +131,17 @@ class BusinessCalendar:
 
         Raises:
             InvalidValueError: a bad span, an unknown weekday key or zone.
+            InvalidTypeError: hours not a string, a day not a string, a holiday or workday
+                not a date.
         """
         spans = _parse_windows(hours, "hours")
         chosen = set()
-        for day in days:
+        for day in _v.check_items("days", days, str):
             if day not in WEEKDAYS:
                 raise InvalidValueError("days", f"must be keys of {WEEKDAYS}", day)
             chosen.add(day)
         weekly = tuple(spans if d in chosen else () for d in WEEKDAYS)
-        return cls(tz, weekly, frozenset(holidays), frozenset(workdays), spans)
+        return cls(tz, weekly, holidays, workdays, spans)
 
     @classmethod
     def weekly_hours(
@@ -148,12 +155,13 @@ class BusinessCalendar:
     ) -> BusinessCalendar:
         """Hours given per weekday (``{"mon": "09:00-18:00", "sat": "10:00-16:00"}``);
         a weekday left out has none. Make-up days work ``makeup`` (default: Monday's)."""
+        _v.check_instance("hours", hours, Mapping)
         unknown = sorted(set(hours) - set(WEEKDAYS))
         if unknown:
             raise InvalidValueError("hours", f"keys must be in {WEEKDAYS}", unknown[0])
         weekly = tuple(_parse_windows(hours.get(d, ""), f"hours[{d}]") for d in WEEKDAYS)
         extra = weekly[0] if makeup is None else _parse_windows(makeup, "makeup")
-        return cls(tz, weekly, frozenset(holidays), frozenset(workdays), extra)
+        return cls(tz, weekly, holidays, workdays, extra)
 
     def windows_on(self, day: dt.date) -> Windows:
         """The working spans (minutes of the local day) of one date."""

@@ -142,7 +142,7 @@ class ComplaintTaxonomy:
     categories: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = attrs.field(
         validator=_check_categories)
     threshold: float = attrs.field(default=1.0, validator=_v.gt(0))
-    fallback: str = "other"
+    fallback: str = attrs.field(default="other", validator=_v.instance_of(str))
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Mapping[str, float] | Iterable[str]], *,
@@ -151,7 +151,9 @@ class ComplaintTaxonomy:
 
         Raises:
             InvalidValueError: an empty phrase or a weight <= 0.
+            InvalidTypeError: ``mapping`` is not a mapping, or a weight is not a number.
         """
+        _v.check_instance("mapping", mapping, Mapping)
         return cls(tuple((name, _phrases(p)) for name, p in mapping.items()), threshold,
                    fallback)
 
@@ -186,6 +188,8 @@ class PhraseClassifier:
     """
 
     def __init__(self, taxonomy: ComplaintTaxonomy | None = None) -> None:
+        if taxonomy is not None:
+            _v.check_instance("taxonomy", taxonomy, ComplaintTaxonomy)
         self.taxonomy: Final = taxonomy if taxonomy is not None else DEFAULT_TAXONOMY
         self._compiled = [(name, [(phrase, weight, _pattern(phrase)) for phrase, weight in ps])
                           for name, ps in self.taxonomy.categories]
@@ -198,8 +202,11 @@ class PhraseClassifier:
 
         Each phrase counts once however often it appears. A score below the taxonomy's
         threshold gives its fallback category with the evidence still listed.
+
+        Raises:
+            InvalidTypeError: ``text`` is not a string.
         """
-        norm = _normal(text)
+        norm = _normal(_v.check_instance("text", text, str))
         best: tuple[float, int] = (0.0, 0)
         found: dict[str, list[PhraseMatch]] = {}
         scores: list[tuple[str, float]] = []
@@ -228,6 +235,9 @@ def classify_complaint(text: str, taxonomy: ComplaintTaxonomy | None = None) -> 
 
     Returns:
         The :class:`Classification`.
+
+    Raises:
+        InvalidTypeError: ``text`` is not a string, or ``taxonomy`` not a taxonomy.
     """
     return PhraseClassifier(taxonomy).classify(text)
 
@@ -281,9 +291,16 @@ def evaluate_classifier(classifier: ComplaintClassifier,
     """Precision and recall per category of ``classifier`` on ``(text, label)`` pairs.
 
     Raises:
-        InvalidValueError: no labelled texts.
+        InvalidValueError: no labelled texts, or an item that is not a (text, label) pair.
+        InvalidTypeError: ``classifier`` has no ``classify`` method, or ``labelled`` is not
+            an iterable of tuples.
     """
-    pairs = [(label, classifier.classify(text).category) for text, label in labelled]
+    _v.check_instance("classifier", classifier, ComplaintClassifier)
+    items = _v.check_items("labelled", labelled, tuple)
+    for i, item in enumerate(items):
+        if len(item) != 2:
+            raise InvalidValueError(f"labelled[{i}]", "must be a (text, label) pair", item)
+    pairs = [(label, classifier.classify(text).category) for text, label in items]
     if not pairs:
         raise InvalidValueError("labelled", "must hold at least one (text, label) pair", [])
     cats: list[str] = []

@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from ecrm import _validators as _v
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, nullable
 from ecrm._time import require_aware
@@ -153,14 +154,24 @@ def service_overview(
     Raises:
         InvalidValueError: bad band edges, horizon or ``retention_calendar`` (tickets
             created after ``as_of`` are left out, not refused).
-        InvalidTypeError: ``as_of`` is not aware.
+        InvalidTypeError: ``as_of`` is not aware; ``tickets`` or ``scores`` hold values
+            of the wrong type; ``policy``, ``window``, ``orders``, ``classifier`` or
+            ``retention_calendar`` has the wrong type.
     """
     require_aware(as_of, "as_of")
+    _v.check_instance("policy", policy, SlaPolicy)
+    if window is not None:
+        _v.check_instance("window", window, Window)
+    if orders is not None:
+        _v.check_instance("orders", orders, OrderLog)
     if isinstance(retention_calendar, str) and retention_calendar != "policy":
         raise InvalidValueError("retention_calendar",
                                 "must be 'policy', a BusinessCalendar or None",
                                 retention_calendar)
-    everything = [t for t in tickets if t.created_at <= as_of]
+    if retention_calendar is not None:
+        _v.check_instance("retention_calendar", retention_calendar, (str, BusinessCalendar))
+    scores = _v.check_items("scores", scores, SurveyScore)
+    everything = [t for t in _v.check_items("tickets", tickets, Ticket) if t.created_at <= as_of]
     in_scope = [t for t in everything if window is None or t.created_at in window]
     status = sla_status(in_scope, policy, as_of=as_of)
     summary = service_summary(status)

@@ -358,15 +358,24 @@ def csat(scores: Iterable[SurveyScore]) -> float | None:
     """The share of CSAT scores of 4 or 5 (NPS scores are ignored); ``None`` for none.
 
     Pass the scores that count (:meth:`~SqliteScoreStore.scores`), one per survey.
+
+    Raises:
+        InvalidTypeError: ``scores`` is not an iterable of :class:`SurveyScore`.
     """
-    values = [s.score for s in scores if s.scale is SurveyScale.CSAT]
+    items = _v.check_items("scores", scores, SurveyScore)
+    values = [s.score for s in items if s.scale is SurveyScale.CSAT]
     return sum(1 for v in values if v >= 4) / len(values) if values else None
 
 
 def nps(scores: Iterable[SurveyScore]) -> float | None:
     """Net promoter score from NPS scores: % promoters (9–10) − % detractors (0–6), in
-    points −100…100 (CSAT scores are ignored); ``None`` for none."""
-    values = [s.score for s in scores if s.scale is SurveyScale.NPS]
+    points −100…100 (CSAT scores are ignored); ``None`` for none.
+
+    Raises:
+        InvalidTypeError: ``scores`` is not an iterable of :class:`SurveyScore`.
+    """
+    items = _v.check_items("scores", scores, SurveyScore)
+    values = [s.score for s in items if s.scale is SurveyScale.NPS]
     if not values:
         return None
     return 100.0 * (sum(1 for v in values if v >= 9) - sum(1 for v in values if v <= 6)) \

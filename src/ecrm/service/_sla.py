@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm import _enums
+from ecrm import _validators as _v
 from ecrm._results import ResultFrame, instants
 from ecrm._time import NAT_US, as_zone, datetime_to_us, require_aware, us_to_datetime
 from ecrm.errors import InvalidTypeError, InvalidValueError, _short_repr
@@ -85,10 +86,11 @@ class SlaPolicy:
         calendar: the store's business hours; ``None`` counts wall-clock time.
     """
 
-    default: SlaTarget
+    default: SlaTarget = attrs.field(validator=_v.instance_of(SlaTarget))
     targets: tuple[tuple[tuple[TicketKind | None, Priority | None], SlaTarget], ...] = \
         attrs.field(default=(), converter=_targets)
-    calendar: BusinessCalendar | None = None
+    calendar: BusinessCalendar | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_v.instance_of(BusinessCalendar)))
 
     def target_for(self, kind: TicketKind | str, priority: Priority | str) -> SlaTarget:
         """The target that applies to a ticket of this kind and priority."""
@@ -112,9 +114,7 @@ class SlaPolicy:
 
 
 def _i64(name: str, value: npt.ArrayLike, n: int | None = None) -> npt.NDArray[np.int64]:
-    arr = np.asarray(value)
-    if arr.ndim != 1:
-        raise InvalidValueError(name, "must be one-dimensional", arr.shape)
+    arr = _v.flat_array(name, value)
     if arr.dtype.kind not in "iu":
         raise InvalidValueError(name, "must hold integers (epoch µs or codes)", arr.dtype)
     if n is not None and len(arr) != n:
@@ -147,7 +147,7 @@ class TicketClocks:
     pause_end_us: npt.NDArray[np.int64] = attrs.field(factory=lambda: np.zeros(0, np.int64))
 
     def __attrs_post_init__(self) -> None:
-        n = len(self.ticket_ids)
+        n = len(_v.flat_array("ticket_ids", self.ticket_ids))
         for name in ("kind_codes", "priority_codes", "created_us", "first_response_us",
                      "resolved_us"):
             object.__setattr__(self, name, _i64(name, getattr(self, name), n))
@@ -172,7 +172,13 @@ class TicketClocks:
 
     @classmethod
     def from_tickets(cls, tickets: Sequence[Ticket]) -> TicketClocks:
-        """Collect the clock inputs of ticket values."""
+        """Collect the clock inputs of ticket values.
+
+        Raises:
+            InvalidTypeError: ``tickets`` is not an iterable of :class:`Ticket`.
+        """
+        tickets = _v.check_items("tickets", tickets, Ticket)
+
         def us(value: dt.datetime | None) -> int:
             return NAT_US if value is None else datetime_to_us(value)
 
@@ -225,6 +231,11 @@ class SlaStatus(ResultFrame):
     resolution_breached: npt.NDArray[np.bool_]
     resolved: npt.NDArray[np.bool_]
     paused: npt.NDArray[np.bool_]
+
+    def __attrs_post_init__(self) -> None:
+        _v.check_same_length("SlaStatus", {
+            f.name: getattr(self, f.name) for f in attrs.fields(SlaStatus)
+            if f.name not in ("as_of", "tz")})
 
     def __len__(self) -> int:
         return len(self.ticket_ids)
@@ -310,10 +321,12 @@ def sla_status(
         An :class:`SlaStatus`, rows in input order.
 
     Raises:
-        InvalidTypeError: ``as_of`` is not an aware datetime.
+        InvalidTypeError: ``as_of`` is not an aware datetime, ``policy`` not an
+            :class:`SlaPolicy`, or ``tickets`` neither tickets nor :class:`TicketClocks`.
         InvalidValueError: a ticket created after ``as_of``, or a calendar without
             working hours.
     """
+    _v.check_instance("policy", policy, SlaPolicy)
     require_aware(as_of, "as_of")
     clocks = tickets if isinstance(tickets, TicketClocks) else TicketClocks.from_tickets(tickets)
     tz = as_zone(policy.calendar.tz) if policy.calendar is not None else as_of.tzinfo

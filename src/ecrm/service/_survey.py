@@ -18,6 +18,7 @@ from typing import Final
 import attrs
 
 from ecrm import _enums
+from ecrm import _validators as _v
 from ecrm._time import require_aware
 from ecrm.errors import InvalidValueError
 from ecrm.service._ticket import Ticket, TicketKind, TicketState
@@ -159,8 +160,11 @@ def callback_task(ticket: Ticket, *, within: dt.timedelta = dt.timedelta(hours=4
 
     Raises:
         InvalidValueError: ``within`` is not positive.
-        InvalidTypeError: ``at`` is not an aware datetime.
+        InvalidTypeError: ``ticket`` is not a :class:`Ticket`, ``within`` not a timedelta,
+            or ``at`` not an aware datetime.
     """
+    _v.check_instance("ticket", ticket, Ticket)
+    _v.check_instance("within", within, dt.timedelta)
     if not within > dt.timedelta(0):
         raise InvalidValueError("within", "must be a positive timedelta", within)
     start = ticket.created_at if at is None else require_aware(at, "at")
@@ -176,8 +180,15 @@ def callback_task(ticket: Ticket, *, within: dt.timedelta = dt.timedelta(hours=4
 def callback_tasks(tickets: Iterable[Ticket], *, within: dt.timedelta = dt.timedelta(hours=48),
                    kinds: Iterable[TicketKind | str] = (TicketKind.COMPLAINT,)
                    ) -> list[CallbackTask]:
-    """Callbacks for every ticket of ``kinds`` that is not closed, soonest due first."""
+    """Callbacks for every ticket of ``kinds`` that is not closed, soonest due first.
+
+    Raises:
+        InvalidTypeError: ``tickets`` is not an iterable of :class:`Ticket`, or ``within``
+            not a timedelta.
+        InvalidValueError: ``within`` is not positive, or a kind is unknown.
+    """
+    items = _v.check_items("tickets", tickets, Ticket)
     wanted = {_enums.member(TicketKind, k, "kinds") for k in kinds}
-    tasks = [callback_task(t, within=within) for t in tickets
+    tasks = [callback_task(t, within=within) for t in items
              if t.kind in wanted and t.state is not TicketState.CLOSED]
     return sorted(tasks, key=lambda task: (task.due_at, task.ticket_id))
