@@ -3,6 +3,7 @@
 Drop-in for the ``attrs.validators`` of the same names: ``instance_of`` raises
 :class:`~ecrm.errors.InvalidTypeError`; ``ge``/``gt``/``le``/``lt``/``in_``/``min_len``/
 ``max_len`` raise :class:`~ecrm.errors.InvalidValueError` (``level must be >= 1, got 0``).
+:func:`require_type` is the same type check for a plain function's argument.
 ``instance_of`` and ``in_`` stay subclasses of attrs' own validators, so hypothesis still
 infers strategies from them (``st.builds``, ``st.from_type``).
 """
@@ -17,7 +18,9 @@ from attr.validators import _InstanceOfValidator, _InValidator  # type: ignore[a
 
 from ecrm.errors import InvalidTypeError, InvalidValueError, _short_repr
 
-__all__ = ["ge", "gt", "in_", "instance_of", "le", "lt", "max_len", "min_len"]
+__all__ = [
+    "ge", "gt", "in_", "instance_of", "le", "lt", "max_len", "min_len", "require_type",
+]
 
 T = TypeVar("T")
 _Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
@@ -122,3 +125,32 @@ def min_len(length: int) -> _Validator:
 def max_len(length: int) -> _Validator:
     """Like ``attrs.validators.max_len``; raises :class:`InvalidValueError`."""
     return _length("at most", length, lambda n, b: n <= b)
+
+
+def require_type(value: object, types: type[T] | tuple[type[T], ...], field: str) -> T:
+    """``value`` itself when it is an instance of ``types``; else an :class:`InvalidTypeError`.
+
+    For the arguments of plain functions, checked before the function reads any attribute
+    of them (so a wrong value never surfaces as an ``AttributeError`` from inside).
+
+    Args:
+        value: the argument.
+        types: the class or classes it must be an instance of.
+        field: the parameter's name, for the message.
+
+    Returns:
+        ``value``, typed as the expected class.
+
+    Raises:
+        InvalidTypeError: ``value`` is not an instance of ``types``; the message names the
+            field, the expected and the actual type
+            (``rules must be FeeRules, got NoneType None``).
+
+    >>> require_type(3, int, "count")
+    3
+    """
+    if not isinstance(value, types):
+        raise InvalidTypeError(
+            f"{field} must be {_type_names(types)}, got {type(value).__name__} {_short_repr(value)}"
+        )
+    return value

@@ -296,3 +296,18 @@ def test_a_flow_given_the_wrong_data_type_names_the_parameter() -> None:
     with pytest.raises(InvalidTypeError, match="orders must be an OrderLog, got NoneType"):
         order_events_from_log(None)  # type: ignore[arg-type]
     assert isinstance(_Log.from_orders([]), _Log)  # a real log still passes the check
+
+
+# -- leaksB: tiers, lifecycle, flows, profile, OrderLog.from_orders --------------------------------
+def test_require_type_returns_the_value_or_names_field_expected_and_actual_type() -> None:
+    from ecrm._validators import require_type
+
+    class FeeRules:
+        pass
+
+    assert require_type("a", str, "name") == "a"
+    assert require_type(True, (int, str), "count") is True  # bool is an int, as isinstance says
+    with pytest.raises(InvalidTypeError, match=r"^rules must be FeeRules or int, got NoneType None$"):
+        require_type(None, (FeeRules, int), "rules")
+    with pytest.raises(InvalidTypeError, match=r"^rules must be FeeRules, got str 'xxxx.*… \(100,002"):
+        require_type("x" * 100_000, FeeRules, "rules")  # the value is shown cut short
