@@ -49,7 +49,7 @@ class _EcrmIn(_InValidator):  # type: ignore[misc]
     def __call__(self, inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
         try:
             ok = value in self.options
-        except TypeError:  # an unhashable value against a set of options
+        except (TypeError, ValueError):  # unhashable; an array's ambiguous truth value
             ok = False
         if not ok:
             raise InvalidValueError(attr.name, f"must be one of {self._original_options!r}", value)

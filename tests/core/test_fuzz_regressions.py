@@ -10,6 +10,7 @@ import datetime as dt
 import math
 import time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -29,7 +30,19 @@ from ecrm.lifecycle import RepurchaseCycle
 from ecrm.rfm import score
 from ecrm.segments import Predicate
 from ecrm.service import ComplaintTaxonomy, Ticket, TicketKind
-from ecrm.tiers import TAOBAO_STORE_VIP, Coupon, IssuedCoupon, Tier
+from ecrm.tiers import (
+    TAOBAO_STORE_VIP,
+    Coupon,
+    IssuedCoupon,
+    PointsRules,
+    Tier,
+    annual_spends,
+    coupon_problems,
+    monthly_upgrade_rate,
+    replay_memberships,
+    validate_gift_pack,
+    what_if,
+)
 from ecrm.touch import (
     Backoff,
     ChannelKind,
@@ -311,3 +324,53 @@ def test_require_type_returns_the_value_or_names_field_expected_and_actual_type(
         require_type(None, (FeeRules, int), "rules")
     with pytest.raises(InvalidTypeError, match=r"^rules must be FeeRules, got str 'xxxx.*… \(100,002"):
         require_type("x" * 100_000, FeeRules, "rules")  # the value is shown cut short
+
+
+
+# tiers: a wrong-type argument is named before anything reads it
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: annual_spends(_log(), None, as_of=AS_OF), r"^rules must be FeeRules, got NoneType"),
+        (lambda: coupon_problems(None), r"^coupon must be Coupon, got NoneType"),
+        (lambda: coupon_problems(Coupon("C1", face_value=Money(500), valid_days=7), rules=True),
+         r"^rules must be GiftPackRules, got bool True"),
+        (lambda: validate_gift_pack([], rules="x"), r"^rules must be GiftPackRules, got str 'x'"),
+        (lambda: monthly_upgrade_rate(None, TAOBAO_STORE_VIP, opted_in=True, months=[AS_OF]),
+         r"^orders must be OrderLog, got NoneType"),
+        (lambda: monthly_upgrade_rate(_log(), {"a": 1}, opted_in=True, months=[AS_OF]),
+         r"^ladder must be TierLadder, got dict"),
+        (lambda: what_if(_log(), dt.date(2024, 5, 1), TAOBAO_STORE_VIP, as_of=AS_OF, opted_in=True),
+         r"^current must be TierLadder, got date"),
+        (lambda: what_if(_log(), TAOBAO_STORE_VIP, None, as_of=AS_OF, opted_in=True),
+         r"^proposed must be TierLadder, got NoneType"),
+        (lambda: what_if(_log(), TAOBAO_STORE_VIP, TAOBAO_STORE_VIP, as_of=AS_OF, opted_in=True,
+                         policy=np.array([1.0])),
+         r"^policy must be DowngradePolicy or None, got ndarray"),
+        (lambda: replay_memberships(None, []), r"^orders must be OrderLog, got NoneType"),
+        (lambda: replay_memberships(_log(), [], policy="never"),
+         r"^policy must be DowngradePolicy, got str"),
+        (lambda: PointsRules(tasks=np.array([1.0, math.nan])),
+         r"^tasks\[0\] must be TaskReward, got float64"),
+        (lambda: PointsRules(tasks=5), r"^tasks must be an iterable of TaskReward, got int"),
+    ],
+)
+def test_tiers_functions_name_a_wrong_type_argument(call: Any, message: str) -> None:
+    with pytest.raises(InvalidTypeError, match=message):
+        call()
+
+
+def test_validate_gift_pack_names_a_deeply_nested_coupon_without_recursing() -> None:
+    deep: list[Any] = []
+    for _ in range(5_000):
+        deep = [deep]
+    with pytest.raises(InvalidTypeError, match=r"^coupons\[0\] must be Coupon, got list "):
+        validate_gift_pack([deep])
+
+
+def test_membership_event_kind_of_an_array_is_an_invalid_value_not_an_ambiguous_truth() -> None:
+    from ecrm.tiers import MembershipEvent
+
+    with pytest.raises(InvalidValueError, match=r"^kind must be one of") as info:
+        MembershipEvent("c1", AS_OF, np.array([], dtype=object))  # type: ignore[arg-type]
+    assert info.value.field == "kind"

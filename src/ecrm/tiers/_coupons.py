@@ -265,8 +265,12 @@ def coupon_problems(
     Returns:
         One :class:`InvalidValueError` per broken limit, each with ``field`` set to
         ``path + "face_value"`` and so on.
+
+    Raises:
+        InvalidTypeError: ``coupon`` is not a Coupon; ``rules`` is not GiftPackRules.
     """
-    rules = GiftPackRules() if rules is None else rules
+    _v.require_type(coupon, Coupon, f"{path}coupon" if path else "coupon")
+    rules = GiftPackRules() if rules is None else _v.require_type(rules, GiftPackRules, "rules")
     problems: list[InvalidValueError] = []
     limit = rules.max_face_value
     if coupon.face_value.currency != limit.currency:

@@ -63,9 +63,10 @@ def validate_gift_pack(
         Empty when the pack is valid.
 
     Raises:
-        InvalidTypeError: an element is not a :class:`Coupon` / :class:`Gift`.
+        InvalidTypeError: an element is not a :class:`Coupon` / :class:`Gift`; ``rules`` is
+            not :class:`GiftPackRules`.
     """
-    rules = GiftPackRules() if rules is None else rules
+    rules = GiftPackRules() if rules is None else _v.require_type(rules, GiftPackRules, "rules")
     if isinstance(coupons, GiftPack):
         pack = coupons
         coupons, gifts = pack.coupons, pack.gifts
@@ -82,10 +83,7 @@ def validate_gift_pack(
         )
     seen: set[str] = set()
     for i, coupon in enumerate(coupons):
-        if not isinstance(coupon, Coupon):
-            raise InvalidTypeError(
-                f"coupons[{i}] must be a Coupon, got {type(coupon).__name__} {coupon!r}"
-            )
+        _v.require_type(coupon, Coupon, f"coupons[{i}]")
         if coupon.coupon_id in seen:
             problems.append(
                 InvalidValueError(
@@ -104,8 +102,7 @@ def validate_gift_pack(
             )
     gift_ids: set[str] = set()
     for i, gift in enumerate(gifts):
-        if not isinstance(gift, Gift):
-            raise InvalidTypeError(f"gifts[{i}] must be a Gift, got {type(gift).__name__}")
+        _v.require_type(gift, Gift, f"gifts[{i}]")
         if gift.gift_id in gift_ids:
             problems.append(
                 InvalidValueError(f"gifts[{i}].gift_id", "must not repeat in a pack", gift.gift_id)

@@ -716,6 +716,7 @@ class TierLadder:
             InvalidValueError: naive ``as_of``; a bool array of the wrong shape.
         """
         when = require_aware(as_of, "as_of")
+        _v.require_type(orders, OrderLog, "orders")
         if orders.currency != self.currency:
             raise CurrencyMismatchError(
                 "orders.currency", f"must be the ladder's currency {self.currency}", orders.currency
@@ -802,10 +803,19 @@ def _format_table(rows: Sequence[Sequence[str]]) -> str:
     return format_rows(rows, left=len(rows[0]))
 
 
+_NO_POLICY: Final = object()
+
+
 def _window_start_us(
     when: dt.datetime, orders: OrderLog, policy: DowngradePolicy | None
 ) -> int | None:
-    if policy is None or policy.window_months is None:
+    if policy is None:
+        return None
+    # DowngradePolicy lives in _membership, which imports this module: check its shape
+    if getattr(policy, "window_months", _NO_POLICY) is _NO_POLICY:
+        raise InvalidTypeError(
+            f"policy must be DowngradePolicy or None, got {type(policy).__name__}")
+    if policy.window_months is None:
         return None
     from dateutil.relativedelta import relativedelta
 

@@ -389,7 +389,14 @@ def replay_memberships(
 
     Returns:
         The final records and the refused events.
+
+    Raises:
+        InvalidTypeError: ``orders`` is not an OrderLog, ``ladder`` not a TierLadder,
+            ``policy`` not a DowngradePolicy, an event not a MembershipEvent.
     """
+    _v.require_type(orders, OrderLog, "orders")
+    _v.require_type(ladder, TierLadder, "ladder")
+    _v.require_type(policy, DowngradePolicy, "policy")
     valid = orders.valid_mask(statuses)
     evals = sorted(require_aware(e, "evaluations") for e in evaluations)
     by_customer: dict[Any, list[MembershipEvent]] = {}
