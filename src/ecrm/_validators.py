@@ -3,23 +3,43 @@
 Drop-in for the ``attrs.validators`` of the same names: ``instance_of`` raises
 :class:`~ecrm.errors.InvalidTypeError`; ``ge``/``gt``/``le``/``lt``/``in_``/``min_len``/
 ``max_len`` raise :class:`~ecrm.errors.InvalidValueError` (``level must be >= 1, got 0``).
-:func:`require_type` is the same type check for a plain function's argument.
 ``instance_of`` and ``in_`` stay subclasses of attrs' own validators, so hypothesis still
 infers strategies from them (``st.builds``, ``st.from_type``).
+
+The argument guards of public functions live here too, one of each: :func:`check_instance`
+(one argument of one type), :func:`check_items` (an iterable argument whose items have one
+type), :func:`flat_array` (an argument that must become a one-dimensional array) and
+:func:`check_same_length` (the row arrays of a result value). Each is called before
+anything reads the argument, so a wrong value never surfaces as an ``AttributeError``,
+``IndexError`` or numpy ``ValueError`` from deep inside.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container
+import warnings
+from collections.abc import Callable, Container, Iterable, Mapping
 from typing import Any, TypeVar
 
 import attrs
+import numpy as np
+import numpy.typing as npt
 from attr.validators import _InstanceOfValidator, _InValidator  # type: ignore[attr-defined]
 
 from ecrm.errors import InvalidTypeError, InvalidValueError, _short_repr
 
 __all__ = [
-    "ge", "gt", "in_", "instance_of", "le", "lt", "max_len", "min_len", "require_type",
+    "check_instance",
+    "check_items",
+    "check_same_length",
+    "flat_array",
+    "ge",
+    "gt",
+    "in_",
+    "instance_of",
+    "le",
+    "lt",
+    "max_len",
+    "min_len",
 ]
 
 T = TypeVar("T")
@@ -32,15 +52,18 @@ def _type_names(types: type | tuple[type, ...]) -> str:
     return types.__name__
 
 
+def _wrong_type(name: str, types: type | tuple[type, ...], value: object) -> InvalidTypeError:
+    return InvalidTypeError(
+        f"{name} must be {_type_names(types)}, got {type(value).__name__} {_short_repr(value)}"
+    )
+
+
 class _EcrmInstanceOf(_InstanceOfValidator):  # type: ignore[misc]
     __slots__ = ()
 
     def __call__(self, inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
         if not isinstance(value, self.type):
-            raise InvalidTypeError(
-                f"{attr.name} must be {_type_names(self.type)}, "
-                f"got {type(value).__name__} {_short_repr(value)}"
-            )
+            raise _wrong_type(attr.name, self.type, value)
 
 
 class _EcrmIn(_InValidator):  # type: ignore[misc]
@@ -127,30 +150,127 @@ def max_len(length: int) -> _Validator:
     return _length("at most", length, lambda n, b: n <= b)
 
 
-def require_type(value: object, types: type[T] | tuple[type[T], ...], field: str) -> T:
-    """``value`` itself when it is an instance of ``types``; else an :class:`InvalidTypeError`.
-
-    For the arguments of plain functions, checked before the function reads any attribute
-    of them (so a wrong value never surfaces as an ``AttributeError`` from inside).
+# -- argument guards of public functions ----------------------------------------------------
+def check_instance(name: str, value: T, types: type | tuple[type, ...]) -> T:
+    """Return ``value`` if it is an instance of ``types``.
 
     Args:
+        name: the parameter's name, as the message shows it (``"summary"``).
         value: the argument.
-        types: the class or classes it must be an instance of.
-        field: the parameter's name, for the message.
+        types: the class, or a tuple of classes, the argument must be an instance of.
 
     Returns:
-        ``value``, typed as the expected class.
+        ``value`` itself.
 
     Raises:
-        InvalidTypeError: ``value`` is not an instance of ``types``; the message names the
-            field, the expected and the actual type
-            (``rules must be FeeRules, got NoneType None``).
-
-    >>> require_type(3, int, "count")
-    3
+        InvalidTypeError: ``value`` is not an instance
+            (``summary must be Summary, got float 1.5``).
     """
     if not isinstance(value, types):
-        raise InvalidTypeError(
-            f"{field} must be {_type_names(types)}, got {type(value).__name__} {_short_repr(value)}"
-        )
+        raise _wrong_type(name, types, value)
     return value
+
+
+def check_items(name: str, values: Iterable[Any], types: type | tuple[type, ...]) -> list[Any]:
+    """The items of an iterable argument, each an instance of ``types``, as a list.
+
+    A ``str``, ``bytes`` or mapping is refused as a whole (iterating it yields characters,
+    bytes or keys, never the items meant), and so is anything that is not iterable.
+
+    Args:
+        name: the parameter's name (``"tickets"``); an item's message names its index
+            (``tickets[2]``).
+        values: the argument (any iterable: a list, a tuple, a generator).
+        types: the class, or a tuple of classes, every item must be an instance of.
+
+    Returns:
+        The items, in order, as a new list (a generator is read once).
+
+    Raises:
+        InvalidTypeError: ``values`` is not an iterable of items, or an item has the wrong
+            type (``tickets[2] must be Ticket, got int 1``).
+    """
+    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
+        raise InvalidTypeError(
+            f"{name} must be an iterable of {_type_names(types)}, "
+            f"got {type(values).__name__} {_short_repr(values)}"
+        )
+    items = list(values)
+    for i, item in enumerate(items):
+        if not isinstance(item, types):
+            raise _wrong_type(f"{name}[{i}]", types, item)
+    return items
+
+
+def flat_array(name: str, values: object, dtype: npt.DTypeLike | None = None) -> npt.NDArray[Any]:
+    """``np.asarray(values, dtype)``, refused unless it is one-dimensional.
+
+    Numpy's own refusals (a ragged or deeply nested list, text where numbers are wanted, a
+    complex number as a float) become ecrm errors naming the parameter.
+
+    Args:
+        name: the parameter's name (``"customer_ids"``).
+        values: a sequence or array of values, one per row.
+        dtype: the dtype to convert to, or None to let numpy choose.
+
+    Returns:
+        A one-dimensional array.
+
+    Raises:
+        InvalidTypeError: ``values`` is a single ``str``/``bytes``, or numpy cannot make an
+            array of ``dtype`` from it (text as numbers, a nested list).
+        InvalidValueError: the array is not one-dimensional.
+    """
+    if isinstance(values, str | bytes):
+        raise InvalidTypeError(
+            f"{name} must be a sequence or array of values, one per row, "
+            f"got a single {type(values).__name__} {_short_repr(values)}"
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", np.exceptions.ComplexWarning)
+            arr = np.asarray(values, dtype=dtype)
+    except (ValueError, TypeError, OverflowError, np.exceptions.ComplexWarning) as exc:
+        wanted = f"values of dtype {np.dtype(dtype)}" if dtype is not None else "values"
+        raise InvalidTypeError(
+            f"{name} must be a flat sequence or array of {wanted}, one per row, "
+            f"got {type(values).__name__} ({type(exc).__name__}: {_short_repr(str(exc))})"
+        ) from None
+    if arr.ndim != 1:
+        raise InvalidValueError(name, "must be one-dimensional (one value per row)",
+                                f"shape {arr.shape}")
+    return arr
+
+
+def check_same_length(owner: str, columns: dict[str, Any]) -> int:
+    """Check that the row arrays of a result value are one-dimensional and equally long.
+
+    For ``__attrs_post_init__`` of result values whose fields are parallel arrays, so a value
+    built field by field (``attrs.evolve``, ``st.builds``) cannot hold rows that do not line
+    up.
+
+    Args:
+        owner: the class's name, for the message (``"Summary"``).
+        columns: field name -> array, the first being the one the others are measured by.
+
+    Returns:
+        The common length.
+
+    Raises:
+        InvalidValueError: a field is not a one-dimensional array, or its length differs from
+            the first field's (``Summary.x must have the length of customer_ids (5), got 4``).
+    """
+    first_name, first_len = "", 0
+    for name, values in columns.items():
+        shape = getattr(values, "shape", None)
+        if shape is None or len(shape) != 1:
+            raise InvalidValueError(f"{owner}.{name}", "must be a one-dimensional array",
+                                    f"shape {shape}" if shape is not None else values)
+        if not first_name:
+            first_name, first_len = name, shape[0]
+        elif shape[0] != first_len:
+            raise InvalidValueError(
+                f"{owner}.{name}", f"must have the length of {first_name} ({first_len})",
+                f"length {shape[0]}",
+            )
+    return first_len
