@@ -269,8 +269,8 @@ def coupon_problems(
     Raises:
         InvalidTypeError: ``coupon`` is not a Coupon; ``rules`` is not GiftPackRules.
     """
-    _v.require_type(coupon, Coupon, f"{path}coupon" if path else "coupon")
-    rules = GiftPackRules() if rules is None else _v.require_type(rules, GiftPackRules, "rules")
+    _v.check_instance(f"{path}coupon" if path else "coupon", coupon, Coupon)
+    rules = GiftPackRules() if rules is None else _v.check_instance("rules", rules, GiftPackRules)
     problems: list[InvalidValueError] = []
     limit = rules.max_face_value
     if coupon.face_value.currency != limit.currency:

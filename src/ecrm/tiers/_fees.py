@@ -404,7 +404,7 @@ def annual_spends(
     """
     if not isinstance(orders, OrderLog):
         raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
-    _v.require_type(rules, FeeRules, "rules")
+    _v.check_instance("rules", rules, FeeRules)
     if orders.currency != rules.annual_fee.currency:
         raise CurrencyMismatchError(
             "orders", f"must be in the fee's currency {rules.annual_fee.currency}",

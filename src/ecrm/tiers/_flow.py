@@ -58,8 +58,8 @@ def _levels_at(
 
 
 def _check(orders: OrderLog, ladder: TierLadder, name: str = "ladder") -> None:
-    _v.require_type(orders, OrderLog, "orders")
-    _v.require_type(ladder, TierLadder, name)
+    _v.check_instance("orders", orders, OrderLog)
+    _v.check_instance(name, ladder, TierLadder)
     if orders.currency != ladder.currency:
         raise CurrencyMismatchError(
             "orders.currency", f"must be the ladder's currency {ladder.currency}", orders.currency

@@ -66,7 +66,7 @@ def validate_gift_pack(
         InvalidTypeError: an element is not a :class:`Coupon` / :class:`Gift`; ``rules`` is
             not :class:`GiftPackRules`.
     """
-    rules = GiftPackRules() if rules is None else _v.require_type(rules, GiftPackRules, "rules")
+    rules = GiftPackRules() if rules is None else _v.check_instance("rules", rules, GiftPackRules)
     if isinstance(coupons, GiftPack):
         pack = coupons
         coupons, gifts = pack.coupons, pack.gifts
@@ -83,7 +83,7 @@ def validate_gift_pack(
         )
     seen: set[str] = set()
     for i, coupon in enumerate(coupons):
-        _v.require_type(coupon, Coupon, f"coupons[{i}]")
+        _v.check_instance(f"coupons[{i}]", coupon, Coupon)
         if coupon.coupon_id in seen:
             problems.append(
                 InvalidValueError(
@@ -102,7 +102,7 @@ def validate_gift_pack(
             )
     gift_ids: set[str] = set()
     for i, gift in enumerate(gifts):
-        _v.require_type(gift, Gift, f"gifts[{i}]")
+        _v.check_instance(f"gifts[{i}]", gift, Gift)
         if gift.gift_id in gift_ids:
             problems.append(
                 InvalidValueError(f"gifts[{i}].gift_id", "must not repeat in a pack", gift.gift_id)

@@ -716,7 +716,7 @@ class TierLadder:
             InvalidValueError: naive ``as_of``; a bool array of the wrong shape.
         """
         when = require_aware(as_of, "as_of")
-        _v.require_type(orders, OrderLog, "orders")
+        _v.check_instance("orders", orders, OrderLog)
         if orders.currency != self.currency:
             raise CurrencyMismatchError(
                 "orders.currency", f"must be the ladder's currency {self.currency}", orders.currency

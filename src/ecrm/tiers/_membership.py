@@ -394,9 +394,9 @@ def replay_memberships(
         InvalidTypeError: ``orders`` is not an OrderLog, ``ladder`` not a TierLadder,
             ``policy`` not a DowngradePolicy, an event not a MembershipEvent.
     """
-    _v.require_type(orders, OrderLog, "orders")
-    _v.require_type(ladder, TierLadder, "ladder")
-    _v.require_type(policy, DowngradePolicy, "policy")
+    _v.check_instance("orders", orders, OrderLog)
+    _v.check_instance("ladder", ladder, TierLadder)
+    _v.check_instance("policy", policy, DowngradePolicy)
     valid = orders.valid_mask(statuses)
     evals = sorted(require_aware(e, "evaluations") for e in evaluations)
     by_customer: dict[Any, list[MembershipEvent]] = {}

@@ -416,12 +416,7 @@ def _int_at_least(low: int) -> Callable[[object, attrs.Attribute[int], int], Non
 
 
 def _task_tuple(value: Iterable[TaskReward]) -> tuple[TaskReward, ...]:
-    if not isinstance(value, Iterable) or isinstance(value, str | bytes):
-        raise InvalidTypeError(f"tasks must be an iterable of TaskReward, got {type(value).__name__}")
-    tasks = tuple(value)
-    for i, task in enumerate(tasks):
-        _v.require_type(task, TaskReward, f"tasks[{i}]")
-    return tasks
+    return tuple(_v.check_items("tasks", value, TaskReward))
 
 
 @attrs.frozen
