@@ -359,3 +359,84 @@ def test_membership_event_kind_of_an_array_is_an_invalid_value_not_an_ambiguous_
     with pytest.raises(InvalidValueError, match=r"^kind must be one of") as info:
         MembershipEvent("c1", AS_OF, np.array([], dtype=object))  # type: ignore[arg-type]
     assert info.value.field == "kind"
+
+
+# lifecycle: wrong types named, result values whose rows do not line up refused
+def test_playbook_rule_of_the_wrong_type_is_named_by_index() -> None:
+    from ecrm.lifecycle import DEFAULT_PLAYBOOK, Playbook
+
+    with pytest.raises(InvalidTypeError, match=r"^rules\[1\] must be PlaybookRule, got str 'x'"):
+        Playbook((DEFAULT_PLAYBOOK.rules[0], "x"))  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match=r"^rules must be an iterable of PlaybookRule"):
+        Playbook("abc")  # type: ignore[arg-type]
+
+
+def test_format_cycle_report_names_a_wrong_cycle_or_stages() -> None:
+    from ecrm.lifecycle import format_cycle_report, repurchase_cycle
+
+    cycle = repurchase_cycle(_log(), as_of=AS_OF, fallback=(10, 20, 30))
+    with pytest.raises(InvalidTypeError, match=r"^cycle must be RepurchaseCycle, got NoneType"):
+        format_cycle_report(None)  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match=r"^stages must be StageResult, got frozenset"):
+        format_cycle_report(cycle, frozenset({1}))  # type: ignore[arg-type]
+
+
+def _stage_fields() -> dict[str, Any]:
+    from ecrm.lifecycle import Bands
+
+    return {"customer_ids": np.array(["a", "b"]), "stage_codes": np.array([1, 2], dtype=np.int8),
+            "days_since_last": np.array([3, 9]), "n_purchase_days": np.array([1, 2]),
+            "bands": Bands(10, 20, 30), "scope": "store", "as_of": AS_OF, "_as_of_day": 19844}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"days_since_last": np.array([3])},
+         r"^StageResult.days_since_last must have the length of customer_ids \(2\), got 'length 1'"),
+        ({"stage_codes": np.array([[1], [2]])}, r"^StageResult.stage_codes must be a one-dimensional array, got 'shape \(2, 1\)'"),
+        ({"stage_codes": np.array([1, 9])}, r"^StageResult.stage_codes must hold Stage codes 0 to 5"),
+        ({"n_purchase_days": np.array([1.5, 2.0])},
+         r"^StageResult.n_purchase_days must be an array of integers, got 'dtype float64'"),
+        ({"customer_ids": [["a"], ["b"]]}, r"^StageResult.customer_ids must be a one-dimensional"),
+    ],
+)
+def test_stage_result_rows_that_do_not_line_up_are_refused(
+    change: dict[str, Any], message: str
+) -> None:
+    from ecrm.lifecycle import StageResult
+
+    assert len(StageResult(**_stage_fields())) == 2  # the consistent value is fine
+    with pytest.raises(InvalidValueError, match=message) as info:
+        StageResult(**(_stage_fields() | change))
+    assert info.value.field.startswith("StageResult.")
+
+
+def test_cycle_table_p_days_of_the_wrong_shape_is_refused() -> None:
+    from ecrm import Order, OrderItem, OrderStatus
+    from ecrm.lifecycle import cycles_by
+
+    def bought(order_id: str, day: int) -> Order:
+        at = dt.datetime(2024, 1, 1, tzinfo=SH) + dt.timedelta(days=day)
+        return Order(order_id, "a", at, Money(100), status=OrderStatus.PAID, paid_at=at,
+                     items=[OrderItem(sku="sku1", unit_price=Money(100))])
+
+    log = OrderLog.from_orders([bought("o1", 0), bought("o2", 20)], tz=SH)
+    table = cycles_by(log, by="sku", as_of=AS_OF, min_repurchasers=1)
+    with pytest.raises(InvalidValueError, match=r"^CycleTable.p_days must be an int array of "
+                                                r"shape \(1, 3\)"):
+        attrs.evolve(table, p_days=np.array([20, 20, 20]))
+    with pytest.raises(InvalidValueError, match=r"^CycleTable.keys must be an array of str"):
+        attrs.evolve(table, keys=np.array([["sku1"]], dtype=object)[:, 0])
+    with pytest.raises(InvalidValueError, match=r"^CycleTable.by must be one of"):
+        attrs.evolve(table, by="brand")
+
+
+def test_stages_of_deeply_nested_customers_is_an_ecrm_error() -> None:
+    from ecrm.lifecycle import stages
+
+    deep: list[Any] = ["a"]
+    for _ in range(100):
+        deep = [deep]
+    with pytest.raises(InvalidTypeError, match=r"^customers must be a flat sequence"):
+        stages(_log(), as_of=AS_OF, cycle=(10, 20, 30), customers=deep)

@@ -12,6 +12,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, moments, nullable
@@ -284,6 +285,27 @@ def check_log(orders: object) -> OrderLog:
             f"got {type(orders).__name__}"
         )
     return orders
+
+
+def check_rows(owner: str, columns: dict[str, Any], *, ints: tuple[str, ...] = (),
+               texts: tuple[str, ...] = ()) -> int:
+    """Check the parallel row arrays of a result value built field by field (``attrs.evolve``,
+    ``st.builds``): one-dimensional, equally long, and ``ints`` of an integer dtype, ``texts``
+    of a str dtype. Returns the common length.
+
+    Raises:
+        InvalidValueError: naming ``owner.field``, the rule and the shape, length or dtype.
+    """
+    n = _v.check_same_length(owner, columns)
+    for name in ints:
+        if columns[name].dtype.kind not in "iu":
+            raise InvalidValueError(f"{owner}.{name}", "must be an array of integers",
+                                    f"dtype {columns[name].dtype}")
+    for name in texts:
+        if columns[name].dtype.kind != "U":
+            raise InvalidValueError(f"{owner}.{name}", "must be an array of str",
+                                    f"dtype {columns[name].dtype}")
+    return n
 
 
 def check_choice(field: str, value: object, choices: tuple[str, ...]) -> str:

@@ -17,7 +17,7 @@ from ecrm._results import ResultFrame, dates, nullable
 from ecrm._time import MAX_YEAR, MIN_YEAR, date_to_day, local_day, require_aware
 from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.lifecycle._by import CycleTable, _items_of, factorize
-from ecrm.lifecycle._cycle import Bands, RepurchaseCycle, check_log
+from ecrm.lifecycle._cycle import Bands, RepurchaseCycle, check_log, check_rows
 from ecrm.lifecycle._kernels import NONE_DAYS, as_of_for, store_events
 
 __all__ = [
@@ -50,6 +50,12 @@ class CustomerDays(ResultFrame):
     as_of: dt.datetime
     reason: str
     p_alive: npt.NDArray[np.float64] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        columns = {"customer_ids": self.customer_ids, "days_since_last": self.days_since_last}
+        if self.p_alive is not None:
+            columns["p_alive"] = self.p_alive
+        check_rows("CustomerDays", columns, ints=("days_since_last",))
 
     def __len__(self) -> int:
         return len(self.customer_ids)
@@ -90,6 +96,13 @@ class DueReminders(ResultFrame):
     scopes: npt.NDArray[np.str_]
 
     on = renamed_attribute("on", "day")
+
+    def __attrs_post_init__(self) -> None:
+        check_rows("DueReminders", {
+            "customer_ids": self.customer_ids, "keys": self.keys,
+            "last_purchase_days": self.last_purchase_days, "p50_days": self.p50_days,
+            "scopes": self.scopes,
+        }, ints=("last_purchase_days", "p50_days"), texts=("keys", "scopes"))
 
     def __len__(self) -> int:
         return len(self.customer_ids)

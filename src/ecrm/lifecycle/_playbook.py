@@ -60,7 +60,7 @@ class PlaybookRule:
 
 
 def _rules_tuple(rules: Iterable[PlaybookRule]) -> tuple[PlaybookRule, ...]:
-    return tuple(rules)
+    return tuple(_v.check_items("rules", rules, PlaybookRule))
 
 
 @attrs.frozen
