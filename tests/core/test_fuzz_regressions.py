@@ -440,3 +440,128 @@ def test_stages_of_deeply_nested_customers_is_an_ecrm_error() -> None:
         deep = [deep]
     with pytest.raises(InvalidTypeError, match=r"^customers must be a flat sequence"):
         stages(_log(), as_of=AS_OF, cycle=(10, 20, 30), customers=deep)
+
+
+# touch.flows: wrong types named, absurd delays refused before the int64 arithmetic
+def _ctx() -> Any:
+    from ecrm.touch.flows import FlowContext
+
+    return FlowContext(SmsComposer("【小林茶铺】"), link="https://shop.example/x")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"refund_after": dt.timedelta(days=999_999_999)}, InvalidValueError,
+         r"^refund_after must be between 0 and 3,650 days"),
+        ({"ship_after": -dt.timedelta(days=1)}, InvalidValueError,
+         r"^ship_after must be between 0 and 3,650 days"),
+        ({"confirm_after": 7}, InvalidTypeError, r"^confirm_after must be timedelta, got int 7"),
+        ({"multi_warehouse_min_lines": 2**64}, InvalidValueError,
+         r"^multi_warehouse_min_lines must be between 1 and 2\*\*31 - 1"),
+        ({"multi_warehouse_min_lines": True}, InvalidTypeError,
+         r"^multi_warehouse_min_lines must be an int, got bool"),
+    ],
+)
+def test_order_events_from_log_refuses_absurd_delays_before_any_arithmetic(
+    kwargs: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    from ecrm.touch.flows import order_events_from_log
+
+    with pytest.raises(error, match=message):
+        order_events_from_log(_log(), **kwargs)
+
+
+def test_why_not_due_names_a_wrong_message_status_or_expiry() -> None:
+    from ecrm.touch.flows import still_due, why_not_due
+
+    with pytest.raises(InvalidTypeError, match=r"why_not_due\(\): message must be Message, "
+                                               r"got NoneType"):
+        why_not_due(None, as_of=AS_OF)  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match=r"^status must be OrderStatus, got str 'paid'"):
+        still_due(_message(), as_of=AS_OF, status="paid")  # type: ignore[arg-type]
+    for bad in ("soon", "2024-05-01T10:00:00"):  # not a moment; a moment without an offset
+        m = attrs.evolve(_message(), metadata={"expires_at": bad})
+        with pytest.raises(InvalidValueError, match=r"^message.metadata\['expires_at'\]") as info:
+            why_not_due(m, as_of=AS_OF)
+        assert info.value.field == "message.metadata['expires_at']"
+
+
+def test_flow_context_templates_and_item_names_must_be_mappings() -> None:
+    from ecrm.touch.flows import FlowContext
+
+    composer = SmsComposer("【小林茶铺】")
+    with pytest.raises(InvalidTypeError, match=r"^templates must be Mapping, got ndarray"):
+        FlowContext(composer, templates=np.array([], dtype=object))  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match=r"^templates must be Mapping, got tuple"):
+        FlowContext(composer, templates=("x",))  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match=r"^item_names must be Mapping, got list"):
+        FlowContext(composer, item_names=["ab"])  # type: ignore[arg-type]
+
+
+def test_order_events_and_coupon_grants_name_a_deeply_nested_element_without_recursing() -> None:
+    from ecrm.touch.flows import CouponGrants, OrderEvents
+
+    deep: list[Any] = []
+    for _ in range(5_000):
+        deep = [deep]
+    with pytest.raises(InvalidTypeError, match=r"^events\[0\] must be an OrderEvent, got list"):
+        OrderEvents.from_events([deep])
+    with pytest.raises(InvalidTypeError, match=r"^issued\[0\] must be \(customer_id, "
+                                               r"IssuedCoupon\), got list"):
+        CouponGrants.from_issued([deep])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"customer_ids": [["a"], ["b", "c"]]}, r"^customer_ids must be a flat sequence"),
+        ({"valid_until": ["2024-06-01", "2024-06-02"]},
+         r"^valid_until must hold aware datetimes or int64 epoch microseconds, got dtype <U10"),
+        ({"coupon_ids": "C1"}, r"^coupon_ids must be a sequence or array of values, one per row"),
+    ],
+)
+def test_coupon_grants_from_arrays_names_a_column_numpy_cannot_read(
+    kwargs: dict[str, Any], message: str
+) -> None:
+    from ecrm.touch.flows import CouponGrants
+
+    good: dict[str, Any] = {"customer_ids": ["a", "b"], "coupon_ids": ["C1", "C1"],
+                            "valid_until": [AS_OF, AS_OF]}
+    assert len(CouponGrants.from_arrays(**good).customer_ids) == 2
+    with pytest.raises(InvalidTypeError, match=message):
+        CouponGrants.from_arrays(**(good | kwargs))
+
+
+def test_coupon_care_names_a_nested_audience_and_a_non_text_coupon_id() -> None:
+    from ecrm import Window
+    from ecrm.tiers import CouponCatalog
+    from ecrm.touch.flows import coupon_care
+
+    catalog = CouponCatalog([Coupon("C1", face_value=Money(500), valid_days=7)])
+    window = Window(AS_OF, AS_OF + dt.timedelta(days=2))
+    args: dict[str, Any] = {"campaign_id": "c1", "window": window, "ctx": _ctx(),
+                            "catalog": catalog}
+    with pytest.raises(InvalidTypeError, match=r"^audience must be a flat sequence"):
+        coupon_care([["a"], ["b", ["c"]]], coupon_id="C1", **args)
+    with pytest.raises(InvalidTypeError, match=r"^coupon_id must be str, got ndarray"):
+        coupon_care(["a"], coupon_id=np.array([1.0, math.nan]), **args)  # type: ignore[arg-type]
+
+
+def test_callback_reminders_and_survey_replies_name_a_wrong_argument() -> None:
+    from ecrm.service import MemoryScoreStore
+    from ecrm.touch.flows import callback_reminders, record_survey_reply
+
+    window: dict[str, Any] = {"start": AS_OF, "as_of": AS_OF + dt.timedelta(days=1),
+                              "ctx": _ctx()}
+    with pytest.raises(InvalidTypeError, match=r"^operators must be Mapping, got list"):
+        callback_reminders([], operators=[], **window)  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match=r"^tickets\[0\] must be Ticket, got str 'T-1'"):
+        callback_reminders(["T-1"], operators={}, **window)  # type: ignore[list-item]
+    with pytest.raises(InvalidValueError, match=r"^kinds\[0\] must be a TicketKind") as info:
+        callback_reminders([], operators={}, kinds=["grumble"], **window)
+    assert info.value.field == "kinds[0]"
+    with pytest.raises(InvalidTypeError, match=r"^survey must be Message, got NoneType"):
+        record_survey_reply(MemoryScoreStore(), None, "5", replied_at=AS_OF)  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match=r"^store must be a ScoreStore"):
+        record_survey_reply(None, _message(), "5", replied_at=AS_OF)  # type: ignore[arg-type]

@@ -352,7 +352,9 @@ class CouponCatalog:
 
         Raises:
             InvalidValueError: no such coupon (also a ``ValueError``).
+            InvalidTypeError: ``coupon_id`` is not a str.
         """
+        _v.check_instance("coupon_id", coupon_id, str)
         for coupon in self.coupons:
             if coupon.coupon_id == coupon_id:
                 return coupon
