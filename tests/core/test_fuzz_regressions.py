@@ -565,3 +565,43 @@ def test_callback_reminders_and_survey_replies_name_a_wrong_argument() -> None:
         record_survey_reply(MemoryScoreStore(), None, "5", replied_at=AS_OF)  # type: ignore[arg-type]
     with pytest.raises(InvalidTypeError, match=r"^store must be a ScoreStore"):
         record_survey_reply(None, _message(), "5", replied_at=AS_OF)  # type: ignore[arg-type]
+
+
+# profile and OrderLog.from_orders
+def test_profiles_names_a_wrong_as_of_or_customers() -> None:
+    from ecrm.profile import profiles
+
+    with pytest.raises(InvalidTypeError, match=r"^as_of must be a timezone-aware datetime, got Money"):
+        profiles(_log(), as_of=Money(1))  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match=r"^customers must be CustomerTable, got dict"):
+        profiles(_log(), as_of=AS_OF, customers={"a": 1})  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match=r"^touches must be a flat sequence"):
+        profiles(_log(), as_of=AS_OF, touches=[["a"], ["b", ["c"]]])
+
+
+def test_profiles_refuse_parts_whose_rows_do_not_line_up() -> None:
+    from ecrm.profile import profiles
+
+    log = _log()
+    rfm = score(log, as_of=AS_OF, warn_undersized=False)
+    with pytest.raises(InvalidValueError, match=r"^rfm.total must have the length of "
+                                                r"customer_ids \(2\), got 'length 1'") as info:
+        profiles(log, as_of=AS_OF, rfm=attrs.evolve(rfm, total=rfm.total[:1]))
+    assert info.value.field == "rfm.total"
+    with pytest.raises(InvalidValueError, match=r"^rfm.grade must hold integer codes 0 to 3"):
+        profiles(log, as_of=AS_OF, rfm=attrs.evolve(rfm, grade=rfm.grade + 7))
+    tiers = TAOBAO_STORE_VIP.evaluate_log(log, as_of=AS_OF, opted_in=True)
+    with pytest.raises(InvalidValueError, match=r"^tiers.level must hold integer codes 0 to 4"):
+        profiles(log, as_of=AS_OF, tiers=attrs.evolve(tiers, level=tiers.level + 9))
+    with pytest.raises(InvalidValueError, match=r"^tiers.potential must have the length"):
+        profiles(log, as_of=AS_OF, tiers=attrs.evolve(tiers, potential=tiers.potential[:1]))
+
+
+def test_order_log_from_orders_names_a_first_element_that_is_not_an_order() -> None:
+    deep: list[Any] = []
+    for _ in range(5_000):
+        deep = [deep]
+    with pytest.raises(InvalidTypeError, match=r"^orders\[0\] must be an Order, got str 'x'"):
+        OrderLog.from_orders("x")  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match=r"^orders\[0\] must be an Order, got list"):
+        OrderLog.from_orders([deep])  # type: ignore[list-item]

@@ -10,12 +10,13 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._customers import CustomerTable, mask_email, mask_phone
 from ecrm._events import EventKind, EventLog
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, nullable
-from ecrm._time import local_day, local_days
+from ecrm._time import local_day, local_days, require_aware
 from ecrm.errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
 from ecrm.lifecycle import Stage, StageResult
 from ecrm.predict import Predictions
@@ -304,6 +305,9 @@ def profiles(
     _check_parts(tiers, predictions)
     if not isinstance(orders, OrderLog):
         raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
+    as_of = require_aware(as_of, "as_of")
+    if customers is not None:
+        _v.check_instance("customers", customers, CustomerTable)
     for name, value in (("recent_days", recent_days), ("top_categories", top_categories)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise InvalidValueError(name, "must be an integer >= 0", value)
@@ -370,6 +374,8 @@ def profiles(
     if rfm is not None:
         if not isinstance(rfm, RfmResult):
             raise InvalidTypeError(f"rfm must be an RfmResult, got {type(rfm).__name__}")
+        _part_rows("rfm", {"customer_ids": rfm.customer_ids, "total": rfm.total,
+                           "grade": rfm.grade}, codes={"grade": 4})
         pos = _positions(ids, rfm.customer_ids)
         ok = pos >= 0
         rfm_total[pos[ok]] = rfm.total[ok]
@@ -404,6 +410,9 @@ def profiles(
             raise InvalidTypeError(
                 f"recommendations must be Recommendations, got {type(recommendations).__name__}"
             )
+        _part_rows("recommendations", {"customer_ids": recommendations.customer_ids,
+                                       "ranks": recommendations.ranks,
+                                       "skus": recommendations.skus})
         pos = _positions(ids, recommendations.customer_ids)
         ok = pos >= 0
         order = np.lexsort((recommendations.ranks[ok], pos[ok]))
@@ -426,6 +435,9 @@ def profiles(
     risk = np.full(n, "", dtype="U6")
     clv = np.full(n, -1, dtype=np.int64)
     if predictions is not None:
+        _part_rows("predictions", {"customer_ids": predictions.customer_ids,
+                                   "p_alive": predictions.p_alive, "risk": predictions.risk,
+                                   "clv_fen": predictions.clv_fen})
         pos = _positions(ids, predictions.customer_ids)
         ok = pos >= 0
         p_alive[pos[ok]] = predictions.p_alive[ok]
@@ -448,6 +460,17 @@ def profiles(
     )
 
 
+def _part_rows(part: str, columns: dict[str, Any], codes: dict[str, int] | None = None) -> None:
+    """A part's per-customer arrays line up (a value built field by field may not), and each
+    column named in ``codes`` holds codes ``0 … k − 1`` only (they index a table of labels)."""
+    _v.check_same_length(part, columns)
+    for name, k in (codes or {}).items():
+        values = columns[name]
+        if len(values) and (values.dtype.kind not in "iu" or values.min() < 0 or values.max() >= k):
+            raise InvalidValueError(f"{part}.{name}", f"must hold integer codes 0 to {k - 1}",
+                                    f"{values.dtype} from {values.min()} to {values.max()}")
+
+
 def _check_parts(tiers: object, predictions: object) -> None:
     if tiers is not None and not isinstance(tiers, TierResult):
         raise InvalidTypeError(f"tiers must be a TierResult, got {type(tiers).__name__}")
@@ -459,9 +482,7 @@ def _id_array(values: npt.ArrayLike, field: str) -> npt.NDArray[Any]:
     """A 1-d array of customer ids (str or int)."""
     if isinstance(values, str | bytes):
         raise InvalidTypeError(f"{field} must be a collection of customer ids, not one str")
-    arr = np.asarray(list(values) if not isinstance(values, np.ndarray) else values)  # type: ignore[arg-type]
-    if arr.ndim != 1:
-        raise InvalidValueError(field, "must be a 1-d collection of customer ids", arr.shape)
+    arr = _v.flat_array(field, list(values) if not isinstance(values, np.ndarray) else values)  # type: ignore[arg-type]
     if len(arr) and arr.dtype.kind not in "iuU":
         raise InvalidTypeError(f"{field} must hold str or int customer ids, got {arr.dtype}")
     return arr.astype(np.int64) if arr.dtype.kind in "iu" else arr
@@ -480,6 +501,10 @@ def _tier_columns(
         return level, names, potential, nxt, spend_to, orders_to
     ladder = tiers.ladder
     top = ladder.top_level
+    _part_rows("tiers", {"customer_ids": tiers.customer_ids, "spend_fen": tiers.spend_fen,
+                         "orders": tiers.orders, "qualified_level": tiers.qualified_level,
+                         "level": tiers.level, "potential": tiers.potential},
+               codes={"level": top + 1, "qualified_level": top + 1})
     labels = np.asarray([ladder.name_of(k) for k in range(top + 1)], dtype=str)
     pos = _positions(ids, tiers.customer_ids)
     ok = pos >= 0
