@@ -605,3 +605,11 @@ def test_order_log_from_orders_names_a_first_element_that_is_not_an_order() -> N
         OrderLog.from_orders("x")  # type: ignore[arg-type]
     with pytest.raises(InvalidTypeError, match=r"^orders\[0\] must be an Order, got list"):
         OrderLog.from_orders([deep])  # type: ignore[list-item]
+
+
+def test_tiers_from_summary_names_a_policy_of_the_wrong_type() -> None:
+    from ecrm.scale import summarize, tiers_from_summary
+
+    summary = summarize(_log(), as_of=AS_OF)
+    with pytest.raises(InvalidTypeError, match=r"^policy must be DowngradePolicy or None, got float"):
+        tiers_from_summary(summary, TAOBAO_STORE_VIP, opted_in=True, policy=1.5)  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from ecrm import _validators as _v
 from ecrm._customers import CustomerTable, mask_email, mask_phone
+from ecrm._deprecate import renamed_attribute, renamed_kwarg
 from ecrm._events import EventKind, EventLog
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
@@ -50,7 +51,7 @@ class Profiles(ResultFrame):
         ages: int64, shape (n,): age on the ``as_of`` day, −1 when unknown.
         provinces, cities: str, shape (n,).
         tags: bool, shape (n, 5): :data:`BEHAVIOUR_TAGS` — browsed / carted / favourited
-            within ``recent_days`` before ``as_of``; paid (a valid order before ``as_of``);
+            within ``lookback_days`` before ``as_of``; paid (a valid order before ``as_of``);
             repurchased (valid orders on two or more days).
         n_orders: int64, shape (n,): valid orders before ``as_of``.
         spend_fen: int64, shape (n,): their net amount.
@@ -74,7 +75,8 @@ class Profiles(ResultFrame):
         tickets, open_tickets, complaints: int64, shape (n,): service tickets created
             before ``as_of``, those still open then (not resolved or closed), and the
             complaints among them (−1 without ``tickets``).
-        as_of, recent_days: as passed.
+        as_of, lookback_days: as passed (``recent_days`` is the deprecated alias of
+            ``lookback_days``).
         parts: the optional parts that were passed (``tiers``, ``touches``, ``opted_out``,
             ``predictions``, ``tickets``), so the table says which columns it knows.
     """
@@ -109,8 +111,10 @@ class Profiles(ResultFrame):
     open_tickets: IntArray
     complaints: IntArray
     as_of: dt.datetime
-    recent_days: int
+    lookback_days: int
     parts: frozenset[str] = frozenset()
+
+    recent_days = renamed_attribute("recent_days", "lookback_days")
 
     def __len__(self) -> int:
         return len(self.customer_ids)
@@ -185,7 +189,7 @@ class Profiles(ResultFrame):
         spend = int(self.spend_fen[i])
         lines = [
             f"customer {customer_id}: {contact}; {', '.join(basics)}",
-            f"behaviour: {', '.join(tags) if tags else 'none'} (events within {self.recent_days} days)",
+            f"behaviour: {', '.join(tags) if tags else 'none'} (events within {self.lookback_days} days)",
             f"orders: {int(self.n_orders[i])} valid, {_yuan(spend)} net",
         ]
         if self.rfm_grade[i]:
@@ -227,6 +231,11 @@ class Profiles(ResultFrame):
         return text
 
 
+# The attrs-made __init__ takes the old keyword for one release.
+setattr(Profiles, "__init__",  # noqa: B010
+        renamed_kwarg("recent_days", "lookback_days")(Profiles.__init__))
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
@@ -261,6 +270,7 @@ def _joined(codes: IntArray, labels: npt.NDArray[np.str_], n: int) -> npt.NDArra
     return out
 
 
+@renamed_kwarg("recent_days", "lookback_days")
 def profiles(
     orders: OrderLog,
     *,
@@ -275,7 +285,7 @@ def profiles(
     opted_out: npt.ArrayLike | None = None,
     predictions: Predictions | None = None,
     tickets: Iterable[Ticket] | None = None,
-    recent_days: int = 30,
+    lookback_days: int = 30,
     top_categories: int = 3,
     statuses: Iterable[OrderStatus] | None = None,
 ) -> Profiles:
@@ -291,7 +301,8 @@ def profiles(
         orders: the order log (lines give the categories).
         as_of: the moment profiled.
         customers, events, rfm, stages, recommendations: optional parts.
-        recent_days: how far back the event tags look (>= 0).
+        lookback_days: how many days back the event tags look (>= 0); ``recent_days=`` is
+            its deprecated alias.
         top_categories: categories kept per customer (>= 0).
         statuses: the valid order statuses.
 
@@ -299,7 +310,7 @@ def profiles(
         A :class:`Profiles` table.
 
     Raises:
-        InvalidValueError: a bad ``recent_days`` or ``top_categories``.
+        InvalidValueError: a bad ``lookback_days`` or ``top_categories``.
         InvalidTypeError: a part of the wrong type.
     """
     _check_parts(tiers, predictions)
@@ -308,7 +319,7 @@ def profiles(
     as_of = require_aware(as_of, "as_of")
     if customers is not None:
         _v.check_instance("customers", customers, CustomerTable)
-    for name, value in (("recent_days", recent_days), ("top_categories", top_categories)):
+    for name, value in (("lookback_days", lookback_days), ("top_categories", top_categories)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise InvalidValueError(name, "must be an integer >= 0", value)
     parts = [orders.customer_ids] + ([customers.customer_ids] if customers is not None else [])
@@ -363,7 +374,7 @@ def profiles(
         if not isinstance(events, EventLog):
             raise InvalidTypeError(f"events must be an EventLog, got {type(events).__name__}")
         eday = local_days(events.at_us, orders.tz)
-        recent = (events.at_us < cut) & (eday >= local_day(as_of, orders.tz) - recent_days)
+        recent = (events.at_us < cut) & (eday >= local_day(as_of, orders.tz) - lookback_days)
         ecust = _positions(ids, events.customer_ids)[events.customer_codes]
         for j, kind in enumerate((EventKind.BROWSE, EventKind.CART, EventKind.FAVORITE)):
             hit = recent & (events.kind_codes == kind.code) & (ecust >= 0)
@@ -456,7 +467,7 @@ def profiles(
         next_level=tier[3], spend_to_next_fen=tier[4], orders_to_next=tier[5],
         touches=n_touches, opted_out=out, p_alive=p_alive, churn_risk=risk, clv_fen=clv,
         tickets=service[0], open_tickets=service[1], complaints=service[2],
-        as_of=as_of, recent_days=recent_days, parts=frozenset(given),
+        as_of=as_of, lookback_days=lookback_days, parts=frozenset(given),
     )
 
 

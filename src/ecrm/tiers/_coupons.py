@@ -16,6 +16,7 @@ from typing import Final, Literal
 import attrs
 
 from ecrm import _validators as _v
+from ecrm._deprecate import renamed_attribute, renamed_kwarg
 from ecrm._money import Money
 from ecrm._time import require_aware
 from ecrm.errors import CouponCatalogErrorGroup, InvalidTypeError, InvalidValueError
@@ -70,8 +71,9 @@ class GiftPackRules:
         max_gifts: gifts a gift pack may hold (default 1).
         store_coupons_only: a gift pack may only hold store coupons (店铺优惠券).
         max_face_value: the largest face value of one coupon (default ¥100).
-        claim_window: how long after joining a new member may claim the pack (24 hours;
-            half-open: claiming at exactly ``joined_at + claim_window`` is too late).
+        claim_period: how long after joining a new member may claim the pack (24 hours;
+            half-open: claiming at exactly ``joined_at + claim_period`` is too late).
+            ``claim_window`` is its deprecated alias (keyword and attribute).
         max_denominations: coupon denominations (种类) a store may have at once (50).
     """
 
@@ -83,7 +85,7 @@ class GiftPackRules:
     max_face_value: Money = attrs.field(
         default=Money(10_000), validator=_v.instance_of(Money)
     )
-    claim_window: dt.timedelta = attrs.field(
+    claim_period: dt.timedelta = attrs.field(
         default=dt.timedelta(hours=24), validator=_v.instance_of(dt.timedelta)
     )
     max_denominations: int = attrs.field(
@@ -95,10 +97,17 @@ class GiftPackRules:
         if value.fen <= 0:
             raise InvalidValueError("max_face_value", "must be > 0", value)
 
-    @claim_window.validator
-    def _check_window(self, attribute: attrs.Attribute[dt.timedelta], value: dt.timedelta) -> None:
+    claim_window = renamed_attribute("claim_window", "claim_period")
+
+    @claim_period.validator
+    def _check_period(self, attribute: attrs.Attribute[dt.timedelta], value: dt.timedelta) -> None:
         if value <= dt.timedelta(0):
-            raise InvalidValueError("claim_window", "must be a positive duration", value)
+            raise InvalidValueError("claim_period", "must be a positive duration", value)
+
+
+# The attrs-made __init__ takes the old keyword for one release.
+setattr(GiftPackRules, "__init__",  # noqa: B010
+        renamed_kwarg("claim_window", "claim_period")(GiftPackRules.__init__))
 
 
 def _yuan(money: Money) -> str:

@@ -266,7 +266,7 @@ def claim_gift_pack(
 
     The window counts from the customer's *first* registration (新会员首次注册入会24小时内):
     a member who leaves and re-joins gets no new window. It is half-open:
-    ``first_joined <= as_of < first_joined + rules.claim_window``, so with the default 24 hours
+    ``first_joined <= as_of < first_joined + rules.claim_period``, so with the default 24 hours
     a claim 23:59:59 after first joining succeeds and one exactly 24:00:00 after is
     :attr:`RefusalReason.TOO_LATE`. Reasons are checked in the order
     NOT_A_MEMBER, ALREADY_CLAIMED, TOO_LATE (the first that applies is reported).
@@ -307,11 +307,11 @@ def claim_gift_pack(
             RefusalReason.ALREADY_CLAIMED, "the new-member gift pack has already been claimed"
         )
     # Elapsed time, not wall-clock: a DST shift inside the window does not stretch it.
-    deadline = (joined.astimezone(dt.UTC) + pack.rules.claim_window).astimezone(joined.tzinfo)
+    deadline = (joined.astimezone(dt.UTC) + pack.rules.claim_period).astimezone(joined.tzinfo)
     if as_of.astimezone(dt.UTC) >= deadline.astimezone(dt.UTC):
         return Refused(
             RefusalReason.TOO_LATE,
-            f"the gift pack can be claimed within {_hours(pack.rules.claim_window)} of the "
+            f"the gift pack can be claimed within {_hours(pack.rules.claim_period)} of the "
             f"first registration (first joined {joined.isoformat()}, window closed "
             f"{deadline.isoformat()})",
         )

@@ -812,15 +812,15 @@ def _window_start_us(
     if policy is None:
         return None
     # DowngradePolicy lives in _membership, which imports this module: check its shape
-    if getattr(policy, "window_months", _NO_POLICY) is _NO_POLICY:
+    if getattr(policy, "lookback_months", _NO_POLICY) is _NO_POLICY:
         raise InvalidTypeError(
             f"policy must be DowngradePolicy or None, got {type(policy).__name__}")
-    if policy.window_months is None:
+    if policy.lookback_months is None:
         return None
     from dateutil.relativedelta import relativedelta
 
     local = when.astimezone(orders.tz)
-    return datetime_to_us(local - relativedelta(months=policy.window_months))
+    return datetime_to_us(local - relativedelta(months=policy.lookback_months))
 
 
 def _cumulate(

@@ -943,10 +943,10 @@ def repurchase_reminders(orders: OrderLog, cycles: CycleTable, *, start: dt.date
 
 def _inactivity_offers(orders: OrderLog, *, start: dt.datetime, as_of: dt.datetime,
                        ctx: FlowContext, message_type: str, days: int, offer: str,
-                       window_days: int | None) -> list[Message]:
+                       valid_days: int | None) -> list[Message]:
     """One offer per customer on the local day they reach ``days`` days without a purchase
     (orders before that day's midnight), due at ``ctx.send_time``; it expires
-    ``window_days`` after that day (``None``: the end of the day)."""
+    ``valid_days`` after that day (``None``: the end of the day)."""
     _require_links(ctx, [message_type])
     zone = ctx.zone
     out: list[Message] = []
@@ -955,7 +955,7 @@ def _inactivity_offers(orders: OrderLog, *, start: dt.datetime, as_of: dt.dateti
         lst = inactive_customers(orders, as_of=midnight, days=days, exact=True)
         ids = _as_list(lst.customer_ids)
         last = (day - dt.timedelta(days=days)).isoformat()
-        ends = dt.datetime.combine(day + dt.timedelta(days=window_days or 1), dt.time(0), zone)
+        ends = dt.datetime.combine(day + dt.timedelta(days=valid_days or 1), dt.time(0), zone)
         parts = [f"customer-{c}:{last}" for c in ids]
         out += _emit(ctx, message_type, MessageClass.MARKETING, lst.customer_ids,
                      np.full(len(ids), datetime_to_us(due), dtype=np.int64), as_of,
@@ -999,7 +999,7 @@ def returning_customer_offers(orders: OrderLog, *, start: dt.datetime, as_of: dt
     rule = _playbook_rule(playbook, "returning_discount", Trigger.LAST_PURCHASE)
     return _inactivity_offers(orders, start=start, as_of=as_of, ctx=ctx,
                               message_type="returning_offer", days=rule.offset_days,
-                              offer=offer, window_days=rule.window_days)
+                              offer=offer, valid_days=rule.valid_days)
 
 
 @renamed_kwarg("since", "start")
@@ -1034,28 +1034,31 @@ def win_back_offers(orders: OrderLog, *, start: dt.datetime, as_of: dt.datetime,
     return _inactivity_offers(orders, start=start, as_of=as_of, ctx=ctx,
                               message_type="win_back",
                               days=bands.p90_days + 1 + rule.offset_days, offer=text,
-                              window_days=rule.window_days)
+                              valid_days=rule.valid_days)
 
 
 @renamed_kwarg("since", "start")
+@renamed_kwarg("claim_window", "claim_period")
 @checked_arguments
 def gift_pack_notices(*, start: dt.datetime, as_of: dt.datetime, ctx: FlowContext,
                       after: dt.timedelta = dt.timedelta(minutes=10),
-                      claim_window: dt.timedelta = dt.timedelta(hours=24)) -> list[Message]:
+                      claim_period: dt.timedelta = dt.timedelta(hours=24)) -> list[Message]:
     """New-member gift-pack notices (新会员礼包), ``after`` joining (default 10 min).
 
     Members of ``ctx.customers`` whose ``member_since + after`` is in ``(start, as_of]``;
-    ``after`` must be inside the 24 h claim window. The message expires
-    (``expires_at``) when the claim window closes. CARE, ``care:gift_pack:customer-<id>``.
+    ``after`` must be inside the claim period (24 h by default; ``claim_window=`` is its
+    deprecated alias). The message expires (``expires_at``) when the claim period ends.
+    CARE, ``care:gift_pack:customer-<id>``.
     """
     s, a = _window(start, as_of)
-    if not isinstance(after, dt.timedelta) or not dt.timedelta(0) <= after < claim_window:
-        raise InvalidValueError("after", f"must be >= 0 and inside the claim window "
-                                f"{claim_window}", after)
+    _positive_us("claim_period", claim_period)
+    if not isinstance(after, dt.timedelta) or not dt.timedelta(0) <= after < claim_period:
+        raise InvalidValueError("after", f"must be >= 0 and inside the claim period "
+                                f"{claim_period}", after)
     table = _need_customers(ctx, "gift-pack notices")
     _require_links(ctx, ["gift_pack"])
     delay = int(after / dt.timedelta(microseconds=1))
-    window = int(claim_window / dt.timedelta(microseconds=1))
+    window = int(claim_period / dt.timedelta(microseconds=1))
     joined = table.member_since_us
     due = joined + delay
     rows = np.flatnonzero((joined != NAT_US) & (due > s) & (due <= a))
