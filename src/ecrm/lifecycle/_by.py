@@ -87,10 +87,12 @@ class CycleTable(ResultFrame):
         check_choice("CycleTable.by", self.by, ("sku", "category"))
         columns = {"keys": self.keys, "n_first_time_buyers": self.n_first_time_buyers,
                    "n_repurchasers": self.n_repurchasers, "scopes": self.scopes}
+        texts: tuple[str, ...] = ("keys", "scopes")
         if self.categories is not None:
             columns["categories"] = self.categories
+            texts += ("categories",)
         n = check_rows("CycleTable", columns, ints=("n_first_time_buyers", "n_repurchasers"),
-                       texts=("keys", "scopes", "categories")[:2 + (self.categories is not None)])
+                       texts=texts)
         for name in ("p_days", "estimate_days"):
             values = getattr(self, name)
             shape = getattr(values, "shape", None)
