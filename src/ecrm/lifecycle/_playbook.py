@@ -47,6 +47,9 @@ class PlaybookRule:
             only on the due day); ``window_days`` is its deprecated alias (keyword and
             attribute).
         offer: the offer text, when the action carries one (coupon, 满100返50 ...).
+
+    .. versionchanged:: 0.1.0
+       ``window_days`` renamed ``valid_days`` (how long it stays open, not a range).
     """
 
     key: str = attrs.field(validator=_v.min_len(1))

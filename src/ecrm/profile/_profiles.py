@@ -79,6 +79,9 @@ class Profiles(ResultFrame):
             ``lookback_days``).
         parts: the optional parts that were passed (``tiers``, ``touches``, ``opted_out``,
             ``predictions``, ``tickets``), so the table says which columns it knows.
+
+    .. versionchanged:: 0.1.0
+       ``recent_days`` renamed ``lookback_days``.
     """
 
     customer_ids: npt.NDArray[Any]
@@ -312,6 +315,9 @@ def profiles(
     Raises:
         InvalidValueError: a bad ``lookback_days`` or ``top_categories``.
         InvalidTypeError: a part of the wrong type.
+
+    .. versionchanged:: 0.1.0
+       ``recent_days=`` renamed ``lookback_days=`` (a span back from ``as_of``).
     """
     _check_parts(tiers, predictions)
     if not isinstance(orders, OrderLog):

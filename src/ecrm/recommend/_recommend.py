@@ -240,6 +240,9 @@ def recommend(
     Raises:
         InvalidValueError: a bad ``k`` or ``lookback_days``, rules of the wrong level, or a
             log without order lines.
+
+    .. versionchanged:: 0.1.0
+       ``recent_days=`` renamed ``lookback_days=`` (a span back from ``as_of``).
     """
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise InvalidValueError("k", "must be an integer >= 1", k)

@@ -257,7 +257,11 @@ class BenefitCatalog:
             The benefits on offer, in catalogue order.
 
         Raises:
-            InvalidValueError: a naive datetime; a non-positive window.
+            InvalidValueError: a naive datetime; a non-positive period.
+
+        .. versionchanged:: 0.1.0
+           ``new_member_window=`` renamed ``new_member_period=`` (and the default
+           ``NEW_MEMBER_WINDOW`` renamed ``NEW_MEMBER_PERIOD``).
         """
         if new_member_period <= dt.timedelta(0):
             raise InvalidValueError("new_member_period", "must be > 0", new_member_period)

@@ -75,6 +75,10 @@ class GiftPackRules:
             half-open: claiming at exactly ``joined_at + claim_period`` is too late).
             ``claim_window`` is its deprecated alias (keyword and attribute).
         max_denominations: coupon denominations (种类) a store may have at once (50).
+
+    .. versionchanged:: 0.1.0
+       ``claim_window`` renamed ``claim_period`` (a duration, not a range); the old
+       name still works, with a :class:`DeprecationWarning`, for one release.
     """
 
     max_coupons: int = attrs.field(default=3, validator=_positive_int("max_coupons"))

@@ -56,6 +56,9 @@ class DowngradePolicy:
         lookback_months: ``None`` for never, else how many calendar months before a
             re-evaluation count (>= 1); ``window_months`` is its deprecated alias (keyword
             and attribute).
+
+    .. versionchanged:: 0.1.0
+       ``window_months`` renamed ``lookback_months``.
     """
 
     NEVER: ClassVar[DowngradePolicy]

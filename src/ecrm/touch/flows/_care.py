@@ -1049,6 +1049,9 @@ def gift_pack_notices(*, start: dt.datetime, as_of: dt.datetime, ctx: FlowContex
     ``after`` must be inside the claim period (24 h by default; ``claim_window=`` is its
     deprecated alias). The message expires (``expires_at``) when the claim period ends.
     CARE, ``care:gift_pack:customer-<id>``.
+
+    .. versionchanged:: 0.1.0
+       ``claim_window=`` renamed ``claim_period=``.
     """
     s, a = _window(start, as_of)
     _positive_us("claim_period", claim_period)

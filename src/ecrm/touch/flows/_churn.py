@@ -80,6 +80,9 @@ def churn_risk_offers(
         InvalidValueError: a line outside (0, 1), a non-positive window, ``ctx.link`` not
             set, or ``start`` after ``as_of``.
         MissingDependencyError: scipy (the ``predict`` extra) is not installed.
+
+    .. versionchanged:: 0.1.0
+       ``window_days=`` renamed ``valid_days=``.
     """
     if not isinstance(model, TransactionModel):
         raise InvalidTypeError(f"model must be an ecrm.predict.TransactionModel, got {type(model).__name__}")
