@@ -28,6 +28,11 @@ from attr.validators import _InstanceOfValidator, _InValidator  # type: ignore[a
 from ecrm.errors import InvalidTypeError, InvalidValueError, _short_repr
 
 __all__ = [
+    "BOOLS",
+    "FLOATS",
+    "IDS",
+    "INTEGERS",
+    "TEXT",
     "check_instance",
     "check_items",
     "check_same_length",
@@ -231,7 +236,7 @@ def flat_array(name: str, values: object, dtype: npt.DTypeLike | None = None) ->
             warnings.simplefilter("error", np.exceptions.ComplexWarning)
             arr = np.asarray(values, dtype=dtype)
     except (ValueError, TypeError, OverflowError, np.exceptions.ComplexWarning) as exc:
-        wanted = f"values of dtype {np.dtype(dtype)}" if dtype is not None else "values"
+        wanted = f"values of dtype {np.dtype(dtype).name}" if dtype is not None else "values"
         raise InvalidTypeError(
             f"{name} must be a flat sequence or array of {wanted}, one per row, "
             f"got {type(values).__name__} ({type(exc).__name__}: {_short_repr(str(exc))})"
@@ -242,7 +247,18 @@ def flat_array(name: str, values: object, dtype: npt.DTypeLike | None = None) ->
     return arr
 
 
-def check_same_length(owner: str, columns: dict[str, Any]) -> int:
+#: dtype kinds a column may hold, as :func:`check_same_length` names them.
+INTEGERS = "iu"
+FLOATS = "fiu"
+BOOLS = "b"
+IDS = "iuUO"
+TEXT = "U"
+_KIND_WORDS = {INTEGERS: "integers", FLOATS: "numbers", BOOLS: "bools", IDS: "str or int ids",
+               TEXT: "strings"}
+
+
+def check_same_length(owner: str, columns: dict[str, Any],
+                      kinds: dict[str, str] | None = None) -> int:
     """Check that the row arrays of a result value are one-dimensional and equally long.
 
     For ``__attrs_post_init__`` of result values whose fields are parallel arrays, so a value
@@ -252,6 +268,8 @@ def check_same_length(owner: str, columns: dict[str, Any]) -> int:
     Args:
         owner: the class's name, for the message (``"Summary"``).
         columns: field name -> array, the first being the one the others are measured by.
+        kinds: field name -> the dtype kinds it may hold (:data:`INTEGERS`, :data:`FLOATS`,
+            :data:`BOOLS`, :data:`IDS`, :data:`TEXT`); fields left out may hold any dtype.
 
     Returns:
         The common length.
@@ -259,6 +277,8 @@ def check_same_length(owner: str, columns: dict[str, Any]) -> int:
     Raises:
         InvalidValueError: a field is not a one-dimensional array, or its length differs from
             the first field's (``Summary.x must have the length of customer_ids (5), got 4``).
+        InvalidTypeError: a field's dtype is not of its kinds
+            (``Summary.x must hold integers, got dtype float64``).
     """
     first_name, first_len = "", 0
     for name, values in columns.items():
@@ -273,4 +293,8 @@ def check_same_length(owner: str, columns: dict[str, Any]) -> int:
                 f"{owner}.{name}", f"must have the length of {first_name} ({first_len})",
                 f"length {shape[0]}",
             )
+        wanted = (kinds or {}).get(name)
+        if wanted is not None and values.dtype.kind not in wanted:
+            raise InvalidTypeError(f"{owner}.{name} must hold "
+                                   f"{_KIND_WORDS.get(wanted, wanted)}, got dtype {values.dtype}")
     return first_len
