@@ -613,3 +613,22 @@ def test_tiers_from_summary_names_a_policy_of_the_wrong_type() -> None:
     summary = summarize(_log(), as_of=AS_OF)
     with pytest.raises(InvalidTypeError, match=r"^policy must be DowngradePolicy or None, got float"):
         tiers_from_summary(summary, TAOBAO_STORE_VIP, opted_in=True, policy=1.5)  # type: ignore[arg-type]
+
+
+def test_repurchase_cycle_names_a_deeply_nested_curve_without_recursing() -> None:
+    deep: list[Any] = []
+    for _ in range(5_000):
+        deep = [deep]
+    with pytest.raises(InvalidTypeError, match=r"^curve_share must hold numbers, got list "):
+        RepurchaseCycle(p50_days=10, p70_days=20, p90_days=30, n_first_time_buyers=1,
+                        n_repurchasers=1, repurchase_rate=1.0, curve_days=[1],
+                        curve_share=[deep], method="observed", same_day="merge", scope="store",
+                        min_repurchasers=30, estimate=None, as_of=AS_OF)
+
+
+def test_a_choice_given_as_an_array_is_an_invalid_value_not_an_ambiguous_truth() -> None:
+    from ecrm.lifecycle import repurchase_cycle
+
+    with pytest.raises(InvalidValueError, match=r"^method must be one of") as info:
+        repurchase_cycle(_log(), as_of=AS_OF, method=np.array([1.0, math.nan]))  # type: ignore[arg-type]
+    assert info.value.field == "method"

@@ -15,7 +15,7 @@ from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, dates, nullable
 from ecrm._time import MAX_YEAR, MIN_YEAR, date_to_day, local_day, require_aware
-from ecrm.errors import InvalidTypeError, InvalidValueError
+from ecrm.errors import InvalidTypeError, InvalidValueError, _short_repr
 from ecrm.lifecycle._by import CycleTable, _items_of, factorize
 from ecrm.lifecycle._cycle import Bands, RepurchaseCycle, check_log, check_rows
 from ecrm.lifecycle._kernels import NONE_DAYS, as_of_for, store_events
@@ -132,7 +132,7 @@ setattr(DueReminders, "__init__", renamed_kwarg("on", "day")(DueReminders.__init
 
 def _check_days(field: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidTypeError(f"{field} must be an int of days, got {value!r}")
+        raise InvalidTypeError(f"{field} must be an int of days, got {_short_repr(value)}")
     if value < 0:
         raise InvalidValueError(field, "must be >= 0 days", value)
     return value
@@ -148,7 +148,7 @@ def _on_day(log: OrderLog, as_of: object) -> tuple[dt.date, int]:
             raise InvalidValueError("as_of", f"must be in the years {MIN_YEAR} to {MAX_YEAR}", as_of)
         return as_of, date_to_day(as_of)
     raise InvalidTypeError(
-        f"as_of must be a date or an aware datetime, got {type(as_of).__name__} {as_of!r}")
+        f"as_of must be a date or an aware datetime, got {type(as_of).__name__} {_short_repr(as_of)}")
 
 
 @renamed_kwarg("on", "as_of")

@@ -13,7 +13,7 @@ from ecrm import _validators as _v
 from ecrm._deprecate import renamed_kwarg
 from ecrm._money import Money
 from ecrm._time import require_aware
-from ecrm.errors import BenefitErrorGroup, InvalidTypeError, InvalidValueError
+from ecrm.errors import BenefitErrorGroup, InvalidTypeError, InvalidValueError, _short_repr
 from ecrm.tiers._coupons import Coupon
 from ecrm.tiers._giftpack import Gift
 
@@ -85,7 +85,7 @@ _GRANT_TYPES: Final[dict[BenefitKind, type]] = {
 def _non_negative(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidTypeError(
-            f"{attribute.name} must be an int, got {type(value).__name__} {value!r}"
+            f"{attribute.name} must be an int, got {type(value).__name__} {_short_repr(value)}"
         )
     if value < 0:
         raise InvalidValueError(attribute.name, "must be >= 0", value)
@@ -131,7 +131,7 @@ class Benefit:
         if not isinstance(self.grants, expected):
             raise InvalidTypeError(
                 f"grants of a {self.kind.name} benefit must be a {expected.__name__}, "
-                f"got {type(self.grants).__name__} {self.grants!r}"
+                f"got {type(self.grants).__name__} {_short_repr(self.grants)}"
             )
         if isinstance(self.grants, Money) and self.grants.fen <= 0:
             raise InvalidValueError("grants", "a red packet must be worth > 0", self.grants)

@@ -19,7 +19,7 @@ from ecrm import _validators as _v
 from ecrm._deprecate import renamed_attribute, renamed_kwarg
 from ecrm._money import Money
 from ecrm._time import require_aware
-from ecrm.errors import CouponCatalogErrorGroup, InvalidTypeError, InvalidValueError
+from ecrm.errors import CouponCatalogErrorGroup, InvalidTypeError, InvalidValueError, _short_repr
 
 __all__ = [
     "Coupon",
@@ -53,7 +53,7 @@ _SCOPE_ZH: Final = {CouponScope.STORE: "店铺优惠券", CouponScope.PLATFORM: 
 def _positive_int(field: str) -> Callable[[object, attrs.Attribute[int], int], None]:
     def check(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidTypeError(f"{field} must be an int, got {type(value).__name__} {value!r}")
+            raise InvalidTypeError(f"{field} must be an int, got {type(value).__name__} {_short_repr(value)}")
         if value < 0:
             raise InvalidValueError(field, "must be >= 0", value)
 
@@ -201,7 +201,7 @@ class Coupon:
             days = self.valid_days
             if isinstance(days, bool) or not isinstance(days, int):
                 raise InvalidTypeError(
-                    f"valid_days must be an int, got {type(days).__name__} {days!r}"
+                    f"valid_days must be an int, got {type(days).__name__} {_short_repr(days)}"
                 )
             if days <= 0:
                 raise InvalidValueError("valid_days", "must be > 0", days)
@@ -328,7 +328,7 @@ class CouponCatalog:
         for i, coupon in enumerate(self.coupons):
             if not isinstance(coupon, Coupon):
                 raise InvalidTypeError(
-                    f"coupons[{i}] must be a Coupon, got {type(coupon).__name__} {coupon!r}"
+                    f"coupons[{i}] must be a Coupon, got {type(coupon).__name__} {_short_repr(coupon)}"
                 )
             if coupon.coupon_id in seen:
                 problems.append(

@@ -35,6 +35,7 @@ from ecrm.errors import (
     LadderErrorGroup,
     TierRuleError,
     UnknownCustomerError,
+    _short_repr,
 )
 
 if TYPE_CHECKING:
@@ -131,14 +132,14 @@ def format_discount(permille: int) -> str:
 
 def _money_field(value: object) -> Money:
     if not isinstance(value, Money):
-        raise InvalidTypeError(f"min_spend must be Money, got {type(value).__name__} {value!r}")
+        raise InvalidTypeError(f"min_spend must be Money, got {type(value).__name__} {_short_repr(value)}")
     return value
 
 
 def _non_bool_int(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidTypeError(
-            f"{attribute.name} must be an int, got {type(value).__name__} {value!r}"
+            f"{attribute.name} must be an int, got {type(value).__name__} {_short_repr(value)}"
         )
 
 
