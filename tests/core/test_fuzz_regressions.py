@@ -632,3 +632,17 @@ def test_a_choice_given_as_an_array_is_an_invalid_value_not_an_ambiguous_truth()
     with pytest.raises(InvalidValueError, match=r"^method must be one of") as info:
         repurchase_cycle(_log(), as_of=AS_OF, method=np.array([1.0, math.nan]))  # type: ignore[arg-type]
     assert info.value.field == "method"
+
+
+def test_repurchase_cycle_from_dict_of_wrong_values_is_an_invalid_value_naming_snapshot() -> None:
+    from ecrm.lifecycle import repurchase_cycle
+
+    doc = repurchase_cycle(_log(), as_of=AS_OF, fallback=(10, 20, 30)).to_dict()
+    with pytest.raises(InvalidTypeError, match=r"^snapshot must be a mapping"):
+        RepurchaseCycle.from_dict(None)  # type: ignore[arg-type]
+    for field, bad in (("as_of", 5), ("estimate", 7)):
+        with pytest.raises(InvalidValueError, match=r"^snapshot is not a valid snapshot dict") as info:
+            RepurchaseCycle.from_dict(doc | {field: bad})
+        assert info.value.field == "snapshot"
+    with pytest.raises(InvalidTypeError, match=r"^curve_days must hold numbers, got list \[1\]"):
+        RepurchaseCycle.from_dict(doc | {"curve_days": [[1]]})
