@@ -50,7 +50,7 @@ from ecrm._order import (
     parse_status,
 )
 from ecrm._time import NAT_US, as_zone, datetime_to_us, local_days, us_to_datetime, zone_name
-from ecrm.errors import InvalidTypeError, InvalidValueError
+from ecrm.errors import InvalidTypeError, InvalidValueError, _short_repr
 
 __all__ = ["OrderItems", "OrderLog"]
 
@@ -332,6 +332,9 @@ class OrderLog:
         """
         zone = as_zone(tz)
         rows = list(orders)
+        if rows and not isinstance(rows[0], Order):  # read below before the loop checks it
+            raise InvalidTypeError(f"orders[0] must be an Order, got {type(rows[0]).__name__} "
+                                   f"{_short_repr(rows[0])}")
         currency = rows[0].amount.currency if rows else DEFAULT_CURRENCY
         customer: list[Any] = []
         placed: list[int] = []
@@ -349,7 +352,8 @@ class OrderLog:
         item_price: list[int] = []
         for i, o in enumerate(rows):
             if not isinstance(o, Order):
-                raise InvalidTypeError(f"orders[{i}] must be an Order, got {type(o).__name__} {o!r}")
+                raise InvalidTypeError(
+                    f"orders[{i}] must be an Order, got {type(o).__name__} {_short_repr(o)}")
             if o.amount.currency != currency:
                 raise InvalidValueError(
                     f"orders[{i}].amount.currency", f"must be {currency} like the first order", o.amount.currency

@@ -118,36 +118,6 @@ _SHAPES = "a result value built field by field (st.builds) with arrays of differ
 _NESTED = "numpy refuses a deeply nested list as an array (ValueError) before ecrm checks it"
 _BUSY = "another helper was rewriting this area while the fuzz test was written"
 KNOWN_LEAKS: dict[str, tuple[tuple[type[BaseException], ...], bool, str]] = {
-    "ecrm.lifecycle.Playbook": ((AttributeError,), WRONG_TYPE_ONLY, _UNCHECKED),
-    "ecrm.lifecycle.RepurchaseCycle.from_dict": ((AttributeError,), WRONG_TYPE_ONLY, _UNCHECKED),
-    "ecrm.lifecycle.format_cycle_report": ((AttributeError, ValueError), ANY_ARGUMENTS,
-                                           _UNCHECKED + "; " + _SHAPES),
-    "ecrm.tiers.annual_spends": ((AttributeError,), WRONG_TYPE_ONLY, _UNCHECKED),
-    "ecrm.tiers.coupon_problems": ((AttributeError,), WRONG_TYPE_ONLY, _UNCHECKED),
-    "ecrm.tiers.monthly_upgrade_rate": ((AttributeError,), WRONG_TYPE_ONLY, _UNCHECKED),
-    "ecrm.tiers.replay_memberships": ((AttributeError,), WRONG_TYPE_ONLY, _UNCHECKED),
-    "ecrm.tiers.what_if": ((AttributeError,), WRONG_TYPE_ONLY, _UNCHECKED),
-    "ecrm.touch.flows.order_events_from_log": ((OverflowError,), ANY_ARGUMENTS,
-                                               "huge int arguments reach C long; " + _BUSY),
-    "ecrm.touch.flows.why_not_due": ((AttributeError,), WRONG_TYPE_ONLY, _UNCHECKED),
-    "ecrm.profile.profiles": ((IndexError, AttributeError), ANY_ARGUMENTS,
-                              _SHAPES + "; " + _UNCHECKED + "; " + _BUSY),
-    "ecrm.tiers.PointsRules": ((AttributeError,), WRONG_TYPE_ONLY, _UNCHECKED),
-    "ecrm.tiers.validate_gift_pack": ((AttributeError, RecursionError), WRONG_TYPE_ONLY,
-                                      _UNCHECKED),
-    "ecrm.touch.flows.callback_reminders": ((AttributeError,), WRONG_TYPE_ONLY, _UNCHECKED),
-    "ecrm.touch.flows.still_due": ((AttributeError,), WRONG_TYPE_ONLY, _UNCHECKED),
-    "ecrm.touch.flows.FlowContext": ((AttributeError,), WRONG_TYPE_ONLY, _UNCHECKED),
-    "ecrm.touch.flows.coupon_care": ((ValueError,), WRONG_TYPE_ONLY, _UNCHECKED),
-    "ecrm.lifecycle.stages": ((ValueError,), WRONG_TYPE_ONLY, _NESTED),
-    "ecrm.touch.flows.OrderEvents.from_events": ((RecursionError,), WRONG_TYPE_ONLY,
-                                                 "its message reprs a deeply nested value; "
-                                                 + _BUSY),
-    "ecrm.OrderLog.from_orders": ((AttributeError,), WRONG_TYPE_ONLY, _UNCHECKED + "; " + _BUSY),
-    "ecrm.lifecycle.due_repurchase_reminders": ((IndexError, ValueError), ANY_ARGUMENTS,
-                                                _SHAPES + "; " + _NESTED),
-    "ecrm.touch.flows.record_survey_reply": ((AttributeError,), WRONG_TYPE_ONLY, _UNCHECKED),
-    "ecrm.touch.flows.CouponGrants.from_arrays": ((ValueError,), WRONG_TYPE_ONLY, _UNCHECKED),
 }
 
 UTC = dt.UTC

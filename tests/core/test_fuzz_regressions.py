@@ -10,6 +10,7 @@ import datetime as dt
 import math
 import time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -29,7 +30,19 @@ from ecrm.lifecycle import RepurchaseCycle
 from ecrm.rfm import score
 from ecrm.segments import Predicate
 from ecrm.service import ComplaintTaxonomy, Ticket, TicketKind
-from ecrm.tiers import TAOBAO_STORE_VIP, Coupon, IssuedCoupon, Tier
+from ecrm.tiers import (
+    TAOBAO_STORE_VIP,
+    Coupon,
+    IssuedCoupon,
+    PointsRules,
+    Tier,
+    annual_spends,
+    coupon_problems,
+    monthly_upgrade_rate,
+    replay_memberships,
+    validate_gift_pack,
+    what_if,
+)
 from ecrm.touch import (
     Backoff,
     ChannelKind,
@@ -382,3 +395,338 @@ def test_customer_table_from_a_frame_refuses_columns_that_are_no_mapping(
         build(frame, columns=columns)  # type: ignore[arg-type]
     # a mapping still renames: the name is read from the header it names
     assert build(frame, columns={"name": "会员名"}).row("c1").name == "小林"
+# -- leaksB: tiers, lifecycle, flows, profile, OrderLog.from_orders --------------------------------
+# tiers: a wrong-type argument is named before anything reads it
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: annual_spends(_log(), None, as_of=AS_OF), r"^rules must be FeeRules, got NoneType"),
+        (lambda: coupon_problems(None), r"^coupon must be Coupon, got NoneType"),
+        (lambda: coupon_problems(Coupon("C1", face_value=Money(500), valid_days=7), rules=True),
+         r"^rules must be GiftPackRules, got bool True"),
+        (lambda: validate_gift_pack([], rules="x"), r"^rules must be GiftPackRules, got str 'x'"),
+        (lambda: monthly_upgrade_rate(None, TAOBAO_STORE_VIP, opted_in=True, months=[AS_OF]),
+         r"^orders must be OrderLog, got NoneType"),
+        (lambda: monthly_upgrade_rate(_log(), {"a": 1}, opted_in=True, months=[AS_OF]),
+         r"^ladder must be TierLadder, got dict"),
+        (lambda: what_if(_log(), dt.date(2024, 5, 1), TAOBAO_STORE_VIP, as_of=AS_OF, opted_in=True),
+         r"^current must be TierLadder, got date"),
+        (lambda: what_if(_log(), TAOBAO_STORE_VIP, None, as_of=AS_OF, opted_in=True),
+         r"^proposed must be TierLadder, got NoneType"),
+        (lambda: what_if(_log(), TAOBAO_STORE_VIP, TAOBAO_STORE_VIP, as_of=AS_OF, opted_in=True,
+                         policy=np.array([1.0])),
+         r"^policy must be DowngradePolicy or None, got ndarray"),
+        (lambda: replay_memberships(None, []), r"^orders must be OrderLog, got NoneType"),
+        (lambda: replay_memberships(_log(), [], policy="never"),
+         r"^policy must be DowngradePolicy, got str"),
+        (lambda: PointsRules(tasks=np.array([1.0, math.nan])),
+         r"^tasks\[0\] must be TaskReward, got float64"),
+        (lambda: PointsRules(tasks=5), r"^tasks must be an iterable of TaskReward, got int 5"),
+    ],
+)
+def test_tiers_functions_name_a_wrong_type_argument(call: Any, message: str) -> None:
+    with pytest.raises(InvalidTypeError, match=message):
+        call()
+
+
+def test_validate_gift_pack_names_a_deeply_nested_coupon_without_recursing() -> None:
+    deep: list[Any] = []
+    for _ in range(5_000):
+        deep = [deep]
+    with pytest.raises(InvalidTypeError, match=r"^coupons\[0\] must be Coupon, got list "):
+        validate_gift_pack([deep])
+
+
+def test_membership_event_kind_of_an_array_is_an_invalid_value_not_an_ambiguous_truth() -> None:
+    from ecrm.tiers import MembershipEvent
+
+    with pytest.raises(InvalidValueError, match=r"^kind must be one of") as info:
+        MembershipEvent("c1", AS_OF, np.array([], dtype=object))  # type: ignore[arg-type]
+    assert info.value.field == "kind"
+
+
+# lifecycle: wrong types named, result values whose rows do not line up refused
+def test_playbook_rule_of_the_wrong_type_is_named_by_index() -> None:
+    from ecrm.lifecycle import DEFAULT_PLAYBOOK, Playbook
+
+    with pytest.raises(InvalidTypeError, match=r"^rules\[1\] must be PlaybookRule, got str 'x'"):
+        Playbook((DEFAULT_PLAYBOOK.rules[0], "x"))  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match=r"^rules must be an iterable of PlaybookRule"):
+        Playbook("abc")  # type: ignore[arg-type]
+
+
+def test_format_cycle_report_names_a_wrong_cycle_or_stages() -> None:
+    from ecrm.lifecycle import format_cycle_report, repurchase_cycle
+
+    cycle = repurchase_cycle(_log(), as_of=AS_OF, fallback=(10, 20, 30))
+    with pytest.raises(InvalidTypeError, match=r"^cycle must be RepurchaseCycle, got NoneType"):
+        format_cycle_report(None)  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match=r"^stages must be StageResult, got frozenset"):
+        format_cycle_report(cycle, frozenset({1}))  # type: ignore[arg-type]
+
+
+def _stage_fields() -> dict[str, Any]:
+    from ecrm.lifecycle import Bands
+
+    return {"customer_ids": np.array(["a", "b"]), "stage_codes": np.array([1, 2], dtype=np.int8),
+            "days_since_last": np.array([3, 9]), "n_purchase_days": np.array([1, 2]),
+            "bands": Bands(10, 20, 30), "scope": "store", "as_of": AS_OF, "_as_of_day": 19844}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"days_since_last": np.array([3])},
+         r"^StageResult.days_since_last must have the length of customer_ids \(2\), got 'length 1'"),
+        ({"stage_codes": np.array([[1], [2]])}, r"^StageResult.stage_codes must be a one-dimensional array, got 'shape \(2, 1\)'"),
+        ({"stage_codes": np.array([1, 9])}, r"^StageResult.stage_codes must hold Stage codes 0 to 5"),
+        ({"n_purchase_days": np.array([1.5, 2.0])},
+         r"^StageResult.n_purchase_days must be an array of integers, got 'dtype float64'"),
+        ({"customer_ids": [["a"], ["b"]]}, r"^StageResult.customer_ids must be a one-dimensional"),
+    ],
+)
+def test_stage_result_rows_that_do_not_line_up_are_refused(
+    change: dict[str, Any], message: str
+) -> None:
+    from ecrm.lifecycle import StageResult
+
+    assert len(StageResult(**_stage_fields())) == 2  # the consistent value is fine
+    with pytest.raises(InvalidValueError, match=message) as info:
+        StageResult(**(_stage_fields() | change))
+    assert info.value.field.startswith("StageResult.")
+
+
+def test_cycle_table_p_days_of_the_wrong_shape_is_refused() -> None:
+    from ecrm import Order, OrderItem, OrderStatus
+    from ecrm.lifecycle import cycles_by
+
+    def bought(order_id: str, day: int) -> Order:
+        at = dt.datetime(2024, 1, 1, tzinfo=SH) + dt.timedelta(days=day)
+        return Order(order_id, "a", at, Money(100), status=OrderStatus.PAID, paid_at=at,
+                     items=[OrderItem(sku="sku1", unit_price=Money(100))])
+
+    log = OrderLog.from_orders([bought("o1", 0), bought("o2", 20)], tz=SH)
+    table = cycles_by(log, by="sku", as_of=AS_OF, min_repurchasers=1)
+    with pytest.raises(InvalidValueError, match=r"^CycleTable.p_days must be an int array of "
+                                                r"shape \(1, 3\)"):
+        attrs.evolve(table, p_days=np.array([20, 20, 20]))
+    with pytest.raises(InvalidValueError, match=r"^CycleTable.keys must be an array of str"):
+        attrs.evolve(table, keys=np.array([["sku1"]], dtype=object)[:, 0])
+    with pytest.raises(InvalidValueError, match=r"^CycleTable.by must be one of"):
+        attrs.evolve(table, by="brand")
+
+
+def test_stages_of_deeply_nested_customers_is_an_ecrm_error() -> None:
+    from ecrm.lifecycle import stages
+
+    deep: list[Any] = ["a"]
+    for _ in range(100):
+        deep = [deep]
+    with pytest.raises(InvalidTypeError, match=r"^customers must be a flat sequence"):
+        stages(_log(), as_of=AS_OF, cycle=(10, 20, 30), customers=deep)
+
+
+# touch.flows: wrong types named, absurd delays refused before the int64 arithmetic
+def _ctx() -> Any:
+    from ecrm.touch.flows import FlowContext
+
+    return FlowContext(SmsComposer("【小林茶铺】"), link="https://shop.example/x")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"refund_after": dt.timedelta(days=999_999_999)}, InvalidValueError,
+         r"^refund_after must be between 0 and 3,650 days"),
+        ({"ship_after": -dt.timedelta(days=1)}, InvalidValueError,
+         r"^ship_after must be between 0 and 3,650 days"),
+        ({"confirm_after": 7}, InvalidTypeError, r"^confirm_after must be timedelta, got int 7"),
+        ({"multi_warehouse_min_lines": 2**64}, InvalidValueError,
+         r"^multi_warehouse_min_lines must be between 1 and 2\*\*31 - 1"),
+        ({"multi_warehouse_min_lines": True}, InvalidTypeError,
+         r"^multi_warehouse_min_lines must be an int, got bool"),
+    ],
+)
+def test_order_events_from_log_refuses_absurd_delays_before_any_arithmetic(
+    kwargs: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    from ecrm.touch.flows import order_events_from_log
+
+    with pytest.raises(error, match=message):
+        order_events_from_log(_log(), **kwargs)
+
+
+def test_why_not_due_names_a_wrong_message_status_or_expiry() -> None:
+    from ecrm.touch.flows import still_due, why_not_due
+
+    with pytest.raises(InvalidTypeError, match=r"why_not_due\(\): message must be Message, "
+                                               r"got NoneType"):
+        why_not_due(None, as_of=AS_OF)  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match=r"^status must be OrderStatus, got str 'paid'"):
+        still_due(_message(), as_of=AS_OF, status="paid")  # type: ignore[arg-type]
+    for bad in ("soon", "2024-05-01T10:00:00"):  # not a moment; a moment without an offset
+        m = attrs.evolve(_message(), metadata={"expires_at": bad})
+        with pytest.raises(InvalidValueError, match=r"^message.metadata\['expires_at'\]") as info:
+            why_not_due(m, as_of=AS_OF)
+        assert info.value.field == "message.metadata['expires_at']"
+
+
+def test_flow_context_templates_and_item_names_must_be_mappings() -> None:
+    from ecrm.touch.flows import FlowContext
+
+    composer = SmsComposer("【小林茶铺】")
+    with pytest.raises(InvalidTypeError, match=r"^templates must be Mapping, got ndarray"):
+        FlowContext(composer, templates=np.array([], dtype=object))  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match=r"^templates must be Mapping, got tuple"):
+        FlowContext(composer, templates=("x",))  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match=r"^item_names must be Mapping, got list"):
+        FlowContext(composer, item_names=["ab"])  # type: ignore[arg-type]
+
+
+def test_order_events_and_coupon_grants_name_a_deeply_nested_element_without_recursing() -> None:
+    from ecrm.touch.flows import CouponGrants, OrderEvents
+
+    deep: list[Any] = []
+    for _ in range(5_000):
+        deep = [deep]
+    with pytest.raises(InvalidTypeError, match=r"^events\[0\] must be an OrderEvent, got list"):
+        OrderEvents.from_events([deep])
+    with pytest.raises(InvalidTypeError, match=r"^issued\[0\] must be \(customer_id, "
+                                               r"IssuedCoupon\), got list"):
+        CouponGrants.from_issued([deep])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"customer_ids": [["a"], ["b", "c"]]}, r"^customer_ids must be a flat sequence"),
+        ({"valid_until": ["2024-06-01", "2024-06-02"]},
+         r"^valid_until must hold aware datetimes or int64 epoch microseconds, got dtype <U10"),
+        ({"coupon_ids": "C1"}, r"^coupon_ids must be a sequence or array of values, one per row"),
+    ],
+)
+def test_coupon_grants_from_arrays_names_a_column_numpy_cannot_read(
+    kwargs: dict[str, Any], message: str
+) -> None:
+    from ecrm.touch.flows import CouponGrants
+
+    good: dict[str, Any] = {"customer_ids": ["a", "b"], "coupon_ids": ["C1", "C1"],
+                            "valid_until": [AS_OF, AS_OF]}
+    assert len(CouponGrants.from_arrays(**good).customer_ids) == 2
+    with pytest.raises(InvalidTypeError, match=message):
+        CouponGrants.from_arrays(**(good | kwargs))
+
+
+def test_coupon_care_names_a_nested_audience_and_a_non_text_coupon_id() -> None:
+    from ecrm import Window
+    from ecrm.tiers import CouponCatalog
+    from ecrm.touch.flows import coupon_care
+
+    catalog = CouponCatalog([Coupon("C1", face_value=Money(500), valid_days=7)])
+    window = Window(AS_OF, AS_OF + dt.timedelta(days=2))
+    args: dict[str, Any] = {"campaign_id": "c1", "window": window, "ctx": _ctx(),
+                            "catalog": catalog}
+    with pytest.raises(InvalidTypeError, match=r"^audience must be a flat sequence"):
+        coupon_care([["a"], ["b", ["c"]]], coupon_id="C1", **args)
+    with pytest.raises(InvalidTypeError, match=r"^coupon_id must be str, got ndarray"):
+        coupon_care(["a"], coupon_id=np.array([1.0, math.nan]), **args)  # type: ignore[arg-type]
+
+
+def test_callback_reminders_and_survey_replies_name_a_wrong_argument() -> None:
+    from ecrm.service import MemoryScoreStore
+    from ecrm.touch.flows import callback_reminders, record_survey_reply
+
+    window: dict[str, Any] = {"start": AS_OF, "as_of": AS_OF + dt.timedelta(days=1),
+                              "ctx": _ctx()}
+    with pytest.raises(InvalidTypeError, match=r"^operators must be Mapping, got list"):
+        callback_reminders([], operators=[], **window)  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match=r"^tickets\[0\] must be Ticket, got str 'T-1'"):
+        callback_reminders(["T-1"], operators={}, **window)  # type: ignore[list-item]
+    with pytest.raises(InvalidValueError, match=r"^kinds\[0\] must be a TicketKind") as info:
+        callback_reminders([], operators={}, kinds=["grumble"], **window)
+    assert info.value.field == "kinds[0]"
+    with pytest.raises(InvalidTypeError, match=r"^survey must be Message, got NoneType"):
+        record_survey_reply(MemoryScoreStore(), None, "5", replied_at=AS_OF)  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match=r"^store must be a ScoreStore"):
+        record_survey_reply(None, _message(), "5", replied_at=AS_OF)  # type: ignore[arg-type]
+
+
+# profile and OrderLog.from_orders
+def test_profiles_names_a_wrong_as_of_or_customers() -> None:
+    from ecrm.profile import profiles
+
+    with pytest.raises(InvalidTypeError, match=r"^as_of must be a timezone-aware datetime, got Money"):
+        profiles(_log(), as_of=Money(1))  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match=r"^customers must be CustomerTable, got dict"):
+        profiles(_log(), as_of=AS_OF, customers={"a": 1})  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match=r"^touches must be a flat sequence"):
+        profiles(_log(), as_of=AS_OF, touches=[["a"], ["b", ["c"]]])
+
+
+def test_profiles_refuse_parts_whose_rows_do_not_line_up() -> None:
+    from ecrm.profile import profiles
+
+    log = _log()
+    rfm = score(log, as_of=AS_OF, warn_undersized=False)
+    with pytest.raises(InvalidValueError, match=r"^rfm.total must have the length of "
+                                                r"customer_ids \(2\), got 'length 1'") as info:
+        profiles(log, as_of=AS_OF, rfm=attrs.evolve(rfm, total=rfm.total[:1]))
+    assert info.value.field == "rfm.total"
+    with pytest.raises(InvalidValueError, match=r"^rfm.grade must hold integer codes 0 to 3"):
+        profiles(log, as_of=AS_OF, rfm=attrs.evolve(rfm, grade=rfm.grade + 7))
+    tiers = TAOBAO_STORE_VIP.evaluate_log(log, as_of=AS_OF, opted_in=True)
+    with pytest.raises(InvalidValueError, match=r"^tiers.level must hold integer codes 0 to 4"):
+        profiles(log, as_of=AS_OF, tiers=attrs.evolve(tiers, level=tiers.level + 9))
+    with pytest.raises(InvalidValueError, match=r"^tiers.potential must have the length"):
+        profiles(log, as_of=AS_OF, tiers=attrs.evolve(tiers, potential=tiers.potential[:1]))
+
+
+def test_order_log_from_orders_names_a_first_element_that_is_not_an_order() -> None:
+    deep: list[Any] = []
+    for _ in range(5_000):
+        deep = [deep]
+    with pytest.raises(InvalidTypeError, match=r"^orders\[0\] must be an Order, got str 'x'"):
+        OrderLog.from_orders("x")  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match=r"^orders\[0\] must be an Order, got list"):
+        OrderLog.from_orders([deep])  # type: ignore[list-item]
+
+
+def test_tiers_from_summary_names_a_policy_of_the_wrong_type() -> None:
+    from ecrm.scale import summarize, tiers_from_summary
+
+    summary = summarize(_log(), as_of=AS_OF)
+    with pytest.raises(InvalidTypeError, match=r"^policy must be DowngradePolicy or None, got float"):
+        tiers_from_summary(summary, TAOBAO_STORE_VIP, opted_in=True, policy=1.5)  # type: ignore[arg-type]
+
+
+def test_repurchase_cycle_names_a_deeply_nested_curve_without_recursing() -> None:
+    deep: list[Any] = []
+    for _ in range(5_000):
+        deep = [deep]
+    with pytest.raises(InvalidTypeError, match=r"^curve_share must hold numbers, got list "):
+        RepurchaseCycle(p50_days=10, p70_days=20, p90_days=30, n_first_time_buyers=1,
+                        n_repurchasers=1, repurchase_rate=1.0, curve_days=[1],
+                        curve_share=[deep], method="observed", same_day="merge", scope="store",
+                        min_repurchasers=30, estimate=None, as_of=AS_OF)
+
+
+def test_a_choice_given_as_an_array_is_an_invalid_value_not_an_ambiguous_truth() -> None:
+    from ecrm.lifecycle import repurchase_cycle
+
+    with pytest.raises(InvalidValueError, match=r"^method must be one of") as info:
+        repurchase_cycle(_log(), as_of=AS_OF, method=np.array([1.0, math.nan]))  # type: ignore[arg-type]
+    assert info.value.field == "method"
+
+
+def test_repurchase_cycle_from_dict_of_wrong_values_is_an_invalid_value_naming_snapshot() -> None:
+    from ecrm.lifecycle import repurchase_cycle
+
+    doc = repurchase_cycle(_log(), as_of=AS_OF, fallback=(10, 20, 30)).to_dict()
+    with pytest.raises(InvalidTypeError, match=r"^snapshot must be a mapping"):
+        RepurchaseCycle.from_dict(None)  # type: ignore[arg-type]
+    for field, bad in (("as_of", 5), ("estimate", 7)):
+        with pytest.raises(InvalidValueError, match=r"^snapshot is not a valid snapshot dict") as info:
+            RepurchaseCycle.from_dict(doc | {field: bad})
+        assert info.value.field == "snapshot"
+    with pytest.raises(InvalidTypeError, match=r"^curve_days must hold numbers, got list \[1\]"):
+        RepurchaseCycle.from_dict(doc | {"curve_days": [[1]]})

@@ -36,7 +36,7 @@ def test_default_playbook_holds_the_design_numbers() -> None:
     assert pb["returning_discount"].offset_days == 30
     assert pb["points_exchange"].offset_days == 30
     win = pb["win_back"]
-    assert (win.trigger, win.window_days, win.offer, win.label_zh, win.stage) == (
+    assert (win.trigger, win.valid_days, win.offer, win.label_zh, win.stage) == (
         Trigger.CHURNED, 30, "满100返50", "好久不见", Stage.CHURNED)
     assert len(pb) == 9
     with pytest.raises(KeyError):

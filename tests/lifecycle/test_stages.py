@@ -108,7 +108,7 @@ def test_customers_argument_adds_prospects() -> None:
     assert r2.customer_ids.tolist() == [1, 2, 3]
     with pytest.raises(InvalidTypeError, match="customers must hold ids"):
         stages(ints, as_of=AS_OF, cycle=BANDS, customers=["x"])
-    with pytest.raises(InvalidValueError, match="1-d"):
+    with pytest.raises(InvalidValueError, match="customers must be one-dimensional"):
         stages(ints, as_of=AS_OF, cycle=BANDS, customers=[[1]])
     empty = stages(OrderLog.from_orders([]), as_of=AS_OF, cycle=BANDS, customers=["x"])
     assert empty.counts[Stage.PROSPECT] == 1

@@ -110,8 +110,8 @@ def test_recommendations_are_joined_best_first() -> None:
 
 def test_bad_options() -> None:
     with pytest.raises(ecrm.InvalidValueError) as info:
-        profiles(log(), as_of=AS_OF, recent_days=-1)
-    assert info.value.field == "recent_days"
+        profiles(log(), as_of=AS_OF, lookback_days=-1)
+    assert info.value.field == "lookback_days"
     with pytest.raises(ecrm.InvalidTypeError):
         profiles(log(), as_of=AS_OF, rfm="x")  # type: ignore[arg-type]
 

@@ -85,9 +85,9 @@ def test_recent_events_add_antecedents() -> None:
     """u8 bought only a cup but viewed beans 5 days ago: beans' rule proposes sugar."""
     log = shop([*HISTORY, ("u8", 20, ["杯子"])])
     events = event_log([("u8", 45, "browse", "咖啡豆"), ("u1", 2, "cart", "杯子")])
-    r = recommend(log, rules(), as_of=AS_OF, events=events, recent_days=7)
+    r = recommend(log, rules(), as_of=AS_OF, events=events, lookback_days=7)
     assert r.for_customer("u8") == ["糖包"]
-    old = recommend(log, rules(), as_of=AS_OF, events=events, recent_days=4)
+    old = recommend(log, rules(), as_of=AS_OF, events=events, lookback_days=4)
     assert old.for_customer("u8") == []
 
 
@@ -116,7 +116,7 @@ def test_k_limits_and_ranks_count_from_one() -> None:
     assert repr(r).startswith("Recommendations(")
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [({"k": 0}, "k"), ({"recent_days": -1}, "recent_days")])
+@pytest.mark.parametrize(("kwargs", "field"), [({"k": 0}, "k"), ({"lookback_days": -1}, "lookback_days")])
 def test_bad_options(kwargs: dict[str, object], field: str) -> None:
     with pytest.raises(ecrm.InvalidValueError) as info:
         recommend(shop(HISTORY), rules(), as_of=AS_OF, **kwargs)  # type: ignore[arg-type]

@@ -181,7 +181,7 @@ def test_rules_defaults_match_the_store_rules() -> None:
     rules = GiftPackRules()
     assert (rules.max_coupons, rules.max_gifts, rules.store_coupons_only) == (3, 1, True)
     assert rules.max_face_value == Money(10_000)
-    assert rules.claim_window == dt.timedelta(hours=24)
+    assert rules.claim_period == dt.timedelta(hours=24)
     assert rules.max_denominations == 50
 
 
@@ -190,7 +190,7 @@ def test_rules_defaults_match_the_store_rules() -> None:
     [
         ({"max_coupons": -1}, "max_coupons"),
         ({"max_face_value": Money(0)}, "max_face_value"),
-        ({"claim_window": dt.timedelta(0)}, "claim_window"),
+        ({"claim_period": dt.timedelta(0)}, "claim_period"),
         ({"max_denominations": -5}, "max_denominations"),
     ],
 )

@@ -102,8 +102,8 @@ def test_catalog_lookup_by_level_and_kind() -> None:
     assert [b.benefit_id for b in catalog.for_level(1, first_joined_at=joined, as_of=before)] == [
         "pts"
     ]
-    with pytest.raises(InvalidValueError, match="new_member_window"):
-        catalog.for_level(1, new_member_window=dt.timedelta(0))
+    with pytest.raises(InvalidValueError, match="new_member_period"):
+        catalog.for_level(1, new_member_period=dt.timedelta(0))
     # at= is the deprecated alias of as_of= (the instant of the offer)
     old: Any = {"at": fresh}
     with pytest.warns(DeprecationWarning, match=r"for_level\(\): the keyword at=.*use as_of="):

@@ -225,8 +225,8 @@ def test_window_is_elapsed_time_in_any_zone() -> None:
     assert claim_gift_pack(PACK, member=joined, as_of=late).reason is RefusalReason.TOO_LATE  # type: ignore[union-attr]
 
 
-def test_custom_claim_window() -> None:
-    pack = GiftPack([coupon("A")], rules=GiftPackRules(claim_window=dt.timedelta(hours=48)))
+def test_custom_claim_period() -> None:
+    pack = GiftPack([coupon("A")], rules=GiftPackRules(claim_period=dt.timedelta(hours=48)))
     at = JOINED + dt.timedelta(hours=30)
     assert isinstance(claim_gift_pack(pack, member=JOINED, as_of=at), Claimed)
 

@@ -96,7 +96,7 @@ def test_policy_window() -> None:
     assert (lo, hi) == (at(2024, 2, 29), at(2024, 3, 31))
     assert DowngradePolicy.NEVER.window(at(2024, 3, 31), TZ) == (None, at(2024, 3, 31))
     assert DowngradePolicy.never() == DowngradePolicy.NEVER
-    with pytest.raises(ValueError, match="window_months"):
+    with pytest.raises(ValueError, match="lookback_months"):
         DowngradePolicy.rolling_window(0)
     with pytest.raises(TypeError):
         DowngradePolicy.rolling_window(True)

@@ -626,14 +626,14 @@ def test_a_night_order_is_reminded_at_08_00_and_a_night_flash_sale_never() -> No
     assert "order auto-close" in got["F1"].reason
 
 
-def test_gift_pack_notice_within_the_claim_window() -> None:
+def test_gift_pack_notice_within_the_claim_period() -> None:
     joined = dt.datetime(2025, 1, 1, tzinfo=SH)
     ctx = CTX
     (m,) = gift_pack_notices(start=joined, as_of=joined + 10 * MIN, ctx=ctx)
     assert m.key == "care:gift_pack:customer-c2"
     assert m.meta("expires_at") == (joined + dt.timedelta(hours=24)).isoformat()
     assert gift_pack_notices(start=joined, as_of=joined + 10 * MIN - SEC, ctx=ctx) == []
-    with pytest.raises(ValueError, match="after must be >= 0 and inside the claim window"):
+    with pytest.raises(ValueError, match="after must be >= 0 and inside the claim period"):
         gift_pack_notices(start=joined, as_of=joined, ctx=ctx, after=dt.timedelta(hours=24))
 
 

@@ -26,6 +26,7 @@ from ecrm.lifecycle._cycle import (
     check_fallback,
     check_log,
     check_min_repurchasers,
+    check_rows,
     repurchase_cycle,
 )
 from ecrm.lifecycle._kernels import (
@@ -81,6 +82,24 @@ class CycleTable(ResultFrame):
     same_day: str
     min_repurchasers: int
     as_of: dt.datetime
+
+    def __attrs_post_init__(self) -> None:
+        check_choice("CycleTable.by", self.by, ("sku", "category"))
+        columns = {"keys": self.keys, "n_first_time_buyers": self.n_first_time_buyers,
+                   "n_repurchasers": self.n_repurchasers, "scopes": self.scopes}
+        texts: tuple[str, ...] = ("keys", "scopes")
+        if self.categories is not None:
+            columns["categories"] = self.categories
+            texts += ("categories",)
+        n = check_rows("CycleTable", columns, ints=("n_first_time_buyers", "n_repurchasers"),
+                       texts=texts)
+        for name in ("p_days", "estimate_days"):
+            values = getattr(self, name)
+            shape = getattr(values, "shape", None)
+            if shape != (n, 3) or values.dtype.kind not in "iu":
+                raise InvalidValueError(f"CycleTable.{name}", f"must be an int array of shape "
+                                        f"({n}, 3) (P50, P70, P90 per key)",
+                                        f"shape {shape}" if shape is not None else values)
 
     def __len__(self) -> int:
         return len(self.keys)

@@ -12,12 +12,13 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, moments, nullable
 from ecrm._serial import JsonForm, reading
 from ecrm._time import as_zone, require_aware
-from ecrm.errors import InvalidTypeError, InvalidValueError
+from ecrm.errors import InvalidTypeError, InvalidValueError, _short_repr
 from ecrm.lifecycle._kernels import (
     NONE_DAYS,
     as_of_for,
@@ -46,7 +47,7 @@ _KIND: Final = "ecrm.RepurchaseCycle"
 
 def _non_negative(instance: Any, attribute: attrs.Attribute[int], value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidTypeError(f"{attribute.name} must be an int of days, got {value!r}")
+        raise InvalidTypeError(f"{attribute.name} must be an int of days, got {_short_repr(value)}")
     if value < 0:
         raise InvalidValueError(attribute.name, "must be >= 0 days", value)
 
@@ -82,7 +83,7 @@ class Bands:
             return cls(*value)
         raise InvalidTypeError(
             "cycle must be a RepurchaseCycle, Bands or a (p50, p70, p90) tuple of days, "
-            f"got {type(value).__name__} {value!r}"
+            f"got {type(value).__name__} {_short_repr(value)}"
         )
 
     def band(self, days_since_last: int) -> str:
@@ -110,7 +111,8 @@ def _curve_share(value: Iterable[float]) -> tuple[float, ...]:
 def _number(value: object, field: str, kind: type[int] | type[float]) -> Any:
     """``kind(value)`` for a real number; an ecrm error for NaN, text or other types."""
     if isinstance(value, str | bytes) or not isinstance(value, numbers.Real):
-        raise InvalidTypeError(f"{field} must hold numbers, got {type(value).__name__} {value!r}")
+        raise InvalidTypeError(
+            f"{field} must hold numbers, got {type(value).__name__} {_short_repr(value)}")
     if not math.isfinite(value):
         raise InvalidValueError(field, "must hold finite numbers", value)
     return kind(float(value)) if kind is float else int(value)  # type: ignore[call-overload]
@@ -286,15 +288,36 @@ def check_log(orders: object) -> OrderLog:
     return orders
 
 
+def check_rows(owner: str, columns: dict[str, Any], *, ints: tuple[str, ...] = (),
+               texts: tuple[str, ...] = ()) -> int:
+    """Check the parallel row arrays of a result value built field by field (``attrs.evolve``,
+    ``st.builds``): one-dimensional, equally long, and ``ints`` of an integer dtype, ``texts``
+    of a str dtype. Returns the common length.
+
+    Raises:
+        InvalidValueError: naming ``owner.field``, the rule and the shape, length or dtype.
+    """
+    n = _v.check_same_length(owner, columns)
+    for name in ints:
+        if columns[name].dtype.kind not in "iu":
+            raise InvalidValueError(f"{owner}.{name}", "must be an array of integers",
+                                    f"dtype {columns[name].dtype}")
+    for name in texts:
+        if columns[name].dtype.kind != "U":
+            raise InvalidValueError(f"{owner}.{name}", "must be an array of str",
+                                    f"dtype {columns[name].dtype}")
+    return n
+
+
 def check_choice(field: str, value: object, choices: tuple[str, ...]) -> str:
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:  # an array: no ambiguous truth
         raise InvalidValueError(field, f"must be one of {', '.join(map(repr, choices))}", value)
     return str(value)
 
 
 def check_min_repurchasers(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidTypeError(f"min_repurchasers must be an int, got {value!r}")
+        raise InvalidTypeError(f"min_repurchasers must be an int, got {_short_repr(value)}")
     if value < 1:
         raise InvalidValueError("min_repurchasers", "must be >= 1", value)
     return value
@@ -314,7 +337,7 @@ def check_fallback(value: object) -> tuple[Bands, str] | None:
     except InvalidTypeError:
         raise InvalidTypeError(
             "fallback must be a RepurchaseCycle, Bands or a (p50, p70, p90) tuple of days, "
-            f"got {type(value).__name__} {value!r}"
+            f"got {type(value).__name__} {_short_repr(value)}"
         ) from None
 
 

@@ -15,9 +15,9 @@ from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, dates, nullable
 from ecrm._time import MAX_YEAR, MIN_YEAR, date_to_day, local_day, require_aware
-from ecrm.errors import InvalidTypeError, InvalidValueError
+from ecrm.errors import InvalidTypeError, InvalidValueError, _short_repr
 from ecrm.lifecycle._by import CycleTable, _items_of, factorize
-from ecrm.lifecycle._cycle import Bands, RepurchaseCycle, check_log
+from ecrm.lifecycle._cycle import Bands, RepurchaseCycle, check_log, check_rows
 from ecrm.lifecycle._kernels import NONE_DAYS, as_of_for, store_events
 
 __all__ = [
@@ -50,6 +50,12 @@ class CustomerDays(ResultFrame):
     as_of: dt.datetime
     reason: str
     p_alive: npt.NDArray[np.float64] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        columns = {"customer_ids": self.customer_ids, "days_since_last": self.days_since_last}
+        if self.p_alive is not None:
+            columns["p_alive"] = self.p_alive
+        check_rows("CustomerDays", columns, ints=("days_since_last",))
 
     def __len__(self) -> int:
         return len(self.customer_ids)
@@ -91,6 +97,13 @@ class DueReminders(ResultFrame):
 
     on = renamed_attribute("on", "day")
 
+    def __attrs_post_init__(self) -> None:
+        check_rows("DueReminders", {
+            "customer_ids": self.customer_ids, "keys": self.keys,
+            "last_purchase_days": self.last_purchase_days, "p50_days": self.p50_days,
+            "scopes": self.scopes,
+        }, ints=("last_purchase_days", "p50_days"), texts=("keys", "scopes"))
+
     def __len__(self) -> int:
         return len(self.customer_ids)
 
@@ -119,7 +132,7 @@ setattr(DueReminders, "__init__", renamed_kwarg("on", "day")(DueReminders.__init
 
 def _check_days(field: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidTypeError(f"{field} must be an int of days, got {value!r}")
+        raise InvalidTypeError(f"{field} must be an int of days, got {_short_repr(value)}")
     if value < 0:
         raise InvalidValueError(field, "must be >= 0 days", value)
     return value
@@ -135,7 +148,7 @@ def _on_day(log: OrderLog, as_of: object) -> tuple[dt.date, int]:
             raise InvalidValueError("as_of", f"must be in the years {MIN_YEAR} to {MAX_YEAR}", as_of)
         return as_of, date_to_day(as_of)
     raise InvalidTypeError(
-        f"as_of must be a date or an aware datetime, got {type(as_of).__name__} {as_of!r}")
+        f"as_of must be a date or an aware datetime, got {type(as_of).__name__} {_short_repr(as_of)}")
 
 
 @renamed_kwarg("on", "as_of")

@@ -9,6 +9,7 @@ from typing import Final
 import attrs
 
 from ecrm import _validators as _v
+from ecrm._deprecate import renamed_attribute, renamed_kwarg
 from ecrm.errors import InvalidValueError
 from ecrm.lifecycle._stages import Stage
 
@@ -42,9 +43,13 @@ class PlaybookRule:
         action: the action in English.
         label_zh: the operator's Chinese name.
         stage: the stage the rule applies to (``None`` for any).
-        window_days: how long after the due day the action may still go out (``None``:
-            only on the due day).
+        valid_days: how long after the due day the action may still go out (``None``:
+            only on the due day); ``window_days`` is its deprecated alias (keyword and
+            attribute).
         offer: the offer text, when the action carries one (coupon, 满100返50 ...).
+
+    .. versionchanged:: 0.1.0
+       ``window_days`` renamed ``valid_days`` (how long it stays open, not a range).
     """
 
     key: str = attrs.field(validator=_v.min_len(1))
@@ -55,12 +60,19 @@ class PlaybookRule:
     stage: Stage | None = attrs.field(
         default=None, validator=attrs.validators.optional(_v.instance_of(Stage))
     )
-    window_days: int | None = None
+    valid_days: int | None = None
     offer: str | None = None
+
+    window_days = renamed_attribute("window_days", "valid_days")
+
+
+# The attrs-made __init__ takes the old keyword for one release.
+setattr(PlaybookRule, "__init__",  # noqa: B010
+        renamed_kwarg("window_days", "valid_days")(PlaybookRule.__init__))
 
 
 def _rules_tuple(rules: Iterable[PlaybookRule]) -> tuple[PlaybookRule, ...]:
-    return tuple(rules)
+    return tuple(_v.check_items("rules", rules, PlaybookRule))
 
 
 @attrs.frozen
@@ -124,6 +136,6 @@ DEFAULT_PLAYBOOK: Final = Playbook(
                      "积分兑换", offer="points exchange"),
         PlaybookRule("win_back", Trigger.CHURNED, 0,
                      "win back churned customers within 30 days of churning (\"好久不见\")",
-                     "好久不见", stage=Stage.CHURNED, window_days=30, offer="满100返50"),
+                     "好久不见", stage=Stage.CHURNED, valid_days=30, offer="满100返50"),
     )
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ecrm import _validators as _v
 from ecrm.errors import MissingDependencyError
 from ecrm.lifecycle._cycle import RepurchaseCycle
 from ecrm.lifecycle._stages import Stage, StageResult
@@ -17,7 +18,13 @@ def format_cycle_report(cycle: RepurchaseCycle, stages: StageResult | None = Non
     Args:
         cycle: the store's cycle.
         stages: optional stages at the same date, for the counts per stage.
+
+    Raises:
+        InvalidTypeError: ``cycle`` is not a RepurchaseCycle, ``stages`` not a StageResult.
     """
+    _v.check_instance("cycle", cycle, RepurchaseCycle)
+    if stages is not None:
+        _v.check_instance("stages", stages, StageResult)
     lines = [
         f"Repurchase cycle as of {cycle.as_of.isoformat()} "
         f"(method {cycle.method}, same day {cycle.same_day}, scope {cycle.scope})",

@@ -11,6 +11,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._deprecate import renamed_kwarg
 from ecrm._ids import find_id
 from ecrm._order import OrderStatus
@@ -18,7 +19,7 @@ from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, dates, nullable
 from ecrm._time import day_to_date
 from ecrm.errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
-from ecrm.lifecycle._cycle import Bands, RepurchaseCycle, check_log
+from ecrm.lifecycle._cycle import Bands, RepurchaseCycle, check_log, check_rows
 from ecrm.lifecycle._kernels import as_of_for, store_events
 
 __all__ = ["Stage", "StageResult", "TransitionMatrix", "stage_transitions", "stages"]
@@ -75,9 +76,7 @@ def customer_universe(
     if customers is None:
         return known, np.cumsum(seen, dtype=np.int64) - 1
     extra = getattr(customers, "customer_ids", customers)
-    extra = np.asarray(extra)
-    if extra.ndim != 1:
-        raise InvalidValueError("customers", "must be a 1-d array of customer ids", extra.shape)
+    extra = _v.flat_array("customers", extra)  # a nested list: an ecrm error, not numpy's
     if len(extra) == 0:
         return known, np.cumsum(seen, dtype=np.int64) - 1
     kinds = {extra.dtype.kind}
@@ -94,6 +93,16 @@ def customer_universe(
         return np.unique(extra), None
     # No cast to the log's string width: a longer id passed in must stay whole.
     return np.union1d(known, extra), None
+
+
+def _check_stage_rows(owner: str, columns: dict[str, Any], codes: tuple[str, ...]) -> None:
+    """Rows line up, and every stage code names a :class:`Stage`."""
+    check_rows(owner, columns, ints=tuple(k for k in columns if k != "customer_ids"))
+    for name in codes:
+        values = columns[name]
+        if len(values) and not (values.min() >= 0 and values.max() < len(Stage)):
+            raise InvalidValueError(f"{owner}.{name}", f"must hold Stage codes 0 to "
+                                    f"{len(Stage) - 1}", f"{values.min()} to {values.max()}")
 
 
 @attrs.frozen
@@ -164,6 +173,12 @@ class StageResult(ResultFrame):
     scope: str
     as_of: dt.datetime
     _as_of_day: int = attrs.field(alias="_as_of_day", repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        _check_stage_rows("StageResult", {
+            "customer_ids": self.customer_ids, "stage_codes": self.stage_codes,
+            "days_since_last": self.days_since_last, "n_purchase_days": self.n_purchase_days,
+        }, ("stage_codes",))
 
     def __len__(self) -> int:
         return len(self.customer_ids)
@@ -339,6 +354,16 @@ class TransitionMatrix(ResultFrame):
     from_codes: npt.NDArray[np.int8]
     to_codes: npt.NDArray[np.int8]
     counts: IntArray
+
+    def __attrs_post_init__(self) -> None:
+        _check_stage_rows("TransitionMatrix", {
+            "customer_ids": self.customer_ids, "from_codes": self.from_codes,
+            "to_codes": self.to_codes,
+        }, ("from_codes", "to_codes"))
+        shape = getattr(self.counts, "shape", None)
+        if shape != (len(Stage), len(Stage)):
+            raise InvalidValueError("TransitionMatrix.counts",
+                                    f"must be a {len(Stage)} x {len(Stage)} array", shape)
 
     def _columns(self) -> dict[str, Any]:
         """``customer_id, from_stage, to_stage``: one row per customer."""

@@ -10,13 +10,15 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._contact import mask_email, mask_phone
 from ecrm._customers import CustomerTable
+from ecrm._deprecate import renamed_attribute, renamed_kwarg
 from ecrm._events import EventKind, EventLog
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._results import ResultFrame, nullable
-from ecrm._time import local_day, local_days
+from ecrm._time import local_day, local_days, require_aware
 from ecrm.errors import InvalidTypeError, InvalidValueError, UnknownCustomerError
 from ecrm.lifecycle import Stage, StageResult
 from ecrm.predict import Predictions
@@ -50,7 +52,7 @@ class Profiles(ResultFrame):
         ages: int64, shape (n,): age on the ``as_of`` day, −1 when unknown.
         provinces, cities: str, shape (n,).
         tags: bool, shape (n, 5): :data:`BEHAVIOUR_TAGS` — browsed / carted / favourited
-            within ``recent_days`` before ``as_of``; paid (a valid order before ``as_of``);
+            within ``lookback_days`` before ``as_of``; paid (a valid order before ``as_of``);
             repurchased (valid orders on two or more days).
         n_orders: int64, shape (n,): valid orders before ``as_of``.
         spend_fen: int64, shape (n,): their net amount.
@@ -74,9 +76,13 @@ class Profiles(ResultFrame):
         tickets, open_tickets, complaints: int64, shape (n,): service tickets created
             before ``as_of``, those still open then (not resolved or closed), and the
             complaints among them (−1 without ``tickets``).
-        as_of, recent_days: as passed.
+        as_of, lookback_days: as passed (``recent_days`` is the deprecated alias of
+            ``lookback_days``).
         parts: the optional parts that were passed (``tiers``, ``touches``, ``opted_out``,
             ``predictions``, ``tickets``), so the table says which columns it knows.
+
+    .. versionchanged:: 0.1.0
+       ``recent_days`` renamed ``lookback_days``.
     """
 
     customer_ids: npt.NDArray[Any]
@@ -109,8 +115,10 @@ class Profiles(ResultFrame):
     open_tickets: IntArray
     complaints: IntArray
     as_of: dt.datetime
-    recent_days: int
+    lookback_days: int
     parts: frozenset[str] = frozenset()
+
+    recent_days = renamed_attribute("recent_days", "lookback_days")
 
     def __len__(self) -> int:
         return len(self.customer_ids)
@@ -185,7 +193,7 @@ class Profiles(ResultFrame):
         spend = int(self.spend_fen[i])
         lines = [
             f"customer {customer_id}: {contact}; {', '.join(basics)}",
-            f"behaviour: {', '.join(tags) if tags else 'none'} (events within {self.recent_days} days)",
+            f"behaviour: {', '.join(tags) if tags else 'none'} (events within {self.lookback_days} days)",
             f"orders: {int(self.n_orders[i])} valid, {_yuan(spend)} net",
         ]
         if self.rfm_grade[i]:
@@ -227,6 +235,11 @@ class Profiles(ResultFrame):
         return text
 
 
+# The attrs-made __init__ takes the old keyword for one release.
+setattr(Profiles, "__init__",  # noqa: B010
+        renamed_kwarg("recent_days", "lookback_days")(Profiles.__init__))
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
@@ -261,6 +274,7 @@ def _joined(codes: IntArray, labels: npt.NDArray[np.str_], n: int) -> npt.NDArra
     return out
 
 
+@renamed_kwarg("recent_days", "lookback_days")
 def profiles(
     orders: OrderLog,
     *,
@@ -275,7 +289,7 @@ def profiles(
     opted_out: npt.ArrayLike | None = None,
     predictions: Predictions | None = None,
     tickets: Iterable[Ticket] | None = None,
-    recent_days: int = 30,
+    lookback_days: int = 30,
     top_categories: int = 3,
     statuses: Iterable[OrderStatus] | None = None,
 ) -> Profiles:
@@ -291,7 +305,8 @@ def profiles(
         orders: the order log (lines give the categories).
         as_of: the moment profiled.
         customers, events, rfm, stages, recommendations: optional parts.
-        recent_days: how far back the event tags look (>= 0).
+        lookback_days: how many days back the event tags look (>= 0); ``recent_days=`` is
+            its deprecated alias.
         top_categories: categories kept per customer (>= 0).
         statuses: the valid order statuses.
 
@@ -299,13 +314,19 @@ def profiles(
         A :class:`Profiles` table.
 
     Raises:
-        InvalidValueError: a bad ``recent_days`` or ``top_categories``.
+        InvalidValueError: a bad ``lookback_days`` or ``top_categories``.
         InvalidTypeError: a part of the wrong type.
+
+    .. versionchanged:: 0.1.0
+       ``recent_days=`` renamed ``lookback_days=`` (a span back from ``as_of``).
     """
     _check_parts(tiers, predictions)
     if not isinstance(orders, OrderLog):
         raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
-    for name, value in (("recent_days", recent_days), ("top_categories", top_categories)):
+    as_of = require_aware(as_of, "as_of")
+    if customers is not None:
+        _v.check_instance("customers", customers, CustomerTable)
+    for name, value in (("lookback_days", lookback_days), ("top_categories", top_categories)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise InvalidValueError(name, "must be an integer >= 0", value)
     parts = [orders.customer_ids] + ([customers.customer_ids] if customers is not None else [])
@@ -360,7 +381,7 @@ def profiles(
         if not isinstance(events, EventLog):
             raise InvalidTypeError(f"events must be an EventLog, got {type(events).__name__}")
         eday = local_days(events.at_us, orders.tz)
-        recent = (events.at_us < cut) & (eday >= local_day(as_of, orders.tz) - recent_days)
+        recent = (events.at_us < cut) & (eday >= local_day(as_of, orders.tz) - lookback_days)
         ecust = _positions(ids, events.customer_ids)[events.customer_codes]
         for j, kind in enumerate((EventKind.BROWSE, EventKind.CART, EventKind.FAVORITE)):
             hit = recent & (events.kind_codes == kind.code) & (ecust >= 0)
@@ -371,6 +392,8 @@ def profiles(
     if rfm is not None:
         if not isinstance(rfm, RfmResult):
             raise InvalidTypeError(f"rfm must be an RfmResult, got {type(rfm).__name__}")
+        _part_rows("rfm", {"customer_ids": rfm.customer_ids, "total": rfm.total,
+                           "grade": rfm.grade}, codes={"grade": 4})
         pos = _positions(ids, rfm.customer_ids)
         ok = pos >= 0
         rfm_total[pos[ok]] = rfm.total[ok]
@@ -405,6 +428,9 @@ def profiles(
             raise InvalidTypeError(
                 f"recommendations must be Recommendations, got {type(recommendations).__name__}"
             )
+        _part_rows("recommendations", {"customer_ids": recommendations.customer_ids,
+                                       "ranks": recommendations.ranks,
+                                       "skus": recommendations.skus})
         pos = _positions(ids, recommendations.customer_ids)
         ok = pos >= 0
         order = np.lexsort((recommendations.ranks[ok], pos[ok]))
@@ -427,6 +453,9 @@ def profiles(
     risk = np.full(n, "", dtype="U6")
     clv = np.full(n, -1, dtype=np.int64)
     if predictions is not None:
+        _part_rows("predictions", {"customer_ids": predictions.customer_ids,
+                                   "p_alive": predictions.p_alive, "risk": predictions.risk,
+                                   "clv_fen": predictions.clv_fen})
         pos = _positions(ids, predictions.customer_ids)
         ok = pos >= 0
         p_alive[pos[ok]] = predictions.p_alive[ok]
@@ -445,8 +474,19 @@ def profiles(
         next_level=tier[3], spend_to_next_fen=tier[4], orders_to_next=tier[5],
         touches=n_touches, opted_out=out, p_alive=p_alive, churn_risk=risk, clv_fen=clv,
         tickets=service[0], open_tickets=service[1], complaints=service[2],
-        as_of=as_of, recent_days=recent_days, parts=frozenset(given),
+        as_of=as_of, lookback_days=lookback_days, parts=frozenset(given),
     )
+
+
+def _part_rows(part: str, columns: dict[str, Any], codes: dict[str, int] | None = None) -> None:
+    """A part's per-customer arrays line up (a value built field by field may not), and each
+    column named in ``codes`` holds codes ``0 … k − 1`` only (they index a table of labels)."""
+    _v.check_same_length(part, columns)
+    for name, k in (codes or {}).items():
+        values = columns[name]
+        if len(values) and (values.dtype.kind not in "iu" or values.min() < 0 or values.max() >= k):
+            raise InvalidValueError(f"{part}.{name}", f"must hold integer codes 0 to {k - 1}",
+                                    f"{values.dtype} from {values.min()} to {values.max()}")
 
 
 def _check_parts(tiers: object, predictions: object) -> None:
@@ -460,9 +500,7 @@ def _id_array(values: npt.ArrayLike, field: str) -> npt.NDArray[Any]:
     """A 1-d array of customer ids (str or int)."""
     if isinstance(values, str | bytes):
         raise InvalidTypeError(f"{field} must be a collection of customer ids, not one str")
-    arr = np.asarray(list(values) if not isinstance(values, np.ndarray) else values)  # type: ignore[arg-type]
-    if arr.ndim != 1:
-        raise InvalidValueError(field, "must be a 1-d collection of customer ids", arr.shape)
+    arr = _v.flat_array(field, list(values) if not isinstance(values, np.ndarray) else values)  # type: ignore[arg-type]
     if len(arr) and arr.dtype.kind not in "iuU":
         raise InvalidTypeError(f"{field} must hold str or int customer ids, got {arr.dtype}")
     return arr.astype(np.int64) if arr.dtype.kind in "iu" else arr
@@ -481,6 +519,10 @@ def _tier_columns(
         return level, names, potential, nxt, spend_to, orders_to
     ladder = tiers.ladder
     top = ladder.top_level
+    _part_rows("tiers", {"customer_ids": tiers.customer_ids, "spend_fen": tiers.spend_fen,
+                         "orders": tiers.orders, "qualified_level": tiers.qualified_level,
+                         "level": tiers.level, "potential": tiers.potential},
+               codes={"level": top + 1, "qualified_level": top + 1})
     labels = np.asarray([ladder.name_of(k) for k in range(top + 1)], dtype=str)
     pos = _positions(ids, tiers.customer_ids)
     ok = pos >= 0

@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm._deprecate import renamed_kwarg
 from ecrm._events import EventLog
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
@@ -178,6 +179,7 @@ def _expand(
     return cust[left], rule, score_all[rule], rule
 
 
+@renamed_kwarg("recent_days", "lookback_days")
 def recommend(
     orders: OrderLog,
     rules: Associations,
@@ -185,7 +187,7 @@ def recommend(
     as_of: dt.datetime,
     k: int = 5,
     events: EventLog | None = None,
-    recent_days: int = 30,
+    lookback_days: int = 30,
     cycles: CycleTable | None = None,
     exclude: Iterable[str] = (),
     fallback_rules: Associations | None = None,
@@ -196,7 +198,7 @@ def recommend(
     """Each customer's top-``k`` items from association rules.
 
     A customer's antecedents are the SKUs they bought (valid orders before ``as_of``) and,
-    with ``events``, the SKUs they viewed, carted or favourited in the ``recent_days``
+    with ``events``, the SKUs they viewed, carted or favourited in the ``lookback_days``
     before ``as_of``. Each rule from an antecedent proposes its consequent with the rule's
     score; only rules scoring above ``min_score`` propose (the default 0 keeps the rules
     that raise the chance of buying, lift above 1); an item proposed twice keeps its best
@@ -223,7 +225,8 @@ def recommend(
         as_of: recommendations for this moment.
         k: items per customer (>= 1).
         events: behaviour events that add antecedents.
-        recent_days: how far back events count (>= 0 days).
+        lookback_days: how many days back events count (>= 0); ``recent_days=`` is its
+            deprecated alias.
         cycles: per-SKU repurchase cycles; without it nothing bought is recommended again.
         exclude: SKUs never to recommend.
         fallback_rules: category-level rules (``by="category"``).
@@ -235,13 +238,16 @@ def recommend(
         A :class:`Recommendations` table.
 
     Raises:
-        InvalidValueError: a bad ``k`` or ``recent_days``, rules of the wrong level, or a
+        InvalidValueError: a bad ``k`` or ``lookback_days``, rules of the wrong level, or a
             log without order lines.
+
+    .. versionchanged:: 0.1.0
+       ``recent_days=`` renamed ``lookback_days=`` (a span back from ``as_of``).
     """
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise InvalidValueError("k", "must be an integer >= 1", k)
-    if isinstance(recent_days, bool) or not isinstance(recent_days, int) or recent_days < 0:
-        raise InvalidValueError("recent_days", "must be an integer >= 0", recent_days)
+    if isinstance(lookback_days, bool) or not isinstance(lookback_days, int) or lookback_days < 0:
+        raise InvalidValueError("lookback_days", "must be an integer >= 0", lookback_days)
     if not isinstance(rules, Associations) or rules.by != "sku":
         raise InvalidValueError("rules", "must be Associations by 'sku'", getattr(rules, "by", rules))
     if fallback_rules is not None and (
@@ -280,7 +286,7 @@ def recommend(
     # Antecedents: bought items, and recent events.
     ante_c, ante_i = owned // max(n_items, 1), owned_item
     if events is not None:
-        ante_c, ante_i = _with_events(orders, events, as_of, recent_days, keys, ante_c, ante_i)
+        ante_c, ante_i = _with_events(orders, events, as_of, lookback_days, keys, ante_c, ante_i)
 
     blocked = np.zeros(n_items, dtype=bool)
     if excluded:
@@ -518,14 +524,14 @@ def _popularity_fill(
 
 
 def _with_events(
-    orders: OrderLog, events: EventLog, as_of: dt.datetime, recent_days: int,
+    orders: OrderLog, events: EventLog, as_of: dt.datetime, lookback_days: int,
     keys: npt.NDArray[np.str_], cust: IntArray, item: IntArray,
 ) -> tuple[IntArray, IntArray]:
-    """Antecedents plus the SKUs of the customers' events in the ``recent_days`` before ``as_of``."""
+    """Antecedents plus the SKUs of the customers' events in the ``lookback_days`` before ``as_of``."""
     cut = orders.instant_us(as_of)
     today = local_day(as_of, orders.tz)
     days = local_days(events.at_us, orders.tz)
-    ok = (events.at_us < cut) & (days >= today - recent_days) & (events.skus != "")
+    ok = (events.at_us < cut) & (days >= today - lookback_days) & (events.skus != "")
     sel = np.flatnonzero(ok)
     ids = events.customer_ids[events.customer_codes[sel]]
     c = _customer_codes(orders.customer_ids, ids)

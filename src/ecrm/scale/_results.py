@@ -99,7 +99,9 @@ def tiers_from_summary(
             differ from the summary's ``tier_months``.
     """
     s = _check(summary)
-    months = None if policy is None else policy.window_months
+    if policy is not None and not isinstance(policy, DowngradePolicy):
+        raise InvalidTypeError(f"policy must be DowngradePolicy or None, got {type(policy).__name__}")
+    months = None if policy is None else policy.lookback_months
     if months is not None and s.tier_months != months:
         raise InvalidValueError(
             "policy", f"needs a summary made with tier_months={months} "

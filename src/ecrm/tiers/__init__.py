@@ -4,9 +4,12 @@ Level 0 is 店铺客户, the store customer, who is not a member; levels 1..n ar
 tiers of a :class:`TierLadder`. See docs/tiers.md.
 """
 
+from typing import Any as _Any
+
+from ecrm._deprecate import moved_name as _moved_name
 from ecrm.errors import _renamed_error
 from ecrm.tiers._benefits import (
-    NEW_MEMBER_WINDOW,
+    NEW_MEMBER_PERIOD,
     Benefit,
     BenefitCatalog,
     BenefitErrorGroup,
@@ -100,7 +103,7 @@ from ecrm.tiers._task_counter import OccurrenceStatus, TaskCounter, TaskOccurren
 from ecrm.tiers._tasks import TaskCap, TaskReward
 
 __all__ = [
-    "NEW_MEMBER_WINDOW",
+    "NEW_MEMBER_PERIOD",
     "TAOBAO_STORE_VIP",
     "Benefit",
     "BenefitCatalog",
@@ -195,6 +198,13 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> type:
-    """Old error names, kept one release (``ecrm.tiers.LadderError``); they warn."""
+#: Old names of constants, kept one release; reading one warns.
+_RENAMED = {"NEW_MEMBER_WINDOW": "ecrm.tiers.NEW_MEMBER_PERIOD"}
+
+
+def __getattr__(name: str) -> _Any:
+    """Old names, kept one release (``ecrm.tiers.LadderError``,
+    ``ecrm.tiers.NEW_MEMBER_WINDOW``); they warn."""
+    if name in _RENAMED:
+        return _moved_name(__name__, name, _RENAMED)
     return _renamed_error(__name__, name)

@@ -13,15 +13,15 @@ from ecrm import _validators as _v
 from ecrm._deprecate import renamed_kwarg
 from ecrm._money import Money
 from ecrm._time import require_aware
-from ecrm.errors import BenefitErrorGroup, InvalidTypeError, InvalidValueError
+from ecrm.errors import BenefitErrorGroup, InvalidTypeError, InvalidValueError, _short_repr
 from ecrm.tiers._coupons import Coupon
 from ecrm.tiers._giftpack import Gift
 
-__all__ = ["NEW_MEMBER_WINDOW", "Benefit", "BenefitCatalog", "BenefitErrorGroup", "BenefitKind"]
+__all__ = ["NEW_MEMBER_PERIOD", "Benefit", "BenefitCatalog", "BenefitErrorGroup", "BenefitKind"]
 
 #: How long new-member benefits are on offer after the first registration (the source's
 #: 新会员首次注册入会24小时内).
-NEW_MEMBER_WINDOW: Final = dt.timedelta(hours=24)
+NEW_MEMBER_PERIOD: Final = dt.timedelta(hours=24)
 
 
 class BenefitKind(enum.Enum):
@@ -85,7 +85,7 @@ _GRANT_TYPES: Final[dict[BenefitKind, type]] = {
 def _non_negative(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidTypeError(
-            f"{attribute.name} must be an int, got {type(value).__name__} {value!r}"
+            f"{attribute.name} must be an int, got {type(value).__name__} {_short_repr(value)}"
         )
     if value < 0:
         raise InvalidValueError(attribute.name, "must be >= 0", value)
@@ -131,7 +131,7 @@ class Benefit:
         if not isinstance(self.grants, expected):
             raise InvalidTypeError(
                 f"grants of a {self.kind.name} benefit must be a {expected.__name__}, "
-                f"got {type(self.grants).__name__} {self.grants!r}"
+                f"got {type(self.grants).__name__} {_short_repr(self.grants)}"
             )
         if isinstance(self.grants, Money) and self.grants.fen <= 0:
             raise InvalidValueError("grants", "a red packet must be worth > 0", self.grants)
@@ -230,40 +230,46 @@ class BenefitCatalog:
         return BenefitCatalog(tuple(b for b in self.benefits if b.benefit_id != benefit_id))
 
     @renamed_kwarg("at", "as_of")
+    @renamed_kwarg("new_member_window", "new_member_period")
     def for_level(
         self,
         level: int,
         *,
         first_joined_at: dt.datetime | None = None,
         as_of: dt.datetime | None = None,
-        new_member_window: dt.timedelta = NEW_MEMBER_WINDOW,
+        new_member_period: dt.timedelta = NEW_MEMBER_PERIOD,
     ) -> tuple[Benefit, ...]:
         """The benefits on offer to a member at ``level`` (``min_level <= level``), in order.
 
         New-member benefits (``NEW_MEMBER_*``) are not on offer for ever: only when
         ``first_joined_at`` and ``as_of`` are given and ``as_of`` lies in the half-open window
-        ``[first_joined_at, first_joined_at + new_member_window)`` after the customer's
+        ``[first_joined_at, first_joined_at + new_member_period)`` after the customer's
         *first* registration (re-joining does not reopen it, as for the gift pack).
 
         Args:
             level: the member level (0 = store customer).
             first_joined_at: the customer's first registration (aware), if any.
             as_of: the instant of the offer (aware); ``at=`` is the deprecated alias.
-            new_member_window: how long new-member benefits last (default 24 hours).
+            new_member_period: how long new-member benefits last (default 24 hours);
+                ``new_member_window=`` is its deprecated alias.
 
         Returns:
             The benefits on offer, in catalogue order.
 
         Raises:
-            InvalidValueError: a naive datetime; a non-positive window.
+            InvalidValueError: a naive datetime; a non-positive period.
+
+        .. versionchanged:: 0.1.0
+           ``new_member_window=`` renamed ``new_member_period=`` (and the default
+           ``NEW_MEMBER_WINDOW`` renamed ``NEW_MEMBER_PERIOD``).
         """
-        if new_member_window <= dt.timedelta(0):
-            raise InvalidValueError("new_member_window", "must be > 0", new_member_window)
+        if new_member_period <= dt.timedelta(0):
+            raise InvalidValueError("new_member_period", "must be > 0", new_member_period)
         is_new = False
         if first_joined_at is not None and as_of is not None:
             start = require_aware(first_joined_at, "first_joined_at").astimezone(dt.UTC)
             now = require_aware(as_of, "as_of").astimezone(dt.UTC)
-            is_new = start <= now < start + new_member_window
+            is_new = start <= now < start + new_member_period
         return tuple(
             b
             for b in self.benefits

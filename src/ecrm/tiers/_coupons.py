@@ -16,9 +16,10 @@ from typing import Final, Literal
 import attrs
 
 from ecrm import _validators as _v
+from ecrm._deprecate import renamed_attribute, renamed_kwarg
 from ecrm._money import Money
 from ecrm._time import require_aware
-from ecrm.errors import CouponCatalogErrorGroup, InvalidTypeError, InvalidValueError
+from ecrm.errors import CouponCatalogErrorGroup, InvalidTypeError, InvalidValueError, _short_repr
 
 __all__ = [
     "Coupon",
@@ -52,7 +53,7 @@ _SCOPE_ZH: Final = {CouponScope.STORE: "店铺优惠券", CouponScope.PLATFORM: 
 def _positive_int(field: str) -> Callable[[object, attrs.Attribute[int], int], None]:
     def check(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidTypeError(f"{field} must be an int, got {type(value).__name__} {value!r}")
+            raise InvalidTypeError(f"{field} must be an int, got {type(value).__name__} {_short_repr(value)}")
         if value < 0:
             raise InvalidValueError(field, "must be >= 0", value)
 
@@ -70,9 +71,14 @@ class GiftPackRules:
         max_gifts: gifts a gift pack may hold (default 1).
         store_coupons_only: a gift pack may only hold store coupons (店铺优惠券).
         max_face_value: the largest face value of one coupon (default ¥100).
-        claim_window: how long after joining a new member may claim the pack (24 hours;
-            half-open: claiming at exactly ``joined_at + claim_window`` is too late).
+        claim_period: how long after joining a new member may claim the pack (24 hours;
+            half-open: claiming at exactly ``joined_at + claim_period`` is too late).
+            ``claim_window`` is its deprecated alias (keyword and attribute).
         max_denominations: coupon denominations (种类) a store may have at once (50).
+
+    .. versionchanged:: 0.1.0
+       ``claim_window`` renamed ``claim_period`` (a duration, not a range); the old
+       name still works, with a :class:`DeprecationWarning`, for one release.
     """
 
     max_coupons: int = attrs.field(default=3, validator=_positive_int("max_coupons"))
@@ -83,7 +89,7 @@ class GiftPackRules:
     max_face_value: Money = attrs.field(
         default=Money(10_000), validator=_v.instance_of(Money)
     )
-    claim_window: dt.timedelta = attrs.field(
+    claim_period: dt.timedelta = attrs.field(
         default=dt.timedelta(hours=24), validator=_v.instance_of(dt.timedelta)
     )
     max_denominations: int = attrs.field(
@@ -95,10 +101,17 @@ class GiftPackRules:
         if value.fen <= 0:
             raise InvalidValueError("max_face_value", "must be > 0", value)
 
-    @claim_window.validator
-    def _check_window(self, attribute: attrs.Attribute[dt.timedelta], value: dt.timedelta) -> None:
+    claim_window = renamed_attribute("claim_window", "claim_period")
+
+    @claim_period.validator
+    def _check_period(self, attribute: attrs.Attribute[dt.timedelta], value: dt.timedelta) -> None:
         if value <= dt.timedelta(0):
-            raise InvalidValueError("claim_window", "must be a positive duration", value)
+            raise InvalidValueError("claim_period", "must be a positive duration", value)
+
+
+# The attrs-made __init__ takes the old keyword for one release.
+setattr(GiftPackRules, "__init__",  # noqa: B010
+        renamed_kwarg("claim_window", "claim_period")(GiftPackRules.__init__))
 
 
 def _yuan(money: Money) -> str:
@@ -188,7 +201,7 @@ class Coupon:
             days = self.valid_days
             if isinstance(days, bool) or not isinstance(days, int):
                 raise InvalidTypeError(
-                    f"valid_days must be an int, got {type(days).__name__} {days!r}"
+                    f"valid_days must be an int, got {type(days).__name__} {_short_repr(days)}"
                 )
             if days <= 0:
                 raise InvalidValueError("valid_days", "must be > 0", days)
@@ -265,8 +278,12 @@ def coupon_problems(
     Returns:
         One :class:`InvalidValueError` per broken limit, each with ``field`` set to
         ``path + "face_value"`` and so on.
+
+    Raises:
+        InvalidTypeError: ``coupon`` is not a Coupon; ``rules`` is not GiftPackRules.
     """
-    rules = GiftPackRules() if rules is None else rules
+    _v.check_instance(f"{path}coupon" if path else "coupon", coupon, Coupon)
+    rules = GiftPackRules() if rules is None else _v.check_instance("rules", rules, GiftPackRules)
     problems: list[InvalidValueError] = []
     limit = rules.max_face_value
     if coupon.face_value.currency != limit.currency:
@@ -311,7 +328,7 @@ class CouponCatalog:
         for i, coupon in enumerate(self.coupons):
             if not isinstance(coupon, Coupon):
                 raise InvalidTypeError(
-                    f"coupons[{i}] must be a Coupon, got {type(coupon).__name__} {coupon!r}"
+                    f"coupons[{i}] must be a Coupon, got {type(coupon).__name__} {_short_repr(coupon)}"
                 )
             if coupon.coupon_id in seen:
                 problems.append(
@@ -348,7 +365,9 @@ class CouponCatalog:
 
         Raises:
             InvalidValueError: no such coupon (also a ``ValueError``).
+            InvalidTypeError: ``coupon_id`` is not a str.
         """
+        _v.check_instance("coupon_id", coupon_id, str)
         for coupon in self.coupons:
             if coupon.coupon_id == coupon_id:
                 return coupon

@@ -399,11 +399,12 @@ def annual_spends(
         Customer id → spend, one entry per customer of the log.
 
     Raises:
-        InvalidTypeError: ``orders`` is not an OrderLog.
+        InvalidTypeError: ``orders`` is not an OrderLog; ``rules`` is not FeeRules.
         CurrencyMismatchError: the log's currency is not the fee's.
     """
     if not isinstance(orders, OrderLog):
         raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
+    _v.check_instance("rules", rules, FeeRules)
     if orders.currency != rules.annual_fee.currency:
         raise CurrencyMismatchError(
             "orders", f"must be in the fee's currency {rules.annual_fee.currency}",

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
+from ecrm import _validators as _v
 from ecrm._deprecate import renamed_kwarg
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
@@ -56,7 +57,9 @@ def _levels_at(
     return np.where(opted, q, 0), known
 
 
-def _check(orders: OrderLog, ladder: TierLadder) -> None:
+def _check(orders: OrderLog, ladder: TierLadder, name: str = "ladder") -> None:
+    _v.check_instance("orders", orders, OrderLog)
+    _v.check_instance(name, ladder, TierLadder)
     if orders.currency != ladder.currency:
         raise CurrencyMismatchError(
             "orders.currency", f"must be the ladder's currency {ladder.currency}", orders.currency
@@ -361,7 +364,11 @@ def what_if(
     Raises:
         CurrencyMismatchError: a ladder's currency differs from the log's.
         InvalidValueError: naive datetimes; ``start`` not before ``as_of``.
+        InvalidTypeError: ``orders`` is not an OrderLog, a ladder not a TierLadder,
+            ``policy`` not a DowngradePolicy.
     """
+    _check(orders, current, "current")
+    _check(orders, proposed, "proposed")
     kw: dict[str, Any] = {"as_of": as_of, "opted_in": opted_in, "statuses": statuses,
                           "policy": policy}
     cur = current.evaluate_log(orders, **kw)

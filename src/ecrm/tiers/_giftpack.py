@@ -63,9 +63,10 @@ def validate_gift_pack(
         Empty when the pack is valid.
 
     Raises:
-        InvalidTypeError: an element is not a :class:`Coupon` / :class:`Gift`.
+        InvalidTypeError: an element is not a :class:`Coupon` / :class:`Gift`; ``rules`` is
+            not :class:`GiftPackRules`.
     """
-    rules = GiftPackRules() if rules is None else rules
+    rules = GiftPackRules() if rules is None else _v.check_instance("rules", rules, GiftPackRules)
     if isinstance(coupons, GiftPack):
         pack = coupons
         coupons, gifts = pack.coupons, pack.gifts
@@ -82,10 +83,7 @@ def validate_gift_pack(
         )
     seen: set[str] = set()
     for i, coupon in enumerate(coupons):
-        if not isinstance(coupon, Coupon):
-            raise InvalidTypeError(
-                f"coupons[{i}] must be a Coupon, got {type(coupon).__name__} {coupon!r}"
-            )
+        _v.check_instance(f"coupons[{i}]", coupon, Coupon)
         if coupon.coupon_id in seen:
             problems.append(
                 InvalidValueError(
@@ -104,8 +102,7 @@ def validate_gift_pack(
             )
     gift_ids: set[str] = set()
     for i, gift in enumerate(gifts):
-        if not isinstance(gift, Gift):
-            raise InvalidTypeError(f"gifts[{i}] must be a Gift, got {type(gift).__name__}")
+        _v.check_instance(f"gifts[{i}]", gift, Gift)
         if gift.gift_id in gift_ids:
             problems.append(
                 InvalidValueError(f"gifts[{i}].gift_id", "must not repeat in a pack", gift.gift_id)
@@ -269,7 +266,7 @@ def claim_gift_pack(
 
     The window counts from the customer's *first* registration (新会员首次注册入会24小时内):
     a member who leaves and re-joins gets no new window. It is half-open:
-    ``first_joined <= as_of < first_joined + rules.claim_window``, so with the default 24 hours
+    ``first_joined <= as_of < first_joined + rules.claim_period``, so with the default 24 hours
     a claim 23:59:59 after first joining succeeds and one exactly 24:00:00 after is
     :attr:`RefusalReason.TOO_LATE`. Reasons are checked in the order
     NOT_A_MEMBER, ALREADY_CLAIMED, TOO_LATE (the first that applies is reported).
@@ -310,11 +307,11 @@ def claim_gift_pack(
             RefusalReason.ALREADY_CLAIMED, "the new-member gift pack has already been claimed"
         )
     # Elapsed time, not wall-clock: a DST shift inside the window does not stretch it.
-    deadline = (joined.astimezone(dt.UTC) + pack.rules.claim_window).astimezone(joined.tzinfo)
+    deadline = (joined.astimezone(dt.UTC) + pack.rules.claim_period).astimezone(joined.tzinfo)
     if as_of.astimezone(dt.UTC) >= deadline.astimezone(dt.UTC):
         return Refused(
             RefusalReason.TOO_LATE,
-            f"the gift pack can be claimed within {_hours(pack.rules.claim_window)} of the "
+            f"the gift pack can be claimed within {_hours(pack.rules.claim_period)} of the "
             f"first registration (first joined {joined.isoformat()}, window closed "
             f"{deadline.isoformat()})",
         )

@@ -35,6 +35,7 @@ from ecrm.errors import (
     LadderErrorGroup,
     TierRuleError,
     UnknownCustomerError,
+    _short_repr,
 )
 
 if TYPE_CHECKING:
@@ -131,14 +132,14 @@ def format_discount(permille: int) -> str:
 
 def _money_field(value: object) -> Money:
     if not isinstance(value, Money):
-        raise InvalidTypeError(f"min_spend must be Money, got {type(value).__name__} {value!r}")
+        raise InvalidTypeError(f"min_spend must be Money, got {type(value).__name__} {_short_repr(value)}")
     return value
 
 
 def _non_bool_int(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidTypeError(
-            f"{attribute.name} must be an int, got {type(value).__name__} {value!r}"
+            f"{attribute.name} must be an int, got {type(value).__name__} {_short_repr(value)}"
         )
 
 
@@ -716,6 +717,7 @@ class TierLadder:
             InvalidValueError: naive ``as_of``; a bool array of the wrong shape.
         """
         when = require_aware(as_of, "as_of")
+        _v.check_instance("orders", orders, OrderLog)
         if orders.currency != self.currency:
             raise CurrencyMismatchError(
                 "orders.currency", f"must be the ladder's currency {self.currency}", orders.currency
@@ -802,15 +804,24 @@ def _format_table(rows: Sequence[Sequence[str]]) -> str:
     return format_rows(rows, left=len(rows[0]))
 
 
+_NO_POLICY: Final = object()
+
+
 def _window_start_us(
     when: dt.datetime, orders: OrderLog, policy: DowngradePolicy | None
 ) -> int | None:
-    if policy is None or policy.window_months is None:
+    if policy is None:
+        return None
+    # DowngradePolicy lives in _membership, which imports this module: check its shape
+    if getattr(policy, "lookback_months", _NO_POLICY) is _NO_POLICY:
+        raise InvalidTypeError(
+            f"policy must be DowngradePolicy or None, got {type(policy).__name__}")
+    if policy.lookback_months is None:
         return None
     from dateutil.relativedelta import relativedelta
 
     local = when.astimezone(orders.tz)
-    return datetime_to_us(local - relativedelta(months=policy.window_months))
+    return datetime_to_us(local - relativedelta(months=policy.lookback_months))
 
 
 def _cumulate(

@@ -18,7 +18,7 @@ import numpy as np
 from dateutil.relativedelta import relativedelta
 
 from ecrm import _validators as _v
-from ecrm._deprecate import renamed_kwarg
+from ecrm._deprecate import renamed_attribute, renamed_kwarg
 from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
@@ -53,12 +53,17 @@ class DowngradePolicy:
     level 1 while the customer is a member (leaving is the customer's own act).
 
     Attributes:
-        window_months: ``None`` for never, else the window length in calendar months (>= 1).
+        lookback_months: ``None`` for never, else how many calendar months before a
+            re-evaluation count (>= 1); ``window_months`` is its deprecated alias (keyword
+            and attribute).
+
+    .. versionchanged:: 0.1.0
+       ``window_months`` renamed ``lookback_months``.
     """
 
     NEVER: ClassVar[DowngradePolicy]
 
-    window_months: int | None = attrs.field(
+    lookback_months: int | None = attrs.field(
         default=None,
         validator=attrs.validators.optional(
             [_v.instance_of(int), _v.ge(1)]
@@ -80,7 +85,9 @@ class DowngradePolicy:
     @property
     def is_never(self) -> bool:
         """True for the never-downgrade policy."""
-        return self.window_months is None
+        return self.lookback_months is None
+
+    window_months = renamed_attribute("window_months", "lookback_months")
 
     @renamed_kwarg("at", "as_of")
     def window(
@@ -91,11 +98,14 @@ class DowngradePolicy:
         ``start`` is ``None`` (all history) for the never policy. ``at=`` is the deprecated
         alias of ``as_of=``.
         """
-        if self.window_months is None:
+        if self.lookback_months is None:
             return None, as_of
-        return as_of.astimezone(tz) - relativedelta(months=self.window_months), as_of
+        return as_of.astimezone(tz) - relativedelta(months=self.lookback_months), as_of
 
 
+# The attrs-made __init__ takes the old keyword for one release.
+setattr(DowngradePolicy, "__init__",  # noqa: B010
+        renamed_kwarg("window_months", "lookback_months")(DowngradePolicy.__init__))
 DowngradePolicy.NEVER = DowngradePolicy(None)
 
 
@@ -389,7 +399,14 @@ def replay_memberships(
 
     Returns:
         The final records and the refused events.
+
+    Raises:
+        InvalidTypeError: ``orders`` is not an OrderLog, ``ladder`` not a TierLadder,
+            ``policy`` not a DowngradePolicy, an event not a MembershipEvent.
     """
+    _v.check_instance("orders", orders, OrderLog)
+    _v.check_instance("ladder", ladder, TierLadder)
+    _v.check_instance("policy", policy, DowngradePolicy)
     valid = orders.valid_mask(statuses)
     evals = sorted(require_aware(e, "evaluations") for e in evaluations)
     by_customer: dict[Any, list[MembershipEvent]] = {}

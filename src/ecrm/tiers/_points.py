@@ -416,7 +416,7 @@ def _int_at_least(low: int) -> Callable[[object, attrs.Attribute[int], int], Non
 
 
 def _task_tuple(value: Iterable[TaskReward]) -> tuple[TaskReward, ...]:
-    return tuple(value)
+    return tuple(_v.check_items("tasks", value, TaskReward))
 
 
 @attrs.frozen

@@ -329,7 +329,7 @@ def related_product_offers(
     their best ``max_items`` recommended SKUs (rule and category rows; popularity-fill rows
     too with ``include_fill``), due at the first ``ctx.send_time`` in ``(start, as_of]``
     (none when no such moment). The key names the top SKU, so a customer is never offered
-    the same top product twice, and a new one may follow. With a rule ``window_days`` the
+    the same top product twice, and a new one may follow. With a rule ``valid_days`` the
     message expires (``expires_at``) that many days after it is due.
 
     MARKETING (template ``related_products``, ``{recommended}`` from ``ctx.item_names``),
@@ -394,8 +394,8 @@ def related_product_offers(
     values: list[dict[str, object]] = []
     meta: list[dict[str, str]] = []
     parts: list[str] = []
-    expires = (None if rule.window_days is None
-               else (due_at + dt.timedelta(days=rule.window_days)).isoformat())
+    expires = (None if rule.valid_days is None
+               else (due_at + dt.timedelta(days=rule.valid_days)).isoformat())
     for cid, lo, hi in zip(_as_list(who), starts.tolist(), ends.tolist(), strict=True):
         mine = [str(x) for x in skus[lo:min(hi, lo + n_max)].tolist()]
         values.append({"recommended": recommended_text([names.get(x, x) for x in mine],

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._deprecate import RENAMED_IN
 from ecrm._events import EventKind, EventLog
 from ecrm._holdout import split_audience
@@ -102,7 +103,7 @@ def broadcast(
     start, end = _check_window(window)
     _check_campaign_id(campaign_id)
     _require_links(ctx, [message_type])
-    ids_arr = np.unique(np.asarray(audience))
+    ids_arr = np.unique(_v.flat_array("audience", audience))
     ids = _as_list(ids_arr)
     parts = [f"{campaign_id}:customer-{c}" for c in ids]
     n = len(ids)
@@ -228,7 +229,7 @@ def coupon_care(
                                 f"{start.isoformat()} (valid until {valid_until.isoformat()})",
                                 coupon_id)
     _require_links(ctx, ["coupon_care"])
-    ids_arr = np.unique(np.asarray(audience))
+    ids_arr = np.unique(_v.flat_array("audience", audience))
     ids = _as_list(ids_arr)
     n = len(ids)
     grant_keys = [f"mkt:coupon_grant:{campaign_id}:customer-{c}" for c in ids]

@@ -22,6 +22,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._customers import CustomerTable
 from ecrm._deprecate import renamed_kwarg
 from ecrm._events import EventLog
@@ -37,7 +38,7 @@ from ecrm._time import (
     require_aware,
     us_to_datetime,
 )
-from ecrm.errors import InvalidTypeError, InvalidValueError
+from ecrm.errors import InvalidTypeError, InvalidValueError, _short_repr
 from ecrm.lifecycle import (
     DEFAULT_PLAYBOOK,
     Bands,
@@ -128,16 +129,19 @@ DEFAULT_TEMPLATES: Final[Mapping[str, Template]] = MappingProxyType({
 
 def _templates(value: Mapping[str, Template] | None) -> Mapping[str, Template]:
     merged = dict(DEFAULT_TEMPLATES)
+    if value is not None:
+        _v.check_instance("templates", value, Mapping)
     for k, v in (value or {}).items():
         if not isinstance(v, Template):
-            raise InvalidTypeError(f"templates[{k!r}] must be a Template, got {v!r}")
+            raise InvalidTypeError(f"templates[{k!r}] must be a Template, "
+                                   f"got {type(v).__name__} {_short_repr(v)}")
         merged[k] = v
     return MappingProxyType(merged)
 
 
 def _read_only_names(value: Mapping[str, str]) -> Mapping[str, str]:
     # a read-only copy: the caller changing their dict later must not change the context
-    return MappingProxyType(dict(value))
+    return MappingProxyType(dict(_v.check_instance("item_names", value, Mapping)))
 
 
 def _check_time(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -234,7 +238,7 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 def checked_arguments(func: _F) -> _F:
     """Refuse, with :class:`~ecrm.InvalidTypeError` naming the parameter, an argument whose
     annotation is one of the flows' data types (an order log, order events, an event log,
-    coupon grants, a flow context) but whose value is not one; checked before the flow reads
+    coupon grants, a flow context, a message) but whose value is not one; checked before the flow reads
     anything, so a wrong value never surfaces as an ``AttributeError`` from inside."""
     params = inspect.signature(func).parameters
     wanted = {name: str(p.annotation) for name, p in params.items()
@@ -261,12 +265,13 @@ def checked_arguments(func: _F) -> _F:
 
 
 _DATA_TYPES: Final = frozenset({"OrderLog", "OrderEvents", "EventLog", "CouponGrants",
-                                "FlowContext"})
+                                "FlowContext", "Message"})
 
 
 def _data_type(annotation: str) -> type:
     return {"OrderLog": OrderLog, "OrderEvents": OrderEvents, "EventLog": EventLog,
-            "CouponGrants": CouponGrants, "FlowContext": FlowContext}[annotation]
+            "CouponGrants": CouponGrants, "FlowContext": FlowContext,
+            "Message": Message}[annotation]
 
 
 def _window(start: dt.datetime, as_of: dt.datetime) -> tuple[int, int]:
@@ -515,8 +520,10 @@ def why_not_due(message: Message, *, as_of: dt.datetime,
     True
     """
     require_aware(as_of, "as_of")
+    if status is not None:
+        _v.check_instance("status", status, OrderStatus)
     expires = message.meta("expires_at")
-    if expires is not None and dt.datetime.fromisoformat(expires) <= as_of:
+    if expires is not None and _expiry(expires) <= as_of:
         return f"expired at {expires}"
     if message.message_type == "payment_reminder":
         oid = message.meta("order_id", "?")
@@ -525,6 +532,15 @@ def why_not_due(message: Message, *, as_of: dt.datetime,
         if status is not OrderStatus.UNPAID:
             return f"order {oid} is {status.value} now"
     return None
+
+
+def _expiry(text: str) -> dt.datetime:
+    """The ``expires_at`` metadata as an aware moment (the message carries text)."""
+    try:
+        return require_aware(dt.datetime.fromisoformat(text), "message.metadata['expires_at']")
+    except ValueError:
+        raise InvalidValueError("message.metadata['expires_at']",
+                                "must be an ISO 8601 moment with an offset", text) from None
 
 
 @renamed_kwarg("now", "as_of")
@@ -927,10 +943,10 @@ def repurchase_reminders(orders: OrderLog, cycles: CycleTable, *, start: dt.date
 
 def _inactivity_offers(orders: OrderLog, *, start: dt.datetime, as_of: dt.datetime,
                        ctx: FlowContext, message_type: str, days: int, offer: str,
-                       window_days: int | None) -> list[Message]:
+                       valid_days: int | None) -> list[Message]:
     """One offer per customer on the local day they reach ``days`` days without a purchase
     (orders before that day's midnight), due at ``ctx.send_time``; it expires
-    ``window_days`` after that day (``None``: the end of the day)."""
+    ``valid_days`` after that day (``None``: the end of the day)."""
     _require_links(ctx, [message_type])
     zone = ctx.zone
     out: list[Message] = []
@@ -939,7 +955,7 @@ def _inactivity_offers(orders: OrderLog, *, start: dt.datetime, as_of: dt.dateti
         lst = inactive_customers(orders, as_of=midnight, days=days, exact=True)
         ids = _as_list(lst.customer_ids)
         last = (day - dt.timedelta(days=days)).isoformat()
-        ends = dt.datetime.combine(day + dt.timedelta(days=window_days or 1), dt.time(0), zone)
+        ends = dt.datetime.combine(day + dt.timedelta(days=valid_days or 1), dt.time(0), zone)
         parts = [f"customer-{c}:{last}" for c in ids]
         out += _emit(ctx, message_type, MessageClass.MARKETING, lst.customer_ids,
                      np.full(len(ids), datetime_to_us(due), dtype=np.int64), as_of,
@@ -983,7 +999,7 @@ def returning_customer_offers(orders: OrderLog, *, start: dt.datetime, as_of: dt
     rule = _playbook_rule(playbook, "returning_discount", Trigger.LAST_PURCHASE)
     return _inactivity_offers(orders, start=start, as_of=as_of, ctx=ctx,
                               message_type="returning_offer", days=rule.offset_days,
-                              offer=offer, window_days=rule.window_days)
+                              offer=offer, valid_days=rule.valid_days)
 
 
 @renamed_kwarg("since", "start")
@@ -1018,28 +1034,34 @@ def win_back_offers(orders: OrderLog, *, start: dt.datetime, as_of: dt.datetime,
     return _inactivity_offers(orders, start=start, as_of=as_of, ctx=ctx,
                               message_type="win_back",
                               days=bands.p90_days + 1 + rule.offset_days, offer=text,
-                              window_days=rule.window_days)
+                              valid_days=rule.valid_days)
 
 
 @renamed_kwarg("since", "start")
+@renamed_kwarg("claim_window", "claim_period")
 @checked_arguments
 def gift_pack_notices(*, start: dt.datetime, as_of: dt.datetime, ctx: FlowContext,
                       after: dt.timedelta = dt.timedelta(minutes=10),
-                      claim_window: dt.timedelta = dt.timedelta(hours=24)) -> list[Message]:
+                      claim_period: dt.timedelta = dt.timedelta(hours=24)) -> list[Message]:
     """New-member gift-pack notices (新会员礼包), ``after`` joining (default 10 min).
 
     Members of ``ctx.customers`` whose ``member_since + after`` is in ``(start, as_of]``;
-    ``after`` must be inside the 24 h claim window. The message expires
-    (``expires_at``) when the claim window closes. CARE, ``care:gift_pack:customer-<id>``.
+    ``after`` must be inside the claim period (24 h by default; ``claim_window=`` is its
+    deprecated alias). The message expires (``expires_at``) when the claim period ends.
+    CARE, ``care:gift_pack:customer-<id>``.
+
+    .. versionchanged:: 0.1.0
+       ``claim_window=`` renamed ``claim_period=``.
     """
     s, a = _window(start, as_of)
-    if not isinstance(after, dt.timedelta) or not dt.timedelta(0) <= after < claim_window:
-        raise InvalidValueError("after", f"must be >= 0 and inside the claim window "
-                                f"{claim_window}", after)
+    _positive_us("claim_period", claim_period)
+    if not isinstance(after, dt.timedelta) or not dt.timedelta(0) <= after < claim_period:
+        raise InvalidValueError("after", f"must be >= 0 and inside the claim period "
+                                f"{claim_period}", after)
     table = _need_customers(ctx, "gift-pack notices")
     _require_links(ctx, ["gift_pack"])
     delay = int(after / dt.timedelta(microseconds=1))
-    window = int(claim_window / dt.timedelta(microseconds=1))
+    window = int(claim_period / dt.timedelta(microseconds=1))
     joined = table.member_since_us
     due = joined + delay
     rows = np.flatnonzero((joined != NAT_US) & (due > s) & (due <= a))
@@ -1080,16 +1102,22 @@ class CouponGrants:
         int64 epoch microseconds.
 
         Raises:
-            InvalidValueError: columns of different lengths.
+            InvalidValueError: columns of different lengths, or not one-dimensional.
+            InvalidTypeError: a column numpy cannot read as flat values of its kind (a
+                nested list; text as ``valid_until``).
         """
-        ids = np.asarray(customer_ids)
+        ids = _v.flat_array("customer_ids", customer_ids)
         n = len(ids)
-        until = np.asarray(valid_until)
+        until = _v.flat_array("valid_until", valid_until)
         if until.dtype == object:
             until = np.asarray([datetime_to_us(require_aware(v, "valid_until"))
                                 for v in until.tolist()], dtype=np.int64)
-        used_arr = np.zeros(n, dtype=bool) if used is None else np.asarray(used, dtype=bool)
-        coupons = np.asarray(coupon_ids, dtype=str)
+        elif until.dtype.kind not in "iu":
+            raise InvalidTypeError(f"valid_until must hold aware datetimes or int64 epoch "
+                                   f"microseconds, got dtype {until.dtype}")
+        used_arr = (np.zeros(n, dtype=bool) if used is None
+                    else _v.flat_array("used", used, dtype=bool))
+        coupons = _v.flat_array("coupon_ids", coupon_ids, dtype=str)
         for name, col in (("coupon_ids", coupons), ("valid_until", until), ("used", used_arr)):
             if col.shape != (n,):
                 raise InvalidValueError(name, f"must have {n} entries like customer_ids",
@@ -1108,7 +1136,7 @@ class CouponGrants:
         for i, p in enumerate(pairs):
             if not (isinstance(p, tuple) and len(p) == 2 and isinstance(p[1], IssuedCoupon)):
                 raise InvalidTypeError(f"issued[{i}] must be (customer_id, IssuedCoupon), "
-                                       f"got {p!r}")
+                                       f"got {type(p).__name__} {_short_repr(p)}")
         kinds = {type(c) for c, _ in pairs}
         ids = np.asarray([c for c, _ in pairs],
                          dtype=np.int64 if kinds == {int} else str).reshape(len(pairs))

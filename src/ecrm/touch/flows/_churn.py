@@ -9,6 +9,7 @@ from typing import cast
 import numpy as np
 import numpy.typing as npt
 
+from ecrm._deprecate import renamed_kwarg
 from ecrm._orderlog import OrderLog
 from ecrm._time import datetime_to_us, require_aware, us_to_datetime
 from ecrm.errors import InvalidTypeError, InvalidValueError
@@ -37,6 +38,7 @@ def _p_alive_at(orders: OrderLog, model: TransactionModel, start: dt.datetime,
     return s.customer_ids, np.asarray(p, dtype=np.float64), last_day
 
 
+@renamed_kwarg("window_days", "valid_days")
 def churn_risk_offers(
     orders: OrderLog,
     *,
@@ -47,7 +49,7 @@ def churn_risk_offers(
     below: float = 0.3,
     calibration_start: dt.datetime | None = None,
     offer: str = "满100返50",
-    window_days: int = 30,
+    valid_days: int = 30,
 ) -> list[Message]:
     """A win-back offer to each customer on the day their P(alive) crosses below ``below``.
 
@@ -59,7 +61,7 @@ def churn_risk_offers(
     offer, due at ``ctx.send_time``. A purchase lifts the probability again, so a later
     crossing is a new spell and a new message. MARKETING (template ``win_back``, message
     type ``churn_risk``), keyed ``mkt:churn_risk:customer-<id>:<last purchase date>`` (once
-    per spell, however often the flow runs); it expires ``window_days`` after its day, and
+    per spell, however often the flow runs); it expires ``valid_days`` after its day, and
     its metadata says why (``reason``, ``p_alive``, ``last_purchase``).
 
     Args:
@@ -71,20 +73,23 @@ def churn_risk_offers(
         calibration_start: the start of the order history the model reads (default: the
             first order in ``orders``); customers who bought before it are not scored.
         offer: the offer text put in the template.
-        window_days: days the offer stays valid.
+        valid_days: days the offer stays valid (``window_days=`` is its deprecated alias).
 
     Raises:
         InvalidTypeError: ``model`` is not a :class:`~ecrm.predict.TransactionModel`.
         InvalidValueError: a line outside (0, 1), a non-positive window, ``ctx.link`` not
             set, or ``start`` after ``as_of``.
         MissingDependencyError: scipy (the ``predict`` extra) is not installed.
+
+    .. versionchanged:: 0.1.0
+       ``window_days=`` renamed ``valid_days=``.
     """
     if not isinstance(model, TransactionModel):
         raise InvalidTypeError(f"model must be an ecrm.predict.TransactionModel, got {type(model).__name__}")
     if isinstance(below, bool) or not isinstance(below, int | float) or not 0.0 < below < 1.0:
         raise InvalidValueError("below", "must be a probability in (0, 1)", below)
-    if isinstance(window_days, bool) or not isinstance(window_days, int) or window_days <= 0:
-        raise InvalidValueError("window_days", "must be a whole number of days > 0", window_days)
+    if isinstance(valid_days, bool) or not isinstance(valid_days, int) or valid_days <= 0:
+        raise InvalidValueError("valid_days", "must be a whole number of days > 0", valid_days)
     _require_links(ctx, ["win_back"])
     days = _due_days(start, as_of, ctx)
     if not days or not len(orders):
@@ -115,7 +120,7 @@ def churn_risk_offers(
         if not len(rows):
             continue
         chosen = _as_list(ids[rows])
-        ends = dt.datetime.combine(day + dt.timedelta(days=window_days), dt.time(0), zone)
+        ends = dt.datetime.combine(day + dt.timedelta(days=valid_days), dt.time(0), zone)
         lasts = [(dt.date(1970, 1, 1) + dt.timedelta(days=int(d))).isoformat() for d in last_day[rows]]
         parts = [f"customer-{c}:{last}" for c, last in zip(chosen, lasts, strict=True)]
         metadata = [{

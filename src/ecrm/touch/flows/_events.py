@@ -16,12 +16,13 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._deprecate import renamed_kwarg
 from ecrm._money import Money
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._time import NAT_US, US_PER_DAY, as_zone, datetime_to_us, require_aware, us_to_datetime
-from ecrm.errors import InvalidTypeError, InvalidValueError
+from ecrm.errors import InvalidTypeError, InvalidValueError, _short_repr
 
 __all__ = ["OrderEvent", "OrderEventKind", "OrderEvents", "order_events_from_log"]
 
@@ -168,7 +169,8 @@ class OrderEvents:
         rows = list(events)
         for i, e in enumerate(rows):
             if not isinstance(e, OrderEvent):
-                raise InvalidTypeError(f"events[{i}] must be an OrderEvent, got {e!r}")
+                raise InvalidTypeError(f"events[{i}] must be an OrderEvent, got "
+                                       f"{type(e).__name__} {_short_repr(e)}")
             if e.amount is not None and e.amount.currency != currency:
                 raise InvalidValueError(f"events[{i}].amount", f"must be in {currency}",
                                         e.amount)
@@ -248,6 +250,9 @@ _SHIPPED_STATUSES: Final = frozenset(
 )
 
 
+_MAX_DELAY: Final = dt.timedelta(days=3650)
+
+
 def order_events_from_log(
     orders: OrderLog,
     *,
@@ -277,17 +282,32 @@ def order_events_from_log(
         order).
 
     Raises:
-        InvalidTypeError: ``orders`` is not an OrderLog.
-        InvalidValueError: the log has no ``paid_at`` or ``order_ids`` column.
+        InvalidTypeError: ``orders`` is not an OrderLog; a delay is not a timedelta;
+            ``multi_warehouse_min_lines`` not an int.
+        InvalidValueError: the log has no ``paid_at`` or ``order_ids`` column; a delay
+            outside 0 to 3,650 days; ``multi_warehouse_min_lines`` outside 1 to 2**31 − 1.
     """
     if not isinstance(orders, OrderLog):
         raise InvalidTypeError(f"orders must be an OrderLog, got {type(orders).__name__}")
+    us = {"ship": ship_after, "deliver": deliver_after, "confirm": confirm_after,
+          "refund": refund_after, "request": refund_request_after}
+    names = {"ship": "ship_after", "deliver": "deliver_after", "confirm": "confirm_after",
+             "refund": "refund_after", "request": "refund_request_after"}
+    for key, value in us.items():  # checked before any arithmetic can overflow int64
+        _v.check_instance(names[key], value, dt.timedelta)
+        if not dt.timedelta(0) <= value <= _MAX_DELAY:
+            raise InvalidValueError(names[key], "must be between 0 and 3,650 days", value)
+    if isinstance(multi_warehouse_min_lines, bool) or not isinstance(
+            multi_warehouse_min_lines, int):
+        raise InvalidTypeError(f"multi_warehouse_min_lines must be an int, got "
+                               f"{type(multi_warehouse_min_lines).__name__}")
+    if not 1 <= multi_warehouse_min_lines <= 2**31 - 1:
+        raise InvalidValueError("multi_warehouse_min_lines", "must be between 1 and 2**31 - 1",
+                                multi_warehouse_min_lines)
     if orders.paid_at_us is None or orders.order_ids is None:
         raise InvalidValueError("orders", "need paid_at and order_id columns to simulate "
                                 "logistics events", repr(orders), show_value=False)
     n = len(orders)
-    us = {"ship": ship_after, "deliver": deliver_after, "confirm": confirm_after,
-          "refund": refund_after, "request": refund_request_after}
     delay = {k: int(v / dt.timedelta(microseconds=1)) for k, v in us.items()}
     status = orders.status_codes
     paid = orders.paid_at_us

@@ -20,6 +20,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._time import datetime_to_us, require_aware, us_to_datetime
 from ecrm.errors import InvalidTypeError, InvalidValueError
 from ecrm.service import (
@@ -299,8 +300,15 @@ def callback_reminders(
 
     Raises:
         InvalidValueError: ``start`` after ``as_of``, ``within`` not positive, a negative
-            ``lead``, an operator that is not a Recipient.
+            ``lead``, an operator that is not a Recipient, an unknown ticket kind.
+        InvalidTypeError: ``ctx`` is not a FlowContext, ``operators`` not a mapping, a
+            ticket not a Ticket, ``channel`` not a ChannelKind.
     """
+    _v.check_instance("ctx", ctx, FlowContext)
+    _v.check_instance("operators", operators, Mapping)
+    if channel is not None:
+        _v.check_instance("channel", channel, ChannelKind)
+    tickets = _v.check_items("tickets", tickets, Ticket)
     s, a = _window(start, as_of)
     if not isinstance(within, dt.timedelta) or within <= dt.timedelta(0):
         raise InvalidValueError("within", "must be a positive timedelta", within)
@@ -308,7 +316,7 @@ def callback_reminders(
     for name, who in [*operators.items(), ("fallback", fallback)]:
         if who is not None and not isinstance(who, Recipient):
             raise InvalidValueError(f"operators[{name!r}]", "must be a Recipient", who)
-    wanted = {TicketKind(k) for k in kinds}
+    wanted = {_ticket_kind(i, k) for i, k in enumerate(kinds)}
     kind_of = channel or ctx.channel
     zone = ctx.zone
     out: list[tuple[int, str, Message]] = []
@@ -332,6 +340,14 @@ def callback_reminders(
             out.append((at, t.ticket_id, message))
     out.sort(key=lambda item: (item[0], item[1]))
     return [m for _, _, m in out]
+
+
+def _ticket_kind(i: int, kind: TicketKind | str) -> TicketKind:
+    try:
+        return TicketKind(kind)
+    except ValueError:
+        raise InvalidValueError(f"kinds[{i}]", "must be a TicketKind or its value "
+                                f"({', '.join(k.value for k in TicketKind)})", kind) from None
 
 
 def _reminder(ticket: Ticket, task: CallbackTask, who: Recipient, channel: ChannelKind,
@@ -426,7 +442,12 @@ def record_survey_reply(
 
     Raises:
         InvalidValueError: ``survey`` is not a survey message (no ``survey_*`` metadata).
+        InvalidTypeError: ``survey`` is not a Message; ``store`` has no ``record`` method.
     """
+    _v.check_instance("survey", survey, Message)
+    if not callable(getattr(store, "record", None)):
+        raise InvalidTypeError(f"store must be a ScoreStore (with a record method), "
+                               f"got {type(store).__name__}")
     require_aware(replied_at, "replied_at")
     target, sid, scale = (survey.meta("survey_target"), survey.meta("survey_id"),
                           survey.meta("survey_scale"))
