@@ -80,6 +80,7 @@ SKIPPED = {
     "ecrm.scale.summarize_csv": "reads the file at the path given",
     "ecrm.scale.summarize_parquet": "reads the file at the path given",
     "ecrm.scale.fold_parquet": "reads the file at the path given",
+    "ecrm.scale.fold_csv": "reads the file at the path given",
     "ecrm.scale.score_parquet": "reads the file at the path given",
     "ecrm.scale.write_parquet": "writes the file at the path given",
     "ecrm.scale.summarize_dask": "starts dask work over files at the paths given",

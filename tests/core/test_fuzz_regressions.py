@@ -730,3 +730,25 @@ def test_repurchase_cycle_from_dict_of_wrong_values_is_an_invalid_value_naming_s
         assert info.value.field == "snapshot"
     with pytest.raises(InvalidTypeError, match=r"^curve_days must hold numbers, got list \[1\]"):
         RepurchaseCycle.from_dict(doc | {"curve_days": [[1]]})
+
+
+# -- found by the deeper hunts after the merges ---------------------------------------------
+def test_a_category_summary_whose_pairs_do_not_line_up_is_refused() -> None:
+    from ecrm.scale import CategorySummary
+
+    with pytest.raises(InvalidValueError, match="first_day"):
+        CategorySummary(np.array(["a"]), np.array(["a", "a"]), np.array(["c1", "c2"]),
+                        np.array([1], dtype=np.int64), np.array([2, 3], dtype=np.int64),
+                        dt.datetime(2024, 1, 1, tzinfo=dt.UTC), frozenset(), dt.UTC)
+
+
+def test_recommended_text_refuses_nested_names_by_name() -> None:
+    from ecrm.touch.flows import recommended_text
+
+    deep: list[object] = []
+    for _ in range(3000):
+        deep = [deep]
+    with pytest.raises(InvalidTypeError, match=r"names\[0\]"):
+        recommended_text(deep)  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match="names"):
+        recommended_text("糖包")

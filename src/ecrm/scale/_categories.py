@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm import InvalidTypeError, InvalidValueError
+from ecrm import _validators as _v
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderItems, OrderLog
 from ecrm._time import datetime_to_us, local_day, require_aware, zone_name
@@ -68,6 +69,15 @@ class CategorySummary:
     as_of: dt.datetime
     statuses: frozenset[OrderStatus]
     tz: dt.tzinfo
+
+    def __attrs_post_init__(self) -> None:
+        _v.check_same_length("CategorySummary", {"categories": self.categories}, {
+            "categories": _v.TEXT})
+        _v.check_same_length("CategorySummary", {
+            "pair_categories": self.pair_categories, "pair_customer_ids": self.pair_customer_ids,
+            "first_day": self.first_day, "second_day": self.second_day,
+        }, {"pair_categories": _v.TEXT, "pair_customer_ids": _v.IDS,
+            "first_day": _v.INTEGERS, "second_day": _v.INTEGERS})
 
     def __len__(self) -> int:
         return len(self.pair_categories)

@@ -19,6 +19,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._time import zone_name
@@ -82,6 +83,17 @@ class SkuSummary:
     as_of: dt.datetime
     statuses: frozenset[OrderStatus]
     tz: dt.tzinfo
+
+    def __attrs_post_init__(self) -> None:
+        _v.check_same_length("SkuSummary", {
+            "skus": self.skus, "sku_categories": self.sku_categories}, {
+            "skus": _v.TEXT, "sku_categories": _v.TEXT})
+        _v.check_same_length("SkuSummary", {
+            "pair_skus": self.pair_skus, "pair_customer_ids": self.pair_customer_ids,
+            "first_day": self.first_day, "second_day": self.second_day,
+        }, {"pair_skus": _v.TEXT, "pair_customer_ids": _v.IDS,
+            "first_day": _v.INTEGERS, "second_day": _v.INTEGERS})
+        _v.check_instance("categories", self.categories, CategorySummary)
 
     def __len__(self) -> int:
         return len(self.pair_skus)

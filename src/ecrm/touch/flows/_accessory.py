@@ -19,6 +19,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._time import datetime_to_us
@@ -92,9 +93,10 @@ def recommended_text(names: Iterable[str], *, max_chars: int = 16, sep: str = "ã
 
     Raises:
         InvalidValueError: no name, a blank name, or ``max_chars`` < 2.
+        InvalidTypeError: ``names`` is one text or holds something other than text.
     """
     limit = _check_count("max_chars", max_chars, 2)
-    items = [str(n).strip() for n in names]
+    items: list[str] = [n.strip() for n in _v.check_items("names", names, str)]
     if not items or not all(items):
         raise InvalidValueError("names", "must hold at least one non-blank name", items)
     text = items[0] if len(items[0]) <= limit else items[0][: limit - 1] + "â€¦"
