@@ -15,13 +15,21 @@ from typing import Any
 from ecrm._load._spec import AmountUnit, CsvColumns
 from ecrm._money import DEFAULT_CURRENCY, Money
 from ecrm._order import OrderStatus
+from ecrm._orderlog import status_table
 from ecrm._time import as_zone
 from ecrm.errors import InvalidTypeError, InvalidValueError, MissingDependencyError
 from ecrm.rfm import TAOBAO_PGSB, RfmResult, RfmScheme
-from ecrm.scale._chunks import pandas_chunk_summary
+from ecrm.scale._chunks import pandas_chunk_rows, pandas_chunk_summary, row_column_names
 from ecrm.scale._ooc import DEFAULT_BATCH_ROWS, summarize_csv
-from ecrm.scale._results import score_summary
-from ecrm.scale._summary import CustomerSummary, empty_summary, merge_all
+from ecrm.scale._summary import CustomerSummary, _statuses, empty_summary, merge_all
+from ecrm.scale._totals import (
+    RfmTotals,
+    chunk_totals,
+    empty_totals,
+    merge_totals,
+    rfm_bounds,
+    score_totals,
+)
 
 __all__ = ["score_dask", "summarize_csv_dask", "summarize_dask"]
 
@@ -212,6 +220,11 @@ def score_dask(
     """RFM scores and grades of a dask DataFrame of orders, equal to
     :func:`ecrm.rfm.score` on the same orders in one log.
 
+    Only the columns RFM reads (customer, time, amount, refund, status) are selected (dask
+    pushes that into ``read_parquet``) and checked as the loading layer checks them; each
+    partition becomes per-customer RFM totals (valid orders, net fen and last instant in
+    the window, an order before ``as_of``: 25 bytes a customer), which merge in a tree.
+
     Args:
         As :func:`summarize_dask`; ``warn_undersized`` as :func:`ecrm.rfm.score`.
 
@@ -221,8 +234,55 @@ def score_dask(
     Raises:
         As :func:`summarize_dask`.
     """
-    summary = summarize_dask(
-        frame, as_of=as_of, scheme=scheme, statuses=statuses, columns=columns, tz=tz,
-        currency=currency, amount_unit=amount_unit, split_every=split_every,
-    )
-    return score_summary(summary, warn_undersized=warn_undersized)
+    dask = _dask("ecrm.scale.score_dask")
+    dd = _dask_dataframe("ecrm.scale.score_dask")
+    if not isinstance(frame, dd.DataFrame):
+        raise InvalidTypeError(f"frame must be a dask DataFrame, got {type(frame).__name__}")
+    if not isinstance(scheme, RfmScheme):
+        raise InvalidTypeError(f"scheme must be an RfmScheme, got {type(scheme).__name__}")
+    _check_split(split_every)
+    zone = as_zone(tz)
+    Money(0, currency)
+    start_us, end_us = rfm_bounds(as_of, scheme, zone)
+    valid = status_table(_statuses(statuses))
+    # Only the five columns RFM reads travel: dask pushes the selection into read_parquet.
+    frame = frame[row_column_names([str(c) for c in frame.columns], columns)]
+    part = dask.delayed(_partition_totals, pure=True)
+    level = [part(p, valid, start_us, end_us, columns, zone, currency, amount_unit)
+             for p in frame.to_delayed()]
+    if level:
+        join = dask.delayed(_merge_totals_group, pure=True)
+        while len(level) > 1:
+            level = [join(*level[i:i + split_every]) for i in range(0, len(level), split_every)]
+        (totals,) = dask.compute(level[0])
+    else:
+        totals = empty_totals(start_us, end_us)
+    return score_totals(totals, as_of=as_of, scheme=scheme, tz=zone, currency=currency,
+                        warn_undersized=warn_undersized)
+
+
+def _partition_totals(
+    frame: Any, valid: Any, start_us: int, end_us: int,
+    columns: CsvColumns | Mapping[str, Any] | None, tz: dt.tzinfo, currency: str,
+    amount_unit: AmountUnit | None,
+) -> RfmTotals:
+    """One partition's RFM totals (its five columns checked as the loading layer does)."""
+    if len(frame) == 0:
+        return empty_totals(start_us, end_us)
+    rows = pandas_chunk_rows(frame, columns=columns, tz=tz, currency=currency,
+                             amount_unit=amount_unit)
+    return chunk_totals(rows, valid, start_us, end_us)
+
+
+def _merge_totals_group(*parts: RfmTotals) -> RfmTotals:
+    out = parts[0]
+    for part in parts[1:]:
+        out = merge_totals(out, part)
+    return out
+
+
+def _dask_dataframe(purpose: str) -> Any:
+    try:
+        return importlib.import_module("dask.dataframe")
+    except ImportError:
+        raise MissingDependencyError.for_extra("dask", "dask", purpose) from None
