@@ -14,7 +14,7 @@ from ecrm.scale._categories import (
     merge_categories,
     summarize_categories,
 )
-from ecrm.scale._dask import score_dask, summarize_csv_dask, summarize_dask
+from ecrm.scale._dask import score_dask, score_parquet_dask, summarize_csv_dask, summarize_dask
 from ecrm.scale._ooc import (
     DEFAULT_BATCH_ROWS,
     fold_csv,
@@ -77,6 +77,7 @@ __all__ = [
     "predict_summary",
     "score_dask",
     "score_parquet",
+    "score_parquet_dask",
     "score_summary",
     "stages_from_summary",
     "store_metrics_from_summary",

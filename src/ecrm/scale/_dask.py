@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import itertools
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -20,7 +21,14 @@ from ecrm._time import as_zone
 from ecrm.errors import InvalidTypeError, InvalidValueError, MissingDependencyError
 from ecrm.rfm import TAOBAO_PGSB, RfmResult, RfmScheme
 from ecrm.scale._chunks import pandas_chunk_rows, pandas_chunk_summary, row_column_names
-from ecrm.scale._ooc import DEFAULT_BATCH_ROWS, summarize_csv
+from ecrm.scale._ooc import (
+    DEFAULT_BATCH_ROWS,
+    PathLike,
+    _check_batch_rows,
+    _dataset,
+    _rfm_totals_parquet,
+    summarize_csv,
+)
 from ecrm.scale._summary import CustomerSummary, _statuses, empty_summary, merge_all
 from ecrm.scale._totals import (
     RfmTotals,
@@ -31,7 +39,7 @@ from ecrm.scale._totals import (
     score_totals,
 )
 
-__all__ = ["score_dask", "summarize_csv_dask", "summarize_dask"]
+__all__ = ["score_dask", "score_parquet_dask", "summarize_csv_dask", "summarize_dask"]
 
 
 def _partition_summary(
@@ -286,3 +294,93 @@ def _dask_dataframe(purpose: str) -> Any:
         return importlib.import_module("dask.dataframe")
     except ImportError:
         raise MissingDependencyError.for_extra("dask", "dask", purpose) from None
+
+
+def score_parquet_dask(
+    source: PathLike | Sequence[PathLike],
+    *,
+    as_of: dt.datetime,
+    scheme: RfmScheme = TAOBAO_PGSB,
+    statuses: Iterable[OrderStatus] | None = None,
+    columns: CsvColumns | Mapping[str, Any] | None = None,
+    tz: str | dt.tzinfo | None = None,
+    currency: str = DEFAULT_CURRENCY,
+    amount_unit: AmountUnit | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    tasks: int | None = None,
+    split_every: int = 8,
+    warn_undersized: bool = True,
+) -> RfmResult:
+    """RFM scores and grades of a Parquet dataset on dask, each task reading its share of
+    the files itself, as :func:`~ecrm.scale.score_parquet` reads them.
+
+    The dataset's files are split into ``tasks`` runs of neighbouring files; each task
+    reads its run with pyarrow (no pandas conversion, only the RFM columns) into per-customer
+    RFM totals (compact integer ids addressed directly), and the totals merge in a tree.
+    Equal to :func:`ecrm.rfm.score` on the whole dataset bit for bit. The workers must see
+    the paths (a shared or local file system).
+
+    Args:
+        source, as_of, scheme, statuses, columns, tz, currency, amount_unit, batch_rows,
+        warn_undersized: as :func:`~ecrm.scale.score_parquet`.
+        tasks: how many tasks (default: the active client's worker threads, else the
+            machine's cores; at most one per file).
+        split_every: how many totals one merge task takes (>= 2).
+
+    Returns:
+        An :class:`~ecrm.rfm.RfmResult`.
+
+    Raises:
+        MissingDependencyError: dask or pyarrow is not installed.
+        FileNotFoundError: a path does not exist.
+        InvalidValueError: no Parquet file; ``tasks`` < 1; ``split_every`` < 2;
+            ``batch_rows`` < 1.
+        DataFormatErrorGroup: bad cells in a batch (raised from the worker's task).
+    """
+    dask = _dask("ecrm.scale.score_parquet_dask")
+    _check_split(split_every)
+    _check_batch_rows(batch_rows)
+    if not isinstance(scheme, RfmScheme):
+        raise InvalidTypeError(f"scheme must be an RfmScheme, got {type(scheme).__name__}")
+    zone = as_zone(tz)
+    Money(0, currency)
+    n_files = len(_dataset(source, "ecrm.scale.score_parquet_dask").files)
+    if tasks is None:
+        tasks = _default_tasks()
+    if isinstance(tasks, bool) or not isinstance(tasks, int) or tasks < 1:
+        raise InvalidValueError("tasks", "must be an int >= 1", tasks)
+    bounds = [n_files * k // min(tasks, n_files) for k in range(min(tasks, n_files) + 1)]
+    paths = os.fspath(source) if isinstance(source, (str, os.PathLike)) else [
+        os.fspath(p) for p in source]
+    wanted = None if statuses is None else frozenset(statuses)
+    part = dask.delayed(_files_totals, pure=True)
+    level = [part(paths, slice(a, b), as_of, scheme, wanted, columns, zone, currency,
+                  amount_unit, batch_rows) for a, b in itertools.pairwise(bounds)]
+    join = dask.delayed(_merge_totals_group, pure=True)
+    while len(level) > 1:
+        level = [join(*level[i:i + split_every]) for i in range(0, len(level), split_every)]
+    (totals,) = dask.compute(level[0])
+    return score_totals(totals, as_of=as_of, scheme=scheme, tz=zone, currency=currency,
+                        warn_undersized=warn_undersized)
+
+
+def _files_totals(
+    source: str | list[str], files: slice, as_of: dt.datetime, scheme: RfmScheme,
+    statuses: Iterable[OrderStatus] | None, columns: CsvColumns | Mapping[str, Any] | None,
+    zone: dt.tzinfo, currency: str, amount_unit: AmountUnit | None, batch_rows: int,
+) -> RfmTotals:
+    """One task: the RFM totals of a run of the dataset's files."""
+    return _rfm_totals_parquet(source, as_of=as_of, scheme=scheme, statuses=statuses,
+                               columns=columns, zone=zone, currency=currency,
+                               amount_unit=amount_unit, batch_rows=batch_rows, files=files)
+
+
+def _default_tasks() -> int:
+    """The active dask.distributed client's worker threads, else the machine's cores."""
+    try:
+        from distributed import get_client
+
+        threads: dict[str, int] = get_client().nthreads()  # type: ignore[no-untyped-call]
+        return max(1, sum(threads.values()))
+    except (ImportError, ValueError):
+        return os.cpu_count() or 1

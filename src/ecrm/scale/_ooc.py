@@ -89,7 +89,8 @@ def _dataset(source: PathLike | Sequence[PathLike], purpose: str) -> Any:
     return dataset
 
 
-def _batches(dataset: Any, batch_rows: int, columns: list[str] | None = None) -> Iterator[Any]:
+def _batches(dataset: Any, batch_rows: int, columns: list[str] | None = None,
+             fragments: list[Any] | None = None) -> Iterator[Any]:
     """The record batches of a dataset in order, one file at a time, read synchronously.
 
     ``Dataset.to_batches`` keeps its threads reading ahead while a slow consumer works (at
@@ -98,7 +99,7 @@ def _batches(dataset: Any, batch_rows: int, columns: list[str] | None = None) ->
     filled in from each file's path as the dataset would. ``columns`` limits the read to
     those columns (Parquet decodes only what is asked for).
     """
-    for fragment in dataset.get_fragments():
+    for fragment in dataset.get_fragments() if fragments is None else fragments:
         yield from fragment.to_batches(schema=dataset.schema, columns=columns,
                                        batch_size=batch_rows, batch_readahead=1,
                                        use_threads=False)
@@ -461,24 +462,28 @@ def _rfm_totals_parquet(
     source: PathLike | Sequence[PathLike], *, as_of: dt.datetime, scheme: RfmScheme,
     statuses: Iterable[OrderStatus] | None, columns: CsvColumns | Mapping[str, Any] | None,
     zone: dt.tzinfo, currency: str, amount_unit: AmountUnit | None, batch_rows: int,
+    files: slice | None = None,
 ) -> RfmTotals:
     """The RFM totals of a Parquet dataset, batch by batch.
 
     Only the five columns RFM reads are decoded. Integer ids in a range of at most four
     slots per row of the dataset (and ``DENSE_MAX_SPAN``) are added straight into
     per-customer arrays (:class:`DenseTotals`); once a batch breaks that (text ids, ids
-    spread too thinly) the rest is coded batch by batch and merged.
+    spread too thinly) the rest is coded batch by batch and merged. ``files`` takes a slice
+    of the dataset's files (one Dask task's share).
     """
     start_us, end_us = rfm_bounds(as_of, scheme, zone)
     valid = status_table(_statuses(statuses))
     dataset = _dataset(source, "ecrm.scale.score_parquet")
     names = row_column_names(list(dataset.schema.names), columns)
     name = os.fspath(source if isinstance(source, (str, os.PathLike)) else source[0])
-    span = min(DENSE_MAX_SPAN, max(4 * int(dataset.count_rows()), 1 << 16))
+    fragments = list(dataset.get_fragments())[files or slice(None)]
+    rows_total = sum(int(f.count_rows()) for f in fragments)
+    span = min(DENSE_MAX_SPAN, max(4 * rows_total, 1 << 16))
 
     def chunks() -> Iterator[RowColumns]:
         total_fen = 0
-        for batch in _batches(dataset, batch_rows, names):
+        for batch in _batches(dataset, batch_rows, names, fragments):
             if batch.num_rows == 0:
                 continue
             rows = arrow_chunk_rows(batch, columns=columns, tz=zone, currency=currency,
