@@ -5,7 +5,7 @@ Run from the repository root (needs the ``bench`` and ``dask`` extras)::
 
     python benchmarks/scale.py                      # 10,000,000 orders, 1,000,000 customers
     python benchmarks/scale.py --orders 1000000     # a smaller run
-    python benchmarks/scale.py --orders 100000000 --workers ''   # the issue's size
+    python benchmarks/scale.py --orders 100000000 --dir /data/bench   # the issue's size
 
 The data come from ``benchmarks/_data.py`` (above 20,000,000 orders generated file by
 file with the same distributions, so 100M orders fit) and are written once as a Parquet
@@ -14,13 +14,18 @@ dataset of ``--files`` files (``customer_id`` int64, ``placed_at`` naive wall ti
 holds it). Each measured step runs in its own fresh Python process, which prints its wall
 time and its own peak RSS (``ru_maxrss``), so one step's memory does not hide another's:
 
-* ecrm out-of-core: ``ecrm.scale.score_parquet`` (record batches of ``--batch-rows`` →
-  partial summaries → exact merge → scores and grades);
+* ecrm out-of-core: ``ecrm.scale.score_parquet`` (record batches of ``--batch-rows`` of
+  the five RFM columns → per-customer RFM totals, compact int ids addressed directly →
+  scores and grades); its CPU seconds are ``time.process_time`` of the process;
 * DuckDB: the same RFM (valid statuses, not fully refunded, the one-year window, calendar
   month cut-offs, the TAOBAO_PGSB table) in SQL over ``read_parquet`` of the same files;
-* Dask: ``ecrm.scale.score_dask`` over ``dask.dataframe.read_parquet`` on a
-  ``LocalCluster`` of 1 and 2 worker processes (one thread each); cluster start-up is
-  timed apart from the computation.
+  CPU seconds of all its threads;
+* Dask, on a ``LocalCluster`` of 1 and 2 worker processes (one thread each; start-up
+  timed apart): ``files`` is ``ecrm.scale.score_parquet_dask`` (one task per worker
+  reads its run of files with pyarrow), ``frame`` is ``ecrm.scale.score_dask`` over
+  ``dask.dataframe.read_parquet`` (pandas partitions). CPU seconds are the workers'
+  (``process_time`` through ``Client.run``) plus the client's; the task stream gives the
+  seconds spent per kind of task and in transfers.
 
 The script checks that every run gives the same number of scored customers and the same
 grade counts (ecrm's runs are bit-for-bit equal to ``rfm.score`` by the test suite; DuckDB
@@ -295,12 +300,17 @@ def main(argv: list[str] | None = None) -> int:
               f"cpus {os.cpu_count()}")
         print(f"load average at the start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         runs: dict[str, dict[str, Any]] = {}
-        runs["ecrm out-of-core"] = run_child("ecrm", str(folder), str(a.batch_rows))
+
+        def run(name: str, *args: str) -> None:
+            runs[name] = run_child(*args)
+            print(f"{name}: {json.dumps(runs[name])}", flush=True)  # as each run ends
+
+        run("ecrm out-of-core", "ecrm", str(folder), str(a.batch_rows))
         if "duckdb" not in a.skip:
-            runs["duckdb"] = run_child("duckdb", str(folder))
+            run("duckdb", "duckdb", str(folder))
         for how in [h for h in a.dask.split(",") if h.strip()]:
             for w in [int(x) for x in a.workers.split(",") if x.strip()]:
-                runs[f"dask {how} {w}w"] = run_child("dask", str(folder), str(w), how)
+                run(f"dask {how} {w}w", "dask", str(folder), str(w), how)
         base = runs["ecrm out-of-core"]
         print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
               f"(wall times on a busy machine scatter; CPU seconds are steadier)")

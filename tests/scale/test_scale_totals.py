@@ -72,12 +72,16 @@ def logs_in_chunks(draw: st.DrawFn) -> tuple:
     status = rng.integers(0, len(STATUS_NAMES), n)
     cuts = np.sort(rng.integers(0, n + 1, draw(st.integers(0, 6))))
     max_span = draw(st.sampled_from([1, 8, 64, 1 << 16]))
+    # the id range from Parquet statistics, when known (exact, or wider: row groups the
+    # statistics cover may hold ids no batch brings here)
+    id_range = None if not n or draw(st.booleans()) else (
+        int(ids.min()) - draw(st.integers(0, 5)), int(ids.max()) + draw(st.integers(0, 5)))
     return (ids.astype(np.int64), placed.astype(np.int64), amount.astype(np.int64),
-            refunded.astype(np.int64), status, cuts, max_span)
+            refunded.astype(np.int64), status, cuts, max_span, id_range)
 
 
 def _fold(case: tuple) -> tuple:
-    ids, placed, amount, refunded, status, cuts, max_span = case
+    ids, placed, amount, refunded, status, cuts, max_span, id_range = case
     log = _log(ids, placed, amount, refunded, status)
     codes = np.asarray([OrderStatus(STATUS_NAMES[k]).code for k in status], dtype=np.int8)
     chunks = [RowColumns(ids[a:b], placed[a:b], amount[a:b], refunded[a:b], codes[a:b], SH)
@@ -86,7 +90,7 @@ def _fold(case: tuple) -> tuple:
     valid = np.zeros(8, dtype=bool)
     valid[[s.code for s in DEFAULT_VALID_STATUSES]] = True
     totals = fold_totals(chunks, valid_status=valid, start_us=start, end_us=end,
-                         max_span=max_span)
+                         max_span=max_span, id_range=id_range)
     return log, totals, chunks, valid, start, end
 
 

@@ -495,4 +495,23 @@ def _rfm_totals_parquet(
             yield rows
 
     return fold_totals(chunks(), valid_status=valid, start_us=start_us, end_us=end_us,
-                       max_span=span)
+                       max_span=span, id_range=_id_range(fragments, names[0]))
+
+
+def _id_range(fragments: list[Any], column: str) -> tuple[int, int] | None:
+    """The smallest and largest customer id by the Parquet row groups' statistics, or
+    ``None`` when a row group has none (or the ids are not integers)."""
+    lo, hi = None, None
+    try:
+        for fragment in fragments:
+            fragment.ensure_complete_metadata()
+            for group in fragment.row_groups:
+                stats = (group.statistics or {}).get(column)
+                if not stats or not isinstance(stats.get("min"), int) \
+                        or not isinstance(stats.get("max"), int):
+                    return None
+                lo = stats["min"] if lo is None else min(lo, stats["min"])
+                hi = stats["max"] if hi is None else max(hi, stats["max"])
+    except (AttributeError, OSError, TypeError, ValueError):
+        return None
+    return None if lo is None or hi is None else (int(lo), int(hi))

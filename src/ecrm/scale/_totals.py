@@ -206,15 +206,20 @@ class DenseTotals:
         if self._span and lo >= self._lo and hi < self._lo + self._span:
             return
         if self._span:
+            # Headroom in the direction of growth, an eighth of the range or four times
+            # the step if more: ids that creep upwards batch by batch (auto-increment keys)
+            # reallocate a bounded number of times; a range that is nearly known from the
+            # start does not double.
             old_lo, old_hi = self._lo, self._lo + self._span - 1
             new_lo, new_hi = min(lo, old_lo), max(hi, old_hi)
             room = self._max_span - (new_hi - new_lo + 1)  # >= 0: the chunk fits
-            pad = min(self._span // 2, room)
             if hi > old_hi:
+                pad = min(max(self._span // 8, 4 * (hi - old_hi)), room)
                 new_hi += pad
                 room -= pad
             if lo < old_lo:
-                new_lo = max(new_lo - min(self._span // 2, room), int(np.iinfo(np.int64).min))
+                pad = min(max(self._span // 8, 4 * (old_lo - lo)), room)
+                new_lo = max(new_lo - pad, int(np.iinfo(np.int64).min))
             lo, hi = new_lo, new_hi
         span = hi - lo + 1
         shift = self._lo - lo
@@ -230,6 +235,12 @@ class DenseTotals:
         self._last = grown(self._last, NO_ORDER_US)
         self._flags = grown(self._flags, 0)
         self._lo, self._span = lo, span
+
+    def reserve(self, lo: int, hi: int) -> None:
+        """Cover the ids ``[lo, hi]`` at once (known from Parquet statistics), so the
+        arrays need not grow; ignored when the range is over the cap."""
+        if hi - lo + 1 <= self._max_span:
+            self._cover(lo, hi)
 
     def add(self, rows: RowColumns) -> None:
         """Add one chunk (its ids must :meth:`fit`)."""
@@ -279,7 +290,8 @@ class DenseTotals:
 
 
 def fold_totals(chunks: Iterable[RowColumns], *, valid_status: BoolArray, start_us: int,
-                end_us: int, max_span: int) -> RfmTotals:
+                end_us: int, max_span: int, id_range: tuple[int, int] | None = None
+                ) -> RfmTotals:
     """The totals of every chunk: added straight into a :class:`DenseTotals` while the ids
     are integers within ``max_span`` of each other; from the first chunk that breaks that
     (text ids, ids spread too thinly) on, each chunk is coded by a sort into an
@@ -290,8 +302,12 @@ def fold_totals(chunks: Iterable[RowColumns], *, valid_status: BoolArray, start_
         valid_status: bool by status code, which statuses count.
         start_us, end_us: the RFM window.
         max_span: the largest id range addressed directly.
+        id_range: the smallest and largest integer id, when known beforehand.
     """
-    dense: DenseTotals | None = DenseTotals(valid_status, start_us, end_us, max_span)
+    first = DenseTotals(valid_status, start_us, end_us, max_span)
+    if id_range is not None:
+        first.reserve(*id_range)
+    dense: DenseTotals | None = first
     acc: Accumulator[RfmTotals] = Accumulator(merge_totals)
     for rows in chunks:
         if dense is not None and dense.fits(rows.customer_ids):
