@@ -29,6 +29,7 @@ from ecrm.scale._totals import (
     chunk_totals,
     fold_totals,
     merge_totals,
+    merge_totals_many,
     rfm_bounds,
     score_totals,
 )
@@ -113,8 +114,10 @@ def test_chunk_totals_merge_in_any_order(case: tuple) -> None:
     backwards = parts[-1]
     for part in reversed(parts[:-1]):
         backwards = merge_totals(part, backwards)
+    at_once = merge_totals_many(reversed(parts))
     for name in ("customer_ids", "count", "net_fen", "last_us", "known"):
         assert np.array_equal(getattr(backwards, name), getattr(totals, name)), name
+        assert np.array_equal(getattr(at_once, name), getattr(totals, name)), name
 
 
 def test_hand_worked_dense_totals() -> None:
@@ -140,6 +143,30 @@ def test_hand_worked_dense_totals() -> None:
     assert t.last_us.tolist()[0] == start + day
     assert t.last_us.tolist()[2] == start + 5 * day
     assert t.known.tolist() == [True, False, True]
+
+
+def test_many_text_id_totals_merge_at_once_by_hand() -> None:
+    """Three chunks of text ids: b is in all three (2 + 1 + 0 counted orders), a in two."""
+    start, end = rfm_bounds(AS_OF, TAOBAO_PGSB, SH)
+    valid = np.ones(8, dtype=bool)
+    mid = start + DAY_US
+
+    def rows(ids: list[str], fen: list[int], at: list[int]) -> RowColumns:
+        return RowColumns(np.asarray(ids), np.asarray(at), np.asarray(fen),
+                          np.zeros(len(ids), np.int64), np.zeros(len(ids), np.int8), SH)
+
+    parts = [chunk_totals(rows(["b", "a", "b"], [1, 2, 3], [mid, mid + 1, mid + 2]), valid,
+                          start, end),
+             chunk_totals(rows(["c", "b"], [10, 20], [mid + 3, mid + 9]), valid, start, end),
+             chunk_totals(rows(["b", "a"], [7, 8], [start - 1, end]), valid, start, end)]
+    t = merge_totals_many(parts)
+    assert t.customer_ids.tolist() == ["a", "b", "c"]
+    assert t.count.tolist() == [1, 3, 1]
+    assert t.net_fen.tolist() == [2, 24, 10]
+    assert t.last_us.tolist() == [mid + 1, mid + 9, mid + 3]
+    assert t.known.tolist() == [True, True, True]
+    with pytest.raises(InvalidValueError, match="at least one"):
+        merge_totals_many([])
 
 
 def test_merge_totals_refuses_other_windows_and_kinds() -> None:

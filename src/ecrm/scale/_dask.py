@@ -34,7 +34,7 @@ from ecrm.scale._totals import (
     RfmTotals,
     chunk_totals,
     empty_totals,
-    merge_totals,
+    merge_totals_many,
     rfm_bounds,
     score_totals,
 )
@@ -283,10 +283,7 @@ def _partition_totals(
 
 
 def _merge_totals_group(*parts: RfmTotals) -> RfmTotals:
-    out = parts[0]
-    for part in parts[1:]:
-        out = merge_totals(out, part)
-    return out
+    return merge_totals_many(parts)
 
 
 def _dask_dataframe(purpose: str) -> Any:

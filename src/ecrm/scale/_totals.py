@@ -31,13 +31,15 @@ import numpy.typing as npt
 
 from ecrm._columns import factorize
 from ecrm._time import datetime_to_us, require_aware
+from ecrm.errors import InvalidValueError
 from ecrm.rfm import RfmResult, RfmScheme
 from ecrm.rfm._kernels import NO_ORDER_US, _status_in, window_metrics_unsorted
 from ecrm.rfm._score import result_from_totals
 from ecrm.scale._summary import Accumulator, check_mergeable, sorted_union
 
 __all__ = ["DENSE_MAX_SPAN", "DenseTotals", "RfmTotals", "RowColumns", "chunk_totals",
-           "empty_totals", "fold_totals", "merge_totals", "rfm_bounds", "score_totals"]
+           "empty_totals", "fold_totals", "merge_totals", "merge_totals_many", "rfm_bounds",
+           "score_totals"]
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -169,6 +171,41 @@ def merge_totals(a: RfmTotals, b: RfmTotals) -> RfmTotals:
     known[ia] = a.known
     known[ib] |= b.known
     return RfmTotals(ids, count, net, last, known, a.start_us, a.end_us)
+
+
+def merge_totals_many(parts: Iterable[RfmTotals]) -> RfmTotals:
+    """The merge of many totals at once: one stable sort of all their ids (sorted runs, so
+    timsort merges them in O(n log k)) and one reduction per field, instead of k − 1
+    pairwise merges whose left side keeps growing.
+
+    Raises:
+        InvalidValueError: no parts, or their windows or id kinds differ.
+    """
+    items = list(parts)
+    if not items:
+        raise InvalidValueError("parts", "must hold at least one RfmTotals", "[]")
+    for other in items[1:]:
+        check_mergeable(items[0], other, ("start_us", "end_us"), kind=RfmTotals, zone=False)
+    full = [p for p in items if len(p)]
+    if len(full) <= 2:
+        return merge_totals(full[0], full[1]) if len(full) == 2 else (full or items)[0]
+    ids = np.concatenate([p.customer_ids for p in full])
+    order = np.argsort(ids, kind="stable")
+    ids = ids[order]
+    new = np.ones(len(ids), dtype=np.bool_)
+    np.not_equal(ids[1:], ids[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+
+    def gathered(name: str) -> npt.NDArray[Any]:
+        out: npt.NDArray[Any] = np.concatenate([getattr(p, name) for p in full])[order]
+        return out
+
+    return RfmTotals(
+        ids[starts], np.add.reduceat(gathered("count"), starts),
+        np.add.reduceat(gathered("net_fen"), starts),
+        np.maximum.reduceat(gathered("last_us"), starts),
+        np.logical_or.reduceat(gathered("known"), starts), full[0].start_us, full[0].end_us,
+    )
 
 
 class DenseTotals:
@@ -318,12 +355,7 @@ def fold_totals(chunks: Iterable[RowColumns], *, valid_status: BoolArray, start_
             dense = None
         acc.add(chunk_totals(rows, valid_status, start_us, end_us))
     parts = acc.partials() + ([] if dense is None else [dense.totals()])
-    if not parts:
-        return empty_totals(start_us, end_us)
-    out = parts[0]
-    for part in parts[1:]:
-        out = merge_totals(out, part)
-    return out
+    return merge_totals_many(parts) if parts else empty_totals(start_us, end_us)
 
 
 def score_totals(totals: RfmTotals, *, as_of: dt.datetime, scheme: RfmScheme,
