@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-import itertools
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -311,8 +310,9 @@ def score_parquet_dask(
     """RFM scores and grades of a Parquet dataset on dask, each task reading its share of
     the files itself, as :func:`~ecrm.scale.score_parquet` reads them.
 
-    The dataset's files are split into ``tasks`` runs of neighbouring files; each task
-    reads its run with pyarrow (no pandas conversion, only the RFM columns) into per-customer
+    The dataset's files are dealt out to ``tasks`` tasks (task k takes files k, k + n, …,
+    so a time-ordered dataset's recent files are shared out); each task reads its files
+    with pyarrow (no pandas conversion, only the RFM columns) into per-customer
     RFM totals (compact integer ids addressed directly), and the totals merge in a tree.
     Equal to :func:`ecrm.rfm.score` on the whole dataset bit for bit. The workers must see
     the paths (a shared or local file system).
@@ -346,13 +346,16 @@ def score_parquet_dask(
         tasks = _default_tasks()
     if isinstance(tasks, bool) or not isinstance(tasks, int) or tasks < 1:
         raise InvalidValueError("tasks", "must be an int >= 1", tasks)
-    bounds = [n_files * k // min(tasks, n_files) for k in range(min(tasks, n_files) + 1)]
+    # Task k takes files k, k + n, k + 2n …: a time-ordered dataset's recent files (the
+    # RFM window's rows, the ones counted) are shared out, not all given to the last task.
+    # The totals merge exactly in any order.
+    n = min(tasks, n_files)
     paths = os.fspath(source) if isinstance(source, (str, os.PathLike)) else [
         os.fspath(p) for p in source]
     wanted = None if statuses is None else frozenset(statuses)
     part = dask.delayed(_files_totals, pure=True)
-    level = [part(paths, slice(a, b), as_of, scheme, wanted, columns, zone, currency,
-                  amount_unit, batch_rows) for a, b in itertools.pairwise(bounds)]
+    level = [part(paths, slice(k, None, n), as_of, scheme, wanted, columns, zone, currency,
+                  amount_unit, batch_rows) for k in range(n)]
     join = dask.delayed(_merge_totals_group, pure=True)
     while len(level) > 1:
         level = [join(*level[i:i + split_every]) for i in range(0, len(level), split_every)]
