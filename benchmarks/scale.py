@@ -22,7 +22,7 @@ time and its own peak RSS (``ru_maxrss``), so one step's memory does not hide an
   CPU seconds of all its threads;
 * Dask, on a ``LocalCluster`` of 1 and 2 worker processes (one thread each; start-up
   timed apart): ``files`` is ``ecrm.scale.score_parquet_dask`` (one task per worker
-  reads its run of files with pyarrow), ``frame`` is ``ecrm.scale.score_dask`` over
+  reads its share of the files with pyarrow), ``frame`` is ``ecrm.scale.score_dask`` over
   ``dask.dataframe.read_parquet`` (pandas partitions). CPU seconds are the workers'
   (``process_time`` through ``Client.run``) plus the client's; the task stream gives the
   seconds spent per kind of task and in transfers.
@@ -235,7 +235,7 @@ def step_dask(folder: str, workers: int, how: str = "files") -> dict[str, Any]:
                 parts = frame.npartitions
                 res = score_dask(frame, as_of=AS_OF, tz=TZ, amount_unit="fen",
                                  warn_undersized=False)
-            else:  # one task per worker thread reads its run of files with pyarrow
+            else:  # one task per worker thread reads its share of the files with pyarrow
                 parts = workers
                 res = score_parquet_dask(folder, as_of=AS_OF, tz=TZ, amount_unit="fen",
                                          warn_undersized=False)
