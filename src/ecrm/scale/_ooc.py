@@ -440,7 +440,8 @@ def score_parquet(
         An :class:`~ecrm.rfm.RfmResult`.
 
     Raises:
-        As :func:`summarize_parquet`.
+        As :func:`summarize_parquet`; InvalidValueError: the dataset's amounts sum past
+        int64 fen (as one log's may not).
     """
     _check_batch_rows(batch_rows)
     zone = as_zone(tz)
