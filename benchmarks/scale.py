@@ -5,7 +5,7 @@ Run from the repository root (needs the ``bench`` and ``dask`` extras)::
 
     python benchmarks/scale.py                      # 10,000,000 orders, 1,000,000 customers
     python benchmarks/scale.py --orders 1000000     # a smaller run
-    python benchmarks/scale.py --orders 100000000 --workers ''   # the issue's size
+    python benchmarks/scale.py --orders 100000000 --dir /data/bench   # the issue's size
 
 The data come from ``benchmarks/_data.py`` (above 20,000,000 orders generated file by
 file with the same distributions, so 100M orders fit) and are written once as a Parquet
@@ -14,13 +14,18 @@ dataset of ``--files`` files (``customer_id`` int64, ``placed_at`` naive wall ti
 holds it). Each measured step runs in its own fresh Python process, which prints its wall
 time and its own peak RSS (``ru_maxrss``), so one step's memory does not hide another's:
 
-* ecrm out-of-core: ``ecrm.scale.score_parquet`` (record batches of ``--batch-rows`` →
-  partial summaries → exact merge → scores and grades);
+* ecrm out-of-core: ``ecrm.scale.score_parquet`` (record batches of ``--batch-rows`` of
+  the five RFM columns → per-customer RFM totals, compact int ids addressed directly →
+  scores and grades); its CPU seconds are ``time.process_time`` of the process;
 * DuckDB: the same RFM (valid statuses, not fully refunded, the one-year window, calendar
   month cut-offs, the TAOBAO_PGSB table) in SQL over ``read_parquet`` of the same files;
-* Dask: ``ecrm.scale.score_dask`` over ``dask.dataframe.read_parquet`` on a
-  ``LocalCluster`` of 1 and 2 worker processes (one thread each); cluster start-up is
-  timed apart from the computation.
+  CPU seconds of all its threads;
+* Dask, on a ``LocalCluster`` of 1 and 2 worker processes (one thread each; start-up
+  timed apart): ``files`` is ``ecrm.scale.score_parquet_dask`` (one task per worker
+  reads its share of the files with pyarrow), ``frame`` is ``ecrm.scale.score_dask`` over
+  ``dask.dataframe.read_parquet`` (pandas partitions). CPU seconds are the workers'
+  (``process_time`` through ``Client.run``) plus the client's; the task stream gives the
+  seconds spent per kind of task and in transfers.
 
 The script checks that every run gives the same number of scored customers and the same
 grade counts (ecrm's runs are bit-for-bit equal to ``rfm.score`` by the test suite; DuckDB
@@ -210,22 +215,43 @@ def step_duckdb(folder: str) -> dict[str, Any]:
             "grades": grades}
 
 
-def step_dask(folder: str, workers: int) -> dict[str, Any]:
+def step_dask(folder: str, workers: int, how: str = "files") -> dict[str, Any]:
     import dask.dataframe as dd
-    from distributed import Client, LocalCluster
+    from dask.utils import key_split
+    from distributed import Client, LocalCluster, get_task_stream
 
-    from ecrm.scale import score_dask
+    from ecrm.scale import score_dask, score_parquet_dask
 
     t0 = time.perf_counter()
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=":0", silence_logs=40) as cluster, Client(cluster):
+                      dashboard_address=":0", silence_logs=40) as cluster, \
+            Client(cluster) as client:
         up = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        frame = dd.read_parquet(folder)
-        res = score_dask(frame, as_of=AS_OF, tz=TZ, amount_unit="fen", warn_undersized=False)
-        took = time.perf_counter() - t1
-        parts = frame.npartitions
+        worker_cpu0 = client.run(time.process_time)
+        t1, c1 = time.perf_counter(), time.process_time()
+        with get_task_stream(client) as stream:
+            if how == "frame":  # dask.dataframe partitions (pandas) → score_dask
+                frame = dd.read_parquet(folder)
+                parts = frame.npartitions
+                res = score_dask(frame, as_of=AS_OF, tz=TZ, amount_unit="fen",
+                                 warn_undersized=False)
+            else:  # one task per worker thread reads its share of the files with pyarrow
+                parts = workers
+                res = score_parquet_dask(folder, as_of=AS_OF, tz=TZ, amount_unit="fen",
+                                         warn_undersized=False)
+        took, client_cpu = time.perf_counter() - t1, time.process_time() - c1
+        worker_cpu = sum(client.run(time.process_time).values()) - sum(worker_cpu0.values())
+        worker_rss = max(client.run(peak_rss_mb).values())
+    # Where the workers' time went: compute per kind of task, and transfers between workers.
+    spent: dict[str, float] = {}
+    for task in stream.data:
+        for step in task["startstops"]:
+            kind = step["action"] if step["action"] != "compute" else key_split(task["key"])
+            spent[kind] = spent.get(kind, 0.0) + step["stop"] - step["start"]
     return {"seconds": took, "startup": up, "partitions": parts, "rss_mb": peak_rss_mb(),
+            "worker_rss_mb": worker_rss, "cpu": worker_cpu + client_cpu,
+            "worker_cpu": worker_cpu, "client_cpu": client_cpu,
+            "tasks": {k: round(v, 2) for k, v in sorted(spent.items())},
             "scored": len(res), "grades": np.bincount(res.grade, minlength=4).tolist()}
 
 
@@ -244,6 +270,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="Parquet files (default: one per 1,250,000 orders, at least 8)")
     p.add_argument("--batch-rows", type=int, default=1_000_000)
     p.add_argument("--workers", default="1,2", help="Dask worker counts, comma-separated; '' skips")
+    p.add_argument("--dask", default="files,frame",
+                   help="Dask paths, comma-separated: files (score_parquet_dask: tasks read "
+                        "their files), frame (score_dask over dd.read_parquet)")
+    p.add_argument("--skip", default="", help="steps to skip: duckdb")
     p.add_argument("--dir", default=None, help="keep the dataset here (default: a temp dir)")
     p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
@@ -254,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         elif kind == "duckdb":
             print(json.dumps(step_duckdb(folder)))
         else:
-            print(json.dumps(step_dask(folder, int(rest[0]))))
+            print(json.dumps(step_dask(folder, int(rest[0]), rest[1] if len(rest) > 1 else "files")))
         return 0
     n_customers = a.customers or max(1, a.orders // 10)
     a.files = a.files or max(8, a.orders // 1_250_000)
@@ -268,23 +298,36 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{a.orders:,} orders, {n_customers:,} customers, {a.files} Parquet files, "
               f"{size / 2**20:,.0f} MiB (written in {time.perf_counter() - t0:.1f} s); "
               f"cpus {os.cpu_count()}")
+        print(f"load average at the start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         runs: dict[str, dict[str, Any]] = {}
-        runs["ecrm out-of-core"] = run_child("ecrm", str(folder), str(a.batch_rows))
-        runs["duckdb"] = run_child("duckdb", str(folder))
-        for w in [int(x) for x in a.workers.split(",") if x.strip()]:
-            runs[f"dask {w} worker{'s' if w > 1 else ''}"] = run_child("dask", str(folder), str(w))
+
+        def run(name: str, *args: str) -> None:
+            runs[name] = run_child(*args)
+            print(f"{name}: {json.dumps(runs[name])}", flush=True)  # as each run ends
+
+        run("ecrm out-of-core", "ecrm", str(folder), str(a.batch_rows))
+        if "duckdb" not in a.skip:
+            run("duckdb", "duckdb", str(folder))
+        for how in [h for h in a.dask.split(",") if h.strip()]:
+            for w in [int(x) for x in a.workers.split(",") if x.strip()]:
+                run(f"dask {how} {w}w", "dask", str(folder), str(w), how)
         base = runs["ecrm out-of-core"]
         print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
               f"(wall times on a busy machine scatter; CPU seconds are steadier)")
-        print(f"{'run':<20}{'seconds':>9}{'CPU s':>8}{'M orders/s':>12}{'vs ooc':>8}"
-              f"{'peak RSS MiB':>14}  scored, grades B/S/G/P")
+        print(f"{'run':<20}{'wall s':>8}{'CPU s':>8}{'M orders/s':>11}{'wall/ooc':>9}"
+              f"{'CPU/ooc':>8}{'peak RSS MiB':>13}  scored, grades B/S/G/P")
         for name, r in runs.items():
             extra = f" (+{r['startup']:.1f} s start-up, {r['partitions']} partitions)" \
                 if "startup" in r else ""
-            cpu = f"{r['cpu']:>8.1f}" if "cpu" in r else f"{'-':>8}"
-            print(f"{name:<20}{r['seconds']:>9.2f}{cpu}{a.orders / r['seconds'] / 1e6:>12.2f}"
-                  f"{r['seconds'] / base['seconds']:>8.2f}{r['rss_mb']:>14,.0f}"
+            print(f"{name:<20}{r['seconds']:>8.2f}{r['cpu']:>8.1f}"
+                  f"{a.orders / r['seconds'] / 1e6:>11.2f}{r['seconds'] / base['seconds']:>9.2f}"
+                  f"{r['cpu'] / base['cpu']:>8.2f}{r['rss_mb']:>13,.0f}"
                   f"  {r['scored']:,} {r['grades']}{extra}")
+        for name, r in runs.items():
+            if "tasks" in r:
+                print(f"{name}: CPU {r['worker_cpu']:.1f} s in workers + {r['client_cpu']:.1f} s "
+                      f"in the client, worker peak RSS {r['worker_rss_mb']:,.0f} MiB; task "
+                      f"seconds by kind: {r['tasks']}")
         same = all(r["grades"] == base["grades"] and r["scored"] == base["scored"]
                    for r in runs.values())
         print("all runs agree on scored customers and grade counts:", same)

@@ -15,6 +15,7 @@ from ecrm import InvalidTypeError, InvalidValueError, OrderLog
 from ecrm.rfm import score
 from ecrm.scale import (
     score_dask,
+    score_parquet_dask,
     score_summary,
     summarize_csv_dask,
     summarize_dask,
@@ -95,6 +96,28 @@ def test_int_ids_and_an_empty_partition(client: object) -> None:
     early = ddf[ddf["placed_at"] < frame["placed_at"].min()]  # every partition empty
     got = score_dask(dd.concat([ddf, early]), as_of=AS_OF, tz=SH, warn_undersized=False)
     assert_same_rfm(got, score(whole, as_of=AS_OF, warn_undersized=False))
+
+
+def test_parquet_files_read_by_the_tasks_equal_the_in_memory_scores(
+    client: object, tmp_path: Path
+) -> None:
+    """Five files in three tasks (int ids, read by each task with pyarrow), and text ids in
+    one task per file: both equal rfm.score on the whole dataset."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    for str_ids in (False, True):
+        frame = synthetic_orders(5_000, 600, seed=15, str_ids=str_ids)
+        folder = tmp_path / f"pq{str_ids}"
+        folder.mkdir()
+        for k, rows in enumerate(np.array_split(np.arange(len(frame)), 5)):
+            pq.write_table(pa.Table.from_pandas(frame.iloc[rows], preserve_index=False),
+                           folder / f"part-{k}.parquet")
+        want = score(OrderLog.from_pandas(frame, tz=SH), as_of=AS_OF, warn_undersized=False)
+        got = score_parquet_dask(folder, as_of=AS_OF, tz=SH, tasks=3 if not str_ids else 9,
+                                 batch_rows=400, split_every=2, warn_undersized=False)
+        assert_same_rfm(got, want)
+    with pytest.raises(InvalidValueError, match="tasks"):
+        score_parquet_dask(folder, as_of=AS_OF, tz=SH, tasks=0)
 
 
 def test_bad_arguments_are_refused_clearly() -> None:

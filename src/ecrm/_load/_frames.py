@@ -226,14 +226,19 @@ def _arrow_frame(table: Any, purpose: str) -> _Frame:
         if dates:
             col = col.cast(pa.timestamp("us"))
             typ = col.type
+        # Columns without nulls skip fill_null and is_null (each a copy of the column).
         if pa.types.is_timestamp(typ):
-            ints = pc.fill_null(col.cast(pa.timestamp("us", tz=typ.tz)).cast(pa.int64()), NAT_US)
+            ints = col.cast(pa.timestamp("us", tz=typ.tz)).cast(pa.int64())
+            if col.null_count:
+                ints = pc.fill_null(ints, NAT_US)
             return _Col("instant", np.asarray(ints, dtype=np.int64), aware=typ.tz is not None,
                         dates=dates)
         if pa.types.is_integer(typ):
+            if not col.null_count:
+                return _Col("int", np.asarray(col.cast(pa.int64()), dtype=np.int64))
             nulls = np.asarray(pc.is_null(col), dtype=bool)
             data = np.asarray(pc.fill_null(col.cast(pa.int64()), 0), dtype=np.int64)
-            return _Col("int", data, nulls if nulls.any() else None)
+            return _Col("int", data, nulls)
         if pa.types.is_floating(typ):
             return _Col("float", np.asarray(col))
         return _Col("objects", _objects(col.to_pylist()))

@@ -14,7 +14,7 @@ from ecrm.scale._categories import (
     merge_categories,
     summarize_categories,
 )
-from ecrm.scale._dask import score_dask, summarize_csv_dask, summarize_dask
+from ecrm.scale._dask import score_dask, score_parquet_dask, summarize_csv_dask, summarize_dask
 from ecrm.scale._dask_fold import (
     cycles_by_category_dask,
     fold_csv_dask,
@@ -107,6 +107,7 @@ __all__ = [
     "rows_dask",
     "score_dask",
     "score_parquet",
+    "score_parquet_dask",
     "score_summary",
     "sku_cycles_dask",
     "sku_cycles_from_summary",

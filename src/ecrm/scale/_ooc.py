@@ -12,6 +12,9 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
+import numpy as np
+
+from ecrm._columns import check_total_fen
 from ecrm._load._orders import OrderColumns, read_order_batches
 from ecrm._load._spec import (
     AmountUnit,
@@ -22,19 +25,32 @@ from ecrm._load._spec import (
 )
 from ecrm._money import DEFAULT_CURRENCY, Money
 from ecrm._order import OrderStatus
-from ecrm._orderlog import OrderLog
+from ecrm._orderlog import OrderLog, status_table
 from ecrm._time import as_zone
 from ecrm.errors import InvalidTypeError, InvalidValueError, MissingDependencyError
 from ecrm.rfm import TAOBAO_PGSB, RfmResult, RfmScheme
-from ecrm.scale._chunks import arrow_chunk_log, arrow_chunk_summary
-from ecrm.scale._results import score_summary
+from ecrm.scale._chunks import (
+    arrow_chunk_log,
+    arrow_chunk_rows,
+    arrow_chunk_summary,
+    row_column_names,
+)
 from ecrm.scale._summary import (
     Accumulator,
     CustomerSummary,
     SummaryAccumulator,
+    _statuses,
     empty_summary,
     merge,
     summarize,
+)
+from ecrm.scale._totals import (
+    DENSE_MAX_SPAN,
+    RfmTotals,
+    RowColumns,
+    fold_totals,
+    rfm_bounds,
+    score_totals,
 )
 
 __all__ = ["DEFAULT_BATCH_ROWS", "fold_csv", "fold_parquet", "score_parquet", "summarize_csv",
@@ -73,17 +89,20 @@ def _dataset(source: PathLike | Sequence[PathLike], purpose: str) -> Any:
     return dataset
 
 
-def _batches(dataset: Any, batch_rows: int) -> Iterator[Any]:
+def _batches(dataset: Any, batch_rows: int, columns: list[str] | None = None,
+             fragments: list[Any] | None = None) -> Iterator[Any]:
     """The record batches of a dataset in order, one file at a time, read synchronously.
 
     ``Dataset.to_batches`` keeps its threads reading ahead while a slow consumer works (at
     10M orders it held the decoded rest of the dataset: ~0.3 GB, ~0.9 GB at 30M); file by
     file without threads, memory holds the current batch. Hive partition columns are
-    filled in from each file's path as the dataset would.
+    filled in from each file's path as the dataset would. ``columns`` limits the read to
+    those columns (Parquet decodes only what is asked for).
     """
-    for fragment in dataset.get_fragments():
-        yield from fragment.to_batches(schema=dataset.schema, batch_size=batch_rows,
-                                       batch_readahead=1, use_threads=False)
+    for fragment in dataset.get_fragments() if fragments is None else fragments:
+        yield from fragment.to_batches(schema=dataset.schema, columns=columns,
+                                       batch_size=batch_rows, batch_readahead=1,
+                                       use_threads=False)
 
 
 def summarize_parquet(
@@ -403,8 +422,12 @@ def score_parquet(
 ) -> RfmResult:
     """RFM scores and grades of a Parquet dataset too big to load whole.
 
-    Equal to ``ecrm.rfm.score(OrderLog.from_parquet(source), ...)`` bit for bit, in the
-    memory of one batch plus the per-customer summaries.
+    Equal to ``ecrm.rfm.score(OrderLog.from_parquet(source), ...)`` bit for bit. Only the
+    columns RFM reads (customer, time, amount, refund, status) are decoded and checked;
+    other columns are neither read nor validated. Integer customer ids in a compact range
+    (at most four ids per row of the dataset, and 2**26) address per-customer totals
+    directly (25 bytes per id in the range), so memory is one batch plus those arrays and
+    no batch is sorted or merged; other ids are coded batch by batch and merged.
 
     Args:
         source, as_of, scheme, statuses, columns, tz, currency, amount_unit, batch_rows:
@@ -417,13 +440,79 @@ def score_parquet(
         An :class:`~ecrm.rfm.RfmResult`.
 
     Raises:
-        As :func:`summarize_parquet`.
+        As :func:`summarize_parquet`; InvalidValueError: the dataset's amounts sum past
+        int64 fen (as one log's may not).
     """
-    summary = summarize_parquet(
-        source, as_of=as_of, scheme=scheme, statuses=statuses, columns=columns, tz=tz,
+    _check_batch_rows(batch_rows)
+    zone = as_zone(tz)
+    Money(0, currency)
+    if not isinstance(scheme, RfmScheme):
+        raise InvalidTypeError(f"scheme must be an RfmScheme, got {type(scheme).__name__}")
+    totals = _rfm_totals_parquet(
+        source, as_of=as_of, scheme=scheme, statuses=statuses, columns=columns, zone=zone,
         currency=currency, amount_unit=amount_unit, batch_rows=batch_rows,
     )
-    result = score_summary(summary, warn_undersized=warn_undersized)
+    result = score_totals(totals, as_of=as_of, scheme=scheme, tz=zone, currency=currency,
+                          warn_undersized=warn_undersized)
     if output is not None:
         write_parquet(result, output)
     return result
+
+
+def _rfm_totals_parquet(
+    source: PathLike | Sequence[PathLike], *, as_of: dt.datetime, scheme: RfmScheme,
+    statuses: Iterable[OrderStatus] | None, columns: CsvColumns | Mapping[str, Any] | None,
+    zone: dt.tzinfo, currency: str, amount_unit: AmountUnit | None, batch_rows: int,
+    files: slice | None = None,
+) -> RfmTotals:
+    """The RFM totals of a Parquet dataset, batch by batch.
+
+    Only the five columns RFM reads are decoded. Integer ids in a range of at most four
+    slots per row of the dataset (and ``DENSE_MAX_SPAN``) are added straight into
+    per-customer arrays (:class:`DenseTotals`); once a batch breaks that (text ids, ids
+    spread too thinly) the rest is coded batch by batch and merged. ``files`` takes a slice
+    of the dataset's files (one Dask task's share).
+    """
+    start_us, end_us = rfm_bounds(as_of, scheme, zone)
+    valid = status_table(_statuses(statuses))
+    dataset = _dataset(source, "ecrm.scale.score_parquet")
+    names = row_column_names(list(dataset.schema.names), columns)
+    name = os.fspath(source if isinstance(source, (str, os.PathLike)) else source[0])
+    fragments = list(dataset.get_fragments())[files or slice(None)]
+    rows_total = sum(int(f.count_rows()) for f in fragments)
+    span = min(DENSE_MAX_SPAN, max(4 * rows_total, 1 << 16))
+
+    def chunks() -> Iterator[RowColumns]:
+        total_fen = 0
+        for batch in _batches(dataset, batch_rows, names, fragments):
+            if batch.num_rows == 0:
+                continue
+            rows = arrow_chunk_rows(batch, columns=columns, tz=zone, currency=currency,
+                                    amount_unit=amount_unit)
+            # The whole dataset's amounts must sum within int64, as one log's must.
+            fen = int(rows.amount_fen.sum())
+            check_total_fen(np.asarray([total_fen, fen], dtype=np.int64), "amount", name)
+            total_fen += fen
+            yield rows
+
+    return fold_totals(chunks(), valid_status=valid, start_us=start_us, end_us=end_us,
+                       max_span=span, id_range=_id_range(fragments, names[0]))
+
+
+def _id_range(fragments: list[Any], column: str) -> tuple[int, int] | None:
+    """The smallest and largest customer id by the Parquet row groups' statistics, or
+    ``None`` when a row group has none (or the ids are not integers)."""
+    lo, hi = None, None
+    try:
+        for fragment in fragments:
+            fragment.ensure_complete_metadata()
+            for group in fragment.row_groups:
+                stats = (group.statistics or {}).get(column)
+                if not stats or not isinstance(stats.get("min"), int) \
+                        or not isinstance(stats.get("max"), int):
+                    return None
+                lo = stats["min"] if lo is None else min(lo, stats["min"])
+                hi = stats["max"] if hi is None else max(hi, stats["max"])
+    except (AttributeError, OSError, TypeError, ValueError):
+        return None
+    return None if lo is None or hi is None else (int(lo), int(hi))

@@ -281,15 +281,16 @@ def merge_day_counts(
 
 
 def check_mergeable(a: Any, b: Any, fields: tuple[str, ...], *, kind: type | None = None,
-                    ids: str = "customer_ids") -> None:
+                    ids: str = "customer_ids", zone: bool = True) -> None:
     """Refuse to merge two summaries that do not describe the same question.
 
     Args:
         a, b: the summaries.
-        fields: attributes that must be equal (``as_of``, ``statuses`` …); the zones are
-            always compared, by name.
+        fields: attributes that must be equal (``as_of``, ``statuses`` …); the zones
+            (``tz``) are compared by name unless ``zone`` is false.
         kind: when given, both must be instances of it.
         ids: the id column whose kinds (str or int) must agree when both sides have rows.
+        zone: compare the zones (summaries without a ``tz`` pass ``False``).
 
     Raises:
         InvalidTypeError: ``a`` or ``b`` is not a ``kind``.
@@ -306,7 +307,7 @@ def check_mergeable(a: Any, b: Any, fields: tuple[str, ...], *, kind: type | Non
                 name, "must be the same in both summaries to merge them",
                 f"{getattr(a, name)!r} and {getattr(b, name)!r}",
             )
-    if zone_name(a.tz) != zone_name(b.tz):
+    if zone and zone_name(a.tz) != zone_name(b.tz):
         raise InvalidValueError(
             "tz", "must be the same in both summaries to merge them",
             f"{zone_name(a.tz)} and {zone_name(b.tz)}",
