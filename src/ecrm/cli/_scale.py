@@ -210,6 +210,18 @@ class ScaledRun:
         return summarize_csv(paths, encoding=args.encoding, engine=args.engine,
                              batch_rows=self.batch_rows, **common)
 
+    def score(self, *, as_of: Any) -> tuple[Any, str]:
+        """RFM of a Parquet dataset through the RFM totals (only the five RFM columns are
+        read: :func:`ecrm.scale.score_parquet`, or :func:`ecrm.scale.score_parquet_dask`
+        with each task reading its share of the files); returns (the RfmResult, what was
+        read)."""
+        from ecrm.scale import score_parquet, score_parquet_dask
+
+        score = score_parquet_dask if self.dask else score_parquet
+        result = score(self.inputs.paths, as_of=as_of, batch_rows=self.batch_rows,
+                       **self._common())
+        return result, self.say(result)
+
     def fold(self, summarize: Callable[[Any], S], merge: Callable[[S, S], S]) -> S:
         """Any mergeable summary: ``summarize`` each chunk's OrderLog, ``merge`` the parts
         (see :func:`ecrm.scale.fold_parquet`)."""
@@ -319,5 +331,7 @@ def score_scaled(args: argparse.Namespace, as_of: Any) -> tuple[Any, str]:
     from ecrm.scale import score_summary
 
     with scaled_run(args) as run:
+        if run.inputs.kind == "parquet":
+            return run.score(as_of=as_of)
         summary = run.summary(as_of=as_of)
     return score_summary(summary), run.say(summary)
