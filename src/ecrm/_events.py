@@ -12,6 +12,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm import _validators as _v
 from ecrm._columns import (
     check_lengths,
     factorize,
@@ -145,12 +146,7 @@ class EventLog:
         Raises:
             InvalidTypeError: an element is not an ``Event``, or ids mix str and int.
         """
-        rows = list(events)
-        for i, e in enumerate(rows):
-            if not isinstance(e, Event):
-                raise InvalidTypeError(
-                    f"events[{i}] must be an Event, got {type(e).__name__} {e!r}"
-                )
+        rows: list[Event] = _v.check_items("events", events, Event)
         kinds = {type(e.customer_id) for e in rows}
         if len(kinds) > 1:
             raise InvalidTypeError(

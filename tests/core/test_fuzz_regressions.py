@@ -752,3 +752,15 @@ def test_recommended_text_refuses_nested_names_by_name() -> None:
         recommended_text(deep)  # type: ignore[arg-type]
     with pytest.raises(InvalidTypeError, match="names"):
         recommended_text("糖包")
+
+
+def test_event_log_from_events_names_a_nested_element_without_recursing() -> None:
+    from ecrm import EventLog
+
+    deep: list[Any] = []
+    for _ in range(3_000):
+        deep = [deep]
+    with pytest.raises(InvalidTypeError, match=r"^events\[0\] must be Event, got list"):
+        EventLog.from_events(deep)
+    with pytest.raises(InvalidTypeError, match=r"^events must be an iterable of Event, got str"):
+        EventLog.from_events("abc")  # type: ignore[arg-type]

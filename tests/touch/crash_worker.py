@@ -108,10 +108,15 @@ class DedupingProvider:
 
 
 def capped_policy() -> SendPolicy:
-    """Marketing: 1 per customer per day, any time of day; dedupe for every class."""
+    """Marketing: 1 per customer per day, any time of day; dedupe for every class.
+
+    ``by_type={}``: the default per-type rest hours (payment reminders wait out 22:00–08:00
+    in Shanghai) would hold every reminder back when the test runs in those hours.
+    """
     return SendPolicy(
         marketing=ClassRules(respect_opt_out=False, caps=(FrequencyCap(1, dt.timedelta(days=1)),)),
         care=ClassRules(respect_opt_out=False),
+        by_type={},
     )
 
 
