@@ -99,7 +99,8 @@ class Window:
             days, months, years: the span (ints >= 0, at least one > 0).
 
         Raises:
-            InvalidValueError: ``as_of`` naive, a negative count, or an empty span.
+            InvalidValueError: ``as_of`` naive, a negative count, an empty span, or a span
+                reaching back before the year 1.
         """
         end = require_aware(as_of, "as_of")
         span = relativedelta(
@@ -108,7 +109,14 @@ class Window:
         )
         if not (days or months or years):
             raise InvalidValueError("days", "the span must be at least one day, month or year", 0)
-        start = (end.replace(tzinfo=None) - span).replace(tzinfo=end.tzinfo)
+        try:
+            start = (end.replace(tzinfo=None) - span).replace(tzinfo=end.tzinfo)
+        except (OverflowError, ValueError):  # before year 1
+            raise InvalidValueError(
+                "days" if days else "months" if months else "years",
+                "the span must not reach back before the year 1",
+                f"{years} years, {months} months, {days} days",
+            ) from None
         # normalise a wall time that fell into a DST gap (fold=0 rule) to a real instant
         return cls(start.astimezone(dt.UTC).astimezone(end.tzinfo), end)
 

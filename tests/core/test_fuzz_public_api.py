@@ -85,6 +85,8 @@ SKIPPED = {
     "ecrm.scale.write_parquet": "writes the file at the path given",
     "ecrm.scale.summarize_dask": "starts dask work over files at the paths given",
     "ecrm.scale.score_dask": "starts dask work over files at the paths given",
+    "ecrm.scale.score_parquet_dask": "starts dask work over files at the paths given",
+    "ecrm.scale.summarize_csv_dask": "starts dask work over files at the paths given",
     "ecrm.scale.member_metrics_parquet": "reads the file at the path given",
     "ecrm.scale.sku_cycles_parquet": "reads the file at the path given",
     "ecrm.scale.member_metrics_dask": "starts dask work over the frame given",

@@ -764,3 +764,14 @@ def test_event_log_from_events_names_a_nested_element_without_recursing() -> Non
         EventLog.from_events(deep)
     with pytest.raises(InvalidTypeError, match=r"^events must be an iterable of Event, got str"):
         EventLog.from_events("abc")  # type: ignore[arg-type]
+
+
+def test_window_ending_refuses_a_span_reaching_before_year_one() -> None:
+    from ecrm import Window
+
+    as_of = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    with pytest.raises(InvalidValueError, match=r"^days.*before the year 1"):
+        Window.ending(as_of, days=20_882_960)  # 57,000 years back
+    with pytest.raises(InvalidValueError, match=r"^years.*before the year 1"):
+        Window.ending(as_of, years=1970)
+    assert Window.ending(as_of, years=10).start == dt.datetime(1960, 1, 1, tzinfo=dt.UTC)
