@@ -382,3 +382,9 @@ def distinct_values(values: Sequence[Any] | npt.NDArray[Any]) -> tuple[list[Any]
     index = {v: k for k, v in enumerate(uniq)}
     inverse = np.fromiter(map(index.__getitem__, items), dtype=np.intp, count=len(items))
     return uniq, inverse
+
+
+def read_only(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """``a`` itself, made read-only (for the arrays a frozen result value owns)."""
+    a.flags.writeable = False
+    return a

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm import _validators as _v
+from ecrm._columns import read_only
 from ecrm._ids import find_id
 from ecrm._money import Money
 from ecrm._order import DEFAULT_VALID_STATUSES, OrderStatus, parse_status
@@ -397,10 +398,6 @@ class RfmResult(ResultFrame):
 _isoformat = isoformat_us
 
 
-def _frozen(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    a.flags.writeable = False
-    return a
-
 
 def window_totals(
     orders: OrderLog, statuses: Iterable[OrderStatus] | None, start_us: int, end_us: int
@@ -592,17 +589,17 @@ def result_from_totals(
             stacklevel=3,
         )
     return RfmResult(
-        customer_ids=_frozen(ids),
-        last_order_us=_frozen(last),
-        recency_days=_frozen(recency_days.astype(np.int64, copy=False)),
-        frequency=_frozen(frequency),
-        monetary_fen=_frozen(monetary),
-        r=_frozen(r),
-        f=_frozen(f),
-        m=_frozen(m),
-        total=_frozen(total),
-        grade=_frozen(grade),
-        unscored_customer_ids=_frozen(unscored_ids),
+        customer_ids=read_only(ids),
+        last_order_us=read_only(last),
+        recency_days=read_only(recency_days.astype(np.int64, copy=False)),
+        frequency=read_only(frequency),
+        monetary_fen=read_only(monetary),
+        r=read_only(r),
+        f=read_only(f),
+        m=read_only(m),
+        total=read_only(total),
+        grade=read_only(grade),
+        unscored_customer_ids=read_only(unscored_ids),
         as_of=as_of,
         scheme=scheme,
         tz=tz,

@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from ecrm import InvalidTypeError, InvalidValueError
 from ecrm import _validators as _v
+from ecrm._columns import read_only
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderItems, OrderLog
 from ecrm._time import datetime_to_us, local_day, require_aware, zone_name
@@ -40,10 +41,6 @@ __all__ = ["CategorySummary", "cycles_from_summary", "merge_categories", "summar
 
 IntArray = npt.NDArray[np.int64]
 
-
-def _frozen(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    a.flags.writeable = False
-    return a
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -132,9 +129,9 @@ def summarize_categories(
     named = cats != ""
     keys, ids, first, second = pair_days(orders, rows, cats, named, end, wanted)
     return CategorySummary(
-        categories=_frozen(sorted_union(np.sort(cats[named]), cats[:0])),
-        pair_categories=_frozen(keys), pair_customer_ids=_frozen(ids),
-        first_day=_frozen(first), second_day=_frozen(second),
+        categories=read_only(sorted_union(np.sort(cats[named]), cats[:0])),
+        pair_categories=read_only(keys), pair_customer_ids=read_only(ids),
+        first_day=read_only(first), second_day=read_only(second),
         as_of=end, statuses=wanted, tz=orders.tz,
     )
 
@@ -238,16 +235,16 @@ def merge_categories(a: CategorySummary, b: CategorySummary) -> CategorySummary:
     check_mergeable(a, b, ("as_of", "statuses"), kind=CategorySummary, ids="pair_customer_ids")
     categories = sorted_union(a.categories, b.categories)
     if not len(b):
-        return attrs.evolve(a, categories=_frozen(categories))
+        return attrs.evolve(a, categories=read_only(categories))
     if not len(a):
-        return attrs.evolve(b, categories=_frozen(categories))
+        return attrs.evolve(b, categories=read_only(categories))
     keys, ids, first, second = merge_pair_days(
         (a.pair_categories, a.pair_customer_ids, a.first_day, a.second_day),
         (b.pair_categories, b.pair_customer_ids, b.first_day, b.second_day))
     return CategorySummary(
-        categories=_frozen(categories), pair_categories=_frozen(keys),
-        pair_customer_ids=_frozen(ids), first_day=_frozen(first),
-        second_day=_frozen(second), as_of=a.as_of, statuses=a.statuses, tz=a.tz,
+        categories=read_only(categories), pair_categories=read_only(keys),
+        pair_customer_ids=read_only(ids), first_day=read_only(first),
+        second_day=read_only(second), as_of=a.as_of, statuses=a.statuses, tz=a.tz,
     )
 
 

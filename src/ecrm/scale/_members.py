@@ -26,6 +26,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ecrm._columns import read_only
 from ecrm._customers import CustomerTable
 from ecrm._load._spec import AmountUnit, CsvColumns
 from ecrm._money import DEFAULT_CURRENCY
@@ -47,10 +48,6 @@ __all__ = ["MemberSummary", "member_metrics_from_summary", "member_metrics_parqu
 IntArray = npt.NDArray[np.int64]
 _NO_FIRST = np.iinfo(np.int64).max
 
-
-def _frozen(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    a.flags.writeable = False
-    return a
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -150,11 +147,11 @@ def summarize_members(
     ids, gs, spend, count = _sum_groups(code, slices, orders.net_fen[rows].astype(np.int64),
                                         np.ones(len(rows), dtype=np.int64))
     return MemberSummary(
-        periods=wanted, edges_us=_frozen(edges),
-        customer_ids=_frozen(orders.customer_ids[seen]),
-        first_us=_frozen(first[seen].astype(np.int64)),
-        group_ids=_frozen(orders.customer_ids[ids]), group_slices=_frozen(gs),
-        g_spend_fen=_frozen(spend), g_orders=_frozen(count),
+        periods=wanted, edges_us=read_only(edges),
+        customer_ids=read_only(orders.customer_ids[seen]),
+        first_us=read_only(first[seen].astype(np.int64)),
+        group_ids=read_only(orders.customer_ids[ids]), group_slices=read_only(gs),
+        g_spend_fen=read_only(spend), g_orders=read_only(count),
         statuses=chosen, tz=orders.tz, currency=orders.currency,
     )
 
@@ -186,9 +183,9 @@ def merge_members(a: MemberSummary, b: MemberSummary) -> MemberSummary:
         gid[order], gs[order], np.concatenate([a.g_spend_fen, b.g_spend_fen])[order],
         np.concatenate([a.g_orders, b.g_orders])[order])
     return MemberSummary(
-        periods=a.periods, edges_us=a.edges_us, customer_ids=_frozen(ids),
-        first_us=_frozen(first), group_ids=_frozen(gid), group_slices=_frozen(gs),
-        g_spend_fen=_frozen(spend), g_orders=_frozen(count),
+        periods=a.periods, edges_us=a.edges_us, customer_ids=read_only(ids),
+        first_us=read_only(first), group_ids=read_only(gid), group_slices=read_only(gs),
+        g_spend_fen=read_only(spend), g_orders=read_only(count),
         statuses=a.statuses, tz=a.tz, currency=a.currency,
     )
 

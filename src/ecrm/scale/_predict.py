@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from ecrm import InvalidTypeError, InvalidValueError
 from ecrm import _validators as _v
+from ecrm._columns import read_only
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._time import datetime_to_us, local_day, require_aware, zone_name
@@ -42,10 +43,6 @@ BoolArray = npt.NDArray[np.bool_]
 
 _FIELDS = ("first_day", "last_day", "n_days", "window_fen", "first_day_fen")
 
-
-def _frozen(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    a.flags.writeable = False
-    return a
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -158,11 +155,11 @@ def summarize_for_predict(
     np.add.at(first_fen, c[on_first], net[on_first])
     keep = np.flatnonzero(seen)
     return PredictionSummary(
-        customer_ids=_frozen(orders.customer_ids[keep]),
-        prior=_frozen(prior[keep]),
-        first_day=_frozen(first[keep]), last_day=_frozen(last[keep]),
-        n_days=_frozen(n_days[keep]), window_fen=_frozen(window[keep]),
-        first_day_fen=_frozen(first_fen[keep]),
+        customer_ids=read_only(orders.customer_ids[keep]),
+        prior=read_only(prior[keep]),
+        first_day=read_only(first[keep]), last_day=read_only(last[keep]),
+        n_days=read_only(n_days[keep]), window_fen=read_only(window[keep]),
+        first_day_fen=read_only(first_fen[keep]),
         as_of=end, calibration_start=start, statuses=wanted, tz=orders.tz,
     )
 
@@ -196,13 +193,13 @@ def merge_predict(a: PredictionSummary, b: PredictionSummary) -> PredictionSumma
     first = np.minimum(af, bf)
     first_fen = np.where(af == first, afen, 0) + np.where(bf == first, bfen, 0)
     return PredictionSummary(
-        customer_ids=_frozen(ids),
-        prior=_frozen(spread(a, ia, "prior", False) | spread(b, ib, "prior", False)),
-        first_day=_frozen(first), last_day=_frozen(np.maximum(al, bl)),
-        n_days=_frozen(merge_day_counts(af, al, spread(a, ia, "n_days", 0),
+        customer_ids=read_only(ids),
+        prior=read_only(spread(a, ia, "prior", False) | spread(b, ib, "prior", False)),
+        first_day=read_only(first), last_day=read_only(np.maximum(al, bl)),
+        n_days=read_only(merge_day_counts(af, al, spread(a, ia, "n_days", 0),
                                         bf, bl, spread(b, ib, "n_days", 0))),
-        window_fen=_frozen(spread(a, ia, "window_fen", 0) + spread(b, ib, "window_fen", 0)),
-        first_day_fen=_frozen(first_fen),
+        window_fen=read_only(spread(a, ia, "window_fen", 0) + spread(b, ib, "window_fen", 0)),
+        first_day_fen=read_only(first_fen),
         as_of=a.as_of, calibration_start=a.calibration_start, statuses=a.statuses, tz=a.tz,
     )
 

@@ -28,10 +28,6 @@ from ecrm.tiers._ladder import rolling_levels
 __all__ = ["cycle_from_summary", "score_summary", "stages_from_summary", "tiers_from_summary"]
 
 
-def _frozen(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    a.flags.writeable = False
-    return a
-
 
 def _check(summary: object) -> CustomerSummary:
     if not isinstance(summary, CustomerSummary):

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm import _validators as _v
+from ecrm._columns import read_only
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._time import zone_name
@@ -48,10 +49,6 @@ __all__ = ["SkuSummary", "merge_skus", "sku_cycles_from_summary", "summarize_sku
 
 IntArray = npt.NDArray[np.int64]
 
-
-def _frozen(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    a.flags.writeable = False
-    return a
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -133,8 +130,8 @@ def summarize_skus(
     pair_keys, ids, first, second = pair_days(orders, rows, skus, np.ones(len(skus), np.bool_),
                                               end, wanted)
     return SkuSummary(
-        skus=_frozen(keys), sku_categories=_frozen(named), pair_skus=_frozen(pair_keys),
-        pair_customer_ids=_frozen(ids), first_day=_frozen(first), second_day=_frozen(second),
+        skus=read_only(keys), sku_categories=read_only(named), pair_skus=read_only(pair_keys),
+        pair_customer_ids=read_only(ids), first_day=read_only(first), second_day=read_only(second),
         categories=summarize_categories(orders, as_of=end, statuses=wanted),
         as_of=end, statuses=wanted, tz=orders.tz,
     )
@@ -163,8 +160,8 @@ def merge_skus(a: SkuSummary, b: SkuSummary) -> SkuSummary:
         (a.pair_skus, a.pair_customer_ids, a.first_day, a.second_day),
         (b.pair_skus, b.pair_customer_ids, b.first_day, b.second_day))
     return SkuSummary(
-        skus=_frozen(sku[head]), sku_categories=_frozen(cat[head]), pair_skus=_frozen(keys),
-        pair_customer_ids=_frozen(ids), first_day=_frozen(first), second_day=_frozen(second),
+        skus=read_only(sku[head]), sku_categories=read_only(cat[head]), pair_skus=read_only(keys),
+        pair_customer_ids=read_only(ids), first_day=read_only(first), second_day=read_only(second),
         categories=categories, as_of=a.as_of, statuses=a.statuses, tz=a.tz,
     )
 

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm import InvalidTypeError
+from ecrm._columns import read_only
 from ecrm._order import OrderStatus
 from ecrm._orderlog import OrderLog
 from ecrm._time import zone_name
@@ -40,10 +41,6 @@ _NO_FIRST = np.iinfo(np.int64).max
 _GROUP_FIELDS = ("g_sales_fen", "g_orders", "g_first_us", "g_last_us", "g_first_day",
                  "g_last_day")
 
-
-def _frozen(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    a.flags.writeable = False
-    return a
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -155,11 +152,11 @@ def summarize_periods(
     }) if len(starts) else {name: np.zeros(0, np.int64) for name in _GROUP_FIELDS}
     return PeriodSummary(
         periods=wanted, run=tuple(run),
-        customer_ids=_frozen(orders.customer_ids[seen]), first_us=_frozen(first[seen]),
-        before_us=_frozen(before[seen]),
-        group_ids=_frozen(orders.customer_ids[code[starts]]),
-        group_periods=_frozen(p[starts].astype(np.int64)),
-        **{k: _frozen(v.astype(np.int64)) for k, v in groups.items()},
+        customer_ids=read_only(orders.customer_ids[seen]), first_us=read_only(first[seen]),
+        before_us=read_only(before[seen]),
+        group_ids=read_only(orders.customer_ids[code[starts]]),
+        group_periods=read_only(p[starts].astype(np.int64)),
+        **{k: read_only(v.astype(np.int64)) for k, v in groups.items()},
         statuses=chosen, tz=orders.tz, currency=orders.currency,
     )
 
@@ -194,9 +191,9 @@ def merge_periods(a: PeriodSummary, b: PeriodSummary) -> PeriodSummary:
     starts = np.flatnonzero(new)
     groups = _reduce(starts, values)
     return PeriodSummary(
-        periods=a.periods, run=a.run, customer_ids=_frozen(ids), first_us=_frozen(first),
-        before_us=_frozen(before), group_ids=_frozen(gid[starts]),
-        group_periods=_frozen(gp[starts]), **{k: _frozen(v) for k, v in groups.items()},
+        periods=a.periods, run=a.run, customer_ids=read_only(ids), first_us=read_only(first),
+        before_us=read_only(before), group_ids=read_only(gid[starts]),
+        group_periods=read_only(gp[starts]), **{k: read_only(v) for k, v in groups.items()},
         statuses=a.statuses, tz=a.tz, currency=a.currency,
     )
 

@@ -18,6 +18,7 @@ import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
 from ecrm import _validators as _v
+from ecrm._columns import read_only
 from ecrm._order import DEFAULT_VALID_STATUSES, OrderStatus, parse_status
 from ecrm._orderlog import OrderLog
 from ecrm._time import datetime_to_us, require_aware, zone_name
@@ -43,10 +44,6 @@ _NO_LAST_DAY = np.iinfo(np.int64).min
 #: (two merged slices whose purchase days overlap by more than one boundary day).
 UNKNOWN_DAYS = -1
 
-
-def _frozen(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    a.flags.writeable = False
-    return a
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -200,12 +197,12 @@ def summarize(
     n = orders.n_customers
     known = placed[starts[:-1]] < end_us if n else np.zeros(0, dtype=np.bool_)
     return CustomerSummary(
-        customer_ids=_frozen(orders.customer_ids.copy()),
-        rfm_last_us=_frozen(last), rfm_count=_frozen(count), rfm_net_fen=_frozen(net_fen),
-        spend_fen=_frozen(spend), orders=_frozen(orders_before),
-        first_day=_frozen(first), second_day=_frozen(second), last_day=_frozen(last_day),
-        n_days=_frozen(n_days), tier_spend_fen=_frozen(tier_spend),
-        tier_orders=_frozen(tier_count), known=_frozen(np.asarray(known, dtype=np.bool_)),
+        customer_ids=read_only(orders.customer_ids.copy()),
+        rfm_last_us=read_only(last), rfm_count=read_only(count), rfm_net_fen=read_only(net_fen),
+        spend_fen=read_only(spend), orders=read_only(orders_before),
+        first_day=read_only(first), second_day=read_only(second), last_day=read_only(last_day),
+        n_days=read_only(n_days), tier_spend_fen=read_only(tier_spend),
+        tier_orders=read_only(tier_count), known=read_only(np.asarray(known, dtype=np.bool_)),
         as_of=as_of, scheme=scheme, statuses=wanted, tz=tz, currency=orders.currency,
         tier_months=months,
     )
@@ -397,9 +394,9 @@ def merge(a: CustomerSummary, b: CustomerSummary) -> CustomerSummary:
     known[ia] = a.known
     known[ib] |= b.known
     return CustomerSummary(
-        customer_ids=_frozen(ids),
-        **{k: _frozen(v) for k, v in out.items()},
-        known=_frozen(known),
+        customer_ids=read_only(ids),
+        **{k: read_only(v) for k, v in out.items()},
+        known=read_only(known),
         as_of=a.as_of, scheme=a.scheme, statuses=a.statuses, tz=a.tz, currency=a.currency,
         tier_months=a.tier_months,
     )
@@ -437,9 +434,9 @@ def empty_summary(
     """The summary of no orders (the identity of :func:`merge`)."""
     zero = np.zeros(0, dtype=np.int64)
     return CustomerSummary(
-        customer_ids=_frozen(zero.copy()),
-        **{name: _frozen(zero.copy()) for name in _INT_FIELDS},
-        known=_frozen(np.zeros(0, dtype=np.bool_)),
+        customer_ids=read_only(zero.copy()),
+        **{name: read_only(zero.copy()) for name in _INT_FIELDS},
+        known=read_only(np.zeros(0, dtype=np.bool_)),
         as_of=require_aware(as_of, "as_of"), scheme=scheme, statuses=_statuses(statuses),
         tz=tz, currency=currency, tier_months=_tier_months(tier_months),
     )
