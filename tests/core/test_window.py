@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ecrm import InvalidTypeError, InvalidValueError, Window
@@ -95,13 +95,17 @@ def test_ending_refuses_empty_or_negative_spans() -> None:
 
 
 @given(st.integers(0, 3_000), st.integers(1, 400), st.sampled_from([SH, NY, SANTIAGO, UTC]))
+@example(941, 400, SANTIAGO)  # ends 2023-09-03, a day that starts at 01:00 in Santiago
 def test_of_dates_holds_exactly_the_local_days(first: int, n_days: int, zone: Any) -> None:
     """Every instant's local date is in [start, end) iff the instant is in the window."""
     start = dt.date(2020, 1, 1) + dt.timedelta(days=first)
     end = start + dt.timedelta(days=n_days)
     w = Window.of_dates(start, end, zone)
-    for probe in (w.start, w.end - dt.timedelta(microseconds=1),
-                  w.start - dt.timedelta(microseconds=1), w.end):
+    # the probes one microsecond off the edges are made in UTC: wall-clock arithmetic on an
+    # aware datetime can land in a DST gap (Santiago's 2023-09-03 starts at 01:00)
+    one = dt.timedelta(microseconds=1)
+    first_us, end_us = w.start.astimezone(UTC), w.end.astimezone(UTC)
+    for probe in (first_us, end_us - one, first_us - one, end_us):
         local_date = probe.astimezone(zone).date()
         assert (probe in w) == (start <= local_date < end)
 
