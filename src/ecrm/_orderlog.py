@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, NamedTuple, TypeVar
 
@@ -49,6 +48,7 @@ from ecrm._order import (
     OrderStatus,
     parse_status,
 )
+from ecrm._threads import Background
 from ecrm._time import NAT_US, as_zone, datetime_to_us, local_days, us_to_datetime, zone_name
 from ecrm.errors import InvalidTypeError, InvalidValueError, _short_repr
 
@@ -257,7 +257,7 @@ class OrderLog:
         ids = ids_column(customer_ids, "customer_ids", problems)
         # Coding the ids is the longest single step of a large build: it runs in a thread
         # while the other columns are checked (numpy releases the GIL in its loops).
-        coding = _Background(factorize, ids) if not problems and n >= _THREAD_ROWS else None
+        coding = Background(factorize, ids) if not problems and n >= _THREAD_ROWS else None
         try:
             log = cls._checked(
                 n, zone, currency, ids, placed_at, amounts, statuses, order_ids, refunded,
@@ -286,7 +286,7 @@ class OrderLog:
         items: OrderItems | None,
         source: str,
         problems: Problems,
-        coding: _Background | None,
+        coding: Background[Any] | None,
     ) -> OrderLog:
         """The rest of :meth:`from_arrays`: check the other columns, raise every problem,
         build (with the ids coded by ``coding`` when it runs)."""
@@ -875,32 +875,6 @@ class OrderLog:
 
 #: Rows from which :meth:`OrderLog.from_arrays` codes the ids in a thread.
 _THREAD_ROWS = 1_000_000
-
-
-class _Background:
-    """``fn(*args)`` run in a thread; :meth:`result` waits for it (and raises its error)."""
-
-    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
-        self._out: list[Any] = []
-        self._error: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                self._out.append(fn(*args))
-            except BaseException as exc:  # re-raised by result() in the caller's thread
-                self._error.append(exc)
-
-        self._thread = threading.Thread(target=run, name="ecrm-build", daemon=True)
-        self._thread.start()
-
-    def join(self) -> None:
-        self._thread.join()
-
-    def result(self) -> Any:
-        self._thread.join()
-        if self._error:
-            raise self._error[0]
-        return self._out[0]
 
 
 class InputRows(NamedTuple):

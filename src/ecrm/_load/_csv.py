@@ -48,6 +48,7 @@ from ecrm._load._problems import Problems
 from ecrm._load._spec import Engine, LoadInfo, Progress
 from ecrm._load._text import TextSource, Utf8Stream
 from ecrm._progress import ProgressUpdate, progress_sink
+from ecrm._threads import OrderedWorkers, usable_cpus
 from ecrm.errors import InvalidValueError, MissingDependencyError
 
 __all__ = [
@@ -110,16 +111,26 @@ class Chunk:
 
     ``rows_hint`` is the reader's estimate of the file's rows (its size over the bytes per
     row read so far; 0 when unknown), for sinks that size their columns once.
+
+    ``prepared`` is what the sink's ``prepare`` made of the chunk (see :class:`Sink`).
     """
 
     cells: Mapping[str, Any]
     lines: IntArray
     arrow: Mapping[str, Any] | None = None
     rows_hint: int = 0
+    prepared: Mapping[str, Any] | None = None
 
 
 class Sink(Protocol[T_co]):
-    """Receives the chunks of one read and builds the result."""
+    """Receives the chunks of one read and builds the result.
+
+    ``add`` is called once per chunk, in file order, from the reading thread. A sink may also
+    have ``prepare(chunk) -> Chunk``: the arrow engine then calls it on worker threads, several
+    chunks at once, before the chunk's ``add``. It must not touch the sink's state (only read
+    what the constructor set): it does a chunk's heavy, stateless parsing and returns the
+    chunk with the results in ``prepared``, which ``add`` then stores and reports in order.
+    """
 
     def add(self, chunk: Chunk) -> None: ...
 
@@ -768,7 +779,6 @@ def _arrow_read(
     """One pyarrow read of the file (by path when ``direct``, else through the decoding
     stream); ``_RETRY`` when a direct read met bytes pyarrow could not read."""
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
     width = layout.width
@@ -799,11 +809,30 @@ def _arrow_read(
             )
         except (pa.ArrowInvalid, pa.ArrowException):
             return _RETRY if direct else None
-        rows_done = 0
+        rows_done = 0  # rows of the chunks submitted
+        rows_added = 0  # rows of the chunks handed to the sink
         bytes_done = 0
         pending: list[Any] = []
         pending_rows = 0
         batches = _Prefetched(_batches(reader, pa))
+        prepare = getattr(target, "prepare", None)
+        plain = text.compression is None
+        # (at most 4 threads: past that the one pyarrow parser thread is the limit)
+        workers = OrderedWorkers(min(usable_cpus(), 4))
+
+        def made(batches: list[Any], first_row: int) -> tuple[Chunk, int]:
+            chunk, took = _arrow_chunk(batches, layout, first_row, text.bytes_total, plain, pa)
+            return (chunk if prepare is None else prepare(chunk)), took
+
+        def hand_on(chunk: Chunk, took: int) -> None:
+            nonlocal bytes_done, rows_added
+            target.add(chunk)
+            bytes_done += took
+            rows_added += len(chunk.lines)
+            if progress is not None:
+                done = min(bytes_done, text.bytes_total) if direct else text.bytes_done()
+                progress(rows_added, done, text.bytes_total)
+
         try:
             for batch in batches:
                 if invalid or problems or text.undecodable:
@@ -812,21 +841,26 @@ def _arrow_read(
                 pending_rows += batch.num_rows
                 if pending_rows < chunk_rows:
                     continue
-                rows_done, took = _arrow_chunk(pending, layout, target, rows_done, pa, pc,
-                                               text.bytes_total, text.compression is None)
-                bytes_done += took
+                # chunks are parsed on worker threads (pyarrow and numpy let go of the GIL)
+                # and handed to the sink in file order
+                workers.submit(made, pending, rows_done)
+                rows_done += pending_rows
                 pending, pending_rows = [], 0
-                if progress is not None:
-                    done = min(bytes_done, text.bytes_total) if direct else text.bytes_done()
-                    progress(rows_done, done, text.bytes_total)
+                for chunk, took in workers.due():
+                    hand_on(chunk, took)
+                    if invalid or problems or text.undecodable:
+                        return None
             if pending:
-                rows_done, _took = _arrow_chunk(pending, layout, target, rows_done, pa, pc,
-                                                text.bytes_total, text.compression is None)
+                workers.submit(made, pending, rows_done)
+                rows_done += pending_rows
+            for chunk, took in workers.rest():
+                hand_on(chunk, took)
         except _ReadError:
             return _RETRY if direct else None
         except _FallbackError:
             return None
         finally:
+            workers.close()
             batches.close()
         if invalid or problems or text.undecodable:
             return None
@@ -970,14 +1004,17 @@ class _ArrowCells(Mapping[str, Any]):
 
 
 def _arrow_chunk(
-    batches: list[Any], layout: Layout, target: Sink[Any], rows_done: int, pa: Any, pc: Any,
-    bytes_total: int, plain: bool,
-) -> tuple[int, int]:
-    """Check one chunk of record batches and hand it to ``target``; return the rows done
-    and about how many bytes of the file the chunk was.
+    batches: list[Any], layout: Layout, rows_done: int, bytes_total: int, plain: bool, pa: Any,
+) -> tuple[Chunk, int]:
+    """Check one chunk of record batches (its first row is row ``rows_done`` of the file)
+    and make its :class:`Chunk`; also return about how many bytes of the file it was.
 
     ``bytes_total`` is the file's size and ``plain`` whether it is uncompressed, for the
     estimate of the file's rows (its size over this chunk's bytes per row).
+
+    Raises:
+        _FallbackError: the chunk holds something the python engine reports or reads
+            specially.
     """
     table = pa.Table.from_batches(batches)
     n = table.num_rows
@@ -1002,5 +1039,4 @@ def _arrow_chunk(
     # lines as if no line were blank or spanned: any problem sends the file to python anyway
     lines = np.arange(rows_done + 2, rows_done + 2 + n, dtype=np.int64)
     rows_hint = bytes_total * n // chunk_bytes if plain and chunk_bytes else 0
-    target.add(Chunk(_ArrowCells(fields), lines, fields, rows_hint))
-    return rows_done + int(n), chunk_bytes
+    return Chunk(_ArrowCells(fields), lines, fields, rows_hint), chunk_bytes

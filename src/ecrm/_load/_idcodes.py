@@ -31,7 +31,7 @@ from ecrm._load._cells import ByteCells, bytes_text, parse_ids, text_bytes
 from ecrm._load._csv import arrow_numbers
 from ecrm._load._grow import GrowingColumn
 
-__all__ = ["CodedIds", "IdCoder"]
+__all__ = ["CodedIds", "IdCoder", "digit_values"]
 
 IntArray = npt.NDArray[np.int64]
 CodeArray = npt.NDArray[np.int32] | IntArray
@@ -130,8 +130,13 @@ class IdCoder:
             self._to_text()
         return self.add_cells(bytes_text(cells).tolist())
 
-    def add_arrow(self, arr: Any) -> IntArray:
+    def add_arrow(self, arr: Any, *, digits: tuple[IntArray, int] | object | None = ...) -> IntArray:
         """Code one chunk given as a null-free pyarrow string array (the arrow engine).
+
+        Args:
+            arr: the chunk's id cells.
+            digits: ``digit_values(arrow_cells(arr))`` when the caller made it already (on
+                another thread).
 
         Returns:
             as :meth:`add_cells`.
@@ -141,8 +146,9 @@ class IdCoder:
         from ecrm._load._csv import arrow_cells
 
         if self._width >= 0:
-            digits = _digit_values(arrow_cells(arr), self._width)
-            if digits is not None:
+            if digits is ...:
+                digits = _digit_values(arrow_cells(arr), self._width)
+            if isinstance(digits, tuple) and (self._width in (0, digits[1]) or not len(arr)):
                 self._keep_digits(*digits)
                 return np.zeros(0, dtype=np.int64)
             self._to_text()
@@ -207,6 +213,13 @@ class IdCoder:
         self._codes = GrowingColumn(np.int32)
         ids, code_of_raw = factorize(clean)
         return CodedIds(ids, code_of_raw[raw])
+
+
+def digit_values(cells: ByteCells) -> tuple[IntArray, int] | None:
+    """(numbers, width) of ``cells`` when each is the same number (1..18) of ASCII digits
+    as the first one; else ``None``. Stateless: what :meth:`IdCoder.add_arrow` takes as
+    ``digits``."""
+    return _digit_values(cells, 0)
 
 
 def _digit_values(cells: ByteCells | None, width: int) -> tuple[IntArray, int] | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable, Mapping
-from typing import IO, Any
+from typing import IO, Any, Final
 
 import attrs
 import numpy as np
@@ -51,7 +51,7 @@ from ecrm._load._csv import (
     resolve_header,
 )
 from ecrm._load._grow import GrowingColumn
-from ecrm._load._idcodes import CodedIds, IdCoder
+from ecrm._load._idcodes import CodedIds, IdCoder, digit_values
 from ecrm._load._problems import Problems
 from ecrm._load._spec import (
     FIELDS,
@@ -64,6 +64,7 @@ from ecrm._load._spec import (
     Progress,
 )
 from ecrm._order import STATUS_BY_CODE, parse_status
+from ecrm._threads import Background
 from ecrm._time import NAT_US, us_to_datetime, wall_to_utc_us
 from ecrm.errors import InvalidValueError
 
@@ -239,6 +240,9 @@ class _BatchSink:
         self.units: dict[str, tuple[str, str]] | None = None
         self.first_line = 0
 
+    def prepare(self, chunk: Chunk) -> Chunk:
+        return self.inner.prepare(chunk)  # (stateless: any inner sink of the read will do)
+
     def add(self, chunk: Chunk) -> None:
         if not self.rows and len(chunk.lines):
             self.first_line = int(chunk.lines[0])
@@ -294,11 +298,28 @@ class _OrderSink:
         }
         self.big: dict[int, str] = {}  # line -> text of amounts too big if read as yuan
 
+    def prepare(self, chunk: Chunk) -> Chunk:
+        """The chunk with its arrow columns parsed (on a worker thread; see ``_csv.Sink``)."""
+        if not chunk.arrow:
+            return chunk
+        prepared = {field: _arrow_parsed(field, arr, self.parse_units, self.zone)
+                    for field, arr in chunk.arrow.items()}
+        return attrs.evolve(chunk, prepared=prepared)
+
     def add(self, chunk: Chunk) -> None:
         _parse_chunk(chunk, self.layout, self.parse_units, self.zone, self.problems,
                      self.chunks, self.big)
 
     def finish(self) -> tuple[OrderColumns, dict[str, tuple[str, str]]]:
+        chunks = self.chunks
+        # the ids are coded (a pass over every row) while the money columns are checked
+        coding = Background(chunks.customer_ids.finish)
+        try:
+            return self._finish(coding)
+        finally:
+            coding.join()
+
+    def _finish(self, coding: Background[CodedIds]) -> tuple[OrderColumns, dict[str, tuple[str, str]]]:
         layout = self.layout
         chunks = self.chunks
         lines = chunks.lines()
@@ -318,8 +339,8 @@ class _OrderSink:
                                        ORDER_FEN_RULE, lines=lines[over])
             chunks.done[field] = fen
             del cells, fen
-        cols = _assemble(self.chunks, layout, {f: u for f, (u, _w) in units.items()},
-                         self.zone, self.problems)
+        cols = _assemble(self.chunks, coding.result(), layout,
+                         {f: u for f, (u, _w) in units.items()}, self.zone, self.problems)
         return cols, {layout.header[f]: v for f, v in units.items()}
 
 
@@ -337,6 +358,16 @@ class _Lines:
         return self._n
 
     def __getitem__(self, rows: Any) -> Any:
+        if self._column is None and self._array is None:
+            # consecutive lines: the line of row i is first + i, for any integer rows
+            # (no column of 10M line numbers made to look up the few rows of a message)
+            if isinstance(rows, int | np.integer) and -self._n <= rows < self._n:
+                return self._first + int(rows) % self._n
+            picked = np.asarray(rows)
+            if picked.dtype.kind in "iu" and (
+                    not picked.size
+                    or (int(picked.min()) >= -self._n and int(picked.max()) < self._n)):
+                return self._first + np.where(picked < 0, picked + self._n, picked).astype(np.int64)
         if self._array is None:
             self._array = (
                 np.arange(self._first, self._first + self._n, dtype=np.int64)
@@ -462,11 +493,16 @@ def _parse_chunk(
     chunks.begin(lines, chunk.rows_hint)
     n = len(lines)
     arrow = chunk.arrow or {}
+    prepared = chunk.prepared or {}
     for field in chunk.cells:
         name = layout.header[field]
-        if field in arrow and _arrow_field(field, arrow[field], name, lines, units, zone,
-                                           problems, chunks, big):
-            continue
+        if field in arrow:
+            parsed = (prepared[field] if field in prepared
+                      else _arrow_parsed(field, arrow[field], units, zone))
+            if parsed is not _NO_FAST_PATH:
+                _arrow_field(field, arrow[field], parsed, name, lines, units, problems, chunks,
+                             big)
+                continue
         column = chunk.cells[field]
         if isinstance(column, ByteCells):  # a plain block's cells (the python engine)
             if _bytes_field(field, column, name, lines, units, zone, problems, chunks, big):
@@ -536,51 +572,67 @@ def _parse_chunk(
 # Each settles in Arrow/numpy the cells whose text has one plain shape and hands the others
 # (empty, odd or bad cells) to the exact per-cell parsers above, so both paths give the same
 # values; a property test checks the agreement.
+#: What :func:`_arrow_parsed` gives for a field it has no fast path for.
+_NO_FAST_PATH: Final = object()
+
+
+def _arrow_parsed(field: str, arr: Any, units: Mapping[str, str], zone: dt.tzinfo) -> Any:
+    """The heavy, stateless part of parsing one arrow column of a chunk (safe on any
+    thread); :func:`_arrow_field` stores and reports it. ``_NO_FAST_PATH`` for a field
+    without one."""
+    if field == "status":
+        return arrow_coded(arr, _status_code)
+    if field == "customer_id":
+        return digit_values(arrow_cells(arr))
+    if field == "order_id":
+        return arrow_ids(arr)
+    if field in TIME_FIELDS:
+        return arrow_instants(arr, zone)
+    if field in MONEY_FIELDS:
+        return arrow_money(arr, units[field])
+    return _NO_FAST_PATH
+
+
 def _arrow_field(
     field: str,
     arr: Any,
+    parsed: Any,
     name: str,
     lines: IntArray,
     units: Mapping[str, str],
-    zone: dt.tzinfo,
     problems: Problems,
     chunks: _Chunks,
     big: dict[int, str],
-) -> bool:
-    """Parse one arrow column of a chunk; ``False`` when the field has no fast path."""
+) -> None:
+    """Store one arrow column of a chunk, parsed by :func:`_arrow_parsed`, and report its
+    bad cells."""
     if field == "status":
-        codes, bad_status = arrow_coded(arr, _status_code)
+        codes, bad_status = parsed
         for i, text, rule in bad_status:
             problems.add_cell(int(lines[i]), name, text, rule)
         chunks.add(field, codes)
-        return True
-    if field == "customer_id":
-        empty = chunks.customer_ids.add_arrow(arr)
+    elif field == "customer_id":
+        empty = chunks.customer_ids.add_arrow(arr, digits=parsed)
         if empty.size:
             problems.add_rows(np.arange(len(empty)), name, arrow_text(arr.take(empty)),
                               "must not be empty", lines=lines[empty])
-        return True
-    if field == "order_id":
-        ids = arrow_ids(arr)
+    elif field == "order_id":
+        ids = parsed
         if len(ids):
             empty = np.flatnonzero(ids == "")
             if empty.size:
                 problems.add_rows(empty, name, arrow_text(arr), "must not be empty", lines=lines)
         chunks.add(field, ids)
-        return True
-    if field in TIME_FIELDS:
-        us, rest, texts, bad = arrow_instants(arr, zone)
+    elif field in TIME_FIELDS:
+        us, rest, texts, bad = parsed
         _report_instants(field, name, lines, rest, texts, bad, problems)
         chunks.add(field, us)
-        return True
-    if field in MONEY_FIELDS:
-        parsed, rest, texts, bad_money = arrow_money(arr, units[field])
-        for i in np.flatnonzero(parsed.whole > MAX_WHOLE_YUAN).tolist():
+    else:  # money
+        cells, rest, texts, bad_money = parsed
+        for i in np.flatnonzero(cells.whole > MAX_WHOLE_YUAN).tolist():
             big[int(lines[i])] = str(arr[i].as_py()).strip()
         _report_money(field, name, lines, rest, texts, bad_money, problems)
-        chunks.add_money(field, parsed)
-        return True
-    return False
+        chunks.add_money(field, cells)
 
 
 def _bytes_field(
@@ -879,6 +931,7 @@ def fast_money(
 
 def _assemble(
     chunks: _Chunks,
+    customer: CodedIds,
     layout: Layout,
     units: Mapping[str, str],
     zone: dt.tzinfo,
@@ -888,7 +941,6 @@ def _assemble(
     name = layout.header
     lines = chunks.lines()
     n = chunks.rows
-    customer = chunks.customer_ids.finish()
     placed = chunks.get("placed_at", np.int64)
     amount = chunks.get("amount", np.int64)
     refund = chunks.get("refunded", np.int64) if "refunded" in have else np.zeros(n, np.int64)

@@ -18,7 +18,7 @@ from ecrm._columns import read_only
 from ecrm._ids import find_id
 from ecrm._money import Money
 from ecrm._order import DEFAULT_VALID_STATUSES, OrderStatus, parse_status
-from ecrm._orderlog import OrderLog, _Background, status_table
+from ecrm._orderlog import OrderLog, status_table
 from ecrm._results import (
     ResultFrame,
     instants,
@@ -30,6 +30,7 @@ from ecrm._results import (
     table_pandas,
     table_polars,
 )
+from ecrm._threads import Background
 from ecrm._time import (
     datetime_to_us,
     local_day,
@@ -433,7 +434,7 @@ def window_totals(
     # Two halves of the rows at once (numpy releases the GIL in its loops); their totals
     # add up and their last orders are the later of the two.
     mid = (lo + hi) // 2
-    second = _Background(part, mid, hi)
+    second = Background(part, mid, hi)
     try:
         f1, m1, last1 = part(lo, mid)
     finally:
