@@ -2,7 +2,7 @@
 
 import sys
 
-from ecrm.cli import main
+from ecrm.cli import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

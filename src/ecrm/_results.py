@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from fractions import Fraction
 from typing import IO, Any, Final, Literal
@@ -34,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._money import Money
+from ecrm._threads import OrderedWorkers, usable_cpus
 from ecrm._time import US_PER_SECOND, date_to_day, day_to_date, us_to_datetime, utc_offsets_us
 from ecrm.errors import InvalidTypeError, MissingDependencyError
 
@@ -541,11 +543,20 @@ def _csv_blocks(table: Mapping[str, Column]) -> Iterator[str | bytes]:
     header = [_quote(name) for name in table]
     yield (",".join(header) if len(header) != 1 else header[0] or '""') + "\n"
     n = _n_rows(table)
-    scratch = _Scratch()
-    for start in range(0, n, _CSV_BLOCK_ROWS):
-        stop = min(n, start + _CSV_BLOCK_ROWS)
-        block = _block_bytes(table, start, stop, scratch) if VECTORISED_CSV else None
-        yield block if block is not None else _rows_of(table, start, stop)
+    scratch = threading.local()  # each thread's own byte matrices, reused block to block
+
+    def block(start: int, stop: int) -> str | bytes:
+        if not hasattr(scratch, "matrices"):
+            scratch.matrices = _Scratch()
+        made = _block_bytes(table, start, stop, scratch.matrices) if VECTORISED_CSV else None
+        return made if made is not None else _rows_of(table, start, stop)
+
+    # blocks are made on worker threads (numpy lets go of the GIL) and written in order
+    with OrderedWorkers(min(usable_cpus(), 4) if n > _CSV_BLOCK_ROWS else 0) as workers:
+        for start in range(0, n, _CSV_BLOCK_ROWS):
+            workers.submit(block, start, min(n, start + _CSV_BLOCK_ROWS))
+            yield from workers.due()
+        yield from workers.rest()
 
 
 #: The vectorised CSV writer is on (tests turn it off to compare with the plain one).

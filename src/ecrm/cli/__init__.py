@@ -1,5 +1,5 @@
 """The ``ecrm`` command line: ``ecrm demo``, ``ecrm rfm FILE.csv --as-of DATE``, ``ecrm --version``."""
 
-from ecrm.cli._main import main
+from ecrm.cli._main import main, run
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
