@@ -209,11 +209,11 @@ def instants_column(
                 "holds naive numpy datetime64 values; pass tz='Asia/Shanghai' (or the zone they are in)",
                 str(arr.dtype),
             )
-        wall = arr.astype("datetime64[us]").view(np.int64)
-        missing = wall == NAT_US
-        if missing.any() and not allow_missing:
-            problems.add_rows(np.flatnonzero(missing), column, arr, "must not be NaT (missing)")
-        return wall_to_utc_us(wall, tz)
+        # (a fresh array of our own: converted in place)
+        wall = arr.astype("datetime64[us]", copy=True).view(np.int64)
+        if len(wall) and int(wall.min()) == NAT_US and not allow_missing:
+            problems.add_rows(np.flatnonzero(wall == NAT_US), column, arr, "must not be NaT (missing)")
+        return wall_to_utc_us(wall, tz, in_place=True)
     if arr is not None and arr.dtype.kind in "iufb":
         raise InvalidTypeError(
             f"{column} must be numpy datetime64 or a sequence of datetimes, got dtype {arr.dtype}"

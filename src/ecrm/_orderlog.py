@@ -48,6 +48,7 @@ from ecrm._order import (
     OrderStatus,
     parse_status,
 )
+from ecrm._pages import small_pages
 from ecrm._threads import Background
 from ecrm._time import NAT_US, as_zone, datetime_to_us, local_days, us_to_datetime, zone_name
 from ecrm.errors import InvalidTypeError, InvalidValueError, _short_repr
@@ -255,17 +256,25 @@ class OrderLog:
         zone = as_zone(tz) if tz is not None else None
         problems = Problems(source)
         ids = ids_column(customer_ids, "customer_ids", problems)
-        # Coding the ids is the longest single step of a large build: it runs in a thread
-        # while the other columns are checked (numpy releases the GIL in its loops).
-        coding = Background(factorize, ids) if not problems and n >= _THREAD_ROWS else None
-        try:
-            log = cls._checked(
-                n, zone, currency, ids, placed_at, amounts, statuses, order_ids, refunded,
-                paid_at, provinces, channels, items, source, problems, coding,
-            )
-        finally:
-            if coding is not None:
-                coding.join()
+        with small_pages():  # (see ecrm._pages)
+            # Coding the ids is the longest single step of a large build: it runs in a
+            # thread while the other columns are checked (numpy releases the GIL in its
+            # loops); so does the conversion of the times (a pass writing its own column).
+            big = not problems and n >= _THREAD_ROWS
+            coding = Background(factorize, ids) if big else None
+            timing = (Background(_instants, placed_at, zone, source)
+                      if big and zone is not None and isinstance(placed_at, np.ndarray)
+                      and placed_at.dtype.kind == "M" else None)
+            try:
+                log = cls._checked(
+                    n, zone, currency, ids, placed_at, amounts, statuses, order_ids,
+                    refunded, paid_at, provinces, channels, items, source, problems, coding,
+                    timing,
+                )
+            finally:
+                for job in (coding, timing):
+                    if job is not None:
+                        job.join()
         return log
 
     @classmethod
@@ -287,10 +296,13 @@ class OrderLog:
         source: str,
         problems: Problems,
         coding: Background[Any] | None,
+        timing: Background[tuple[IntArray, Problems]] | None,
     ) -> OrderLog:
         """The rest of :meth:`from_arrays`: check the other columns, raise every problem,
-        build (with the ids coded by ``coding`` when it runs)."""
-        placed = instants_column(placed_at, "placed_at", zone, problems)
+        build (with the ids coded by ``coding`` and the times converted by ``timing`` when
+        they run)."""
+        if timing is None:
+            placed = instants_column(placed_at, "placed_at", zone, problems)
         amount = fen_column(amounts, "amounts", problems, max_fen=MAX_ORDER_FEN)
         status = _status_column(statuses, n, problems)
         refund = (
@@ -306,6 +318,9 @@ class OrderLog:
             _check_unique(oids, "order_ids", problems)
         prov = None if provinces is None else text_column(provinces, "provinces")
         chan = None if channels is None else text_column(channels, "channels")
+        if timing is not None:
+            placed, timing_problems = timing.result()
+            problems.extend(timing_problems)
         problems.raise_if_any("orders")
         # The log keeps its columns: never the caller's buffers, so changing them later
         # cannot change the log.
@@ -424,10 +439,11 @@ class OrderLog:
         unit = cols.amount_unit if amount_unit is None else check_amount_unit(amount_unit)
         zone = as_zone(tz)
         Money(0, currency)  # validates the currency code before any work
-        read = read_order_columns(
-            path, columns=cols, zone=zone, amount_unit=unit, encoding=encoding, engine=engine,
-            chunk_rows=chunk_rows, progress=progress,
-        )
+        with small_pages():  # (see ecrm._pages)
+            read = read_order_columns(
+                path, columns=cols, zone=zone, amount_unit=unit, encoding=encoding,
+                engine=engine, chunk_rows=chunk_rows, progress=progress,
+            )
         return cls._from_loaded(read, zone, currency)
 
     @classmethod
@@ -873,8 +889,16 @@ class OrderLog:
             yield self.order_at(row)
 
 
-#: Rows from which :meth:`OrderLog.from_arrays` codes the ids in a thread.
+#: Rows from which :meth:`OrderLog.from_arrays` codes the ids and converts the times in
+#: threads of their own.
 _THREAD_ROWS = 1_000_000
+
+
+def _instants(placed_at: npt.NDArray[Any], zone: dt.tzinfo | None,
+              source: str) -> tuple[IntArray, Problems]:
+    """``placed_at`` as UTC microseconds, and the problems of the column (on any thread)."""
+    problems = Problems(source)
+    return instants_column(placed_at, "placed_at", zone, problems), problems
 
 
 class InputRows(NamedTuple):

@@ -229,7 +229,9 @@ def local_days(us: npt.NDArray[np.int64], tz: dt.tzinfo) -> npt.NDArray[np.int64
     return np.where(us == NAT_US, NAT_US, days)
 
 
-def wall_to_utc_us(wall: npt.NDArray[np.int64], tz: dt.tzinfo) -> npt.NDArray[np.int64]:
+def wall_to_utc_us(
+    wall: npt.NDArray[np.int64], tz: dt.tzinfo, *, in_place: bool = False
+) -> npt.NDArray[np.int64]:
     """Convert wall-clock microseconds in ``tz`` to UTC microseconds (vectorised).
 
     One rule, the same as ``zoneinfo`` with ``fold=0``: a wall time is read with the UTC
@@ -241,16 +243,21 @@ def wall_to_utc_us(wall: npt.NDArray[np.int64], tz: dt.tzinfo) -> npt.NDArray[np
     Args:
         wall: int64 wall-clock microseconds since 1970-01-01, shape (n,); ``NAT_US`` stays.
         tz: the zone the wall times are in.
+        in_place: write the result into ``wall`` (an int64 array of the caller's own) when
+            every value is present; a big column is then not allocated twice.
 
     Returns:
         int64 epoch microseconds (UTC), shape (n,).
     """
     wall = np.asarray(wall, dtype=np.int64)
-    present = wall != NAT_US
-    if not len(wall) or not present.any():
+    if not len(wall):
         return wall.copy()
-    all_present = bool(present.all())
-    vals = wall if all_present else wall[present]
+    # NAT_US is int64's minimum: one reduction tells whether any value is missing (no mask)
+    all_present = int(wall.min()) != NAT_US
+    present = None if all_present else wall != NAT_US
+    if present is not None and not present.any():
+        return wall.copy()
+    vals = wall if present is None else wall[present]
     # A day's margin on each side covers the UTC instant of every wall time (|offset| < 24 h).
     lo, hi = int(vals.min()) - US_PER_DAY, int(vals.max()) + US_PER_DAY
     fixed = _fixed_offset(tz)
@@ -262,6 +269,8 @@ def wall_to_utc_us(wall: npt.NDArray[np.int64], tz: dt.tzinfo) -> npt.NDArray[np
         except (OverflowError, ValueError):  # near datetime's limits: clamp the margin
             starts, offsets = _transitions(tz, int(vals.min()), int(vals.max()))
     if len(offsets) == 1:
+        if all_present and in_place:
+            return np.subtract(wall, offsets[0], out=wall)
         utc_vals = vals - offsets[0]
     else:
         # The transition at UTC instant T from offset a to b covers the wall times up to
@@ -272,7 +281,7 @@ def wall_to_utc_us(wall: npt.NDArray[np.int64], tz: dt.tzinfo) -> npt.NDArray[np
         wall_edges = np.asarray(starts[1:], dtype=np.int64) + np.maximum(before, after)
         idx = np.searchsorted(wall_edges, vals, side="right")
         utc_vals = vals - np.asarray(offsets, dtype=np.int64)[idx]
-    if all_present:
+    if present is None:
         return utc_vals
     out = np.full(len(wall), NAT_US, dtype=np.int64)
     out[present] = utc_vals

@@ -19,6 +19,7 @@ from ecrm._ids import find_id
 from ecrm._money import Money
 from ecrm._order import DEFAULT_VALID_STATUSES, OrderStatus, parse_status
 from ecrm._orderlog import OrderLog, status_table
+from ecrm._pages import small_pages
 from ecrm._results import (
     ResultFrame,
     instants,
@@ -494,7 +495,8 @@ def score(
     local = as_of.astimezone(tz)
     end_us = datetime_to_us(local)
     start_us = datetime_to_us(local - scheme.lookback)
-    frequency, monetary, last = window_totals(orders, statuses, start_us, end_us)
+    with small_pages():  # (see ecrm._pages)
+        frequency, monetary, last = window_totals(orders, statuses, start_us, end_us)
     scored = frequency > 0
     all_scored = bool(scored.all())
     ids = orders.customer_ids
