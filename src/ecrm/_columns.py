@@ -153,13 +153,13 @@ def fen_column(
             return np.zeros(len(arr), dtype=np.int64)
         raise InvalidValueError(column, "must fit in int64 fen", int(arr.max()))
     out = arr.astype(np.int64, copy=False)
-    negative = np.flatnonzero(out < 0)
-    if negative.size:
-        problems.add_rows(negative, column, out, "must be >= 0 fen")
-    if max_fen is not None:
-        over = np.flatnonzero(out > max_fen)
-        if over.size:
-            problems.add_rows(over, column, out, ORDER_FEN_RULE)
+    if not out.size:
+        return out
+    # two reductions decide for a good column; the bad rows are looked for only then
+    if int(out.min()) < 0:
+        problems.add_rows(np.flatnonzero(out < 0), column, out, "must be >= 0 fen")
+    if max_fen is not None and int(out.max()) > max_fen:
+        problems.add_rows(np.flatnonzero(out > max_fen), column, out, ORDER_FEN_RULE)
     return out
 
 
@@ -173,7 +173,9 @@ def check_total_fen(amount_fen: IntArray, column: str, source: str) -> None:
     Raises:
         InvalidValueError: the total is over 9,223,372,036,854,775,807 fen.
     """
-    if amount_fen.size == 0 or float(amount_fen.sum(dtype=np.float64)) < 2.0**62:
+    if amount_fen.size == 0 or int(amount_fen.max()) * amount_fen.size <= _INT64_MAX:
+        return  # (the usual case, decided by one reduction)
+    if float(amount_fen.sum(dtype=np.float64)) < 2.0**62:
         return
     high = int((amount_fen >> 32).sum(dtype=np.int64))
     low = int((amount_fen & 0xFFFFFFFF).sum(dtype=np.int64))

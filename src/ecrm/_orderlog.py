@@ -296,7 +296,7 @@ class OrderLog:
         source: str,
         problems: Problems,
         coding: Background[Any] | None,
-        timing: Background[tuple[IntArray, Problems]] | None,
+        timing: Background[tuple[IntArray, Problems, bool]] | None,
     ) -> OrderLog:
         """The rest of :meth:`from_arrays`: check the other columns, raise every problem,
         build (with the ids coded by ``coding`` and the times converted by ``timing`` when
@@ -309,7 +309,8 @@ class OrderLog:
             np.zeros(n, dtype=np.int64) if refunded is None else fen_column(refunded, "refunded", problems)
         )
         if refunded is not None and len(refund) == n and len(amount) == n:
-            over = np.flatnonzero((refund > amount) & (amount >= 0))
+            # (negative amounts are reported already: no refund is over one of them)
+            over = np.flatnonzero(refund > amount if not problems else (refund > amount) & (amount >= 0))
             if over.size:
                 problems.add_rows(over, "refunded", refund, "must be <= the order amount")
         paid = None if paid_at is None else instants_column(paid_at, "paid_at", zone, problems, allow_missing=True)
@@ -318,19 +319,24 @@ class OrderLog:
             _check_unique(oids, "order_ids", problems)
         prov = None if provinces is None else text_column(provinces, "provinces")
         chan = None if channels is None else text_column(channels, "channels")
+        if not problems:
+            # The log keeps its columns: never the caller's buffers, so changing them later
+            # cannot change the log. (Copied now, while the threads still work.)
+            amount, refund = _own(amount, amounts), _own(refund, refunded)
+        time_sorted = None
         if timing is not None:
-            placed, timing_problems = timing.result()
+            placed, timing_problems, time_sorted = timing.result()
             problems.extend(timing_problems)
         problems.raise_if_any("orders")
-        # The log keeps its columns: never the caller's buffers, so changing them later
-        # cannot change the log.
-        amount, refund = _own(amount, amounts), _own(refund, refunded)
         uniq, codes = coding.result() if coding is not None else (ids, None)
-        return cls._build(
+        log = cls._build(
             zone or as_zone(None), currency, uniq, placed, amount, refund, status, paid,
             _own(oids, order_ids), _own(prov, provinces), _own(chan, channels), items, source,
             codes=codes,
         )
+        if time_sorted is not None and log._customer_starts is None:
+            log._cache["time_sorted"] = time_sorted  # (for _input_rows: a pass saved)
+        return log
 
     @classmethod
     def from_orders(cls, orders: Iterable[Order], *, tz: str | dt.tzinfo | None = None) -> OrderLog:
@@ -564,6 +570,7 @@ class OrderLog:
         Money(0, currency)  # validates the currency code
         check_total_fen(amount, "amount", source)
         uniq, codes = factorize(ids) if codes is None else (ids, codes)
+        any_refund = bool(refunded.any())
         # Rows stay in input order; the customer/time layout waits for its first use. The
         # columns are the log's own (the callers pass fresh arrays or copies).
         log = cls(
@@ -575,7 +582,7 @@ class OrderLog:
             placed_at_us=placed,
             amount_fen=amount,
             # Most logs have no refunds: one shared read-only column of zeros is enough.
-            refunded_fen=refunded if refunded.any() else np.zeros(len(refunded), np.int64),
+            refunded_fen=refunded if any_refund else np.zeros(len(refunded), np.int64),
             status_codes=status.astype(np.int8, copy=False),
             paid_at_us=paid,
             order_ids=order_ids,
@@ -584,6 +591,7 @@ class OrderLog:
             items=items,
         )
         log._freeze_columns()
+        log._cache["any_refund"] = any_refund  # (for _input_rows: a pass saved)
         # Order lines are linked (and checked) against the laid-out rows now: a bad line is
         # an error of the constructor.
         return log if items is None else log._laid_out(source)
@@ -651,8 +659,10 @@ class OrderLog:
                 amount_fen=self._amount_fen,
                 refunded_fen=self._refunded_fen,
                 status_codes=self._status_codes,
-                time_sorted=len(placed) < 2 or bool(np.all(placed[1:] >= placed[:-1])),
-                any_refund=bool(self._refunded_fen.any()),
+                time_sorted=(_non_decreasing(placed) if self._cache.get("time_sorted") is None
+                             else bool(self._cache["time_sorted"])),
+                any_refund=(bool(self._refunded_fen.any()) if self._cache.get("any_refund") is None
+                            else bool(self._cache["any_refund"])),
             )
             self._cache["input"] = rows
         return rows
@@ -895,10 +905,22 @@ _THREAD_ROWS = 1_000_000
 
 
 def _instants(placed_at: npt.NDArray[Any], zone: dt.tzinfo | None,
-              source: str) -> tuple[IntArray, Problems]:
-    """``placed_at`` as UTC microseconds, and the problems of the column (on any thread)."""
+              source: str) -> tuple[IntArray, Problems, bool]:
+    """``placed_at`` as UTC microseconds, the problems of the column, and whether the
+    instants are in time order (on any thread)."""
     problems = Problems(source)
-    return instants_column(placed_at, "placed_at", zone, problems), problems
+    placed = instants_column(placed_at, "placed_at", zone, problems)
+    return placed, problems, _non_decreasing(placed)
+
+
+def _non_decreasing(values: IntArray) -> bool:
+    """Whether ``values`` never decrease (compared a block at a time: no big mask)."""
+    step = 1 << 20
+    for lo in range(0, len(values) - 1, step):
+        hi = min(lo + step, len(values) - 1)
+        if not bool(np.all(values[lo + 1:hi + 1] >= values[lo:hi])):
+            return False
+    return True
 
 
 class InputRows(NamedTuple):
@@ -928,8 +950,8 @@ def _status_column(values: Any, n: int, problems: Problems) -> npt.NDArray[np.in
         return np.full(n, OrderStatus.PAID.code, dtype=np.int8)
     arr = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
     if arr.dtype.kind in "iu":
-        bad = np.flatnonzero((arr < 0) | (arr >= len(STATUS_BY_CODE)))
-        if bad.size:
+        if arr.size and (int(arr.min()) < 0 or int(arr.max()) >= len(STATUS_BY_CODE)):
+            bad = np.flatnonzero((arr < 0) | (arr >= len(STATUS_BY_CODE)))
             problems.add_rows(bad, "statuses", arr, f"must be a status code 0..{len(STATUS_BY_CODE) - 1}")
         return arr.astype(np.int8)
     if arr.dtype.kind == "O":

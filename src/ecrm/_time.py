@@ -193,20 +193,29 @@ def utc_offsets_us(us: npt.NDArray[np.int64], tz: dt.tzinfo) -> npt.NDArray[np.i
         int64 array, shape (n,).
     """
     us = np.asarray(us, dtype=np.int64)
-    out = np.zeros(us.shape, dtype=np.int64)
-    present = us != NAT_US
-    if not present.any():
-        return out
-    vals = us[present]
+    if not us.size:
+        return np.zeros(us.shape, dtype=np.int64)
+    # NAT_US is int64's minimum: one reduction tells whether any value is missing (no mask)
+    all_present = int(us.min()) != NAT_US
+    present = None if all_present else us != NAT_US
+    if present is not None and not present.any():
+        return np.zeros(us.shape, dtype=np.int64)
+    vals = us if present is None else us[present]
     lo, hi = int(vals.min()), int(vals.max())
     fixed = _fixed_offset(tz)
-    if fixed is not None:
+    if fixed is None:
+        starts, offsets = _transitions(tz, lo, hi)
+        if len(starts) == 1:
+            fixed = offsets[0]
+    if fixed is not None:  # one offset for every instant
+        if present is None:
+            return np.full(us.shape, fixed, dtype=np.int64)
+        out = np.zeros(us.shape, dtype=np.int64)
         out[present] = fixed
         return out
-    starts, offsets = _transitions(tz, lo, hi)
-    if len(starts) == 1:
-        out[present] = offsets[0]
-        return out
+    out = np.zeros(us.shape, dtype=np.int64)
+    if present is None:
+        present = np.ones(us.shape, dtype=bool)
     idx = np.searchsorted(np.asarray(starts[1:], dtype=np.int64), vals, side="right")
     out[present] = np.asarray(offsets, dtype=np.int64)[idx]
     return out
@@ -225,7 +234,10 @@ def local_days(us: npt.NDArray[np.int64], tz: dt.tzinfo) -> npt.NDArray[np.int64
     ``NAT_US`` entries map to ``NAT_US``.
     """
     us = np.asarray(us, dtype=np.int64)
-    days = (us + utc_offsets_us(us, tz)) // US_PER_DAY
+    days = us + utc_offsets_us(us, tz)
+    np.floor_divide(days, US_PER_DAY, out=days)
+    if not us.size or int(us.min()) != NAT_US:
+        return days
     return np.where(us == NAT_US, NAT_US, days)
 
 

@@ -117,17 +117,23 @@ def window_metrics_unsorted(
     if not time_sorted:
         keep &= placed_us >= start_us
         keep &= placed_us < end_us
-    net = amount_fen
-    if refunded_fen is not None:
-        keep &= ~((refunded_fen > 0) & (refunded_fen >= amount_fen))
-        net = amount_fen - refunded_fen
     # Rows that do not count go to one extra bucket past the customers, so no column has
     # to be compressed; the sums are exact int64, as window_metrics' prefix sums are.
     # (intp buckets: bincount and ufunc.at would otherwise cast them on every call.)
     bucket = np.where(keep, codes, np.intp(n_customers))
+    # Refunds are few: the rows with one are found once; a fully refunded order does not
+    # count (its bucket is the extra one), a partial refund comes off the sum.
+    refund_rows = np.zeros(0, dtype=np.intp)
+    refunds = np.zeros(0, dtype=np.int64)
+    if refunded_fen is not None:
+        refund_rows = np.flatnonzero(refunded_fen)
+        refunds = refunded_fen[refund_rows]
+        bucket[refund_rows[refunds >= amount_fen[refund_rows]]] = n_customers
     frequency = np.bincount(bucket, minlength=n_customers + 1)[:n_customers]
     monetary = np.zeros(n_customers + 1, dtype=np.int64)
-    np.add.at(monetary, bucket, net)
+    np.add.at(monetary, bucket, amount_fen)
+    if refund_rows.size:  # (a fully refunded row's bucket is the extra one: no matter)
+        np.subtract.at(monetary, bucket[refund_rows], refunds)
     if time_sorted and 0 < len(bucket) < np.iinfo(np.int32).max:
         # In time order the latest counted row of a customer is its last one: a maximum
         # of int32 row numbers is several times cheaper than one of int64 instants.

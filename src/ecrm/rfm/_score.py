@@ -440,7 +440,8 @@ def window_totals(
         f1, m1, last1 = part(lo, mid)
     finally:
         f2, m2, last2 = second.result()
-    return f1 + f2, m1 + m2, np.maximum(last1, last2)
+    # (in place: the halves' arrays are fresh and the function's own)
+    return np.add(f1, f2, out=f1), np.add(m1, m2, out=m1), np.maximum(last1, last2, out=last1)
 
 
 #: Rows in the window from which :func:`window_totals` splits the pass over two threads.
