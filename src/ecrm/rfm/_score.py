@@ -505,8 +505,9 @@ def score(
         unscored_ids = ids[:0].copy()
     else:
         unscored_ids = ids[~scored]
-        ids, frequency = ids[scored], frequency[scored]
-        monetary, last = monetary[scored], last[scored]
+        kept = np.flatnonzero(scored)  # (found once for the four columns)
+        ids, frequency = ids[kept], frequency[kept]
+        monetary, last = monetary[kept], last[kept]
     # The source's condition is the customers a shop has accumulated (已经积累客户总数超过
     # 15万): everyone with an order of any status before ``as_of``, not only those scored.
     # (read in input order when the log has no layout yet: scoring never makes one)
