@@ -148,6 +148,14 @@ def test_segments_agree_with_a_plain_recomputation(log: OrderLog) -> None:
         assert got is want
     assert sum(seg.counts().values()) == len(rows)
     assert sum(r.monetary.fen for r in seg.table()) == sum(r.monetary.fen for r in rows)
+    # each segment's row: its count, mean scores and money, recomputed from its customers
+    for table_row in seg.table():
+        mine = [r for r, s in zip(rows, seg.segments(), strict=True) if s is table_row.segment]
+        assert table_row.count == len(mine)
+        assert table_row.monetary.fen == sum(r.monetary.fen for r in mine)
+        for k in "rfm":
+            want_mean = sum(getattr(r, k) for r in mine) / len(mine) if mine else None
+            assert getattr(table_row, f"mean_{k}") == want_mean
 
 
 def test_a_constant_score_is_not_split() -> None:

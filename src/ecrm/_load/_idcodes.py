@@ -269,7 +269,17 @@ def _digit_values(cells: ByteCells | None, width: int) -> tuple[IntArray, int] |
 
 
 def _digit_texts(values: IntArray, width: int) -> npt.NDArray[np.str_]:
-    """Numbers written back as ``width`` digits (leading zeros restored)."""
-    if not len(values):
+    """Numbers (each ``0 <= v < 10**width``) written back as ``width`` digits, leading zeros
+    restored: each digit's code point is put in place by arithmetic (numpy's int -> str is
+    a formatting call per number, ten times slower)."""
+    n = len(values)
+    if not n:
         return np.zeros(0, dtype=f"U{max(width, 1)}")
-    return np.asarray(np.strings.zfill(values.astype(f"U{width}"), width))
+    points = np.empty((n, width), dtype=np.uint32)
+    rest = values.astype(np.int64, copy=True)
+    digit = np.empty(n, dtype=np.int64)
+    for j in range(width - 1, -1, -1):
+        np.remainder(rest, 10, out=digit)
+        np.add(digit, ord("0"), out=points[:, j], casting="unsafe")
+        np.floor_divide(rest, 10, out=rest)
+    return points.view(f"U{width}").reshape(n)

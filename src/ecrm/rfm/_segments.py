@@ -180,12 +180,20 @@ class SegmentResult(ResultFrame):
         """One :class:`SegmentRow` per segment, in :class:`Segment` order."""
         res = self.result
         n = len(self)
+        code = self.segment.astype(np.intp)
+        counts = np.bincount(code, minlength=8)
+        # exact int64 sums per segment in one pass each (the scores are small integers, so
+        # sum / count is the mean numpy would give)
+        sums = {}
+        for name, column in (("r", res.r), ("f", res.f), ("m", res.m), ("fen", res.monetary_fen)):
+            total = np.zeros(8, dtype=np.int64)
+            np.add.at(total, code, column)
+            sums[name] = total.tolist()
         rows = []
-        for s in Segment:  # eight vectorised passes, not a loop over customers
-            sel = self.segment == s.code
-            count = int(sel.sum())
+        for s in Segment:
+            count = int(counts[s.code])
             means: list[float | None] = (
-                [float(a[sel].mean()) for a in (res.r, res.f, res.m)] if count else [None] * 3
+                [sums[k][s.code] / count for k in "rfm"] if count else [None] * 3
             )
             rows.append(
                 SegmentRow(
@@ -195,7 +203,7 @@ class SegmentResult(ResultFrame):
                     mean_r=means[0],
                     mean_f=means[1],
                     mean_m=means[2],
-                    monetary=Money(int(res.monetary_fen[sel].sum()), res.currency),
+                    monetary=Money(int(sums["fen"][s.code]), res.currency),
                 )
             )
         return rows
