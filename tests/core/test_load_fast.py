@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ecrm._load._cells import as_text, coded_column, parse_ids, parse_instants, parse_money
-from ecrm._load._orders import (
+from ecrm._load._fastcells import (
     arrow_coded,
     arrow_ids,
     arrow_instants,
