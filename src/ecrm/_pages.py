@@ -23,7 +23,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 
-__all__ = ["small_pages"]
+__all__ = ["small_pages", "small_pages_for_process"]
 
 
 def _numpy_switch() -> Callable[[bool], bool] | None:
@@ -63,3 +63,18 @@ def small_pages() -> Iterator[None]:
             _depth -= 1
             if _depth == 0:
                 _SWITCH(_saved)
+
+
+def small_pages_for_process() -> bool:
+    """Turn numpy's huge page request off for the rest of the process (the ``ecrm``
+    program's set-up); return whether it was turned off (not when the user set
+    ``NUMPY_MADVISE_HUGEPAGE`` or numpy has no switch)."""
+    global _saved
+    if _SWITCH is None:
+        return False
+    with _lock:
+        if _depth:  # (inside a small_pages block: it restores to "off" on leaving)
+            _saved = False
+        else:
+            _SWITCH(False)
+    return True

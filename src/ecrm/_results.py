@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._money import Money
-from ecrm._threads import OrderedWorkers, usable_cpus
+from ecrm._threads import OrderedWorkers, worker_threads
 from ecrm._time import US_PER_SECOND, date_to_day, day_to_date, us_to_datetime, utc_offsets_us
 from ecrm.errors import InvalidTypeError, MissingDependencyError
 
@@ -552,7 +552,7 @@ def _csv_blocks(table: Mapping[str, Column]) -> Iterator[str | bytes]:
         return made if made is not None else _rows_of(table, start, stop)
 
     # blocks are made on worker threads (numpy lets go of the GIL) and written in order
-    with OrderedWorkers(min(usable_cpus(), 4) if n > _CSV_BLOCK_ROWS else 0) as workers:
+    with OrderedWorkers(worker_threads() if n > _CSV_BLOCK_ROWS else 0) as workers:
         for start in range(0, n, _CSV_BLOCK_ROWS):
             workers.submit(block, start, min(n, start + _CSV_BLOCK_ROWS))
             yield from workers.due()

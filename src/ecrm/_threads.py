@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
-__all__ = ["Background", "OrderedWorkers", "usable_cpus"]
+__all__ = ["Background", "OrderedWorkers", "usable_cpus", "worker_threads"]
 
 T = TypeVar("T")
 
@@ -25,6 +25,12 @@ def usable_cpus() -> int:
         return max(len(os.sched_getaffinity(0)), 1)
     except (AttributeError, OSError):  # not on Linux
         return max(os.cpu_count() or 1, 1)
+
+
+def worker_threads() -> int:
+    """Worker threads for a stream of array jobs: the usable CPUs, at most 4 (past that the
+    one thread feeding them, such as pyarrow's CSV parser, is the limit)."""
+    return min(usable_cpus(), 4)
 
 
 class Background(Generic[T]):

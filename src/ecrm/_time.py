@@ -195,9 +195,7 @@ def utc_offsets_us(us: npt.NDArray[np.int64], tz: dt.tzinfo) -> npt.NDArray[np.i
     us = np.asarray(us, dtype=np.int64)
     if not us.size:
         return np.zeros(us.shape, dtype=np.int64)
-    # NAT_US is int64's minimum: one reduction tells whether any value is missing (no mask)
-    all_present = int(us.min()) != NAT_US
-    present = None if all_present else us != NAT_US
+    present = _present(us)
     if present is not None and not present.any():
         return np.zeros(us.shape, dtype=np.int64)
     vals = us if present is None else us[present]
@@ -221,6 +219,12 @@ def utc_offsets_us(us: npt.NDArray[np.int64], tz: dt.tzinfo) -> npt.NDArray[np.i
     return out
 
 
+def _present(us: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_] | None:
+    """Which values of a non-empty ``us`` are not ``NAT_US``; ``None`` when all are (decided
+    by one reduction, as NAT_US is int64's minimum: no mask made for a full column)."""
+    return None if int(us.min()) != NAT_US else us != NAT_US
+
+
 def _fixed_offset(tz: dt.tzinfo) -> int | None:
     if isinstance(tz, dt.timezone):
         off = tz.utcoffset(None)
@@ -236,9 +240,8 @@ def local_days(us: npt.NDArray[np.int64], tz: dt.tzinfo) -> npt.NDArray[np.int64
     us = np.asarray(us, dtype=np.int64)
     days = us + utc_offsets_us(us, tz)
     np.floor_divide(days, US_PER_DAY, out=days)
-    if not us.size or int(us.min()) != NAT_US:
-        return days
-    return np.where(us == NAT_US, NAT_US, days)
+    present = _present(us) if us.size else None
+    return days if present is None else np.where(present, days, NAT_US)
 
 
 def wall_to_utc_us(
@@ -264,9 +267,7 @@ def wall_to_utc_us(
     wall = np.asarray(wall, dtype=np.int64)
     if not len(wall):
         return wall.copy()
-    # NAT_US is int64's minimum: one reduction tells whether any value is missing (no mask)
-    all_present = int(wall.min()) != NAT_US
-    present = None if all_present else wall != NAT_US
+    present = _present(wall)
     if present is not None and not present.any():
         return wall.copy()
     vals = wall if present is None else wall[present]
@@ -281,7 +282,7 @@ def wall_to_utc_us(
         except (OverflowError, ValueError):  # near datetime's limits: clamp the margin
             starts, offsets = _transitions(tz, int(vals.min()), int(vals.max()))
     if len(offsets) == 1:
-        if all_present and in_place:
+        if present is None and in_place:
             return np.subtract(wall, offsets[0], out=wall)
         utc_vals = vals - offsets[0]
     else:

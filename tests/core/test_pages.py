@@ -90,3 +90,18 @@ def test_a_users_numpy_madvise_hugepage_is_left_alone() -> None:
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                              check=True, env={**os.environ, "NUMPY_MADVISE_HUGEPAGE": value})
         assert out.stdout.strip() == expect
+
+
+def test_turning_it_off_for_the_process_sticks_even_inside_a_block() -> None:
+    from ecrm._pages import small_pages, small_pages_for_process
+
+    assert switch is not None
+    switch(True)
+    try:
+        with small_pages():
+            assert small_pages_for_process() is True
+        assert _current() is False  # the block restored "off", not the old "on"
+        assert small_pages_for_process() is True
+        assert _current() is False
+    finally:
+        switch(True)

@@ -48,7 +48,7 @@ from ecrm._load._problems import Problems
 from ecrm._load._spec import Engine, LoadInfo, Progress
 from ecrm._load._text import TextSource, Utf8Stream
 from ecrm._progress import ProgressUpdate, progress_sink
-from ecrm._threads import OrderedWorkers, usable_cpus
+from ecrm._threads import OrderedWorkers, worker_threads
 from ecrm.errors import InvalidValueError, MissingDependencyError
 
 __all__ = [
@@ -817,8 +817,7 @@ def _arrow_read(
         batches = _Prefetched(_batches(reader, pa))
         prepare = getattr(target, "prepare", None)
         plain = text.compression is None
-        # (at most 4 threads: past that the one pyarrow parser thread is the limit)
-        workers = OrderedWorkers(min(usable_cpus(), 4))
+        workers = OrderedWorkers(worker_threads())
 
         def made(batches: list[Any], first_row: int) -> tuple[Chunk, int]:
             chunk, took = _arrow_chunk(batches, layout, first_row, text.bytes_total, plain, pa)

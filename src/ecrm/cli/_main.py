@@ -99,15 +99,9 @@ def run() -> int:
     (``NUMPY_MADVISE_HUGEPAGE=1`` keeps numpy's default). :func:`main` called from
     Python changes nothing of the process.
     """
-    if "NUMPY_MADVISE_HUGEPAGE" not in os.environ:
-        try:
-            from numpy._core.multiarray import (  # type: ignore[attr-defined]
-                _set_madvise_hugepage,
-            )
-        except ImportError:  # (a numpy without the switch: nothing to turn off)
-            pass
-        else:
-            _set_madvise_hugepage(False)
+    from ecrm._pages import small_pages_for_process
+
+    small_pages_for_process()
     keep_freed_memory()
     return main()
 
