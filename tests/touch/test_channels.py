@@ -121,6 +121,25 @@ def test_json_lines_channel_appends_masked_lines(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "raw.jsonl").read_text("utf-8"))["to"] == "13800000001"
 
 
+def test_json_lines_channel_starts_a_new_line_after_a_killed_writers_fragment(
+        tmp_path: Path) -> None:
+    """A kill -9 can stop a write between pages, leaving the start of a line (seen in the
+    crash test): the next message goes on a line of its own, not glued to the fragment."""
+    path = tmp_path / "x.jsonl"
+    ch = JsonLinesChannel(path)
+    ch.send(_msg(1))
+    with path.open("ab") as f:
+        f.write(b'{"key": "k2", "message_ty')  # what a killed writer left
+    assert ch.send(_msg(3)) == Accepted("jsonl:k3")
+    lines = path.read_text("utf-8").splitlines()
+    assert len(lines) == 3
+    assert json.loads(lines[0])["key"] == "k1"
+    assert lines[1] == '{"key": "k2", "message_ty'
+    assert json.loads(lines[2])["key"] == "k3"
+    ch.send(_msg(4))  # and a whole last line needs no new one
+    assert [json.loads(x)["key"] for x in path.read_text("utf-8").splitlines()[2:]] == ["k3", "k4"]
+
+
 def test_json_lines_channel_reports_an_unwritable_path(tmp_path: Path) -> None:
     r = JsonLinesChannel(tmp_path / "missing-dir" / "x.jsonl").send(_msg(1))
     assert isinstance(r, Failed)

@@ -196,8 +196,11 @@ class JsonLinesChannel:
     """Appends one JSON object per message to a file: a dry run that sends nothing.
 
     Each line is written with a single ``write`` on a file opened in append mode, so
-    concurrent writers and a ``kill -9`` never leave half a line. Contact data is masked
-    unless ``mask=False``.
+    concurrent writers never interleave their lines. A ``kill -9`` in the middle of a
+    write can leave the start of a line (Linux copies a write a page at a time and stops
+    between pages for a fatal signal): the next message then starts a new line, so the
+    file holds whole JSON lines and at most such fragments, which a reader skips (the
+    message was not sent and is sent again). Contact data is masked unless ``mask=False``.
 
     Args:
         path: the file (created if missing).
@@ -223,15 +226,20 @@ class JsonLinesChannel:
         }
         line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                os.write(fd, line)
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    line = b"\n" + line  # after the fragment of a killed writer
+                written = os.write(fd, line)
                 if self._fsync:
                     os.fsync(fd)
             finally:
                 os.close(fd)
         except OSError as exc:
             return Failed(f"cannot append to {self.path}: {exc}", transient=True)
+        if written != len(line):
+            return Failed(f"appended {written} of {len(line)} bytes to {self.path}", transient=True)
         return Accepted(f"jsonl:{message.key}")
 
     def __repr__(self) -> str:
