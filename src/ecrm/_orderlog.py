@@ -23,6 +23,7 @@ from ecrm._columns import (
     instants_column,
     text_column,
 )
+from ecrm._compact import OffsetCodes, SparseFen, offset_codes
 from ecrm._ids import customer_code_in, customer_rows_in
 from ecrm._load._cells import coded_column
 from ecrm._load._csv import DEFAULT_CHUNK_ROWS
@@ -191,10 +192,12 @@ class OrderLog:
     # customer/time layout is made on first use (``_laid_out``); the public names below are
     # properties that always give the laid-out columns.
     _customer_starts: IntArray | None = attrs.field(alias="customer_starts")
-    _customer_codes: npt.NDArray[np.integer[Any]] = attrs.field(alias="customer_codes")
+    # (in input order compact integer ids may be kept as offsets; laid out, codes)
+    _customer_codes: npt.NDArray[np.integer[Any]] | OffsetCodes = attrs.field(alias="customer_codes")
     _placed_at_us: IntArray = attrs.field(alias="placed_at_us")
     _amount_fen: IntArray = attrs.field(alias="amount_fen")
-    _refunded_fen: IntArray = attrs.field(alias="refunded_fen")
+    # (in input order the refunds are kept as their non-zero rows; laid out, dense)
+    _refunded_fen: IntArray | SparseFen = attrs.field(alias="refunded_fen")
     _status_codes: npt.NDArray[np.int8] = attrs.field(alias="status_codes")
     _paid_at_us: IntArray | None = attrs.field(default=None, alias="paid_at_us")
     _order_ids: npt.NDArray[Any] | None = attrs.field(default=None, alias="order_ids")
@@ -261,7 +264,7 @@ class OrderLog:
             # thread while the other columns are checked (numpy releases the GIL in its
             # loops); so does the conversion of the times (a pass writing its own column).
             big = not problems and n >= _THREAD_ROWS
-            coding = Background(factorize, ids) if big else None
+            coding = Background(_coded, ids) if big else None
             timing = (Background(_instants, placed_at, zone, source)
                       if big and zone is not None and isinstance(placed_at, np.ndarray)
                       and placed_at.dtype.kind == "M" else None)
@@ -305,14 +308,7 @@ class OrderLog:
             placed = instants_column(placed_at, "placed_at", zone, problems)
         amount = fen_column(amounts, "amounts", problems, max_fen=MAX_ORDER_FEN)
         status = _status_column(statuses, n, problems)
-        refund = (
-            np.zeros(n, dtype=np.int64) if refunded is None else fen_column(refunded, "refunded", problems)
-        )
-        if refunded is not None and len(refund) == n and len(amount) == n:
-            # (negative amounts are reported already: no refund is over one of them)
-            over = np.flatnonzero(refund > amount if not problems else (refund > amount) & (amount >= 0))
-            if over.size:
-                problems.add_rows(over, "refunded", refund, "must be <= the order amount")
+        refunds = _refunds(refunded, amount, n, problems)
         paid = None if paid_at is None else instants_column(paid_at, "paid_at", zone, problems, allow_missing=True)
         oids = None if order_ids is None else ids_column(order_ids, "order_ids", problems)
         if oids is not None and len(oids) == n:
@@ -322,7 +318,7 @@ class OrderLog:
         if not problems:
             # The log keeps its columns: never the caller's buffers, so changing them later
             # cannot change the log. (Copied now, while the threads still work.)
-            amount, refund = _own(amount, amounts), _own(refund, refunded)
+            amount = _own(amount, amounts)
         time_sorted = None
         if timing is not None:
             placed, timing_problems, time_sorted = timing.result()
@@ -330,7 +326,7 @@ class OrderLog:
         problems.raise_if_any("orders")
         uniq, codes = coding.result() if coding is not None else (ids, None)
         log = cls._build(
-            zone or as_zone(None), currency, uniq, placed, amount, refund, status, paid,
+            zone or as_zone(None), currency, uniq, placed, amount, refunds, status, paid,
             _own(oids, order_ids), _own(prov, provinces), _own(chan, channels), items, source,
             codes=codes,
         )
@@ -554,7 +550,7 @@ class OrderLog:
         ids: npt.NDArray[Any],
         placed: IntArray,
         amount: IntArray,
-        refunded: IntArray,
+        refunded: IntArray | SparseFen,
         status: npt.NDArray[np.int8],
         paid: IntArray | None,
         order_ids: npt.NDArray[Any] | None,
@@ -563,14 +559,13 @@ class OrderLog:
         items: OrderItems | None,
         source: str,
         *,
-        codes: npt.NDArray[np.integer[Any]] | None = None,
+        codes: npt.NDArray[np.integer[Any]] | OffsetCodes | None = None,
     ) -> OrderLog:
         """The log of checked columns; ``ids`` is the id of each row, or with ``codes`` the
         sorted distinct ids that ``codes`` (one per row) index."""
         Money(0, currency)  # validates the currency code
         check_total_fen(amount, "amount", source)
-        uniq, codes = factorize(ids) if codes is None else (ids, codes)
-        any_refund = bool(refunded.any())
+        uniq, codes = _coded(ids) if codes is None else (ids, codes)
         # Rows stay in input order; the customer/time layout waits for its first use. The
         # columns are the log's own (the callers pass fresh arrays or copies).
         log = cls(
@@ -581,8 +576,7 @@ class OrderLog:
             customer_codes=codes,
             placed_at_us=placed,
             amount_fen=amount,
-            # Most logs have no refunds: one shared read-only column of zeros is enough.
-            refunded_fen=refunded if any_refund else np.zeros(len(refunded), np.int64),
+            refunded_fen=refunded if isinstance(refunded, SparseFen) else SparseFen.of(refunded),
             status_codes=status.astype(np.int8, copy=False),
             paid_at_us=paid,
             order_ids=order_ids,
@@ -591,7 +585,6 @@ class OrderLog:
             items=items,
         )
         log._freeze_columns()
-        log._cache["any_refund"] = any_refund  # (for _input_rows: a pass saved)
         # Order lines are linked (and checked) against the laid-out rows now: a bad line is
         # an error of the constructor.
         return log if items is None else log._laid_out(source)
@@ -607,7 +600,7 @@ class OrderLog:
         return twin
 
     def _lay_out(self, source: str) -> OrderLog:
-        codes = self._customer_codes
+        codes = _codes(self._customer_codes)
         n_customers = len(self.customer_ids)
         perm = customer_time_order(codes, self._placed_at_us, n_customers)
         take: Callable[[Any], Any] = (lambda a: a) if perm is None else (lambda a: a[perm])
@@ -619,7 +612,7 @@ class OrderLog:
             codes if perm is None
             else np.repeat(np.arange(n_customers, dtype=codes.dtype), counts)
         )
-        refunded = self._refunded_fen
+        refunded = _dense(self._refunded_fen)
         oids_s = None if self._order_ids is None else take(self._order_ids)
         items = self._items
         if items is not None and items.order_rows is None:
@@ -653,16 +646,18 @@ class OrderLog:
         rows: InputRows | None = self._cache.get("input")
         if rows is None:
             placed = self._placed_at_us
+            codes = self._customer_codes
             rows = InputRows(
-                customer_codes=self._customer_codes,
+                customer_codes=codes.offsets if isinstance(codes, OffsetCodes) else codes,
+                n_buckets=codes.span if isinstance(codes, OffsetCodes) else len(self.customer_ids),
+                buckets=codes.buckets if isinstance(codes, OffsetCodes) else None,
                 placed_at_us=placed,
                 amount_fen=self._amount_fen,
-                refunded_fen=self._refunded_fen,
+                refunds=(self._refunded_fen if isinstance(self._refunded_fen, SparseFen)
+                         else SparseFen.of(self._refunded_fen)),  # (a log pickled dense)
                 status_codes=self._status_codes,
                 time_sorted=(_non_decreasing(placed) if self._cache.get("time_sorted") is None
                              else bool(self._cache["time_sorted"])),
-                any_refund=(bool(self._refunded_fen.any()) if self._cache.get("any_refund") is None
-                            else bool(self._cache["any_refund"])),
             )
             self._cache["input"] = rows
         return rows
@@ -678,7 +673,7 @@ class OrderLog:
     @property
     def customer_codes(self) -> npt.NDArray[np.integer[Any]]:
         """int32/int64, shape (n,): the customer code of each row."""
-        return self._laid_out()._customer_codes
+        return _codes(self._laid_out()._customer_codes)
 
     @property
     def placed_at_us(self) -> IntArray:
@@ -693,7 +688,7 @@ class OrderLog:
     @property
     def refunded_fen(self) -> IntArray:
         """int64, shape (n,): refunded fen (0 <= refunded <= amount)."""
-        return self._laid_out()._refunded_fen
+        return _dense(self._laid_out()._refunded_fen)
 
     @property
     def status_codes(self) -> npt.NDArray[np.int8]:
@@ -926,16 +921,21 @@ def _non_decreasing(values: IntArray) -> bool:
 class InputRows(NamedTuple):
     """The row columns of an :class:`OrderLog` in input order (see ``OrderLog._input_rows``).
 
-    ``time_sorted``: ``placed_at_us`` is non-decreasing; ``any_refund``: some refund > 0.
+    ``customer_codes`` index ``n_buckets`` per-customer slots: the customer codes
+    (``buckets`` is ``None``), or the offsets of :class:`~ecrm._compact.OffsetCodes`, whose
+    slots taken at ``buckets`` are the customer codes' (unused slots hold nothing).
+    ``refunds``: the refunded fen, kept as its non-zero rows; ``time_sorted``:
+    ``placed_at_us`` is non-decreasing.
     """
 
     customer_codes: npt.NDArray[np.integer[Any]]
+    n_buckets: int
+    buckets: npt.NDArray[np.intp] | None
     placed_at_us: IntArray
     amount_fen: IntArray
-    refunded_fen: IntArray
+    refunds: SparseFen
     status_codes: npt.NDArray[np.int8]
     time_sorted: bool
-    any_refund: bool
 
 
 def status_table(statuses: Iterable[OrderStatus]) -> BoolArray:
@@ -966,6 +966,38 @@ def _status_column(values: Any, n: int, problems: Problems) -> npt.NDArray[np.in
 
 def _status_code(text: str) -> int:
     return parse_status(text).code
+
+
+def _refunds(refunded: Any, amount: IntArray, n: int, problems: Problems) -> SparseFen:
+    """The checked refunds column of :meth:`OrderLog.from_arrays`, kept as its non-zero rows
+    (their values copied: never the caller's buffer)."""
+    if refunded is None:
+        return SparseFen(n, np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64))
+    refund = fen_column(refunded, "refunded", problems)
+    if len(refund) != n or len(amount) != n:
+        return SparseFen(n, np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64))
+    refunds = SparseFen.of(refund)
+    # Only a non-zero refund can be over its amount (a negative amount is reported already).
+    over = refunds.values > amount[refunds.rows]
+    if problems:
+        over &= amount[refunds.rows] >= 0
+    if over.any():
+        problems.add_rows(refunds.rows[over], "refunded", refund, "must be <= the order amount")
+    return refunds
+
+
+def _coded(ids: IntArray) -> tuple[IntArray, npt.NDArray[np.integer[Any]] | OffsetCodes]:
+    """The sorted distinct ids and the rows' codes: offsets for compact integer ids."""
+    compact = offset_codes(ids)
+    return compact if compact is not None else factorize(ids)
+
+
+def _codes(codes: npt.NDArray[np.integer[Any]] | OffsetCodes) -> npt.NDArray[np.integer[Any]]:
+    return codes.codes() if isinstance(codes, OffsetCodes) else codes
+
+
+def _dense(column: IntArray | SparseFen) -> IntArray:
+    return column.dense() if isinstance(column, SparseFen) else column
 
 
 def _own(column: _A, given: Any) -> _A:

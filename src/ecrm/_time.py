@@ -27,6 +27,7 @@ __all__ = [
     "local_day",
     "local_days",
     "naive_to_wall_us",
+    "one_wall_offset",
     "parse_iso_instants",
     "require_aware",
     "us_to_datetime",
@@ -271,16 +272,7 @@ def wall_to_utc_us(
     if present is not None and not present.any():
         return wall.copy()
     vals = wall if present is None else wall[present]
-    # A day's margin on each side covers the UTC instant of every wall time (|offset| < 24 h).
-    lo, hi = int(vals.min()) - US_PER_DAY, int(vals.max()) + US_PER_DAY
-    fixed = _fixed_offset(tz)
-    if fixed is not None:
-        starts, offsets = [lo], [fixed]
-    else:
-        try:
-            starts, offsets = _transitions(tz, lo, hi)
-        except (OverflowError, ValueError):  # near datetime's limits: clamp the margin
-            starts, offsets = _transitions(tz, int(vals.min()), int(vals.max()))
+    starts, offsets = _wall_offsets(tz, int(vals.min()), int(vals.max()))
     if len(offsets) == 1:
         if present is None and in_place:
             return np.subtract(wall, offsets[0], out=wall)
@@ -299,6 +291,26 @@ def wall_to_utc_us(
     out = np.full(len(wall), NAT_US, dtype=np.int64)
     out[present] = utc_vals
     return out
+
+
+def _wall_offsets(tz: dt.tzinfo, lo: int, hi: int) -> tuple[list[int], list[int]]:
+    """The UTC offsets of ``tz`` that wall times in ``[lo, hi]`` (µs) can meet, and the UTC
+    instants from which each is in force (as :func:`_transitions` gives them)."""
+    fixed = _fixed_offset(tz)
+    if fixed is not None:
+        return [lo], [fixed]
+    try:
+        # A day's margin on each side covers the UTC instant of every wall time (|offset| < 24 h).
+        return _transitions(tz, lo - US_PER_DAY, hi + US_PER_DAY)
+    except (OverflowError, ValueError):  # near datetime's limits: clamp the margin
+        return _transitions(tz, lo, hi)
+
+
+def one_wall_offset(tz: dt.tzinfo, lo: int, hi: int) -> int | None:
+    """The UTC offset (µs) of every wall time in ``[lo, hi]`` (µs) in ``tz`` when the zone
+    keeps one offset over them all, else ``None``: wall time − offset is then UTC."""
+    offsets = _wall_offsets(tz, lo, hi)[1]
+    return offsets[0] if len(offsets) == 1 else None
 
 
 def naive_to_wall_us(value: dt.datetime) -> int:

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ecrm import CustomerTable, DataFormatErrorGroup, EventLog, read_orders_csv
+from ecrm._compact import OffsetCodes, SparseFen
 
 pytest.importorskip("pyarrow")
 EXAMPLES = int(os.environ.get("ECRM_ENGINE_EXAMPLES", "80"))
@@ -108,6 +109,8 @@ def _columns(table: Any) -> dict[str, Any]:
         if field.name in ("_cache", "load_info", "items", "tz"):
             continue
         value = getattr(table, field.name)
+        if isinstance(value, SparseFen | OffsetCodes):  # (compact forms: compared dense)
+            value = value.dense() if isinstance(value, SparseFen) else value.codes()
         out[field.name] = value.tolist() if isinstance(value, np.ndarray) else value
     return out
 

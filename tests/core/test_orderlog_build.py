@@ -35,7 +35,12 @@ def test_a_large_build_codes_the_ids_as_np_unique_does() -> None:
     assert np.array_equal(log.customer_ids, uniq)
     rows = log._input_rows()
     assert rows is not None
-    assert np.array_equal(rows.customer_codes, inverse)
+    # compact integer ids are kept as offsets: the slot of each row, taken at the buckets,
+    # is its customer code
+    assert rows.buckets is not None
+    assert np.array_equal(np.searchsorted(rows.buckets, rows.customer_codes), inverse)
+    # the codes made on first use of the layout name each row's customer
+    assert np.array_equal(log.customer_ids[log.customer_codes], np.sort(cols["customer_ids"]))
 
 
 def test_a_large_build_with_a_bad_cell_raises_it() -> None:

@@ -8,6 +8,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ecrm._compact import SparseFen
 from ecrm.rfm._kernels import (
     NO_ORDER_US,
     grade_codes,
@@ -85,7 +86,7 @@ def test_window_metrics_unsorted_match_a_loop(rows: dict[str, list[int]], start:
     any_refund = bool(a["refunded"].any())
     freq, money, last = window_metrics_unsorted(
         n_customers, a["codes"].astype(np.int32), a["placed"], a["amounts"],
-        a["refunded"] if any_refund else None, a["statuses"].astype(np.int8), VALID_STATUS,
+        SparseFen.of(a["refunded"]) if any_refund else None, a["statuses"].astype(np.int8), VALID_STATUS,
         start, end, time_sorted=rows["placed"] == sorted(rows["placed"]),
     )
     for c in range(n_customers):
@@ -117,8 +118,8 @@ def test_both_window_kernels_agree_on_the_same_rows(rows: dict[str, list[int]], 
                           (a["amounts"] - a["refunded"])[order], valid[order], start,
                           start + length)
     got = window_metrics_unsorted(
-        n_customers, a["codes"].astype(np.int32), a["placed"], a["amounts"], a["refunded"],
-        a["statuses"].astype(np.int8), VALID_STATUS, start, start + length,
+        n_customers, a["codes"].astype(np.int32), a["placed"], a["amounts"],
+        SparseFen.of(a["refunded"]), a["statuses"].astype(np.int8), VALID_STATUS, start, start + length,
         time_sorted=bool(np.all(np.diff(a["placed"]) >= 0)),
     )
     for w, g in zip(want, got, strict=True):

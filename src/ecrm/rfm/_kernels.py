@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ecrm._compact import SparseFen
+
 __all__ = [
     "grade_codes",
     "score_lower_edges",
@@ -79,7 +81,7 @@ def window_metrics_unsorted(
     codes: npt.NDArray[np.integer[Any]],
     placed_us: IntArray,
     amount_fen: IntArray,
-    refunded_fen: IntArray | None,
+    refunds: SparseFen | None,
     status_codes: npt.NDArray[np.int8],
     valid_status: BoolArray,
     start_us: int,
@@ -94,7 +96,8 @@ def window_metrics_unsorted(
         codes: int, shape (n,), the customer code of each row, in ``[0, n_customers)``.
         placed_us: int64, shape (n,), epoch microseconds of each row.
         amount_fen: int64, shape (n,), order amounts in fen.
-        refunded_fen: int64, shape (n,), refunded fen, or ``None`` when nothing is refunded.
+        refunds: the refunded fen of the rows (a :class:`~ecrm._compact.SparseFen` of n rows),
+            or ``None`` when nothing is refunded.
         status_codes: int8, shape (n,), ``OrderStatus.code`` of each row.
         valid_status: bool, indexed by status code: which statuses count.
         start_us, end_us: the half-open window ``[start_us, end_us)``.
@@ -112,7 +115,7 @@ def window_metrics_unsorted(
         lo, hi = (int(i) for i in np.searchsorted(placed_us, [start_us, end_us], side="left"))
         codes, placed_us = codes[lo:hi], placed_us[lo:hi]
         amount_fen, status_codes = amount_fen[lo:hi], status_codes[lo:hi]
-        refunded_fen = None if refunded_fen is None else refunded_fen[lo:hi]
+        refunds = None if refunds is None else refunds.between(lo, hi)
     keep = _status_in(status_codes, valid_status)
     if not time_sorted:
         keep &= placed_us >= start_us
@@ -121,19 +124,16 @@ def window_metrics_unsorted(
     # to be compressed; the sums are exact int64, as window_metrics' prefix sums are.
     # (intp buckets: bincount and ufunc.at would otherwise cast them on every call.)
     bucket = np.where(keep, codes, np.intp(n_customers))
-    # Refunds are few: the rows with one are found once; a fully refunded order does not
-    # count (its bucket is the extra one), a partial refund comes off the sum.
-    refund_rows = np.zeros(0, dtype=np.intp)
-    refunds = np.zeros(0, dtype=np.int64)
-    if refunded_fen is not None:
-        refund_rows = np.flatnonzero(refunded_fen)
-        refunds = refunded_fen[refund_rows]
-        bucket[refund_rows[refunds >= amount_fen[refund_rows]]] = n_customers
+    # Refunds are few and kept as their rows: a fully refunded order does not count (its
+    # bucket is the extra one), a partial refund comes off the sum.
+    if refunds is not None and refunds.rows.size:
+        full = refunds.values >= amount_fen[refunds.rows]
+        bucket[refunds.rows[full]] = n_customers
     frequency = np.bincount(bucket, minlength=n_customers + 1)[:n_customers]
     monetary = np.zeros(n_customers + 1, dtype=np.int64)
     np.add.at(monetary, bucket, amount_fen)
-    if refund_rows.size:  # (a fully refunded row's bucket is the extra one: no matter)
-        np.subtract.at(monetary, bucket[refund_rows], refunds)
+    if refunds is not None and refunds.rows.size:  # (a fully refunded row: the extra bucket)
+        np.subtract.at(monetary, bucket[refunds.rows], refunds.values)
     if time_sorted and 0 < len(bucket) < np.iinfo(np.int32).max:
         # In time order the latest counted row of a customer is its last one: a maximum
         # of int32 row numbers is several times cheaper than one of int64 instants.

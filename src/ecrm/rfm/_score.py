@@ -418,12 +418,12 @@ def window_totals(
         )
     wanted = DEFAULT_VALID_STATUSES if statuses is None else [parse_status(s) for s in statuses]
     table = status_table(wanted)
-    refunded = rows.refunded_fen if rows.any_refund else None
+    refunds = rows.refunds if rows.refunds.rows.size else None
 
     def part(lo: int, hi: int) -> tuple[IntArray, IntArray, IntArray]:
         return window_metrics_unsorted(
-            orders.n_customers, rows.customer_codes[lo:hi], rows.placed_at_us[lo:hi],
-            rows.amount_fen[lo:hi], None if refunded is None else refunded[lo:hi],
+            rows.n_buckets, rows.customer_codes[lo:hi], rows.placed_at_us[lo:hi],
+            rows.amount_fen[lo:hi], None if refunds is None else refunds.between(lo, hi),
             rows.status_codes[lo:hi], table, start_us, end_us, time_sorted=rows.time_sorted,
         )
 
@@ -431,17 +431,24 @@ def window_totals(
     if rows.time_sorted:  # the window is one slice of the rows
         lo, hi = (int(i) for i in np.searchsorted(rows.placed_at_us, [start_us, end_us]))
     if hi - lo < _SPLIT_ROWS:
-        return part(lo, hi)
-    # Two halves of the rows at once (numpy releases the GIL in its loops); their totals
-    # add up and their last orders are the later of the two.
-    mid = (lo + hi) // 2
-    second = Background(part, mid, hi)
-    try:
-        f1, m1, last1 = part(lo, mid)
-    finally:
-        f2, m2, last2 = second.result()
-    # (in place: the halves' arrays are fresh and the function's own)
-    return np.add(f1, f2, out=f1), np.add(m1, m2, out=m1), np.maximum(last1, last2, out=last1)
+        totals = part(lo, hi)
+    else:
+        # Two halves of the rows at once (numpy releases the GIL in its loops); their
+        # totals add up and their last orders are the later of the two.
+        mid = (lo + hi) // 2
+        second = Background(part, mid, hi)
+        try:
+            f1, m1, last1 = part(lo, mid)
+        finally:
+            f2, m2, last2 = second.result()
+        # (in place: the halves' arrays are fresh and the function's own)
+        totals = (np.add(f1, f2, out=f1), np.add(m1, m2, out=m1),
+                  np.maximum(last1, last2, out=last1))
+    if rows.buckets is None:
+        return totals
+    # slots by id offset: the customers' slots, in customer code order
+    f, m, last = totals
+    return f[rows.buckets], m[rows.buckets], last[rows.buckets]
 
 
 #: Rows in the window from which :func:`window_totals` splits the pass over two threads.
@@ -534,7 +541,8 @@ def _accumulated(orders: OrderLog, end_us: int) -> int:
             else (rows_in.customer_codes, rows_in.placed_at_us)
         )
         codes = codes_all[placed_all < end_us]
-    seen = np.zeros(len(orders.customer_ids), dtype=np.bool_)
+    seen = np.zeros(len(orders.customer_ids) if rows_in is None else rows_in.n_buckets,
+                    dtype=np.bool_)
     seen[codes] = True
     return int(np.count_nonzero(seen))
 

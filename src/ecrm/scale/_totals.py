@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._columns import factorize
+from ecrm._compact import SparseFen
 from ecrm._time import datetime_to_us, require_aware
 from ecrm.errors import InvalidValueError
 from ecrm.rfm import RfmResult, RfmScheme
@@ -126,8 +127,9 @@ def chunk_totals(rows: RowColumns, valid_status: BoolArray, start_us: int,
     uniq, codes = factorize(rows.customer_ids)
     n = len(uniq)
     placed, amount, refunded = rows.placed_at_us, rows.amount_fen, rows.refunded_fen
+    refunds = SparseFen.of(refunded)
     count, net, last = window_metrics_unsorted(
-        n, codes, placed, amount, refunded if refunded.any() else None, rows.status_codes,
+        n, codes, placed, amount, refunds if refunds.rows.size else None, rows.status_codes,
         valid_status, start_us, end_us, time_sorted=_time_sorted(placed),
     )
     known = np.zeros(n, dtype=np.bool_)
