@@ -264,18 +264,21 @@ class OrderLog:
             # thread while the other columns are checked (numpy releases the GIL in its
             # loops); so does the conversion of the times (a pass writing its own column).
             big = not problems and n >= _THREAD_ROWS
-            coding = Background(_coded, ids) if big else None
-            timing = (Background(_instants, placed_at, zone, source)
-                      if big and zone is not None and isinstance(placed_at, np.ndarray)
-                      and placed_at.dtype.kind == "M" else None)
+            jobs = _Jobs(
+                coding=Background(_coded, ids) if big else None,
+                timing=(Background(_instants, placed_at, zone, source)
+                        if big and zone is not None and isinstance(placed_at, np.ndarray)
+                        and placed_at.dtype.kind == "M" else None),
+                refunding=(Background(_refund_rows, refunded, n, source)
+                           if big and refunded is not None else None),
+            )
             try:
                 log = cls._checked(
                     n, zone, currency, ids, placed_at, amounts, statuses, order_ids,
-                    refunded, paid_at, provinces, channels, items, source, problems, coding,
-                    timing,
+                    refunded, paid_at, provinces, channels, items, source, problems, jobs,
                 )
             finally:
-                for job in (coding, timing):
+                for job in jobs:
                     if job is not None:
                         job.join()
         return log
@@ -298,17 +301,20 @@ class OrderLog:
         items: OrderItems | None,
         source: str,
         problems: Problems,
-        coding: Background[Any] | None,
-        timing: Background[tuple[IntArray, Problems, bool]] | None,
+        jobs: _Jobs,
     ) -> OrderLog:
         """The rest of :meth:`from_arrays`: check the other columns, raise every problem,
-        build (with the ids coded by ``coding`` and the times converted by ``timing`` when
-        they run)."""
+        build (with what the ``jobs`` that run make)."""
+        coding, timing = jobs.coding, jobs.timing
         if timing is None:
             placed = instants_column(placed_at, "placed_at", zone, problems)
         amount = fen_column(amounts, "amounts", problems, max_fen=MAX_ORDER_FEN)
         status = _status_column(statuses, n, problems)
-        refunds = _refunds(refunded, amount, n, problems)
+        refund, refunds, refund_problems = (
+            _refund_rows(refunded, n, source) if jobs.refunding is None
+            else jobs.refunding.result())
+        problems.extend(refund_problems)
+        _check_refunds(refund, refunds, amount, problems)
         paid = None if paid_at is None else instants_column(paid_at, "paid_at", zone, problems, allow_missing=True)
         oids = None if order_ids is None else ids_column(order_ids, "order_ids", problems)
         if oids is not None and len(oids) == n:
@@ -968,22 +974,37 @@ def _status_code(text: str) -> int:
     return parse_status(text).code
 
 
-def _refunds(refunded: Any, amount: IntArray, n: int, problems: Problems) -> SparseFen:
-    """The checked refunds column of :meth:`OrderLog.from_arrays`, kept as its non-zero rows
-    (their values copied: never the caller's buffer)."""
+class _Jobs(NamedTuple):
+    """The parts of a large :meth:`OrderLog.from_arrays` that run on threads (or ``None``)."""
+
+    coding: Background[tuple[IntArray, Any]] | None
+    timing: Background[tuple[IntArray, Problems, bool]] | None
+    refunding: Background[tuple[IntArray | None, SparseFen, Problems]] | None
+
+
+def _refund_rows(refunded: Any, n: int,
+                 source: str) -> tuple[IntArray | None, SparseFen, Problems]:
+    """(On any thread.) The refunds column of :meth:`OrderLog.from_arrays` checked, its
+    non-zero rows (their values copied: never the caller's buffer) and its problems."""
+    problems = Problems(source)
+    none = SparseFen(n, np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64))
     if refunded is None:
-        return SparseFen(n, np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64))
+        return None, none, problems
     refund = fen_column(refunded, "refunded", problems)
-    if len(refund) != n or len(amount) != n:
-        return SparseFen(n, np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64))
-    refunds = SparseFen.of(refund)
-    # Only a non-zero refund can be over its amount (a negative amount is reported already).
-    over = refunds.values > amount[refunds.rows]
-    if problems:
-        over &= amount[refunds.rows] >= 0
+    return refund, (SparseFen.of(refund) if len(refund) == n else none), problems
+
+
+def _check_refunds(refund: IntArray | None, refunds: SparseFen, amount: IntArray,
+                   problems: Problems) -> None:
+    """Report each refund over its order's amount (only a non-zero one can be; a negative
+    amount is reported already)."""
+    if refund is None or len(amount) != len(refund) or not refunds.rows.size:
+        return
+    at = amount[refunds.rows]
+    over = refunds.values > at
+    over &= at >= 0
     if over.any():
         problems.add_rows(refunds.rows[over], "refunded", refund, "must be <= the order amount")
-    return refunds
 
 
 def _coded(ids: IntArray) -> tuple[IntArray, npt.NDArray[np.integer[Any]] | OffsetCodes]:

@@ -14,11 +14,14 @@ import numpy.typing as npt
 from ecrm._compact import SparseFen
 
 __all__ = [
+    "add_net_fen",
     "grade_codes",
+    "last_instants",
     "score_lower_edges",
     "score_recency",
     "window_metrics",
     "window_metrics_unsorted",
+    "window_slots",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -116,36 +119,74 @@ def window_metrics_unsorted(
         codes, placed_us = codes[lo:hi], placed_us[lo:hi]
         amount_fen, status_codes = amount_fen[lo:hi], status_codes[lo:hi]
         refunds = None if refunds is None else refunds.between(lo, hi)
-    keep = _status_in(status_codes, valid_status)
-    if not time_sorted:
-        keep &= placed_us >= start_us
-        keep &= placed_us < end_us
-    # Rows that do not count go to one extra bucket past the customers, so no column has
-    # to be compressed; the sums are exact int64, as window_metrics' prefix sums are.
-    # (intp buckets: bincount and ufunc.at would otherwise cast them on every call.)
-    bucket = np.where(keep, codes, np.intp(n_customers))
-    # Refunds are few and kept as their rows: a fully refunded order does not count (its
-    # bucket is the extra one), a partial refund comes off the sum.
-    if refunds is not None and refunds.rows.size:
-        full = refunds.values >= amount_fen[refunds.rows]
-        bucket[refunds.rows[full]] = n_customers
+    bucket = window_slots(n_customers, codes, placed_us, amount_fen, refunds, status_codes,
+                          valid_status, None if time_sorted else (start_us, end_us))
     frequency = np.bincount(bucket, minlength=n_customers + 1)[:n_customers]
     monetary = np.zeros(n_customers + 1, dtype=np.int64)
+    add_net_fen(monetary, bucket, amount_fen, refunds)
+    return (frequency.astype(np.int64, copy=False), monetary[:n_customers],
+            last_instants(n_customers, [bucket], placed_us, time_sorted=time_sorted))
+
+
+def window_slots(
+    n_slots: int,
+    codes: npt.NDArray[np.integer[Any]],
+    placed_us: IntArray,
+    amount_fen: IntArray,
+    refunds: SparseFen | None,
+    status_codes: npt.NDArray[np.int8],
+    valid_status: BoolArray,
+    window: tuple[int, int] | None,
+) -> npt.NDArray[np.intp]:
+    """The slot each row's order counts in: its code, or ``n_slots`` (one extra slot past
+    the customers) when it does not count (status not valid, fully refunded, or outside
+    ``window``; ``None``: the rows are cut to the window already).
+
+    Rows that do not count go to the extra slot so that no column has to be compressed.
+    (intp slots: bincount and ufunc.at would otherwise cast them on every call.)
+    """
+    keep = _status_in(status_codes, valid_status)
+    if window is not None:
+        keep &= placed_us >= window[0]
+        keep &= placed_us < window[1]
+    bucket = np.where(keep, codes, np.intp(n_slots))
+    # Refunds are few and kept as their rows: a fully refunded order does not count.
+    if refunds is not None and refunds.rows.size:
+        full = refunds.values >= amount_fen[refunds.rows]
+        bucket[refunds.rows[full]] = n_slots
+    return bucket
+
+
+def add_net_fen(monetary: IntArray, bucket: npt.NDArray[np.intp], amount_fen: IntArray,
+                refunds: SparseFen | None) -> None:
+    """Add each row's net fen (``amount − refunded``) to ``monetary`` at its slot (exact
+    int64 sums, as window_metrics' prefix sums are); a partial refund comes off at its
+    few rows (a fully refunded row's slot is the extra one)."""
     np.add.at(monetary, bucket, amount_fen)
-    if refunds is not None and refunds.rows.size:  # (a fully refunded row: the extra bucket)
+    if refunds is not None and refunds.rows.size:
         np.subtract.at(monetary, bucket[refunds.rows], refunds.values)
-    if time_sorted and 0 < len(bucket) < np.iinfo(np.int32).max:
-        # In time order the latest counted row of a customer is its last one: a maximum
-        # of int32 row numbers is several times cheaper than one of int64 instants.
-        row = np.full(n_customers + 1, -1, dtype=np.int32)
-        np.maximum.at(row, bucket, np.arange(len(bucket), dtype=np.int32))
-        row = row[:n_customers]
-        last = np.where(row >= 0, placed_us[row], NO_ORDER_US)  # (row -1 reads any row)
-    else:
-        last = np.full(n_customers + 1, NO_ORDER_US, dtype=np.int64)
-        np.maximum.at(last, bucket, placed_us)
-        last = last[:n_customers]
-    return frequency.astype(np.int64, copy=False), monetary[:n_customers], last
+
+
+def last_instants(n_slots: int, buckets: list[npt.NDArray[np.intp]], placed_us: IntArray, *,
+                  time_sorted: bool) -> IntArray:
+    """The latest counted instant per slot (``NO_ORDER_US`` for none) of consecutive row
+    parts (their slots ``buckets``, together as long as ``placed_us``)."""
+    if time_sorted and 0 < len(placed_us) < np.iinfo(np.int32).max:
+        # In time order the latest counted row of a slot is its last order: a maximum of
+        # int32 row numbers is several times cheaper than one of int64 instants.
+        row = np.full(n_slots + 1, -1, dtype=np.int32)
+        first = 0
+        for bucket in buckets:
+            np.maximum.at(row, bucket, np.arange(first, first + len(bucket), dtype=np.int32))
+            first += len(bucket)
+        row = row[:n_slots]
+        return np.where(row >= 0, placed_us[row], NO_ORDER_US)  # (row -1 reads any row)
+    last = np.full(n_slots + 1, NO_ORDER_US, dtype=np.int64)
+    first = 0
+    for bucket in buckets:
+        np.maximum.at(last, bucket, placed_us[first:first + len(bucket)])
+        first += len(bucket)
+    return last[:n_slots]
 
 
 def _status_in(status_codes: npt.NDArray[np.int8], valid_status: BoolArray) -> BoolArray:

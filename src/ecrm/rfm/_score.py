@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from ecrm import _validators as _v
 from ecrm._columns import read_only
+from ecrm._compact import SparseFen
 from ecrm._ids import find_id
 from ecrm._money import Money
 from ecrm._order import DEFAULT_VALID_STATUSES, OrderStatus, parse_status
@@ -43,11 +44,13 @@ from ecrm._time import (
 from ecrm.errors import InvalidTypeError, UndersizedShopWarning, UnknownCustomerError
 from ecrm.rfm._grade import Grade
 from ecrm.rfm._kernels import (
+    add_net_fen,
     grade_codes,
+    last_instants,
     score_lower_edges,
     score_recency,
     window_metrics,
-    window_metrics_unsorted,
+    window_slots,
 )
 from ecrm.rfm._scheme import (
     TAOBAO_PGSB,
@@ -418,37 +421,58 @@ def window_totals(
         )
     wanted = DEFAULT_VALID_STATUSES if statuses is None else [parse_status(s) for s in statuses]
     table = status_table(wanted)
-    refunds = rows.refunds if rows.refunds.rows.size else None
-
-    def part(lo: int, hi: int) -> tuple[IntArray, IntArray, IntArray]:
-        return window_metrics_unsorted(
-            rows.n_buckets, rows.customer_codes[lo:hi], rows.placed_at_us[lo:hi],
-            rows.amount_fen[lo:hi], None if refunds is None else refunds.between(lo, hi),
-            rows.status_codes[lo:hi], table, start_us, end_us, time_sorted=rows.time_sorted,
-        )
-
+    n = rows.n_buckets
     lo, hi = 0, len(rows.placed_at_us)
     if rows.time_sorted:  # the window is one slice of the rows
         lo, hi = (int(i) for i in np.searchsorted(rows.placed_at_us, [start_us, end_us]))
+    codes, placed = rows.customer_codes[lo:hi], rows.placed_at_us[lo:hi]
+    amount, status = rows.amount_fen[lo:hi], rows.status_codes[lo:hi]
+    refunds = rows.refunds.between(lo, hi) if rows.refunds.rows.size else None
+    window = None if rows.time_sorted else (start_us, end_us)
+
+    def slots(a: int, b: int) -> npt.NDArray[np.intp]:
+        return window_slots(n, codes[a:b], placed[a:b], amount[a:b], part(a, b), status[a:b],
+                            table, window)
+
+    def part(a: int, b: int) -> SparseFen | None:
+        return None if refunds is None else refunds.between(a, b)
+
     if hi - lo < _SPLIT_ROWS:
-        totals = part(lo, hi)
+        bucket = slots(0, hi - lo)
+        frequency = np.bincount(bucket, minlength=n + 1)
+        monetary = np.zeros(n + 1, dtype=np.int64)
+        add_net_fen(monetary, bucket, amount, refunds)
+        last = last_instants(n, [bucket], placed, time_sorted=rows.time_sorted)
     else:
-        # Two halves of the rows at once (numpy releases the GIL in its loops); their
-        # totals add up and their last orders are the later of the two.
-        mid = (lo + hi) // 2
-        second = Background(part, mid, hi)
+        # Two threads (numpy releases the GIL in its loops): each finds the slots of half
+        # the rows; then one sums the money (and counts the second half) while the other
+        # counts the first half and finds the last orders. One set of totals: no merge.
+        mid = (hi - lo) // 2
+        second = Background(slots, mid, hi - lo)
         try:
-            f1, m1, last1 = part(lo, mid)
+            first_half = slots(0, mid)
         finally:
-            f2, m2, last2 = second.result()
-        # (in place: the halves' arrays are fresh and the function's own)
-        totals = (np.add(f1, f2, out=f1), np.add(m1, m2, out=m1),
-                  np.maximum(last1, last2, out=last1))
+            second_half = second.result()
+
+        def money() -> tuple[IntArray, IntArray]:
+            sums = np.zeros(n + 1, dtype=np.int64)
+            add_net_fen(sums, first_half, amount[:mid], part(0, mid))
+            add_net_fen(sums, second_half, amount[mid:], part(mid, hi - lo))
+            return sums, np.bincount(second_half, minlength=n + 1)
+
+        summing = Background(money)
+        try:
+            frequency = np.bincount(first_half, minlength=n + 1)
+            last = last_instants(n, [first_half, second_half], placed,
+                                 time_sorted=rows.time_sorted)
+        finally:
+            monetary, counted = summing.result()
+        frequency += counted
+    frequency, monetary = frequency[:n].astype(np.int64, copy=False), monetary[:n]
     if rows.buckets is None:
-        return totals
+        return frequency, monetary, last
     # slots by id offset: the customers' slots, in customer code order
-    f, m, last = totals
-    return f[rows.buckets], m[rows.buckets], last[rows.buckets]
+    return frequency[rows.buckets], monetary[rows.buckets], last[rows.buckets]
 
 
 #: Rows in the window from which :func:`window_totals` splits the pass over two threads.
