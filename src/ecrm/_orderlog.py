@@ -310,6 +310,10 @@ class OrderLog:
             placed = instants_column(placed_at, "placed_at", zone, problems)
         amount = fen_column(amounts, "amounts", problems, max_fen=MAX_ORDER_FEN)
         status = _status_column(statuses, n, problems)
+        if not problems:
+            # The log keeps its columns: never the caller's buffers, so changing them later
+            # cannot change the log. (Copied now, while the threads still work.)
+            amount = _own(amount, amounts)
         refund, refunds, refund_problems = (
             _refund_rows(refunded, n, source) if jobs.refunding is None
             else jobs.refunding.result())
@@ -321,10 +325,6 @@ class OrderLog:
             _check_unique(oids, "order_ids", problems)
         prov = None if provinces is None else text_column(provinces, "provinces")
         chan = None if channels is None else text_column(channels, "channels")
-        if not problems:
-            # The log keeps its columns: never the caller's buffers, so changing them later
-            # cannot change the log. (Copied now, while the threads still work.)
-            amount = _own(amount, amounts)
         time_sorted = None
         if timing is not None:
             placed, timing_problems, time_sorted = timing.result()

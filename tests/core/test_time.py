@@ -1,5 +1,6 @@
 """Vectorised local-day and zone-offset arithmetic agrees with zoneinfo row by row."""
 
+import bisect
 import datetime as dt
 import functools
 import tempfile
@@ -34,6 +35,7 @@ from ecrm._time import (
     require_aware,
     us_to_datetime,
 )
+from ecrm._time import _transitions as zone_transitions
 
 ZONES = ["Asia/Shanghai", "America/New_York", "America/St_Johns", "Australia/Lord_Howe", "Europe/London", "UTC"]
 
@@ -292,3 +294,35 @@ def test_iso_columns_parse_like_fromisoformat(texts: list[str], name: str) -> No
     assert [u for u, e in zip(us.tolist(), expected, strict=True) if e is not None] == [
         e for e in expected if e is not None
     ]
+
+
+def _zoneinfo_offset_us(tz: ZoneInfo, us: int) -> int:
+    off = us_to_datetime(us, dt.UTC).astimezone(tz).utcoffset()
+    assert off is not None
+    return (off.days * 86_400 + off.seconds) * 1_000_000 + off.microseconds
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(DST_ZONES + ZONES), st.integers(0, 1_900_000_000),
+       st.integers(0, 500 * 86_400), st.lists(st.floats(0, 1), min_size=1, max_size=20))
+def test_zone_transitions_give_zoneinfos_offsets(name: str, start_s: int, length_s: int,
+                                                 fractions: list[float]) -> None:
+    """The offsets and changes of a zone over a range, asked twice (the second from the
+    cache of the 12-hour grid's scan) and over a part of it, are zoneinfo's: at random
+    instants, and on both sides of every change (to the microsecond)."""
+    tz = ZoneInfo(name)
+    lo, hi = start_s * 1_000_000, (start_s + length_s) * 1_000_000
+    for a, b in ((lo, hi), (lo, hi), (lo + (hi - lo) // 3 + 7, hi - (hi - lo) // 3)):
+        starts, offsets = zone_transitions(tz, a, b)
+        assert starts[0] == a
+        assert len(starts) == len(offsets)
+        assert all(a < s <= b for s in starts[1:])
+
+        def offset_at(t: int, starts: list[int] = starts, offsets: list[int] = offsets) -> int:
+            return offsets[bisect.bisect_right(starts, t) - 1]
+
+        probes = [a + int((b - a) * f) for f in fractions] + [b]
+        for change in starts[1:]:
+            probes += [change - 1, change]
+        for t in probes:
+            assert offset_at(t) == _zoneinfo_offset_us(tz, t), (name, t)
