@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,6 +13,7 @@ from ecrm._compact import SparseFen
 from ecrm.rfm._kernels import (
     NO_ORDER_US,
     grade_codes,
+    net_fen_sums,
     score_lower_edges,
     score_recency,
     window_metrics,
@@ -163,3 +165,33 @@ def test_grade_codes(totals: list[int]) -> None:
     want = [3 if t >= 36 else 2 if t >= 26 else 1 if t >= 17 else 0 for t in totals]
     assert got.tolist() == want
     assert got.dtype == np.int8
+
+
+def test_net_fen_sums_stay_exact_past_float64s_integers() -> None:
+    """2^52 + 1 twice and 1 sum to 2^53 + 3, which float64 cannot hold (it rounds to
+    2^53 + 4): such amounts are summed in int64, not by a weighted bincount."""
+    big = 2**52 + 1
+    bucket = np.asarray([0, 0, 0, 1], dtype=np.intp)
+    amounts = np.asarray([big, big, 1, 5], dtype=np.int64)
+    sums = net_fen_sums(1, [(bucket, amounts, None)])
+    assert sums.tolist() == [2**53 + 3, 5]
+    assert float(2**53 + 3) != 2**53 + 3  # (the case is one float64 gets wrong)
+
+
+@pytest.mark.parametrize("largest", [10**6, 10**15])  # (a bincount, np.add.at)
+@given(data=st.data())
+def test_net_fen_sums_match_python_ints(largest: int, data: st.DataObject) -> None:
+    """Per slot, the sum of amount − refund over two parts of the rows, as Python ints add
+    them (slot 3 is the extra one); small and huge amounts (both ways of summing)."""
+    rows = data.draw(st.lists(st.tuples(st.integers(0, 3), st.integers(0, largest),
+                                        st.integers(0, largest)), max_size=30))
+    cut = data.draw(st.integers(0, 30))
+    slots = np.asarray([r[0] for r in rows], dtype=np.intp)
+    amounts = np.asarray([r[1] for r in rows], dtype=np.int64)
+    refunded = np.asarray([min(r[2], r[1]) if r[2] % 3 == 0 else 0 for r in rows], dtype=np.int64)
+    cut = min(cut, len(rows))
+    parts = [(slots[:cut], amounts[:cut], SparseFen.of(refunded[:cut])),
+             (slots[cut:], amounts[cut:], SparseFen.of(refunded[cut:]))]
+    want = [sum(int(a) - int(r) for (s, _, _), a, r in zip(rows, amounts, refunded, strict=True)
+                if s == slot) for slot in range(4)]
+    assert net_fen_sums(3, parts).tolist() == want

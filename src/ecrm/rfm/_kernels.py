@@ -14,9 +14,9 @@ import numpy.typing as npt
 from ecrm._compact import SparseFen
 
 __all__ = [
-    "add_net_fen",
     "grade_codes",
     "last_instants",
+    "net_fen_sums",
     "score_lower_edges",
     "score_recency",
     "window_metrics",
@@ -122,8 +122,7 @@ def window_metrics_unsorted(
     bucket = window_slots(n_customers, codes, placed_us, amount_fen, refunds, status_codes,
                           valid_status, None if time_sorted else (start_us, end_us))
     frequency = np.bincount(bucket, minlength=n_customers + 1)[:n_customers]
-    monetary = np.zeros(n_customers + 1, dtype=np.int64)
-    add_net_fen(monetary, bucket, amount_fen, refunds)
+    monetary = net_fen_sums(n_customers, [(bucket, amount_fen, refunds)])
     return (frequency.astype(np.int64, copy=False), monetary[:n_customers],
             last_instants(n_customers, [bucket], placed_us, time_sorted=time_sorted))
 
@@ -157,14 +156,36 @@ def window_slots(
     return bucket
 
 
-def add_net_fen(monetary: IntArray, bucket: npt.NDArray[np.intp], amount_fen: IntArray,
-                refunds: SparseFen | None) -> None:
-    """Add each row's net fen (``amount − refunded``) to ``monetary`` at its slot (exact
-    int64 sums, as window_metrics' prefix sums are); a partial refund comes off at its
-    few rows (a fully refunded row's slot is the extra one)."""
-    np.add.at(monetary, bucket, amount_fen)
-    if refunds is not None and refunds.rows.size:
-        np.subtract.at(monetary, bucket[refunds.rows], refunds.values)
+def net_fen_sums(n_slots: int, parts: list[tuple[npt.NDArray[np.intp], IntArray, SparseFen | None]]
+                 ) -> IntArray:
+    """Each slot's sum of net fen (``amount − refunded``) over row parts (their slots,
+    amounts and refunds), exact int64, shape (n_slots + 1,) (the extra slot included).
+
+    When no sum can reach 2^53 (largest amount × rows below it) the amounts are summed by
+    a weighted ``bincount``: float64 adds integers below 2^53 exactly, and unlike
+    ``np.add.at`` it lets go of the GIL, so another thread's work runs alongside. Else
+    ``np.add.at`` sums int64. A partial refund comes off at its few rows (a fully refunded
+    row's slot is the extra one).
+    """
+    rows = sum(len(amount) for _, amount, _ in parts)
+    largest = max((int(amount.max()) for _, amount, _ in parts if len(amount)), default=0)
+    if largest * rows < _FLOAT_EXACT:
+        total = np.zeros(n_slots + 1, dtype=np.float64)
+        for bucket, amount, _ in parts:
+            total += np.bincount(bucket, weights=amount, minlength=n_slots + 1)
+        sums = total.astype(np.int64)
+    else:
+        sums = np.zeros(n_slots + 1, dtype=np.int64)
+        for bucket, amount, _ in parts:
+            np.add.at(sums, bucket, amount)
+    for bucket, _, refunds in parts:
+        if refunds is not None and refunds.rows.size:
+            np.subtract.at(sums, bucket[refunds.rows], refunds.values)
+    return sums
+
+
+#: Integers below this add exactly in float64 (2^53).
+_FLOAT_EXACT = 1 << 53
 
 
 def last_instants(n_slots: int, buckets: list[npt.NDArray[np.intp]], placed_us: IntArray, *,

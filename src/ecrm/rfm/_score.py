@@ -44,9 +44,9 @@ from ecrm._time import (
 from ecrm.errors import InvalidTypeError, UndersizedShopWarning, UnknownCustomerError
 from ecrm.rfm._grade import Grade
 from ecrm.rfm._kernels import (
-    add_net_fen,
     grade_codes,
     last_instants,
+    net_fen_sums,
     score_lower_edges,
     score_recency,
     window_metrics,
@@ -440,8 +440,7 @@ def window_totals(
     if hi - lo < _SPLIT_ROWS:
         bucket = slots(0, hi - lo)
         frequency = np.bincount(bucket, minlength=n + 1)
-        monetary = np.zeros(n + 1, dtype=np.int64)
-        add_net_fen(monetary, bucket, amount, refunds)
+        monetary = net_fen_sums(n, [(bucket, amount, refunds)])
         last = last_instants(n, [bucket], placed, time_sorted=rows.time_sorted)
     else:
         # Two threads (numpy releases the GIL in its loops): each finds the slots of half
@@ -455,9 +454,8 @@ def window_totals(
             second_half = second.result()
 
         def money() -> tuple[IntArray, IntArray]:
-            sums = np.zeros(n + 1, dtype=np.int64)
-            add_net_fen(sums, first_half, amount[:mid], part(0, mid))
-            add_net_fen(sums, second_half, amount[mid:], part(mid, hi - lo))
+            sums = net_fen_sums(n, [(first_half, amount[:mid], part(0, mid)),
+                                    (second_half, amount[mid:], part(mid, hi - lo))])
             return sums, np.bincount(second_half, minlength=n + 1)
 
         summing = Background(money)
