@@ -473,6 +473,10 @@ def window_totals(
     return frequency[rows.buckets], monetary[rows.buckets], last[rows.buckets]
 
 
+#: Scored customers from which :func:`result_from_totals` scores M and counts days on a
+#: second thread.
+_SPLIT_CUSTOMERS = 200_000
+
 #: Rows in the window from which :func:`window_totals` splits the pass over two threads.
 _SPLIT_ROWS = 2_000_000
 
@@ -599,21 +603,27 @@ def result_from_totals(
     thresholds = np.asarray(
         [datetime_to_us(local - d) for d in scheme.recency.within], dtype=np.int64
     )
+
+    def m_and_days() -> tuple[IntArray, IntArray]:
+        m = score_lower_edges(
+            monetary,
+            np.asarray(scheme.monetary.edges, dtype=np.int64),
+            np.asarray(scheme.monetary.scores, dtype=np.int64),
+        )
+        return m, local_day(as_of, tz) - local_days(last, tz)
+
+    # (M and the days since the last order on a second thread for many customers)
+    other = Background(m_and_days) if len(last) >= _SPLIT_CUSTOMERS else None
     r = score_recency(last, thresholds, np.asarray(scheme.recency.scores, dtype=np.int64))
     f = score_lower_edges(
         frequency,
         np.asarray(scheme.frequency.edges, dtype=np.int64),
         np.asarray(scheme.frequency.scores, dtype=np.int64),
     )
-    m = score_lower_edges(
-        monetary,
-        np.asarray(scheme.monetary.edges, dtype=np.int64),
-        np.asarray(scheme.monetary.scores, dtype=np.int64),
-    )
+    m, recency_days = m_and_days() if other is None else other.result()
     w_r, w_f, w_m = scheme.weights
     total = w_r * r + w_f * f + w_m * m
     grade = grade_codes(total, np.asarray(scheme.grade_cutoffs, dtype=np.int64))
-    recency_days = local_day(as_of, tz) - local_days(last, tz)
     undersized = accumulated < scheme.min_customers
     if undersized and warn_undersized:
         warnings.warn(
