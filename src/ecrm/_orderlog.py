@@ -195,7 +195,8 @@ class OrderLog:
     # (in input order compact integer ids may be kept as offsets; laid out, codes)
     _customer_codes: npt.NDArray[np.integer[Any]] | OffsetCodes = attrs.field(alias="customer_codes")
     _placed_at_us: IntArray = attrs.field(alias="placed_at_us")
-    _amount_fen: IntArray = attrs.field(alias="amount_fen")
+    # (a log built from arrays in input order keeps amounts below 2^31 fen as int32)
+    _amount_fen: npt.NDArray[np.signedinteger[Any]] = attrs.field(alias="amount_fen")
     # (in input order the refunds are kept as their non-zero rows; laid out, dense)
     _refunded_fen: IntArray | SparseFen = attrs.field(alias="refunded_fen")
     _status_codes: npt.NDArray[np.int8] = attrs.field(alias="status_codes")
@@ -312,8 +313,9 @@ class OrderLog:
         status = _status_column(statuses, n, problems)
         if not problems:
             # The log keeps its columns: never the caller's buffers, so changing them later
-            # cannot change the log. (Copied now, while the threads still work.)
-            amount = _own(amount, amounts)
+            # cannot change the log. (Copied now, while the threads still work: as int32
+            # when every amount fits, half the fresh memory of an int64 copy.)
+            amount = _own_amounts(amount, amounts)
         refund, refunds, refund_problems = (
             _refund_rows(refunded, n, source) if jobs.refunding is None
             else jobs.refunding.result())
@@ -630,7 +632,7 @@ class OrderLog:
             customer_starts=starts,
             customer_codes=codes_s,
             placed_at_us=take(self._placed_at_us),
-            amount_fen=take(self._amount_fen),
+            amount_fen=take(self._amount_fen).astype(np.int64, copy=False),
             refunded_fen=take(refunded) if refunded.any() else refunded,
             status_codes=take(self._status_codes),
             paid_at_us=None if self._paid_at_us is None else take(self._paid_at_us),
@@ -689,7 +691,7 @@ class OrderLog:
     @property
     def amount_fen(self) -> IntArray:
         """int64, shape (n,): order amounts in fen."""
-        return self._laid_out()._amount_fen
+        return self._laid_out()._amount_fen.astype(np.int64, copy=False)
 
     @property
     def refunded_fen(self) -> IntArray:
@@ -938,7 +940,7 @@ class InputRows(NamedTuple):
     n_buckets: int
     buckets: npt.NDArray[np.intp] | None
     placed_at_us: IntArray
-    amount_fen: IntArray
+    amount_fen: npt.NDArray[np.signedinteger[Any]]
     refunds: SparseFen
     status_codes: npt.NDArray[np.int8]
     time_sorted: bool
@@ -1019,6 +1021,17 @@ def _codes(codes: npt.NDArray[np.integer[Any]] | OffsetCodes) -> npt.NDArray[np.
 
 def _dense(column: IntArray | SparseFen) -> IntArray:
     return column.dense() if isinstance(column, SparseFen) else column
+
+
+def _own_amounts(amount: IntArray, given: Any) -> npt.NDArray[np.signedinteger[Any]]:
+    """The log's own copy of checked amounts (all >= 0): int32 when every one is below
+    2^31 fen, else int64."""
+    if len(amount) and int(amount.max()) <= _INT32_MAX:
+        return amount.astype(np.int32)
+    return _own(amount, given)
+
+
+_INT32_MAX = int(np.iinfo(np.int32).max)
 
 
 def _own(column: _A, given: Any) -> _A:

@@ -114,3 +114,38 @@ def test_a_log_pickled_with_dense_columns_still_scores(refunds: bool) -> None:
         refunded_fen=log._refunded_fen.dense() if refunds else log._refunded_fen,  # type: ignore[union-attr]
     )
     assert score(dense, as_of=as_of, warn_undersized=False).to_dicts() == want
+
+
+@pytest.mark.parametrize(("largest", "kept"), [(2**31 - 1, np.int32), (2**31, np.int64)])
+def test_a_log_from_arrays_keeps_amounts_below_2_31_as_int32(largest: int, kept: type) -> None:
+    """Amounts that all fit in int32 are kept so (half the memory of a copy); the public
+    column is int64 with the same values either way, and scores are the same."""
+    amounts = np.array([largest, 5, 0, 7], dtype=np.int64)
+    ids = np.array([1, 2, 1, 3], dtype=np.int64)
+    placed = np.array(["2024-01-01T10:00", "2024-01-02T10:00", "2024-01-03T10:00",
+                       "2024-01-04T10:00"], dtype="datetime64[s]")
+    log = OrderLog.from_arrays(ids, placed, amounts, tz="Asia/Shanghai")
+    assert log._amount_fen.dtype == kept
+    amounts[0] = 1  # the caller's buffer changes: the log does not
+    assert log.amount_fen.dtype == np.int64
+    assert sorted(log.amount_fen.tolist()) == sorted([largest, 5, 0, 7])
+    result = score(log, as_of=dt.datetime(2024, 2, 1, tzinfo=dt.UTC), warn_undersized=False)
+    assert result.row(1).monetary.fen == largest  # customer 1: largest + 0
+    assert result.row(3).monetary.fen == 7
+
+
+def test_int32_amounts_sum_exactly_both_ways(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An int32 log's money sums the same by the weighted bincount and by np.add.at (the
+    path for sums that could reach 2^53, forced here with a lower bound)."""
+    n = 5_000
+    rows = np.arange(n)
+    log = OrderLog.from_arrays(
+        rows % 7, np.datetime64("2024-01-01T00:00", "s") + rows.astype("m8[s]"),
+        np.full(n, 2**31 - 1, dtype=np.int64) - rows, tz="Asia/Shanghai")
+    assert log._amount_fen.dtype == np.int32
+    as_of = dt.datetime(2024, 2, 1, tzinfo=dt.UTC)
+    want = [sum(2**31 - 1 - i for i in range(n) if i % 7 == c) for c in range(7)]
+    by_bincount = score(log, as_of=as_of, warn_undersized=False).monetary_fen.tolist()
+    monkeypatch.setattr("ecrm.rfm._kernels._FLOAT_EXACT", 0)
+    by_add_at = score(log, as_of=as_of, warn_undersized=False).monetary_fen.tolist()
+    assert by_bincount == by_add_at == want

@@ -26,6 +26,8 @@ __all__ = [
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+#: Order amounts in fen: int64, or int32 when a log keeps them so (every one below 2^31).
+AmountArray = npt.NDArray[np.signedinteger[Any]]
 
 #: "No order" in a per-customer last-order column (smaller than any real instant).
 NO_ORDER_US = np.iinfo(np.int64).min
@@ -83,7 +85,7 @@ def window_metrics_unsorted(
     n_customers: int,
     codes: npt.NDArray[np.integer[Any]],
     placed_us: IntArray,
-    amount_fen: IntArray,
+    amount_fen: AmountArray,
     refunds: SparseFen | None,
     status_codes: npt.NDArray[np.int8],
     valid_status: BoolArray,
@@ -131,7 +133,7 @@ def window_slots(
     n_slots: int,
     codes: npt.NDArray[np.integer[Any]],
     placed_us: IntArray,
-    amount_fen: IntArray,
+    amount_fen: AmountArray,
     refunds: SparseFen | None,
     status_codes: npt.NDArray[np.int8],
     valid_status: BoolArray,
@@ -156,7 +158,7 @@ def window_slots(
     return bucket
 
 
-def net_fen_sums(n_slots: int, parts: list[tuple[npt.NDArray[np.intp], IntArray, SparseFen | None]]
+def net_fen_sums(n_slots: int, parts: list[tuple[npt.NDArray[np.intp], AmountArray, SparseFen | None]]
                  ) -> IntArray:
     """Each slot's sum of net fen (``amount − refunded``) over row parts (their slots,
     amounts and refunds), exact int64, shape (n_slots + 1,) (the extra slot included).
@@ -177,7 +179,8 @@ def net_fen_sums(n_slots: int, parts: list[tuple[npt.NDArray[np.intp], IntArray,
     else:
         sums = np.zeros(n_slots + 1, dtype=np.int64)
         for bucket, amount, _ in parts:
-            np.add.at(sums, bucket, amount)
+            # (int64 values: np.add.at casting int32 ones takes a slow path)
+            np.add.at(sums, bucket, amount.astype(np.int64, copy=False))
     for bucket, _, refunds in parts:
         if refunds is not None and refunds.rows.size:
             np.subtract.at(sums, bucket[refunds.rows], refunds.values)
