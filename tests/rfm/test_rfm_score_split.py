@@ -38,10 +38,12 @@ def _plain_totals(log: OrderLog, start_us: int, end_us: int) -> dict[str, tuple[
     return out
 
 
+@pytest.mark.parametrize("int_ids", [False, True])  # (int ids: kept as offsets, OffsetCodes)
 @pytest.mark.parametrize("time_sorted", [True, False])
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 400))
-def test_the_split_pass_gives_the_plain_totals(time_sorted: bool, seed: int, n: int) -> None:
+def test_the_split_pass_gives_the_plain_totals(time_sorted: bool, int_ids: bool, seed: int,
+                                               n: int) -> None:
     rng = np.random.default_rng(seed)
     seconds = rng.integers(1_700_000_000, 1_765_000_000, n)
     if time_sorted:
@@ -50,13 +52,15 @@ def test_the_split_pass_gives_the_plain_totals(time_sorted: bool, seed: int, n: 
     refunded = np.where(rng.random(n) < 0.2, rng.integers(0, 50_001, n), 0)
     refunded = np.minimum(refunded, amounts)
     statuses = rng.integers(0, 6, n).astype(np.int8)
-    ids = rng.integers(1, max(2, n // 3), n).astype(str)
+    ids = rng.integers(1, max(2, n // 3), n)
+    ids = ids if int_ids else ids.astype(str)
     log = OrderLog.from_arrays(
         ids, (seconds + 8 * 3600).astype("datetime64[s]"), amounts, tz=ZONE,
         statuses=statuses, refunded=refunded,
     )
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(_score, "_SPLIT_ROWS", 2)
+        mp.setattr(_score, "_SPLIT_CUSTOMERS", 1)  # (the tail's second thread too)
         result = score(log, as_of=AS_OF, warn_undersized=False)
     start = AS_OF - dt.timedelta(days=365)  # 2024-12-01 .. 2025-12-01 is 365 days
     epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

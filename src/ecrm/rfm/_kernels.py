@@ -100,7 +100,7 @@ def window_metrics_unsorted(
         n_customers: the number of customer codes.
         codes: int, shape (n,), the customer code of each row, in ``[0, n_customers)``.
         placed_us: int64, shape (n,), epoch microseconds of each row.
-        amount_fen: int64, shape (n,), order amounts in fen.
+        amount_fen: int64 (or int32), shape (n,), order amounts in fen.
         refunds: the refunded fen of the rows (a :class:`~ecrm._compact.SparseFen` of n rows),
             or ``None`` when nothing is refunded.
         status_codes: int8, shape (n,), ``OrderStatus.code`` of each row.

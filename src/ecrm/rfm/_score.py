@@ -19,7 +19,7 @@ from ecrm._compact import SparseFen
 from ecrm._ids import find_id
 from ecrm._money import Money
 from ecrm._order import DEFAULT_VALID_STATUSES, OrderStatus, parse_status
-from ecrm._orderlog import OrderLog, status_table
+from ecrm._orderlog import InputRows, OrderLog, status_table
 from ecrm._pages import small_pages
 from ecrm._results import (
     ResultFrame,
@@ -50,6 +50,7 @@ from ecrm.rfm._kernels import (
     score_lower_edges,
     score_recency,
     window_metrics,
+    window_metrics_unsorted,
     window_slots,
 )
 from ecrm.rfm._scheme import (
@@ -422,55 +423,62 @@ def window_totals(
     wanted = DEFAULT_VALID_STATUSES if statuses is None else [parse_status(s) for s in statuses]
     table = status_table(wanted)
     n = rows.n_buckets
+    refunds = rows.refunds if rows.refunds.rows.size else None
     lo, hi = 0, len(rows.placed_at_us)
     if rows.time_sorted:  # the window is one slice of the rows
         lo, hi = (int(i) for i in np.searchsorted(rows.placed_at_us, [start_us, end_us]))
+    if hi - lo < _SPLIT_ROWS:
+        totals = window_metrics_unsorted(
+            n, rows.customer_codes, rows.placed_at_us, rows.amount_fen, refunds,
+            rows.status_codes, table, start_us, end_us, time_sorted=rows.time_sorted)
+    else:
+        totals = _two_thread_totals(rows, n, table, refunds, lo, hi,
+                                    None if rows.time_sorted else (start_us, end_us))
+    if rows.buckets is None:
+        return totals
+    # slots by id offset: the customers' slots, in customer code order
+    frequency, monetary, last = totals
+    return frequency[rows.buckets], monetary[rows.buckets], last[rows.buckets]
+
+
+def _two_thread_totals(rows: InputRows, n: int, table: npt.NDArray[np.bool_],
+                       refunds: SparseFen | None, lo: int, hi: int,
+                       window: tuple[int, int] | None) -> tuple[IntArray, IntArray, IntArray]:
+    """:func:`window_metrics_unsorted` of rows ``[lo, hi)`` on two threads (most of numpy's
+    loops let go of the GIL): each finds the slots of half the rows; then one sums the
+    money (and counts the second half) while the other counts the first half and finds
+    the last orders. One set of totals: no merge."""
     codes, placed = rows.customer_codes[lo:hi], rows.placed_at_us[lo:hi]
     amount, status = rows.amount_fen[lo:hi], rows.status_codes[lo:hi]
-    refunds = rows.refunds.between(lo, hi) if rows.refunds.rows.size else None
-    window = None if rows.time_sorted else (start_us, end_us)
+    refunds = None if refunds is None else refunds.between(lo, hi)
+
+    def part(a: int, b: int) -> SparseFen | None:
+        return None if refunds is None else refunds.between(a, b)
 
     def slots(a: int, b: int) -> npt.NDArray[np.intp]:
         return window_slots(n, codes[a:b], placed[a:b], amount[a:b], part(a, b), status[a:b],
                             table, window)
 
-    def part(a: int, b: int) -> SparseFen | None:
-        return None if refunds is None else refunds.between(a, b)
+    mid = (hi - lo) // 2
+    second = Background(slots, mid, hi - lo)
+    try:
+        first_half = slots(0, mid)
+    finally:
+        second_half = second.result()
 
-    if hi - lo < _SPLIT_ROWS:
-        bucket = slots(0, hi - lo)
-        frequency = np.bincount(bucket, minlength=n + 1)
-        monetary = net_fen_sums(n, [(bucket, amount, refunds)])
-        last = last_instants(n, [bucket], placed, time_sorted=rows.time_sorted)
-    else:
-        # Two threads (numpy releases the GIL in its loops): each finds the slots of half
-        # the rows; then one sums the money (and counts the second half) while the other
-        # counts the first half and finds the last orders. One set of totals: no merge.
-        mid = (hi - lo) // 2
-        second = Background(slots, mid, hi - lo)
-        try:
-            first_half = slots(0, mid)
-        finally:
-            second_half = second.result()
+    def money() -> tuple[IntArray, IntArray]:
+        sums = net_fen_sums(n, [(first_half, amount[:mid], part(0, mid)),
+                                (second_half, amount[mid:], part(mid, hi - lo))])
+        return sums, np.bincount(second_half, minlength=n + 1)
 
-        def money() -> tuple[IntArray, IntArray]:
-            sums = net_fen_sums(n, [(first_half, amount[:mid], part(0, mid)),
-                                    (second_half, amount[mid:], part(mid, hi - lo))])
-            return sums, np.bincount(second_half, minlength=n + 1)
-
-        summing = Background(money)
-        try:
-            frequency = np.bincount(first_half, minlength=n + 1)
-            last = last_instants(n, [first_half, second_half], placed,
-                                 time_sorted=rows.time_sorted)
-        finally:
-            monetary, counted = summing.result()
-        frequency += counted
-    frequency, monetary = frequency[:n].astype(np.int64, copy=False), monetary[:n]
-    if rows.buckets is None:
-        return frequency, monetary, last
-    # slots by id offset: the customers' slots, in customer code order
-    return frequency[rows.buckets], monetary[rows.buckets], last[rows.buckets]
+    summing = Background(money)
+    try:
+        frequency = np.bincount(first_half, minlength=n + 1)
+        last = last_instants(n, [first_half, second_half], placed, time_sorted=window is None)
+    finally:
+        monetary, counted = summing.result()
+    frequency += counted
+    return frequency[:n].astype(np.int64, copy=False), monetary[:n], last
 
 
 #: Scored customers from which :func:`result_from_totals` scores M and counts days on a
