@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from rfm_helpers import reference_scores
 
@@ -87,13 +87,20 @@ def test_result_is_independent_of_input_row_order(
     fen=st.integers(min_value=0, max_value=500_000),
     seconds_before=st.integers(min_value=1, max_value=3600),
 )
+# (a hypothesis find: 02:30 is just after Lord Howe's half-hour DST gap, and wall-clock
+# arithmetic put the order at 02:29:59, a time in the gap that is half an hour *after* as_of)
+@example(log=OrderLog.from_orders([], tz="Asia/Shanghai"),
+         as_of=dt.datetime(2024, 10, 6, 2, 30, tzinfo=ZoneInfo("Australia/Lord_Howe")),
+         scheme=TAOBAO_PGSB, customer="c0001", fen=0, seconds_before=1)
 def test_a_valid_order_just_before_as_of_never_lowers_a_total(
     log: OrderLog, as_of: dt.datetime, scheme: RfmScheme, customer: str, fen: int,
     seconds_before: int,
 ) -> None:
+    # seconds before as_of on the clock of the world (UTC), not on the wall of as_of's zone
+    placed = (as_of.astimezone(dt.UTC) - dt.timedelta(seconds=seconds_before)).astimezone(
+        as_of.tzinfo)
     extra = Order(
-        order_id="extra-order", customer_id=customer,
-        placed_at=as_of - dt.timedelta(seconds=seconds_before), amount=Money(fen),
+        order_id="extra-order", customer_id=customer, placed_at=placed, amount=Money(fen),
         status=OrderStatus.PAID,
     )
     before = quiet(log, as_of, scheme)
