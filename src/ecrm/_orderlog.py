@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import IO, Any, NamedTuple, TypeVar
+from typing import IO, Any, NamedTuple
 
 import attrs
 import numpy as np
@@ -17,15 +17,13 @@ from ecrm._columns import (
     check_lengths,
     check_total_fen,
     customer_time_order,
-    factorize,
     fen_column,
     ids_column,
     instants_column,
     text_column,
 )
-from ecrm._compact import OffsetCodes, SparseFen, offset_codes
+from ecrm._compact import OffsetCodes, SparseFen
 from ecrm._ids import customer_code_in, customer_rows_in
-from ecrm._load._cells import coded_column
 from ecrm._load._csv import DEFAULT_CHUNK_ROWS
 from ecrm._load._frames import orders_from_frame
 from ecrm._load._orders import OrderColumns, read_order_columns
@@ -49,6 +47,19 @@ from ecrm._order import (
     OrderStatus,
     parse_status,
 )
+from ecrm._ordercolumns import (
+    BuildJobs,
+    check_refunds,
+    check_unique,
+    coded_ids,
+    non_decreasing,
+    own,
+    own_amounts,
+    placed_instants,
+    refund_rows,
+    status_column,
+    status_table,
+)
 from ecrm._pages import small_pages
 from ecrm._threads import Background
 from ecrm._time import NAT_US, as_zone, datetime_to_us, local_days, us_to_datetime, zone_name
@@ -58,7 +69,6 @@ __all__ = ["OrderItems", "OrderLog"]
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
-_A = TypeVar("_A", bound="npt.NDArray[Any] | None")
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -265,12 +275,12 @@ class OrderLog:
             # thread while the other columns are checked (numpy releases the GIL in its
             # loops); so does the conversion of the times (a pass writing its own column).
             big = not problems and n >= _THREAD_ROWS
-            jobs = _Jobs(
-                coding=Background(_coded, ids) if big else None,
-                timing=(Background(_instants, placed_at, zone, source)
+            jobs = BuildJobs(
+                coding=Background(coded_ids, ids) if big else None,
+                timing=(Background(placed_instants, placed_at, zone, source)
                         if big and zone is not None and isinstance(placed_at, np.ndarray)
                         and placed_at.dtype.kind == "M" else None),
-                refunding=(Background(_refund_rows, refunded, n, source)
+                refunding=(Background(refund_rows, refunded, n, source)
                            if big and refunded is not None else None),
             )
             try:
@@ -302,7 +312,7 @@ class OrderLog:
         items: OrderItems | None,
         source: str,
         problems: Problems,
-        jobs: _Jobs,
+        jobs: BuildJobs,
     ) -> OrderLog:
         """The rest of :meth:`from_arrays`: check the other columns, raise every problem,
         build (with what the ``jobs`` that run make)."""
@@ -310,21 +320,21 @@ class OrderLog:
         if timing is None:
             placed = instants_column(placed_at, "placed_at", zone, problems)
         amount = fen_column(amounts, "amounts", problems, max_fen=MAX_ORDER_FEN)
-        status = _status_column(statuses, n, problems)
+        status = status_column(statuses, n, problems)
         if not problems:
             # The log keeps its columns: never the caller's buffers, so changing them later
             # cannot change the log. (Copied now, while the threads still work: as int32
             # when every amount fits, half the fresh memory of an int64 copy.)
-            amount = _own_amounts(amount, amounts)
+            amount = own_amounts(amount, amounts)
         refund, refunds, refund_problems = (
-            _refund_rows(refunded, n, source) if jobs.refunding is None
+            refund_rows(refunded, n, source) if jobs.refunding is None
             else jobs.refunding.result())
         problems.extend(refund_problems)
-        _check_refunds(refund, refunds, amount, problems)
+        check_refunds(refund, refunds, amount, problems)
         paid = None if paid_at is None else instants_column(paid_at, "paid_at", zone, problems, allow_missing=True)
         oids = None if order_ids is None else ids_column(order_ids, "order_ids", problems)
         if oids is not None and len(oids) == n:
-            _check_unique(oids, "order_ids", problems)
+            check_unique(oids, "order_ids", problems)
         prov = None if provinces is None else text_column(provinces, "provinces")
         chan = None if channels is None else text_column(channels, "channels")
         time_sorted = None
@@ -335,7 +345,7 @@ class OrderLog:
         uniq, codes = coding.result() if coding is not None else (ids, None)
         log = cls._build(
             zone or as_zone(None), currency, uniq, placed, amount, refunds, status, paid,
-            _own(oids, order_ids), _own(prov, provinces), _own(chan, channels), items, source,
+            own(oids, order_ids), own(prov, provinces), own(chan, channels), items, source,
             codes=codes,
         )
         if time_sorted is not None and log._customer_starts is None:
@@ -408,7 +418,7 @@ class OrderLog:
             raise InvalidTypeError("customer_id values must be all str or all int, got a mix of str and int")
         ids = np.asarray(customer, dtype=np.int64 if kinds == {int} else str)
         oid_arr = np.asarray(oids, dtype=str)
-        _check_unique(oid_arr, "order_id", problems)
+        check_unique(oid_arr, "order_id", problems)
         problems.raise_if_any("orders")
         items = None
         if item_oid:
@@ -573,7 +583,7 @@ class OrderLog:
         sorted distinct ids that ``codes`` (one per row) index."""
         Money(0, currency)  # validates the currency code
         check_total_fen(amount, "amount", source)
-        uniq, codes = _coded(ids) if codes is None else (ids, codes)
+        uniq, codes = coded_ids(ids) if codes is None else (ids, codes)
         # Rows stay in input order; the customer/time layout waits for its first use. The
         # columns are the log's own (the callers pass fresh arrays or copies).
         log = cls(
@@ -664,7 +674,7 @@ class OrderLog:
                 refunds=(self._refunded_fen if isinstance(self._refunded_fen, SparseFen)
                          else SparseFen.of(self._refunded_fen)),  # (a log pickled dense)
                 status_codes=self._status_codes,
-                time_sorted=(_non_decreasing(placed) if self._cache.get("time_sorted") is None
+                time_sorted=(non_decreasing(placed) if self._cache.get("time_sorted") is None
                              else bool(self._cache["time_sorted"])),
             )
             self._cache["input"] = rows
@@ -907,25 +917,6 @@ class OrderLog:
 _THREAD_ROWS = 1_000_000
 
 
-def _instants(placed_at: npt.NDArray[Any], zone: dt.tzinfo | None,
-              source: str) -> tuple[IntArray, Problems, bool]:
-    """``placed_at`` as UTC microseconds, the problems of the column, and whether the
-    instants are in time order (on any thread)."""
-    problems = Problems(source)
-    placed = instants_column(placed_at, "placed_at", zone, problems)
-    return placed, problems, _non_decreasing(placed)
-
-
-def _non_decreasing(values: IntArray) -> bool:
-    """Whether ``values`` never decrease (compared a block at a time: no big mask)."""
-    step = 1 << 20
-    for lo in range(0, len(values) - 1, step):
-        hi = min(lo + step, len(values) - 1)
-        if not bool(np.all(values[lo + 1:hi + 1] >= values[lo:hi])):
-            return False
-    return True
-
-
 class InputRows(NamedTuple):
     """The row columns of an :class:`OrderLog` in input order (see ``OrderLog._input_rows``).
 
@@ -946,107 +937,9 @@ class InputRows(NamedTuple):
     time_sorted: bool
 
 
-def status_table(statuses: Iterable[OrderStatus]) -> BoolArray:
-    """bool, shape (number of status codes,): which ``OrderStatus.code`` s are in ``statuses``."""
-    table = np.zeros(len(STATUS_BY_CODE), dtype=bool)
-    table[[s.code for s in statuses]] = True
-    return table
-
-
-def _status_column(values: Any, n: int, problems: Problems) -> npt.NDArray[np.int8]:
-    if values is None:
-        return np.full(n, OrderStatus.PAID.code, dtype=np.int8)
-    arr = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
-    if arr.dtype.kind in "iu":
-        if arr.size and (int(arr.min()) < 0 or int(arr.max()) >= len(STATUS_BY_CODE)):
-            bad = np.flatnonzero((arr < 0) | (arr >= len(STATUS_BY_CODE)))
-            problems.add_rows(bad, "statuses", arr, f"must be a status code 0..{len(STATUS_BY_CODE) - 1}")
-        return arr.astype(np.int8)
-    if arr.dtype.kind == "O":
-        arr = np.asarray([v.value if isinstance(v, OrderStatus) else ("" if v is None else str(v)) for v in arr.tolist()], dtype=str)
-    if arr.dtype.kind != "U":
-        raise InvalidTypeError(f"statuses must hold OrderStatus members or names, got dtype {arr.dtype}")
-    codes, wrong = coded_column(arr, _status_code, empty_rule=None)
-    for row, why in wrong:
-        problems.add_rows([row], "statuses", arr, why)
-    return codes
-
-
-def _status_code(text: str) -> int:
-    return parse_status(text).code
-
-
-class _Jobs(NamedTuple):
-    """The parts of a large :meth:`OrderLog.from_arrays` that run on threads (or ``None``)."""
-
-    coding: Background[tuple[IntArray, Any]] | None
-    timing: Background[tuple[IntArray, Problems, bool]] | None
-    refunding: Background[tuple[IntArray | None, SparseFen, Problems]] | None
-
-
-def _refund_rows(refunded: Any, n: int,
-                 source: str) -> tuple[IntArray | None, SparseFen, Problems]:
-    """(On any thread.) The refunds column of :meth:`OrderLog.from_arrays` checked, its
-    non-zero rows (their values copied: never the caller's buffer) and its problems."""
-    problems = Problems(source)
-    none = SparseFen(n, np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64))
-    if refunded is None:
-        return None, none, problems
-    refund = fen_column(refunded, "refunded", problems)
-    return refund, (SparseFen.of(refund) if len(refund) == n else none), problems
-
-
-def _check_refunds(refund: IntArray | None, refunds: SparseFen, amount: IntArray,
-                   problems: Problems) -> None:
-    """Report each refund over its order's amount (only a non-zero one can be; a negative
-    amount is reported already)."""
-    if refund is None or len(amount) != len(refund) or not refunds.rows.size:
-        return
-    at = amount[refunds.rows]
-    over = refunds.values > at
-    over &= at >= 0
-    if over.any():
-        problems.add_rows(refunds.rows[over], "refunded", refund, "must be <= the order amount")
-
-
-def _coded(ids: IntArray) -> tuple[IntArray, npt.NDArray[np.integer[Any]] | OffsetCodes]:
-    """The sorted distinct ids and the rows' codes: offsets for compact integer ids."""
-    compact = offset_codes(ids)
-    return compact if compact is not None else factorize(ids)
-
-
 def _codes(codes: npt.NDArray[np.integer[Any]] | OffsetCodes) -> npt.NDArray[np.integer[Any]]:
     return codes.codes() if isinstance(codes, OffsetCodes) else codes
 
 
 def _dense(column: IntArray | SparseFen) -> IntArray:
     return column.dense() if isinstance(column, SparseFen) else column
-
-
-def _own_amounts(amount: IntArray, given: Any) -> npt.NDArray[np.signedinteger[Any]]:
-    """The log's own copy of checked amounts (all >= 0): int32 when every one is below
-    2^31 fen, else int64."""
-    if len(amount) and int(amount.max()) <= _INT32_MAX:
-        return amount.astype(np.int32)
-    return _own(amount, given)
-
-
-_INT32_MAX = int(np.iinfo(np.int32).max)
-
-
-def _own(column: _A, given: Any) -> _A:
-    """``column`` (made from ``given``), copied unless it is a fresh array of its own."""
-    if column is None or (column is not given and column.flags.owndata):
-        return column
-    return column.copy()
-
-
-def _check_unique(values: npt.NDArray[Any], column: str, problems: Problems) -> None:
-    if len(values) < 2:
-        return
-    order = np.argsort(values, kind="stable")
-    s = values[order]
-    dup = np.flatnonzero(s[1:] == s[:-1])
-    if dup.size:
-        rows = np.sort(order[dup + 1])
-        problems.add_rows(rows, column, values, "must be unique (this id appears earlier)")

@@ -19,7 +19,8 @@ from ecrm._compact import SparseFen
 from ecrm._ids import find_id
 from ecrm._money import Money
 from ecrm._order import DEFAULT_VALID_STATUSES, OrderStatus, parse_status
-from ecrm._orderlog import InputRows, OrderLog, status_table
+from ecrm._ordercolumns import status_table
+from ecrm._orderlog import InputRows, OrderLog
 from ecrm._pages import small_pages
 from ecrm._results import (
     ResultFrame,

@@ -28,7 +28,8 @@ from ecrm._load._frames import _find, orders_from_frame
 from ecrm._load._problems import Problems
 from ecrm._load._spec import AmountUnit, CsvColumns, coerce_columns
 from ecrm._order import OrderStatus, parse_status
-from ecrm._orderlog import OrderLog, _status_column
+from ecrm._ordercolumns import status_column
+from ecrm._orderlog import OrderLog
 from ecrm._time import as_zone
 from ecrm.errors import EcrmError
 from ecrm.rfm import RfmScheme
@@ -149,7 +150,7 @@ def _check_rows(
     ids = ids_column(customer_ids, "customer_ids", problems)
     placed = instants_column(placed_at, "placed_at", as_zone(tz), problems)
     amount = fen_column(amounts, "amounts", problems, max_fen=MAX_ORDER_FEN)
-    status = _status_column(statuses, n, problems)
+    status = status_column(statuses, n, problems)
     refund = (np.zeros(n, dtype=np.int64) if refunded is None
               else fen_column(refunded, "refunded", problems))
     if refunded is not None and len(refund) == n and len(amount) == n:

@@ -25,7 +25,8 @@ from ecrm._load._spec import (
 )
 from ecrm._money import DEFAULT_CURRENCY, Money
 from ecrm._order import OrderStatus
-from ecrm._orderlog import OrderLog, status_table
+from ecrm._ordercolumns import status_table
+from ecrm._orderlog import OrderLog
 from ecrm._time import as_zone
 from ecrm.errors import InvalidTypeError, InvalidValueError, MissingDependencyError
 from ecrm.rfm import TAOBAO_PGSB, RfmResult, RfmScheme
