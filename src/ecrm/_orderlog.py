@@ -654,18 +654,18 @@ class OrderLog:
         twin._freeze_columns()
         return twin
 
-    def _input_rows(self) -> InputRows | None:
+    def _input_rows(self) -> InputColumns | None:
         """The row columns in input order while the layout is not made yet, else ``None``.
 
         For kernels that need no customer layout (:func:`ecrm.rfm.score`).
         """
         if self._customer_starts is not None or "layout" in self._cache:
             return None
-        rows: InputRows | None = self._cache.get("input")
+        rows: InputColumns | None = self._cache.get("input")
         if rows is None:
             placed = self._placed_at_us
             codes = self._customer_codes
-            rows = InputRows(
+            rows = InputColumns(
                 customer_codes=codes.offsets if isinstance(codes, OffsetCodes) else codes,
                 n_buckets=codes.span if isinstance(codes, OffsetCodes) else len(self.customer_ids),
                 buckets=codes.buckets if isinstance(codes, OffsetCodes) else None,
@@ -679,6 +679,23 @@ class OrderLog:
             )
             self._cache["input"] = rows
         return rows
+
+    # -- pickling: the columns, not the caches ------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        """The fields without the cache (a layout or a row view is made again on first use:
+        the layout is a second copy of every column)."""
+        return {f.name: getattr(self, f.name) for f in attrs.fields(type(self))
+                if f.name != "_cache"}
+
+    def __setstate__(self, state: dict[str, Any] | tuple[Any, ...]) -> None:
+        """Restore the fields (a dict, or the tuple of an older attrs); a cache that a
+        pickle of an earlier version holds is dropped."""
+        names = [f.name for f in attrs.fields(type(self))]
+        items = state.items() if isinstance(state, dict) else zip(names, state, strict=False)
+        for name, value in items:
+            if name != "_cache":
+                object.__setattr__(self, name, value)
+        object.__setattr__(self, "_cache", {})
 
     # -- the row columns, in the customer/time layout -----------------------------------------
     @property
@@ -917,7 +934,7 @@ class OrderLog:
 _THREAD_ROWS = 1_000_000
 
 
-class InputRows(NamedTuple):
+class InputColumns(NamedTuple):
     """The row columns of an :class:`OrderLog` in input order (see ``OrderLog._input_rows``).
 
     ``customer_codes`` index ``n_buckets`` per-customer slots: the customer codes
@@ -935,6 +952,20 @@ class InputRows(NamedTuple):
     refunds: SparseFen
     status_codes: npt.NDArray[np.int8]
     time_sorted: bool
+
+
+class InputRows(NamedTuple):
+    """What earlier versions cached as a log's input-order rows. A log pickled by them
+    holds one; it is read back (and then dropped with the rest of the cache) so that the
+    pickle loads. Nothing makes one now: see :class:`InputColumns`."""
+
+    customer_codes: npt.NDArray[np.integer[Any]]
+    placed_at_us: IntArray
+    amount_fen: IntArray
+    refunded_fen: IntArray
+    status_codes: npt.NDArray[np.int8]
+    time_sorted: bool
+    any_refund: bool
 
 
 def _codes(codes: npt.NDArray[np.integer[Any]] | OffsetCodes) -> npt.NDArray[np.integer[Any]]:

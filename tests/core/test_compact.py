@@ -15,6 +15,7 @@ from hypothesis.extra import numpy as hnp
 
 from ecrm import OrderLog
 from ecrm._compact import OffsetCodes, SparseFen, offset_codes
+from ecrm._orderlog import InputRows
 from ecrm.rfm import score
 
 mostly_zero = hnp.arrays(
@@ -149,3 +150,42 @@ def test_int32_amounts_sum_exactly_both_ways(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr("ecrm.rfm._kernels._FLOAT_EXACT", 0)
     by_add_at = score(log, as_of=as_of, warn_undersized=False).monetary_fen.tolist()
     assert by_bincount == by_add_at == want
+
+
+def test_a_pickled_log_leaves_its_caches_behind() -> None:
+    """A scored log caches a view of its rows, a laid-out one a second copy of every column:
+    neither goes into a pickle (they are made again on first use)."""
+    log = _log()
+    as_of = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
+    score(log, as_of=as_of, warn_undersized=False)
+    plain = len(pickle.dumps(log))
+    log.customer_starts  # noqa: B018  (makes the layout: a second copy of the columns)
+    assert "_cache" not in log.__getstate__()
+    assert len(pickle.dumps(log)) == plain
+    again = pickle.loads(pickle.dumps(log))
+    assert again._cache == {}
+    assert np.array_equal(again.customer_starts, log.customer_starts)
+
+
+def test_a_pickle_of_an_earlier_version_with_its_cache_loads() -> None:
+    """Earlier versions pickled the cache too, with the input-order view of that time
+    (``InputRows``, 7 fields) and the laid-out twin: such a state loads, drops them and
+    scores as the log it came from."""
+    log = _log()
+    as_of = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
+    want = score(log, as_of=as_of, warn_undersized=False).to_dicts()
+    old_view = InputRows(log._customer_codes.codes(), log._placed_at_us,  # type: ignore[union-attr]
+                         log._amount_fen.astype(np.int64), log._refunded_fen.dense(),  # type: ignore[union-attr]
+                         log._status_codes, True, True)
+    state = {**log.__getstate__(), "_cache": {"input": old_view, "layout": log._laid_out()}}
+    blob = pickle.dumps((OrderLog.__new__, (OrderLog,), state), protocol=4)
+    new, args, old_state = pickle.loads(blob)
+    loaded = new(*args)
+    loaded.__setstate__(old_state)
+    assert loaded._cache == {}
+    assert score(loaded, as_of=as_of, warn_undersized=False).to_dicts() == want
+    # (and the tuple state of an older attrs, fields in order)
+    as_tuple = tuple(old_state[f.name] for f in attrs.fields(OrderLog))
+    other = OrderLog.__new__(OrderLog)
+    other.__setstate__(as_tuple)
+    assert score(other, as_of=as_of, warn_undersized=False).to_dicts() == want

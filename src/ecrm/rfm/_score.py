@@ -20,7 +20,7 @@ from ecrm._ids import find_id
 from ecrm._money import Money
 from ecrm._order import DEFAULT_VALID_STATUSES, OrderStatus, parse_status
 from ecrm._ordercolumns import status_table
-from ecrm._orderlog import InputRows, OrderLog
+from ecrm._orderlog import InputColumns, OrderLog
 from ecrm._pages import small_pages
 from ecrm._results import (
     ResultFrame,
@@ -442,7 +442,7 @@ def window_totals(
     return frequency[rows.buckets], monetary[rows.buckets], last[rows.buckets]
 
 
-def _two_thread_totals(rows: InputRows, n: int, table: npt.NDArray[np.bool_],
+def _two_thread_totals(rows: InputColumns, n: int, table: npt.NDArray[np.bool_],
                        refunds: SparseFen | None, lo: int, hi: int,
                        window: tuple[int, int] | None) -> tuple[IntArray, IntArray, IntArray]:
     """:func:`window_metrics_unsorted` of rows ``[lo, hi)`` on two threads (most of numpy's
