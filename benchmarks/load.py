@@ -405,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
             ratio = best["duckdb"] / best["ecrm"]
             lines.append(f"(a) arrays, {a.orders:,} orders → {n_scored:,} scored customers")
             lines.append(f"    ecrm from_arrays + score   {best['ecrm']:8.3f} s wall "
-                         f"{cpu['ecrm']:7.3f} s cpu  (up to 3 threads)")
+                         f"{cpu['ecrm']:7.3f} s cpu  (up to 4 threads)")
             lines.append(f"    duckdb query on Arrow      {best['duckdb']:8.3f} s wall "
                          f"{cpu['duckdb']:7.3f} s cpu  ({threads} threads)")
             targets.append(("arrays: ecrm at least as fast as DuckDB (duckdb / ecrm >= 1.0)",
