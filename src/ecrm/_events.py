@@ -22,7 +22,7 @@ from ecrm._columns import (
 )
 from ecrm._enums import parse_alias
 from ecrm._ids import check_customer_id, customer_code_in, customer_rows_in
-from ecrm._load._cells import coded_column
+from ecrm._load._cells import enum_column
 from ecrm._load._csv import DEFAULT_CHUNK_ROWS
 from ecrm._load._frames import events_from_frame
 from ecrm._load._parquet import read_parquet_table
@@ -449,25 +449,4 @@ def _kind_code(text: str) -> int:
 
 
 def _kind_column(values: Any, n: int, problems: Problems) -> npt.NDArray[np.int8]:
-    arr = values if isinstance(values, np.ndarray) else np.asarray(list(values), dtype=object)
-    if arr.dtype.kind in "iu":
-        bad = np.flatnonzero((arr < 0) | (arr >= len(EventKind)))
-        if bad.size:
-            problems.add_rows(
-                bad, "kinds", arr, f"must be an event kind code 0..{len(EventKind) - 1}"
-            )
-        return arr.astype(np.int8)
-    if arr.dtype.kind == "O":
-        arr = np.asarray(
-            [
-                v.value if isinstance(v, EventKind) else ("" if v is None else str(v))
-                for v in arr.tolist()
-            ],
-            dtype=str,
-        ).reshape(n)
-    if arr.dtype.kind != "U":
-        raise InvalidTypeError(f"kinds must hold EventKind members or names, got dtype {arr.dtype}")
-    codes, wrong = coded_column(arr, _kind_code, empty_rule=None)
-    for row, why in wrong:
-        problems.add_rows([row], "kinds", arr, why)
-    return codes
+    return enum_column(values, n, EventKind, "kinds", "an event kind", _kind_code, problems)

@@ -17,11 +17,10 @@ import numpy.typing as npt
 
 from ecrm._columns import factorize, fen_column, instants_column
 from ecrm._compact import OffsetCodes, SparseFen, offset_codes
-from ecrm._load._cells import coded_column
+from ecrm._load._cells import enum_column
 from ecrm._load._problems import Problems
 from ecrm._order import STATUS_BY_CODE, OrderStatus, parse_status
 from ecrm._threads import Background
-from ecrm.errors import InvalidTypeError
 
 __all__ = [
     "INT32_MAX",
@@ -70,22 +69,11 @@ def status_table(statuses: Iterable[OrderStatus]) -> BoolArray:
 
 
 def status_column(values: Any, n: int, problems: Problems) -> npt.NDArray[np.int8]:
+    """``OrderStatus`` codes of ``statuses`` (codes, members or names); all PAID when
+    ``None``."""
     if values is None:
         return np.full(n, OrderStatus.PAID.code, dtype=np.int8)
-    arr = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
-    if arr.dtype.kind in "iu":
-        if arr.size and (int(arr.min()) < 0 or int(arr.max()) >= len(STATUS_BY_CODE)):
-            bad = np.flatnonzero((arr < 0) | (arr >= len(STATUS_BY_CODE)))
-            problems.add_rows(bad, "statuses", arr, f"must be a status code 0..{len(STATUS_BY_CODE) - 1}")
-        return arr.astype(np.int8)
-    if arr.dtype.kind == "O":
-        arr = np.asarray([v.value if isinstance(v, OrderStatus) else ("" if v is None else str(v)) for v in arr.tolist()], dtype=str)
-    if arr.dtype.kind != "U":
-        raise InvalidTypeError(f"statuses must hold OrderStatus members or names, got dtype {arr.dtype}")
-    codes, wrong = coded_column(arr, status_code, empty_rule=None)
-    for row, why in wrong:
-        problems.add_rows([row], "statuses", arr, why)
-    return codes
+    return enum_column(values, n, OrderStatus, "statuses", "a status", status_code, problems)
 
 
 def status_code(text: str) -> int:

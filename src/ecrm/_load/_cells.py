@@ -24,6 +24,7 @@ Instants: ``2024-05-01 12:00:00``, ``2024-05-01T12:00``, ``2024/5/1 9:05``, ``20
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Protocol
@@ -33,8 +34,9 @@ import numpy as np
 import numpy.typing as npt
 
 from ecrm._columns import wall_to_utc_us
+from ecrm._load._problems import Problems
 from ecrm._time import NAT_US, US_PER_DAY, US_PER_SECOND, as_zone, us_to_datetime
-from ecrm.errors import InvalidValueError
+from ecrm.errors import InvalidTypeError, InvalidValueError
 
 __all__ = [
     "ByteCells",
@@ -43,6 +45,7 @@ __all__ = [
     "bytes_text",
     "coded_column",
     "decide_units",
+    "enum_column",
     "parse_ids",
     "parse_instant_text",
     "parse_instants",
@@ -666,3 +669,32 @@ def coded_column(
     out = np.fromiter(map(codes.__getitem__, texts), dtype=np.int8, count=len(texts))
     bad = [(i, wrong[t]) for i, t in enumerate(texts) if t in wrong] if wrong else []
     return out, bad
+
+
+def enum_column(values: Any, n: int, members: type[enum.Enum], column: str, noun: str,
+                parse: Callable[[str], int], problems: Problems) -> npt.NDArray[np.int8]:
+    """A column of a small enum given as codes, members or names, to int8 codes: codes
+    outside ``0..len(members) - 1`` and texts that name no member are reported to
+    ``problems`` (as ``must be {noun} code 0..k`` and ``parse``'s rule).
+
+    Raises:
+        InvalidTypeError: a column of some other dtype.
+    """
+    arr = values if isinstance(values, np.ndarray) else np.asarray(list(values), dtype=object)
+    k = len(members)
+    if arr.dtype.kind in "iu":
+        # (two reductions decide for a good column; the bad rows are looked for only then)
+        if arr.size and (int(arr.min()) < 0 or int(arr.max()) >= k):
+            bad = np.flatnonzero((arr < 0) | (arr >= k))
+            problems.add_rows(bad, column, arr, f"must be {noun} code 0..{k - 1}")
+        return arr.astype(np.int8)
+    if arr.dtype.kind == "O":
+        arr = np.asarray([v.value if isinstance(v, members) else ("" if v is None else str(v))
+                          for v in arr.tolist()], dtype=str).reshape(n)
+    if arr.dtype.kind != "U":
+        raise InvalidTypeError(
+            f"{column} must hold {members.__name__} members or names, got dtype {arr.dtype}")
+    codes, wrong = coded_column(arr, parse, empty_rule=None)
+    for row, why in wrong:
+        problems.add_rows([row], column, arr, why)
+    return codes
