@@ -222,3 +222,30 @@ def test_every_name_of_an_old_module_still_resolves_there(old_module: str, publi
     for name in module.__all__:
         if name in public.__all__:
             assert getattr(module, name) is getattr(public, name), (old_module, name)
+
+
+#: ``OrderItems.from_arrays(order_ids=["o1", "o2"], skus=["A", "B"], unit_price_fen=[100,
+#: 250], quantities=[1, 3], categories=["tea", None])`` pickled while the class lived in
+#: ``ecrm._orderlog`` (before ``ecrm._orderitems``).
+ORDER_ITEMS_PICKLE = (
+    "gASVGQIAAAAAAACMDmVjcm0uX29yZGVybG9nlIwKT3JkZXJJdGVtc5STlCmBlH2UKIwJb3JkZXJfaWRzlIwWbnVt"
+    "cHkuX2NvcmUubXVsdGlhcnJheZSMDF9yZWNvbnN0cnVjdJSTlIwFbnVtcHmUjAduZGFycmF5lJOUSwCFlEMBYpSH"
+    "lFKUKEsBSwKFlGgJjAVkdHlwZZSTlIwCVTKUiYiHlFKUKEsDjAE8lE5OTksISwRLCHSUYolDEG8AAAAxAAAAbwAA"
+    "ADIAAACUdJRijARza3VzlGgIaAtLAIWUaA2HlFKUKEsBSwKFlGgSjAJVMZSJiIeUUpQoSwNoFk5OTksESwRLCHSU"
+    "YolDCEEAAABCAAAAlHSUYowKY2F0ZWdvcmllc5RoCGgLSwCFlGgNh5RSlChLAUsChZRoEowCVTOUiYiHlFKUKEsD"
+    "aBZOTk5LDEsESwh0lGKJQxh0AAAAZQAAAGEAAAAAAAAAAAAAAAAAAACUdJRijApxdWFudGl0aWVzlGgIaAtLAIWU"
+    "aA2HlFKUKEsBSwKFlGgSjAJpOJSJiIeUUpQoSwNoFk5OTkr/////Sv////9LAHSUYolDEAEAAAAAAAAAAwAAAAAA"
+    "AACUdJRijA51bml0X3ByaWNlX2ZlbpRoCGgLSwCFlGgNh5RSlChLAUsChZRoN4lDEGQAAAAAAAAA+gAAAAAAAACU"
+    "dJRijApvcmRlcl9yb3dzlE51Yi4="
+)
+
+
+def test_order_items_pickled_before_their_module_split_still_load() -> None:
+    items = pickle.loads(base64.b64decode(ORDER_ITEMS_PICKLE))
+    assert type(items) is ecrm.OrderItems
+    assert items.order_ids.tolist() == ["o1", "o2"]
+    assert items.skus.tolist() == ["A", "B"]
+    assert items.categories.tolist() == ["tea", ""]
+    assert items.quantities.tolist() == [1, 3]
+    assert items.unit_price_fen.tolist() == [100, 250]
+    assert items.order_rows is None
